@@ -1,0 +1,127 @@
+import 'reflect-metadata';
+import crypto from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { AgentSessions } from './controllers/agent-sessions.js';
+import { ClusterController, handleOf } from './controllers/cluster-controller.js';
+import { StepDispatcher } from './controllers/step-dispatcher.js';
+import { connect, type Sql } from './db/client.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
+import { runMigrations } from './db/migrate.js';
+import { liveInstancesOnHost } from './db/queries/instances.js';
+import { LocalDriver } from './engine/local/local-driver.js';
+import { Channel } from './events/channels.js';
+import { Listener } from './events/listener.js';
+import { buildApiSchema } from './schema/build.js';
+import { createHttpServer, type HttpServer } from './server/http.js';
+import { createServices, type Services } from './services/index.js';
+import { ServerRegistry } from './services/servers.js';
+
+export interface RunningApp {
+  serverId: string;
+  port: number;
+  url: string;
+  databaseUrl: string;
+  services: Services;
+  controller: ClusterController;
+  /** the generated admin key on a first start (null when one existed or ADMIN_API_KEY was given) */
+  generatedAdminKey: string | null;
+  /** Graceful stop. Node agents keep running (a restarted control plane takes them back) unless
+   *  `stopAgents` is set, which is what tests and single-user `npm start` sessions want. */
+  close(options?: { stopAgents?: boolean }): Promise<void>;
+}
+
+function splitNotification(payload: string): [string, number] {
+  const i = payload.lastIndexOf(':');
+  return [payload.slice(0, i), Number(payload.slice(i + 1))];
+}
+
+export async function startApp(config: Config, log: Logger): Promise<RunningApp> {
+  const serverId = `srv-${crypto.randomBytes(6).toString('hex')}`;
+  log = log.child({ serverId });
+  let embedded: EmbeddedDatabase | null = null;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(config.dataDir, log);
+    databaseUrl = embedded.url;
+  }
+  let sql: Sql | null = null;
+  try {
+    await runMigrations(databaseUrl);
+    sql = connect(databaseUrl, { max: config.dbPoolSize, applicationName: serverId });
+    const services = createServices(sql, log);
+    const generatedAdminKey = await services.auth.bootstrap(config.adminApiKey);
+
+    const sessions = new AgentSessions(services, serverId, log);
+    const dispatcher = new StepDispatcher(services, sessions, log);
+    sessions.onWork = (clusterId) => dispatcher.kick(clusterId);
+    const driver = new LocalDriver({ dataDir: config.dataDir, heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds });
+    const registry = new ServerRegistry(sql, serverId);
+    const controller = new ClusterController(services, driver, log, {
+      intervalMs: config.reconcileIntervalMs,
+      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+      joinTimeoutMs: 60_000,
+      stopGraceMs: 3_000,
+      controlPlaneUrls: () => registry.agentUrls(),
+    });
+
+    const listener = new Listener(sql, log);
+    listener.on(Channel.clusterEvent, (p) => services.events.feed.notify(...splitNotification(p)));
+    listener.on(Channel.log, (p) => services.logs.feed.notify(...splitNotification(p)));
+    listener.on(Channel.work, (clusterId) => { dispatcher.kick(clusterId); controller.kick(); });
+    listener.on(Channel.apiKey, () => services.auth.forget());
+    listener.onReconnect(() => {
+      services.events.feed.pokeAll();
+      services.logs.feed.pokeAll();
+      services.auth.forget();
+      dispatcher.tick();
+      controller.kick();
+    });
+    await listener.start([Channel.clusterEvent, Channel.log, Channel.work, Channel.apiKey]);
+
+    const schema = await buildApiSchema();
+    const http: HttpServer = await createHttpServer(schema, services, sessions, log, {
+      production: config.production, introspection: config.introspection, bodyLimitBytes: 2 * 1024 * 1024,
+    });
+    await new Promise<void>((resolve, reject) => {
+      http.server.once('error', reject);
+      http.server.listen(config.port, config.host, () => resolve());
+    });
+    const port = (http.server.address() as AddressInfo).port;
+    const agentUrl = config.agentUrl ?? `ws://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}/agent`;
+    await registry.register(agentUrl);
+    dispatcher.start(config.reconcileIntervalMs);
+    controller.start();
+    log.info({ port }, 'control plane listening');
+
+    let closing: Promise<void> | null = null;
+    return {
+      serverId, port, url: `http://127.0.0.1:${port}`, databaseUrl, services, controller, generatedAdminKey,
+      close(options = {}) {
+        closing ??= (async () => {
+          await http.close();
+          await controller.stop();
+          await dispatcher.stop();
+          if (options.stopAgents) {
+            const mine = await liveInstancesOnHost(sql!, driver.host);
+            await Promise.allSettled(mine.map((i) => driver.stop(handleOf(i), 2_000)));
+          }
+          await sessions.close();
+          await registry.unregister();
+          await listener.stop();
+          services.events.feed.close();
+          services.logs.feed.close();
+          await sql!.end({ timeout: 5 });
+          await embedded?.stop();
+          log.info('control plane stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await sql?.end({ timeout: 1 }).catch(() => {});
+    await embedded?.stop().catch(() => {});
+    throw err;
+  }
+}

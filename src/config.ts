@@ -1,0 +1,50 @@
+import path from 'node:path';
+
+/** Everything the server reads from its environment, in one place (README "Configuration"). */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  adminApiKey: string | undefined;
+  production: boolean;
+  introspection: boolean;
+  logLevel: string;
+  /** an instance whose agent has not been heard from for this long is failed */
+  heartbeatTimeoutMs: number;
+  agentHeartbeatMs: number;
+  agentOrphanSeconds: number;
+  /** how often controllers re-read everything even without a NOTIFY hint */
+  reconcileIntervalMs: number;
+  dbPoolSize: number;
+  /** the URL node agents dial (default ws://<host>:<port>/agent); set it when agents run elsewhere */
+  agentUrl: string | undefined;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const production = env.NODE_ENV === 'production';
+  return {
+    port: int(env, 'PORT', 4000),
+    host: env.HOST || '127.0.0.1',
+    dataDir: path.resolve(env.DATA_DIR || '.data'),
+    databaseUrl: env.DATABASE_URL || undefined,
+    adminApiKey: env.ADMIN_API_KEY || undefined,
+    production,
+    introspection: env.INTROSPECTION ? env.INTROSPECTION === 'true' : true,
+    logLevel: env.LOG_LEVEL || 'info',
+    heartbeatTimeoutMs: int(env, 'HEARTBEAT_TIMEOUT_MS', 10_000),
+    agentHeartbeatMs: int(env, 'AGENT_HEARTBEAT_MS', 2_000),
+    agentOrphanSeconds: int(env, 'AGENT_ORPHAN_SECONDS', 300),
+    reconcileIntervalMs: int(env, 'RECONCILE_INTERVAL_MS', 1_000),
+    dbPoolSize: int(env, 'DB_POOL_SIZE', 20),
+    agentUrl: env.AGENT_URL || undefined,
+  };
+}

@@ -1,0 +1,201 @@
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import type { StepRow } from '../db/rows.js';
+import { ENDED_STEP_STATES } from '../db/rows.js';
+import type { AgentMessage, ControlMessage } from '../engine/types.js';
+import type { Services } from '../services/index.js';
+
+export interface AgentSession {
+  instanceId: string;
+  clusterId: string;
+  role: string;
+  ws: WebSocket;
+  /** stepId → log stream id, so log batches need no lookup */
+  streams: Map<string, string>;
+}
+
+const HELLO_TIMEOUT_MS = 10_000;
+const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The control plane's side of the node agent protocol (docs/agent-protocol.md): turns agent reports
+ * into service calls and carries commands to the agents connected to this server process.
+ */
+export class AgentSessions {
+  private sessions = new Map<string, AgentSession>();
+  private heartbeats = new Set<string>();
+  private timer: NodeJS.Timeout;
+  /** called when a cluster may have work for this server (a master joined, a step ended) */
+  onWork: (clusterId: string) => void = () => {};
+
+  constructor(private readonly services: Services, private readonly serverId: string, private readonly log: Logger) {
+    // heartbeats are batched into one UPDATE a second
+    this.timer = setInterval(() => this.flushHeartbeats(), 1_000);
+    this.timer.unref();
+  }
+
+  get(instanceId: string): AgentSession | undefined {
+    return this.sessions.get(instanceId);
+  }
+
+  all(): AgentSession[] {
+    return [...this.sessions.values()];
+  }
+
+  send(instanceId: string, message: ControlMessage): boolean {
+    const session = this.sessions.get(instanceId);
+    if (!session || session.ws.readyState !== session.ws.OPEN) return false;
+    session.ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  accept(ws: WebSocket, remote: string): void {
+    let session: AgentSession | null = null;
+    // one message at a time per agent: a step's exit is handled after its last log batch
+    let chain: Promise<void> = Promise.resolve();
+    const helloTimer = setTimeout(() => { if (!session) ws.close(4408, 'hello timeout'); }, HELLO_TIMEOUT_MS);
+    ws.on('message', (data, isBinary) => {
+      const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
+      if (isBinary || size > MAX_MESSAGE_BYTES) { ws.close(4400, 'bad frame'); return; }
+      let message: AgentMessage;
+      try {
+        message = JSON.parse(data.toString()) as AgentMessage;
+      } catch {
+        ws.close(4400, 'malformed message');
+        return;
+      }
+      chain = chain.then(async () => {
+        if (message.type === 'hello') {
+          clearTimeout(helloTimer);
+          session = await this.hello(ws, message, remote);
+        } else if (session) {
+          await this.handle(session, message);
+        } else {
+          ws.close(4401, 'hello first');
+        }
+      }).catch((err) => {
+        this.log.error({ err, instanceId: session?.instanceId, type: message.type }, 'agent message failed');
+      });
+    });
+    ws.on('close', () => {
+      clearTimeout(helloTimer);
+      const s = session;
+      if (!s || this.sessions.get(s.instanceId) !== s) return;
+      this.sessions.delete(s.instanceId);
+      this.services.instances.disconnected(s.instanceId, this.serverId).catch((err) => this.log.warn({ err }, 'disconnect not recorded'));
+      this.log.info({ instanceId: s.instanceId }, 'agent disconnected');
+    });
+    ws.on('error', (err) => this.log.warn({ err }, 'agent socket error'));
+  }
+
+  private async hello(ws: WebSocket, m: Extract<AgentMessage, { type: 'hello' }>, remote: string): Promise<AgentSession | null> {
+    const result = await this.services.instances.hello(String(m.instanceId), String(m.token), Number(m.pid), String(m.host), this.serverId);
+    if (!result.ok) {
+      this.log.warn({ instanceId: m.instanceId, remote, reason: result.reason }, 'agent refused');
+      ws.send(JSON.stringify({ type: 'error', message: result.reason } satisfies ControlMessage));
+      if (result.shutdown) ws.send(JSON.stringify({ type: 'shutdown', graceMs: 2_000 } satisfies ControlMessage));
+      ws.close(4403, 'refused');
+      return null;
+    }
+    const { instance } = result;
+    const previous = this.sessions.get(instance.id);
+    if (previous && previous.ws !== ws) previous.ws.close(4409, 'replaced by a newer connection');
+    const session: AgentSession = { instanceId: instance.id, clusterId: instance.clusterId, role: instance.role, ws, streams: new Map() };
+    this.sessions.set(instance.id, session);
+    ws.send(JSON.stringify({ type: 'welcome' } satisfies ControlMessage));
+    this.log.info({ instanceId: instance.id, pid: m.pid, remote }, 'agent connected');
+    await this.reconcileSteps(session, result.steps, m.steps ?? []);
+    this.onWork(instance.clusterId);
+    return session;
+  }
+
+  /** After a (re)connect: what the database expects of this agent vs what the agent reports. */
+  private async reconcileSteps(session: AgentSession, expected: StepRow[], reported: Array<{ stepId: string }>): Promise<void> {
+    const known = new Set(reported.map((s) => String(s.stepId)));
+    for (const step of expected) {
+      session.streams.set(step.id, step.logStreamId);
+      if (step.state === 'CANCEL_PENDING') this.sendCancel(session.instanceId, step);
+      else if (!known.has(step.id)) this.sendRun(session.instanceId, step); // claimed but never started
+    }
+    // steps the agent still runs that the database has already ended (cancelled or failed meanwhile)
+    const expectedIds = new Set(expected.map((s) => s.id));
+    const others = [...known].filter((id) => !expectedIds.has(id));
+    for (const id of others) {
+      const step = await this.services.steps.get(id);
+      if (step) session.streams.set(step.id, step.logStreamId);
+      if (step && ENDED_STEP_STATES.includes(step.state)) this.send(session.instanceId, { type: 'cancelStep', stepId: id, graceMs: 0 });
+    }
+  }
+
+  sendRun(instanceId: string, step: StepRow): boolean {
+    const session = this.sessions.get(instanceId);
+    session?.streams.set(step.id, step.logStreamId);
+    return this.send(instanceId, { type: 'runStep', stepId: step.id, args: step.spec.args, env: step.spec.env });
+  }
+
+  sendCancel(instanceId: string, step: StepRow): boolean {
+    const graceMs = step.cancelOption === 'TERMINATE_PROCESS' ? 0 : 10_000;
+    return this.send(instanceId, { type: 'cancelStep', stepId: step.id, graceMs });
+  }
+
+  private async streamOf(session: AgentSession, stepId: string): Promise<string | undefined> {
+    let streamId = session.streams.get(stepId);
+    if (!streamId) {
+      const step = await this.services.steps.get(stepId);
+      if (!step || step.instanceId !== session.instanceId) return undefined;
+      streamId = step.logStreamId;
+      session.streams.set(stepId, streamId);
+    }
+    return streamId;
+  }
+
+  private async handle(session: AgentSession, m: AgentMessage): Promise<void> {
+    const { services } = this;
+    switch (m.type) {
+      case 'heartbeat':
+        this.heartbeats.add(session.instanceId);
+        return;
+      case 'ready':
+        await services.instances.ready(session.instanceId);
+        this.onWork(session.clusterId);
+        return;
+      case 'stepStarted':
+        await services.steps.recordStarted(String(m.stepId), Number(m.pid));
+        return;
+      case 'log': {
+        const streamId = await this.streamOf(session, String(m.stepId));
+        if (!streamId || !Array.isArray(m.lines) || m.lines.length === 0) return;
+        const seq = await services.logs.appendFromAgent(streamId, m.lines);
+        this.send(session.instanceId, { type: 'ackLogs', stepId: m.stepId, seq });
+        return;
+      }
+      case 'progress':
+        if (typeof m.value === 'number' && Number.isFinite(m.value)) await services.steps.recordProgress(String(m.stepId), m.value);
+        return;
+      case 'stepExited':
+        await services.steps.recordExit(String(m.stepId), m.exitCode ?? null, m.signal ?? null);
+        session.streams.delete(m.stepId);
+        this.send(session.instanceId, { type: 'ackExit', stepId: m.stepId });
+        this.onWork(session.clusterId);
+        return;
+      case 'hello':
+        return;
+    }
+  }
+
+  private flushHeartbeats(): void {
+    if (this.heartbeats.size === 0) return;
+    const ids = [...this.heartbeats];
+    this.heartbeats.clear();
+    this.services.instances.heartbeats(ids).catch((err) => this.log.warn({ err }, 'heartbeats not recorded'));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.flushHeartbeats();
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.allSettled(sessions.map((s) => this.services.instances.disconnected(s.instanceId, this.serverId)));
+    for (const s of sessions) s.ws.close(1001, 'server shutting down');
+  }
+}

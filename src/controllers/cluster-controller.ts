@@ -1,0 +1,213 @@
+import type { Logger } from 'pino';
+import type { Sql } from '../db/client.js';
+import * as clustersQ from '../db/queries/clusters.js';
+import * as instancesQ from '../db/queries/instances.js';
+import type { ClusterRow, InstanceRow } from '../db/rows.js';
+import type { EngineDriver, InstanceHandle } from '../engine/types.js';
+import { instanceType } from '../services/catalog.js';
+import { newInstanceToken } from '../services/clusters.js';
+import type { Services } from '../services/index.js';
+import { beginTermination } from '../services/transitions.js';
+
+export interface ClusterControllerOptions {
+  intervalMs: number;
+  heartbeatTimeoutMs: number;
+  /** a launched agent that has not said hello by then is failed */
+  joinTimeoutMs: number;
+  stopGraceMs: number;
+  controlPlaneUrls: () => string[];
+}
+
+const LEADER_LOCK = 7263010;
+
+export const handleOf = (i: InstanceRow): InstanceHandle => ({ instanceId: i.id, pid: i.pid, host: i.host });
+
+/**
+ * The singleton reconcile loop (one leader per database, by advisory lock): launches and stops node
+ * agents so each group has its requested size, replaces dead CORE/TASK nodes, fails silent ones,
+ * ends TERMINATING clusters and idle ones. Level-triggered: every pass reads the whole desired
+ * state from Postgres, so a restart (or a new leader) simply continues.
+ */
+export class ClusterController {
+  private leaderConn: Awaited<ReturnType<Sql['reserve']>> | null = null;
+  private leaderSince = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  /** instance ids with a launch or stop in flight (those can take seconds; passes don't wait) */
+  private busy = new Set<string>();
+  private inflight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly services: Services,
+    private readonly driver: EngineDriver,
+    private readonly log: Logger,
+    private readonly options: ClusterControllerOptions,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), this.options.intervalMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  get isLeader(): boolean {
+    return this.leaderConn !== null;
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((err) => this.log.error({ err }, 'cluster reconcile pass failed; the next one retries'))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  private async ensureLeader(): Promise<boolean> {
+    if (this.leaderConn) {
+      try {
+        await this.leaderConn`select 1`;
+        return true;
+      } catch {
+        this.log.warn('lost the leader connection');
+        this.leaderConn = null;
+      }
+    }
+    const conn = await this.services.sql.reserve();
+    const [row] = await conn<{ locked: boolean }[]>`select pg_try_advisory_lock(${LEADER_LOCK}) as locked`;
+    if (!row?.locked) {
+      conn.release();
+      return false;
+    }
+    this.leaderConn = conn;
+    this.leaderSince = Date.now();
+    this.log.info('cluster controller is the leader');
+    return true;
+  }
+
+  private track<T>(instanceId: string, work: Promise<T>): void {
+    this.busy.add(instanceId);
+    const p = work
+      .catch((err) => this.log.error({ err, instanceId }, 'instance operation failed'))
+      .finally(() => {
+        this.busy.delete(instanceId);
+        this.inflight.delete(p);
+        this.kick();
+      });
+    this.inflight.add(p);
+  }
+
+  private async pass(): Promise<void> {
+    if (!(await this.ensureLeader())) return;
+    const { sql } = this.services;
+    const active = await clustersQ.clustersInStates(sql, ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING', 'TERMINATING']);
+    for (const cluster of active) {
+      if (cluster.state === 'TERMINATING') await this.terminate(cluster);
+      else await this.reconcile(cluster);
+    }
+  }
+
+  private async reconcile(cluster: ClusterRow): Promise<void> {
+    const { services } = this;
+    await services.instances.fillGroups(cluster.id, (tx, group, count) => services.clusters.addInstances(tx, group, count));
+    const groups = await clustersQ.groupsOfClusters(services.sql, [cluster.id]);
+    const live = await instancesQ.liveInstancesOfCluster(services.sql, cluster.id);
+    const now = Date.now();
+    for (const instance of live) {
+      if (this.busy.has(instance.id)) continue;
+      if (instance.pid === null) {
+        this.track(instance.id, this.launch(cluster, instance));
+        continue;
+      }
+      const failure = this.diagnose(instance, now);
+      if (failure) {
+        this.log.warn({ instanceId: instance.id, failure }, 'instance failed');
+        this.track(instance.id, this.driver.stop(handleOf(instance), 0).then(() =>
+          services.instances.fail(instance.id, { code: 'INSTANCE_FAILURE', message: failure })));
+      }
+    }
+    // shrink: stop the newest surplus instances, those not yet running first
+    for (const group of groups) {
+      const mine = live.filter((i) => i.groupId === group.id);
+      const surplus = mine.length - group.requestedCount;
+      if (surplus <= 0 || group.role === 'MASTER') continue;
+      const victims = [...mine]
+        .sort((a, b) => Number(a.state === 'RUNNING') - Number(b.state === 'RUNNING') || b.createdAt.getTime() - a.createdAt.getTime())
+        .slice(0, surplus);
+      for (const v of victims) {
+        if (this.busy.has(v.id)) continue;
+        this.track(v.id, this.driver.stop(handleOf(v), this.options.stopGraceMs).then(() =>
+          services.instances.terminated(v.id, { code: 'USER_REQUEST', message: 'Instance group shrunk' })));
+      }
+    }
+    if (cluster.state === 'WAITING' && cluster.idleTimeoutSeconds !== null
+        && now - cluster.lastActiveAt.getTime() > cluster.idleTimeoutSeconds * 1_000) {
+      await services.sql.begin(async (tx) => {
+        const locked = (await clustersQ.lockCluster(tx, cluster.id))!;
+        if (locked.state !== 'WAITING' || now - locked.lastActiveAt.getTime() <= (locked.idleTimeoutSeconds ?? 0) * 1_000) return;
+        await beginTermination(tx, locked, { code: 'ALL_STEPS_COMPLETED', message: `Idle for more than ${locked.idleTimeoutSeconds} seconds (auto-termination policy)` });
+      });
+    }
+  }
+
+  /** Why an instance must be considered dead, or null. */
+  private diagnose(instance: InstanceRow, now: number): string | null {
+    const alive = this.driver.isAlive(handleOf(instance));
+    if (alive === false) return `node agent process ${instance.pid} is gone`;
+    // silence is measured from when this process became leader too: a restarted control plane
+    // gives agents a full timeout to reconnect before judging them
+    const heardAt = Math.max(instance.lastHeartbeatAt?.getTime() ?? 0, this.leaderSince);
+    if (instance.state === 'PROVISIONING' && now - heardAt > this.options.joinTimeoutMs) {
+      return `node agent did not join within ${this.options.joinTimeoutMs / 1000} s`;
+    }
+    if (instance.state !== 'PROVISIONING' && now - heardAt > this.options.heartbeatTimeoutMs) {
+      return `no heartbeat for ${Math.round((now - heardAt) / 1000)} s`;
+    }
+    return null;
+  }
+
+  private async launch(cluster: ClusterRow, instance: InstanceRow): Promise<void> {
+    const type = instanceType(instance.instanceType)!;
+    const { token, hash } = newInstanceToken();
+    const launched = await this.driver.launch({
+      instanceId: instance.id, clusterId: cluster.id, role: instance.role, vcpu: type.vcpu, memoryMb: type.memoryMb,
+      token, controlPlaneUrls: this.options.controlPlaneUrls(),
+    });
+    await this.services.instances.recordLaunch(instance.id, hash, launched.pid, launched.host, launched.workdir);
+    this.log.info({ instanceId: instance.id, pid: launched.pid }, 'node agent launched');
+  }
+
+  private async terminate(cluster: ClusterRow): Promise<void> {
+    const live = await instancesQ.liveInstancesOfCluster(this.services.sql, cluster.id);
+    for (const instance of live) {
+      if (this.busy.has(instance.id)) continue;
+      this.track(instance.id, this.driver.stop(handleOf(instance), this.options.stopGraceMs).then(() =>
+        this.services.instances.terminated(instance.id, {
+          code: cluster.stateReasonCode ?? 'USER_REQUEST', message: cluster.stateReasonMessage ?? 'Cluster terminated',
+        })));
+    }
+    if (live.length === 0) await this.services.instances.finishTermination(cluster.id);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+    await Promise.allSettled([...this.inflight]);
+    if (this.leaderConn) {
+      await this.leaderConn`select pg_advisory_unlock(${LEADER_LOCK})`.catch(() => {});
+      this.leaderConn.release();
+      this.leaderConn = null;
+    }
+  }
+}

@@ -1,0 +1,19 @@
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql;
+export type Tx = postgres.TransactionSql;
+/** A client or a transaction: query helpers accept either. */
+export type Db = Sql | Tx;
+
+export function connect(url: string, options: { max?: number; applicationName?: string } = {}): Sql {
+  return postgres(url, {
+    max: options.max ?? 10,
+    idle_timeout: 30,
+    connect_timeout: 10,
+    onnotice: () => {},
+    connection: { application_name: options.applicationName ?? 'emberplane' },
+    // int8 columns (sequence numbers, counters) stay far below 2^53: plain numbers are simpler
+    types: { bigint: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => Number(v) } },
+    transform: { undefined: null, column: { from: postgres.toCamel } },
+  });
+}

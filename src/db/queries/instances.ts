@@ -1,0 +1,77 @@
+import type { Db } from '../client.js';
+import type { InstanceRow, InstanceState } from '../rows.js';
+
+export async function insertInstance(
+  db: Db, i: Pick<InstanceRow, 'id' | 'clusterId' | 'groupId' | 'role' | 'instanceType' | 'tokenHash'>,
+): Promise<InstanceRow> {
+  const [row] = await db<InstanceRow[]>`
+    insert into instances (id, cluster_id, group_id, role, instance_type, state, token_hash)
+    values (${i.id}, ${i.clusterId}, ${i.groupId}, ${i.role}, ${i.instanceType}, 'PROVISIONING', ${i.tokenHash})
+    returning *`;
+  return row!;
+}
+
+export async function instanceById(db: Db, id: string): Promise<InstanceRow | undefined> {
+  const [row] = await db<InstanceRow[]>`select * from instances where id = ${id}`;
+  return row;
+}
+
+export async function instancesOfClusters(db: Db, clusterIds: readonly string[]): Promise<InstanceRow[]> {
+  return db<InstanceRow[]>`
+    select * from instances where cluster_id = any(${db.array(clusterIds as string[])})
+    order by cluster_id, case role when 'MASTER' then 0 when 'CORE' then 1 else 2 end, created_at, id`;
+}
+
+export async function liveInstancesOfCluster(db: Db, clusterId: string): Promise<InstanceRow[]> {
+  return db<InstanceRow[]>`
+    select * from instances where cluster_id = ${clusterId} and state <> 'TERMINATED' order by created_at, id`;
+}
+
+export async function setInstanceState(
+  db: Db, id: string, state: InstanceState, reasonCode: string | null = null, reasonMessage: string | null = null,
+): Promise<InstanceRow> {
+  const [row] = await db<InstanceRow[]>`
+    update instances set state = ${state},
+      state_reason_code = coalesce(${reasonCode}, state_reason_code),
+      state_reason_message = coalesce(${reasonMessage}, state_reason_message),
+      ready_at = case when ${state} = 'RUNNING' and ready_at is null then now() else ready_at end,
+      ended_at = case when ${state} = 'TERMINATED' then now() else ended_at end,
+      connected_server = case when ${state} = 'TERMINATED' then null else connected_server end
+    where id = ${id} returning *`;
+  return row!;
+}
+
+export async function recordLaunch(db: Db, id: string, pid: number, host: string, workdir: string): Promise<void> {
+  await db`update instances set pid = ${pid}, host = ${host}, workdir = ${workdir}, last_heartbeat_at = now()
+           where id = ${id}`;
+}
+
+export async function recordConnection(db: Db, id: string, serverId: string, pid: number, host: string): Promise<void> {
+  await db`update instances set connected_server = ${serverId}, pid = ${pid}, host = ${host}, last_heartbeat_at = now()
+           where id = ${id}`;
+}
+
+export async function recordDisconnect(db: Db, id: string, serverId: string): Promise<void> {
+  await db`update instances set connected_server = null where id = ${id} and connected_server = ${serverId}`;
+}
+
+export async function recordHeartbeats(db: Db, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db`update instances set last_heartbeat_at = now() where id = any(${db.array(ids)})`;
+}
+
+/** Instances a controller must look at: launched or not, alive or silent, in any active cluster. */
+export async function instancesToReconcile(db: Db): Promise<InstanceRow[]> {
+  return db<InstanceRow[]>`
+    select i.* from instances i join clusters c on c.id = i.cluster_id
+    where i.state <> 'TERMINATED' order by i.created_at, i.id`;
+}
+
+export async function mastersConnectedTo(db: Db, serverId: string): Promise<InstanceRow[]> {
+  return db<InstanceRow[]>`
+    select * from instances where connected_server = ${serverId} and role = 'MASTER' and state = 'RUNNING'`;
+}
+
+export async function liveInstancesOnHost(db: Db, host: string): Promise<InstanceRow[]> {
+  return db<InstanceRow[]>`select * from instances where state <> 'TERMINATED' and host = ${host} and pid is not null`;
+}

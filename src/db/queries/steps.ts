@@ -1,0 +1,99 @@
+import type { Db } from '../client.js';
+import type { StepRow, StepState } from '../rows.js';
+
+export async function insertStep(
+  db: Db, s: Pick<StepRow, 'id' | 'clusterId' | 'name' | 'kind' | 'spec' | 'actionOnFailure' | 'logStreamId'>,
+): Promise<StepRow> {
+  const [row] = await db<StepRow[]>`
+    insert into steps (id, cluster_id, name, kind, spec, action_on_failure, state, log_stream_id)
+    values (${s.id}, ${s.clusterId}, ${s.name}, ${s.kind}, ${db.json(s.spec as never)}, ${s.actionOnFailure}, 'PENDING',
+            ${s.logStreamId})
+    returning *`;
+  return row!;
+}
+
+export async function stepById(db: Db, id: string): Promise<StepRow | undefined> {
+  const [row] = await db<StepRow[]>`select * from steps where id = ${id}`;
+  return row;
+}
+
+export async function stepsByIds(db: Db, ids: readonly string[]): Promise<StepRow[]> {
+  return db<StepRow[]>`select * from steps where id = any(${db.array(ids as string[])})`;
+}
+
+export async function lockSteps(db: Db, clusterId: string, ids: string[]): Promise<StepRow[]> {
+  return db<StepRow[]>`
+    select * from steps where cluster_id = ${clusterId} and id = any(${db.array(ids)}) order by position for update`;
+}
+
+/** One page of steps per cluster, newest first (as EMR's ListSteps), in one statement. */
+export async function stepPages(
+  db: Db, clusterIds: readonly string[], limit: number, beforePosition: number | null,
+): Promise<StepRow[]> {
+  return db<StepRow[]>`
+    select * from (
+      select s.*, row_number() over (partition by s.cluster_id order by s.position desc) as rn
+      from steps s
+      where s.cluster_id = any(${db.array(clusterIds as string[])})
+        ${beforePosition !== null ? db`and s.position < ${beforePosition}` : db``}
+    ) x where rn <= ${limit} order by cluster_id, position desc`;
+}
+
+export async function activeSteps(db: Db, clusterId: string): Promise<StepRow[]> {
+  return db<StepRow[]>`
+    select * from steps where cluster_id = ${clusterId} and state in ('PENDING', 'RUNNING', 'CANCEL_PENDING')
+    order by position`;
+}
+
+export async function countActiveSteps(db: Db, clusterId: string): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    select count(*)::int as n from steps
+    where cluster_id = ${clusterId} and state in ('PENDING', 'RUNNING', 'CANCEL_PENDING')`;
+  return row!.n;
+}
+
+/** The next PENDING steps in submission order; SKIP LOCKED keeps two dispatchers off the same row. */
+export async function claimablePending(db: Db, clusterId: string, limit: number): Promise<StepRow[]> {
+  if (limit <= 0) return [];
+  return db<StepRow[]>`
+    select * from steps where cluster_id = ${clusterId} and state = 'PENDING'
+    order by position limit ${limit} for update skip locked`;
+}
+
+export async function setStepState(
+  db: Db, id: string, state: StepState,
+  patch: { instanceId?: string; exitCode?: number | null; failureReason?: string | null; failureMessage?: string | null } = {},
+): Promise<StepRow> {
+  const [row] = await db<StepRow[]>`
+    update steps set state = ${state},
+      instance_id = coalesce(${patch.instanceId ?? null}, instance_id),
+      exit_code = coalesce(${patch.exitCode ?? null}::int, exit_code),
+      failure_reason = coalesce(${patch.failureReason ?? null}, failure_reason),
+      failure_message = coalesce(${patch.failureMessage ?? null}, failure_message),
+      started_at = case when ${state} = 'RUNNING' and started_at is null then now() else started_at end,
+      ended_at = case when ${state} in ('COMPLETED', 'CANCELLED', 'FAILED', 'INTERRUPTED') then now() else ended_at end,
+      progress = case when ${state} = 'COMPLETED' then 1 else progress end
+    where id = ${id} returning *`;
+  return row!;
+}
+
+export async function setCancelOption(db: Db, id: string, option: string): Promise<void> {
+  await db`update steps set cancel_option = ${option} where id = ${id}`;
+}
+
+export async function setStepPid(db: Db, id: string, pid: number): Promise<StepRow | undefined> {
+  const [row] = await db<StepRow[]>`update steps set pid = ${pid} where id = ${id} and pid is null returning *`;
+  return row;
+}
+
+export async function setStepProgress(db: Db, id: string, progress: number): Promise<StepRow | undefined> {
+  const [row] = await db<StepRow[]>`
+    update steps set progress = ${progress} where id = ${id} and state in ('RUNNING', 'CANCEL_PENDING')
+      and progress is distinct from ${progress} returning *`;
+  return row;
+}
+
+export async function stepsOnInstance(db: Db, instanceId: string, states: StepState[]): Promise<StepRow[]> {
+  return db<StepRow[]>`
+    select * from steps where instance_id = ${instanceId} and state = any(${db.array(states)}) order by position`;
+}

@@ -1,0 +1,116 @@
+// Row shapes as postgres.js returns them (columns camel-cased by the client).
+
+export type ClusterState =
+  | 'STARTING' | 'BOOTSTRAPPING' | 'RUNNING' | 'WAITING' | 'TERMINATING' | 'TERMINATED' | 'TERMINATED_WITH_ERRORS';
+export type StepState = 'PENDING' | 'CANCEL_PENDING' | 'RUNNING' | 'COMPLETED' | 'CANCELLED' | 'FAILED' | 'INTERRUPTED';
+export type InstanceState = 'AWAITING_FULFILLMENT' | 'PROVISIONING' | 'BOOTSTRAPPING' | 'RUNNING' | 'TERMINATED';
+export type InstanceGroupState = 'PROVISIONING' | 'BOOTSTRAPPING' | 'RUNNING' | 'RESIZING' | 'TERMINATING' | 'TERMINATED';
+export type InstanceRole = 'MASTER' | 'CORE' | 'TASK';
+export type ActionOnFailure = 'CONTINUE' | 'CANCEL_AND_WAIT' | 'TERMINATE_CLUSTER';
+export type EventKind = 'CLUSTER' | 'INSTANCE_GROUP' | 'INSTANCE' | 'STEP';
+
+export const ACTIVE_CLUSTER_STATES: ClusterState[] = ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'];
+export const ENDED_CLUSTER_STATES: ClusterState[] = ['TERMINATED', 'TERMINATED_WITH_ERRORS'];
+export const ACTIVE_STEP_STATES: StepState[] = ['PENDING', 'RUNNING', 'CANCEL_PENDING'];
+export const ENDED_STEP_STATES: StepState[] = ['COMPLETED', 'CANCELLED', 'FAILED', 'INTERRUPTED'];
+
+export interface ClusterRow {
+  id: string;
+  name: string;
+  state: ClusterState;
+  stateReasonCode: string | null;
+  stateReasonMessage: string | null;
+  applications: string[];
+  keepAlive: boolean;
+  idleTimeoutSeconds: number | null;
+  stepConcurrency: number;
+  terminationProtected: boolean;
+  clientToken: string | null;
+  requestHash: string | null;
+  eventSeq: number;
+  createdAt: Date;
+  readyAt: Date | null;
+  endedAt: Date | null;
+  lastActiveAt: Date;
+}
+
+export interface InstanceGroupRow {
+  id: string;
+  clusterId: string;
+  role: InstanceRole;
+  instanceType: string;
+  requestedCount: number;
+  state: InstanceGroupState;
+  createdAt: Date;
+}
+
+export interface InstanceRow {
+  id: string;
+  clusterId: string;
+  groupId: string;
+  role: InstanceRole;
+  instanceType: string;
+  state: InstanceState;
+  stateReasonCode: string | null;
+  stateReasonMessage: string | null;
+  tokenHash: string;
+  pid: number | null;
+  host: string | null;
+  workdir: string | null;
+  connectedServer: string | null;
+  lastHeartbeatAt: Date | null;
+  createdAt: Date;
+  readyAt: Date | null;
+  endedAt: Date | null;
+}
+
+export interface CommandSpec { args: string[]; env: Record<string, string> }
+
+export interface StepRow {
+  id: string;
+  clusterId: string;
+  position: number;
+  name: string;
+  kind: 'COMMAND';
+  spec: CommandSpec;
+  actionOnFailure: ActionOnFailure;
+  state: StepState;
+  progress: number | null;
+  instanceId: string | null;
+  pid: number | null;
+  exitCode: number | null;
+  failureReason: string | null;
+  failureMessage: string | null;
+  logStreamId: string;
+  cancelOption: 'SEND_INTERRUPT' | 'TERMINATE_PROCESS' | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  endedAt: Date | null;
+}
+
+export interface LogLineRow {
+  streamId: string;
+  seq: number;
+  at: Date;
+  stream: number;
+  text: string;
+}
+
+export interface EventRow {
+  clusterId: string;
+  seq: number;
+  at: Date;
+  kind: EventKind;
+  resourceId: string;
+  state: string | null;
+  payload: Record<string, unknown>;
+}
+
+export interface ApiKeyRow {
+  id: string;
+  name: string;
+  hash: string;
+  actions: string[];
+  createdAt: Date;
+  revokedAt: Date | null;
+}

@@ -1,0 +1,135 @@
+// Tables. drizzle-kit generates migrations/ from this file; queries live in src/db/sql/.
+import { sql } from 'drizzle-orm';
+import {
+  bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, smallint, text,
+  timestamp, uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const apiKeys = pgTable('api_keys', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  // sha256 of the whole key; the key itself is shown once and never stored
+  hash: text('hash').notNull(),
+  // IAM-style action patterns (e.g. "clusters:*"); ['*'] for admin keys
+  actions: text('actions').array().notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  revokedAt: ts('revoked_at'),
+}, (t) => [uniqueIndex('api_keys_hash_idx').on(t.hash)]);
+
+export const clusters = pgTable('clusters', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  state: text('state').notNull(),
+  stateReasonCode: text('state_reason_code'),
+  stateReasonMessage: text('state_reason_message'),
+  applications: text('applications').array().notNull(),
+  keepAlive: boolean('keep_alive').notNull(),
+  idleTimeoutSeconds: integer('idle_timeout_seconds'),
+  stepConcurrency: integer('step_concurrency').notNull(),
+  terminationProtected: boolean('termination_protected').notNull().default(false),
+  clientToken: text('client_token'),
+  requestHash: text('request_hash'),
+  // per-cluster event counter: bumping it locks the row, so a cluster's events commit in order
+  eventSeq: bigint('event_seq', { mode: 'number' }).notNull().default(0),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  readyAt: ts('ready_at'),
+  endedAt: ts('ended_at'),
+  lastActiveAt: ts('last_active_at').notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('clusters_client_token_idx').on(t.clientToken),
+  index('clusters_created_idx').on(t.createdAt, t.id),
+  index('clusters_state_idx').on(t.state),
+]);
+
+export const instanceGroups = pgTable('instance_groups', {
+  id: text('id').primaryKey(),
+  clusterId: text('cluster_id').notNull().references(() => clusters.id),
+  role: text('role').notNull(),
+  instanceType: text('instance_type').notNull(),
+  requestedCount: integer('requested_count').notNull(),
+  state: text('state').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [index('instance_groups_cluster_idx').on(t.clusterId)]);
+
+export const instances = pgTable('instances', {
+  id: text('id').primaryKey(),
+  clusterId: text('cluster_id').notNull().references(() => clusters.id),
+  groupId: text('group_id').notNull().references(() => instanceGroups.id),
+  role: text('role').notNull(),
+  instanceType: text('instance_type').notNull(),
+  state: text('state').notNull(),
+  stateReasonCode: text('state_reason_code'),
+  stateReasonMessage: text('state_reason_message'),
+  tokenHash: text('token_hash').notNull(),
+  pid: integer('pid'),
+  host: text('host'),
+  workdir: text('workdir'),
+  // the server process whose gateway holds the agent's connection (null when disconnected)
+  connectedServer: text('connected_server'),
+  lastHeartbeatAt: ts('last_heartbeat_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  readyAt: ts('ready_at'),
+  endedAt: ts('ended_at'),
+}, (t) => [index('instances_cluster_idx').on(t.clusterId), index('instances_state_idx').on(t.state)]);
+
+export const steps = pgTable('steps', {
+  id: text('id').primaryKey(),
+  clusterId: text('cluster_id').notNull().references(() => clusters.id),
+  // order of submission within the whole system; steps of a cluster run in this order
+  position: bigserial('position', { mode: 'number' }).notNull(),
+  name: text('name').notNull(),
+  kind: text('kind').notNull(),
+  spec: jsonb('spec').notNull(),
+  actionOnFailure: text('action_on_failure').notNull(),
+  state: text('state').notNull(),
+  progress: doublePrecision('progress'),
+  instanceId: text('instance_id'),
+  pid: integer('pid'),
+  exitCode: integer('exit_code'),
+  failureReason: text('failure_reason'),
+  failureMessage: text('failure_message'),
+  logStreamId: text('log_stream_id').notNull(),
+  cancelOption: text('cancel_option'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  startedAt: ts('started_at'),
+  endedAt: ts('ended_at'),
+}, (t) => [
+  index('steps_cluster_position_idx').on(t.clusterId, t.position),
+  index('steps_active_idx').on(t.clusterId).where(sql`state in ('PENDING','RUNNING','CANCEL_PENDING')`),
+]);
+
+export const logStreams = pgTable('log_streams', {
+  id: text('id').primaryKey(),
+  // last stored seq; bumping it locks the row, so lines of one stream commit in seq order (no gaps)
+  lastSeq: bigint('last_seq', { mode: 'number' }).notNull().default(0),
+  // highest agent-side seq stored: resent batches after a reconnect are de-duplicated against it
+  agentSeq: bigint('agent_seq', { mode: 'number' }).notNull().default(0),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const logLines = pgTable('log_lines', {
+  streamId: text('stream_id').notNull(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  at: ts('at').notNull(),
+  stream: smallint('stream').notNull(),
+  text: text('text').notNull(),
+}, (t) => [primaryKey({ columns: [t.streamId, t.seq] })]);
+
+export const events = pgTable('events', {
+  clusterId: text('cluster_id').notNull(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  at: ts('at').notNull().defaultNow(),
+  kind: text('kind').notNull(),
+  resourceId: text('resource_id').notNull(),
+  state: text('state'),
+  payload: jsonb('payload').notNull(),
+}, (t) => [primaryKey({ columns: [t.clusterId, t.seq] })]);
+
+export const servers = pgTable('servers', {
+  id: text('id').primaryKey(),
+  agentUrl: text('agent_url').notNull(),
+  startedAt: ts('started_at').notNull().defaultNow(),
+  heartbeatAt: ts('heartbeat_at').notNull().defaultNow(),
+});

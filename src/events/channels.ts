@@ -1,0 +1,22 @@
+import type { Db } from '../db/client.js';
+
+/**
+ * NOTIFY channels. Payloads carry ids and sequence numbers only (Postgres caps them at 8000 bytes);
+ * receivers read the rows. NOTIFY is a latency hint: every consumer also polls or catches up.
+ */
+export const Channel = {
+  /** `<clusterId>:<seq>` a cluster event was appended */
+  clusterEvent: 'ep_cluster_event',
+  /** `<streamId>:<seq>` log lines up to seq were stored */
+  log: 'ep_log',
+  /** `<clusterId>` something a controller acts on changed (new steps, cancel, resize, terminate) */
+  work: 'ep_work',
+  /** `<keyId>` an API key was revoked */
+  apiKey: 'ep_api_key',
+} as const;
+export type ChannelName = (typeof Channel)[keyof typeof Channel];
+
+/** Queue a notification inside the caller's transaction: it is delivered only if that commits. */
+export async function notify(db: Db, channel: ChannelName, payload: string): Promise<void> {
+  await db`select pg_notify(${channel}, ${payload})`;
+}

@@ -1,0 +1,230 @@
+import type { Logger } from 'pino';
+
+/**
+ * A source of items keyed by resource, each with a dense per-key sequence number (1, 2, 3, …
+ * committed in order: the writers bump a counter row under lock). That density is what makes
+ * "replay after cursor, then live" exact: no gap and no duplicate.
+ */
+export interface FeedSource<T> {
+  /** items with seq > after, ascending, at most limit */
+  fetch(key: string, after: number, limit: number): Promise<T[]>;
+  /** highest committed seq for key (0 when none) */
+  head(key: string): Promise<number>;
+  seqOf(item: T): number;
+}
+
+const PAGE = 500;
+const BUFFER_LIMIT = 5_000;
+
+/** The shared in-memory tail of one key: one DB read per notification, whatever the subscriber count. */
+class Tail<T> {
+  /** buffer holds the items with seq in (bufStart, fetched] */
+  buffer: T[] = [];
+  bufStart = 0;
+  fetched = 0;
+  ready: Promise<void>;
+  subscribers = 0;
+  private fetching: Promise<void> | null = null;
+  private dirty = false;
+  private wakers = new Set<() => void>();
+
+  constructor(readonly key: string, private readonly source: FeedSource<T>, private readonly log: Logger) {
+    this.ready = source.head(key).then((head) => {
+      this.bufStart = head;
+      this.fetched = head;
+    });
+  }
+
+  /** items after cursor from memory, or null when the cursor is older than the buffer */
+  itemsAfter(cursor: number): T[] | null {
+    if (cursor < this.bufStart) return null;
+    if (cursor >= this.fetched) return [];
+    return this.buffer.slice(cursor - this.bufStart, cursor - this.bufStart + PAGE);
+  }
+
+  /** Called on a notification (seq known) or a catch-up poll (seq undefined). */
+  poke(seq?: number): void {
+    if (seq !== undefined && seq <= this.fetched) return;
+    if (this.fetching) {
+      this.dirty = true;
+      return;
+    }
+    this.fetching = this.pull().finally(() => {
+      this.fetching = null;
+      if (this.dirty) {
+        this.dirty = false;
+        this.poke();
+      }
+    });
+  }
+
+  private async pull(): Promise<void> {
+    try {
+      await this.ready;
+      for (;;) {
+        const items = await this.source.fetch(this.key, this.fetched, PAGE);
+        if (items.length === 0) break;
+        this.buffer.push(...items);
+        this.fetched = this.source.seqOf(items[items.length - 1]!);
+        if (this.buffer.length > BUFFER_LIMIT) {
+          const drop = this.buffer.length - BUFFER_LIMIT;
+          this.buffer.splice(0, drop);
+          this.bufStart += drop;
+        }
+        this.wake();
+        if (items.length < PAGE) break;
+      }
+    } catch (err) {
+      this.log.warn({ err, key: this.key }, 'feed fetch failed; the next poll retries');
+    }
+  }
+
+  waitForMore(): { promise: Promise<void>; cancel: () => void } {
+    let waker!: () => void;
+    const promise = new Promise<void>((resolve) => {
+      waker = resolve;
+      this.wakers.add(resolve);
+    });
+    return { promise, cancel: () => { this.wakers.delete(waker); waker(); } };
+  }
+
+  private wake(): void {
+    const wakers = [...this.wakers];
+    this.wakers.clear();
+    for (const w of wakers) w();
+  }
+}
+
+export class SeqFeed<T> {
+  private tails = new Map<string, Tail<T>>();
+  private timer: NodeJS.Timeout;
+
+  constructor(private readonly source: FeedSource<T>, private readonly log: Logger, pollMs = 2_000) {
+    // NOTIFY can be lost (connection drop); a slow poll of the watched keys is the safety net.
+    this.timer = setInterval(() => this.pokeAll(), pollMs);
+    this.timer.unref();
+  }
+
+  notify(key: string, seq: number): void {
+    this.tails.get(key)?.poke(seq);
+  }
+
+  pokeAll(): void {
+    for (const tail of this.tails.values()) tail.poke();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  async head(key: string): Promise<number> {
+    return this.source.head(key);
+  }
+
+  /** Items of key after `after` (stored ones first, then live), until the iterator is returned. */
+  subscribe(key: string, after: number): AsyncIterableIterator<T> {
+    let tail = this.tails.get(key);
+    if (!tail) this.tails.set(key, (tail = new Tail(key, this.source, this.log)));
+    const t = tail;
+    t.subscribers++;
+    let cursor = after;
+    let closed = false;
+    let pending: T[] = [];
+    let cancelWait: (() => void) | null = null;
+    const release = () => {
+      if (closed) return;
+      closed = true;
+      cancelWait?.();
+      if (--t.subscribers === 0 && this.tails.get(key) === t) this.tails.delete(key);
+    };
+    const source = this.source;
+    const iterator: AsyncIterableIterator<T> = {
+      async next(): Promise<IteratorResult<T>> {
+        await t.ready;
+        while (!closed) {
+          if (pending.length === 0) {
+            const fromMemory = t.itemsAfter(cursor);
+            pending = fromMemory ?? (await source.fetch(key, cursor, PAGE));
+          }
+          const item = pending.shift();
+          if (item !== undefined) {
+            cursor = source.seqOf(item);
+            return { value: item, done: false };
+          }
+          const wait = t.waitForMore();
+          cancelWait = wait.cancel;
+          // a write may have landed between the check above and the wait: re-check after waking
+          if (t.fetched > cursor) wait.cancel();
+          await wait.promise;
+          cancelWait = null;
+        }
+        return { value: undefined, done: true };
+      },
+      async return(): Promise<IteratorResult<T>> {
+        release();
+        return { value: undefined, done: true };
+      },
+      async throw(err?: unknown): Promise<IteratorResult<T>> {
+        release();
+        throw err;
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    return iterator;
+  }
+}
+
+/** Maps and filters an iterator, passing return() through; `stop` ends it after yielding an item. */
+export function transformIterator<A, B>(
+  inner: AsyncIterableIterator<A>,
+  fn: (item: A) => B | undefined | Promise<B | undefined>,
+  stop?: (item: B) => boolean,
+): AsyncIterableIterator<B> {
+  let done = false;
+  return {
+    async next(): Promise<IteratorResult<B>> {
+      while (!done) {
+        const r = await inner.next();
+        if (r.done) break;
+        const mapped = await fn(r.value);
+        if (mapped === undefined) continue;
+        if (stop?.(mapped)) {
+          done = true;
+          await inner.return?.();
+        }
+        return { value: mapped, done: false };
+      }
+      return { value: undefined, done: true };
+    },
+    async return(): Promise<IteratorResult<B>> {
+      done = true;
+      await inner.return?.();
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+/** Yields `first` items, then the rest of `inner`. */
+export function prependIterator<T>(first: T[], inner: AsyncIterableIterator<T>): AsyncIterableIterator<T> {
+  const queue = [...first];
+  return {
+    async next() {
+      const item = queue.shift();
+      if (item !== undefined) return { value: item, done: false };
+      return inner.next();
+    },
+    async return() {
+      queue.length = 0;
+      await inner.return?.();
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { startApp } from './app.js';
+import { loadConfig } from './config.js';
+import { createLogger } from './lib/logger.js';
+
+const config = loadConfig();
+const log = createLogger(config.logLevel);
+
+try {
+  const app = await startApp(config, log);
+  if (app.generatedAdminKey) {
+    // printed once, on the first start with an empty database; only its hash is stored
+    process.stdout.write(`Admin API key: ${app.generatedAdminKey}\n`);
+  }
+  process.stdout.write(`GraphQL API on ${app.url}/graphql (WebSocket ws://127.0.0.1:${app.port}/graphql)\n`);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const hardStop = setTimeout(() => { log.error('shutdown took too long; exiting'); process.exit(1); }, 30_000);
+    hardStop.unref();
+    app.close({ stopAgents: process.env.STOP_AGENTS_ON_EXIT === 'true' })
+      .then(() => process.exit(0))
+      .catch((err) => { log.error({ err }, 'shutdown failed'); process.exit(1); });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+} catch (err) {
+  log.fatal({ err }, 'failed to start');
+  process.exit(1);
+}

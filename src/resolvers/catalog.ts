@@ -1,0 +1,18 @@
+import { Authorized, Query, Resolver } from 'type-graphql';
+import { APPLICATIONS, INSTANCE_TYPES } from '../services/catalog.js';
+import { Application, InstanceType } from '../schema/types.js';
+
+@Resolver()
+export class CatalogResolver {
+  @Authorized('clusters:ListInstanceTypes')
+  @Query(() => [InstanceType], { description: 'Instance types a group can use (vCPU and memory of each node)' })
+  instanceTypes(): InstanceType[] {
+    return [...INSTANCE_TYPES];
+  }
+
+  @Authorized('clusters:ListApplications')
+  @Query(() => [Application], { description: 'Applications a cluster can ask for, and whether this engine runs them' })
+  applications(): Application[] {
+    return [...APPLICATIONS];
+  }
+}

@@ -1,0 +1,60 @@
+import DataLoader from 'dataloader';
+import * as clustersQ from '../db/queries/clusters.js';
+import * as instancesQ from '../db/queries/instances.js';
+import * as stepsQ from '../db/queries/steps.js';
+import type { ClusterRow, InstanceGroupRow, InstanceRow, StepRow } from '../db/rows.js';
+import type { Services } from '../services/index.js';
+
+function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const row of rows) {
+    const k = key(row);
+    let list = out.get(k);
+    if (!list) out.set(k, (list = []));
+    list.push(row);
+  }
+  return out;
+}
+
+/**
+ * Per-request batching: nested fields of a page of clusters cost one query per field, whatever
+ * the page size (the bench counts statements for 5 and 50 clusters).
+ */
+export function createLoaders(services: Services) {
+  const { sql } = services;
+  return {
+    cluster: new DataLoader<string, ClusterRow | undefined>(async (ids) => {
+      const rows = new Map((await clustersQ.clustersByIds(sql, ids)).map((r) => [r.id, r]));
+      return ids.map((id) => rows.get(id));
+    }),
+    groupsByCluster: new DataLoader<string, InstanceGroupRow[]>(async (ids) => {
+      const rows = groupBy(await clustersQ.groupsOfClusters(sql, ids), (r) => r.clusterId);
+      return ids.map((id) => rows.get(id) ?? []);
+    }),
+    instancesByCluster: new DataLoader<string, InstanceRow[]>(async (ids) => {
+      const rows = groupBy(await instancesQ.instancesOfClusters(sql, ids), (r) => r.clusterId);
+      return ids.map((id) => rows.get(id) ?? []);
+    }),
+    step: new DataLoader<string, StepRow | undefined>(async (ids) => {
+      const rows = new Map((await stepsQ.stepsByIds(sql, ids)).map((r) => [r.id, r]));
+      return ids.map((id) => rows.get(id));
+    }),
+    /** key: `${clusterId}|${limit}|${beforePosition}`; one query per distinct (limit, before) */
+    stepPage: new DataLoader<string, StepRow[]>(async (keys) => {
+      const parsed = keys.map((k) => {
+        const [clusterId, limit, before] = k.split('|');
+        return { clusterId: clusterId!, limit: Number(limit), before: before === '' ? null : Number(before) };
+      });
+      const byArgs = groupBy(parsed, (p) => `${p.limit}|${p.before ?? ''}`);
+      const results = new Map<string, StepRow[]>();
+      await Promise.all([...byArgs.values()].map(async (group) => {
+        const { limit, before } = group[0]!;
+        const rows = groupBy(await stepsQ.stepPages(sql, group.map((g) => g.clusterId), limit, before), (r) => r.clusterId);
+        for (const g of group) results.set(`${g.clusterId}|${limit}|${before ?? ''}`, rows.get(g.clusterId) ?? []);
+      }));
+      return keys.map((k) => results.get(k) ?? []);
+    }),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

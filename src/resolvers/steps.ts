@@ -1,0 +1,55 @@
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { AddStepsInput, CancelStepsInput } from '../schema/inputs.js';
+import { AddStepsPayload, CancelStepsPayload } from '../schema/payloads.js';
+import { Cluster, CommandStep, FailureDetails, LogLineConnection, Step } from '../schema/types.js';
+import type { Context } from './context.js';
+import { connection, toCluster, toLogLine, toStep, type StepObject } from './mappers.js';
+
+@Resolver(() => Step)
+export class StepResolver {
+  @Authorized('clusters:DescribeStep')
+  @Query(() => Step, { nullable: true })
+  async step(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<StepObject | null> {
+    const row = await ctx.loaders.step.load(id);
+    return row ? toStep(row) : null;
+  }
+
+  @Authorized('clusters:AddSteps')
+  @Mutation(() => AddStepsPayload, { description: 'Steps run in order on the master node, stepConcurrencyLevel at a time' })
+  async addSteps(@Arg('input', () => AddStepsInput) input: AddStepsInput, @Ctx() ctx: Context) {
+    return { steps: (await ctx.services.steps.add(input.clusterId, input.steps)).map(toStep) };
+  }
+
+  @Authorized('clusters:CancelSteps')
+  @Mutation(() => CancelStepsPayload, { description: 'PENDING steps are cancelled at once; RUNNING ones go CANCEL_PENDING until their process tree is killed' })
+  async cancelSteps(@Arg('input', () => CancelStepsInput) input: CancelStepsInput, @Ctx() ctx: Context) {
+    return { results: await ctx.services.steps.cancel(input.clusterId, input.stepIds, input.cancellationOption) };
+  }
+
+  @FieldResolver(() => CommandStep, { nullable: true })
+  command(@Root() step: StepObject): CommandStep | null {
+    return step.row.kind === 'COMMAND' ? { args: step.row.spec.args, env: step.row.spec.env } : null;
+  }
+
+  @FieldResolver(() => FailureDetails, { nullable: true })
+  failureDetails(@Root() step: StepObject): FailureDetails | null {
+    const { failureReason: reason, failureMessage: message } = step.row;
+    return reason || message ? { reason, message, logFile: step.row.logStreamId } : null;
+  }
+
+  @FieldResolver(() => Cluster)
+  async cluster(@Root() step: StepObject, @Ctx() ctx: Context) {
+    return toCluster((await ctx.loaders.cluster.load(step.clusterId))!);
+  }
+
+  @Authorized('logs:GetLogEvents')
+  @FieldResolver(() => LogLineConnection, { description: 'Stored output lines, oldest first' })
+  async logs(
+    @Root() step: StepObject,
+    @Ctx() ctx: Context,
+    @Arg('first', () => Int, { nullable: true }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ) {
+    return connection(await ctx.services.logs.page(step.logStreamId, first, after), toLogLine, Boolean(after));
+  }
+}

@@ -1,0 +1,161 @@
+import crypto from 'node:crypto';
+import http from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { GraphQLError, type GraphQLSchema, validate as graphqlValidate, specifiedRules } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import type { AgentSessions } from '../controllers/agent-sessions.js';
+import { createContext, type Context } from '../resolvers/context.js';
+import type { Principal } from '../services/auth.js';
+import { AppError } from '../services/errors.js';
+import type { Services } from '../services/index.js';
+import { formatError, httpStatusOf } from './errors.js';
+import { queryLimitsRule } from './limits.js';
+
+export interface HttpOptions {
+  production: boolean;
+  introspection: boolean;
+  bodyLimitBytes: number;
+}
+
+export interface HttpServer {
+  server: http.Server;
+  apollo: ApolloServer<Context>;
+  /** stop accepting, finish in-flight requests, close subscriptions */
+  close(): Promise<void>;
+}
+
+const requestIdOf = (header: unknown) =>
+  typeof header === 'string' && /^[\w.-]{1,64}$/.test(header) ? header : crypto.randomUUID();
+
+function unauthenticated(): GraphQLError {
+  const original = new AppError('UNAUTHENTICATED', 'an API key is required: Authorization: Bearer <key>');
+  return new GraphQLError(original.message, { originalError: original, extensions: { http: { status: 401 } } });
+}
+
+function sendError(res: Response, status: number, code: string, message: string): void {
+  res.status(status).json({ errors: [{ message, extensions: { code } }] });
+}
+
+export async function createHttpServer(
+  schema: GraphQLSchema, services: Services, sessions: AgentSessions, log: Logger, options: HttpOptions,
+): Promise<HttpServer> {
+  const app = express();
+  app.disable('x-powered-by');
+  const server = http.createServer(app);
+  // keep-alive longer than typical load balancer idle timeouts; shutdown drains them
+  server.keepAliveTimeout = 65_000;
+
+  const graphqlWs = new WebSocketServer({ noServer: true, maxPayload: options.bodyLimitBytes });
+  const agentWs = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/graphql') graphqlWs.handleUpgrade(req, socket, head, (ws) => graphqlWs.emit('connection', ws, req));
+    else if (path === '/agent') agentWs.handleUpgrade(req, socket, head, (ws) => sessions.accept(ws, req.socket.remoteAddress ?? ''));
+    else socket.destroy();
+  });
+
+  const validationRules = [queryLimitsRule];
+  const wsServer = useServer<{ authorization?: string; Authorization?: string }, { principal: Principal | null; connectionId: string }>({
+    schema,
+    validate: (s, doc) => graphqlValidate(s, doc, [...specifiedRules, ...validationRules]),
+    onConnect: async (ctx) => {
+      const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+      ctx.extra.principal = await services.auth.authenticate(typeof header === 'string' ? header : undefined);
+      ctx.extra.connectionId = crypto.randomUUID();
+      return true; // operations without a valid key fail one by one with UNAUTHENTICATED
+    },
+    onSubscribe: (ctx) => {
+      if (!ctx.extra.principal) return [unauthenticated()];
+    },
+    context: (ctx, id) => createContext(services, log, `${ctx.extra.connectionId}/${id}`, ctx.extra.principal ?? null),
+    onNext: (ctx, id, _payload, _args, result) => {
+      if (!result.errors?.length) return;
+      return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e, log, `${ctx.extra.connectionId}/${id}`)) };
+    },
+    onError: (ctx, id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e, log, `${ctx.extra.connectionId}/${id}`)),
+  }, graphqlWs);
+
+  const apollo = new ApolloServer<Context>({
+    schema,
+    introspection: options.introspection,
+    stopOnTerminationSignals: false,
+    includeStacktraceInErrorResponses: false,
+    validationRules,
+    formatError: (formatted, error) => formatError(formatted, error, log),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
+      options.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+      {
+        // errors that carry an API code get the matching HTTP status when the whole request failed
+        async requestDidStart() {
+          return {
+            async willSendResponse({ response, errors }) {
+              if (response.body.kind !== 'single' || response.body.singleResult.data !== undefined) return;
+              const first = errors?.[0]?.originalError;
+              if (first instanceof AppError && !response.http.status) response.http.status = httpStatusOf(first.code);
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  app.use((req, res, next) => {
+    const id = requestIdOf(req.headers['x-request-id']);
+    res.setHeader('x-request-id', id);
+    (req as Request & { requestId: string }).requestId = id;
+    next();
+  });
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await services.sql`select 1`;
+      res.json({ status: 'ok' });
+    } catch {
+      res.status(503).json({ status: 'unavailable', reason: 'database unreachable' });
+    }
+  });
+
+  app.use('/graphql', express.json({ limit: options.bodyLimitBytes }));
+  app.use('/graphql', (err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const e = err as { type?: string; status?: number };
+    if (e.type === 'entity.too.large') return sendError(res, 413, 'PAYLOAD_TOO_LARGE', `request body over ${options.bodyLimitBytes} bytes`);
+    if (e.type === 'entity.parse.failed') return sendError(res, 400, 'BAD_USER_INPUT', 'request body is not valid JSON');
+    if (e.status && e.status < 500) return sendError(res, e.status, 'BAD_USER_INPUT', 'malformed request');
+    next(err);
+  });
+  app.use('/graphql', expressMiddleware(apollo, {
+    context: async ({ req }) => {
+      const principal = await services.auth.authenticate(req.headers.authorization);
+      // a browser GET of the landing page carries no key; every operation does need one
+      if (!principal) throw unauthenticated();
+      const requestId = (req as Request & { requestId: string }).requestId;
+      return createContext(services, log, requestId, principal);
+    },
+  }));
+
+  app.use((_req: Request, res: Response) => sendError(res, 404, 'NOT_FOUND', 'no such route'));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    log.error({ err, requestId: (req as Request & { requestId?: string }).requestId }, 'unhandled HTTP error');
+    if (!res.headersSent) sendError(res, 500, 'INTERNAL', 'Internal error');
+  });
+
+  return {
+    server,
+    apollo,
+    async close() {
+      await apollo.stop(); // drains HTTP (in-flight requests finish) and disposes graphql-ws
+      graphqlWs.close();
+      agentWs.close();
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import type { Logger } from 'pino';
+import type { Sql } from '../db/client.js';
+import * as q from '../db/queries/api-keys.js';
+import type { ApiKeyRow } from '../db/rows.js';
+import { Channel, notify } from '../events/channels.js';
+import { newId, secret, sha256 } from '../lib/ids.js';
+import { AppError, notFound } from './errors.js';
+import { Limits, requireList, requireName } from './validate.js';
+import { badInput } from './errors.js';
+
+/** Who is calling. Policies (IAM-style action patterns) are checked in `authorize`, one place. */
+export interface Principal {
+  keyId: string;
+  name: string;
+  actions: string[];
+}
+
+const CACHE_TTL_MS = 5_000;
+const ACTION_PATTERN = /^(\*|[a-z]+:(\*|[A-Za-z]+\*?))$/;
+
+function matches(pattern: string, action: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('*')) return action.startsWith(pattern.slice(0, -1));
+  return pattern === action;
+}
+
+/** true when one of the principal's patterns allows the action (e.g. `clusters:*`, `clusters:Describe*`). */
+export function isAllowed(principal: Principal, action: string): boolean {
+  return principal.actions.some((p) => matches(p, action));
+}
+
+export function authorize(principal: Principal | null, action: string): Principal {
+  if (!principal) throw new AppError('UNAUTHENTICATED', 'an API key is required: Authorization: Bearer <key>');
+  if (!isAllowed(principal, action)) throw new AppError('FORBIDDEN', `this API key may not perform ${action}`);
+  return principal;
+}
+
+export class AuthService {
+  // Key checks run on every request: a short cache keeps them off the database; revocation
+  // clears it on every replica through NOTIFY.
+  private cache = new Map<string, { principal: Principal | null; expires: number }>();
+
+  constructor(private readonly sql: Sql, private readonly log: Logger) {}
+
+  forget(): void {
+    this.cache.clear();
+  }
+
+  async authenticate(header: string | undefined | null): Promise<Principal | null> {
+    if (!header) return null;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) return null;
+    const hash = sha256(match[1]!);
+    const cached = this.cache.get(hash);
+    if (cached && cached.expires > Date.now()) return cached.principal;
+    const row = await q.apiKeyByHash(this.sql, hash);
+    const principal = row && !row.revokedAt ? { keyId: row.id, name: row.name, actions: row.actions } : null;
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(hash, { principal, expires: Date.now() + CACHE_TTL_MS });
+    return principal;
+  }
+
+  /** First start: make sure an admin key exists; returns the key when one was generated. */
+  async bootstrap(adminKey: string | undefined): Promise<string | null> {
+    return this.sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(7263002)`;
+      if (adminKey) {
+        if (!(await q.apiKeyByHash(tx, sha256(adminKey)))) {
+          await q.insertApiKey(tx, { id: newId('ak'), name: 'admin (ADMIN_API_KEY)', hash: sha256(adminKey), actions: ['*'] });
+        }
+        return null;
+      }
+      if ((await q.countApiKeys(tx)) > 0) return null;
+      const key = `ep_${secret(24)}`;
+      await q.insertApiKey(tx, { id: newId('ak'), name: 'admin', hash: sha256(key), actions: ['*'] });
+      return key;
+    });
+  }
+
+  async create(input: { name: string; actions?: string[] | null }): Promise<{ key: string; row: ApiKeyRow }> {
+    const name = requireName(input.name, 'input.name');
+    const actions = input.actions ?? ['*'];
+    requireList(actions, 'input.actions', 1, 100);
+    actions.forEach((a, i) => {
+      if (!ACTION_PATTERN.test(a)) throw badInput(`input.actions.${i}`, `"${a.slice(0, 100)}" is not an action pattern like "clusters:*" or "clusters:DescribeCluster"`);
+    });
+    const key = `ep_${secret(24)}`;
+    const row = await q.insertApiKey(this.sql, { id: newId('ak'), name, hash: sha256(key), actions: [...actions] });
+    return { key, row };
+  }
+
+  async revoke(id: string): Promise<ApiKeyRow> {
+    if (id.length > Limits.nameLength) throw badInput('input.id', 'is too long');
+    return this.sql.begin(async (tx) => {
+      const row = await q.revokeApiKey(tx, id);
+      if (!row) throw notFound('API key', id, 'input.id');
+      await notify(tx, Channel.apiKey, id);
+      return row;
+    });
+  }
+
+  list(): Promise<ApiKeyRow[]> {
+    return q.listApiKeys(this.sql);
+  }
+}

@@ -1,0 +1,31 @@
+/** Instance types a cluster can ask for. Sizes follow the EC2 types EMR users know. */
+export interface InstanceType { name: string; vcpu: number; memoryMb: number }
+
+export const INSTANCE_TYPES: readonly InstanceType[] = [
+  { name: 'm5.large', vcpu: 2, memoryMb: 8_192 },
+  { name: 'm5.xlarge', vcpu: 4, memoryMb: 16_384 },
+  { name: 'm5.2xlarge', vcpu: 8, memoryMb: 32_768 },
+  { name: 'c5.large', vcpu: 2, memoryMb: 4_096 },
+  { name: 'c5.xlarge', vcpu: 4, memoryMb: 8_192 },
+  { name: 'r5.large', vcpu: 2, memoryMb: 16_384 },
+  { name: 'r5.xlarge', vcpu: 4, memoryMb: 32_768 },
+  { name: 't3.small', vcpu: 2, memoryMb: 2_048 },
+];
+
+const byName = new Map(INSTANCE_TYPES.map((t) => [t.name, t]));
+
+export function instanceType(name: string): InstanceType | undefined {
+  return byName.get(name);
+}
+
+/**
+ * Applications a cluster can run, and whether this engine can run them now. Spark and DuckDB are
+ * part of the model (the API accepts their names) but the local engine does not provide them yet:
+ * asking for one is refused with a clear error rather than silently ignored.
+ */
+export interface ApplicationInfo { name: string; available: boolean; reason: string | null }
+
+export const APPLICATIONS: readonly ApplicationInfo[] = [
+  { name: 'SPARK', available: false, reason: 'Spark clusters are not provided by this engine yet' },
+  { name: 'DUCKDB', available: false, reason: 'DuckDB SQL steps are not provided by this engine yet' },
+];

@@ -1,0 +1,218 @@
+import type { Sql, Tx } from '../db/client.js';
+import * as q from '../db/queries/clusters.js';
+import { appendEvent } from '../db/queries/events.js';
+import { insertInstance } from '../db/queries/instances.js';
+import type { ClusterRow, ClusterState, InstanceGroupRow, InstanceRole } from '../db/rows.js';
+import { ACTIVE_CLUSTER_STATES } from '../db/rows.js';
+import { Channel, notify } from '../events/channels.js';
+import { newId, secret, sha256 } from '../lib/ids.js';
+import { APPLICATIONS, instanceType } from './catalog.js';
+import { AppError, badInput, conflict, notFound } from './errors.js';
+import { insertValidatedSteps, validateSteps, type StepInput } from './steps.js';
+import { beginTermination, changeGroup } from './transitions.js';
+import { Limits, pageSize, requireIntInRange, requireList, requireName } from './validate.js';
+
+export interface InstanceGroupInput { role: InstanceRole; instanceType: string; count: number; name?: string | null }
+
+export interface CreateClusterInput {
+  name: string;
+  applications?: string[] | null;
+  instanceGroups: InstanceGroupInput[];
+  keepAliveWhenNoSteps?: boolean | null;
+  autoTerminationIdleTimeoutSeconds?: number | null;
+  stepConcurrencyLevel?: number | null;
+  terminationProtected?: boolean | null;
+  steps?: StepInput[] | null;
+  clientToken?: string | null;
+}
+
+export interface ClusterFilter { states?: ClusterState[] | null; nameContains?: string | null; ids?: string[] | null }
+
+export interface Page<T> { nodes: T[]; hasNextPage: boolean; cursorOf: (node: T) => string }
+
+/** New instance rows get a join token; only its hash is stored. The agent receives it at launch. */
+export function newInstanceToken(): { token: string; hash: string } {
+  const token = secret(24);
+  return { token, hash: sha256(token) };
+}
+
+function encodeClusterCursor(c: ClusterRow): string {
+  return Buffer.from(`${c.createdAt.toISOString()}|${c.id}`).toString('base64url');
+}
+
+function decodeClusterCursor(cursor: string): { createdAt: Date; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const createdAt = new Date(at ?? '');
+  if (!id || Number.isNaN(createdAt.getTime())) throw badInput('after', 'is not a cursor returned by this API');
+  return { createdAt, id };
+}
+
+function validateGroups(groups: readonly InstanceGroupInput[]): void {
+  requireList(groups, 'input.instanceGroups', 1, 3 + 48);
+  let masters = 0;
+  let total = 0;
+  groups.forEach((g, i) => {
+    const field = `input.instanceGroups.${i}`;
+    if (!instanceType(g.instanceType)) throw badInput(`${field}.instanceType`, `unknown instance type "${g.instanceType.slice(0, 64)}"; see the instanceTypes query`);
+    requireIntInRange(g.count, `${field}.count`, g.role === 'MASTER' ? 1 : 0, Limits.instancesPerGroup);
+    if (g.role === 'MASTER') {
+      masters++;
+      if (g.count !== 1) throw badInput(`${field}.count`, 'the MASTER group must have exactly 1 instance');
+    }
+    total += g.count;
+  });
+  if (masters !== 1) throw badInput('input.instanceGroups', `exactly one MASTER group is required, got ${masters}`);
+  if (total > Limits.instancesPerCluster) throw badInput('input.instanceGroups', `at most ${Limits.instancesPerCluster} instances per cluster`);
+}
+
+export class ClusterService {
+  constructor(private readonly sql: Sql) {}
+
+  async create(input: CreateClusterInput): Promise<ClusterRow> {
+    const name = requireName(input.name, 'input.name');
+    const applications = [...new Set(input.applications ?? [])];
+    applications.forEach((a, i) => {
+      const app = APPLICATIONS.find((x) => x.name === a);
+      if (!app) throw badInput(`input.applications.${i}`, `unknown application ${a}`);
+      if (!app.available) throw badInput(`input.applications.${i}`, app.reason ?? `${a} is not available`);
+    });
+    validateGroups(input.instanceGroups);
+    const stepConcurrency = requireIntInRange(input.stepConcurrencyLevel ?? 1, 'input.stepConcurrencyLevel', 1, 256);
+    const idle = input.autoTerminationIdleTimeoutSeconds ?? null;
+    if (idle !== null) requireIntInRange(idle, 'input.autoTerminationIdleTimeoutSeconds', 60, 604_800);
+    const steps = validateSteps(input.steps ?? [], 'input.steps', stepConcurrency);
+    const token = input.clientToken ?? null;
+    if (token !== null) requireName(token, 'input.clientToken', Limits.clientTokenLength);
+    const requestHash = token === null ? null : sha256(JSON.stringify({ ...input, clientToken: undefined }));
+
+    const created = await this.sql.begin(async (tx) => {
+      const cluster = await q.insertCluster(tx, {
+        id: newId('j'), name, applications, keepAlive: input.keepAliveWhenNoSteps ?? true,
+        idleTimeoutSeconds: idle, stepConcurrency, terminationProtected: input.terminationProtected ?? false,
+        clientToken: token, requestHash,
+      });
+      if (!cluster) return null; // the token is taken: settle it after this transaction
+      await appendEvent(tx, cluster.id, 'CLUSTER', cluster.id, 'STARTING', { previousState: null, reasonCode: null, reasonMessage: null });
+      for (const g of input.instanceGroups) {
+        const group = await q.insertGroup(tx, {
+          id: newId('ig'), clusterId: cluster.id, role: g.role, instanceType: g.instanceType, requestedCount: g.count,
+        });
+        await appendEvent(tx, cluster.id, 'INSTANCE_GROUP', group.id, group.state, { previousState: null, role: group.role, requestedCount: group.requestedCount });
+        await this.addInstances(tx, group, g.count);
+      }
+      await insertValidatedSteps(tx, cluster.id, steps);
+      await notify(tx, Channel.work, cluster.id);
+      return (await q.clusterById(tx, cluster.id))!;
+    });
+    if (created) return created;
+    // Same token: the same request gets the same cluster; a different request is a conflict.
+    const existing = await q.clusterByToken(this.sql, token!);
+    if (!existing) throw new AppError('INTERNAL', 'client token conflict could not be resolved');
+    if (existing.requestHash !== requestHash) {
+      throw conflict('this clientToken was already used with a different request', 'input.clientToken');
+    }
+    return existing;
+  }
+
+  /** New instance rows for a group (PROVISIONING); the cluster controller launches their agents. */
+  async addInstances(tx: Tx, group: InstanceGroupRow, count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const instance = await insertInstance(tx, {
+        id: newId('i'), clusterId: group.clusterId, groupId: group.id, role: group.role,
+        instanceType: group.instanceType, tokenHash: '',
+      });
+      await appendEvent(tx, group.clusterId, 'INSTANCE', instance.id, instance.state, { previousState: null, role: instance.role, pid: null });
+    }
+  }
+
+  get(id: string): Promise<ClusterRow | undefined> {
+    return q.clusterById(this.sql, id);
+  }
+
+  async require(id: string, field = 'id'): Promise<ClusterRow> {
+    const cluster = await q.clusterById(this.sql, id);
+    if (!cluster) throw notFound('cluster', id, field);
+    return cluster;
+  }
+
+  async list(first: number | null | undefined, after: string | null | undefined, filter: ClusterFilter | null | undefined): Promise<Page<ClusterRow>> {
+    const limit = pageSize(first);
+    if (filter?.nameContains && filter.nameContains.length > Limits.nameLength) throw badInput('filter.nameContains', 'is too long');
+    if (filter?.ids) requireList(filter.ids, 'filter.ids', 0, Limits.pageSize);
+    const rows = await q.listClusters(this.sql, {
+      limit: limit + 1,
+      after: after ? decodeClusterCursor(after) : null,
+      states: filter?.states?.length ? filter.states : null,
+      nameContains: filter?.nameContains || null,
+      ids: filter?.ids ?? null,
+    });
+    return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: encodeClusterCursor };
+  }
+
+  /** All or nothing: a protected cluster among the ids fails the whole call. */
+  async terminate(ids: string[]): Promise<ClusterRow[]> {
+    requireList(ids, 'input.ids', 1, Limits.idsPerRequest);
+    const unique = [...new Set(ids)];
+    return this.sql.begin(async (tx) => {
+      const rows = await q.lockClusters(tx, unique);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      ids.forEach((id, i) => {
+        const c = byId.get(id);
+        if (!c) throw notFound('cluster', id, `input.ids.${i}`);
+        if (c.terminationProtected && ACTIVE_CLUSTER_STATES.includes(c.state)) {
+          throw conflict(`cluster ${id} has termination protection on; turn it off with setTerminationProtection first`, `input.ids.${i}`);
+        }
+      });
+      const out: ClusterRow[] = [];
+      for (const id of unique) {
+        out.push(await beginTermination(tx, byId.get(id)!, { code: 'USER_REQUEST', message: 'Terminated by user request' }));
+      }
+      return out;
+    });
+  }
+
+  async setTerminationProtection(ids: string[], value: boolean): Promise<ClusterRow[]> {
+    requireList(ids, 'input.ids', 1, Limits.idsPerRequest);
+    const unique = [...new Set(ids)];
+    return this.sql.begin(async (tx) => {
+      const rows = await q.lockClusters(tx, unique);
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      ids.forEach((id, i) => {
+        const c = byId.get(id);
+        if (!c) throw notFound('cluster', id, `input.ids.${i}`);
+        if (!ACTIVE_CLUSTER_STATES.includes(c.state)) throw conflict(`cluster ${id} is ${c.state}`, `input.ids.${i}`);
+      });
+      await q.setTerminationProtection(tx, unique, value);
+      for (const id of unique) {
+        await appendEvent(tx, id, 'CLUSTER', id, byId.get(id)!.state, { previousState: byId.get(id)!.state, terminationProtected: value });
+      }
+      return q.clustersByIds(tx, unique);
+    });
+  }
+
+  /** Records the wanted size; the cluster controller starts or stops agents to match. */
+  async modifyInstanceGroup(input: { clusterId?: string | null; instanceGroupId: string; instanceCount: number }): Promise<InstanceGroupRow> {
+    const group = await q.groupById(this.sql, input.instanceGroupId);
+    if (!group || (input.clusterId && group.clusterId !== input.clusterId)) {
+      throw notFound('instance group', input.instanceGroupId, 'input.instanceGroupId');
+    }
+    if (group.role === 'MASTER') throw badInput('input.instanceCount', 'the MASTER group always has exactly 1 instance');
+    requireIntInRange(input.instanceCount, 'input.instanceCount', 0, Limits.instancesPerGroup);
+    return this.sql.begin(async (tx) => {
+      const cluster = (await q.lockCluster(tx, group.clusterId))!;
+      if (!ACTIVE_CLUSTER_STATES.includes(cluster.state)) {
+        throw conflict(`cluster ${cluster.id} is ${cluster.state}: its groups can no longer be resized`, 'input.instanceGroupId');
+      }
+      const current = (await q.groupById(tx, group.id))!;
+      const others = (await q.groupsOfClusters(tx, [cluster.id])).filter((g) => g.id !== group.id)
+        .reduce((n, g) => n + g.requestedCount, 0);
+      if (others + input.instanceCount > Limits.instancesPerCluster) {
+        throw badInput('input.instanceCount', `at most ${Limits.instancesPerCluster} instances per cluster`);
+      }
+      if (current.requestedCount === input.instanceCount) return current;
+      const updated = await changeGroup(tx, current, { requestedCount: input.instanceCount, state: 'RESIZING' });
+      await notify(tx, Channel.work, cluster.id);
+      return updated;
+    });
+  }
+}

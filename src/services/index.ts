@@ -1,0 +1,32 @@
+import type { Logger } from 'pino';
+import type { Sql } from '../db/client.js';
+import { AuthService } from './auth.js';
+import { ClusterService } from './clusters.js';
+import { EventService } from './events.js';
+import { InstanceService } from './instances.js';
+import { LogService } from './logs.js';
+import { StepService } from './steps.js';
+
+/** The services bag shared by resolvers, controllers and the agent gateway. */
+export interface Services {
+  sql: Sql;
+  auth: AuthService;
+  clusters: ClusterService;
+  steps: StepService;
+  instances: InstanceService;
+  logs: LogService;
+  events: EventService;
+}
+
+export function createServices(sql: Sql, log: Logger): Services {
+  const steps = new StepService(sql);
+  return {
+    sql,
+    auth: new AuthService(sql, log),
+    clusters: new ClusterService(sql),
+    steps,
+    instances: new InstanceService(sql, steps),
+    logs: new LogService(sql, log),
+    events: new EventService(sql, log),
+  };
+}

@@ -1,0 +1,177 @@
+import crypto from 'node:crypto';
+import type { Sql, Tx } from '../db/client.js';
+import * as clustersQ from '../db/queries/clusters.js';
+import * as q from '../db/queries/instances.js';
+import * as stepsQ from '../db/queries/steps.js';
+import type { ClusterRow, InstanceGroupRow, InstanceRow, StepRow } from '../db/rows.js';
+import { ENDED_CLUSTER_STATES } from '../db/rows.js';
+import { sha256 } from '../lib/ids.js';
+import type { StepService } from './steps.js';
+import {
+  beginTermination, changeClusterState, changeGroup, changeInstanceState, finalStateFor, settleActivity, type Reason,
+} from './transitions.js';
+
+export type HelloResult =
+  | { ok: true; instance: InstanceRow; steps: StepRow[] }
+  | { ok: false; reason: string; shutdown: boolean };
+
+function tokenMatches(token: string, hash: string): boolean {
+  const a = Buffer.from(sha256(token));
+  const b = Buffer.from(hash);
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
+}
+
+/** Keeps each group's state in line with its instances. */
+async function refreshGroups(tx: Tx, cluster: ClusterRow): Promise<void> {
+  const groups = await clustersQ.groupsOfClusters(tx, [cluster.id]);
+  const live = await q.liveInstancesOfCluster(tx, cluster.id);
+  const ready = cluster.state === 'RUNNING' || cluster.state === 'WAITING';
+  for (const g of groups) {
+    const mine = live.filter((i) => i.groupId === g.id);
+    const running = mine.filter((i) => i.state === 'RUNNING').length;
+    let state: InstanceGroupRow['state'];
+    if (cluster.state === 'TERMINATING') state = 'TERMINATING';
+    else if (ENDED_CLUSTER_STATES.includes(cluster.state)) state = 'TERMINATED';
+    else if (running === g.requestedCount && mine.length === g.requestedCount) state = 'RUNNING';
+    else if (ready || g.state === 'RUNNING' || g.state === 'RESIZING') state = 'RESIZING';
+    else state = mine.some((i) => i.state === 'BOOTSTRAPPING' || i.state === 'RUNNING') ? 'BOOTSTRAPPING' : 'PROVISIONING';
+    await changeGroup(tx, g, { state });
+  }
+}
+
+export class InstanceService {
+  constructor(private readonly sql: Sql, private readonly steps: StepService) {}
+
+  get(id: string): Promise<InstanceRow | undefined> {
+    return q.instanceById(this.sql, id);
+  }
+
+  /** Records the agent process the engine launched for an instance, with its join-token hash. */
+  async recordLaunch(instanceId: string, tokenHash: string, pid: number, host: string, workdir: string): Promise<void> {
+    await this.sql`update instances set token_hash = ${tokenHash} where id = ${instanceId}`;
+    await q.recordLaunch(this.sql, instanceId, pid, host, workdir);
+  }
+
+  /** An agent dialled in. Checks its token, records where it is connected, and starts its bootstrap. */
+  async hello(instanceId: string, token: string, pid: number, host: string, serverId: string): Promise<HelloResult> {
+    const probe = await q.instanceById(this.sql, instanceId);
+    if (!probe || !probe.tokenHash || !tokenMatches(token, probe.tokenHash)) {
+      return { ok: false, reason: 'unknown instance or wrong token', shutdown: false };
+    }
+    return this.sql.begin(async (tx): Promise<HelloResult> => {
+      const cluster = (await clustersQ.lockCluster(tx, probe.clusterId))!;
+      let instance = (await q.instanceById(tx, instanceId))!;
+      if (instance.state === 'TERMINATED' || ENDED_CLUSTER_STATES.includes(cluster.state) || cluster.state === 'TERMINATING') {
+        return { ok: false, reason: `instance ${instanceId} is ${instance.state} (cluster ${cluster.state})`, shutdown: true };
+      }
+      await q.recordConnection(tx, instanceId, serverId, pid, host);
+      if (instance.state === 'PROVISIONING' || instance.state === 'AWAITING_FULFILLMENT') {
+        instance = await changeInstanceState(tx, instance, 'BOOTSTRAPPING');
+      }
+      if (cluster.state === 'STARTING') {
+        await changeClusterState(tx, cluster, 'BOOTSTRAPPING', { code: null, message: 'Running bootstrap actions' });
+        await refreshGroups(tx, (await clustersQ.clusterById(tx, cluster.id))!);
+      }
+      const steps = await stepsQ.stepsOnInstance(tx, instanceId, ['RUNNING', 'CANCEL_PENDING']);
+      return { ok: true, instance: (await q.instanceById(tx, instanceId))!, steps };
+    });
+  }
+
+  /** The agent finished bootstrapping: the instance runs; when every node runs, the cluster is ready. */
+  async ready(instanceId: string): Promise<void> {
+    const probe = await q.instanceById(this.sql, instanceId);
+    if (!probe) return;
+    await this.sql.begin(async (tx) => {
+      let cluster = (await clustersQ.lockCluster(tx, probe.clusterId))!;
+      const instance = (await q.instanceById(tx, instanceId))!;
+      if (instance.state !== 'BOOTSTRAPPING') return;
+      await changeInstanceState(tx, instance, 'RUNNING');
+      if (cluster.state === 'STARTING' || cluster.state === 'BOOTSTRAPPING') {
+        const groups = await clustersQ.groupsOfClusters(tx, [cluster.id]);
+        const live = await q.liveInstancesOfCluster(tx, cluster.id);
+        const allUp = groups.every((g) => live.filter((i) => i.groupId === g.id && i.state === 'RUNNING').length >= g.requestedCount);
+        if (allUp) cluster = await settleActivity(tx, cluster, true);
+      }
+      await refreshGroups(tx, cluster);
+    });
+  }
+
+  disconnected(instanceId: string, serverId: string): Promise<void> {
+    return q.recordDisconnect(this.sql, instanceId, serverId);
+  }
+
+  heartbeats(instanceIds: string[]): Promise<void> {
+    return q.recordHeartbeats(this.sql, instanceIds);
+  }
+
+  /**
+   * The instance's agent is gone (dead process, silent too long, or never joined). Its steps can't
+   * finish; a dead MASTER ends the cluster, a dead CORE/TASK node is replaced by the controller.
+   */
+  async fail(instanceId: string, reason: Reason): Promise<void> {
+    const probe = await q.instanceById(this.sql, instanceId);
+    if (!probe) return;
+    await this.sql.begin(async (tx) => {
+      let cluster = (await clustersQ.lockCluster(tx, probe.clusterId))!;
+      const instance = (await q.instanceById(tx, instanceId))!;
+      if (instance.state === 'TERMINATED') return;
+      await changeInstanceState(tx, instance, 'TERMINATED', reason);
+      for (const step of await stepsQ.stepsOnInstance(tx, instanceId, ['RUNNING', 'CANCEL_PENDING'])) {
+        await this.steps.recordLost(tx, step, 'FAILED', 'INSTANCE_FAILURE', `${reason.message} while the step ran`);
+      }
+      if (instance.role === 'MASTER') {
+        cluster = await beginTermination(tx, cluster, { code: 'INSTANCE_FAILURE', message: `Master node ${instanceId} failed: ${reason.message}` });
+      } else {
+        cluster = await settleActivity(tx, cluster);
+      }
+      await refreshGroups(tx, cluster);
+    });
+  }
+
+  /** Stopped on purpose (terminate, shrink): steps still on it are INTERRUPTED. */
+  async terminated(instanceId: string, reason: Reason): Promise<void> {
+    const probe = await q.instanceById(this.sql, instanceId);
+    if (!probe) return;
+    await this.sql.begin(async (tx) => {
+      const cluster = (await clustersQ.lockCluster(tx, probe.clusterId))!;
+      const instance = (await q.instanceById(tx, instanceId))!;
+      if (instance.state === 'TERMINATED') return;
+      await changeInstanceState(tx, instance, 'TERMINATED', reason);
+      for (const step of await stepsQ.stepsOnInstance(tx, instanceId, ['RUNNING', 'CANCEL_PENDING'])) {
+        await this.steps.recordLost(tx, step, 'INTERRUPTED', reason.code ?? 'USER_REQUEST', reason.message);
+      }
+      await refreshGroups(tx, cluster);
+    });
+  }
+
+  /** A TERMINATING cluster whose instances are all stopped reaches its final state. */
+  async finishTermination(clusterId: string): Promise<boolean> {
+    return this.sql.begin(async (tx) => {
+      const cluster = (await clustersQ.lockCluster(tx, clusterId))!;
+      if (cluster.state !== 'TERMINATING') return false;
+      if ((await q.liveInstancesOfCluster(tx, clusterId)).length > 0) return false;
+      for (const step of await stepsQ.activeSteps(tx, clusterId)) {
+        await this.steps.recordLost(tx, step, 'INTERRUPTED', 'CLUSTER_TERMINATED', 'the cluster terminated');
+      }
+      const ended = await changeClusterState(tx, cluster, finalStateFor(cluster), {
+        code: cluster.stateReasonCode, message: cluster.stateReasonMessage ?? 'Terminated',
+      });
+      await refreshGroups(tx, ended);
+      return true;
+    });
+  }
+
+  /** Adds instance rows where a group has fewer live instances than requested (growth, healing). */
+  async fillGroups(clusterId: string, add: (tx: Tx, group: InstanceGroupRow, count: number) => Promise<void>): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      const cluster = (await clustersQ.lockCluster(tx, clusterId))!;
+      if (!['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'].includes(cluster.state)) return;
+      const live = await q.liveInstancesOfCluster(tx, clusterId);
+      for (const g of await clustersQ.groupsOfClusters(tx, [clusterId])) {
+        const missing = g.requestedCount - live.filter((i) => i.groupId === g.id).length;
+        if (missing > 0 && g.role !== 'MASTER') await add(tx, g, missing);
+      }
+      await refreshGroups(tx, cluster);
+    });
+  }
+}

@@ -1,0 +1,204 @@
+import type { Sql, Tx } from '../db/client.js';
+import * as clustersQ from '../db/queries/clusters.js';
+import { appendEvent } from '../db/queries/events.js';
+import { createStream } from '../db/queries/logs.js';
+import * as q from '../db/queries/steps.js';
+import type { ActionOnFailure, ClusterRow, CommandSpec, StepRow } from '../db/rows.js';
+import { ACTIVE_CLUSTER_STATES } from '../db/rows.js';
+import { newId } from '../lib/ids.js';
+import { badInput, conflict, notFound } from './errors.js';
+import {
+  beginTermination, cancelPendingSteps, changeStepState, settleActivity, stepProgressChanged, stepSnapshot,
+} from './transitions.js';
+import { Limits, requireEnv, requireList, requireName } from './validate.js';
+
+export interface StepInput {
+  name: string;
+  actionOnFailure?: ActionOnFailure | null;
+  command?: { args: string[]; env?: unknown } | null;
+  script?: unknown;
+  spark?: unknown;
+  sql?: unknown;
+}
+
+export interface ValidStep { name: string; actionOnFailure: ActionOnFailure; spec: CommandSpec }
+
+const STEP_KINDS = ['command', 'script', 'spark', 'sql'] as const;
+const NOT_YET: Record<string, string> = {
+  script: 'script steps need buckets, which this server does not provide yet',
+  spark: 'spark steps need a SPARK cluster, which this engine does not provide yet',
+  sql: 'sql steps need DuckDB, which this engine does not provide yet',
+};
+
+export function validateSteps(steps: readonly StepInput[], field: string, concurrency: number): ValidStep[] {
+  requireList(steps, field, 0, Limits.stepsPerRequest);
+  return steps.map((s, i) => {
+    const f = `${field}.${i}`;
+    const name = requireName(s.name, `${f}.name`);
+    const kinds = STEP_KINDS.filter((k) => s[k] !== null && s[k] !== undefined);
+    if (kinds.length !== 1) throw badInput(f, `exactly one of ${STEP_KINDS.join(', ')} is required, got ${kinds.length}`);
+    const kind = kinds[0]!;
+    if (kind !== 'command') throw badInput(`${f}.${kind}`, NOT_YET[kind]!);
+    const actionOnFailure = s.actionOnFailure ?? 'CONTINUE';
+    if (concurrency > 1 && actionOnFailure !== 'CONTINUE') {
+      throw badInput(`${f}.actionOnFailure`, 'with stepConcurrencyLevel > 1 only CONTINUE is allowed');
+    }
+    const args = s.command!.args;
+    requireList(args, `${f}.command.args`, 1, Limits.argCount);
+    args.forEach((a, j) => {
+      if (a.length > Limits.argLength) throw badInput(`${f}.command.args.${j}`, `must be at most ${Limits.argLength} characters`);
+      if (a.includes('\0')) throw badInput(`${f}.command.args.${j}`, 'must not contain NUL');
+    });
+    if (!args[0]!.trim()) throw badInput(`${f}.command.args.0`, 'the program must not be empty');
+    return { name, actionOnFailure, spec: { args: [...args], env: requireEnv(s.command!.env, `${f}.command.env`) } };
+  });
+}
+
+export async function insertValidatedSteps(tx: Tx, clusterId: string, steps: ValidStep[]): Promise<StepRow[]> {
+  const rows: StepRow[] = [];
+  for (const s of steps) {
+    const logStreamId = newId('log');
+    await createStream(tx, logStreamId);
+    const row = await q.insertStep(tx, {
+      id: newId('s'), clusterId, name: s.name, kind: 'COMMAND', spec: s.spec, actionOnFailure: s.actionOnFailure, logStreamId,
+    });
+    await appendEvent(tx, clusterId, 'STEP', row.id, 'PENDING', { previousState: null, ...stepSnapshot(row) });
+    rows.push(row);
+  }
+  return rows;
+}
+
+export type CancelMode = 'SEND_INTERRUPT' | 'TERMINATE_PROCESS';
+export interface CancelResult { stepId: string; status: 'SUBMITTED' | 'FAILED'; reason: string | null }
+
+export class StepService {
+  constructor(private readonly sql: Sql) {}
+
+  get(id: string): Promise<StepRow | undefined> {
+    return q.stepById(this.sql, id);
+  }
+
+  async add(clusterId: string, steps: StepInput[]): Promise<StepRow[]> {
+    requireList(steps, 'input.steps', 1, Limits.stepsPerRequest);
+    return this.sql.begin(async (tx) => {
+      const cluster = await clustersQ.lockCluster(tx, clusterId);
+      if (!cluster) throw notFound('cluster', clusterId, 'input.clusterId');
+      if (!ACTIVE_CLUSTER_STATES.includes(cluster.state)) {
+        throw conflict(`steps can't be added to a ${cluster.state} cluster`, 'input.clusterId');
+      }
+      const valid = validateSteps(steps, 'input.steps', cluster.stepConcurrency);
+      const active = await q.countActiveSteps(tx, clusterId);
+      if (active + valid.length > Limits.activeStepsPerCluster) {
+        throw badInput('input.steps', `a cluster holds at most ${Limits.activeStepsPerCluster} PENDING or RUNNING steps; it has ${active}`);
+      }
+      const rows = await insertValidatedSteps(tx, clusterId, valid);
+      await settleActivity(tx, cluster);
+      return rows;
+    });
+  }
+
+  /** PENDING steps are cancelled at once; RUNNING ones go to CANCEL_PENDING until their process ends. */
+  async cancel(clusterId: string, stepIds: string[], mode: CancelMode = 'SEND_INTERRUPT'): Promise<CancelResult[]> {
+    requireList(stepIds, 'input.stepIds', 1, Limits.idsPerRequest);
+    return this.sql.begin(async (tx) => {
+      const cluster = await clustersQ.lockCluster(tx, clusterId);
+      if (!cluster) throw notFound('cluster', clusterId, 'input.clusterId');
+      const rows = new Map((await q.lockSteps(tx, clusterId, [...new Set(stepIds)])).map((s) => [s.id, s]));
+      const results: CancelResult[] = [];
+      for (const id of stepIds) {
+        const step = rows.get(id);
+        if (!step) {
+          results.push({ stepId: id, status: 'FAILED', reason: `step ${id} does not exist in cluster ${clusterId}` });
+        } else if (step.state === 'PENDING') {
+          rows.set(id, await changeStepState(tx, step, 'CANCELLED', {}, 'Step cancelled by user request'));
+          results.push({ stepId: id, status: 'SUBMITTED', reason: null });
+        } else if (step.state === 'RUNNING') {
+          await q.setCancelOption(tx, id, mode);
+          rows.set(id, await changeStepState(tx, step, 'CANCEL_PENDING', {}, 'Cancellation requested: stopping the step process'));
+          results.push({ stepId: id, status: 'SUBMITTED', reason: null });
+        } else if (step.state === 'CANCEL_PENDING') {
+          results.push({ stepId: id, status: 'SUBMITTED', reason: null });
+        } else {
+          results.push({ stepId: id, status: 'FAILED', reason: `step ${id} is ${step.state}` });
+        }
+      }
+      await settleActivity(tx, cluster);
+      return results;
+    });
+  }
+
+  pages(clusterIds: readonly string[], limit: number, beforePosition: number | null): Promise<StepRow[]> {
+    return q.stepPages(this.sql, clusterIds, limit, beforePosition);
+  }
+
+  // ---- dispatch and reports from node agents ----
+
+  /** Marks the next steps RUNNING on the master (up to the concurrency level) and returns them. */
+  async claim(clusterId: string, instanceId: string): Promise<StepRow[]> {
+    return this.sql.begin(async (tx) => {
+      const cluster = await clustersQ.lockCluster(tx, clusterId);
+      if (!cluster || (cluster.state !== 'RUNNING' && cluster.state !== 'WAITING')) return [];
+      const active = await q.activeSteps(tx, clusterId);
+      const running = active.filter((s) => s.state !== 'PENDING').length;
+      const claimed: StepRow[] = [];
+      for (const step of await q.claimablePending(tx, clusterId, cluster.stepConcurrency - running)) {
+        claimed.push(await changeStepState(tx, step, 'RUNNING', { instanceId }, `Step started on ${instanceId}`));
+      }
+      if (claimed.length) await settleActivity(tx, cluster);
+      return claimed;
+    });
+  }
+
+  async recordStarted(stepId: string, pid: number): Promise<void> {
+    await q.setStepPid(this.sql, stepId, pid);
+  }
+
+  async recordProgress(stepId: string, value: number): Promise<void> {
+    const step = await q.stepById(this.sql, stepId);
+    if (!step) return;
+    await this.sql.begin(async (tx) => {
+      await clustersQ.lockCluster(tx, step.clusterId);
+      const updated = await q.setStepProgress(tx, stepId, Math.min(1, Math.max(0, value)));
+      if (updated) await stepProgressChanged(tx, updated);
+    });
+  }
+
+  /** The step's process ended: settle its state and apply its actionOnFailure. Idempotent. */
+  async recordExit(stepId: string, exitCode: number | null, signal: string | null): Promise<void> {
+    const step = await q.stepById(this.sql, stepId);
+    if (!step) return;
+    await this.sql.begin(async (tx) => {
+      let cluster = (await clustersQ.lockCluster(tx, step.clusterId))!;
+      const [current] = await q.lockSteps(tx, step.clusterId, [stepId]);
+      if (!current) return;
+      if (current.state === 'CANCEL_PENDING') {
+        await changeStepState(tx, current, 'CANCELLED', { exitCode }, `Step cancelled (process ended${signal ? ` by ${signal}` : ''})`);
+      } else if (current.state === 'RUNNING') {
+        if (exitCode === 0) {
+          await changeStepState(tx, current, 'COMPLETED', { exitCode }, 'Step completed (exit code 0)');
+        } else {
+          const message = signal ? `the step process was killed by ${signal}` : `the step process exited with code ${exitCode}`;
+          await changeStepState(tx, current, 'FAILED', { exitCode, failureReason: 'STEP_FAILURE', failureMessage: message }, `Step failed: ${message}`);
+          cluster = await applyActionOnFailure(tx, cluster, current);
+        }
+      }
+      await settleActivity(tx, cluster);
+    });
+  }
+
+  /** The step's node is gone: the step can't finish. */
+  async recordLost(tx: Tx, step: StepRow, state: 'FAILED' | 'INTERRUPTED', reason: string, message: string): Promise<void> {
+    if (step.state !== 'RUNNING' && step.state !== 'CANCEL_PENDING') return;
+    const final = step.state === 'CANCEL_PENDING' ? 'CANCELLED' : state;
+    await changeStepState(tx, step, final, { failureReason: reason, failureMessage: message }, `Step ${final.toLowerCase()}: ${message}`);
+  }
+}
+
+async function applyActionOnFailure(tx: Tx, cluster: ClusterRow, step: StepRow): Promise<ClusterRow> {
+  if (step.actionOnFailure === 'CANCEL_AND_WAIT') {
+    await cancelPendingSteps(tx, cluster.id, `step ${step.id} failed (actionOnFailure CANCEL_AND_WAIT)`);
+  } else if (step.actionOnFailure === 'TERMINATE_CLUSTER') {
+    return beginTermination(tx, cluster, { code: 'STEP_FAILURE', message: `Shut down as step ${step.id} failed` });
+  }
+  return cluster;
+}
