@@ -37,7 +37,12 @@ function splitNotification(payload: string): [string, number] {
   return [payload.slice(0, i), Number(payload.slice(i + 1))];
 }
 
-export async function startApp(config: Config, log: Logger): Promise<RunningApp> {
+export interface AppHooks {
+  /** sees every SQL statement the server's pool sends (the bench counts statements per request) */
+  onQuery?: (query: string) => void;
+}
+
+export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}): Promise<RunningApp> {
   const serverId = `srv-${crypto.randomBytes(6).toString('hex')}`;
   log = log.child({ serverId });
   let embedded: EmbeddedDatabase | null = null;
@@ -49,7 +54,7 @@ export async function startApp(config: Config, log: Logger): Promise<RunningApp>
   let sql: Sql | null = null;
   try {
     await runMigrations(databaseUrl);
-    sql = connect(databaseUrl, { max: config.dbPoolSize, applicationName: serverId });
+    sql = connect(databaseUrl, { max: config.dbPoolSize, applicationName: serverId, onQuery: hooks.onQuery });
     const services = createServices(sql, log);
     const generatedAdminKey = await services.auth.bootstrap(config.adminApiKey);
 

@@ -5,12 +5,13 @@ export type Tx = postgres.TransactionSql;
 /** A client or a transaction: query helpers accept either. */
 export type Db = Sql | Tx;
 
-export function connect(url: string, options: { max?: number; applicationName?: string } = {}): Sql {
+export function connect(url: string, options: { max?: number; applicationName?: string; onQuery?: (query: string) => void } = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
     idle_timeout: 30,
     connect_timeout: 10,
     onnotice: () => {},
+    ...(options.onQuery ? { debug: (_conn: number, query: string) => options.onQuery!(query) } : {}),
     connection: { application_name: options.applicationName ?? 'emberplane' },
     // int8 columns (sequence numbers, counters) stay far below 2^53: plain numbers are simpler
     types: { bigint: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => Number(v) } },

@@ -127,6 +127,8 @@ class WsClient {
     this.fragmentOpcode = 0;
     this.open = true;
     this.closeSent = false;
+    // After a close frame or a protocol error nothing further from the peer is meaningful.
+    this.stopReading = false;
     this.lastReceivedAt = Date.now();
     /** @type {(text: string) => void} */
     this.onMessage = () => {};
@@ -210,7 +212,7 @@ class WsClient {
   receive(chunk) {
     this.lastReceivedAt = Date.now();
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    while (this.open && !this.socket.destroyed) {
+    while (this.open && !this.stopReading && !this.socket.destroyed) {
       const buf = this.buf;
       if (buf.length < 2) return;
       const fin = (buf[0] & 0x80) !== 0;
@@ -243,6 +245,7 @@ class WsClient {
       // Control frames may arrive between the fragments of a message.
       if (!fin || payload.length > 125) return this.fail(1002, 'bad control frame');
       if (opcode === 0x8) {
+        this.stopReading = true;
         const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1000;
         if (!this.closeSent) {
           // Echo a sendable code: 1005/1006/1015 are reserved for "no code" and must not be sent.
@@ -290,6 +293,7 @@ class WsClient {
   /** @param {number} code @param {string} reason */
   fail(code, reason) {
     diag('warn', 'websocket protocol error', { code, reason });
+    this.stopReading = true;
     this.close(code, reason);
     this.socket.end();
   }
