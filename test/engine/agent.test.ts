@@ -360,6 +360,19 @@ describe('node agent', () => {
     for (const m of conn.of('log', 's-many')) expect(m.lines.length).toBeLessThanOrEqual(500);
   });
 
+  it('ends a step when its main process exits, stopping what it left running', async () => {
+    const { conn, agent } = await startAgent();
+    // the background sleep inherits stdout: without the straggler rule the exit would never be reported
+    conn.send({ type: 'runStep', stepId: 's-bg', args: ['sh', '-c', 'sleep 300 & echo $! > bg.pid; echo bye'], env: {} });
+    const exited = await until(() => conn.of('stepExited', 's-bg')[0]);
+    expect(exited).toMatchObject({ exitCode: 0, signal: null });
+    expect(conn.lines('s-bg').map((l) => l.text)).toEqual(['bye']);
+    const started = conn.of('stepStarted', 's-bg')[0]!;
+    const bgPid = Number(readFileSync(path.join(agent.workdir, 'steps', 's-bg', 'bg.pid'), 'utf8'));
+    expect(bgPid).toBeGreaterThan(0);
+    await until(() => !isPidAlive(bgPid) && !isPidAlive(started.pid));
+  });
+
   it('cancelStep terminates the whole process tree', async () => {
     const { conn } = await startAgent();
     conn.send({ type: 'runStep', stepId: 's-cancel', args: sleepTree, env: {} });

@@ -33,6 +33,8 @@ const SPAWN_FAILED_EXIT_CODE = 127;
 // socket buffer): stop writing past this and resume on 'drain'.
 const SEND_HIGH_WATER = 1024 * 1024;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+// After a step's main process exits, how long its leftovers may keep its output pipes open.
+const STRAGGLER_GRACE_MS = 2_000;
 // Bounds waits during exit so a wedged process or peer cannot keep the agent alive forever.
 const EXIT_FLUSH_MS = 1000;
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -701,11 +703,33 @@ function runStep(msg) {
   child.stdout.on('error', (e) => diag('warn', 'step stdout error', { stepId, error: errorText(e) }));
   child.stderr.on('error', (e) => diag('warn', 'step stderr error', { stepId, error: errorText(e) }));
   child.on('error', (e) => diag('warn', 'step process error', { stepId, error: errorText(e) }));
-  // 'close' comes after 'exit' and after both pipes are drained: only then is all output read.
-  child.on('close', (code, signal) => {
+  let ended = false;
+  /** @type {NodeJS.Timeout | undefined} */
+  let stragglerTimer;
+  /** @param {number | null} code @param {NodeJS.Signals | null} signal */
+  const end = (code, signal) => {
+    if (ended) return;
+    ended = true;
+    clearTimeout(stragglerTimer);
     out.end();
     err.end();
     finishStep(step, code, signal);
+  };
+  // 'close' comes after 'exit' and after both pipes are drained: only then is all output read.
+  child.on('close', end);
+  // A background process the step left behind can hold its pipes open forever. The step is over
+  // when its main process is: leftovers in its group are stopped, and anything that escaped the
+  // group (setsid) no longer delays the exit report.
+  child.on('exit', (code, signal) => {
+    stragglerTimer = setTimeout(() => {
+      diag('info', 'stopping processes the step left running', { stepId, pid });
+      signalGroup(pid, 'SIGKILL');
+      stragglerTimer = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        end(code, signal);
+      }, STRAGGLER_GRACE_MS);
+    }, STRAGGLER_GRACE_MS);
   });
 }
 
