@@ -74,7 +74,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     const listener = new Listener(sql, log);
     listener.on(Channel.clusterEvent, (p) => services.events.feed.notify(...splitNotification(p)));
     listener.on(Channel.log, (p) => services.logs.feed.notify(...splitNotification(p)));
-    listener.on(Channel.work, (clusterId) => { dispatcher.kick(clusterId); controller.kick(); });
+    listener.on(Channel.work, (clusterId) => { dispatcher.kick(clusterId); controller.hint(); });
     listener.on(Channel.apiKey, () => services.auth.forget());
     listener.onReconnect(() => {
       services.events.feed.pokeAll();

@@ -32,6 +32,7 @@ export class ClusterController {
   private leaderConn: Awaited<ReturnType<Sql['reserve']>> | null = null;
   private leaderSince = 0;
   private timer: NodeJS.Timeout | null = null;
+  private hintTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
@@ -54,6 +55,12 @@ export class ClusterController {
 
   get isLeader(): boolean {
     return this.leaderConn !== null;
+  }
+
+  /** NOTIFY hints come in bursts (every step change): they are folded into one pass per 50 ms. */
+  hint(): void {
+    if (this.hintTimer || this.stopped) return;
+    this.hintTimer = setTimeout(() => { this.hintTimer = null; this.kick(); }, 50);
   }
 
   kick(): void {
@@ -119,9 +126,14 @@ export class ClusterController {
 
   private async reconcile(cluster: ClusterRow): Promise<void> {
     const { services } = this;
-    await services.instances.fillGroups(cluster.id, (tx, group, count) => services.clusters.addInstances(tx, group, count));
     const groups = await clustersQ.groupsOfClusters(services.sql, [cluster.id]);
-    const live = await instancesQ.liveInstancesOfCluster(services.sql, cluster.id);
+    let live = await instancesQ.liveInstancesOfCluster(services.sql, cluster.id);
+    const short = groups.some((g) => g.role !== 'MASTER' && live.filter((i) => i.groupId === g.id).length < g.requestedCount);
+    if (short) {
+      // growth or healing: new instance rows first (with their events), launched below
+      await services.instances.fillGroups(cluster.id, (tx, group, count) => services.clusters.addInstances(tx, group, count));
+      live = await instancesQ.liveInstancesOfCluster(services.sql, cluster.id);
+    }
     const now = Date.now();
     for (const instance of live) {
       if (this.busy.has(instance.id)) continue;
@@ -202,6 +214,7 @@ export class ClusterController {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.hintTimer) clearTimeout(this.hintTimer);
     await this.running;
     await Promise.allSettled([...this.inflight]);
     if (this.leaderConn) {

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import * as stepsQ from '../db/queries/steps.js';
 import type { Services } from '../services/index.js';
 import type { AgentSessions } from './agent-sessions.js';
 import { KeyedSerializer } from './serial.js';
@@ -49,7 +48,7 @@ export class StepDispatcher {
       }
     }
     const now = Date.now();
-    for (const step of await stepsQ.stepsOnInstance(this.services.sql, master.instanceId, ['CANCEL_PENDING'])) {
+    for (const step of await this.services.steps.cancelRequestedOn(master.instanceId)) {
       if (now - (this.cancelSentAt.get(step.id) ?? 0) < CANCEL_RESEND_MS) continue;
       this.cancelSentAt.set(step.id, now);
       this.sessions.sendCancel(master.instanceId, step);

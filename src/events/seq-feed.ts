@@ -228,3 +228,13 @@ export function prependIterator<T>(first: T[], inner: AsyncIterableIterator<T>):
     },
   };
 }
+
+export function emptyIterator<T>(): AsyncIterableIterator<T> {
+  return {
+    next: async () => ({ value: undefined, done: true }),
+    return: async () => ({ value: undefined, done: true }),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}

@@ -1,11 +1,12 @@
-import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Ctx, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { EventRow, LogLineRow, StepRow } from '../db/rows.js';
 import { ENDED_STEP_STATES } from '../db/rows.js';
-import { prependIterator, transformIterator } from '../events/seq-feed.js';
+import { emptyIterator, prependIterator, transformIterator } from '../events/seq-feed.js';
 import { authorize } from '../services/auth.js';
 import { notFound } from '../services/errors.js';
 import { ClusterEvent, LogLine, Step } from '../schema/types.js';
 import type { Context } from './context.js';
+import { createLoaders } from './loaders.js';
 import { toClusterEvent, toLogLine, toStep, type StepObject } from './mappers.js';
 
 type Data<A> = SubscribeResolverData<unknown, A, Context>;
@@ -42,11 +43,8 @@ async function stepUpdatesIterator({ args, context }: Data<{ stepId: string }>) 
   const head = await services.events.feed.head(probe.clusterId);
   const current = (await services.steps.get(args.stepId))!;
   const ended = (s: StepRow) => ENDED_STEP_STATES.includes(s.state);
+  if (ended(current)) return prependIterator([current], emptyIterator<StepRow>());
   const events = services.events.feed.subscribe(probe.clusterId, head);
-  if (ended(current)) {
-    await events.return?.();
-    return prependIterator([current], transformIterator(events, () => undefined));
-  }
   let last = JSON.stringify([current.state, current.progress]);
   const updates = transformIterator<EventRow, StepRow>(events, (e) => {
     if (e.kind !== 'STEP' || e.resourceId !== args.stepId) return undefined;
@@ -83,7 +81,9 @@ export class SubscriptionResolver {
     subscribe: stepUpdatesIterator,
     description: 'The step now, then each state or progress change; completes when the step ends',
   })
-  stepUpdates(@Root() step: StepRow, @Arg('stepId', () => ID) _stepId: string): StepObject {
+  stepUpdates(@Root() step: StepRow, @Arg('stepId', () => ID) _stepId: string, @Ctx() ctx: Context): StepObject {
+    // a subscription's context lives long: nested fields of each update must not read stale caches
+    ctx.loaders = createLoaders(ctx.services);
     return toStep(step);
   }
 

@@ -94,6 +94,16 @@ export async function createHttpServer(
       { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
       options.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       {
+        async requestDidStart({ request }) {
+          const started = performance.now();
+          return {
+            async willSendResponse({ contextValue, errors }) {
+              contextValue?.log?.debug({ operation: request.operationName ?? null, ms: Math.round(performance.now() - started), errors: errors?.length ?? 0 }, 'graphql request');
+            },
+          };
+        },
+      },
+      {
         // errors that carry an API code get the matching HTTP status when the whole request failed
         async requestDidStart() {
           return {

@@ -48,8 +48,7 @@ export class InstanceService {
 
   /** Records the agent process the engine launched for an instance, with its join-token hash. */
   async recordLaunch(instanceId: string, tokenHash: string, pid: number, host: string, workdir: string): Promise<void> {
-    await this.sql`update instances set token_hash = ${tokenHash} where id = ${instanceId}`;
-    await q.recordLaunch(this.sql, instanceId, pid, host, workdir);
+    await q.recordLaunch(this.sql, instanceId, { tokenHash, pid, host, workdir });
   }
 
   /** An agent dialled in. Checks its token, records where it is connected, and starts its bootstrap. */

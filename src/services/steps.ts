@@ -149,6 +149,11 @@ export class StepService {
     });
   }
 
+  /** Steps on an instance whose cancellation still has to reach the agent. */
+  cancelRequestedOn(instanceId: string): Promise<StepRow[]> {
+    return q.stepsOnInstance(this.sql, instanceId, ['CANCEL_PENDING']);
+  }
+
   async recordStarted(stepId: string, pid: number): Promise<void> {
     await q.setStepPid(this.sql, stepId, pid);
   }
