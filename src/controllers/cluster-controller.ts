@@ -191,11 +191,13 @@ export class ClusterController {
   private async launch(cluster: ClusterRow, instance: InstanceRow): Promise<void> {
     const type = instanceType(instance.instanceType)!;
     const { token, hash } = newInstanceToken();
+    // the hash is stored before the process exists, so the agent's hello can never race ahead of it
+    await this.services.instances.recordToken(instance.id, hash);
     const launched = await this.driver.launch({
       instanceId: instance.id, clusterId: cluster.id, role: instance.role, vcpu: type.vcpu, memoryMb: type.memoryMb,
       token, controlPlaneUrls: this.options.controlPlaneUrls(),
     });
-    await this.services.instances.recordLaunch(instance.id, hash, launched.pid, launched.host, launched.workdir);
+    await this.services.instances.recordLaunch(instance.id, launched.pid, launched.host, launched.workdir);
     this.log.info({ instanceId: instance.id, pid: launched.pid }, 'node agent launched');
   }
 

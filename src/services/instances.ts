@@ -46,16 +46,22 @@ export class InstanceService {
     return q.instanceById(this.sql, id);
   }
 
-  /** Records the agent process the engine launched for an instance, with its join-token hash. */
-  async recordLaunch(instanceId: string, tokenHash: string, pid: number, host: string, workdir: string): Promise<void> {
-    await q.recordLaunch(this.sql, instanceId, { tokenHash, pid, host, workdir });
+  /** A new join token for an instance about to be launched (an older agent for it is refused). */
+  recordToken(instanceId: string, tokenHash: string): Promise<void> {
+    return q.recordToken(this.sql, instanceId, tokenHash);
+  }
+
+  /** Records the agent process the engine launched for an instance. */
+  recordLaunch(instanceId: string, pid: number, host: string, workdir: string): Promise<void> {
+    return q.recordLaunch(this.sql, instanceId, { pid, host, workdir });
   }
 
   /** An agent dialled in. Checks its token, records where it is connected, and starts its bootstrap. */
   async hello(instanceId: string, token: string, pid: number, host: string, serverId: string): Promise<HelloResult> {
     const probe = await q.instanceById(this.sql, instanceId);
     if (!probe || !probe.tokenHash || !tokenMatches(token, probe.tokenHash)) {
-      return { ok: false, reason: 'unknown instance or wrong token', shutdown: false };
+      // a stale agent (its launch was superseded) or a stranger: either way it should stop
+      return { ok: false, reason: 'unknown instance or wrong token', shutdown: true };
     }
     return this.sql.begin(async (tx): Promise<HelloResult> => {
       const cluster = (await clustersQ.lockCluster(tx, probe.clusterId))!;

@@ -41,11 +41,13 @@ export async function setInstanceState(
   return row!;
 }
 
-export async function recordLaunch(
-  db: Db, id: string, launch: { tokenHash: string; pid: number; host: string; workdir: string },
-): Promise<void> {
-  await db`update instances set token_hash = ${launch.tokenHash}, pid = ${launch.pid}, host = ${launch.host},
-             workdir = ${launch.workdir}, last_heartbeat_at = now()
+export async function recordToken(db: Db, id: string, tokenHash: string): Promise<void> {
+  await db`update instances set token_hash = ${tokenHash} where id = ${id}`;
+}
+
+export async function recordLaunch(db: Db, id: string, launch: { pid: number; host: string; workdir: string }): Promise<void> {
+  await db`update instances set pid = ${launch.pid}, host = ${launch.host}, workdir = ${launch.workdir},
+             last_heartbeat_at = now()
            where id = ${id}`;
 }
 
