@@ -39,7 +39,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, lo
       extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
     };
   }
-  const code = formatted.extensions?.code as string | undefined;
+  // graphql-js's own errors (parse, validation, variable coercion) carry no originalError and, over
+  // graphql-ws, no code: they are about the request too
+  const code = (formatted.extensions?.code as string | undefined)
+    ?? (original instanceof GraphQLError && !path ? 'GRAPHQL_VALIDATION_FAILED' : undefined);
   if (code && REQUEST_ERRORS.has(code)) {
     const field = fieldFromMessage(formatted.message);
     return {

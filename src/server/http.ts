@@ -6,7 +6,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { GraphQLError, type GraphQLSchema, validate as graphqlValidate, specifiedRules } from 'graphql';
+import { GraphQLError, parse, type GraphQLSchema, validate as graphqlValidate, specifiedRules } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -71,8 +71,14 @@ export async function createHttpServer(
       ctx.extra.connectionId = crypto.randomUUID();
       return true; // operations without a valid key fail one by one with UNAUTHENTICATED
     },
-    onSubscribe: (ctx) => {
+    onSubscribe: (ctx, _id, payload) => {
       if (!ctx.extra.principal) return [unauthenticated()];
+      // graphql-ws lets a parse error escape and closes the whole socket (4500): parse here instead
+      try {
+        parse(payload.query);
+      } catch (err) {
+        return [new GraphQLError((err as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+      }
     },
     context: (ctx, id) => createContext(services, log, `${ctx.extra.connectionId}/${id}`, ctx.extra.principal ?? null),
     onNext: (ctx, id, _payload, _args, result) => {

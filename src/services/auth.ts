@@ -4,9 +4,8 @@ import * as q from '../db/queries/api-keys.js';
 import type { ApiKeyRow } from '../db/rows.js';
 import { Channel, notify } from '../events/channels.js';
 import { newId, secret, sha256 } from '../lib/ids.js';
-import { AppError, notFound } from './errors.js';
+import { AppError, badInput, notFound } from './errors.js';
 import { Limits, requireList, requireName } from './validate.js';
-import { badInput } from './errors.js';
 
 /** Who is calling. Policies (IAM-style action patterns) are checked in `authorize`, one place. */
 export interface Principal {
@@ -39,10 +38,13 @@ export class AuthService {
   // Key checks run on every request: a short cache keeps them off the database; revocation
   // clears it on every replica through NOTIFY.
   private cache = new Map<string, { principal: Principal | null; expires: number }>();
+  // bumped on every forget(): a lookup that started before a revocation must not re-fill the cache
+  private generation = 0;
 
   constructor(private readonly sql: Sql, private readonly log: Logger) {}
 
   forget(): void {
+    this.generation++;
     this.cache.clear();
   }
 
@@ -53,10 +55,11 @@ export class AuthService {
     const hash = sha256(match[1]!);
     const cached = this.cache.get(hash);
     if (cached && cached.expires > Date.now()) return cached.principal;
+    const generation = this.generation;
     const row = await q.apiKeyByHash(this.sql, hash);
     const principal = row && !row.revokedAt ? { keyId: row.id, name: row.name, actions: row.actions } : null;
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(hash, { principal, expires: Date.now() + CACHE_TTL_MS });
+    if (generation === this.generation) this.cache.set(hash, { principal, expires: Date.now() + CACHE_TTL_MS });
     return principal;
   }
 
@@ -91,12 +94,14 @@ export class AuthService {
 
   async revoke(id: string): Promise<ApiKeyRow> {
     if (id.length > Limits.nameLength) throw badInput('input.id', 'is too long');
-    return this.sql.begin(async (tx) => {
+    const row = await this.sql.begin(async (tx) => {
       const row = await q.revokeApiKey(tx, id);
       if (!row) throw notFound('API key', id, 'input.id');
       await notify(tx, Channel.apiKey, id);
       return row;
     });
+    this.forget();
+    return row;
   }
 
   list(): Promise<ApiKeyRow[]> {
