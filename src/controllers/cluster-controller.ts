@@ -39,6 +39,9 @@ export class ClusterController {
   /** instance ids with a launch or stop in flight (those can take seconds; passes don't wait) */
   private busy = new Set<string>();
   private inflight = new Set<Promise<unknown>>();
+  /** instances this leader launched: a pass that read the row before the pid was recorded must not
+   *  launch it again (forgotten when the launch fails, so it is retried) */
+  private launched = new Set<string>();
 
   constructor(
     private readonly services: Services,
@@ -137,8 +140,9 @@ export class ClusterController {
     const now = Date.now();
     for (const instance of live) {
       if (this.busy.has(instance.id)) continue;
+      if (instance.pid !== null) this.launched.delete(instance.id); // passes run one at a time: seen recorded
       if (instance.pid === null) {
-        this.track(instance.id, this.launch(cluster, instance));
+        if (!this.launched.has(instance.id)) this.track(instance.id, this.launch(cluster, instance));
         continue;
       }
       const failure = this.diagnose(instance, now);
@@ -190,13 +194,20 @@ export class ClusterController {
 
   private async launch(cluster: ClusterRow, instance: InstanceRow): Promise<void> {
     const type = instanceType(instance.instanceType)!;
+    this.launched.add(instance.id);
     const { token, hash } = newInstanceToken();
     // the hash is stored before the process exists, so the agent's hello can never race ahead of it
     await this.services.instances.recordToken(instance.id, hash);
-    const launched = await this.driver.launch({
-      instanceId: instance.id, clusterId: cluster.id, role: instance.role, vcpu: type.vcpu, memoryMb: type.memoryMb,
-      token, controlPlaneUrls: this.options.controlPlaneUrls(),
-    });
+    let launched;
+    try {
+      launched = await this.driver.launch({
+        instanceId: instance.id, clusterId: cluster.id, role: instance.role, vcpu: type.vcpu, memoryMb: type.memoryMb,
+        token, controlPlaneUrls: this.options.controlPlaneUrls(),
+      });
+    } catch (err) {
+      this.launched.delete(instance.id);
+      throw err;
+    }
     await this.services.instances.recordLaunch(instance.id, launched.pid, launched.host, launched.workdir);
     this.log.info({ instanceId: instance.id, pid: launched.pid }, 'node agent launched');
   }

@@ -178,6 +178,11 @@ export class StepService {
       if (!current) return;
       if (current.state === 'CANCEL_PENDING') {
         await changeStepState(tx, current, 'CANCELLED', { exitCode }, `Step cancelled (process ended${signal ? ` by ${signal}` : ''})`);
+      } else if (current.state === 'RUNNING' && cluster.state === 'TERMINATING' && exitCode !== 0) {
+        // the agent stopped it because the cluster is ending: not the step's own failure
+        await changeStepState(tx, current, 'INTERRUPTED', {
+          exitCode, failureReason: cluster.stateReasonCode ?? 'USER_REQUEST', failureMessage: 'the cluster terminated while the step ran',
+        }, `Step interrupted: the cluster is terminating${signal ? ` (process ended by ${signal})` : ''}`);
       } else if (current.state === 'RUNNING') {
         if (exitCode === 0) {
           await changeStepState(tx, current, 'COMPLETED', { exitCode }, 'Step completed (exit code 0)');

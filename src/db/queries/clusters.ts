@@ -55,9 +55,9 @@ export async function setClusterState(
 ): Promise<ClusterRow> {
   const [row] = await db<ClusterRow[]>`
     update clusters set state = ${state}, state_reason_code = ${reasonCode}, state_reason_message = ${reasonMessage},
-      ready_at = case when ${state} in ('RUNNING', 'WAITING') and ready_at is null then now() else ready_at end,
-      ended_at = case when ${state} in ('TERMINATED', 'TERMINATED_WITH_ERRORS') then now() else ended_at end,
-      last_active_at = now()
+      ready_at = case when ${state} in ('RUNNING', 'WAITING') and ready_at is null then clock_timestamp() else ready_at end,
+      ended_at = case when ${state} in ('TERMINATED', 'TERMINATED_WITH_ERRORS') then clock_timestamp() else ended_at end,
+      last_active_at = clock_timestamp()
     where id = ${id} returning *`;
   return row!;
 }
@@ -67,7 +67,7 @@ export async function setTerminationProtection(db: Db, ids: string[], value: boo
 }
 
 export async function touchCluster(db: Db, id: string): Promise<void> {
-  await db`update clusters set last_active_at = now() where id = ${id}`;
+  await db`update clusters set last_active_at = clock_timestamp() where id = ${id}`;
 }
 
 export interface ClusterPageQuery {

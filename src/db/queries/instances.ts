@@ -34,8 +34,8 @@ export async function setInstanceState(
     update instances set state = ${state},
       state_reason_code = coalesce(${reasonCode}, state_reason_code),
       state_reason_message = coalesce(${reasonMessage}, state_reason_message),
-      ready_at = case when ${state} = 'RUNNING' and ready_at is null then now() else ready_at end,
-      ended_at = case when ${state} = 'TERMINATED' then now() else ended_at end,
+      ready_at = case when ${state} = 'RUNNING' and ready_at is null then clock_timestamp() else ready_at end,
+      ended_at = case when ${state} = 'TERMINATED' then clock_timestamp() else ended_at end,
       connected_server = case when ${state} = 'TERMINATED' then null else connected_server end
     where id = ${id} returning *`;
   return row!;

@@ -70,8 +70,8 @@ export async function setStepState(
       exit_code = coalesce(${patch.exitCode ?? null}::int, exit_code),
       failure_reason = coalesce(${patch.failureReason ?? null}, failure_reason),
       failure_message = coalesce(${patch.failureMessage ?? null}, failure_message),
-      started_at = case when ${state} = 'RUNNING' and started_at is null then now() else started_at end,
-      ended_at = case when ${state} in ('COMPLETED', 'CANCELLED', 'FAILED', 'INTERRUPTED') then now() else ended_at end,
+      started_at = case when ${state} = 'RUNNING' and started_at is null then clock_timestamp() else started_at end,
+      ended_at = case when ${state} in ('COMPLETED', 'CANCELLED', 'FAILED', 'INTERRUPTED') then clock_timestamp() else ended_at end,
       progress = case when ${state} = 'COMPLETED' then 1 else progress end
     where id = ${id} returning *`;
   return row!;

@@ -925,6 +925,11 @@ function onControlMessage(ws, url, text) {
     diag('error', 'control plane refused the agent', { url, message: String(msg.message) });
     return;
   }
+  // A refusal comes with a shutdown when this agent is stale (its instance ended, or a newer agent
+  // replaced it): obey it even though the hello was not welcomed.
+  if (msg.type === 'shutdown' && conn === ws && !welcomed) {
+    return void exitAgent(0, graceOf(msg.graceMs, SIGNAL_GRACE_MS), 'refused and told to stop');
+  }
   if (conn !== ws || !welcomed) {
     diag('warn', 'control message before welcome ignored', { type: msg.type });
     return;
