@@ -75,7 +75,8 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     listener.on(Channel.clusterEvent, (p) => services.events.feed.notify(...splitNotification(p)));
     listener.on(Channel.log, (p) => services.logs.feed.notify(...splitNotification(p)));
     listener.on(Channel.work, (clusterId) => { dispatcher.kick(clusterId); controller.hint(); });
-    listener.on(Channel.apiKey, () => services.auth.forget());
+    let http: HttpServer | null = null;
+    listener.on(Channel.apiKey, (keyId) => { services.auth.forget(); http?.revokeKey(keyId); });
     listener.onReconnect(() => {
       services.events.feed.pokeAll();
       services.logs.feed.pokeAll();
@@ -86,14 +87,15 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     await listener.start([Channel.clusterEvent, Channel.log, Channel.work, Channel.apiKey]);
 
     const schema = await buildApiSchema();
-    const http: HttpServer = await createHttpServer(schema, services, sessions, log, {
+    http = await createHttpServer(schema, services, sessions, log, {
       production: config.production, introspection: config.introspection, bodyLimitBytes: 2 * 1024 * 1024,
     });
+    const httpServer = http;
     await new Promise<void>((resolve, reject) => {
-      http.server.once('error', reject);
-      http.server.listen(config.port, config.host, () => resolve());
+      httpServer.server.once('error', reject);
+      httpServer.server.listen(config.port, config.host, () => resolve());
     });
-    const port = (http.server.address() as AddressInfo).port;
+    const port = (httpServer.server.address() as AddressInfo).port;
     const agentUrl = config.agentUrl ?? `ws://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}/agent`;
     await registry.register(agentUrl);
     dispatcher.start(config.reconcileIntervalMs);
@@ -105,7 +107,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       serverId, port, url: `http://127.0.0.1:${port}`, databaseUrl, services, controller, generatedAdminKey,
       close(options = {}) {
         closing ??= (async () => {
-          await http.close();
+          await httpServer.close();
           await controller.stop();
           await dispatcher.stop();
           if (options.stopAgents) {

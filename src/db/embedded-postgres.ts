@@ -96,7 +96,8 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger, port?:
     user: 'postgres',
     password: credentials.password,
     persistent: true,
-    createPostgresUser: true,
+    // as root, Postgres must run as another user (created if missing); otherwise as ourselves
+    createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'],
     onLog: (message: string) => log.debug({ postgres: message.trim() }),

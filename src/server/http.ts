@@ -9,7 +9,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { GraphQLError, parse, type GraphQLSchema, validate as graphqlValidate, specifiedRules } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { AgentSessions } from '../controllers/agent-sessions.js';
 import { createContext, type Context } from '../resolvers/context.js';
 import type { Principal } from '../services/auth.js';
@@ -29,6 +29,8 @@ export interface HttpServer {
   apollo: ApolloServer<Context>;
   /** stop accepting, finish in-flight requests, close subscriptions */
   close(): Promise<void>;
+  /** a key was revoked: WebSocket connections made with it are closed (their subscriptions end) */
+  revokeKey(keyId: string): void;
 }
 
 const requestIdOf = (header: unknown) =>
@@ -62,16 +64,30 @@ export async function createHttpServer(
   });
 
   const validationRules = [queryLimitsRule];
-  const wsServer = useServer<{ authorization?: string; Authorization?: string }, { principal: Principal | null; connectionId: string }>({
+  const socketsByKey = new Map<string, Set<WebSocket>>();
+  const wsServer = useServer<{ authorization?: string; Authorization?: string }, { principal: Principal | null; connectionId: string; header?: string }>({
     schema,
     validate: (s, doc) => graphqlValidate(s, doc, [...specifiedRules, ...validationRules]),
     onConnect: async (ctx) => {
       const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-      ctx.extra.principal = await services.auth.authenticate(typeof header === 'string' ? header : undefined);
+      ctx.extra.header = typeof header === 'string' ? header : undefined;
+      ctx.extra.principal = await services.auth.authenticate(ctx.extra.header);
       ctx.extra.connectionId = crypto.randomUUID();
+      const keyId = ctx.extra.principal?.keyId;
+      if (keyId) {
+        let set = socketsByKey.get(keyId);
+        if (!set) socketsByKey.set(keyId, (set = new Set()));
+        set.add(ctx.extra.socket);
+        ctx.extra.socket.once('close', () => {
+          set!.delete(ctx.extra.socket);
+          if (set!.size === 0 && socketsByKey.get(keyId) === set) socketsByKey.delete(keyId);
+        });
+      }
       return true; // operations without a valid key fail one by one with UNAUTHENTICATED
     },
-    onSubscribe: (ctx, _id, payload) => {
+    onSubscribe: async (ctx, _id, payload) => {
+      // the key is checked again for every operation: a revoked key stops working on open sockets too
+      ctx.extra.principal = await services.auth.authenticate(ctx.extra.header);
       if (!ctx.extra.principal) return [unauthenticated()];
       // graphql-ws lets a parse error escape and closes the whole socket (4500): parse here instead
       try {
@@ -168,6 +184,10 @@ export async function createHttpServer(
   return {
     server,
     apollo,
+    revokeKey(keyId) {
+      for (const socket of socketsByKey.get(keyId) ?? []) socket.close(4403, 'API key revoked');
+      socketsByKey.delete(keyId);
+    },
     async close() {
       await apollo.stop(); // drains HTTP (in-flight requests finish) and disposes graphql-ws
       graphqlWs.close();

@@ -296,6 +296,23 @@ describe('key management', () => {
     expect(again.revokeApiKey.apiKey.revokedAt).toBe(listed.revokedAt);
   });
 
+  it('revoking a key ends the subscriptions already open with it', async () => {
+    const k = await createKey('ws-open-then-revoked', ['clusters:*']);
+    const client = server.ws(k.key);
+    const sub = new Subscription(client, EVENTS_SUB, { clusterId, after: '0' }, (d) => d.clusterEvents);
+    try {
+      // the key works: the replay arrives
+      await sub.waitFor((v) => v.some((e: any) => e.kind === 'CLUSTER' && e.state === 'TERMINATED'), 'the replayed history');
+      await server.data(REVOKE_KEY, { id: k.id });
+      // the socket is closed by the server: the subscription ends with an error, not silently kept
+      const errors = await sub.waitForError();
+      expect((errors[0] as { code?: number }).code).toBe(4403);
+    } finally {
+      sub.close();
+      await client.dispose();
+    }
+  });
+
   it('refuses a bad action pattern with the index of the bad one, and creates no key', async () => {
     const before = (await server.data(API_KEYS)).apiKeys.length;
     expectError(await server.gql(CREATE_KEY, { input: { name: 'bad', actions: ['clusters'] } }), 'BAD_USER_INPUT', 'input.actions.0');

@@ -175,6 +175,22 @@ describe('command steps', () => {
     expect(brief(await allLogs(s.id))[1]).toEqual(['STDOUT', '$HOME * ; rm -rf / "q"']);
   });
 
+  it("steps don't see the server's environment (its database URL, keys), only the basics", async () => {
+    // set before the cluster's agent is launched: the agent inherits from this process
+    process.env.EMBERPLANE_TEST_SECRET = 'hunter2-not-for-steps';
+    try {
+      const c = await newCluster();
+      const [s] = await addSteps(c.id, [{ name: 'env', args: ['env'] }]);
+      expect((await waitForStep(s.id, ENDED)).state).toBe('COMPLETED');
+      const text = (await allLogs(s.id)).map((l) => l.text);
+      expect(text.some((t) => t.startsWith('PATH='))).toBe(true);
+      expect(text.some((t) => t.startsWith(`CLUSTER_STEP_ID=${s.id}`))).toBe(true);
+      expect(text.filter((t) => t.includes('hunter2') || t.startsWith('AGENT_TOKEN='))).toEqual([]);
+    } finally {
+      delete process.env.EMBERPLANE_TEST_SECRET;
+    }
+  });
+
   it('a non-zero exit code fails the step with STEP_FAILURE naming the code', async () => {
     const c = await newCluster();
     const [s] = await addSteps(c.id, [{ name: 'exit3', args: ['sh', '-c', 'echo before; exit 3'] }]);

@@ -16,6 +16,18 @@ import {
   waitForExit,
 } from './processes.js';
 
+const INHERITED = new Set([
+  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TERM',
+  'JAVA_HOME', 'SPARK_HOME', 'PYSPARK_PYTHON', 'VIRTUAL_ENV', 'PYENV_ROOT', 'PYENV_VERSION',
+]);
+
+/** What a node agent inherits from the server: the basics, plus what AGENT_ENV_PASSTHROUGH names. */
+function inheritable(name: string): boolean {
+  if (INHERITED.has(name) || name.startsWith('LC_')) return true;
+  const extra = process.env.AGENT_ENV_PASSTHROUGH;
+  return !!extra && extra.split(',').map((s) => s.trim()).includes(name);
+}
+
 export interface LocalDriverOptions {
   dataDir: string;
   heartbeatMs?: number;
@@ -53,9 +65,10 @@ export class LocalDriver implements EngineDriver {
     const workdir = path.join(this.dataDir, 'instances', spec.instanceId);
     mkdirSync(workdir, { recursive: true });
 
+    // Agents and their steps see only a basic environment: the server's own (DATABASE_URL with its
+    // password, ADMIN_API_KEY, …) is not theirs to read.
     const env: NodeJS.ProcessEnv = {};
-    // Our own AGENT_* settings (if any) must not leak into an agent configured differently.
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AGENT_')) env[k] = v;
+    for (const [k, v] of Object.entries(process.env)) if (inheritable(k)) env[k] = v;
     Object.assign(env, {
       AGENT_CONTROL_PLANE_URLS: spec.controlPlaneUrls.join(','),
       AGENT_INSTANCE_ID: spec.instanceId,

