@@ -196,20 +196,20 @@ export class ClusterController {
     const type = instanceType(instance.instanceType)!;
     this.launched.add(instance.id);
     const { token, hash } = newInstanceToken();
-    // the hash is stored before the process exists, so the agent's hello can never race ahead of it
-    await this.services.instances.recordToken(instance.id, hash);
-    let launched;
     try {
-      launched = await this.driver.launch({
+      // the hash is stored before the process exists, so the agent's hello can never race ahead of it
+      await this.services.instances.recordToken(instance.id, hash);
+      const launched = await this.driver.launch({
         instanceId: instance.id, clusterId: cluster.id, role: instance.role, vcpu: type.vcpu, memoryMb: type.memoryMb,
         token, controlPlaneUrls: this.options.controlPlaneUrls(),
       });
+      await this.services.instances.recordLaunch(instance.id, launched.pid, launched.host, launched.workdir);
+      this.log.info({ instanceId: instance.id, pid: launched.pid }, 'node agent launched');
     } catch (err) {
+      // retried by a later pass with a new token: an agent that did start is then refused and stops
       this.launched.delete(instance.id);
       throw err;
     }
-    await this.services.instances.recordLaunch(instance.id, launched.pid, launched.host, launched.workdir);
-    this.log.info({ instanceId: instance.id, pid: launched.pid }, 'node agent launched');
   }
 
   private async terminate(cluster: ClusterRow): Promise<void> {
