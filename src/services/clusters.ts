@@ -149,44 +149,49 @@ export class ClusterService {
     return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: encodeClusterCursor };
   }
 
-  /** All or nothing: a protected cluster among the ids fails the whole call. */
-  async terminate(ids: string[]): Promise<ClusterRow[]> {
+  /**
+   * Locks the named clusters (in id order, like every multi-cluster change) and checks each with
+   * `check` before `apply` runs: one bad id fails the whole call and changes nothing.
+   */
+  private async forEachCluster<T>(
+    ids: string[], check: (c: ClusterRow, field: string) => void, apply: (tx: Tx, clusters: ClusterRow[]) => Promise<T>,
+  ): Promise<T> {
     requireList(ids, 'input.ids', 1, Limits.idsPerRequest);
     const unique = [...new Set(ids)];
+    // postgres.js types begin() as UnwrapPromiseArray<T>; T here is never an array of promises
     return this.sql.begin(async (tx) => {
-      const rows = await q.lockClusters(tx, unique);
-      const byId = new Map(rows.map((r) => [r.id, r]));
+      const byId = new Map((await q.lockClusters(tx, unique)).map((r) => [r.id, r]));
       ids.forEach((id, i) => {
         const c = byId.get(id);
         if (!c) throw notFound('cluster', id, `input.ids.${i}`);
-        if (c.terminationProtected && ACTIVE_CLUSTER_STATES.includes(c.state)) {
-          throw conflict(`cluster ${id} has termination protection on; turn it off with setTerminationProtection first`, `input.ids.${i}`);
-        }
+        check(c, `input.ids.${i}`);
       });
-      const out: ClusterRow[] = [];
-      for (const id of unique) {
-        out.push(await beginTermination(tx, byId.get(id)!, { code: 'USER_REQUEST', message: 'Terminated by user request' }));
+      return apply(tx, unique.map((id) => byId.get(id)!));
+    }) as Promise<T>;
+  }
+
+  /** All or nothing: a protected cluster among the ids fails the whole call. Ended ones are no-ops. */
+  terminate(ids: string[]): Promise<ClusterRow[]> {
+    return this.forEachCluster(ids, (c, field) => {
+      if (c.terminationProtected && ACTIVE_CLUSTER_STATES.includes(c.state)) {
+        throw conflict(`cluster ${c.id} has termination protection on; turn it off with setTerminationProtection first`, field);
       }
+    }, async (tx, clusters) => {
+      const out: ClusterRow[] = [];
+      for (const c of clusters) out.push(await beginTermination(tx, c, { code: 'USER_REQUEST', message: 'Terminated by user request' }));
       return out;
     });
   }
 
-  async setTerminationProtection(ids: string[], value: boolean): Promise<ClusterRow[]> {
-    requireList(ids, 'input.ids', 1, Limits.idsPerRequest);
-    const unique = [...new Set(ids)];
-    return this.sql.begin(async (tx) => {
-      const rows = await q.lockClusters(tx, unique);
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      ids.forEach((id, i) => {
-        const c = byId.get(id);
-        if (!c) throw notFound('cluster', id, `input.ids.${i}`);
-        if (!ACTIVE_CLUSTER_STATES.includes(c.state)) throw conflict(`cluster ${id} is ${c.state}`, `input.ids.${i}`);
-      });
-      await q.setTerminationProtection(tx, unique, value);
-      for (const id of unique) {
-        await appendEvent(tx, id, 'CLUSTER', id, byId.get(id)!.state, { previousState: byId.get(id)!.state, terminationProtected: value });
+  setTerminationProtection(ids: string[], value: boolean): Promise<ClusterRow[]> {
+    return this.forEachCluster(ids, (c, field) => {
+      if (!ACTIVE_CLUSTER_STATES.includes(c.state)) throw conflict(`cluster ${c.id} is ${c.state}`, field);
+    }, async (tx, clusters) => {
+      await q.setTerminationProtection(tx, clusters.map((c) => c.id), value);
+      for (const c of clusters) {
+        await appendEvent(tx, c.id, 'CLUSTER', c.id, c.state, { previousState: c.state, terminationProtected: value });
       }
-      return q.clustersByIds(tx, unique);
+      return q.clustersByIds(tx, clusters.map((c) => c.id));
     });
   }
 

@@ -1,0 +1,732 @@
+// The performance bench (`npm run bench`). Self-contained: it starts its own embedded Postgres and
+// an in-process control plane, seeds data, measures five figures, each next to a baseline measured
+// in the same run, prints a summary table and writes bench-results/latest.json. It reports and
+// never fails on a number: the exit code is non-zero only when something crashed.
+//
+// Clocks: latencies that cross processes (figures 3 and 5) compare epoch times taken on this one
+// machine: the step process prints the real time (date +%s%N, or bench/clock.mjs in node), and the
+// bench reads the real time with bench/clock.mjs (performance.now() anchored to a Date.now() tick,
+// sub-microsecond resolution, re-anchored before each measurement run).
+//
+// The load client (figure 1) and the log subscribers (figure 5) run in worker threads of this
+// process: their own event loops, so they do not queue behind the server's work (they still share
+// the machine's cores with the server, Postgres and the agents).
+//
+// Knobs for investigating (all optional): BENCH_ONLY=1,3 runs a subset of the figures;
+// BENCH_DIAG=1 prints a statement-by-statement trace of one step dispatch and samples the server's
+// pool, stored log lines and heartbeat age during the log runs; BENCH_CPU_PROFILE=<dir> writes V8
+// CPU profiles of the server thread for the nested-query loads and the log runs.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { Session } from 'node:inspector/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import pino from 'pino';
+import postgres from 'postgres';
+import { startApp, type RunningApp } from '../src/app.js';
+import type { Config } from '../src/config.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded-postgres.js';
+import { runMigrations } from '../src/db/migrate.js';
+import { nsToMs } from './clock.mjs';
+import { Api, EventWatch, median, ms, realtimeClock, sleep, summarize, waitUntil, type Summary } from './lib.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const EMIT_LINES = path.join(HERE, 'emit-lines.mjs');
+
+// ---- sizes (bounded loops everywhere) ----
+const SEED_CLUSTERS = 60;
+const SEED_BATCH = 10;
+const SEED_STEPS = 6;
+const LOAD_LEVELS = [1, 16, 64];
+const LOAD_WARMUP_MS = 1_000;
+const LOAD_DURATION_MS = 3_000;
+const COUNT_RUNS = 30;
+const DISPATCH_WARMUP = 3;
+const DISPATCH_RUNS = 50;
+const BURST_STEPS = 40;
+const BURST_REPS = 3;
+const LOG_LINES = 200;
+const LOG_INTERVAL_MS = 5;
+const LOG_SUBSCRIBERS = [1, 1_000];
+
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5').split(',').map((f) => Number(f.trim())));
+
+// ---- results ----
+type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
+interface Row { figure: string; value: string; baseline: string; target: string; verdict: Verdict }
+const rows: Row[] = [];
+const results: Record<string, unknown> = {};
+let crashed = false;
+
+const log = pino({ level: 'warn' });
+const say = (line = '') => process.stdout.write(`${line}\n`);
+
+const NESTED = (first: number) => `query BenchClusters { clusters(first: ${first}) { edges { node {
+  id name state
+  instanceGroups { id role instanceType state requestedCount }
+  instances { id groupId role state pid host }
+  steps(first: 5) { edges { node { id state progress } } } } } } }`;
+const TRIVIAL = '{ instanceTypes { name } }';
+const CREATE = 'mutation($input: CreateClusterInput!) { createCluster(input: $input) { cluster { id state } } }';
+const ADD_STEPS = 'mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id logStreamId state } } }';
+const TERMINATE = 'mutation($ids: [ID!]!) { terminateClusters(input: { ids: $ids }) { clusters { id state } } }';
+const STATES = 'query($ids: [ID!]!) { clusters(first: 100, filter: { ids: $ids }) { edges { node { id state steps(first: 100) { edges { node { state } } } } } } }';
+const ENDED_STEP = ['COMPLETED', 'FAILED', 'CANCELLED', 'INTERRUPTED'];
+
+// ---- process-wide resources, released in reverse order by cleanup() ----
+const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
+const children = new Set<ChildProcess>();
+let cleaningUp: Promise<void> | null = null;
+
+function withTimeout<T>(p: Promise<T>, millis: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took over ${millis} ms`)), millis); }),
+  ]);
+}
+
+function cleanup(): Promise<void> {
+  cleaningUp ??= (async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const { what, run } of cleanups.reverse()) {
+      try {
+        await withTimeout(run(), 30_000, what);
+      } catch (err) {
+        crashed = true;
+        say(`cleanup: ${what} failed: ${(err as Error).message}`);
+      }
+    }
+  })();
+  return cleaningUp;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    say(`\n${signal}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ---- small utilities ----
+function runWorker<T>(file: string, workerData: unknown, onMessage: (m: any, resolve: (v: T) => void) => void, timeoutMs: number): Promise<T> {
+  const worker = new Worker(new URL(file, import.meta.url), { workerData });
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => { void worker.terminate(); reject(new Error(`${file} timed out after ${timeoutMs} ms`)); }, timeoutMs);
+    const done = (v: T) => { clearTimeout(timer); resolve(v); };
+    worker.on('message', (m) => onMessage(m, done));
+    worker.on('error', (err) => { clearTimeout(timer); reject(err); });
+    worker.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${file} exited (${code}) before reporting`)); });
+  }).finally(() => {
+    // a worker that reported may still be closing its sockets: give it a moment, then stop it
+    setTimeout(() => void worker.terminate(), 5_000).unref();
+  });
+}
+
+/** Spawns like the node agent does (own process group, piped output) and resolves with stdout. */
+function spawnLikeAgent(args: string[], onStdoutLine?: (line: string) => void): { started: Promise<string>; child: ChildProcess } {
+  const child = spawn(args[0]!, args.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let out = '';
+  let partial = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    const s = chunk.toString();
+    out += s;
+    if (onStdoutLine) {
+      const lines = (partial + s).split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) onStdoutLine(l);
+    }
+  });
+  child.stderr!.resume();
+  const started = new Promise<string>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      children.delete(child);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${args.join(' ')} exited with ${code}`));
+    });
+  });
+  return { started, child };
+}
+
+interface LoopDelay { p50: number; p99: number; max: number }
+
+/** Event-loop delay of the bench's main thread, which is also the server's. */
+function loopMonitor(): { stop: () => LoopDelay } {
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  return {
+    stop() {
+      h.disable();
+      return { p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
+    },
+  };
+}
+
+/**
+ * BENCH_CPU_PROFILE=<dir>: writes a V8 CPU profile of the main thread (the server's) for the
+ * measured parts that are worth a look (nested-query load per level, each log run); open it in
+ * Chrome DevTools or speedscope.
+ */
+async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_CPU_PROFILE;
+  if (!dir) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    await fs.mkdir(dir, { recursive: true });
+    const file = path.join(dir, `${name}.cpuprofile`);
+    await fs.writeFile(file, JSON.stringify(profile));
+    say(`  (CPU profile of the server thread: ${file})`);
+  }
+}
+
+function fmtRate(v: number) {
+  return Number.isFinite(v) ? `${Math.round(v)} req/s` : 'n/a';
+}
+
+function record(row: Row) {
+  rows.push(row);
+}
+
+async function figure(name: string, fn: () => Promise<void>) {
+  say(`\n=== ${name} ===`);
+  const t0 = Date.now();
+  try {
+    await fn();
+  } catch (err) {
+    crashed = true;
+    say(`!! ${name} crashed: ${(err as Error).stack ?? err}`);
+    record({ figure: name, value: `error: ${(err as Error).message.slice(0, 80)}`, baseline: '', target: '', verdict: 'ERROR' });
+  }
+  say(`(${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+// ---- setup ----
+async function createCluster(api: Api, input: Record<string, unknown>): Promise<string> {
+  const { createCluster } = await api.data(CREATE, { input });
+  return createCluster.cluster.id as string;
+}
+
+async function clusterStates(api: Api, ids: string[]) {
+  const { clusters } = await api.data(STATES, { ids });
+  return clusters.edges.map((e: any) => e.node) as Array<{ id: string; state: string; steps: { edges: Array<{ node: { state: string } }> } }>;
+}
+
+async function seed(api: Api) {
+  const t0 = Date.now();
+  for (let b = 0; b < SEED_CLUSTERS / SEED_BATCH; b++) {
+    const ids = await Promise.all(Array.from({ length: SEED_BATCH }, (_, i) => createCluster(api, {
+      name: `bench-${b * SEED_BATCH + i}`,
+      instanceGroups: [
+        { role: 'MASTER', instanceType: 'm5.large', count: 1 },
+        { role: 'CORE', instanceType: 'm5.large', count: 2 },
+      ],
+      steps: Array.from({ length: SEED_STEPS }, (_, k) => ({
+        name: `step-${k}`, command: { args: ['sh', '-c', `echo "::progress 0.5"; echo step ${k}`] },
+      })),
+    })));
+    await waitUntil(async () => {
+      const cs = await clusterStates(api, ids);
+      const bad = cs.find((c) => c.state.startsWith('TERMINAT'));
+      if (bad) throw new Error(`seed cluster ${bad.id} ended early: ${bad.state}`);
+      return cs.length === ids.length && cs.every((c) => c.state === 'WAITING'
+        && c.steps.edges.length === SEED_STEPS && c.steps.edges.every((s) => s.node.state === 'COMPLETED'));
+    }, `seed batch ${b} to run its steps`, 180_000, 250);
+    await api.data(TERMINATE, { ids });
+    await waitUntil(async () => (await clusterStates(api, ids)).every((c) => c.state === 'TERMINATED'), `seed batch ${b} to terminate`, 120_000, 250);
+    say(`  seeded ${(b + 1) * SEED_BATCH}/${SEED_CLUSTERS} clusters (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+}
+
+// ---- figure 1: nested list throughput ----
+interface LoadResult { rps: number; p50: number; p99: number; n: number; errors: number; firstError?: string; loopDelay: LoopDelay }
+
+async function load(url: string, headers: Record<string, string>, body: string, concurrency: number): Promise<LoadResult> {
+  const loop = loopMonitor();
+  const r = await runWorker<{ latencies: number[]; errors: number; firstError?: string; elapsedMs: number }>('./load-worker.mjs', {
+    url, headers, body, concurrency, warmupMs: LOAD_WARMUP_MS, durationMs: LOAD_DURATION_MS, expect: '{"data":',
+  }, (m, resolve) => resolve(m), LOAD_WARMUP_MS + LOAD_DURATION_MS + 60_000);
+  const loopDelay = loop.stop();
+  const s = summarize(r.latencies);
+  return { rps: r.latencies.length / (r.elapsedMs / 1000), p50: s.p50, p99: s.p99, n: s.n, errors: r.errors, firstError: r.firstError, loopDelay };
+}
+
+async function startBareServer(body: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const payload = Buffer.from(body);
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': payload.length });
+      res.end(payload);
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+async function figure1(api: Api) {
+  const nestedBody = JSON.stringify({ query: NESTED(20) });
+  const res = await fetch(`${api.url}/graphql`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${api.key}` }, body: nestedBody,
+  });
+  const text = await res.text();
+  const parsed = JSON.parse(text);
+  if (parsed.errors) throw new Error(`nested query failed: ${JSON.stringify(parsed.errors)}`);
+  const nodes = parsed.data.clusters.edges.map((e: any) => e.node);
+  const counts = {
+    clusters: nodes.length,
+    groups: nodes.reduce((n: number, c: any) => n + c.instanceGroups.length, 0),
+    instances: nodes.reduce((n: number, c: any) => n + c.instances.length, 0),
+    steps: nodes.reduce((n: number, c: any) => n + c.steps.edges.length, 0),
+    bytes: Buffer.byteLength(text),
+  };
+  say(`  response: ${counts.clusters} clusters, ${counts.groups} groups, ${counts.instances} instances, ${counts.steps} steps, ${counts.bytes} bytes`);
+  say('  client: a worker thread of the bench process (own event loop, same 2 cores), node:http keep-alive agent');
+  say(`  ${LOAD_WARMUP_MS} ms warm-up then ${LOAD_DURATION_MS} ms measured per level; bare = plain node:http server answering the same ${counts.bytes} bytes`);
+
+  const bare = await startBareServer(text);
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${api.key}` };
+  const table: Record<string, Record<string, LoadResult>> = {};
+  try {
+    for (const c of LOAD_LEVELS) {
+      table[c] = {
+        bare: await load(bare.url, headers, nestedBody, c),
+        trivial: await load(`${api.url}/graphql`, headers, JSON.stringify({ query: TRIVIAL }), c),
+        nested: await profiled(`nested-c${c}`, () => load(`${api.url}/graphql`, headers, nestedBody, c)),
+      };
+      for (const [name, r] of Object.entries(table[c]!)) {
+        say(`  c=${String(c).padStart(2)} ${name.padEnd(8)} ${fmtRate(r.rps).padStart(11)}  p50 ${ms(r.p50).padStart(9)}  p99 ${ms(r.p99).padStart(9)}  server loop delay p99 ${ms(r.loopDelay.p99, 1)}  (n=${r.n}${r.errors ? `, ${r.errors} errors: ${r.firstError}` : ''})`);
+      }
+    }
+  } finally {
+    await bare.close();
+  }
+  results.figure1 = { response: counts, levels: table };
+  const n16 = table[16]!.nested;
+  for (const c of LOAD_LEVELS) {
+    const r = table[c]!;
+    record({
+      figure: `1. clusters(first:20) nested, c=${c}`,
+      value: `${fmtRate(r.nested.rps)}, p50 ${ms(r.nested.p50, 1)}, p99 ${ms(r.nested.p99, 1)}`,
+      baseline: `trivial ${fmtRate(r.trivial.rps)} p99 ${ms(r.trivial.p99, 1)}; bare ${fmtRate(r.bare.rps)} p99 ${ms(r.bare.p99, 1)}`,
+      target: c === 16 ? '>= 1500 req/s, p99 <= 25 ms' : '(reported)',
+      // failed requests are reported (and count against the target), they do not fail the bench
+      verdict: c === 16 ? (n16.rps >= 1500 && n16.p99 <= 25 && n16.errors === 0 ? 'PASS' : 'MISS') : (r.nested.errors ? 'MISS' : 'INFO'),
+    });
+  }
+}
+
+// ---- figure 2: statements per request ----
+let statementLog: string[] | null = null;
+let statementTrace: Array<{ t: number; q: string }> | null = null;
+const traceClock = realtimeClock();
+
+async function countStatements(api: Api, query: string) {
+  await api.data(query); // warms the key cache, the parsed-document cache and the connections
+  const counts: number[] = [];
+  let fewest: string[] = [];
+  for (let i = 0; i < COUNT_RUNS; i++) {
+    statementLog = [];
+    await api.data(query);
+    const seen = statementLog;
+    statementLog = null;
+    counts.push(seen.length);
+    if (i === 0 || seen.length < fewest.length) fewest = seen;
+  }
+  // background loops (reconcile every 200 ms, heartbeats) share the pool: the fewest seen is the request's own
+  return { min: Math.min(...counts), median: median(counts), max: Math.max(...counts), statements: fewest.map((s) => s.replace(/\s+/g, ' ').trim().slice(0, 110)) };
+}
+
+async function figure2(api: Api) {
+  const five = await countStatements(api, NESTED(5));
+  const fifty = await countStatements(api, NESTED(50));
+  say(`  clusters(first: 5):  ${five.min} statements (median ${five.median}, max ${five.max} over ${COUNT_RUNS} requests)`);
+  for (const s of five.statements) say(`     ${s}`);
+  say(`  clusters(first: 50): ${fifty.min} statements (median ${fifty.median}, max ${fifty.max} over ${COUNT_RUNS} requests)`);
+  for (const s of fifty.statements) say(`     ${s}`);
+  results.figure2 = { first5: five, first50: fifty };
+  record({
+    figure: '2. SQL statements per nested request',
+    value: `first:50 -> ${fifty.min}`,
+    baseline: `first:5 -> ${five.min}`,
+    target: 'equal for 5 and 50',
+    verdict: five.min === fifty.min ? 'PASS' : 'MISS',
+  });
+}
+
+// ---- figures 3-5 share one WAITING cluster (MASTER only, stepConcurrencyLevel 1) ----
+const STEP_DETAIL = `query($id: ID!) { step(id: $id) { id state exitCode startedAt endedAt
+  logs(first: 20) { edges { node { stream text at } } } } }`;
+
+async function addSteps(api: Api, clusterId: string, steps: Array<{ name: string; args: string[] }>) {
+  const { addSteps: r } = await api.data(ADD_STEPS, {
+    input: { clusterId, steps: steps.map((s) => ({ name: s.name, command: { args: s.args } })) },
+  });
+  return r.steps as Array<{ id: string; logStreamId: string; state: string }>;
+}
+
+async function waitClusterState(api: Api, id: string, state: string) {
+  await waitUntil(async () => (await clusterStates(api, [id]))[0]?.state === state, `cluster ${id} to be ${state}`, 60_000, 50);
+}
+
+async function figure3(api: Api, clusterId: string, watch: EventWatch) {
+  const now = realtimeClock();
+  const fromResponse: number[] = [];
+  const fromSend: number[] = [];
+  const claimAfterResponse: number[] = [];
+  const readAfterPrint: number[] = [];
+  for (let i = 0; i < DISPATCH_WARMUP + DISPATCH_RUNS; i++) {
+    const from = watch.seen.length;
+    const tSend = now();
+    const [step] = await addSteps(api, clusterId, [{ name: `dispatch-${i}`, args: ['date', '+%s%N'] }]);
+    const tResp = now();
+    const end = await watch.next((e) => e.kind === 'STEP' && e.resourceId === step!.id && ENDED_STEP.includes(e.state ?? ''), `step ${step!.id} to end`, 30_000, from);
+    if (end.state !== 'COMPLETED') throw new Error(`dispatch step ${step!.id} ended ${end.state}`);
+    const { step: detail } = await api.data(STEP_DETAIL, { id: step!.id });
+    const line = detail.logs.edges.map((e: any) => e.node).find((l: any) => l.stream === 'STDOUT');
+    if (!line || !/^\d{19}$/.test(line.text)) throw new Error(`no epoch line in step ${step!.id}: ${JSON.stringify(detail.logs)}`);
+    const printed = nsToMs(line.text);
+    if (i >= DISPATCH_WARMUP) {
+      fromResponse.push(printed - tResp);
+      fromSend.push(printed - tSend);
+      claimAfterResponse.push(new Date(detail.startedAt).getTime() - tResp);
+      readAfterPrint.push(new Date(line.at).getTime() - printed);
+    }
+    await waitClusterState(api, clusterId, 'WAITING');
+  }
+
+  if (process.env.BENCH_DIAG) await traceOneStep(api, clusterId, watch, now);
+
+  const bare: number[] = [];
+  for (let i = 0; i < DISPATCH_WARMUP + DISPATCH_RUNS; i++) {
+    const t0 = now();
+    const out = await spawnLikeAgent(['date', '+%s%N']).started;
+    if (i >= DISPATCH_WARMUP) bare.push(nsToMs(out.trim()) - t0);
+  }
+  const s = summarize(fromResponse);
+  const b = summarize(bare);
+  const sSend = summarize(fromSend);
+  say(`  step process started (time printed by \`date +%s%N\`) after the addSteps response: p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  (n=${s.n})`);
+  say(`  ... measured from sending addSteps instead:                                 p50 ${ms(sSend.p50)}  p99 ${ms(sSend.p99)}`);
+  say(`  breakdown (ms resolution, medians): step row claimed (startedAt) ${ms(median(claimAfterResponse), 1)} after the response; `
+    + `agent read the line ${ms(median(readAfterPrint), 1)} after it was printed`);
+  say(`  baseline: bare spawn('date', ['+%s%N']) from the bench, spawn() call -> printed: p50 ${ms(b.p50)}  p99 ${ms(b.p99)}`);
+  results.figure3 = {
+    fromResponse: s, fromSend: sSend, bareSpawn: b,
+    medianClaimAfterResponseMs: median(claimAfterResponse), medianAgentReadAfterPrintMs: median(readAfterPrint),
+  };
+  record({
+    figure: '3. step dispatch latency (response -> process runs)',
+    value: `p50 ${ms(s.p50, 1)}, p99 ${ms(s.p99, 1)}`,
+    baseline: `bare spawn p50 ${ms(b.p50, 1)}, p99 ${ms(b.p99, 1)}`,
+    target: 'p50 <= 10 ms',
+    verdict: s.p50 <= 10 ? 'PASS' : 'MISS',
+  });
+}
+
+/** BENCH_DIAG=1: every SQL statement the server sends during one dispatch, with its send time. */
+async function traceOneStep(api: Api, clusterId: string, watch: EventWatch, now: () => number) {
+  await sleep(300);
+  const from = watch.seen.length;
+  statementTrace = [];
+  const tSend = now();
+  const [step] = await addSteps(api, clusterId, [{ name: 'dispatch-traced', args: ['date', '+%s%N'] }]);
+  const tResp = now();
+  await watch.next((e) => e.kind === 'STEP' && e.resourceId === step!.id && ENDED_STEP.includes(e.state ?? ''), 'traced step to end', 30_000, from);
+  const trace = statementTrace;
+  statementTrace = null;
+  const { step: detail } = await api.data(STEP_DETAIL, { id: step!.id });
+  const printed = nsToMs(detail.logs.edges.map((e: any) => e.node).find((l: any) => l.stream === 'STDOUT').text);
+  const marks = [
+    ...trace.map((x) => ({ t: x.t, what: x.q.replace(/\s+/g, ' ').trim().slice(0, 100) })),
+    { t: tResp, what: '<< addSteps response received by the bench' },
+    { t: printed, what: '** step process printed its time' },
+  ].sort((a, b) => a.t - b.t);
+  say('  trace of one dispatch (ms after sending addSteps; SQL statements as the server sends them):');
+  for (const m of marks) say(`    ${(m.t - tSend).toFixed(2).padStart(8)}  ${m.what}`);
+  await waitClusterState(api, clusterId, 'WAITING');
+}
+
+async function figure4(api: Api, clusterId: string, watch: EventWatch) {
+  const now = realtimeClock();
+  const totals: number[] = [];
+  const cycles: number[] = [];
+  for (let rep = 0; rep < BURST_REPS; rep++) {
+    const from = watch.seen.length;
+    const t0 = now();
+    const steps = await addSteps(api, clusterId, Array.from({ length: BURST_STEPS }, (_, k) => ({ name: `true-${rep}-${k}`, args: ['true'] })));
+    const tResp = now();
+    const ends: Array<{ state: string; at: number }> = [];
+    for (const step of steps) {
+      await watch.next((e) => e.kind === 'STEP' && e.resourceId === step.id && ENDED_STEP.includes(e.state ?? ''), `step ${step.id} to end`, 60_000, from);
+      const hit = watch.seen.slice(from).find((e) => e.kind === 'STEP' && e.resourceId === step.id && ENDED_STEP.includes(e.state ?? ''))!;
+      ends.push({ state: hit.state!, at: hit.receivedAt });
+    }
+    const failed = ends.filter((e) => e.state !== 'COMPLETED');
+    if (failed.length) throw new Error(`${failed.length} burst steps did not complete`);
+    const last = Math.max(...ends.map((e) => e.at));
+    totals.push(last - t0);
+    const order = ends.map((e) => e.at).sort((a, b) => a - b);
+    for (let i = 1; i < order.length; i++) cycles.push(order[i]! - order[i - 1]!);
+    say(`  rep ${rep + 1}: ${BURST_STEPS} steps added (response after ${ms(tResp - t0, 1)}), last COMPLETED event after ${ms(last - t0, 1)}`);
+    await waitClusterState(api, clusterId, 'WAITING');
+  }
+  const bareTotals: number[] = [];
+  for (let rep = 0; rep < BURST_REPS; rep++) {
+    const t0 = now();
+    for (let i = 0; i < BURST_STEPS; i++) await spawnLikeAgent(['true']).started;
+    bareTotals.push(now() - t0);
+  }
+  const total = median(totals);
+  const bare = median(bareTotals);
+  say(`  median total over ${BURST_REPS} reps: ${ms(total, 1)}; step-to-step interval median ${ms(median(cycles), 1)}`);
+  say(`  baseline: ${BURST_STEPS} sequential bare spawns of \`true\`: median total ${ms(bare, 1)} (${ms(bare / BURST_STEPS, 2)} each)`);
+  results.figure4 = { totalsMs: totals, medianTotalMs: total, medianStepIntervalMs: median(cycles), bareTotalsMs: bareTotals, medianBareTotalMs: bare };
+  record({
+    figure: `4. ${BURST_STEPS} x \`true\` at concurrency 1, add -> last COMPLETED`,
+    value: `${(total / 1000).toFixed(2)} s`,
+    baseline: `bare spawns ${(bare / 1000).toFixed(2)} s`,
+    target: '<= 1.0 s',
+    verdict: total <= 1_000 ? 'PASS' : 'MISS',
+  });
+}
+
+interface SubscriberRun { summary: Summary; lost: number; connectMs: number; errors: number; stepState: string; loopDelay: LoopDelay }
+
+async function logRun(api: Api, clusterId: string, watch: EventWatch, tmp: string, subscribers: number): Promise<SubscriberRun> {
+  const goFile = path.join(tmp, `go-${subscribers}`);
+  cleanups.push({ what: `release step gate ${goFile}`, run: () => fs.writeFile(goFile, '') });
+  const from = watch.seen.length;
+  const [step] = await addSteps(api, clusterId, [{ name: `logs-${subscribers}`, args: [process.execPath, EMIT_LINES, goFile, String(LOG_LINES), String(LOG_INTERVAL_MS)] }]);
+  await watch.next((e) => e.kind === 'STEP' && e.resourceId === step!.id && e.state === 'RUNNING', `step ${step!.id} to run`, 30_000, from);
+  let connectMs = 0;
+  const diag = process.env.BENCH_DIAG ? dbSampler(subscribers, step!.logStreamId) : null;
+  const loop = loopMonitor();
+  const done = await runWorker<{ latencies: Float64Array; lost: number; errors: number; firstError?: string; ok: boolean }>('./subscribers-worker.mjs', {
+    wsUrl: `${api.url.replace(/^http/, 'ws')}/graphql`, key: api.key, streamId: step!.logStreamId, subscribers,
+    lineCount: LOG_LINES, connectBatch: 50, readyTimeoutMs: 120_000, doneTimeoutMs: 120_000,
+  }, (m, resolve) => {
+    if (m.type === 'ready') {
+      connectMs = m.connectMs;
+      if (!m.ok) say(`  warning: only ${m.ready}/${subscribers} subscribers live (${m.errors} errors: ${m.firstError})`);
+      // every subscription is live: let the step print
+      void fs.writeFile(goFile, '');
+    } else if (m.type === 'done') {
+      resolve(m);
+    }
+  }, 300_000);
+  const loopDelay = loop.stop();
+  await diag?.stop();
+  const end = await watch.next((e) => e.kind === 'STEP' && e.resourceId === step!.id && ENDED_STEP.includes(e.state ?? ''), `step ${step!.id} to end`, 60_000, from);
+  if (end.state !== 'COMPLETED') {
+    const { step: detail } = await api.data('query($id: ID!) { step(id: $id) { state failureDetails { reason message } } }', { id: step!.id });
+    say(`  warning: the log step ended ${end.state}: ${JSON.stringify(detail.failureDetails)}`);
+  }
+  if (done.errors) say(`  warning: ${done.errors} subscription errors (${done.firstError})`);
+  if (end.state === 'COMPLETED') await waitClusterState(api, clusterId, 'WAITING');
+  return { summary: summarize(done.latencies), lost: done.lost, connectMs, errors: done.errors, stepState: end.state!, loopDelay };
+}
+
+/**
+ * BENCH_DIAG=1: while a log run lasts, samples from a separate connection what the server's pool is
+ * doing, how many lines of the step's stream are stored and how old the master's last recorded
+ * heartbeat is (one line per 500 ms).
+ */
+function dbSampler(label: number, streamId: string): { stop: () => Promise<void> } {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, transform: { column: { from: postgres.toCamel } } });
+  let stopped = false;
+  const t0 = Date.now();
+  const run = (async () => {
+    while (!stopped) {
+      const [hb] = await sql`select coalesce(max(extract(epoch from now() - last_heartbeat_at) * 1000), -1)::int as age
+        from instances where state = 'RUNNING'`;
+      const act = await sql`select state, count(*)::int as n, coalesce(max(extract(epoch from now() - query_start) * 1000), 0)::int as oldest
+        from pg_stat_activity where application_name like 'srv-%' group by state order by state`;
+      const [stream] = await sql`select last_seq from log_streams where id = ${streamId}`;
+      say(`    [diag ${label} +${Date.now() - t0} ms] log lines stored ${stream?.lastSeq}; master heartbeat age ${hb!.age} ms; `
+        + `server pool: ${act.map((a) => `${a.state}=${a.n}`).join(', ')}`);
+      await sleep(500);
+    }
+  })();
+  return { stop: async () => { stopped = true; await run.catch(() => {}); await sql.end({ timeout: 1 }); } };
+}
+
+async function bareLogRun(tmp: string): Promise<Summary> {
+  const goFile = path.join(tmp, 'go-bare');
+  await fs.writeFile(goFile, '');
+  const now = realtimeClock();
+  const lat: number[] = [];
+  await spawnLikeAgent([process.execPath, EMIT_LINES, goFile, String(LOG_LINES), String(LOG_INTERVAL_MS)], (line) => {
+    const at = now();
+    const [, , ns] = line.split(' ');
+    if (ns) lat.push(at - nsToMs(ns));
+  }).started;
+  return summarize(lat);
+}
+
+async function figure5(api: Api, clusterId: string, watch: EventWatch, tmp: string) {
+  say(`  the step prints ${LOG_LINES} lines ${LOG_INTERVAL_MS} ms apart, each with its own epoch-ns stamp; latency = receive time in the`);
+  say('  subscriber (graphql-ws clients in a worker thread of the bench) - printed time, over all lines x subscribers');
+  const runs: Record<number, SubscriberRun> = {};
+  for (const n of LOG_SUBSCRIBERS) {
+    runs[n] = await profiled(`logs-${n}-subscribers`, () => logRun(api, clusterId, watch, tmp, n));
+    const r = runs[n]!;
+    say(`  ${String(n).padStart(5)} subscriber(s): p50 ${ms(r.summary.p50)}  p90 ${ms(r.summary.p90)}  p99 ${ms(r.summary.p99)}  max ${ms(r.summary.max)}  `
+      + `(n=${r.summary.n}, lost ${r.lost}, connect ${ms(r.connectMs, 0)}, step ${r.stepState})`);
+    say(`        server event loop delay while subscribed: p50 ${ms(r.loopDelay.p50, 1)}  p99 ${ms(r.loopDelay.p99, 1)}  max ${ms(r.loopDelay.max, 1)}`);
+  }
+  const bare = await bareLogRun(tmp);
+  say(`  baseline: same program spawned by the bench, read from its stdout pipe: p50 ${ms(bare.p50)}  p99 ${ms(bare.p99)}`);
+  results.figure5 = { runs, barePipe: bare };
+  const big = runs[LOG_SUBSCRIBERS[LOG_SUBSCRIBERS.length - 1]!]!;
+  const one = runs[LOG_SUBSCRIBERS[0]!]!;
+  record({
+    figure: `5. log latency, ${LOG_SUBSCRIBERS[LOG_SUBSCRIBERS.length - 1]} subscribers`,
+    value: `p50 ${ms(big.summary.p50, 1)}, p99 ${ms(big.summary.p99, 1)}${big.lost ? `, ${big.lost} lost` : ''}${big.stepState !== 'COMPLETED' ? `, step ${big.stepState}` : ''}`,
+    baseline: `1 sub p99 ${ms(one.summary.p99, 1)}; pipe p99 ${ms(bare.p99, 1)}`,
+    target: 'p99 <= 100 ms',
+    verdict: big.summary.p99 <= 100 && big.lost === 0 && big.stepState === 'COMPLETED' ? 'PASS' : 'MISS',
+  });
+}
+
+let databaseUrl = '';
+
+// ---- leftovers ----
+function processesUnder(dir: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      if (env.some((kv) => kv.startsWith(`AGENT_WORKDIR=${dir}`))) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+// ---- main ----
+function printSummary() {
+  const header: Row = { figure: 'figure', value: 'value', baseline: 'baseline (same run)', target: 'target', verdict: 'PASS' };
+  const cols = ['figure', 'value', 'baseline', 'target', 'verdict'] as const;
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(c.length, ...[header, ...rows].map((r) => String(r[c]).length))]));
+  const line = (r: Row, verdict: string) => cols.map((c) => (c === 'verdict' ? verdict : String(r[c]).padEnd(width[c]!))).join(' | ');
+  say('\n=== summary ===');
+  say(line(header, 'PASS/MISS'));
+  say(cols.map((c) => '-'.repeat(c === 'verdict' ? 9 : width[c]!)).join('-|-'));
+  for (const r of rows) say(line(r, r.verdict === 'INFO' ? '-' : r.verdict));
+}
+
+async function main() {
+  const started = new Date();
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-bench-'));
+  // as root, the embedded Postgres runs as user "postgres", which must be able to enter the dir
+  await fs.chmod(tmp, 0o755);
+  cleanups.push({ what: `remove ${tmp}`, run: () => fs.rm(tmp, { recursive: true, force: true }) });
+  const pgDir = path.join(tmp, 'pg');
+  const appDir = path.join(tmp, 'app');
+  await fs.mkdir(appDir, { recursive: true });
+
+  say(`emberplane bench — ${started.toISOString()}`);
+  say(`machine: ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
+
+  let t = Date.now();
+  const pg: EmbeddedDatabase = await startEmbeddedPostgres(pgDir, log);
+  databaseUrl = pg.url;
+  cleanups.push({ what: 'stop Postgres', run: () => pg.stop() });
+  await runMigrations(pg.url);
+  const key = `ep_bench_${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+  const config: Config = {
+    port: 0, host: '127.0.0.1', production: false, introspection: true, logLevel: 'warn',
+    heartbeatTimeoutMs: 10_000, agentHeartbeatMs: 1_000, agentOrphanSeconds: 60, reconcileIntervalMs: 200,
+    dbPoolSize: 10, agentUrl: undefined, dataDir: appDir, databaseUrl: pg.url, adminApiKey: key,
+  };
+  const app: RunningApp = await startApp(config, log, { onQuery: (q) => { statementLog?.push(q); statementTrace?.push({ t: traceClock(), q }); } });
+  cleanups.push({
+    what: 'stop the control plane and its agents',
+    run: async () => {
+      await app.close({ stopAgents: true });
+      const left = await waitUntil(() => processesUnder(appDir).length === 0 || null, 'agent processes to exit', 10_000, 100).catch(() => null);
+      if (!left) {
+        const pids = processesUnder(appDir);
+        say(`cleanup: killing ${pids.length} leftover agent/step processes: ${pids.join(' ')}`);
+        for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+    },
+  });
+  say(`control plane on ${app.url} (in-process; Postgres 18 embedded; dbPoolSize ${config.dbPoolSize}, reconcile ${config.reconcileIntervalMs} ms) — started in ${Date.now() - t} ms`);
+  const api = new Api(app.url, key);
+
+  if (ONLY.has(1) || ONLY.has(2)) await figure(`seed: ${SEED_CLUSTERS} clusters (MASTER + CORE x2, ${SEED_STEPS} steps each), run, then terminated`, async () => {
+    t = Date.now();
+    await seed(api);
+  });
+
+  if (ONLY.has(1)) await figure('1. nested clusters query: throughput and latency', () => figure1(api));
+  if (ONLY.has(2)) await figure('2. SQL statements per nested request', () => figure2(api));
+
+  let clusterId = '';
+  const client = api.ws();
+  cleanups.push({ what: 'close the events client', run: () => Promise.resolve(client.dispose()) });
+  let watch: EventWatch | null = null;
+  if (ONLY.has(3) || ONLY.has(4) || ONLY.has(5)) await figure('setup: one WAITING cluster (MASTER only, stepConcurrencyLevel 1) for figures 3-5', async () => {
+    clusterId = await createCluster(api, {
+      name: 'bench-steps', instanceGroups: [{ role: 'MASTER', instanceType: 'm5.large', count: 1 }], stepConcurrencyLevel: 1,
+    });
+    watch = new EventWatch(client, clusterId, realtimeClock());
+    await waitClusterState(api, clusterId, 'WAITING');
+    say(`  cluster ${clusterId} WAITING`);
+  });
+  if (watch) {
+    const w: EventWatch = watch;
+    if (ONLY.has(3)) await figure('3. step dispatch latency', () => figure3(api, clusterId, w));
+    if (ONLY.has(4)) await figure(`4. ${BURST_STEPS} trivial steps at stepConcurrencyLevel 1`, () => figure4(api, clusterId, w));
+    if (ONLY.has(5)) await figure('5. log latency to subscribers', () => figure5(api, clusterId, w, tmp));
+    w.close();
+  }
+
+  printSummary();
+  const out = path.join(ROOT, 'bench-results', 'latest.json');
+  await fs.mkdir(path.dirname(out), { recursive: true });
+  await fs.writeFile(out, JSON.stringify({
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version },
+    config: { dbPoolSize: config.dbPoolSize, reconcileIntervalMs: config.reconcileIntervalMs, agentHeartbeatMs: config.agentHeartbeatMs },
+    summary: rows,
+    figures: results,
+  }, (_k, v) => (v instanceof Float64Array ? undefined : v), 2));
+  say(`\nwrote ${path.relative(process.cwd(), out)}`);
+}
+
+try {
+  await main();
+} catch (err) {
+  crashed = true;
+  say(`bench crashed: ${(err as Error).stack ?? err}`);
+} finally {
+  await cleanup();
+}
+process.exit(crashed ? 1 : 0);
