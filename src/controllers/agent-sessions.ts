@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { StepRow } from '../db/rows.js';
 import { ENDED_STEP_STATES } from '../db/rows.js';
-import type { AgentMessage, ControlMessage } from '../engine/types.js';
+import type { AgentLogLine, AgentMessage, ControlMessage } from '../engine/types.js';
 import type { Services } from '../services/index.js';
 
 export interface AgentSession {
@@ -12,6 +12,8 @@ export interface AgentSession {
   ws: WebSocket;
   /** stepId → log stream id, so log batches need no lookup */
   streams: Map<string, string>;
+  /** log lines received and not yet handed to storage, per step */
+  pendingLogs: Map<string, AgentLogLine[]>;
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
@@ -64,6 +66,26 @@ export class AgentSessions {
         ws.close(4400, 'malformed message');
         return;
       }
+      // Liveness is recorded on arrival, not in turn: a queue of slow writes must not make a
+      // healthy agent look silent.
+      if (session) this.heartbeats.add(session.instanceId);
+      if (message.type === 'heartbeat') return;
+      if (message.type === 'log' && session) {
+        if (!Array.isArray(message.lines)) return;
+        // batches that pile up while a write runs are stored together, in one statement
+        const s = session;
+        const stepId = String(message.stepId);
+        const queued = s.pendingLogs.get(stepId);
+        if (queued) {
+          queued.push(...message.lines);
+          return;
+        }
+        s.pendingLogs.set(stepId, [...message.lines]);
+        chain = chain.then(() => this.flushLogs(s, stepId)).catch((err) => {
+          this.log.error({ err, instanceId: s.instanceId, stepId }, 'storing agent log lines failed');
+        });
+        return;
+      }
       chain = chain.then(async () => {
         if (message.type === 'hello') {
           clearTimeout(helloTimer);
@@ -100,7 +122,7 @@ export class AgentSessions {
     const { instance } = result;
     const previous = this.sessions.get(instance.id);
     if (previous && previous.ws !== ws) previous.ws.close(4409, 'replaced by a newer connection');
-    const session: AgentSession = { instanceId: instance.id, clusterId: instance.clusterId, role: instance.role, ws, streams: new Map() };
+    const session: AgentSession = { instanceId: instance.id, clusterId: instance.clusterId, role: instance.role, ws, streams: new Map(), pendingLogs: new Map() };
     this.sessions.set(instance.id, session);
     ws.send(JSON.stringify({ type: 'welcome' } satisfies ControlMessage));
     this.log.info({ instanceId: instance.id, pid: m.pid, remote }, 'agent connected');
@@ -152,9 +174,6 @@ export class AgentSessions {
   private async handle(session: AgentSession, m: AgentMessage): Promise<void> {
     const { services } = this;
     switch (m.type) {
-      case 'heartbeat':
-        this.heartbeats.add(session.instanceId);
-        return;
       case 'ready':
         await services.instances.ready(session.instanceId);
         this.onWork(session.clusterId);
@@ -162,13 +181,6 @@ export class AgentSessions {
       case 'stepStarted':
         await services.steps.recordStarted(String(m.stepId), Number(m.pid));
         return;
-      case 'log': {
-        const streamId = await this.streamOf(session, String(m.stepId));
-        if (!streamId || !Array.isArray(m.lines) || m.lines.length === 0) return;
-        const seq = await services.logs.appendFromAgent(streamId, m.lines);
-        this.send(session.instanceId, { type: 'ackLogs', stepId: m.stepId, seq });
-        return;
-      }
       case 'progress':
         if (typeof m.value === 'number' && Number.isFinite(m.value)) await services.steps.recordProgress(String(m.stepId), m.value);
         return;
@@ -179,8 +191,19 @@ export class AgentSessions {
         this.onWork(session.clusterId);
         return;
       case 'hello':
-        return;
+      case 'heartbeat':
+      case 'log':
+        return; // handled on arrival (see accept)
     }
+  }
+
+  private async flushLogs(session: AgentSession, stepId: string): Promise<void> {
+    const lines = session.pendingLogs.get(stepId) ?? [];
+    session.pendingLogs.delete(stepId);
+    const streamId = await this.streamOf(session, stepId);
+    if (!streamId || lines.length === 0) return;
+    const seq = await this.services.logs.appendFromAgent(streamId, lines);
+    this.send(session.instanceId, { type: 'ackLogs', stepId, seq });
   }
 
   private flushHeartbeats(): void {

@@ -6,7 +6,7 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { GraphQLError, parse, type GraphQLSchema, validate as graphqlValidate, specifiedRules } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -17,6 +17,7 @@ import { AppError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 import { formatError, httpStatusOf } from './errors.js';
 import { queryLimitsRule } from './limits.js';
+import { DocumentCache, sharedSubscribe } from './subscription-execution.js';
 
 export interface HttpOptions {
   production: boolean;
@@ -65,9 +66,9 @@ export async function createHttpServer(
 
   const validationRules = [queryLimitsRule];
   const socketsByKey = new Map<string, Set<WebSocket>>();
+  const documents = new DocumentCache(schema, validationRules);
   const wsServer = useServer<{ authorization?: string; Authorization?: string }, { principal: Principal | null; connectionId: string; header?: string }>({
     schema,
-    validate: (s, doc) => graphqlValidate(s, doc, [...specifiedRules, ...validationRules]),
     onConnect: async (ctx) => {
       const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
       ctx.extra.header = typeof header === 'string' ? header : undefined;
@@ -89,13 +90,11 @@ export async function createHttpServer(
       // the key is checked again for every operation: a revoked key stops working on open sockets too
       ctx.extra.principal = await services.auth.authenticate(ctx.extra.header);
       if (!ctx.extra.principal) return [unauthenticated()];
-      // graphql-ws lets a parse error escape and closes the whole socket (4500): parse here instead
-      try {
-        parse(payload.query);
-      } catch (err) {
-        return [new GraphQLError((err as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
-      }
+      const parsed = documents.get(payload.query);
+      if ('errors' in parsed) return [...parsed.errors];
+      return { schema, document: parsed.document, operationName: payload.operationName, variableValues: payload.variables };
     },
+    subscribe: sharedSubscribe,
     context: (ctx, id) => createContext(services, log, `${ctx.extra.connectionId}/${id}`, ctx.extra.principal ?? null),
     onNext: (ctx, id, _payload, _args, result) => {
       if (!result.errors?.length) return;

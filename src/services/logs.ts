@@ -32,9 +32,9 @@ export class LogService {
   /** Stores a batch from an agent (agent seqs de-duplicate resends) and returns the agent seq stored. */
   async appendFromAgent(streamId: string, lines: AgentLogLine[]): Promise<number> {
     if (lines.length === 0) return 0;
-    await this.sql.begin((tx) => q.appendLines(tx, streamId, lines.map((l) => ({
+    await q.appendLines(this.sql, streamId, lines.map((l) => ({
       at: new Date(l.at), stream: l.stream, text: l.text, agentSeq: l.seq,
-    }))));
+    })));
     return lines[lines.length - 1]!.seq;
   }
 

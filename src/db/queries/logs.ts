@@ -12,32 +12,34 @@ export async function createStream(db: Db, id: string): Promise<void> {
 }
 
 /**
- * Stores lines at the end of a stream. The row lock on log_streams orders writers, so seqs are
- * dense and commit in order. `agentSeqUpTo` de-duplicates batches an agent resends after a
- * reconnect: lines at or below the stored agent seq are dropped. Returns the new last seq.
+ * Stores lines at the end of a stream, in one statement. The row lock on log_streams orders
+ * writers, so seqs are dense and commit in order. Lines with an `agentSeq` at or below the stored
+ * one were stored before (an agent resends unacknowledged batches after a reconnect) and are
+ * dropped. Returns the stream's last seq.
  */
 export async function appendLines(
   db: Db, streamId: string, lines: Array<NewLine & { agentSeq?: number }>,
 ): Promise<number> {
-  const [stream] = await db<{ lastSeq: number; agentSeq: number }[]>`
-    select last_seq, agent_seq from log_streams where id = ${streamId} for update`;
-  if (!stream) throw new Error(`log stream ${streamId} does not exist`);
-  const fresh = lines.filter((l) => l.agentSeq === undefined || l.agentSeq > stream.agentSeq);
-  if (fresh.length === 0) return stream.lastSeq;
-  const maxAgentSeq = fresh.reduce((m, l) => Math.max(m, l.agentSeq ?? 0), stream.agentSeq);
-  const first = stream.lastSeq + 1;
-  const last = stream.lastSeq + fresh.length;
-  await db`
-    insert into log_lines (stream_id, seq, at, stream, text)
-    select ${streamId}, s, a, k, t
-    from unnest(${db.array(fresh.map((_, i) => first + i))}::bigint[],
-                ${db.array(fresh.map((l) => l.at.toISOString()))}::timestamptz[],
-                ${db.array(fresh.map((l) => STREAM_CODES[l.stream]))}::smallint[],
-                ${db.array(fresh.map((l) => l.text))}::text[]) as u(s, a, k, t)`;
-  await db`
-    update log_streams set last_seq = ${last}, agent_seq = ${maxAgentSeq} where id = ${streamId}`;
-  await db`select pg_notify(${Channel.log}, ${streamId + ':' + last})`;
-  return last;
+  const [row] = await db<{ lastSeq: number }[]>`
+    with cur as (select last_seq, agent_seq from log_streams where id = ${streamId} for update),
+    fresh as (
+      select u.at, u.kind, u.text, u.aseq, row_number() over (order by u.ord) as rn
+      from unnest(${db.array(lines.map((l) => l.agentSeq ?? 0))}::bigint[],
+                  ${db.array(lines.map((l) => l.at.toISOString()))}::timestamptz[],
+                  ${db.array(lines.map((l) => STREAM_CODES[l.stream]))}::smallint[],
+                  ${db.array(lines.map((l) => l.text))}::text[]) with ordinality as u(aseq, at, kind, text, ord), cur
+      where u.aseq = 0 or u.aseq > cur.agent_seq),
+    ins as (
+      insert into log_lines (stream_id, seq, at, stream, text)
+      select ${streamId}, cur.last_seq + fresh.rn, fresh.at, fresh.kind, fresh.text from fresh, cur),
+    upd as (
+      update log_streams s set last_seq = cur.last_seq + (select count(*) from fresh),
+        agent_seq = greatest(cur.agent_seq, coalesce((select max(aseq) from fresh), 0))
+      from cur where s.id = ${streamId}
+      returning s.last_seq)
+    select last_seq, pg_notify(${Channel.log}, ${streamId} || ':' || last_seq) from upd`;
+  if (!row) throw new Error(`log stream ${streamId} does not exist`);
+  return row.lastSeq;
 }
 
 export async function linesAfter(db: Db, streamId: string, after: number, limit: number): Promise<LogLineRow[]> {

@@ -1,0 +1,73 @@
+import {
+  createSourceEventStream, execute, parse, validate, specifiedRules, GraphQLError,
+  type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema, type ValidationRule,
+} from 'graphql';
+import { transformIterator } from '../events/seq-feed.js';
+
+const MAX_DOCUMENTS = 1_000;
+
+/**
+ * Parses and validates each distinct operation text once. Besides saving the work for many
+ * subscribers of the same query, it makes their documents the same object, which is what lets
+ * `sharedSubscribe` recognise identical operations.
+ */
+export class DocumentCache {
+  private docs = new Map<string, { document: DocumentNode } | { errors: readonly GraphQLError[] }>();
+
+  constructor(private readonly schema: GraphQLSchema, private readonly rules: readonly ValidationRule[]) {}
+
+  get(query: string): { document: DocumentNode } | { errors: readonly GraphQLError[] } {
+    let entry = this.docs.get(query);
+    if (!entry) {
+      try {
+        const document = parse(query);
+        const errors = validate(this.schema, document, [...specifiedRules, ...this.rules]);
+        entry = errors.length ? { errors } : { document };
+      } catch (err) {
+        // graphql-ws would let a syntax error close the whole socket; report it on this operation
+        entry = { errors: [new GraphQLError((err as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
+      }
+      if (this.docs.size >= MAX_DOCUMENTS) this.docs.clear();
+      this.docs.set(query, entry);
+    }
+    return entry;
+  }
+}
+
+// event object → (operation key → result). Feeds hand the very same row object to every
+// subscriber of a key, so N subscribers of one log stream execute each line once, not N times.
+const results = new WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>();
+
+/**
+ * graphql-js `subscribe`, except that an event's result is shared by all subscriptions running
+ * the same document with the same variables. Safe because subscription payload fields depend
+ * only on the event, never on who subscribed (authorization happens when subscribing).
+ */
+export async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+  const stream = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
+  const key = JSON.stringify([args.operationName ?? null, args.variableValues ?? null]);
+  const { document } = args;
+  const documentIds = documentIdsOf(document);
+  const opKey = `${documentIds}|${key}`;
+  return transformIterator(stream as AsyncIterableIterator<unknown>, (event) => {
+    if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event }) as Promise<ExecutionResult>;
+    let perEvent = results.get(event);
+    if (!perEvent) results.set(event, (perEvent = new Map()));
+    let result = perEvent.get(opKey);
+    if (!result) {
+      result = execute({ ...args, rootValue: event }) as ExecutionResult | Promise<ExecutionResult>;
+      perEvent.set(opKey, result);
+    }
+    return result;
+  });
+}
+
+// documents from the DocumentCache are shared objects: number them for the cache key
+const documentNumbers = new WeakMap<DocumentNode, number>();
+let nextDocument = 0;
+function documentIdsOf(document: DocumentNode): number {
+  let n = documentNumbers.get(document);
+  if (n === undefined) documentNumbers.set(document, (n = ++nextDocument));
+  return n;
+}
