@@ -818,8 +818,11 @@ function send(msg) {
   conn?.sendText(JSON.stringify(msg));
 }
 
+let lastPumpAt = 0;
+
+// Sparse output goes out at once; a chatty step is batched, at most one flush per LOG_FLUSH_MS.
 function schedulePump() {
-  pumpTimer ??= setTimeout(pump, LOG_FLUSH_MS);
+  pumpTimer ??= setTimeout(pump, Math.max(0, lastPumpAt + LOG_FLUSH_MS - Date.now()));
 }
 
 /** Writes unsent lines, then final progress and stepExited of steps whose lines are all written. */
@@ -828,6 +831,7 @@ function pump() {
     clearTimeout(pumpTimer);
     pumpTimer = null;
   }
+  lastPumpAt = Date.now();
   const ws = conn;
   if (!ws || !isSessionUp()) return;
   for (const step of steps.values()) {
