@@ -3,6 +3,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  allClusterIds, CREATE_CLUSTER as CREATE, expectError, flatErrors, MASTER, TERMINATE_CLUSTERS as TERMINATE, waitForClusterState,
+} from '../support/api.js';
 import { startChildServer, type ChildServer } from '../support/child-server.js';
 import { gql, Subscription, wsClient, type GqlResponse } from '../support/client.js';
 import { createTestDatabase } from '../support/db.js';
@@ -15,35 +18,13 @@ let clusterId: string;
 let stepId: string;
 let logStreamId: string;
 
-const CREATE = `mutation($input: CreateClusterInput!) { createCluster(input: $input) { cluster { id state } } }`;
-const TERMINATE = `mutation($ids: [ID!]!) { terminateClusters(input: { ids: $ids }) { clusters { id state } } }`;
-const CLUSTER_IDS = `query($after: String) { clusters(first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`;
 const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key apiKey { id name actions createdAt revokedAt } } }`;
 const REVOKE_KEY = `mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id revokedAt } } }`;
 const API_KEYS = `{ apiKeys { id name actions createdAt revokedAt } }`;
 const LOGS_SUB = `subscription($streamId: ID!) { logs(streamId: $streamId) { cursor stream text } }`;
 const EVENTS_SUB = `subscription($clusterId: ID!, $after: String) { clusterEvents(clusterId: $clusterId, after: $after) { cursor kind state } }`;
 
-const masterOnly = (name: string) => ({
-  name, instanceGroups: [{ role: 'MASTER', instanceType: 'm5.large', count: 1 }],
-});
-
-function expectError(res: GqlResponse, code: string, field?: string) {
-  expect(res.errors?.[0]?.extensions?.code, JSON.stringify(res.errors)).toBe(code);
-  if (field !== undefined) expect(res.errors?.[0]?.extensions?.field).toBe(field);
-}
-
-/** Every cluster id, through all pages (admin key). */
-async function allClusterIds(): Promise<string[]> {
-  const ids: string[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const { clusters }: any = await server.data(CLUSTER_IDS, { after });
-    ids.push(...clusters.edges.map((e: any) => e.node.id));
-    if (!clusters.pageInfo.hasNextPage) return ids;
-    after = clusters.pageInfo.endCursor;
-  }
-}
+const masterOnly = (name: string) => ({ name, instanceGroups: [MASTER] });
 
 /** POST /graphql with whatever Authorization header value is given (the client helper always adds "Bearer"). */
 async function postRaw(url: string, authorization: string | null, query: string, variables?: Record<string, unknown>) {
@@ -58,11 +39,6 @@ async function postRaw(url: string, authorization: string | null, query: string,
 async function createKey(name: string, actions: string[]): Promise<{ key: string; id: string }> {
   const { createApiKey } = await server.data(CREATE_KEY, { input: { name, actions } });
   return { key: createApiKey.key, id: createApiKey.apiKey.id };
-}
-
-/** Subscription errors arrive either as a `next` with errors or as an `error` message (an array). */
-function flatErrors(errors: unknown[]): Array<{ message: string; extensions?: { code?: string; field?: string } }> {
-  return errors.flat() as any;
 }
 
 beforeAll(async () => {
@@ -80,8 +56,7 @@ beforeAll(async () => {
   stepId = step.id;
   logStreamId = step.logStreamId;
   await server.data(TERMINATE, { ids: [clusterId] });
-  await waitUntil(async () => (await server.data(`query($id: ID!) { cluster(id: $id) { state } }`, { id: clusterId })).cluster.state === 'TERMINATED',
-    'the fixture cluster to terminate', 30_000);
+  await waitForClusterState(server, clusterId, ['TERMINATED']);
 });
 afterAll(async () => { await server?.close(); });
 
@@ -103,12 +78,12 @@ describe('HTTP without a valid key', () => {
     });
 
     it(`refuses a mutation with ${what}, and nothing is created`, async () => {
-      const before = await allClusterIds();
+      const before = await allClusterIds(server);
       const res = await postRaw(server.url, header, CREATE, { input: masterOnly(`unauth-${what}`) });
       expect(res.status).toBe(401);
       expectError(res, 'UNAUTHENTICATED');
       expect(res.data ?? null).toBeNull();
-      expect(await allClusterIds()).toEqual(before);
+      expect(await allClusterIds(server)).toEqual(before);
     });
   }
 
@@ -175,12 +150,12 @@ describe('API keys with limited actions', () => {
     expect(step.errors).toBeUndefined();
     expect(step.data.step).toEqual({ id: stepId, state: 'COMPLETED' });
 
-    const before = await allClusterIds();
+    const before = await allClusterIds(server);
     const create = await server.gql(CREATE, { input: masterOnly('reader-made-this') }, reader.key);
     expectError(create, 'FORBIDDEN');
     expect(create.errors![0]!.message).toContain('clusters:CreateCluster');
     expect(create.data ?? null).toBeNull();
-    expect(await allClusterIds()).toEqual(before);
+    expect(await allClusterIds(server)).toEqual(before);
 
     const terminate = await server.gql(TERMINATE, { ids: [clusterId] }, reader.key);
     expectError(terminate, 'FORBIDDEN');
@@ -227,8 +202,7 @@ describe('API keys with limited actions', () => {
     // but not manage keys
     expectError(await server.gql(CREATE_KEY, { input: { name: 'escalate', actions: ['*'] } }, operator.key), 'FORBIDDEN');
     expectError(await server.gql(API_KEYS, undefined, operator.key), 'FORBIDDEN');
-    await waitUntil(async () => (await server.data(`query($id: ID!) { cluster(id: $id) { state } }`, { id })).cluster.state === 'TERMINATED',
-      'the operator cluster to terminate', 30_000);
+    await waitForClusterState(server, id, ['TERMINATED']);
   });
 });
 

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GqlResponse } from '../support/client.js';
-import { isAlive, waitUntil } from '../support/processes.js';
+import { CORE, expectError, MASTER, TERMINATE_CLUSTERS as TERMINATE, waitForCluster, waitForClusterState } from '../support/api.js';
+import { isAlive } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -9,7 +9,6 @@ beforeAll(async () => { server = await startTestServer(); });
 afterAll(async () => { await server?.close(); });
 
 const CREATE = `mutation($input: CreateClusterInput!) { createCluster(input: $input) { cluster { id name state createdAt } } }`;
-const TERMINATE = `mutation($ids: [ID!]!) { terminateClusters(input: { ids: $ids }) { clusters { id state } } }`;
 const LIST = `query($first: Int, $after: String, $filter: ClusterFilter) { clusters(first: $first, after: $after, filter: $filter) {
   edges { cursor node { id name state createdAt } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`;
 const CLUSTER = `query($id: ID!) { cluster(id: $id) { id name state keepAliveWhenNoSteps stateChangeReason { code message }
@@ -17,25 +16,8 @@ const CLUSTER = `query($id: ID!) { cluster(id: $id) { id name state keepAliveWhe
   steps(first: 50) { edges { node { id name state exitCode failureDetails { reason } } } } } }`;
 const MODIFY = `mutation($input: ModifyInstanceGroupInput!) { modifyInstanceGroup(input: $input) { instanceGroup { id role requestedCount state } } }`;
 
-const MASTER = { role: 'MASTER', instanceType: 'm5.large', count: 1 };
-
-function expectError(res: GqlResponse, code: string, field?: string) {
-  expect(res.errors?.[0]?.extensions?.code, JSON.stringify(res.errors)).toBe(code);
-  if (field !== undefined) expect(res.errors?.[0]?.extensions?.field).toBe(field);
-}
-
-async function cluster(id: string) {
-  return (await server.data(CLUSTER, { id })).cluster;
-}
-
-async function waitFor(id: string, pred: (c: any) => boolean, what: string) {
-  return waitUntil(async () => {
-    const c = await cluster(id);
-    return pred(c) ? c : null;
-  }, `cluster ${id}: ${what}`, 30_000);
-}
-
-const waitForState = (id: string, states: string[]) => waitFor(id, (c) => states.includes(c.state), `state ${states.join('|')}`);
+const waitFor = (id: string, pred: (c: any) => boolean, what: string) => waitForCluster(server, id, pred, what, { query: CLUSTER });
+const waitForState = (id: string, states: string[]) => waitForClusterState(server, id, states, { query: CLUSTER });
 
 async function list(variables: Record<string, unknown>) {
   return (await server.data(LIST, variables)).clusters;
@@ -213,7 +195,7 @@ describe('catalog', () => {
 describe('modifyInstanceGroup', () => {
   it('grows CORE to 3 running nodes, shrinks back to 1 stopping the newest, and terminate stops all', async () => {
     const { createCluster } = await server.data(CREATE, { input: {
-      name: unique('resize'), instanceGroups: [MASTER, { role: 'CORE', instanceType: 'm5.large', count: 1 }],
+      name: unique('resize'), instanceGroups: [MASTER, CORE(1)],
     } });
     const id = createCluster.cluster.id;
     const ready = await waitForState(id, ['WAITING']);

@@ -1,34 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive, waitUntil } from '../support/processes.js';
+import { CORE, CREATE_CLUSTER as CREATE, MASTER, waitForClusterState } from '../support/api.js';
+import { isAlive } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 beforeAll(async () => { server = await startTestServer(); });
 afterAll(async () => { await server?.close(); });
 
-const CREATE = `mutation($input: CreateClusterInput!) { createCluster(input: $input) { cluster { id state } } }`;
 const CLUSTER = `query($id: ID!) { cluster(id: $id) { id state stateChangeReason { code message }
   instanceGroups { id role state requestedCount } instances { id role state pid host lastHeartbeatAt }
   steps(first: 50) { edges { node { id name state exitCode progress failureDetails { reason message } } } } } }`;
 
-async function cluster(id: string) {
-  return (await server.data(CLUSTER, { id })).cluster;
-}
-
-async function waitForState(id: string, states: string[]) {
-  return waitUntil(async () => {
-    const c = await cluster(id);
-    return states.includes(c.state) ? c : null;
-  }, `cluster ${id} to reach ${states.join('|')}`);
-}
+const waitForState = (id: string, states: string[]) => waitForClusterState(server, id, states, { query: CLUSTER, timeoutMs: 20_000 });
 
 describe('cluster lifecycle', () => {
   it('starts one agent process per instance, runs given steps, then WAITING; terminate stops every process', async () => {
     const { createCluster } = await server.data(CREATE, { input: {
       name: 'lifecycle',
       instanceGroups: [
-        { role: 'MASTER', instanceType: 'm5.large', count: 1 },
-        { role: 'CORE', instanceType: 'm5.large', count: 2 },
+        MASTER,
+        CORE(2),
       ],
       steps: [{ name: 'hello', command: { args: ['sh', '-c', 'echo hello; echo "::progress 0.5"; echo done'] } }],
     } });

@@ -2,29 +2,24 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Subscription } from '../support/client.js';
+import {
+  allPages, CREATE_CLUSTER as CREATE, ENDED_STEP_STATES as ENDED, Fixtures, gateStep, getStep, MASTER, TERMINATE_CLUSTERS as TERMINATE,
+  waitForClusterState, waitForStepState,
+} from '../support/api.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 let tmp: string;
-const clusterIds: string[] = [];
-const clients: Client[] = [];
-const subs: Subscription[] = [];
+const fixtures = new Fixtures();
 
 beforeAll(async () => {
   server = await startTestServer();
   tmp = mkdtempSync(path.join(os.tmpdir(), 'steps-test-'));
 });
-afterEach(async () => {
-  for (const s of subs.splice(0)) s.close();
-  await Promise.all(clients.splice(0).map((c) => c.dispose()));
-  // running steps (sleep 300 …) must not outlive their test; ended clusters make this a no-op
-  const ids = clusterIds.splice(0);
-  if (ids.length) await server.gql(TERMINATE, { ids });
-});
+// running steps (sleep 300 …) must not outlive their test
+afterEach(async () => { await fixtures.cleanup(server); });
 afterAll(async () => {
   await server?.close();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -32,19 +27,15 @@ afterAll(async () => {
 
 const STEP = `id clusterId name state actionOnFailure progress exitCode pid instanceId logStreamId createdAt startedAt endedAt
   command { args env } failureDetails { reason message logFile }`;
-const CREATE = `mutation($input: CreateClusterInput!) { createCluster(input: $input) { cluster { id state } } }`;
 const CLUSTER = `query($id: ID!) { cluster(id: $id) { id state stateChangeReason { code message } readyAt endedAt
   instances { id role state pid } steps(first: 100) { edges { node { ${STEP} } } } } }`;
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { ${STEP} } } }`;
 const CANCEL = `mutation($input: CancelStepsInput!) { cancelSteps(input: $input) { results { stepId status reason } } }`;
-const TERMINATE = `mutation($ids: [ID!]!) { terminateClusters(input: { ids: $ids }) { clusters { id state } } }`;
 const STEP_Q = `query($id: ID!) { step(id: $id) { ${STEP} } }`;
 const LOGS = `query($id: ID!, $first: Int, $after: String) { step(id: $id) { logs(first: $first, after: $after) {
   edges { cursor node { cursor at stream text } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`;
 const STEP_UPDATES = `subscription($id: ID!) { stepUpdates(stepId: $id) { id state progress exitCode } }`;
 
-const MASTER = { role: 'MASTER', instanceType: 'm5.large', count: 1 };
-const ENDED = ['COMPLETED', 'CANCELLED', 'FAILED', 'INTERRUPTED'];
 
 interface StepSpec { name: string; args: string[]; env?: Record<string, string>; actionOnFailure?: string }
 interface LogLine { cursor: string; at: string; stream: string; text: string }
@@ -54,21 +45,12 @@ const toInput = (s: StepSpec) => ({
   command: { args: s.args, ...(s.env ? { env: s.env } : {}) },
 });
 
-async function cluster(id: string) {
-  return (await server.data(CLUSTER, { id })).cluster;
-}
-
-async function waitForCluster(id: string, states: string[]) {
-  return waitUntil(async () => {
-    const c = await cluster(id);
-    return states.includes(c.state) ? c : null;
-  }, `cluster ${id} to reach ${states.join('|')}`, 30_000);
-}
+const waitForCluster = (id: string, states: string[]) => waitForClusterState(server, id, states, { query: CLUSTER });
 
 /** A one-node cluster (the master runs the steps); waits until it can run steps unless told otherwise. */
 async function newCluster(extra: Record<string, unknown> = {}, waitFor: string[] | null = ['WAITING']) {
   const { createCluster } = await server.data(CREATE, { input: { name: 'steps', instanceGroups: [MASTER], ...extra } });
-  clusterIds.push(createCluster.cluster.id);
+  fixtures.cluster(createCluster.cluster.id);
   if (waitFor) return waitForCluster(createCluster.cluster.id, waitFor);
   return createCluster.cluster;
 }
@@ -77,27 +59,12 @@ async function addSteps(clusterId: string, steps: StepSpec[]): Promise<any[]> {
   return (await server.data(ADD, { input: { clusterId, steps: steps.map(toInput) } })).addSteps.steps;
 }
 
-async function step(id: string) {
-  return (await server.data(STEP_Q, { id })).step;
-}
-
-async function waitForStep(id: string, states: string[], timeoutMs = 30_000) {
-  return waitUntil(async () => {
-    const s = await step(id);
-    return states.includes(s.state) ? s : null;
-  }, `step ${id} to reach ${states.join('|')}`, timeoutMs);
-}
+const step = (id: string) => getStep(server, id, STEP_Q);
+const waitForStep = (id: string, states: string[]) => waitForStepState(server, id, states, { query: STEP_Q });
 
 /** Every stored line of a step, following pageInfo. */
 async function allLogs(stepId: string, first = 100): Promise<LogLine[]> {
-  const out: LogLine[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const { logs }: { logs: any } = (await server.data(LOGS, { id: stepId, first, after })).step;
-    out.push(...logs.edges.map((e: any) => e.node));
-    if (!logs.pageInfo.hasNextPage) return out;
-    after = logs.pageInfo.endCursor;
-  }
+  return allPages(async (after) => (await server.data(LOGS, { id: stepId, first, after })).step.logs);
 }
 
 const brief = (lines: LogLine[]) => lines.map((l) => [l.stream, l.text]);
@@ -124,14 +91,6 @@ function descendantsOf(pid: number): number[] {
     }
   }
   return out;
-}
-
-/** A step that blocks until `file` exists (a gate the test opens), failing after about a minute. */
-function gateStep(name: string, file: string): StepSpec {
-  return {
-    name, env: { GATE: file },
-    args: ['sh', '-c', 'i=0; while [ ! -e "$GATE" ]; do sleep 0.05; i=$((i+1)); [ $i -gt 1200 ] && exit 1; done; exit 0'],
-  };
 }
 
 const ms = (iso: string) => new Date(iso).getTime();
@@ -286,10 +245,7 @@ describe('command steps', () => {
       name: 'progress',
       args: ['sh', '-c', 'echo one; echo "::progress 0.25"; sleep 0.3; echo two; echo "::progress 50%"; sleep 0.3; echo "::progress 0.75"; sleep 0.3; echo three'],
     }]);
-    const client = server.ws();
-    clients.push(client);
-    const sub = new Subscription(client, STEP_UPDATES, { id: s.id }, (d) => d.stepUpdates);
-    subs.push(sub);
+    const sub = fixtures.subscribe(fixtures.ws(server), STEP_UPDATES, { id: s.id }, (d) => d.stepUpdates);
     await sub.waitFor((v) => v.length >= 1, 'the current step');
     writeFileSync(gate, '');
     await sub.waitForComplete(30_000);
@@ -443,10 +399,7 @@ describe('cancelSteps', () => {
     expect(tree.length).toBeGreaterThanOrEqual(3);
     for (const pid of tree) expect(isAlive(pid)).toBe(true);
 
-    const client = server.ws();
-    clients.push(client);
-    const sub = new Subscription(client, STEP_UPDATES, { id: s.id }, (d) => d.stepUpdates);
-    subs.push(sub);
+    const sub = fixtures.subscribe(fixtures.ws(server), STEP_UPDATES, { id: s.id }, (d) => d.stepUpdates);
     await sub.waitFor((v) => v.length >= 1, 'the current step');
     const res = await server.data(CANCEL, { input: { clusterId: c.id, stepIds: [s.id], cancellationOption: 'SEND_INTERRUPT' } });
     expect(res.cancelSteps.results).toEqual([{ stepId: s.id, status: 'SUBMITTED', reason: null }]);

@@ -5,29 +5,25 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Subscription } from '../support/client.js';
+import {
+  allPages, ENDED_STEP_STATES as ENDED, Fixtures, flatErrors, gateStep, MASTER, TERMINATE_CLUSTERS as TERMINATE, waitForClusterState,
+  waitForStepState,
+} from '../support/api.js';
+import type { Subscription } from '../support/client.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 let tmp: string;
-const clusterIds: string[] = [];
-const clients: Client[] = [];
-const subs: Subscription[] = [];
+const fixtures = new Fixtures();
 
 beforeAll(async () => {
   server = await startTestServer();
   tmp = mkdtempSync(path.join(os.tmpdir(), 'subscriptions-test-'));
 });
-afterEach(async () => {
-  for (const s of subs.splice(0)) s.close();
-  await Promise.all(clients.splice(0).map((c) => c.dispose()));
-  const ids = clusterIds.splice(0);
-  if (ids.length) await server.gql(TERMINATE, { ids });
-});
+afterEach(async () => { await fixtures.cleanup(server); });
 afterAll(async () => {
-  for (const s of subs.splice(0)) s.close();
-  await Promise.all(clients.splice(0).map((c) => c.dispose()));
+  await fixtures.closeConnections();
   await server?.close();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
@@ -36,7 +32,6 @@ const CREATE = `mutation($input: CreateClusterInput!) { createCluster(input: $in
   instanceGroups { id } instances { id } } } }`;
 const CLUSTER = `query($id: ID!) { cluster(id: $id) { id state instances { id } } }`;
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state logStreamId } } }`;
-const TERMINATE = `mutation($ids: [ID!]!) { terminateClusters(input: { ids: $ids }) { clusters { id state } } }`;
 const STEP_Q = `query($id: ID!) { step(id: $id) { id state progress } }`;
 const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100, after: $after) {
   edges { node { cursor stream text } } pageInfo { hasNextPage endCursor } } } }`;
@@ -45,44 +40,26 @@ const STEP_SUB = `subscription($id: ID!) { stepUpdates(stepId: $id) { id state p
 const EVENTS_SUB = `subscription($id: ID!, $a: String) { clusterEvents(clusterId: $id, after: $a) {
   cursor at clusterId kind resourceId state previousState message } }`;
 
-const MASTER = { role: 'MASTER', instanceType: 'm5.large', count: 1 };
-const ENDED = ['COMPLETED', 'CANCELLED', 'FAILED', 'INTERRUPTED'];
-
 interface Line { cursor: string; stream: string; text: string }
 interface Event { cursor: string; clusterId: string; kind: string; resourceId: string; state: string | null; previousState: string | null }
 
-function client(): Client {
-  const c = server.ws();
-  clients.push(c);
-  return c;
-}
-
-function subscribe<T = any>(c: Client, query: string, variables: Record<string, unknown>, field: string): Subscription<T> {
-  const s = new Subscription<T>(c, query, variables, (d) => d[field]);
-  subs.push(s);
-  return s;
-}
+const client = (): Client => fixtures.ws(server);
+const subscribe = <T = any>(c: Client, query: string, variables: Record<string, unknown>, field: string): Subscription<T> =>
+  fixtures.subscribe<T>(c, query, variables, (d) => d[field]);
 
 const logsOf = (c: Client, streamId: string, after: string | null = null) => subscribe<Line>(c, LOGS_SUB, { s: streamId, a: after }, 'logs');
 const eventsOf = (c: Client, clusterId: string, after?: string) =>
   subscribe<Event>(c, EVENTS_SUB, after === undefined ? { id: clusterId } : { id: clusterId, a: after }, 'clusterEvents');
 
-async function waitForCluster(id: string, states: string[]) {
-  return waitUntil(async () => {
-    const c = (await server.data(CLUSTER, { id })).cluster;
-    return states.includes(c.state) ? c : null;
-  }, `cluster ${id} to reach ${states.join('|')}`, 30_000);
-}
-
 async function newCluster(extra: Record<string, unknown> = {}) {
   const { createCluster } = await server.data(CREATE, { input: { name: 'subs', instanceGroups: [MASTER], ...extra } });
-  clusterIds.push(createCluster.cluster.id);
+  fixtures.cluster(createCluster.cluster.id);
   return createCluster.cluster;
 }
 
 async function readyCluster(extra: Record<string, unknown> = {}) {
   const c = await newCluster(extra);
-  return waitForCluster(c.id, ['WAITING']);
+  return waitForClusterState(server, c.id, ['WAITING'], { query: CLUSTER });
 }
 
 async function addSteps(clusterId: string, steps: Array<{ name: string; args: string[]; env?: Record<string, string> }>) {
@@ -90,29 +67,10 @@ async function addSteps(clusterId: string, steps: Array<{ name: string; args: st
   return (await server.data(ADD, { input })).addSteps.steps as Array<{ id: string; state: string; logStreamId: string }>;
 }
 
-async function waitForStep(id: string) {
-  return waitUntil(async () => {
-    const s = (await server.data(STEP_Q, { id })).step;
-    return ENDED.includes(s.state) ? s : null;
-  }, `step ${id} to end`, 30_000);
-}
+const waitForStep = (id: string) => waitForStepState(server, id, ENDED, { query: STEP_Q });
 
 async function storedLines(stepId: string): Promise<Line[]> {
-  const out: Line[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const { logs }: { logs: any } = (await server.data(LOGS, { id: stepId, after })).step;
-    out.push(...logs.edges.map((e: any) => e.node));
-    if (!logs.pageInfo.hasNextPage) return out;
-    after = logs.pageInfo.endCursor;
-  }
-}
-
-function gateStep(file: string) {
-  return {
-    name: 'gate', env: { GATE: file },
-    args: ['sh', '-c', 'i=0; while [ ! -e "$GATE" ]; do sleep 0.05; i=$((i+1)); [ $i -gt 1200 ] && exit 1; done; exit 0'],
-  };
+  return allPages(async (after) => (await server.data(LOGS, { id: stepId, after })).step.logs);
 }
 
 function printer(name: string, n: number, sleep = '0.02') {
@@ -127,7 +85,7 @@ function expectDense(cursors: string[], first = 1) {
 
 /** All error codes a subscription received, whether sent as `next` errors or as an `error` message. */
 function errorCodes(sub: Subscription): string[] {
-  return sub.errors.flatMap((e: any) => (Array.isArray(e) ? e : [e])).map((e: any) => e?.extensions?.code);
+  return flatErrors(sub.errors).map((e: any) => e?.extensions?.code);
 }
 
 /**
@@ -148,7 +106,7 @@ describe('logs subscription', () => {
     const c = await readyCluster();
     const gate = path.join(tmp, 'logs-gate');
     const N = 100;
-    const [, step] = await addSteps(c.id, [gateStep(gate), printer('print', N, '0.03')]);
+    const [, step] = await addSteps(c.id, [gateStep('gate', gate), printer('print', N, '0.03')]);
     const early = logsOf(client(), step!.logStreamId);
     await waitForRegistration(server.app.services.logs.feed, step!.logStreamId, 1);
     writeFileSync(gate, '');
@@ -208,7 +166,7 @@ describe('logs subscription', () => {
     const c = await readyCluster();
     const gate = path.join(tmp, 'fanout-gate');
     const N = 40;
-    const [, step] = await addSteps(c.id, [gateStep(gate), printer('print', N, '0.01')]);
+    const [, step] = await addSteps(c.id, [gateStep('gate', gate), printer('print', N, '0.01')]);
     const conns = Array.from({ length: 5 }, () => client());
     const all = Array.from({ length: 50 }, (_, i) => logsOf(conns[i % conns.length]!, step!.logStreamId));
     await waitForRegistration(server.app.services.logs.feed, step!.logStreamId, 50);
@@ -235,7 +193,7 @@ describe('stepUpdates subscription', () => {
   it('sends the current step, then each state and progress change, and completes after the final state', async () => {
     const c = await readyCluster();
     const gate = path.join(tmp, 'updates-gate');
-    const [, step] = await addSteps(c.id, [gateStep(gate), {
+    const [, step] = await addSteps(c.id, [gateStep('gate', gate), {
       name: 'progress',
       args: ['sh', '-c', 'echo "::progress 0.25"; sleep 0.3; echo "::progress 50%"; sleep 0.3; echo "::progress 0.75"; sleep 0.3; echo done'],
     }]);
@@ -258,7 +216,7 @@ describe('stepUpdates subscription', () => {
   it('a step already RUNNING: first value is RUNNING, then the end', async () => {
     const c = await readyCluster();
     const gate = path.join(tmp, 'running-gate');
-    const [step] = await addSteps(c.id, [gateStep(gate)]);
+    const [step] = await addSteps(c.id, [gateStep('gate', gate)]);
     await waitUntil(async () => (await server.data(STEP_Q, { id: step!.id })).step.state === 'RUNNING', 'the step to run');
     const s = subscribe(client(), STEP_SUB, { id: step!.id }, 'stepUpdates');
     await s.waitFor((v) => v.length >= 1, 'the current step');

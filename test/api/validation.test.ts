@@ -1,75 +1,41 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GqlResponse } from '../support/client.js';
+import {
+  allClusterIds, allPages, CORE, CREATE_CLUSTER as CREATE, createCluster, expectError, getCluster, MASTER, TERMINATE_CLUSTERS as TERMINATE,
+  waitForClusterState,
+} from '../support/api.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 
-const CREATE = `mutation($input: CreateClusterInput!) { createCluster(input: $input) { cluster { id state } } }`;
 const ADD_STEPS = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state } } }`;
-const TERMINATE = `mutation($ids: [ID!]!) { terminateClusters(input: { ids: $ids }) { clusters { id state } } }`;
 const PROTECT = `mutation($ids: [ID!]!, $on: Boolean!) { setTerminationProtection(input: { ids: $ids, terminationProtected: $on }) { clusters { id terminationProtected } } }`;
 const MODIFY = `mutation($input: ModifyInstanceGroupInput!) { modifyInstanceGroup(input: $input) { instanceGroup { id requestedCount state } } }`;
 const CANCEL = `mutation($input: CancelStepsInput!) { cancelSteps(input: $input) { results { stepId status reason } } }`;
 const CLUSTER = `query($id: ID!) { cluster(id: $id) { id state terminationProtected stateChangeReason { code }
   instanceGroups { id role requestedCount state } instances { id role state } } }`;
-const CLUSTER_IDS = `query($after: String) { clusters(first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`;
 const STEP_PAGE = `query($id: ID!, $after: String) { cluster(id: $id) { steps(first: 100, after: $after) {
   edges { node { id state } } pageInfo { hasNextPage endCursor } } } }`;
 
-const MASTER = { role: 'MASTER', instanceType: 'm5.large', count: 1 };
-const CORE = (count: number) => ({ role: 'CORE', instanceType: 'm5.large', count });
 const cmd = (name: string, args: string[] = ['true']) => ({ name, command: { args } });
 
-function expectError(res: GqlResponse, code: string, field?: string) {
-  expect(res.errors?.[0]?.extensions?.code, JSON.stringify(res.errors)).toBe(code);
-  if (field !== undefined) expect(res.errors?.[0]?.extensions?.field, JSON.stringify(res.errors)).toBe(field);
-}
-
-async function allClusterIds(): Promise<string[]> {
-  const ids: string[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const { clusters }: any = await server.data(CLUSTER_IDS, { after });
-    ids.push(...clusters.edges.map((e: any) => e.node.id));
-    if (!clusters.pageInfo.hasNextPage) return ids.sort();
-    after = clusters.pageInfo.endCursor;
-  }
-}
+/** Every cluster id, sorted. */
+const sortedClusterIds = async () => (await allClusterIds(server)).sort();
 
 async function allSteps(clusterId: string): Promise<Array<{ id: string; state: string }>> {
-  const out: Array<{ id: string; state: string }> = [];
-  let after: string | null = null;
-  for (;;) {
-    const { cluster }: any = await server.data(STEP_PAGE, { id: clusterId, after });
-    out.push(...cluster.steps.edges.map((e: any) => e.node));
-    if (!cluster.steps.pageInfo.hasNextPage) return out;
-    after = cluster.steps.pageInfo.endCursor;
-  }
+  return allPages(async (after) => (await server.data(STEP_PAGE, { id: clusterId, after })).cluster.steps);
 }
 
-async function cluster(id: string) {
-  return (await server.data(CLUSTER, { id })).cluster;
-}
-
-async function waitForState(id: string, states: string[]) {
-  return waitUntil(async () => {
-    const c = await cluster(id);
-    return states.includes(c.state) ? c : null;
-  }, `cluster ${id} to reach ${states.join('|')}`, 30_000);
-}
-
-async function createCluster(input: Record<string, unknown>): Promise<string> {
-  return (await server.data(CREATE, { input })).createCluster.cluster.id;
-}
+const cluster = (id: string) => getCluster(server, id, CLUSTER);
+const waitForState = (id: string, states: string[]) => waitForClusterState(server, id, states, { query: CLUSTER });
 
 /** A createCluster that must be refused with `code`/`field` and leave the set of clusters as it was. */
 async function expectCreateRefused(input: Record<string, unknown>, code: string, field: string) {
-  const before = await allClusterIds();
+  const before = await sortedClusterIds();
   const res = await server.gql(CREATE, { input });
   expectError(res, code, field);
   expect(res.data ?? null).toBeNull();
-  expect(await allClusterIds()).toEqual(before);
+  expect(await sortedClusterIds()).toEqual(before);
 }
 
 /** An addSteps that must be refused and add no step to the cluster. */
@@ -91,8 +57,8 @@ let endedCoreGroup: string;
 
 beforeAll(async () => {
   server = await startTestServer();
-  live = await createCluster({ name: 'validation-live', instanceGroups: [MASTER, CORE(1)] });
-  ended = await createCluster({ name: 'validation-ended', instanceGroups: [MASTER, CORE(1)] });
+  live = await createCluster(server, { name: 'validation-live', instanceGroups: [MASTER, CORE(1)] });
+  ended = await createCluster(server, { name: 'validation-ended', instanceGroups: [MASTER, CORE(1)] });
   const l = await waitForState(live, ['WAITING']);
   liveMasterGroup = l.instanceGroups.find((g: any) => g.role === 'MASTER').id;
   liveCoreGroup = l.instanceGroups.find((g: any) => g.role === 'CORE').id;
@@ -234,16 +200,16 @@ describe('createCluster input', () => {
 
 describe('GraphQL coercion errors', () => {
   it('a wrong enum value in variables is BAD_USER_INPUT naming the path', async () => {
-    const before = await allClusterIds();
+    const before = await sortedClusterIds();
     const res = await server.gql(CREATE, { input: { name: 'enum', instanceGroups: [MASTER, { ...CORE(1), role: 'BOSS' }] } });
     expectError(res, 'BAD_USER_INPUT', 'input.instanceGroups.1.role');
     const aof = await server.gql(CREATE, { input: { name: 'enum', instanceGroups: [MASTER], steps: [{ ...cmd('a'), actionOnFailure: 'RETRY' }] } });
     expectError(aof, 'BAD_USER_INPUT', 'input.steps.0.actionOnFailure');
-    expect(await allClusterIds()).toEqual(before);
+    expect(await sortedClusterIds()).toEqual(before);
   });
 
   it('a wrong type in variables is BAD_USER_INPUT naming the path', async () => {
-    const before = await allClusterIds();
+    const before = await sortedClusterIds();
     expectError(await server.gql(CREATE, { input: { name: 'type', instanceGroups: [{ ...MASTER, count: 'one' }] } }), 'BAD_USER_INPUT', 'input.instanceGroups.0.count');
     expectError(await server.gql(CREATE, { input: { name: 'type', instanceGroups: [{ ...MASTER, count: 1.5 }] } }), 'BAD_USER_INPUT', 'input.instanceGroups.0.count');
     expectError(await server.gql(CREATE, { input: { name: 42, instanceGroups: [MASTER] } }), 'BAD_USER_INPUT', 'input.name');
@@ -251,7 +217,7 @@ describe('GraphQL coercion errors', () => {
     expectError(await server.gql(CREATE, { input: { name: 'type', instanceGroups: [MASTER], steps: [{ name: 'a', command: { args: [1] } }] } }), 'BAD_USER_INPUT', 'input.steps.0.command.args.0');
     // a missing required field names where it is missing
     expectError(await server.gql(CREATE, { input: { instanceGroups: [MASTER] } }), 'BAD_USER_INPUT', 'input');
-    expect(await allClusterIds()).toEqual(before);
+    expect(await sortedClusterIds()).toEqual(before);
   });
 });
 
@@ -268,7 +234,7 @@ describe('addSteps', () => {
   });
 
   it('a cluster holds at most 256 PENDING or RUNNING steps', async () => {
-    const busy = await createCluster({
+    const busy = await createCluster(server, {
       name: 'validation-busy', instanceGroups: [MASTER], stepConcurrencyLevel: 1,
       steps: [cmd('long', ['sleep', '30'])],
     });
@@ -298,8 +264,8 @@ describe('addSteps', () => {
 
 describe('termination protection', () => {
   it('a protected cluster is not terminated, alone or with others (all or nothing); unprotected it is', async () => {
-    const a = await createCluster({ name: 'validation-unprotected', instanceGroups: [MASTER] });
-    const b = await createCluster({ name: 'validation-protected', instanceGroups: [MASTER], terminationProtected: true });
+    const a = await createCluster(server, { name: 'validation-unprotected', instanceGroups: [MASTER] });
+    const b = await createCluster(server, { name: 'validation-protected', instanceGroups: [MASTER], terminationProtected: true });
     await waitForState(a, ['WAITING']);
     expect((await waitForState(b, ['WAITING'])).terminationProtected).toBe(true);
 

@@ -1,6 +1,7 @@
 // The default way to run the product: no DATABASE_URL, no ADMIN_API_KEY; the server starts its own
 // Postgres in DATA_DIR and prints a generated admin key once.
 import { afterEach, describe, expect, it } from 'vitest';
+import { expectError } from '../support/api.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { processesOf } from '../support/server.js';
 import {
@@ -25,7 +26,7 @@ describe('embedded Postgres (no DATABASE_URL)', { timeout: 120_000 }, () => {
     const a = api(first, key);
 
     const unauthenticated = await api(first, 'ep_not_the_key').gql('query { clusters(first: 1) { edges { node { id } } } }');
-    expect(unauthenticated.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expectError(unauthenticated, 'UNAUTHENTICATED');
 
     const clusterId = await createCluster(a, { name: 'embedded', instanceGroups: [masterGroup()] });
     const [step] = await addSteps(a, clusterId, [command('hello', 'echo hello from embedded')]);

@@ -4,6 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import {
+  getCluster as getClusterBy, getStep as getStepBy, MASTER, waitForCluster, waitForClusterState, waitForStep,
+} from '../support/api.js';
 import { startChildServer, type ChildServer } from '../support/child-server.js';
 import { gql, gqlData, Subscription, wsClient, type GqlResponse } from '../support/client.js';
 import { isAlive, waitUntil } from '../support/processes.js';
@@ -61,7 +64,6 @@ export function api(server: { url: string }, key = TEST_KEY): Api {
   };
 }
 
-export const CREATE = `mutation($input: CreateClusterInput!) { createCluster(input: $input) { cluster { id state } } }`;
 export const CLUSTER = `query($id: ID!) { cluster(id: $id) { id name state stateChangeReason { code message }
   instanceGroups { id role state requestedCount }
   instances { id groupId role state stateChangeReason { code message } pid host lastHeartbeatAt endedAt }
@@ -77,48 +79,31 @@ export const EVENTS_SUB = `subscription($clusterId: ID!, $after: String) { clust
 export interface LogLineOut { cursor: string; stream: string; text: string }
 
 export function masterGroup() {
-  return { role: 'MASTER', instanceType: 'm5.large', count: 1 };
+  return { ...MASTER };
 }
 
 export function command(name: string, script: string, env?: Record<string, string>) {
   return { name, command: { args: ['sh', '-c', script], ...(env ? { env } : {}) } };
 }
 
-export async function createCluster(a: Api, input: Record<string, unknown>): Promise<string> {
-  const res = await a.data(CREATE, { input });
-  return res.createCluster.cluster.id as string;
-}
+export { createCluster } from '../support/api.js';
 
 export async function addSteps(a: Api, clusterId: string, steps: unknown[]): Promise<Array<{ id: string; logStreamId: string }>> {
   const res = await a.data(ADD_STEPS, { input: { clusterId, steps } });
   return res.addSteps.steps;
 }
 
-export async function getCluster(a: Api, id: string): Promise<any> {
-  return (await a.data(CLUSTER, { id })).cluster;
-}
+export const getCluster = (a: Api, id: string): Promise<any> => getClusterBy(a, id, CLUSTER);
+export const getStep = (a: Api, id: string): Promise<any> => getStepBy(a, id, STEP);
 
-export async function getStep(a: Api, id: string): Promise<any> {
-  return (await a.data(STEP, { id })).step;
-}
+export const waitCluster = (a: Api, id: string, pred: (c: any) => boolean, what: string, timeoutMs = 30_000): Promise<any> =>
+  waitForCluster(a, id, pred, what, { query: CLUSTER, timeoutMs, everyMs: 100 });
 
-export function waitCluster(a: Api, id: string, pred: (c: any) => boolean, what: string, timeoutMs = 30_000): Promise<any> {
-  return waitUntil(async () => {
-    const c = await getCluster(a, id);
-    return pred(c) ? c : null;
-  }, `cluster ${id}: ${what}`, timeoutMs, 100);
-}
+export const waitClusterState = (a: Api, id: string, states: string[], timeoutMs = 30_000): Promise<any> =>
+  waitForClusterState(a, id, states, { query: CLUSTER, timeoutMs, everyMs: 100 });
 
-export function waitClusterState(a: Api, id: string, states: string[], timeoutMs = 30_000): Promise<any> {
-  return waitCluster(a, id, (c) => states.includes(c.state), `state ${states.join('|')}`, timeoutMs);
-}
-
-export function waitStep(a: Api, id: string, pred: (s: any) => boolean, what: string, timeoutMs = 30_000): Promise<any> {
-  return waitUntil(async () => {
-    const s = await getStep(a, id);
-    return pred(s) ? s : null;
-  }, `step ${id}: ${what}`, timeoutMs, 100);
-}
+export const waitStep = (a: Api, id: string, pred: (s: any) => boolean, what: string, timeoutMs = 30_000): Promise<any> =>
+  waitForStep(a, id, pred, what, { query: STEP, timeoutMs, everyMs: 100 });
 
 /** The environment a process was started with (/proc/<pid>/environ). */
 export function envOf(pid: number): Record<string, string> {

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CORE, ENDED_STEP_STATES as ENDED_STEP } from '../support/api.js';
 import { createTestDatabase } from '../support/db.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { processesOf } from '../support/server.js';
@@ -17,7 +18,6 @@ let t: SystemTest;
 // a cleanup that terminates clusters and stops servers can take a while on a busy machine
 afterEach(async () => { await t?.cleanup(); }, 90_000);
 
-const ENDED_STEP = ['COMPLETED', 'FAILED', 'CANCELLED', 'INTERRUPTED'];
 const agentUrl = (port: number) => `ws://127.0.0.1:${port}/agent`;
 const urlsOf = (pid: number) => envOf(pid).AGENT_CONTROL_PLANE_URLS!.split(',');
 
@@ -122,7 +122,7 @@ describe('two servers on one database', { timeout: 120_000 }, () => {
       await db.end();
     }
 
-    const oldId = await createCluster(B, { name: 'before-failover', instanceGroups: [masterGroup(), { role: 'CORE', instanceType: 'm5.large', count: 1 }] });
+    const oldId = await createCluster(B, { name: 'before-failover', instanceGroups: [masterGroup(), CORE(1)] });
     const ready = await waitClusterState(B, oldId, ['WAITING']);
     // only the leader launched agents: exactly one process per instance, each told A first, then B
     expect(processesOf(t.dataDir).sort()).toEqual(ready.instances.map((i: any) => i.pid).sort());

@@ -2,6 +2,7 @@
 // them back, and whatever was accepted or was running converges (DESIGN.md "Rules of the house").
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CORE } from '../support/api.js';
 import { createTestDatabase } from '../support/db.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { processesOf } from '../support/server.js';
@@ -27,7 +28,6 @@ async function setup(prepare?: (databaseUrl: string) => Promise<void>) {
 }
 
 const ACTIVE_STEP = ['PENDING', 'RUNNING', 'CANCEL_PENDING'];
-const coreGroup = (count = 1) => ({ role: 'CORE', instanceType: 'm5.large', count });
 
 describe('kill -9 of the server', { timeout: 120_000 }, () => {
   it('a running step survives it: the agent reconnects, buffered lines arrive exactly once and in order, the step completes', async () => {
@@ -98,7 +98,7 @@ describe('kill -9 of the server', { timeout: 120_000 }, () => {
 
   it('a MASTER agent that died while the server was down: its step FAILS (INSTANCE_FAILURE), the cluster ends TERMINATED_WITH_ERRORS', async () => {
     const { server, a, restart } = await setup();
-    const clusterId = await createCluster(a, { name: 'restart-dead-master', instanceGroups: [masterGroup(), coreGroup()] });
+    const clusterId = await createCluster(a, { name: 'restart-dead-master', instanceGroups: [masterGroup(), CORE()] });
     const ready = await waitClusterState(a, clusterId, ['WAITING']);
     const master = ready.instances.find((i: any) => i.role === 'MASTER');
     const core = ready.instances.find((i: any) => i.role === 'CORE');
@@ -128,7 +128,7 @@ describe('kill -9 of the server', { timeout: 120_000 }, () => {
 
   it('a CORE agent killed while the server runs is replaced by a new CORE instance; the cluster stays usable', async () => {
     const { a } = await setup();
-    const clusterId = await createCluster(a, { name: 'heal-core', instanceGroups: [masterGroup(), coreGroup()] });
+    const clusterId = await createCluster(a, { name: 'heal-core', instanceGroups: [masterGroup(), CORE()] });
     const ready = await waitClusterState(a, clusterId, ['WAITING']);
     const master = ready.instances.find((i: any) => i.role === 'MASTER');
     const core = ready.instances.find((i: any) => i.role === 'CORE');
