@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -17,6 +17,7 @@ import { AppError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 import { formatError, httpStatusOf } from './errors.js';
 import { queryLimitsRule } from './limits.js';
+import { QueryCoalescer } from './query-coalescing.js';
 import { DocumentCache, sharedSubscribe } from './subscription-execution.js';
 
 export interface HttpOptions {
@@ -103,8 +104,10 @@ export async function createHttpServer(
     onError: (ctx, id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e, log, `${ctx.extra.connectionId}/${id}`)),
   }, graphqlWs);
 
+  const coalescer = new QueryCoalescer(schema);
   const apollo = new ApolloServer<Context>({
     schema,
+    stringifyResult: coalescer.stringifyResult,
     introspection: options.introspection,
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
@@ -112,6 +115,9 @@ export async function createHttpServer(
     formatError: (formatted, error) => formatError(formatted, error, log),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      // nothing here is HTTP-cacheable (live state); the default plugin wraps every field resolver
+      ApolloServerPluginCacheControlDisabled(),
+      coalescer.plugin(),
       { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
       options.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
       {

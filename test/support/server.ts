@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { startApp, type RunningApp } from '../../src/app.js';
+import { startApp, type AppHooks, type RunningApp } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { createTestDatabase } from './db.js';
 import { gql, gqlData, wsClient, type GqlResponse } from './client.js';
@@ -40,11 +40,11 @@ export async function assertNoProcessesLeft(dataDir: string): Promise<void> {
   await waitUntil(() => processesOf(dataDir).length === 0, `no processes left under ${dataDir}`, 10_000);
 }
 
-export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+export async function startTestServer(overrides: Partial<Config> = {}, hooks: AppHooks = {}): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-test-')));
   const databaseUrl = overrides.databaseUrl ?? (await createTestDatabase());
   const key = overrides.adminApiKey ?? `ep_test_${crypto.randomBytes(12).toString('hex')}`;
-  const app = await startApp(testConfig({ ...overrides, dataDir, databaseUrl, adminApiKey: key }), pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' }));
+  const app = await startApp(testConfig({ ...overrides, dataDir, databaseUrl, adminApiKey: key }), pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' }), hooks);
   const url = app.url;
   return {
     app, url, key, dataDir, databaseUrl,

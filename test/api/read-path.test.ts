@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CORE, CREATE_CLUSTER, MASTER, expectError, waitForClusterState } from '../support/api.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+// The read path: batching of nested fields (no N+1) and the coalescing of identical queries.
+let server: TestServer;
+const statements: string[] = [];
+let counting = false;
+
+beforeAll(async () => {
+  server = await startTestServer({}, { onQuery: (q) => { if (counting) statements.push(q); } });
+  // a few clusters with groups, instances and steps, ended so that no agent keeps running
+  for (let i = 0; i < 6; i++) {
+    const { createCluster } = await server.data(CREATE_CLUSTER, { input: {
+      name: `read-${i}`, instanceGroups: [MASTER, CORE(1)], keepAliveWhenNoSteps: false,
+      steps: [{ name: 'a', command: { args: ['true'] } }, { name: 'b', command: { args: ['true'] } }],
+    } });
+    await waitForClusterState(server, createCluster.cluster.id, ['TERMINATED']);
+  }
+});
+afterAll(async () => { await server?.close(); });
+
+const NESTED = (first: number) => `{ clusters(first: ${first}) { edges { node { id name state
+  instanceGroups { id role state requestedCount } instances { id role state pid }
+  steps(first: 5) { edges { node { id name state progress } } } } } } }`;
+
+async function statementsFor(query: string): Promise<{ count: number; data: any }> {
+  await server.data(NESTED(1)); // the key check is cached after the first request
+  statements.length = 0;
+  counting = true;
+  const data = await server.data(query);
+  counting = false;
+  // background loops (controllers, heartbeats) share the pool: count only what this query reads
+  const count = statements.filter((s) => /from (clusters|instance_groups|instances|steps|api_keys)\b/.test(s)
+    && !/for update|pg_try_advisory|state = any|state <> 'TERMINATED' order by i.created_at/.test(s)).length;
+  return { count, data };
+}
+
+describe('nested reads', () => {
+  it('cost the same number of SQL statements for 2 clusters as for 6 (one per nested field)', async () => {
+    const small = await statementsFor(NESTED(2));
+    const large = await statementsFor(NESTED(6));
+    expect(small.data.clusters.edges).toHaveLength(2);
+    expect(large.data.clusters.edges).toHaveLength(6);
+    expect(large.count).toBe(small.count);
+    expect(large.count).toBe(4); // clusters, groups, instances, steps
+    for (const { node } of large.data.clusters.edges) {
+      expect(node.instanceGroups.map((g: any) => g.role)).toEqual(['MASTER', 'CORE']);
+      expect(node.instances).toHaveLength(2);
+      expect(node.steps.edges.map((e: any) => e.node.name)).toEqual(['b', 'a']); // newest first
+    }
+  });
+});
+
+describe('identical concurrent queries', () => {
+  it('all get the full, identical answer', async () => {
+    const results = await Promise.all(Array.from({ length: 20 }, () => server.gql(NESTED(6))));
+    for (const r of results) {
+      expect(r.errors).toBeUndefined();
+      expect(r.data).toEqual(results[0]!.data);
+    }
+    expect(results[0]!.data.clusters.edges).toHaveLength(6);
+  });
+
+  it('never answer with a state older than the request: a write is seen by the next read', async () => {
+    // keep identical reads in flight the whole time, so the checked read always has company
+    let stop = false;
+    const noise = (async () => { while (!stop) await Promise.all(Array.from({ length: 8 }, () => server.gql(NESTED(3)))); })();
+    try {
+      for (let i = 0; i < 15; i++) {
+        const name = `fresh-${i}`;
+        await server.data(CREATE_CLUSTER, { input: { name, instanceGroups: [MASTER], keepAliveWhenNoSteps: false } });
+        const [read] = await Promise.all([server.gql(NESTED(3)), server.gql(NESTED(3))]);
+        expect(read!.data.clusters.edges[0].node.name).toBe(name);
+      }
+    } finally {
+      stop = true;
+      await noise;
+    }
+  });
+
+  it('are not shared between keys with different permissions', async () => {
+    const { createApiKey } = await server.data(
+      `mutation { createApiKey(input: { name: "reader", actions: ["clusters:ListClusters"] }) { key } }`);
+    const q = '{ apiKeys { id } }';
+    const [admin, reader] = await Promise.all([server.gql(q), server.gql(q, {}, createApiKey.key)]);
+    expect(admin.errors).toBeUndefined();
+    expect(admin.data.apiKeys.length).toBeGreaterThanOrEqual(2);
+    expectError(reader, 'FORBIDDEN');
+  });
+
+  it('mutations are never coalesced: two identical createCluster calls make two clusters', async () => {
+    const input = { name: 'twice', instanceGroups: [MASTER], keepAliveWhenNoSteps: false };
+    const [a, b] = await Promise.all([server.data(CREATE_CLUSTER, { input }), server.data(CREATE_CLUSTER, { input })]);
+    expect(a.createCluster.cluster.id).not.toBe(b.createCluster.cluster.id);
+  });
+});
