@@ -61,6 +61,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     const sessions = new AgentSessions(services, serverId, log);
     const dispatcher = new StepDispatcher(services, sessions, log);
     sessions.onWork = (clusterId) => dispatcher.kick(clusterId);
+    services.hints.on((clusterId) => dispatcher.kick(clusterId));
     const driver = new LocalDriver({ dataDir: config.dataDir, heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds });
     const registry = new ServerRegistry(sql, serverId);
     const controller = new ClusterController(services, driver, log, {
@@ -72,9 +73,13 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     });
 
     const listener = new Listener(sql, log);
-    listener.on(Channel.clusterEvent, (p) => services.events.feed.notify(...splitNotification(p)));
+    listener.on(Channel.clusterEvent, (p) => {
+      const [clusterId, seq] = splitNotification(p);
+      services.events.feed.notify(clusterId, seq);
+      dispatcher.kick(clusterId);
+      controller.hint();
+    });
     listener.on(Channel.log, (p) => services.logs.feed.notify(...splitNotification(p)));
-    listener.on(Channel.work, (clusterId) => { dispatcher.kick(clusterId); controller.hint(); });
     let http: HttpServer | null = null;
     listener.on(Channel.apiKey, (keyId) => { services.auth.forget(); http?.revokeKey(keyId); });
     listener.onReconnect(() => {
@@ -84,7 +89,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       dispatcher.tick();
       controller.kick();
     });
-    await listener.start([Channel.clusterEvent, Channel.log, Channel.work, Channel.apiKey]);
+    await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey]);
 
     const schema = await buildApiSchema();
     http = await createHttpServer(schema, services, sessions, log, {

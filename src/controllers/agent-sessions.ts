@@ -184,12 +184,13 @@ export class AgentSessions {
       case 'progress':
         if (typeof m.value === 'number' && Number.isFinite(m.value)) await services.steps.recordProgress(String(m.stepId), m.value);
         return;
-      case 'stepExited':
-        await services.steps.recordExit(String(m.stepId), m.exitCode ?? null, m.signal ?? null);
+      case 'stepExited': {
+        const next = await services.steps.recordExit(String(m.stepId), m.exitCode ?? null, m.signal ?? null);
         session.streams.delete(m.stepId);
         this.send(session.instanceId, { type: 'ackExit', stepId: m.stepId });
-        this.onWork(session.clusterId);
+        for (const step of next) this.sendRun(session.instanceId, step);
         return;
+      }
       case 'hello':
       case 'heartbeat':
       case 'log':

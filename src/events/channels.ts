@@ -5,12 +5,11 @@ import type { Db } from '../db/client.js';
  * receivers read the rows. NOTIFY is a latency hint: every consumer also polls or catches up.
  */
 export const Channel = {
-  /** `<clusterId>:<seq>` a cluster event was appended */
+  /** `<clusterId>:<seq>` a cluster event was appended. Every state change appends one, so this is
+   *  also the hint that controllers may have work for that cluster. */
   clusterEvent: 'ep_cluster_event',
   /** `<streamId>:<seq>` log lines up to seq were stored */
   log: 'ep_log',
-  /** `<clusterId>` something a controller acts on changed (new steps, cancel, resize, terminate) */
-  work: 'ep_work',
   /** `<keyId>` an API key was revoked */
   apiKey: 'ep_api_key',
 } as const;

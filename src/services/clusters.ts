@@ -4,7 +4,6 @@ import { appendEvent } from '../db/queries/events.js';
 import { insertInstance } from '../db/queries/instances.js';
 import type { ClusterRow, ClusterState, InstanceGroupRow, InstanceRole } from '../db/rows.js';
 import { ACTIVE_CLUSTER_STATES } from '../db/rows.js';
-import { Channel, notify } from '../events/channels.js';
 import { newId, secret, sha256 } from '../lib/ids.js';
 import { APPLICATIONS, instanceType } from './catalog.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
@@ -101,7 +100,6 @@ export class ClusterService {
         await this.addInstances(tx, group, g.count);
       }
       await insertValidatedSteps(tx, cluster.id, steps);
-      await notify(tx, Channel.work, cluster.id);
       return (await q.clusterById(tx, cluster.id))!;
     });
     if (created) return created;
@@ -216,7 +214,6 @@ export class ClusterService {
       }
       if (current.requestedCount === input.instanceCount) return current;
       const updated = await changeGroup(tx, current, { requestedCount: input.instanceCount, state: 'RESIZING' });
-      await notify(tx, Channel.work, cluster.id);
       return updated;
     });
   }

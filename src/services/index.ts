@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Sql } from '../db/client.js';
+import { WorkHints } from '../events/hints.js';
 import { AuthService } from './auth.js';
 import { ClusterService } from './clusters.js';
 import { EventService } from './events.js';
@@ -16,10 +17,12 @@ export interface Services {
   instances: InstanceService;
   logs: LogService;
   events: EventService;
+  hints: WorkHints;
 }
 
 export function createServices(sql: Sql, log: Logger): Services {
-  const steps = new StepService(sql);
+  const hints = new WorkHints();
+  const steps = new StepService(sql, hints);
   return {
     sql,
     auth: new AuthService(sql, log),
@@ -28,5 +31,6 @@ export function createServices(sql: Sql, log: Logger): Services {
     instances: new InstanceService(sql, steps),
     logs: new LogService(sql, log),
     events: new EventService(sql, log),
+    hints,
   };
 }

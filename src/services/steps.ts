@@ -5,10 +5,11 @@ import { createStream } from '../db/queries/logs.js';
 import * as q from '../db/queries/steps.js';
 import type { ActionOnFailure, ClusterRow, CommandSpec, StepRow } from '../db/rows.js';
 import { ACTIVE_CLUSTER_STATES } from '../db/rows.js';
+import type { WorkHints } from '../events/hints.js';
 import { newId } from '../lib/ids.js';
 import { badInput, conflict, notFound } from './errors.js';
 import {
-  beginTermination, cancelPendingSteps, changeStepState, settleActivity, stepProgressChanged, stepSnapshot,
+  beginTermination, cancelPendingSteps, changeClusterState, changeStepState, settleActivity, stepProgressChanged, stepSnapshot,
 } from './transitions.js';
 import { Limits, requireEnv, requireList, requireName } from './validate.js';
 
@@ -72,7 +73,7 @@ export type CancelMode = 'SEND_INTERRUPT' | 'TERMINATE_PROCESS';
 export interface CancelResult { stepId: string; status: 'SUBMITTED' | 'FAILED'; reason: string | null }
 
 export class StepService {
-  constructor(private readonly sql: Sql) {}
+  constructor(private readonly sql: Sql, private readonly hints: WorkHints) {}
 
   get(id: string): Promise<StepRow | undefined> {
     return q.stepById(this.sql, id);
@@ -93,6 +94,9 @@ export class StepService {
       }
       const rows = await insertValidatedSteps(tx, clusterId, valid);
       await settleActivity(tx, cluster);
+      return rows;
+    }).then((rows) => {
+      this.hints.emit(clusterId);
       return rows;
     });
   }
@@ -124,6 +128,9 @@ export class StepService {
       }
       await settleActivity(tx, cluster);
       return results;
+    }).then((results) => {
+      this.hints.emit(clusterId); // RUNNING steps now CANCEL_PENDING: their agent must be told
+      return results;
     });
   }
 
@@ -135,17 +142,9 @@ export class StepService {
 
   /** Marks the next steps RUNNING on the master (up to the concurrency level) and returns them. */
   async claim(clusterId: string, instanceId: string): Promise<StepRow[]> {
-    return this.sql.begin(async (tx) => {
+    return this.sql.begin(async (tx): Promise<StepRow[]> => {
       const cluster = await clustersQ.lockCluster(tx, clusterId);
-      if (!cluster || (cluster.state !== 'RUNNING' && cluster.state !== 'WAITING')) return [];
-      const active = await q.activeSteps(tx, clusterId);
-      const running = active.filter((s) => s.state !== 'PENDING').length;
-      const claimed: StepRow[] = [];
-      for (const step of await q.claimablePending(tx, clusterId, cluster.stepConcurrency - running)) {
-        claimed.push(await changeStepState(tx, step, 'RUNNING', { instanceId }, `Step started on ${instanceId}`));
-      }
-      if (claimed.length) await settleActivity(tx, cluster);
-      return claimed;
+      return cluster ? claimWithin(tx, cluster, instanceId) : [];
     });
   }
 
@@ -168,14 +167,18 @@ export class StepService {
     });
   }
 
-  /** The step's process ended: settle its state and apply its actionOnFailure. Idempotent. */
-  async recordExit(stepId: string, exitCode: number | null, signal: string | null): Promise<void> {
+  /**
+   * The step's process ended: settle its state and apply its actionOnFailure. Idempotent. In the
+   * same transaction the next steps are claimed for the same node (returned, for the caller to
+   * send): a queue of steps runs without a round trip through NOTIFY between two of them.
+   */
+  async recordExit(stepId: string, exitCode: number | null, signal: string | null): Promise<StepRow[]> {
     const step = await q.stepById(this.sql, stepId);
-    if (!step) return;
-    await this.sql.begin(async (tx) => {
+    if (!step) return [];
+    return this.sql.begin(async (tx): Promise<StepRow[]> => {
       let cluster = (await clustersQ.lockCluster(tx, step.clusterId))!;
       const [current] = await q.lockSteps(tx, step.clusterId, [stepId]);
-      if (!current) return;
+      if (!current) return [];
       if (current.state === 'CANCEL_PENDING') {
         await changeStepState(tx, current, 'CANCELLED', { exitCode }, `Step cancelled (process ended${signal ? ` by ${signal}` : ''})`);
       } else if (current.state === 'RUNNING' && cluster.state === 'TERMINATING' && exitCode !== 0) {
@@ -192,7 +195,9 @@ export class StepService {
           cluster = await applyActionOnFailure(tx, cluster, current);
         }
       }
+      const next = current.instanceId ? await claimWithin(tx, cluster, current.instanceId) : [];
       await settleActivity(tx, cluster);
+      return next;
     });
   }
 
@@ -202,6 +207,18 @@ export class StepService {
     const final = step.state === 'CANCEL_PENDING' ? 'CANCELLED' : state;
     await changeStepState(tx, step, final, { failureReason: reason, failureMessage: message }, `Step ${final.toLowerCase()}: ${message}`);
   }
+}
+
+async function claimWithin(tx: Tx, cluster: ClusterRow, instanceId: string): Promise<StepRow[]> {
+  if (cluster.state !== 'RUNNING' && cluster.state !== 'WAITING') return [];
+  const claimed: StepRow[] = [];
+  for (const step of await q.claimablePending(tx, cluster.id, cluster.stepConcurrency)) {
+    claimed.push(await changeStepState(tx, step, 'RUNNING', { instanceId }, `Step started on ${instanceId}`));
+  }
+  if (claimed.length && cluster.state === 'WAITING') {
+    await changeClusterState(tx, cluster, 'RUNNING', { code: null, message: 'Running step' });
+  }
+  return claimed;
 }
 
 async function applyActionOnFailure(tx: Tx, cluster: ClusterRow, step: StepRow): Promise<ClusterRow> {

@@ -9,7 +9,6 @@ import * as stepsQ from '../db/queries/steps.js';
 import type {
   ClusterRow, ClusterState, InstanceGroupRow, InstanceRow, InstanceState, StepRow, StepState,
 } from '../db/rows.js';
-import { Channel, notify } from '../events/channels.js';
 
 export interface Reason { code: string | null; message: string }
 
@@ -27,7 +26,6 @@ export async function changeClusterState(tx: Tx, cluster: ClusterRow, state: Clu
   await appendEvent(tx, cluster.id, 'CLUSTER', cluster.id, state, {
     previousState: cluster.state, reasonCode: reason?.code ?? null, reasonMessage: reason?.message ?? null,
   });
-  await notify(tx, Channel.work, cluster.id);
   return row;
 }
 
@@ -53,7 +51,6 @@ export async function changeInstanceState(
     previousState: instance.state, role: row.role, pid: row.pid, reasonCode: reason?.code ?? null,
     reasonMessage: reason?.message ?? null,
   });
-  await notify(tx, Channel.work, instance.clusterId);
   return row;
 }
 
@@ -69,7 +66,6 @@ export async function changeStepState(
   const row = await stepsQ.setStepState(tx, step.id, state, patch);
   await appendEvent(tx, step.clusterId, 'STEP', step.id, state, { previousState: step.state, ...stepSnapshot(row) });
   if (logMessage) await systemLog(tx, step.logStreamId, logMessage);
-  await notify(tx, Channel.work, step.clusterId);
   return row;
 }
 
@@ -109,10 +105,7 @@ export async function settleActivity(tx: Tx, cluster: ClusterRow, becomingReady 
   const starting = cluster.state === 'STARTING' || cluster.state === 'BOOTSTRAPPING';
   if (!ready && !(becomingReady && starting)) return cluster;
   const active = await stepsQ.countActiveSteps(tx, cluster.id);
-  if (active > 0) {
-    await clustersQ.touchCluster(tx, cluster.id);
-    return changeClusterState(tx, cluster, 'RUNNING', { code: null, message: 'Running step' });
-  }
+  if (active > 0) return changeClusterState(tx, cluster, 'RUNNING', { code: null, message: 'Running step' });
   if (!cluster.keepAlive) {
     const moved = starting ? await changeClusterState(tx, cluster, 'RUNNING', { code: null, message: 'Cluster ready' }) : cluster;
     return beginTermination(tx, moved, { code: 'ALL_STEPS_COMPLETED', message: 'Steps completed' });

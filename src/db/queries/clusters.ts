@@ -66,10 +66,6 @@ export async function setTerminationProtection(db: Db, ids: string[], value: boo
   await db`update clusters set termination_protected = ${value} where id = any(${db.array(ids)})`;
 }
 
-export async function touchCluster(db: Db, id: string): Promise<void> {
-  await db`update clusters set last_active_at = clock_timestamp() where id = ${id}`;
-}
-
 export interface ClusterPageQuery {
   limit: number;
   after: { createdAt: Date; id: string } | null;

@@ -52,12 +52,17 @@ export async function countActiveSteps(db: Db, clusterId: string): Promise<numbe
   return row!.n;
 }
 
-/** The next PENDING steps in submission order; SKIP LOCKED keeps two dispatchers off the same row. */
-export async function claimablePending(db: Db, clusterId: string, limit: number): Promise<StepRow[]> {
-  if (limit <= 0) return [];
+/**
+ * The next PENDING steps in submission order, as many as the concurrency level leaves room for.
+ * SKIP LOCKED keeps two dispatchers off the same row.
+ */
+export async function claimablePending(db: Db, clusterId: string, concurrency: number): Promise<StepRow[]> {
   return db<StepRow[]>`
     select * from steps where cluster_id = ${clusterId} and state = 'PENDING'
-    order by position limit ${limit} for update skip locked`;
+    order by position
+    limit greatest(0, ${concurrency}::int - (select count(*) from steps
+      where cluster_id = ${clusterId} and state in ('RUNNING', 'CANCEL_PENDING')))
+    for update skip locked`;
 }
 
 export async function setStepState(
