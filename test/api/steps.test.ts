@@ -139,11 +139,13 @@ describe('command steps', () => {
     process.env.EMBERPLANE_TEST_SECRET = 'hunter2-not-for-steps';
     try {
       const c = await newCluster();
-      const [s] = await addSteps(c.id, [{ name: 'env', args: ['env'] }]);
+      // its own environment, and the one its node agent started with (readable by the same OS user)
+      const [s] = await addSteps(c.id, [{ name: 'env', args: ['sh', '-c', 'env; tr "\\0" "\\n" < /proc/$PPID/environ'] }]);
       expect((await waitForStep(s.id, ENDED)).state).toBe('COMPLETED');
       const text = (await allLogs(s.id)).map((l) => l.text);
       expect(text.some((t) => t.startsWith('PATH='))).toBe(true);
       expect(text.some((t) => t.startsWith(`CLUSTER_STEP_ID=${s.id}`))).toBe(true);
+      expect(text).toContain('AGENT_TOKEN_FD=3'); // the agent's start environment was read: no token in it
       expect(text.filter((t) => t.includes('hunter2') || t.startsWith('AGENT_TOKEN='))).toEqual([]);
     } finally {
       delete process.env.EMBERPLANE_TEST_SECRET;

@@ -6,7 +6,7 @@
 
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
@@ -23,6 +23,7 @@ import path from 'node:path';
 const MAX_LINE_BYTES = 16 * 1024;
 const MAX_UNACKED_LINES = 100_000;
 const LOG_FLUSH_MS = 20;
+const LOG_BATCH_BYTES = 1024 * 1024;
 const LOG_BATCH_LINES = 500;
 const PROGRESS_INTERVAL_MS = 50;
 const BACKOFF_START_MS = 100;
@@ -73,6 +74,26 @@ function positiveNumber(raw, fallback) {
   return raw !== undefined && raw !== '' && Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
+/**
+ * The join secret comes on a file descriptor the launcher writes and closes (AGENT_TOKEN_FD): an
+ * environment variable would stay readable by the agent's own step processes in
+ * /proc/<agent>/environ. AGENT_TOKEN is accepted for agents started by hand on other hosts.
+ * @param {NodeJS.ProcessEnv} env
+ */
+function readToken(env) {
+  const fd = Number(env.AGENT_TOKEN_FD);
+  if (env.AGENT_TOKEN_FD && Number.isInteger(fd) && fd > 2) {
+    try {
+      return readFileSync(fd, 'utf8').trim();
+    } catch {
+      return '';
+    } finally {
+      try { closeSync(fd); } catch { /* already closed */ }
+    }
+  }
+  return env.AGENT_TOKEN ?? '';
+}
+
 /** @param {NodeJS.ProcessEnv} env */
 function readConfig(env) {
   const urls = (env.AGENT_CONTROL_PLANE_URLS ?? '')
@@ -93,11 +114,12 @@ function readConfig(env) {
     if (!ok) problems.push(`not a ws:// or wss:// URL: ${u}`);
   }
   if (!env.AGENT_INSTANCE_ID) problems.push('AGENT_INSTANCE_ID is empty');
-  if (!env.AGENT_TOKEN) problems.push('AGENT_TOKEN is empty');
+  const token = readToken(env);
+  if (!token) problems.push('no join token (AGENT_TOKEN_FD or AGENT_TOKEN)');
   return {
     urls,
     instanceId: env.AGENT_INSTANCE_ID ?? '',
-    token: env.AGENT_TOKEN ?? '',
+    token,
     workdir: path.resolve(env.AGENT_WORKDIR || process.cwd()),
     heartbeatMs: positiveNumber(env.AGENT_HEARTBEAT_MS, 2000),
     // setTimeout overflows past 2^31-1 ms and would then fire immediately.
@@ -109,6 +131,7 @@ function readConfig(env) {
 const config = readConfig(process.env);
 // Steps inherit the agent's environment; the join secret must not reach them.
 delete process.env.AGENT_TOKEN;
+delete process.env.AGENT_TOKEN_FD;
 
 // ---------------------------------------------------------------------------------------------
 // Minimal RFC 6455 client: text messages, fragmentation, ping/pong, close. No extensions.
@@ -818,6 +841,21 @@ function send(msg) {
   conn?.sendText(JSON.stringify(msg));
 }
 
+/**
+ * A batch also stays under LOG_BATCH_BYTES (at least one line): 500 lines of 16 KiB of escaped or
+ * replaced characters would exceed what the control plane accepts in one message.
+ * @param {LogLine[]} lines
+ */
+function withinBytes(lines) {
+  let bytes = 0;
+  for (let i = 0; i < lines.length; i++) {
+    // worst case: every UTF-16 unit takes 3 bytes in UTF-8 or 6 when JSON-escaped; 64 for the rest
+    bytes += lines[i].text.length * 6 + 64;
+    if (bytes > LOG_BATCH_BYTES && i > 0) return lines.slice(0, i);
+  }
+  return lines;
+}
+
 let lastPumpAt = 0;
 
 // Sparse output goes out at once; a chatty step is batched, at most one flush per LOG_FLUSH_MS.
@@ -838,7 +876,7 @@ function pump() {
     reportDropped(step);
     for (;;) {
       if (ws.bufferedAmount > SEND_HIGH_WATER) return; // 'drain' calls pump again
-      const lines = step.unacked.after(step.sentSeq, LOG_BATCH_LINES);
+      const lines = withinBytes(step.unacked.after(step.sentSeq, LOG_BATCH_LINES));
       if (lines.length === 0) break;
       send({ type: 'log', stepId: step.stepId, lines });
       step.sentSeq = lines[lines.length - 1].seq;

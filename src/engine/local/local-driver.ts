@@ -1,5 +1,6 @@
 // Runs node agents as detached processes on this host.
 import { spawn } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -72,8 +73,9 @@ export class LocalDriver implements EngineDriver {
     Object.assign(env, {
       AGENT_CONTROL_PLANE_URLS: spec.controlPlaneUrls.join(','),
       AGENT_INSTANCE_ID: spec.instanceId,
-      // The token travels only in the environment, never to disk.
-      AGENT_TOKEN: spec.token,
+      // The token travels on a pipe (fd 3), never in the environment (readable by the agent's own
+      // steps in /proc) nor on disk.
+      AGENT_TOKEN_FD: '3',
       AGENT_WORKDIR: workdir,
       CLUSTER_ID: spec.clusterId,
       CLUSTER_INSTANCE_ROLE: spec.role,
@@ -92,12 +94,18 @@ export class LocalDriver implements EngineDriver {
         cwd: workdir,
         env,
         detached: true,
-        stdio: ['ignore', logFd, logFd],
+        stdio: ['ignore', logFd, logFd, 'pipe'],
       });
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', resolve);
         child.once('error', reject);
       });
+      const tokenPipe = child.stdio[3] as Writable;
+      await new Promise<void>((resolve, reject) => {
+        tokenPipe.once('error', reject);
+        tokenPipe.end(spec.token, () => resolve());
+      });
+      tokenPipe.destroy();
       child.unref();
       return { pid: child.pid!, host: this.host, workdir };
     } finally {
