@@ -59,7 +59,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     const generatedAdminKey = await services.auth.bootstrap(config.adminApiKey);
 
     const sessions = new AgentSessions(services, serverId, log);
-    const dispatcher = new StepDispatcher(services, sessions, log);
+    const dispatcher = new StepDispatcher(services, sessions, serverId, log);
     sessions.onWork = (clusterId) => dispatcher.kick(clusterId);
     services.hints.on((clusterId) => dispatcher.kick(clusterId));
     const driver = new LocalDriver({ dataDir: config.dataDir, heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds });

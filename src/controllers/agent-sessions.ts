@@ -18,6 +18,7 @@ export interface AgentSession {
 
 const HELLO_TIMEOUT_MS = 10_000;
 const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+const PING_INTERVAL_MS = 15_000;
 
 /**
  * The control plane's side of the node agent protocol (docs/agent-protocol.md): turns agent reports
@@ -27,6 +28,7 @@ export class AgentSessions {
   private sessions = new Map<string, AgentSession>();
   private heartbeats = new Set<string>();
   private timer: NodeJS.Timeout;
+  private pingTimer: NodeJS.Timeout;
   /** called when a cluster may have work for this server (a master joined, a step ended) */
   onWork: (clusterId: string) => void = () => {};
 
@@ -34,6 +36,8 @@ export class AgentSessions {
     // heartbeats are batched into one UPDATE a second
     this.timer = setInterval(() => this.flushHeartbeats(), 1_000);
     this.timer.unref();
+    this.pingTimer = setInterval(() => this.pingAll(), PING_INTERVAL_MS);
+    this.pingTimer.unref();
   }
 
   get(instanceId: string): AgentSession | undefined {
@@ -56,6 +60,12 @@ export class AgentSessions {
     // one message at a time per agent: a step's exit is handled after its last log batch
     let chain: Promise<void> = Promise.resolve();
     const helloTimer = setTimeout(() => { if (!session) ws.close(4408, 'hello timeout'); }, HELLO_TIMEOUT_MS);
+    // A report that could not be recorded (database unreachable, …) must not be lost: closing the
+    // socket makes the agent reconnect and resend everything unacknowledged (handlers are idempotent).
+    const failed = (err: unknown, what: string) => {
+      this.log.error({ err, instanceId: session?.instanceId, what }, 'agent report not recorded; the agent will resend it');
+      ws.close(1011, 'report not recorded; reconnect and resend');
+    };
     ws.on('message', (data, isBinary) => {
       const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
       if (isBinary || size > MAX_MESSAGE_BYTES) { ws.close(4400, 'bad frame'); return; }
@@ -81,24 +91,22 @@ export class AgentSessions {
           return;
         }
         s.pendingLogs.set(stepId, [...message.lines]);
-        chain = chain.then(() => this.flushLogs(s, stepId)).catch((err) => {
-          this.log.error({ err, instanceId: s.instanceId, stepId }, 'storing agent log lines failed');
-        });
+        chain = chain.then(() => this.flushLogs(s, stepId)).catch((err) => failed(err, 'log'));
         return;
       }
       chain = chain.then(async () => {
         if (message.type === 'hello') {
           clearTimeout(helloTimer);
-          session = await this.hello(ws, message, remote);
+          // the session is known before the agent is welcomed: what it sends next is its own
+          await this.hello(ws, message, remote, (s) => { session = s; });
         } else if (session) {
           await this.handle(session, message);
         } else {
           ws.close(4401, 'hello first');
         }
-      }).catch((err) => {
-        this.log.error({ err, instanceId: session?.instanceId, type: message.type }, 'agent message failed');
-      });
+      }).catch((err) => failed(err, message.type));
     });
+    ws.on('pong', () => { (ws as WebSocket & { alive?: boolean }).alive = true; });
     ws.on('close', () => {
       clearTimeout(helloTimer);
       const s = session;
@@ -110,25 +118,27 @@ export class AgentSessions {
     ws.on('error', (err) => this.log.warn({ err }, 'agent socket error'));
   }
 
-  private async hello(ws: WebSocket, m: Extract<AgentMessage, { type: 'hello' }>, remote: string): Promise<AgentSession | null> {
+  private async hello(
+    ws: WebSocket, m: Extract<AgentMessage, { type: 'hello' }>, remote: string, bind: (session: AgentSession) => void,
+  ): Promise<void> {
     const result = await this.services.instances.hello(String(m.instanceId), String(m.token), Number(m.pid), String(m.host), this.serverId);
     if (!result.ok) {
       this.log.warn({ instanceId: m.instanceId, remote, reason: result.reason }, 'agent refused');
       ws.send(JSON.stringify({ type: 'error', message: result.reason } satisfies ControlMessage));
       if (result.shutdown) ws.send(JSON.stringify({ type: 'shutdown', graceMs: 2_000 } satisfies ControlMessage));
       ws.close(4403, 'refused');
-      return null;
+      return;
     }
     const { instance } = result;
     const previous = this.sessions.get(instance.id);
     if (previous && previous.ws !== ws) previous.ws.close(4409, 'replaced by a newer connection');
     const session: AgentSession = { instanceId: instance.id, clusterId: instance.clusterId, role: instance.role, ws, streams: new Map(), pendingLogs: new Map() };
     this.sessions.set(instance.id, session);
+    bind(session);
     ws.send(JSON.stringify({ type: 'welcome' } satisfies ControlMessage));
     this.log.info({ instanceId: instance.id, pid: m.pid, remote }, 'agent connected');
-    await this.reconcileSteps(session, result.steps, m.steps ?? []);
+    await this.reconcileSteps(session, result.steps, Array.isArray(m.steps) ? m.steps : []);
     this.onWork(instance.clusterId);
-    return session;
   }
 
   /** After a (re)connect: what the database expects of this agent vs what the agent reports. */
@@ -136,16 +146,37 @@ export class AgentSessions {
     const known = new Set(reported.map((s) => String(s.stepId)));
     for (const step of expected) {
       session.streams.set(step.id, step.logStreamId);
-      if (step.state === 'CANCEL_PENDING') this.sendCancel(session.instanceId, step);
-      else if (!known.has(step.id)) this.sendRun(session.instanceId, step); // claimed but never started
+      if (known.has(step.id)) {
+        if (step.state === 'CANCEL_PENDING') this.sendCancel(session.instanceId, step);
+      } else if (step.state === 'CANCEL_PENDING') {
+        // cancelled after it was claimed but before the agent ever got it: nothing to stop
+        await this.services.steps.recordExit(step.id, session.instanceId, { exitCode: null, signal: null, neverStarted: true });
+      } else {
+        this.sendRun(session.instanceId, step); // claimed but never started
+      }
     }
     // steps the agent still runs that the database has already ended (cancelled or failed meanwhile)
     const expectedIds = new Set(expected.map((s) => s.id));
     const others = [...known].filter((id) => !expectedIds.has(id));
     for (const id of others) {
       const step = await this.services.steps.get(id);
-      if (step) session.streams.set(step.id, step.logStreamId);
-      if (step && ENDED_STEP_STATES.includes(step.state)) this.send(session.instanceId, { type: 'cancelStep', stepId: id, graceMs: 0 });
+      if (!step || step.instanceId !== session.instanceId) continue;
+      session.streams.set(step.id, step.logStreamId);
+      if (ENDED_STEP_STATES.includes(step.state)) this.send(session.instanceId, { type: 'cancelStep', stepId: id, graceMs: 0 });
+    }
+  }
+
+  /** Agent sockets that stopped answering pings are closed: their agent is reconnecting elsewhere. */
+  private pingAll(): void {
+    for (const s of this.sessions.values()) {
+      const ws = s.ws as WebSocket & { alive?: boolean };
+      if (ws.alive === false) {
+        this.log.warn({ instanceId: s.instanceId }, 'agent socket unresponsive; closing it');
+        ws.terminate();
+        continue;
+      }
+      ws.alive = false;
+      ws.ping();
     }
   }
 
@@ -179,13 +210,20 @@ export class AgentSessions {
         this.onWork(session.clusterId);
         return;
       case 'stepStarted':
-        await services.steps.recordStarted(String(m.stepId), Number(m.pid));
+        await services.steps.recordStarted(String(m.stepId), session.instanceId, Number(m.pid));
         return;
       case 'progress':
-        if (typeof m.value === 'number' && Number.isFinite(m.value)) await services.steps.recordProgress(String(m.stepId), m.value);
+        if (typeof m.value === 'number' && Number.isFinite(m.value)) await services.steps.recordProgress(String(m.stepId), session.instanceId, m.value);
         return;
       case 'stepExited': {
-        const next = await services.steps.recordExit(String(m.stepId), m.exitCode ?? null, m.signal ?? null);
+        // every line the step printed is stored before its exit is: otherwise the agent resends
+        const streamId = await this.streamOf(session, String(m.stepId));
+        if (streamId && (await services.logs.agentSeq(streamId)) < Number(m.lastSeq ?? 0)) {
+          throw new Error(`exit of ${m.stepId} reported before its log lines up to ${m.lastSeq} were stored`);
+        }
+        const next = await services.steps.recordExit(String(m.stepId), session.instanceId, {
+          exitCode: m.exitCode ?? null, signal: m.signal ?? null,
+        });
         session.streams.delete(m.stepId);
         this.send(session.instanceId, { type: 'ackExit', stepId: m.stepId });
         for (const step of next) this.sendRun(session.instanceId, step);
@@ -216,6 +254,7 @@ export class AgentSessions {
 
   async close(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.pingTimer);
     this.flushHeartbeats();
     const sessions = [...this.sessions.values()];
     this.sessions.clear();

@@ -15,7 +15,10 @@ export class StepDispatcher {
   private cancelSentAt = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly services: Services, private readonly sessions: AgentSessions, private readonly log: Logger) {
+  constructor(
+    private readonly services: Services, private readonly sessions: AgentSessions, private readonly serverId: string,
+    private readonly log: Logger,
+  ) {
     this.serializer = new KeyedSerializer((clusterId) => this.dispatch(clusterId), (err, clusterId) => {
       this.log.error({ err, clusterId }, 'step dispatch failed; the next tick retries');
     });
@@ -41,7 +44,7 @@ export class StepDispatcher {
   private async dispatch(clusterId: string): Promise<void> {
     const master = this.masterOf(clusterId);
     if (!master) return;
-    for (const step of await this.services.steps.claim(clusterId, master.instanceId)) {
+    for (const step of await this.services.steps.claim(clusterId, master.instanceId, this.serverId)) {
       if (!this.sessions.sendRun(master.instanceId, step)) {
         // the agent just went away: on its next hello the step is re-sent (it is RUNNING without a pid)
         this.log.warn({ stepId: step.id }, 'claimed step could not be sent; it is sent again on reconnect');

@@ -1,5 +1,6 @@
 import type { Sql, Tx } from '../db/client.js';
 import * as clustersQ from '../db/queries/clusters.js';
+import * as instancesQ from '../db/queries/instances.js';
 import { appendEvent } from '../db/queries/events.js';
 import { createStream } from '../db/queries/logs.js';
 import * as q from '../db/queries/steps.js';
@@ -140,11 +141,16 @@ export class StepService {
 
   // ---- dispatch and reports from node agents ----
 
-  /** Marks the next steps RUNNING on the master (up to the concurrency level) and returns them. */
-  async claim(clusterId: string, instanceId: string): Promise<StepRow[]> {
+  /**
+   * Marks the next steps RUNNING on the master (up to the concurrency level) and returns them, if
+   * that node's agent is connected to `serverId` (the caller's process): a dispatcher holding a
+   * stale connection must not claim steps into a dead socket.
+   */
+  async claim(clusterId: string, instanceId: string, serverId: string): Promise<StepRow[]> {
     return this.sql.begin(async (tx): Promise<StepRow[]> => {
       const cluster = await clustersQ.lockCluster(tx, clusterId);
-      return cluster ? claimWithin(tx, cluster, instanceId) : [];
+      if (!cluster || !(await instancesQ.isConnectedTo(tx, instanceId, serverId))) return [];
+      return claimWithin(tx, cluster, instanceId);
     });
   }
 
@@ -153,12 +159,18 @@ export class StepService {
     return q.stepsOnInstance(this.sql, instanceId, ['CANCEL_PENDING']);
   }
 
-  async recordStarted(stepId: string, pid: number): Promise<void> {
-    await q.setStepPid(this.sql, stepId, pid);
+  /** A step report from a node agent counts only for a step that node runs. */
+  private async ownStep(stepId: string, instanceId: string): Promise<StepRow | undefined> {
+    const step = await q.stepById(this.sql, stepId);
+    return step && step.instanceId === instanceId ? step : undefined;
   }
 
-  async recordProgress(stepId: string, value: number): Promise<void> {
-    const step = await q.stepById(this.sql, stepId);
+  async recordStarted(stepId: string, instanceId: string, pid: number): Promise<void> {
+    if (await this.ownStep(stepId, instanceId)) await q.setStepPid(this.sql, stepId, pid);
+  }
+
+  async recordProgress(stepId: string, instanceId: string, value: number): Promise<void> {
+    const step = await this.ownStep(stepId, instanceId);
     if (!step) return;
     await this.sql.begin(async (tx) => {
       await clustersQ.lockCluster(tx, step.clusterId);
@@ -172,15 +184,20 @@ export class StepService {
    * same transaction the next steps are claimed for the same node (returned, for the caller to
    * send): a queue of steps runs without a round trip through NOTIFY between two of them.
    */
-  async recordExit(stepId: string, exitCode: number | null, signal: string | null): Promise<StepRow[]> {
-    const step = await q.stepById(this.sql, stepId);
+  async recordExit(
+    stepId: string, instanceId: string, exit: { exitCode: number | null; signal: string | null; neverStarted?: boolean },
+  ): Promise<StepRow[]> {
+    const { exitCode, signal } = exit;
+    const step = await this.ownStep(stepId, instanceId);
     if (!step) return [];
     return this.sql.begin(async (tx): Promise<StepRow[]> => {
       let cluster = (await clustersQ.lockCluster(tx, step.clusterId))!;
       const [current] = await q.lockSteps(tx, step.clusterId, [stepId]);
       if (!current) return [];
       if (current.state === 'CANCEL_PENDING') {
-        await changeStepState(tx, current, 'CANCELLED', { exitCode }, `Step cancelled (process ended${signal ? ` by ${signal}` : ''})`);
+        await changeStepState(tx, current, 'CANCELLED', { exitCode }, exit.neverStarted
+          ? 'Step cancelled before its process started'
+          : `Step cancelled (process ended${signal ? ` by ${signal}` : ''})`);
       } else if (current.state === 'RUNNING' && cluster.state === 'TERMINATING' && exitCode !== 0) {
         // the agent stopped it because the cluster is ending: not the step's own failure
         await changeStepState(tx, current, 'INTERRUPTED', {

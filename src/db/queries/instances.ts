@@ -65,18 +65,13 @@ export async function recordHeartbeats(db: Db, ids: string[]): Promise<void> {
   await db`update instances set last_heartbeat_at = now() where id = any(${db.array(ids)})`;
 }
 
-/** Instances a controller must look at: launched or not, alive or silent, in any active cluster. */
-export async function instancesToReconcile(db: Db): Promise<InstanceRow[]> {
-  return db<InstanceRow[]>`
-    select i.* from instances i join clusters c on c.id = i.cluster_id
-    where i.state <> 'TERMINATED' order by i.created_at, i.id`;
-}
-
-export async function mastersConnectedTo(db: Db, serverId: string): Promise<InstanceRow[]> {
-  return db<InstanceRow[]>`
-    select * from instances where connected_server = ${serverId} and role = 'MASTER' and state = 'RUNNING'`;
-}
-
 export async function liveInstancesOnHost(db: Db, host: string): Promise<InstanceRow[]> {
   return db<InstanceRow[]>`select * from instances where state <> 'TERMINATED' and host = ${host} and pid is not null`;
+}
+
+export async function isConnectedTo(db: Db, instanceId: string, serverId: string): Promise<boolean> {
+  const [row] = await db<{ ok: boolean }[]>`
+    select exists(select 1 from instances where id = ${instanceId} and connected_server = ${serverId}
+                  and state = 'RUNNING') as ok`;
+  return row!.ok;
 }
