@@ -32,9 +32,10 @@ export interface RunningApp {
   close(options?: { stopAgents?: boolean }): Promise<void>;
 }
 
-function splitNotification(payload: string): [string, number] {
-  const i = payload.lastIndexOf(':');
-  return [payload.slice(0, i), Number(payload.slice(i + 1))];
+/** `<key>:<seq>` or `<key>:<seq>:-` (an event that is no work hint) */
+function splitNotification(payload: string): { key: string; seq: number; workHint: boolean } {
+  const [key = '', seq = '0', mark] = payload.split(':');
+  return { key, seq: Number(seq), workHint: mark !== '-' };
 }
 
 export interface AppHooks {
@@ -52,6 +53,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     databaseUrl = embedded.url;
   }
   let sql: Sql | null = null;
+  let leaderDb: Sql | null = null;
   try {
     await runMigrations(databaseUrl);
     sql = connect(databaseUrl, { max: config.dbPoolSize, applicationName: serverId, onQuery: hooks.onQuery });
@@ -64,22 +66,29 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     services.hints.on((clusterId) => dispatcher.kick(clusterId));
     const driver = new LocalDriver({ dataDir: config.dataDir, heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds });
     const registry = new ServerRegistry(sql, serverId);
+    leaderDb = connect(databaseUrl, { max: 1, applicationName: `${serverId}-leader` });
     const controller = new ClusterController(services, driver, log, {
+      leaderDb,
       intervalMs: config.reconcileIntervalMs,
       heartbeatTimeoutMs: config.heartbeatTimeoutMs,
       joinTimeoutMs: 60_000,
-      stopGraceMs: 3_000,
+      // longer than the agent's own shutdown (2 s for its steps, then a last flush)
+      stopGraceMs: 5_000,
       controlPlaneUrls: () => registry.agentUrls(),
     });
 
     const listener = new Listener(sql, log);
     listener.on(Channel.clusterEvent, (p) => {
-      const [clusterId, seq] = splitNotification(p);
-      services.events.feed.notify(clusterId, seq);
-      dispatcher.kick(clusterId);
+      const { key, seq, workHint } = splitNotification(p);
+      services.events.feed.notify(key, seq);
+      if (!workHint) return;
+      dispatcher.kick(key);
       controller.hint();
     });
-    listener.on(Channel.log, (p) => services.logs.feed.notify(...splitNotification(p)));
+    listener.on(Channel.log, (p) => {
+      const { key, seq } = splitNotification(p);
+      services.logs.feed.notify(key, seq);
+    });
     let http: HttpServer | null = null;
     listener.on(Channel.apiKey, (keyId) => { services.auth.forget(); http?.revokeKey(keyId); });
     listener.onReconnect(() => {
@@ -124,6 +133,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
           await listener.stop();
           services.events.feed.close();
           services.logs.feed.close();
+          await leaderDb!.end({ timeout: 5 });
           await sql!.end({ timeout: 5 });
           await embedded?.stop();
           log.info('control plane stopped');
@@ -132,6 +142,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       },
     };
   } catch (err) {
+    await leaderDb?.end({ timeout: 1 }).catch(() => {});
     await sql?.end({ timeout: 1 }).catch(() => {});
     await embedded?.stop().catch(() => {});
     throw err;

@@ -5,6 +5,8 @@ import { createLogger } from './lib/logger.js';
 
 const config = loadConfig();
 const log = createLogger(config.logLevel);
+// a stray rejection is a bug to log, not a reason to drop every cluster's control plane
+process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled promise rejection'));
 
 try {
   const app = await startApp(config, log);

@@ -16,6 +16,8 @@ export interface ClusterControllerOptions {
   joinTimeoutMs: number;
   stopGraceMs: number;
   controlPlaneUrls: () => string[];
+  /** a connection of the controller's own (max 1), holding the leader lock */
+  leaderDb: Sql;
 }
 
 const LEADER_LOCK = 7263010;
@@ -29,7 +31,7 @@ export const handleOf = (i: InstanceRow): InstanceHandle => ({ instanceId: i.id,
  * state from Postgres, so a restart (or a new leader) simply continues.
  */
 export class ClusterController {
-  private leaderConn: Awaited<ReturnType<Sql['reserve']>> | null = null;
+  private leading = false;
   private leaderSince = 0;
   private timer: NodeJS.Timeout | null = null;
   private hintTimer: NodeJS.Timeout | null = null;
@@ -56,10 +58,6 @@ export class ClusterController {
     this.kick();
   }
 
-  get isLeader(): boolean {
-    return this.leaderConn !== null;
-  }
-
   /** NOTIFY hints come in bursts (every step change): they are folded into one pass per 50 ms. */
   hint(): void {
     if (this.hintTimer || this.stopped) return;
@@ -83,26 +81,33 @@ export class ClusterController {
       });
   }
 
+  /**
+   * Leadership is a session-level advisory lock on a connection of its own. Each pass checks the
+   * lock is still held by that very session (a dropped connection silently loses it, and a
+   * reconnected one is a new session that does not hold it).
+   */
   private async ensureLeader(): Promise<boolean> {
-    if (this.leaderConn) {
-      try {
-        await this.leaderConn`select 1`;
-        return true;
-      } catch {
-        this.log.warn('lost the leader connection');
-        this.leaderConn = null;
+    const db = this.options.leaderDb;
+    try {
+      if (this.leading) {
+        const [row] = await db<{ held: boolean }[]>`
+          select exists(select 1 from pg_locks where locktype = 'advisory' and classid = 0 and objid = ${LEADER_LOCK}
+                        and objsubid = 1 and pid = pg_backend_pid() and granted) as held`;
+        if (row?.held) return true;
+        this.leading = false;
+        this.log.warn('lost the leader lock');
       }
+      const [row] = await db<{ locked: boolean }[]>`select pg_try_advisory_lock(${LEADER_LOCK}) as locked`;
+      if (row?.locked) {
+        this.leading = true;
+        this.leaderSince = Date.now();
+        this.log.info('cluster controller is the leader');
+      }
+    } catch (err) {
+      if (this.leading) this.log.warn({ err }, 'leader connection failed; leadership dropped');
+      this.leading = false;
     }
-    const conn = await this.services.sql.reserve();
-    const [row] = await conn<{ locked: boolean }[]>`select pg_try_advisory_lock(${LEADER_LOCK}) as locked`;
-    if (!row?.locked) {
-      conn.release();
-      return false;
-    }
-    this.leaderConn = conn;
-    this.leaderSince = Date.now();
-    this.log.info('cluster controller is the leader');
-    return true;
+    return this.leading;
   }
 
   private track<T>(instanceId: string, work: Promise<T>): void {
@@ -230,10 +235,9 @@ export class ClusterController {
     if (this.hintTimer) clearTimeout(this.hintTimer);
     await this.running;
     await Promise.allSettled([...this.inflight]);
-    if (this.leaderConn) {
-      await this.leaderConn`select pg_advisory_unlock(${LEADER_LOCK})`.catch(() => {});
-      this.leaderConn.release();
-      this.leaderConn = null;
+    if (this.leading) {
+      await this.options.leaderDb`select pg_advisory_unlock(${LEADER_LOCK})`.catch(() => {});
+      this.leading = false;
     }
   }
 }

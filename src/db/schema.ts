@@ -98,6 +98,8 @@ export const steps = pgTable('steps', {
 }, (t) => [
   index('steps_cluster_position_idx').on(t.clusterId, t.position),
   index('steps_active_idx').on(t.clusterId).where(sql`state in ('PENDING','RUNNING','CANCEL_PENDING')`),
+  // steps a node runs (agent reconnects, cancellations, failures of the node)
+  index('steps_instance_active_idx').on(t.instanceId).where(sql`state in ('RUNNING','CANCEL_PENDING')`),
 ]);
 
 export const logStreams = pgTable('log_streams', {

@@ -33,6 +33,8 @@ class Tail<T> {
       this.bufStart = head;
       this.fetched = head;
     });
+    // awaited by subscribers; without this a failure before anyone awaits would be unhandled
+    this.ready.catch(() => {});
   }
 
   /** items after cursor from memory, or null when the cursor is older than the buffer */
@@ -124,7 +126,12 @@ export class SeqFeed<T> {
   /** Items of key after `after` (stored ones first, then live), until the iterator is returned. */
   subscribe(key: string, after: number): AsyncIterableIterator<T> {
     let tail = this.tails.get(key);
-    if (!tail) this.tails.set(key, (tail = new Tail(key, this.source, this.log)));
+    if (!tail) {
+      const created = new Tail(key, this.source, this.log);
+      // a tail whose first read failed is dropped: the next subscriber builds a fresh one
+      created.ready.catch(() => { if (this.tails.get(key) === created) this.tails.delete(key); });
+      this.tails.set(key, (tail = created));
+    }
     const t = tail;
     t.subscribers++;
     let cursor = after;
@@ -140,25 +147,12 @@ export class SeqFeed<T> {
     const source = this.source;
     const iterator: AsyncIterableIterator<T> = {
       async next(): Promise<IteratorResult<T>> {
-        await t.ready;
-        while (!closed) {
-          if (pending.length === 0) {
-            const fromMemory = t.itemsAfter(cursor);
-            pending = fromMemory ?? (await source.fetch(key, cursor, PAGE));
-          }
-          const item = pending.shift();
-          if (item !== undefined) {
-            cursor = source.seqOf(item);
-            return { value: item, done: false };
-          }
-          const wait = t.waitForMore();
-          cancelWait = wait.cancel;
-          // a write may have landed between the check above and the wait: re-check after waking
-          if (t.fetched > cursor) wait.cancel();
-          await wait.promise;
-          cancelWait = null;
+        try {
+          return await pull();
+        } catch (err) {
+          release(); // graphql-ws does not call return() after an error: let go of the tail here
+          throw err;
         }
-        return { value: undefined, done: true };
       },
       async return(): Promise<IteratorResult<T>> {
         release();
@@ -171,6 +165,27 @@ export class SeqFeed<T> {
       [Symbol.asyncIterator]() {
         return this;
       },
+    };
+    const pull = async (): Promise<IteratorResult<T>> => {
+      await t.ready;
+      while (!closed) {
+        if (pending.length === 0) {
+          const fromMemory = t.itemsAfter(cursor);
+          pending = fromMemory ?? (await source.fetch(key, cursor, PAGE));
+        }
+        const item = pending.shift();
+        if (item !== undefined) {
+          cursor = source.seqOf(item);
+          return { value: item, done: false };
+        }
+        const wait = t.waitForMore();
+        cancelWait = wait.cancel;
+        // a write may have landed between the check above and the wait: re-check after waking
+        if (t.fetched > cursor) wait.cancel();
+        await wait.promise;
+        cancelWait = null;
+      }
+      return { value: undefined, done: true };
     };
     return iterator;
   }

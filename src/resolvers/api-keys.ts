@@ -18,7 +18,7 @@ export class ApiKeyResolver {
   @Authorized('keys:CreateApiKey')
   @Mutation(() => CreateApiKeyPayload)
   async createApiKey(@Arg('input', () => CreateApiKeyInput) input: CreateApiKeyInput, @Ctx() ctx: Context): Promise<CreateApiKeyPayload> {
-    const { key, row } = await ctx.services.auth.create(input);
+    const { key, row } = await ctx.services.auth.create(ctx.principal!, input);
     return { key, apiKey: toApiKey(row) };
   }
 

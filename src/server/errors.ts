@@ -41,6 +41,12 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, lo
   }
   // graphql-js's own errors (parse, validation, variable coercion) carry no originalError and, over
   // graphql-ws, no code: they are about the request too
+  // Postgres "data exception" (SQLSTATE class 22): a value the user sent that the database can't
+  // take (a NUL in an id, a date out of range). The services check what they can; this is the net.
+  const sqlState = (original as { code?: unknown } | null)?.code;
+  if (typeof sqlState === 'string' && /^22[0-9A-Z]{3}$/.test(sqlState)) {
+    return { message: 'a value in the request is not valid', path, locations: formatted.locations, extensions: { code: 'BAD_USER_INPUT' } };
+  }
   const code = (formatted.extensions?.code as string | undefined)
     ?? (original instanceof GraphQLError && !path ? 'GRAPHQL_VALIDATION_FAILED' : undefined);
   if (code && REQUEST_ERRORS.has(code)) {

@@ -23,6 +23,13 @@ function matches(pattern: string, action: string): boolean {
   return pattern === action;
 }
 
+/** Whether everything pattern `wanted` allows is allowed by pattern `held`. */
+function covers(held: string, wanted: string): boolean {
+  if (held === '*') return true;
+  if (held.endsWith('*')) return wanted.startsWith(held.slice(0, -1));
+  return held === wanted;
+}
+
 /** true when one of the principal's patterns allows the action (e.g. `clusters:*`, `clusters:Describe*`). */
 export function isAllowed(principal: Principal, action: string): boolean {
   return principal.actions.some((p) => matches(p, action));
@@ -80,12 +87,16 @@ export class AuthService {
     });
   }
 
-  async create(input: { name: string; actions?: string[] | null }): Promise<{ key: string; row: ApiKeyRow }> {
+  /** A new key never gets more than its creator has: by default exactly the creator's actions. */
+  async create(creator: Principal, input: { name: string; actions?: string[] | null }): Promise<{ key: string; row: ApiKeyRow }> {
     const name = requireName(input.name, 'input.name');
-    const actions = input.actions ?? ['*'];
+    const actions = input.actions ?? creator.actions;
     requireList(actions, 'input.actions', 1, 100);
     actions.forEach((a, i) => {
       if (!ACTION_PATTERN.test(a)) throw badInput(`input.actions.${i}`, `"${a.slice(0, 100)}" is not an action pattern like "clusters:*" or "clusters:DescribeCluster"`);
+      if (!creator.actions.some((c) => covers(c, a))) {
+        throw new AppError('FORBIDDEN', `a key may not grant "${a}", which the creating key does not have`, `input.actions.${i}`);
+      }
     });
     const key = `ep_${secret(24)}`;
     const row = await q.insertApiKey(this.sql, { id: newId('ak'), name, hash: sha256(key), actions: [...actions] });

@@ -242,6 +242,11 @@ async function applyActionOnFailure(tx: Tx, cluster: ClusterRow, step: StepRow):
   if (step.actionOnFailure === 'CANCEL_AND_WAIT') {
     await cancelPendingSteps(tx, cluster.id, `step ${step.id} failed (actionOnFailure CANCEL_AND_WAIT)`);
   } else if (step.actionOnFailure === 'TERMINATE_CLUSTER') {
+    if (cluster.terminationProtected) {
+      // EMR: a protected cluster is not shut down by a failed step; it waits like CANCEL_AND_WAIT
+      await cancelPendingSteps(tx, cluster.id, `step ${step.id} failed (TERMINATE_CLUSTER, but termination protection is on)`);
+      return cluster;
+    }
     return beginTermination(tx, cluster, { code: 'STEP_FAILURE', message: `Shut down as step ${step.id} failed` });
   }
   return cluster;

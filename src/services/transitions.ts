@@ -70,7 +70,7 @@ export async function changeStepState(
 }
 
 export async function stepProgressChanged(tx: Tx, step: StepRow): Promise<void> {
-  await appendEvent(tx, step.clusterId, 'STEP', step.id, step.state, { previousState: step.state, ...stepSnapshot(step) });
+  await appendEvent(tx, step.clusterId, 'STEP', step.id, step.state, { previousState: step.state, ...stepSnapshot(step) }, { workHint: false });
 }
 
 /** Cancels every PENDING step of the cluster (after a failure with CANCEL_AND_WAIT, or termination). */

@@ -207,6 +207,20 @@ describe('API keys with limited actions', () => {
 });
 
 describe('key management', () => {
+  it('a key can only create keys with what it has itself (by default exactly that)', async () => {
+    const limited = await createKey('key-manager', ['keys:*', 'clusters:Describe*']);
+    const escalate = await server.gql(CREATE_KEY, { input: { name: 'escalated', actions: ['*'] } }, limited.key);
+    expectError(escalate, 'FORBIDDEN', 'input.actions.0');
+    expectError(await server.gql(CREATE_KEY, { input: { name: 'wider', actions: ['clusters:*'] } }, limited.key), 'FORBIDDEN', 'input.actions.0');
+    const narrower = await server.gql(CREATE_KEY, { input: { name: 'narrower', actions: ['clusters:DescribeCluster'] } }, limited.key);
+    expect(narrower.data.createApiKey.apiKey.actions).toEqual(['clusters:DescribeCluster']);
+    const inherited = await server.gql(CREATE_KEY, { input: { name: 'inherited' } }, limited.key);
+    expect(inherited.data.createApiKey.apiKey.actions).toEqual(['keys:*', 'clusters:Describe*']);
+    const names = (await server.data(API_KEYS)).apiKeys.map((k: any) => k.name);
+    expect(names).not.toContain('escalated');
+    expect(names).not.toContain('wider');
+  });
+
   it('createApiKey returns the secret once; apiKeys never shows it', async () => {
     const { createApiKey } = await server.data(CREATE_KEY, { input: { name: 'ci-bot', actions: ['clusters:ListClusters'] } });
     expect(createApiKey.key).toMatch(/^ep_\S{16,}$/);

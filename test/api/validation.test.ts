@@ -82,6 +82,13 @@ describe('unknown ids', () => {
     expect(step.data).toEqual({ step: null });
   });
 
+  it('ids and cursors the database cannot even compare (NUL, far-off dates) are BAD_USER_INPUT, not INTERNAL', async () => {
+    expectError(await server.gql(`query($id: ID!) { cluster(id: $id) { id } }`, { id: 'j-\u0000x' }), 'BAD_USER_INPUT');
+    const farPast = Buffer.from('-999999-01-01T00:00:00.000Z|j-x').toString('base64url');
+    const res = await server.gql(`query($after: String) { clusters(after: $after) { edges { node { id } } } }`, { after: farPast });
+    expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
   it('addSteps to an unknown cluster is NOT_FOUND', async () => {
     const res = await server.gql(ADD_STEPS, { input: { clusterId: 'j-doesnotexist', steps: [cmd('x')] } });
     expectError(res, 'NOT_FOUND', 'input.clusterId');
@@ -284,6 +291,21 @@ describe('termination protection', () => {
     expect(res.terminateClusters.clusters.map((c: any) => c.state)).toEqual(['TERMINATING', 'TERMINATING']);
     await waitForState(a, ['TERMINATED']);
     await waitForState(b, ['TERMINATED']);
+  });
+
+  it('a failing TERMINATE_CLUSTER step does not end a protected cluster: it cancels the rest and waits', async () => {
+    const id = await createCluster(server, { name: 'validation-protected-failure', instanceGroups: [MASTER], terminationProtected: true });
+    await waitForState(id, ['WAITING']);
+    await server.data(ADD_STEPS, { input: { clusterId: id, steps: [
+      { name: 'fails', actionOnFailure: 'TERMINATE_CLUSTER', command: { args: ['sh', '-c', 'exit 4'] } },
+      cmd('never'),
+    ] } });
+    const c = await waitForState(id, ['WAITING', 'TERMINATING', 'TERMINATED_WITH_ERRORS']);
+    expect(c.state).toBe('WAITING');
+    const { cluster: after } = await server.data(`query($id: ID!) { cluster(id: $id) { steps { edges { node { name state } } } } }`, { id });
+    expect(after.steps.edges.map((e: any) => [e.node.name, e.node.state])).toEqual([['never', 'CANCELLED'], ['fails', 'FAILED']]);
+    await server.data(PROTECT, { ids: [id], on: false });
+    await server.data(TERMINATE, { ids: [id] });
   });
 
   it('setTerminationProtection on an ended or unknown cluster is refused', async () => {

@@ -8,13 +8,16 @@ import { Channel } from '../../events/channels.js';
  */
 export async function appendEvent(
   db: Db, clusterId: string, kind: EventKind, resourceId: string, state: string | null, payload: object,
+  options: { workHint?: boolean } = {},
 ): Promise<number> {
+  // `:-` marks events that give controllers nothing to do (progress), so they are not woken
+  const suffix = options.workHint === false ? ':-' : '';
   const [row] = await db<{ seq: number }[]>`
     with c as (update clusters set event_seq = event_seq + 1 where id = ${clusterId} returning event_seq),
     e as (insert into events (cluster_id, seq, kind, resource_id, state, payload)
           select ${clusterId}, event_seq, ${kind}, ${resourceId}, ${state}, ${db.json(payload as never)} from c
           returning seq)
-    select seq, pg_notify(${Channel.clusterEvent}, ${clusterId} || ':' || seq) from e`;
+    select seq, pg_notify(${Channel.clusterEvent}, ${clusterId} || ':' || seq || ${suffix}) from e`;
   return row!.seq;
 }
 

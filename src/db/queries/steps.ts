@@ -26,17 +26,21 @@ export async function lockSteps(db: Db, clusterId: string, ids: string[]): Promi
     select * from steps where cluster_id = ${clusterId} and id = any(${db.array(ids)}) order by position for update`;
 }
 
-/** One page of steps per cluster, newest first (as EMR's ListSteps), in one statement. */
+/**
+ * One page of steps per cluster, newest first (as EMR's ListSteps), in one statement: a lateral
+ * index scan per cluster reads only the rows of the page, however many steps a cluster has run.
+ */
 export async function stepPages(
   db: Db, clusterIds: readonly string[], limit: number, beforePosition: number | null,
 ): Promise<StepRow[]> {
   return db<StepRow[]>`
-    select * from (
-      select s.*, row_number() over (partition by s.cluster_id order by s.position desc) as rn
-      from steps s
-      where s.cluster_id = any(${db.array(clusterIds as string[])})
-        ${beforePosition !== null ? db`and s.position < ${beforePosition}` : db``}
-    ) x where rn <= ${limit} order by cluster_id, position desc`;
+    select s.* from unnest(${db.array(clusterIds as string[])}::text[]) as c(id)
+    cross join lateral (
+      select * from steps where cluster_id = c.id
+        ${beforePosition !== null ? db`and position < ${beforePosition}` : db``}
+      order by position desc limit ${limit}
+    ) s
+    order by s.cluster_id, s.position desc`;
 }
 
 export async function activeSteps(db: Db, clusterId: string): Promise<StepRow[]> {
@@ -98,7 +102,9 @@ export async function setStepProgress(db: Db, id: string, progress: number): Pro
   return row;
 }
 
-export async function stepsOnInstance(db: Db, instanceId: string, states: StepState[]): Promise<StepRow[]> {
+/** Steps a node runs, of the given active states (the literal state list matches the partial index). */
+export async function stepsOnInstance(db: Db, instanceId: string, states: Array<'RUNNING' | 'CANCEL_PENDING'>): Promise<StepRow[]> {
   return db<StepRow[]>`
-    select * from steps where instance_id = ${instanceId} and state = any(${db.array(states)}) order by position`;
+    select * from steps where instance_id = ${instanceId} and state in ('RUNNING', 'CANCEL_PENDING')
+      and state = any(${db.array(states)}) order by position`;
 }

@@ -1,0 +1,1 @@
+CREATE INDEX "steps_instance_active_idx" ON "steps" USING btree ("instance_id") WHERE state in ('RUNNING','CANCEL_PENDING');
