@@ -30,7 +30,7 @@ import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import postgres from 'postgres';
 import { startApp, type RunningApp } from '../src/app.js';
-import type { Config } from '../src/config.js';
+import { loadConfig, type Config } from '../src/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded-postgres.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { nsToMs } from './clock.mjs';
@@ -674,10 +674,10 @@ async function main() {
   cleanups.push({ what: 'stop Postgres', run: () => pg.stop() });
   await runMigrations(pg.url);
   const key = `ep_bench_${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+  // the defaults a fresh `npm start` has, on a free port, with this bench's data dir and database
   const config: Config = {
-    port: 0, host: '127.0.0.1', production: false, introspection: true, logLevel: 'warn',
-    heartbeatTimeoutMs: 10_000, agentHeartbeatMs: 1_000, agentOrphanSeconds: 60, reconcileIntervalMs: 200,
-    dbPoolSize: 10, agentUrl: undefined, dataDir: appDir, databaseUrl: pg.url, adminApiKey: key,
+    ...loadConfig({}), port: 0, logLevel: 'warn', agentHeartbeatMs: 1_000, agentOrphanSeconds: 60, reconcileIntervalMs: 200,
+    dbPoolSize: 10, dataDir: appDir, databaseUrl: pg.url, adminApiKey: key,
   };
   const app: RunningApp = await startApp(config, log, { onQuery: (q) => { statementLog?.push(q); statementTrace?.push({ t: traceClock(), q }); } });
   cleanups.push({

@@ -72,6 +72,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       intervalMs: config.reconcileIntervalMs,
       heartbeatTimeoutMs: config.heartbeatTimeoutMs,
       joinTimeoutMs: 60_000,
+      startupTimeoutMs: config.startupTimeoutSeconds * 1_000,
       // longer than the agent's own shutdown (2 s for its steps, then a last flush)
       stopGraceMs: 5_000,
       controlPlaneUrls: () => registry.agentUrls(),

@@ -7,7 +7,6 @@ import type { EngineDriver, InstanceHandle } from '../engine/types.js';
 import { instanceType } from '../services/catalog.js';
 import { newInstanceToken } from '../services/clusters.js';
 import type { Services } from '../services/index.js';
-import { beginTermination } from '../services/transitions.js';
 
 export interface ClusterControllerOptions {
   intervalMs: number;
@@ -16,11 +15,14 @@ export interface ClusterControllerOptions {
   joinTimeoutMs: number;
   stopGraceMs: number;
   controlPlaneUrls: () => string[];
+  /** a cluster (or node) not ready this long after creation ends with BOOTSTRAP_FAILURE */
+  startupTimeoutMs: number;
   /** a connection of the controller's own (max 1), holding the leader lock */
   leaderDb: Sql;
 }
 
 const LEADER_LOCK = 7263010;
+const FAILURE_WINDOW_MS = 10 * 60_000;
 
 export const handleOf = (i: InstanceRow): InstanceHandle => ({ instanceId: i.id, pid: i.pid, host: i.host });
 
@@ -136,13 +138,26 @@ export class ClusterController {
     const { services } = this;
     const groups = await clustersQ.groupsOfClusters(services.sql, [cluster.id]);
     let live = await instancesQ.liveInstancesOfCluster(services.sql, cluster.id);
-    const short = groups.some((g) => g.role !== 'MASTER' && live.filter((i) => i.groupId === g.id).length < g.requestedCount);
-    if (short) {
+    const now = Date.now();
+    const starting = cluster.state === 'STARTING' || cluster.state === 'BOOTSTRAPPING';
+    if (starting && now - cluster.createdAt.getTime() > this.options.startupTimeoutMs) {
+      await services.clusters.endWithError(cluster.id, 'BOOTSTRAP_FAILURE', `the cluster did not become ready within ${this.options.startupTimeoutMs / 1000} s`);
+      return;
+    }
+    const short = groups.filter((g) => g.role !== 'MASTER' && live.filter((i) => i.groupId === g.id).length < g.requestedCount);
+    if (short.length) {
+      // a group whose nodes keep dying is not refilled forever (EMR: too many failures end the cluster)
+      const failures = await instancesQ.recentFailures(services.sql, cluster.id, new Date(now - FAILURE_WINDOW_MS));
+      const crashing = short.find((g) => (failures.get(g.id) ?? 0) >= Math.max(3, 2 * g.requestedCount));
+      if (crashing) {
+        await services.clusters.endWithError(cluster.id, 'INSTANCE_FAILURE',
+          `too many ${crashing.role} node failures (${failures.get(crashing.id)} in ${FAILURE_WINDOW_MS / 60_000} min)`);
+        return;
+      }
       // growth or healing: new instance rows first (with their events), launched below
       await services.instances.fillGroups(cluster.id, (tx, group, count) => services.clusters.addInstances(tx, group, count));
       live = await instancesQ.liveInstancesOfCluster(services.sql, cluster.id);
     }
-    const now = Date.now();
     for (const instance of live) {
       if (this.busy.has(instance.id)) continue;
       if (instance.pid !== null) this.launched.delete(instance.id); // passes run one at a time: seen recorded
@@ -173,11 +188,7 @@ export class ClusterController {
     }
     if (cluster.state === 'WAITING' && cluster.idleTimeoutSeconds !== null
         && now - cluster.lastActiveAt.getTime() > cluster.idleTimeoutSeconds * 1_000) {
-      await services.sql.begin(async (tx) => {
-        const locked = (await clustersQ.lockCluster(tx, cluster.id))!;
-        if (locked.state !== 'WAITING' || now - locked.lastActiveAt.getTime() <= (locked.idleTimeoutSeconds ?? 0) * 1_000) return;
-        await beginTermination(tx, locked, { code: 'ALL_STEPS_COMPLETED', message: `Idle for more than ${locked.idleTimeoutSeconds} seconds (auto-termination policy)` });
-      });
+      await services.clusters.endIfIdle(cluster.id);
     }
   }
 
@@ -190,6 +201,9 @@ export class ClusterController {
     const heardAt = Math.max(instance.lastHeartbeatAt?.getTime() ?? 0, this.leaderSince);
     if (instance.state === 'PROVISIONING' && now - heardAt > this.options.joinTimeoutMs) {
       return `node agent did not join within ${this.options.joinTimeoutMs / 1000} s`;
+    }
+    if (instance.state === 'BOOTSTRAPPING' && now - instance.createdAt.getTime() > this.options.startupTimeoutMs) {
+      return `node did not finish bootstrapping within ${this.options.startupTimeoutMs / 1000} s`;
     }
     if (instance.state !== 'PROVISIONING' && now - heardAt > this.options.heartbeatTimeoutMs) {
       return `no heartbeat for ${Math.round((now - heardAt) / 1000)} s`;

@@ -193,6 +193,24 @@ export class ClusterService {
     });
   }
 
+  /** The auto-termination policy: a cluster WAITING for longer than its idle timeout ends. */
+  async endIfIdle(clusterId: string): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      const c = await q.lockCluster(tx, clusterId);
+      if (!c || c.state !== 'WAITING' || c.idleTimeoutSeconds === null) return;
+      if (Date.now() - c.lastActiveAt.getTime() <= c.idleTimeoutSeconds * 1_000) return;
+      await beginTermination(tx, c, { code: 'ALL_STEPS_COMPLETED', message: `Idle for more than ${c.idleTimeoutSeconds} seconds (auto-termination policy)` });
+    });
+  }
+
+  /** Ends an active cluster for a reason of the system's (bootstrap or node failures). */
+  async endWithError(clusterId: string, code: 'BOOTSTRAP_FAILURE' | 'INSTANCE_FAILURE', message: string): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      const c = await q.lockCluster(tx, clusterId);
+      if (c) await beginTermination(tx, c, { code, message });
+    });
+  }
+
   /** Records the wanted size; the cluster controller starts or stops agents to match. */
   async modifyInstanceGroup(input: { clusterId?: string | null; instanceGroupId: string; instanceCount: number }): Promise<InstanceGroupRow> {
     const group = await q.groupById(this.sql, input.instanceGroupId);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CORE, CREATE_CLUSTER as CREATE, MASTER, waitForClusterState } from '../support/api.js';
-import { isAlive } from '../support/processes.js';
+import { isAlive, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -41,5 +41,36 @@ describe('cluster lifecycle', () => {
     const ended = await waitForState(id, ['TERMINATED']);
     expect(ended.instances.every((i: any) => i.state === 'TERMINATED')).toBe(true);
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
+  });
+});
+
+describe('healing', () => {
+  it('replaces a dead CORE node, but a group whose nodes keep dying ends the cluster (INSTANCE_FAILURE)', async () => {
+    const { createCluster } = await server.data(CREATE, { input: { name: 'crash-loop', instanceGroups: [MASTER, CORE(1)] } });
+    const id = createCluster.cluster.id;
+    await waitForState(id, ['WAITING']);
+    const killed = new Set<string>();
+    for (let round = 1; round <= 3; round++) {
+      const c = await waitUntil(async () => {
+        const now = (await server.data(CLUSTER, { id })).cluster;
+        const core = now.instances.find((i: any) => i.role === 'CORE' && i.state === 'RUNNING' && !killed.has(i.id));
+        return core ? { now, core } : null;
+      }, `a running CORE node (round ${round})`);
+      killed.add(c.core.id);
+      process.kill(c.core.pid, 'SIGKILL');
+      if (round < 3) {
+        // healed: a new CORE node runs and the cluster never left WAITING
+        await waitUntil(async () => {
+          const now = (await server.data(CLUSTER, { id })).cluster;
+          return now.instances.some((i: any) => i.role === 'CORE' && i.state === 'RUNNING' && !killed.has(i.id));
+        }, `a replacement CORE node (round ${round})`);
+        expect((await server.data(CLUSTER, { id })).cluster.state).toBe('WAITING');
+      }
+    }
+    const ended = await waitForState(id, ['TERMINATED_WITH_ERRORS']);
+    expect(ended.stateChangeReason.code).toBe('INSTANCE_FAILURE');
+    expect(ended.stateChangeReason.message).toContain('too many CORE node failures');
+    expect(ended.instances.every((i: any) => i.state === 'TERMINATED')).toBe(true);
+    for (const i of ended.instances) expect(isAlive(i.pid)).toBe(false);
   });
 });

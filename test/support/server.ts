@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { startApp, type AppHooks, type RunningApp } from '../../src/app.js';
-import type { Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import { createTestDatabase } from './db.js';
 import { gql, gqlData, wsClient, type GqlResponse } from './client.js';
 import { pidsWithEnvPrefix, waitUntil } from './processes.js';
@@ -23,10 +23,10 @@ export interface TestServer {
 }
 
 export function testConfig(overrides: Partial<Config> & { dataDir: string; databaseUrl: string; adminApiKey: string }): Config {
+  // the defaults of a fresh start, faster loops, and what the test asks for
   return {
-    port: 0, host: '127.0.0.1', production: false, introspection: true, logLevel: 'warn',
-    heartbeatTimeoutMs: 10_000, agentHeartbeatMs: 500, agentOrphanSeconds: 60, reconcileIntervalMs: 200,
-    dbPoolSize: 10, agentUrl: undefined,
+    ...loadConfig({}), port: 0, logLevel: 'warn', agentHeartbeatMs: 500, agentOrphanSeconds: 60, reconcileIntervalMs: 200,
+    dbPoolSize: 10,
     ...overrides,
   };
 }

@@ -75,3 +75,13 @@ export async function isConnectedTo(db: Db, instanceId: string, serverId: string
                   and state = 'RUNNING') as ok`;
   return row!.ok;
 }
+
+/** Instances of a cluster failed (INSTANCE_FAILURE) since `since`, per group. */
+export async function recentFailures(db: Db, clusterId: string, since: Date): Promise<Map<string, number>> {
+  const rows = await db<{ groupId: string; n: number }[]>`
+    select group_id, count(*)::int as n from instances
+    where cluster_id = ${clusterId} and state = 'TERMINATED' and state_reason_code = 'INSTANCE_FAILURE'
+      and ended_at > ${since}
+    group by group_id`;
+  return new Map(rows.map((r) => [r.groupId, r.n]));
+}
