@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Sql } from '../db/client.js';
 import * as clustersQ from '../db/queries/clusters.js';
 import * as instancesQ from '../db/queries/instances.js';
-import type { ClusterRow, InstanceRow } from '../db/rows.js';
+import { ACTIVE_CLUSTER_STATES, type ClusterRow, type InstanceRow } from '../db/rows.js';
 import type { EngineDriver, InstanceHandle } from '../engine/types.js';
 import { instanceType } from '../services/catalog.js';
 import { newInstanceToken } from '../services/clusters.js';
@@ -127,7 +127,7 @@ export class ClusterController {
   private async pass(): Promise<void> {
     if (!(await this.ensureLeader())) return;
     const { sql } = this.services;
-    const active = await clustersQ.clustersInStates(sql, ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING', 'TERMINATING']);
+    const active = await clustersQ.clustersInStates(sql, [...ACTIVE_CLUSTER_STATES, 'TERMINATING']);
     for (const cluster of active) {
       if (cluster.state === 'TERMINATING') await this.terminate(cluster);
       else await this.reconcile(cluster);

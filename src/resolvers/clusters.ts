@@ -1,6 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { pageSize } from '../services/validate.js';
-import { badInput } from '../services/errors.js';
+import { pageSize, parseSeqCursor } from '../services/paging.js';
 import {
   ClusterFilter, CreateClusterInput, ModifyInstanceGroupInput, SetTerminationProtectionInput, TerminateClustersInput,
 } from '../schema/inputs.js';
@@ -10,12 +9,6 @@ import {
 import { Cluster, ClusterConnection, Instance, InstanceGroup, StateChangeReason, StepConnection } from '../schema/types.js';
 import type { Context } from './context.js';
 import { connection, toCluster, toStep, type ClusterObject } from './mappers.js';
-
-function stepCursorBefore(after: string | null | undefined): number | null {
-  if (!after) return null;
-  if (!/^\d{1,15}$/.test(after)) throw badInput('after', 'is not a cursor returned by this API');
-  return Number(after);
-}
 
 @Resolver(() => Cluster)
 export class ClusterResolver {
@@ -87,7 +80,7 @@ export class ClusterResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
     const limit = pageSize(first);
-    const before = stepCursorBefore(after);
+    const before = after ? parseSeqCursor(after) : null;
     const rows = await ctx.loaders.stepPage.load(`${cluster.id}|${limit + 1}|${before ?? ''}`);
     const page = { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (s: { position: number }) => String(s.position) };
     return connection(page, toStep, Boolean(after));

@@ -3,7 +3,7 @@ import { streamName } from '../services/logs.js';
 import type { Cluster, ClusterEvent, LogLine, Step } from '../schema/types.js';
 import type { ClusterState, StepState, ActionOnFailure, LogStreamKind, ClusterEventKind } from '../schema/enums.js';
 
-export interface Page<T> { nodes: T[]; hasNextPage: boolean; cursorOf: (node: T) => string }
+import type { Page } from '../services/paging.js';
 
 /** Relay connection from a page (`after` paging: hasPreviousPage is whether a cursor was given). */
 export function connection<T, N>(page: Page<T>, map: (row: T) => N, hadCursor: boolean) {

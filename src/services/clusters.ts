@@ -9,7 +9,8 @@ import { APPLICATIONS, instanceType } from './catalog.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
 import { insertValidatedSteps, validateSteps, type StepInput } from './steps.js';
 import { beginTermination, changeGroup } from './transitions.js';
-import { Limits, pageSize, requireIntInRange, requireList, requireName } from './validate.js';
+import { pageSize, type Page } from './paging.js';
+import { Limits, requireIntInRange, requireList, requireName } from './validate.js';
 
 export interface InstanceGroupInput { role: InstanceRole; instanceType: string; count: number; name?: string | null }
 
@@ -26,8 +27,6 @@ export interface CreateClusterInput {
 }
 
 export interface ClusterFilter { states?: ClusterState[] | null; nameContains?: string | null; ids?: string[] | null }
-
-export interface Page<T> { nodes: T[]; hasNextPage: boolean; cursorOf: (node: T) => string }
 
 /** New instance rows get a join token; only its hash is stored. The agent receives it at launch. */
 export function newInstanceToken(): { token: string; hash: string } {

@@ -3,7 +3,7 @@ import type { Sql } from '../db/client.js';
 import { eventHead, eventsAfter } from '../db/queries/events.js';
 import type { EventRow } from '../db/rows.js';
 import { SeqFeed } from '../events/seq-feed.js';
-import { parseSeqCursor } from './logs.js';
+import { parseSeqCursor } from './paging.js';
 
 /** The per-cluster event log (outbox) as a replayable feed for subscriptions. */
 export class EventService {

@@ -4,7 +4,7 @@ import * as clustersQ from '../db/queries/clusters.js';
 import * as q from '../db/queries/instances.js';
 import * as stepsQ from '../db/queries/steps.js';
 import type { ClusterRow, InstanceGroupRow, InstanceRow, StepRow } from '../db/rows.js';
-import { ENDED_CLUSTER_STATES } from '../db/rows.js';
+import { ACTIVE_CLUSTER_STATES, ENDED_CLUSTER_STATES } from '../db/rows.js';
 import { sha256 } from '../lib/ids.js';
 import type { StepService } from './steps.js';
 import {
@@ -170,7 +170,7 @@ export class InstanceService {
   async fillGroups(clusterId: string, add: (tx: Tx, group: InstanceGroupRow, count: number) => Promise<void>): Promise<void> {
     await this.sql.begin(async (tx) => {
       const cluster = (await clustersQ.lockCluster(tx, clusterId))!;
-      if (!['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'].includes(cluster.state)) return;
+      if (!ACTIVE_CLUSTER_STATES.includes(cluster.state)) return;
       const live = await q.liveInstancesOfCluster(tx, clusterId);
       for (const g of await clustersQ.groupsOfClusters(tx, [clusterId])) {
         const missing = g.requestedCount - live.filter((i) => i.groupId === g.id).length;

@@ -4,18 +4,11 @@ import * as q from '../db/queries/logs.js';
 import type { LogLineRow } from '../db/rows.js';
 import type { AgentLogLine } from '../engine/types.js';
 import { SeqFeed } from '../events/seq-feed.js';
-import { badInput } from './errors.js';
-import { pageSize } from './validate.js';
+import { pageSize, parseSeqCursor } from './paging.js';
 
 export const STREAM_NAMES = ['STDOUT', 'STDERR', 'SYSTEM'] as const;
 export function streamName(code: number): (typeof STREAM_NAMES)[number] {
   return STREAM_NAMES[code - 1] ?? 'SYSTEM';
-}
-
-export function parseSeqCursor(cursor: string | null | undefined, field = 'after'): number {
-  if (cursor === null || cursor === undefined || cursor === '') return 0;
-  if (!/^\d{1,15}$/.test(cursor)) throw badInput(field, 'is not a cursor returned by this API');
-  return Number(cursor);
 }
 
 export class LogService {

@@ -56,8 +56,3 @@ export function requireEnv(value: unknown, field: string): Record<string, string
   return env;
 }
 
-/** Relay `first`: default 20, at most 100 (as GitHub's API). */
-export function pageSize(first: number | null | undefined, field = 'first'): number {
-  if (first === null || first === undefined) return 20;
-  return requireIntInRange(first, field, 0, Limits.pageSize);
-}
