@@ -74,3 +74,19 @@ describe('healing', () => {
     for (const i of ended.instances) expect(isAlive(i.pid)).toBe(false);
   });
 });
+
+describe('startup deadline', () => {
+  it('a cluster not ready within STARTUP_TIMEOUT_SECONDS ends TERMINATED_WITH_ERRORS (BOOTSTRAP_FAILURE)', async () => {
+    // a deadline of 0 s: no cluster can make it, whatever the machine's speed
+    const impatient = await startTestServer({ startupTimeoutSeconds: 0 });
+    try {
+      const { createCluster } = await impatient.data(CREATE, { input: { name: 'too-slow', instanceGroups: [MASTER, CORE(1)] } });
+      const ended = await waitForClusterState(impatient, createCluster.cluster.id, ['TERMINATED_WITH_ERRORS'], { query: CLUSTER });
+      expect(ended.stateChangeReason).toMatchObject({ code: 'BOOTSTRAP_FAILURE' });
+      expect(ended.stateChangeReason.message).toContain('did not become ready within 0 s');
+      expect(ended.instances.every((i: any) => i.state === 'TERMINATED')).toBe(true);
+    } finally {
+      await impatient.close();
+    }
+  });
+});
