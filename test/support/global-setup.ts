@@ -6,6 +6,7 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.js';
 import { runMigrations } from '../../src/db/migrate.js';
+import { pidsWithEnvPrefix } from './processes.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -26,8 +27,21 @@ export default async function setup(project: TestProject) {
   await admin.end();
   await runMigrations(pg.url.replace(/\/postgres$/, `/${TEMPLATE_DB}`));
   project.provide('pgUrl', pg.url);
+  // Every temporary dir of this run (test data dirs, the node agents' working dirs) lives under one
+  // run dir, so that the end of the run can tell whether any process started by a test survived it.
+  const runDir = await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-run-'));
+  await fs.chmod(runDir, 0o755); // the embedded Postgres user must be able to traverse it
+  process.env.TMPDIR = runDir;
   return async () => {
     await pg.stop();
     await fs.rm(dir, { recursive: true, force: true });
+    const leaked = pidsWithEnvPrefix('AGENT_WORKDIR', runDir);
+    for (const pid of leaked) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+    }
+    await fs.rm(runDir, { recursive: true, force: true });
+    // a leaked process is a failing test run (vitest reports a teardown error but keeps exit code 0)
+    if (leaked.length) process.exitCode = 1;
+    if (leaked.length) throw new Error(`processes left running by the tests (now killed): ${leaked.join(', ')}`);
   };
 }
