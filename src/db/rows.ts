@@ -11,7 +11,6 @@ export type EventKind = 'CLUSTER' | 'INSTANCE_GROUP' | 'INSTANCE' | 'STEP';
 
 export const ACTIVE_CLUSTER_STATES: ClusterState[] = ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'];
 export const ENDED_CLUSTER_STATES: ClusterState[] = ['TERMINATED', 'TERMINATED_WITH_ERRORS'];
-export const ACTIVE_STEP_STATES: StepState[] = ['PENDING', 'RUNNING', 'CANCEL_PENDING'];
 export const ENDED_STEP_STATES: StepState[] = ['COMPLETED', 'CANCELLED', 'FAILED', 'INTERRUPTED'];
 
 export interface ClusterRow {
