@@ -82,13 +82,23 @@ export class InstanceService {
     });
   }
 
-  /** The agent finished bootstrapping: the instance runs; when every node runs, the cluster is ready. */
-  async ready(instanceId: string): Promise<void> {
+  /**
+   * Runs `fn` with the instance re-read under its cluster's lock: every change to a cluster's
+   * resources takes that lock first, which orders them and keeps lock order (and deadlocks) simple.
+   */
+  private async underLock(instanceId: string, fn: (tx: Tx, cluster: ClusterRow, instance: InstanceRow) => Promise<void>): Promise<void> {
     const probe = await q.instanceById(this.sql, instanceId);
     if (!probe) return;
     await this.sql.begin(async (tx) => {
-      let cluster = (await clustersQ.lockCluster(tx, probe.clusterId))!;
-      const instance = (await q.instanceById(tx, instanceId))!;
+      const cluster = (await clustersQ.lockCluster(tx, probe.clusterId))!;
+      await fn(tx, cluster, (await q.instanceById(tx, instanceId))!);
+    });
+  }
+
+  /** The agent finished bootstrapping: the instance runs; when every node runs, the cluster is ready. */
+  ready(instanceId: string): Promise<void> {
+    return this.underLock(instanceId, async (tx, locked, instance) => {
+      let cluster = locked;
       if (instance.state !== 'BOOTSTRAPPING') return;
       await changeInstanceState(tx, instance, 'RUNNING');
       if (cluster.state === 'STARTING' || cluster.state === 'BOOTSTRAPPING') {
@@ -113,12 +123,9 @@ export class InstanceService {
    * The instance's agent is gone (dead process, silent too long, or never joined). Its steps can't
    * finish; a dead MASTER ends the cluster, a dead CORE/TASK node is replaced by the controller.
    */
-  async fail(instanceId: string, reason: Reason): Promise<void> {
-    const probe = await q.instanceById(this.sql, instanceId);
-    if (!probe) return;
-    await this.sql.begin(async (tx) => {
-      let cluster = (await clustersQ.lockCluster(tx, probe.clusterId))!;
-      const instance = (await q.instanceById(tx, instanceId))!;
+  fail(instanceId: string, reason: Reason): Promise<void> {
+    return this.underLock(instanceId, async (tx, locked, instance) => {
+      let cluster = locked;
       if (instance.state === 'TERMINATED') return;
       await changeInstanceState(tx, instance, 'TERMINATED', reason);
       for (const step of await stepsQ.stepsOnInstance(tx, instanceId, ['RUNNING', 'CANCEL_PENDING'])) {
@@ -134,12 +141,8 @@ export class InstanceService {
   }
 
   /** Stopped on purpose (terminate, shrink): steps still on it are INTERRUPTED. */
-  async terminated(instanceId: string, reason: Reason): Promise<void> {
-    const probe = await q.instanceById(this.sql, instanceId);
-    if (!probe) return;
-    await this.sql.begin(async (tx) => {
-      const cluster = (await clustersQ.lockCluster(tx, probe.clusterId))!;
-      const instance = (await q.instanceById(tx, instanceId))!;
+  terminated(instanceId: string, reason: Reason): Promise<void> {
+    return this.underLock(instanceId, async (tx, cluster, instance) => {
       if (instance.state === 'TERMINATED') return;
       await changeInstanceState(tx, instance, 'TERMINATED', reason);
       for (const step of await stepsQ.stepsOnInstance(tx, instanceId, ['RUNNING', 'CANCEL_PENDING'])) {
