@@ -35,15 +35,13 @@ export class QueryCoalescer {
     if (state.next) return state.next;
     const st = state;
     const previous = st.running ?? new Promise<void>((resolve) => setImmediate(resolve));
-    const batch = previous.then(() => {
+    const start = () => {
       st.next = null;
       st.running = batch;
       return exec();
-    }, () => {
-      st.next = null;
-      st.running = batch;
-      return exec();
-    }).finally(() => {
+    };
+    // starts whether the previous execution succeeded or not
+    const batch: Promise<ExecutionResult> = previous.then(start, start).finally(() => {
       if (st.running === batch) st.running = null;
       if (!st.running && !st.next && this.keys.get(key) === st) this.keys.delete(key);
     });
