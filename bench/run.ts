@@ -677,7 +677,7 @@ async function main() {
   // the defaults a fresh `npm start` has, on a free port, with this bench's data dir and database
   const config: Config = {
     ...loadConfig({}), port: 0, logLevel: 'warn', agentHeartbeatMs: 1_000, agentOrphanSeconds: 60, reconcileIntervalMs: 200,
-    dbPoolSize: 10, dataDir: appDir, databaseUrl: pg.url, adminApiKey: key,
+    dbPoolSize: 10, dataDir: appDir, bucketsDir: path.join(appDir, 'buckets'), databaseUrl: pg.url, adminApiKey: key,
   };
   const app: RunningApp = await startApp(config, log, { onQuery: (q) => { statementLog?.push(q); statementTrace?.push({ t: traceClock(), q }); } });
   cleanups.push({

@@ -5,6 +5,8 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /** object bytes live here, at <bucketsDir>/<bucket>/<key> (the s3:// → local path mapping) */
+  bucketsDir: string;
   databaseUrl: string | undefined;
   adminApiKey: string | undefined;
   production: boolean;
@@ -33,10 +35,12 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
+  const dataDir = path.resolve(env.DATA_DIR || '.data');
   return {
     port: int(env, 'PORT', 4000),
     host: env.HOST || '127.0.0.1',
-    dataDir: path.resolve(env.DATA_DIR || '.data'),
+    dataDir,
+    bucketsDir: path.join(dataDir, 'buckets'),
     databaseUrl: env.DATABASE_URL || undefined,
     adminApiKey: env.ADMIN_API_KEY || undefined,
     production,

@@ -26,7 +26,7 @@ export function testConfig(overrides: Partial<Config> & { dataDir: string; datab
   // the defaults of a fresh start, faster loops, and what the test asks for
   return {
     ...loadConfig({}), port: 0, logLevel: 'warn', agentHeartbeatMs: 500, agentOrphanSeconds: 60, reconcileIntervalMs: 200,
-    dbPoolSize: 10,
+    dbPoolSize: 10, bucketsDir: path.join(overrides.dataDir, 'buckets'),
     ...overrides,
   };
 }
