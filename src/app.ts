@@ -57,7 +57,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
   try {
     await runMigrations(databaseUrl);
     sql = connect(databaseUrl, { max: config.dbPoolSize, applicationName: serverId, onQuery: hooks.onQuery });
-    const services = createServices(sql, log);
+    const services = createServices(sql, log, config);
     const generatedAdminKey = await services.auth.bootstrap(config.adminApiKey);
 
     const sessions = new AgentSessions(services, serverId, log);

@@ -63,15 +63,23 @@ export interface InstanceRow {
   endedAt: Date | null;
 }
 
-export interface CommandSpec { args: string[]; env: Record<string, string> }
+/** What the master node's agent runs for a step (see src/services/step-kinds). */
+export interface StepSpec {
+  args: string[];
+  env: Record<string, string>;
+  /** the kind's own input as the user gave it (absent for COMMAND steps) */
+  source?: Record<string, unknown>;
+  /** s3:// locations the step writes, registered as objects when it completes */
+  outputs?: string[];
+}
 
 export interface StepRow {
   id: string;
   clusterId: string;
   position: number;
   name: string;
-  kind: 'COMMAND';
-  spec: CommandSpec;
+  kind: 'COMMAND' | 'SCRIPT' | 'SPARK' | 'SQL';
+  spec: StepSpec;
   actionOnFailure: ActionOnFailure;
   state: StepState;
   progress: number | null;

@@ -7,7 +7,7 @@ import { ACTIVE_CLUSTER_STATES } from '../db/rows.js';
 import { newId, secret, sha256 } from '../lib/ids.js';
 import { APPLICATIONS, instanceType } from './catalog.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
-import { insertValidatedSteps, validateSteps, type StepInput } from './steps.js';
+import { insertValidatedSteps, validateSteps, type StepInput, type StepService } from './steps.js';
 import { beginTermination, changeGroup } from './transitions.js';
 import { pageSize, type Page } from './paging.js';
 import { Limits, requireIntInRange, requireList, requireName } from './validate.js';
@@ -64,7 +64,7 @@ function validateGroups(groups: readonly InstanceGroupInput[]): void {
 }
 
 export class ClusterService {
-  constructor(private readonly sql: Sql) {}
+  constructor(private readonly sql: Sql, private readonly steps: StepService) {}
 
   async create(input: CreateClusterInput): Promise<ClusterRow> {
     const name = requireName(input.name, 'input.name');
@@ -78,7 +78,7 @@ export class ClusterService {
     const stepConcurrency = requireIntInRange(input.stepConcurrencyLevel ?? 1, 'input.stepConcurrencyLevel', 1, 256);
     const idle = input.autoTerminationIdleTimeoutSeconds ?? null;
     if (idle !== null) requireIntInRange(idle, 'input.autoTerminationIdleTimeoutSeconds', 60, 604_800);
-    const steps = validateSteps(input.steps ?? [], 'input.steps', stepConcurrency);
+    const steps = await validateSteps(input.steps ?? [], 'input.steps', stepConcurrency, this.steps.kindContext(this.sql, applications));
     const token = input.clientToken ?? null;
     if (token !== null) requireName(token, 'input.clientToken', Limits.clientTokenLength);
     const requestHash = token === null ? null : sha256(JSON.stringify({ ...input, clientToken: undefined }));

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import { WorkHints } from '../events/hints.js';
 import { AuthService } from './auth.js';
@@ -20,13 +21,13 @@ export interface Services {
   hints: WorkHints;
 }
 
-export function createServices(sql: Sql, log: Logger): Services {
+export function createServices(sql: Sql, log: Logger, config: Config): Services {
   const hints = new WorkHints();
-  const steps = new StepService(sql, hints);
+  const steps = new StepService(sql, hints, config.bucketsDir);
   return {
     sql,
     auth: new AuthService(sql, log),
-    clusters: new ClusterService(sql),
+    clusters: new ClusterService(sql, steps),
     steps,
     instances: new InstanceService(sql, steps),
     logs: new LogService(sql, log),

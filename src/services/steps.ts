@@ -1,10 +1,10 @@
-import type { Sql, Tx } from '../db/client.js';
+import type { Db, Sql, Tx } from '../db/client.js';
 import * as clustersQ from '../db/queries/clusters.js';
 import * as instancesQ from '../db/queries/instances.js';
 import { appendEvent } from '../db/queries/events.js';
 import { createStream } from '../db/queries/logs.js';
 import * as q from '../db/queries/steps.js';
-import type { ActionOnFailure, ClusterRow, CommandSpec, StepRow } from '../db/rows.js';
+import type { ActionOnFailure, ClusterRow, StepRow, StepSpec } from '../db/rows.js';
 import { ACTIVE_CLUSTER_STATES } from '../db/rows.js';
 import type { WorkHints } from '../events/hints.js';
 import { newId } from '../lib/ids.js';
@@ -12,48 +12,41 @@ import { badInput, conflict, notFound } from './errors.js';
 import {
   beginTermination, cancelPendingSteps, changeClusterState, changeStepState, settleActivity, stepProgressChanged, stepSnapshot,
 } from './transitions.js';
-import { Limits, requireEnv, requireList, requireName } from './validate.js';
+import { STEP_KINDS, type StepKindContext, type StepKindName } from './step-kinds/index.js';
+import { Limits, requireList, requireName } from './validate.js';
 
 export interface StepInput {
   name: string;
   actionOnFailure?: ActionOnFailure | null;
-  command?: { args: string[]; env?: unknown } | null;
+  command?: unknown;
   script?: unknown;
   spark?: unknown;
   sql?: unknown;
 }
 
-export interface ValidStep { name: string; actionOnFailure: ActionOnFailure; spec: CommandSpec }
+export interface ValidStep { name: string; actionOnFailure: ActionOnFailure; kind: StepKindName; spec: StepSpec }
 
-const STEP_KINDS = ['command', 'script', 'spark', 'sql'] as const;
-const NOT_YET: Record<string, string> = {
-  script: 'script steps need buckets, which this server does not provide yet',
-  spark: 'spark steps need a SPARK cluster, which this engine does not provide yet',
-  sql: 'sql steps need DuckDB, which this engine does not provide yet',
-};
+const INPUT_FIELDS = Object.keys(STEP_KINDS) as (keyof typeof STEP_KINDS)[];
 
-export function validateSteps(steps: readonly StepInput[], field: string, concurrency: number): ValidStep[] {
+export async function validateSteps(
+  steps: readonly StepInput[], field: string, concurrency: number, ctx: StepKindContext,
+): Promise<ValidStep[]> {
   requireList(steps, field, 0, Limits.stepsPerRequest);
-  return steps.map((s, i) => {
+  const valid: ValidStep[] = [];
+  for (const [i, s] of steps.entries()) {
     const f = `${field}.${i}`;
     const name = requireName(s.name, `${f}.name`);
-    const kinds = STEP_KINDS.filter((k) => s[k] !== null && s[k] !== undefined);
-    if (kinds.length !== 1) throw badInput(f, `exactly one of ${STEP_KINDS.join(', ')} is required, got ${kinds.length}`);
-    const kind = kinds[0]!;
-    if (kind !== 'command') throw badInput(`${f}.${kind}`, NOT_YET[kind]!);
+    const given = INPUT_FIELDS.filter((k) => s[k] !== null && s[k] !== undefined);
+    if (given.length !== 1) throw badInput(f, `exactly one of ${INPUT_FIELDS.join(', ')} is required, got ${given.length}`);
     const actionOnFailure = s.actionOnFailure ?? 'CONTINUE';
     if (concurrency > 1 && actionOnFailure !== 'CONTINUE') {
       throw badInput(`${f}.actionOnFailure`, 'with stepConcurrencyLevel > 1 only CONTINUE is allowed');
     }
-    const args = s.command!.args;
-    requireList(args, `${f}.command.args`, 1, Limits.argCount);
-    args.forEach((a, j) => {
-      if (a.length > Limits.argLength) throw badInput(`${f}.command.args.${j}`, `must be at most ${Limits.argLength} characters`);
-      if (a.includes('\0')) throw badInput(`${f}.command.args.${j}`, 'must not contain NUL');
-    });
-    if (!args[0]!.trim()) throw badInput(`${f}.command.args.0`, 'the program must not be empty');
-    return { name, actionOnFailure, spec: { args: [...args], env: requireEnv(s.command!.env, `${f}.command.env`) } };
-  });
+    const { name: kind, kind: impl } = STEP_KINDS[given[0]!];
+    const spec = await impl.prepare(s[given[0]!], `${f}.${given[0]}`, ctx);
+    valid.push({ name, actionOnFailure, kind, spec });
+  }
+  return valid;
 }
 
 export async function insertValidatedSteps(tx: Tx, clusterId: string, steps: ValidStep[]): Promise<StepRow[]> {
@@ -62,7 +55,7 @@ export async function insertValidatedSteps(tx: Tx, clusterId: string, steps: Val
     const logStreamId = newId('log');
     await createStream(tx, logStreamId);
     const row = await q.insertStep(tx, {
-      id: newId('s'), clusterId, name: s.name, kind: 'COMMAND', spec: s.spec, actionOnFailure: s.actionOnFailure, logStreamId,
+      id: newId('s'), clusterId, name: s.name, kind: s.kind, spec: s.spec, actionOnFailure: s.actionOnFailure, logStreamId,
     });
     await appendEvent(tx, clusterId, 'STEP', row.id, 'PENDING', { previousState: null, ...stepSnapshot(row) });
     rows.push(row);
@@ -74,7 +67,11 @@ export type CancelMode = 'SEND_INTERRUPT' | 'TERMINATE_PROCESS';
 export interface CancelResult { stepId: string; status: 'SUBMITTED' | 'FAILED'; reason: string | null }
 
 export class StepService {
-  constructor(private readonly sql: Sql, private readonly hints: WorkHints) {}
+  constructor(private readonly sql: Sql, private readonly hints: WorkHints, private readonly bucketsDir: string) {}
+
+  kindContext(db: Db, applications: readonly string[]): StepKindContext {
+    return { db, applications, bucketsDir: this.bucketsDir };
+  }
 
   get(id: string): Promise<StepRow | undefined> {
     return q.stepById(this.sql, id);
@@ -88,7 +85,7 @@ export class StepService {
       if (!ACTIVE_CLUSTER_STATES.includes(cluster.state)) {
         throw conflict(`steps can't be added to a ${cluster.state} cluster`, 'input.clusterId');
       }
-      const valid = validateSteps(steps, 'input.steps', cluster.stepConcurrency);
+      const valid = await validateSteps(steps, 'input.steps', cluster.stepConcurrency, this.kindContext(tx, cluster.applications));
       const active = await q.countActiveSteps(tx, clusterId);
       if (active + valid.length > Limits.activeStepsPerCluster) {
         throw badInput('input.steps', `a cluster holds at most ${Limits.activeStepsPerCluster} PENDING or RUNNING steps; it has ${active}`);
