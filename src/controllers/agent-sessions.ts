@@ -222,7 +222,7 @@ export class AgentSessions {
           throw new Error(`exit of ${m.stepId} reported before its log lines up to ${m.lastSeq} were stored`);
         }
         const next = await services.steps.recordExit(String(m.stepId), session.instanceId, {
-          exitCode: m.exitCode ?? null, signal: m.signal ?? null,
+          exitCode: m.exitCode ?? null, signal: m.signal ?? null, result: isPlainObject(m.result) ? m.result : null,
         });
         session.streams.delete(m.stepId);
         this.send(session.instanceId, { type: 'ackExit', stepId: m.stepId });
@@ -262,3 +262,5 @@ export class AgentSessions {
     for (const s of sessions) s.ws.close(1001, 'server shutting down');
   }
 }
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

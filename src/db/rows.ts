@@ -88,6 +88,7 @@ export interface StepRow {
   exitCode: number | null;
   failureReason: string | null;
   failureMessage: string | null;
+  result: Record<string, unknown> | null;
   logStreamId: string;
   cancelOption: 'SEND_INTERRUPT' | 'TERMINATE_PROCESS' | null;
   createdAt: Date;

@@ -90,6 +90,8 @@ export const steps = pgTable('steps', {
   exitCode: integer('exit_code'),
   failureReason: text('failure_reason'),
   failureMessage: text('failure_message'),
+  // the step's outcome in figures (`::result {...}` from its process, e.g. rows written)
+  result: jsonb('result'),
   logStreamId: text('log_stream_id').notNull(),
   cancelOption: text('cancel_option'),
   createdAt: ts('created_at').notNull().defaultNow(),

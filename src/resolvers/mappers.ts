@@ -54,6 +54,7 @@ export function toStep(row: StepRow): StepObject {
     pid: row.pid,
     instanceId: row.instanceId,
     logStreamId: row.logStreamId,
+    result: row.result,
     createdAt: row.createdAt,
     startedAt: row.startedAt,
     endedAt: row.endedAt,

@@ -125,6 +125,8 @@ export class Step {
   @Field(() => Int, { nullable: true, description: 'OS process id of the step process while it runs' }) pid!: number | null;
   @Field(() => ID, { nullable: true, description: 'the instance running the step' }) instanceId!: string | null;
   @Field(() => ID) logStreamId!: string;
+  @Field(() => JSONResolver, { nullable: true, description: 'the outcome in figures the step reported (`::result {...}`), e.g. rowsWritten' })
+  result!: Record<string, unknown> | null;
   @Field(() => DateTimeResolver) createdAt!: Date;
   @Field(() => DateTimeResolver, { nullable: true }) startedAt!: Date | null;
   @Field(() => DateTimeResolver, { nullable: true }) endedAt!: Date | null;

@@ -182,9 +182,10 @@ export class StepService {
    * send): a queue of steps runs without a round trip through NOTIFY between two of them.
    */
   async recordExit(
-    stepId: string, instanceId: string, exit: { exitCode: number | null; signal: string | null; neverStarted?: boolean },
+    stepId: string, instanceId: string, exit: { exitCode: number | null; signal: string | null; neverStarted?: boolean; result?: Record<string, unknown> | null },
   ): Promise<StepRow[]> {
     const { exitCode, signal } = exit;
+    const result = exit.result ?? null;
     const step = await this.ownStep(stepId, instanceId);
     if (!step) return [];
     return this.sql.begin(async (tx): Promise<StepRow[]> => {
@@ -202,10 +203,10 @@ export class StepService {
         }, `Step interrupted: the cluster is terminating${signal ? ` (process ended by ${signal})` : ''}`);
       } else if (current.state === 'RUNNING') {
         if (exitCode === 0) {
-          await changeStepState(tx, current, 'COMPLETED', { exitCode }, 'Step completed (exit code 0)');
+          await changeStepState(tx, current, 'COMPLETED', { exitCode, result }, 'Step completed (exit code 0)');
         } else {
           const message = signal ? `the step process was killed by ${signal}` : `the step process exited with code ${exitCode}`;
-          await changeStepState(tx, current, 'FAILED', { exitCode, failureReason: 'STEP_FAILURE', failureMessage: message }, `Step failed: ${message}`);
+          await changeStepState(tx, current, 'FAILED', { exitCode, result, failureReason: 'STEP_FAILURE', failureMessage: message }, `Step failed: ${message}`);
           cluster = await applyActionOnFailure(tx, cluster, current);
         }
       }

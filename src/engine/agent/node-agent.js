@@ -484,6 +484,20 @@ function parseProgress(text) {
   return Math.min(1, Math.max(0, value));
 }
 
+const RESULT_PREFIX = '::result ';
+const MAX_RESULT_BYTES = 65_536;
+
+/** `::result {json object}`: the step's outcome in figures (e.g. rows written). @param {string} text */
+function parseResult(text) {
+  if (!text.startsWith(RESULT_PREFIX) || Buffer.byteLength(text) > MAX_RESULT_BYTES) return null;
+  try {
+    const value = JSON.parse(text.slice(RESULT_PREFIX.length));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Unacknowledged lines of one step, oldest first; a moving head keeps drops and acks O(1). */
 class LineQueue {
   constructor() {
@@ -558,6 +572,7 @@ class LineQueue {
  * @property {number} exitAt
  * @property {boolean} exitSent stepExited written to the current connection
  * @property {number | undefined} progress
+ * @property {Record<string, unknown> | null} result the last `::result` directive, sent with the exit
  * @property {number | undefined} progressSent
  * @property {number} progressSentAt
  * @property {NodeJS.Timeout | null} progressTimer
@@ -583,6 +598,7 @@ function newStep(stepId) {
     exitAt: 0,
     exitSent: false,
     progress: undefined,
+    result: null,
     progressSent: undefined,
     progressSentAt: 0,
     progressTimer: null,
@@ -717,8 +733,10 @@ function runStep(msg) {
 
   const out = new LineSplitter((text) => {
     const value = parseProgress(text);
-    if (value === null) appendLine(step, 'STDOUT', text);
-    else setProgress(step, value);
+    if (value !== null) return setProgress(step, value);
+    const result = parseResult(text);
+    if (result !== null) step.result = result;
+    else appendLine(step, 'STDOUT', text);
   });
   const err = new LineSplitter((text) => appendLine(step, 'STDERR', text));
   child.stdout.on('data', (/** @type {Buffer} */ chunk) => out.write(chunk));
@@ -893,6 +911,7 @@ function pump() {
       signal: step.signal,
       at: step.exitAt,
       lastSeq: step.lastSeq,
+      result: step.result,
     });
     step.exitSent = true;
   }
