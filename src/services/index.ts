@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import { WorkHints } from '../events/hints.js';
 import { AuthService } from './auth.js';
@@ -7,6 +8,7 @@ import { EventService } from './events.js';
 import { InstanceService } from './instances.js';
 import { LogService } from './logs.js';
 import { StepService } from './steps.js';
+import { StorageService } from './storage.js';
 
 /** The services bag shared by resolvers, controllers and the agent gateway. */
 export interface Services {
@@ -18,9 +20,10 @@ export interface Services {
   logs: LogService;
   events: EventService;
   hints: WorkHints;
+  storage: StorageService;
 }
 
-export function createServices(sql: Sql, log: Logger): Services {
+export function createServices(sql: Sql, log: Logger, config: Pick<Config, 'dataDir' | 'bucketsDir' | 'objectMaxBytes'>): Services {
   const hints = new WorkHints();
   const steps = new StepService(sql, hints);
   return {
@@ -32,5 +35,6 @@ export function createServices(sql: Sql, log: Logger): Services {
     logs: new LogService(sql, log),
     events: new EventService(sql, log),
     hints,
+    storage: new StorageService(sql, config, log),
   };
 }
