@@ -39,7 +39,7 @@ async function listAll(bucket: string, args: { prefix?: string; delimiter?: stri
   const pages: Array<{ keys: string[]; prefixes: string[] }> = [];
   let after: string | null = null;
   for (;;) {
-    const { objects } = await server.data(LIST, { bucket, ...args, after });
+    const { objects }: { objects: any } = await server.data(LIST, { bucket, ...args, after });
     expect(objects.edges.length + objects.commonPrefixes.length).toBeLessThanOrEqual(args.first);
     expect(objects.pageInfo.hasPreviousPage).toBe(after !== null);
     pages.push({ keys: objects.edges.map((e: any) => e.node.key), prefixes: objects.commonPrefixes });
