@@ -222,8 +222,9 @@ export class StorageService {
     return this.sql.begin(async (tx) => {
       const row = await q.objectByKeyShared(tx, bucket, key);
       if (!row) throw new AppError('NOT_FOUND', `object ${s3Uri(bucket, key)} does not exist`, fields.key);
-      const handle = await fs.open(file, 'r').catch((err) => {
-        if (isErrno(err, 'ENOENT', 'ENOTDIR', 'EISDIR')) throw new AppError('NOT_FOUND', `object ${s3Uri(bucket, key)} has no data`, fields.key);
+      // never through a symlink a step may have planted in the bucket's directory
+      const handle = await fs.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW).catch((err) => {
+        if (isErrno(err, 'ENOENT', 'ENOTDIR', 'EISDIR', 'ELOOP')) throw new AppError('NOT_FOUND', `object ${s3Uri(bucket, key)} has no data`, fields.key);
         throw err;
       });
       try {
@@ -370,6 +371,8 @@ export class StorageService {
         break;
       } catch (err) {
         if (isErrno(err, 'ENOENT') && attempt < 3) continue;
+        // an empty directory left by deleted keys (its pruning may still be under way) is no clash
+        if (isErrno(err, 'EISDIR') && attempt < 3 && (await fs.rmdir(target).then(() => true, () => false))) continue;
         if (isErrno(err, 'EISDIR', 'ENOTDIR', 'EEXIST', 'ENOTEMPTY')) throw this.pathClash(bucket, key, null, field);
         throw err;
       }
@@ -439,8 +442,10 @@ export class StorageService {
   // ---- for steps ----
 
   /**
-   * `s3://bucket/key` → the object's local file (NOT_FOUND if the object does not exist); with
-   * `allowPrefix`, a prefix (empty or ending in "/") → its local directory (the bucket must exist).
+   * `s3://bucket/key` → the object's local file (NOT_FOUND if the object does not exist). With
+   * `allowPrefix` (inputs that may be "folders", as Spark reads them), a prefix → its local
+   * directory: one that is empty or ends in "/" (the bucket must exist), or a key that is no object
+   * but has objects under "<key>/".
    */
   async resolveUri(uri: string, field: string, { allowPrefix = false } = {}): Promise<ResolvedUri> {
     const { bucket, key } = parseS3Uri(uri, field, { allowPrefix });
@@ -448,8 +453,13 @@ export class StorageService {
       await this.requireBucket(bucket, field);
       return { bucket, key, path: this.prefixPath(bucket, key) };
     }
-    if (!(await q.objectByKey(this.sql, bucket, key))) throw new AppError('NOT_FOUND', `object ${uri} does not exist`, field);
-    return { bucket, key, path: objectFilePath(this.options.bucketsDir, bucket, key) };
+    if (await q.objectByKey(this.sql, bucket, key)) return { bucket, key, path: objectFilePath(this.options.bucketsDir, bucket, key) };
+    if (allowPrefix) {
+      const folder = `${key}/`;
+      const [inside] = await q.objectsInRange(this.sql, bucket, { from: folder, inclusive: true, end: prefixEnd(folder) }, 1);
+      if (inside) return { bucket, key: folder, path: this.prefixPath(bucket, folder) };
+    }
+    throw new AppError('NOT_FOUND', `object ${uri} does not exist`, field);
   }
 
   /** The local directory of a validated prefix ("" is the bucket's own directory). */
@@ -531,7 +541,14 @@ export class StorageService {
       }
       const md5 = crypto.createHash('md5');
       let size = 0;
-      const handle = await fs.open(full, 'r');
+      const handle = await fs.open(full, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW).catch((err) => {
+        if (isErrno(err, 'ELOOP', 'ENOENT')) return null; // became a symlink, or went, meanwhile
+        throw err;
+      });
+      if (!handle) {
+        skipped.push(key);
+        continue;
+      }
       try {
         for await (const chunk of handle.createReadStream({ autoClose: false, highWaterMark: WRITE_BATCH_BYTES })) {
           md5.update(chunk as Buffer);

@@ -168,6 +168,11 @@ describe('putObject', () => {
     expect((await put(bucket, 'tree', 'now a file')).size).toBe(10);
   });
 
+  it('an empty directory left at a key\'s path is no clash', async () => {
+    await fs.mkdir(path.join(server.dataDir, 'buckets', bucket, 'hollow', 'deeper'), { recursive: true });
+    await expect(put(bucket, 'hollow/deeper', 'file now')).resolves.toMatchObject({ size: 8 });
+  });
+
   it('racing writers of one key: one wins whole, bytes and metadata agree', async () => {
     const contents = Array.from({ length: 8 }, (_, i) => `writer ${i} `.repeat(1000 + i));
     await Promise.all(contents.map((c) => put(bucket, 'race.txt', c)));
@@ -345,6 +350,9 @@ describe('step outputs written back (storage.registerPrefix) and URIs resolved (
     const resolved = await storage.resolveUri(`s3://${bucket}/out/_SUCCESS`, 'uri');
     expect(resolved).toEqual({ bucket, key: 'out/_SUCCESS', path: path.join(server.dataDir, 'buckets', bucket, 'out', '_SUCCESS') });
     expect((await storage.resolveUri(`s3://${bucket}/out/`, 'uri', { allowPrefix: true })).path).toBe(dir);
+    // a "folder" named without its slash, as Spark inputs often are
+    expect(await storage.resolveUri(`s3://${bucket}/out/part`, 'uri', { allowPrefix: true })).toEqual({ bucket, key: 'out/part/', path: path.join(dir, 'part') });
+    await expect(storage.resolveUri(`s3://${bucket}/out/part`, 'uri')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(storage.resolveUri(`s3://${bucket}/out/missing`, 'uri')).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'uri' });
     await expect(storage.resolveUri(`s3://${bucket}/../x`, 'uri')).rejects.toMatchObject({ code: 'BAD_USER_INPUT', field: 'uri' });
     await expect(storage.resolveUri(`s3://${uniqueBucket('gone')}/`, 'uri', { allowPrefix: true })).rejects.toMatchObject({ code: 'NOT_FOUND' });

@@ -179,7 +179,20 @@ describe('path escapes', () => {
     // nothing written next to the buckets or the data dir
     expect(await fs.readdir(path.join(server.dataDir, 'buckets'))).toEqual([bucket]);
     const written = await fs.readdir(bucketFile());
-    for (const name of written) expect(['tables', 'chunked.json', 'digits.txt', 'big', 'dir', 'x']).toContain(name);
+    for (const name of written) expect(['tables', 'chunked.json', 'digits.txt', 'big', 'dir', 'x', 'planted.txt']).toContain(name);
+  });
+});
+
+describe('symlinks in a bucket directory', () => {
+  it('are not followed by GET: a step cannot publish files from outside its bucket', async () => {
+    const secret = path.join(server.dataDir, 'secret.txt');
+    await fs.writeFile(secret, 'server secret');
+    await call('PUT', `/objects/${bucket}/planted.txt`, { body: 'harmless' });
+    await fs.rm(bucketFile('planted.txt'));
+    await fs.symlink(secret, bucketFile('planted.txt'));
+    const res = await call('GET', `/objects/${bucket}/planted.txt`);
+    expect(res.status).toBe(404);
+    expect(res.body.toString()).not.toContain('server secret');
   });
 });
 
