@@ -8,6 +8,7 @@ import { EventService } from './events.js';
 import { InstanceService } from './instances.js';
 import { LogService } from './logs.js';
 import { StepService } from './steps.js';
+import { StorageService } from './storage.js';
 
 /** The services bag shared by resolvers, controllers and the agent gateway. */
 export interface Services {
@@ -19,6 +20,7 @@ export interface Services {
   logs: LogService;
   events: EventService;
   hints: WorkHints;
+  storage: StorageService;
 }
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
@@ -33,5 +35,6 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     logs: new LogService(sql, log),
     events: new EventService(sql, log),
     hints,
+    storage: new StorageService(sql, config, log),
   };
 }
