@@ -6,6 +6,7 @@ import { CatalogResolver } from '../resolvers/catalog.js';
 import { ClusterResolver } from '../resolvers/clusters.js';
 import { InstanceResolver } from '../resolvers/instances.js';
 import type { Context } from '../resolvers/context.js';
+import { ClusterSparkResolver, InstanceEndpointsResolver } from '../resolvers/spark.js';
 import { StepResolver } from '../resolvers/steps.js';
 import { SubscriptionResolver } from '../resolvers/subscriptions.js';
 import { authorize } from '../services/auth.js';
@@ -18,7 +19,8 @@ const authChecker: AuthChecker<Context> = ({ context }, actions) => {
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver],
+    resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver,
+      ClusterSparkResolver, InstanceEndpointsResolver],
     authChecker,
     // input rules live in the services (one place, with field paths); class-validator is not used
     validate: false,
