@@ -24,5 +24,9 @@ CREATE TABLE "objects" (
 	CONSTRAINT "objects_bucket_key_pk" PRIMARY KEY("bucket","key")
 );
 --> statement-breakpoint
+ALTER TABLE "clusters" ADD COLUMN "bootstrap_actions" jsonb DEFAULT '[]'::jsonb NOT NULL;--> statement-breakpoint
+ALTER TABLE "clusters" ADD COLUMN "spark_master_url" text;--> statement-breakpoint
+ALTER TABLE "clusters" ADD COLUMN "spark_master_web_url" text;--> statement-breakpoint
+ALTER TABLE "instances" ADD COLUMN "endpoints" jsonb;--> statement-breakpoint
 ALTER TABLE "steps" ADD COLUMN "result" jsonb;--> statement-breakpoint
 ALTER TABLE "objects" ADD CONSTRAINT "objects_bucket_buckets_name_fk" FOREIGN KEY ("bucket") REFERENCES "public"."buckets"("name") ON DELETE no action ON UPDATE no action;

@@ -77,6 +77,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       // longer than the agent's own shutdown (2 s for its steps, then a last flush)
       stopGraceMs: 5_000,
       controlPlaneUrls: () => registry.agentUrls(),
+      decommissionTimeoutMs: config.sparkDecommissionTimeoutSeconds * 1_000,
     });
 
     const listener = new Listener(sql, log);

@@ -25,6 +25,14 @@ export interface Config {
   startupTimeoutSeconds: number;
   /** the URL node agents dial (default ws://<host>:<port>/agent); set it when agents run elsewhere */
   agentUrl: string | undefined;
+  /** the python3 whose pyspark runs SPARK clusters (default: python3 on PATH, resolved past shims) */
+  python: string | undefined;
+  /** a Spark home to use instead of the pyspark package's */
+  sparkHome: string | undefined;
+  /** how long a shrinking node's Spark worker may drain before it is stopped anyway (EMR: 3600 s) */
+  sparkDecommissionTimeoutSeconds: number;
+  /** how often node agents report metrics */
+  agentMetricsMs: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -56,5 +64,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: int(env, 'DB_POOL_SIZE', 20),
     startupTimeoutSeconds: int(env, 'STARTUP_TIMEOUT_SECONDS', 600),
     agentUrl: env.AGENT_URL || undefined,
+    python: env.PYTHON || undefined,
+    sparkHome: env.SPARK_HOME || undefined,
+    sparkDecommissionTimeoutSeconds: int(env, 'SPARK_DECOMMISSION_TIMEOUT_SECONDS', 3_600),
+    agentMetricsMs: int(env, 'AGENT_METRICS_MS', 5_000),
   };
 }

@@ -37,6 +37,11 @@ export const clusters = pgTable('clusters', {
   readyAt: ts('ready_at'),
   endedAt: ts('ended_at'),
   lastActiveAt: ts('last_active_at').notNull().defaultNow(),
+  // [{name, path: "s3://…", args}] run on every node before it joins
+  bootstrapActions: jsonb('bootstrap_actions').notNull().default([]),
+  // where the Spark master listens, once the MASTER node reported it (SPARK clusters)
+  sparkMasterUrl: text('spark_master_url'),
+  sparkMasterWebUrl: text('spark_master_web_url'),
 }, (t) => [
   uniqueIndex('clusters_client_token_idx').on(t.clientToken),
   index('clusters_created_idx').on(t.createdAt, t.id),
@@ -69,6 +74,8 @@ export const instances = pgTable('instances', {
   // the server process whose gateway holds the agent's connection (null when disconnected)
   connectedServer: text('connected_server'),
   lastHeartbeatAt: ts('last_heartbeat_at'),
+  // what the node serves, as its agent reported with `ready` (e.g. sparkWorkerWebUrl)
+  endpoints: jsonb('endpoints'),
   createdAt: ts('created_at').notNull().defaultNow(),
   readyAt: ts('ready_at'),
   endedAt: ts('ended_at'),

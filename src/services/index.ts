@@ -2,11 +2,15 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import { WorkHints } from '../events/hints.js';
+import { detectSpark, type SparkRuntime } from '../engine/spark-runtime.js';
 import { AuthService } from './auth.js';
+import { applicationsWith, type ApplicationInfo } from './catalog.js';
 import { ClusterService } from './clusters.js';
 import { EventService } from './events.js';
 import { InstanceService } from './instances.js';
 import { LogService } from './logs.js';
+import { NodeConfigService } from './node-config.js';
+import type { AgentMetrics } from '../engine/types.js';
 import { StepService } from './steps.js';
 import { StorageService } from './storage.js';
 
@@ -21,20 +25,32 @@ export interface Services {
   events: EventService;
   hints: WorkHints;
   storage: StorageService;
+  /** Spark on this host (pyspark, Java), found once at start-up */
+  spark: SparkRuntime;
+  /** the applications query: what this engine can run, and why not */
+  applications: readonly ApplicationInfo[];
+  nodes: NodeConfigService;
+  /** storage of agent metrics (the scaling service), when present */
+  metrics?: { record(instanceId: string, clusterId: string, metrics: AgentMetrics): Promise<void> };
 }
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
   const hints = new WorkHints();
   const steps = new StepService(sql, hints, config.bucketsDir);
+  const spark = detectSpark({ python: config.python, sparkHome: config.sparkHome });
+  const applications = applicationsWith(spark);
   return {
     sql,
     auth: new AuthService(sql, log),
-    clusters: new ClusterService(sql, steps),
+    clusters: new ClusterService(sql, steps, applications, config.bucketsDir),
     steps,
     instances: new InstanceService(sql, steps),
     logs: new LogService(sql, log),
     events: new EventService(sql, log),
     hints,
     storage: new StorageService(sql, config, log),
+    spark,
+    applications,
+    nodes: new NodeConfigService(sql, spark, config),
   };
 }
