@@ -36,8 +36,9 @@ export interface Services {
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
   const hints = new WorkHints();
-  const steps = new StepService(sql, hints, config.bucketsDir);
   const spark = detectSpark({ python: config.python, sparkHome: config.sparkHome });
+  const storage = new StorageService(sql, config, log);
+  const steps = new StepService(sql, hints, storage, spark.python);
   const applications = applicationsWith(spark);
   return {
     sql,
@@ -48,7 +49,7 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     logs: new LogService(sql, log),
     events: new EventService(sql, log),
     hints,
-    storage: new StorageService(sql, config, log),
+    storage,
     spark,
     applications,
     nodes: new NodeConfigService(sql, spark, config),

@@ -482,11 +482,39 @@ export class StorageService {
     const skipped: string[] = [];
     await this.walk(this.prefixPath(bucket, dirPrefix), dirPrefix, files, skipped);
     files.sort((a, b) => byteOrder(a.key, b.key));
-    const end = prefixEnd(dirPrefix);
+    return { ...(await this.record(bucket, files, dirPrefix, field)), skipped };
+  }
+
+  /**
+   * A step's output location written back: a prefix ("folder") as registerPrefix does, or one file
+   * when the URI names a file the step wrote.
+   */
+  async registerOutput(uri: string, field: string): Promise<ObjectRow[]> {
+    const { bucket, key } = parseS3Uri(uri, field, { allowPrefix: true });
+    if (key !== '' && !key.endsWith('/')) {
+      const file = objectFilePath(this.options.bucketsDir, bucket, key);
+      const stat = await fs.lstat(file).catch(() => null);
+      if (stat?.isFile()) {
+        const files: Array<{ key: string; size: number; etag: string }> = [];
+        await this.walk(path.dirname(file), key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '', files, [], path.basename(file));
+        return (await this.record(bucket, files, null, field)).objects;
+      }
+    }
+    return (await this.registerPrefix(bucket, key, field)).objects;
+  }
+
+  /** Upserts rows for `files` (with their events); with `prefix`, rows under it without a file go. */
+  private async record(bucket: string, files: Array<{ key: string; size: number; etag: string }>, prefix: string | null, field: string) {
+    files.sort((a, b) => byteOrder(a.key, b.key));
     return this.sql.begin(async (tx) => {
       if (!(await q.lockBucketShared(tx, bucket))) throw notFound('bucket', bucket, field);
       const existing = new Map<string, ObjectRow>();
-      for (let range: q.KeyRange = { from: dirPrefix, inclusive: true, end }; ;) {
+      const end = prefix === null ? null : prefixEnd(prefix);
+      for (const f of prefix === null ? files : []) {
+        const row = await q.objectByKey(tx, bucket, f.key);
+        if (row) existing.set(row.key, row);
+      }
+      for (let range: q.KeyRange = { from: prefix ?? '', inclusive: true, end }; prefix !== null;) {
         const rows = await q.objectsInRange(tx, bucket, range, 1000);
         for (const row of rows) existing.set(row.key, row);
         if (rows.length < 1000) break;
@@ -505,16 +533,19 @@ export class StorageService {
         objects.push(row);
       }
       const removed: string[] = [];
-      for (const gone of existing.values()) {
+      for (const gone of prefix === null ? [] : existing.values()) {
         await q.deleteObjectRow(tx, bucket, gone.key);
         await q.insertObjectEvent(tx, 'ObjectRemoved:Delete', gone);
         removed.push(gone.key);
       }
-      return { objects, removed, skipped };
+      return { objects, removed };
     });
   }
 
-  private async walk(dir: string, keyPrefix: string, files: Array<{ key: string; size: number; etag: string }>, skipped: string[]): Promise<void> {
+  /** Hashes the regular files under `dir` (or only the entry named `only`) as keys under `keyPrefix`. */
+  private async walk(
+    dir: string, keyPrefix: string, files: Array<{ key: string; size: number; etag: string }>, skipped: string[], only?: string,
+  ): Promise<void> {
     let entries;
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
@@ -523,6 +554,7 @@ export class StorageService {
       throw err;
     }
     for (const entry of entries) {
+      if (only !== undefined && entry.name !== only) continue;
       const key = keyPrefix + entry.name;
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
