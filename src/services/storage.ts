@@ -322,6 +322,8 @@ export class StorageService {
     const md5 = crypto.createHash('md5');
     let size = 0;
     const handle = await fs.open(temp, 'wx', 0o644);
+    // one batch is written (on the thread pool) while the next one is received and hashed
+    let writing: Promise<unknown> = Promise.resolve();
     try {
       let batch: Buffer[] = [];
       let batched = 0;
@@ -333,14 +335,17 @@ export class StorageService {
         batch.push(buf);
         batched += buf.length;
         if (batched >= WRITE_BATCH_BYTES) {
-          await handle.writev(batch);
+          await writing;
+          writing = handle.writev(batch);
           batch = [];
           batched = 0;
         }
       }
+      await writing;
       if (batch.length) await handle.writev(batch);
       await handle.sync();
     } finally {
+      await writing.catch(() => {});
       await handle.close();
     }
     return { size, etag: etagOf(md5) };
