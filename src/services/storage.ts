@@ -58,6 +58,7 @@ export type Body = AsyncIterable<Chunk> | Iterable<Chunk>;
 /** Objects at most this large go through GraphQL putObject; larger ones through the HTTP route. */
 export const INLINE_OBJECT_MAX_BYTES = 1024 * 1024;
 const WRITE_BATCH_BYTES = 1024 * 1024;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 // A temp entry untouched this long belongs to no live upload (uploads time out after a minute idle).
 const STALE_TEMP_MS = 15 * 60_000;
 
@@ -290,6 +291,30 @@ export class StorageService {
 
   // ---- objects: writing ----
 
+  /** putObject through GraphQL: exactly one of UTF-8 `content` and `contentBase64`, at most 1 MiB. */
+  async putInline(input: { bucket: string; key: string; content?: string | null; contentBase64?: string | null; contentType?: string | null }): Promise<ObjectRow> {
+    const given = [input.content, input.contentBase64].filter((v) => v !== null && v !== undefined).length;
+    if (given !== 1) throw badInput('input.content', 'give exactly one of content (UTF-8 text) and contentBase64');
+    const field = input.content != null ? 'input.content' : 'input.contentBase64';
+    let body: Buffer;
+    if (input.content != null) {
+      body = Buffer.from(input.content, 'utf8');
+    } else {
+      const b64 = input.contentBase64!.replace(/\s+/g, '');
+      if (!BASE64.test(b64)) throw badInput(field, 'is not valid base64');
+      body = Buffer.from(b64, 'base64');
+    }
+    if (body.length > INLINE_OBJECT_MAX_BYTES) {
+      throw new AppError('PAYLOAD_TOO_LARGE',
+        `putObject takes up to ${INLINE_OBJECT_MAX_BYTES} bytes; upload larger objects with PUT /objects/${input.bucket}/${input.key} (streamed, same Authorization header)`,
+        field);
+    }
+    return this.put(input.bucket, input.key, [body], {
+      contentType: input.contentType,
+      fields: { bucket: 'input.bucket', key: 'input.key', contentType: 'input.contentType', body: field },
+    });
+  }
+
   /**
    * Streams `body` into the object (never more than one write batch in memory). PAYLOAD_TOO_LARGE
    * past `maxBytes`; a body that fails midway (client gone) leaves neither object nor temp file.
@@ -485,6 +510,7 @@ export class StorageService {
     const dirPrefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
     const files: Array<{ key: string; size: number; etag: string }> = [];
     const skipped: string[] = [];
+    const walkedAt = Date.now();
     await this.walk(this.prefixPath(bucket, dirPrefix), dirPrefix, files, skipped);
     files.sort((a, b) => byteOrder(a.key, b.key));
     const end = prefixEnd(dirPrefix);
@@ -501,7 +527,8 @@ export class StorageService {
       for (const f of files) {
         const before = existing.get(f.key);
         existing.delete(f.key);
-        if (before && before.etag === f.etag && before.size === f.size) {
+        // unchanged, or written through the API since the walk began (that write is newer)
+        if (before && ((before.etag === f.etag && before.size === f.size) || before.updatedAt.getTime() > walkedAt)) {
           objects.push(before);
           continue;
         }
@@ -511,6 +538,8 @@ export class StorageService {
       }
       const removed: string[] = [];
       for (const gone of existing.values()) {
+        // a put that committed after the walk has its file: only rows whose file is missing go
+        if (await fs.lstat(objectFilePath(this.options.bucketsDir, bucket, gone.key)).then(() => true, () => false)) continue;
         await q.deleteObjectRow(tx, bucket, gone.key);
         await q.insertObjectEvent(tx, 'ObjectRemoved:Delete', gone);
         removed.push(gone.key);
