@@ -23,6 +23,10 @@ export interface Config {
   startupTimeoutSeconds: number;
   /** the URL node agents dial (default ws://<host>:<port>/agent); set it when agents run elsewhere */
   agentUrl: string | undefined;
+  /** a sqlPreview query still running after this long is interrupted */
+  sqlPreviewTimeoutMs: number;
+  /** memory DuckDB may use for sqlPreview queries in the control plane's process */
+  sqlPreviewMemoryMb: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -53,5 +57,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: int(env, 'DB_POOL_SIZE', 20),
     startupTimeoutSeconds: int(env, 'STARTUP_TIMEOUT_SECONDS', 600),
     agentUrl: env.AGENT_URL || undefined,
+    sqlPreviewTimeoutMs: int(env, 'SQL_PREVIEW_TIMEOUT_MS', 30_000),
+    sqlPreviewMemoryMb: int(env, 'SQL_PREVIEW_MEMORY_MB', 1_024),
   };
 }

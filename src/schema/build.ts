@@ -6,6 +6,7 @@ import { CatalogResolver } from '../resolvers/catalog.js';
 import { ClusterResolver } from '../resolvers/clusters.js';
 import { InstanceResolver } from '../resolvers/instances.js';
 import type { Context } from '../resolvers/context.js';
+import { SqlResolver } from '../resolvers/sql.js';
 import { StepResolver } from '../resolvers/steps.js';
 import { SubscriptionResolver } from '../resolvers/subscriptions.js';
 import { authorize } from '../services/auth.js';
@@ -18,7 +19,7 @@ const authChecker: AuthChecker<Context> = ({ context }, actions) => {
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver],
+    resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver, SqlResolver],
     authChecker,
     // input rules live in the services (one place, with field paths); class-validator is not used
     validate: false,

@@ -1,3 +1,5 @@
+import { duckdb } from '../engine/sql/duckdb.js';
+
 /** Instance types a cluster can ask for. Sizes follow the EC2 types EMR users know. */
 export interface InstanceType { name: string; vcpu: number; memoryMb: number }
 
@@ -27,5 +29,5 @@ export interface ApplicationInfo { name: string; available: boolean; reason: str
 
 export const APPLICATIONS: readonly ApplicationInfo[] = [
   { name: 'SPARK', available: false, reason: 'Spark clusters are not provided by this engine yet' },
-  { name: 'DUCKDB', available: false, reason: 'DuckDB SQL steps are not provided by this engine yet' },
+  { name: 'DUCKDB', available: duckdb.api !== null, reason: duckdb.error && `@duckdb/node-api could not be loaded: ${duckdb.error}` },
 ];

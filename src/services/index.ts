@@ -1,12 +1,15 @@
+import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import { WorkHints } from '../events/hints.js';
+import { createSqlEngine } from '../engine/sql/duckdb.js';
 import { AuthService } from './auth.js';
 import { ClusterService } from './clusters.js';
 import { EventService } from './events.js';
 import { InstanceService } from './instances.js';
 import { LogService } from './logs.js';
+import { SqlService } from './sql.js';
 import { StepService } from './steps.js';
 
 /** The services bag shared by resolvers, controllers and the agent gateway. */
@@ -19,6 +22,7 @@ export interface Services {
   logs: LogService;
   events: EventService;
   hints: WorkHints;
+  sqlQueries: SqlService;
 }
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
@@ -33,5 +37,8 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     logs: new LogService(sql, log),
     events: new EventService(sql, log),
     hints,
+    sqlQueries: new SqlService(sql, createSqlEngine({
+      bucketsDir: config.bucketsDir, memoryLimitMb: config.sqlPreviewMemoryMb, threads: Math.min(4, os.availableParallelism()),
+    }), config.bucketsDir, config.sqlPreviewTimeoutMs),
   };
 }
