@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db/client.js';
 import { checkSelect, SqlQueryError } from '../engine/sql/duckdb.js';
+import { localPathsToUris } from '../engine/sql/lockdown.js';
 import { AppError, badInput } from './errors.js';
 import { objectFilePath, parseS3Uri, type S3Location } from './s3-uri.js';
 
@@ -112,15 +113,10 @@ export async function prepareQuery(query: string, field: string, bucketsDir: str
   try {
     await checkSelect(mapped.sql);
   } catch (err) {
-    if (err instanceof SqlQueryError) throw badInput(field, localPathsToUris(err.message, bucketsDir));
+    if (err instanceof SqlQueryError) throw badInput(field, localPathsToUris(err.message, path.resolve(bucketsDir)));
     throw err;
   }
   return mapped;
-}
-
-/** DuckDB's messages name the local files: show the user the s3:// URIs they wrote instead. */
-export function localPathsToUris(message: string, bucketsDir: string): string {
-  return message.replaceAll(`${path.resolve(bucketsDir)}/`, S3);
 }
 
 /** A bucket a query reads or writes must exist. */

@@ -1,8 +1,10 @@
+import path from 'node:path';
 import type { Sql } from '../db/client.js';
 import { clusterById } from '../db/queries/clusters.js';
 import { SqlQueryError, type SqlEngine, type SqlPreviewResult } from '../engine/sql/duckdb.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
-import { localPathsToUris, prepareQuery, requireBuckets } from './sql-query.js';
+import { localPathsToUris } from '../engine/sql/lockdown.js';
+import { prepareQuery, requireBuckets } from './sql-query.js';
 import { requireSqlApplication } from './step-kinds/sql.js';
 import { requireIntInRange } from './validate.js';
 
@@ -36,7 +38,7 @@ export class SqlService {
       if (err.reason === 'TIMEOUT') {
         throw badInput('query', `query timed out: it did not finish within ${this.timeoutMs} ms (SQL_PREVIEW_TIMEOUT_MS) and was interrupted; run it as a SQL step instead`);
       }
-      throw badInput('query', localPathsToUris(err.message, this.bucketsDir));
+      throw badInput('query', localPathsToUris(err.message, path.resolve(this.bucketsDir)));
     }
   }
 

@@ -155,7 +155,8 @@ describe('SQL steps', () => {
     expect(step.state).toBe('FAILED');
     expect(step.exitCode).toBe(1);
     const logs = await logsOf(step.id);
-    expect(logs).toContainEqual({ stream: 'STDERR', text: expect.stringContaining('SQL step failed: IO Error: No files found that match the pattern') });
+    expect(logs).toContainEqual({ stream: 'STDERR', text: 'SQL step failed: IO Error: No files found that match the pattern "s3://data/missing/*.csv"' });
+    expect(logs).toContainEqual({ stream: 'STDOUT', text: `query: SELECT * FROM 's3://data/missing/*.csv'` });
     await expect(fs.stat(localPath('out', 'never.parquet'))).rejects.toThrow(/ENOENT/);
     expect(await fs.readdir(path.join(bucketsDir(), '.sql-tmp'))).toEqual([]);
   });

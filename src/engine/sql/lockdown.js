@@ -38,3 +38,13 @@ export async function lockDown(connection, directories, settings = {}) {
   await connection.run('SET enable_external_access = false');
   await connection.run('SET lock_configuration = true');
 }
+
+/**
+ * DuckDB's messages name local files: say s3://bucket/key instead, as the user wrote it (objects
+ * live at <bucketsDir>/<bucket>/<key>).
+ * @param {string} text
+ * @param {string} bucketsDir absolute
+ */
+export function localPathsToUris(text, bucketsDir) {
+  return text.replaceAll(`${bucketsDir.replace(/\/+$/, '')}/`, 's3://');
+}

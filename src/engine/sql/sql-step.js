@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, version } from '@duckdb/node-api';
-import { INSTANCE_OPTIONS, lockDown, sqlString } from './lockdown.js';
+import { INSTANCE_OPTIONS, localPathsToUris, lockDown, sqlString } from './lockdown.js';
 
 /**
  * @typedef {object} SqlStepSpec
@@ -45,8 +45,8 @@ async function sweepStale(dir) {
 /** @param {number} bytes */
 const size = (bytes) => (bytes < 1024 * 1024 ? `${bytes} bytes` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`);
 
-async function main() {
-  const spec = parseSpec(process.argv[2] ?? '');
+/** @param {SqlStepSpec} spec */
+async function run(spec) {
   const started = Date.now();
   await fs.mkdir(spec.tempDir, { recursive: true });
   await sweepStale(spec.tempDir);
@@ -57,7 +57,7 @@ async function main() {
   const connection = await instance.connect();
   await lockDown(connection, [spec.bucketsDir], { enable_progress_bar_print: false, enable_progress_bar: true, progress_bar_time: 0 });
   console.log(`DuckDB ${version()}: writing ${spec.format} to ${spec.outputUri}`);
-  console.log(`query: ${spec.query}`);
+  console.log(`query: ${localPathsToUris(spec.query, spec.bucketsDir)}`);
 
   let stopping = false;
   const stop = () => {
@@ -103,7 +103,8 @@ async function main() {
   console.log(`::result ${JSON.stringify({ rowsWritten, outputUri: spec.outputUri, format: spec.format, bytes })}`);
 }
 
-main().catch((err) => {
-  console.error(`SQL step failed: ${err instanceof Error ? err.message : String(err)}`);
+const spec = parseSpec(process.argv[2] ?? '');
+run(spec).catch((err) => {
+  console.error(`SQL step failed: ${localPathsToUris(err instanceof Error ? err.message : String(err), spec.bucketsDir)}`);
   process.exit(1);
 });
