@@ -35,6 +35,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded
 import { runMigrations } from '../src/db/migrate.js';
 import { nsToMs } from './clock.mjs';
 import { Api, EventWatch, median, ms, realtimeClock, sleep, summarize, waitUntil, type Summary } from './lib.js';
+import { benchSqlStep } from './sql.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -61,7 +62,7 @@ const STRESS_LINES = 200;
 const STRESS_INTERVAL_MS = 5;
 const LOG_SUBSCRIBERS = [1, 1_000];
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5').split(',').map((f) => Number(f.trim())));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,8').split(',').map((f) => Number(f.trim())));
 
 // ---- results ----
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
@@ -722,6 +723,20 @@ async function main() {
     if (ONLY.has(5)) await figure('5. log latency to subscribers', () => figure5(api, clusterId, w, tmp));
     w.close();
   }
+  if (ONLY.has(8)) await figure('8. SQL step overhead (addSteps -> COMPLETED) vs DuckDB called directly', async () => {
+    const r = await benchSqlStep(api, config.bucketsDir, tmp, say);
+    say(`  SQL step, addSteps -> COMPLETED event: p50 ${ms(r.step.p50)}  max ${ms(r.step.max)}  (n=${r.step.n}, ${r.rowsWritten} rows written)`);
+    say(`  the step runner spawned by the bench (node + locked-down DuckDB + rename): p50 ${ms(r.runner.p50)}`);
+    say(`  baseline: DuckDB in the bench's process (new instance + COPY): p50 ${ms(r.direct.p50)}`);
+    results.figure8 = r;
+    record({
+      figure: '8. SQL step (2M-row CSV -> Parquet)',
+      value: `p50 ${ms(r.step.p50, 0)} (${r.ratio.toFixed(2)}x direct; runner alone p50 ${ms(r.runner.p50, 0)})`,
+      baseline: `DuckDB direct p50 ${ms(r.direct.p50, 0)}`,
+      target: 'none (issue: report)',
+      verdict: 'INFO',
+    });
+  });
 
   printSummary();
   const out = path.join(ROOT, 'bench-results', 'latest.json');
