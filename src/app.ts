@@ -58,6 +58,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     await runMigrations(databaseUrl);
     sql = connect(databaseUrl, { max: config.dbPoolSize, applicationName: serverId, onQuery: hooks.onQuery });
     const services = createServices(sql, log, config);
+    await services.storage.start();
     const generatedAdminKey = await services.auth.bootstrap(config.adminApiKey);
 
     const sessions = new AgentSessions(services, serverId, log);
@@ -76,6 +77,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       // longer than the agent's own shutdown (2 s for its steps, then a last flush)
       stopGraceMs: 5_000,
       controlPlaneUrls: () => registry.agentUrls(),
+      decommissionTimeoutMs: config.sparkDecommissionTimeoutSeconds * 1_000,
     });
 
     const listener = new Listener(sql, log);
@@ -123,6 +125,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       close(options = {}) {
         closing ??= (async () => {
           await httpServer.close();
+          services.storage.stop();
           await controller.stop();
           await dispatcher.stop();
           if (options.stopAgents) {

@@ -3,14 +3,19 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import { WorkHints } from '../events/hints.js';
+import { detectSpark, type SparkRuntime } from '../engine/spark-runtime.js';
 import { createSqlEngine } from '../engine/sql/duckdb.js';
 import { AuthService } from './auth.js';
+import { applicationsWith, type ApplicationInfo } from './catalog.js';
 import { ClusterService } from './clusters.js';
 import { EventService } from './events.js';
 import { InstanceService } from './instances.js';
 import { LogService } from './logs.js';
+import { NodeConfigService } from './node-config.js';
+import type { AgentMetrics } from '../engine/types.js';
 import { SqlService } from './sql.js';
 import { StepService } from './steps.js';
+import { StorageService } from './storage.js';
 
 /** The services bag shared by resolvers, controllers and the agent gateway. */
 export interface Services {
@@ -22,22 +27,37 @@ export interface Services {
   logs: LogService;
   events: EventService;
   hints: WorkHints;
+  storage: StorageService;
+  /** Spark on this host (pyspark, Java), found once at start-up */
+  spark: SparkRuntime;
+  /** the applications query: what this engine can run, and why not */
+  applications: readonly ApplicationInfo[];
+  nodes: NodeConfigService;
+  /** storage of agent metrics (the scaling service), when present */
+  metrics?: { record(instanceId: string, clusterId: string, metrics: AgentMetrics): Promise<void> };
   sqlQueries: SqlService;
 }
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
   const hints = new WorkHints();
-  const steps = new StepService(sql, hints, config.bucketsDir);
+  const spark = detectSpark({ python: config.python, sparkHome: config.sparkHome });
+  const storage = new StorageService(sql, config, log);
+  const steps = new StepService(sql, hints, storage, spark.python);
+  const applications = applicationsWith(spark);
   return {
     sql,
     auth: new AuthService(sql, log),
-    clusters: new ClusterService(sql, steps),
+    clusters: new ClusterService(sql, steps, applications, config.bucketsDir),
     steps,
     instances: new InstanceService(sql, steps),
     logs: new LogService(sql, log),
     events: new EventService(sql, log),
     hints,
-    sqlQueries: new SqlService(sql, createSqlEngine({
+    storage,
+    spark,
+    applications,
+    nodes: new NodeConfigService(sql, spark, config),
+    sqlQueries: new SqlService(sql, storage, createSqlEngine({
       bucketsDir: config.bucketsDir, memoryLimitMb: config.sqlPreviewMemoryMb, threads: Math.min(4, os.availableParallelism()),
     }), config.bucketsDir, config.sqlPreviewTimeoutMs),
   };

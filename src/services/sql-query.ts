@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Db } from '../db/client.js';
 import { checkSelect, SqlQueryError } from '../engine/sql/duckdb.js';
 import { localPathsToUris } from '../engine/sql/lockdown.js';
 import { AppError, badInput } from './errors.js';
 import { objectFilePath, parseS3Uri, type S3Location } from './s3-uri.js';
+import type { StorageService } from './storage.js';
 
 // A user's SQL (SQL steps and sqlPreview), made ready for DuckDB: every s3:// URI written as a
 // string literal ('s3://bucket/key', globs like 's3://b/data/*.csv', prefixes 's3://b/data/') or a
@@ -119,9 +118,12 @@ export async function prepareQuery(query: string, field: string, bucketsDir: str
   return mapped;
 }
 
-/** A bucket a query reads or writes must exist. */
-export async function requireBuckets(_db: Db, bucketsDir: string, locations: readonly S3Location[], field: string): Promise<void> {
+/**
+ * The buckets a query reads or writes must exist; the objects need not yet (a glob may match
+ * nothing, an earlier step may write them).
+ */
+export async function requireBuckets(storage: StorageService, locations: readonly S3Location[], field: string): Promise<void> {
   for (const bucket of new Set(locations.map((l) => l.bucket))) {
-    if (!existsSync(path.join(bucketsDir, bucket))) throw badInput(field, `bucket "${bucket}" does not exist`);
+    if (!(await storage.bucket(bucket, field))) throw badInput(field, `bucket "${bucket}" does not exist`);
   }
 }

@@ -6,6 +6,7 @@ import { AppError, badInput, conflict, notFound } from './errors.js';
 import { localPathsToUris } from '../engine/sql/lockdown.js';
 import { prepareQuery, requireBuckets } from './sql-query.js';
 import { requireSqlApplication } from './step-kinds/sql.js';
+import type { StorageService } from './storage.js';
 import { requireIntInRange } from './validate.js';
 
 export const PREVIEW_MAX_ROWS = 1000;
@@ -15,6 +16,7 @@ export const PREVIEW_DEFAULT_ROWS = 100;
 export class SqlService {
   constructor(
     private readonly sql: Sql,
+    private readonly storage: StorageService,
     private readonly engine: SqlEngine | null,
     private readonly bucketsDir: string,
     private readonly timeoutMs: number,
@@ -30,7 +32,7 @@ export class SqlService {
     }
     if (!this.engine) throw new AppError('INTERNAL', 'DuckDB is not available on this server');
     const mapped = await prepareQuery(query, 'query', this.bucketsDir);
-    await requireBuckets(this.sql, this.bucketsDir, mapped.inputs, 'query');
+    await requireBuckets(this.storage, mapped.inputs, 'query');
     try {
       return await this.engine.preview(mapped.sql, rows, this.timeoutMs);
     } catch (err) {

@@ -27,9 +27,23 @@ const STEP_UPDATES = `subscription($id: ID!) { stepUpdates(stepId: $id) { id sta
 const bucketsDir = () => path.join(server.dataDir, 'buckets');
 const localPath = (bucket: string, key: string) => path.join(bucketsDir(), bucket, key);
 
+const PUT = `mutation($input: PutObjectInput!) { putObject(input: $input) { object { key size } } }`;
+const OBJECT = `query($bucket: String!, $key: String!) { object(bucket: $bucket, key: $key) { uri size contentType } }`;
+
+/** Text through putObject; bytes through the HTTP upload route. */
 async function putFile(bucket: string, key: string, content: string | Buffer): Promise<void> {
-  await fs.mkdir(path.dirname(localPath(bucket, key)), { recursive: true });
-  await fs.writeFile(localPath(bucket, key), content);
+  if (typeof content === 'string') {
+    await server.data(PUT, { input: { bucket, key, content } });
+    return;
+  }
+  const res = await fetch(`${server.url}/objects/${bucket}/${key}`, { method: 'PUT', headers: { authorization: `Bearer ${server.key}` }, body: content });
+  expect(res.status, await res.text()).toBe(200);
+}
+
+async function download(bucket: string, key: string): Promise<string> {
+  const res = await fetch(`${server.url}/objects/${bucket}/${key}`, { headers: { authorization: `Bearer ${server.key}` } });
+  expect(res.status).toBe(200);
+  return res.text();
 }
 
 /** Runs `sql` in a plain DuckDB (no lock-down): how the tests make Parquet inputs and read outputs. */
@@ -63,15 +77,16 @@ const preview = (query: string, limit?: number, cluster = clusterId) => server.g
 
 beforeAll(async () => {
   server = await startTestServer({ sqlPreviewTimeoutMs: 5_000 });
+  for (const name of ['data', 'out']) await server.data(`mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }`, { name });
   const sales = ['city,amount,day', 'Oslo,10,2024-01-01', 'Bergen,5,2024-01-01', 'Oslo,7,2024-01-02', 'Tromsø,1,2024-01-03', 'Bergen,2,2024-01-03'];
   await putFile('data', 'sales/2024-01.csv', `${sales.slice(0, 3).join('\n')}\n`);
   await putFile('data', 'sales/2024-02.csv', `${[sales[0], ...sales.slice(3)].join('\n')}\n`);
   await putFile('data', 'events.json', '{"user":"ann","clicks":3}\n{"user":"bob","clicks":5}\n{"user":"ann","clicks":4}\n');
-  await fs.mkdir(localPath('data', 'cities'), { recursive: true });
-  await duck(`COPY (SELECT * FROM (VALUES ('Oslo', 'NO-03'), ('Bergen', 'NO-46'), ('Tromsø', 'NO-55')) t(city, region))
-    TO '${localPath('data', 'cities/part-0.parquet')}' (FORMAT parquet)`);
-  await duck(`COPY (SELECT 'Trondheim' AS city, 'NO-50' AS region) TO '${localPath('data', 'cities/part-1.parquet')}' (FORMAT parquet)`);
-  await fs.mkdir(path.join(bucketsDir(), 'out'), { recursive: true });
+  const parquet = path.join(server.dataDir, 'made-by-test.parquet');
+  await duck(`COPY (SELECT * FROM (VALUES ('Oslo', 'NO-03'), ('Bergen', 'NO-46'), ('Tromsø', 'NO-55')) t(city, region)) TO '${parquet}' (FORMAT parquet)`);
+  await putFile('data', 'cities/part-0.parquet', await fs.readFile(parquet));
+  await duck(`COPY (SELECT 'Trondheim' AS city, 'NO-50' AS region) TO '${parquet}' (FORMAT parquet)`);
+  await putFile('data', 'cities/part-1.parquet', await fs.readFile(parquet));
 
   const duckCluster = await server.data(CREATE_CLUSTER, { input: { name: 'sql', applications: ['DUCKDB'], instanceGroups: [MASTER] } });
   clusterId = fixtures.cluster(duckCluster.createCluster.cluster.id);
@@ -102,8 +117,9 @@ describe('SQL steps', () => {
     expect(step.state, JSON.stringify(await logsOf(added.id))).toBe('COMPLETED');
     expect(step.progress).toBe(1);
     expect(step.result).toEqual({ rowsWritten: 3, outputUri: 's3://out/by-city/part-00000.parquet', format: 'PARQUET', bytes: expect.any(Number) });
-    const written = await fs.stat(localPath('out', 'by-city/part-00000.parquet'));
-    expect(step.result.bytes).toBe(written.size);
+    // registered as an object when the step completed
+    expect((await server.data(OBJECT, { bucket: 'out', key: 'by-city/part-00000.parquet' })).object)
+      .toEqual({ uri: 's3://out/by-city/part-00000.parquet', size: step.result.bytes, contentType: expect.any(String) });
     await updates.waitFor((v) => v.some((u) => u.state === 'COMPLETED' && u.progress === 1), 'COMPLETED with progress 1 over the WebSocket');
 
     expect(await duck(`SELECT city, n::INT AS n, total::INT AS total FROM '${localPath('out', 'by-city/part-00000.parquet')}'`)).toEqual([
@@ -132,11 +148,11 @@ describe('SQL steps', () => {
     expect(step.state).toBe('COMPLETED');
     expect(step.sql.format).toBe('CSV');
     expect(step.result).toMatchObject({ rowsWritten: 2, outputUri: 's3://out/joined.csv', format: 'CSV' });
-    expect(await fs.readFile(localPath('out', 'joined.csv'), 'utf8')).toBe('city,region,total\nOslo,NO-03,10\nBergen,NO-46,5\n');
+    expect(await download('out', 'joined.csv')).toBe('city,region,total\nOslo,NO-03,10\nBergen,NO-46,5\n');
     // the prefix is read whole: both Parquet parts
     const all = await runSql({ query: `SELECT count(*) AS n FROM read_parquet('s3://data/cities/')`, outputUri: 's3://out/cities-count.csv', format: 'CSV' });
     expect(all.state).toBe('COMPLETED');
-    expect(await fs.readFile(localPath('out', 'cities-count.csv'), 'utf8')).toBe('n\n4\n');
+    expect(await download('out', 'cities-count.csv')).toBe('n\n4\n');
   });
 
   it('reads newline-delimited JSON and overwrites its output atomically on a rerun', async () => {
@@ -158,6 +174,7 @@ describe('SQL steps', () => {
     expect(logs).toContainEqual({ stream: 'STDERR', text: 'SQL step failed: IO Error: No files found that match the pattern "s3://data/missing/*.csv"' });
     expect(logs).toContainEqual({ stream: 'STDOUT', text: `query: SELECT * FROM 's3://data/missing/*.csv'` });
     await expect(fs.stat(localPath('out', 'never.parquet'))).rejects.toThrow(/ENOENT/);
+    expect((await server.data(OBJECT, { bucket: 'out', key: 'never.parquet' })).object).toBeNull();
     expect(await fs.readdir(path.join(bucketsDir(), '.sql-tmp'))).toEqual([]);
   });
 

@@ -42,8 +42,8 @@ export const sqlStep: StepKind = {
     if (!SQL_FORMATS.includes(format)) throw badInput(`${field}.format`, `must be one of ${SQL_FORMATS.join(', ')}`);
     const output = outputLocation(outputUri, format, `${field}.outputUri`);
     const mapped = await prepareQuery(query, `${field}.query`, ctx.bucketsDir);
-    await requireBuckets(ctx.db, ctx.bucketsDir, mapped.inputs, `${field}.query`);
-    await requireBuckets(ctx.db, ctx.bucketsDir, [output], `${field}.outputUri`);
+    await requireBuckets(ctx.storage, mapped.inputs, `${field}.query`);
+    await requireBuckets(ctx.storage, [output], `${field}.outputUri`);
 
     const spec = {
       query: mapped.sql,
