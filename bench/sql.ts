@@ -5,6 +5,7 @@
 //           process, DuckDB locked down, COPY, rename (what the agent runs, without control plane)
 //   direct  DuckDB in the bench's own process: new instance + COPY of the same query to a file
 import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,8 +71,14 @@ async function direct(query: string, out: string): Promise<void> {
 }
 
 export async function benchSqlStep(api: Api, bucketsDir: string, tmp: string, say: (line: string) => void): Promise<SqlBenchResult> {
+  const generated = path.join(tmp, 'sql-input.csv');
+  const inputBytes = await writeInput(generated);
+  await api.data('mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }', { name: BUCKET });
+  const upload = await fetch(`${api.url}/objects/${BUCKET}/${KEY}`, {
+    method: 'PUT', headers: { authorization: `Bearer ${api.key}` }, body: createReadStream(generated), duplex: 'half',
+  } as RequestInit);
+  if (upload.status !== 200) throw new Error(`upload failed: HTTP ${upload.status} ${await upload.text()}`);
   const input = path.join(bucketsDir, BUCKET, KEY);
-  const inputBytes = await writeInput(input);
   say(`  input: s3://${BUCKET}/${KEY}, ${ROWS.toLocaleString('en')} rows, ${(inputBytes / 1024 / 1024).toFixed(1)} MiB CSV`);
 
   const { createCluster } = await api.data('mutation($input: CreateClusterInput!) { createCluster(input: $input) { cluster { id } } }', {
