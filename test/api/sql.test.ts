@@ -270,6 +270,9 @@ describe('sqlPreview', () => {
     const all = (await server.data(PREVIEW, { clusterId, query: `FROM read_parquet('s3://data/cities/') ORDER BY city` })).sqlPreview;
     expect(all.rows).toEqual([['Bergen', 'NO-46'], ['Oslo', 'NO-03'], ['Tromsø', 'NO-55'], ['Trondheim', 'NO-50']]);
     expect(all.truncated).toBe(false);
+    // a quoted identifier naming an object is mapped too; a literal with quotes in it stays intact
+    const ident = (await server.data(PREVIEW, { clusterId, query: `SELECT count(*) AS n, 'it''s' AS s FROM "s3://data/sales/2024-01.csv"` })).sqlPreview;
+    expect(ident.rows).toEqual([['2', "it's"]]);
   });
 
   it('limit: default 100, at most 1000; exactly limit rows is not truncated', async () => {
