@@ -35,6 +35,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded
 import { runMigrations } from '../src/db/migrate.js';
 import { nsToMs } from './clock.mjs';
 import { Api, EventWatch, median, ms, realtimeClock, sleep, summarize, waitUntil, type Summary } from './lib.js';
+import { benchSqlStep } from './sql.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -63,7 +64,7 @@ const LOG_SUBSCRIBERS = [1, 1_000];
 const OBJECT_MB = 200;
 const OBJECT_RUNS = 3;
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6').split(',').map((f) => Number(f.trim())));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,8').split(',').map((f) => Number(f.trim())));
 
 // ---- results ----
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
@@ -808,6 +809,20 @@ async function main() {
     w.close();
   }
   if (ONLY.has(6)) await figure(`6. objects: upload/download MB/s vs a plain file copy (${OBJECT_MB} MB)`, () => figure6(api, tmp));
+  if (ONLY.has(8)) await figure('8. SQL step overhead (addSteps -> COMPLETED) vs DuckDB called directly', async () => {
+    const r = await benchSqlStep(api, config.bucketsDir, tmp, say);
+    say(`  SQL step, addSteps -> COMPLETED event: p50 ${ms(r.step.p50)}  max ${ms(r.step.max)}  (n=${r.step.n}, ${r.rowsWritten} rows written)`);
+    say(`  the step runner spawned by the bench (node + locked-down DuckDB + rename): p50 ${ms(r.runner.p50)}`);
+    say(`  baseline: DuckDB in the bench's process (new instance + COPY): p50 ${ms(r.direct.p50)}`);
+    results.figure8 = r;
+    record({
+      figure: '8. SQL step (2M-row CSV -> Parquet)',
+      value: `p50 ${ms(r.step.p50, 0)} (${r.ratio.toFixed(2)}x direct; runner alone p50 ${ms(r.runner.p50, 0)})`,
+      baseline: `DuckDB direct p50 ${ms(r.direct.p50, 0)}`,
+      target: 'none (issue: report)',
+      verdict: 'INFO',
+    });
+  });
 
   printSummary();
   const out = path.join(ROOT, 'bench-results', 'latest.json');

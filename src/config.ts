@@ -33,6 +33,10 @@ export interface Config {
   sparkDecommissionTimeoutSeconds: number;
   /** how often node agents report metrics */
   agentMetricsMs: number;
+  /** a sqlPreview query still running after this long is interrupted */
+  sqlPreviewTimeoutMs: number;
+  /** memory DuckDB may use for sqlPreview queries in the control plane's process */
+  sqlPreviewMemoryMb: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -68,5 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sparkHome: env.SPARK_HOME || undefined,
     sparkDecommissionTimeoutSeconds: int(env, 'SPARK_DECOMMISSION_TIMEOUT_SECONDS', 3_600),
     agentMetricsMs: int(env, 'AGENT_METRICS_MS', 5_000),
+    sqlPreviewTimeoutMs: int(env, 'SQL_PREVIEW_TIMEOUT_MS', 30_000),
+    sqlPreviewMemoryMb: int(env, 'SQL_PREVIEW_MEMORY_MB', 1_024),
   };
 }

@@ -1,8 +1,10 @@
+import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import { WorkHints } from '../events/hints.js';
 import { detectSpark, type SparkRuntime } from '../engine/spark-runtime.js';
+import { createSqlEngine } from '../engine/sql/duckdb.js';
 import { AuthService } from './auth.js';
 import { applicationsWith, type ApplicationInfo } from './catalog.js';
 import { ClusterService } from './clusters.js';
@@ -11,6 +13,7 @@ import { InstanceService } from './instances.js';
 import { LogService } from './logs.js';
 import { NodeConfigService } from './node-config.js';
 import type { AgentMetrics } from '../engine/types.js';
+import { SqlService } from './sql.js';
 import { StepService } from './steps.js';
 import { StorageService } from './storage.js';
 
@@ -32,6 +35,7 @@ export interface Services {
   nodes: NodeConfigService;
   /** storage of agent metrics (the scaling service), when present */
   metrics?: { record(instanceId: string, clusterId: string, metrics: AgentMetrics): Promise<void> };
+  sqlQueries: SqlService;
 }
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
@@ -53,5 +57,8 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     spark,
     applications,
     nodes: new NodeConfigService(sql, spark, config),
+    sqlQueries: new SqlService(sql, storage, createSqlEngine({
+      bucketsDir: config.bucketsDir, memoryLimitMb: config.sqlPreviewMemoryMb, threads: Math.min(4, os.availableParallelism()),
+    }), config.bucketsDir, config.sqlPreviewTimeoutMs),
   };
 }

@@ -1,6 +1,7 @@
 import { badInput } from '../errors.js';
 import { commandStep } from './command.js';
 import { scriptStep } from './script.js';
+import { sqlStep } from './sql.js';
 import type { StepKind } from './types.js';
 
 export type StepKindName = 'COMMAND' | 'SCRIPT' | 'SPARK' | 'SQL';
@@ -14,7 +15,7 @@ export const STEP_KINDS: Record<'command' | 'script' | 'spark' | 'sql', { name: 
   command: { name: 'COMMAND', kind: commandStep },
   script: { name: 'SCRIPT', kind: scriptStep },
   spark: { name: 'SPARK', kind: notYet('spark steps need a SPARK cluster, which this engine does not provide yet') },
-  sql: { name: 'SQL', kind: notYet('sql steps need DuckDB, which this engine does not provide yet') },
+  sql: { name: 'SQL', kind: sqlStep },
 };
 
 export type { PreparedStep, StepKind, StepKindContext } from './types.js';
