@@ -34,6 +34,7 @@ import { loadConfig, type Config } from '../src/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded-postgres.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { nsToMs } from './clock.mjs';
+import { benchSpark } from './spark.js';
 import { Api, EventWatch, median, ms, realtimeClock, sleep, summarize, waitUntil, type Summary } from './lib.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -61,7 +62,7 @@ const STRESS_LINES = 200;
 const STRESS_INTERVAL_MS = 5;
 const LOG_SUBSCRIBERS = [1, 1_000];
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5').split(',').map((f) => Number(f.trim())));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6').split(',').map((f) => Number(f.trim())));
 
 // ---- results ----
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
@@ -722,6 +723,8 @@ async function main() {
     if (ONLY.has(5)) await figure('5. log latency to subscribers', () => figure5(api, clusterId, w, tmp));
     w.close();
   }
+
+  if (ONLY.has(6)) await figure('6. SPARK clusters: start-up, step overhead, healing', () => benchSpark({ api, dataDir: appDir, record, say, results }));
 
   printSummary();
   const out = path.join(ROOT, 'bench-results', 'latest.json');
