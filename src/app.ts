@@ -58,6 +58,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     await runMigrations(databaseUrl);
     sql = connect(databaseUrl, { max: config.dbPoolSize, applicationName: serverId, onQuery: hooks.onQuery });
     const services = createServices(sql, log, config);
+    await services.storage.start();
     const generatedAdminKey = await services.auth.bootstrap(config.adminApiKey);
 
     const sessions = new AgentSessions(services, serverId, log);
@@ -124,6 +125,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       close(options = {}) {
         closing ??= (async () => {
           await httpServer.close();
+          services.storage.stop();
           await controller.stop();
           await dispatcher.stop();
           if (options.stopAgents) {

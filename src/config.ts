@@ -7,6 +7,8 @@ export interface Config {
   dataDir: string;
   /** object bytes live here, at <bucketsDir>/<bucket>/<key> (the s3:// → local path mapping) */
   bucketsDir: string;
+  /** largest object an HTTP upload may store (OBJECT_MAX_BYTES, default 5 GiB, as one S3 PUT) */
+  objectMaxBytes: number;
   databaseUrl: string | undefined;
   adminApiKey: string | undefined;
   production: boolean;
@@ -49,6 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST || '127.0.0.1',
     dataDir,
     bucketsDir: path.join(dataDir, 'buckets'),
+    objectMaxBytes: int(env, 'OBJECT_MAX_BYTES', 5 * 1024 ** 3),
     databaseUrl: env.DATABASE_URL || undefined,
     adminApiKey: env.ADMIN_API_KEY || undefined,
     production,

@@ -136,3 +136,20 @@ export interface ApiKeyRow {
   createdAt: Date;
   revokedAt: Date | null;
 }
+
+export interface BucketRow {
+  name: string;
+  createdAt: Date;
+}
+
+export interface ObjectRow {
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  contentType: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type ObjectEventKind = 'ObjectCreated:Put' | 'ObjectRemoved:Delete';

@@ -1,7 +1,7 @@
 // Tables. drizzle-kit generates migrations/ from this file; queries live in src/db/sql/.
 import { sql } from 'drizzle-orm';
 import {
-  bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, smallint, text,
+  bigint, bigserial, boolean, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, smallint, text,
   timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
@@ -143,4 +143,36 @@ export const servers = pgTable('servers', {
   agentUrl: text('agent_url').notNull(),
   startedAt: ts('started_at').notNull().defaultNow(),
   heartbeatAt: ts('heartbeat_at').notNull().defaultNow(),
+});
+
+// Object keys compare byte-wise (COLLATE "C"): listings come out in S3's UTF-8 binary order and a
+// prefix is one range scan of the primary key.
+const byteOrderedText = customType<{ data: string }>({ dataType: () => 'text COLLATE "C"' });
+
+export const buckets = pgTable('buckets', {
+  name: text('name').primaryKey(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const objects = pgTable('objects', {
+  bucket: text('bucket').notNull().references(() => buckets.name),
+  key: byteOrderedText('key').notNull(),
+  size: bigint('size', { mode: 'number' }).notNull(),
+  // S3-style: the MD5 hex of the bytes, in double quotes
+  etag: text('etag').notNull(),
+  contentType: text('content_type').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [primaryKey({ columns: [t.bucket, t.key] })]);
+
+// Outbox of object changes (ObjectCreated:Put, ObjectRemoved:Delete), written in the transaction of
+// the change: bucket triggers read it in order.
+export const objectEvents = pgTable('object_events', {
+  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+  bucket: text('bucket').notNull(),
+  key: text('key').notNull(),
+  kind: text('kind').notNull(),
+  size: bigint('size', { mode: 'number' }),
+  etag: text('etag'),
+  at: ts('at').notNull().defaultNow(),
 });

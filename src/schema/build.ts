@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type AuthChecker } from 'type-graphql';
 import { ApiKeyResolver } from '../resolvers/api-keys.js';
+import { BucketResolver } from '../resolvers/buckets.js';
 import { CatalogResolver } from '../resolvers/catalog.js';
 import { ClusterResolver } from '../resolvers/clusters.js';
 import { InstanceResolver } from '../resolvers/instances.js';
@@ -19,7 +20,7 @@ const authChecker: AuthChecker<Context> = ({ context }, actions) => {
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver,
+    resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver, BucketResolver,
       ClusterSparkResolver, InstanceEndpointsResolver],
     authChecker,
     // input rules live in the services (one place, with field paths); class-validator is not used

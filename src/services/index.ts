@@ -12,6 +12,7 @@ import { LogService } from './logs.js';
 import { NodeConfigService } from './node-config.js';
 import type { AgentMetrics } from '../engine/types.js';
 import { StepService } from './steps.js';
+import { StorageService } from './storage.js';
 
 /** The services bag shared by resolvers, controllers and the agent gateway. */
 export interface Services {
@@ -23,6 +24,7 @@ export interface Services {
   logs: LogService;
   events: EventService;
   hints: WorkHints;
+  storage: StorageService;
   /** Spark on this host (pyspark, Java), found once at start-up */
   spark: SparkRuntime;
   /** the applications query: what this engine can run, and why not */
@@ -34,8 +36,9 @@ export interface Services {
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
   const hints = new WorkHints();
-  const steps = new StepService(sql, hints, config.bucketsDir);
   const spark = detectSpark({ python: config.python, sparkHome: config.sparkHome });
+  const storage = new StorageService(sql, config, log);
+  const steps = new StepService(sql, hints, storage, spark.python);
   const applications = applicationsWith(spark);
   return {
     sql,
@@ -46,6 +49,7 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     logs: new LogService(sql, log),
     events: new EventService(sql, log),
     hints,
+    storage,
     spark,
     applications,
     nodes: new NodeConfigService(sql, spark, config),

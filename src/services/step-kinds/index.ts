@@ -1,5 +1,6 @@
 import { badInput } from '../errors.js';
 import { commandStep } from './command.js';
+import { scriptStep } from './script.js';
 import { sparkStep } from './spark.js';
 import type { StepKind } from './types.js';
 
@@ -12,7 +13,7 @@ const notYet = (message: string): StepKind => ({
 /** Each GraphQL StepInput field and the kind that runs it. */
 export const STEP_KINDS: Record<'command' | 'script' | 'spark' | 'sql', { name: StepKindName; kind: StepKind }> = {
   command: { name: 'COMMAND', kind: commandStep },
-  script: { name: 'SCRIPT', kind: notYet('script steps need buckets, which this server does not provide yet') },
+  script: { name: 'SCRIPT', kind: scriptStep },
   spark: { name: 'SPARK', kind: sparkStep },
   sql: { name: 'SQL', kind: notYet('sql steps need DuckDB, which this engine does not provide yet') },
 };
