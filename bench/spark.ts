@@ -2,7 +2,7 @@
 // step over a bare spark-submit of the same app against the same Spark master, and healing (a worker
 // node killed: detection, then a replacement worker ALIVE in Spark), each with a same-run baseline.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { detectSpark } from '../src/engine/spark-runtime.js';
@@ -38,11 +38,9 @@ async function timeToWaiting(api: Api, input: Record<string, unknown>): Promise<
   return { ms: Date.now() - t0, id };
 }
 
-function put(dataDir: string, bucket: string, key: string, content: string): string {
-  const file = path.join(dataDir, 'buckets', bucket, key);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, content);
-  return `s3://${bucket}/${key}`;
+async function put(api: Api, bucket: string, key: string, content: string): Promise<string> {
+  const { putObject } = await api.data('mutation($input: PutObjectInput!) { putObject(input: $input) { object { uri } } }', { input: { bucket, key, content } });
+  return putObject.object.uri as string;
 }
 
 function bareSubmit(home: string, python: string, master: string, args: string[]): Promise<number> {
@@ -90,8 +88,9 @@ export async function benchSpark(ctx: SparkBenchContext): Promise<void> {
   const clusterId = keep!;
   const master = (await api.data(STATE, { id: clusterId })).cluster.spark.masterUrl as string;
   const text = Array.from({ length: 2_000 }, (_, i) => `alpha beta gamma ${i % 50}`).join('\n');
-  const input = put(dataDir, 'bench', 'in/words.txt', text);
-  const app = put(dataDir, 'bench', 'wordcount.py', APP);
+  await api.data('mutation { createBucket(input: { name: "bench" }) { bucket { name } } }');
+  const input = await put(api, 'bench', 'in/words.txt', text);
+  const app = await put(api, 'bench', 'wordcount.py', APP);
   const bucket = path.join(dataDir, 'buckets', 'bench');
   const bareMs: number[] = [];
   const stepMs: number[] = [];

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CORE, createCluster, CREATE_CLUSTER, expectError, Fixtures, MASTER, waitForCluster, waitForClusterState } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { putObjectFile } from '../spark/support.js';
+import { putObject } from '../support/put-object.js';
 
 const CLUSTER = `query($id: ID!) { cluster(id: $id) { id state stateChangeReason { code message }
   bootstrapActions { name path args } instanceGroups { id role }
@@ -22,8 +22,8 @@ describe('bootstrap actions', () => {
   it('run in order on every node before it is RUNNING, with their args, also on a node added later', async () => {
     const markers = path.join(server.dataDir, 'markers');
     mkdirSync(markers);
-    const sh = putObjectFile(server.dataDir, 'boot', 'first.sh', 'echo "$@" > "$1/$CLUSTER_INSTANCE_ID.sh"\n');
-    const py = putObjectFile(server.dataDir, 'boot', 'second.py',
+    const sh = await putObject(server, 'boot', 'first.sh', 'echo "$@" > "$1/$CLUSTER_INSTANCE_ID.sh"\n');
+    const py = await putObject(server, 'boot', 'second.py',
       'import os, sys\nassert os.path.exists(os.path.join(sys.argv[1], os.environ["CLUSTER_INSTANCE_ID"] + ".sh"))\n'
       + 'open(os.path.join(sys.argv[1], os.environ["CLUSTER_INSTANCE_ID"] + ".py"), "w").write(os.environ["BOOTSTRAP_ACTION_NAME"])\n');
     const actions = [{ name: 'first', path: sh, args: [markers, 'two words'] }, { name: 'second', path: py, args: [markers] }];
@@ -43,8 +43,8 @@ describe('bootstrap actions', () => {
   });
 
   it('a failing action ends the cluster TERMINATED_WITH_ERRORS (BOOTSTRAP_FAILURE) with the node\'s output', async () => {
-    const ok = putObjectFile(server.dataDir, 'boot', 'ok.sh', 'exit 0\n');
-    const bad = putObjectFile(server.dataDir, 'boot', 'bad', '#!/bin/sh\necho "installing things"\necho "disk full on purpose" >&2\nexit 3\n');
+    const ok = await putObject(server, 'boot', 'ok.sh', 'exit 0\n');
+    const bad = await putObject(server, 'boot', 'bad', '#!/bin/sh\necho "installing things"\necho "disk full on purpose" >&2\nexit 3\n');
     const id = fixtures.cluster(await createCluster(server, {
       name: 'boot-fail', instanceGroups: [MASTER], bootstrapActions: [{ name: 'ok', path: ok }, { name: 'install', path: bad }],
     }));
@@ -56,8 +56,8 @@ describe('bootstrap actions', () => {
   });
 
   it('are validated: at most 16, named, an existing script object, a known interpreter', async () => {
-    const ok = putObjectFile(server.dataDir, 'boot', 'ok.sh', 'exit 0\n');
-    putObjectFile(server.dataDir, 'boot', 'data.txt', 'not a script\n');
+    const ok = await putObject(server, 'boot', 'ok.sh', 'exit 0\n');
+    await putObject(server, 'boot', 'data.txt', 'not a script\n');
     const create = (bootstrapActions: unknown[]) => server.gql(CREATE_CLUSTER, { input: { name: 'v', instanceGroups: [MASTER], bootstrapActions } });
     expectError(await create(Array.from({ length: 17 }, (_, i) => ({ name: `a${i}`, path: ok }))), 'BAD_USER_INPUT', 'input.bootstrapActions');
     expectError(await create([{ name: ' ', path: ok }]), 'BAD_USER_INPUT', 'input.bootstrapActions.0.name');

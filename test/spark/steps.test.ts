@@ -7,7 +7,7 @@ import {
   allPages, createCluster, expectError, Fixtures, waitForCluster, waitForClusterState, waitForStepState,
 } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { putObjectFile, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable } from './support.js';
+import { putObject, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable } from './support.js';
 
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state spark { appUri args conf } } } }`;
 const STEP = `query($id: ID!) { step(id: $id) { id state progress exitCode result failureDetails { reason message } } }`;
@@ -15,6 +15,7 @@ const STEP_UPDATES = `subscription($id: ID!) { stepUpdates(stepId: $id) { id sta
 const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100, after: $after) {
   edges { node { stream text } } pageInfo { hasNextPage endCursor } } } }`;
 
+const OBJECTS = `query($bucket: String!, $prefix: String) { objects(bucket: $bucket, prefix: $prefix, first: 100) { edges { node { key } } } }`;
 const APP = readFileSync(new URL('./fixtures/wordcount.py', import.meta.url), 'utf8');
 const WORDS = ['spark', 'ember', 'plane', 'node', 'worker', 'master', 'bucket', 'step'];
 
@@ -55,8 +56,8 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
 
   it('counts words of a bucket object into a bucket prefix, reporting progress and streaming the driver output', async () => {
     const { text, counts } = corpus(400);
-    const input = putObjectFile(server.dataDir, 'data', 'in/words.txt', text);
-    const app = putObjectFile(server.dataDir, 'code', 'wordcount.py', APP);
+    const input = await putObject(server, 'data', 'in/words.txt', text);
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
     const id = fixtures.cluster(await createCluster(server, {
       name: 'wordcount', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
     }));
@@ -72,6 +73,9 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     expect(done, logs.map((l) => l.text).join('\n').slice(-4000)).toMatchObject({ state: 'COMPLETED', exitCode: 0, progress: 1 });
     expect(done.result.applicationId).toMatch(/^app-/);
     expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'wc'))).toEqual(counts);
+    // what Spark wrote under the output prefix became objects of the bucket
+    const listed = (await server.data(OBJECTS, { bucket: 'data', prefix: 'out/wc/' })).objects.edges.map((e: any) => e.node.key);
+    expect(listed).toEqual(expect.arrayContaining(['out/wc/_SUCCESS', 'out/wc/part-00000', 'out/wc/part-00001']));
 
     // progress came from Spark's task counts: values strictly between 0 and 1 on the way
     await updates.waitFor((v) => v.some((u) => u.state === 'COMPLETED'), 'the completed update');
@@ -83,7 +87,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
   }, 240_000);
 
   it('refuses SPARK steps on clusters without SPARK, apps that are missing or not .py/.jar, and conf the cluster owns', async () => {
-    const app = putObjectFile(server.dataDir, 'code', 'wordcount.py', APP);
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
     const plain = fixtures.cluster(await createCluster(server, { name: 'plain', instanceGroups: [SPARK_MASTER] }));
     const add = (clusterId: string, spark: unknown) => server.gql(ADD, { input: { clusterId, steps: [{ name: 's', spark }] } });
     expectError(await add(plain, { appUri: app }), 'BAD_USER_INPUT', 'input.steps.0.spark');
@@ -93,12 +97,13 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     expectError(await add(sparky, { appUri: app, conf: { 'spark.master': 'local[*]' } }), 'BAD_USER_INPUT', 'input.steps.0.spark.conf.spark.master');
     expectError(await add(sparky, { appUri: app, conf: { 'hadoop.x': '1' } }), 'BAD_USER_INPUT', 'input.steps.0.spark.conf.hadoop.x');
     expectError(await add(sparky, { appUri: app, args: ['s3://code/../etc/passwd'] }), 'BAD_USER_INPUT', 'input.steps.0.spark.args.0');
+    expectError(await add(sparky, { appUri: app, args: ['x', 's3://no-such-bucket/out/'] }), 'NOT_FOUND', 'input.steps.0.spark.args.1');
   });
 
   it('finishes a job with the right result when a worker node is killed mid-job; the node is replaced', async () => {
     const { text, counts } = corpus(2_000);
-    const input = putObjectFile(server.dataDir, 'data', 'in/big.txt', text);
-    const app = putObjectFile(server.dataDir, 'code', 'wordcount.py', APP);
+    const input = await putObject(server, 'data', 'in/big.txt', text);
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
     const id = fixtures.cluster(await createCluster(server, {
       name: 'healing', applications: ['SPARK'], terminationProtected: true, instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
     }));

@@ -1,8 +1,5 @@
-import { statSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { badInput } from '../errors.js';
-import { requireObjectFile } from '../local-objects.js';
+import { badInput, notFound } from '../errors.js';
 import { objectFilePath, parseS3Uri } from '../s3-uri.js';
 import { requireArgs } from './command.js';
 import type { PreparedStep, StepKind, StepKindContext } from './types.js';
@@ -34,18 +31,31 @@ function requireSparkConf(value: unknown, field: string): Record<string, string>
 
 /**
  * The s3:// mapping: an argument that is a whole `s3://bucket/key` URI reaches the application as
- * the local path of that object or prefix (<bucketsDir>/<bucket>/<key>). A URI naming nothing yet
- * is an output: the step's `outputs` lists it, and what the application wrote there becomes objects.
+ * the local path of that object or prefix (<bucketsDir>/<bucket>/<key>, a trailing "/" kept). One
+ * that is not an existing object (a prefix, or a key nothing has been stored at yet) is also an
+ * output: what the application wrote there becomes objects when the step completes (for an input
+ * prefix that changes nothing). Its bucket must exist.
  */
-function mapArgs(args: string[], field: string, ctx: StepKindContext): { args: string[]; outputs: string[] } {
+async function mapArgs(args: string[], field: string, ctx: StepKindContext): Promise<{ args: string[]; outputs: string[] }> {
   const outputs: string[] = [];
-  const mapped = args.map((arg, i) => {
-    if (!arg.startsWith('s3://')) return arg;
-    const { bucket, key } = parseS3Uri(arg, `${field}.${i}`, { allowPrefix: true });
-    const file = key.replace(/\/+$/, '') === '' ? path.join(ctx.bucketsDir, bucket) : objectFilePath(ctx.bucketsDir, bucket, key.replace(/\/+$/, ''));
-    if (!statSync(file, { throwIfNoEntry: false })) outputs.push(arg);
-    return key.endsWith('/') ? `${file}/` : file;
-  });
+  const mapped: string[] = [];
+  for (const [i, arg] of args.entries()) {
+    if (!arg.startsWith('s3://')) {
+      mapped.push(arg);
+      continue;
+    }
+    const f = `${field}.${i}`;
+    const { bucket, key } = parseS3Uri(arg, f, { allowPrefix: true });
+    const isPrefix = key === '' || key.endsWith('/');
+    if (!isPrefix && (await ctx.storage.head(bucket, key, { bucket: f, key: f }))) {
+      mapped.push(objectFilePath(ctx.bucketsDir, bucket, key));
+      continue;
+    }
+    if (!(await ctx.storage.bucket(bucket, f))) throw notFound('bucket', bucket, f);
+    outputs.push(arg);
+    const dir = ctx.storage.prefixPath(bucket, key);
+    mapped.push(isPrefix ? `${dir}/` : dir);
+  }
   return { args: mapped, outputs };
 }
 
@@ -54,15 +64,15 @@ export const sparkStep: StepKind = {
     const { appUri, args, conf } = input as SparkStepInput;
     if (!ctx.applications.includes('SPARK')) throw badInput(field, 'SPARK steps need a cluster created with the SPARK application');
     if (!/\.(py|jar)$/.test(appUri)) throw badInput(`${field}.appUri`, 'must name a .py or .jar application');
-    const app = requireObjectFile(ctx.bucketsDir, appUri, `${field}.appUri`);
+    const app = await ctx.storage.resolveUri(appUri, `${field}.appUri`);
     const given = requireArgs(args ?? [], `${field}.args`, 0);
     const sparkConf = requireSparkConf(conf, `${field}.conf`);
-    const mapped = mapArgs(given, `${field}.args`, ctx);
+    const mapped = await mapArgs(given, `${field}.args`, ctx);
     return {
       args: [
         process.execPath, RUNNER,
         ...Object.entries(sparkConf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
-        app.file, ...mapped.args,
+        app.path, ...mapped.args,
       ],
       env: {},
       source: { appUri, args: given, conf: Object.keys(sparkConf).length ? sparkConf : null },
