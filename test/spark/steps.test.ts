@@ -47,7 +47,7 @@ function readCounts(dir: string): Map<string, number> {
 describe.skipIf(!sparkAvailable)('SPARK steps', () => {
   let server: TestServer;
   const fixtures = new Fixtures();
-  beforeAll(async () => { server = await startTestServer({ heartbeatTimeoutMs: 5_000 }); });
+  beforeAll(async () => { server = await startTestServer({ heartbeatTimeoutMs: 5_000, sparkDecommissionTimeoutSeconds: 120 }); });
   afterEach(async () => { await fixtures.cleanup(server); });
   afterAll(async () => { await server?.close(); });
 
@@ -128,5 +128,37 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     expect(done.state, JSON.stringify(done)).toBe('COMPLETED');
     expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'healed'))).toEqual(counts);
     expect((await waitForClusterState(server, id, ['WAITING'])).state).toBe('WAITING');
+  }, 300_000);
+
+  it('shrinking during a job decommissions a worker gracefully: the job completes with the right result, the node leaves', async () => {
+    const { text, counts } = corpus(2_000);
+    const input = await putObject(server, 'data', 'in/shrink.txt', text);
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
+    const id = fixtures.cluster(await createCluster(server, {
+      name: 'shrinking', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
+    }));
+    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
+      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/shrunk/', '3'], conf: { 'spark.executor.memory': '512m' } },
+    }] } })).addSteps.steps;
+    await waitForCluster(server, id, (c) => c.spark.coresUsed >= 4, 'executors on both workers',
+      { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed } } }`, timeoutMs: 60_000 });
+    const group = ready.instanceGroups.find((g: any) => g.role === 'CORE');
+    await server.data(`mutation($input: ModifyInstanceGroupInput!) { modifyInstanceGroup(input: $input) { instanceGroup { id } } }`,
+      { input: { instanceGroupId: group.id, instanceCount: 1 } });
+
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 180_000 });
+    expect(done.state, JSON.stringify(done)).toBe('COMPLETED');
+    expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'shrunk'))).toEqual(counts);
+    const c = await waitForCluster(server, id, (x) => x.spark.aliveWorkers === 1
+      && x.instances.filter((i: any) => i.role === 'CORE' && i.state === 'TERMINATED').length === 1, 'one worker left',
+    { query: SPARK_CLUSTER, timeoutMs: 150_000 });
+    const gone = c.instances.find((i: any) => i.role === 'CORE' && i.state === 'TERMINATED');
+    expect(gone.stateChangeReason.code).toBe('USER_REQUEST');
+    // it drained (its executor finished and left) rather than waiting out the decommission timeout
+    const agentLog = readFileSync(path.join(server.dataDir, 'instances', gone.id, 'agent.log'), 'utf8');
+    expect(agentLog).toContain('"msg":"decommissioning spark worker"');
+    expect(agentLog).toContain('"msg":"spark worker drained"');
+    expect(agentLog).not.toContain('decommission timeout reached');
   }, 300_000);
 });
