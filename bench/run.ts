@@ -34,6 +34,7 @@ import { loadConfig, type Config } from '../src/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded-postgres.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { nsToMs } from './clock.mjs';
+import { benchSpark } from './spark.js';
 import { Api, EventWatch, median, ms, realtimeClock, sleep, summarize, waitUntil, type Summary } from './lib.js';
 import { benchSqlStep } from './sql.js';
 
@@ -64,7 +65,7 @@ const LOG_SUBSCRIBERS = [1, 1_000];
 const OBJECT_MB = 200;
 const OBJECT_RUNS = 3;
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,8').split(',').map((f) => Number(f.trim())));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8').split(',').map((f) => Number(f.trim())));
 
 // ---- results ----
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
@@ -823,6 +824,8 @@ async function main() {
       verdict: 'INFO',
     });
   });
+
+  if (ONLY.has(7)) await figure('7. SPARK clusters: start-up, step overhead, healing', () => benchSpark({ api, dataDir: appDir, record, say, results }));
 
   printSummary();
   const out = path.join(ROOT, 'bench-results', 'latest.json');
