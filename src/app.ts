@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { AgentSessions } from './controllers/agent-sessions.js';
 import { ClusterController, handleOf } from './controllers/cluster-controller.js';
+import { ScalingController } from './controllers/scaling-controller.js';
 import { StepDispatcher } from './controllers/step-dispatcher.js';
 import { connect, type Sql } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
@@ -64,7 +65,10 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     const dispatcher = new StepDispatcher(services, sessions, serverId, log);
     sessions.onWork = (clusterId) => dispatcher.kick(clusterId);
     services.hints.on((clusterId) => dispatcher.kick(clusterId));
-    const driver = new LocalDriver({ dataDir: config.dataDir, heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds });
+    const driver = new LocalDriver({
+      dataDir: config.dataDir, heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds, metricsMs: config.agentMetricsMs,
+    });
+    const scaling = new ScalingController(services, log, config.metricsIntervalMs);
     const registry = new ServerRegistry(sql, serverId);
     leaderDb = connect(databaseUrl, { max: 1, applicationName: `${serverId}-leader` });
     const controller = new ClusterController(services, driver, log, {
@@ -76,6 +80,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       // longer than the agent's own shutdown (2 s for its steps, then a last flush)
       stopGraceMs: 5_000,
       controlPlaneUrls: () => registry.agentUrls(),
+      afterPass: (active) => scaling.pass(active),
     });
 
     const listener = new Listener(sql, log);
@@ -130,6 +135,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
             await Promise.allSettled(mine.map((i) => driver.stop(handleOf(i), 2_000)));
           }
           await sessions.close();
+          await services.metrics.close();
           await registry.unregister();
           await listener.stop();
           services.events.feed.close();

@@ -23,6 +23,17 @@ export interface Config {
   startupTimeoutSeconds: number;
   /** the URL node agents dial (default ws://<host>:<port>/agent); set it when agents run elsewhere */
   agentUrl: string | undefined;
+  /** how often node agents report their metrics (AGENT_METRICS_MS) */
+  agentMetricsMs: number;
+  /** how often the leader samples cluster metrics and evaluates scaling policies */
+  metricsIntervalMs: number;
+  metricsRetentionHours: number;
+  /** managed scaling: no decision sooner than this after the previous one of the cluster */
+  scalingCooldownSeconds: number;
+  /** managed scaling shrinks TASK nodes after this many idle evaluation periods in a row */
+  scalingIdlePeriods: number;
+  /** PRICE_TABLE: a JSON file path or inline JSON; null = the built-in prices */
+  priceTable: string | null;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -53,5 +64,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: int(env, 'DB_POOL_SIZE', 20),
     startupTimeoutSeconds: int(env, 'STARTUP_TIMEOUT_SECONDS', 600),
     agentUrl: env.AGENT_URL || undefined,
+    agentMetricsMs: int(env, 'AGENT_METRICS_MS', 5_000),
+    metricsIntervalMs: int(env, 'METRICS_INTERVAL_MS', 10_000),
+    metricsRetentionHours: int(env, 'METRICS_RETENTION_HOURS', 168),
+    scalingCooldownSeconds: int(env, 'SCALING_COOLDOWN_SECONDS', 60),
+    scalingIdlePeriods: int(env, 'SCALING_IDLE_PERIODS', 6),
+    priceTable: env.PRICE_TABLE || null,
   };
 }

@@ -80,6 +80,11 @@ export class AgentSessions {
       // healthy agent look silent.
       if (session) this.heartbeats.add(session.instanceId);
       if (message.type === 'heartbeat') return;
+      if (message.type === 'metrics') {
+        // buffered and rate-bounded by the metrics service; never queued behind step reports
+        if (session) this.services.metrics.recordAgentReport(session.clusterId, session.instanceId, session.role, message);
+        return;
+      }
       if (message.type === 'log' && session) {
         if (!Array.isArray(message.lines)) return;
         // batches that pile up while a write runs are stored together, in one statement
@@ -231,6 +236,7 @@ export class AgentSessions {
       }
       case 'hello':
       case 'heartbeat':
+      case 'metrics':
       case 'log':
         return; // handled on arrival (see accept)
     }

@@ -19,6 +19,8 @@ export interface ClusterControllerOptions {
   startupTimeoutMs: number;
   /** a connection of the controller's own (max 1), holding the leader lock */
   leaderDb: Sql;
+  /** singleton work that rides on the leader's pass (metrics sampling, scaling policies) */
+  afterPass?: (active: ClusterRow[]) => Promise<void>;
 }
 
 const LEADER_LOCK = 7263010;
@@ -132,6 +134,7 @@ export class ClusterController {
       if (cluster.state === 'TERMINATING') await this.terminate(cluster);
       else await this.reconcile(cluster);
     }
+    await this.options.afterPass?.(active).catch((err) => this.log.error({ err }, 'leader follow-up work failed; the next pass retries'));
   }
 
   private async reconcile(cluster: ClusterRow): Promise<void> {

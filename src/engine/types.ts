@@ -24,6 +24,7 @@ export type AgentMessage =
   | { type: 'hello'; instanceId: string; token: string; pid: number; host: string; steps: AgentStepReport[] }
   | { type: 'ready' }
   | { type: 'heartbeat'; at: number }
+  | { type: 'metrics'; at: number; node?: { cpuPercent?: number; rssMb?: number }; spark?: Record<string, number> }
   | { type: 'stepStarted'; stepId: string; pid: number; at: number }
   | { type: 'log'; stepId: string; lines: AgentLogLine[] }
   | { type: 'progress'; stepId: string; value: number }

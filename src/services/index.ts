@@ -7,6 +7,10 @@ import { ClusterService } from './clusters.js';
 import { EventService } from './events.js';
 import { InstanceService } from './instances.js';
 import { LogService } from './logs.js';
+import { MetricsService } from './metrics.js';
+import { loadPriceTable } from './pricing.js';
+import { ScalingService } from './scaling.js';
+import { UsageService } from './usage.js';
 import { StepService } from './steps.js';
 
 /** The services bag shared by resolvers, controllers and the agent gateway. */
@@ -19,19 +23,26 @@ export interface Services {
   logs: LogService;
   events: EventService;
   hints: WorkHints;
+  metrics: MetricsService;
+  scaling: ScalingService;
+  usage: UsageService;
 }
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
   const hints = new WorkHints();
   const steps = new StepService(sql, hints, config.bucketsDir);
+  const metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
   return {
     sql,
     auth: new AuthService(sql, log),
-    clusters: new ClusterService(sql, steps),
+    clusters: new ClusterService(sql, steps, (id, since) => metrics.lastAppActivity(id, since)),
     steps,
     instances: new InstanceService(sql, steps),
     logs: new LogService(sql, log),
     events: new EventService(sql, log),
     hints,
+    metrics,
+    scaling: new ScalingService(sql, metrics, { cooldownSeconds: config.scalingCooldownSeconds, idlePeriods: config.scalingIdlePeriods }),
+    usage: new UsageService(sql, loadPriceTable(config.priceTable)),
   };
 }

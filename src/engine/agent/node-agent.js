@@ -11,6 +11,7 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import { createNodeSampler } from './metrics.js';
 
 // Type-only imports: they vanish at run time, so the copied file still has no dependencies.
 /** @typedef {import('../types.js').AgentMessage} AgentMessage */
@@ -122,6 +123,7 @@ function readConfig(env) {
     token,
     workdir: path.resolve(env.AGENT_WORKDIR || process.cwd()),
     heartbeatMs: positiveNumber(env.AGENT_HEARTBEAT_MS, 2000),
+    metricsMs: positiveNumber(env.AGENT_METRICS_MS, 5000),
     // setTimeout overflows past 2^31-1 ms and would then fire immediately.
     orphanMs: Math.min(positiveNumber(env.AGENT_ORPHAN_SECONDS, 300) * 1000, 2 ** 31 - 1),
     problems,
@@ -1103,6 +1105,8 @@ async function connectionLoop() {
 
 /** @type {NodeJS.Timeout | null} */
 let heartbeatTimer = null;
+/** @type {NodeJS.Timeout | null} */
+let metricsTimer = null;
 
 /** @param {number} code @param {number} graceMs @param {string} reason */
 async function exitAgent(code, graceMs, reason) {
@@ -1110,6 +1114,7 @@ async function exitAgent(code, graceMs, reason) {
   shuttingDown = true;
   diag('info', 'stopping', { reason, graceMs });
   if (heartbeatTimer) clearInterval(heartbeatTimer);
+  if (metricsTimer) clearInterval(metricsTimer);
   if (orphanTimer) clearTimeout(orphanTimer);
   await stopAllSteps(graceMs);
   await flushForExit();
@@ -1171,6 +1176,11 @@ function main() {
       }
     }
   }, config.heartbeatMs);
+  const sampleNode = createNodeSampler(process.pid, Number(process.env.CLUSTER_INSTANCE_VCPU) || os.cpus().length);
+  metricsTimer = setInterval(() => {
+    const node = sampleNode();
+    if (isSessionUp()) send({ type: 'metrics', at: Date.now(), node });
+  }, config.metricsMs);
   startOrphanTimer();
   void connectionLoop();
 }

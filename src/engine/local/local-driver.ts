@@ -33,6 +33,8 @@ export interface LocalDriverOptions {
   dataDir: string;
   heartbeatMs?: number;
   orphanSeconds?: number;
+  /** AGENT_METRICS_MS of the agents */
+  metricsMs?: number;
   /** Path of node-agent.js; defaults to the copy next to this module. */
   agentScript?: string;
 }
@@ -52,12 +54,14 @@ export class LocalDriver implements EngineDriver {
   private readonly dataDir: string;
   private readonly heartbeatMs: number | undefined;
   private readonly orphanSeconds: number | undefined;
+  private readonly metricsMs: number | undefined;
   private readonly agentScript: string;
 
   constructor(options: LocalDriverOptions) {
     this.dataDir = path.resolve(options.dataDir);
     this.heartbeatMs = options.heartbeatMs;
     this.orphanSeconds = options.orphanSeconds;
+    this.metricsMs = options.metricsMs;
     this.agentScript = options.agentScript ?? DEFAULT_AGENT_SCRIPT;
   }
 
@@ -84,6 +88,7 @@ export class LocalDriver implements EngineDriver {
     });
     if (this.heartbeatMs !== undefined) env.AGENT_HEARTBEAT_MS = String(this.heartbeatMs);
     if (this.orphanSeconds !== undefined) env.AGENT_ORPHAN_SECONDS = String(this.orphanSeconds);
+    if (this.metricsMs !== undefined) env.AGENT_METRICS_MS = String(this.metricsMs);
 
     // A file, not a pipe: the agent must keep logging after the server that started it is gone.
     const logFd = openSync(path.join(workdir, 'agent.log'), 'a');
