@@ -5,6 +5,7 @@ import { ApiKeyResolver } from '../resolvers/api-keys.js';
 import { CatalogResolver } from '../resolvers/catalog.js';
 import { ClusterResolver } from '../resolvers/clusters.js';
 import { InstanceResolver } from '../resolvers/instances.js';
+import { ClusterScalingResolver, InstanceGroupScalingResolver } from '../resolvers/scaling.js';
 import type { Context } from '../resolvers/context.js';
 import { StepResolver } from '../resolvers/steps.js';
 import { SubscriptionResolver } from '../resolvers/subscriptions.js';
@@ -18,7 +19,8 @@ const authChecker: AuthChecker<Context> = ({ context }, actions) => {
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver],
+    resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver,
+      ClusterScalingResolver, InstanceGroupScalingResolver],
     authChecker,
     // input rules live in the services (one place, with field paths); class-validator is not used
     validate: false,
