@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CORE, createCluster, expectError, Fixtures, gateStep, MASTER, waitForClusterState, waitForStepState } from '../support/api.js';
+import { CORE, createCluster, expectError, Fixtures, gated, MASTER, waitForClusterState, waitForStepState } from '../support/api.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -31,12 +31,6 @@ interface Series { name: string; instanceId: string | null; datapoints: Array<{ 
 
 async function metrics(vars: Record<string, unknown>): Promise<Series[]> {
   return (await server.data(METRICS, { period: 1, ...vars })).clusterMetrics;
-}
-
-/** A step input that runs until `file` exists. */
-export function gated(name: string, file: string) {
-  const g = gateStep(name, file);
-  return { name, command: { args: g.args, env: g.env } };
 }
 
 const values = (s: Series | undefined) => (s?.datapoints ?? []).map((d) => d.value);
