@@ -117,6 +117,7 @@ export class AgentSessions {
       const s = session;
       if (!s || this.sessions.get(s.instanceId) !== s) return;
       this.sessions.delete(s.instanceId);
+      this.services.metrics.forget(s.instanceId);
       this.services.instances.disconnected(s.instanceId, this.serverId).catch((err) => this.log.warn({ err }, 'disconnect not recorded'));
       this.log.info({ instanceId: s.instanceId }, 'agent disconnected');
     });
