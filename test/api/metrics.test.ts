@@ -158,4 +158,18 @@ describe('cluster metrics', () => {
       expect(names).toContain(n);
     }
   });
+
+  // last: it drops the samples the other tests read
+  it('samples older than the retention are dropped', async () => {
+    const names = ['IsIdle', 'StepsRunning'];
+    const before = await metrics({ id: clusterId, names, from: start.toISOString(), period: 3600, stat: 'SAMPLE_COUNT' });
+    expect(before.every((s) => s.datapoints.length === 1)).toBe(true);
+    // samples being written while the prune runs may land just before it: look a second earlier
+    const to = new Date(Date.now() - 1_000).toISOString();
+    // as the leader's periodic prune would, a retention period later
+    const dropped = await server.app.services.metrics.prune(Date.now() + 168 * 3_600_000 + 60_000);
+    expect(dropped).toBeGreaterThan(0);
+    const after = await metrics({ id: clusterId, names, from: start.toISOString(), to, period: 3600, stat: 'SAMPLE_COUNT' });
+    expect(after.map((s) => s.datapoints)).toEqual([[], []]);
+  });
 });
