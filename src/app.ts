@@ -59,15 +59,14 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     await runMigrations(databaseUrl);
     sql = connect(databaseUrl, { max: config.dbPoolSize, applicationName: serverId, onQuery: hooks.onQuery });
     const services = createServices(sql, log, config);
+    await services.storage.start();
     const generatedAdminKey = await services.auth.bootstrap(config.adminApiKey);
 
     const sessions = new AgentSessions(services, serverId, log);
     const dispatcher = new StepDispatcher(services, sessions, serverId, log);
     sessions.onWork = (clusterId) => dispatcher.kick(clusterId);
     services.hints.on((clusterId) => dispatcher.kick(clusterId));
-    const driver = new LocalDriver({
-      dataDir: config.dataDir, heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds, metricsMs: config.agentMetricsMs,
-    });
+    const driver = new LocalDriver({ dataDir: config.dataDir, heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds });
     const scaling = new ScalingController(services, log, config.metricsIntervalMs);
     const registry = new ServerRegistry(sql, serverId);
     leaderDb = connect(databaseUrl, { max: 1, applicationName: `${serverId}-leader` });
@@ -80,6 +79,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       // longer than the agent's own shutdown (2 s for its steps, then a last flush)
       stopGraceMs: 5_000,
       controlPlaneUrls: () => registry.agentUrls(),
+      decommissionTimeoutMs: config.sparkDecommissionTimeoutSeconds * 1_000,
       afterPass: (active) => scaling.pass(active),
     });
 
@@ -128,6 +128,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       close(options = {}) {
         closing ??= (async () => {
           await httpServer.close();
+          services.storage.stop();
           await controller.stop();
           await dispatcher.stop();
           if (options.stopAgents) {

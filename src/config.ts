@@ -7,6 +7,8 @@ export interface Config {
   dataDir: string;
   /** object bytes live here, at <bucketsDir>/<bucket>/<key> (the s3:// → local path mapping) */
   bucketsDir: string;
+  /** largest object an HTTP upload may store (OBJECT_MAX_BYTES, default 5 GiB, as one S3 PUT) */
+  objectMaxBytes: number;
   databaseUrl: string | undefined;
   adminApiKey: string | undefined;
   production: boolean;
@@ -23,7 +25,13 @@ export interface Config {
   startupTimeoutSeconds: number;
   /** the URL node agents dial (default ws://<host>:<port>/agent); set it when agents run elsewhere */
   agentUrl: string | undefined;
-  /** how often node agents report their metrics (AGENT_METRICS_MS) */
+  /** the python3 whose pyspark runs SPARK clusters (default: python3 on PATH, resolved past shims) */
+  python: string | undefined;
+  /** a Spark home to use instead of the pyspark package's */
+  sparkHome: string | undefined;
+  /** how long a shrinking node's Spark worker may drain before it is stopped anyway (EMR: 3600 s) */
+  sparkDecommissionTimeoutSeconds: number;
+  /** how often node agents report metrics */
   agentMetricsMs: number;
   /** how often the leader samples cluster metrics and evaluates scaling policies */
   metricsIntervalMs: number;
@@ -52,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST || '127.0.0.1',
     dataDir,
     bucketsDir: path.join(dataDir, 'buckets'),
+    objectMaxBytes: int(env, 'OBJECT_MAX_BYTES', 5 * 1024 ** 3),
     databaseUrl: env.DATABASE_URL || undefined,
     adminApiKey: env.ADMIN_API_KEY || undefined,
     production,
@@ -64,6 +73,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: int(env, 'DB_POOL_SIZE', 20),
     startupTimeoutSeconds: int(env, 'STARTUP_TIMEOUT_SECONDS', 600),
     agentUrl: env.AGENT_URL || undefined,
+    python: env.PYTHON || undefined,
+    sparkHome: env.SPARK_HOME || undefined,
+    sparkDecommissionTimeoutSeconds: int(env, 'SPARK_DECOMMISSION_TIMEOUT_SECONDS', 3_600),
     agentMetricsMs: int(env, 'AGENT_METRICS_MS', 5_000),
     metricsIntervalMs: int(env, 'METRICS_INTERVAL_MS', 10_000),
     metricsRetentionHours: int(env, 'METRICS_RETENTION_HOURS', 168),

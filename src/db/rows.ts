@@ -31,6 +31,19 @@ export interface ClusterRow {
   readyAt: Date | null;
   endedAt: Date | null;
   lastActiveAt: Date;
+  bootstrapActions: BootstrapAction[];
+  sparkMasterUrl: string | null;
+  sparkMasterWebUrl: string | null;
+}
+
+/** A script run on every node before it joins (EMR BootstrapActionConfig). */
+export interface BootstrapAction { name: string; path: string; args: string[] }
+
+/** Addresses a node serves, reported by its agent when it is ready. */
+export interface InstanceEndpoints {
+  sparkMasterUrl?: string;
+  sparkMasterWebUrl?: string;
+  sparkWorkerWebUrl?: string;
 }
 
 export interface InstanceGroupRow {
@@ -58,6 +71,7 @@ export interface InstanceRow {
   workdir: string | null;
   connectedServer: string | null;
   lastHeartbeatAt: Date | null;
+  endpoints: InstanceEndpoints | null;
   createdAt: Date;
   readyAt: Date | null;
   endedAt: Date | null;
@@ -122,6 +136,23 @@ export interface ApiKeyRow {
   createdAt: Date;
   revokedAt: Date | null;
 }
+
+export interface BucketRow {
+  name: string;
+  createdAt: Date;
+}
+
+export interface ObjectRow {
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  contentType: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type ObjectEventKind = 'ObjectCreated:Put' | 'ObjectRemoved:Delete';
 
 export interface ManagedScalingPolicyRow {
   clusterId: string;

@@ -25,6 +25,11 @@ export function instanceType(name: string): InstanceType | undefined {
  */
 export interface ApplicationInfo { name: string; available: boolean; reason: string | null }
 
+/** The catalog with SPARK as this host can run it (see engine/spark-runtime.ts). */
+export function applicationsWith(spark: { available: boolean; reason: string | null }): ApplicationInfo[] {
+  return APPLICATIONS.map((a) => (a.name === 'SPARK' ? { name: a.name, available: spark.available, reason: spark.reason } : a));
+}
+
 export const APPLICATIONS: readonly ApplicationInfo[] = [
   { name: 'SPARK', available: false, reason: 'Spark clusters are not provided by this engine yet' },
   { name: 'DUCKDB', available: false, reason: 'DuckDB SQL steps are not provided by this engine yet' },

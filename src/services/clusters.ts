@@ -5,7 +5,8 @@ import { insertInstance } from '../db/queries/instances.js';
 import type { ClusterRow, ClusterState, InstanceGroupRow, InstanceRole } from '../db/rows.js';
 import { ACTIVE_CLUSTER_STATES } from '../db/rows.js';
 import { newId, secret, sha256 } from '../lib/ids.js';
-import { APPLICATIONS, instanceType } from './catalog.js';
+import { instanceType, type ApplicationInfo } from './catalog.js';
+import { validateBootstrapActions, type BootstrapActionInput } from './bootstrap-actions.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
 import { insertValidatedSteps, validateSteps, type StepInput, type StepService } from './steps.js';
 import { beginTermination, changeGroup } from './transitions.js';
@@ -23,6 +24,7 @@ export interface CreateClusterInput {
   stepConcurrencyLevel?: number | null;
   terminationProtected?: boolean | null;
   steps?: StepInput[] | null;
+  bootstrapActions?: BootstrapActionInput[] | null;
   clientToken?: string | null;
 }
 
@@ -67,17 +69,25 @@ function validateGroups(groups: readonly InstanceGroupInput[]): void {
 export type AppActivity = (clusterId: string, since: Date) => Promise<Date | null>;
 
 export class ClusterService {
-  constructor(private readonly sql: Sql, private readonly steps: StepService, private readonly appActivity: AppActivity) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly steps: StepService,
+    /** what this engine can run (SPARK only where pyspark and Java are found) */
+    private readonly applications: readonly ApplicationInfo[],
+    private readonly bucketsDir: string,
+    private readonly appActivity: AppActivity,
+  ) {}
 
   async create(input: CreateClusterInput): Promise<ClusterRow> {
     const name = requireName(input.name, 'input.name');
     const applications = [...new Set(input.applications ?? [])];
     applications.forEach((a, i) => {
-      const app = APPLICATIONS.find((x) => x.name === a);
+      const app = this.applications.find((x) => x.name === a);
       if (!app) throw badInput(`input.applications.${i}`, `unknown application ${a}`);
       if (!app.available) throw badInput(`input.applications.${i}`, app.reason ?? `${a} is not available`);
     });
     validateGroups(input.instanceGroups);
+    const bootstrapActions = validateBootstrapActions(input.bootstrapActions, 'input.bootstrapActions', this.bucketsDir);
     const stepConcurrency = requireIntInRange(input.stepConcurrencyLevel ?? 1, 'input.stepConcurrencyLevel', 1, 256);
     const idle = input.autoTerminationIdleTimeoutSeconds ?? null;
     if (idle !== null) requireIntInRange(idle, 'input.autoTerminationIdleTimeoutSeconds', 60, 604_800);
@@ -90,7 +100,7 @@ export class ClusterService {
       const cluster = await q.insertCluster(tx, {
         id: newId('j'), name, applications, keepAlive: input.keepAliveWhenNoSteps ?? true,
         idleTimeoutSeconds: idle, stepConcurrency, terminationProtected: input.terminationProtected ?? false,
-        clientToken: token, requestHash,
+        clientToken: token, requestHash, bootstrapActions,
       });
       if (!cluster) return null; // the token is taken: settle it after this transaction
       await appendEvent(tx, cluster.id, 'CLUSTER', cluster.id, 'STARTING', { previousState: null, reasonCode: null, reasonMessage: null });

@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import { WorkHints } from '../events/hints.js';
+import { detectSpark, type SparkRuntime } from '../engine/spark-runtime.js';
 import { AuthService } from './auth.js';
+import { applicationsWith, type ApplicationInfo } from './catalog.js';
 import { ClusterService } from './clusters.js';
 import { EventService } from './events.js';
 import { InstanceService } from './instances.js';
@@ -11,7 +13,9 @@ import { MetricsService } from './metrics.js';
 import { loadPriceTable } from './pricing.js';
 import { ScalingService } from './scaling.js';
 import { UsageService } from './usage.js';
+import { NodeConfigService } from './node-config.js';
 import { StepService } from './steps.js';
+import { StorageService } from './storage.js';
 
 /** The services bag shared by resolvers, controllers and the agent gateway. */
 export interface Services {
@@ -23,6 +27,12 @@ export interface Services {
   logs: LogService;
   events: EventService;
   hints: WorkHints;
+  storage: StorageService;
+  /** Spark on this host (pyspark, Java), found once at start-up */
+  spark: SparkRuntime;
+  /** the applications query: what this engine can run, and why not */
+  applications: readonly ApplicationInfo[];
+  nodes: NodeConfigService;
   metrics: MetricsService;
   scaling: ScalingService;
   usage: UsageService;
@@ -30,17 +40,24 @@ export interface Services {
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
   const hints = new WorkHints();
-  const steps = new StepService(sql, hints, config.bucketsDir);
+  const spark = detectSpark({ python: config.python, sparkHome: config.sparkHome });
+  const storage = new StorageService(sql, config, log);
+  const steps = new StepService(sql, hints, storage, spark.python);
+  const applications = applicationsWith(spark);
   const metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
   return {
     sql,
     auth: new AuthService(sql, log),
-    clusters: new ClusterService(sql, steps, (id, since) => metrics.lastAppActivity(id, since)),
+    clusters: new ClusterService(sql, steps, applications, config.bucketsDir, (id, since) => metrics.lastAppActivity(id, since)),
     steps,
     instances: new InstanceService(sql, steps),
     logs: new LogService(sql, log),
     events: new EventService(sql, log),
     hints,
+    storage,
+    spark,
+    applications,
+    nodes: new NodeConfigService(sql, spark, config),
     metrics,
     scaling: new ScalingService(sql, metrics, { cooldownSeconds: config.scalingCooldownSeconds, idlePeriods: config.scalingIdlePeriods }),
     usage: new UsageService(sql, loadPriceTable(config.priceTable)),

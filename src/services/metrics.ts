@@ -18,7 +18,7 @@ export const METRICS = {
   CoreNodesRunning: 'CORE nodes running',
   TaskNodesRequested: 'TASK nodes the groups ask for',
   TaskNodesRunning: 'TASK nodes running',
-  NodeCpuPercent: 'CPU use of a node\'s processes, percent of its vCPUs (cluster-wide: mean over running nodes)',
+  NodeCpuPercent: 'CPU use of a node\'s processes, percent of one core as top shows it (cluster-wide: mean over running nodes)',
   NodeMemoryUsedMB: 'resident memory of a node\'s processes, MB (per node)',
   AppsRunning: 'Spark applications running (from the Spark master)',
   AppsPending: 'Spark applications waiting for cores',

@@ -12,6 +12,7 @@ import { badInput, conflict, notFound } from './errors.js';
 import {
   beginTermination, cancelPendingSteps, changeClusterState, changeStepState, settleActivity, stepProgressChanged, stepSnapshot,
 } from './transitions.js';
+import type { StorageService } from './storage.js';
 import { STEP_KINDS, type StepKindContext, type StepKindName } from './step-kinds/index.js';
 import { Limits, requireList, requireName } from './validate.js';
 
@@ -67,10 +68,13 @@ export type CancelMode = 'SEND_INTERRUPT' | 'TERMINATE_PROCESS';
 export interface CancelResult { stepId: string; status: 'SUBMITTED' | 'FAILED'; reason: string | null }
 
 export class StepService {
-  constructor(private readonly sql: Sql, private readonly hints: WorkHints, private readonly bucketsDir: string) {}
+  constructor(
+    private readonly sql: Sql, private readonly hints: WorkHints, private readonly storage: StorageService,
+    private readonly python: string | null,
+  ) {}
 
   kindContext(db: Db, applications: readonly string[]): StepKindContext {
-    return { db, applications, bucketsDir: this.bucketsDir };
+    return { db, applications, bucketsDir: this.storage.options.bucketsDir, storage: this.storage, python: this.python };
   }
 
   get(id: string): Promise<StepRow | undefined> {
@@ -188,6 +192,8 @@ export class StepService {
     const result = exit.result ?? null;
     const step = await this.ownStep(stepId, instanceId);
     if (!step) return [];
+    // what a successful step wrote becomes objects before it counts as COMPLETED
+    const outputError = exitCode === 0 && step.state === 'RUNNING' ? await this.registerOutputs(step) : null;
     return this.sql.begin(async (tx): Promise<StepRow[]> => {
       let cluster = (await clustersQ.lockCluster(tx, step.clusterId))!;
       const [current] = await q.lockSteps(tx, step.clusterId, [stepId]);
@@ -202,10 +208,10 @@ export class StepService {
           exitCode, failureReason: cluster.stateReasonCode ?? 'USER_REQUEST', failureMessage: 'the cluster terminated while the step ran',
         }, `Step interrupted: the cluster is terminating${signal ? ` (process ended by ${signal})` : ''}`);
       } else if (current.state === 'RUNNING') {
-        if (exitCode === 0) {
+        if (exitCode === 0 && outputError === null) {
           await changeStepState(tx, current, 'COMPLETED', { exitCode, result }, 'Step completed (exit code 0)');
         } else {
-          const message = signal ? `the step process was killed by ${signal}` : `the step process exited with code ${exitCode}`;
+          const message = outputError ?? (signal ? `the step process was killed by ${signal}` : `the step process exited with code ${exitCode}`);
           await changeStepState(tx, current, 'FAILED', { exitCode, result, failureReason: 'STEP_FAILURE', failureMessage: message }, `Step failed: ${message}`);
           cluster = await applyActionOnFailure(tx, cluster, current);
         }
@@ -214,6 +220,18 @@ export class StepService {
       await settleActivity(tx, cluster);
       return next;
     });
+  }
+
+  /** Registers the step's outputs as objects; the reason they could not be, or null. */
+  private async registerOutputs(step: StepRow): Promise<string | null> {
+    for (const uri of step.spec.outputs ?? []) {
+      try {
+        await this.storage.registerOutput(uri, 'outputUri');
+      } catch (err) {
+        return `the step's output ${uri} could not be registered: ${(err as Error).message}`;
+      }
+    }
+    return null;
   }
 
   /** The step's node is gone: the step can't finish. */

@@ -1,101 +1,113 @@
 // @ts-check
-// The node part of the agent's `metrics` report: CPU and resident memory of the node's processes
-// (the agent and all its descendants: steps, framework daemons), read from Linux /proc. Elsewhere
-// there is no /proc and the figures are those of the agent process alone.
+// The node's figures for the control plane (scaling rules, metrics queries): CPU and memory of the
+// agent and everything below it (steps, Spark daemons, executors), and on the MASTER of a SPARK
+// cluster the Spark master's own counts. Linux /proc; elsewhere the node part reads as 0.
 import { readdirSync, readFileSync } from 'node:fs';
 
-// USER_HZ, the unit of /proc CPU times: 100 on every Linux ABI Node.js runs on.
-const TICKS_PER_SECOND = 100;
+/** @typedef {import('../types.js').AgentMetrics} AgentMetrics */
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
 const PAGE_BYTES = 4096;
 
-/**
- * @param {number} pid
- * @returns {{ ppid: number, ticks: number, rssPages: number } | null}
- */
-function readStat(pid) {
-  let raw;
-  try {
-    raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // fields after the command name (which may hold spaces and parentheses): state is index 0
-  const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-  // utime + stime of the process, + cutime + cstime of its children that ended and were reaped
-  const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-  return { ppid: Number(f[1]), ticks, rssPages: Number(f[21]) };
-}
-
-/** @param {number} root @returns {Map<number, { ticks: number, rssPages: number }>} */
-function processTree(root) {
-  /** @type {Map<number, { ppid: number, ticks: number, rssPages: number }>} */
-  const all = new Map();
-  /** @type {string[]} */
+/** @returns {Map<number, {ppid: number, ticks: number, rssPages: number}>} */
+function snapshot() {
+  const out = new Map();
   let names = [];
   try {
     names = readdirSync('/proc');
   } catch {
-    // not Linux
+    return out;
   }
   for (const n of names) {
     if (!/^\d+$/.test(n)) continue;
-    const s = readStat(Number(n));
-    if (s) all.set(Number(n), s);
+    try {
+      const raw = readFileSync(`/proc/${n}/stat`, 'utf8');
+      const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+      // fields after the name: state ppid … utime(12) stime(13) … rss(22)
+      out.set(Number(n), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), rssPages: Number(f[21]) });
+    } catch {
+      // gone meanwhile
+    }
   }
-  /** @type {Map<number, number[]>} */
+  return out;
+}
+
+/** CPU ticks and resident pages of `root` and its descendants. @param {number} root */
+function treeUsage(root) {
+  const procs = snapshot();
   const children = new Map();
-  for (const [pid, s] of all) {
-    const list = children.get(s.ppid);
+  for (const [pid, p] of procs) {
+    const list = children.get(p.ppid);
     if (list) list.push(pid);
-    else children.set(s.ppid, [pid]);
+    else children.set(p.ppid, [pid]);
   }
-  const tree = new Map();
+  let ticks = 0;
+  let rssPages = 0;
   const queue = [root];
+  const seen = new Set(queue);
   while (queue.length) {
-    const pid = /** @type {number} */ (queue.pop());
-    const s = all.get(pid);
-    if (s) tree.set(pid, s);
-    for (const c of children.get(pid) ?? []) if (!tree.has(c)) queue.push(c);
+    const pid = /** @type {number} */ (queue.shift());
+    const p = procs.get(pid);
+    if (p) {
+      ticks += p.ticks;
+      rssPages += p.rssPages;
+    }
+    for (const c of children.get(pid) ?? []) {
+      if (!seen.has(c)) {
+        seen.add(c);
+        queue.push(c);
+      }
+    }
   }
-  return tree;
+  return { ticks, rssPages };
+}
+
+/** @param {any} s the master's /json/ */
+export function sparkFigures(s) {
+  /** @type {any[]} */
+  const apps = Array.isArray(s.activeapps) ? s.activeapps : [];
+  return {
+    aliveWorkers: Number(s.aliveworkers ?? 0),
+    coresTotal: Number(s.cores ?? 0),
+    coresUsed: Number(s.coresused ?? 0),
+    memoryTotalMb: Number(s.memory ?? 0),
+    memoryUsedMb: Number(s.memoryused ?? 0),
+    appsRunning: apps.filter((a) => a.state === 'RUNNING').length,
+    appsWaiting: apps.filter((a) => a.state === 'WAITING').length,
+    appsCompleted: Array.isArray(s.completedapps) ? s.completedapps.length : 0,
+  };
 }
 
 /**
- * A sampler of the node's use since its previous call: CPU as a percentage of the node's vCPUs
- * (100 = all of them busy) and resident memory in MB. CPU time is counted per process, so a
- * process that ends between two samples does not make the figure drop below zero.
- * @param {number} rootPid
- * @param {number} vcpu
+ * Sends `metrics` every `intervalMs` until the returned stop function is called.
+ * @param {{ intervalMs: number, send: (m: AgentMetrics) => void, sparkStatus: (() => Promise<any>) | null }} options
  */
-export function createNodeSampler(rootPid, vcpu) {
-  /** @type {Map<number, number>} */
-  let last = new Map();
-  let lastAt = Date.now();
-  let first = true;
-  return () => {
-    const now = Date.now();
-    const tree = processTree(rootPid);
-    let ticks = 0;
-    let rssPages = 0;
-    /** @type {Map<number, number>} */
-    const seen = new Map();
-    for (const [pid, s] of tree) {
-      ticks += Math.max(0, s.ticks - (last.get(pid) ?? 0));
-      rssPages += s.rssPages;
-      seen.set(pid, s.ticks);
+export function startMetrics({ intervalMs, send, sparkStatus }) {
+  let last = { at: Date.now(), ticks: treeUsage(process.pid).ticks };
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const at = Date.now();
+      const usage = treeUsage(process.pid);
+      const seconds = Math.max((at - last.at) / 1000, 0.001);
+      // percent of one core, like top; a node of N vCPUs can reach N×100
+      const cpuPercent = Math.max(0, ((usage.ticks - last.ticks) / CLOCK_TICKS / seconds) * 100);
+      last = { at, ticks: usage.ticks };
+      /** @type {AgentMetrics} */
+      const m = {
+        at,
+        node: { cpuPercent: Math.round(cpuPercent * 10) / 10, rssMb: Math.round((usage.rssPages * PAGE_BYTES) / 1048576) },
+      };
+      const status = sparkStatus ? await sparkStatus() : null;
+      if (status) m.spark = sparkFigures(status);
+      send(m);
+    } finally {
+      busy = false;
     }
-    if (tree.size === 0) {
-      // no /proc: the agent's own process is all that can be measured
-      const usage = process.cpuUsage();
-      ticks = Math.max(0, ((usage.user + usage.system) / 1e4) - (last.get(rootPid) ?? 0));
-      seen.set(rootPid, (usage.user + usage.system) / 1e4);
-      rssPages = process.memoryUsage().rss / PAGE_BYTES;
-    }
-    const seconds = Math.max(0.001, (now - lastAt) / 1000);
-    const cpuPercent = first ? 0 : Math.min(100, (ticks / TICKS_PER_SECOND / seconds / Math.max(1, vcpu)) * 100);
-    last = seen;
-    lastAt = now;
-    first = false;
-    return { cpuPercent: Math.round(cpuPercent * 100) / 100, rssMb: Math.round((rssPages * PAGE_BYTES) / 1048576) };
-  };
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
+

@@ -33,8 +33,6 @@ export interface LocalDriverOptions {
   dataDir: string;
   heartbeatMs?: number;
   orphanSeconds?: number;
-  /** AGENT_METRICS_MS of the agents */
-  metricsMs?: number;
   /** Path of node-agent.js; defaults to the copy next to this module. */
   agentScript?: string;
 }
@@ -54,14 +52,12 @@ export class LocalDriver implements EngineDriver {
   private readonly dataDir: string;
   private readonly heartbeatMs: number | undefined;
   private readonly orphanSeconds: number | undefined;
-  private readonly metricsMs: number | undefined;
   private readonly agentScript: string;
 
   constructor(options: LocalDriverOptions) {
     this.dataDir = path.resolve(options.dataDir);
     this.heartbeatMs = options.heartbeatMs;
     this.orphanSeconds = options.orphanSeconds;
-    this.metricsMs = options.metricsMs;
     this.agentScript = options.agentScript ?? DEFAULT_AGENT_SCRIPT;
   }
 
@@ -88,7 +84,6 @@ export class LocalDriver implements EngineDriver {
     });
     if (this.heartbeatMs !== undefined) env.AGENT_HEARTBEAT_MS = String(this.heartbeatMs);
     if (this.orphanSeconds !== undefined) env.AGENT_ORPHAN_SECONDS = String(this.orphanSeconds);
-    if (this.metricsMs !== undefined) env.AGENT_METRICS_MS = String(this.metricsMs);
 
     // A file, not a pipe: the agent must keep logging after the server that started it is gone.
     const logFd = openSync(path.join(workdir, 'agent.log'), 'a');
@@ -168,6 +163,13 @@ export class LocalDriver implements EngineDriver {
       for (const p of left) if (isPidAlive(p)) killPid(p, 'SIGKILL');
       sweepByEnv();
     }
+  }
+
+  async decommission(instance: InstanceHandle, waitMs: number): Promise<void> {
+    if (instance.host !== this.host || instance.pid === null || !this.isOurAgent(instance.pid, instance.instanceId)) return;
+    // SIGUSR2 is the agent's "drain and leave" (docs/agent-protocol.md); it exits when drained
+    killPid(instance.pid, 'SIGUSR2');
+    await waitForExit(instance.pid, waitMs);
   }
 
   isAlive(instance: InstanceHandle): boolean | undefined {

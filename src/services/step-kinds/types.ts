@@ -1,4 +1,5 @@
 import type { Db } from '../../db/client.js';
+import type { StorageService } from '../storage.js';
 
 /** What a step kind needs to know to turn a user's step into a process on the master node. */
 export interface StepKindContext {
@@ -6,6 +7,9 @@ export interface StepKindContext {
   /** the cluster's applications (SPARK, DUCKDB) */
   applications: readonly string[];
   bucketsDir: string;
+  storage: StorageService;
+  /** the absolute python3 of this host (for .py scripts), if any */
+  python: string | null;
 }
 
 /**

@@ -1,0 +1,109 @@
+import { Arg, Authorized, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { BucketRow, ObjectRow } from '../db/rows.js';
+import {
+  Bucket, BucketObject, CreateBucketInput, CreateBucketPayload, DeleteBucketInput, DeleteBucketPayload, DeleteObjectInput,
+  DeleteObjectPayload, ObjectConnection, PutObjectInput, PutObjectPayload,
+} from '../schema/buckets.js';
+import { AppError, badInput } from '../services/errors.js';
+import { s3Uri } from '../services/s3-uri.js';
+import { INLINE_OBJECT_MAX_BYTES } from '../services/storage.js';
+import type { Context } from './context.js';
+
+const toBucket = (r: BucketRow): Bucket => ({ name: r.name, uri: `s3://${r.name}/`, createdAt: r.createdAt });
+export const toObject = (r: ObjectRow): BucketObject => ({
+  bucket: r.bucket, key: r.key, uri: s3Uri(r.bucket, r.key), size: r.size, etag: r.etag, contentType: r.contentType, lastModified: r.updatedAt,
+});
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** The bytes of putObject: exactly one of content and contentBase64, within the inline limit. */
+function inlineBody(input: PutObjectInput): Buffer {
+  const given = [input.content, input.contentBase64].filter((v) => v !== null && v !== undefined).length;
+  if (given !== 1) throw badInput('input.content', 'give exactly one of content (UTF-8 text) and contentBase64');
+  let body: Buffer;
+  if (input.content != null) {
+    body = Buffer.from(input.content, 'utf8');
+  } else {
+    const b64 = input.contentBase64!.replace(/\s+/g, '');
+    if (!BASE64.test(b64)) throw badInput('input.contentBase64', 'is not valid base64');
+    body = Buffer.from(b64, 'base64');
+  }
+  if (body.length > INLINE_OBJECT_MAX_BYTES) {
+    throw new AppError('PAYLOAD_TOO_LARGE',
+      `putObject takes up to ${INLINE_OBJECT_MAX_BYTES} bytes; upload larger objects with PUT /objects/${input.bucket}/${input.key} (streamed, same Authorization header)`,
+      input.content != null ? 'input.content' : 'input.contentBase64');
+  }
+  return body;
+}
+
+@Resolver()
+export class BucketResolver {
+  @Authorized('buckets:ListBuckets')
+  @Query(() => [Bucket], { description: 'All buckets, by name' })
+  async buckets(@Ctx() ctx: Context): Promise<Bucket[]> {
+    return (await ctx.services.storage.listBuckets()).map(toBucket);
+  }
+
+  @Authorized('buckets:ListBuckets')
+  @Query(() => Bucket, { nullable: true })
+  async bucket(@Arg('name', () => String) name: string, @Ctx() ctx: Context): Promise<Bucket | null> {
+    const row = await ctx.services.storage.bucket(name);
+    return row && toBucket(row);
+  }
+
+  @Authorized('buckets:ListObjects')
+  @Query(() => ObjectConnection, { description: 'ListObjectsV2: keys under prefix in UTF-8 byte order; delimiter "/" rolls deeper keys up into commonPrefixes' })
+  async objects(
+    @Ctx() ctx: Context,
+    @Arg('bucket', () => String) bucket: string,
+    @Arg('prefix', () => String, { nullable: true }) prefix?: string,
+    @Arg('delimiter', () => String, { nullable: true }) delimiter?: string,
+    @Arg('first', () => Int, { nullable: true, description: 'default 20, at most 100' }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<ObjectConnection> {
+    const page = await ctx.services.storage.list(bucket, { prefix, delimiter, first, after });
+    const edges = page.objects.map((row) => ({ cursor: page.cursorOf(row), node: toObject(row) }));
+    return {
+      edges,
+      commonPrefixes: page.commonPrefixes,
+      pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: Boolean(after), startCursor: edges[0]?.cursor ?? null, endCursor: page.endCursor },
+    };
+  }
+
+  @Authorized('buckets:GetObject')
+  @Query(() => BucketObject, { nullable: true, description: "An object's metadata (HeadObject)" })
+  async object(@Arg('bucket', () => String) bucket: string, @Arg('key', () => String) key: string, @Ctx() ctx: Context): Promise<BucketObject | null> {
+    const row = await ctx.services.storage.head(bucket, key);
+    return row && toObject(row);
+  }
+
+  @Authorized('buckets:CreateBucket')
+  @Mutation(() => CreateBucketPayload, { description: 'CONFLICT when the name is taken' })
+  async createBucket(@Arg('input', () => CreateBucketInput) input: CreateBucketInput, @Ctx() ctx: Context): Promise<CreateBucketPayload> {
+    return { bucket: toBucket(await ctx.services.storage.createBucket(input.name)) };
+  }
+
+  @Authorized('buckets:DeleteBucket')
+  @Mutation(() => DeleteBucketPayload, { description: 'Only an empty bucket (CONFLICT otherwise), unless force: true' })
+  async deleteBucket(@Arg('input', () => DeleteBucketInput) input: DeleteBucketInput, @Ctx() ctx: Context): Promise<DeleteBucketPayload> {
+    return ctx.services.storage.deleteBucket(input.name, input.force ?? false);
+  }
+
+  @Authorized('buckets:PutObject')
+  @Mutation(() => PutObjectPayload, { description: 'Small objects (≤ 1 MiB) inline; larger ones: PUT /objects/<bucket>/<key>' })
+  async putObject(@Arg('input', () => PutObjectInput) input: PutObjectInput, @Ctx() ctx: Context): Promise<PutObjectPayload> {
+    const body = inlineBody(input);
+    const row = await ctx.services.storage.put(input.bucket, input.key, [body], {
+      contentType: input.contentType,
+      fields: { bucket: 'input.bucket', key: 'input.key', contentType: 'input.contentType', body: 'input.content' },
+    });
+    return { object: toObject(row) };
+  }
+
+  @Authorized('buckets:DeleteObject')
+  @Mutation(() => DeleteObjectPayload)
+  async deleteObject(@Arg('input', () => DeleteObjectInput) input: DeleteObjectInput, @Ctx() ctx: Context): Promise<DeleteObjectPayload> {
+    const row = await ctx.services.storage.deleteObject(input.bucket, input.key, { bucket: 'input.bucket', key: 'input.key' });
+    return { bucket: input.bucket, key: input.key, deleted: row !== null };
+  }
+}

@@ -1,0 +1,50 @@
+// A SPARK cluster is a real Spark standalone cluster: a master on the MASTER node, a worker per
+// CORE/TASK node; resizing adds and decommissions workers, and Spark's own count follows.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createCluster, Fixtures, waitForCluster, waitForClusterState } from '../support/api.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable } from './support.js';
+
+const MODIFY = `mutation($input: ModifyInstanceGroupInput!) { modifyInstanceGroup(input: $input) { instanceGroup { id requestedCount state } } }`;
+
+describe.skipIf(!sparkAvailable)('SPARK clusters', () => {
+  let server: TestServer;
+  const fixtures = new Fixtures();
+  beforeAll(async () => { server = await startTestServer({ sparkDecommissionTimeoutSeconds: 20 }); });
+  afterEach(async () => { await fixtures.cleanup(server); });
+  afterAll(async () => { await server?.close(); });
+
+  it('starts a master and a worker per core node; the cluster shows its Spark addresses; resize up and down follows in Spark', async () => {
+    const id = fixtures.cluster(await createCluster(server, {
+      name: 'spark', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
+    }));
+    let c = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    expect(c.spark.masterUrl).toMatch(/^spark:\/\/127\.0\.0\.1:\d+$/);
+    expect(c.spark.status).toBe('ALIVE');
+    expect(c.spark.aliveWorkers).toBe(1);
+    expect(c.spark.coresTotal).toBe(2);
+    const master = c.instances.find((i: any) => i.role === 'MASTER');
+    expect(master.endpoints).toMatchObject({ sparkMasterUrl: c.spark.masterUrl, sparkMasterWebUrl: c.spark.masterWebUrl });
+    const core = c.instances.find((i: any) => i.role === 'CORE');
+    expect(core.endpoints.sparkWorkerWebUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(c.spark.workers.find((w: any) => w.state === 'ALIVE').webUrl).toBe(core.endpoints.sparkWorkerWebUrl);
+
+    // grow: a second worker joins Spark
+    const group = c.instanceGroups.find((g: any) => g.role === 'CORE');
+    await server.data(MODIFY, { input: { instanceGroupId: group.id, instanceCount: 2 } });
+    c = await waitForCluster(server, id, (x) => x.spark.aliveWorkers === 2
+      && x.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').length === 2, '2 alive workers',
+    { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    expect(c.spark.coresTotal).toBe(4);
+
+    // shrink: the newest worker is decommissioned and leaves
+    await server.data(MODIFY, { input: { instanceGroupId: group.id, instanceCount: 1 } });
+    c = await waitForCluster(server, id, (x) => x.spark.aliveWorkers === 1
+      && x.instances.filter((i: any) => i.role === 'CORE' && i.state !== 'TERMINATED').length === 1, '1 alive worker',
+    { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    const gone = c.instances.filter((i: any) => i.role === 'CORE' && i.state === 'TERMINATED');
+    expect(gone).toHaveLength(1);
+    expect(gone[0].stateChangeReason).toMatchObject({ code: 'USER_REQUEST' });
+    expect(c.instanceGroups.find((g: any) => g.role === 'CORE')).toMatchObject({ requestedCount: 1, state: 'RUNNING' });
+  }, 240_000);
+});
