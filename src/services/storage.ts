@@ -158,12 +158,15 @@ export class StorageService {
 
   async createBucket(name: string, field = 'input.name'): Promise<BucketRow> {
     requireBucketName(name, field);
-    const row = await q.insertBucket(this.sql, name);
-    if (!row) throw conflict(`bucket "${name}" already exists`, field);
-    // leftovers of an earlier bucket of this name (a crash mid-delete) must not show through
-    await fs.rm(this.bucketDir(name), { recursive: true, force: true });
-    await fs.mkdir(this.bucketDir(name), { recursive: true });
-    return row;
+    return this.sql.begin(async (tx) => {
+      const row = await q.insertBucket(tx, name);
+      if (!row) throw conflict(`bucket "${name}" already exists`, field);
+      // before the commit (no put can see the bucket yet): leftovers of an earlier bucket of this
+      // name, such as a file a crash kept from its commit, must not show through
+      await fs.rm(this.bucketDir(name), { recursive: true, force: true });
+      await fs.mkdir(this.bucketDir(name), { recursive: true });
+      return row;
+    });
   }
 
   listBuckets(): Promise<BucketRow[]> {
@@ -492,6 +495,34 @@ export class StorageService {
     throw new AppError('NOT_FOUND', `object ${uri} does not exist`, field);
   }
 
+  /**
+   * Where a step writes an output URI (`s3://bucket/key` or a prefix, which need not exist yet):
+   * the bucket must exist. After the step, `registerOutput` publishes what it wrote.
+   */
+  async outputLocation(uri: string, field: string): Promise<ResolvedUri> {
+    const { bucket, key } = parseS3Uri(uri, field, { allowPrefix: true });
+    await this.requireBucket(bucket, field);
+    return { bucket, key, path: this.prefixPath(bucket, key) };
+  }
+
+  /** Step outputs written back: a file at the URI's path becomes that object; a directory, every file under it. */
+  async registerOutput(uri: string, field: string): Promise<{ objects: ObjectRow[]; removed: string[]; skipped: string[] }> {
+    const { bucket, key, path: local } = await this.outputLocation(uri, field);
+    const stat = key === '' || key.endsWith('/') ? null : await fs.lstat(local).catch(() => null);
+    if (stat?.isFile()) {
+      const file = await this.hashFile(local);
+      if (!file) return { objects: [], removed: [], skipped: [key] };
+      const row = await this.sql.begin(async (tx) => {
+        if (!(await q.lockBucketShared(tx, bucket))) throw notFound('bucket', bucket, field);
+        const row = await q.upsertObject(tx, { bucket, key, ...file, contentType: contentTypeOf(key) });
+        await q.insertObjectEvent(tx, 'ObjectCreated:Put', row);
+        return row;
+      });
+      return { objects: [row], removed: [], skipped: [] };
+    }
+    return this.registerPrefix(bucket, key, field);
+  }
+
   /** The local directory of a validated prefix ("" is the bucket's own directory). */
   prefixPath(bucket: string, prefix: string): string {
     const trimmed = prefix.replace(/\/$/, '');
@@ -610,25 +641,29 @@ export class StorageService {
         skipped.push(key); // symlinks, sockets, …
         continue;
       }
-      const md5 = crypto.createHash('md5');
-      let size = 0;
-      const handle = await fs.open(full, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW).catch((err) => {
-        if (isErrno(err, 'ELOOP', 'ENOENT')) return null; // became a symlink, or went, meanwhile
-        throw err;
-      });
-      if (!handle) {
-        skipped.push(key);
-        continue;
-      }
-      try {
-        for await (const chunk of handle.createReadStream({ autoClose: false, highWaterMark: WRITE_BATCH_BYTES })) {
-          md5.update(chunk as Buffer);
-          size += (chunk as Buffer).length;
-        }
-      } finally {
-        await handle.close();
-      }
-      files.push({ key, size, etag: etagOf(md5) });
+      const file = await this.hashFile(full);
+      if (file) files.push({ key, ...file });
+      else skipped.push(key);
     }
+  }
+
+  /** Size and ETag of a regular file, streamed; null if it is (or became) a symlink or is gone. */
+  private async hashFile(file: string): Promise<{ size: number; etag: string } | null> {
+    const handle = await fs.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW).catch((err) => {
+      if (isErrno(err, 'ELOOP', 'ENOENT')) return null;
+      throw err;
+    });
+    if (!handle) return null;
+    const md5 = crypto.createHash('md5');
+    let size = 0;
+    try {
+      for await (const chunk of handle.createReadStream({ autoClose: false, highWaterMark: WRITE_BATCH_BYTES })) {
+        md5.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+    } finally {
+      await handle.close();
+    }
+    return { size, etag: etagOf(md5) };
   }
 }

@@ -357,4 +357,26 @@ describe('step outputs written back (storage.registerPrefix) and URIs resolved (
     await expect(storage.resolveUri(`s3://${bucket}/../x`, 'uri')).rejects.toMatchObject({ code: 'BAD_USER_INPUT', field: 'uri' });
     await expect(storage.resolveUri(`s3://${uniqueBucket('gone')}/`, 'uri', { allowPrefix: true })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
+
+  it('an output URI names where a step writes; registerOutput publishes a single file or a directory', async () => {
+    const bucket = await createBucket('outuri');
+    const { storage } = server.app.services;
+    const single = await storage.outputLocation(`s3://${bucket}/result/rows.parquet`, 'outputUri');
+    expect(single.path).toBe(path.join(server.dataDir, 'buckets', bucket, 'result', 'rows.parquet'));
+    await fs.mkdir(path.dirname(single.path), { recursive: true });
+    await fs.writeFile(single.path, 'PAR1');
+    const one = await storage.registerOutput(`s3://${bucket}/result/rows.parquet`, 'outputUri');
+    expect(one.objects.map((o) => [o.key, o.size, o.etag, o.contentType])).toEqual([['result/rows.parquet', 4, md5('PAR1'), 'application/vnd.apache.parquet']]);
+
+    const dir = await storage.outputLocation(`s3://${bucket}/spark-out`, 'outputUri');
+    await fs.mkdir(dir.path, { recursive: true });
+    await fs.writeFile(path.join(dir.path, 'part-0.csv'), 'x\n');
+    const many = await storage.registerOutput(`s3://${bucket}/spark-out`, 'outputUri');
+    expect(many.objects.map((o) => o.key)).toEqual(['spark-out/part-0.csv']);
+    const listed = (await server.data(LIST, { bucket })).objects.edges.map((e: any) => e.node.key);
+    expect(listed).toEqual(['result/rows.parquet', 'spark-out/part-0.csv']);
+
+    await expect(storage.outputLocation(`s3://${uniqueBucket('gone')}/x`, 'outputUri')).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'outputUri' });
+    await expect(storage.outputLocation(`s3://${bucket}/../../x`, 'outputUri')).rejects.toMatchObject({ code: 'BAD_USER_INPUT', field: 'outputUri' });
+  });
 });
