@@ -543,45 +543,12 @@ export class StorageService {
     const skipped: string[] = [];
     const walkedAt = Date.now();
     await this.walk(this.prefixPath(bucket, dirPrefix), dirPrefix, files, skipped);
-    return { ...(await this.record(bucket, files, dirPrefix, field, walkedAt)), skipped };
-  }
-
-  /**
-   * A step's output location written back: a prefix ("folder") as registerPrefix does, or one file
-   * when the URI names a file the step wrote.
-   */
-  async registerOutput(uri: string, field: string): Promise<ObjectRow[]> {
-    const { bucket, key } = parseS3Uri(uri, field, { allowPrefix: true });
-    if (key !== '' && !key.endsWith('/')) {
-      const file = objectFilePath(this.options.bucketsDir, bucket, key);
-      const stat = await fs.lstat(file).catch(() => null);
-      if (stat?.isFile()) {
-        const files: Array<{ key: string; size: number; etag: string }> = [];
-        const walkedAt = Date.now();
-        await this.walk(path.dirname(file), key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '', files, [], path.basename(file));
-        return (await this.record(bucket, files, null, field, walkedAt)).objects;
-      }
-    }
-    return (await this.registerPrefix(bucket, key, field)).objects;
-  }
-
-  /**
-   * Upserts rows for `files` hashed from `walkedAt` on (with their events); with `prefix`, rows under
-   * it without a file go. A row written through the API after the walk began is newer: it stays.
-   */
-  private async record(
-    bucket: string, files: Array<{ key: string; size: number; etag: string }>, prefix: string | null, field: string, walkedAt: number,
-  ) {
     files.sort((a, b) => byteOrder(a.key, b.key));
+    const end = prefixEnd(dirPrefix);
     return this.sql.begin(async (tx) => {
       if (!(await q.lockBucketShared(tx, bucket))) throw notFound('bucket', bucket, field);
       const existing = new Map<string, ObjectRow>();
-      const end = prefix === null ? null : prefixEnd(prefix);
-      for (const f of prefix === null ? files : []) {
-        const row = await q.objectByKey(tx, bucket, f.key);
-        if (row) existing.set(row.key, row);
-      }
-      for (let range: q.KeyRange = { from: prefix ?? '', inclusive: true, end }; prefix !== null;) {
+      for (let range: q.KeyRange = { from: dirPrefix, inclusive: true, end }; ;) {
         const rows = await q.objectsInRange(tx, bucket, range, 1000);
         for (const row of rows) existing.set(row.key, row);
         if (rows.length < 1000) break;
@@ -601,21 +568,18 @@ export class StorageService {
         objects.push(row);
       }
       const removed: string[] = [];
-      for (const gone of prefix === null ? [] : existing.values()) {
+      for (const gone of existing.values()) {
         // a put that committed after the walk has its file: only rows whose file is missing go
         if (await fs.lstat(objectFilePath(this.options.bucketsDir, bucket, gone.key)).then(() => true, () => false)) continue;
         await q.deleteObjectRow(tx, bucket, gone.key);
         await q.insertObjectEvent(tx, 'ObjectRemoved:Delete', gone);
         removed.push(gone.key);
       }
-      return { objects, removed };
+      return { objects, removed, skipped };
     });
   }
 
-  /** Hashes the regular files under `dir` (or only the entry named `only`) as keys under `keyPrefix`. */
-  private async walk(
-    dir: string, keyPrefix: string, files: Array<{ key: string; size: number; etag: string }>, skipped: string[], only?: string,
-  ): Promise<void> {
+  private async walk(dir: string, keyPrefix: string, files: Array<{ key: string; size: number; etag: string }>, skipped: string[]): Promise<void> {
     let entries;
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
@@ -624,7 +588,6 @@ export class StorageService {
       throw err;
     }
     for (const entry of entries) {
-      if (only !== undefined && entry.name !== only) continue;
       const key = keyPrefix + entry.name;
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
