@@ -23,6 +23,18 @@ export interface Config {
   startupTimeoutSeconds: number;
   /** the URL node agents dial (default ws://<host>:<port>/agent); set it when agents run elsewhere */
   agentUrl: string | undefined;
+  /** where function code is unpacked and instances get their /tmp (a cache; default <tmpdir>/emberplane-fn-<server>) */
+  functionsRuntimeDir: string | undefined;
+  /** account-wide concurrent invocations (Lambda's default 1,000) */
+  functionConcurrencyLimit: number;
+  /** warm instances unused this long are stopped */
+  functionIdleSeconds: number;
+  /** async retries wait this times the attempt number (Lambda: about 1 min, then 2) */
+  functionRetryDelayMs: number;
+  /** async invocations run at once per server */
+  functionAsyncParallel: number;
+  /** the python3 command for PYTHON311 (resolved once to the real interpreter) */
+  functionPython: string;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -53,5 +65,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: int(env, 'DB_POOL_SIZE', 20),
     startupTimeoutSeconds: int(env, 'STARTUP_TIMEOUT_SECONDS', 600),
     agentUrl: env.AGENT_URL || undefined,
+    functionsRuntimeDir: env.FUNCTIONS_RUNTIME_DIR || undefined,
+    functionConcurrencyLimit: int(env, 'FUNCTION_CONCURRENCY_LIMIT', 1_000),
+    functionIdleSeconds: int(env, 'FUNCTION_IDLE_SECONDS', 300),
+    functionRetryDelayMs: int(env, 'FUNCTION_RETRY_DELAY_MS', 60_000),
+    functionAsyncParallel: int(env, 'FUNCTION_ASYNC_PARALLEL', 64),
+    functionPython: env.FUNCTION_PYTHON || 'python3',
   };
 }

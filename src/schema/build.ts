@@ -4,6 +4,7 @@ import { buildSchema, type AuthChecker } from 'type-graphql';
 import { ApiKeyResolver } from '../resolvers/api-keys.js';
 import { CatalogResolver } from '../resolvers/catalog.js';
 import { ClusterResolver } from '../resolvers/clusters.js';
+import { FunctionResolver } from '../resolvers/functions.js';
 import { InstanceResolver } from '../resolvers/instances.js';
 import type { Context } from '../resolvers/context.js';
 import { StepResolver } from '../resolvers/steps.js';
@@ -18,7 +19,7 @@ const authChecker: AuthChecker<Context> = ({ context }, actions) => {
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver],
+    resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver, FunctionResolver],
     authChecker,
     // input rules live in the services (one place, with field paths); class-validator is not used
     validate: false,

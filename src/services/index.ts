@@ -4,6 +4,9 @@ import { WorkHints } from '../events/hints.js';
 import { AuthService } from './auth.js';
 import { ClusterService } from './clusters.js';
 import { EventService } from './events.js';
+import { FunctionCodeStore } from './function-code.js';
+import { FunctionService } from './functions.js';
+import { InvocationService } from './invocations.js';
 import { InstanceService } from './instances.js';
 import { LogService } from './logs.js';
 import { StepService } from './steps.js';
@@ -18,11 +21,22 @@ export interface Services {
   logs: LogService;
   events: EventService;
   hints: WorkHints;
+  functions: FunctionService;
+  invocations: InvocationService;
 }
 
-export function createServices(sql: Sql, log: Logger): Services {
+/** What the function services need from the configuration. */
+export interface FunctionSettings {
+  dataDir: string;
+  bucketsDir: string;
+  concurrencyLimit: number;
+  retryDelayMs: number;
+}
+
+export function createServices(sql: Sql, log: Logger, fns: FunctionSettings): Services {
   const hints = new WorkHints();
   const steps = new StepService(sql, hints);
+  const functions = new FunctionService(sql, new FunctionCodeStore(fns.dataDir, fns.bucketsDir), fns.concurrencyLimit);
   return {
     sql,
     auth: new AuthService(sql, log),
@@ -32,5 +46,7 @@ export function createServices(sql: Sql, log: Logger): Services {
     logs: new LogService(sql, log),
     events: new EventService(sql, log),
     hints,
+    functions,
+    invocations: new InvocationService(sql, functions, fns.concurrencyLimit, { retryDelayMs: (attempt) => fns.retryDelayMs * attempt }, log),
   };
 }

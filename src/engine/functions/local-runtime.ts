@@ -1,0 +1,105 @@
+// Function instances as local processes: warm instances are reused (most recently used first, so
+// the others go idle and get reaped), new ones are started on demand (a cold start).
+import type { LineSink, FunctionRuntime, InstanceSpec, InvokeOutcome, InvokeRequest } from './types.js';
+import { FunctionInstance } from './instance.js';
+import { Sandbox } from './sandbox.js';
+
+const keyOf = (s: InstanceSpec) => `${s.functionId}|${s.version}|${s.revisionId}`;
+
+export class LocalFunctionRuntime implements FunctionRuntime {
+  readonly sandbox: Sandbox;
+  /** idle instances per spec key, most recently used last */
+  private readonly idle = new Map<string, FunctionInstance[]>();
+  private readonly all = new Set<FunctionInstance>();
+  private closed = false;
+
+  constructor(root: string, private readonly sink: LineSink, options: { pythonCommand?: string } = {}) {
+    this.sandbox = new Sandbox(root, options);
+  }
+
+  init(): Promise<void> {
+    return this.sandbox.init();
+  }
+
+  async prepareCode(functionId: string, codeHash: string, packagePath: string): Promise<void> {
+    await this.sandbox.prepare(functionId, codeHash, packagePath);
+  }
+
+  async invoke(spec: InstanceSpec, request: InvokeRequest): Promise<InvokeOutcome> {
+    if (this.closed) throw new Error('the function runtime is closed');
+    const key = keyOf(spec);
+    let instance = this.idle.get(key)?.pop();
+    while (instance && instance.state !== 'IDLE') instance = this.idle.get(key)?.pop();
+    if (!instance) {
+      const codeDir = await this.sandbox.prepare(spec.functionId, spec.codeHash, spec.packagePath);
+      instance = new FunctionInstance(spec, this.sandbox, this.sink, (i) => this.forget(i));
+      this.all.add(instance);
+      try {
+        await instance.start(codeDir);
+      } catch (err) {
+        await instance.stop();
+        this.forget(instance);
+        throw err;
+      }
+    }
+    const outcome = await instance.invoke(request);
+    if (instance.state === 'IDLE' && !this.closed) {
+      const list = this.idle.get(key) ?? [];
+      list.push(instance);
+      this.idle.set(key, list);
+    }
+    return outcome;
+  }
+
+  private forget(instance: FunctionInstance): void {
+    this.all.delete(instance);
+    const key = keyOf(instance.spec);
+    const list = this.idle.get(key);
+    if (!list) return;
+    const i = list.indexOf(instance);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.idle.delete(key);
+  }
+
+  async reap(idleMs: number, keep: (functionId: string, revisionId: string) => boolean = () => true): Promise<void> {
+    const now = Date.now();
+    const stopping: Promise<void>[] = [];
+    for (const list of this.idle.values()) {
+      for (const instance of [...list]) {
+        if (now - instance.lastUsed >= idleMs || !keep(instance.spec.functionId, instance.spec.revisionId)) {
+          this.forget(instance);
+          stopping.push(instance.stop());
+        }
+      }
+    }
+    await Promise.all(stopping);
+  }
+
+  counts(functionId: string): { busy: number; total: number } {
+    let busy = 0;
+    let total = 0;
+    for (const i of this.all) {
+      if (i.spec.functionId !== functionId) continue;
+      total++;
+      if (i.state === 'BUSY' || i.state === 'INIT') busy++;
+    }
+    return { busy, total };
+  }
+
+  /** pids of live instances (tests and the bench look at the processes) */
+  pids(functionId?: string): number[] {
+    return [...this.all].filter((i) => !functionId || i.spec.functionId === functionId).map((i) => i.pid).filter((p): p is number => p !== null);
+  }
+
+  async removeFunction(functionId: string): Promise<void> {
+    await Promise.all([...this.all].filter((i) => i.spec.functionId === functionId).map((i) => i.stop()));
+    await this.sandbox.removeFunction(functionId);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.all].map((i) => i.stop()));
+    this.idle.clear();
+    await this.sandbox.close();
+  }
+}
