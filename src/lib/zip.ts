@@ -103,7 +103,8 @@ export function writeZip(files: Array<{ path: string; content: Buffer; mode?: nu
     cen.writeUInt32LE(CEN_SIG, 0); cen.writeUInt16LE((3 << 8) | 20, 4); cen.writeUInt16LE(20, 6); cen.writeUInt16LE(0x800, 8);
     cen.writeUInt16LE(8, 10); cen.writeUInt16LE(0, 12); cen.writeUInt16LE(DOS_DATE, 14); cen.writeUInt32LE(crc, 16);
     cen.writeUInt32LE(deflated.length, 20); cen.writeUInt32LE(f.content.length, 24); cen.writeUInt16LE(name.length, 28);
-    cen.writeUInt32LE(((0o100000 | (f.mode ?? 0o644)) << 16) >>> 0, 38); cen.writeUInt32LE(offset, 42);
+    const mode = f.mode ?? 0o644;
+    cen.writeUInt32LE((((mode & 0o170000 ? 0 : 0o100000) | mode) << 16) >>> 0, 38); cen.writeUInt32LE(offset, 42);
     locals.push(loc, name, deflated);
     centrals.push(cen, name);
     offset += 30 + name.length + deflated.length;
