@@ -182,7 +182,8 @@ export class FunctionService {
   private async checkReserved(tx: Tx, functionId: string | null, value: number | null, field: string): Promise<void> {
     if (value === null) return;
     const others = await q.reservedConcurrencyTotal(tx, functionId);
-    const max = this.concurrencyLimit - FunctionLimits.unreservedMinimum - others;
+    // (an account limit under 100 — a test or a small host — can reserve nothing)
+    const max = this.concurrencyLimit - Math.min(FunctionLimits.unreservedMinimum, this.concurrencyLimit) - others;
     if (!Number.isInteger(value) || value < 0) throw badInput(field, 'must be an integer of at least 0');
     if (value > max) {
       throw badInput(field, `must be at most ${Math.max(0, max)}: the account's unreserved concurrency can't go below ${FunctionLimits.unreservedMinimum} (limit ${this.concurrencyLimit})`);

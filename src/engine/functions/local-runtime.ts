@@ -31,6 +31,7 @@ export class LocalFunctionRuntime implements FunctionRuntime {
     let instance = this.idle.get(key)?.pop();
     while (instance && instance.state !== 'IDLE') instance = this.idle.get(key)?.pop();
     if (!instance) {
+      this.retireOlderRevisions(spec);
       const codeDir = await this.sandbox.prepare(spec.functionId, spec.codeHash, spec.packagePath);
       instance = new FunctionInstance(spec, this.sandbox, this.sink, (i) => this.forget(i));
       this.all.add(instance);
@@ -49,6 +50,16 @@ export class LocalFunctionRuntime implements FunctionRuntime {
       this.idle.set(key, list);
     }
     return outcome;
+  }
+
+  /** Idle instances of an older revision of this version ($LATEST was updated) are never used again. */
+  private retireOlderRevisions(spec: InstanceSpec): void {
+    for (const [key, list] of this.idle) {
+      const [functionId, version, revisionId] = key.split('|');
+      if (functionId !== spec.functionId || version !== spec.version || revisionId === spec.revisionId) continue;
+      this.idle.delete(key);
+      for (const instance of list) void instance.stop();
+    }
   }
 
   private forget(instance: FunctionInstance): void {
