@@ -108,7 +108,11 @@ class FunctionLogWriter {
     this.flushing = this.flushing.then(async () => {
       for (const [streamId, lines] of batch) {
         // a deleted function's stream is gone: its last lines have nowhere to go
-        await appendLines(this.sql, streamId, lines).catch((err) => this.log.warn({ err, streamId }, 'function log lines not stored'));
+        // like invocation records, log lines don't wait for the WAL flush (see recordInvocation)
+        await this.sql.begin(async (tx) => {
+          await tx`set local synchronous_commit = off`;
+          await appendLines(tx, streamId, lines);
+        }).catch((err) => this.log.warn({ err, streamId }, 'function log lines not stored'));
       }
     });
     return this.flushing;
@@ -209,7 +213,7 @@ export class InvocationService {
     } satisfies Omit<q.NewInvocation, 'status'>;
 
     if (type === 'DRY_RUN') {
-      const invocation = await q.insertInvocation(this.sql, { ...base, status: 'DRY_RUN', endedAt: new Date() });
+      const invocation = await q.recordInvocation(this.sql, { ...base, status: 'DRY_RUN', endedAt: new Date() });
       return { invocation, statusCode: 204, payload: null, functionError: null, logResult: null, executedVersion: resolved.version };
     }
     if (type === 'EVENT') {
@@ -222,7 +226,7 @@ export class InvocationService {
 
     const slot = this.gate.tryAcquire(fn.id, fn.reservedConcurrency, await this.functions.reservedTotal());
     if (!slot.ok) {
-      await q.insertInvocation(this.sql, { ...base, status: 'THROTTLED', errorType: 'TooManyRequestsException', errorMessage: slot.reason, endedAt: new Date() });
+      await q.recordInvocation(this.sql, { ...base, status: 'THROTTLED', errorType: 'TooManyRequestsException', errorMessage: slot.reason, endedAt: new Date() });
       throw new AppError('THROTTLED', `Rate Exceeded. Reason: ${slot.reason}`, 'input.functionName', { reason: slot.reason });
     }
     let outcome: InvokeOutcome;
@@ -232,7 +236,7 @@ export class InvocationService {
       this.gate.release(fn.id, fn.reservedConcurrency);
     }
     const v = verdict(outcome);
-    const invocation = await q.insertInvocation(this.sql, {
+    const invocation = await q.recordInvocation(this.sql, {
       ...base, ...this.measures(outcome), status: v.status, functionError: v.functionError, errorType: v.errorType,
       errorMessage: v.errorMessage, response: v.response.length <= PayloadLimits.syncBytes ? v.response : null,
       concurrency: slot.concurrency, attempts: 1,

@@ -1,1 +1,2 @@
+/** @param {string} name */
 export const greeting = (name) => `Hello, ${name}!`;
