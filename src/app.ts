@@ -15,6 +15,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-post
 import { runMigrations } from './db/migrate.js';
 import { liveInstancesOnHost } from './db/queries/instances.js';
 import { LocalFunctionRuntime } from './engine/functions/local-runtime.js';
+import { closeToOthers } from './engine/functions/sandbox.js';
 import { LocalDriver } from './engine/local/local-driver.js';
 import { Channel } from './events/channels.js';
 import { Listener } from './events/listener.js';
@@ -75,6 +76,8 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       { pythonCommand: config.functionPython },
     );
     await functionRuntime.init();
+    // the embedded Postgres owns its dir (and needs DATA_DIR enterable); everything else is the server's
+    if (functionRuntime.sandbox.isolated) await closeToOthers(config.dataDir, ['postgres']);
     const fnRuntime = functionRuntime;
     services.invocations.attach(fnRuntime);
     const functionController = new FunctionController(services.functions, fnRuntime, log, {

@@ -1,5 +1,7 @@
 // Function instances as OS processes: concurrency and throttling, timeouts, memory limits,
 // crashes, idle reaping, code updates, and isolation between functions and from the server.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
 import { deploy, GET_FUNCTION, invoke, INVOKE, logText, UPDATE_CODE, UPDATE_CONFIG, waitForActive } from '../support/functions.js';
@@ -160,6 +162,8 @@ describe('isolation', () => {
         codeRoot: attempt(() => fs.readdirSync(e.root + '/../..')),
         serverEnv: attempt(() => fs.readFileSync('/proc/' + e.serverPid + '/environ', 'utf8')),
         dataDir: attempt(() => fs.readdirSync(e.dataDir)),
+        object: attempt(() => fs.readFileSync(e.dataDir + '/buckets/b/key', 'utf8')),
+        packages: attempt(() => fs.readdirSync(e.dataDir + '/functions/packages')),
         api: await new Promise((resolve) => {
           const [host, port] = e.api.split(':');
           http.get({ host, port, path: '/2018-06-01/runtime/invocation/next' }, (res) => resolve({ status: res.statusCode }))
@@ -167,6 +171,10 @@ describe('isolation', () => {
         }),
         uid: process.getuid(),
       });`);
+    // DATA_DIR is enterable by everyone when the embedded Postgres runs in it: what lies inside stays closed
+    fs.chmodSync(server.dataDir, 0o711);
+    fs.mkdirSync(path.join(server.dataDir, 'buckets', 'b'), { recursive: true });
+    fs.writeFileSync(path.join(server.dataDir, 'buckets', 'b', 'key'), 'bucket secret');
     const res = await invoke(server, { functionName: 'snoop', payload: { root: victim.root, api: victim.api, serverPid: process.pid, dataDir: server.dataDir } });
     const out = res.payload;
     expect(out.env).toEqual([
@@ -183,6 +191,8 @@ describe('isolation', () => {
       expect(out.codeRoot).toEqual({ err: 'EACCES' });
       expect(out.serverEnv).toEqual({ err: 'EACCES' });
       expect(out.dataDir).toEqual({ err: 'EACCES' });
+      expect(out.object).toEqual({ err: 'EACCES' });
+      expect(out.packages).toEqual({ err: 'EACCES' });
       // another instance's Runtime API refuses the connection
       expect(out.api.err).toMatch(/ECONNRESET|EPIPE|ECONNREFUSED/);
     }

@@ -177,6 +177,22 @@ export class Sandbox {
   }
 }
 
+/**
+ * Instances run as other users, and DATA_DIR may be enterable by everyone (the embedded Postgres
+ * needs that): what the server keeps there must not be readable by "others". Existing entries lose
+ * their permissions for others, and the umask keeps new ones (buckets, agent dirs) closed.
+ */
+export async function closeToOthers(dataDir: string, except: string[]): Promise<void> {
+  process.umask(process.umask() | 0o007);
+  const entries = await fsp.readdir(dataDir).catch(() => [] as string[]);
+  for (const name of entries) {
+    if (except.includes(name)) continue;
+    const p = path.join(dataDir, name);
+    const stat = await fsp.lstat(p);
+    if (!stat.isSymbolicLink()) await fsp.chmod(p, stat.mode & 0o7770);
+  }
+}
+
 /** The path of a zip entry inside `base`; entries that would land outside it are refused. */
 export function safeTarget(base: string, name: string): string {
   if (name.includes('\0') || name.includes('\\') || path.posix.isAbsolute(name)) throw new PackageError(`zip entry ${JSON.stringify(name)} is not a relative path`);
