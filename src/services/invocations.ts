@@ -125,8 +125,42 @@ class FunctionLogWriter {
   }
 }
 
+/**
+ * Writes invocation records in batches: while one insert runs, the records that arrive meanwhile
+ * wait and go together in the next (one statement for many concurrent invocations).
+ */
+class InvocationRecorder {
+  private queue: Array<{ inv: q.NewInvocation; resolve: (row: InvocationRow) => void; reject: (err: unknown) => void }> = [];
+  private draining = false;
+
+  constructor(private readonly sql: Sql) {}
+
+  record(inv: q.NewInvocation): Promise<InvocationRow> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ inv, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, 200);
+      try {
+        const rows = await q.recordInvocations(this.sql, batch.map((b) => b.inv));
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        for (const b of batch) b.resolve(byId.get(b.inv.id)!);
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+    this.draining = false;
+  }
+}
+
 export class InvocationService {
   readonly gate: ConcurrencyGate;
+  private readonly recorder: InvocationRecorder;
   readonly logs: FunctionLogWriter;
   private runtime: FunctionRuntime | null = null;
 
@@ -135,6 +169,7 @@ export class InvocationService {
     readonly asyncSettings: AsyncSettings, log: Logger,
   ) {
     this.gate = new ConcurrencyGate(concurrencyLimit);
+    this.recorder = new InvocationRecorder(sql);
     this.logs = new FunctionLogWriter(sql, log);
   }
 
@@ -213,7 +248,7 @@ export class InvocationService {
     } satisfies Omit<q.NewInvocation, 'status'>;
 
     if (type === 'DRY_RUN') {
-      const invocation = await q.recordInvocation(this.sql, { ...base, status: 'DRY_RUN', endedAt: new Date() });
+      const invocation = await this.recorder.record( { ...base, status: 'DRY_RUN', endedAt: new Date() });
       return { invocation, statusCode: 204, payload: null, functionError: null, logResult: null, executedVersion: resolved.version };
     }
     if (type === 'EVENT') {
@@ -226,7 +261,7 @@ export class InvocationService {
 
     const slot = this.gate.tryAcquire(fn.id, fn.reservedConcurrency, await this.functions.reservedTotal());
     if (!slot.ok) {
-      await q.recordInvocation(this.sql, { ...base, status: 'THROTTLED', errorType: 'TooManyRequestsException', errorMessage: slot.reason, endedAt: new Date() });
+      await this.recorder.record( { ...base, status: 'THROTTLED', errorType: 'TooManyRequestsException', errorMessage: slot.reason, endedAt: new Date() });
       throw new AppError('THROTTLED', `Rate Exceeded. Reason: ${slot.reason}`, 'input.functionName', { reason: slot.reason });
     }
     let outcome: InvokeOutcome;
@@ -236,7 +271,7 @@ export class InvocationService {
       this.gate.release(fn.id, fn.reservedConcurrency);
     }
     const v = verdict(outcome);
-    const invocation = await q.recordInvocation(this.sql, {
+    const invocation = await this.recorder.record( {
       ...base, ...this.measures(outcome), status: v.status, functionError: v.functionError, errorType: v.errorType,
       errorMessage: v.errorMessage, response: v.response.length <= PayloadLimits.syncBytes ? v.response : null,
       concurrency: slot.concurrency, attempts: 1,

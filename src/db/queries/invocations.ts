@@ -30,14 +30,14 @@ export async function insertInvocation(db: Db, inv: NewInvocation): Promise<Invo
  * for the WAL flush: a crash can lose the last few hundred milliseconds of such records (never an
  * accepted async event, never consistency), and the caller is spared a disk sync per invocation.
  */
-export async function recordInvocation(sql: Sql, inv: NewInvocation): Promise<InvocationRow> {
+export async function recordInvocations(sql: Sql, invs: NewInvocation[]): Promise<InvocationRow[]> {
   // one statement: set_config(…, true) lasts until the end of the statement's own transaction, its
   // commit included; RETURNING reads the CTE so that it is evaluated at all
-  const [row] = await sql<Array<InvocationRow & { asyncCommit?: string }>>`
+  const rows = await sql<Array<InvocationRow & { asyncCommit?: string }>>`
     with cfg as (select set_config('synchronous_commit', 'off', true) as v)
-    insert into invocations ${sql(values(sql, inv))} returning *, (select v from cfg) as async_commit`;
-  delete row!.asyncCommit;
-  return row!;
+    insert into invocations ${sql(invs.map((inv) => values(sql, inv)))} returning *, (select v from cfg) as async_commit`;
+  for (const row of rows) delete row.asyncCommit;
+  return rows;
 }
 
 /** Queues an async invocation and wakes the invokers (on every server). */
