@@ -80,13 +80,14 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     if (functionRuntime.sandbox.isolated) await closeToOthers(config.dataDir, ['postgres']);
     const fnRuntime = functionRuntime;
     services.invocations.attach(fnRuntime);
-    const functionController = new FunctionController(services.functions, fnRuntime, log, {
+    const functionController = new FunctionController(services.functions, services.provisioned, fnRuntime, log, {
       intervalMs: config.reconcileIntervalMs, idleMs: config.functionIdleSeconds * 1_000,
     });
     const functionInvoker = new FunctionInvoker(sql, services.invocations, serverId, log, {
       intervalMs: config.reconcileIntervalMs, parallel: config.functionAsyncParallel, leaseSeconds: 960,
     });
     services.functions.onPending = () => functionController.kick();
+    services.provisioned.onChange = () => functionController.kick();
     services.functions.onDeleted = (functionId) => {
       fnRuntime.removeFunction(functionId).catch((err) => log.error({ err, functionId }, 'stopping a deleted function\'s instances failed'));
     };

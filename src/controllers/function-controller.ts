@@ -3,10 +3,12 @@ import type { FunctionRuntime } from '../engine/functions/types.js';
 import { PackageError } from '../engine/functions/sandbox.js';
 import type { FunctionService } from '../services/functions.js';
 import { hashOf } from '../services/function-code.js';
+import type { ProvisionedConcurrencyService } from '../services/provisioned-concurrency.js';
 
 /**
  * Brings functions' code to their instances: unpacks the packages of Pending functions (and of
- * code updates) and records Active or Failed. Also stops instances idle for too long. Runs on
+ * code updates) and records Active or Failed. Keeps provisioned concurrency initialised and stops
+ * instances idle for too long. Runs on
  * every server (claims are row-locked); woken by the services and by a periodic tick.
  */
 export class FunctionController {
@@ -15,7 +17,8 @@ export class FunctionController {
   private again = false;
 
   constructor(
-    private readonly functions: FunctionService, private readonly runtime: FunctionRuntime, private readonly log: Logger,
+    private readonly functions: FunctionService, private readonly provisioned: ProvisionedConcurrencyService,
+    private readonly runtime: FunctionRuntime, private readonly log: Logger,
     private readonly options: { intervalMs: number; idleMs: number },
   ) {}
 
@@ -42,6 +45,7 @@ export class FunctionController {
 
   private async pass(): Promise<void> {
     while (await this.functions.settlePending((fn) => this.prepare(fn.id, fn.codeSha256))) { /* until none is left */ }
+    await this.provisioned.reconcile(this.runtime);
     await this.runtime.reap(this.options.idleMs);
   }
 

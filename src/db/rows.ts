@@ -209,3 +209,14 @@ export interface InvocationRow {
   startedAt: Date | null;
   endedAt: Date | null;
 }
+
+export interface ProvisionedConcurrencyRow {
+  functionId: string;
+  qualifier: string;
+  requested: number;
+  generation: number;
+  available: number;
+  status: 'IN_PROGRESS' | 'READY' | 'FAILED';
+  statusReason: string | null;
+  updatedAt: Date;
+}

@@ -234,3 +234,16 @@ export const invocations = pgTable('invocations', {
   index('invocations_created_idx').on(t.createdAt, t.id),
   index('invocations_queued_idx').on(t.nextAttemptAt).where(sql`status in ('QUEUED', 'RUNNING')`),
 ]);
+
+export const provisionedConcurrency = pgTable('function_provisioned_concurrency', {
+  functionId: text('function_id').notNull().references(() => functions.id, { onDelete: 'cascade' }),
+  // a published version number or an alias name
+  qualifier: text('qualifier').notNull(),
+  requested: integer('requested').notNull(),
+  // bumped by every put: a provisioning that failed is retried when the setting is written again
+  generation: integer('generation').notNull().default(1),
+  available: integer('available').notNull().default(0),
+  status: text('status').notNull(),
+  statusReason: text('status_reason'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [primaryKey({ columns: [t.functionId, t.qualifier] })]);

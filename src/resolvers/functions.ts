@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import type { FunctionAliasRow, FunctionRow, FunctionVersionRow, InvocationRow, LogLineRow } from '../db/rows.js';
+import type { FunctionAliasRow, FunctionRow, FunctionVersionRow, InvocationRow, LogLineRow, ProvisionedConcurrencyRow } from '../db/rows.js';
 import { authorize } from '../services/auth.js';
 import { functionArn } from '../services/functions.js';
 import type { Services } from '../services/index.js';
@@ -11,7 +11,8 @@ import {
   FunctionVersion, Invocation, InvocationConnection, InvocationFilter, InvocationStatus, InvocationType, InvokeFunctionInput,
   InvokeFunctionPayload, LambdaFunction, LastUpdateStatus, PublishVersionInput, PublishVersionPayload, Runtime, UpdateAliasInput,
   UpdateAliasPayload, UpdateFunctionCodeInput, UpdateFunctionCodePayload, UpdateFunctionConfigurationInput,
-  UpdateFunctionConfigurationPayload,
+  UpdateFunctionConfigurationPayload, ProvisionedConcurrencyConfig, ProvisionedConcurrencyStatus, PutProvisionedConcurrencyConfigInput,
+  PutProvisionedConcurrencyConfigPayload, DeleteProvisionedConcurrencyConfigInput, DeleteProvisionedConcurrencyConfigPayload,
 } from '../schema/functions.js';
 import type { LogStreamKind } from '../schema/enums.js';
 import { LogLine, LogLineConnection } from '../schema/types.js';
@@ -65,6 +66,13 @@ function parseJson(text: string | null): unknown {
   }
 }
 
+function toProvisioned(row: ProvisionedConcurrencyRow): ProvisionedConcurrencyConfig {
+  return {
+    qualifier: row.qualifier, requestedProvisionedConcurrentExecutions: row.requested, availableProvisionedConcurrentExecutions: row.available,
+    status: row.status as ProvisionedConcurrencyStatus, statusReason: row.statusReason, lastModified: row.updatedAt,
+  };
+}
+
 export function toInvocation(row: InvocationRow): Invocation {
   return {
     id: row.id, functionName: row.functionName, qualifier: row.qualifier, executedVersion: row.executedVersion,
@@ -79,7 +87,10 @@ export function toInvocation(row: InvocationRow): Invocation {
 }
 
 // versions and aliases of every function in one request load in one query each
-const loaderCache = new WeakMap<object, { versions: DataLoader<string, FunctionVersionRow[]>; aliases: DataLoader<string, FunctionAliasRow[]> }>();
+const loaderCache = new WeakMap<object, {
+  versions: DataLoader<string, FunctionVersionRow[]>; aliases: DataLoader<string, FunctionAliasRow[]>;
+  provisioned: DataLoader<string, ProvisionedConcurrencyRow[]>;
+}>();
 function loaders(ctx: Context) {
   let l = loaderCache.get(ctx.loaders);
   if (!l) {
@@ -88,6 +99,7 @@ function loaders(ctx: Context) {
     l = {
       versions: new DataLoader(async (ids) => group(ids, await services.functions.versionsOf(ids))),
       aliases: new DataLoader(async (ids) => group(ids, await services.functions.aliasesOf(ids))),
+      provisioned: new DataLoader(async (ids) => group(ids, await services.provisioned.of(ids))),
     };
     loaderCache.set(ctx.loaders, l);
   }
@@ -162,6 +174,19 @@ export class FunctionResolver {
     return { functionName: input.functionName, name: row.name };
   }
 
+  @Authorized('functions:PutProvisionedConcurrencyConfig')
+  @Mutation(() => PutProvisionedConcurrencyConfigPayload, { description: 'Keeps N instances of a version or alias initialised (status IN_PROGRESS until they are)' })
+  async putProvisionedConcurrencyConfig(@Arg('input', () => PutProvisionedConcurrencyConfigInput) input: PutProvisionedConcurrencyConfigInput, @Ctx() ctx: Context) {
+    return { config: toProvisioned(await ctx.services.provisioned.put(input)) };
+  }
+
+  @Authorized('functions:DeleteProvisionedConcurrencyConfig')
+  @Mutation(() => DeleteProvisionedConcurrencyConfigPayload)
+  async deleteProvisionedConcurrencyConfig(@Arg('input', () => DeleteProvisionedConcurrencyConfigInput) input: DeleteProvisionedConcurrencyConfigInput, @Ctx() ctx: Context) {
+    await ctx.services.provisioned.delete(input);
+    return { functionName: input.functionName, qualifier: input.qualifier };
+  }
+
   @Authorized('functions:InvokeFunction')
   @Mutation(() => InvokeFunctionPayload, { description: 'REQUEST_RESPONSE waits for the result; EVENT queues it (202); DRY_RUN only checks (204)' })
   async invokeFunction(@Arg('input', () => InvokeFunctionInput) input: InvokeFunctionInput, @Ctx() ctx: Context): Promise<InvokeFunctionPayload> {
@@ -217,6 +242,11 @@ export class FunctionResolver {
   @FieldResolver(() => [Alias])
   async aliases(@Root() fn: FunctionObject, @Ctx() ctx: Context): Promise<Alias[]> {
     return (await loaders(ctx).aliases.load(fn.id)).map((a) => toAlias(a, fn.name));
+  }
+
+  @FieldResolver(() => [ProvisionedConcurrencyConfig])
+  async provisionedConcurrency(@Root() fn: FunctionObject, @Ctx() ctx: Context): Promise<ProvisionedConcurrencyConfig[]> {
+    return (await loaders(ctx).provisioned.load(fn.id)).map(toProvisioned);
   }
 
   @FieldResolver(() => FunctionInstances, { description: 'instances on the server that answers' })

@@ -12,6 +12,8 @@ export enum LogType { NONE = 'NONE', TAIL = 'TAIL' }
 export enum InvocationStatus {
   QUEUED = 'QUEUED', RUNNING = 'RUNNING', SUCCEEDED = 'SUCCEEDED', FAILED = 'FAILED', THROTTLED = 'THROTTLED', DRY_RUN = 'DRY_RUN',
 }
+export enum ProvisionedConcurrencyStatus { IN_PROGRESS = 'IN_PROGRESS', READY = 'READY', FAILED = 'FAILED' }
+registerEnumType(ProvisionedConcurrencyStatus, { name: 'ProvisionedConcurrencyStatus' });
 registerEnumType(Runtime, { name: 'Runtime', description: 'NODEJS20 (handler file.export), PYTHON311 (module.function), PROVIDED (the package\'s bootstrap)' });
 registerEnumType(FunctionState, { name: 'FunctionState', description: 'Lambda\'s function states' });
 registerEnumType(LastUpdateStatus, { name: 'LastUpdateStatus' });
@@ -59,6 +61,16 @@ export class Alias {
   @Field(() => String) description!: string;
   @Field(() => DateTimeResolver) createdAt!: Date;
   @Field(() => DateTimeResolver) updatedAt!: Date;
+}
+
+@ObjectType({ description: 'Instances kept initialised for a version or alias (on each server)' })
+export class ProvisionedConcurrencyConfig {
+  @Field(() => String) qualifier!: string;
+  @Field(() => Int) requestedProvisionedConcurrentExecutions!: number;
+  @Field(() => Int) availableProvisionedConcurrentExecutions!: number;
+  @Field(() => ProvisionedConcurrencyStatus) status!: ProvisionedConcurrencyStatus;
+  @Field(() => String, { nullable: true }) statusReason!: string | null;
+  @Field(() => DateTimeResolver) lastModified!: Date;
 }
 
 @ObjectType({ description: 'Instances of a function on this server' })
@@ -184,6 +196,8 @@ export class InvokeFunctionPayload {
 @ObjectType() export class PublishVersionPayload { @Field(() => FunctionVersion) version!: FunctionVersion; }
 @ObjectType() export class CreateAliasPayload { @Field(() => Alias) alias!: Alias; }
 @ObjectType() export class UpdateAliasPayload { @Field(() => Alias) alias!: Alias; }
+@ObjectType() export class PutProvisionedConcurrencyConfigPayload { @Field(() => ProvisionedConcurrencyConfig) config!: ProvisionedConcurrencyConfig; }
+@ObjectType() export class DeleteProvisionedConcurrencyConfigPayload { @Field(() => String) functionName!: string; @Field(() => String) qualifier!: string; }
 @ObjectType() export class DeleteAliasPayload { @Field(() => String) functionName!: string; @Field(() => String) name!: string; }
 
 // ---- inputs ----
@@ -281,6 +295,19 @@ export class UpdateAliasInput {
   @Field(() => String, { nullable: true }) functionVersion?: string;
   @Field(() => String, { nullable: true }) description?: string;
   @Field(() => AliasRoutingInput, { nullable: true, description: 'replaces the routing; { additionalVersionWeights: [] } removes it' }) routing?: AliasRoutingInput;
+}
+
+@InputType()
+export class PutProvisionedConcurrencyConfigInput {
+  @Field(() => String) functionName!: string;
+  @Field(() => String, { description: 'a published version or an alias' }) qualifier!: string;
+  @Field(() => Int) provisionedConcurrentExecutions!: number;
+}
+
+@InputType()
+export class DeleteProvisionedConcurrencyConfigInput {
+  @Field(() => String) functionName!: string;
+  @Field(() => String) qualifier!: string;
 }
 
 @InputType() export class DeleteAliasInput { @Field(() => String) functionName!: string; @Field(() => String) name!: string; }

@@ -7,7 +7,8 @@ import { createStream } from '../db/queries/logs.js';
 import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionRuntimeName, FunctionVersionRow } from '../db/rows.js';
 import { newId } from '../lib/ids.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
-import { FunctionCodeStore, type CodeInput } from './function-code.js';
+import type { InstanceSpec } from '../engine/functions/types.js';
+import { FunctionCodeStore, hashOf, type CodeInput } from './function-code.js';
 import { pageSize } from './paging.js';
 import { systemLog } from './transitions.js';
 import { requireIntInRange } from './validate.js';
@@ -439,21 +440,42 @@ export class FunctionService {
     });
   }
 
+  /** What an instance of this version needs (the engine's view of it). */
+  specOf(fn: FunctionRow, resolved: ResolvedVersion): InstanceSpec {
+    const c = resolved.config;
+    const codeHash = hashOf(c.codeSha256);
+    return {
+      functionId: fn.id, functionName: fn.name, version: resolved.version, revisionId: resolved.revisionId, runtime: c.runtime,
+      handler: c.handler, memoryMb: c.memoryMb, timeoutSeconds: c.timeoutSeconds, environment: c.environment, codeHash,
+      packagePath: this.code.packagePath(codeHash),
+    };
+  }
+
   /**
    * What a qualifier runs: $LATEST, a version, or an alias (which picks one of its two versions
    * by weight, at random: routing is probabilistic, as Lambda's).
    */
   async resolve(fn: FunctionRow, qualifier: string | null | undefined, field = 'input.qualifier'): Promise<ResolvedVersion> {
-    const latest = { version: '$LATEST', config: configOf(fn), revisionId: fn.revisionId };
-    if (qualifier == null || qualifier === '' || qualifier === '$LATEST') return latest;
-    let version = qualifier;
-    if (!/^[0-9]+$/.test(qualifier)) {
-      const alias = await q.aliasByName(this.sql, fn.id, qualifier);
-      if (!alias) throw notFound('alias', `${fn.name}:${qualifier}`, field);
-      version = alias.additionalVersion !== null && Math.random() < (alias.additionalWeight ?? 0)
-        ? alias.additionalVersion : alias.functionVersion;
-      if (version === '$LATEST') return latest;
-    }
+    if (qualifier == null || qualifier === '' || qualifier === '$LATEST') return this.version(fn, '$LATEST', field);
+    if (/^[0-9]+$/.test(qualifier)) return this.version(fn, qualifier, field);
+    const alias = await q.aliasByName(this.sql, fn.id, qualifier);
+    if (!alias) throw notFound('alias', `${fn.name}:${qualifier}`, field);
+    const pick = alias.additionalVersion !== null && Math.random() < (alias.additionalWeight ?? 0) ? alias.additionalVersion : alias.functionVersion;
+    return this.version(fn, pick, field);
+  }
+
+  /** The versions a qualifier routes to, with their share of the traffic. */
+  async routes(fn: FunctionRow, qualifier: string, field: string): Promise<Array<{ resolved: ResolvedVersion; weight: number }>> {
+    if (qualifier === '$LATEST' || /^[0-9]+$/.test(qualifier)) return [{ resolved: await this.version(fn, qualifier, field), weight: 1 }];
+    const alias = await q.aliasByName(this.sql, fn.id, qualifier);
+    if (!alias) throw notFound('alias', `${fn.name}:${qualifier}`, field);
+    const main = { resolved: await this.version(fn, alias.functionVersion, field), weight: 1 - (alias.additionalWeight ?? 0) };
+    if (alias.additionalVersion === null) return [main];
+    return [main, { resolved: await this.version(fn, alias.additionalVersion, field), weight: alias.additionalWeight ?? 0 }];
+  }
+
+  private async version(fn: FunctionRow, version: string, field: string): Promise<ResolvedVersion> {
+    if (version === '$LATEST') return { version: '$LATEST', config: configOf(fn), revisionId: fn.revisionId };
     const row = await q.versionByNumber(this.sql, fn.id, Number(version));
     if (!row) throw notFound('version', `${fn.name}:${version}`, field);
     return { version: String(row.version), config: row.config, revisionId: row.revisionId };

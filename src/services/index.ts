@@ -7,6 +7,7 @@ import { EventService } from './events.js';
 import { FunctionCodeStore } from './function-code.js';
 import { FunctionService } from './functions.js';
 import { InvocationService } from './invocations.js';
+import { ProvisionedConcurrencyService } from './provisioned-concurrency.js';
 import { InstanceService } from './instances.js';
 import { LogService } from './logs.js';
 import { StepService } from './steps.js';
@@ -23,6 +24,7 @@ export interface Services {
   hints: WorkHints;
   functions: FunctionService;
   invocations: InvocationService;
+  provisioned: ProvisionedConcurrencyService;
 }
 
 /** What the function services need from the configuration. */
@@ -47,6 +49,7 @@ export function createServices(sql: Sql, log: Logger, fns: FunctionSettings): Se
     events: new EventService(sql, log),
     hints,
     functions,
+    provisioned: new ProvisionedConcurrencyService(sql, functions, fns.concurrencyLimit),
     invocations: new InvocationService(sql, functions, fns.concurrencyLimit, { retryDelayMs: (attempt) => fns.retryDelayMs * attempt }, log),
   };
 }

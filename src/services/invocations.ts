@@ -6,10 +6,9 @@ import type { Sql } from '../db/client.js';
 import * as q from '../db/queries/invocations.js';
 import { appendLines, type NewLine } from '../db/queries/logs.js';
 import type { FunctionRow, InvocationLogLine, InvocationRow } from '../db/rows.js';
-import type { FunctionRuntime, InstanceSpec, InvokeOutcome, RuntimeLogLine } from '../engine/functions/types.js';
+import type { FunctionRuntime, InvokeOutcome, RuntimeLogLine } from '../engine/functions/types.js';
 import { ConcurrencyGate } from './concurrency.js';
 import { AppError, badInput } from './errors.js';
-import { hashOf } from './function-code.js';
 import { functionArn, type FunctionService, type ResolvedVersion } from './functions.js';
 import { pageSize } from './paging.js';
 
@@ -209,16 +208,6 @@ export class InvocationService {
     return q.metrics(this.sql, fn.id, version, since, until, periodSeconds);
   }
 
-  private specOf(fn: FunctionRow, resolved: ResolvedVersion): InstanceSpec {
-    const c = resolved.config;
-    const codeHash = hashOf(c.codeSha256);
-    return {
-      functionId: fn.id, functionName: fn.name, version: resolved.version, revisionId: resolved.revisionId, runtime: c.runtime,
-      handler: c.handler, memoryMb: c.memoryMb, timeoutSeconds: c.timeoutSeconds, environment: c.environment, codeHash,
-      packagePath: this.functions.code.packagePath(codeHash),
-    };
-  }
-
   private requireRunnable(fn: FunctionRow): void {
     if (fn.state === 'Pending' || fn.state === 'Failed' || fn.state === 'Inactive') {
       const why = fn.state === 'Failed' && fn.stateReason ? ` (${fn.stateReason})` : '';
@@ -292,7 +281,7 @@ export class InvocationService {
 
   private async run(fn: FunctionRow, resolved: ResolvedVersion, requestId: string, payload: Buffer, clientContext?: string): Promise<InvokeOutcome> {
     if (!this.runtime) throw new Error('no function runtime attached');
-    return this.runtime.invoke(this.specOf(fn, resolved), {
+    return this.runtime.invoke(this.functions.specOf(fn, resolved), {
       requestId, payload, clientContext,
       invokedFunctionArn: functionArn(fn.name, resolved.version === '$LATEST' ? undefined : resolved.version),
     });

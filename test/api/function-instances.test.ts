@@ -199,3 +199,51 @@ describe('isolation', () => {
     expect(logText(res.invocation)).not.toContain('victim-secret');
   });
 });
+
+describe('provisioned concurrency', () => {
+  const PUT = `mutation($input: PutProvisionedConcurrencyConfigInput!) { putProvisionedConcurrencyConfig(input: $input) { config {
+    qualifier requestedProvisionedConcurrentExecutions availableProvisionedConcurrentExecutions status statusReason } } }`;
+  const CONFIGS = `query($name: String!) { function(name: $name) { instances { busy total } provisionedConcurrency {
+    qualifier requestedProvisionedConcurrentExecutions availableProvisionedConcurrentExecutions status statusReason } } }`;
+  const waitStatus = (name: string, status: string) => waitUntil(async () => {
+    const fn = (await server.data(CONFIGS, { name })).function;
+    return fn.provisionedConcurrency[0]?.status === status ? fn : null;
+  }, `provisioned concurrency of ${name} to be ${status}`);
+
+  it('keeps N instances of an alias initialised: invocations start warm, idle reaping spares them', async () => {
+    await node('prov', `exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms ?? 0)); return { pid: process.pid, init: process.env.AWS_LAMBDA_INITIALIZATION_TYPE }; };`, { timeoutSeconds: 10 });
+    await server.data(`mutation { publishVersion(input: { functionName: "prov" }) { version { version } } }`);
+    await server.data(`mutation { createAlias(input: { functionName: "prov", name: "live", functionVersion: "1" }) { alias { name } } }`);
+    const put = (await server.data(PUT, { input: { functionName: 'prov', qualifier: 'live', provisionedConcurrentExecutions: 2 } })).putProvisionedConcurrencyConfig.config;
+    expect(put).toMatchObject({ qualifier: 'live', requestedProvisionedConcurrentExecutions: 2, status: 'IN_PROGRESS' });
+    const ready = await waitStatus('prov', 'READY');
+    expect(ready.provisionedConcurrency[0].availableProvisionedConcurrentExecutions).toBe(2);
+    expect(ready.instances).toEqual({ busy: 0, total: 2 });
+    const both = await Promise.all([1, 2].map(() => invoke(server, { functionName: 'prov', qualifier: 'live', payload: { ms: 300 } })));
+    for (const r of both) {
+      expect(r.invocation.coldStart).toBe(false);
+      expect(r.payload.init).toBe('provisioned-concurrency');
+    }
+    expect(new Set(both.map((r) => r.payload.pid)).size).toBe(2);
+    // the idle time here is 2 s: provisioned instances outlive it
+    await new Promise((r) => setTimeout(r, 3_000));
+    for (const r of both) expect(isAlive(r.payload.pid)).toBe(true);
+    // removing the setting turns them into ordinary warm instances, reaped when idle
+    await server.data(`mutation { deleteProvisionedConcurrencyConfig(input: { functionName: "prov", qualifier: "live" }) { qualifier } }`);
+    for (const r of both) await waitUntil(() => !isAlive(r.payload.pid), 'the formerly provisioned instance to be reaped', 10_000);
+  });
+
+  it('reports FAILED with the init error, and validates the setting', async () => {
+    await node('prov-bad', `throw new Error('cannot start');`);
+    await server.data(`mutation { publishVersion(input: { functionName: "prov-bad" }) { version { version } } }`);
+    await server.data(PUT, { input: { functionName: 'prov-bad', qualifier: '1', provisionedConcurrentExecutions: 1 } });
+    const failed = await waitStatus('prov-bad', 'FAILED');
+    expect(failed.provisionedConcurrency[0].statusReason).toMatch(/^Runtime\.ImportModuleError: Error: cannot start/);
+    const input = (extra: Record<string, unknown>) => ({ input: { functionName: 'prov-bad', qualifier: '1', provisionedConcurrentExecutions: 1, ...extra } });
+    expectError(await server.gql(PUT, input({ qualifier: '$LATEST' })), 'BAD_USER_INPUT', 'input.qualifier');
+    expectError(await server.gql(PUT, input({ qualifier: '7' })), 'NOT_FOUND', 'input.qualifier');
+    expectError(await server.gql(PUT, input({ provisionedConcurrentExecutions: 0 })), 'BAD_USER_INPUT', 'input.provisionedConcurrentExecutions');
+    await server.data(UPDATE_CONFIG, { input: { functionName: 'prov-bad', reservedConcurrency: 1 } });
+    expectError(await server.gql(PUT, input({ provisionedConcurrentExecutions: 2 })), 'BAD_USER_INPUT', 'input.provisionedConcurrentExecutions');
+  });
+});

@@ -1,5 +1,5 @@
 import type { Db } from '../client.js';
-import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionVersionRow } from '../rows.js';
+import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionVersionRow, ProvisionedConcurrencyRow } from '../rows.js';
 
 export interface NewFunction extends FunctionConfig {
   id: string;
@@ -174,3 +174,49 @@ export async function functionsByNames(db: Db, names: readonly string[]): Promis
   return db<FunctionRow[]>`select * from functions where name = any(${db.array(names as string[])})`;
 }
 
+
+// ---- provisioned concurrency ----
+
+export async function upsertProvisioned(db: Db, functionId: string, qualifier: string, requested: number): Promise<ProvisionedConcurrencyRow> {
+  const [row] = await db<ProvisionedConcurrencyRow[]>`
+    insert into function_provisioned_concurrency (function_id, qualifier, requested, status)
+    values (${functionId}, ${qualifier}, ${requested}, 'IN_PROGRESS')
+    on conflict (function_id, qualifier) do update set requested = excluded.requested, status = 'IN_PROGRESS',
+      status_reason = null, updated_at = now(), generation = function_provisioned_concurrency.generation + 1
+    returning *`;
+  return row!;
+}
+
+export async function deleteProvisioned(db: Db, functionId: string, qualifier: string): Promise<boolean> {
+  return (await db`delete from function_provisioned_concurrency where function_id = ${functionId} and qualifier = ${qualifier} returning 1`).length > 0;
+}
+
+export async function allProvisioned(db: Db): Promise<Array<ProvisionedConcurrencyRow & { functionName: string }>> {
+  return db<Array<ProvisionedConcurrencyRow & { functionName: string }>>`
+    select p.*, f.name as function_name from function_provisioned_concurrency p join functions f on f.id = p.function_id
+    order by p.function_id, p.qualifier`;
+}
+
+export async function provisionedOf(db: Db, functionIds: readonly string[]): Promise<ProvisionedConcurrencyRow[]> {
+  return db<ProvisionedConcurrencyRow[]>`
+    select * from function_provisioned_concurrency where function_id = any(${db.array(functionIds as string[])}) order by qualifier`;
+}
+
+/** Sum of provisioned concurrency over all functions but one qualifier of one function. */
+export async function provisionedTotal(db: Db, except: { functionId: string; qualifier: string }): Promise<number> {
+  const [row] = await db<{ total: number }[]>`
+    select coalesce(sum(requested), 0)::int as total from function_provisioned_concurrency
+    where not (function_id = ${except.functionId} and qualifier = ${except.qualifier})`;
+  return row!.total;
+}
+
+export async function setProvisionedStatus(
+  db: Db, functionId: string, qualifier: string, status: ProvisionedConcurrencyRow['status'], available: number, reason: string | null,
+): Promise<ProvisionedConcurrencyRow | undefined> {
+  const [row] = await db<ProvisionedConcurrencyRow[]>`
+    update function_provisioned_concurrency set status = ${status}, available = ${available}, status_reason = ${reason}, updated_at = now()
+    where function_id = ${functionId} and qualifier = ${qualifier}
+      and (status, available, status_reason) is distinct from (${status}, ${available}::int, ${reason})
+    returning *`;
+  return row;
+}

@@ -83,11 +83,17 @@ export class FunctionInstance {
   private exited: Promise<void>;
   private markExited!: () => void;
   private invocations = 0;
+  /** kept initialised for provisioned concurrency (never reaped when idle) */
+  provisioned = false;
+  /** true once the runtime asked for its first invocation; false if it died before */
+  readonly ready: Promise<boolean>;
+  private markReady!: (ok: boolean) => void;
 
   constructor(readonly spec: InstanceSpec, private readonly sandbox: Sandbox, private readonly sink: LineSink, readonly onDead: (i: FunctionInstance) => void) {
     this.uid = sandbox.allocateUid();
     this.gid = sandbox.gidOf(spec.functionId);
     this.exited = new Promise((r) => { this.markExited = r; });
+    this.ready = new Promise((r) => { this.markReady = r; });
     this.api = new RuntimeApiServer({
       next: () => this.next(),
       response: (id, body) => this.finish(id, 'RESPONSE', body, null, null),
@@ -133,7 +139,7 @@ export class FunctionInstance {
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.functionName}`,
       AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName,
       AWS_LAMBDA_RUNTIME_API: runtimeApi,
-      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_LAMBDA_INITIALIZATION_TYPE: this.provisioned ? 'provisioned-concurrency' : 'on-demand',
     };
     let command: string;
     let args: string[];
@@ -192,6 +198,7 @@ export class FunctionInstance {
       this.initDurationMs = performance.now() - this.spawnedHr;
       clearTimeout(this.initTimer!);
       this.state = this.current ? 'BUSY' : 'IDLE';
+      this.markReady(true);
     }
     return new Promise((resolve) => {
       this.waitingNext = resolve;
@@ -287,6 +294,7 @@ export class FunctionInstance {
     // a heap out of memory in V8 aborts the process: that is the memory limit, not a crash
     if (this.heapOom && this.killedFor === null) this.killedFor = 'OUT_OF_MEMORY';
     this.state = 'DEAD';
+    this.markReady(false);
     clearTimeout(this.initTimer!);
     clearInterval(this.memoryTimer!);
     this.api.close();
@@ -307,6 +315,16 @@ export class FunctionInstance {
   }
 
   private heapOom = false;
+
+  /** Why the instance ended before it was ready (for provisioned concurrency's FAILED status). */
+  get failureReason(): string {
+    if (this.initError) {
+      const doc = parseJson(this.initError.body);
+      return `${this.initError.errorType ?? 'Runtime.Unknown'}: ${String(doc.errorMessage ?? '')}`;
+    }
+    if (this.killedFor === 'TIMEOUT') return `Runtime.InitTimeout: init phase longer than ${INIT_LIMIT_MS / 1000} s`;
+    return `Runtime.ExitError: Runtime exited with error: ${this.exitText}`;
+  }
 
   private checkMemory(): void {
     const pid = this.proc?.pid;
@@ -332,6 +350,7 @@ export class FunctionInstance {
   async stop(): Promise<void> {
     if (!this.proc) {
       this.state = 'DEAD';
+      this.markReady(false);
       this.api.close();
       return;
     }

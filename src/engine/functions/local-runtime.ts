@@ -1,10 +1,12 @@
 // Function instances as local processes: warm instances are reused (most recently used first, so
 // the others go idle and get reaped), new ones are started on demand (a cold start).
-import type { LineSink, FunctionRuntime, InstanceSpec, InvokeOutcome, InvokeRequest } from './types.js';
+import {
+  specKey as keyOf, type FunctionRuntime, type InstanceSpec, type InvokeOutcome, type InvokeRequest, type LineSink,
+  type ProvisionState, type ProvisionTarget,
+} from './types.js';
 import { FunctionInstance } from './instance.js';
 import { Sandbox } from './sandbox.js';
 
-const keyOf = (s: InstanceSpec) => `${s.functionId}|${s.version}|${s.revisionId}`;
 
 export class LocalFunctionRuntime implements FunctionRuntime {
   readonly sandbox: Sandbox;
@@ -12,6 +14,8 @@ export class LocalFunctionRuntime implements FunctionRuntime {
   private readonly idle = new Map<string, FunctionInstance[]>();
   private readonly all = new Set<FunctionInstance>();
   private closed = false;
+  /** provisioning that failed, per spec key, with the target generation it failed for */
+  private readonly provisionFailures = new Map<string, { generation: string; reason: string }>();
 
   constructor(root: string, private readonly sink: LineSink, options: { pythonCommand?: string } = {}) {
     this.sandbox = new Sandbox(root, options);
@@ -30,26 +34,62 @@ export class LocalFunctionRuntime implements FunctionRuntime {
     const key = keyOf(spec);
     let instance = this.idle.get(key)?.pop();
     while (instance && instance.state !== 'IDLE') instance = this.idle.get(key)?.pop();
-    if (!instance) {
-      this.retireOlderRevisions(spec);
-      const codeDir = await this.sandbox.prepare(spec.functionId, spec.codeHash, spec.packagePath);
-      instance = new FunctionInstance(spec, this.sandbox, this.sink, (i) => this.forget(i));
-      this.all.add(instance);
-      try {
-        await instance.start(codeDir);
-      } catch (err) {
-        await instance.stop();
-        this.forget(instance);
-        throw err;
-      }
-    }
+    instance ??= await this.startInstance(spec, false);
     const outcome = await instance.invoke(request);
-    if (instance.state === 'IDLE' && !this.closed) {
-      const list = this.idle.get(key) ?? [];
-      list.push(instance);
-      this.idle.set(key, list);
-    }
+    this.parkIdle(instance);
     return outcome;
+  }
+
+  private async startInstance(spec: InstanceSpec, provisioned: boolean): Promise<FunctionInstance> {
+    this.retireOlderRevisions(spec);
+    const codeDir = await this.sandbox.prepare(spec.functionId, spec.codeHash, spec.packagePath);
+    const instance = new FunctionInstance(spec, this.sandbox, this.sink, (i) => this.forget(i));
+    instance.provisioned = provisioned;
+    this.all.add(instance);
+    try {
+      await instance.start(codeDir);
+    } catch (err) {
+      await instance.stop();
+      this.forget(instance);
+      throw err;
+    }
+    return instance;
+  }
+
+  private parkIdle(instance: FunctionInstance): void {
+    if (instance.state !== 'IDLE' || this.closed) return;
+    const key = keyOf(instance.spec);
+    const list = this.idle.get(key) ?? [];
+    if (!list.includes(instance)) list.push(instance);
+    this.idle.set(key, list);
+  }
+
+  async provision(targets: ProvisionTarget[]): Promise<Map<string, ProvisionState>> {
+    const wanted = new Map(targets.map((t) => [keyOf(t.spec), t]));
+    for (const i of this.all) if (i.provisioned && !wanted.has(keyOf(i.spec))) i.provisioned = false;
+    const states = new Map<string, ProvisionState>();
+    for (const [key, target] of wanted) {
+      const mine = [...this.all].filter((i) => i.provisioned && keyOf(i.spec) === key && i.state !== 'DEAD');
+      // surplus instances stay as ordinary warm ones, idle ones first
+      mine.sort((a, b) => Number(a.state === 'IDLE') - Number(b.state === 'IDLE'));
+      while (mine.length > target.count) mine.pop()!.provisioned = false;
+      const failed = this.provisionFailures.get(key);
+      if (failed && failed.generation !== target.generation) this.provisionFailures.delete(key);
+      for (let n = mine.length; n < target.count && !this.provisionFailures.has(key) && !this.closed; n++) {
+        const instance = await this.startInstance(target.spec, true);
+        mine.push(instance);
+        void instance.ready.then((ok) => {
+          if (ok) this.parkIdle(instance);
+          else if (instance.provisioned) this.provisionFailures.set(key, { generation: target.generation, reason: instance.failureReason });
+        });
+      }
+      states.set(key, {
+        ready: mine.filter((i) => i.state === 'IDLE' || i.state === 'BUSY').length,
+        starting: mine.filter((i) => i.state === 'INIT').length,
+        failure: this.provisionFailures.get(key)?.reason ?? null,
+      });
+    }
+    return states;
   }
 
   /** Idle instances of an older revision of this version ($LATEST was updated) are never used again. */
@@ -77,7 +117,7 @@ export class LocalFunctionRuntime implements FunctionRuntime {
     const stopping: Promise<void>[] = [];
     for (const list of this.idle.values()) {
       for (const instance of [...list]) {
-        if (now - instance.lastUsed >= idleMs || !keep(instance.spec.functionId, instance.spec.revisionId)) {
+        if ((now - instance.lastUsed >= idleMs && !instance.provisioned) || !keep(instance.spec.functionId, instance.spec.revisionId)) {
           this.forget(instance);
           stopping.push(instance.stop());
         }

@@ -23,6 +23,14 @@ export interface InstanceSpec {
   packagePath: string;
 }
 
+/** Instances of one spec are interchangeable: this names them. */
+export const specKey = (s: InstanceSpec) => `${s.functionId}|${s.version}|${s.revisionId}`;
+
+/** Provisioned concurrency: `count` initialised instances of a spec. `generation` changes when the
+ *  setting is written again (a failed provisioning is retried only then). */
+export interface ProvisionTarget { spec: InstanceSpec; count: number; generation: string }
+export interface ProvisionState { ready: number; starting: number; failure: string | null }
+
 export interface InvokeRequest {
   requestId: string;
   payload: Buffer;
@@ -59,6 +67,11 @@ export interface FunctionRuntime {
   prepareCode(functionId: string, codeHash: string, packagePath: string): Promise<void>;
   /** Runs one invocation on a warm instance of the spec, or a new one (a cold start). */
   invoke(spec: InstanceSpec, request: InvokeRequest): Promise<InvokeOutcome>;
+  /**
+   * Keeps the targets' instances initialised and ready; instances provisioned for a spec that is no
+   * longer a target become ordinary warm instances. Returns the state per spec key.
+   */
+  provision(targets: ProvisionTarget[]): Promise<Map<string, ProvisionState>>;
   /** Stops idle instances unused for `idleMs`, and every instance of functions not in `keep`. */
   reap(idleMs: number, keep?: (functionId: string, revisionId: string) => boolean): Promise<void>;
   /** Stops every instance of a deleted function and drops its unpacked code. */
