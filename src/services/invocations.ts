@@ -314,8 +314,9 @@ export class InvocationService {
     }
     const slot = fn.state === 'Active' ? this.gate.tryAcquire(fn.id, fn.reservedConcurrency, await this.functions.reservedTotal()) : null;
     if (!slot?.ok) {
-      // throttled (or not runnable yet): the event waits, and the wait is no attempt
-      const waits = Math.min(300_000, 1_000 * 2 ** Math.min(8, row.attempts));
+      // throttled (or not runnable yet): the event waits, and the wait is no attempt; the longer it has
+      // waited, the longer the next wait (half its age: from 1 s up to 5 min, as Lambda's backoff)
+      const waits = Math.min(300_000, Math.max(1_000, (Date.now() - row.createdAt.getTime()) / 2));
       await q.updateInvocation(this.sql, row.id, { status: 'QUEUED', attempts: row.attempts - 1, nextAttemptAt: new Date(Date.now() + waits), claimedBy: null, claimedUntil: null });
       return;
     }

@@ -54,7 +54,8 @@ export async function invocationById(db: Db, id: string): Promise<InvocationRow 
 
 /**
  * Claims due async invocations: queued ones whose time has come, and running ones whose claim
- * lapsed (their server died). Each claim counts an attempt.
+ * lapsed or whose server is gone (no heartbeat in the servers table for 30 s: it died). Each claim
+ * counts an attempt.
  */
 export async function claimDue(db: Db, serverId: string, limit: number, leaseSeconds: number): Promise<InvocationRow[]> {
   if (limit <= 0) return [];
@@ -63,7 +64,9 @@ export async function claimDue(db: Db, serverId: string, limit: number, leaseSec
       claimed_until = now() + make_interval(secs => ${leaseSeconds}), attempts = attempts + 1
     where id in (
       select id from invocations
-      where (status = 'QUEUED' and next_attempt_at <= now()) or (status = 'RUNNING' and claimed_until < now())
+      where (status = 'QUEUED' and next_attempt_at <= now())
+         or (status = 'RUNNING' and (claimed_until < now() or not exists (
+               select 1 from servers s where s.id = invocations.claimed_by and s.heartbeat_at > now() - interval '30 seconds')))
       order by next_attempt_at limit ${limit} for update skip locked)
     returning *`;
 }
