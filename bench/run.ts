@@ -65,7 +65,7 @@ const LOG_SUBSCRIBERS = [1, 1_000];
 const OBJECT_MB = 200;
 const OBJECT_RUNS = 3;
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8').split(',').map((f) => Number(f.trim())));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9').split(',').map((f) => Number(f.trim())));
 
 // ---- results ----
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
@@ -730,6 +730,88 @@ function processesUnder(dir: string): number[] {
   return out;
 }
 
+// ---- figure 6: functions ----
+const FN_LEVELS = [1, 16, 64];
+const COLD_RUNS = 7;
+
+/** Wall time of spawning an interpreter that does nothing (what a cold start can't beat). */
+async function bareStart(command: string, args: string[]): Promise<number> {
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(command, args, { stdio: 'ignore' });
+    child.on('exit', () => resolve());
+    child.on('error', reject);
+  });
+  return performance.now() - t0;
+}
+
+async function deployFunction(api: Api, name: string, runtime: string, handler: string, files: Array<{ path: string; content: string }>) {
+  await api.data(`mutation($input: CreateFunctionInput!) { createFunction(input: $input) { function { name } } }`, {
+    input: { name, runtime, handler, memoryMb: 1024, code: { files } },
+  });
+  await waitUntil(async () => (await api.data(`query($n: String!) { function(name: $n) { state } }`, { n: name })).function.state === 'ACTIVE', `${name} ACTIVE`, 30_000, 50);
+}
+
+async function figure9(api: Api, app: RunningApp) {
+  await deployFunction(api, 'noop', 'NODEJS20', 'index.handler', [{ path: 'index.js', content: 'exports.handler = async () => null;' }]);
+  const body = JSON.stringify({ query: 'mutation { invokeFunction(input: { functionName: "noop" }) { statusCode } }' });
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${api.key}` };
+  const bare = await startBareServer('{"data":{"invokeFunction":{"statusCode":200}}}');
+  const table: Record<string, { bare: LoadResult; invoke: LoadResult }> = {};
+  say('  warm invokes of a no-op Node function through POST /graphql (each recorded in Postgres); bare = plain node:http loopback round trip');
+  try {
+    for (const c of FN_LEVELS) {
+      table[c] = { bare: await load(bare.url, headers, body, c), invoke: await load(`${api.url}/graphql`, headers, body, c) };
+      for (const [name, r] of Object.entries(table[c]!)) {
+        say(`  c=${String(c).padStart(2)} ${name.padEnd(7)} ${fmtRate(r.rps).padStart(11)}  p50 ${ms(r.p50).padStart(9)}  p99 ${ms(r.p99).padStart(9)}  (n=${r.n}${r.errors ? `, ${r.errors} errors: ${r.firstError}` : ''})`);
+      }
+    }
+  } finally {
+    await bare.close();
+  }
+  const c1 = table[1]!.invoke;
+  record({
+    figure: '9a. warm invoke, c=1', value: `p50 ${ms(c1.p50)}, p99 ${ms(c1.p99)}`,
+    baseline: `bare loopback p50 ${ms(table[1]!.bare.p50)} p99 ${ms(table[1]!.bare.p99)}`, target: 'p50 <= 2 ms, p99 <= 10 ms',
+    verdict: c1.p50 <= 2 && c1.p99 <= 10 && c1.errors === 0 ? 'PASS' : 'MISS',
+  });
+  const c16 = table[16]!.invoke;
+  record({ figure: '9b. warm invoke, c=16', value: `${fmtRate(c16.rps)}, p50 ${ms(c16.p50)}, p99 ${ms(c16.p99)}`, baseline: `bare ${fmtRate(table[16]!.bare.rps)}`, target: '(reported)', verdict: 'INFO' });
+  const c64 = table[64]!.invoke;
+  record({
+    figure: '9c. invocations/s, c=64', value: `${fmtRate(c64.rps)}, p99 ${ms(c64.p99)}`, baseline: `bare ${fmtRate(table[64]!.bare.rps)}`,
+    target: '>= 1500 inv/s', verdict: c64.rps >= 1500 && c64.errors === 0 ? 'PASS' : 'MISS',
+  });
+
+  const python = app.functionRuntime.sandbox.interpreters.python;
+  const runtimes = [
+    { runtime: 'NODEJS20', handler: 'index.handler', files: [{ path: 'index.js', content: 'exports.handler = async () => null;' }], bare: [app.functionRuntime.sandbox.interpreters.node, ['-e', '0']] as const },
+    ...(python ? [{ runtime: 'PYTHON311', handler: 'app.handler', files: [{ path: 'app.py', content: 'def handler(event, context):\n    return None\n' }], bare: [python, ['-c', '0']] as const }] : []),
+  ];
+  const cold: Record<string, { init: number[]; bare: number[] }> = {};
+  for (const r of runtimes) {
+    await deployFunction(api, `cold-${r.runtime.toLowerCase()}`, r.runtime, r.handler, r.files);
+    const init: number[] = [];
+    const bareTimes: number[] = [];
+    for (let i = 0; i < COLD_RUNS; i++) {
+      // a configuration change makes a new revision: the next invoke starts a new instance
+      await api.data(`mutation($n: String!, $v: String!) { updateFunctionConfiguration(input: { functionName: $n, environment: { RUN: $v } }) { function { name } } }`, { n: `cold-${r.runtime.toLowerCase()}`, v: String(i) });
+      const res = await api.data(`mutation($n: String!) { invokeFunction(input: { functionName: $n }) { invocation { coldStart initDurationMs } } }`, { n: `cold-${r.runtime.toLowerCase()}` });
+      if (!res.invokeFunction.invocation.coldStart) throw new Error('expected a cold start');
+      init.push(res.invokeFunction.invocation.initDurationMs);
+      bareTimes.push(await bareStart(r.bare[0], [...r.bare[1]]));
+    }
+    cold[r.runtime] = { init, bare: bareTimes };
+    const ratio = median(init) / median(bareTimes);
+    say(`  ${r.runtime}: init duration median ${ms(median(init))} (all: ${init.map((v) => v.toFixed(1)).join(', ')}); bare ${r.bare[0]} ${r.bare[1].join(' ')} median ${ms(median(bareTimes))}; ratio ${ratio.toFixed(2)}`);
+    record({
+      figure: `6d. cold start ${r.runtime}`, value: `init ${ms(median(init), 1)} (x${ratio.toFixed(2)})`, baseline: `${path.basename(r.bare[0])} ${r.bare[1].join(' ')} ${ms(median(bareTimes), 1)}`,
+      target: '<= 1.5x bare', verdict: ratio <= 1.5 ? 'PASS' : 'MISS',
+    });
+  }
+  results.figure6 = { levels: table, cold };
+}
+
 // ---- main ----
 function printSummary() {
   const header: Row = { figure: 'figure', value: 'value', baseline: 'baseline (same run)', target: 'target', verdict: 'PASS' };
@@ -826,6 +908,8 @@ async function main() {
   });
 
   if (ONLY.has(7)) await figure('7. SPARK clusters: start-up, step overhead, healing', () => benchSpark({ api, dataDir: appDir, record, say, results }));
+
+  if (ONLY.has(9)) await figure('9. functions: warm invoke overhead, throughput, cold starts', () => figure9(api, app));
 
   printSummary();
   const out = path.join(ROOT, 'bench-results', 'latest.json');

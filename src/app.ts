@@ -1,16 +1,22 @@
 import 'reflect-metadata';
 import crypto from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { AgentSessions } from './controllers/agent-sessions.js';
 import { ClusterController, handleOf } from './controllers/cluster-controller.js';
 import { ScalingController } from './controllers/scaling-controller.js';
+import { FunctionController } from './controllers/function-controller.js';
+import { FunctionInvoker } from './controllers/function-invoker.js';
 import { StepDispatcher } from './controllers/step-dispatcher.js';
 import { connect, type Sql } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
 import { runMigrations } from './db/migrate.js';
 import { liveInstancesOnHost } from './db/queries/instances.js';
+import { LocalFunctionRuntime } from './engine/functions/local-runtime.js';
+import { closeToOthers } from './engine/functions/sandbox.js';
 import { LocalDriver } from './engine/local/local-driver.js';
 import { Channel } from './events/channels.js';
 import { Listener } from './events/listener.js';
@@ -26,6 +32,8 @@ export interface RunningApp {
   databaseUrl: string;
   services: Services;
   controller: ClusterController;
+  /** the engine running function instances on this server */
+  functionRuntime: LocalFunctionRuntime;
   /** the generated admin key on a first start (null when one existed or ADMIN_API_KEY was given) */
   generatedAdminKey: string | null;
   /** Graceful stop. Node agents keep running (a restarted control plane takes them back) unless
@@ -55,11 +63,33 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
   }
   let sql: Sql | null = null;
   let leaderDb: Sql | null = null;
+  let functionRuntime: LocalFunctionRuntime | null = null;
   try {
     await runMigrations(databaseUrl);
     sql = connect(databaseUrl, { max: config.dbPoolSize, applicationName: serverId, onQuery: hooks.onQuery });
     const services = createServices(sql, log, config);
     await services.storage.start();
+    functionRuntime = new LocalFunctionRuntime(
+      config.functionsRuntimeDir ?? path.join(os.tmpdir(), `emberplane-fn-${serverId}`),
+      (functionId, lines) => services.invocations.logs.add(functionId, lines),
+      { pythonCommand: config.functionPython },
+    );
+    await functionRuntime.init();
+    // the embedded Postgres owns its dir (and needs DATA_DIR enterable); everything else is the server's
+    if (functionRuntime.sandbox.isolated) await closeToOthers(config.dataDir, ['postgres']);
+    const fnRuntime = functionRuntime;
+    services.invocations.attach(fnRuntime);
+    const functionController = new FunctionController(services.functions, services.provisioned, fnRuntime, log, {
+      intervalMs: config.reconcileIntervalMs, idleMs: config.functionIdleSeconds * 1_000,
+    });
+    const functionInvoker = new FunctionInvoker(sql, services.invocations, serverId, log, {
+      intervalMs: config.reconcileIntervalMs, parallel: config.functionAsyncParallel, leaseSeconds: 960,
+    });
+    services.functions.onPending = () => functionController.kick();
+    services.provisioned.onChange = () => functionController.kick();
+    services.functions.onDeleted = (functionId) => {
+      fnRuntime.removeFunction(functionId).catch((err) => log.error({ err, functionId }, 'stopping a deleted function\'s instances failed'));
+    };
     const generatedAdminKey = await services.auth.bootstrap(config.adminApiKey);
 
     const sessions = new AgentSessions(services, serverId, log);
@@ -91,6 +121,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       dispatcher.kick(key);
       controller.hint();
     });
+    listener.on(Channel.invocation, () => functionInvoker.kick());
     listener.on(Channel.log, (p) => {
       const { key, seq } = splitNotification(p);
       services.logs.feed.notify(key, seq);
@@ -104,11 +135,12 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       dispatcher.tick();
       controller.kick();
     });
-    await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey]);
+    await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation]);
 
     const schema = await buildApiSchema();
     http = await createHttpServer(schema, services, sessions, log, {
-      production: config.production, introspection: config.introspection, bodyLimitBytes: 2 * 1024 * 1024,
+      // a 50 MB function zip in base64 (Lambda's direct upload limit) plus the rest of the request
+      production: config.production, introspection: config.introspection, bodyLimitBytes: 72 * 1024 * 1024,
     });
     const httpServer = http;
     await new Promise<void>((resolve, reject) => {
@@ -120,17 +152,25 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     await registry.register(agentUrl);
     dispatcher.start(config.reconcileIntervalMs);
     controller.start();
+    functionController.start();
+    functionController.kick();
+    functionInvoker.start();
+    functionInvoker.kick();
     log.info({ port }, 'control plane listening');
 
     let closing: Promise<void> | null = null;
     return {
-      serverId, port, url: `http://127.0.0.1:${port}`, databaseUrl, services, controller, generatedAdminKey,
+      serverId, port, url: `http://127.0.0.1:${port}`, databaseUrl, services, controller, generatedAdminKey, functionRuntime: fnRuntime,
       close(options = {}) {
         closing ??= (async () => {
           await httpServer.close();
           services.storage.stop();
           await controller.stop();
           await dispatcher.stop();
+          await functionInvoker.stop();
+          await functionController.stop();
+          await fnRuntime.close();
+          await services.invocations.logs.close();
           if (options.stopAgents) {
             const mine = await liveInstancesOnHost(sql!, driver.host);
             await Promise.allSettled(mine.map((i) => driver.stop(handleOf(i), 2_000)));
@@ -151,6 +191,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       },
     };
   } catch (err) {
+    await functionRuntime?.close().catch(() => {});
     await leaderDb?.end({ timeout: 1 }).catch(() => {});
     await sql?.end({ timeout: 1 }).catch(() => {});
     await embedded?.stop().catch(() => {});

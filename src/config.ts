@@ -46,6 +46,18 @@ export interface Config {
   scalingIdlePeriods: number;
   /** PRICE_TABLE: a JSON file path or inline JSON; null = the built-in prices */
   priceTable: string | null;
+  /** where function code is unpacked and instances get their /tmp (a cache; default <tmpdir>/emberplane-fn-<server>) */
+  functionsRuntimeDir: string | undefined;
+  /** account-wide concurrent invocations (Lambda's default 1,000) */
+  functionConcurrencyLimit: number;
+  /** warm instances unused this long are stopped */
+  functionIdleSeconds: number;
+  /** async retries wait this times the attempt number (Lambda: about 1 min, then 2) */
+  functionRetryDelayMs: number;
+  /** async invocations run at once per server */
+  functionAsyncParallel: number;
+  /** the python3 command for PYTHON311 (resolved once to the real interpreter) */
+  functionPython: string;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -88,5 +100,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scalingCooldownSeconds: int(env, 'SCALING_COOLDOWN_SECONDS', 60),
     scalingIdlePeriods: int(env, 'SCALING_IDLE_PERIODS', 6),
     priceTable: env.PRICE_TABLE || null,
+    functionsRuntimeDir: env.FUNCTIONS_RUNTIME_DIR || undefined,
+    functionConcurrencyLimit: int(env, 'FUNCTION_CONCURRENCY_LIMIT', 1_000),
+    functionIdleSeconds: int(env, 'FUNCTION_IDLE_SECONDS', 300),
+    functionRetryDelayMs: int(env, 'FUNCTION_RETRY_DELAY_MS', 60_000),
+    functionAsyncParallel: int(env, 'FUNCTION_ASYNC_PARALLEL', 64),
+    functionPython: env.FUNCTION_PYTHON || 'python3',
   };
 }

@@ -199,3 +199,110 @@ export interface ScalingActivityRow {
   ruleName: string | null;
   reason: string;
 }
+
+export type FunctionRuntimeName = 'NODEJS20' | 'PYTHON311' | 'PROVIDED';
+export type FunctionState = 'Pending' | 'Active' | 'Inactive' | 'Failed';
+export type LastUpdateStatus = 'Successful' | 'Failed' | 'InProgress';
+
+/** What a version runs: $LATEST's columns, or a published version's snapshot. */
+export interface FunctionConfig {
+  runtime: FunctionRuntimeName;
+  handler: string;
+  memoryMb: number;
+  timeoutSeconds: number;
+  environment: Record<string, string>;
+  codeSha256: string;
+  codeSize: number;
+  description: string;
+}
+
+export interface FunctionRow extends FunctionConfig {
+  id: string;
+  name: string;
+  tags: Record<string, string>;
+  reservedConcurrency: number | null;
+  state: FunctionState;
+  stateReason: string | null;
+  stateReasonCode: string | null;
+  lastUpdateStatus: LastUpdateStatus;
+  lastUpdateStatusReason: string | null;
+  revisionId: string;
+  maxRetryAttempts: number;
+  maxEventAgeSeconds: number;
+  onSuccess: string | null;
+  onFailure: string | null;
+  lastVersion: number;
+  logStreamId: string;
+  createdAt: Date;
+  lastModifiedAt: Date;
+}
+
+export interface FunctionVersionRow {
+  functionId: string;
+  version: number;
+  config: FunctionConfig;
+  codeSha256: string;
+  revisionId: string;
+  description: string;
+  createdAt: Date;
+}
+
+export interface FunctionAliasRow {
+  functionId: string;
+  name: string;
+  functionVersion: string;
+  additionalVersion: string | null;
+  additionalWeight: number | null;
+  description: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type InvocationStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'THROTTLED' | 'DRY_RUN';
+
+export interface InvocationLogLine { at: string; stream: 'STDOUT' | 'STDERR' | 'SYSTEM'; text: string }
+
+export interface InvocationRow {
+  id: string;
+  functionId: string;
+  functionName: string;
+  qualifier: string;
+  executedVersion: string;
+  invocationType: 'REQUEST_RESPONSE' | 'EVENT' | 'DRY_RUN';
+  status: InvocationStatus;
+  payload: string | null;
+  response: string | null;
+  functionError: string | null;
+  errorType: string | null;
+  errorMessage: string | null;
+  attempts: number;
+  maxRetryAttempts: number;
+  maxEventAgeSeconds: number | null;
+  nextAttemptAt: Date | null;
+  claimedBy: string | null;
+  claimedUntil: Date | null;
+  sourceInvocationId: string | null;
+  coldStart: boolean;
+  initDurationMs: number | null;
+  durationMs: number | null;
+  billedDurationMs: number | null;
+  memoryMb: number;
+  maxMemoryUsedMb: number | null;
+  concurrency: number | null;
+  instanceId: string | null;
+  logs: InvocationLogLine[] | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  endedAt: Date | null;
+}
+
+export interface ProvisionedConcurrencyRow {
+  functionId: string;
+  qualifier: string;
+  requested: number;
+  generation: number;
+  available: number;
+  status: 'IN_PROGRESS' | 'READY' | 'FAILED';
+  statusReason: string | null;
+  updatedAt: Date;
+}

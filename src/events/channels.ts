@@ -12,6 +12,8 @@ export const Channel = {
   log: 'ep_log',
   /** `<keyId>` an API key was revoked */
   apiKey: 'ep_api_key',
+  /** `<invocationId>` an async invocation was queued (or a function's code awaits unpacking: `fn:<id>`) */
+  invocation: 'ep_invocation',
 } as const;
 export type ChannelName = (typeof Channel)[keyof typeof Channel];
 

@@ -5,6 +5,7 @@ import { ApiKeyResolver } from '../resolvers/api-keys.js';
 import { BucketResolver } from '../resolvers/buckets.js';
 import { CatalogResolver } from '../resolvers/catalog.js';
 import { ClusterResolver } from '../resolvers/clusters.js';
+import { FunctionResolver } from '../resolvers/functions.js';
 import { InstanceResolver } from '../resolvers/instances.js';
 import { ClusterScalingResolver, InstanceGroupScalingResolver } from '../resolvers/scaling.js';
 import type { Context } from '../resolvers/context.js';
@@ -23,7 +24,8 @@ const authChecker: AuthChecker<Context> = ({ context }, actions) => {
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver, BucketResolver,
-      ClusterSparkResolver, InstanceEndpointsResolver, SqlResolver, ClusterScalingResolver, InstanceGroupScalingResolver],
+      ClusterSparkResolver, InstanceEndpointsResolver, SqlResolver, ClusterScalingResolver, InstanceGroupScalingResolver,
+      FunctionResolver],
     authChecker,
     // input rules live in the services (one place, with field paths); class-validator is not used
     validate: false,

@@ -36,7 +36,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, lo
   if (original instanceof AppError) {
     return {
       message: original.message, path, locations: formatted.locations,
-      extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
+      extensions: { code: original.code, ...(original.field ? { field: original.field } : {}), ...original.extensions },
     };
   }
   // graphql-js's own errors (parse, validation, variable coercion) carry no originalError and, over

@@ -9,6 +9,10 @@ import { AuthService } from './auth.js';
 import { applicationsWith, type ApplicationInfo } from './catalog.js';
 import { ClusterService } from './clusters.js';
 import { EventService } from './events.js';
+import { FunctionCodeStore } from './function-code.js';
+import { FunctionService } from './functions.js';
+import { InvocationService } from './invocations.js';
+import { ProvisionedConcurrencyService } from './provisioned-concurrency.js';
 import { InstanceService } from './instances.js';
 import { LogService } from './logs.js';
 import { MetricsService } from './metrics.js';
@@ -40,6 +44,9 @@ export interface Services {
   metrics: MetricsService;
   scaling: ScalingService;
   usage: UsageService;
+  functions: FunctionService;
+  invocations: InvocationService;
+  provisioned: ProvisionedConcurrencyService;
 }
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
@@ -49,6 +56,7 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
   const steps = new StepService(sql, hints, storage, spark.python);
   const applications = applicationsWith(spark);
   const metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
+  const functions = new FunctionService(sql, new FunctionCodeStore(config.dataDir, config.bucketsDir), config.functionConcurrencyLimit);
   return {
     sql,
     auth: new AuthService(sql, log),
@@ -68,5 +76,8 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     metrics,
     scaling: new ScalingService(sql, metrics, { cooldownSeconds: config.scalingCooldownSeconds, idlePeriods: config.scalingIdlePeriods }),
     usage: new UsageService(sql, loadPriceTable(config.priceTable)),
+    functions,
+    provisioned: new ProvisionedConcurrencyService(sql, functions, config.functionConcurrencyLimit),
+    invocations: new InvocationService(sql, functions, config.functionConcurrencyLimit, { retryDelayMs: (attempt) => config.functionRetryDelayMs * attempt }, log),
   };
 }

@@ -35,7 +35,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await pg.stop();
     await fs.rm(dir, { recursive: true, force: true });
-    const leaked = pidsWithEnvPrefix('AGENT_WORKDIR', runDir);
+    const leaked = [...pidsWithEnvPrefix('AGENT_WORKDIR', runDir), ...pidsWithEnvPrefix('LAMBDA_TASK_ROOT', runDir)];
     for (const pid of leaked) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
     }

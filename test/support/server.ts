@@ -26,14 +26,18 @@ export function testConfig(overrides: Partial<Config> & { dataDir: string; datab
   // the defaults of a fresh start, faster loops, and what the test asks for
   return {
     ...loadConfig({}), port: 0, logLevel: 'warn', agentHeartbeatMs: 500, agentOrphanSeconds: 60, reconcileIntervalMs: 200,
-    dbPoolSize: 10, bucketsDir: path.join(overrides.dataDir, 'buckets'),
+    dbPoolSize: 10, bucketsDir: path.join(overrides.dataDir, 'buckets'), functionRetryDelayMs: 500,
     ...overrides,
   };
 }
 
-/** Processes (agents and their steps) started for a data dir: they carry AGENT_WORKDIR under it. */
+/** The function runtime dir of a test server (beside its data dir, which instances may not enter). */
+export const functionsDirOf = (dataDir: string) => `${dataDir}-fn`;
+
+/** Processes started for a data dir: agents and their steps carry AGENT_WORKDIR under it, function
+ *  instances LAMBDA_TASK_ROOT under its function runtime dir. */
 export function processesOf(dataDir: string): number[] {
-  return pidsWithEnvPrefix('AGENT_WORKDIR', dataDir);
+  return [...pidsWithEnvPrefix('AGENT_WORKDIR', dataDir), ...pidsWithEnvPrefix('LAMBDA_TASK_ROOT', functionsDirOf(dataDir))];
 }
 
 export async function assertNoProcessesLeft(dataDir: string): Promise<void> {
@@ -44,7 +48,8 @@ export async function startTestServer(overrides: Partial<Config> = {}, hooks: Ap
   const dataDir = overrides.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-test-')));
   const databaseUrl = overrides.databaseUrl ?? (await createTestDatabase());
   const key = overrides.adminApiKey ?? `ep_test_${crypto.randomBytes(12).toString('hex')}`;
-  const app = await startApp(testConfig({ ...overrides, dataDir, databaseUrl, adminApiKey: key }), pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' }), hooks);
+  const functionsRuntimeDir = overrides.functionsRuntimeDir ?? functionsDirOf(dataDir);
+  const app = await startApp(testConfig({ ...overrides, dataDir, databaseUrl, adminApiKey: key, functionsRuntimeDir }), pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' }), hooks);
   const url = app.url;
   return {
     app, url, key, dataDir, databaseUrl,

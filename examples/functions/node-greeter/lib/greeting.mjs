@@ -1,0 +1,2 @@
+/** @param {string} name */
+export const greeting = (name) => `Hello, ${name}!`;

@@ -1,0 +1,154 @@
+// @ts-check
+// The project's Node.js runtime: loads the handler named by _HANDLER ("file.export", CommonJS or
+// ESM) from LAMBDA_TASK_ROOT and serves invocations from the Lambda Runtime API, one at a time.
+// Dependency-free: it runs as the function's own user with only the function's files around it.
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { format } from 'node:util';
+
+const [host, port] = String(process.env.AWS_LAMBDA_RUNTIME_API).split(':');
+const BASE = '/2018-06-01/runtime';
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+/**
+ * @param {string} method
+ * @param {string} p
+ * @param {string} [body]
+ * @param {Record<string, string>} [headers]
+ * @returns {Promise<{ status: number | undefined, headers: import('node:http').IncomingHttpHeaders, body: string }>}
+ */
+function request(method, p, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host, port: Number(port), method, path: BASE + p, agent,
+      headers: body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } : headers }, (res) => {
+      /** @type {Buffer[]} */
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** @param {unknown} err */
+function errorDoc(err, fallbackType = 'Error') {
+  if (err instanceof Error) {
+    return { errorType: err.name || fallbackType, errorMessage: err.message, stackTrace: (err.stack ?? '').split('\n').slice(1).map((l) => l.trim()) };
+  }
+  return { errorType: fallbackType, errorMessage: typeof err === 'string' ? err : JSON.stringify(err), stackTrace: [] };
+}
+
+// Lambda's console format: "<time>\t<request id>\t<LEVEL>\t<message>"
+/** @type {string | undefined} */
+let currentRequestId;
+for (const [method, level] of /** @type {const} */ ([['log', 'INFO'], ['info', 'INFO'], ['warn', 'WARN'], ['error', 'ERROR'], ['debug', 'DEBUG'], ['trace', 'TRACE']])) {
+  console[method] = (/** @type {unknown[]} */ ...args) => {
+    const text = format(...args).replace(/\n/g, '\r');
+    process.stdout.write(`${new Date().toISOString()}\t${currentRequestId ?? 'undefined'}\t${level}\t${text}\n`);
+  };
+}
+
+async function loadHandler() {
+  const handlerName = process.env._HANDLER ?? '';
+  const root = String(process.env.LAMBDA_TASK_ROOT);
+  const dot = handlerName.lastIndexOf('.');
+  if (dot <= 0) throw Object.assign(new Error(`Bad handler ${handlerName}: expected "file.export"`), { name: 'Runtime.MalformedHandlerName' });
+  const modulePath = handlerName.slice(0, dot);
+  const exportName = handlerName.slice(dot + 1);
+  const base = path.resolve(root, modulePath);
+  if (!base.startsWith(root + path.sep)) throw Object.assign(new Error(`Bad handler ${handlerName}`), { name: 'Runtime.MalformedHandlerName' });
+  const file = ['.js', '.mjs', '.cjs'].map((ext) => base + ext).find((f) => fs.existsSync(f));
+  if (!file) throw Object.assign(new Error(`Cannot find module '${modulePath}'`), { name: 'Runtime.ImportModuleError' });
+  let mod;
+  try {
+    mod = await import(pathToFileURL(file).href);
+  } catch (e) {
+    const err = /** @type {Error} */ (e);
+    throw Object.assign(new Error(`${err?.name ?? 'Error'}: ${err?.message ?? err}`), { name: 'Runtime.ImportModuleError', stack: err?.stack });
+  }
+  // CommonJS exports arrive as named exports when Node can see them, always on `default`
+  const fn = mod[exportName] ?? mod.default?.[exportName];
+  if (typeof fn !== 'function') throw Object.assign(new Error(`${handlerName} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
+  return fn;
+}
+
+/**
+ * @param {Function} handler
+ * @param {unknown} event
+ * @param {object} context
+ */
+function invokeHandler(handler, event, context) {
+  return new Promise((resolve, reject) => {
+    const callback = (/** @type {unknown} */ err, /** @type {unknown} */ result) => (err !== undefined && err !== null ? reject(err) : resolve(result));
+    try {
+      const ret = handler(event, context, callback);
+      if (ret && typeof ret.then === 'function') ret.then(resolve, reject);
+      else if (handler.length < 3) resolve(ret);
+    } catch (err) {
+      reject(err);
+    }
+  });
+}
+
+let handler;
+try {
+  handler = await loadHandler();
+} catch (err) {
+  const doc = errorDoc(err, 'Runtime.ImportModuleError');
+  console.error(`${doc.errorType}: ${doc.errorMessage}`);
+  await request('POST', '/init/error', JSON.stringify(doc), { 'Lambda-Runtime-Function-Error-Type': doc.errorType });
+  process.exit(1);
+}
+
+const fixed = {
+  functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+  functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+  memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+  logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+  logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+};
+
+for (;;) {
+  const next = await request('GET', '/invocation/next');
+  const requestId = String(next.headers['lambda-runtime-aws-request-id']);
+  const deadline = Number(next.headers['lambda-runtime-deadline-ms']);
+  currentRequestId = requestId;
+  const clientContext = /** @type {string | undefined} */ (next.headers['lambda-runtime-client-context']);
+  const context = {
+    ...fixed,
+    awsRequestId: requestId,
+    invokedFunctionArn: next.headers['lambda-runtime-invoked-function-arn'],
+    clientContext: clientContext ? JSON.parse(clientContext) : undefined,
+    identity: undefined,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: undefined, succeed: undefined, fail: undefined,
+  };
+  let event;
+  try {
+    event = next.body === '' ? null : JSON.parse(next.body);
+  } catch {
+    event = next.body;
+  }
+  let body;
+  let failed = false;
+  try {
+    const result = await invokeHandler(handler, event, context);
+    body = JSON.stringify(result === undefined ? null : result);
+  } catch (err) {
+    failed = true;
+    const doc = errorDoc(err);
+    console.error(`${doc.errorType}: ${doc.errorMessage}`);
+    body = JSON.stringify(doc);
+  }
+  if (failed) await request('POST', `/invocation/${requestId}/error`, body, { 'Lambda-Runtime-Function-Error-Type': 'Unhandled' });
+  else {
+    const res = await request('POST', `/invocation/${requestId}/response`, body);
+    if (res.status === 413) console.error('Response payload too large');
+  }
+  currentRequestId = undefined;
+}

@@ -1,0 +1,404 @@
+// One function instance: an OS process (its own process group) running a bootstrap against its
+// own Runtime API endpoint, one invocation at a time. The instance enforces the function's timeout
+// and memory size, frames every invocation's log with Lambda's START / END / REPORT lines and
+// reports what happened as an InvokeOutcome.
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { RuntimeApiServer, type NextEvent } from './runtime-api.js';
+import type { Sandbox } from './sandbox.js';
+import type { InstanceSpec, InvokeOutcome, InvokeRequest, LineSink, OutcomeKind, RuntimeLogLine } from './types.js';
+
+/** Lambda's init phase limit for on-demand instances. */
+const INIT_LIMIT_MS = 10_000;
+const MEMORY_POLL_MS = 50;
+const MAX_LINE = 256 * 1024;
+
+const EXECUTION_ENV: Record<string, string> = { NODEJS20: 'AWS_Lambda_nodejs20.x', PYTHON311: 'AWS_Lambda_python3.11', PROVIDED: 'AWS_Lambda_provided.al2023' };
+
+interface Current {
+  request: InvokeRequest;
+  resolve: (o: InvokeOutcome) => void;
+  coldStart: boolean;
+  startedAt: Date;
+  startedHr: number;
+  deadlineMs: number;
+  logs: RuntimeLogLine[];
+  timer: NodeJS.Timeout | null;
+  delivered: boolean;
+  done: boolean;
+}
+
+function rssKb(pid: number): number {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+function peakKb(pid: number): number {
+  try {
+    return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** The pid and every descendant (a PROVIDED bootstrap's children count toward its memory). */
+function treeOf(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      const children = fs.readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').trim();
+      if (children) out.push(...children.split(' ').map(Number));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+const fmt = (ms: number) => ms.toFixed(2);
+
+export class FunctionInstance {
+  readonly id = crypto.randomBytes(16).toString('hex');
+  state: 'INIT' | 'IDLE' | 'BUSY' | 'DEAD' = 'INIT';
+  lastUsed = Date.now();
+  private proc: ChildProcess | null = null;
+  private api: RuntimeApiServer;
+  private readonly uid: number;
+  private readonly gid: number;
+  private spawnedHr = 0;
+  private initDurationMs: number | null = null;
+  private initError: { body: Buffer; errorType: string | null } | null = null;
+  private waitingNext: ((e: NextEvent) => void) | null = null;
+  private current: Current | null = null;
+  private memoryTimer: NodeJS.Timeout | null = null;
+  private initTimer: NodeJS.Timeout | null = null;
+  private peakTreeKb = 0;
+  private killedFor: 'TIMEOUT' | 'OUT_OF_MEMORY' | 'STOP' | null = null;
+  private exited: Promise<void>;
+  private markExited!: () => void;
+  private invocations = 0;
+  /** kept initialised for provisioned concurrency (never reaped when idle) */
+  provisioned = false;
+  /** true once the runtime asked for its first invocation; false if it died before */
+  readonly ready: Promise<boolean>;
+  private markReady!: (ok: boolean) => void;
+
+  constructor(readonly spec: InstanceSpec, private readonly sandbox: Sandbox, private readonly sink: LineSink, readonly onDead: (i: FunctionInstance) => void) {
+    this.uid = sandbox.allocateUid();
+    this.gid = sandbox.gidOf(spec.functionId);
+    this.exited = new Promise((r) => { this.markExited = r; });
+    this.ready = new Promise((r) => { this.markReady = r; });
+    this.api = new RuntimeApiServer({
+      next: () => this.next(),
+      response: (id, body) => this.finish(id, 'RESPONSE', body, null, null),
+      responseTooLarge: (id) => this.finish(id, 'RESPONSE_TOO_LARGE', Buffer.from(JSON.stringify({
+        errorMessage: `Response payload size exceeded maximum allowed payload size (6291556 bytes).`, errorType: 'Function.ResponseSizeTooLarge',
+      })), 'Function.ResponseSizeTooLarge', null),
+      error: (id, body, errorType) => this.finish(id, 'FUNCTION_ERROR', body, errorTypeOf(body, errorType), errorType),
+      initError: (body, errorType) => {
+        this.initError = { body, errorType: errorTypeOf(body, errorType) };
+        // the runtime must exit now; one that does not is stopped
+        setTimeout(() => this.kill('STOP'), 500).unref();
+      },
+    }, sandbox.isolated ? this.uid : null);
+  }
+
+  get logStreamName(): string {
+    const d = new Date();
+    const day = `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${String(d.getUTCDate()).padStart(2, '0')}`;
+    return `${day}/[${this.spec.version}]${this.id}`;
+  }
+
+  /** Spawns the runtime process; the first invocation is handed to it once it asks for one. */
+  async start(codeDir: string): Promise<void> {
+    const runtimeApi = await this.api.listen();
+    const tmp = await this.sandbox.makeTmp(this.id, this.uid, this.gid);
+    const { spec } = this;
+    const env: Record<string, string> = {
+      ...spec.environment,
+      PATH: '/usr/local/bin:/usr/bin:/bin',
+      LANG: 'en_US.UTF-8',
+      TZ: ':UTC',
+      TMPDIR: tmp,
+      HOME: tmp,
+      LAMBDA_TASK_ROOT: codeDir,
+      LAMBDA_RUNTIME_DIR: this.sandbox.runtimeDir,
+      _HANDLER: spec.handler,
+      AWS_REGION: 'local',
+      AWS_DEFAULT_REGION: 'local',
+      AWS_EXECUTION_ENV: EXECUTION_ENV[spec.runtime]!,
+      AWS_LAMBDA_FUNCTION_NAME: spec.functionName,
+      AWS_LAMBDA_FUNCTION_VERSION: spec.version,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.functionName}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName,
+      AWS_LAMBDA_RUNTIME_API: runtimeApi,
+      AWS_LAMBDA_INITIALIZATION_TYPE: this.provisioned ? 'provisioned-concurrency' : 'on-demand',
+    };
+    let command: string;
+    let args: string[];
+    if (spec.runtime === 'NODEJS20') {
+      command = this.sandbox.interpreters.node;
+      // V8's heap stays under the function's memory (the rest is code, buffers and the runtime)
+      const heapMb = Math.max(32, Math.floor(spec.memoryMb * 0.85));
+      args = [`--max-old-space-size=${heapMb}`, '--no-warnings', path.join(this.sandbox.runtimeDir, 'node-bootstrap.mjs')];
+    } else if (spec.runtime === 'PYTHON311') {
+      if (!this.sandbox.interpreters.python) throw new Error('no python3 interpreter usable by function instances on this host');
+      command = this.sandbox.interpreters.python;
+      args = ['-u', '-S', '-B', path.join(this.sandbox.runtimeDir, 'python_bootstrap.py')];
+    } else {
+      command = path.join(codeDir, 'bootstrap');
+      args = [];
+    }
+    this.spawnedHr = performance.now();
+    const proc = spawn(command, args, {
+      cwd: codeDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+      ...(this.sandbox.isolated ? { uid: this.uid, gid: this.gid } : {}),
+    });
+    this.proc = proc;
+    proc.on('error', (err) => {
+      this.log('SYSTEM', `Runtime failed to start: ${err.message}`);
+      this.onExit(null, null, `Runtime failed to start: ${err.message}`);
+    });
+    proc.on('exit', (code, signal) => this.onExit(code, signal, null));
+    this.readLines(proc.stdout!, 'STDOUT');
+    this.readLines(proc.stderr!, 'STDERR');
+    this.initTimer = setTimeout(() => { if (this.state === 'INIT') this.kill('TIMEOUT'); }, INIT_LIMIT_MS);
+    this.memoryTimer = setInterval(() => this.checkMemory(), MEMORY_POLL_MS);
+    this.memoryTimer.unref();
+  }
+
+  get pid(): number | null {
+    return this.proc?.pid ?? null;
+  }
+
+  /** Runs one invocation. The instance must be IDLE (or INIT, for the cold start that made it). */
+  invoke(request: InvokeRequest): Promise<InvokeOutcome> {
+    const coldStart = this.state === 'INIT' && this.invocations === 0;
+    this.invocations++;
+    if (this.state === 'IDLE') this.state = 'BUSY';
+    return new Promise((resolve) => {
+      this.current = {
+        request, resolve, coldStart, startedAt: new Date(), startedHr: 0, deadlineMs: 0, logs: [], timer: null,
+        delivered: false, done: false,
+      };
+      if (this.state === 'DEAD') return this.failCurrent();
+      if (this.waitingNext) this.deliver();
+    });
+  }
+
+  private next(): Promise<NextEvent> {
+    if (this.state === 'INIT') {
+      this.initDurationMs = performance.now() - this.spawnedHr;
+      clearTimeout(this.initTimer!);
+      this.state = this.current ? 'BUSY' : 'IDLE';
+      this.markReady(true);
+    }
+    return new Promise((resolve) => {
+      this.waitingNext = resolve;
+      if (this.current && !this.current.delivered) this.deliver();
+    });
+  }
+
+  private deliver(): void {
+    const cur = this.current!;
+    const give = this.waitingNext!;
+    this.waitingNext = null;
+    cur.delivered = true;
+    cur.startedAt = new Date();
+    cur.startedHr = performance.now();
+    cur.deadlineMs = Date.now() + this.spec.timeoutSeconds * 1000;
+    this.peakTreeKb = 0;
+    this.log('SYSTEM', `START RequestId: ${cur.request.requestId} Version: ${this.spec.version}`);
+    cur.timer = setTimeout(() => this.kill('TIMEOUT'), this.spec.timeoutSeconds * 1000);
+    give({
+      requestId: cur.request.requestId, deadlineMs: cur.deadlineMs, invokedFunctionArn: cur.request.invokedFunctionArn,
+      traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${crypto.randomBytes(12).toString('hex')};Sampled=0`,
+      clientContext: cur.request.clientContext, payload: cur.request.payload,
+    });
+  }
+
+  private finish(requestId: string, kind: OutcomeKind, body: Buffer, errorType: string | null, errorKind: string | null): boolean {
+    const cur = this.current;
+    if (!cur || !cur.delivered || cur.done || cur.request.requestId !== requestId) return false;
+    // output the runtime wrote before it answered may still sit in the pipes: read it first
+    setImmediate(() => setImmediate(() => this.complete(kind, body, errorType, errorKind)));
+    cur.done = true;
+    clearTimeout(cur.timer!);
+    return true;
+  }
+
+  private complete(kind: OutcomeKind, body: Buffer, errorType: string | null, errorKind: string | null): void {
+    const cur = this.current!;
+    const durationMs = cur.delivered ? performance.now() - cur.startedHr : 0;
+    const memoryKb = Math.max(this.proc?.pid ? peakKb(this.proc.pid) : 0, this.peakTreeKb);
+    const maxMemoryUsedMb = Math.min(this.spec.memoryMb, Math.ceil(memoryKb / 1024));
+    const init = cur.coldStart ? this.initDurationMs : null;
+    const billed = Math.ceil(durationMs + (init ?? 0));
+    if (!cur.delivered) this.log('SYSTEM', `START RequestId: ${cur.request.requestId} Version: ${this.spec.version}`);
+    this.log('SYSTEM', `END RequestId: ${cur.request.requestId}`);
+    this.log('SYSTEM', `REPORT RequestId: ${cur.request.requestId}\tDuration: ${fmt(durationMs)} ms\tBilled Duration: ${billed} ms\t`
+      + `Memory Size: ${this.spec.memoryMb} MB\tMax Memory Used: ${maxMemoryUsedMb} MB${init !== null ? `\tInit Duration: ${fmt(init)} ms` : ''}`);
+    this.current = null;
+    this.lastUsed = Date.now();
+    if (this.state === 'BUSY') this.state = 'IDLE';
+    cur.resolve({
+      kind, body, errorType, errorKind, instanceId: this.id, coldStart: cur.coldStart, initDurationMs: init, durationMs,
+      maxMemoryUsedMb, startedAt: cur.startedAt, endedAt: new Date(), logs: cur.logs,
+    });
+  }
+
+  /** The process died (or never started): the invocation it held fails. */
+  private failCurrent(): void {
+    const cur = this.current;
+    if (!cur || cur.done) return;
+    cur.done = true;
+    clearTimeout(cur.timer!);
+    const id = cur.request.requestId;
+    const exit = this.exitText;
+    let doc: { errorType: string; errorMessage: string };
+    let kind: OutcomeKind;
+    if (this.killedFor === 'TIMEOUT' && cur.delivered) {
+      kind = 'TIMEOUT';
+      doc = { errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${id} Error: Task timed out after ${fmt(this.spec.timeoutSeconds)} seconds` };
+    } else if (this.killedFor === 'TIMEOUT') {
+      kind = 'INIT_ERROR';
+      doc = { errorType: 'Runtime.InitTimeout', errorMessage: `RequestId: ${id} Error: Init phase timed out after ${fmt(INIT_LIMIT_MS / 1000)} seconds` };
+    } else if (this.killedFor === 'OUT_OF_MEMORY') {
+      kind = 'OUT_OF_MEMORY';
+      doc = { errorType: 'Runtime.OutOfMemory', errorMessage: `RequestId: ${id} Error: Runtime exited with error: out of memory (memory size ${this.spec.memoryMb} MB exceeded)` };
+    } else if (this.initError) {
+      kind = 'INIT_ERROR';
+      const posted = parseJson(this.initError.body);
+      doc = { ...posted, errorType: this.initError.errorType ?? 'Runtime.Unknown', errorMessage: String(posted.errorMessage ?? '') } as never;
+    } else {
+      kind = 'EXIT';
+      doc = { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${id} Error: Runtime exited with error: ${exit}` };
+    }
+    // Lambda's platform line for the failure, e.g. "<time> <id> Task timed out after 3.00 seconds"
+    if (kind !== 'INIT_ERROR' || this.initError === null) this.log('SYSTEM', `${new Date().toISOString()} ${id} ${doc.errorMessage.replace(/^RequestId: \S+ Error: /, '')}`);
+    this.complete(kind, Buffer.from(JSON.stringify(doc)), doc.errorType, null);
+  }
+
+  private exitText = 'exit status 0';
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null, startError: string | null): void {
+    if (this.state === 'DEAD') return;
+    this.exitText = startError ?? (signal ? `signal: ${signal === 'SIGKILL' ? 'killed' : signal}` : `exit status ${code}`);
+    // a heap out of memory in V8 aborts the process: that is the memory limit, not a crash
+    if (this.heapOom && this.killedFor === null) this.killedFor = 'OUT_OF_MEMORY';
+    this.state = 'DEAD';
+    this.markReady(false);
+    clearTimeout(this.initTimer!);
+    clearInterval(this.memoryTimer!);
+    this.api.close();
+    this.onDead(this);
+    // let the pipes drain so the last lines land in the invocation's log
+    const done = () => {
+      this.failCurrent();
+      void this.sandbox.removeTmp(this.id);
+      this.markExited();
+    };
+    let open = 2;
+    const closed = () => { if (--open === 0) done(); };
+    if (!this.proc?.stdout || !this.proc.stderr) return done();
+    this.proc.stdout.once('close', closed);
+    this.proc.stderr.once('close', closed);
+    // a detached grandchild may hold the pipes open: don't wait for it
+    setTimeout(() => { if (open > 0) { open = 0; this.proc?.stdout?.destroy(); this.proc?.stderr?.destroy(); done(); } }, 200).unref();
+  }
+
+  private heapOom = false;
+
+  /** Why the instance ended before it was ready (for provisioned concurrency's FAILED status). */
+  get failureReason(): string {
+    if (this.initError) {
+      const doc = parseJson(this.initError.body);
+      return `${this.initError.errorType ?? 'Runtime.Unknown'}: ${String(doc.errorMessage ?? '')}`;
+    }
+    if (this.killedFor === 'TIMEOUT') return `Runtime.InitTimeout: init phase longer than ${INIT_LIMIT_MS / 1000} s`;
+    return `Runtime.ExitError: Runtime exited with error: ${this.exitText}`;
+  }
+
+  private checkMemory(): void {
+    const pid = this.proc?.pid;
+    if (!pid || this.state === 'DEAD') return;
+    // only while it works: an idle instance can't grow
+    if (this.state !== 'BUSY' && this.state !== 'INIT') return;
+    const kb = treeOf(pid).reduce((sum, p) => sum + rssKb(p), 0);
+    if (kb > this.peakTreeKb) this.peakTreeKb = kb;
+    if (kb > this.spec.memoryMb * 1024) this.kill('OUT_OF_MEMORY');
+  }
+
+  private kill(why: 'TIMEOUT' | 'OUT_OF_MEMORY' | 'STOP'): void {
+    if (this.state === 'DEAD' || !this.proc?.pid) return;
+    this.killedFor ??= why;
+    try {
+      process.kill(-this.proc.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Kills the process group and waits until the instance is gone. */
+  async stop(): Promise<void> {
+    if (!this.proc) {
+      this.state = 'DEAD';
+      this.markReady(false);
+      this.api.close();
+      return;
+    }
+    this.kill('STOP');
+    await this.exited;
+  }
+
+  private log(stream: RuntimeLogLine['stream'], text: string): void {
+    const line = { at: new Date(), stream, text };
+    this.current?.logs.push(line);
+    this.sink(this.spec.functionId, [line]);
+  }
+
+  private readLines(stream: NodeJS.ReadableStream, name: 'STDOUT' | 'STDERR'): void {
+    let buf = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        this.outputLine(name, buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+      }
+      if (buf.length > MAX_LINE) {
+        this.outputLine(name, buf);
+        buf = '';
+      }
+    });
+    stream.on('end', () => { if (buf) this.outputLine(name, buf); buf = ''; });
+  }
+
+  private outputLine(name: 'STDOUT' | 'STDERR', text: string): void {
+    if (name === 'STDERR' && text.includes('JavaScript heap out of memory')) this.heapOom = true;
+    this.log(name, text);
+  }
+}
+
+function parseJson(body: Buffer): Record<string, unknown> {
+  try {
+    const v = JSON.parse(body.toString('utf8'));
+    return v && typeof v === 'object' && !Array.isArray(v) ? v : { errorMessage: String(v) };
+  } catch {
+    return { errorMessage: body.toString('utf8') };
+  }
+}
+
+/** errorType from the body (what runtimes send), else the header. */
+function errorTypeOf(body: Buffer, header: string | null): string | null {
+  const t = parseJson(body).errorType;
+  return typeof t === 'string' ? t : header;
+}

@@ -1,0 +1,156 @@
+// Function instances as local processes: warm instances are reused (most recently used first, so
+// the others go idle and get reaped), new ones are started on demand (a cold start).
+import {
+  specKey as keyOf, type FunctionRuntime, type InstanceSpec, type InvokeOutcome, type InvokeRequest, type LineSink,
+  type ProvisionState, type ProvisionTarget,
+} from './types.js';
+import { FunctionInstance } from './instance.js';
+import { Sandbox } from './sandbox.js';
+
+
+export class LocalFunctionRuntime implements FunctionRuntime {
+  readonly sandbox: Sandbox;
+  /** idle instances per spec key, most recently used last */
+  private readonly idle = new Map<string, FunctionInstance[]>();
+  private readonly all = new Set<FunctionInstance>();
+  private closed = false;
+  /** provisioning that failed, per spec key, with the target generation it failed for */
+  private readonly provisionFailures = new Map<string, { generation: string; reason: string }>();
+
+  constructor(root: string, private readonly sink: LineSink, options: { pythonCommand?: string } = {}) {
+    this.sandbox = new Sandbox(root, options);
+  }
+
+  init(): Promise<void> {
+    return this.sandbox.init();
+  }
+
+  async prepareCode(functionId: string, codeHash: string, packagePath: string): Promise<void> {
+    await this.sandbox.prepare(functionId, codeHash, packagePath);
+  }
+
+  async invoke(spec: InstanceSpec, request: InvokeRequest): Promise<InvokeOutcome> {
+    if (this.closed) throw new Error('the function runtime is closed');
+    const key = keyOf(spec);
+    let instance = this.idle.get(key)?.pop();
+    while (instance && instance.state !== 'IDLE') instance = this.idle.get(key)?.pop();
+    instance ??= await this.startInstance(spec, false);
+    const outcome = await instance.invoke(request);
+    this.parkIdle(instance);
+    return outcome;
+  }
+
+  private async startInstance(spec: InstanceSpec, provisioned: boolean): Promise<FunctionInstance> {
+    this.retireOlderRevisions(spec);
+    const codeDir = await this.sandbox.prepare(spec.functionId, spec.codeHash, spec.packagePath);
+    const instance = new FunctionInstance(spec, this.sandbox, this.sink, (i) => this.forget(i));
+    instance.provisioned = provisioned;
+    this.all.add(instance);
+    try {
+      await instance.start(codeDir);
+    } catch (err) {
+      await instance.stop();
+      this.forget(instance);
+      throw err;
+    }
+    return instance;
+  }
+
+  private parkIdle(instance: FunctionInstance): void {
+    if (instance.state !== 'IDLE' || this.closed) return;
+    const key = keyOf(instance.spec);
+    const list = this.idle.get(key) ?? [];
+    if (!list.includes(instance)) list.push(instance);
+    this.idle.set(key, list);
+  }
+
+  async provision(targets: ProvisionTarget[]): Promise<Map<string, ProvisionState>> {
+    const wanted = new Map(targets.map((t) => [keyOf(t.spec), t]));
+    for (const i of this.all) if (i.provisioned && !wanted.has(keyOf(i.spec))) i.provisioned = false;
+    const states = new Map<string, ProvisionState>();
+    for (const [key, target] of wanted) {
+      const mine = [...this.all].filter((i) => i.provisioned && keyOf(i.spec) === key && i.state !== 'DEAD');
+      // surplus instances stay as ordinary warm ones, idle ones first
+      mine.sort((a, b) => Number(a.state === 'IDLE') - Number(b.state === 'IDLE'));
+      while (mine.length > target.count) mine.pop()!.provisioned = false;
+      const failed = this.provisionFailures.get(key);
+      if (failed && failed.generation !== target.generation) this.provisionFailures.delete(key);
+      for (let n = mine.length; n < target.count && !this.provisionFailures.has(key) && !this.closed; n++) {
+        const instance = await this.startInstance(target.spec, true);
+        mine.push(instance);
+        void instance.ready.then((ok) => {
+          if (ok) this.parkIdle(instance);
+          else if (instance.provisioned) this.provisionFailures.set(key, { generation: target.generation, reason: instance.failureReason });
+        });
+      }
+      states.set(key, {
+        ready: mine.filter((i) => i.state === 'IDLE' || i.state === 'BUSY').length,
+        starting: mine.filter((i) => i.state === 'INIT').length,
+        failure: this.provisionFailures.get(key)?.reason ?? null,
+      });
+    }
+    return states;
+  }
+
+  /** Idle instances of an older revision of this version ($LATEST was updated) are never used again. */
+  private retireOlderRevisions(spec: InstanceSpec): void {
+    for (const [key, list] of this.idle) {
+      const [functionId, version, revisionId] = key.split('|');
+      if (functionId !== spec.functionId || version !== spec.version || revisionId === spec.revisionId) continue;
+      this.idle.delete(key);
+      for (const instance of list) void instance.stop();
+    }
+  }
+
+  private forget(instance: FunctionInstance): void {
+    this.all.delete(instance);
+    const key = keyOf(instance.spec);
+    const list = this.idle.get(key);
+    if (!list) return;
+    const i = list.indexOf(instance);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.idle.delete(key);
+  }
+
+  async reap(idleMs: number, keep: (functionId: string, revisionId: string) => boolean = () => true): Promise<void> {
+    const now = Date.now();
+    const stopping: Promise<void>[] = [];
+    for (const list of this.idle.values()) {
+      for (const instance of [...list]) {
+        if ((now - instance.lastUsed >= idleMs && !instance.provisioned) || !keep(instance.spec.functionId, instance.spec.revisionId)) {
+          this.forget(instance);
+          stopping.push(instance.stop());
+        }
+      }
+    }
+    await Promise.all(stopping);
+  }
+
+  counts(functionId: string): { busy: number; total: number } {
+    let busy = 0;
+    let total = 0;
+    for (const i of this.all) {
+      if (i.spec.functionId !== functionId) continue;
+      total++;
+      if (i.state === 'BUSY' || i.state === 'INIT') busy++;
+    }
+    return { busy, total };
+  }
+
+  /** pids of live instances (tests and the bench look at the processes) */
+  pids(functionId?: string): number[] {
+    return [...this.all].filter((i) => !functionId || i.spec.functionId === functionId).map((i) => i.pid).filter((p): p is number => p !== null);
+  }
+
+  async removeFunction(functionId: string): Promise<void> {
+    await Promise.all([...this.all].filter((i) => i.spec.functionId === functionId).map((i) => i.stop()));
+    await this.sandbox.removeFunction(functionId);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.all].map((i) => i.stop()));
+    this.idle.clear();
+    await this.sandbox.close();
+  }
+}

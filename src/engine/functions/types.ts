@@ -1,0 +1,85 @@
+// The engine side of functions: runtime processes speaking the Lambda Runtime API. The services
+// decide what runs (which version, whether a concurrency slot is free); a FunctionRuntime runs it.
+// It never touches the database: lines and outcomes go back to the caller.
+
+export type RuntimeName = 'NODEJS20' | 'PYTHON311' | 'PROVIDED';
+
+/** Everything an instance needs to run one version of a function. */
+export interface InstanceSpec {
+  functionId: string;
+  functionName: string;
+  /** "$LATEST" or a published version number */
+  version: string;
+  /** changes with every update of $LATEST: instances of an older revision are not reused */
+  revisionId: string;
+  runtime: RuntimeName;
+  handler: string;
+  memoryMb: number;
+  timeoutSeconds: number;
+  environment: Record<string, string>;
+  /** hex sha256 of the code package */
+  codeHash: string;
+  /** where the package zip is stored (read by the engine to unpack it) */
+  packagePath: string;
+}
+
+/** Instances of one spec are interchangeable: this names them. */
+export const specKey = (s: InstanceSpec) => `${s.functionId}|${s.version}|${s.revisionId}`;
+
+/** Provisioned concurrency: `count` initialised instances of a spec. `generation` changes when the
+ *  setting is written again (a failed provisioning is retried only then). */
+export interface ProvisionTarget { spec: InstanceSpec; count: number; generation: string }
+export interface ProvisionState { ready: number; starting: number; failure: string | null }
+
+export interface InvokeRequest {
+  requestId: string;
+  payload: Buffer;
+  invokedFunctionArn: string;
+  clientContext?: string;
+}
+
+export type LogStreamName = 'STDOUT' | 'STDERR' | 'SYSTEM';
+export interface RuntimeLogLine { at: Date; stream: LogStreamName; text: string }
+
+export type OutcomeKind = 'RESPONSE' | 'FUNCTION_ERROR' | 'TIMEOUT' | 'OUT_OF_MEMORY' | 'EXIT' | 'INIT_ERROR' | 'RESPONSE_TOO_LARGE';
+
+export interface InvokeOutcome {
+  kind: OutcomeKind;
+  /** the response body (RESPONSE) or the error document `{errorMessage, errorType, stackTrace}` */
+  body: Buffer;
+  /** errorType of a failed invocation */
+  errorType: string | null;
+  /** the runtime's Lambda-Runtime-Function-Error-Type header, when it sent one */
+  errorKind: string | null;
+  instanceId: string;
+  coldStart: boolean;
+  initDurationMs: number | null;
+  durationMs: number;
+  maxMemoryUsedMb: number;
+  startedAt: Date;
+  endedAt: Date;
+  /** this invocation's log, START to REPORT, as Lambda frames it */
+  logs: RuntimeLogLine[];
+}
+
+export interface FunctionRuntime {
+  /** Unpacks a package where instances can read it; throws with a user-facing reason if it can't. */
+  prepareCode(functionId: string, codeHash: string, packagePath: string): Promise<void>;
+  /** Runs one invocation on a warm instance of the spec, or a new one (a cold start). */
+  invoke(spec: InstanceSpec, request: InvokeRequest): Promise<InvokeOutcome>;
+  /**
+   * Keeps the targets' instances initialised and ready; instances provisioned for a spec that is no
+   * longer a target become ordinary warm instances. Returns the state per spec key.
+   */
+  provision(targets: ProvisionTarget[]): Promise<Map<string, ProvisionState>>;
+  /** Stops idle instances unused for `idleMs`, and every instance of functions not in `keep`. */
+  reap(idleMs: number, keep?: (functionId: string, revisionId: string) => boolean): Promise<void>;
+  /** Stops every instance of a deleted function and drops its unpacked code. */
+  removeFunction(functionId: string): Promise<void>;
+  /** Instances per function: busy ones and all. */
+  counts(functionId: string): { busy: number; total: number };
+  close(): Promise<void>;
+}
+
+/** Every line an instance writes (and the START/END/REPORT lines), as it is written. */
+export type LineSink = (functionId: string, lines: RuntimeLogLine[]) => void;
