@@ -244,6 +244,8 @@ describe('SQL steps', () => {
       [{ query: `SELECT * FROM read_csv($$s3://data/sales/2024-01.csv$$)`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /plain '…' string literals/],
       [{ query: `SELECT 'unterminated`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /unterminated string literal/],
       [{ query: '   ', outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /must not be empty/],
+      [{ query: `SELECT '${'x'.repeat(65_536)}'`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /must be at most 65536 characters/],
+      [{ query: `SELECT '${'é'.repeat(65_000)}'`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /is too long: with its s3:\/\/ URIs mapped/],
       [{ query: 'SELECT 1' }, 'input.steps.0.sql.outputUri', /is required/],
       [{ query: 'SELECT 1', outputUri: '/tmp/x.csv' }, 'input.steps.0.sql.outputUri', /s3:\/\/bucket\/key/],
       [{ query: 'SELECT 1', outputUri: 's3://out/../x.csv' }, 'input.steps.0.sql.outputUri', /path segments/],

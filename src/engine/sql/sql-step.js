@@ -103,8 +103,21 @@ async function run(spec) {
   console.log(`::result ${JSON.stringify({ rowsWritten, outputUri: spec.outputUri, format: spec.format, bytes })}`);
 }
 
-const spec = parseSpec(process.argv[2] ?? '');
-run(spec).catch((err) => {
-  console.error(`SQL step failed: ${localPathsToUris(err instanceof Error ? err.message : String(err), spec.bucketsDir)}`);
+/** @param {unknown} err @param {string} [bucketsDir] @returns {never} */
+function fail(err, bucketsDir) {
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(`SQL step failed: ${bucketsDir ? localPathsToUris(message, bucketsDir) : message}`);
   process.exit(1);
-});
+}
+
+/** @returns {SqlStepSpec} */
+function specFromArgv() {
+  try {
+    return parseSpec(process.argv[2] ?? '');
+  } catch (err) {
+    return fail(err);
+  }
+}
+
+const spec = specFromArgv();
+run(spec).catch((err) => fail(err, spec.bucketsDir));
