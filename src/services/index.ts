@@ -47,7 +47,7 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
   return {
     sql,
     auth: new AuthService(sql, log),
-    clusters: new ClusterService(sql, steps, applications, config.bucketsDir),
+    clusters: new ClusterService(sql, steps, applications, storage),
     steps,
     instances: new InstanceService(sql, steps),
     logs: new LogService(sql, log),

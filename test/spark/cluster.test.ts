@@ -2,6 +2,8 @@
 // CORE/TASK node; resizing adds and decommissions workers, and Spark's own count follows.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, Fixtures, waitForCluster, waitForClusterState } from '../support/api.js';
+import type { AgentMetrics } from '../../src/engine/types.js';
+import { isAlive, pidsWithEnvPrefix, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable } from './support.js';
 
@@ -10,7 +12,12 @@ const MODIFY = `mutation($input: ModifyInstanceGroupInput!) { modifyInstanceGrou
 describe.skipIf(!sparkAvailable)('SPARK clusters', () => {
   let server: TestServer;
   const fixtures = new Fixtures();
-  beforeAll(async () => { server = await startTestServer({ sparkDecommissionTimeoutSeconds: 20 }); });
+  const metrics: Array<{ instanceId: string; clusterId: string; m: AgentMetrics }> = [];
+  beforeAll(async () => {
+    server = await startTestServer({ sparkDecommissionTimeoutSeconds: 20, agentMetricsMs: 300 });
+    // what the agents report, as the metrics store (the scaling service) would receive it
+    server.app.services.metrics = { record: async (instanceId, clusterId, m) => { metrics.push({ instanceId, clusterId, m }); } };
+  });
   afterEach(async () => { await fixtures.cleanup(server); });
   afterAll(async () => { await server?.close(); });
 
@@ -28,6 +35,18 @@ describe.skipIf(!sparkAvailable)('SPARK clusters', () => {
     const core = c.instances.find((i: any) => i.role === 'CORE');
     expect(core.endpoints.sparkWorkerWebUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(c.spark.workers.find((w: any) => w.state === 'ALIVE').webUrl).toBe(core.endpoints.sparkWorkerWebUrl);
+
+    // every node reports its CPU and memory; the MASTER also Spark's own counts
+    await waitUntil(() => metrics.some((x) => x.instanceId === master.id && x.m.spark?.aliveWorkers === 1)
+      && metrics.some((x) => x.instanceId === core.id), 'metrics of both nodes');
+    const fromMaster = metrics.filter((x) => x.instanceId === master.id && x.m.spark?.aliveWorkers === 1).at(-1)!;
+    expect(fromMaster.clusterId).toBe(id);
+    expect(fromMaster.m.spark).toMatchObject({ coresTotal: 2, coresUsed: 0, memoryTotalMb: 2048, appsRunning: 0, appsWaiting: 0 });
+    const fromCore = metrics.filter((x) => x.instanceId === core.id).at(-1)!;
+    expect(fromCore.m.spark).toBeUndefined();
+    // the node's tree holds a JVM (the Spark worker)
+    expect(fromCore.m.node.rssMb).toBeGreaterThan(50);
+    expect(fromCore.m.node.cpuPercent).toBeGreaterThanOrEqual(0);
 
     // grow: a second worker joins Spark
     const group = c.instanceGroups.find((g: any) => g.role === 'CORE');
@@ -47,4 +66,19 @@ describe.skipIf(!sparkAvailable)('SPARK clusters', () => {
     expect(gone[0].stateChangeReason).toMatchObject({ code: 'USER_REQUEST' });
     expect(c.instanceGroups.find((g: any) => g.role === 'CORE')).toMatchObject({ requestedCount: 1, state: 'RUNNING' });
   }, 240_000);
+
+  it('ends the cluster with INSTANCE_FAILURE when the master node dies, and its daemons die with it', async () => {
+    const id = fixtures.cluster(await createCluster(server, {
+      name: 'master-dies', applications: ['SPARK'], terminationProtected: true, instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
+    }));
+    const c = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    const master = c.instances.find((i: any) => i.role === 'MASTER');
+    const java = pidsWithEnvPrefix('AGENT_INSTANCE_ID', master.id).filter((p) => p !== master.pid);
+    expect(java.length).toBeGreaterThan(0);
+    process.kill(master.pid, 'SIGKILL');
+    const ended = await waitForClusterState(server, id, ['TERMINATED_WITH_ERRORS'], { query: SPARK_CLUSTER, timeoutMs: 60_000 });
+    expect(ended.stateChangeReason.code).toBe('INSTANCE_FAILURE');
+    expect(ended.stateChangeReason.message).toContain(`Master node ${master.id} failed`);
+    await waitUntil(() => java.every((p) => !isAlive(p)), 'the master node\'s Spark daemon gone');
+  }, 120_000);
 });
