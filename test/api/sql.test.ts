@@ -5,7 +5,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  allPages, CREATE_CLUSTER, expectError, Fixtures, MASTER, waitForClusterState, waitForStepState,
+  allPages, CREATE_CLUSTER, expectError, Fixtures, MASTER, TERMINATE_CLUSTERS, waitForClusterState, waitForStepState,
 } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -329,7 +329,23 @@ describe('sqlPreview', () => {
   });
 
   it('needs an existing RUNNING or WAITING cluster with DUCKDB', async () => {
-    expectError(await preview('SELECT 1', 10, plainClusterId), 'BAD_USER_INPUT', 'clusterId');
+    const noDuck = await preview('SELECT 1', 10, plainClusterId);
+    expectError(noDuck, 'BAD_USER_INPUT', 'clusterId');
+    expect(noDuck.errors![0]!.message).toContain('DUCKDB');
     expectError(await preview('SELECT 1', 10, 'j-nope'), 'NOT_FOUND', 'clusterId');
+    const ending = await server.data(CREATE_CLUSTER, { input: { name: 'ending', applications: ['DUCKDB'], instanceGroups: [MASTER] } });
+    const endingId = fixtures.cluster(ending.createCluster.cluster.id);
+    await server.data(TERMINATE_CLUSTERS, { ids: [endingId] });
+    const conflict = await preview('SELECT 1', 10, endingId);
+    expectError(conflict, 'CONFLICT', 'clusterId');
+    expect(conflict.errors![0]!.message).toMatch(/needs a RUNNING or WAITING cluster; cluster j-\w+ is TERMINAT(ING|ED)/);
+  });
+
+  it('needs the clusters:SqlPreview action', async () => {
+    const { createApiKey } = await server.data(`mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key } }`,
+      { input: { name: 'watcher', actions: ['clusters:Describe*'] } });
+    const res = await server.gql(PREVIEW, { clusterId, query: 'SELECT 1' }, createApiKey.key);
+    expectError(res, 'FORBIDDEN');
+    expect(res.data ?? null).toBeNull();
   });
 });
