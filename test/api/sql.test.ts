@@ -5,7 +5,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  allPages, CREATE_CLUSTER, expectError, Fixtures, MASTER, waitForClusterState, waitForStepState,
+  allPages, CREATE_CLUSTER, expectError, Fixtures, MASTER, TERMINATE_CLUSTERS, waitForClusterState, waitForStepState,
 } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -129,7 +129,8 @@ describe('SQL steps', () => {
     ]);
     const logs = await logsOf(added.id);
     const text = logs.map((l) => l.text);
-    expect(text.some((t) => /^DuckDB v\d+\.\d+\.\d+: writing PARQUET to s3:\/\/out\/by-city\/part-00000\.parquet$/.test(t))).toBe(true);
+    // sized to the master node (m5.large: 2 vCPU, 8 GiB; 80 % of it for DuckDB)
+    expect(text).toContainEqual(expect.stringMatching(/^DuckDB v\d+\.\d+\.\d+ \(2 threads, [\d.]+ GiB memory\): writing PARQUET to s3:\/\/out\/by-city\/part-00000\.parquet$/));
     expect(text).toContainEqual(expect.stringMatching(/^wrote 3 rows \(\d+ bytes\) to s3:\/\/out\/by-city\/part-00000\.parquet in [\d.]+ s$/));
     // directives are not log lines
     expect(text.filter((t) => t.startsWith('::'))).toEqual([]);
@@ -244,6 +245,8 @@ describe('SQL steps', () => {
       [{ query: `SELECT * FROM read_csv($$s3://data/sales/2024-01.csv$$)`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /plain '…' string literals/],
       [{ query: `SELECT 'unterminated`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /unterminated string literal/],
       [{ query: '   ', outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /must not be empty/],
+      [{ query: `SELECT '${'x'.repeat(65_536)}'`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /must be at most 65536 characters/],
+      [{ query: `SELECT '${'é'.repeat(65_000)}'`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /is too long: with its s3:\/\/ URIs mapped/],
       [{ query: 'SELECT 1' }, 'input.steps.0.sql.outputUri', /is required/],
       [{ query: 'SELECT 1', outputUri: '/tmp/x.csv' }, 'input.steps.0.sql.outputUri', /s3:\/\/bucket\/key/],
       [{ query: 'SELECT 1', outputUri: 's3://out/../x.csv' }, 'input.steps.0.sql.outputUri', /path segments/],
@@ -327,7 +330,23 @@ describe('sqlPreview', () => {
   });
 
   it('needs an existing RUNNING or WAITING cluster with DUCKDB', async () => {
-    expectError(await preview('SELECT 1', 10, plainClusterId), 'BAD_USER_INPUT', 'clusterId');
+    const noDuck = await preview('SELECT 1', 10, plainClusterId);
+    expectError(noDuck, 'BAD_USER_INPUT', 'clusterId');
+    expect(noDuck.errors![0]!.message).toContain('DUCKDB');
     expectError(await preview('SELECT 1', 10, 'j-nope'), 'NOT_FOUND', 'clusterId');
+    const ending = await server.data(CREATE_CLUSTER, { input: { name: 'ending', applications: ['DUCKDB'], instanceGroups: [MASTER] } });
+    const endingId = fixtures.cluster(ending.createCluster.cluster.id);
+    await server.data(TERMINATE_CLUSTERS, { ids: [endingId] });
+    const conflict = await preview('SELECT 1', 10, endingId);
+    expectError(conflict, 'CONFLICT', 'clusterId');
+    expect(conflict.errors![0]!.message).toMatch(/needs a RUNNING or WAITING cluster; cluster j-\w+ is TERMINAT(ING|ED)/);
+  });
+
+  it('needs the clusters:SqlPreview action', async () => {
+    const { createApiKey } = await server.data(`mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key } }`,
+      { input: { name: 'watcher', actions: ['clusters:Describe*'] } });
+    const res = await server.gql(PREVIEW, { clusterId, query: 'SELECT 1' }, createApiKey.key);
+    expectError(res, 'FORBIDDEN');
+    expect(res.data ?? null).toBeNull();
   });
 });

@@ -42,6 +42,21 @@ async function sweepStale(dir) {
   }
 }
 
+/**
+ * DuckDB sized to the node, as its instance type says (the agent's CLUSTER_INSTANCE_* variables):
+ * one thread per vCPU and 80 % of its memory, leaving room for the process itself.
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {Record<string, string>}
+ */
+function nodeSize(env) {
+  const vcpu = Number(env.CLUSTER_INSTANCE_VCPU);
+  const memoryMb = Number(env.CLUSTER_INSTANCE_MEMORY_MB);
+  return {
+    ...(Number.isInteger(vcpu) && vcpu > 0 ? { threads: String(vcpu) } : {}),
+    ...(Number.isInteger(memoryMb) && memoryMb > 0 ? { memory_limit: `${Math.floor(memoryMb * 0.8)}MB` } : {}),
+  };
+}
+
 /** @param {number} bytes */
 const size = (bytes) => (bytes < 1024 * 1024 ? `${bytes} bytes` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`);
 
@@ -53,10 +68,12 @@ async function run(spec) {
   const ext = spec.format === 'PARQUET' ? 'parquet' : 'csv';
   const temp = path.join(spec.tempDir, `${process.pid}-${Date.now()}.${ext}`);
 
-  const instance = await DuckDBInstance.create(':memory:', { ...INSTANCE_OPTIONS });
+  const instance = await DuckDBInstance.create(':memory:', { ...INSTANCE_OPTIONS, ...nodeSize(process.env) });
   const connection = await instance.connect();
   await lockDown(connection, [spec.bucketsDir], { enable_progress_bar_print: false, enable_progress_bar: true, progress_bar_time: 0 });
-  console.log(`DuckDB ${version()}: writing ${spec.format} to ${spec.outputUri}`);
+  const sized = await connection.runAndReadAll(`SELECT current_setting('threads'), current_setting('memory_limit')`);
+  const [threads, memory] = sized.getRows()[0] ?? [];
+  console.log(`DuckDB ${version()} (${threads} threads, ${memory} memory): writing ${spec.format} to ${spec.outputUri}`);
   console.log(`query: ${localPathsToUris(spec.query, spec.bucketsDir)}`);
 
   let stopping = false;
@@ -103,8 +120,21 @@ async function run(spec) {
   console.log(`::result ${JSON.stringify({ rowsWritten, outputUri: spec.outputUri, format: spec.format, bytes })}`);
 }
 
-const spec = parseSpec(process.argv[2] ?? '');
-run(spec).catch((err) => {
-  console.error(`SQL step failed: ${localPathsToUris(err instanceof Error ? err.message : String(err), spec.bucketsDir)}`);
+/** @param {unknown} err @param {string} [bucketsDir] @returns {never} */
+function fail(err, bucketsDir) {
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(`SQL step failed: ${bucketsDir ? localPathsToUris(message, bucketsDir) : message}`);
   process.exit(1);
-});
+}
+
+/** @returns {SqlStepSpec} */
+function specFromArgv() {
+  try {
+    return parseSpec(process.argv[2] ?? '');
+  } catch (err) {
+    return fail(err);
+  }
+}
+
+const spec = specFromArgv();
+run(spec).catch((err) => fail(err, spec.bucketsDir));

@@ -8,6 +8,8 @@ import type { PreparedStep, StepKind } from './types.js';
 
 export interface SqlInput { query: string; outputUri?: string | null; format?: string | null }
 
+const MAX_SPEC_BYTES = 120_000;
+
 export const SQL_FORMATS = ['PARQUET', 'CSV'] as const;
 export type SqlFormat = (typeof SQL_FORMATS)[number];
 
@@ -54,8 +56,13 @@ export const sqlStep: StepKind = {
       // bucket names never start with ".": this can't be a bucket, and it is on the same filesystem
       tempDir: path.resolve(ctx.bucketsDir, '.sql-tmp'),
     };
+    const arg = JSON.stringify(spec);
+    // one argv string: Linux refuses a longer one (MAX_ARG_STRLEN, 128 KiB) when the step starts
+    if (Buffer.byteLength(arg) > MAX_SPEC_BYTES) {
+      throw badInput(`${field}.query`, `is too long: with its s3:// URIs mapped to local paths it takes more than ${MAX_SPEC_BYTES} bytes`);
+    }
     return {
-      args: [process.execPath, fileURLToPath(SQL_STEP_RUNNER), JSON.stringify(spec)],
+      args: [process.execPath, fileURLToPath(SQL_STEP_RUNNER), arg],
       env: {},
       source: { query, outputUri: spec.outputUri, format },
       outputs: [spec.outputUri],
