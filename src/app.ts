@@ -139,8 +139,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
 
     const schema = await buildApiSchema();
     http = await createHttpServer(schema, services, sessions, log, {
-      // a 50 MB function zip in base64 (Lambda's direct upload limit) plus the rest of the request
-      production: config.production, introspection: config.introspection, bodyLimitBytes: 72 * 1024 * 1024,
+      production: config.production, introspection: config.introspection, bodyLimitBytes: config.graphqlBodyLimitBytes,
     });
     const httpServer = http;
     await new Promise<void>((resolve, reject) => {

@@ -69,7 +69,8 @@ function detect(options: { python?: string; sparkHome?: string }): SparkRuntime 
     return missing(`python3 was not found${options.python ? ` at ${options.python} (PYTHON)` : ' on PATH'}: install Python 3, then run \`${PYSPARK_INSTALL}\``);
   }
   const sparkHome = options.sparkHome
-    ?? run(python, ['-c', 'import os, pyspark; print(os.path.dirname(pyspark.__file__))']);
+    // found without importing it (an import of pyspark costs ~0.5 s of start-up)
+    ?? run(python, ['-c', "import importlib.util as u; s = u.find_spec('pyspark'); print(s.submodule_search_locations[0] if s else '')"]);
   if (!sparkHome) return missing(`pyspark is not installed for ${python}: run \`${PYSPARK_INSTALL}\``, python);
   if (!existsSync(path.join(sparkHome, 'bin', 'spark-class'))) {
     return missing(`${sparkHome} has no bin/spark-class${options.sparkHome ? ' (SPARK_HOME)' : ''}: run \`${PYSPARK_INSTALL}\``, python, sparkHome);

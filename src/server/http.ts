@@ -107,7 +107,11 @@ export async function createHttpServer(
     onError: (ctx, id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e, log, `${ctx.extra.connectionId}/${id}`)),
   }, graphqlWs);
 
-  const coalescer = new QueryCoalescer(schema);
+  const coalescer = new QueryCoalescer(
+    schema,
+    (error, rc) => formatError(error.toJSON(), error, log, rc.contextValue.requestId),
+    (error) => (error.originalError instanceof AppError ? httpStatusOf(error.originalError.code) : undefined),
+  );
   const apollo = new ApolloServer<Context>({
     schema,
     stringifyResult: coalescer.stringifyResult,
