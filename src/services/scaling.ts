@@ -1,6 +1,7 @@
 import type { Sql, Tx } from '../db/client.js';
 import * as clustersQ from '../db/queries/clusters.js';
 import { appendEvent } from '../db/queries/events.js';
+import { liveInstancesOfCluster } from '../db/queries/instances.js';
 import * as q from '../db/queries/scaling.js';
 import type {
   AdjustmentType, AutoScalingPolicyRow, ClusterRow, ComparisonOperator, InstanceGroupRow, ManagedScalingPolicyRow,
@@ -261,11 +262,14 @@ export class ScalingService {
     // idle for N periods since the last decision: a shrink is never based on samples it preceded
     const idle = idleSamples.length >= n && idleSamples.every((s) => s.value === 1)
       && (lastAt === null || idleSamples[idleSamples.length - 1]!.at > lastAt);
+    const live = await liveInstancesOfCluster(this.sql, cluster.id);
+    const settling = groups.some((g) => g.role !== 'MASTER'
+      && (live.filter((i) => i.groupId === g.id).length !== g.requestedCount || live.some((i) => i.groupId === g.id && i.state !== 'RUNNING')));
     const decision = managedDecision({
       limits: policy,
       coreRequested: groups.filter((g) => g.role === 'CORE').reduce((s, g) => s + g.requestedCount, 0),
       taskRequested: tasks.reduce((s, g) => s + g.requestedCount, 0),
-      spark, idle, idlePeriods: n,
+      spark, idle, idlePeriods: n, settling,
       cooledDown: lastAt === null || now - lastAt.getTime() >= this.options.cooldownSeconds * 1_000,
     });
     if (!decision) return null;
