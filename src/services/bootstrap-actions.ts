@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { BootstrapAction } from '../db/rows.js';
 import { badInput } from './errors.js';
-import { requireObjectFile } from './local-objects.js';
+import type { StorageService } from './storage.js';
 import { requireArgs } from './step-kinds/command.js';
 import { requireList, requireName } from './validate.js';
 
@@ -12,18 +12,22 @@ export const MAX_BOOTSTRAP_ACTIONS = 16;
 const INTERPRETED = /\.(sh|bash|py|js|mjs)$/;
 
 /** Checks bootstrap actions: named, each script an existing object, args like a step's. */
-export function validateBootstrapActions(input: readonly BootstrapActionInput[] | null | undefined, field: string, bucketsDir: string): BootstrapAction[] {
+export async function validateBootstrapActions(
+  input: readonly BootstrapActionInput[] | null | undefined, field: string, storage: StorageService,
+): Promise<BootstrapAction[]> {
   const actions = input ?? [];
   requireList(actions, field, 0, MAX_BOOTSTRAP_ACTIONS);
-  return actions.map((a, i) => {
+  const valid: BootstrapAction[] = [];
+  for (const [i, a] of actions.entries()) {
     const f = `${field}.${i}`;
     const name = requireName(a.name, `${f}.name`);
-    const { file } = requireObjectFile(bucketsDir, a.path, `${f}.path`);
-    if (!INTERPRETED.test(a.path) && !hasShebang(file)) {
+    const { path } = await storage.resolveUri(a.path, `${f}.path`);
+    if (!INTERPRETED.test(a.path) && !hasShebang(path)) {
       throw badInput(`${f}.path`, 'must be a .sh, .py, .js or .mjs script or start with a #! line');
     }
-    return { name, path: a.path, args: requireArgs(a.args ?? [], `${f}.args`, 0) };
-  });
+    valid.push({ name, path: a.path, args: requireArgs(a.args ?? [], `${f}.args`, 0) });
+  }
+  return valid;
 }
 
 function hasShebang(file: string): boolean {

@@ -7,6 +7,7 @@ import { ACTIVE_CLUSTER_STATES } from '../db/rows.js';
 import { newId, secret, sha256 } from '../lib/ids.js';
 import { instanceType, type ApplicationInfo } from './catalog.js';
 import { validateBootstrapActions, type BootstrapActionInput } from './bootstrap-actions.js';
+import type { StorageService } from './storage.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
 import { insertValidatedSteps, validateSteps, type StepInput, type StepService } from './steps.js';
 import { beginTermination, changeGroup } from './transitions.js';
@@ -74,7 +75,7 @@ export class ClusterService {
     private readonly steps: StepService,
     /** what this engine can run (SPARK only where pyspark and Java are found) */
     private readonly applications: readonly ApplicationInfo[],
-    private readonly bucketsDir: string,
+    private readonly storage: StorageService,
     private readonly appActivity: AppActivity,
   ) {}
 
@@ -87,7 +88,7 @@ export class ClusterService {
       if (!app.available) throw badInput(`input.applications.${i}`, app.reason ?? `${a} is not available`);
     });
     validateGroups(input.instanceGroups);
-    const bootstrapActions = validateBootstrapActions(input.bootstrapActions, 'input.bootstrapActions', this.bucketsDir);
+    const bootstrapActions = await validateBootstrapActions(input.bootstrapActions, 'input.bootstrapActions', this.storage);
     const stepConcurrency = requireIntInRange(input.stepConcurrencyLevel ?? 1, 'input.stepConcurrencyLevel', 1, 256);
     const idle = input.autoTerminationIdleTimeoutSeconds ?? null;
     if (idle !== null) requireIntInRange(idle, 'input.autoTerminationIdleTimeoutSeconds', 60, 604_800);

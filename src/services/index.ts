@@ -1,8 +1,10 @@
+import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import { WorkHints } from '../events/hints.js';
 import { detectSpark, type SparkRuntime } from '../engine/spark-runtime.js';
+import { createSqlEngine } from '../engine/sql/duckdb.js';
 import { AuthService } from './auth.js';
 import { applicationsWith, type ApplicationInfo } from './catalog.js';
 import { ClusterService } from './clusters.js';
@@ -14,6 +16,7 @@ import { loadPriceTable } from './pricing.js';
 import { ScalingService } from './scaling.js';
 import { UsageService } from './usage.js';
 import { NodeConfigService } from './node-config.js';
+import { SqlService } from './sql.js';
 import { StepService } from './steps.js';
 import { StorageService } from './storage.js';
 
@@ -33,6 +36,7 @@ export interface Services {
   /** the applications query: what this engine can run, and why not */
   applications: readonly ApplicationInfo[];
   nodes: NodeConfigService;
+  sqlQueries: SqlService;
   metrics: MetricsService;
   scaling: ScalingService;
   usage: UsageService;
@@ -48,7 +52,7 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
   return {
     sql,
     auth: new AuthService(sql, log),
-    clusters: new ClusterService(sql, steps, applications, config.bucketsDir, (id, since) => metrics.lastAppActivity(id, since)),
+    clusters: new ClusterService(sql, steps, applications, storage, (id, since) => metrics.lastAppActivity(id, since)),
     steps,
     instances: new InstanceService(sql, steps),
     logs: new LogService(sql, log),
@@ -58,6 +62,9 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     spark,
     applications,
     nodes: new NodeConfigService(sql, spark, config),
+    sqlQueries: new SqlService(sql, storage, createSqlEngine({
+      bucketsDir: config.bucketsDir, memoryLimitMb: config.sqlPreviewMemoryMb, threads: Math.min(4, os.availableParallelism()),
+    }), config.bucketsDir, config.sqlPreviewTimeoutMs),
     metrics,
     scaling: new ScalingService(sql, metrics, { cooldownSeconds: config.scalingCooldownSeconds, idlePeriods: config.scalingIdlePeriods }),
     usage: new UsageService(sql, loadPriceTable(config.priceTable)),

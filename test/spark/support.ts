@@ -1,7 +1,5 @@
 // Shared by the Spark tests: whether Spark runs here (skip with a clear message, but fail under
 // CI), small instance groups for a 2-core machine, and GraphQL documents.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { detectSpark, PYSPARK_INSTALL } from '../../src/engine/spark-runtime.js';
 
 const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME });
@@ -23,10 +21,4 @@ export const SPARK_CLUSTER = `query($id: ID!) { cluster(id: $id) { id state stat
   instanceGroups { id role requestedCount state }
   instances { id role state pid stateChangeReason { code message } endpoints { sparkMasterUrl sparkMasterWebUrl sparkWorkerWebUrl } } } }`;
 
-/** Writes an object's bytes where the bucket storage keeps them (<bucketsDir>/<bucket>/<key>). */
-export function putObjectFile(dataDir: string, bucket: string, key: string, content: string): string {
-  const file = path.join(dataDir, 'buckets', bucket, key);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, content);
-  return `s3://${bucket}/${key}`;
-}
+export { putObject } from '../support/put-object.js';
