@@ -49,7 +49,6 @@ export interface ScalingOptions {
 interface Decision {
   clusterId: string;
   groupId: string | null;
-  role: 'CORE' | 'TASK';
   from: number;
   to: number;
   trigger: ScalingTrigger;
@@ -281,7 +280,7 @@ export class ScalingService {
     const from = group?.requestedCount ?? 0;
     if (to === from) return null;
     return {
-      clusterId: cluster.id, groupId: group?.id ?? null, role: decision.role, from, to,
+      clusterId: cluster.id, groupId: group?.id ?? null, from, to,
       trigger: 'MANAGED_SCALING', ruleName: null, reason: decision.reason,
     };
   }
@@ -301,7 +300,7 @@ export class ScalingService {
       if (to === group.requestedCount) continue;
       const shown = values.map((v) => Math.round(v * 100) / 100).join(', ');
       return {
-        clusterId: group.clusterId, groupId: group.id, role: group.role as 'CORE' | 'TASK', from: group.requestedCount, to,
+        clusterId: group.clusterId, groupId: group.id, from: group.requestedCount, to,
         trigger: 'AUTO_SCALING', ruleName: rule.name,
         reason: `rule "${rule.name}": ${metricName} ${statistic} ${comparisonOperator} ${threshold} for ${n} period(s) of ${period} s (${shown})`,
       };
