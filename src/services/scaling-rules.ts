@@ -47,6 +47,8 @@ export interface ManagedInputs {
   idlePeriods: number;
   /** the cooldown since the cluster's last scaling decision is over */
   cooledDown: boolean;
+  /** some CORE/TASK nodes are still starting or stopping: the last decision has not taken effect */
+  settling: boolean;
 }
 
 export interface ManagedDecision { role: 'CORE' | 'TASK'; to: number; reason: string }
@@ -54,7 +56,8 @@ export interface ManagedDecision { role: 'CORE' | 'TASK'; to: number; reason: st
 /**
  * Managed scaling (EMR's model, in instances): capacity = CORE + TASK nodes, never the MASTER.
  * Limits are restored at once; within them TASK nodes grow while applications wait for cores and
- * shrink back to the minimum once the cluster has been idle, one decision per cooldown.
+ * shrink back to the minimum once the cluster has been idle, one decision per cooldown and none
+ * while the nodes of the previous one are still starting or stopping.
  */
 export function managedDecision(m: ManagedInputs): ManagedDecision | null {
   const { minimumCapacityUnits: min, maximumCapacityUnits: max } = m.limits;
@@ -70,7 +73,8 @@ export function managedDecision(m: ManagedInputs): ManagedDecision | null {
   if (core + task < min) {
     return { role: 'TASK', to: min - core, reason: `capacity ${core + task} below the policy's minimum (${min})` };
   }
-  if (!m.cooledDown) return null;
+  // demand is judged on the capacity the last decision asked for, once it is there
+  if (!m.cooledDown || m.settling) return null;
   const s = m.spark;
   const waiting = s !== null && (s.appsPending > 0 || (s.coresFree === 0 && s.appsRunning > 0));
   if (waiting && core + task < max) {

@@ -1,6 +1,7 @@
 import type { Sql, Tx } from '../db/client.js';
 import * as clustersQ from '../db/queries/clusters.js';
 import { appendEvent } from '../db/queries/events.js';
+import { liveInstancesOfCluster } from '../db/queries/instances.js';
 import * as q from '../db/queries/scaling.js';
 import type {
   AdjustmentType, AutoScalingPolicyRow, ClusterRow, ComparisonOperator, InstanceGroupRow, ManagedScalingPolicyRow,
@@ -48,7 +49,6 @@ export interface ScalingOptions {
 interface Decision {
   clusterId: string;
   groupId: string | null;
-  role: 'CORE' | 'TASK';
   from: number;
   to: number;
   trigger: ScalingTrigger;
@@ -261,11 +261,14 @@ export class ScalingService {
     // idle for N periods since the last decision: a shrink is never based on samples it preceded
     const idle = idleSamples.length >= n && idleSamples.every((s) => s.value === 1)
       && (lastAt === null || idleSamples[idleSamples.length - 1]!.at > lastAt);
+    const live = await liveInstancesOfCluster(this.sql, cluster.id);
+    const settling = groups.some((g) => g.role !== 'MASTER'
+      && (live.filter((i) => i.groupId === g.id).length !== g.requestedCount || live.some((i) => i.groupId === g.id && i.state !== 'RUNNING')));
     const decision = managedDecision({
       limits: policy,
       coreRequested: groups.filter((g) => g.role === 'CORE').reduce((s, g) => s + g.requestedCount, 0),
       taskRequested: tasks.reduce((s, g) => s + g.requestedCount, 0),
-      spark, idle, idlePeriods: n,
+      spark, idle, idlePeriods: n, settling,
       cooledDown: lastAt === null || now - lastAt.getTime() >= this.options.cooldownSeconds * 1_000,
     });
     if (!decision) return null;
@@ -277,7 +280,7 @@ export class ScalingService {
     const from = group?.requestedCount ?? 0;
     if (to === from) return null;
     return {
-      clusterId: cluster.id, groupId: group?.id ?? null, role: decision.role, from, to,
+      clusterId: cluster.id, groupId: group?.id ?? null, from, to,
       trigger: 'MANAGED_SCALING', ruleName: null, reason: decision.reason,
     };
   }
@@ -297,7 +300,7 @@ export class ScalingService {
       if (to === group.requestedCount) continue;
       const shown = values.map((v) => Math.round(v * 100) / 100).join(', ');
       return {
-        clusterId: group.clusterId, groupId: group.id, role: group.role as 'CORE' | 'TASK', from: group.requestedCount, to,
+        clusterId: group.clusterId, groupId: group.id, from: group.requestedCount, to,
         trigger: 'AUTO_SCALING', ruleName: rule.name,
         reason: `rule "${rule.name}": ${metricName} ${statistic} ${comparisonOperator} ${threshold} for ${n} period(s) of ${period} s (${shown})`,
       };

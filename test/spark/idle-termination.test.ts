@@ -50,7 +50,7 @@ describe.skipIf(!sparkAvailable)('auto-termination with Spark applications', () 
     const id = fixtures.cluster(await createCluster(server, {
       name: 'idle-spark', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)], autoTerminationIdleTimeoutSeconds: 60,
     }));
-    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     const app = path.join(tmp, 'hold.py');
     writeFileSync(app, APP);
     const gate = path.join(tmp, 'gate');

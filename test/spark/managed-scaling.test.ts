@@ -54,7 +54,7 @@ describe.skipIf(!sparkAvailable)('managed scaling with Spark', () => {
     const id = fixtures.cluster(await createCluster(server, {
       name: 'managed-spark', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)], stepConcurrencyLevel: 2,
     }));
-    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     const masterUrl = ready.spark.masterUrl;
     await server.data(PUT_MANAGED, { input: { clusterId: id, computeLimits: { minimumCapacityUnits: 1, maximumCapacityUnits: 3 } } });
     const since = new Date().toISOString();

@@ -23,11 +23,12 @@ describe('rule arithmetic', () => {
 describe('managed scaling decisions', () => {
   const base: ManagedInputs = {
     limits: { minimumCapacityUnits: 1, maximumCapacityUnits: 6, maximumCoreCapacityUnits: null },
-    coreRequested: 1, taskRequested: 0, spark: null, idle: false, idlePeriods: 3, cooledDown: true,
+    coreRequested: 1, taskRequested: 0, spark: null, idle: false, idlePeriods: 3, cooledDown: true, settling: false,
   };
   const spark = (appsRunning: number, appsPending: number, coresFree: number) => ({ appsRunning, appsPending, coresFree });
 
-  it('limits first, cooldown or not', () => {
+  it('limits first, cooldown or not, settled or not', () => {
+    expect(managedDecision({ ...base, limits: { ...base.limits, minimumCapacityUnits: 4 }, settling: true })).toMatchObject({ role: 'TASK', to: 3 });
     expect(managedDecision({ ...base, coreRequested: 3, limits: { ...base.limits, maximumCoreCapacityUnits: 2 }, cooledDown: false }))
       .toMatchObject({ role: 'CORE', to: 2 });
     expect(managedDecision({ ...base, coreRequested: 2, taskRequested: 6, cooledDown: false })).toMatchObject({ role: 'TASK', to: 4 });
@@ -40,6 +41,8 @@ describe('managed scaling decisions', () => {
     expect(managedDecision({ ...base, taskRequested: 4, spark: spark(1, 9, 0) })).toMatchObject({ to: 5 });
     expect(managedDecision({ ...base, taskRequested: 5, spark: spark(1, 9, 0) })).toBeNull();
     expect(managedDecision({ ...base, spark: spark(1, 2, 0), cooledDown: false })).toBeNull();
+    // not before the nodes of the previous decision are up
+    expect(managedDecision({ ...base, spark: spark(1, 2, 0), settling: true })).toBeNull();
     // running applications with free cores are not waiting
     expect(managedDecision({ ...base, taskRequested: 2, spark: spark(1, 0, 3) })).toBeNull();
   });
@@ -49,5 +52,6 @@ describe('managed scaling decisions', () => {
     expect(managedDecision({ ...base, taskRequested: 3, idle: true, limits: { ...base.limits, minimumCapacityUnits: 3 } })).toMatchObject({ to: 2 });
     expect(managedDecision({ ...base, taskRequested: 3, idle: false })).toBeNull();
     expect(managedDecision({ ...base, taskRequested: 3, idle: true, cooledDown: false })).toBeNull();
+    expect(managedDecision({ ...base, taskRequested: 3, idle: true, settling: true })).toBeNull();
   });
 });
