@@ -58,7 +58,7 @@ export async function benchSpark(ctx: SparkBenchContext): Promise<void> {
   const { api, dataDir, record, say } = ctx;
   const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME });
   if (!spark.available) {
-    record({ figure: '6. SPARK', value: `skipped: ${spark.reason}`, baseline: '', target: '', verdict: 'ERROR' });
+    record({ figure: '7. SPARK', value: `skipped: ${spark.reason}`, baseline: '', target: '', verdict: 'ERROR' });
     return;
   }
   const plain = { name: 'bench-plain', instanceGroups: [{ role: 'MASTER', instanceType: SMALL, count: 1 }, { role: 'CORE', instanceType: SMALL, count: 2 }] };
@@ -80,7 +80,7 @@ export async function benchSpark(ctx: SparkBenchContext): Promise<void> {
   }
   ctx.results.sparkStartup = { plainMs, sparkMs };
   record({
-    figure: '6a. cluster to WAITING with SPARK (1 master + 2 core)', value: sec(median(sparkMs)),
+    figure: '7a. cluster to WAITING with SPARK (1 master + 2 core)', value: sec(median(sparkMs)),
     baseline: `${sec(median(plainMs))} without apps`, target: '<= 15 s', verdict: median(sparkMs) <= 15_000 ? 'PASS' : 'MISS',
   });
 
@@ -112,7 +112,7 @@ export async function benchSpark(ctx: SparkBenchContext): Promise<void> {
   ctx.results.sparkStep = { bareMs, stepMs };
   const ratio = median(stepMs) / median(bareMs);
   record({
-    figure: '6b. SPARK step addSteps -> COMPLETED (word count)', value: `${sec(median(stepMs))} (${ratio.toFixed(2)}x)`,
+    figure: '7b. SPARK step addSteps -> COMPLETED (word count)', value: `${sec(median(stepMs))} (${ratio.toFixed(2)}x)`,
     baseline: `${sec(median(bareMs))} bare spark-submit`, target: '<= 1.2x', verdict: ratio <= 1.2 ? 'PASS' : 'MISS',
   });
 
@@ -133,11 +133,11 @@ export async function benchSpark(ctx: SparkBenchContext): Promise<void> {
   ctx.results.sparkHealing = { detectedMs: detected, replacedMs: replaced };
   await api.data(TERMINATE, { ids: [clusterId] });
   record({
-    figure: '6c. dead worker node detected', value: sec(detected), baseline: 'heartbeat timeout 10 s', target: '<= 10 s',
+    figure: '7c. dead worker node detected', value: sec(detected), baseline: 'heartbeat timeout 10 s', target: '<= 10 s',
     verdict: detected <= 10_000 ? 'PASS' : 'MISS',
   });
   record({
-    figure: '6d. replacement worker ALIVE in Spark', value: sec(replaced), baseline: `${sec(median(sparkMs))} whole cluster start`,
+    figure: '7d. replacement worker ALIVE in Spark', value: sec(replaced), baseline: `${sec(median(sparkMs))} whole cluster start`,
     target: '<= 20 s', verdict: replaced <= 20_000 ? 'PASS' : 'MISS',
   });
 }

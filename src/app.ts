@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { AgentSessions } from './controllers/agent-sessions.js';
 import { ClusterController, handleOf } from './controllers/cluster-controller.js';
+import { ScalingController } from './controllers/scaling-controller.js';
 import { StepDispatcher } from './controllers/step-dispatcher.js';
 import { connect, type Sql } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
@@ -66,6 +67,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     sessions.onWork = (clusterId) => dispatcher.kick(clusterId);
     services.hints.on((clusterId) => dispatcher.kick(clusterId));
     const driver = new LocalDriver({ dataDir: config.dataDir, heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds });
+    const scaling = new ScalingController(services, log, config.metricsIntervalMs);
     const registry = new ServerRegistry(sql, serverId);
     leaderDb = connect(databaseUrl, { max: 1, applicationName: `${serverId}-leader` });
     const controller = new ClusterController(services, driver, log, {
@@ -78,6 +80,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       stopGraceMs: 5_000,
       controlPlaneUrls: () => registry.agentUrls(),
       decommissionTimeoutMs: config.sparkDecommissionTimeoutSeconds * 1_000,
+      afterPass: (active) => scaling.pass(active),
     });
 
     const listener = new Listener(sql, log);
@@ -133,10 +136,12 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
             await Promise.allSettled(mine.map((i) => driver.stop(handleOf(i), 2_000)));
           }
           await sessions.close();
+          await services.metrics.close();
           await registry.unregister();
           await listener.stop();
           services.events.feed.close();
           services.logs.feed.close();
+          services.sqlQueries.close();
           await leaderDb!.end({ timeout: 5 });
           await sql!.end({ timeout: 5 });
           await embedded?.stop();

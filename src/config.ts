@@ -33,6 +33,19 @@ export interface Config {
   sparkDecommissionTimeoutSeconds: number;
   /** how often node agents report metrics */
   agentMetricsMs: number;
+  /** a sqlPreview query still running after this long is interrupted */
+  sqlPreviewTimeoutMs: number;
+  /** memory DuckDB may use for sqlPreview queries in the control plane's process */
+  sqlPreviewMemoryMb: number;
+  /** how often the leader samples cluster metrics and evaluates scaling policies */
+  metricsIntervalMs: number;
+  metricsRetentionHours: number;
+  /** managed scaling: no decision sooner than this after the previous one of the cluster */
+  scalingCooldownSeconds: number;
+  /** managed scaling shrinks TASK nodes after this many idle evaluation periods in a row */
+  scalingIdlePeriods: number;
+  /** PRICE_TABLE: a JSON file path or inline JSON; null = the built-in prices */
+  priceTable: string | null;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -68,5 +81,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sparkHome: env.SPARK_HOME || undefined,
     sparkDecommissionTimeoutSeconds: int(env, 'SPARK_DECOMMISSION_TIMEOUT_SECONDS', 3_600),
     agentMetricsMs: int(env, 'AGENT_METRICS_MS', 5_000),
+    sqlPreviewTimeoutMs: int(env, 'SQL_PREVIEW_TIMEOUT_MS', 30_000),
+    sqlPreviewMemoryMb: int(env, 'SQL_PREVIEW_MEMORY_MB', 1_024),
+    metricsIntervalMs: int(env, 'METRICS_INTERVAL_MS', 10_000),
+    metricsRetentionHours: int(env, 'METRICS_RETENTION_HOURS', 168),
+    scalingCooldownSeconds: int(env, 'SCALING_COOLDOWN_SECONDS', 60),
+    scalingIdlePeriods: int(env, 'SCALING_IDLE_PERIODS', 6),
+    priceTable: env.PRICE_TABLE || null,
   };
 }

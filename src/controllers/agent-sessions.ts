@@ -80,6 +80,11 @@ export class AgentSessions {
       // healthy agent look silent.
       if (session) this.heartbeats.add(session.instanceId);
       if (message.type === 'heartbeat') return;
+      if (message.type === 'metrics') {
+        // buffered and rate-bounded by the metrics service; never queued behind step reports
+        if (session) this.services.metrics.recordAgentReport(session.clusterId, session.instanceId, session.role, message);
+        return;
+      }
       if (message.type === 'log' && session) {
         if (!Array.isArray(message.lines)) return;
         // batches that pile up while a write runs are stored together, in one statement
@@ -112,6 +117,7 @@ export class AgentSessions {
       const s = session;
       if (!s || this.sessions.get(s.instanceId) !== s) return;
       this.sessions.delete(s.instanceId);
+      this.services.metrics.forget(s.instanceId);
       this.services.instances.disconnected(s.instanceId, this.serverId).catch((err) => this.log.warn({ err }, 'disconnect not recorded'));
       this.log.info({ instanceId: s.instanceId }, 'agent disconnected');
     });
@@ -218,9 +224,6 @@ export class AgentSessions {
         this.send(session.instanceId, { type: 'shutdown', graceMs: 0 });
         return;
       }
-      case 'metrics':
-        await services.metrics?.record(session.instanceId, session.clusterId, m);
-        return;
       case 'stepStarted':
         await services.steps.recordStarted(String(m.stepId), session.instanceId, Number(m.pid));
         return;
@@ -243,6 +246,7 @@ export class AgentSessions {
       }
       case 'hello':
       case 'heartbeat':
+      case 'metrics':
       case 'log':
         return; // handled on arrival (see accept)
     }

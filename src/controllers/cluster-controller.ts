@@ -21,6 +21,8 @@ export interface ClusterControllerOptions {
   leaderDb: Sql;
   /** how long a shrinking Spark node may drain (its agent enforces it; this is the outer bound) */
   decommissionTimeoutMs: number;
+  /** singleton work that rides on the leader's pass (metrics sampling, scaling policies) */
+  afterPass?: (active: ClusterRow[]) => Promise<void>;
 }
 
 const LEADER_LOCK = 7263010;
@@ -134,6 +136,7 @@ export class ClusterController {
       if (cluster.state === 'TERMINATING') await this.terminate(cluster);
       else await this.reconcile(cluster);
     }
+    await this.options.afterPass?.(active).catch((err) => this.log.error({ err }, 'leader follow-up work failed; the next pass retries'));
   }
 
   private async reconcile(cluster: ClusterRow): Promise<void> {

@@ -7,7 +7,7 @@ export type InstanceState = 'AWAITING_FULFILLMENT' | 'PROVISIONING' | 'BOOTSTRAP
 export type InstanceGroupState = 'PROVISIONING' | 'BOOTSTRAPPING' | 'RUNNING' | 'RESIZING' | 'TERMINATING' | 'TERMINATED';
 export type InstanceRole = 'MASTER' | 'CORE' | 'TASK';
 export type ActionOnFailure = 'CONTINUE' | 'CANCEL_AND_WAIT' | 'TERMINATE_CLUSTER';
-export type EventKind = 'CLUSTER' | 'INSTANCE_GROUP' | 'INSTANCE' | 'STEP';
+export type EventKind = 'CLUSTER' | 'INSTANCE_GROUP' | 'INSTANCE' | 'STEP' | 'SCALING';
 
 export const ACTIVE_CLUSTER_STATES: ClusterState[] = ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'];
 export const ENDED_CLUSTER_STATES: ClusterState[] = ['TERMINATED', 'TERMINATED_WITH_ERRORS'];
@@ -153,3 +153,49 @@ export interface ObjectRow {
 }
 
 export type ObjectEventKind = 'ObjectCreated:Put' | 'ObjectRemoved:Delete';
+
+export interface ManagedScalingPolicyRow {
+  clusterId: string;
+  unitType: 'INSTANCES';
+  minimumCapacityUnits: number;
+  maximumCapacityUnits: number;
+  maximumCoreCapacityUnits: number | null;
+  updatedAt: Date;
+}
+
+export type AdjustmentType = 'CHANGE_IN_CAPACITY' | 'PERCENT_CHANGE_IN_CAPACITY' | 'EXACT_CAPACITY';
+export type ComparisonOperator = 'GREATER_THAN_OR_EQUAL' | 'GREATER_THAN' | 'LESS_THAN' | 'LESS_THAN_OR_EQUAL';
+export type MetricStatistic = 'AVERAGE' | 'MAXIMUM' | 'MINIMUM' | 'SUM' | 'SAMPLE_COUNT';
+
+export interface ScalingRule {
+  name: string;
+  description: string | null;
+  action: { adjustmentType: AdjustmentType; scalingAdjustment: number; coolDown: number };
+  trigger: {
+    comparisonOperator: ComparisonOperator; evaluationPeriods: number; metricName: string; period: number;
+    statistic: MetricStatistic; threshold: number;
+  };
+}
+
+export interface AutoScalingPolicyRow {
+  groupId: string;
+  clusterId: string;
+  minCapacity: number;
+  maxCapacity: number;
+  rules: ScalingRule[];
+  updatedAt: Date;
+}
+
+export type ScalingTrigger = 'MANAGED_SCALING' | 'AUTO_SCALING';
+
+export interface ScalingActivityRow {
+  id: number;
+  clusterId: string;
+  groupId: string;
+  at: Date;
+  fromCount: number;
+  toCount: number;
+  trigger: ScalingTrigger;
+  ruleName: string | null;
+  reason: string;
+}

@@ -176,3 +176,53 @@ export const objectEvents = pgTable('object_events', {
   etag: text('etag'),
   at: ts('at').notNull().defaultNow(),
 });
+
+// Samples of a cluster's metrics (EMR's CloudWatch names). `dimension` is '' for cluster-wide
+// values and the instance id for per-node ones. Old rows are dropped (METRICS_RETENTION_HOURS).
+export const clusterMetrics = pgTable('cluster_metrics', {
+  clusterId: text('cluster_id').notNull(),
+  at: ts('at').notNull(),
+  name: text('name').notNull(),
+  dimension: text('dimension').notNull().default(''),
+  value: doublePrecision('value').notNull(),
+}, (t) => [
+  index('cluster_metrics_series_idx').on(t.clusterId, t.name, t.dimension, t.at),
+  index('cluster_metrics_at_idx').on(t.at),
+]);
+
+// Policies. One managed scaling policy per cluster; one automatic scaling policy per group.
+export const managedScalingPolicies = pgTable('managed_scaling_policies', {
+  clusterId: text('cluster_id').primaryKey().references(() => clusters.id),
+  unitType: text('unit_type').notNull(),
+  minimumCapacityUnits: integer('minimum_capacity_units').notNull(),
+  maximumCapacityUnits: integer('maximum_capacity_units').notNull(),
+  maximumCoreCapacityUnits: integer('maximum_core_capacity_units'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const autoScalingPolicies = pgTable('auto_scaling_policies', {
+  groupId: text('group_id').primaryKey().references(() => instanceGroups.id),
+  clusterId: text('cluster_id').notNull().references(() => clusters.id),
+  minCapacity: integer('min_capacity').notNull(),
+  maxCapacity: integer('max_capacity').notNull(),
+  // [{name, action {adjustmentType, scalingAdjustment, coolDown}, trigger {comparisonOperator, …}}]
+  rules: jsonb('rules').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [index('auto_scaling_policies_cluster_idx').on(t.clusterId)]);
+
+// Every resize a policy decided, with why (Cluster.scalingActivities).
+export const scalingActivities = pgTable('scaling_activities', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  clusterId: text('cluster_id').notNull().references(() => clusters.id),
+  groupId: text('group_id').notNull().references(() => instanceGroups.id),
+  at: ts('at').notNull().defaultNow(),
+  fromCount: integer('from_count').notNull(),
+  toCount: integer('to_count').notNull(),
+  // MANAGED_SCALING or AUTO_SCALING
+  trigger: text('trigger').notNull(),
+  ruleName: text('rule_name'),
+  reason: text('reason').notNull(),
+}, (t) => [
+  index('scaling_activities_cluster_idx').on(t.clusterId, t.id),
+  index('scaling_activities_group_idx').on(t.groupId, t.at),
+]);

@@ -4,37 +4,13 @@ import {
   Bucket, BucketObject, CreateBucketInput, CreateBucketPayload, DeleteBucketInput, DeleteBucketPayload, DeleteObjectInput,
   DeleteObjectPayload, ObjectConnection, PutObjectInput, PutObjectPayload,
 } from '../schema/buckets.js';
-import { AppError, badInput } from '../services/errors.js';
 import { s3Uri } from '../services/s3-uri.js';
-import { INLINE_OBJECT_MAX_BYTES } from '../services/storage.js';
 import type { Context } from './context.js';
 
 const toBucket = (r: BucketRow): Bucket => ({ name: r.name, uri: `s3://${r.name}/`, createdAt: r.createdAt });
 export const toObject = (r: ObjectRow): BucketObject => ({
   bucket: r.bucket, key: r.key, uri: s3Uri(r.bucket, r.key), size: r.size, etag: r.etag, contentType: r.contentType, lastModified: r.updatedAt,
 });
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/** The bytes of putObject: exactly one of content and contentBase64, within the inline limit. */
-function inlineBody(input: PutObjectInput): Buffer {
-  const given = [input.content, input.contentBase64].filter((v) => v !== null && v !== undefined).length;
-  if (given !== 1) throw badInput('input.content', 'give exactly one of content (UTF-8 text) and contentBase64');
-  let body: Buffer;
-  if (input.content != null) {
-    body = Buffer.from(input.content, 'utf8');
-  } else {
-    const b64 = input.contentBase64!.replace(/\s+/g, '');
-    if (!BASE64.test(b64)) throw badInput('input.contentBase64', 'is not valid base64');
-    body = Buffer.from(b64, 'base64');
-  }
-  if (body.length > INLINE_OBJECT_MAX_BYTES) {
-    throw new AppError('PAYLOAD_TOO_LARGE',
-      `putObject takes up to ${INLINE_OBJECT_MAX_BYTES} bytes; upload larger objects with PUT /objects/${input.bucket}/${input.key} (streamed, same Authorization header)`,
-      input.content != null ? 'input.content' : 'input.contentBase64');
-  }
-  return body;
-}
 
 @Resolver()
 export class BucketResolver {
@@ -92,11 +68,7 @@ export class BucketResolver {
   @Authorized('buckets:PutObject')
   @Mutation(() => PutObjectPayload, { description: 'Small objects (≤ 1 MiB) inline; larger ones: PUT /objects/<bucket>/<key>' })
   async putObject(@Arg('input', () => PutObjectInput) input: PutObjectInput, @Ctx() ctx: Context): Promise<PutObjectPayload> {
-    const body = inlineBody(input);
-    const row = await ctx.services.storage.put(input.bucket, input.key, [body], {
-      contentType: input.contentType,
-      fields: { bucket: 'input.bucket', key: 'input.key', contentType: 'input.contentType', body: 'input.content' },
-    });
+    const row = await ctx.services.storage.putInline(input);
     return { object: toObject(row) };
   }
 

@@ -22,7 +22,7 @@ export enum ActionOnFailure { CONTINUE = 'CONTINUE', CANCEL_AND_WAIT = 'CANCEL_A
 export enum ApplicationName { SPARK = 'SPARK', DUCKDB = 'DUCKDB' }
 export enum StepKind { COMMAND = 'COMMAND', SCRIPT = 'SCRIPT', SPARK = 'SPARK', SQL = 'SQL' }
 export enum LogStreamKind { STDOUT = 'STDOUT', STDERR = 'STDERR', SYSTEM = 'SYSTEM' }
-export enum ClusterEventKind { CLUSTER = 'CLUSTER', INSTANCE_GROUP = 'INSTANCE_GROUP', INSTANCE = 'INSTANCE', STEP = 'STEP' }
+export enum ClusterEventKind { CLUSTER = 'CLUSTER', INSTANCE_GROUP = 'INSTANCE_GROUP', INSTANCE = 'INSTANCE', STEP = 'STEP', SCALING = 'SCALING' }
 export enum CancelStepsRequestStatus { SUBMITTED = 'SUBMITTED', FAILED = 'FAILED' }
 export enum StepCancellationOption { SEND_INTERRUPT = 'SEND_INTERRUPT', TERMINATE_PROCESS = 'TERMINATE_PROCESS' }
 

@@ -66,6 +66,9 @@ function validateGroups(groups: readonly InstanceGroupInput[]): void {
   if (total > Limits.instancesPerCluster) throw badInput('input.instanceGroups', `at most ${Limits.instancesPerCluster} instances per cluster`);
 }
 
+/** When Spark applications were last seen running or waiting on a cluster since a time (null: not since). */
+export type AppActivity = (clusterId: string, since: Date) => Promise<Date | null>;
+
 export class ClusterService {
   constructor(
     private readonly sql: Sql,
@@ -73,6 +76,7 @@ export class ClusterService {
     /** what this engine can run (SPARK only where pyspark and Java are found) */
     private readonly applications: readonly ApplicationInfo[],
     private readonly storage: StorageService,
+    private readonly appActivity: AppActivity,
   ) {}
 
   async create(input: CreateClusterInput): Promise<ClusterRow> {
@@ -202,12 +206,19 @@ export class ClusterService {
     });
   }
 
-  /** The auto-termination policy: a cluster WAITING for longer than its idle timeout ends. */
+  /**
+   * The auto-termination policy: a cluster WAITING for longer than its idle timeout ends. On a
+   * SPARK cluster running or waiting Spark applications (the master's metrics) count as activity.
+   */
   async endIfIdle(clusterId: string): Promise<void> {
+    const probe = await q.clusterById(this.sql, clusterId);
+    if (!probe || probe.state !== 'WAITING') return;
+    const appsAt = probe.applications.includes('SPARK') ? await this.appActivity(clusterId, probe.lastActiveAt) : null;
     await this.sql.begin(async (tx) => {
       const c = await q.lockCluster(tx, clusterId);
       if (!c || c.state !== 'WAITING' || c.idleTimeoutSeconds === null) return;
-      if (Date.now() - c.lastActiveAt.getTime() <= c.idleTimeoutSeconds * 1_000) return;
+      const idleSince = Math.max(c.lastActiveAt.getTime(), appsAt?.getTime() ?? 0);
+      if (Date.now() - idleSince <= c.idleTimeoutSeconds * 1_000) return;
       await beginTermination(tx, c, { code: 'ALL_STEPS_COMPLETED', message: `Idle for more than ${c.idleTimeoutSeconds} seconds (auto-termination policy)` });
     });
   }

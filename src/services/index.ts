@@ -1,16 +1,22 @@
+import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import { WorkHints } from '../events/hints.js';
 import { detectSpark, type SparkRuntime } from '../engine/spark-runtime.js';
+import { createSqlEngine } from '../engine/sql/duckdb.js';
 import { AuthService } from './auth.js';
 import { applicationsWith, type ApplicationInfo } from './catalog.js';
 import { ClusterService } from './clusters.js';
 import { EventService } from './events.js';
 import { InstanceService } from './instances.js';
 import { LogService } from './logs.js';
+import { MetricsService } from './metrics.js';
+import { loadPriceTable } from './pricing.js';
+import { ScalingService } from './scaling.js';
+import { UsageService } from './usage.js';
 import { NodeConfigService } from './node-config.js';
-import type { AgentMetrics } from '../engine/types.js';
+import { SqlService } from './sql.js';
 import { StepService } from './steps.js';
 import { StorageService } from './storage.js';
 
@@ -30,8 +36,10 @@ export interface Services {
   /** the applications query: what this engine can run, and why not */
   applications: readonly ApplicationInfo[];
   nodes: NodeConfigService;
-  /** storage of agent metrics (the scaling service), when present */
-  metrics?: { record(instanceId: string, clusterId: string, metrics: AgentMetrics): Promise<void> };
+  sqlQueries: SqlService;
+  metrics: MetricsService;
+  scaling: ScalingService;
+  usage: UsageService;
 }
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
@@ -40,10 +48,11 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
   const storage = new StorageService(sql, config, log);
   const steps = new StepService(sql, hints, storage, spark.python);
   const applications = applicationsWith(spark);
+  const metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
   return {
     sql,
     auth: new AuthService(sql, log),
-    clusters: new ClusterService(sql, steps, applications, storage),
+    clusters: new ClusterService(sql, steps, applications, storage, (id, since) => metrics.lastAppActivity(id, since)),
     steps,
     instances: new InstanceService(sql, steps),
     logs: new LogService(sql, log),
@@ -53,5 +62,11 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     spark,
     applications,
     nodes: new NodeConfigService(sql, spark, config),
+    sqlQueries: new SqlService(sql, storage, createSqlEngine({
+      bucketsDir: config.bucketsDir, memoryLimitMb: config.sqlPreviewMemoryMb, threads: Math.min(4, os.availableParallelism()),
+    }), config.bucketsDir, config.sqlPreviewTimeoutMs),
+    metrics,
+    scaling: new ScalingService(sql, metrics, { cooldownSeconds: config.scalingCooldownSeconds, idlePeriods: config.scalingIdlePeriods }),
+    usage: new UsageService(sql, loadPriceTable(config.priceTable)),
   };
 }

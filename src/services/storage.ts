@@ -58,6 +58,7 @@ export type Body = AsyncIterable<Chunk> | Iterable<Chunk>;
 /** Objects at most this large go through GraphQL putObject; larger ones through the HTTP route. */
 export const INLINE_OBJECT_MAX_BYTES = 1024 * 1024;
 const WRITE_BATCH_BYTES = 1024 * 1024;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 // A temp entry untouched this long belongs to no live upload (uploads time out after a minute idle).
 const STALE_TEMP_MS = 15 * 60_000;
 
@@ -290,6 +291,30 @@ export class StorageService {
 
   // ---- objects: writing ----
 
+  /** putObject through GraphQL: exactly one of UTF-8 `content` and `contentBase64`, at most 1 MiB. */
+  async putInline(input: { bucket: string; key: string; content?: string | null; contentBase64?: string | null; contentType?: string | null }): Promise<ObjectRow> {
+    const given = [input.content, input.contentBase64].filter((v) => v !== null && v !== undefined).length;
+    if (given !== 1) throw badInput('input.content', 'give exactly one of content (UTF-8 text) and contentBase64');
+    const field = input.content != null ? 'input.content' : 'input.contentBase64';
+    let body: Buffer;
+    if (input.content != null) {
+      body = Buffer.from(input.content, 'utf8');
+    } else {
+      const b64 = input.contentBase64!.replace(/\s+/g, '');
+      if (!BASE64.test(b64)) throw badInput(field, 'is not valid base64');
+      body = Buffer.from(b64, 'base64');
+    }
+    if (body.length > INLINE_OBJECT_MAX_BYTES) {
+      throw new AppError('PAYLOAD_TOO_LARGE',
+        `putObject takes up to ${INLINE_OBJECT_MAX_BYTES} bytes; upload larger objects with PUT /objects/${input.bucket}/${input.key} (streamed, same Authorization header)`,
+        field);
+    }
+    return this.put(input.bucket, input.key, [body], {
+      contentType: input.contentType,
+      fields: { bucket: 'input.bucket', key: 'input.key', contentType: 'input.contentType', body: field },
+    });
+  }
+
   /**
    * Streams `body` into the object (never more than one write batch in memory). PAYLOAD_TOO_LARGE
    * past `maxBytes`; a body that fails midway (client gone) leaves neither object nor temp file.
@@ -322,6 +347,8 @@ export class StorageService {
     const md5 = crypto.createHash('md5');
     let size = 0;
     const handle = await fs.open(temp, 'wx', 0o644);
+    // one batch is written (on the thread pool) while the next one is received and hashed
+    let writing: Promise<unknown> = Promise.resolve();
     try {
       let batch: Buffer[] = [];
       let batched = 0;
@@ -333,14 +360,17 @@ export class StorageService {
         batch.push(buf);
         batched += buf.length;
         if (batched >= WRITE_BATCH_BYTES) {
-          await handle.writev(batch);
+          await writing;
+          writing = handle.writev(batch);
           batch = [];
           batched = 0;
         }
       }
+      await writing;
       if (batch.length) await handle.writev(batch);
       await handle.sync();
     } finally {
+      await writing.catch(() => {});
       await handle.close();
     }
     return { size, etag: etagOf(md5) };
@@ -480,9 +510,9 @@ export class StorageService {
     const dirPrefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
     const files: Array<{ key: string; size: number; etag: string }> = [];
     const skipped: string[] = [];
+    const walkedAt = Date.now();
     await this.walk(this.prefixPath(bucket, dirPrefix), dirPrefix, files, skipped);
-    files.sort((a, b) => byteOrder(a.key, b.key));
-    return { ...(await this.record(bucket, files, dirPrefix, field)), skipped };
+    return { ...(await this.record(bucket, files, dirPrefix, field, walkedAt)), skipped };
   }
 
   /**
@@ -496,15 +526,21 @@ export class StorageService {
       const stat = await fs.lstat(file).catch(() => null);
       if (stat?.isFile()) {
         const files: Array<{ key: string; size: number; etag: string }> = [];
+        const walkedAt = Date.now();
         await this.walk(path.dirname(file), key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '', files, [], path.basename(file));
-        return (await this.record(bucket, files, null, field)).objects;
+        return (await this.record(bucket, files, null, field, walkedAt)).objects;
       }
     }
     return (await this.registerPrefix(bucket, key, field)).objects;
   }
 
-  /** Upserts rows for `files` (with their events); with `prefix`, rows under it without a file go. */
-  private async record(bucket: string, files: Array<{ key: string; size: number; etag: string }>, prefix: string | null, field: string) {
+  /**
+   * Upserts rows for `files` hashed from `walkedAt` on (with their events); with `prefix`, rows under
+   * it without a file go. A row written through the API after the walk began is newer: it stays.
+   */
+  private async record(
+    bucket: string, files: Array<{ key: string; size: number; etag: string }>, prefix: string | null, field: string, walkedAt: number,
+  ) {
     files.sort((a, b) => byteOrder(a.key, b.key));
     return this.sql.begin(async (tx) => {
       if (!(await q.lockBucketShared(tx, bucket))) throw notFound('bucket', bucket, field);
@@ -524,7 +560,8 @@ export class StorageService {
       for (const f of files) {
         const before = existing.get(f.key);
         existing.delete(f.key);
-        if (before && before.etag === f.etag && before.size === f.size) {
+        // unchanged, or written through the API since the walk began (that write is newer)
+        if (before && ((before.etag === f.etag && before.size === f.size) || before.updatedAt.getTime() > walkedAt)) {
           objects.push(before);
           continue;
         }
@@ -534,6 +571,8 @@ export class StorageService {
       }
       const removed: string[] = [];
       for (const gone of prefix === null ? [] : existing.values()) {
+        // a put that committed after the walk has its file: only rows whose file is missing go
+        if (await fs.lstat(objectFilePath(this.options.bucketsDir, bucket, gone.key)).then(() => true, () => false)) continue;
         await q.deleteObjectRow(tx, bucket, gone.key);
         await q.insertObjectEvent(tx, 'ObjectRemoved:Delete', gone);
         removed.push(gone.key);

@@ -2,7 +2,6 @@
 // CORE/TASK node; resizing adds and decommissions workers, and Spark's own count follows.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, Fixtures, waitForCluster, waitForClusterState } from '../support/api.js';
-import type { AgentMetrics } from '../../src/engine/types.js';
 import { isAlive, pidsWithEnvPrefix, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable } from './support.js';
@@ -12,12 +11,18 @@ const MODIFY = `mutation($input: ModifyInstanceGroupInput!) { modifyInstanceGrou
 describe.skipIf(!sparkAvailable)('SPARK clusters', () => {
   let server: TestServer;
   const fixtures = new Fixtures();
-  const metrics: Array<{ instanceId: string; clusterId: string; m: AgentMetrics }> = [];
   beforeAll(async () => {
     server = await startTestServer({ sparkDecommissionTimeoutSeconds: 20, agentMetricsMs: 300 });
-    // what the agents report, as the metrics store (the scaling service) would receive it
-    server.app.services.metrics = { record: async (instanceId, clusterId, m) => { metrics.push({ instanceId, clusterId, m }); } };
   });
+  const METRICS = `query($id: ID!, $names: [String!]!, $from: DateTime!, $instanceId: ID) {
+    clusterMetrics(clusterId: $id, names: $names, from: $from, periodSeconds: 1, statistic: MAXIMUM, instanceId: $instanceId) {
+      name datapoints { value } } }`;
+  /** the latest value of each named series the agents' reports produced */
+  async function latest(id: string, names: string[], instanceId?: string): Promise<Record<string, number | undefined>> {
+    const from = new Date(Date.now() - 10 * 60_000).toISOString();
+    const series = (await server.data(METRICS, { id, names, from, instanceId })).clusterMetrics as Array<{ name: string; datapoints: Array<{ value: number }> }>;
+    return Object.fromEntries(names.map((n) => [n, series.find((x) => x.name === n)?.datapoints.at(-1)?.value]));
+  }
   afterEach(async () => { await fixtures.cleanup(server); });
   afterAll(async () => { await server?.close(); });
 
@@ -36,17 +41,19 @@ describe.skipIf(!sparkAvailable)('SPARK clusters', () => {
     expect(core.endpoints.sparkWorkerWebUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(c.spark.workers.find((w: any) => w.state === 'ALIVE').webUrl).toBe(core.endpoints.sparkWorkerWebUrl);
 
-    // every node reports its CPU and memory; the MASTER also Spark's own counts
-    await waitUntil(() => metrics.some((x) => x.instanceId === master.id && x.m.spark?.aliveWorkers === 1)
-      && metrics.some((x) => x.instanceId === core.id), 'metrics of both nodes');
-    const fromMaster = metrics.filter((x) => x.instanceId === master.id && x.m.spark?.aliveWorkers === 1).at(-1)!;
-    expect(fromMaster.clusterId).toBe(id);
-    expect(fromMaster.m.spark).toMatchObject({ coresTotal: 2, coresUsed: 0, memoryTotalMb: 2048, appsRunning: 0, appsWaiting: 0 });
-    const fromCore = metrics.filter((x) => x.instanceId === core.id).at(-1)!;
-    expect(fromCore.m.spark).toBeUndefined();
-    // the node's tree holds a JVM (the Spark worker)
-    expect(fromCore.m.node.rssMb).toBeGreaterThan(50);
-    expect(fromCore.m.node.cpuPercent).toBeGreaterThanOrEqual(0);
+    // every node reports its CPU and memory; the MASTER also Spark's own counts (through the metrics store)
+    const spark = await waitUntil(async () => {
+      const m = await latest(id, ['SparkWorkersAlive', 'CoresTotal', 'CoresUsed', 'MemoryTotalMB', 'AppsRunning', 'AppsPending']);
+      return m.SparkWorkersAlive === 1 ? m : null;
+    }, 'Spark figures from the master node', 30_000);
+    expect(spark).toMatchObject({ CoresTotal: 2, CoresUsed: 0, MemoryTotalMB: 2048, AppsRunning: 0, AppsPending: 0 });
+    // the core node's tree holds a JVM (the Spark worker)
+    const node = await waitUntil(async () => {
+      const m = await latest(id, ['NodeMemoryUsedMB', 'NodeCpuPercent'], core.id);
+      return m.NodeMemoryUsedMB !== undefined ? m : null;
+    }, 'node figures from the core node', 30_000);
+    expect(node.NodeMemoryUsedMB).toBeGreaterThan(50);
+    expect(node.NodeCpuPercent).toBeGreaterThanOrEqual(0);
 
     // grow: a second worker joins Spark
     const group = c.instanceGroups.find((g: any) => g.role === 'CORE');
