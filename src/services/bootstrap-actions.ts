@@ -1,5 +1,5 @@
-import { closeSync, openSync, readSync } from 'node:fs';
 import type { BootstrapAction } from '../db/rows.js';
+import { interpreterFor } from '../engine/agent/bootstrap.js';
 import { badInput } from './errors.js';
 import type { StorageService } from './storage.js';
 import { requireArgs } from './step-kinds/command.js';
@@ -9,7 +9,6 @@ export interface BootstrapActionInput { name: string; path: string; args?: strin
 
 /** EMR allows 16 bootstrap actions per cluster. */
 export const MAX_BOOTSTRAP_ACTIONS = 16;
-const INTERPRETED = /\.(sh|bash|py|js|mjs)$/;
 
 /** Checks bootstrap actions: named, each script an existing object, args like a step's. */
 export async function validateBootstrapActions(
@@ -22,7 +21,10 @@ export async function validateBootstrapActions(
     const f = `${field}.${i}`;
     const name = requireName(a.name, `${f}.name`);
     const { path } = await storage.resolveUri(a.path, `${f}.path`);
-    if (!INTERPRETED.test(a.path) && !hasShebang(path)) {
+    try {
+      // the node runs it the same way (engine/agent/bootstrap.js)
+      interpreterFor(path, null);
+    } catch {
       throw badInput(`${f}.path`, 'must be a .sh, .py, .js or .mjs script or start with a #! line');
     }
     valid.push({ name, path: a.path, args: requireArgs(a.args ?? [], `${f}.args`, 0) });
@@ -30,12 +32,3 @@ export async function validateBootstrapActions(
   return valid;
 }
 
-function hasShebang(file: string): boolean {
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(2);
-    return readSync(fd, buf, 0, 2, 0) === 2 && buf.toString() === '#!';
-  } finally {
-    closeSync(fd);
-  }
-}

@@ -1,6 +1,6 @@
 // Bootstrap actions: scripts from buckets run on every node before it joins (also on nodes added
 // later); a failing one ends the cluster with BOOTSTRAP_FAILURE and the node's output.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CORE, createCluster, CREATE_CLUSTER, expectError, Fixtures, MASTER, waitForCluster, waitForClusterState } from '../support/api.js';
@@ -53,6 +53,29 @@ describe('bootstrap actions', () => {
     expect(c.stateChangeReason.message).toContain(`On MASTER node ${c.instances[0].id}: bootstrap action "install" failed (exit code 3)`);
     expect(c.stateChangeReason.message).toContain('installing things\ndisk full on purpose');
     expect(c.instances[0]).toMatchObject({ state: 'TERMINATED', stateChangeReason: { code: 'BOOTSTRAP_FAILURE' } });
+  });
+
+  it('a node added later whose action fails is failed with BOOTSTRAP_FAILURE and replaced; the cluster keeps running', async () => {
+    const gate = path.join(server.dataDir, 'fail-bootstrap');
+    const script = await putObject(server, 'boot', 'gated.sh', `if [ -e "${gate}" ]; then echo "gate is closed"; exit 7; fi\n`);
+    const id = fixtures.cluster(await createCluster(server, {
+      name: 'boot-later', instanceGroups: [MASTER, CORE(1)], bootstrapActions: [{ name: 'gated', path: script }],
+    }));
+    let c = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER });
+    writeFileSync(gate, '');
+    const core = c.instanceGroups.find((g: any) => g.role === 'CORE');
+    await server.data(MODIFY, { input: { instanceGroupId: core.id, instanceCount: 2 } });
+    c = await waitForCluster(server, id, (x) => x.instances.some((i: any) => i.stateChangeReason?.code === 'BOOTSTRAP_FAILURE'),
+      'a failed bootstrap', { query: CLUSTER });
+    const failed = c.instances.find((i: any) => i.stateChangeReason?.code === 'BOOTSTRAP_FAILURE');
+    expect(failed.state).toBe('TERMINATED');
+    expect(failed.stateChangeReason.message).toContain('bootstrap action "gated" failed (exit code 7)');
+    expect(failed.stateChangeReason.message).toContain('gate is closed');
+    expect(c.state).toBe('WAITING');
+    rmSync(gate);
+    c = await waitForCluster(server, id, (x) => x.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').length === 2,
+      'the replacement running', { query: CLUSTER });
+    expect(c.state).toBe('WAITING');
   });
 
   it('are validated: at most 16, named, an existing script object, a known interpreter', async () => {

@@ -161,4 +161,25 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     expect(agentLog).toContain('"msg":"spark worker drained"');
     expect(agentLog).not.toContain('decommission timeout reached');
   }, 300_000);
+
+  it('cancelling a running SPARK step stops the driver: the step is CANCELLED and Spark has no app left', async () => {
+    const { text } = corpus(400);
+    const input = await putObject(server, 'data', 'in/cancel.txt', text);
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
+    const id = fixtures.cluster(await createCluster(server, {
+      name: 'cancel', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
+    }));
+    await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 90_000 });
+    const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
+      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/cancelled/', '600'] },
+    }] } })).addSteps.steps;
+    const APPS = `query($id: ID!) { cluster(id: $id) { spark { activeApps coresUsed } } }`;
+    await waitForCluster(server, id, (c) => c.spark.activeApps === 1 && c.spark.coresUsed > 0, 'the app running', { query: APPS, timeoutMs: 60_000 });
+    const res = await server.data(`mutation($input: CancelStepsInput!) { cancelSteps(input: $input) { results { status } } }`,
+      { input: { clusterId: id, stepIds: [step.id] } });
+    expect(res.cancelSteps.results).toEqual([{ status: 'SUBMITTED' }]);
+    expect((await waitForStepState(server, step.id, ['CANCELLED', 'FAILED', 'COMPLETED'], { query: STEP })).state).toBe('CANCELLED');
+    // the master saw the driver go: no app holds the worker's cores any more
+    await waitForCluster(server, id, (c) => c.spark.activeApps === 0 && c.spark.coresUsed === 0, 'the app gone', { query: APPS, timeoutMs: 60_000 });
+  }, 240_000);
 });

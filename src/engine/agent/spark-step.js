@@ -36,7 +36,11 @@ const child = spawn(path.join(/** @type {string} */ (home), 'bin', 'spark-submit
   // executors on a worker being decommissioned (shrink) finish their tasks and hand over
   '--conf', 'spark.decommission.enabled=true',
   ...userArgs,
-], { stdio: ['ignore', 'inherit', 'inherit'] });
+], {
+  // the driver listens where the cluster's daemons do, so executors reach it whatever the hostname resolves to
+  env: { ...process.env, SPARK_LOCAL_IP: process.env.SPARK_LOCAL_IP ?? '127.0.0.1' },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
 
 // cancellation: the agent signals the whole group; pass TERM on and wait for spark-submit's end
 process.on('SIGTERM', () => child.kill('SIGTERM'));
