@@ -7,6 +7,7 @@ import {
   CreateClusterPayload, ModifyInstanceGroupPayload, SetTerminationProtectionPayload, TerminateClustersPayload,
 } from '../schema/payloads.js';
 import { Cluster, ClusterConnection, Instance, InstanceGroup, StateChangeReason, StepConnection } from '../schema/types.js';
+import { authorizeBucketUse } from './bucket-access.js';
 import type { Context } from './context.js';
 import { connection, toCluster, toStep, type ClusterObject } from './mappers.js';
 
@@ -35,6 +36,7 @@ export class ClusterResolver {
   @Authorized('clusters:CreateCluster')
   @Mutation(() => CreateClusterPayload)
   async createCluster(@Arg('input', () => CreateClusterInput) input: CreateClusterInput, @Ctx() ctx: Context) {
+    authorizeBucketUse(ctx.principal, input.steps, input.bootstrapActions?.length ?? 0);
     return { cluster: toCluster(await ctx.services.clusters.create(input)) };
   }
 

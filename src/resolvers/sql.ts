@@ -4,7 +4,8 @@ import type { Context } from './context.js';
 
 @Resolver()
 export class SqlResolver {
-  @Authorized('clusters:SqlPreview')
+  // a preview reads objects: the key needs that right too, not only the cluster's
+  @Authorized('clusters:SqlPreview', 'buckets:GetObject')
   @Query(() => SqlPreview, {
     description: 'Runs one SELECT over the buckets (s3:// URIs in string literals) with DuckDB and returns up to `limit` rows (1 to 1000, default 100); interrupted after SQL_PREVIEW_TIMEOUT_MS',
   })

@@ -2,6 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import { AddStepsInput, CancelStepsInput } from '../schema/inputs.js';
 import { AddStepsPayload, CancelStepsPayload } from '../schema/payloads.js';
 import { Cluster, CommandStep, FailureDetails, LogLineConnection, ScriptStep, SparkStep, SqlStep, Step } from '../schema/types.js';
+import { authorizeBucketUse } from './bucket-access.js';
 import type { Context } from './context.js';
 import { connection, toCluster, toLogLine, toStep, type StepObject } from './mappers.js';
 
@@ -17,6 +18,7 @@ export class StepResolver {
   @Authorized('clusters:AddSteps')
   @Mutation(() => AddStepsPayload, { description: 'Steps run in order on the master node, stepConcurrencyLevel at a time' })
   async addSteps(@Arg('input', () => AddStepsInput) input: AddStepsInput, @Ctx() ctx: Context) {
+    authorizeBucketUse(ctx.principal, input.steps);
     return { steps: (await ctx.services.steps.add(input.clusterId, input.steps)).map(toStep) };
   }
 

@@ -139,7 +139,8 @@ export function objectRoutes(services: Services, log: Logger) {
       const action = ACTIONS[req.method];
       if (!action) {
         res.setHeader('Allow', 'GET, HEAD, PUT, DELETE');
-        throw new AppError('BAD_USER_INPUT', `method ${req.method} is not allowed on objects`);
+        res.status(405).json({ code: 'BAD_USER_INPUT', message: `method ${req.method} is not allowed on objects` });
+        return;
       }
       authorize(await services.auth.authenticate(req.headers.authorization), action);
       const { bucket, key } = objectPath(req.originalUrl);

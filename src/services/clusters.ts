@@ -92,7 +92,7 @@ export class ClusterService {
     const stepConcurrency = requireIntInRange(input.stepConcurrencyLevel ?? 1, 'input.stepConcurrencyLevel', 1, 256);
     const idle = input.autoTerminationIdleTimeoutSeconds ?? null;
     if (idle !== null) requireIntInRange(idle, 'input.autoTerminationIdleTimeoutSeconds', 60, 604_800);
-    const steps = await validateSteps(input.steps ?? [], 'input.steps', stepConcurrency, this.steps.kindContext(this.sql, applications));
+    const steps = await validateSteps(input.steps ?? [], 'input.steps', stepConcurrency, this.steps.kindContext(applications));
     const token = input.clientToken ?? null;
     if (token !== null) requireName(token, 'input.clientToken', Limits.clientTokenLength);
     const requestHash = token === null ? null : sha256(JSON.stringify({ ...input, clientToken: undefined }));

@@ -41,7 +41,7 @@ function literalPrefix(sql: string, i: number): string | null {
   return m ? m[1]! : null;
 }
 
-export function mapS3Uris(query: string, field: string, bucketsDir: string): MappedQuery {
+function mapS3Uris(query: string, field: string, bucketsDir: string): MappedQuery {
   if (typeof query !== 'string' || !query.trim()) throw badInput(field, 'must not be empty');
   if (query.length > MAX_QUERY_LENGTH) throw badInput(field, `must be at most ${MAX_QUERY_LENGTH} characters`);
   if (query.includes('\0')) throw badInput(field, 'must not contain NUL');

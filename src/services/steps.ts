@@ -1,4 +1,4 @@
-import type { Db, Sql, Tx } from '../db/client.js';
+import type { Sql, Tx } from '../db/client.js';
 import * as clustersQ from '../db/queries/clusters.js';
 import * as instancesQ from '../db/queries/instances.js';
 import { appendEvent } from '../db/queries/events.js';
@@ -73,8 +73,8 @@ export class StepService {
     private readonly python: string | null,
   ) {}
 
-  kindContext(db: Db, applications: readonly string[]): StepKindContext {
-    return { db, applications, bucketsDir: this.storage.options.bucketsDir, storage: this.storage, python: this.python };
+  kindContext(applications: readonly string[]): StepKindContext {
+    return { applications, bucketsDir: this.storage.options.bucketsDir, storage: this.storage, python: this.python };
   }
 
   get(id: string): Promise<StepRow | undefined> {
@@ -83,13 +83,15 @@ export class StepService {
 
   async add(clusterId: string, steps: StepInput[]): Promise<StepRow[]> {
     requireList(steps, 'input.steps', 1, Limits.stepsPerRequest);
+    // steps are checked (objects looked up, queries parsed) before the cluster row is locked: a
+    // check holding the lock while it waits for another pooled connection could starve the pool
+    const probe = await clustersQ.clusterById(this.sql, clusterId);
+    if (!probe) throw notFound('cluster', clusterId, 'input.clusterId');
+    requireActive(probe);
+    const valid = await validateSteps(steps, 'input.steps', probe.stepConcurrency, this.kindContext(probe.applications));
     return this.sql.begin(async (tx) => {
-      const cluster = await clustersQ.lockCluster(tx, clusterId);
-      if (!cluster) throw notFound('cluster', clusterId, 'input.clusterId');
-      if (!ACTIVE_CLUSTER_STATES.includes(cluster.state)) {
-        throw conflict(`steps can't be added to a ${cluster.state} cluster`, 'input.clusterId');
-      }
-      const valid = await validateSteps(steps, 'input.steps', cluster.stepConcurrency, this.kindContext(tx, cluster.applications));
+      const cluster = (await clustersQ.lockCluster(tx, clusterId))!;
+      requireActive(cluster);
       const active = await q.countActiveSteps(tx, clusterId);
       if (active + valid.length > Limits.activeStepsPerCluster) {
         throw badInput('input.steps', `a cluster holds at most ${Limits.activeStepsPerCluster} PENDING or RUNNING steps; it has ${active}`);
@@ -239,6 +241,12 @@ export class StepService {
     if (step.state !== 'RUNNING' && step.state !== 'CANCEL_PENDING') return;
     const final = step.state === 'CANCEL_PENDING' ? 'CANCELLED' : state;
     await changeStepState(tx, step, final, { failureReason: reason, failureMessage: message }, `Step ${final.toLowerCase()}: ${message}`);
+  }
+}
+
+function requireActive(cluster: ClusterRow): void {
+  if (!ACTIVE_CLUSTER_STATES.includes(cluster.state)) {
+    throw conflict(`steps can't be added to a ${cluster.state} cluster`, 'input.clusterId');
   }
 }
 

@@ -108,7 +108,8 @@ describe('cluster metrics', () => {
     const [cpu, mem] = await metrics({ id: clusterId, names: ['NodeCpuPercent', 'NodeMemoryUsedMB'], from: since, instanceId: masterId });
     expect(cpu!.instanceId).toBe(masterId);
     for (const v of values(cpu)) expect(v).toBeGreaterThanOrEqual(0);
-    for (const v of values(cpu)) expect(v).toBeLessThanOrEqual(100);
+    // percent of one core, as top shows it: the agent and its step may use both of m5.large's 2 vCPUs
+    for (const v of values(cpu)) expect(v).toBeLessThanOrEqual(200);
     // the agent itself is a Node.js process: tens of MB resident
     expect(values(mem).length).toBeGreaterThan(0);
     for (const v of values(mem)) expect(v).toBeGreaterThan(10);

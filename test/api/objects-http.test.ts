@@ -104,6 +104,16 @@ describe('upload and download', () => {
 });
 
 describe('errors are JSON with code, field and message', () => {
+  it('another method: 405 with Allow, and nothing changes', async () => {
+    await call('PUT', `/objects/${bucket}/kept.txt`, { body: 'kept' });
+    const res = await call('POST', `/objects/${bucket}/kept.txt`, { body: 'other' });
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('GET, HEAD, PUT, DELETE');
+    expect(res.json).toMatchObject({ code: 'BAD_USER_INPUT', message: 'method POST is not allowed on objects' });
+    expect((await call('GET', `/objects/${bucket}/kept.txt`)).body.toString()).toBe('kept');
+    await call('DELETE', `/objects/${bucket}/kept.txt`);
+  });
+
   it('missing object or bucket: 404', async () => {
     const missing = await call('GET', `/objects/${bucket}/no/such/key`);
     expect(missing.status).toBe(404);

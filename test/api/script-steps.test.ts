@@ -77,4 +77,22 @@ describe('SCRIPT steps', () => {
       { id: clusterId, after: a })).cluster.steps);
     expect(after.length).toBe(before.length);
   });
+
+  it('a key that may run steps but not read objects can\'t run scripts, SQL or previews through a cluster', async () => {
+    const key = async (actions: string[]) => (await server.data(
+      `mutation($a: [String!]) { createApiKey(input: { name: "steps-only", actions: $a }) { key } }`, { a: actions })).createApiKey.key as string;
+    const uri = await put('jobs/secret.sh', 'echo secret\n');
+    const stepsOnly = await key(['clusters:*']);
+    const add = (k: string, step: Record<string, unknown>) => server.gql(ADD, { input: { clusterId, steps: [{ name: 's', ...step }] } }, k);
+    expectError(await add(stepsOnly, { script: { uri } }), 'FORBIDDEN');
+    expectError(await add(stepsOnly, { sql: { query: `select 1`, outputUri: `s3://${BUCKET}/out.csv`, format: 'CSV' } }), 'FORBIDDEN');
+    expectError(await server.gql(`{ sqlPreview(clusterId: "${clusterId}", query: "select 1") { rows } }`, {}, stepsOnly), 'FORBIDDEN');
+    expectError(await server.gql(CREATE_CLUSTER, { input: {
+      name: 'laundering', instanceGroups: [MASTER], bootstrapActions: [{ name: 'b', path: uri }],
+    } }, stepsOnly), 'FORBIDDEN');
+    // reading is enough for a script; a command step needs no bucket rights at all
+    const reader = await key(['clusters:*', 'buckets:GetObject']);
+    expect((await add(reader, { script: { uri } })).errors).toBeUndefined();
+    expect((await add(stepsOnly, { command: { args: ['true'] } })).errors).toBeUndefined();
+  });
 });

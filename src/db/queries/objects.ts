@@ -111,17 +111,3 @@ export async function deleteObjectRow(db: Db, bucket: string, key: string): Prom
 export async function insertObjectEvent(db: Db, kind: ObjectEventKind, o: Pick<ObjectRow, 'bucket' | 'key' | 'size' | 'etag'>): Promise<void> {
   await db`insert into object_events (bucket, key, kind, size, etag) values (${o.bucket}, ${o.key}, ${kind}, ${o.size}, ${o.etag})`;
 }
-
-export interface ObjectEventRow {
-  seq: number;
-  bucket: string;
-  key: string;
-  kind: ObjectEventKind;
-  size: number | null;
-  etag: string | null;
-  at: Date;
-}
-
-export async function objectEventsAfter(db: Db, seq: number, limit: number): Promise<ObjectEventRow[]> {
-  return db<ObjectEventRow[]>`select * from object_events where seq > ${seq} order by seq limit ${limit}`;
-}

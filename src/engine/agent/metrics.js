@@ -63,7 +63,7 @@ function treeUsage(root) {
 }
 
 /** @param {any} s the master's /json/ */
-export function sparkFigures(s) {
+function sparkFigures(s) {
   /** @type {any[]} */
   const apps = Array.isArray(s.activeapps) ? s.activeapps : [];
   return {

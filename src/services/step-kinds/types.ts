@@ -1,9 +1,7 @@
-import type { Db } from '../../db/client.js';
 import type { StorageService } from '../storage.js';
 
 /** What a step kind needs to know to turn a user's step into a process on the master node. */
 export interface StepKindContext {
-  db: Db;
   /** the cluster's applications (SPARK, DUCKDB) */
   applications: readonly string[];
   bucketsDir: string;
