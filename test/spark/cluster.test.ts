@@ -30,7 +30,7 @@ describe.skipIf(!sparkAvailable)('SPARK clusters', () => {
     const id = fixtures.cluster(await createCluster(server, {
       name: 'spark', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
     }));
-    let c = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    let c = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     expect(c.spark.masterUrl).toMatch(/^spark:\/\/127\.0\.0\.1:\d+$/);
     expect(c.spark.status).toBe('ALIVE');
     expect(c.spark.aliveWorkers).toBe(1);
@@ -60,32 +60,32 @@ describe.skipIf(!sparkAvailable)('SPARK clusters', () => {
     await server.data(MODIFY, { input: { instanceGroupId: group.id, instanceCount: 2 } });
     c = await waitForCluster(server, id, (x) => x.spark.aliveWorkers === 2
       && x.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').length === 2, '2 alive workers',
-    { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     expect(c.spark.coresTotal).toBe(4);
 
     // shrink: the newest worker is decommissioned and leaves
     await server.data(MODIFY, { input: { instanceGroupId: group.id, instanceCount: 1 } });
     c = await waitForCluster(server, id, (x) => x.spark.aliveWorkers === 1
       && x.instances.filter((i: any) => i.role === 'CORE' && i.state !== 'TERMINATED').length === 1, '1 alive worker',
-    { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     const gone = c.instances.filter((i: any) => i.role === 'CORE' && i.state === 'TERMINATED');
     expect(gone).toHaveLength(1);
     expect(gone[0].stateChangeReason).toMatchObject({ code: 'USER_REQUEST' });
     expect(c.instanceGroups.find((g: any) => g.role === 'CORE')).toMatchObject({ requestedCount: 1, state: 'RUNNING' });
-  }, 240_000);
+  }, 600_000);
 
   it('ends the cluster with INSTANCE_FAILURE when the master node dies, and its daemons die with it', async () => {
     const id = fixtures.cluster(await createCluster(server, {
       name: 'master-dies', applications: ['SPARK'], terminationProtected: true, instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
     }));
-    const c = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    const c = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     const master = c.instances.find((i: any) => i.role === 'MASTER');
     const java = pidsWithEnvPrefix('AGENT_INSTANCE_ID', master.id).filter((p) => p !== master.pid);
     expect(java.length).toBeGreaterThan(0);
     process.kill(master.pid, 'SIGKILL');
-    const ended = await waitForClusterState(server, id, ['TERMINATED_WITH_ERRORS'], { query: SPARK_CLUSTER, timeoutMs: 60_000 });
+    const ended = await waitForClusterState(server, id, ['TERMINATED_WITH_ERRORS'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     expect(ended.stateChangeReason.code).toBe('INSTANCE_FAILURE');
     expect(ended.stateChangeReason.message).toContain(`Master node ${master.id} failed`);
     await waitUntil(() => java.every((p) => !isAlive(p)), 'the master node\'s Spark daemon gone');
-  }, 120_000);
+  }, 300_000);
 });

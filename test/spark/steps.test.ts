@@ -61,14 +61,14 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const id = fixtures.cluster(await createCluster(server, {
       name: 'wordcount', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
     }));
-    await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 90_000 });
+    await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
     const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
       name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/wc/', '0.5'], conf: { 'spark.executor.memory': '512m' } },
     }] } })).addSteps.steps;
     expect(step.spark).toEqual({ appUri: app, args: [input, 's3://data/out/wc/', '0.5'], conf: { 'spark.executor.memory': '512m' } });
     const updates = fixtures.subscribe(fixtures.ws(server), STEP_UPDATES, { id: step.id }, (d) => d.stepUpdates);
 
-    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 120_000 });
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
     const logs = await logsOf(step.id);
     expect(done, logs.map((l) => l.text).join('\n').slice(-4000)).toMatchObject({ state: 'COMPLETED', exitCode: 0, progress: 1 });
     expect(done.result.applicationId).toMatch(/^app-/);
@@ -84,7 +84,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     // the driver's output (its print and Spark's own log lines) are the step's logs
     expect(logs).toContainEqual({ stream: 'STDOUT', text: `wordcount wrote ${path.join(server.dataDir, 'buckets', 'data', 'out', 'wc')}/` });
     expect(logs.some((l) => l.stream === 'STDERR' && l.text.includes('SparkContext'))).toBe(true);
-  }, 240_000);
+  }, 600_000);
 
   it('refuses SPARK steps on clusters without SPARK, apps that are missing or not .py/.jar, and conf the cluster owns', async () => {
     const app = await putObject(server, 'code', 'wordcount.py', APP);
@@ -107,13 +107,13 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const id = fixtures.cluster(await createCluster(server, {
       name: 'healing', applications: ['SPARK'], terminationProtected: true, instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
     }));
-    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
       name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/healed/', '4'], conf: { 'spark.executor.memory': '512m' } },
     }] } })).addSteps.steps;
     // kill a worker node's agent (kill -9) once its executor has tasks
     await waitForCluster(server, id, (c) => c.spark.coresUsed > 0 || c.spark.workers.some((w: any) => w.state === 'ALIVE' && w.cores > 0 && c.spark.coresUsed > 0),
-      'executors running', { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed workers { state cores } } } }`, timeoutMs: 60_000 });
+      'executors running', { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed workers { state cores } } } }`, timeoutMs: 180_000 });
     const victim = ready.instances.find((i: any) => i.role === 'CORE');
     process.kill(victim.pid, 'SIGKILL');
 
@@ -121,14 +121,14 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
       const gone = c.instances.find((i: any) => i.id === victim.id);
       return gone.state === 'TERMINATED' && c.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').length === 2
         && c.spark.aliveWorkers === 2 ? c : null;
-    }, 'the dead node replaced', { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    }, 'the dead node replaced', { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     expect(healed.instances.find((i: any) => i.id === victim.id).stateChangeReason.code).toBe('INSTANCE_FAILURE');
 
-    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 180_000 });
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
     expect(done.state, JSON.stringify(done)).toBe('COMPLETED');
     expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'healed'))).toEqual(counts);
     expect((await waitForClusterState(server, id, ['WAITING'])).state).toBe('WAITING');
-  }, 300_000);
+  }, 600_000);
 
   it('shrinking during a job decommissions a worker gracefully: the job completes with the right result, the node leaves', async () => {
     const { text, counts } = corpus(2_000);
@@ -137,22 +137,22 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const id = fixtures.cluster(await createCluster(server, {
       name: 'shrinking', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
     }));
-    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
       name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/shrunk/', '3'], conf: { 'spark.executor.memory': '512m' } },
     }] } })).addSteps.steps;
     await waitForCluster(server, id, (c) => c.spark.coresUsed >= 4, 'executors on both workers',
-      { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed } } }`, timeoutMs: 60_000 });
+      { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed } } }`, timeoutMs: 180_000 });
     const group = ready.instanceGroups.find((g: any) => g.role === 'CORE');
     await server.data(`mutation($input: ModifyInstanceGroupInput!) { modifyInstanceGroup(input: $input) { instanceGroup { id } } }`,
       { input: { instanceGroupId: group.id, instanceCount: 1 } });
 
-    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 180_000 });
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
     expect(done.state, JSON.stringify(done)).toBe('COMPLETED');
     expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'shrunk'))).toEqual(counts);
     const c = await waitForCluster(server, id, (x) => x.spark.aliveWorkers === 1
       && x.instances.filter((i: any) => i.role === 'CORE' && i.state === 'TERMINATED').length === 1, 'one worker left',
-    { query: SPARK_CLUSTER, timeoutMs: 150_000 });
+    { query: SPARK_CLUSTER, timeoutMs: 300_000 });
     const gone = c.instances.find((i: any) => i.role === 'CORE' && i.state === 'TERMINATED');
     expect(gone.stateChangeReason.code).toBe('USER_REQUEST');
     // it drained (its executor finished and left) rather than waiting out the decommission timeout
@@ -160,7 +160,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     expect(agentLog).toContain('"msg":"decommissioning spark worker"');
     expect(agentLog).toContain('"msg":"spark worker drained"');
     expect(agentLog).not.toContain('decommission timeout reached');
-  }, 300_000);
+  }, 600_000);
 
   it('cancelling a running SPARK step stops the driver: the step is CANCELLED and Spark has no app left', async () => {
     const { text } = corpus(400);
@@ -169,17 +169,17 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const id = fixtures.cluster(await createCluster(server, {
       name: 'cancel', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
     }));
-    await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 90_000 });
+    await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
     const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
       name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/cancelled/', '600'] },
     }] } })).addSteps.steps;
     const APPS = `query($id: ID!) { cluster(id: $id) { spark { activeApps coresUsed } } }`;
-    await waitForCluster(server, id, (c) => c.spark.activeApps === 1 && c.spark.coresUsed > 0, 'the app running', { query: APPS, timeoutMs: 60_000 });
+    await waitForCluster(server, id, (c) => c.spark.activeApps === 1 && c.spark.coresUsed > 0, 'the app running', { query: APPS, timeoutMs: 180_000 });
     const res = await server.data(`mutation($input: CancelStepsInput!) { cancelSteps(input: $input) { results { status } } }`,
       { input: { clusterId: id, stepIds: [step.id] } });
     expect(res.cancelSteps.results).toEqual([{ status: 'SUBMITTED' }]);
     expect((await waitForStepState(server, step.id, ['CANCELLED', 'FAILED', 'COMPLETED'], { query: STEP })).state).toBe('CANCELLED');
     // the master saw the driver go: no app holds the worker's cores any more
-    await waitForCluster(server, id, (c) => c.spark.activeApps === 0 && c.spark.coresUsed === 0, 'the app gone', { query: APPS, timeoutMs: 60_000 });
-  }, 240_000);
+    await waitForCluster(server, id, (c) => c.spark.activeApps === 0 && c.spark.coresUsed === 0, 'the app gone', { query: APPS, timeoutMs: 180_000 });
+  }, 600_000);
 });

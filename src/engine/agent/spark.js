@@ -86,6 +86,8 @@ export class SparkNode {
     this.daemon = null;
     this.daemonName = '';
     this.stopping = false;
+    // until then a daemon's end is a start-up failure (reported by until()), not a node failure
+    this.started = false;
     /** @type {NodeEndpoints} */
     this.endpoints = {};
     this.masterWebUrl = spark.masterWebUrl;
@@ -127,10 +129,13 @@ export class SparkNode {
       });
       this.daemon = child;
       this.daemonName = name;
-      child.once('error', (err) => this.node.log('spark daemon could not start', { name, error: err.message }));
+      child.once('error', (err) => {
+        this.node.log('spark daemon could not start', { name, error: err.message });
+        if (this.daemon === child) this.daemon = null;
+      });
       child.once('exit', (code, signal) => {
         if (this.daemon === child) this.daemon = null;
-        if (!this.stopping) this.node.onDaemonExit(name, code, signal);
+        if (!this.stopping && this.started) this.node.onDaemonExit(name, code, signal);
       });
     } finally {
       closeSync(fd);
@@ -147,8 +152,10 @@ export class SparkNode {
   async until(what, logFile, check) {
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
-      const exited = this.daemon === null || this.daemon.exitCode !== null || this.daemon.signalCode !== null;
-      if (exited) throw new BootstrapFailure(what, this.daemon?.exitCode ?? null, lastLines(logFile));
+      const daemon = this.daemon;
+      if (daemon === null || daemon.exitCode !== null || daemon.signalCode !== null) {
+        throw new BootstrapFailure(what, daemon?.exitCode ?? null, lastLines(logFile));
+      }
       const value = await check();
       if (value !== null && value !== undefined) return value;
       if (Date.now() > deadline) {
@@ -170,6 +177,7 @@ export class SparkNode {
     this.masterUrl = String(status.url);
     this.masterWebUrl = webUrl;
     this.endpoints = { sparkMasterUrl: this.masterUrl, sparkMasterWebUrl: webUrl };
+    this.started = true;
     this.node.log('spark master up', { ...this.endpoints });
     return this.endpoints;
   }
@@ -190,6 +198,7 @@ export class SparkNode {
     // RUNNING means the master counts this worker ALIVE
     await this.until('Spark worker', logFile, async () => (await this.myWorker(masterWebUrl))?.state === 'ALIVE' ? true : null);
     this.endpoints = { sparkWorkerWebUrl: `http://${HOST}:${this.workerWebPort}` };
+    this.started = true;
     this.node.log('spark worker registered', { ...this.endpoints });
     return this.endpoints;
   }
