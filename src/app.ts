@@ -21,6 +21,7 @@ import { Channel } from './events/channels.js';
 import { Listener } from './events/listener.js';
 import { buildApiSchema } from './schema/build.js';
 import { createHttpServer, type HttpServer } from './server/http.js';
+import { MAX_BODY_BYTES } from './server/limits.js';
 import { createServices, type Services } from './services/index.js';
 import { ServerRegistry } from './services/servers.js';
 
@@ -137,8 +138,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
 
     const schema = await buildApiSchema();
     http = await createHttpServer(schema, services, sessions, log, {
-      // a 50 MB function zip in base64 (Lambda's direct upload limit) plus the rest of the request
-      production: config.production, introspection: config.introspection, bodyLimitBytes: 72 * 1024 * 1024,
+      production: config.production, introspection: config.introspection, bodyLimitBytes: MAX_BODY_BYTES,
     });
     const httpServer = http;
     await new Promise<void>((resolve, reject) => {
