@@ -301,7 +301,11 @@ export class InvocationService {
     }
     const ageSeconds = (Date.now() - row.createdAt.getTime()) / 1000;
     if (row.maxEventAgeSeconds !== null && ageSeconds > row.maxEventAgeSeconds) {
-      await this.settle(row, { status: 'FAILED', errorType: 'EventAgeExceeded', errorMessage: `event older than ${row.maxEventAgeSeconds} s`, endedAt: new Date() },
+      // this claim invoked nothing: the record counts the attempts made before it
+      await this.settle(row, {
+        status: 'FAILED', errorType: 'EventAgeExceeded', errorMessage: `event older than ${row.maxEventAgeSeconds} s`, endedAt: new Date(),
+        attempts: row.attempts - 1,
+      },
         { fn, condition: 'EventAgeExceeded', outcome: null });
       return;
     }

@@ -178,6 +178,12 @@ def handler(event, context):
     const warm = await invoke(server, { functionName: 'bash', payload: 2 });
     expect(warm.payload.got).toBe(2);
     expect(warm.invocation.coldStart).toBe(false);
+
+    await deploy(server, { name: 'no-bootstrap', runtime: 'PROVIDED', handler: 'x', code: { files: [{ path: 'handler.sh', content: 'echo' }] } });
+    const none = await invoke(server, { functionName: 'no-bootstrap' });
+    expect(none.functionError).toBe('Unhandled');
+    expect(none.payload.errorType).toBe('Runtime.InvalidEntrypoint');
+    expect(none.payload.errorMessage).toContain('ENOENT');
   });
 });
 

@@ -163,8 +163,7 @@ export class FunctionInstance {
     });
     this.proc = proc;
     proc.on('error', (err) => {
-      this.log('SYSTEM', `Runtime failed to start: ${err.message}`);
-      this.onExit(null, null, `Runtime failed to start: ${err.message}`);
+      this.onExit(null, null, `Couldn't start the runtime: ${err.message}`);
     });
     proc.on('exit', (code, signal) => this.onExit(code, signal, null));
     this.readLines(proc.stdout!, 'STDOUT');
@@ -273,6 +272,10 @@ export class FunctionInstance {
     } else if (this.killedFor === 'OUT_OF_MEMORY') {
       kind = 'OUT_OF_MEMORY';
       doc = { errorType: 'Runtime.OutOfMemory', errorMessage: `RequestId: ${id} Error: Runtime exited with error: out of memory (memory size ${this.spec.memoryMb} MB exceeded)` };
+    } else if (this.startError) {
+      // e.g. a PROVIDED package without an executable bootstrap
+      kind = 'INIT_ERROR';
+      doc = { errorType: 'Runtime.InvalidEntrypoint', errorMessage: `RequestId: ${id} Error: ${this.startError}` };
     } else if (this.initError) {
       kind = 'INIT_ERROR';
       const posted = parseJson(this.initError.body);
@@ -287,9 +290,11 @@ export class FunctionInstance {
   }
 
   private exitText = 'exit status 0';
+  private startError: string | null = null;
 
   private onExit(code: number | null, signal: NodeJS.Signals | null, startError: string | null): void {
     if (this.state === 'DEAD') return;
+    this.startError = startError;
     this.exitText = startError ?? (signal ? `signal: ${signal === 'SIGKILL' ? 'killed' : signal}` : `exit status ${code}`);
     // a heap out of memory in V8 aborts the process: that is the memory limit, not a crash
     if (this.heapOom && this.killedFor === null) this.killedFor = 'OUT_OF_MEMORY';
