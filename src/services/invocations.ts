@@ -217,7 +217,7 @@ export class InvocationService {
 
   async invoke(input: InvokeInput): Promise<InvokeResult> {
     const type = input.invocationType ?? 'REQUEST_RESPONSE';
-    const fn = await this.functions.require(input.functionName, 'input.functionName');
+    const fn = await this.functions.forInvoke(input.functionName, 'input.functionName');
     const qualifier = input.qualifier || '$LATEST';
     const resolved = await this.functions.resolve(fn, qualifier);
     this.requireRunnable(fn);
