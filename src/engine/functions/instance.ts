@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { RuntimeApiServer, type NextEvent } from './runtime-api.js';
 import type { Sandbox } from './sandbox.js';
@@ -14,6 +15,7 @@ import type { InstanceSpec, InvokeOutcome, InvokeRequest, LineSink, OutcomeKind,
 const INIT_LIMIT_MS = 10_000;
 const MEMORY_POLL_MS = 50;
 const MAX_LINE = 256 * 1024;
+const INSTANCE_NICE = 5;
 
 const EXECUTION_ENV: Record<string, string> = { NODEJS20: 'AWS_Lambda_nodejs20.x', PYTHON311: 'AWS_Lambda_python3.11', PROVIDED: 'AWS_Lambda_provided.al2023' };
 
@@ -198,6 +200,9 @@ export class FunctionInstance {
       clearTimeout(this.initTimer!);
       this.state = this.current ? 'BUSY' : 'IDLE';
       this.markReady(true);
+      // once initialised, the instance yields the CPU to the control plane, which answers every
+      // instance and must not queue behind them (its init ran at full priority: cold starts count)
+      try { os.setPriority(this.proc!.pid!, INSTANCE_NICE); } catch { /* not allowed: same priority */ }
     }
     return new Promise((resolve) => {
       this.waitingNext = resolve;
