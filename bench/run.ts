@@ -1,5 +1,5 @@
 // The performance bench (`npm run bench`). Self-contained: it starts its own embedded Postgres and
-// an in-process control plane, seeds data, measures five figures, each next to a baseline measured
+// an in-process control plane, seeds data, measures six figures, each next to a baseline measured
 // in the same run, prints a summary table and writes bench-results/latest.json. It reports and
 // never fails on a number: the exit code is non-zero only when something crashed.
 //
@@ -34,7 +34,9 @@ import { loadConfig, type Config } from '../src/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded-postgres.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { nsToMs } from './clock.mjs';
+import { benchSpark } from './spark.js';
 import { Api, EventWatch, median, ms, realtimeClock, sleep, summarize, waitUntil, type Summary } from './lib.js';
+import { benchSqlStep } from './sql.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -60,8 +62,10 @@ const LOG_INTERVAL_MS = 50;
 const STRESS_LINES = 200;
 const STRESS_INTERVAL_MS = 5;
 const LOG_SUBSCRIBERS = [1, 1_000];
+const OBJECT_MB = 200;
+const OBJECT_RUNS = 3;
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6').split(',').map((f) => Number(f.trim())));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9').split(',').map((f) => Number(f.trim())));
 
 // ---- results ----
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
@@ -629,6 +633,89 @@ async function figure5(api: Api, clusterId: string, watch: EventWatch, tmp: stri
 let databaseUrl = '';
 
 // ---- leftovers ----
+// ---- figure 6: object upload/download vs a plain file copy ----
+// The client is curl (its own process, as a user's would be); the baseline copies the same file on
+// the same disk in the same run. Every variant ends with the bytes fsynced, as an upload does.
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r+');
+  try { await handle.sync(); } finally { await handle.close(); }
+}
+
+function curl(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('curl', ['-sS', '--fail-with-body', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      children.delete(child);
+      if (code === 0) resolve(out);
+      else reject(new Error(`curl exited ${code}: ${err.slice(0, 500)} ${out.slice(0, 500)}`));
+    });
+  });
+}
+
+async function figure6(api: Api, tmp: string) {
+  const bytes = OBJECT_MB * 1024 * 1024;
+  const src = path.join(tmp, 'object-src.bin');
+  const block = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < block.length; i += 64) block.writeUInt32LE((i * 2654435761) >>> 0, i);
+  const handle = await fs.open(src, 'w');
+  for (let i = 0; i < OBJECT_MB; i++) { block.writeUInt32LE(i, 0); await handle.write(block); }
+  await handle.sync();
+  await handle.close();
+  const bucket = `bench-${Date.now().toString(36)}`;
+  await api.data('mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }', { name: bucket });
+  const auth = `authorization: Bearer ${api.key}`;
+  const objectUrl = `${api.url}/objects/${bucket}/bench/object.bin`;
+  const mbps = (millis: number) => OBJECT_MB / (millis / 1000);
+  const timed = async (fn: () => Promise<void>) => { const t0 = performance.now(); await fn(); return performance.now() - t0; };
+  const runs: Record<string, number[]> = { copyFile: [], streamCopy: [], upload: [], download: [] };
+  for (let run = 0; run < OBJECT_RUNS; run++) {
+    const dst = path.join(tmp, `object-copy-${run}.bin`);
+    runs.copyFile!.push(await timed(async () => { await fs.copyFile(src, dst); await fsyncFile(dst); }));
+    await fs.rm(dst);
+    runs.streamCopy!.push(await timed(async () => {
+      const { pipeline } = await import('node:stream/promises');
+      const { createReadStream, createWriteStream } = await import('node:fs');
+      await pipeline(createReadStream(src, { highWaterMark: 1024 * 1024 }), createWriteStream(dst));
+      await fsyncFile(dst);
+    }));
+    await fs.rm(dst);
+    let etag = '';
+    runs.upload!.push(await timed(async () => {
+      etag = JSON.parse(await curl(['-T', src, '-H', auth, '-H', 'content-type: application/octet-stream', objectUrl])).etag;
+    }));
+    const down = path.join(tmp, `object-down-${run}.bin`);
+    runs.download!.push(await timed(async () => {
+      await curl(['-H', auth, '-o', down, objectUrl]);
+      await fsyncFile(down);
+    }));
+    if ((await fs.stat(down)).size !== bytes) throw new Error(`downloaded ${(await fs.stat(down)).size} bytes, expected ${bytes}`);
+    if (run === 0) say(`  uploaded ETag ${etag}`);
+    await fs.rm(down);
+  }
+  await api.data('mutation($name: String!) { deleteBucket(input: { name: $name, force: true }) { deletedObjects } }', { name: bucket });
+  await fs.rm(src);
+  const med = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)])) as Record<string, number>;
+  for (const [k, v] of Object.entries(runs)) say(`  ${k.padEnd(10)} ${v.map((m) => `${mbps(m).toFixed(0)} MB/s`).join(', ')} (median ${mbps(med[k]!).toFixed(0)} MB/s)`);
+  results.objects = { mb: OBJECT_MB, runsMs: runs, medianMBps: Object.fromEntries(Object.entries(med).map(([k, v]) => [k, mbps(v)])) };
+  const base = mbps(med.streamCopy!);
+  for (const kind of ['upload', 'download'] as const) {
+    const value = mbps(med[kind]!);
+    record({
+      figure: `6. object ${kind} (${OBJECT_MB} MB, curl ↔ HTTP)`,
+      value: `${value.toFixed(0)} MB/s (${(value / base).toFixed(2)}×)`,
+      baseline: `stream copy ${base.toFixed(0)} MB/s; copyFile ${mbps(med.copyFile!).toFixed(0)} MB/s`,
+      target: '≥ 0.5× stream copy',
+      verdict: value >= 0.5 * base ? 'PASS' : 'MISS',
+    });
+  }
+}
+
 function processesUnder(dir: string): number[] {
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -665,7 +752,7 @@ async function deployFunction(api: Api, name: string, runtime: string, handler: 
   await waitUntil(async () => (await api.data(`query($n: String!) { function(name: $n) { state } }`, { n: name })).function.state === 'ACTIVE', `${name} ACTIVE`, 30_000, 50);
 }
 
-async function figure6(api: Api, app: RunningApp) {
+async function figure9(api: Api, app: RunningApp) {
   await deployFunction(api, 'noop', 'NODEJS20', 'index.handler', [{ path: 'index.js', content: 'exports.handler = async () => null;' }]);
   const body = JSON.stringify({ query: 'mutation { invokeFunction(input: { functionName: "noop" }) { statusCode } }' });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${api.key}` };
@@ -684,15 +771,15 @@ async function figure6(api: Api, app: RunningApp) {
   }
   const c1 = table[1]!.invoke;
   record({
-    figure: '6a. warm invoke, c=1', value: `p50 ${ms(c1.p50)}, p99 ${ms(c1.p99)}`,
+    figure: '9a. warm invoke, c=1', value: `p50 ${ms(c1.p50)}, p99 ${ms(c1.p99)}`,
     baseline: `bare loopback p50 ${ms(table[1]!.bare.p50)} p99 ${ms(table[1]!.bare.p99)}`, target: 'p50 <= 2 ms, p99 <= 10 ms',
     verdict: c1.p50 <= 2 && c1.p99 <= 10 && c1.errors === 0 ? 'PASS' : 'MISS',
   });
   const c16 = table[16]!.invoke;
-  record({ figure: '6b. warm invoke, c=16', value: `${fmtRate(c16.rps)}, p50 ${ms(c16.p50)}, p99 ${ms(c16.p99)}`, baseline: `bare ${fmtRate(table[16]!.bare.rps)}`, target: '(reported)', verdict: 'INFO' });
+  record({ figure: '9b. warm invoke, c=16', value: `${fmtRate(c16.rps)}, p50 ${ms(c16.p50)}, p99 ${ms(c16.p99)}`, baseline: `bare ${fmtRate(table[16]!.bare.rps)}`, target: '(reported)', verdict: 'INFO' });
   const c64 = table[64]!.invoke;
   record({
-    figure: '6c. invocations/s, c=64', value: `${fmtRate(c64.rps)}, p99 ${ms(c64.p99)}`, baseline: `bare ${fmtRate(table[64]!.bare.rps)}`,
+    figure: '9c. invocations/s, c=64', value: `${fmtRate(c64.rps)}, p99 ${ms(c64.p99)}`, baseline: `bare ${fmtRate(table[64]!.bare.rps)}`,
     target: '>= 1500 inv/s', verdict: c64.rps >= 1500 && c64.errors === 0 ? 'PASS' : 'MISS',
   });
 
@@ -804,8 +891,25 @@ async function main() {
     if (ONLY.has(5)) await figure('5. log latency to subscribers', () => figure5(api, clusterId, w, tmp));
     w.close();
   }
+  if (ONLY.has(6)) await figure(`6. objects: upload/download MB/s vs a plain file copy (${OBJECT_MB} MB)`, () => figure6(api, tmp));
+  if (ONLY.has(8)) await figure('8. SQL step overhead (addSteps -> COMPLETED) vs DuckDB called directly', async () => {
+    const r = await benchSqlStep(api, config.bucketsDir, tmp, say);
+    say(`  SQL step, addSteps -> COMPLETED event: p50 ${ms(r.step.p50)}  max ${ms(r.step.max)}  (n=${r.step.n}, ${r.rowsWritten} rows written)`);
+    say(`  the step runner spawned by the bench (node + locked-down DuckDB + rename): p50 ${ms(r.runner.p50)}`);
+    say(`  baseline: DuckDB in the bench's process (new instance + COPY): p50 ${ms(r.direct.p50)}`);
+    results.figure8 = r;
+    record({
+      figure: '8. SQL step (2M-row CSV -> Parquet)',
+      value: `p50 ${ms(r.step.p50, 0)} (${r.ratio.toFixed(2)}x direct; runner alone p50 ${ms(r.runner.p50, 0)})`,
+      baseline: `DuckDB direct p50 ${ms(r.direct.p50, 0)}`,
+      target: 'none (issue: report)',
+      verdict: 'INFO',
+    });
+  });
 
-  if (ONLY.has(6)) await figure('6. functions: warm invoke overhead, throughput, cold starts', () => figure6(api, app));
+  if (ONLY.has(7)) await figure('7. SPARK clusters: start-up, step overhead, healing', () => benchSpark({ api, dataDir: appDir, record, say, results }));
+
+  if (ONLY.has(9)) await figure('9. functions: warm invoke overhead, throughput, cold starts', () => figure9(api, app));
 
   printSummary();
   const out = path.join(ROOT, 'bench-results', 'latest.json');

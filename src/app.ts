@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { AgentSessions } from './controllers/agent-sessions.js';
 import { ClusterController, handleOf } from './controllers/cluster-controller.js';
+import { ScalingController } from './controllers/scaling-controller.js';
 import { FunctionController } from './controllers/function-controller.js';
 import { FunctionInvoker } from './controllers/function-invoker.js';
 import { StepDispatcher } from './controllers/step-dispatcher.js';
@@ -21,7 +22,6 @@ import { Channel } from './events/channels.js';
 import { Listener } from './events/listener.js';
 import { buildApiSchema } from './schema/build.js';
 import { createHttpServer, type HttpServer } from './server/http.js';
-import { MAX_BODY_BYTES } from './server/limits.js';
 import { createServices, type Services } from './services/index.js';
 import { ServerRegistry } from './services/servers.js';
 
@@ -67,10 +67,8 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
   try {
     await runMigrations(databaseUrl);
     sql = connect(databaseUrl, { max: config.dbPoolSize, applicationName: serverId, onQuery: hooks.onQuery });
-    const services = createServices(sql, log, {
-      dataDir: config.dataDir, bucketsDir: config.bucketsDir, concurrencyLimit: config.functionConcurrencyLimit,
-      retryDelayMs: config.functionRetryDelayMs,
-    });
+    const services = createServices(sql, log, config);
+    await services.storage.start();
     functionRuntime = new LocalFunctionRuntime(
       config.functionsRuntimeDir ?? path.join(os.tmpdir(), `emberplane-fn-${serverId}`),
       (functionId, lines) => services.invocations.logs.add(functionId, lines),
@@ -99,6 +97,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     sessions.onWork = (clusterId) => dispatcher.kick(clusterId);
     services.hints.on((clusterId) => dispatcher.kick(clusterId));
     const driver = new LocalDriver({ dataDir: config.dataDir, heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds });
+    const scaling = new ScalingController(services, log, config.metricsIntervalMs);
     const registry = new ServerRegistry(sql, serverId);
     leaderDb = connect(databaseUrl, { max: 1, applicationName: `${serverId}-leader` });
     const controller = new ClusterController(services, driver, log, {
@@ -110,6 +109,8 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       // longer than the agent's own shutdown (2 s for its steps, then a last flush)
       stopGraceMs: 5_000,
       controlPlaneUrls: () => registry.agentUrls(),
+      decommissionTimeoutMs: config.sparkDecommissionTimeoutSeconds * 1_000,
+      afterPass: (active) => scaling.pass(active),
     });
 
     const listener = new Listener(sql, log);
@@ -138,7 +139,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
 
     const schema = await buildApiSchema();
     http = await createHttpServer(schema, services, sessions, log, {
-      production: config.production, introspection: config.introspection, bodyLimitBytes: MAX_BODY_BYTES,
+      production: config.production, introspection: config.introspection, bodyLimitBytes: config.graphqlBodyLimitBytes,
     });
     const httpServer = http;
     await new Promise<void>((resolve, reject) => {
@@ -162,6 +163,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       close(options = {}) {
         closing ??= (async () => {
           await httpServer.close();
+          services.storage.stop();
           await controller.stop();
           await dispatcher.stop();
           await functionInvoker.stop();
@@ -173,10 +175,12 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
             await Promise.allSettled(mine.map((i) => driver.stop(handleOf(i), 2_000)));
           }
           await sessions.close();
+          await services.metrics.close();
           await registry.unregister();
           await listener.stop();
           services.events.feed.close();
           services.logs.feed.close();
+          services.sqlQueries.close();
           await leaderDb!.end({ timeout: 5 });
           await sql!.end({ timeout: 5 });
           await embedded?.stop();

@@ -7,6 +7,8 @@ export interface Config {
   dataDir: string;
   /** object bytes live here, at <bucketsDir>/<bucket>/<key> (the s3:// → local path mapping) */
   bucketsDir: string;
+  /** largest object an HTTP upload may store (OBJECT_MAX_BYTES, default 5 GiB, as one S3 PUT) */
+  objectMaxBytes: number;
   databaseUrl: string | undefined;
   adminApiKey: string | undefined;
   production: boolean;
@@ -19,10 +21,33 @@ export interface Config {
   /** how often controllers re-read everything even without a NOTIFY hint */
   reconcileIntervalMs: number;
   dbPoolSize: number;
+  /** largest GraphQL request body (a createFunction zip of 50 MB in base64 needs ~70 MB) */
+  graphqlBodyLimitBytes: number;
   /** a cluster or node not ready this long after its creation ends with BOOTSTRAP_FAILURE */
   startupTimeoutSeconds: number;
   /** the URL node agents dial (default ws://<host>:<port>/agent); set it when agents run elsewhere */
   agentUrl: string | undefined;
+  /** the python3 whose pyspark runs SPARK clusters (default: python3 on PATH, resolved past shims) */
+  python: string | undefined;
+  /** a Spark home to use instead of the pyspark package's */
+  sparkHome: string | undefined;
+  /** how long a shrinking node's Spark worker may drain before it is stopped anyway (EMR: 3600 s) */
+  sparkDecommissionTimeoutSeconds: number;
+  /** how often node agents report metrics */
+  agentMetricsMs: number;
+  /** a sqlPreview query still running after this long is interrupted */
+  sqlPreviewTimeoutMs: number;
+  /** memory DuckDB may use for sqlPreview queries in the control plane's process */
+  sqlPreviewMemoryMb: number;
+  /** how often the leader samples cluster metrics and evaluates scaling policies */
+  metricsIntervalMs: number;
+  metricsRetentionHours: number;
+  /** managed scaling: no decision sooner than this after the previous one of the cluster */
+  scalingCooldownSeconds: number;
+  /** managed scaling shrinks TASK nodes after this many idle evaluation periods in a row */
+  scalingIdlePeriods: number;
+  /** PRICE_TABLE: a JSON file path or inline JSON; null = the built-in prices */
+  priceTable: string | null;
   /** where function code is unpacked and instances get their /tmp (a cache; default <tmpdir>/emberplane-fn-<server>) */
   functionsRuntimeDir: string | undefined;
   /** account-wide concurrent invocations (Lambda's default 1,000) */
@@ -53,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST || '127.0.0.1',
     dataDir,
     bucketsDir: path.join(dataDir, 'buckets'),
+    objectMaxBytes: int(env, 'OBJECT_MAX_BYTES', 5 * 1024 ** 3),
     databaseUrl: env.DATABASE_URL || undefined,
     adminApiKey: env.ADMIN_API_KEY || undefined,
     production,
@@ -63,8 +89,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     agentOrphanSeconds: int(env, 'AGENT_ORPHAN_SECONDS', 300),
     reconcileIntervalMs: int(env, 'RECONCILE_INTERVAL_MS', 1_000),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 20),
+    graphqlBodyLimitBytes: int(env, 'GRAPHQL_BODY_LIMIT_BYTES', 72 * 1024 * 1024),
     startupTimeoutSeconds: int(env, 'STARTUP_TIMEOUT_SECONDS', 600),
     agentUrl: env.AGENT_URL || undefined,
+    python: env.PYTHON || undefined,
+    sparkHome: env.SPARK_HOME || undefined,
+    sparkDecommissionTimeoutSeconds: int(env, 'SPARK_DECOMMISSION_TIMEOUT_SECONDS', 3_600),
+    agentMetricsMs: int(env, 'AGENT_METRICS_MS', 5_000),
+    sqlPreviewTimeoutMs: int(env, 'SQL_PREVIEW_TIMEOUT_MS', 30_000),
+    sqlPreviewMemoryMb: int(env, 'SQL_PREVIEW_MEMORY_MB', 1_024),
+    metricsIntervalMs: int(env, 'METRICS_INTERVAL_MS', 10_000),
+    metricsRetentionHours: int(env, 'METRICS_RETENTION_HOURS', 168),
+    scalingCooldownSeconds: int(env, 'SCALING_COOLDOWN_SECONDS', 60),
+    scalingIdlePeriods: int(env, 'SCALING_IDLE_PERIODS', 6),
+    priceTable: env.PRICE_TABLE || null,
     functionsRuntimeDir: env.FUNCTIONS_RUNTIME_DIR || undefined,
     functionConcurrencyLimit: int(env, 'FUNCTION_CONCURRENCY_LIMIT', 1_000),
     functionIdleSeconds: int(env, 'FUNCTION_IDLE_SECONDS', 300),

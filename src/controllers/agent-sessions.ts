@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { StepRow } from '../db/rows.js';
 import { ENDED_STEP_STATES } from '../db/rows.js';
-import type { AgentLogLine, AgentMessage, ControlMessage } from '../engine/types.js';
+import type { AgentLogLine, AgentMessage, ControlMessage, NodeEndpoints } from '../engine/types.js';
 import type { Services } from '../services/index.js';
 
 export interface AgentSession {
@@ -80,6 +80,11 @@ export class AgentSessions {
       // healthy agent look silent.
       if (session) this.heartbeats.add(session.instanceId);
       if (message.type === 'heartbeat') return;
+      if (message.type === 'metrics') {
+        // buffered and rate-bounded by the metrics service; never queued behind step reports
+        if (session) this.services.metrics.recordAgentReport(session.clusterId, session.instanceId, session.role, message);
+        return;
+      }
       if (message.type === 'log' && session) {
         if (!Array.isArray(message.lines)) return;
         // batches that pile up while a write runs are stored together, in one statement
@@ -112,6 +117,7 @@ export class AgentSessions {
       const s = session;
       if (!s || this.sessions.get(s.instanceId) !== s) return;
       this.sessions.delete(s.instanceId);
+      this.services.metrics.forget(s.instanceId);
       this.services.instances.disconnected(s.instanceId, this.serverId).catch((err) => this.log.warn({ err }, 'disconnect not recorded'));
       this.log.info({ instanceId: s.instanceId }, 'agent disconnected');
     });
@@ -135,7 +141,8 @@ export class AgentSessions {
     const session: AgentSession = { instanceId: instance.id, clusterId: instance.clusterId, role: instance.role, ws, streams: new Map(), pendingLogs: new Map() };
     this.sessions.set(instance.id, session);
     bind(session);
-    ws.send(JSON.stringify({ type: 'welcome' } satisfies ControlMessage));
+    const node = await this.services.nodes.forInstance(instance);
+    ws.send(JSON.stringify({ type: 'welcome', node } satisfies ControlMessage));
     this.log.info({ instanceId: instance.id, pid: m.pid, remote }, 'agent connected');
     await this.reconcileSteps(session, result.steps, Array.isArray(m.steps) ? m.steps : []);
     this.onWork(instance.clusterId);
@@ -206,9 +213,17 @@ export class AgentSessions {
     const { services } = this;
     switch (m.type) {
       case 'ready':
-        await services.instances.ready(session.instanceId);
+        await services.instances.ready(session.instanceId, isPlainObject(m.endpoints) ? endpointsOf(m.endpoints) : {});
         this.onWork(session.clusterId);
         return;
+      case 'bootstrapFailed': {
+        const tail = Array.isArray(m.logTail) ? m.logTail.map(String).slice(-20).join('\n').slice(-4_000) : '';
+        const exit = m.exitCode === null || m.exitCode === undefined ? 'could not run' : `exit code ${Number(m.exitCode)}`;
+        await services.instances.bootstrapFailed(session.instanceId,
+          `bootstrap action "${String(m.action).slice(0, 256)}" failed (${exit})${tail ? `; its last output:\n${tail}` : ''}`);
+        this.send(session.instanceId, { type: 'shutdown', graceMs: 0 });
+        return;
+      }
       case 'stepStarted':
         await services.steps.recordStarted(String(m.stepId), session.instanceId, Number(m.pid));
         return;
@@ -222,7 +237,7 @@ export class AgentSessions {
           throw new Error(`exit of ${m.stepId} reported before its log lines up to ${m.lastSeq} were stored`);
         }
         const next = await services.steps.recordExit(String(m.stepId), session.instanceId, {
-          exitCode: m.exitCode ?? null, signal: m.signal ?? null,
+          exitCode: m.exitCode ?? null, signal: m.signal ?? null, result: isPlainObject(m.result) ? m.result : null,
         });
         session.streams.delete(m.stepId);
         this.send(session.instanceId, { type: 'ackExit', stepId: m.stepId });
@@ -231,6 +246,7 @@ export class AgentSessions {
       }
       case 'hello':
       case 'heartbeat':
+      case 'metrics':
       case 'log':
         return; // handled on arrival (see accept)
     }
@@ -262,3 +278,14 @@ export class AgentSessions {
     for (const s of sessions) s.ws.close(1001, 'server shutting down');
   }
 }
+
+/** Only the known endpoint names, only strings. */
+function endpointsOf(raw: Record<string, unknown>): NodeEndpoints {
+  const out: NodeEndpoints = {};
+  for (const k of ['sparkMasterUrl', 'sparkMasterWebUrl', 'sparkWorkerWebUrl'] as const) {
+    if (typeof raw[k] === 'string' && raw[k].length <= 1024) out[k] = raw[k];
+  }
+  return out;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

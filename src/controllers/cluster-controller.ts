@@ -19,6 +19,10 @@ export interface ClusterControllerOptions {
   startupTimeoutMs: number;
   /** a connection of the controller's own (max 1), holding the leader lock */
   leaderDb: Sql;
+  /** how long a shrinking Spark node may drain (its agent enforces it; this is the outer bound) */
+  decommissionTimeoutMs: number;
+  /** singleton work that rides on the leader's pass (metrics sampling, scaling policies) */
+  afterPass?: (active: ClusterRow[]) => Promise<void>;
 }
 
 const LEADER_LOCK = 7263010;
@@ -132,6 +136,7 @@ export class ClusterController {
       if (cluster.state === 'TERMINATING') await this.terminate(cluster);
       else await this.reconcile(cluster);
     }
+    await this.options.afterPass?.(active).catch((err) => this.log.error({ err }, 'leader follow-up work failed; the next pass retries'));
   }
 
   private async reconcile(cluster: ClusterRow): Promise<void> {
@@ -158,11 +163,14 @@ export class ClusterController {
       await services.instances.fillGroups(cluster.id, (tx, group, count) => services.clusters.addInstances(tx, group, count));
       live = await instancesQ.liveInstancesOfCluster(services.sql, cluster.id);
     }
+    const spark = cluster.applications.includes('SPARK');
     for (const instance of live) {
       if (this.busy.has(instance.id)) continue;
       if (instance.pid !== null) this.launched.delete(instance.id); // passes run one at a time: seen recorded
       if (instance.pid === null) {
-        if (!this.launched.has(instance.id)) this.track(instance.id, this.launch(cluster, instance));
+        // Spark workers need the master's URL, which the MASTER node reports when it is ready
+        const waitsForMaster = spark && instance.role !== 'MASTER' && cluster.sparkMasterUrl === null;
+        if (!this.launched.has(instance.id) && !waitsForMaster) this.track(instance.id, this.launch(cluster, instance));
         continue;
       }
       const failure = this.diagnose(instance, now);
@@ -182,14 +190,28 @@ export class ClusterController {
         .slice(0, surplus);
       for (const v of victims) {
         if (this.busy.has(v.id)) continue;
-        this.track(v.id, this.driver.stop(handleOf(v), this.options.stopGraceMs).then(() =>
-          services.instances.terminated(v.id, { code: 'USER_REQUEST', message: 'Instance group shrunk' })));
+        this.track(v.id, this.shrink(v, spark));
       }
     }
     if (cluster.state === 'WAITING' && cluster.idleTimeoutSeconds !== null
         && now - cluster.lastActiveAt.getTime() > cluster.idleTimeoutSeconds * 1_000) {
       await services.clusters.endIfIdle(cluster.id);
     }
+  }
+
+  /**
+   * Removes a surplus node. A running Spark worker is decommissioned first (EMR's "terminate at
+   * task completion"): it takes no new work and leaves once its executors are done, or when the
+   * decommission timeout has passed; Spark reruns whatever was cut off.
+   */
+  private async shrink(instance: InstanceRow, spark: boolean): Promise<void> {
+    const handle = handleOf(instance);
+    if (spark && instance.state === 'RUNNING') {
+      this.log.info({ instanceId: instance.id }, 'decommissioning Spark worker');
+      await this.driver.decommission(handle, this.options.decommissionTimeoutMs + 30_000);
+    }
+    await this.driver.stop(handle, this.options.stopGraceMs);
+    await this.services.instances.terminated(instance.id, { code: 'USER_REQUEST', message: 'Instance group shrunk' });
   }
 
   /** Why an instance must be considered dead, or null. */

@@ -7,7 +7,7 @@ export type InstanceState = 'AWAITING_FULFILLMENT' | 'PROVISIONING' | 'BOOTSTRAP
 export type InstanceGroupState = 'PROVISIONING' | 'BOOTSTRAPPING' | 'RUNNING' | 'RESIZING' | 'TERMINATING' | 'TERMINATED';
 export type InstanceRole = 'MASTER' | 'CORE' | 'TASK';
 export type ActionOnFailure = 'CONTINUE' | 'CANCEL_AND_WAIT' | 'TERMINATE_CLUSTER';
-export type EventKind = 'CLUSTER' | 'INSTANCE_GROUP' | 'INSTANCE' | 'STEP';
+export type EventKind = 'CLUSTER' | 'INSTANCE_GROUP' | 'INSTANCE' | 'STEP' | 'SCALING';
 
 export const ACTIVE_CLUSTER_STATES: ClusterState[] = ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING'];
 export const ENDED_CLUSTER_STATES: ClusterState[] = ['TERMINATED', 'TERMINATED_WITH_ERRORS'];
@@ -31,6 +31,19 @@ export interface ClusterRow {
   readyAt: Date | null;
   endedAt: Date | null;
   lastActiveAt: Date;
+  bootstrapActions: BootstrapAction[];
+  sparkMasterUrl: string | null;
+  sparkMasterWebUrl: string | null;
+}
+
+/** A script run on every node before it joins (EMR BootstrapActionConfig). */
+export interface BootstrapAction { name: string; path: string; args: string[] }
+
+/** Addresses a node serves, reported by its agent when it is ready. */
+export interface InstanceEndpoints {
+  sparkMasterUrl?: string;
+  sparkMasterWebUrl?: string;
+  sparkWorkerWebUrl?: string;
 }
 
 export interface InstanceGroupRow {
@@ -58,20 +71,29 @@ export interface InstanceRow {
   workdir: string | null;
   connectedServer: string | null;
   lastHeartbeatAt: Date | null;
+  endpoints: InstanceEndpoints | null;
   createdAt: Date;
   readyAt: Date | null;
   endedAt: Date | null;
 }
 
-export interface CommandSpec { args: string[]; env: Record<string, string> }
+/** What the master node's agent runs for a step (see src/services/step-kinds). */
+export interface StepSpec {
+  args: string[];
+  env: Record<string, string>;
+  /** the kind's own input as the user gave it (absent for COMMAND steps) */
+  source?: Record<string, unknown>;
+  /** s3:// locations the step writes, registered as objects when it completes */
+  outputs?: string[];
+}
 
 export interface StepRow {
   id: string;
   clusterId: string;
   position: number;
   name: string;
-  kind: 'COMMAND';
-  spec: CommandSpec;
+  kind: 'COMMAND' | 'SCRIPT' | 'SPARK' | 'SQL';
+  spec: StepSpec;
   actionOnFailure: ActionOnFailure;
   state: StepState;
   progress: number | null;
@@ -80,6 +102,7 @@ export interface StepRow {
   exitCode: number | null;
   failureReason: string | null;
   failureMessage: string | null;
+  result: Record<string, unknown> | null;
   logStreamId: string;
   cancelOption: 'SEND_INTERRUPT' | 'TERMINATE_PROCESS' | null;
   createdAt: Date;
@@ -112,6 +135,69 @@ export interface ApiKeyRow {
   actions: string[];
   createdAt: Date;
   revokedAt: Date | null;
+}
+
+export interface BucketRow {
+  name: string;
+  createdAt: Date;
+}
+
+export interface ObjectRow {
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  contentType: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type ObjectEventKind = 'ObjectCreated:Put' | 'ObjectRemoved:Delete';
+
+export interface ManagedScalingPolicyRow {
+  clusterId: string;
+  unitType: 'INSTANCES';
+  minimumCapacityUnits: number;
+  maximumCapacityUnits: number;
+  maximumCoreCapacityUnits: number | null;
+  updatedAt: Date;
+}
+
+export type AdjustmentType = 'CHANGE_IN_CAPACITY' | 'PERCENT_CHANGE_IN_CAPACITY' | 'EXACT_CAPACITY';
+export type ComparisonOperator = 'GREATER_THAN_OR_EQUAL' | 'GREATER_THAN' | 'LESS_THAN' | 'LESS_THAN_OR_EQUAL';
+export type MetricStatistic = 'AVERAGE' | 'MAXIMUM' | 'MINIMUM' | 'SUM' | 'SAMPLE_COUNT';
+
+export interface ScalingRule {
+  name: string;
+  description: string | null;
+  action: { adjustmentType: AdjustmentType; scalingAdjustment: number; coolDown: number };
+  trigger: {
+    comparisonOperator: ComparisonOperator; evaluationPeriods: number; metricName: string; period: number;
+    statistic: MetricStatistic; threshold: number;
+  };
+}
+
+export interface AutoScalingPolicyRow {
+  groupId: string;
+  clusterId: string;
+  minCapacity: number;
+  maxCapacity: number;
+  rules: ScalingRule[];
+  updatedAt: Date;
+}
+
+export type ScalingTrigger = 'MANAGED_SCALING' | 'AUTO_SCALING';
+
+export interface ScalingActivityRow {
+  id: number;
+  clusterId: string;
+  groupId: string;
+  at: Date;
+  fromCount: number;
+  toCount: number;
+  trigger: ScalingTrigger;
+  ruleName: string | null;
+  reason: string;
 }
 
 export type FunctionRuntimeName = 'NODEJS20' | 'PYTHON311' | 'PROVIDED';

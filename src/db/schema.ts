@@ -1,7 +1,7 @@
 // Tables. drizzle-kit generates migrations/ from this file; queries live in src/db/sql/.
 import { sql } from 'drizzle-orm';
 import {
-  bigint, bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, smallint, text,
+  bigint, bigserial, boolean, customType, doublePrecision, index, integer, jsonb, pgTable, primaryKey, smallint, text,
   timestamp, uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
@@ -37,6 +37,11 @@ export const clusters = pgTable('clusters', {
   readyAt: ts('ready_at'),
   endedAt: ts('ended_at'),
   lastActiveAt: ts('last_active_at').notNull().defaultNow(),
+  // [{name, path: "s3://…", args}] run on every node before it joins
+  bootstrapActions: jsonb('bootstrap_actions').notNull().default([]),
+  // where the Spark master listens, once the MASTER node reported it (SPARK clusters)
+  sparkMasterUrl: text('spark_master_url'),
+  sparkMasterWebUrl: text('spark_master_web_url'),
 }, (t) => [
   uniqueIndex('clusters_client_token_idx').on(t.clientToken),
   index('clusters_created_idx').on(t.createdAt, t.id),
@@ -69,6 +74,8 @@ export const instances = pgTable('instances', {
   // the server process whose gateway holds the agent's connection (null when disconnected)
   connectedServer: text('connected_server'),
   lastHeartbeatAt: ts('last_heartbeat_at'),
+  // what the node serves, as its agent reported with `ready` (e.g. sparkWorkerWebUrl)
+  endpoints: jsonb('endpoints'),
   createdAt: ts('created_at').notNull().defaultNow(),
   readyAt: ts('ready_at'),
   endedAt: ts('ended_at'),
@@ -90,6 +97,8 @@ export const steps = pgTable('steps', {
   exitCode: integer('exit_code'),
   failureReason: text('failure_reason'),
   failureMessage: text('failure_message'),
+  // the step's outcome in figures (`::result {...}` from its process, e.g. rows written)
+  result: jsonb('result'),
   logStreamId: text('log_stream_id').notNull(),
   cancelOption: text('cancel_option'),
   createdAt: ts('created_at').notNull().defaultNow(),
@@ -135,6 +144,88 @@ export const servers = pgTable('servers', {
   startedAt: ts('started_at').notNull().defaultNow(),
   heartbeatAt: ts('heartbeat_at').notNull().defaultNow(),
 });
+
+// Object keys compare byte-wise (COLLATE "C"): listings come out in S3's UTF-8 binary order and a
+// prefix is one range scan of the primary key.
+const byteOrderedText = customType<{ data: string }>({ dataType: () => 'text COLLATE "C"' });
+
+export const buckets = pgTable('buckets', {
+  name: text('name').primaryKey(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const objects = pgTable('objects', {
+  bucket: text('bucket').notNull().references(() => buckets.name),
+  key: byteOrderedText('key').notNull(),
+  size: bigint('size', { mode: 'number' }).notNull(),
+  // S3-style: the MD5 hex of the bytes, in double quotes
+  etag: text('etag').notNull(),
+  contentType: text('content_type').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [primaryKey({ columns: [t.bucket, t.key] })]);
+
+// Outbox of object changes (ObjectCreated:Put, ObjectRemoved:Delete), written in the transaction of
+// the change: bucket triggers read it in order.
+export const objectEvents = pgTable('object_events', {
+  seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+  bucket: text('bucket').notNull(),
+  key: text('key').notNull(),
+  kind: text('kind').notNull(),
+  size: bigint('size', { mode: 'number' }),
+  etag: text('etag'),
+  at: ts('at').notNull().defaultNow(),
+});
+
+// Samples of a cluster's metrics (EMR's CloudWatch names). `dimension` is '' for cluster-wide
+// values and the instance id for per-node ones. Old rows are dropped (METRICS_RETENTION_HOURS).
+export const clusterMetrics = pgTable('cluster_metrics', {
+  clusterId: text('cluster_id').notNull(),
+  at: ts('at').notNull(),
+  name: text('name').notNull(),
+  dimension: text('dimension').notNull().default(''),
+  value: doublePrecision('value').notNull(),
+}, (t) => [
+  index('cluster_metrics_series_idx').on(t.clusterId, t.name, t.dimension, t.at),
+  index('cluster_metrics_at_idx').on(t.at),
+]);
+
+// Policies. One managed scaling policy per cluster; one automatic scaling policy per group.
+export const managedScalingPolicies = pgTable('managed_scaling_policies', {
+  clusterId: text('cluster_id').primaryKey().references(() => clusters.id),
+  unitType: text('unit_type').notNull(),
+  minimumCapacityUnits: integer('minimum_capacity_units').notNull(),
+  maximumCapacityUnits: integer('maximum_capacity_units').notNull(),
+  maximumCoreCapacityUnits: integer('maximum_core_capacity_units'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const autoScalingPolicies = pgTable('auto_scaling_policies', {
+  groupId: text('group_id').primaryKey().references(() => instanceGroups.id),
+  clusterId: text('cluster_id').notNull().references(() => clusters.id),
+  minCapacity: integer('min_capacity').notNull(),
+  maxCapacity: integer('max_capacity').notNull(),
+  // [{name, action {adjustmentType, scalingAdjustment, coolDown}, trigger {comparisonOperator, …}}]
+  rules: jsonb('rules').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [index('auto_scaling_policies_cluster_idx').on(t.clusterId)]);
+
+// Every resize a policy decided, with why (Cluster.scalingActivities).
+export const scalingActivities = pgTable('scaling_activities', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  clusterId: text('cluster_id').notNull().references(() => clusters.id),
+  groupId: text('group_id').notNull().references(() => instanceGroups.id),
+  at: ts('at').notNull().defaultNow(),
+  fromCount: integer('from_count').notNull(),
+  toCount: integer('to_count').notNull(),
+  // MANAGED_SCALING or AUTO_SCALING
+  trigger: text('trigger').notNull(),
+  ruleName: text('rule_name'),
+  reason: text('reason').notNull(),
+}, (t) => [
+  index('scaling_activities_cluster_idx').on(t.clusterId, t.id),
+  index('scaling_activities_group_idx').on(t.groupId, t.at),
+]);
 
 // ---- functions (Lambda model) ----
 

@@ -19,19 +19,61 @@ export interface AgentStepReport {
   signal?: string | null;
 }
 
+/** Addresses a node serves once it is ready (stored on the instance; the master's also on the cluster). */
+export interface NodeEndpoints {
+  sparkMasterUrl?: string;
+  sparkMasterWebUrl?: string;
+  sparkWorkerWebUrl?: string;
+}
+
+/** What a node is and does, sent with `welcome` (docs/agent-protocol.md "Node configuration"). */
+export interface NodeConfig {
+  role: 'MASTER' | 'CORE' | 'TASK';
+  applications: string[];
+  vcpu: number;
+  memoryMb: number;
+  /** the absolute python3 the control plane resolved (runs .py bootstrap actions), if any */
+  python: string | null;
+  /** run in order before anything else; `path` is a local file the control plane resolved from s3:// */
+  bootstrapActions: Array<{ name: string; path: string; args: string[] }>;
+  /** how the node takes part in the cluster's Spark (null: not a SPARK cluster) */
+  spark: {
+    home: string;
+    python: string;
+    /** the master's URLs (known before CORE/TASK nodes are launched; null on the MASTER) */
+    masterUrl: string | null;
+    masterWebUrl: string | null;
+    /** a shrinking worker drains this long at most before it is stopped */
+    decommissionTimeoutMs: number;
+  } | null;
+  metricsMs: number;
+}
+
+/** A node's figures, every AGENT_METRICS_MS; `spark` only from the MASTER of a SPARK cluster. */
+export interface AgentMetrics {
+  at: number;
+  node: { cpuPercent: number; rssMb: number };
+  spark?: {
+    aliveWorkers: number; coresTotal: number; coresUsed: number; memoryTotalMb: number; memoryUsedMb: number;
+    appsRunning: number; appsWaiting: number; appsCompleted: number;
+  };
+}
+
 /** Messages a node agent sends (see docs/agent-protocol.md). */
 export type AgentMessage =
   | { type: 'hello'; instanceId: string; token: string; pid: number; host: string; steps: AgentStepReport[] }
-  | { type: 'ready' }
+  | { type: 'ready'; endpoints?: NodeEndpoints }
+  | { type: 'bootstrapFailed'; action: string; exitCode: number | null; logTail: string[] }
+  | ({ type: 'metrics' } & AgentMetrics)
   | { type: 'heartbeat'; at: number }
   | { type: 'stepStarted'; stepId: string; pid: number; at: number }
   | { type: 'log'; stepId: string; lines: AgentLogLine[] }
   | { type: 'progress'; stepId: string; value: number }
-  | { type: 'stepExited'; stepId: string; exitCode: number | null; signal: string | null; at: number; lastSeq: number };
+  | { type: 'stepExited'; stepId: string; exitCode: number | null; signal: string | null; at: number; lastSeq: number; result?: Record<string, unknown> | null };
 
 /** Messages the control plane sends to a node agent. */
 export type ControlMessage =
-  | { type: 'welcome' }
+  | { type: 'welcome'; node?: NodeConfig }
   | { type: 'error'; message: string }
   | { type: 'runStep'; stepId: string; args: string[]; env: Record<string, string> }
   | { type: 'cancelStep'; stepId: string; graceMs: number }
@@ -67,6 +109,11 @@ export interface EngineDriver {
   launch(spec: InstanceLaunchSpec): Promise<LaunchedInstance>;
   /** SIGTERM the agent (it stops its steps and exits), SIGKILL its process group after graceMs. */
   stop(instance: InstanceHandle, graceMs: number): Promise<void>;
+  /**
+   * Graceful removal: the node stops taking work and its agent exits once running work drained (or
+   * its decommission timeout passed). Resolves when the agent is gone or after `waitMs`.
+   */
+  decommission(instance: InstanceHandle, waitMs: number): Promise<void>;
   /** true/false when this driver can tell (the instance runs on its host), undefined otherwise. */
   isAlive(instance: InstanceHandle): boolean | undefined;
 }

@@ -1,5 +1,6 @@
-import { Authorized, Query, Resolver } from 'type-graphql';
-import { APPLICATIONS, INSTANCE_TYPES } from '../services/catalog.js';
+import { Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import { INSTANCE_TYPES } from '../services/catalog.js';
+import type { Context } from './context.js';
 import { Application, InstanceType } from '../schema/types.js';
 
 @Resolver()
@@ -12,7 +13,7 @@ export class CatalogResolver {
 
   @Authorized('clusters:ListApplications')
   @Query(() => [Application], { description: 'Applications a cluster can ask for, and whether this engine runs them' })
-  applications(): Application[] {
-    return [...APPLICATIONS];
+  applications(@Ctx() ctx: Context): Application[] {
+    return [...ctx.services.applications];
   }
 }

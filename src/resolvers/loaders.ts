@@ -4,6 +4,7 @@ import * as instancesQ from '../db/queries/instances.js';
 import * as stepsQ from '../db/queries/steps.js';
 import type { ClusterRow, InstanceGroupRow, InstanceRow, StepRow } from '../db/rows.js';
 import type { Services } from '../services/index.js';
+import { createScalingLoaders } from './scaling-loaders.js';
 
 function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -54,6 +55,7 @@ export function createLoaders(services: Services) {
       }));
       return keys.map((k) => results.get(k) ?? []);
     }),
+    ...createScalingLoaders(services),
   };
 }
 

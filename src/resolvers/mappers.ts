@@ -1,7 +1,7 @@
 import type { ClusterRow, EventRow, LogLineRow, StepRow } from '../db/rows.js';
 import { streamName } from '../services/logs.js';
 import type { Cluster, ClusterEvent, LogLine, Step } from '../schema/types.js';
-import type { ClusterState, StepState, ActionOnFailure, LogStreamKind, ClusterEventKind } from '../schema/enums.js';
+import type { ClusterState, StepKind, StepState, ActionOnFailure, LogStreamKind, ClusterEventKind } from '../schema/enums.js';
 
 import type { Page } from '../services/paging.js';
 
@@ -46,6 +46,7 @@ export function toStep(row: StepRow): StepObject {
     id: row.id,
     clusterId: row.clusterId,
     name: row.name,
+    kind: row.kind as StepKind,
     state: row.state as StepState,
     actionOnFailure: row.actionOnFailure as ActionOnFailure,
     progress: row.progress,
@@ -53,6 +54,7 @@ export function toStep(row: StepRow): StepObject {
     pid: row.pid,
     instanceId: row.instanceId,
     logStreamId: row.logStreamId,
+    result: row.result,
     createdAt: row.createdAt,
     startedAt: row.startedAt,
     endedAt: row.endedAt,

@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { AddStepsInput, CancelStepsInput } from '../schema/inputs.js';
 import { AddStepsPayload, CancelStepsPayload } from '../schema/payloads.js';
-import { Cluster, CommandStep, FailureDetails, LogLineConnection, Step } from '../schema/types.js';
+import { Cluster, CommandStep, FailureDetails, LogLineConnection, ScriptStep, SparkStep, SqlStep, Step } from '../schema/types.js';
 import type { Context } from './context.js';
 import { connection, toCluster, toLogLine, toStep, type StepObject } from './mappers.js';
 
@@ -29,6 +29,21 @@ export class StepResolver {
   @FieldResolver(() => CommandStep, { nullable: true })
   command(@Root() step: StepObject): CommandStep | null {
     return step.row.kind === 'COMMAND' ? { args: step.row.spec.args, env: step.row.spec.env } : null;
+  }
+
+  @FieldResolver(() => ScriptStep, { nullable: true })
+  script(@Root() step: StepObject): ScriptStep | null {
+    return step.row.kind === 'SCRIPT' ? step.row.spec.source as unknown as ScriptStep : null;
+  }
+
+  @FieldResolver(() => SparkStep, { nullable: true })
+  spark(@Root() step: StepObject): SparkStep | null {
+    return step.row.kind === 'SPARK' ? step.row.spec.source as unknown as SparkStep : null;
+  }
+
+  @FieldResolver(() => SqlStep, { nullable: true })
+  sql(@Root() step: StepObject): SqlStep | null {
+    return step.row.kind === 'SQL' ? step.row.spec.source as unknown as SqlStep : null;
   }
 
   @FieldResolver(() => FailureDetails, { nullable: true })

@@ -1,5 +1,6 @@
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { JSONResolver } from 'graphql-scalars';
+import { BootstrapActionInput } from './spark.js';
 import { ActionOnFailure, ApplicationName, ClusterState, InstanceRole, StepCancellationOption } from './enums.js';
 
 @InputType()
@@ -58,6 +59,8 @@ export class CreateClusterInput {
   @Field(() => Int, { nullable: true, defaultValue: 1 }) stepConcurrencyLevel?: number;
   @Field(() => Boolean, { nullable: true, defaultValue: false }) terminationProtected?: boolean;
   @Field(() => [StepInput], { nullable: true }) steps?: StepInput[];
+  @Field(() => [BootstrapActionInput], { nullable: true, description: 'at most 16 scripts run on every node before it joins' })
+  bootstrapActions?: BootstrapActionInput[];
   @Field(() => String, { nullable: true, description: 'same token + same input = the same cluster, not a new one' })
   clientToken?: string;
 }

@@ -2,7 +2,7 @@ import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import {
   ActionOnFailure, CancelStepsRequestStatus, ClusterEventKind, ClusterState, InstanceGroupState, InstanceRole,
-  InstanceState, LogStreamKind, StepState,
+  InstanceState, LogStreamKind, StepKind, StepState,
 } from './enums.js';
 
 @ObjectType({ description: 'A machine size from the catalog; each instance gets this capacity' })
@@ -86,6 +86,26 @@ export class CommandStep {
 }
 
 @ObjectType()
+export class ScriptStep {
+  @Field(() => String, { description: 's3://bucket/key of the script' }) uri!: string;
+  @Field(() => [String]) args!: string[];
+}
+
+@ObjectType()
+export class SparkStep {
+  @Field(() => String, { description: 's3://bucket/key of the application (.py or .jar)' }) appUri!: string;
+  @Field(() => [String]) args!: string[];
+  @Field(() => JSONResolver, { nullable: true, description: 'Spark configuration (spark.* keys)' }) conf!: Record<string, string> | null;
+}
+
+@ObjectType()
+export class SqlStep {
+  @Field(() => String) query!: string;
+  @Field(() => String, { nullable: true }) outputUri!: string | null;
+  @Field(() => String, { nullable: true }) format!: string | null;
+}
+
+@ObjectType()
 export class FailureDetails {
   @Field(() => String, { nullable: true }) reason!: string | null;
   @Field(() => String, { nullable: true }) message!: string | null;
@@ -97,6 +117,7 @@ export class Step {
   @Field(() => ID) id!: string;
   @Field(() => ID) clusterId!: string;
   @Field(() => String) name!: string;
+  @Field(() => StepKind) kind!: StepKind;
   @Field(() => StepState) state!: StepState;
   @Field(() => ActionOnFailure) actionOnFailure!: ActionOnFailure;
   @Field(() => Float, { nullable: true, description: '0..1 where the step reports it (`::progress 0.42`)' }) progress!: number | null;
@@ -104,6 +125,8 @@ export class Step {
   @Field(() => Int, { nullable: true, description: 'OS process id of the step process while it runs' }) pid!: number | null;
   @Field(() => ID, { nullable: true, description: 'the instance running the step' }) instanceId!: string | null;
   @Field(() => ID) logStreamId!: string;
+  @Field(() => JSONResolver, { nullable: true, description: 'the outcome in figures the step reported (`::result {...}`), e.g. rowsWritten' })
+  result!: Record<string, unknown> | null;
   @Field(() => DateTimeResolver) createdAt!: Date;
   @Field(() => DateTimeResolver, { nullable: true }) startedAt!: Date | null;
   @Field(() => DateTimeResolver, { nullable: true }) endedAt!: Date | null;

@@ -17,6 +17,7 @@ import { AppError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 import { formatError, httpStatusOf } from './errors.js';
 import { queryLimitsRule } from './limits.js';
+import { objectRoutes } from './objects-routes.js';
 import { QueryCoalescer } from './query-coalescing.js';
 import { DocumentCache, sharedSubscribe } from './subscription-execution.js';
 
@@ -55,6 +56,8 @@ export async function createHttpServer(
   const server = http.createServer(app);
   // keep-alive longer than typical load balancer idle timeouts; shutdown drains them
   server.keepAliveTimeout = 65_000;
+  // no deadline for a whole request: large object uploads take minutes (they have an idle timeout)
+  server.requestTimeout = 0;
 
   const graphqlWs = new WebSocketServer({ noServer: true, maxPayload: options.bodyLimitBytes });
   const agentWs = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
@@ -104,7 +107,11 @@ export async function createHttpServer(
     onError: (ctx, id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e, log, `${ctx.extra.connectionId}/${id}`)),
   }, graphqlWs);
 
-  const coalescer = new QueryCoalescer(schema);
+  const coalescer = new QueryCoalescer(
+    schema,
+    (error, rc) => formatError(error.toJSON(), error, log, rc.contextValue.requestId),
+    (error) => (error.originalError instanceof AppError ? httpStatusOf(error.originalError.code) : undefined),
+  );
   const apollo = new ApolloServer<Context>({
     schema,
     stringifyResult: coalescer.stringifyResult,
@@ -161,6 +168,9 @@ export async function createHttpServer(
       res.status(503).json({ status: 'unavailable', reason: 'database unreachable' });
     }
   });
+
+  // streamed object bytes: mounted before any body parser
+  app.use('/objects', objectRoutes(services, log));
 
   app.use('/graphql', express.json({ limit: options.bodyLimitBytes }));
   app.use('/graphql', (err: unknown, _req: Request, res: Response, next: NextFunction) => {

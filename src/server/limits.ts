@@ -3,8 +3,6 @@ import {
 } from 'graphql';
 
 export const MAX_DEPTH = 12;
-/** Request bodies: a 50 MB function zip in base64 (Lambda's direct upload limit) plus the rest. */
-export const MAX_BODY_BYTES = 72 * 1024 * 1024;
 export const MAX_COMPLEXITY = 50_000;
 
 /**

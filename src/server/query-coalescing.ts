@@ -1,6 +1,8 @@
 import type { ApolloServerPlugin, GraphQLRequestContext, GraphQLResponse } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
-import { execute, type ExecutionResult, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
+import {
+  execute, type ExecutionResult, type FormattedExecutionResult, type GraphQLError, type GraphQLFormattedError, type GraphQLSchema,
+} from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { Context } from '../resolvers/context.js';
 
@@ -19,15 +21,21 @@ interface KeyState {
  * without coalescing (no cache, nothing stale), while the SQL and execution are paid once.
  *
  * The key includes the caller's permissions (results depend on them) and only queries are shared:
- * never mutations. A result with errors is not shared: each request then executes on its own, so
- * its errors go through the normal formatting path.
+ * never mutations. Errors are formatted here, for each request, by the same function Apollo uses
+ * (handing an erroring request back to Apollo would execute it a second time).
  */
 export class QueryCoalescer {
   private keys = new Map<string, KeyState>();
   // the members of a batch share one `data` object: serialise it once for all their responses
   private serialized = new WeakMap<object, string>();
 
-  constructor(private readonly schema: GraphQLSchema) {}
+  constructor(
+    private readonly schema: GraphQLSchema,
+    /** the API edge's error switch (code, field, no stack; logs unexpected errors) */
+    private readonly formatError: (error: GraphQLError, rc: GraphQLRequestContext<Context>) => GraphQLFormattedError,
+    /** the HTTP status of a request that failed as a whole, from its first error */
+    private readonly statusOf: (error: GraphQLError) => number | undefined,
+  ) {}
 
   run(key: string, exec: () => Promise<ExecutionResult>): Promise<ExecutionResult> {
     let state = this.keys.get(key);
@@ -90,8 +98,12 @@ export class QueryCoalescer {
             rc.queryHash, rc.operationName ?? null, rc.request.variables ?? null, principal ? [...principal.actions].sort() : null,
           ]);
           const result = await this.run(key, () => this.execute(rc));
-          if (result.errors?.length) return null;
-          return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { data: result.data } } };
+          if (!result.errors?.length) {
+            return { http: { status: undefined, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { data: result.data } } };
+          }
+          const errors = result.errors.map((e) => this.formatError(e, rc));
+          const status = result.data === undefined || result.data === null ? this.statusOf(result.errors[0]!) : undefined;
+          return { http: { status, headers: new HeaderMap() }, body: { kind: 'single', singleResult: { data: result.data, errors } } };
         },
       }),
     };

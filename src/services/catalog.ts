@@ -1,3 +1,5 @@
+import { duckdb } from '../engine/sql/duckdb.js';
+
 /** Instance types a cluster can ask for. Sizes follow the EC2 types EMR users know. */
 export interface InstanceType { name: string; vcpu: number; memoryMb: number }
 
@@ -19,13 +21,18 @@ export function instanceType(name: string): InstanceType | undefined {
 }
 
 /**
- * Applications a cluster can run, and whether this engine can run them now. Spark and DuckDB are
- * part of the model (the API accepts their names) but the local engine does not provide them yet:
- * asking for one is refused with a clear error rather than silently ignored.
+ * Applications a cluster can run, and whether this engine can run them now (Spark: pyspark and Java
+ * found on this host; DuckDB: @duckdb/node-api loads). Asking for one that is not available is
+ * refused with a clear error rather than silently ignored.
  */
 export interface ApplicationInfo { name: string; available: boolean; reason: string | null }
 
+/** The catalog with SPARK as this host can run it (see engine/spark-runtime.ts). */
+export function applicationsWith(spark: { available: boolean; reason: string | null }): ApplicationInfo[] {
+  return APPLICATIONS.map((a) => (a.name === 'SPARK' ? { name: a.name, available: spark.available, reason: spark.reason } : a));
+}
+
 export const APPLICATIONS: readonly ApplicationInfo[] = [
   { name: 'SPARK', available: false, reason: 'Spark clusters are not provided by this engine yet' },
-  { name: 'DUCKDB', available: false, reason: 'DuckDB SQL steps are not provided by this engine yet' },
+  { name: 'DUCKDB', available: duckdb.api !== null, reason: duckdb.error && `@duckdb/node-api could not be loaded: ${duckdb.error}` },
 ];

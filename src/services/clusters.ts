@@ -5,9 +5,11 @@ import { insertInstance } from '../db/queries/instances.js';
 import type { ClusterRow, ClusterState, InstanceGroupRow, InstanceRole } from '../db/rows.js';
 import { ACTIVE_CLUSTER_STATES } from '../db/rows.js';
 import { newId, secret, sha256 } from '../lib/ids.js';
-import { APPLICATIONS, instanceType } from './catalog.js';
+import { instanceType, type ApplicationInfo } from './catalog.js';
+import { validateBootstrapActions, type BootstrapActionInput } from './bootstrap-actions.js';
+import type { StorageService } from './storage.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
-import { insertValidatedSteps, validateSteps, type StepInput } from './steps.js';
+import { insertValidatedSteps, validateSteps, type StepInput, type StepService } from './steps.js';
 import { beginTermination, changeGroup } from './transitions.js';
 import { pageSize, type Page } from './paging.js';
 import { Limits, requireIntInRange, requireList, requireName } from './validate.js';
@@ -23,6 +25,7 @@ export interface CreateClusterInput {
   stepConcurrencyLevel?: number | null;
   terminationProtected?: boolean | null;
   steps?: StepInput[] | null;
+  bootstrapActions?: BootstrapActionInput[] | null;
   clientToken?: string | null;
 }
 
@@ -63,22 +66,33 @@ function validateGroups(groups: readonly InstanceGroupInput[]): void {
   if (total > Limits.instancesPerCluster) throw badInput('input.instanceGroups', `at most ${Limits.instancesPerCluster} instances per cluster`);
 }
 
+/** When Spark applications were last seen running or waiting on a cluster since a time (null: not since). */
+export type AppActivity = (clusterId: string, since: Date) => Promise<Date | null>;
+
 export class ClusterService {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly steps: StepService,
+    /** what this engine can run (SPARK only where pyspark and Java are found) */
+    private readonly applications: readonly ApplicationInfo[],
+    private readonly storage: StorageService,
+    private readonly appActivity: AppActivity,
+  ) {}
 
   async create(input: CreateClusterInput): Promise<ClusterRow> {
     const name = requireName(input.name, 'input.name');
     const applications = [...new Set(input.applications ?? [])];
     applications.forEach((a, i) => {
-      const app = APPLICATIONS.find((x) => x.name === a);
+      const app = this.applications.find((x) => x.name === a);
       if (!app) throw badInput(`input.applications.${i}`, `unknown application ${a}`);
       if (!app.available) throw badInput(`input.applications.${i}`, app.reason ?? `${a} is not available`);
     });
     validateGroups(input.instanceGroups);
+    const bootstrapActions = await validateBootstrapActions(input.bootstrapActions, 'input.bootstrapActions', this.storage);
     const stepConcurrency = requireIntInRange(input.stepConcurrencyLevel ?? 1, 'input.stepConcurrencyLevel', 1, 256);
     const idle = input.autoTerminationIdleTimeoutSeconds ?? null;
     if (idle !== null) requireIntInRange(idle, 'input.autoTerminationIdleTimeoutSeconds', 60, 604_800);
-    const steps = validateSteps(input.steps ?? [], 'input.steps', stepConcurrency);
+    const steps = await validateSteps(input.steps ?? [], 'input.steps', stepConcurrency, this.steps.kindContext(this.sql, applications));
     const token = input.clientToken ?? null;
     if (token !== null) requireName(token, 'input.clientToken', Limits.clientTokenLength);
     const requestHash = token === null ? null : sha256(JSON.stringify({ ...input, clientToken: undefined }));
@@ -87,7 +101,7 @@ export class ClusterService {
       const cluster = await q.insertCluster(tx, {
         id: newId('j'), name, applications, keepAlive: input.keepAliveWhenNoSteps ?? true,
         idleTimeoutSeconds: idle, stepConcurrency, terminationProtected: input.terminationProtected ?? false,
-        clientToken: token, requestHash,
+        clientToken: token, requestHash, bootstrapActions,
       });
       if (!cluster) return null; // the token is taken: settle it after this transaction
       await appendEvent(tx, cluster.id, 'CLUSTER', cluster.id, 'STARTING', { previousState: null, reasonCode: null, reasonMessage: null });
@@ -192,12 +206,19 @@ export class ClusterService {
     });
   }
 
-  /** The auto-termination policy: a cluster WAITING for longer than its idle timeout ends. */
+  /**
+   * The auto-termination policy: a cluster WAITING for longer than its idle timeout ends. On a
+   * SPARK cluster running or waiting Spark applications (the master's metrics) count as activity.
+   */
   async endIfIdle(clusterId: string): Promise<void> {
+    const probe = await q.clusterById(this.sql, clusterId);
+    if (!probe || probe.state !== 'WAITING') return;
+    const appsAt = probe.applications.includes('SPARK') ? await this.appActivity(clusterId, probe.lastActiveAt) : null;
     await this.sql.begin(async (tx) => {
       const c = await q.lockCluster(tx, clusterId);
       if (!c || c.state !== 'WAITING' || c.idleTimeoutSeconds === null) return;
-      if (Date.now() - c.lastActiveAt.getTime() <= c.idleTimeoutSeconds * 1_000) return;
+      const idleSince = Math.max(c.lastActiveAt.getTime(), appsAt?.getTime() ?? 0);
+      if (Date.now() - idleSince <= c.idleTimeoutSeconds * 1_000) return;
       await beginTermination(tx, c, { code: 'ALL_STEPS_COMPLETED', message: `Idle for more than ${c.idleTimeoutSeconds} seconds (auto-termination policy)` });
     });
   }

@@ -1,7 +1,12 @@
+import os from 'node:os';
 import type { Logger } from 'pino';
+import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import { WorkHints } from '../events/hints.js';
+import { detectSpark, type SparkRuntime } from '../engine/spark-runtime.js';
+import { createSqlEngine } from '../engine/sql/duckdb.js';
 import { AuthService } from './auth.js';
+import { applicationsWith, type ApplicationInfo } from './catalog.js';
 import { ClusterService } from './clusters.js';
 import { EventService } from './events.js';
 import { FunctionCodeStore } from './function-code.js';
@@ -10,7 +15,14 @@ import { InvocationService } from './invocations.js';
 import { ProvisionedConcurrencyService } from './provisioned-concurrency.js';
 import { InstanceService } from './instances.js';
 import { LogService } from './logs.js';
+import { MetricsService } from './metrics.js';
+import { loadPriceTable } from './pricing.js';
+import { ScalingService } from './scaling.js';
+import { UsageService } from './usage.js';
+import { NodeConfigService } from './node-config.js';
+import { SqlService } from './sql.js';
 import { StepService } from './steps.js';
+import { StorageService } from './storage.js';
 
 /** The services bag shared by resolvers, controllers and the agent gateway. */
 export interface Services {
@@ -22,34 +34,50 @@ export interface Services {
   logs: LogService;
   events: EventService;
   hints: WorkHints;
+  storage: StorageService;
+  /** Spark on this host (pyspark, Java), found once at start-up */
+  spark: SparkRuntime;
+  /** the applications query: what this engine can run, and why not */
+  applications: readonly ApplicationInfo[];
+  nodes: NodeConfigService;
+  sqlQueries: SqlService;
+  metrics: MetricsService;
+  scaling: ScalingService;
+  usage: UsageService;
   functions: FunctionService;
   invocations: InvocationService;
   provisioned: ProvisionedConcurrencyService;
 }
 
-/** What the function services need from the configuration. */
-export interface FunctionSettings {
-  dataDir: string;
-  bucketsDir: string;
-  concurrencyLimit: number;
-  retryDelayMs: number;
-}
-
-export function createServices(sql: Sql, log: Logger, fns: FunctionSettings): Services {
+export function createServices(sql: Sql, log: Logger, config: Config): Services {
   const hints = new WorkHints();
-  const steps = new StepService(sql, hints);
-  const functions = new FunctionService(sql, new FunctionCodeStore(fns.dataDir, fns.bucketsDir), fns.concurrencyLimit);
+  const spark = detectSpark({ python: config.python, sparkHome: config.sparkHome });
+  const storage = new StorageService(sql, config, log);
+  const steps = new StepService(sql, hints, storage, spark.python);
+  const applications = applicationsWith(spark);
+  const metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
+  const functions = new FunctionService(sql, new FunctionCodeStore(config.dataDir, config.bucketsDir), config.functionConcurrencyLimit);
   return {
     sql,
     auth: new AuthService(sql, log),
-    clusters: new ClusterService(sql),
+    clusters: new ClusterService(sql, steps, applications, storage, (id, since) => metrics.lastAppActivity(id, since)),
     steps,
     instances: new InstanceService(sql, steps),
     logs: new LogService(sql, log),
     events: new EventService(sql, log),
     hints,
+    storage,
+    spark,
+    applications,
+    nodes: new NodeConfigService(sql, spark, config),
+    sqlQueries: new SqlService(sql, storage, createSqlEngine({
+      bucketsDir: config.bucketsDir, memoryLimitMb: config.sqlPreviewMemoryMb, threads: Math.min(4, os.availableParallelism()),
+    }), config.bucketsDir, config.sqlPreviewTimeoutMs),
+    metrics,
+    scaling: new ScalingService(sql, metrics, { cooldownSeconds: config.scalingCooldownSeconds, idlePeriods: config.scalingIdlePeriods }),
+    usage: new UsageService(sql, loadPriceTable(config.priceTable)),
     functions,
-    provisioned: new ProvisionedConcurrencyService(sql, functions, fns.concurrencyLimit),
-    invocations: new InvocationService(sql, functions, fns.concurrencyLimit, { retryDelayMs: (attempt) => fns.retryDelayMs * attempt }, log),
+    provisioned: new ProvisionedConcurrencyService(sql, functions, config.functionConcurrencyLimit),
+    invocations: new InvocationService(sql, functions, config.functionConcurrencyLimit, { retryDelayMs: (attempt) => config.functionRetryDelayMs * attempt }, log),
   };
 }

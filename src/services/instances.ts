@@ -3,7 +3,7 @@ import type { Sql, Tx } from '../db/client.js';
 import * as clustersQ from '../db/queries/clusters.js';
 import * as q from '../db/queries/instances.js';
 import * as stepsQ from '../db/queries/steps.js';
-import type { ClusterRow, InstanceGroupRow, InstanceRow, StepRow } from '../db/rows.js';
+import type { ClusterRow, InstanceEndpoints, InstanceGroupRow, InstanceRow, StepRow } from '../db/rows.js';
 import { ACTIVE_CLUSTER_STATES, ENDED_CLUSTER_STATES } from '../db/rows.js';
 import { sha256 } from '../lib/ids.js';
 import type { StepService } from './steps.js';
@@ -95,11 +95,19 @@ export class InstanceService {
     });
   }
 
-  /** The agent finished bootstrapping: the instance runs; when every node runs, the cluster is ready. */
-  ready(instanceId: string): Promise<void> {
+  /**
+   * The agent finished bootstrapping: the instance runs; when every node runs, the cluster is ready.
+   * The addresses it serves are kept on the instance, the Spark master's also on the cluster (the
+   * controller launches the Spark workers once it is known).
+   */
+  ready(instanceId: string, endpoints: InstanceEndpoints = {}): Promise<void> {
     return this.underLock(instanceId, async (tx, locked, instance) => {
       let cluster = locked;
       if (instance.state !== 'BOOTSTRAPPING') return;
+      await q.setEndpoints(tx, instanceId, endpoints);
+      if (instance.role === 'MASTER' && endpoints.sparkMasterUrl) {
+        await clustersQ.setSparkMaster(tx, cluster.id, endpoints.sparkMasterUrl, endpoints.sparkMasterWebUrl ?? null);
+      }
       await changeInstanceState(tx, instance, 'RUNNING');
       if (cluster.state === 'STARTING' || cluster.state === 'BOOTSTRAPPING') {
         const groups = await clustersQ.groupsOfClusters(tx, [cluster.id]);
@@ -135,6 +143,25 @@ export class InstanceService {
         cluster = await beginTermination(tx, cluster, { code: 'INSTANCE_FAILURE', message: `Master node ${instanceId} failed: ${reason.message}` });
       } else {
         cluster = await settleActivity(tx, cluster);
+      }
+      await refreshGroups(tx, cluster);
+    });
+  }
+
+  /**
+   * A bootstrap action (or a daemon the node starts) failed. While the cluster starts, or on its
+   * MASTER, that ends the cluster with BOOTSTRAP_FAILURE; a node added later is failed and replaced
+   * (nodes that keep failing end the cluster, see the controller).
+   */
+  bootstrapFailed(instanceId: string, message: string): Promise<void> {
+    return this.underLock(instanceId, async (tx, locked, instance) => {
+      let cluster = locked;
+      if (instance.state === 'TERMINATED') return;
+      const reason = { code: 'BOOTSTRAP_FAILURE', message };
+      await changeInstanceState(tx, instance, 'TERMINATED', reason);
+      const starting = cluster.state === 'STARTING' || cluster.state === 'BOOTSTRAPPING';
+      if (starting || instance.role === 'MASTER') {
+        cluster = await beginTermination(tx, cluster, { code: 'BOOTSTRAP_FAILURE', message: `On ${instance.role} node ${instanceId}: ${message}` });
       }
       await refreshGroups(tx, cluster);
     });

@@ -1,10 +1,10 @@
-import type { Sql, Tx } from '../db/client.js';
+import type { Db, Sql, Tx } from '../db/client.js';
 import * as clustersQ from '../db/queries/clusters.js';
 import * as instancesQ from '../db/queries/instances.js';
 import { appendEvent } from '../db/queries/events.js';
 import { createStream } from '../db/queries/logs.js';
 import * as q from '../db/queries/steps.js';
-import type { ActionOnFailure, ClusterRow, CommandSpec, StepRow } from '../db/rows.js';
+import type { ActionOnFailure, ClusterRow, StepRow, StepSpec } from '../db/rows.js';
 import { ACTIVE_CLUSTER_STATES } from '../db/rows.js';
 import type { WorkHints } from '../events/hints.js';
 import { newId } from '../lib/ids.js';
@@ -12,48 +12,42 @@ import { badInput, conflict, notFound } from './errors.js';
 import {
   beginTermination, cancelPendingSteps, changeClusterState, changeStepState, settleActivity, stepProgressChanged, stepSnapshot,
 } from './transitions.js';
-import { Limits, requireEnv, requireList, requireName } from './validate.js';
+import type { StorageService } from './storage.js';
+import { STEP_KINDS, type StepKindContext, type StepKindName } from './step-kinds/index.js';
+import { Limits, requireList, requireName } from './validate.js';
 
 export interface StepInput {
   name: string;
   actionOnFailure?: ActionOnFailure | null;
-  command?: { args: string[]; env?: unknown } | null;
+  command?: unknown;
   script?: unknown;
   spark?: unknown;
   sql?: unknown;
 }
 
-export interface ValidStep { name: string; actionOnFailure: ActionOnFailure; spec: CommandSpec }
+export interface ValidStep { name: string; actionOnFailure: ActionOnFailure; kind: StepKindName; spec: StepSpec }
 
-const STEP_KINDS = ['command', 'script', 'spark', 'sql'] as const;
-const NOT_YET: Record<string, string> = {
-  script: 'script steps need buckets, which this server does not provide yet',
-  spark: 'spark steps need a SPARK cluster, which this engine does not provide yet',
-  sql: 'sql steps need DuckDB, which this engine does not provide yet',
-};
+const INPUT_FIELDS = Object.keys(STEP_KINDS) as (keyof typeof STEP_KINDS)[];
 
-export function validateSteps(steps: readonly StepInput[], field: string, concurrency: number): ValidStep[] {
+export async function validateSteps(
+  steps: readonly StepInput[], field: string, concurrency: number, ctx: StepKindContext,
+): Promise<ValidStep[]> {
   requireList(steps, field, 0, Limits.stepsPerRequest);
-  return steps.map((s, i) => {
+  const valid: ValidStep[] = [];
+  for (const [i, s] of steps.entries()) {
     const f = `${field}.${i}`;
     const name = requireName(s.name, `${f}.name`);
-    const kinds = STEP_KINDS.filter((k) => s[k] !== null && s[k] !== undefined);
-    if (kinds.length !== 1) throw badInput(f, `exactly one of ${STEP_KINDS.join(', ')} is required, got ${kinds.length}`);
-    const kind = kinds[0]!;
-    if (kind !== 'command') throw badInput(`${f}.${kind}`, NOT_YET[kind]!);
+    const given = INPUT_FIELDS.filter((k) => s[k] !== null && s[k] !== undefined);
+    if (given.length !== 1) throw badInput(f, `exactly one of ${INPUT_FIELDS.join(', ')} is required, got ${given.length}`);
     const actionOnFailure = s.actionOnFailure ?? 'CONTINUE';
     if (concurrency > 1 && actionOnFailure !== 'CONTINUE') {
       throw badInput(`${f}.actionOnFailure`, 'with stepConcurrencyLevel > 1 only CONTINUE is allowed');
     }
-    const args = s.command!.args;
-    requireList(args, `${f}.command.args`, 1, Limits.argCount);
-    args.forEach((a, j) => {
-      if (a.length > Limits.argLength) throw badInput(`${f}.command.args.${j}`, `must be at most ${Limits.argLength} characters`);
-      if (a.includes('\0')) throw badInput(`${f}.command.args.${j}`, 'must not contain NUL');
-    });
-    if (!args[0]!.trim()) throw badInput(`${f}.command.args.0`, 'the program must not be empty');
-    return { name, actionOnFailure, spec: { args: [...args], env: requireEnv(s.command!.env, `${f}.command.env`) } };
-  });
+    const { name: kind, kind: impl } = STEP_KINDS[given[0]!];
+    const spec = await impl.prepare(s[given[0]!], `${f}.${given[0]}`, ctx);
+    valid.push({ name, actionOnFailure, kind, spec });
+  }
+  return valid;
 }
 
 export async function insertValidatedSteps(tx: Tx, clusterId: string, steps: ValidStep[]): Promise<StepRow[]> {
@@ -62,7 +56,7 @@ export async function insertValidatedSteps(tx: Tx, clusterId: string, steps: Val
     const logStreamId = newId('log');
     await createStream(tx, logStreamId);
     const row = await q.insertStep(tx, {
-      id: newId('s'), clusterId, name: s.name, kind: 'COMMAND', spec: s.spec, actionOnFailure: s.actionOnFailure, logStreamId,
+      id: newId('s'), clusterId, name: s.name, kind: s.kind, spec: s.spec, actionOnFailure: s.actionOnFailure, logStreamId,
     });
     await appendEvent(tx, clusterId, 'STEP', row.id, 'PENDING', { previousState: null, ...stepSnapshot(row) });
     rows.push(row);
@@ -74,7 +68,14 @@ export type CancelMode = 'SEND_INTERRUPT' | 'TERMINATE_PROCESS';
 export interface CancelResult { stepId: string; status: 'SUBMITTED' | 'FAILED'; reason: string | null }
 
 export class StepService {
-  constructor(private readonly sql: Sql, private readonly hints: WorkHints) {}
+  constructor(
+    private readonly sql: Sql, private readonly hints: WorkHints, private readonly storage: StorageService,
+    private readonly python: string | null,
+  ) {}
+
+  kindContext(db: Db, applications: readonly string[]): StepKindContext {
+    return { db, applications, bucketsDir: this.storage.options.bucketsDir, storage: this.storage, python: this.python };
+  }
 
   get(id: string): Promise<StepRow | undefined> {
     return q.stepById(this.sql, id);
@@ -88,7 +89,7 @@ export class StepService {
       if (!ACTIVE_CLUSTER_STATES.includes(cluster.state)) {
         throw conflict(`steps can't be added to a ${cluster.state} cluster`, 'input.clusterId');
       }
-      const valid = validateSteps(steps, 'input.steps', cluster.stepConcurrency);
+      const valid = await validateSteps(steps, 'input.steps', cluster.stepConcurrency, this.kindContext(tx, cluster.applications));
       const active = await q.countActiveSteps(tx, clusterId);
       if (active + valid.length > Limits.activeStepsPerCluster) {
         throw badInput('input.steps', `a cluster holds at most ${Limits.activeStepsPerCluster} PENDING or RUNNING steps; it has ${active}`);
@@ -185,11 +186,14 @@ export class StepService {
    * send): a queue of steps runs without a round trip through NOTIFY between two of them.
    */
   async recordExit(
-    stepId: string, instanceId: string, exit: { exitCode: number | null; signal: string | null; neverStarted?: boolean },
+    stepId: string, instanceId: string, exit: { exitCode: number | null; signal: string | null; neverStarted?: boolean; result?: Record<string, unknown> | null },
   ): Promise<StepRow[]> {
     const { exitCode, signal } = exit;
+    const result = exit.result ?? null;
     const step = await this.ownStep(stepId, instanceId);
     if (!step) return [];
+    // what a successful step wrote becomes objects before it counts as COMPLETED
+    const outputError = exitCode === 0 && step.state === 'RUNNING' ? await this.registerOutputs(step) : null;
     return this.sql.begin(async (tx): Promise<StepRow[]> => {
       let cluster = (await clustersQ.lockCluster(tx, step.clusterId))!;
       const [current] = await q.lockSteps(tx, step.clusterId, [stepId]);
@@ -204,11 +208,11 @@ export class StepService {
           exitCode, failureReason: cluster.stateReasonCode ?? 'USER_REQUEST', failureMessage: 'the cluster terminated while the step ran',
         }, `Step interrupted: the cluster is terminating${signal ? ` (process ended by ${signal})` : ''}`);
       } else if (current.state === 'RUNNING') {
-        if (exitCode === 0) {
-          await changeStepState(tx, current, 'COMPLETED', { exitCode }, 'Step completed (exit code 0)');
+        if (exitCode === 0 && outputError === null) {
+          await changeStepState(tx, current, 'COMPLETED', { exitCode, result }, 'Step completed (exit code 0)');
         } else {
-          const message = signal ? `the step process was killed by ${signal}` : `the step process exited with code ${exitCode}`;
-          await changeStepState(tx, current, 'FAILED', { exitCode, failureReason: 'STEP_FAILURE', failureMessage: message }, `Step failed: ${message}`);
+          const message = outputError ?? (signal ? `the step process was killed by ${signal}` : `the step process exited with code ${exitCode}`);
+          await changeStepState(tx, current, 'FAILED', { exitCode, result, failureReason: 'STEP_FAILURE', failureMessage: message }, `Step failed: ${message}`);
           cluster = await applyActionOnFailure(tx, cluster, current);
         }
       }
@@ -216,6 +220,18 @@ export class StepService {
       await settleActivity(tx, cluster);
       return next;
     });
+  }
+
+  /** Registers the step's outputs as objects; the reason they could not be, or null. */
+  private async registerOutputs(step: StepRow): Promise<string | null> {
+    for (const uri of step.spec.outputs ?? []) {
+      try {
+        await this.storage.registerOutput(uri, 'outputUri');
+      } catch (err) {
+        return `the step's output ${uri} could not be registered: ${(err as Error).message}`;
+      }
+    }
+    return null;
   }
 
   /** The step's node is gone: the step can't finish. */

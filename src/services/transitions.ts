@@ -16,7 +16,7 @@ export function stepSnapshot(s: StepRow) {
   return {
     id: s.id, name: s.name, state: s.state, progress: s.progress, exitCode: s.exitCode, pid: s.pid,
     instanceId: s.instanceId, failureReason: s.failureReason, failureMessage: s.failureMessage,
-    startedAt: s.startedAt, endedAt: s.endedAt,
+    result: s.result, startedAt: s.startedAt, endedAt: s.endedAt,
   };
 }
 

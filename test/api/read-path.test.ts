@@ -89,6 +89,28 @@ describe('identical concurrent queries', () => {
     expectError(reader, 'FORBIDDEN');
   });
 
+  it('a query with errors runs once and answers with the coded error (and its HTTP status when it failed whole)', async () => {
+    // a partial result (a field the key may not read is null): the clusters list is read once, not twice
+    const partial = `{ clusters(first: 2) { edges { node { id } } } bucket(name: "not-allowed") { name } }`;
+    const reader = (await server.data(`mutation { createApiKey(input: { name: "partial", actions: ["clusters:*"] }) { key } }`)).createApiKey.key;
+    await server.gql(partial, {}, reader);
+    statements.length = 0;
+    counting = true;
+    const res = await server.gql(partial, {}, reader);
+    counting = false;
+    expect(res.data!.clusters.edges).toHaveLength(2);
+    expect(res.data!.bucket).toBeNull();
+    expectError(res, 'FORBIDDEN');
+    expect(statements.filter((q) => /from clusters\b/.test(q) && /order by/.test(q) && !/for update|state = any/.test(q))).toHaveLength(1);
+    // failed as a whole: the API code decides the HTTP status
+    const whole = await fetch(`${server.url}/graphql`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${server.key}` },
+      body: JSON.stringify({ query: `query($id: ID!) { clusterMetrics(clusterId: $id, names: ["IsIdle"], from: "2020-01-01T00:00:00Z", periodSeconds: 60) { name } }`, variables: { id: 'j-missing' } }),
+    });
+    expect(whole.status).toBe(404);
+    expect(((await whole.json()) as any).errors[0].extensions).toMatchObject({ code: 'NOT_FOUND', field: 'clusterId' });
+  });
+
   it('mutations are never coalesced: two identical createCluster calls make two clusters', async () => {
     const input = { name: 'twice', instanceGroups: [MASTER], keepAliveWhenNoSteps: false };
     const [a, b] = await Promise.all([server.data(CREATE_CLUSTER, { input }), server.data(CREATE_CLUSTER, { input })]);

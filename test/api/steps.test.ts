@@ -261,6 +261,20 @@ describe('command steps', () => {
     ]);
     expect(await step(s.id)).toMatchObject({ state: 'COMPLETED', progress: 1 });
   });
+
+  it('::result lines are not stored; the last JSON object becomes Step.result, also on failure', async () => {
+    const c = await newCluster();
+    const [ok, failed] = await addSteps(c.id, [
+      { name: 'ok', args: ['sh', '-c', 'echo \'::result {"rowsWritten": 1}\'; echo \'::result {"rowsWritten": 42, "files": ["a"]}\'; echo \'::result [1]\'; echo done'] },
+      { name: 'failed', args: ['sh', '-c', 'echo \'::result {"partial": true}\'; exit 3'] },
+    ]);
+    await waitForStep(failed.id, ['FAILED']);
+    const q = `query($id: ID!) { step(id: $id) { state kind result } }`;
+    expect((await server.data(q, { id: ok.id })).step).toEqual({ state: 'COMPLETED', kind: 'COMMAND', result: { rowsWritten: 42, files: ['a'] } });
+    expect((await server.data(q, { id: failed.id })).step).toEqual({ state: 'FAILED', kind: 'COMMAND', result: { partial: true } });
+    // a line that is not a JSON object stays an ordinary line
+    expect(brief(await allLogs(ok.id)).filter(([k]) => k === 'STDOUT')).toEqual([['STDOUT', '::result [1]'], ['STDOUT', 'done']]);
+  });
 });
 
 describe('ordering and concurrency', () => {

@@ -184,9 +184,10 @@ describe('createCluster input', () => {
     }, 'BAD_USER_INPUT', 'input.steps.0.actionOnFailure');
   });
 
-  it('applications this engine does not provide are refused', async () => {
-    await expectCreateRefused({ name: 'spark', instanceGroups: [MASTER], applications: ['SPARK'] }, 'BAD_USER_INPUT', 'input.applications.0');
-    await expectCreateRefused({ name: 'duck', instanceGroups: [MASTER], applications: ['DUCKDB'] }, 'BAD_USER_INPUT', 'input.applications.0');
+  it('unknown applications are refused, and SQL steps need DUCKDB among the applications', async () => {
+    await expectCreateRefused({ name: 'hive', instanceGroups: [MASTER], applications: ['HIVE'] }, 'BAD_USER_INPUT', 'input.applications.0');
+    const sqlStep = { name: 'q', sql: { query: 'SELECT 1', outputUri: 's3://out/x.csv' } };
+    await expectCreateRefused({ name: 'duckless', instanceGroups: [MASTER], steps: [sqlStep] }, 'BAD_USER_INPUT', 'input.steps.0.sql');
   });
 
   it('257 steps in one createCluster is too many', async () => {

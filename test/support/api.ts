@@ -109,6 +109,12 @@ export function gateStep(name: string, file: string) {
   };
 }
 
+/** A StepInput (command kind) that runs until `file` exists. */
+export function gated(name: string, file: string) {
+  const g = gateStep(name, file);
+  return { name, command: { args: g.args, env: g.env } };
+}
+
 /**
  * What one test opened or created: subscriptions, WebSocket clients and cluster ids. `cleanup` (for
  * afterEach) closes and disposes them, and terminates the clusters so that running steps do not

@@ -1,5 +1,5 @@
 import type { Db } from '../client.js';
-import type { ClusterRow, ClusterState, InstanceGroupRow } from '../rows.js';
+import type { BootstrapAction, ClusterRow, ClusterState, InstanceGroupRow } from '../rows.js';
 
 export interface NewCluster {
   id: string;
@@ -11,15 +11,16 @@ export interface NewCluster {
   terminationProtected: boolean;
   clientToken: string | null;
   requestHash: string | null;
+  bootstrapActions: BootstrapAction[];
 }
 
 /** Inserts unless the client token is taken; returns undefined then (the caller reads the winner). */
 export async function insertCluster(db: Db, c: NewCluster): Promise<ClusterRow | undefined> {
   const [row] = await db<ClusterRow[]>`
     insert into clusters (id, name, state, applications, keep_alive, idle_timeout_seconds, step_concurrency,
-                          termination_protected, client_token, request_hash)
+                          termination_protected, client_token, request_hash, bootstrap_actions)
     values (${c.id}, ${c.name}, 'STARTING', ${db.array(c.applications)}, ${c.keepAlive}, ${c.idleTimeoutSeconds},
-            ${c.stepConcurrency}, ${c.terminationProtected}, ${c.clientToken}, ${c.requestHash})
+            ${c.stepConcurrency}, ${c.terminationProtected}, ${c.clientToken}, ${c.requestHash}, ${db.json(c.bootstrapActions as never)})
     on conflict (client_token) do nothing
     returning *`;
   return row;
@@ -118,4 +119,9 @@ export async function updateGroup(
       requested_count = coalesce(${patch.requestedCount ?? null}::int, requested_count)
     where id = ${id} returning *`;
   return row!;
+}
+
+/** The Spark master's addresses, as the MASTER node reported them. */
+export async function setSparkMaster(db: Db, id: string, url: string | null, webUrl: string | null): Promise<void> {
+  await db`update clusters set spark_master_url = ${url}, spark_master_web_url = ${webUrl} where id = ${id}`;
 }

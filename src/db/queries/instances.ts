@@ -1,5 +1,5 @@
 import type { Db } from '../client.js';
-import type { InstanceRow, InstanceState } from '../rows.js';
+import type { InstanceEndpoints, InstanceRow, InstanceState } from '../rows.js';
 
 export async function insertInstance(
   db: Db, i: Pick<InstanceRow, 'id' | 'clusterId' | 'groupId' | 'role' | 'instanceType' | 'tokenHash'>,
@@ -76,12 +76,16 @@ export async function isConnectedTo(db: Db, instanceId: string, serverId: string
   return row!.ok;
 }
 
-/** Instances of a cluster failed (INSTANCE_FAILURE) since `since`, per group. */
+/** Instances of a cluster failed (dead, silent, or their bootstrap failed) since `since`, per group. */
 export async function recentFailures(db: Db, clusterId: string, since: Date): Promise<Map<string, number>> {
   const rows = await db<{ groupId: string; n: number }[]>`
     select group_id, count(*)::int as n from instances
-    where cluster_id = ${clusterId} and state = 'TERMINATED' and state_reason_code = 'INSTANCE_FAILURE'
+    where cluster_id = ${clusterId} and state = 'TERMINATED' and state_reason_code in ('INSTANCE_FAILURE', 'BOOTSTRAP_FAILURE')
       and ended_at > ${since}
     group by group_id`;
   return new Map(rows.map((r) => [r.groupId, r.n]));
+}
+
+export async function setEndpoints(db: Db, id: string, endpoints: InstanceEndpoints): Promise<void> {
+  await db`update instances set endpoints = ${db.json(endpoints as never)} where id = ${id}`;
 }

@@ -71,7 +71,10 @@ export async function claimablePending(db: Db, clusterId: string, concurrency: n
 
 export async function setStepState(
   db: Db, id: string, state: StepState,
-  patch: { instanceId?: string; exitCode?: number | null; failureReason?: string | null; failureMessage?: string | null } = {},
+  patch: {
+    instanceId?: string; exitCode?: number | null; failureReason?: string | null; failureMessage?: string | null;
+    result?: Record<string, unknown> | null;
+  } = {},
 ): Promise<StepRow> {
   const [row] = await db<StepRow[]>`
     update steps set state = ${state},
@@ -79,6 +82,7 @@ export async function setStepState(
       exit_code = coalesce(${patch.exitCode ?? null}::int, exit_code),
       failure_reason = coalesce(${patch.failureReason ?? null}, failure_reason),
       failure_message = coalesce(${patch.failureMessage ?? null}, failure_message),
+      result = coalesce(${patch.result ? db.json(patch.result as never) : null}::jsonb, result),
       started_at = case when ${state} = 'RUNNING' and started_at is null then clock_timestamp() else started_at end,
       ended_at = case when ${state} in ('COMPLETED', 'CANCELLED', 'FAILED', 'INTERRUPTED') then clock_timestamp() else ended_at end,
       progress = case when ${state} = 'COMPLETED' then 1 else progress end

@@ -11,6 +11,9 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import { BootstrapFailure, runBootstrapActions } from './bootstrap.js';
+import { startMetrics } from './metrics.js';
+import { masterStatus, SparkNode } from './spark.js';
 
 // Type-only imports: they vanish at run time, so the copied file still has no dependencies.
 /** @typedef {import('../types.js').AgentMessage} AgentMessage */
@@ -18,6 +21,8 @@ import path from 'node:path';
 /** @typedef {import('../types.js').AgentLogLine} LogLine */
 /** @typedef {import('../types.js').AgentStream} Stream */
 /** @typedef {import('../types.js').AgentStepReport} StepReport */
+/** @typedef {import('../types.js').NodeConfig} NodeConfig */
+/** @typedef {import('../types.js').NodeEndpoints} NodeEndpoints */
 /** @typedef {import('node:net').Socket} Socket */
 
 const MAX_LINE_BYTES = 16 * 1024;
@@ -484,6 +489,20 @@ function parseProgress(text) {
   return Math.min(1, Math.max(0, value));
 }
 
+const RESULT_PREFIX = '::result ';
+const MAX_RESULT_BYTES = 65_536;
+
+/** `::result {json object}`: the step's outcome in figures (e.g. rows written). @param {string} text */
+function parseResult(text) {
+  if (!text.startsWith(RESULT_PREFIX) || Buffer.byteLength(text) > MAX_RESULT_BYTES) return null;
+  try {
+    const value = JSON.parse(text.slice(RESULT_PREFIX.length));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Unacknowledged lines of one step, oldest first; a moving head keeps drops and acks O(1). */
 class LineQueue {
   constructor() {
@@ -558,6 +577,7 @@ class LineQueue {
  * @property {number} exitAt
  * @property {boolean} exitSent stepExited written to the current connection
  * @property {number | undefined} progress
+ * @property {Record<string, unknown> | null} result the last `::result` directive, sent with the exit
  * @property {number | undefined} progressSent
  * @property {number} progressSentAt
  * @property {NodeJS.Timeout | null} progressTimer
@@ -583,6 +603,7 @@ function newStep(stepId) {
     exitAt: 0,
     exitSent: false,
     progress: undefined,
+    result: null,
     progressSent: undefined,
     progressSentAt: 0,
     progressTimer: null,
@@ -717,8 +738,10 @@ function runStep(msg) {
 
   const out = new LineSplitter((text) => {
     const value = parseProgress(text);
-    if (value === null) appendLine(step, 'STDOUT', text);
-    else setProgress(step, value);
+    if (value !== null) return setProgress(step, value);
+    const result = parseResult(text);
+    if (result !== null) step.result = result;
+    else appendLine(step, 'STDOUT', text);
   });
   const err = new LineSplitter((text) => appendLine(step, 'STDERR', text));
   child.stdout.on('data', (/** @type {Buffer} */ chunk) => out.write(chunk));
@@ -828,8 +851,12 @@ let shuttingDown = false;
 let pumpTimer = null;
 /** @type {NodeJS.Timeout | null} */
 let orphanTimer = null;
-/** @type {Promise<void> | null} */
+/** @type {Promise<NodeEndpoints> | null} */
 let bootstrapped = null;
+/** @type {SparkNode | null} */
+let sparkNode = null;
+/** @type {(() => void) | null} */
+let stopMetrics = null;
 
 function isSessionUp() {
   return conn !== null && welcomed && conn.open && !conn.closeSent;
@@ -893,6 +920,7 @@ function pump() {
       signal: step.signal,
       at: step.exitAt,
       lastSeq: step.lastSeq,
+      result: step.result,
     });
     step.exitSent = true;
   }
@@ -908,11 +936,62 @@ function stepReports() {
 }
 
 /**
- * Bootstrap actions for the node's role (install packages, start daemons, …) belong here. The
- * control plane treats the node as usable only after `ready`, which waits for this.
- * @returns {Promise<void>}
+ * Makes the node what the control plane says it is (the `node` of the first welcome): bootstrap
+ * actions in order, then the node's daemons (Spark), then metrics. The control plane treats the
+ * node as usable only after `ready`, which waits for this.
+ * @param {NodeConfig | undefined} node
+ * @returns {Promise<NodeEndpoints>}
  */
-async function bootstrap() {}
+async function bootstrap(node) {
+  if (!node) return {};
+  const log = (/** @type {string} */ msg, /** @type {Record<string, unknown>} */ fields = {}) => diag('info', msg, fields);
+  await runBootstrapActions(node.bootstrapActions ?? [], {
+    workdir: config.workdir, python: node.python, log,
+    env: { ...process.env, CLUSTER_INSTANCE_ID: config.instanceId },
+  });
+  /** @type {NodeEndpoints} */
+  let endpoints = {};
+  if (node.spark && !shuttingDown) {
+    sparkNode = new SparkNode(node.spark, {
+      role: node.role, vcpu: node.vcpu, memoryMb: node.memoryMb, workdir: config.workdir, log,
+      onDaemonExit: (name, code, signal) => {
+        // the node is no use without its daemon: leaving lets the control plane replace it
+        diag('error', 'spark daemon exited', { name, code, signal });
+        void exitAgent(4, SIGNAL_GRACE_MS, `${name} exited`);
+      },
+    });
+    endpoints = await sparkNode.start();
+    // steps (spark-submit) reach the cluster's Spark through these
+    Object.assign(process.env, sparkNode.stepEnv());
+  }
+  const spark = sparkNode;
+  const masterWebUrl = spark?.isMaster ? spark.masterWebUrl : null;
+  stopMetrics = startMetrics({
+    intervalMs: positiveNumber(process.env.AGENT_METRICS_MS, node.metricsMs || 5000),
+    send: (m) => send({ type: 'metrics', ...m }),
+    sparkStatus: masterWebUrl ? () => masterStatus(masterWebUrl) : null,
+  });
+  return endpoints;
+}
+
+/** Reports a failed bootstrap, or keeps the node going if something else broke. @param {unknown} err */
+function bootstrapError(err) {
+  if (err instanceof BootstrapFailure) {
+    diag('error', 'bootstrap failed', { action: err.action, exitCode: err.exitCode });
+    send({ type: 'bootstrapFailed', action: err.action, exitCode: err.exitCode, logTail: err.logTail });
+  } else {
+    diag('error', 'bootstrap failed', { error: errorText(err) });
+    send({ type: 'bootstrapFailed', action: 'node start-up', exitCode: null, logTail: [errorText(err)] });
+  }
+}
+
+/** SIGUSR2 from the driver: drain the node's Spark worker, then leave (docs/agent-protocol.md). */
+async function decommission() {
+  if (shuttingDown) return;
+  diag('info', 'decommission requested');
+  await sparkNode?.decommission();
+  await exitAgent(0, SIGNAL_GRACE_MS, 'decommissioned');
+}
 
 function startOrphanTimer() {
   if (orphanTimer || shuttingDown) return;
@@ -922,8 +1001,8 @@ function startOrphanTimer() {
   }, config.orphanMs);
 }
 
-/** @param {WsClient} ws @param {string} url */
-function onWelcome(ws, url) {
+/** @param {WsClient} ws @param {string} url @param {NodeConfig | undefined} node */
+function onWelcome(ws, url, node) {
   if (conn !== ws || welcomed) return;
   welcomed = true;
   if (orphanTimer) {
@@ -939,12 +1018,15 @@ function onWelcome(ws, url) {
   }
   pump();
   for (const step of steps.values()) if (step.state === 'running') sendProgress(step);
-  bootstrapped ??= bootstrap();
+  bootstrapped ??= bootstrap(node);
+  // on every (re)connection: the outcome is repeated until the control plane acts on it
   bootstrapped.then(
-    () => {
-      if (conn === ws && isSessionUp()) send({ type: 'ready' });
+    (endpoints) => {
+      if (conn === ws && isSessionUp()) send({ type: 'ready', endpoints });
     },
-    (err) => diag('error', 'bootstrap failed', { error: errorText(err) }),
+    (err) => {
+      if (conn === ws && isSessionUp()) bootstrapError(err);
+    },
   );
 }
 
@@ -962,7 +1044,7 @@ function onControlMessage(ws, url, text) {
     diag('warn', 'control message without a type ignored');
     return;
   }
-  if (msg.type === 'welcome') return onWelcome(ws, url);
+  if (msg.type === 'welcome') return onWelcome(ws, url, msg.node);
   if (msg.type === 'error') {
     diag('error', 'control plane refused the agent', { url, message: String(msg.message) });
     return;
@@ -1092,7 +1174,9 @@ async function exitAgent(code, graceMs, reason) {
   diag('info', 'stopping', { reason, graceMs });
   if (heartbeatTimer) clearInterval(heartbeatTimer);
   if (orphanTimer) clearTimeout(orphanTimer);
+  stopMetrics?.();
   await stopAllSteps(graceMs);
+  await sparkNode?.stop(graceMs);
   await flushForExit();
   diag('info', 'exiting', { code });
   process.exit(code);
@@ -1134,10 +1218,12 @@ function main() {
   });
   process.on('SIGTERM', () => void exitAgent(0, SIGNAL_GRACE_MS, 'SIGTERM'));
   process.on('SIGINT', () => void exitAgent(0, SIGNAL_GRACE_MS, 'SIGINT'));
+  process.on('SIGUSR2', () => void decommission());
   process.on('uncaughtException', (err) => {
     // Our state is gone, so nobody could report on the steps any more: take them down with us.
     diag('error', 'agent crashed', { error: errorText(err), stack: err.stack });
     for (const s of steps.values()) if (s.state === 'running') signalGroup(s.pid, 'SIGKILL');
+    sparkNode?.killNow();
     process.exit(1);
   });
   // A peer that vanished without a FIN only shows up as silence; ws servers answer pings.

@@ -165,6 +165,13 @@ export class LocalDriver implements EngineDriver {
     }
   }
 
+  async decommission(instance: InstanceHandle, waitMs: number): Promise<void> {
+    if (instance.host !== this.host || instance.pid === null || !this.isOurAgent(instance.pid, instance.instanceId)) return;
+    // SIGUSR2 is the agent's "drain and leave" (docs/agent-protocol.md); it exits when drained
+    killPid(instance.pid, 'SIGUSR2');
+    await waitForExit(instance.pid, waitMs);
+  }
+
   isAlive(instance: InstanceHandle): boolean | undefined {
     if (instance.host !== this.host) return undefined;
     if (instance.pid === null) return false;

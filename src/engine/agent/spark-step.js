@@ -1,0 +1,92 @@
+// @ts-check
+// Runs one SPARK step on the master node: spark-submit in client mode against the cluster's Spark
+// master (SPARK_MASTER_URL, set by the node agent), with the driver's UI on a free port. Progress
+// comes from the driver's own status API (completed / total tasks of the application's jobs) as
+// `::progress` lines; driver output streams through; the exit code is spark-submit's.
+//
+//   node spark-step.js [--conf key=value]… <app.py|app.jar> [app args…]
+//
+// Dependency-free like the agent, so it ships with it.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { freePort, getJson } from './spark.js';
+
+const POLL_MS = 250;
+
+/** @param {string} text */
+function fail(text) {
+  process.stderr.write(`spark-step: ${text}\n`);
+  process.exit(2);
+}
+
+const { SPARK_HOME: home, SPARK_MASTER_URL: master } = process.env;
+if (!home) fail('SPARK_HOME is not set: this node is not part of a SPARK cluster');
+if (!master) fail('SPARK_MASTER_URL is not set: this node is not part of a SPARK cluster');
+const userArgs = process.argv.slice(2);
+if (userArgs.length === 0) fail('usage: spark-step.js [--conf key=value]… <app> [args…]');
+
+const uiPort = await freePort();
+const ui = `http://127.0.0.1:${uiPort}/api/v1`;
+const child = spawn(path.join(/** @type {string} */ (home), 'bin', 'spark-submit'), [
+  '--master', /** @type {string} */ (master),
+  '--deploy-mode', 'client',
+  '--conf', `spark.ui.port=${uiPort}`,
+  // the console progress bar is for terminals; progress travels as ::progress instead
+  '--conf', 'spark.ui.showConsoleProgress=false',
+  // executors on a worker being decommissioned (shrink) finish their tasks and hand over
+  '--conf', 'spark.decommission.enabled=true',
+  ...userArgs,
+], {
+  // the driver listens where the cluster's daemons do, so executors reach it whatever the hostname resolves to
+  env: { ...process.env, SPARK_LOCAL_IP: process.env.SPARK_LOCAL_IP ?? '127.0.0.1' },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+
+// cancellation: the agent signals the whole group; pass TERM on and wait for spark-submit's end
+process.on('SIGTERM', () => child.kill('SIGTERM'));
+process.on('SIGINT', () => child.kill('SIGINT'));
+
+/** @type {string | null} */
+let appId = null;
+let lastProgress = -1;
+let done = false;
+
+async function poll() {
+  while (!done) {
+    if (!appId) {
+      const apps = await getJson(`${ui}/applications`, 1_000);
+      if (Array.isArray(apps) && apps[0]?.id) appId = String(apps[0].id);
+    }
+    if (appId) {
+      const jobs = await getJson(`${ui}/applications/${appId}/jobs`, 1_000);
+      if (Array.isArray(jobs) && jobs.length > 0 && !done) {
+        let total = 0;
+        let completed = 0;
+        for (const j of jobs) {
+          total += Number(j.numTasks) || 0;
+          completed += Number(j.numCompletedTasks) || 0;
+        }
+        const progress = total > 0 ? Math.min(1, completed / total) : 0;
+        if (progress !== lastProgress) {
+          lastProgress = progress;
+          process.stdout.write(`::progress ${progress.toFixed(4)}\n`);
+        }
+      }
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+const polling = poll();
+const [code, signal] = await new Promise((resolve) => {
+  child.once('error', (err) => {
+    process.stderr.write(`spark-step: cannot run spark-submit: ${err.message}\n`);
+    resolve([127, null]);
+  });
+  child.once('exit', (c, s) => resolve([c, s]));
+});
+done = true;
+await polling;
+if (code === 0) process.stdout.write('::progress 1\n');
+if (appId) process.stdout.write(`::result ${JSON.stringify({ applicationId: appId })}\n`);
+process.exit(code ?? (signal ? 128 + 15 : 1));

@@ -1,0 +1,250 @@
+// @ts-check
+// The node's part in a Spark standalone cluster: the Master on the MASTER node, one Worker per
+// CORE/TASK node, sized from the instance type. The daemons are children of the agent, in its
+// process group: they die with the node (and the driver's stop() also finds them by environment).
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { BootstrapFailure } from './bootstrap.js';
+
+/** @typedef {NonNullable<import('../types.js').NodeConfig['spark']>} SparkConfig */
+/** @typedef {import('../types.js').NodeEndpoints} NodeEndpoints */
+
+const HOST = '127.0.0.1';
+const START_TIMEOUT_MS = 120_000;
+const POLL_MS = 100;
+const DRAIN_POLL_MS = 500;
+
+/** A TCP port free right now (Spark binds it a moment later; it retries on a clash). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const { port } = /** @type {net.AddressInfo} */ (server.address());
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * GET a JSON document, or null when it cannot be had (not up yet, gone, not JSON).
+ * @param {string} url @param {number} [timeoutMs]
+ * @returns {Promise<any>}
+ */
+export function getJson(url, timeoutMs = 2_000) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: timeoutMs, agent: false }, (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        resolve(null);
+        return;
+      }
+      /** @type {Buffer[]} */
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch {
+          resolve(null);
+        }
+      });
+      res.on('error', () => resolve(null));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+  });
+}
+
+/** The master's /json/ status (workers, cores, apps) or null. @param {string} masterWebUrl */
+export const masterStatus = (masterWebUrl) => getJson(`${masterWebUrl}/json/`);
+
+/** @param {string} file @param {number} n */
+function lastLines(file, n = 20) {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(-n);
+  } catch {
+    return [];
+  }
+}
+
+export class SparkNode {
+  /**
+   * @param {SparkConfig} spark
+   * @param {{ role: string, vcpu: number, memoryMb: number, workdir: string,
+   *   log: (msg: string, fields?: Record<string, unknown>) => void,
+   *   onDaemonExit: (what: string, code: number | null, signal: string | null) => void }} node
+   */
+  constructor(spark, node) {
+    this.spark = spark;
+    this.node = node;
+    /** @type {import('node:child_process').ChildProcess | null} */
+    this.daemon = null;
+    this.daemonName = '';
+    this.stopping = false;
+    /** @type {NodeEndpoints} */
+    this.endpoints = {};
+    this.masterWebUrl = spark.masterWebUrl;
+    this.masterUrl = spark.masterUrl;
+    this.workerWebPort = 0;
+  }
+
+  get isMaster() {
+    return this.node.role === 'MASTER';
+  }
+
+  /** What steps on this node need to reach the cluster's Spark. @returns {Record<string, string>} */
+  stepEnv() {
+    /** @type {Record<string, string>} */
+    const env = { SPARK_HOME: this.spark.home, PYSPARK_PYTHON: this.spark.python };
+    if (this.masterUrl) env.SPARK_MASTER_URL = this.masterUrl;
+    if (this.masterWebUrl) env.SPARK_MASTER_WEB_URL = this.masterWebUrl;
+    return env;
+  }
+
+  /** Starts the node's daemon and resolves once Spark counts it in. @returns {Promise<NodeEndpoints>} */
+  async start() {
+    if (this.isMaster) return this.startMaster();
+    return this.startWorker();
+  }
+
+  /**
+   * @param {string} name @param {string} mainClass @param {string[]} args @param {Record<string, string>} extraEnv
+   * @returns {string} the daemon's log file
+   */
+  spawnDaemon(name, mainClass, args, extraEnv) {
+    const logFile = path.join(this.node.workdir, `${name}.log`);
+    const fd = openSync(logFile, 'a');
+    try {
+      const child = spawn(path.join(this.spark.home, 'bin', 'spark-class'), [mainClass, ...args], {
+        cwd: this.node.workdir,
+        env: { ...process.env, ...this.stepEnv(), SPARK_LOG_DIR: this.node.workdir, SPARK_NO_DAEMONIZE: '1', ...extraEnv },
+        stdio: ['ignore', fd, fd],
+      });
+      this.daemon = child;
+      this.daemonName = name;
+      child.once('error', (err) => this.node.log('spark daemon could not start', { name, error: err.message }));
+      child.once('exit', (code, signal) => {
+        if (this.daemon === child) this.daemon = null;
+        if (!this.stopping) this.node.onDaemonExit(name, code, signal);
+      });
+    } finally {
+      closeSync(fd);
+    }
+    return logFile;
+  }
+
+  /**
+   * Polls `check` until it returns a value; fails like a bootstrap action when the daemon ends or
+   * the time is up.
+   * @template T @param {string} what @param {string} logFile @param {() => Promise<T | null>} check
+   * @returns {Promise<T>}
+   */
+  async until(what, logFile, check) {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      const exited = this.daemon === null || this.daemon.exitCode !== null || this.daemon.signalCode !== null;
+      if (exited) throw new BootstrapFailure(what, this.daemon?.exitCode ?? null, lastLines(logFile));
+      const value = await check();
+      if (value !== null && value !== undefined) return value;
+      if (Date.now() > deadline) {
+        throw new BootstrapFailure(what, null, [...lastLines(logFile), `not up after ${START_TIMEOUT_MS / 1000} s`]);
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  async startMaster() {
+    const [port, webPort] = [await freePort(), await freePort()];
+    const logFile = this.spawnDaemon('spark-master', 'org.apache.spark.deploy.master.Master',
+      ['--host', HOST, '--port', String(port), '--webui-port', String(webPort)], {});
+    const webUrl = `http://${HOST}:${webPort}`;
+    const status = await this.until('Spark master', logFile, async () => {
+      const s = await masterStatus(webUrl);
+      return s && s.status === 'ALIVE' ? s : null;
+    });
+    this.masterUrl = String(status.url);
+    this.masterWebUrl = webUrl;
+    this.endpoints = { sparkMasterUrl: this.masterUrl, sparkMasterWebUrl: webUrl };
+    this.node.log('spark master up', { ...this.endpoints });
+    return this.endpoints;
+  }
+
+  async startWorker() {
+    if (!this.masterUrl || !this.masterWebUrl) throw new BootstrapFailure('Spark worker', null, ['no Spark master URL in the node configuration']);
+    const masterWebUrl = this.masterWebUrl;
+    this.workerWebPort = await freePort();
+    const workDir = path.join(this.node.workdir, 'spark-work');
+    mkdirSync(workDir, { recursive: true });
+    const logFile = this.spawnDaemon('spark-worker', 'org.apache.spark.deploy.worker.Worker', [
+      '--host', HOST, '--cores', String(this.node.vcpu), '--memory', `${this.node.memoryMb}m`,
+      '--webui-port', String(this.workerWebPort), '--work-dir', workDir, this.masterUrl,
+    ], {
+      // SIGPWR then decommissions the worker (graceful shrink)
+      SPARK_WORKER_OPTS: `-Dspark.decommission.enabled=true ${process.env.SPARK_WORKER_OPTS ?? ''}`.trim(),
+    });
+    // RUNNING means the master counts this worker ALIVE
+    await this.until('Spark worker', logFile, async () => (await this.myWorker(masterWebUrl))?.state === 'ALIVE' ? true : null);
+    this.endpoints = { sparkWorkerWebUrl: `http://${HOST}:${this.workerWebPort}` };
+    this.node.log('spark worker registered', { ...this.endpoints });
+    return this.endpoints;
+  }
+
+  /** This node's worker as the master lists it (matched by its web UI port). @param {string} masterWebUrl */
+  async myWorker(masterWebUrl) {
+    const status = await masterStatus(masterWebUrl);
+    /** @type {any[]} */
+    const workers = status?.workers ?? [];
+    // a restarted worker re-registers under a new id: the newest entry is the current one
+    return workers.filter((w) => String(w.webuiaddress ?? '').endsWith(`:${this.workerWebPort}`)).at(-1) ?? null;
+  }
+
+  /**
+   * Graceful removal of a worker: SIGPWR makes Spark decommission it (no new executors; running
+   * ones are decommissioned by their drivers and leave when their tasks are done). Resolves when
+   * no executor is left on it, or after the decommission timeout.
+   */
+  async decommission() {
+    const worker = this.daemon;
+    if (this.isMaster || !worker?.pid) return;
+    this.node.log('decommissioning spark worker', { timeoutMs: this.spark.decommissionTimeoutMs });
+    try {
+      process.kill(worker.pid, 'SIGPWR');
+    } catch {
+      return;
+    }
+    const deadline = Date.now() + this.spark.decommissionTimeoutMs;
+    const self = `http://${HOST}:${this.workerWebPort}/json/`;
+    while (Date.now() < deadline && this.daemon === worker) {
+      const state = await getJson(self);
+      if (state && Array.isArray(state.executors) && state.executors.length === 0) {
+        this.node.log('spark worker drained');
+        return;
+      }
+      await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+    }
+    this.node.log('decommission timeout reached: stopping the worker with what still runs on it');
+  }
+
+  /** TERM the daemon, KILL after graceMs. @param {number} graceMs */
+  async stop(graceMs) {
+    this.stopping = true;
+    const child = this.daemon;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await gone;
+    clearTimeout(timer);
+  }
+
+  /** For a crashing agent: no waiting. */
+  killNow() {
+    this.stopping = true;
+    this.daemon?.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,140 @@
+// The SQL step runner: the process a master node agent starts for a SQL step (argv: this script,
+// then one JSON argument, see SqlStepSpec). It runs the user's SELECT inside DuckDB's COPY, confined
+// to the buckets, writes the result to a temp file and renames it into the bucket path (a reader
+// never sees half a file), and speaks the agent's stdout directives (docs/agent-protocol.md):
+// `::progress` from DuckDB's own progress, `::result {"rowsWritten": N, ...}` at the end.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { DuckDBInstance, version } from '@duckdb/node-api';
+import { INSTANCE_OPTIONS, localPathsToUris, lockDown, sqlString } from './lockdown.js';
+
+/**
+ * @typedef {object} SqlStepSpec
+ * @property {string} query one SELECT, s3:// URIs already mapped to local paths, no comments or `;`
+ * @property {'PARQUET' | 'CSV'} format
+ * @property {string} outputUri where the user asked for the output (s3://bucket/key)
+ * @property {string} outputPath the local file of outputUri
+ * @property {string} bucketsDir the only directory the query may read and write
+ * @property {string} tempDir where the output is written before the rename (inside bucketsDir)
+ */
+
+const PROGRESS_EVERY_MS = 250;
+// temp files of runs killed outright (SIGKILL) are swept by later runs once this old
+const STALE_TEMP_MS = 24 * 3600_000;
+
+/** @param {string} raw @returns {SqlStepSpec} */
+function parseSpec(raw) {
+  const spec = JSON.parse(raw ?? '');
+  for (const k of ['query', 'outputUri', 'outputPath', 'bucketsDir', 'tempDir']) {
+    if (typeof spec[k] !== 'string' || !spec[k]) throw new Error(`spec.${k} is missing`);
+  }
+  if (spec.format !== 'PARQUET' && spec.format !== 'CSV') throw new Error('spec.format must be PARQUET or CSV');
+  return spec;
+}
+
+/** @param {string} dir */
+async function sweepStale(dir) {
+  const now = Date.now();
+  for (const name of await fs.readdir(dir).catch(() => [])) {
+    const file = path.join(dir, name);
+    const stat = await fs.stat(file).catch(() => null);
+    if (stat && now - stat.mtimeMs > STALE_TEMP_MS) await fs.rm(file, { recursive: true, force: true });
+  }
+}
+
+/**
+ * DuckDB sized to the node, as its instance type says (the agent's CLUSTER_INSTANCE_* variables):
+ * one thread per vCPU and 80 % of its memory, leaving room for the process itself.
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {Record<string, string>}
+ */
+function nodeSize(env) {
+  const vcpu = Number(env.CLUSTER_INSTANCE_VCPU);
+  const memoryMb = Number(env.CLUSTER_INSTANCE_MEMORY_MB);
+  return {
+    ...(Number.isInteger(vcpu) && vcpu > 0 ? { threads: String(vcpu) } : {}),
+    ...(Number.isInteger(memoryMb) && memoryMb > 0 ? { memory_limit: `${Math.floor(memoryMb * 0.8)}MB` } : {}),
+  };
+}
+
+/** @param {number} bytes */
+const size = (bytes) => (bytes < 1024 * 1024 ? `${bytes} bytes` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`);
+
+/** @param {SqlStepSpec} spec */
+async function run(spec) {
+  const started = Date.now();
+  await fs.mkdir(spec.tempDir, { recursive: true });
+  await sweepStale(spec.tempDir);
+  const ext = spec.format === 'PARQUET' ? 'parquet' : 'csv';
+  const temp = path.join(spec.tempDir, `${process.pid}-${Date.now()}.${ext}`);
+
+  const instance = await DuckDBInstance.create(':memory:', { ...INSTANCE_OPTIONS, ...nodeSize(process.env) });
+  const connection = await instance.connect();
+  await lockDown(connection, [spec.bucketsDir], { enable_progress_bar_print: false, enable_progress_bar: true, progress_bar_time: 0 });
+  const sized = await connection.runAndReadAll(`SELECT current_setting('threads'), current_setting('memory_limit')`);
+  const [threads, memory] = sized.getRows()[0] ?? [];
+  console.log(`DuckDB ${version()} (${threads} threads, ${memory} memory): writing ${spec.format} to ${spec.outputUri}`);
+  console.log(`query: ${localPathsToUris(spec.query, spec.bucketsDir)}`);
+
+  let stopping = false;
+  const stop = () => {
+    // the agent's cancel: DuckDB stops the query, the COPY fails and the temp file is removed below
+    stopping = true;
+    connection.interrupt();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+
+  let last = -1;
+  const poll = setInterval(() => {
+    const { percentage } = connection.progress;
+    const value = Math.floor(percentage * 10) / 1000; // 0.1 % steps: no directive for noise
+    if (percentage >= 0 && value !== last && value < 1) {
+      last = value;
+      console.log(`::progress ${value}`);
+    }
+  }, PROGRESS_EVERY_MS);
+
+  const options = spec.format === 'PARQUET' ? 'FORMAT parquet' : 'FORMAT csv, HEADER true';
+  let rowsWritten;
+  try {
+    // newlines: the query is one SELECT whose parentheses balance, so it can't end the COPY early
+    const reader = await connection.runAndReadAll(`COPY (\n${spec.query}\n) TO ${sqlString(temp)} (${options})`);
+    rowsWritten = Number(reader.getRows()[0]?.[0] ?? 0);
+    const file = await fs.open(temp, 'r+');
+    try { await file.sync(); } finally { await file.close(); }
+    await fs.mkdir(path.dirname(spec.outputPath), { recursive: true });
+    await fs.rename(temp, spec.outputPath);
+  } catch (err) {
+    await fs.rm(temp, { force: true });
+    throw stopping ? new Error('the query was interrupted (step cancelled)') : err;
+  } finally {
+    clearInterval(poll);
+    connection.closeSync();
+    instance.closeSync();
+  }
+  const bytes = (await fs.stat(spec.outputPath)).size;
+  const seconds = ((Date.now() - started) / 1000).toFixed(2);
+  console.log('::progress 1');
+  console.log(`wrote ${rowsWritten} rows (${size(bytes)}) to ${spec.outputUri} in ${seconds} s`);
+  console.log(`::result ${JSON.stringify({ rowsWritten, outputUri: spec.outputUri, format: spec.format, bytes })}`);
+}
+
+/** @param {unknown} err @param {string} [bucketsDir] @returns {never} */
+function fail(err, bucketsDir) {
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(`SQL step failed: ${bucketsDir ? localPathsToUris(message, bucketsDir) : message}`);
+  process.exit(1);
+}
+
+/** @returns {SqlStepSpec} */
+function specFromArgv() {
+  try {
+    return parseSpec(process.argv[2] ?? '');
+  } catch (err) {
+    return fail(err);
+  }
+}
+
+const spec = specFromArgv();
+run(spec).catch((err) => fail(err, spec.bucketsDir));

@@ -1,0 +1,129 @@
+import path from 'node:path';
+import { checkSelect, SqlQueryError } from '../engine/sql/duckdb.js';
+import { localPathsToUris } from '../engine/sql/lockdown.js';
+import { AppError, badInput } from './errors.js';
+import { objectFilePath, parseS3Uri, type S3Location } from './s3-uri.js';
+import type { StorageService } from './storage.js';
+
+// A user's SQL (SQL steps and sqlPreview), made ready for DuckDB: every s3:// URI written as a
+// string literal ('s3://bucket/key', globs like 's3://b/data/*.csv', prefixes 's3://b/data/') or a
+// quoted identifier ("s3://b/t.parquet") becomes the local path of that object or prefix (the
+// documented s3:// → local path mapping). The SQL is scanned token by token, so a URI inside a
+// comment is left alone and one inside a literal DuckDB would read differently (E'…', $$…$$) is
+// refused rather than guessed at. Comments and trailing semicolons are dropped, so the query can be
+// embedded in COPY (…) TO. Then DuckDB's own parser must find exactly one SELECT.
+
+export const MAX_QUERY_LENGTH = 65_536;
+
+export interface MappedQuery {
+  /** the query DuckDB runs */
+  sql: string;
+  /** the s3:// locations it reads, in order of appearance (duplicates removed) */
+  inputs: S3Location[];
+}
+
+const IDENT_CHAR = /[A-Za-z0-9_$]/;
+const S3 = 's3://';
+
+/** `'…'` with `''` escapes (or `"…"` with `""`): the end index (after the closing quote), or -1. */
+function quotedEnd(sql: string, start: number, quote: string): number {
+  for (let j = start + 1; j < sql.length; j++) {
+    if (sql[j] !== quote) continue;
+    if (sql[j + 1] === quote) { j++; continue; }
+    return j + 1;
+  }
+  return -1;
+}
+
+/** The prefix of a special string literal before position `i` (E'…', U&'…', X'…', B'…'), or null. */
+function literalPrefix(sql: string, i: number): string | null {
+  const m = /(?:^|[^A-Za-z0-9_$])(U&|[EeXxBb])$/.exec(sql.slice(Math.max(0, i - 3), i));
+  return m ? m[1]! : null;
+}
+
+export function mapS3Uris(query: string, field: string, bucketsDir: string): MappedQuery {
+  if (typeof query !== 'string' || !query.trim()) throw badInput(field, 'must not be empty');
+  if (query.length > MAX_QUERY_LENGTH) throw badInput(field, `must be at most ${MAX_QUERY_LENGTH} characters`);
+  if (query.includes('\0')) throw badInput(field, 'must not contain NUL');
+  const inputs = new Map<string, S3Location>();
+  const refuse = () => badInput(field, `s3:// URIs must be written as plain '…' string literals (not E'…', U&'…' or $$…$$ strings)`);
+
+  const mapUri = (uri: string): string => {
+    let location: S3Location;
+    try {
+      location = parseS3Uri(uri, field, { allowPrefix: true });
+    } catch (err) {
+      if (err instanceof AppError) throw badInput(field, `${JSON.stringify(uri.slice(0, 200))}: ${err.message}`);
+      throw err;
+    }
+    inputs.set(`${location.bucket}/${location.key}`, location);
+    const { bucket, key } = location;
+    // a prefix is a directory, which DuckDB reads whole (every file below it)
+    return key === '' || key.endsWith('/') ? `${path.join(bucketsDir, bucket, key)}/` : objectFilePath(bucketsDir, bucket, key);
+  };
+
+  let out = '';
+  let i = 0;
+  while (i < query.length) {
+    const ch = query[i]!;
+    const next = query[i + 1];
+    if (ch === '-' && next === '-') {
+      const end = query.indexOf('\n', i);
+      i = end < 0 ? query.length : end;
+      out += ' ';
+    } else if (ch === '/' && next === '*') {
+      // block comments nest, as in Postgres
+      let depth = 0;
+      let j = i;
+      for (; j < query.length; j++) {
+        if (query[j] === '/' && query[j + 1] === '*') { depth++; j++; } else if (query[j] === '*' && query[j + 1] === '/') { depth--; j++; if (depth === 0) break; }
+      }
+      if (depth !== 0) throw badInput(field, 'has an unterminated /* comment');
+      i = j + 1;
+      out += ' ';
+    } else if (ch === "'" || ch === '"') {
+      const end = quotedEnd(query, i, ch);
+      if (end < 0) throw badInput(field, `has an unterminated ${ch === "'" ? 'string literal' : 'quoted identifier'}`);
+      const raw = query.slice(i, end);
+      const content = raw.slice(1, -1).replaceAll(ch + ch, ch);
+      if (content.includes(S3) && ch === "'" && literalPrefix(query, i) !== null) throw refuse();
+      out += content.startsWith(S3) ? ch + mapUri(content).replaceAll(ch, ch + ch) + ch : raw;
+      i = end;
+    } else if (ch === '$' && !(i > 0 && IDENT_CHAR.test(query[i - 1]!))) {
+      const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(query.slice(i, i + 64))?.[0];
+      if (!tag) { out += ch; i++; continue; }
+      const end = query.indexOf(tag, i + tag.length);
+      if (end < 0) throw badInput(field, `has an unterminated ${tag} string`);
+      const raw = query.slice(i, end + tag.length);
+      if (raw.includes(S3)) throw refuse();
+      out += raw;
+      i = end + tag.length;
+    } else {
+      out += ch;
+      i++;
+    }
+  }
+  return { sql: out.replace(/[\s;]+$/, '').trim(), inputs: [...inputs.values()] };
+}
+
+/** mapS3Uris, then DuckDB's parser: exactly one SELECT, or BAD_USER_INPUT with DuckDB's message. */
+export async function prepareQuery(query: string, field: string, bucketsDir: string): Promise<MappedQuery> {
+  const mapped = mapS3Uris(query, field, bucketsDir);
+  try {
+    await checkSelect(mapped.sql);
+  } catch (err) {
+    if (err instanceof SqlQueryError) throw badInput(field, localPathsToUris(err.message, path.resolve(bucketsDir)));
+    throw err;
+  }
+  return mapped;
+}
+
+/**
+ * The buckets a query reads or writes must exist; the objects need not yet (a glob may match
+ * nothing, an earlier step may write them).
+ */
+export async function requireBuckets(storage: StorageService, locations: readonly S3Location[], field: string): Promise<void> {
+  for (const bucket of new Set(locations.map((l) => l.bucket))) {
+    if (!(await storage.bucket(bucket, field))) throw badInput(field, `bucket "${bucket}" does not exist`);
+  }
+}

@@ -1,0 +1,82 @@
+import { fileURLToPath } from 'node:url';
+import { badInput, notFound } from '../errors.js';
+import { objectFilePath, parseS3Uri } from '../s3-uri.js';
+import { requireArgs } from './command.js';
+import type { PreparedStep, StepKind, StepKindContext } from './types.js';
+
+export interface SparkStepInput { appUri: string; args?: string[] | null; conf?: unknown }
+
+// Resolved next to this module's output like the agent (tsc's allowJs emits it to dist/ too).
+const RUNNER = fileURLToPath(new URL('../../engine/agent/spark-step.js', import.meta.url));
+const MAX_CONF = 256;
+const CONF_KEY = /^spark\.[A-Za-z0-9_.-]{1,200}$/;
+// the runner owns these: the cluster's master, client mode, and a UI port it can poll
+const RESERVED_CONF = new Set(['spark.master', 'spark.submit.deployMode', 'spark.ui.port', 'spark.ui.enabled']);
+
+function requireSparkConf(value: unknown, field: string): Record<string, string> {
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw badInput(field, 'must be an object of spark.* keys to string values');
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > MAX_CONF) throw badInput(field, `must have at most ${MAX_CONF} entries`);
+  const conf: Record<string, string> = {};
+  for (const [k, v] of entries) {
+    if (!CONF_KEY.test(k)) throw badInput(`${field}.${k}`, 'is not a Spark configuration key (spark.…)');
+    if (RESERVED_CONF.has(k)) throw badInput(`${field}.${k}`, 'is set by the cluster and cannot be changed');
+    if (typeof v !== 'string') throw badInput(`${field}.${k}`, 'must be a string');
+    if (v.length > 4_096 || v.includes('\0')) throw badInput(`${field}.${k}`, 'must be at most 4096 characters without NUL');
+    conf[k] = v;
+  }
+  return conf;
+}
+
+/**
+ * The s3:// mapping: an argument that is a whole `s3://bucket/key` URI reaches the application as
+ * the local path of that object or prefix (<bucketsDir>/<bucket>/<key>, a trailing "/" kept). One
+ * that is not an existing object (a prefix, or a key nothing has been stored at yet) is also an
+ * output: what the application wrote there becomes objects when the step completes (for an input
+ * prefix that changes nothing). Its bucket must exist.
+ */
+async function mapArgs(args: string[], field: string, ctx: StepKindContext): Promise<{ args: string[]; outputs: string[] }> {
+  const outputs: string[] = [];
+  const mapped: string[] = [];
+  for (const [i, arg] of args.entries()) {
+    if (!arg.startsWith('s3://')) {
+      mapped.push(arg);
+      continue;
+    }
+    const f = `${field}.${i}`;
+    const { bucket, key } = parseS3Uri(arg, f, { allowPrefix: true });
+    const isPrefix = key === '' || key.endsWith('/');
+    if (!isPrefix && (await ctx.storage.head(bucket, key, { bucket: f, key: f }))) {
+      mapped.push(objectFilePath(ctx.bucketsDir, bucket, key));
+      continue;
+    }
+    if (!(await ctx.storage.bucket(bucket, f))) throw notFound('bucket', bucket, f);
+    outputs.push(arg);
+    const dir = ctx.storage.prefixPath(bucket, key);
+    mapped.push(isPrefix ? `${dir}/` : dir);
+  }
+  return { args: mapped, outputs };
+}
+
+export const sparkStep: StepKind = {
+  async prepare(input, field, ctx): Promise<PreparedStep> {
+    const { appUri, args, conf } = input as SparkStepInput;
+    if (!ctx.applications.includes('SPARK')) throw badInput(field, 'SPARK steps need a cluster created with the SPARK application');
+    if (!/\.(py|jar)$/.test(appUri)) throw badInput(`${field}.appUri`, 'must name a .py or .jar application');
+    const app = await ctx.storage.resolveUri(appUri, `${field}.appUri`);
+    const given = requireArgs(args ?? [], `${field}.args`, 0);
+    const sparkConf = requireSparkConf(conf, `${field}.conf`);
+    const mapped = await mapArgs(given, `${field}.args`, ctx);
+    return {
+      args: [
+        process.execPath, RUNNER,
+        ...Object.entries(sparkConf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
+        app.path, ...mapped.args,
+      ],
+      env: {},
+      source: { appUri, args: given, conf: Object.keys(sparkConf).length ? sparkConf : null },
+      outputs: mapped.outputs,
+    };
+  },
+};

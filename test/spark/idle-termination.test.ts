@@ -1,0 +1,83 @@
+// Auto-termination on a SPARK cluster: a running Spark application keeps the cluster from being
+// idle even without steps; once it ends, the idle timeout runs and the cluster ends itself.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { detectSpark } from '../../src/engine/spark-runtime.js';
+import { createCluster, Fixtures, getCluster, waitForClusterState } from '../support/api.js';
+import { isAlive, waitUntil } from '../support/processes.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable } from './support.js';
+
+const APP = `
+import os, time
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.appName("outside-steps").getOrCreate()
+gate = os.environ["GATE"]
+def hold(_):
+    while not os.path.exists(gate):
+        time.sleep(0.2)
+    return 1
+spark.sparkContext.parallelize(range(1), 1).map(hold).sum()
+spark.stop()
+`;
+const STATE = `query($id: ID!) { cluster(id: $id) { id state readyAt endedAt stateChangeReason { code message } } }`;
+const APPS = `query($id: ID!, $from: DateTime!) { clusterMetrics(clusterId: $id, names: ["AppsRunning", "IsIdle"], from: $from,
+  periodSeconds: 1, statistic: MAXIMUM) { name datapoints { at value } } }`;
+
+describe.skipIf(!sparkAvailable)('auto-termination with Spark applications', () => {
+  let server: TestServer;
+  let tmp: string;
+  let driver: ChildProcess | null = null;
+  const fixtures = new Fixtures();
+  const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME });
+
+  beforeAll(async () => {
+    server = await startTestServer({ agentMetricsMs: 500, metricsIntervalMs: 500 });
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'idle-spark-'));
+  });
+  afterAll(async () => {
+    // the driver was started here, not by an agent: its process group is ours to end
+    if (driver?.pid && isAlive(driver.pid)) process.kill(-driver.pid, 'SIGKILL');
+    await fixtures.cleanup(server);
+    await server?.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('an application running without steps keeps the cluster; after it ends the idle timeout ends the cluster', async () => {
+    const id = fixtures.cluster(await createCluster(server, {
+      name: 'idle-spark', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)], autoTerminationIdleTimeoutSeconds: 60,
+    }));
+    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
+    const app = path.join(tmp, 'hold.py');
+    writeFileSync(app, APP);
+    const gate = path.join(tmp, 'gate');
+    // a client-mode driver submitted from outside the cluster's steps (as a notebook would)
+    driver = spawn(path.join(spark.sparkHome!, 'bin', 'spark-submit'), ['--master', ready.spark.masterUrl, '--conf', 'spark.driver.memory=512m',
+      '--conf', 'spark.executor.memory=512m', app], {
+      env: { ...process.env, GATE: gate, PYSPARK_PYTHON: spark.python!, PYSPARK_DRIVER_PYTHON: spark.python! },
+      detached: true, stdio: 'ignore',
+    });
+    const { readyAt } = await getCluster(server, id, STATE);
+    // past the idle timeout since the cluster became WAITING, with the application still running
+    const pastTimeout = Date.parse(readyAt) + 65_000;
+    await waitUntil(async () => {
+      if (Date.now() < pastTimeout + 1_000) return null;
+      const [running] = (await server.data(APPS, { id, from: new Date(pastTimeout).toISOString() })).clusterMetrics;
+      return running.datapoints.some((d: any) => d.value >= 1) ? true : null;
+    }, 'an AppsRunning sample more than 65 s after the cluster became ready', 150_000);
+    expect((await getCluster(server, id, STATE)).state).toBe('WAITING');
+
+    const released = Date.now();
+    writeFileSync(gate, '');
+    await waitUntil(() => (isAlive(driver!.pid!) ? null : true), 'the driver to finish', 60_000);
+    const ended = await waitForClusterState(server, id, ['TERMINATED'], { query: STATE, timeoutMs: 150_000 });
+    expect(ended.stateChangeReason.code).toBe('ALL_STEPS_COMPLETED');
+    expect(ended.stateChangeReason.message).toMatch(/Idle for more than 60 seconds/);
+    // the timeout ran from the application's end (its last report comes after the gate opened),
+    // not from when the cluster became WAITING
+    expect(Date.parse(ended.endedAt) - released).toBeGreaterThan(55_000);
+  }, 420_000);
+});

@@ -1,0 +1,185 @@
+// SPARK steps: spark-submit in client mode on the master node against the cluster's Spark, with an
+// app and data from buckets, progress from Spark's status API and the driver's output as logs.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  allPages, createCluster, expectError, Fixtures, waitForCluster, waitForClusterState, waitForStepState,
+} from '../support/api.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { putObject, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable } from './support.js';
+
+const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state spark { appUri args conf } } } }`;
+const STEP = `query($id: ID!) { step(id: $id) { id state progress exitCode result failureDetails { reason message } } }`;
+const STEP_UPDATES = `subscription($id: ID!) { stepUpdates(stepId: $id) { id state progress } }`;
+const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100, after: $after) {
+  edges { node { stream text } } pageInfo { hasNextPage endCursor } } } }`;
+
+const OBJECTS = `query($bucket: String!, $prefix: String) { objects(bucket: $bucket, prefix: $prefix, first: 100) { edges { node { key } } } }`;
+const APP = readFileSync(new URL('./fixtures/wordcount.py', import.meta.url), 'utf8');
+const WORDS = ['spark', 'ember', 'plane', 'node', 'worker', 'master', 'bucket', 'step'];
+
+/** A text of `lines` lines and the word counts it should give. */
+function corpus(lines: number): { text: string; counts: Map<string, number> } {
+  const counts = new Map<string, number>();
+  const out: string[] = [];
+  for (let i = 0; i < lines; i++) {
+    const line = Array.from({ length: 1 + (i % 7) }, (_, j) => WORDS[(i * 3 + j * 5) % WORDS.length]!);
+    for (const w of line) counts.set(w, (counts.get(w) ?? 0) + 1);
+    out.push(line.join(' '));
+  }
+  return { text: `${out.join('\n')}\n`, counts };
+}
+
+/** The word counts Spark wrote: every part file of the output directory. */
+function readCounts(dir: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const f of readdirSync(dir).filter((n) => n.startsWith('part-'))) {
+    for (const line of readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean)) {
+      const [word, n] = line.split('\t');
+      expect(counts.has(word!), `word ${word} written twice`).toBe(false);
+      counts.set(word!, Number(n));
+    }
+  }
+  return counts;
+}
+
+describe.skipIf(!sparkAvailable)('SPARK steps', () => {
+  let server: TestServer;
+  const fixtures = new Fixtures();
+  beforeAll(async () => { server = await startTestServer({ heartbeatTimeoutMs: 5_000, sparkDecommissionTimeoutSeconds: 120 }); });
+  afterEach(async () => { await fixtures.cleanup(server); });
+  afterAll(async () => { await server?.close(); });
+
+  const logsOf = async (id: string) => allPages<{ stream: string; text: string }>(
+    async (after) => (await server.data(LOGS, { id, after })).step.logs);
+
+  it('counts words of a bucket object into a bucket prefix, reporting progress and streaming the driver output', async () => {
+    const { text, counts } = corpus(400);
+    const input = await putObject(server, 'data', 'in/words.txt', text);
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
+    const id = fixtures.cluster(await createCluster(server, {
+      name: 'wordcount', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
+    }));
+    await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 90_000 });
+    const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
+      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/wc/', '0.5'], conf: { 'spark.executor.memory': '512m' } },
+    }] } })).addSteps.steps;
+    expect(step.spark).toEqual({ appUri: app, args: [input, 's3://data/out/wc/', '0.5'], conf: { 'spark.executor.memory': '512m' } });
+    const updates = fixtures.subscribe(fixtures.ws(server), STEP_UPDATES, { id: step.id }, (d) => d.stepUpdates);
+
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 120_000 });
+    const logs = await logsOf(step.id);
+    expect(done, logs.map((l) => l.text).join('\n').slice(-4000)).toMatchObject({ state: 'COMPLETED', exitCode: 0, progress: 1 });
+    expect(done.result.applicationId).toMatch(/^app-/);
+    expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'wc'))).toEqual(counts);
+    // what Spark wrote under the output prefix became objects of the bucket
+    const listed = (await server.data(OBJECTS, { bucket: 'data', prefix: 'out/wc/' })).objects.edges.map((e: any) => e.node.key);
+    expect(listed).toEqual(expect.arrayContaining(['out/wc/_SUCCESS', 'out/wc/part-00000', 'out/wc/part-00001']));
+
+    // progress came from Spark's task counts: values strictly between 0 and 1 on the way
+    await updates.waitFor((v) => v.some((u) => u.state === 'COMPLETED'), 'the completed update');
+    const partial = updates.values.map((u) => u.progress).filter((p) => p !== null && p > 0 && p < 1);
+    expect(partial.length).toBeGreaterThan(0);
+    // the driver's output (its print and Spark's own log lines) are the step's logs
+    expect(logs).toContainEqual({ stream: 'STDOUT', text: `wordcount wrote ${path.join(server.dataDir, 'buckets', 'data', 'out', 'wc')}/` });
+    expect(logs.some((l) => l.stream === 'STDERR' && l.text.includes('SparkContext'))).toBe(true);
+  }, 240_000);
+
+  it('refuses SPARK steps on clusters without SPARK, apps that are missing or not .py/.jar, and conf the cluster owns', async () => {
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
+    const plain = fixtures.cluster(await createCluster(server, { name: 'plain', instanceGroups: [SPARK_MASTER] }));
+    const add = (clusterId: string, spark: unknown) => server.gql(ADD, { input: { clusterId, steps: [{ name: 's', spark }] } });
+    expectError(await add(plain, { appUri: app }), 'BAD_USER_INPUT', 'input.steps.0.spark');
+    const sparky = fixtures.cluster(await createCluster(server, { name: 'sparky', applications: ['SPARK'], instanceGroups: [SPARK_MASTER] }));
+    expectError(await add(sparky, { appUri: 's3://code/missing.py' }), 'NOT_FOUND', 'input.steps.0.spark.appUri');
+    expectError(await add(sparky, { appUri: 's3://code/app.txt' }), 'BAD_USER_INPUT', 'input.steps.0.spark.appUri');
+    expectError(await add(sparky, { appUri: app, conf: { 'spark.master': 'local[*]' } }), 'BAD_USER_INPUT', 'input.steps.0.spark.conf.spark.master');
+    expectError(await add(sparky, { appUri: app, conf: { 'hadoop.x': '1' } }), 'BAD_USER_INPUT', 'input.steps.0.spark.conf.hadoop.x');
+    expectError(await add(sparky, { appUri: app, args: ['s3://code/../etc/passwd'] }), 'BAD_USER_INPUT', 'input.steps.0.spark.args.0');
+    expectError(await add(sparky, { appUri: app, args: ['x', 's3://no-such-bucket/out/'] }), 'NOT_FOUND', 'input.steps.0.spark.args.1');
+  });
+
+  it('finishes a job with the right result when a worker node is killed mid-job; the node is replaced', async () => {
+    const { text, counts } = corpus(2_000);
+    const input = await putObject(server, 'data', 'in/big.txt', text);
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
+    const id = fixtures.cluster(await createCluster(server, {
+      name: 'healing', applications: ['SPARK'], terminationProtected: true, instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
+    }));
+    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
+      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/healed/', '4'], conf: { 'spark.executor.memory': '512m' } },
+    }] } })).addSteps.steps;
+    // kill a worker node's agent (kill -9) once its executor has tasks
+    await waitForCluster(server, id, (c) => c.spark.coresUsed > 0 || c.spark.workers.some((w: any) => w.state === 'ALIVE' && w.cores > 0 && c.spark.coresUsed > 0),
+      'executors running', { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed workers { state cores } } } }`, timeoutMs: 60_000 });
+    const victim = ready.instances.find((i: any) => i.role === 'CORE');
+    process.kill(victim.pid, 'SIGKILL');
+
+    const healed = await waitForCluster(server, id, (c) => {
+      const gone = c.instances.find((i: any) => i.id === victim.id);
+      return gone.state === 'TERMINATED' && c.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').length === 2
+        && c.spark.aliveWorkers === 2 ? c : null;
+    }, 'the dead node replaced', { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    expect(healed.instances.find((i: any) => i.id === victim.id).stateChangeReason.code).toBe('INSTANCE_FAILURE');
+
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 180_000 });
+    expect(done.state, JSON.stringify(done)).toBe('COMPLETED');
+    expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'healed'))).toEqual(counts);
+    expect((await waitForClusterState(server, id, ['WAITING'])).state).toBe('WAITING');
+  }, 300_000);
+
+  it('shrinking during a job decommissions a worker gracefully: the job completes with the right result, the node leaves', async () => {
+    const { text, counts } = corpus(2_000);
+    const input = await putObject(server, 'data', 'in/shrink.txt', text);
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
+    const id = fixtures.cluster(await createCluster(server, {
+      name: 'shrinking', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
+    }));
+    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 90_000 });
+    const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
+      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/shrunk/', '3'], conf: { 'spark.executor.memory': '512m' } },
+    }] } })).addSteps.steps;
+    await waitForCluster(server, id, (c) => c.spark.coresUsed >= 4, 'executors on both workers',
+      { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed } } }`, timeoutMs: 60_000 });
+    const group = ready.instanceGroups.find((g: any) => g.role === 'CORE');
+    await server.data(`mutation($input: ModifyInstanceGroupInput!) { modifyInstanceGroup(input: $input) { instanceGroup { id } } }`,
+      { input: { instanceGroupId: group.id, instanceCount: 1 } });
+
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 180_000 });
+    expect(done.state, JSON.stringify(done)).toBe('COMPLETED');
+    expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'shrunk'))).toEqual(counts);
+    const c = await waitForCluster(server, id, (x) => x.spark.aliveWorkers === 1
+      && x.instances.filter((i: any) => i.role === 'CORE' && i.state === 'TERMINATED').length === 1, 'one worker left',
+    { query: SPARK_CLUSTER, timeoutMs: 150_000 });
+    const gone = c.instances.find((i: any) => i.role === 'CORE' && i.state === 'TERMINATED');
+    expect(gone.stateChangeReason.code).toBe('USER_REQUEST');
+    // it drained (its executor finished and left) rather than waiting out the decommission timeout
+    const agentLog = readFileSync(path.join(server.dataDir, 'instances', gone.id, 'agent.log'), 'utf8');
+    expect(agentLog).toContain('"msg":"decommissioning spark worker"');
+    expect(agentLog).toContain('"msg":"spark worker drained"');
+    expect(agentLog).not.toContain('decommission timeout reached');
+  }, 300_000);
+
+  it('cancelling a running SPARK step stops the driver: the step is CANCELLED and Spark has no app left', async () => {
+    const { text } = corpus(400);
+    const input = await putObject(server, 'data', 'in/cancel.txt', text);
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
+    const id = fixtures.cluster(await createCluster(server, {
+      name: 'cancel', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
+    }));
+    await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 90_000 });
+    const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
+      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/cancelled/', '600'] },
+    }] } })).addSteps.steps;
+    const APPS = `query($id: ID!) { cluster(id: $id) { spark { activeApps coresUsed } } }`;
+    await waitForCluster(server, id, (c) => c.spark.activeApps === 1 && c.spark.coresUsed > 0, 'the app running', { query: APPS, timeoutMs: 60_000 });
+    const res = await server.data(`mutation($input: CancelStepsInput!) { cancelSteps(input: $input) { results { status } } }`,
+      { input: { clusterId: id, stepIds: [step.id] } });
+    expect(res.cancelSteps.results).toEqual([{ status: 'SUBMITTED' }]);
+    expect((await waitForStepState(server, step.id, ['CANCELLED', 'FAILED', 'COMPLETED'], { query: STEP })).state).toBe('CANCELLED');
+    // the master saw the driver go: no app holds the worker's cores any more
+    await waitForCluster(server, id, (c) => c.spark.activeApps === 0 && c.spark.coresUsed === 0, 'the app gone', { query: APPS, timeoutMs: 60_000 });
+  }, 240_000);
+});

@@ -1,0 +1,24 @@
+// Shared by the Spark tests: whether Spark runs here (skip with a clear message, but fail under
+// CI), small instance groups for a 2-core machine, and GraphQL documents.
+import { detectSpark, PYSPARK_INSTALL } from '../../src/engine/spark-runtime.js';
+
+const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME });
+if (!spark.available) {
+  if (process.env.CI === 'true') throw new Error(`Spark is required under CI=true: ${spark.reason}`);
+  console.warn(`Skipping the Spark tests: ${spark.reason} (install: ${PYSPARK_INSTALL})`);
+}
+
+/** false skips a describe block (see the warning above) */
+export const sparkAvailable = spark.available;
+
+// the smallest type: each worker offers 2 cores and 2 GiB to Spark
+export const SMALL = 't3.small';
+export const SPARK_MASTER = { role: 'MASTER', instanceType: SMALL, count: 1 };
+export const SPARK_CORE = (count: number) => ({ role: 'CORE', instanceType: SMALL, count });
+
+export const SPARK_CLUSTER = `query($id: ID!) { cluster(id: $id) { id state stateChangeReason { code message }
+  spark { masterUrl masterWebUrl status aliveWorkers coresTotal workers { id state cores webUrl } }
+  instanceGroups { id role requestedCount state }
+  instances { id role state pid stateChangeReason { code message } endpoints { sparkMasterUrl sparkMasterWebUrl sparkWorkerWebUrl } } } }`;
+
+export { putObject } from '../support/put-object.js';
