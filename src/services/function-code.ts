@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { listEntries, writeZip, ZipError } from '../lib/zip.js';
 import { AppError, badInput } from './errors.js';
-import { objectFilePath, parseS3Uri } from './s3-uri.js';
+import type { StorageService } from './storage.js';
 
 export const CodeLimits = {
   zippedBytes: 50 * 1024 * 1024,
@@ -72,7 +72,7 @@ function zipFromFiles(files: NonNullable<CodeInput['files']>, field: string): Bu
 export class FunctionCodeStore {
   readonly dir: string;
 
-  constructor(dataDir: string, private readonly bucketsDir: string) {
+  constructor(dataDir: string, private readonly storage: Pick<StorageService, 'resolveUri'>) {
     this.dir = path.join(dataDir, 'functions', 'packages');
   }
 
@@ -92,10 +92,9 @@ export class FunctionCodeStore {
       zip = Buffer.from(input.zipBase64, 'base64');
     } else if (input.s3Uri != null) {
       source = `${field}.s3Uri`;
-      const loc = parseS3Uri(input.s3Uri, source);
-      const file = objectFilePath(this.bucketsDir, loc.bucket, loc.key);
+      const { path: file } = await this.storage.resolveUri(input.s3Uri, source);
       const stat = await fs.stat(file).catch(() => null);
-      if (!stat?.isFile()) throw badInput(source, `no object at ${input.s3Uri}`);
+      if (!stat?.isFile()) throw new AppError('NOT_FOUND', `object ${input.s3Uri} does not exist`, source);
       if (stat.size > CodeLimits.zippedBytes) throw new AppError('PAYLOAD_TOO_LARGE', `Zipped size must be smaller than ${CodeLimits.zippedBytes} bytes`, source);
       zip = await fs.readFile(file);
     } else {

@@ -139,6 +139,8 @@ export interface ResolvedVersion {
 
 export class FunctionService {
   private reservedCache: { total: number; at: number } | null = null;
+  /** function rows for invocations, by name, for a second (see forInvoke) */
+  private readonly recent = new Map<string, { row: FunctionRow; at: number }>();
   /** called after a commit that left a function waiting for its code to be unpacked */
   onPending: (() => void) | null = null;
   /** called after a function was deleted (its instances and unpacked code go) */
@@ -148,6 +150,26 @@ export class FunctionService {
 
   async get(name: string): Promise<FunctionRow | undefined> {
     return q.functionByName(this.sql, name);
+  }
+
+  /** Local changes are seen at once; changes made through another server within a second. */
+  private forget(): void {
+    this.reservedCache = null;
+    this.recent.clear();
+  }
+
+  /**
+   * The function as invocations see it: read at most once a second per name, which takes a
+   * statement off every warm invoke. Local changes clear it at once; a change made through another
+   * server reaches this one within that second (Lambda's own configuration changes propagate too).
+   */
+  async forInvoke(name: string, field: string): Promise<FunctionRow> {
+    const hit = this.recent.get(name);
+    if (hit && Date.now() - hit.at < 1_000) return hit.row;
+    const row = await this.require(name, field);
+    if (this.recent.size > 10_000) this.recent.clear();
+    this.recent.set(row.name, { row, at: Date.now() });
+    return row;
   }
 
   async require(name: string, field = 'functionName'): Promise<FunctionRow> {
@@ -239,7 +261,7 @@ export class FunctionService {
       await systemLog(tx, logStreamId, `Function ${name} created: state Pending (${runtime}, ${memoryMb} MB, ${timeoutSeconds} s)`);
       return created;
     });
-    this.reservedCache = null;
+    this.forget();
     this.onPending?.();
     return row;
   }
@@ -265,6 +287,7 @@ export class FunctionService {
       await systemLog(tx, row.logStreamId, `Function code updated (CodeSha256 ${stored.sha256}): LastUpdateStatus InProgress`);
       return row;
     });
+    this.forget();
     this.onPending?.();
     return { fn, version: null };
   }
@@ -293,7 +316,7 @@ export class FunctionService {
       await systemLog(tx, updated.logStreamId, 'Function configuration updated');
       return updated;
     });
-    this.reservedCache = null;
+    this.forget();
     return row;
   }
 
@@ -305,7 +328,7 @@ export class FunctionService {
       await systemLog(tx, current.logStreamId, `Function ${current.name} deleted`);
       return current;
     });
-    this.reservedCache = null;
+    this.forget();
     this.onDeleted?.(fn.id);
     return fn;
   }
@@ -328,6 +351,9 @@ export class FunctionService {
         await systemLog(tx, row.logStreamId, failure === null ? `Function state: Active (LastUpdateStatus Successful)` : `Function state: Failed: ${failure}`);
       }
       return claimed.length;
+    }).then((n) => {
+      if (n > 0) this.forget();
+      return n;
     });
   }
 
@@ -353,7 +379,7 @@ export class FunctionService {
       });
       await systemLog(tx, fn.logStreamId, `Version ${version} published (CodeSha256 ${fn.codeSha256})`);
       return row;
-    });
+    }).finally(() => this.forget());
   }
 
   versionsOf(functionIds: readonly string[]): Promise<FunctionVersionRow[]> {

@@ -56,7 +56,7 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
   const steps = new StepService(sql, hints, storage, spark.python);
   const applications = applicationsWith(spark);
   const metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
-  const functions = new FunctionService(sql, new FunctionCodeStore(config.dataDir, config.bucketsDir), config.functionConcurrencyLimit);
+  const functions = new FunctionService(sql, new FunctionCodeStore(config.dataDir, storage), config.functionConcurrencyLimit);
   return {
     sql,
     auth: new AuthService(sql, log),

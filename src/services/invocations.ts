@@ -217,7 +217,7 @@ export class InvocationService {
 
   async invoke(input: InvokeInput): Promise<InvokeResult> {
     const type = input.invocationType ?? 'REQUEST_RESPONSE';
-    const fn = await this.functions.require(input.functionName, 'input.functionName');
+    const fn = await this.functions.forInvoke(input.functionName, 'input.functionName');
     const qualifier = input.qualifier || '$LATEST';
     const resolved = await this.functions.resolve(fn, qualifier);
     this.requireRunnable(fn);
@@ -301,7 +301,11 @@ export class InvocationService {
     }
     const ageSeconds = (Date.now() - row.createdAt.getTime()) / 1000;
     if (row.maxEventAgeSeconds !== null && ageSeconds > row.maxEventAgeSeconds) {
-      await this.settle(row, { status: 'FAILED', errorType: 'EventAgeExceeded', errorMessage: `event older than ${row.maxEventAgeSeconds} s`, endedAt: new Date() },
+      // this claim invoked nothing: the record counts the attempts made before it
+      await this.settle(row, {
+        status: 'FAILED', errorType: 'EventAgeExceeded', errorMessage: `event older than ${row.maxEventAgeSeconds} s`, endedAt: new Date(),
+        attempts: row.attempts - 1,
+      },
         { fn, condition: 'EventAgeExceeded', outcome: null });
       return;
     }

@@ -1,5 +1,6 @@
 // Async invocation (EVENT): queued durably in Postgres, run by the invoker, retried with backoff,
 // reported to on-success / on-failure destinations with Lambda's record; DRY_RUN; payload limits.
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
 import { deploy, GET_FUNCTION, GET_INVOCATION, invoke, INVOKE, UPDATE_CONFIG } from '../support/functions.js';
@@ -79,6 +80,25 @@ describe('EVENT', () => {
     await node('once', `exports.handler = async () => { throw new Error('no'); };`, { eventInvokeConfig: { maximumRetryAttempts: 0 } });
     const once = await waitSettled((await invoke(server, { functionName: 'once', invocationType: 'EVENT' })).invocation.id);
     expect(once).toMatchObject({ status: 'FAILED', attempts: 1 });
+  });
+
+  it('an event older than maximumEventAgeSeconds is dropped to the on-failure destination', async () => {
+    await node('sink-age', RECORDER);
+    await node('aging', RECORDER, { reservedConcurrency: 0, eventInvokeConfig: { maximumEventAgeSeconds: 60, onFailure: 'sink-age' } });
+    const res = await invoke(server, { functionName: 'aging', invocationType: 'EVENT', payload: { old: true } });
+    // two minutes pass while it waits (the clock is moved, not waited for)
+    const db = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      await db`update invocations set created_at = created_at - interval '2 minutes' where id = ${res.invocation.id}`;
+    } finally {
+      await db.end();
+    }
+    await server.data(UPDATE_CONFIG, { input: { functionName: 'aging', reservedConcurrency: -1 } });
+    expect(await waitSettled(res.invocation.id)).toMatchObject({ status: 'FAILED', errorType: 'EventAgeExceeded', attempts: 0 });
+    const record = await waitUntil(async () => (await invocationsOf('sink-age')).find((i: any) => i.status === 'SUCCEEDED'), 'the failure destination to run');
+    expect(record.payload.requestContext).toMatchObject({ requestId: res.invocation.id, condition: 'EventAgeExceeded', approximateInvokeCount: 0 });
+    expect(record.payload.requestPayload).toEqual({ old: true });
+    expect(record.payload.responsePayload).toBeNull();
   });
 
   it('a throttled event waits in the queue instead of failing', async () => {

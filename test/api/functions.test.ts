@@ -1,5 +1,6 @@
 // Functions: create, configure, code packages, states, and synchronous invocation with real
 // Node, Python and PROVIDED (bash + curl) runtime processes.
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeZip } from '../../src/lib/zip.js';
 import { expectError } from '../support/api.js';
@@ -178,6 +179,12 @@ def handler(event, context):
     const warm = await invoke(server, { functionName: 'bash', payload: 2 });
     expect(warm.payload.got).toBe(2);
     expect(warm.invocation.coldStart).toBe(false);
+
+    await deploy(server, { name: 'no-bootstrap', runtime: 'PROVIDED', handler: 'x', code: { files: [{ path: 'handler.sh', content: 'echo' }] } });
+    const none = await invoke(server, { functionName: 'no-bootstrap' });
+    expect(none.functionError).toBe('Unhandled');
+    expect(none.payload.errorType).toBe('Runtime.InvalidEntrypoint');
+    expect(none.payload.errorMessage).toContain('ENOENT');
   });
 });
 
@@ -193,6 +200,15 @@ describe('code packages and states', () => {
     expect((await invoke(server, { functionName: 'zip-b' })).payload).toBe('zipped');
   });
 
+  it('takes code from a bucket object (s3Uri)', async () => {
+    await server.data(`mutation { createBucket(input: { name: "code-bucket" }) { bucket { name } } }`);
+    const contentBase64 = zip([{ path: 'app.py', content: 'def handler(e, c):\n    return "from s3"\n' }]);
+    await server.data(`mutation($b: String!) { putObject(input: { bucket: "code-bucket", key: "fn/app.zip", contentBase64: $b }) { object { key } } }`, { b: contentBase64 });
+    const fn = await deploy(server, { name: 'from-s3', runtime: 'PYTHON311', handler: 'app.handler', code: { s3Uri: 's3://code-bucket/fn/app.zip' } });
+    expect(fn.codeSha256).toBe(createHash('sha256').update(Buffer.from(contentBase64, 'base64')).digest('base64'));
+    expect((await invoke(server, { functionName: 'from-s3' })).payload).toBe('from s3');
+  });
+
   it('refuses zips whose entries escape the code dir, and bad code input', async () => {
     const input = (code: unknown) => ({ name: 'evil', runtime: 'NODEJS20', handler: 'index.handler', code });
     for (const p of ['../evil.js', 'a/../../evil.js', '/etc/evil.js']) {
@@ -206,7 +222,8 @@ describe('code packages and states', () => {
     expectError(await server.gql(CREATE_FUNCTION, { input: input({ zipBase64: Buffer.from('not a zip').toString('base64') }) }), 'BAD_USER_INPUT', 'input.code.zipBase64');
     expectError(await server.gql(CREATE_FUNCTION, { input: input({}) }), 'BAD_USER_INPUT', 'input.code');
     expectError(await server.gql(CREATE_FUNCTION, { input: input({ files: [{ path: 'a', content: '' }], zipBase64: zip([{ path: 'a', content: '' }]) }) }), 'BAD_USER_INPUT', 'input.code');
-    expectError(await server.gql(CREATE_FUNCTION, { input: input({ s3Uri: 's3://no-such-bucket/code.zip' }) }), 'BAD_USER_INPUT', 'input.code.s3Uri');
+    expectError(await server.gql(CREATE_FUNCTION, { input: input({ s3Uri: 's3://no-such-bucket/code.zip' }) }), 'NOT_FOUND', 'input.code.s3Uri');
+    expectError(await server.gql(CREATE_FUNCTION, { input: input({ s3Uri: 'http://x/y' }) }), 'BAD_USER_INPUT', 'input.code.s3Uri');
     expect((await server.data(GET_FUNCTION, { name: 'evil' })).function).toBeNull();
   });
 

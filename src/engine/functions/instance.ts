@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { RuntimeApiServer, type NextEvent } from './runtime-api.js';
 import type { Sandbox } from './sandbox.js';
@@ -14,6 +15,7 @@ import type { InstanceSpec, InvokeOutcome, InvokeRequest, LineSink, OutcomeKind,
 const INIT_LIMIT_MS = 10_000;
 const MEMORY_POLL_MS = 50;
 const MAX_LINE = 256 * 1024;
+const INSTANCE_NICE = 5;
 
 const EXECUTION_ENV: Record<string, string> = { NODEJS20: 'AWS_Lambda_nodejs20.x', PYTHON311: 'AWS_Lambda_python3.11', PROVIDED: 'AWS_Lambda_provided.al2023' };
 
@@ -163,8 +165,7 @@ export class FunctionInstance {
     });
     this.proc = proc;
     proc.on('error', (err) => {
-      this.log('SYSTEM', `Runtime failed to start: ${err.message}`);
-      this.onExit(null, null, `Runtime failed to start: ${err.message}`);
+      this.onExit(null, null, `Couldn't start the runtime: ${err.message}`);
     });
     proc.on('exit', (code, signal) => this.onExit(code, signal, null));
     this.readLines(proc.stdout!, 'STDOUT');
@@ -199,6 +200,9 @@ export class FunctionInstance {
       clearTimeout(this.initTimer!);
       this.state = this.current ? 'BUSY' : 'IDLE';
       this.markReady(true);
+      // once initialised, the instance yields the CPU to the control plane, which answers every
+      // instance and must not queue behind them (its init ran at full priority: cold starts count)
+      try { os.setPriority(this.proc!.pid!, INSTANCE_NICE); } catch { /* not allowed: same priority */ }
     }
     return new Promise((resolve) => {
       this.waitingNext = resolve;
@@ -273,6 +277,10 @@ export class FunctionInstance {
     } else if (this.killedFor === 'OUT_OF_MEMORY') {
       kind = 'OUT_OF_MEMORY';
       doc = { errorType: 'Runtime.OutOfMemory', errorMessage: `RequestId: ${id} Error: Runtime exited with error: out of memory (memory size ${this.spec.memoryMb} MB exceeded)` };
+    } else if (this.startError) {
+      // e.g. a PROVIDED package without an executable bootstrap
+      kind = 'INIT_ERROR';
+      doc = { errorType: 'Runtime.InvalidEntrypoint', errorMessage: `RequestId: ${id} Error: ${this.startError}` };
     } else if (this.initError) {
       kind = 'INIT_ERROR';
       const posted = parseJson(this.initError.body);
@@ -287,9 +295,11 @@ export class FunctionInstance {
   }
 
   private exitText = 'exit status 0';
+  private startError: string | null = null;
 
   private onExit(code: number | null, signal: NodeJS.Signals | null, startError: string | null): void {
     if (this.state === 'DEAD') return;
+    this.startError = startError;
     this.exitText = startError ?? (signal ? `signal: ${signal === 'SIGKILL' ? 'killed' : signal}` : `exit status ${code}`);
     // a heap out of memory in V8 aborts the process: that is the memory limit, not a crash
     if (this.heapOom && this.killedFor === null) this.killedFor = 'OUT_OF_MEMORY';

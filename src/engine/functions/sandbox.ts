@@ -49,16 +49,21 @@ export interface Interpreters { node: string; python: string | null }
 export class Sandbox {
   readonly runtimeDir: string;
   readonly isolated: boolean;
-  readonly interpreters: Interpreters;
+  private found: Interpreters | null = null;
   private nextUid: number;
   private readonly preparing = new Map<string, Promise<string>>();
 
-  constructor(readonly root: string, options: { pythonCommand?: string } = {}) {
+  constructor(readonly root: string, private readonly options: { pythonCommand?: string } = {}) {
     this.isolated = process.getuid?.() === 0;
     this.runtimeDir = path.join(root, 'runtime');
     // a random block of uids per server, so that two servers on one host don't hand out the same
     this.nextUid = UID_BASE + crypto.randomInt(0, 4_000) * 100_000;
-    this.interpreters = this.findInterpreters(options.pythonCommand ?? 'python3');
+  }
+
+  /** Resolved once, on first use (finding python runs it). */
+  get interpreters(): Interpreters {
+    this.found ??= this.findInterpreters(this.options.pythonCommand ?? 'python3');
+    return this.found;
   }
 
   private findInterpreters(pythonCommand: string): Interpreters {

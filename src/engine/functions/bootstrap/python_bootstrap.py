@@ -1,34 +1,69 @@
 # The project's Python runtime: imports the handler named by _HANDLER ("module.function") from
 # LAMBDA_TASK_ROOT and serves invocations from the Lambda Runtime API, one at a time.
-# Standard library only: it runs as the function's own user with only the function's files around it.
-import http.client
-import importlib
+# Standard library only, and as little of it as possible: every import is paid on each cold start
+# (an HTTP client on the C-level socket module, traceback only when an error needs it).
+import _socket
 import json
 import os
 import sys
 import time
-import traceback
 
 HOST, PORT = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
 BASE = "/2018-06-01/runtime"
-conn = http.client.HTTPConnection(HOST, int(PORT))
 
 
-def request(method, path, body=None, headers=None):
-    global conn
-    for attempt in (1, 2):
-        try:
-            conn.request(method, BASE + path, body=body, headers=headers or {})
-            res = conn.getresponse()
-            return res.status, res.getheaders(), res.read()
-        except (http.client.HTTPException, ConnectionError):
-            if attempt == 2:
-                raise
-            conn.close()
-            conn = http.client.HTTPConnection(HOST, int(PORT))
+class RuntimeApi:
+    """HTTP/1.1 over one kept-alive connection: enough for the Runtime API's small requests."""
+
+    def __init__(self):
+        self.sock = None
+        self.buf = b""
+
+    def connect(self):
+        self.sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+        self.sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+        self.sock.connect((HOST, int(PORT)))
+        self.buf = b""
+
+    def _read_until(self, marker):
+        while marker not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the Runtime API closed the connection")
+            self.buf += chunk
+        head, _, self.buf = self.buf.partition(marker)
+        return head
+
+    def _read_exact(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(max(65536, n - len(self.buf)))
+            if not chunk:
+                raise ConnectionError("the Runtime API closed the connection")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def request(self, method, path, body=b"", headers=None):
+        if self.sock is None:
+            self.connect()
+        lines = [f"{method} {BASE}{path} HTTP/1.1", f"Host: {HOST}", f"Content-Length: {len(body)}"]
+        for k, v in (headers or {}).items():
+            lines.append(f"{k}: {v}")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        head = self._read_until(b"\r\n\r\n").decode("latin-1").split("\r\n")
+        status = int(head[0].split(" ")[1])
+        fields = {}
+        for line in head[1:]:
+            k, _, v = line.partition(":")
+            fields[k.strip().lower()] = v.strip()
+        return status, fields, self._read_exact(int(fields.get("content-length", "0")))
+
+
+api = RuntimeApi()
 
 
 def error_doc(exc, error_type=None):
+    import traceback
     return {
         "errorMessage": str(exc),
         "errorType": error_type or type(exc).__name__,
@@ -38,7 +73,7 @@ def error_doc(exc, error_type=None):
 
 
 def post_error(path, doc):
-    request("POST", path, json.dumps(doc).encode(), {
+    api.request("POST", path, json.dumps(doc).encode(), {
         "Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": doc["errorType"]})
 
 
@@ -59,26 +94,28 @@ class LambdaContext:
         return max(0, self._deadline_ms - int(time.time() * 1000))
 
 
+class LambdaInitError(Exception):
+    def __init__(self, error_type, message):
+        super().__init__(message)
+        self.error_type = error_type
+
+
 def load_handler():
     name = os.environ.get("_HANDLER", "")
     module_name, _, func_name = name.rpartition(".")
     if not module_name or not func_name:
         raise LambdaInitError("Runtime.MalformedHandlerName", f"Bad handler '{name}': not enough values to unpack (expected 2, got 1)")
     sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
+    dotted = module_name.replace("/", ".")
     try:
-        module = importlib.import_module(module_name.replace("/", "."))
+        __import__(dotted)
+        module = sys.modules[dotted]
     except Exception as exc:
         raise LambdaInitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}") from exc
     fn = getattr(module, func_name, None)
     if fn is None:
         raise LambdaInitError("Runtime.HandlerNotFound", f"Handler '{func_name}' missing on module '{module_name}'")
     return fn
-
-
-class LambdaInitError(Exception):
-    def __init__(self, error_type, message):
-        super().__init__(message)
-        self.error_type = error_type
 
 
 def main():
@@ -90,8 +127,7 @@ def main():
         post_error("/init/error", doc)
         sys.exit(1)
     while True:
-        status, headers, body = request("GET", "/invocation/next")
-        h = {k.lower(): v for k, v in headers}
+        _, h, body = api.request("GET", "/invocation/next")
         request_id = h["lambda-runtime-aws-request-id"]
         context = LambdaContext(request_id, int(h["lambda-runtime-deadline-ms"]),
                                 h.get("lambda-runtime-invoked-function-arn"), h.get("lambda-runtime-client-context"))
@@ -105,7 +141,7 @@ def main():
             print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", file=sys.stderr)
             post_error(f"/invocation/{request_id}/error", doc)
             continue
-        request("POST", f"/invocation/{request_id}/response", out, {"Content-Type": "application/json"})
+        api.request("POST", f"/invocation/{request_id}/response", out, {"Content-Type": "application/json"})
 
 
 main()
