@@ -16,6 +16,16 @@ COPY src ./src
 RUN npm run build
 
 FROM --platform=linux/amd64 node:20-bookworm-slim
+# python3 runs PYTHON311 functions and .py scripts; Spark (the SPARK application) needs Java 17 and
+# pyspark: build with --build-arg WITH_SPARK=true to include them (about 700 MB more).
+ARG WITH_SPARK=false
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 \
+ && if [ "$WITH_SPARK" = "true" ]; then \
+      apt-get install -y --no-install-recommends openjdk-17-jre-headless python3-pip procps \
+      && python3 -m pip install --break-system-packages --no-cache-dir pyspark==3.5.7; \
+    fi \
+ && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=4000 \
@@ -27,6 +37,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# the function runtimes' bootstraps are copied into each sandbox from here (not compiled)
+COPY src/engine/functions/bootstrap ./src/engine/functions/bootstrap
 # src/db/migrate.ts resolves ../../migrations from its own file: /app/dist/db -> /app/migrations
 COPY migrations ./migrations
 # Postgres refuses to run as root; as this user it runs as this user, in DATA_DIR.
