@@ -11,7 +11,7 @@ import type { StorageService } from './storage.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
 import { insertValidatedSteps, validateSteps, type StepInput, type StepService } from './steps.js';
 import { beginTermination, changeGroup } from './transitions.js';
-import { pageSize, type Page } from './paging.js';
+import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from './paging.js';
 import { Limits, requireIntInRange, requireList, requireName } from './validate.js';
 
 export interface InstanceGroupInput { role: InstanceRole; instanceType: string; count: number; name?: string | null }
@@ -35,17 +35,6 @@ export interface ClusterFilter { states?: ClusterState[] | null; nameContains?: 
 export function newInstanceToken(): { token: string; hash: string } {
   const token = secret(24);
   return { token, hash: sha256(token) };
-}
-
-function encodeClusterCursor(c: ClusterRow): string {
-  return Buffer.from(`${c.createdAt.toISOString()}|${c.id}`).toString('base64url');
-}
-
-function decodeClusterCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) throw badInput('after', 'is not a cursor returned by this API');
-  return { createdAt, id };
 }
 
 function validateGroups(groups: readonly InstanceGroupInput[]): void {
@@ -152,12 +141,12 @@ export class ClusterService {
     if (filter?.ids) requireList(filter.ids, 'filter.ids', 0, Limits.pageSize);
     const rows = await q.listClusters(this.sql, {
       limit: limit + 1,
-      after: after ? decodeClusterCursor(after) : null,
+      after: parseTimeIdCursor(after),
       states: filter?.states?.length ? filter.states : null,
       nameContains: filter?.nameContains || null,
       ids: filter?.ids ?? null,
     });
-    return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: encodeClusterCursor };
+    return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (c) => encodeTimeIdCursor(c.createdAt, c.id) };
   }
 
   /**

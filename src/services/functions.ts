@@ -9,7 +9,7 @@ import { newId } from '../lib/ids.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
 import type { InstanceSpec } from '../engine/functions/types.js';
 import { FunctionCodeStore, hashOf, type CodeInput } from './function-code.js';
-import { pageSize } from './paging.js';
+import { encodeTimeIdCursor, pageSize, parseTimeIdCursor } from './paging.js';
 import { systemLog } from './transitions.js';
 import { requireIntInRange } from './validate.js';
 
@@ -180,17 +180,11 @@ export class FunctionService {
 
   async list(first: number | null | undefined, after: string | null | undefined) {
     const limit = pageSize(first);
-    let before: { at: Date; id: string } | null = null;
-    if (after) {
-      const [at, id] = after.split('|');
-      const date = new Date(at ?? '');
-      if (!id || Number.isNaN(date.getTime())) throw badInput('after', 'is not a cursor returned by this API');
-      before = { at: date, id };
-    }
+    const before = parseTimeIdCursor(after);
     const rows = await q.listFunctions(this.sql, limit + 1, before);
     return {
       nodes: rows.slice(0, limit), hasNextPage: rows.length > limit,
-      cursorOf: (f: FunctionRow) => `${f.createdAt.toISOString()}|${f.id}`,
+      cursorOf: (f: FunctionRow) => encodeTimeIdCursor(f.createdAt, f.id),
     };
   }
 

@@ -10,7 +10,7 @@ import type { FunctionRuntime, InvokeOutcome, RuntimeLogLine } from '../engine/f
 import { ConcurrencyGate } from './concurrency.js';
 import { AppError, badInput } from './errors.js';
 import { functionArn, type FunctionService, type ResolvedVersion } from './functions.js';
-import { pageSize } from './paging.js';
+import { encodeTimeIdCursor, pageSize, parseTimeIdCursor } from './paging.js';
 
 export const PayloadLimits = { syncBytes: 6 * 1024 * 1024, asyncBytes: 1024 * 1024 } as const;
 const TAIL_BYTES = 4 * 1024;
@@ -187,17 +187,11 @@ export class InvocationService {
 
   async list(filter: q.InvocationFilter & { functionName?: string | null }, first: number | null | undefined, after: string | null | undefined) {
     const limit = pageSize(first);
-    let before: { at: Date; id: string } | null = null;
-    if (after) {
-      const [at, id] = after.split('|');
-      const date = new Date(at ?? '');
-      if (!id || Number.isNaN(date.getTime())) throw badInput('after', 'is not a cursor returned by this API');
-      before = { at: date, id };
-    }
+    const before = parseTimeIdCursor(after);
     let functionId = filter.functionId ?? null;
     if (filter.functionName) functionId = (await this.functions.require(filter.functionName, 'filter.functionName')).id;
     const rows = await q.listInvocations(this.sql, { ...filter, functionId }, limit + 1, before);
-    return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (r: InvocationRow) => `${r.createdAt.toISOString()}|${r.id}` };
+    return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (r: InvocationRow) => encodeTimeIdCursor(r.createdAt, r.id) };
   }
 
   async metrics(functionName: string, version: string | null, since: Date, until: Date, periodSeconds: number) {

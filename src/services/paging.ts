@@ -16,3 +16,16 @@ export function parseSeqCursor(cursor: string | null | undefined, field = 'after
   if (!/^\d{1,15}$/.test(cursor)) throw badInput(field, 'is not a cursor returned by this API');
   return Number(cursor);
 }
+
+/** Cursors of lists ordered newest first by (time, id): opaque to clients (base64url). */
+export function encodeTimeIdCursor(at: Date, id: string): string {
+  return Buffer.from(`${at.toISOString()}|${id}`).toString('base64url');
+}
+
+export function parseTimeIdCursor(cursor: string | null | undefined, field = 'after'): { at: Date; id: string } | null {
+  if (cursor === null || cursor === undefined || cursor === '') return null;
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const date = new Date(at ?? '');
+  if (!id || Number.isNaN(date.getTime())) throw badInput(field, 'is not a cursor returned by this API');
+  return { at: date, id };
+}

@@ -69,7 +69,7 @@ export async function setTerminationProtection(db: Db, ids: string[], value: boo
 
 export interface ClusterPageQuery {
   limit: number;
-  after: { createdAt: Date; id: string } | null;
+  after: { at: Date; id: string } | null;
   states: string[] | null;
   nameContains: string | null;
   ids: string[] | null;
@@ -83,7 +83,7 @@ export async function listClusters(db: Db, q: ClusterPageQuery): Promise<Cluster
       ${q.states ? db`and state = any(${db.array(q.states)})` : db``}
       ${q.ids ? db`and id = any(${db.array(q.ids)})` : db``}
       ${q.nameContains ? db`and strpos(lower(name), lower(${q.nameContains})) > 0` : db``}
-      ${q.after ? db`and (created_at, id) < (${q.after.createdAt}, ${q.after.id})` : db``}
+      ${q.after ? db`and (created_at, id) < (${q.after.at}, ${q.after.id})` : db``}
     order by created_at desc, id desc
     limit ${q.limit}`;
 }
