@@ -108,6 +108,18 @@ function requireDelimiter(delimiter: string, field: string): string {
   return delimiter;
 }
 
+/** writev until every byte is on the file: a write may be short (e.g. a disk filling up). */
+async function writeAll(handle: fs.FileHandle, buffers: Buffer[]): Promise<void> {
+  let rest = buffers.filter((b) => b.length > 0);
+  while (rest.length) {
+    const { bytesWritten } = await handle.writev(rest);
+    if (bytesWritten === 0) throw new Error('the disk accepted no more bytes');
+    let skip = bytesWritten;
+    while (rest.length && skip >= rest[0]!.length) { skip -= rest[0]!.length; rest = rest.slice(1); }
+    if (skip > 0) rest = [rest[0]!.subarray(skip), ...rest.slice(1)];
+  }
+}
+
 const isErrno = (err: unknown, ...codes: string[]) => codes.includes((err as NodeJS.ErrnoException)?.code ?? '');
 
 export class StorageService {
@@ -364,14 +376,17 @@ export class StorageService {
         batched += buf.length;
         if (batched >= WRITE_BATCH_BYTES) {
           await writing;
-          writing = handle.writev(batch);
+          writing = writeAll(handle, batch);
           batch = [];
           batched = 0;
         }
       }
       await writing;
-      if (batch.length) await handle.writev(batch);
+      if (batch.length) await writeAll(handle, batch);
       await handle.sync();
+      // the row's size and ETag describe what was received: the file must hold exactly that
+      const written = (await handle.stat()).size;
+      if (written !== size) throw new Error(`upload to ${temp}: ${written} bytes on disk, ${size} received`);
     } finally {
       await writing.catch(() => {});
       await handle.close();
