@@ -529,11 +529,12 @@ export class StorageService {
       if (!file) return { objects: [], removed: [], skipped: [key] };
       const row = await this.sql.begin(async (tx) => {
         if (!(await q.lockBucketShared(tx, bucket))) throw notFound('bucket', bucket, field);
+        if (!(await this.isFile(bucket, key))) return null; // deleted through the API meanwhile
         const row = await q.upsertObject(tx, { bucket, key, ...file, contentType: contentTypeOf(key) });
         await q.insertObjectEvent(tx, 'ObjectCreated:Put', row);
         return row;
       });
-      return { objects: [row], removed: [], skipped: [] };
+      return row ? { objects: [row], removed: [], skipped: [] } : { objects: [], removed: [], skipped: [key] };
     }
     return this.registerPrefix(bucket, key, field);
   }
@@ -556,7 +557,8 @@ export class StorageService {
     const dirPrefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
     const files: Array<{ key: string; size: number; etag: string }> = [];
     const skipped: string[] = [];
-    const walkedAt = Date.now();
+    // compared with updated_at, so taken from the same clock: the database's
+    const walkedAt = (await q.databaseNow(this.sql)).getTime();
     await this.walk(this.prefixPath(bucket, dirPrefix), dirPrefix, files, skipped);
     files.sort((a, b) => byteOrder(a.key, b.key));
     const end = prefixEnd(dirPrefix);
@@ -571,6 +573,9 @@ export class StorageService {
       }
       const objects: ObjectRow[] = [];
       for (const f of files) {
+        // deleted through the API since the walk: no row without its file (the removals below
+        // drop a row that is still there)
+        if (!(await this.isFile(bucket, f.key))) continue;
         const before = existing.get(f.key);
         existing.delete(f.key);
         // unchanged, or written through the API since the walk began (that write is newer)
@@ -585,13 +590,17 @@ export class StorageService {
       const removed: string[] = [];
       for (const gone of existing.values()) {
         // a put that committed after the walk has its file: only rows whose file is missing go
-        if (await fs.lstat(objectFilePath(this.options.bucketsDir, bucket, gone.key)).then(() => true, () => false)) continue;
+        if (await this.isFile(bucket, gone.key)) continue;
         await q.deleteObjectRow(tx, bucket, gone.key);
         await q.insertObjectEvent(tx, 'ObjectRemoved:Delete', gone);
         removed.push(gone.key);
       }
       return { objects, removed, skipped };
     });
+  }
+
+  private isFile(bucket: string, key: string): Promise<boolean> {
+    return fs.lstat(objectFilePath(this.options.bucketsDir, bucket, key)).then((s) => s.isFile(), () => false);
   }
 
   private async walk(dir: string, keyPrefix: string, files: Array<{ key: string; size: number; etag: string }>, skipped: string[]): Promise<void> {
@@ -603,6 +612,9 @@ export class StorageService {
       throw err;
     }
     for (const entry of entries) {
+      // Hadoop/Spark side files are no objects: hidden checksums (.part-00000.crc) and the
+      // _temporary/ of unfinished task attempts; _SUCCESS is kept, as on S3 (EMR users test for it)
+      if (entry.name.startsWith('.') || (entry.name === '_temporary' && entry.isDirectory())) continue;
       const key = keyPrefix + entry.name;
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
