@@ -180,7 +180,6 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
           await listener.stop();
           services.events.feed.close();
           services.logs.feed.close();
-          services.sqlQueries.close();
           await leaderDb!.end({ timeout: 5 });
           await sql!.end({ timeout: 5 });
           await embedded?.stop();

@@ -44,6 +44,20 @@ function unauthenticated(): GraphQLError {
   return new GraphQLError(original.message, { originalError: original, extensions: { http: { status: 401 } } });
 }
 
+// Node's default requestTimeout: a client that takes longer to send a GraphQL request is dropped
+const REQUEST_TIMEOUT_MS = 300_000;
+
+/** server.requestTimeout for one request: it must have arrived whole within REQUEST_TIMEOUT_MS. */
+function requestDeadline(req: Request, _res: Response, next: NextFunction): void {
+  if (!req.complete) {
+    const timer = setTimeout(() => { if (!req.complete) req.destroy(new Error('request timeout')); }, REQUEST_TIMEOUT_MS);
+    timer.unref();
+    req.once('end', () => clearTimeout(timer));
+    req.once('close', () => clearTimeout(timer));
+  }
+  next();
+}
+
 function sendError(res: Response, status: number, code: string, message: string): void {
   res.status(status).json({ errors: [{ message, extensions: { code } }] });
 }
@@ -56,7 +70,9 @@ export async function createHttpServer(
   const server = http.createServer(app);
   // keep-alive longer than typical load balancer idle timeouts; shutdown drains them
   server.keepAliveTimeout = 65_000;
-  // no deadline for a whole request: large object uploads take minutes (they have an idle timeout)
+  // Node's requestTimeout (time to receive a whole request) is server-wide: Node 20 has no switch
+  // per request, and an object upload may rightly take hours. So it is off here, /objects has an
+  // idle timeout instead (objects-routes.ts), and every other route gets Node's deadline below.
   server.requestTimeout = 0;
 
   const graphqlWs = new WebSocketServer({ noServer: true, maxPayload: options.bodyLimitBytes });
@@ -171,6 +187,7 @@ export async function createHttpServer(
 
   // streamed object bytes: mounted before any body parser
   app.use('/objects', objectRoutes(services, log));
+  app.use(requestDeadline);
 
   app.use('/graphql', express.json({ limit: options.bodyLimitBytes }));
   app.use('/graphql', (err: unknown, _req: Request, res: Response, next: NextFunction) => {

@@ -19,8 +19,9 @@ import { httpStatusOf } from './errors.js';
 const ACTIONS: Record<string, string> = {
   GET: 'buckets:GetObject', HEAD: 'buckets:GetObject', PUT: 'buckets:PutObject', DELETE: 'buckets:DeleteObject',
 };
-// an upload that sends nothing for this long is dropped (and leaves nothing behind)
-const UPLOAD_IDLE_MS = 60_000;
+// an upload that sends nothing, or a download whose reader takes nothing, for this long is
+// dropped (the upload leaves nothing behind; the download's file is closed)
+const IDLE_MS = 60_000;
 const READ_CHUNK_BYTES = 1024 * 1024;
 
 function decode(raw: string, field: string): string {
@@ -90,7 +91,6 @@ export function objectRoutes(services: Services, log: Logger) {
     if (declared !== undefined && Number(declared) > storage.options.objectMaxBytes) {
       throw new AppError('PAYLOAD_TOO_LARGE', `objects are limited to ${storage.options.objectMaxBytes} bytes (OBJECT_MAX_BYTES); this one declares ${declared}`, 'body');
     }
-    req.setTimeout(UPLOAD_IDLE_MS, () => req.destroy(new Error('upload idle timeout')));
     const row = await storage.put(bucket, key, req, {
       contentType: req.headers['content-type'],
       fields: { bucket: 'bucket', key: 'key', contentType: 'Content-Type', body: 'body' },
@@ -142,6 +142,8 @@ export function objectRoutes(services: Services, log: Logger) {
         res.status(405).json({ code: 'BAD_USER_INPUT', message: `method ${req.method} is not allowed on objects` });
         return;
       }
+      // the socket's inactivity timer: no bytes received (upload) or sent (download) for IDLE_MS
+      req.setTimeout(IDLE_MS, () => req.destroy(new Error('idle timeout')));
       authorize(await services.auth.authenticate(req.headers.authorization), action);
       const { bucket, key } = objectPath(req.originalUrl);
       if (req.method === 'PUT') return await put(req, res, bucket, key);

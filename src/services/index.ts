@@ -71,7 +71,7 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     applications,
     nodes: new NodeConfigService(sql, spark, config),
     sqlQueries: new SqlService(sql, storage, createSqlEngine({
-      bucketsDir: config.bucketsDir, memoryLimitMb: config.sqlPreviewMemoryMb, threads: Math.min(4, os.availableParallelism()),
+      memoryLimitMb: config.sqlPreviewMemoryMb, threads: Math.min(4, os.availableParallelism()),
     }), config.bucketsDir, config.sqlPreviewTimeoutMs),
     metrics,
     scaling: new ScalingService(sql, metrics, { cooldownSeconds: config.scalingCooldownSeconds, idlePeriods: config.scalingIdlePeriods }),

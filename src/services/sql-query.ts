@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { checkSelect, SqlQueryError } from '../engine/sql/duckdb.js';
 import { localPathsToUris } from '../engine/sql/lockdown.js';
-import { AppError, badInput } from './errors.js';
+import { AppError, badInput, notFound } from './errors.js';
 import { objectFilePath, parseS3Uri, type S3Location } from './s3-uri.js';
 import type { StorageService } from './storage.js';
 
@@ -124,6 +124,7 @@ export async function prepareQuery(query: string, field: string, bucketsDir: str
  */
 export async function requireBuckets(storage: StorageService, locations: readonly S3Location[], field: string): Promise<void> {
   for (const bucket of new Set(locations.map((l) => l.bucket))) {
-    if (!(await storage.bucket(bucket, field))) throw badInput(field, `bucket "${bucket}" does not exist`);
+    // NOT_FOUND, as for the s3:// URIs of SCRIPT and SPARK steps
+    if (!(await storage.bucket(bucket, field))) throw notFound('bucket', bucket, field);
   }
 }

@@ -34,7 +34,8 @@ export class SqlService {
     const mapped = await prepareQuery(query, 'query', this.bucketsDir);
     await requireBuckets(this.storage, mapped.inputs, 'query');
     try {
-      return await this.engine.preview(mapped.sql, rows, this.timeoutMs);
+      const directories = [...new Set(mapped.inputs.map((l) => path.join(this.bucketsDir, l.bucket)))];
+      return await this.engine.preview(mapped.sql, directories, rows, this.timeoutMs);
     } catch (err) {
       if (!(err instanceof SqlQueryError)) throw err;
       if (err.reason === 'TIMEOUT') {
@@ -44,7 +45,4 @@ export class SqlService {
     }
   }
 
-  close(): void {
-    this.engine?.close();
-  }
 }

@@ -108,6 +108,18 @@ function requireDelimiter(delimiter: string, field: string): string {
   return delimiter;
 }
 
+/** writev until every byte is on the file: a write may be short (e.g. a disk filling up). */
+async function writeAll(handle: fs.FileHandle, buffers: Buffer[]): Promise<void> {
+  let rest = buffers.filter((b) => b.length > 0);
+  while (rest.length) {
+    const { bytesWritten } = await handle.writev(rest);
+    if (bytesWritten === 0) throw new Error('the disk accepted no more bytes');
+    let skip = bytesWritten;
+    while (rest.length && skip >= rest[0]!.length) { skip -= rest[0]!.length; rest = rest.slice(1); }
+    if (skip > 0) rest = [rest[0]!.subarray(skip), ...rest.slice(1)];
+  }
+}
+
 const isErrno = (err: unknown, ...codes: string[]) => codes.includes((err as NodeJS.ErrnoException)?.code ?? '');
 
 export class StorageService {
@@ -364,14 +376,17 @@ export class StorageService {
         batched += buf.length;
         if (batched >= WRITE_BATCH_BYTES) {
           await writing;
-          writing = handle.writev(batch);
+          writing = writeAll(handle, batch);
           batch = [];
           batched = 0;
         }
       }
       await writing;
-      if (batch.length) await handle.writev(batch);
+      if (batch.length) await writeAll(handle, batch);
       await handle.sync();
+      // the row's size and ETag describe what was received: the file must hold exactly that
+      const written = (await handle.stat()).size;
+      if (written !== size) throw new Error(`upload to ${temp}: ${written} bytes on disk, ${size} received`);
     } finally {
       await writing.catch(() => {});
       await handle.close();
@@ -514,11 +529,12 @@ export class StorageService {
       if (!file) return { objects: [], removed: [], skipped: [key] };
       const row = await this.sql.begin(async (tx) => {
         if (!(await q.lockBucketShared(tx, bucket))) throw notFound('bucket', bucket, field);
+        if (!(await this.isFile(bucket, key))) return null; // deleted through the API meanwhile
         const row = await q.upsertObject(tx, { bucket, key, ...file, contentType: contentTypeOf(key) });
         await q.insertObjectEvent(tx, 'ObjectCreated:Put', row);
         return row;
       });
-      return { objects: [row], removed: [], skipped: [] };
+      return row ? { objects: [row], removed: [], skipped: [] } : { objects: [], removed: [], skipped: [key] };
     }
     return this.registerPrefix(bucket, key, field);
   }
@@ -541,7 +557,8 @@ export class StorageService {
     const dirPrefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
     const files: Array<{ key: string; size: number; etag: string }> = [];
     const skipped: string[] = [];
-    const walkedAt = Date.now();
+    // compared with updated_at, so taken from the same clock: the database's
+    const walkedAt = (await q.databaseNow(this.sql)).getTime();
     await this.walk(this.prefixPath(bucket, dirPrefix), dirPrefix, files, skipped);
     files.sort((a, b) => byteOrder(a.key, b.key));
     const end = prefixEnd(dirPrefix);
@@ -556,6 +573,9 @@ export class StorageService {
       }
       const objects: ObjectRow[] = [];
       for (const f of files) {
+        // deleted through the API since the walk: no row without its file (the removals below
+        // drop a row that is still there)
+        if (!(await this.isFile(bucket, f.key))) continue;
         const before = existing.get(f.key);
         existing.delete(f.key);
         // unchanged, or written through the API since the walk began (that write is newer)
@@ -570,13 +590,17 @@ export class StorageService {
       const removed: string[] = [];
       for (const gone of existing.values()) {
         // a put that committed after the walk has its file: only rows whose file is missing go
-        if (await fs.lstat(objectFilePath(this.options.bucketsDir, bucket, gone.key)).then(() => true, () => false)) continue;
+        if (await this.isFile(bucket, gone.key)) continue;
         await q.deleteObjectRow(tx, bucket, gone.key);
         await q.insertObjectEvent(tx, 'ObjectRemoved:Delete', gone);
         removed.push(gone.key);
       }
       return { objects, removed, skipped };
     });
+  }
+
+  private isFile(bucket: string, key: string): Promise<boolean> {
+    return fs.lstat(objectFilePath(this.options.bucketsDir, bucket, key)).then((s) => s.isFile(), () => false);
   }
 
   private async walk(dir: string, keyPrefix: string, files: Array<{ key: string; size: number; etag: string }>, skipped: string[]): Promise<void> {
@@ -588,6 +612,9 @@ export class StorageService {
       throw err;
     }
     for (const entry of entries) {
+      // Hadoop/Spark side files are no objects: hidden checksums (.part-00000.crc) and the
+      // _temporary/ of unfinished task attempts; _SUCCESS is kept, as on S3 (EMR users test for it)
+      if (entry.name.startsWith('.') || (entry.name === '_temporary' && entry.isDirectory())) continue;
       const key = keyPrefix + entry.name;
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {

@@ -332,6 +332,10 @@ describe('step outputs written back (storage.registerPrefix) and URIs resolved (
     await fs.writeFile(path.join(dir, '_SUCCESS'), '');
     await fs.writeFile(path.join(dir, 'stale.txt'), 'old');
     await fs.symlink('/etc/passwd', path.join(dir, 'leak'));
+    // Spark's side files: checksums and the attempts of unfinished tasks are no objects
+    await fs.writeFile(path.join(dir, 'part', '.part-00000.csv.crc'), 'crc');
+    await fs.mkdir(path.join(dir, '_temporary', '0', 'task_1'), { recursive: true });
+    await fs.writeFile(path.join(dir, '_temporary', '0', 'task_1', 'part-00001.csv'), 'half');
 
     const first = await storage.registerPrefix(bucket, 'out');
     expect(first.objects.map((o) => [o.key, o.size, o.etag, o.contentType])).toEqual([

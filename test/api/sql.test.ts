@@ -188,6 +188,27 @@ describe('SQL steps', () => {
     await expect(fs.stat(localPath('out', 'passwd.csv'))).rejects.toThrow(/ENOENT/);
   });
 
+  it('a query reads only the buckets it names: not another run\'s unfinished output nor other buckets', async () => {
+    const other = path.join(bucketsDir(), '.sql-tmp', 'run-other');
+    await fs.mkdir(other, { recursive: true });
+    await fs.writeFile(path.join(other, 'output.csv'), 'secret\nunfinished\n');
+    try {
+      for (const file of [path.join(other, 'output.csv'), localPath('data', 'sales/2024-01.csv')]) {
+        const step = await runSql({ query: `SELECT * FROM read_csv('${file}')`, outputUri: 's3://out/peek.csv', format: 'CSV' });
+        expect(step.state).toBe('FAILED');
+        const text = (await logsOf(step.id)).map((l) => l.text).join('\n');
+        expect(text).toContain('file system operations are disabled by configuration');
+        expect(text).not.toContain('unfinished');
+        const res = await preview(`SELECT * FROM read_csv('${file}')`);
+        expectError(res, 'BAD_USER_INPUT', 'query');
+        expect(res.errors![0]!.message).toContain('file system operations are disabled by configuration');
+      }
+    } finally {
+      await fs.rm(other, { recursive: true, force: true });
+    }
+    await expect(fs.stat(localPath('out', 'peek.csv'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('a cancelled SQL step stops DuckDB and leaves neither output nor temp file', async () => {
     const res = await addSql({ query: 'SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = 99', outputUri: 's3://out/slow.parquet' });
     const id = (res.data as any).addSteps.steps[0].id;
@@ -240,7 +261,6 @@ describe('SQL steps', () => {
     const cases: Array<[Record<string, unknown>, string, RegExp]> = [
       [{ query: `SELECT * FROM 's3://data/../../etc/passwd'`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /"s3:\/\/data\/\.\.\/\.\.\/etc\/passwd": must not contain "\." or "\.\." path segments/],
       [{ query: `SELECT * FROM 's3://Bad_Bucket/x.csv'`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /3 to 63 characters/],
-      [{ query: `SELECT * FROM 's3://no-such-bucket/x.csv'`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /bucket "no-such-bucket" does not exist/],
       [{ query: `SELECT * FROM read_csv(E's3://data/sales/2024-01.csv')`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /plain '…' string literals/],
       [{ query: `SELECT * FROM read_csv($$s3://data/sales/2024-01.csv$$)`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /plain '…' string literals/],
       [{ query: `SELECT 'unterminated`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /unterminated string literal/],
@@ -250,13 +270,22 @@ describe('SQL steps', () => {
       [{ query: 'SELECT 1' }, 'input.steps.0.sql.outputUri', /is required/],
       [{ query: 'SELECT 1', outputUri: '/tmp/x.csv' }, 'input.steps.0.sql.outputUri', /s3:\/\/bucket\/key/],
       [{ query: 'SELECT 1', outputUri: 's3://out/../x.csv' }, 'input.steps.0.sql.outputUri', /path segments/],
-      [{ query: 'SELECT 1', outputUri: 's3://no-such-bucket/x.csv' }, 'input.steps.0.sql.outputUri', /bucket "no-such-bucket" does not exist/],
       [{ query: 'SELECT 1', outputUri: 's3://out/x.json', format: 'JSON' }, 'input.steps.0.sql.format', /PARQUET, CSV/],
     ];
     for (const [sql, field, message] of cases) {
       const res = await addSql(sql);
       expectError(res, 'BAD_USER_INPUT', field);
       expect(res.errors![0]!.message).toMatch(message);
+    }
+    // a missing bucket is NOT_FOUND, as in the URIs of SCRIPT and SPARK steps
+    const missing: Array<[Record<string, unknown>, string]> = [
+      [{ query: `SELECT * FROM 's3://no-such-bucket/x.csv'`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query'],
+      [{ query: 'SELECT 1', outputUri: 's3://no-such-bucket/x.csv' }, 'input.steps.0.sql.outputUri'],
+    ];
+    for (const [sql, field] of missing) {
+      const res = await addSql(sql);
+      expectError(res, 'NOT_FOUND', field);
+      expect(res.errors![0]!.message).toBe('bucket "no-such-bucket" does not exist');
     }
   });
 });
@@ -334,6 +363,7 @@ describe('sqlPreview', () => {
     expectError(noDuck, 'BAD_USER_INPUT', 'clusterId');
     expect(noDuck.errors![0]!.message).toContain('DUCKDB');
     expectError(await preview('SELECT 1', 10, 'j-nope'), 'NOT_FOUND', 'clusterId');
+    expectError(await preview(`SELECT * FROM 's3://no-such-bucket/x.csv'`), 'NOT_FOUND', 'query');
     const ending = await server.data(CREATE_CLUSTER, { input: { name: 'ending', applications: ['DUCKDB'], instanceGroups: [MASTER] } });
     const endingId = fixtures.cluster(ending.createCluster.cluster.id);
     await server.data(TERMINATE_CLUSTERS, { ids: [endingId] });

@@ -103,6 +103,12 @@ export async function upsertObject(db: Db, o: ObjectWrite): Promise<ObjectRow> {
   return row!;
 }
 
+/** The database's clock (the one updated_at is written with), not this process's. */
+export async function databaseNow(db: Db): Promise<Date> {
+  const [row] = await db<Array<{ now: Date }>>`select clock_timestamp() as now`;
+  return row!.now;
+}
+
 export async function deleteObjectRow(db: Db, bucket: string, key: string): Promise<ObjectRow | undefined> {
   const [row] = await db<ObjectRow[]>`delete from objects where bucket = ${bucket} and key = ${key} returning *`;
   return row;

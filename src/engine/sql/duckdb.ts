@@ -2,7 +2,8 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { INSTANCE_OPTIONS, lockDown } from './lockdown.js';
 
 // DuckDB in the control plane's own process: the parser that checks queries (SQL steps and
-// previews) and the engine behind sqlPreview, confined to the buckets like the step runner.
+// previews) and the engine behind sqlPreview, confined like the step runner to the buckets a query
+// names (never <bucketsDir>/.sql-tmp, where SQL steps' unfinished outputs are).
 
 type DuckDbApi = typeof import('@duckdb/node-api');
 
@@ -30,17 +31,14 @@ export class SqlQueryError extends Error {
 }
 
 export interface SqlEngineOptions {
-  /** the only directory queries may read */
-  bucketsDir: string;
   memoryLimitMb: number;
   threads: number;
 }
 
 /** What sqlPreview asks of DuckDB. */
 export interface SqlEngine {
-  /** Up to `limit` rows of `query` (checked first); interrupted after `timeoutMs`. */
-  preview(query: string, limit: number, timeoutMs: number): Promise<SqlPreviewResult>;
-  close(): void;
+  /** Up to `limit` rows of `query` (checked first), which may read only `directories`; interrupted after `timeoutMs`. */
+  preview(query: string, directories: readonly string[], limit: number, timeoutMs: number): Promise<SqlPreviewResult>;
 }
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -79,31 +77,37 @@ export async function checkSelect(query: string): Promise<void> {
 }
 
 class DuckDbEngine implements SqlEngine {
-  private opened: Promise<DuckDBInstance> | null = null;
-
   constructor(private readonly api: DuckDbApi, private readonly options: SqlEngineOptions) {}
 
-  private open(): Promise<DuckDBInstance> {
-    this.opened ??= (async () => {
-      const instance = await this.api.DuckDBInstance.create(':memory:', {
-        ...INSTANCE_OPTIONS,
-        memory_limit: `${this.options.memoryLimitMb}MB`,
-        threads: String(this.options.threads),
-        // previews don't spill to disk: a query too big for memory belongs in a SQL step
-        temp_directory: '',
-      });
-      // the settings are the database's: locking them through one connection locks them for all
-      const first = await instance.connect();
-      await lockDown(first, [this.options.bucketsDir]);
+  /**
+   * A database per preview: allowed_directories is locked for the life of a database, and each
+   * query may read only the buckets it names. An in-memory instance takes about a millisecond.
+   */
+  private async open(directories: readonly string[]): Promise<DuckDBInstance> {
+    const instance = await this.api.DuckDBInstance.create(':memory:', {
+      ...INSTANCE_OPTIONS,
+      memory_limit: `${this.options.memoryLimitMb}MB`,
+      threads: String(this.options.threads),
+      // previews don't spill to disk: a query too big for memory belongs in a SQL step
+      temp_directory: '',
+    });
+    // the settings are the database's: locking them through one connection locks them for all
+    const first = await instance.connect();
+    try {
+      await lockDown(first, directories);
+    } catch (err) {
       first.closeSync();
-      return instance;
-    })();
-    return this.opened;
+      instance.closeSync();
+      throw err;
+    }
+    first.closeSync();
+    return instance;
   }
 
-  async preview(query: string, limit: number, timeoutMs: number): Promise<SqlPreviewResult> {
+  async preview(query: string, directories: readonly string[], limit: number, timeoutMs: number): Promise<SqlPreviewResult> {
     await checkSelect(query);
-    const connection = await (await this.open()).connect();
+    const instance = await this.open(directories);
+    const connection = await instance.connect();
     let timedOut = false;
     const timer = setTimeout(() => { timedOut = true; connection.interrupt(); }, timeoutMs);
     try {
@@ -120,13 +124,8 @@ class DuckDbEngine implements SqlEngine {
     } finally {
       clearTimeout(timer);
       connection.closeSync();
+      instance.closeSync();
     }
-  }
-
-  close(): void {
-    const opened = this.opened;
-    this.opened = null;
-    void opened?.then((instance) => instance.closeSync(), () => {});
   }
 }
 

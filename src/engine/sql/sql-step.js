@@ -1,7 +1,7 @@
 // The SQL step runner: the process a master node agent starts for a SQL step (argv: this script,
 // then one JSON argument, see SqlStepSpec). It runs the user's SELECT inside DuckDB's COPY, confined
-// to the buckets, writes the result to a temp file and renames it into the bucket path (a reader
-// never sees half a file), and speaks the agent's stdout directives (docs/agent-protocol.md):
+// to the buckets it names, writes the result to a temp file and renames it into the bucket path (a
+// reader never sees half a file), and speaks the agent's stdout directives (docs/agent-protocol.md):
 // `::progress` from DuckDB's own progress, `::result {"rowsWritten": N, ...}` at the end.
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -14,8 +14,10 @@ import { INSTANCE_OPTIONS, localPathsToUris, lockDown, sqlString } from './lockd
  * @property {'PARQUET' | 'CSV'} format
  * @property {string} outputUri where the user asked for the output (s3://bucket/key)
  * @property {string} outputPath the local file of outputUri
- * @property {string} bucketsDir the only directory the query may read and write
- * @property {string} tempDir where the output is written before the rename (inside bucketsDir)
+ * @property {string} bucketsDir where the buckets live (<bucketsDir>/<bucket>/<key>)
+ * @property {string[]} buckets the buckets the query reads and writes: the only ones it may touch
+ * @property {string} tempDir under which each run makes its own directory for the unfinished
+ *   output and DuckDB's spill files (inside bucketsDir, so the rename stays on one filesystem)
  */
 
 const PROGRESS_EVERY_MS = 250;
@@ -29,6 +31,9 @@ function parseSpec(raw) {
     if (typeof spec[k] !== 'string' || !spec[k]) throw new Error(`spec.${k} is missing`);
   }
   if (spec.format !== 'PARQUET' && spec.format !== 'CSV') throw new Error('spec.format must be PARQUET or CSV');
+  if (!Array.isArray(spec.buckets) || !spec.buckets.every((/** @type {unknown} */ b) => typeof b === 'string' && /^[a-z0-9][a-z0-9.-]*$/.test(b))) {
+    throw new Error('spec.buckets must be a list of bucket names');
+  }
   return spec;
 }
 
@@ -65,12 +70,26 @@ async function run(spec) {
   const started = Date.now();
   await fs.mkdir(spec.tempDir, { recursive: true });
   await sweepStale(spec.tempDir);
-  const ext = spec.format === 'PARQUET' ? 'parquet' : 'csv';
-  const temp = path.join(spec.tempDir, `${process.pid}-${Date.now()}.${ext}`);
+  // this run's own directory: the query may use it, but not the other runs' (their unfinished
+  // outputs) nor DuckDB's default spill directory (<cwd>/.tmp)
+  const runDir = await fs.mkdtemp(path.join(spec.tempDir, 'run-'));
+  try {
+    await runIn(spec, runDir, started);
+  } finally {
+    await fs.rm(runDir, { recursive: true, force: true });
+  }
+}
 
-  const instance = await DuckDBInstance.create(':memory:', { ...INSTANCE_OPTIONS, ...nodeSize(process.env) });
+/** @param {SqlStepSpec} spec @param {string} runDir @param {number} started */
+async function runIn(spec, runDir, started) {
+  const ext = spec.format === 'PARQUET' ? 'parquet' : 'csv';
+  const temp = path.join(runDir, `output.${ext}`);
+  const instance = await DuckDBInstance.create(':memory:', {
+    ...INSTANCE_OPTIONS, ...nodeSize(process.env), temp_directory: path.join(runDir, 'spill'),
+  });
   const connection = await instance.connect();
-  await lockDown(connection, [spec.bucketsDir], { enable_progress_bar_print: false, enable_progress_bar: true, progress_bar_time: 0 });
+  const directories = [...spec.buckets.map((b) => path.join(spec.bucketsDir, b)), runDir];
+  await lockDown(connection, directories, { enable_progress_bar_print: false, enable_progress_bar: true, progress_bar_time: 0 });
   const sized = await connection.runAndReadAll(`SELECT current_setting('threads'), current_setting('memory_limit')`);
   const [threads, memory] = sized.getRows()[0] ?? [];
   console.log(`DuckDB ${version()} (${threads} threads, ${memory} memory): writing ${spec.format} to ${spec.outputUri}`);

@@ -53,6 +53,7 @@ export const sqlStep: StepKind = {
       outputUri: s3Uri(output.bucket, output.key),
       outputPath: objectFilePath(ctx.bucketsDir, output.bucket, output.key),
       bucketsDir: path.resolve(ctx.bucketsDir),
+      buckets: [...new Set([...mapped.inputs, output].map((l) => l.bucket))],
       // bucket names never start with ".": this can't be a bucket, and it is on the same filesystem
       tempDir: path.resolve(ctx.bucketsDir, '.sql-tmp'),
     };
