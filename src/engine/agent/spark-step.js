@@ -66,7 +66,9 @@ async function poll() {
           total += Number(j.numTasks) || 0;
           completed += Number(j.numCompletedTasks) || 0;
         }
-        const progress = total > 0 ? Math.min(1, completed / total) : 0;
+        // jobs appear one by one, so the fraction can fall: report the highest seen, and 1 only
+        // once spark-submit has ended well
+        const progress = Math.max(lastProgress, total > 0 ? Math.min(0.9999, completed / total) : 0);
         if (progress !== lastProgress) {
           lastProgress = progress;
           process.stdout.write(`::progress ${progress.toFixed(4)}\n`);
