@@ -16,7 +16,8 @@ const POLL_MS = 250;
 // Spark moves the UI to the next port (up to spark.port.maxRetries, 16) when the picked one was
 // taken in between; the driver that answers must carry our token to be ours
 const UI_PORT_RETRIES = 16;
-const TOKEN_KEY = 'spark.emberplane.runnerToken';
+// (not named …token: Spark's status API redacts such values)
+const TOKEN_KEY = 'spark.emberplane.runnerId';
 
 /** @param {string} text */
 function fail(text) {

@@ -11,7 +11,7 @@ const RUNNER = fileURLToPath(new URL('../../engine/agent/spark-step.js', import.
 const MAX_CONF = 256;
 const CONF_KEY = /^spark\.[A-Za-z0-9_.-]{1,200}$/;
 // the runner owns these: the cluster's master, client mode, and a UI port it can poll
-const RESERVED_CONF = new Set(['spark.master', 'spark.submit.deployMode', 'spark.ui.port', 'spark.ui.enabled', 'spark.emberplane.runnerToken']);
+const RESERVED_CONF = new Set(['spark.master', 'spark.submit.deployMode', 'spark.ui.port', 'spark.ui.enabled', 'spark.emberplane.runnerId']);
 
 function requireSparkConf(value: unknown, field: string): Record<string, string> {
   if (value === null || value === undefined) return {};
