@@ -7,7 +7,7 @@ import {
   allPages, createCluster, expectError, Fixtures, waitForCluster, waitForClusterState, waitForStepState,
 } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { putObject, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable } from './support.js';
+import { putObject, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, TEST_JOB_CONF } from './support.js';
 
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state spark { appUri args conf } } } }`;
 const STEP = `query($id: ID!) { step(id: $id) { id state progress exitCode result failureDetails { reason message } } }`;
@@ -63,9 +63,9 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     }));
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
     const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
-      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/wc/', '0.5'], conf: { 'spark.executor.memory': '512m' } },
+      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/wc/', '0.5'], conf: TEST_JOB_CONF },
     }] } })).addSteps.steps;
-    expect(step.spark).toEqual({ appUri: app, args: [input, 's3://data/out/wc/', '0.5'], conf: { 'spark.executor.memory': '512m' } });
+    expect(step.spark).toEqual({ appUri: app, args: [input, 's3://data/out/wc/', '0.5'], conf: TEST_JOB_CONF });
     const updates = fixtures.subscribe(fixtures.ws(server), STEP_UPDATES, { id: step.id }, (d) => d.stepUpdates);
 
     const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
@@ -109,7 +109,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     }));
     const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
-      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/healed/', '4'], conf: { 'spark.executor.memory': '512m' } },
+      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/healed/', '4'], conf: TEST_JOB_CONF },
     }] } })).addSteps.steps;
     // kill a worker node's agent (kill -9) once its executor has tasks
     await waitForCluster(server, id, (c) => c.spark.coresUsed > 0 || c.spark.workers.some((w: any) => w.state === 'ALIVE' && w.cores > 0 && c.spark.coresUsed > 0),
@@ -139,7 +139,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     }));
     const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
-      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/shrunk/', '3'], conf: { 'spark.executor.memory': '512m' } },
+      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/shrunk/', '3'], conf: TEST_JOB_CONF },
     }] } })).addSteps.steps;
     await waitForCluster(server, id, (c) => c.spark.coresUsed >= 4, 'executors on both workers',
       { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed } } }`, timeoutMs: 180_000 });
