@@ -177,7 +177,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     }));
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
     const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
-      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/cancelled/', '600'] },
+      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/cancelled/', '600'], conf: TEST_JOB_CONF },
     }] } })).addSteps.steps;
     const APPS = `query($id: ID!) { cluster(id: $id) { spark { activeApps coresUsed } } }`;
     await waitForCluster(server, id, (c) => c.spark.activeApps === 1 && c.spark.coresUsed > 0, 'the app running', { query: APPS, timeoutMs: 180_000 });
