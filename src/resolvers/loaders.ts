@@ -4,6 +4,7 @@ import * as instancesQ from '../db/queries/instances.js';
 import * as stepsQ from '../db/queries/steps.js';
 import type { ClusterRow, InstanceGroupRow, InstanceRow, StepRow } from '../db/rows.js';
 import type { Services } from '../services/index.js';
+import { sparkStatus, type SparkStatus } from '../services/spark-status.js';
 import { createScalingLoaders } from './scaling-loaders.js';
 
 function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
@@ -55,6 +56,11 @@ export function createLoaders(services: Services) {
       }));
       return keys.map((k) => results.get(k) ?? []);
     }),
+    /** each SPARK cluster's master asked once per request, all of a page's at the same time */
+    sparkStatus: new DataLoader<ClusterRow, SparkStatus | null, string>(
+      (rows) => Promise.all(rows.map((row) => sparkStatus(row))),
+      { cacheKeyFn: (row) => row.id },
+    ),
     ...createScalingLoaders(services),
   };
 }

@@ -1,15 +1,15 @@
-import { FieldResolver, Resolver, Root } from 'type-graphql';
+import { Ctx, FieldResolver, Resolver, Root } from 'type-graphql';
 import type { InstanceRow } from '../db/rows.js';
-import { sparkStatus } from '../services/spark-status.js';
 import { BootstrapAction, InstanceEndpoints, SparkInfo } from '../schema/spark.js';
 import { Cluster, Instance } from '../schema/types.js';
+import type { Context } from './context.js';
 import type { ClusterObject } from './mappers.js';
 
 @Resolver(() => Cluster)
 export class ClusterSparkResolver {
   @FieldResolver(() => SparkInfo, { nullable: true, description: 'the Spark master and its workers (SPARK clusters)' })
-  spark(@Root() cluster: ClusterObject): Promise<SparkInfo | null> {
-    return sparkStatus(cluster.row);
+  spark(@Root() cluster: ClusterObject, @Ctx() ctx: Context): Promise<SparkInfo | null> {
+    return ctx.loaders.sparkStatus.load(cluster.row);
   }
 
   @FieldResolver(() => [BootstrapAction])

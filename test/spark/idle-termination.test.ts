@@ -9,7 +9,7 @@ import { detectSpark } from '../../src/engine/spark-runtime.js';
 import { createCluster, Fixtures, getCluster, waitForClusterState } from '../support/api.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable } from './support.js';
+import { SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, TEST_JOB_ARGS } from './support.js';
 
 const APP = `
 import os, time
@@ -56,7 +56,7 @@ describe.skipIf(!sparkAvailable)('auto-termination with Spark applications', () 
     const gate = path.join(tmp, 'gate');
     // a client-mode driver submitted from outside the cluster's steps (as a notebook would)
     driver = spawn(path.join(spark.sparkHome!, 'bin', 'spark-submit'), ['--master', ready.spark.masterUrl, '--conf', 'spark.driver.memory=512m',
-      '--conf', 'spark.executor.memory=512m', app], {
+      ...TEST_JOB_ARGS, app], {
       env: { ...process.env, GATE: gate, PYSPARK_PYTHON: spark.python!, PYSPARK_DRIVER_PYTHON: spark.python! },
       detached: true, stdio: 'ignore',
     });

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { detectSpark } from '../../src/engine/spark-runtime.js';
 import { createCluster, Fixtures, waitForCluster, waitForClusterState, waitForStepState } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable } from './support.js';
+import { SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, TEST_JOB_ARGS } from './support.js';
 
 const PUT_MANAGED = `mutation($input: PutManagedScalingPolicyInput!) { putManagedScalingPolicy(input: $input) { cluster { id } } }`;
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id } } }`;
@@ -67,7 +67,7 @@ describe.skipIf(!sparkAvailable)('managed scaling with Spark', () => {
       name, actionOnFailure: 'CONTINUE',
       command: {
         args: [path.join(spark.sparkHome!, 'bin', 'spark-submit'), '--master', masterUrl, '--conf', 'spark.cores.max=2',
-          '--conf', 'spark.executor.memory=512m', '--conf', 'spark.driver.memory=512m', app],
+          ...TEST_JOB_ARGS, '--conf', 'spark.driver.memory=512m', app],
         env: { APP_NAME: name, GATE: gate, PYSPARK_PYTHON: spark.python!, PYSPARK_DRIVER_PYTHON: spark.python! },
       },
     });

@@ -1,13 +1,13 @@
 // SPARK steps: spark-submit in client mode on the master node against the cluster's Spark, with an
 // app and data from buckets, progress from Spark's status API and the driver's output as logs.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   allPages, createCluster, expectError, Fixtures, waitForCluster, waitForClusterState, waitForStepState,
 } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { putObject, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable } from './support.js';
+import { putObject, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, TEST_JOB_CONF } from './support.js';
 
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state spark { appUri args conf } } } }`;
 const STEP = `query($id: ID!) { step(id: $id) { id state progress exitCode result failureDetails { reason message } } }`;
@@ -58,14 +58,18 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const { text, counts } = corpus(400);
     const input = await putObject(server, 'data', 'in/words.txt', text);
     const app = await putObject(server, 'code', 'wordcount.py', APP);
+    // an existing prefix is an input (the app ignores it): a file appearing under it stays no object
+    const reference = await putObject(server, 'data', 'ref/a.txt', 'a');
+    const stray = path.join(server.dataDir, 'buckets', 'data', 'ref', 'stray.txt');
     const id = fixtures.cluster(await createCluster(server, {
       name: 'wordcount', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
     }));
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
     const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
-      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/wc/', '0.5'], conf: { 'spark.executor.memory': '512m' } },
+      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/wc/', '0.5', 's3://data/ref/'], conf: TEST_JOB_CONF },
     }] } })).addSteps.steps;
-    expect(step.spark).toEqual({ appUri: app, args: [input, 's3://data/out/wc/', '0.5'], conf: { 'spark.executor.memory': '512m' } });
+    expect(step.spark).toEqual({ appUri: app, args: [input, 's3://data/out/wc/', '0.5', 's3://data/ref/'], conf: TEST_JOB_CONF });
+    writeFileSync(stray, 'not an object');
     const updates = fixtures.subscribe(fixtures.ws(server), STEP_UPDATES, { id: step.id }, (d) => d.stepUpdates);
 
     const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
@@ -76,6 +80,8 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     // what Spark wrote under the output prefix became objects of the bucket
     const listed = (await server.data(OBJECTS, { bucket: 'data', prefix: 'out/wc/' })).objects.edges.map((e: any) => e.node.key);
     expect(listed).toEqual(expect.arrayContaining(['out/wc/_SUCCESS', 'out/wc/part-00000', 'out/wc/part-00001']));
+    const refs = (await server.data(OBJECTS, { bucket: 'data', prefix: 'ref/' })).objects.edges.map((e: any) => e.node.key);
+    expect(refs).toEqual([reference.replace('s3://data/', '')]);
 
     // progress came from Spark's task counts: values strictly between 0 and 1 on the way
     await updates.waitFor((v) => v.some((u) => u.state === 'COMPLETED'), 'the completed update');
@@ -109,7 +115,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     }));
     const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
-      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/healed/', '4'], conf: { 'spark.executor.memory': '512m' } },
+      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/healed/', '4'], conf: TEST_JOB_CONF },
     }] } })).addSteps.steps;
     // kill a worker node's agent (kill -9) once its executor has tasks
     await waitForCluster(server, id, (c) => c.spark.coresUsed > 0 || c.spark.workers.some((w: any) => w.state === 'ALIVE' && w.cores > 0 && c.spark.coresUsed > 0),
@@ -139,7 +145,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     }));
     const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
-      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/shrunk/', '3'], conf: { 'spark.executor.memory': '512m' } },
+      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/shrunk/', '3'], conf: TEST_JOB_CONF },
     }] } })).addSteps.steps;
     await waitForCluster(server, id, (c) => c.spark.coresUsed >= 4, 'executors on both workers',
       { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed } } }`, timeoutMs: 180_000 });
@@ -171,7 +177,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     }));
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
     const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
-      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/cancelled/', '600'] },
+      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/cancelled/', '600'], conf: TEST_JOB_CONF },
     }] } })).addSteps.steps;
     const APPS = `query($id: ID!) { cluster(id: $id) { spark { activeApps coresUsed } } }`;
     await waitForCluster(server, id, (c) => c.spark.activeApps === 1 && c.spark.coresUsed > 0, 'the app running', { query: APPS, timeoutMs: 180_000 });

@@ -21,4 +21,12 @@ export const SPARK_CLUSTER = `query($id: ID!) { cluster(id: $id) { id state stat
   instanceGroups { id role requestedCount state }
   instances { id role state pid stateChangeReason { code message } endpoints { sparkMasterUrl sparkMasterWebUrl sparkWorkerWebUrl } } } }`;
 
+// the tests' jobs are tiny: their drivers and executors start faster with C1 only and the serial GC
+export const LEAN_JVM = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
+export const TEST_JOB_CONF = {
+  'spark.executor.memory': '512m', 'spark.driver.extraJavaOptions': LEAN_JVM, 'spark.executor.extraJavaOptions': LEAN_JVM,
+};
+/** the same as spark-submit arguments */
+export const TEST_JOB_ARGS = Object.entries(TEST_JOB_CONF).flatMap(([k, v]) => ['--conf', `${k}=${v}`]);
+
 export { putObject } from '../support/put-object.js';

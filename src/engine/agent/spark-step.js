@@ -8,10 +8,16 @@
 //
 // Dependency-free like the agent, so it ships with it.
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { freePort, getJson } from './spark.js';
 
 const POLL_MS = 250;
+// Spark moves the UI to the next port (up to spark.port.maxRetries, 16) when the picked one was
+// taken in between; the driver that answers must carry our token to be ours
+const UI_PORT_RETRIES = 16;
+// (not named …token: Spark's status API redacts such values)
+const TOKEN_KEY = 'spark.emberplane.runnerId';
 
 /** @param {string} text */
 function fail(text) {
@@ -26,11 +32,14 @@ const userArgs = process.argv.slice(2);
 if (userArgs.length === 0) fail('usage: spark-step.js [--conf key=value]… <app> [args…]');
 
 const uiPort = await freePort();
-const ui = `http://127.0.0.1:${uiPort}/api/v1`;
+const token = randomUUID();
+/** the status API of our driver, once found @type {string | null} */
+let ui = null;
 const child = spawn(path.join(/** @type {string} */ (home), 'bin', 'spark-submit'), [
   '--master', /** @type {string} */ (master),
   '--deploy-mode', 'client',
   '--conf', `spark.ui.port=${uiPort}`,
+  '--conf', `${TOKEN_KEY}=${token}`,
   // the console progress bar is for terminals; progress travels as ::progress instead
   '--conf', 'spark.ui.showConsoleProgress=false',
   // executors on a worker being decommissioned (shrink) finish their tasks and hand over
@@ -51,13 +60,28 @@ let appId = null;
 let lastProgress = -1;
 let done = false;
 
+/** Looks for our driver's UI at the picked port and the ones Spark would move to. */
+async function findDriver() {
+  for (let port = uiPort; port <= uiPort + UI_PORT_RETRIES && port <= 65_535; port++) {
+    const base = `http://127.0.0.1:${port}/api/v1`;
+    const apps = await getJson(`${base}/applications`, 1_000);
+    if (!Array.isArray(apps) || !apps[0]?.id) continue;
+    const id = String(apps[0].id);
+    const env = await getJson(`${base}/applications/${id}/environment`, 1_000);
+    /** @type {unknown[]} */
+    const props = Array.isArray(env?.sparkProperties) ? env.sparkProperties : [];
+    if (props.some((p) => Array.isArray(p) && p[0] === TOKEN_KEY && p[1] === token)) {
+      ui = base;
+      appId = id;
+      return;
+    }
+  }
+}
+
 async function poll() {
   while (!done) {
-    if (!appId) {
-      const apps = await getJson(`${ui}/applications`, 1_000);
-      if (Array.isArray(apps) && apps[0]?.id) appId = String(apps[0].id);
-    }
-    if (appId) {
+    if (!appId) await findDriver();
+    if (appId && ui) {
       const jobs = await getJson(`${ui}/applications/${appId}/jobs`, 1_000);
       if (Array.isArray(jobs) && jobs.length > 0 && !done) {
         let total = 0;
@@ -66,7 +90,9 @@ async function poll() {
           total += Number(j.numTasks) || 0;
           completed += Number(j.numCompletedTasks) || 0;
         }
-        const progress = total > 0 ? Math.min(1, completed / total) : 0;
+        // jobs appear one by one, so the fraction can fall: report the highest seen, and 1 only
+        // once spark-submit has ended well
+        const progress = Math.max(lastProgress, total > 0 ? Math.min(0.9999, completed / total) : 0);
         if (progress !== lastProgress) {
           lastProgress = progress;
           process.stdout.write(`::progress ${progress.toFixed(4)}\n`);

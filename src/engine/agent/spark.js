@@ -16,8 +16,16 @@ const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 120_000;
 const POLL_MS = 100;
 const DRAIN_POLL_MS = 500;
+// ports are picked free, then bound by the JVM a moment later: a clash must fail (not move to
+// port+1, where we would not look) so that start() can pick new ones
+const PORT_ATTEMPTS = 3;
+const NO_PORT_RETRY = '-Dspark.port.maxRetries=0';
+// the daemons are small control processes: C1 only, serial GC and a small heap start them in a
+// fraction of the CPU time a default JVM takes on a small node
+const DAEMON_JAVA_OPTS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto';
+const DAEMON_MEMORY = '256m';
 
-/** A TCP port free right now (Spark binds it a moment later; it retries on a clash). */
+/** A TCP port free right now (Spark binds it a moment later). */
 export function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -72,6 +80,11 @@ function lastLines(file, n = 20) {
   }
 }
 
+/** Whether a daemon's start failed because a port was taken. @param {string} file */
+function portClash(file) {
+  return lastLines(file, 200).some((l) => /BindException|Address already in use|Failed to bind/.test(l));
+}
+
 export class SparkNode {
   /**
    * @param {SparkConfig} spark
@@ -93,6 +106,7 @@ export class SparkNode {
     this.masterWebUrl = spark.masterWebUrl;
     this.masterUrl = spark.masterUrl;
     this.workerWebPort = 0;
+    this.logFile = '';
   }
 
   get isMaster() {
@@ -110,8 +124,14 @@ export class SparkNode {
 
   /** Starts the node's daemon and resolves once Spark counts it in. @returns {Promise<NodeEndpoints>} */
   async start() {
-    if (this.isMaster) return this.startMaster();
-    return this.startWorker();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await (this.isMaster ? this.startMaster() : this.startWorker());
+      } catch (err) {
+        if (!(err instanceof BootstrapFailure) || attempt >= PORT_ATTEMPTS || !portClash(this.logFile)) throw err;
+        this.node.log('spark daemon port taken meanwhile: retrying with new ports', { attempt });
+      }
+    }
   }
 
   /**
@@ -120,11 +140,17 @@ export class SparkNode {
    */
   spawnDaemon(name, mainClass, args, extraEnv) {
     const logFile = path.join(this.node.workdir, `${name}.log`);
-    const fd = openSync(logFile, 'a');
+    this.logFile = logFile;
+    const fd = openSync(logFile, 'w');
     try {
       const child = spawn(path.join(this.spark.home, 'bin', 'spark-class'), [mainClass, ...args], {
         cwd: this.node.workdir,
-        env: { ...process.env, ...this.stepEnv(), SPARK_LOG_DIR: this.node.workdir, SPARK_NO_DAEMONIZE: '1', ...extraEnv },
+        env: {
+          ...process.env, ...this.stepEnv(), SPARK_LOG_DIR: this.node.workdir, SPARK_NO_DAEMONIZE: '1',
+          SPARK_DAEMON_JAVA_OPTS: `${DAEMON_JAVA_OPTS} ${process.env.SPARK_DAEMON_JAVA_OPTS ?? ''}`.trim(),
+          SPARK_DAEMON_MEMORY: process.env.SPARK_DAEMON_MEMORY || DAEMON_MEMORY,
+          ...extraEnv,
+        },
         stdio: ['ignore', fd, fd],
       });
       this.daemon = child;
@@ -168,11 +194,14 @@ export class SparkNode {
   async startMaster() {
     const [port, webPort] = [await freePort(), await freePort()];
     const logFile = this.spawnDaemon('spark-master', 'org.apache.spark.deploy.master.Master',
-      ['--host', HOST, '--port', String(port), '--webui-port', String(webPort)], {});
+      ['--host', HOST, '--port', String(port), '--webui-port', String(webPort)],
+      { SPARK_MASTER_OPTS: `${NO_PORT_RETRY} ${process.env.SPARK_MASTER_OPTS ?? ''}`.trim() });
     const webUrl = `http://${HOST}:${webPort}`;
+    const expected = `spark://${HOST}:${port}`;
+    // only our master answers with our URL (another cluster's could hold the web port)
     const status = await this.until('Spark master', logFile, async () => {
       const s = await masterStatus(webUrl);
-      return s && s.status === 'ALIVE' ? s : null;
+      return s && s.status === 'ALIVE' && s.url === expected ? s : null;
     });
     this.masterUrl = String(status.url);
     this.masterWebUrl = webUrl;
@@ -193,7 +222,7 @@ export class SparkNode {
       '--webui-port', String(this.workerWebPort), '--work-dir', workDir, this.masterUrl,
     ], {
       // SIGPWR then decommissions the worker (graceful shrink)
-      SPARK_WORKER_OPTS: `-Dspark.decommission.enabled=true ${process.env.SPARK_WORKER_OPTS ?? ''}`.trim(),
+      SPARK_WORKER_OPTS: `-Dspark.decommission.enabled=true ${NO_PORT_RETRY} ${process.env.SPARK_WORKER_OPTS ?? ''}`.trim(),
     });
     // RUNNING means the master counts this worker ALIVE
     await this.until('Spark worker', logFile, async () => (await this.myWorker(masterWebUrl))?.state === 'ALIVE' ? true : null);

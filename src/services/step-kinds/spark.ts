@@ -11,7 +11,7 @@ const RUNNER = fileURLToPath(new URL('../../engine/agent/spark-step.js', import.
 const MAX_CONF = 256;
 const CONF_KEY = /^spark\.[A-Za-z0-9_.-]{1,200}$/;
 // the runner owns these: the cluster's master, client mode, and a UI port it can poll
-const RESERVED_CONF = new Set(['spark.master', 'spark.submit.deployMode', 'spark.ui.port', 'spark.ui.enabled']);
+const RESERVED_CONF = new Set(['spark.master', 'spark.submit.deployMode', 'spark.ui.port', 'spark.ui.enabled', 'spark.emberplane.runnerId']);
 
 function requireSparkConf(value: unknown, field: string): Record<string, string> {
   if (value === null || value === undefined) return {};
@@ -31,10 +31,11 @@ function requireSparkConf(value: unknown, field: string): Record<string, string>
 
 /**
  * The s3:// mapping: an argument that is a whole `s3://bucket/key` URI reaches the application as
- * the local path of that object or prefix (<bucketsDir>/<bucket>/<key>, a trailing "/" kept). One
- * that is not an existing object (a prefix, or a key nothing has been stored at yet) is also an
- * output: what the application wrote there becomes objects when the step completes (for an input
- * prefix that changes nothing). Its bucket must exist.
+ * the local path of that object or prefix (<bucketsDir>/<bucket>/<key>, a trailing "/" kept). An
+ * existing object, or a prefix with objects under it (`s3://b/data/`, `s3://b/data` for data/…,
+ * `s3://b/`), is an input. Only a URI with nothing behind it yet is an output: what the application
+ * wrote there becomes objects when the step completes (inputs are not re-read then). Its bucket must
+ * exist.
  */
 async function mapArgs(args: string[], field: string, ctx: StepKindContext): Promise<{ args: string[]; outputs: string[] }> {
   const outputs: string[] = [];
@@ -52,9 +53,11 @@ async function mapArgs(args: string[], field: string, ctx: StepKindContext): Pro
       continue;
     }
     if (!(await ctx.storage.bucket(bucket, f))) throw notFound('bucket', bucket, f);
-    outputs.push(arg);
     const dir = ctx.storage.prefixPath(bucket, key);
     mapped.push(isPrefix ? `${dir}/` : dir);
+    const under = isPrefix ? key : `${key}/`;
+    const listing = await ctx.storage.list(bucket, { prefix: under, first: 1 });
+    if (listing.objects.length === 0 && listing.commonPrefixes.length === 0) outputs.push(arg);
   }
   return { args: mapped, outputs };
 }
