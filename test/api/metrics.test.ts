@@ -51,13 +51,18 @@ describe('cluster metrics', () => {
   afterAll(async () => { await fixtures.cleanup(server); });
 
   it('node counts, steps and IsIdle follow what the cluster does', async () => {
+    // the idle cluster is sampled first (a fast start can be ready before the first sample)
+    await waitUntil(async () => {
+      const [idle] = await metrics({ id: clusterId, names: ['IsIdle'], from: start.toISOString(), stat: 'MAXIMUM' });
+      return values(idle).includes(1) ? true : null;
+    }, 'an IsIdle sample of 1 before any step');
     const gate = path.join(tmp, 'gate-1');
     const [step] = (await server.data(ADD, { input: { clusterId, steps: [gated('wait', gate)] } })).addSteps.steps;
     await waitForStepState(server, step.id, ['RUNNING']);
     // a sample taken while the step runs, with the period's maximum
     await waitUntil(async () => {
-      const [running, idle] = await metrics({ id: clusterId, names: ['StepsRunning', 'IsIdle'], from: start.toISOString(), stat: 'MAXIMUM' });
-      return values(running).includes(1) && values(idle).includes(1) ? true : null;
+      const [running] = await metrics({ id: clusterId, names: ['StepsRunning'], from: start.toISOString(), stat: 'MAXIMUM' });
+      return values(running).includes(1) ? true : null;
     }, 'a StepsRunning sample of 1');
     writeFileSync(gate, '');
     await waitForStepState(server, step.id, ['COMPLETED']);
@@ -126,7 +131,8 @@ describe('cluster metrics', () => {
     expect(count.datapoints).toHaveLength(1);
     expect(count.datapoints[0]!.at).toBe(from.toISOString());
     const n = count.datapoints[0]!.value;
-    expect(n).toBeGreaterThan(4);
+    // how many samples the range holds depends on the machine's speed; a running and an idle one at least
+    expect(n).toBeGreaterThanOrEqual(2);
     expect(max.datapoints[0]!.value).toBe(1);
     expect(min.datapoints[0]!.value).toBe(0);
     expect(avg.datapoints[0]!.value).toBeCloseTo(sum.datapoints[0]!.value / n, 9);
