@@ -98,7 +98,7 @@ export async function benchSqlStep(api: Api, bucketsDir: string, tmp: string, sa
     let rowsWritten = 0;
     const runnerSpec = {
       query: QUERY(`'${input}'`), format: 'PARQUET', outputUri: `s3://${BUCKET}/out/runner.parquet`,
-      outputPath: path.join(bucketsDir, BUCKET, 'out/runner.parquet'), bucketsDir, tempDir: path.join(bucketsDir, '.sql-tmp'),
+      outputPath: path.join(bucketsDir, BUCKET, 'out/runner.parquet'), bucketsDir, buckets: [BUCKET], tempDir: path.join(bucketsDir, '.sql-tmp'),
     };
     for (let i = 0; i < WARMUP + RUNS; i++) {
       const measured = i >= WARMUP;
