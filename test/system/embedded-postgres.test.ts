@@ -36,8 +36,11 @@ describe('embedded Postgres (no DATABASE_URL)', { timeout: 120_000 }, () => {
     const ready = await waitClusterState(a, clusterId, ['WAITING']);
     const agentPid: number = ready.instances[0].pid;
 
-    const postgresBefore = postgresProcessesOf(t.dataDir);
-    expect(postgresBefore).toHaveLength(1);
+    // one postmaster (a backend being forked carries the postmaster's argv for a moment)
+    const postgresBefore = await waitUntil(() => {
+      const pids = postgresProcessesOf(t.dataDir);
+      return pids.length === 1 ? pids : null;
+    }, 'a single postmaster for the data dir');
     await first.kill('SIGKILL');
     // nothing stops a child Postgres when its server dies without a chance to clean up
     expect(postgresProcessesOf(t.dataDir)).toEqual(postgresBefore);
