@@ -55,7 +55,7 @@ describe('buckets', () => {
     expect(created.bucket).toMatchObject({ name, uri: `s3://${name}/` });
     expect((await server.data(BUCKETS)).buckets).toContainEqual({ name, uri: `s3://${name}/` });
     expect((await server.data(BUCKET, { name })).bucket).toEqual({ name });
-    await expect(fs.stat(path.join(server.dataDir, 'buckets', name))).resolves.toBeTruthy();
+    expect((await fs.stat(path.join(server.dataDir, 'buckets', name))).isDirectory()).toBe(true);
 
     expect((await server.data(DELETE, { name })).deleteBucket).toEqual({ name, deletedObjects: 0 });
     expect((await server.data(BUCKET, { name })).bucket).toBeNull();
