@@ -1,8 +1,7 @@
 import type { BootstrapAction } from '../db/rows.js';
-import { interpreterFor } from '../engine/agent/bootstrap.js';
-import { badInput } from './errors.js';
 import type { StorageService } from './storage.js';
 import { requireArgs } from './step-kinds/command.js';
+import { scriptCommand } from './step-kinds/script.js';
 import { requireList, requireName } from './validate.js';
 
 export interface BootstrapActionInput { name: string; path: string; args?: string[] | null }
@@ -20,13 +19,8 @@ export async function validateBootstrapActions(
   for (const [i, a] of actions.entries()) {
     const f = `${field}.${i}`;
     const name = requireName(a.name, `${f}.name`);
-    const { path } = await storage.resolveUri(a.path, `${f}.path`);
-    try {
-      // the node runs it the same way (engine/agent/bootstrap.js)
-      interpreterFor(path, null);
-    } catch {
-      throw badInput(`${f}.path`, 'must be a .sh, .py, .js or .mjs script or start with a #! line');
-    }
+    // the node resolves the interpreter itself when it runs the action
+    await scriptCommand(storage, a.path, `${f}.path`, null);
     valid.push({ name, path: a.path, args: requireArgs(a.args ?? [], `${f}.args`, 0) });
   }
   return valid;
