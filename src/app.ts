@@ -10,6 +10,7 @@ import { ClusterController, handleOf } from './controllers/cluster-controller.js
 import { ScalingController } from './controllers/scaling-controller.js';
 import { FunctionController } from './controllers/function-controller.js';
 import { FunctionInvoker } from './controllers/function-invoker.js';
+import { Scheduler } from './controllers/scheduler.js';
 import { StepDispatcher } from './controllers/step-dispatcher.js';
 import { connect, type Sql } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
@@ -113,6 +114,8 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       afterPass: (active) => scaling.pass(active),
     });
 
+    const scheduler = new Scheduler(services.schedules, log, { intervalMs: config.reconcileIntervalMs });
+
     const listener = new Listener(sql, log);
     listener.on(Channel.clusterEvent, (p) => {
       const { key, seq, workHint } = splitNotification(p);
@@ -122,6 +125,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       controller.hint();
     });
     listener.on(Channel.invocation, () => functionInvoker.kick());
+    listener.on(Channel.triggers, () => scheduler.kick());
     listener.on(Channel.log, (p) => {
       const { key, seq } = splitNotification(p);
       services.logs.feed.notify(key, seq);
@@ -134,6 +138,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       services.auth.forget();
       dispatcher.tick();
       controller.kick();
+      scheduler.kick();
     });
     await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation, Channel.triggers, Channel.triggerOutbox]);
 
@@ -155,6 +160,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     functionController.kick();
     functionInvoker.start();
     functionInvoker.kick();
+    scheduler.start();
     log.info({ port }, 'control plane listening');
 
     let closing: Promise<void> | null = null;
@@ -166,6 +172,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
           services.storage.stop();
           await controller.stop();
           await dispatcher.stop();
+          await scheduler.stop();
           await functionInvoker.stop();
           await functionController.stop();
           await fnRuntime.close();

@@ -60,6 +60,8 @@ export interface Config {
   functionAsyncParallel: number;
   /** the python3 command for PYTHON311 (resolved once to the real interpreter) */
   functionPython: string;
+  /** a schedule tick missed (all servers down) by more than this is skipped; the latest one within it fires once */
+  scheduleMissedTickGraceSeconds: number;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -109,5 +111,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     functionRetryDelayMs: int(env, 'FUNCTION_RETRY_DELAY_MS', 60_000),
     functionAsyncParallel: int(env, 'FUNCTION_ASYNC_PARALLEL', 64),
     functionPython: env.FUNCTION_PYTHON || 'python3',
+    scheduleMissedTickGraceSeconds: int(env, 'SCHEDULE_MISSED_TICK_GRACE_SECONDS', 300),
   };
 }

@@ -334,3 +334,13 @@ export interface TriggerOutboxRow {
   eventSeq: number | null;
   at: Date;
 }
+
+export interface TriggerScheduleRow {
+  triggerId: string;
+  expression: string;
+  timezone: string;
+  anchorAt: Date;
+  nextFireAt: Date | null;
+  lastFiredAt: Date | null;
+  updatedAt: Date;
+}

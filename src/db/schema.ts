@@ -378,3 +378,21 @@ export const triggerOutbox = pgTable('trigger_outbox', {
   eventSeq: bigint('event_seq', { mode: 'number' }),
   at: ts('at').notNull().defaultNow(),
 });
+
+// SCHEDULE triggers' state, kept by the schedule source's `saved` hook in the trigger's transaction
+// and advanced by the scheduler in the transaction that queues each tick's delivery.
+export const triggerSchedules = pgTable('trigger_schedules', {
+  triggerId: text('trigger_id').primaryKey().references(() => triggers.id, { onDelete: 'cascade' }),
+  // what next_fire_at was computed from (the trigger's config may change under it)
+  expression: text('expression').notNull(),
+  timezone: text('timezone').notNull(),
+  // a rate's first tick: when the schedule was created, changed or re-enabled (ticks are anchor + k·rate)
+  anchorAt: ts('anchor_at').notNull(),
+  // null: the trigger is disabled, or the schedule has no tick left (a cron whose years are past)
+  nextFireAt: ts('next_fire_at'),
+  // the scheduled time of the last tick delivered
+  lastFiredAt: ts('last_fired_at'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [
+  index('trigger_schedules_due_idx').on(t.nextFireAt).where(sql`next_fire_at is not null`),
+]);

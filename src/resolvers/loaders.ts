@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import * as clustersQ from '../db/queries/clusters.js';
 import * as instancesQ from '../db/queries/instances.js';
 import * as stepsQ from '../db/queries/steps.js';
-import type { ClusterRow, InstanceGroupRow, InstanceRow, StepRow } from '../db/rows.js';
+import type { ClusterRow, InstanceGroupRow, InstanceRow, StepRow, TriggerScheduleRow } from '../db/rows.js';
 import type { Services } from '../services/index.js';
 import { sparkStatus, type SparkStatus } from '../services/spark-status.js';
 import { createScalingLoaders } from './scaling-loaders.js';
@@ -61,6 +61,11 @@ export function createLoaders(services: Services) {
       (rows) => Promise.all(rows.map((row) => sparkStatus(row))),
       { cacheKeyFn: (row) => row.id },
     ),
+    /** SCHEDULE triggers' state, by trigger id */
+    triggerSchedule: new DataLoader<string, TriggerScheduleRow | undefined>(async (ids) => {
+      const rows = new Map((await services.schedules.of(ids)).map((r) => [r.triggerId, r]));
+      return ids.map((id) => rows.get(id));
+    }),
     ...createScalingLoaders(services),
   };
 }

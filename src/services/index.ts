@@ -23,6 +23,7 @@ import { NodeConfigService } from './node-config.js';
 import { SqlService } from './sql.js';
 import { StepService } from './steps.js';
 import { StorageService } from './storage.js';
+import { ScheduleService } from './schedules.js';
 import { TriggerService } from './triggers.js';
 
 /** The services bag shared by resolvers, controllers and the agent gateway. */
@@ -49,6 +50,7 @@ export interface Services {
   invocations: InvocationService;
   provisioned: ProvisionedConcurrencyService;
   triggers: TriggerService;
+  schedules: ScheduleService;
 }
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
@@ -59,6 +61,7 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
   const applications = applicationsWith(spark);
   const metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
   const functions = new FunctionService(sql, new FunctionCodeStore(config.dataDir, storage), config.functionConcurrencyLimit);
+  const triggers = new TriggerService(sql, functions);
   return {
     sql,
     auth: new AuthService(sql, log),
@@ -81,6 +84,7 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     functions,
     provisioned: new ProvisionedConcurrencyService(sql, functions, config.functionConcurrencyLimit),
     invocations: new InvocationService(sql, functions, config.functionConcurrencyLimit, { retryDelayMs: (attempt) => config.functionRetryDelayMs * attempt }, log),
-    triggers: new TriggerService(sql, functions),
+    triggers,
+    schedules: new ScheduleService(sql, triggers, config.scheduleMissedTickGraceSeconds * 1_000),
   };
 }

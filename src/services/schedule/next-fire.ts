@@ -19,17 +19,19 @@ const MINUTE = 60_000;
 
 /**
  * Checks an expression and time zone; errors are BAD_USER_INPUT on `<field>.expression` or
- * `<field>.timezone`, the message naming the part of the expression at fault.
+ * `<field>.timezone` (`expression`, `timezone` when field is ''), the message naming the part of
+ * the expression at fault.
  */
 export function parseSchedule(expression: string, timezone: string | null | undefined, field: string): Schedule {
+  const at = (name: string) => (field ? `${field}.${name}` : name);
   const zone = timezone ?? DEFAULT_TIMEZONE;
-  if (!isTimeZone(zone)) throw badInput(`${field}.timezone`, `"${zone}" is not an IANA time zone name (e.g. UTC, Europe/Berlin, America/New_York)`);
+  if (!isTimeZone(zone)) throw badInput(at('timezone'), `"${zone}" is not an IANA time zone name (e.g. UTC, Europe/Berlin, America/New_York)`);
   const m = expression.trim().match(/^(cron|rate)\((.*)\)$/s);
-  if (!m) throw badInput(`${field}.expression`, 'must be cron(Minutes Hours Day-of-month Month Day-of-week Year) or rate(Value Unit)');
+  if (!m) throw badInput(at('expression'), 'must be cron(Minutes Hours Day-of-month Month Day-of-week Year) or rate(Value Unit)');
   try {
     return m[1] === 'cron' ? { kind: 'cron', cron: parseCron(m[2]!), timezone: zone } : { kind: 'rate', rate: parseRate(m[2]!), timezone: zone };
   } catch (e) {
-    if (e instanceof ScheduleSyntaxError) throw badInput(`${field}.expression`, e.message);
+    if (e instanceof ScheduleSyntaxError) throw badInput(at('expression'), e.message);
     throw e;
   }
 }

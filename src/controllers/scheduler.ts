@@ -1,0 +1,59 @@
+import type { Logger } from 'pino';
+import type { ScheduleService } from '../services/schedules.js';
+
+/**
+ * Fires SCHEDULE triggers' ticks. Runs on every server: it sleeps until the earliest tick (read
+ * again when a trigger changes, on the trigger NOTIFY, and at least every `intervalMs`), then fires
+ * what is due. The row lock in ScheduleService.fireDue makes each tick fire on exactly one server.
+ */
+export class Scheduler {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly schedules: ScheduleService, private readonly log: Logger, private readonly options: { intervalMs: number }) {}
+
+  start(): void {
+    this.kick();
+  }
+
+  /** fire what is due and sleep again until the (possibly new) earliest tick */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((err) => {
+        this.log.error({ err }, 'firing schedules failed; trying again shortly');
+        this.sleep(this.options.intervalMs);
+      })
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  private async pass(): Promise<void> {
+    await this.schedules.fireDue(new Date());
+    const earliest = await this.schedules.earliest();
+    this.sleep(earliest === null ? this.options.intervalMs : Math.min(earliest.getTime() - Date.now(), this.options.intervalMs));
+  }
+
+  private sleep(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.kick(), Math.max(0, ms));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+}

@@ -1,0 +1,44 @@
+import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
+import { DateTimeResolver } from 'graphql-scalars';
+import type { TriggerScheduleRow } from '../db/rows.js';
+import { TriggerSchedule } from '../schema/trigger-sources/schedule.js';
+import { Trigger } from '../schema/triggers.js';
+import type { Context } from './context.js';
+import type { TriggerObject } from './triggers.js';
+
+type TriggerScheduleObject = TriggerSchedule & { row: TriggerScheduleRow };
+
+@Resolver(() => Trigger)
+export class TriggerScheduleResolver {
+  @FieldResolver(() => TriggerSchedule, { nullable: true, description: 'SCHEDULE triggers: the expression and its ticks' })
+  async schedule(@Root() trigger: TriggerObject, @Ctx() ctx: Context): Promise<TriggerScheduleObject | null> {
+    if (trigger.row.sourceType !== 'SCHEDULE') return null;
+    const row = await ctx.loaders.triggerSchedule.load(trigger.row.id);
+    if (!row) return null;
+    return { row, expression: row.expression, timezone: row.timezone, nextFireAt: row.nextFireAt, lastFiredAt: row.lastFiredAt };
+  }
+
+  @Authorized('triggers:GetTrigger')
+  @Query(() => [DateTimeResolver], { description: 'Checks a schedule expression: its next fire times after `after` (default now); a rate counts from `after`' })
+  scheduleNextFireTimes(
+    @Arg('expression', () => String) expression: string,
+    @Ctx() ctx: Context,
+    @Arg('timezone', () => String, { nullable: true }) timezone?: string | null,
+    @Arg('count', () => Int, { nullable: true, description: '1 to 100, default 5' }) count?: number | null,
+    @Arg('after', () => DateTimeResolver, { nullable: true }) after?: Date | null,
+  ): Date[] {
+    return ctx.services.schedules.check(expression, timezone, count, after);
+  }
+}
+
+@Resolver(() => TriggerSchedule)
+export class TriggerScheduleTimesResolver {
+  @FieldResolver(() => [DateTimeResolver], { description: 'The next fire times (none while the trigger is disabled)' })
+  nextFireTimes(
+    @Root() schedule: TriggerScheduleObject,
+    @Ctx() ctx: Context,
+    @Arg('count', () => Int, { defaultValue: 5, description: '1 to 100' }) count: number,
+  ): Date[] {
+    return ctx.services.schedules.nextFireTimes(schedule.row, count);
+  }
+}

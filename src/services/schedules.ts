@@ -1,0 +1,103 @@
+// The ticks of SCHEDULE triggers: firing the due ones (each exactly once, whichever server takes
+// it), and reading a schedule's next fire times. The expression rules are in ./schedule/.
+import crypto from 'node:crypto';
+import type { Sql } from '../db/client.js';
+import { advanceSchedule, earliestFire, lockDueSchedules, schedulesOf } from '../db/queries/schedules.js';
+import type { TriggerRow, TriggerScheduleRow } from '../db/rows.js';
+import { fireTimes, parseSchedule, planDue } from './schedule/next-fire.js';
+import type { TriggerService } from './triggers.js';
+import { requireIntInRange } from './validate.js';
+
+const ACCOUNT = '000000000000';
+const REGION = 'local';
+/** schedules fired per transaction; a larger crowd due at once takes several */
+const BATCH = 100;
+
+export const ruleArn = (triggerName: string) => `arn:aws:events:${REGION}:${ACCOUNT}:rule/${triggerName}`;
+
+/** The same tick of the same trigger always gets the same id (a UUID made from a hash). */
+export function tickEventId(triggerId: string, tick: Date): string {
+  const h = crypto.createHash('sha256').update(`${triggerId}@${tick.toISOString()}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** EventBridge's Scheduled Event; `time` is the tick's scheduled time, not the time it ran. */
+export function scheduledEvent(trigger: TriggerRow, tick: Date) {
+  return {
+    version: '0',
+    id: tickEventId(trigger.id, tick),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: ACCOUNT,
+    time: tick.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: REGION,
+    resources: [ruleArn(trigger.name)],
+    detail: {},
+  };
+}
+
+export class ScheduleService {
+  constructor(
+    private readonly sql: Sql, private readonly triggers: TriggerService,
+    /** a missed tick older than this when the scheduler gets to it is skipped */
+    private readonly missedTickGraceMs: number,
+  ) {}
+
+  /**
+   * Fires every schedule due at `now`: in one transaction per batch, locks the due rows (skipping
+   * those another server holds), queues each tick's delivery and advances the row, so a tick is
+   * delivered once or (if the transaction fails) not yet. Returns how many schedules it handled.
+   */
+  async fireDue(now: Date): Promise<number> {
+    let handled = 0;
+    for (;;) {
+      const n = await this.sql.begin(async (tx) => {
+        const due = await lockDueSchedules(tx, now, BATCH);
+        for (const { schedule, trigger } of due) {
+          const s = parseSchedule(schedule.expression, schedule.timezone, 'schedule');
+          const plan = planDue(s, schedule.nextFireAt!.getTime(), now.getTime(), this.missedTickGraceMs, schedule.anchorAt.getTime());
+          let lastFiredAt = schedule.lastFiredAt;
+          if (plan.fire !== null) {
+            lastFiredAt = new Date(plan.fire);
+            const event = scheduledEvent(trigger, lastFiredAt);
+            await this.triggers.enqueueDelivery(tx, trigger, event.id, event);
+          }
+          await advanceSchedule(tx, schedule.triggerId, plan.next === null ? null : new Date(plan.next), lastFiredAt);
+        }
+        return due.length;
+      });
+      handled += n;
+      if (n < BATCH) return handled;
+    }
+  }
+
+  /** the schedule rows of some triggers (for the GraphQL batch loader) */
+  of(triggerIds: readonly string[]): Promise<TriggerScheduleRow[]> {
+    return schedulesOf(this.sql, triggerIds);
+  }
+
+  /** the earliest tick of any schedule (null: none) */
+  earliest(): Promise<Date | null> {
+    return earliestFire(this.sql);
+  }
+
+  /** The next `count` fire times of a trigger's schedule: none while it is disabled. */
+  nextFireTimes(row: TriggerScheduleRow, count: number): Date[] {
+    requireIntInRange(count, 'count', 1, 100);
+    if (row.nextFireAt === null) return [];
+    const s = parseSchedule(row.expression, row.timezone, 'schedule');
+    const first = row.nextFireAt.getTime();
+    return [first, ...fireTimes(s, first, count - 1, row.anchorAt.getTime())].map((t) => new Date(t));
+  }
+
+  /**
+   * The fire times of an expression after `after` (default now), to check it before use. A rate
+   * counts from `after`, so its first time is one period later.
+   */
+  check(expression: string, timezone: string | null | undefined, count: number | null | undefined, after: Date | null | undefined): Date[] {
+    const n = requireIntInRange(count ?? 5, 'count', 1, 100);
+    const s = parseSchedule(expression, timezone, '');
+    const from = (after ?? new Date()).getTime();
+    return fireTimes(s, from, n, from).map((t) => new Date(t));
+  }
+}
