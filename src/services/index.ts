@@ -85,6 +85,6 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     provisioned: new ProvisionedConcurrencyService(sql, functions, config.functionConcurrencyLimit),
     invocations: new InvocationService(sql, functions, config.functionConcurrencyLimit, { retryDelayMs: (attempt) => config.functionRetryDelayMs * attempt }, log),
     triggers,
-    schedules: new ScheduleService(sql, triggers, config.scheduleMissedTickGraceSeconds * 1_000),
+    schedules: new ScheduleService(sql, triggers, config.scheduleMissedTickGraceSeconds * 1_000, log),
   };
 }

@@ -1,10 +1,12 @@
 // The ticks of SCHEDULE triggers: firing the due ones (each exactly once, whichever server takes
 // it), and reading a schedule's next fire times. The expression rules are in ./schedule/.
 import crypto from 'node:crypto';
+import type { Logger } from 'pino';
 import type { Sql } from '../db/client.js';
 import { advanceSchedule, earliestFire, lockDueSchedules, schedulesOf } from '../db/queries/schedules.js';
 import type { TriggerRow, TriggerScheduleRow } from '../db/rows.js';
-import { fireTimes, parseSchedule, planDue } from './schedule/next-fire.js';
+import { AppError } from './errors.js';
+import { fireTimes, parseSchedule, planDue, type Schedule } from './schedule/next-fire.js';
 import type { TriggerService } from './triggers.js';
 import { requireIntInRange } from './validate.js';
 
@@ -41,6 +43,7 @@ export class ScheduleService {
     private readonly sql: Sql, private readonly triggers: TriggerService,
     /** a missed tick older than this when the scheduler gets to it is skipped */
     private readonly missedTickGraceMs: number,
+    private readonly log: Logger,
   ) {}
 
   /**
@@ -54,7 +57,11 @@ export class ScheduleService {
       const n = await this.sql.begin(async (tx) => {
         const due = await lockDueSchedules(tx, now, BATCH);
         for (const { schedule, trigger } of due) {
-          const s = parseSchedule(schedule.expression, schedule.timezone, 'schedule');
+          const s = this.parse(schedule);
+          if (!s) {
+            await advanceSchedule(tx, schedule.triggerId, null, schedule.lastFiredAt);
+            continue;
+          }
           const plan = planDue(s, schedule.nextFireAt!.getTime(), now.getTime(), this.missedTickGraceMs, schedule.anchorAt.getTime());
           let lastFiredAt = schedule.lastFiredAt;
           if (plan.fire !== null) {
@@ -71,6 +78,20 @@ export class ScheduleService {
     }
   }
 
+  /**
+   * A stored schedule, checked when it was saved; null if it no longer parses (a time zone gone
+   * from a newer ICU): it then stops, on the record, rather than holding up the others.
+   */
+  private parse(row: TriggerScheduleRow): Schedule | null {
+    try {
+      return parseSchedule(row.expression, row.timezone, 'schedule');
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      this.log.error({ triggerId: row.triggerId, expression: row.expression, timezone: row.timezone, err: err.message }, 'a stored schedule no longer parses; it is stopped');
+      return null;
+    }
+  }
+
   /** the schedule rows of some triggers (for the GraphQL batch loader) */
   of(triggerIds: readonly string[]): Promise<TriggerScheduleRow[]> {
     return schedulesOf(this.sql, triggerIds);
@@ -84,9 +105,9 @@ export class ScheduleService {
   /** The next `count` fire times of a trigger's schedule: none while it is disabled. */
   nextFireTimes(row: TriggerScheduleRow, count: number): Date[] {
     requireIntInRange(count, 'count', 1, 100);
-    if (row.nextFireAt === null) return [];
-    const s = parseSchedule(row.expression, row.timezone, 'schedule');
-    const first = row.nextFireAt.getTime();
+    const s = row.nextFireAt === null ? null : this.parse(row);
+    if (!s) return [];
+    const first = row.nextFireAt!.getTime();
     return [first, ...fireTimes(s, first, count - 1, row.anchorAt.getTime())].map((t) => new Date(t));
   }
 

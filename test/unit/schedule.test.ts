@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/services/errors.js';
 import { fireTimes, nextFire, parseSchedule, planDue } from '../../src/services/schedule/next-fire.js';
+import { scheduledEvent, tickEventId } from '../../src/services/schedules.js';
 
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
 const ms = (s: string) => Date.parse(s);
@@ -261,5 +262,27 @@ describe('missed-tick policy (planDue)', () => {
   it('a schedule whose last year has passed has no next tick', () => {
     const once = parseSchedule('cron(0 0 1 1 ? 2027)', undefined, 'f');
     expect(planDue(once, ms('2027-01-01T00:00:00Z'), ms('2027-01-01T00:00:01Z'), grace, 0)).toEqual({ fire: ms('2027-01-01T00:00:00Z'), next: null });
+  });
+});
+
+describe('the Scheduled Event', () => {
+  const trigger = {
+    id: 'trg-1', name: 'nightly', functionId: 'fn-1', functionName: 'f', qualifier: '$LATEST', sourceType: 'SCHEDULE' as const,
+    config: {}, enabled: true, createdAt: new Date(), updatedAt: new Date(),
+  };
+  it("has EventBridge's shape; its time is the tick's, to the second", () => {
+    const tick = new Date('2026-11-26T10:00:00Z');
+    expect(scheduledEvent(trigger, tick)).toEqual({
+      version: '0', id: tickEventId('trg-1', tick), 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000',
+      time: '2026-11-26T10:00:00Z', region: 'local', resources: ['arn:aws:events:local:000000000000:rule/nightly'], detail: {},
+    });
+  });
+  it('its id is a UUID fixed by trigger and tick: a retried tick cannot get another', () => {
+    const tick = new Date('2026-11-26T10:00:00Z');
+    const id = tickEventId('trg-1', tick);
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(tickEventId('trg-1', new Date(tick))).toBe(id);
+    expect(tickEventId('trg-1', new Date('2026-11-26T10:01:00Z'))).not.toBe(id);
+    expect(tickEventId('trg-2', tick)).not.toBe(id);
   });
 });
