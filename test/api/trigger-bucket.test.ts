@@ -28,6 +28,8 @@ const md5 = (s: string) => crypto.createHash('md5').update(s).digest('hex');
 const createBucket = (name: string) => server.data(`mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }`, { name });
 const put = (bucket: string, key: string, content: string) => server.data(PUT, { input: { bucket, key, content } });
 const bySequencer = (a: any, b: any) => (a.eventId < b.eventId ? -1 : 1);
+/** Deliveries in the order of their events (one dispatch batch's deliveries share a time: the sequencer orders them). */
+const delivered = async (name: string, count: number) => (await waitForDeliveries(server, name, count)).sort(bySequencer);
 const keyOf = (d: any) => decodeURIComponent(d.invocation.payload.Records[0].s3.object.key.replace(/\+/g, ' '));
 
 /**
@@ -54,7 +56,7 @@ describe('BUCKET triggers', () => {
     await put('tb-up', 'out/skipped.csv', 'wrong prefix');
     await settle('tb-up', 'tb-all');
 
-    const csv = await waitForDeliveries(server, 'tb-csv', 2);
+    const csv = await delivered('tb-csv', 2);
     expect(csv.map(keyOf)).toEqual(['in/a b(1).csv', 'in/http.csv']);
     const [first, second] = csv;
     expect(first.status).toBe('SUCCEEDED');
@@ -78,7 +80,7 @@ describe('BUCKET triggers', () => {
     expect(second.invocation.payload.Records[0].s3.object).toMatchObject({ key: 'in/http.csv', size: 9, eTag: md5('from http') });
 
     // the catch-all saw every object once (the 4 puts and the sentinel), with the same event ids
-    const all = await waitForDeliveries(server, 'tb-all', 5);
+    const all = await delivered('tb-all', 5);
     expect(all.map(keyOf)).toEqual(['in/a b(1).csv', 'in/http.csv', 'in/skipped.txt', 'out/skipped.csv', expect.stringMatching(/^zz-sentinel-/)]);
     expect(all[0].eventId).toBe(first.eventId);
     expect(all[0].invocation.payload.Records[0].s3.configurationId).toBe('tb-all');
@@ -97,15 +99,14 @@ describe('BUCKET triggers', () => {
     await settle('tb-rm', 'tb-rm-all');
     await server.data(`mutation { deleteBucket(input: { name: "tb-rm", force: true }) { deletedObjects } }`);
 
-    // one transaction's events share a time: the sequencer orders them
-    const all = (await waitForDeliveries(server, 'tb-rm-all', 7)).sort(bySequencer);
+    const all = await delivered('tb-rm-all', 7);
     expect(all.map((d) => [d.invocation.payload.Records[0].eventName, keyOf(d)])).toEqual([
       ['ObjectCreated:Put', 'k1'], ['ObjectCreated:Put', 'k1'], ['ObjectCreated:Put', 'k2'], ['ObjectRemoved:Delete', 'k1'],
       ['ObjectCreated:Put', expect.stringMatching(/^zz-sentinel-/)],
       ['ObjectRemoved:Delete', 'k2'], ['ObjectRemoved:Delete', expect.stringMatching(/^zz-sentinel-/)],
     ]);
     expect(all[1].invocation.payload.Records[0].s3.object.eTag).toBe(md5('uno'));
-    const dels = (await waitForDeliveries(server, 'tb-rm-del', 2)).sort(bySequencer);
+    const dels = await delivered('tb-rm-del', 2);
     expect(dels.map(keyOf)).toEqual(['k1', 'k2']);
     expect(dels[0].invocation.payload.Records[0].s3.object).toEqual({ key: 'k1', sequencer: expect.stringMatching(/^[0-9A-F]{16}$/) });
   });
@@ -122,7 +123,7 @@ describe('BUCKET triggers', () => {
     const step = await waitForStepState(server, added.addSteps.steps[0].id, ['COMPLETED', 'FAILED'], { timeoutMs: 60_000 });
     expect(step.state).toBe('COMPLETED');
     await settle('tb-steps', 'tb-step-out');
-    const list = await waitForDeliveries(server, 'tb-step-out', 2);
+    const list = await delivered('tb-step-out', 2);
     expect(list.map(keyOf)).toEqual(['result.csv', expect.stringMatching(/^zz-sentinel-/)]);
     const object = (await server.data(`query { object(bucket: "tb-steps", key: "result.csv") { size etag } }`)).object;
     expect(list[0].invocation.payload.Records[0].s3.object).toMatchObject({ key: 'result.csv', size: object.size, eTag: object.etag.replace(/"/g, '') });
@@ -140,6 +141,6 @@ describe('BUCKET triggers', () => {
     expect(await deliveriesOf(server, 'tb-off')).toEqual([]);
     await put('tb-off', 'a-after', '2');
     await settle('tb-off', 'tb-off-all');
-    expect((await waitForDeliveries(server, 'tb-off', 1)).map(keyOf)).toEqual(['a-after']);
+    expect((await delivered('tb-off', 1)).map(keyOf)).toEqual(['a-after']);
   });
 });
