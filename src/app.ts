@@ -12,6 +12,7 @@ import { FunctionController } from './controllers/function-controller.js';
 import { FunctionInvoker } from './controllers/function-invoker.js';
 import { Scheduler } from './controllers/scheduler.js';
 import { StepDispatcher } from './controllers/step-dispatcher.js';
+import { TriggerDispatcher } from './controllers/trigger-dispatcher.js';
 import { connect, type Sql } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
 import { runMigrations } from './db/migrate.js';
@@ -86,6 +87,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     const functionInvoker = new FunctionInvoker(sql, services.invocations, serverId, log, {
       intervalMs: config.reconcileIntervalMs, parallel: config.functionAsyncParallel, leaseSeconds: 960,
     });
+    const triggerDispatcher = new TriggerDispatcher(sql, services.triggers, log, { intervalMs: config.reconcileIntervalMs });
     services.functions.onPending = () => functionController.kick();
     services.provisioned.onChange = () => functionController.kick();
     services.functions.onDeleted = (functionId) => {
@@ -126,6 +128,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     });
     listener.on(Channel.invocation, () => functionInvoker.kick());
     listener.on(Channel.triggers, () => scheduler.kick());
+    listener.on(Channel.triggerOutbox, () => triggerDispatcher.kick());
     listener.on(Channel.log, (p) => {
       const { key, seq } = splitNotification(p);
       services.logs.feed.notify(key, seq);
@@ -139,6 +142,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       dispatcher.tick();
       controller.kick();
       scheduler.kick();
+      triggerDispatcher.kick();
     });
     await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation, Channel.triggers, Channel.triggerOutbox]);
 
@@ -161,6 +165,8 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     functionInvoker.start();
     functionInvoker.kick();
     scheduler.start();
+    triggerDispatcher.start();
+    triggerDispatcher.kick();
     log.info({ port }, 'control plane listening');
 
     let closing: Promise<void> | null = null;
@@ -173,6 +179,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
           await controller.stop();
           await dispatcher.stop();
           await scheduler.stop();
+          await triggerDispatcher.stop();
           await functionInvoker.stop();
           await functionController.stop();
           await fnRuntime.close();

@@ -1,10 +1,10 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import type { TriggerScheduleRow } from '../db/rows.js';
-import { TriggerSchedule } from '../schema/trigger-sources/schedule.js';
-import { Trigger } from '../schema/triggers.js';
-import type { Context } from './context.js';
-import type { TriggerObject } from './triggers.js';
+import type { TriggerScheduleRow } from '../../db/rows.js';
+import { TriggerSchedule } from '../../schema/trigger-sources/schedule.js';
+import { Trigger } from '../../schema/triggers.js';
+import type { Context } from '../context.js';
+import type { TriggerObject } from '../triggers.js';
 
 type TriggerScheduleObject = TriggerSchedule & { row: TriggerScheduleRow };
 
