@@ -15,7 +15,7 @@ import { StepResolver } from '../resolvers/steps.js';
 import { SubscriptionResolver } from '../resolvers/subscriptions.js';
 import { TriggerBucketResolver } from '../resolvers/trigger-sources/bucket.js';
 import { TriggerClusterEventsResolver } from '../resolvers/trigger-sources/cluster-events.js';
-import { TriggerScheduleResolver, TriggerScheduleTimesResolver } from '../resolvers/trigger-sources/schedule.js';
+import { TriggerScheduleResolver, ScheduleSourceTimesResolver } from '../resolvers/trigger-sources/schedule.js';
 import { TriggerResolver } from '../resolvers/triggers.js';
 import { authorize } from '../services/auth.js';
 
@@ -29,7 +29,7 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver, BucketResolver,
       ClusterSparkResolver, InstanceEndpointsResolver, SqlResolver, ClusterScalingResolver, InstanceGroupScalingResolver,
-      FunctionResolver, TriggerResolver, TriggerBucketResolver, TriggerClusterEventsResolver, TriggerScheduleResolver, TriggerScheduleTimesResolver],
+      FunctionResolver, TriggerResolver, TriggerBucketResolver, TriggerClusterEventsResolver, TriggerScheduleResolver, ScheduleSourceTimesResolver],
     authChecker,
     // input rules live in the services (one place, with field paths); class-validator is not used
     validate: false,

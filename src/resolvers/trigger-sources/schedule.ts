@@ -1,17 +1,17 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { TriggerScheduleRow } from '../../db/rows.js';
-import { TriggerSchedule } from '../../schema/trigger-sources/schedule.js';
+import { ScheduleSource } from '../../schema/trigger-sources/schedule.js';
 import { Trigger } from '../../schema/triggers.js';
 import type { Context } from '../context.js';
 import type { TriggerObject } from '../triggers.js';
 
-type TriggerScheduleObject = TriggerSchedule & { row: TriggerScheduleRow };
+type ScheduleSourceObject = ScheduleSource & { row: TriggerScheduleRow };
 
 @Resolver(() => Trigger)
 export class TriggerScheduleResolver {
-  @FieldResolver(() => TriggerSchedule, { nullable: true, description: 'SCHEDULE triggers: the expression and its ticks' })
-  async schedule(@Root() trigger: TriggerObject, @Ctx() ctx: Context): Promise<TriggerScheduleObject | null> {
+  @FieldResolver(() => ScheduleSource, { nullable: true, description: 'SCHEDULE triggers: the expression and its ticks' })
+  async schedule(@Root() trigger: TriggerObject, @Ctx() ctx: Context): Promise<ScheduleSourceObject | null> {
     if (trigger.row.sourceType !== 'SCHEDULE') return null;
     const row = await ctx.loaders.triggerSchedule.load(trigger.row.id);
     if (!row) return null;
@@ -31,11 +31,11 @@ export class TriggerScheduleResolver {
   }
 }
 
-@Resolver(() => TriggerSchedule)
-export class TriggerScheduleTimesResolver {
+@Resolver(() => ScheduleSource)
+export class ScheduleSourceTimesResolver {
   @FieldResolver(() => [DateTimeResolver], { description: 'The next fire times (none while the trigger is disabled)' })
   nextFireTimes(
-    @Root() schedule: TriggerScheduleObject,
+    @Root() schedule: ScheduleSourceObject,
     @Ctx() ctx: Context,
     @Arg('count', () => Int, { defaultValue: 5, description: '1 to 100' }) count: number,
   ): Date[] {

@@ -10,7 +10,7 @@ export class ScheduleSourceInput {
 }
 
 @ObjectType({ description: 'A SCHEDULE trigger\'s expression and ticks' })
-export class TriggerSchedule {
+export class ScheduleSource {
   @Field(() => String) expression!: string;
   @Field(() => String) timezone!: string;
   @Field(() => DateTimeResolver, { nullable: true, description: 'the next tick; null while the trigger is disabled or when no tick is left' })
