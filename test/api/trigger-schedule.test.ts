@@ -1,7 +1,8 @@
 // SCHEDULE triggers through the API with real functions: expressions and their errors, the
 // next-fire-times query, Trigger.schedule, the Scheduled Event shape, updates and disabling, and
 // (waiting for one whole minute, shared by all of them) cron ticks, a disabled trigger, three
-// server processes firing each tick once, and a tick missed while every server was down.
+// server processes firing each tick once, and ticks missed while every server was down (within and
+// past the grace window).
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -207,6 +208,7 @@ describe('ticks at one whole minute', { timeout: 240_000 }, () => {
   let system: SystemTest;
   let crowd: Api[] = [];
   let revived: TestServer | null = null;
+  let revivedLate: TestServer | null = null;
   const CROWD = 6;
 
   beforeAll(async () => {
@@ -233,21 +235,31 @@ describe('ticks at one whole minute', { timeout: 240_000 }, () => {
     await Promise.all(Array.from({ length: CROWD }, (_, i) =>
       createTrigger(crowd[i % 3]!, { name: `crowd-${i}`, functionName: 'crowd-fn', schedule: { expression: 'cron(* * * * ? *)' } })));
 
-    // a server that will be down when the tick passes
+    // two servers (each its own database) that will be down when the tick passes
     const down = await startTestServer();
-    await deploy(down, { name: 'missed-fn', ...FN });
-    await createTrigger(down, { name: 'missed', functionName: 'missed-fn', schedule: { expression: 'cron(* * * * ? *)' } });
+    const downLong = await startTestServer();
+    for (const s of [down, downLong]) {
+      await deploy(s, { name: 'missed-fn', ...FN });
+      await createTrigger(s, { name: 'missed', functionName: 'missed-fn', schedule: { expression: 'cron(* * * * ? *)' } });
+    }
 
-    // the tick: the first whole minute far enough ahead to stop that server before it
+    // the tick: the first whole minute far enough ahead to stop those servers before it
     tick = Math.ceil((Date.now() + 5_000) / 60_000) * 60_000;
     await down.app.close({ stopAgents: true });
+    await downLong.app.close({ stopAgents: true });
     await sleep(tick + 2_000 - Date.now());
     restartedAt = Date.now();
-    revived = await startTestServer({ databaseUrl: down.databaseUrl, dataDir: down.dataDir, adminApiKey: down.key });
+    const again = (s: TestServer, grace?: number) => startTestServer({
+      databaseUrl: s.databaseUrl, dataDir: s.dataDir, adminApiKey: s.key, ...(grace === undefined ? {} : { scheduleMissedTickGraceSeconds: grace }),
+    });
+    revived = await again(down);
+    // the tick is 2 s old when this one starts: past its grace window
+    revivedLate = await again(downLong, 1);
   }, 240_000);
 
   afterAll(async () => {
     await revived?.close();
+    await revivedLate?.close();
     await system?.cleanup();
     if (system?.dataDir) await fs.rm(functionsDirOf(system.dataDir), { recursive: true, force: true });
   }, 90_000);
@@ -303,5 +315,16 @@ describe('ticks at one whole minute', { timeout: 240_000 }, () => {
     const s = (await scheduleOf(revived!, 'missed')).schedule;
     expect(Date.parse(s.lastFiredAt)).toBeGreaterThanOrEqual(tick);
     expect(Date.parse(s.nextFireAt)).toBe(Date.parse(s.lastFiredAt) + 60_000);
+  });
+
+  it('missed-tick policy: a missed tick older than the grace window is skipped; the schedule goes on from the next', async () => {
+    const s = await waitUntil(async () => {
+      const found = (await scheduleOf(revivedLate!, 'missed')).schedule;
+      return Date.parse(found.nextFireAt) > tick ? found : null;
+    }, 'the schedule to move past the missed tick', 30_000, 100);
+    expect(Date.parse(s.nextFireAt) % 60_000).toBe(0);
+    const ticks = await ticksOf(revivedLate!, 'missed');
+    expect(ticks.filter((t) => at(t) === tick)).toEqual([]);
+    expect(ticks.every((t) => at(t) < tick || Date.parse(t.invocation.createdAt) >= restartedAt)).toBe(true);
   });
 });
