@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { ScheduleService } from '../services/schedules.js';
 
+const LOCKED_RETRY_MS = 20;
+
 /**
  * Fires SCHEDULE triggers' ticks. Runs on every server: it sleeps until the earliest tick (read
  * again when a trigger changes, on the trigger NOTIFY, and at least every `intervalMs`), then fires
@@ -40,9 +42,14 @@ export class Scheduler {
   }
 
   private async pass(): Promise<void> {
-    await this.schedules.fireDue(new Date());
+    const now = new Date();
+    await this.schedules.fireDue(now);
     const earliest = await this.schedules.earliest();
-    this.sleep(earliest === null ? this.options.intervalMs : Math.min(earliest.getTime() - Date.now(), this.options.intervalMs));
+    if (earliest === null) return this.sleep(this.options.intervalMs);
+    // still there though due when the pass began: another transaction holds it (another server
+    // firing it, a trigger being changed); look again shortly rather than spin
+    const wait = earliest.getTime() <= now.getTime() ? LOCKED_RETRY_MS : earliest.getTime() - Date.now();
+    this.sleep(Math.min(wait, this.options.intervalMs));
   }
 
   private sleep(ms: number): void {

@@ -204,12 +204,12 @@ export function parseCron(body: string): CronSchedule {
   return schedule;
 }
 
-export const daysInMonth = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate();
+const daysInMonth = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate();
 /** 1 = Sunday … 7 = Saturday, as cron counts */
 const weekday = (year: number, month: number, day: number) => new Date(Date.UTC(year, month - 1, day)).getUTCDay() + 1;
 
 /** The days of one month the day-of-month and day-of-week fields select, ascending. */
-export function daysOf(c: CronSchedule, year: number, month: number): number[] {
+function daysOf(c: CronSchedule, year: number, month: number): number[] {
   const dim = daysInMonth(year, month);
   const all = Array.from({ length: dim }, (_, i) => i + 1);
   switch (c.dom.kind) {
