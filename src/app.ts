@@ -135,7 +135,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       dispatcher.tick();
       controller.kick();
     });
-    await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation]);
+    await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation, Channel.triggers, Channel.triggerOutbox]);
 
     const schema = await buildApiSchema();
     http = await createHttpServer(schema, services, sessions, log, {
