@@ -378,3 +378,15 @@ export const triggerOutbox = pgTable('trigger_outbox', {
   eventSeq: bigint('event_seq', { mode: 'number' }),
   at: ts('at').notNull().defaultNow(),
 });
+
+// HTTP trigger routes: one per HTTP trigger, unique on method and path shape (parameter names
+// erased), so two triggers can never claim the same route, even when created at once.
+export const httpRoutes = pgTable('http_routes', {
+  triggerId: text('trigger_id').primaryKey().references(() => triggers.id, { onDelete: 'cascade' }),
+  // GET | POST | PUT | PATCH | DELETE | HEAD | OPTIONS | ANY
+  method: text('method').notNull(),
+  // e.g. /items/{}/files/{+}
+  shape: text('shape').notNull(),
+  // as written, e.g. /items/{id}/files/{path+}
+  path: text('path').notNull(),
+}, (t) => [uniqueIndex('http_routes_route_idx').on(t.method, t.shape)]);

@@ -5,6 +5,7 @@ import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { Invocation, InvocationStatus } from './functions.js';
 import { BucketSourceInput } from './trigger-sources/bucket.js';
 import { ClusterEventsSourceInput } from './trigger-sources/cluster-events.js';
+import { HttpSourceInput } from './trigger-sources/http.js';
 import { PageInfo } from './types.js';
 
 export enum TriggerSourceType {
@@ -71,6 +72,7 @@ export class CreateTriggerInput {
   @Field(() => String, { nullable: true, description: '$LATEST (default), a version or an alias' }) qualifier?: string | null;
   @Field(() => BucketSourceInput, { nullable: true }) bucket?: BucketSourceInput | null;
   @Field(() => ClusterEventsSourceInput, { nullable: true }) clusterEvents?: ClusterEventsSourceInput | null;
+  @Field(() => HttpSourceInput, { nullable: true }) http?: HttpSourceInput | null;
 }
 
 @InputType({ description: 'The trigger\'s source settings can change, its source type cannot' })
@@ -80,6 +82,7 @@ export class UpdateTriggerInput {
   @Field(() => String, { nullable: true }) qualifier?: string | null;
   @Field(() => BucketSourceInput, { nullable: true }) bucket?: BucketSourceInput | null;
   @Field(() => ClusterEventsSourceInput, { nullable: true }) clusterEvents?: ClusterEventsSourceInput | null;
+  @Field(() => HttpSourceInput, { nullable: true }) http?: HttpSourceInput | null;
 }
 
 @InputType()

@@ -11,6 +11,7 @@ import { ClusterService } from './clusters.js';
 import { EventService } from './events.js';
 import { FunctionCodeStore } from './function-code.js';
 import { FunctionService } from './functions.js';
+import { HttpRouteService } from './http-routes.js';
 import { InvocationService } from './invocations.js';
 import { ProvisionedConcurrencyService } from './provisioned-concurrency.js';
 import { InstanceService } from './instances.js';
@@ -49,6 +50,8 @@ export interface Services {
   invocations: InvocationService;
   provisioned: ProvisionedConcurrencyService;
   triggers: TriggerService;
+  /** HTTP trigger routes of this server (in memory) and function URLs */
+  httpRoutes: HttpRouteService;
 }
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
@@ -59,6 +62,7 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
   const applications = applicationsWith(spark);
   const metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
   const functions = new FunctionService(sql, new FunctionCodeStore(config.dataDir, storage), config.functionConcurrencyLimit);
+  const triggers = new TriggerService(sql, functions);
   return {
     sql,
     auth: new AuthService(sql, log),
@@ -81,6 +85,7 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     functions,
     provisioned: new ProvisionedConcurrencyService(sql, functions, config.functionConcurrencyLimit),
     invocations: new InvocationService(sql, functions, config.functionConcurrencyLimit, { retryDelayMs: (attempt) => config.functionRetryDelayMs * attempt }, log),
-    triggers: new TriggerService(sql, functions),
+    triggers,
+    httpRoutes: new HttpRouteService(sql, triggers, log),
   };
 }
