@@ -34,6 +34,7 @@ import { loadConfig, type Config } from '../src/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded-postgres.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { nsToMs } from './clock.mjs';
+import { benchHttpTrigger } from './http-trigger.js';
 import { benchSpark } from './spark.js';
 import { Api, EventWatch, median, ms, realtimeClock, sleep, summarize, waitUntil, type Summary } from './lib.js';
 import { benchSqlStep } from './sql.js';
@@ -65,7 +66,7 @@ const LOG_SUBSCRIBERS = [1, 1_000];
 const OBJECT_MB = 200;
 const OBJECT_RUNS = 3;
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9').split(',').map((f) => Number(f.trim())));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9,10').split(',').map((f) => Number(f.trim())));
 
 // ---- results ----
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
@@ -266,10 +267,10 @@ async function seed(api: Api) {
 // ---- figure 1: nested list throughput ----
 interface LoadResult { rps: number; p50: number; p99: number; n: number; errors: number; firstError?: string; loopDelay: LoopDelay }
 
-async function load(url: string, headers: Record<string, string>, body: string, concurrency: number): Promise<LoadResult> {
+async function load(url: string, headers: Record<string, string>, body: string, concurrency: number, expect = '{"data":'): Promise<LoadResult> {
   const loop = loopMonitor();
   const r = await runWorker<{ latencies: number[]; errors: number; firstError?: string; elapsedMs: number }>('./load-worker.mjs', {
-    url, headers, body, concurrency, warmupMs: LOAD_WARMUP_MS, durationMs: LOAD_DURATION_MS, expect: '{"data":',
+    url, headers, body, concurrency, warmupMs: LOAD_WARMUP_MS, durationMs: LOAD_DURATION_MS, expect,
   }, (m, resolve) => resolve(m), LOAD_WARMUP_MS + LOAD_DURATION_MS + 60_000);
   const loopDelay = loop.stop();
   const s = summarize(r.latencies);
@@ -910,6 +911,10 @@ async function main() {
   if (ONLY.has(7)) await figure('7. SPARK clusters: start-up, step overhead, healing', () => benchSpark({ api, dataDir: appDir, record, say, results }));
 
   if (ONLY.has(9)) await figure('9. functions: warm invoke overhead, throughput, cold starts', () => figure9(api, app));
+  if (ONLY.has(10)) await figure('10. HTTP trigger vs a bare node:http server', () => benchHttpTrigger({
+    api, app, levels: FN_LEVELS, load, startBareServer, deployFunction, say, results,
+    record: (r) => record({ ...r, figure: `10. ${r.figure}` }),
+  }));
 
   printSummary();
   const out = path.join(ROOT, 'bench-results', 'latest.json');
