@@ -3,6 +3,7 @@
 // node:http server answering the same body, with the same keep-alive load generator; and, to show
 // where the time goes, the same invocation called in-process (services.invocations.invoke, no HTTP).
 import type { RunningApp } from '../src/app.js';
+import { buildHttpEvent } from '../src/services/http-trigger/event.js';
 import { ms, summarize, waitUntil, type Api } from './lib.js';
 
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
@@ -25,7 +26,14 @@ const IN_PROCESS_MS = 3_000;
 const rate = (v: number) => (Number.isFinite(v) ? `${Math.round(v)} req/s` : 'n/a');
 
 /** `concurrency` loops calling invoke() in the server's own process (no HTTP at all). */
-async function invokeInProcess(app: RunningApp, concurrency: number): Promise<LoadResult> {
+async function invokeInProcess(app: RunningApp, concurrency: number, port: string): Promise<LoadResult> {
+  // the event the route would build for the load worker's request: the same payload both ways
+  const event = buildHttpEvent(
+    { method: 'POST', rawPath: '/bench', rawQueryString: '', httpVersion: '1.1', sourceIp: '127.0.0.1',
+      rawHeaders: ['content-type', 'application/json', 'content-length', '2', 'Host', `127.0.0.1:${port}`, 'Connection', 'keep-alive'] },
+    Buffer.from('{}'),
+    { requestId: 'bench', apiId: 'bench', routeKey: 'POST /bench', pathParameters: {}, now: new Date() },
+  );
   const start = performance.now();
   const from = start + IN_PROCESS_WARMUP_MS;
   const until = from + IN_PROCESS_MS;
@@ -36,7 +44,7 @@ async function invokeInProcess(app: RunningApp, concurrency: number): Promise<Lo
     while (performance.now() < until) {
       const t0 = performance.now();
       try {
-        await app.services.invocations.invoke({ functionName: 'http-noop', payload: {} });
+        await app.services.invocations.invoke({ functionName: 'http-noop', payload: event });
         if (t0 >= from) latencies.push(performance.now() - t0);
       } catch (err) {
         errors++;
@@ -65,7 +73,7 @@ export async function benchHttpTrigger(ctx: HttpTriggerBenchContext): Promise<vo
     for (const c of ctx.levels) {
       table[c] = {
         bare: await ctx.load(bare.url, headers, '{}', c, body), trigger: await ctx.load(url, headers, '{}', c, body),
-        'invoke()': await invokeInProcess(app, c),
+        'invoke()': await invokeInProcess(app, c, new URL(api.url).port),
       };
       for (const [name, r] of Object.entries(table[c]!)) {
         say(`  c=${String(c).padStart(2)} ${name.padEnd(8)} ${rate(r.rps).padStart(11)}  p50 ${ms(r.p50).padStart(9)}  p99 ${ms(r.p99).padStart(9)}  (n=${r.n}${r.errors ? `, ${r.errors} errors: ${r.firstError}` : ''})`);

@@ -30,6 +30,9 @@ const BODY_IDLE_MS = 60_000;
 
 class BodyTooLarge extends Error {}
 
+const hasBody = (req: http.IncomingMessage) =>
+  req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+
 /** The whole body, refused as soon as it passes `limit` bytes (declared or streamed). */
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
@@ -76,7 +79,7 @@ export function httpTriggerHandler(services: Services, routes: HttpRouteService,
     if (cors) for (const [k, v] of cors) headers.push(k, v);
     headers.push('content-length', String(reply.body.length), 'apigw-requestid', requestId);
     // a body we did not read (refused early) is not worth reading: close the connection instead
-    if (!req.complete) headers.push('connection', 'close');
+    if (!req.complete && hasBody(req)) headers.push('connection', 'close');
     res.writeHead(reply.status, headers);
     res.end(reply.body);
   }

@@ -106,6 +106,8 @@ describe('routing and the event', () => {
       expect(r.status, path).toBe(404);
       expect(r.json()).toEqual({ message: 'Not Found' });
       expect(r.headers['content-type']).toBe('application/json');
+      // nothing left unread: the connection stays open for the next request
+      expect(r.headers.connection).toBe('keep-alive');
     }
   });
 
