@@ -1,11 +1,12 @@
 // HTTP triggers through real HTTP and real Node functions: routes with {params} and {proxy+}, the
 // API Gateway payload 2.0 event, response mapping (structured, plain values, binary, bad results,
 // errors), body limits, auth NONE / API_KEY, CORS, function URLs, disabled and deleted triggers.
+import fs from 'node:fs/promises';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
 import { deploy, DELETE_FUNCTION } from '../support/functions.js';
-import { waitUntil } from '../support/processes.js';
+import { pidsWithEnvPrefix, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { CREATE_TRIGGER, DELETE_TRIGGER, deliveriesOf, SET_TRIGGER_ENABLED, UPDATE_TRIGGER } from '../support/triggers.js';
 
@@ -48,8 +49,8 @@ done
 interface Reply { status: number; headers: http.IncomingHttpHeaders; body: Buffer; text: string; json: () => any }
 
 /** A real HTTP request (node:http, so headers like Cookie and Origin go as given). */
-function request(path: string, opts: { method?: string; headers?: Record<string, string | string[]>; body?: Buffer | string } = {}): Promise<Reply> {
-  const url = new URL(`/http${path}`, server.url);
+function request(path: string, opts: { method?: string; headers?: Record<string, string | string[]>; body?: Buffer | string; base?: string } = {}): Promise<Reply> {
+  const url = new URL(`/http${path}`, opts.base ?? server.url);
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -366,5 +367,28 @@ describe('lifecycle', () => {
     await server.data(DELETE_FUNCTION, { name: 'doomed' });
     await waitUntil(async () => (await request('/doomed')).status === 404, 'the deleted function\'s route to be gone', 10_000);
     expect((await server.data(`query { trigger(name: "doomed") { name } }`)).trigger).toBeNull();
+  });
+});
+
+describe('two servers on one database', () => {
+  it('a route created through one server is served by the other (NOTIFY), and so is its deletion', async () => {
+    // a replica on the same host: same data dir and database, its own function instances
+    const instancesDir = `${server.dataDir}-fn2`;
+    const other = await startTestServer({ dataDir: server.dataDir, databaseUrl: server.databaseUrl, adminApiKey: server.key, functionsRuntimeDir: instancesDir });
+    try {
+      // routes made before it started are loaded at its start
+      expect((await request('/items/special?mode=plain', { base: other.url })).json()).toEqual({ hello: 'world', n: 1 });
+      await createTrigger({ name: 'replicated', functionName: 'web', http: { method: 'GET', path: '/replicated/{id}' } });
+      await waitUntil(async () => (await request('/replicated/5', { base: other.url })).status === 200, 'the other server to serve the new route', 10_000);
+      const served = (await request('/replicated/5', { base: other.url })).json();
+      expect(served).toMatchObject({ routeKey: 'GET /replicated/{id}', pathParameters: { id: '5' } });
+      await server.data(DELETE_TRIGGER, { name: 'replicated' });
+      await waitUntil(async () => (await request('/replicated/5', { base: other.url })).status === 404, 'the other server to drop the route', 10_000);
+    } finally {
+      // not other.close(): that would remove the shared data dir
+      await other.app.close();
+      await waitUntil(() => pidsWithEnvPrefix('LAMBDA_TASK_ROOT', instancesDir).length === 0, 'the other server\'s instances to exit', 10_000);
+      await fs.rm(instancesDir, { recursive: true, force: true });
+    }
   });
 });
