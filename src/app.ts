@@ -11,6 +11,7 @@ import { ScalingController } from './controllers/scaling-controller.js';
 import { FunctionController } from './controllers/function-controller.js';
 import { FunctionInvoker } from './controllers/function-invoker.js';
 import { StepDispatcher } from './controllers/step-dispatcher.js';
+import { TriggerDispatcher } from './controllers/trigger-dispatcher.js';
 import { connect, type Sql } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
 import { runMigrations } from './db/migrate.js';
@@ -85,6 +86,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     const functionInvoker = new FunctionInvoker(sql, services.invocations, serverId, log, {
       intervalMs: config.reconcileIntervalMs, parallel: config.functionAsyncParallel, leaseSeconds: 960,
     });
+    const triggerDispatcher = new TriggerDispatcher(sql, services.triggers, log, { intervalMs: config.reconcileIntervalMs });
     services.functions.onPending = () => functionController.kick();
     services.provisioned.onChange = () => functionController.kick();
     services.functions.onDeleted = (functionId) => {
@@ -122,6 +124,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       controller.hint();
     });
     listener.on(Channel.invocation, () => functionInvoker.kick());
+    listener.on(Channel.triggerOutbox, () => triggerDispatcher.kick());
     listener.on(Channel.log, (p) => {
       const { key, seq } = splitNotification(p);
       services.logs.feed.notify(key, seq);
@@ -137,6 +140,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       reloadRoutes();
       dispatcher.tick();
       controller.kick();
+      triggerDispatcher.kick();
     });
     await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation, Channel.triggers, Channel.triggerOutbox]);
 
@@ -161,6 +165,8 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     functionController.kick();
     functionInvoker.start();
     functionInvoker.kick();
+    triggerDispatcher.start();
+    triggerDispatcher.kick();
     log.info({ port }, 'control plane listening');
 
     let closing: Promise<void> | null = null;
@@ -173,6 +179,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
           services.httpRoutes.stop();
           await controller.stop();
           await dispatcher.stop();
+          await triggerDispatcher.stop();
           await functionInvoker.stop();
           await functionController.stop();
           await fnRuntime.close();
