@@ -29,6 +29,7 @@ export function isHttpTriggerUrl(url: string | undefined): boolean {
 const BODY_IDLE_MS = 60_000;
 
 class BodyTooLarge extends Error {}
+const EMPTY = Buffer.alloc(0);
 
 const hasBody = (req: http.IncomingMessage) =>
   req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
@@ -37,7 +38,6 @@ const hasBody = (req: http.IncomingMessage) =>
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(new BodyTooLarge());
-  if (req.complete && req.readableLength === 0) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -113,7 +113,7 @@ export function httpTriggerHandler(services: Services, routes: HttpRouteService,
     }
     let body: Buffer;
     try {
-      body = await readBody(req, limit);
+      body = hasBody(req) ? await readBody(req, limit) : EMPTY;
     } catch (err) {
       if (err instanceof BodyTooLarge) return send(req, res, Replies.tooLarge(limit), requestId, route);
       return; // the client went away or stalled: nobody to answer

@@ -7,6 +7,7 @@ import { apiGatewayTime, buildHttpEvent } from '../../src/services/http-trigger/
 import { replyFor } from '../../src/services/http-trigger/result.js';
 import { RouteTable, requireRouteMethod, routeTemplate, type RouteMethod } from '../../src/services/http-trigger/routes.js';
 import { AppError } from '../../src/services/errors.js';
+import { isHttpTriggerUrl } from '../../src/server/http-triggers.js';
 
 function fieldOf(fn: () => unknown): string | undefined {
   try {
@@ -34,6 +35,11 @@ describe('route templates', () => {
     expect(requireRouteMethod('get', 'm')).toBe('GET');
     expect(fieldOf(() => requireRouteMethod('TRACE', 'input.http.method'))).toBe('input.http.method');
   });
+});
+
+it('the /http prefix: /http, /http/… and /http?…, nothing else', () => {
+  expect(['/http', '/http/', '/http/items/1', '/http?x=1'].map(isHttpTriggerUrl)).toEqual([true, true, true, true]);
+  expect(['/httpx', '/graphql', '/', undefined, '/objects/http'].map(isHttpTriggerUrl)).toEqual([false, false, false, false, false]);
 });
 
 describe('route matching', () => {
