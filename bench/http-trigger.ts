@@ -69,8 +69,14 @@ export async function benchHttpTrigger(ctx: HttpTriggerBenchContext): Promise<vo
   const bare = await ctx.startBareServer(body);
   say('  invoke() = the same invocation called in the server\'s process (no HTTP): the floor an HTTP trigger stands on');
   const table: Record<string, { bare: LoadResult; trigger: LoadResult; 'invoke()': LoadResult }> = {};
+  const fnId = (await api.data(`query { function(name: "http-noop") { id } }`)).function.id as string;
   try {
     for (const c of ctx.levels) {
+      // start from c warm instances: cold starts (a process each) are not what this measures
+      await waitUntil(async () => {
+        await Promise.all(Array.from({ length: c }, () => fetch(url, { method: 'POST', body: '{}' }).then((r) => r.text())));
+        return app.services.invocations.instanceCounts(fnId).total >= c || null;
+      }, `${c} warm instances`, 60_000, 0);
       table[c] = {
         bare: await ctx.load(bare.url, headers, '{}', c, body), trigger: await ctx.load(url, headers, '{}', c, body),
         'invoke()': await invokeInProcess(app, c, new URL(api.url).port),
