@@ -317,6 +317,15 @@ describe('function URLs', () => {
     // one URL per function and qualifier
     expectError(await server.gql(`mutation { createFunctionUrl(input: { functionName: "site", auth: NONE, name: "again" }) { url } }`), 'CONFLICT', 'input.functionName');
     expectError(await server.gql(`mutation { createFunctionUrl(input: { functionName: "site", qualifier: "nope", auth: NONE }) { url } }`), 'NOT_FOUND', 'input.qualifier');
+    // an alias gets its own URL: /fn/<function>:<alias>/
+    await server.data(`mutation { publishVersion(input: { functionName: "site" }) { version { version } } }`);
+    await server.data(`mutation { createAlias(input: { functionName: "site", name: "live", functionVersion: "1" }) { alias { name } } }`);
+    const live = (await server.data(`mutation { createFunctionUrl(input: { functionName: "site", qualifier: "live", auth: NONE }) { url trigger { name qualifier } } }`)).createFunctionUrl;
+    expect(live).toEqual({ url: `${server.url}/http/fn/site:live/`, trigger: { name: 'site-live-url', qualifier: 'live' } });
+    const viaAlias = await fetch(`${live.url}x?mode=plain`);
+    expect(viaAlias.status).toBe(200);
+    const [delivery] = await deliveriesOf(server, 'site-live-url');
+    expect(delivery.invocation).toMatchObject({ qualifier: 'live', executedVersion: '1' });
     // /fn/ is the function URLs' namespace
     expectError(await server.gql(CREATE_TRIGGER, { input: { name: 'squat', functionName: 'web', http: { method: 'GET', path: '/fn/site/x' } } }), 'BAD_USER_INPUT', 'input.http.path');
   });
