@@ -134,7 +134,7 @@ export function httpTriggerHandler(services: Services, routes: HttpRouteService,
       reply = replyFor({ payload: result.payload, response: result.invocation.response, functionError: result.functionError, errorType: result.invocation.errorType });
     } catch (err) {
       reply = replyForInvokeError(err);
-      if (reply.status === 500) log.error({ err, requestId, trigger: route.triggerName }, 'HTTP trigger invocation failed');
+      if (!(err instanceof AppError)) log.error({ err, requestId, trigger: route.triggerName }, 'HTTP trigger invocation failed');
     }
     send(req, res, reply, requestId, route);
   }
@@ -156,8 +156,9 @@ function replyForInvokeError(err: unknown): HttpReply {
   switch (err.code) {
     case 'THROTTLED': return Replies.throttled(err.message);
     case 'PAYLOAD_TOO_LARGE': return Replies.tooLarge(PayloadLimits.syncBytes);
-    // the trigger's function (or its alias/version) is gone: the trigger goes with it
-    case 'NOT_FOUND': return { ...Replies.notFound(), reason: err.message };
+    // the route exists but what it invokes does not (an alias or version deleted since): the
+    // integration is broken, as API Gateway reports a missing Lambda
+    case 'NOT_FOUND': return Replies.internal(err.message);
     // the function exists but can't run now (Pending, Failed, Inactive)
     case 'CONFLICT': return Replies.unavailable(err.message);
     default: return Replies.internal(err.message);

@@ -326,6 +326,10 @@ describe('function URLs', () => {
     expect(viaAlias.status).toBe(200);
     const [delivery] = await deliveriesOf(server, 'site-live-url');
     expect(delivery.invocation).toMatchObject({ qualifier: 'live', executedVersion: '1' });
+    // the alias deleted under the route: the integration is broken, 500 (API Gateway's answer to a missing Lambda)
+    await server.data(`mutation { deleteAlias(input: { functionName: "site", name: "live" }) { __typename } }`);
+    await waitUntil(async () => (await fetch(`${live.url}x`)).status === 500, 'the broken route to answer 500', 10_000);
+    expect(await (await fetch(`${live.url}x`)).json()).toEqual({ message: 'Internal Server Error' });
     // /fn/ is the function URLs' namespace
     expectError(await server.gql(CREATE_TRIGGER, { input: { name: 'squat', functionName: 'web', http: { method: 'GET', path: '/fn/site/x' } } }), 'BAD_USER_INPUT', 'input.http.path');
   });
