@@ -38,6 +38,7 @@ import { benchHttpTrigger } from './http-trigger.js';
 import { benchSpark } from './spark.js';
 import { Api, EventWatch, median, ms, realtimeClock, sleep, summarize, waitUntil, type Summary } from './lib.js';
 import { benchSqlStep } from './sql.js';
+import { benchBucketTrigger } from './trigger-bucket.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -911,10 +912,12 @@ async function main() {
   if (ONLY.has(7)) await figure('7. SPARK clusters: start-up, step overhead, healing', () => benchSpark({ api, dataDir: appDir, record, say, results }));
 
   if (ONLY.has(9)) await figure('9. functions: warm invoke overhead, throughput, cold starts', () => figure9(api, app));
-  if (ONLY.has(10)) await figure('10. HTTP trigger vs a bare node:http server', () => benchHttpTrigger({
+  if (ONLY.has(10)) await figure('10a. triggers: HTTP trigger vs a bare node:http server', () => benchHttpTrigger({
     api, app, levels: FN_LEVELS, load, startBareServer, deployFunction, say, results,
-    record: (r) => record({ ...r, figure: `10. ${r.figure}` }),
+    record: (r) => record({ ...r, figure: `10a. ${r.figure}` }),
   }));
+
+  if (ONLY.has(10)) await figure('10c. triggers: bucket put → function start', () => benchBucketTrigger({ api, record, say, results }));
 
   printSummary();
   const out = path.join(ROOT, 'bench-results', 'latest.json');

@@ -14,6 +14,8 @@ import { ClusterSparkResolver, InstanceEndpointsResolver } from '../resolvers/sp
 import { SqlResolver } from '../resolvers/sql.js';
 import { StepResolver } from '../resolvers/steps.js';
 import { SubscriptionResolver } from '../resolvers/subscriptions.js';
+import { TriggerBucketResolver } from '../resolvers/trigger-sources/bucket.js';
+import { TriggerClusterEventsResolver } from '../resolvers/trigger-sources/cluster-events.js';
 import { TriggerResolver } from '../resolvers/triggers.js';
 import { authorize } from '../services/auth.js';
 
@@ -27,7 +29,7 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver, BucketResolver,
       ClusterSparkResolver, InstanceEndpointsResolver, SqlResolver, ClusterScalingResolver, InstanceGroupScalingResolver,
-      FunctionResolver, TriggerResolver, HttpTriggerResolver, FunctionUrlResolver],
+      FunctionResolver, TriggerResolver, TriggerBucketResolver, TriggerClusterEventsResolver, HttpTriggerResolver, FunctionUrlResolver],
     authChecker,
     // input rules live in the services (one place, with field paths); class-validator is not used
     validate: false,

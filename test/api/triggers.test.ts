@@ -35,6 +35,12 @@ describe('createTrigger', () => {
       config: { bucket: 'trig-crud', events: ['s3:ObjectCreated:*'], prefix: 'in/', suffix: '.csv' },
     });
     expect((await server.data(GET_TRIGGER, { name: 'crud-one' })).trigger).toEqual(t);
+    const typed = `query($name: String!) { trigger(name: $name) { bucket { bucket events prefix suffix } clusterEvents { clusterId kinds states } } }`;
+    expect((await server.data(typed, { name: 'crud-one' })).trigger).toEqual({
+      bucket: { bucket: 'trig-crud', events: ['s3:ObjectCreated:*'], prefix: 'in/', suffix: '.csv' }, clusterEvents: null,
+    });
+    await createTrigger(server, { name: 'crud-two', functionName: 'crud-fn', clusterEvents: { kinds: ['STEP'], states: ['COMPLETED'] } });
+    expect((await server.data(typed, { name: 'crud-two' })).trigger).toEqual({ bucket: null, clusterEvents: { clusterId: null, kinds: ['STEP'], states: ['COMPLETED'] } });
     expect((await server.data(GET_TRIGGER, { name: 'nope' })).trigger).toBeNull();
   });
 
