@@ -35,6 +35,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded
 import { runMigrations } from '../src/db/migrate.js';
 import { nsToMs } from './clock.mjs';
 import { benchSchedule } from './schedule.js';
+import { benchHttpTrigger } from './http-trigger.js';
 import { benchSpark } from './spark.js';
 import { Api, EventWatch, median, ms, realtimeClock, sleep, summarize, waitUntil, type Summary } from './lib.js';
 import { benchSqlStep } from './sql.js';
@@ -268,10 +269,10 @@ async function seed(api: Api) {
 // ---- figure 1: nested list throughput ----
 interface LoadResult { rps: number; p50: number; p99: number; n: number; errors: number; firstError?: string; loopDelay: LoopDelay }
 
-async function load(url: string, headers: Record<string, string>, body: string, concurrency: number): Promise<LoadResult> {
+async function load(url: string, headers: Record<string, string>, body: string, concurrency: number, expect = '{"data":'): Promise<LoadResult> {
   const loop = loopMonitor();
   const r = await runWorker<{ latencies: number[]; errors: number; firstError?: string; elapsedMs: number }>('./load-worker.mjs', {
-    url, headers, body, concurrency, warmupMs: LOAD_WARMUP_MS, durationMs: LOAD_DURATION_MS, expect: '{"data":',
+    url, headers, body, concurrency, warmupMs: LOAD_WARMUP_MS, durationMs: LOAD_DURATION_MS, expect,
   }, (m, resolve) => resolve(m), LOAD_WARMUP_MS + LOAD_DURATION_MS + 60_000);
   const loopDelay = loop.stop();
   const s = summarize(r.latencies);
@@ -913,6 +914,10 @@ async function main() {
 
   if (ONLY.has(9)) await figure('9. functions: warm invoke overhead, throughput, cold starts', () => figure9(api, app));
   if (ONLY.has(12)) await figure('12. schedule accuracy: SCHEDULE trigger ticks vs their due times', () => benchSchedule({ api, deployFunction, record, say, results }));
+  if (ONLY.has(10)) await figure('10a. triggers: HTTP trigger vs a bare node:http server', () => benchHttpTrigger({
+    api, app, levels: FN_LEVELS, load, startBareServer, deployFunction, say, results,
+    record: (r) => record({ ...r, figure: `10a. ${r.figure}` }),
+  }));
 
   if (ONLY.has(10)) await figure('10c. triggers: bucket put → function start', () => benchBucketTrigger({ api, record, say, results }));
 

@@ -1,3 +1,10 @@
+CREATE TABLE "http_routes" (
+	"trigger_id" text PRIMARY KEY NOT NULL,
+	"method" text NOT NULL,
+	"shape" text NOT NULL,
+	"path" text NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "trigger_outbox" (
 	"id" bigserial PRIMARY KEY NOT NULL,
 	"source_type" text NOT NULL,
@@ -5,6 +12,16 @@ CREATE TABLE "trigger_outbox" (
 	"cluster_id" text,
 	"event_seq" bigint,
 	"at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "trigger_schedules" (
+	"trigger_id" text PRIMARY KEY NOT NULL,
+	"expression" text NOT NULL,
+	"timezone" text NOT NULL,
+	"anchor_at" timestamp with time zone NOT NULL,
+	"next_fire_at" timestamp with time zone,
+	"last_fired_at" timestamp with time zone,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "triggers" (
@@ -22,7 +39,11 @@ CREATE TABLE "triggers" (
 --> statement-breakpoint
 ALTER TABLE "invocations" ADD COLUMN "trigger_id" text;--> statement-breakpoint
 ALTER TABLE "invocations" ADD COLUMN "event_id" text;--> statement-breakpoint
+ALTER TABLE "http_routes" ADD CONSTRAINT "http_routes_trigger_id_triggers_id_fk" FOREIGN KEY ("trigger_id") REFERENCES "public"."triggers"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "trigger_schedules" ADD CONSTRAINT "trigger_schedules_trigger_id_triggers_id_fk" FOREIGN KEY ("trigger_id") REFERENCES "public"."triggers"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "triggers" ADD CONSTRAINT "triggers_function_id_functions_id_fk" FOREIGN KEY ("function_id") REFERENCES "public"."functions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE UNIQUE INDEX "http_routes_route_idx" ON "http_routes" USING btree ("method","shape");--> statement-breakpoint
+CREATE INDEX "trigger_schedules_due_idx" ON "trigger_schedules" USING btree ("next_fire_at") WHERE next_fire_at is not null;--> statement-breakpoint
 CREATE UNIQUE INDEX "triggers_name_idx" ON "triggers" USING btree ("name");--> statement-breakpoint
 CREATE INDEX "triggers_created_idx" ON "triggers" USING btree ("created_at","id");--> statement-breakpoint
 CREATE INDEX "triggers_source_idx" ON "triggers" USING btree ("source_type") WHERE enabled;--> statement-breakpoint

@@ -135,16 +135,21 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     });
     let http: HttpServer | null = null;
     listener.on(Channel.apiKey, (keyId) => { services.auth.forget(); http?.revokeKey(keyId); });
+    const reloadRoutes = () => { services.httpRoutes.refresh().catch((err) => log.warn({ err }, 'HTTP routes not reloaded')); };
+    listener.on(Channel.triggers, reloadRoutes);
     listener.onReconnect(() => {
       services.events.feed.pokeAll();
       services.logs.feed.pokeAll();
       services.auth.forget();
+      reloadRoutes();
       dispatcher.tick();
       controller.kick();
       scheduler.kick();
       triggerDispatcher.kick();
     });
     await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation, Channel.triggers, Channel.triggerOutbox]);
+
+    await services.httpRoutes.start();
 
     const schema = await buildApiSchema();
     http = await createHttpServer(schema, services, sessions, log, {
@@ -156,6 +161,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       httpServer.server.listen(config.port, config.host, () => resolve());
     });
     const port = (httpServer.server.address() as AddressInfo).port;
+    services.httpRoutes.baseUrl = config.publicUrl ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
     const agentUrl = config.agentUrl ?? `ws://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}/agent`;
     await registry.register(agentUrl);
     dispatcher.start(config.reconcileIntervalMs);
@@ -176,6 +182,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
         closing ??= (async () => {
           await httpServer.close();
           services.storage.stop();
+          services.httpRoutes.stop();
           await controller.stop();
           await dispatcher.stop();
           await scheduler.stop();

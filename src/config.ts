@@ -27,6 +27,8 @@ export interface Config {
   startupTimeoutSeconds: number;
   /** the URL node agents dial (default ws://<host>:<port>/agent); set it when agents run elsewhere */
   agentUrl: string | undefined;
+  /** the base URL clients reach this server at (HTTP trigger and function URLs); default http://<host>:<port> */
+  publicUrl: string | undefined;
   /** the python3 whose pyspark runs SPARK clusters (default: python3 on PATH, resolved past shims) */
   python: string | undefined;
   /** a Spark home to use instead of the pyspark package's */
@@ -94,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphqlBodyLimitBytes: int(env, 'GRAPHQL_BODY_LIMIT_BYTES', 72 * 1024 * 1024),
     startupTimeoutSeconds: int(env, 'STARTUP_TIMEOUT_SECONDS', 600),
     agentUrl: env.AGENT_URL || undefined,
+    publicUrl: env.PUBLIC_URL?.replace(/\/+$/, '') || undefined,
     python: env.PYTHON || undefined,
     sparkHome: env.SPARK_HOME || undefined,
     sparkDecommissionTimeoutSeconds: int(env, 'SPARK_DECOMMISSION_TIMEOUT_SECONDS', 3_600),

@@ -396,3 +396,14 @@ export const triggerSchedules = pgTable('trigger_schedules', {
 }, (t) => [
   index('trigger_schedules_due_idx').on(t.nextFireAt).where(sql`next_fire_at is not null`),
 ]);
+// HTTP trigger routes: one per HTTP trigger, unique on method and path shape (parameter names
+// erased), so two triggers can never claim the same route, even when created at once.
+export const httpRoutes = pgTable('http_routes', {
+  triggerId: text('trigger_id').primaryKey().references(() => triggers.id, { onDelete: 'cascade' }),
+  // GET | POST | PUT | PATCH | DELETE | HEAD | OPTIONS | ANY
+  method: text('method').notNull(),
+  // e.g. /items/{}/files/{+}
+  shape: text('shape').notNull(),
+  // as written, e.g. /items/{id}/files/{path+}
+  path: text('path').notNull(),
+}, (t) => [uniqueIndex('http_routes_route_idx').on(t.method, t.shape)]);

@@ -6,6 +6,7 @@ import { BucketResolver } from '../resolvers/buckets.js';
 import { CatalogResolver } from '../resolvers/catalog.js';
 import { ClusterResolver } from '../resolvers/clusters.js';
 import { FunctionResolver } from '../resolvers/functions.js';
+import { FunctionUrlResolver, HttpTriggerResolver } from '../resolvers/http-triggers.js';
 import { InstanceResolver } from '../resolvers/instances.js';
 import { ClusterScalingResolver, InstanceGroupScalingResolver } from '../resolvers/scaling.js';
 import type { Context } from '../resolvers/context.js';
@@ -29,7 +30,8 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver, BucketResolver,
       ClusterSparkResolver, InstanceEndpointsResolver, SqlResolver, ClusterScalingResolver, InstanceGroupScalingResolver,
-      FunctionResolver, TriggerResolver, TriggerBucketResolver, TriggerClusterEventsResolver, TriggerScheduleResolver, ScheduleSourceTimesResolver],
+      FunctionResolver, TriggerResolver, TriggerBucketResolver, TriggerClusterEventsResolver, TriggerScheduleResolver, ScheduleSourceTimesResolver,
+      HttpTriggerResolver, FunctionUrlResolver],
     authChecker,
     // input rules live in the services (one place, with field paths); class-validator is not used
     validate: false,

@@ -6,6 +6,7 @@ import { Invocation, InvocationStatus } from './functions.js';
 import { BucketSourceInput } from './trigger-sources/bucket.js';
 import { ClusterEventsSourceInput } from './trigger-sources/cluster-events.js';
 import { ScheduleSourceInput } from './trigger-sources/schedule.js';
+import { HttpSourceInput } from './trigger-sources/http.js';
 import { PageInfo } from './types.js';
 
 export enum TriggerSourceType {
@@ -73,6 +74,7 @@ export class CreateTriggerInput {
   @Field(() => BucketSourceInput, { nullable: true }) bucket?: BucketSourceInput | null;
   @Field(() => ClusterEventsSourceInput, { nullable: true }) clusterEvents?: ClusterEventsSourceInput | null;
   @Field(() => ScheduleSourceInput, { nullable: true }) schedule?: ScheduleSourceInput | null;
+  @Field(() => HttpSourceInput, { nullable: true }) http?: HttpSourceInput | null;
 }
 
 @InputType({ description: 'The trigger\'s source settings can change, its source type cannot' })
@@ -83,6 +85,7 @@ export class UpdateTriggerInput {
   @Field(() => BucketSourceInput, { nullable: true }) bucket?: BucketSourceInput | null;
   @Field(() => ClusterEventsSourceInput, { nullable: true }) clusterEvents?: ClusterEventsSourceInput | null;
   @Field(() => ScheduleSourceInput, { nullable: true }) schedule?: ScheduleSourceInput | null;
+  @Field(() => HttpSourceInput, { nullable: true }) http?: HttpSourceInput | null;
 }
 
 @InputType()

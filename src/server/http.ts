@@ -16,6 +16,7 @@ import type { Principal } from '../services/auth.js';
 import { AppError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 import { formatError, httpStatusOf } from './errors.js';
+import { httpTriggerHandler, isHttpTriggerUrl } from './http-triggers.js';
 import { queryLimitsRule } from './limits.js';
 import { objectRoutes } from './objects-routes.js';
 import { QueryCoalescer } from './query-coalescing.js';
@@ -67,7 +68,9 @@ export async function createHttpServer(
 ): Promise<HttpServer> {
   const app = express();
   app.disable('x-powered-by');
-  const server = http.createServer(app);
+  // HTTP trigger routes (/http/…) are served by a plain handler in front of Express
+  const triggers = httpTriggerHandler(services, services.httpRoutes, log);
+  const server = http.createServer((req, res) => (isHttpTriggerUrl(req.url) ? triggers(req, res) : app(req, res)));
   // keep-alive longer than typical load balancer idle timeouts; shutdown drains them
   server.keepAliveTimeout = 65_000;
   // Node's requestTimeout (time to receive a whole request) is server-wide: Node 20 has no switch

@@ -11,6 +11,7 @@ import { ClusterService } from './clusters.js';
 import { EventService } from './events.js';
 import { FunctionCodeStore } from './function-code.js';
 import { FunctionService } from './functions.js';
+import { HttpRouteService } from './http-routes.js';
 import { InvocationService } from './invocations.js';
 import { ProvisionedConcurrencyService } from './provisioned-concurrency.js';
 import { InstanceService } from './instances.js';
@@ -51,6 +52,8 @@ export interface Services {
   provisioned: ProvisionedConcurrencyService;
   triggers: TriggerService;
   schedules: ScheduleService;
+  /** HTTP trigger routes of this server (in memory) and function URLs */
+  httpRoutes: HttpRouteService;
 }
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
@@ -86,5 +89,6 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     invocations: new InvocationService(sql, functions, config.functionConcurrencyLimit, { retryDelayMs: (attempt) => config.functionRetryDelayMs * attempt }, log),
     triggers,
     schedules: new ScheduleService(sql, triggers, config.scheduleMissedTickGraceSeconds * 1_000, log),
+    httpRoutes: new HttpRouteService(sql, triggers, log),
   };
 }

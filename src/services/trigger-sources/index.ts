@@ -2,10 +2,12 @@
 import { bucketSource } from './bucket.js';
 import { clusterEventsSource } from './cluster-events.js';
 import { scheduleSource } from './schedule.js';
+import { httpSource } from './http.js';
 import type { TriggerSourceKind } from './types.js';
 
 export const TRIGGER_SOURCES: ReadonlyArray<TriggerSourceKind<any>> = [
   bucketSource,
   clusterEventsSource,
   scheduleSource,
+  httpSource,
 ];
