@@ -19,7 +19,7 @@ function refusal(policy: unknown, scope: 'MessageAttributes' | 'MessageBody' = '
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).code).toBe('BAD_USER_INPUT');
     expect((err as AppError).field).toBe('input.topic.filterPolicy');
-    return err.message;
+    return (err as AppError).message;
   }
   throw new Error(`policy accepted: ${JSON.stringify(policy)}`);
 }
