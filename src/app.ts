@@ -122,6 +122,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       controller.hint();
     });
     listener.on(Channel.invocation, () => functionInvoker.kick());
+    listener.on(Channel.queue, (queueId) => services.queues.signal(queueId));
     listener.on(Channel.log, (p) => {
       const { key, seq } = splitNotification(p);
       services.logs.feed.notify(key, seq);
@@ -132,10 +133,11 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       services.events.feed.pokeAll();
       services.logs.feed.pokeAll();
       services.auth.forget();
+      services.queues.signalAll();
       dispatcher.tick();
       controller.kick();
     });
-    await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation]);
+    await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation, Channel.queue]);
 
     const schema = await buildApiSchema();
     http = await createHttpServer(schema, services, sessions, log, {
@@ -162,6 +164,8 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       serverId, port, url: `http://127.0.0.1:${port}`, databaseUrl, services, controller, generatedAdminKey, functionRuntime: fnRuntime,
       close(options = {}) {
         closing ??= (async () => {
+          // long polls return now instead of holding the HTTP server's drain
+          services.queues.close();
           await httpServer.close();
           services.storage.stop();
           await controller.stop();

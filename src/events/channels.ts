@@ -14,6 +14,8 @@ export const Channel = {
   apiKey: 'ep_api_key',
   /** `<invocationId>` an async invocation was queued (or a function's code awaits unpacking: `fn:<id>`) */
   invocation: 'ep_invocation',
+  /** `<queueId>` messages became visible in a queue (sent, moved to it, or made visible): wakes long polls */
+  queue: 'ep_queue',
 } as const;
 export type ChannelName = (typeof Channel)[keyof typeof Channel];
 

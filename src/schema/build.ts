@@ -7,6 +7,7 @@ import { CatalogResolver } from '../resolvers/catalog.js';
 import { ClusterResolver } from '../resolvers/clusters.js';
 import { FunctionResolver } from '../resolvers/functions.js';
 import { InstanceResolver } from '../resolvers/instances.js';
+import { QueueResolver } from '../resolvers/queues.js';
 import { ClusterScalingResolver, InstanceGroupScalingResolver } from '../resolvers/scaling.js';
 import type { Context } from '../resolvers/context.js';
 import { ClusterSparkResolver, InstanceEndpointsResolver } from '../resolvers/spark.js';
@@ -25,7 +26,8 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver, BucketResolver,
       ClusterSparkResolver, InstanceEndpointsResolver, SqlResolver, ClusterScalingResolver, InstanceGroupScalingResolver,
-      FunctionResolver],
+      FunctionResolver,
+      QueueResolver],
     authChecker,
     // input rules live in the services (one place, with field paths); class-validator is not used
     validate: false,

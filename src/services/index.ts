@@ -13,6 +13,7 @@ import { FunctionCodeStore } from './function-code.js';
 import { FunctionService } from './functions.js';
 import { InvocationService } from './invocations.js';
 import { ProvisionedConcurrencyService } from './provisioned-concurrency.js';
+import { QueueService } from './queues.js';
 import { InstanceService } from './instances.js';
 import { LogService } from './logs.js';
 import { MetricsService } from './metrics.js';
@@ -47,6 +48,7 @@ export interface Services {
   functions: FunctionService;
   invocations: InvocationService;
   provisioned: ProvisionedConcurrencyService;
+  queues: QueueService;
 }
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
@@ -79,5 +81,6 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     functions,
     provisioned: new ProvisionedConcurrencyService(sql, functions, config.functionConcurrencyLimit),
     invocations: new InvocationService(sql, functions, config.functionConcurrencyLimit, { retryDelayMs: (attempt) => config.functionRetryDelayMs * attempt }, log),
+    queues: new QueueService(sql),
   };
 }

@@ -1,0 +1,42 @@
+CREATE TABLE "queue_messages" (
+	"id" text PRIMARY KEY NOT NULL,
+	"queue_id" text NOT NULL,
+	"seq" bigserial NOT NULL,
+	"body" text NOT NULL,
+	"md5_of_body" text NOT NULL,
+	"message_attributes" jsonb DEFAULT '[]'::jsonb NOT NULL,
+	"sent_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"visible_at" timestamp with time zone NOT NULL,
+	"expires_at" timestamp with time zone NOT NULL,
+	"receive_count" integer DEFAULT 0 NOT NULL,
+	"first_received_at" timestamp with time zone,
+	"receipt_handle" text
+);
+--> statement-breakpoint
+CREATE TABLE "queues" (
+	"id" text PRIMARY KEY NOT NULL,
+	"name" text NOT NULL,
+	"visibility_timeout_seconds" integer NOT NULL,
+	"message_retention_seconds" integer NOT NULL,
+	"delay_seconds" integer NOT NULL,
+	"receive_wait_seconds" integer NOT NULL,
+	"dead_letter_queue_id" text,
+	"max_receive_count" integer,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "topics" (
+	"id" text PRIMARY KEY NOT NULL,
+	"name" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+ALTER TABLE "queue_messages" ADD CONSTRAINT "queue_messages_queue_id_queues_id_fk" FOREIGN KEY ("queue_id") REFERENCES "public"."queues"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "queues" ADD CONSTRAINT "queues_dead_letter_queue_id_queues_id_fk" FOREIGN KEY ("dead_letter_queue_id") REFERENCES "public"."queues"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "queue_messages_visible_idx" ON "queue_messages" USING btree ("queue_id","visible_at","seq");--> statement-breakpoint
+CREATE INDEX "queue_messages_expires_idx" ON "queue_messages" USING btree ("expires_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "queues_name_idx" ON "queues" USING btree ("name");--> statement-breakpoint
+CREATE INDEX "queues_created_idx" ON "queues" USING btree ("created_at","id");--> statement-breakpoint
+CREATE UNIQUE INDEX "topics_name_idx" ON "topics" USING btree ("name");--> statement-breakpoint
+CREATE INDEX "topics_created_idx" ON "topics" USING btree ("created_at","id");
