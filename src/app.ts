@@ -137,7 +137,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       dispatcher.tick();
       controller.kick();
     });
-    await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation, Channel.queue]);
+    await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation, Channel.triggers, Channel.triggerOutbox, Channel.queue]);
 
     const schema = await buildApiSchema();
     http = await createHttpServer(schema, services, sessions, log, {

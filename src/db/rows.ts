@@ -282,6 +282,9 @@ export interface InvocationRow {
   claimedBy: string | null;
   claimedUntil: Date | null;
   sourceInvocationId: string | null;
+  /** a trigger's delivery: the trigger, and the id of the source event delivered */
+  triggerId: string | null;
+  eventId: string | null;
   coldStart: boolean;
   initDurationMs: number | null;
   durationMs: number | null;
@@ -305,6 +308,31 @@ export interface ProvisionedConcurrencyRow {
   status: 'IN_PROGRESS' | 'READY' | 'FAILED';
   statusReason: string | null;
   updatedAt: Date;
+}
+
+export type TriggerSourceType = 'HTTP' | 'SCHEDULE' | 'BUCKET' | 'TOPIC' | 'QUEUE' | 'CLUSTER_EVENTS';
+
+export interface TriggerRow {
+  id: string;
+  name: string;
+  functionId: string;
+  functionName: string;
+  qualifier: string;
+  sourceType: TriggerSourceType;
+  /** the source's validated settings */
+  config: Record<string, unknown>;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TriggerOutboxRow {
+  id: number;
+  sourceType: 'BUCKET' | 'CLUSTER_EVENTS';
+  objectEventSeq: number | null;
+  clusterId: string | null;
+  eventSeq: number | null;
+  at: Date;
 }
 
 export interface QueueRow {

@@ -308,6 +308,9 @@ export const invocations = pgTable('invocations', {
   claimedUntil: ts('claimed_until'),
   // the async invocation whose destination record this is
   sourceInvocationId: text('source_invocation_id'),
+  // a trigger's delivery: the trigger and the id of the source event it delivers
+  triggerId: text('trigger_id'),
+  eventId: text('event_id'),
   coldStart: boolean('cold_start').notNull().default(false),
   initDurationMs: doublePrecision('init_duration_ms'),
   durationMs: doublePrecision('duration_ms'),
@@ -324,6 +327,7 @@ export const invocations = pgTable('invocations', {
   index('invocations_function_created_idx').on(t.functionId, t.createdAt, t.id),
   index('invocations_created_idx').on(t.createdAt, t.id),
   index('invocations_queued_idx').on(t.nextAttemptAt).where(sql`status in ('QUEUED', 'RUNNING')`),
+  index('invocations_trigger_idx').on(t.triggerId, t.createdAt, t.id).where(sql`trigger_id is not null`),
 ]);
 
 export const provisionedConcurrency = pgTable('function_provisioned_concurrency', {
@@ -338,6 +342,42 @@ export const provisionedConcurrency = pgTable('function_provisioned_concurrency'
   statusReason: text('status_reason'),
   updatedAt: ts('updated_at').notNull().defaultNow(),
 }, (t) => [primaryKey({ columns: [t.functionId, t.qualifier] })]);
+
+// ---- triggers (event sources → functions) ----
+
+export const triggers = pgTable('triggers', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  functionId: text('function_id').notNull().references(() => functions.id, { onDelete: 'cascade' }),
+  functionName: text('function_name').notNull(),
+  // $LATEST, a version number or an alias
+  qualifier: text('qualifier').notNull().default('$LATEST'),
+  // HTTP | SCHEDULE | BUCKET | TOPIC | QUEUE | CLUSTER_EVENTS
+  sourceType: text('source_type').notNull(),
+  // the source's validated settings (its TriggerSourceKind.parse result)
+  config: jsonb('config').notNull(),
+  enabled: boolean('enabled').notNull().default(true),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('triggers_name_idx').on(t.name),
+  index('triggers_created_idx').on(t.createdAt, t.id),
+  index('triggers_source_idx').on(t.sourceType).where(sql`enabled`),
+  index('triggers_function_idx').on(t.functionId),
+]);
+
+// Source events waiting for the trigger dispatcher, written in the transaction of the change
+// (object changes, cluster and step state changes). The dispatcher deletes the rows it consumed in
+// the transaction that queues their deliveries: a row is delivered once, or not yet.
+export const triggerOutbox = pgTable('trigger_outbox', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  // BUCKET (objectEventSeq set) or CLUSTER_EVENTS (clusterId + eventSeq set)
+  sourceType: text('source_type').notNull(),
+  objectEventSeq: bigint('object_event_seq', { mode: 'number' }),
+  clusterId: text('cluster_id'),
+  eventSeq: bigint('event_seq', { mode: 'number' }),
+  at: ts('at').notNull().defaultNow(),
+});
 
 // Queues (the SQS model): messages live in Postgres until deleted, expired or moved to a dead-letter queue.
 export const queues = pgTable('queues', {

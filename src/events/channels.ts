@@ -14,6 +14,11 @@ export const Channel = {
   apiKey: 'ep_api_key',
   /** `<invocationId>` an async invocation was queued (or a function's code awaits unpacking: `fn:<id>`) */
   invocation: 'ep_invocation',
+  /** `<triggerId>` a trigger was created, changed or deleted (`fn:<functionId>`: a function's triggers went
+   *  with it): caches of triggers (HTTP routes, schedules) reload */
+  triggers: 'ep_triggers',
+  /** `<outboxId>` a source event (object change, cluster or step state change) awaits the trigger dispatcher */
+  triggerOutbox: 'ep_trigger_outbox',
   /** `<queueId>` messages became visible in a queue (sent, moved to it, or made visible): wakes long polls */
   queue: 'ep_queue',
 } as const;

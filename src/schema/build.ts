@@ -14,6 +14,7 @@ import { ClusterSparkResolver, InstanceEndpointsResolver } from '../resolvers/sp
 import { SqlResolver } from '../resolvers/sql.js';
 import { StepResolver } from '../resolvers/steps.js';
 import { SubscriptionResolver } from '../resolvers/subscriptions.js';
+import { TriggerResolver } from '../resolvers/triggers.js';
 import { authorize } from '../services/auth.js';
 
 // Every @Authorized('service:Action') field goes through here: the one place policies are checked.
@@ -26,7 +27,7 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver, BucketResolver,
       ClusterSparkResolver, InstanceEndpointsResolver, SqlResolver, ClusterScalingResolver, InstanceGroupScalingResolver,
-      FunctionResolver,
+      FunctionResolver, TriggerResolver,
       QueueResolver],
     authChecker,
     // input rules live in the services (one place, with field paths); class-validator is not used

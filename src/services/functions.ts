@@ -5,6 +5,7 @@ import type { Sql, Tx } from '../db/client.js';
 import * as q from '../db/queries/functions.js';
 import { createStream } from '../db/queries/logs.js';
 import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionRuntimeName, FunctionVersionRow } from '../db/rows.js';
+import { Channel, notify } from '../events/channels.js';
 import { newId } from '../lib/ids.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
 import type { InstanceSpec } from '../engine/functions/types.js';
@@ -319,6 +320,8 @@ export class FunctionService {
       const current = await q.lockFunctionByName(tx, requireFunctionName(name, 'input.functionName'));
       if (!current) throw notFound('function', name, 'input.functionName');
       await q.deleteFunction(tx, current.id);
+      // its triggers went with it (ON DELETE CASCADE): caches of triggers reload
+      await notify(tx, Channel.triggers, `fn:${current.id}`);
       await systemLog(tx, current.logStreamId, `Function ${current.name} deleted`);
       return current;
     });

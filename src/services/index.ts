@@ -24,6 +24,7 @@ import { NodeConfigService } from './node-config.js';
 import { SqlService } from './sql.js';
 import { StepService } from './steps.js';
 import { StorageService } from './storage.js';
+import { TriggerService } from './triggers.js';
 
 /** The services bag shared by resolvers, controllers and the agent gateway. */
 export interface Services {
@@ -48,6 +49,7 @@ export interface Services {
   functions: FunctionService;
   invocations: InvocationService;
   provisioned: ProvisionedConcurrencyService;
+  triggers: TriggerService;
   queues: QueueService;
 }
 
@@ -81,6 +83,7 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     functions,
     provisioned: new ProvisionedConcurrencyService(sql, functions, config.functionConcurrencyLimit),
     invocations: new InvocationService(sql, functions, config.functionConcurrencyLimit, { retryDelayMs: (attempt) => config.functionRetryDelayMs * attempt }, log),
+    triggers: new TriggerService(sql, functions),
     queues: new QueueService(sql),
   };
 }

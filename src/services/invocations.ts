@@ -26,6 +26,8 @@ export interface InvokeInput {
   invocationType?: InvocationType | null;
   logType?: 'NONE' | 'TAIL' | null;
   clientContext?: string | null;
+  /** a trigger's delivery (HTTP, QUEUE): recorded on the invocation */
+  trigger?: { id: string; eventId: string } | null;
 }
 
 export interface InvokeResult {
@@ -228,6 +230,7 @@ export class InvocationService {
       attempts: 0, maxRetryAttempts: 0, maxEventAgeSeconds: null, nextAttemptAt: null, sourceInvocationId: null,
       coldStart: false, initDurationMs: null, durationMs: null, billedDurationMs: null, memoryMb: resolved.config.memoryMb,
       maxMemoryUsedMb: null, concurrency: null, instanceId: null, logs: null, startedAt: null, endedAt: null,
+      triggerId: input.trigger?.id ?? null, eventId: input.trigger?.eventId ?? null,
     } satisfies Omit<q.NewInvocation, 'status'>;
 
     if (type === 'DRY_RUN') {

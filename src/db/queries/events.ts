@@ -12,12 +12,18 @@ export async function appendEvent(
 ): Promise<number> {
   // `:-` marks events that give controllers nothing to do (progress), so they are not woken
   const suffix = options.workHint === false ? ':-' : '';
+  // cluster and step state changes also go to the trigger dispatcher's outbox, in this statement
+  const previous = (payload as { previousState?: unknown }).previousState;
+  const forTriggers = (kind === 'CLUSTER' || kind === 'STEP') && state !== null && previous !== state;
   const [row] = await db<{ seq: number }[]>`
     with c as (update clusters set event_seq = event_seq + 1 where id = ${clusterId} returning event_seq),
     e as (insert into events (cluster_id, seq, kind, resource_id, state, payload)
           select ${clusterId}, event_seq, ${kind}, ${resourceId}, ${state}, ${db.json(payload as never)} from c
           returning seq)
-    select seq, pg_notify(${Channel.clusterEvent}, ${clusterId} || ':' || seq || ${suffix}) from e`;
+    ${forTriggers ? db`, o as (insert into trigger_outbox (source_type, cluster_id, event_seq) select 'CLUSTER_EVENTS', ${clusterId}, seq from e returning id)` : db``}
+    select seq, pg_notify(${Channel.clusterEvent}, ${clusterId} || ':' || seq || ${suffix})
+      ${forTriggers ? db`, (select pg_notify(${Channel.triggerOutbox}, 'CLUSTER_EVENTS') from o)` : db``}
+    from e`;
   return row!.seq;
 }
 

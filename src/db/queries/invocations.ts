@@ -2,20 +2,21 @@ import type { Db, Sql } from '../client.js';
 import type { InvocationRow, InvocationStatus } from '../rows.js';
 import { Channel } from '../../events/channels.js';
 
-export type NewInvocation = Omit<InvocationRow, 'createdAt' | 'claimedBy' | 'claimedUntil'> & { createdAt?: Date };
+export type NewInvocation = Omit<InvocationRow, 'createdAt' | 'claimedBy' | 'claimedUntil' | 'triggerId' | 'eventId'>
+  & { createdAt?: Date; triggerId?: string | null; eventId?: string | null };
 
 const COLUMNS = [
   'id', 'functionId', 'functionName', 'qualifier', 'executedVersion', 'invocationType', 'status', 'payload', 'response',
   'functionError', 'errorType', 'errorMessage', 'attempts', 'maxRetryAttempts', 'maxEventAgeSeconds', 'nextAttemptAt',
   'sourceInvocationId', 'coldStart', 'initDurationMs', 'durationMs', 'billedDurationMs', 'memoryMb', 'maxMemoryUsedMb',
-  'concurrency', 'instanceId', 'logs', 'startedAt', 'endedAt',
+  'concurrency', 'instanceId', 'logs', 'startedAt', 'endedAt', 'triggerId', 'eventId',
 ] as const;
 
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 function values(db: Db, inv: NewInvocation): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const c of COLUMNS) out[snake(c)] = c === 'logs' ? (inv.logs ? db.json(inv.logs as never) : null) : inv[c];
+  for (const c of COLUMNS) out[snake(c)] = c === 'logs' ? (inv.logs ? db.json(inv.logs as never) : null) : inv[c] ?? null;
   if (inv.createdAt) out.created_at = inv.createdAt;
   return out;
 }

@@ -1,5 +1,6 @@
 import type { Db } from '../client.js';
 import type { BucketRow, ObjectEventKind, ObjectRow } from '../rows.js';
+import { Channel } from '../../events/channels.js';
 
 export async function insertBucket(db: Db, name: string): Promise<BucketRow | undefined> {
   const [row] = await db<BucketRow[]>`insert into buckets (name) values (${name}) on conflict do nothing returning *`;
@@ -41,8 +42,9 @@ export async function deleteAllObjects(db: Db, bucket: string): Promise<number> 
     with gone as (delete from objects where bucket = ${bucket} returning bucket, key, size, etag),
     logged as (
       insert into object_events (bucket, key, kind, size, etag)
-      select bucket, key, 'ObjectRemoved:Delete', size, etag from gone order by key returning 1)
-    select count(*)::int as n from logged`;
+      select bucket, key, 'ObjectRemoved:Delete', size, etag from gone order by key returning seq),
+    outbox as (insert into trigger_outbox (source_type, object_event_seq) select 'BUCKET', seq from logged order by seq returning 1)
+    select (select count(*)::int from outbox) as n, pg_notify(${Channel.triggerOutbox}, 'BUCKET')`;
   return row!.n;
 }
 
@@ -115,5 +117,10 @@ export async function deleteObjectRow(db: Db, bucket: string, key: string): Prom
 }
 
 export async function insertObjectEvent(db: Db, kind: ObjectEventKind, o: Pick<ObjectRow, 'bucket' | 'key' | 'size' | 'etag'>): Promise<void> {
-  await db`insert into object_events (bucket, key, kind, size, etag) values (${o.bucket}, ${o.key}, ${kind}, ${o.size}, ${o.etag})`;
+  // the same statement puts it in the trigger dispatcher's outbox (NOTIFYs with one payload per
+  // transaction collapse into one)
+  await db`
+    with e as (insert into object_events (bucket, key, kind, size, etag) values (${o.bucket}, ${o.key}, ${kind}, ${o.size}, ${o.etag}) returning seq),
+    o as (insert into trigger_outbox (source_type, object_event_seq) select 'BUCKET', seq from e returning id)
+    select pg_notify(${Channel.triggerOutbox}, 'BUCKET') from o`;
 }

@@ -1,0 +1,106 @@
+// GraphQL shapes of triggers: a source of events bound to a function. Each source's input lives in
+// trigger-sources/<source>.ts and has one field line in CreateTriggerInput and UpdateTriggerInput.
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { Invocation, InvocationStatus } from './functions.js';
+import { BucketSourceInput } from './trigger-sources/bucket.js';
+import { ClusterEventsSourceInput } from './trigger-sources/cluster-events.js';
+import { PageInfo } from './types.js';
+
+export enum TriggerSourceType {
+  HTTP = 'HTTP', SCHEDULE = 'SCHEDULE', BUCKET = 'BUCKET', TOPIC = 'TOPIC', QUEUE = 'QUEUE', CLUSTER_EVENTS = 'CLUSTER_EVENTS',
+}
+registerEnumType(TriggerSourceType, { name: 'TriggerSourceType' });
+
+@ObjectType({ description: 'A delivery: the invocation a trigger made for one event (its outcome is the invocation\'s)' })
+export class TriggerDelivery {
+  @Field(() => DateTimeResolver) at!: Date;
+  @Field(() => String, { nullable: true, description: 'the source event\'s id' }) eventId!: string | null;
+  @Field(() => InvocationStatus) status!: InvocationStatus;
+  @Field(() => Int) attempts!: number;
+  @Field(() => Invocation) invocation!: Invocation;
+}
+
+@ObjectType()
+export class TriggerDeliveryEdge {
+  @Field(() => String) cursor!: string;
+  @Field(() => TriggerDelivery) node!: TriggerDelivery;
+}
+
+@ObjectType()
+export class TriggerDeliveryConnection {
+  @Field(() => [TriggerDeliveryEdge]) edges!: TriggerDeliveryEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+}
+
+@ObjectType({ description: 'A source of events (HTTP route, schedule, bucket, topic, queue, cluster events) bound to a function' })
+export class Trigger {
+  @Field(() => ID) id!: string;
+  @Field(() => String) name!: string;
+  @Field(() => String) functionName!: string;
+  @Field(() => String, { description: '$LATEST, a version or an alias' }) qualifier!: string;
+  @Field(() => TriggerSourceType) sourceType!: TriggerSourceType;
+  @Field(() => Boolean) enabled!: boolean;
+  @Field(() => JSONResolver, { description: 'the source\'s settings, as stored' }) config!: unknown;
+  @Field(() => DateTimeResolver) createdAt!: Date;
+  @Field(() => DateTimeResolver) updatedAt!: Date;
+}
+
+@ObjectType()
+export class TriggerEdge {
+  @Field(() => String) cursor!: string;
+  @Field(() => Trigger) node!: Trigger;
+}
+
+@ObjectType()
+export class TriggerConnection {
+  @Field(() => [TriggerEdge]) edges!: TriggerEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+}
+
+@InputType()
+export class TriggerFilter {
+  @Field(() => TriggerSourceType, { nullable: true }) sourceType?: TriggerSourceType | null;
+  @Field(() => String, { nullable: true }) functionName?: string | null;
+}
+
+@InputType({ description: 'name, function and qualifier, and exactly one source' })
+export class CreateTriggerInput {
+  @Field(() => String, { description: '1 to 64 letters, digits, hyphens or underscores; unique' }) name!: string;
+  @Field(() => String) functionName!: string;
+  @Field(() => String, { nullable: true, description: '$LATEST (default), a version or an alias' }) qualifier?: string | null;
+  @Field(() => BucketSourceInput, { nullable: true }) bucket?: BucketSourceInput | null;
+  @Field(() => ClusterEventsSourceInput, { nullable: true }) clusterEvents?: ClusterEventsSourceInput | null;
+}
+
+@InputType({ description: 'The trigger\'s source settings can change, its source type cannot' })
+export class UpdateTriggerInput {
+  @Field(() => String) name!: string;
+  @Field(() => String, { nullable: true }) functionName?: string | null;
+  @Field(() => String, { nullable: true }) qualifier?: string | null;
+  @Field(() => BucketSourceInput, { nullable: true }) bucket?: BucketSourceInput | null;
+  @Field(() => ClusterEventsSourceInput, { nullable: true }) clusterEvents?: ClusterEventsSourceInput | null;
+}
+
+@InputType()
+export class SetTriggerEnabledInput {
+  @Field(() => String) name!: string;
+  @Field(() => Boolean) enabled!: boolean;
+}
+
+@InputType()
+export class DeleteTriggerInput {
+  @Field(() => String) name!: string;
+}
+
+@ObjectType()
+export class CreateTriggerPayload { @Field(() => Trigger) trigger!: Trigger; }
+
+@ObjectType()
+export class UpdateTriggerPayload { @Field(() => Trigger) trigger!: Trigger; }
+
+@ObjectType()
+export class SetTriggerEnabledPayload { @Field(() => Trigger) trigger!: Trigger; }
+
+@ObjectType()
+export class DeleteTriggerPayload { @Field(() => Trigger, { description: 'the trigger as it was' }) trigger!: Trigger; }

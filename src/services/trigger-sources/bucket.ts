@@ -1,0 +1,49 @@
+// BUCKET triggers (S3 event notifications): object changes in a bucket, by event name and key
+// prefix/suffix, delivered with S3's record shape.
+import { bucketByName } from '../../db/queries/objects.js';
+import { badInput, notFound } from '../errors.js';
+import { requireBucketName, requireKeyPrefix, MAX_KEY_BYTES } from '../s3-uri.js';
+import { requireList } from '../validate.js';
+import type { TriggerSourceKind } from './types.js';
+
+/** The S3 event names a bucket trigger can ask for: what object changes here produce, and their wildcards. */
+export const BUCKET_EVENT_NAMES = ['s3:ObjectCreated:*', 's3:ObjectCreated:Put', 's3:ObjectRemoved:*', 's3:ObjectRemoved:Delete'] as const;
+export type BucketEventName = (typeof BUCKET_EVENT_NAMES)[number];
+
+export interface BucketTriggerConfig {
+  bucket: string;
+  events: BucketEventName[];
+  /** key filters (S3's FilterRules); '' matches every key */
+  prefix: string;
+  suffix: string;
+}
+
+interface BucketSourceInput { bucket?: unknown; events?: unknown; prefix?: unknown; suffix?: unknown }
+
+export const bucketSource: TriggerSourceKind<BucketTriggerConfig> = {
+  type: 'BUCKET',
+  field: 'bucket',
+  async parse(raw, field, { sql }) {
+    const input = (raw ?? {}) as BucketSourceInput;
+    if (typeof input.bucket !== 'string') throw badInput(`${field}.bucket`, 'is required');
+    const bucket = requireBucketName(input.bucket, `${field}.bucket`);
+    if (!Array.isArray(input.events)) throw badInput(`${field}.events`, 'is required');
+    requireList(input.events, `${field}.events`, 1, BUCKET_EVENT_NAMES.length);
+    const events: BucketEventName[] = [];
+    input.events.forEach((name, i) => {
+      if (!(BUCKET_EVENT_NAMES as readonly unknown[]).includes(name)) {
+        throw badInput(`${field}.events[${i}]`, `must be one of ${BUCKET_EVENT_NAMES.join(', ')}`);
+      }
+      if (events.includes(name as BucketEventName)) throw badInput(`${field}.events[${i}]`, `lists ${String(name)} twice`);
+      events.push(name as BucketEventName);
+    });
+    const prefix = input.prefix == null ? '' : requireKeyPrefix(String(input.prefix), `${field}.prefix`);
+    const suffix = input.suffix == null ? '' : String(input.suffix);
+    if (Buffer.byteLength(suffix) > MAX_KEY_BYTES) throw badInput(`${field}.suffix`, `must be at most ${MAX_KEY_BYTES} bytes`);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(suffix)) throw badInput(`${field}.suffix`, 'must not contain control characters');
+    // S3 configures notifications on an existing bucket
+    if (!(await bucketByName(sql, bucket))) throw notFound('bucket', bucket, `${field}.bucket`);
+    return { bucket, events, prefix, suffix };
+  },
+};

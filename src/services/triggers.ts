@@ -1,0 +1,189 @@
+// Triggers: a source of events bound to a function and qualifier. The rules of the resource live
+// here; each source's own input and state live in trigger-sources/. A delivery is the invocation
+// a trigger made (invocations.trigger_id), so its outcome, attempts and retries are the invocation's.
+import crypto from 'node:crypto';
+import type { Sql, Tx } from '../db/client.js';
+import { functionById } from '../db/queries/functions.js';
+import { enqueueInvocation, insertInvocation } from '../db/queries/invocations.js';
+import * as q from '../db/queries/triggers.js';
+import type { FunctionRow, InvocationRow, TriggerRow, TriggerSourceType } from '../db/rows.js';
+import { Channel, notify } from '../events/channels.js';
+import { newId } from '../lib/ids.js';
+import { AppError, badInput, conflict, notFound } from './errors.js';
+import type { FunctionService, ResolvedVersion } from './functions.js';
+import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from './paging.js';
+import { TRIGGER_SOURCES } from './trigger-sources/index.js';
+import type { TriggerSourceKind } from './trigger-sources/types.js';
+
+export interface CreateTriggerInput {
+  name: string;
+  functionName: string;
+  qualifier?: string | null;
+  /** plus exactly one source field (http, schedule, bucket, topic, queue, clusterEvents) */
+  [sourceField: string]: unknown;
+}
+
+export interface UpdateTriggerInput {
+  name: string;
+  functionName?: string | null;
+  qualifier?: string | null;
+  [sourceField: string]: unknown;
+}
+
+export function requireTriggerName(name: unknown, field: string): string {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
+    throw badInput(field, 'must be 1 to 64 letters, digits, hyphens or underscores');
+  }
+  return name;
+}
+
+const kindOf = (type: TriggerSourceType): TriggerSourceKind<unknown> | undefined => TRIGGER_SOURCES.find((k) => k.type === type);
+
+export class TriggerService {
+  constructor(private readonly sql: Sql, private readonly functions: FunctionService) {}
+
+  /** The one source field the input sets (exactly one: BAD_USER_INPUT `input` otherwise). */
+  private sourceOf(input: Record<string, unknown>, required: boolean): TriggerSourceKind<unknown> | null {
+    const given = TRIGGER_SOURCES.filter((k) => input[k.field] != null);
+    const choices = TRIGGER_SOURCES.map((k) => k.field).join(', ');
+    if (given.length > 1) throw badInput('input', `give exactly one source (${choices}); got ${given.map((k) => k.field).join(' and ')}`);
+    if (given.length === 0 && required) throw badInput('input', `give exactly one source: ${choices}`);
+    return given[0] ?? null;
+  }
+
+  /** The function and a qualifier that exists on it ($LATEST, a published version or an alias). */
+  private async target(functionName: string, qualifier: string | null | undefined): Promise<{ fn: FunctionRow; qualifier: string }> {
+    const fn = await this.functions.require(functionName, 'input.functionName');
+    const q = qualifier == null || qualifier === '' ? '$LATEST' : qualifier;
+    if (q !== '$LATEST' && !/^[A-Za-z0-9_-]{1,128}$/.test(q)) throw badInput('input.qualifier', 'must be $LATEST, a version number or an alias name');
+    await this.functions.routes(fn, q, 'input.qualifier');
+    return { fn, qualifier: q };
+  }
+
+  async get(name: string): Promise<TriggerRow | undefined> {
+    return q.triggerByName(this.sql, name);
+  }
+
+  async require(name: string, field = 'input.name'): Promise<TriggerRow> {
+    const row = await q.triggerByName(this.sql, requireTriggerName(name, field));
+    if (!row) throw notFound('trigger', name, field);
+    return row;
+  }
+
+  async list(filter: { sourceType?: TriggerSourceType | null; functionName?: string | null }, first: number | null | undefined, after: string | null | undefined): Promise<Page<TriggerRow>> {
+    const limit = pageSize(first);
+    const before = parseTimeIdCursor(after);
+    let functionId: string | null = null;
+    if (filter.functionName) functionId = (await this.functions.require(filter.functionName, 'filter.functionName')).id;
+    const rows = await q.listTriggers(this.sql, { sourceType: filter.sourceType ?? null, functionId }, limit + 1, before);
+    return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (r) => encodeTimeIdCursor(r.createdAt, r.id) };
+  }
+
+  async create(input: CreateTriggerInput): Promise<TriggerRow> {
+    const name = requireTriggerName(input.name, 'input.name');
+    const kind = this.sourceOf(input, true)!;
+    const { fn, qualifier } = await this.target(input.functionName, input.qualifier);
+    const config = await kind.parse(input[kind.field], `input.${kind.field}`, { sql: this.sql });
+    return this.sql.begin(async (tx) => {
+      const row = await q.insertTrigger(tx, {
+        id: newId('trg'), name, functionId: fn.id, functionName: fn.name, qualifier, sourceType: kind.type,
+        config: config as Record<string, unknown>, enabled: true,
+      });
+      if (!row) throw conflict(`trigger ${JSON.stringify(name)} already exists`, 'input.name');
+      await kind.saved?.(tx, row);
+      await notify(tx, Channel.triggers, row.id);
+      return row;
+    });
+  }
+
+  async update(input: UpdateTriggerInput): Promise<TriggerRow> {
+    const current = await this.require(input.name);
+    const kind = this.sourceOf(input, false);
+    if (kind && kind.type !== current.sourceType) {
+      throw badInput(`input.${kind.field}`, `trigger ${current.name} is a ${current.sourceType} trigger: its source type cannot change (delete it and create another)`);
+    }
+    const functionName = input.functionName ?? current.functionName;
+    // a new function keeps the qualifier only if it has it too
+    const { fn, qualifier } = await this.target(functionName, input.qualifier ?? current.qualifier);
+    const config = kind ? await kind.parse(input[kind.field], `input.${kind.field}`, { sql: this.sql }) : undefined;
+    return this.sql.begin(async (tx) => {
+      const locked = await q.lockTriggerByName(tx, current.name);
+      if (!locked) throw notFound('trigger', current.name, 'input.name');
+      const row = await q.updateTrigger(tx, locked.id, {
+        functionId: fn.id, functionName: fn.name, qualifier, config: config as Record<string, unknown> | undefined,
+      });
+      await kindOf(row.sourceType)?.saved?.(tx, row);
+      await notify(tx, Channel.triggers, row.id);
+      return row;
+    });
+  }
+
+  async setEnabled(name: string, enabled: boolean): Promise<TriggerRow> {
+    requireTriggerName(name, 'input.name');
+    return this.sql.begin(async (tx) => {
+      const locked = await q.lockTriggerByName(tx, name);
+      if (!locked) throw notFound('trigger', name, 'input.name');
+      if (locked.enabled === enabled) return locked;
+      const row = await q.updateTrigger(tx, locked.id, { enabled });
+      await kindOf(row.sourceType)?.saved?.(tx, row);
+      await notify(tx, Channel.triggers, row.id);
+      return row;
+    });
+  }
+
+  /** Deletes the trigger (its past deliveries stay, as invocations); returns it as it was. */
+  async delete(name: string): Promise<TriggerRow> {
+    requireTriggerName(name, 'input.name');
+    return this.sql.begin(async (tx) => {
+      const locked = await q.lockTriggerByName(tx, name);
+      if (!locked) throw notFound('trigger', name, 'input.name');
+      await kindOf(locked.sourceType)?.deleted?.(tx, locked);
+      await q.deleteTrigger(tx, locked.id);
+      await notify(tx, Channel.triggers, locked.id);
+      return locked;
+    });
+  }
+
+  /** A trigger's deliveries, newest first. */
+  async deliveries(trigger: TriggerRow, first: number | null | undefined, after: string | null | undefined): Promise<Page<InvocationRow>> {
+    const limit = pageSize(first);
+    const rows = await q.deliveries(this.sql, trigger.id, limit + 1, parseTimeIdCursor(after));
+    return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (r) => encodeTimeIdCursor(r.createdAt, r.id) };
+  }
+
+  /**
+   * Queues the delivery of one event to an async trigger's function, inside the caller's
+   * transaction (which also marks the event consumed): the invoker then runs it at least once,
+   * with the function's retries, backoff and maximum event age. The trigger row should be read in
+   * that transaction; a disabled trigger (or one whose function is gone) delivers nothing: null.
+   * An alias or version deleted since the trigger was made gives a FAILED delivery, on the record.
+   */
+  async enqueueDelivery(tx: Tx, trigger: TriggerRow, eventId: string, event: unknown): Promise<InvocationRow | null> {
+    if (!trigger.enabled) return null;
+    const fn = await functionById(tx, trigger.functionId);
+    if (!fn) return null;
+    let resolved: ResolvedVersion | null = null;
+    let failure: string | null = null;
+    try {
+      resolved = await this.functions.resolve(fn, trigger.qualifier, 'qualifier');
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      failure = err.message;
+    }
+    const row = {
+      id: crypto.randomUUID(), functionId: fn.id, functionName: fn.name, qualifier: trigger.qualifier,
+      executedVersion: resolved?.version ?? trigger.qualifier, invocationType: 'EVENT' as const, payload: JSON.stringify(event),
+      response: null, functionError: null, errorType: null, errorMessage: null, attempts: 0, maxRetryAttempts: fn.maxRetryAttempts,
+      maxEventAgeSeconds: fn.maxEventAgeSeconds, nextAttemptAt: new Date(), sourceInvocationId: null, coldStart: false,
+      initDurationMs: null, durationMs: null, billedDurationMs: null, memoryMb: resolved?.config.memoryMb ?? fn.memoryMb,
+      maxMemoryUsedMb: null, concurrency: null, instanceId: null, logs: null, startedAt: null, endedAt: null,
+      triggerId: trigger.id, eventId,
+    };
+    if (failure !== null) {
+      return insertInvocation(tx, {
+        ...row, status: 'FAILED', errorType: 'ResourceNotFoundException', errorMessage: failure, nextAttemptAt: null, endedAt: new Date(),
+      });
+    }
+    return enqueueInvocation(tx, { ...row, status: 'QUEUED' });
+  }
+}
