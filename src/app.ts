@@ -10,6 +10,7 @@ import { ClusterController, handleOf } from './controllers/cluster-controller.js
 import { ScalingController } from './controllers/scaling-controller.js';
 import { FunctionController } from './controllers/function-controller.js';
 import { FunctionInvoker } from './controllers/function-invoker.js';
+import { QueuePoller } from './controllers/queue-poller.js';
 import { StepDispatcher } from './controllers/step-dispatcher.js';
 import { connect, type Sql } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
@@ -85,6 +86,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     const functionInvoker = new FunctionInvoker(sql, services.invocations, serverId, log, {
       intervalMs: config.reconcileIntervalMs, parallel: config.functionAsyncParallel, leaseSeconds: 960,
     });
+    const queuePoller = new QueuePoller(sql, { queues: services.queues, invocations: services.invocations, log }, config.reconcileIntervalMs);
     services.functions.onPending = () => functionController.kick();
     services.provisioned.onChange = () => functionController.kick();
     services.functions.onDeleted = (functionId) => {
@@ -123,6 +125,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     });
     listener.on(Channel.invocation, () => functionInvoker.kick());
     listener.on(Channel.queue, (queueId) => services.queues.signal(queueId));
+    listener.on(Channel.triggers, () => queuePoller.kick());
     listener.on(Channel.log, (p) => {
       const { key, seq } = splitNotification(p);
       services.logs.feed.notify(key, seq);
@@ -134,6 +137,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       services.logs.feed.pokeAll();
       services.auth.forget();
       services.queues.signalAll();
+      queuePoller.kick();
       dispatcher.tick();
       controller.kick();
     });
@@ -157,6 +161,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     functionController.kick();
     functionInvoker.start();
     functionInvoker.kick();
+    queuePoller.start();
     log.info({ port }, 'control plane listening');
 
     let closing: Promise<void> | null = null;
@@ -171,6 +176,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
           await controller.stop();
           await dispatcher.stop();
           await functionInvoker.stop();
+          await queuePoller.stop();
           await functionController.stop();
           await fnRuntime.close();
           await services.invocations.logs.close();

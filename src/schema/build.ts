@@ -7,7 +7,8 @@ import { CatalogResolver } from '../resolvers/catalog.js';
 import { ClusterResolver } from '../resolvers/clusters.js';
 import { FunctionResolver } from '../resolvers/functions.js';
 import { InstanceResolver } from '../resolvers/instances.js';
-import { QueueResolver } from '../resolvers/queues.js';
+import { QueueResolver, TriggerQueueResolver } from '../resolvers/queues.js';
+import { TopicResolver, TriggerTopicResolver } from '../resolvers/topics.js';
 import { ClusterScalingResolver, InstanceGroupScalingResolver } from '../resolvers/scaling.js';
 import type { Context } from '../resolvers/context.js';
 import { ClusterSparkResolver, InstanceEndpointsResolver } from '../resolvers/spark.js';
@@ -28,7 +29,7 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
     resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver, BucketResolver,
       ClusterSparkResolver, InstanceEndpointsResolver, SqlResolver, ClusterScalingResolver, InstanceGroupScalingResolver,
       FunctionResolver, TriggerResolver,
-      QueueResolver],
+      QueueResolver, TriggerQueueResolver, TopicResolver, TriggerTopicResolver],
     authChecker,
     // input rules live in the services (one place, with field paths); class-validator is not used
     validate: false,

@@ -5,6 +5,8 @@ import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { Invocation, InvocationStatus } from './functions.js';
 import { BucketSourceInput } from './trigger-sources/bucket.js';
 import { ClusterEventsSourceInput } from './trigger-sources/cluster-events.js';
+import { QueueSourceInput } from './trigger-sources/queue.js';
+import { TopicSourceInput } from './trigger-sources/topic.js';
 import { PageInfo } from './types.js';
 
 export enum TriggerSourceType {
@@ -71,6 +73,8 @@ export class CreateTriggerInput {
   @Field(() => String, { nullable: true, description: '$LATEST (default), a version or an alias' }) qualifier?: string | null;
   @Field(() => BucketSourceInput, { nullable: true }) bucket?: BucketSourceInput | null;
   @Field(() => ClusterEventsSourceInput, { nullable: true }) clusterEvents?: ClusterEventsSourceInput | null;
+  @Field(() => TopicSourceInput, { nullable: true }) topic?: TopicSourceInput | null;
+  @Field(() => QueueSourceInput, { nullable: true }) queue?: QueueSourceInput | null;
 }
 
 @InputType({ description: 'The trigger\'s source settings can change, its source type cannot' })
@@ -80,6 +84,8 @@ export class UpdateTriggerInput {
   @Field(() => String, { nullable: true }) qualifier?: string | null;
   @Field(() => BucketSourceInput, { nullable: true }) bucket?: BucketSourceInput | null;
   @Field(() => ClusterEventsSourceInput, { nullable: true }) clusterEvents?: ClusterEventsSourceInput | null;
+  @Field(() => TopicSourceInput, { nullable: true }) topic?: TopicSourceInput | null;
+  @Field(() => QueueSourceInput, { nullable: true }) queue?: QueueSourceInput | null;
 }
 
 @InputType()

@@ -14,6 +14,7 @@ import { FunctionService } from './functions.js';
 import { InvocationService } from './invocations.js';
 import { ProvisionedConcurrencyService } from './provisioned-concurrency.js';
 import { QueueService } from './queues.js';
+import { TopicService } from './topics.js';
 import { InstanceService } from './instances.js';
 import { LogService } from './logs.js';
 import { MetricsService } from './metrics.js';
@@ -51,6 +52,7 @@ export interface Services {
   provisioned: ProvisionedConcurrencyService;
   triggers: TriggerService;
   queues: QueueService;
+  topics: TopicService;
 }
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
@@ -61,6 +63,7 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
   const applications = applicationsWith(spark);
   const metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
   const functions = new FunctionService(sql, new FunctionCodeStore(config.dataDir, storage), config.functionConcurrencyLimit);
+  const triggers = new TriggerService(sql, functions);
   return {
     sql,
     auth: new AuthService(sql, log),
@@ -83,7 +86,8 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     functions,
     provisioned: new ProvisionedConcurrencyService(sql, functions, config.functionConcurrencyLimit),
     invocations: new InvocationService(sql, functions, config.functionConcurrencyLimit, { retryDelayMs: (attempt) => config.functionRetryDelayMs * attempt }, log),
-    triggers: new TriggerService(sql, functions),
+    triggers,
     queues: new QueueService(sql),
+    topics: new TopicService(sql, triggers),
   };
 }

@@ -4,6 +4,7 @@
 // sharing the database never hand one message out twice at the same time.
 import crypto from 'node:crypto';
 import type { Sql } from '../db/client.js';
+import { triggersOfSource } from '../db/queries/messaging-triggers.js';
 import * as q from '../db/queries/queues.js';
 import type { MessageAttribute, QueueMessageRow, QueueRow } from '../db/rows.js';
 import { newId } from '../lib/ids.js';
@@ -156,13 +157,15 @@ export class QueueService {
     return existing;
   }
 
-  /** Deletes a queue and its messages; refused while it is another queue's dead-letter queue. */
+  /** Deletes a queue and its messages; refused while it is another queue's dead-letter queue or feeds triggers. */
   async delete(name: string): Promise<QueueRow> {
     return this.sql.begin(async (tx) => {
       const queue = await q.lockQueueByName(tx, name);
       if (!queue) throw notFound('queue', name, 'input.name');
       const sources = await q.deadLetterSources(tx, queue.id);
       if (sources.length > 0) throw conflict(`queue ${name} is the dead-letter queue of ${sources.join(', ')}: change or delete those first`, 'input.name');
+      const mappings = await triggersOfSource(tx, 'QUEUE', [name]);
+      if (mappings.length > 0) throw conflict(`queue ${name} feeds triggers ${mappings.map((t) => t.name).join(', ')}: delete them first`, 'input.name');
       await q.deleteQueue(tx, queue.id);
       return queue;
     });
@@ -222,17 +225,18 @@ export class QueueService {
 
   /**
    * Receives up to `max` messages, waiting up to `waitMs` for the first (long polling: woken by the
-   * queue's NOTIFY, by the next delayed or in-flight message's time, and a periodic re-read).
+   * queue's NOTIFY, by the next delayed or in-flight message's time, and a periodic re-read). An
+   * aborted `signal` ends the wait (the receive returns what it has: nothing).
    */
-  async receiveFrom(queue: QueueRow, max: number, visibilitySeconds: number, waitMs: number): Promise<QueueMessageRow[]> {
+  async receiveFrom(queue: QueueRow, max: number, visibilitySeconds: number, waitMs: number, signal?: AbortSignal): Promise<QueueMessageRow[]> {
     const deadline = Date.now() + waitMs;
     for (;;) {
       const got = await this.receiveOnce(queue, max, visibilitySeconds);
       const left = deadline - Date.now();
-      if (got.length > 0 || left <= 0 || this.closed) return got;
+      if (got.length > 0 || left <= 0 || this.closed || signal?.aborted) return got;
       const next = await q.nextVisibleAt(this.sql, queue.id);
       const untilNext = next ? next.getTime() - Date.now() : Infinity;
-      await this.waitFor(queue.id, Math.max(10, Math.min(left, untilNext, POLL_MS)));
+      await this.waitFor(queue.id, Math.max(10, Math.min(left, untilNext, POLL_MS)), signal);
     }
   }
 
@@ -309,19 +313,26 @@ export class QueueService {
     for (const set of this.waiters.values()) for (const wake of set) wake();
   }
 
-  private waitFor(queueId: string, ms: number): Promise<void> {
+  private waitFor(queueId: string, ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       let set = this.waiters.get(queueId);
       if (!set) this.waiters.set(queueId, (set = new Set()));
       const wake = () => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', wake);
         set!.delete(wake);
-        if (set!.size === 0) this.waiters.delete(queueId);
+        if (set!.size === 0 && this.waiters.get(queueId) === set) this.waiters.delete(queueId);
         resolve();
       };
       const timer = setTimeout(wake, ms);
+      signal?.addEventListener('abort', wake);
       set.add(wake);
     });
+  }
+
+  /** Makes received messages visible again at once (a batch that could not be handed over). */
+  async release(queue: QueueRow, messages: readonly QueueMessageRow[]): Promise<void> {
+    for (const m of messages) await q.changeVisibility(this.sql, queue.id, m.id, m.receiptHandle!, 0);
   }
 
   /** Ends waiting receives now (they return what they have: nothing); for shutdown. */

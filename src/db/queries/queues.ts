@@ -155,3 +155,9 @@ export async function deleteExpired(db: Db, limit: number): Promise<number> {
     returning id`;
   return rows.length;
 }
+
+/** Share-locks the queue: deleting it waits for (or is refused after) the caller's transaction. */
+export async function shareQueue(db: Db, name: string): Promise<QueueRow | undefined> {
+  const [row] = await db<QueueRow[]>`select * from queues where name = ${name} for share`;
+  return row;
+}

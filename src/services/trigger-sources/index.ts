@@ -1,9 +1,13 @@
 // The trigger sources. Each source adds its one line here.
 import { bucketSource } from './bucket.js';
 import { clusterEventsSource } from './cluster-events.js';
+import { queueSource } from './queue.js';
+import { topicSource } from './topic.js';
 import type { TriggerSourceKind } from './types.js';
 
 export const TRIGGER_SOURCES: ReadonlyArray<TriggerSourceKind<any>> = [
   bucketSource,
   clusterEventsSource,
+  topicSource,
+  queueSource,
 ];

@@ -1,0 +1,62 @@
+// GraphQL shapes of topics (the SNS model). Shape only.
+import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { MessageAttributeInput } from './messages.js';
+import { FilterPolicyScope } from './trigger-sources/topic.js';
+import { PageInfo } from './types.js';
+
+@ObjectType({ description: 'A topic (SNS model): a publish reaches every subscription (TOPIC trigger) whose filter policy matches' })
+export class Topic {
+  @Field(() => ID) id!: string;
+  @Field(() => String) name!: string;
+  @Field(() => String) arn!: string;
+  @Field(() => DateTimeResolver) createdAt!: Date;
+}
+
+@ObjectType()
+export class TopicEdge {
+  @Field(() => String) cursor!: string;
+  @Field(() => Topic) node!: Topic;
+}
+
+@ObjectType()
+export class TopicConnection {
+  @Field(() => [TopicEdge]) edges!: TopicEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+}
+
+@ObjectType({ description: 'A TOPIC trigger\'s source: the function\'s subscription to a topic' })
+export class TopicSubscription {
+  @Field(() => String) topicName!: string;
+  @Field(() => String) topicArn!: string;
+  @Field(() => String) subscriptionArn!: string;
+  @Field(() => JSONResolver, { nullable: true }) filterPolicy!: unknown;
+  @Field(() => FilterPolicyScope) filterPolicyScope!: FilterPolicyScope;
+}
+
+@InputType()
+export class CreateTopicInput {
+  @Field(() => String, { description: '1-256 characters of A-Z a-z 0-9 - _' }) name!: string;
+}
+
+@InputType()
+export class DeleteTopicInput {
+  @Field(() => String) name!: string;
+}
+
+@InputType()
+export class PublishInput {
+  @Field(() => String) topicName!: string;
+  @Field(() => String, { description: 'up to 256 KiB with the attributes' }) message!: string;
+  @Field(() => String, { nullable: true, description: '1-100 printable ASCII characters' }) subject?: string | null;
+  @Field(() => [MessageAttributeInput], { nullable: true, description: 'at most 10; String, String.Array, Number or Binary' }) messageAttributes?: MessageAttributeInput[] | null;
+}
+
+@ObjectType() export class CreateTopicPayload { @Field(() => Topic) topic!: Topic; }
+@ObjectType() export class DeleteTopicPayload { @Field(() => Topic, { description: 'the deleted topic' }) topic!: Topic; }
+
+@ObjectType()
+export class PublishPayload {
+  @Field(() => ID) messageId!: string;
+  @Field(() => Int, { description: 'subscriptions the message was queued for (enabled, filter policy matched)' }) deliveries!: number;
+}
