@@ -32,3 +32,17 @@ export async function receive(server: DataApi, queueName: string, extra: Record<
 export async function getQueue(server: DataApi, name: string): Promise<any> {
   return (await server.data(GET_QUEUE, { name })).queue;
 }
+
+export const TOPIC_FIELDS = 'id name arn createdAt';
+export const CREATE_TOPIC = `mutation($name: String!) { createTopic(input: { name: $name }) { topic { ${TOPIC_FIELDS} } } }`;
+export const DELETE_TOPIC = `mutation($name: String!) { deleteTopic(input: { name: $name }) { topic { ${TOPIC_FIELDS} } } }`;
+export const GET_TOPIC = `query($name: String!) { topic(name: $name) { ${TOPIC_FIELDS} subscriptions { name enabled } } }`;
+export const PUBLISH = `mutation($input: PublishInput!) { publish(input: $input) { messageId deliveries } }`;
+
+export async function createTopic(server: DataApi, name: string): Promise<any> {
+  return (await server.data(CREATE_TOPIC, { name })).createTopic.topic;
+}
+
+export async function publish(server: DataApi, input: Record<string, unknown>): Promise<{ messageId: string; deliveries: number }> {
+  return (await server.data(PUBLISH, { input })).publish;
+}
