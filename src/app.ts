@@ -12,6 +12,7 @@ import { FunctionController } from './controllers/function-controller.js';
 import { FunctionInvoker } from './controllers/function-invoker.js';
 import { QueuePoller } from './controllers/queue-poller.js';
 import { StepDispatcher } from './controllers/step-dispatcher.js';
+import { TriggerDispatcher } from './controllers/trigger-dispatcher.js';
 import { connect, type Sql } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
 import { runMigrations } from './db/migrate.js';
@@ -86,6 +87,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     const functionInvoker = new FunctionInvoker(sql, services.invocations, serverId, log, {
       intervalMs: config.reconcileIntervalMs, parallel: config.functionAsyncParallel, leaseSeconds: 960,
     });
+    const triggerDispatcher = new TriggerDispatcher(sql, services.triggers, log, { intervalMs: config.reconcileIntervalMs });
     const queuePoller = new QueuePoller(sql, { queues: services.queues, invocations: services.invocations, log }, config.reconcileIntervalMs);
     services.functions.onPending = () => functionController.kick();
     services.provisioned.onChange = () => functionController.kick();
@@ -124,6 +126,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       controller.hint();
     });
     listener.on(Channel.invocation, () => functionInvoker.kick());
+    listener.on(Channel.triggerOutbox, () => triggerDispatcher.kick());
     listener.on(Channel.queue, (queueId) => services.queues.signal(queueId));
     listener.on(Channel.triggers, () => queuePoller.kick());
     listener.on(Channel.log, (p) => {
@@ -140,6 +143,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       queuePoller.kick();
       dispatcher.tick();
       controller.kick();
+      triggerDispatcher.kick();
     });
     await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation, Channel.triggers, Channel.triggerOutbox, Channel.queue]);
 
@@ -161,6 +165,8 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     functionController.kick();
     functionInvoker.start();
     functionInvoker.kick();
+    triggerDispatcher.start();
+    triggerDispatcher.kick();
     queuePoller.start();
     log.info({ port }, 'control plane listening');
 
@@ -175,6 +181,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
           services.storage.stop();
           await controller.stop();
           await dispatcher.stop();
+          await triggerDispatcher.stop();
           await functionInvoker.stop();
           await queuePoller.stop();
           await functionController.stop();

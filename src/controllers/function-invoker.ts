@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Sql } from '../db/client.js';
-import { claimDue } from '../db/queries/invocations.js';
+import { claimDue, releaseClaim } from '../db/queries/invocations.js';
 import type { InvocationService } from '../services/invocations.js';
 
 /**
@@ -11,6 +11,8 @@ import type { InvocationService } from '../services/invocations.js';
 export class FunctionInvoker {
   private timer: NodeJS.Timeout | null = null;
   private inFlight = new Set<Promise<void>>();
+  /** invocations running here, per function */
+  private busy = new Map<string, number>();
   private claiming = false;
   private again = false;
   private stopped = false;
@@ -45,12 +47,28 @@ export class FunctionInvoker {
 
   private async claim(): Promise<void> {
     const free = this.options.parallel - this.inFlight.size;
-    const rows = await claimDue(this.sql, this.serverId, free, this.options.leaseSeconds);
+    // one function may hold at most half the slots: a function whose events all hang until their
+    // timeout (or fail slowly) cannot keep the others' events waiting behind its own
+    const cap = Math.max(1, Math.ceil(this.options.parallel / 2));
+    const full = [...this.busy].filter(([, n]) => n >= cap).map(([id]) => id);
+    const rows = await claimDue(this.sql, this.serverId, free, this.options.leaseSeconds, full);
     for (const row of rows) {
+      const held = this.busy.get(row.functionId) ?? 0;
+      if (held >= cap) {
+        // this batch brought more of one function than it may hold: the rest go back, and the
+        // claim runs again without that function
+        await releaseClaim(this.sql, row.id, this.serverId);
+        this.again = true;
+        continue;
+      }
+      this.busy.set(row.functionId, held + 1);
       const run: Promise<void> = this.invocations.runClaimed(row)
         .catch((err) => this.log.error({ err, invocationId: row.id }, 'async invocation failed to settle; its claim lapses and it runs again'))
         .finally(() => {
           this.inFlight.delete(run);
+          const n = (this.busy.get(row.functionId) ?? 1) - 1;
+          if (n > 0) this.busy.set(row.functionId, n);
+          else this.busy.delete(row.functionId);
           // a slot is free: there may be more work waiting
           this.kick();
         });

@@ -3,9 +3,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allPages, expectError } from '../support/api.js';
 import { deploy, DELETE_FUNCTION } from '../support/functions.js';
+import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
-  CREATE_TRIGGER, createTrigger, DELETE_TRIGGER, GET_TRIGGER, LIST_TRIGGERS, SET_TRIGGER_ENABLED, UPDATE_TRIGGER,
+  CREATE_TRIGGER, createTrigger, DELETE_TRIGGER, deliveriesOf, DELIVERIES, GET_TRIGGER, LIST_TRIGGERS, SET_TRIGGER_ENABLED, UPDATE_TRIGGER,
+  waitForDeliveries,
 } from '../support/triggers.js';
 
 let server: TestServer;
@@ -17,7 +19,11 @@ beforeAll(async () => {
 afterAll(async () => { await server?.close(); });
 
 const RECORDER = `exports.handler = async (event) => ({ received: event });`;
-const node = (name: string) => deploy(server, { name, runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: RECORDER }] } });
+const node = (name: string, body = RECORDER, extra: Record<string, unknown> = {}, on = server) =>
+  deploy(on, { name, runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: body }] }, ...extra });
+const PUT = `mutation($input: PutObjectInput!) { putObject(input: $input) { object { key } } }`;
+const put = (bucket: string, key: string, on = server) => on.data(PUT, { input: { bucket, key, content: key } });
+const keyOf = (d: any) => d.invocation.payload.Records[0].s3.object.key;
 const BUCKET = { bucket: 'trig-crud', events: ['s3:ObjectCreated:*'] };
 
 describe('createTrigger', () => {
@@ -123,5 +129,62 @@ describe('triggers', () => {
     const ce = mine.find((t: any) => t.name === 'list-ce');
     expect(ce.config).toEqual({ clusterId: null, kinds: ['CLUSTER', 'STEP'], states: [] });
     expectError(await server.gql(LIST_TRIGGERS, { filter: { functionName: 'nope-fn' } }), 'NOT_FOUND', 'filter.functionName');
+  });
+});
+
+describe('deliveries', () => {
+  it('are the trigger\'s invocations, newest first, paged; retried with backoff and recorded with their outcome; a failing function does not hold back another trigger of the same event', async () => {
+    await node('dl-ok');
+    await node('dl-fail', `exports.handler = async (e) => { throw new TypeError('bad ' + e.Records[0].s3.object.key); };`, { eventInvokeConfig: { maximumRetryAttempts: 1 } });
+    await createTrigger(server, { name: 'dl-ok', functionName: 'dl-ok', bucket: { bucket: 'trig-other', events: ['s3:ObjectCreated:*'], prefix: 'dl/' } });
+    await createTrigger(server, { name: 'dl-fail', functionName: 'dl-fail', bucket: { bucket: 'trig-other', events: ['s3:ObjectCreated:*'], prefix: 'dl/' } });
+    for (const k of ['dl/1', 'dl/2', 'dl/3']) await put('trig-other', k);
+    const ok = await waitForDeliveries(server, 'dl-ok', 3);
+    expect(ok.every((d) => d.status === 'SUCCEEDED' && d.attempts === 1)).toBe(true);
+    expect(new Set(ok.map(keyOf))).toEqual(new Set(['dl/1', 'dl/2', 'dl/3']));
+    for (const d of ok) {
+      expect(d.at).toBe(d.invocation.createdAt);
+      expect(d.invocation).toMatchObject({ id: expect.any(String), functionName: 'dl-ok', invocationType: 'EVENT', status: 'SUCCEEDED' });
+    }
+    // newest first, paged
+    const page1 = (await server.data(DELIVERIES, { name: 'dl-ok', first: 2 })).trigger.deliveries;
+    const page2 = (await server.data(DELIVERIES, { name: 'dl-ok', first: 2, after: page1.pageInfo.endCursor })).trigger.deliveries;
+    expect(page1.pageInfo.hasNextPage).toBe(true);
+    expect(page2.pageInfo.hasNextPage).toBe(false);
+    expect([...page1.edges, ...page2.edges].map((e: any) => e.node.invocation.id)).toEqual([...ok].reverse().map((d) => d.invocation.id));
+    // the failing function's deliveries: the same events, retried once (its setting), then FAILED with the error
+    const failed = await waitForDeliveries(server, 'dl-fail', 3);
+    expect(new Set(failed.map((d) => d.eventId))).toEqual(new Set(ok.map((d) => d.eventId)));
+    for (const d of failed) {
+      expect(d).toMatchObject({ status: 'FAILED', attempts: 2 });
+      expect(d.invocation).toMatchObject({ errorType: 'TypeError', errorMessage: `bad ${keyOf(d)}`, functionError: 'Unhandled' });
+      expect(d.invocation.logs.filter((l: any) => l.text.startsWith('START ')).length).toBe(2);
+    }
+    expectError(await server.gql(DELIVERIES, { name: 'dl-ok', after: 'garbage!' }), 'BAD_USER_INPUT', 'after');
+  });
+
+  it('a function whose events all hang until their timeout does not keep another function\'s events waiting', async () => {
+    // two async slots on this server: without a per-function share, the hanging function takes both
+    const small = await startTestServer({ functionAsyncParallel: 2 });
+    try {
+      await small.data(`mutation { createBucket(input: { name: "hol" }) { bucket { name } } }`);
+      await node('hang', `exports.handler = () => new Promise(() => { setInterval(() => {}, 1000); });`, { timeoutSeconds: 3, eventInvokeConfig: { maximumRetryAttempts: 0 } }, small);
+      await node('quick', RECORDER, {}, small);
+      await createTrigger(small, { name: 'hang', functionName: 'hang', bucket: { bucket: 'hol', events: ['s3:ObjectCreated:*'], prefix: 'hang/' } });
+      await createTrigger(small, { name: 'quick', functionName: 'quick', bucket: { bucket: 'hol', events: ['s3:ObjectCreated:*'], prefix: 'quick/' } });
+      for (const k of ['hang/1', 'hang/2', 'hang/3']) await put('hol', k, small);
+      await waitUntil(async () => (await deliveriesOf(small, 'hang')).some((d) => d.status === 'RUNNING'), 'a hanging delivery to run');
+      await put('hol', 'quick/1', small);
+      const [quick] = await waitForDeliveries(small, 'quick', 1);
+      expect(quick.status).toBe('SUCCEEDED');
+      // it ran while the hanging function's first events still held their slot: none has timed out yet
+      const hanging = await deliveriesOf(small, 'hang');
+      expect(hanging).toHaveLength(3);
+      expect(hanging.filter((d) => d.status === 'FAILED')).toEqual([]);
+      const settled = await waitForDeliveries(small, 'hang', 3, 30_000);
+      expect(settled.map((d) => d.invocation.errorType)).toEqual(['Sandbox.Timedout', 'Sandbox.Timedout', 'Sandbox.Timedout']);
+    } finally {
+      await small.close();
+    }
   });
 });

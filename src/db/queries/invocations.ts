@@ -58,18 +58,26 @@ export async function invocationById(db: Db, id: string): Promise<InvocationRow 
  * lapsed or whose server is gone (no heartbeat in the servers table for 30 s: it died). Each claim
  * counts an attempt.
  */
-export async function claimDue(db: Db, serverId: string, limit: number, leaseSeconds: number): Promise<InvocationRow[]> {
+export async function claimDue(db: Db, serverId: string, limit: number, leaseSeconds: number, skipFunctions: string[] = []): Promise<InvocationRow[]> {
   if (limit <= 0) return [];
   return db<InvocationRow[]>`
     update invocations set status = 'RUNNING', claimed_by = ${serverId},
       claimed_until = now() + make_interval(secs => ${leaseSeconds}), attempts = attempts + 1
     where id in (
       select id from invocations
-      where (status = 'QUEUED' and next_attempt_at <= now())
+      where ((status = 'QUEUED' and next_attempt_at <= now())
          or (status = 'RUNNING' and (claimed_until < now() or not exists (
-               select 1 from servers s where s.id = invocations.claimed_by and s.heartbeat_at > now() - interval '30 seconds')))
+               select 1 from servers s where s.id = invocations.claimed_by and s.heartbeat_at > now() - interval '30 seconds'))))
+        ${skipFunctions.length ? db`and function_id <> all(${db.array(skipFunctions)}::text[])` : db``}
       order by next_attempt_at limit ${limit} for update skip locked)
     returning *`;
+}
+
+/** Hands a claimed invocation back to the queue, as if it had not been claimed (no attempt counted). */
+export async function releaseClaim(db: Db, id: string, serverId: string): Promise<void> {
+  await db`
+    update invocations set status = 'QUEUED', attempts = attempts - 1, claimed_by = null, claimed_until = null
+    where id = ${id} and claimed_by = ${serverId}`;
 }
 
 export async function lockInvocation(db: Db, id: string): Promise<InvocationRow | undefined> {

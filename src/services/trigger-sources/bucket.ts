@@ -1,6 +1,7 @@
 // BUCKET triggers (S3 event notifications): object changes in a bucket, by event name and key
 // prefix/suffix, delivered with S3's record shape.
 import { bucketByName } from '../../db/queries/objects.js';
+import type { ObjectEventKind } from '../../db/rows.js';
 import { badInput, notFound } from '../errors.js';
 import { requireBucketName, requireKeyPrefix, MAX_KEY_BYTES } from '../s3-uri.js';
 import { requireList } from '../validate.js';
@@ -47,3 +48,60 @@ export const bucketSource: TriggerSourceKind<BucketTriggerConfig> = {
     return { bucket, events, prefix, suffix };
   },
 };
+
+/** An object change from the outbox (object_events). */
+export interface ObjectChange {
+  seq: number;
+  bucket: string;
+  key: string;
+  kind: ObjectEventKind;
+  size: number | null;
+  etag: string | null;
+  at: Date;
+}
+
+/** S3's sequencer: a hex string that orders the events of a key (here: of the whole store). */
+export const sequencerOf = (seq: number) => seq.toString(16).toUpperCase().padStart(16, '0');
+
+/**
+ * Keys in S3 event records are URL-encoded as HTML forms encode them: a space is "+", "/" stays,
+ * and everything but letters, digits and `.-_*` is percent-encoded (decode: replace + by space,
+ * then decodeURIComponent).
+ */
+export function encodeEventKey(key: string): string {
+  return key.split('/').map((segment) => encodeURIComponent(segment)
+    .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+')).join('/');
+}
+
+export function bucketMatches(config: BucketTriggerConfig, change: ObjectChange): boolean {
+  const name = `s3:${change.kind}`;
+  const family = `s3:${change.kind.split(':')[0]}:*`;
+  if (!config.events.some((e) => e === name || e === family)) return false;
+  return change.key.startsWith(config.prefix) && change.key.endsWith(config.suffix);
+}
+
+/** The S3 event notification a function receives (one record per event, as S3 sends). */
+export function s3Event(triggerName: string, change: ObjectChange) {
+  const created = change.kind.startsWith('ObjectCreated:');
+  return {
+    Records: [{
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: 'local',
+      eventTime: change.at.toISOString(),
+      eventName: change.kind,
+      s3: {
+        s3SchemaVersion: '1.0',
+        configurationId: triggerName,
+        bucket: { name: change.bucket, arn: `arn:aws:s3:::${change.bucket}` },
+        // S3 sends no size or ETag for removals; its eTag has no quotes
+        object: {
+          key: encodeEventKey(change.key),
+          ...(created ? { size: change.size, eTag: change.etag?.replace(/"/g, '') } : {}),
+          sequencer: sequencerOf(change.seq),
+        },
+      },
+    }],
+  };
+}

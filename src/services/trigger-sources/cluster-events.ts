@@ -1,5 +1,6 @@
 // CLUSTER_EVENTS triggers (EventBridge rules on EMR events): cluster and step state changes, by kind,
 // state and (optionally) cluster, delivered with EventBridge's "EMR … Change" shapes.
+import crypto from 'node:crypto';
 import { clusterById } from '../../db/queries/clusters.js';
 import type { ClusterState, StepState } from '../../db/rows.js';
 import { badInput, notFound } from '../errors.js';
@@ -61,3 +62,88 @@ export const clusterEventsSource: TriggerSourceKind<ClusterEventsTriggerConfig> 
     return { clusterId, kinds, states };
   },
 };
+
+/** A cluster or step state change from the outbox (the cluster's event, with names joined in). */
+export interface ClusterStateChange {
+  clusterId: string;
+  seq: number;
+  kind: ClusterEventsKind;
+  /** the cluster id, or the step id */
+  resourceId: string;
+  state: string;
+  at: Date;
+  clusterName: string;
+  stepName: string | null;
+  actionOnFailure: string | null;
+  /** the event's payload (reasons for a cluster; the step's snapshot for a step) */
+  payload: Record<string, unknown>;
+}
+
+export function clusterEventMatches(config: ClusterEventsTriggerConfig, change: ClusterStateChange): boolean {
+  return (config.clusterId === null || config.clusterId === change.clusterId)
+    && config.kinds.includes(change.kind)
+    && (config.states.length === 0 || config.states.includes(change.state));
+}
+
+/** A stable UUID-shaped id for the event (EventBridge events have one): the same for every trigger. */
+export function clusterEventId(clusterId: string, seq: number): string {
+  const h = crypto.createHash('sha1').update(`${clusterId}:${seq}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+function severityOf(change: ClusterStateChange): string {
+  if (change.state === 'TERMINATED_WITH_ERRORS') return 'CRITICAL';
+  if (change.state === 'FAILED' || change.state === 'INTERRUPTED' || change.state === 'CANCELLED') return 'WARNING';
+  return 'INFO';
+}
+
+function stepMessage(c: ClusterStateChange): string {
+  const step = `Step ${c.resourceId} (${c.stepName ?? ''}) in cluster ${c.clusterId} (${c.clusterName})`;
+  const at = str(c.payload.endedAt) ?? c.at.toISOString();
+  switch (c.state) {
+    case 'PENDING': return `${step} was added at ${c.at.toISOString()} and is pending execution.`;
+    case 'RUNNING': return `${step} started running at ${str(c.payload.startedAt) ?? c.at.toISOString()}.`;
+    case 'COMPLETED': return `${step} completed execution at ${at}.`;
+    case 'FAILED': {
+      const why = str(c.payload.failureMessage) ?? str(c.payload.failureReason);
+      return `${step} failed at ${at}.${why ? ` Reason: ${why}` : ''}`;
+    }
+    default: return `${step} is ${c.state} at ${at}.`;
+  }
+}
+
+function clusterMessage(c: ClusterStateChange): string {
+  const why = str(c.payload.reasonMessage);
+  return `Cluster ${c.clusterId} (${c.clusterName}) is ${c.state} at ${c.at.toISOString()}.${why ? ` ${why}` : ''}`;
+}
+
+/** The EventBridge event a function receives: "EMR Cluster State Change" or "EMR Step Status Change". */
+export function emrEvent(change: ClusterStateChange) {
+  const base = {
+    version: '0', id: clusterEventId(change.clusterId, change.seq), source: 'aws.emr', account: '000000000000',
+    time: change.at.toISOString(), region: 'local', resources: [] as string[],
+  };
+  if (change.kind === 'CLUSTER') {
+    return {
+      ...base, 'detail-type': 'EMR Cluster State Change',
+      detail: {
+        severity: severityOf(change), clusterId: change.clusterId, name: change.clusterName, state: change.state,
+        previousState: str(change.payload.previousState),
+        // EMR sends the reason as a JSON string
+        stateChangeReason: JSON.stringify({ code: str(change.payload.reasonCode), message: str(change.payload.reasonMessage) }),
+        message: clusterMessage(change),
+      },
+    };
+  }
+  return {
+    ...base, 'detail-type': 'EMR Step Status Change',
+    detail: {
+      severity: severityOf(change), actionOnFailure: change.actionOnFailure, stepId: change.resourceId, name: change.stepName,
+      clusterId: change.clusterId, state: change.state, previousState: str(change.payload.previousState),
+      message: stepMessage(change),
+      ...(change.state === 'FAILED' ? { failureReason: str(change.payload.failureReason), exitCode: change.payload.exitCode ?? null } : {}),
+    },
+  };
+}

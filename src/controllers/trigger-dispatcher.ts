@@ -1,0 +1,104 @@
+import type { Logger } from 'pino';
+import type { Sql, Tx } from '../db/client.js';
+import { objectEventsBySeq, stateChanges, takeOutbox } from '../db/queries/trigger-outbox.js';
+import { enabledTriggersForShare } from '../db/queries/triggers.js';
+import type { TriggerOutboxRow, TriggerRow } from '../db/rows.js';
+import { bucketMatches, s3Event, sequencerOf, type BucketTriggerConfig } from '../services/trigger-sources/bucket.js';
+import {
+  clusterEventId, clusterEventMatches, emrEvent, type ClusterEventsTriggerConfig,
+} from '../services/trigger-sources/cluster-events.js';
+import type { TriggerService } from '../services/triggers.js';
+
+const BATCH = 100;
+
+/**
+ * Turns source events (object changes, cluster and step state changes, queued in trigger_outbox
+ * by the transactions that made them) into deliveries. Any replica may run it: each pass takes a
+ * batch with FOR UPDATE SKIP LOCKED, reads the enabled triggers (share-locked, so a trigger being
+ * disabled waits or is seen disabled), queues a delivery per matching trigger and deletes the
+ * batch, in one transaction. An event reaches each matching trigger exactly once, and a crash
+ * anywhere before the commit leaves it in the outbox. Woken by NOTIFY and a periodic tick.
+ */
+export class TriggerDispatcher {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly sql: Sql, private readonly triggers: TriggerService, private readonly log: Logger,
+    private readonly options: { intervalMs: number },
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.kick(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .catch((err) => this.log.error({ err }, 'dispatching trigger events failed; the next tick retries'))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.stopped && (await this.pass()) === BATCH) { /* a full batch: there may be more */ }
+  }
+
+  /** One batch, one transaction; returns how many source events it consumed. */
+  async pass(): Promise<number> {
+    return this.sql.begin(async (tx) => {
+      const rows = await takeOutbox(tx, BATCH);
+      if (rows.length === 0) return 0;
+      const triggers = await enabledTriggersForShare(tx, [...new Set(rows.map((r) => r.sourceType))]);
+      const bucket = triggers.filter((t) => t.sourceType === 'BUCKET');
+      const cluster = triggers.filter((t) => t.sourceType === 'CLUSTER_EVENTS');
+      if (bucket.length > 0) await this.deliverObjectChanges(tx, rows, bucket);
+      if (cluster.length > 0) await this.deliverStateChanges(tx, rows, cluster);
+      return rows.length;
+    });
+  }
+
+  // A trigger sees the events that happened after it was made (S3 and EventBridge configurations
+  // apply from then on); the ones that happened while it was disabled are consumed without it.
+
+  private async deliverObjectChanges(tx: Tx, rows: TriggerOutboxRow[], triggers: TriggerRow[]): Promise<void> {
+    const seqs = rows.filter((r) => r.sourceType === 'BUCKET').map((r) => r.objectEventSeq!);
+    const changes = (await objectEventsBySeq(tx, seqs)).sort((a, b) => a.seq - b.seq);
+    for (const change of changes) {
+      for (const t of triggers) {
+        if (t.createdAt > change.at || !bucketMatches(t.config as unknown as BucketTriggerConfig, change)) continue;
+        await this.triggers.enqueueDelivery(tx, t, sequencerOf(change.seq), s3Event(t.name, change));
+      }
+    }
+  }
+
+  private async deliverStateChanges(tx: Tx, rows: TriggerOutboxRow[], triggers: TriggerRow[]): Promise<void> {
+    const keys = rows.filter((r) => r.sourceType === 'CLUSTER_EVENTS').map((r) => ({ clusterId: r.clusterId!, seq: r.eventSeq! }));
+    const order = new Map(rows.map((r, i) => [`${r.clusterId}:${r.eventSeq}`, i]));
+    const changes = (await stateChanges(tx, keys)).sort((a, b) => order.get(`${a.clusterId}:${a.seq}`)! - order.get(`${b.clusterId}:${b.seq}`)!);
+    for (const change of changes) {
+      for (const t of triggers) {
+        if (t.createdAt > change.at || !clusterEventMatches(t.config as unknown as ClusterEventsTriggerConfig, change)) continue;
+        await this.triggers.enqueueDelivery(tx, t, clusterEventId(change.clusterId, change.seq), emrEvent(change));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+}

@@ -1,0 +1,146 @@
+// BUCKET triggers: S3 event notifications from every upload path (GraphQL putObject, HTTP PUT,
+// step outputs written back), removals, prefix/suffix filters, S3's record shape, each event once.
+import crypto from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CREATE_CLUSTER, Fixtures, MASTER, waitForClusterState, waitForStepState } from '../support/api.js';
+import { deploy } from '../support/functions.js';
+import { objectRequest } from '../support/objects.js';
+import { waitUntil } from '../support/processes.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { createTrigger, deliveriesOf, SET_TRIGGER_ENABLED, waitForDeliveries } from '../support/triggers.js';
+
+let server: TestServer;
+const fixtures = new Fixtures();
+beforeAll(async () => {
+  server = await startTestServer();
+  await deploy(server, { name: 'bkt-rec', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: RECORDER }] } });
+});
+afterAll(async () => {
+  await fixtures.cleanup(server);
+  await server?.close();
+});
+
+const RECORDER = `exports.handler = async (event) => ({ received: event });`;
+const PUT = `mutation($input: PutObjectInput!) { putObject(input: $input) { object { key size etag } } }`;
+const DELETE_OBJECT = `mutation($bucket: String!, $key: String!) { deleteObject(input: { bucket: $bucket, key: $key }) { deleted } }`;
+const md5 = (s: string) => crypto.createHash('md5').update(s).digest('hex');
+
+const createBucket = (name: string) => server.data(`mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }`, { name });
+const put = (bucket: string, key: string, content: string) => server.data(PUT, { input: { bucket, key, content } });
+const bySequencer = (a: any, b: any) => (a.eventId < b.eventId ? -1 : 1);
+/** Deliveries in the order of their events (one dispatch batch's deliveries share a time: the sequencer orders them). */
+const delivered = async (name: string, count: number) => (await waitForDeliveries(server, name, count)).sort(bySequencer);
+const keyOf = (d: any) => decodeURIComponent(d.invocation.payload.Records[0].s3.object.key.replace(/\+/g, ' '));
+
+/**
+ * Events are dispatched in commit order here (one server): once a catch-all trigger has delivered
+ * the sentinel object written last, every earlier event of the bucket has been dispatched.
+ */
+async function settle(bucket: string, catchAll: string): Promise<void> {
+  const key = `zz-sentinel-${crypto.randomUUID()}`;
+  await put(bucket, key, 's');
+  await waitUntil(async () => (await deliveriesOf(server, catchAll)).some((d) => keyOf(d) === key), `the sentinel ${key} to be delivered`);
+}
+
+describe('BUCKET triggers', () => {
+  it('GraphQL putObject and HTTP PUT each deliver one S3 record to the function, filtered by prefix and suffix', async () => {
+    await createBucket('tb-up');
+    await createTrigger(server, { name: 'tb-all', functionName: 'bkt-rec', bucket: { bucket: 'tb-up', events: ['s3:ObjectCreated:*'] } });
+    await createTrigger(server, {
+      name: 'tb-csv', functionName: 'bkt-rec', bucket: { bucket: 'tb-up', events: ['s3:ObjectCreated:Put'], prefix: 'in/', suffix: '.csv' },
+    });
+    const created = (await put('tb-up', 'in/a b(1).csv', 'x,y\n1,2\n')).putObject.object;
+    const http = await objectRequest(server.url, 'PUT', '/objects/tb-up/in/http.csv', { key: server.key, body: 'from http' });
+    expect(http.status).toBe(200);
+    await put('tb-up', 'in/skipped.txt', 'wrong suffix');
+    await put('tb-up', 'out/skipped.csv', 'wrong prefix');
+    await settle('tb-up', 'tb-all');
+
+    const csv = await delivered('tb-csv', 2);
+    expect(csv.map(keyOf)).toEqual(['in/a b(1).csv', 'in/http.csv']);
+    const [first, second] = csv;
+    expect(first.status).toBe('SUCCEEDED');
+    expect(first.attempts).toBe(1);
+    const record = first.invocation.payload.Records[0];
+    expect(first.invocation.payload.Records).toHaveLength(1);
+    expect(record).toEqual({
+      eventVersion: '2.1', eventSource: 'aws:s3', awsRegion: 'local', eventTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+      eventName: 'ObjectCreated:Put',
+      s3: {
+        s3SchemaVersion: '1.0', configurationId: 'tb-csv', bucket: { name: 'tb-up', arn: 'arn:aws:s3:::tb-up' },
+        object: { key: 'in/a+b%281%29.csv', size: created.size, eTag: md5('x,y\n1,2\n'), sequencer: expect.stringMatching(/^[0-9A-F]{16}$/) },
+      },
+    });
+    // the function received exactly that event
+    expect(first.invocation.response).toEqual({ received: first.invocation.payload });
+    expect(first.eventId).toBe(record.s3.object.sequencer);
+    expect(first.invocation).toMatchObject({ functionName: 'bkt-rec', invocationType: 'EVENT', qualifier: '$LATEST' });
+    // sequencers order the events
+    expect(second.eventId > first.eventId).toBe(true);
+    expect(second.invocation.payload.Records[0].s3.object).toMatchObject({ key: 'in/http.csv', size: 9, eTag: md5('from http') });
+
+    // the catch-all saw every object once (the 4 puts and the sentinel), with the same event ids
+    const all = await delivered('tb-all', 5);
+    expect(all.map(keyOf)).toEqual(['in/a b(1).csv', 'in/http.csv', 'in/skipped.txt', 'out/skipped.csv', expect.stringMatching(/^zz-sentinel-/)]);
+    expect(all[0].eventId).toBe(first.eventId);
+    expect(all[0].invocation.payload.Records[0].s3.configurationId).toBe('tb-all');
+  });
+
+  it('an overwrite is another event; removals deliver ObjectRemoved:Delete (key and sequencer only), a forced bucket delete one per object', async () => {
+    await createBucket('tb-rm');
+    await createTrigger(server, { name: 'tb-rm-all', functionName: 'bkt-rec', bucket: { bucket: 'tb-rm', events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] } });
+    await createTrigger(server, { name: 'tb-rm-del', functionName: 'bkt-rec', bucket: { bucket: 'tb-rm', events: ['s3:ObjectRemoved:Delete'], prefix: 'k' } });
+    await put('tb-rm', 'k1', 'one');
+    await put('tb-rm', 'k1', 'uno');
+    await put('tb-rm', 'k2', 'two');
+    expect((await server.data(DELETE_OBJECT, { bucket: 'tb-rm', key: 'k1' })).deleteObject.deleted).toBe(true);
+    // deleting what is not there changes nothing: no event
+    expect((await server.data(DELETE_OBJECT, { bucket: 'tb-rm', key: 'k1' })).deleteObject.deleted).toBe(false);
+    await settle('tb-rm', 'tb-rm-all');
+    await server.data(`mutation { deleteBucket(input: { name: "tb-rm", force: true }) { deletedObjects } }`);
+
+    const all = await delivered('tb-rm-all', 7);
+    expect(all.map((d) => [d.invocation.payload.Records[0].eventName, keyOf(d)])).toEqual([
+      ['ObjectCreated:Put', 'k1'], ['ObjectCreated:Put', 'k1'], ['ObjectCreated:Put', 'k2'], ['ObjectRemoved:Delete', 'k1'],
+      ['ObjectCreated:Put', expect.stringMatching(/^zz-sentinel-/)],
+      ['ObjectRemoved:Delete', 'k2'], ['ObjectRemoved:Delete', expect.stringMatching(/^zz-sentinel-/)],
+    ]);
+    expect(all[1].invocation.payload.Records[0].s3.object.eTag).toBe(md5('uno'));
+    const dels = await delivered('tb-rm-del', 2);
+    expect(dels.map(keyOf)).toEqual(['k1', 'k2']);
+    expect(dels[0].invocation.payload.Records[0].s3.object).toEqual({ key: 'k1', sequencer: expect.stringMatching(/^[0-9A-F]{16}$/) });
+  });
+
+  it('a step\'s output written back fires once', async () => {
+    await createBucket('tb-steps');
+    await createTrigger(server, { name: 'tb-step-out', functionName: 'bkt-rec', bucket: { bucket: 'tb-steps', events: ['s3:ObjectCreated:*'] } });
+    const c = await server.data(CREATE_CLUSTER, { input: { name: 'trig-sql', applications: ['DUCKDB'], instanceGroups: [MASTER] } });
+    const clusterId = fixtures.cluster(c.createCluster.cluster.id);
+    await waitForClusterState(server, clusterId, ['WAITING']);
+    const added = await server.data(`mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id } } }`, {
+      input: { clusterId, steps: [{ name: 'out', sql: { query: 'SELECT 42 AS answer', outputUri: 's3://tb-steps/result.csv', format: 'CSV' } }] },
+    });
+    const step = await waitForStepState(server, added.addSteps.steps[0].id, ['COMPLETED', 'FAILED'], { timeoutMs: 60_000 });
+    expect(step.state).toBe('COMPLETED');
+    await settle('tb-steps', 'tb-step-out');
+    const list = await delivered('tb-step-out', 2);
+    expect(list.map(keyOf)).toEqual(['result.csv', expect.stringMatching(/^zz-sentinel-/)]);
+    const object = (await server.data(`query { object(bucket: "tb-steps", key: "result.csv") { size etag } }`)).object;
+    expect(list[0].invocation.payload.Records[0].s3.object).toMatchObject({ key: 'result.csv', size: object.size, eTag: object.etag.replace(/"/g, '') });
+  });
+
+  it('a disabled trigger delivers nothing, and the events it missed are not delivered when it is enabled again', async () => {
+    await createBucket('tb-off');
+    await createTrigger(server, { name: 'tb-off-all', functionName: 'bkt-rec', bucket: { bucket: 'tb-off', events: ['s3:ObjectCreated:*'] } });
+    await createTrigger(server, { name: 'tb-off', functionName: 'bkt-rec', bucket: { bucket: 'tb-off', events: ['s3:ObjectCreated:*'], prefix: 'a' } });
+    await server.data(SET_TRIGGER_ENABLED, { name: 'tb-off', enabled: false });
+    await put('tb-off', 'a-while-off', '1');
+    await settle('tb-off', 'tb-off-all');
+    await server.data(SET_TRIGGER_ENABLED, { name: 'tb-off', enabled: true });
+    await settle('tb-off', 'tb-off-all');
+    expect(await deliveriesOf(server, 'tb-off')).toEqual([]);
+    await put('tb-off', 'a-after', '2');
+    await settle('tb-off', 'tb-off-all');
+    expect((await delivered('tb-off', 1)).map(keyOf)).toEqual(['a-after']);
+  });
+});
