@@ -60,7 +60,8 @@ class Mapping {
   /** The primary poller runs until stopped; the extra ones end when the queue runs dry. */
   private async poll(primary: boolean): Promise<void> {
     const { signal } = this.abort;
-    while (!signal.aborted) {
+    // a closing queue service answers at once: polling on would spin until the poller is stopped
+    while (!signal.aborted && !this.deps.queues.closing) {
       try {
         const batch = await this.collect();
         if (batch.length === 0) {

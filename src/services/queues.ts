@@ -335,6 +335,11 @@ export class QueueService {
     for (const m of messages) await q.changeVisibility(this.sql, queue.id, m.id, m.receiptHandle!, 0);
   }
 
+  /** true once the server is shutting down: receives no longer wait */
+  get closing(): boolean {
+    return this.closed;
+  }
+
   /** Ends waiting receives now (they return what they have: nothing); for shutdown. */
   close(): void {
     this.closed = true;

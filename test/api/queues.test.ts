@@ -244,4 +244,42 @@ describe('queues', () => {
     expectError(await server.gql(DELETE_MESSAGE, { input: { queueName: 'strict', receiptHandle: 'garbage' } }), 'BAD_USER_INPUT', 'input.receiptHandle');
     expectError(await server.gql(DELETE_QUEUE, { name: 'nope' }), 'NOT_FOUND', 'input.name');
   });
+
+  it('queue actions are authorized one by one (queues:*)', async () => {
+    await createQueue(server, { name: 'guarded-q' });
+    const { createApiKey } = await server.data(`mutation { createApiKey(input: { name: "producer", actions: ["queues:SendMessage"] }) { key } }`);
+    const key = createApiKey.key;
+    expect((await server.gql(SEND, { input: { queueName: 'guarded-q', body: 'from producer' } }, key)).data?.sendMessage.messageId).toBeTruthy();
+    expectError(await server.gql(RECEIVE, { input: { queueName: 'guarded-q' } }, key), 'FORBIDDEN');
+    expectError(await server.gql(PURGE, { name: 'guarded-q' }, key), 'FORBIDDEN');
+    expectError(await server.gql(CREATE_QUEUE, { input: { name: 'other-q' } }, key), 'FORBIDDEN');
+    expect((await getQueue(server, 'guarded-q')).approximateNumberOfMessages).toBe(1);
+  });
+
+  it('two servers on one database never hand out the same message', async () => {
+    const second = await startTestServer({ databaseUrl: server.databaseUrl, adminApiKey: server.key });
+    try {
+      await createQueue(server, { name: 'two-servers', visibilityTimeoutSeconds: 600 });
+      const entries = Array.from({ length: 10 }, (_, i) => ({ id: `m${i}`, body: `body ${i}` }));
+      for (let b = 0; b < 4; b++) await server.data(SEND_BATCH, { input: { queueName: 'two-servers', entries } });
+      const seen: string[][] = [[], []];
+      await Promise.all([server, second, server, second].map(async (s, i) => {
+        for (;;) {
+          const got = await receive(s, 'two-servers', { maxNumberOfMessages: 10 });
+          if (got.length === 0) return;
+          seen[i % 2]!.push(...got.map((m: any) => m.messageId));
+        }
+      }));
+      const all = [...seen[0]!, ...seen[1]!];
+      expect(all.length).toBe(40);
+      expect(new Set(all).size).toBe(40);
+      // and a message sent through one wakes a long poll on the other (NOTIFY reaches every server)
+      const waiting = receive(second, 'two-servers', { waitTimeSeconds: 20 });
+      await sleep(300);
+      const { messageId } = await send(server, 'two-servers', 'across');
+      expect((await waiting).map((m: any) => m.messageId)).toEqual([messageId]);
+    } finally {
+      await second.close();
+    }
+  });
 });
