@@ -247,12 +247,13 @@ export class QueueService {
   private receiveOnce(queue: QueueRow, max: number, visibilitySeconds: number): Promise<QueueMessageRow[]> {
     return this.sql.begin(async (tx) => {
       const out: QueueMessageRow[] = [];
+      const { deadLetterQueueId, maxReceiveCount } = queue;
       let dlq: QueueRow | undefined;
       for (;;) {
         const rows = await q.lockVisible(tx, queue.id, max - out.length);
-        const dead = queue.maxReceiveCount === null ? [] : rows.filter((r) => r.receiveCount >= queue.maxReceiveCount!);
-        if (dead.length > 0 && queue.deadLetterQueueId) {
-          dlq ??= (await q.queuesByIds(tx, [queue.deadLetterQueueId]))[0];
+        const dead = maxReceiveCount === null || deadLetterQueueId === null ? [] : rows.filter((r) => r.receiveCount >= maxReceiveCount);
+        if (dead.length > 0) {
+          dlq ??= (await q.queuesByIds(tx, [deadLetterQueueId!]))[0];
           await q.moveToDeadLetterQueue(tx, dead.map((r) => r.id), dlq!);
         }
         const live = rows.filter((r) => !dead.includes(r));
