@@ -26,6 +26,16 @@ CREATE TABLE "queues" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "topic_queue_subscriptions" (
+	"id" text PRIMARY KEY NOT NULL,
+	"topic_id" text NOT NULL,
+	"queue_id" text NOT NULL,
+	"filter_policy" jsonb,
+	"filter_policy_scope" text NOT NULL,
+	"raw_message_delivery" boolean NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "topics" (
 	"id" text PRIMARY KEY NOT NULL,
 	"name" text NOT NULL,
@@ -34,9 +44,13 @@ CREATE TABLE "topics" (
 --> statement-breakpoint
 ALTER TABLE "queue_messages" ADD CONSTRAINT "queue_messages_queue_id_queues_id_fk" FOREIGN KEY ("queue_id") REFERENCES "public"."queues"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "queues" ADD CONSTRAINT "queues_dead_letter_queue_id_queues_id_fk" FOREIGN KEY ("dead_letter_queue_id") REFERENCES "public"."queues"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "topic_queue_subscriptions" ADD CONSTRAINT "topic_queue_subscriptions_topic_id_topics_id_fk" FOREIGN KEY ("topic_id") REFERENCES "public"."topics"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "topic_queue_subscriptions" ADD CONSTRAINT "topic_queue_subscriptions_queue_id_queues_id_fk" FOREIGN KEY ("queue_id") REFERENCES "public"."queues"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "queue_messages_visible_idx" ON "queue_messages" USING btree ("queue_id","visible_at","seq");--> statement-breakpoint
 CREATE INDEX "queue_messages_expires_idx" ON "queue_messages" USING btree ("expires_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "queues_name_idx" ON "queues" USING btree ("name");--> statement-breakpoint
 CREATE INDEX "queues_created_idx" ON "queues" USING btree ("created_at","id");--> statement-breakpoint
+CREATE UNIQUE INDEX "topic_queue_subscriptions_idx" ON "topic_queue_subscriptions" USING btree ("topic_id","queue_id");--> statement-breakpoint
+CREATE INDEX "topic_queue_subscriptions_queue_idx" ON "topic_queue_subscriptions" USING btree ("queue_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "topics_name_idx" ON "topics" USING btree ("name");--> statement-breakpoint
 CREATE INDEX "topics_created_idx" ON "topics" USING btree ("created_at","id");

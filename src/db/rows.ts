@@ -371,3 +371,13 @@ export interface TopicRow {
   name: string;
   createdAt: Date;
 }
+
+export interface TopicQueueSubscriptionRow {
+  id: string;
+  topicId: string;
+  queueId: string;
+  filterPolicy: Record<string, unknown> | null;
+  filterPolicyScope: 'MessageAttributes' | 'MessageBody';
+  rawMessageDelivery: boolean;
+  createdAt: Date;
+}

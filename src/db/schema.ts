@@ -422,3 +422,16 @@ export const topics = pgTable('topics', {
   name: text('name').notNull(),
   createdAt: ts('created_at').notNull().defaultNow(),
 }, (t) => [uniqueIndex('topics_name_idx').on(t.name), index('topics_created_idx').on(t.createdAt, t.id)]);
+
+// A queue subscribed to a topic (SNS → SQS fan-out): a publish puts the message in the queue, in its transaction.
+export const topicQueueSubscriptions = pgTable('topic_queue_subscriptions', {
+  id: text('id').primaryKey(),
+  // deleting the topic or the queue is refused while it has subscriptions
+  topicId: text('topic_id').notNull().references(() => topics.id),
+  queueId: text('queue_id').notNull().references(() => queues.id),
+  filterPolicy: jsonb('filter_policy'),
+  filterPolicyScope: text('filter_policy_scope').notNull(),
+  // the message itself as the body (and its attributes as the message's), not SNS's JSON envelope
+  rawMessageDelivery: boolean('raw_message_delivery').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+}, (t) => [uniqueIndex('topic_queue_subscriptions_idx').on(t.topicId, t.queueId), index('topic_queue_subscriptions_queue_idx').on(t.queueId)]);

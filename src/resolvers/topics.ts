@@ -1,10 +1,11 @@
 import DataLoader from 'dataloader';
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { QueueSubscription } from '../db/queries/topics.js';
 import type { TopicRow, TriggerRow } from '../db/rows.js';
 import { subscriptionArn, topicArn, type TopicTriggerConfig } from '../services/topics.js';
 import {
-  CreateTopicInput, CreateTopicPayload, DeleteTopicInput, DeleteTopicPayload, PublishInput, PublishPayload, Topic, TopicConnection,
-  TopicSubscription,
+  CreateTopicInput, CreateTopicPayload, DeleteTopicInput, DeleteTopicPayload, PublishInput, PublishPayload, SubscribeQueueInput,
+  SubscribeQueuePayload, Topic, TopicConnection, TopicQueueSubscription, TopicSubscription, UnsubscribeQueueInput, UnsubscribeQueuePayload,
 } from '../schema/topics.js';
 import type { FilterPolicyScope } from '../schema/trigger-sources/topic.js';
 import { Trigger } from '../schema/triggers.js';
@@ -14,15 +15,28 @@ import { toTrigger, type TriggerObject } from './triggers.js';
 
 const toTopic = (row: TopicRow): Topic => ({ id: row.id, name: row.name, arn: topicArn(row.name), createdAt: row.createdAt });
 
-// the subscriptions of a page of topics load in one query
-const loaderCache = new WeakMap<object, DataLoader<string, TriggerRow[]>>();
-function subscriptionLoader(ctx: Context) {
+const toQueueSubscription = (row: QueueSubscription): TopicQueueSubscription => ({
+  id: row.id, subscriptionArn: subscriptionArn(row.topicName, row.id), topicName: row.topicName, queueName: row.queueName,
+  filterPolicy: row.filterPolicy, filterPolicyScope: row.filterPolicyScope as FilterPolicyScope, rawMessageDelivery: row.rawMessageDelivery,
+  createdAt: row.createdAt,
+});
+
+// the subscriptions of a page of topics load in one query each
+const loaderCache = new WeakMap<object, { triggers: DataLoader<string, TriggerRow[]>; queues: DataLoader<string, QueueSubscription[]> }>();
+function loaders(ctx: Context) {
   let l = loaderCache.get(ctx.loaders);
   if (!l) {
-    l = new DataLoader(async (names) => {
-      const rows = await ctx.services.topics.subscriptionsOf(names);
-      return names.map((n) => rows.filter((r) => (r.config as unknown as TopicTriggerConfig).topicName === n));
-    });
+    const { topics } = ctx.services;
+    l = {
+      triggers: new DataLoader(async (names) => {
+        const rows = await topics.subscriptionsOf(names);
+        return names.map((n) => rows.filter((r) => (r.config as unknown as TopicTriggerConfig).topicName === n));
+      }),
+      queues: new DataLoader(async (ids) => {
+        const rows = await topics.queueSubscriptionsOf(ids);
+        return ids.map((id) => rows.filter((r) => r.topicId === id));
+      }),
+    };
     loaderCache.set(ctx.loaders, l);
   }
   return l;
@@ -51,7 +65,24 @@ export class TopicResolver {
   @Authorized('triggers:ListTriggers')
   @FieldResolver(() => [Trigger], { description: 'The TOPIC triggers subscribed to it (enabled or not), oldest first' })
   async subscriptions(@Root() topic: Topic, @Ctx() ctx: Context): Promise<TriggerObject[]> {
-    return (await subscriptionLoader(ctx).load(topic.name)).map(toTrigger);
+    return (await loaders(ctx).triggers.load(topic.name)).map(toTrigger);
+  }
+
+  @FieldResolver(() => [TopicQueueSubscription], { description: 'The queues subscribed to it, oldest first' })
+  async queueSubscriptions(@Root() topic: Topic, @Ctx() ctx: Context): Promise<TopicQueueSubscription[]> {
+    return (await loaders(ctx).queues.load(topic.id)).map(toQueueSubscription);
+  }
+
+  @Authorized('topics:Subscribe')
+  @Mutation(() => SubscribeQueuePayload, { description: 'Subscribes a queue: each matching publish puts the message in it (functions subscribe with a TOPIC trigger)' })
+  async subscribeQueue(@Arg('input', () => SubscribeQueueInput) input: SubscribeQueueInput, @Ctx() ctx: Context) {
+    return { subscription: toQueueSubscription(await ctx.services.topics.subscribeQueue(input)) };
+  }
+
+  @Authorized('topics:Unsubscribe')
+  @Mutation(() => UnsubscribeQueuePayload)
+  async unsubscribeQueue(@Arg('input', () => UnsubscribeQueueInput) input: UnsubscribeQueueInput, @Ctx() ctx: Context) {
+    return { subscription: toQueueSubscription(await ctx.services.topics.unsubscribeQueue(input.subscriptionArn)) };
   }
 
   @Authorized('topics:CreateTopic')

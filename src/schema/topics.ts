@@ -34,6 +34,32 @@ export class TopicSubscription {
   @Field(() => FilterPolicyScope) filterPolicyScope!: FilterPolicyScope;
 }
 
+@ObjectType({ description: 'A queue subscribed to a topic (SNS → SQS fan-out)' })
+export class TopicQueueSubscription {
+  @Field(() => ID) id!: string;
+  @Field(() => String) subscriptionArn!: string;
+  @Field(() => String) topicName!: string;
+  @Field(() => String) queueName!: string;
+  @Field(() => JSONResolver, { nullable: true }) filterPolicy!: unknown;
+  @Field(() => FilterPolicyScope) filterPolicyScope!: FilterPolicyScope;
+  @Field(() => Boolean, { description: 'the message itself as the body, its attributes as the message\'s (else SNS\'s JSON notification)' }) rawMessageDelivery!: boolean;
+  @Field(() => DateTimeResolver) createdAt!: Date;
+}
+
+@InputType()
+export class SubscribeQueueInput {
+  @Field(() => String) topicName!: string;
+  @Field(() => String) queueName!: string;
+  @Field(() => JSONResolver, { nullable: true, description: 'SNS filter policy; none: every message' }) filterPolicy?: unknown;
+  @Field(() => FilterPolicyScope, { nullable: true, description: 'default MessageAttributes' }) filterPolicyScope?: FilterPolicyScope | null;
+  @Field(() => Boolean, { nullable: true, description: 'default false: the queue gets SNS\'s JSON notification' }) rawMessageDelivery?: boolean | null;
+}
+
+@InputType()
+export class UnsubscribeQueueInput {
+  @Field(() => String) subscriptionArn!: string;
+}
+
 @InputType()
 export class CreateTopicInput {
   @Field(() => String, { description: '1-256 characters of A-Z a-z 0-9 - _' }) name!: string;
@@ -52,11 +78,13 @@ export class PublishInput {
   @Field(() => [MessageAttributeInput], { nullable: true, description: 'at most 10; String, String.Array, Number or Binary' }) messageAttributes?: MessageAttributeInput[] | null;
 }
 
+@ObjectType() export class SubscribeQueuePayload { @Field(() => TopicQueueSubscription) subscription!: TopicQueueSubscription; }
+@ObjectType() export class UnsubscribeQueuePayload { @Field(() => TopicQueueSubscription, { description: 'the ended subscription' }) subscription!: TopicQueueSubscription; }
 @ObjectType() export class CreateTopicPayload { @Field(() => Topic) topic!: Topic; }
 @ObjectType() export class DeleteTopicPayload { @Field(() => Topic, { description: 'the deleted topic' }) topic!: Topic; }
 
 @ObjectType()
 export class PublishPayload {
   @Field(() => ID) messageId!: string;
-  @Field(() => Int, { description: 'subscriptions the message was queued for (enabled, filter policy matched)' }) deliveries!: number;
+  @Field(() => Int, { description: 'subscriptions (functions and queues) the message was queued for: enabled, filter policy matched' }) deliveries!: number;
 }

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import type { Sql } from '../db/client.js';
 import { triggersOfSource } from '../db/queries/messaging-triggers.js';
 import * as q from '../db/queries/queues.js';
+import { queueSubscriptionsOfQueue } from '../db/queries/topics.js';
 import type { MessageAttribute, QueueMessageRow, QueueRow } from '../db/rows.js';
 import { newId } from '../lib/ids.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
@@ -157,13 +158,15 @@ export class QueueService {
     return existing;
   }
 
-  /** Deletes a queue and its messages; refused while it is another queue's dead-letter queue or feeds triggers. */
+  /** Deletes a queue and its messages; refused while it is another queue's dead-letter queue, subscribed to a topic or feeds triggers. */
   async delete(name: string): Promise<QueueRow> {
     return this.sql.begin(async (tx) => {
       const queue = await q.lockQueueByName(tx, name);
       if (!queue) throw notFound('queue', name, 'input.name');
       const sources = await q.deadLetterSources(tx, queue.id);
       if (sources.length > 0) throw conflict(`queue ${name} is the dead-letter queue of ${sources.join(', ')}: change or delete those first`, 'input.name');
+      const topics = await queueSubscriptionsOfQueue(tx, queue.id);
+      if (topics.length > 0) throw conflict(`queue ${name} is subscribed to topics ${topics.map((t) => t.topicName).join(', ')}: unsubscribe it first`, 'input.name');
       const mappings = await triggersOfSource(tx, 'QUEUE', [name]);
       if (mappings.length > 0) throw conflict(`queue ${name} feeds triggers ${mappings.map((t) => t.name).join(', ')}: delete them first`, 'input.name');
       await q.deleteQueue(tx, queue.id);

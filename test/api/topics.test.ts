@@ -3,7 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
 import { deploy } from '../support/functions.js';
-import { CREATE_TOPIC, createTopic, DELETE_TOPIC, GET_TOPIC, publish, PUBLISH } from '../support/messaging.js';
+import {
+  CREATE_TOPIC, createQueue, createTopic, DELETE_QUEUE, DELETE_TOPIC, GET_TOPIC, publish, PUBLISH, receive,
+} from '../support/messaging.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { createTrigger, DELETE_TRIGGER } from '../support/triggers.js';
 
@@ -55,5 +57,63 @@ describe('topics', () => {
     expect((await server.data(DELETE_TOPIC, { name: 'busy' })).deleteTopic.topic.name).toBe('busy');
     expect((await server.data(GET_TOPIC, { name: 'busy' })).topic).toBeNull();
     expectError(await server.gql(DELETE_TOPIC, { name: 'busy' }), 'NOT_FOUND', 'input.name');
+  });
+
+  describe('queue subscriptions (SNS → SQS)', () => {
+    const SUBSCRIBE = `mutation($input: SubscribeQueueInput!) { subscribeQueue(input: $input) { subscription {
+      id subscriptionArn topicName queueName filterPolicy filterPolicyScope rawMessageDelivery } } }`;
+    const UNSUBSCRIBE = `mutation($arn: String!) { unsubscribeQueue(input: { subscriptionArn: $arn }) { subscription { queueName } } }`;
+    const subscribe = async (input: Record<string, unknown>) => (await server.data(SUBSCRIBE, { input })).subscribeQueue.subscription;
+
+    it('puts each matching message in every subscribed queue: SNS\'s JSON notification, or the raw message with its attributes', async () => {
+      await createTopic(server, 'fan');
+      await createQueue(server, { name: 'fan-json' });
+      await createQueue(server, { name: 'fan-raw' });
+      await createQueue(server, { name: 'fan-eu' });
+      const json = await subscribe({ topicName: 'fan', queueName: 'fan-json' });
+      expect(json).toMatchObject({ subscriptionArn: `arn:aws:sns:local:000000000000:fan:${json.id}`, filterPolicyScope: 'MessageAttributes', rawMessageDelivery: false });
+      // subscribing again with the same settings returns the subscription; other settings conflict
+      expect((await subscribe({ topicName: 'fan', queueName: 'fan-json' })).id).toBe(json.id);
+      expectError(await server.gql(SUBSCRIBE, { input: { topicName: 'fan', queueName: 'fan-json', rawMessageDelivery: true } }), 'CONFLICT', 'input.queueName');
+      await subscribe({ topicName: 'fan', queueName: 'fan-raw', rawMessageDelivery: true });
+      await subscribe({ topicName: 'fan', queueName: 'fan-eu', filterPolicy: { region: ['eu'] } });
+      expect((await server.data(`{ topic(name: "fan") { queueSubscriptions { queueName } } }`)).topic.queueSubscriptions.map((x: any) => x.queueName))
+        .toEqual(['fan-json', 'fan-raw', 'fan-eu']);
+
+      const attrs = [{ name: 'region', dataType: 'String', stringValue: 'us' }, { name: 'tags', dataType: 'String.Array', stringValue: '["x"]' }];
+      const res = await publish(server, { topicName: 'fan', message: 'hello queues', subject: 'Hi', messageAttributes: attrs });
+      expect(res.deliveries).toBe(2);
+      const [envelope] = await receive(server, 'fan-json');
+      expect(JSON.parse(envelope.body)).toEqual({
+        Type: 'Notification', MessageId: res.messageId, TopicArn: 'arn:aws:sns:local:000000000000:fan', Subject: 'Hi', Message: 'hello queues',
+        Timestamp: expect.stringMatching(/Z$/), SignatureVersion: '2', Signature: expect.any(String), SigningCertURL: '', UnsubscribeURL: '',
+        MessageAttributes: { region: { Type: 'String', Value: 'us' }, tags: { Type: 'String.Array', Value: '["x"]' } },
+      });
+      expect(envelope.messageAttributes).toEqual([]);
+      const [raw] = await receive(server, 'fan-raw');
+      expect(raw.body).toBe('hello queues');
+      expect(raw.messageAttributes).toEqual([
+        { name: 'region', dataType: 'String', stringValue: 'us', binaryValue: null }, { name: 'tags', dataType: 'String', stringValue: '["x"]', binaryValue: null },
+      ]);
+      expect(await receive(server, 'fan-eu')).toEqual([]);
+      await publish(server, { topicName: 'fan', message: 'for eu', messageAttributes: [{ name: 'region', dataType: 'String', stringValue: 'eu' }] });
+      expect((await receive(server, 'fan-eu')).map((m: any) => JSON.parse(m.body).Message)).toEqual(['for eu']);
+    });
+
+    it('a subscribed queue or its topic cannot be deleted until it is unsubscribed; bad subscriptions are refused', async () => {
+      await createTopic(server, 'held');
+      await createQueue(server, { name: 'held-q' });
+      const sub = await subscribe({ topicName: 'held', queueName: 'held-q' });
+      expectError(await server.gql(DELETE_QUEUE, { name: 'held-q' }), 'CONFLICT', 'input.name');
+      expectError(await server.gql(DELETE_TOPIC, { name: 'held' }), 'CONFLICT', 'input.name');
+      expectError(await server.gql(SUBSCRIBE, { input: { topicName: 'held', queueName: 'absent' } }), 'NOT_FOUND', 'input.queueName');
+      expectError(await server.gql(SUBSCRIBE, { input: { topicName: 'absent', queueName: 'held-q' } }), 'NOT_FOUND', 'input.topicName');
+      expectError(await server.gql(SUBSCRIBE, { input: { topicName: 'held', queueName: 'held-q', filterPolicy: { a: 'x' } } }), 'BAD_USER_INPUT', 'input.filterPolicy');
+      expectError(await server.gql(UNSUBSCRIBE, { arn: `${sub.subscriptionArn}X` }), 'NOT_FOUND', 'input.subscriptionArn');
+      expect((await server.data(UNSUBSCRIBE, { arn: sub.subscriptionArn })).unsubscribeQueue.subscription.queueName).toBe('held-q');
+      expect((await publish(server, { topicName: 'held', message: 'nobody' })).deliveries).toBe(0);
+      await server.data(DELETE_QUEUE, { name: 'held-q' });
+      await server.data(DELETE_TOPIC, { name: 'held' });
+    });
   });
 });
