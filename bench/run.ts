@@ -37,6 +37,7 @@ import { nsToMs } from './clock.mjs';
 import { benchSpark } from './spark.js';
 import { Api, EventWatch, median, ms, realtimeClock, sleep, summarize, waitUntil, type Summary } from './lib.js';
 import { benchSqlStep } from './sql.js';
+import { benchBucketTrigger } from './trigger-bucket.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
@@ -65,7 +66,7 @@ const LOG_SUBSCRIBERS = [1, 1_000];
 const OBJECT_MB = 200;
 const OBJECT_RUNS = 3;
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9').split(',').map((f) => Number(f.trim())));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9,10').split(',').map((f) => Number(f.trim())));
 
 // ---- results ----
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
@@ -910,6 +911,8 @@ async function main() {
   if (ONLY.has(7)) await figure('7. SPARK clusters: start-up, step overhead, healing', () => benchSpark({ api, dataDir: appDir, record, say, results }));
 
   if (ONLY.has(9)) await figure('9. functions: warm invoke overhead, throughput, cold starts', () => figure9(api, app));
+
+  if (ONLY.has(10)) await figure('10c. triggers: bucket put → function start', () => benchBucketTrigger({ api, record, say, results }));
 
   printSummary();
   const out = path.join(ROOT, 'bench-results', 'latest.json');

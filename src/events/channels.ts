@@ -17,7 +17,8 @@ export const Channel = {
   /** `<triggerId>` a trigger was created, changed or deleted (`fn:<functionId>`: a function's triggers went
    *  with it): caches of triggers (HTTP routes, schedules) reload */
   triggers: 'ep_triggers',
-  /** `<outboxId>` a source event (object change, cluster or step state change) awaits the trigger dispatcher */
+  /** `BUCKET` | `CLUSTER_EVENTS`: source events (object changes, cluster or step state changes) await the
+   *  trigger dispatcher (one notification per transaction and source: equal payloads collapse) */
   triggerOutbox: 'ep_trigger_outbox',
   /** `<queueId>` messages became visible in a queue (sent, moved to it, or made visible): wakes long polls */
   queue: 'ep_queue',

@@ -5,15 +5,12 @@ import type { QueueCounts } from '../db/queries/queues.js';
 import { queueArn } from '../services/queues.js';
 import {
   ChangeMessageVisibilityInput, ChangeMessageVisibilityPayload, CreateQueueInput, CreateQueuePayload, DeleteMessageInput,
-  DeleteMessagePayload, DeleteQueueInput, QueueEventSource, DeleteQueuePayload, PurgeQueueInput, PurgeQueuePayload, Queue, QueueConnection,
+  DeleteMessagePayload, DeleteQueueInput, DeleteQueuePayload, PurgeQueueInput, PurgeQueuePayload, Queue, QueueConnection,
   QueueMessage, ReceiveMessagesInput, ReceiveMessagesPayload, RedrivePolicy, SendMessageBatchInput, SendMessageBatchPayload,
   SendMessageInput, SendMessagePayload,
 } from '../schema/queues.js';
-import { Trigger } from '../schema/triggers.js';
-import type { QueueTriggerConfig } from '../services/trigger-sources/queue.js';
 import type { Context } from './context.js';
 import { connection } from './mappers.js';
-import type { TriggerObject } from './triggers.js';
 
 type QueueObject = Queue & { row: QueueRow };
 
@@ -145,15 +142,5 @@ export class QueueResolver {
   async changeMessageVisibility(@Arg('input', () => ChangeMessageVisibilityInput) input: ChangeMessageVisibilityInput, @Ctx() ctx: Context) {
     await ctx.services.queues.changeVisibility(input.queueName, input.receiptHandle, input.visibilityTimeoutSeconds);
     return { ok: true };
-  }
-}
-
-@Resolver(() => Trigger)
-export class TriggerQueueResolver {
-  @FieldResolver(() => QueueEventSource, { nullable: true, description: 'QUEUE triggers: the event source mapping' })
-  queue(@Root() trigger: TriggerObject): QueueEventSource | null {
-    if (trigger.row.sourceType !== 'QUEUE') return null;
-    const c = trigger.row.config as unknown as QueueTriggerConfig;
-    return { ...c, queueArn: queueArn(c.queueName) };
   }
 }

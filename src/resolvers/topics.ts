@@ -5,7 +5,7 @@ import type { TopicRow, TriggerRow } from '../db/rows.js';
 import { subscriptionArn, topicArn, type TopicTriggerConfig } from '../services/topics.js';
 import {
   CreateTopicInput, CreateTopicPayload, DeleteTopicInput, DeleteTopicPayload, PublishInput, PublishPayload, SubscribeQueueInput,
-  SubscribeQueuePayload, Topic, TopicConnection, TopicQueueSubscription, TopicSubscription, UnsubscribeQueueInput, UnsubscribeQueuePayload,
+  SubscribeQueuePayload, Topic, TopicConnection, TopicQueueSubscription, UnsubscribeQueueInput, UnsubscribeQueuePayload,
 } from '../schema/topics.js';
 import type { FilterPolicyScope } from '../schema/trigger-sources/topic.js';
 import { Trigger } from '../schema/triggers.js';
@@ -101,18 +101,5 @@ export class TopicResolver {
   @Mutation(() => PublishPayload, { description: 'Queues a delivery to every enabled subscription whose filter policy matches, in one transaction' })
   async publish(@Arg('input', () => PublishInput) input: PublishInput, @Ctx() ctx: Context): Promise<PublishPayload> {
     return ctx.services.topics.publish(input);
-  }
-}
-
-@Resolver(() => Trigger)
-export class TriggerTopicResolver {
-  @FieldResolver(() => TopicSubscription, { nullable: true, description: 'TOPIC triggers: the subscription' })
-  topic(@Root() trigger: TriggerObject): TopicSubscription | null {
-    if (trigger.row.sourceType !== 'TOPIC') return null;
-    const c = trigger.row.config as unknown as TopicTriggerConfig;
-    return {
-      topicName: c.topicName, topicArn: topicArn(c.topicName), subscriptionArn: subscriptionArn(c.topicName, trigger.id),
-      filterPolicy: c.filterPolicy, filterPolicyScope: c.filterPolicyScope as FilterPolicyScope,
-    };
   }
 }

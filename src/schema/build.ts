@@ -7,14 +7,18 @@ import { CatalogResolver } from '../resolvers/catalog.js';
 import { ClusterResolver } from '../resolvers/clusters.js';
 import { FunctionResolver } from '../resolvers/functions.js';
 import { InstanceResolver } from '../resolvers/instances.js';
-import { QueueResolver, TriggerQueueResolver } from '../resolvers/queues.js';
-import { TopicResolver, TriggerTopicResolver } from '../resolvers/topics.js';
+import { QueueResolver } from '../resolvers/queues.js';
+import { TopicResolver } from '../resolvers/topics.js';
 import { ClusterScalingResolver, InstanceGroupScalingResolver } from '../resolvers/scaling.js';
 import type { Context } from '../resolvers/context.js';
 import { ClusterSparkResolver, InstanceEndpointsResolver } from '../resolvers/spark.js';
 import { SqlResolver } from '../resolvers/sql.js';
 import { StepResolver } from '../resolvers/steps.js';
 import { SubscriptionResolver } from '../resolvers/subscriptions.js';
+import { TriggerBucketResolver } from '../resolvers/trigger-sources/bucket.js';
+import { TriggerClusterEventsResolver } from '../resolvers/trigger-sources/cluster-events.js';
+import { TriggerQueueResolver } from '../resolvers/trigger-sources/queue.js';
+import { TriggerTopicResolver } from '../resolvers/trigger-sources/topic.js';
 import { TriggerResolver } from '../resolvers/triggers.js';
 import { authorize } from '../services/auth.js';
 
@@ -28,7 +32,7 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver, BucketResolver,
       ClusterSparkResolver, InstanceEndpointsResolver, SqlResolver, ClusterScalingResolver, InstanceGroupScalingResolver,
-      FunctionResolver, TriggerResolver,
+      FunctionResolver, TriggerResolver, TriggerBucketResolver, TriggerClusterEventsResolver,
       QueueResolver, TriggerQueueResolver, TopicResolver, TriggerTopicResolver],
     authChecker,
     // input rules live in the services (one place, with field paths); class-validator is not used

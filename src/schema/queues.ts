@@ -53,15 +53,6 @@ export class QueueMessage {
   @Field(() => [MessageAttribute]) messageAttributes!: MessageAttribute[];
 }
 
-@ObjectType({ description: 'A QUEUE trigger\'s source: an event source mapping from a queue' })
-export class QueueEventSource {
-  @Field(() => String) queueName!: string;
-  @Field(() => String) queueArn!: string;
-  @Field(() => Int) batchSize!: number;
-  @Field(() => Int) batchingWindowSeconds!: number;
-  @Field(() => Boolean) reportBatchItemFailures!: boolean;
-}
-
 @InputType()
 export class RedrivePolicyInput {
   @Field(() => String, { description: 'an existing queue' }) deadLetterQueueName!: string;

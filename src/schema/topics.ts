@@ -25,15 +25,6 @@ export class TopicConnection {
   @Field(() => PageInfo) pageInfo!: PageInfo;
 }
 
-@ObjectType({ description: 'A TOPIC trigger\'s source: the function\'s subscription to a topic' })
-export class TopicSubscription {
-  @Field(() => String) topicName!: string;
-  @Field(() => String) topicArn!: string;
-  @Field(() => String) subscriptionArn!: string;
-  @Field(() => JSONResolver, { nullable: true }) filterPolicy!: unknown;
-  @Field(() => FilterPolicyScope) filterPolicyScope!: FilterPolicyScope;
-}
-
 @ObjectType({ description: 'A queue subscribed to a topic (SNS → SQS fan-out)' })
 export class TopicQueueSubscription {
   @Field(() => ID) id!: string;

@@ -478,13 +478,13 @@ export class FunctionService {
    * What a qualifier runs: $LATEST, a version, or an alias (which picks one of its two versions
    * by weight, at random: routing is probabilistic, as Lambda's).
    */
-  async resolve(fn: FunctionRow, qualifier: string | null | undefined, field = 'input.qualifier'): Promise<ResolvedVersion> {
-    if (qualifier == null || qualifier === '' || qualifier === '$LATEST') return this.version(fn, '$LATEST', field);
-    if (/^[0-9]+$/.test(qualifier)) return this.version(fn, qualifier, field);
-    const alias = await q.aliasByName(this.sql, fn.id, qualifier);
+  async resolve(fn: FunctionRow, qualifier: string | null | undefined, field = 'input.qualifier', db: Sql | Tx = this.sql): Promise<ResolvedVersion> {
+    if (qualifier == null || qualifier === '' || qualifier === '$LATEST') return this.version(fn, '$LATEST', field, db);
+    if (/^[0-9]+$/.test(qualifier)) return this.version(fn, qualifier, field, db);
+    const alias = await q.aliasByName(db, fn.id, qualifier);
     if (!alias) throw notFound('alias', `${fn.name}:${qualifier}`, field);
     const pick = alias.additionalVersion !== null && Math.random() < (alias.additionalWeight ?? 0) ? alias.additionalVersion : alias.functionVersion;
-    return this.version(fn, pick, field);
+    return this.version(fn, pick, field, db);
   }
 
   /** The versions a qualifier routes to, with their share of the traffic. */
@@ -497,9 +497,9 @@ export class FunctionService {
     return [main, { resolved: await this.version(fn, alias.additionalVersion, field), weight: alias.additionalWeight ?? 0 }];
   }
 
-  private async version(fn: FunctionRow, version: string, field: string): Promise<ResolvedVersion> {
+  private async version(fn: FunctionRow, version: string, field: string, db: Sql | Tx = this.sql): Promise<ResolvedVersion> {
     if (version === '$LATEST') return { version: '$LATEST', config: configOf(fn), revisionId: fn.revisionId };
-    const row = await q.versionByNumber(this.sql, fn.id, Number(version));
+    const row = await q.versionByNumber(db, fn.id, Number(version));
     if (!row) throw notFound('version', `${fn.name}:${version}`, field);
     return { version: String(row.version), config: row.config, revisionId: row.revisionId };
   }

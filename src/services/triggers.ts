@@ -165,7 +165,8 @@ export class TriggerService {
     let resolved: ResolvedVersion | null = null;
     let failure: string | null = null;
     try {
-      resolved = await this.functions.resolve(fn, trigger.qualifier, 'qualifier');
+      // read in the caller's transaction: a second pool connection per delivery could run the pool dry
+      resolved = await this.functions.resolve(fn, trigger.qualifier, 'qualifier', tx);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       failure = err.message;

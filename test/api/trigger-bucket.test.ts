@@ -143,4 +143,22 @@ describe('BUCKET triggers', () => {
     await settle('tb-off', 'tb-off-all');
     expect((await delivered('tb-off', 1)).map(keyOf)).toEqual(['a-after']);
   });
+
+  it('with two servers dispatching the same outbox, each of many concurrent uploads is delivered once', async () => {
+    // the second server dispatches but runs no async invocations (no slots): the first runs them
+    const second = await startTestServer({ databaseUrl: server.databaseUrl, functionAsyncParallel: 0 });
+    try {
+      await createBucket('tb-two');
+      await createTrigger(server, { name: 'tb-two', functionName: 'bkt-rec', bucket: { bucket: 'tb-two', events: ['s3:ObjectCreated:*'] } });
+      const keys = Array.from({ length: 60 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+      for (let i = 0; i < keys.length; i += 10) await Promise.all(keys.slice(i, i + 10).map((k) => put('tb-two', k, k)));
+      await settle('tb-two', 'tb-two');
+      const all = await delivered('tb-two', 61);
+      expect(all.map(keyOf).slice(0, -1).sort()).toEqual(keys);
+      expect(new Set(all.map((d) => d.eventId)).size).toBe(61);
+      expect(all.every((d) => d.status === 'SUCCEEDED')).toBe(true);
+    } finally {
+      await second.close();
+    }
+  });
 });

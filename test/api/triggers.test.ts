@@ -35,6 +35,12 @@ describe('createTrigger', () => {
       config: { bucket: 'trig-crud', events: ['s3:ObjectCreated:*'], prefix: 'in/', suffix: '.csv' },
     });
     expect((await server.data(GET_TRIGGER, { name: 'crud-one' })).trigger).toEqual(t);
+    const typed = `query($name: String!) { trigger(name: $name) { bucket { bucket events prefix suffix } clusterEvents { clusterId kinds states } } }`;
+    expect((await server.data(typed, { name: 'crud-one' })).trigger).toEqual({
+      bucket: { bucket: 'trig-crud', events: ['s3:ObjectCreated:*'], prefix: 'in/', suffix: '.csv' }, clusterEvents: null,
+    });
+    await createTrigger(server, { name: 'crud-two', functionName: 'crud-fn', clusterEvents: { kinds: ['STEP'], states: ['COMPLETED'] } });
+    expect((await server.data(typed, { name: 'crud-two' })).trigger).toEqual({ bucket: null, clusterEvents: { clusterId: null, kinds: ['STEP'], states: ['COMPLETED'] } });
     expect((await server.data(GET_TRIGGER, { name: 'nope' })).trigger).toBeNull();
   });
 
@@ -73,7 +79,17 @@ describe('createTrigger', () => {
     await server.data(`mutation { publishVersion(input: { functionName: "qual-fn" }) { version { version } } }`);
     await server.data(`mutation { createAlias(input: { functionName: "qual-fn", name: "live", functionVersion: "1" }) { alias { name } } }`);
     expect((await createTrigger(server, { name: 'qual-v', functionName: 'qual-fn', qualifier: '1', bucket: BUCKET })).qualifier).toBe('1');
-    expect((await createTrigger(server, { name: 'qual-a', functionName: 'qual-fn', qualifier: 'live', bucket: BUCKET })).qualifier).toBe('live');
+    expect((await createTrigger(server, { name: 'qual-a', functionName: 'qual-fn', qualifier: 'live', bucket: { ...BUCKET, prefix: 'q/' } })).qualifier).toBe('live');
+    // deliveries run what the qualifier names
+    await put('trig-crud', 'q/1');
+    const [viaAlias] = await waitForDeliveries(server, 'qual-a', 1);
+    expect(viaAlias.invocation).toMatchObject({ status: 'SUCCEEDED', qualifier: 'live', executedVersion: '1' });
+    // an alias deleted since: the delivery fails on the record, naming it
+    await server.data(`mutation { deleteAlias(input: { functionName: "qual-fn", name: "live" }) { name } }`);
+    await put('trig-crud', 'q/2');
+    const gone = (await waitForDeliveries(server, 'qual-a', 2)).find((d) => keyOf(d) === 'q/2');
+    expect(gone).toMatchObject({ status: 'FAILED', attempts: 0 });
+    expect(gone.invocation).toMatchObject({ errorType: 'ResourceNotFoundException', errorMessage: expect.stringContaining('qual-fn:live') });
   });
 });
 
