@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
-import { deploy } from '../support/functions.js';
+import { deploy, UPDATE_CONFIG } from '../support/functions.js';
 import { createQueue, DELETE_QUEUE, getQueue, receive, send, SEND_BATCH } from '../support/messaging.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -143,6 +143,21 @@ describe('event source mapping', () => {
     await waitUntil(() => drained('paused'), 'the message to be delivered');
     const [d] = await deliveriesOf(server, 'paused-map');
     expect(d.eventId).toBe(messageId);
+  });
+
+  it('a throttled function leaves the batch in the queue; the mapping backs off and delivers once it may run', async () => {
+    await createQueue(server, { name: 'throttled', visibilityTimeoutSeconds: 1 });
+    await node('no-room', RECORDER, { timeoutSeconds: 1, reservedConcurrency: 0 });
+    await createTrigger(server, { name: 'throttled-map', functionName: 'no-room', queue: { queueName: 'throttled' } });
+    const { messageId } = await send(server, 'throttled', 'later');
+    const throttled = await waitUntil(async () => (await deliveriesOf(server, 'throttled-map')).find((d: any) => d.status === 'THROTTLED'), 'a throttled delivery');
+    expect(throttled.eventId).toBe(messageId);
+    const q = await getQueue(server, 'throttled');
+    expect(q.approximateNumberOfMessages + q.approximateNumberOfMessagesNotVisible).toBe(1);
+    await server.data(UPDATE_CONFIG, { input: { functionName: 'no-room', reservedConcurrency: -1 } });
+    await waitUntil(() => drained('throttled'), 'the message to be delivered once the function may run', 40_000);
+    const ok = (await deliveriesOf(server, 'throttled-map')).filter((d: any) => d.status === 'SUCCEEDED');
+    expect(ok.map((d: any) => d.eventId)).toEqual([messageId]);
   });
 
   it('refuses bad mappings with the field at fault; a queue feeding a trigger cannot be deleted', async () => {
