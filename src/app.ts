@@ -11,6 +11,7 @@ import { ScalingController } from './controllers/scaling-controller.js';
 import { FunctionController } from './controllers/function-controller.js';
 import { FunctionInvoker } from './controllers/function-invoker.js';
 import { Scheduler } from './controllers/scheduler.js';
+import { QueuePoller } from './controllers/queue-poller.js';
 import { StepDispatcher } from './controllers/step-dispatcher.js';
 import { TriggerDispatcher } from './controllers/trigger-dispatcher.js';
 import { connect, type Sql } from './db/client.js';
@@ -88,6 +89,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       intervalMs: config.reconcileIntervalMs, parallel: config.functionAsyncParallel, leaseSeconds: 960,
     });
     const triggerDispatcher = new TriggerDispatcher(sql, services.triggers, log, { intervalMs: config.reconcileIntervalMs });
+    const queuePoller = new QueuePoller(sql, { queues: services.queues, invocations: services.invocations, log }, config.reconcileIntervalMs);
     services.functions.onPending = () => functionController.kick();
     services.provisioned.onChange = () => functionController.kick();
     services.functions.onDeleted = (functionId) => {
@@ -127,8 +129,8 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       controller.hint();
     });
     listener.on(Channel.invocation, () => functionInvoker.kick());
-    listener.on(Channel.triggers, () => scheduler.kick());
     listener.on(Channel.triggerOutbox, () => triggerDispatcher.kick());
+    listener.on(Channel.queue, (queueId) => services.queues.signal(queueId));
     listener.on(Channel.log, (p) => {
       const { key, seq } = splitNotification(p);
       services.logs.feed.notify(key, seq);
@@ -136,18 +138,21 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     let http: HttpServer | null = null;
     listener.on(Channel.apiKey, (keyId) => { services.auth.forget(); http?.revokeKey(keyId); });
     const reloadRoutes = () => { services.httpRoutes.refresh().catch((err) => log.warn({ err }, 'HTTP routes not reloaded')); };
-    listener.on(Channel.triggers, reloadRoutes);
+    // a trigger changed: every source that caches triggers on this server looks again
+    listener.on(Channel.triggers, () => { reloadRoutes(); scheduler.kick(); queuePoller.kick(); });
     listener.onReconnect(() => {
       services.events.feed.pokeAll();
       services.logs.feed.pokeAll();
       services.auth.forget();
       reloadRoutes();
+      services.queues.signalAll();
+      queuePoller.kick();
       dispatcher.tick();
       controller.kick();
       scheduler.kick();
       triggerDispatcher.kick();
     });
-    await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation, Channel.triggers, Channel.triggerOutbox]);
+    await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation, Channel.triggers, Channel.triggerOutbox, Channel.queue]);
 
     await services.httpRoutes.start();
 
@@ -173,6 +178,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     scheduler.start();
     triggerDispatcher.start();
     triggerDispatcher.kick();
+    queuePoller.start();
     log.info({ port }, 'control plane listening');
 
     let closing: Promise<void> | null = null;
@@ -180,6 +186,8 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       serverId, port, url: `http://127.0.0.1:${port}`, databaseUrl, services, controller, generatedAdminKey, functionRuntime: fnRuntime,
       close(options = {}) {
         closing ??= (async () => {
+          // long polls return now instead of holding the HTTP server's drain
+          services.queues.close();
           await httpServer.close();
           services.storage.stop();
           services.httpRoutes.stop();
@@ -188,6 +196,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
           await scheduler.stop();
           await triggerDispatcher.stop();
           await functionInvoker.stop();
+          await queuePoller.stop();
           await functionController.stop();
           await fnRuntime.close();
           await services.invocations.logs.close();

@@ -344,3 +344,49 @@ export interface TriggerScheduleRow {
   lastFiredAt: Date | null;
   updatedAt: Date;
 }
+export interface QueueRow {
+  id: string;
+  name: string;
+  visibilityTimeoutSeconds: number;
+  messageRetentionSeconds: number;
+  delaySeconds: number;
+  receiveWaitSeconds: number;
+  deadLetterQueueId: string | null;
+  maxReceiveCount: number | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A message attribute of a queue message or a topic publish (SQS/SNS MessageAttributeValue). */
+export interface MessageAttribute { name: string; dataType: string; stringValue: string | null; binaryValue: string | null }
+
+export interface QueueMessageRow {
+  id: string;
+  queueId: string;
+  seq: number;
+  body: string;
+  md5OfBody: string;
+  messageAttributes: MessageAttribute[];
+  sentAt: Date;
+  visibleAt: Date;
+  expiresAt: Date;
+  receiveCount: number;
+  firstReceivedAt: Date | null;
+  receiptHandle: string | null;
+}
+
+export interface TopicRow {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+export interface TopicQueueSubscriptionRow {
+  id: string;
+  topicId: string;
+  queueId: string;
+  filterPolicy: Record<string, unknown> | null;
+  filterPolicyScope: 'MessageAttributes' | 'MessageBody';
+  rawMessageDelivery: boolean;
+  createdAt: Date;
+}

@@ -20,6 +20,8 @@ export const Channel = {
   /** `BUCKET` | `CLUSTER_EVENTS`: source events (object changes, cluster or step state changes) await the
    *  trigger dispatcher (one notification per transaction and source: equal payloads collapse) */
   triggerOutbox: 'ep_trigger_outbox',
+  /** `<queueId>` messages became visible in a queue (sent, moved to it, or made visible): wakes long polls */
+  queue: 'ep_queue',
 } as const;
 export type ChannelName = (typeof Channel)[keyof typeof Channel];
 

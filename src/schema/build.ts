@@ -8,6 +8,8 @@ import { ClusterResolver } from '../resolvers/clusters.js';
 import { FunctionResolver } from '../resolvers/functions.js';
 import { FunctionUrlResolver, HttpTriggerResolver } from '../resolvers/http-triggers.js';
 import { InstanceResolver } from '../resolvers/instances.js';
+import { QueueResolver } from '../resolvers/queues.js';
+import { TopicResolver } from '../resolvers/topics.js';
 import { ClusterScalingResolver, InstanceGroupScalingResolver } from '../resolvers/scaling.js';
 import type { Context } from '../resolvers/context.js';
 import { ClusterSparkResolver, InstanceEndpointsResolver } from '../resolvers/spark.js';
@@ -17,6 +19,8 @@ import { SubscriptionResolver } from '../resolvers/subscriptions.js';
 import { TriggerBucketResolver } from '../resolvers/trigger-sources/bucket.js';
 import { TriggerClusterEventsResolver } from '../resolvers/trigger-sources/cluster-events.js';
 import { TriggerScheduleResolver, ScheduleSourceTimesResolver } from '../resolvers/trigger-sources/schedule.js';
+import { TriggerQueueResolver } from '../resolvers/trigger-sources/queue.js';
+import { TriggerTopicResolver } from '../resolvers/trigger-sources/topic.js';
 import { TriggerResolver } from '../resolvers/triggers.js';
 import { authorize } from '../services/auth.js';
 
@@ -31,7 +35,7 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
     resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver, BucketResolver,
       ClusterSparkResolver, InstanceEndpointsResolver, SqlResolver, ClusterScalingResolver, InstanceGroupScalingResolver,
       FunctionResolver, TriggerResolver, TriggerBucketResolver, TriggerClusterEventsResolver, TriggerScheduleResolver, ScheduleSourceTimesResolver,
-      HttpTriggerResolver, FunctionUrlResolver],
+      HttpTriggerResolver, FunctionUrlResolver, QueueResolver, TriggerQueueResolver, TopicResolver, TriggerTopicResolver],
     authChecker,
     // input rules live in the services (one place, with field paths); class-validator is not used
     validate: false,

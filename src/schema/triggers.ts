@@ -7,6 +7,8 @@ import { BucketSourceInput } from './trigger-sources/bucket.js';
 import { ClusterEventsSourceInput } from './trigger-sources/cluster-events.js';
 import { ScheduleSourceInput } from './trigger-sources/schedule.js';
 import { HttpSourceInput } from './trigger-sources/http.js';
+import { QueueSourceInput } from './trigger-sources/queue.js';
+import { TopicSourceInput } from './trigger-sources/topic.js';
 import { PageInfo } from './types.js';
 
 export enum TriggerSourceType {
@@ -75,6 +77,8 @@ export class CreateTriggerInput {
   @Field(() => ClusterEventsSourceInput, { nullable: true }) clusterEvents?: ClusterEventsSourceInput | null;
   @Field(() => ScheduleSourceInput, { nullable: true }) schedule?: ScheduleSourceInput | null;
   @Field(() => HttpSourceInput, { nullable: true }) http?: HttpSourceInput | null;
+  @Field(() => TopicSourceInput, { nullable: true }) topic?: TopicSourceInput | null;
+  @Field(() => QueueSourceInput, { nullable: true }) queue?: QueueSourceInput | null;
 }
 
 @InputType({ description: 'The trigger\'s source settings can change, its source type cannot' })
@@ -86,6 +90,8 @@ export class UpdateTriggerInput {
   @Field(() => ClusterEventsSourceInput, { nullable: true }) clusterEvents?: ClusterEventsSourceInput | null;
   @Field(() => ScheduleSourceInput, { nullable: true }) schedule?: ScheduleSourceInput | null;
   @Field(() => HttpSourceInput, { nullable: true }) http?: HttpSourceInput | null;
+  @Field(() => TopicSourceInput, { nullable: true }) topic?: TopicSourceInput | null;
+  @Field(() => QueueSourceInput, { nullable: true }) queue?: QueueSourceInput | null;
 }
 
 @InputType()

@@ -14,6 +14,8 @@ import { FunctionService } from './functions.js';
 import { HttpRouteService } from './http-routes.js';
 import { InvocationService } from './invocations.js';
 import { ProvisionedConcurrencyService } from './provisioned-concurrency.js';
+import { QueueService } from './queues.js';
+import { TopicService } from './topics.js';
 import { InstanceService } from './instances.js';
 import { LogService } from './logs.js';
 import { MetricsService } from './metrics.js';
@@ -54,6 +56,8 @@ export interface Services {
   schedules: ScheduleService;
   /** HTTP trigger routes of this server (in memory) and function URLs */
   httpRoutes: HttpRouteService;
+  queues: QueueService;
+  topics: TopicService;
 }
 
 export function createServices(sql: Sql, log: Logger, config: Config): Services {
@@ -90,5 +94,7 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
     triggers,
     schedules: new ScheduleService(sql, triggers, config.scheduleMissedTickGraceSeconds * 1_000, log),
     httpRoutes: new HttpRouteService(sql, triggers, log),
+    queues: new QueueService(sql),
+    topics: new TopicService(sql, triggers),
   };
 }

@@ -3,6 +3,8 @@ import { bucketSource } from './bucket.js';
 import { clusterEventsSource } from './cluster-events.js';
 import { scheduleSource } from './schedule.js';
 import { httpSource } from './http.js';
+import { queueSource } from './queue.js';
+import { topicSource } from './topic.js';
 import type { TriggerSourceKind } from './types.js';
 
 export const TRIGGER_SOURCES: ReadonlyArray<TriggerSourceKind<any>> = [
@@ -10,4 +12,6 @@ export const TRIGGER_SOURCES: ReadonlyArray<TriggerSourceKind<any>> = [
   clusterEventsSource,
   scheduleSource,
   httpSource,
+  topicSource,
+  queueSource,
 ];
