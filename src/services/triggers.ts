@@ -163,28 +163,73 @@ export class TriggerService {
     const fn = await functionById(tx, trigger.functionId);
     if (!fn) return null;
     let resolved: ResolvedVersion | null = null;
-    let failure: string | null = null;
     try {
       // read in the caller's transaction: a second pool connection per delivery could run the pool dry
       resolved = await this.functions.resolve(fn, trigger.qualifier, 'qualifier', tx);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      failure = err.message;
+      return insertInvocation(tx, failedDelivery(fn, trigger, eventId, JSON.stringify(event), 'ResourceNotFoundException', err.message));
     }
-    const row = {
-      id: crypto.randomUUID(), functionId: fn.id, functionName: fn.name, qualifier: trigger.qualifier,
-      executedVersion: resolved?.version ?? trigger.qualifier, invocationType: 'EVENT' as const, payload: JSON.stringify(event),
-      response: null, functionError: null, errorType: null, errorMessage: null, attempts: 0, maxRetryAttempts: fn.maxRetryAttempts,
-      maxEventAgeSeconds: fn.maxEventAgeSeconds, nextAttemptAt: new Date(), sourceInvocationId: null, coldStart: false,
-      initDurationMs: null, durationMs: null, billedDurationMs: null, memoryMb: resolved?.config.memoryMb ?? fn.memoryMb,
-      maxMemoryUsedMb: null, concurrency: null, instanceId: null, logs: null, startedAt: null, endedAt: null,
-      triggerId: trigger.id, eventId,
-    };
-    if (failure !== null) {
-      return insertInvocation(tx, {
-        ...row, status: 'FAILED', errorType: 'ResourceNotFoundException', errorMessage: failure, nextAttemptAt: null, endedAt: new Date(),
-      });
-    }
-    return enqueueInvocation(tx, { ...row, status: 'QUEUED' });
+    return enqueueInvocation(tx, {
+      ...deliveryRow(fn, trigger, eventId, JSON.stringify(event)), status: 'QUEUED',
+      executedVersion: resolved.version, memoryMb: resolved.config.memoryMb,
+    });
   }
+
+  /**
+   * enqueueDelivery for callers that queue many deliveries in one transaction, made safe against
+   * the one that cannot be queued: the delivery runs in a savepoint, and if building the event
+   * (`event()`; null: the trigger does not take this event) or queuing it throws (a stored
+   * config the code no longer reads, a row the database refuses) it becomes a FAILED delivery on
+   * the record instead of failing the caller's batch, which would come back, and fail, forever.
+   * Returns what went wrong (null: nothing), and whether the failure is on the record (if the
+   * database refuses that too, the event is consumed without one: the caller logs it).
+   */
+  async enqueueDeliveryIsolated(
+    tx: Tx, trigger: TriggerRow, eventId: string, event: () => unknown,
+  ): Promise<{ error: unknown; recorded: boolean } | null> {
+    let payload: string | null = null;
+    try {
+      await tx.savepoint(async (sp) => {
+        const e = event();
+        if (e === null) return;
+        payload = JSON.stringify(e);
+        await this.enqueueDelivery(sp, trigger, eventId, e);
+      });
+      return null;
+    } catch (error) {
+      try {
+        await tx.savepoint(async (sp) => {
+          const fn = await functionById(sp, trigger.functionId);
+          if (!fn) return;
+          const message = error instanceof Error ? error.message : String(error);
+          await insertInvocation(sp, failedDelivery(fn, trigger, eventId, payload, 'TriggerDeliveryError', message));
+        });
+        return { error, recorded: true };
+      } catch {
+        return { error, recorded: false };
+      }
+    }
+  }
+}
+
+/** The invocation row of a delivery, before it is queued or failed. */
+function deliveryRow(fn: FunctionRow, trigger: TriggerRow, eventId: string, payload: string | null) {
+  return {
+    id: crypto.randomUUID(), functionId: fn.id, functionName: fn.name, qualifier: trigger.qualifier,
+    executedVersion: trigger.qualifier, invocationType: 'EVENT' as const, payload,
+    response: null, functionError: null, errorType: null, errorMessage: null, attempts: 0, maxRetryAttempts: fn.maxRetryAttempts,
+    maxEventAgeSeconds: fn.maxEventAgeSeconds, nextAttemptAt: new Date(), sourceInvocationId: null, coldStart: false,
+    initDurationMs: null, durationMs: null, billedDurationMs: null, memoryMb: fn.memoryMb,
+    maxMemoryUsedMb: null, concurrency: null, instanceId: null, logs: null, startedAt: null, endedAt: null,
+    triggerId: trigger.id, eventId,
+  };
+}
+
+/** A delivery that never reaches the function, on the record with why. */
+function failedDelivery(fn: FunctionRow, trigger: TriggerRow, eventId: string, payload: string | null, errorType: string, message: string) {
+  return {
+    ...deliveryRow(fn, trigger, eventId, payload), status: 'FAILED' as const, errorType, errorMessage: message,
+    nextAttemptAt: null, endedAt: new Date(),
+  };
 }
