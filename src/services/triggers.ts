@@ -109,6 +109,8 @@ export class TriggerService {
     return this.sql.begin(async (tx) => {
       const locked = await q.lockTriggerByName(tx, current.name);
       if (!locked) throw notFound('trigger', current.name, 'input.name');
+      // the input was checked against the trigger read above: another one made under its name since may be another source
+      if (locked.id !== current.id) throw conflict(`trigger ${current.name} was deleted and made again while this update ran; try again`, 'input.name');
       const row = await q.updateTrigger(tx, locked.id, {
         functionId: fn.id, functionName: fn.name, qualifier, config: config as Record<string, unknown> | undefined,
       });
@@ -183,7 +185,9 @@ export class TriggerService {
    * config the code no longer reads, a row the database refuses) it becomes a FAILED delivery on
    * the record instead of failing the caller's batch, which would come back, and fail, forever.
    * Returns what went wrong (null: nothing), and whether the failure is on the record (if the
-   * database refuses that too, the event is consumed without one: the caller logs it).
+   * database refuses that too, the event is consumed without one: the caller logs it). A failure
+   * that says nothing about this delivery (a deadlock, a lost connection) is thrown: the caller's
+   * batch fails and is taken again later, rather than a delivery that could succeed failing.
    */
   async enqueueDeliveryIsolated(
     tx: Tx, trigger: TriggerRow, eventId: string, event: () => unknown,
@@ -198,6 +202,7 @@ export class TriggerService {
       });
       return null;
     } catch (error) {
+      if (isTransient(error)) throw error;
       try {
         await tx.savepoint(async (sp) => {
           const fn = await functionById(sp, trigger.functionId);
@@ -211,6 +216,15 @@ export class TriggerService {
       }
     }
   }
+}
+
+/**
+ * A failure of the transaction, connection or server (SQLSTATE classes 40, 08, 53, 57P, and the
+ * client's connection errors), not of what was being written: the same write can succeed later.
+ */
+function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (/^(40|08|53|57P)/.test(code) || code.startsWith('CONNECTION_') || code === 'ECONNRESET' || code === 'ECONNREFUSED');
 }
 
 /** The invocation row of a delivery, before it is queued or failed. */
