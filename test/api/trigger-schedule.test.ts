@@ -132,6 +132,38 @@ describe('SCHEDULE triggers', () => {
     });
   });
 
+  it('a tick that cannot be queued is a FAILED delivery on the record and its schedule goes on; it holds up no other schedule', async () => {
+    await deploy(server, { name: 'sched-refused', ...FN });
+    const db = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      // the database refuses every queued invocation of one function
+      await db.unsafe(`create function refuse_tick() returns trigger language plpgsql as $$ begin
+        if new.function_name = 'sched-refused' and new.status = 'QUEUED' then raise exception 'refused by the test'; end if;
+        return new; end $$`);
+      await db.unsafe('create trigger refuse_tick before insert on invocations for each row execute function refuse_tick()');
+      // both due at once (a rate fires when it is made): one batch
+      await Promise.all([
+        createTrigger(server, { name: 'tick-refused', functionName: 'sched-refused', schedule: { expression: 'rate(1 minute)' } }),
+        createTrigger(server, { name: 'tick-ok', functionName: 'sched-fn', schedule: { expression: 'rate(1 minute)' } }),
+      ]);
+      const [ok] = await waitForTicks(server, 'tick-ok', 1);
+      const [refused] = await waitUntil(async () => {
+        const ticks = await ticksOf(server, 'tick-refused');
+        return ticks.length > 0 ? ticks : null;
+      }, 'the refused tick on the record');
+      expect(refused).toMatchObject({ status: 'FAILED', attempts: 0, invocation: { errorType: 'TriggerDeliveryError', errorMessage: 'refused by the test' } });
+      expect(refused!.event).toMatchObject({ 'detail-type': 'Scheduled Event', id: refused!.eventId, resources: ['arn:aws:events:local:000000000000:rule/tick-refused'] });
+      expect(ok!.status).toBe('SUCCEEDED');
+      const fired = Date.parse(refused!.event.time);
+      expect((await scheduleOf(server, 'tick-refused')).schedule).toMatchObject({
+        lastFiredAt: new Date(fired).toISOString(), nextFireAt: new Date(fired + 60_000).toISOString(),
+      });
+    } finally {
+      await db.unsafe('drop trigger if exists refuse_tick on invocations; drop function if exists refuse_tick()');
+      await db.end();
+    }
+  });
+
   it('a new qualifier keeps the ticks; a new expression starts again from now; disabled has no ticks; enabled again fires at once', async () => {
     await server.data(`mutation { publishVersion(input: { functionName: "sched-fn" }) { version { version } } }`);
     await createTrigger(server, { name: 'rate-upd', functionName: 'sched-fn', schedule: { expression: 'rate(10 minutes)' } });
