@@ -53,7 +53,7 @@ export class TriggerDispatcher {
   }
 
   /** One batch, one transaction; returns how many source events it consumed. */
-  async pass(): Promise<number> {
+  private async pass(): Promise<number> {
     try {
       return await this.sql.begin((tx) => this.dispatch(tx, false));
     } catch (err) {
