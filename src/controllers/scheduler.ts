@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ScheduleService } from '../services/schedules.js';
+import { KeyedSerializer } from './serial.js';
 
 const LOCKED_RETRY_MS = 20;
 
@@ -10,11 +11,15 @@ const LOCKED_RETRY_MS = 20;
  */
 export class Scheduler {
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
   private stopped = false;
+  private readonly serial: KeyedSerializer;
 
-  constructor(private readonly schedules: ScheduleService, private readonly log: Logger, private readonly options: { intervalMs: number }) {}
+  constructor(private readonly schedules: ScheduleService, private readonly log: Logger, private readonly options: { intervalMs: number }) {
+    this.serial = new KeyedSerializer(() => this.pass(), (err) => {
+      this.log.error({ err }, 'firing schedules failed; trying again shortly');
+      this.sleep(this.options.intervalMs);
+    });
+  }
 
   start(): void {
     this.kick();
@@ -22,26 +27,12 @@ export class Scheduler {
 
   /** fire what is due and sleep again until the (possibly new) earliest tick */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.pass()
-      .catch((err) => {
-        this.log.error({ err }, 'firing schedules failed; trying again shortly');
-        this.sleep(this.options.intervalMs);
-      })
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    if (!this.stopped) this.serial.request('schedules');
   }
 
   private async pass(): Promise<void> {
+    // a run the serializer queued before stop()
+    if (this.stopped) return;
     const now = new Date();
     await this.schedules.fireDue(now);
     const earliest = await this.schedules.earliest();
@@ -61,6 +52,6 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.serial.idle();
   }
 }

@@ -8,6 +8,7 @@ import {
   clusterEventId, clusterEventMatches, emrEvent, type ClusterEventsTriggerConfig,
 } from '../services/trigger-sources/cluster-events.js';
 import type { TriggerService } from '../services/triggers.js';
+import { KeyedSerializer } from './serial.js';
 
 const BATCH = 100;
 
@@ -18,17 +19,25 @@ const BATCH = 100;
  * disabled waits or is seen disabled), queues a delivery per matching trigger and deletes the
  * batch, in one transaction. An event reaches each matching trigger exactly once, and a crash
  * anywhere before the commit leaves it in the outbox. Woken by NOTIFY and a periodic tick.
+ *
+ * A delivery that cannot be queued (a trigger whose stored config the code no longer reads, a row
+ * the database refuses) fails its batch; the batch is then taken again with each delivery in a
+ * savepoint, and that one is recorded as a FAILED delivery, so it cannot hold up the outbox.
  */
 export class TriggerDispatcher {
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
   private stopped = false;
+  private readonly serial: KeyedSerializer;
 
   constructor(
     private readonly sql: Sql, private readonly triggers: TriggerService, private readonly log: Logger,
     private readonly options: { intervalMs: number },
-  ) {}
+  ) {
+    this.serial = new KeyedSerializer(
+      () => this.drain(),
+      (err) => this.log.error({ err }, 'dispatching trigger events failed; the next tick retries'),
+    );
+  }
 
   start(): void {
     this.timer = setInterval(() => this.kick(), this.options.intervalMs);
@@ -36,20 +45,7 @@ export class TriggerDispatcher {
   }
 
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain()
-      .catch((err) => this.log.error({ err }, 'dispatching trigger events failed; the next tick retries'))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    if (!this.stopped) this.serial.request('outbox');
   }
 
   private async drain(): Promise<void> {
@@ -57,51 +53,75 @@ export class TriggerDispatcher {
   }
 
   /** One batch, one transaction; returns how many source events it consumed. */
-  async pass(): Promise<number> {
-    return this.sql.begin(async (tx) => {
-      const rows = await takeOutbox(tx, BATCH);
-      if (rows.length === 0) return 0;
-      // no wait for the WAL flush: a Postgres crash can only lose the whole pass (consumption and
-      // deliveries together), which puts its events back in the outbox: delivered again, not lost
-      await tx`set local synchronous_commit = off`;
-      const triggers = await enabledTriggersForShare(tx, [...new Set(rows.map((r) => r.sourceType))]);
-      const bucket = triggers.filter((t) => t.sourceType === 'BUCKET');
-      const cluster = triggers.filter((t) => t.sourceType === 'CLUSTER_EVENTS');
-      if (bucket.length > 0) await this.deliverObjectChanges(tx, rows, bucket);
-      if (cluster.length > 0) await this.deliverStateChanges(tx, rows, cluster);
-      return rows.length;
-    });
+  private async pass(): Promise<number> {
+    try {
+      return await this.sql.begin((tx) => this.dispatch(tx, false));
+    } catch (err) {
+      this.log.warn({ err }, 'a trigger outbox batch failed; taking it again one delivery at a time');
+      return this.sql.begin((tx) => this.dispatch(tx, true));
+    }
+  }
+
+  private async dispatch(tx: Tx, isolated: boolean): Promise<number> {
+    const rows = await takeOutbox(tx, BATCH);
+    if (rows.length === 0) return 0;
+    // no wait for the WAL flush: a Postgres crash can only lose the whole pass (consumption and
+    // deliveries together), which puts its events back in the outbox: delivered again, not lost
+    await tx`set local synchronous_commit = off`;
+    const triggers = await enabledTriggersForShare(tx, [...new Set(rows.map((r) => r.sourceType))]);
+    const bucket = triggers.filter((t) => t.sourceType === 'BUCKET');
+    const cluster = triggers.filter((t) => t.sourceType === 'CLUSTER_EVENTS');
+    if (bucket.length > 0) await this.deliverObjectChanges(tx, rows, bucket, isolated);
+    if (cluster.length > 0) await this.deliverStateChanges(tx, rows, cluster, isolated);
+    return rows.length;
   }
 
   // A trigger sees the events that happened after it was made (S3 and EventBridge configurations
   // apply from then on); the ones that happened while it was disabled are consumed without it.
 
-  private async deliverObjectChanges(tx: Tx, rows: TriggerOutboxRow[], triggers: TriggerRow[]): Promise<void> {
+  private async deliverObjectChanges(tx: Tx, rows: TriggerOutboxRow[], triggers: TriggerRow[], isolated: boolean): Promise<void> {
     const seqs = rows.filter((r) => r.sourceType === 'BUCKET').map((r) => r.objectEventSeq!);
     const changes = (await objectEventsBySeq(tx, seqs)).sort((a, b) => a.seq - b.seq);
     for (const change of changes) {
       for (const t of triggers) {
-        if (t.createdAt > change.at || !bucketMatches(t.config as unknown as BucketTriggerConfig, change)) continue;
-        await this.triggers.enqueueDelivery(tx, t, sequencerOf(change.seq), s3Event(t.name, change));
+        if (t.createdAt > change.at) continue;
+        await this.deliver(tx, isolated, t, sequencerOf(change.seq),
+          () => (bucketMatches(t.config as unknown as BucketTriggerConfig, change) ? s3Event(t.name, change) : null));
       }
     }
   }
 
-  private async deliverStateChanges(tx: Tx, rows: TriggerOutboxRow[], triggers: TriggerRow[]): Promise<void> {
+  private async deliverStateChanges(tx: Tx, rows: TriggerOutboxRow[], triggers: TriggerRow[], isolated: boolean): Promise<void> {
     const keys = rows.filter((r) => r.sourceType === 'CLUSTER_EVENTS').map((r) => ({ clusterId: r.clusterId!, seq: r.eventSeq! }));
     const order = new Map(rows.map((r, i) => [`${r.clusterId}:${r.eventSeq}`, i]));
     const changes = (await stateChanges(tx, keys)).sort((a, b) => order.get(`${a.clusterId}:${a.seq}`)! - order.get(`${b.clusterId}:${b.seq}`)!);
     for (const change of changes) {
       for (const t of triggers) {
-        if (t.createdAt > change.at || !clusterEventMatches(t.config as unknown as ClusterEventsTriggerConfig, change)) continue;
-        await this.triggers.enqueueDelivery(tx, t, clusterEventId(change.clusterId, change.seq), emrEvent(change));
+        if (t.createdAt > change.at) continue;
+        await this.deliver(tx, isolated, t, clusterEventId(change.clusterId, change.seq),
+          () => (clusterEventMatches(t.config as unknown as ClusterEventsTriggerConfig, change) ? emrEvent(change) : null));
       }
+    }
+  }
+
+  /** `event()` builds the trigger's event, or null when the trigger does not take it */
+  private async deliver(tx: Tx, isolated: boolean, trigger: TriggerRow, eventId: string, event: () => unknown): Promise<void> {
+    if (!isolated) {
+      const e = event();
+      if (e !== null) await this.triggers.enqueueDelivery(tx, trigger, eventId, e);
+      return;
+    }
+    const failed = await this.triggers.enqueueDeliveryIsolated(tx, trigger, eventId, event);
+    if (failed) {
+      this.log.error({ err: failed.error, trigger: trigger.name, eventId },
+        failed.recorded ? 'a trigger event could not be delivered; recorded as a FAILED delivery'
+          : 'a trigger event could not be delivered, nor its failure recorded; it is dropped');
     }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.serial.idle();
   }
 }

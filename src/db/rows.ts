@@ -154,6 +154,29 @@ export interface ObjectRow {
 
 export type ObjectEventKind = 'ObjectCreated:Put' | 'ObjectRemoved:Delete';
 
+/** An object change (object_events), in the order of `seq`; BUCKET triggers deliver them. */
+export interface ObjectEventRow {
+  seq: number;
+  bucket: string;
+  key: string;
+  kind: ObjectEventKind;
+  size: number | null;
+  etag: string | null;
+  at: Date;
+}
+
+/**
+ * A cluster or step state change (an `events` row; its payload has the reasons for a cluster, the
+ * step's snapshot for a step) with the names CLUSTER_EVENTS triggers deliver joined in.
+ */
+export interface StateChangeRow extends Omit<EventRow, 'kind' | 'state'> {
+  kind: 'CLUSTER' | 'STEP';
+  state: string;
+  clusterName: string;
+  stepName: string | null;
+  actionOnFailure: string | null;
+}
+
 export interface ManagedScalingPolicyRow {
   clusterId: string;
   unitType: 'INSTANCES';

@@ -2,7 +2,7 @@
 // it), and reading a schedule's next fire times. The expression rules are in ./schedule/.
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Sql } from '../db/client.js';
+import type { Sql, Tx } from '../db/client.js';
 import { advanceSchedule, earliestFire, lockDueSchedules, schedulesOf } from '../db/queries/schedules.js';
 import type { TriggerRow, TriggerScheduleRow } from '../db/rows.js';
 import { AppError } from './errors.js';
@@ -49,33 +49,53 @@ export class ScheduleService {
   /**
    * Fires every schedule due at `now`: in one transaction per batch, locks the due rows (skipping
    * those another server holds), queues each tick's delivery and advances the row, so a tick is
-   * delivered once or (if the transaction fails) not yet. Returns how many schedules it handled.
+   * delivered once or (if the transaction fails) not yet. A batch that fails is taken again with
+   * each delivery in a savepoint: the tick that cannot be queued is recorded as a FAILED delivery
+   * and its schedule advances, so it cannot hold up the others forever. Returns how many
+   * schedules it handled.
    */
   async fireDue(now: Date): Promise<number> {
     let handled = 0;
     for (;;) {
-      const n = await this.sql.begin(async (tx) => {
-        const due = await lockDueSchedules(tx, now, BATCH);
-        for (const { schedule, trigger } of due) {
-          const s = this.parse(schedule);
-          if (!s) {
-            await advanceSchedule(tx, schedule.triggerId, null, schedule.lastFiredAt);
-            continue;
-          }
-          const plan = planDue(s, schedule.nextFireAt!.getTime(), now.getTime(), this.missedTickGraceMs, schedule.anchorAt.getTime());
-          let lastFiredAt = schedule.lastFiredAt;
-          if (plan.fire !== null) {
-            lastFiredAt = new Date(plan.fire);
-            const event = scheduledEvent(trigger, lastFiredAt);
-            await this.triggers.enqueueDelivery(tx, trigger, event.id, event);
-          }
-          await advanceSchedule(tx, schedule.triggerId, plan.next === null ? null : new Date(plan.next), lastFiredAt);
-        }
-        return due.length;
-      });
+      let n: number;
+      try {
+        n = await this.sql.begin((tx) => this.fireBatch(tx, now, false));
+      } catch (err) {
+        this.log.warn({ err }, 'a batch of schedule ticks failed; taking it again one delivery at a time');
+        n = await this.sql.begin((tx) => this.fireBatch(tx, now, true));
+      }
       handled += n;
       if (n < BATCH) return handled;
     }
+  }
+
+  private async fireBatch(tx: Tx, now: Date, isolated: boolean): Promise<number> {
+    const due = await lockDueSchedules(tx, now, BATCH);
+    for (const { schedule, trigger } of due) {
+      const s = this.parse(schedule);
+      if (!s) {
+        await advanceSchedule(tx, schedule.triggerId, null, schedule.lastFiredAt);
+        continue;
+      }
+      const plan = planDue(s, schedule.nextFireAt!.getTime(), now.getTime(), this.missedTickGraceMs, schedule.anchorAt.getTime());
+      let lastFiredAt = schedule.lastFiredAt;
+      if (plan.fire !== null) {
+        lastFiredAt = new Date(plan.fire);
+        const event = scheduledEvent(trigger, lastFiredAt);
+        if (!isolated) {
+          await this.triggers.enqueueDelivery(tx, trigger, event.id, event);
+        } else {
+          const failed = await this.triggers.enqueueDeliveryIsolated(tx, trigger, event.id, () => event);
+          if (failed) {
+            this.log.error({ err: failed.error, trigger: trigger.name, tick: event.time },
+              failed.recorded ? 'a schedule tick could not be delivered; recorded as a FAILED delivery'
+                : 'a schedule tick could not be delivered, nor its failure recorded; it is skipped');
+          }
+        }
+      }
+      await advanceSchedule(tx, schedule.triggerId, plan.next === null ? null : new Date(plan.next), lastFiredAt);
+    }
+    return due.length;
   }
 
   /**

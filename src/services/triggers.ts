@@ -109,6 +109,8 @@ export class TriggerService {
     return this.sql.begin(async (tx) => {
       const locked = await q.lockTriggerByName(tx, current.name);
       if (!locked) throw notFound('trigger', current.name, 'input.name');
+      // the input was checked against the trigger read above: another one made under its name since may be another source
+      if (locked.id !== current.id) throw conflict(`trigger ${current.name} was deleted and made again while this update ran; try again`, 'input.name');
       const row = await q.updateTrigger(tx, locked.id, {
         functionId: fn.id, functionName: fn.name, qualifier, config: config as Record<string, unknown> | undefined,
       });
@@ -163,28 +165,85 @@ export class TriggerService {
     const fn = await functionById(tx, trigger.functionId);
     if (!fn) return null;
     let resolved: ResolvedVersion | null = null;
-    let failure: string | null = null;
     try {
       // read in the caller's transaction: a second pool connection per delivery could run the pool dry
       resolved = await this.functions.resolve(fn, trigger.qualifier, 'qualifier', tx);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      failure = err.message;
+      return insertInvocation(tx, failedDelivery(fn, trigger, eventId, JSON.stringify(event), 'ResourceNotFoundException', err.message));
     }
-    const row = {
-      id: crypto.randomUUID(), functionId: fn.id, functionName: fn.name, qualifier: trigger.qualifier,
-      executedVersion: resolved?.version ?? trigger.qualifier, invocationType: 'EVENT' as const, payload: JSON.stringify(event),
-      response: null, functionError: null, errorType: null, errorMessage: null, attempts: 0, maxRetryAttempts: fn.maxRetryAttempts,
-      maxEventAgeSeconds: fn.maxEventAgeSeconds, nextAttemptAt: new Date(), sourceInvocationId: null, coldStart: false,
-      initDurationMs: null, durationMs: null, billedDurationMs: null, memoryMb: resolved?.config.memoryMb ?? fn.memoryMb,
-      maxMemoryUsedMb: null, concurrency: null, instanceId: null, logs: null, startedAt: null, endedAt: null,
-      triggerId: trigger.id, eventId,
-    };
-    if (failure !== null) {
-      return insertInvocation(tx, {
-        ...row, status: 'FAILED', errorType: 'ResourceNotFoundException', errorMessage: failure, nextAttemptAt: null, endedAt: new Date(),
-      });
-    }
-    return enqueueInvocation(tx, { ...row, status: 'QUEUED' });
+    return enqueueInvocation(tx, {
+      ...deliveryRow(fn, trigger, eventId, JSON.stringify(event)), status: 'QUEUED',
+      executedVersion: resolved.version, memoryMb: resolved.config.memoryMb,
+    });
   }
+
+  /**
+   * enqueueDelivery for callers that queue many deliveries in one transaction, made safe against
+   * the one that cannot be queued: the delivery runs in a savepoint, and if building the event
+   * (`event()`; null: the trigger does not take this event) or queuing it throws (a stored
+   * config the code no longer reads, a row the database refuses) it becomes a FAILED delivery on
+   * the record instead of failing the caller's batch, which would come back, and fail, forever.
+   * Returns what went wrong (null: nothing), and whether the failure is on the record (if the
+   * database refuses that too, the event is consumed without one: the caller logs it). A failure
+   * that says nothing about this delivery (a deadlock, a lost connection) is thrown: the caller's
+   * batch fails and is taken again later, rather than a delivery that could succeed failing.
+   */
+  async enqueueDeliveryIsolated(
+    tx: Tx, trigger: TriggerRow, eventId: string, event: () => unknown,
+  ): Promise<{ error: unknown; recorded: boolean } | null> {
+    let payload: string | null = null;
+    try {
+      await tx.savepoint(async (sp) => {
+        const e = event();
+        if (e === null) return;
+        payload = JSON.stringify(e);
+        await this.enqueueDelivery(sp, trigger, eventId, e);
+      });
+      return null;
+    } catch (error) {
+      if (isTransient(error)) throw error;
+      try {
+        await tx.savepoint(async (sp) => {
+          const fn = await functionById(sp, trigger.functionId);
+          if (!fn) return;
+          const message = error instanceof Error ? error.message : String(error);
+          await insertInvocation(sp, failedDelivery(fn, trigger, eventId, payload, 'TriggerDeliveryError', message));
+        });
+        return { error, recorded: true };
+      } catch {
+        return { error, recorded: false };
+      }
+    }
+  }
+}
+
+/**
+ * A failure of the transaction, connection or server (SQLSTATE classes 40, 08, 53, 57P, and the
+ * client's connection errors), not of what was being written: the same write can succeed later.
+ */
+function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (/^(40|08|53|57P)/.test(code) || code.startsWith('CONNECTION_') || code === 'ECONNRESET' || code === 'ECONNREFUSED');
+}
+
+/** The invocation row of a delivery, before it is queued or failed. */
+function deliveryRow(fn: FunctionRow, trigger: TriggerRow, eventId: string, payload: string | null) {
+  return {
+    id: crypto.randomUUID(), functionId: fn.id, functionName: fn.name, qualifier: trigger.qualifier,
+    executedVersion: trigger.qualifier, invocationType: 'EVENT' as const, payload,
+    response: null, functionError: null, errorType: null, errorMessage: null, attempts: 0, maxRetryAttempts: fn.maxRetryAttempts,
+    maxEventAgeSeconds: fn.maxEventAgeSeconds, nextAttemptAt: new Date(), sourceInvocationId: null, coldStart: false,
+    initDurationMs: null, durationMs: null, billedDurationMs: null, memoryMb: fn.memoryMb,
+    maxMemoryUsedMb: null, concurrency: null, instanceId: null, logs: null, startedAt: null, endedAt: null,
+    triggerId: trigger.id, eventId,
+  };
+}
+
+/** A delivery that never reaches the function, on the record with why. */
+function failedDelivery(fn: FunctionRow, trigger: TriggerRow, eventId: string, payload: string | null, errorType: string, message: string) {
+  return {
+    ...deliveryRow(fn, trigger, eventId, payload), status: 'FAILED' as const, errorType, errorMessage: message,
+    nextAttemptAt: null, endedAt: new Date(),
+  };
 }

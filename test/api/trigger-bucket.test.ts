@@ -1,6 +1,7 @@
 // BUCKET triggers: S3 event notifications from every upload path (GraphQL putObject, HTTP PUT,
 // step outputs written back), removals, prefix/suffix filters, S3's record shape, each event once.
 import crypto from 'node:crypto';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATE_CLUSTER, Fixtures, MASTER, waitForClusterState, waitForStepState } from '../support/api.js';
 import { deploy } from '../support/functions.js';
@@ -142,6 +143,41 @@ describe('BUCKET triggers', () => {
     await put('tb-off', 'a-after', '2');
     await settle('tb-off', 'tb-off-all');
     expect((await delivered('tb-off', 1)).map(keyOf)).toEqual(['a-after']);
+  });
+
+  it('a delivery that cannot be queued is a FAILED delivery on the record, and holds up neither other triggers nor later events', async () => {
+    await createBucket('tb-poison');
+    await createTrigger(server, { name: 'tb-healthy', functionName: 'bkt-rec', bucket: { bucket: 'tb-poison', events: ['s3:ObjectCreated:*'] } });
+    const refused = await createTrigger(server, { name: 'tb-refused', functionName: 'bkt-rec', bucket: { bucket: 'tb-poison', events: ['s3:ObjectCreated:*'] } });
+    const stale = await createTrigger(server, { name: 'tb-stale', functionName: 'bkt-rec', bucket: { bucket: 'tb-poison', events: ['s3:ObjectCreated:*'] } });
+    const db = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      // the database refuses every queued delivery of one trigger; another's stored config is one
+      // the code cannot read (as a config written by another version would be)
+      await db.unsafe(`create function refuse_delivery() returns trigger language plpgsql as $$ begin
+        if new.trigger_id = '${refused.id}' and new.status = 'QUEUED' then raise exception 'refused by the test'; end if;
+        return new; end $$`);
+      await db.unsafe('create trigger refuse_delivery before insert on invocations for each row execute function refuse_delivery()');
+      await db`update triggers set config = ${db.json({ bucket: 'tb-poison' })} where id = ${stale.id}`;
+
+      await put('tb-poison', 'a.txt', '1');
+      await put('tb-poison', 'b.txt', '2');
+      const healthy = await delivered('tb-healthy', 2);
+      expect(healthy.map((d) => [keyOf(d), d.status, d.attempts])).toEqual([['a.txt', 'SUCCEEDED', 1], ['b.txt', 'SUCCEEDED', 1]]);
+      // the same events, with the same ids, failed for the other two, with why
+      const ids = healthy.map((d) => d.eventId);
+      const failedOf = async (name: string) => (await delivered(name, 2)).map((d) => ({
+        eventId: d.eventId, status: d.status, attempts: d.attempts, errorType: d.invocation.errorType, errorMessage: d.invocation.errorMessage,
+      }));
+      const failure = (eventId: string, errorMessage: string) => ({ eventId, status: 'FAILED', attempts: 0, errorType: 'TriggerDeliveryError', errorMessage });
+      expect(await failedOf('tb-refused')).toEqual(ids.map((id) => failure(id, 'refused by the test')));
+      expect(await failedOf('tb-stale')).toEqual(ids.map((id) => failure(id, "Cannot read properties of undefined (reading 'some')")));
+      expect((await delivered('tb-refused', 2)).map(keyOf)).toEqual(['a.txt', 'b.txt']);
+      expect((await db`select count(*)::int as n from trigger_outbox`)[0]!.n).toBe(0);
+    } finally {
+      await db.unsafe('drop trigger if exists refuse_delivery on invocations; drop function if exists refuse_delivery()');
+      await db.end();
+    }
   });
 
   it('with two servers dispatching the same outbox, each of many concurrent uploads is delivered once', async () => {

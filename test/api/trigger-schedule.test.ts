@@ -63,10 +63,13 @@ describe('scheduleNextFireTimes', () => {
     // a rate counts from `after`
     expect(await times('rate(5 minutes)', 2)).toEqual(['2026-11-26T09:52:13.000Z', '2026-11-26T09:57:13.000Z']);
     // five by default, from now by default
-    const now = Date.now();
+    const nextMinute = (t: number) => Math.floor(t / 60_000) * 60_000 + 60_000;
+    const before = nextMinute(Date.now());
     const dflt: string[] = (await server.data(NEXT_TIMES, { expression: 'cron(* * * * ? *)' })).scheduleNextFireTimes;
-    expect(dflt).toHaveLength(5);
-    expect(Date.parse(dflt[0]!)).toBeGreaterThan(now - 1_000);
+    const later = nextMinute(Date.now());
+    // the minutes after the server's now, which lies between the two readings of ours
+    const expected = (first: number) => Array.from({ length: 5 }, (_, i) => new Date(first + i * 60_000).toISOString());
+    expect([expected(before), expected(later)]).toContainEqual(dflt);
   });
 
   it('reads cron fields in the time zone, through DST (a skipped 02:30 does not fire)', async () => {
@@ -127,6 +130,38 @@ describe('SCHEDULE triggers', () => {
       expression: 'rate(1 minute)', timezone: 'UTC', lastFiredAt: new Date(fired).toISOString(), nextFireAt: new Date(fired + 60_000).toISOString(),
       nextFireTimes: [1, 2, 3].map((k) => new Date(fired + k * 60_000).toISOString()),
     });
+  });
+
+  it('a tick that cannot be queued is a FAILED delivery on the record and its schedule goes on; it holds up no other schedule', async () => {
+    await deploy(server, { name: 'sched-refused', ...FN });
+    const db = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      // the database refuses every queued invocation of one function
+      await db.unsafe(`create function refuse_tick() returns trigger language plpgsql as $$ begin
+        if new.function_name = 'sched-refused' and new.status = 'QUEUED' then raise exception 'refused by the test'; end if;
+        return new; end $$`);
+      await db.unsafe('create trigger refuse_tick before insert on invocations for each row execute function refuse_tick()');
+      // both due at once (a rate fires when it is made): one batch
+      await Promise.all([
+        createTrigger(server, { name: 'tick-refused', functionName: 'sched-refused', schedule: { expression: 'rate(1 minute)' } }),
+        createTrigger(server, { name: 'tick-ok', functionName: 'sched-fn', schedule: { expression: 'rate(1 minute)' } }),
+      ]);
+      const [ok] = await waitForTicks(server, 'tick-ok', 1);
+      const [refused] = await waitUntil(async () => {
+        const ticks = await ticksOf(server, 'tick-refused');
+        return ticks.length > 0 ? ticks : null;
+      }, 'the refused tick on the record');
+      expect(refused).toMatchObject({ status: 'FAILED', attempts: 0, invocation: { errorType: 'TriggerDeliveryError', errorMessage: 'refused by the test' } });
+      expect(refused!.event).toMatchObject({ 'detail-type': 'Scheduled Event', id: refused!.eventId, resources: ['arn:aws:events:local:000000000000:rule/tick-refused'] });
+      expect(ok!.status).toBe('SUCCEEDED');
+      const fired = Date.parse(refused!.event.time);
+      expect((await scheduleOf(server, 'tick-refused')).schedule).toMatchObject({
+        lastFiredAt: new Date(fired).toISOString(), nextFireAt: new Date(fired + 60_000).toISOString(),
+      });
+    } finally {
+      await db.unsafe('drop trigger if exists refuse_tick on invocations; drop function if exists refuse_tick()');
+      await db.end();
+    }
   });
 
   it('a new qualifier keeps the ticks; a new expression starts again from now; disabled has no ticks; enabled again fires at once', async () => {

@@ -223,6 +223,13 @@ describe('invalid expressions: BAD_USER_INPUT on the field, the message names th
     expect(e.field).toBe(expression);
     expect(e.message).toContain(message);
   });
+  it('an expression longer than 256 characters is refused before it is read', () => {
+    const list = (n: number) => Array.from({ length: n }, (_, i) => String(i).padStart(2, '0')).join(',');
+    const long = `cron(${list(60)} ${list(24)} * * ? *)`;
+    expect(long.length).toBe(265);
+    expect(errorOf(long)).toEqual({ field: 'input.schedule.expression', message: 'must be at most 256 characters' });
+  });
+
   it('an unknown time zone is an error on the timezone field', () => {
     expect(errorOf('rate(1 hour)', 'Mars/Olympus')).toEqual({ field: 'input.schedule.timezone', message: expect.stringContaining('"Mars/Olympus" is not an IANA time zone') });
     expect(errorOf('rate(1 hour)', '+05:00').field).toBe('input.schedule.timezone');

@@ -1,5 +1,5 @@
 import type { Db, Tx } from '../client.js';
-import type { ObjectEventKind, TriggerOutboxRow } from '../rows.js';
+import type { ObjectEventRow, StateChangeRow, TriggerOutboxRow } from '../rows.js';
 
 /**
  * Takes up to `limit` of the oldest source events no other dispatcher holds, deleting them in the
@@ -14,32 +14,9 @@ export async function takeOutbox(tx: Tx, limit: number): Promise<TriggerOutboxRo
   return rows.sort((a, b) => a.id - b.id);
 }
 
-export interface ObjectEventRow {
-  seq: number;
-  bucket: string;
-  key: string;
-  kind: ObjectEventKind;
-  size: number | null;
-  etag: string | null;
-  at: Date;
-}
-
 export async function objectEventsBySeq(db: Db, seqs: number[]): Promise<ObjectEventRow[]> {
   if (seqs.length === 0) return [];
   return db<ObjectEventRow[]>`select * from object_events where seq = any(${db.array(seqs)}::bigint[])`;
-}
-
-export interface StateChangeRow {
-  clusterId: string;
-  seq: number;
-  kind: 'CLUSTER' | 'STEP';
-  resourceId: string;
-  state: string;
-  at: Date;
-  payload: Record<string, unknown>;
-  clusterName: string;
-  stepName: string | null;
-  actionOnFailure: string | null;
 }
 
 /** Cluster and step events by (cluster, seq), with the cluster's and step's names. */

@@ -16,6 +16,8 @@ export type Schedule =
   | { kind: 'rate'; rate: RateSchedule; timezone: string };
 
 const MINUTE = 60_000;
+/** EventBridge's limit; it also bounds the work of checking one (scheduleNextFireTimes checks any string) */
+const MAX_EXPRESSION = 256;
 
 /**
  * Checks an expression and time zone; errors are BAD_USER_INPUT on `<field>.expression` or
@@ -24,6 +26,7 @@ const MINUTE = 60_000;
  */
 export function parseSchedule(expression: string, timezone: string | null | undefined, field: string): Schedule {
   const at = (name: string) => (field ? `${field}.${name}` : name);
+  if (expression.length > MAX_EXPRESSION) throw badInput(at('expression'), `must be at most ${MAX_EXPRESSION} characters`);
   const zone = timezone ?? DEFAULT_TIMEZONE;
   if (!isTimeZone(zone)) throw badInput(at('timezone'), `"${zone}" is not an IANA time zone name (e.g. UTC, Europe/Berlin, America/New_York)`);
   const m = expression.trim().match(/^(cron|rate)\((.*)\)$/s);

@@ -1,7 +1,7 @@
 // BUCKET triggers (S3 event notifications): object changes in a bucket, by event name and key
 // prefix/suffix, delivered with S3's record shape.
 import { bucketByName } from '../../db/queries/objects.js';
-import type { ObjectEventKind } from '../../db/rows.js';
+import type { ObjectEventRow } from '../../db/rows.js';
 import { badInput, notFound } from '../errors.js';
 import { requireBucketName, requireKeyPrefix, MAX_KEY_BYTES } from '../s3-uri.js';
 import { requireList } from '../validate.js';
@@ -49,17 +49,6 @@ export const bucketSource: TriggerSourceKind<BucketTriggerConfig> = {
   },
 };
 
-/** An object change from the outbox (object_events). */
-export interface ObjectChange {
-  seq: number;
-  bucket: string;
-  key: string;
-  kind: ObjectEventKind;
-  size: number | null;
-  etag: string | null;
-  at: Date;
-}
-
 /** S3's sequencer: a hex string that orders the events of a key (here: of the whole store). */
 export const sequencerOf = (seq: number) => seq.toString(16).toUpperCase().padStart(16, '0');
 
@@ -74,7 +63,7 @@ export function encodeEventKey(key: string): string {
     .replace(/%20/g, '+')).join('/');
 }
 
-export function bucketMatches(config: BucketTriggerConfig, change: ObjectChange): boolean {
+export function bucketMatches(config: BucketTriggerConfig, change: ObjectEventRow): boolean {
   const name = `s3:${change.kind}`;
   const family = `s3:${change.kind.split(':')[0]}:*`;
   if (!config.events.some((e) => e === name || e === family)) return false;
@@ -82,7 +71,7 @@ export function bucketMatches(config: BucketTriggerConfig, change: ObjectChange)
 }
 
 /** The S3 event notification a function receives (one record per event, as S3 sends). */
-export function s3Event(triggerName: string, change: ObjectChange) {
+export function s3Event(triggerName: string, change: ObjectEventRow) {
   const created = change.kind.startsWith('ObjectCreated:');
   return {
     Records: [{

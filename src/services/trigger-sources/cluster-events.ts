@@ -2,7 +2,7 @@
 // state and (optionally) cluster, delivered with EventBridge's "EMR … Change" shapes.
 import crypto from 'node:crypto';
 import { clusterById } from '../../db/queries/clusters.js';
-import type { ClusterState, StepState } from '../../db/rows.js';
+import type { ClusterState, StateChangeRow, StepState } from '../../db/rows.js';
 import { badInput, notFound } from '../errors.js';
 import { requireList } from '../validate.js';
 import type { TriggerSourceKind } from './types.js';
@@ -63,23 +63,7 @@ export const clusterEventsSource: TriggerSourceKind<ClusterEventsTriggerConfig> 
   },
 };
 
-/** A cluster or step state change from the outbox (the cluster's event, with names joined in). */
-export interface ClusterStateChange {
-  clusterId: string;
-  seq: number;
-  kind: ClusterEventsKind;
-  /** the cluster id, or the step id */
-  resourceId: string;
-  state: string;
-  at: Date;
-  clusterName: string;
-  stepName: string | null;
-  actionOnFailure: string | null;
-  /** the event's payload (reasons for a cluster; the step's snapshot for a step) */
-  payload: Record<string, unknown>;
-}
-
-export function clusterEventMatches(config: ClusterEventsTriggerConfig, change: ClusterStateChange): boolean {
+export function clusterEventMatches(config: ClusterEventsTriggerConfig, change: StateChangeRow): boolean {
   return (config.clusterId === null || config.clusterId === change.clusterId)
     && config.kinds.includes(change.kind)
     && (config.states.length === 0 || config.states.includes(change.state));
@@ -93,13 +77,13 @@ export function clusterEventId(clusterId: string, seq: number): string {
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-function severityOf(change: ClusterStateChange): string {
+function severityOf(change: StateChangeRow): string {
   if (change.state === 'TERMINATED_WITH_ERRORS') return 'CRITICAL';
   if (change.state === 'FAILED' || change.state === 'INTERRUPTED' || change.state === 'CANCELLED') return 'WARNING';
   return 'INFO';
 }
 
-function stepMessage(c: ClusterStateChange): string {
+function stepMessage(c: StateChangeRow): string {
   const step = `Step ${c.resourceId} (${c.stepName ?? ''}) in cluster ${c.clusterId} (${c.clusterName})`;
   const at = str(c.payload.endedAt) ?? c.at.toISOString();
   switch (c.state) {
@@ -114,13 +98,13 @@ function stepMessage(c: ClusterStateChange): string {
   }
 }
 
-function clusterMessage(c: ClusterStateChange): string {
+function clusterMessage(c: StateChangeRow): string {
   const why = str(c.payload.reasonMessage);
   return `Cluster ${c.clusterId} (${c.clusterName}) is ${c.state} at ${c.at.toISOString()}.${why ? ` ${why}` : ''}`;
 }
 
 /** The EventBridge event a function receives: "EMR Cluster State Change" or "EMR Step Status Change". */
-export function emrEvent(change: ClusterStateChange) {
+export function emrEvent(change: StateChangeRow) {
   const base = {
     version: '0', id: clusterEventId(change.clusterId, change.seq), source: 'aws.emr', account: '000000000000',
     time: change.at.toISOString(), region: 'local', resources: [] as string[],

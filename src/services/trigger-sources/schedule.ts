@@ -8,15 +8,12 @@ import type { TriggerSourceKind } from './types.js';
 
 export interface ScheduleTriggerConfig { expression: string; timezone: string }
 
-const MAX_EXPRESSION = 256;
-
 export const scheduleSource: TriggerSourceKind<ScheduleTriggerConfig> = {
   type: 'SCHEDULE',
   field: 'schedule',
   parse(raw, field) {
     const input = (raw ?? {}) as { expression?: unknown; timezone?: unknown };
     if (typeof input.expression !== 'string') throw badInput(`${field}.expression`, 'is required');
-    if (input.expression.length > MAX_EXPRESSION) throw badInput(`${field}.expression`, `must be at most ${MAX_EXPRESSION} characters`);
     if (input.timezone != null && typeof input.timezone !== 'string') throw badInput(`${field}.timezone`, 'must be a time zone name');
     const schedule = parseSchedule(input.expression, input.timezone as string | null | undefined, field);
     return { expression: input.expression.trim(), timezone: schedule.timezone };
