@@ -60,10 +60,6 @@ export async function enabledTriggersForShare(db: Db, sourceTypes: TriggerSource
     select * from triggers where enabled and source_type = any(${db.array(sourceTypes)}) order by created_at, id for share`;
 }
 
-export async function enabledTriggers(db: Db, sourceType: TriggerSourceType): Promise<TriggerRow[]> {
-  return db<TriggerRow[]>`select * from triggers where enabled and source_type = ${sourceType} order by created_at, id`;
-}
-
 /** A trigger's deliveries (the invocations it made), newest first. */
 export async function deliveries(db: Db, triggerId: string, limit: number, before: { at: Date; id: string } | null): Promise<InvocationRow[]> {
   return db<InvocationRow[]>`
