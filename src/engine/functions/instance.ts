@@ -153,7 +153,7 @@ export class FunctionInstance {
     } else if (spec.runtime === 'PYTHON311') {
       if (!this.sandbox.interpreters.python) throw new Error('no python3 interpreter usable by function instances on this host');
       command = this.sandbox.interpreters.python;
-      args = ['-u', '-S', '-B', path.join(this.sandbox.runtimeDir, 'python_bootstrap.py')];
+      args = ['-u', '-S', '-B', await this.sandbox.pythonBootstrap(command)];
     } else {
       command = path.join(codeDir, 'bootstrap');
       args = [];
