@@ -171,6 +171,16 @@ export class FunctionInstance {
     this.readLines(proc.stdout!, 'STDOUT');
     this.readLines(proc.stderr!, 'STDERR');
     this.initTimer = setTimeout(() => { if (this.state === 'INIT') this.kill('TIMEOUT'); }, INIT_LIMIT_MS);
+    this.watchMemory();
+  }
+
+  /**
+   * Samples the memory every MEMORY_POLL_MS while the runtime works (init, then each invocation
+   * from its delivery): an invocation shorter than that costs no sample, and an idle instance
+   * can't grow. Each invocation's peak is read at its end anyway (VmHWM).
+   */
+  private watchMemory(): void {
+    clearInterval(this.memoryTimer!);
     this.memoryTimer = setInterval(() => this.checkMemory(), MEMORY_POLL_MS);
     this.memoryTimer.unref();
   }
@@ -200,6 +210,7 @@ export class FunctionInstance {
       clearTimeout(this.initTimer!);
       this.state = this.current ? 'BUSY' : 'IDLE';
       this.markReady(true);
+      clearInterval(this.memoryTimer!);
       // once initialised, the instance yields the CPU to the control plane, which answers every
       // instance and must not queue behind them (its init ran at full priority: cold starts count)
       try { os.setPriority(this.proc!.pid!, INSTANCE_NICE); } catch { /* not allowed: same priority */ }
@@ -221,9 +232,11 @@ export class FunctionInstance {
     this.peakTreeKb = 0;
     this.log('SYSTEM', `START RequestId: ${cur.request.requestId} Version: ${this.spec.version}`);
     cur.timer = setTimeout(() => this.kill('TIMEOUT'), this.spec.timeoutSeconds * 1000);
+    this.watchMemory();
     give({
       requestId: cur.request.requestId, deadlineMs: cur.deadlineMs, invokedFunctionArn: cur.request.invokedFunctionArn,
-      traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${crypto.randomBytes(12).toString('hex')};Sampled=0`,
+      // 24 hex digits of a random UUID (randomUUID draws from a pooled buffer: no syscall per invocation)
+      traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${crypto.randomUUID().replace(/-/g, '').slice(0, 24)};Sampled=0`,
       clientContext: cur.request.clientContext, payload: cur.request.payload,
     });
   }
@@ -235,6 +248,7 @@ export class FunctionInstance {
     setImmediate(() => setImmediate(() => this.complete(kind, body, errorType, errorKind)));
     cur.done = true;
     clearTimeout(cur.timer!);
+    clearInterval(this.memoryTimer!);
     return true;
   }
 
