@@ -276,8 +276,9 @@ export class RuntimeApiServer {
   }
 
   private async route(req: Request): Promise<Buffer> {
+    const reply = (status: number, doc: object) => json(status, doc, req.close);
     const url = req.path;
-    if (!url.startsWith(PREFIX)) return json(404, { errorMessage: 'unknown path', errorType: 'NotFound' });
+    if (!url.startsWith(PREFIX)) return reply(404, { errorMessage: 'unknown path', errorType: 'NotFound' });
     const rest = url.slice(PREFIX.length);
     if (req.method === 'GET' && rest === 'invocation/next') {
       const ev = await this.handlers.next();
@@ -287,33 +288,33 @@ export class RuntimeApiServer {
         'lambda-runtime-invoked-function-arn': ev.invokedFunctionArn,
         'lambda-runtime-trace-id': ev.traceId,
         ...(ev.clientContext ? { 'lambda-runtime-client-context': ev.clientContext } : {}),
-      });
+      }, req.close);
     }
-    if (req.method !== 'POST') return json(405, { errorMessage: 'method not allowed', errorType: 'MethodNotAllowed' });
+    if (req.method !== 'POST') return reply(405, { errorMessage: 'method not allowed', errorType: 'MethodNotAllowed' });
     const errorType = req.headers.get('lambda-runtime-function-error-type') ?? null;
     if (rest === 'init/error') {
       this.handlers.initError(req.body ?? Buffer.from('{}'), errorType);
-      return json(202, { status: 'OK' });
+      return reply(202, { status: 'OK' });
     }
     const m = /^invocation\/([^/]+)\/(response|error)$/.exec(rest);
-    if (!m) return json(404, { errorMessage: 'unknown path', errorType: 'NotFound' });
+    if (!m) return reply(404, { errorMessage: 'unknown path', errorType: 'NotFound' });
     let requestId: string;
     try {
       requestId = decodeURIComponent(m[1]!);
     } catch {
-      return json(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
+      return reply(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
     }
     if (m[2] === 'response') {
       if (req.body === null) {
         this.handlers.responseTooLarge(requestId);
-        return json(413, { errorMessage: `Exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`, errorType: 'RequestEntityTooLarge' });
+        return reply(413, { errorMessage: `Exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`, errorType: 'RequestEntityTooLarge' });
       }
-      if (!this.handlers.response(requestId, req.body)) return json(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
-      return json(202, { status: 'OK' });
+      if (!this.handlers.response(requestId, req.body)) return reply(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
+      return reply(202, { status: 'OK' });
     }
     if (!this.handlers.error(requestId, req.body ?? Buffer.from('{}'), errorType)) {
-      return json(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
+      return reply(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
     }
-    return json(202, { status: 'OK' });
+    return reply(202, { status: 'OK' });
   }
 }
