@@ -128,14 +128,16 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     });
     let http: HttpServer | null = null;
     listener.on(Channel.apiKey, (keyId) => { services.auth.forget(); http?.revokeKey(keyId); });
+    listener.on(Channel.functions, () => services.functions.forget());
     listener.onReconnect(() => {
       services.events.feed.pokeAll();
       services.logs.feed.pokeAll();
       services.auth.forget();
+      services.functions.forget();
       dispatcher.tick();
       controller.kick();
     });
-    await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation]);
+    await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation, Channel.functions]);
 
     const schema = await buildApiSchema();
     http = await createHttpServer(schema, services, sessions, log, {

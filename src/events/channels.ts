@@ -14,6 +14,8 @@ export const Channel = {
   apiKey: 'ep_api_key',
   /** `<invocationId>` an async invocation was queued (or a function's code awaits unpacking: `fn:<id>`) */
   invocation: 'ep_invocation',
+  /** `<functionName>` a function, its versions or aliases changed: servers drop what they cached of it */
+  functions: 'ep_function',
 } as const;
 export type ChannelName = (typeof Channel)[keyof typeof Channel];
 
