@@ -315,8 +315,6 @@ export class FunctionInstance {
     if (this.state === 'DEAD') return;
     this.startError = startError;
     this.exitText = startError ?? (signal ? `signal: ${signal === 'SIGKILL' ? 'killed' : signal}` : `exit status ${code}`);
-    // a heap out of memory in V8 aborts the process: that is the memory limit, not a crash
-    if (this.heapOom && this.killedFor === null) this.killedFor = 'OUT_OF_MEMORY';
     this.state = 'DEAD';
     this.markReady(false);
     clearTimeout(this.initTimer!);
@@ -325,6 +323,9 @@ export class FunctionInstance {
     this.onDead(this);
     // let the pipes drain so the last lines land in the invocation's log
     const done = () => {
+      // a heap out of memory in V8 aborts the process: that is the memory limit, not a crash (its
+      // message on stderr may be read after the exit is seen: only now is the whole output in)
+      if (this.heapOom && this.killedFor === null) this.killedFor = 'OUT_OF_MEMORY';
       this.failCurrent();
       void this.sandbox.removeTmp(this.id);
       this.markExited();
