@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Sql } from '../db/client.js';
 import { claimDue } from '../db/queries/invocations.js';
 import type { InvocationService } from '../services/invocations.js';
+import { Serializer } from './serial.js';
 
 /**
  * Runs queued async invocations (EVENT): claims due ones with FOR UPDATE SKIP LOCKED, up to
@@ -11,14 +12,15 @@ import type { InvocationService } from '../services/invocations.js';
 export class FunctionInvoker {
   private timer: NodeJS.Timeout | null = null;
   private inFlight = new Set<Promise<void>>();
-  private claiming = false;
-  private again = false;
+  private readonly claims: Serializer;
   private stopped = false;
 
   constructor(
     private readonly sql: Sql, private readonly invocations: InvocationService, private readonly serverId: string,
     private readonly log: Logger, private readonly options: { intervalMs: number; parallel: number; leaseSeconds: number },
-  ) {}
+  ) {
+    this.claims = new Serializer(() => (this.stopped ? Promise.resolve() : this.claim()), (err) => this.log.error({ err }, 'claiming async invocations failed; the next tick retries'));
+  }
 
   start(): void {
     this.timer = setInterval(() => this.kick(), this.options.intervalMs);
@@ -26,21 +28,7 @@ export class FunctionInvoker {
   }
 
   kick(): void {
-    if (this.stopped) return;
-    if (this.claiming) {
-      this.again = true;
-      return;
-    }
-    this.claiming = true;
-    void this.claim()
-      .catch((err) => this.log.error({ err }, 'claiming async invocations failed; the next tick retries'))
-      .finally(() => {
-        this.claiming = false;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    if (!this.stopped) this.claims.request();
   }
 
   private async claim(): Promise<void> {
@@ -61,7 +49,7 @@ export class FunctionInvoker {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    while (this.claiming) await new Promise((r) => setTimeout(r, 10));
+    await this.claims.idle();
     await Promise.allSettled([...this.inFlight]);
   }
 }
