@@ -754,15 +754,16 @@ async function deployFunction(api: Api, name: string, runtime: string, handler: 
 
 /**
  * The warm figures measure warm instances: before a level's load, rounds of c concurrent invokes
- * until one round has no cold start (c instances are up). Starting 48 more instances takes longer
- * than the load's warm-up on 2 cores, and their start would be counted as warm invokes.
+ * until the function has c instances and a round had no cold start. Starting 48 more instances
+ * takes longer than the load's warm-up on 2 cores, and their starts would be counted as warm invokes.
  */
 async function prewarm(api: Api, name: string, c: number) {
-  for (let round = 0; round < 20; round++) {
+  for (let round = 0; round < 50; round++) {
     const res = await Promise.all(Array.from({ length: c }, () => api.data(`mutation($n: String!) { invokeFunction(input: { functionName: $n }) { invocation { coldStart } } }`, { n: name })));
-    if (!res.some((r) => r.invokeFunction.invocation.coldStart)) return;
+    const { total } = (await api.data(`query($n: String!) { function(name: $n) { instances { total } } }`, { n: name })).function.instances;
+    if (total >= c && !res.some((r) => r.invokeFunction.invocation.coldStart)) return;
   }
-  throw new Error(`${name}: still cold starts after 20 rounds of ${c} invokes`);
+  throw new Error(`${name}: fewer than ${c} warm instances after 50 rounds of ${c} invokes`);
 }
 
 async function figure9(api: Api, app: RunningApp) {
