@@ -41,11 +41,30 @@ function rssKb(pid: number): number {
   }
 }
 
-function peakKb(pid: number): number {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
+const statusBuf = Buffer.alloc(8192);
+
+/**
+ * The runtime process's peak RSS (VmHWM), read after every invocation from /proc/<pid>/status
+ * kept open: a read at offset 0 regenerates it, at half the cost of open + read + close.
+ */
+class PeakMemory {
+  private fd: number | null = null;
+
+  constructor(private readonly pid: number) {}
+
+  kb(): number {
+    try {
+      this.fd ??= fs.openSync(`/proc/${this.pid}/status`, 'r');
+      const n = fs.readSync(this.fd, statusBuf, 0, statusBuf.length, 0);
+      return Number(/VmHWM:\s+(\d+)/.exec(statusBuf.toString('latin1', 0, n))?.[1] ?? 0);
+    } catch {
+      return 0;
+    }
+  }
+
+  close(): void {
+    if (this.fd !== null) fs.close(this.fd, () => {});
+    this.fd = null;
   }
 }
 
@@ -70,6 +89,7 @@ export class FunctionInstance {
   state: 'INIT' | 'IDLE' | 'BUSY' | 'DEAD' = 'INIT';
   lastUsed = Date.now();
   private proc: ChildProcess | null = null;
+  private peak: PeakMemory | null = null;
   private api: RuntimeApiServer;
   private readonly uid: number;
   private readonly gid: number;
@@ -164,6 +184,7 @@ export class FunctionInstance {
       ...(this.sandbox.isolated ? { uid: this.uid, gid: this.gid } : {}),
     });
     this.proc = proc;
+    if (proc.pid) this.peak = new PeakMemory(proc.pid);
     proc.on('error', (err) => {
       this.onExit(null, null, `Couldn't start the runtime: ${err.message}`);
     });
@@ -255,8 +276,9 @@ export class FunctionInstance {
   private complete(kind: OutcomeKind, body: Buffer, errorType: string | null, errorKind: string | null): void {
     const cur = this.current!;
     const durationMs = cur.delivered ? performance.now() - cur.startedHr : 0;
-    const memoryKb = Math.max(this.proc?.pid ? peakKb(this.proc.pid) : 0, this.peakTreeKb);
-    const maxMemoryUsedMb = Math.min(this.spec.memoryMb, Math.ceil(memoryKb / 1024));
+    const memoryKb = Math.max(this.peak?.kb() ?? 0, this.peakTreeKb);
+    // out of memory is the limit reached, whatever the last sample saw (a dead process can't be read)
+    const maxMemoryUsedMb = kind === 'OUT_OF_MEMORY' ? this.spec.memoryMb : Math.min(this.spec.memoryMb, Math.ceil(memoryKb / 1024));
     const init = cur.coldStart ? this.initDurationMs : null;
     const billed = Math.ceil(durationMs + (init ?? 0));
     if (!cur.delivered) this.log('SYSTEM', `START RequestId: ${cur.request.requestId} Version: ${this.spec.version}`);
@@ -327,6 +349,7 @@ export class FunctionInstance {
       // message on stderr may be read after the exit is seen: only now is the whole output in)
       if (this.heapOom && this.killedFor === null) this.killedFor = 'OUT_OF_MEMORY';
       this.failCurrent();
+      this.peak?.close();
       void this.sandbox.removeTmp(this.id);
       this.markExited();
     };
