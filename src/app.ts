@@ -140,10 +140,12 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     const reloadRoutes = () => { services.httpRoutes.refresh().catch((err) => log.warn({ err }, 'HTTP routes not reloaded')); };
     // a trigger changed: every source that caches triggers on this server looks again
     listener.on(Channel.triggers, () => { reloadRoutes(); scheduler.kick(); queuePoller.kick(); });
+    listener.on(Channel.functions, () => services.functions.forget());
     listener.onReconnect(() => {
       services.events.feed.pokeAll();
       services.logs.feed.pokeAll();
       services.auth.forget();
+      services.functions.forget();
       reloadRoutes();
       services.queues.signalAll();
       queuePoller.kick();
@@ -152,7 +154,9 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       scheduler.kick();
       triggerDispatcher.kick();
     });
-    await listener.start([Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation, Channel.triggers, Channel.triggerOutbox, Channel.queue]);
+    await listener.start([
+      Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation, Channel.functions, Channel.triggers, Channel.triggerOutbox, Channel.queue,
+    ]);
 
     await services.httpRoutes.start();
 

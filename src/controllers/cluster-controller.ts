@@ -7,6 +7,7 @@ import type { EngineDriver, InstanceHandle } from '../engine/types.js';
 import { instanceType } from '../services/catalog.js';
 import { newInstanceToken } from '../services/clusters.js';
 import type { Services } from '../services/index.js';
+import { Serializer } from './serial.js';
 
 export interface ClusterControllerOptions {
   intervalMs: number;
@@ -41,8 +42,7 @@ export class ClusterController {
   private leaderSince = 0;
   private timer: NodeJS.Timeout | null = null;
   private hintTimer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly passes: Serializer;
   private stopped = false;
   /** instance ids with a launch or stop in flight (those can take seconds; passes don't wait) */
   private busy = new Set<string>();
@@ -56,7 +56,9 @@ export class ClusterController {
     private readonly driver: EngineDriver,
     private readonly log: Logger,
     private readonly options: ClusterControllerOptions,
-  ) {}
+  ) {
+    this.passes = new Serializer(() => (this.stopped ? Promise.resolve() : this.pass()), (err) => this.log.error({ err }, 'cluster reconcile pass failed; the next one retries'));
+  }
 
   start(): void {
     this.timer = setInterval(() => this.kick(), this.options.intervalMs);
@@ -71,20 +73,7 @@ export class ClusterController {
   }
 
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.pass()
-      .catch((err) => this.log.error({ err }, 'cluster reconcile pass failed; the next one retries'))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    if (!this.stopped) this.passes.request();
   }
 
   /**
@@ -269,7 +258,7 @@ export class ClusterController {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.hintTimer) clearTimeout(this.hintTimer);
-    await this.running;
+    await this.passes.idle();
     await Promise.allSettled([...this.inflight]);
     if (this.leading) {
       await this.options.leaderDb`select pg_advisory_unlock(${LEADER_LOCK})`.catch(() => {});

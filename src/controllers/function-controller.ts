@@ -4,6 +4,7 @@ import { PackageError } from '../engine/functions/sandbox.js';
 import type { FunctionService } from '../services/functions.js';
 import { hashOf } from '../services/function-code.js';
 import type { ProvisionedConcurrencyService } from '../services/provisioned-concurrency.js';
+import { Serializer } from './serial.js';
 
 /**
  * Brings functions' code to their instances: unpacks the packages of Pending functions (and of
@@ -13,14 +14,15 @@ import type { ProvisionedConcurrencyService } from '../services/provisioned-conc
  */
 export class FunctionController {
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
+  private readonly passes: Serializer;
 
   constructor(
     private readonly functions: FunctionService, private readonly provisioned: ProvisionedConcurrencyService,
     private readonly runtime: FunctionRuntime, private readonly log: Logger,
     private readonly options: { intervalMs: number; idleMs: number },
-  ) {}
+  ) {
+    this.passes = new Serializer(() => this.pass(), (err) => this.log.error({ err }, 'function controller pass failed; the next tick retries'));
+  }
 
   start(): void {
     this.timer = setInterval(() => this.kick(), this.options.intervalMs);
@@ -28,19 +30,7 @@ export class FunctionController {
   }
 
   kick(): void {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.pass()
-      .catch((err) => this.log.error({ err }, 'function controller pass failed; the next tick retries'))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.passes.request();
   }
 
   private async pass(): Promise<void> {
@@ -63,6 +53,6 @@ export class FunctionController {
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    while (this.running) await this.running;
+    await this.passes.idle();
   }
 }

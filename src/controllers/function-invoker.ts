@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Sql } from '../db/client.js';
 import { claimDue, releaseClaim } from '../db/queries/invocations.js';
 import type { InvocationService } from '../services/invocations.js';
+import { Serializer } from './serial.js';
 
 /**
  * Runs queued async invocations (EVENT): claims due ones with FOR UPDATE SKIP LOCKED, up to
@@ -13,14 +14,15 @@ export class FunctionInvoker {
   private inFlight = new Set<Promise<void>>();
   /** invocations running here, per function */
   private busy = new Map<string, number>();
-  private claiming = false;
-  private again = false;
+  private readonly claims: Serializer;
   private stopped = false;
 
   constructor(
     private readonly sql: Sql, private readonly invocations: InvocationService, private readonly serverId: string,
     private readonly log: Logger, private readonly options: { intervalMs: number; parallel: number; leaseSeconds: number },
-  ) {}
+  ) {
+    this.claims = new Serializer(() => (this.stopped ? Promise.resolve() : this.claim()), (err) => this.log.error({ err }, 'claiming async invocations failed; the next tick retries'));
+  }
 
   start(): void {
     this.timer = setInterval(() => this.kick(), this.options.intervalMs);
@@ -28,21 +30,7 @@ export class FunctionInvoker {
   }
 
   kick(): void {
-    if (this.stopped) return;
-    if (this.claiming) {
-      this.again = true;
-      return;
-    }
-    this.claiming = true;
-    void this.claim()
-      .catch((err) => this.log.error({ err }, 'claiming async invocations failed; the next tick retries'))
-      .finally(() => {
-        this.claiming = false;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    if (!this.stopped) this.claims.request();
   }
 
   private async claim(): Promise<void> {
@@ -58,7 +46,7 @@ export class FunctionInvoker {
         // this batch brought more of one function than it may hold: the rest go back, and the
         // claim runs again without that function
         await releaseClaim(this.sql, row.id, this.serverId);
-        this.again = true;
+        this.claims.request();
         continue;
       }
       this.busy.set(row.functionId, held + 1);
@@ -79,7 +67,7 @@ export class FunctionInvoker {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    while (this.claiming) await new Promise((r) => setTimeout(r, 10));
+    await this.claims.idle();
     await Promise.allSettled([...this.inFlight]);
   }
 }

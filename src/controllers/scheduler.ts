@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ScheduleService } from '../services/schedules.js';
-import { KeyedSerializer } from './serial.js';
+import { Serializer } from './serial.js';
 
 const LOCKED_RETRY_MS = 20;
 
@@ -12,10 +12,10 @@ const LOCKED_RETRY_MS = 20;
 export class Scheduler {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private readonly serial: KeyedSerializer;
+  private readonly serial: Serializer;
 
   constructor(private readonly schedules: ScheduleService, private readonly log: Logger, private readonly options: { intervalMs: number }) {
-    this.serial = new KeyedSerializer(() => this.pass(), (err) => {
+    this.serial = new Serializer(() => this.pass(), (err) => {
       this.log.error({ err }, 'firing schedules failed; trying again shortly');
       this.sleep(this.options.intervalMs);
     });
@@ -27,7 +27,7 @@ export class Scheduler {
 
   /** fire what is due and sleep again until the (possibly new) earliest tick */
   kick(): void {
-    if (!this.stopped) this.serial.request('schedules');
+    if (!this.stopped) this.serial.request();
   }
 
   private async pass(): Promise<void> {

@@ -26,3 +26,21 @@ export class KeyedSerializer {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
   }
 }
+
+/** The single-key case: a controller's pass, never two at once, and exactly one more when asked meanwhile. */
+export class Serializer {
+  private readonly keyed: KeyedSerializer;
+
+  constructor(work: () => Promise<void>, onError: (err: unknown) => void) {
+    this.keyed = new KeyedSerializer(() => work(), (err) => onError(err));
+  }
+
+  request(): void {
+    this.keyed.request('');
+  }
+
+  /** Resolves once no pass runs and none is due. */
+  idle(): Promise<void> {
+    return this.keyed.idle();
+  }
+}

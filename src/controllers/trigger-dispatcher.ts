@@ -8,7 +8,7 @@ import {
   clusterEventId, clusterEventMatches, emrEvent, type ClusterEventsTriggerConfig,
 } from '../services/trigger-sources/cluster-events.js';
 import type { TriggerService } from '../services/triggers.js';
-import { KeyedSerializer } from './serial.js';
+import { Serializer } from './serial.js';
 
 const BATCH = 100;
 
@@ -27,13 +27,13 @@ const BATCH = 100;
 export class TriggerDispatcher {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private readonly serial: KeyedSerializer;
+  private readonly serial: Serializer;
 
   constructor(
     private readonly sql: Sql, private readonly triggers: TriggerService, private readonly log: Logger,
     private readonly options: { intervalMs: number },
   ) {
-    this.serial = new KeyedSerializer(
+    this.serial = new Serializer(
       () => this.drain(),
       (err) => this.log.error({ err }, 'dispatching trigger events failed; the next tick retries'),
     );
@@ -45,7 +45,7 @@ export class TriggerDispatcher {
   }
 
   kick(): void {
-    if (!this.stopped) this.serial.request('outbox');
+    if (!this.stopped) this.serial.request();
   }
 
   private async drain(): Promise<void> {

@@ -22,6 +22,8 @@ export const Channel = {
   triggerOutbox: 'ep_trigger_outbox',
   /** `<queueId>` messages became visible in a queue (sent, moved to it, or made visible): wakes long polls */
   queue: 'ep_queue',
+  /** `<functionName>` a function, its versions or aliases changed: servers drop what they cached of it */
+  functions: 'ep_function',
 } as const;
 export type ChannelName = (typeof Channel)[keyof typeof Channel];
 

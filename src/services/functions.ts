@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import type { Sql, Tx } from '../db/client.js';
 import * as q from '../db/queries/functions.js';
 import { createStream } from '../db/queries/logs.js';
+import { lockTriggersOfFunction } from '../db/queries/triggers.js';
 import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionRuntimeName, FunctionVersionRow } from '../db/rows.js';
 import { Channel, notify } from '../events/channels.js';
 import { newId } from '../lib/ids.js';
@@ -139,9 +140,13 @@ export interface ResolvedVersion {
 }
 
 export class FunctionService {
-  private reservedCache: { total: number; at: number } | null = null;
-  /** function rows for invocations, by name, for a second (see forInvoke) */
-  private readonly recent = new Map<string, { row: FunctionRow; at: number }>();
+  // What invocations read of functions, kept until a change is announced (see forInvoke). A read
+  // that started before a change must not fill the cache after it: `generation` tells.
+  private reservedCache: number | null = null;
+  private readonly rows = new Map<string, FunctionRow>();
+  private readonly aliases = new Map<string, FunctionAliasRow | null>();
+  private readonly versions = new Map<string, ResolvedVersion | null>();
+  private generation = 0;
   /** called after a commit that left a function waiting for its code to be unpacked */
   onPending: (() => void) | null = null;
   /** called after a function was deleted (its instances and unpacked code go) */
@@ -153,24 +158,43 @@ export class FunctionService {
     return q.functionByName(this.sql, name);
   }
 
-  /** Local changes are seen at once; changes made through another server within a second. */
-  private forget(): void {
+  /**
+   * A function changed: here (at once, after the commit) or on another server (its NOTIFY on
+   * Channel.functions, and when the listener reconnects, since notifications may have been
+   * missed meanwhile). Changes are rare: everything cached is dropped.
+   */
+  forget(): void {
+    this.generation++;
     this.reservedCache = null;
-    this.recent.clear();
+    this.rows.clear();
+    this.aliases.clear();
+    this.versions.clear();
+  }
+
+  /** Every transaction that changes a function, its versions or aliases announces it. */
+  private changed(tx: Tx, name: string): Promise<void> {
+    return notify(tx, Channel.functions, name);
+  }
+
+  /** Reads through a cache that forget() empties; a read that overlapped a change is not kept. */
+  private async cachedRead<K, V>(cache: Map<K, V>, key: K, read: () => Promise<V>): Promise<V> {
+    if (cache.has(key)) return cache.get(key)!;
+    const generation = this.generation;
+    const value = await read();
+    if (generation === this.generation) {
+      if (cache.size > 10_000) cache.clear();
+      cache.set(key, value);
+    }
+    return value;
   }
 
   /**
-   * The function as invocations see it: read at most once a second per name, which takes a
-   * statement off every warm invoke. Local changes clear it at once; a change made through another
-   * server reaches this one within that second (Lambda's own configuration changes propagate too).
+   * The function as invocations see it, without a statement on warm invokes: cached until the
+   * function changes. A change made here is seen by the next invoke; one made through another
+   * server as soon as its NOTIFY arrives (a few milliseconds after its commit).
    */
   async forInvoke(name: string, field: string): Promise<FunctionRow> {
-    const hit = this.recent.get(name);
-    if (hit && Date.now() - hit.at < 1_000) return hit.row;
-    const row = await this.require(name, field);
-    if (this.recent.size > 10_000) this.recent.clear();
-    this.recent.set(row.name, { row, at: Date.now() });
-    return row;
+    return this.cachedRead(this.rows, name, () => this.require(name, field));
   }
 
   async require(name: string, field = 'functionName'): Promise<FunctionRow> {
@@ -189,11 +213,12 @@ export class FunctionService {
     };
   }
 
-  /** Sum of every function's reserved concurrency (cached for a second: it is read on each invoke). */
+  /** Sum of every function's reserved concurrency (read on each invoke: cached like the rows). */
   async reservedTotal(): Promise<number> {
-    if (this.reservedCache && Date.now() - this.reservedCache.at < 1_000) return this.reservedCache.total;
+    if (this.reservedCache !== null) return this.reservedCache;
+    const generation = this.generation;
     const total = await q.reservedConcurrencyTotal(this.sql, null);
-    this.reservedCache = { total, at: Date.now() };
+    if (generation === this.generation) this.reservedCache = total;
     return total;
   }
 
@@ -253,6 +278,7 @@ export class FunctionService {
         revisionId: crypto.randomUUID(), logStreamId, ...asyncSettings,
       });
       if (!created) throw conflict(`Function already exist: ${name}`, 'input.name');
+      await this.changed(tx, name);
       await systemLog(tx, logStreamId, `Function ${name} created: state Pending (${runtime}, ${memoryMb} MB, ${timeoutSeconds} s)`);
       return created;
     });
@@ -279,6 +305,7 @@ export class FunctionService {
         codeSha256: stored.sha256, codeSize: stored.size, lastUpdateStatus: 'InProgress', lastUpdateStatusReason: null,
         revisionId: crypto.randomUUID(),
       });
+      await this.changed(tx, row.name);
       await systemLog(tx, row.logStreamId, `Function code updated (CodeSha256 ${stored.sha256}): LastUpdateStatus InProgress`);
       return row;
     });
@@ -308,6 +335,7 @@ export class FunctionService {
       }
       Object.assign(patch, this.asyncSettings(input.eventInvokeConfig, current, 'input.eventInvokeConfig'));
       const updated = await q.updateFunction(tx, current.id, { ...patch, revisionId: crypto.randomUUID() });
+      await this.changed(tx, updated.name);
       await systemLog(tx, updated.logStreamId, 'Function configuration updated');
       return updated;
     });
@@ -319,7 +347,9 @@ export class FunctionService {
     const fn = await this.sql.begin(async (tx) => {
       const current = await q.lockFunctionByName(tx, requireFunctionName(name, 'input.functionName'));
       if (!current) throw notFound('function', name, 'input.functionName');
+      await lockTriggersOfFunction(tx, current.id);
       await q.deleteFunction(tx, current.id);
+      await this.changed(tx, current.name);
       // its triggers went with it (ON DELETE CASCADE): caches of triggers reload
       await notify(tx, Channel.triggers, `fn:${current.id}`);
       await systemLog(tx, current.logStreamId, `Function ${current.name} deleted`);
@@ -345,6 +375,7 @@ export class FunctionService {
           ? { state: 'Active', stateReason: null, stateReasonCode: null, lastUpdateStatus: 'Successful', lastUpdateStatusReason: null }
           : { state: 'Failed', stateReason: failure, stateReasonCode: 'InvalidZipFileException', lastUpdateStatus: 'Failed', lastUpdateStatusReason: failure };
         const row = await q.updateFunction(tx, fn.id, patch, false);
+        await this.changed(tx, row.name);
         await systemLog(tx, row.logStreamId, failure === null ? `Function state: Active (LastUpdateStatus Successful)` : `Function state: Failed: ${failure}`);
       }
       return claimed.length;
@@ -370,6 +401,7 @@ export class FunctionService {
       if (last && sameConfig(last.config, config)) return last;
       const version = fn.lastVersion + 1;
       await q.updateFunction(tx, fn.id, { lastVersion: version }, false);
+      await this.changed(tx, fn.name);
       const row = await q.insertVersion(tx, {
         functionId: fn.id, version, config: { ...config, description: description || fn.description }, codeSha256: fn.codeSha256,
         revisionId: `v${version}`, description: description || fn.description,
@@ -433,9 +465,10 @@ export class FunctionService {
       if (!fn) throw notFound('function', input.functionName, 'input.functionName');
       const row = await q.insertAlias(tx, await this.aliasRow(tx, fn, input, null));
       if (!row) throw conflict(`Alias already exists: ${functionArn(fn.name, input.name)}`, 'input.name');
+      await this.changed(tx, fn.name);
       await systemLog(tx, fn.logStreamId, `Alias ${input.name} created → ${describeRouting(row)}`);
       return row;
-    });
+    }).finally(() => this.forget());
   }
 
   async updateAlias(input: AliasInput): Promise<FunctionAliasRow> {
@@ -446,9 +479,10 @@ export class FunctionService {
       const current = await q.aliasByName(tx, fn.id, input.name);
       if (!current) throw notFound('alias', `${fn.name}:${input.name}`, 'input.name');
       const row = (await q.updateAlias(tx, await this.aliasRow(tx, fn, input, current)))!;
+      await this.changed(tx, fn.name);
       await systemLog(tx, fn.logStreamId, `Alias ${input.name} updated → ${describeRouting(row)}`);
       return row;
-    });
+    }).finally(() => this.forget());
   }
 
   async deleteAlias(input: { functionName: string; name: string }): Promise<FunctionAliasRow> {
@@ -458,9 +492,10 @@ export class FunctionService {
       const current = await q.aliasByName(tx, fn.id, input.name);
       if (!current) throw notFound('alias', `${fn.name}:${input.name}`, 'input.name');
       await q.deleteAlias(tx, fn.id, input.name);
+      await this.changed(tx, fn.name);
       await systemLog(tx, fn.logStreamId, `Alias ${input.name} deleted`);
       return current;
-    });
+    }).finally(() => this.forget());
   }
 
   /** What an instance of this version needs (the engine's view of it). */
@@ -478,30 +513,39 @@ export class FunctionService {
    * What a qualifier runs: $LATEST, a version, or an alias (which picks one of its two versions
    * by weight, at random: routing is probabilistic, as Lambda's).
    */
-  async resolve(fn: FunctionRow, qualifier: string | null | undefined, field = 'input.qualifier', db: Sql | Tx = this.sql): Promise<ResolvedVersion> {
-    if (qualifier == null || qualifier === '' || qualifier === '$LATEST') return this.version(fn, '$LATEST', field, db);
-    if (/^[0-9]+$/.test(qualifier)) return this.version(fn, qualifier, field, db);
-    const alias = await q.aliasByName(db, fn.id, qualifier);
+  async resolve(fn: FunctionRow, qualifier: string | null | undefined, field = 'input.qualifier', tx?: Tx): Promise<ResolvedVersion> {
+    if (qualifier == null || qualifier === '' || qualifier === '$LATEST') return this.version(fn, '$LATEST', field, tx);
+    if (/^[0-9]+$/.test(qualifier)) return this.version(fn, qualifier, field, tx);
+    const alias = tx ? await q.aliasByName(tx, fn.id, qualifier) : await this.alias(fn, qualifier);
     if (!alias) throw notFound('alias', `${fn.name}:${qualifier}`, field);
     const pick = alias.additionalVersion !== null && Math.random() < (alias.additionalWeight ?? 0) ? alias.additionalVersion : alias.functionVersion;
-    return this.version(fn, pick, field, db);
+    return this.version(fn, pick, field, tx);
   }
 
   /** The versions a qualifier routes to, with their share of the traffic. */
   async routes(fn: FunctionRow, qualifier: string, field: string): Promise<Array<{ resolved: ResolvedVersion; weight: number }>> {
     if (qualifier === '$LATEST' || /^[0-9]+$/.test(qualifier)) return [{ resolved: await this.version(fn, qualifier, field), weight: 1 }];
-    const alias = await q.aliasByName(this.sql, fn.id, qualifier);
+    const alias = await this.alias(fn, qualifier);
     if (!alias) throw notFound('alias', `${fn.name}:${qualifier}`, field);
     const main = { resolved: await this.version(fn, alias.functionVersion, field), weight: 1 - (alias.additionalWeight ?? 0) };
     if (alias.additionalVersion === null) return [main];
     return [main, { resolved: await this.version(fn, alias.additionalVersion, field), weight: alias.additionalWeight ?? 0 }];
   }
 
-  private async version(fn: FunctionRow, version: string, field: string, db: Sql | Tx = this.sql): Promise<ResolvedVersion> {
+  private alias(fn: FunctionRow, name: string): Promise<FunctionAliasRow | null> {
+    return this.cachedRead(this.aliases, `${fn.id}:${name}`, async () => (await q.aliasByName(this.sql, fn.id, name)) ?? null);
+  }
+
+  /** In a transaction (`tx`), what it sees: the cache may not have heard of its own changes yet. */
+  private async version(fn: FunctionRow, version: string, field: string, tx?: Tx): Promise<ResolvedVersion> {
     if (version === '$LATEST') return { version: '$LATEST', config: configOf(fn), revisionId: fn.revisionId };
-    const row = await q.versionByNumber(db, fn.id, Number(version));
-    if (!row) throw notFound('version', `${fn.name}:${version}`, field);
-    return { version: String(row.version), config: row.config, revisionId: row.revisionId };
+    const read = async () => {
+      const row = await q.versionByNumber(tx ?? this.sql, fn.id, Number(version));
+      return row ? { version: String(row.version), config: row.config, revisionId: row.revisionId } : null;
+    };
+    const resolved = tx ? await read() : await this.cachedRead(this.versions, `${fn.id}:${version}`, read);
+    if (!resolved) throw notFound('version', `${fn.name}:${version}`, field);
+    return resolved;
   }
 }
 

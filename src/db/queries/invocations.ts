@@ -33,12 +33,15 @@ export async function insertInvocation(db: Db, inv: NewInvocation): Promise<Invo
  */
 export async function recordInvocations(sql: Sql, invs: NewInvocation[]): Promise<InvocationRow[]> {
   // one statement: set_config(…, true) lasts until the end of the statement's own transaction, its
-  // commit included; RETURNING reads the CTE so that it is evaluated at all
-  const rows = await sql<Array<InvocationRow & { asyncCommit?: string }>>`
+  // commit included; RETURNING reads the CTE so that it is evaluated at all. Only what the database
+  // adds comes back (the rest is what was written: no logs and response to send back and parse).
+  const added = await sql<Array<{ id: string; createdAt: Date; asyncCommit: string }>>`
     with cfg as (select set_config('synchronous_commit', 'off', true) as v)
-    insert into invocations ${sql(invs.map((inv) => values(sql, inv)))} returning *, (select v from cfg) as async_commit`;
-  for (const row of rows) delete row.asyncCommit;
-  return rows;
+    insert into invocations ${sql(invs.map((inv) => values(sql, inv)))} returning id, created_at, (select v from cfg) as async_commit`;
+  const createdAt = new Map(added.map((r) => [r.id, r.createdAt]));
+  return invs.map((inv) => ({
+    ...inv, triggerId: inv.triggerId ?? null, eventId: inv.eventId ?? null, createdAt: createdAt.get(inv.id)!, claimedBy: null, claimedUntil: null,
+  }));
 }
 
 /** Queues an async invocation and wakes the invokers (on every server). */

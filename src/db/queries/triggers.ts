@@ -67,3 +67,11 @@ export async function deliveries(db: Db, triggerId: string, limit: number, befor
       ${before ? db`and (created_at, id) < (${before.at}, ${before.id})` : db``}
     order by created_at desc, id desc limit ${limit}`;
 }
+
+/**
+ * Locks a function's triggers in the dispatcher's order (created_at, id) before the function's
+ * delete cascades to them: the cascade's own order could deadlock with a dispatch pass.
+ */
+export async function lockTriggersOfFunction(tx: Db, functionId: string): Promise<void> {
+  await tx`select id from triggers where function_id = ${functionId} order by created_at, id for update`;
+}

@@ -41,11 +41,30 @@ function rssKb(pid: number): number {
   }
 }
 
-function peakKb(pid: number): number {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
+const statusBuf = Buffer.alloc(8192);
+
+/**
+ * The runtime process's peak RSS (VmHWM), read after every invocation from /proc/<pid>/status
+ * kept open: a read at offset 0 regenerates it, at half the cost of open + read + close.
+ */
+class PeakMemory {
+  private fd: number | null = null;
+
+  constructor(private readonly pid: number) {}
+
+  kb(): number {
+    try {
+      this.fd ??= fs.openSync(`/proc/${this.pid}/status`, 'r');
+      const n = fs.readSync(this.fd, statusBuf, 0, statusBuf.length, 0);
+      return Number(/VmHWM:\s+(\d+)/.exec(statusBuf.toString('latin1', 0, n))?.[1] ?? 0);
+    } catch {
+      return 0;
+    }
+  }
+
+  close(): void {
+    if (this.fd !== null) fs.close(this.fd, () => {});
+    this.fd = null;
   }
 }
 
@@ -70,6 +89,7 @@ export class FunctionInstance {
   state: 'INIT' | 'IDLE' | 'BUSY' | 'DEAD' = 'INIT';
   lastUsed = Date.now();
   private proc: ChildProcess | null = null;
+  private peak: PeakMemory | null = null;
   private api: RuntimeApiServer;
   private readonly uid: number;
   private readonly gid: number;
@@ -153,7 +173,7 @@ export class FunctionInstance {
     } else if (spec.runtime === 'PYTHON311') {
       if (!this.sandbox.interpreters.python) throw new Error('no python3 interpreter usable by function instances on this host');
       command = this.sandbox.interpreters.python;
-      args = ['-u', '-S', '-B', path.join(this.sandbox.runtimeDir, 'python_bootstrap.py')];
+      args = ['-u', '-S', '-B', await this.sandbox.pythonBootstrap(command)];
     } else {
       command = path.join(codeDir, 'bootstrap');
       args = [];
@@ -164,6 +184,7 @@ export class FunctionInstance {
       ...(this.sandbox.isolated ? { uid: this.uid, gid: this.gid } : {}),
     });
     this.proc = proc;
+    if (proc.pid) this.peak = new PeakMemory(proc.pid);
     proc.on('error', (err) => {
       this.onExit(null, null, `Couldn't start the runtime: ${err.message}`);
     });
@@ -171,6 +192,16 @@ export class FunctionInstance {
     this.readLines(proc.stdout!, 'STDOUT');
     this.readLines(proc.stderr!, 'STDERR');
     this.initTimer = setTimeout(() => { if (this.state === 'INIT') this.kill('TIMEOUT'); }, INIT_LIMIT_MS);
+    this.watchMemory();
+  }
+
+  /**
+   * Samples the memory every MEMORY_POLL_MS while the runtime works (init, then each invocation
+   * from its delivery): an invocation shorter than that costs no sample, and an idle instance
+   * can't grow. Each invocation's peak is read at its end anyway (VmHWM).
+   */
+  private watchMemory(): void {
+    clearInterval(this.memoryTimer!);
     this.memoryTimer = setInterval(() => this.checkMemory(), MEMORY_POLL_MS);
     this.memoryTimer.unref();
   }
@@ -200,6 +231,7 @@ export class FunctionInstance {
       clearTimeout(this.initTimer!);
       this.state = this.current ? 'BUSY' : 'IDLE';
       this.markReady(true);
+      clearInterval(this.memoryTimer!);
       // once initialised, the instance yields the CPU to the control plane, which answers every
       // instance and must not queue behind them (its init ran at full priority: cold starts count)
       try { os.setPriority(this.proc!.pid!, INSTANCE_NICE); } catch { /* not allowed: same priority */ }
@@ -221,9 +253,11 @@ export class FunctionInstance {
     this.peakTreeKb = 0;
     this.log('SYSTEM', `START RequestId: ${cur.request.requestId} Version: ${this.spec.version}`);
     cur.timer = setTimeout(() => this.kill('TIMEOUT'), this.spec.timeoutSeconds * 1000);
+    this.watchMemory();
     give({
       requestId: cur.request.requestId, deadlineMs: cur.deadlineMs, invokedFunctionArn: cur.request.invokedFunctionArn,
-      traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${crypto.randomBytes(12).toString('hex')};Sampled=0`,
+      // 24 hex digits of a random UUID (randomUUID draws from a pooled buffer: no syscall per invocation)
+      traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${crypto.randomUUID().replace(/-/g, '').slice(0, 24)};Sampled=0`,
       clientContext: cur.request.clientContext, payload: cur.request.payload,
     });
   }
@@ -235,14 +269,16 @@ export class FunctionInstance {
     setImmediate(() => setImmediate(() => this.complete(kind, body, errorType, errorKind)));
     cur.done = true;
     clearTimeout(cur.timer!);
+    clearInterval(this.memoryTimer!);
     return true;
   }
 
   private complete(kind: OutcomeKind, body: Buffer, errorType: string | null, errorKind: string | null): void {
     const cur = this.current!;
     const durationMs = cur.delivered ? performance.now() - cur.startedHr : 0;
-    const memoryKb = Math.max(this.proc?.pid ? peakKb(this.proc.pid) : 0, this.peakTreeKb);
-    const maxMemoryUsedMb = Math.min(this.spec.memoryMb, Math.ceil(memoryKb / 1024));
+    const memoryKb = Math.max(this.peak?.kb() ?? 0, this.peakTreeKb);
+    // out of memory is the limit reached, whatever the last sample saw (a dead process can't be read)
+    const maxMemoryUsedMb = kind === 'OUT_OF_MEMORY' ? this.spec.memoryMb : Math.min(this.spec.memoryMb, Math.ceil(memoryKb / 1024));
     const init = cur.coldStart ? this.initDurationMs : null;
     const billed = Math.ceil(durationMs + (init ?? 0));
     if (!cur.delivered) this.log('SYSTEM', `START RequestId: ${cur.request.requestId} Version: ${this.spec.version}`);
@@ -301,8 +337,6 @@ export class FunctionInstance {
     if (this.state === 'DEAD') return;
     this.startError = startError;
     this.exitText = startError ?? (signal ? `signal: ${signal === 'SIGKILL' ? 'killed' : signal}` : `exit status ${code}`);
-    // a heap out of memory in V8 aborts the process: that is the memory limit, not a crash
-    if (this.heapOom && this.killedFor === null) this.killedFor = 'OUT_OF_MEMORY';
     this.state = 'DEAD';
     this.markReady(false);
     clearTimeout(this.initTimer!);
@@ -311,7 +345,11 @@ export class FunctionInstance {
     this.onDead(this);
     // let the pipes drain so the last lines land in the invocation's log
     const done = () => {
+      // a heap out of memory in V8 aborts the process: that is the memory limit, not a crash (its
+      // message on stderr may be read after the exit is seen: only now is the whole output in)
+      if (this.heapOom && this.killedFor === null) this.killedFor = 'OUT_OF_MEMORY';
       this.failCurrent();
+      this.peak?.close();
       void this.sandbox.removeTmp(this.id);
       this.markExited();
     };

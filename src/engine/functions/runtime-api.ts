@@ -1,12 +1,21 @@
 // One Lambda Runtime API endpoint (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html)
 // per instance, on 127.0.0.1: an instance only ever sees its own invocations. When instances run
 // under their own uids, connections from any other uid are refused (looked up in /proc/net/tcp).
+//
+// HTTP/1.1 is served by a small server on net sockets, not node:http: every invocation crosses
+// this endpoint twice (the event out, the response in), and with tens of instances on a few
+// cores it is the control plane's hottest path. It speaks what runtimes send — keep-alive or
+// not, content-length or chunked bodies, `Expect: 100-continue` (curl's large POSTs), pipelined
+// requests — and answers each request in order. One saving needs pipelining: a runtime that asks
+// for its next event together with its response (the project's Node runtime does) gets the 202
+// for that response in the same write as the next event, one wake-up per invocation.
 import fs from 'node:fs';
-import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
 const MAX_ERROR_BYTES = 1024 * 1024;
+const MAX_HEAD_BYTES = 64 * 1024;
 const PREFIX = '/2018-06-01/runtime/';
 
 export interface NextEvent {
@@ -44,42 +53,210 @@ function uidOfPeer(socket: Socket, serverPort: number): number | null {
   return null;
 }
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) over = true;
-      else chunks.push(c);
-    });
-    req.on('end', () => resolve(over ? null : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+const REASONS: Record<number, string> = {
+  100: 'Continue', 200: 'OK', 202: 'Accepted', 400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed',
+  413: 'Payload Too Large', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
+};
+
+function response(status: number, body: Buffer | string, headers: Record<string, string> = {}, close = false): Buffer {
+  const data = typeof body === 'string' ? Buffer.from(body) : body;
+  let head = `HTTP/1.1 ${status} ${REASONS[status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${data.length}\r\n`;
+  for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+  head += close ? 'connection: close\r\n\r\n' : '\r\n';
+  return Buffer.concat([Buffer.from(head, 'latin1'), data]);
 }
 
-function send(res: http.ServerResponse, status: number, body: object, headers: Record<string, string> = {}) {
-  const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers });
-  res.end(data);
+const json = (status: number, doc: object, close = false) => response(status, JSON.stringify(doc), {}, close);
+
+interface Request {
+  method: string;
+  path: string;
+  headers: Map<string, string>;
+  /** null: over the route's limit (the bytes were read and dropped) */
+  body: Buffer | null;
+  close: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** One runtime's connection: parses requests as bytes arrive and answers them in order. */
+class Connection {
+  private buf: Buffer = EMPTY;
+  private busy = false;
+  /** answers that leave with the next one (see the file comment) */
+  private held: Buffer[] = [];
+  private continued = false;
+  private closed = false;
+  /** bytes still to drop of a body over its limit, and the request they belong to */
+  private skip = 0;
+  private skipped: Request | null = null;
+
+  constructor(private readonly socket: Socket, private readonly route: (req: Request) => Promise<Buffer>) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('close', () => { this.closed = true; });
+    socket.on('error', () => { this.closed = true; });
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.skip > 0) {
+      const n = Math.min(this.skip, chunk.length);
+      this.skip -= n;
+      if (this.skip > 0) return;
+      this.buf = chunk.subarray(n);
+      this.answer(this.skipped!);
+      this.skipped = null;
+      return;
+    }
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.busy && !this.closed && this.skip === 0) {
+      const req = this.take();
+      if (!req) return;
+      this.answer(req);
+    }
+  }
+
+  private answer(req: Request): void {
+    this.busy = true;
+    this.route(req).then((bytes) => {
+      this.busy = false;
+      // a 202 for a response, with the runtime's next request already here: it leaves with that one's answer
+      const accepted = req.method === 'POST' && bytes.toString('latin1', 9, 12) === '202' && /\/(response|error)$/.test(req.path);
+      if (accepted && !req.close && this.buf.indexOf('\r\n\r\n') >= 0) this.held.push(bytes);
+      else this.write(bytes, req.close);
+      this.pump();
+    }, () => {
+      this.busy = false;
+      this.write(json(500, { errorMessage: 'internal error', errorType: 'ServiceException' }, true), true);
+    });
+  }
+
+  private write(bytes: Buffer, close = false): void {
+    if (this.closed) return;
+    const out = this.held.length > 0 ? Buffer.concat([...this.held, bytes]) : bytes;
+    this.held = [];
+    if (close) {
+      this.closed = true;
+      this.socket.end(out);
+    } else this.socket.write(out);
+  }
+
+  private fail(status: number, message: string): void {
+    this.buf = EMPTY;
+    this.write(json(status, { errorMessage: message, errorType: 'InvalidRequest' }, true), true);
+  }
+
+  /** A complete request from the buffer, or null (more bytes needed, a large body being dropped, or a failure). */
+  private take(): Request | null {
+    const end = this.buf.indexOf('\r\n\r\n');
+    if (end < 0) {
+      if (this.buf.length > MAX_HEAD_BYTES) this.fail(431, 'request head too large');
+      return null;
+    }
+    const lines = this.buf.toString('latin1', 0, end).split('\r\n');
+    const [method, target, version] = (lines[0] ?? '').split(' ');
+    if (!method || !target || !version?.startsWith('HTTP/1.')) {
+      this.fail(400, 'malformed request line');
+      return null;
+    }
+    const headers = new Map<string, string>();
+    for (let i = 1; i < lines.length; i++) {
+      const colon = lines[i]!.indexOf(':');
+      if (colon > 0) headers.set(lines[i]!.slice(0, colon).trim().toLowerCase(), lines[i]!.slice(colon + 1).trim());
+    }
+    const connection = (headers.get('connection') ?? '').toLowerCase();
+    const close = version === 'HTTP/1.0' ? !connection.includes('keep-alive') : connection.includes('close');
+    const limit = target.startsWith(`${PREFIX}invocation/`) && target.endsWith('/response') ? MAX_RESPONSE_BYTES : MAX_ERROR_BYTES;
+    const start = end + 4;
+    const req: Request = { method, path: target, headers, body: null, close };
+    if (/chunked/i.test(headers.get('transfer-encoding') ?? '')) {
+      const parts: Buffer[] = [];
+      let size = 0;
+      let at = start;
+      for (;;) {
+        const eol = this.buf.indexOf('\r\n', at);
+        if (eol < 0) return this.awaitBody(headers, start, limit);
+        const n = parseInt(this.buf.toString('latin1', at, eol), 16);
+        if (!Number.isFinite(n) || n < 0) {
+          this.fail(400, 'malformed chunked body');
+          return null;
+        }
+        if (n === 0) {
+          // the last chunk, then optional trailers, then an empty line
+          const done = this.buf.indexOf('\r\n\r\n', eol);
+          if (done < 0) return this.awaitBody(headers, start, limit);
+          this.buf = this.buf.subarray(done + 4);
+          break;
+        }
+        if (this.buf.length < eol + 2 + n + 2) return this.awaitBody(headers, start, limit);
+        parts.push(this.buf.subarray(eol + 2, eol + 2 + n));
+        size += n;
+        at = eol + 2 + n + 2;
+      }
+      req.body = size > limit ? null : Buffer.concat(parts, size);
+    } else {
+      const length = Number(headers.get('content-length') ?? 0);
+      if (!Number.isInteger(length) || length < 0) {
+        this.fail(400, 'malformed content-length');
+        return null;
+      }
+      if (length > limit) {
+        // over the limit: the bytes are dropped as they come, the request is answered at its end
+        this.continueIfAsked(headers);
+        const have = Math.min(this.buf.length - start, length);
+        this.buf = this.buf.subarray(start + have);
+        this.continued = false;
+        if (have < length) {
+          this.skip = length - have;
+          this.skipped = req;
+          return null;
+        }
+        return req;
+      }
+      if (this.buf.length < start + length) return this.awaitBody(headers, start, limit);
+      req.body = Buffer.from(this.buf.subarray(start, start + length));
+      this.buf = this.buf.subarray(start + length);
+    }
+    this.continued = false;
+    return req;
+  }
+
+  /** More of the body is needed. curl waits (up to a second) for "100 Continue" before sending a large one. */
+  private awaitBody(headers: Map<string, string>, start: number, limit: number): null {
+    // a chunked body is kept until it ends: past the limit (and some slack) the connection goes
+    if (this.buf.length - start > limit + MAX_HEAD_BYTES) {
+      this.fail(413, 'request body too large');
+      return null;
+    }
+    this.continueIfAsked(headers);
+    return null;
+  }
+
+  private continueIfAsked(headers: Map<string, string>): void {
+    if (this.continued || (headers.get('expect') ?? '').toLowerCase() !== '100-continue') return;
+    this.continued = true;
+    this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+  }
 }
 
 export class RuntimeApiServer {
-  private readonly server: http.Server;
+  private readonly server: net.Server;
+  private readonly sockets = new Set<Socket>();
   port = 0;
 
   constructor(private readonly handlers: RuntimeApiHandlers, private readonly allowedUid: number | null) {
-    this.server = http.createServer((req, res) => {
-      this.route(req, res).catch(() => { if (!res.headersSent) send(res, 500, { errorMessage: 'internal error', errorType: 'ServiceException' }); });
-    });
-    this.server.keepAliveTimeout = 0;
-    this.server.requestTimeout = 0;
-    this.server.headersTimeout = 0;
-    this.server.on('connection', (socket: Socket) => {
-      socket.setNoDelay(true);
-      if (this.allowedUid === null) return;
-      if (uidOfPeer(socket, this.port) !== this.allowedUid) socket.destroy();
+    this.server = net.createServer((socket) => {
+      if (this.allowedUid !== null && uidOfPeer(socket, this.port) !== this.allowedUid) {
+        socket.destroy();
+        return;
+      }
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      new Connection(socket, (req) => this.route(req));
     });
   }
 
@@ -94,52 +271,50 @@ export class RuntimeApiServer {
 
   close(): void {
     this.server.close();
-    this.server.closeAllConnections();
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
   }
 
-  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = req.url ?? '';
-    if (!url.startsWith(PREFIX)) return send(res, 404, { errorMessage: 'unknown path', errorType: 'NotFound' });
+  private async route(req: Request): Promise<Buffer> {
+    const reply = (status: number, doc: object) => json(status, doc, req.close);
+    const url = req.path;
+    if (!url.startsWith(PREFIX)) return reply(404, { errorMessage: 'unknown path', errorType: 'NotFound' });
     const rest = url.slice(PREFIX.length);
     if (req.method === 'GET' && rest === 'invocation/next') {
       const ev = await this.handlers.next();
-      res.writeHead(200, {
-        'content-type': 'application/json',
-        'content-length': ev.payload.length,
+      return response(200, ev.payload, {
         'lambda-runtime-aws-request-id': ev.requestId,
         'lambda-runtime-deadline-ms': String(ev.deadlineMs),
         'lambda-runtime-invoked-function-arn': ev.invokedFunctionArn,
         'lambda-runtime-trace-id': ev.traceId,
         ...(ev.clientContext ? { 'lambda-runtime-client-context': ev.clientContext } : {}),
-      });
-      res.end(ev.payload);
-      return;
+      }, req.close);
     }
-    if (req.method !== 'POST') return send(res, 405, { errorMessage: 'method not allowed', errorType: 'MethodNotAllowed' });
-    const errorType = (req.headers['lambda-runtime-function-error-type'] as string | undefined) ?? null;
+    if (req.method !== 'POST') return reply(405, { errorMessage: 'method not allowed', errorType: 'MethodNotAllowed' });
+    const errorType = req.headers.get('lambda-runtime-function-error-type') ?? null;
     if (rest === 'init/error') {
-      const body = await readBody(req, MAX_ERROR_BYTES);
-      this.handlers.initError(body ?? Buffer.from('{}'), errorType);
-      return send(res, 202, { status: 'OK' });
+      this.handlers.initError(req.body ?? Buffer.from('{}'), errorType);
+      return reply(202, { status: 'OK' });
     }
     const m = /^invocation\/([^/]+)\/(response|error)$/.exec(rest);
-    if (!m) return send(res, 404, { errorMessage: 'unknown path', errorType: 'NotFound' });
-    const requestId = decodeURIComponent(m[1]!);
+    if (!m) return reply(404, { errorMessage: 'unknown path', errorType: 'NotFound' });
+    let requestId: string;
+    try {
+      requestId = decodeURIComponent(m[1]!);
+    } catch {
+      return reply(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
+    }
     if (m[2] === 'response') {
-      const body = await readBody(req, MAX_RESPONSE_BYTES);
-      if (body === null) {
+      if (req.body === null) {
         this.handlers.responseTooLarge(requestId);
-        return send(res, 413, {
-          errorMessage: `Exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`, errorType: 'RequestEntityTooLarge',
-        });
+        return reply(413, { errorMessage: `Exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`, errorType: 'RequestEntityTooLarge' });
       }
-      if (!this.handlers.response(requestId, body)) return send(res, 400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
-      return send(res, 202, { status: 'OK' });
+      if (!this.handlers.response(requestId, req.body)) return reply(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
+      return reply(202, { status: 'OK' });
     }
-    const body = await readBody(req, MAX_ERROR_BYTES);
-    if (!this.handlers.error(requestId, body ?? Buffer.from('{}'), errorType)) {
-      return send(res, 400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
+    if (!this.handlers.error(requestId, req.body ?? Buffer.from('{}'), errorType)) {
+      return reply(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
     }
-    return send(res, 202, { status: 'OK' });
+    return reply(202, { status: 'OK' });
   }
 }

@@ -7,7 +7,7 @@
 // As root, every instance runs under its own uid, in its function's gid: it can read its own code
 // and nothing of another function's, nor the server's environment (/proc/<pid>/environ is
 // owner-only) nor the data dir (0700). Without root everything runs as the server's user.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -52,6 +52,7 @@ export class Sandbox {
   private found: Interpreters | null = null;
   private nextUid: number;
   private readonly preparing = new Map<string, Promise<string>>();
+  private pythonEntry: Promise<string> | null = null;
 
   constructor(readonly root: string, private readonly options: { pythonCommand?: string } = {}) {
     this.isolated = process.getuid?.() === 0;
@@ -91,6 +92,23 @@ export class Sandbox {
       await fsp.chmod(path.join(this.runtimeDir, file), 0o644);
     }
     await fsp.chmod(this.runtimeDir, 0o755);
+  }
+
+  /**
+   * The Python bootstrap to run: compiled once, by the interpreter that runs it, so that cold
+   * starts don't compile it each time (a script is never cached); the source if that fails.
+   */
+  pythonBootstrap(python: string): Promise<string> {
+    const source = path.join(this.runtimeDir, 'python_bootstrap.py');
+    const compiled = path.join(this.runtimeDir, 'python_bootstrap.pyc');
+    const compile = 'import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)';
+    this.pythonEntry ??= new Promise<string>((resolve) => {
+      execFile(python, ['-S', '-c', compile, source, compiled], { timeout: 30_000 }, (err) => {
+        if (err) return resolve(source);
+        fsp.chmod(compiled, 0o644).then(() => resolve(compiled), () => resolve(source));
+      });
+    });
+    return this.pythonEntry;
   }
 
   /** The group of a function's instances (stable for the function). */

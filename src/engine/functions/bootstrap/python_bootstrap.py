@@ -1,15 +1,60 @@
 # The project's Python runtime: imports the handler named by _HANDLER ("module.function") from
 # LAMBDA_TASK_ROOT and serves invocations from the Lambda Runtime API, one at a time.
 # Standard library only, and as little of it as possible: every import is paid on each cold start
-# (an HTTP client on the C-level socket module, traceback only when an error needs it).
+# (an HTTP client on the C-level socket module, JSON on the C-level _json module, traceback only
+# when an error needs it).
+import _json
 import _socket
-import json
 import os
 import sys
 import time
 
 HOST, PORT = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
 BASE = "/2018-06-01/runtime"
+
+
+# `import json` pulls in re and enum, which cost more than the rest of a cold start; the json
+# package's own C accelerators, set up as json.loads / json.dumps set them up (default settings),
+# give the same results for events and responses.
+class JSONDecodeError(ValueError):
+    pass
+
+
+class _DecoderSettings:
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
+
+
+_scan = _json.make_scanner(_DecoderSettings())
+_WHITESPACE = " \t\n\r"
+
+
+def json_loads(text):
+    if isinstance(text, (bytes, bytearray)):
+        text = text.decode("utf-8")
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    try:
+        value, end = _scan(text, start)
+    except StopIteration as exc:
+        raise JSONDecodeError(f"Expecting value: char {exc.value}") from None
+    if text[end:].strip(_WHITESPACE):
+        raise JSONDecodeError(f"Extra data: char {end}")
+    return value
+
+
+def _not_serializable(o):
+    raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
+
+
+def json_dumps(value):
+    if isinstance(value, str):
+        return _json.encode_basestring_ascii(value)
+    encode = _json.make_encoder({}, _not_serializable, _json.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+    return "".join(encode(value, 0))
 
 
 class RuntimeApi:
@@ -73,7 +118,7 @@ def error_doc(exc, error_type=None):
 
 
 def post_error(path, doc):
-    api.request("POST", path, json.dumps(doc).encode(), {
+    api.request("POST", path, json_dumps(doc).encode(), {
         "Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": doc["errorType"]})
 
 
@@ -86,7 +131,7 @@ class LambdaContext:
         self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
         self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
         self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.client_context = json.loads(client_context) if client_context else None
+        self.client_context = json_loads(client_context) if client_context else None
         self.identity = None
         self._deadline_ms = deadline_ms
 
@@ -132,9 +177,9 @@ def main():
         context = LambdaContext(request_id, int(h["lambda-runtime-deadline-ms"]),
                                 h.get("lambda-runtime-invoked-function-arn"), h.get("lambda-runtime-client-context"))
         try:
-            event = json.loads(body) if body else None
+            event = json_loads(body) if body else None
             result = handler(event, context)
-            out = json.dumps(result).encode()
+            out = json_dumps(result).encode()
         except Exception as exc:
             doc = error_doc(exc)
             doc["requestId"] = request_id
