@@ -148,6 +148,7 @@ exports.handler = async (event) => {
 
     const stopping = Date.now();
     await first.kill('SIGTERM');
+    await waitUntil(() => first.proc.exitCode !== null || first.proc.signalCode !== null, 'the exit to be seen', 5_000);
     // a clean exit (a shutdown that waited for the invocation would hit main's 30 s hard stop: exit 1)
     expect(first.proc.exitCode).toBe(0);
     expect(Date.now() - stopping).toBeLessThan(60_000);

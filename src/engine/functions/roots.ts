@@ -79,7 +79,6 @@ function isDead(root: string, me: Owner): boolean {
     }
   }
   if (owner && me.bootId && me.pidNs && owner.bootId === me.bootId && owner.pidNs === me.pidNs) {
-    if (owner.pid === me.pid) return owner.startTime !== me.startTime;
     return !isPidAlive(owner.pid) || startTimeOf(owner.pid) !== owner.startTime;
   }
   return Date.now() - touched > STALE_MS;
