@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import crypto from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -73,11 +72,12 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     const services = createServices(sql, log, config);
     await services.storage.start();
     functionRuntime = new LocalFunctionRuntime(
-      config.functionsRuntimeDir ?? path.join(os.tmpdir(), `emberplane-fn-${serverId}`),
+      config.functionsRuntimeDir ?? os.tmpdir(), serverId,
       (functionId, lines) => services.invocations.logs.add(functionId, lines),
       { pythonCommand: config.functionPython },
     );
-    await functionRuntime.init();
+    const swept = await functionRuntime.init();
+    if (swept.length) log.info({ roots: swept }, 'removed the function runtime roots of servers that are gone');
     // the embedded Postgres owns its dir (and needs DATA_DIR enterable); everything else is the server's
     if (functionRuntime.sandbox.isolated) await closeToOthers(config.dataDir, ['postgres']);
     const fnRuntime = functionRuntime;
@@ -87,6 +87,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     });
     const functionInvoker = new FunctionInvoker(sql, services.invocations, serverId, log, {
       intervalMs: config.reconcileIntervalMs, parallel: config.functionAsyncParallel, leaseSeconds: 960,
+      shutdownGraceMs: config.functionShutdownGraceMs,
     });
     const triggerDispatcher = new TriggerDispatcher(sql, services.triggers, log, { intervalMs: config.reconcileIntervalMs });
     const queuePoller = new QueuePoller(sql, { queues: services.queues, invocations: services.invocations, log }, config.reconcileIntervalMs);

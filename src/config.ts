@@ -50,7 +50,7 @@ export interface Config {
   scalingIdlePeriods: number;
   /** PRICE_TABLE: a JSON file path or inline JSON; null = the built-in prices */
   priceTable: string | null;
-  /** where function code is unpacked and instances get their /tmp (a cache; default <tmpdir>/emberplane-fn-<server>) */
+  /** where each server's function runtime root goes (<dir>/emberplane-fn-<server>: unpacked code, instances' /tmp; a cache; default the tmpdir) */
   functionsRuntimeDir: string | undefined;
   /** account-wide concurrent invocations (Lambda's default 1,000) */
   functionConcurrencyLimit: number;
@@ -60,6 +60,8 @@ export interface Config {
   functionRetryDelayMs: number;
   /** async invocations run at once per server */
   functionAsyncParallel: number;
+  /** a stopping server waits this long for running async invocations, then hands them back to the queue */
+  functionShutdownGraceMs: number;
   /** the python3 command for PYTHON311 (resolved once to the real interpreter) */
   functionPython: string;
   /** a schedule tick missed (all servers down) by more than this is skipped; the latest one within it fires once */
@@ -113,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     functionIdleSeconds: int(env, 'FUNCTION_IDLE_SECONDS', 300),
     functionRetryDelayMs: int(env, 'FUNCTION_RETRY_DELAY_MS', 60_000),
     functionAsyncParallel: int(env, 'FUNCTION_ASYNC_PARALLEL', 64),
+    functionShutdownGraceMs: int(env, 'FUNCTION_SHUTDOWN_GRACE_MS', 10_000),
     functionPython: env.FUNCTION_PYTHON || 'python3',
     scheduleMissedTickGraceSeconds: int(env, 'SCHEDULE_MISSED_TICK_GRACE_SECONDS', 300),
   };

@@ -8,10 +8,14 @@ import { Serializer } from './serial.js';
  * Runs queued async invocations (EVENT): claims due ones with FOR UPDATE SKIP LOCKED, up to
  * `parallel` at a time on this server, and settles each (done, retry later, or failed with its
  * destination). Woken by the invocation NOTIFY and a periodic tick (NOTIFY is only a hint).
+ * Stopping waits `shutdownGraceMs` for the running ones, then cuts them short: their instances
+ * are killed and the events go back to the queue, the cut run not counted as an attempt (a
+ * function may run 900 s: a shutdown must not wait for that).
  */
 export class FunctionInvoker {
   private timer: NodeJS.Timeout | null = null;
-  private inFlight = new Set<Promise<void>>();
+  /** running invocations, with what cuts them short */
+  private inFlight = new Map<Promise<void>, AbortController>();
   /** invocations running here, per function */
   private busy = new Map<string, number>();
   private readonly claims: Serializer;
@@ -19,7 +23,8 @@ export class FunctionInvoker {
 
   constructor(
     private readonly sql: Sql, private readonly invocations: InvocationService, private readonly serverId: string,
-    private readonly log: Logger, private readonly options: { intervalMs: number; parallel: number; leaseSeconds: number },
+    private readonly log: Logger,
+    private readonly options: { intervalMs: number; parallel: number; leaseSeconds: number; shutdownGraceMs: number },
   ) {
     this.claims = new Serializer(() => (this.stopped ? Promise.resolve() : this.claim()), (err) => this.log.error({ err }, 'claiming async invocations failed; the next tick retries'));
   }
@@ -50,7 +55,8 @@ export class FunctionInvoker {
         continue;
       }
       this.busy.set(row.functionId, held + 1);
-      const run: Promise<void> = this.invocations.runClaimed(row)
+      const abort = new AbortController();
+      const run: Promise<void> = this.invocations.runClaimed(row, abort.signal)
         .catch((err) => this.log.error({ err, invocationId: row.id }, 'async invocation failed to settle; its claim lapses and it runs again'))
         .finally(() => {
           this.inFlight.delete(run);
@@ -60,7 +66,7 @@ export class FunctionInvoker {
           // a slot is free: there may be more work waiting
           this.kick();
         });
-      this.inFlight.add(run);
+      this.inFlight.set(run, abort);
     }
   }
 
@@ -68,6 +74,14 @@ export class FunctionInvoker {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.claims.idle();
-    await Promise.allSettled([...this.inFlight]);
+    const all = Promise.allSettled([...this.inFlight.keys()]).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), this.options.shutdownGraceMs); });
+    const finished = await Promise.race([all, grace]);
+    clearTimeout(timer);
+    if (finished) return;
+    this.log.warn({ running: this.inFlight.size }, 'async invocations still running at shutdown: cut short, they go back to the queue');
+    for (const abort of this.inFlight.values()) abort.abort();
+    await all;
   }
 }

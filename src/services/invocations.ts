@@ -276,21 +276,24 @@ export class InvocationService {
     };
   }
 
-  private async run(fn: FunctionRow, resolved: ResolvedVersion, requestId: string, payload: Buffer, clientContext?: string): Promise<InvokeOutcome> {
+  private async run(
+    fn: FunctionRow, resolved: ResolvedVersion, requestId: string, payload: Buffer, clientContext?: string, signal?: AbortSignal,
+  ): Promise<InvokeOutcome> {
     if (!this.runtime) throw new Error('no function runtime attached');
     return this.runtime.invoke(this.functions.specOf(fn, resolved), {
       requestId, payload, clientContext,
       invokedFunctionArn: functionArn(fn.name, resolved.version === '$LATEST' ? undefined : resolved.version),
-    });
+    }, signal);
   }
 
   // ---- async (the function invoker) ----
 
   /**
    * Runs one claimed async invocation and settles it: success, a retry later, or failure; the
-   * destination's record is queued in the same transaction as the settlement.
+   * destination's record is queued in the same transaction as the settlement. Aborting `cut`
+   * (the server stops) kills the run's instance and hands the event back to the queue.
    */
-  async runClaimed(row: InvocationRow): Promise<void> {
+  async runClaimed(row: InvocationRow, cut?: AbortSignal): Promise<void> {
     const fn = await this.functions.get(row.functionName);
     if (!fn || fn.id !== row.functionId) {
       await this.settle(row, { status: 'FAILED', errorType: 'ResourceNotFoundException', errorMessage: 'the function was deleted', endedAt: new Date() }, null);
@@ -321,11 +324,19 @@ export class InvocationService {
       await q.updateInvocation(this.sql, row.id, { status: 'QUEUED', attempts: row.attempts - 1, nextAttemptAt: new Date(Date.now() + waits), claimedBy: null, claimedUntil: null });
       return;
     }
-    let outcome: InvokeOutcome;
+    let outcome: InvokeOutcome | null = null;
     try {
-      outcome = await this.run(fn, resolved, row.id, Buffer.from(row.payload ?? '{}'));
+      outcome = await this.run(fn, resolved, row.id, Buffer.from(row.payload ?? '{}'), undefined, cut);
+    } catch (err) {
+      if (!cut?.aborted) throw err;
     } finally {
       this.gate.release(fn.id, fn.reservedConcurrency);
+    }
+    // cut short by this server's shutdown (a run that ended on its own meanwhile still counts):
+    // the platform's failure, not the function's, so no attempt is spent (Lambda retries those)
+    if (!outcome || (cut?.aborted && outcome.kind === 'EXIT')) {
+      await q.updateInvocation(this.sql, row.id, { status: 'QUEUED', attempts: row.attempts - 1, nextAttemptAt: new Date(), claimedBy: null, claimedUntil: null });
+      return;
     }
     const v = verdict(outcome);
     const m = this.measures(outcome);

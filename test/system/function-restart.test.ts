@@ -1,5 +1,5 @@
 // kill -9 of the server with functions: accepted async events are in Postgres and run after a
-// restart; instances die with their server (their Runtime API is gone), none is left behind.
+// restart; instances die with their server (its keeper kills them), none is left behind.
 import fs from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/db.js';

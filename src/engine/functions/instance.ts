@@ -184,7 +184,10 @@ export class FunctionInstance {
       ...(this.sandbox.isolated ? { uid: this.uid, gid: this.gid } : {}),
     });
     this.proc = proc;
-    if (proc.pid) this.peak = new PeakMemory(proc.pid);
+    if (proc.pid) {
+      this.peak = new PeakMemory(proc.pid);
+      this.sandbox.keeper.watch(proc.pid);
+    }
     proc.on('error', (err) => {
       this.onExit(null, null, `Couldn't start the runtime: ${err.message}`);
     });
@@ -338,6 +341,12 @@ export class FunctionInstance {
     this.startError = startError;
     this.exitText = startError ?? (signal ? `signal: ${signal === 'SIGKILL' ? 'killed' : signal}` : `exit status ${code}`);
     this.state = 'DEAD';
+    const pid = this.proc?.pid;
+    if (pid) {
+      // what the runtime started goes with it (a bootstrap's children stay in its group)
+      try { process.kill(-pid, 'SIGKILL'); } catch { /* the group is gone */ }
+      this.sandbox.keeper.unwatch(pid);
+    }
     this.markReady(false);
     clearTimeout(this.initTimer!);
     clearInterval(this.memoryTimer!);

@@ -17,11 +17,13 @@ export class LocalFunctionRuntime implements FunctionRuntime {
   /** provisioning that failed, per spec key, with the target generation it failed for */
   private readonly provisionFailures = new Map<string, { generation: string; reason: string }>();
 
-  constructor(root: string, private readonly sink: LineSink, options: { pythonCommand?: string } = {}) {
-    this.sandbox = new Sandbox(root, options);
+  /** Instances run under <base>/emberplane-fn-<serverId> (see roots.ts). */
+  constructor(base: string, serverId: string, private readonly sink: LineSink, options: { pythonCommand?: string } = {}) {
+    this.sandbox = new Sandbox(base, serverId, options);
   }
 
-  init(): Promise<void> {
+  /** Returns the runtime roots of dead servers it swept. */
+  init(): Promise<string[]> {
     return this.sandbox.init();
   }
 
@@ -29,15 +31,30 @@ export class LocalFunctionRuntime implements FunctionRuntime {
     await this.sandbox.prepare(functionId, codeHash, packagePath);
   }
 
-  async invoke(spec: InstanceSpec, request: InvokeRequest): Promise<InvokeOutcome> {
+  async invoke(spec: InstanceSpec, request: InvokeRequest, signal?: AbortSignal): Promise<InvokeOutcome> {
     if (this.closed) throw new Error('the function runtime is closed');
     const key = keyOf(spec);
     let instance = this.idle.get(key)?.pop();
     while (instance && instance.state !== 'IDLE') instance = this.idle.get(key)?.pop();
     instance ??= await this.startInstance(spec, false);
+    if (signal) return this.invokeUntil(instance, request, signal);
     const outcome = await instance.invoke(request);
     this.parkIdle(instance);
     return outcome;
+  }
+
+  /** An abort kills the instance: the invocation ends as a Runtime.ExitError. */
+  private async invokeUntil(instance: FunctionInstance, request: InvokeRequest, signal: AbortSignal): Promise<InvokeOutcome> {
+    const cut = () => void instance.stop();
+    if (signal.aborted) cut();
+    else signal.addEventListener('abort', cut, { once: true });
+    try {
+      const outcome = await instance.invoke(request);
+      this.parkIdle(instance);
+      return outcome;
+    } finally {
+      signal.removeEventListener('abort', cut);
+    }
   }
 
   private async startInstance(spec: InstanceSpec, provisioned: boolean): Promise<FunctionInstance> {

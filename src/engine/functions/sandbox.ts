@@ -1,6 +1,7 @@
-// Where instances run and as whom. Layout of the runtime root (a cache: rebuilt from the stored
-// packages after a restart):
+// Where instances run and as whom. Layout of a server's runtime root (a cache: rebuilt from the
+// stored packages after a restart; <base>/emberplane-fn-<server id>, see roots.ts):
 //   <root>/            0711 root        traversable, not listable
+//   <root>/owner.json  0600 root        who owns the root (the start-up sweep of dead roots reads it)
 //   <root>/runtime/    0755 root        the project's bootstraps (LAMBDA_RUNTIME_DIR)
 //   <root>/code/<fn>/<hash>/  0750 root:<function gid>   unpacked code (LAMBDA_TASK_ROOT)
 //   <root>/tmp/<instance>/    0700 <instance uid>        the instance's /tmp (TMPDIR)
@@ -14,6 +15,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listEntries, readEntry } from '../../lib/zip.js';
+import { InstanceKeeper } from './keeper.js';
+import { rootOf, sweepDeadRoots, touchOwner, TOUCH_MS, writeOwner } from './roots.js';
 
 // from the source tree (src/ and dist/ are equally deep): the build does not copy the Python file
 const BOOTSTRAP_DIR = fileURLToPath(new URL('../../../src/engine/functions/bootstrap', import.meta.url));
@@ -47,16 +50,20 @@ function resolveInterpreter(command: string, probe: string[]): string | null {
 export interface Interpreters { node: string; python: string | null }
 
 export class Sandbox {
+  readonly root: string;
   readonly runtimeDir: string;
   readonly isolated: boolean;
   private found: Interpreters | null = null;
   private nextUid: number;
   private readonly preparing = new Map<string, Promise<string>>();
   private pythonEntry: Promise<string> | null = null;
+  private keeperOf: InstanceKeeper | null = null;
+  private toucher: NodeJS.Timeout | null = null;
 
-  constructor(readonly root: string, private readonly options: { pythonCommand?: string } = {}) {
+  constructor(private readonly base: string, serverId: string, private readonly options: { pythonCommand?: string } = {}) {
     this.isolated = process.getuid?.() === 0;
-    this.runtimeDir = path.join(root, 'runtime');
+    this.root = rootOf(base, serverId);
+    this.runtimeDir = path.join(this.root, 'runtime');
     // a random block of uids per server, so that two servers on one host don't hand out the same
     this.nextUid = UID_BASE + crypto.randomInt(0, 4_000) * 100_000;
   }
@@ -79,9 +86,27 @@ export class Sandbox {
     return { node, python };
   }
 
-  async init(): Promise<void> {
+  /** Told the process group of every instance (see keeper.ts). */
+  get keeper(): InstanceKeeper {
+    if (!this.keeperOf) throw new Error('the sandbox is not initialised');
+    return this.keeperOf;
+  }
+
+  /** Sweeps the roots of dead servers, then makes this server's root; returns the roots swept. */
+  async init(): Promise<string[]> {
+    await fsp.mkdir(this.base, { recursive: true });
+    // the instances' users pass through the base to their code
+    if (this.isolated) {
+      const mode = (await fsp.stat(this.base)).mode;
+      if ((mode & 0o001) === 0) await fsp.chmod(this.base, (mode & 0o7777) | 0o001);
+    }
+    const swept = await sweepDeadRoots(this.base);
     await fsp.mkdir(this.root, { recursive: true });
     await fsp.chmod(this.root, 0o711);
+    await writeOwner(this.root);
+    this.keeperOf = new InstanceKeeper(this.root);
+    this.toucher = setInterval(() => void touchOwner(this.root), TOUCH_MS);
+    this.toucher.unref();
     for (const dir of ['code', 'tmp']) {
       await fsp.mkdir(path.join(this.root, dir), { recursive: true });
       await fsp.chmod(path.join(this.root, dir), 0o711);
@@ -92,6 +117,7 @@ export class Sandbox {
       await fsp.chmod(path.join(this.runtimeDir, file), 0o644);
     }
     await fsp.chmod(this.runtimeDir, 0o755);
+    return swept;
   }
 
   /**
@@ -196,7 +222,9 @@ export class Sandbox {
   }
 
   async close(): Promise<void> {
+    if (this.toucher) clearInterval(this.toucher);
     await fsp.rm(this.root, { recursive: true, force: true });
+    await this.keeperOf?.close();
   }
 }
 

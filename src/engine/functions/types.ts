@@ -65,8 +65,11 @@ export interface InvokeOutcome {
 export interface FunctionRuntime {
   /** Unpacks a package where instances can read it; throws with a user-facing reason if it can't. */
   prepareCode(functionId: string, codeHash: string, packagePath: string): Promise<void>;
-  /** Runs one invocation on a warm instance of the spec, or a new one (a cold start). */
-  invoke(spec: InstanceSpec, request: InvokeRequest): Promise<InvokeOutcome>;
+  /**
+   * Runs one invocation on a warm instance of the spec, or a new one (a cold start). Aborting
+   * `signal` kills the instance (the outcome is an EXIT): a server that stops cuts it short.
+   */
+  invoke(spec: InstanceSpec, request: InvokeRequest, signal?: AbortSignal): Promise<InvokeOutcome>;
   /**
    * Keeps the targets' instances initialised and ready; instances provisioned for a spec that is no
    * longer a target become ordinary warm instances. Returns the state per spec key.

@@ -1,0 +1,52 @@
+// Instances must not outlive their server. They are process groups of their own (detached, so
+// that a timeout can kill a whole group), so nothing takes them down with a server killed by
+// kill -9 or the OOM killer: a busy instance would run its invocation to the end, and a runtime
+// that loops on a failing /next (the Lambda docs' bash bootstrap does) would spin forever. Node has
+// no PR_SET_PDEATHSIG, so each server keeps one small shell beside it, told the group of every
+// instance it starts and stops; when the server's end of the pipe closes (however the server
+// ended) the shell kills the groups still listed and removes the server's runtime root.
+import { spawn, type ChildProcess } from 'node:child_process';
+
+// Only builtins, and no fork per message (dash: `kill -9 -<pgid>`, its kill takes no `--`).
+// Signals sent to the server's process group (Ctrl-C) are ignored: its cue is the end of its input.
+const SCRIPT = `
+trap '' HUP INT TERM QUIT
+groups=' '
+while IFS= read -r line; do
+  case $line in
+    +*) groups="$groups\${line#+} " ;;
+    -*) id=\${line#-}
+        case $groups in *" $id "*) groups="\${groups%% $id *} \${groups#* $id }" ;; esac ;;
+  esac
+done
+for g in $groups; do kill -9 "-$g" 2>/dev/null; done
+rm -rf -- "$1"
+`;
+
+export class InstanceKeeper {
+  private readonly proc: ChildProcess;
+  private readonly exited: Promise<void>;
+
+  constructor(root: string) {
+    this.proc = spawn('/bin/sh', ['-c', SCRIPT, 'emberplane-fn-keeper', root], { stdio: ['pipe', 'ignore', 'ignore'] });
+    this.exited = new Promise((resolve) => { this.proc.once('exit', () => resolve()); this.proc.once('error', () => resolve()); });
+    // a keeper that died can't be told anything: the start-up sweep of dead roots is the fallback
+    this.proc.stdin!.on('error', () => {});
+    this.proc.unref();
+    (this.proc.stdin as unknown as { unref?: () => void }).unref?.();
+  }
+
+  watch(pgid: number): void {
+    this.proc.stdin!.write(`+${pgid}\n`);
+  }
+
+  unwatch(pgid: number): void {
+    this.proc.stdin!.write(`-${pgid}\n`);
+  }
+
+  /** After a clean stop of every instance: the keeper finds none left, removes the root and exits. */
+  async close(): Promise<void> {
+    this.proc.stdin!.end();
+    await this.exited;
+  }
+}
