@@ -20,7 +20,8 @@ try {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    const hardStop = setTimeout(() => { log.error('shutdown took too long; exiting'); process.exit(1); }, 30_000);
+    // the async invocations' grace comes first: their hand-back to the queue must get to run
+    const hardStop = setTimeout(() => { log.error('shutdown took too long; exiting'); process.exit(1); }, config.functionShutdownGraceMs + 20_000);
     hardStop.unref();
     app.close({ stopAgents: process.env.STOP_AGENTS_ON_EXIT === 'true' })
       .then(() => process.exit(0))
