@@ -68,11 +68,9 @@ export class TriggerFilter {
   @Field(() => String, { nullable: true }) functionName?: string | null;
 }
 
-@InputType({ description: 'name, function and qualifier, and exactly one source' })
-export class CreateTriggerInput {
-  @Field(() => String, { description: '1 to 64 letters, digits, hyphens or underscores; unique' }) name!: string;
-  @Field(() => String) functionName!: string;
-  @Field(() => String, { nullable: true, description: '$LATEST (default), a version or an alias' }) qualifier?: string | null;
+/** The source fields, shared by create and update: one of them is set. */
+@InputType()
+abstract class TriggerSourceFields {
   @Field(() => BucketSourceInput, { nullable: true }) bucket?: BucketSourceInput | null;
   @Field(() => ClusterEventsSourceInput, { nullable: true }) clusterEvents?: ClusterEventsSourceInput | null;
   @Field(() => ScheduleSourceInput, { nullable: true }) schedule?: ScheduleSourceInput | null;
@@ -81,17 +79,18 @@ export class CreateTriggerInput {
   @Field(() => QueueSourceInput, { nullable: true }) queue?: QueueSourceInput | null;
 }
 
+@InputType({ description: 'name, function and qualifier, and exactly one source' })
+export class CreateTriggerInput extends TriggerSourceFields {
+  @Field(() => String, { description: '1 to 64 letters, digits, hyphens or underscores; unique' }) name!: string;
+  @Field(() => String) functionName!: string;
+  @Field(() => String, { nullable: true, description: '$LATEST (default), a version or an alias' }) qualifier?: string | null;
+}
+
 @InputType({ description: 'The trigger\'s source settings can change, its source type cannot' })
-export class UpdateTriggerInput {
+export class UpdateTriggerInput extends TriggerSourceFields {
   @Field(() => String) name!: string;
   @Field(() => String, { nullable: true }) functionName?: string | null;
   @Field(() => String, { nullable: true }) qualifier?: string | null;
-  @Field(() => BucketSourceInput, { nullable: true }) bucket?: BucketSourceInput | null;
-  @Field(() => ClusterEventsSourceInput, { nullable: true }) clusterEvents?: ClusterEventsSourceInput | null;
-  @Field(() => ScheduleSourceInput, { nullable: true }) schedule?: ScheduleSourceInput | null;
-  @Field(() => HttpSourceInput, { nullable: true }) http?: HttpSourceInput | null;
-  @Field(() => TopicSourceInput, { nullable: true }) topic?: TopicSourceInput | null;
-  @Field(() => QueueSourceInput, { nullable: true }) queue?: QueueSourceInput | null;
 }
 
 @InputType()
