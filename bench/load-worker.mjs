@@ -10,6 +10,7 @@
 // without "errors".
 import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
+import { readResponse } from '../src/engine/functions/bootstrap/http-response.mjs';
 
 /** @type {{ url: string, headers: Record<string, string>, body: string, concurrency: number, warmupMs: number, durationMs: number, expect: string }} */
 const cfg = workerData;
@@ -41,42 +42,9 @@ function connection() {
 
   /** a whole response in `buf`: checked and settled; false if more bytes are needed */
   function parse() {
-    const end = buf.indexOf('\r\n\r\n');
-    if (end < 0) return false;
-    const lines = buf.toString('latin1', 0, end).split('\r\n');
-    const status = Number(lines[0]?.split(' ')[1]);
-    let length = -1;
-    let chunked = false;
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(':');
-      const name = line.slice(0, colon).trim().toLowerCase();
-      if (name === 'content-length') length = Number(line.slice(colon + 1));
-      else if (name === 'transfer-encoding' && /chunked/i.test(line)) chunked = true;
-    }
-    let payload;
-    let rest;
-    if (chunked) {
-      const parts = [];
-      let at = end + 4;
-      for (;;) {
-        const eol = buf.indexOf('\r\n', at);
-        if (eol < 0) return false;
-        const n = parseInt(buf.toString('latin1', at, eol), 16);
-        if (buf.length < eol + 2 + n + 2) return false;
-        if (n === 0) {
-          rest = buf.subarray(eol + 4);
-          break;
-        }
-        parts.push(buf.subarray(eol + 2, eol + 2 + n));
-        at = eol + 2 + n + 2;
-      }
-      payload = Buffer.concat(parts);
-    } else {
-      if (length < 0) length = 0;
-      if (buf.length < end + 4 + length) return false;
-      payload = buf.subarray(end + 4, end + 4 + length);
-      rest = buf.subarray(end + 4 + length);
-    }
+    const response = readResponse(buf);
+    if (!response) return false;
+    const { status, body: payload, rest } = response;
     buf = rest;
     const text = payload.toString();
     const ok = status === 200 && text.startsWith(cfg.expect) && !text.includes('"errors"');

@@ -7,6 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
+import { readResponse } from './http-response.mjs';
 
 const [host, port] = String(process.env.AWS_LAMBDA_RUNTIME_API).split(':');
 const BASE = '/2018-06-01/runtime';
@@ -59,41 +60,9 @@ class RuntimeClient {
   parseOne() {
     const buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size);
     this.chunks = [buf];
-    const end = buf.indexOf('\r\n\r\n');
-    if (end < 0) return false;
-    const lines = buf.toString('latin1', 0, end).split('\r\n');
-    const status = Number(lines[0].split(' ')[1]);
-    /** @type {Record<string, string>} */
-    const headers = {};
-    for (let i = 1; i < lines.length; i++) {
-      const colon = lines[i].indexOf(':');
-      if (colon > 0) headers[lines[i].slice(0, colon).trim().toLowerCase()] = lines[i].slice(colon + 1).trim();
-    }
-    let body;
-    let rest;
-    if (/\bchunked\b/i.test(headers['transfer-encoding'] ?? '')) {
-      const parts = [];
-      let at = end + 4;
-      for (;;) {
-        const eol = buf.indexOf('\r\n', at);
-        if (eol < 0) return false;
-        const n = parseInt(buf.toString('latin1', at, eol), 16);
-        if (buf.length < eol + 2 + n + 2) return false;
-        if (n === 0) {
-          // no trailers from the Runtime API: the terminating CRLF follows the last chunk
-          rest = buf.subarray(eol + 4);
-          break;
-        }
-        parts.push(buf.subarray(eol + 2, eol + 2 + n));
-        at = eol + 2 + n + 2;
-      }
-      body = Buffer.concat(parts);
-    } else {
-      const length = Number(headers['content-length'] ?? 0);
-      if (buf.length < end + 4 + length) return false;
-      body = buf.subarray(end + 4, end + 4 + length);
-      rest = buf.subarray(end + 4 + length);
-    }
+    const response = readResponse(buf);
+    if (!response) return false;
+    const { status, headers, body, rest } = response;
     this.chunks = rest.length ? [rest] : [];
     this.size = rest.length;
     this.pending.shift()?.resolve({ status, headers, body: body.toString('utf8') });
