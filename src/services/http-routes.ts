@@ -59,7 +59,11 @@ export class HttpRouteService {
   constructor(private readonly sql: Sql, private readonly triggers: TriggerService, private readonly log: Logger) {}
 
   match(method: string, rawPath: string): RouteMatch<HttpRoute> | null {
-    return this.table.match(method, rawPath);
+    const hit = this.table.match(method, rawPath);
+    if (hit || !rawPath.startsWith(FUNCTION_URL_PREFIX) || rawPath.includes('/', FUNCTION_URL_PREFIX.length)) return hit;
+    // `…/fn/<function>` is the function URL's root as well as `…/fn/<function>/`: a Lambda function
+    // URL's bare host reaches the function, and `{proxy+}` alone would need the trailing slash
+    return this.table.match(method, `${rawPath}/`);
   }
 
   /** The public URL of a route path (`{params}` left in). */
