@@ -164,7 +164,8 @@ export class QueuePoller {
   private readonly mappings = new Map<string, Mapping>();
   private readonly stopping = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
-  private refreshing = false;
+  /** the reload running now, if any */
+  private refreshing: Promise<void> | null = null;
   private again = false;
   private stopped = false;
   private lastSweep = 0;
@@ -183,11 +184,10 @@ export class QueuePoller {
       this.again = true;
       return;
     }
-    this.refreshing = true;
-    void this.refresh()
+    this.refreshing = this.refresh()
       .catch((err) => this.deps.log.error({ err }, 'reloading queue triggers failed; the next tick retries'))
       .finally(() => {
-        this.refreshing = false;
+        this.refreshing = null;
         if (this.again) {
           this.again = false;
           this.kick();
@@ -226,7 +226,8 @@ export class QueuePoller {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    while (this.refreshing) await new Promise((r) => setTimeout(r, 10));
+    // a reload in progress may still start mappings: let it finish before they are retired
+    while (this.refreshing) await this.refreshing;
     for (const [id, mapping] of this.mappings) this.retire(id, mapping);
     await Promise.allSettled([...this.stopping]);
   }
