@@ -8,11 +8,12 @@ import { insertMessages, queueByName, queuesByIds } from '../db/queries/queues.j
 import * as q from '../db/queries/topics.js';
 import type { MessageAttribute, TopicRow, TriggerRow } from '../db/rows.js';
 import { newId } from '../lib/ids.js';
+import { ACCOUNT, REGION } from './aws-account.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
 import { matchesFilterPolicy, parseFilterPolicy, type FilterPolicy, type FilterPolicyScope } from './filter-policy.js';
 import { MessageLimits, messageBytes, requireBody, requireMessageAttributes, type MessageAttributeInput } from './message-attributes.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from './paging.js';
-import { ACCOUNT, md5, REGION } from './queues.js';
+import { md5 } from './queues.js';
 import type { TriggerService } from './triggers.js';
 
 export const topicArn = (name: string) => `arn:aws:sns:${REGION}:${ACCOUNT}:${name}`;
