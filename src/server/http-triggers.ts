@@ -77,11 +77,14 @@ export function httpTriggerHandler(services: Services, routes: HttpRouteService,
       headers.push(k, v);
     }
     if (cors) for (const [k, v] of cors) headers.push(k, v);
-    headers.push('content-length', String(reply.body.length), 'apigw-requestid', requestId);
+    // 204 and 304 have no body: a function's is dropped, and a Content-Length would misstate it
+    const bodyless = reply.status === 204 || reply.status === 304;
+    if (!bodyless) headers.push('content-length', String(reply.body.length));
+    headers.push('apigw-requestid', requestId);
     // a body we did not read (refused early) is not worth reading: close the connection instead
     if (!req.complete && hasBody(req)) headers.push('connection', 'close');
     res.writeHead(reply.status, headers);
-    res.end(reply.body);
+    res.end(bodyless ? undefined : reply.body);
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -25,6 +25,8 @@ exports.handler = async (event) => {
     case 'full': return { statusCode: 201, headers: { 'x-one': 'a', 'access-control-allow-origin': 'https://ignored.example' },
       multiValueHeaders: { 'x-many': ['1', '2'] }, cookies: ['a=1; Path=/', 'b=2'], body: 'made' };
     case 'bad-status': return { statusCode: 'ok', body: 'x' };
+    case 'interim': return { statusCode: 103, body: 'x' };
+    case 'no-content': return { statusCode: 204, headers: { 'x-done': 'yes' }, body: 'dropped' };
     case 'bad-body': return { statusCode: 200, body: { not: 'a string' } };
     case 'bad-base64': return { statusCode: 200, body: '%%%', isBase64Encoded: true };
     case 'bad-headers': return { statusCode: 200, headers: { 'x-a': { nested: true } }, body: '' };
@@ -208,8 +210,18 @@ describe('responses', () => {
     expect(str.text).toBe('Hello from Lambda!');
   });
 
+  it('204 has no body and no Content-Length, whatever the function put in its body', async () => {
+    const r = await request('/items/1?mode=no-content');
+    expect(r.status).toBe(204);
+    expect(r.headers['x-done']).toBe('yes');
+    expect(r.headers['content-length']).toBeUndefined();
+    expect(r.text).toBe('');
+    // the connection is still good for the next request
+    expect((await request('/items/1?mode=plain')).json()).toEqual({ hello: 'world', n: 1 });
+  });
+
   it('a result that is not a valid response → 502, no details to the caller', async () => {
-    for (const mode of ['bad-status', 'bad-body', 'bad-base64', 'bad-headers']) {
+    for (const mode of ['bad-status', 'interim', 'bad-body', 'bad-base64', 'bad-headers']) {
       const r = await request(`/items/1?mode=${mode}`);
       expect(r.status, mode).toBe(502);
       expect(r.json(), mode).toEqual({ message: 'Bad Gateway' });
