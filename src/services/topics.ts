@@ -2,6 +2,7 @@
 // whose filter policy matches, queueing each delivery in the publish's own transaction: a published
 // message reaches every matching subscription at least once, or the publish fails as a whole.
 import crypto from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Sql } from '../db/client.js';
 import { enabledTopicTriggersForShare, triggersOfSource } from '../db/queries/messaging-triggers.js';
 import { insertMessages, queueByName, queuesByIds } from '../db/queries/queues.js';
@@ -168,7 +169,8 @@ export class TopicService {
     });
     const sub = await q.queueSubscription(this.sql, topic.id, queue.id);
     if (!sub) throw notFound('topic or queue', `${input.topicName} → ${input.queueName}`, 'input');
-    const same = JSON.stringify(sub.filterPolicy) === JSON.stringify(filterPolicy) && sub.filterPolicyScope === filterPolicyScope
+    // the stored policy comes back from jsonb with its keys reordered: compare structure, not text
+    const same = isDeepStrictEqual(sub.filterPolicy, filterPolicy) && sub.filterPolicyScope === filterPolicyScope
       && sub.rawMessageDelivery === settings.rawMessageDelivery;
     if (!same) throw conflict(`queue ${queue.name} is subscribed to topic ${topic.name} already, with other settings: unsubscribe it first`, 'input.queueName');
     return sub;
