@@ -11,7 +11,7 @@ import type { QueueTriggerConfig } from '../services/trigger-sources/queue.js';
  * Batches in flight at once per mapping on one server. Lambda scales its pollers with the backlog;
  * here a mapping starts with one poller and adds one each time a batch comes back full, up to this.
  */
-export const MAX_BATCHES_PER_MAPPING = 5;
+const MAX_BATCHES_PER_MAPPING = 5;
 /** an idle poller's long poll: a new message starts a batch at once (the queue's NOTIFY wakes it) */
 const LONG_POLL_MS = 20_000;
 const SWEEP_EVERY_MS = 60_000;

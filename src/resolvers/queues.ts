@@ -15,7 +15,7 @@ import { requestLoaders } from './request-loaders.js';
 
 type QueueObject = Queue & { row: QueueRow };
 
-export function toQueue(row: QueueRow): QueueObject {
+function toQueue(row: QueueRow): QueueObject {
   return {
     row, id: row.id, name: row.name, arn: queueArn(row.name), visibilityTimeoutSeconds: row.visibilityTimeoutSeconds,
     messageRetentionSeconds: row.messageRetentionSeconds, delaySeconds: row.delaySeconds,

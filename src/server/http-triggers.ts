@@ -8,15 +8,14 @@ import type http from 'node:http';
 import type { Logger } from 'pino';
 import { isAllowed } from '../services/auth.js';
 import { AppError } from '../services/errors.js';
-import type { HttpRoute, HttpRouteService } from '../services/http-routes.js';
+import { HTTP_TRIGGER_PREFIX, type HttpRoute, type HttpRouteService } from '../services/http-routes.js';
 import { corsResponseHeaders, preflightHeaders } from '../services/http-trigger/cors.js';
 import { buildHttpEvent } from '../services/http-trigger/event.js';
 import { replyFor, Replies, type HttpReply } from '../services/http-trigger/result.js';
 import type { Services } from '../services/index.js';
 import { PayloadLimits } from '../services/invocations.js';
 
-export const HTTP_TRIGGER_PREFIX = '/http';
-export const INVOKE_HTTP_ACTION = 'triggers:InvokeHttp';
+const INVOKE_HTTP_ACTION = 'triggers:InvokeHttp';
 
 /** true for `/http`, `/http/…` and `/http?…` */
 export function isHttpTriggerUrl(url: string | undefined): boolean {

@@ -11,7 +11,7 @@ export type FilterPolicyScope = 'MessageAttributes' | 'MessageBody';
 export type FilterPolicy = Record<string, unknown>;
 
 /** Limits from SNS's filter policy constraints. */
-export const FilterPolicyLimits = { bytes: 256 * 1024, keys: 5, combinations: 150, depth: 5, numericBound: 1e9 } as const;
+const FilterPolicyLimits = { bytes: 256 * 1024, keys: 5, combinations: 150, depth: 5, numericBound: 1e9 } as const;
 
 type Primitive = string | number | boolean | null;
 const NUMERIC_OPS = ['=', '<', '<=', '>', '>='] as const;
@@ -251,7 +251,7 @@ function bodyView(doc: Record<string, unknown>): MessageView {
 }
 
 /** The values SNS filters on: String as a string, Number as a number, String.Array's elements; Binary is never matched. */
-export function attributeValues(attr: MessageAttributeValue): Primitive[] | undefined {
+function attributeValues(attr: MessageAttributeValue): Primitive[] | undefined {
   const type = attr.dataType.split('.')[0];
   const s = attr.stringValue ?? '';
   if (attr.dataType === 'String.Array') {

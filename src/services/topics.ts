@@ -63,7 +63,7 @@ const snsAttributes = (attributes: MessageAttribute[]) =>
  * The event SNS hands a subscribed function. `Signature` is the base64 SHA-256 of SNS's string to
  * sign; there is no signing certificate or unsubscribe URL (unsubscribing is deleteTrigger).
  */
-export function snsEvent(n: Notification, triggerId: string) {
+function snsEvent(n: Notification, triggerId: string) {
   return {
     Records: [{
       EventVersion: '1.0',
@@ -87,7 +87,7 @@ export function snsEvent(n: Notification, triggerId: string) {
 }
 
 /** The body SNS puts in a subscribed queue (its JSON notification; without `Subject` when there is none). */
-export function snsEnvelope(n: Notification): string {
+function snsEnvelope(n: Notification): string {
   return JSON.stringify({
     Type: 'Notification', MessageId: n.messageId, TopicArn: topicArn(n.topic.name), ...(n.subject !== null ? { Subject: n.subject } : {}),
     Message: n.message, Timestamp: n.timestamp.toISOString(), SignatureVersion: '2', Signature: digest(n), SigningCertURL: '',

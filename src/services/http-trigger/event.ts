@@ -33,7 +33,7 @@ export interface EventContext {
 // else, or no Content-Type at all, as base64 with isBase64Encoded: true.
 const TEXT_TYPES = /^(text\/[^;]+|application\/(json|[^;]+\+json|xml|[^;]+\+xml|javascript|x-www-form-urlencoded|graphql|x-ndjson|ndjson|yaml|x-yaml))\s*(;.*)?$/i;
 
-export const isTextContentType = (contentType: string | undefined) => !!contentType && TEXT_TYPES.test(contentType.trim());
+const isTextContentType = (contentType: string | undefined) => !!contentType && TEXT_TYPES.test(contentType.trim());
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const two = (n: number) => (n < 10 ? `0${n}` : String(n));

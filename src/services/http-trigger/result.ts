@@ -24,7 +24,7 @@ export interface FunctionOutcome {
 
 const JSON_TYPE = 'application/json';
 
-export function messageReply(status: number, message: string, reason?: string): HttpReply {
+function messageReply(status: number, message: string, reason?: string): HttpReply {
   return { status, headers: [['content-type', JSON_TYPE]], body: Buffer.from(JSON.stringify({ message })), reason };
 }
 
