@@ -146,6 +146,11 @@ describe('validation (as SNS refuses a policy at Subscribe)', () => {
     expect(refusal({ a: { b: ['x'] } })).toMatch(/cannot nest/);
     expect(parseFilterPolicy({ a: { b: ['x'] } }, 'MessageBody', 'f')).toEqual({ a: { b: ['x'] } });
     expect(refusal({ a: { b: { c: { d: { e: { f: ['x'] } } } } } }, 'MessageBody')).toMatch(/deeper than 5/);
+    // $or nests too: a deep chain of them is refused by the depth limit, not by a stack overflow
+    const or = (n: number) => '{"$or":['.repeat(n) + '{"a":["x"]}' + ',{"b":["y"]}]}'.repeat(n);
+    expect(parseFilterPolicy(or(4), 'MessageAttributes', 'f')).toEqual(JSON.parse(or(4)));
+    expect(refusal(or(5))).toMatch(/deeper than 5/);
+    expect(refusal(or(5000))).toMatch(/deeper than 5/);
   });
 
   it('limits: five keys, 150 combinations, 256 KB', () => {
@@ -156,5 +161,6 @@ describe('validation (as SNS refuses a policy at Subscribe)', () => {
     expect(parseFilterPolicy(atLimit, 'MessageAttributes', 'f')).toEqual(atLimit);
     expect(refusal({ a: ten, b: ten, c: ['x', 'y'] })).toMatch(/150 combinations/);
     expect(refusal({ a: ['x'.repeat(300 * 1024)] })).toMatch(/at most 262144 bytes/);
+    expect(refusal(JSON.stringify({ a: ['x'.repeat(300 * 1024)] }))).toMatch(/at most 262144 bytes/);
   });
 });
