@@ -11,7 +11,7 @@ import type { QueueTriggerConfig } from '../services/trigger-sources/queue.js';
  * Batches in flight at once per mapping on one server. Lambda scales its pollers with the backlog;
  * here a mapping starts with one poller and adds one each time a batch comes back full, up to this.
  */
-export const MAX_BATCHES_PER_MAPPING = 5;
+const MAX_BATCHES_PER_MAPPING = 5;
 /** an idle poller's long poll: a new message starts a batch at once (the queue's NOTIFY wakes it) */
 const LONG_POLL_MS = 20_000;
 const SWEEP_EVERY_MS = 60_000;
@@ -164,7 +164,8 @@ export class QueuePoller {
   private readonly mappings = new Map<string, Mapping>();
   private readonly stopping = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
-  private refreshing = false;
+  /** the reload running now, if any */
+  private refreshing: Promise<void> | null = null;
   private again = false;
   private stopped = false;
   private lastSweep = 0;
@@ -183,11 +184,10 @@ export class QueuePoller {
       this.again = true;
       return;
     }
-    this.refreshing = true;
-    void this.refresh()
+    this.refreshing = this.refresh()
       .catch((err) => this.deps.log.error({ err }, 'reloading queue triggers failed; the next tick retries'))
       .finally(() => {
-        this.refreshing = false;
+        this.refreshing = null;
         if (this.again) {
           this.again = false;
           this.kick();
@@ -226,7 +226,8 @@ export class QueuePoller {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    while (this.refreshing) await new Promise((r) => setTimeout(r, 10));
+    // a reload in progress may still start mappings: let it finish before they are retired
+    while (this.refreshing) await this.refreshing;
     for (const [id, mapping] of this.mappings) this.retire(id, mapping);
     await Promise.allSettled([...this.stopping]);
   }

@@ -16,7 +16,7 @@ export class HttpTriggerResolver {
     const functionUrl = config.path.startsWith(FUNCTION_URL_PREFIX);
     return {
       method: config.method as HttpRouteMethod, path: config.path, routeKey: `${config.method} ${config.path}`, auth: config.auth as HttpAuthType,
-      url: ctx.services.httpRoutes.urlOf(functionUrl ? config.path.slice(0, -'{proxy+}'.length) : config.path),
+      url: ctx.services.httpRoutes.urlOf(config.path),
       cors: config.cors, functionUrl,
     };
   }

@@ -11,10 +11,11 @@ import {
 } from '../schema/queues.js';
 import type { Context } from './context.js';
 import { connection } from './mappers.js';
+import { requestLoaders } from './request-loaders.js';
 
 type QueueObject = Queue & { row: QueueRow };
 
-export function toQueue(row: QueueRow): QueueObject {
+function toQueue(row: QueueRow): QueueObject {
   return {
     row, id: row.id, name: row.name, arn: queueArn(row.name), visibilityTimeoutSeconds: row.visibilityTimeoutSeconds,
     messageRetentionSeconds: row.messageRetentionSeconds, delaySeconds: row.delaySeconds,
@@ -33,25 +34,16 @@ function toMessage(row: QueueMessageRow): QueueMessage {
 }
 
 // the counts and dead-letter queues of a page of queues load in one query each
-const loaderCache = new WeakMap<object, { counts: DataLoader<string, QueueCounts | undefined>; queue: DataLoader<string, QueueRow | undefined> }>();
-function loaders(ctx: Context) {
-  let l = loaderCache.get(ctx.loaders);
-  if (!l) {
-    const { queues } = ctx.services;
-    l = {
-      counts: new DataLoader(async (ids) => {
-        const rows = new Map((await queues.counts(ids)).map((c) => [c.queueId, c]));
-        return ids.map((id) => rows.get(id));
-      }),
-      queue: new DataLoader(async (ids) => {
-        const rows = new Map((await queues.byIds(ids)).map((r) => [r.id, r]));
-        return ids.map((id) => rows.get(id));
-      }),
-    };
-    loaderCache.set(ctx.loaders, l);
-  }
-  return l;
-}
+const loaders = requestLoaders(({ services: { queues } }) => ({
+  counts: new DataLoader<string, QueueCounts | undefined>(async (ids) => {
+    const rows = new Map((await queues.counts(ids)).map((c) => [c.queueId, c]));
+    return ids.map((id) => rows.get(id));
+  }),
+  queue: new DataLoader<string, QueueRow | undefined>(async (ids) => {
+    const rows = new Map((await queues.byIds(ids)).map((r) => [r.id, r]));
+    return ids.map((id) => rows.get(id));
+  }),
+}));
 
 @Resolver(() => Queue)
 export class QueueResolver {

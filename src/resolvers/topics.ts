@@ -11,6 +11,7 @@ import type { FilterPolicyScope } from '../schema/trigger-sources/topic.js';
 import { Trigger } from '../schema/triggers.js';
 import type { Context } from './context.js';
 import { connection } from './mappers.js';
+import { requestLoaders } from './request-loaders.js';
 import { toTrigger, type TriggerObject } from './triggers.js';
 
 const toTopic = (row: TopicRow): Topic => ({ id: row.id, name: row.name, arn: topicArn(row.name), createdAt: row.createdAt });
@@ -22,25 +23,16 @@ const toQueueSubscription = (row: QueueSubscription): TopicQueueSubscription => 
 });
 
 // the subscriptions of a page of topics load in one query each
-const loaderCache = new WeakMap<object, { triggers: DataLoader<string, TriggerRow[]>; queues: DataLoader<string, QueueSubscription[]> }>();
-function loaders(ctx: Context) {
-  let l = loaderCache.get(ctx.loaders);
-  if (!l) {
-    const { topics } = ctx.services;
-    l = {
-      triggers: new DataLoader(async (names) => {
-        const rows = await topics.subscriptionsOf(names);
-        return names.map((n) => rows.filter((r) => (r.config as unknown as TopicTriggerConfig).topicName === n));
-      }),
-      queues: new DataLoader(async (ids) => {
-        const rows = await topics.queueSubscriptionsOf(ids);
-        return ids.map((id) => rows.filter((r) => r.topicId === id));
-      }),
-    };
-    loaderCache.set(ctx.loaders, l);
-  }
-  return l;
-}
+const loaders = requestLoaders(({ services: { topics } }) => ({
+  triggers: new DataLoader<string, TriggerRow[]>(async (names) => {
+    const rows = await topics.subscriptionsOf(names);
+    return names.map((n) => rows.filter((r) => (r.config as unknown as TopicTriggerConfig).topicName === n));
+  }),
+  queues: new DataLoader<string, QueueSubscription[]>(async (ids) => {
+    const rows = await topics.queueSubscriptionsOf(ids);
+    return ids.map((id) => rows.filter((r) => r.topicId === id));
+  }),
+}));
 
 @Resolver(() => Topic)
 export class TopicResolver {

@@ -8,15 +8,14 @@ import type http from 'node:http';
 import type { Logger } from 'pino';
 import { isAllowed } from '../services/auth.js';
 import { AppError } from '../services/errors.js';
-import type { HttpRoute, HttpRouteService } from '../services/http-routes.js';
+import { HTTP_TRIGGER_PREFIX, type HttpRoute, type HttpRouteService } from '../services/http-routes.js';
 import { corsResponseHeaders, preflightHeaders } from '../services/http-trigger/cors.js';
 import { buildHttpEvent } from '../services/http-trigger/event.js';
 import { replyFor, Replies, type HttpReply } from '../services/http-trigger/result.js';
 import type { Services } from '../services/index.js';
 import { PayloadLimits } from '../services/invocations.js';
 
-export const HTTP_TRIGGER_PREFIX = '/http';
-export const INVOKE_HTTP_ACTION = 'triggers:InvokeHttp';
+const INVOKE_HTTP_ACTION = 'triggers:InvokeHttp';
 
 /** true for `/http`, `/http/…` and `/http?…` */
 export function isHttpTriggerUrl(url: string | undefined): boolean {
@@ -77,11 +76,14 @@ export function httpTriggerHandler(services: Services, routes: HttpRouteService,
       headers.push(k, v);
     }
     if (cors) for (const [k, v] of cors) headers.push(k, v);
-    headers.push('content-length', String(reply.body.length), 'apigw-requestid', requestId);
+    // 204 and 304 have no body: a function's is dropped, and a Content-Length would misstate it
+    const bodyless = reply.status === 204 || reply.status === 304;
+    if (!bodyless) headers.push('content-length', String(reply.body.length));
+    headers.push('apigw-requestid', requestId);
     // a body we did not read (refused early) is not worth reading: close the connection instead
     if (!req.complete && hasBody(req)) headers.push('connection', 'close');
     res.writeHead(reply.status, headers);
-    res.end(reply.body);
+    res.end(bodyless ? undefined : reply.body);
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -11,7 +11,7 @@ export type FilterPolicyScope = 'MessageAttributes' | 'MessageBody';
 export type FilterPolicy = Record<string, unknown>;
 
 /** Limits from SNS's filter policy constraints. */
-export const FilterPolicyLimits = { bytes: 256 * 1024, keys: 5, combinations: 150, depth: 5, numericBound: 1e9 } as const;
+const FilterPolicyLimits = { bytes: 256 * 1024, keys: 5, combinations: 150, depth: 5, numericBound: 1e9 } as const;
 
 type Primitive = string | number | boolean | null;
 const NUMERIC_OPS = ['=', '<', '<=', '>', '>='] as const;
@@ -35,7 +35,8 @@ class PolicyChecker {
       const at = path ? `${path}.${key}` : key;
       if (key === '$or') {
         if (!Array.isArray(spec) || spec.length < 2) throw this.fail(`${at} must be a list of at least two policies`);
-        combinations *= spec.reduce((sum: number, sub, i) => sum + this.object(sub, `${at}[${i}]`, depth), 0);
+        // a $or nests as a key does: its sub-policies count toward the depth limit (unbounded, they would overflow the stack)
+        combinations *= spec.reduce((sum: number, sub, i) => sum + this.object(sub, `${at}[${i}]`, depth + 1), 0);
       } else if (!key) {
         throw this.fail(`${path || 'the policy'} has an empty key`);
       } else if (Array.isArray(spec)) {
@@ -138,16 +139,20 @@ class PolicyChecker {
  */
 export function parseFilterPolicy(input: unknown, scope: FilterPolicyScope, field: string): FilterPolicy {
   const fail = (message: string) => badInput(field, message);
+  const tooLarge = (text: string) => Buffer.byteLength(text) > FilterPolicyLimits.bytes;
+  const sizeError = () => fail(`must be at most ${FilterPolicyLimits.bytes} bytes`);
   let policy = input;
   if (typeof input === 'string') {
+    if (tooLarge(input)) throw sizeError();
     try {
       policy = JSON.parse(input);
     } catch {
       throw fail('is not valid JSON');
     }
   }
-  if (Buffer.byteLength(JSON.stringify(policy ?? null)) > FilterPolicyLimits.bytes) throw fail(`must be at most ${FilterPolicyLimits.bytes} bytes`);
   new PolicyChecker(scope, fail).object(policy, '', 1);
+  // sized after the check: JSON.stringify recurses, and only a checked policy's depth is bounded
+  if (typeof input !== 'string' && tooLarge(JSON.stringify(policy))) throw sizeError();
   return policy as FilterPolicy;
 }
 
@@ -251,7 +256,7 @@ function bodyView(doc: Record<string, unknown>): MessageView {
 }
 
 /** The values SNS filters on: String as a string, Number as a number, String.Array's elements; Binary is never matched. */
-export function attributeValues(attr: MessageAttributeValue): Primitive[] | undefined {
+function attributeValues(attr: MessageAttributeValue): Primitive[] | undefined {
   const type = attr.dataType.split('.')[0];
   const s = attr.stringValue ?? '';
   if (attr.dataType === 'String.Array') {

@@ -31,6 +31,9 @@ export interface HttpRoute {
   template: RouteTemplate;
 }
 
+/** Where HTTP trigger routes are served on the main port (API.md: "served at /http<path>"). */
+export const HTTP_TRIGGER_PREFIX = '/http';
+
 /** Function URLs are routes of this shape: `ANY /fn/<function>[:<qualifier>]/{proxy+}`. */
 export const FUNCTION_URL_PREFIX = '/fn/';
 export const functionUrlPath = (functionName: string, qualifier?: string | null) =>
@@ -59,18 +62,23 @@ export class HttpRouteService {
   constructor(private readonly sql: Sql, private readonly triggers: TriggerService, private readonly log: Logger) {}
 
   match(method: string, rawPath: string): RouteMatch<HttpRoute> | null {
-    return this.table.match(method, rawPath);
+    const hit = this.table.match(method, rawPath);
+    if (hit || !rawPath.startsWith(FUNCTION_URL_PREFIX) || rawPath.includes('/', FUNCTION_URL_PREFIX.length)) return hit;
+    // `…/fn/<function>` is the function URL's root as well as `…/fn/<function>/`: a Lambda function
+    // URL's bare host reaches the function, and `{proxy+}` alone would need the trailing slash
+    return this.table.match(method, `${rawPath}/`);
   }
 
-  /** The public URL of a route path (`{params}` left in). */
+  /** The public URL of a route path (`{params}` left in; a function URL's is its root, `…/fn/<function>/`). */
   urlOf(path: string): string {
-    return `${this.baseUrl}/http${path === '/' ? '/' : path}`;
+    const shown = path.startsWith(FUNCTION_URL_PREFIX) ? path.slice(0, -'{proxy+}'.length) : path;
+    return `${this.baseUrl}${HTTP_TRIGGER_PREFIX}${shown}`;
   }
 
   /** The function URL (`…/http/fn/<name>/`) of a function (and qualifier), if it has one. */
   functionUrl(functionName: string, qualifier = '$LATEST'): string | null {
     const path = this.functionUrls.get(`${functionName}|${qualifier}`);
-    return path ? this.urlOf(path.slice(0, -'{proxy+}'.length)) : null;
+    return path ? this.urlOf(path) : null;
   }
 
   /**
@@ -96,7 +104,7 @@ export class HttpRouteService {
     }
     // this server serves it at once (the others on their NOTIFY)
     await this.refresh();
-    return { trigger, url: this.urlOf(path.slice(0, -'{proxy+}'.length)) };
+    return { trigger, url: this.urlOf(path) };
   }
 
   async start(): Promise<void> {

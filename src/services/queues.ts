@@ -8,14 +8,13 @@ import { triggersOfSource } from '../db/queries/messaging-triggers.js';
 import * as q from '../db/queries/queues.js';
 import { queueSubscriptionsOfQueue } from '../db/queries/topics.js';
 import type { MessageAttribute, QueueMessageRow, QueueRow } from '../db/rows.js';
+import { ACCOUNT, REGION } from './aws-account.js';
 import { newId } from '../lib/ids.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
 import { MessageLimits, messageBytes, requireBody, requireMessageAttributes, type MessageAttributeInput } from './message-attributes.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from './paging.js';
 import { requireIntInRange, requireList } from './validate.js';
 
-export const REGION = 'local';
-export const ACCOUNT = '000000000000';
 export const queueArn = (name: string) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}`;
 
 /** SQS's ranges and defaults. */
@@ -103,6 +102,8 @@ export function sqsRecord(queue: QueueRow, m: QueueMessageRow) {
 
 export class QueueService {
   private waiters = new Map<string, Set<() => void>>();
+  /** receives in progress by queue, and the NOTIFYs that arrived meanwhile */
+  private receiving = new Map<string, { count: number; wakeups: number }>();
   private closed = false;
 
   constructor(private readonly sql: Sql) {}
@@ -233,13 +234,23 @@ export class QueueService {
    */
   async receiveFrom(queue: QueueRow, max: number, visibilitySeconds: number, waitMs: number, signal?: AbortSignal): Promise<QueueMessageRow[]> {
     const deadline = Date.now() + waitMs;
-    for (;;) {
-      const got = await this.receiveOnce(queue, max, visibilitySeconds);
-      const left = deadline - Date.now();
-      if (got.length > 0 || left <= 0 || this.closed || signal?.aborted) return got;
-      const next = await q.nextVisibleAt(this.sql, queue.id);
-      const untilNext = next ? next.getTime() - Date.now() : Infinity;
-      await this.waitFor(queue.id, Math.max(10, Math.min(left, untilNext, POLL_MS)), signal);
+    const receiving = this.receiving.get(queue.id) ?? { count: 0, wakeups: 0 };
+    this.receiving.set(queue.id, receiving);
+    receiving.count++;
+    try {
+      for (;;) {
+        // a NOTIFY that lands while the queue is read, before this receive waits, must still wake it
+        const seen = receiving.wakeups;
+        const got = await this.receiveOnce(queue, max, visibilitySeconds);
+        const left = deadline - Date.now();
+        if (got.length > 0 || left <= 0 || this.closed || signal?.aborted) return got;
+        const next = await q.nextVisibleAt(this.sql, queue.id);
+        if (receiving.wakeups !== seen) continue;
+        const untilNext = next ? next.getTime() - Date.now() : Infinity;
+        await this.waitFor(queue.id, Math.max(10, Math.min(left, untilNext, POLL_MS)), signal);
+      }
+    } finally {
+      if (--receiving.count === 0) this.receiving.delete(queue.id);
     }
   }
 
@@ -309,11 +320,14 @@ export class QueueService {
 
   /** A queue NOTIFY arrived: wake the receives waiting on it. */
   signal(queueId: string): void {
+    const receiving = this.receiving.get(queueId);
+    if (receiving) receiving.wakeups++;
     for (const wake of this.waiters.get(queueId) ?? []) wake();
   }
 
   /** Wakes every waiting receive (on reconnect of the LISTEN connection: notifications may be lost). */
   signalAll(): void {
+    for (const receiving of this.receiving.values()) receiving.wakeups++;
     for (const set of this.waiters.values()) for (const wake of set) wake();
   }
 

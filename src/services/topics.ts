@@ -2,17 +2,19 @@
 // whose filter policy matches, queueing each delivery in the publish's own transaction: a published
 // message reaches every matching subscription at least once, or the publish fails as a whole.
 import crypto from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Sql } from '../db/client.js';
 import { enabledTopicTriggersForShare, triggersOfSource } from '../db/queries/messaging-triggers.js';
 import { insertMessages, queueByName, queuesByIds } from '../db/queries/queues.js';
 import * as q from '../db/queries/topics.js';
 import type { MessageAttribute, TopicRow, TriggerRow } from '../db/rows.js';
 import { newId } from '../lib/ids.js';
+import { ACCOUNT, REGION } from './aws-account.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
 import { matchesFilterPolicy, parseFilterPolicy, type FilterPolicy, type FilterPolicyScope } from './filter-policy.js';
 import { MessageLimits, messageBytes, requireBody, requireMessageAttributes, type MessageAttributeInput } from './message-attributes.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from './paging.js';
-import { ACCOUNT, md5, REGION } from './queues.js';
+import { md5 } from './queues.js';
 import type { TriggerService } from './triggers.js';
 
 export const topicArn = (name: string) => `arn:aws:sns:${REGION}:${ACCOUNT}:${name}`;
@@ -61,7 +63,7 @@ const snsAttributes = (attributes: MessageAttribute[]) =>
  * The event SNS hands a subscribed function. `Signature` is the base64 SHA-256 of SNS's string to
  * sign; there is no signing certificate or unsubscribe URL (unsubscribing is deleteTrigger).
  */
-export function snsEvent(n: Notification, triggerId: string) {
+function snsEvent(n: Notification, triggerId: string) {
   return {
     Records: [{
       EventVersion: '1.0',
@@ -85,7 +87,7 @@ export function snsEvent(n: Notification, triggerId: string) {
 }
 
 /** The body SNS puts in a subscribed queue (its JSON notification; without `Subject` when there is none). */
-export function snsEnvelope(n: Notification): string {
+function snsEnvelope(n: Notification): string {
   return JSON.stringify({
     Type: 'Notification', MessageId: n.messageId, TopicArn: topicArn(n.topic.name), ...(n.subject !== null ? { Subject: n.subject } : {}),
     Message: n.message, Timestamp: n.timestamp.toISOString(), SignatureVersion: '2', Signature: digest(n), SigningCertURL: '',
@@ -167,7 +169,8 @@ export class TopicService {
     });
     const sub = await q.queueSubscription(this.sql, topic.id, queue.id);
     if (!sub) throw notFound('topic or queue', `${input.topicName} → ${input.queueName}`, 'input');
-    const same = JSON.stringify(sub.filterPolicy) === JSON.stringify(filterPolicy) && sub.filterPolicyScope === filterPolicyScope
+    // the stored policy comes back from jsonb with its keys reordered: compare structure, not text
+    const same = isDeepStrictEqual(sub.filterPolicy, filterPolicy) && sub.filterPolicyScope === filterPolicyScope
       && sub.rawMessageDelivery === settings.rawMessageDelivery;
     if (!same) throw conflict(`queue ${queue.name} is subscribed to topic ${topic.name} already, with other settings: unsubscribe it first`, 'input.queueName');
     return sub;

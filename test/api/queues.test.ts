@@ -1,12 +1,11 @@
 // Queues (SQS standard-queue model) through the API: send, receive, delete; visibility timeout and
 // receipt handles; long polling; delays; redrive to a dead-letter queue after maxReceiveCount;
 // purge; retention; concurrent receivers never share a message; input checks.
-import crypto from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
 import {
-  CHANGE_VISIBILITY, CREATE_QUEUE, createQueue, DELETE_MESSAGE, DELETE_QUEUE, getQueue, PURGE, receive, RECEIVE, send, SEND,
+  CHANGE_VISIBILITY, CREATE_QUEUE, createQueue, DELETE_MESSAGE, DELETE_QUEUE, getQueue, md5, PURGE, receive, RECEIVE, send, SEND,
   SEND_BATCH,
 } from '../support/messaging.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -15,7 +14,6 @@ let server: TestServer;
 beforeAll(async () => { server = await startTestServer(); });
 afterAll(async () => { await server?.close(); });
 
-const md5 = (s: string) => crypto.createHash('md5').update(s).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const del = async (queueName: string, receiptHandle: string) =>
   (await server.data(DELETE_MESSAGE, { input: { queueName, receiptHandle } })).deleteMessage.deleted as boolean;
@@ -249,11 +247,13 @@ describe('queues', () => {
     await createQueue(server, { name: 'guarded-q' });
     const { createApiKey } = await server.data(`mutation { createApiKey(input: { name: "producer", actions: ["queues:SendMessage"] }) { key } }`);
     const key = createApiKey.key;
-    expect((await server.gql(SEND, { input: { queueName: 'guarded-q', body: 'from producer' } }, key)).data?.sendMessage.messageId).toBeTruthy();
+    const sent = (await server.gql(SEND, { input: { queueName: 'guarded-q', body: 'from producer' } }, key)).data?.sendMessage;
+    expect(sent).toEqual({ messageId: expect.stringMatching(/^[0-9a-f-]{36}$/), md5OfBody: md5('from producer') });
     expectError(await server.gql(RECEIVE, { input: { queueName: 'guarded-q' } }, key), 'FORBIDDEN');
     expectError(await server.gql(PURGE, { name: 'guarded-q' }, key), 'FORBIDDEN');
     expectError(await server.gql(CREATE_QUEUE, { input: { name: 'other-q' } }, key), 'FORBIDDEN');
     expect((await getQueue(server, 'guarded-q')).approximateNumberOfMessages).toBe(1);
+    expect((await receive(server, 'guarded-q')).map((m: any) => [m.messageId, m.body])).toEqual([[sent.messageId, 'from producer']]);
   });
 
   it('two servers on one database never hand out the same message', async () => {

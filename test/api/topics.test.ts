@@ -76,7 +76,9 @@ describe('topics', () => {
       expect((await subscribe({ topicName: 'fan', queueName: 'fan-json' })).id).toBe(json.id);
       expectError(await server.gql(SUBSCRIBE, { input: { topicName: 'fan', queueName: 'fan-json', rawMessageDelivery: true } }), 'CONFLICT', 'input.queueName');
       await subscribe({ topicName: 'fan', queueName: 'fan-raw', rawMessageDelivery: true });
-      await subscribe({ topicName: 'fan', queueName: 'fan-eu', filterPolicy: { region: ['eu'] } });
+      const eu = await subscribe({ topicName: 'fan', queueName: 'fan-eu', filterPolicy: { region: ['eu'], stage: [{ 'anything-but': 'test' }] } });
+      // the same policy again, its keys in another order (and as JSON text): the same subscription
+      expect((await subscribe({ topicName: 'fan', queueName: 'fan-eu', filterPolicy: '{"stage":[{"anything-but":"test"}],"region":["eu"]}' })).id).toBe(eu.id);
       expect((await server.data(`{ topic(name: "fan") { queueSubscriptions { queueName } } }`)).topic.queueSubscriptions.map((x: any) => x.queueName))
         .toEqual(['fan-json', 'fan-raw', 'fan-eu']);
 
@@ -96,7 +98,9 @@ describe('topics', () => {
         { name: 'region', dataType: 'String', stringValue: 'us', binaryValue: null }, { name: 'tags', dataType: 'String', stringValue: '["x"]', binaryValue: null },
       ]);
       expect(await receive(server, 'fan-eu')).toEqual([]);
-      await publish(server, { topicName: 'fan', message: 'for eu', messageAttributes: [{ name: 'region', dataType: 'String', stringValue: 'eu' }] });
+      const region = { name: 'region', dataType: 'String', stringValue: 'eu' };
+      await publish(server, { topicName: 'fan', message: 'eu test', messageAttributes: [region, { name: 'stage', dataType: 'String', stringValue: 'test' }] });
+      await publish(server, { topicName: 'fan', message: 'for eu', messageAttributes: [region, { name: 'stage', dataType: 'String', stringValue: 'prod' }] });
       expect((await receive(server, 'fan-eu')).map((m: any) => JSON.parse(m.body).Message)).toEqual(['for eu']);
     });
 

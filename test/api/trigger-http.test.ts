@@ -25,6 +25,8 @@ exports.handler = async (event) => {
     case 'full': return { statusCode: 201, headers: { 'x-one': 'a', 'access-control-allow-origin': 'https://ignored.example' },
       multiValueHeaders: { 'x-many': ['1', '2'] }, cookies: ['a=1; Path=/', 'b=2'], body: 'made' };
     case 'bad-status': return { statusCode: 'ok', body: 'x' };
+    case 'interim': return { statusCode: 103, body: 'x' };
+    case 'no-content': return { statusCode: 204, headers: { 'x-done': 'yes' }, body: 'dropped' };
     case 'bad-body': return { statusCode: 200, body: { not: 'a string' } };
     case 'bad-base64': return { statusCode: 200, body: '%%%', isBase64Encoded: true };
     case 'bad-headers': return { statusCode: 200, headers: { 'x-a': { nested: true } }, body: '' };
@@ -113,6 +115,7 @@ describe('routing and the event', () => {
   });
 
   it('the function gets the API Gateway HTTP API 2.0 event', async () => {
+    const sent = Date.now();
     const r = await request('/items/7?mode=echo&tag=a&tag=b&q=x%20y', {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'trigger-test/1', 'x-multi': ['one', 'two'], cookie: 'session=abc; theme=dark' },
@@ -134,7 +137,9 @@ describe('routing and the event', () => {
       body: '{"name":"widget"}', pathParameters: { id: '7' }, isBase64Encoded: false,
     });
     expect(e.headers.cookie).toBeUndefined();
-    expect(Math.abs(e.requestContext.timeEpoch - Date.now())).toBeLessThan(60_000);
+    // the time the request arrived: within the request's round trip
+    expect(e.requestContext.timeEpoch).toBeGreaterThanOrEqual(sent);
+    expect(e.requestContext.timeEpoch).toBeLessThanOrEqual(Date.now());
     expect(r.headers['apigw-requestid']).toBe(e.requestContext.requestId);
   });
 
@@ -205,8 +210,18 @@ describe('responses', () => {
     expect(str.text).toBe('Hello from Lambda!');
   });
 
+  it('204 has no body and no Content-Length, whatever the function put in its body', async () => {
+    const r = await request('/items/1?mode=no-content');
+    expect(r.status).toBe(204);
+    expect(r.headers['x-done']).toBe('yes');
+    expect(r.headers['content-length']).toBeUndefined();
+    expect(r.text).toBe('');
+    // the connection is still good for the next request
+    expect((await request('/items/1?mode=plain')).json()).toEqual({ hello: 'world', n: 1 });
+  });
+
   it('a result that is not a valid response → 502, no details to the caller', async () => {
-    for (const mode of ['bad-status', 'bad-body', 'bad-base64', 'bad-headers']) {
+    for (const mode of ['bad-status', 'interim', 'bad-body', 'bad-base64', 'bad-headers']) {
       const r = await request(`/items/1?mode=${mode}`);
       expect(r.status, mode).toBe(502);
       expect(r.json(), mode).toEqual({ message: 'Bad Gateway' });
@@ -311,6 +326,10 @@ describe('function URLs', () => {
     expect(r.headers.get('access-control-allow-origin')).toBe('*');
     expect(((await r.json()) as any).pathParameters).toEqual({ proxy: 'some/page' });
     expect((await fetch(`${url}?mode=plain`)).status).toBe(200);
+    // the root without its trailing slash is the root too
+    const bare = (await (await fetch(`${url.slice(0, -1)}?mode=echo`)).json()) as any;
+    expect(bare).toMatchObject({ rawPath: '/fn/site', routeKey: 'ANY /fn/site/{proxy+}', pathParameters: { proxy: '' } });
+    expect((await fetch(`${server.url}/http/fn/sitex`)).status).toBe(404);
     expect((await server.data(`query { function(name: "site") { url } }`)).function.url).toBe(url);
     expect((await server.data(`query { function(name: "web") { url } }`)).function.url).toBeNull();
 

@@ -1,11 +1,10 @@
 // QUEUE triggers (event source mappings, Lambda's SQS poller): batches up to batchSize gathered for
 // the batching window, SQS's event shape, deletion of processed messages, partial batch failure
 // (batchItemFailures), failing messages redriven to the dead-letter queue, disabled mappings.
-import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
 import { deploy, UPDATE_CONFIG } from '../support/functions.js';
-import { createQueue, DELETE_QUEUE, getQueue, receive, send, SEND_BATCH } from '../support/messaging.js';
+import { createQueue, DELETE_QUEUE, getQueue, md5, receive, send, SEND_BATCH } from '../support/messaging.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { CREATE_TRIGGER, createTrigger, deliveriesOf, SET_TRIGGER_ENABLED, TRIGGER_FIELDS } from '../support/triggers.js';
@@ -14,7 +13,6 @@ let server: TestServer;
 beforeAll(async () => { server = await startTestServer(); });
 afterAll(async () => { await server?.close(); });
 
-const md5 = (s: string) => crypto.createHash('md5').update(s).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const node = (name: string, body: string, extra: Record<string, unknown> = {}) =>
   deploy(server, { name, runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: body }] }, ...extra });

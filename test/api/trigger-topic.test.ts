@@ -2,6 +2,7 @@
 // whose filter policy matches, with SNS's record shape; filter policies on attributes and bodies;
 // a disabled subscription gets nothing. Deliveries are queued in the publish's transaction, so right
 // after publish returns the deliveries that will ever exist for it are on record.
+import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
 import { deploy } from '../support/functions.js';
@@ -41,6 +42,7 @@ describe('fan-out', () => {
         { name: 'blob', dataType: 'Binary', binaryValue: 'AAEC' },
       ],
     });
+    const published = Date.now();
     expect(res.deliveries).toBe(2);
     const [da] = await waitForDeliveries(server, 'orders-a', 1);
     const [db] = await waitForDeliveries(server, 'orders-b', 1);
@@ -65,7 +67,13 @@ describe('fan-out', () => {
         },
       }],
     });
-    expect(new Date(event.Records[0].Sns.Timestamp).getTime()).toBeGreaterThanOrEqual(before - 1_000);
+    const sns = event.Records[0].Sns;
+    // stamped while publish ran
+    expect(new Date(sns.Timestamp).getTime()).toBeGreaterThanOrEqual(before);
+    expect(new Date(sns.Timestamp).getTime()).toBeLessThanOrEqual(published);
+    // the signature is the SHA-256 of SNS's string to sign for a Notification
+    const toSign = ['Message', sns.Message, 'MessageId', sns.MessageId, 'Subject', sns.Subject, 'Timestamp', sns.Timestamp, 'TopicArn', sns.TopicArn, 'Type', 'Notification'];
+    expect(sns.Signature).toBe(crypto.createHash('sha256').update(`${toSign.join('\n')}\n`).digest('base64'));
     // the function got exactly that event
     expect(da.invocation.response).toEqual({ received: event });
     // each subscription has its own subscription ARN

@@ -1,5 +1,9 @@
 // GraphQL documents and helpers for queues and topics (tests of queues, topics and their triggers).
+import crypto from 'node:crypto';
 import type { DataApi } from './api.js';
+
+/** SQS's MD5OfMessageBody, computed independently of the server's */
+export const md5 = (s: string) => crypto.createHash('md5').update(s).digest('hex');
 
 export const QUEUE_FIELDS = `id name arn visibilityTimeoutSeconds messageRetentionSeconds delaySeconds receiveMessageWaitTimeSeconds
   redrivePolicy { deadLetterQueueName maxReceiveCount } approximateNumberOfMessages approximateNumberOfMessagesNotVisible

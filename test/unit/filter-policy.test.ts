@@ -146,13 +146,21 @@ describe('validation (as SNS refuses a policy at Subscribe)', () => {
     expect(refusal({ a: { b: ['x'] } })).toMatch(/cannot nest/);
     expect(parseFilterPolicy({ a: { b: ['x'] } }, 'MessageBody', 'f')).toEqual({ a: { b: ['x'] } });
     expect(refusal({ a: { b: { c: { d: { e: { f: ['x'] } } } } } }, 'MessageBody')).toMatch(/deeper than 5/);
+    // $or nests too: a deep chain of them is refused by the depth limit, not by a stack overflow
+    const or = (n: number) => '{"$or":['.repeat(n) + '{"a":["x"]}' + ',{"b":["y"]}]}'.repeat(n);
+    expect(parseFilterPolicy(or(4), 'MessageAttributes', 'f')).toEqual(JSON.parse(or(4)));
+    expect(refusal(or(5))).toMatch(/deeper than 5/);
+    expect(refusal(or(5000))).toMatch(/deeper than 5/);
   });
 
   it('limits: five keys, 150 combinations, 256 KB', () => {
     expect(refusal({ a: ['1'], b: ['1'], c: ['1'], d: ['1'], e: ['1'], f: ['1'] })).toMatch(/at most 5 keys/);
     const ten = Array.from({ length: 10 }, (_, i) => String(i));
-    expect(parseFilterPolicy({ a: ten, b: ten.slice(0, 5), c: ['x', 'y', 'z'] }, 'MessageAttributes', 'f')).toBeTruthy();
+    // 10 × 5 × 3 = 150: exactly at the limit
+    const atLimit = { a: ten, b: ten.slice(0, 5), c: ['x', 'y', 'z'] };
+    expect(parseFilterPolicy(atLimit, 'MessageAttributes', 'f')).toEqual(atLimit);
     expect(refusal({ a: ten, b: ten, c: ['x', 'y'] })).toMatch(/150 combinations/);
     expect(refusal({ a: ['x'.repeat(300 * 1024)] })).toMatch(/at most 262144 bytes/);
+    expect(refusal(JSON.stringify({ a: ['x'.repeat(300 * 1024)] }))).toMatch(/at most 262144 bytes/);
   });
 });

@@ -146,7 +146,7 @@ describe('result → response', () => {
 
   it('invalid responses are 502 with a reason for the log', () => {
     const bad = [
-      { statusCode: '200' }, { statusCode: 99 }, { statusCode: 600 }, { statusCode: 200.5 },
+      { statusCode: '200' }, { statusCode: 99 }, { statusCode: 100 }, { statusCode: 199 }, { statusCode: 600 }, { statusCode: 200.5 },
       { statusCode: 200, headers: ['x'] }, { statusCode: 200, headers: { a: { b: 1 } } }, { statusCode: 200, headers: { 'bad name': 'x' } },
       { statusCode: 200, headers: { a: 'x\r\ny: z' } }, { statusCode: 200, body: { a: 1 } }, { statusCode: 200, body: 'not base64!', isBase64Encoded: true },
       { statusCode: 200, cookies: 'a=1' }, { statusCode: 200, isBase64Encoded: 'yes' }, { statusCode: 200, multiValueHeaders: { a: 'x' } },

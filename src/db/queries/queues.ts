@@ -77,7 +77,7 @@ export async function insertMessages(db: Db, queue: QueueRow, messages: NewMessa
   return rows;
 }
 
-export async function notifyQueue(db: Db, queueId: string): Promise<void> {
+async function notifyQueue(db: Db, queueId: string): Promise<void> {
   await db`select pg_notify(${Channel.queue}, ${queueId})`;
 }
 

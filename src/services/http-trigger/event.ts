@@ -2,8 +2,7 @@
 // (REFERENCE.md §C; AWS: http-api-develop-integrations-lambda). Empty parts are left out as API
 // Gateway leaves them out (no cookies, query, body or path parameters → no such field).
 import { isUtf8 } from 'node:buffer';
-
-export const ACCOUNT_ID = '000000000000';
+import { ACCOUNT } from '../aws-account.js';
 
 /** What the event needs from the request (a node:http IncomingMessage has all of it). */
 export interface RequestInfo {
@@ -34,7 +33,7 @@ export interface EventContext {
 // else, or no Content-Type at all, as base64 with isBase64Encoded: true.
 const TEXT_TYPES = /^(text\/[^;]+|application\/(json|[^;]+\+json|xml|[^;]+\+xml|javascript|x-www-form-urlencoded|graphql|x-ndjson|ndjson|yaml|x-yaml))\s*(;.*)?$/i;
 
-export const isTextContentType = (contentType: string | undefined) => !!contentType && TEXT_TYPES.test(contentType.trim());
+const isTextContentType = (contentType: string | undefined) => !!contentType && TEXT_TYPES.test(contentType.trim());
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const two = (n: number) => (n < 10 ? `0${n}` : String(n));
@@ -88,7 +87,7 @@ export function buildHttpEvent(req: RequestInfo, body: Buffer, ctx: EventContext
   event.headers = headers;
   if (query) event.queryStringParameters = query;
   event.requestContext = {
-    accountId: ACCOUNT_ID,
+    accountId: ACCOUNT,
     apiId: ctx.apiId,
     ...(ctx.apiKey ? { authorizer: { apiKey: { keyId: ctx.apiKey.keyId, name: ctx.apiKey.name } } } : {}),
     domainName: host,

@@ -24,7 +24,7 @@ export interface FunctionOutcome {
 
 const JSON_TYPE = 'application/json';
 
-export function messageReply(status: number, message: string, reason?: string): HttpReply {
+function messageReply(status: number, message: string, reason?: string): HttpReply {
   return { status, headers: [['content-type', JSON_TYPE]], body: Buffer.from(JSON.stringify({ message })), reason };
 }
 
@@ -66,8 +66,9 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 function structured(doc: Record<string, unknown>): HttpReply {
   const { statusCode, headers, multiValueHeaders, cookies, body, isBase64Encoded } = doc;
-  if (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) {
-    throw new InvalidResponse(`statusCode must be an integer from 100 to 599 (got ${JSON.stringify(statusCode)?.slice(0, 60)})`);
+  // 1xx are interim answers, not a response: sent as one they leave the client waiting or broken
+  if (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 200 || statusCode > 599) {
+    throw new InvalidResponse(`statusCode must be an integer from 200 to 599 (got ${JSON.stringify(statusCode)?.slice(0, 60)})`);
   }
   const out: Array<[string, string]> = [];
   if (headers != null) {

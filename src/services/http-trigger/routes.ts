@@ -8,9 +8,9 @@ import { badInput } from '../errors.js';
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 export type RouteMethod = HttpMethod | 'ANY';
-export const ROUTE_METHODS: readonly RouteMethod[] = [...HTTP_METHODS, 'ANY'];
+const ROUTE_METHODS: readonly RouteMethod[] = [...HTTP_METHODS, 'ANY'];
 
-export const MAX_PATH_LENGTH = 1_024;
+const MAX_PATH_LENGTH = 1_024;
 
 type Segment = { kind: 'literal'; value: string } | { kind: 'param'; name: string } | { kind: 'greedy'; name: string };
 
@@ -36,7 +36,7 @@ export function requireRouteMethod(value: string, field: string): RouteMethod {
 }
 
 /** Parses and checks a route path; errors name `field`. */
-export function parseRoutePath(path: string, field: string): Segment[] {
+function parseRoutePath(path: string, field: string): Segment[] {
   if (typeof path !== 'string' || !path.startsWith('/')) throw badInput(field, 'must start with "/", e.g. "/items/{id}"');
   if (path.length > MAX_PATH_LENGTH) throw badInput(field, `must be at most ${MAX_PATH_LENGTH} characters`);
   if (path === '/') return [];
