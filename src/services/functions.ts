@@ -14,6 +14,7 @@ import { FunctionCodeStore, hashOf, type CodeInput } from './function-code.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor } from './paging.js';
 import { systemLog } from './transitions.js';
 import { requireIntInRange } from './validate.js';
+import { ACCOUNT, REGION } from './aws-account.js';
 
 export const FunctionLimits = {
   memoryMb: { min: 128, max: 10_240, default: 128 },
@@ -64,7 +65,7 @@ export interface CreateFunctionInput extends FunctionConfigurationInput {
   code: CodeInput;
 }
 
-export const ARN_PREFIX = 'arn:aws:lambda:local:000000000000:function:';
+export const ARN_PREFIX = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:`;
 
 export function functionArn(name: string, qualifier?: string): string {
   return `${ARN_PREFIX}${name}${qualifier ? `:${qualifier}` : ''}`;

@@ -9,9 +9,8 @@ import { AppError } from './errors.js';
 import { fireTimes, parseSchedule, planDue, type Schedule } from './schedule/next-fire.js';
 import type { TriggerService } from './triggers.js';
 import { requireIntInRange } from './validate.js';
+import { ACCOUNT, REGION } from './aws-account.js';
 
-const ACCOUNT = '000000000000';
-const REGION = 'local';
 /** schedules fired per transaction; a larger crowd due at once takes several */
 const BATCH = 100;
 

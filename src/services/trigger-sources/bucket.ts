@@ -6,6 +6,7 @@ import { badInput, notFound } from '../errors.js';
 import { requireBucketName, requireKeyPrefix, MAX_KEY_BYTES } from '../s3-uri.js';
 import { requireList } from '../validate.js';
 import type { TriggerSourceKind } from './types.js';
+import { REGION } from '../aws-account.js';
 
 /** The S3 event names a bucket trigger can ask for: what object changes here produce, and their wildcards. */
 export const BUCKET_EVENT_NAMES = ['s3:ObjectCreated:*', 's3:ObjectCreated:Put', 's3:ObjectRemoved:*', 's3:ObjectRemoved:Delete'] as const;
@@ -77,7 +78,7 @@ export function s3Event(triggerName: string, change: ObjectEventRow) {
     Records: [{
       eventVersion: '2.1',
       eventSource: 'aws:s3',
-      awsRegion: 'local',
+      awsRegion: REGION,
       eventTime: change.at.toISOString(),
       eventName: change.kind,
       s3: {

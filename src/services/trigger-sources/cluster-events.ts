@@ -6,6 +6,7 @@ import type { ClusterState, StateChangeRow, StepState } from '../../db/rows.js';
 import { badInput, notFound } from '../errors.js';
 import { requireList } from '../validate.js';
 import type { TriggerSourceKind } from './types.js';
+import { ACCOUNT, REGION } from '../aws-account.js';
 
 export type ClusterEventsKind = 'CLUSTER' | 'STEP';
 export const CLUSTER_EVENTS_KINDS: ClusterEventsKind[] = ['CLUSTER', 'STEP'];
@@ -106,8 +107,8 @@ function clusterMessage(c: StateChangeRow): string {
 /** The EventBridge event a function receives: "EMR Cluster State Change" or "EMR Step Status Change". */
 export function emrEvent(change: StateChangeRow) {
   const base = {
-    version: '0', id: clusterEventId(change.clusterId, change.seq), source: 'aws.emr', account: '000000000000',
-    time: change.at.toISOString(), region: 'local', resources: [] as string[],
+    version: '0', id: clusterEventId(change.clusterId, change.seq), source: 'aws.emr', account: ACCOUNT,
+    time: change.at.toISOString(), region: REGION, resources: [] as string[],
   };
   if (change.kind === 'CLUSTER') {
     return {
