@@ -17,6 +17,7 @@ import {
 import type { LogStreamKind } from '../schema/enums.js';
 import { LogLine, LogLineConnection } from '../schema/types.js';
 import type { Context } from './context.js';
+import { requestLoaders } from './request-loaders.js';
 import { connection, toLogLine } from './mappers.js';
 
 const STATE: Record<FunctionRow['state'], FunctionState> = {
@@ -87,24 +88,15 @@ export function toInvocation(row: InvocationRow): Invocation {
 }
 
 // versions and aliases of every function in one request load in one query each
-const loaderCache = new WeakMap<object, {
-  versions: DataLoader<string, FunctionVersionRow[]>; aliases: DataLoader<string, FunctionAliasRow[]>;
-  provisioned: DataLoader<string, ProvisionedConcurrencyRow[]>;
-}>();
-function loaders(ctx: Context) {
-  let l = loaderCache.get(ctx.loaders);
-  if (!l) {
-    const services: Services = ctx.services;
-    const group = <T extends { functionId: string }>(ids: readonly string[], rows: T[]) => ids.map((id) => rows.filter((r) => r.functionId === id));
-    l = {
-      versions: new DataLoader(async (ids) => group(ids, await services.functions.versionsOf(ids))),
-      aliases: new DataLoader(async (ids) => group(ids, await services.functions.aliasesOf(ids))),
-      provisioned: new DataLoader(async (ids) => group(ids, await services.provisioned.of(ids))),
-    };
-    loaderCache.set(ctx.loaders, l);
-  }
-  return l;
-}
+const loaders = requestLoaders((ctx) => {
+  const services: Services = ctx.services;
+  const group = <T extends { functionId: string }>(ids: readonly string[], rows: T[]) => ids.map((id) => rows.filter((r) => r.functionId === id));
+  return {
+    versions: new DataLoader(async (ids: readonly string[]) => group(ids, await services.functions.versionsOf(ids))),
+    aliases: new DataLoader(async (ids: readonly string[]) => group(ids, await services.functions.aliasesOf(ids))),
+    provisioned: new DataLoader(async (ids: readonly string[]) => group(ids, await services.provisioned.of(ids))),
+  };
+});
 
 @Resolver(() => LambdaFunction)
 export class FunctionResolver {
