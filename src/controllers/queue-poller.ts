@@ -119,7 +119,7 @@ class Mapping {
     try {
       result = await this.deps.invocations.invoke({
         functionName: this.trigger.functionName, qualifier: this.trigger.qualifier, payload: { Records: records },
-        trigger: { id: this.trigger.id, eventId: batch[0]!.id },
+        trigger: { id: this.trigger.id, eventId: batch[0]!.id }, recordPayload: true,
       });
     } catch (err) {
       if (!(err instanceof AppError)) throw err;

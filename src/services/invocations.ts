@@ -28,6 +28,11 @@ export interface InvokeInput {
   clientContext?: string | null;
   /** a trigger's delivery (HTTP, QUEUE): recorded on the invocation */
   trigger?: { id: string; eventId: string } | null;
+  /**
+   * keep the request on a synchronous invocation's record, as async ones keep theirs: a queue
+   * batch's messages (HTTP requests are not kept: their bodies may be large and they are many)
+   */
+  recordPayload?: boolean;
 }
 
 export interface InvokeResult {
@@ -226,7 +231,7 @@ export class InvocationService {
     if (input.clientContext != null && Buffer.byteLength(input.clientContext) > 3_583) throw badInput('input.clientContext', 'must be at most 3583 bytes');
     const base = {
       id: crypto.randomUUID(), functionId: fn.id, functionName: fn.name, qualifier, executedVersion: resolved.version,
-      invocationType: type, payload: null, response: null, functionError: null, errorType: null, errorMessage: null,
+      invocationType: type, payload: input.recordPayload ? payload.toString('utf8') : null, response: null, functionError: null, errorType: null, errorMessage: null,
       attempts: 0, maxRetryAttempts: 0, maxEventAgeSeconds: null, nextAttemptAt: null, sourceInvocationId: null,
       coldStart: false, initDurationMs: null, durationMs: null, billedDurationMs: null, memoryMb: resolved.config.memoryMb,
       maxMemoryUsedMb: null, concurrency: null, instanceId: null, logs: null, startedAt: null, endedAt: null,

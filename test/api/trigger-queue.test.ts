@@ -58,6 +58,8 @@ describe('event source mapping', () => {
       expect(n).toBeGreaterThanOrEqual(1);
       expect(n).toBeLessThanOrEqual(4);
       expect(b.eventId).toBe(recordsOf(b)[0].messageId);
+      // the delivery keeps the batch it handed over: exactly what the function received
+      expect(b.invocation.payload).toEqual({ Records: recordsOf(b) });
     }
     const r = records.find((x: any) => x.body === 'job 3');
     expect(r).toEqual({
