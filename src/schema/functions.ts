@@ -2,7 +2,7 @@
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { LogStreamKind } from './enums.js';
-import { PageInfo } from './types.js';
+import { Connection, PageInfo } from './types.js';
 
 export enum Runtime { NODEJS20 = 'NODEJS20', PYTHON311 = 'PYTHON311', PROVIDED = 'PROVIDED' }
 export enum FunctionState { PENDING = 'PENDING', ACTIVE = 'ACTIVE', INACTIVE = 'INACTIVE', FAILED = 'FAILED' }
@@ -107,16 +107,7 @@ export class LambdaFunction {
 }
 
 @ObjectType()
-export class FunctionEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => LambdaFunction) node!: LambdaFunction;
-}
-
-@ObjectType()
-export class FunctionConnection {
-  @Field(() => [FunctionEdge]) edges!: FunctionEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-}
+export class FunctionConnection extends Connection(LambdaFunction, 'Function') {}
 
 @ObjectType()
 export class InvocationLogLine {
@@ -154,16 +145,7 @@ export class Invocation {
 }
 
 @ObjectType()
-export class InvocationEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => Invocation) node!: Invocation;
-}
-
-@ObjectType()
-export class InvocationConnection {
-  @Field(() => [InvocationEdge]) edges!: InvocationEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-}
+export class InvocationConnection extends Connection(Invocation, 'Invocation') {}
 
 @ObjectType()
 export class FunctionMetricsDatapoint {

@@ -2,7 +2,7 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { MessageAttribute, MessageAttributeInput } from './messages.js';
-import { PageInfo } from './types.js';
+import { Connection, PageInfo } from './types.js';
 
 @ObjectType()
 export class RedrivePolicy {
@@ -25,16 +25,7 @@ export class Queue {
 }
 
 @ObjectType()
-export class QueueEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => Queue) node!: Queue;
-}
-
-@ObjectType()
-export class QueueConnection {
-  @Field(() => [QueueEdge]) edges!: QueueEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-}
+export class QueueConnection extends Connection(Queue, 'Queue') {}
 
 @ObjectType({ description: 'SQS message system attributes' })
 export class QueueMessageAttributes {

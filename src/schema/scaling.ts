@@ -1,7 +1,7 @@
 // GraphQL shapes of scaling policies, scaling activities, cluster metrics and usage.
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import { Cluster, InstanceGroup, PageInfo } from './types.js';
+import { Cluster, InstanceGroup, Connection, PageInfo } from './types.js';
 
 export enum ComputeLimitsUnitType { INSTANCES = 'INSTANCES', VCPU = 'VCPU', INSTANCE_FLEET_UNITS = 'INSTANCE_FLEET_UNITS' }
 export enum AdjustmentType {
@@ -84,16 +84,7 @@ export class ScalingActivity {
 }
 
 @ObjectType()
-export class ScalingActivityEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => ScalingActivity) node!: ScalingActivity;
-}
-
-@ObjectType()
-export class ScalingActivityConnection {
-  @Field(() => [ScalingActivityEdge]) edges!: ScalingActivityEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-}
+export class ScalingActivityConnection extends Connection(ScalingActivity, 'ScalingActivity') {}
 
 @ObjectType()
 export class MetricDatapoint {

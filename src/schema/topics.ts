@@ -3,7 +3,7 @@ import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { MessageAttributeInput } from './messages.js';
 import { FilterPolicyScope } from './trigger-sources/topic.js';
-import { PageInfo } from './types.js';
+import { Connection, PageInfo } from './types.js';
 
 @ObjectType({ description: 'A topic (SNS model): a publish reaches every subscription (TOPIC trigger) whose filter policy matches' })
 export class Topic {
@@ -14,16 +14,7 @@ export class Topic {
 }
 
 @ObjectType()
-export class TopicEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => Topic) node!: Topic;
-}
-
-@ObjectType()
-export class TopicConnection {
-  @Field(() => [TopicEdge]) edges!: TopicEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-}
+export class TopicConnection extends Connection(Topic, 'Topic') {}
 
 @ObjectType({ description: 'A queue subscribed to a topic (SNS → SQS fan-out)' })
 export class TopicQueueSubscription {

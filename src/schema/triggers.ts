@@ -9,7 +9,7 @@ import { ScheduleSourceInput } from './trigger-sources/schedule.js';
 import { HttpSourceInput } from './trigger-sources/http.js';
 import { QueueSourceInput } from './trigger-sources/queue.js';
 import { TopicSourceInput } from './trigger-sources/topic.js';
-import { PageInfo } from './types.js';
+import { Connection, PageInfo } from './types.js';
 
 export enum TriggerSourceType {
   HTTP = 'HTTP', SCHEDULE = 'SCHEDULE', BUCKET = 'BUCKET', TOPIC = 'TOPIC', QUEUE = 'QUEUE', CLUSTER_EVENTS = 'CLUSTER_EVENTS',
@@ -26,16 +26,7 @@ export class TriggerDelivery {
 }
 
 @ObjectType()
-export class TriggerDeliveryEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => TriggerDelivery) node!: TriggerDelivery;
-}
-
-@ObjectType()
-export class TriggerDeliveryConnection {
-  @Field(() => [TriggerDeliveryEdge]) edges!: TriggerDeliveryEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-}
+export class TriggerDeliveryConnection extends Connection(TriggerDelivery, 'TriggerDelivery') {}
 
 @ObjectType({ description: 'A source of events (HTTP route, schedule, bucket, topic, queue, cluster events) bound to a function' })
 export class Trigger {
@@ -51,16 +42,7 @@ export class Trigger {
 }
 
 @ObjectType()
-export class TriggerEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => Trigger) node!: Trigger;
-}
-
-@ObjectType()
-export class TriggerConnection {
-  @Field(() => [TriggerEdge]) edges!: TriggerEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-}
+export class TriggerConnection extends Connection(Trigger, 'Trigger') {}
 
 @InputType()
 export class TriggerFilter {

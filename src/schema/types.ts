@@ -1,4 +1,4 @@
-import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType, type ClassType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import {
   ActionOnFailure, CancelStepsRequestStatus, ClusterEventKind, ClusterState, InstanceGroupState, InstanceRole,
@@ -32,6 +32,25 @@ export class PageInfo {
   @Field(() => Boolean) hasPreviousPage!: boolean;
   @Field(() => String, { nullable: true }) startCursor!: string | null;
   @Field(() => String, { nullable: true }) endCursor!: string | null;
+}
+
+/**
+ * The fields of a Relay connection of `node`, with its `<name>Edge` type (cursor and node). A
+ * connection type extends it: `@ObjectType() export class XConnection extends Connection(X, 'X') {}`.
+ */
+export function Connection<T extends object>(node: ClassType<T>, name: string) {
+  @ObjectType(`${name}Edge`)
+  class Edge {
+    @Field(() => String) cursor!: string;
+    @Field(() => node) node!: T;
+  }
+  // only the connection types extending it reach the schema
+  @ObjectType(`${name}ConnectionFields`)
+  abstract class ConnectionFields {
+    @Field(() => [Edge]) edges!: Edge[];
+    @Field(() => PageInfo) pageInfo!: PageInfo;
+  }
+  return ConnectionFields;
 }
 
 @ObjectType()
@@ -68,16 +87,7 @@ export class LogLine {
 }
 
 @ObjectType()
-export class LogLineEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => LogLine) node!: LogLine;
-}
-
-@ObjectType()
-export class LogLineConnection {
-  @Field(() => [LogLineEdge]) edges!: LogLineEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-}
+export class LogLineConnection extends Connection(LogLine, 'LogLine') {}
 
 @ObjectType()
 export class CommandStep {
@@ -133,16 +143,7 @@ export class Step {
 }
 
 @ObjectType()
-export class StepEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => Step) node!: Step;
-}
-
-@ObjectType()
-export class StepConnection {
-  @Field(() => [StepEdge]) edges!: StepEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-}
+export class StepConnection extends Connection(Step, 'Step') {}
 
 @ObjectType()
 export class Cluster {
@@ -160,16 +161,7 @@ export class Cluster {
 }
 
 @ObjectType()
-export class ClusterEdge {
-  @Field(() => String) cursor!: string;
-  @Field(() => Cluster) node!: Cluster;
-}
-
-@ObjectType()
-export class ClusterConnection {
-  @Field(() => [ClusterEdge]) edges!: ClusterEdge[];
-  @Field(() => PageInfo) pageInfo!: PageInfo;
-}
+export class ClusterConnection extends Connection(Cluster, 'Cluster') {}
 
 @ObjectType({ description: 'A change of the cluster, one of its groups, instances or steps' })
 export class ClusterEvent {
