@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Sql } from '../db/client.js';
 import { enabledQueueTriggers } from '../db/queries/messaging-triggers.js';
+import { Serializer } from './serial.js';
 import type { QueueMessageRow, QueueRow, TriggerRow } from '../db/rows.js';
 import { AppError } from '../services/errors.js';
 import { PayloadLimits, type InvocationService } from '../services/invocations.js';
@@ -158,41 +159,38 @@ class Mapping {
 /**
  * Runs every enabled QUEUE trigger (event source mapping) on this server. Several servers poll the
  * same queue safely: receives claim messages with FOR UPDATE SKIP LOCKED. Reloads the mappings on a
- * trigger NOTIFY and periodically; also deletes messages past their retention period.
+ * trigger NOTIFY and periodically; apart from that, deletes messages past their retention period.
  */
 export class QueuePoller {
   private readonly mappings = new Map<string, Mapping>();
   private readonly stopping = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
-  /** the reload running now, if any */
-  private refreshing: Promise<void> | null = null;
-  private again = false;
+  private sweeper: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> = Promise.resolve();
+  private readonly reloads: Serializer;
   private stopped = false;
-  private lastSweep = 0;
 
-  constructor(private readonly sql: Sql, private readonly deps: Deps, private readonly intervalMs: number) {}
+  constructor(private readonly sql: Sql, private readonly deps: Deps, private readonly intervalMs: number) {
+    this.reloads = new Serializer(() => (this.stopped ? Promise.resolve() : this.refresh()),
+      (err) => this.deps.log.error({ err }, 'reloading queue triggers failed; the next tick retries'));
+  }
 
   start(): void {
     this.timer = setInterval(() => this.kick(), this.intervalMs);
     this.timer.unref();
+    // reads already skip expired messages: the sweep only reclaims space, apart from the reloads
+    const sweep = () => {
+      this.sweeping = this.sweeping.then(() => this.deps.queues.sweepExpired())
+        .then(() => {}, (err) => this.deps.log.warn({ err }, 'sweeping expired queue messages failed; the next sweep retries'));
+    };
+    this.sweeper = setInterval(sweep, SWEEP_EVERY_MS);
+    this.sweeper.unref();
+    sweep();
     this.kick();
   }
 
   kick(): void {
-    if (this.stopped) return;
-    if (this.refreshing) {
-      this.again = true;
-      return;
-    }
-    this.refreshing = this.refresh()
-      .catch((err) => this.deps.log.error({ err }, 'reloading queue triggers failed; the next tick retries'))
-      .finally(() => {
-        this.refreshing = null;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    if (!this.stopped) this.reloads.request();
   }
 
   private retire(id: string, mapping: Mapping): void {
@@ -217,17 +215,14 @@ export class QueuePoller {
       this.mappings.set(trigger.id, mapping);
       mapping.start();
     }
-    if (Date.now() - this.lastSweep >= SWEEP_EVERY_MS) {
-      this.lastSweep = Date.now();
-      await this.deps.queues.sweepExpired();
-    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.sweeper) clearInterval(this.sweeper);
     // a reload in progress may still start mappings: let it finish before they are retired
-    while (this.refreshing) await this.refreshing;
+    await Promise.all([this.reloads.idle(), this.sweeping]);
     for (const [id, mapping] of this.mappings) this.retire(id, mapping);
     await Promise.allSettled([...this.stopping]);
   }
