@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import type { Sql, Tx } from '../db/client.js';
 import { functionById } from '../db/queries/functions.js';
-import { enqueueInvocation, insertInvocation } from '../db/queries/invocations.js';
+import { enqueueInvocation, insertInvocation, listInvocations } from '../db/queries/invocations.js';
 import * as q from '../db/queries/triggers.js';
 import type { FunctionRow, InvocationRow, TriggerRow, TriggerSourceType } from '../db/rows.js';
 import { Channel, notify } from '../events/channels.js';
@@ -149,7 +149,7 @@ export class TriggerService {
   /** A trigger's deliveries, newest first. */
   async deliveries(trigger: TriggerRow, first: number | null | undefined, after: string | null | undefined): Promise<Page<InvocationRow>> {
     const limit = pageSize(first);
-    const rows = await q.deliveries(this.sql, trigger.id, limit + 1, parseTimeIdCursor(after));
+    const rows = await listInvocations(this.sql, { triggerId: trigger.id }, limit + 1, parseTimeIdCursor(after));
     return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (r) => encodeTimeIdCursor(r.createdAt, r.id) };
   }
 

@@ -106,6 +106,8 @@ export async function nextDueAt(db: Db): Promise<Date | null> {
 
 export interface InvocationFilter {
   functionId?: string | null;
+  /** a trigger's deliveries */
+  triggerId?: string | null;
   statuses?: InvocationStatus[] | null;
   invocationType?: string | null;
   executedVersion?: string | null;
@@ -118,6 +120,7 @@ export async function listInvocations(db: Db, f: InvocationFilter, limit: number
   return db<InvocationRow[]>`
     select * from invocations where true
       ${f.functionId ? db`and function_id = ${f.functionId}` : db``}
+      ${f.triggerId ? db`and trigger_id = ${f.triggerId}` : db``}
       ${f.statuses?.length ? db`and status = any(${db.array(f.statuses)})` : db``}
       ${f.invocationType ? db`and invocation_type = ${f.invocationType}` : db``}
       ${f.executedVersion ? db`and executed_version = ${f.executedVersion}` : db``}

@@ -1,5 +1,5 @@
 import type { Db } from '../client.js';
-import type { InvocationRow, TriggerRow, TriggerSourceType } from '../rows.js';
+import type { TriggerRow, TriggerSourceType } from '../rows.js';
 
 export type NewTrigger = Omit<TriggerRow, 'createdAt' | 'updatedAt'>;
 
@@ -58,14 +58,6 @@ export async function listTriggers(db: Db, f: TriggerFilter, limit: number, befo
 export async function enabledTriggersForShare(db: Db, sourceTypes: TriggerSourceType[]): Promise<TriggerRow[]> {
   return db<TriggerRow[]>`
     select * from triggers where enabled and source_type = any(${db.array(sourceTypes)}) order by created_at, id for share`;
-}
-
-/** A trigger's deliveries (the invocations it made), newest first. */
-export async function deliveries(db: Db, triggerId: string, limit: number, before: { at: Date; id: string } | null): Promise<InvocationRow[]> {
-  return db<InvocationRow[]>`
-    select * from invocations where trigger_id = ${triggerId}
-      ${before ? db`and (created_at, id) < (${before.at}, ${before.id})` : db``}
-    order by created_at desc, id desc limit ${limit}`;
 }
 
 /**
