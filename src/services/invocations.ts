@@ -299,7 +299,11 @@ export class InvocationService {
    * (the server stops) kills the run's instance and hands the event back to the queue.
    */
   async runClaimed(row: InvocationRow, cut?: AbortSignal): Promise<void> {
-    const fn = await this.functions.get(row.functionName);
+    // the row invokes read, cached until the function changes: no statement per event or retry
+    const fn = await this.functions.forInvoke(row.functionName, 'functionName').catch((err: unknown) => {
+      if (err instanceof AppError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    });
     if (!fn || fn.id !== row.functionId) {
       await this.settle(row, { status: 'FAILED', errorType: 'ResourceNotFoundException', errorMessage: 'the function was deleted', endedAt: new Date() }, null);
       return;

@@ -115,14 +115,9 @@ export function replyFor(outcome: FunctionOutcome): HttpReply {
     return Replies.internal(`the function failed: ${outcome.errorType ?? 'Unhandled'}`);
   }
   const { payload, response } = outcome;
-  if (typeof payload === 'string') {
-    // invoke hands back the raw text when it isn't JSON: tell that apart from a JSON string result
-    try {
-      JSON.parse(response ?? '');
-    } catch {
-      return Replies.badGateway('the function\'s result is not JSON');
-    }
-  }
+  // invoke hands back the raw text itself when it isn't JSON; a JSON string result never equals its
+  // own quoted source
+  if (typeof payload === 'string' && payload === response) return Replies.badGateway('the function\'s result is not JSON');
   if (isObject(payload) && 'statusCode' in payload) {
     try {
       return structured(payload);
