@@ -1,6 +1,6 @@
 // The ticks of SCHEDULE triggers: firing the due ones (each exactly once, whichever server takes
 // it), and reading a schedule's next fire times. The expression rules are in ./schedule/.
-import crypto from 'node:crypto';
+import { sha256, uuidFromDigest } from '../lib/ids.js';
 import type { Logger } from 'pino';
 import type { Sql, Tx } from '../db/client.js';
 import { advanceSchedule, earliestFire, lockDueSchedules, schedulesOf } from '../db/queries/schedules.js';
@@ -18,8 +18,7 @@ export const ruleArn = (triggerName: string) => `arn:aws:events:${REGION}:${ACCO
 
 /** The same tick of the same trigger always gets the same id (a UUID made from a hash). */
 export function tickEventId(triggerId: string, tick: Date): string {
-  const h = crypto.createHash('sha256').update(`${triggerId}@${tick.toISOString()}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return uuidFromDigest(sha256(`${triggerId}@${tick.toISOString()}`));
 }
 
 /** EventBridge's Scheduled Event; `time` is the tick's scheduled time, not the time it ran. */

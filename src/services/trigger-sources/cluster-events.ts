@@ -1,6 +1,7 @@
 // CLUSTER_EVENTS triggers (EventBridge rules on EMR events): cluster and step state changes, by kind,
 // state and (optionally) cluster, delivered with EventBridge's "EMR … Change" shapes.
 import crypto from 'node:crypto';
+import { uuidFromDigest } from '../../lib/ids.js';
 import { clusterById } from '../../db/queries/clusters.js';
 import type { ClusterState, StateChangeRow, StepState } from '../../db/rows.js';
 import { badInput, notFound } from '../errors.js';
@@ -72,8 +73,7 @@ export function clusterEventMatches(config: ClusterEventsTriggerConfig, change: 
 
 /** A stable UUID-shaped id for the event (EventBridge events have one): the same for every trigger. */
 export function clusterEventId(clusterId: string, seq: number): string {
-  const h = crypto.createHash('sha1').update(`${clusterId}:${seq}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
+  return uuidFromDigest(crypto.createHash('sha1').update(`${clusterId}:${seq}`).digest('hex'));
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
