@@ -53,13 +53,8 @@ export class TriggerDispatcher {
   }
 
   /** One batch, one transaction; returns how many source events it consumed. */
-  private async pass(): Promise<number> {
-    try {
-      return await this.sql.begin((tx) => this.dispatch(tx, false));
-    } catch (err) {
-      this.log.warn({ err }, 'a trigger outbox batch failed; taking it again one delivery at a time');
-      return this.sql.begin((tx) => this.dispatch(tx, true));
-    }
+  private pass(): Promise<number> {
+    return this.triggers.deliverBatch('a trigger outbox batch', (tx, isolated) => this.dispatch(tx, isolated));
   }
 
   private async dispatch(tx: Tx, isolated: boolean): Promise<number> {
@@ -85,7 +80,7 @@ export class TriggerDispatcher {
     for (const change of changes) {
       for (const t of triggers) {
         if (t.createdAt > change.at) continue;
-        await this.deliver(tx, isolated, t, sequencerOf(change.seq),
+        await this.triggers.deliver(tx, isolated, t, sequencerOf(change.seq),
           () => (bucketMatches(t.config as unknown as BucketTriggerConfig, change) ? s3Event(t.name, change) : null));
       }
     }
@@ -98,24 +93,9 @@ export class TriggerDispatcher {
     for (const change of changes) {
       for (const t of triggers) {
         if (t.createdAt > change.at) continue;
-        await this.deliver(tx, isolated, t, clusterEventId(change.clusterId, change.seq),
+        await this.triggers.deliver(tx, isolated, t, clusterEventId(change.clusterId, change.seq),
           () => (clusterEventMatches(t.config as unknown as ClusterEventsTriggerConfig, change) ? emrEvent(change) : null));
       }
-    }
-  }
-
-  /** `event()` builds the trigger's event, or null when the trigger does not take it */
-  private async deliver(tx: Tx, isolated: boolean, trigger: TriggerRow, eventId: string, event: () => unknown): Promise<void> {
-    if (!isolated) {
-      const e = event();
-      if (e !== null) await this.triggers.enqueueDelivery(tx, trigger, eventId, e);
-      return;
-    }
-    const failed = await this.triggers.enqueueDeliveryIsolated(tx, trigger, eventId, event);
-    if (failed) {
-      this.log.error({ err: failed.error, trigger: trigger.name, eventId },
-        failed.recorded ? 'a trigger event could not be delivered; recorded as a FAILED delivery'
-          : 'a trigger event could not be delivered, nor its failure recorded; it is dropped');
     }
   }
 

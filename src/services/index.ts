@@ -68,7 +68,7 @@ export function createServices(sql: Sql, log: Logger, config: Config): Services 
   const applications = applicationsWith(spark);
   const metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
   const functions = new FunctionService(sql, new FunctionCodeStore(config.dataDir, storage), config.functionConcurrencyLimit);
-  const triggers = new TriggerService(sql, functions);
+  const triggers = new TriggerService(sql, functions, log);
   return {
     sql,
     auth: new AuthService(sql, log),

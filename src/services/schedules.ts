@@ -55,13 +55,7 @@ export class ScheduleService {
   async fireDue(now: Date): Promise<number> {
     let handled = 0;
     for (;;) {
-      let n: number;
-      try {
-        n = await this.sql.begin((tx) => this.fireBatch(tx, now, false));
-      } catch (err) {
-        this.log.warn({ err }, 'a batch of schedule ticks failed; taking it again one delivery at a time');
-        n = await this.sql.begin((tx) => this.fireBatch(tx, now, true));
-      }
+      const n = await this.triggers.deliverBatch('a batch of schedule ticks', (tx, isolated) => this.fireBatch(tx, now, isolated));
       handled += n;
       if (n < BATCH) return handled;
     }
@@ -80,16 +74,7 @@ export class ScheduleService {
       if (plan.fire !== null) {
         lastFiredAt = new Date(plan.fire);
         const event = scheduledEvent(trigger, lastFiredAt);
-        if (!isolated) {
-          await this.triggers.enqueueDelivery(tx, trigger, event.id, event);
-        } else {
-          const failed = await this.triggers.enqueueDeliveryIsolated(tx, trigger, event.id, () => event);
-          if (failed) {
-            this.log.error({ err: failed.error, trigger: trigger.name, tick: event.time },
-              failed.recorded ? 'a schedule tick could not be delivered; recorded as a FAILED delivery'
-                : 'a schedule tick could not be delivered, nor its failure recorded; it is skipped');
-          }
-        }
+        await this.triggers.deliver(tx, isolated, trigger, event.id, () => event);
       }
       await advanceSchedule(tx, schedule.triggerId, plan.next === null ? null : new Date(plan.next), lastFiredAt);
     }

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 // Triggers: a source of events bound to a function and qualifier. The rules of the resource live
 // here; each source's own input and state live in trigger-sources/. A delivery is the invocation
 // a trigger made (invocations.trigger_id), so its outcome, attempts and retries are the invocation's.
@@ -40,7 +41,7 @@ export function requireTriggerName(name: unknown, field: string): string {
 const kindOf = (type: TriggerSourceType): TriggerSourceKind<unknown> | undefined => TRIGGER_SOURCES.find((k) => k.type === type);
 
 export class TriggerService {
-  constructor(private readonly sql: Sql, private readonly functions: FunctionService) {}
+  constructor(private readonly sql: Sql, private readonly functions: FunctionService, private readonly log: Logger) {}
 
   /** The one source field the input sets (exactly one: BAD_USER_INPUT `input` otherwise). */
   private sourceOf(input: Record<string, unknown>, required: boolean): TriggerSourceKind<unknown> | null {
@@ -179,6 +180,36 @@ export class TriggerService {
   }
 
   /**
+   * Runs a batch of deliveries (`work`, which queues each with `deliver`) in one transaction. If
+   * the batch fails, it runs once more with `isolated`: each delivery on its own, so that one that
+   * cannot be queued is recorded as a FAILED delivery instead of failing the batch forever.
+   * Returns what `work` returns.
+   */
+  async deliverBatch(what: string, work: (tx: Tx, isolated: boolean) => Promise<number>): Promise<number> {
+    try {
+      return await this.sql.begin((tx) => work(tx, false));
+    } catch (err) {
+      this.log.warn({ err }, `${what} failed; taking it again one delivery at a time`);
+      return this.sql.begin((tx) => work(tx, true));
+    }
+  }
+
+  /** Queues one event's delivery in a `deliverBatch` batch; `event()` is null when the trigger does not take it. */
+  async deliver(tx: Tx, isolated: boolean, trigger: TriggerRow, eventId: string, event: () => unknown): Promise<void> {
+    if (!isolated) {
+      const e = event();
+      if (e !== null) await this.enqueueDelivery(tx, trigger, eventId, e);
+      return;
+    }
+    const failed = await this.enqueueDeliveryIsolated(tx, trigger, eventId, event);
+    if (failed) {
+      this.log.error({ err: failed.error, trigger: trigger.name, eventId },
+        failed.recorded ? 'a trigger event could not be delivered; recorded as a FAILED delivery'
+          : 'a trigger event could not be delivered, nor its failure recorded; it is dropped');
+    }
+  }
+
+  /**
    * enqueueDelivery for callers that queue many deliveries in one transaction, made safe against
    * the one that cannot be queued: the delivery runs in a savepoint, and if building the event
    * (`event()`; null: the trigger does not take this event) or queuing it throws (a stored
@@ -189,7 +220,7 @@ export class TriggerService {
    * that says nothing about this delivery (a deadlock, a lost connection) is thrown: the caller's
    * batch fails and is taken again later, rather than a delivery that could succeed failing.
    */
-  async enqueueDeliveryIsolated(
+  private async enqueueDeliveryIsolated(
     tx: Tx, trigger: TriggerRow, eventId: string, event: () => unknown,
   ): Promise<{ error: unknown; recorded: boolean } | null> {
     let payload: string | null = null;
