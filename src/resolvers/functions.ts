@@ -1,10 +1,8 @@
-import DataLoader from 'dataloader';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { FunctionAliasRow, FunctionRow, FunctionVersionRow, InvocationRow, LogLineRow, ProvisionedConcurrencyRow } from '../db/rows.js';
 import { authorize } from '../services/auth.js';
 import { functionArn } from '../services/functions.js';
-import type { Services } from '../services/index.js';
 import {
   Alias, CreateAliasInput, CreateAliasPayload, CreateFunctionInput, CreateFunctionPayload, DeleteAliasInput, DeleteAliasPayload,
   DeleteFunctionInput, DeleteFunctionPayload, FunctionConnection, FunctionInstances, FunctionMetricsDatapoint, FunctionState,
@@ -17,7 +15,6 @@ import {
 import type { LogStreamKind } from '../schema/enums.js';
 import { LogLine, LogLineConnection } from '../schema/types.js';
 import type { Context } from './context.js';
-import { requestLoaders } from './request-loaders.js';
 import { connection, toLogLine } from './mappers.js';
 
 const STATE: Record<FunctionRow['state'], FunctionState> = {
@@ -86,17 +83,6 @@ export function toInvocation(row: InvocationRow): Invocation {
     createdAt: row.createdAt, startedAt: row.startedAt, endedAt: row.endedAt,
   };
 }
-
-// versions and aliases of every function in one request load in one query each
-const loaders = requestLoaders((ctx) => {
-  const services: Services = ctx.services;
-  const group = <T extends { functionId: string }>(ids: readonly string[], rows: T[]) => ids.map((id) => rows.filter((r) => r.functionId === id));
-  return {
-    versions: new DataLoader(async (ids: readonly string[]) => group(ids, await services.functions.versionsOf(ids))),
-    aliases: new DataLoader(async (ids: readonly string[]) => group(ids, await services.functions.aliasesOf(ids))),
-    provisioned: new DataLoader(async (ids: readonly string[]) => group(ids, await services.provisioned.of(ids))),
-  };
-});
 
 @Resolver(() => LambdaFunction)
 export class FunctionResolver {
@@ -228,17 +214,17 @@ export class FunctionResolver {
 
   @FieldResolver(() => [FunctionVersion])
   async versions(@Root() fn: FunctionObject, @Ctx() ctx: Context): Promise<FunctionVersion[]> {
-    return (await loaders(ctx).versions.load(fn.id)).map(toVersion);
+    return (await ctx.loaders.functionVersions.load(fn.id)).map(toVersion);
   }
 
   @FieldResolver(() => [Alias])
   async aliases(@Root() fn: FunctionObject, @Ctx() ctx: Context): Promise<Alias[]> {
-    return (await loaders(ctx).aliases.load(fn.id)).map((a) => toAlias(a, fn.name));
+    return (await ctx.loaders.functionAliases.load(fn.id)).map((a) => toAlias(a, fn.name));
   }
 
   @FieldResolver(() => [ProvisionedConcurrencyConfig])
   async provisionedConcurrency(@Root() fn: FunctionObject, @Ctx() ctx: Context): Promise<ProvisionedConcurrencyConfig[]> {
-    return (await loaders(ctx).provisioned.load(fn.id)).map(toProvisioned);
+    return (await ctx.loaders.provisioned.load(fn.id)).map(toProvisioned);
   }
 
   @FieldResolver(() => FunctionInstances, { description: 'instances on the server that answers' })

@@ -5,6 +5,7 @@ import * as stepsQ from '../db/queries/steps.js';
 import type { ClusterRow, InstanceGroupRow, InstanceRow, StepRow, TriggerScheduleRow } from '../db/rows.js';
 import type { Services } from '../services/index.js';
 import { sparkStatus, type SparkStatus } from '../services/spark-status.js';
+import { createFunctionLoaders } from './function-loaders.js';
 import { createScalingLoaders } from './scaling-loaders.js';
 
 function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
@@ -67,6 +68,7 @@ export function createLoaders(services: Services) {
       return ids.map((id) => rows.get(id));
     }),
     ...createScalingLoaders(services),
+    ...createFunctionLoaders(services),
   };
 }
 

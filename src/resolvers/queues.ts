@@ -1,7 +1,5 @@
-import DataLoader from 'dataloader';
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { QueueMessageRow, QueueRow } from '../db/rows.js';
-import type { QueueCounts } from '../db/queries/queues.js';
 import { queueArn } from '../services/queues.js';
 import {
   ChangeMessageVisibilityInput, ChangeMessageVisibilityPayload, CreateQueueInput, CreateQueuePayload, DeleteMessageInput,
@@ -11,7 +9,6 @@ import {
 } from '../schema/queues.js';
 import type { Context } from './context.js';
 import { connection } from './mappers.js';
-import { requestLoaders } from './request-loaders.js';
 
 type QueueObject = Queue & { row: QueueRow };
 
@@ -32,18 +29,6 @@ function toMessage(row: QueueMessageRow): QueueMessage {
     messageAttributes: row.messageAttributes,
   };
 }
-
-// the counts and dead-letter queues of a page of queues load in one query each
-const loaders = requestLoaders(({ services: { queues } }) => ({
-  counts: new DataLoader<string, QueueCounts | undefined>(async (ids) => {
-    const rows = new Map((await queues.counts(ids)).map((c) => [c.queueId, c]));
-    return ids.map((id) => rows.get(id));
-  }),
-  queue: new DataLoader<string, QueueRow | undefined>(async (ids) => {
-    const rows = new Map((await queues.byIds(ids)).map((r) => [r.id, r]));
-    return ids.map((id) => rows.get(id));
-  }),
-}));
 
 @Resolver(() => Queue)
 export class QueueResolver {
@@ -68,23 +53,23 @@ export class QueueResolver {
   @FieldResolver(() => RedrivePolicy, { nullable: true })
   async redrivePolicy(@Root() queue: QueueObject, @Ctx() ctx: Context): Promise<RedrivePolicy | null> {
     if (!queue.row.deadLetterQueueId) return null;
-    const dlq = await loaders(ctx).queue.load(queue.row.deadLetterQueueId);
+    const dlq = await ctx.loaders.queue.load(queue.row.deadLetterQueueId);
     return dlq ? { deadLetterQueueName: dlq.name, maxReceiveCount: queue.row.maxReceiveCount! } : null;
   }
 
   @FieldResolver(() => Int, { description: 'messages visible now (SQS ApproximateNumberOfMessages)' })
   async approximateNumberOfMessages(@Root() queue: QueueObject, @Ctx() ctx: Context): Promise<number> {
-    return (await loaders(ctx).counts.load(queue.id))?.visible ?? 0;
+    return (await ctx.loaders.queueCounts.load(queue.id))?.visible ?? 0;
   }
 
   @FieldResolver(() => Int, { description: 'received and not yet deleted or visible again (in flight)' })
   async approximateNumberOfMessagesNotVisible(@Root() queue: QueueObject, @Ctx() ctx: Context): Promise<number> {
-    return (await loaders(ctx).counts.load(queue.id))?.inFlight ?? 0;
+    return (await ctx.loaders.queueCounts.load(queue.id))?.inFlight ?? 0;
   }
 
   @FieldResolver(() => Int, { description: 'sent with a delay that has not passed yet' })
   async approximateNumberOfMessagesDelayed(@Root() queue: QueueObject, @Ctx() ctx: Context): Promise<number> {
-    return (await loaders(ctx).counts.load(queue.id))?.delayed ?? 0;
+    return (await ctx.loaders.queueCounts.load(queue.id))?.delayed ?? 0;
   }
 
   @Authorized('queues:CreateQueue')

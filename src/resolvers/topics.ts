@@ -1,8 +1,7 @@
-import DataLoader from 'dataloader';
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { QueueSubscription } from '../db/queries/topics.js';
-import type { TopicRow, TriggerRow } from '../db/rows.js';
-import { subscriptionArn, topicArn, type TopicTriggerConfig } from '../services/topics.js';
+import type { TopicRow } from '../db/rows.js';
+import { subscriptionArn, topicArn } from '../services/topics.js';
 import {
   CreateTopicInput, CreateTopicPayload, DeleteTopicInput, DeleteTopicPayload, PublishInput, PublishPayload, SubscribeQueueInput,
   SubscribeQueuePayload, Topic, TopicConnection, TopicQueueSubscription, UnsubscribeQueueInput, UnsubscribeQueuePayload,
@@ -11,7 +10,6 @@ import type { FilterPolicyScope } from '../schema/trigger-sources/topic.js';
 import { Trigger } from '../schema/triggers.js';
 import type { Context } from './context.js';
 import { connection } from './mappers.js';
-import { requestLoaders } from './request-loaders.js';
 import { toTrigger, type TriggerObject } from './triggers.js';
 
 const toTopic = (row: TopicRow): Topic => ({ id: row.id, name: row.name, arn: topicArn(row.name), createdAt: row.createdAt });
@@ -21,18 +19,6 @@ const toQueueSubscription = (row: QueueSubscription): TopicQueueSubscription => 
   filterPolicy: row.filterPolicy, filterPolicyScope: row.filterPolicyScope as FilterPolicyScope, rawMessageDelivery: row.rawMessageDelivery,
   createdAt: row.createdAt,
 });
-
-// the subscriptions of a page of topics load in one query each
-const loaders = requestLoaders(({ services: { topics } }) => ({
-  triggers: new DataLoader<string, TriggerRow[]>(async (names) => {
-    const rows = await topics.subscriptionsOf(names);
-    return names.map((n) => rows.filter((r) => (r.config as unknown as TopicTriggerConfig).topicName === n));
-  }),
-  queues: new DataLoader<string, QueueSubscription[]>(async (ids) => {
-    const rows = await topics.queueSubscriptionsOf(ids);
-    return ids.map((id) => rows.filter((r) => r.topicId === id));
-  }),
-}));
 
 @Resolver(() => Topic)
 export class TopicResolver {
@@ -57,12 +43,12 @@ export class TopicResolver {
   @Authorized('triggers:ListTriggers')
   @FieldResolver(() => [Trigger], { description: 'The TOPIC triggers subscribed to it (enabled or not), oldest first' })
   async subscriptions(@Root() topic: Topic, @Ctx() ctx: Context): Promise<TriggerObject[]> {
-    return (await loaders(ctx).triggers.load(topic.name)).map(toTrigger);
+    return (await ctx.loaders.topicTriggers.load(topic.name)).map(toTrigger);
   }
 
   @FieldResolver(() => [TopicQueueSubscription], { description: 'The queues subscribed to it, oldest first' })
   async queueSubscriptions(@Root() topic: Topic, @Ctx() ctx: Context): Promise<TopicQueueSubscription[]> {
-    return (await loaders(ctx).queues.load(topic.id)).map(toQueueSubscription);
+    return (await ctx.loaders.topicQueues.load(topic.id)).map(toQueueSubscription);
   }
 
   @Authorized('topics:Subscribe')
