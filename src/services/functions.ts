@@ -13,7 +13,7 @@ import type { InstanceSpec } from '../engine/functions/types.js';
 import { FunctionCodeStore, hashOf, type CodeInput } from './function-code.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor } from './paging.js';
 import { systemLog } from './transitions.js';
-import { requireIntInRange } from './validate.js';
+import { requireIdentifier, requireIntInRange } from './validate.js';
 import { ACCOUNT, REGION } from './aws-account.js';
 
 export const FunctionLimits = {
@@ -71,11 +71,20 @@ export function functionArn(name: string, qualifier?: string): string {
   return `${ARN_PREFIX}${name}${qualifier ? `:${qualifier}` : ''}`;
 }
 
+/**
+ * A qualifier as given: none is $LATEST; otherwise $LATEST, a version number or an alias name
+ * (whether it exists on the function is the caller's check).
+ */
+export function requireQualifier(value: string | null | undefined, field: string): string {
+  const qualifier = value == null || value === '' ? '$LATEST' : value;
+  if (qualifier !== '$LATEST' && !/^[A-Za-z0-9_-]{1,128}$/.test(qualifier)) throw badInput(field, 'must be $LATEST, a version number or an alias name');
+  return qualifier;
+}
+
 /** A function name, or its ARN (with no qualifier), as Lambda accepts. */
 export function requireFunctionName(value: string, field: string): string {
   const name = value.startsWith(ARN_PREFIX) ? value.slice(ARN_PREFIX.length) : value;
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw badInput(field, 'must be 1 to 64 letters, digits, hyphens or underscores');
-  return name;
+  return requireIdentifier(name, field, 64);
 }
 
 function requireFunctionEnv(value: unknown, field: string): Record<string, string> {

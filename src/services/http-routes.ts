@@ -6,7 +6,7 @@ import type { Sql } from '../db/client.js';
 import { httpTriggers } from '../db/queries/http-routes.js';
 import type { TriggerRow } from '../db/rows.js';
 import { AppError, badInput } from './errors.js';
-import { requireFunctionName } from './functions.js';
+import { requireFunctionName, requireQualifier } from './functions.js';
 import type { CorsConfig } from './http-trigger/cors.js';
 import { RouteTable, routeTemplate, type RouteMatch, type RouteMethod, type RouteTemplate } from './http-trigger/routes.js';
 import type { TriggerService } from './triggers.js';
@@ -87,8 +87,7 @@ export class HttpRouteService {
    */
   async createFunctionUrl(input: FunctionUrlInput): Promise<{ trigger: TriggerRow; url: string }> {
     const functionName = requireFunctionName(input.functionName, 'input.functionName');
-    const qualifier = input.qualifier || '$LATEST';
-    if (qualifier !== '$LATEST' && !/^[A-Za-z0-9_-]{1,128}$/.test(qualifier)) throw badInput('input.qualifier', 'must be $LATEST, a version number or an alias name');
+    const qualifier = requireQualifier(input.qualifier, 'input.qualifier');
     const name = input.name ?? `${functionName}${qualifier === '$LATEST' ? '' : `-${qualifier}`}-url`;
     if (input.name == null && name.length > 64) throw badInput('input.name', `the default name ${name} is over 64 characters: give a name`);
     const path = functionUrlPath(functionName, qualifier);

@@ -13,7 +13,7 @@ import { newId } from '../lib/ids.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
 import { MessageLimits, messageBytes, requireBody, requireMessageAttributes, type MessageAttributeInput } from './message-attributes.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from './paging.js';
-import { requireIntInRange, requireList } from './validate.js';
+import { requireIdentifier, requireIntInRange, requireList } from './validate.js';
 
 export const queueArn = (name: string) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}`;
 
@@ -74,8 +74,7 @@ function parseReceiptHandle(handle: string, field: string): { id: string; handle
 
 export function requireQueueName(name: string, field: string): string {
   if (name.endsWith('.fifo')) throw badInput(field, 'FIFO queues are not supported: only standard queues');
-  if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw badInput(field, 'must be 1-80 characters of A-Z a-z 0-9 - _');
-  return name;
+  return requireIdentifier(name, field, 80);
 }
 
 /** The message as Lambda's SQS event source hands it to a function (one of `Records`). */
@@ -187,7 +186,7 @@ export class QueueService {
     requireList(input.entries, 'input.entries', 1, QueueLimits.sendBatch);
     const ids = new Set<string>();
     const messages = input.entries.map((e, i) => {
-      if (!/^[A-Za-z0-9_-]{1,80}$/.test(e.id)) throw badInput(`input.entries.${i}.id`, 'must be 1-80 characters of A-Z a-z 0-9 - _');
+      requireIdentifier(e.id, `input.entries.${i}.id`, 80);
       if (ids.has(e.id)) throw badInput(`input.entries.${i}.id`, `repeats the entry id ${e.id}`);
       ids.add(e.id);
       return this.checkMessage(queue, e, `input.entries.${i}`);

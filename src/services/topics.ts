@@ -16,6 +16,7 @@ import { MessageLimits, messageBytes, requireBody, requireMessageAttributes, typ
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from './paging.js';
 import { md5 } from './queues.js';
 import type { TriggerService } from './triggers.js';
+import { requireIdentifier } from './validate.js';
 
 export const topicArn = (name: string) => `arn:aws:sns:${REGION}:${ACCOUNT}:${name}`;
 /** A subscription's ARN: the topic's and the subscription's (trigger's) id, as SNS's. */
@@ -36,8 +37,7 @@ export interface PublishInput {
 }
 
 export function requireTopicName(name: string, field: string): string {
-  if (!/^[A-Za-z0-9_-]{1,256}$/.test(name)) throw badInput(field, 'must be 1-256 characters of A-Z a-z 0-9 - _');
-  return name;
+  return requireIdentifier(name, field, 256);
 }
 
 interface Notification {

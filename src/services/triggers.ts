@@ -11,10 +11,11 @@ import type { FunctionRow, InvocationRow, TriggerRow, TriggerSourceType } from '
 import { Channel, notify } from '../events/channels.js';
 import { newId } from '../lib/ids.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
-import type { FunctionService, ResolvedVersion } from './functions.js';
+import { requireQualifier, type FunctionService, type ResolvedVersion } from './functions.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from './paging.js';
 import { TRIGGER_SOURCES } from './trigger-sources/index.js';
 import type { TriggerSourceKind } from './trigger-sources/types.js';
+import { requireIdentifier } from './validate.js';
 
 export interface CreateTriggerInput {
   name: string;
@@ -32,10 +33,7 @@ export interface UpdateTriggerInput {
 }
 
 export function requireTriggerName(name: unknown, field: string): string {
-  if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
-    throw badInput(field, 'must be 1 to 64 letters, digits, hyphens or underscores');
-  }
-  return name;
+  return requireIdentifier(name, field, 64);
 }
 
 const kindOf = (type: TriggerSourceType): TriggerSourceKind<unknown> | undefined => TRIGGER_SOURCES.find((k) => k.type === type);
@@ -55,8 +53,7 @@ export class TriggerService {
   /** The function and a qualifier that exists on it ($LATEST, a published version or an alias). */
   private async target(functionName: string, qualifier: string | null | undefined): Promise<{ fn: FunctionRow; qualifier: string }> {
     const fn = await this.functions.require(functionName, 'input.functionName');
-    const q = qualifier == null || qualifier === '' ? '$LATEST' : qualifier;
-    if (q !== '$LATEST' && !/^[A-Za-z0-9_-]{1,128}$/.test(q)) throw badInput('input.qualifier', 'must be $LATEST, a version number or an alias name');
+    const q = requireQualifier(qualifier, 'input.qualifier');
     await this.functions.routes(fn, q, 'input.qualifier');
     return { fn, qualifier: q };
   }

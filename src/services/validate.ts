@@ -25,6 +25,14 @@ export function requireName(value: string, field: string, max: number = Limits.n
   return trimmed;
 }
 
+/** An AWS-style resource name: 1 to `max` letters, digits, hyphens or underscores. */
+export function requireIdentifier(value: unknown, field: string, max: number): string {
+  if (typeof value !== 'string' || value.length < 1 || value.length > max || !/^[A-Za-z0-9_-]+$/.test(value)) {
+    throw badInput(field, `must be 1 to ${max} letters, digits, hyphens or underscores`);
+  }
+  return value;
+}
+
 export function requireIntInRange(value: number, field: string, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw badInput(field, `must be an integer from ${min} to ${max}`);
