@@ -76,8 +76,7 @@ export class TriggerDispatcher {
 
   private async deliverObjectChanges(tx: Tx, rows: TriggerOutboxRow[], triggers: TriggerRow[], isolated: boolean): Promise<void> {
     const seqs = rows.filter((r) => r.sourceType === 'BUCKET').map((r) => r.objectEventSeq!);
-    const changes = (await objectEventsBySeq(tx, seqs)).sort((a, b) => a.seq - b.seq);
-    for (const change of changes) {
+    for (const change of await objectEventsBySeq(tx, seqs)) {
       for (const t of triggers) {
         if (t.createdAt > change.at) continue;
         await this.triggers.deliver(tx, isolated, t, sequencerOf(change.seq),
@@ -88,9 +87,7 @@ export class TriggerDispatcher {
 
   private async deliverStateChanges(tx: Tx, rows: TriggerOutboxRow[], triggers: TriggerRow[], isolated: boolean): Promise<void> {
     const keys = rows.filter((r) => r.sourceType === 'CLUSTER_EVENTS').map((r) => ({ clusterId: r.clusterId!, seq: r.eventSeq! }));
-    const order = new Map(rows.map((r, i) => [`${r.clusterId}:${r.eventSeq}`, i]));
-    const changes = (await stateChanges(tx, keys)).sort((a, b) => order.get(`${a.clusterId}:${a.seq}`)! - order.get(`${b.clusterId}:${b.seq}`)!);
-    for (const change of changes) {
+    for (const change of await stateChanges(tx, keys)) {
       for (const t of triggers) {
         if (t.createdAt > change.at) continue;
         await this.triggers.deliver(tx, isolated, t, clusterEventId(change.clusterId, change.seq),

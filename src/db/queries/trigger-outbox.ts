@@ -14,19 +14,21 @@ export async function takeOutbox(tx: Tx, limit: number): Promise<TriggerOutboxRo
   return rows.sort((a, b) => a.id - b.id);
 }
 
+/** Object events by seq, in seq order. */
 export async function objectEventsBySeq(db: Db, seqs: number[]): Promise<ObjectEventRow[]> {
   if (seqs.length === 0) return [];
-  return db<ObjectEventRow[]>`select * from object_events where seq = any(${db.array(seqs)}::bigint[])`;
+  return db<ObjectEventRow[]>`select * from object_events where seq = any(${db.array(seqs)}::bigint[]) order by seq`;
 }
 
-/** Cluster and step events by (cluster, seq), with the cluster's and step's names. */
+/** Cluster and step events by (cluster, seq), in the order of `keys`, with the cluster's and step's names. */
 export async function stateChanges(db: Db, keys: Array<{ clusterId: string; seq: number }>): Promise<StateChangeRow[]> {
   if (keys.length === 0) return [];
   return db<StateChangeRow[]>`
     select e.cluster_id, e.seq, e.kind, e.resource_id, e.state, e.at, e.payload,
       c.name as cluster_name, s.name as step_name, s.action_on_failure
-    from unnest(${db.array(keys.map((k) => k.clusterId))}::text[], ${db.array(keys.map((k) => k.seq))}::bigint[]) as k(cluster_id, seq)
+    from unnest(${db.array(keys.map((k) => k.clusterId))}::text[], ${db.array(keys.map((k) => k.seq))}::bigint[]) with ordinality as k(cluster_id, seq, n)
     join events e on e.cluster_id = k.cluster_id and e.seq = k.seq
     join clusters c on c.id = e.cluster_id
-    left join steps s on e.kind = 'STEP' and s.id = e.resource_id`;
+    left join steps s on e.kind = 'STEP' and s.id = e.resource_id
+    order by k.n`;
 }
