@@ -330,7 +330,7 @@ export class InvocationService {
       // throttled (or not runnable yet): the event waits, and the wait is no attempt; the longer it has
       // waited, the longer the next wait (half its age: from 1 s up to 5 min, as Lambda's backoff)
       const waits = Math.min(300_000, Math.max(1_000, (Date.now() - row.createdAt.getTime()) / 2));
-      await q.updateInvocation(this.sql, row.id, { status: 'QUEUED', attempts: row.attempts - 1, nextAttemptAt: new Date(Date.now() + waits), claimedBy: null, claimedUntil: null });
+      await q.releaseClaim(this.sql, row.id, row.claimedBy!, new Date(Date.now() + waits));
       return;
     }
     let outcome: InvokeOutcome | null = null;
@@ -344,7 +344,7 @@ export class InvocationService {
     // cut short by this server's shutdown (a run that ended on its own meanwhile still counts):
     // the platform's failure, not the function's, so no attempt is spent (Lambda retries those)
     if (!outcome || (cut?.aborted && outcome.kind === 'EXIT')) {
-      await q.updateInvocation(this.sql, row.id, { status: 'QUEUED', attempts: row.attempts - 1, nextAttemptAt: new Date(), claimedBy: null, claimedUntil: null });
+      await q.releaseClaim(this.sql, row.id, row.claimedBy!, new Date());
       return;
     }
     const v = verdict(outcome);

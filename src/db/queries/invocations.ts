@@ -77,9 +77,14 @@ export async function claimDue(db: Db, serverId: string, limit: number, leaseSec
 }
 
 /** Hands a claimed invocation back to the queue, as if it had not been claimed (no attempt counted). */
-export async function releaseClaim(db: Db, id: string, serverId: string): Promise<void> {
+/**
+ * Puts a claimed invocation back in the queue without spending an attempt (due at `dueAt`, or when
+ * it was due), if this server still holds it: a claim that lapsed to another server is left alone.
+ */
+export async function releaseClaim(db: Db, id: string, serverId: string, dueAt: Date | null = null): Promise<void> {
   await db`
-    update invocations set status = 'QUEUED', attempts = attempts - 1, claimed_by = null, claimed_until = null
+    update invocations set status = 'QUEUED', attempts = attempts - 1, claimed_by = null, claimed_until = null,
+      next_attempt_at = coalesce(${dueAt}::timestamptz, next_attempt_at)
     where id = ${id} and claimed_by = ${serverId}`;
 }
 
