@@ -194,8 +194,10 @@ export class StepService {
     const result = exit.result ?? null;
     const step = await this.ownStep(stepId, instanceId);
     if (!step) return [];
-    // what a successful step wrote becomes objects before it counts as COMPLETED
-    const outputError = exitCode === 0 && step.state === 'RUNNING' ? await this.registerOutputs(step) : null;
+    // what the step wrote becomes objects before it counts as COMPLETED; a failed step's writes too
+    // (a half-done overwrite deleted files: the listing must not keep them)
+    const registration = step.state === 'RUNNING' ? await this.registerOutputs(step) : null;
+    const outputError = exitCode === 0 ? registration : null;
     return this.sql.begin(async (tx): Promise<StepRow[]> => {
       let cluster = (await clustersQ.lockCluster(tx, step.clusterId))!;
       const [current] = await q.lockSteps(tx, step.clusterId, [stepId]);

@@ -525,6 +525,8 @@ export class StorageService {
     const { bucket, key, path: local } = await this.outputLocation(uri, field);
     const stat = key === '' || key.endsWith('/') ? null : await fs.lstat(local).catch(() => null);
     if (stat?.isFile()) {
+      const before = await this.head(bucket, key, { bucket: field, key: field });
+      if (before && stat.size === before.size && stat.mtimeMs < before.updatedAt.getTime()) return { objects: [before], removed: [], skipped: [] };
       const file = await this.hashFile(local);
       if (!file) return { objects: [], removed: [], skipped: [key] };
       const row = await this.sql.begin(async (tx) => {
@@ -559,18 +561,14 @@ export class StorageService {
     const skipped: string[] = [];
     // compared with updated_at, so taken from the same clock: the database's
     const walkedAt = (await q.databaseNow(this.sql)).getTime();
-    await this.walk(this.prefixPath(bucket, dirPrefix), dirPrefix, files, skipped);
+    // files not modified since their row was written keep its ETag without being read again: a
+    // step's inputs under the same prefix cost a stat each, not a second pass over their bytes
+    const known = await this.rowsUnder(this.sql, bucket, dirPrefix);
+    await this.walk(this.prefixPath(bucket, dirPrefix), dirPrefix, known, files, skipped);
     files.sort((a, b) => byteOrder(a.key, b.key));
-    const end = prefixEnd(dirPrefix);
     return this.sql.begin(async (tx) => {
       if (!(await q.lockBucketShared(tx, bucket))) throw notFound('bucket', bucket, field);
-      const existing = new Map<string, ObjectRow>();
-      for (let range: q.KeyRange = { from: dirPrefix, inclusive: true, end }; ;) {
-        const rows = await q.objectsInRange(tx, bucket, range, 1000);
-        for (const row of rows) existing.set(row.key, row);
-        if (rows.length < 1000) break;
-        range = { from: rows[rows.length - 1]!.key, inclusive: false, end };
-      }
+      const existing = await this.rowsUnder(tx, bucket, dirPrefix);
       const objects: ObjectRow[] = [];
       for (const f of files) {
         // deleted through the API since the walk: no row without its file (the removals below
@@ -603,7 +601,21 @@ export class StorageService {
     return fs.lstat(objectFilePath(this.options.bucketsDir, bucket, key)).then((s) => s.isFile(), () => false);
   }
 
-  private async walk(dir: string, keyPrefix: string, files: Array<{ key: string; size: number; etag: string }>, skipped: string[]): Promise<void> {
+  /** The object rows under a directory prefix, by key. */
+  private async rowsUnder(db: Sql | Tx, bucket: string, dirPrefix: string): Promise<Map<string, ObjectRow>> {
+    const rows = new Map<string, ObjectRow>();
+    const end = prefixEnd(dirPrefix);
+    for (let range: q.KeyRange = { from: dirPrefix, inclusive: true, end }; ;) {
+      const page = await q.objectsInRange(db, bucket, range, 1000);
+      for (const row of page) rows.set(row.key, row);
+      if (page.length < 1000) return rows;
+      range = { from: page[page.length - 1]!.key, inclusive: false, end };
+    }
+  }
+
+  private async walk(
+    dir: string, keyPrefix: string, known: Map<string, ObjectRow>, files: Array<{ key: string; size: number; etag: string }>, skipped: string[],
+  ): Promise<void> {
     let entries;
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
@@ -618,7 +630,7 @@ export class StorageService {
       const key = keyPrefix + entry.name;
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
-        await this.walk(full, `${key}/`, files, skipped);
+        await this.walk(full, `${key}/`, known, files, skipped);
         continue;
       }
       try {
@@ -629,6 +641,12 @@ export class StorageService {
       }
       if (!entry.isFile()) {
         skipped.push(key); // symlinks, sockets, …
+        continue;
+      }
+      const row = known.get(key);
+      const stat = row ? await fs.lstat(full).catch(() => null) : null;
+      if (row && stat?.isFile() && stat.size === row.size && stat.mtimeMs < row.updatedAt.getTime()) {
+        files.push({ key, size: row.size, etag: row.etag });
         continue;
       }
       const file = await this.hashFile(full);

@@ -16,7 +16,10 @@ const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100,
   edges { node { stream text } } pageInfo { hasNextPage endCursor } } } }`;
 
 const OBJECTS = `query($bucket: String!, $prefix: String) { objects(bucket: $bucket, prefix: $prefix, first: 100) { edges { node { key } } } }`;
+const OBJECTS_PAGED = `query($bucket: String!, $prefix: String, $after: String) { objects(bucket: $bucket, prefix: $prefix, first: 100, after: $after) {
+  edges { node { key } } pageInfo { hasNextPage endCursor } } }`;
 const APP = readFileSync(new URL('./fixtures/wordcount.py', import.meta.url), 'utf8');
+const CSV_TO_PARQUET = readFileSync(new URL('./fixtures/csv_to_parquet.py', import.meta.url), 'utf8');
 const WORDS = ['spark', 'ember', 'plane', 'node', 'worker', 'master', 'bucket', 'step'];
 
 /** A text of `lines` lines and the word counts it should give. */
@@ -58,7 +61,8 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const { text, counts } = corpus(400);
     const input = await putObject(server, 'data', 'in/words.txt', text);
     const app = await putObject(server, 'code', 'wordcount.py', APP);
-    // an existing prefix is an input (the app ignores it): a file appearing under it stays no object
+    // an existing prefix the app only reads: a file appearing under it during the step becomes an
+    // object too (after a step, the objects under every prefix it names match the files there)
     const reference = await putObject(server, 'data', 'ref/a.txt', 'a');
     const stray = path.join(server.dataDir, 'buckets', 'data', 'ref', 'stray.txt');
     const id = fixtures.cluster(await createCluster(server, {
@@ -81,7 +85,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const listed = (await server.data(OBJECTS, { bucket: 'data', prefix: 'out/wc/' })).objects.edges.map((e: any) => e.node.key);
     expect(listed).toEqual(expect.arrayContaining(['out/wc/_SUCCESS', 'out/wc/part-00000', 'out/wc/part-00001']));
     const refs = (await server.data(OBJECTS, { bucket: 'data', prefix: 'ref/' })).objects.edges.map((e: any) => e.node.key);
-    expect(refs).toEqual([reference.replace('s3://data/', '')]);
+    expect(refs).toEqual([reference.replace('s3://data/', ''), 'ref/stray.txt']);
 
     // progress came from Spark's task counts: values strictly between 0 and 1 on the way
     await updates.waitFor((v) => v.some((u) => u.state === 'COMPLETED'), 'the completed update');
@@ -90,6 +94,39 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     // the driver's output (its print and Spark's own log lines) are the step's logs
     expect(logs).toContainEqual({ stream: 'STDOUT', text: `wordcount wrote ${path.join(server.dataDir, 'buckets', 'data', 'out', 'wc')}/` });
     expect(logs.some((l) => l.stream === 'STDERR' && l.text.includes('SparkContext'))).toBe(true);
+  }, 600_000);
+
+  it('re-running an overwrite job into its output prefix leaves exactly its new files listed, each readable', async () => {
+    const rows = Array.from({ length: 2_000 }, (_, i) => `${i},name-${i},${(i * 7) % 13}`);
+    const input = await putObject(server, 'data', 'csv/people.csv', `id,name,score\n${rows.join('\n')}\n`);
+    const app = await putObject(server, 'code', 'csv_to_parquet.py', CSV_TO_PARQUET);
+    const id = fixtures.cluster(await createCluster(server, {
+      name: 'overwrite', applications: ['SPARK'], keepAliveWhenNoSteps: true, instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
+    }));
+    await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
+    const outDir = path.join(server.dataDir, 'buckets', 'data', 'parquet', 'people');
+    /** the files Spark left, as keys (its hidden .crc files and _temporary/ are no objects) */
+    const filesOnDisk = () => readdirSync(outDir).filter((n) => !n.startsWith('.') && n !== '_temporary').map((n) => `parquet/people/${n}`).sort();
+    let previous: string[] = [];
+    for (const partitions of [3, 2]) {
+      const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
+        name: `overwrite-${partitions}`, spark: { appUri: app, args: [input, 's3://data/parquet/people/', String(partitions)], conf: TEST_JOB_CONF },
+      }] } })).addSteps.steps;
+      const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
+      expect(done.state, (await logsOf(step.id)).map((l) => l.text).join('\n').slice(-3000)).toBe('COMPLETED');
+      const listed = (await allPages<{ key: string }>(async (after) =>
+        (await server.data(OBJECTS_PAGED, { bucket: 'data', prefix: 'parquet/people/', after })).objects)).map((o) => o.key).sort();
+      expect(listed).toEqual(filesOnDisk());
+      expect(listed.filter((k) => k.includes('part-'))).toHaveLength(partitions);
+      // the first run's part files are gone from the listing (new names: Spark puts the job's id in them)
+      for (const key of previous.filter((k) => k.includes('part-'))) expect(listed).not.toContain(key);
+      for (const key of listed) {
+        const res = await fetch(`${server.url}/objects/data/${key}`, { headers: { authorization: `Bearer ${server.key}` } });
+        expect(res.status, key).toBe(200);
+        await res.arrayBuffer();
+      }
+      previous = listed;
+    }
   }, 600_000);
 
   it('refuses SPARK steps on clusters without SPARK, apps that are missing or not .py/.jar, and conf the cluster owns', async () => {

@@ -31,11 +31,11 @@ function requireSparkConf(value: unknown, field: string): Record<string, string>
 
 /**
  * The s3:// mapping: an argument that is a whole `s3://bucket/key` URI reaches the application as
- * the local path of that object or prefix (<bucketsDir>/<bucket>/<key>, a trailing "/" kept). An
- * existing object, or a prefix with objects under it (`s3://b/data/`, `s3://b/data` for data/…,
- * `s3://b/`), is an input. Only a URI with nothing behind it yet is an output: what the application
- * wrote there becomes objects when the step completes (inputs are not re-read then). Its bucket must
- * exist.
+ * the local path of that object or prefix (<bucketsDir>/<bucket>/<key>, a trailing "/" kept). Its
+ * bucket must exist. Any of them may be written (an output, or an input overwritten in place as
+ * `mode("overwrite")` does): after the step the objects under each are made to match its files —
+ * new ones added, deleted ones removed. Files unchanged since their object was written are not
+ * read again.
  */
 async function mapArgs(args: string[], field: string, ctx: StepKindContext): Promise<{ args: string[]; outputs: string[] }> {
   const outputs: string[] = [];
@@ -48,6 +48,7 @@ async function mapArgs(args: string[], field: string, ctx: StepKindContext): Pro
     const f = `${field}.${i}`;
     const { bucket, key } = parseS3Uri(arg, f, { allowPrefix: true });
     const isPrefix = key === '' || key.endsWith('/');
+    outputs.push(arg);
     if (!isPrefix && (await ctx.storage.head(bucket, key, { bucket: f, key: f }))) {
       mapped.push(objectFilePath(ctx.bucketsDir, bucket, key));
       continue;
@@ -55,9 +56,6 @@ async function mapArgs(args: string[], field: string, ctx: StepKindContext): Pro
     if (!(await ctx.storage.bucket(bucket, f))) throw notFound('bucket', bucket, f);
     const dir = ctx.storage.prefixPath(bucket, key);
     mapped.push(isPrefix ? `${dir}/` : dir);
-    const under = isPrefix ? key : `${key}/`;
-    const listing = await ctx.storage.list(bucket, { prefix: under, first: 1 });
-    if (listing.objects.length === 0 && listing.commonPrefixes.length === 0) outputs.push(arg);
   }
   return { args: mapped, outputs };
 }
