@@ -43,6 +43,16 @@ import path from 'node:path';
 
 const SEARCH_PATH = ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin'];
 
+/** @param {string} file */
+function executable(file) {
+  try {
+    accessSync(file, constants.X_OK);
+    return path.resolve(file);
+  } catch {
+    return null;
+  }
+}
+
 /** @param {string} name */
 function findProgram(name) {
   for (const dir of SEARCH_PATH) {
@@ -57,9 +67,12 @@ function findProgram(name) {
   return null;
 }
 
-/** The sandbox tools on this host, or null with what is missing. */
-export function findSandboxTool() {
-  const bwrap = findProgram('bwrap');
+/**
+ * The sandbox tools on this host, or null with what is missing.
+ * @param {{ bwrap?: string }} [options] a bubblewrap to use instead of the one on the system path
+ */
+export function findSandboxTool(options = {}) {
+  const bwrap = options.bwrap !== undefined ? executable(options.bwrap) : findProgram('bwrap');
   const setpriv = findProgram('setpriv');
   if (bwrap && setpriv) return { tool: /** @type {SandboxTool} */ ({ bwrap, setpriv }), missing: [] };
   const missing = [];
