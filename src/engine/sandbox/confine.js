@@ -4,6 +4,9 @@
 // its caller mounts; when its first process ends, bubblewrap's init ends and the kernel kills every
 // process left in the pid namespace, a setsid or double-forked one included.
 //
+// Writable inside are only the caller's `bind` and `tmpfs` mounts: the root bwrap builds the view on
+// and /dev are remounted read-only.
+//
 // The command is a chain of execs, each doing one thing: /bin/sh writes its pid into the limit
 // group's cgroup.procs (so nothing runs outside the group, not even for a moment), setpriv drops to
 // the sandbox's uid with no capabilities, and bwrap builds the namespaces as that uid (unprivileged
@@ -143,8 +146,13 @@ export function sandboxedCommand(spec) {
     '--hostname', spec.hostname ?? 'sandbox',
     ...systemArgs,
     '--proc', '/proc',
-    '--dev', '/dev',
+    // device nodes stay usable (a read-only mount does not stop writes to a device), but /dev
+    // itself (and /dev/shm) is no place to store files: a caller wanting /dev/shm mounts a tmpfs
+    '--dev', '/dev', '--remount-ro', '/dev',
     ...spec.mounts.flatMap(mountArgs),
+    // the root bwrap builds the view on is a tmpfs of its own: once built, nothing may be added to
+    // it (writable stays only what a mount made writable: a bind or a tmpfs such as /tmp)
+    '--remount-ro', '/',
     '--chdir', spec.cwd,
     '--',
     ...spec.argv,
