@@ -214,15 +214,23 @@ describe('cleanup follows no link an instance made', () => {
   // tight loop, from a process that outlives the runtime when it can (setsid: unconfined, nothing
   // kills it), while the server ends the instance and removes what it left.
   const SWAPPER = (canary: string) => `const { spawn } = require('child_process');
-    const loop = \`const fs = require('fs'); const d = process.env.TMPDIR + '/d';
+    // many directories, each flipping between a directory (with a file) and the link by atomic renames
+    const loop = \`const fs = require('fs'); const t = process.env.TMPDIR;
+      const dirs = Array.from({ length: 4 }, (_, i) => t + '/d' + i);
+      for (const d of dirs) { fs.mkdirSync(d); fs.writeFileSync(d + '/f', 'x'); fs.symlinkSync(${JSON.stringify(canary)}, d + '.link'); }
+      fs.writeFileSync(t + '/ready', '');
       for (;;) {
-        try { fs.mkdirSync(d); fs.writeFileSync(d + '/f', 'x'); } catch {}
-        try { fs.rmSync(d, { recursive: true, force: true }); fs.symlinkSync(${JSON.stringify(canary)}, d); } catch {}
-        try { fs.unlinkSync(d); } catch {}
+        for (const d of dirs) {
+          try { fs.renameSync(d, d + '.dir'); fs.renameSync(d + '.link', d); } catch {}
+          try { fs.renameSync(d, d + '.link'); fs.renameSync(d + '.dir', d); } catch {}
+          try { if (!fs.existsSync(d)) { fs.mkdirSync(d); fs.writeFileSync(d + '/f', 'x'); } } catch {}
+          try { if (!fs.lstatSync(d + '.link').isSymbolicLink()) throw 0; } catch { try { fs.symlinkSync(${JSON.stringify(canary)}, d + '.link'); } catch {} }
+        }
       }\`;
     exports.handler = async () => {
       spawn('setsid', [process.execPath, '-e', loop], { detached: true, stdio: 'ignore' }).unref();
-      await new Promise((r) => setTimeout(r, 20));
+      // the instance ends once the swapping is under way
+      while (!require('fs').existsSync(process.env.TMPDIR + '/ready')) await new Promise((r) => setTimeout(r, 5));
       return { instance: process.env.AWS_LAMBDA_LOG_STREAM_NAME };
     };`;
 
