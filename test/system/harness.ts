@@ -26,7 +26,7 @@ export async function newDataDir(prefix = 'emberplane-sys-'): Promise<string> {
   return dir;
 }
 
-export function spawnServer(env: Record<string, string>): Promise<ChildServer> {
+export function spawnServer(env: Record<string, string>, as: { uid: number; gid: number } | null = null): Promise<ChildServer> {
   const saved = new Map<string, string | undefined>();
   for (const k of [...CONTROLLED_ENV, ...Object.keys(process.env).filter((k) => k.startsWith('AGENT_'))]) {
     saved.set(k, process.env[k]);
@@ -34,7 +34,7 @@ export function spawnServer(env: Record<string, string>): Promise<ChildServer> {
   }
   try {
     // startChildServer reads process.env synchronously when it spawns, before its first await
-    return startChildServer(env);
+    return startChildServer(env, as);
   } finally {
     for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
   }
@@ -175,8 +175,8 @@ export class SystemTest {
     return this;
   }
 
-  async start(env: Record<string, string>): Promise<ChildServer> {
-    const server = await spawnServer({ DATA_DIR: this.dataDir, ...env });
+  async start(env: Record<string, string>, as: { uid: number; gid: number } | null = null): Promise<ChildServer> {
+    const server = await spawnServer({ DATA_DIR: this.dataDir, ...env }, as);
     this.servers.push(server);
     everyServer.add(server);
     everyDataDir.add(this.dataDir);
