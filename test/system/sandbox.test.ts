@@ -34,11 +34,12 @@ async function deploy(a: Api, name: string, body: string): Promise<void> {
 // what an instance reports about itself, and a setsid child it leaves behind
 const PROBE = `const fs = require('fs'); const { spawn } = require('child_process');
 exports.handler = async () => {
+  const pids = fs.readdirSync('/proc').filter((n) => /^\\d+$/.test(n)).length;
   spawn('setsid', ['sleep', '600'], { detached: true, stdio: 'ignore' }).unref();
   const tmp = fs.statfsSync(process.env.TMPDIR);
   return {
     uid: process.getuid(), task: process.env.LAMBDA_TASK_ROOT, pid: process.pid, stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
-    pids: fs.readdirSync('/proc').filter((n) => /^\\d+$/.test(n)).length, tmpMb: tmp.blocks * tmp.bsize / 1048576,
+    pids, tmpMb: tmp.blocks * tmp.bsize / 1048576,
   };
 };`;
 
