@@ -17,7 +17,7 @@ const NODE_ECHO = {
     console.log('got', JSON.stringify(event));
     return { echo: event, requestId: context.awsRequestId, fn: context.functionName, version: context.functionVersion,
       memory: context.memoryLimitInMB, group: context.logGroupName, stream: context.logStreamName,
-      remaining: context.getRemainingTimeInMillis(), pid: process.pid };
+      remaining: context.getRemainingTimeInMillis() };
   };` }] },
 };
 
@@ -53,7 +53,7 @@ describe('sync invocation', () => {
     expect(second.invocation.coldStart).toBe(false);
     expect(second.invocation.initDurationMs).toBeNull();
     expect(second.invocation.instanceId).toBe(first.invocation.instanceId);
-    expect(second.payload.pid).toBe(first.payload.pid);
+    expect(second.payload.stream).toBe(first.payload.stream);
     expect(second.logResult).toBeNull();
     expectReport(second.invocation.logs.at(-1).text, 128, false);
     const stored = (await server.data(GET_INVOCATION, { id: second.invocation.id })).invocation;

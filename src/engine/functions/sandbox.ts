@@ -164,7 +164,8 @@ export class Sandbox {
     this.keeperOf = new InstanceKeeper(this.root, this.limits?.parents ?? []);
     this.toucher = setInterval(() => void touchOwner(this.root), TOUCH_MS);
     this.toucher.unref();
-    for (const dir of this.tool ? ['code'] : ['code', 'tmp']) {
+    // tmp/: for unconfined instances (SANDBOX=off, or the bench's baseline)
+    for (const dir of ['code', 'tmp']) {
       await fsp.mkdir(path.join(this.root, dir), { recursive: true });
       await fsp.chmod(path.join(this.root, dir), 0o711);
     }
