@@ -16,11 +16,13 @@ COPY src ./src
 RUN npm run build
 
 FROM --platform=linux/amd64 node:20-bookworm-slim
+# bubblewrap is the sandbox tenant code runs in (the server refuses to start without it unless
+# SANDBOX=off; inside a container it needs user namespaces: see the README's Docker section);
 # python3 runs PYTHON311 functions and .py scripts; Spark (the SPARK application) needs Java 17 and
 # pyspark: build with --build-arg WITH_SPARK=true to include them (about 700 MB more).
 ARG WITH_SPARK=false
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 \
+ && apt-get install -y --no-install-recommends python3 bubblewrap \
  && if [ "$WITH_SPARK" = "true" ]; then \
       apt-get install -y --no-install-recommends openjdk-17-jre-headless python3-pip procps \
       && python3 -m pip install --break-system-packages --no-cache-dir pyspark==3.5.7; \

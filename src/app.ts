@@ -26,6 +26,7 @@ import { buildApiSchema } from './schema/build.js';
 import { createHttpServer, type HttpServer } from './server/http.js';
 import { createServices, type Services } from './services/index.js';
 import { ServerRegistry } from './services/servers.js';
+import { sandboxToolOf } from './sandbox-check.js';
 
 export interface RunningApp {
   serverId: string;
@@ -57,6 +58,7 @@ export interface AppHooks {
 export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}): Promise<RunningApp> {
   const serverId = `srv-${crypto.randomBytes(6).toString('hex')}`;
   log = log.child({ serverId });
+  const sandboxTool = sandboxToolOf(config, log);
   let embedded: EmbeddedDatabase | null = null;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
@@ -74,7 +76,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     functionRuntime = new LocalFunctionRuntime(
       config.functionsRuntimeDir ?? os.tmpdir(), serverId,
       (functionId, lines) => services.invocations.logs.add(functionId, lines),
-      { pythonCommand: config.functionPython },
+      { pythonCommand: config.functionPython, tool: sandboxTool },
     );
     const swept = await functionRuntime.init();
     if (swept.length) log.info({ roots: swept }, 'removed the function runtime roots of servers that are gone');

@@ -64,6 +64,10 @@ export interface Config {
   functionShutdownGraceMs: number;
   /** the python3 command for PYTHON311 (resolved once to the real interpreter) */
   functionPython: string;
+  /** run tenant code (function instances, cluster steps) sandboxed: SANDBOX=off runs it unconfined (development only) */
+  sandbox: boolean;
+  /** SANDBOX_BWRAP: the bubblewrap program to use instead of the one found on the system path */
+  sandboxBwrap: string | undefined;
   /** a schedule tick missed (all servers down) by more than this is skipped; the latest one within it fires once */
   scheduleMissedTickGraceSeconds: number;
 }
@@ -74,6 +78,14 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   return value;
+}
+
+function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'on' || raw === 'true') return true;
+  if (raw === 'off' || raw === 'false') return false;
+  throw new Error(`${name} must be on or off, got "${raw}"`);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -118,5 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     functionShutdownGraceMs: int(env, 'FUNCTION_SHUTDOWN_GRACE_MS', 10_000),
     functionPython: env.FUNCTION_PYTHON || 'python3',
     scheduleMissedTickGraceSeconds: int(env, 'SCHEDULE_MISSED_TICK_GRACE_SECONDS', 300),
+    sandbox: onOff(env, 'SANDBOX', true),
+    sandboxBwrap: env.SANDBOX_BWRAP || undefined,
   };
 }

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { startApp } from './app.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './lib/logger.js';
+import { StartupError } from './sandbox-check.js';
 
 const config = loadConfig();
 const log = createLogger(config.logLevel);
@@ -30,6 +31,10 @@ try {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (err) {
+  if (err instanceof StartupError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
   log.fatal({ err }, 'failed to start');
   process.exit(1);
 }

@@ -232,6 +232,8 @@ export interface FunctionConfig {
   runtime: FunctionRuntimeName;
   handler: string;
   memoryMb: number;
+  /** the instances' /tmp size; absent in versions published before it existed (the default then) */
+  ephemeralStorageMb?: number;
   timeoutSeconds: number;
   environment: Record<string, string>;
   codeSha256: string;
@@ -240,6 +242,7 @@ export interface FunctionConfig {
 }
 
 export interface FunctionRow extends FunctionConfig {
+  ephemeralStorageMb: number;
   id: string;
   name: string;
   tags: Record<string, string>;

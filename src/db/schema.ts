@@ -236,6 +236,8 @@ export const functions = pgTable('functions', {
   handler: text('handler').notNull(),
   description: text('description').notNull().default(''),
   memoryMb: integer('memory_mb').notNull(),
+  // the size of the instances' private /tmp (Lambda's EphemeralStorage.Size)
+  ephemeralStorageMb: integer('ephemeral_storage_mb').notNull().default(512),
   timeoutSeconds: integer('timeout_seconds').notNull(),
   environment: jsonb('environment').notNull(),
   tags: jsonb('tags').notNull(),

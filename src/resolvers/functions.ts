@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import { DateTimeResolver } from 'graphql-scalars';
 import type { FunctionAliasRow, FunctionRow, FunctionVersionRow, InvocationRow, LogLineRow, ProvisionedConcurrencyRow } from '../db/rows.js';
 import { authorize } from '../services/auth.js';
-import { functionArn } from '../services/functions.js';
+import { ephemeralOf, functionArn } from '../services/functions.js';
 import {
   Alias, CreateAliasInput, CreateAliasPayload, CreateFunctionInput, CreateFunctionPayload, DeleteAliasInput, DeleteAliasPayload,
   DeleteFunctionInput, DeleteFunctionPayload, FunctionConnection, FunctionInstances, FunctionMetricsDatapoint, FunctionState,
@@ -31,7 +31,7 @@ function toFunction(row: FunctionRow): FunctionObject {
     row, id: row.id, name: row.name, arn: functionArn(row.name), runtime: row.runtime as Runtime, handler: row.handler,
     description: row.description, state: STATE[row.state], stateReason: row.stateReason, stateReasonCode: row.stateReasonCode,
     lastUpdateStatus: UPDATE_STATUS[row.lastUpdateStatus], lastUpdateStatusReason: row.lastUpdateStatusReason,
-    memoryMb: row.memoryMb, timeoutSeconds: row.timeoutSeconds, environment: row.environment, tags: row.tags,
+    memoryMb: row.memoryMb, ephemeralStorageMb: row.ephemeralStorageMb, timeoutSeconds: row.timeoutSeconds, environment: row.environment, tags: row.tags,
     reservedConcurrency: row.reservedConcurrency, codeSha256: row.codeSha256, codeSize: row.codeSize, revisionId: row.revisionId,
     eventInvokeConfig: {
       maximumRetryAttempts: row.maxRetryAttempts, maximumEventAgeSeconds: row.maxEventAgeSeconds, onSuccess: row.onSuccess, onFailure: row.onFailure,
@@ -43,7 +43,7 @@ function toFunction(row: FunctionRow): FunctionObject {
 function toVersion(row: FunctionVersionRow): FunctionVersion {
   return {
     version: String(row.version), codeSha256: row.codeSha256, description: row.description, runtime: row.config.runtime as Runtime,
-    handler: row.config.handler, memoryMb: row.config.memoryMb, timeoutSeconds: row.config.timeoutSeconds, createdAt: row.createdAt,
+    handler: row.config.handler, memoryMb: row.config.memoryMb, ephemeralStorageMb: ephemeralOf(row.config), timeoutSeconds: row.config.timeoutSeconds, createdAt: row.createdAt,
   };
 }
 

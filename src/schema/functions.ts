@@ -37,6 +37,7 @@ export class FunctionVersion {
   @Field(() => Runtime) runtime!: Runtime;
   @Field(() => String) handler!: string;
   @Field(() => Int) memoryMb!: number;
+  @Field(() => Int) ephemeralStorageMb!: number;
   @Field(() => Int) timeoutSeconds!: number;
   @Field(() => DateTimeResolver) createdAt!: Date;
 }
@@ -93,6 +94,7 @@ export class LambdaFunction {
   @Field(() => LastUpdateStatus) lastUpdateStatus!: LastUpdateStatus;
   @Field(() => String, { nullable: true }) lastUpdateStatusReason!: string | null;
   @Field(() => Int) memoryMb!: number;
+  @Field(() => Int, { description: 'the size of each instance\'s private /tmp in MB (Lambda\'s EphemeralStorage.Size)' }) ephemeralStorageMb!: number;
   @Field(() => Int) timeoutSeconds!: number;
   @Field(() => JSONResolver) environment!: Record<string, string>;
   @Field(() => JSONResolver) tags!: Record<string, string>;
@@ -213,6 +215,7 @@ export class CreateFunctionInput {
   @Field(() => String) handler!: string;
   @Field(() => FunctionCodeInput) code!: FunctionCodeInput;
   @Field(() => Int, { nullable: true, description: '128–10240, default 128' }) memoryMb?: number;
+  @Field(() => Int, { nullable: true, description: 'the private /tmp size: 512–10240, default 512' }) ephemeralStorageMb?: number;
   @Field(() => Int, { nullable: true, description: '1–900, default 3' }) timeoutSeconds?: number;
   @Field(() => JSONResolver, { nullable: true, description: 'an object of strings, at most 4 KB' }) environment?: unknown;
   @Field(() => Int, { nullable: true }) reservedConcurrency?: number;
@@ -233,6 +236,7 @@ export class UpdateFunctionConfigurationInput {
   @Field(() => Runtime, { nullable: true }) runtime?: Runtime;
   @Field(() => String, { nullable: true }) handler?: string;
   @Field(() => Int, { nullable: true }) memoryMb?: number;
+  @Field(() => Int, { nullable: true, description: '512–10240' }) ephemeralStorageMb?: number;
   @Field(() => Int, { nullable: true }) timeoutSeconds?: number;
   @Field(() => JSONResolver, { nullable: true }) environment?: unknown;
   @Field(() => Int, { nullable: true, description: '-1 removes the reservation' }) reservedConcurrency?: number;

@@ -18,6 +18,7 @@ import { ACCOUNT, REGION } from './aws-account.js';
 
 export const FunctionLimits = {
   memoryMb: { min: 128, max: 10_240, default: 128 },
+  ephemeralStorageMb: { min: 512, max: 10_240, default: 512 },
   timeoutSeconds: { min: 1, max: 900, default: 3 },
   environmentBytes: 4 * 1024,
   descriptionLength: 256,
@@ -50,6 +51,7 @@ export interface FunctionConfigurationInput {
   runtime?: FunctionRuntimeName | null;
   handler?: string | null;
   memoryMb?: number | null;
+  ephemeralStorageMb?: number | null;
   timeoutSeconds?: number | null;
   environment?: unknown;
   reservedConcurrency?: number | null;
@@ -126,18 +128,25 @@ function requireDescription(value: string, field: string): string {
   return value;
 }
 
+function requireEphemeralStorage(value: number, field: string): number {
+  return requireIntInRange(value, field, FunctionLimits.ephemeralStorageMb.min, FunctionLimits.ephemeralStorageMb.max);
+}
+
+/** A version's /tmp size (versions published before the setting existed have the default). */
+export const ephemeralOf = (c: FunctionConfig) => c.ephemeralStorageMb ?? FunctionLimits.ephemeralStorageMb.default;
+
 function requireRuntime(value: string, field: string): FunctionRuntimeName {
   if (!RUNTIMES.includes(value as FunctionRuntimeName)) throw badInput(field, `must be one of ${RUNTIMES.join(', ')}`);
   return value as FunctionRuntimeName;
 }
 
 const configOf = (f: FunctionRow): FunctionConfig => ({
-  runtime: f.runtime, handler: f.handler, memoryMb: f.memoryMb, timeoutSeconds: f.timeoutSeconds, environment: f.environment,
+  runtime: f.runtime, handler: f.handler, memoryMb: f.memoryMb, ephemeralStorageMb: f.ephemeralStorageMb, timeoutSeconds: f.timeoutSeconds, environment: f.environment,
   codeSha256: f.codeSha256, codeSize: f.codeSize, description: f.description,
 });
 
 const sameConfig = (a: FunctionConfig, b: FunctionConfig) => {
-  const norm = (c: FunctionConfig) => JSON.stringify([c.runtime, c.handler, c.memoryMb, c.timeoutSeconds, Object.entries(c.environment).sort(), c.codeSha256]);
+  const norm = (c: FunctionConfig) => JSON.stringify([c.runtime, c.handler, c.memoryMb, ephemeralOf(c), c.timeoutSeconds, Object.entries(c.environment).sort(), c.codeSha256]);
   return norm(a) === norm(b);
 };
 
@@ -269,6 +278,8 @@ export class FunctionService {
     const handler = requireHandler(input.handler, 'input.handler');
     const memoryMb = input.memoryMb == null ? FunctionLimits.memoryMb.default
       : requireIntInRange(input.memoryMb, 'input.memoryMb', FunctionLimits.memoryMb.min, FunctionLimits.memoryMb.max);
+    const ephemeralStorageMb = input.ephemeralStorageMb == null ? FunctionLimits.ephemeralStorageMb.default
+      : requireEphemeralStorage(input.ephemeralStorageMb, 'input.ephemeralStorageMb');
     const timeoutSeconds = input.timeoutSeconds == null ? FunctionLimits.timeoutSeconds.default
       : requireIntInRange(input.timeoutSeconds, 'input.timeoutSeconds', FunctionLimits.timeoutSeconds.min, FunctionLimits.timeoutSeconds.max);
     const environment = requireFunctionEnv(input.environment, 'input.environment');
@@ -283,7 +294,7 @@ export class FunctionService {
       const logStreamId = `fnlog-${id}`;
       await createStream(tx, logStreamId);
       const created = await q.insertFunction(tx, {
-        id, name, runtime, handler, description, memoryMb, timeoutSeconds, environment, tags,
+        id, name, runtime, handler, description, memoryMb, ephemeralStorageMb, timeoutSeconds, environment, tags,
         reservedConcurrency: input.reservedConcurrency ?? null, codeSha256: stored.sha256, codeSize: stored.size,
         revisionId: crypto.randomUUID(), logStreamId, ...asyncSettings,
       });
@@ -329,6 +340,7 @@ export class FunctionService {
     if (input.runtime != null) patch.runtime = requireRuntime(input.runtime, 'input.runtime');
     if (input.handler != null) patch.handler = requireHandler(input.handler, 'input.handler');
     if (input.memoryMb != null) patch.memoryMb = requireIntInRange(input.memoryMb, 'input.memoryMb', FunctionLimits.memoryMb.min, FunctionLimits.memoryMb.max);
+    if (input.ephemeralStorageMb != null) patch.ephemeralStorageMb = requireEphemeralStorage(input.ephemeralStorageMb, 'input.ephemeralStorageMb');
     if (input.timeoutSeconds != null) {
       patch.timeoutSeconds = requireIntInRange(input.timeoutSeconds, 'input.timeoutSeconds', FunctionLimits.timeoutSeconds.min, FunctionLimits.timeoutSeconds.max);
     }
@@ -514,7 +526,7 @@ export class FunctionService {
     const codeHash = hashOf(c.codeSha256);
     return {
       functionId: fn.id, functionName: fn.name, version: resolved.version, revisionId: resolved.revisionId, runtime: c.runtime,
-      handler: c.handler, memoryMb: c.memoryMb, timeoutSeconds: c.timeoutSeconds, environment: c.environment, codeHash,
+      handler: c.handler, memoryMb: c.memoryMb, ephemeralStorageMb: ephemeralOf(c), timeoutSeconds: c.timeoutSeconds, environment: c.environment, codeHash,
       packagePath: this.code.packagePath(codeHash),
     };
   }

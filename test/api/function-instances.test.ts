@@ -5,7 +5,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
 import { deploy, GET_FUNCTION, invoke, INVOKE, logText, UPDATE_CODE, UPDATE_CONFIG, waitForActive } from '../support/functions.js';
-import { isAlive, waitUntil } from '../support/processes.js';
+import { instanceProcesses, waitUntil } from '../support/processes.js';
+
+/** Whether any process of the instance that wrote this log stream name is still running. */
+const isAlive = (logStreamName: string) => instanceProcesses(logStreamName).length > 0;
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -15,7 +18,7 @@ afterAll(async () => { await server?.close(); });
 const node = (name: string, body: string, extra: Record<string, unknown> = {}) => deploy(server, {
   name, runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: body }] }, ...extra,
 });
-const SLEEPER = `exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms ?? 0)); return { pid: process.pid }; };`;
+const SLEEPER = `exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms ?? 0)); return { stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME }; };`;
 
 describe('concurrency', () => {
   it('N parallel invokes run on N instances; one more over a reserved concurrency of N is THROTTLED', async () => {
@@ -28,7 +31,7 @@ describe('concurrency', () => {
     expectError(throttled[0]!, 'THROTTLED', 'input.functionName');
     expect(throttled[0]!.errors![0]!.extensions!.reason).toBe('ReservedFunctionConcurrentInvocationLimitExceeded');
     expect(throttled[0]!.errors![0]!.message).toBe('Rate Exceeded. Reason: ReservedFunctionConcurrentInvocationLimitExceeded');
-    expect(new Set(ok.map((r) => r.data.invokeFunction.payload.pid)).size).toBe(3);
+    expect(new Set(ok.map((r) => r.data.invokeFunction.payload.stream)).size).toBe(3);
     expect(new Set(ok.map((r) => r.data.invokeFunction.invocation.instanceId)).size).toBe(3);
     const fn = (await server.data(GET_FUNCTION, { name: 'par' })).function;
     expect(fn.instances).toEqual({ busy: 0, total: 3 });
@@ -46,7 +49,7 @@ describe('concurrency', () => {
     expectError(tooMuch, 'BAD_USER_INPUT', 'input.reservedConcurrency'); // 'par' holds 3: 1000 - 100 - 3 = 897
     await server.data(UPDATE_CONFIG, { input: { functionName: 'zero', reservedConcurrency: 897 } });
     await server.data(UPDATE_CONFIG, { input: { functionName: 'zero', reservedConcurrency: -1 } });
-    expect((await invoke(server, { functionName: 'zero' })).payload.pid).toBeGreaterThan(0);
+    expect((await invoke(server, { functionName: 'zero' })).payload.stream).toMatch(/\[\$LATEST\]/);
   });
 
   it('the account limit throttles unreserved functions with ConcurrentInvocationLimitExceeded', async () => {
@@ -74,10 +77,10 @@ describe('limits and failures', () => {
     const tail = Buffer.from(res.logResult, 'base64').toString();
     expect(tail).toMatch(new RegExp(`\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ${res.invocation.id} Task timed out after 1\\.00 seconds\\nEND RequestId`));
     expect(res.invocation.durationMs).toBeGreaterThanOrEqual(1_000);
-    expect(isAlive(warm.payload.pid)).toBe(false);
+    expect(isAlive(warm.payload.stream)).toBe(false);
     const next = await invoke(server, { functionName: 'slow' });
     expect(next.invocation.coldStart).toBe(true);
-    expect(next.payload.pid).not.toBe(warm.payload.pid);
+    expect(next.payload.stream).not.toBe(warm.payload.stream);
   });
 
   it('kills an instance over its memory size: Node heap and native memory, and Python', async () => {
@@ -106,7 +109,7 @@ def handler(event, context):
   });
 
   it('a crashing runtime fails its invocation with Runtime.ExitError and is replaced', async () => {
-    await node('crash', `exports.handler = async (e) => { if (e.crash) setTimeout(() => process.exit(3), 0); await new Promise((r) => setTimeout(r, 50)); return process.pid; };`);
+    await node('crash', `exports.handler = async (e) => { if (e.crash) setTimeout(() => process.exit(3), 0); await new Promise((r) => setTimeout(r, 50)); return process.env.AWS_LAMBDA_LOG_STREAM_NAME; };`);
     const before = await invoke(server, { functionName: 'crash' });
     const res = await invoke(server, { functionName: 'crash', payload: { crash: true } });
     expect(res.functionError).toBe('Unhandled');
@@ -120,15 +123,15 @@ def handler(event, context):
   it('reaps idle instances after the configured time', async () => {
     await node('idle', SLEEPER);
     const res = await invoke(server, { functionName: 'idle' });
-    expect(isAlive(res.payload.pid)).toBe(true);
-    await waitUntil(() => !isAlive(res.payload.pid), 'the idle instance to be reaped', 10_000);
+    expect(isAlive(res.payload.stream)).toBe(true);
+    await waitUntil(() => !isAlive(res.payload.stream), 'the idle instance to be reaped', 10_000);
     expect((await server.data(GET_FUNCTION, { name: 'idle' })).function.instances.total).toBe(0);
   });
 
   it('a code update is applied to new instances; updates in progress refuse another', async () => {
-    await node('upd', `exports.handler = async () => ({ v: 1, pid: process.pid });`);
+    await node('upd', `exports.handler = async () => ({ v: 1, stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME });`);
     const v1 = await invoke(server, { functionName: 'upd' });
-    const updated = (await server.data(UPDATE_CODE, { input: { functionName: 'upd', code: { files: [{ path: 'index.js', content: `exports.handler = async () => ({ v: 2, pid: process.pid });` }] } } })).updateFunctionCode.function;
+    const updated = (await server.data(UPDATE_CODE, { input: { functionName: 'upd', code: { files: [{ path: 'index.js', content: `exports.handler = async () => ({ v: 2, stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME });` }] } } })).updateFunctionCode.function;
     expect(updated.lastUpdateStatus).toBe('IN_PROGRESS');
     const again = await server.gql(UPDATE_CONFIG, { input: { functionName: 'upd', memoryMb: 256 } });
     if (again.errors) expectError(again, 'CONFLICT', 'input.functionName'); // unless the unpacking was already done
@@ -136,14 +139,14 @@ def handler(event, context):
     const v2 = await invoke(server, { functionName: 'upd' });
     expect(v2.payload.v).toBe(2);
     expect(v2.invocation.coldStart).toBe(true);
-    await waitUntil(() => !isAlive(v1.payload.pid), 'the old revision\'s instance to stop', 5_000);
+    await waitUntil(() => !isAlive(v1.payload.stream), 'the old revision\'s instance to stop', 5_000);
   });
 
   it('deleting a function stops its instances', async () => {
     await node('gone', SLEEPER);
     const res = await invoke(server, { functionName: 'gone' });
     await server.data(`mutation { deleteFunction(input: { functionName: "gone" }) { functionName } }`);
-    await waitUntil(() => !isAlive(res.payload.pid), 'the deleted function\'s instance to stop', 5_000);
+    await waitUntil(() => !isAlive(res.payload.stream), 'the deleted function\'s instance to stop', 5_000);
     expectError(await server.gql(INVOKE, { input: { functionName: 'gone' } }), 'NOT_FOUND', 'input.functionName');
   });
 });
@@ -152,6 +155,10 @@ describe('isolation', () => {
   it('an instance sees only its documented env and its own code; not other functions, the data dir or the server', async () => {
     await node('victim', `const SECRET = 'victim-secret'; exports.handler = async () => ({ root: process.env.LAMBDA_TASK_ROOT, api: process.env.AWS_LAMBDA_RUNTIME_API, uid: process.getuid() });`, { environment: { VICTIM_TOKEN: 'abc' } });
     const victim = (await invoke(server, { functionName: 'victim' })).payload;
+    const victimId = (await server.data(GET_FUNCTION, { name: 'victim' })).function.id;
+    // where the victim's code is on the host
+    const victimCode = path.join(server.app.functionRuntime.sandbox.root, 'code', victimId);
+    const [hash] = fs.readdirSync(victimCode);
     await node('snoop', `const fs = require('fs'); const http = require('http');
       const attempt = (f) => { try { return { ok: f() }; } catch (e) { return { err: e.code || e.message }; } };
       exports.handler = async (e) => ({
@@ -175,24 +182,21 @@ describe('isolation', () => {
     fs.chmodSync(server.dataDir, 0o711);
     fs.mkdirSync(path.join(server.dataDir, 'buckets', 'b'), { recursive: true });
     fs.writeFileSync(path.join(server.dataDir, 'buckets', 'b', 'key'), 'bucket secret');
-    const res = await invoke(server, { functionName: 'snoop', payload: { root: victim.root, api: victim.api, serverPid: process.pid, dataDir: server.dataDir } });
+    const res = await invoke(server, { functionName: 'snoop', payload: { root: path.join(victimCode, hash!), api: victim.api, serverPid: process.pid, dataDir: server.dataDir } });
     const out = res.payload;
     expect(out.env).toEqual([
       'AWS_DEFAULT_REGION', 'AWS_EXECUTION_ENV', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_VERSION',
       'AWS_LAMBDA_INITIALIZATION_TYPE', 'AWS_LAMBDA_LOG_GROUP_NAME', 'AWS_LAMBDA_LOG_STREAM_NAME', 'AWS_LAMBDA_RUNTIME_API', 'AWS_REGION',
-      'HOME', 'LAMBDA_RUNTIME_DIR', 'LAMBDA_TASK_ROOT', 'LANG', 'PATH', 'TMPDIR', 'TZ', '_HANDLER',
+      // PWD: bubblewrap's, for the working directory it starts the runtime in (/var/task)
+      'HOME', 'LAMBDA_RUNTIME_DIR', 'LAMBDA_TASK_ROOT', 'LANG', 'PATH', 'PWD', 'TMPDIR', 'TZ', '_HANDLER',
     ]);
     expect(out.mine).toEqual({ ok: true });
+    expect(victim.root).toBe('/var/task');
+    // in its sandbox, none of the host's paths is there at all
+    for (const what of ['code', 'codeDir', 'codeRoot', 'serverEnv', 'dataDir', 'object', 'packages']) expect(out[what]).toEqual({ err: 'ENOENT' });
     if (process.getuid!() === 0) {
       expect(out.uid).not.toBe(0);
       expect(out.uid).not.toBe(victim.uid);
-      expect(out.code).toEqual({ err: 'EACCES' });
-      expect(out.codeDir).toEqual({ err: 'EACCES' });
-      expect(out.codeRoot).toEqual({ err: 'EACCES' });
-      expect(out.serverEnv).toEqual({ err: 'EACCES' });
-      expect(out.dataDir).toEqual({ err: 'EACCES' });
-      expect(out.object).toEqual({ err: 'EACCES' });
-      expect(out.packages).toEqual({ err: 'EACCES' });
       // another instance's Runtime API refuses the connection
       expect(out.api.err).toMatch(/ECONNRESET|EPIPE|ECONNREFUSED/);
     }
@@ -211,7 +215,7 @@ describe('provisioned concurrency', () => {
   }, `provisioned concurrency of ${name} to be ${status}`);
 
   it('keeps N instances of an alias initialised: invocations start warm, idle reaping spares them', async () => {
-    await node('prov', `exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms ?? 0)); return { pid: process.pid, init: process.env.AWS_LAMBDA_INITIALIZATION_TYPE }; };`, { timeoutSeconds: 10 });
+    await node('prov', `exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms ?? 0)); return { stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME, init: process.env.AWS_LAMBDA_INITIALIZATION_TYPE }; };`, { timeoutSeconds: 10 });
     await server.data(`mutation { publishVersion(input: { functionName: "prov" }) { version { version } } }`);
     await server.data(`mutation { createAlias(input: { functionName: "prov", name: "live", functionVersion: "1" }) { alias { name } } }`);
     const put = (await server.data(PUT, { input: { functionName: 'prov', qualifier: 'live', provisionedConcurrentExecutions: 2 } })).putProvisionedConcurrencyConfig.config;
@@ -224,13 +228,13 @@ describe('provisioned concurrency', () => {
       expect(r.invocation.coldStart).toBe(false);
       expect(r.payload.init).toBe('provisioned-concurrency');
     }
-    expect(new Set(both.map((r) => r.payload.pid)).size).toBe(2);
+    expect(new Set(both.map((r) => r.payload.stream)).size).toBe(2);
     // the idle time here is 2 s: provisioned instances outlive it
     await new Promise((r) => setTimeout(r, 3_000));
-    for (const r of both) expect(isAlive(r.payload.pid)).toBe(true);
+    for (const r of both) expect(isAlive(r.payload.stream)).toBe(true);
     // removing the setting turns them into ordinary warm instances, reaped when idle
     await server.data(`mutation { deleteProvisionedConcurrencyConfig(input: { functionName: "prov", qualifier: "live" }) { qualifier } }`);
-    for (const r of both) await waitUntil(() => !isAlive(r.payload.pid), 'the formerly provisioned instance to be reaped', 10_000);
+    for (const r of both) await waitUntil(() => !isAlive(r.payload.stream), 'the formerly provisioned instance to be reaped', 10_000);
   });
 
   it('reports FAILED with the init error, and validates the setting', async () => {

@@ -6,7 +6,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
 import { deploy, DELETE_FUNCTION } from '../support/functions.js';
-import { pidsWithEnvPrefix, waitUntil } from '../support/processes.js';
+import { pidsWithEnvPrefix, sandboxedProcessesUnder, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { CREATE_TRIGGER, DELETE_TRIGGER, deliveriesOf, SET_TRIGGER_ENABLED, UPDATE_TRIGGER } from '../support/triggers.js';
 
@@ -419,7 +419,8 @@ describe('two servers on one database', () => {
     } finally {
       // not other.close(): that would remove the shared data dir
       await other.app.close();
-      await waitUntil(() => pidsWithEnvPrefix('LAMBDA_TASK_ROOT', instancesDir).length === 0, 'the other server\'s instances to exit', 10_000);
+      await waitUntil(() => pidsWithEnvPrefix('LAMBDA_TASK_ROOT', instancesDir).length === 0 && sandboxedProcessesUnder(instancesDir).length === 0,
+        'the other server\'s instances to exit', 10_000);
       await fs.rm(instancesDir, { recursive: true, force: true });
     }
   });

@@ -16,11 +16,12 @@ export interface ChildServer {
 
 /**
  * The real server program as its own OS process (for kill -9 and several-replica tests).
- * PORT 0 picks a free port; the one it got is read from its first line of output.
+ * PORT 0 picks a free port; the one it got is read from its first line of output. `as`: run it as
+ * that user (a server started by a normal user).
  */
-export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
+export async function startChildServer(env: Record<string, string>, as: { uid: number; gid: number } | null = null): Promise<ChildServer> {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
-    cwd: root,
+    cwd: root, ...(as ?? {}),
     env: { ...process.env, LOG_LEVEL: 'warn', RECONCILE_INTERVAL_MS: '200', AGENT_HEARTBEAT_MS: '500', AGENT_ORPHAN_SECONDS: '60', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { waitUntil } from './processes.js';
 import type { DataApi } from './api.js';
 
-export const FUNCTION_FIELDS = `id name arn runtime handler state stateReason lastUpdateStatus lastUpdateStatusReason memoryMb timeoutSeconds
+export const FUNCTION_FIELDS = `id name arn runtime handler state stateReason lastUpdateStatus lastUpdateStatusReason memoryMb ephemeralStorageMb timeoutSeconds
   codeSha256 codeSize reservedConcurrency environment revisionId
   eventInvokeConfig { maximumRetryAttempts maximumEventAgeSeconds onSuccess onFailure }`;
 export const INVOCATION_FIELDS = `id functionName qualifier executedVersion invocationType status payload response functionError errorType
@@ -13,7 +13,7 @@ export const CREATE_FUNCTION = `mutation($input: CreateFunctionInput!) { createF
 export const UPDATE_CODE = `mutation($input: UpdateFunctionCodeInput!) { updateFunctionCode(input: $input) { function { ${FUNCTION_FIELDS} } } }`;
 export const UPDATE_CONFIG = `mutation($input: UpdateFunctionConfigurationInput!) { updateFunctionConfiguration(input: $input) { function { ${FUNCTION_FIELDS} } } }`;
 export const DELETE_FUNCTION = `mutation($name: String!) { deleteFunction(input: { functionName: $name }) { functionName } }`;
-export const GET_FUNCTION = `query($name: String!) { function(name: $name) { ${FUNCTION_FIELDS} versions { version codeSha256 createdAt } aliases { name functionVersion routing { additionalVersionWeights { version weight } } } instances { busy total } } }`;
+export const GET_FUNCTION = `query($name: String!) { function(name: $name) { ${FUNCTION_FIELDS} versions { version codeSha256 memoryMb ephemeralStorageMb createdAt } aliases { name functionVersion routing { additionalVersionWeights { version weight } } } instances { busy total } } }`;
 export const INVOKE = `mutation($input: InvokeFunctionInput!) { invokeFunction(input: $input) {
   statusCode payload functionError logResult executedVersion invocation { ${INVOCATION_FIELDS} } } }`;
 export const GET_INVOCATION = `query($id: ID!) { invocation(id: $id) { ${INVOCATION_FIELDS} } }`;

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** pids of processes whose environment has `name` starting with `prefix` (e.g. agents of one test's data dir). */
 export function pidsWithEnvPrefix(name: string, prefix: string): number[] {
@@ -17,6 +17,52 @@ export function pidsWithEnvPrefix(name: string, prefix: string): number[] {
   }
   return out;
 }
+
+function allPids(): number[] {
+  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+}
+
+function pidNamespaceOf(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Sandboxes (function instances) whose outer process names something under `dir` on its command
+ * line (bwrap's mounts of the code and runtime dirs), with every process inside them: those share
+ * the pid namespace of the outer process's child, bwrap's init.
+ */
+export function sandboxedProcessesUnder(dir: string): number[] {
+  const outer = allPids().filter((pid) => {
+    if (pid === process.pid) return false;
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.startsWith(`${dir}/`));
+    } catch {
+      return false;
+    }
+  });
+  if (outer.length === 0) return [];
+  const own = pidNamespaceOf(process.pid);
+  const namespaces = new Set(outer.map(pidNamespaceOf).filter((ns) => ns !== null && ns !== own));
+  const all = allPids();
+  for (const pid of all) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (outer.includes(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))) namespaces.add(pidNamespaceOf(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  namespaces.delete(own);
+  namespaces.delete(null);
+  return [...new Set([...outer, ...all.filter((pid) => namespaces.has(pidNamespaceOf(pid)) && isAlive(pid))])];
+}
+
+/** The host pids of one function instance's processes (its children inherit its environment). */
+export const instanceProcesses = (logStreamName: string) => pidsWithEnvPrefix('AWS_LAMBDA_LOG_STREAM_NAME', logStreamName);
 
 export function isAlive(pid: number): boolean {
   try {

@@ -7,7 +7,7 @@ import { startApp, type AppHooks, type RunningApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createTestDatabase } from './db.js';
 import { gql, gqlData, wsClient, type GqlResponse } from './client.js';
-import { pidsWithEnvPrefix, waitUntil } from './processes.js';
+import { pidsWithEnvPrefix, sandboxedProcessesUnder, waitUntil } from './processes.js';
 
 export interface TestServer {
   app: RunningApp;
@@ -34,10 +34,14 @@ export function testConfig(overrides: Partial<Config> & { dataDir: string; datab
 /** The function runtime dir of a test server (beside its data dir, which instances may not enter). */
 export const functionsDirOf = (dataDir: string) => `${dataDir}-fn`;
 
-/** Processes started for a data dir: agents and their steps carry AGENT_WORKDIR under it, function
- *  instances LAMBDA_TASK_ROOT under its function runtime dir. */
+/** Processes started for a data dir: agents and their steps carry AGENT_WORKDIR under it; function
+ *  instances are sandboxes showing dirs of its function runtime dir (or, unconfined, carry
+ *  LAMBDA_TASK_ROOT under it). */
 export function processesOf(dataDir: string): number[] {
-  return [...pidsWithEnvPrefix('AGENT_WORKDIR', dataDir), ...pidsWithEnvPrefix('LAMBDA_TASK_ROOT', functionsDirOf(dataDir))];
+  return [
+    ...pidsWithEnvPrefix('AGENT_WORKDIR', dataDir), ...pidsWithEnvPrefix('LAMBDA_TASK_ROOT', functionsDirOf(dataDir)),
+    ...sandboxedProcessesUnder(functionsDirOf(dataDir)),
+  ];
 }
 
 export async function assertNoProcessesLeft(dataDir: string): Promise<void> {

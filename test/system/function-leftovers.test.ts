@@ -9,18 +9,21 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChildServer } from '../support/child-server.js';
 import { createTestDatabase } from '../support/db.js';
-import { isAlive, waitUntil } from '../support/processes.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { instanceProcesses, waitUntil } from '../support/processes.js';
+import { isAlive as processAlive } from '../support/processes.js';
 import { functionsDirOf, processesOf } from '../support/server.js';
 import { api, type Api, SystemTest, TEST_KEY } from './harness.js';
 
 let t: SystemTest;
-let markerDir: string | null = null;
 afterEach(async () => {
   await t?.cleanup();
   if (t?.dataDir) await fs.rm(functionsDirOf(t.dataDir), { recursive: true, force: true });
-  if (markerDir) await fs.rm(markerDir, { recursive: true, force: true });
-  markerDir = null;
 }, 90_000);
+
+/** Whether a process of the instance that wrote this log stream name still runs (pids inside a sandbox are its own). */
+const isAlive = (logStreamName: string) => instanceProcesses(logStreamName).length > 0;
 
 const CREATE = `mutation($input: CreateFunctionInput!) { createFunction(input: $input) { function { name } } }`;
 const INVOKE = `mutation($input: InvokeFunctionInput!) { invokeFunction(input: $input) { statusCode payload invocation { id status } } }`;
@@ -34,7 +37,7 @@ while true; do
   HEADERS="$(mktemp)"
   EVENT_DATA=$(curl -sS -LD "$HEADERS" "$API/invocation/next")
   REQUEST_ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
-  curl -sS -o /dev/null -X POST "$API/invocation/$REQUEST_ID/response" -d "{\\"pid\\":$$}"
+  curl -sS -o /dev/null -X POST "$API/invocation/$REQUEST_ID/response" -d "{\\"stream\\":\\"$AWS_LAMBDA_LOG_STREAM_NAME\\"}"
 done
 `;
 
@@ -76,7 +79,7 @@ describe('function instances and runtime roots of a server that ends', { timeout
     await deploy(a, { name: 'busy', runtime: 'NODEJS20', handler: 'index.handler', timeoutSeconds: 300,
       code: { files: [{ path: 'index.js', content: 'exports.handler = () => new Promise((r) => setTimeout(r, 120000));' }] } });
     const spin = (await a.data(INVOKE, { input: { functionName: 'spin' } })).invokeFunction.payload;
-    expect(isAlive(spin.pid)).toBe(true);
+    expect(isAlive(spin.stream)).toBe(true);
     const busy = (await a.data(INVOKE, { input: { functionName: 'busy', invocationType: 'EVENT' } })).invokeFunction.invocation.id;
     await waitUntil(async () => (await a.data(INVOCATION, { id: busy })).invocation.status === 'RUNNING', 'the busy invocation to run');
     const instances = await waitUntil(() => { const p = processesOf(t.dataDir); return p.length >= 2 ? p : null; }, 'both instances');
@@ -86,13 +89,16 @@ describe('function instances and runtime roots of a server that ends', { timeout
 
     await server.kill('SIGKILL');
     await waitUntil(() => processesOf(t.dataDir).length === 0, 'the instances to die with their server', 10_000);
-    for (const pid of instances) expect(isAlive(pid)).toBe(false);
+    for (const pid of instances) expect(processAlive(pid)).toBe(false);
     await waitUntil(() => rootsIn(functionsDirOf(t.dataDir)).length === 0, 'the root to be removed', 10_000);
   });
 
-  it('kill -9 of the server and its keeper: the next server sweeps the dead root and its instances, not a live root', async () => {
+  it.each([
+    ['confined: its sandboxes die with it all the same (bwrap dies with its parent)', 'on'],
+    ['unconfined (SANDBOX=off): the next server kills its instances', 'off'],
+  ])('kill -9 of the server and its keeper, %s; the next server sweeps the dead root, not a live one', async (_, sandbox) => {
     t = await new SystemTest().init('emberplane-fn-sweep-');
-    const env = await serverEnv(t);
+    const env = await serverEnv(t, { SANDBOX: sandbox });
     const first = await t.start(env);
     const a = api(first);
     await deploySpin(a);
@@ -100,70 +106,81 @@ describe('function instances and runtime roots of a server that ends', { timeout
     const [deadRoot] = rootsIn(functionsDirOf(t.dataDir));
     process.kill(keeperOf(first), 'SIGKILL');
     await first.kill('SIGKILL');
-    // nothing took them down: the runtime loops on its failing /next
-    await new Promise((r) => setTimeout(r, 500));
-    expect(isAlive(spin.pid)).toBe(true);
+    if (sandbox === 'on') {
+      await waitUntil(() => !isAlive(spin.stream), 'the sandboxed instance to die with its server', 10_000);
+    } else {
+      // nothing took them down: the runtime loops on its failing /next
+      await new Promise((r) => setTimeout(r, 500));
+      expect(isAlive(spin.stream)).toBe(true);
+    }
     expect(rootsIn(functionsDirOf(t.dataDir))).toEqual([deadRoot]);
 
     const second = await t.start(env);
-    await waitUntil(() => !isAlive(spin.pid), 'the dead root\'s instance to be killed', 5_000);
+    await waitUntil(() => !isAlive(spin.stream), 'the dead root\'s instance to be killed', 5_000);
     const after = rootsIn(functionsDirOf(t.dataDir));
     expect(after).toHaveLength(1);
     expect(after[0]).not.toBe(deadRoot);
     const b = api(second);
     const again = (await b.data(INVOKE, { input: { functionName: 'spin' } })).invokeFunction.payload;
-    expect(isAlive(again.pid)).toBe(true);
+    expect(isAlive(again.stream)).toBe(true);
 
     // a server starting beside a live one leaves its root and instances alone
     const third = await t.start(env);
     const both = rootsIn(functionsDirOf(t.dataDir));
     expect(both).toHaveLength(2);
     expect(both).toContain(after[0]);
-    expect(isAlive(again.pid)).toBe(true);
-    expect((await b.data(INVOKE, { input: { functionName: 'spin' } })).invokeFunction.payload.pid).toBe(again.pid);
+    expect(isAlive(again.stream)).toBe(true);
+    expect((await b.data(INVOKE, { input: { functionName: 'spin' } })).invokeFunction.payload.stream).toBe(again.stream);
     await third.kill('SIGTERM');
   });
 
   it('SIGTERM with a long async invocation running: stops after the grace; the invocation runs again after the restart, no attempt spent', async () => {
     t = await new SystemTest().init('emberplane-fn-grace-');
-    // the function sleeps on its first run only: a marker file says it ran before
-    markerDir = await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-marker-'));
-    await fs.chmod(markerDir, 0o1777);
-    const marker = path.join(markerDir, 'ran');
-    const env = await serverEnv(t, { FUNCTION_SHUTDOWN_GRACE_MS: '1000' });
-    const first = await t.start(env);
-    const a = api(first);
-    await deploy(a, {
-      name: 'slow', runtime: 'NODEJS20', handler: 'index.handler', timeoutSeconds: 300, environment: { MARKER: marker },
-      eventInvokeConfig: { maximumRetryAttempts: 0 },
-      code: { files: [{ path: 'index.js', content: `const fs = require('fs');
-exports.handler = async (event) => {
-  if (fs.existsSync(process.env.MARKER)) return { ok: event.n };
-  fs.writeFileSync(process.env.MARKER, String(process.pid));
-  await new Promise((r) => setTimeout(r, 60000));
-  return { slept: true };
-};` }] },
-    });
-    const id = (await a.data(INVOKE, { input: { functionName: 'slow', invocationType: 'EVENT', payload: { n: 7 } } })).invokeFunction.invocation.id;
-    const pid = Number(await waitUntil(async () => (await fs.readFile(marker, 'utf8').catch(() => '')) || null, 'the first run to start'));
+    // the function sleeps on its first run only: it asks this little server (on the loopback the
+    // sandbox shares) whether it ran before
+    let runs = 0;
+    const oracle = http.createServer((req, res) => { runs++; res.end(runs === 1 ? 'first' : 'again'); });
+    await new Promise<void>((r) => oracle.listen(0, '127.0.0.1', () => r()));
+    const oracleUrl = `http://127.0.0.1:${(oracle.address() as AddressInfo).port}/`;
+    try {
+      const env = await serverEnv(t, { FUNCTION_SHUTDOWN_GRACE_MS: '1000' });
+      const first = await t.start(env);
+      const a = api(first);
+      await deploy(a, {
+        name: 'slow', runtime: 'NODEJS20', handler: 'index.handler', timeoutSeconds: 300, environment: { ORACLE: oracleUrl },
+        eventInvokeConfig: { maximumRetryAttempts: 0 },
+        code: { files: [{ path: 'index.js', content: `const http = require('http');
+  const ask = () => new Promise((resolve, reject) => http.get(process.env.ORACLE, (res) => { let b = ''; res.on('data', (c) => { b += c; }); res.on('end', () => resolve(b)); }).on('error', reject));
+  exports.handler = async (event) => {
+    if ((await ask()) === 'again') return { ok: event.n };
+    await new Promise((r) => setTimeout(r, 60000));
+    return { slept: true };
+  };` }] },
+      });
+      const id = (await a.data(INVOKE, { input: { functionName: 'slow', invocationType: 'EVENT', payload: { n: 7 } } })).invokeFunction.invocation.id;
+      await waitUntil(() => runs >= 1, 'the first run to start');
+      const pids = await waitUntil(() => { const p = processesOf(t.dataDir); return p.length > 0 ? p : null; }, 'the instance\'s processes');
 
-    const stopping = Date.now();
-    await first.kill('SIGTERM');
-    await waitUntil(() => first.proc.exitCode !== null || first.proc.signalCode !== null, 'the exit to be seen', 5_000);
-    // a clean exit (a shutdown that waited for the invocation would hit main's 30 s hard stop: exit 1)
-    expect(first.proc.exitCode).toBe(0);
-    expect(Date.now() - stopping).toBeLessThan(60_000);
-    expect(isAlive(pid)).toBe(false);
+      const stopping = Date.now();
+      await first.kill('SIGTERM');
+      await waitUntil(() => first.proc.exitCode !== null || first.proc.signalCode !== null, 'the exit to be seen', 5_000);
+      // a clean exit (a shutdown that waited for the invocation would hit main's 30 s hard stop: exit 1)
+      expect(first.proc.exitCode).toBe(0);
+      expect(Date.now() - stopping).toBeLessThan(60_000);
+      for (const pid of pids) expect(processAlive(pid)).toBe(false);
 
-    const second = await t.start(env);
-    const b = api(second);
-    const done = await waitUntil(async () => {
-      const inv = (await b.data(INVOCATION, { id })).invocation;
-      return inv.status === 'SUCCEEDED' || inv.status === 'FAILED' ? inv : null;
-    }, 'the invocation to run again', 30_000, 200);
-    expect(done.status).toBe('SUCCEEDED');
-    expect(done.response).toEqual({ ok: 7 });
-    // the cut-short run was the platform's failure: no attempt spent (retries are 0 here)
-    expect(done.attempts).toBe(1);
+      const second = await t.start(env);
+      const b = api(second);
+      const done = await waitUntil(async () => {
+        const inv = (await b.data(INVOCATION, { id })).invocation;
+        return inv.status === 'SUCCEEDED' || inv.status === 'FAILED' ? inv : null;
+      }, 'the invocation to run again', 30_000, 200);
+      expect(done.status).toBe('SUCCEEDED');
+      expect(done.response).toEqual({ ok: 7 });
+      // the cut-short run was the platform's failure: no attempt spent (retries are 0 here)
+      expect(done.attempts).toBe(1);
+    } finally {
+      oracle.close();
+    }
   });
 });

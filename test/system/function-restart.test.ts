@@ -3,7 +3,7 @@
 import fs from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/db.js';
-import { isAlive, waitUntil } from '../support/processes.js';
+import { instanceProcesses, isAlive, waitUntil } from '../support/processes.js';
 import { functionsDirOf, processesOf } from '../support/server.js';
 import { api, SystemTest, TEST_KEY } from './harness.js';
 
@@ -23,18 +23,23 @@ describe('kill -9 of a server running functions', { timeout: 120_000 }, () => {
     const env = { DATABASE_URL: await createTestDatabase(), ADMIN_API_KEY: TEST_KEY, FUNCTIONS_RUNTIME_DIR: functionsDirOf(t.dataDir), PORT: '0' };
     const first = await t.start(env);
     const a = api(first);
-    const code = { files: [{ path: 'index.js', content: 'exports.handler = async (e) => ({ n: e.n, pid: process.pid });' }] };
+    const code = { files: [{ path: 'index.js', content: 'exports.handler = async (e) => ({ n: e.n, stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME });' }] };
     await a.data(CREATE, { input: { name: 'durable', runtime: 'NODEJS20', handler: 'index.handler', code, reservedConcurrency: 0 } });
-    await a.data(CREATE, { input: { name: 'warm', runtime: 'NODEJS20', handler: 'index.handler', code } });
+    // warm leaves a setsid child behind, which must not outlive the server either
+    await a.data(CREATE, { input: { name: 'warm', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: `
+const { spawn } = require('child_process');
+spawn('setsid', ['sleep', '600'], { detached: true, stdio: 'ignore' }).unref();
+exports.handler = async (e) => ({ n: e.n, stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME });` }] } } });
     for (const name of ['durable', 'warm']) await waitUntil(async () => (await a.data(STATE, { name })).function.state === 'ACTIVE', `${name} ACTIVE`);
     const warm = (await a.data(INVOKE, { input: { functionName: 'warm', payload: { n: 0 } } })).invokeFunction.payload;
-    expect(isAlive(warm.pid)).toBe(true);
+    // the runtime and its setsid child
+    const warmPids = await waitUntil(() => { const p = instanceProcesses(warm.stream); return p.length >= 2 ? p : null; }, 'the warm instance and its child');
     // reserved concurrency 0: the events are accepted and wait in the queue
     const ids: string[] = [];
     for (let n = 1; n <= 3; n++) ids.push((await a.data(INVOKE, { input: { functionName: 'durable', invocationType: 'EVENT', payload: { n } } })).invokeFunction.invocation.id);
 
     await first.kill('SIGKILL');
-    await waitUntil(() => !isAlive(warm.pid), 'the warm instance to exit with its server', 10_000);
+    await waitUntil(() => warmPids.every((pid) => !isAlive(pid)), 'the warm instance to exit with its server', 10_000);
     expect(processesOf(t.dataDir)).toEqual([]);
 
     const second = await t.start(env);

@@ -17,7 +17,7 @@ export const TEST_KEY = 'ep_system_test_admin_key_0123456789abcdef';
 // startChildServer passes the parent's environment on: anything that configures the server must
 // come from the test alone, or a developer's shell (or another suite) would change what is tested.
 const CONTROLLED_ENV = ['ADMIN_API_KEY', 'DATABASE_URL', 'PORT', 'HOST', 'DATA_DIR', 'AGENT_URL', 'STOP_AGENTS_ON_EXIT',
-  'HEARTBEAT_TIMEOUT_MS', 'NODE_ENV', 'DB_POOL_SIZE'];
+  'HEARTBEAT_TIMEOUT_MS', 'NODE_ENV', 'DB_POOL_SIZE', 'SANDBOX', 'SANDBOX_BWRAP'];
 
 export async function newDataDir(prefix = 'emberplane-sys-'): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
@@ -26,7 +26,7 @@ export async function newDataDir(prefix = 'emberplane-sys-'): Promise<string> {
   return dir;
 }
 
-export function spawnServer(env: Record<string, string>): Promise<ChildServer> {
+export function spawnServer(env: Record<string, string>, as: { uid: number; gid: number } | null = null): Promise<ChildServer> {
   const saved = new Map<string, string | undefined>();
   for (const k of [...CONTROLLED_ENV, ...Object.keys(process.env).filter((k) => k.startsWith('AGENT_'))]) {
     saved.set(k, process.env[k]);
@@ -34,7 +34,7 @@ export function spawnServer(env: Record<string, string>): Promise<ChildServer> {
   }
   try {
     // startChildServer reads process.env synchronously when it spawns, before its first await
-    return startChildServer(env);
+    return startChildServer(env, as);
   } finally {
     for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
   }
@@ -175,8 +175,8 @@ export class SystemTest {
     return this;
   }
 
-  async start(env: Record<string, string>): Promise<ChildServer> {
-    const server = await spawnServer({ DATA_DIR: this.dataDir, ...env });
+  async start(env: Record<string, string>, as: { uid: number; gid: number } | null = null): Promise<ChildServer> {
+    const server = await spawnServer({ DATA_DIR: this.dataDir, ...env }, as);
     this.servers.push(server);
     everyServer.add(server);
     everyDataDir.add(this.dataDir);

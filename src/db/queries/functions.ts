@@ -2,6 +2,7 @@ import type { Db } from '../client.js';
 import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionVersionRow, ProvisionedConcurrencyRow } from '../rows.js';
 
 export interface NewFunction extends FunctionConfig {
+  ephemeralStorageMb: number;
   id: string;
   name: string;
   tags: Record<string, string>;
@@ -17,10 +18,10 @@ export interface NewFunction extends FunctionConfig {
 /** Inserts unless the name is taken (undefined then). */
 export async function insertFunction(db: Db, f: NewFunction): Promise<FunctionRow | undefined> {
   const [row] = await db<FunctionRow[]>`
-    insert into functions (id, name, runtime, handler, description, memory_mb, timeout_seconds, environment, tags,
+    insert into functions (id, name, runtime, handler, description, memory_mb, ephemeral_storage_mb, timeout_seconds, environment, tags,
       reserved_concurrency, code_sha256, code_size, state, last_update_status, revision_id, log_stream_id,
       max_retry_attempts, max_event_age_seconds, on_success, on_failure)
-    values (${f.id}, ${f.name}, ${f.runtime}, ${f.handler}, ${f.description}, ${f.memoryMb}, ${f.timeoutSeconds},
+    values (${f.id}, ${f.name}, ${f.runtime}, ${f.handler}, ${f.description}, ${f.memoryMb}, ${f.ephemeralStorageMb}, ${f.timeoutSeconds},
       ${db.json(f.environment)}, ${db.json(f.tags)}, ${f.reservedConcurrency}, ${f.codeSha256}, ${f.codeSize},
       'Pending', 'InProgress', ${f.revisionId}, ${f.logStreamId}, ${f.maxRetryAttempts}, ${f.maxEventAgeSeconds},
       ${f.onSuccess}, ${f.onFailure})
@@ -53,12 +54,12 @@ export async function listFunctions(db: Db, limit: number, before: { at: Date; i
 }
 
 export type FunctionPatch = Partial<Pick<FunctionRow,
-  'runtime' | 'handler' | 'description' | 'memoryMb' | 'timeoutSeconds' | 'environment' | 'tags' | 'reservedConcurrency'
+  'runtime' | 'handler' | 'description' | 'memoryMb' | 'ephemeralStorageMb' | 'timeoutSeconds' | 'environment' | 'tags' | 'reservedConcurrency'
   | 'codeSha256' | 'codeSize' | 'state' | 'stateReason' | 'stateReasonCode' | 'lastUpdateStatus' | 'lastUpdateStatusReason'
   | 'revisionId' | 'maxRetryAttempts' | 'maxEventAgeSeconds' | 'onSuccess' | 'onFailure' | 'lastVersion'>>;
 
 const COLUMNS: Record<keyof FunctionPatch, string> = {
-  runtime: 'runtime', handler: 'handler', description: 'description', memoryMb: 'memory_mb', timeoutSeconds: 'timeout_seconds',
+  runtime: 'runtime', handler: 'handler', description: 'description', memoryMb: 'memory_mb', ephemeralStorageMb: 'ephemeral_storage_mb', timeoutSeconds: 'timeout_seconds',
   environment: 'environment', tags: 'tags', reservedConcurrency: 'reserved_concurrency', codeSha256: 'code_sha256',
   codeSize: 'code_size', state: 'state', stateReason: 'state_reason', stateReasonCode: 'state_reason_code',
   lastUpdateStatus: 'last_update_status', lastUpdateStatusReason: 'last_update_status_reason', revisionId: 'revision_id',

@@ -1,13 +1,14 @@
-// One function instance: an OS process (its own process group) running a bootstrap against its
-// own Runtime API endpoint, one invocation at a time. The instance enforces the function's timeout
-// and memory size, frames every invocation's log with Lambda's START / END / REPORT lines and
-// reports what happened as an InvokeOutcome.
+// One function instance: an OS process (its own process group; confined, the outer process of its
+// sandbox) running a bootstrap against its own Runtime API endpoint, one invocation at a time. The
+// instance enforces the function's timeout and memory size, frames every invocation's log with
+// Lambda's START / END / REPORT lines and reports what happened as an InvokeOutcome.
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RuntimeApiServer, type NextEvent } from './runtime-api.js';
+import type { LimitGroup } from '../sandbox/limits.js';
 import type { Sandbox } from './sandbox.js';
 import type { InstanceSpec, InvokeOutcome, InvokeRequest, LineSink, OutcomeKind, RuntimeLogLine } from './types.js';
 
@@ -84,11 +85,39 @@ function treeOf(pid: number): number[] {
 
 const fmt = (ms: number) => ms.toFixed(2);
 
+/** The process of a sandbox whose pid inside it is `inner` (the command bwrap's init started is 2). */
+function hostPidOf(candidates: number[], inner: number): number | null {
+  for (const pid of candidates) {
+    try {
+      const ns = /NSpid:\s+([\d\s]+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
+      if (ns && Number(ns[ns.length - 1]) === inner && ns.length > 1) return pid;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return null;
+}
+
+/** Why a PROVIDED package can't start (no executable bootstrap at its root), or null. */
+function entrypointProblem(codeDir: string, shown: string): string | null {
+  try {
+    const stat = fs.statSync(path.join(codeDir, 'bootstrap'));
+    if (!stat.isFile() || (stat.mode & 0o111) === 0) return `spawn ${shown} EACCES`;
+    return null;
+  } catch {
+    return `spawn ${shown} ENOENT`;
+  }
+}
+
 export class FunctionInstance {
   readonly id = crypto.randomBytes(16).toString('hex');
   state: 'INIT' | 'IDLE' | 'BUSY' | 'DEAD' = 'INIT';
   lastUsed = Date.now();
   private proc: ChildProcess | null = null;
+  /** in a sandbox (decided at start) */
+  private confined = false;
+  /** the instance's control group, when it has one */
+  private group: LimitGroup | null = null;
   private peak: PeakMemory | null = null;
   private api: RuntimeApiServer;
   private readonly uid: number;
@@ -140,17 +169,18 @@ export class FunctionInstance {
   /** Spawns the runtime process; the first invocation is handed to it once it asks for one. */
   async start(codeDir: string): Promise<void> {
     const runtimeApi = await this.api.listen();
-    const tmp = await this.sandbox.makeTmp(this.id, this.uid, this.gid);
+    this.confined = this.sandbox.confine;
+    const paths = await this.sandbox.paths(this.id, this.uid, this.gid, codeDir, this.confined);
     const { spec } = this;
     const env: Record<string, string> = {
       ...spec.environment,
       PATH: '/usr/local/bin:/usr/bin:/bin',
       LANG: 'en_US.UTF-8',
       TZ: ':UTC',
-      TMPDIR: tmp,
-      HOME: tmp,
-      LAMBDA_TASK_ROOT: codeDir,
-      LAMBDA_RUNTIME_DIR: this.sandbox.runtimeDir,
+      TMPDIR: paths.tmp,
+      HOME: paths.tmp,
+      LAMBDA_TASK_ROOT: paths.taskRoot,
+      LAMBDA_RUNTIME_DIR: paths.runtimeDir,
       _HANDLER: spec.handler,
       AWS_REGION: 'local',
       AWS_DEFAULT_REGION: 'local',
@@ -169,23 +199,28 @@ export class FunctionInstance {
       command = this.sandbox.interpreters.node;
       // V8's heap stays under the function's memory (the rest is code, buffers and the runtime)
       const heapMb = Math.max(32, Math.floor(spec.memoryMb * 0.85));
-      args = [`--max-old-space-size=${heapMb}`, '--no-warnings', path.join(this.sandbox.runtimeDir, 'node-bootstrap.mjs')];
+      args = [`--max-old-space-size=${heapMb}`, '--no-warnings', path.join(paths.runtimeDir, 'node-bootstrap.mjs')];
     } else if (spec.runtime === 'PYTHON311') {
-      if (!this.sandbox.interpreters.python) throw new Error('no python3 interpreter usable by function instances on this host');
+      if (!this.sandbox.interpreters.python) throw new Error('no python3 interpreter usable by function instances on this host: install one under /usr (apt-get install -y python3)');
       command = this.sandbox.interpreters.python;
-      args = ['-u', '-S', '-B', await this.sandbox.pythonBootstrap(command)];
+      args = ['-u', '-S', '-B', path.join(paths.runtimeDir, path.basename(await this.sandbox.pythonBootstrap(command)))];
     } else {
-      command = path.join(codeDir, 'bootstrap');
+      command = path.join(paths.taskRoot, 'bootstrap');
       args = [];
+      // inside a sandbox the start fails in bwrap, after the spawn: tell it the way spawn would
+      const problem = entrypointProblem(codeDir, command);
+      if (problem) return this.onExit(null, null, `Couldn't start the runtime: ${problem}`);
     }
+    const launch = await this.sandbox.launch({ id: this.id, uid: this.uid, gid: this.gid, codeDir, memoryMb: spec.memoryMb, ephemeralStorageMb: spec.ephemeralStorageMb }, this.confined, [command, ...args]);
+    this.group = launch.group;
     this.spawnedHr = performance.now();
-    const proc = spawn(command, args, {
-      cwd: codeDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-      ...(this.sandbox.isolated ? { uid: this.uid, gid: this.gid } : {}),
+    const proc = spawn(launch.file, launch.args, {
+      cwd: launch.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...(launch.as ?? {}),
     });
     this.proc = proc;
     if (proc.pid) {
-      this.peak = new PeakMemory(proc.pid);
+      // confined, the runtime is found once it has started (see next())
+      if (!this.confined) this.peak = new PeakMemory(proc.pid);
       this.sandbox.keeper.watch(proc.pid);
     }
     proc.on('error', (err) => {
@@ -209,8 +244,16 @@ export class FunctionInstance {
     this.memoryTimer.unref();
   }
 
+  /** The spawned process: the runtime, or (confined) its sandbox's outer process. */
   get pid(): number | null {
     return this.proc?.pid ?? null;
+  }
+
+  /** The runtime process itself, as the host sees it (confined: pid 2 of the sandbox, below bwrap's init). */
+  private runtimePid(): number | null {
+    const pid = this.proc?.pid;
+    if (!pid) return null;
+    return this.confined ? hostPidOf(treeOf(pid).slice(2), 2) : pid;
   }
 
   /** Runs one invocation. The instance must be IDLE (or INIT, for the cold start that made it). */
@@ -235,9 +278,13 @@ export class FunctionInstance {
       this.state = this.current ? 'BUSY' : 'IDLE';
       this.markReady(true);
       clearInterval(this.memoryTimer!);
-      // once initialised, the instance yields the CPU to the control plane, which answers every
-      // instance and must not queue behind them (its init ran at full priority: cold starts count)
-      try { os.setPriority(this.proc!.pid!, INSTANCE_NICE); } catch { /* not allowed: same priority */ }
+      const runtime = this.runtimePid();
+      if (runtime !== null) {
+        this.peak ??= new PeakMemory(runtime);
+        // once initialised, the instance yields the CPU to the control plane, which answers every
+        // instance and must not queue behind them (its init ran at full priority: cold starts count)
+        try { os.setPriority(runtime, INSTANCE_NICE); } catch { /* not allowed: same priority */ }
+      }
     }
     return new Promise((resolve) => {
       this.waitingNext = resolve;
@@ -356,11 +403,11 @@ export class FunctionInstance {
     const done = () => {
       // a heap out of memory in V8 aborts the process: that is the memory limit, not a crash (its
       // message on stderr may be read after the exit is seen: only now is the whole output in)
-      if (this.heapOom && this.killedFor === null) this.killedFor = 'OUT_OF_MEMORY';
+      // and so is the kernel's OOM kill in the instance's control group
+      if ((this.heapOom || (this.group?.oomKills() ?? 0) > 0) && this.killedFor === null) this.killedFor = 'OUT_OF_MEMORY';
       this.failCurrent();
       this.peak?.close();
-      void this.sandbox.removeTmp(this.id);
-      this.markExited();
+      void this.release().then(() => this.markExited());
     };
     let open = 2;
     const closed = () => { if (--open === 0) done(); };
@@ -372,6 +419,17 @@ export class FunctionInstance {
   }
 
   private heapOom = false;
+
+  /** What the instance held on the host: its control group (once empty), an unconfined one's /tmp. */
+  private async release(): Promise<void> {
+    const group = this.group;
+    if (group) {
+      group.killAll();
+      // the kernel removes a group only once its last process is reaped, a moment after the kill
+      for (let i = 0; i < 100 && !group.remove(); i++) await new Promise((r) => setTimeout(r, 20));
+    }
+    if (!this.confined && this.proc) await this.sandbox.removeTmp(this.id);
+  }
 
   /** Why the instance ended before it was ready (for provisioned concurrency's FAILED status). */
   get failureReason(): string {
@@ -388,7 +446,8 @@ export class FunctionInstance {
     if (!pid || this.state === 'DEAD') return;
     // only while it works: an idle instance can't grow
     if (this.state !== 'BUSY' && this.state !== 'INIT') return;
-    const kb = treeOf(pid).reduce((sum, p) => sum + rssKb(p), 0);
+    // confined, the first two are bwrap's (outside the function's memory)
+    const kb = treeOf(pid).slice(this.confined ? 2 : 0).reduce((sum, p) => sum + rssKb(p), 0);
     if (kb > this.peakTreeKb) this.peakTreeKb = kb;
     if (kb > this.spec.memoryMb * 1024) this.kill('OUT_OF_MEMORY');
   }

@@ -4,7 +4,10 @@
 // that loops on a failing /next (the Lambda docs' bash bootstrap does) would spin forever. Node has
 // no PR_SET_PDEATHSIG, so each server keeps one small shell beside it, told the group of every
 // instance it starts and stops; when the server's end of the pipe closes (however the server
-// ended) the shell kills the groups still listed and removes the server's runtime root.
+// ended) the shell kills the groups still listed and removes the server's runtime root. A confined
+// instance's group is its sandbox's outer process: killing it ends every process of the sandbox.
+// Then the server's control groups go, once their processes are gone (a group with processes, or
+// with groups inside, can't be removed: the loop waits up to 5 s for the kills to land).
 import { spawn, type ChildProcess } from 'node:child_process';
 
 // Only builtins, and no fork per message (dash: `kill -9 -<pgid>`, its kill takes no `--`).
@@ -20,15 +23,28 @@ while IFS= read -r line; do
   esac
 done
 for g in $groups; do kill -9 "-$g" 2>/dev/null; done
-rm -rf -- "$1"
+rm -rf --one-file-system -- "$1"
+shift
+tries=50
+while [ $# -gt 0 ] && [ $tries -gt 0 ]; do
+  left=0
+  for parent in "$@"; do
+    for g in "$parent"/*/; do [ -d "$g" ] && { rmdir "$g" 2>/dev/null || left=1; }; done
+    [ -d "$parent" ] && { rmdir "$parent" 2>/dev/null || left=1; }
+  done
+  [ $left = 0 ] && break
+  tries=$((tries-1))
+  sleep 0.1
+done
 `;
 
 export class InstanceKeeper {
   private readonly proc: ChildProcess;
   private readonly exited: Promise<void>;
 
-  constructor(root: string) {
-    this.proc = spawn('/bin/sh', ['-c', SCRIPT, 'emberplane-fn-keeper', root], { stdio: ['pipe', 'ignore', 'ignore'] });
+  /** `groupParents`: the dirs holding the server's control groups (one per hierarchy), if any */
+  constructor(root: string, groupParents: string[]) {
+    this.proc = spawn('/bin/sh', ['-c', SCRIPT, 'emberplane-fn-keeper', root, ...groupParents], { stdio: ['pipe', 'ignore', 'ignore'] });
     this.exited = new Promise((resolve) => { this.proc.once('exit', () => resolve()); this.proc.once('error', () => resolve()); });
     // a keeper that died can't be told anything: the start-up sweep of dead roots is the fallback
     this.proc.stdin!.on('error', () => {});

@@ -5,7 +5,7 @@ import {
   type ProvisionState, type ProvisionTarget,
 } from './types.js';
 import { FunctionInstance } from './instance.js';
-import { Sandbox } from './sandbox.js';
+import { Sandbox, type SandboxOptions } from './sandbox.js';
 
 
 export class LocalFunctionRuntime implements FunctionRuntime {
@@ -18,7 +18,7 @@ export class LocalFunctionRuntime implements FunctionRuntime {
   private readonly provisionFailures = new Map<string, { generation: string; reason: string }>();
 
   /** Instances run under <base>/emberplane-fn-<serverId> (see roots.ts). */
-  constructor(base: string, serverId: string, private readonly sink: LineSink, options: { pythonCommand?: string } = {}) {
+  constructor(base: string, serverId: string, private readonly sink: LineSink, options: SandboxOptions) {
     this.sandbox = new Sandbox(base, serverId, options);
   }
 

@@ -13,6 +13,7 @@
 //    that only with its event loop stalled for 15 minutes.
 // flock would be simpler but Node has none; the servers table would tie the sweep to one database
 // when servers of different deployments may share the base.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -85,10 +86,37 @@ function isDead(root: string, me: Owner): boolean {
 }
 
 /**
- * Removes the roots under `base` whose server is gone, after killing any instance process still
- * running from one (their keeper died too). Returns the roots removed.
+ * Removes a tree without following a link in it: coreutils' rm walks it by file descriptor
+ * (openat with O_NOFOLLOW, checking each directory it enters is the one it listed), so a directory
+ * an instance swaps for a symlink while the walk runs is unlinked as a link, never followed.
+ * Node's fs.rm checks a path, then opens it by name again: that is the race this avoids.
  */
-export async function sweepDeadRoots(base: string): Promise<string[]> {
+export function removeTree(dir: string): Promise<void> {
+  return new Promise((resolve) => {
+    execFile('/bin/rm', ['-rf', '--one-file-system', '--', dir], () => resolve());
+  });
+}
+
+/** The outer processes of confined instances of a root: their command lines name its dirs. */
+function sandboxesOf(root: string): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').some((arg) => arg.startsWith(`${root}/`))) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * Removes the roots under `base` whose server is gone, after killing any instance process still
+ * running from one (their keeper died too), and tells `onDead` the server's id (for its control
+ * groups). Returns the roots removed.
+ */
+export async function sweepDeadRoots(base: string, onDead: (serverId: string) => void = () => {}): Promise<string[]> {
   const me = here();
   const names = await fsp.readdir(base).catch(() => [] as string[]);
   const swept: string[] = [];
@@ -96,12 +124,14 @@ export async function sweepDeadRoots(base: string): Promise<string[]> {
     if (!name.startsWith(`${PREFIX}srv-`)) continue;
     const root = path.join(base, name);
     if (!isDead(root, me)) continue;
-    // instances carry their root in LAMBDA_RUNTIME_DIR, and their children inherit it
-    for (const pid of processesWithEnv('LAMBDA_RUNTIME_DIR', path.join(root, 'runtime'))) {
+    // unconfined instances carry their root in LAMBDA_RUNTIME_DIR, and their children inherit it;
+    // a confined one ends with its sandbox's outer process, whose arguments name the root's dirs
+    for (const pid of [...processesWithEnv('LAMBDA_RUNTIME_DIR', path.join(root, 'runtime')), ...sandboxesOf(root)]) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
     }
+    onDead(name.slice(PREFIX.length));
     // two servers starting at once may sweep the same root
-    await fsp.rm(root, { recursive: true, force: true }).catch(() => {});
+    await removeTree(root);
     swept.push(root);
   }
   return swept;

@@ -4,10 +4,14 @@
 //   <root>/owner.json  0600 root        who owns the root (the start-up sweep of dead roots reads it)
 //   <root>/runtime/    0755 root        the project's bootstraps (LAMBDA_RUNTIME_DIR)
 //   <root>/code/<fn>/<hash>/  0750 root:<function gid>   unpacked code (LAMBDA_TASK_ROOT)
-//   <root>/tmp/<instance>/    0700 <instance uid>        the instance's /tmp (TMPDIR)
-// As root, every instance runs under its own uid, in its function's gid: it can read its own code
-// and nothing of another function's, nor the server's environment (/proc/<pid>/environ is
-// owner-only) nor the data dir (0700). Without root everything runs as the server's user.
+//   <root>/tmp/<instance>/    0700 <instance uid>        an unconfined instance's /tmp (SANDBOX=off only)
+// Confined (the default), an instance runs in bubblewrap (../sandbox/confine.js) and sees Lambda's
+// paths: its code read-only at /var/task, the bootstraps at /var/runtime, a private tmpfs /tmp of
+// its ephemeral storage size, an empty read-only /opt, and the system read-only; nothing else of the
+// host (no DATA_DIR, no other function's code, no other process). Nothing of an instance is then
+// writable on the host. As root, every instance also runs under its own uid, in its function's gid,
+// in a control group of its own (memory, processes, CPU); a server run by a normal user runs
+// instances as that user, still in their own namespaces, without control groups.
 import { execFile, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -15,12 +19,25 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listEntries, readEntry } from '../../lib/zip.js';
+import { sandboxedCommand, type Mount, type SandboxTool } from '../sandbox/confine.js';
+import { probeLimits, type LimitGroup, type Limits } from '../sandbox/limits.js';
 import { InstanceKeeper } from './keeper.js';
-import { rootOf, sweepDeadRoots, touchOwner, TOUCH_MS, writeOwner } from './roots.js';
+import { removeTree, rootOf, sweepDeadRoots, touchOwner, TOUCH_MS, writeOwner } from './roots.js';
 
 // from the source tree (src/ and dist/ are equally deep): the build does not copy the Python file
 const BOOTSTRAP_DIR = fileURLToPath(new URL('../../../src/engine/functions/bootstrap', import.meta.url));
 const UID_BASE = 1_000_000;
+/** Lambda's limit on processes and threads in one execution environment */
+export const MAX_PROCESSES = 1_024;
+/** Lambda gives one vCPU at this memory size, and CPU in proportion */
+const MB_PER_VCPU = 1_769;
+/** memory of the sandbox's own processes (sh, setpriv, the two bwraps), on top of the function's */
+const SANDBOX_OVERHEAD_BYTES = 16 << 20;
+/** where an instance finds things, inside its sandbox */
+export const TASK_ROOT = '/var/task';
+export const RUNTIME_DIR = '/var/runtime';
+// the host's system directories, which the sandbox repeats read-only (confine.js)
+const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc'];
 
 export class PackageError extends Error {}
 
@@ -49,10 +66,46 @@ function resolveInterpreter(command: string, probe: string[]): string | null {
 
 export interface Interpreters { node: string; python: string | null }
 
+export interface SandboxOptions {
+  pythonCommand?: string;
+  /** bubblewrap and setpriv; null runs instances unconfined (SANDBOX=off) */
+  tool: SandboxTool | null;
+}
+
+/** Where an instance's paths are, as it sees them. */
+export interface InstancePaths { taskRoot: string; runtimeDir: string; tmp: string }
+
+/** How to start one instance's runtime process. */
+export interface Launch {
+  file: string;
+  args: string[];
+  cwd: string;
+  /** the uid/gid spawn switches to (unconfined instances of a root server) */
+  as: { uid: number; gid: number } | null;
+  /** the instance's control group (confined instances of a root server) */
+  group: LimitGroup | null;
+}
+
+/** The install prefix of an interpreter outside the system dirs (…/bin/node → …), mounted read-only at its own path. */
+function interpreterMounts(file: string): Mount[] {
+  if (SYSTEM_DIRS.some((d) => file.startsWith(`${d}/`))) return [];
+  const prefix = path.dirname(path.dirname(file));
+  if (prefix === '/' || prefix === '/root' || prefix.startsWith('/root/')) {
+    throw new Error(`the interpreter ${file} is not in a directory a sandbox may show (install it under /usr, e.g. apt-get install -y nodejs python3)`);
+  }
+  return [{ type: 'ro-bind', source: prefix, target: prefix }];
+}
+
 export class Sandbox {
   readonly root: string;
   readonly runtimeDir: string;
   readonly isolated: boolean;
+  readonly tool: SandboxTool | null;
+  /** Start new instances in the sandbox. An engine switch, not a setting: the bench turns it off
+   *  for an unconfined baseline beside the confined figure. */
+  confine: boolean;
+  /** one control group per confined instance (null: not root, or unconfined) */
+  private limits: Limits | null = null;
   private found: Interpreters | null = null;
   private nextUid: number;
   private readonly preparing = new Map<string, Promise<string>>();
@@ -60,8 +113,10 @@ export class Sandbox {
   private keeperOf: InstanceKeeper | null = null;
   private toucher: NodeJS.Timeout | null = null;
 
-  constructor(private readonly base: string, serverId: string, private readonly options: { pythonCommand?: string } = {}) {
+  constructor(private readonly base: string, private readonly serverId: string, private readonly options: SandboxOptions) {
     this.isolated = process.getuid?.() === 0;
+    this.tool = options.tool;
+    this.confine = options.tool !== null;
     this.root = rootOf(base, serverId);
     this.runtimeDir = path.join(this.root, 'runtime');
     // a random block of uids per server, so that two servers on one host don't hand out the same
@@ -76,7 +131,8 @@ export class Sandbox {
 
   private findInterpreters(pythonCommand: string): Interpreters {
     const usable = (p: string | null) => p !== null && (!this.isolated || executableByOthers(p));
-    const node = [fs.realpathSync(process.execPath), '/usr/bin/node', '/usr/local/bin/node'].find(usable) ?? process.execPath;
+    const node = [fs.realpathSync(process.execPath), '/usr/bin/node', '/usr/local/bin/node'].find(usable);
+    if (!node) throw new Error(`no node interpreter that function instances' users can execute (${process.execPath} is not): install one under /usr, e.g. apt-get install -y nodejs`);
     const pythons = [
       resolveInterpreter(pythonCommand, ['-c', 'import sys; print(sys.executable)']),
       '/usr/bin/python3', '/usr/local/bin/python3',
@@ -100,13 +156,15 @@ export class Sandbox {
       const mode = (await fsp.stat(this.base)).mode;
       if ((mode & 0o001) === 0) await fsp.chmod(this.base, (mode & 0o7777) | 0o001);
     }
-    const swept = await sweepDeadRoots(this.base);
+    const swept = await sweepDeadRoots(this.base, (serverId) => this.removeGroupsOf(serverId));
     await fsp.mkdir(this.root, { recursive: true });
     await fsp.chmod(this.root, 0o711);
     await writeOwner(this.root);
-    this.keeperOf = new InstanceKeeper(this.root);
+    if (this.tool && this.isolated) this.limits = probeLimits(`emberplane/${this.serverId}`);
+    this.keeperOf = new InstanceKeeper(this.root, this.limits?.parents ?? []);
     this.toucher = setInterval(() => void touchOwner(this.root), TOUCH_MS);
     this.toucher.unref();
+    // tmp/: for unconfined instances (SANDBOX=off, or the bench's baseline)
     for (const dir of ['code', 'tmp']) {
       await fsp.mkdir(path.join(this.root, dir), { recursive: true });
       await fsp.chmod(path.join(this.root, dir), 0o711);
@@ -205,26 +263,84 @@ export class Sandbox {
     }
   }
 
-  /** A fresh /tmp for an instance, owned by its user. */
-  async makeTmp(instanceId: string, uid: number, gid: number): Promise<string> {
-    const dir = path.join(this.root, 'tmp', instanceId);
-    await fsp.mkdir(dir, { mode: 0o700 });
-    if (this.isolated) await fsp.chown(dir, uid, gid);
-    return dir;
+  /**
+   * How to start an instance's runtime: `argv` as it names things inside (see `paths`), confined
+   * or not. The caller kills the spawned pid's process group to end it; confined, that ends the
+   * whole sandbox, whatever its processes did (setsid, double forks).
+   */
+  async launch(instance: { id: string; uid: number; gid: number; codeDir: string; memoryMb: number; ephemeralStorageMb: number }, confined: boolean,
+    argv: string[]): Promise<Launch> {
+    if (!confined) {
+      return { file: argv[0]!, args: argv.slice(1), cwd: instance.codeDir, as: this.isolated ? { uid: instance.uid, gid: instance.gid } : null, group: null };
+    }
+    const tmpBytes = instance.ephemeralStorageMb * 1024 * 1024;
+    const mounts: Mount[] = [
+      // a PROVIDED bootstrap is in the code; an interpreter outside the system dirs is shown at its path
+      ...(argv[0]!.startsWith(`${TASK_ROOT}/`) ? [] : interpreterMounts(argv[0]!)),
+      { type: 'ro-bind', source: instance.codeDir, target: TASK_ROOT },
+      { type: 'ro-bind', source: this.runtimeDir, target: RUNTIME_DIR },
+      { type: 'tmpfs', target: '/tmp', sizeBytes: tmpBytes, mode: 0o1777 },
+      // reserved for layers: empty, and read-only as the rest of the sandbox's root
+      { type: 'dir', target: '/opt', mode: 0o755 },
+    ];
+    // the group holds the function's memory and its /tmp (tmpfs pages are charged to it): the
+    // function's own memory is held to memorySize by the instance's sampling of its RSS, the group
+    // stops what sampling can't see in time (and /tmp can't exceed its size by itself)
+    const group = this.limits?.create(`fn-${instance.id}`, {
+      memoryBytes: instance.memoryMb * 1024 * 1024 + tmpBytes + SANDBOX_OVERHEAD_BYTES,
+      maxProcesses: MAX_PROCESSES,
+      cpus: Math.max(1, instance.memoryMb / MB_PER_VCPU),
+    }) ?? null;
+    const { file, args } = sandboxedCommand({
+      tool: this.tool!, uid: this.isolated ? instance.uid : null, gid: this.isolated ? instance.gid : null,
+      mounts, cwd: TASK_ROOT, argv, limits: group, hostname: 'localhost',
+    });
+    return { file, args, cwd: '/', as: null, group };
   }
 
+  /** Where an instance finds its code, the runtime and its /tmp (an unconfined one gets a host dir). */
+  async paths(instanceId: string, uid: number, gid: number, codeDir: string, confined: boolean): Promise<InstancePaths> {
+    if (confined) return { taskRoot: TASK_ROOT, runtimeDir: RUNTIME_DIR, tmp: '/tmp' };
+    const tmp = path.join(this.root, 'tmp', instanceId);
+    await fsp.mkdir(tmp, { mode: 0o700 });
+    if (this.isolated) await fsp.chown(tmp, uid, gid);
+    return { taskRoot: codeDir, runtimeDir: this.runtimeDir, tmp };
+  }
+
+  /** An unconfined instance's /tmp: its own to write, so removed without following a link it made. */
   async removeTmp(instanceId: string): Promise<void> {
-    await fsp.rm(path.join(this.root, 'tmp', instanceId), { recursive: true, force: true });
+    await removeTree(path.join(this.root, 'tmp', instanceId));
+  }
+
+  /** Kills and removes what is left of the control groups of a server that is gone. */
+  private removeGroupsOf(serverId: string): void {
+    if (!this.tool || !this.isolated) return;
+    const limits = probeLimits(`emberplane/${serverId}`);
+    if (!limits) return;
+    for (const name of limits.names()) {
+      const group = limits.find(name);
+      group?.killAll();
+      group?.remove();
+    }
+    removeParents(limits);
   }
 
   async removeFunction(functionId: string): Promise<void> {
-    await fsp.rm(path.join(this.root, 'code', functionId), { recursive: true, force: true });
+    await removeTree(path.join(this.root, 'code', functionId));
   }
 
   async close(): Promise<void> {
     if (this.toucher) clearInterval(this.toucher);
-    await fsp.rm(this.root, { recursive: true, force: true });
+    await removeTree(this.root);
+    if (this.limits) removeParents(this.limits);
     await this.keeperOf?.close();
+  }
+}
+
+/** The server's own level of control groups (empty once its instances are gone). */
+function removeParents(limits: Limits): void {
+  for (const dir of limits.parents) {
+    try { fs.rmdirSync(dir); } catch { /* still in use, or gone */ }
   }
 }
 

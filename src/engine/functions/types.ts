@@ -15,6 +15,8 @@ export interface InstanceSpec {
   runtime: RuntimeName;
   handler: string;
   memoryMb: number;
+  /** the size of the instance's private /tmp */
+  ephemeralStorageMb: number;
   timeoutSeconds: number;
   environment: Record<string, string>;
   /** hex sha256 of the code package */

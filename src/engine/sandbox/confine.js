@@ -4,6 +4,9 @@
 // its caller mounts; when its first process ends, bubblewrap's init ends and the kernel kills every
 // process left in the pid namespace, a setsid or double-forked one included.
 //
+// Writable inside are only the caller's `bind` and `tmpfs` mounts: the root bwrap builds the view on
+// and /dev are remounted read-only.
+//
 // The command is a chain of execs, each doing one thing: /bin/sh writes its pid into the limit
 // group's cgroup.procs (so nothing runs outside the group, not even for a moment), setpriv drops to
 // the sandbox's uid with no capabilities, and bwrap builds the namespaces as that uid (unprivileged
@@ -43,6 +46,16 @@ import path from 'node:path';
 
 const SEARCH_PATH = ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin'];
 
+/** @param {string} file */
+function executable(file) {
+  try {
+    accessSync(file, constants.X_OK);
+    return path.resolve(file);
+  } catch {
+    return null;
+  }
+}
+
 /** @param {string} name */
 function findProgram(name) {
   for (const dir of SEARCH_PATH) {
@@ -57,9 +70,12 @@ function findProgram(name) {
   return null;
 }
 
-/** The sandbox tools on this host, or null with what is missing. */
-export function findSandboxTool() {
-  const bwrap = findProgram('bwrap');
+/**
+ * The sandbox tools on this host, or null with what is missing.
+ * @param {{ bwrap?: string }} [options] a bubblewrap to use instead of the one on the system path
+ */
+export function findSandboxTool(options = {}) {
+  const bwrap = options.bwrap !== undefined ? executable(options.bwrap) : findProgram('bwrap');
   const setpriv = findProgram('setpriv');
   if (bwrap && setpriv) return { tool: /** @type {SandboxTool} */ ({ bwrap, setpriv }), missing: [] };
   const missing = [];
@@ -130,8 +146,13 @@ export function sandboxedCommand(spec) {
     '--hostname', spec.hostname ?? 'sandbox',
     ...systemArgs,
     '--proc', '/proc',
-    '--dev', '/dev',
+    // device nodes stay usable (a read-only mount does not stop writes to a device), but /dev
+    // itself (and /dev/shm) is no place to store files: a caller wanting /dev/shm mounts a tmpfs
+    '--dev', '/dev', '--remount-ro', '/dev',
     ...spec.mounts.flatMap(mountArgs),
+    // the root bwrap builds the view on is a tmpfs of its own: once built, nothing may be added to
+    // it (writable stays only what a mount made writable: a bind or a tmpfs such as /tmp)
+    '--remount-ro', '/',
     '--chdir', spec.cwd,
     '--',
     ...spec.argv,

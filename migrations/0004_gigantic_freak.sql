@@ -1,0 +1,1 @@
+ALTER TABLE "functions" ADD COLUMN "ephemeral_storage_mb" integer DEFAULT 512 NOT NULL;
