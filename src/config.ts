@@ -21,7 +21,7 @@ export interface Config {
   /** how often controllers re-read everything even without a NOTIFY hint */
   reconcileIntervalMs: number;
   dbPoolSize: number;
-  /** largest GraphQL request body (a createFunction zip of 50 MB in base64 needs ~70 MB) */
+  /** largest GraphQL request body (2 MiB: bigger function code goes through /objects and an s3Uri) */
   graphqlBodyLimitBytes: number;
   /** a cluster or node not ready this long after its creation ends with BOOTSTRAP_FAILURE */
   startupTimeoutSeconds: number;
@@ -95,7 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     agentOrphanSeconds: int(env, 'AGENT_ORPHAN_SECONDS', 300),
     reconcileIntervalMs: int(env, 'RECONCILE_INTERVAL_MS', 1_000),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 20),
-    graphqlBodyLimitBytes: int(env, 'GRAPHQL_BODY_LIMIT_BYTES', 72 * 1024 * 1024),
+    graphqlBodyLimitBytes: int(env, 'GRAPHQL_BODY_LIMIT_BYTES', 2 * 1024 * 1024),
     startupTimeoutSeconds: int(env, 'STARTUP_TIMEOUT_SECONDS', 600),
     agentUrl: env.AGENT_URL || undefined,
     publicUrl: env.PUBLIC_URL?.replace(/\/+$/, '') || undefined,

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
@@ -17,7 +18,7 @@ import { AppError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 import { formatError, httpStatusOf } from './errors.js';
 import { httpTriggerHandler, isHttpTriggerUrl } from './http-triggers.js';
-import { queryLimitsRule } from './limits.js';
+import { checkVariables, QUERY_LIMITS } from './limits.js';
 import { objectRoutes } from './objects-routes.js';
 import { QueryCoalescer } from './query-coalescing.js';
 import { DocumentCache, sharedSubscribe } from './subscription-execution.js';
@@ -36,6 +37,9 @@ export interface HttpServer {
   /** a key was revoked: WebSocket connections made with it are closed (their subscriptions end) */
   revokeKey(keyId: string): void;
 }
+
+/** The request id of the HTTP request being handled, for errors formatted where Apollo gives no context. */
+const currentRequest = new AsyncLocalStorage<string>();
 
 const requestIdOf = (header: unknown) =>
   typeof header === 'string' && /^[\w.-]{1,64}$/.test(header) ? header : crypto.randomUUID();
@@ -87,15 +91,17 @@ export async function createHttpServer(
     else socket.destroy();
   });
 
-  const validationRules = [queryLimitsRule];
   const socketsByKey = new Map<string, Set<WebSocket>>();
-  const documents = new DocumentCache(schema, validationRules);
+  // parse (token-limited), limits, validation: for WebSocket operations and, before Apollo, HTTP ones
+  const documents = new DocumentCache(schema);
   const wsServer = useServer<{ authorization?: string; Authorization?: string }, { principal: Principal | null; connectionId: string; header?: string }>({
     schema,
     onConnect: async (ctx) => {
       const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
       ctx.extra.header = typeof header === 'string' ? header : undefined;
       ctx.extra.principal = await services.auth.authenticate(ctx.extra.header);
+      // no valid key: graphql-ws closes the socket with 4403 Forbidden (API.md Transport)
+      if (!ctx.extra.principal) return false;
       ctx.extra.connectionId = crypto.randomUUID();
       const keyId = ctx.extra.principal?.keyId;
       if (keyId) {
@@ -107,7 +113,7 @@ export async function createHttpServer(
           if (set!.size === 0 && socketsByKey.get(keyId) === set) socketsByKey.delete(keyId);
         });
       }
-      return true; // operations without a valid key fail one by one with UNAUTHENTICATED
+      return true;
     },
     onSubscribe: async (ctx, _id, payload) => {
       // the key is checked again for every operation: a revoked key stops working on open sockets too
@@ -115,6 +121,11 @@ export async function createHttpServer(
       if (!ctx.extra.principal) return [unauthenticated()];
       const parsed = documents.get(payload.query);
       if ('errors' in parsed) return [...parsed.errors];
+      try {
+        checkVariables(payload.variables);
+      } catch (err) {
+        return [new GraphQLError((err as Error).message, { originalError: err as Error })];
+      }
       return { schema, document: parsed.document, operationName: payload.operationName, variableValues: payload.variables };
     },
     subscribe: sharedSubscribe,
@@ -137,8 +148,9 @@ export async function createHttpServer(
     introspection: options.introspection,
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
-    validationRules,
-    formatError: (formatted, error) => formatError(formatted, error, log),
+    // documents reach Apollo only after DocumentCache checked them (below); the token limit stays as a net
+    parseOptions: { maxTokens: QUERY_LIMITS.maxTokens },
+    formatError: (formatted, error) => formatError(formatted, error, log, currentRequest.getStore()),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       // nothing here is HTTP-cacheable (live state); the default plugin wraps every field resolver
@@ -176,7 +188,7 @@ export async function createHttpServer(
     const id = requestIdOf(req.headers['x-request-id']);
     res.setHeader('x-request-id', id);
     (req as Request & { requestId: string }).requestId = id;
-    next();
+    currentRequest.run(id, next);
   });
 
   app.get('/healthz', async (_req, res) => {
@@ -199,6 +211,26 @@ export async function createHttpServer(
     if (e.type === 'entity.parse.failed') return sendError(res, 400, 'BAD_USER_INPUT', 'request body is not valid JSON');
     if (e.status && e.status < 500) return sendError(res, e.status, 'BAD_USER_INPUT', 'malformed request');
     next(err);
+  });
+  // limits before Apollo: a hostile document is refused after a token-limited parse and a linear
+  // cost pass, before graphql-js's validation (some of whose rules are quadratic) sees it
+  app.use('/graphql', (req: Request, res: Response, next: NextFunction) => {
+    const params = (req.method === 'GET' ? req.query : req.body) as { query?: unknown; variables?: unknown } | undefined;
+    const requestId = (req as Request & { requestId: string }).requestId;
+    const refuse = (errors: readonly GraphQLError[]) =>
+      res.status(400).json({ errors: errors.map((e) => formatError(e.toJSON(), e, log, requestId)) });
+    if (typeof params?.query === 'string') {
+      const checked = documents.get(params.query);
+      if ('errors' in checked) return refuse(checked.errors);
+    }
+    try {
+      let variables = params?.variables;
+      if (typeof variables === 'string') { try { variables = JSON.parse(variables); } catch { /* Apollo reports it */ } }
+      checkVariables(variables);
+    } catch (err) {
+      return refuse([new GraphQLError((err as Error).message, { originalError: err as Error })]);
+    }
+    next();
   });
   app.use('/graphql', expressMiddleware(apollo, {
     context: async ({ req }) => {
