@@ -207,7 +207,10 @@ export async function createHttpServer(
   app.use('/graphql', express.json({ limit: options.bodyLimitBytes }));
   app.use('/graphql', (err: unknown, _req: Request, res: Response, next: NextFunction) => {
     const e = err as { type?: string; status?: number };
-    if (e.type === 'entity.too.large') return sendError(res, 413, 'PAYLOAD_TOO_LARGE', `request body over ${options.bodyLimitBytes} bytes`);
+    if (e.type === 'entity.too.large') {
+      return sendError(res, 413, 'PAYLOAD_TOO_LARGE', `request body over ${options.bodyLimitBytes} bytes: upload large content `
+        + '(function code zips, objects) with PUT /objects/<bucket>/<key> and pass its s3Uri');
+    }
     if (e.type === 'entity.parse.failed') return sendError(res, 400, 'BAD_USER_INPUT', 'request body is not valid JSON');
     if (e.status && e.status < 500) return sendError(res, e.status, 'BAD_USER_INPUT', 'malformed request');
     next(err);

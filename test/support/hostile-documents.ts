@@ -5,7 +5,8 @@
 export interface HostileRequest {
   name: string;
   query: string;
-  variables?: Record<string, unknown>;
+  /** the variables as JSON text (written out: JSON.stringify itself overflows the stack on deep values) */
+  variablesJson?: string;
   /** what the refusal message says */
   refusal: RegExp;
 }
@@ -17,12 +18,12 @@ export function fragmentBomb(n = 40): string {
   return `query { clusters(first: 1) { edges { node { ...F0 } } } } ${frags.join(' ')}`;
 }
 
-/** `levels` nested arrays: [[[…]]] */
-export function deepJson(levels: number): unknown {
-  let value: unknown = 'leaf';
-  for (let i = 0; i < levels; i++) value = [value];
-  return value;
-}
+/** `levels` nested arrays as JSON text: [[[…]]] */
+export const deepJsonText = (levels: number) => `${'['.repeat(levels)}"leaf"${']'.repeat(levels)}`;
+
+/** A request body or graphql-ws `subscribe` payload, as JSON text. */
+export const payloadText = (request: Pick<HostileRequest, 'query' | 'variablesJson'>) =>
+  `{"query":${JSON.stringify(request.query)}${request.variablesJson ? `,"variables":${request.variablesJson}` : ''}}`;
 
 export const HOSTILE_REQUESTS: HostileRequest[] = [
   // under the 2 MiB body limit, far over the token limit
@@ -43,7 +44,7 @@ export const HOSTILE_REQUESTS: HostileRequest[] = [
   {
     name: 'variable JSON nested 10,000 levels',
     query: 'mutation($p: JSON) { invokeFunction(input: { functionName: "nope", payload: $p }) { statusCode } }',
-    variables: { p: deepJson(10_000) },
+    variablesJson: `{"p":${deepJsonText(10_000)}}`,
     refusal: /nested deeper/i,
   },
 ];
