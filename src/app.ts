@@ -163,7 +163,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
 
     const schema = await buildApiSchema();
     http = await createHttpServer(schema, services, sessions, log, {
-      production: config.production, introspection: config.introspection, bodyLimitBytes: config.graphqlBodyLimitBytes,
+      introspection: config.introspection, explorer: config.explorer, bodyLimitBytes: config.graphqlBodyLimitBytes,
     });
     const httpServer = http;
     await new Promise<void>((resolve, reject) => {

@@ -13,6 +13,8 @@ export interface Config {
   adminApiKey: string | undefined;
   production: boolean;
   introspection: boolean;
+  /** the GraphiQL explorer at GET /graphql (EXPLORER; default on unless production) */
+  explorer: boolean;
   logLevel: string;
   /** an instance whose agent has not been heard from for this long is failed */
   heartbeatTimeoutMs: number;
@@ -89,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminApiKey: env.ADMIN_API_KEY || undefined,
     production,
     introspection: env.INTROSPECTION ? env.INTROSPECTION === 'true' : true,
+    explorer: env.EXPLORER ? env.EXPLORER === 'true' : !production,
     logLevel: env.LOG_LEVEL || 'info',
     heartbeatTimeoutMs: int(env, 'HEARTBEAT_TIMEOUT_MS', 10_000),
     agentHeartbeatMs: int(env, 'AGENT_HEARTBEAT_MS', 2_000),

@@ -4,7 +4,6 @@ import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
@@ -17,6 +16,7 @@ import type { Principal } from '../services/auth.js';
 import { AppError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 import { formatError, httpStatusOf } from './errors.js';
+import { explorerRoutes } from './explorer.js';
 import { httpTriggerHandler, isHttpTriggerUrl } from './http-triggers.js';
 import { checkVariables, QUERY_LIMITS } from './limits.js';
 import { objectRoutes } from './objects-routes.js';
@@ -24,8 +24,9 @@ import { QueryCoalescer } from './query-coalescing.js';
 import { DocumentCache, sharedSubscribe } from './subscription-execution.js';
 
 export interface HttpOptions {
-  production: boolean;
   introspection: boolean;
+  /** serve the GraphiQL explorer at GET /graphql */
+  explorer: boolean;
   bodyLimitBytes: number;
 }
 
@@ -157,7 +158,8 @@ export async function createHttpServer(
       ApolloServerPluginCacheControlDisabled(),
       coalescer.plugin(),
       { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
-      options.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+      // the explorer is our own bundled GraphiQL (explorer.ts), not Apollo's CDN-loaded Sandbox
+      ApolloServerPluginLandingPageDisabled(),
       {
         async requestDidStart({ request }) {
           const started = performance.now();
@@ -203,6 +205,7 @@ export async function createHttpServer(
   // streamed object bytes: mounted before any body parser
   app.use('/objects', objectRoutes(services, log));
   app.use(requestDeadline);
+  if (options.explorer) app.use(explorerRoutes(log));
 
   app.use('/graphql', express.json({ limit: options.bodyLimitBytes }));
   app.use('/graphql', (err: unknown, _req: Request, res: Response, next: NextFunction) => {

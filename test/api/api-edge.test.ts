@@ -158,3 +158,42 @@ describe('INTERNAL errors', () => {
     }
   });
 });
+
+describe('the GraphQL explorer', () => {
+  it('GET /graphql from a browser is GraphiQL, its script and styles bundled by the server (nothing from a CDN)', async () => {
+    const page = await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('<div id="graphiql">');
+    const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(sources).toEqual(['/graphql/explorer/explorer.css', '/graphql/explorer/explorer.js']);
+    const js = await fetch(`${server.url}/graphql/explorer/explorer.js`);
+    expect(js.headers.get('content-type')).toMatch(/javascript/);
+    const code = await js.text();
+    expect(code).toContain('graphql-transport-ws'); // graphql-ws is in the bundle, for subscriptions
+    expect(code).not.toMatch(/https:\/\/(unpkg|cdn\.jsdelivr|embeddable-sandbox)/);
+    const css = await fetch(`${server.url}/graphql/explorer/explorer.css`);
+    expect(css.headers.get('content-type')).toMatch(/css/);
+    expect((await css.text()).length).toBeGreaterThan(1000);
+  });
+
+  it('GraphQL over GET still reaches the API', async () => {
+    const res = await fetch(`${server.url}/graphql?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { authorization: `Bearer ${server.key}`, 'apollo-require-preflight': 'true' },
+    });
+    expect(await res.json()).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  it('is off when EXPLORER is off (the production default)', async () => {
+    const off = await startTestServer({ explorer: false });
+    try {
+      const page = await fetch(`${off.url}/graphql`, { headers: { accept: 'text/html' } });
+      expect(await page.text()).not.toContain('graphiql');
+      const js = await fetch(`${off.url}/graphql/explorer/explorer.js`);
+      expect(js.status).toBe(400); // a GraphQL request without a query, as Apollo sees it
+      expect(js.headers.get('content-type')).not.toMatch(/javascript/);
+    } finally {
+      await off.close();
+    }
+  });
+});
