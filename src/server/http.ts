@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AgentSessions } from '../controllers/agent-sessions.js';
 import { createContext, type Context } from '../resolvers/context.js';
+import { KeyRateLimiter } from '../resolvers/rate-limits.js';
 import type { Principal } from '../services/auth.js';
 import { AppError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
@@ -93,6 +94,7 @@ export async function createHttpServer(
   });
 
   const socketsByKey = new Map<string, Set<WebSocket>>();
+  const rateLimits = new KeyRateLimiter();
   // parse (token-limited), limits, validation: for WebSocket operations and, before Apollo, HTTP ones
   const documents = new DocumentCache(schema);
   const wsServer = useServer<{ authorization?: string; Authorization?: string }, { principal: Principal | null; connectionId: string; header?: string }>({
@@ -130,7 +132,7 @@ export async function createHttpServer(
       return { schema, document: parsed.document, operationName: payload.operationName, variableValues: payload.variables };
     },
     subscribe: sharedSubscribe,
-    context: (ctx, id) => createContext(services, log, `${ctx.extra.connectionId}/${id}`, ctx.extra.principal ?? null),
+    context: (ctx, id) => createContext(services, log, `${ctx.extra.connectionId}/${id}`, ctx.extra.principal ?? null, rateLimits),
     onNext: (ctx, id, _payload, _args, result) => {
       if (!result.errors?.length) return;
       return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e, log, `${ctx.extra.connectionId}/${id}`)) };
@@ -244,7 +246,7 @@ export async function createHttpServer(
       // a browser GET of the landing page carries no key; every operation does need one
       if (!principal) throw unauthenticated();
       const requestId = (req as Request & { requestId: string }).requestId;
-      return createContext(services, log, requestId, principal);
+      return createContext(services, log, requestId, principal, rateLimits);
     },
   }));
 

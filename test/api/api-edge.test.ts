@@ -197,3 +197,22 @@ describe('the GraphQL explorer', () => {
     }
   });
 });
+
+describe('per-key rate of expensive fields', () => {
+  const PREVIEW = `query { sqlPreview(clusterId: "j-none", query: "SELECT 1") { truncated } }`;
+  const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key } }`;
+  const newKey = async (name: string) => (await server.data(CREATE_KEY, { input: { name, actions: ['*'] } })).createApiKey.key as string;
+
+  it('sqlPreview: 10 calls at once per key, the 11th is THROTTLED with a retry time; another key is not affected; aliases count', async () => {
+    const key = await newKey('rate-a');
+    const other = await newKey('rate-b');
+    for (let i = 0; i < 10; i++) expectError(await server.gql(PREVIEW, {}, key), 'NOT_FOUND');
+    const throttled = await server.gql(PREVIEW, {}, key);
+    expectError(throttled, 'THROTTLED');
+    expect(throttled.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
+    expectError(await server.gql(PREVIEW, {}, other), 'NOT_FOUND');
+    // aliases each run the field: 11 in one document spend the whole burst and one more
+    const aliased = await server.gql(`query { ${Array.from({ length: 11 }, (_, i) => `p${i}: sqlPreview(clusterId: "j-none", query: "SELECT 1") { truncated }`).join(' ')} }`, {}, await newKey('rate-c'));
+    expect(aliased.errors!.map((e) => e.extensions!.code)).toContain('THROTTLED');
+  });
+});
