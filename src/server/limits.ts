@@ -15,6 +15,8 @@ import { AppError } from '../services/errors.js';
 export const QUERY_LIMITS = {
   /** lexer tokens in a document: the standard introspection query has under 200 */
   maxTokens: 5_000,
+  /** characters in a document, checked before parsing (large values belong in variables) */
+  maxDocumentLength: 100_000,
   /** nested object fields, introspection's fields not counted (its type references nest ~10 deep) */
   maxDepth: 12,
   /** estimated fields resolved, each multiplied by the page sizes around it */
@@ -192,6 +194,9 @@ export type CheckedDocument = { document: DocumentNode } | { errors: readonly Gr
  * hostile document cheap. Errors carry graphql-js's codes, which the error switch maps to BAD_USER_INPUT.
  */
 export function checkDocument(schema: GraphQLSchema, query: string, rules: readonly ValidationRule[] = specifiedRules): CheckedDocument {
+  if (query.length > QUERY_LIMITS.maxDocumentLength) {
+    return { errors: [new GraphQLError(`the document has ${query.length} characters, over the limit of ${QUERY_LIMITS.maxDocumentLength} (pass large values as variables)`, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
+  }
   let document: DocumentNode;
   try {
     document = parse(query, { maxTokens: QUERY_LIMITS.maxTokens });

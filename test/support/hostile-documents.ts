@@ -26,8 +26,9 @@ export const payloadText = (request: Pick<HostileRequest, 'query' | 'variablesJs
   `{"query":${JSON.stringify(request.query)}${request.variablesJson ? `,"variables":${request.variablesJson}` : ''}}`;
 
 export const HOSTILE_REQUESTS: HostileRequest[] = [
-  // under the 2 MiB body limit, far over the token limit
-  { name: 'tokens (1.9 MiB of repeated fields)', query: `{ ${'__typename '.repeat(170_000)}}`, refusal: /tokens/i },
+  // under the 2 MiB body limit, far over the document length limit; then within it, over the token limit
+  { name: 'document of 1.9 MiB', query: `{ ${'__typename '.repeat(170_000)}}`, refusal: /characters/i },
+  { name: 'tokens (20,000 in 99 KB)', query: `{ ${'a '.repeat(20_000)}}`, refusal: /tokens/i },
   { name: 'fragment bomb (40 fragments, each spreading the next twice)', query: fragmentBomb(40), refusal: /complexity/i },
   { name: '1,000 aliases of a cheap field', query: `{ ${Array.from({ length: 1_000 }, (_, i) => `a${i}: __typename`).join(' ')} }`, refusal: /alias/i },
   { name: '2,000 repeats of one field', query: `{ instanceTypes { ${'name '.repeat(2_000)}} }`, refusal: /field selections/i },
