@@ -43,6 +43,9 @@ export interface Config {
   sqlPreviewTimeoutMs: number;
   /** memory DuckDB may use for sqlPreview queries in the control plane's process */
   sqlPreviewMemoryMb: number;
+  /** sqlPreview calls per API key: this many at once, then sqlPreviewPerMinute */
+  sqlPreviewBurst: number;
+  sqlPreviewPerMinute: number;
   /** how often the leader samples cluster metrics and evaluates scaling policies */
   metricsIntervalMs: number;
   metricsRetentionHours: number;
@@ -108,6 +111,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     agentMetricsMs: int(env, 'AGENT_METRICS_MS', 5_000),
     sqlPreviewTimeoutMs: int(env, 'SQL_PREVIEW_TIMEOUT_MS', 30_000),
     sqlPreviewMemoryMb: int(env, 'SQL_PREVIEW_MEMORY_MB', 1_024),
+    sqlPreviewBurst: int(env, 'SQL_PREVIEW_BURST', 10),
+    sqlPreviewPerMinute: int(env, 'SQL_PREVIEW_PER_MINUTE', 60),
     metricsIntervalMs: int(env, 'METRICS_INTERVAL_MS', 10_000),
     metricsRetentionHours: int(env, 'METRICS_RETENTION_HOURS', 168),
     scalingCooldownSeconds: int(env, 'SCALING_COOLDOWN_SECONDS', 60),

@@ -9,10 +9,8 @@ import type { Context } from './context.js';
  * index reads of at most 100 lines. A token bucket per key and field: `burst` calls at once, then
  * `perMinute`. Counted per server process (README "Limits").
  */
-export const FIELD_RATES = {
-  sqlPreview: { burst: 10, perMinute: 60 },
-} as const;
-export type RateLimitedField = keyof typeof FIELD_RATES;
+export type RateLimitedField = 'sqlPreview';
+export type FieldRates = Record<RateLimitedField, { burst: number; perMinute: number }>;
 
 interface Bucket { tokens: number; at: number }
 const MAX_BUCKETS = 10_000;
@@ -20,9 +18,11 @@ const MAX_BUCKETS = 10_000;
 export class KeyRateLimiter {
   private buckets = new Map<string, Bucket>();
 
+  constructor(private readonly rates: FieldRates) {}
+
   /** Takes one call of `field` for `keyId`, or throws THROTTLED with the seconds to wait. */
   take(keyId: string, field: RateLimitedField, now = Date.now()): void {
-    const { burst, perMinute } = FIELD_RATES[field];
+    const { burst, perMinute } = this.rates[field];
     const id = `${keyId}|${field}`;
     const bucket = this.buckets.get(id) ?? { tokens: burst, at: now };
     bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 60_000) * perMinute);
@@ -41,7 +41,7 @@ export class KeyRateLimiter {
   /** A bucket refilled to its burst is the state of a key never seen: the map keeps only recent callers. */
   private forgetRefilled(now: number): void {
     for (const [id, bucket] of this.buckets) {
-      const { burst, perMinute } = FIELD_RATES[id.slice(id.lastIndexOf('|') + 1) as RateLimitedField];
+      const { burst, perMinute } = this.rates[id.slice(id.lastIndexOf('|') + 1) as RateLimitedField];
       if (bucket.tokens + ((now - bucket.at) / 60_000) * perMinute >= burst) this.buckets.delete(id);
     }
   }

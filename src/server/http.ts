@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AgentSessions } from '../controllers/agent-sessions.js';
 import { createContext, type Context } from '../resolvers/context.js';
-import { KeyRateLimiter } from '../resolvers/rate-limits.js';
+import { KeyRateLimiter, type FieldRates } from '../resolvers/rate-limits.js';
 import type { Principal } from '../services/auth.js';
 import { AppError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
@@ -28,6 +28,7 @@ export interface HttpOptions {
   introspection: boolean;
   /** serve the GraphiQL explorer at GET /graphql */
   explorer: boolean;
+  fieldRates: FieldRates;
   bodyLimitBytes: number;
 }
 
@@ -94,7 +95,7 @@ export async function createHttpServer(
   });
 
   const socketsByKey = new Map<string, Set<WebSocket>>();
-  const rateLimits = new KeyRateLimiter();
+  const rateLimits = new KeyRateLimiter(options.fieldRates);
   // parse (token-limited), limits, validation: for WebSocket operations and, before Apollo, HTTP ones
   const documents = new DocumentCache(schema);
   const wsServer = useServer<{ authorization?: string; Authorization?: string }, { principal: Principal | null; connectionId: string; header?: string }>({
