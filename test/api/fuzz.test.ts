@@ -1,7 +1,8 @@
 // Fuzzing the API edge from its own introspection: hostile values for every argument of every root
 // field (and the fields of their input objects), over HTTP and WebSocket. Whatever a client sends:
 // no INTERNAL, no 5xx, the server stays up, and a mutation that was refused changed nothing.
-// Bounded: a fixed, seeded sample of cases per field keeps the run to seconds.
+// Bounded: every argument slot gets a few hostile values drawn by a seeded PRNG (the same every run),
+// which keeps the run to seconds.
 import {
   buildClientSchema, getIntrospectionQuery, getNamedType, isCompositeType, isEnumType, isInputObjectType, isLeafType, isListType,
   isNonNullType, isObjectType, isScalarType,
@@ -100,17 +101,17 @@ function documentOf(kind: 'query' | 'mutation' | 'subscription', field: GraphQLF
 
 interface Case { kind: 'query' | 'mutation' | 'subscription'; field: string; query: string; variables: Record<string, unknown> }
 
-function casesOf(kind: Case['kind'], root: GraphQLObjectType | null | undefined, perField: number, random: () => number): Case[] {
+/** For every argument slot of every field of `root`, `perSlot` hostile values (all of them when perSlot is Infinity). */
+function casesOf(kind: Case['kind'], root: GraphQLObjectType | null | undefined, perSlot: number, random: () => number): Case[] {
   const cases: Case[] = [];
   for (const field of Object.values(root?.getFields() ?? {})) {
     const query = documentOf(kind, field);
     const base = Object.fromEntries(field.args.map((a) => [a.name, plausible(a.type)]));
     const places = slots(field.args);
     if (places.length === 0) { cases.push({ kind, field: field.name, query, variables: {} }); continue; }
-    for (let i = 0; i < perField; i++) {
-      const place = places[Math.floor(random() * places.length)]!;
-      const value = HOSTILE[Math.floor(random() * HOSTILE.length)];
-      cases.push({ kind, field: field.name, query, variables: withValue(base, place, value) });
+    for (const place of places) {
+      const values = perSlot >= HOSTILE.length ? HOSTILE : Array.from({ length: perSlot }, () => HOSTILE[Math.floor(random() * HOSTILE.length)]);
+      for (const value of values) cases.push({ kind, field: field.name, query, variables: withValue(base, place, value) });
     }
   }
   return cases;
@@ -179,8 +180,8 @@ describe('fuzzing every root field from introspection', () => {
   it('over HTTP: no INTERNAL, no 5xx, and a refused mutation changes nothing', async () => {
     const random = prng(11);
     const cases = [
-      ...casesOf('query', schema.getQueryType(), 8, random),
-      ...casesOf('mutation', schema.getMutationType(), 10, random),
+      ...casesOf('query', schema.getQueryType(), 4, random),
+      ...casesOf('mutation', schema.getMutationType(), 1, random),
     ];
     const listings = listingsQuery();
     const snapshot = async () => JSON.stringify((await server.gql(listings)).data);
@@ -207,9 +208,9 @@ describe('fuzzing every root field from introspection', () => {
   it('over WebSocket: subscriptions, and a sample of queries and mutations', async () => {
     const random = prng(23);
     const cases = [
-      ...casesOf('subscription', schema.getSubscriptionType(), 15, random),
-      ...casesOf('query', schema.getQueryType(), 2, random),
-      ...casesOf('mutation', schema.getMutationType(), 2, random),
+      ...casesOf('subscription', schema.getSubscriptionType(), Infinity, random),
+      ...casesOf('query', schema.getQueryType(), 1, random),
+      ...casesOf('mutation', schema.getMutationType(), 1, random),
     ];
     const client = server.ws();
     const problems: string[] = [];
@@ -223,6 +224,6 @@ describe('fuzzing every root field from introspection', () => {
       await client.dispose();
     }
     expect(problems).toEqual([]);
-    expect(cases.length).toBeGreaterThan(100);
+    expect(cases.length).toBeGreaterThan(500);
   });
 });
