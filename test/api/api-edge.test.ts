@@ -2,6 +2,7 @@
 // anything, client mistakes never INTERNAL, INTERNAL errors carry the request id.
 import { buildClientSchema, getIntrospectionQuery, printSchema } from 'graphql';
 import type { Client } from 'graphql-ws';
+import pino from 'pino';
 import postgres from 'postgres';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,12 @@ import { deepJsonText, HOSTILE_REQUESTS, payloadText } from '../support/hostile-
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-beforeAll(async () => { server = await startTestServer(); });
+// the server's log lines, to check what INTERNAL errors log
+const logLines: Array<Record<string, any>> = [];
+beforeAll(async () => {
+  const log = pino({ level: 'warn' }, { write: (line: string) => { logLines.push(JSON.parse(line)); } });
+  server = await startTestServer({}, {}, log);
+});
 afterAll(async () => { await server?.close(); });
 
 const FULL_INTROSPECTION = getIntrospectionQuery({
@@ -152,6 +158,17 @@ describe('INTERNAL errors', () => {
       const mutation = await post({ query: 'mutation { terminateClusters(input: { ids: ["j-x"] }) { clusters { id } } }' }, { 'x-request-id': 'edge-test-43' });
       expectError(mutation.json, 'INTERNAL');
       expect(mutation.json.errors[0].message).toContain('edge-test-43');
+      // over WebSocket the request id is <connection>/<operation>
+      const ws = await wsOnce('{ clusters(first: 1) { edges { node { id } } } }');
+      expectError(ws, 'INTERNAL');
+      const wsId = /request id ([\w-]+\/[\w-]+)\)/.exec(ws.errors![0].message)?.[1];
+      expect(wsId, ws.errors![0].message).toBeDefined();
+      // each one's log line carries the same id, and the cause the client was not shown
+      for (const id of ['edge-test-42', 'edge-test-43', wsId]) {
+        const line = logLines.find((l) => l.level === 50 && l.requestId === id);
+        expect(line, `a log line with requestId ${id}`).toBeDefined();
+        expect(line!.err.message).toContain('clusters');
+      }
     } finally {
       await admin`alter table clusters_hidden rename to clusters`;
       await admin.end();
