@@ -79,7 +79,7 @@ function pageOf(field: FieldNode, def: GraphQLField<unknown, unknown> | undefine
   if (!def) return 1;
   if (introspection) return isList(def.type) ? sizes[field.name.value] ?? 1 : 1;
   if (!getNamedType(def.type).name.endsWith('Connection')) return 1;
-  const arg = field.arguments?.find((a) => a.name.value === 'first' || a.name.value === 'last' || a.name.value === 'tail');
+  const arg = field.arguments?.find((a) => a.name.value === 'first' || a.name.value === 'last');
   if (!arg) return QUERY_LIMITS.defaultPage;
   // variables are unknown here (and the check is cached per text): assume the largest page
   if (arg.value.kind === Kind.INT) return Math.max(1, Math.min(Number(arg.value.value), 1_000));
@@ -105,8 +105,8 @@ function operationCosts(schema: GraphQLSchema, document: DocumentNode): Array<Co
 
   const measure = (set: SelectionSetNode, parent: GraphQLCompositeType | undefined, inIntrospection: boolean): Cost => {
     const total: Cost = { depth: 0, cost: 0, introspection: 0 };
-    const add = (c: Cost, m: number, ownDepth: number) => {
-      total.depth = Math.max(total.depth, c.depth + ownDepth);
+    const add = (c: Cost, m: number) => {
+      total.depth = Math.max(total.depth, c.depth);
       total.cost += c.cost * m;
       total.introspection += c.introspection * m;
     };
@@ -127,9 +127,9 @@ function operationCosts(schema: GraphQLSchema, document: DocumentNode): Array<Co
           own.cost += inner.cost;
           own.introspection += inner.introspection;
         }
-        add(own, m, 0);
+        add(own, m);
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-        add(measure(sel.selectionSet, typeNamed(sel.typeCondition?.name.value, parent), inIntrospection), 1, 0);
+        add(measure(sel.selectionSet, typeNamed(sel.typeCondition?.name.value, parent), inIntrospection), 1);
       } else {
         const name = sel.name.value;
         const frag = fragments.get(name);
@@ -143,7 +143,7 @@ function operationCosts(schema: GraphQLSchema, document: DocumentNode): Array<Co
           inProgress.delete(name);
           memo.set(key, cost);
         }
-        add(cost, 1, 0);
+        add(cost, 1);
       }
     }
     return total;
