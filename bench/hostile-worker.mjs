@@ -2,10 +2,12 @@
 // the server's, not the client's queueing behind it). Phase 1 polls /healthz alone (the baseline);
 // phase 2 sends each hostile request `runs` times, one at a time over HTTP then over graphql-ws,
 // while a second loop keeps polling /healthz; it reports every refusal time and healthz latency.
+// Each request is also sent to a bare node:http server that only reads the bytes: the floor of
+// moving that body over loopback on this machine.
 import { parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 
-/** @type {{ url: string, key: string, runs: number, baselineMs: number, requests: Array<{ name: string, body: string, status: number }> }} */
+/** @type {{ url: string, bareUrl: string, key: string, runs: number, baselineMs: number, requests: Array<{ name: string, body: string, status: number }> }} */
 const cfg = workerData;
 /** @typedef {{ name: string, body: string, status: number }} HostileRequest */
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${cfg.key}` };
@@ -23,13 +25,17 @@ async function healthzLoop(stop) {
   return latencies;
 }
 
-/** @param {HostileRequest} request */
-async function httpRefusal(request) {
+/**
+ * @param {HostileRequest} request
+ * @param {string} url
+ * @param {number} status
+ */
+async function timedPost(request, url, status) {
   const t = performance.now();
-  const res = await fetch(`${cfg.url}/graphql`, { method: 'POST', headers, body: request.body });
+  const res = await fetch(url, { method: 'POST', headers, body: request.body });
   const text = await res.text();
   const ms = performance.now() - t;
-  if (res.status !== request.status) throw new Error(`${request.name}: HTTP ${res.status}, expected ${request.status}: ${text.slice(0, 300)}`);
+  if (res.status !== status) throw new Error(`${request.name}: HTTP ${res.status} from ${url}, expected ${status}: ${text.slice(0, 300)}`);
   return ms;
 }
 
@@ -78,7 +84,7 @@ const baseline = await baselineRun;
 const stop = { done: false };
 const during = healthzLoop(stop);
 const ws = await wsSession();
-/** @type {Array<{ name: string, http: number[], ws: number[] }>} */
+/** @type {Array<{ name: string, http: number[], ws: number[], bare: number[] }>} */
 const perRequest = [];
 try {
   for (const request of cfg.requests) {
@@ -86,10 +92,13 @@ try {
     const http = [];
     /** @type {number[]} */
     const wsTimes = [];
-    for (let i = 0; i < cfg.runs; i++) http.push(await httpRefusal(request));
+    /** @type {number[]} */
+    const bare = [];
+    for (let i = 0; i < cfg.runs; i++) http.push(await timedPost(request, `${cfg.url}/graphql`, request.status));
+    for (let i = 0; i < cfg.runs; i++) bare.push(await timedPost(request, cfg.bareUrl, 200));
     // the body-limit class is an HTTP matter (WebSocket frames have their own maxPayload)
     if (request.status !== 413) for (let i = 0; i < cfg.runs; i++) wsTimes.push(await ws.refusal(request));
-    perRequest.push({ name: request.name, http, ws: wsTimes });
+    perRequest.push({ name: request.name, http, ws: wsTimes, bare });
   }
 } finally {
   stop.done = true;

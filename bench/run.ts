@@ -938,7 +938,7 @@ async function main() {
 
   if (ONLY.has(10)) await figure('10c. triggers: bucket put → function start', () => benchBucketTrigger({ api, record, say, results }));
   if (ONLY.has(13)) await figure('13. hostile GraphQL requests: refusal time, /healthz meanwhile', () => benchHostile({
-    url: app.url, key, bodyLimitBytes: config.graphqlBodyLimitBytes, record, say, results,
+    url: app.url, key, bodyLimitBytes: config.graphqlBodyLimitBytes, startBareServer, record, say, results,
   }));
 
   printSummary();
