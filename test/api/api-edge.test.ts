@@ -115,6 +115,14 @@ describe('hostile documents are refused before they run', () => {
     expectError(res.json, 'PAYLOAD_TOO_LARGE');
     expect(res.json.errors[0].message).toMatch(/s3Uri/);
   });
+
+  it('a WebSocket message over the 2 MiB limit closes that socket with 1009 (message too big)', async () => {
+    const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${server.key}`, pad: 'x'.repeat(2 * 1024 * 1024) } }));
+    expect(await closed).toBe(1009);
+  });
 });
 
 describe('client mistakes are never INTERNAL', () => {
