@@ -35,6 +35,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded
 import { runMigrations } from '../src/db/migrate.js';
 import { nsToMs } from './clock.mjs';
 import { benchSchedule } from './schedule.js';
+import { benchHostile } from './hostile.js';
 import { benchHttpTrigger } from './http-trigger.js';
 import { benchSpark } from './spark.js';
 import { Api, EventWatch, median, ms, realtimeClock, sleep, summarize, waitUntil, type Summary } from './lib.js';
@@ -68,7 +69,7 @@ const LOG_SUBSCRIBERS = [1, 1_000];
 const OBJECT_MB = 200;
 const OBJECT_RUNS = 3;
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9,10,12').split(',').map((f) => Number(f.trim())));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9,10,12,13').split(',').map((f) => Number(f.trim())));
 
 // ---- results ----
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
@@ -962,6 +963,9 @@ async function main() {
   }));
 
   if (ONLY.has(10)) await figure('10c. triggers: bucket put → function start', () => benchBucketTrigger({ api, record, say, results }));
+  if (ONLY.has(13)) await figure('13. hostile GraphQL requests: refusal time, /healthz meanwhile', () => benchHostile({
+    url: app.url, key, bodyLimitBytes: config.graphqlBodyLimitBytes, startBareServer, record, say, results,
+  }));
 
   printSummary();
   const out = path.join(ROOT, 'bench-results', 'latest.json');

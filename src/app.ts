@@ -165,7 +165,8 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
 
     const schema = await buildApiSchema();
     http = await createHttpServer(schema, services, sessions, log, {
-      production: config.production, introspection: config.introspection, bodyLimitBytes: config.graphqlBodyLimitBytes,
+      introspection: config.introspection, explorer: config.explorer,
+      fieldRates: { sqlPreview: { burst: config.sqlPreviewBurst, perMinute: config.sqlPreviewPerMinute } }, bodyLimitBytes: config.graphqlBodyLimitBytes,
     });
     const httpServer = http;
     await new Promise<void>((resolve, reject) => {

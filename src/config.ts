@@ -13,6 +13,8 @@ export interface Config {
   adminApiKey: string | undefined;
   production: boolean;
   introspection: boolean;
+  /** the GraphiQL explorer at GET /graphql (EXPLORER; default on unless production) */
+  explorer: boolean;
   logLevel: string;
   /** an instance whose agent has not been heard from for this long is failed */
   heartbeatTimeoutMs: number;
@@ -21,7 +23,7 @@ export interface Config {
   /** how often controllers re-read everything even without a NOTIFY hint */
   reconcileIntervalMs: number;
   dbPoolSize: number;
-  /** largest GraphQL request body (a createFunction zip of 50 MB in base64 needs ~70 MB) */
+  /** largest GraphQL request body (2 MiB: bigger function code goes through /objects and an s3Uri) */
   graphqlBodyLimitBytes: number;
   /** a cluster or node not ready this long after its creation ends with BOOTSTRAP_FAILURE */
   startupTimeoutSeconds: number;
@@ -41,6 +43,9 @@ export interface Config {
   sqlPreviewTimeoutMs: number;
   /** memory DuckDB may use for sqlPreview queries in the control plane's process */
   sqlPreviewMemoryMb: number;
+  /** sqlPreview calls per API key: this many at once, then sqlPreviewPerMinute */
+  sqlPreviewBurst: number;
+  sqlPreviewPerMinute: number;
   /** how often the leader samples cluster metrics and evaluates scaling policies */
   metricsIntervalMs: number;
   metricsRetentionHours: number;
@@ -101,13 +106,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminApiKey: env.ADMIN_API_KEY || undefined,
     production,
     introspection: env.INTROSPECTION ? env.INTROSPECTION === 'true' : true,
+    explorer: env.EXPLORER ? env.EXPLORER === 'true' : !production,
     logLevel: env.LOG_LEVEL || 'info',
     heartbeatTimeoutMs: int(env, 'HEARTBEAT_TIMEOUT_MS', 10_000),
     agentHeartbeatMs: int(env, 'AGENT_HEARTBEAT_MS', 2_000),
     agentOrphanSeconds: int(env, 'AGENT_ORPHAN_SECONDS', 300),
     reconcileIntervalMs: int(env, 'RECONCILE_INTERVAL_MS', 1_000),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 20),
-    graphqlBodyLimitBytes: int(env, 'GRAPHQL_BODY_LIMIT_BYTES', 72 * 1024 * 1024),
+    graphqlBodyLimitBytes: int(env, 'GRAPHQL_BODY_LIMIT_BYTES', 2 * 1024 * 1024),
     startupTimeoutSeconds: int(env, 'STARTUP_TIMEOUT_SECONDS', 600),
     agentUrl: env.AGENT_URL || undefined,
     publicUrl: env.PUBLIC_URL?.replace(/\/+$/, '') || undefined,
@@ -117,6 +123,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     agentMetricsMs: int(env, 'AGENT_METRICS_MS', 5_000),
     sqlPreviewTimeoutMs: int(env, 'SQL_PREVIEW_TIMEOUT_MS', 30_000),
     sqlPreviewMemoryMb: int(env, 'SQL_PREVIEW_MEMORY_MB', 1_024),
+    sqlPreviewBurst: int(env, 'SQL_PREVIEW_BURST', 10),
+    sqlPreviewPerMinute: int(env, 'SQL_PREVIEW_PER_MINUTE', 60),
     metricsIntervalMs: int(env, 'METRICS_INTERVAL_MS', 10_000),
     metricsRetentionHours: int(env, 'METRICS_RETENTION_HOURS', 168),
     scalingCooldownSeconds: int(env, 'SCALING_COOLDOWN_SECONDS', 60),

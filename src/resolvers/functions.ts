@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { FunctionAliasRow, FunctionRow, FunctionVersionRow, InvocationRow, LogLineRow, ProvisionedConcurrencyRow } from '../db/rows.js';
 import { authorize } from '../services/auth.js';
@@ -13,8 +13,9 @@ import {
   PutProvisionedConcurrencyConfigPayload, DeleteProvisionedConcurrencyConfigInput, DeleteProvisionedConcurrencyConfigPayload,
 } from '../schema/functions.js';
 import type { LogStreamKind } from '../schema/enums.js';
-import { LogLine, LogLineConnection } from '../schema/types.js';
+import { LogLine, LogLineConnection, LogPageArgs } from '../schema/types.js';
 import type { Context } from './context.js';
+import { logConnection } from './logs.js';
 import { connection, toLogLine } from './mappers.js';
 
 const STATE: Record<FunctionRow['state'], FunctionState> = {
@@ -233,14 +234,13 @@ export class FunctionResolver {
   }
 
   @Authorized('logs:GetLogEvents')
-  @FieldResolver(() => LogLineConnection, { description: 'The function\'s log: every instance\'s lines and the platform\'s, oldest first' })
+  @FieldResolver(() => LogLineConnection, { description: 'The function\'s log: every instance\'s lines and the platform\'s, oldest first: `first`/`after` from the start, `last`/`before` from the end' })
   async logs(
     @Root() fn: FunctionObject,
     @Ctx() ctx: Context,
-    @Arg('first', () => Int, { nullable: true }) first?: number,
-    @Arg('after', () => String, { nullable: true }) after?: string,
+    @Args(() => LogPageArgs) args: LogPageArgs,
   ) {
-    return connection(await ctx.services.logs.page(fn.logStreamId, first, after), toLogLine, Boolean(after));
+    return logConnection(ctx, fn.logStreamId, args);
   }
 
   @Subscription(() => LogLine, {
@@ -251,13 +251,14 @@ export class FunctionResolver {
     @Root() line: LogLineRow,
     @Arg('functionName', () => String) _functionName: string,
     @Arg('after', () => String, { nullable: true }) _after?: string,
+    @Arg('tail', () => Int, { nullable: true, description: 'instead of `after`: the last `tail` stored lines (at most 1,000), then live' }) _tail?: number,
   ): LogLine {
     return toLogLine(line);
   }
 }
 
-async function functionLogsIterator({ args, context }: SubscribeResolverData<unknown, { functionName: string; after?: string | null }, Context>) {
+async function functionLogsIterator({ args, context }: SubscribeResolverData<unknown, { functionName: string; after?: string | null; tail?: number | null }, Context>) {
   authorize(context.principal, 'logs:GetLogEvents');
   const fn = await context.services.functions.require(args.functionName, 'functionName');
-  return context.services.logs.subscribe(fn.logStreamId, args.after);
+  return context.services.logs.subscribe(fn.logStreamId, args.after, args.tail);
 }

@@ -12,7 +12,7 @@ export function connection<T, N>(page: Page<T>, map: (row: T) => N, hadCursor: b
     edges,
     pageInfo: {
       hasNextPage: page.hasNextPage,
-      hasPreviousPage: hadCursor,
+      hasPreviousPage: page.hasPreviousPage ?? hadCursor,
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges[edges.length - 1]?.cursor ?? null,
     },

@@ -1,13 +1,16 @@
-import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Int, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { SqlPreview } from '../schema/sql.js';
 import type { Context } from './context.js';
+import { rateLimited } from './rate-limits.js';
 
 @Resolver()
 export class SqlResolver {
   // a preview reads objects: the key needs that right too, not only the cluster's
   @Authorized('clusters:SqlPreview', 'buckets:GetObject')
+  @UseMiddleware(rateLimited('sqlPreview'))
   @Query(() => SqlPreview, {
-    description: 'Runs one SELECT over the buckets (s3:// URIs in string literals) with DuckDB and returns up to `limit` rows (1 to 1000, default 100); interrupted after SQL_PREVIEW_TIMEOUT_MS',
+    description: 'Runs one SELECT over the buckets (s3:// URIs in string literals) with DuckDB and returns up to `limit` rows (1 to 1000, default 100); interrupted after SQL_PREVIEW_TIMEOUT_MS; '
+      + 'per API key at most SQL_PREVIEW_BURST at once (10), then SQL_PREVIEW_PER_MINUTE a minute (60), else THROTTLED',
   })
   sqlPreview(
     @Arg('clusterId', () => ID) clusterId: string,

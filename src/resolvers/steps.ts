@@ -1,10 +1,11 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { AddStepsInput, CancelStepsInput } from '../schema/inputs.js';
 import { AddStepsPayload, CancelStepsPayload } from '../schema/payloads.js';
-import { Cluster, CommandStep, FailureDetails, LogLineConnection, ScriptStep, SparkStep, SqlStep, Step } from '../schema/types.js';
+import { Cluster, CommandStep, FailureDetails, LogLineConnection, LogPageArgs, ScriptStep, SparkStep, SqlStep, Step } from '../schema/types.js';
 import { authorizeBucketUse } from './bucket-access.js';
 import type { Context } from './context.js';
-import { connection, toCluster, toLogLine, toStep, type StepObject } from './mappers.js';
+import { logConnection } from './logs.js';
+import { toCluster, toStep, type StepObject } from './mappers.js';
 
 @Resolver(() => Step)
 export class StepResolver {
@@ -60,13 +61,12 @@ export class StepResolver {
   }
 
   @Authorized('logs:GetLogEvents')
-  @FieldResolver(() => LogLineConnection, { description: 'Stored output lines, oldest first' })
+  @FieldResolver(() => LogLineConnection, { description: 'Stored output lines, oldest first: `first`/`after` from the start, `last`/`before` from the end' })
   async logs(
     @Root() step: StepObject,
     @Ctx() ctx: Context,
-    @Arg('first', () => Int, { nullable: true }) first?: number,
-    @Arg('after', () => String, { nullable: true }) after?: string,
+    @Args(() => LogPageArgs) args: LogPageArgs,
   ) {
-    return connection(await ctx.services.logs.page(step.logStreamId, first, after), toLogLine, Boolean(after));
+    return logConnection(ctx, step.logStreamId, args);
   }
 }

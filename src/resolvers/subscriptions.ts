@@ -1,4 +1,4 @@
-import { Arg, Ctx, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { Arg, Ctx, ID, Int, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import type { EventRow, LogLineRow, StepRow } from '../db/rows.js';
 import { ENDED_STEP_STATES } from '../db/rows.js';
 import { emptyIterator, prependIterator, transformIterator } from '../events/seq-feed.js';
@@ -57,10 +57,10 @@ async function stepUpdatesIterator({ args, context }: Data<{ stepId: string }>) 
   return prependIterator([current], updates);
 }
 
-async function logsIterator({ args, context }: Data<{ streamId: string; after?: string | null }>) {
+async function logsIterator({ args, context }: Data<{ streamId: string; after?: string | null; tail?: number | null }>) {
   authorize(context.principal, 'logs:GetLogEvents');
   if (!(await context.services.logs.exists(args.streamId))) throw notFound('log stream', args.streamId, 'streamId');
-  return context.services.logs.subscribe(args.streamId, args.after);
+  return context.services.logs.subscribe(args.streamId, args.after, args.tail);
 }
 
 @Resolver()
@@ -89,12 +89,13 @@ export class SubscriptionResolver {
 
   @Subscription(() => LogLine, {
     subscribe: logsIterator,
-    description: 'Stored lines after the cursor (all without one), then live lines as they are written',
+    description: 'Stored lines after the cursor (all without one), or the last `tail` stored lines, then live lines as they are written',
   })
   logs(
     @Root() line: LogLineRow,
     @Arg('streamId', () => ID) _streamId: string,
     @Arg('after', () => String, { nullable: true }) _after?: string,
+    @Arg('tail', () => Int, { nullable: true, description: 'instead of `after`: the last `tail` stored lines (at most 1,000), then live' }) _tail?: number,
   ): LogLine {
     return toLogLine(line);
   }

@@ -8,6 +8,7 @@ import { ClusterResolver } from '../resolvers/clusters.js';
 import { FunctionResolver } from '../resolvers/functions.js';
 import { FunctionUrlResolver, HttpTriggerResolver } from '../resolvers/http-triggers.js';
 import { InstanceResolver } from '../resolvers/instances.js';
+import { LogLineConnectionResolver } from '../resolvers/logs.js';
 import { QueueResolver } from '../resolvers/queues.js';
 import { TopicResolver } from '../resolvers/topics.js';
 import { ClusterScalingResolver, InstanceGroupScalingResolver } from '../resolvers/scaling.js';
@@ -35,7 +36,8 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
     resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver, BucketResolver,
       ClusterSparkResolver, InstanceEndpointsResolver, SqlResolver, ClusterScalingResolver, InstanceGroupScalingResolver,
       FunctionResolver, TriggerResolver, TriggerBucketResolver, TriggerClusterEventsResolver, TriggerScheduleResolver, ScheduleSourceTimesResolver,
-      HttpTriggerResolver, FunctionUrlResolver, QueueResolver, TriggerQueueResolver, TopicResolver, TriggerTopicResolver],
+      HttpTriggerResolver, FunctionUrlResolver, QueueResolver, TriggerQueueResolver, TopicResolver, TriggerTopicResolver,
+      LogLineConnectionResolver],
     authChecker,
     // input rules live in the services (one place, with field paths); class-validator is not used
     validate: false,

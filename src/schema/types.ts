@@ -1,4 +1,4 @@
-import { Field, Float, ID, Int, ObjectType, type ClassType } from 'type-graphql';
+import { ArgsType, Field, Float, ID, Int, ObjectType, type ClassType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import {
   ActionOnFailure, CancelStepsRequestStatus, ClusterEventKind, ClusterState, InstanceGroupState, InstanceRole,
@@ -87,7 +87,17 @@ export class LogLine {
 }
 
 @ObjectType()
-export class LogLineConnection extends Connection(LogLine, 'LogLine') {}
+export class LogLineConnection extends Connection(LogLine, 'LogLine') {
+  @Field(() => Int, { description: 'lines stored in the whole log (not just this page); read from the stream head, no scan' }) totalCount!: number;
+}
+
+@ArgsType()
+export class LogPageArgs {
+  @Field(() => Int, { nullable: true, description: 'the first lines after `after` (default 20, at most 100)' }) first?: number;
+  @Field(() => String, { nullable: true }) after?: string;
+  @Field(() => Int, { nullable: true, description: 'the last lines before `before` (the end of the log without it; at most 100)' }) last?: number;
+  @Field(() => String, { nullable: true }) before?: string;
+}
 
 @ObjectType()
 export class CommandStep {

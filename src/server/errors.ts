@@ -47,8 +47,11 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, lo
   if (typeof sqlState === 'string' && /^22[0-9A-Z]{3}$/.test(sqlState)) {
     return { message: 'a value in the request is not valid', path, locations: formatted.locations, extensions: { code: 'BAD_USER_INPUT' } };
   }
-  const code = (formatted.extensions?.code as string | undefined)
-    ?? (original instanceof GraphQLError && !path ? 'GRAPHQL_VALIDATION_FAILED' : undefined);
+  // a graphql-js error of its own with no path was raised before execution (parse, validation,
+  // variable coercion, including its "Too many errors" stop, which Apollo labels a server error)
+  const beforeExecution = original instanceof GraphQLError && !original.originalError && !path;
+  const given = formatted.extensions?.code as string | undefined;
+  const code = beforeExecution && (given === undefined || given === 'INTERNAL_SERVER_ERROR') ? 'GRAPHQL_VALIDATION_FAILED' : given;
   if (code && REQUEST_ERRORS.has(code)) {
     const field = fieldFromMessage(formatted.message);
     return {

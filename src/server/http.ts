@@ -1,9 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
@@ -12,19 +12,23 @@ import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AgentSessions } from '../controllers/agent-sessions.js';
 import { createContext, type Context } from '../resolvers/context.js';
+import { KeyRateLimiter, type FieldRates } from '../resolvers/rate-limits.js';
 import type { Principal } from '../services/auth.js';
 import { AppError } from '../services/errors.js';
 import type { Services } from '../services/index.js';
 import { formatError, httpStatusOf } from './errors.js';
+import { explorerRoutes } from './explorer.js';
 import { httpTriggerHandler, isHttpTriggerUrl } from './http-triggers.js';
-import { queryLimitsRule } from './limits.js';
+import { checkVariables, QUERY_LIMITS } from './limits.js';
 import { objectRoutes } from './objects-routes.js';
 import { QueryCoalescer } from './query-coalescing.js';
 import { DocumentCache, sharedSubscribe } from './subscription-execution.js';
 
 export interface HttpOptions {
-  production: boolean;
   introspection: boolean;
+  /** serve the GraphiQL explorer at GET /graphql */
+  explorer: boolean;
+  fieldRates: FieldRates;
   bodyLimitBytes: number;
 }
 
@@ -36,6 +40,9 @@ export interface HttpServer {
   /** a key was revoked: WebSocket connections made with it are closed (their subscriptions end) */
   revokeKey(keyId: string): void;
 }
+
+/** The request id of the HTTP request being handled, for errors formatted where Apollo gives no context. */
+const currentRequest = new AsyncLocalStorage<string>();
 
 const requestIdOf = (header: unknown) =>
   typeof header === 'string' && /^[\w.-]{1,64}$/.test(header) ? header : crypto.randomUUID();
@@ -87,15 +94,18 @@ export async function createHttpServer(
     else socket.destroy();
   });
 
-  const validationRules = [queryLimitsRule];
   const socketsByKey = new Map<string, Set<WebSocket>>();
-  const documents = new DocumentCache(schema, validationRules);
+  const rateLimits = new KeyRateLimiter(options.fieldRates);
+  // parse (token-limited), limits, validation: for WebSocket operations and, before Apollo, HTTP ones
+  const documents = new DocumentCache(schema);
   const wsServer = useServer<{ authorization?: string; Authorization?: string }, { principal: Principal | null; connectionId: string; header?: string }>({
     schema,
     onConnect: async (ctx) => {
       const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
       ctx.extra.header = typeof header === 'string' ? header : undefined;
       ctx.extra.principal = await services.auth.authenticate(ctx.extra.header);
+      // no valid key: graphql-ws closes the socket with 4403 Forbidden (API.md Transport)
+      if (!ctx.extra.principal) return false;
       ctx.extra.connectionId = crypto.randomUUID();
       const keyId = ctx.extra.principal?.keyId;
       if (keyId) {
@@ -107,7 +117,7 @@ export async function createHttpServer(
           if (set!.size === 0 && socketsByKey.get(keyId) === set) socketsByKey.delete(keyId);
         });
       }
-      return true; // operations without a valid key fail one by one with UNAUTHENTICATED
+      return true;
     },
     onSubscribe: async (ctx, _id, payload) => {
       // the key is checked again for every operation: a revoked key stops working on open sockets too
@@ -115,10 +125,15 @@ export async function createHttpServer(
       if (!ctx.extra.principal) return [unauthenticated()];
       const parsed = documents.get(payload.query);
       if ('errors' in parsed) return [...parsed.errors];
+      try {
+        checkVariables(payload.variables);
+      } catch (err) {
+        return [new GraphQLError((err as Error).message, { originalError: err as Error })];
+      }
       return { schema, document: parsed.document, operationName: payload.operationName, variableValues: payload.variables };
     },
     subscribe: sharedSubscribe,
-    context: (ctx, id) => createContext(services, log, `${ctx.extra.connectionId}/${id}`, ctx.extra.principal ?? null),
+    context: (ctx, id) => createContext(services, log, `${ctx.extra.connectionId}/${id}`, ctx.extra.principal ?? null, rateLimits),
     onNext: (ctx, id, _payload, _args, result) => {
       if (!result.errors?.length) return;
       return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e, log, `${ctx.extra.connectionId}/${id}`)) };
@@ -137,15 +152,17 @@ export async function createHttpServer(
     introspection: options.introspection,
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
-    validationRules,
-    formatError: (formatted, error) => formatError(formatted, error, log),
+    // documents reach Apollo only after DocumentCache checked them (below); the token limit stays as a net
+    parseOptions: { maxTokens: QUERY_LIMITS.maxTokens },
+    formatError: (formatted, error) => formatError(formatted, error, log, currentRequest.getStore()),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       // nothing here is HTTP-cacheable (live state); the default plugin wraps every field resolver
       ApolloServerPluginCacheControlDisabled(),
       coalescer.plugin(),
       { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
-      options.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+      // the explorer is our own bundled GraphiQL (explorer.ts), not Apollo's CDN-loaded Sandbox
+      ApolloServerPluginLandingPageDisabled(),
       {
         async requestDidStart({ request }) {
           const started = performance.now();
@@ -176,7 +193,7 @@ export async function createHttpServer(
     const id = requestIdOf(req.headers['x-request-id']);
     res.setHeader('x-request-id', id);
     (req as Request & { requestId: string }).requestId = id;
-    next();
+    currentRequest.run(id, next);
   });
 
   app.get('/healthz', async (_req, res) => {
@@ -191,14 +208,38 @@ export async function createHttpServer(
   // streamed object bytes: mounted before any body parser
   app.use('/objects', objectRoutes(services, log));
   app.use(requestDeadline);
+  if (options.explorer) app.use(explorerRoutes(log));
 
   app.use('/graphql', express.json({ limit: options.bodyLimitBytes }));
   app.use('/graphql', (err: unknown, _req: Request, res: Response, next: NextFunction) => {
     const e = err as { type?: string; status?: number };
-    if (e.type === 'entity.too.large') return sendError(res, 413, 'PAYLOAD_TOO_LARGE', `request body over ${options.bodyLimitBytes} bytes`);
+    if (e.type === 'entity.too.large') {
+      return sendError(res, 413, 'PAYLOAD_TOO_LARGE', `request body over ${options.bodyLimitBytes} bytes: upload large content `
+        + '(function code zips, objects) with PUT /objects/<bucket>/<key> and pass its s3Uri');
+    }
     if (e.type === 'entity.parse.failed') return sendError(res, 400, 'BAD_USER_INPUT', 'request body is not valid JSON');
     if (e.status && e.status < 500) return sendError(res, e.status, 'BAD_USER_INPUT', 'malformed request');
     next(err);
+  });
+  // limits before Apollo: a hostile document is refused after a token-limited parse and a linear
+  // cost pass, before graphql-js's validation (some of whose rules are quadratic) sees it
+  app.use('/graphql', (req: Request, res: Response, next: NextFunction) => {
+    const params = (req.method === 'GET' ? req.query : req.body) as { query?: unknown; variables?: unknown } | undefined;
+    const requestId = (req as Request & { requestId: string }).requestId;
+    const refuse = (errors: readonly GraphQLError[]) =>
+      res.status(400).json({ errors: errors.map((e) => formatError(e.toJSON(), e, log, requestId)) });
+    if (typeof params?.query === 'string') {
+      const checked = documents.get(params.query);
+      if ('errors' in checked) return refuse(checked.errors);
+    }
+    try {
+      let variables = params?.variables;
+      if (typeof variables === 'string') { try { variables = JSON.parse(variables); } catch { /* Apollo reports it */ } }
+      checkVariables(variables);
+    } catch (err) {
+      return refuse([new GraphQLError((err as Error).message, { originalError: err as Error })]);
+    }
+    next();
   });
   app.use('/graphql', expressMiddleware(apollo, {
     context: async ({ req }) => {
@@ -206,7 +247,7 @@ export async function createHttpServer(
       // a browser GET of the landing page carries no key; every operation does need one
       if (!principal) throw unauthenticated();
       const requestId = (req as Request & { requestId: string }).requestId;
-      return createContext(services, log, requestId, principal);
+      return createContext(services, log, requestId, principal, rateLimits);
     },
   }));
 

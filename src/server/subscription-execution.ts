@@ -1,32 +1,29 @@
 import {
-  createSourceEventStream, execute, parse, validate, specifiedRules, GraphQLError,
-  type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema, type ValidationRule,
+  createSourceEventStream, execute,
+  type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema,
 } from 'graphql';
 import { transformIterator } from '../events/seq-feed.js';
+import { checkDocument, type CheckedDocument } from './limits.js';
 
 const MAX_DOCUMENTS = 1_000;
+// longer texts are checked every time rather than held (a thousand 2 MiB keys would be 2 GB)
+const MAX_CACHED_TEXT = 64 * 1024;
 
 /**
- * Parses and validates each distinct operation text once. Besides saving the work for many
- * subscribers of the same query, it makes their documents the same object, which is what lets
- * `sharedSubscribe` recognise identical operations.
+ * Parses, limits and validates each distinct operation text once (limits.ts `checkDocument`).
+ * Besides saving the work for many subscribers of the same query, it makes their documents the
+ * same object, which is what lets `sharedSubscribe` recognise identical operations.
  */
 export class DocumentCache {
-  private docs = new Map<string, { document: DocumentNode } | { errors: readonly GraphQLError[] }>();
+  private docs = new Map<string, CheckedDocument>();
 
-  constructor(private readonly schema: GraphQLSchema, private readonly rules: readonly ValidationRule[]) {}
+  constructor(private readonly schema: GraphQLSchema) {}
 
-  get(query: string): { document: DocumentNode } | { errors: readonly GraphQLError[] } {
+  get(query: string): CheckedDocument {
     let entry = this.docs.get(query);
     if (!entry) {
-      try {
-        const document = parse(query);
-        const errors = validate(this.schema, document, [...specifiedRules, ...this.rules]);
-        entry = errors.length ? { errors } : { document };
-      } catch (err) {
-        // graphql-ws would let a syntax error close the whole socket; report it on this operation
-        entry = { errors: [new GraphQLError((err as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
-      }
+      entry = checkDocument(this.schema, query);
+      if (query.length > MAX_CACHED_TEXT) return entry;
       if (this.docs.size >= MAX_DOCUMENTS) this.docs.clear();
       this.docs.set(query, entry);
     }

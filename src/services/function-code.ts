@@ -13,7 +13,17 @@ export const CodeLimits = {
   entries: 20_000,
   files: 256,
   fileBytes: 1024 * 1024,
+  /** a path inside the package, and each of its names: what Linux can create (PATH_MAX 4096, NAME_MAX 255) */
+  pathBytes: 1024,
+  nameBytes: 255,
 } as const;
+
+/** Why a package path cannot be unpacked on Linux, or null. */
+function pathLengthProblem(name: string): string | null {
+  if (Buffer.byteLength(name) > CodeLimits.pathBytes) return `is longer than ${CodeLimits.pathBytes} bytes`;
+  if (name.split('/').some((part) => Buffer.byteLength(part) > CodeLimits.nameBytes)) return `has a name longer than ${CodeLimits.nameBytes} bytes`;
+  return null;
+}
 
 export interface CodeInput {
   zipBase64?: string | null;
@@ -46,6 +56,8 @@ function checkEntries(zip: Buffer, field: string): { hasBootstrap: boolean } {
     if (e.name.includes('\0') || e.name.includes('\\') || e.name.startsWith('/') || parts.includes('..')) {
       throw badInput(field, `zip entry ${JSON.stringify(e.name)} would be written outside the code directory`);
     }
+    const tooLong = pathLengthProblem(e.name);
+    if (tooLong) throw badInput(field, `zip entry ${JSON.stringify(e.name.slice(0, 64))}… ${tooLong}`);
     if ((e.mode & 0o170000) === 0o120000) throw badInput(field, `zip entry ${JSON.stringify(e.name)} is a symbolic link, which packages may not contain`);
     unzipped += e.size;
   }
@@ -62,6 +74,8 @@ function zipFromFiles(files: NonNullable<CodeInput['files']>, field: string): Bu
   return writeZip(files.map((f, i) => {
     const p = f.path.replace(/^\.\//, '');
     if (!p || p.endsWith('/') || seen.has(p)) throw badInput(`${field}.${i}.path`, seen.has(p) ? 'is given twice' : 'must name a file');
+    const tooLong = pathLengthProblem(p);
+    if (tooLong) throw badInput(`${field}.${i}.path`, tooLong);
     seen.add(p);
     const content = Buffer.from(f.content, 'utf8');
     if (content.length > CodeLimits.fileBytes) throw badInput(`${field}.${i}.content`, `must be at most ${CodeLimits.fileBytes} bytes (use a zip for more)`);

@@ -4,12 +4,20 @@ import * as q from '../db/queries/logs.js';
 import type { LogLineRow } from '../db/rows.js';
 import type { AgentLogLine } from '../engine/types.js';
 import { SeqFeed } from '../events/seq-feed.js';
-import { pageSize, parseSeqCursor } from './paging.js';
+import { badInput } from './errors.js';
+import { pageSize, parseSeqCursor, type Page } from './paging.js';
+import { requireIntInRange } from './validate.js';
+
+/** Relay paging of a log, both ways. */
+export interface LogPageArgs { first?: number | null; after?: string | null; last?: number | null; before?: string | null }
 
 export const STREAM_NAMES = ['STDOUT', 'STDERR', 'SYSTEM'] as const;
 export function streamName(code: number): (typeof STREAM_NAMES)[number] {
   return STREAM_NAMES[code - 1] ?? 'SYSTEM';
 }
+
+/** the most stored lines a `tail` subscription replays */
+const MAX_TAIL = 1_000;
 
 export class LogService {
   readonly feed: SeqFeed<LogLineRow>;
@@ -39,13 +47,38 @@ export class LogService {
     return (await q.streamHead(this.sql, streamId)) !== undefined;
   }
 
-  async page(streamId: string, first: number | null | undefined, after: string | null | undefined) {
-    const limit = pageSize(first);
-    const rows = await q.linesAfter(this.sql, streamId, parseSeqCursor(after), limit + 1);
-    return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (l: LogLineRow) => String(l.seq) };
+  /**
+   * A page of a stream: `first` lines after `after`, or `last` lines before `before` (the tail of
+   * the log without a cursor); either may be bounded by the other cursor.
+   */
+  async page(streamId: string, args: LogPageArgs): Promise<Page<LogLineRow>> {
+    if (args.first != null && args.last != null) throw badInput('last', 'give first or last, not both');
+    const after = parseSeqCursor(args.after);
+    const before = args.before == null || args.before === '' ? null : parseSeqCursor(args.before, 'before');
+    const cursorOf = (l: LogLineRow) => String(l.seq);
+    if (args.last != null) {
+      const limit = pageSize(args.last, 'last');
+      const rows = await q.linesBetween(this.sql, streamId, after, before, limit + 1, true);
+      return { nodes: rows.slice(rows.length > limit ? 1 : 0), hasPreviousPage: rows.length > limit, hasNextPage: before !== null, cursorOf };
+    }
+    const limit = pageSize(args.first);
+    const rows = await q.linesBetween(this.sql, streamId, after, before, limit + 1, false);
+    return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, hasPreviousPage: after > 0, cursorOf };
   }
 
-  subscribe(streamId: string, after: string | null | undefined): AsyncIterableIterator<LogLineRow> {
-    return this.feed.subscribe(streamId, parseSeqCursor(after));
+  /** Lines stored in the stream: seqs are dense from 1, so the stream head's seq (no scan). */
+  async count(streamId: string): Promise<number> {
+    return (await q.streamHead(this.sql, streamId))?.lastSeq ?? 0;
+  }
+
+  /**
+   * Stored lines after the cursor, or the last `tail` stored lines (a console opening a long log at
+   * its end), then live lines.
+   */
+  async subscribe(streamId: string, after: string | null | undefined, tail?: number | null): Promise<AsyncIterableIterator<LogLineRow>> {
+    if (tail == null) return this.feed.subscribe(streamId, parseSeqCursor(after));
+    if (after != null) throw badInput('tail', 'give after or tail, not both');
+    const lines = requireIntInRange(tail, 'tail', 0, MAX_TAIL);
+    return this.feed.subscribe(streamId, Math.max(0, (await this.count(streamId)) - lines));
   }
 }

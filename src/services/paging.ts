@@ -2,7 +2,13 @@ import { badInput } from './errors.js';
 import { Limits, requireIntInRange } from './validate.js';
 
 /** One page of a Relay connection, before mapping: the resolvers turn it into edges and pageInfo. */
-export interface Page<T> { nodes: T[]; hasNextPage: boolean; cursorOf: (node: T) => string }
+export interface Page<T> {
+  nodes: T[];
+  hasNextPage: boolean;
+  cursorOf: (node: T) => string;
+  /** known when paging backwards (`last`); otherwise whether a cursor was given */
+  hasPreviousPage?: boolean;
+}
 
 /** Relay `first`: default 20, at most 100 (as GitHub's API). */
 export function pageSize(first: number | null | undefined, field = 'first'): number {

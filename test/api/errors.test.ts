@@ -4,8 +4,8 @@ import { expectError, MASTER } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-// a small body limit (the default leaves room for a 50 MB function zip in base64)
-beforeAll(async () => { server = await startTestServer({ graphqlBodyLimitBytes: 2 * 1024 * 1024 }); });
+// the default body limit, 2 MiB
+beforeAll(async () => { server = await startTestServer(); });
 afterAll(async () => { await server?.close(); });
 
 interface Raw { status: number; contentType: string; text: string; json: any }

@@ -110,6 +110,15 @@ describe('logs and metrics', () => {
       expect(flatErrors(unknown.errors).map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
       const page = await server.data(`query { function(name: "talk") { logs(first: 100) { edges { node { text } } } } }`);
       expect(page.function.logs.edges.map((e: any) => e.node.text)).toContain(`END RequestId: ${first.invocation.id}`);
+      // from the end: the last lines and the count, as a page and as a subscription opened at its tail
+      const all = (await server.data(`query { function(name: "talk") { logs(first: 100) { totalCount edges { cursor node { text } } } } }`)).function.logs;
+      const end = (await server.data(`query { function(name: "talk") { logs(last: 2) { totalCount edges { cursor node { text } } } } }`)).function.logs;
+      expect(end.totalCount).toBe(all.edges.length);
+      expect(end.edges).toEqual(all.edges.slice(-2));
+      expect(end.edges[1].node.text).toMatch(`REPORT RequestId: ${second.invocation.id}`);
+      const tail = new Subscription(client, `subscription { functionLogs(functionName: "talk", tail: 2) { cursor text } }`, {}, (d) => d.functionLogs);
+      const tailed = await tail.waitFor((v) => v.length >= 2, 'the last 2 lines');
+      expect(tailed.map((l) => l.cursor)).toEqual(end.edges.map((e: any) => e.cursor));
     } finally {
       await client.dispose();
     }

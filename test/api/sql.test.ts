@@ -76,7 +76,8 @@ async function logsOf(stepId: string): Promise<Array<{ stream: string; text: str
 const preview = (query: string, limit?: number, cluster = clusterId) => server.gql(PREVIEW, { clusterId: cluster, query, ...(limit === undefined ? {} : { limit }) });
 
 beforeAll(async () => {
-  server = await startTestServer({ sqlPreviewTimeoutMs: 5_000 });
+  // previews are rate-limited per key (api-edge.test.ts): room for every preview of this file
+  server = await startTestServer({ sqlPreviewTimeoutMs: 5_000, sqlPreviewBurst: 1_000 });
   for (const name of ['data', 'out']) await server.data(`mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }`, { name });
   const sales = ['city,amount,day', 'Oslo,10,2024-01-01', 'Bergen,5,2024-01-01', 'Oslo,7,2024-01-02', 'Tromsø,1,2024-01-03', 'Bergen,2,2024-01-03'];
   await putFile('data', 'sales/2024-01.csv', `${sales.slice(0, 3).join('\n')}\n`);

@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  allPages, CREATE_CLUSTER as CREATE, ENDED_STEP_STATES as ENDED, Fixtures, gateStep, getStep, MASTER, TERMINATE_CLUSTERS as TERMINATE,
+  allPages, CREATE_CLUSTER as CREATE, ENDED_STEP_STATES as ENDED, expectError, Fixtures, gateStep, getStep, MASTER, TERMINATE_CLUSTERS as TERMINATE,
   waitForClusterState, waitForStepState,
 } from '../support/api.js';
+import { Subscription } from '../support/client.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -34,6 +35,8 @@ const CANCEL = `mutation($input: CancelStepsInput!) { cancelSteps(input: $input)
 const STEP_Q = `query($id: ID!) { step(id: $id) { ${STEP} } }`;
 const LOGS = `query($id: ID!, $first: Int, $after: String) { step(id: $id) { logs(first: $first, after: $after) {
   edges { cursor node { cursor at stream text } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`;
+const LOGS_BACK = `query($id: ID!, $last: Int, $before: String) { step(id: $id) { logs(last: $last, before: $before) {
+  totalCount edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`;
 const STEP_UPDATES = `subscription($id: ID!) { stepUpdates(stepId: $id) { id state progress exitCode } }`;
 
 
@@ -206,6 +209,33 @@ describe('command steps', () => {
     // past the end: an empty page, not an error
     const { logs: empty } = (await server.data(LOGS, { id: s.id, first: 100, after: '252' })).step;
     expect(empty).toMatchObject({ edges: [], pageInfo: { hasNextPage: false, startCursor: null, endCursor: null } });
+
+    // from the end: `last`/`before` walk back through the same lines; totalCount is the whole log
+    const back: any[] = [];
+    let before: string | null = null;
+    do {
+      const { logs }: { logs: any } = (await server.data(LOGS_BACK, { id: s.id, last: 100, before })).step;
+      back.push(logs);
+      before = logs.pageInfo.startCursor;
+    } while (back[back.length - 1].pageInfo.hasPreviousPage);
+    expect(back.map((p) => p.edges.length)).toEqual([100, 100, 52]);
+    expect(back.map((p) => [p.pageInfo.startCursor, p.pageInfo.endCursor])).toEqual([['153', '252'], ['53', '152'], ['1', '52']]);
+    expect(back.map((p) => p.pageInfo.hasNextPage)).toEqual([false, true, true]);
+    expect(back.map((p) => p.totalCount)).toEqual([252, 252, 252]);
+    expect(back.reverse().flatMap((p) => p.edges.map((e: any) => e.cursor))).toEqual(edges.map((e: any) => e.cursor));
+    expectError(await server.gql(`query($id: ID!) { step(id: $id) { logs(first: 1, last: 1) { totalCount } } }`, { id: s.id }), 'BAD_USER_INPUT', 'last');
+    expectError(await server.gql(LOGS_BACK, { id: s.id, last: 1, before: 'x' }), 'BAD_USER_INPUT', 'before');
+
+    // the subscription opens at the tail: the last 3 stored lines, then (none here: the step ended) live ones
+    const client = server.ws();
+    const tail = new Subscription(client, `subscription($s: ID!) { logs(streamId: $s, tail: 3) { cursor text } }`, { s: s.logStreamId }, (d) => d.logs);
+    try {
+      const lines = await tail.waitFor((v) => v.length >= 3, 'the last 3 lines');
+      expect(lines.map((l: any) => [l.cursor, l.text])).toEqual([['250', 'line 249'], ['251', 'line 250'], ['252', 'Step completed (exit code 0)']]);
+    } finally {
+      tail.close();
+      await client.dispose();
+    }
   });
 
   it('a 200 KB line is stored cut at 16 KiB with a truncation marker; the next line is intact', async () => {

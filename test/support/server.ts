@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { startApp, type AppHooks, type RunningApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createTestDatabase } from './db.js';
@@ -48,12 +48,13 @@ export async function assertNoProcessesLeft(dataDir: string): Promise<void> {
   await waitUntil(() => processesOf(dataDir).length === 0, `no processes left under ${dataDir}`, 10_000);
 }
 
-export async function startTestServer(overrides: Partial<Config> = {}, hooks: AppHooks = {}): Promise<TestServer> {
+export async function startTestServer(overrides: Partial<Config> = {}, hooks: AppHooks = {}, logger?: Logger): Promise<TestServer> {
   const dataDir = overrides.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-test-')));
   const databaseUrl = overrides.databaseUrl ?? (await createTestDatabase());
   const key = overrides.adminApiKey ?? `ep_test_${crypto.randomBytes(12).toString('hex')}`;
   const functionsRuntimeDir = overrides.functionsRuntimeDir ?? functionsDirOf(dataDir);
-  const app = await startApp(testConfig({ ...overrides, dataDir, databaseUrl, adminApiKey: key, functionsRuntimeDir }), pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' }), hooks);
+  const log = logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'warn' });
+  const app = await startApp(testConfig({ ...overrides, dataDir, databaseUrl, adminApiKey: key, functionsRuntimeDir }), log, hooks);
   const url = app.url;
   return {
     app, url, key, dataDir, databaseUrl,

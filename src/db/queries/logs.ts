@@ -47,6 +47,22 @@ export async function linesAfter(db: Db, streamId: string, after: number, limit:
     select * from log_lines where stream_id = ${streamId} and seq > ${after} order by seq limit ${limit}`;
 }
 
+/**
+ * Lines of a stream between two seqs (both exclusive), the `limit` first ones or, `fromEnd`, the
+ * `limit` last ones (returned oldest first). Both walk the primary key (stream_id, seq), forwards
+ * or backwards: opening a long log at its tail reads only the lines it returns.
+ */
+export async function linesBetween(
+  db: Db, streamId: string, after: number, before: number | null, limit: number, fromEnd: boolean,
+): Promise<LogLineRow[]> {
+  const upper = before ?? Number.MAX_SAFE_INTEGER;
+  if (!fromEnd) return db<LogLineRow[]>`
+    select * from log_lines where stream_id = ${streamId} and seq > ${after} and seq < ${upper} order by seq limit ${limit}`;
+  const rows = await db<LogLineRow[]>`
+    select * from log_lines where stream_id = ${streamId} and seq > ${after} and seq < ${upper} order by seq desc limit ${limit}`;
+  return rows.reverse();
+}
+
 export async function streamHead(db: Db, streamId: string): Promise<{ lastSeq: number; agentSeq: number } | undefined> {
   const [row] = await db<{ lastSeq: number; agentSeq: number }[]>`
     select last_seq, agent_seq from log_streams where id = ${streamId}`;
