@@ -71,10 +71,11 @@ function toProvisioned(row: ProvisionedConcurrencyRow): ProvisionedConcurrencyCo
   };
 }
 
-export function toInvocation(row: InvocationRow): Invocation {
+/** `hidePayload`: the invocation is a delivery of a source the caller may not read (TriggerService.hiddenPayloads). */
+export function toInvocation(row: InvocationRow, hidePayload = false): Invocation {
   return {
     id: row.id, functionName: row.functionName, qualifier: row.qualifier, executedVersion: row.executedVersion,
-    invocationType: row.invocationType as InvocationType, status: row.status as InvocationStatus, payload: parseJson(row.payload),
+    invocationType: row.invocationType as InvocationType, status: row.status as InvocationStatus, payload: hidePayload ? null : parseJson(row.payload),
     response: parseJson(row.response), functionError: row.functionError, errorType: row.errorType, errorMessage: row.errorMessage,
     attempts: row.attempts, coldStart: row.coldStart, initDurationMs: row.initDurationMs, durationMs: row.durationMs,
     billedDurationMs: row.billedDurationMs, memoryMb: row.memoryMb, maxMemoryUsedMb: row.maxMemoryUsedMb, instanceId: row.instanceId,
@@ -176,7 +177,9 @@ export class FunctionResolver {
   @Query(() => Invocation, { nullable: true })
   async invocation(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Invocation | null> {
     const row = await ctx.services.invocations.get(id);
-    return row ? toInvocation(row) : null;
+    if (!row) return null;
+    const hidden = await ctx.services.triggers.hiddenPayloads(ctx.principal!, [row]);
+    return toInvocation(row, hidden.has(row.id));
   }
 
   @Authorized('functions:ListInvocations')
@@ -191,7 +194,8 @@ export class FunctionResolver {
       functionName: filter?.functionName, statuses: filter?.status, invocationType: filter?.invocationType,
       executedVersion: filter?.executedVersion, since: filter?.since, until: filter?.until,
     }, first, after);
-    return connection(page, toInvocation, Boolean(after));
+    const hidden = await ctx.services.triggers.hiddenPayloads(ctx.principal!, page.nodes);
+    return connection(page, (row) => toInvocation(row, hidden.has(row.id)), Boolean(after));
   }
 
   @Authorized('functions:GetMetrics')
