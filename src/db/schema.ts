@@ -67,7 +67,10 @@ export const instances = pgTable('instances', {
   state: text('state').notNull(),
   stateReasonCode: text('state_reason_code'),
   stateReasonMessage: text('state_reason_message'),
+  // the agent's credential (sha256 of a random secret; '' once the instance ended) and the next one,
+  // sent in the last welcome and not yet confirmed (docs/agent-protocol.md "Credentials")
   tokenHash: text('token_hash').notNull(),
+  nextTokenHash: text('next_token_hash'),
   pid: integer('pid'),
   host: text('host'),
   workdir: text('workdir'),

@@ -4,6 +4,7 @@ import { appendEvent } from '../db/queries/events.js';
 import { insertInstance } from '../db/queries/instances.js';
 import type { ClusterRow, ClusterState, InstanceGroupRow, InstanceRole } from '../db/rows.js';
 import { ACTIVE_CLUSTER_STATES } from '../db/rows.js';
+import { credentialKey } from '../engine/agent/credential.js';
 import { newId, secret, sha256 } from '../lib/ids.js';
 import { instanceType, type ApplicationInfo } from './catalog.js';
 import { validateBootstrapActions, type BootstrapActionInput } from './bootstrap-actions.js';
@@ -31,10 +32,10 @@ export interface CreateClusterInput {
 
 export interface ClusterFilter { states?: ClusterState[] | null; nameContains?: string | null; ids?: string[] | null }
 
-/** New instance rows get a join token; only its hash is stored. The agent receives it at launch. */
+/** New instance rows get a join token; only its key (a hash) is stored. The agent receives it at launch. */
 export function newInstanceToken(): { token: string; hash: string } {
   const token = secret(24);
-  return { token, hash: sha256(token) };
+  return { token, hash: credentialKey(token) };
 }
 
 function validateGroups(groups: readonly InstanceGroupInput[]): void {

@@ -1,0 +1,1 @@
+ALTER TABLE "instances" ADD COLUMN "next_token_hash" text;
