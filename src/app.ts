@@ -167,7 +167,10 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     });
     const httpServer = http;
     await new Promise<void>((resolve, reject) => {
-      httpServer.server.once('error', reject);
+      httpServer.server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(
+        `port ${config.port} on ${config.host} is already in use by another process: refusing to start. Agents and clients `
+        + 'that dial it would talk to whoever holds it: stop that process (or set PORT to a free port) and start again',
+      ) : err));
       httpServer.server.listen(config.port, config.host, () => resolve());
     });
     const port = (httpServer.server.address() as AddressInfo).port;

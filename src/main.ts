@@ -31,5 +31,7 @@ try {
   process.on('SIGINT', () => shutdown('SIGINT'));
 } catch (err) {
   log.fatal({ err }, 'failed to start');
+  // the reason in plain words too, for whoever started it by hand
+  process.stderr.write(`emberplane did not start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 }
