@@ -25,6 +25,7 @@ import { Listener } from './events/listener.js';
 import { buildApiSchema } from './schema/build.js';
 import { createHttpServer, type HttpServer } from './server/http.js';
 import { createServices, type Services } from './services/index.js';
+import { Secrets } from './services/secrets.js';
 import { ServerRegistry } from './services/servers.js';
 
 export interface RunningApp {
@@ -69,7 +70,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
   try {
     await runMigrations(databaseUrl);
     sql = connect(databaseUrl, { max: config.dbPoolSize, applicationName: serverId, onQuery: hooks.onQuery });
-    const services = createServices(sql, log, config);
+    const services = createServices(sql, log, config, await Secrets.load(config, sql, log));
     await services.storage.start();
     functionRuntime = new LocalFunctionRuntime(
       config.functionsRuntimeDir ?? os.tmpdir(), serverId,

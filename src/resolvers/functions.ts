@@ -1,4 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { JSONResolver } from 'graphql-scalars';
 import { DateTimeResolver } from 'graphql-scalars';
 import type { FunctionAliasRow, FunctionRow, FunctionVersionRow, InvocationRow, LogLineRow, ProvisionedConcurrencyRow } from '../db/rows.js';
 import { authorize } from '../services/auth.js';
@@ -24,14 +25,15 @@ const UPDATE_STATUS: Record<FunctionRow['lastUpdateStatus'], LastUpdateStatus> =
   Successful: LastUpdateStatus.SUCCESSFUL, Failed: LastUpdateStatus.FAILED, InProgress: LastUpdateStatus.IN_PROGRESS,
 };
 
-type FunctionObject = LambdaFunction & { row: FunctionRow };
+// `environment` comes from its field resolver: stored encrypted, opened for the caller
+type FunctionObject = Omit<LambdaFunction, 'environment'> & { row: FunctionRow };
 
 function toFunction(row: FunctionRow): FunctionObject {
   return {
     row, id: row.id, name: row.name, arn: functionArn(row.name), runtime: row.runtime as Runtime, handler: row.handler,
     description: row.description, state: STATE[row.state], stateReason: row.stateReason, stateReasonCode: row.stateReasonCode,
     lastUpdateStatus: UPDATE_STATUS[row.lastUpdateStatus], lastUpdateStatusReason: row.lastUpdateStatusReason,
-    memoryMb: row.memoryMb, timeoutSeconds: row.timeoutSeconds, environment: row.environment, tags: row.tags,
+    memoryMb: row.memoryMb, timeoutSeconds: row.timeoutSeconds, tags: row.tags,
     reservedConcurrency: row.reservedConcurrency, codeSha256: row.codeSha256, codeSize: row.codeSize, revisionId: row.revisionId,
     eventInvokeConfig: {
       maximumRetryAttempts: row.maxRetryAttempts, maximumEventAgeSeconds: row.maxEventAgeSeconds, onSuccess: row.onSuccess, onFailure: row.onFailure,
@@ -214,6 +216,11 @@ export class FunctionResolver {
       durationP50: r.durationP50, durationP99: r.durationP99, concurrentExecutionsMax: r.maxConcurrency, coldStarts: r.coldStarts,
       gbSeconds: r.gbSeconds,
     }));
+  }
+
+  @FieldResolver(() => JSONResolver, { description: 'an object of strings (as Lambda\'s GetFunctionConfiguration; stored encrypted)' })
+  environment(@Root() fn: FunctionObject, @Ctx() ctx: Context): Record<string, string> {
+    return ctx.services.secrets.openEnv(fn.row.environment);
   }
 
   @FieldResolver(() => [FunctionVersion])

@@ -92,7 +92,7 @@ export class LogLineConnection extends Connection(LogLine, 'LogLine') {}
 @ObjectType()
 export class CommandStep {
   @Field(() => [String]) args!: string[];
-  @Field(() => JSONResolver, { nullable: true }) env!: Record<string, string> | null;
+  @Field(() => JSONResolver, { nullable: true }) env!: Record<string, string | null> | null;
 }
 
 @ObjectType()

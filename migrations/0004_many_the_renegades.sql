@@ -1,1 +1,0 @@
-ALTER TABLE "instances" ADD COLUMN "next_token_hash" text;
