@@ -15,6 +15,8 @@ const KEYED_HASH_PREFIX = 'hmac-sha256:';
 /** an encrypted value: `v1:` + base64url(12-byte IV | ciphertext | 16-byte tag) */
 const ENVELOPE_PREFIX = 'v1:';
 const CHECK_SETTING = 'secrets_key_check';
+/** set once the environments stored before encryption came have been encrypted */
+const SEALED_SETTING = 'environments_sealed';
 
 /** The key from SECRETS_KEY: 32 bytes as 64 hex digits or base64. */
 function parseKey(raw: string, from: string): Buffer {
@@ -80,6 +82,8 @@ export class Secrets {
    * applies if the row still holds what was read, so servers starting together don't clash).
    */
   private async sealStoredEnvironments(sql: Sql, log: Logger): Promise<void> {
+    // once per database: afterwards every environment is written encrypted
+    if ((await sql`select 1 from settings where name = ${SEALED_SETTING}`).length > 0) return;
     const clear = `<> '{}'::jsonb and not (%s ? '${SEALED}')`;
     let sealed = 0;
     for (const row of await sql.unsafe<{ id: string; env: Record<string, string> }[]>(
@@ -98,6 +102,7 @@ export class Secrets {
                            where id = ${row.id} and spec->'env' = ${sql.json(row.env)}`).count;
     }
     if (sealed > 0) log.info({ sealed }, 'encrypted environments stored before encryption');
+    await sql`insert into settings (name, value) values (${SEALED_SETTING}, 'v1') on conflict (name) do nothing`;
   }
 
   /** How an API key is stored: HMAC-SHA256 with a key the database doesn't have. */

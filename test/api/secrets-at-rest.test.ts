@@ -126,7 +126,8 @@ describe('an install from before encryption', () => {
     ] } });
     await server.data(TERMINATE_CLUSTERS, { ids: [createCluster.cluster.id] });
     await waitForClusterState(server, createCluster.cluster.id, ['TERMINATED']);
-    // as an older version stored them
+    // as an older version stored them (it kept no record of having encrypted anything)
+    await db`delete from settings where name = 'environments_sealed'`;
     await db`update functions set environment = ${db.json({ OLD: 'plain-old-secret' })} where name = 'old-env'`;
     await db`update steps set spec = jsonb_set(spec, '{env}', ${db.json({ OLD_STEP: 'plain-old-step-secret' })}) where cluster_id = ${createCluster.cluster.id}`;
     const next = await startTestServer({ databaseUrl: server.databaseUrl, adminApiKey: server.key });
