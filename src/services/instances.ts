@@ -73,11 +73,13 @@ export class InstanceService {
    */
   async hello(instanceId: string, nonce: string, proof: string, pid: number, host: string, serverId: string): Promise<HelloResult> {
     const probe = await q.instanceById(this.sql, instanceId);
-    // a stale agent (its launch was superseded), an old proof or a stranger: either way it should stop
-    if (!probe) return REFUSED;
+    // a stale agent (its launch was superseded), an old proof or a stranger: either way it should
+    // stop (and, refused before any lock is taken, can't hold up the cluster by trying again)
+    if (!probe || !provenKey(proof, nonce, instanceId, [probe.tokenHash, probe.nextTokenHash])) return REFUSED;
     return this.sql.begin(async (tx): Promise<HelloResult> => {
       const cluster = (await clustersQ.lockCluster(tx, probe.clusterId))!;
       let instance = (await q.instanceById(tx, instanceId))!;
+      // checked again under the lock: another server may have rotated the keys meanwhile
       const used = provenKey(proof, nonce, instanceId, [instance.tokenHash, instance.nextTokenHash]);
       if (!used) return REFUSED;
       if (instance.state === 'TERMINATED' || ENDED_CLUSTER_STATES.includes(cluster.state) || cluster.state === 'TERMINATING') {
