@@ -18,6 +18,8 @@ class Relay {
   target = '';
   /** the instance whose next welcome is lost */
   dropWelcomeOf: string | null = null;
+  /** the instance whose next tokenReceived is lost */
+  dropAckOf: string | null = null;
   private constructor(readonly wss: WebSocketServer) {
     wss.on('connection', (agent) => {
       const upstream = new WebSocket(this.target);
@@ -27,6 +29,13 @@ class Relay {
         const msg = JSON.parse(String(d));
         if (msg.type === 'hello') instanceId = msg.instanceId;
         this.frames.push({ from: 'agent', msg });
+        if (msg.type === 'tokenReceived' && instanceId !== null && this.dropAckOf === instanceId) {
+          // the agent switched keys but the server never hears of it
+          this.dropAckOf = null;
+          agent.terminate();
+          upstream.terminate();
+          return;
+        }
         if (upstream.readyState === upstream.OPEN) upstream.send(String(d)); else early.push(String(d));
       });
       upstream.on('open', () => { for (const d of early.splice(0)) upstream.send(d); });
@@ -139,6 +148,19 @@ describe('node agent credentials', { timeout: 120_000 }, () => {
       { input: { clusterId, steps: [{ name: 'after-lost-welcome', command: { args: ['true'] } }] } });
     await waitForStepState(server, addSteps.steps[0].id, ['COMPLETED']);
     expect((await instancesOf(clusterId)).map((i) => i.state)).toEqual(['RUNNING', 'RUNNING']);
+    // A tokenReceived lost on the way: the agent holds the new key, the server still has the old
+    // one as current and the new one as next. The new one gets it back in; the old one is then void.
+    const beforeAck = relay.hellos(master.id).length;
+    const keysBeforeAck = await keysOf(master.id);
+    relay.dropAckOf = master.id;
+    for (const ws of relay.wss.clients) ws.terminate();
+    await waitUntil(() => relay.hellos(master.id).length >= beforeAck + 2, 'the master to reconnect twice (the first tokenReceived lost)');
+    await settled(master.id);
+    const staleKey = keysBeforeAck.tokenHash;
+    const afterAck = await attempt(server.url, (nonce) => ({ type: 'hello', instanceId: master.id, proof: helloProof(staleKey, nonce, master.id), pid: 1, host: 'x', steps: [] }));
+    expect(afterAck.answers.map((a) => a.type)).toEqual(['challenge', 'error', 'shutdown']);
+    expect((await instancesOf(clusterId)).map((i) => i.state)).toEqual(['RUNNING', 'RUNNING']);
+
     // every hello so far, replayed now: refused
     for (const hello of relay.hellos(master.id)) {
       expect((await attempt(server.url, () => hello)).answers.map((a) => a.type)).toContain('error');
