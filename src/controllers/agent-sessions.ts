@@ -151,7 +151,7 @@ export class AgentSessions {
     this.sessions.set(instance.id, session);
     bind(session);
     const node = await this.services.nodes.forInstance(instance);
-    ws.send(JSON.stringify({ type: 'welcome', node, rotate: true } satisfies ControlMessage));
+    ws.send(JSON.stringify({ type: 'welcome', node, proof: result.welcomeProof } satisfies ControlMessage));
     this.log.info({ instanceId: instance.id, pid: m.pid, remote }, 'agent connected');
     await this.reconcileSteps(session, result.steps, Array.isArray(m.steps) ? m.steps : []);
     this.onWork(instance.clusterId);

@@ -78,8 +78,8 @@ export type AgentMessage =
 export type ControlMessage =
   /** the first message of every connection: the agent answers with a hello proving its key over `nonce` */
   | { type: 'challenge'; nonce: string }
-  /** `rotate`: the agent's next key is nextCredentialKey(key, nonce) (credential.js) */
-  | { type: 'welcome'; node?: NodeConfig; rotate?: boolean }
+  /** `proof`: welcomeProof(key, nonce, instanceId); the agent's next key is nextCredentialKey(key, nonce) (credential.js) */
+  | { type: 'welcome'; node?: NodeConfig; proof: string }
   | { type: 'error'; message: string }
   | { type: 'runStep'; stepId: string; args: string[]; env: Record<string, string> }
   | { type: 'cancelStep'; stepId: string; graceMs: number }

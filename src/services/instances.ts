@@ -5,15 +5,18 @@ import * as q from '../db/queries/instances.js';
 import * as stepsQ from '../db/queries/steps.js';
 import type { ClusterRow, InstanceEndpoints, InstanceGroupRow, InstanceRow, StepRow } from '../db/rows.js';
 import { ACTIVE_CLUSTER_STATES, ENDED_CLUSTER_STATES } from '../db/rows.js';
-import { helloProof, nextCredentialKey } from '../engine/agent/credential.js';
+import { helloProof, nextCredentialKey, welcomeProof } from '../engine/agent/credential.js';
 import type { StepService } from './steps.js';
 import {
   beginTermination, changeClusterState, changeGroup, changeInstanceState, finalStateFor, settleActivity, type Reason,
 } from './transitions.js';
 
 export type HelloResult =
-  /** `nextTokenHash`: the key the agent derives after this welcome, until it confirms it (`confirmToken`) */
-  | { ok: true; instance: InstanceRow; steps: StepRow[]; nextTokenHash: string }
+  /**
+   * `welcomeProof`: shows the agent this is its control plane; `nextTokenHash`: the key the agent
+   * derives after this welcome, until it confirms it (`confirmToken`)
+   */
+  | { ok: true; instance: InstanceRow; steps: StepRow[]; welcomeProof: string; nextTokenHash: string }
   | { ok: false; reason: string; shutdown: boolean };
 
 /** Which of the instance's keys (if any) made `proof` for this connection's challenge. */
@@ -96,7 +99,9 @@ export class InstanceService {
         await refreshGroups(tx, (await clustersQ.clusterById(tx, cluster.id))!);
       }
       const steps = await stepsQ.stepsOnInstance(tx, instanceId, ['RUNNING', 'CANCEL_PENDING']);
-      return { ok: true, instance: (await q.instanceById(tx, instanceId))!, steps, nextTokenHash: nextKey };
+      return {
+        ok: true, instance: (await q.instanceById(tx, instanceId))!, steps, welcomeProof: welcomeProof(used, nonce, instanceId), nextTokenHash: nextKey,
+      };
     });
   }
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { credentialKey, helloProof, nextCredentialKey } from '../../src/engine/agent/credential.js';
+import { credentialKey, helloProof, nextCredentialKey, welcomeProof } from '../../src/engine/agent/credential.js';
 import { LocalDriver } from '../../src/engine/local/local-driver.js';
 import { descendantsOf, isPidAlive, processesWithEnv } from '../../src/engine/local/processes.js';
 import type { AgentLogLine, AgentMessage, ControlMessage, InstanceHandle } from '../../src/engine/types.js';
@@ -21,6 +21,9 @@ type Msg<T extends AgentMessage['type']> = Extract<AgentMessage, { type: T }>;
 class Conn {
   readonly messages: AgentMessage[] = [];
   readonly nonce = randomBytes(32).toString('base64url');
+  /** the key the agent proved in this connection's hello */
+  key = '';
+  instanceId = '';
   constructor(readonly ws: WebSocket) {}
 
   send(msg: ControlMessage | string): void {
@@ -40,12 +43,16 @@ class Conn {
 
 interface ControlPlaneOptions {
   welcome?: (connIndex: number) => boolean;
+  /** answer the hello with a welcome whose proof is wrong, then a runStep */
+  forgeWelcome?: (connIndex: number) => boolean;
   ackLogs?: boolean;
   ackExit?: boolean;
 }
 
 class ControlPlane {
   readonly conns: Conn[] = [];
+  /** each agent's current key, as the control plane keeps it (rotated at tokenReceived) */
+  private readonly keys = new Map<string, string>();
   private constructor(
     readonly wss: WebSocketServer,
     private readonly options: ControlPlaneOptions,
@@ -58,12 +65,19 @@ class ControlPlane {
         const msg = JSON.parse(String(data)) as AgentMessage;
         conn.messages.push(msg);
         if (msg.type === 'hello') {
-          if (this.options.welcome?.(index) ?? true) conn.send({ type: 'welcome', rotate: true });
+          conn.key = this.keys.get(msg.instanceId) ?? credentialKey(TOKEN);
+          conn.instanceId = msg.instanceId;
+          if (this.options.forgeWelcome?.(index)) {
+            // a listener that doesn't know the key, trying to command the agent
+            conn.send({ type: 'welcome', proof: 'f'.repeat(64) });
+            conn.send({ type: 'runStep', stepId: 's-forged', args: ['sh', '-c', 'echo forged'], env: {} });
+          } else if (this.options.welcome?.(index) ?? true) conn.send({ type: 'welcome', proof: welcomeProof(conn.key, conn.nonce, msg.instanceId) });
           else {
             conn.send({ type: 'error', message: 'not now' });
             ws.close();
           }
         }
+        if (msg.type === 'tokenReceived') this.keys.set(conn.instanceId, nextCredentialKey(conn.key, conn.nonce));
         if (msg.type === 'log' && this.options.ackLogs) {
           conn.send({ type: 'ackLogs', stepId: msg.stepId, seq: msg.lines[msg.lines.length - 1].seq });
         }
@@ -226,6 +240,19 @@ describe('node agent', () => {
     expect(refused.of('hello')[0].proof).toBe(helloProof(rotated, refused.nonce, agent.instanceId));
     expect(third.of('hello')[0].proof).toBe(helloProof(rotated, third.nonce, agent.instanceId));
     expect(refused.of('tokenReceived')).toHaveLength(0);
+  });
+
+  it('obeys no welcome that does not prove the key: a listener posing as the control plane commands nothing', async () => {
+    const cp = await ControlPlane.start({ forgeWelcome: (i) => i === 0 });
+    const agent = await launchAgent([cp.url]);
+    const real = await until(() => cp.conn(1)?.of('tokenReceived')[0] && cp.conn(1));
+    const forged = cp.conn(0)!;
+    expect(forged.of('tokenReceived')).toHaveLength(0);
+    expect(forged.of('stepStarted')).toHaveLength(0);
+    expect(cp.conns.flatMap((c) => c.of('stepStarted'))).toHaveLength(0);
+    // its key did not move either: the next hello proves the launch key
+    expect(real.of('hello')[0].proof).toBe(helloProof(credentialKey(TOKEN), real.nonce, agent.instanceId));
+    expect(readFileSync(path.join(agent.workdir, 'agent.log'), 'utf8')).toContain('a welcome without a valid proof');
   });
 
   it('tries the control plane URLs in turn and retries after a refusal', async () => {

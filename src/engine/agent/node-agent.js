@@ -5,14 +5,14 @@
 // carries its own minimal WebSocket client (Node 20 has no global WebSocket).
 
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { BootstrapFailure, runBootstrapActions } from './bootstrap.js';
-import { credentialKey, helloProof, nextCredentialKey } from './credential.js';
+import { credentialKey, helloProof, nextCredentialKey, welcomeProof } from './credential.js';
 import { startMetrics } from './metrics.js';
 import { masterStatus, SparkNode } from './spark.js';
 
@@ -1007,16 +1007,21 @@ function startOrphanTimer() {
 
 /**
  * @param {WsClient} ws @param {string} url @param {NodeConfig | undefined} node
- * @param {boolean} rotate derive the key for the next hello (docs/agent-protocol.md "Credentials")
+ * @param {unknown} proof the control plane's proof that it knows our key (docs/agent-protocol.md "Credentials")
  */
-function onWelcome(ws, url, node, rotate) {
+function onWelcome(ws, url, node, proof) {
   if (conn !== ws || welcomed) return;
+  // Whoever answers on a control plane's address (e.g. a process that took its port) must not
+  // command us: only a peer that knows our key can welcome us.
+  if (!challengeNonce || typeof proof !== 'string' || !sameText(proof, welcomeProof(config.credential, challengeNonce, config.instanceId))) {
+    diag('error', 'a welcome without a valid proof: not our control plane; dropping it', { url });
+    ws.destroy();
+    return;
+  }
   welcomed = true;
   // The key just used is void once the control plane hears that we hold its successor.
-  if (rotate && challengeNonce) {
-    config.credential = nextCredentialKey(config.credential, challengeNonce);
-    send({ type: 'tokenReceived' });
-  }
+  config.credential = nextCredentialKey(config.credential, challengeNonce);
+  send({ type: 'tokenReceived' });
   if (orphanTimer) {
     clearTimeout(orphanTimer);
     orphanTimer = null;
@@ -1040,6 +1045,13 @@ function onWelcome(ws, url, node, rotate) {
       if (conn === ws && isSessionUp()) bootstrapError(err);
     },
   );
+}
+
+/** @param {string} a @param {string} b */
+function sameText(a, b) {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**
@@ -1075,7 +1087,7 @@ function onControlMessage(ws, url, text) {
     return;
   }
   if (msg.type === 'challenge') return onChallenge(ws, msg.nonce);
-  if (msg.type === 'welcome') return onWelcome(ws, url, msg.node, msg.rotate === true);
+  if (msg.type === 'welcome') return onWelcome(ws, url, msg.node, msg.proof);
   if (msg.type === 'error') {
     diag('error', 'control plane refused the agent', { url, message: String(msg.message) });
     return;
