@@ -5,9 +5,10 @@ import { insertInstance } from '../db/queries/instances.js';
 import type { ClusterRow, ClusterState, InstanceGroupRow, InstanceRole } from '../db/rows.js';
 import { ACTIVE_CLUSTER_STATES } from '../db/rows.js';
 import { credentialKey } from '../engine/agent/credential.js';
-import { newId, secret, sha256 } from '../lib/ids.js';
+import { newId, secret } from '../lib/ids.js';
 import { instanceType, type ApplicationInfo } from './catalog.js';
 import { validateBootstrapActions, type BootstrapActionInput } from './bootstrap-actions.js';
+import type { Secrets } from './secrets.js';
 import type { StorageService } from './storage.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
 import { insertValidatedSteps, validateSteps, type StepInput, type StepService } from './steps.js';
@@ -67,6 +68,7 @@ export class ClusterService {
     private readonly applications: readonly ApplicationInfo[],
     private readonly storage: StorageService,
     private readonly appActivity: AppActivity,
+    private readonly secrets: Secrets,
   ) {}
 
   async create(input: CreateClusterInput): Promise<ClusterRow> {
@@ -85,7 +87,8 @@ export class ClusterService {
     const steps = await validateSteps(input.steps ?? [], 'input.steps', stepConcurrency, this.steps.kindContext(applications));
     const token = input.clientToken ?? null;
     if (token !== null) requireName(token, 'input.clientToken', Limits.clientTokenLength);
-    const requestHash = token === null ? null : sha256(JSON.stringify({ ...input, clientToken: undefined }));
+    // keyed: the request holds the steps' environments, which a bare hash would let one guess at
+    const requestHash = token === null ? null : this.secrets.keyedHash(JSON.stringify({ ...input, clientToken: undefined }));
 
     const created = await this.sql.begin(async (tx) => {
       const cluster = await q.insertCluster(tx, {

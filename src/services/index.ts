@@ -76,7 +76,7 @@ export function createServices(sql: Sql, log: Logger, config: Config, secrets: S
     sql,
     secrets,
     auth: new AuthService(sql, secrets, log),
-    clusters: new ClusterService(sql, steps, applications, storage, (id, since) => metrics.lastAppActivity(id, since)),
+    clusters: new ClusterService(sql, steps, applications, storage, (id, since) => metrics.lastAppActivity(id, since), secrets),
     steps,
     instances: new InstanceService(sql, steps),
     logs: new LogService(sql, log),

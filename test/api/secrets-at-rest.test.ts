@@ -91,7 +91,7 @@ describe('function environments', () => {
 
 describe('step environments', () => {
   it('are encrypted in Postgres, given to the process, and not shown to a key that may only describe', async () => {
-    const { createCluster } = await server.data(CREATE_CLUSTER, { input: { name: 'env-steps', instanceGroups: [MASTER], steps: [
+    const { createCluster } = await server.data(CREATE_CLUSTER, { input: { name: 'env-steps', instanceGroups: [MASTER], clientToken: 'env-steps-1', steps: [
       { name: 'uses-secret', command: { args: ['sh', '-c', 'echo "got $API_TOKEN"'], env: { API_TOKEN: 'step-secret-42', MODE: 'fast' } } },
     ] } });
     const clusterId = createCluster.cluster.id;
@@ -104,6 +104,9 @@ describe('step environments', () => {
     expect(logs.step.logs.edges.map((e: any) => e.node.text)).toContain('got step-secret-42');
     expect(JSON.stringify(await db`select * from steps where id = ${stepId}`)).not.toContain('step-secret-42');
     expect(JSON.stringify(await db`select * from events`)).not.toContain('step-secret-42');
+    // the idempotency hash of the request (which holds the environment) is keyed too
+    const [cluster] = await db<{ requestHash: string }[]>`select request_hash from clusters where id = ${clusterId}`;
+    expect(cluster!.requestHash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
 
     const q = `query($id: ID!) { step(id: $id) { command { args env } } }`;
     const describer = (await server.data(CREATE_KEY, { input: { name: 'describer', actions: ['clusters:Describe*'] } })).createApiKey.key;
