@@ -12,46 +12,36 @@ import { CORE, CREATE_CLUSTER, MASTER, TERMINATE_CLUSTERS, waitForClusterState, 
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-/** Sits between agents and the server, keeps every frame, and can drop the next welcome (a lost one). */
+/** Sits between agents and the server, keeps every frame, and can lose a frame with its connection. */
 class Relay {
   readonly frames: Array<{ from: 'agent' | 'server'; msg: any }> = [];
   target = '';
-  /** the instance whose next welcome is lost */
-  dropWelcomeOf: string | null = null;
-  /** the instance whose next tokenReceived is lost */
-  dropAckOf: string | null = null;
+  /** the instance whose next frame of this type is lost, with the connection: 'welcome' (server to agent) or 'tokenReceived' (agent to server) */
+  readonly lose = new Map<string, string>();
   private constructor(readonly wss: WebSocketServer) {
     wss.on('connection', (agent) => {
       const upstream = new WebSocket(this.target);
+      const end = () => { agent.terminate(); upstream.terminate(); };
       const early: string[] = [];
       let instanceId: string | null = null;
+      /** records a frame; false when it is the one to lose (the connection is cut instead) */
+      const pass = (from: 'agent' | 'server', msg: any): boolean => {
+        this.frames.push({ from, msg });
+        if (instanceId === null || this.lose.get(msg.type) !== instanceId) return true;
+        this.lose.delete(msg.type);
+        end();
+        return false;
+      };
       agent.on('message', (d) => {
         const msg = JSON.parse(String(d));
         if (msg.type === 'hello') instanceId = msg.instanceId;
-        this.frames.push({ from: 'agent', msg });
-        if (msg.type === 'tokenReceived' && instanceId !== null && this.dropAckOf === instanceId) {
-          // the agent switched keys but the server never hears of it
-          this.dropAckOf = null;
-          agent.terminate();
-          upstream.terminate();
-          return;
-        }
+        if (!pass('agent', msg)) return;
         if (upstream.readyState === upstream.OPEN) upstream.send(String(d)); else early.push(String(d));
       });
       upstream.on('open', () => { for (const d of early.splice(0)) upstream.send(d); });
       upstream.on('message', (d) => {
-        const msg = JSON.parse(String(d));
-        this.frames.push({ from: 'server', msg });
-        if (msg.type === 'welcome' && instanceId !== null && this.dropWelcomeOf === instanceId) {
-          // the server welcomed (and rotated) but the agent never hears of it
-          this.dropWelcomeOf = null;
-          agent.terminate();
-          upstream.terminate();
-          return;
-        }
-        if (agent.readyState === agent.OPEN) agent.send(String(d));
+        if (pass('server', JSON.parse(String(d))) && agent.readyState === agent.OPEN) agent.send(String(d));
       });
-      const end = () => { agent.terminate(); upstream.terminate(); };
       agent.on('close', end);
       upstream.on('close', end);
       agent.on('error', () => {});
@@ -140,7 +130,7 @@ describe('node agent credentials', { timeout: 120_000 }, () => {
     // A welcome lost on the way: the server rotated, the agent did not hear of it. The key it used
     // stays valid until it confirms the next one, so it gets back in, and the node keeps working.
     const before = relay.hellos(master.id).length;
-    relay.dropWelcomeOf = master.id;
+    relay.lose.set('welcome', master.id); // the server welcomed (and rotated) but the agent never hears of it
     for (const ws of relay.wss.clients) ws.terminate();
     await waitUntil(() => relay.hellos(master.id).length >= before + 2, 'the master to reconnect twice (the first welcome lost)');
     await settled(master.id);
@@ -152,7 +142,7 @@ describe('node agent credentials', { timeout: 120_000 }, () => {
     // one as current and the new one as next. The new one gets it back in; the old one is then void.
     const beforeAck = relay.hellos(master.id).length;
     const keysBeforeAck = await keysOf(master.id);
-    relay.dropAckOf = master.id;
+    relay.lose.set('tokenReceived', master.id); // the agent switched keys but the server never hears of it
     for (const ws of relay.wss.clients) ws.terminate();
     await waitUntil(() => relay.hellos(master.id).length >= beforeAck + 2, 'the master to reconnect twice (the first tokenReceived lost)');
     await settled(master.id);
