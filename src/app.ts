@@ -25,6 +25,7 @@ import { Listener } from './events/listener.js';
 import { buildApiSchema } from './schema/build.js';
 import { createHttpServer, type HttpServer } from './server/http.js';
 import { createServices, type Services } from './services/index.js';
+import { Secrets } from './services/secrets.js';
 import { ServerRegistry } from './services/servers.js';
 import { sandboxToolOf } from './sandbox-check.js';
 
@@ -71,7 +72,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
   try {
     await runMigrations(databaseUrl);
     sql = connect(databaseUrl, { max: config.dbPoolSize, applicationName: serverId, onQuery: hooks.onQuery });
-    const services = createServices(sql, log, config);
+    const services = createServices(sql, log, config, await Secrets.load(config, sql, log));
     await services.storage.start();
     functionRuntime = new LocalFunctionRuntime(
       config.functionsRuntimeDir ?? os.tmpdir(), serverId,
@@ -170,7 +171,10 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     });
     const httpServer = http;
     await new Promise<void>((resolve, reject) => {
-      httpServer.server.once('error', reject);
+      httpServer.server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(
+        `port ${config.port} on ${config.host} is already in use by another process: refusing to start. Agents and clients `
+        + 'that dial it would talk to whoever holds it: stop that process (or set PORT to a free port) and start again',
+      ) : err));
       httpServer.server.listen(config.port, config.host, () => resolve());
     });
     const port = (httpServer.server.address() as AddressInfo).port;

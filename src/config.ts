@@ -11,6 +11,8 @@ export interface Config {
   objectMaxBytes: number;
   databaseUrl: string | undefined;
   adminApiKey: string | undefined;
+  /** the key secrets at rest are hashed and encrypted with (SECRETS_KEY); default DATA_DIR/secrets.key */
+  secretsKey: string | undefined;
   production: boolean;
   introspection: boolean;
   /** the GraphiQL explorer at GET /graphql (EXPLORER; default on unless production) */
@@ -104,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     objectMaxBytes: int(env, 'OBJECT_MAX_BYTES', 5 * 1024 ** 3),
     databaseUrl: env.DATABASE_URL || undefined,
     adminApiKey: env.ADMIN_API_KEY || undefined,
+    secretsKey: env.SECRETS_KEY || undefined,
     production,
     introspection: env.INTROSPECTION ? env.INTROSPECTION === 'true' : true,
     explorer: env.EXPLORER ? env.EXPLORER === 'true' : !production,

@@ -36,5 +36,7 @@ try {
     process.exit(1);
   }
   log.fatal({ err }, 'failed to start');
+  // the reason in plain words too, for whoever started it by hand
+  process.stderr.write(`emberplane did not start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 }

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { StepRow } from '../db/rows.js';
@@ -14,6 +15,8 @@ export interface AgentSession {
   streams: Map<string, string>;
   /** log lines received and not yet handed to storage, per step */
   pendingLogs: Map<string, AgentLogLine[]>;
+  /** the hash of the credential sent in this connection's welcome, until the agent confirms it */
+  nextTokenHash: string | null;
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
@@ -60,6 +63,9 @@ export class AgentSessions {
     // one message at a time per agent: a step's exit is handled after its last log batch
     let chain: Promise<void> = Promise.resolve();
     const helloTimer = setTimeout(() => { if (!session) ws.close(4408, 'hello timeout'); }, HELLO_TIMEOUT_MS);
+    // the agent proves its key over this, so no hello can be replayed on another connection
+    const nonce = crypto.randomBytes(32).toString('base64url');
+    ws.send(JSON.stringify({ type: 'challenge', nonce } satisfies ControlMessage));
     // A report that could not be recorded (database unreachable, …) must not be lost: closing the
     // socket makes the agent reconnect and resend everything unacknowledged (handlers are idempotent).
     const failed = (err: unknown, what: string) => {
@@ -103,7 +109,7 @@ export class AgentSessions {
         if (message.type === 'hello') {
           clearTimeout(helloTimer);
           // the session is known before the agent is welcomed: what it sends next is its own
-          await this.hello(ws, message, remote, (s) => { session = s; });
+          await this.hello(ws, message, nonce, remote, (s) => { session = s; });
         } else if (session) {
           await this.handle(session, message);
         } else {
@@ -125,9 +131,9 @@ export class AgentSessions {
   }
 
   private async hello(
-    ws: WebSocket, m: Extract<AgentMessage, { type: 'hello' }>, remote: string, bind: (session: AgentSession) => void,
+    ws: WebSocket, m: Extract<AgentMessage, { type: 'hello' }>, nonce: string, remote: string, bind: (session: AgentSession) => void,
   ): Promise<void> {
-    const result = await this.services.instances.hello(String(m.instanceId), String(m.token), Number(m.pid), String(m.host), this.serverId);
+    const result = await this.services.instances.hello(String(m.instanceId), nonce, String(m.proof), Number(m.pid), String(m.host), this.serverId);
     if (!result.ok) {
       this.log.warn({ instanceId: m.instanceId, remote, reason: result.reason }, 'agent refused');
       ws.send(JSON.stringify({ type: 'error', message: result.reason } satisfies ControlMessage));
@@ -138,11 +144,14 @@ export class AgentSessions {
     const { instance } = result;
     const previous = this.sessions.get(instance.id);
     if (previous && previous.ws !== ws) previous.ws.close(4409, 'replaced by a newer connection');
-    const session: AgentSession = { instanceId: instance.id, clusterId: instance.clusterId, role: instance.role, ws, streams: new Map(), pendingLogs: new Map() };
+    const session: AgentSession = {
+      instanceId: instance.id, clusterId: instance.clusterId, role: instance.role, ws, streams: new Map(), pendingLogs: new Map(),
+      nextTokenHash: result.nextTokenHash,
+    };
     this.sessions.set(instance.id, session);
     bind(session);
     const node = await this.services.nodes.forInstance(instance);
-    ws.send(JSON.stringify({ type: 'welcome', node } satisfies ControlMessage));
+    ws.send(JSON.stringify({ type: 'welcome', node, proof: result.welcomeProof } satisfies ControlMessage));
     this.log.info({ instanceId: instance.id, pid: m.pid, remote }, 'agent connected');
     await this.reconcileSteps(session, result.steps, Array.isArray(m.steps) ? m.steps : []);
     this.onWork(instance.clusterId);
@@ -190,7 +199,7 @@ export class AgentSessions {
   sendRun(instanceId: string, step: StepRow): boolean {
     const session = this.sessions.get(instanceId);
     session?.streams.set(step.id, step.logStreamId);
-    return this.send(instanceId, { type: 'runStep', stepId: step.id, args: step.spec.args, env: step.spec.env });
+    return this.send(instanceId, { type: 'runStep', stepId: step.id, args: step.spec.args, env: this.services.secrets.openEnv(step.spec.env) });
   }
 
   sendCancel(instanceId: string, step: StepRow): boolean {
@@ -224,6 +233,10 @@ export class AgentSessions {
         this.send(session.instanceId, { type: 'shutdown', graceMs: 0 });
         return;
       }
+      case 'tokenReceived':
+        if (session.nextTokenHash) await services.instances.confirmToken(session.instanceId, session.nextTokenHash);
+        session.nextTokenHash = null;
+        return;
       case 'stepStarted':
         await services.steps.recordStarted(String(m.stepId), session.instanceId, Number(m.pid));
         return;

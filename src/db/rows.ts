@@ -66,6 +66,7 @@ export interface InstanceRow {
   stateReasonCode: string | null;
   stateReasonMessage: string | null;
   tokenHash: string;
+  nextTokenHash: string | null;
   pid: number | null;
   host: string | null;
   workdir: string | null;

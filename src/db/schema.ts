@@ -7,10 +7,17 @@ import {
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
+// Installation-wide values (e.g. which secrets key the stored secrets were made with)
+export const settings = pgTable('settings', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+});
+
 export const apiKeys = pgTable('api_keys', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
-  // sha256 of the whole key; the key itself is shown once and never stored
+  // "hmac-sha256:<hex>" of the whole key with a key outside the database (services/secrets.ts);
+  // rows from before are a bare sha256 (hex), rehashed at their next use. The key itself is never stored.
   hash: text('hash').notNull(),
   // IAM-style action patterns (e.g. "clusters:*"); ['*'] for admin keys
   actions: text('actions').array().notNull(),
@@ -67,7 +74,10 @@ export const instances = pgTable('instances', {
   state: text('state').notNull(),
   stateReasonCode: text('state_reason_code'),
   stateReasonMessage: text('state_reason_message'),
+  // the agent's credential (sha256 of a random secret; '' once the instance ended) and the next one,
+  // sent in the last welcome and not yet confirmed (docs/agent-protocol.md "Credentials")
   tokenHash: text('token_hash').notNull(),
+  nextTokenHash: text('next_token_hash'),
   pid: integer('pid'),
   host: text('host'),
   workdir: text('workdir'),

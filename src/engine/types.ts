@@ -61,11 +61,14 @@ export interface AgentMetrics {
 
 /** Messages a node agent sends (see docs/agent-protocol.md). */
 export type AgentMessage =
-  | { type: 'hello'; instanceId: string; token: string; pid: number; host: string; steps: AgentStepReport[] }
+  /** `proof`: helloProof(key, challenge nonce, instanceId) (credential.js) */
+  | { type: 'hello'; instanceId: string; proof: string; pid: number; host: string; steps: AgentStepReport[] }
   | { type: 'ready'; endpoints?: NodeEndpoints }
   | { type: 'bootstrapFailed'; action: string; exitCode: number | null; logTail: string[] }
   | ({ type: 'metrics' } & AgentMetrics)
   | { type: 'heartbeat'; at: number }
+  /** the agent holds the credential of the last welcome (its older one is void from now on) */
+  | { type: 'tokenReceived' }
   | { type: 'stepStarted'; stepId: string; pid: number; at: number }
   | { type: 'log'; stepId: string; lines: AgentLogLine[] }
   | { type: 'progress'; stepId: string; value: number }
@@ -73,7 +76,10 @@ export type AgentMessage =
 
 /** Messages the control plane sends to a node agent. */
 export type ControlMessage =
-  | { type: 'welcome'; node?: NodeConfig }
+  /** the first message of every connection: the agent answers with a hello proving its key over `nonce` */
+  | { type: 'challenge'; nonce: string }
+  /** `proof`: welcomeProof(key, nonce, instanceId); the agent's next key is nextCredentialKey(key, nonce) (credential.js) */
+  | { type: 'welcome'; node?: NodeConfig; proof: string }
   | { type: 'error'; message: string }
   | { type: 'runStep'; stepId: string; args: string[]; env: Record<string, string> }
   | { type: 'cancelStep'; stepId: string; graceMs: number }

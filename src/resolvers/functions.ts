@@ -1,5 +1,5 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { DateTimeResolver } from 'graphql-scalars';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { FunctionAliasRow, FunctionRow, FunctionVersionRow, InvocationRow, LogLineRow, ProvisionedConcurrencyRow } from '../db/rows.js';
 import { authorize } from '../services/auth.js';
 import { ephemeralOf, functionArn } from '../services/functions.js';
@@ -25,14 +25,15 @@ const UPDATE_STATUS: Record<FunctionRow['lastUpdateStatus'], LastUpdateStatus> =
   Successful: LastUpdateStatus.SUCCESSFUL, Failed: LastUpdateStatus.FAILED, InProgress: LastUpdateStatus.IN_PROGRESS,
 };
 
-type FunctionObject = LambdaFunction & { row: FunctionRow };
+// `environment` comes from its field resolver: stored encrypted, opened for the caller
+type FunctionObject = Omit<LambdaFunction, 'environment'> & { row: FunctionRow };
 
 function toFunction(row: FunctionRow): FunctionObject {
   return {
     row, id: row.id, name: row.name, arn: functionArn(row.name), runtime: row.runtime as Runtime, handler: row.handler,
     description: row.description, state: STATE[row.state], stateReason: row.stateReason, stateReasonCode: row.stateReasonCode,
     lastUpdateStatus: UPDATE_STATUS[row.lastUpdateStatus], lastUpdateStatusReason: row.lastUpdateStatusReason,
-    memoryMb: row.memoryMb, ephemeralStorageMb: row.ephemeralStorageMb, timeoutSeconds: row.timeoutSeconds, environment: row.environment, tags: row.tags,
+    memoryMb: row.memoryMb, ephemeralStorageMb: row.ephemeralStorageMb, timeoutSeconds: row.timeoutSeconds, tags: row.tags,
     reservedConcurrency: row.reservedConcurrency, codeSha256: row.codeSha256, codeSize: row.codeSize, revisionId: row.revisionId,
     eventInvokeConfig: {
       maximumRetryAttempts: row.maxRetryAttempts, maximumEventAgeSeconds: row.maxEventAgeSeconds, onSuccess: row.onSuccess, onFailure: row.onFailure,
@@ -72,10 +73,11 @@ function toProvisioned(row: ProvisionedConcurrencyRow): ProvisionedConcurrencyCo
   };
 }
 
-export function toInvocation(row: InvocationRow): Invocation {
+/** `hidePayload`: the invocation is a delivery of a source the caller may not read (TriggerService.hiddenPayloads). */
+export function toInvocation(row: InvocationRow, hidePayload = false): Invocation {
   return {
     id: row.id, functionName: row.functionName, qualifier: row.qualifier, executedVersion: row.executedVersion,
-    invocationType: row.invocationType as InvocationType, status: row.status as InvocationStatus, payload: parseJson(row.payload),
+    invocationType: row.invocationType as InvocationType, status: row.status as InvocationStatus, payload: hidePayload ? null : parseJson(row.payload),
     response: parseJson(row.response), functionError: row.functionError, errorType: row.errorType, errorMessage: row.errorMessage,
     attempts: row.attempts, coldStart: row.coldStart, initDurationMs: row.initDurationMs, durationMs: row.durationMs,
     billedDurationMs: row.billedDurationMs, memoryMb: row.memoryMb, maxMemoryUsedMb: row.maxMemoryUsedMb, instanceId: row.instanceId,
@@ -177,7 +179,9 @@ export class FunctionResolver {
   @Query(() => Invocation, { nullable: true })
   async invocation(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Invocation | null> {
     const row = await ctx.services.invocations.get(id);
-    return row ? toInvocation(row) : null;
+    if (!row) return null;
+    const hidden = await ctx.services.triggers.hiddenPayloads(ctx.principal!, [row]);
+    return toInvocation(row, hidden.has(row.id));
   }
 
   @Authorized('functions:ListInvocations')
@@ -192,7 +196,8 @@ export class FunctionResolver {
       functionName: filter?.functionName, statuses: filter?.status, invocationType: filter?.invocationType,
       executedVersion: filter?.executedVersion, since: filter?.since, until: filter?.until,
     }, first, after);
-    return connection(page, toInvocation, Boolean(after));
+    const hidden = await ctx.services.triggers.hiddenPayloads(ctx.principal!, page.nodes);
+    return connection(page, (row) => toInvocation(row, hidden.has(row.id)), Boolean(after));
   }
 
   @Authorized('functions:GetMetrics')
@@ -211,6 +216,11 @@ export class FunctionResolver {
       durationP50: r.durationP50, durationP99: r.durationP99, concurrentExecutionsMax: r.maxConcurrency, coldStarts: r.coldStarts,
       gbSeconds: r.gbSeconds,
     }));
+  }
+
+  @FieldResolver(() => JSONResolver, { description: 'an object of strings (as Lambda\'s GetFunctionConfiguration; stored encrypted)' })
+  environment(@Root() fn: FunctionObject, @Ctx() ctx: Context): Record<string, string> {
+    return ctx.services.secrets.openEnv(fn.row.environment);
   }
 
   @FieldResolver(() => [FunctionVersion])

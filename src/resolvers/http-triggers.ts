@@ -24,7 +24,7 @@ export class HttpTriggerResolver {
   @Authorized('triggers:CreateTrigger')
   @Mutation(() => CreateFunctionUrlPayload, { description: 'A function URL: an HTTP trigger ANY /fn/<function>[:<qualifier>]/{proxy+} served at /http/fn/<function>/' })
   async createFunctionUrl(@Arg('input', () => CreateFunctionUrlInput) input: CreateFunctionUrlInput, @Ctx() ctx: Context) {
-    const { trigger, url } = await ctx.services.httpRoutes.createFunctionUrl({ ...input });
+    const { trigger, url } = await ctx.services.httpRoutes.createFunctionUrl(ctx.principal!, { ...input });
     return { url, trigger: toTrigger(trigger) };
   }
 }

@@ -29,9 +29,10 @@ export class StepResolver {
     return { results: await ctx.services.steps.cancel(input.clusterId, input.stepIds, input.cancellationOption) };
   }
 
-  @FieldResolver(() => CommandStep, { nullable: true })
-  command(@Root() step: StepObject): CommandStep | null {
-    return step.row.kind === 'COMMAND' ? { args: step.row.spec.args, env: step.row.spec.env } : null;
+  @FieldResolver(() => CommandStep, { nullable: true, description: 'env values only for keys that may add steps (clusters:AddSteps); others see the names, each with null' })
+  command(@Root() step: StepObject, @Ctx() ctx: Context): CommandStep | null {
+    if (step.row.kind !== 'COMMAND') return null;
+    return { args: step.row.spec.args, env: ctx.services.steps.envFor(ctx.principal, step.row) };
   }
 
   @FieldResolver(() => ScriptStep, { nullable: true })

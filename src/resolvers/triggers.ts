@@ -5,6 +5,7 @@ import {
   CreateTriggerInput, CreateTriggerPayload, DeleteTriggerInput, DeleteTriggerPayload, SetTriggerEnabledInput, SetTriggerEnabledPayload,
   Trigger, TriggerConnection, TriggerDeliveryConnection, TriggerFilter, TriggerSourceType, UpdateTriggerInput, UpdateTriggerPayload,
 } from '../schema/triggers.js';
+import { mayReadSource } from '../services/triggers.js';
 import type { Context } from './context.js';
 import { toInvocation } from './functions.js';
 import { connection } from './mappers.js';
@@ -19,8 +20,8 @@ export function toTrigger(row: TriggerRow): TriggerObject {
   };
 }
 
-const toDelivery = (row: InvocationRow) => ({
-  at: row.createdAt, eventId: row.eventId, status: row.status as InvocationStatus, attempts: row.attempts, invocation: toInvocation(row),
+const toDelivery = (row: InvocationRow, hidePayload: boolean) => ({
+  at: row.createdAt, eventId: row.eventId, status: row.status as InvocationStatus, attempts: row.attempts, invocation: toInvocation(row, hidePayload),
 });
 
 @Resolver(() => Trigger)
@@ -47,13 +48,13 @@ export class TriggerResolver {
   @Authorized('triggers:CreateTrigger')
   @Mutation(() => CreateTriggerPayload)
   async createTrigger(@Arg('input', () => CreateTriggerInput) input: CreateTriggerInput, @Ctx() ctx: Context) {
-    return { trigger: toTrigger(await ctx.services.triggers.create({ ...input })) };
+    return { trigger: toTrigger(await ctx.services.triggers.create(ctx.principal!, { ...input })) };
   }
 
   @Authorized('triggers:UpdateTrigger')
   @Mutation(() => UpdateTriggerPayload)
   async updateTrigger(@Arg('input', () => UpdateTriggerInput) input: UpdateTriggerInput, @Ctx() ctx: Context) {
-    return { trigger: toTrigger(await ctx.services.triggers.update({ ...input })) };
+    return { trigger: toTrigger(await ctx.services.triggers.update(ctx.principal!, { ...input })) };
   }
 
   @Authorized('triggers:SetTriggerEnabled')
@@ -75,6 +76,8 @@ export class TriggerResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
-    return connection(await ctx.services.triggers.deliveries(trigger.row, first, after), toDelivery, Boolean(after));
+    // the events of a source the caller can't read stay hidden, whoever made the trigger
+    const hidePayload = !mayReadSource(ctx.principal!, trigger.row.sourceType);
+    return connection(await ctx.services.triggers.deliveries(trigger.row, first, after), (row) => toDelivery(row, hidePayload), Boolean(after));
   }
 }

@@ -102,7 +102,7 @@ export class LogPageArgs {
 @ObjectType()
 export class CommandStep {
   @Field(() => [String]) args!: string[];
-  @Field(() => JSONResolver, { nullable: true }) env!: Record<string, string> | null;
+  @Field(() => JSONResolver, { nullable: true }) env!: Record<string, string | null> | null;
 }
 
 @ObjectType()

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import type { Sql } from '../db/client.js';
+import type { Sql, Tx } from '../db/client.js';
 import * as q from '../db/queries/api-keys.js';
 import type { ApiKeyRow } from '../db/rows.js';
 import { Channel, notify } from '../events/channels.js';
 import { newId, secret, sha256 } from '../lib/ids.js';
+import type { Secrets } from './secrets.js';
 import { AppError, badInput, notFound } from './errors.js';
 import { Limits, requireList, requireName } from './validate.js';
 
@@ -48,7 +49,7 @@ export class AuthService {
   // bumped on every forget(): a lookup that started before a revocation must not re-fill the cache
   private generation = 0;
 
-  constructor(private readonly sql: Sql, private readonly log: Logger) {}
+  constructor(private readonly sql: Sql, private readonly secrets: Secrets, private readonly log: Logger) {}
 
   forget(): void {
     this.generation++;
@@ -59,15 +60,30 @@ export class AuthService {
     if (!header) return null;
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) return null;
-    const hash = sha256(match[1]!);
+    const hash = this.secrets.keyedHash(match[1]!);
     const cached = this.cache.get(hash);
     if (cached && cached.expires > Date.now()) return cached.principal;
     const generation = this.generation;
-    const row = await q.apiKeyByHash(this.sql, hash);
+    const row = await this.keyRow(this.sql, match[1]!);
     const principal = row && !row.revokedAt ? { keyId: row.id, name: row.name, actions: row.actions } : null;
     if (this.cache.size > 10_000) this.cache.clear();
     if (generation === this.generation) this.cache.set(hash, { principal, expires: Date.now() + CACHE_TTL_MS });
     return principal;
+  }
+
+  /**
+   * The row of a key, by its keyed hash; a row stored before keyed hashes (a bare SHA-256, which
+   * can't be converted without the key) is found by that and rehashed now, at its first use.
+   */
+  private async keyRow(db: Sql | Tx, key: string): Promise<ApiKeyRow | undefined> {
+    const hash = this.secrets.keyedHash(key);
+    const row = await q.apiKeyByHash(db, hash);
+    if (row) return row;
+    const legacy = await q.apiKeyByHash(db, sha256(key));
+    if (!legacy) return undefined;
+    await q.rehashApiKey(db, legacy.hash, hash);
+    this.log.info({ keyId: legacy.id }, 'API key rehashed with the server secret');
+    return { ...legacy, hash };
   }
 
   /** First start: make sure an admin key exists; returns the key when one was generated. */
@@ -75,14 +91,14 @@ export class AuthService {
     return this.sql.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(7263002)`;
       if (adminKey) {
-        if (!(await q.apiKeyByHash(tx, sha256(adminKey)))) {
-          await q.insertApiKey(tx, { id: newId('ak'), name: 'admin (ADMIN_API_KEY)', hash: sha256(adminKey), actions: ['*'] });
+        if (!(await this.keyRow(tx, adminKey))) {
+          await q.insertApiKey(tx, { id: newId('ak'), name: 'admin (ADMIN_API_KEY)', hash: this.secrets.keyedHash(adminKey), actions: ['*'] });
         }
         return null;
       }
       if ((await q.countApiKeys(tx)) > 0) return null;
       const key = `ep_${secret(24)}`;
-      await q.insertApiKey(tx, { id: newId('ak'), name: 'admin', hash: sha256(key), actions: ['*'] });
+      await q.insertApiKey(tx, { id: newId('ak'), name: 'admin', hash: this.secrets.keyedHash(key), actions: ['*'] });
       return key;
     });
   }
@@ -99,7 +115,7 @@ export class AuthService {
       }
     });
     const key = `ep_${secret(24)}`;
-    const row = await q.insertApiKey(this.sql, { id: newId('ak'), name, hash: sha256(key), actions: [...actions] });
+    const row = await q.insertApiKey(this.sql, { id: newId('ak'), name, hash: this.secrets.keyedHash(key), actions: [...actions] });
     return { key, row };
   }
 

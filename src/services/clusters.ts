@@ -4,9 +4,11 @@ import { appendEvent } from '../db/queries/events.js';
 import { insertInstance } from '../db/queries/instances.js';
 import type { ClusterRow, ClusterState, InstanceGroupRow, InstanceRole } from '../db/rows.js';
 import { ACTIVE_CLUSTER_STATES } from '../db/rows.js';
-import { newId, secret, sha256 } from '../lib/ids.js';
+import { credentialKey } from '../engine/agent/credential.js';
+import { newId, secret } from '../lib/ids.js';
 import { instanceType, type ApplicationInfo } from './catalog.js';
 import { validateBootstrapActions, type BootstrapActionInput } from './bootstrap-actions.js';
+import type { Secrets } from './secrets.js';
 import type { StorageService } from './storage.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
 import { insertValidatedSteps, validateSteps, type StepInput, type StepService } from './steps.js';
@@ -31,10 +33,10 @@ export interface CreateClusterInput {
 
 export interface ClusterFilter { states?: ClusterState[] | null; nameContains?: string | null; ids?: string[] | null }
 
-/** New instance rows get a join token; only its hash is stored. The agent receives it at launch. */
+/** New instance rows get a join token; only its key (a hash) is stored. The agent receives it at launch. */
 export function newInstanceToken(): { token: string; hash: string } {
   const token = secret(24);
-  return { token, hash: sha256(token) };
+  return { token, hash: credentialKey(token) };
 }
 
 function validateGroups(groups: readonly InstanceGroupInput[]): void {
@@ -66,6 +68,7 @@ export class ClusterService {
     private readonly applications: readonly ApplicationInfo[],
     private readonly storage: StorageService,
     private readonly appActivity: AppActivity,
+    private readonly secrets: Secrets,
   ) {}
 
   async create(input: CreateClusterInput): Promise<ClusterRow> {
@@ -84,7 +87,8 @@ export class ClusterService {
     const steps = await validateSteps(input.steps ?? [], 'input.steps', stepConcurrency, this.steps.kindContext(applications));
     const token = input.clientToken ?? null;
     if (token !== null) requireName(token, 'input.clientToken', Limits.clientTokenLength);
-    const requestHash = token === null ? null : sha256(JSON.stringify({ ...input, clientToken: undefined }));
+    // keyed: the request holds the steps' environments, which a bare hash would let one guess at
+    const requestHash = token === null ? null : this.secrets.keyedHash(JSON.stringify({ ...input, clientToken: undefined }));
 
     const created = await this.sql.begin(async (tx) => {
       const cluster = await q.insertCluster(tx, {

@@ -15,6 +15,7 @@ import { encodeTimeIdCursor, pageSize, parseTimeIdCursor } from './paging.js';
 import { systemLog } from './transitions.js';
 import { requireIdentifier, requireIntInRange } from './validate.js';
 import { ACCOUNT, REGION } from './aws-account.js';
+import type { Secrets } from './secrets.js';
 
 export const FunctionLimits = {
   memoryMb: { min: 128, max: 10_240, default: 128 },
@@ -145,8 +146,9 @@ const configOf = (f: FunctionRow): FunctionConfig => ({
   codeSha256: f.codeSha256, codeSize: f.codeSize, description: f.description,
 });
 
-const sameConfig = (a: FunctionConfig, b: FunctionConfig) => {
-  const norm = (c: FunctionConfig) => JSON.stringify([c.runtime, c.handler, c.memoryMb, ephemeralOf(c), c.timeoutSeconds, Object.entries(c.environment).sort(), c.codeSha256]);
+/** `openEnv`: environments are stored encrypted (each time with a new IV), so they are compared opened */
+const sameConfig = (a: FunctionConfig, b: FunctionConfig, openEnv: (env: Record<string, string>) => Record<string, string>) => {
+  const norm = (c: FunctionConfig) => JSON.stringify([c.runtime, c.handler, c.memoryMb, ephemeralOf(c), c.timeoutSeconds, Object.entries(openEnv(c.environment)).sort(), c.codeSha256]);
   return norm(a) === norm(b);
 };
 
@@ -171,7 +173,9 @@ export class FunctionService {
   /** called after a function was deleted (its instances and unpacked code go) */
   onDeleted: ((functionId: string) => void) | null = null;
 
-  constructor(private readonly sql: Sql, readonly code: FunctionCodeStore, private readonly concurrencyLimit: number) {}
+  constructor(
+    private readonly sql: Sql, readonly code: FunctionCodeStore, private readonly concurrencyLimit: number, private readonly secrets: Secrets,
+  ) {}
 
   async get(name: string): Promise<FunctionRow | undefined> {
     return q.functionByName(this.sql, name);
@@ -282,7 +286,8 @@ export class FunctionService {
       : requireEphemeralStorage(input.ephemeralStorageMb, 'input.ephemeralStorageMb');
     const timeoutSeconds = input.timeoutSeconds == null ? FunctionLimits.timeoutSeconds.default
       : requireIntInRange(input.timeoutSeconds, 'input.timeoutSeconds', FunctionLimits.timeoutSeconds.min, FunctionLimits.timeoutSeconds.max);
-    const environment = requireFunctionEnv(input.environment, 'input.environment');
+    // stored encrypted: opened only to start an instance (specOf) and for the API (Function.environment)
+    const environment = this.secrets.sealEnv(requireFunctionEnv(input.environment, 'input.environment'));
     const tags = requireTags(input.tags, 'input.tags');
     const description = requireDescription(input.description ?? '', 'input.description');
     const asyncSettings = this.asyncSettings(input.eventInvokeConfig, null, 'input.eventInvokeConfig');
@@ -344,7 +349,7 @@ export class FunctionService {
     if (input.timeoutSeconds != null) {
       patch.timeoutSeconds = requireIntInRange(input.timeoutSeconds, 'input.timeoutSeconds', FunctionLimits.timeoutSeconds.min, FunctionLimits.timeoutSeconds.max);
     }
-    if (input.environment !== undefined && input.environment !== null) patch.environment = requireFunctionEnv(input.environment, 'input.environment');
+    if (input.environment !== undefined && input.environment !== null) patch.environment = this.secrets.sealEnv(requireFunctionEnv(input.environment, 'input.environment'));
     if (input.tags !== undefined && input.tags !== null) patch.tags = requireTags(input.tags, 'input.tags');
     if (input.description != null) patch.description = requireDescription(input.description, 'input.description');
     const row = await this.sql.begin(async (tx) => {
@@ -420,7 +425,7 @@ export class FunctionService {
       const config = configOf(fn);
       const last = await q.latestVersion(tx, fn.id);
       // Lambda publishes nothing new when neither code nor configuration changed since the last version
-      if (last && sameConfig(last.config, config)) return last;
+      if (last && sameConfig(last.config, config, (env) => this.secrets.openEnv(env))) return last;
       const version = fn.lastVersion + 1;
       await q.updateFunction(tx, fn.id, { lastVersion: version }, false);
       await this.changed(tx, fn.name);
@@ -526,7 +531,7 @@ export class FunctionService {
     const codeHash = hashOf(c.codeSha256);
     return {
       functionId: fn.id, functionName: fn.name, version: resolved.version, revisionId: resolved.revisionId, runtime: c.runtime,
-      handler: c.handler, memoryMb: c.memoryMb, ephemeralStorageMb: ephemeralOf(c), timeoutSeconds: c.timeoutSeconds, environment: c.environment, codeHash,
+      handler: c.handler, memoryMb: c.memoryMb, ephemeralStorageMb: ephemeralOf(c), timeoutSeconds: c.timeoutSeconds, environment: this.secrets.openEnv(c.environment), codeHash,
       packagePath: this.code.packagePath(codeHash),
     };
   }

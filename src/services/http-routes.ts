@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Sql } from '../db/client.js';
 import { httpTriggers } from '../db/queries/http-routes.js';
 import type { TriggerRow } from '../db/rows.js';
+import type { Principal } from './auth.js';
 import { AppError, badInput } from './errors.js';
 import { requireFunctionName, requireQualifier } from './functions.js';
 import type { CorsConfig } from './http-trigger/cors.js';
@@ -85,7 +86,7 @@ export class HttpRouteService {
    * A function URL (Lambda's CreateFunctionUrlConfig): a thin shortcut that creates the HTTP
    * trigger `ANY /fn/<function>[:<qualifier>]/{proxy+}`. Errors name this input's fields.
    */
-  async createFunctionUrl(input: FunctionUrlInput): Promise<{ trigger: TriggerRow; url: string }> {
+  async createFunctionUrl(principal: Principal, input: FunctionUrlInput): Promise<{ trigger: TriggerRow; url: string }> {
     const functionName = requireFunctionName(input.functionName, 'input.functionName');
     const qualifier = requireQualifier(input.qualifier, 'input.qualifier');
     const name = input.name ?? `${functionName}${qualifier === '$LATEST' ? '' : `-${qualifier}`}-url`;
@@ -93,7 +94,7 @@ export class HttpRouteService {
     const path = functionUrlPath(functionName, qualifier);
     let trigger: TriggerRow;
     try {
-      trigger = await this.triggers.create({ name, functionName, qualifier, http: { method: 'ANY', path, auth: input.auth, cors: input.cors } });
+      trigger = await this.triggers.create(principal, { name, functionName, qualifier, http: { method: 'ANY', path, auth: input.auth, cors: input.cors } });
     } catch (err) {
       if (!(err instanceof AppError) || !err.field?.startsWith('input.http.')) throw err;
       if (err.field === 'input.http.path' && err.code === 'CONFLICT') {

@@ -28,10 +28,13 @@ import { StepService } from './steps.js';
 import { StorageService } from './storage.js';
 import { ScheduleService } from './schedules.js';
 import { TriggerService } from './triggers.js';
+import type { Secrets } from './secrets.js';
 
 /** The services bag shared by resolvers, controllers and the agent gateway. */
 export interface Services {
   sql: Sql;
+  /** hashes API keys and encrypts environments (secrets at rest) */
+  secrets: Secrets;
   auth: AuthService;
   clusters: ClusterService;
   steps: StepService;
@@ -60,19 +63,20 @@ export interface Services {
   topics: TopicService;
 }
 
-export function createServices(sql: Sql, log: Logger, config: Config): Services {
+export function createServices(sql: Sql, log: Logger, config: Config, secrets: Secrets): Services {
   const hints = new WorkHints();
   const spark = detectSpark({ python: config.python, sparkHome: config.sparkHome });
   const storage = new StorageService(sql, config, log);
-  const steps = new StepService(sql, hints, storage, spark.python);
+  const steps = new StepService(sql, hints, storage, spark.python, secrets);
   const applications = applicationsWith(spark);
   const metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
-  const functions = new FunctionService(sql, new FunctionCodeStore(config.dataDir, storage), config.functionConcurrencyLimit);
+  const functions = new FunctionService(sql, new FunctionCodeStore(config.dataDir, storage), config.functionConcurrencyLimit, secrets);
   const triggers = new TriggerService(sql, functions, log);
   return {
     sql,
-    auth: new AuthService(sql, log),
-    clusters: new ClusterService(sql, steps, applications, storage, (id, since) => metrics.lastAppActivity(id, since)),
+    secrets,
+    auth: new AuthService(sql, secrets, log),
+    clusters: new ClusterService(sql, steps, applications, storage, (id, since) => metrics.lastAppActivity(id, since), secrets),
     steps,
     instances: new InstanceService(sql, steps),
     logs: new LogService(sql, log),

@@ -5,21 +5,32 @@ import * as q from '../db/queries/instances.js';
 import * as stepsQ from '../db/queries/steps.js';
 import type { ClusterRow, InstanceEndpoints, InstanceGroupRow, InstanceRow, StepRow } from '../db/rows.js';
 import { ACTIVE_CLUSTER_STATES, ENDED_CLUSTER_STATES } from '../db/rows.js';
-import { sha256 } from '../lib/ids.js';
+import { helloProof, nextCredentialKey, welcomeProof } from '../engine/agent/credential.js';
 import type { StepService } from './steps.js';
 import {
   beginTermination, changeClusterState, changeGroup, changeInstanceState, finalStateFor, settleActivity, type Reason,
 } from './transitions.js';
 
 export type HelloResult =
-  | { ok: true; instance: InstanceRow; steps: StepRow[] }
+  /**
+   * `welcomeProof`: shows the agent this is its control plane; `nextTokenHash`: the key the agent
+   * derives after this welcome, until it confirms it (`confirmToken`)
+   */
+  | { ok: true; instance: InstanceRow; steps: StepRow[]; welcomeProof: string; nextTokenHash: string }
   | { ok: false; reason: string; shutdown: boolean };
 
-function tokenMatches(token: string, hash: string): boolean {
-  const a = Buffer.from(sha256(token));
-  const b = Buffer.from(hash);
-  return a.length === b.length && crypto.timingSafeEqual(a, b);
+/** Which of the instance's keys (if any) made `proof` for this connection's challenge. */
+function provenKey(proof: string, nonce: string, instanceId: string, keys: Array<string | null>): string | null {
+  const presented = Buffer.from(proof);
+  for (const key of keys) {
+    if (!key) continue;
+    const expected = Buffer.from(helloProof(key, nonce, instanceId));
+    if (presented.length === expected.length && crypto.timingSafeEqual(presented, expected)) return key;
+  }
+  return null;
 }
+
+const REFUSED: HelloResult = { ok: false, reason: 'unknown instance or wrong token', shutdown: true };
 
 /** Keeps each group's state in line with its instances. */
 async function refreshGroups(tx: Tx, cluster: ClusterRow): Promise<void> {
@@ -56,19 +67,29 @@ export class InstanceService {
     return q.recordLaunch(this.sql, instanceId, { pid, host, workdir });
   }
 
-  /** An agent dialled in. Checks its token, records where it is connected, and starts its bootstrap. */
-  async hello(instanceId: string, token: string, pid: number, host: string, serverId: string): Promise<HelloResult> {
+  /**
+   * An agent dialled in and answered the connection's challenge (`nonce`) with `proof`. Checks it,
+   * records where it is connected, starts its bootstrap, and rotates its key
+   * (docs/agent-protocol.md "Credentials"): the key it used stays valid only until it confirms the
+   * next one (`confirmToken`). All of it under the cluster's lock, in Postgres: any server may
+   * take the agent's next connection.
+   */
+  async hello(instanceId: string, nonce: string, proof: string, pid: number, host: string, serverId: string): Promise<HelloResult> {
     const probe = await q.instanceById(this.sql, instanceId);
-    if (!probe || !probe.tokenHash || !tokenMatches(token, probe.tokenHash)) {
-      // a stale agent (its launch was superseded) or a stranger: either way it should stop
-      return { ok: false, reason: 'unknown instance or wrong token', shutdown: true };
-    }
+    // a stale agent (its launch was superseded), an old proof or a stranger: either way it should
+    // stop (and, refused before any lock is taken, can't hold up the cluster by trying again)
+    if (!probe || !provenKey(proof, nonce, instanceId, [probe.tokenHash, probe.nextTokenHash])) return REFUSED;
     return this.sql.begin(async (tx): Promise<HelloResult> => {
       const cluster = (await clustersQ.lockCluster(tx, probe.clusterId))!;
       let instance = (await q.instanceById(tx, instanceId))!;
+      // checked again under the lock: another server may have rotated the keys meanwhile
+      const used = provenKey(proof, nonce, instanceId, [instance.tokenHash, instance.nextTokenHash]);
+      if (!used) return REFUSED;
       if (instance.state === 'TERMINATED' || ENDED_CLUSTER_STATES.includes(cluster.state) || cluster.state === 'TERMINATING') {
         return { ok: false, reason: `instance ${instanceId} is ${instance.state} (cluster ${cluster.state})`, shutdown: true };
       }
+      const nextKey = nextCredentialKey(used, nonce);
+      await q.issueNextToken(tx, instanceId, used, nextKey);
       await q.recordConnection(tx, instanceId, serverId, pid, host);
       if (instance.state === 'PROVISIONING' || instance.state === 'AWAITING_FULFILLMENT') {
         instance = await changeInstanceState(tx, instance, 'BOOTSTRAPPING');
@@ -78,8 +99,15 @@ export class InstanceService {
         await refreshGroups(tx, (await clustersQ.clusterById(tx, cluster.id))!);
       }
       const steps = await stepsQ.stepsOnInstance(tx, instanceId, ['RUNNING', 'CANCEL_PENDING']);
-      return { ok: true, instance: (await q.instanceById(tx, instanceId))!, steps };
+      return {
+        ok: true, instance: (await q.instanceById(tx, instanceId))!, steps, welcomeProof: welcomeProof(used, nonce, instanceId), nextTokenHash: nextKey,
+      };
     });
+  }
+
+  /** The agent holds the key of its last welcome, `nextTokenHash` (its `tokenReceived`): older ones are void. */
+  confirmToken(instanceId: string, nextTokenHash: string): Promise<void> {
+    return q.confirmNextToken(this.sql, instanceId, nextTokenHash);
   }
 
   /**

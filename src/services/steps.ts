@@ -12,6 +12,8 @@ import { badInput, conflict, notFound } from './errors.js';
 import {
   beginTermination, cancelPendingSteps, changeClusterState, changeStepState, settleActivity, stepProgressChanged, stepSnapshot,
 } from './transitions.js';
+import { isAllowed, type Principal } from './auth.js';
+import type { Secrets } from './secrets.js';
 import type { StorageService } from './storage.js';
 import { STEP_KINDS, type StepKindContext, type StepKindName } from './step-kinds/index.js';
 import { Limits, requireList, requireName } from './validate.js';
@@ -45,7 +47,8 @@ export async function validateSteps(
     }
     const { name: kind, kind: impl } = STEP_KINDS[given[0]!];
     const spec = await impl.prepare(s[given[0]!], `${f}.${given[0]}`, ctx);
-    valid.push({ name, actionOnFailure, kind, spec });
+    // stored encrypted; opened only to start the process (AgentSessions.sendRun) and for keys that may add steps
+    valid.push({ name, actionOnFailure, kind, spec: { ...spec, env: ctx.secrets.sealEnv(spec.env) } });
   }
   return valid;
 }
@@ -70,11 +73,22 @@ export interface CancelResult { stepId: string; status: 'SUBMITTED' | 'FAILED'; 
 export class StepService {
   constructor(
     private readonly sql: Sql, private readonly hints: WorkHints, private readonly storage: StorageService,
-    private readonly python: string | null,
+    private readonly python: string | null, private readonly secrets: Secrets,
   ) {}
 
   kindContext(applications: readonly string[]): StepKindContext {
-    return { applications, bucketsDir: this.storage.options.bucketsDir, storage: this.storage, python: this.python };
+    return { applications, bucketsDir: this.storage.options.bucketsDir, storage: this.storage, python: this.python, secrets: this.secrets };
+  }
+
+  /**
+   * A step's environment as a caller sees it: the values only for a key that may add steps (it
+   * could set them, and its steps run beside this one); a key that may only describe sees the
+   * names, each with null, so it knows what is set without learning any secret.
+   */
+  envFor(principal: Principal | null, step: StepRow): Record<string, string | null> {
+    const env = this.secrets.openEnv(step.spec.env);
+    if (principal && isAllowed(principal, 'clusters:AddSteps')) return env;
+    return Object.fromEntries(Object.keys(env).map((k) => [k, null]));
   }
 
   get(id: string): Promise<StepRow | undefined> {

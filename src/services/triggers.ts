@@ -10,6 +10,7 @@ import * as q from '../db/queries/triggers.js';
 import type { FunctionRow, InvocationRow, TriggerRow, TriggerSourceType } from '../db/rows.js';
 import { Channel, notify } from '../events/channels.js';
 import { newId } from '../lib/ids.js';
+import { authorize, isAllowed, type Principal } from './auth.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
 import { requireQualifier, type FunctionService, type ResolvedVersion } from './functions.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from './paging.js';
@@ -37,6 +38,22 @@ export function requireTriggerName(name: unknown, field: string): string {
 }
 
 const kindOf = (type: TriggerSourceType): TriggerSourceKind<unknown> | undefined => TRIGGER_SOURCES.find((k) => k.type === type);
+
+/**
+ * Whether the key may see what a source delivers. `null` is a source no longer known (its trigger
+ * was deleted; its deliveries stay): only a key that could read every kind of source may.
+ */
+export function mayReadSource(principal: Principal, sourceType: TriggerSourceType | null): boolean {
+  const actions = sourceType === null
+    ? TRIGGER_SOURCES.flatMap((k) => (k.readAction ? [k.readAction] : []))
+    : [kindOf(sourceType)?.readAction].filter((a): a is string => Boolean(a));
+  return actions.every((a) => isAllowed(principal, a));
+}
+
+/** Creating or changing a trigger needs the read action of its source: no laundering of a queue one may not read. */
+function requireSourceRead(principal: Principal, kind: TriggerSourceKind<unknown>): void {
+  if (kind.readAction) authorize(principal, kind.readAction);
+}
 
 export class TriggerService {
   constructor(private readonly sql: Sql, private readonly functions: FunctionService, private readonly log: Logger) {}
@@ -77,9 +94,10 @@ export class TriggerService {
     return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (r) => encodeTimeIdCursor(r.createdAt, r.id) };
   }
 
-  async create(input: CreateTriggerInput): Promise<TriggerRow> {
+  async create(principal: Principal, input: CreateTriggerInput): Promise<TriggerRow> {
     const name = requireTriggerName(input.name, 'input.name');
     const kind = this.sourceOf(input, true)!;
+    requireSourceRead(principal, kind);
     const { fn, qualifier } = await this.target(input.functionName, input.qualifier);
     const config = await kind.parse(input[kind.field], `input.${kind.field}`, { sql: this.sql });
     return this.sql.begin(async (tx) => {
@@ -94,8 +112,10 @@ export class TriggerService {
     });
   }
 
-  async update(input: UpdateTriggerInput): Promise<TriggerRow> {
+  async update(principal: Principal, input: UpdateTriggerInput): Promise<TriggerRow> {
     const current = await this.require(input.name);
+    // even without a new source: pointing the trigger at another function hands that function the events
+    requireSourceRead(principal, kindOf(current.sourceType)!);
     const kind = this.sourceOf(input, false);
     if (kind && kind.type !== current.sourceType) {
       throw badInput(`input.${kind.field}`, `trigger ${current.name} is a ${current.sourceType} trigger: its source type cannot change (delete it and create another)`);
@@ -142,6 +162,14 @@ export class TriggerService {
       await notify(tx, Channel.triggers, locked.id);
       return locked;
     });
+  }
+
+  /** The ids of the invocations among `rows` whose event the key may not see (deliveries of sources it can't read). */
+  async hiddenPayloads(principal: Principal, rows: readonly InvocationRow[]): Promise<Set<string>> {
+    const made = rows.filter((r) => r.triggerId !== null && r.payload !== null);
+    if (made.length === 0) return new Set();
+    const types = await q.triggerSourceTypes(this.sql, [...new Set(made.map((r) => r.triggerId!))]);
+    return new Set(made.filter((r) => !mayReadSource(principal, types.get(r.triggerId!) ?? null)).map((r) => r.id));
   }
 
   /** A trigger's deliveries, newest first. */

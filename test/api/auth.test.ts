@@ -323,6 +323,7 @@ describe('key management', () => {
 describe('the admin key of the server program (child process)', () => {
   const children: ChildServer[] = [];
   const dirs: string[] = [];
+  const secretsKey = crypto.randomBytes(32).toString('base64');
   // startChildServer passes this process's env on: an ADMIN_API_KEY set by whoever runs the tests
   // would suppress the generated key, so it is removed for these tests
   const inherited = process.env.ADMIN_API_KEY;
@@ -336,7 +337,8 @@ describe('the admin key of the server program (child process)', () => {
   async function start(env: Record<string, string>): Promise<ChildServer> {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-auth-child-'));
     dirs.push(dir);
-    const child = await startChildServer({ PORT: '0', DATA_DIR: dir, ...env });
+    // each start has its own DATA_DIR: the secrets key of the database comes from the environment
+    const child = await startChildServer({ PORT: '0', DATA_DIR: dir, SECRETS_KEY: secretsKey, ...env });
     children.push(child);
     return child;
   }

@@ -1,4 +1,5 @@
 // The node agent as a real process, launched by LocalDriver, against a minimal control plane.
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -6,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { credentialKey, helloProof, nextCredentialKey, welcomeProof } from '../../src/engine/agent/credential.js';
 import { LocalDriver } from '../../src/engine/local/local-driver.js';
 import { descendantsOf, isPidAlive, processesWithEnv } from '../../src/engine/local/processes.js';
 import type { AgentLogLine, AgentMessage, ControlMessage, InstanceHandle } from '../../src/engine/types.js';
@@ -18,6 +20,10 @@ type Msg<T extends AgentMessage['type']> = Extract<AgentMessage, { type: T }>;
 
 class Conn {
   readonly messages: AgentMessage[] = [];
+  readonly nonce = randomBytes(32).toString('base64url');
+  /** the key the agent proved in this connection's hello */
+  key = '';
+  instanceId = '';
   constructor(readonly ws: WebSocket) {}
 
   send(msg: ControlMessage | string): void {
@@ -37,12 +43,16 @@ class Conn {
 
 interface ControlPlaneOptions {
   welcome?: (connIndex: number) => boolean;
+  /** answer the hello with a welcome whose proof is wrong, then a runStep */
+  forgeWelcome?: (connIndex: number) => boolean;
   ackLogs?: boolean;
   ackExit?: boolean;
 }
 
 class ControlPlane {
   readonly conns: Conn[] = [];
+  /** each agent's current key, as the control plane keeps it (rotated at tokenReceived) */
+  private readonly keys = new Map<string, string>();
   private constructor(
     readonly wss: WebSocketServer,
     private readonly options: ControlPlaneOptions,
@@ -50,16 +60,24 @@ class ControlPlane {
     wss.on('connection', (ws) => {
       const conn = new Conn(ws);
       const index = this.conns.push(conn) - 1;
+      conn.send({ type: 'challenge', nonce: conn.nonce });
       ws.on('message', (data) => {
         const msg = JSON.parse(String(data)) as AgentMessage;
         conn.messages.push(msg);
         if (msg.type === 'hello') {
-          if (this.options.welcome?.(index) ?? true) conn.send({ type: 'welcome' });
+          conn.key = this.keys.get(msg.instanceId) ?? credentialKey(TOKEN);
+          conn.instanceId = msg.instanceId;
+          if (this.options.forgeWelcome?.(index)) {
+            // a listener that doesn't know the key, trying to command the agent
+            conn.send({ type: 'welcome', proof: 'f'.repeat(64) });
+            conn.send({ type: 'runStep', stepId: 's-forged', args: ['sh', '-c', 'echo forged'], env: {} });
+          } else if (this.options.welcome?.(index) ?? true) conn.send({ type: 'welcome', proof: welcomeProof(conn.key, conn.nonce, msg.instanceId) });
           else {
             conn.send({ type: 'error', message: 'not now' });
             ws.close();
           }
         }
+        if (msg.type === 'tokenReceived') this.keys.set(conn.instanceId, nextCredentialKey(conn.key, conn.nonce));
         if (msg.type === 'log' && this.options.ackLogs) {
           conn.send({ type: 'ackLogs', stepId: msg.stepId, seq: msg.lines[msg.lines.length - 1].seq });
         }
@@ -196,17 +214,45 @@ describe('node agent', () => {
     expect(conn.messages[0]).toEqual({
       type: 'hello',
       instanceId: agent.instanceId,
-      token: TOKEN,
+      proof: helloProof(credentialKey(TOKEN), conn.nonce, agent.instanceId),
       pid: agent.pid,
       host: os.hostname(),
       steps: [],
     });
+    // the key is rotated at the welcome, and the agent says it holds the new one
+    expect(conn.messages[1]).toEqual({ type: 'tokenReceived' });
     expect(typeof conn.of('heartbeat')[0].at).toBe('number');
     expect(driver.isAlive(agent)).toBe(true);
     expect(driver.isAlive({ ...agent, host: 'some-other-host' })).toBeUndefined();
     expect(driver.isAlive({ ...agent, pid: null })).toBe(false);
     // The token reaches the agent through its environment only.
     expect(readFileSync(path.join(agent.workdir, 'agent.log'), 'utf8')).not.toContain(TOKEN);
+  });
+
+  it('proves its key over each connection\'s challenge and rotates the key at every welcome, not at a refusal', async () => {
+    const cp = await ControlPlane.start({ welcome: (i) => i !== 1 });
+    const agent = await launchAgent([cp.url]);
+    const first = await until(() => cp.conn(0)?.of('tokenReceived')[0] && cp.conn(0));
+    first.ws.terminate();
+    const refused = await until(() => cp.conn(1)?.of('hello')[0] && cp.conn(1));
+    const third = await until(() => cp.conn(2)?.of('hello')[0] && cp.conn(2));
+    const rotated = nextCredentialKey(credentialKey(TOKEN), first.nonce);
+    expect(refused.of('hello')[0].proof).toBe(helloProof(rotated, refused.nonce, agent.instanceId));
+    expect(third.of('hello')[0].proof).toBe(helloProof(rotated, third.nonce, agent.instanceId));
+    expect(refused.of('tokenReceived')).toHaveLength(0);
+  });
+
+  it('obeys no welcome that does not prove the key: a listener posing as the control plane commands nothing', async () => {
+    const cp = await ControlPlane.start({ forgeWelcome: (i) => i === 0 });
+    const agent = await launchAgent([cp.url]);
+    const real = await until(() => cp.conn(1)?.of('tokenReceived')[0] && cp.conn(1));
+    const forged = cp.conn(0)!;
+    expect(forged.of('tokenReceived')).toHaveLength(0);
+    expect(forged.of('stepStarted')).toHaveLength(0);
+    expect(cp.conns.flatMap((c) => c.of('stepStarted'))).toHaveLength(0);
+    // its key did not move either: the next hello proves the launch key
+    expect(real.of('hello')[0].proof).toBe(helloProof(credentialKey(TOKEN), real.nonce, agent.instanceId));
+    expect(readFileSync(path.join(agent.workdir, 'agent.log'), 'utf8')).toContain('a welcome without a valid proof');
   });
 
   it('tries the control plane URLs in turn and retries after a refusal', async () => {

@@ -27,6 +27,9 @@ export function testConfig(overrides: Partial<Config> & { dataDir: string; datab
   return {
     ...loadConfig({}), port: 0, logLevel: 'warn', agentHeartbeatMs: 500, agentOrphanSeconds: 60, reconcileIntervalMs: 200,
     dbPoolSize: 10, bucketsDir: path.join(overrides.dataDir, 'buckets'), functionRetryDelayMs: 500,
+    // every server of one database needs the same secrets key: tests start several with their own
+    // data dirs, so the key comes from the database (secretsKey: undefined tests DATA_DIR/secrets.key)
+    secretsKey: crypto.createHash('sha256').update(overrides.databaseUrl).digest('hex'),
     ...overrides,
   };
 }

@@ -17,7 +17,7 @@ export const TEST_KEY = 'ep_system_test_admin_key_0123456789abcdef';
 // startChildServer passes the parent's environment on: anything that configures the server must
 // come from the test alone, or a developer's shell (or another suite) would change what is tested.
 const CONTROLLED_ENV = ['ADMIN_API_KEY', 'DATABASE_URL', 'PORT', 'HOST', 'DATA_DIR', 'AGENT_URL', 'STOP_AGENTS_ON_EXIT',
-  'HEARTBEAT_TIMEOUT_MS', 'NODE_ENV', 'DB_POOL_SIZE', 'SANDBOX', 'SANDBOX_BWRAP'];
+  'HEARTBEAT_TIMEOUT_MS', 'NODE_ENV', 'DB_POOL_SIZE', 'SANDBOX', 'SANDBOX_BWRAP', 'SECRETS_KEY'];
 
 export async function newDataDir(prefix = 'emberplane-sys-'): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));

@@ -27,3 +27,8 @@ export async function revokeApiKey(db: Db, id: string): Promise<ApiKeyRow | unde
     update api_keys set revoked_at = coalesce(revoked_at, now()) where id = ${id} returning *`;
   return row;
 }
+
+/** A key still stored as a bare SHA-256, now checked: store its keyed hash instead. */
+export async function rehashApiKey(db: Db, legacyHash: string, hash: string): Promise<void> {
+  await db`update api_keys set hash = ${hash} where hash = ${legacyHash}`;
+}

@@ -36,13 +36,27 @@ export async function setInstanceState(
       state_reason_message = coalesce(${reasonMessage}, state_reason_message),
       ready_at = case when ${state} = 'RUNNING' and ready_at is null then clock_timestamp() else ready_at end,
       ended_at = case when ${state} = 'TERMINATED' then clock_timestamp() else ended_at end,
-      connected_server = case when ${state} = 'TERMINATED' then null else connected_server end
+      connected_server = case when ${state} = 'TERMINATED' then null else connected_server end,
+      -- an ended instance's credentials are void: no hash matches ''
+      token_hash = case when ${state} = 'TERMINATED' then '' else token_hash end,
+      next_token_hash = case when ${state} = 'TERMINATED' then null else next_token_hash end
     where id = ${id} returning *`;
   return row!;
 }
 
 export async function recordToken(db: Db, id: string, tokenHash: string): Promise<void> {
-  await db`update instances set token_hash = ${tokenHash} where id = ${id}`;
+  await db`update instances set token_hash = ${tokenHash}, next_token_hash = null where id = ${id}`;
+}
+
+/** At a hello: the token just used stays the credential until the agent confirms it holds the next one. */
+export async function issueNextToken(db: Db, id: string, usedHash: string, nextHash: string): Promise<void> {
+  await db`update instances set token_hash = ${usedHash}, next_token_hash = ${nextHash} where id = ${id}`;
+}
+
+/** The agent confirmed it holds the token issued with `nextHash`: every older one is void. */
+export async function confirmNextToken(db: Db, id: string, nextHash: string): Promise<void> {
+  await db`update instances set token_hash = next_token_hash, next_token_hash = null
+           where id = ${id} and next_token_hash = ${nextHash} and state <> 'TERMINATED'`;
 }
 
 export async function recordLaunch(db: Db, id: string, launch: { pid: number; host: string; workdir: string }): Promise<void> {

@@ -17,6 +17,12 @@ export async function triggerByName(db: Db, name: string): Promise<TriggerRow | 
   return row;
 }
 
+export async function triggerSourceTypes(db: Db, ids: readonly string[]): Promise<Map<string, TriggerSourceType>> {
+  const rows = await db<{ id: string; sourceType: TriggerSourceType }[]>`
+    select id, source_type from triggers where id = any(${db.array(ids as string[])})`;
+  return new Map(rows.map((r) => [r.id, r.sourceType]));
+}
+
 export async function lockTriggerByName(db: Db, name: string): Promise<TriggerRow | undefined> {
   const [row] = await db<TriggerRow[]>`select * from triggers where name = ${name} for update`;
   return row;

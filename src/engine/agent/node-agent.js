@@ -5,13 +5,14 @@
 // carries its own minimal WebSocket client (Node 20 has no global WebSocket).
 
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, mkdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { BootstrapFailure, runBootstrapActions } from './bootstrap.js';
+import { credentialKey, helloProof, nextCredentialKey, welcomeProof } from './credential.js';
 import { startMetrics } from './metrics.js';
 import { masterStatus, SparkNode } from './spark.js';
 
@@ -48,7 +49,7 @@ const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const SAFE_STEP_ID = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,200}$/;
 
 // ---------------------------------------------------------------------------------------------
-// Diagnostics: JSON lines on stdout (the launcher redirects it to a file). Never log the token.
+// Diagnostics: JSON lines on stdout (the launcher redirects it to a file). Never log the token or key.
 
 /**
  * @param {'info'|'warn'|'error'} level
@@ -124,7 +125,8 @@ function readConfig(env) {
   return {
     urls,
     instanceId: env.AGENT_INSTANCE_ID ?? '',
-    token,
+    // only the key derived from the join secret is kept, in memory; it changes at every welcome
+    credential: token ? credentialKey(token) : '',
     workdir: path.resolve(env.AGENT_WORKDIR || process.cwd()),
     heartbeatMs: positiveNumber(env.AGENT_HEARTBEAT_MS, 2000),
     // setTimeout overflows past 2^31-1 ms and would then fire immediately.
@@ -846,6 +848,8 @@ async function stopAllSteps(graceMs) {
 /** @type {WsClient | null} */
 let conn = null;
 let welcomed = false;
+/** the current connection's challenge, once received (its hello is sent then) @type {string | null} */
+let challengeNonce = null;
 let shuttingDown = false;
 /** @type {NodeJS.Timeout | null} */
 let pumpTimer = null;
@@ -1001,10 +1005,23 @@ function startOrphanTimer() {
   }, config.orphanMs);
 }
 
-/** @param {WsClient} ws @param {string} url @param {NodeConfig | undefined} node */
-function onWelcome(ws, url, node) {
+/**
+ * @param {WsClient} ws @param {string} url @param {NodeConfig | undefined} node
+ * @param {unknown} proof the control plane's proof that it knows our key (docs/agent-protocol.md "Credentials")
+ */
+function onWelcome(ws, url, node, proof) {
   if (conn !== ws || welcomed) return;
+  // Whoever answers on a control plane's address (e.g. a process that took its port) must not
+  // command us: only a peer that knows our key can welcome us.
+  if (!challengeNonce || typeof proof !== 'string' || !sameText(proof, welcomeProof(config.credential, challengeNonce, config.instanceId))) {
+    diag('error', 'a welcome without a valid proof: not our control plane; dropping it', { url });
+    ws.destroy();
+    return;
+  }
   welcomed = true;
+  // The key just used is void once the control plane hears that we hold its successor.
+  config.credential = nextCredentialKey(config.credential, challengeNonce);
+  send({ type: 'tokenReceived' });
   if (orphanTimer) {
     clearTimeout(orphanTimer);
     orphanTimer = null;
@@ -1030,6 +1047,31 @@ function onWelcome(ws, url, node) {
   );
 }
 
+/** @param {string} a @param {string} b */
+function sameText(a, b) {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * The first message of a connection: the hello proves our key over its nonce, bound to our
+ * instance, so a listener posing as the control plane gets nothing it can replay.
+ * @param {WsClient} ws @param {unknown} nonce
+ */
+function onChallenge(ws, nonce) {
+  if (conn !== ws || welcomed || challengeNonce !== null || typeof nonce !== 'string' || nonce.length < 16 || nonce.length > 256) return;
+  challengeNonce = nonce;
+  send({
+    type: 'hello',
+    instanceId: config.instanceId,
+    proof: helloProof(config.credential, nonce, config.instanceId),
+    pid: process.pid,
+    host: os.hostname(),
+    steps: stepReports(),
+  });
+}
+
 /** @param {WsClient} ws @param {string} url @param {string} text */
 function onControlMessage(ws, url, text) {
   /** @type {ControlMessage} */
@@ -1044,7 +1086,8 @@ function onControlMessage(ws, url, text) {
     diag('warn', 'control message without a type ignored');
     return;
   }
-  if (msg.type === 'welcome') return onWelcome(ws, url, msg.node);
+  if (msg.type === 'challenge') return onChallenge(ws, msg.nonce);
+  if (msg.type === 'welcome') return onWelcome(ws, url, msg.node, msg.proof);
   if (msg.type === 'error') {
     diag('error', 'control plane refused the agent', { url, message: String(msg.message) });
     return;
@@ -1131,15 +1174,8 @@ async function session(url) {
     };
     conn = client;
     welcomed = false;
-    client.start();
-    send({
-      type: 'hello',
-      instanceId: config.instanceId,
-      token: config.token,
-      pid: process.pid,
-      host: os.hostname(),
-      steps: stepReports(),
-    });
+    challengeNonce = null;
+    client.start(); // the hello answers the control plane's challenge (onChallenge)
   });
 }
 

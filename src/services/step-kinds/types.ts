@@ -1,3 +1,4 @@
+import type { Secrets } from '../secrets.js';
 import type { StorageService } from '../storage.js';
 
 /** What a step kind needs to know to turn a user's step into a process on the master node. */
@@ -8,6 +9,7 @@ export interface StepKindContext {
   storage: StorageService;
   /** the absolute python3 of this host (for .py scripts), if any */
   python: string | null;
+  secrets: Secrets;
 }
 
 /**

@@ -25,6 +25,7 @@ interface BucketSourceInput { bucket?: unknown; events?: unknown; prefix?: unkno
 export const bucketSource: TriggerSourceKind<BucketTriggerConfig> = {
   type: 'BUCKET',
   field: 'bucket',
+  readAction: 'buckets:GetObject',
   async parse(raw, field, { sql }) {
     const input = (raw ?? {}) as BucketSourceInput;
     if (typeof input.bucket !== 'string') throw badInput(`${field}.bucket`, 'is required');

@@ -28,6 +28,7 @@ interface ClusterEventsSourceInput { clusterId?: unknown; kinds?: unknown; state
 export const clusterEventsSource: TriggerSourceKind<ClusterEventsTriggerConfig> = {
   type: 'CLUSTER_EVENTS',
   field: 'clusterEvents',
+  readAction: 'clusters:DescribeCluster',
   async parse(raw, field, { sql }) {
     const input = (raw ?? {}) as ClusterEventsSourceInput;
     const kinds: ClusterEventsKind[] = [];

@@ -23,6 +23,7 @@ interface QueueSourceInput { queueName?: unknown; batchSize?: unknown; batchingW
 export const queueSource: TriggerSourceKind<QueueTriggerConfig> = {
   type: 'QUEUE',
   field: 'queue',
+  readAction: 'queues:ReceiveMessage',
   async parse(raw, field, { sql }) {
     const input = (raw ?? {}) as QueueSourceInput;
     if (typeof input.queueName !== 'string') throw badInput(`${field}.queueName`, 'is required');

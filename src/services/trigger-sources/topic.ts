@@ -13,6 +13,7 @@ const SCOPES: FilterPolicyScope[] = ['MessageAttributes', 'MessageBody'];
 export const topicSource: TriggerSourceKind<TopicTriggerConfig> = {
   type: 'TOPIC',
   field: 'topic',
+  readAction: 'topics:Subscribe',
   async parse(raw, field, { sql }) {
     const input = (raw ?? {}) as TopicSourceInput;
     if (typeof input.topicName !== 'string') throw badInput(`${field}.topicName`, 'is required');
