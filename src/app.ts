@@ -77,7 +77,10 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     functionRuntime = new LocalFunctionRuntime(
       config.functionsRuntimeDir ?? os.tmpdir(), serverId,
       (functionId, lines) => services.invocations.logs.add(functionId, lines),
-      { pythonCommand: config.functionPython, tool: sandboxTool },
+      {
+        pythonCommand: config.functionPython, tool: sandboxTool, spares: config.functionSpareSandboxes,
+        debug: (msg) => log.debug(msg),
+      },
     );
     const swept = await functionRuntime.init();
     if (swept.length) log.info({ roots: swept }, 'removed the function runtime roots of servers that are gone');

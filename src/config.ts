@@ -69,6 +69,8 @@ export interface Config {
   functionAsyncParallel: number;
   /** a stopping server waits this long for running async invocations, then hands them back to the queue */
   functionShutdownGraceMs: number;
+  /** spare sandboxes each server keeps started for cold starts (0: none) */
+  functionSpareSandboxes: number;
   /** the python3 command for PYTHON311 (resolved once to the real interpreter) */
   functionPython: string;
   /** run tenant code (function instances, cluster steps) sandboxed: SANDBOX=off runs it unconfined (development only) */
@@ -139,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     functionRetryDelayMs: int(env, 'FUNCTION_RETRY_DELAY_MS', 60_000),
     functionAsyncParallel: int(env, 'FUNCTION_ASYNC_PARALLEL', 64),
     functionShutdownGraceMs: int(env, 'FUNCTION_SHUTDOWN_GRACE_MS', 10_000),
+    functionSpareSandboxes: int(env, 'FUNCTION_SPARE_SANDBOXES', 2),
     functionPython: env.FUNCTION_PYTHON || 'python3',
     scheduleMissedTickGraceSeconds: int(env, 'SCHEDULE_MISSED_TICK_GRACE_SECONDS', 300),
     sandbox: onOff(env, 'SANDBOX', true),

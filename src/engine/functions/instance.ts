@@ -10,8 +10,11 @@ import path from 'node:path';
 import { RuntimeApiServer, type NextEvent } from './runtime-api.js';
 import type { LimitGroup } from '../sandbox/limits.js';
 import type { Sandbox } from './sandbox.js';
+import type { Spare } from './spares.js';
 import type { InstanceSpec, InvokeOutcome, InvokeRequest, LineSink, OutcomeKind, RuntimeLogLine } from './types.js';
 
+/** Refuses every connection to the Runtime API until the instance knows its uid (see start()). */
+const NO_UID_YET = -1;
 /** Lambda's init phase limit for on-demand instances. */
 const INIT_LIMIT_MS = 10_000;
 const MEMORY_POLL_MS = 50;
@@ -120,8 +123,11 @@ export class FunctionInstance {
   private group: LimitGroup | null = null;
   private peak: PeakMemory | null = null;
   private api: RuntimeApiServer;
-  private readonly uid: number;
-  private readonly gid: number;
+  /** known at start: a spare sandbox comes with its own */
+  private uid = NO_UID_YET;
+  private gid = NO_UID_YET;
+  /** the spare sandbox this instance was started in, if any */
+  private spare: Spare | null = null;
   private spawnedHr = 0;
   private initDurationMs: number | null = null;
   private initError: { body: Buffer; errorType: string | null } | null = null;
@@ -141,8 +147,6 @@ export class FunctionInstance {
   private markReady!: (ok: boolean) => void;
 
   constructor(readonly spec: InstanceSpec, private readonly sandbox: Sandbox, private readonly sink: LineSink, readonly onDead: (i: FunctionInstance) => void) {
-    this.uid = sandbox.allocateUid();
-    this.gid = sandbox.gidOf(spec.functionId);
     this.exited = new Promise((r) => { this.markExited = r; });
     this.ready = new Promise((r) => { this.markReady = r; });
     this.api = new RuntimeApiServer({
@@ -157,7 +161,7 @@ export class FunctionInstance {
         // the runtime must exit now; one that does not is stopped
         setTimeout(() => this.kill('STOP'), 500).unref();
       },
-    }, sandbox.isolated ? this.uid : null);
+    }, sandbox.isolated ? NO_UID_YET : null);
   }
 
   get logStreamName(): string {
@@ -170,6 +174,7 @@ export class FunctionInstance {
   async start(codeDir: string): Promise<void> {
     const runtimeApi = await this.api.listen();
     this.confined = this.sandbox.confine;
+    if (!this.confined) this.takeUid(this.sandbox.allocateUid(), this.sandbox.gidOf(this.spec.functionId));
     const paths = await this.sandbox.paths(this.id, this.uid, this.gid, codeDir, this.confined);
     const { spec } = this;
     const env: Record<string, string> = {
@@ -211,22 +216,57 @@ export class FunctionInstance {
       const problem = entrypointProblem(codeDir, command);
       if (problem) return this.onExit(null, null, `Couldn't start the runtime: ${problem}`);
     }
-    const launch = await this.sandbox.launch({ id: this.id, uid: this.uid, gid: this.gid, codeDir, memoryMb: spec.memoryMb, ephemeralStorageMb: spec.ephemeralStorageMb }, this.confined, [command, ...args]);
+    const argv = [command, ...args];
+    this.spare = this.confined ? this.sandbox.spares?.claim({
+      ephemeralStorageMb: spec.ephemeralStorageMb, codeBytes: this.sandbox.codeSize(codeDir), extraMounts: this.sandbox.commandMounts(command).length > 0,
+    }, this.ready) ?? null : null;
+    if (this.spare) return this.startInSpare(this.spare, codeDir, env, argv);
+    if (this.confined) this.takeUid(this.sandbox.allocateUid(), this.sandbox.gidOf(spec.functionId));
+    const launch = await this.sandbox.launch({ id: this.id, uid: this.uid, gid: this.gid, codeDir, memoryMb: spec.memoryMb, ephemeralStorageMb: spec.ephemeralStorageMb }, this.confined, argv);
     this.group = launch.group;
     this.spawnedHr = performance.now();
     const proc = spawn(launch.file, launch.args, {
       cwd: launch.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...(launch.as ?? {}),
     });
-    this.proc = proc;
-    if (proc.pid) {
-      // confined, the runtime is found once it has started (see next())
-      if (!this.confined) this.peak = new PeakMemory(proc.pid);
-      this.sandbox.keeper.watch(proc.pid);
+    if (proc.pid) this.sandbox.keeper.watch(proc.pid);
+    this.follow(proc);
+  }
+
+  /**
+   * The cold start in a spare sandbox (spares.ts): its uid, gid and group become the instance's,
+   * its process is the instance's from now on (the keeper already knows it); the init counts from
+   * the claim, so it includes copying the code, the limits and the launcher's exec.
+   */
+  private async startInSpare(spare: Spare, codeDir: string, env: Record<string, string>, argv: string[]): Promise<void> {
+    this.takeUid(spare.uid ?? process.getuid!(), spare.gid ?? process.getgid!());
+    this.group = spare.group;
+    this.spawnedHr = performance.now();
+    this.follow(spare.proc);
+    const limits = this.sandbox.limits ? { limits: this.sandbox.limits, spec: this.sandbox.limitsFor(this.spec.memoryMb, this.spec.ephemeralStorageMb) } : null;
+    try {
+      // bwrap sets PWD to the directory it enters; the launcher sets exactly what it is given
+      await spare.start(codeDir, limits, { ...env, PWD: '/var/task' }, argv);
+    } catch (err) {
+      this.startError = `Couldn't start the runtime: ${(err as Error).message}`;
+      this.kill('STOP');
     }
+  }
+
+  private takeUid(uid: number, gid: number): void {
+    this.uid = uid;
+    this.gid = gid;
+    if (this.sandbox.isolated) this.api.allowedUid = uid;
+  }
+
+  /** Watches the spawned process: its exit, its output, the init's time limit and memory. */
+  private follow(proc: ChildProcess): void {
+    this.proc = proc;
+    // confined, the runtime is found once it has started (see next())
+    if (proc.pid && !this.confined) this.peak = new PeakMemory(proc.pid);
     proc.on('error', (err) => {
       this.onExit(null, null, `Couldn't start the runtime: ${err.message}`);
     });
-    proc.on('exit', (code, signal) => this.onExit(code, signal, null));
+    proc.on('exit', (code, signal) => this.onExit(code, signal, this.startError));
     this.readLines(proc.stdout!, 'STDOUT');
     this.readLines(proc.stderr!, 'STDERR');
     this.initTimer = setTimeout(() => { if (this.state === 'INIT') this.kill('TIMEOUT'); }, INIT_LIMIT_MS);
@@ -429,6 +469,8 @@ export class FunctionInstance {
       for (let i = 0; i < 100 && !group.remove(); i++) await new Promise((r) => setTimeout(r, 20));
     }
     if (!this.confined && this.proc) await this.sandbox.removeTmp(this.id);
+    // a spare's staging dir holds a copy of the code: it goes with the instance (its group went above)
+    if (this.spare) await this.spare.release();
   }
 
   /** Why the instance ended before it was ready (for provisioned concurrency's FAILED status). */

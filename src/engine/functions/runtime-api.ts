@@ -248,7 +248,8 @@ export class RuntimeApiServer {
   private readonly sockets = new Set<Socket>();
   port = 0;
 
-  constructor(private readonly handlers: RuntimeApiHandlers, private readonly allowedUid: number | null) {
+  /** `allowedUid`: the only uid whose connections are taken (null: any; the instance sets it once it knows its uid) */
+  constructor(private readonly handlers: RuntimeApiHandlers, public allowedUid: number | null) {
     this.server = net.createServer((socket) => {
       if (this.allowedUid !== null && uidOfPeer(socket, this.port) !== this.allowedUid) {
         socket.destroy();

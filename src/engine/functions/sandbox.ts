@@ -5,6 +5,7 @@
 //   <root>/runtime/    0755 root        the project's bootstraps (LAMBDA_RUNTIME_DIR)
 //   <root>/code/<fn>/<hash>/  0750 root:<function gid>   unpacked code (LAMBDA_TASK_ROOT)
 //   <root>/tmp/<instance>/    0700 <instance uid>        an unconfined instance's /tmp (SANDBOX=off only)
+//   <root>/spares/            0711 root        spare sandboxes' staging dirs (see spares.ts)
 // Confined (the default), an instance runs in bubblewrap (../sandbox/confine.js) and sees Lambda's
 // paths: its code read-only at /var/task, the bootstraps at /var/runtime, a private tmpfs /tmp of
 // its ephemeral storage size, an empty read-only /opt, and the system read-only; nothing else of the
@@ -20,9 +21,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listEntries, readEntry } from '../../lib/zip.js';
 import { sandboxedCommand, type Mount, type SandboxTool } from '../sandbox/confine.js';
-import { probeLimits, type LimitGroup, type Limits } from '../sandbox/limits.js';
+import { probeLimits, type LimitGroup, type Limits, type LimitSpec } from '../sandbox/limits.js';
 import { InstanceKeeper } from './keeper.js';
 import { removeTree, rootOf, sweepDeadRoots, touchOwner, TOUCH_MS, writeOwner } from './roots.js';
+import { PERL, SparePool } from './spares.js';
 
 // from the source tree (src/ and dist/ are equally deep): the build does not copy the Python file
 const BOOTSTRAP_DIR = fileURLToPath(new URL('../../../src/engine/functions/bootstrap', import.meta.url));
@@ -70,6 +72,10 @@ export interface SandboxOptions {
   pythonCommand?: string;
   /** bubblewrap and setpriv; null runs instances unconfined (SANDBOX=off) */
   tool: SandboxTool | null;
+  /** spare sandboxes kept started for cold starts (0: none; see spares.ts) */
+  spares?: number;
+  /** where the sandbox says what it chose (e.g. no spares, and why) */
+  debug?: (msg: string) => void;
 }
 
 /** Where an instance's paths are, as it sees them. */
@@ -105,7 +111,11 @@ export class Sandbox {
    *  for an unconfined baseline beside the confined figure. */
   confine: boolean;
   /** one control group per confined instance (null: not root, or unconfined) */
-  private limits: Limits | null = null;
+  limits: Limits | null = null;
+  /** spare sandboxes for confined cold starts (null: none, e.g. SANDBOX=off) */
+  spares: SparePool | null = null;
+  /** unpacked size of each code dir this server unpacked (a spare serves only small code) */
+  private readonly codeBytes = new Map<string, number>();
   private found: Interpreters | null = null;
   private nextUid: number;
   private readonly preparing = new Map<string, Promise<string>>();
@@ -175,6 +185,16 @@ export class Sandbox {
       await fsp.chmod(path.join(this.runtimeDir, file), 0o644);
     }
     await fsp.chmod(this.runtimeDir, 0o755);
+    const spares = this.options.spares ?? 0;
+    if (this.tool && spares > 0) {
+      if (fs.existsSync(PERL)) {
+        await fsp.mkdir(path.join(this.root, 'spares'));
+        await fsp.chmod(path.join(this.root, 'spares'), 0o711);
+        this.spares = new SparePool(this, spares, (msg) => this.options.debug?.(msg));
+      } else {
+        this.options.debug?.(`no spare sandboxes: their launcher needs ${PERL} (Debian's perl-base)`);
+      }
+    }
     return swept;
   }
 
@@ -237,6 +257,7 @@ export class Sandbox {
         throw new PackageError((err as Error).message);
       }
       await fsp.mkdir(tmp, { mode: 0o750 });
+      let bytes = 0;
       for (const entry of entries) {
         const target = safeTarget(tmp, entry.name);
         if (entry.isDirectory) {
@@ -252,10 +273,12 @@ export class Sandbox {
         await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o750 });
         // group-readable only; executables keep their execute bit (a PROVIDED bootstrap)
         await fsp.writeFile(target, data, { mode: entry.mode & 0o111 ? 0o750 : 0o640 });
+        bytes += data.length;
       }
       if (this.isolated) await chownTree(tmp, gid);
       await fsp.chmod(tmp, 0o750);
       await fsp.rename(tmp, dir);
+      this.codeBytes.set(dir, bytes);
       return dir;
     } catch (err) {
       await fsp.rm(tmp, { recursive: true, force: true });
@@ -273,29 +296,48 @@ export class Sandbox {
     if (!confined) {
       return { file: argv[0]!, args: argv.slice(1), cwd: instance.codeDir, as: this.isolated ? { uid: instance.uid, gid: instance.gid } : null, group: null };
     }
-    const tmpBytes = instance.ephemeralStorageMb * 1024 * 1024;
-    const mounts: Mount[] = [
-      // a PROVIDED bootstrap is in the code; an interpreter outside the system dirs is shown at its path
-      ...(argv[0]!.startsWith(`${TASK_ROOT}/`) ? [] : interpreterMounts(argv[0]!)),
-      { type: 'ro-bind', source: instance.codeDir, target: TASK_ROOT },
+    const group = this.limits?.create(`fn-${instance.id}`, this.limitsFor(instance.memoryMb, instance.ephemeralStorageMb)) ?? null;
+    const { file, args } = sandboxedCommand({
+      tool: this.tool!, uid: this.isolated ? instance.uid : null, gid: this.isolated ? instance.gid : null,
+      mounts: this.mountsFor(instance.codeDir, argv[0]!, instance.ephemeralStorageMb), cwd: TASK_ROOT, argv, limits: group, hostname: 'localhost',
+    });
+    return { file, args, cwd: '/', as: null, group };
+  }
+
+  /** What a confined instance sees besides the system: its code (from `taskSource`) and Lambda's other paths. */
+  mountsFor(taskSource: string, command: string, ephemeralStorageMb: number): Mount[] {
+    return [
+      ...this.commandMounts(command),
+      { type: 'ro-bind', source: taskSource, target: TASK_ROOT },
       { type: 'ro-bind', source: this.runtimeDir, target: RUNTIME_DIR },
-      { type: 'tmpfs', target: '/tmp', sizeBytes: tmpBytes, mode: 0o1777 },
+      { type: 'tmpfs', target: '/tmp', sizeBytes: ephemeralStorageMb * 1024 * 1024, mode: 0o1777 },
       // reserved for layers: empty, and read-only as the rest of the sandbox's root
       { type: 'dir', target: '/opt', mode: 0o755 },
     ];
-    // the group holds the function's memory and its /tmp (tmpfs pages are charged to it): the
-    // function's own memory is held to memorySize by the instance's sampling of its RSS, the group
-    // stops what sampling can't see in time (and /tmp can't exceed its size by itself)
-    const group = this.limits?.create(`fn-${instance.id}`, {
-      memoryBytes: instance.memoryMb * 1024 * 1024 + tmpBytes + SANDBOX_OVERHEAD_BYTES,
+  }
+
+  /** A PROVIDED bootstrap is in the code; an interpreter outside the system dirs is shown at its path. */
+  commandMounts(command: string): Mount[] {
+    return command.startsWith(`${TASK_ROOT}/`) ? [] : interpreterMounts(command);
+  }
+
+  /**
+   * The limits of an instance's group. The group holds the function's memory and its /tmp (tmpfs
+   * pages are charged to it): the function's own memory is held to memorySize by the instance's
+   * sampling of its RSS, the group stops what sampling can't see in time (and /tmp can't exceed its
+   * size by itself).
+   */
+  limitsFor(memoryMb: number, ephemeralStorageMb: number): LimitSpec {
+    return {
+      memoryBytes: (memoryMb + ephemeralStorageMb) * 1024 * 1024 + SANDBOX_OVERHEAD_BYTES,
       maxProcesses: MAX_PROCESSES,
-      cpus: Math.max(1, instance.memoryMb / MB_PER_VCPU),
-    }) ?? null;
-    const { file, args } = sandboxedCommand({
-      tool: this.tool!, uid: this.isolated ? instance.uid : null, gid: this.isolated ? instance.gid : null,
-      mounts, cwd: TASK_ROOT, argv, limits: group, hostname: 'localhost',
-    });
-    return { file, args, cwd: '/', as: null, group };
+      cpus: Math.max(1, memoryMb / MB_PER_VCPU),
+    };
+  }
+
+  /** The unpacked size of a code dir this server unpacked (null: not known here). */
+  codeSize(codeDir: string): number | null {
+    return this.codeBytes.get(codeDir) ?? null;
   }
 
   /** Where an instance finds its code, the runtime and its /tmp (an unconfined one gets a host dir). */
@@ -327,10 +369,12 @@ export class Sandbox {
 
   async removeFunction(functionId: string): Promise<void> {
     await removeTree(path.join(this.root, 'code', functionId));
+    for (const dir of this.codeBytes.keys()) if (dir.startsWith(path.join(this.root, 'code', functionId) + path.sep)) this.codeBytes.delete(dir);
   }
 
   async close(): Promise<void> {
     if (this.toucher) clearInterval(this.toucher);
+    await this.spares?.close();
     await removeTree(this.root);
     if (this.limits) removeParents(this.limits);
     await this.keeperOf?.close();
