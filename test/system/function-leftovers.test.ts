@@ -51,6 +51,15 @@ const deploySpin = (a: Api) => deploy(a, { name: 'spin', runtime: 'PROVIDED', ha
 /** The runtime roots under a functions dir. */
 const rootsIn = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('emberplane-fn-srv-')).map((n) => path.join(dir, n));
 
+/** The outer processes of spare sandboxes: they bind a staging dir under <root>/spares/ at /var/task. */
+const sparesUnder = (dir: string) => readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.startsWith(`${dir}/`) && arg.includes('/spares/'));
+  } catch {
+    return false;
+  }
+});
+
 /** The keeper shell a server started (its child with the keeper's name on its command line). */
 function keeperOf(server: ChildServer): number {
   const pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => {
@@ -132,6 +141,21 @@ describe('function instances and runtime roots of a server that ends', { timeout
     expect(isAlive(again.stream)).toBe(true);
     expect((await b.data(INVOKE, { input: { functionName: 'spin' } })).invokeFunction.payload.stream).toBe(again.stream);
     await third.kill('SIGTERM');
+  });
+
+  it('kill -9 of the server and its keeper: its waiting spare sandboxes die with it (bwrap dies with its parent)', async () => {
+    t = await new SystemTest().init('emberplane-fn-spares-');
+    const server = await t.start(await serverEnv(t, { FUNCTION_SPARE_SANDBOXES: '2' }));
+    const a = api(server);
+    await deploy(a, { name: 'wants-spares', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: 'exports.handler = async () => 1;' }] } });
+    // the first cold start makes the pool fill
+    expect((await a.data(INVOKE, { input: { functionName: 'wants-spares' } })).invokeFunction.payload).toBe(1);
+    // each spare: its outer bwrap (the server's child) and bwrap's init inside, same command line
+    const spares = await waitUntil(() => { const p = sparesUnder(functionsDirOf(t.dataDir)); return p.length === 4 ? p : null; }, 'two spare sandboxes');
+    process.kill(keeperOf(server), 'SIGKILL');
+    await server.kill('SIGKILL');
+    await waitUntil(() => spares.every((pid) => !processAlive(pid)), 'the spares to die with their server', 10_000);
+    await waitUntil(() => processesOf(t.dataDir).length === 0, 'no sandbox left', 10_000);
   });
 
   it('SIGTERM with a long async invocation running: stops after the grace; the invocation runs again after the restart, no attempt spent', async () => {
