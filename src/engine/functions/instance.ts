@@ -462,12 +462,7 @@ export class FunctionInstance {
 
   /** What the instance held on the host: its control group (once empty), an unconfined one's /tmp. */
   private async release(): Promise<void> {
-    const group = this.group;
-    if (group) {
-      group.killAll();
-      // the kernel removes a group only once its last process is reaped, a moment after the kill
-      for (let i = 0; i < 100 && !group.remove(); i++) await new Promise((r) => setTimeout(r, 20));
-    }
+    await this.group?.killAndRemove();
     if (!this.confined && this.proc) await this.sandbox.removeTmp(this.id);
     // a spare's staging dir holds a copy of the code: it goes with the instance (its group went above)
     if (this.spare) await this.spare.release();

@@ -104,11 +104,7 @@ export class Spare {
 
   /** Its group and staging dir, once its process is gone. */
   async release(): Promise<void> {
-    if (this.group) {
-      this.group.killAll();
-      // the kernel removes a group only once its last process is reaped, a moment after the kill
-      for (let i = 0; i < 100 && !this.group.remove(); i++) await new Promise((r) => setTimeout(r, 20));
-    }
+    await this.group?.killAndRemove();
     await removeTree(this.dir);
   }
 }

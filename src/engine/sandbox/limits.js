@@ -103,6 +103,12 @@ export class LimitGroup {
     }
   }
 
+  /** Kills what is in the group and removes it: the kernel removes a group only once its last process is reaped, a moment after the kill. */
+  async killAndRemove() {
+    this.killAll();
+    for (let i = 0; i < 100 && !this.remove(); i++) await new Promise((r) => setTimeout(r, 20));
+  }
+
   /** Removes the group once it is empty; true when it is gone. */
   remove() {
     let gone = true;
