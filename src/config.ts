@@ -64,6 +64,8 @@ export interface Config {
   functionShutdownGraceMs: number;
   /** the python3 command for PYTHON311 (resolved once to the real interpreter) */
   functionPython: string;
+  /** tenant code (steps, Spark, functions) runs sandboxed; SANDBOX=off runs it unconfined (development only) */
+  sandbox: boolean;
   /** a schedule tick missed (all servers down) by more than this is skipped; the latest one within it fires once */
   scheduleMissedTickGraceSeconds: number;
 }
@@ -118,5 +120,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     functionShutdownGraceMs: int(env, 'FUNCTION_SHUTDOWN_GRACE_MS', 10_000),
     functionPython: env.FUNCTION_PYTHON || 'python3',
     scheduleMissedTickGraceSeconds: int(env, 'SCHEDULE_MISSED_TICK_GRACE_SECONDS', 300),
+    sandbox: env.SANDBOX !== 'off',
   };
 }

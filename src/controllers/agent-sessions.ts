@@ -190,7 +190,7 @@ export class AgentSessions {
   sendRun(instanceId: string, step: StepRow): boolean {
     const session = this.sessions.get(instanceId);
     session?.streams.set(step.id, step.logStreamId);
-    return this.send(instanceId, { type: 'runStep', stepId: step.id, args: step.spec.args, env: step.spec.env });
+    return this.send(instanceId, { type: 'runStep', stepId: step.id, args: step.spec.args, env: step.spec.env, mounts: step.spec.mounts ?? [] });
   }
 
   sendCancel(instanceId: string, step: StepRow): boolean {

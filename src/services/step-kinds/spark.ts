@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { badInput, notFound } from '../errors.js';
 import { objectFilePath, parseS3Uri } from '../s3-uri.js';
 import { requireArgs } from './command.js';
-import type { PreparedStep, StepKind, StepKindContext } from './types.js';
+import { bucketMount, type PreparedStep, type StepKind, type StepKindContext } from './types.js';
 
 export interface SparkStepInput { appUri: string; args?: string[] | null; conf?: unknown }
 
@@ -37,8 +37,9 @@ function requireSparkConf(value: unknown, field: string): Record<string, string>
  * wrote there becomes objects when the step completes (inputs are not re-read then). Its bucket must
  * exist.
  */
-async function mapArgs(args: string[], field: string, ctx: StepKindContext): Promise<{ args: string[]; outputs: string[] }> {
+async function mapArgs(args: string[], field: string, ctx: StepKindContext): Promise<{ args: string[]; outputs: string[]; buckets: string[] }> {
   const outputs: string[] = [];
+  const buckets = new Set<string>();
   const mapped: string[] = [];
   for (const [i, arg] of args.entries()) {
     if (!arg.startsWith('s3://')) {
@@ -47,6 +48,7 @@ async function mapArgs(args: string[], field: string, ctx: StepKindContext): Pro
     }
     const f = `${field}.${i}`;
     const { bucket, key } = parseS3Uri(arg, f, { allowPrefix: true });
+    buckets.add(bucket);
     const isPrefix = key === '' || key.endsWith('/');
     if (!isPrefix && (await ctx.storage.head(bucket, key, { bucket: f, key: f }))) {
       mapped.push(objectFilePath(ctx.bucketsDir, bucket, key));
@@ -59,7 +61,7 @@ async function mapArgs(args: string[], field: string, ctx: StepKindContext): Pro
     const listing = await ctx.storage.list(bucket, { prefix: under, first: 1 });
     if (listing.objects.length === 0 && listing.commonPrefixes.length === 0) outputs.push(arg);
   }
-  return { args: mapped, outputs };
+  return { args: mapped, outputs, buckets: [...buckets] };
 }
 
 export const sparkStep: StepKind = {
@@ -80,6 +82,12 @@ export const sparkStep: StepKind = {
       env: {},
       source: { appUri, args: given, conf: Object.keys(sparkConf).length ? sparkConf : null },
       outputs: mapped.outputs,
+      // the driver's sandbox: the application's file, and the buckets its arguments name (it commits
+      // what the executors wrote there)
+      mounts: [
+        { type: 'ro-bind', source: app.path, target: app.path },
+        ...mapped.buckets.map((bucket) => bucketMount(ctx.bucketsDir, bucket, true)),
+      ],
     };
   },
 };
