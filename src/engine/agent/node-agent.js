@@ -584,6 +584,7 @@ class LineQueue {
  * @property {number | undefined} progressSent
  * @property {number} progressSentAt
  * @property {NodeJS.Timeout | null} progressTimer
+ * @property {Set<NodeJS.Signals>} signalled the signals the agent sent it (cancel, shutdown)
  */
 
 /** @type {Map<string, Step>} in start order, which is the order lines are resent in */
@@ -610,6 +611,7 @@ function newStep(stepId) {
     progressSent: undefined,
     progressSentAt: 0,
     progressTimer: null,
+    signalled: new Set(),
   };
 }
 
@@ -767,7 +769,11 @@ function runStep(msg) {
     err.end();
     // the node's limit group hit its memory (the control plane fails and replaces the node)
     if (sandbox.oomKills() > oomKillsBefore) appendLine(step, 'SYSTEM', 'The node ran out of memory: the kernel killed a process');
-    finishStep(step, code, signal);
+    // bwrap passes a signal's end on as 128 + its number: the one the agent sent is said as such
+    const sent = sandbox.enabled && signal === null && code !== null
+      ? [...step.signalled].find((sig) => os.constants.signals[sig] === code - 128) : undefined;
+    if (sent) finishStep(step, null, sent);
+    else finishStep(step, code, signal);
   };
   // 'close' comes after 'exit' and after both pipes are drained: only then is all output read.
   child.on('close', end);
@@ -828,6 +834,7 @@ function cancelStep(stepId, graceMs) {
  */
 function stopStep(step, signal) {
   if (step.pid === null) return;
+  step.signalled.add(signal);
   // a sandbox's pid is bwrap's: once the step has exited, it may belong to someone else
   if (sandbox.enabled) {
     if (step.state === 'running') sandbox.signal(step.pid, signal);
