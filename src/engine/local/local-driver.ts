@@ -6,7 +6,8 @@
 //   DATA_DIR/instances/       0710 root:<nodes gid>
 //   DATA_DIR/instances/<id>/  0711 root: the agent's own files (agent.log, bootstrap.log, daemon logs)
 //   DATA_DIR/instances/<id>/node/  0700 <node uid>: all the node's sandboxes may write
-//   DATA_DIR/buckets/         2770 root:<nodes gid>: steps read and write objects by path
+//   DATA_DIR/buckets/         2770 root:<nodes gid>: steps read and write objects by path (and
+//                             the server's staging dir of uploads, whose files are renamed there)
 // The agent runs as the server's user outside any sandbox: it holds the node's credential, and
 // needs to switch to the node's uid (setpriv) and write its cgroup.
 import { execFile, spawn } from 'node:child_process';
@@ -47,6 +48,11 @@ export interface LocalDriverOptions {
   dataDir: string;
   /** false (SANDBOX=off): tenant code runs unconfined, as the agent (development only) */
   sandbox?: boolean;
+  /**
+   * Where object files are made (the buckets, and where uploads are staged before they are renamed
+   * into them): shared with the nodes' group, so that steps read and write objects by path.
+   */
+  objectDirs?: string[];
   heartbeatMs?: number;
   orphanSeconds?: number;
   /** Path of node-agent.js; defaults to the copy next to this module. */
@@ -86,21 +92,22 @@ export class LocalDriver implements EngineDriver {
     this.sandboxed = options.sandbox ?? true;
     this.tool = this.sandboxed ? findSandboxTool().tool : null;
     this.limits = this.sandboxed ? probeLimits(LIMITS_OWNER) : null;
-    if (this.sandboxed && this.asRoot) this.openToNodes();
+    if (this.sandboxed && this.asRoot) this.openToNodes(options.objectDirs ?? []);
     this.sweepLimitGroups();
   }
 
   /** The directories the nodes' uids pass through or share (the layout above). */
-  private openToNodes(): void {
+  private openToNodes(objectDirs: string[]): void {
     const traversable = statSync(this.dataDir).mode;
     if ((traversable & 0o001) === 0) chmodSync(this.dataDir, (traversable & 0o7777) | 0o001);
     const instances = path.join(this.dataDir, 'instances');
     mkdirSync(instances, { recursive: true });
     chownSync(instances, 0, NODES_GID);
     chmodSync(instances, 0o710);
-    const buckets = path.join(this.dataDir, 'buckets');
-    mkdirSync(buckets, { recursive: true });
-    if (statSync(buckets).gid !== NODES_GID) shareWithNodes(buckets);
+    for (const dir of objectDirs) {
+      mkdirSync(dir, { recursive: true });
+      if (statSync(dir).gid !== NODES_GID) shareWithNodes(dir);
+    }
   }
 
   /** Limit groups of instances whose agent is gone (a crash, a reboot): their processes killed, the groups removed. */
