@@ -82,6 +82,8 @@ export class NodeSandbox {
     /** why tenant code cannot run here, or null */
     this.problem = this.enabled && !found.tool ? `the sandbox tools are missing: install ${found.missing.join(' and ')}` : null;
     this.code = this.enabled ? codeMounts() : [];
+    // (the launcher makes it, owned by the node's uid; an agent started by hand makes it here)
+    mkdirSync(this.nodeDir, { recursive: true });
   }
 
   /**
