@@ -62,7 +62,11 @@ export class AgentSessions {
     const helloTimer = setTimeout(() => { if (!session) ws.close(4408, 'hello timeout'); }, HELLO_TIMEOUT_MS);
     // A report that could not be recorded (database unreachable, …) must not be lost: closing the
     // socket makes the agent reconnect and resend everything unacknowledged (handlers are idempotent).
+    // Nothing after it is recorded either: a later batch stored and acknowledged would make the
+    // agent forget the lines of the one that failed.
+    let broken = false;
     const failed = (err: unknown, what: string) => {
+      broken = true;
       this.log.error({ err, instanceId: session?.instanceId, what }, 'agent report not recorded; the agent will resend it');
       ws.close(1011, 'report not recorded; reconnect and resend');
     };
@@ -96,10 +100,11 @@ export class AgentSessions {
           return;
         }
         s.pendingLogs.set(stepId, [...message.lines]);
-        chain = chain.then(() => this.flushLogs(s, stepId)).catch((err) => failed(err, 'log'));
+        chain = chain.then(() => (broken ? undefined : this.flushLogs(s, stepId))).catch((err) => failed(err, 'log'));
         return;
       }
       chain = chain.then(async () => {
+        if (broken) return;
         if (message.type === 'hello') {
           clearTimeout(helloTimer);
           // the session is known before the agent is welcomed: what it sends next is its own
