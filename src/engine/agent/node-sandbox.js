@@ -14,6 +14,7 @@
 //   AGENT_LIMIT_PROCS            the limit group's cgroup.procs files, comma-separated (absent: no limits)
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findSandboxTool, sandboxedCommand, sandboxMainPid, signalSandbox } from '../sandbox/confine.js';
@@ -116,7 +117,8 @@ export class NodeSandbox {
       uid: this.uid,
       gid: this.gid,
       limits: this.procsFiles.length ? { procsFiles: this.procsFiles } : null,
-      hostname: 'node',
+      // the host's name, which the host's /etc/hosts resolves (Java's getLocalHost needs it)
+      hostname: os.hostname(),
       cwd: this.nodeDir,
       mounts: [
         { type: 'tmpfs', target: '/tmp', mode: 0o1777 },
