@@ -13,7 +13,7 @@
 //   AGENT_SANDBOX_UID/_GID       the node's uid and gid (absent: the agent's own, a server run by a normal user)
 //   AGENT_LIMIT_PROCS            the limit group's cgroup.procs files, comma-separated (absent: no limits)
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,8 @@ const NODE_UID_SPAN = 400_000_000;
 export const NODES_GID = 599_999_999;
 // processes and threads of a node (a JVM counts one per thread): enough for Spark, not for a fork bomb
 export const NODE_PROCESSES_PER_VCPU = 512;
+// the name the node's uid and group have inside its sandboxes
+const NODE_USER = 'hadoop';
 export const NODE_MIN_PROCESSES = 1024;
 
 /** The uid of instance `instanceId`'s sandboxes. @param {string} instanceId */
@@ -63,6 +65,29 @@ function codeMounts() {
   return mounts;
 }
 
+/**
+ * The node's uid as a user (EMR's `hadoop`): the host's /etc/passwd and /etc/group with it added,
+ * written in the agent's directory (not the node's) and bound over the originals. Programs that
+ * look their user up (Hadoop's login in Spark, `whoami`) fail for a uid without a name.
+ * @param {string} workdir @param {number} uid @param {number} gid @param {string} home
+ * @returns {Mount[]}
+ */
+function userMounts(workdir, uid, gid, home) {
+  /** @param {string} file */
+  const host = (file) => {
+    try {
+      return readFileSync(file, 'utf8').replace(/\n?$/, '\n');
+    } catch {
+      return '';
+    }
+  };
+  const passwd = path.join(workdir, 'passwd');
+  const group = path.join(workdir, 'group');
+  writeFileSync(passwd, `${host('/etc/passwd')}${NODE_USER}:x:${uid}:${gid}:emberplane node:${home}:/bin/sh\n`, { mode: 0o644 });
+  writeFileSync(group, `${host('/etc/group')}${NODE_USER}:x:${gid}:\n`, { mode: 0o644 });
+  return [{ type: 'ro-bind', source: passwd, target: '/etc/passwd' }, { type: 'ro-bind', source: group, target: '/etc/group' }];
+}
+
 export class NodeSandbox {
   /**
    * @param {NodeJS.ProcessEnv} env the agent's environment (see the header)
@@ -83,6 +108,7 @@ export class NodeSandbox {
     /** why tenant code cannot run here, or null */
     this.problem = this.enabled && !found.tool ? `the sandbox tools are missing: install ${found.missing.join(' and ')}` : null;
     this.code = this.enabled ? codeMounts() : [];
+    if (this.enabled && this.uid !== null && this.gid !== null) this.code.push(...userMounts(workdir, this.uid, this.gid, this.nodeDir));
     // (the launcher makes it, owned by the node's uid; an agent started by hand makes it here)
     mkdirSync(this.nodeDir, { recursive: true });
   }
