@@ -13,7 +13,7 @@
 //   AGENT_SANDBOX_UID/_GID       the node's uid and gid (absent: the agent's own, a server run by a normal user)
 //   AGENT_LIMIT_PROCS            the limit group's cgroup.procs files, comma-separated (absent: no limits)
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,8 +83,10 @@ function userMounts(workdir, uid, gid, home) {
   };
   const passwd = path.join(workdir, 'passwd');
   const group = path.join(workdir, 'group');
-  writeFileSync(passwd, `${host('/etc/passwd')}${NODE_USER}:x:${uid}:${gid}:emberplane node:${home}:/bin/sh\n`, { mode: 0o644 });
-  writeFileSync(group, `${host('/etc/group')}${NODE_USER}:x:${gid}:\n`, { mode: 0o644 });
+  writeFileSync(passwd, `${host('/etc/passwd')}${NODE_USER}:x:${uid}:${gid}:emberplane node:${home}:/bin/sh\n`);
+  writeFileSync(group, `${host('/etc/group')}${NODE_USER}:x:${gid}:\n`);
+  // readable by all, as the originals, whatever the agent's umask
+  for (const file of [passwd, group]) chmodSync(file, 0o644);
   return [{ type: 'ro-bind', source: passwd, target: '/etc/passwd' }, { type: 'ro-bind', source: group, target: '/etc/group' }];
 }
 
