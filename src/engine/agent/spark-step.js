@@ -46,7 +46,7 @@ const child = spawn(path.join(/** @type {string} */ (home), 'bin', 'spark-submit
   '--conf', 'spark.decommission.enabled=true',
   // nodes run as uids of their own in one group: the driver commits (renames) what executors
   // wrote, so the directories they make must be the group's to write as well
-  '--conf', 'spark.hadoop.fs.permissions.umask-mask=002',
+  '--conf', 'spark.hadoop.fs.permissions.umask-mode=002',
   ...userArgs,
 ], {
   // the driver listens where the cluster's daemons do, so executors reach it whatever the hostname resolves to
