@@ -725,9 +725,17 @@ function runStep(msg) {
   try {
     // inside a sandbox a missing program would only be a shell's complaint: say it as spawn would
     if (sandbox.enabled && !findProgram(args[0], String(env.PATH ?? ''))) throw new Error(`spawn ${args[0]} ENOENT`);
-    const run = sandbox.command(args, { cwd, mounts: Array.isArray(msg.mounts) ? msg.mounts : [] });
-    // detached: a new session and process group per step, so a signal to -pid reaches the tree.
-    child = spawn(run.file, run.args, { cwd: run.cwd, env: sandbox.env(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const mounts = Array.isArray(msg.mounts) ? msg.mounts : [];
+    const warm = mounts.length === 0 ? sandbox.startWarm(args, cwd, env) : null;
+    if (warm) {
+      child = /** @type {typeof child} */ (/** @type {unknown} */ (warm));
+    } else {
+      const run = sandbox.command(args, { cwd, mounts });
+      // detached: a new session and process group per step, so a signal to -pid reaches the tree.
+      child = spawn(run.file, run.args, { cwd: run.cwd, env: sandbox.env(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    }
+    // the next step's sandbox, once this one runs
+    setImmediate(() => sandbox.prewarm(process.env));
   } catch (err) {
     return failStep(step, `cannot start ${args[0]}: ${errorText(err)}`);
   }
@@ -1009,6 +1017,7 @@ async function bootstrap(node) {
     // steps (spark-submit) reach the cluster's Spark through these
     Object.assign(process.env, sparkNode.stepEnv());
   }
+  sandbox.prewarm(process.env);
   const spark = sparkNode;
   const masterWebUrl = spark?.isMaster ? spark.masterWebUrl : null;
   stopMetrics = startMetrics({
@@ -1225,6 +1234,7 @@ async function exitAgent(code, graceMs, reason) {
   if (heartbeatTimer) clearInterval(heartbeatTimer);
   if (orphanTimer) clearTimeout(orphanTimer);
   stopMetrics?.();
+  sandbox.close();
   await stopAllSteps(graceMs);
   await sparkNode?.stop(graceMs);
   await flushForExit();
@@ -1273,6 +1283,7 @@ function main() {
     // Our state is gone, so nobody could report on the steps any more: take them down with us.
     diag('error', 'agent crashed', { error: errorText(err), stack: err.stack });
     for (const s of steps.values()) stopStep(s, 'SIGKILL');
+    sandbox.close();
     sparkNode?.killNow();
     process.exit(1);
   });

@@ -12,6 +12,7 @@
 //   AGENT_SANDBOX=off            run unconfined, as the agent (development only: SANDBOX=off)
 //   AGENT_SANDBOX_UID/_GID       the node's uid and gid (absent: the agent's own, a server run by a normal user)
 //   AGENT_LIMIT_PROCS            the limit group's cgroup.procs files, comma-separated (absent: no limits)
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -90,6 +91,9 @@ function userMounts(workdir, uid, gid, home) {
   return [{ type: 'ro-bind', source: passwd, target: '/etc/passwd' }, { type: 'ro-bind', source: group, target: '/etc/group' }];
 }
 
+/** `value` as one shell word (single-quoted). @param {string} value */
+const shellWord = (value) => `'${value.replaceAll("'", "'\\''")}'`;
+
 export class NodeSandbox {
   /**
    * @param {NodeJS.ProcessEnv} env the agent's environment (see the header)
@@ -109,6 +113,8 @@ export class NodeSandbox {
     this.tool = found.tool;
     /** why tenant code cannot run here, or null */
     this.problem = this.enabled && !found.tool ? `the sandbox tools are missing: install ${found.missing.join(' and ')}` : null;
+    /** @type {{ child: import('node:child_process').ChildProcessWithoutNullStreams, base: NodeJS.ProcessEnv } | null} */
+    this.warm = null;
     this.code = this.enabled ? codeMounts() : [];
     if (this.enabled && this.uid !== null && this.gid !== null) this.code.push(...userMounts(workdir, this.uid, this.gid, this.nodeDir));
     // (the launcher makes it, owned by the node's uid; an agent started by hand makes it here)
@@ -159,6 +165,49 @@ export class NodeSandbox {
     });
     // the sandbox enters `cwd` itself; the outer chain starts where the agent's uid can be
     return { file, args, cwd: '/' };
+  }
+
+  /**
+   * Starts a sandbox ahead of the next step (its namespaces and mounts cost more than the rest of a
+   * dispatch): a shell waiting on its stdin for the step's script. Steps that need nothing but the
+   * node's own view take it (startWarm); the others start a sandbox of their own.
+   * @param {NodeJS.ProcessEnv} env the environment every step starts from (the agent's)
+   */
+  prewarm(env) {
+    if (!this.enabled || !this.tool || this.warm) return;
+    const base = this.env(env);
+    const run = this.command(['/bin/sh', '-c', 'script=$(cat) && eval "$script"'], { cwd: path.join(this.nodeDir, 'steps') });
+    const child = spawn(run.file, run.args, { cwd: run.cwd, env: base, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.on('error', () => { if (this.warm?.child === child) this.warm = null; });
+    child.stdin.on('error', () => {});
+    child.once('exit', () => { if (this.warm?.child === child) this.warm = null; });
+    this.warm = { child, base };
+  }
+
+  /**
+   * Runs `argv` in `cwd` with `env` in the sandbox started ahead, if there is one and the
+   * environment can be said in shell (names that are identifiers); null otherwise.
+   * @param {string[]} argv @param {string} cwd @param {NodeJS.ProcessEnv} env
+   */
+  startWarm(argv, cwd, env) {
+    const warm = this.warm;
+    if (!warm || warm.child.exitCode !== null || warm.child.signalCode !== null || warm.child.pid === undefined) return null;
+    const extra = Object.entries(this.env(env)).filter(([k, v]) => v !== undefined && warm.base[k] !== v);
+    if (!extra.every(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))) return null;
+    this.warm = null;
+    const script = [
+      `umask 002 && mkdir -p -- ${shellWord(cwd)} && cd -- ${shellWord(cwd)} || exit 126`,
+      ...extra.map(([k, v]) => `export ${k}=${shellWord(String(v))}`),
+      `exec ${argv.map(shellWord).join(' ')} </dev/null`,
+    ].join('\n');
+    warm.child.stdin.end(`${script}\n`);
+    return warm.child;
+  }
+
+  /** Ends the sandbox started ahead (the agent is leaving). */
+  close() {
+    this.warm?.child.kill('SIGKILL');
+    this.warm = null;
   }
 
   /** How many processes of the node the kernel killed for memory so far (0 without limits). */
