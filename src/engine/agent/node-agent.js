@@ -734,8 +734,10 @@ function runStep(msg) {
       // detached: a new session and process group per step, so a signal to -pid reaches the tree.
       child = spawn(run.file, run.args, { cwd: run.cwd, env: sandbox.env(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     }
-    // the next step's sandbox, once this one runs
-    setImmediate(() => sandbox.prewarm(process.env));
+    // the next step's sandbox, ready long before a next step comes (made at its exit, it would still
+    // be setting up when a step follows at once)
+    setImmediate(() => { if (!shuttingDown) sandbox.prewarm(process.env); });
+
   } catch (err) {
     return failStep(step, `cannot start ${args[0]}: ${errorText(err)}`);
   }

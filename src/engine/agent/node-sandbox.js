@@ -176,7 +176,9 @@ export class NodeSandbox {
   prewarm(env) {
     if (!this.enabled || !this.tool || this.warm) return;
     const base = this.env(env);
-    const run = this.command(['/bin/sh', '-c', 'script=$(cat) && eval "$script"'], { cwd: path.join(this.nodeDir, 'steps') });
+    // (read, not $(cat): no process of its own on the way to the step)
+    const wait = 'script=; while IFS= read -r line; do script="$script$line\n"; done; eval "$script"';
+    const run = this.command(['/bin/sh', '-c', wait], { cwd: path.join(this.nodeDir, 'steps') });
     const child = spawn(run.file, run.args, { cwd: run.cwd, env: base, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     child.on('error', () => { if (this.warm?.child === child) this.warm = null; });
     child.stdin.on('error', () => {});
