@@ -1,7 +1,7 @@
 // Helpers shared by the API and system tests: common GraphQL documents and inputs, error
 // assertions, connection paging, polling a cluster or step until it reaches a state, and the
 // bookkeeping of what a test opened or created so that afterEach can clean it up.
-import { chownSync, mkdirSync, statSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from 'graphql-ws';
 import { expect } from 'vitest';
@@ -120,6 +120,16 @@ export function nodeScratch(server: { dataDir: string }, cluster: { instances: A
     chownSync(dir, uid, gid);
   }
   return dir;
+}
+
+/** nodeScratch of a cluster's master node, found through the API once it is launched. */
+export async function masterScratch(server: DataApi & { dataDir: string }, clusterId: string, name = 'scratch'): Promise<string> {
+  const master = await waitUntil(async () => {
+    const { cluster } = await server.data(`query($id: ID!) { cluster(id: $id) { instances { id role state pid } } }`, { id: clusterId });
+    const found = cluster.instances.find((i: { role: string; state: string; pid: number | null }) => i.role === 'MASTER' && i.state !== 'TERMINATED' && i.pid !== null);
+    return found && existsSync(nodeDirOf(path.join(server.dataDir, 'instances', found.id))) ? found : null;
+  }, `the master node of ${clusterId} launched`);
+  return nodeScratch(server, { instances: [master] }, name);
 }
 
 export function gateStep(name: string, file: string) {
