@@ -11,6 +11,8 @@ if (!spark.available) {
 
 /** false skips a describe block (see the warning above) */
 export const sparkAvailable = spark.available;
+/** the Spark the server's nodes use (for drivers a test starts itself) */
+export const sparkRuntime = spark;
 
 // the smallest type: each worker offers 2 cores and 2 GiB to Spark
 export const SMALL = 't3.small';
