@@ -1,6 +1,6 @@
 // Managed scaling on a real Spark cluster: applications that wait for cores grow the TASK nodes
 // (whose workers then run them), and once the cluster is idle the TASK nodes go again.
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, Fixtures, masterScratch, waitForCluster, waitForClusterState, waitForStepState } from '../support/api.js';
@@ -55,6 +55,8 @@ describe.skipIf(!sparkAvailable)('managed scaling with Spark', () => {
     const scratch = await masterScratch(server, id);
     const app = path.join(scratch, 'hold.py');
     writeFileSync(app, APP);
+    // the server in this process set a umask that closes new files to others: the node's uid reads it
+    chmodSync(app, 0o644);
     const gate = await httpGate();
     closers.push(gate.close);
     // two applications that each want every core of the cluster's one worker: the second waits
