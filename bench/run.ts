@@ -17,7 +17,7 @@
 // pool, stored log lines and heartbeat age during the log runs; BENCH_CPU_PROFILE=<dir> writes V8
 // CPU profiles of the server thread for the nested-query loads and the log runs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,6 +33,8 @@ import { startApp, type RunningApp } from '../src/app.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded-postgres.js';
 import { runMigrations } from '../src/db/migrate.js';
+import { NODES_GID, nodeDirOf, NodeSandbox, nodeUid } from '../src/engine/agent/node-sandbox.js';
+import { probeLimits } from '../src/engine/sandbox/limits.js';
 import { nsToMs } from './clock.mjs';
 import { benchSchedule } from './schedule.js';
 import { benchHostile } from './hostile.js';
@@ -144,8 +146,8 @@ function runWorker<T>(file: string, workerData: unknown, onMessage: (m: any, res
 }
 
 /** Spawns like the node agent does (own process group, piped output) and resolves with stdout. */
-function spawnLikeAgent(args: string[], onStdoutLine?: (line: string) => void): { started: Promise<string>; child: ChildProcess } {
-  const child = spawn(args[0]!, args.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnLikeAgent(args: string[], onStdoutLine?: (line: string) => void, cwd?: string): { started: Promise<string>; child: ChildProcess } {
+  const child = spawn(args[0]!, args.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'], cwd });
   children.add(child);
   let out = '';
   let partial = '';
@@ -403,7 +405,7 @@ async function waitClusterState(api: Api, id: string, state: string) {
   await waitUntil(async () => (await clusterStates(api, [id]))[0]?.state === state, `cluster ${id} to be ${state}`, 60_000, 50);
 }
 
-async function figure3(api: Api, clusterId: string, watch: EventWatch) {
+async function figure3(api: Api, clusterId: string, watch: EventWatch, scratchDir: string) {
   const now = realtimeClock();
   const fromResponse: number[] = [];
   const fromSend: number[] = [];
@@ -437,25 +439,56 @@ async function figure3(api: Api, clusterId: string, watch: EventWatch) {
     const out = await spawnLikeAgent(['date', '+%s%N']).started;
     if (i >= DISPATCH_WARMUP) bare.push(nsToMs(out.trim()) - t0);
   }
+  // the same spawn as a node's step: its sandbox (bwrap as a node's uid) in a limit group of its own
+  const sandboxed: number[] = [];
+  const sandbox = benchSandbox(scratchDir);
+  try {
+    for (let i = 0; i < DISPATCH_WARMUP + DISPATCH_RUNS; i++) {
+      const run = sandbox.command(['date', '+%s%N'], { cwd: path.join(sandbox.nodeDir, 'dispatch') });
+      const t0 = now();
+      const out = await spawnLikeAgent([run.file, ...run.args], undefined, run.cwd).started;
+      if (i >= DISPATCH_WARMUP) sandboxed.push(nsToMs(out.trim()) - t0);
+    }
+  } finally {
+    sandbox.limits?.remove();
+  }
   const s = summarize(fromResponse);
   const b = summarize(bare);
+  const bs = summarize(sandboxed);
   const sSend = summarize(fromSend);
   say(`  step process started (time printed by \`date +%s%N\`) after the addSteps response: p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  (n=${s.n})`);
   say(`  ... measured from sending addSteps instead:                                 p50 ${ms(sSend.p50)}  p99 ${ms(sSend.p99)}`);
   say(`  breakdown (ms resolution, medians): step row claimed (startedAt) ${ms(median(claimAfterResponse), 1)} after the response; `
     + `agent read the line ${ms(median(readAfterPrint), 1)} after it was printed`);
   say(`  baseline: bare spawn('date', ['+%s%N']) from the bench, spawn() call -> printed: p50 ${ms(b.p50)}  p99 ${ms(b.p99)}`);
+  say(`  ... the same spawn sandboxed as a node's step (sh -> setpriv -> bwrap, cgroup joined): p50 ${ms(bs.p50)}  p99 ${ms(bs.p99)}`);
   results.figure3 = {
-    fromResponse: s, fromSend: sSend, bareSpawn: b,
+    fromResponse: s, fromSend: sSend, bareSpawn: b, sandboxedSpawn: bs, sandboxed: sandbox.enabled,
     medianClaimAfterResponseMs: median(claimAfterResponse), medianAgentReadAfterPrintMs: median(readAfterPrint),
   };
   record({
     figure: '3. step dispatch latency (response -> process runs)',
     value: `p50 ${ms(s.p50, 1)}, p99 ${ms(s.p99, 1)}`,
-    baseline: `bare spawn p50 ${ms(b.p50, 1)}, p99 ${ms(b.p99, 1)}`,
-    target: 'p50 <= 10 ms',
+    baseline: `bare spawn p50 ${ms(b.p50, 1)}, sandboxed spawn p50 ${ms(bs.p50, 1)}`,
+    target: 'p50 <= 10 ms (sandboxed)',
     verdict: s.p50 <= 10 ? 'PASS' : 'MISS',
   });
+}
+
+/** A node's sandbox for the bench's own spawns: a node uid (as root), its directory, a limit group. */
+function benchSandbox(dir: string): NodeSandbox {
+  const workdir = mkdtempSync(path.join(dir, 'bench-node-'));
+  chmodSync(workdir, 0o711);
+  const nodeDir = nodeDirOf(workdir);
+  mkdirSync(nodeDir);
+  const asRoot = process.getuid?.() === 0;
+  const uid = nodeUid(path.basename(workdir));
+  if (asRoot) chownSync(nodeDir, uid, NODES_GID);
+  const group = probeLimits('emberplane/bench')?.create(path.basename(workdir), { memoryBytes: 8 << 30, maxProcesses: 1024, cpus: 2 });
+  return new NodeSandbox({
+    ...(asRoot ? { AGENT_SANDBOX_UID: String(uid), AGENT_SANDBOX_GID: String(NODES_GID) } : {}),
+    ...(group ? { AGENT_LIMIT_PROCS: group.procsFiles.join(',') } : {}),
+  }, workdir);
 }
 
 /** BENCH_DIAG=1: every SQL statement the server sends during one dispatch, with its send time. */
@@ -957,7 +990,7 @@ async function main() {
   });
   if (watch) {
     const w: EventWatch = watch;
-    if (ONLY.has(3)) await figure('3. step dispatch latency', () => figure3(api, clusterId, w));
+    if (ONLY.has(3)) await figure('3. step dispatch latency', () => figure3(api, clusterId, w, appDir));
     if (ONLY.has(4)) await figure(`4. ${BURST_STEPS} trivial steps at stepConcurrencyLevel 1`, () => figure4(api, clusterId, w));
     if (ONLY.has(5)) await figure('5. log latency to subscribers', () => figure5(api, clusterId, w, tmp));
     w.close();

@@ -108,7 +108,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     const dispatcher = new StepDispatcher(services, sessions, serverId, log);
     sessions.onWork = (clusterId) => dispatcher.kick(clusterId);
     services.hints.on((clusterId) => dispatcher.kick(clusterId));
-    const driver = new LocalDriver({ dataDir: config.dataDir, heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds });
+    const driver = new LocalDriver({ dataDir: config.dataDir, sandbox: config.sandbox, objectDirs: [config.bucketsDir, services.storage.tmpDir], heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds });
     const scaling = new ScalingController(services, log, config.metricsIntervalMs);
     const registry = new ServerRegistry(sql, serverId);
     leaderDb = connect(databaseUrl, { max: 1, applicationName: `${serverId}-leader` });

@@ -68,7 +68,11 @@ export class AgentSessions {
     ws.send(JSON.stringify({ type: 'challenge', nonce } satisfies ControlMessage));
     // A report that could not be recorded (database unreachable, …) must not be lost: closing the
     // socket makes the agent reconnect and resend everything unacknowledged (handlers are idempotent).
+    // Nothing after it is recorded either: a later batch stored and acknowledged would make the
+    // agent forget the lines of the one that failed.
+    let broken = false;
     const failed = (err: unknown, what: string) => {
+      broken = true;
       this.log.error({ err, instanceId: session?.instanceId, what }, 'agent report not recorded; the agent will resend it');
       ws.close(1011, 'report not recorded; reconnect and resend');
     };
@@ -102,10 +106,11 @@ export class AgentSessions {
           return;
         }
         s.pendingLogs.set(stepId, [...message.lines]);
-        chain = chain.then(() => this.flushLogs(s, stepId)).catch((err) => failed(err, 'log'));
+        chain = chain.then(() => (broken ? undefined : this.flushLogs(s, stepId))).catch((err) => failed(err, 'log'));
         return;
       }
       chain = chain.then(async () => {
+        if (broken) return;
         if (message.type === 'hello') {
           clearTimeout(helloTimer);
           // the session is known before the agent is welcomed: what it sends next is its own
@@ -199,7 +204,7 @@ export class AgentSessions {
   sendRun(instanceId: string, step: StepRow): boolean {
     const session = this.sessions.get(instanceId);
     session?.streams.set(step.id, step.logStreamId);
-    return this.send(instanceId, { type: 'runStep', stepId: step.id, args: step.spec.args, env: this.services.secrets.openEnv(step.spec.env) });
+    return this.send(instanceId, { type: 'runStep', stepId: step.id, args: step.spec.args, env: this.services.secrets.openEnv(step.spec.env), mounts: step.spec.mounts ?? [] });
   }
 
   sendCancel(instanceId: string, step: StepRow): boolean {

@@ -205,6 +205,13 @@ export class ClusterController {
 
   /** Why an instance must be considered dead, or null. */
   private diagnose(instance: InstanceRow, now: number): string | null {
+    // over its instance type's memory the kernel killed inside the node: it is failed (and
+    // replaced) like a dead node, whether or not its agent noticed
+    const oomKills = this.driver.oomKills(handleOf(instance));
+    if (oomKills > 0) {
+      const type = instanceType(instance.instanceType);
+      return `node ran out of memory: the kernel killed ${oomKills} process${oomKills === 1 ? '' : 'es'} over the ${type?.memoryMb ?? '?'} MiB of ${instance.instanceType}`;
+    }
     const alive = this.driver.isAlive(handleOf(instance));
     if (alive === false) return `node agent process ${instance.pid} is gone`;
     // silence is measured from when this process became leader too: a restarted control plane

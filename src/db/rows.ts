@@ -1,4 +1,5 @@
 // Row shapes as postgres.js returns them (columns camel-cased by the client).
+import type { StepMount } from '../engine/types.js';
 
 export type ClusterState =
   | 'STARTING' | 'BOOTSTRAPPING' | 'RUNNING' | 'WAITING' | 'TERMINATING' | 'TERMINATED' | 'TERMINATED_WITH_ERRORS';
@@ -86,6 +87,8 @@ export interface StepSpec {
   source?: Record<string, unknown>;
   /** s3:// locations the step writes, registered as objects when it completes */
   outputs?: string[];
+  /** local paths the step's sandbox sees (the files of the objects and buckets it names) */
+  mounts?: StepMount[];
 }
 
 export interface StepRow {

@@ -27,6 +27,9 @@ export interface NodeEndpoints {
 }
 
 /** What a node is and does, sent with `welcome` (docs/agent-protocol.md "Node configuration"). */
+/** A path a step's sandbox sees (at the same place) beside the node's own directory: read-only or writable. */
+export interface StepMount { type: 'ro-bind' | 'bind'; source: string; target: string }
+
 export interface NodeConfig {
   role: 'MASTER' | 'CORE' | 'TASK';
   applications: string[];
@@ -45,6 +48,8 @@ export interface NodeConfig {
     masterWebUrl: string | null;
     /** a shrinking worker drains this long at most before it is stopped */
     decommissionTimeoutMs: number;
+    /** where objects live: a worker's executors read and write what the driver's app names there */
+    bucketsDir: string;
   } | null;
   metricsMs: number;
 }
@@ -81,7 +86,7 @@ export type ControlMessage =
   /** `proof`: welcomeProof(key, nonce, instanceId); the agent's next key is nextCredentialKey(key, nonce) (credential.js) */
   | { type: 'welcome'; node?: NodeConfig; proof: string }
   | { type: 'error'; message: string }
-  | { type: 'runStep'; stepId: string; args: string[]; env: Record<string, string> }
+  | { type: 'runStep'; stepId: string; args: string[]; env: Record<string, string>; mounts?: StepMount[] }
   | { type: 'cancelStep'; stepId: string; graceMs: number }
   | { type: 'ackLogs'; stepId: string; seq: number }
   | { type: 'ackExit'; stepId: string }
@@ -122,4 +127,6 @@ export interface EngineDriver {
   decommission(instance: InstanceHandle, waitMs: number): Promise<void>;
   /** true/false when this driver can tell (the instance runs on its host), undefined otherwise. */
   isAlive(instance: InstanceHandle): boolean | undefined;
+  /** How many of the node's processes the kernel killed for memory (its instance type's): 0 when none, or unknown. */
+  oomKills(instance: InstanceHandle): number;
 }

@@ -65,7 +65,7 @@ export interface Services {
 
 export function createServices(sql: Sql, log: Logger, config: Config, secrets: Secrets): Services {
   const hints = new WorkHints();
-  const spark = detectSpark({ python: config.python, sparkHome: config.sparkHome });
+  const spark = detectSpark({ python: config.python, sparkHome: config.sparkHome, forOthers: config.sandbox && process.getuid?.() === 0 });
   const storage = new StorageService(sql, config, log);
   const steps = new StepService(sql, hints, storage, spark.python, secrets);
   const applications = applicationsWith(spark);

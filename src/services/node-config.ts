@@ -36,6 +36,7 @@ export class NodeConfigService {
         masterUrl: cluster.sparkMasterUrl,
         masterWebUrl: cluster.sparkMasterWebUrl,
         decommissionTimeoutMs: this.config.sparkDecommissionTimeoutSeconds * 1_000,
+        bucketsDir,
       } : null,
       metricsMs: this.config.agentMetricsMs,
     };

@@ -120,6 +120,25 @@ async function writeAll(handle: fs.FileHandle, buffers: Buffer[]): Promise<void>
   }
 }
 
+/**
+ * mkdir -p where each new directory has its parent's group rights: the buckets directory is shared
+ * with the nodes' group (setgid, group-writable: engine/local/local-driver.ts) so that sandboxed
+ * steps write objects by path, whatever the server's umask.
+ */
+async function makeDir(dir: string): Promise<void> {
+  const first = await fs.mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  const made: string[] = [];
+  for (let d = dir; ; d = path.dirname(d)) {
+    made.unshift(d);
+    if (d === first || d === path.dirname(d)) break;
+  }
+  for (const d of made) {
+    const group = (await fs.stat(path.dirname(d))).mode & 0o2070;
+    if (group) await fs.chmod(d, 0o700 | group);
+  }
+}
+
 const isErrno = (err: unknown, ...codes: string[]) => codes.includes((err as NodeJS.ErrnoException)?.code ?? '');
 
 export class StorageService {
@@ -176,7 +195,7 @@ export class StorageService {
       // before the commit (no put can see the bucket yet): leftovers of an earlier bucket of this
       // name, such as a file a crash kept from its commit, must not show through
       await fs.rm(this.bucketDir(name), { recursive: true, force: true });
-      await fs.mkdir(this.bucketDir(name), { recursive: true });
+      await makeDir(this.bucketDir(name));
       return row;
     });
   }
@@ -414,7 +433,7 @@ export class StorageService {
     // a delete of a sibling may remove the (empty) parent directory between mkdir and rename: retry
     for (let attempt = 0; ; attempt++) {
       try {
-        await fs.mkdir(path.dirname(target), { recursive: true });
+        await makeDir(path.dirname(target));
         await fs.rename(temp, target);
         break;
       } catch (err) {

@@ -1,9 +1,10 @@
 // Bootstrap actions: scripts from buckets run on every node before it joins (also on nodes added
 // later); a failing one ends the cluster with BOOTSTRAP_FAILURE and the node's output.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CORE, createCluster, CREATE_CLUSTER, expectError, Fixtures, MASTER, waitForCluster, waitForClusterState } from '../support/api.js';
+import { nodeDirOf } from '../../src/engine/agent/node-sandbox.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { putObject } from '../support/put-object.js';
 
@@ -20,19 +21,19 @@ afterAll(async () => { await server?.close(); });
 
 describe('bootstrap actions', () => {
   it('run in order on every node before it is RUNNING, with their args, also on a node added later', async () => {
-    const markers = path.join(server.dataDir, 'markers');
-    mkdirSync(markers);
-    const sh = await putObject(server, 'boot', 'first.sh', 'echo "$@" > "$1/$CLUSTER_INSTANCE_ID.sh"\n');
+    // each node's actions write in the node's own directory (their HOME), where the test reads them
+    const sh = await putObject(server, 'boot', 'first.sh', 'echo "$@" > "$HOME/$1.$CLUSTER_INSTANCE_ID.sh"\n');
     const py = await putObject(server, 'boot', 'second.py',
-      'import os, sys\nassert os.path.exists(os.path.join(sys.argv[1], os.environ["CLUSTER_INSTANCE_ID"] + ".sh"))\n'
-      + 'open(os.path.join(sys.argv[1], os.environ["CLUSTER_INSTANCE_ID"] + ".py"), "w").write(os.environ["BOOTSTRAP_ACTION_NAME"])\n');
-    const actions = [{ name: 'first', path: sh, args: [markers, 'two words'] }, { name: 'second', path: py, args: [markers] }];
+      'import os, sys\nassert os.path.exists(os.path.join(os.environ["HOME"], sys.argv[1] + "." + os.environ["CLUSTER_INSTANCE_ID"] + ".sh"))\n'
+      + 'open(os.path.join(os.environ["HOME"], sys.argv[1] + "." + os.environ["CLUSTER_INSTANCE_ID"] + ".py"), "w").write(os.environ["BOOTSTRAP_ACTION_NAME"])\n');
+    const actions = [{ name: 'first', path: sh, args: ['marker', 'two words'] }, { name: 'second', path: py, args: ['marker'] }];
+    const markers = (i: { id: string }) => nodeDirOf(path.join(server.dataDir, 'instances', i.id));
     const id = fixtures.cluster(await createCluster(server, { name: 'boot', instanceGroups: [MASTER, CORE(1)], bootstrapActions: actions }));
     let c = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER });
     expect(c.bootstrapActions).toEqual(actions);
-    const ran = (i: { id: string }) => existsSync(path.join(markers, `${i.id}.py`))
-      && readFileSync(path.join(markers, `${i.id}.sh`), 'utf8') === `${markers} two words\n`
-      && readFileSync(path.join(markers, `${i.id}.py`), 'utf8') === 'second';
+    const ran = (i: { id: string }) => existsSync(path.join(markers(i), `marker.${i.id}.py`))
+      && readFileSync(path.join(markers(i), `marker.${i.id}.sh`), 'utf8') === 'marker two words\n'
+      && readFileSync(path.join(markers(i), `marker.${i.id}.py`), 'utf8') === 'second';
     expect(c.instances).toHaveLength(2);
     for (const i of c.instances) expect(ran(i), i.id).toBe(true);
 
@@ -56,13 +57,13 @@ describe('bootstrap actions', () => {
   });
 
   it('a node added later whose action fails is failed with BOOTSTRAP_FAILURE and replaced; the cluster keeps running', async () => {
-    const gate = path.join(server.dataDir, 'fail-bootstrap');
-    const script = await putObject(server, 'boot', 'gated.sh', `if [ -e "${gate}" ]; then echo "gate is closed"; exit 7; fi\n`);
+    // the gate is the script itself: nodes read it when they start (they see nothing else of the host)
+    const script = await putObject(server, 'boot', 'gated.sh', 'exit 0\n');
     const id = fixtures.cluster(await createCluster(server, {
       name: 'boot-later', instanceGroups: [MASTER, CORE(1)], bootstrapActions: [{ name: 'gated', path: script }],
     }));
     let c = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER });
-    writeFileSync(gate, '');
+    await putObject(server, 'boot', 'gated.sh', 'echo "gate is closed"; exit 7\n');
     const core = c.instanceGroups.find((g: any) => g.role === 'CORE');
     await server.data(MODIFY, { input: { instanceGroupId: core.id, instanceCount: 2 } });
     c = await waitForCluster(server, id, (x) => x.instances.some((i: any) => i.stateChangeReason?.code === 'BOOTSTRAP_FAILURE'),
@@ -72,7 +73,7 @@ describe('bootstrap actions', () => {
     expect(failed.stateChangeReason.message).toContain('bootstrap action "gated" failed (exit code 7)');
     expect(failed.stateChangeReason.message).toContain('gate is closed');
     expect(c.state).toBe('WAITING');
-    rmSync(gate);
+    await putObject(server, 'boot', 'gated.sh', 'exit 0\n');
     c = await waitForCluster(server, id, (x) => x.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').length === 2,
       'the replacement running', { query: CLUSTER });
     expect(c.state).toBe('WAITING');

@@ -1,24 +1,20 @@
 // Cluster metrics: Postgres-derived samples taken by the leader, node reports from real agents,
 // and the clusterMetrics query (range, period, statistic, per-node series).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CORE, createCluster, expectError, Fixtures, gated, MASTER, waitForClusterState, waitForStepState } from '../support/api.js';
+import { CORE, createCluster, expectError, Fixtures, gated, MASTER, masterScratch, waitForClusterState, waitForStepState } from '../support/api.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-let tmp: string;
 const fixtures = new Fixtures();
 
 beforeAll(async () => {
   server = await startTestServer({ agentMetricsMs: 250, metricsIntervalMs: 250 });
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'metrics-test-'));
 });
 afterAll(async () => {
   await server?.close();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 const METRICS = `query($id: ID!, $names: [String!]!, $from: DateTime!, $to: DateTime, $period: Int!, $stat: MetricStatistic, $instanceId: ID) {
@@ -56,7 +52,7 @@ describe('cluster metrics', () => {
       const [idle] = await metrics({ id: clusterId, names: ['IsIdle'], from: start.toISOString(), stat: 'MAXIMUM' });
       return values(idle).includes(1) ? true : null;
     }, 'an IsIdle sample of 1 before any step');
-    const gate = path.join(tmp, 'gate-1');
+    const gate = path.join(await masterScratch(server, clusterId), 'gate-1');
     const [step] = (await server.data(ADD, { input: { clusterId, steps: [gated('wait', gate)] } })).addSteps.steps;
     await waitForStepState(server, step.id, ['RUNNING']);
     // a sample taken while the step runs, with the period's maximum
@@ -88,7 +84,7 @@ describe('cluster metrics', () => {
   });
 
   it('a busy node shows in its own NodeCpuPercent and in the cluster mean', async () => {
-    const gate = path.join(tmp, 'gate-cpu');
+    const gate = path.join(await masterScratch(server, clusterId), 'gate-cpu');
     const busy = { name: 'spin', command: { args: ['node', '-e', `const fs=require('fs');while(!fs.existsSync(${JSON.stringify(gate)})){}`] } };
     const [step] = (await server.data(ADD, { input: { clusterId, steps: [busy] } })).addSteps.steps;
     await waitForStepState(server, step.id, ['RUNNING']);

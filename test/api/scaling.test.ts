@@ -1,28 +1,24 @@
 // Scaling policies through the API: validation, automatic scaling rules firing on the cluster's own
 // metrics (with their cooldown), managed scaling limits and idle shrink; every decision is a
 // SCALING event, a resize and a scaling activity, and the nodes follow.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CORE, createCluster, expectError, Fixtures, gated, MASTER, TERMINATE_CLUSTERS, waitForCluster, waitForClusterState, waitForStepState,
+  CORE, createCluster, expectError, Fixtures, gated, MASTER, masterScratch, TERMINATE_CLUSTERS, waitForCluster, waitForClusterState, waitForStepState,
 } from '../support/api.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-let tmp: string;
 const fixtures = new Fixtures();
 
 beforeAll(async () => {
   server = await startTestServer({ agentMetricsMs: 250, metricsIntervalMs: 250, scalingCooldownSeconds: 1, scalingIdlePeriods: 3 });
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'scaling-test-'));
 });
 afterEach(async () => { await fixtures.cleanup(server); });
 afterAll(async () => {
   await server?.close();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 const PUT_MANAGED = `mutation($input: PutManagedScalingPolicyInput!) { putManagedScalingPolicy(input: $input) {
@@ -145,7 +141,7 @@ describe('automatic scaling rules', () => {
     const { putAutoScalingPolicy } = await put(3600);
     expect(putAutoScalingPolicy.instanceGroup.autoScalingPolicy.constraints).toEqual({ minCapacity: 0, maxCapacity: 2 });
     // nothing runs yet: the rule has no reason to fire
-    const gate = path.join(tmp, 'auto-gate');
+    const gate = path.join(await masterScratch(server, clusterId), 'auto-gate');
     const [step] = (await server.data(ADD, { input: { clusterId, steps: [gated('hold', gate)] } })).addSteps.steps;
     await waitForStepState(server, step.id, ['RUNNING']);
 
@@ -201,7 +197,7 @@ describe('managed scaling', () => {
       name: 'managed', instanceGroups: [MASTER, { role: 'CORE', instanceType: 'c5.large', count: 1 }],
     }));
     const events = fixtures.subscribe(fixtures.ws(server), EVENTS, { id: clusterId }, (d) => d.clusterEvents);
-    const gate = path.join(tmp, 'managed-gate');
+    const gate = path.join(await masterScratch(server, clusterId), 'managed-gate');
     // a running step keeps the cluster busy (IsIdle 0), so only the limits act at first
     const [step] = (await server.data(ADD, { input: { clusterId, steps: [gated('hold', gate)] } })).addSteps.steps;
     await waitForStepState(server, step.id, ['RUNNING']);

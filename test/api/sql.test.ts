@@ -31,6 +31,11 @@ const PUT = `mutation($input: PutObjectInput!) { putObject(input: $input) { obje
 const OBJECT = `query($bucket: String!, $key: String!) { object(bucket: $bucket, key: $key) { uri size contentType } }`;
 
 /** Text through putObject; bytes through the HTTP upload route. */
+/** Unfinished outputs (hidden temp files next to their target) left in a bucket's directory. */
+async function hiddenFiles(dir: string): Promise<string[]> {
+  return (await fs.readdir(path.join(bucketsDir(), dir))).filter((name) => name.startsWith('.'));
+}
+
 async function putFile(bucket: string, key: string, content: string | Buffer): Promise<void> {
   if (typeof content === 'string') {
     await server.data(PUT, { input: { bucket, key, content } });
@@ -136,7 +141,7 @@ describe('SQL steps', () => {
     // directives are not log lines
     expect(text.filter((t) => t.startsWith('::'))).toEqual([]);
     // the temp file was renamed into place
-    expect(await fs.readdir(path.join(bucketsDir(), '.sql-tmp'))).toEqual([]);
+    expect(await hiddenFiles('out/by-city')).toEqual([]);
   });
 
   it('joins a Parquet prefix with CSV into a CSV object with a header', async () => {
@@ -177,7 +182,7 @@ describe('SQL steps', () => {
     expect(logs).toContainEqual({ stream: 'STDOUT', text: `query: SELECT * FROM 's3://data/missing/*.csv'` });
     await expect(fs.stat(localPath('out', 'never.parquet'))).rejects.toThrow(/ENOENT/);
     expect((await server.data(OBJECT, { bucket: 'out', key: 'never.parquet' })).object).toBeNull();
-    expect(await fs.readdir(path.join(bucketsDir(), '.sql-tmp'))).toEqual([]);
+    expect(await hiddenFiles('out')).toEqual([]);
   });
 
   it('reading outside the buckets fails inside DuckDB without leaking the file', async () => {
@@ -219,7 +224,7 @@ describe('SQL steps', () => {
     const step = await waitForStepState(server, id, ['CANCELLED'], { query: STEP_Q, timeoutMs: 30_000 });
     expect(step.state).toBe('CANCELLED');
     await expect(fs.stat(localPath('out', 'slow.parquet'))).rejects.toThrow(/ENOENT/);
-    expect(await fs.readdir(path.join(bucketsDir(), '.sql-tmp'))).toEqual([]);
+    expect(await hiddenFiles('out')).toEqual([]);
   });
 
   it('is refused on a cluster without DUCKDB', async () => {

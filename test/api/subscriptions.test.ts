@@ -1,12 +1,11 @@
 // Subscriptions over WebSocket (graphql-ws): log streams, step updates and cluster events, with
 // replay-then-live, resume after a cursor, and fan-out.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  allPages, ENDED_STEP_STATES as ENDED, Fixtures, flatErrors, gateStep, MASTER, TERMINATE_CLUSTERS as TERMINATE, waitForClusterState,
+  allPages, ENDED_STEP_STATES as ENDED, Fixtures, flatErrors, gateStep, MASTER, masterScratch, TERMINATE_CLUSTERS as TERMINATE, waitForClusterState,
   waitForStepState,
 } from '../support/api.js';
 import type { Subscription } from '../support/client.js';
@@ -14,18 +13,15 @@ import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-let tmp: string;
 const fixtures = new Fixtures();
 
 beforeAll(async () => {
   server = await startTestServer();
-  tmp = mkdtempSync(path.join(os.tmpdir(), 'subscriptions-test-'));
 });
 afterEach(async () => { await fixtures.cleanup(server); });
 afterAll(async () => {
   await fixtures.closeConnections();
   await server?.close();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 const CREATE = `mutation($input: CreateClusterInput!) { createCluster(input: $input) { cluster { id state
@@ -104,7 +100,7 @@ async function waitForRegistration(feed: unknown, key: string, count: number) {
 describe('logs subscription', () => {
   it('replays then streams live: every line exactly once, in order, whenever the subscriber joined', async () => {
     const c = await readyCluster();
-    const gate = path.join(tmp, 'logs-gate');
+    const gate = path.join(await masterScratch(server, c.id), 'logs-gate');
     const N = 100;
     const [, step] = await addSteps(c.id, [gateStep('gate', gate), printer('print', N, '0.03')]);
     const early = logsOf(client(), step!.logStreamId);
@@ -164,7 +160,7 @@ describe('logs subscription', () => {
 
   it('fans out: 50 subscribers on one stream all receive the same complete sequence', async () => {
     const c = await readyCluster();
-    const gate = path.join(tmp, 'fanout-gate');
+    const gate = path.join(await masterScratch(server, c.id), 'fanout-gate');
     const N = 40;
     const [, step] = await addSteps(c.id, [gateStep('gate', gate), printer('print', N, '0.01')]);
     const conns = Array.from({ length: 5 }, () => client());
@@ -192,7 +188,7 @@ describe('logs subscription', () => {
 describe('stepUpdates subscription', () => {
   it('sends the current step, then each state and progress change, and completes after the final state', async () => {
     const c = await readyCluster();
-    const gate = path.join(tmp, 'updates-gate');
+    const gate = path.join(await masterScratch(server, c.id), 'updates-gate');
     const [, step] = await addSteps(c.id, [gateStep('gate', gate), {
       name: 'progress',
       args: ['sh', '-c', 'echo "::progress 0.25"; sleep 0.3; echo "::progress 50%"; sleep 0.3; echo "::progress 0.75"; sleep 0.3; echo done'],
@@ -215,7 +211,7 @@ describe('stepUpdates subscription', () => {
 
   it('a step already RUNNING: first value is RUNNING, then the end', async () => {
     const c = await readyCluster();
-    const gate = path.join(tmp, 'running-gate');
+    const gate = path.join(await masterScratch(server, c.id), 'running-gate');
     const [step] = await addSteps(c.id, [gateStep('gate', gate)]);
     await waitUntil(async () => (await server.data(STEP_Q, { id: step!.id })).step.state === 'RUNNING', 'the step to run');
     const s = subscribe(client(), STEP_SUB, { id: step!.id }, 'stepUpdates');

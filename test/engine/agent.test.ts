@@ -13,7 +13,8 @@ import { descendantsOf, isPidAlive, processesWithEnv } from '../../src/engine/lo
 import type { AgentLogLine, AgentMessage, ControlMessage, InstanceHandle } from '../../src/engine/types.js';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'agent-test-'));
-const driver = new LocalDriver({ dataDir, heartbeatMs: 100 });
+// the agent's protocol, with its steps unconfined (their sandbox is tested through the API: node-sandbox.test.ts)
+const driver = new LocalDriver({ dataDir, heartbeatMs: 100, sandbox: false });
 const TOKEN = 'secret-token-for-agent-tests';
 
 type Msg<T extends AgentMessage['type']> = Extract<AgentMessage, { type: T }>;
@@ -308,7 +309,7 @@ describe('node agent', () => {
       { EXTRA: 'extra-value' },
     );
     expect(conn.lines('s-env').map((l) => l.text)).toEqual([
-      path.join(agent.workdir, 'steps', 's-env'),
+      path.join(agent.workdir, 'node', 'steps', 's-env'),
       `s-env ${agent.instanceId} extra-value no-token`,
     ]);
   });
@@ -414,7 +415,7 @@ describe('node agent', () => {
     expect(exited).toMatchObject({ exitCode: 0, signal: null });
     expect(conn.lines('s-bg').map((l) => l.text)).toEqual(['bye']);
     const started = conn.of('stepStarted', 's-bg')[0]!;
-    const bgPid = Number(readFileSync(path.join(agent.workdir, 'steps', 's-bg', 'bg.pid'), 'utf8'));
+    const bgPid = Number(readFileSync(path.join(agent.workdir, 'node', 'steps', 's-bg', 'bg.pid'), 'utf8'));
     expect(bgPid).toBeGreaterThan(0);
     await until(() => !isPidAlive(bgPid) && !isPidAlive(started.pid));
   });
@@ -446,7 +447,7 @@ describe('node agent', () => {
 
   it('resends unacknowledged lines and exits after a reconnect', async () => {
     const { cp, agent, conn } = await startAgent();
-    const stepDir = path.join(agent.workdir, 'steps', 's-resend');
+    const stepDir = path.join(agent.workdir, 'node', 'steps', 's-resend');
     conn.send({
       type: 'runStep',
       stepId: 's-resend',
@@ -491,7 +492,7 @@ describe('node agent', () => {
 
   it('sends nothing twice to a control plane that acknowledges', async () => {
     const { cp, agent, conn } = await startAgent({ ackLogs: true, ackExit: true });
-    const stepDir = path.join(agent.workdir, 'steps', 's-acked');
+    const stepDir = path.join(agent.workdir, 'node', 'steps', 's-acked');
     conn.send({
       type: 'runStep',
       stepId: 's-acked',

@@ -5,11 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectSpark } from '../../src/engine/spark-runtime.js';
 import { createCluster, Fixtures, getCluster, waitForClusterState } from '../support/api.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, TEST_JOB_ARGS } from './support.js';
+import { SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_ARGS } from './support.js';
 
 const APP = `
 import os, time
@@ -32,7 +31,7 @@ describe.skipIf(!sparkAvailable)('auto-termination with Spark applications', () 
   let tmp: string;
   let driver: ChildProcess | null = null;
   const fixtures = new Fixtures();
-  const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME });
+  const spark = sparkRuntime;
 
   beforeAll(async () => {
     server = await startTestServer({ agentMetricsMs: 500, metricsIntervalMs: 500 });

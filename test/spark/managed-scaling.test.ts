@@ -1,13 +1,11 @@
 // Managed scaling on a real Spark cluster: applications that wait for cores grow the TASK nodes
 // (whose workers then run them), and once the cluster is idle the TASK nodes go again.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { detectSpark } from '../../src/engine/spark-runtime.js';
-import { createCluster, Fixtures, waitForCluster, waitForClusterState, waitForStepState } from '../support/api.js';
+import { createCluster, Fixtures, masterScratch, waitForCluster, waitForClusterState, waitForStepState } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, TEST_JOB_ARGS } from './support.js';
+import { SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_ARGS } from './support.js';
 
 const PUT_MANAGED = `mutation($input: PutManagedScalingPolicyInput!) { putManagedScalingPolicy(input: $input) { cluster { id } } }`;
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id } } }`;
@@ -34,20 +32,17 @@ spark.stop()
 
 describe.skipIf(!sparkAvailable)('managed scaling with Spark', () => {
   let server: TestServer;
-  let tmp: string;
   const fixtures = new Fixtures();
-  const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME });
+  const spark = sparkRuntime;
 
   beforeAll(async () => {
     server = await startTestServer({
       agentMetricsMs: 500, metricsIntervalMs: 500, scalingCooldownSeconds: 2, scalingIdlePeriods: 4, sparkDecommissionTimeoutSeconds: 20,
     });
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'managed-spark-'));
   });
   afterEach(async () => { await fixtures.cleanup(server); });
   afterAll(async () => {
     await server?.close();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
   it('grows TASK nodes under a queue of applications and shrinks them when idle', async () => {
@@ -59,9 +54,11 @@ describe.skipIf(!sparkAvailable)('managed scaling with Spark', () => {
     await server.data(PUT_MANAGED, { input: { clusterId: id, computeLimits: { minimumCapacityUnits: 1, maximumCapacityUnits: 3 } } });
     const since = new Date().toISOString();
 
-    const app = path.join(tmp, 'hold.py');
+    // the steps' drivers run sandboxed on the master node: the app and the gate live in its own directory
+    const scratch = await masterScratch(server, id);
+    const app = path.join(scratch, 'hold.py');
     writeFileSync(app, APP);
-    const gate = path.join(tmp, 'gate');
+    const gate = path.join(scratch, 'gate');
     // two applications that each want every core of the cluster's one worker: the second waits
     const submit = (name: string) => ({
       name, actionOnFailure: 'CONTINUE',

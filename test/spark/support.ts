@@ -2,7 +2,8 @@
 // CI), small instance groups for a 2-core machine, and GraphQL documents.
 import { detectSpark, PYSPARK_INSTALL } from '../../src/engine/spark-runtime.js';
 
-const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME });
+// as the server finds it: started as root, its nodes (sandboxed as their own uids) need a Spark every user can read
+const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME, forOthers: process.getuid?.() === 0 && process.env.SANDBOX !== 'off' });
 if (!spark.available) {
   if (process.env.CI === 'true') throw new Error(`Spark is required under CI=true: ${spark.reason}`);
   console.warn(`Skipping the Spark tests: ${spark.reason} (install: ${PYSPARK_INSTALL})`);
@@ -10,6 +11,8 @@ if (!spark.available) {
 
 /** false skips a describe block (see the warning above) */
 export const sparkAvailable = spark.available;
+/** the Spark the server's nodes use (for drivers a test starts itself) */
+export const sparkRuntime = spark;
 
 // the smallest type: each worker offers 2 cores and 2 GiB to Spark
 export const SMALL = 't3.small';

@@ -1,8 +1,11 @@
 // Helpers shared by the API and system tests: common GraphQL documents and inputs, error
 // assertions, connection paging, polling a cluster or step until it reaches a state, and the
 // bookkeeping of what a test opened or created so that afterEach can clean it up.
+import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { Client } from 'graphql-ws';
 import { expect } from 'vitest';
+import { nodeDirOf } from '../../src/engine/agent/node-sandbox.js';
 import { Subscription, type GqlResponse } from './client.js';
 import { waitUntil } from './processes.js';
 
@@ -102,6 +105,33 @@ export const waitForStepState = (server: DataApi, id: string, states: string[], 
   waitFor(server, 'step', id, (s) => states.includes(s.state), `state ${states.join('|')}`, opts);
 
 /** A command step that blocks until `file` exists (a gate the test opens), failing after about a minute. */
+/**
+ * A directory in the master node's own directory (made if missing), the node's uid's to write: the
+ * one place of the host a node's sandboxed steps and a test both see, to gate and observe steps.
+ */
+export function nodeScratch(server: { dataDir: string }, cluster: { instances: Array<{ id: string; role: string }> }, name = 'scratch'): string {
+  const master = cluster.instances.find((i) => i.role === 'MASTER')!;
+  const nodeDir = nodeDirOf(path.join(server.dataDir, 'instances', master.id));
+  const { uid, gid } = statSync(nodeDir);
+  let dir = nodeDir;
+  for (const part of ['scratch', name]) {
+    dir = path.join(dir, part);
+    mkdirSync(dir, { recursive: true });
+    chownSync(dir, uid, gid);
+  }
+  return dir;
+}
+
+/** nodeScratch of a cluster's master node, found through the API once it is launched. */
+export async function masterScratch(server: DataApi & { dataDir: string }, clusterId: string, name = 'scratch'): Promise<string> {
+  const master = await waitUntil(async () => {
+    const { cluster } = await server.data(`query($id: ID!) { cluster(id: $id) { instances { id role state pid } } }`, { id: clusterId });
+    const found = cluster.instances.find((i: { role: string; state: string; pid: number | null }) => i.role === 'MASTER' && i.state !== 'TERMINATED' && i.pid !== null);
+    return found && existsSync(nodeDirOf(path.join(server.dataDir, 'instances', found.id))) ? found : null;
+  }, `the master node of ${clusterId} launched`);
+  return nodeScratch(server, { instances: [master] }, name);
+}
+
 export function gateStep(name: string, file: string) {
   return {
     name, env: { GATE: file },

@@ -2,7 +2,7 @@
 // Bootstrap actions: scripts the control plane resolved to local files, run one after the other
 // before the node takes part in anything (docs/agent-protocol.md "Node configuration").
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import path from 'node:path';
 
 const TAIL_LINES = 20;
@@ -61,16 +61,17 @@ export function interpreterFor(file, python) {
 }
 
 /**
- * Runs each action to completion, in order; throws BootstrapFailure at the first that fails. Its
- * output goes to <workdir>/bootstrap.log. The processes stay in the agent's process group, so they
- * die with the node.
+ * Runs each action to completion, in order, in the node's sandbox (the script's file bound in
+ * read-only); throws BootstrapFailure at the first that fails. Its output goes to
+ * <workdir>/bootstrap.log (the agent's: the action only has the pipe). A sandbox ends with its
+ * action, whatever the action left running.
  * @param {Array<{name: string, path: string, args: string[]}>} actions
- * @param {{ workdir: string, python: string | null, env: NodeJS.ProcessEnv, log: (msg: string, fields?: Record<string, unknown>) => void }} options
+ * @param {{ workdir: string, python: string | null, env: NodeJS.ProcessEnv, sandbox: import('./node-sandbox.js').NodeSandbox,
+ *   log: (msg: string, fields?: Record<string, unknown>) => void }} options
  */
-export async function runBootstrapActions(actions, { workdir, python, env, log }) {
+export async function runBootstrapActions(actions, { workdir, python, env, sandbox, log }) {
   if (actions.length === 0) return;
-  const cwd = path.join(workdir, 'bootstrap');
-  mkdirSync(cwd, { recursive: true });
+  const cwd = path.join(sandbox.nodeDir, 'bootstrap');
   const logFd = openSync(path.join(workdir, 'bootstrap.log'), 'a');
   try {
     for (const action of actions) {
@@ -90,8 +91,9 @@ export async function runBootstrapActions(actions, { workdir, python, env, log }
         throw new BootstrapFailure(action.name, null, tail.text);
       }
       const code = await new Promise((resolve) => {
-        const child = spawn(argv[0], [...argv.slice(1), ...action.args], {
-          cwd, env: { ...env, BOOTSTRAP_ACTION_NAME: action.name }, stdio: ['ignore', 'pipe', 'pipe'],
+        const run = sandbox.command([...argv, ...action.args], { cwd, mounts: [{ type: 'ro-bind', source: action.path, target: action.path }] });
+        const child = spawn(run.file, run.args, {
+          cwd: run.cwd, env: sandbox.env({ ...env, BOOTSTRAP_ACTION_NAME: action.name }), stdio: ['ignore', 'pipe', 'pipe'],
         });
         child.stdout.on('data', out);
         child.stderr.on('data', out);

@@ -6,7 +6,7 @@
 
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
@@ -14,6 +14,7 @@ import path from 'node:path';
 import { BootstrapFailure, runBootstrapActions } from './bootstrap.js';
 import { credentialKey, helloProof, nextCredentialKey, welcomeProof } from './credential.js';
 import { startMetrics } from './metrics.js';
+import { NodeSandbox } from './node-sandbox.js';
 import { masterStatus, SparkNode } from './spark.js';
 
 // Type-only imports: they vanish at run time, so the copied file still has no dependencies.
@@ -139,6 +140,8 @@ const config = readConfig(process.env);
 // Steps inherit the agent's environment; the join secret must not reach them.
 delete process.env.AGENT_TOKEN;
 delete process.env.AGENT_TOKEN_FD;
+// every piece of tenant code on this node runs in it (node-sandbox.js)
+const sandbox = new NodeSandbox(process.env, config.workdir);
 
 // ---------------------------------------------------------------------------------------------
 // Minimal RFC 6455 client: text messages, fragmentation, ping/pong, close. No extensions.
@@ -583,6 +586,7 @@ class LineQueue {
  * @property {number | undefined} progressSent
  * @property {number} progressSentAt
  * @property {NodeJS.Timeout | null} progressTimer
+ * @property {Set<NodeJS.Signals>} signalled the signals the agent sent it (cancel, shutdown)
  */
 
 /** @type {Map<string, Step>} in start order, which is the order lines are resent in */
@@ -609,6 +613,7 @@ function newStep(stepId) {
     progressSent: undefined,
     progressSentAt: 0,
     progressTimer: null,
+    signalled: new Set(),
   };
 }
 
@@ -716,13 +721,25 @@ function runStep(msg) {
   if (msg.env && typeof msg.env === 'object') {
     for (const [k, v] of Object.entries(msg.env)) env[k] = String(v);
   }
-  const cwd = path.join(config.workdir, 'steps', stepId);
+  const cwd = path.join(sandbox.nodeDir, 'steps', stepId);
   /** @type {import('node:child_process').ChildProcessByStdio<null, import('node:stream').Readable, import('node:stream').Readable>} */
   let child;
   try {
-    mkdirSync(cwd, { recursive: true });
-    // detached: a new session and process group per step, so a signal to -pid reaches the tree.
-    child = spawn(args[0], args.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // inside a sandbox a missing program would only be a shell's complaint: say it as spawn would
+    if (sandbox.enabled && !findProgram(args[0], String(env.PATH ?? ''))) throw new Error(`spawn ${args[0]} ENOENT`);
+    const mounts = Array.isArray(msg.mounts) ? msg.mounts : [];
+    const warm = mounts.length === 0 ? sandbox.startWarm(args, cwd, env) : null;
+    if (warm) {
+      child = /** @type {typeof child} */ (/** @type {unknown} */ (warm));
+    } else {
+      const run = sandbox.command(args, { cwd, mounts });
+      // detached: a new session and process group per step, so a signal to -pid reaches the tree.
+      child = spawn(run.file, run.args, { cwd: run.cwd, env: sandbox.env(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    }
+    // the next step's sandbox, ready long before a next step comes (made at its exit, it would still
+    // be setting up when a step follows at once)
+    setImmediate(() => { if (!shuttingDown) sandbox.prewarm(process.env); });
+
   } catch (err) {
     return failStep(step, `cannot start ${args[0]}: ${errorText(err)}`);
   }
@@ -735,6 +752,7 @@ function runStep(msg) {
     return;
   }
   step.pid = pid;
+  const oomKillsBefore = sandbox.oomKills();
   diag('info', 'step started', { stepId, pid });
   send({ type: 'stepStarted', stepId, pid, at: Date.now() });
 
@@ -761,7 +779,13 @@ function runStep(msg) {
     clearTimeout(stragglerTimer);
     out.end();
     err.end();
-    finishStep(step, code, signal);
+    // the node's limit group hit its memory (the control plane fails and replaces the node)
+    if (sandbox.oomKills() > oomKillsBefore) appendLine(step, 'SYSTEM', 'The node ran out of memory: the kernel killed a process');
+    // bwrap passes a signal's end on as 128 + its number: the one the agent sent is said as such
+    const sent = sandbox.enabled && signal === null && code !== null
+      ? [...step.signalled].find((sig) => os.constants.signals[sig] === code - 128) : undefined;
+    if (sent) finishStep(step, null, sent);
+    else finishStep(step, code, signal);
   };
   // 'close' comes after 'exit' and after both pipes are drained: only then is all output read.
   child.on('close', end);
@@ -771,7 +795,8 @@ function runStep(msg) {
   child.on('exit', (code, signal) => {
     stragglerTimer = setTimeout(() => {
       diag('info', 'stopping processes the step left running', { stepId, pid });
-      signalGroup(pid, 'SIGKILL');
+      // (a sandbox ends with its first process: nothing of it is left to stop)
+      if (!sandbox.enabled) signalGroup(pid, 'SIGKILL');
       stragglerTimer = setTimeout(() => {
         child.stdout.destroy();
         child.stderr.destroy();
@@ -806,12 +831,41 @@ function cancelStep(stepId, graceMs) {
     diag('info', 'cancelStep for a step that is not running ignored', { stepId });
     return;
   }
-  const pgid = step.pid;
+  const pid = step.pid;
   const grace = graceOf(graceMs, SIGNAL_GRACE_MS);
-  diag('info', 'cancelling step', { stepId, pid: pgid, graceMs: grace });
-  signalGroup(pgid, 'SIGTERM');
+  diag('info', 'cancelling step', { stepId, pid, graceMs: grace });
+  stopStep(step, 'SIGTERM');
   // Unconditional: group members may outlive the leader, and ESRCH is harmless.
-  setTimeout(() => signalGroup(pgid, 'SIGKILL'), grace);
+  setTimeout(() => stopStep(step, 'SIGKILL'), grace);
+}
+
+/**
+ * Signals a step's processes: its sandbox's (a graceful TERM reaches every process inside, KILL
+ * ends the sandbox), or its process group when unconfined.
+ * @param {Step} step @param {NodeJS.Signals} signal
+ */
+function stopStep(step, signal) {
+  if (step.pid === null) return;
+  step.signalled.add(signal);
+  // a sandbox's pid is bwrap's: once the step has exited, it may belong to someone else
+  if (sandbox.enabled) {
+    if (step.state === 'running') sandbox.signal(step.pid, signal);
+  } else {
+    signalGroup(step.pid, signal);
+  }
+}
+
+/** Whether `program` (a name looked up in `pathList`, or a path) exists as something to run. @param {string} program @param {string} pathList */
+function findProgram(program, pathList) {
+  const candidates = program.includes('/') ? [program] : pathList.split(':').filter(Boolean).map((d) => path.join(d, program));
+  return candidates.some((file) => {
+    try {
+      accessSync(file, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** @param {Step[]} list @param {number} ms */
@@ -835,9 +889,9 @@ function waitForSteps(list, ms) {
 async function stopAllSteps(graceMs) {
   const running = [...steps.values()].filter((s) => s.state === 'running' && s.pid !== null);
   if (running.length === 0) return;
-  for (const s of running) signalGroup(s.pid, 'SIGTERM');
+  for (const s of running) stopStep(s, 'SIGTERM');
   await waitForSteps(running, graceMs);
-  for (const s of running) signalGroup(s.pid, 'SIGKILL');
+  for (const s of running) stopStep(s, 'SIGKILL');
   // Pipes close once the groups are gone, unless something outside a group still holds one.
   await waitForSteps(running, EXIT_FLUSH_MS);
 }
@@ -949,15 +1003,16 @@ function stepReports() {
 async function bootstrap(node) {
   if (!node) return {};
   const log = (/** @type {string} */ msg, /** @type {Record<string, unknown>} */ fields = {}) => diag('info', msg, fields);
+  if (sandbox.problem) throw new Error(sandbox.problem);
   await runBootstrapActions(node.bootstrapActions ?? [], {
-    workdir: config.workdir, python: node.python, log,
+    workdir: config.workdir, python: node.python, log, sandbox,
     env: { ...process.env, CLUSTER_INSTANCE_ID: config.instanceId },
   });
   /** @type {NodeEndpoints} */
   let endpoints = {};
   if (node.spark && !shuttingDown) {
     sparkNode = new SparkNode(node.spark, {
-      role: node.role, vcpu: node.vcpu, memoryMb: node.memoryMb, workdir: config.workdir, log,
+      role: node.role, vcpu: node.vcpu, memoryMb: node.memoryMb, workdir: config.workdir, log, sandbox,
       onDaemonExit: (name, code, signal) => {
         // the node is no use without its daemon: leaving lets the control plane replace it
         diag('error', 'spark daemon exited', { name, code, signal });
@@ -968,6 +1023,7 @@ async function bootstrap(node) {
     // steps (spark-submit) reach the cluster's Spark through these
     Object.assign(process.env, sparkNode.stepEnv());
   }
+  sandbox.prewarm(process.env);
   const spark = sparkNode;
   const masterWebUrl = spark?.isMaster ? spark.masterWebUrl : null;
   stopMetrics = startMetrics({
@@ -980,6 +1036,11 @@ async function bootstrap(node) {
 
 /** Reports a failed bootstrap, or keeps the node going if something else broke. @param {unknown} err */
 function bootstrapError(err) {
+  if (sandbox.oomKills() > 0) {
+    // not the action's fault: the node is over its memory, and the control plane fails it for that
+    diag('error', 'bootstrap failed: the node ran out of memory', { error: errorText(err) });
+    return;
+  }
   if (err instanceof BootstrapFailure) {
     diag('error', 'bootstrap failed', { action: err.action, exitCode: err.exitCode });
     send({ type: 'bootstrapFailed', action: err.action, exitCode: err.exitCode, logTail: err.logTail });
@@ -1211,6 +1272,7 @@ async function exitAgent(code, graceMs, reason) {
   if (heartbeatTimer) clearInterval(heartbeatTimer);
   if (orphanTimer) clearTimeout(orphanTimer);
   stopMetrics?.();
+  sandbox.close();
   await stopAllSteps(graceMs);
   await sparkNode?.stop(graceMs);
   await flushForExit();
@@ -1258,7 +1320,8 @@ function main() {
   process.on('uncaughtException', (err) => {
     // Our state is gone, so nobody could report on the steps any more: take them down with us.
     diag('error', 'agent crashed', { error: errorText(err), stack: err.stack });
-    for (const s of steps.values()) if (s.state === 'running') signalGroup(s.pid, 'SIGKILL');
+    for (const s of steps.values()) stopStep(s, 'SIGKILL');
+    sandbox.close();
     sparkNode?.killNow();
     process.exit(1);
   });

@@ -44,6 +44,12 @@ const child = spawn(path.join(/** @type {string} */ (home), 'bin', 'spark-submit
   '--conf', 'spark.ui.showConsoleProgress=false',
   // executors on a worker being decommissioned (shrink) finish their tasks and hand over
   '--conf', 'spark.decommission.enabled=true',
+  // nodes run as uids of their own in one group: the driver commits (renames) what executors
+  // wrote, so the directories they make must be the group's to write as well
+  '--conf', 'spark.hadoop.fs.permissions.umask-mode=002',
+  // nodes share one host but not their disks (each sandbox sees its own directory): shuffle blocks
+  // of another node's executor are fetched from it, not read from its local dir
+  '--conf', 'spark.shuffle.readHostLocalDisk=false',
   ...userArgs,
 ], {
   // the driver listens where the cluster's daemons do, so executors reach it whatever the hostname resolves to

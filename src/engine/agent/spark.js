@@ -1,9 +1,12 @@
 // @ts-check
 // The node's part in a Spark standalone cluster: the Master on the MASTER node, one Worker per
-// CORE/TASK node, sized from the instance type. The daemons are children of the agent, in its
-// process group: they die with the node (and the driver's stop() also finds them by environment).
+// CORE/TASK node, sized from the instance type. Each daemon runs in the node's sandbox (the
+// worker's executors with it) and dies with the node; Spark's own directories (logs, work, local
+// dirs, ivy under HOME) are in the node's directory. A worker's sandbox sees the whole buckets
+// directory, writable: its executors read and write whatever the driver's application names (a
+// known limit until steps reach objects through an S3 endpoint with scoped credentials).
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -89,6 +92,7 @@ export class SparkNode {
   /**
    * @param {SparkConfig} spark
    * @param {{ role: string, vcpu: number, memoryMb: number, workdir: string,
+   *   sandbox: import('./node-sandbox.js').NodeSandbox,
    *   log: (msg: string, fields?: Record<string, unknown>) => void,
    *   onDaemonExit: (what: string, code: number | null, signal: string | null) => void }} node
    */
@@ -142,15 +146,21 @@ export class SparkNode {
     const logFile = path.join(this.node.workdir, `${name}.log`);
     this.logFile = logFile;
     const fd = openSync(logFile, 'w');
+    const { sandbox } = this.node;
+    const own = path.join(sandbox.nodeDir, 'spark');
     try {
-      const child = spawn(path.join(this.spark.home, 'bin', 'spark-class'), [mainClass, ...args], {
-        cwd: this.node.workdir,
-        env: {
-          ...process.env, ...this.stepEnv(), SPARK_LOG_DIR: this.node.workdir, SPARK_NO_DAEMONIZE: '1',
+      const run = sandbox.command([path.join(this.spark.home, 'bin', 'spark-class'), mainClass, ...args], {
+        cwd: own,
+        mounts: this.isMaster ? [] : [{ type: 'bind', source: this.spark.bucketsDir, target: this.spark.bucketsDir }],
+      });
+      const child = spawn(run.file, run.args, {
+        cwd: run.cwd,
+        env: sandbox.env({
+          ...process.env, ...this.stepEnv(), SPARK_LOG_DIR: own, SPARK_LOCAL_DIRS: path.join(own, 'local'), SPARK_NO_DAEMONIZE: '1',
           SPARK_DAEMON_JAVA_OPTS: `${DAEMON_JAVA_OPTS} ${process.env.SPARK_DAEMON_JAVA_OPTS ?? ''}`.trim(),
           SPARK_DAEMON_MEMORY: process.env.SPARK_DAEMON_MEMORY || DAEMON_MEMORY,
           ...extraEnv,
-        },
+        }),
         stdio: ['ignore', fd, fd],
       });
       this.daemon = child;
@@ -215,8 +225,8 @@ export class SparkNode {
     if (!this.masterUrl || !this.masterWebUrl) throw new BootstrapFailure('Spark worker', null, ['no Spark master URL in the node configuration']);
     const masterWebUrl = this.masterWebUrl;
     this.workerWebPort = await freePort();
-    const workDir = path.join(this.node.workdir, 'spark-work');
-    mkdirSync(workDir, { recursive: true });
+    // made by spark-class's Worker itself, as the node's uid
+    const workDir = path.join(this.node.sandbox.nodeDir, 'spark', 'work');
     const logFile = this.spawnDaemon('spark-worker', 'org.apache.spark.deploy.worker.Worker', [
       '--host', HOST, '--cores', String(this.node.vcpu), '--memory', `${this.node.memoryMb}m`,
       '--webui-port', String(this.workerWebPort), '--work-dir', workDir, this.masterUrl,
@@ -250,8 +260,11 @@ export class SparkNode {
     const worker = this.daemon;
     if (this.isMaster || !worker?.pid) return;
     this.node.log('decommissioning spark worker', { timeoutMs: this.spark.decommissionTimeoutMs });
+    // the Worker's JVM alone (its executors hear of it from their driver)
+    const main = this.node.sandbox.mainPid(worker.pid);
+    if (main === null) return;
     try {
-      process.kill(worker.pid, 'SIGPWR');
+      process.kill(main, 'SIGPWR');
     } catch {
       return;
     }
@@ -274,8 +287,9 @@ export class SparkNode {
     const child = this.daemon;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const pid = /** @type {number} */ (child.pid);
+    this.node.sandbox.signal(pid, 'SIGTERM');
+    const timer = setTimeout(() => this.node.sandbox.signal(pid, 'SIGKILL'), graceMs);
     await gone;
     clearTimeout(timer);
   }
@@ -283,6 +297,6 @@ export class SparkNode {
   /** For a crashing agent: no waiting. */
   killNow() {
     this.stopping = true;
-    this.daemon?.kill('SIGKILL');
+    if (this.daemon?.pid) this.node.sandbox.signal(this.daemon.pid, 'SIGKILL');
   }
 }

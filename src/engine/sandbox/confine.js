@@ -183,6 +183,19 @@ function childrenOf(/** @type {number} */ pid) {
 }
 
 /**
+ * The sandbox's first process (the command itself, below bwrap's init) as the host numbers it, or
+ * null once it has ended.
+ * @param {number} pid the spawned process (sh, exec'd into bwrap)
+ */
+export function sandboxMainPid(pid) {
+  for (const init of childrenOf(pid)) {
+    const [main] = childrenOf(init);
+    if (main !== undefined) return main;
+  }
+  return null;
+}
+
+/**
  * Sends `signal` to every process inside the sandbox whose outer bwrap is `pid` (found by its pid
  * namespace), not to bwrap itself nor to its init: a stop asks the sandbox's processes to end and
  * the sandbox goes away when its command has; SIGKILL to `pid` ends it at once.

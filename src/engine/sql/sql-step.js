@@ -16,18 +16,17 @@ import { INSTANCE_OPTIONS, localPathsToUris, lockDown, sqlString } from './lockd
  * @property {string} outputPath the local file of outputUri
  * @property {string} bucketsDir where the buckets live (<bucketsDir>/<bucket>/<key>)
  * @property {string[]} buckets the buckets the query reads and writes: the only ones it may touch
- * @property {string} tempDir under which each run makes its own directory for the unfinished
- *   output and DuckDB's spill files (inside bucketsDir, so the rename stays on one filesystem)
+ *
+ * The run's own scratch directory (the unfinished output, DuckDB's spill files) is made in the
+ * step's working directory: private to the node, and gone with it.
  */
 
 const PROGRESS_EVERY_MS = 250;
-// temp files of runs killed outright (SIGKILL) are swept by later runs once this old
-const STALE_TEMP_MS = 24 * 3600_000;
 
 /** @param {string} raw @returns {SqlStepSpec} */
 function parseSpec(raw) {
   const spec = JSON.parse(raw ?? '');
-  for (const k of ['query', 'outputUri', 'outputPath', 'bucketsDir', 'tempDir']) {
+  for (const k of ['query', 'outputUri', 'outputPath', 'bucketsDir']) {
     if (typeof spec[k] !== 'string' || !spec[k]) throw new Error(`spec.${k} is missing`);
   }
   if (spec.format !== 'PARQUET' && spec.format !== 'CSV') throw new Error('spec.format must be PARQUET or CSV');
@@ -35,16 +34,6 @@ function parseSpec(raw) {
     throw new Error('spec.buckets must be a list of bucket names');
   }
   return spec;
-}
-
-/** @param {string} dir */
-async function sweepStale(dir) {
-  const now = Date.now();
-  for (const name of await fs.readdir(dir).catch(() => [])) {
-    const file = path.join(dir, name);
-    const stat = await fs.stat(file).catch(() => null);
-    if (stat && now - stat.mtimeMs > STALE_TEMP_MS) await fs.rm(file, { recursive: true, force: true });
-  }
 }
 
 /**
@@ -68,11 +57,9 @@ const size = (bytes) => (bytes < 1024 * 1024 ? `${bytes} bytes` : `${(bytes / 10
 /** @param {SqlStepSpec} spec */
 async function run(spec) {
   const started = Date.now();
-  await fs.mkdir(spec.tempDir, { recursive: true });
-  await sweepStale(spec.tempDir);
   // this run's own directory: the query may use it, but not the other runs' (their unfinished
   // outputs) nor DuckDB's default spill directory (<cwd>/.tmp)
-  const runDir = await fs.mkdtemp(path.join(spec.tempDir, 'run-'));
+  const runDir = await fs.mkdtemp(path.join(process.cwd(), 'sql-run-'));
   try {
     await runIn(spec, runDir, started);
   } finally {
@@ -120,10 +107,7 @@ async function runIn(spec, runDir, started) {
     // newlines: the query is one SELECT whose parentheses balance, so it can't end the COPY early
     const reader = await connection.runAndReadAll(`COPY (\n${spec.query}\n) TO ${sqlString(temp)} (${options})`);
     rowsWritten = Number(reader.getRows()[0]?.[0] ?? 0);
-    const file = await fs.open(temp, 'r+');
-    try { await file.sync(); } finally { await file.close(); }
-    await fs.mkdir(path.dirname(spec.outputPath), { recursive: true });
-    await fs.rename(temp, spec.outputPath);
+    await publish(temp, spec.outputPath);
   } catch (err) {
     await fs.rm(temp, { force: true });
     throw stopping ? new Error('the query was interrupted (step cancelled)') : err;
@@ -137,6 +121,26 @@ async function runIn(spec, runDir, started) {
   console.log('::progress 1');
   console.log(`wrote ${rowsWritten} rows (${size(bytes)}) to ${spec.outputUri} in ${seconds} s`);
   console.log(`::result ${JSON.stringify({ rowsWritten, outputUri: spec.outputUri, format: spec.format, bytes })}`);
+}
+
+/**
+ * Puts the finished output in place whole: copied next to its target under a hidden name (the
+ * scratch directory and the bucket are different mounts in the node's sandbox, so no rename across
+ * them), synced, then renamed over it. Hidden names never become objects.
+ * @param {string} temp @param {string} target
+ */
+async function publish(temp, target) {
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const hidden = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}-${Date.now()}.tmp`);
+  try {
+    await fs.copyFile(temp, hidden);
+    const file = await fs.open(hidden, 'r+');
+    try { await file.sync(); } finally { await file.close(); }
+    await fs.rename(hidden, target);
+  } catch (err) {
+    await fs.rm(hidden, { force: true });
+    throw err;
+  }
 }
 
 /** @param {unknown} err @param {string} [bucketsDir] @returns {never} */

@@ -28,6 +28,11 @@ export const scriptStep: StepKind = {
     const { uri, args } = input as ScriptInput;
     const userArgs = requireArgs(args ?? [], `${field}.args`, 0);
     const argv = await scriptCommand(ctx.storage, uri, `${field}.uri`, ctx.python);
-    return { args: [...argv, ...userArgs], env: {}, source: { uri, args: userArgs } };
+    const script = argv[argv.length - 1]!;
+    return {
+      args: [...argv, ...userArgs], env: {}, source: { uri, args: userArgs },
+      // the script's own file, read-only, and nothing else of the buckets
+      mounts: [{ type: 'ro-bind', source: script, target: script }],
+    };
   },
 };

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { badInput, notFound } from '../errors.js';
 import { objectFilePath, parseS3Uri } from '../s3-uri.js';
 import { requireArgs } from './command.js';
-import type { PreparedStep, StepKind, StepKindContext } from './types.js';
+import { bucketMount, type PreparedStep, type StepKind, type StepKindContext } from './types.js';
 
 export interface SparkStepInput { appUri: string; args?: string[] | null; conf?: unknown }
 
@@ -37,8 +37,9 @@ function requireSparkConf(value: unknown, field: string): Record<string, string>
  * new ones added, deleted ones removed. Files unchanged since their object was written are not
  * read again.
  */
-async function mapArgs(args: string[], field: string, ctx: StepKindContext): Promise<{ args: string[]; outputs: string[] }> {
+async function mapArgs(args: string[], field: string, ctx: StepKindContext): Promise<{ args: string[]; outputs: string[]; buckets: string[] }> {
   const outputs: string[] = [];
+  const buckets = new Set<string>();
   const mapped: string[] = [];
   for (const [i, arg] of args.entries()) {
     if (!arg.startsWith('s3://')) {
@@ -47,6 +48,7 @@ async function mapArgs(args: string[], field: string, ctx: StepKindContext): Pro
     }
     const f = `${field}.${i}`;
     const { bucket, key } = parseS3Uri(arg, f, { allowPrefix: true });
+    buckets.add(bucket);
     const isPrefix = key === '' || key.endsWith('/');
     outputs.push(arg);
     if (!isPrefix && (await ctx.storage.head(bucket, key, { bucket: f, key: f }))) {
@@ -57,7 +59,7 @@ async function mapArgs(args: string[], field: string, ctx: StepKindContext): Pro
     const dir = ctx.storage.prefixPath(bucket, key);
     mapped.push(isPrefix ? `${dir}/` : dir);
   }
-  return { args: mapped, outputs };
+  return { args: mapped, outputs, buckets: [...buckets] };
 }
 
 export const sparkStep: StepKind = {
@@ -78,6 +80,12 @@ export const sparkStep: StepKind = {
       env: {},
       source: { appUri, args: given, conf: Object.keys(sparkConf).length ? sparkConf : null },
       outputs: mapped.outputs,
+      // the driver's sandbox: the application's file, and the buckets its arguments name (it commits
+      // what the executors wrote there)
+      mounts: [
+        { type: 'ro-bind', source: app.path, target: app.path },
+        ...mapped.buckets.map((bucket) => bucketMount(ctx.bucketsDir, bucket, true)),
+      ],
     };
   },
 };

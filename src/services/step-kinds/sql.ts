@@ -4,7 +4,7 @@ import { SQL_STEP_RUNNER } from '../../engine/sql/duckdb.js';
 import { badInput } from '../errors.js';
 import { objectFilePath, parseS3Uri, s3Uri, type S3Location } from '../s3-uri.js';
 import { prepareQuery, requireBuckets } from '../sql-query.js';
-import type { PreparedStep, StepKind } from './types.js';
+import { bucketMount, type PreparedStep, type StepKind } from './types.js';
 
 export interface SqlInput { query: string; outputUri?: string | null; format?: string | null }
 
@@ -54,8 +54,6 @@ export const sqlStep: StepKind = {
       outputPath: objectFilePath(ctx.bucketsDir, output.bucket, output.key),
       bucketsDir: path.resolve(ctx.bucketsDir),
       buckets: [...new Set([...mapped.inputs, output].map((l) => l.bucket))],
-      // bucket names never start with ".": this can't be a bucket, and it is on the same filesystem
-      tempDir: path.resolve(ctx.bucketsDir, '.sql-tmp'),
     };
     const arg = JSON.stringify(spec);
     // one argv string: Linux refuses a longer one (MAX_ARG_STRLEN, 128 KiB) when the step starts
@@ -67,6 +65,8 @@ export const sqlStep: StepKind = {
       env: {},
       source: { query, outputUri: spec.outputUri, format },
       outputs: [spec.outputUri],
+      // the node's sandbox sees the buckets the query reads (read-only) and the one it writes
+      mounts: spec.buckets.map((bucket) => bucketMount(ctx.bucketsDir, bucket, bucket === output.bucket)),
     };
   },
 };

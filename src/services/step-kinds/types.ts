@@ -1,3 +1,5 @@
+import path from 'node:path';
+import type { StepMount } from '../../engine/types.js';
 import type { Secrets } from '../secrets.js';
 import type { StorageService } from '../storage.js';
 
@@ -23,6 +25,14 @@ export interface PreparedStep {
   source?: Record<string, unknown>;
   /** s3:// locations the step writes: registered as objects when it completes */
   outputs?: string[];
+  /** what of the host the step's sandbox sees beside the node's own directory (local files of objects and buckets) */
+  mounts?: StepMount[];
+}
+
+/** A bucket's directory as a step's sandbox sees it: at its own path, writable or read-only. */
+export function bucketMount(bucketsDir: string, bucket: string, writable: boolean): StepMount {
+  const dir = path.join(path.resolve(bucketsDir), bucket);
+  return { type: writable ? 'bind' : 'ro-bind', source: dir, target: dir };
 }
 
 export interface StepKind {
