@@ -196,6 +196,11 @@ export class StepService {
     });
   }
 
+  /** A `::result` the step printed while it runs (the one at its exit comes with recordExit). */
+  async recordResult(stepId: string, instanceId: string, result: Record<string, unknown>): Promise<void> {
+    if (await this.ownStep(stepId, instanceId)) await q.setRunningStepResult(this.sql, stepId, result);
+  }
+
   /**
    * The step's process ended: settle its state and apply its actionOnFailure. Idempotent. In the
    * same transaction the next steps are claimed for the same node (returned, for the caller to

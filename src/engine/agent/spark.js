@@ -6,7 +6,7 @@
 // directory, writable: its executors read and write whatever the driver's application names (a
 // known limit until steps reach objects through an S3 endpoint with scoped credentials).
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -111,6 +111,70 @@ export class SparkNode {
     this.masterUrl = spark.masterUrl;
     this.workerWebPort = 0;
     this.logFile = '';
+    /** the History Server of the MASTER node (when the catalog's event logs are on) @type {import('node:child_process').ChildProcess | null} */
+    this.history = null;
+    /** the Spark configuration every process of the node reads (SPARK_CONF_DIR), or null: Spark's defaults */
+    this.confDir = spark.catalog ? this.writeConf(spark.catalog) : null;
+  }
+
+  /**
+   * spark-defaults.conf and hive-site.xml for the catalog: in the agent's directory (not the node's,
+   * where tenant code could have put a link), bound read-only into the node's sandboxes. The
+   * metastore role's password is in hive-site.xml, readable by the node's uid alone.
+   * @param {NonNullable<SparkConfig['catalog']>} catalog
+   */
+  writeConf(catalog) {
+    const dir = path.join(path.dirname(this.node.sandbox.nodeDir), 'spark-conf');
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o755);
+    /** @param {string} value */
+    const xml = (value) => value.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    const hive = {
+      'javax.jdo.option.ConnectionURL': catalog.jdbcUrl,
+      'javax.jdo.option.ConnectionDriverName': 'org.postgresql.Driver',
+      'javax.jdo.option.ConnectionUserName': catalog.user,
+      'javax.jdo.option.ConnectionPassword': catalog.password,
+      // Hive 2.3.9's client makes its tables on first use (no schema tool ships with pyspark)
+      'datanucleus.schema.autoCreateAll': 'true',
+      'hive.metastore.schema.verification': 'false',
+      'hive.metastore.warehouse.dir': `file:${catalog.warehouseDir}`,
+    };
+    const defaults = {
+      'spark.sql.catalogImplementation': 'hive',
+      'spark.sql.warehouse.dir': `file:${catalog.warehouseDir}`,
+      'spark.driver.extraClassPath': catalog.jdbcJar,
+      'spark.eventLog.enabled': 'true',
+      'spark.eventLog.dir': `file:${catalog.eventLogDir}`,
+      'spark.history.fs.logDirectory': `file:${catalog.eventLogDir}`,
+    };
+    const files = {
+      'hive-site.xml': `<?xml version="1.0"?>\n<configuration>\n${Object.entries(hive)
+        .map(([k, v]) => `  <property><name>${k}</name><value>${xml(v)}</value></property>\n`).join('')}</configuration>\n`,
+      'spark-defaults.conf': Object.entries(defaults).map(([k, v]) => `${k} ${v}\n`).join(''),
+    };
+    const { uid, gid } = this.node.sandbox;
+    for (const [name, text] of Object.entries(files)) {
+      const file = path.join(dir, name);
+      writeFileSync(file, text, { mode: 0o600 });
+      chmodSync(file, 0o600);
+      if (uid !== null && gid !== null) chownSync(file, uid, gid);
+    }
+    return dir;
+  }
+
+  /**
+   * What every sandbox of the node sees besides its own directory: the configuration (read-only),
+   * and the warehouse and event log directories (writable: drivers write tables and their logs).
+   * @returns {import('./node-sandbox.js').Mount[]}
+   */
+  catalogMounts() {
+    const { catalog } = this.spark;
+    if (!catalog || !this.confDir) return [];
+    return [
+      { type: 'ro-bind', source: this.confDir, target: this.confDir },
+      { type: 'bind', source: catalog.warehouseDir, target: catalog.warehouseDir },
+      { type: 'bind', source: catalog.eventLogDir, target: catalog.eventLogDir },
+    ];
   }
 
   get isMaster() {
@@ -123,6 +187,7 @@ export class SparkNode {
     const env = { SPARK_HOME: this.spark.home, PYSPARK_PYTHON: this.spark.python };
     if (this.masterUrl) env.SPARK_MASTER_URL = this.masterUrl;
     if (this.masterWebUrl) env.SPARK_MASTER_WEB_URL = this.masterWebUrl;
+    if (this.confDir) env.SPARK_CONF_DIR = this.confDir;
     return env;
   }
 
@@ -140,18 +205,19 @@ export class SparkNode {
 
   /**
    * @param {string} name @param {string} mainClass @param {string[]} args @param {Record<string, string>} extraEnv
+   * @param {'daemon' | 'history'} slot which of the node's daemons it is (the History Server's end does not fail the node)
    * @returns {string} the daemon's log file
    */
-  spawnDaemon(name, mainClass, args, extraEnv) {
+  spawnDaemon(name, mainClass, args, extraEnv, slot = 'daemon') {
     const logFile = path.join(this.node.workdir, `${name}.log`);
-    this.logFile = logFile;
+    if (slot === 'daemon') this.logFile = logFile;
     const fd = openSync(logFile, 'w');
     const { sandbox } = this.node;
     const own = path.join(sandbox.nodeDir, 'spark');
     try {
       const run = sandbox.command([path.join(this.spark.home, 'bin', 'spark-class'), mainClass, ...args], {
         cwd: own,
-        mounts: this.isMaster ? [] : [{ type: 'bind', source: this.spark.bucketsDir, target: this.spark.bucketsDir }],
+        mounts: this.isMaster ? this.catalogMounts() : [{ type: 'bind', source: this.spark.bucketsDir, target: this.spark.bucketsDir }, ...this.catalogMounts()],
       });
       const child = spawn(run.file, run.args, {
         cwd: run.cwd,
@@ -163,15 +229,17 @@ export class SparkNode {
         }),
         stdio: ['ignore', fd, fd],
       });
-      this.daemon = child;
-      this.daemonName = name;
+      this[slot] = child;
+      if (slot === 'daemon') this.daemonName = name;
       child.once('error', (err) => {
         this.node.log('spark daemon could not start', { name, error: err.message });
-        if (this.daemon === child) this.daemon = null;
+        if (this[slot] === child) this[slot] = null;
       });
       child.once('exit', (code, signal) => {
-        if (this.daemon === child) this.daemon = null;
-        if (!this.stopping && this.started) this.node.onDaemonExit(name, code, signal);
+        if (this[slot] === child) this[slot] = null;
+        if (this.stopping) return;
+        if (slot === 'history') this.node.log('spark history server exited', { code, signal });
+        else if (this.started) this.node.onDaemonExit(name, code, signal);
       });
     } finally {
       closeSync(fd);
@@ -216,9 +284,34 @@ export class SparkNode {
     this.masterUrl = String(status.url);
     this.masterWebUrl = webUrl;
     this.endpoints = { sparkMasterUrl: this.masterUrl, sparkMasterWebUrl: webUrl };
+    if (this.spark.catalog) this.endpoints.sparkHistoryUrl = await this.startHistory(this.spark.catalog.eventLogDir);
     this.started = true;
     this.node.log('spark master up', { ...this.endpoints });
     return this.endpoints;
+  }
+
+  /**
+   * The cluster's Spark History Server, serving the apps of the event log directory (every app of
+   * the install, finished ones included) at /history/<app id> and /api/v1/applications.
+   * @param {string} eventLogDir @returns {Promise<string>} its URL
+   */
+  async startHistory(eventLogDir) {
+    const port = await freePort();
+    const logFile = this.spawnDaemon('spark-history', 'org.apache.spark.deploy.history.HistoryServer', [], {
+      // new logs are seen within a second of an app's end (Spark's default: 10 s)
+      SPARK_HISTORY_OPTS: `${NO_PORT_RETRY} -Dspark.history.ui.port=${port} -Dspark.history.fs.logDirectory=file:${eventLogDir} `
+        + `-Dspark.history.fs.update.interval=1s ${process.env.SPARK_HISTORY_OPTS ?? ''}`.trim(),
+    }, 'history');
+    const url = `http://${HOST}:${port}`;
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (Array.isArray(await getJson(`${url}/api/v1/applications?limit=1`))) return url;
+      const history = this.history;
+      if (history === null || history.exitCode !== null || history.signalCode !== null || Date.now() > deadline) {
+        throw new BootstrapFailure('Spark history server', history?.exitCode ?? null, lastLines(logFile));
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
   }
 
   async startWorker() {
@@ -284,7 +377,11 @@ export class SparkNode {
   /** TERM the daemon, KILL after graceMs. @param {number} graceMs */
   async stop(graceMs) {
     this.stopping = true;
-    const child = this.daemon;
+    await Promise.all([this.stopOne(this.daemon, graceMs), this.stopOne(this.history, graceMs)]);
+  }
+
+  /** @param {import('node:child_process').ChildProcess | null} child @param {number} graceMs */
+  async stopOne(child, graceMs) {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise((r) => child.once('exit', r));
     const pid = /** @type {number} */ (child.pid);
@@ -297,6 +394,6 @@ export class SparkNode {
   /** For a crashing agent: no waiting. */
   killNow() {
     this.stopping = true;
-    if (this.daemon?.pid) this.node.sandbox.signal(this.daemon.pid, 'SIGKILL');
+    for (const child of [this.daemon, this.history]) if (child?.pid) this.node.sandbox.signal(child.pid, 'SIGKILL');
   }
 }
