@@ -70,12 +70,12 @@ export function createServices(sql: Sql, log: Logger, config: Config, secrets: S
   const hints = new WorkHints();
   const spark = detectSpark({ python: config.python, sparkHome: config.sparkHome, forOthers: config.sandbox && process.getuid?.() === 0 });
   const storage = new StorageService(sql, config, log);
-  const steps = new StepService(sql, hints, storage, spark.python, secrets);
+  const metastore = new MetastoreService(sql, storage, config, secrets.metastorePassword, log);
+  const steps = new StepService(sql, hints, storage, spark.python, secrets, metastore.lookup);
   const applications = applicationsWith(spark);
   const metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
   const functions = new FunctionService(sql, new FunctionCodeStore(config.dataDir, storage), config.functionConcurrencyLimit, secrets);
   const triggers = new TriggerService(sql, functions, log);
-  const metastore = new MetastoreService(sql, storage, config, secrets.metastorePassword, log);
   return {
     sql,
     secrets,
@@ -93,7 +93,7 @@ export function createServices(sql: Sql, log: Logger, config: Config, secrets: S
     metastore,
     sqlQueries: new SqlService(sql, storage, createSqlEngine({
       memoryLimitMb: config.sqlPreviewMemoryMb, threads: Math.min(4, os.availableParallelism()),
-    }), config.bucketsDir, config.sqlPreviewTimeoutMs),
+    }), config.bucketsDir, config.sqlPreviewTimeoutMs, metastore.lookup),
     metrics,
     scaling: new ScalingService(sql, metrics, { cooldownSeconds: config.scalingCooldownSeconds, idlePeriods: config.scalingIdlePeriods }),
     usage: new UsageService(sql, loadPriceTable(config.priceTable)),

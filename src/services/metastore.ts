@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import type { NodeConfig } from '../engine/types.js';
+import type { CatalogLookup } from './sql-query.js';
 import type { StorageService } from './storage.js';
 
 export const METASTORE_SCHEMA = 'hive_metastore';
@@ -20,7 +21,11 @@ const HIVE_TABLES = ['DBS', 'TBLS', 'SDS', 'COLUMNS_V2'];
 export type NodeCatalog = NonNullable<NonNullable<NodeConfig['spark']>['catalog']>;
 
 export interface CatalogColumn { name: string; type: string }
-export interface CatalogTable { database: string; name: string; type: string; location: string | null; columns: CatalogColumn[] }
+export interface CatalogTable {
+  database: string; name: string; type: string; location: string | null; columns: CatalogColumn[];
+  /** the Hadoop input format of its files (Parquet: …parquet.MapredParquetInputFormat) */
+  inputFormat: string | null;
+}
 
 /** The newest PostgreSQL JDBC jar in `dir` (npm run spark:install puts it there), or null. */
 export function findJdbcJar(dir: string): string | null {
@@ -120,8 +125,8 @@ export class MetastoreService {
       select table_name as name from information_schema.tables where table_schema = ${METASTORE_SCHEMA} and table_name in ${this.sql(HIVE_TABLES)}`;
     if (present.length < HIVE_TABLES.length) return [];
     const s = ident(METASTORE_SCHEMA);
-    const rows = await this.sql.unsafe<{ db: string; tbl: string; type: string; location: string | null; col: string | null; colType: string | null }[]>(`
-      select d."NAME" as db, t."TBL_NAME" as tbl, t."TBL_TYPE" as type, s."LOCATION" as location,
+    const rows = await this.sql.unsafe<{ db: string; tbl: string; type: string; location: string | null; inputFormat: string | null; col: string | null; colType: string | null }[]>(`
+      select d."NAME" as db, t."TBL_NAME" as tbl, t."TBL_TYPE" as type, s."LOCATION" as location, s."INPUT_FORMAT" as input_format,
              c."COLUMN_NAME" as col, c."TYPE_NAME" as col_type
         from ${s}."TBLS" t
         join ${s}."DBS" d on d."DB_ID" = t."DB_ID"
@@ -134,7 +139,7 @@ export class MetastoreService {
       const key = `${r.db}\0${r.tbl}`;
       let table = tables.get(key);
       if (!table) {
-        table = { database: r.db, name: r.tbl, type: r.type, location: r.location && this.toUri(r.location), columns: [] };
+        table = { database: r.db, name: r.tbl, type: r.type, location: r.location && this.toUri(r.location), columns: [], inputFormat: r.inputFormat };
         tables.set(key, table);
       }
       if (r.col !== null) table.columns.push({ name: r.col, type: r.colType ?? '' });
@@ -146,6 +151,12 @@ export class MetastoreService {
   async table(database: string, name: string): Promise<CatalogTable | null> {
     return (await this.tables({ database })).find((t) => t.name === name.toLowerCase()) ?? null;
   }
+
+  /** For SQL steps' `catalog.<db>.<table>` (sql-query.ts). */
+  readonly lookup: CatalogLookup = async (database, name) => {
+    const table = await this.table(database, name);
+    return table && { location: table.location, parquet: /parquet/i.test(table.inputFormat ?? '') };
+  };
 
   /** A location as Spark wrote it (file:/<bucketsDir>/<bucket>/…) as the s3:// URI users know. */
   private toUri(location: string): string {

@@ -141,6 +141,8 @@ export class SparkNode {
     };
     const defaults = {
       'spark.sql.catalogImplementation': 'hive',
+      // CREATE TABLE without USING makes a Parquet table (Spark's data source default), which SQL steps read
+      'spark.sql.legacy.createHiveTableByDefault': 'false',
       'spark.sql.warehouse.dir': `file:${catalog.warehouseDir}`,
       'spark.driver.extraClassPath': catalog.jdbcJar,
       'spark.eventLog.enabled': 'true',

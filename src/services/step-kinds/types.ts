@@ -1,3 +1,4 @@
+import type { CatalogLookup } from '../sql-query.js';
 import path from 'node:path';
 import type { StepMount } from '../../engine/types.js';
 import type { Secrets } from '../secrets.js';
@@ -12,6 +13,8 @@ export interface StepKindContext {
   /** the absolute python3 of this host (for .py scripts), if any */
   python: string | null;
   secrets: Secrets;
+  /** the install's catalog tables, for SQL steps' `catalog.<db>.<table>` */
+  catalog: CatalogLookup;
 }
 
 /**
