@@ -89,5 +89,5 @@ describe.skipIf(!sparkAvailable)('the catalog and history of SPARK clusters', ()
     // a table that is not there: NOT_FOUND on the query's field, no step added
     expectError(await server.gql(ADD, { input: { clusterId: reader, steps: [{ name: 'missing', sql: { query: 'SELECT * FROM catalog.sales.nope' } }] } }),
       'NOT_FOUND', 'input.steps.0.sql.query');
-  });
+  }, 900_000);
 });
