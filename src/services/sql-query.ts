@@ -139,7 +139,7 @@ async function mapCatalogTables(mapped: ReturnType<typeof mapS3Uris>, field: str
     }
     const location = parseS3Uri(found.location.replace(/\/?$/, '/'), field, { allowPrefix: true });
     inputs.set(`${location.bucket}/${location.key}`, location);
-    const files = `${path.join(bucketsDir, location.bucket, location.key)}/**/*.parquet`;
+    const files = `${path.join(bucketsDir, location.bucket, location.key).replace(/\/$/, '')}/**/*.parquet`;
     // partition directories (col=value/) become columns, as in Spark
     sql = sql.replace(catalogMark(n), `read_parquet('${files.replaceAll("'", "''")}', hive_partitioning = true, union_by_name = true)`);
   }

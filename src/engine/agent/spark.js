@@ -134,8 +134,12 @@ export class SparkNode {
       'javax.jdo.option.ConnectionDriverName': 'org.postgresql.Driver',
       'javax.jdo.option.ConnectionUserName': catalog.user,
       'javax.jdo.option.ConnectionPassword': catalog.password,
-      // Hive 2.3.9's client makes its tables on first use (no schema tool ships with pyspark)
-      'datanucleus.schema.autoCreateAll': 'true',
+      // Hive 2.3.9's client makes its tables on first use (no schema tool ships with pyspark). Not
+      // autoCreateAll: its foreign keys are added (ALTER TABLE, on another connection) while the
+      // transaction that needed the new table holds TBLS, and the two wait on each other forever
+      'datanucleus.schema.autoCreateTables': 'true',
+      'datanucleus.schema.autoCreateColumns': 'true',
+      'datanucleus.schema.autoCreateConstraints': 'false',
       'hive.metastore.schema.verification': 'false',
       'hive.metastore.warehouse.dir': `file:${catalog.warehouseDir}`,
     };
@@ -303,6 +307,8 @@ export class SparkNode {
       // new logs are seen within a second of an app's end (Spark's default: 10 s)
       SPARK_HISTORY_OPTS: `${NO_PORT_RETRY} -Dspark.history.ui.port=${port} -Dspark.history.fs.logDirectory=file:${eventLogDir} `
         + `-Dspark.history.fs.update.interval=1s ${process.env.SPARK_HISTORY_OPTS ?? ''}`.trim(),
+      // its UI binds where SPARK_LOCAL_IP says (else every address): loopback, as the other daemons
+      SPARK_LOCAL_IP: HOST,
     }, 'history');
     const url = `http://${HOST}:${port}`;
     const deadline = Date.now() + START_TIMEOUT_MS;
