@@ -3,7 +3,10 @@
 // catalog query and read by name from a SQL step; the finished app is in the History Server.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import crypto from 'node:crypto';
+import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Secrets } from '../../src/services/secrets.js';
 import { allPages, createCluster, expectError, Fixtures, TERMINATE_CLUSTERS, waitForClusterState, waitForStepState } from '../support/api.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -14,6 +17,7 @@ const STEP = `query($id: ID!) { step(id: $id) { id state exitCode result failure
   spark { applicationId uiUrl historyUrl } } }`;
 const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100, after: $after) {
   edges { node { stream text } } pageInfo { hasNextPage endCursor } } } }`;
+const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key } }`;
 const CATALOG = `query($db: String) { catalog(database: $db) { available reason warehouseUri
   databases { name tables { database name type location columns { name type } } } } }`;
 const WRITE = readFileSync(new URL('./fixtures/write_table.py', import.meta.url), 'utf8');
@@ -87,7 +91,42 @@ describe.skipIf(!sparkAvailable)('the catalog and history of SPARK clusters', ()
     expect(csv).toEqual(['word,n', ...EXPECTED.map(([w, n]) => `${w},${n}`)]);
 
     // a table that is not there: NOT_FOUND on the query's field, no step added
-    expectError(await server.gql(ADD, { input: { clusterId: reader, steps: [{ name: 'missing', sql: { query: 'SELECT * FROM catalog.sales.nope' } }] } }),
-      'NOT_FOUND', 'input.steps.0.sql.query');
+    expectError(await server.gql(ADD, { input: { clusterId: reader, steps: [{ name: 'missing', sql: {
+      query: 'SELECT * FROM catalog.sales.nope', outputUri: 's3://data/out/nope.csv', format: 'CSV' } }] } }),
+    'NOT_FOUND', 'input.steps.0.sql.query');
+
+    // the catalog is read with its own action; nothing in the API shows the metastore's credentials
+    const { createApiKey } = await server.data(CREATE_KEY, { input: { name: 'no-catalog', actions: ['clusters:DescribeStep'] } });
+    expectError(await server.gql(CATALOG, { db: null }, createApiKey.key), 'FORBIDDEN');
+    const { createApiKey: reading } = await server.data(CREATE_KEY, { input: { name: 'catalog', actions: ['catalog:GetTables'] } });
+    expect((await server.gql(CATALOG, { db: null }, reading.key)).data.catalog.databases.map((d: { name: string }) => d.name)).toEqual(['sales']);
+    expect(JSON.stringify(await server.data(CATALOG, { db: null }))).not.toContain('jdbc:');
   }, 900_000);
+
+  it("gives drivers a Postgres role that reaches the metastore's schema and none of the product's tables", async () => {
+    // what a tenant app finds in its hive-site.xml: this role and its password (the server's test key)
+    const url = new URL(server.databaseUrl);
+    const database = url.pathname.slice(1);
+    const secretsKey = crypto.createHash('sha256').update(server.databaseUrl).digest('hex');
+    url.username = `${database}_hive_metastore`;
+    url.password = new Secrets(Buffer.from(secretsKey, 'hex')).metastorePassword;
+    const tenant = postgres(url.toString(), { max: 1, onnotice: () => {} });
+    try {
+      const [own] = await tenant<{ schema: string; superuser: boolean }[]>`
+        select current_schema() as schema, rolsuper as superuser from pg_roles where rolname = current_user`;
+      expect(own).toEqual({ schema: 'hive_metastore', superuser: false });
+      await tenant`create table hive_metastore.scratch (i int)`;
+      await tenant`drop table hive_metastore.scratch`;
+      for (const attack of [
+        () => tenant`select count(*) from public.api_keys`,
+        () => tenant`select count(*) from public.settings`,
+        () => tenant`create table public.planted (i int)`,
+        () => tenant`create role sneaky login`,
+      ]) {
+        await expect(attack()).rejects.toMatchObject({ code: '42501' });
+      }
+    } finally {
+      await tenant.end();
+    }
+  });
 });
