@@ -113,6 +113,8 @@ export class SparkNode {
     this.logFile = '';
     /** the History Server of the MASTER node (when the catalog's event logs are on) @type {import('node:child_process').ChildProcess | null} */
     this.history = null;
+    /** its start (its URL once up), begun with the Master's @type {Promise<string> | null} */
+    this.historyStart = null;
     /** the Spark configuration every process of the node reads (SPARK_CONF_DIR), or null: Spark's defaults */
     this.confDir = spark.catalog ? this.writeConf(spark.catalog) : null;
   }
@@ -280,6 +282,14 @@ export class SparkNode {
     const logFile = this.spawnDaemon('spark-master', 'org.apache.spark.deploy.master.Master',
       ['--host', HOST, '--port', String(port), '--webui-port', String(webPort)],
       { SPARK_MASTER_OPTS: `${NO_PORT_RETRY} ${process.env.SPARK_MASTER_OPTS ?? ''}`.trim() });
+    // the History Server starts beside the Master, not after it (a JVM's start takes seconds on a
+    // small node); once, whatever attempt of the Master's succeeds
+    const { catalog } = this.spark;
+    if (catalog && !this.historyStart) {
+      this.historyStart = this.startHistory(catalog.eventLogDir);
+      // awaited below; a Master failing first must not leave it unhandled
+      this.historyStart.catch(() => {});
+    }
     const webUrl = `http://${HOST}:${webPort}`;
     const expected = `spark://${HOST}:${port}`;
     // only our master answers with our URL (another cluster's could hold the web port)
@@ -290,7 +300,7 @@ export class SparkNode {
     this.masterUrl = String(status.url);
     this.masterWebUrl = webUrl;
     this.endpoints = { sparkMasterUrl: this.masterUrl, sparkMasterWebUrl: webUrl };
-    if (this.spark.catalog) this.endpoints.sparkHistoryUrl = await this.startHistory(this.spark.catalog.eventLogDir);
+    if (this.historyStart) this.endpoints.sparkHistoryUrl = await this.historyStart;
     this.started = true;
     this.node.log('spark master up', { ...this.endpoints });
     return this.endpoints;
