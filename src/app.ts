@@ -74,6 +74,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     sql = connect(databaseUrl, { max: config.dbPoolSize, applicationName: serverId, onQuery: hooks.onQuery });
     const services = createServices(sql, log, config, await Secrets.load(config, sql, log));
     await services.storage.start();
+    if (services.spark.available) await services.metastore.start(databaseUrl);
     functionRuntime = new LocalFunctionRuntime(
       config.functionsRuntimeDir ?? os.tmpdir(), serverId,
       (functionId, lines) => services.invocations.logs.add(functionId, lines),

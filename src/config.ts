@@ -39,6 +39,12 @@ export interface Config {
   sparkHome: string | undefined;
   /** how long a shrinking node's Spark worker may drain before it is stopped anyway (EMR: 3600 s) */
   sparkDecommissionTimeoutSeconds: number;
+  /** where `npm run spark:install` put the PostgreSQL JDBC jar the Hive metastore client needs */
+  sparkJarsDir: string;
+  /** the bucket holding the catalog's warehouse (made at start if missing) */
+  sparkWarehouseBucket: string;
+  /** the bucket holding every Spark app's event logs, which the History Servers read (made at start if missing) */
+  sparkEventLogBucket: string;
   /** how often node agents report metrics */
   agentMetricsMs: number;
   /** a sqlPreview query still running after this long is interrupted */
@@ -125,6 +131,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     python: env.PYTHON || undefined,
     sparkHome: env.SPARK_HOME || undefined,
     sparkDecommissionTimeoutSeconds: int(env, 'SPARK_DECOMMISSION_TIMEOUT_SECONDS', 3_600),
+    sparkJarsDir: env.SPARK_JARS_DIR || '/usr/local/share/emberplane/jars',
+    sparkWarehouseBucket: env.SPARK_WAREHOUSE_BUCKET || 'emberplane-warehouse',
+    sparkEventLogBucket: env.SPARK_EVENT_LOG_BUCKET || 'emberplane-spark-events',
     agentMetricsMs: int(env, 'AGENT_METRICS_MS', 5_000),
     sqlPreviewTimeoutMs: int(env, 'SQL_PREVIEW_TIMEOUT_MS', 30_000),
     sqlPreviewMemoryMb: int(env, 'SQL_PREVIEW_MEMORY_MB', 1_024),

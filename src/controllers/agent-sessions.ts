@@ -248,6 +248,9 @@ export class AgentSessions {
       case 'progress':
         if (typeof m.value === 'number' && Number.isFinite(m.value)) await services.steps.recordProgress(String(m.stepId), session.instanceId, m.value);
         return;
+      case 'stepResult':
+        if (isPlainObject(m.result)) await services.steps.recordResult(String(m.stepId), session.instanceId, m.result);
+        return;
       case 'stepExited': {
         // every line the step printed is stored before its exit is: otherwise the agent resends
         const streamId = await this.streamOf(session, String(m.stepId));
@@ -300,7 +303,7 @@ export class AgentSessions {
 /** Only the known endpoint names, only strings. */
 function endpointsOf(raw: Record<string, unknown>): NodeEndpoints {
   const out: NodeEndpoints = {};
-  for (const k of ['sparkMasterUrl', 'sparkMasterWebUrl', 'sparkWorkerWebUrl'] as const) {
+  for (const k of ['sparkMasterUrl', 'sparkMasterWebUrl', 'sparkWorkerWebUrl', 'sparkHistoryUrl'] as const) {
     if (typeof raw[k] === 'string' && raw[k].length <= 1024) out[k] = raw[k];
   }
   return out;

@@ -45,6 +45,7 @@ export interface InstanceEndpoints {
   sparkMasterUrl?: string;
   sparkMasterWebUrl?: string;
   sparkWorkerWebUrl?: string;
+  sparkHistoryUrl?: string;
 }
 
 export interface InstanceGroupRow {

@@ -24,6 +24,8 @@ export interface NodeEndpoints {
   sparkMasterUrl?: string;
   sparkMasterWebUrl?: string;
   sparkWorkerWebUrl?: string;
+  /** the Spark History Server of the cluster (MASTER node, when the catalog's event logs are on) */
+  sparkHistoryUrl?: string;
 }
 
 /** What a node is and does, sent with `welcome` (docs/agent-protocol.md "Node configuration"). */
@@ -50,6 +52,15 @@ export interface NodeConfig {
     decommissionTimeoutMs: number;
     /** where objects live: a worker's executors read and write what the driver's app names there */
     bucketsDir: string;
+    /**
+     * the install's Hive metastore (in Postgres, through this role's credentials only) and the
+     * warehouse and event log directories (local paths of their buckets); null: Spark's defaults
+     * (a metastore and warehouse in the step's directory, no event logs)
+     */
+    catalog: {
+      jdbcUrl: string; user: string; password: string; jdbcJar: string;
+      warehouseDir: string; eventLogDir: string;
+    } | null;
   } | null;
   metricsMs: number;
 }
@@ -77,6 +88,8 @@ export type AgentMessage =
   | { type: 'stepStarted'; stepId: string; pid: number; at: number }
   | { type: 'log'; stepId: string; lines: AgentLogLine[] }
   | { type: 'progress'; stepId: string; value: number }
+  /** a `::result` printed while the step runs (the last one also travels with stepExited) */
+  | { type: 'stepResult'; stepId: string; result: Record<string, unknown> }
   | { type: 'stepExited'; stepId: string; exitCode: number | null; signal: string | null; at: number; lastSeq: number; result?: Record<string, unknown> | null };
 
 /** Messages the control plane sends to a node agent. */

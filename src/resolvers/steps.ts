@@ -42,7 +42,8 @@ export class StepResolver {
 
   @FieldResolver(() => SparkStep, { nullable: true })
   spark(@Root() step: StepObject): SparkStep | null {
-    return step.row.kind === 'SPARK' ? step.row.spec.source as unknown as SparkStep : null;
+    // with its row: Step.spark.application reads the step's outcome (SparkStepAppResolver)
+    return step.row.kind === 'SPARK' ? { ...step.row.spec.source as unknown as SparkStep, row: step.row } as SparkStep : null;
   }
 
   @FieldResolver(() => SqlStep, { nullable: true })

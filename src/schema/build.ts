@@ -13,7 +13,7 @@ import { QueueResolver } from '../resolvers/queues.js';
 import { TopicResolver } from '../resolvers/topics.js';
 import { ClusterScalingResolver, InstanceGroupScalingResolver } from '../resolvers/scaling.js';
 import type { Context } from '../resolvers/context.js';
-import { ClusterSparkResolver, InstanceEndpointsResolver } from '../resolvers/spark.js';
+import { CatalogTablesResolver, ClusterSparkResolver, InstanceEndpointsResolver, SparkStepAppResolver } from '../resolvers/spark.js';
 import { SqlResolver } from '../resolvers/sql.js';
 import { StepResolver } from '../resolvers/steps.js';
 import { SubscriptionResolver } from '../resolvers/subscriptions.js';
@@ -34,7 +34,7 @@ const authChecker: AuthChecker<Context> = ({ context }, actions) => {
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver, BucketResolver,
-      ClusterSparkResolver, InstanceEndpointsResolver, SqlResolver, ClusterScalingResolver, InstanceGroupScalingResolver,
+      ClusterSparkResolver, InstanceEndpointsResolver, SparkStepAppResolver, CatalogTablesResolver, SqlResolver, ClusterScalingResolver, InstanceGroupScalingResolver,
       FunctionResolver, TriggerResolver, TriggerBucketResolver, TriggerClusterEventsResolver, TriggerScheduleResolver, ScheduleSourceTimesResolver,
       HttpTriggerResolver, FunctionUrlResolver, QueueResolver, TriggerQueueResolver, TopicResolver, TriggerTopicResolver,
       LogLineConnectionResolver],

@@ -22,6 +22,7 @@ import { MetricsService } from './metrics.js';
 import { loadPriceTable } from './pricing.js';
 import { ScalingService } from './scaling.js';
 import { UsageService } from './usage.js';
+import { MetastoreService } from './metastore.js';
 import { NodeConfigService } from './node-config.js';
 import { SqlService } from './sql.js';
 import { StepService } from './steps.js';
@@ -48,6 +49,8 @@ export interface Services {
   /** the applications query: what this engine can run, and why not */
   applications: readonly ApplicationInfo[];
   nodes: NodeConfigService;
+  /** the install's Hive metastore (Postgres schema hive_metastore) that SPARK nodes share */
+  metastore: MetastoreService;
   sqlQueries: SqlService;
   metrics: MetricsService;
   scaling: ScalingService;
@@ -67,7 +70,8 @@ export function createServices(sql: Sql, log: Logger, config: Config, secrets: S
   const hints = new WorkHints();
   const spark = detectSpark({ python: config.python, sparkHome: config.sparkHome, forOthers: config.sandbox && process.getuid?.() === 0 });
   const storage = new StorageService(sql, config, log);
-  const steps = new StepService(sql, hints, storage, spark.python, secrets);
+  const metastore = new MetastoreService(sql, storage, config, secrets.metastorePassword, log);
+  const steps = new StepService(sql, hints, storage, spark.python, secrets, metastore.lookup);
   const applications = applicationsWith(spark);
   const metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
   const functions = new FunctionService(sql, new FunctionCodeStore(config.dataDir, storage), config.functionConcurrencyLimit, secrets);
@@ -85,10 +89,11 @@ export function createServices(sql: Sql, log: Logger, config: Config, secrets: S
     storage,
     spark,
     applications,
-    nodes: new NodeConfigService(sql, spark, config),
+    nodes: new NodeConfigService(sql, spark, config, metastore),
+    metastore,
     sqlQueries: new SqlService(sql, storage, createSqlEngine({
       memoryLimitMb: config.sqlPreviewMemoryMb, threads: Math.min(4, os.availableParallelism()),
-    }), config.bucketsDir, config.sqlPreviewTimeoutMs),
+    }), config.bucketsDir, config.sqlPreviewTimeoutMs, metastore.lookup),
     metrics,
     scaling: new ScalingService(sql, metrics, { cooldownSeconds: config.scalingCooldownSeconds, idlePeriods: config.scalingIdlePeriods }),
     usage: new UsageService(sql, loadPriceTable(config.priceTable)),

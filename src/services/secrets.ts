@@ -53,7 +53,11 @@ export class Secrets {
   /** identifies the key (not secret): every server of one database must have the same */
   readonly check: string;
 
+  /** the Hive metastore role's Postgres password: the same on every server of the database, never stored */
+  readonly metastorePassword: string;
+
   constructor(root: Buffer) {
+    this.metastorePassword = subkey(root, 'hive metastore password').toString('base64url');
     this.hashKey = subkey(root, 'api key hash');
     this.encryptionKey = subkey(root, 'environment encryption');
     this.check = subkey(root, 'key check').toString('hex');

@@ -15,6 +15,17 @@ import type { StorageService } from './storage.js';
 
 export const MAX_QUERY_LENGTH = 65_536;
 
+/**
+ * A catalog table by database and name: its s3:// location and whether its files are Parquet
+ * (MetastoreService.table), or null when there is no such table.
+ */
+export type CatalogLookup = (database: string, table: string) => Promise<{ location: string | null; parquet: boolean } | null>;
+
+// `catalog.<database>.<table>` outside literals and comments: a table of the install's Hive metastore
+const CATALOG_REF = /^catalog\.([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_$.])/i;
+// stands for a catalog table until its location is known (a NUL never reaches here from a query)
+const catalogMark = (n: number) => `\0catalog${n}\0`;
+
 export interface MappedQuery {
   /** the query DuckDB runs */
   sql: string;
@@ -41,11 +52,12 @@ function literalPrefix(sql: string, i: number): string | null {
   return m ? m[1]! : null;
 }
 
-function mapS3Uris(query: string, field: string, bucketsDir: string): MappedQuery {
+function mapS3Uris(query: string, field: string, bucketsDir: string): MappedQuery & { tables: Array<{ database: string; table: string }> } {
   if (typeof query !== 'string' || !query.trim()) throw badInput(field, 'must not be empty');
   if (query.length > MAX_QUERY_LENGTH) throw badInput(field, `must be at most ${MAX_QUERY_LENGTH} characters`);
   if (query.includes('\0')) throw badInput(field, 'must not contain NUL');
   const inputs = new Map<string, S3Location>();
+  const tables: Array<{ database: string; table: string }> = [];
   const refuse = () => badInput(field, `s3:// URIs must be written as plain '…' string literals (not E'…', U&'…' or $$…$$ strings)`);
 
   const mapUri = (uri: string): string => {
@@ -99,16 +111,47 @@ function mapS3Uris(query: string, field: string, bucketsDir: string): MappedQuer
       out += raw;
       i = end + tag.length;
     } else {
+      const ref = !(i > 0 && /[A-Za-z0-9_$.]/.test(query[i - 1]!)) ? CATALOG_REF.exec(query.slice(i, i + 300)) : null;
+      if (ref) {
+        // Hive keeps names in lower case
+        tables.push({ database: ref[1]!.toLowerCase(), table: ref[2]!.toLowerCase() });
+        out += catalogMark(tables.length - 1);
+        i += ref[0].length;
+        continue;
+      }
       out += ch;
       i++;
     }
   }
-  return { sql: out.replace(/[\s;]+$/, '').trim(), inputs: [...inputs.values()] };
+  return { sql: out.replace(/[\s;]+$/, '').trim(), inputs: [...inputs.values()], tables };
 }
 
-/** mapS3Uris, then DuckDB's parser: exactly one SELECT, or BAD_USER_INPUT with DuckDB's message. */
-export async function prepareQuery(query: string, field: string, bucketsDir: string): Promise<MappedQuery> {
-  const mapped = mapS3Uris(query, field, bucketsDir);
+/** Each catalog table of the query becomes a read of its Parquet files (under the warehouse bucket). */
+async function mapCatalogTables(mapped: ReturnType<typeof mapS3Uris>, field: string, bucketsDir: string, lookup: CatalogLookup | undefined): Promise<MappedQuery> {
+  let sql = mapped.sql;
+  const inputs = new Map(mapped.inputs.map((l) => [`${l.bucket}/${l.key}`, l]));
+  for (const [n, { database, table }] of mapped.tables.entries()) {
+    const name = `catalog.${database}.${table}`;
+    const found = lookup ? await lookup(database, table) : null;
+    if (!found) throw notFound('catalog table', `${database}.${table}`, field);
+    if (!found.parquet || !found.location?.startsWith(S3)) {
+      throw badInput(field, `${name} is not a Parquet table in a bucket (SQL steps read Parquet tables: CREATE TABLE … USING parquet, Spark's default here)`);
+    }
+    const location = parseS3Uri(found.location.replace(/\/?$/, '/'), field, { allowPrefix: true });
+    inputs.set(`${location.bucket}/${location.key}`, location);
+    const files = `${path.join(bucketsDir, location.bucket, location.key).replace(/\/$/, '')}/**/*.parquet`;
+    // partition directories (col=value/) become columns, as in Spark
+    sql = sql.replace(catalogMark(n), `read_parquet('${files.replaceAll("'", "''")}', hive_partitioning = true, union_by_name = true)`);
+  }
+  return { sql, inputs: [...inputs.values()] };
+}
+
+/**
+ * mapS3Uris and the catalog's tables (`catalog.<db>.<table>`, through `lookup`), then DuckDB's
+ * parser: exactly one SELECT, or BAD_USER_INPUT with DuckDB's message.
+ */
+export async function prepareQuery(query: string, field: string, bucketsDir: string, lookup?: CatalogLookup): Promise<MappedQuery> {
+  const mapped = await mapCatalogTables(mapS3Uris(query, field, bucketsDir), field, bucketsDir, lookup);
   try {
     await checkSelect(mapped.sql);
   } catch (err) {

@@ -4,7 +4,7 @@ import { clusterById } from '../db/queries/clusters.js';
 import { SqlQueryError, type SqlEngine, type SqlPreviewResult } from '../engine/sql/duckdb.js';
 import { AppError, badInput, conflict, notFound } from './errors.js';
 import { localPathsToUris } from '../engine/sql/lockdown.js';
-import { prepareQuery, requireBuckets } from './sql-query.js';
+import { prepareQuery, requireBuckets, type CatalogLookup } from './sql-query.js';
 import { requireSqlApplication } from './step-kinds/sql.js';
 import type { StorageService } from './storage.js';
 import { requireIntInRange } from './validate.js';
@@ -20,6 +20,7 @@ export class SqlService {
     private readonly engine: SqlEngine | null,
     private readonly bucketsDir: string,
     private readonly timeoutMs: number,
+    private readonly catalog: CatalogLookup,
   ) {}
 
   async preview(clusterId: string, query: string, limit: number | null | undefined): Promise<SqlPreviewResult> {
@@ -31,7 +32,7 @@ export class SqlService {
       throw conflict(`a SQL preview needs a RUNNING or WAITING cluster; cluster ${clusterId} is ${cluster.state}`, 'clusterId');
     }
     if (!this.engine) throw new AppError('INTERNAL', 'DuckDB is not available on this server');
-    const mapped = await prepareQuery(query, 'query', this.bucketsDir);
+    const mapped = await prepareQuery(query, 'query', this.bucketsDir, this.catalog);
     await requireBuckets(this.storage, mapped.inputs, 'query');
     try {
       const directories = [...new Set(mapped.inputs.map((l) => path.join(this.bucketsDir, l.bucket)))];

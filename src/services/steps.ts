@@ -15,6 +15,7 @@ import {
 import { isAllowed, type Principal } from './auth.js';
 import type { Secrets } from './secrets.js';
 import type { StorageService } from './storage.js';
+import type { CatalogLookup } from './sql-query.js';
 import { STEP_KINDS, type StepKindContext, type StepKindName } from './step-kinds/index.js';
 import { Limits, requireList, requireName } from './validate.js';
 
@@ -73,11 +74,11 @@ export interface CancelResult { stepId: string; status: 'SUBMITTED' | 'FAILED'; 
 export class StepService {
   constructor(
     private readonly sql: Sql, private readonly hints: WorkHints, private readonly storage: StorageService,
-    private readonly python: string | null, private readonly secrets: Secrets,
+    private readonly python: string | null, private readonly secrets: Secrets, private readonly catalog: CatalogLookup,
   ) {}
 
   kindContext(applications: readonly string[]): StepKindContext {
-    return { applications, bucketsDir: this.storage.options.bucketsDir, storage: this.storage, python: this.python, secrets: this.secrets };
+    return { applications, bucketsDir: this.storage.options.bucketsDir, storage: this.storage, python: this.python, secrets: this.secrets, catalog: this.catalog };
   }
 
   /**
@@ -194,6 +195,11 @@ export class StepService {
       const updated = await q.setStepProgress(tx, stepId, Math.min(1, Math.max(0, value)));
       if (updated) await stepProgressChanged(tx, updated);
     });
+  }
+
+  /** A `::result` the step printed while it runs (the one at its exit comes with recordExit). */
+  async recordResult(stepId: string, instanceId: string, result: Record<string, unknown>): Promise<void> {
+    if (await this.ownStep(stepId, instanceId)) await q.setRunningStepResult(this.sql, stepId, result);
   }
 
   /**

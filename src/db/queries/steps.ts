@@ -106,6 +106,11 @@ export async function setStepProgress(db: Db, id: string, progress: number): Pro
   return row;
 }
 
+/** The outcome a running step reported so far (a `::result` before its exit, e.g. a Spark app's driver UI). */
+export async function setRunningStepResult(db: Db, id: string, result: Record<string, unknown>): Promise<void> {
+  await db`update steps set result = ${db.json(result as never)} where id = ${id} and state in ('RUNNING', 'CANCEL_PENDING')`;
+}
+
 /** Steps a node runs, of the given active states (the literal state list matches the partial index). */
 export async function stepsOnInstance(db: Db, instanceId: string, states: Array<'RUNNING' | 'CANCEL_PENDING'>): Promise<StepRow[]> {
   return db<StepRow[]>`

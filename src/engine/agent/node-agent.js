@@ -727,7 +727,8 @@ function runStep(msg) {
   try {
     // inside a sandbox a missing program would only be a shell's complaint: say it as spawn would
     if (sandbox.enabled && !findProgram(args[0], String(env.PATH ?? ''))) throw new Error(`spawn ${args[0]} ENOENT`);
-    const mounts = Array.isArray(msg.mounts) ? msg.mounts : [];
+    // on a SPARK node with the catalog: its configuration, warehouse and event logs too
+    const mounts = [...(Array.isArray(msg.mounts) ? msg.mounts : []), ...(sparkNode?.sparkMounts() ?? [])];
     const warm = mounts.length === 0 ? sandbox.startWarm(args, cwd, env) : null;
     if (warm) {
       child = /** @type {typeof child} */ (/** @type {unknown} */ (warm));
@@ -760,8 +761,10 @@ function runStep(msg) {
     const value = parseProgress(text);
     if (value !== null) return setProgress(step, value);
     const result = parseResult(text);
-    if (result !== null) step.result = result;
-    else appendLine(step, 'STDOUT', text);
+    if (result === null) return appendLine(step, 'STDOUT', text);
+    step.result = result;
+    // seen while the step runs (a Spark driver's UI); lost if the session is down, resent at the exit
+    if (isSessionUp()) send({ type: 'stepResult', stepId: step.stepId, result });
   });
   const err = new LineSplitter((text) => appendLine(step, 'STDERR', text));
   child.stdout.on('data', (/** @type {Buffer} */ chunk) => out.write(chunk));

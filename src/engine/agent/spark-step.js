@@ -72,6 +72,8 @@ async function findDriver() {
     if (props.some((p) => Array.isArray(p) && p[0] === TOKEN_KEY && p[1] === token)) {
       ui = base;
       appId = id;
+      // the live driver UI, while the app runs (Step.spark.uiUrl)
+      process.stdout.write(`::result ${JSON.stringify({ applicationId: appId, uiUrl: `http://127.0.0.1:${port}` })}\n`);
       return;
     }
   }

@@ -6,7 +6,7 @@
 // directory, writable: its executors read and write whatever the driver's application names (a
 // known limit until steps reach objects through an S3 endpoint with scoped credentials).
 import { spawn } from 'node:child_process';
-import { chownSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -16,7 +16,11 @@ import { BootstrapFailure } from './bootstrap.js';
 /** @typedef {import('../types.js').NodeEndpoints} NodeEndpoints */
 
 const HOST = '127.0.0.1';
-/** spark-defaults.conf of every node (see writeDefaults) */
+/** in every node's spark-defaults.conf (see writeConf) */
+/** @param {Record<string, string>} conf */
+const confLines = (conf) => Object.entries(conf).map(([k, v]) => `${k} ${v}\n`).join('');
+// nodes share the host but not their directories: no executor may read another's shuffle files
+// from disk, and what executors of other nodes' uids write stays writable by the driver that commits it
 const NODE_SPARK_DEFAULTS = {
   'spark.shuffle.readHostLocalDisk': 'false',
   'spark.hadoop.fs.permissions.umask-mode': '002',
@@ -116,32 +120,93 @@ export class SparkNode {
     this.masterUrl = spark.masterUrl;
     this.workerWebPort = 0;
     this.logFile = '';
+    /** the History Server of the MASTER node (when the catalog's event logs are on) @type {import('node:child_process').ChildProcess | null} */
+    this.history = null;
+    /** its start (its URL once up), begun with the Master's @type {Promise<string> | null} */
+    this.historyStart = null;
+    /** the Spark configuration every process of the node reads (SPARK_CONF_DIR) */
+    this.confDir = this.writeConf(spark.catalog ?? null);
+  }
+
+  /**
+   * The node's spark-defaults.conf, with hive-site.xml for the catalog: in the agent's directory
+   * (not the node's, where tenant code could have put a link), bound read-only into the node's
+   * sandboxes, so that every driver started on the node reads them (a SPARK step's, or a
+   * `spark-submit` of a command step). The metastore role's password is in hive-site.xml, readable
+   * by the node's uid alone.
+   * @param {SparkConfig['catalog'] | null} catalog
+   */
+  writeConf(catalog) {
+    const dir = path.join(path.dirname(this.node.sandbox.nodeDir), 'spark-conf');
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o755);
+    if (!catalog) return this.writeConfFiles(dir, { 'spark-defaults.conf': confLines(NODE_SPARK_DEFAULTS) });
+    /** @param {string} value */
+    const xml = (value) => value.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    const hive = {
+      'javax.jdo.option.ConnectionURL': catalog.jdbcUrl,
+      'javax.jdo.option.ConnectionDriverName': 'org.postgresql.Driver',
+      'javax.jdo.option.ConnectionUserName': catalog.user,
+      'javax.jdo.option.ConnectionPassword': catalog.password,
+      // Hive 2.3.9's client makes its tables on first use (no schema tool ships with pyspark). Not
+      // autoCreateAll: its foreign keys are added (ALTER TABLE, on another connection) while the
+      // transaction that needed the new table holds TBLS, and the two wait on each other forever
+      'datanucleus.schema.autoCreateTables': 'true',
+      'datanucleus.schema.autoCreateColumns': 'true',
+      'datanucleus.schema.autoCreateConstraints': 'false',
+      'hive.metastore.schema.verification': 'false',
+      'hive.metastore.warehouse.dir': `file:${catalog.warehouseDir}`,
+    };
+    const defaults = {
+      ...NODE_SPARK_DEFAULTS,
+      'spark.sql.catalogImplementation': 'hive',
+      // CREATE TABLE without USING makes a Parquet table (Spark's data source default), which SQL steps read
+      'spark.sql.legacy.createHiveTableByDefault': 'false',
+      'spark.sql.warehouse.dir': `file:${catalog.warehouseDir}`,
+      'spark.driver.extraClassPath': catalog.jdbcJar,
+      'spark.eventLog.enabled': 'true',
+      'spark.eventLog.dir': `file:${catalog.eventLogDir}`,
+      'spark.history.fs.logDirectory': `file:${catalog.eventLogDir}`,
+    };
+    return this.writeConfFiles(dir, {
+      'hive-site.xml': `<?xml version="1.0"?>\n<configuration>\n${Object.entries(hive)
+        .map(([k, v]) => `  <property><name>${k}</name><value>${xml(v)}</value></property>\n`).join('')}</configuration>\n`,
+      'spark-defaults.conf': confLines(defaults),
+    });
+  }
+
+  /** @param {string} dir @param {Record<string, string>} files */
+  writeConfFiles(dir, files) {
+    const { uid, gid } = this.node.sandbox;
+    for (const [name, text] of Object.entries(files)) {
+      const file = path.join(dir, name);
+      writeFileSync(file, text, { mode: 0o600 });
+      chmodSync(file, 0o600);
+      if (uid !== null && gid !== null) chownSync(file, uid, gid);
+    }
+    return dir;
+  }
+
+  /**
+   * What every sandbox of the node sees besides its own directory: the configuration (read-only),
+   * and with the catalog the warehouse and event log directories (writable: drivers write tables
+   * and their logs).
+   * @returns {import('./node-sandbox.js').Mount[]}
+   */
+  sparkMounts() {
+    const { catalog } = this.spark;
+    /** @type {import('./node-sandbox.js').Mount[]} */
+    const conf = [{ type: 'ro-bind', source: this.confDir, target: this.confDir }];
+    if (!catalog) return conf;
+    return [
+      ...conf,
+      { type: 'bind', source: catalog.warehouseDir, target: catalog.warehouseDir },
+      { type: 'bind', source: catalog.eventLogDir, target: catalog.eventLogDir },
+    ];
   }
 
   get isMaster() {
     return this.node.role === 'MASTER';
-  }
-
-  /** The node's Spark configuration directory: every driver started on the node reads its defaults. */
-  get confDir() {
-    return path.join(this.node.sandbox.nodeDir, 'spark-conf');
-  }
-
-  /**
-   * Settings any driver on the node needs, whoever starts it (a SPARK step, a command step running
-   * spark-submit, a notebook): nodes share the host but not their directories, so no executor may
-   * read another's shuffle files from disk, and what executors of other nodes' uids write must stay
-   * writable by the driver that commits it. Written as the node's uid's, so the node's own clean-up
-   * removes it.
-   */
-  writeDefaults() {
-    const { sandbox } = this.node;
-    mkdirSync(this.confDir, { recursive: true, mode: 0o755 });
-    const file = path.join(this.confDir, 'spark-defaults.conf');
-    writeFileSync(file, Object.entries(NODE_SPARK_DEFAULTS).map(([k, v]) => `${k} ${v}\n`).join(''), { mode: 0o644 });
-    if (sandbox.enabled && sandbox.uid !== null && sandbox.gid !== null) {
-      for (const p of [this.confDir, file]) chownSync(p, sandbox.uid, sandbox.gid);
-    }
   }
 
   /** What steps on this node need to reach the cluster's Spark. @returns {Record<string, string>} */
@@ -159,7 +224,6 @@ export class SparkNode {
 
   /** Starts the node's daemon and resolves once Spark counts it in. @returns {Promise<NodeEndpoints>} */
   async start() {
-    this.writeDefaults();
     for (let attempt = 1; ; attempt++) {
       try {
         return await (this.isMaster ? this.startMaster() : this.startWorker());
@@ -172,18 +236,19 @@ export class SparkNode {
 
   /**
    * @param {string} name @param {string} mainClass @param {string[]} args @param {Record<string, string>} extraEnv
+   * @param {'daemon' | 'history'} slot which of the node's daemons it is (the History Server's end does not fail the node)
    * @returns {string} the daemon's log file
    */
-  spawnDaemon(name, mainClass, args, extraEnv) {
+  spawnDaemon(name, mainClass, args, extraEnv, slot = 'daemon') {
     const logFile = path.join(this.node.workdir, `${name}.log`);
-    this.logFile = logFile;
+    if (slot === 'daemon') this.logFile = logFile;
     const fd = openSync(logFile, 'w');
     const { sandbox } = this.node;
     const own = path.join(sandbox.nodeDir, 'spark');
     try {
       const run = sandbox.command([path.join(this.spark.home, 'bin', 'spark-class'), mainClass, ...args], {
         cwd: own,
-        mounts: this.isMaster ? [] : [{ type: 'bind', source: this.spark.bucketsDir, target: this.spark.bucketsDir }],
+        mounts: this.isMaster ? this.sparkMounts() : [{ type: 'bind', source: this.spark.bucketsDir, target: this.spark.bucketsDir }, ...this.sparkMounts()],
       });
       const child = spawn(run.file, run.args, {
         cwd: run.cwd,
@@ -195,15 +260,17 @@ export class SparkNode {
         }),
         stdio: ['ignore', fd, fd],
       });
-      this.daemon = child;
-      this.daemonName = name;
+      this[slot] = child;
+      if (slot === 'daemon') this.daemonName = name;
       child.once('error', (err) => {
         this.node.log('spark daemon could not start', { name, error: err.message });
-        if (this.daemon === child) this.daemon = null;
+        if (this[slot] === child) this[slot] = null;
       });
       child.once('exit', (code, signal) => {
-        if (this.daemon === child) this.daemon = null;
-        if (!this.stopping && this.started) this.node.onDaemonExit(name, code, signal);
+        if (this[slot] === child) this[slot] = null;
+        if (this.stopping) return;
+        if (slot === 'history') this.node.log('spark history server exited', { code, signal });
+        else if (this.started) this.node.onDaemonExit(name, code, signal);
       });
     } finally {
       closeSync(fd);
@@ -238,6 +305,14 @@ export class SparkNode {
     const logFile = this.spawnDaemon('spark-master', 'org.apache.spark.deploy.master.Master',
       ['--host', HOST, '--port', String(port), '--webui-port', String(webPort)],
       { SPARK_MASTER_OPTS: `${NO_PORT_RETRY} ${process.env.SPARK_MASTER_OPTS ?? ''}`.trim() });
+    // the History Server starts beside the Master, not after it (a JVM's start takes seconds on a
+    // small node); once, whatever attempt of the Master's succeeds
+    const { catalog } = this.spark;
+    if (catalog && !this.historyStart) {
+      this.historyStart = this.startHistory(catalog.eventLogDir);
+      // awaited below; a Master failing first must not leave it unhandled
+      this.historyStart.catch(() => {});
+    }
     const webUrl = `http://${HOST}:${webPort}`;
     const expected = `spark://${HOST}:${port}`;
     // only our master answers with our URL (another cluster's could hold the web port)
@@ -248,9 +323,36 @@ export class SparkNode {
     this.masterUrl = String(status.url);
     this.masterWebUrl = webUrl;
     this.endpoints = { sparkMasterUrl: this.masterUrl, sparkMasterWebUrl: webUrl };
+    if (this.historyStart) this.endpoints.sparkHistoryUrl = await this.historyStart;
     this.started = true;
     this.node.log('spark master up', { ...this.endpoints });
     return this.endpoints;
+  }
+
+  /**
+   * The cluster's Spark History Server, serving the apps of the event log directory (every app of
+   * the install, finished ones included) at /history/<app id> and /api/v1/applications.
+   * @param {string} eventLogDir @returns {Promise<string>} its URL
+   */
+  async startHistory(eventLogDir) {
+    const port = await freePort();
+    const logFile = this.spawnDaemon('spark-history', 'org.apache.spark.deploy.history.HistoryServer', [], {
+      // new logs are seen within a second of an app's end (Spark's default: 10 s)
+      SPARK_HISTORY_OPTS: `${NO_PORT_RETRY} -Dspark.history.ui.port=${port} -Dspark.history.fs.logDirectory=file:${eventLogDir} `
+        + `-Dspark.history.fs.update.interval=1s ${process.env.SPARK_HISTORY_OPTS ?? ''}`.trim(),
+      // its UI binds where SPARK_LOCAL_IP says (else every address): loopback, as the other daemons
+      SPARK_LOCAL_IP: HOST,
+    }, 'history');
+    const url = `http://${HOST}:${port}`;
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (Array.isArray(await getJson(`${url}/api/v1/applications?limit=1`))) return url;
+      const history = this.history;
+      if (history === null || history.exitCode !== null || history.signalCode !== null || Date.now() > deadline) {
+        throw new BootstrapFailure('Spark history server', history?.exitCode ?? null, lastLines(logFile));
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
   }
 
   async startWorker() {
@@ -316,7 +418,11 @@ export class SparkNode {
   /** TERM the daemon, KILL after graceMs. @param {number} graceMs */
   async stop(graceMs) {
     this.stopping = true;
-    const child = this.daemon;
+    await Promise.all([this.stopOne(this.daemon, graceMs), this.stopOne(this.history, graceMs)]);
+  }
+
+  /** @param {import('node:child_process').ChildProcess | null} child @param {number} graceMs */
+  async stopOne(child, graceMs) {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise((r) => child.once('exit', r));
     const pid = /** @type {number} */ (child.pid);
@@ -329,6 +435,6 @@ export class SparkNode {
   /** For a crashing agent: no waiting. */
   killNow() {
     this.stopping = true;
-    if (this.daemon?.pid) this.node.sandbox.signal(this.daemon.pid, 'SIGKILL');
+    for (const child of [this.daemon, this.history]) if (child?.pid) this.node.sandbox.signal(child.pid, 'SIGKILL');
   }
 }

@@ -43,7 +43,7 @@ export const sqlStep: StepKind = {
     const format = (rawFormat ?? 'PARQUET').toUpperCase() as SqlFormat;
     if (!SQL_FORMATS.includes(format)) throw badInput(`${field}.format`, `must be one of ${SQL_FORMATS.join(', ')}`);
     const output = outputLocation(outputUri, format, `${field}.outputUri`);
-    const mapped = await prepareQuery(query, `${field}.query`, ctx.bucketsDir);
+    const mapped = await prepareQuery(query, `${field}.query`, ctx.bucketsDir, ctx.catalog);
     await requireBuckets(ctx.storage, mapped.inputs, `${field}.query`);
     await requireBuckets(ctx.storage, [output], `${field}.outputUri`);
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { StepMount } from '../../engine/types.js';
 import type { Secrets } from '../secrets.js';
+import type { CatalogLookup } from '../sql-query.js';
 import type { StorageService } from '../storage.js';
 
 /** What a step kind needs to know to turn a user's step into a process on the master node. */
@@ -12,6 +13,8 @@ export interface StepKindContext {
   /** the absolute python3 of this host (for .py scripts), if any */
   python: string | null;
   secrets: Secrets;
+  /** the install's catalog tables, for SQL steps' `catalog.<db>.<table>` */
+  catalog: CatalogLookup;
 }
 
 /**
