@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -45,6 +46,17 @@ export function processesOf(dataDir: string): number[] {
     ...pidsWithEnvPrefix('AGENT_WORKDIR', dataDir), ...pidsWithEnvPrefix('LAMBDA_TASK_ROOT', functionsDirOf(dataDir)),
     ...sandboxedProcessesUnder(functionsDirOf(dataDir)),
   ];
+}
+
+/** The node agents of a data dir (not the steps and sandboxes they started, which carry its environment too). */
+export function agentProcessesOf(dataDir: string): number[] {
+  return pidsWithEnvPrefix('AGENT_WORKDIR', dataDir).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.endsWith('node-agent.js'));
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
 }
 
 export async function assertNoProcessesLeft(dataDir: string): Promise<void> {

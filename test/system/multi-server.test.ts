@@ -5,10 +5,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CORE, ENDED_STEP_STATES as ENDED_STEP } from '../support/api.js';
+import { CORE, ENDED_STEP_STATES as ENDED_STEP, masterScratch } from '../support/api.js';
 import { createTestDatabase } from '../support/db.js';
 import { isAlive, waitUntil } from '../support/processes.js';
-import { processesOf } from '../support/server.js';
+import { agentProcessesOf } from '../support/server.js';
 import {
   addSteps, api, command, createCluster, envOf, EVENTS_SUB, getCluster, LOGS_SUB, masterGroup, stdoutOf, SystemTest,
   TEST_KEY, waitCluster, waitClusterState, waitStep, type LogLineOut,
@@ -70,8 +70,10 @@ describe('two servers on one database', { timeout: 120_000 }, () => {
     const clusterId = await createCluster(A, { name: 'exactly-once', instanceGroups: [masterGroup()], stepConcurrencyLevel: 4 });
     await waitClusterState(A, clusterId, ['WAITING']);
 
-    const ids = path.join(t.dataDir, 'ids.txt');
-    const trace = path.join(t.dataDir, 'trace.txt');
+    // the steps run sandboxed on the master node: they write where the test can read, its own directory
+    const scratch = await masterScratch({ data: A.data, dataDir: t.dataDir }, clusterId);
+    const ids = path.join(scratch, 'ids.txt');
+    const trace = path.join(scratch, 'trace.txt');
     // small appends to an O_APPEND file are atomic, so lines never interleave
     const script = 'echo "+$CLUSTER_STEP_ID" >> "$TRACE"; echo "$CLUSTER_STEP_ID" >> "$IDS"; sleep 0.2; echo "-$CLUSTER_STEP_ID" >> "$TRACE"';
     const added = await Promise.all(Array.from({ length: 30 }, (_, i) =>
@@ -125,7 +127,7 @@ describe('two servers on one database', { timeout: 120_000 }, () => {
     const oldId = await createCluster(B, { name: 'before-failover', instanceGroups: [masterGroup(), CORE(1)] });
     const ready = await waitClusterState(B, oldId, ['WAITING']);
     // only the leader launched agents: exactly one process per instance, each told A first, then B
-    expect(processesOf(t.dataDir).sort()).toEqual(ready.instances.map((i: any) => i.pid).sort());
+    expect(agentProcessesOf(t.dataDir).sort()).toEqual(ready.instances.map((i: any) => i.pid).sort());
     for (const i of ready.instances) expect(urlsOf(i.pid)).toEqual([agentUrl(a.port), agentUrl(b.port)]);
 
     // a step in flight when its server dies: the master carries it over to B

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CORE } from '../support/api.js';
 import { createTestDatabase } from '../support/db.js';
 import { isAlive, waitUntil } from '../support/processes.js';
-import { processesOf } from '../support/server.js';
+import { agentProcessesOf, processesOf } from '../support/server.js';
 import {
   addSteps, api, command, createCluster, EVENTS_SUB, expectDense, getCluster, getStep, LOGS_SUB, masterGroup, sleep,
   stdoutOf, SystemTest, TEST_KEY, waitCluster, waitClusterState, waitStep, type LogLineOut,
@@ -193,7 +193,7 @@ describe('kill -9 of the server', { timeout: 120_000 }, () => {
     expect(c.instances[0].state).toBe('RUNNING');
     expect(isAlive(c.instances[0].pid)).toBe(true);
     // exactly one agent: one launched before the kill and never recorded would be a stray process
-    expect(processesOf(t.dataDir)).toEqual([c.instances[0].pid]);
+    expect(agentProcessesOf(t.dataDir)).toEqual([c.instances[0].pid]);
     expect((await getCluster(b, clusterId)).state).toBe('WAITING');
   });
 
@@ -230,9 +230,9 @@ describe('kill -9 of the server', { timeout: 120_000 }, () => {
     try {
       await gate`select pg_advisory_lock(${GATE})`;
       const clusterId = await createCluster(a, { name: 'half-launched', instanceGroups: [masterGroup()], steps: [command('boot', 'echo booted')] });
-      await waitUntil(async () => (await waiters()) === 1 && processesOf(t.dataDir).length === 1,
+      await waitUntil(async () => (await waiters()) === 1 && agentProcessesOf(t.dataDir).length === 1,
         'the agent to be started and its record to wait', 20_000, 20);
-      const [stray] = processesOf(t.dataDir);
+      const [stray] = agentProcessesOf(t.dataDir);
       await server.kill('SIGKILL');
       await waitUntil(async () => (await waiters()) === 0, 'Postgres to abort the dead server\'s update', 20_000);
       await gate`select pg_advisory_unlock(${GATE})`;
@@ -247,8 +247,8 @@ describe('kill -9 of the server', { timeout: 120_000 }, () => {
       expect(stdoutOf(boot.logs.edges.map((e: any) => e.node))).toEqual(['booted']);
       // converged: one agent for the instance, the one recorded; an unrecorded one must not linger
       // (it would until AGENT_ORPHAN_SECONDS, 60 s here and 300 s by default)
-      await waitUntil(() => processesOf(t.dataDir).length === 1, 'one agent process', 15_000, 100).catch(() => {});
-      expect({ processes: processesOf(t.dataDir), strayAlive: isAlive(stray!) })
+      await waitUntil(() => agentProcessesOf(t.dataDir).length === 1, 'one agent process', 15_000, 100).catch(() => {});
+      expect({ processes: agentProcessesOf(t.dataDir), strayAlive: isAlive(stray!) })
         .toEqual({ processes: [agent], strayAlive: agent === stray });
     } finally {
       gate.release();
