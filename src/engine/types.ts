@@ -77,7 +77,7 @@ export type AgentMessage =
   | { type: 'stepStarted'; stepId: string; pid: number; at: number }
   | { type: 'log'; stepId: string; lines: AgentLogLine[] }
   | { type: 'progress'; stepId: string; value: number }
-  | { type: 'stepExited'; stepId: string; exitCode: number | null; signal: string | null; at: number; lastSeq: number; result?: Record<string, unknown> | null };
+  | { type: 'stepExited'; stepId: string; exitCode: number | null; signal: string | null; at: number; lastSeq: number; result?: Record<string, unknown> | null; lostLines?: number };
 
 /** Messages the control plane sends to a node agent. */
 export type ControlMessage =
