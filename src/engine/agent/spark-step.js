@@ -1,23 +1,40 @@
 // @ts-check
 // Runs one SPARK step on the master node: spark-submit in client mode against the cluster's Spark
 // master (SPARK_MASTER_URL, set by the node agent), with the driver's UI on a free port. Progress
-// comes from the driver's own status API (completed / total tasks of the application's jobs) as
-// `::progress` lines; driver output streams through; the exit code is spark-submit's.
+// comes from the driver's own status API (see progressOf) as `::progress` lines on the agent's
+// control pipe (CLUSTER_CONTROL_FD), never on stdout: the driver's output has pipes of its own,
+// read here and forwarded with backpressure, so that its writes block instead of being dropped
+// (the JVM's System.out silently drops what a non-blocking pipe won't take, and Node makes the
+// stdout it inherits non-blocking). The exit code is spark-submit's.
 //
 //   node spark-step.js [--conf key=value]… <app.py|app.jar> [app args…]
 //
 // Dependency-free like the agent, so it ships with it.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { writeSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { freePort, getJson } from './spark.js';
+import { progressOf } from './spark-progress.js';
 
-const POLL_MS = 250;
+// the status API is polled with one kept-alive connection, a second apart, with time to answer: a
+// request cut mid-response makes the driver's Jetty log an EofException trace into the step's log
+const POLL_MS = 1_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const statusAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 // Spark moves the UI to the next port (up to spark.port.maxRetries, 16) when the picked one was
 // taken in between; the driver that answers must carry our token to be ours
 const UI_PORT_RETRIES = 16;
 // (not named …token: Spark's status API redacts such values)
 const TOKEN_KEY = 'spark.emberplane.runnerId';
+
+const controlFd = Number(process.env.CLUSTER_CONTROL_FD ?? 1);
+
+/** A `::progress`/`::result` line for the agent. @param {string} line */
+function control(line) {
+  writeSync(controlFd, `${line}\n`);
+}
 
 /** @param {string} text */
 function fail(text) {
@@ -53,9 +70,13 @@ const child = spawn(path.join(/** @type {string} */ (home), 'bin', 'spark-submit
   ...userArgs,
 ], {
   // the driver listens where the cluster's daemons do, so executors reach it whatever the hostname resolves to
-  env: { ...process.env, SPARK_LOCAL_IP: process.env.SPARK_LOCAL_IP ?? '127.0.0.1' },
-  stdio: ['ignore', 'inherit', 'inherit'],
+  env: { ...process.env, SPARK_LOCAL_IP: process.env.SPARK_LOCAL_IP ?? '127.0.0.1', CLUSTER_CONTROL_FD: undefined },
+  // pipes of its own (blocking on its side), and not the control pipe
+  stdio: ['ignore', 'pipe', 'pipe'],
 });
+// (a write that the agent is not reading yet pauses the driver's pipe: nothing is dropped)
+child.stdout?.pipe(process.stdout, { end: false });
+child.stderr?.pipe(process.stderr, { end: false });
 
 // cancellation: the agent signals the whole group; pass TERM on and wait for spark-submit's end
 process.on('SIGTERM', () => child.kill('SIGTERM'));
@@ -70,10 +91,10 @@ let done = false;
 async function findDriver() {
   for (let port = uiPort; port <= uiPort + UI_PORT_RETRIES && port <= 65_535; port++) {
     const base = `http://127.0.0.1:${port}/api/v1`;
-    const apps = await getJson(`${base}/applications`, 1_000);
+    const apps = await getJson(`${base}/applications`, REQUEST_TIMEOUT_MS, statusAgent);
     if (!Array.isArray(apps) || !apps[0]?.id) continue;
     const id = String(apps[0].id);
-    const env = await getJson(`${base}/applications/${id}/environment`, 1_000);
+    const env = await getJson(`${base}/applications/${id}/environment`, REQUEST_TIMEOUT_MS, statusAgent);
     /** @type {unknown[]} */
     const props = Array.isArray(env?.sparkProperties) ? env.sparkProperties : [];
     if (props.some((p) => Array.isArray(p) && p[0] === TOKEN_KEY && p[1] === token)) {
@@ -88,20 +109,13 @@ async function poll() {
   while (!done) {
     if (!appId) await findDriver();
     if (appId && ui) {
-      const jobs = await getJson(`${ui}/applications/${appId}/jobs`, 1_000);
+      const jobs = await getJson(`${ui}/applications/${appId}/jobs`, REQUEST_TIMEOUT_MS, statusAgent);
       if (Array.isArray(jobs) && jobs.length > 0 && !done) {
-        let total = 0;
-        let completed = 0;
-        for (const j of jobs) {
-          total += Number(j.numTasks) || 0;
-          completed += Number(j.numCompletedTasks) || 0;
-        }
-        // jobs appear one by one, so the fraction can fall: report the highest seen, and 1 only
-        // once spark-submit has ended well
-        const progress = Math.max(lastProgress, total > 0 ? Math.min(0.9999, completed / total) : 0);
+        // jobs appear one by one, so the fraction can fall: report the highest seen
+        const progress = Math.max(lastProgress, progressOf(jobs));
         if (progress !== lastProgress) {
           lastProgress = progress;
-          process.stdout.write(`::progress ${progress.toFixed(4)}\n`);
+          control(`::progress ${progress.toFixed(4)}`);
         }
       }
     }
@@ -115,10 +129,13 @@ const [code, signal] = await new Promise((resolve) => {
     process.stderr.write(`spark-step: cannot run spark-submit: ${err.message}\n`);
     resolve([127, null]);
   });
-  child.once('exit', (c, s) => resolve([c, s]));
+  // (after its pipes are read to their end: all of the driver's output is forwarded)
+  child.once('close', (c, s) => resolve([c, s]));
 });
 done = true;
 await polling;
-if (code === 0) process.stdout.write('::progress 1\n');
-if (appId) process.stdout.write(`::result ${JSON.stringify({ applicationId: appId })}\n`);
-process.exit(code ?? (signal ? 128 + 15 : 1));
+statusAgent.destroy();
+if (code === 0) control('::progress 1');
+if (appId) control(`::result ${JSON.stringify({ applicationId: appId })}`);
+// not process.exit(): it would cut what stdout has not yet written to the agent
+process.exitCode = code ?? (signal ? 128 + 15 : 1);
