@@ -2,9 +2,10 @@ import { fileURLToPath } from 'node:url';
 import { badInput, notFound } from '../errors.js';
 import { objectFilePath, parseS3Uri } from '../s3-uri.js';
 import { requireArgs } from './command.js';
+import { prepareSparkInputs, type SparkInputsInput } from './spark-inputs.js';
 import { bucketMount, type PreparedStep, type StepKind, type StepKindContext } from './types.js';
 
-export interface SparkStepInput { appUri: string; args?: string[] | null; conf?: unknown }
+export interface SparkStepInput extends SparkInputsInput { appUri: string; args?: string[] | null; conf?: unknown }
 
 // Resolved next to this module's output like the agent (tsc's allowJs emits it to dist/ too).
 const RUNNER = fileURLToPath(new URL('../../engine/agent/spark-step.js', import.meta.url));
@@ -71,20 +72,23 @@ export const sparkStep: StepKind = {
     const given = requireArgs(args ?? [], `${field}.args`, 0);
     const sparkConf = requireSparkConf(conf, `${field}.conf`);
     const mapped = await mapArgs(given, `${field}.args`, ctx);
+    const inputs = await prepareSparkInputs(input as SparkStepInput, appUri.endsWith('.jar'), field, ctx);
     return {
       args: [
-        process.execPath, RUNNER,
+        process.execPath, RUNNER, ...inputs.runnerArgs,
         ...Object.entries(sparkConf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
+        ...inputs.submitArgs,
         app.path, ...mapped.args,
       ],
       env: {},
-      source: { appUri, args: given, conf: Object.keys(sparkConf).length ? sparkConf : null },
+      source: { appUri, args: given, conf: Object.keys(sparkConf).length ? sparkConf : null, ...inputs.source },
       outputs: mapped.outputs,
       // the driver's sandbox: the application's file, and the buckets its arguments name (it commits
       // what the executors wrote there)
       mounts: [
         { type: 'ro-bind', source: app.path, target: app.path },
         ...mapped.buckets.map((bucket) => bucketMount(ctx.bucketsDir, bucket, true)),
+        ...inputs.mounts,
       ],
     };
   },
