@@ -10,7 +10,7 @@ import { putObject, SPARK_CORE, SPARK_MASTER, sparkAvailable, TEST_JOB_CONF } fr
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id } } }`;
 const STEP = `query($id: ID!) { step(id: $id) { id state progress failureDetails { message } } }`;
 const STEP_UPDATES = `subscription($id: ID!) { stepUpdates(stepId: $id) { id state progress } }`;
-const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 1000, after: $after) {
+const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100, after: $after) {
   edges { node { stream text } } pageInfo { hasNextPage endCursor } } } }`;
 const PRINT_LINES = readFileSync(new URL('./fixtures/print_lines.py', import.meta.url), 'utf8');
 

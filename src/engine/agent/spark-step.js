@@ -7,12 +7,16 @@
 // (the JVM's System.out silently drops what a non-blocking pipe won't take, and Node makes the
 // stdout it inherits non-blocking). The exit code is spark-submit's.
 //
-//   node spark-step.js [--conf key=value]… <app.py|app.jar> [app args…]
+//   node spark-step.js [--driver-file=path]… [--driver-archive=path[#alias]]… [spark-submit options…] <app> [app args…]
+//
+// Files and archives (the step's `files`/`archives`) are placed in the driver's working directory
+// (the step's): apps open them by relative path, which Spark's --files/--archives do not serve on
+// the driver in client mode.
 //
 // Dependency-free like the agent, so it ships with it.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeSync } from 'node:fs';
+import { copyFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { freePort, getJson } from './spark.js';
@@ -45,7 +49,24 @@ function fail(text) {
 const { SPARK_HOME: home, SPARK_MASTER_URL: master } = process.env;
 if (!home) fail('SPARK_HOME is not set: this node is not part of a SPARK cluster');
 if (!master) fail('SPARK_MASTER_URL is not set: this node is not part of a SPARK cluster');
-const userArgs = process.argv.slice(2);
+let userArgs = process.argv.slice(2);
+const DRIVER_FILE = '--driver-file=';
+const DRIVER_ARCHIVE = '--driver-archive=';
+for (; userArgs.length > 0; userArgs = userArgs.slice(1)) {
+  const arg = /** @type {string} */ (userArgs[0]);
+  if (arg.startsWith(DRIVER_FILE)) {
+    const file = arg.slice(DRIVER_FILE.length);
+    copyFileSync(file, path.basename(file));
+  } else if (arg.startsWith(DRIVER_ARCHIVE)) {
+    const [file, alias] = arg.slice(DRIVER_ARCHIVE.length).split('#');
+    // unpacked as Spark unpacks it for executors: under its name, or its #alias
+    const unpack = spawnSync('python3', ['-c', 'import shutil, sys; shutil.unpack_archive(sys.argv[1], sys.argv[2])',
+      /** @type {string} */ (file), alias ?? path.basename(/** @type {string} */ (file))], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (unpack.status !== 0) fail(`cannot unpack ${file}`);
+  } else {
+    break;
+  }
+}
 if (userArgs.length === 0) fail('usage: spark-step.js [--conf key=value]… <app> [args…]');
 
 const uiPort = await freePort();
