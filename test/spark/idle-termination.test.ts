@@ -8,17 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, Fixtures, getCluster, waitForClusterState } from '../support/api.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_ARGS } from './support.js';
+import { HOLD_UNTIL_GATE, httpGate, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_ARGS } from './support.js';
 
-const APP = `
-import os, time
+const APP = `${HOLD_UNTIL_GATE}
 from pyspark.sql import SparkSession
 spark = SparkSession.builder.appName("outside-steps").getOrCreate()
-gate = os.environ["GATE"]
-def hold(_):
-    while not os.path.exists(gate):
-        time.sleep(0.2)
-    return 1
 spark.sparkContext.parallelize(range(1), 1).map(hold).sum()
 spark.stop()
 `;
@@ -30,6 +24,7 @@ describe.skipIf(!sparkAvailable)('auto-termination with Spark applications', () 
   let server: TestServer;
   let tmp: string;
   let driver: ChildProcess | null = null;
+  const closers: Array<() => Promise<void>> = [];
   const fixtures = new Fixtures();
   const spark = sparkRuntime;
 
@@ -43,6 +38,7 @@ describe.skipIf(!sparkAvailable)('auto-termination with Spark applications', () 
     await fixtures.cleanup(server);
     await server?.close();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
+    for (const close of closers) await close();
   });
 
   it('an application running without steps keeps the cluster; after it ends the idle timeout ends the cluster', async () => {
@@ -52,11 +48,13 @@ describe.skipIf(!sparkAvailable)('auto-termination with Spark applications', () 
     const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     const app = path.join(tmp, 'hold.py');
     writeFileSync(app, APP);
-    const gate = path.join(tmp, 'gate');
+    // the executors run sandboxed on the CORE node: the gate is a loopback URL, not a file of ours
+    const gate = await httpGate();
+    closers.push(gate.close);
     // a client-mode driver submitted from outside the cluster's steps (as a notebook would)
     driver = spawn(path.join(spark.sparkHome!, 'bin', 'spark-submit'), ['--master', ready.spark.masterUrl, '--conf', 'spark.driver.memory=512m',
       ...TEST_JOB_ARGS, app], {
-      env: { ...process.env, GATE: gate, PYSPARK_PYTHON: spark.python!, PYSPARK_DRIVER_PYTHON: spark.python! },
+      env: { ...process.env, GATE: gate.url, PYSPARK_PYTHON: spark.python!, PYSPARK_DRIVER_PYTHON: spark.python! },
       detached: true, stdio: 'ignore',
     });
     const { readyAt } = await getCluster(server, id, STATE);
@@ -70,7 +68,7 @@ describe.skipIf(!sparkAvailable)('auto-termination with Spark applications', () 
     expect((await getCluster(server, id, STATE)).state).toBe('WAITING');
 
     const released = Date.now();
-    writeFileSync(gate, '');
+    gate.open();
     await waitUntil(() => (isAlive(driver!.pid!) ? null : true), 'the driver to finish', 60_000);
     const ended = await waitForClusterState(server, id, ['TERMINATED'], { query: STATE, timeoutMs: 150_000 });
     expect(ended.stateChangeReason.code).toBe('ALL_STEPS_COMPLETED');

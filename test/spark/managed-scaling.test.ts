@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, Fixtures, masterScratch, waitForCluster, waitForClusterState, waitForStepState } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_ARGS } from './support.js';
+import { HOLD_UNTIL_GATE, httpGate, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_ARGS } from './support.js';
 
 const PUT_MANAGED = `mutation($input: PutManagedScalingPolicyInput!) { putManagedScalingPolicy(input: $input) { cluster { id } } }`;
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id } } }`;
@@ -17,15 +17,9 @@ const METRICS = `query($id: ID!, $from: DateTime!) { clusterMetrics(clusterId: $
   periodSeconds: 3600, statistic: MAXIMUM) { name datapoints { value } } }`;
 
 // Holds its executors (one task per core it got) until the gate file exists.
-const APP = `
-import os, time
+const APP = `${HOLD_UNTIL_GATE}
 from pyspark.sql import SparkSession
 spark = SparkSession.builder.appName(os.environ["APP_NAME"]).getOrCreate()
-gate = os.environ["GATE"]
-def hold(_):
-    while not os.path.exists(gate):
-        time.sleep(0.2)
-    return 1
 print("held", spark.sparkContext.parallelize(range(2), 2).map(hold).sum())
 spark.stop()
 `;
@@ -41,8 +35,10 @@ describe.skipIf(!sparkAvailable)('managed scaling with Spark', () => {
     });
   });
   afterEach(async () => { await fixtures.cleanup(server); });
+  const closers: Array<() => Promise<void>> = [];
   afterAll(async () => {
     await server?.close();
+    for (const close of closers) await close();
   });
 
   it('grows TASK nodes under a queue of applications and shrinks them when idle', async () => {
@@ -54,18 +50,20 @@ describe.skipIf(!sparkAvailable)('managed scaling with Spark', () => {
     await server.data(PUT_MANAGED, { input: { clusterId: id, computeLimits: { minimumCapacityUnits: 1, maximumCapacityUnits: 3 } } });
     const since = new Date().toISOString();
 
-    // the steps' drivers run sandboxed on the master node: the app and the gate live in its own directory
+    // the steps' drivers run sandboxed on the master node: the app lives in its own directory; the
+    // executors, sandboxed on the workers, wait on a loopback URL
     const scratch = await masterScratch(server, id);
     const app = path.join(scratch, 'hold.py');
     writeFileSync(app, APP);
-    const gate = path.join(scratch, 'gate');
+    const gate = await httpGate();
+    closers.push(gate.close);
     // two applications that each want every core of the cluster's one worker: the second waits
     const submit = (name: string) => ({
       name, actionOnFailure: 'CONTINUE',
       command: {
         args: [path.join(spark.sparkHome!, 'bin', 'spark-submit'), '--master', masterUrl, '--conf', 'spark.cores.max=2',
           ...TEST_JOB_ARGS, '--conf', 'spark.driver.memory=512m', app],
-        env: { APP_NAME: name, GATE: gate, PYSPARK_PYTHON: spark.python!, PYSPARK_DRIVER_PYTHON: spark.python! },
+        env: { APP_NAME: name, GATE: gate.url, PYSPARK_PYTHON: spark.python!, PYSPARK_DRIVER_PYTHON: spark.python! },
       },
     });
     const steps = (await server.data(ADD, { input: { clusterId: id, steps: [submit('first'), submit('second')] } })).addSteps.steps;
@@ -85,7 +83,7 @@ describe.skipIf(!sparkAvailable)('managed scaling with Spark', () => {
     expect(series.find((s: any) => s.name === 'AppsPending').datapoints[0].value).toBeGreaterThanOrEqual(1);
 
     // with the new worker's cores both applications run; then they finish and the cluster idles
-    writeFileSync(gate, '');
+    gate.open();
     for (const s of steps) await waitForStepState(server, s.id, ['COMPLETED'], { timeoutMs: 180_000 });
     const shrunk = await waitForCluster(server, id, (c) => c.instances.filter((i: any) => i.groupId === task.id && i.state !== 'TERMINATED').length === 0
       && c.spark.aliveWorkers === 1, 'the TASK nodes gone from the cluster and from Spark', { query: SCALING, timeoutMs: 180_000 });

@@ -1,5 +1,7 @@
 // Shared by the Spark tests: whether Spark runs here (skip with a clear message, but fail under
 // CI), small instance groups for a 2-core machine, and GraphQL documents.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { detectSpark, PYSPARK_INSTALL } from '../../src/engine/spark-runtime.js';
 
 // as the server finds it: started as root, its nodes (sandboxed as their own uids) need a Spark every user can read
@@ -33,3 +35,36 @@ export const TEST_JOB_CONF = {
 export const TEST_JOB_ARGS = Object.entries(TEST_JOB_CONF).flatMap(([k, v]) => ['--conf', `${k}=${v}`]);
 
 export { putObject } from '../support/put-object.js';
+
+/**
+ * A gate Spark tasks wait on over loopback HTTP (200 once open): executors run sandboxed on other
+ * nodes and see none of the test's files, but they share the host's network.
+ */
+export async function httpGate(): Promise<{ url: string; open(): void; close(): Promise<void> }> {
+  let isOpen = false;
+  const server = http.createServer((_req, res) => {
+    res.writeHead(isOpen ? 200 : 503).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/gate`,
+    open: () => { isOpen = true; },
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** Python: `hold(_)` waits until the gate named by the GATE environment variable (a URL) opens. */
+export const HOLD_UNTIL_GATE = `
+import os, time, urllib.request
+gate = os.environ["GATE"]
+def gate_open():
+    try:
+        return urllib.request.urlopen(gate, timeout=5).status == 200
+    except Exception:
+        return False
+def hold(_):
+    while not gate_open():
+        time.sleep(0.2)
+    return 1
+`;

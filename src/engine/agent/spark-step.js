@@ -82,16 +82,10 @@ const child = spawn(path.join(/** @type {string} */ (home), 'bin', 'spark-submit
   '--conf', 'spark.ui.showConsoleProgress=false',
   // executors on a worker being decommissioned (shrink) finish their tasks and hand over
   '--conf', 'spark.decommission.enabled=true',
-  // nodes run as uids of their own in one group: the driver commits (renames) what executors
-  // wrote, so the directories they make must be the group's to write as well
-  '--conf', 'spark.hadoop.fs.permissions.umask-mode=002',
-  // nodes share one host but not their disks (each sandbox sees its own directory): shuffle blocks
-  // of another node's executor are fetched from it, not read from its local dir
-  '--conf', 'spark.shuffle.readHostLocalDisk=false',
+  // the node's spark-defaults.conf (SPARK_CONF_DIR) has what every driver of a node needs
   ...userArgs,
 ], {
-  // the driver listens where the cluster's daemons do, so executors reach it whatever the hostname resolves to
-  env: { ...process.env, SPARK_LOCAL_IP: process.env.SPARK_LOCAL_IP ?? '127.0.0.1', CLUSTER_CONTROL_FD: undefined },
+  env: { ...process.env, CLUSTER_CONTROL_FD: undefined },
   // pipes of its own (blocking on its side), and not the control pipe
   stdio: ['ignore', 'pipe', 'pipe'],
 });

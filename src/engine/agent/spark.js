@@ -6,7 +6,7 @@
 // directory, writable: its executors read and write whatever the driver's application names (a
 // known limit until steps reach objects through an S3 endpoint with scoped credentials).
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { chownSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -16,6 +16,11 @@ import { BootstrapFailure } from './bootstrap.js';
 /** @typedef {import('../types.js').NodeEndpoints} NodeEndpoints */
 
 const HOST = '127.0.0.1';
+/** spark-defaults.conf of every node (see writeDefaults) */
+const NODE_SPARK_DEFAULTS = {
+  'spark.shuffle.readHostLocalDisk': 'false',
+  'spark.hadoop.fs.permissions.umask-mode': '002',
+};
 const START_TIMEOUT_MS = 120_000;
 const POLL_MS = 100;
 const DRAIN_POLL_MS = 500;
@@ -118,10 +123,36 @@ export class SparkNode {
     return this.node.role === 'MASTER';
   }
 
+  /** The node's Spark configuration directory: every driver started on the node reads its defaults. */
+  get confDir() {
+    return path.join(this.node.sandbox.nodeDir, 'spark-conf');
+  }
+
+  /**
+   * Settings any driver on the node needs, whoever starts it (a SPARK step, a command step running
+   * spark-submit, a notebook): nodes share the host but not their directories, so no executor may
+   * read another's shuffle files from disk, and what executors of other nodes' uids write must stay
+   * writable by the driver that commits it. Written as the node's uid's, so the node's own clean-up
+   * removes it.
+   */
+  writeDefaults() {
+    const { sandbox } = this.node;
+    mkdirSync(this.confDir, { recursive: true, mode: 0o755 });
+    const file = path.join(this.confDir, 'spark-defaults.conf');
+    writeFileSync(file, Object.entries(NODE_SPARK_DEFAULTS).map(([k, v]) => `${k} ${v}\n`).join(''), { mode: 0o644 });
+    if (sandbox.enabled && sandbox.uid !== null && sandbox.gid !== null) {
+      for (const p of [this.confDir, file]) chownSync(p, sandbox.uid, sandbox.gid);
+    }
+  }
+
   /** What steps on this node need to reach the cluster's Spark. @returns {Record<string, string>} */
   stepEnv() {
     /** @type {Record<string, string>} */
-    const env = { SPARK_HOME: this.spark.home, PYSPARK_PYTHON: this.spark.python };
+    const env = {
+      SPARK_HOME: this.spark.home, PYSPARK_PYTHON: this.spark.python, SPARK_CONF_DIR: this.confDir,
+      // drivers listen where the cluster's daemons do, so executors reach them whatever the hostname resolves to
+      SPARK_LOCAL_IP: HOST,
+    };
     if (this.masterUrl) env.SPARK_MASTER_URL = this.masterUrl;
     if (this.masterWebUrl) env.SPARK_MASTER_WEB_URL = this.masterWebUrl;
     return env;
@@ -129,6 +160,7 @@ export class SparkNode {
 
   /** Starts the node's daemon and resolves once Spark counts it in. @returns {Promise<NodeEndpoints>} */
   async start() {
+    this.writeDefaults();
     for (let attempt = 1; ; attempt++) {
       try {
         return await (this.isMaster ? this.startMaster() : this.startWorker());
