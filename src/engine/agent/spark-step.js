@@ -1,26 +1,29 @@
 // @ts-check
 // Runs one SPARK step on the master node: spark-submit in client mode against the cluster's Spark
 // master (SPARK_MASTER_URL, set by the node agent), with the driver's UI on a free port. Progress
-// comes from the driver's own status API (see progressOf) as `::progress` lines on the agent's
+// comes from the driver's own status API (see SparkProgress) as `::progress` lines on the agent's
 // control pipe (CLUSTER_CONTROL_FD), never on stdout: the driver's output has pipes of its own,
 // read here and forwarded with backpressure, so that its writes block instead of being dropped
 // (the JVM's System.out silently drops what a non-blocking pipe won't take, and Node makes the
 // stdout it inherits non-blocking). The exit code is spark-submit's.
 //
-//   node spark-step.js [--driver-file=path]… [--driver-archive=path[#alias]]… [spark-submit options…] <app> [app args…]
+//   node spark-step.js --driver-dirs=dir [--driver-file=path]… [--driver-archive=path[#alias]]… [spark-submit options…] <app> [app args…]
 //
-// Files and archives (the step's `files`/`archives`) are placed in the driver's working directory
-// (the step's): apps open them by relative path, which Spark's --files/--archives do not serve on
-// the driver in client mode.
+// The driver runs in a directory of its own, made under --driver-dirs (a hidden directory of the
+// buckets tree, which every worker's sandbox sees at the same path) and removed when spark-submit
+// ends: a relative path the driver makes absolute (`spark.read.json("examples/…")`) then names a
+// file executors on other nodes can read. Files and archives (the step's `files`/`archives`) are
+// placed there too: apps open them by relative path, which Spark's --files/--archives do not serve
+// on the driver in client mode.
 //
 // Dependency-free like the agent, so it ships with it.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, writeSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { freePort, getJson } from './spark.js';
-import { progressOf } from './spark-progress.js';
+import { SparkProgress } from './spark-progress.js';
 
 // the status API is polled with one kept-alive connection, a second apart, with time to answer: a
 // request cut mid-response makes the driver's Jetty log an EofException trace into the step's log
@@ -50,24 +53,38 @@ const { SPARK_HOME: home, SPARK_MASTER_URL: master } = process.env;
 if (!home) fail('SPARK_HOME is not set: this node is not part of a SPARK cluster');
 if (!master) fail('SPARK_MASTER_URL is not set: this node is not part of a SPARK cluster');
 let userArgs = process.argv.slice(2);
+const DRIVER_DIRS = '--driver-dirs=';
 const DRIVER_FILE = '--driver-file=';
 const DRIVER_ARCHIVE = '--driver-archive=';
-for (; userArgs.length > 0; userArgs = userArgs.slice(1)) {
+if (!userArgs[0]?.startsWith(DRIVER_DIRS)) fail('usage: spark-step.js --driver-dirs=dir [--driver-file=path]… [--conf key=value]… <app> [args…]');
+// (a fresh name: nothing planted in the shared tree beforehand can be taken for it; group rwx and
+// setgid as the buckets tree, for executors of the other nodes' uids)
+const driverDir = mkdtempSync(path.join(/** @type {string} */ (userArgs[0]).slice(DRIVER_DIRS.length), `${process.env.CLUSTER_STEP_ID ?? 'step'}-`));
+chmodSync(driverDir, 0o2770);
+/** Removes the driver's directory: GNU rm neither follows links nor races on them. */
+const removeDriverDir = () => spawnSync('rm', ['-rf', '--one-file-system', '--', driverDir], { stdio: ['ignore', 'inherit', 'inherit'] });
+for (userArgs = userArgs.slice(1); userArgs.length > 0; userArgs = userArgs.slice(1)) {
   const arg = /** @type {string} */ (userArgs[0]);
   if (arg.startsWith(DRIVER_FILE)) {
     const file = arg.slice(DRIVER_FILE.length);
-    copyFileSync(file, path.basename(file));
+    copyFileSync(file, path.join(driverDir, path.basename(file)));
   } else if (arg.startsWith(DRIVER_ARCHIVE)) {
     const [file, alias] = arg.slice(DRIVER_ARCHIVE.length).split('#');
     // unpacked as Spark unpacks it for executors: under its name, or its #alias
-    const unpack = spawnSync('python3', ['-c', 'import shutil, sys; shutil.unpack_archive(sys.argv[1], sys.argv[2])',
-      /** @type {string} */ (file), alias ?? path.basename(/** @type {string} */ (file))], { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (unpack.status !== 0) fail(`cannot unpack ${file}`);
+    const unpack = spawnSync(process.env.PYSPARK_PYTHON || 'python3', ['-c', 'import shutil, sys; shutil.unpack_archive(sys.argv[1], sys.argv[2])',
+      /** @type {string} */ (file), path.join(driverDir, alias ?? path.basename(/** @type {string} */ (file)))], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (unpack.status !== 0) {
+      removeDriverDir();
+      fail(`cannot unpack ${file}`);
+    }
   } else {
     break;
   }
 }
-if (userArgs.length === 0) fail('usage: spark-step.js [--conf key=value]… <app> [args…]');
+if (userArgs.length === 0) {
+  removeDriverDir();
+  fail('usage: spark-step.js --driver-dirs=dir [--conf key=value]… <app> [args…]');
+}
 
 const uiPort = await freePort();
 const token = randomUUID();
@@ -85,6 +102,7 @@ const child = spawn(path.join(/** @type {string} */ (home), 'bin', 'spark-submit
   // the node's spark-defaults.conf (SPARK_CONF_DIR) has what every driver of a node needs
   ...userArgs,
 ], {
+  cwd: driverDir,
   env: { ...process.env, CLUSTER_CONTROL_FD: undefined },
   // pipes of its own (blocking on its side), and not the control pipe
   stdio: ['ignore', 'pipe', 'pipe'],
@@ -100,6 +118,7 @@ process.on('SIGINT', () => child.kill('SIGINT'));
 /** @type {string | null} */
 let appId = null;
 let lastProgress = -1;
+const progress = new SparkProgress();
 let done = false;
 
 /** Looks for our driver's UI at the picked port and the ones Spark would move to. */
@@ -126,11 +145,10 @@ async function poll() {
     if (appId && ui) {
       const jobs = await getJson(`${ui}/applications/${appId}/jobs`, REQUEST_TIMEOUT_MS, statusAgent);
       if (Array.isArray(jobs) && jobs.length > 0 && !done) {
-        // jobs appear one by one, so the fraction can fall: report the highest seen
-        const progress = Math.max(lastProgress, progressOf(jobs));
-        if (progress !== lastProgress) {
-          lastProgress = progress;
-          control(`::progress ${progress.toFixed(4)}`);
+        const value = progress.update(jobs);
+        if (value !== lastProgress) {
+          lastProgress = value;
+          control(`::progress ${value.toFixed(4)}`);
         }
       }
     }
@@ -150,6 +168,7 @@ const [code, signal] = await new Promise((resolve) => {
 done = true;
 await polling;
 statusAgent.destroy();
+removeDriverDir();
 if (code === 0) control('::progress 1');
 if (appId) control(`::result ${JSON.stringify({ applicationId: appId })}`);
 // not process.exit(): it would cut what stdout has not yet written to the agent
