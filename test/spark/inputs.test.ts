@@ -20,16 +20,25 @@ const CREATE_BUCKET = `mutation($name: String!) { createBucket(input: { name: $n
 const PUT = `mutation($input: PutObjectInput!) { putObject(input: $input) { object { uri } } }`;
 const EXAMPLES = sparkRuntime.sparkHome ? path.join(sparkRuntime.sparkHome, 'examples', 'src', 'main', 'python') : '';
 
-/** A zip of `files` (name → text), made with Python's zipfile (no zip tool is assumed). */
-function zipOf(files: Record<string, string>): string {
+/** A zip (or a gzipped tar) of `files` (name → text), base64, made with Python (no zip tool is assumed). */
+function archiveOf(files: Record<string, string>, kind: 'zip' | 'tgz' = 'zip'): string {
   const made = spawnSync('python3', ['-c', `
-import base64, io, json, sys, zipfile
+import base64, io, json, sys, tarfile, zipfile
 buf = io.BytesIO()
-with zipfile.ZipFile(buf, "w") as z:
-    for name, text in json.load(sys.stdin).items():
-        z.writestr(name, text)
+files = json.load(sys.stdin)
+if sys.argv[1] == "zip":
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+else:
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
 sys.stdout.write(base64.b64encode(buf.getvalue()).decode())
-`], { input: JSON.stringify(files), encoding: 'utf8' });
+`, kind], { input: JSON.stringify(files), encoding: 'utf8' });
   if (made.status !== 0) throw new Error(made.stderr);
   return made.stdout;
 }
@@ -49,10 +58,10 @@ describe.skipIf(!sparkAvailable)('SPARK step inputs and Spark example apps', () 
     await server?.close();
   });
 
-  const putZip = async (bucket: string, key: string, files: Record<string, string>) => {
+  const putArchive = async (bucket: string, key: string, files: Record<string, string>) => {
     const created = await server.gql(CREATE_BUCKET, { name: bucket });
     if (created.errors && created.errors[0]?.extensions?.code !== 'CONFLICT') throw new Error(JSON.stringify(created.errors));
-    return (await server.data(PUT, { input: { bucket, key, contentBase64: zipOf(files) } })).putObject.object.uri as string;
+    return (await server.data(PUT, { input: { bucket, key, contentBase64: archiveOf(files, key.endsWith('.zip') ? 'zip' : 'tgz') } })).putObject.object.uri as string;
   };
   const logsOf = async (id: string) => allPages<{ stream: string; text: string }>(
     async (after) => (await server.data(LOGS, { id, after })).step.logs);
@@ -60,7 +69,9 @@ describe.skipIf(!sparkAvailable)('SPARK step inputs and Spark example apps', () 
   async function runStep(name: string, spark: Record<string, unknown>): Promise<string[]> {
     const cluster = await waitForClusterState(server, clusterId, ['WAITING', 'TERMINATED_WITH_ERRORS'], { query: CLUSTER, timeoutMs: 180_000 });
     expect(cluster.state, JSON.stringify(cluster)).toBe('WAITING');
-    const [step] = (await server.data(ADD, { input: { clusterId, steps: [{ name, spark: { conf: TEST_JOB_CONF, ...spark } }] } })).addSteps.steps;
+    const added = await server.gql(ADD, { input: { clusterId, steps: [{ name, spark: { conf: TEST_JOB_CONF, ...spark } }] } });
+    expect(added.errors, JSON.stringify(await server.data(CLUSTER, { id: clusterId }))).toBeUndefined();
+    const [step] = added.data!.addSteps.steps;
     const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED', 'CANCELLED'], { query: STEP, timeoutMs: 300_000 });
     const logs = await logsOf(step.id);
     expect(done, logs.map((l) => l.text).join('\n').slice(-5000)).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
@@ -95,22 +106,37 @@ describe.skipIf(!sparkAvailable)('SPARK step inputs and Spark example apps', () 
     const app = await putObject(server, 'code', 'uses_inputs.py', readFileSync(new URL('./fixtures/uses_inputs.py', import.meta.url), 'utf8'));
     const helper = await putObject(server, 'code', 'shipped_helper.py', 'def greet(who):\n    return "hello " + who\n');
     const notes = await putObject(server, 'data', 'notes.txt', 'the notes\n');
-    const archive = await putZip('data', 'resources.zip', { 'inner/data.txt': 'archived data\n' });
-    const out = await runStep('inputs', { appUri: app, pyFiles: [helper], files: [notes], archives: [`${archive}#res`] });
+    const archive = await putArchive('data', 'resources.zip', { 'inner/data.txt': 'archived data\n' });
+    const tarred = await putArchive('data', 'extra.tgz', { 't.txt': 'tarred\n' });
+    const out = await runStep('inputs', { appUri: app, pyFiles: [helper], files: [notes], archives: [`${archive}#res`, tarred] });
     expect(out).toEqual(expect.arrayContaining([
       'helper says hello driver', 'driver relative file: the notes', 'driver SparkFiles file: the notes',
-      'driver archive: archived data',
-      'executor 0|hello executor|the notes|archived data', 'executor 1|hello executor|the notes|archived data',
+      'driver archive: archived data', 'driver tar: tarred',
+      'executor 0|hello executor|the notes|archived data|tarred', 'executor 1|hello executor|the notes|archived data|tarred',
       'people counted: 1',
     ]));
     // the driver's directory is gone with its step
     expect(readdirSync(driverDirs())).toEqual([]);
   }, 600_000);
 
+  it('an archive with a member outside its directory fails the step before Spark runs, leaving nothing behind', async () => {
+    const app = await putObject(server, 'code', 'app.py', 'print(1)\n');
+    const hostile = await putArchive('data', 'hostile.tgz', { 'ok.txt': 'ok\n', '../../escaped.txt': 'out\n' });
+    await waitForClusterState(server, clusterId, ['WAITING'], { query: CLUSTER, timeoutMs: 180_000 });
+    const [step] = (await server.data(ADD, { input: { clusterId, steps: [{ name: 'hostile', spark: { appUri: app, archives: [hostile] } }] } })).addSteps.steps;
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED', 'CANCELLED'], { query: STEP, timeoutMs: 120_000 });
+    const logs = (await logsOf(step.id)).map((l) => l.text);
+    expect(done.state, logs.join('\n')).toBe('FAILED');
+    expect(logs).toContainEqual(expect.stringContaining('cannot unpack'));
+    expect(logs.some((l) => l.includes('SparkContext'))).toBe(false);
+    expect(readdirSync(driverDirs())).toEqual([]);
+    expect(readdirSync(path.join(server.dataDir, 'buckets')).filter((n) => n.includes('escaped'))).toEqual([]);
+  }, 300_000);
+
   it("runs Spark's sql/basic.py unmodified with its resources given as an archive", async () => {
     const app = await putObject(server, 'code', 'basic.py', readFileSync(path.join(EXAMPLES, 'sql', 'basic.py'), 'utf8'));
     // the two files basic.py reads (examples/src/main/resources/…), with the shapes of Spark's own
-    const resources = await putZip('data', 'spark-resources.zip', {
+    const resources = await putArchive('data', 'spark-resources.zip', {
       'src/main/resources/people.json': '{"name":"Michael"}\n{"name":"Andy", "age":30}\n{"name":"Justin", "age":19}\n',
       'src/main/resources/people.txt': 'Michael, 29\nAndy, 30\nJustin, 19\n',
     });

@@ -63,23 +63,35 @@ const driverDir = mkdtempSync(path.join(/** @type {string} */ (userArgs[0]).slic
 chmodSync(driverDir, 0o2770);
 /** Removes the driver's directory: GNU rm neither follows links nor races on them. */
 const removeDriverDir = () => spawnSync('rm', ['-rf', '--one-file-system', '--', driverDir], { stdio: ['ignore', 'inherit', 'inherit'] });
-for (userArgs = userArgs.slice(1); userArgs.length > 0; userArgs = userArgs.slice(1)) {
-  const arg = /** @type {string} */ (userArgs[0]);
-  if (arg.startsWith(DRIVER_FILE)) {
-    const file = arg.slice(DRIVER_FILE.length);
-    copyFileSync(file, path.join(driverDir, path.basename(file)));
-  } else if (arg.startsWith(DRIVER_ARCHIVE)) {
-    const [file, alias] = arg.slice(DRIVER_ARCHIVE.length).split('#');
-    // unpacked as Spark unpacks it for executors: under its name, or its #alias
-    const unpack = spawnSync(process.env.PYSPARK_PYTHON || 'python3', ['-c', 'import shutil, sys; shutil.unpack_archive(sys.argv[1], sys.argv[2])',
-      /** @type {string} */ (file), path.join(driverDir, alias ?? path.basename(/** @type {string} */ (file)))], { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (unpack.status !== 0) {
-      removeDriverDir();
-      fail(`cannot unpack ${file}`);
+/**
+ * Unpacks an archive as Spark does for executors: zips with Python's zipfile (which keeps members
+ * inside the target), tars with GNU tar (which refuses members with `..`, strips leading `/` and
+ * makes links last). @param {string} file @param {string} target
+ */
+function unpack(file, target) {
+  const run = file.endsWith('.zip')
+    ? spawnSync(process.env.PYSPARK_PYTHON || 'python3', ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])', file, target], { stdio: ['ignore', 'inherit', 'inherit'] })
+    : spawnSync('/bin/sh', ['-c', 'mkdir -p -- "$2" && exec tar -x --no-same-owner --no-same-permissions -f "$1" -C "$2"', 'unpack', file, target], { stdio: ['ignore', 'inherit', 'inherit'] });
+  return run.status === 0;
+}
+
+try {
+  for (userArgs = userArgs.slice(1); userArgs.length > 0; userArgs = userArgs.slice(1)) {
+    const arg = /** @type {string} */ (userArgs[0]);
+    if (arg.startsWith(DRIVER_FILE)) {
+      const file = arg.slice(DRIVER_FILE.length);
+      copyFileSync(file, path.join(driverDir, path.basename(file)));
+    } else if (arg.startsWith(DRIVER_ARCHIVE)) {
+      const [file, alias] = /** @type {[string, string | undefined]} */ (arg.slice(DRIVER_ARCHIVE.length).split('#'));
+      // under its name, or its #alias
+      if (!unpack(file, path.join(driverDir, alias ?? path.basename(file)))) throw new Error(`cannot unpack ${file}`);
+    } else {
+      break;
     }
-  } else {
-    break;
   }
+} catch (err) {
+  removeDriverDir();
+  fail(err instanceof Error ? err.message : String(err));
 }
 if (userArgs.length === 0) {
   removeDriverDir();
