@@ -48,7 +48,7 @@ describe.skipIf(!sparkAvailable)('SPARK step inputs and Spark example apps', () 
   let clusterId: string;
   const fixtures = new Fixtures();
   beforeAll(async () => {
-    server = await startTestServer({ heartbeatTimeoutMs: 5_000 });
+    server = await startTestServer();
     clusterId = fixtures.cluster(await createCluster(server, {
       name: 'inputs', applications: ['SPARK'], keepAliveWhenNoSteps: true, instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
     }));
