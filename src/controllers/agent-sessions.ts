@@ -259,6 +259,7 @@ export class AgentSessions {
         }
         const next = await services.steps.recordExit(String(m.stepId), session.instanceId, {
           exitCode: m.exitCode ?? null, signal: m.signal ?? null, result: isPlainObject(m.result) ? m.result : null,
+          lostLines: Number.isSafeInteger(m.lostLines) && Number(m.lostLines) > 0 ? Number(m.lostLines) : 0,
         });
         session.streams.delete(m.stepId);
         this.send(session.instanceId, { type: 'ackExit', stepId: m.stepId });

@@ -90,7 +90,7 @@ export type AgentMessage =
   | { type: 'progress'; stepId: string; value: number }
   /** a `::result` printed while the step runs (the last one also travels with stepExited) */
   | { type: 'stepResult'; stepId: string; result: Record<string, unknown> }
-  | { type: 'stepExited'; stepId: string; exitCode: number | null; signal: string | null; at: number; lastSeq: number; result?: Record<string, unknown> | null };
+  | { type: 'stepExited'; stepId: string; exitCode: number | null; signal: string | null; at: number; lastSeq: number; result?: Record<string, unknown> | null; lostLines?: number };
 
 /** Messages the control plane sends to a node agent. */
 export type ControlMessage =

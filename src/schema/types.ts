@@ -116,6 +116,12 @@ export class SparkStep {
   @Field(() => String, { description: 's3://bucket/key of the application (.py or .jar)' }) appUri!: string;
   @Field(() => [String]) args!: string[];
   @Field(() => JSONResolver, { nullable: true, description: 'Spark configuration (spark.* keys)' }) conf!: Record<string, string> | null;
+  @Field(() => [String], { nullable: true }) files!: string[] | null;
+  @Field(() => [String], { nullable: true }) pyFiles!: string[] | null;
+  @Field(() => [String], { nullable: true }) archives!: string[] | null;
+  @Field(() => [String], { nullable: true }) jars!: string[] | null;
+  @Field(() => [String], { nullable: true }) packages!: string[] | null;
+  @Field(() => String, { nullable: true }) mainClass!: string | null;
 }
 
 @ObjectType()

@@ -208,7 +208,7 @@ export class StepService {
    * send): a queue of steps runs without a round trip through NOTIFY between two of them.
    */
   async recordExit(
-    stepId: string, instanceId: string, exit: { exitCode: number | null; signal: string | null; neverStarted?: boolean; result?: Record<string, unknown> | null },
+    stepId: string, instanceId: string, exit: { exitCode: number | null; signal: string | null; neverStarted?: boolean; result?: Record<string, unknown> | null; lostLines?: number },
   ): Promise<StepRow[]> {
     const { exitCode, signal } = exit;
     const result = exit.result ?? null;
@@ -217,7 +217,9 @@ export class StepService {
     // what the step wrote becomes objects before it counts as COMPLETED; a failed step's writes too
     // (a half-done overwrite deleted files: the listing must not keep them)
     const registration = step.state === 'RUNNING' ? await this.registerOutputs(step) : null;
-    const outputError = exitCode === 0 ? registration : null;
+    // a log missing lines is not a successful run's record: the step fails saying how many
+    const lost = exit.lostLines ? `${exit.lostLines} log lines were lost (the agent could not keep them until stored)` : null;
+    const outputError = exitCode === 0 ? registration ?? lost : null;
     return this.sql.begin(async (tx): Promise<StepRow[]> => {
       let cluster = (await clustersQ.lockCluster(tx, step.clusterId))!;
       const [current] = await q.lockSteps(tx, step.clusterId, [stepId]);

@@ -288,6 +288,32 @@ describe('node agent', () => {
     expect(order.indexOf('progress')).toBeGreaterThan(0);
   });
 
+  it('takes ::progress and ::result from the control pipe on CLUSTER_CONTROL_FD, apart from stdout', async () => {
+    const { conn } = await startAgent();
+    const exited = await runToExit(conn, 's-ctl', ['sh', '-c',
+      'echo out; echo "::progress 0.25" >&"$CLUSTER_CONTROL_FD"; echo \'::result {"n":1}\' >&"$CLUSTER_CONTROL_FD"; echo after']);
+    expect(conn.lines('s-ctl').map((l) => l.text)).toEqual(['out', 'after']);
+    expect(conn.of('progress', 's-ctl').at(-1)?.value).toBe(0.25);
+    expect(exited).toMatchObject({ exitCode: 0, result: { n: 1 }, lostLines: 0 });
+  });
+
+  it('holds a step that writes faster than its lines are stored instead of dropping them', async () => {
+    const { agent, conn } = await startAgent();
+    const total = 150_000;
+    conn.send({ type: 'runStep', stepId: 's-flood', args: ['sh', '-c', `seq 1 ${total}`], env: {} });
+    // nothing acknowledged: the agent stops reading before its queue (100,000) would overflow
+    await until(() => agentLog(agent).some((l) => l.msg === 'step output paused until its lines are stored'));
+    expect(conn.of('stepExited', 's-flood')).toEqual([]);
+    const exited = await until(() => {
+      const seen = conn.lines('s-flood');
+      if (seen.length > 0) conn.send({ type: 'ackLogs', stepId: 's-flood', seq: seen[seen.length - 1].seq });
+      return conn.of('stepExited', 's-flood')[0];
+    });
+    expect(exited).toMatchObject({ exitCode: 0, lastSeq: total, lostLines: 0 });
+    const texts = conn.lines('s-flood').map((l) => l.text);
+    expect(texts).toEqual(Array.from({ length: total }, (_, i) => String(i + 1)));
+  });
+
   it('parses progress directives and logs malformed ones', async () => {
     const { conn } = await startAgent();
     await runToExit(conn, 's-p1', ['sh', '-c', 'echo "::progress 1.7"; echo "::progress nope"; echo "::progress 42%"']);

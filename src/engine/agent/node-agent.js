@@ -29,6 +29,12 @@ import { masterStatus, SparkNode } from './spark.js';
 
 const MAX_LINE_BYTES = 16 * 1024;
 const MAX_UNACKED_LINES = 100_000;
+// A step writing faster than the control plane stores is held (its pipes not read, so its writes
+// block) rather than its lines dropped: reading stops at this many unstored lines, resumes at half.
+const PAUSE_UNACKED_LINES = 50_000;
+// Every step gets a pipe of its own for `::progress`/`::result` on this fd (named by
+// CLUSTER_CONTROL_FD), so a runner's control lines never mix with the output it forwards.
+const CONTROL_FD = 3;
 const LOG_FLUSH_MS = 20;
 const LOG_BATCH_BYTES = 1024 * 1024;
 const LOG_BATCH_LINES = 500;
@@ -577,6 +583,9 @@ class LineQueue {
  * @property {LineQueue} unacked
  * @property {number} sentSeq newest seq written to the current connection
  * @property {number} dropped lines dropped by the cap and not yet reported
+ * @property {number} lostLines every line dropped by the cap (the step fails for it)
+ * @property {import('node:stream').Readable[]} outputs the step's pipes, paused while too much is unstored
+ * @property {boolean} paused
  * @property {number | null} exitCode
  * @property {string | null} signal
  * @property {number} exitAt
@@ -604,6 +613,9 @@ function newStep(stepId) {
     unacked: new LineQueue(),
     sentSeq: 0,
     dropped: 0,
+    lostLines: 0,
+    outputs: [],
+    paused: false,
     exitCode: null,
     signal: null,
     exitAt: 0,
@@ -622,9 +634,15 @@ function appendLine(step, stream, text) {
   if (step.unacked.length >= MAX_UNACKED_LINES) {
     step.unacked.dropOldest();
     step.dropped++;
+    step.lostLines++;
   }
   step.lastSeq++;
   step.unacked.push({ seq: step.lastSeq, at: Date.now(), stream, text });
+  if (!step.paused && step.unacked.length >= PAUSE_UNACKED_LINES) {
+    step.paused = true;
+    for (const s of step.outputs) s.pause();
+    diag('info', 'step output paused until its lines are stored', { stepId: step.stepId, unacked: step.unacked.length });
+  }
   if (step.lastSeq - step.sentSeq >= LOG_BATCH_LINES) pump();
   else schedulePump();
 }
@@ -635,6 +653,7 @@ function reportDropped(step) {
   if (step.unacked.length >= MAX_UNACKED_LINES) {
     step.unacked.dropOldest();
     step.dropped++;
+    step.lostLines++;
   }
   const n = step.dropped;
   step.dropped = 0;
@@ -717,12 +736,12 @@ function runStep(msg) {
     return failStep(step, 'invalid args: expected a non-empty array of strings');
   }
   /** @type {NodeJS.ProcessEnv} */
-  const env = { ...process.env, CLUSTER_STEP_ID: stepId, CLUSTER_INSTANCE_ID: config.instanceId };
+  const env = { ...process.env, CLUSTER_STEP_ID: stepId, CLUSTER_INSTANCE_ID: config.instanceId, CLUSTER_CONTROL_FD: String(CONTROL_FD) };
   if (msg.env && typeof msg.env === 'object') {
     for (const [k, v] of Object.entries(msg.env)) env[k] = String(v);
   }
   const cwd = path.join(sandbox.nodeDir, 'steps', stepId);
-  /** @type {import('node:child_process').ChildProcessByStdio<null, import('node:stream').Readable, import('node:stream').Readable>} */
+  /** @type {import('node:child_process').ChildProcess & { stdout: import('node:stream').Readable, stderr: import('node:stream').Readable }} */
   let child;
   try {
     // inside a sandbox a missing program would only be a shell's complaint: say it as spawn would
@@ -735,7 +754,7 @@ function runStep(msg) {
     } else {
       const run = sandbox.command(args, { cwd, mounts });
       // detached: a new session and process group per step, so a signal to -pid reaches the tree.
-      child = spawn(run.file, run.args, { cwd: run.cwd, env: sandbox.env(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = /** @type {typeof child} */ (spawn(run.file, run.args, { cwd: run.cwd, env: sandbox.env(env), detached: true, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] }));
     }
     // the next step's sandbox, ready long before a next step comes (made at its exit, it would still
     // be setting up when a step follows at once)
@@ -757,20 +776,29 @@ function runStep(msg) {
   diag('info', 'step started', { stepId, pid });
   send({ type: 'stepStarted', stepId, pid, at: Date.now() });
 
-  const out = new LineSplitter((text) => {
+  /** `::progress`/`::result` directives; anything else is a line of `stream` @param {Stream} stream */
+  const directivesOr = (stream) => new LineSplitter((text) => {
     const value = parseProgress(text);
     if (value !== null) return setProgress(step, value);
     const result = parseResult(text);
-    if (result === null) return appendLine(step, 'STDOUT', text);
+    if (result === null) return appendLine(step, stream, text);
     step.result = result;
     // seen while the step runs (a Spark driver's UI); lost if the session is down, resent at the exit
     if (isSessionUp()) send({ type: 'stepResult', stepId: step.stepId, result });
   });
-  const err = new LineSplitter((text) => appendLine(step, 'STDERR', text));
-  child.stdout.on('data', (/** @type {Buffer} */ chunk) => out.write(chunk));
-  child.stderr.on('data', (/** @type {Buffer} */ chunk) => err.write(chunk));
-  child.stdout.on('error', (e) => diag('warn', 'step stdout error', { stepId, error: errorText(e) }));
-  child.stderr.on('error', (e) => diag('warn', 'step stderr error', { stepId, error: errorText(e) }));
+  const control = /** @type {import('node:stream').Readable} */ (child.stdio[CONTROL_FD]);
+  /** @type {[import('node:stream').Readable, LineSplitter, string][]} */
+  const pipes = [
+    // (stdout keeps `::progress` for user commands, as documented)
+    [child.stdout, directivesOr('STDOUT'), 'stdout'],
+    [child.stderr, new LineSplitter((text) => appendLine(step, 'STDERR', text)), 'stderr'],
+    [control, directivesOr('STDOUT'), 'control'],
+  ];
+  for (const [pipe, lines, name] of pipes) {
+    pipe.on('data', (/** @type {Buffer} */ chunk) => lines.write(chunk));
+    pipe.on('error', (e) => diag('warn', `step ${name} error`, { stepId, error: errorText(e) }));
+  }
+  step.outputs = pipes.map(([pipe]) => pipe);
   child.on('error', (e) => diag('warn', 'step process error', { stepId, error: errorText(e) }));
   let ended = false;
   /** @type {NodeJS.Timeout | undefined} */
@@ -780,8 +808,7 @@ function runStep(msg) {
     if (ended) return;
     ended = true;
     clearTimeout(stragglerTimer);
-    out.end();
-    err.end();
+    for (const [, lines] of pipes) lines.end();
     // the node's limit group hit its memory (the control plane fails and replaces the node)
     if (sandbox.oomKills() > oomKillsBefore) appendLine(step, 'SYSTEM', 'The node ran out of memory: the kernel killed a process');
     // bwrap passes a signal's end on as 128 + its number: the one the agent sent is said as such
@@ -801,8 +828,7 @@ function runStep(msg) {
       // (a sandbox ends with its first process: nothing of it is left to stop)
       if (!sandbox.enabled) signalGroup(pid, 'SIGKILL');
       stragglerTimer = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
+        for (const [pipe] of pipes) pipe.destroy();
         end(code, signal);
       }, STRAGGLER_GRACE_MS);
     }, STRAGGLER_GRACE_MS);
@@ -982,6 +1008,7 @@ function pump() {
       at: step.exitAt,
       lastSeq: step.lastSeq,
       result: step.result,
+      lostLines: step.lostLines,
     });
     step.exitSent = true;
   }
@@ -1176,6 +1203,10 @@ function onControlMessage(ws, url, text) {
       if (!step || !Number.isFinite(seq)) return;
       step.unacked.ackThrough(seq);
       step.sentSeq = Math.max(step.sentSeq, Math.min(seq, step.lastSeq));
+      if (step.paused && step.unacked.length <= PAUSE_UNACKED_LINES / 2) {
+        step.paused = false;
+        for (const s of step.outputs) s.resume();
+      }
       return;
     }
     case 'ackExit': {

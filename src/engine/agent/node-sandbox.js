@@ -179,7 +179,7 @@ export class NodeSandbox {
     // (read, not $(cat): no process of its own on the way to the step)
     const wait = 'script=; while IFS= read -r line; do script="$script$line\n"; done; eval "$script"';
     const run = this.command(['/bin/sh', '-c', wait], { cwd: path.join(this.nodeDir, 'steps') });
-    const child = spawn(run.file, run.args, { cwd: run.cwd, env: base, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(run.file, run.args, { cwd: run.cwd, env: base, detached: true, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
     child.on('error', () => { if (this.warm?.child === child) this.warm = null; });
     child.stdin.on('error', () => {});
     child.once('exit', () => { if (this.warm?.child === child) this.warm = null; });

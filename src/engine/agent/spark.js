@@ -52,12 +52,13 @@ export function freePort() {
 
 /**
  * GET a JSON document, or null when it cannot be had (not up yet, gone, not JSON).
- * @param {string} url @param {number} [timeoutMs]
+ * @param {string} url @param {number} [timeoutMs] @param {http.Agent | false} [agent] a keep-alive
+ *   agent for a caller that polls (one connection instead of one per request)
  * @returns {Promise<any>}
  */
-export function getJson(url, timeoutMs = 2_000) {
+export function getJson(url, timeoutMs = 2_000, agent = false) {
   return new Promise((resolve) => {
-    const req = http.get(url, { timeout: timeoutMs, agent: false }, (res) => {
+    const req = http.get(url, { timeout: timeoutMs, agent }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         resolve(null);

@@ -1,14 +1,19 @@
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { badInput, notFound } from '../errors.js';
 import { objectFilePath, parseS3Uri } from '../s3-uri.js';
 import { requireArgs } from './command.js';
+import { prepareSparkInputs, type SparkInputsInput } from './spark-inputs.js';
 import { bucketMount, type PreparedStep, type StepKind, type StepKindContext } from './types.js';
 
-export interface SparkStepInput { appUri: string; args?: string[] | null; conf?: unknown }
+export interface SparkStepInput extends SparkInputsInput { appUri: string; args?: string[] | null; conf?: unknown }
 
 // Resolved next to this module's output like the agent (tsc's allowJs emits it to dist/ too).
 const RUNNER = fileURLToPath(new URL('../../engine/agent/spark-step.js', import.meta.url));
 const MAX_CONF = 256;
+// where drivers get their working directories (see driverDirs)
+const DRIVER_DIRS = '.spark-drivers';
 const CONF_KEY = /^spark\.[A-Za-z0-9_.-]{1,200}$/;
 // the runner owns these: the cluster's master, client mode, and a UI port it can poll
 const RESERVED_CONF = new Set(['spark.master', 'spark.submit.deployMode', 'spark.ui.port', 'spark.ui.enabled', 'spark.emberplane.runnerId']);
@@ -62,6 +67,21 @@ async function mapArgs(args: string[], field: string, ctx: StepKindContext): Pro
   return { args: mapped, outputs, buckets: [...buckets] };
 }
 
+/**
+ * The directory the runner makes each driver's working directory in: hidden in the buckets tree
+ * (bucket names cannot start with "."; nothing lists it), which every worker's sandbox binds whole
+ * at the same path (a known limit, see spark.js), so relative paths the driver makes absolute name
+ * files executors of every node read. Made here once, as the buckets tree's (setgid group).
+ */
+function driverDirs(bucketsDir: string): string {
+  const dir = path.join(path.resolve(bucketsDir), DRIVER_DIRS);
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o2770);
+  }
+  return dir;
+}
+
 export const sparkStep: StepKind = {
   async prepare(input, field, ctx): Promise<PreparedStep> {
     const { appUri, args, conf } = input as SparkStepInput;
@@ -71,20 +91,25 @@ export const sparkStep: StepKind = {
     const given = requireArgs(args ?? [], `${field}.args`, 0);
     const sparkConf = requireSparkConf(conf, `${field}.conf`);
     const mapped = await mapArgs(given, `${field}.args`, ctx);
+    const inputs = await prepareSparkInputs(input as SparkStepInput, appUri.endsWith('.jar'), field, ctx);
+    const drivers = driverDirs(ctx.bucketsDir);
     return {
       args: [
-        process.execPath, RUNNER,
+        process.execPath, RUNNER, `--driver-dirs=${drivers}`, ...inputs.runnerArgs,
         ...Object.entries(sparkConf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
+        ...inputs.submitArgs,
         app.path, ...mapped.args,
       ],
       env: {},
-      source: { appUri, args: given, conf: Object.keys(sparkConf).length ? sparkConf : null },
+      source: { appUri, args: given, conf: Object.keys(sparkConf).length ? sparkConf : null, ...inputs.source },
       outputs: mapped.outputs,
       // the driver's sandbox: the application's file, and the buckets its arguments name (it commits
       // what the executors wrote there)
       mounts: [
         { type: 'ro-bind', source: app.path, target: app.path },
+        { type: 'bind', source: drivers, target: drivers },
         ...mapped.buckets.map((bucket) => bucketMount(ctx.bucketsDir, bucket, true)),
+        ...inputs.mounts,
       ],
     };
   },
