@@ -1,7 +1,7 @@
 // SPARK step inputs as spark-submit has them (files, pyFiles, archives#alias, jars, packages,
 // mainClass), and Spark's own example apps run unmodified: pi, wordcount (compared with a local
 // spark-submit of the same app) and sql/basic with its resources shipped as an archive.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allPages, createCluster, expectError, Fixtures, waitForClusterState, waitForStepState } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { putObject, SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_ARGS, TEST_JOB_CONF } from './support.js';
+
+
+/** Runs a program to its end without blocking the event loop; its status and output. */
+function runLocal(file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state } } }`;
 const STEP = `query($id: ID!) { step(id: $id) { id state progress exitCode failureDetails { reason message } } }`;
@@ -166,9 +180,11 @@ describe.skipIf(!sparkAvailable)('SPARK step inputs and Spark example apps', () 
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wc-local-'));
     try {
       writeFileSync(path.join(dir, 'input.txt'), `${text}\n`);
-      const local = spawnSync(path.join(sparkRuntime.sparkHome!, 'bin', 'spark-submit'), [
+      // asynchronously: the server runs in this process, and a blocked event loop misses the
+      // nodes' heartbeats (they would be failed)
+      const local = await runLocal(path.join(sparkRuntime.sparkHome!, 'bin', 'spark-submit'), [
         '--master', 'local[2]', ...TEST_JOB_ARGS, '--conf', 'spark.ui.enabled=false', source, path.join(dir, 'input.txt'),
-      ], { cwd: dir, encoding: 'utf8', env: { ...process.env, PYSPARK_PYTHON: sparkRuntime.python ?? 'python3' }, maxBuffer: 64 << 20 });
+      ], { cwd: dir, env: { ...process.env, PYSPARK_PYTHON: sparkRuntime.python ?? 'python3' } });
       expect(local.status, local.stderr.slice(-3000)).toBe(0);
       const expected = local.stdout.split('\n').filter(Boolean);
       expect(expected.length).toBe(words.length);

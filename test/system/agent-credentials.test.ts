@@ -184,12 +184,15 @@ describe('node agent credentials', { timeout: 120_000 }, () => {
     for (const secret of [tokenHash, server.key, password, server.databaseUrl]) expect(out).not.toContain(secret);
     // (AGENT_TOKEN_FD names a descriptor the agent closed at its start)
     expect(out).not.toMatch(/AGENT_TOKEN=|ADMIN_API_KEY|DATABASE_URL|SECRETS_KEY/);
-    // only stdio: beyond 0-2 nothing but the directory `for` lists (and whatever the test runner
+    // only stdio and the control pipe: beyond them nothing but the directory `for` lists (and whatever the test runner
     // itself was started with, which every process it starts inherits)
     const runnerFds = new Set(readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } }));
     const fds = [...out.matchAll(/^fd \/proc\/self\/fd\/(\d+) -> (.*)$/gm)].map((m) => ({ fd: Number(m[1]), target: m[2]! }));
     expect(fds.length).toBeGreaterThanOrEqual(3);
-    const extra = fds.filter((f) => f.fd > 2 && f.target !== '' && !f.target.startsWith('/proc/') && !runnerFds.has(f.target));
+    // the step's control pipe to its agent (CLUSTER_CONTROL_FD: `::progress`/`::result` lines) is no credential
+    const control = Number(/^CLUSTER_CONTROL_FD=(\d+)$/m.exec(out)?.[1]);
+    expect(fds.find((f) => f.fd === control)?.target).toMatch(/^(socket|pipe):/);
+    const extra = fds.filter((f) => f.fd > 2 && f.fd !== control && f.target !== '' && !f.target.startsWith('/proc/') && !runnerFds.has(f.target));
     expect(extra).toEqual([]);
     await server.data(TERMINATE_CLUSTERS, { ids: [clusterId] });
     await waitForClusterState(server, clusterId, ['TERMINATED']);
