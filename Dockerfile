@@ -23,10 +23,6 @@ FROM --platform=linux/amd64 node:20-bookworm-slim
 ARG WITH_SPARK=false
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 bubblewrap \
- && if [ "$WITH_SPARK" = "true" ]; then \
-      apt-get install -y --no-install-recommends openjdk-17-jre-headless python3-pip procps \
-      && python3 -m pip install --break-system-packages --no-cache-dir pyspark==3.5.7; \
-    fi \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
@@ -36,6 +32,15 @@ ENV NODE_ENV=production \
 # STOP_AGENTS_ON_EXIT: node agents can't outlive their container, so `docker stop` stops them (and
 # their steps) in order instead of leaving that to the container runtime's SIGKILL.
 WORKDIR /app
+# Spark: the README's install command (pyspark for the system's python3, the metastore's JDBC jar via mvn)
+COPY scripts/spark-install.sh ./scripts/spark-install.sh
+RUN if [ "$WITH_SPARK" = "true" ]; then \
+      apt-get update \
+      && apt-get install -y --no-install-recommends openjdk-17-jre-headless python3-pip procps maven \
+      && sh scripts/spark-install.sh \
+      && apt-get purge -y maven && apt-get autoremove -y \
+      && rm -rf /root/.m2 /root/.cache/pip /var/lib/apt/lists/*; \
+    fi
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
