@@ -1,6 +1,6 @@
 import { registerEnumType } from 'type-graphql';
 
-// EMR / Lambda state names, as users know them (REFERENCE.md §A).
+// EMR / Lambda state names, as users know them.
 export enum ClusterState {
   STARTING = 'STARTING', BOOTSTRAPPING = 'BOOTSTRAPPING', RUNNING = 'RUNNING', WAITING = 'WAITING',
   TERMINATING = 'TERMINATING', TERMINATED = 'TERMINATED', TERMINATED_WITH_ERRORS = 'TERMINATED_WITH_ERRORS',

@@ -104,7 +104,7 @@ export async function createHttpServer(
       const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
       ctx.extra.header = typeof header === 'string' ? header : undefined;
       ctx.extra.principal = await services.auth.authenticate(ctx.extra.header);
-      // no valid key: graphql-ws closes the socket with 4403 Forbidden (API.md Transport)
+      // no valid key: graphql-ws closes the socket with 4403 Forbidden (the README's WebSocket auth)
       if (!ctx.extra.principal) return false;
       ctx.extra.connectionId = crypto.randomUUID();
       const keyId = ctx.extra.principal?.keyId;

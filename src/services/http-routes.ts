@@ -32,7 +32,7 @@ export interface HttpRoute {
   template: RouteTemplate;
 }
 
-/** Where HTTP trigger routes are served on the main port (API.md: "served at /http<path>"). */
+/** Where HTTP trigger routes are served on the main port. */
 export const HTTP_TRIGGER_PREFIX = '/http';
 
 /** Function URLs are routes of this shape: `ANY /fn/<function>[:<qualifier>]/{proxy+}`. */

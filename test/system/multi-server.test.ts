@@ -1,4 +1,4 @@
-// Two control-plane processes on one database (DESIGN.md: replicas share Postgres; claims are
+// Two control-plane processes on one database (replicas share Postgres; claims are
 // row-locked, the cluster controller is a singleton by advisory lock, LISTEN/NOTIFY feeds
 // subscriptions on every replica). Both use one DATA_DIR, as replicas on one host would.
 import { readFileSync } from 'node:fs';

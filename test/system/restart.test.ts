@@ -1,5 +1,5 @@
 // kill -9 safety of one control-plane process: node agents outlive it, a restarted server takes
-// them back, and whatever was accepted or was running converges (DESIGN.md "Rules of the house").
+// them back, and whatever was accepted or was running converges.
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CORE } from '../support/api.js';

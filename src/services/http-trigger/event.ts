@@ -1,5 +1,5 @@
 // The API Gateway HTTP API payload format 2.0 event a function gets for an HTTP trigger request
-// (REFERENCE.md §C; AWS: http-api-develop-integrations-lambda). Empty parts are left out as API
+// (AWS docs: http-api-develop-integrations-lambda). Empty parts are left out as API
 // Gateway leaves them out (no cookies, query, body or path parameters → no such field).
 import { isUtf8 } from 'node:buffer';
 import { ACCOUNT } from '../aws-account.js';
