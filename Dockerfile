@@ -46,7 +46,7 @@ RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # the function runtimes' bootstraps are copied into each sandbox from here (not compiled)
 COPY src/engine/functions/bootstrap ./src/engine/functions/bootstrap
-# src/db/migrate.ts resolves ../../migrations from its own file: /app/dist/db -> /app/migrations
+# src/platform/db/migrate.ts resolves ../../migrations from its own file: /app/dist/db -> /app/migrations
 COPY migrations ./migrations
 # Postgres refuses to run as root; as this user it runs as this user, in DATA_DIR.
 RUN useradd --system --create-home --home-dir /home/emberplane --shell /usr/sbin/nologin emberplane \

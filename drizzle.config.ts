@@ -1,2 +1,2 @@
 import { defineConfig } from 'drizzle-kit';
-export default defineConfig({ dialect: 'postgresql', schema: './src/db/schema.ts', out: './migrations' });
+export default defineConfig({ dialect: 'postgresql', schema: './src/platform/db/tables.ts', out: './migrations' });

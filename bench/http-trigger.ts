@@ -3,7 +3,7 @@
 // node:http server answering the same body, with the same keep-alive load generator; and, to show
 // where the time goes, the same invocation called in-process (services.invocations.invoke, no HTTP).
 import type { RunningApp } from '../src/app.js';
-import { buildHttpEvent } from '../src/services/http-trigger/event.js';
+import { buildHttpEvent } from '../src/triggers/sources/http/event.js';
 import { ms, summarize, waitUntil, type Api } from './lib.js';
 
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';

@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { startApp } from './app.js';
-import { loadConfig } from './config.js';
-import { createLogger } from './lib/logger.js';
-import { StartupError } from './sandbox-check.js';
+import { loadConfig } from './platform/config.js';
+import { createLogger } from './platform/logger.js';
+import { StartupError } from './platform/sandbox-check.js';
 
 const config = loadConfig();
 const log = createLogger(config.logLevel);

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, Fixtures, MASTER, TERMINATE_CLUSTERS, waitForCluster, waitForClusterState } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { DEFAULT_PRICES, loadPriceTable, normalizationFactor } from '../../src/services/pricing.js';
+import { DEFAULT_PRICES, loadPriceTable, normalizationFactor } from '../../src/clusters/pricing.js';
 
 let server: TestServer;
 const fixtures = new Fixtures();

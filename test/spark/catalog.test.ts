@@ -6,7 +6,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Secrets } from '../../src/services/secrets.js';
+import { Secrets } from '../../src/platform/secrets.js';
 import { allPages, createCluster, expectError, Fixtures, TERMINATE_CLUSTERS, waitForClusterState, waitForStepState } from '../support/api.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';

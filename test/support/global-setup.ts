@@ -4,8 +4,8 @@ import path from 'node:path';
 import pino from 'pino';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.js';
-import { runMigrations } from '../../src/db/migrate.js';
+import { startEmbeddedPostgres } from '../../src/platform/db/embedded-postgres.js';
+import { runMigrations } from '../../src/platform/db/migrate.js';
 import { pidsWithEnvPrefix } from './processes.js';
 
 declare module 'vitest' {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { startApp, type AppHooks, type RunningApp } from '../../src/app.js';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/platform/config.js';
 import { createTestDatabase } from './db.js';
 import { gql, gqlData, wsClient, type GqlResponse } from './client.js';
 import { pidsWithEnvPrefix, sandboxedProcessesUnder, waitUntil } from './processes.js';

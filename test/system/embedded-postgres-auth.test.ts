@@ -7,7 +7,7 @@ import path from 'node:path';
 import pino from 'pino';
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded-postgres.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/platform/db/embedded-postgres.js';
 
 const log = pino({ level: 'silent' });
 let dataDir = '';

@@ -1,8 +1,8 @@
-// SNS filter policies (src/services/filter-policy.ts): validation and matching, operator by
+// SNS filter policies (src/messaging/filter-policy.ts): validation and matching, operator by
 // operator, with the examples of SNS's documentation. End to end: test/api/trigger-topic.test.ts.
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/services/errors.js';
-import { matchesAttributes, matchesBody, parseFilterPolicy, type MessageAttributeValue } from '../../src/services/filter-policy.js';
+import { AppError } from '../../src/platform/errors.js';
+import { matchesAttributes, matchesBody, parseFilterPolicy, type MessageAttributeValue } from '../../src/messaging/filter-policy.js';
 
 const S = (v: string): MessageAttributeValue => ({ dataType: 'String', stringValue: v });
 const N = (v: number): MessageAttributeValue => ({ dataType: 'Number', stringValue: String(v) });

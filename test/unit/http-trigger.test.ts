@@ -2,12 +2,12 @@
 // the result → response rules and CORS headers. End to end through real servers and functions in
 // test/api/trigger-http.test.ts.
 import { describe, expect, it } from 'vitest';
-import { corsResponseHeaders, parseCors, preflightHeaders } from '../../src/services/http-trigger/cors.js';
-import { apiGatewayTime, buildHttpEvent } from '../../src/services/http-trigger/event.js';
-import { replyFor } from '../../src/services/http-trigger/result.js';
-import { RouteTable, requireRouteMethod, routeTemplate, type RouteMethod } from '../../src/services/http-trigger/routes.js';
-import { AppError } from '../../src/services/errors.js';
-import { isHttpTriggerUrl } from '../../src/server/http-triggers.js';
+import { corsResponseHeaders, parseCors, preflightHeaders } from '../../src/triggers/sources/http/cors.js';
+import { apiGatewayTime, buildHttpEvent } from '../../src/triggers/sources/http/event.js';
+import { replyFor } from '../../src/triggers/sources/http/result.js';
+import { RouteTable, requireRouteMethod, routeTemplate, type RouteMethod } from '../../src/triggers/sources/http/route-keys.js';
+import { AppError } from '../../src/platform/errors.js';
+import { isHttpTriggerUrl } from '../../src/triggers/sources/http/request-handler.js';
 
 function fieldOf(fn: () => unknown): string | undefined {
   try {

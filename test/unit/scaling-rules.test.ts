@@ -1,7 +1,7 @@
-// The arithmetic of scaling decisions (src/services/scaling-rules.ts), branch by branch. The
+// The arithmetic of scaling decisions (src/clusters/scaling/rules.ts), branch by branch. The
 // Spark-driven growth is also covered end to end in test/spark/managed-scaling.test.ts.
 import { describe, expect, it } from 'vitest';
-import { adjustedCapacity, compare, managedDecision, type ManagedInputs } from '../../src/services/scaling-rules.js';
+import { adjustedCapacity, compare, managedDecision, type ManagedInputs } from '../../src/clusters/scaling/rules.js';
 
 describe('rule arithmetic', () => {
   it('comparison operators', () => {

@@ -1,10 +1,10 @@
-// EventBridge schedule expressions (src/services/schedule): parsing, errors that name the field at
+// EventBridge schedule expressions (src/triggers/sources/schedule): parsing, errors that name the field at
 // fault, next fire times (EventBridge's documented examples, leap years, month ends, DST) and the
 // missed-tick policy. Expected times are worked out by hand from a calendar, not by the code.
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/services/errors.js';
-import { fireTimes, nextFire, parseSchedule, planDue } from '../../src/services/schedule/next-fire.js';
-import { scheduledEvent, tickEventId } from '../../src/services/schedules.js';
+import { AppError } from '../../src/platform/errors.js';
+import { fireTimes, nextFire, parseSchedule, planDue } from '../../src/triggers/sources/schedule/next-fire.js';
+import { scheduledEvent, tickEventId } from '../../src/triggers/sources/schedule/service.js';
 
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
 const ms = (s: string) => Date.parse(s);

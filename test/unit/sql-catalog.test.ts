@@ -1,8 +1,8 @@
 // SQL steps' `catalog.<db>.<table>`: resolved to the table's Parquet files before DuckDB sees the
 // query; left alone inside literals, comments and longer names.
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/services/errors.js';
-import { prepareQuery, type CatalogLookup } from '../../src/services/sql-query.js';
+import { AppError } from '../../src/platform/errors.js';
+import { prepareQuery, type CatalogLookup } from '../../src/sql/preview-query.js';
 
 const BUCKETS = '/data/buckets';
 const TABLES: Record<string, { location: string | null; parquet: boolean }> = {

@@ -1,0 +1,34 @@
+import type { Db } from '../platform/db/client.js';
+import type { ApiKeyRow } from '../platform/db/rows.js';
+
+export async function insertApiKey(db: Db, k: Pick<ApiKeyRow, 'id' | 'name' | 'hash' | 'actions'>): Promise<ApiKeyRow> {
+  const [row] = await db<ApiKeyRow[]>`
+    insert into api_keys (id, name, hash, actions) values (${k.id}, ${k.name}, ${k.hash}, ${db.array(k.actions)})
+    returning *`;
+  return row!;
+}
+
+export async function apiKeyByHash(db: Db, hash: string): Promise<ApiKeyRow | undefined> {
+  const [row] = await db<ApiKeyRow[]>`select * from api_keys where hash = ${hash}`;
+  return row;
+}
+
+export async function countApiKeys(db: Db): Promise<number> {
+  const [row] = await db<{ n: number }[]>`select count(*)::int as n from api_keys`;
+  return row!.n;
+}
+
+export async function listApiKeys(db: Db): Promise<ApiKeyRow[]> {
+  return db<ApiKeyRow[]>`select * from api_keys order by created_at, id`;
+}
+
+export async function revokeApiKey(db: Db, id: string): Promise<ApiKeyRow | undefined> {
+  const [row] = await db<ApiKeyRow[]>`
+    update api_keys set revoked_at = coalesce(revoked_at, now()) where id = ${id} returning *`;
+  return row;
+}
+
+/** A key still stored as a bare SHA-256, now checked: store its keyed hash instead. */
+export async function rehashApiKey(db: Db, legacyHash: string, hash: string): Promise<void> {
+  await db`update api_keys set hash = ${hash} where hash = ${legacyHash}`;
+}

@@ -1,0 +1,137 @@
+import type { Logger } from 'pino';
+import type { Sql, Tx } from '../platform/db/client.js';
+import * as q from './queries.js';
+import type { ApiKeyRow } from '../platform/db/rows.js';
+import { Channel, notify } from '../platform/notifications/channels.js';
+import { newId, secret, sha256 } from '../platform/ids.js';
+import type { Secrets } from '../platform/secrets.js';
+import { AppError, badInput, notFound } from '../platform/errors.js';
+import { Limits, requireList, requireName } from '../platform/validate.js';
+
+/** Who is calling. Policies (IAM-style action patterns) are checked in `authorize`, one place. */
+export interface Principal {
+  keyId: string;
+  name: string;
+  actions: string[];
+}
+
+const CACHE_TTL_MS = 5_000;
+const ACTION_PATTERN = /^(\*|[a-z]+:(\*|[A-Za-z]+\*?))$/;
+
+function matches(pattern: string, action: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('*')) return action.startsWith(pattern.slice(0, -1));
+  return pattern === action;
+}
+
+/** Whether everything pattern `wanted` allows is allowed by pattern `held`. */
+function covers(held: string, wanted: string): boolean {
+  if (held === '*') return true;
+  if (held.endsWith('*')) return wanted.startsWith(held.slice(0, -1));
+  return held === wanted;
+}
+
+/** true when one of the principal's patterns allows the action (e.g. `clusters:*`, `clusters:Describe*`). */
+export function isAllowed(principal: Principal, action: string): boolean {
+  return principal.actions.some((p) => matches(p, action));
+}
+
+export function authorize(principal: Principal | null, action: string): Principal {
+  if (!principal) throw new AppError('UNAUTHENTICATED', 'an API key is required: Authorization: Bearer <key>');
+  if (!isAllowed(principal, action)) throw new AppError('FORBIDDEN', `this API key may not perform ${action}`);
+  return principal;
+}
+
+export class AuthService {
+  // Key checks run on every request: a short cache keeps them off the database; revocation
+  // clears it on every replica through NOTIFY.
+  private cache = new Map<string, { principal: Principal | null; expires: number }>();
+  // bumped on every forget(): a lookup that started before a revocation must not re-fill the cache
+  private generation = 0;
+
+  constructor(private readonly sql: Sql, private readonly secrets: Secrets, private readonly log: Logger) {}
+
+  forget(): void {
+    this.generation++;
+    this.cache.clear();
+  }
+
+  async authenticate(header: string | undefined | null): Promise<Principal | null> {
+    if (!header) return null;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) return null;
+    const hash = this.secrets.keyedHash(match[1]!);
+    const cached = this.cache.get(hash);
+    if (cached && cached.expires > Date.now()) return cached.principal;
+    const generation = this.generation;
+    const row = await this.keyRow(this.sql, match[1]!);
+    const principal = row && !row.revokedAt ? { keyId: row.id, name: row.name, actions: row.actions } : null;
+    if (this.cache.size > 10_000) this.cache.clear();
+    if (generation === this.generation) this.cache.set(hash, { principal, expires: Date.now() + CACHE_TTL_MS });
+    return principal;
+  }
+
+  /**
+   * The row of a key, by its keyed hash; a row stored before keyed hashes (a bare SHA-256, which
+   * can't be converted without the key) is found by that and rehashed now, at its first use.
+   */
+  private async keyRow(db: Sql | Tx, key: string): Promise<ApiKeyRow | undefined> {
+    const hash = this.secrets.keyedHash(key);
+    const row = await q.apiKeyByHash(db, hash);
+    if (row) return row;
+    const legacy = await q.apiKeyByHash(db, sha256(key));
+    if (!legacy) return undefined;
+    await q.rehashApiKey(db, legacy.hash, hash);
+    this.log.info({ keyId: legacy.id }, 'API key rehashed with the server secret');
+    return { ...legacy, hash };
+  }
+
+  /** First start: make sure an admin key exists; returns the key when one was generated. */
+  async bootstrap(adminKey: string | undefined): Promise<string | null> {
+    return this.sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(7263002)`;
+      if (adminKey) {
+        if (!(await this.keyRow(tx, adminKey))) {
+          await q.insertApiKey(tx, { id: newId('ak'), name: 'admin (ADMIN_API_KEY)', hash: this.secrets.keyedHash(adminKey), actions: ['*'] });
+        }
+        return null;
+      }
+      if ((await q.countApiKeys(tx)) > 0) return null;
+      const key = `ep_${secret(24)}`;
+      await q.insertApiKey(tx, { id: newId('ak'), name: 'admin', hash: this.secrets.keyedHash(key), actions: ['*'] });
+      return key;
+    });
+  }
+
+  /** A new key never gets more than its creator has: by default exactly the creator's actions. */
+  async create(creator: Principal, input: { name: string; actions?: string[] | null }): Promise<{ key: string; row: ApiKeyRow }> {
+    const name = requireName(input.name, 'input.name');
+    const actions = input.actions ?? creator.actions;
+    requireList(actions, 'input.actions', 1, 100);
+    actions.forEach((a, i) => {
+      if (!ACTION_PATTERN.test(a)) throw badInput(`input.actions.${i}`, `"${a.slice(0, 100)}" is not an action pattern like "clusters:*" or "clusters:DescribeCluster"`);
+      if (!creator.actions.some((c) => covers(c, a))) {
+        throw new AppError('FORBIDDEN', `a key may not grant "${a}", which the creating key does not have`, `input.actions.${i}`);
+      }
+    });
+    const key = `ep_${secret(24)}`;
+    const row = await q.insertApiKey(this.sql, { id: newId('ak'), name, hash: this.secrets.keyedHash(key), actions: [...actions] });
+    return { key, row };
+  }
+
+  async revoke(id: string): Promise<ApiKeyRow> {
+    if (id.length > Limits.nameLength) throw badInput('input.id', 'is too long');
+    const row = await this.sql.begin(async (tx) => {
+      const row = await q.revokeApiKey(tx, id);
+      if (!row) throw notFound('API key', id, 'input.id');
+      await notify(tx, Channel.apiKey, id);
+      return row;
+    });
+    this.forget();
+    return row;
+  }
+
+  list(): Promise<ApiKeyRow[]> {
+    return q.listApiKeys(this.sql);
+  }
+}

@@ -1,0 +1,102 @@
+import { Arg, Ctx, ID, Int, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import type { EventRow, LogLineRow, StepRow } from '../../platform/db/rows.js';
+import { ENDED_STEP_STATES } from '../../platform/db/rows.js';
+import { emptyIterator, prependIterator, transformIterator } from '../../platform/notifications/live-feed.js';
+import { authorize } from '../../access/service.js';
+import { notFound } from '../../platform/errors.js';
+import { ClusterEvent, LogLine, Step } from './types.js';
+import type { Context } from '../../platform/graphql/context.js';
+import { createLoaders } from '../../platform/graphql/loaders.js';
+import { toClusterEvent, toLogLine, toStep, type StepObject } from '../../platform/graphql/mappers.js';
+
+type Data<A> = SubscribeResolverData<unknown, A, Context>;
+
+/** A step row with an event's snapshot applied (the event carries every field that changes). */
+function applySnapshot(base: StepRow, payload: Record<string, unknown>): StepRow {
+  const date = (v: unknown) => (typeof v === 'string' ? new Date(v) : (v as Date | null));
+  return {
+    ...base,
+    state: payload.state as StepRow['state'],
+    progress: (payload.progress as number | null) ?? null,
+    exitCode: (payload.exitCode as number | null) ?? null,
+    pid: (payload.pid as number | null) ?? base.pid,
+    instanceId: (payload.instanceId as string | null) ?? base.instanceId,
+    failureReason: (payload.failureReason as string | null) ?? null,
+    failureMessage: (payload.failureMessage as string | null) ?? null,
+    startedAt: date(payload.startedAt) ?? base.startedAt,
+    endedAt: date(payload.endedAt) ?? null,
+  };
+}
+
+async function clusterEventsIterator({ args, context }: Data<{ clusterId: string; after?: string | null }>) {
+  authorize(context.principal, 'clusters:DescribeCluster');
+  if (!(await context.services.clusters.get(args.clusterId))) throw notFound('cluster', args.clusterId, 'clusterId');
+  return context.services.events.subscribe(args.clusterId, args.after);
+}
+
+async function stepUpdatesIterator({ args, context }: Data<{ stepId: string }>) {
+  authorize(context.principal, 'clusters:DescribeStep');
+  const { services } = context;
+  const probe = await services.steps.get(args.stepId);
+  if (!probe) throw notFound('step', args.stepId, 'stepId');
+  // head first, then the row: a change in between is seen twice (dropped below), never missed
+  const head = await services.events.feed.head(probe.clusterId);
+  const current = (await services.steps.get(args.stepId))!;
+  const ended = (s: StepRow) => ENDED_STEP_STATES.includes(s.state);
+  if (ended(current)) return prependIterator([current], emptyIterator<StepRow>());
+  const events = services.events.feed.subscribe(probe.clusterId, head);
+  let last = JSON.stringify([current.state, current.progress]);
+  const updates = transformIterator<EventRow, StepRow>(events, (e) => {
+    if (e.kind !== 'STEP' || e.resourceId !== args.stepId) return undefined;
+    const next = applySnapshot(current, e.payload);
+    const key = JSON.stringify([next.state, next.progress]);
+    if (key === last) return undefined;
+    last = key;
+    return next;
+  }, ended);
+  return prependIterator([current], updates);
+}
+
+async function logsIterator({ args, context }: Data<{ streamId: string; after?: string | null; tail?: number | null }>) {
+  authorize(context.principal, 'logs:GetLogEvents');
+  if (!(await context.services.logs.exists(args.streamId))) throw notFound('log stream', args.streamId, 'streamId');
+  return context.services.logs.subscribe(args.streamId, args.after, args.tail);
+}
+
+@Resolver()
+export class SubscriptionResolver {
+  @Subscription(() => ClusterEvent, {
+    subscribe: clusterEventsIterator,
+    description: 'Every change of the cluster, its groups, instances and steps. Without `after`: from now on.',
+  })
+  clusterEvents(
+    @Root() event: EventRow,
+    @Arg('clusterId', () => ID) _clusterId: string,
+    @Arg('after', () => String, { nullable: true }) _after?: string,
+  ): ClusterEvent {
+    return toClusterEvent(event);
+  }
+
+  @Subscription(() => Step, {
+    subscribe: stepUpdatesIterator,
+    description: 'The step now, then each state or progress change; completes when the step ends',
+  })
+  stepUpdates(@Root() step: StepRow, @Arg('stepId', () => ID) _stepId: string, @Ctx() ctx: Context): StepObject {
+    // a subscription's context lives long: nested fields of each update must not read stale caches
+    ctx.loaders = createLoaders(ctx.services);
+    return toStep(step);
+  }
+
+  @Subscription(() => LogLine, {
+    subscribe: logsIterator,
+    description: 'Stored lines after the cursor (all without one), or the last `tail` stored lines, then live lines as they are written',
+  })
+  logs(
+    @Root() line: LogLineRow,
+    @Arg('streamId', () => ID) _streamId: string,
+    @Arg('after', () => String, { nullable: true }) _after?: string,
+    @Arg('tail', () => Int, { nullable: true, description: 'instead of `after`: the last `tail` stored lines (at most 1,000), then live' }) _tail?: number,
+  ): LogLine {
+    return toLogLine(line);
+  }
+}

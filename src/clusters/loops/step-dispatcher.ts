@@ -1,0 +1,66 @@
+import type { Logger } from 'pino';
+import type { Services } from '../../platform/services-bag.js';
+import type { AgentSessions } from '../agent-gateway.js';
+import { KeyedSerializer } from '../../platform/one-run-per-key.js';
+
+const CANCEL_RESEND_MS = 5_000;
+
+/**
+ * Runs on every server: hands PENDING steps to the master agents connected to THIS process
+ * (claims are row-locked, so no step runs twice however many servers there are) and carries
+ * cancellations to them. Woken by NOTIFY hints and by a periodic tick.
+ */
+export class StepDispatcher {
+  private serializer: KeyedSerializer;
+  private cancelSentAt = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly services: Services, private readonly sessions: AgentSessions, private readonly serverId: string,
+    private readonly log: Logger,
+  ) {
+    this.serializer = new KeyedSerializer((clusterId) => this.dispatch(clusterId), (err, clusterId) => {
+      this.log.error({ err, clusterId }, 'step dispatch failed; the next tick retries');
+    });
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => this.tick(), intervalMs);
+    this.timer.unref();
+  }
+
+  kick(clusterId: string): void {
+    if (this.masterOf(clusterId)) this.serializer.request(clusterId);
+  }
+
+  tick(): void {
+    for (const s of this.sessions.all()) if (s.role === 'MASTER') this.serializer.request(s.clusterId);
+  }
+
+  private masterOf(clusterId: string) {
+    return this.sessions.all().find((s) => s.role === 'MASTER' && s.clusterId === clusterId);
+  }
+
+  private async dispatch(clusterId: string): Promise<void> {
+    const master = this.masterOf(clusterId);
+    if (!master) return;
+    for (const step of await this.services.steps.claim(clusterId, master.instanceId, this.serverId)) {
+      if (!this.sessions.sendRun(master.instanceId, step)) {
+        // the agent just went away: on its next hello the step is re-sent (it is RUNNING without a pid)
+        this.log.warn({ stepId: step.id }, 'claimed step could not be sent; it is sent again on reconnect');
+      }
+    }
+    const now = Date.now();
+    for (const step of await this.services.steps.cancelRequestedOn(master.instanceId)) {
+      if (now - (this.cancelSentAt.get(step.id) ?? 0) < CANCEL_RESEND_MS) continue;
+      this.cancelSentAt.set(step.id, now);
+      this.sessions.sendCancel(master.instanceId, step);
+    }
+    if (this.cancelSentAt.size > 10_000) this.cancelSentAt.clear();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.serializer.idle();
+  }
+}

@@ -1,0 +1,127 @@
+import type { Db } from '../../platform/db/client.js';
+import type { BootstrapAction, ClusterRow, ClusterState, InstanceGroupRow } from '../../platform/db/rows.js';
+
+export interface NewCluster {
+  id: string;
+  name: string;
+  applications: string[];
+  keepAlive: boolean;
+  idleTimeoutSeconds: number | null;
+  stepConcurrency: number;
+  terminationProtected: boolean;
+  clientToken: string | null;
+  requestHash: string | null;
+  bootstrapActions: BootstrapAction[];
+}
+
+/** Inserts unless the client token is taken; returns undefined then (the caller reads the winner). */
+export async function insertCluster(db: Db, c: NewCluster): Promise<ClusterRow | undefined> {
+  const [row] = await db<ClusterRow[]>`
+    insert into clusters (id, name, state, applications, keep_alive, idle_timeout_seconds, step_concurrency,
+                          termination_protected, client_token, request_hash, bootstrap_actions)
+    values (${c.id}, ${c.name}, 'STARTING', ${db.array(c.applications)}, ${c.keepAlive}, ${c.idleTimeoutSeconds},
+            ${c.stepConcurrency}, ${c.terminationProtected}, ${c.clientToken}, ${c.requestHash}, ${db.json(c.bootstrapActions as never)})
+    on conflict (client_token) do nothing
+    returning *`;
+  return row;
+}
+
+export async function clusterByToken(db: Db, token: string): Promise<ClusterRow | undefined> {
+  const [row] = await db<ClusterRow[]>`select * from clusters where client_token = ${token}`;
+  return row;
+}
+
+export async function clusterById(db: Db, id: string): Promise<ClusterRow | undefined> {
+  const [row] = await db<ClusterRow[]>`select * from clusters where id = ${id}`;
+  return row;
+}
+
+export async function clustersByIds(db: Db, ids: readonly string[]): Promise<ClusterRow[]> {
+  return db<ClusterRow[]>`select * from clusters where id = any(${db.array(ids as string[])})`;
+}
+
+/** Locks the cluster row for the rest of the transaction: every change to a cluster's resources
+ *  takes this lock first, which orders them and avoids lock-order deadlocks. */
+export async function lockCluster(db: Db, id: string): Promise<ClusterRow | undefined> {
+  const [row] = await db<ClusterRow[]>`select * from clusters where id = ${id} for update`;
+  return row;
+}
+
+export async function lockClusters(db: Db, ids: string[]): Promise<ClusterRow[]> {
+  return db<ClusterRow[]>`select * from clusters where id = any(${db.array(ids)}) order by id for update`;
+}
+
+export async function setClusterState(
+  db: Db, id: string, state: ClusterState, reasonCode: string | null, reasonMessage: string | null,
+): Promise<ClusterRow> {
+  const [row] = await db<ClusterRow[]>`
+    update clusters set state = ${state}, state_reason_code = ${reasonCode}, state_reason_message = ${reasonMessage},
+      ready_at = case when ${state} in ('RUNNING', 'WAITING') and ready_at is null then clock_timestamp() else ready_at end,
+      ended_at = case when ${state} in ('TERMINATED', 'TERMINATED_WITH_ERRORS') then clock_timestamp() else ended_at end,
+      last_active_at = clock_timestamp()
+    where id = ${id} returning *`;
+  return row!;
+}
+
+export async function setTerminationProtection(db: Db, ids: string[], value: boolean): Promise<void> {
+  await db`update clusters set termination_protected = ${value} where id = any(${db.array(ids)})`;
+}
+
+export interface ClusterPageQuery {
+  limit: number;
+  after: { at: Date; id: string } | null;
+  states: string[] | null;
+  nameContains: string | null;
+  ids: string[] | null;
+}
+
+/** Newest first, like EMR's ListClusters. */
+export async function listClusters(db: Db, q: ClusterPageQuery): Promise<ClusterRow[]> {
+  return db<ClusterRow[]>`
+    select * from clusters
+    where true
+      ${q.states ? db`and state = any(${db.array(q.states)})` : db``}
+      ${q.ids ? db`and id = any(${db.array(q.ids)})` : db``}
+      ${q.nameContains ? db`and strpos(lower(name), lower(${q.nameContains})) > 0` : db``}
+      ${q.after ? db`and (created_at, id) < (${q.after.at}, ${q.after.id})` : db``}
+    order by created_at desc, id desc
+    limit ${q.limit}`;
+}
+
+export async function clustersInStates(db: Db, states: ClusterState[]): Promise<ClusterRow[]> {
+  return db<ClusterRow[]>`select * from clusters where state = any(${db.array(states)}) order by created_at`;
+}
+
+export async function insertGroup(db: Db, g: Omit<InstanceGroupRow, 'createdAt' | 'state'>): Promise<InstanceGroupRow> {
+  const [row] = await db<InstanceGroupRow[]>`
+    insert into instance_groups (id, cluster_id, role, instance_type, requested_count, state)
+    values (${g.id}, ${g.clusterId}, ${g.role}, ${g.instanceType}, ${g.requestedCount}, 'PROVISIONING')
+    returning *`;
+  return row!;
+}
+
+export async function groupsOfClusters(db: Db, clusterIds: readonly string[]): Promise<InstanceGroupRow[]> {
+  return db<InstanceGroupRow[]>`
+    select * from instance_groups where cluster_id = any(${db.array(clusterIds as string[])})
+    order by cluster_id, case role when 'MASTER' then 0 when 'CORE' then 1 else 2 end, created_at`;
+}
+
+export async function groupById(db: Db, id: string): Promise<InstanceGroupRow | undefined> {
+  const [row] = await db<InstanceGroupRow[]>`select * from instance_groups where id = ${id}`;
+  return row;
+}
+
+export async function updateGroup(
+  db: Db, id: string, patch: { state?: string; requestedCount?: number },
+): Promise<InstanceGroupRow> {
+  const [row] = await db<InstanceGroupRow[]>`
+    update instance_groups set state = coalesce(${patch.state ?? null}, state),
+      requested_count = coalesce(${patch.requestedCount ?? null}::int, requested_count)
+    where id = ${id} returning *`;
+  return row!;
+}
+
+/** The Spark master's addresses, as the MASTER node reported them. */
+export async function setSparkMaster(db: Db, id: string, url: string | null, webUrl: string | null): Promise<void> {
+  await db`update clusters set spark_master_url = ${url}, spark_master_web_url = ${webUrl} where id = ${id}`;
+}

@@ -1,0 +1,119 @@
+import type { Db } from '../../platform/db/client.js';
+import type { StepRow, StepState } from '../../platform/db/rows.js';
+
+export async function insertStep(
+  db: Db, s: Pick<StepRow, 'id' | 'clusterId' | 'name' | 'kind' | 'spec' | 'actionOnFailure' | 'logStreamId'>,
+): Promise<StepRow> {
+  const [row] = await db<StepRow[]>`
+    insert into steps (id, cluster_id, name, kind, spec, action_on_failure, state, log_stream_id)
+    values (${s.id}, ${s.clusterId}, ${s.name}, ${s.kind}, ${db.json(s.spec as never)}, ${s.actionOnFailure}, 'PENDING',
+            ${s.logStreamId})
+    returning *`;
+  return row!;
+}
+
+export async function stepById(db: Db, id: string): Promise<StepRow | undefined> {
+  const [row] = await db<StepRow[]>`select * from steps where id = ${id}`;
+  return row;
+}
+
+export async function stepsByIds(db: Db, ids: readonly string[]): Promise<StepRow[]> {
+  return db<StepRow[]>`select * from steps where id = any(${db.array(ids as string[])})`;
+}
+
+export async function lockSteps(db: Db, clusterId: string, ids: string[]): Promise<StepRow[]> {
+  return db<StepRow[]>`
+    select * from steps where cluster_id = ${clusterId} and id = any(${db.array(ids)}) order by position for update`;
+}
+
+/**
+ * One page of steps per cluster, newest first (as EMR's ListSteps), in one statement: a lateral
+ * index scan per cluster reads only the rows of the page, however many steps a cluster has run.
+ */
+export async function stepPages(
+  db: Db, clusterIds: readonly string[], limit: number, beforePosition: number | null,
+): Promise<StepRow[]> {
+  return db<StepRow[]>`
+    select s.* from unnest(${db.array(clusterIds as string[])}::text[]) as c(id)
+    cross join lateral (
+      select * from steps where cluster_id = c.id
+        ${beforePosition !== null ? db`and position < ${beforePosition}` : db``}
+      order by position desc limit ${limit}
+    ) s
+    order by s.cluster_id, s.position desc`;
+}
+
+export async function activeSteps(db: Db, clusterId: string): Promise<StepRow[]> {
+  return db<StepRow[]>`
+    select * from steps where cluster_id = ${clusterId} and state in ('PENDING', 'RUNNING', 'CANCEL_PENDING')
+    order by position`;
+}
+
+export async function countActiveSteps(db: Db, clusterId: string): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    select count(*)::int as n from steps
+    where cluster_id = ${clusterId} and state in ('PENDING', 'RUNNING', 'CANCEL_PENDING')`;
+  return row!.n;
+}
+
+/**
+ * The next PENDING steps in submission order, as many as the concurrency level leaves room for.
+ * SKIP LOCKED keeps two dispatchers off the same row.
+ */
+export async function claimablePending(db: Db, clusterId: string, concurrency: number): Promise<StepRow[]> {
+  return db<StepRow[]>`
+    select * from steps where cluster_id = ${clusterId} and state = 'PENDING'
+    order by position
+    limit greatest(0, ${concurrency}::int - (select count(*) from steps
+      where cluster_id = ${clusterId} and state in ('RUNNING', 'CANCEL_PENDING')))
+    for update skip locked`;
+}
+
+export async function setStepState(
+  db: Db, id: string, state: StepState,
+  patch: {
+    instanceId?: string; exitCode?: number | null; failureReason?: string | null; failureMessage?: string | null;
+    result?: Record<string, unknown> | null;
+  } = {},
+): Promise<StepRow> {
+  const [row] = await db<StepRow[]>`
+    update steps set state = ${state},
+      instance_id = coalesce(${patch.instanceId ?? null}, instance_id),
+      exit_code = coalesce(${patch.exitCode ?? null}::int, exit_code),
+      failure_reason = coalesce(${patch.failureReason ?? null}, failure_reason),
+      failure_message = coalesce(${patch.failureMessage ?? null}, failure_message),
+      result = coalesce(${patch.result ? db.json(patch.result as never) : null}::jsonb, result),
+      started_at = case when ${state} = 'RUNNING' and started_at is null then clock_timestamp() else started_at end,
+      ended_at = case when ${state} in ('COMPLETED', 'CANCELLED', 'FAILED', 'INTERRUPTED') then clock_timestamp() else ended_at end,
+      progress = case when ${state} = 'COMPLETED' then 1 else progress end
+    where id = ${id} returning *`;
+  return row!;
+}
+
+export async function setCancelOption(db: Db, id: string, option: string): Promise<void> {
+  await db`update steps set cancel_option = ${option} where id = ${id}`;
+}
+
+export async function setStepPid(db: Db, id: string, pid: number): Promise<StepRow | undefined> {
+  const [row] = await db<StepRow[]>`update steps set pid = ${pid} where id = ${id} and pid is null returning *`;
+  return row;
+}
+
+export async function setStepProgress(db: Db, id: string, progress: number): Promise<StepRow | undefined> {
+  const [row] = await db<StepRow[]>`
+    update steps set progress = ${progress} where id = ${id} and state in ('RUNNING', 'CANCEL_PENDING')
+      and progress is distinct from ${progress} returning *`;
+  return row;
+}
+
+/** The outcome a running step reported so far (a `::result` before its exit, e.g. a Spark app's driver UI). */
+export async function setRunningStepResult(db: Db, id: string, result: Record<string, unknown>): Promise<void> {
+  await db`update steps set result = ${db.json(result as never)} where id = ${id} and state in ('RUNNING', 'CANCEL_PENDING')`;
+}
+
+/** Steps a node runs, of the given active states (the literal state list matches the partial index). */
+export async function stepsOnInstance(db: Db, instanceId: string, states: Array<'RUNNING' | 'CANCEL_PENDING'>): Promise<StepRow[]> {
+  return db<StepRow[]>`
+    select * from steps where instance_id = ${instanceId} and state in ('RUNNING', 'CANCEL_PENDING')
+      and state = any(${db.array(states)}) order by position`;
+}

@@ -1,0 +1,19 @@
+import { Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import { INSTANCE_TYPES } from '../instance-types.js';
+import type { Context } from '../../platform/graphql/context.js';
+import { Application, InstanceType } from '../graphql/types.js';
+
+@Resolver()
+export class CatalogResolver {
+  @Authorized('clusters:ListInstanceTypes')
+  @Query(() => [InstanceType], { description: 'Instance types a group can use (vCPU and memory of each node)' })
+  instanceTypes(): InstanceType[] {
+    return [...INSTANCE_TYPES];
+  }
+
+  @Authorized('clusters:ListApplications')
+  @Query(() => [Application], { description: 'Applications a cluster can ask for, and whether this engine runs them' })
+  applications(@Ctx() ctx: Context): Application[] {
+    return [...ctx.services.applications];
+  }
+}

@@ -1,0 +1,44 @@
+import path from 'node:path';
+import type { StepMount } from '../../engine/types.js';
+import type { Secrets } from '../../platform/secrets.js';
+import type { CatalogLookup } from '../../sql/preview-query.js';
+import type { StorageService } from '../../storage/service.js';
+
+/** What a step kind needs to know to turn a user's step into a process on the master node. */
+export interface StepKindContext {
+  /** the cluster's applications (SPARK, DUCKDB) */
+  applications: readonly string[];
+  bucketsDir: string;
+  storage: StorageService;
+  /** the absolute python3 of this host (for .py scripts), if any */
+  python: string | null;
+  secrets: Secrets;
+  /** the install's catalog tables, for SQL steps' `catalog.<db>.<table>` */
+  catalog: CatalogLookup;
+}
+
+/**
+ * A step ready to run: the argv and env the master node's agent starts, fixed when the step is
+ * added (so a resend after a reconnect runs exactly the same thing), plus what the user asked for.
+ */
+export interface PreparedStep {
+  args: string[];
+  env: Record<string, string>;
+  /** the kind's own input, as the API shows it back (script, spark, sql) */
+  source?: Record<string, unknown>;
+  /** s3:// locations the step writes: registered as objects when it completes */
+  outputs?: string[];
+  /** what of the host the step's sandbox sees beside the node's own directory (local files of objects and buckets) */
+  mounts?: StepMount[];
+}
+
+/** A bucket's directory as a step's sandbox sees it: at its own path, writable or read-only. */
+export function bucketMount(bucketsDir: string, bucket: string, writable: boolean): StepMount {
+  const dir = path.join(path.resolve(bucketsDir), bucket);
+  return { type: writable ? 'bind' : 'ro-bind', source: dir, target: dir };
+}
+
+export interface StepKind {
+  /** throws AppError (BAD_USER_INPUT/NOT_FOUND with `field`) for input the kind can't run */
+  prepare(input: unknown, field: string, ctx: StepKindContext): Promise<PreparedStep>;
+}

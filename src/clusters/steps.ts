@@ -1,0 +1,301 @@
+import type { Sql, Tx } from '../platform/db/client.js';
+import * as clustersQ from './queries/clusters.js';
+import * as instancesQ from './queries/instances.js';
+import { appendEvent } from './queries/events.js';
+import { createStream } from '../logs/queries.js';
+import * as q from './queries/steps.js';
+import type { ActionOnFailure, ClusterRow, StepRow, StepSpec } from '../platform/db/rows.js';
+import { ACTIVE_CLUSTER_STATES } from '../platform/db/rows.js';
+import type { WorkHints } from './work-signal.js';
+import { newId } from '../platform/ids.js';
+import { badInput, conflict, notFound } from '../platform/errors.js';
+import {
+  beginTermination, cancelPendingSteps, changeClusterState, changeStepState, settleActivity, stepProgressChanged, stepSnapshot,
+} from '../platform/transitions.js';
+import { isAllowed, type Principal } from '../access/service.js';
+import type { Secrets } from '../platform/secrets.js';
+import type { StorageService } from '../storage/service.js';
+import type { CatalogLookup } from '../sql/preview-query.js';
+import { STEP_KINDS, type StepKindContext, type StepKindName } from './step-kinds/index.js';
+import { Limits, requireList, requireName } from '../platform/validate.js';
+
+export interface StepInput {
+  name: string;
+  actionOnFailure?: ActionOnFailure | null;
+  command?: unknown;
+  script?: unknown;
+  spark?: unknown;
+  sql?: unknown;
+}
+
+export interface ValidStep { name: string; actionOnFailure: ActionOnFailure; kind: StepKindName; spec: StepSpec }
+
+const INPUT_FIELDS = Object.keys(STEP_KINDS) as (keyof typeof STEP_KINDS)[];
+
+export async function validateSteps(
+  steps: readonly StepInput[], field: string, concurrency: number, ctx: StepKindContext,
+): Promise<ValidStep[]> {
+  requireList(steps, field, 0, Limits.stepsPerRequest);
+  const valid: ValidStep[] = [];
+  for (const [i, s] of steps.entries()) {
+    const f = `${field}.${i}`;
+    const name = requireName(s.name, `${f}.name`);
+    const given = INPUT_FIELDS.filter((k) => s[k] !== null && s[k] !== undefined);
+    if (given.length !== 1) throw badInput(f, `exactly one of ${INPUT_FIELDS.join(', ')} is required, got ${given.length}`);
+    const actionOnFailure = s.actionOnFailure ?? 'CONTINUE';
+    if (concurrency > 1 && actionOnFailure !== 'CONTINUE') {
+      throw badInput(`${f}.actionOnFailure`, 'with stepConcurrencyLevel > 1 only CONTINUE is allowed');
+    }
+    const { name: kind, kind: impl } = STEP_KINDS[given[0]!];
+    const spec = await impl.prepare(s[given[0]!], `${f}.${given[0]}`, ctx);
+    // stored encrypted; opened only to start the process (AgentSessions.sendRun) and for keys that may add steps
+    valid.push({ name, actionOnFailure, kind, spec: { ...spec, env: ctx.secrets.sealEnv(spec.env) } });
+  }
+  return valid;
+}
+
+export async function insertValidatedSteps(tx: Tx, clusterId: string, steps: ValidStep[]): Promise<StepRow[]> {
+  const rows: StepRow[] = [];
+  for (const s of steps) {
+    const logStreamId = newId('log');
+    await createStream(tx, logStreamId);
+    const row = await q.insertStep(tx, {
+      id: newId('s'), clusterId, name: s.name, kind: s.kind, spec: s.spec, actionOnFailure: s.actionOnFailure, logStreamId,
+    });
+    await appendEvent(tx, clusterId, 'STEP', row.id, 'PENDING', { previousState: null, ...stepSnapshot(row) });
+    rows.push(row);
+  }
+  return rows;
+}
+
+export type CancelMode = 'SEND_INTERRUPT' | 'TERMINATE_PROCESS';
+export interface CancelResult { stepId: string; status: 'SUBMITTED' | 'FAILED'; reason: string | null }
+
+export class StepService {
+  constructor(
+    private readonly sql: Sql, private readonly hints: WorkHints, private readonly storage: StorageService,
+    private readonly python: string | null, private readonly secrets: Secrets, private readonly catalog: CatalogLookup,
+  ) {}
+
+  kindContext(applications: readonly string[]): StepKindContext {
+    return { applications, bucketsDir: this.storage.options.bucketsDir, storage: this.storage, python: this.python, secrets: this.secrets, catalog: this.catalog };
+  }
+
+  /**
+   * A step's environment as a caller sees it: the values only for a key that may add steps (it
+   * could set them, and its steps run beside this one); a key that may only describe sees the
+   * names, each with null, so it knows what is set without learning any secret.
+   */
+  envFor(principal: Principal | null, step: StepRow): Record<string, string | null> {
+    const env = this.secrets.openEnv(step.spec.env);
+    if (principal && isAllowed(principal, 'clusters:AddSteps')) return env;
+    return Object.fromEntries(Object.keys(env).map((k) => [k, null]));
+  }
+
+  get(id: string): Promise<StepRow | undefined> {
+    return q.stepById(this.sql, id);
+  }
+
+  async add(clusterId: string, steps: StepInput[]): Promise<StepRow[]> {
+    requireList(steps, 'input.steps', 1, Limits.stepsPerRequest);
+    // steps are checked (objects looked up, queries parsed) before the cluster row is locked: a
+    // check holding the lock while it waits for another pooled connection could starve the pool
+    const probe = await clustersQ.clusterById(this.sql, clusterId);
+    if (!probe) throw notFound('cluster', clusterId, 'input.clusterId');
+    requireActive(probe);
+    const valid = await validateSteps(steps, 'input.steps', probe.stepConcurrency, this.kindContext(probe.applications));
+    return this.sql.begin(async (tx) => {
+      const cluster = (await clustersQ.lockCluster(tx, clusterId))!;
+      requireActive(cluster);
+      const active = await q.countActiveSteps(tx, clusterId);
+      if (active + valid.length > Limits.activeStepsPerCluster) {
+        throw badInput('input.steps', `a cluster holds at most ${Limits.activeStepsPerCluster} PENDING or RUNNING steps; it has ${active}`);
+      }
+      const rows = await insertValidatedSteps(tx, clusterId, valid);
+      await settleActivity(tx, cluster);
+      return rows;
+    }).then((rows) => {
+      this.hints.emit(clusterId);
+      return rows;
+    });
+  }
+
+  /** PENDING steps are cancelled at once; RUNNING ones go to CANCEL_PENDING until their process ends. */
+  async cancel(clusterId: string, stepIds: string[], mode: CancelMode = 'SEND_INTERRUPT'): Promise<CancelResult[]> {
+    requireList(stepIds, 'input.stepIds', 1, Limits.idsPerRequest);
+    return this.sql.begin(async (tx) => {
+      const cluster = await clustersQ.lockCluster(tx, clusterId);
+      if (!cluster) throw notFound('cluster', clusterId, 'input.clusterId');
+      const rows = new Map((await q.lockSteps(tx, clusterId, [...new Set(stepIds)])).map((s) => [s.id, s]));
+      const results: CancelResult[] = [];
+      for (const id of stepIds) {
+        const step = rows.get(id);
+        if (!step) {
+          results.push({ stepId: id, status: 'FAILED', reason: `step ${id} does not exist in cluster ${clusterId}` });
+        } else if (step.state === 'PENDING') {
+          rows.set(id, await changeStepState(tx, step, 'CANCELLED', {}, 'Step cancelled by user request'));
+          results.push({ stepId: id, status: 'SUBMITTED', reason: null });
+        } else if (step.state === 'RUNNING') {
+          await q.setCancelOption(tx, id, mode);
+          rows.set(id, await changeStepState(tx, step, 'CANCEL_PENDING', {}, 'Cancellation requested: stopping the step process'));
+          results.push({ stepId: id, status: 'SUBMITTED', reason: null });
+        } else if (step.state === 'CANCEL_PENDING') {
+          results.push({ stepId: id, status: 'SUBMITTED', reason: null });
+        } else {
+          results.push({ stepId: id, status: 'FAILED', reason: `step ${id} is ${step.state}` });
+        }
+      }
+      await settleActivity(tx, cluster);
+      return results;
+    }).then((results) => {
+      this.hints.emit(clusterId); // RUNNING steps now CANCEL_PENDING: their agent must be told
+      return results;
+    });
+  }
+
+  pages(clusterIds: readonly string[], limit: number, beforePosition: number | null): Promise<StepRow[]> {
+    return q.stepPages(this.sql, clusterIds, limit, beforePosition);
+  }
+
+  // ---- dispatch and reports from node agents ----
+
+  /**
+   * Marks the next steps RUNNING on the master (up to the concurrency level) and returns them, if
+   * that node's agent is connected to `serverId` (the caller's process): a dispatcher holding a
+   * stale connection must not claim steps into a dead socket.
+   */
+  async claim(clusterId: string, instanceId: string, serverId: string): Promise<StepRow[]> {
+    return this.sql.begin(async (tx): Promise<StepRow[]> => {
+      const cluster = await clustersQ.lockCluster(tx, clusterId);
+      if (!cluster || !(await instancesQ.isConnectedTo(tx, instanceId, serverId))) return [];
+      return claimWithin(tx, cluster, instanceId);
+    });
+  }
+
+  /** Steps on an instance whose cancellation still has to reach the agent. */
+  cancelRequestedOn(instanceId: string): Promise<StepRow[]> {
+    return q.stepsOnInstance(this.sql, instanceId, ['CANCEL_PENDING']);
+  }
+
+  /** A step report from a node agent counts only for a step that node runs. */
+  private async ownStep(stepId: string, instanceId: string): Promise<StepRow | undefined> {
+    const step = await q.stepById(this.sql, stepId);
+    return step && step.instanceId === instanceId ? step : undefined;
+  }
+
+  async recordStarted(stepId: string, instanceId: string, pid: number): Promise<void> {
+    if (await this.ownStep(stepId, instanceId)) await q.setStepPid(this.sql, stepId, pid);
+  }
+
+  async recordProgress(stepId: string, instanceId: string, value: number): Promise<void> {
+    const step = await this.ownStep(stepId, instanceId);
+    if (!step) return;
+    await this.sql.begin(async (tx) => {
+      await clustersQ.lockCluster(tx, step.clusterId);
+      const updated = await q.setStepProgress(tx, stepId, Math.min(1, Math.max(0, value)));
+      if (updated) await stepProgressChanged(tx, updated);
+    });
+  }
+
+  /** A `::result` the step printed while it runs (the one at its exit comes with recordExit). */
+  async recordResult(stepId: string, instanceId: string, result: Record<string, unknown>): Promise<void> {
+    if (await this.ownStep(stepId, instanceId)) await q.setRunningStepResult(this.sql, stepId, result);
+  }
+
+  /**
+   * The step's process ended: settle its state and apply its actionOnFailure. Idempotent. In the
+   * same transaction the next steps are claimed for the same node (returned, for the caller to
+   * send): a queue of steps runs without a round trip through NOTIFY between two of them.
+   */
+  async recordExit(
+    stepId: string, instanceId: string, exit: { exitCode: number | null; signal: string | null; neverStarted?: boolean; result?: Record<string, unknown> | null; lostLines?: number },
+  ): Promise<StepRow[]> {
+    const { exitCode, signal } = exit;
+    const result = exit.result ?? null;
+    const step = await this.ownStep(stepId, instanceId);
+    if (!step) return [];
+    // what the step wrote becomes objects before it counts as COMPLETED; a failed step's writes too
+    // (a half-done overwrite deleted files: the listing must not keep them)
+    const registration = step.state === 'RUNNING' ? await this.registerOutputs(step) : null;
+    // a log missing lines is not a successful run's record: the step fails saying how many
+    const lost = exit.lostLines ? `${exit.lostLines} log lines were lost (the agent could not keep them until stored)` : null;
+    const outputError = exitCode === 0 ? registration ?? lost : null;
+    return this.sql.begin(async (tx): Promise<StepRow[]> => {
+      let cluster = (await clustersQ.lockCluster(tx, step.clusterId))!;
+      const [current] = await q.lockSteps(tx, step.clusterId, [stepId]);
+      if (!current) return [];
+      if (current.state === 'CANCEL_PENDING') {
+        await changeStepState(tx, current, 'CANCELLED', { exitCode }, exit.neverStarted
+          ? 'Step cancelled before its process started'
+          : `Step cancelled (process ended${signal ? ` by ${signal}` : ''})`);
+      } else if (current.state === 'RUNNING' && cluster.state === 'TERMINATING' && exitCode !== 0) {
+        // the agent stopped it because the cluster is ending: not the step's own failure
+        await changeStepState(tx, current, 'INTERRUPTED', {
+          exitCode, failureReason: cluster.stateReasonCode ?? 'USER_REQUEST', failureMessage: 'the cluster terminated while the step ran',
+        }, `Step interrupted: the cluster is terminating${signal ? ` (process ended by ${signal})` : ''}`);
+      } else if (current.state === 'RUNNING') {
+        if (exitCode === 0 && outputError === null) {
+          await changeStepState(tx, current, 'COMPLETED', { exitCode, result }, 'Step completed (exit code 0)');
+        } else {
+          const message = outputError ?? (signal ? `the step process was killed by ${signal}` : `the step process exited with code ${exitCode}`);
+          await changeStepState(tx, current, 'FAILED', { exitCode, result, failureReason: 'STEP_FAILURE', failureMessage: message }, `Step failed: ${message}`);
+          cluster = await applyActionOnFailure(tx, cluster, current);
+        }
+      }
+      const next = current.instanceId ? await claimWithin(tx, cluster, current.instanceId) : [];
+      await settleActivity(tx, cluster);
+      return next;
+    });
+  }
+
+  /** Registers the step's outputs as objects; the reason they could not be, or null. */
+  private async registerOutputs(step: StepRow): Promise<string | null> {
+    for (const uri of step.spec.outputs ?? []) {
+      try {
+        await this.storage.registerOutput(uri, 'outputUri');
+      } catch (err) {
+        return `the step's output ${uri} could not be registered: ${(err as Error).message}`;
+      }
+    }
+    return null;
+  }
+
+  /** The step's node is gone: the step can't finish. */
+  async recordLost(tx: Tx, step: StepRow, state: 'FAILED' | 'INTERRUPTED', reason: string, message: string): Promise<void> {
+    if (step.state !== 'RUNNING' && step.state !== 'CANCEL_PENDING') return;
+    const final = step.state === 'CANCEL_PENDING' ? 'CANCELLED' : state;
+    await changeStepState(tx, step, final, { failureReason: reason, failureMessage: message }, `Step ${final.toLowerCase()}: ${message}`);
+  }
+}
+
+function requireActive(cluster: ClusterRow): void {
+  if (!ACTIVE_CLUSTER_STATES.includes(cluster.state)) {
+    throw conflict(`steps can't be added to a ${cluster.state} cluster`, 'input.clusterId');
+  }
+}
+
+async function claimWithin(tx: Tx, cluster: ClusterRow, instanceId: string): Promise<StepRow[]> {
+  if (cluster.state !== 'RUNNING' && cluster.state !== 'WAITING') return [];
+  const claimed: StepRow[] = [];
+  for (const step of await q.claimablePending(tx, cluster.id, cluster.stepConcurrency)) {
+    claimed.push(await changeStepState(tx, step, 'RUNNING', { instanceId }, `Step started on ${instanceId}`));
+  }
+  if (claimed.length && cluster.state === 'WAITING') {
+    await changeClusterState(tx, cluster, 'RUNNING', { code: null, message: 'Running step' });
+  }
+  return claimed;
+}
+
+async function applyActionOnFailure(tx: Tx, cluster: ClusterRow, step: StepRow): Promise<ClusterRow> {
+  if (step.actionOnFailure === 'CANCEL_AND_WAIT') {
+    await cancelPendingSteps(tx, cluster.id, `step ${step.id} failed (actionOnFailure CANCEL_AND_WAIT)`);
+  } else if (step.actionOnFailure === 'TERMINATE_CLUSTER') {
+    if (cluster.terminationProtected) {
+      // EMR: a protected cluster is not shut down by a failed step; it waits like CANCEL_AND_WAIT
+      await cancelPendingSteps(tx, cluster.id, `step ${step.id} failed (TERMINATE_CLUSTER, but termination protection is on)`);
+      return cluster;
+    }
+    return beginTermination(tx, cluster, { code: 'STEP_FAILURE', message: `Shut down as step ${step.id} failed` });
+  }
+  return cluster;
+}

@@ -1,0 +1,134 @@
+// Function code packages: checked (Lambda's size limits, entries that stay inside the code dir)
+// and stored content-addressed, <dataDir>/functions/packages/<hex sha256>.zip.
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { listEntries, writeZip, ZipError } from './zip.js';
+import { AppError, badInput } from '../platform/errors.js';
+import type { StorageService } from '../storage/service.js';
+
+export const CodeLimits = {
+  zippedBytes: 50 * 1024 * 1024,
+  unzippedBytes: 250 * 1024 * 1024,
+  entries: 20_000,
+  files: 256,
+  fileBytes: 1024 * 1024,
+  /** a path inside the package, and each of its names: what Linux can create (PATH_MAX 4096, NAME_MAX 255) */
+  pathBytes: 1024,
+  nameBytes: 255,
+} as const;
+
+/** Why a package path cannot be unpacked on Linux, or null. */
+function pathLengthProblem(name: string): string | null {
+  if (Buffer.byteLength(name) > CodeLimits.pathBytes) return `is longer than ${CodeLimits.pathBytes} bytes`;
+  if (name.split('/').some((part) => Buffer.byteLength(part) > CodeLimits.nameBytes)) return `has a name longer than ${CodeLimits.nameBytes} bytes`;
+  return null;
+}
+
+export interface CodeInput {
+  zipBase64?: string | null;
+  s3Uri?: string | null;
+  files?: Array<{ path: string; content: string; executable?: boolean | null }> | null;
+}
+
+export interface StoredCode {
+  /** Lambda's CodeSha256: base64 of the zip's sha256 */
+  sha256: string;
+  /** the hex digest: the package's file name */
+  hash: string;
+  size: number;
+  path: string;
+  hasBootstrap: boolean;
+}
+
+function checkEntries(zip: Buffer, field: string): { hasBootstrap: boolean } {
+  let entries;
+  try {
+    entries = listEntries(zip);
+  } catch (err) {
+    if (err instanceof ZipError) throw badInput(field, `is not a usable zip: ${err.message}`);
+    throw err;
+  }
+  if (entries.length > CodeLimits.entries) throw badInput(field, `has more than ${CodeLimits.entries} entries`);
+  let unzipped = 0;
+  for (const e of entries) {
+    const parts = e.name.split('/');
+    if (e.name.includes('\0') || e.name.includes('\\') || e.name.startsWith('/') || parts.includes('..')) {
+      throw badInput(field, `zip entry ${JSON.stringify(e.name)} would be written outside the code directory`);
+    }
+    const tooLong = pathLengthProblem(e.name);
+    if (tooLong) throw badInput(field, `zip entry ${JSON.stringify(e.name.slice(0, 64))}… ${tooLong}`);
+    if ((e.mode & 0o170000) === 0o120000) throw badInput(field, `zip entry ${JSON.stringify(e.name)} is a symbolic link, which packages may not contain`);
+    unzipped += e.size;
+  }
+  if (unzipped > CodeLimits.unzippedBytes) {
+    throw new AppError('PAYLOAD_TOO_LARGE', `Unzipped size must be smaller than ${CodeLimits.unzippedBytes} bytes`, field);
+  }
+  return { hasBootstrap: entries.some((e) => e.name === 'bootstrap' && !e.isDirectory) };
+}
+
+function zipFromFiles(files: NonNullable<CodeInput['files']>, field: string): Buffer {
+  if (files.length === 0) throw badInput(field, 'must not be empty');
+  if (files.length > CodeLimits.files) throw badInput(field, `must have at most ${CodeLimits.files} files (use a zip for more)`);
+  const seen = new Set<string>();
+  return writeZip(files.map((f, i) => {
+    const p = f.path.replace(/^\.\//, '');
+    if (!p || p.endsWith('/') || seen.has(p)) throw badInput(`${field}.${i}.path`, seen.has(p) ? 'is given twice' : 'must name a file');
+    const tooLong = pathLengthProblem(p);
+    if (tooLong) throw badInput(`${field}.${i}.path`, tooLong);
+    seen.add(p);
+    const content = Buffer.from(f.content, 'utf8');
+    if (content.length > CodeLimits.fileBytes) throw badInput(`${field}.${i}.content`, `must be at most ${CodeLimits.fileBytes} bytes (use a zip for more)`);
+    return { path: p, content, mode: f.executable ? 0o755 : 0o644 };
+  }));
+}
+
+export class FunctionCodeStore {
+  readonly dir: string;
+
+  constructor(dataDir: string, private readonly storage: Pick<StorageService, 'resolveUri'>) {
+    this.dir = path.join(dataDir, 'functions', 'packages');
+  }
+
+  packagePath(hash: string): string {
+    return path.join(this.dir, `${hash}.zip`);
+  }
+
+  /** Checks the input (exactly one source) and stores the zip; the same bytes are stored once. */
+  async store(input: CodeInput, field: string): Promise<StoredCode> {
+    const given = (['zipBase64', 's3Uri', 'files'] as const).filter((k) => input[k] !== undefined && input[k] !== null);
+    if (given.length !== 1) throw badInput(field, 'give exactly one of zipBase64, s3Uri, files');
+    let zip: Buffer;
+    let source = field;
+    if (input.zipBase64 != null) {
+      source = `${field}.zipBase64`;
+      if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(input.zipBase64)) throw badInput(source, 'is not base64');
+      zip = Buffer.from(input.zipBase64, 'base64');
+    } else if (input.s3Uri != null) {
+      source = `${field}.s3Uri`;
+      const { path: file } = await this.storage.resolveUri(input.s3Uri, source);
+      const stat = await fs.stat(file).catch(() => null);
+      if (!stat?.isFile()) throw new AppError('NOT_FOUND', `object ${input.s3Uri} does not exist`, source);
+      if (stat.size > CodeLimits.zippedBytes) throw new AppError('PAYLOAD_TOO_LARGE', `Zipped size must be smaller than ${CodeLimits.zippedBytes} bytes`, source);
+      zip = await fs.readFile(file);
+    } else {
+      source = `${field}.files`;
+      zip = zipFromFiles(input.files!, source);
+    }
+    if (zip.length > CodeLimits.zippedBytes) throw new AppError('PAYLOAD_TOO_LARGE', `Zipped size must be smaller than ${CodeLimits.zippedBytes} bytes`, source);
+    const { hasBootstrap } = checkEntries(zip, source);
+    const digest = crypto.createHash('sha256').update(zip).digest();
+    const hash = digest.toString('hex');
+    const target = this.packagePath(hash);
+    if (!(await fs.stat(target).catch(() => null))) {
+      await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+      const tmp = `${target}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+      await fs.writeFile(tmp, zip, { mode: 0o600 });
+      await fs.rename(tmp, target);
+    }
+    return { sha256: digest.toString('base64'), hash, size: zip.length, path: target, hasBootstrap };
+  }
+}
+
+/** The package file name of a stored CodeSha256 (base64 → hex). */
+export const hashOf = (codeSha256: string) => Buffer.from(codeSha256, 'base64').toString('hex');

@@ -1,0 +1,401 @@
+// Invoking functions: synchronous (REQUEST_RESPONSE), checks only (DRY_RUN) and queued (EVENT,
+// run by the function invoker with retries and destinations). Every invocation is recorded.
+import crypto from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Sql } from '../platform/db/client.js';
+import * as q from './queries/invocations.js';
+import { appendLines, type NewLine } from '../logs/queries.js';
+import type { FunctionRow, InvocationLogLine, InvocationRow } from '../platform/db/rows.js';
+import type { FunctionRuntime, InvokeOutcome, RuntimeLogLine } from '../engine/functions/types.js';
+import { ConcurrencyGate } from './concurrency.js';
+import { AppError, badInput } from '../platform/errors.js';
+import { functionArn, type FunctionService, type ResolvedVersion } from './functions.js';
+import { encodeTimeIdCursor, pageSize, parseTimeIdCursor } from '../platform/paging.js';
+
+export const PayloadLimits = { syncBytes: 6 * 1024 * 1024, asyncBytes: 1024 * 1024 } as const;
+const TAIL_BYTES = 4 * 1024;
+/** an invocation's own log is kept up to this size (the function's log stream has every line) */
+const INVOCATION_LOG_BYTES = 256 * 1024;
+
+export type InvocationType = 'REQUEST_RESPONSE' | 'EVENT' | 'DRY_RUN';
+
+export interface InvokeInput {
+  functionName: string;
+  qualifier?: string | null;
+  payload?: unknown;
+  invocationType?: InvocationType | null;
+  logType?: 'NONE' | 'TAIL' | null;
+  clientContext?: string | null;
+  /** a trigger's delivery (HTTP, QUEUE): recorded on the invocation */
+  trigger?: { id: string; eventId: string } | null;
+  /**
+   * keep the request on a synchronous invocation's record, as async ones keep theirs: a queue
+   * batch's messages (HTTP requests are not kept: their bodies may be large and they are many)
+   */
+  recordPayload?: boolean;
+}
+
+export interface InvokeResult {
+  invocation: InvocationRow;
+  statusCode: number;
+  payload: unknown;
+  functionError: string | null;
+  logResult: string | null;
+  executedVersion: string;
+}
+
+export interface AsyncSettings {
+  /** delay before retry n (1-based): Lambda waits about 1 minute, then 2 */
+  retryDelayMs: (attempt: number) => number;
+}
+
+function parsePayload(body: string | null): unknown {
+  if (body === null) return null;
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
+  }
+}
+
+/** The newest lines that fit in `bytes` (the tail of the log), oldest first. */
+function tail(lines: RuntimeLogLine[], bytes: number): RuntimeLogLine[] {
+  let size = 0;
+  let i = lines.length;
+  while (i > 0 && size + Buffer.byteLength(lines[i - 1]!.text) + 1 <= bytes) size += Buffer.byteLength(lines[--i]!.text) + 1;
+  return lines.slice(i);
+}
+
+/** LogType TAIL: the last 4 KB of the invocation's log, base64 (Lambda's X-Amz-Log-Result). */
+function logResult(lines: RuntimeLogLine[]): string {
+  const text = Buffer.from(lines.map((l) => `${l.text}\n`).join(''));
+  return text.subarray(Math.max(0, text.length - TAIL_BYTES)).toString('base64');
+}
+
+const storedLogs = (lines: RuntimeLogLine[]): InvocationLogLine[] =>
+  tail(lines, INVOCATION_LOG_BYTES).map((l) => ({ at: l.at.toISOString(), stream: l.stream, text: l.text }));
+
+/** What the outcome says about the function's result: status, error fields, response body. */
+function verdict(outcome: InvokeOutcome) {
+  const body = outcome.body.toString('utf8');
+  if (outcome.kind === 'RESPONSE') return { status: 'SUCCEEDED' as const, functionError: null, errorType: null, errorMessage: null, response: body };
+  const doc = parsePayload(body) as { errorMessage?: unknown } | string;
+  const errorMessage = typeof doc === 'object' && doc !== null && typeof doc.errorMessage === 'string' ? doc.errorMessage : String(body);
+  return {
+    status: 'FAILED' as const,
+    // runtimes report errors as Unhandled unless they say otherwise (Lambda's Handled is a legacy of old Node runtimes)
+    functionError: outcome.kind === 'FUNCTION_ERROR' && outcome.errorKind === 'Handled' ? 'Handled' : 'Unhandled',
+    errorType: outcome.errorType ?? 'Unhandled', errorMessage, response: body,
+  };
+}
+
+/**
+ * Lines written by instances, on their way to their function's log stream: batched per stream
+ * and written in one statement per batch (they also travel with each invocation's record).
+ */
+class FunctionLogWriter {
+  private pending = new Map<string, NewLine[]>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly sql: Sql, private readonly log: Logger) {}
+
+  add(functionId: string, lines: RuntimeLogLine[]): void {
+    const streamId = `fnlog-${functionId}`;
+    const list = this.pending.get(streamId) ?? [];
+    list.push(...lines);
+    this.pending.set(streamId, list);
+    this.timer ??= setTimeout(() => { this.timer = null; void this.flush(); }, 20);
+  }
+
+  flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    this.flushing = this.flushing.then(async () => {
+      for (const [streamId, lines] of batch) {
+        // a deleted function's stream is gone: its last lines have nowhere to go
+        // like invocation records, log lines don't wait for the WAL flush (see recordInvocation)
+        await this.sql.begin(async (tx) => {
+          await tx`set local synchronous_commit = off`;
+          await appendLines(tx, streamId, lines);
+        }).catch((err) => this.log.warn({ err, streamId }, 'function log lines not stored'));
+      }
+    });
+    return this.flushing;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.flush();
+  }
+}
+
+/**
+ * Writes invocation records in batches: while one insert runs, the records that arrive meanwhile
+ * wait and go together in the next (one statement for many concurrent invocations).
+ */
+class InvocationRecorder {
+  private queue: Array<{ inv: q.NewInvocation; resolve: (row: InvocationRow) => void; reject: (err: unknown) => void }> = [];
+  private draining = false;
+
+  constructor(private readonly sql: Sql) {}
+
+  record(inv: q.NewInvocation): Promise<InvocationRow> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ inv, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, 200);
+      try {
+        const rows = await q.recordInvocations(this.sql, batch.map((b) => b.inv));
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        for (const b of batch) b.resolve(byId.get(b.inv.id)!);
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+    this.draining = false;
+  }
+}
+
+export class InvocationService {
+  readonly gate: ConcurrencyGate;
+  private readonly recorder: InvocationRecorder;
+  readonly logs: FunctionLogWriter;
+  private runtime: FunctionRuntime | null = null;
+
+  constructor(
+    private readonly sql: Sql, private readonly functions: FunctionService, concurrencyLimit: number,
+    readonly asyncSettings: AsyncSettings, log: Logger,
+  ) {
+    this.gate = new ConcurrencyGate(concurrencyLimit);
+    this.recorder = new InvocationRecorder(sql);
+    this.logs = new FunctionLogWriter(sql, log);
+  }
+
+  /** The engine that runs instances (set by the app once it exists). */
+  attach(runtime: FunctionRuntime): void {
+    this.runtime = runtime;
+  }
+
+  instanceCounts(functionId: string): { busy: number; total: number } {
+    return this.runtime?.counts(functionId) ?? { busy: 0, total: 0 };
+  }
+
+  get(id: string): Promise<InvocationRow | undefined> {
+    return q.invocationById(this.sql, id);
+  }
+
+  async list(filter: q.InvocationFilter & { functionName?: string | null }, first: number | null | undefined, after: string | null | undefined) {
+    const limit = pageSize(first);
+    const before = parseTimeIdCursor(after);
+    let functionId = filter.functionId ?? null;
+    if (filter.functionName) functionId = (await this.functions.require(filter.functionName, 'filter.functionName')).id;
+    const rows = await q.listInvocations(this.sql, { ...filter, functionId }, limit + 1, before);
+    return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (r: InvocationRow) => encodeTimeIdCursor(r.createdAt, r.id) };
+  }
+
+  async metrics(functionName: string, version: string | null, since: Date, until: Date, periodSeconds: number) {
+    const fn = await this.functions.require(functionName, 'functionName');
+    if (!(until > since)) throw badInput('until', 'must be after since');
+    if (!Number.isInteger(periodSeconds) || periodSeconds < 1) throw badInput('periodSeconds', 'must be a positive integer');
+    if ((until.getTime() - since.getTime()) / 1000 / periodSeconds > 1_440) throw badInput('periodSeconds', 'gives more than 1,440 data points for the range');
+    return q.metrics(this.sql, fn.id, version, since, until, periodSeconds);
+  }
+
+  private requireRunnable(fn: FunctionRow): void {
+    if (fn.state === 'Pending' || fn.state === 'Failed' || fn.state === 'Inactive') {
+      const why = fn.state === 'Failed' && fn.stateReason ? ` (${fn.stateReason})` : '';
+      throw new AppError('CONFLICT', `The operation cannot be performed at this time. The function is currently in the following state: ${fn.state}${why}`, 'input.functionName');
+    }
+  }
+
+  async invoke(input: InvokeInput): Promise<InvokeResult> {
+    const type = input.invocationType ?? 'REQUEST_RESPONSE';
+    const fn = await this.functions.forInvoke(input.functionName, 'input.functionName');
+    const qualifier = input.qualifier || '$LATEST';
+    const resolved = await this.functions.resolve(fn, qualifier);
+    this.requireRunnable(fn);
+    const payload = Buffer.from(input.payload === undefined || input.payload === null ? '{}' : JSON.stringify(input.payload));
+    const limit = type === 'EVENT' ? PayloadLimits.asyncBytes : PayloadLimits.syncBytes;
+    if (payload.length > limit) {
+      throw new AppError('PAYLOAD_TOO_LARGE', `${payload.length} byte payload is too large for the ${type === 'EVENT' ? 'Event' : 'RequestResponse'} invocation type (limit ${limit} bytes)`, 'input.payload');
+    }
+    if (input.logType === 'TAIL' && type !== 'REQUEST_RESPONSE') throw badInput('input.logType', 'TAIL is only for REQUEST_RESPONSE invocations');
+    if (input.clientContext != null && Buffer.byteLength(input.clientContext) > 3_583) throw badInput('input.clientContext', 'must be at most 3583 bytes');
+    const base = {
+      id: crypto.randomUUID(), functionId: fn.id, functionName: fn.name, qualifier, executedVersion: resolved.version,
+      invocationType: type, payload: input.recordPayload ? payload.toString('utf8') : null, response: null, functionError: null, errorType: null, errorMessage: null,
+      attempts: 0, maxRetryAttempts: 0, maxEventAgeSeconds: null, nextAttemptAt: null, sourceInvocationId: null,
+      coldStart: false, initDurationMs: null, durationMs: null, billedDurationMs: null, memoryMb: resolved.config.memoryMb,
+      maxMemoryUsedMb: null, concurrency: null, instanceId: null, logs: null, startedAt: null, endedAt: null,
+      triggerId: input.trigger?.id ?? null, eventId: input.trigger?.eventId ?? null,
+    } satisfies Omit<q.NewInvocation, 'status'>;
+
+    if (type === 'DRY_RUN') {
+      const invocation = await this.recorder.record( { ...base, status: 'DRY_RUN', endedAt: new Date() });
+      return { invocation, statusCode: 204, payload: null, functionError: null, logResult: null, executedVersion: resolved.version };
+    }
+    if (type === 'EVENT') {
+      const invocation = await q.enqueueInvocation(this.sql, {
+        ...base, status: 'QUEUED', payload: payload.toString('utf8'), maxRetryAttempts: fn.maxRetryAttempts,
+        maxEventAgeSeconds: fn.maxEventAgeSeconds, nextAttemptAt: new Date(),
+      });
+      return { invocation, statusCode: 202, payload: null, functionError: null, logResult: null, executedVersion: resolved.version };
+    }
+
+    const slot = this.gate.tryAcquire(fn.id, fn.reservedConcurrency, await this.functions.reservedTotal());
+    if (!slot.ok) {
+      await this.recorder.record( { ...base, status: 'THROTTLED', errorType: 'TooManyRequestsException', errorMessage: slot.reason, endedAt: new Date() });
+      throw new AppError('THROTTLED', `Rate Exceeded. Reason: ${slot.reason}`, 'input.functionName', { reason: slot.reason });
+    }
+    let outcome: InvokeOutcome;
+    try {
+      outcome = await this.run(fn, resolved, base.id, payload, input.clientContext ?? undefined);
+    } finally {
+      this.gate.release(fn.id, fn.reservedConcurrency);
+    }
+    const v = verdict(outcome);
+    const invocation = await this.recorder.record( {
+      ...base, ...this.measures(outcome), status: v.status, functionError: v.functionError, errorType: v.errorType,
+      errorMessage: v.errorMessage, response: v.response.length <= PayloadLimits.syncBytes ? v.response : null,
+      concurrency: slot.concurrency, attempts: 1,
+    });
+    return {
+      invocation, statusCode: 200, payload: parsePayload(v.response), functionError: v.functionError,
+      logResult: input.logType === 'TAIL' ? logResult(outcome.logs) : null, executedVersion: resolved.version,
+    };
+  }
+
+  private measures(o: InvokeOutcome) {
+    return {
+      coldStart: o.coldStart, initDurationMs: o.initDurationMs, durationMs: o.durationMs,
+      billedDurationMs: Math.ceil(o.durationMs + (o.initDurationMs ?? 0)), maxMemoryUsedMb: o.maxMemoryUsedMb,
+      instanceId: o.instanceId, logs: storedLogs(o.logs), startedAt: o.startedAt, endedAt: o.endedAt,
+    };
+  }
+
+  private async run(
+    fn: FunctionRow, resolved: ResolvedVersion, requestId: string, payload: Buffer, clientContext?: string, signal?: AbortSignal,
+  ): Promise<InvokeOutcome> {
+    if (!this.runtime) throw new Error('no function runtime attached');
+    return this.runtime.invoke(this.functions.specOf(fn, resolved), {
+      requestId, payload, clientContext,
+      invokedFunctionArn: functionArn(fn.name, resolved.version === '$LATEST' ? undefined : resolved.version),
+    }, signal);
+  }
+
+  // ---- async (the function invoker) ----
+
+  /**
+   * Runs one claimed async invocation and settles it: success, a retry later, or failure; the
+   * destination's record is queued in the same transaction as the settlement. Aborting `cut`
+   * (the server stops) kills the run's instance and hands the event back to the queue.
+   */
+  async runClaimed(row: InvocationRow, cut?: AbortSignal): Promise<void> {
+    // the row invokes read, cached until the function changes: no statement per event or retry
+    const fn = await this.functions.forInvoke(row.functionName, 'functionName').catch((err: unknown) => {
+      if (err instanceof AppError && err.code === 'NOT_FOUND') return undefined;
+      throw err;
+    });
+    if (!fn || fn.id !== row.functionId) {
+      await this.settle(row, { status: 'FAILED', errorType: 'ResourceNotFoundException', errorMessage: 'the function was deleted', endedAt: new Date() }, null);
+      return;
+    }
+    const ageSeconds = (Date.now() - row.createdAt.getTime()) / 1000;
+    if (row.maxEventAgeSeconds !== null && ageSeconds > row.maxEventAgeSeconds) {
+      // this claim invoked nothing: the record counts the attempts made before it
+      await this.settle(row, {
+        status: 'FAILED', errorType: 'EventAgeExceeded', errorMessage: `event older than ${row.maxEventAgeSeconds} s`, endedAt: new Date(),
+        attempts: row.attempts - 1,
+      },
+        { fn, condition: 'EventAgeExceeded', outcome: null });
+      return;
+    }
+    let resolved: ResolvedVersion;
+    try {
+      resolved = await this.functions.resolve(fn, row.executedVersion);
+    } catch {
+      await this.settle(row, { status: 'FAILED', errorType: 'ResourceNotFoundException', errorMessage: `version ${row.executedVersion} no longer exists`, endedAt: new Date() }, null);
+      return;
+    }
+    const slot = fn.state === 'Active' ? this.gate.tryAcquire(fn.id, fn.reservedConcurrency, await this.functions.reservedTotal()) : null;
+    if (!slot?.ok) {
+      // throttled (or not runnable yet): the event waits, and the wait is no attempt; the longer it has
+      // waited, the longer the next wait (half its age: from 1 s up to 5 min, as Lambda's backoff)
+      const waits = Math.min(300_000, Math.max(1_000, (Date.now() - row.createdAt.getTime()) / 2));
+      await q.releaseClaim(this.sql, row.id, row.claimedBy!, new Date(Date.now() + waits));
+      return;
+    }
+    let outcome: InvokeOutcome | null = null;
+    try {
+      outcome = await this.run(fn, resolved, row.id, Buffer.from(row.payload ?? '{}'), undefined, cut);
+    } catch (err) {
+      if (!cut?.aborted) throw err;
+    } finally {
+      this.gate.release(fn.id, fn.reservedConcurrency);
+    }
+    // cut short by this server's shutdown (a run that ended on its own meanwhile still counts):
+    // the platform's failure, not the function's, so no attempt is spent (Lambda retries those)
+    if (!outcome || (cut?.aborted && outcome.kind === 'EXIT')) {
+      await q.releaseClaim(this.sql, row.id, row.claimedBy!, new Date());
+      return;
+    }
+    const v = verdict(outcome);
+    const m = this.measures(outcome);
+    const logs = [...(row.logs ?? []), ...m.logs];
+    const patch = {
+      ...m, logs: logs.slice(-2_000), status: v.status, functionError: v.functionError, errorType: v.errorType,
+      errorMessage: v.errorMessage, response: v.response, concurrency: slot.concurrency, claimedBy: null, claimedUntil: null,
+    } as const;
+    if (v.status === 'SUCCEEDED') {
+      await this.settle(row, patch, { fn, condition: 'Success', outcome });
+    } else if (row.attempts <= row.maxRetryAttempts) {
+      await q.updateInvocation(this.sql, row.id, { ...patch, status: 'QUEUED', nextAttemptAt: new Date(Date.now() + this.asyncSettings.retryDelayMs(row.attempts)) });
+    } else {
+      await this.settle(row, patch, { fn, condition: 'RetriesExhausted', outcome });
+    }
+  }
+
+  private async settle(
+    row: InvocationRow, patch: Parameters<typeof q.updateInvocation>[2],
+    destination: { fn: FunctionRow; condition: 'Success' | 'RetriesExhausted' | 'EventAgeExceeded'; outcome: InvokeOutcome | null } | null,
+  ): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      const settled = await q.updateInvocation(tx, row.id, { ...patch, claimedBy: null, claimedUntil: null });
+      if (!destination) return;
+      const target = destination.condition === 'Success' ? destination.fn.onSuccess : destination.fn.onFailure;
+      if (!target) return;
+      const to = await this.functions.get(target);
+      if (!to) return;
+      const record = {
+        version: '1.0',
+        timestamp: new Date().toISOString(),
+        requestContext: {
+          requestId: row.id, functionArn: functionArn(row.functionName, row.executedVersion),
+          condition: destination.condition, approximateInvokeCount: settled.attempts,
+        },
+        requestPayload: parsePayload(row.payload),
+        responseContext: {
+          statusCode: 200, executedVersion: row.executedVersion,
+          ...(settled.functionError ? { functionError: settled.functionError } : {}),
+        },
+        responsePayload: parsePayload(settled.response),
+      };
+      await q.enqueueInvocation(tx, {
+        id: crypto.randomUUID(), functionId: to.id, functionName: to.name, qualifier: '$LATEST', executedVersion: '$LATEST',
+        invocationType: 'EVENT', status: 'QUEUED', payload: JSON.stringify(record), response: null, functionError: null,
+        errorType: null, errorMessage: null, attempts: 0, maxRetryAttempts: to.maxRetryAttempts, maxEventAgeSeconds: to.maxEventAgeSeconds,
+        nextAttemptAt: new Date(), sourceInvocationId: row.id, coldStart: false, initDurationMs: null, durationMs: null,
+        billedDurationMs: null, memoryMb: to.memoryMb, maxMemoryUsedMb: null, concurrency: null, instanceId: null, logs: null,
+        startedAt: null, endedAt: null,
+      });
+    });
+  }
+}

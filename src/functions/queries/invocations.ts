@@ -1,0 +1,170 @@
+import type { Db, Sql } from '../../platform/db/client.js';
+import type { InvocationRow, InvocationStatus } from '../../platform/db/rows.js';
+import { Channel } from '../../platform/notifications/channels.js';
+
+export type NewInvocation = Omit<InvocationRow, 'createdAt' | 'claimedBy' | 'claimedUntil' | 'triggerId' | 'eventId'>
+  & { createdAt?: Date; triggerId?: string | null; eventId?: string | null };
+
+const COLUMNS = [
+  'id', 'functionId', 'functionName', 'qualifier', 'executedVersion', 'invocationType', 'status', 'payload', 'response',
+  'functionError', 'errorType', 'errorMessage', 'attempts', 'maxRetryAttempts', 'maxEventAgeSeconds', 'nextAttemptAt',
+  'sourceInvocationId', 'coldStart', 'initDurationMs', 'durationMs', 'billedDurationMs', 'memoryMb', 'maxMemoryUsedMb',
+  'concurrency', 'instanceId', 'logs', 'startedAt', 'endedAt', 'triggerId', 'eventId',
+] as const;
+
+const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+function values(db: Db, inv: NewInvocation): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of COLUMNS) out[snake(c)] = c === 'logs' ? (inv.logs ? db.json(inv.logs as never) : null) : inv[c] ?? null;
+  if (inv.createdAt) out.created_at = inv.createdAt;
+  return out;
+}
+
+export async function insertInvocation(db: Db, inv: NewInvocation): Promise<InvocationRow> {
+  const [row] = await db<InvocationRow[]>`insert into invocations ${db(values(db, inv))} returning *`;
+  return row!;
+}
+
+/**
+ * Records an invocation that already happened (a sync call, a throttle, a dry run) without waiting
+ * for the WAL flush: a crash can lose the last few hundred milliseconds of such records (never an
+ * accepted async event, never consistency), and the caller is spared a disk sync per invocation.
+ */
+export async function recordInvocations(sql: Sql, invs: NewInvocation[]): Promise<InvocationRow[]> {
+  // one statement: set_config(…, true) lasts until the end of the statement's own transaction, its
+  // commit included; RETURNING reads the CTE so that it is evaluated at all. Only what the database
+  // adds comes back (the rest is what was written: no logs and response to send back and parse).
+  const added = await sql<Array<{ id: string; createdAt: Date; asyncCommit: string }>>`
+    with cfg as (select set_config('synchronous_commit', 'off', true) as v)
+    insert into invocations ${sql(invs.map((inv) => values(sql, inv)))} returning id, created_at, (select v from cfg) as async_commit`;
+  const createdAt = new Map(added.map((r) => [r.id, r.createdAt]));
+  return invs.map((inv) => ({
+    ...inv, triggerId: inv.triggerId ?? null, eventId: inv.eventId ?? null, createdAt: createdAt.get(inv.id)!, claimedBy: null, claimedUntil: null,
+  }));
+}
+
+/** Queues an async invocation and wakes the invokers (on every server). */
+export async function enqueueInvocation(db: Db, inv: NewInvocation): Promise<InvocationRow> {
+  const row = await insertInvocation(db, inv);
+  await db`select pg_notify(${Channel.invocation}, ${row.id})`;
+  return row;
+}
+
+export async function invocationById(db: Db, id: string): Promise<InvocationRow | undefined> {
+  const [row] = await db<InvocationRow[]>`select * from invocations where id = ${id}`;
+  return row;
+}
+
+/**
+ * Claims due async invocations: queued ones whose time has come, and running ones whose claim
+ * lapsed or whose server is gone (no heartbeat in the servers table for 30 s: it died). Each claim
+ * counts an attempt.
+ */
+export async function claimDue(db: Db, serverId: string, limit: number, leaseSeconds: number, skipFunctions: string[] = []): Promise<InvocationRow[]> {
+  if (limit <= 0) return [];
+  return db<InvocationRow[]>`
+    update invocations set status = 'RUNNING', claimed_by = ${serverId},
+      claimed_until = now() + make_interval(secs => ${leaseSeconds}), attempts = attempts + 1
+    where id in (
+      select id from invocations
+      where ((status = 'QUEUED' and next_attempt_at <= now())
+         or (status = 'RUNNING' and (claimed_until < now() or not exists (
+               select 1 from servers s where s.id = invocations.claimed_by and s.heartbeat_at > now() - interval '30 seconds'))))
+        ${skipFunctions.length ? db`and function_id <> all(${db.array(skipFunctions)}::text[])` : db``}
+      order by next_attempt_at limit ${limit} for update skip locked)
+    returning *`;
+}
+
+/** Hands a claimed invocation back to the queue, as if it had not been claimed (no attempt counted). */
+/**
+ * Puts a claimed invocation back in the queue without spending an attempt (due at `dueAt`, or when
+ * it was due), if this server still holds it: a claim that lapsed to another server is left alone.
+ */
+export async function releaseClaim(db: Db, id: string, serverId: string, dueAt: Date | null = null): Promise<void> {
+  await db`
+    update invocations set status = 'QUEUED', attempts = attempts - 1, claimed_by = null, claimed_until = null,
+      next_attempt_at = coalesce(${dueAt}::timestamptz, next_attempt_at)
+    where id = ${id} and claimed_by = ${serverId}`;
+}
+
+export async function lockInvocation(db: Db, id: string): Promise<InvocationRow | undefined> {
+  const [row] = await db<InvocationRow[]>`select * from invocations where id = ${id} for update`;
+  return row;
+}
+
+export async function updateInvocation(db: Db, id: string, patch: Partial<NewInvocation> & { claimedBy?: string | null; claimedUntil?: Date | null }): Promise<InvocationRow> {
+  const v: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(patch)) {
+    if (val === undefined) continue;
+    v[snake(k)] = k === 'logs' ? (val ? db.json(val as never) : null) : val;
+  }
+  const [row] = await db<InvocationRow[]>`update invocations set ${db(v)} where id = ${id} returning *`;
+  return row!;
+}
+
+export async function nextDueAt(db: Db): Promise<Date | null> {
+  const [row] = await db<{ at: Date | null }[]>`
+    select min(next_attempt_at) as at from invocations where status = 'QUEUED'`;
+  return row?.at ?? null;
+}
+
+export interface InvocationFilter {
+  functionId?: string | null;
+  /** a trigger's deliveries */
+  triggerId?: string | null;
+  statuses?: InvocationStatus[] | null;
+  invocationType?: string | null;
+  executedVersion?: string | null;
+  since?: Date | null;
+  until?: Date | null;
+}
+
+/** Newest first; the cursor is `<created_at iso>|<id>`. */
+export async function listInvocations(db: Db, f: InvocationFilter, limit: number, before: { at: Date; id: string } | null): Promise<InvocationRow[]> {
+  return db<InvocationRow[]>`
+    select * from invocations where true
+      ${f.functionId ? db`and function_id = ${f.functionId}` : db``}
+      ${f.triggerId ? db`and trigger_id = ${f.triggerId}` : db``}
+      ${f.statuses?.length ? db`and status = any(${db.array(f.statuses)})` : db``}
+      ${f.invocationType ? db`and invocation_type = ${f.invocationType}` : db``}
+      ${f.executedVersion ? db`and executed_version = ${f.executedVersion}` : db``}
+      ${f.since ? db`and created_at >= ${f.since}` : db``}
+      ${f.until ? db`and created_at < ${f.until}` : db``}
+      ${before ? db`and (created_at, id) < (${before.at}, ${before.id})` : db``}
+    order by created_at desc, id desc limit ${limit}`;
+}
+
+export interface MetricRow {
+  bucket: Date;
+  invocations: number;
+  errors: number;
+  throttles: number;
+  durationAvg: number | null;
+  durationP50: number | null;
+  durationP99: number | null;
+  maxConcurrency: number | null;
+  coldStarts: number;
+  gbSeconds: number;
+}
+
+/** Lambda's CloudWatch metrics, per period, from the invocation records. */
+export async function metrics(
+  db: Db, functionId: string, version: string | null, since: Date, until: Date, periodSeconds: number,
+): Promise<MetricRow[]> {
+  return db<MetricRow[]>`
+    select date_bin(make_interval(secs => ${periodSeconds}), created_at, ${since}::timestamptz) as bucket,
+      count(*) filter (where status not in ('THROTTLED', 'DRY_RUN', 'QUEUED'))::int as invocations,
+      count(*) filter (where status = 'FAILED')::int as errors,
+      count(*) filter (where status = 'THROTTLED')::int as throttles,
+      avg(duration_ms) as duration_avg,
+      percentile_cont(0.5) within group (order by duration_ms) as duration_p50,
+      percentile_cont(0.99) within group (order by duration_ms) as duration_p99,
+      max(concurrency)::int as max_concurrency,
+      count(*) filter (where cold_start)::int as cold_starts,
+      coalesce(sum(billed_duration_ms::float8 / 1000 * memory_mb / 1024), 0)::float8 as gb_seconds
+    from invocations
+    where function_id = ${functionId} and created_at >= ${since} and created_at < ${until}
+      ${version ? db`and executed_version = ${version}` : db``}
+    group by 1 order by 1`;
+}

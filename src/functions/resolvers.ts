@@ -1,0 +1,274 @@
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import type { FunctionAliasRow, FunctionRow, FunctionVersionRow, InvocationRow, LogLineRow, ProvisionedConcurrencyRow } from '../platform/db/rows.js';
+import { authorize } from '../access/service.js';
+import { ephemeralOf, functionArn } from './functions.js';
+import {
+  Alias, CreateAliasInput, CreateAliasPayload, CreateFunctionInput, CreateFunctionPayload, DeleteAliasInput, DeleteAliasPayload,
+  DeleteFunctionInput, DeleteFunctionPayload, FunctionConnection, FunctionInstances, FunctionMetricsDatapoint, FunctionState,
+  FunctionVersion, Invocation, InvocationConnection, InvocationFilter, InvocationStatus, InvocationType, InvokeFunctionInput,
+  InvokeFunctionPayload, LambdaFunction, LastUpdateStatus, PublishVersionInput, PublishVersionPayload, Runtime, UpdateAliasInput,
+  UpdateAliasPayload, UpdateFunctionCodeInput, UpdateFunctionCodePayload, UpdateFunctionConfigurationInput,
+  UpdateFunctionConfigurationPayload, ProvisionedConcurrencyConfig, ProvisionedConcurrencyStatus, PutProvisionedConcurrencyConfigInput,
+  PutProvisionedConcurrencyConfigPayload, DeleteProvisionedConcurrencyConfigInput, DeleteProvisionedConcurrencyConfigPayload,
+} from './graphql.js';
+import type { LogStreamKind } from '../clusters/graphql/enums.js';
+import { LogLine, LogLineConnection, LogPageArgs } from '../clusters/graphql/types.js';
+import type { Context } from '../platform/graphql/context.js';
+import { logConnection } from '../logs/resolvers.js';
+import { connection, toLogLine } from '../platform/graphql/mappers.js';
+
+const STATE: Record<FunctionRow['state'], FunctionState> = {
+  Pending: FunctionState.PENDING, Active: FunctionState.ACTIVE, Inactive: FunctionState.INACTIVE, Failed: FunctionState.FAILED,
+};
+const UPDATE_STATUS: Record<FunctionRow['lastUpdateStatus'], LastUpdateStatus> = {
+  Successful: LastUpdateStatus.SUCCESSFUL, Failed: LastUpdateStatus.FAILED, InProgress: LastUpdateStatus.IN_PROGRESS,
+};
+
+// `environment` comes from its field resolver: stored encrypted, opened for the caller
+type FunctionObject = Omit<LambdaFunction, 'environment'> & { row: FunctionRow };
+
+function toFunction(row: FunctionRow): FunctionObject {
+  return {
+    row, id: row.id, name: row.name, arn: functionArn(row.name), runtime: row.runtime as Runtime, handler: row.handler,
+    description: row.description, state: STATE[row.state], stateReason: row.stateReason, stateReasonCode: row.stateReasonCode,
+    lastUpdateStatus: UPDATE_STATUS[row.lastUpdateStatus], lastUpdateStatusReason: row.lastUpdateStatusReason,
+    memoryMb: row.memoryMb, ephemeralStorageMb: row.ephemeralStorageMb, timeoutSeconds: row.timeoutSeconds, tags: row.tags,
+    reservedConcurrency: row.reservedConcurrency, codeSha256: row.codeSha256, codeSize: row.codeSize, revisionId: row.revisionId,
+    eventInvokeConfig: {
+      maximumRetryAttempts: row.maxRetryAttempts, maximumEventAgeSeconds: row.maxEventAgeSeconds, onSuccess: row.onSuccess, onFailure: row.onFailure,
+    },
+    logStreamId: row.logStreamId, createdAt: row.createdAt, lastModifiedAt: row.lastModifiedAt,
+  };
+}
+
+function toVersion(row: FunctionVersionRow): FunctionVersion {
+  return {
+    version: String(row.version), codeSha256: row.codeSha256, description: row.description, runtime: row.config.runtime as Runtime,
+    handler: row.config.handler, memoryMb: row.config.memoryMb, ephemeralStorageMb: ephemeralOf(row.config), timeoutSeconds: row.config.timeoutSeconds, createdAt: row.createdAt,
+  };
+}
+
+function toAlias(row: FunctionAliasRow, functionName: string): Alias {
+  return {
+    name: row.name, arn: functionArn(functionName, row.name), functionVersion: row.functionVersion, description: row.description,
+    routing: row.additionalVersion === null ? null : { additionalVersionWeights: [{ version: row.additionalVersion, weight: row.additionalWeight ?? 0 }] },
+    createdAt: row.createdAt, updatedAt: row.updatedAt,
+  };
+}
+
+function parseJson(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function toProvisioned(row: ProvisionedConcurrencyRow): ProvisionedConcurrencyConfig {
+  return {
+    qualifier: row.qualifier, requestedProvisionedConcurrentExecutions: row.requested, availableProvisionedConcurrentExecutions: row.available,
+    status: row.status as ProvisionedConcurrencyStatus, statusReason: row.statusReason, lastModified: row.updatedAt,
+  };
+}
+
+/** `hidePayload`: the invocation is a delivery of a source the caller may not read (TriggerService.hiddenPayloads). */
+export function toInvocation(row: InvocationRow, hidePayload = false): Invocation {
+  return {
+    id: row.id, functionName: row.functionName, qualifier: row.qualifier, executedVersion: row.executedVersion,
+    invocationType: row.invocationType as InvocationType, status: row.status as InvocationStatus, payload: hidePayload ? null : parseJson(row.payload),
+    response: parseJson(row.response), functionError: row.functionError, errorType: row.errorType, errorMessage: row.errorMessage,
+    attempts: row.attempts, coldStart: row.coldStart, initDurationMs: row.initDurationMs, durationMs: row.durationMs,
+    billedDurationMs: row.billedDurationMs, memoryMb: row.memoryMb, maxMemoryUsedMb: row.maxMemoryUsedMb, instanceId: row.instanceId,
+    sourceInvocationId: row.sourceInvocationId,
+    logs: (row.logs ?? []).map((l) => ({ at: new Date(l.at), stream: l.stream as LogStreamKind, text: l.text })),
+    createdAt: row.createdAt, startedAt: row.startedAt, endedAt: row.endedAt,
+  };
+}
+
+@Resolver(() => LambdaFunction)
+export class FunctionResolver {
+  @Authorized('functions:GetFunction')
+  @Query(() => LambdaFunction, { nullable: true })
+  async function(@Arg('name', () => String) name: string, @Ctx() ctx: Context): Promise<FunctionObject | null> {
+    const row = await ctx.services.functions.get(name);
+    return row ? toFunction(row) : null;
+  }
+
+  @Authorized('functions:ListFunctions')
+  @Query(() => FunctionConnection, { description: 'Newest first' })
+  async functions(
+    @Ctx() ctx: Context,
+    @Arg('first', () => Int, { nullable: true }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ) {
+    return connection(await ctx.services.functions.list(first, after), toFunction, Boolean(after));
+  }
+
+  @Authorized('functions:CreateFunction')
+  @Mutation(() => CreateFunctionPayload, { description: 'The function starts Pending and becomes Active once its code is unpacked' })
+  async createFunction(@Arg('input', () => CreateFunctionInput) input: CreateFunctionInput, @Ctx() ctx: Context) {
+    return { function: toFunction(await ctx.services.functions.create(input)) };
+  }
+
+  @Authorized('functions:UpdateFunctionCode')
+  @Mutation(() => UpdateFunctionCodePayload, { description: 'LastUpdateStatus is IN_PROGRESS until the new code is unpacked' })
+  async updateFunctionCode(@Arg('input', () => UpdateFunctionCodeInput) input: UpdateFunctionCodeInput, @Ctx() ctx: Context) {
+    return { function: toFunction((await ctx.services.functions.updateCode(input)).fn) };
+  }
+
+  @Authorized('functions:UpdateFunctionConfiguration')
+  @Mutation(() => UpdateFunctionConfigurationPayload)
+  async updateFunctionConfiguration(@Arg('input', () => UpdateFunctionConfigurationInput) input: UpdateFunctionConfigurationInput, @Ctx() ctx: Context) {
+    return { function: toFunction(await ctx.services.functions.updateConfiguration(input)) };
+  }
+
+  @Authorized('functions:DeleteFunction')
+  @Mutation(() => DeleteFunctionPayload, { description: 'Deletes the function, its versions and aliases; its instances are stopped' })
+  async deleteFunction(@Arg('input', () => DeleteFunctionInput) input: DeleteFunctionInput, @Ctx() ctx: Context) {
+    return { functionName: (await ctx.services.functions.delete(input.functionName)).name };
+  }
+
+  @Authorized('functions:PublishVersion')
+  @Mutation(() => PublishVersionPayload, { description: 'Snapshots $LATEST; an unchanged $LATEST gives back the last version' })
+  async publishVersion(@Arg('input', () => PublishVersionInput) input: PublishVersionInput, @Ctx() ctx: Context) {
+    return { version: toVersion(await ctx.services.functions.publishVersion(input)) };
+  }
+
+  @Authorized('functions:CreateAlias')
+  @Mutation(() => CreateAliasPayload)
+  async createAlias(@Arg('input', () => CreateAliasInput) input: CreateAliasInput, @Ctx() ctx: Context) {
+    return { alias: toAlias(await ctx.services.functions.createAlias(input), input.functionName) };
+  }
+
+  @Authorized('functions:UpdateAlias')
+  @Mutation(() => UpdateAliasPayload)
+  async updateAlias(@Arg('input', () => UpdateAliasInput) input: UpdateAliasInput, @Ctx() ctx: Context) {
+    return { alias: toAlias(await ctx.services.functions.updateAlias(input), input.functionName) };
+  }
+
+  @Authorized('functions:DeleteAlias')
+  @Mutation(() => DeleteAliasPayload)
+  async deleteAlias(@Arg('input', () => DeleteAliasInput) input: DeleteAliasInput, @Ctx() ctx: Context) {
+    const row = await ctx.services.functions.deleteAlias(input);
+    return { functionName: input.functionName, name: row.name };
+  }
+
+  @Authorized('functions:PutProvisionedConcurrencyConfig')
+  @Mutation(() => PutProvisionedConcurrencyConfigPayload, { description: 'Keeps N instances of a version or alias initialised (status IN_PROGRESS until they are)' })
+  async putProvisionedConcurrencyConfig(@Arg('input', () => PutProvisionedConcurrencyConfigInput) input: PutProvisionedConcurrencyConfigInput, @Ctx() ctx: Context) {
+    return { config: toProvisioned(await ctx.services.provisioned.put(input)) };
+  }
+
+  @Authorized('functions:DeleteProvisionedConcurrencyConfig')
+  @Mutation(() => DeleteProvisionedConcurrencyConfigPayload)
+  async deleteProvisionedConcurrencyConfig(@Arg('input', () => DeleteProvisionedConcurrencyConfigInput) input: DeleteProvisionedConcurrencyConfigInput, @Ctx() ctx: Context) {
+    await ctx.services.provisioned.delete(input);
+    return { functionName: input.functionName, qualifier: input.qualifier };
+  }
+
+  @Authorized('functions:InvokeFunction')
+  @Mutation(() => InvokeFunctionPayload, { description: 'REQUEST_RESPONSE waits for the result; EVENT queues it (202); DRY_RUN only checks (204)' })
+  async invokeFunction(@Arg('input', () => InvokeFunctionInput) input: InvokeFunctionInput, @Ctx() ctx: Context): Promise<InvokeFunctionPayload> {
+    const r = await ctx.services.invocations.invoke(input);
+    return { ...r, invocation: toInvocation(r.invocation) };
+  }
+
+  @Authorized('functions:GetInvocation')
+  @Query(() => Invocation, { nullable: true })
+  async invocation(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Invocation | null> {
+    const row = await ctx.services.invocations.get(id);
+    if (!row) return null;
+    const hidden = await ctx.services.triggers.hiddenPayloads(ctx.principal!, [row]);
+    return toInvocation(row, hidden.has(row.id));
+  }
+
+  @Authorized('functions:ListInvocations')
+  @Query(() => InvocationConnection, { description: 'Newest first' })
+  async invocations(
+    @Ctx() ctx: Context,
+    @Arg('first', () => Int, { nullable: true }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+    @Arg('filter', () => InvocationFilter, { nullable: true }) filter?: InvocationFilter,
+  ) {
+    const page = await ctx.services.invocations.list({
+      functionName: filter?.functionName, statuses: filter?.status, invocationType: filter?.invocationType,
+      executedVersion: filter?.executedVersion, since: filter?.since, until: filter?.until,
+    }, first, after);
+    const hidden = await ctx.services.triggers.hiddenPayloads(ctx.principal!, page.nodes);
+    return connection(page, (row) => toInvocation(row, hidden.has(row.id)), Boolean(after));
+  }
+
+  @Authorized('functions:GetMetrics')
+  @Query(() => [FunctionMetricsDatapoint], { description: 'Per period from `since`; only periods with invocations appear' })
+  async functionMetrics(
+    @Ctx() ctx: Context,
+    @Arg('functionName', () => String) functionName: string,
+    @Arg('since', () => DateTimeResolver) since: Date,
+    @Arg('until', () => DateTimeResolver) until: Date,
+    @Arg('periodSeconds', () => Int, { defaultValue: 60 }) periodSeconds: number,
+    @Arg('version', () => String, { nullable: true, description: 'executed version; all when absent' }) version?: string,
+  ): Promise<FunctionMetricsDatapoint[]> {
+    const rows = await ctx.services.invocations.metrics(functionName, version ?? null, since, until, periodSeconds);
+    return rows.map((r) => ({
+      timestamp: r.bucket, invocations: r.invocations, errors: r.errors, throttles: r.throttles, durationAvg: r.durationAvg,
+      durationP50: r.durationP50, durationP99: r.durationP99, concurrentExecutionsMax: r.maxConcurrency, coldStarts: r.coldStarts,
+      gbSeconds: r.gbSeconds,
+    }));
+  }
+
+  @FieldResolver(() => JSONResolver, { description: 'an object of strings (as Lambda\'s GetFunctionConfiguration; stored encrypted)' })
+  environment(@Root() fn: FunctionObject, @Ctx() ctx: Context): Record<string, string> {
+    return ctx.services.secrets.openEnv(fn.row.environment);
+  }
+
+  @FieldResolver(() => [FunctionVersion])
+  async versions(@Root() fn: FunctionObject, @Ctx() ctx: Context): Promise<FunctionVersion[]> {
+    return (await ctx.loaders.functionVersions.load(fn.id)).map(toVersion);
+  }
+
+  @FieldResolver(() => [Alias])
+  async aliases(@Root() fn: FunctionObject, @Ctx() ctx: Context): Promise<Alias[]> {
+    return (await ctx.loaders.functionAliases.load(fn.id)).map((a) => toAlias(a, fn.name));
+  }
+
+  @FieldResolver(() => [ProvisionedConcurrencyConfig])
+  async provisionedConcurrency(@Root() fn: FunctionObject, @Ctx() ctx: Context): Promise<ProvisionedConcurrencyConfig[]> {
+    return (await ctx.loaders.provisioned.load(fn.id)).map(toProvisioned);
+  }
+
+  @FieldResolver(() => FunctionInstances, { description: 'instances on the server that answers' })
+  instances(@Root() fn: FunctionObject, @Ctx() ctx: Context): FunctionInstances {
+    return ctx.services.invocations.instanceCounts(fn.id);
+  }
+
+  @Authorized('logs:GetLogEvents')
+  @FieldResolver(() => LogLineConnection, { description: 'The function\'s log: every instance\'s lines and the platform\'s, oldest first: `first`/`after` from the start, `last`/`before` from the end' })
+  async logs(
+    @Root() fn: FunctionObject,
+    @Ctx() ctx: Context,
+    @Args(() => LogPageArgs) args: LogPageArgs,
+  ) {
+    return logConnection(ctx, fn.logStreamId, args);
+  }
+
+  @Subscription(() => LogLine, {
+    subscribe: functionLogsIterator,
+    description: 'The function\'s stored log lines after the cursor (all without one), then live lines',
+  })
+  functionLogs(
+    @Root() line: LogLineRow,
+    @Arg('functionName', () => String) _functionName: string,
+    @Arg('after', () => String, { nullable: true }) _after?: string,
+    @Arg('tail', () => Int, { nullable: true, description: 'instead of `after`: the last `tail` stored lines (at most 1,000), then live' }) _tail?: number,
+  ): LogLine {
+    return toLogLine(line);
+  }
+}
+
+async function functionLogsIterator({ args, context }: SubscribeResolverData<unknown, { functionName: string; after?: string | null; tail?: number | null }, Context>) {
+  authorize(context.principal, 'logs:GetLogEvents');
+  const fn = await context.services.functions.require(args.functionName, 'functionName');
+  return context.services.logs.subscribe(fn.logStreamId, args.after, args.tail);
+}

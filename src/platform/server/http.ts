@@ -1,0 +1,273 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { AgentSessions } from '../../clusters/agent-gateway.js';
+import { createContext, type Context } from '../graphql/context.js';
+import { KeyRateLimiter, type FieldRates } from '../graphql/rate-limits.js';
+import type { Principal } from '../../access/service.js';
+import { AppError } from '../errors.js';
+import type { Services } from '../services-bag.js';
+import { formatError, httpStatusOf } from './errors.js';
+import { explorerRoutes } from './explorer.js';
+import { httpTriggerHandler, isHttpTriggerUrl } from '../../triggers/sources/http/request-handler.js';
+import { checkVariables, QUERY_LIMITS } from './document-limits.js';
+import { objectRoutes } from '../../storage/http-routes.js';
+import { QueryCoalescer } from './query-coalescing.js';
+import { DocumentCache, sharedSubscribe } from './subscription-execution.js';
+
+export interface HttpOptions {
+  introspection: boolean;
+  /** serve the GraphiQL explorer at GET /graphql */
+  explorer: boolean;
+  fieldRates: FieldRates;
+  bodyLimitBytes: number;
+}
+
+export interface HttpServer {
+  server: http.Server;
+  apollo: ApolloServer<Context>;
+  /** stop accepting, finish in-flight requests, close subscriptions */
+  close(): Promise<void>;
+  /** a key was revoked: WebSocket connections made with it are closed (their subscriptions end) */
+  revokeKey(keyId: string): void;
+}
+
+/** The request id of the HTTP request being handled, for errors formatted where Apollo gives no context. */
+const currentRequest = new AsyncLocalStorage<string>();
+
+const requestIdOf = (header: unknown) =>
+  typeof header === 'string' && /^[\w.-]{1,64}$/.test(header) ? header : crypto.randomUUID();
+
+function unauthenticated(): GraphQLError {
+  const original = new AppError('UNAUTHENTICATED', 'an API key is required: Authorization: Bearer <key>');
+  return new GraphQLError(original.message, { originalError: original, extensions: { http: { status: 401 } } });
+}
+
+// Node's default requestTimeout: a client that takes longer to send a GraphQL request is dropped
+const REQUEST_TIMEOUT_MS = 300_000;
+
+/** server.requestTimeout for one request: it must have arrived whole within REQUEST_TIMEOUT_MS. */
+function requestDeadline(req: Request, _res: Response, next: NextFunction): void {
+  if (!req.complete) {
+    const timer = setTimeout(() => { if (!req.complete) req.destroy(new Error('request timeout')); }, REQUEST_TIMEOUT_MS);
+    timer.unref();
+    req.once('end', () => clearTimeout(timer));
+    req.once('close', () => clearTimeout(timer));
+  }
+  next();
+}
+
+function sendError(res: Response, status: number, code: string, message: string): void {
+  res.status(status).json({ errors: [{ message, extensions: { code } }] });
+}
+
+export async function createHttpServer(
+  schema: GraphQLSchema, services: Services, sessions: AgentSessions, log: Logger, options: HttpOptions,
+): Promise<HttpServer> {
+  const app = express();
+  app.disable('x-powered-by');
+  // HTTP trigger routes (/http/…) are served by a plain handler in front of Express
+  const triggers = httpTriggerHandler(services, services.httpRoutes, log);
+  const server = http.createServer((req, res) => (isHttpTriggerUrl(req.url) ? triggers(req, res) : app(req, res)));
+  // keep-alive longer than typical load balancer idle timeouts; shutdown drains them
+  server.keepAliveTimeout = 65_000;
+  // Node's requestTimeout (time to receive a whole request) is server-wide: Node 20 has no switch
+  // per request, and an object upload may rightly take hours. So it is off here, /objects has an
+  // idle timeout instead (objects-routes.ts), and every other route gets Node's deadline below.
+  server.requestTimeout = 0;
+
+  const graphqlWs = new WebSocketServer({ noServer: true, maxPayload: options.bodyLimitBytes });
+  const agentWs = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/graphql') graphqlWs.handleUpgrade(req, socket, head, (ws) => graphqlWs.emit('connection', ws, req));
+    else if (path === '/agent') agentWs.handleUpgrade(req, socket, head, (ws) => sessions.accept(ws, req.socket.remoteAddress ?? ''));
+    else socket.destroy();
+  });
+
+  const socketsByKey = new Map<string, Set<WebSocket>>();
+  const rateLimits = new KeyRateLimiter(options.fieldRates);
+  // parse (token-limited), limits, validation: for WebSocket operations and, before Apollo, HTTP ones
+  const documents = new DocumentCache(schema);
+  const wsServer = useServer<{ authorization?: string; Authorization?: string }, { principal: Principal | null; connectionId: string; header?: string }>({
+    schema,
+    onConnect: async (ctx) => {
+      const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+      ctx.extra.header = typeof header === 'string' ? header : undefined;
+      ctx.extra.principal = await services.auth.authenticate(ctx.extra.header);
+      // no valid key: graphql-ws closes the socket with 4403 Forbidden (the README's WebSocket auth)
+      if (!ctx.extra.principal) return false;
+      ctx.extra.connectionId = crypto.randomUUID();
+      const keyId = ctx.extra.principal?.keyId;
+      if (keyId) {
+        let set = socketsByKey.get(keyId);
+        if (!set) socketsByKey.set(keyId, (set = new Set()));
+        set.add(ctx.extra.socket);
+        ctx.extra.socket.once('close', () => {
+          set!.delete(ctx.extra.socket);
+          if (set!.size === 0 && socketsByKey.get(keyId) === set) socketsByKey.delete(keyId);
+        });
+      }
+      return true;
+    },
+    onSubscribe: async (ctx, _id, payload) => {
+      // the key is checked again for every operation: a revoked key stops working on open sockets too
+      ctx.extra.principal = await services.auth.authenticate(ctx.extra.header);
+      if (!ctx.extra.principal) return [unauthenticated()];
+      const parsed = documents.get(payload.query);
+      if ('errors' in parsed) return [...parsed.errors];
+      try {
+        checkVariables(payload.variables);
+      } catch (err) {
+        return [new GraphQLError((err as Error).message, { originalError: err as Error })];
+      }
+      return { schema, document: parsed.document, operationName: payload.operationName, variableValues: payload.variables };
+    },
+    subscribe: sharedSubscribe,
+    context: (ctx, id) => createContext(services, log, `${ctx.extra.connectionId}/${id}`, ctx.extra.principal ?? null, rateLimits),
+    onNext: (ctx, id, _payload, _args, result) => {
+      if (!result.errors?.length) return;
+      return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e, log, `${ctx.extra.connectionId}/${id}`)) };
+    },
+    onError: (ctx, id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e, log, `${ctx.extra.connectionId}/${id}`)),
+  }, graphqlWs);
+
+  const coalescer = new QueryCoalescer(
+    schema,
+    (error, rc) => formatError(error.toJSON(), error, log, rc.contextValue.requestId),
+    (error) => (error.originalError instanceof AppError ? httpStatusOf(error.originalError.code) : undefined),
+  );
+  const apollo = new ApolloServer<Context>({
+    schema,
+    stringifyResult: coalescer.stringifyResult,
+    introspection: options.introspection,
+    stopOnTerminationSignals: false,
+    includeStacktraceInErrorResponses: false,
+    // documents reach Apollo only after DocumentCache checked them (below); the token limit stays as a net
+    parseOptions: { maxTokens: QUERY_LIMITS.maxTokens },
+    formatError: (formatted, error) => formatError(formatted, error, log, currentRequest.getStore()),
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      // nothing here is HTTP-cacheable (live state); the default plugin wraps every field resolver
+      ApolloServerPluginCacheControlDisabled(),
+      coalescer.plugin(),
+      { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
+      // the explorer is our own bundled GraphiQL (explorer.ts), not Apollo's CDN-loaded Sandbox
+      ApolloServerPluginLandingPageDisabled(),
+      {
+        async requestDidStart({ request }) {
+          const started = performance.now();
+          return {
+            async willSendResponse({ contextValue, errors }) {
+              contextValue?.log?.debug({ operation: request.operationName ?? null, ms: Math.round(performance.now() - started), errors: errors?.length ?? 0 }, 'graphql request');
+            },
+          };
+        },
+      },
+      {
+        // errors that carry an API code get the matching HTTP status when the whole request failed
+        async requestDidStart() {
+          return {
+            async willSendResponse({ response, errors }) {
+              if (response.body.kind !== 'single' || response.body.singleResult.data !== undefined) return;
+              const first = errors?.[0]?.originalError;
+              if (first instanceof AppError && !response.http.status) response.http.status = httpStatusOf(first.code);
+            },
+          };
+        },
+      },
+    ],
+  });
+  await apollo.start();
+
+  app.use((req, res, next) => {
+    const id = requestIdOf(req.headers['x-request-id']);
+    res.setHeader('x-request-id', id);
+    (req as Request & { requestId: string }).requestId = id;
+    currentRequest.run(id, next);
+  });
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await services.sql`select 1`;
+      res.json({ status: 'ok' });
+    } catch {
+      res.status(503).json({ status: 'unavailable', reason: 'database unreachable' });
+    }
+  });
+
+  // streamed object bytes: mounted before any body parser
+  app.use('/objects', objectRoutes(services, log));
+  app.use(requestDeadline);
+  if (options.explorer) app.use(explorerRoutes(log));
+
+  app.use('/graphql', express.json({ limit: options.bodyLimitBytes }));
+  app.use('/graphql', (err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    const e = err as { type?: string; status?: number };
+    if (e.type === 'entity.too.large') {
+      return sendError(res, 413, 'PAYLOAD_TOO_LARGE', `request body over ${options.bodyLimitBytes} bytes: upload large content `
+        + '(function code zips, objects) with PUT /objects/<bucket>/<key> and pass its s3Uri');
+    }
+    if (e.type === 'entity.parse.failed') return sendError(res, 400, 'BAD_USER_INPUT', 'request body is not valid JSON');
+    if (e.status && e.status < 500) return sendError(res, e.status, 'BAD_USER_INPUT', 'malformed request');
+    next(err);
+  });
+  // limits before Apollo: a hostile document is refused after a token-limited parse and a linear
+  // cost pass, before graphql-js's validation (some of whose rules are quadratic) sees it
+  app.use('/graphql', (req: Request, res: Response, next: NextFunction) => {
+    const params = (req.method === 'GET' ? req.query : req.body) as { query?: unknown; variables?: unknown } | undefined;
+    const requestId = (req as Request & { requestId: string }).requestId;
+    const refuse = (errors: readonly GraphQLError[]) =>
+      res.status(400).json({ errors: errors.map((e) => formatError(e.toJSON(), e, log, requestId)) });
+    if (typeof params?.query === 'string') {
+      const checked = documents.get(params.query);
+      if ('errors' in checked) return refuse(checked.errors);
+    }
+    try {
+      let variables = params?.variables;
+      if (typeof variables === 'string') { try { variables = JSON.parse(variables); } catch { /* Apollo reports it */ } }
+      checkVariables(variables);
+    } catch (err) {
+      return refuse([new GraphQLError((err as Error).message, { originalError: err as Error })]);
+    }
+    next();
+  });
+  app.use('/graphql', expressMiddleware(apollo, {
+    context: async ({ req }) => {
+      const principal = await services.auth.authenticate(req.headers.authorization);
+      // a browser GET of the landing page carries no key; every operation does need one
+      if (!principal) throw unauthenticated();
+      const requestId = (req as Request & { requestId: string }).requestId;
+      return createContext(services, log, requestId, principal, rateLimits);
+    },
+  }));
+
+  app.use((_req: Request, res: Response) => sendError(res, 404, 'NOT_FOUND', 'no such route'));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    log.error({ err, requestId: (req as Request & { requestId?: string }).requestId }, 'unhandled HTTP error');
+    if (!res.headersSent) sendError(res, 500, 'INTERNAL', 'Internal error');
+  });
+
+  return {
+    server,
+    apollo,
+    revokeKey(keyId) {
+      for (const socket of socketsByKey.get(keyId) ?? []) socket.close(4403, 'API key revoked');
+      socketsByKey.delete(keyId);
+    },
+    async close() {
+      await apollo.stop(); // drains HTTP (in-flight requests finish) and disposes graphql-ws
+      graphqlWs.close();
+      agentWs.close();
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import { Arg, Authorized, Ctx, ID, Int, Query, Resolver, UseMiddleware } from 'type-graphql';
+import { SqlPreview } from './graphql.js';
+import type { Context } from '../platform/graphql/context.js';
+import { rateLimited } from '../platform/graphql/rate-limits.js';
+
+@Resolver()
+export class SqlResolver {
+  // a preview reads objects: the key needs that right too, not only the cluster's
+  @Authorized('clusters:SqlPreview', 'buckets:GetObject')
+  @UseMiddleware(rateLimited('sqlPreview'))
+  @Query(() => SqlPreview, {
+    description: 'Runs one SELECT over the buckets (s3:// URIs in string literals) with DuckDB and returns up to `limit` rows (1 to 1000, default 100); interrupted after SQL_PREVIEW_TIMEOUT_MS; '
+      + 'per API key at most SQL_PREVIEW_BURST at once (10), then SQL_PREVIEW_PER_MINUTE a minute (60), else THROTTLED',
+  })
+  sqlPreview(
+    @Arg('clusterId', () => ID) clusterId: string,
+    @Arg('query', () => String) query: string,
+    @Arg('limit', () => Int, { nullable: true }) limit: number | null,
+    @Ctx() ctx: Context,
+  ): Promise<SqlPreview> {
+    return ctx.services.sqlQueries.preview(clusterId, query, limit);
+  }
+}

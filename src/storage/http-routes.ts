@@ -1,0 +1,167 @@
+import { pipeline } from 'node:stream/promises';
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { authorize } from '../access/service.js';
+import { AppError, badInput } from '../platform/errors.js';
+import type { Services } from '../platform/services-bag.js';
+import { s3Uri } from './s3-uri.js';
+import type { OpenedObject } from './service.js';
+import { httpStatusOf } from '../platform/server/errors.js';
+
+// HTTP routes for object bytes, streamed both ways (GraphQL carries only small inline objects):
+//   PUT /objects/<bucket>/<key>   body → object (Content-Type header kept), 200 + ETag
+//   GET|HEAD /objects/<bucket>/<key>   Content-Type, Content-Length, ETag, Last-Modified;
+//       If-None-Match → 304; one Range (bytes=a-b, a-, -n) → 206
+//   DELETE /objects/<bucket>/<key>   204, also when there was no such object (as S3)
+// The key is everything after the bucket, percent-decoded once (so "%2F" is "/" and "%2e%2e" is
+// ".." and refused like any other escape). Errors are JSON: { code, message, field? }.
+
+const ACTIONS: Record<string, string> = {
+  GET: 'buckets:GetObject', HEAD: 'buckets:GetObject', PUT: 'buckets:PutObject', DELETE: 'buckets:DeleteObject',
+};
+// an upload that sends nothing, or a download whose reader takes nothing, for this long is
+// dropped (the upload leaves nothing behind; the download's file is closed)
+const IDLE_MS = 60_000;
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+function decode(raw: string, field: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw badInput(field, 'is not valid percent-encoding');
+  }
+}
+
+/** `/objects/<bucket>/<key>` from the raw URL (before any normalisation) */
+function objectPath(originalUrl: string): { bucket: string; key: string } {
+  const path = originalUrl.split('?')[0]!;
+  const rest = path.slice('/objects/'.length);
+  const slash = rest.indexOf('/');
+  if (!path.startsWith('/objects/') || slash <= 0 || slash === rest.length - 1) {
+    throw badInput('key', 'the path must be /objects/<bucket>/<key>');
+  }
+  return { bucket: decode(rest.slice(0, slash), 'bucket'), key: decode(rest.slice(slash + 1), 'key') };
+}
+
+/** A single `bytes=` range within `size`; null for the whole object; 'unsatisfiable' → 416. */
+function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null; // multiple or malformed ranges: the whole object, as RFC 9110 allows
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return 'unsatisfiable';
+  return { start, end };
+}
+
+const etagMatches = (header: string | undefined, etag: string) =>
+  header !== undefined && header.split(',').some((t) => { const v = t.trim().replace(/^W\//, ''); return v === '*' || v === etag; });
+
+export function objectRoutes(services: Services, log: Logger) {
+  const { storage } = services;
+
+  function sendError(req: Request, res: Response, err: unknown): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    let status: number;
+    let body: { code: string; message: string; field?: string };
+    if (err instanceof AppError) {
+      status = httpStatusOf(err.code);
+      body = { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) };
+    } else {
+      log.error({ err, requestId: (req as Request & { requestId?: string }).requestId }, 'object request failed');
+      status = 500;
+      body = { code: 'INTERNAL', message: 'Internal error' };
+    }
+    // an upload refused before its body was read: don't read gigabytes just to throw them away
+    if (!req.complete) res.setHeader('Connection', 'close');
+    if (req.method === 'HEAD') res.status(status).end();
+    else res.status(status).json(body);
+  }
+
+  async function put(req: Request, res: Response, bucket: string, key: string): Promise<void> {
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > storage.options.objectMaxBytes) {
+      throw new AppError('PAYLOAD_TOO_LARGE', `objects are limited to ${storage.options.objectMaxBytes} bytes (OBJECT_MAX_BYTES); this one declares ${declared}`, 'body');
+    }
+    const row = await storage.put(bucket, key, req, {
+      contentType: req.headers['content-type'],
+      fields: { bucket: 'bucket', key: 'key', contentType: 'Content-Type', body: 'body' },
+    });
+    res.setHeader('ETag', row.etag);
+    res.status(200).json({
+      bucket: row.bucket, key: row.key, uri: s3Uri(row.bucket, row.key), size: row.size, etag: row.etag,
+      contentType: row.contentType, lastModified: row.updatedAt.toISOString(),
+    });
+  }
+
+  async function get(req: Request, res: Response, opened: OpenedObject): Promise<void> {
+    const { row, file, size } = opened;
+    res.setHeader('ETag', row.etag);
+    res.setHeader('Last-Modified', row.updatedAt.toUTCString());
+    res.setHeader('Accept-Ranges', 'bytes');
+    if (etagMatches(req.headers['if-none-match'], row.etag)) {
+      await file.close();
+      res.status(304).end();
+      return;
+    }
+    const range = parseRange(req.headers.range, size);
+    if (range === 'unsatisfiable') {
+      await file.close();
+      res.setHeader('Content-Range', `bytes */${size}`);
+      res.status(416).json({ code: 'BAD_USER_INPUT', field: 'Range', message: `range not satisfiable for an object of ${size} bytes` });
+      return;
+    }
+    const { start, end } = range ?? { start: 0, end: size - 1 };
+    res.status(range ? 206 : 200);
+    res.setHeader('Content-Type', row.contentType);
+    res.setHeader('Content-Length', String(end - start + 1));
+    if (range) res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
+    if (req.method === 'HEAD' || size === 0) {
+      await file.close();
+      res.end();
+      return;
+    }
+    // the stream closes the file when it ends or the client goes away
+    await pipeline(file.createReadStream({ start, end, highWaterMark: READ_CHUNK_BYTES }), res);
+  }
+
+  return async (req: Request, res: Response): Promise<void> => {
+    let opened: OpenedObject | null = null;
+    try {
+      const action = ACTIONS[req.method];
+      if (!action) {
+        res.setHeader('Allow', 'GET, HEAD, PUT, DELETE');
+        res.status(405).json({ code: 'BAD_USER_INPUT', message: `method ${req.method} is not allowed on objects` });
+        return;
+      }
+      // the socket's inactivity timer: no bytes received (upload) or sent (download) for IDLE_MS
+      req.setTimeout(IDLE_MS, () => req.destroy(new Error('idle timeout')));
+      authorize(await services.auth.authenticate(req.headers.authorization), action);
+      const { bucket, key } = objectPath(req.originalUrl);
+      if (req.method === 'PUT') return await put(req, res, bucket, key);
+      if (req.method === 'DELETE') {
+        await storage.deleteObject(bucket, key);
+        res.status(204).end();
+        return;
+      }
+      opened = await storage.open(bucket, key);
+      const o = opened;
+      opened = null; // get() owns the file from here
+      await get(req, res, o);
+    } catch (err) {
+      await opened?.file.close().catch(() => {});
+      // the client went away mid-transfer: nothing to answer
+      if (req.destroyed && !(err instanceof AppError)) return;
+      if ((err as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+      sendError(req, res, err);
+    }
+  };
+}

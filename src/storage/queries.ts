@@ -1,0 +1,126 @@
+import type { Db } from '../platform/db/client.js';
+import type { BucketRow, ObjectEventKind, ObjectRow } from '../platform/db/rows.js';
+import { Channel } from '../platform/notifications/channels.js';
+
+export async function insertBucket(db: Db, name: string): Promise<BucketRow | undefined> {
+  const [row] = await db<BucketRow[]>`insert into buckets (name) values (${name}) on conflict do nothing returning *`;
+  return row;
+}
+
+export async function bucketByName(db: Db, name: string): Promise<BucketRow | undefined> {
+  const [row] = await db<BucketRow[]>`select * from buckets where name = ${name}`;
+  return row;
+}
+
+/** Locks the bucket against deletion (not against other writers) for the rest of the transaction. */
+export async function lockBucketShared(db: Db, name: string): Promise<boolean> {
+  const rows = await db`select 1 from buckets where name = ${name} for key share`;
+  return rows.length > 0;
+}
+
+export async function lockBucketExclusive(db: Db, name: string): Promise<boolean> {
+  const rows = await db`select 1 from buckets where name = ${name} for update`;
+  return rows.length > 0;
+}
+
+export async function listBuckets(db: Db): Promise<BucketRow[]> {
+  return db<BucketRow[]>`select * from buckets order by name`;
+}
+
+export async function deleteBucketRow(db: Db, name: string): Promise<void> {
+  await db`delete from buckets where name = ${name}`;
+}
+
+export async function hasObjects(db: Db, bucket: string): Promise<boolean> {
+  const rows = await db`select 1 from objects where bucket = ${bucket} limit 1`;
+  return rows.length > 0;
+}
+
+/** Deletes every object of a bucket, recording an ObjectRemoved event for each; returns how many. */
+export async function deleteAllObjects(db: Db, bucket: string): Promise<number> {
+  const [row] = await db<{ n: number }[]>`
+    with gone as (delete from objects where bucket = ${bucket} returning bucket, key, size, etag),
+    logged as (
+      insert into object_events (bucket, key, kind, size, etag)
+      select bucket, key, 'ObjectRemoved:Delete', size, etag from gone order by key returning seq),
+    outbox as (insert into trigger_outbox (source_type, object_event_seq) select 'BUCKET', seq from logged order by seq returning 1)
+    select (select count(*)::int from outbox) as n, pg_notify(${Channel.triggerOutbox}, 'BUCKET')`;
+  return row!.n;
+}
+
+export async function objectByKey(db: Db, bucket: string, key: string): Promise<ObjectRow | undefined> {
+  const [row] = await db<ObjectRow[]>`select * from objects where bucket = ${bucket} and key = ${key}`;
+  return row;
+}
+
+/** Waits for a writer of the key to commit, then keeps it from changing until the transaction ends. */
+export async function objectByKeyShared(db: Db, bucket: string, key: string): Promise<ObjectRow | undefined> {
+  const [row] = await db<ObjectRow[]>`select * from objects where bucket = ${bucket} and key = ${key} for share`;
+  return row;
+}
+
+export interface KeyRange {
+  /** keys from here on (`inclusive`) or after it */
+  from: string;
+  inclusive: boolean;
+  /** keys below this bound (null: no bound) */
+  end: string | null;
+}
+
+/** Objects of a key range in byte order: one range scan of the primary key (keys are COLLATE "C"). */
+export async function objectsInRange(db: Db, bucket: string, range: KeyRange, limit: number): Promise<ObjectRow[]> {
+  return db<ObjectRow[]>`
+    select * from objects
+    where bucket = ${bucket}
+      and ${range.inclusive ? db`key >= ${range.from}` : db`key > ${range.from}`}
+      ${range.end === null ? db`` : db`and key < ${range.end}`}
+    order by key
+    limit ${limit}`;
+}
+
+/** An object that is a "directory" of `key` (one of `ancestors`) or lies inside it (keys in [below, belowEnd)). */
+export async function blockingKey(db: Db, bucket: string, ancestors: string[], below: string, belowEnd: string): Promise<string | undefined> {
+  const [row] = await db<{ key: string }[]>`
+    select key from objects
+    where bucket = ${bucket} and (key = any(${db.array(ancestors)}::text[]) or (key >= ${below} and key < ${belowEnd}))
+    limit 1`;
+  return row?.key;
+}
+
+export interface ObjectWrite {
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+  contentType: string;
+}
+
+export async function upsertObject(db: Db, o: ObjectWrite): Promise<ObjectRow> {
+  const [row] = await db<ObjectRow[]>`
+    insert into objects (bucket, key, size, etag, content_type)
+    values (${o.bucket}, ${o.key}, ${o.size}, ${o.etag}, ${o.contentType})
+    on conflict (bucket, key) do update
+      set size = excluded.size, etag = excluded.etag, content_type = excluded.content_type, updated_at = now()
+    returning *`;
+  return row!;
+}
+
+/** The database's clock (the one updated_at is written with), not this process's. */
+export async function databaseNow(db: Db): Promise<Date> {
+  const [row] = await db<Array<{ now: Date }>>`select clock_timestamp() as now`;
+  return row!.now;
+}
+
+export async function deleteObjectRow(db: Db, bucket: string, key: string): Promise<ObjectRow | undefined> {
+  const [row] = await db<ObjectRow[]>`delete from objects where bucket = ${bucket} and key = ${key} returning *`;
+  return row;
+}
+
+export async function insertObjectEvent(db: Db, kind: ObjectEventKind, o: Pick<ObjectRow, 'bucket' | 'key' | 'size' | 'etag'>): Promise<void> {
+  // the same statement puts it in the trigger dispatcher's outbox (NOTIFYs with one payload per
+  // transaction collapse into one)
+  await db`
+    with e as (insert into object_events (bucket, key, kind, size, etag) values (${o.bucket}, ${o.key}, ${kind}, ${o.size}, ${o.etag}) returning seq),
+    o as (insert into trigger_outbox (source_type, object_event_seq) select 'BUCKET', seq from e returning id)
+    select pg_notify(${Channel.triggerOutbox}, 'BUCKET') from o`;
+}

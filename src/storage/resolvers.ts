@@ -1,0 +1,81 @@
+import { Arg, Authorized, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
+import type { BucketRow, ObjectRow } from '../platform/db/rows.js';
+import {
+  Bucket, BucketObject, CreateBucketInput, CreateBucketPayload, DeleteBucketInput, DeleteBucketPayload, DeleteObjectInput,
+  DeleteObjectPayload, ObjectConnection, PutObjectInput, PutObjectPayload,
+} from './graphql.js';
+import { s3Uri } from './s3-uri.js';
+import type { Context } from '../platform/graphql/context.js';
+
+const toBucket = (r: BucketRow): Bucket => ({ name: r.name, uri: `s3://${r.name}/`, createdAt: r.createdAt });
+export const toObject = (r: ObjectRow): BucketObject => ({
+  bucket: r.bucket, key: r.key, uri: s3Uri(r.bucket, r.key), size: r.size, etag: r.etag, contentType: r.contentType, lastModified: r.updatedAt,
+});
+
+@Resolver()
+export class BucketResolver {
+  @Authorized('buckets:ListBuckets')
+  @Query(() => [Bucket], { description: 'All buckets, by name' })
+  async buckets(@Ctx() ctx: Context): Promise<Bucket[]> {
+    return (await ctx.services.storage.listBuckets()).map(toBucket);
+  }
+
+  @Authorized('buckets:ListBuckets')
+  @Query(() => Bucket, { nullable: true })
+  async bucket(@Arg('name', () => String) name: string, @Ctx() ctx: Context): Promise<Bucket | null> {
+    const row = await ctx.services.storage.bucket(name);
+    return row && toBucket(row);
+  }
+
+  @Authorized('buckets:ListObjects')
+  @Query(() => ObjectConnection, { description: 'ListObjectsV2: keys under prefix in UTF-8 byte order; delimiter "/" rolls deeper keys up into commonPrefixes' })
+  async objects(
+    @Ctx() ctx: Context,
+    @Arg('bucket', () => String) bucket: string,
+    @Arg('prefix', () => String, { nullable: true }) prefix?: string,
+    @Arg('delimiter', () => String, { nullable: true }) delimiter?: string,
+    @Arg('first', () => Int, { nullable: true, description: 'default 20, at most 100' }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<ObjectConnection> {
+    const page = await ctx.services.storage.list(bucket, { prefix, delimiter, first, after });
+    const edges = page.objects.map((row) => ({ cursor: page.cursorOf(row), node: toObject(row) }));
+    return {
+      edges,
+      commonPrefixes: page.commonPrefixes,
+      pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: Boolean(after), startCursor: edges[0]?.cursor ?? null, endCursor: page.endCursor },
+    };
+  }
+
+  @Authorized('buckets:GetObject')
+  @Query(() => BucketObject, { nullable: true, description: "An object's metadata (HeadObject)" })
+  async object(@Arg('bucket', () => String) bucket: string, @Arg('key', () => String) key: string, @Ctx() ctx: Context): Promise<BucketObject | null> {
+    const row = await ctx.services.storage.head(bucket, key);
+    return row && toObject(row);
+  }
+
+  @Authorized('buckets:CreateBucket')
+  @Mutation(() => CreateBucketPayload, { description: 'CONFLICT when the name is taken' })
+  async createBucket(@Arg('input', () => CreateBucketInput) input: CreateBucketInput, @Ctx() ctx: Context): Promise<CreateBucketPayload> {
+    return { bucket: toBucket(await ctx.services.storage.createBucket(input.name)) };
+  }
+
+  @Authorized('buckets:DeleteBucket')
+  @Mutation(() => DeleteBucketPayload, { description: 'Only an empty bucket (CONFLICT otherwise), unless force: true' })
+  async deleteBucket(@Arg('input', () => DeleteBucketInput) input: DeleteBucketInput, @Ctx() ctx: Context): Promise<DeleteBucketPayload> {
+    return ctx.services.storage.deleteBucket(input.name, input.force ?? false);
+  }
+
+  @Authorized('buckets:PutObject')
+  @Mutation(() => PutObjectPayload, { description: 'Small objects (≤ 1 MiB) inline; larger ones: PUT /objects/<bucket>/<key>' })
+  async putObject(@Arg('input', () => PutObjectInput) input: PutObjectInput, @Ctx() ctx: Context): Promise<PutObjectPayload> {
+    const row = await ctx.services.storage.putInline(input);
+    return { object: toObject(row) };
+  }
+
+  @Authorized('buckets:DeleteObject')
+  @Mutation(() => DeleteObjectPayload)
+  async deleteObject(@Arg('input', () => DeleteObjectInput) input: DeleteObjectInput, @Ctx() ctx: Context): Promise<DeleteObjectPayload> {
+    const row = await ctx.services.storage.deleteObject(input.bucket, input.key, { bucket: 'input.bucket', key: 'input.key' });
+    return { bucket: input.bucket, key: input.key, deleted: row !== null };
+  }
+}

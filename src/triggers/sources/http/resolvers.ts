@@ -1,0 +1,38 @@
+// HTTP triggers in GraphQL: Trigger.http, createFunctionUrl and Function.url.
+import { Arg, Authorized, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
+import { LambdaFunction } from '../../../functions/graphql.js';
+import { CreateFunctionUrlInput, CreateFunctionUrlPayload, HttpSource, type HttpAuthType, type HttpRouteMethod } from './graphql.js';
+import { Trigger } from '../../graphql.js';
+import { FUNCTION_URL_PREFIX, type HttpTriggerConfig } from './route-table.js';
+import type { Context } from '../../../platform/graphql/context.js';
+import { toTrigger, type TriggerObject } from '../../resolvers.js';
+
+@Resolver(() => Trigger)
+export class HttpTriggerResolver {
+  @FieldResolver(() => HttpSource, { nullable: true, description: 'The route of an HTTP trigger (null for other sources)' })
+  http(@Root() trigger: TriggerObject, @Ctx() ctx: Context): HttpSource | null {
+    if (trigger.row.sourceType !== 'HTTP') return null;
+    const config = trigger.row.config as unknown as HttpTriggerConfig;
+    const functionUrl = config.path.startsWith(FUNCTION_URL_PREFIX);
+    return {
+      method: config.method as HttpRouteMethod, path: config.path, routeKey: `${config.method} ${config.path}`, auth: config.auth as HttpAuthType,
+      url: ctx.services.httpRoutes.urlOf(config.path),
+      cors: config.cors, functionUrl,
+    };
+  }
+
+  @Authorized('triggers:CreateTrigger')
+  @Mutation(() => CreateFunctionUrlPayload, { description: 'A function URL: an HTTP trigger ANY /fn/<function>[:<qualifier>]/{proxy+} served at /http/fn/<function>/' })
+  async createFunctionUrl(@Arg('input', () => CreateFunctionUrlInput) input: CreateFunctionUrlInput, @Ctx() ctx: Context) {
+    const { trigger, url } = await ctx.services.httpRoutes.createFunctionUrl(ctx.principal!, { ...input });
+    return { url, trigger: toTrigger(trigger) };
+  }
+}
+
+@Resolver(() => LambdaFunction)
+export class FunctionUrlResolver {
+  @FieldResolver(() => String, { nullable: true, description: 'The function URL of $LATEST, if it has one (createFunctionUrl)' })
+  url(@Root() fn: LambdaFunction, @Ctx() ctx: Context): string | null {
+    return ctx.services.httpRoutes.functionUrl(fn.name);
+  }
+}

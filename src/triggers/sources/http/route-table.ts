@@ -1,0 +1,162 @@
+// The HTTP trigger route table of this server: every enabled HTTP trigger's route, in memory, built
+// from the triggers table at start and rebuilt when a trigger changes anywhere (NOTIFY on the
+// triggers channel, a reconnect, a slow poll as the safety net). Requests are routed from memory.
+import type { Logger } from 'pino';
+import type { Sql } from '../../../platform/db/client.js';
+import { httpTriggers } from './queries.js';
+import type { TriggerRow } from '../../../platform/db/rows.js';
+import type { Principal } from '../../../access/service.js';
+import { AppError, badInput } from '../../../platform/errors.js';
+import { requireFunctionName, requireQualifier } from '../../../functions/functions.js';
+import type { CorsConfig } from './cors.js';
+import { RouteTable, routeTemplate, type RouteMatch, type RouteMethod, type RouteTemplate } from './route-keys.js';
+import type { TriggerService } from '../../service.js';
+
+export type HttpAuth = 'NONE' | 'API_KEY';
+
+/** What an HTTP trigger stores as its config. */
+export interface HttpTriggerConfig {
+  method: RouteMethod;
+  path: string;
+  auth: HttpAuth;
+  cors: CorsConfig | null;
+}
+
+export interface HttpRoute {
+  triggerId: string;
+  triggerName: string;
+  functionName: string;
+  qualifier: string;
+  auth: HttpAuth;
+  cors: CorsConfig | null;
+  template: RouteTemplate;
+}
+
+/** Where HTTP trigger routes are served on the main port. */
+export const HTTP_TRIGGER_PREFIX = '/http';
+
+/** Function URLs are routes of this shape: `ANY /fn/<function>[:<qualifier>]/{proxy+}`. */
+export const FUNCTION_URL_PREFIX = '/fn/';
+export const functionUrlPath = (functionName: string, qualifier?: string | null) =>
+  `${FUNCTION_URL_PREFIX}${functionName}${qualifier && qualifier !== '$LATEST' ? `:${qualifier}` : ''}/{proxy+}`;
+
+const POLL_MS = 30_000;
+
+export interface FunctionUrlInput {
+  functionName: string;
+  qualifier?: string | null;
+  auth: HttpAuth;
+  cors?: unknown;
+  name?: string | null;
+}
+
+export class HttpRouteService {
+  private table = new RouteTable<HttpRoute>();
+  /** function URL paths by `<function>|<qualifier>` (disabled ones too: the URL still exists) */
+  private functionUrls = new Map<string, string>();
+  private current: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  /** where this server is reached (PUBLIC_URL, else the address it listens on): for `url` fields */
+  baseUrl = '';
+
+  constructor(private readonly sql: Sql, private readonly triggers: TriggerService, private readonly log: Logger) {}
+
+  match(method: string, rawPath: string): RouteMatch<HttpRoute> | null {
+    const hit = this.table.match(method, rawPath);
+    if (hit || !rawPath.startsWith(FUNCTION_URL_PREFIX) || rawPath.includes('/', FUNCTION_URL_PREFIX.length)) return hit;
+    // `…/fn/<function>` is the function URL's root as well as `…/fn/<function>/`: a Lambda function
+    // URL's bare host reaches the function, and `{proxy+}` alone would need the trailing slash
+    return this.table.match(method, `${rawPath}/`);
+  }
+
+  /** The public URL of a route path (`{params}` left in; a function URL's is its root, `…/fn/<function>/`). */
+  urlOf(path: string): string {
+    const shown = path.startsWith(FUNCTION_URL_PREFIX) ? path.slice(0, -'{proxy+}'.length) : path;
+    return `${this.baseUrl}${HTTP_TRIGGER_PREFIX}${shown}`;
+  }
+
+  /** The function URL (`…/http/fn/<name>/`) of a function (and qualifier), if it has one. */
+  functionUrl(functionName: string, qualifier = '$LATEST'): string | null {
+    const path = this.functionUrls.get(`${functionName}|${qualifier}`);
+    return path ? this.urlOf(path) : null;
+  }
+
+  /**
+   * A function URL (Lambda's CreateFunctionUrlConfig): a thin shortcut that creates the HTTP
+   * trigger `ANY /fn/<function>[:<qualifier>]/{proxy+}`. Errors name this input's fields.
+   */
+  async createFunctionUrl(principal: Principal, input: FunctionUrlInput): Promise<{ trigger: TriggerRow; url: string }> {
+    const functionName = requireFunctionName(input.functionName, 'input.functionName');
+    const qualifier = requireQualifier(input.qualifier, 'input.qualifier');
+    const name = input.name ?? `${functionName}${qualifier === '$LATEST' ? '' : `-${qualifier}`}-url`;
+    if (input.name == null && name.length > 64) throw badInput('input.name', `the default name ${name} is over 64 characters: give a name`);
+    const path = functionUrlPath(functionName, qualifier);
+    let trigger: TriggerRow;
+    try {
+      trigger = await this.triggers.create(principal, { name, functionName, qualifier, http: { method: 'ANY', path, auth: input.auth, cors: input.cors } });
+    } catch (err) {
+      if (!(err instanceof AppError) || !err.field?.startsWith('input.http.')) throw err;
+      if (err.field === 'input.http.path' && err.code === 'CONFLICT') {
+        throw new AppError('CONFLICT', `${functionName}${qualifier === '$LATEST' ? '' : `:${qualifier}`} already has a function URL`, 'input.functionName');
+      }
+      throw new AppError(err.code, err.message, err.field.replace('input.http.', 'input.'));
+    }
+    // this server serves it at once (the others on their NOTIFY)
+    await this.refresh();
+    return { trigger, url: this.urlOf(path) };
+  }
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => { void this.refresh().catch((err) => this.log.warn({ err }, 'HTTP routes not reloaded')); }, POLL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /**
+   * Rebuilds the table from the database. Calls made while a load runs share one more load that
+   * starts after it (so every change committed before the call is seen when it resolves).
+   */
+  refresh(): Promise<void> {
+    if (this.queued) return this.queued;
+    const previous = this.current;
+    const next = (async () => {
+      await previous?.catch(() => {});
+      this.queued = null;
+      await this.load();
+    })();
+    this.queued = next;
+    this.current = next;
+    return next;
+  }
+
+  private async load(): Promise<void> {
+    const rows = await httpTriggers(this.sql);
+    const table = new RouteTable<HttpRoute>();
+    const urls = new Map<string, string>();
+    for (const row of rows) {
+      const config = row.config as HttpTriggerConfig;
+      let template: RouteTemplate;
+      try {
+        template = routeTemplate(config.method, config.path);
+      } catch (err) {
+        this.log.error({ err, trigger: row.name }, 'HTTP trigger with an invalid stored route: skipped');
+        continue;
+      }
+      if (config.path.startsWith(FUNCTION_URL_PREFIX)) urls.set(`${row.functionName}|${row.qualifier}`, config.path);
+      if (!row.enabled) continue;
+      const route: HttpRoute = {
+        triggerId: row.id, triggerName: row.name, functionName: row.functionName, qualifier: row.qualifier,
+        auth: config.auth, cors: config.cors ?? null, template,
+      };
+      if (!table.add(template, route)) this.log.error({ trigger: row.name, route: template.routeKey }, 'two HTTP triggers with one route: the first is served');
+    }
+    this.table = table;
+    this.functionUrls = urls;
+  }
+}
