@@ -7,40 +7,9 @@ import { newId, secret, sha256 } from '../platform/ids.js';
 import type { Secrets } from '../platform/secrets.js';
 import { AppError, badInput, notFound } from '../platform/errors.js';
 import { Limits, requireList, requireName } from '../platform/validate.js';
-
-/** Who is calling. Policies (IAM-style action patterns) are checked in `authorize`, one place. */
-export interface Principal {
-  keyId: string;
-  name: string;
-  actions: string[];
-}
+import { ACTION_PATTERN, covers, type Principal } from '../platform/authorization.js';
 
 const CACHE_TTL_MS = 5_000;
-const ACTION_PATTERN = /^(\*|[a-z]+:(\*|[A-Za-z]+\*?))$/;
-
-function matches(pattern: string, action: string): boolean {
-  if (pattern === '*') return true;
-  if (pattern.endsWith('*')) return action.startsWith(pattern.slice(0, -1));
-  return pattern === action;
-}
-
-/** Whether everything pattern `wanted` allows is allowed by pattern `held`. */
-function covers(held: string, wanted: string): boolean {
-  if (held === '*') return true;
-  if (held.endsWith('*')) return wanted.startsWith(held.slice(0, -1));
-  return held === wanted;
-}
-
-/** true when one of the principal's patterns allows the action (e.g. `clusters:*`, `clusters:Describe*`). */
-export function isAllowed(principal: Principal, action: string): boolean {
-  return principal.actions.some((p) => matches(p, action));
-}
-
-export function authorize(principal: Principal | null, action: string): Principal {
-  if (!principal) throw new AppError('UNAUTHENTICATED', 'an API key is required: Authorization: Bearer <key>');
-  if (!isAllowed(principal, action)) throw new AppError('FORBIDDEN', `this API key may not perform ${action}`);
-  return principal;
-}
 
 export class AuthService {
   // Key checks run on every request: a short cache keeps them off the database; revocation

@@ -12,7 +12,7 @@ import { badInput, conflict, notFound } from '../platform/errors.js';
 import {
   beginTermination, cancelPendingSteps, changeClusterState, changeStepState, settleActivity, stepProgressChanged, stepSnapshot,
 } from '../platform/transitions.js';
-import { isAllowed, type Principal } from '../access/service.js';
+import { isAllowed, type Principal } from '../platform/authorization.js';
 import type { Secrets } from '../platform/secrets.js';
 import type { StorageService } from '../storage/service.js';
 import type { CatalogLookup } from '../sql/preview-query.js';

@@ -1,7 +1,7 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { FunctionAliasRow, FunctionRow, FunctionVersionRow, InvocationRow, LogLineRow, ProvisionedConcurrencyRow } from '../platform/db/rows.js';
-import { authorize } from '../access/service.js';
+import { authorize } from '../platform/authorization.js';
 import { ephemeralOf, functionArn } from './functions.js';
 import {
   Alias, CreateAliasInput, CreateAliasPayload, CreateFunctionInput, CreateFunctionPayload, DeleteAliasInput, DeleteAliasPayload,

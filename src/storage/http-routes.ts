@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { authorize } from '../access/service.js';
+import { authorize } from '../platform/authorization.js';
 import { AppError, badInput } from '../platform/errors.js';
 import type { Services } from '../platform/services-bag.js';
 import { s3Uri } from './s3-uri.js';

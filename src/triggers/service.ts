@@ -10,7 +10,7 @@ import * as q from './queries/triggers.js';
 import type { FunctionRow, InvocationRow, TriggerRow, TriggerSourceType } from '../platform/db/rows.js';
 import { Channel, notify } from '../platform/notifications/channels.js';
 import { newId } from '../platform/ids.js';
-import { authorize, isAllowed, type Principal } from '../access/service.js';
+import { authorize, isAllowed, type Principal } from '../platform/authorization.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
 import { requireQualifier, type FunctionService, type ResolvedVersion } from '../functions/functions.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from '../platform/paging.js';

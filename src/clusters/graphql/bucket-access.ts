@@ -1,5 +1,4 @@
-import type { Principal } from '../../access/service.js';
-import { authorize } from '../../access/service.js';
+import { authorize, type Principal } from '../../platform/authorization.js';
 import type { StepInput } from './inputs.js';
 
 /**

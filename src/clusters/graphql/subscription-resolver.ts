@@ -2,7 +2,7 @@ import { Arg, Ctx, ID, Int, Resolver, Root, Subscription, type SubscribeResolver
 import type { EventRow, LogLineRow, StepRow } from '../../platform/db/rows.js';
 import { ENDED_STEP_STATES } from '../../platform/db/rows.js';
 import { emptyIterator, prependIterator, transformIterator } from '../../platform/notifications/live-feed.js';
-import { authorize } from '../../access/service.js';
+import { authorize } from '../../platform/authorization.js';
 import { notFound } from '../../platform/errors.js';
 import { ClusterEvent, LogLine, Step } from './types.js';
 import type { Context } from '../../platform/graphql/context.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Principal } from '../../access/service.js';
+import type { Principal } from '../authorization.js';
 import type { Services } from '../services-bag.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import type { KeyRateLimiter } from './rate-limits.js';

@@ -23,7 +23,7 @@ import { TriggerScheduleResolver, ScheduleSourceTimesResolver } from '../../trig
 import { TriggerQueueResolver } from '../../triggers/sources/queue/resolvers.js';
 import { TriggerTopicResolver } from '../../triggers/sources/topic/resolvers.js';
 import { TriggerResolver } from '../../triggers/resolvers.js';
-import { authorize } from '../../access/service.js';
+import { authorize } from '../authorization.js';
 
 // Every @Authorized('service:Action') field goes through here: the one place policies are checked.
 const authChecker: AuthChecker<Context> = ({ context }, actions) => {

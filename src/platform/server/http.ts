@@ -13,7 +13,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { AgentSessions } from '../../clusters/agent-gateway.js';
 import { createContext, type Context } from '../graphql/context.js';
 import { KeyRateLimiter, type FieldRates } from '../graphql/rate-limits.js';
-import type { Principal } from '../../access/service.js';
+import type { Principal } from '../authorization.js';
 import { AppError } from '../errors.js';
 import type { Services } from '../services-bag.js';
 import { formatError, httpStatusOf } from './errors.js';

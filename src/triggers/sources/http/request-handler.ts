@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { Logger } from 'pino';
-import { isAllowed } from '../../../access/service.js';
+import { isAllowed } from '../../../platform/authorization.js';
 import { AppError } from '../../../platform/errors.js';
 import { HTTP_TRIGGER_PREFIX, type HttpRoute, type HttpRouteService } from './route-table.js';
 import { corsResponseHeaders, preflightHeaders } from './cors.js';

@@ -1,0 +1,34 @@
+// The module contract: what a product module (clusters, functions, triggers, …) shows app.ts.
+// A module is built from the platform and the modules it needs (its constructor says which), offers
+// its services as read-only properties to the modules built after it, and declares here what the
+// platform must do for it: serve its resolvers and HTTP surface, hand it its NOTIFY channels, start
+// and stop it. Nothing is wired after construction.
+import type http from 'node:http';
+import type { Router } from 'express';
+import type { WebSocket } from 'ws';
+import type { ChannelName } from './notifications/channels.js';
+
+/** What a module serves on the main HTTP port besides GraphQL. */
+export interface HttpSurface {
+  /** plain handlers in front of Express, for every URL `owns` accepts (no body parsing on the way) */
+  readonly handlers?: ReadonlyArray<{ owns(url: string | undefined): boolean; handle(req: http.IncomingMessage, res: http.ServerResponse): void }>;
+  /** Express routers, mounted before any body parser (they stream their bodies) */
+  readonly routers?: ReadonlyArray<{ path: string; router: Router }>;
+  /** WebSocket endpoints */
+  readonly sockets?: ReadonlyArray<{ path: string; maxPayloadBytes: number; accept(ws: WebSocket, remoteAddress: string): void }>;
+}
+
+export interface Module {
+  readonly name: string;
+  /** instances of the module's type-graphql resolver classes, built with its services */
+  readonly resolvers: readonly object[];
+  /** the NOTIFY channels this module owns: the one LISTEN connection hands each payload here */
+  readonly channels?: { readonly [C in ChannelName]?: (payload: string) => void };
+  /** LISTEN came back after a drop: look again at whatever a missed notification would have said */
+  caughtUp?(): void;
+  readonly http?: HttpSurface;
+  /** runs once every module is built, before the server listens */
+  start?(): Promise<void> | void;
+  /** runs in reverse order of start, after the HTTP server stopped accepting */
+  stop?(): Promise<void> | void;
+}
