@@ -2,15 +2,15 @@ import type { Logger } from 'pino';
 import type { Sql } from '../platform/db/client.js';
 import { eventHead, eventsAfter } from './queries/events.js';
 import type { EventRow } from '../platform/db/rows.js';
-import { SeqFeed } from '../platform/notifications/live-feed.js';
+import { LiveFeed } from '../platform/notifications/live-feed.js';
 import { parseSeqCursor } from '../platform/paging.js';
 
 /** The per-cluster event log (outbox) as a replayable feed for subscriptions. */
 export class EventService {
-  readonly feed: SeqFeed<EventRow>;
+  readonly feed: LiveFeed<EventRow>;
 
   constructor(private readonly sql: Sql, log: Logger) {
-    this.feed = new SeqFeed<EventRow>({
+    this.feed = new LiveFeed<EventRow>({
       fetch: (key, after, limit) => eventsAfter(this.sql, key, after, limit),
       head: (key) => eventHead(this.sql, key),
       seqOf: (e) => e.seq,

@@ -1,8 +1,8 @@
 // GraphQL shapes of functions (the Lambda model): types, inputs, payloads and enums. Shape only.
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import { LogStreamKind } from '../clusters/graphql/enums.js';
-import { Connection, PageInfo } from '../clusters/graphql/types.js';
+import { LogStreamKind } from '../logs/graphql.js';
+import { Connection, PageInfo } from '../platform/graphql/connection.js';
 
 export enum Runtime { NODEJS20 = 'NODEJS20', PYTHON311 = 'PYTHON311', PROVIDED = 'PROVIDED' }
 export enum FunctionState { PENDING = 'PENDING', ACTIVE = 'ACTIVE', INACTIVE = 'INACTIVE', FAILED = 'FAILED' }

@@ -12,11 +12,11 @@ import {
   UpdateFunctionConfigurationPayload, ProvisionedConcurrencyConfig, ProvisionedConcurrencyStatus, PutProvisionedConcurrencyConfigInput,
   PutProvisionedConcurrencyConfigPayload, DeleteProvisionedConcurrencyConfigInput, DeleteProvisionedConcurrencyConfigPayload,
 } from './graphql.js';
-import type { LogStreamKind } from '../clusters/graphql/enums.js';
-import { LogLine, LogLineConnection, LogPageArgs } from '../clusters/graphql/types.js';
 import type { Context } from '../platform/graphql/context.js';
 import { logConnection } from '../logs/resolvers.js';
-import { connection, toLogLine } from '../platform/graphql/mappers.js';
+import type { LogStreamKind } from '../logs/graphql.js';
+import { LogLine, LogLineConnection, LogPageArgs, toLogLine } from '../logs/graphql.js';
+import { connection } from '../platform/graphql/connection.js';
 
 const STATE: Record<FunctionRow['state'], FunctionState> = {
   Pending: FunctionState.PENDING, Active: FunctionState.ACTIVE, Inactive: FunctionState.INACTIVE, Failed: FunctionState.FAILED,
@@ -92,7 +92,7 @@ export class FunctionResolver {
   @Authorized('functions:GetFunction')
   @Query(() => LambdaFunction, { nullable: true })
   async function(@Arg('name', () => String) name: string, @Ctx() ctx: Context): Promise<FunctionObject | null> {
-    const row = await ctx.services.functions.get(name);
+    const row = await this.functions.get(name);
     return row ? toFunction(row) : null;
   }
 
@@ -103,84 +103,84 @@ export class FunctionResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
-    return connection(await ctx.services.functions.list(first, after), toFunction, Boolean(after));
+    return connection(await this.functions.list(first, after), toFunction, Boolean(after));
   }
 
   @Authorized('functions:CreateFunction')
   @Mutation(() => CreateFunctionPayload, { description: 'The function starts Pending and becomes Active once its code is unpacked' })
   async createFunction(@Arg('input', () => CreateFunctionInput) input: CreateFunctionInput, @Ctx() ctx: Context) {
-    return { function: toFunction(await ctx.services.functions.create(input)) };
+    return { function: toFunction(await this.functions.create(input)) };
   }
 
   @Authorized('functions:UpdateFunctionCode')
   @Mutation(() => UpdateFunctionCodePayload, { description: 'LastUpdateStatus is IN_PROGRESS until the new code is unpacked' })
   async updateFunctionCode(@Arg('input', () => UpdateFunctionCodeInput) input: UpdateFunctionCodeInput, @Ctx() ctx: Context) {
-    return { function: toFunction((await ctx.services.functions.updateCode(input)).fn) };
+    return { function: toFunction((await this.functions.updateCode(input)).fn) };
   }
 
   @Authorized('functions:UpdateFunctionConfiguration')
   @Mutation(() => UpdateFunctionConfigurationPayload)
   async updateFunctionConfiguration(@Arg('input', () => UpdateFunctionConfigurationInput) input: UpdateFunctionConfigurationInput, @Ctx() ctx: Context) {
-    return { function: toFunction(await ctx.services.functions.updateConfiguration(input)) };
+    return { function: toFunction(await this.functions.updateConfiguration(input)) };
   }
 
   @Authorized('functions:DeleteFunction')
   @Mutation(() => DeleteFunctionPayload, { description: 'Deletes the function, its versions and aliases; its instances are stopped' })
   async deleteFunction(@Arg('input', () => DeleteFunctionInput) input: DeleteFunctionInput, @Ctx() ctx: Context) {
-    return { functionName: (await ctx.services.functions.delete(input.functionName)).name };
+    return { functionName: (await this.functions.delete(input.functionName)).name };
   }
 
   @Authorized('functions:PublishVersion')
   @Mutation(() => PublishVersionPayload, { description: 'Snapshots $LATEST; an unchanged $LATEST gives back the last version' })
   async publishVersion(@Arg('input', () => PublishVersionInput) input: PublishVersionInput, @Ctx() ctx: Context) {
-    return { version: toVersion(await ctx.services.functions.publishVersion(input)) };
+    return { version: toVersion(await this.functions.publishVersion(input)) };
   }
 
   @Authorized('functions:CreateAlias')
   @Mutation(() => CreateAliasPayload)
   async createAlias(@Arg('input', () => CreateAliasInput) input: CreateAliasInput, @Ctx() ctx: Context) {
-    return { alias: toAlias(await ctx.services.functions.createAlias(input), input.functionName) };
+    return { alias: toAlias(await this.functions.createAlias(input), input.functionName) };
   }
 
   @Authorized('functions:UpdateAlias')
   @Mutation(() => UpdateAliasPayload)
   async updateAlias(@Arg('input', () => UpdateAliasInput) input: UpdateAliasInput, @Ctx() ctx: Context) {
-    return { alias: toAlias(await ctx.services.functions.updateAlias(input), input.functionName) };
+    return { alias: toAlias(await this.functions.updateAlias(input), input.functionName) };
   }
 
   @Authorized('functions:DeleteAlias')
   @Mutation(() => DeleteAliasPayload)
   async deleteAlias(@Arg('input', () => DeleteAliasInput) input: DeleteAliasInput, @Ctx() ctx: Context) {
-    const row = await ctx.services.functions.deleteAlias(input);
+    const row = await this.functions.deleteAlias(input);
     return { functionName: input.functionName, name: row.name };
   }
 
   @Authorized('functions:PutProvisionedConcurrencyConfig')
   @Mutation(() => PutProvisionedConcurrencyConfigPayload, { description: 'Keeps N instances of a version or alias initialised (status IN_PROGRESS until they are)' })
   async putProvisionedConcurrencyConfig(@Arg('input', () => PutProvisionedConcurrencyConfigInput) input: PutProvisionedConcurrencyConfigInput, @Ctx() ctx: Context) {
-    return { config: toProvisioned(await ctx.services.provisioned.put(input)) };
+    return { config: toProvisioned(await this.provisioned.put(input)) };
   }
 
   @Authorized('functions:DeleteProvisionedConcurrencyConfig')
   @Mutation(() => DeleteProvisionedConcurrencyConfigPayload)
   async deleteProvisionedConcurrencyConfig(@Arg('input', () => DeleteProvisionedConcurrencyConfigInput) input: DeleteProvisionedConcurrencyConfigInput, @Ctx() ctx: Context) {
-    await ctx.services.provisioned.delete(input);
+    await this.provisioned.delete(input);
     return { functionName: input.functionName, qualifier: input.qualifier };
   }
 
   @Authorized('functions:InvokeFunction')
   @Mutation(() => InvokeFunctionPayload, { description: 'REQUEST_RESPONSE waits for the result; EVENT queues it (202); DRY_RUN only checks (204)' })
   async invokeFunction(@Arg('input', () => InvokeFunctionInput) input: InvokeFunctionInput, @Ctx() ctx: Context): Promise<InvokeFunctionPayload> {
-    const r = await ctx.services.invocations.invoke(input);
+    const r = await this.invocations.invoke(input);
     return { ...r, invocation: toInvocation(r.invocation) };
   }
 
   @Authorized('functions:GetInvocation')
   @Query(() => Invocation, { nullable: true })
   async invocation(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Invocation | null> {
-    const row = await ctx.services.invocations.get(id);
+    const row = await this.invocations.get(id);
     if (!row) return null;
-    const hidden = await ctx.services.triggers.hiddenPayloads(ctx.principal!, [row]);
+    const hidden = await this.triggers.hiddenPayloads(ctx.principal!, [row]);
     return toInvocation(row, hidden.has(row.id));
   }
 
@@ -192,11 +192,11 @@ export class FunctionResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('filter', () => InvocationFilter, { nullable: true }) filter?: InvocationFilter,
   ) {
-    const page = await ctx.services.invocations.list({
+    const page = await this.invocations.list({
       functionName: filter?.functionName, statuses: filter?.status, invocationType: filter?.invocationType,
       executedVersion: filter?.executedVersion, since: filter?.since, until: filter?.until,
     }, first, after);
-    const hidden = await ctx.services.triggers.hiddenPayloads(ctx.principal!, page.nodes);
+    const hidden = await this.triggers.hiddenPayloads(ctx.principal!, page.nodes);
     return connection(page, (row) => toInvocation(row, hidden.has(row.id)), Boolean(after));
   }
 
@@ -210,7 +210,7 @@ export class FunctionResolver {
     @Arg('periodSeconds', () => Int, { defaultValue: 60 }) periodSeconds: number,
     @Arg('version', () => String, { nullable: true, description: 'executed version; all when absent' }) version?: string,
   ): Promise<FunctionMetricsDatapoint[]> {
-    const rows = await ctx.services.invocations.metrics(functionName, version ?? null, since, until, periodSeconds);
+    const rows = await this.invocations.metrics(functionName, version ?? null, since, until, periodSeconds);
     return rows.map((r) => ({
       timestamp: r.bucket, invocations: r.invocations, errors: r.errors, throttles: r.throttles, durationAvg: r.durationAvg,
       durationP50: r.durationP50, durationP99: r.durationP99, concurrentExecutionsMax: r.maxConcurrency, coldStarts: r.coldStarts,
@@ -220,27 +220,27 @@ export class FunctionResolver {
 
   @FieldResolver(() => JSONResolver, { description: 'an object of strings (as Lambda\'s GetFunctionConfiguration; stored encrypted)' })
   environment(@Root() fn: FunctionObject, @Ctx() ctx: Context): Record<string, string> {
-    return ctx.services.secrets.openEnv(fn.row.environment);
+    return this.secrets.openEnv(fn.row.environment);
   }
 
   @FieldResolver(() => [FunctionVersion])
   async versions(@Root() fn: FunctionObject, @Ctx() ctx: Context): Promise<FunctionVersion[]> {
-    return (await ctx.loaders.functionVersions.load(fn.id)).map(toVersion);
+    return (await this.loaders(ctx).functionVersions.load(fn.id)).map(toVersion);
   }
 
   @FieldResolver(() => [Alias])
   async aliases(@Root() fn: FunctionObject, @Ctx() ctx: Context): Promise<Alias[]> {
-    return (await ctx.loaders.functionAliases.load(fn.id)).map((a) => toAlias(a, fn.name));
+    return (await this.loaders(ctx).functionAliases.load(fn.id)).map((a) => toAlias(a, fn.name));
   }
 
   @FieldResolver(() => [ProvisionedConcurrencyConfig])
   async provisionedConcurrency(@Root() fn: FunctionObject, @Ctx() ctx: Context): Promise<ProvisionedConcurrencyConfig[]> {
-    return (await ctx.loaders.provisioned.load(fn.id)).map(toProvisioned);
+    return (await this.loaders(ctx).provisioned.load(fn.id)).map(toProvisioned);
   }
 
   @FieldResolver(() => FunctionInstances, { description: 'instances on the server that answers' })
   instances(@Root() fn: FunctionObject, @Ctx() ctx: Context): FunctionInstances {
-    return ctx.services.invocations.instanceCounts(fn.id);
+    return this.invocations.instanceCounts(fn.id);
   }
 
   @Authorized('logs:GetLogEvents')

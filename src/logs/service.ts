@@ -3,7 +3,7 @@ import type { Sql } from '../platform/db/client.js';
 import * as q from './queries.js';
 import type { LogLineRow } from '../platform/db/rows.js';
 import type { AgentLogLine } from '../engine/types.js';
-import { SeqFeed } from '../platform/notifications/live-feed.js';
+import { LiveFeed } from '../platform/notifications/live-feed.js';
 import { badInput } from '../platform/errors.js';
 import { pageSize, parseSeqCursor, type Page } from '../platform/paging.js';
 import { requireIntInRange } from '../platform/validate.js';
@@ -20,10 +20,10 @@ export function streamName(code: number): (typeof STREAM_NAMES)[number] {
 const MAX_TAIL = 1_000;
 
 export class LogService {
-  readonly feed: SeqFeed<LogLineRow>;
+  readonly feed: LiveFeed<LogLineRow>;
 
   constructor(private readonly sql: Sql, log: Logger) {
-    this.feed = new SeqFeed<LogLineRow>({
+    this.feed = new LiveFeed<LogLineRow>({
       fetch: (key, after, limit) => q.linesAfter(this.sql, key, after, limit),
       head: async (key) => (await q.streamHead(this.sql, key))?.lastSeq ?? 0,
       seqOf: (line) => line.seq,

@@ -6,7 +6,7 @@
 import type http from 'node:http';
 import type { Router } from 'express';
 import type { WebSocket } from 'ws';
-import type { ChannelName } from './notifications/channels.js';
+import type { ChannelOwner } from './notifications/listener.js';
 
 /** What a module serves on the main HTTP port besides GraphQL. */
 export interface HttpSurface {
@@ -18,17 +18,14 @@ export interface HttpSurface {
   readonly sockets?: ReadonlyArray<{ path: string; maxPayloadBytes: number; accept(ws: WebSocket, remoteAddress: string): void }>;
 }
 
-export interface Module {
-  readonly name: string;
+export interface Module extends ChannelOwner {
   /** instances of the module's type-graphql resolver classes, built with its services */
   readonly resolvers: readonly object[];
-  /** the NOTIFY channels this module owns: the one LISTEN connection hands each payload here */
-  readonly channels?: { readonly [C in ChannelName]?: (payload: string) => void };
-  /** LISTEN came back after a drop: look again at whatever a missed notification would have said */
-  caughtUp?(): void;
   readonly http?: HttpSurface;
   /** runs once every module is built, before the server listens */
   start?(): Promise<void> | void;
+  /** the server is about to stop accepting: end what holds requests open (long polls) */
+  drain?(): void;
   /** runs in reverse order of start, after the HTTP server stopped accepting */
   stop?(): Promise<void> | void;
 }

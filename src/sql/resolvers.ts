@@ -2,9 +2,12 @@ import { Arg, Authorized, Ctx, ID, Int, Query, Resolver, UseMiddleware } from 't
 import { SqlPreview } from './graphql.js';
 import type { Context } from '../platform/graphql/context.js';
 import { rateLimited } from '../platform/graphql/rate-limits.js';
+import type { SqlService } from './service.js';
 
 @Resolver()
 export class SqlResolver {
+  constructor(private readonly sqlQueries: SqlService) {}
+
   // a preview reads objects: the key needs that right too, not only the cluster's
   @Authorized('clusters:SqlPreview', 'buckets:GetObject')
   @UseMiddleware(rateLimited('sqlPreview'))
@@ -18,6 +21,6 @@ export class SqlResolver {
     @Arg('limit', () => Int, { nullable: true }) limit: number | null,
     @Ctx() ctx: Context,
   ): Promise<SqlPreview> {
-    return ctx.services.sqlQueries.preview(clusterId, query, limit);
+    return this.sqlQueries.preview(clusterId, query, limit);
   }
 }

@@ -1,6 +1,6 @@
 import { Field, Float, InputType, Int, ObjectType } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import { PageInfo } from '../clusters/graphql/types.js';
+import { PageInfo } from '../platform/graphql/connection.js';
 
 @ObjectType({ description: 'A bucket: a namespace of objects, stored under the data dir (s3://<name>/ → <DATA_DIR>/buckets/<name>/)' })
 export class Bucket {

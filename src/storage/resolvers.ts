@@ -6,6 +6,7 @@ import {
 } from './graphql.js';
 import { s3Uri } from './s3-uri.js';
 import type { Context } from '../platform/graphql/context.js';
+import type { StorageService } from './service.js';
 
 const toBucket = (r: BucketRow): Bucket => ({ name: r.name, uri: `s3://${r.name}/`, createdAt: r.createdAt });
 export const toObject = (r: ObjectRow): BucketObject => ({
@@ -14,16 +15,18 @@ export const toObject = (r: ObjectRow): BucketObject => ({
 
 @Resolver()
 export class BucketResolver {
+  constructor(private readonly storage: StorageService) {}
+
   @Authorized('buckets:ListBuckets')
   @Query(() => [Bucket], { description: 'All buckets, by name' })
   async buckets(@Ctx() ctx: Context): Promise<Bucket[]> {
-    return (await ctx.services.storage.listBuckets()).map(toBucket);
+    return (await this.storage.listBuckets()).map(toBucket);
   }
 
   @Authorized('buckets:ListBuckets')
   @Query(() => Bucket, { nullable: true })
   async bucket(@Arg('name', () => String) name: string, @Ctx() ctx: Context): Promise<Bucket | null> {
-    const row = await ctx.services.storage.bucket(name);
+    const row = await this.storage.bucket(name);
     return row && toBucket(row);
   }
 
@@ -37,7 +40,7 @@ export class BucketResolver {
     @Arg('first', () => Int, { nullable: true, description: 'default 20, at most 100' }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<ObjectConnection> {
-    const page = await ctx.services.storage.list(bucket, { prefix, delimiter, first, after });
+    const page = await this.storage.list(bucket, { prefix, delimiter, first, after });
     const edges = page.objects.map((row) => ({ cursor: page.cursorOf(row), node: toObject(row) }));
     return {
       edges,
@@ -49,33 +52,33 @@ export class BucketResolver {
   @Authorized('buckets:GetObject')
   @Query(() => BucketObject, { nullable: true, description: "An object's metadata (HeadObject)" })
   async object(@Arg('bucket', () => String) bucket: string, @Arg('key', () => String) key: string, @Ctx() ctx: Context): Promise<BucketObject | null> {
-    const row = await ctx.services.storage.head(bucket, key);
+    const row = await this.storage.head(bucket, key);
     return row && toObject(row);
   }
 
   @Authorized('buckets:CreateBucket')
   @Mutation(() => CreateBucketPayload, { description: 'CONFLICT when the name is taken' })
   async createBucket(@Arg('input', () => CreateBucketInput) input: CreateBucketInput, @Ctx() ctx: Context): Promise<CreateBucketPayload> {
-    return { bucket: toBucket(await ctx.services.storage.createBucket(input.name)) };
+    return { bucket: toBucket(await this.storage.createBucket(input.name)) };
   }
 
   @Authorized('buckets:DeleteBucket')
   @Mutation(() => DeleteBucketPayload, { description: 'Only an empty bucket (CONFLICT otherwise), unless force: true' })
   async deleteBucket(@Arg('input', () => DeleteBucketInput) input: DeleteBucketInput, @Ctx() ctx: Context): Promise<DeleteBucketPayload> {
-    return ctx.services.storage.deleteBucket(input.name, input.force ?? false);
+    return this.storage.deleteBucket(input.name, input.force ?? false);
   }
 
   @Authorized('buckets:PutObject')
   @Mutation(() => PutObjectPayload, { description: 'Small objects (≤ 1 MiB) inline; larger ones: PUT /objects/<bucket>/<key>' })
   async putObject(@Arg('input', () => PutObjectInput) input: PutObjectInput, @Ctx() ctx: Context): Promise<PutObjectPayload> {
-    const row = await ctx.services.storage.putInline(input);
+    const row = await this.storage.putInline(input);
     return { object: toObject(row) };
   }
 
   @Authorized('buckets:DeleteObject')
   @Mutation(() => DeleteObjectPayload)
   async deleteObject(@Arg('input', () => DeleteObjectInput) input: DeleteObjectInput, @Ctx() ctx: Context): Promise<DeleteObjectPayload> {
-    const row = await ctx.services.storage.deleteObject(input.bucket, input.key, { bucket: 'input.bucket', key: 'input.key' });
+    const row = await this.storage.deleteObject(input.bucket, input.key, { bucket: 'input.bucket', key: 'input.key' });
     return { bucket: input.bucket, key: input.key, deleted: row !== null };
   }
 }

@@ -8,7 +8,8 @@ import {
 import { mayReadSource } from './service.js';
 import type { Context } from '../platform/graphql/context.js';
 import { toInvocation } from '../functions/resolvers.js';
-import { connection } from '../platform/graphql/mappers.js';
+import { connection } from '../platform/graphql/connection.js';
+import type { TriggerService } from './service.js';
 
 /** The GraphQL object keeps its row underneath (`row`) for the sources' field resolvers. */
 export type TriggerObject = Trigger & { row: TriggerRow };
@@ -26,10 +27,12 @@ const toDelivery = (row: InvocationRow, hidePayload: boolean) => ({
 
 @Resolver(() => Trigger)
 export class TriggerResolver {
+  constructor(private readonly triggers: TriggerService) {}
+
   @Authorized('triggers:GetTrigger')
   @Query(() => Trigger, { nullable: true })
   async trigger(@Arg('name', () => String) name: string, @Ctx() ctx: Context): Promise<TriggerObject | null> {
-    const row = await ctx.services.triggers.get(name);
+    const row = await this.triggers.get(name);
     return row ? toTrigger(row) : null;
   }
 
@@ -41,32 +44,32 @@ export class TriggerResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('filter', () => TriggerFilter, { nullable: true }) filter?: TriggerFilter,
   ) {
-    const page = await ctx.services.triggers.list({ sourceType: filter?.sourceType, functionName: filter?.functionName }, first, after);
+    const page = await this.triggers.list({ sourceType: filter?.sourceType, functionName: filter?.functionName }, first, after);
     return connection(page, toTrigger, Boolean(after));
   }
 
   @Authorized('triggers:CreateTrigger')
   @Mutation(() => CreateTriggerPayload)
   async createTrigger(@Arg('input', () => CreateTriggerInput) input: CreateTriggerInput, @Ctx() ctx: Context) {
-    return { trigger: toTrigger(await ctx.services.triggers.create(ctx.principal!, { ...input })) };
+    return { trigger: toTrigger(await this.triggers.create(ctx.principal!, { ...input })) };
   }
 
   @Authorized('triggers:UpdateTrigger')
   @Mutation(() => UpdateTriggerPayload)
   async updateTrigger(@Arg('input', () => UpdateTriggerInput) input: UpdateTriggerInput, @Ctx() ctx: Context) {
-    return { trigger: toTrigger(await ctx.services.triggers.update(ctx.principal!, { ...input })) };
+    return { trigger: toTrigger(await this.triggers.update(ctx.principal!, { ...input })) };
   }
 
   @Authorized('triggers:SetTriggerEnabled')
   @Mutation(() => SetTriggerEnabledPayload, { description: 'A disabled trigger delivers nothing; its events meanwhile are not delivered later' })
   async setTriggerEnabled(@Arg('input', () => SetTriggerEnabledInput) input: SetTriggerEnabledInput, @Ctx() ctx: Context) {
-    return { trigger: toTrigger(await ctx.services.triggers.setEnabled(input.name, input.enabled)) };
+    return { trigger: toTrigger(await this.triggers.setEnabled(input.name, input.enabled)) };
   }
 
   @Authorized('triggers:DeleteTrigger')
   @Mutation(() => DeleteTriggerPayload, { description: 'Its past deliveries stay as invocations' })
   async deleteTrigger(@Arg('input', () => DeleteTriggerInput) input: DeleteTriggerInput, @Ctx() ctx: Context) {
-    return { trigger: toTrigger(await ctx.services.triggers.delete(input.name)) };
+    return { trigger: toTrigger(await this.triggers.delete(input.name)) };
   }
 
   @FieldResolver(() => TriggerDeliveryConnection, { description: 'The invocations this trigger made, newest first' })
@@ -78,6 +81,6 @@ export class TriggerResolver {
   ) {
     // the events of a source the caller can't read stay hidden, whoever made the trigger
     const hidePayload = !mayReadSource(ctx.principal!, trigger.row.sourceType);
-    return connection(await ctx.services.triggers.deliveries(trigger.row, first, after), (row) => toDelivery(row, hidePayload), Boolean(after));
+    return connection(await this.triggers.deliveries(trigger.row, first, after), (row) => toDelivery(row, hidePayload), Boolean(after));
   }
 }

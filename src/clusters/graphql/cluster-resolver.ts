@@ -9,14 +9,19 @@ import {
 import { Cluster, ClusterConnection, Instance, InstanceGroup, StateChangeReason, StepConnection } from './types.js';
 import { authorizeBucketUse } from './bucket-access.js';
 import type { Context } from '../../platform/graphql/context.js';
-import { connection, toCluster, toStep, type ClusterObject } from '../../platform/graphql/mappers.js';
+import { toCluster, toStep, type ClusterObject } from '../../clusters/graphql/mappers.js';
+import { connection } from '../../platform/graphql/connection.js';
+import type { ClusterService } from '../clusters.js';
+import type { ClusterLoaders } from '../loaders.js';
 
 @Resolver(() => Cluster)
 export class ClusterResolver {
+  constructor(private readonly clusters: ClusterService, private readonly loaders: (ctx: Context) => ClusterLoaders) {}
+
   @Authorized('clusters:DescribeCluster')
   @Query(() => Cluster, { nullable: true })
   async cluster(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<ClusterObject | null> {
-    const row = await ctx.loaders.cluster.load(id);
+    const row = await this.loaders(ctx).cluster.load(id);
     return row ? toCluster(row) : null;
   }
 
@@ -28,8 +33,8 @@ export class ClusterResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('filter', () => ClusterFilter, { nullable: true }) filter?: ClusterFilter,
   ) {
-    const page = await ctx.services.clusters.list(first, after, filter);
-    for (const row of page.nodes) ctx.loaders.cluster.prime(row.id, row);
+    const page = await this.clusters.list(first, after, filter);
+    for (const row of page.nodes) this.loaders(ctx).cluster.prime(row.id, row);
     return connection(page, toCluster, Boolean(after));
   }
 
@@ -37,25 +42,25 @@ export class ClusterResolver {
   @Mutation(() => CreateClusterPayload)
   async createCluster(@Arg('input', () => CreateClusterInput) input: CreateClusterInput, @Ctx() ctx: Context) {
     authorizeBucketUse(ctx.principal, input.steps, input.bootstrapActions?.length ?? 0);
-    return { cluster: toCluster(await ctx.services.clusters.create(input)) };
+    return { cluster: toCluster(await this.clusters.create(input)) };
   }
 
   @Authorized('clusters:TerminateClusters')
   @Mutation(() => TerminateClustersPayload, { description: 'All or nothing; terminating an ended cluster is a no-op' })
   async terminateClusters(@Arg('input', () => TerminateClustersInput) input: TerminateClustersInput, @Ctx() ctx: Context) {
-    return { clusters: (await ctx.services.clusters.terminate(input.ids)).map(toCluster) };
+    return { clusters: (await this.clusters.terminate(input.ids)).map(toCluster) };
   }
 
   @Authorized('clusters:SetTerminationProtection')
   @Mutation(() => SetTerminationProtectionPayload)
   async setTerminationProtection(@Arg('input', () => SetTerminationProtectionInput) input: SetTerminationProtectionInput, @Ctx() ctx: Context) {
-    return { clusters: (await ctx.services.clusters.setTerminationProtection(input.ids, input.terminationProtected)).map(toCluster) };
+    return { clusters: (await this.clusters.setTerminationProtection(input.ids, input.terminationProtected)).map(toCluster) };
   }
 
   @Authorized('clusters:ModifyInstanceGroup')
   @Mutation(() => ModifyInstanceGroupPayload, { description: 'Sets the wanted size of a CORE or TASK group; nodes start or stop to match' })
   async modifyInstanceGroup(@Arg('input', () => ModifyInstanceGroupInput) input: ModifyInstanceGroupInput, @Ctx() ctx: Context) {
-    return { instanceGroup: await ctx.services.clusters.modifyInstanceGroup(input) };
+    return { instanceGroup: await this.clusters.modifyInstanceGroup(input) };
   }
 
   @FieldResolver(() => StateChangeReason, { nullable: true })
@@ -66,12 +71,12 @@ export class ClusterResolver {
 
   @FieldResolver(() => [InstanceGroup])
   instanceGroups(@Root() cluster: ClusterObject, @Ctx() ctx: Context) {
-    return ctx.loaders.groupsByCluster.load(cluster.id);
+    return this.loaders(ctx).groupsByCluster.load(cluster.id);
   }
 
   @FieldResolver(() => [Instance])
   instances(@Root() cluster: ClusterObject, @Ctx() ctx: Context) {
-    return ctx.loaders.instancesByCluster.load(cluster.id);
+    return this.loaders(ctx).instancesByCluster.load(cluster.id);
   }
 
   @FieldResolver(() => StepConnection, { description: 'Newest first, as EMR ListSteps' })
@@ -83,7 +88,7 @@ export class ClusterResolver {
   ) {
     const limit = pageSize(first);
     const before = after ? parseSeqCursor(after) : null;
-    const rows = await ctx.loaders.stepPage.load(`${cluster.id}|${limit + 1}|${before ?? ''}`);
+    const rows = await this.loaders(ctx).stepPage.load(`${cluster.id}|${limit + 1}|${before ?? ''}`);
     const page = { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (s: { position: number }) => String(s.position) };
     return connection(page, toStep, Boolean(after));
   }

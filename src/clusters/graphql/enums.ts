@@ -21,7 +21,6 @@ export enum InstanceRole { MASTER = 'MASTER', CORE = 'CORE', TASK = 'TASK' }
 export enum ActionOnFailure { CONTINUE = 'CONTINUE', CANCEL_AND_WAIT = 'CANCEL_AND_WAIT', TERMINATE_CLUSTER = 'TERMINATE_CLUSTER' }
 export enum ApplicationName { SPARK = 'SPARK', DUCKDB = 'DUCKDB' }
 export enum StepKind { COMMAND = 'COMMAND', SCRIPT = 'SCRIPT', SPARK = 'SPARK', SQL = 'SQL' }
-export enum LogStreamKind { STDOUT = 'STDOUT', STDERR = 'STDERR', SYSTEM = 'SYSTEM' }
 export enum ClusterEventKind { CLUSTER = 'CLUSTER', INSTANCE_GROUP = 'INSTANCE_GROUP', INSTANCE = 'INSTANCE', STEP = 'STEP', SCALING = 'SCALING' }
 export enum CancelStepsRequestStatus { SUBMITTED = 'SUBMITTED', FAILED = 'FAILED' }
 export enum StepCancellationOption { SEND_INTERRUPT = 'SEND_INTERRUPT', TERMINATE_PROCESS = 'TERMINATE_PROCESS' }
@@ -34,7 +33,6 @@ registerEnumType(InstanceRole, { name: 'InstanceRole' });
 registerEnumType(ActionOnFailure, { name: 'ActionOnFailure' });
 registerEnumType(ApplicationName, { name: 'ApplicationName' });
 registerEnumType(StepKind, { name: 'StepKind', description: 'command-runner, script-runner, spark-submit or a DuckDB query' });
-registerEnumType(LogStreamKind, { name: 'LogStreamKind', description: 'STDOUT/STDERR of the process, SYSTEM for lines the control plane adds' });
 registerEnumType(ClusterEventKind, { name: 'ClusterEventKind' });
 registerEnumType(CancelStepsRequestStatus, { name: 'CancelStepsRequestStatus' });
 registerEnumType(StepCancellationOption, {

@@ -109,14 +109,3 @@ export class ClusterFilter {
   @Field(() => String, { nullable: true, description: 'case-insensitive substring of the name' }) nameContains?: string;
   @Field(() => [ID], { nullable: true }) ids?: string[];
 }
-
-@InputType()
-export class CreateApiKeyInput {
-  @Field(() => String) name!: string;
-  @Field(() => [String], { nullable: true, description: 'action patterns; default ["*"]' }) actions?: string[];
-}
-
-@InputType()
-export class RevokeApiKeyInput {
-  @Field(() => ID) id!: string;
-}

@@ -1,5 +1,6 @@
 import { Field, ObjectType } from 'type-graphql';
-import { ApiKey, CancelStepsInfo, Cluster, InstanceGroup, Step } from './types.js';
+import { CancelStepsInfo, Cluster, InstanceGroup, Step } from './types.js';
+import { ApiKey } from '../../access/graphql.js';
 
 @ObjectType()
 export class CreateClusterPayload {
@@ -29,15 +30,4 @@ export class AddStepsPayload {
 @ObjectType()
 export class CancelStepsPayload {
   @Field(() => [CancelStepsInfo]) results!: CancelStepsInfo[];
-}
-
-@ObjectType()
-export class CreateApiKeyPayload {
-  @Field(() => ApiKey) apiKey!: ApiKey;
-  @Field(() => String, { description: 'the secret key: shown only here, store it now' }) key!: string;
-}
-
-@ObjectType()
-export class RevokeApiKeyPayload {
-  @Field(() => ApiKey) apiKey!: ApiKey;
 }

@@ -1,18 +1,24 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { AddStepsInput, CancelStepsInput } from './inputs.js';
 import { AddStepsPayload, CancelStepsPayload } from './payloads.js';
-import { Cluster, CommandStep, FailureDetails, LogLineConnection, LogPageArgs, ScriptStep, SparkStep, SqlStep, Step } from './types.js';
+import { Cluster, CommandStep, FailureDetails, ScriptStep, SparkStep, SqlStep, Step } from './types.js';
 import { authorizeBucketUse } from './bucket-access.js';
 import type { Context } from '../../platform/graphql/context.js';
 import { logConnection } from '../../logs/resolvers.js';
-import { toCluster, toStep, type StepObject } from '../../platform/graphql/mappers.js';
+import { toCluster, toStep, type StepObject } from '../../clusters/graphql/mappers.js';
+import { LogLineConnection, LogPageArgs } from '../../logs/graphql.js';
+import type { StepService } from '../steps.js';
+import type { LogService } from '../../logs/service.js';
+import type { ClusterLoaders } from '../loaders.js';
 
 @Resolver(() => Step)
 export class StepResolver {
+  constructor(private readonly steps: StepService, private readonly logs: LogService, private readonly loaders: (ctx: Context) => ClusterLoaders) {}
+
   @Authorized('clusters:DescribeStep')
   @Query(() => Step, { nullable: true })
   async step(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<StepObject | null> {
-    const row = await ctx.loaders.step.load(id);
+    const row = await this.loaders(ctx).step.load(id);
     return row ? toStep(row) : null;
   }
 
@@ -20,19 +26,19 @@ export class StepResolver {
   @Mutation(() => AddStepsPayload, { description: 'Steps run in order on the master node, stepConcurrencyLevel at a time' })
   async addSteps(@Arg('input', () => AddStepsInput) input: AddStepsInput, @Ctx() ctx: Context) {
     authorizeBucketUse(ctx.principal, input.steps);
-    return { steps: (await ctx.services.steps.add(input.clusterId, input.steps)).map(toStep) };
+    return { steps: (await this.steps.add(input.clusterId, input.steps)).map(toStep) };
   }
 
   @Authorized('clusters:CancelSteps')
   @Mutation(() => CancelStepsPayload, { description: 'PENDING steps are cancelled at once; RUNNING ones go CANCEL_PENDING until their process tree is killed' })
   async cancelSteps(@Arg('input', () => CancelStepsInput) input: CancelStepsInput, @Ctx() ctx: Context) {
-    return { results: await ctx.services.steps.cancel(input.clusterId, input.stepIds, input.cancellationOption) };
+    return { results: await this.steps.cancel(input.clusterId, input.stepIds, input.cancellationOption) };
   }
 
   @FieldResolver(() => CommandStep, { nullable: true, description: 'env values only for keys that may add steps (clusters:AddSteps); others see the names, each with null' })
   command(@Root() step: StepObject, @Ctx() ctx: Context): CommandStep | null {
     if (step.row.kind !== 'COMMAND') return null;
-    return { args: step.row.spec.args, env: ctx.services.steps.envFor(ctx.principal, step.row) };
+    return { args: step.row.spec.args, env: this.steps.envFor(ctx.principal, step.row) };
   }
 
   @FieldResolver(() => ScriptStep, { nullable: true })
@@ -59,7 +65,7 @@ export class StepResolver {
 
   @FieldResolver(() => Cluster)
   async cluster(@Root() step: StepObject, @Ctx() ctx: Context) {
-    return toCluster((await ctx.loaders.cluster.load(step.clusterId))!);
+    return toCluster((await this.loaders(ctx).cluster.load(step.clusterId))!);
   }
 
   @Authorized('logs:GetLogEvents')
@@ -69,6 +75,6 @@ export class StepResolver {
     @Ctx() ctx: Context,
     @Args(() => LogPageArgs) args: LogPageArgs,
   ) {
-    return logConnection(ctx, step.logStreamId, args);
+    return logConnection(this.logs, step.logStreamId, args);
   }
 }

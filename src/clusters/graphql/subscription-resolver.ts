@@ -4,10 +4,11 @@ import { ENDED_STEP_STATES } from '../../platform/db/rows.js';
 import { emptyIterator, prependIterator, transformIterator } from '../../platform/notifications/live-feed.js';
 import { authorize } from '../../platform/authorization.js';
 import { notFound } from '../../platform/errors.js';
-import { ClusterEvent, LogLine, Step } from './types.js';
+import { ClusterEvent, Step } from './types.js';
 import type { Context } from '../../platform/graphql/context.js';
 import { createLoaders } from '../../platform/graphql/loaders.js';
-import { toClusterEvent, toLogLine, toStep, type StepObject } from '../../platform/graphql/mappers.js';
+import { toClusterEvent, toStep, type StepObject } from '../../clusters/graphql/mappers.js';
+import { LogLine, toLogLine } from '../../logs/graphql.js';
 
 type Data<A> = SubscribeResolverData<unknown, A, Context>;
 

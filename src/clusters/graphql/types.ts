@@ -1,9 +1,7 @@
 import { ArgsType, Field, Float, ID, Int, ObjectType, type ClassType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import {
-  ActionOnFailure, CancelStepsRequestStatus, ClusterEventKind, ClusterState, InstanceGroupState, InstanceRole,
-  InstanceState, LogStreamKind, StepKind, StepState,
-} from './enums.js';
+import { ActionOnFailure, CancelStepsRequestStatus, ClusterEventKind, ClusterState, InstanceGroupState, InstanceRole, InstanceState, StepKind, StepState } from './enums.js';
+import { LogStreamKind } from '../../logs/graphql.js';
 
 @ObjectType({ description: 'A machine size from the catalog; each instance gets this capacity' })
 export class InstanceType {
@@ -24,33 +22,6 @@ export class StateChangeReason {
   @Field(() => String, { nullable: true, description: 'EMR code: USER_REQUEST, STEP_FAILURE, INSTANCE_FAILURE, ALL_STEPS_COMPLETED, …' })
   code!: string | null;
   @Field(() => String, { nullable: true }) message!: string | null;
-}
-
-@ObjectType()
-export class PageInfo {
-  @Field(() => Boolean) hasNextPage!: boolean;
-  @Field(() => Boolean) hasPreviousPage!: boolean;
-  @Field(() => String, { nullable: true }) startCursor!: string | null;
-  @Field(() => String, { nullable: true }) endCursor!: string | null;
-}
-
-/**
- * The fields of a Relay connection of `node`, with its `<name>Edge` type (cursor and node). A
- * connection type extends it: `@ObjectType() export class XConnection extends Connection(X, 'X') {}`.
- */
-export function Connection<T extends object>(node: ClassType<T>, name: string) {
-  @ObjectType(`${name}Edge`)
-  class Edge {
-    @Field(() => String) cursor!: string;
-    @Field(() => node) node!: T;
-  }
-  // only the connection types extending it reach the schema
-  @ObjectType(`${name}ConnectionFields`)
-  abstract class ConnectionFields {
-    @Field(() => [Edge]) edges!: Edge[];
-    @Field(() => PageInfo) pageInfo!: PageInfo;
-  }
-  return ConnectionFields;
 }
 
 @ObjectType()
@@ -76,27 +47,6 @@ export class Instance {
   @Field(() => DateTimeResolver) createdAt!: Date;
   @Field(() => DateTimeResolver, { nullable: true }) readyAt!: Date | null;
   @Field(() => DateTimeResolver, { nullable: true }) endedAt!: Date | null;
-}
-
-@ObjectType()
-export class LogLine {
-  @Field(() => String, { description: 'pass as `after` to continue after this line' }) cursor!: string;
-  @Field(() => DateTimeResolver) at!: Date;
-  @Field(() => LogStreamKind) stream!: LogStreamKind;
-  @Field(() => String) text!: string;
-}
-
-@ObjectType()
-export class LogLineConnection extends Connection(LogLine, 'LogLine') {
-  @Field(() => Int, { description: 'lines stored in the whole log (not just this page); read from the stream head, no scan' }) totalCount!: number;
-}
-
-@ArgsType()
-export class LogPageArgs {
-  @Field(() => Int, { nullable: true, description: 'the first lines after `after` (default 20, at most 100)' }) first?: number;
-  @Field(() => String, { nullable: true }) after?: string;
-  @Field(() => Int, { nullable: true, description: 'the last lines before `before` (the end of the log without it; at most 100)' }) last?: number;
-  @Field(() => String, { nullable: true }) before?: string;
 }
 
 @ObjectType()
@@ -197,13 +147,4 @@ export class CancelStepsInfo {
   @Field(() => ID) stepId!: string;
   @Field(() => CancelStepsRequestStatus) status!: CancelStepsRequestStatus;
   @Field(() => String, { nullable: true }) reason!: string | null;
-}
-
-@ObjectType()
-export class ApiKey {
-  @Field(() => ID) id!: string;
-  @Field(() => String) name!: string;
-  @Field(() => [String], { description: 'allowed actions, e.g. "*", "clusters:*", "clusters:Describe*"' }) actions!: string[];
-  @Field(() => DateTimeResolver) createdAt!: Date;
-  @Field(() => DateTimeResolver, { nullable: true }) revokedAt!: Date | null;
 }

@@ -1,21 +1,21 @@
 import DataLoader from 'dataloader';
 import type { AutoScalingPolicyRow, ManagedScalingPolicyRow, ScalingActivityRow } from '../../platform/db/rows.js';
-import type { Services } from '../../platform/services-bag.js';
-import type { ClusterUsage } from '../usage.js';
+import type { ScalingService } from './service.js';
+import type { ClusterUsage, UsageService } from '../usage.js';
 
 /** Batching for the scaling, usage and policy fields of clusters and groups (one query per field). */
-export function createScalingLoaders(services: Services) {
+export function createScalingLoaders(scaling: ScalingService, usage: UsageService) {
   return {
     managedPolicy: new DataLoader<string, ManagedScalingPolicyRow | undefined>(async (ids) => {
-      const rows = new Map((await services.scaling.managedPolicies(ids)).map((r) => [r.clusterId, r]));
+      const rows = new Map((await scaling.managedPolicies(ids)).map((r) => [r.clusterId, r]));
       return ids.map((id) => rows.get(id));
     }),
     autoPolicy: new DataLoader<string, AutoScalingPolicyRow | undefined>(async (ids) => {
-      const rows = new Map((await services.scaling.autoPolicies(ids)).map((r) => [r.groupId, r]));
+      const rows = new Map((await scaling.autoPolicies(ids)).map((r) => [r.groupId, r]));
       return ids.map((id) => rows.get(id));
     }),
     usage: new DataLoader<string, ClusterUsage>(async (ids) => {
-      const usage = await services.usage.usage(ids);
+      const usage = await usage.usage(ids);
       return ids.map((id) => usage.get(id)!);
     }),
     /** key: `${clusterId}|${limit}|${beforeId}`; one query per distinct (limit, before) */
@@ -32,7 +32,7 @@ export function createScalingLoaders(services: Services) {
       }
       await Promise.all([...byArgs.values()].map(async (group) => {
         const { limit, before } = group[0]!;
-        const rows = await services.scaling.activityPages(group.map((g) => g.clusterId), limit, before);
+        const rows = await scaling.activityPages(group.map((g) => g.clusterId), limit, before);
         for (const g of group) results.set(g.key, rows.filter((r) => r.clusterId === g.clusterId));
       }));
       return keys.map((k) => results.get(k) ?? []);

@@ -12,7 +12,8 @@ import {
 } from './graphql.js';
 import { Cluster, InstanceGroup } from '../graphql/types.js';
 import type { Context } from '../../platform/graphql/context.js';
-import { connection, toCluster, type ClusterObject } from '../../platform/graphql/mappers.js';
+import { toCluster, type ClusterObject } from '../../clusters/graphql/mappers.js';
+import { connection } from '../../platform/graphql/connection.js';
 
 const toManaged = (p: ManagedScalingPolicyRow): ManagedScalingPolicy => ({
   computeLimits: {
@@ -38,29 +39,29 @@ export class ClusterScalingResolver {
   @Authorized('clusters:PutManagedScalingPolicy')
   @Mutation(() => PutManagedScalingPolicyPayload, { description: 'Sets (or replaces) the cluster\'s managed scaling limits' })
   async putManagedScalingPolicy(@Arg('input', () => PutManagedScalingPolicyInput) input: PutManagedScalingPolicyInput, @Ctx() ctx: Context) {
-    const policy = await ctx.services.scaling.putManagedPolicy(input.clusterId, input.computeLimits);
-    return { cluster: toCluster((await ctx.services.clusters.get(input.clusterId))!), managedScalingPolicy: toManaged(policy) };
+    const policy = await this.scaling.putManagedPolicy(input.clusterId, input.computeLimits);
+    return { cluster: toCluster((await this.clusters.get(input.clusterId))!), managedScalingPolicy: toManaged(policy) };
   }
 
   @Authorized('clusters:RemoveManagedScalingPolicy')
   @Mutation(() => RemoveManagedScalingPolicyPayload, { description: 'The cluster keeps its current size' })
   async removeManagedScalingPolicy(@Arg('input', () => RemoveManagedScalingPolicyInput) input: RemoveManagedScalingPolicyInput, @Ctx() ctx: Context) {
-    await ctx.services.scaling.removeManagedPolicy(input.clusterId);
-    return { cluster: toCluster((await ctx.services.clusters.get(input.clusterId))!) };
+    await this.scaling.removeManagedPolicy(input.clusterId);
+    return { cluster: toCluster((await this.clusters.get(input.clusterId))!) };
   }
 
   @Authorized('clusters:PutAutoScalingPolicy')
   @Mutation(() => PutAutoScalingPolicyPayload, { description: 'Sets (or replaces) the automatic scaling rules of a CORE or TASK group' })
   async putAutoScalingPolicy(@Arg('input', () => PutAutoScalingPolicyInput) input: PutAutoScalingPolicyInput, @Ctx() ctx: Context) {
-    const policy = await ctx.services.scaling.putAutoPolicy(input.clusterId, input.instanceGroupId, input.autoScalingPolicy);
-    const [group] = (await ctx.loaders.groupsByCluster.load(input.clusterId)).filter((g) => g.id === input.instanceGroupId);
+    const policy = await this.scaling.putAutoPolicy(input.clusterId, input.instanceGroupId, input.autoScalingPolicy);
+    const [group] = (await this.loaders(ctx).groupsByCluster.load(input.clusterId)).filter((g) => g.id === input.instanceGroupId);
     return { instanceGroup: group, autoScalingPolicy: toAuto(policy) };
   }
 
   @Authorized('clusters:RemoveAutoScalingPolicy')
   @Mutation(() => RemoveAutoScalingPolicyPayload)
   async removeAutoScalingPolicy(@Arg('input', () => RemoveAutoScalingPolicyInput) input: RemoveAutoScalingPolicyInput, @Ctx() ctx: Context) {
-    return { instanceGroup: await ctx.services.scaling.removeAutoPolicy(input.clusterId, input.instanceGroupId) };
+    return { instanceGroup: await this.scaling.removeAutoPolicy(input.clusterId, input.instanceGroupId) };
   }
 
   @Authorized('clusters:GetClusterMetrics')
@@ -75,8 +76,8 @@ export class ClusterScalingResolver {
     @Arg('statistic', () => MetricStatistic, { nullable: true, defaultValue: MetricStatistic.AVERAGE }) statistic?: MetricStatistic,
     @Arg('instanceId', () => ID, { nullable: true, description: 'a node\'s own series (NodeCpuPercent, NodeMemoryUsedMB)' }) instanceId?: string,
   ): Promise<MetricSeries[]> {
-    if (!(await ctx.loaders.cluster.load(clusterId))) throw notFound('cluster', clusterId, 'clusterId');
-    return ctx.services.metrics.query({ clusterId, names, from, to, periodSeconds, statistic, instanceId });
+    if (!(await this.loaders(ctx).cluster.load(clusterId))) throw notFound('cluster', clusterId, 'clusterId');
+    return this.metrics.query({ clusterId, names, from, to, periodSeconds, statistic, instanceId });
   }
 
   @Authorized('clusters:GetClusterMetrics')
@@ -87,7 +88,7 @@ export class ClusterScalingResolver {
 
   @FieldResolver(() => ManagedScalingPolicy, { nullable: true })
   async managedScalingPolicy(@Root() cluster: ClusterObject, @Ctx() ctx: Context): Promise<ManagedScalingPolicy | null> {
-    const row = await ctx.loaders.managedPolicy.load(cluster.id);
+    const row = await this.loaders(ctx).managedPolicy.load(cluster.id);
     return row ? toManaged(row) : null;
   }
 
@@ -99,13 +100,13 @@ export class ClusterScalingResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
     const { limit, before } = ScalingService.pageArgs(first, after);
-    const rows = await ctx.loaders.activityPage.load(`${cluster.id}|${limit + 1}|${before ?? ''}`);
+    const rows = await this.loaders(ctx).activityPage.load(`${cluster.id}|${limit + 1}|${before ?? ''}`);
     return connection(ScalingService.page(rows, limit), toActivity, Boolean(after));
   }
 
   @FieldResolver(() => ClusterUsage)
   usage(@Root() cluster: ClusterObject, @Ctx() ctx: Context) {
-    return ctx.loaders.usage.load(cluster.id);
+    return this.loaders(ctx).usage.load(cluster.id);
   }
 }
 
@@ -113,7 +114,7 @@ export class ClusterScalingResolver {
 export class InstanceGroupScalingResolver {
   @FieldResolver(() => AutoScalingPolicy, { nullable: true })
   async autoScalingPolicy(@Root() group: { id: string }, @Ctx() ctx: Context): Promise<AutoScalingPolicy | null> {
-    const row = await ctx.loaders.autoPolicy.load(group.id);
+    const row = await this.loaders(ctx).autoPolicy.load(group.id);
     return row ? toAuto(row) : null;
   }
 }

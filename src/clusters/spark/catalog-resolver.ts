@@ -2,9 +2,12 @@ import { Authorized, Ctx, Query, Resolver } from 'type-graphql';
 import { INSTANCE_TYPES } from '../instance-types.js';
 import type { Context } from '../../platform/graphql/context.js';
 import { Application, InstanceType } from '../graphql/types.js';
+import type { ApplicationInfo } from '../instance-types.js';
 
 @Resolver()
 export class CatalogResolver {
+  constructor(private readonly applications: readonly ApplicationInfo[]) {}
+
   @Authorized('clusters:ListInstanceTypes')
   @Query(() => [InstanceType], { description: 'Instance types a group can use (vCPU and memory of each node)' })
   instanceTypes(): InstanceType[] {
@@ -14,6 +17,6 @@ export class CatalogResolver {
   @Authorized('clusters:ListApplications')
   @Query(() => [Application], { description: 'Applications a cluster can ask for, and whether this engine runs them' })
   applications(@Ctx() ctx: Context): Application[] {
-    return [...ctx.services.applications];
+    return [...this.applications];
   }
 }

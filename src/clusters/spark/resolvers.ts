@@ -3,13 +3,13 @@ import type { InstanceRow, StepRow } from '../../platform/db/rows.js';
 import { BootstrapAction, Catalog, CatalogDatabase, InstanceEndpoints, SparkInfo } from './graphql.js';
 import { Cluster, Instance, SparkStep } from '../graphql/types.js';
 import type { Context } from '../../platform/graphql/context.js';
-import type { ClusterObject } from '../../platform/graphql/mappers.js';
+import type { ClusterObject } from '../../clusters/graphql/mappers.js';
 
 @Resolver(() => Cluster)
 export class ClusterSparkResolver {
   @FieldResolver(() => SparkInfo, { nullable: true, description: 'the Spark master and its workers (SPARK clusters)' })
   spark(@Root() cluster: ClusterObject, @Ctx() ctx: Context): Promise<SparkInfo | null> {
-    return ctx.loaders.sparkStatus.load(cluster.row);
+    return this.loaders(ctx).sparkStatus.load(cluster.row);
   }
 
   @FieldResolver(() => [BootstrapAction])
@@ -57,7 +57,7 @@ export class SparkStepAppResolver {
   async historyUrl(@Root() spark: SparkStepObject, @Ctx() ctx: Context): Promise<string | null> {
     const { applicationId, running } = appOf(spark.row);
     if (!applicationId || running) return null;
-    const master = (await ctx.loaders.instancesByCluster.load(spark.row.clusterId))
+    const master = (await this.loaders(ctx).instancesByCluster.load(spark.row.clusterId))
       .find((i) => i.role === 'MASTER' && i.state === 'RUNNING' && i.endpoints?.sparkHistoryUrl);
     return master ? `${master.endpoints!.sparkHistoryUrl}/history/${encodeURIComponent(applicationId)}/` : null;
   }

@@ -8,7 +8,7 @@ import {
   SendMessageInput, SendMessagePayload,
 } from './queues.js';
 import type { Context } from '../../platform/graphql/context.js';
-import { connection } from '../../platform/graphql/mappers.js';
+import { connection } from '../../platform/graphql/connection.js';
 
 type QueueObject = Queue & { row: QueueRow };
 
@@ -35,7 +35,7 @@ export class QueueResolver {
   @Authorized('queues:ListQueues')
   @Query(() => Queue, { nullable: true })
   async queue(@Arg('name', () => String) name: string, @Ctx() ctx: Context): Promise<QueueObject | null> {
-    const row = await ctx.services.queues.get(name);
+    const row = await this.queues.get(name);
     return row ? toQueue(row) : null;
   }
 
@@ -47,77 +47,77 @@ export class QueueResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('namePrefix', () => String, { nullable: true }) namePrefix?: string,
   ) {
-    return connection(await ctx.services.queues.list(first, after, namePrefix), toQueue, Boolean(after));
+    return connection(await this.queues.list(first, after, namePrefix), toQueue, Boolean(after));
   }
 
   @FieldResolver(() => RedrivePolicy, { nullable: true })
   async redrivePolicy(@Root() queue: QueueObject, @Ctx() ctx: Context): Promise<RedrivePolicy | null> {
     if (!queue.row.deadLetterQueueId) return null;
-    const dlq = await ctx.loaders.queue.load(queue.row.deadLetterQueueId);
+    const dlq = await this.loaders(ctx).queue.load(queue.row.deadLetterQueueId);
     return dlq ? { deadLetterQueueName: dlq.name, maxReceiveCount: queue.row.maxReceiveCount! } : null;
   }
 
   @FieldResolver(() => Int, { description: 'messages visible now (SQS ApproximateNumberOfMessages)' })
   async approximateNumberOfMessages(@Root() queue: QueueObject, @Ctx() ctx: Context): Promise<number> {
-    return (await ctx.loaders.queueCounts.load(queue.id))?.visible ?? 0;
+    return (await this.loaders(ctx).queueCounts.load(queue.id))?.visible ?? 0;
   }
 
   @FieldResolver(() => Int, { description: 'received and not yet deleted or visible again (in flight)' })
   async approximateNumberOfMessagesNotVisible(@Root() queue: QueueObject, @Ctx() ctx: Context): Promise<number> {
-    return (await ctx.loaders.queueCounts.load(queue.id))?.inFlight ?? 0;
+    return (await this.loaders(ctx).queueCounts.load(queue.id))?.inFlight ?? 0;
   }
 
   @FieldResolver(() => Int, { description: 'sent with a delay that has not passed yet' })
   async approximateNumberOfMessagesDelayed(@Root() queue: QueueObject, @Ctx() ctx: Context): Promise<number> {
-    return (await ctx.loaders.queueCounts.load(queue.id))?.delayed ?? 0;
+    return (await this.loaders(ctx).queueCounts.load(queue.id))?.delayed ?? 0;
   }
 
   @Authorized('queues:CreateQueue')
   @Mutation(() => CreateQueuePayload, { description: 'Creating a queue that exists with the same settings returns it; other settings: CONFLICT' })
   async createQueue(@Arg('input', () => CreateQueueInput) input: CreateQueueInput, @Ctx() ctx: Context) {
-    return { queue: toQueue(await ctx.services.queues.create(input)) };
+    return { queue: toQueue(await this.queues.create(input)) };
   }
 
   @Authorized('queues:DeleteQueue')
   @Mutation(() => DeleteQueuePayload, { description: 'Deletes the queue and its messages' })
   async deleteQueue(@Arg('input', () => DeleteQueueInput) input: DeleteQueueInput, @Ctx() ctx: Context) {
-    return { queue: toQueue(await ctx.services.queues.delete(input.name)) };
+    return { queue: toQueue(await this.queues.delete(input.name)) };
   }
 
   @Authorized('queues:PurgeQueue')
   @Mutation(() => PurgeQueuePayload, { description: 'Deletes every message of the queue, in flight ones too' })
   async purgeQueue(@Arg('input', () => PurgeQueueInput) input: PurgeQueueInput, @Ctx() ctx: Context) {
-    return { purged: await ctx.services.queues.purge(input.name) };
+    return { purged: await this.queues.purge(input.name) };
   }
 
   @Authorized('queues:SendMessage')
   @Mutation(() => SendMessagePayload)
   async sendMessage(@Arg('input', () => SendMessageInput) input: SendMessageInput, @Ctx() ctx: Context) {
-    return ctx.services.queues.send(input);
+    return this.queues.send(input);
   }
 
   @Authorized('queues:SendMessage')
   @Mutation(() => SendMessageBatchPayload)
   async sendMessageBatch(@Arg('input', () => SendMessageBatchInput) input: SendMessageBatchInput, @Ctx() ctx: Context) {
-    return { successful: await ctx.services.queues.sendBatch(input) };
+    return { successful: await this.queues.sendBatch(input) };
   }
 
   @Authorized('queues:ReceiveMessage')
   @Mutation(() => ReceiveMessagesPayload, { description: 'A mutation: receiving hides the messages for the visibility timeout' })
   async receiveMessages(@Arg('input', () => ReceiveMessagesInput) input: ReceiveMessagesInput, @Ctx() ctx: Context) {
-    return { messages: (await ctx.services.queues.receive(input)).messages.map(toMessage) };
+    return { messages: (await this.queues.receive(input)).messages.map(toMessage) };
   }
 
   @Authorized('queues:DeleteMessage')
   @Mutation(() => DeleteMessagePayload)
   async deleteMessage(@Arg('input', () => DeleteMessageInput) input: DeleteMessageInput, @Ctx() ctx: Context) {
-    return { deleted: await ctx.services.queues.deleteMessage(input.queueName, input.receiptHandle) };
+    return { deleted: await this.queues.deleteMessage(input.queueName, input.receiptHandle) };
   }
 
   @Authorized('queues:ChangeMessageVisibility')
   @Mutation(() => ChangeMessageVisibilityPayload)
   async changeMessageVisibility(@Arg('input', () => ChangeMessageVisibilityInput) input: ChangeMessageVisibilityInput, @Ctx() ctx: Context) {
-    await ctx.services.queues.changeVisibility(input.queueName, input.receiptHandle, input.visibilityTimeoutSeconds);
+    await this.queues.changeVisibility(input.queueName, input.receiptHandle, input.visibilityTimeoutSeconds);
     return { ok: true };
   }
 }

@@ -3,7 +3,7 @@ import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { MessageAttributeInput } from './messages.js';
 import { FilterPolicyScope } from '../../triggers/sources/topic/graphql.js';
-import { Connection, PageInfo } from '../../clusters/graphql/types.js';
+import { Connection, PageInfo } from '../../platform/graphql/connection.js';
 
 @ObjectType({ description: 'A topic (SNS model): a publish reaches every subscription (TOPIC trigger) whose filter policy matches' })
 export class Topic {

@@ -1,21 +1,53 @@
 import type { Logger } from 'pino';
 import type { Principal } from '../authorization.js';
-import type { Services } from '../services-bag.js';
-import { createLoaders, type Loaders } from './loaders.js';
 import type { KeyRateLimiter } from './rate-limits.js';
 
+type Class<T> = abstract new (...args: never[]) => T;
+
+/** The resolver objects of this server by class: type-graphql's container, and the way in for the
+ *  `subscribe` functions type-graphql calls without a resolver object. */
+export class ResolverInstances {
+  private readonly byClass = new Map<unknown, object>();
+
+  constructor(instances: readonly object[]) {
+    for (const instance of instances) this.byClass.set(instance.constructor, instance);
+  }
+
+  get<T extends object>(cls: Class<T>): T {
+    const instance = this.byClass.get(cls);
+    if (!instance) throw new Error(`no resolver object of class ${cls.name}`);
+    return instance as T;
+  }
+}
+
+/** What every resolver knows about the request. Services come from the resolver's own module. */
 export interface Context {
   requestId: string;
   principal: Principal | null;
-  services: Services;
-  loaders: Loaders;
   log: Logger;
   /** per-key rates of expensive fields (one limiter per server) */
   rateLimits: KeyRateLimiter;
+  resolvers: ResolverInstances;
+  /** what per-request state (DataLoaders) belongs to: a subscription renews it for each event, so
+   *  that nested fields of an update never read an earlier event's cache */
+  scope: object;
 }
 
 export function createContext(
-  services: Services, log: Logger, requestId: string, principal: Principal | null, rateLimits: KeyRateLimiter,
+  log: Logger, requestId: string, principal: Principal | null, rateLimits: KeyRateLimiter, resolvers: ResolverInstances,
 ): Context {
-  return { requestId, principal, services, loaders: createLoaders(services), log: log.child({ requestId }), rateLimits };
+  return { requestId, principal, log: log.child({ requestId }), rateLimits, resolvers, scope: {} };
+}
+
+/**
+ * State a module keeps for one request (its DataLoaders), made on first use: `perRequest(create)`
+ * gives a function from the request's context to that request's state.
+ */
+export function perRequest<T>(create: () => T): (ctx: Context) => T {
+  const byScope = new WeakMap<object, T>();
+  return (ctx) => {
+    let state = byScope.get(ctx.scope);
+    if (state === undefined) byScope.set(ctx.scope, (state = create()));
+    return state;
+  };
 }

@@ -97,7 +97,7 @@ class Tail<T> {
   }
 }
 
-export class SeqFeed<T> {
+export class LiveFeed<T> {
   private tails = new Map<string, Tail<T>>();
   private timer: NodeJS.Timeout;
 
@@ -252,4 +252,10 @@ export function emptyIterator<T>(): AsyncIterableIterator<T> {
       return this;
     },
   };
+}
+
+/** A feed's notification payload: `<key>:<seq>`, or `<key>:<seq>:-` for an event that is no work hint. */
+export function splitNotification(payload: string): { key: string; seq: number; workHint: boolean } {
+  const [key = '', seq = '0', mark] = payload.split(':');
+  return { key, seq: Number(seq), workHint: mark !== '-' };
 }

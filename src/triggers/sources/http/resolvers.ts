@@ -16,7 +16,7 @@ export class HttpTriggerResolver {
     const functionUrl = config.path.startsWith(FUNCTION_URL_PREFIX);
     return {
       method: config.method as HttpRouteMethod, path: config.path, routeKey: `${config.method} ${config.path}`, auth: config.auth as HttpAuthType,
-      url: ctx.services.httpRoutes.urlOf(config.path),
+      url: this.httpRoutes.urlOf(config.path),
       cors: config.cors, functionUrl,
     };
   }
@@ -24,7 +24,7 @@ export class HttpTriggerResolver {
   @Authorized('triggers:CreateTrigger')
   @Mutation(() => CreateFunctionUrlPayload, { description: 'A function URL: an HTTP trigger ANY /fn/<function>[:<qualifier>]/{proxy+} served at /http/fn/<function>/' })
   async createFunctionUrl(@Arg('input', () => CreateFunctionUrlInput) input: CreateFunctionUrlInput, @Ctx() ctx: Context) {
-    const { trigger, url } = await ctx.services.httpRoutes.createFunctionUrl(ctx.principal!, { ...input });
+    const { trigger, url } = await this.httpRoutes.createFunctionUrl(ctx.principal!, { ...input });
     return { url, trigger: toTrigger(trigger) };
   }
 }
@@ -33,6 +33,6 @@ export class HttpTriggerResolver {
 export class FunctionUrlResolver {
   @FieldResolver(() => String, { nullable: true, description: 'The function URL of $LATEST, if it has one (createFunctionUrl)' })
   url(@Root() fn: LambdaFunction, @Ctx() ctx: Context): string | null {
-    return ctx.services.httpRoutes.functionUrl(fn.name);
+    return this.httpRoutes.functionUrl(fn.name);
   }
 }

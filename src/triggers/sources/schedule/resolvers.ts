@@ -13,7 +13,7 @@ export class TriggerScheduleResolver {
   @FieldResolver(() => ScheduleSource, { nullable: true, description: 'SCHEDULE triggers: the expression and its ticks' })
   async schedule(@Root() trigger: TriggerObject, @Ctx() ctx: Context): Promise<ScheduleSourceObject | null> {
     if (trigger.row.sourceType !== 'SCHEDULE') return null;
-    const row = await ctx.loaders.triggerSchedule.load(trigger.row.id);
+    const row = await this.loaders(ctx).triggerSchedule.load(trigger.row.id);
     if (!row) return null;
     return { row, expression: row.expression, timezone: row.timezone, nextFireAt: row.nextFireAt, lastFiredAt: row.lastFiredAt };
   }
@@ -27,7 +27,7 @@ export class TriggerScheduleResolver {
     @Arg('count', () => Int, { nullable: true, description: '1 to 100, default 5' }) count?: number | null,
     @Arg('after', () => DateTimeResolver, { nullable: true }) after?: Date | null,
   ): Date[] {
-    return ctx.services.schedules.check(expression, timezone, count, after);
+    return this.schedules.check(expression, timezone, count, after);
   }
 }
 
@@ -39,6 +39,6 @@ export class ScheduleSourceTimesResolver {
     @Ctx() ctx: Context,
     @Arg('count', () => Int, { defaultValue: 5, description: '1 to 100' }) count: number,
   ): Date[] {
-    return ctx.services.schedules.nextFireTimes(schedule.row, count);
+    return this.schedules.nextFireTimes(schedule.row, count);
   }
 }

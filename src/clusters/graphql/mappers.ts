@@ -1,23 +1,10 @@
-import type { ClusterRow, EventRow, LogLineRow, StepRow } from '../db/rows.js';
+import type { ClusterRow, EventRow, LogLineRow, StepRow } from '../../platform/db/rows.js';
 import { streamName } from '../../logs/service.js';
-import type { Cluster, ClusterEvent, LogLine, Step } from '../../clusters/graphql/types.js';
-import type { ClusterState, StepKind, StepState, ActionOnFailure, LogStreamKind, ClusterEventKind } from '../../clusters/graphql/enums.js';
+import type { Cluster, ClusterEvent, Step } from '../../clusters/graphql/types.js';
+import type { ClusterState, StepKind, StepState, ActionOnFailure, ClusterEventKind } from '../../clusters/graphql/enums.js';
 
-import type { Page } from '../paging.js';
-
-/** Relay connection from a page (`after` paging: hasPreviousPage is whether a cursor was given). */
-export function connection<T, N>(page: Page<T>, map: (row: T) => N, hadCursor: boolean) {
-  const edges = page.nodes.map((row) => ({ cursor: page.cursorOf(row), node: map(row) }));
-  return {
-    edges,
-    pageInfo: {
-      hasNextPage: page.hasNextPage,
-      hasPreviousPage: page.hasPreviousPage ?? hadCursor,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges[edges.length - 1]?.cursor ?? null,
-    },
-  };
-}
+import type { Page } from '../../platform/paging.js';
+import type { LogLine, LogStreamKind } from '../../logs/graphql.js';
 
 // The GraphQL objects keep their row underneath (`row`) for field resolvers.
 export type ClusterObject = Cluster & { row: ClusterRow };
@@ -59,10 +46,6 @@ export function toStep(row: StepRow): StepObject {
     startedAt: row.startedAt,
     endedAt: row.endedAt,
   };
-}
-
-export function toLogLine(row: LogLineRow): LogLine {
-  return { cursor: String(row.seq), at: row.at, stream: streamName(row.stream) as LogStreamKind, text: row.text };
 }
 
 export function toClusterEvent(row: EventRow): ClusterEvent {

@@ -1,12 +1,13 @@
 import DataLoader from 'dataloader';
-import * as clustersQ from '../../clusters/queries/clusters.js';
-import * as instancesQ from '../../clusters/queries/instances.js';
-import * as stepsQ from '../../clusters/queries/steps.js';
-import type { ClusterRow, InstanceGroupRow, InstanceRow, StepRow, TriggerScheduleRow } from '../db/rows.js';
-import type { Services } from '../services-bag.js';
-import { sparkStatus, type SparkStatus } from '../../clusters/spark/status.js';
-import { createFunctionLoaders } from '../../functions/loaders.js';
-import { createScalingLoaders } from '../../clusters/scaling/loaders.js';
+import * as clustersQ from './queries/clusters.js';
+import * as instancesQ from './queries/instances.js';
+import * as stepsQ from './queries/steps.js';
+import type { ClusterRow, InstanceGroupRow, InstanceRow, StepRow } from '../platform/db/rows.js';
+import type { Sql } from '../platform/db/client.js';
+import type { ScalingService } from './scaling/service.js';
+import type { UsageService } from './usage.js';
+import { sparkStatus, type SparkStatus } from './spark/status.js';
+import { createScalingLoaders } from './scaling/loaders.js';
 
 function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -23,8 +24,7 @@ function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
  * Per-request batching: nested fields of a page of clusters cost one query per field, whatever
  * the page size (the bench counts statements for 5 and 50 clusters).
  */
-export function createLoaders(services: Services) {
-  const { sql } = services;
+export function createClusterLoaders(sql: Sql, scaling: ScalingService, usage: UsageService) {
   return {
     cluster: new DataLoader<string, ClusterRow | undefined>(async (ids) => {
       const rows = new Map((await clustersQ.clustersByIds(sql, ids)).map((r) => [r.id, r]));
@@ -62,14 +62,8 @@ export function createLoaders(services: Services) {
       (rows) => Promise.all(rows.map((row) => sparkStatus(row))),
       { cacheKeyFn: (row) => row.id },
     ),
-    /** SCHEDULE triggers' state, by trigger id */
-    triggerSchedule: new DataLoader<string, TriggerScheduleRow | undefined>(async (ids) => {
-      const rows = new Map((await services.schedules.of(ids)).map((r) => [r.triggerId, r]));
-      return ids.map((id) => rows.get(id));
-    }),
-    ...createScalingLoaders(services),
-    ...createFunctionLoaders(services),
+    ...createScalingLoaders(scaling, usage),
   };
 }
 
-export type Loaders = ReturnType<typeof createLoaders>;
+export type ClusterLoaders = ReturnType<typeof createClusterLoaders>;

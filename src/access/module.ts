@@ -1,0 +1,32 @@
+// Access: API keys (create, list, revoke) and who is calling (authenticate a bearer key).
+import type { Module } from '../platform/module.js';
+import { Channel } from '../platform/notifications/channels.js';
+import type { Platform } from '../platform/platform.js';
+import { ApiKeyResolver } from './resolvers.js';
+import { AuthService } from './service.js';
+
+export const accessResolvers = [ApiKeyResolver];
+
+export class AccessModule implements Module {
+  readonly name = 'access';
+  readonly keys: AuthService;
+  readonly resolvers: object[];
+  /** the admin key made on a first start (null when one existed or ADMIN_API_KEY was given) */
+  generatedAdminKey: string | null = null;
+
+  constructor(private readonly platform: Platform) {
+    this.keys = new AuthService(platform.sql, platform.secrets, platform.log);
+    this.resolvers = [new ApiKeyResolver(this.keys)];
+  }
+
+  // a key revoked on any server stops working here at once
+  readonly channels = { [Channel.apiKey]: () => this.keys.forget() };
+
+  caughtUp(): void {
+    this.keys.forget();
+  }
+
+  async start(): Promise<void> {
+    this.generatedAdminKey = await this.keys.bootstrap(this.platform.config.adminApiKey);
+  }
+}
