@@ -1,5 +1,5 @@
 import { Arg, Authorized, Mutation, Query, Resolver, Ctx } from 'type-graphql';
-import type { ApiKeyRow } from '../platform/db/rows.js';
+import type { ApiKeyRow } from './tables.js';
 import { CreateApiKeyInput, RevokeApiKeyInput } from '../clusters/graphql/inputs.js';
 import { CreateApiKeyPayload, RevokeApiKeyPayload } from '../clusters/graphql/payloads.js';
 import { ApiKey } from '../clusters/graphql/types.js';

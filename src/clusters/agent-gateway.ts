@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { StepRow } from '../platform/db/rows.js';
-import { ENDED_STEP_STATES } from '../platform/db/rows.js';
+import type { StepRow } from './tables.js';
+import { ENDED_STEP_STATES } from './tables.js';
 import type { AgentLogLine, AgentMessage, ControlMessage, NodeEndpoints } from '../engine/types.js';
 import type { Services } from '../platform/services-bag.js';
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Sql } from '../platform/db/client.js';
 import { eventHead, eventsAfter } from './queries/events.js';
-import type { EventRow } from '../platform/db/rows.js';
+import type { EventRow } from './tables.js';
 import { SeqFeed } from '../platform/notifications/live-feed.js';
 import { parseSeqCursor } from '../platform/paging.js';
 

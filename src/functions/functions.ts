@@ -5,7 +5,7 @@ import type { Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries/functions.js';
 import { createStream } from '../logs/queries.js';
 import { lockTriggersOfFunction } from '../triggers/queries/triggers.js';
-import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionRuntimeName, FunctionVersionRow } from '../platform/db/rows.js';
+import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionRuntimeName, FunctionVersionRow } from './tables.js';
 import { Channel, notify } from '../platform/notifications/channels.js';
 import { newId } from '../platform/ids.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Sql } from '../platform/db/client.js';
 import * as q from './queries/invocations.js';
 import { appendLines, type NewLine } from '../logs/queries.js';
-import type { FunctionRow, InvocationLogLine, InvocationRow } from '../platform/db/rows.js';
+import type { FunctionRow, InvocationLogLine, InvocationRow } from './tables.js';
 import type { FunctionRuntime, InvokeOutcome, RuntimeLogLine } from '../engine/functions/types.js';
 import { ConcurrencyGate } from './concurrency.js';
 import { AppError, badInput } from '../platform/errors.js';

@@ -1,7 +1,9 @@
 import DataLoader from 'dataloader';
 import type { QueueCounts } from '../messaging/queries/queues.js';
 import type { QueueSubscription } from '../messaging/queries/topics.js';
-import type { FunctionAliasRow, FunctionVersionRow, ProvisionedConcurrencyRow, QueueRow, TriggerRow } from '../platform/db/rows.js';
+import type { FunctionAliasRow, FunctionVersionRow, ProvisionedConcurrencyRow } from './tables.js';
+import type { TriggerRow } from '../triggers/tables.js';
+import type { QueueRow } from '../messaging/tables.js';
 import type { Services } from '../platform/services-bag.js';
 import type { TopicTriggerConfig } from '../messaging/topics.js';
 

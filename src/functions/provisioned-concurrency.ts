@@ -3,7 +3,7 @@
 // with the init failure. An alias's instances are split between its versions by weight.
 import type { Sql } from '../platform/db/client.js';
 import * as q from './queries/functions.js';
-import type { ProvisionedConcurrencyRow } from '../platform/db/rows.js';
+import type { ProvisionedConcurrencyRow } from './tables.js';
 import { specKey, type FunctionRuntime, type ProvisionTarget } from '../engine/functions/types.js';
 import { badInput, notFound } from '../platform/errors.js';
 import { FunctionLimits, requireFunctionName, type FunctionService } from './functions.js';

@@ -1,6 +1,7 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import type { FunctionAliasRow, FunctionRow, FunctionVersionRow, InvocationRow, LogLineRow, ProvisionedConcurrencyRow } from '../platform/db/rows.js';
+import type { FunctionAliasRow, FunctionRow, FunctionVersionRow, InvocationRow, ProvisionedConcurrencyRow } from './tables.js';
+import type { LogLineRow } from '../logs/tables.js';
 import { authorize } from '../access/service.js';
 import { ephemeralOf, functionArn } from './functions.js';
 import {

@@ -1,5 +1,5 @@
 import { Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
-import type { LogLineRow } from '../platform/db/rows.js';
+import type { LogLineRow } from './tables.js';
 import type { LogPageArgs } from './service.js';
 import { LogLineConnection } from '../clusters/graphql/types.js';
 import type { Context } from '../platform/graphql/context.js';

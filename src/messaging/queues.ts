@@ -7,7 +7,7 @@ import type { Sql } from '../platform/db/client.js';
 import { triggersOfSource } from './queries/triggers.js';
 import * as q from './queries/queues.js';
 import { queueSubscriptionsOfQueue } from './queries/topics.js';
-import type { MessageAttribute, QueueMessageRow, QueueRow } from '../platform/db/rows.js';
+import type { MessageAttribute, QueueMessageRow, QueueRow } from './tables.js';
 import { ACCOUNT, REGION } from '../platform/aws-account.js';
 import { newId } from '../platform/ids.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';

@@ -1,5 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { InvocationRow, TriggerRow } from '../platform/db/rows.js';
+import type { InvocationRow } from '../functions/tables.js';
+import type { TriggerRow } from './tables.js';
 import type { InvocationStatus } from '../functions/graphql.js';
 import {
   CreateTriggerInput, CreateTriggerPayload, DeleteTriggerInput, DeleteTriggerPayload, SetTriggerEnabledInput, SetTriggerEnabledPayload,

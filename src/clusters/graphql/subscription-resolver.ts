@@ -1,6 +1,7 @@
 import { Arg, Ctx, ID, Int, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import type { EventRow, LogLineRow, StepRow } from '../../platform/db/rows.js';
-import { ENDED_STEP_STATES } from '../../platform/db/rows.js';
+import type { EventRow, StepRow } from '../tables.js';
+import type { LogLineRow } from '../../logs/tables.js';
+import { ENDED_STEP_STATES } from '../tables.js';
 import { emptyIterator, prependIterator, transformIterator } from '../../platform/notifications/live-feed.js';
 import { authorize } from '../../access/service.js';
 import { notFound } from '../../platform/errors.js';

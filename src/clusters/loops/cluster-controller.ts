@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Sql } from '../../platform/db/client.js';
 import * as clustersQ from '../queries/clusters.js';
 import * as instancesQ from '../queries/instances.js';
-import { ACTIVE_CLUSTER_STATES, type ClusterRow, type InstanceRow } from '../../platform/db/rows.js';
+import { ACTIVE_CLUSTER_STATES, type ClusterRow, type InstanceRow } from '../tables.js';
 import type { EngineDriver, InstanceHandle } from '../../engine/types.js';
 import { instanceType } from '../instance-types.js';
 import { newInstanceToken } from '../clusters.js';

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { AutoScalingPolicyRow, ManagedScalingPolicyRow, ScalingActivityRow } from '../../platform/db/rows.js';
+import type { AutoScalingPolicyRow, ManagedScalingPolicyRow, ScalingActivityRow } from '../tables.js';
 import type { Services } from '../../platform/services-bag.js';
 import type { ClusterUsage } from '../usage.js';
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ClusterRow } from '../../platform/db/rows.js';
+import type { ClusterRow } from '../tables.js';
 import type { Services } from '../../platform/services-bag.js';
 
 const PRUNE_EVERY_MS = 10 * 60_000;

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import type { AutoScalingPolicyRow, ManagedScalingPolicyRow, ScalingActivityRow } from '../../platform/db/rows.js';
+import type { AutoScalingPolicyRow, ManagedScalingPolicyRow, ScalingActivityRow } from '../tables.js';
 import { notFound } from '../../platform/errors.js';
 import { METRICS } from '../metrics.js';
 import { ScalingService } from './service.js';

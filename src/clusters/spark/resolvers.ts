@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
-import type { InstanceRow, StepRow } from '../../platform/db/rows.js';
+import type { InstanceRow, StepRow } from '../tables.js';
 import { BootstrapAction, Catalog, CatalogDatabase, InstanceEndpoints, SparkInfo } from './graphql.js';
 import { Cluster, Instance, SparkStep } from '../graphql/types.js';
 import type { Context } from '../../platform/graphql/context.js';

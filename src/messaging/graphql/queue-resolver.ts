@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { QueueMessageRow, QueueRow } from '../../platform/db/rows.js';
+import type { QueueMessageRow, QueueRow } from '../tables.js';
 import { queueArn } from '../queues.js';
 import {
   ChangeMessageVisibilityInput, ChangeMessageVisibilityPayload, CreateQueueInput, CreateQueuePayload, DeleteMessageInput,

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { QueueSubscription } from '../queries/topics.js';
-import type { TopicRow } from '../../platform/db/rows.js';
+import type { TopicRow } from '../tables.js';
 import { subscriptionArn, topicArn } from '../topics.js';
 import {
   CreateTopicInput, CreateTopicPayload, DeleteTopicInput, DeleteTopicPayload, PublishInput, PublishPayload, SubscribeQueueInput,

@@ -1,7 +1,7 @@
 // The triggers of topics (subscriptions) and queues (event source mappings): their configs name the
 // topic (`config.topicName`) or queue (`config.queueName`).
 import type { Db } from '../../platform/db/client.js';
-import type { TriggerRow } from '../../platform/db/rows.js';
+import type { TriggerRow } from '../../triggers/tables.js';
 
 /** The triggers (enabled or not) of some topics or queues, oldest first. */
 export async function triggersOfSource(db: Db, sourceType: 'TOPIC' | 'QUEUE', names: readonly string[]): Promise<TriggerRow[]> {

@@ -1,4 +1,5 @@
-import type { ClusterRow, EventRow, LogLineRow, StepRow } from '../db/rows.js';
+import type { ClusterRow, EventRow, StepRow } from '../../clusters/tables.js';
+import type { LogLineRow } from '../../logs/tables.js';
 import { streamName } from '../../logs/service.js';
 import type { Cluster, ClusterEvent, LogLine, Step } from '../../clusters/graphql/types.js';
 import type { ClusterState, StepKind, StepState, ActionOnFailure, LogStreamKind, ClusterEventKind } from '../../clusters/graphql/enums.js';

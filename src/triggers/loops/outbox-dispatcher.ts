@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Sql, Tx } from '../../platform/db/client.js';
 import { objectEventsBySeq, stateChanges, takeOutbox } from '../queries/outbox.js';
 import { enabledTriggersForShare } from '../queries/triggers.js';
-import type { TriggerOutboxRow, TriggerRow } from '../../platform/db/rows.js';
+import type { TriggerOutboxRow, TriggerRow } from '../tables.js';
 import { bucketMatches, s3Event, sequencerOf, type BucketTriggerConfig } from '../sources/bucket/source.js';
 import {
   clusterEventId, clusterEventMatches, emrEvent, type ClusterEventsTriggerConfig,

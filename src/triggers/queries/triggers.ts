@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db/client.js';
-import type { TriggerRow, TriggerSourceType } from '../../platform/db/rows.js';
+import type { TriggerRow, TriggerSourceType } from '../tables.js';
 
 export type NewTrigger = Omit<TriggerRow, 'createdAt' | 'updatedAt'>;
 

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { Sql } from '../../../platform/db/client.js';
 import { httpTriggers } from './queries.js';
-import type { TriggerRow } from '../../../platform/db/rows.js';
+import type { TriggerRow } from '../../tables.js';
 import type { Principal } from '../../../access/service.js';
 import { AppError, badInput } from '../../../platform/errors.js';
 import { requireFunctionName, requireQualifier } from '../../../functions/functions.js';

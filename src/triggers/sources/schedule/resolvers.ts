@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import type { TriggerScheduleRow } from '../../../platform/db/rows.js';
+import type { TriggerScheduleRow } from '../../tables.js';
 import { ScheduleSource } from './graphql.js';
 import { Trigger } from '../../graphql.js';
 import type { Context } from '../../../platform/graphql/context.js';

@@ -4,7 +4,7 @@ import { sha256, uuidFromDigest } from '../../../platform/ids.js';
 import type { Logger } from 'pino';
 import type { Sql, Tx } from '../../../platform/db/client.js';
 import { advanceSchedule, earliestFire, lockDueSchedules, schedulesOf } from './queries.js';
-import type { TriggerRow, TriggerScheduleRow } from '../../../platform/db/rows.js';
+import type { TriggerRow, TriggerScheduleRow } from '../../tables.js';
 import { AppError } from '../../../platform/errors.js';
 import { fireTimes, parseSchedule, planDue, type Schedule } from './next-fire.js';
 import type { TriggerService } from '../../service.js';
