@@ -44,7 +44,7 @@ async function invokeInProcess(app: RunningApp, concurrency: number, port: strin
     while (performance.now() < until) {
       const t0 = performance.now();
       try {
-        await app.services.invocations.invoke({ functionName: 'http-noop', payload: event });
+        await app.modules.functions.invocations.invoke({ functionName: 'http-noop', payload: event });
         if (t0 >= from) latencies.push(performance.now() - t0);
       } catch (err) {
         errors++;
@@ -75,7 +75,7 @@ export async function benchHttpTrigger(ctx: HttpTriggerBenchContext): Promise<vo
       // start from c warm instances: cold starts (a process each) are not what this measures
       await waitUntil(async () => {
         await Promise.all(Array.from({ length: c }, () => fetch(url, { method: 'POST', body: '{}' }).then((r) => r.text())));
-        return app.services.invocations.instanceCounts(fnId).total >= c || null;
+        return app.modules.functions.invocations.instanceCounts(fnId).total >= c || null;
       }, `${c} warm instances`, 60_000, 0);
       table[c] = {
         bare: await ctx.load(bare.url, headers, '{}', c, body), trigger: await ctx.load(url, headers, '{}', c, body),

@@ -823,7 +823,7 @@ async function figure9(api: Api, app: RunningApp) {
     await bare.close();
   }
   // the same at c=1 on an unconfined instance (an engine switch, not a setting): the sandbox's cost
-  const sandbox = app.functionRuntime.sandbox;
+  const sandbox = app.modules.functions.runtime.sandbox;
   await deployFunction(api, 'noop-open', 'NODEJS20', 'index.handler', [{ path: 'index.js', content: 'exports.handler = async () => null;' }]);
   const openBody = body.replace('"noop"', '"noop-open"');
   sandbox.confine = false;
@@ -848,9 +848,9 @@ async function figure9(api: Api, app: RunningApp) {
     target: '>= 1500 inv/s', verdict: c64.rps >= 1500 && c64.errors === 0 ? 'PASS' : 'MISS',
   });
 
-  const python = app.functionRuntime.sandbox.interpreters.python;
+  const python = app.modules.functions.runtime.sandbox.interpreters.python;
   const runtimes = [
-    { runtime: 'NODEJS20', handler: 'index.handler', files: [{ path: 'index.js', content: 'exports.handler = async () => null;' }], bare: [app.functionRuntime.sandbox.interpreters.node, ['-e', '0']] as const },
+    { runtime: 'NODEJS20', handler: 'index.handler', files: [{ path: 'index.js', content: 'exports.handler = async () => null;' }], bare: [app.modules.functions.runtime.sandbox.interpreters.node, ['-e', '0']] as const },
     ...(python ? [{ runtime: 'PYTHON311', handler: 'app.handler', files: [{ path: 'app.py', content: 'def handler(event, context):\n    return None\n' }], bare: [python, ['-c', '0']] as const }] : []),
   ];
   const cold: Record<string, { init: number[]; noSpare: number[]; unconfined: number[]; bare: number[] }> = {};

@@ -1,244 +1,134 @@
+// The control plane, assembled: the platform, then the product modules in dependency order (each
+// built from the ones before it), the API server over all of them; started in that order and
+// stopped in reverse.
 import 'reflect-metadata';
-import crypto from 'node:crypto';
-import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { AccessModule } from './access/module.js';
+import { apiSchema } from './api-schema.js';
+import { ClustersModule } from './clusters/module.js';
+import { FunctionsModule } from './functions/module.js';
+import { LogsModule } from './logs/module.js';
+import { MessagingModule } from './messaging/module.js';
 import type { Config } from './platform/config.js';
-import { AgentSessions } from './clusters/agent-gateway.js';
-import { ClusterController, handleOf } from './clusters/loops/cluster-controller.js';
-import { ScalingController } from './clusters/scaling/loop.js';
-import { FunctionController } from './functions/loops/instance-controller.js';
-import { FunctionInvoker } from './functions/loops/async-invoker.js';
-import { Scheduler } from './triggers/sources/schedule/loop.js';
-import { QueuePoller } from './triggers/sources/queue/loop.js';
-import { StepDispatcher } from './clusters/loops/step-dispatcher.js';
-import { TriggerDispatcher } from './triggers/loops/outbox-dispatcher.js';
-import { connect, type Sql } from './platform/db/client.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './platform/db/embedded-postgres.js';
-import { runMigrations } from './platform/db/migrate.js';
-import { liveInstancesOnHost } from './clusters/queries/instances.js';
-import { LocalFunctionRuntime } from './engine/functions/local-runtime.js';
-import { closeToOthers } from './engine/functions/sandbox.js';
-import { LocalDriver } from './engine/local/local-driver.js';
-import { Channel } from './platform/notifications/channels.js';
-import { Listener } from './platform/notifications/listener.js';
-import { buildApiSchema } from './platform/graphql/schema.js';
+import { ResolverInstances } from './platform/graphql/context.js';
+import type { Module, StopOptions } from './platform/module.js';
+import { startPlatform, type Platform, type PlatformHooks } from './platform/platform.js';
 import { createHttpServer, type HttpServer } from './platform/server/http.js';
-import { createServices, type Services } from './platform/services-bag.js';
-import { Secrets } from './platform/secrets.js';
-import { ServerRegistry } from './platform/servers.js';
-import { sandboxToolOf } from './platform/sandbox-check.js';
+import { SqlModule } from './sql/module.js';
+import { sqlStep } from './sql/step-kind.js';
+import { StorageModule } from './storage/module.js';
+import { TriggerDeliveries } from './triggers/deliveries.js';
+import { TriggersModule } from './triggers/module.js';
+import { TopicTriggerFanOut } from './triggers/sources/topic/fan-out.js';
+
+export interface Modules {
+  access: AccessModule;
+  logs: LogsModule;
+  storage: StorageModule;
+  functions: FunctionsModule;
+  messaging: MessagingModule;
+  clusters: ClustersModule;
+  sql: SqlModule;
+  triggers: TriggersModule;
+}
 
 export interface RunningApp {
   serverId: string;
   port: number;
   url: string;
   databaseUrl: string;
-  services: Services;
-  controller: ClusterController;
-  /** the engine running function instances on this server */
-  functionRuntime: LocalFunctionRuntime;
+  modules: Modules;
   /** the generated admin key on a first start (null when one existed or ADMIN_API_KEY was given) */
   generatedAdminKey: string | null;
   /** Graceful stop. Node agents keep running (a restarted control plane takes them back) unless
    *  `stopAgents` is set, which is what tests and single-user `npm start` sessions want. */
-  close(options?: { stopAgents?: boolean }): Promise<void>;
+  close(options?: Partial<StopOptions>): Promise<void>;
 }
 
-/** `<key>:<seq>` or `<key>:<seq>:-` (an event that is no work hint) */
-function splitNotification(payload: string): { key: string; seq: number; workHint: boolean } {
-  const [key = '', seq = '0', mark] = payload.split(':');
-  return { key, seq: Number(seq), workHint: mark !== '-' };
-}
+export type AppHooks = PlatformHooks;
 
-export interface AppHooks {
-  /** sees every SQL statement the server's pool sends (the bench counts statements per request) */
-  onQuery?: (query: string) => void;
+function createModules(platform: Platform): Modules {
+  const access = new AccessModule(platform);
+  const authenticate = (header: string | undefined | null) => access.keys.authenticate(header);
+  const logs = new LogsModule(platform);
+  const storage = new StorageModule(platform, { authenticate });
+  const functions = new FunctionsModule(platform, { logs: logs.logs, storage: storage.storage });
+  // a topic's function subscriptions are TOPIC triggers: a publish queues their deliveries
+  const deliveries = new TriggerDeliveries(platform.sql, functions.functions, platform.log);
+  const messaging = new MessagingModule(platform, { functionSubscribers: new TopicTriggerFanOut(deliveries) });
+  const clusters = new ClustersModule(platform, { logs: logs.logs, storage: storage.storage, sqlSteps: sqlStep });
+  const sql = new SqlModule(platform, { storage: storage.storage, clusters });
+  const triggers = new TriggersModule(platform, { deliveries, functions, messaging, authenticate });
+  return { access, logs, storage, functions, messaging, clusters, sql, triggers };
 }
 
 export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}): Promise<RunningApp> {
-  const serverId = `srv-${crypto.randomBytes(6).toString('hex')}`;
-  log = log.child({ serverId });
-  const sandboxTool = sandboxToolOf(config, log);
-  let embedded: EmbeddedDatabase | null = null;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres(config.dataDir, log);
-    databaseUrl = embedded.url;
-  }
-  let sql: Sql | null = null;
-  let leaderDb: Sql | null = null;
-  let functionRuntime: LocalFunctionRuntime | null = null;
-  try {
-    await runMigrations(databaseUrl);
-    sql = connect(databaseUrl, { max: config.dbPoolSize, applicationName: serverId, onQuery: hooks.onQuery });
-    const services = createServices(sql, log, config, await Secrets.load(config, sql, log));
-    await services.storage.start();
-    if (services.spark.available) await services.metastore.start(databaseUrl);
-    functionRuntime = new LocalFunctionRuntime(
-      config.functionsRuntimeDir ?? os.tmpdir(), serverId,
-      (functionId, lines) => services.invocations.logs.add(functionId, lines),
-      {
-        pythonCommand: config.functionPython, tool: sandboxTool, spares: config.functionSpareSandboxes,
-        debug: (msg) => log.debug(msg),
-      },
-    );
-    const swept = await functionRuntime.init();
-    if (swept.length) log.info({ roots: swept }, 'removed the function runtime roots of servers that are gone');
-    // the embedded Postgres owns its dir (and needs DATA_DIR enterable); everything else is the server's
-    if (functionRuntime.sandbox.isolated) await closeToOthers(config.dataDir, ['postgres']);
-    const fnRuntime = functionRuntime;
-    services.invocations.attach(fnRuntime);
-    const functionController = new FunctionController(services.functions, services.provisioned, fnRuntime, log, {
-      intervalMs: config.reconcileIntervalMs, idleMs: config.functionIdleSeconds * 1_000,
-    });
-    const functionInvoker = new FunctionInvoker(sql, services.invocations, serverId, log, {
-      intervalMs: config.reconcileIntervalMs, parallel: config.functionAsyncParallel, leaseSeconds: 960,
-      shutdownGraceMs: config.functionShutdownGraceMs,
-    });
-    const triggerDispatcher = new TriggerDispatcher(sql, services.triggers, log, { intervalMs: config.reconcileIntervalMs });
-    const queuePoller = new QueuePoller(sql, { queues: services.queues, invocations: services.invocations, log }, config.reconcileIntervalMs);
-    services.functions.onPending = () => functionController.kick();
-    services.provisioned.onChange = () => functionController.kick();
-    services.functions.onDeleted = (functionId) => {
-      fnRuntime.removeFunction(functionId).catch((err) => log.error({ err, functionId }, 'stopping a deleted function\'s instances failed'));
+  const platform = await startPlatform(config, log, hooks);
+  const started: Module[] = [];
+  let http: HttpServer | null = null;
+  // each step runs whatever the one before did: a stop that fails must not leave processes behind
+  const stopAll = async (options: StopOptions) => {
+    const step = async (what: string, run: () => unknown) => {
+      try {
+        await run();
+      } catch (err) {
+        platform.log.error({ err }, `stopping: ${what} failed`);
+      }
     };
-    const generatedAdminKey = await services.auth.bootstrap(config.adminApiKey);
-
-    const sessions = new AgentSessions(services, serverId, log);
-    const dispatcher = new StepDispatcher(services, sessions, serverId, log);
-    sessions.onWork = (clusterId) => dispatcher.kick(clusterId);
-    services.hints.on((clusterId) => dispatcher.kick(clusterId));
-    const driver = new LocalDriver({ dataDir: config.dataDir, sandbox: config.sandbox, objectDirs: [config.bucketsDir, services.storage.tmpDir], heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds });
-    const scaling = new ScalingController(services, log, config.metricsIntervalMs);
-    const registry = new ServerRegistry(sql, serverId);
-    leaderDb = connect(databaseUrl, { max: 1, applicationName: `${serverId}-leader` });
-    const controller = new ClusterController(services, driver, log, {
-      leaderDb,
-      intervalMs: config.reconcileIntervalMs,
-      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
-      joinTimeoutMs: 60_000,
-      startupTimeoutMs: config.startupTimeoutSeconds * 1_000,
-      // longer than the agent's own shutdown (2 s for its steps, then a last flush)
-      stopGraceMs: 5_000,
-      controlPlaneUrls: () => registry.agentUrls(),
-      decommissionTimeoutMs: config.sparkDecommissionTimeoutSeconds * 1_000,
-      afterPass: (active) => scaling.pass(active),
+    const reversed = [...started].reverse();
+    for (const module of reversed) await step(`${module.name} drain`, () => module.drain?.());
+    await step('the API server', () => http?.close());
+    await step('LISTEN', () => platform.listener.stop());
+    for (const module of reversed) await step(module.name, () => module.stop?.(options));
+    await step('the server registry', () => platform.registry.unregister());
+    await step('the database', () => platform.close());
+  };
+  try {
+    const modules = createModules(platform);
+    const all: Module[] = Object.values(modules);
+    for (const module of all) {
+      // stopped on a failed start too, whatever part of it ran
+      started.push(module);
+      await module.start?.();
+    }
+    const resolvers = new ResolverInstances(all.flatMap((m) => m.resolvers));
+    http = await createHttpServer(await apiSchema(resolvers), {
+      resolvers,
+      surfaces: all.flatMap((m) => (m.http ? [m.http] : [])),
+      authenticate: (header) => modules.access.keys.authenticate(header),
+      healthy: () => platform.sql`select 1`.then(() => true, () => false),
+    }, platform.log, {
+      introspection: config.introspection, explorer: config.explorer, bodyLimitBytes: config.graphqlBodyLimitBytes,
+      fieldRates: { sqlPreview: { burst: config.sqlPreviewBurst, perMinute: config.sqlPreviewPerMinute } },
     });
-
-    const scheduler = new Scheduler(services.schedules, log, { intervalMs: config.reconcileIntervalMs });
-
-    const listener = new Listener(sql, log);
-    listener.on(Channel.clusterEvent, (p) => {
-      const { key, seq, workHint } = splitNotification(p);
-      services.events.feed.notify(key, seq);
-      if (!workHint) return;
-      dispatcher.kick(key);
-      controller.hint();
-    });
-    listener.on(Channel.invocation, () => functionInvoker.kick());
-    listener.on(Channel.triggerOutbox, () => triggerDispatcher.kick());
-    listener.on(Channel.queue, (queueId) => services.queues.signal(queueId));
-    listener.on(Channel.log, (p) => {
-      const { key, seq } = splitNotification(p);
-      services.logs.feed.notify(key, seq);
-    });
-    let http: HttpServer | null = null;
-    listener.on(Channel.apiKey, (keyId) => { services.auth.forget(); http?.revokeKey(keyId); });
-    const reloadRoutes = () => { services.httpRoutes.refresh().catch((err) => log.warn({ err }, 'HTTP routes not reloaded')); };
-    // a trigger changed: every source that caches triggers on this server looks again
-    listener.on(Channel.triggers, () => { reloadRoutes(); scheduler.kick(); queuePoller.kick(); });
-    listener.on(Channel.functions, () => services.functions.forget());
-    listener.onReconnect(() => {
-      services.events.feed.pokeAll();
-      services.logs.feed.pokeAll();
-      services.auth.forget();
-      services.functions.forget();
-      reloadRoutes();
-      services.queues.signalAll();
-      queuePoller.kick();
-      dispatcher.tick();
-      controller.kick();
-      scheduler.kick();
-      triggerDispatcher.kick();
-    });
-    await listener.start([
-      Channel.clusterEvent, Channel.log, Channel.apiKey, Channel.invocation, Channel.functions, Channel.triggers, Channel.triggerOutbox, Channel.queue,
-    ]);
-
-    await services.httpRoutes.start();
-
-    const schema = await buildApiSchema();
-    http = await createHttpServer(schema, services, sessions, log, {
-      introspection: config.introspection, explorer: config.explorer,
-      fieldRates: { sqlPreview: { burst: config.sqlPreviewBurst, perMinute: config.sqlPreviewPerMinute } }, bodyLimitBytes: config.graphqlBodyLimitBytes,
-    });
-    const httpServer = http;
-    await new Promise<void>((resolve, reject) => {
-      httpServer.server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(
-        `port ${config.port} on ${config.host} is already in use by another process: refusing to start. Agents and clients `
-        + 'that dial it would talk to whoever holds it: stop that process (or set PORT to a free port) and start again',
-      ) : err));
-      httpServer.server.listen(config.port, config.host, () => resolve());
-    });
-    const port = (httpServer.server.address() as AddressInfo).port;
-    services.httpRoutes.baseUrl = config.publicUrl ?? `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-    const agentUrl = config.agentUrl ?? `ws://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}/agent`;
-    await registry.register(agentUrl);
-    dispatcher.start(config.reconcileIntervalMs);
-    controller.start();
-    functionController.start();
-    functionController.kick();
-    functionInvoker.start();
-    functionInvoker.kick();
-    scheduler.start();
-    triggerDispatcher.start();
-    triggerDispatcher.kick();
-    queuePoller.start();
-    log.info({ port }, 'control plane listening');
+    await platform.listener.start([...all, http]);
+    const port = await listen(http, config);
+    platform.address.listening(port);
+    await platform.registry.register(platform.address.agentUrl);
+    platform.log.info({ port }, 'control plane listening');
 
     let closing: Promise<void> | null = null;
     return {
-      serverId, port, url: `http://127.0.0.1:${port}`, databaseUrl, services, controller, generatedAdminKey, functionRuntime: fnRuntime,
+      serverId: platform.serverId, port, url: `http://127.0.0.1:${port}`, databaseUrl: platform.databaseUrl, modules,
+      generatedAdminKey: modules.access.generatedAdminKey,
       close(options = {}) {
-        closing ??= (async () => {
-          // long polls return now instead of holding the HTTP server's drain
-          services.queues.close();
-          await httpServer.close();
-          services.storage.stop();
-          services.httpRoutes.stop();
-          await controller.stop();
-          await dispatcher.stop();
-          await scheduler.stop();
-          await triggerDispatcher.stop();
-          await functionInvoker.stop();
-          await queuePoller.stop();
-          await functionController.stop();
-          await fnRuntime.close();
-          await services.invocations.logs.close();
-          if (options.stopAgents) {
-            const mine = await liveInstancesOnHost(sql!, driver.host);
-            await Promise.allSettled(mine.map((i) => driver.stop(handleOf(i), 2_000)));
-          }
-          await sessions.close();
-          await services.metrics.close();
-          await registry.unregister();
-          await listener.stop();
-          services.events.feed.close();
-          services.logs.feed.close();
-          await leaderDb!.end({ timeout: 5 });
-          await sql!.end({ timeout: 5 });
-          await embedded?.stop();
-          log.info('control plane stopped');
-        })();
+        closing ??= stopAll({ stopAgents: options.stopAgents ?? false }).then(() => platform.log.info('control plane stopped'));
         return closing;
       },
     };
   } catch (err) {
-    await functionRuntime?.close().catch(() => {});
-    await leaderDb?.end({ timeout: 1 }).catch(() => {});
-    await sql?.end({ timeout: 1 }).catch(() => {});
-    await embedded?.stop().catch(() => {});
+    await stopAll({ stopAgents: false });
     throw err;
   }
+}
+
+function listen(http: HttpServer, config: Config): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    http.server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(
+      `port ${config.port} on ${config.host} is already in use by another process: refusing to start. Agents and clients `
+      + 'that dial it would talk to whoever holds it: stop that process (or set PORT to a free port) and start again',
+    ) : err));
+    http.server.listen(config.port, config.host, () => resolve((http.server.address() as AddressInfo).port));
+  });
 }

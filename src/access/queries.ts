@@ -1,5 +1,5 @@
 import type { Db } from '../platform/db/client.js';
-import type { ApiKeyRow } from '../platform/db/rows.js';
+import type { ApiKeyRow } from './tables.js';
 
 export async function insertApiKey(db: Db, k: Pick<ApiKeyRow, 'id' | 'name' | 'hash' | 'actions'>): Promise<ApiKeyRow> {
   const [row] = await db<ApiKeyRow[]>`

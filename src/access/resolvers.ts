@@ -1,8 +1,8 @@
 import { Arg, Authorized, Mutation, Query, Resolver, Ctx } from 'type-graphql';
-import type { ApiKeyRow } from '../platform/db/rows.js';
 import type { Context } from '../platform/graphql/context.js';
 import type { AuthService } from './service.js';
 import { CreateApiKeyInput, RevokeApiKeyInput, CreateApiKeyPayload, RevokeApiKeyPayload, ApiKey } from './graphql.js';
+import type { ApiKeyRow } from './tables.js';
 
 const toApiKey = (r: ApiKeyRow): ApiKey => ({ id: r.id, name: r.name, actions: r.actions, createdAt: r.createdAt, revokedAt: r.revokedAt });
 

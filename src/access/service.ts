@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries.js';
-import type { ApiKeyRow } from '../platform/db/rows.js';
+import type { ApiKeyRow } from './tables.js';
 import { Channel, notify } from '../platform/notifications/channels.js';
 import { newId, secret, sha256 } from '../platform/ids.js';
 import type { Secrets } from '../platform/secrets.js';

@@ -1,10 +1,15 @@
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import type { StepRow } from '../platform/db/rows.js';
-import { ENDED_STEP_STATES } from '../platform/db/rows.js';
+import type { StepRow } from './tables.js';
+import { ENDED_STEP_STATES } from './tables.js';
 import type { AgentLogLine, AgentMessage, ControlMessage, NodeEndpoints } from '../engine/types.js';
-import type { Services } from '../platform/services-bag.js';
+import type { InstanceService } from './instances.js';
+import type { StepService } from './steps.js';
+import type { LogService } from '../logs/service.js';
+import type { MetricsService } from './metrics.js';
+import type { NodeConfigService } from './node-config.js';
+import type { Secrets } from '../platform/secrets.js';
 
 export interface AgentSession {
   instanceId: string;
@@ -23,19 +28,30 @@ const HELLO_TIMEOUT_MS = 10_000;
 const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 const PING_INTERVAL_MS = 15_000;
 
+/** The services it uses. */
+export interface AgentGatewayServices {
+  instances: InstanceService;
+  steps: StepService;
+  logs: LogService;
+  metrics: MetricsService;
+  nodes: NodeConfigService;
+  secrets: Secrets;
+}
+
 /**
  * The control plane's side of the node agent protocol (docs/agent-protocol.md): turns agent reports
  * into service calls and carries commands to the agents connected to this server process.
  */
-export class AgentSessions {
+export class AgentGateway {
   private sessions = new Map<string, AgentSession>();
   private heartbeats = new Set<string>();
   private timer: NodeJS.Timeout;
   private pingTimer: NodeJS.Timeout;
-  /** called when a cluster may have work for this server (a master joined, a step ended) */
-  onWork: (clusterId: string) => void = () => {};
-
-  constructor(private readonly services: Services, private readonly serverId: string, private readonly log: Logger) {
+  constructor(
+    private readonly services: AgentGatewayServices, private readonly serverId: string, private readonly log: Logger,
+    /** a cluster may have work for this server (a master joined, a step ended) */
+    private readonly workFor: (clusterId: string) => void,
+  ) {
     // heartbeats are batched into one UPDATE a second
     this.timer = setInterval(() => this.flushHeartbeats(), 1_000);
     this.timer.unref();
@@ -159,7 +175,7 @@ export class AgentSessions {
     ws.send(JSON.stringify({ type: 'welcome', node, proof: result.welcomeProof } satisfies ControlMessage));
     this.log.info({ instanceId: instance.id, pid: m.pid, remote }, 'agent connected');
     await this.reconcileSteps(session, result.steps, Array.isArray(m.steps) ? m.steps : []);
-    this.onWork(instance.clusterId);
+    this.workFor(instance.clusterId);
   }
 
   /** After a (re)connect: what the database expects of this agent vs what the agent reports. */
@@ -228,7 +244,7 @@ export class AgentSessions {
     switch (m.type) {
       case 'ready':
         await services.instances.ready(session.instanceId, isPlainObject(m.endpoints) ? endpointsOf(m.endpoints) : {});
-        this.onWork(session.clusterId);
+        this.workFor(session.clusterId);
         return;
       case 'bootstrapFailed': {
         const tail = Array.isArray(m.logTail) ? m.logTail.map(String).slice(-20).join('\n').slice(-4_000) : '';

@@ -1,4 +1,4 @@
-import type { BootstrapAction } from '../platform/db/rows.js';
+import type { BootstrapAction } from './tables.js';
 import type { StorageService } from '../storage/service.js';
 import { requireArgs } from './step-kinds/command.js';
 import { scriptCommand } from './step-kinds/script.js';

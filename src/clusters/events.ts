@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Sql } from '../platform/db/client.js';
 import { eventHead, eventsAfter } from './queries/events.js';
-import type { EventRow } from '../platform/db/rows.js';
 import { LiveFeed } from '../platform/notifications/live-feed.js';
 import { parseSeqCursor } from '../platform/paging.js';
+import type { EventRow } from './tables.js';
 
 /** The per-cluster event log (outbox) as a replayable feed for subscriptions. */
 export class EventService {

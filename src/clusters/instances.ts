@@ -3,8 +3,8 @@ import type { Sql, Tx } from '../platform/db/client.js';
 import * as clustersQ from './queries/clusters.js';
 import * as q from './queries/instances.js';
 import * as stepsQ from './queries/steps.js';
-import type { ClusterRow, InstanceEndpoints, InstanceGroupRow, InstanceRow, StepRow } from '../platform/db/rows.js';
-import { ACTIVE_CLUSTER_STATES, ENDED_CLUSTER_STATES } from '../platform/db/rows.js';
+import type { ClusterRow, InstanceEndpoints, InstanceGroupRow, InstanceRow, StepRow } from './tables.js';
+import { ACTIVE_CLUSTER_STATES, ENDED_CLUSTER_STATES } from './tables.js';
 import { helloProof, nextCredentialKey, welcomeProof } from '../engine/agent/credential.js';
 import type { StepService } from './steps.js';
 import {

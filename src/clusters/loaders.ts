@@ -2,12 +2,12 @@ import DataLoader from 'dataloader';
 import * as clustersQ from './queries/clusters.js';
 import * as instancesQ from './queries/instances.js';
 import * as stepsQ from './queries/steps.js';
-import type { ClusterRow, InstanceGroupRow, InstanceRow, StepRow } from '../platform/db/rows.js';
 import type { Sql } from '../platform/db/client.js';
 import type { ScalingService } from './scaling/service.js';
 import type { UsageService } from './usage.js';
 import { sparkStatus, type SparkStatus } from './spark/status.js';
 import { createScalingLoaders } from './scaling/loaders.js';
+import type { ClusterRow, InstanceGroupRow, InstanceRow, StepRow } from './tables.js';
 
 function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Sql } from '../platform/db/client.js';
 import * as q from './queries/metrics.js';
-import type { MetricStatistic } from '../platform/db/rows.js';
+import type { MetricStatistic } from './tables.js';
 import { badInput } from '../platform/errors.js';
 import { requireIntInRange, requireList } from '../platform/validate.js';
 

@@ -1,7 +1,7 @@
 import type { Config } from '../platform/config.js';
 import type { Sql } from '../platform/db/client.js';
 import * as clustersQ from './queries/clusters.js';
-import type { InstanceRow } from '../platform/db/rows.js';
+import type { InstanceRow } from './tables.js';
 import type { SparkRuntime } from '../engine/spark-runtime.js';
 import type { NodeConfig } from '../engine/types.js';
 import { instanceType } from './instance-types.js';

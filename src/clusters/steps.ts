@@ -4,9 +4,8 @@ import * as instancesQ from './queries/instances.js';
 import { appendEvent } from './queries/events.js';
 import { createStream } from '../logs/queries.js';
 import * as q from './queries/steps.js';
-import type { ActionOnFailure, ClusterRow, StepRow, StepSpec } from '../platform/db/rows.js';
-import { ACTIVE_CLUSTER_STATES } from '../platform/db/rows.js';
-import type { WorkHints } from './work-signal.js';
+import type { ActionOnFailure, ClusterRow, StepRow, StepSpec } from './tables.js';
+import { ACTIVE_CLUSTER_STATES } from './tables.js';
 import { newId } from '../platform/ids.js';
 import { badInput, conflict, notFound } from '../platform/errors.js';
 import {
@@ -15,8 +14,8 @@ import {
 import { isAllowed, type Principal } from '../platform/authorization.js';
 import type { Secrets } from '../platform/secrets.js';
 import type { StorageService } from '../storage/service.js';
-import type { CatalogLookup } from '../sql/preview-query.js';
-import { STEP_KINDS, type StepKindContext, type StepKindName } from './step-kinds/index.js';
+import type { CatalogLookup } from './spark/metastore.js';
+import type { StepKindContext, StepKindName, StepKinds } from './step-kinds/index.js';
 import { Limits, requireList, requireName } from '../platform/validate.js';
 
 export interface StepInput {
@@ -30,25 +29,24 @@ export interface StepInput {
 
 export interface ValidStep { name: string; actionOnFailure: ActionOnFailure; kind: StepKindName; spec: StepSpec }
 
-const INPUT_FIELDS = Object.keys(STEP_KINDS) as (keyof typeof STEP_KINDS)[];
-
 export async function validateSteps(
   steps: readonly StepInput[], field: string, concurrency: number, ctx: StepKindContext,
 ): Promise<ValidStep[]> {
   requireList(steps, field, 0, Limits.stepsPerRequest);
   const valid: ValidStep[] = [];
+  const inputFields = Object.keys(ctx.kinds) as (keyof StepKinds)[];
   for (const [i, s] of steps.entries()) {
     const f = `${field}.${i}`;
     const name = requireName(s.name, `${f}.name`);
-    const given = INPUT_FIELDS.filter((k) => s[k] !== null && s[k] !== undefined);
-    if (given.length !== 1) throw badInput(f, `exactly one of ${INPUT_FIELDS.join(', ')} is required, got ${given.length}`);
+    const given = inputFields.filter((k) => s[k] !== null && s[k] !== undefined);
+    if (given.length !== 1) throw badInput(f, `exactly one of ${inputFields.join(', ')} is required, got ${given.length}`);
     const actionOnFailure = s.actionOnFailure ?? 'CONTINUE';
     if (concurrency > 1 && actionOnFailure !== 'CONTINUE') {
       throw badInput(`${f}.actionOnFailure`, 'with stepConcurrencyLevel > 1 only CONTINUE is allowed');
     }
-    const { name: kind, kind: impl } = STEP_KINDS[given[0]!];
+    const { name: kind, kind: impl } = ctx.kinds[given[0]!];
     const spec = await impl.prepare(s[given[0]!], `${f}.${given[0]}`, ctx);
-    // stored encrypted; opened only to start the process (AgentSessions.sendRun) and for keys that may add steps
+    // stored encrypted; opened only to start the process (AgentGateway.sendRun) and for keys that may add steps
     valid.push({ name, actionOnFailure, kind, spec: { ...spec, env: ctx.secrets.sealEnv(spec.env) } });
   }
   return valid;
@@ -73,12 +71,19 @@ export interface CancelResult { stepId: string; status: 'SUBMITTED' | 'FAILED'; 
 
 export class StepService {
   constructor(
-    private readonly sql: Sql, private readonly hints: WorkHints, private readonly storage: StorageService,
+    private readonly sql: Sql, private readonly storage: StorageService,
     private readonly python: string | null, private readonly secrets: Secrets, private readonly catalog: CatalogLookup,
+    private readonly kinds: StepKinds,
+    /** a change committed here gives a cluster work: this server's dispatcher looks at once (other
+     *  servers learn of it from the event's NOTIFY, a round trip later) */
+    private readonly workFor: (clusterId: string) => void,
   ) {}
 
   kindContext(applications: readonly string[]): StepKindContext {
-    return { applications, bucketsDir: this.storage.options.bucketsDir, storage: this.storage, python: this.python, secrets: this.secrets, catalog: this.catalog };
+    return {
+      applications, bucketsDir: this.storage.options.bucketsDir, storage: this.storage, python: this.python, secrets: this.secrets,
+      catalog: this.catalog, kinds: this.kinds,
+    };
   }
 
   /**
@@ -115,7 +120,7 @@ export class StepService {
       await settleActivity(tx, cluster);
       return rows;
     }).then((rows) => {
-      this.hints.emit(clusterId);
+      this.workFor(clusterId);
       return rows;
     });
   }
@@ -148,7 +153,7 @@ export class StepService {
       await settleActivity(tx, cluster);
       return results;
     }).then((results) => {
-      this.hints.emit(clusterId); // RUNNING steps now CANCEL_PENDING: their agent must be told
+      this.workFor(clusterId); // RUNNING steps now CANCEL_PENDING: their agent must be told
       return results;
     });
   }

@@ -5,7 +5,7 @@ import type { Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries/functions.js';
 import { createStream } from '../logs/queries.js';
 import { lockTriggersOfFunction } from '../triggers/queries/triggers.js';
-import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionRuntimeName, FunctionVersionRow } from '../platform/db/rows.js';
+import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionRuntimeName, FunctionVersionRow } from './tables.js';
 import { Channel, notify } from '../platform/notifications/channels.js';
 import { newId } from '../platform/ids.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
@@ -160,6 +160,14 @@ export interface ResolvedVersion {
   revisionId: string;
 }
 
+/** What the functions module does when a function changes, told by the service after the commit. */
+export interface FunctionLifecycle {
+  /** a function waits for its code to be unpacked */
+  pending(): void;
+  /** a function was deleted: its instances and unpacked code go */
+  deleted(functionId: string): void;
+}
+
 export class FunctionService {
   // What invocations read of functions, kept until a change is announced (see forInvoke). A read
   // that started before a change must not fill the cache after it: `generation` tells.
@@ -168,13 +176,9 @@ export class FunctionService {
   private readonly aliases = new Map<string, FunctionAliasRow | null>();
   private readonly versions = new Map<string, ResolvedVersion | null>();
   private generation = 0;
-  /** called after a commit that left a function waiting for its code to be unpacked */
-  onPending: (() => void) | null = null;
-  /** called after a function was deleted (its instances and unpacked code go) */
-  onDeleted: ((functionId: string) => void) | null = null;
-
   constructor(
     private readonly sql: Sql, readonly code: FunctionCodeStore, private readonly concurrencyLimit: number, private readonly secrets: Secrets,
+    private readonly lifecycle: FunctionLifecycle,
   ) {}
 
   async get(name: string): Promise<FunctionRow | undefined> {
@@ -309,7 +313,7 @@ export class FunctionService {
       return created;
     });
     this.forget();
-    this.onPending?.();
+    this.lifecycle.pending();
     return row;
   }
 
@@ -336,7 +340,7 @@ export class FunctionService {
       return row;
     });
     this.forget();
-    this.onPending?.();
+    this.lifecycle.pending();
     return { fn, version: null };
   }
 
@@ -383,7 +387,7 @@ export class FunctionService {
       return current;
     });
     this.forget();
-    this.onDeleted?.(fn.id);
+    this.lifecycle.deleted(fn.id);
     return fn;
   }
 

@@ -126,7 +126,9 @@ export class Invocation {
   @Field(() => String) executedVersion!: string;
   @Field(() => InvocationType) invocationType!: InvocationType;
   @Field(() => InvocationStatus) status!: InvocationStatus;
-  @Field(() => JSONResolver, { nullable: true, description: 'the event (async invocations keep it)' }) payload!: unknown;
+  // Invocation.payload is resolved by the triggers module (InvocationPayloadResolver): a delivery's
+  // event is shown only to keys that may read its trigger's source
+  payload!: unknown;
   @Field(() => JSONResolver, { nullable: true }) response!: unknown;
   @Field(() => String, { nullable: true, description: 'Handled or Unhandled' }) functionError!: string | null;
   @Field(() => String, { nullable: true }) errorType!: string | null;

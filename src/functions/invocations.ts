@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Sql } from '../platform/db/client.js';
 import * as q from './queries/invocations.js';
 import { appendLines, type NewLine } from '../logs/queries.js';
-import type { FunctionRow, InvocationLogLine, InvocationRow } from '../platform/db/rows.js';
+import type { FunctionRow, InvocationLogLine, InvocationRow } from './tables.js';
 import type { FunctionRuntime, InvokeOutcome, RuntimeLogLine } from '../engine/functions/types.js';
 import { ConcurrencyGate } from './concurrency.js';
 import { AppError, badInput } from '../platform/errors.js';
@@ -93,7 +93,7 @@ function verdict(outcome: InvokeOutcome) {
  * Lines written by instances, on their way to their function's log stream: batched per stream
  * and written in one statement per batch (they also travel with each invocation's record).
  */
-class FunctionLogWriter {
+export class FunctionLogWriter {
   private pending = new Map<string, NewLine[]>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
@@ -167,25 +167,17 @@ class InvocationRecorder {
 export class InvocationService {
   readonly gate: ConcurrencyGate;
   private readonly recorder: InvocationRecorder;
-  readonly logs: FunctionLogWriter;
-  private runtime: FunctionRuntime | null = null;
 
   constructor(
-    private readonly sql: Sql, private readonly functions: FunctionService, concurrencyLimit: number,
-    readonly asyncSettings: AsyncSettings, log: Logger,
+    private readonly sql: Sql, private readonly functions: FunctionService, private readonly runtime: FunctionRuntime,
+    readonly logs: FunctionLogWriter, concurrencyLimit: number, readonly asyncSettings: AsyncSettings,
   ) {
     this.gate = new ConcurrencyGate(concurrencyLimit);
     this.recorder = new InvocationRecorder(sql);
-    this.logs = new FunctionLogWriter(sql, log);
-  }
-
-  /** The engine that runs instances (set by the app once it exists). */
-  attach(runtime: FunctionRuntime): void {
-    this.runtime = runtime;
   }
 
   instanceCounts(functionId: string): { busy: number; total: number } {
-    return this.runtime?.counts(functionId) ?? { busy: 0, total: 0 };
+    return this.runtime.counts(functionId);
   }
 
   get(id: string): Promise<InvocationRow | undefined> {
@@ -284,7 +276,6 @@ export class InvocationService {
   private async run(
     fn: FunctionRow, resolved: ResolvedVersion, requestId: string, payload: Buffer, clientContext?: string, signal?: AbortSignal,
   ): Promise<InvokeOutcome> {
-    if (!this.runtime) throw new Error('no function runtime attached');
     return this.runtime.invoke(this.functions.specOf(fn, resolved), {
       requestId, payload, clientContext,
       invokedFunctionArn: functionArn(fn.name, resolved.version === '$LATEST' ? undefined : resolved.version),

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
-import type { FunctionAliasRow, FunctionVersionRow, ProvisionedConcurrencyRow } from '../platform/db/rows.js';
 import type { FunctionService } from './functions.js';
 import type { ProvisionedConcurrencyService } from './provisioned-concurrency.js';
+import type { FunctionAliasRow, FunctionVersionRow, ProvisionedConcurrencyRow } from './tables.js';
 
 /** Batching for the nested fields of functions (one query per field and page). */
 export function createFunctionLoaders(functions: FunctionService, provisioned: ProvisionedConcurrencyService) {

@@ -3,7 +3,7 @@
 // with the init failure. An alias's instances are split between its versions by weight.
 import type { Sql } from '../platform/db/client.js';
 import * as q from './queries/functions.js';
-import type { ProvisionedConcurrencyRow } from '../platform/db/rows.js';
+import type { ProvisionedConcurrencyRow } from './tables.js';
 import { specKey, type FunctionRuntime, type ProvisionTarget } from '../engine/functions/types.js';
 import { badInput, notFound } from '../platform/errors.js';
 import { FunctionLimits, requireFunctionName, type FunctionService } from './functions.js';
@@ -11,9 +11,11 @@ import { systemLog } from '../platform/transitions.js';
 
 export class ProvisionedConcurrencyService {
   /** called after a commit that changed what should be provisioned */
-  onChange: (() => void) | null = null;
-
-  constructor(private readonly sql: Sql, private readonly functions: FunctionService, private readonly concurrencyLimit: number) {}
+  constructor(
+    private readonly sql: Sql, private readonly functions: FunctionService, private readonly concurrencyLimit: number,
+    /** a config was put or deleted: the instance controller brings instances to it */
+    private readonly changed: () => void,
+  ) {}
 
   of(functionIds: readonly string[]): Promise<ProvisionedConcurrencyRow[]> {
     return q.provisionedOf(this.sql, functionIds);
@@ -41,7 +43,7 @@ export class ProvisionedConcurrencyService {
       await systemLog(tx, fn.logStreamId, `Provisioned concurrency for ${input.qualifier}: ${count} (IN_PROGRESS)`);
       return saved;
     });
-    this.onChange?.();
+    this.changed();
     return row;
   }
 
@@ -52,7 +54,7 @@ export class ProvisionedConcurrencyService {
       if (!(await q.deleteProvisioned(tx, fn.id, input.qualifier))) throw notFound('provisioned concurrency config', `${fn.name}:${input.qualifier}`, 'input.qualifier');
       await systemLog(tx, fn.logStreamId, `Provisioned concurrency for ${input.qualifier} removed`);
     });
-    this.onChange?.();
+    this.changed();
   }
 
   /** Makes the engine keep what is configured and records each config's status (the function controller). */

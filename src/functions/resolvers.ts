@@ -1,6 +1,5 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import type { FunctionAliasRow, FunctionRow, FunctionVersionRow, InvocationRow, LogLineRow, ProvisionedConcurrencyRow } from '../platform/db/rows.js';
 import { authorize } from '../platform/authorization.js';
 import { ephemeralOf, functionArn } from './functions.js';
 import {
@@ -17,6 +16,14 @@ import { logConnection } from '../logs/resolvers.js';
 import type { LogStreamKind } from '../logs/graphql.js';
 import { LogLine, LogLineConnection, LogPageArgs, toLogLine } from '../logs/graphql.js';
 import { connection } from '../platform/graphql/connection.js';
+import type { FunctionAliasRow, FunctionRow, FunctionVersionRow, InvocationRow, ProvisionedConcurrencyRow } from './tables.js';
+import type { LogLineRow } from '../logs/tables.js';
+import type { FunctionService } from './functions.js';
+import type { InvocationService } from './invocations.js';
+import type { ProvisionedConcurrencyService } from './provisioned-concurrency.js';
+import type { Secrets } from '../platform/secrets.js';
+import type { LogService } from '../logs/service.js';
+import type { FunctionLoaders } from './loaders.js';
 
 const STATE: Record<FunctionRow['state'], FunctionState> = {
   Pending: FunctionState.PENDING, Active: FunctionState.ACTIVE, Inactive: FunctionState.INACTIVE, Failed: FunctionState.FAILED,
@@ -74,10 +81,13 @@ function toProvisioned(row: ProvisionedConcurrencyRow): ProvisionedConcurrencyCo
 }
 
 /** `hidePayload`: the invocation is a delivery of a source the caller may not read (TriggerService.hiddenPayloads). */
-export function toInvocation(row: InvocationRow, hidePayload = false): Invocation {
+/** An invocation as GraphQL returns it; the trigger that made it stays underneath for `payload`. */
+export type InvocationObject = Invocation & { triggerId: string | null };
+
+export function toInvocation(row: InvocationRow): InvocationObject {
   return {
     id: row.id, functionName: row.functionName, qualifier: row.qualifier, executedVersion: row.executedVersion,
-    invocationType: row.invocationType as InvocationType, status: row.status as InvocationStatus, payload: hidePayload ? null : parseJson(row.payload),
+    invocationType: row.invocationType as InvocationType, status: row.status as InvocationStatus, payload: parseJson(row.payload), triggerId: row.triggerId,
     response: parseJson(row.response), functionError: row.functionError, errorType: row.errorType, errorMessage: row.errorMessage,
     attempts: row.attempts, coldStart: row.coldStart, initDurationMs: row.initDurationMs, durationMs: row.durationMs,
     billedDurationMs: row.billedDurationMs, memoryMb: row.memoryMb, maxMemoryUsedMb: row.maxMemoryUsedMb, instanceId: row.instanceId,
@@ -89,10 +99,12 @@ export function toInvocation(row: InvocationRow, hidePayload = false): Invocatio
 
 @Resolver(() => LambdaFunction)
 export class FunctionResolver {
+  constructor(readonly functionService: FunctionService, private readonly invocationService: InvocationService, private readonly provisioned: ProvisionedConcurrencyService, private readonly secrets: Secrets, readonly logStreams: LogService, private readonly loaders: (ctx: Context) => FunctionLoaders) {}
+
   @Authorized('functions:GetFunction')
   @Query(() => LambdaFunction, { nullable: true })
   async function(@Arg('name', () => String) name: string, @Ctx() ctx: Context): Promise<FunctionObject | null> {
-    const row = await this.functions.get(name);
+    const row = await this.functionService.get(name);
     return row ? toFunction(row) : null;
   }
 
@@ -103,55 +115,55 @@ export class FunctionResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
-    return connection(await this.functions.list(first, after), toFunction, Boolean(after));
+    return connection(await this.functionService.list(first, after), toFunction, Boolean(after));
   }
 
   @Authorized('functions:CreateFunction')
   @Mutation(() => CreateFunctionPayload, { description: 'The function starts Pending and becomes Active once its code is unpacked' })
   async createFunction(@Arg('input', () => CreateFunctionInput) input: CreateFunctionInput, @Ctx() ctx: Context) {
-    return { function: toFunction(await this.functions.create(input)) };
+    return { function: toFunction(await this.functionService.create(input)) };
   }
 
   @Authorized('functions:UpdateFunctionCode')
   @Mutation(() => UpdateFunctionCodePayload, { description: 'LastUpdateStatus is IN_PROGRESS until the new code is unpacked' })
   async updateFunctionCode(@Arg('input', () => UpdateFunctionCodeInput) input: UpdateFunctionCodeInput, @Ctx() ctx: Context) {
-    return { function: toFunction((await this.functions.updateCode(input)).fn) };
+    return { function: toFunction((await this.functionService.updateCode(input)).fn) };
   }
 
   @Authorized('functions:UpdateFunctionConfiguration')
   @Mutation(() => UpdateFunctionConfigurationPayload)
   async updateFunctionConfiguration(@Arg('input', () => UpdateFunctionConfigurationInput) input: UpdateFunctionConfigurationInput, @Ctx() ctx: Context) {
-    return { function: toFunction(await this.functions.updateConfiguration(input)) };
+    return { function: toFunction(await this.functionService.updateConfiguration(input)) };
   }
 
   @Authorized('functions:DeleteFunction')
   @Mutation(() => DeleteFunctionPayload, { description: 'Deletes the function, its versions and aliases; its instances are stopped' })
   async deleteFunction(@Arg('input', () => DeleteFunctionInput) input: DeleteFunctionInput, @Ctx() ctx: Context) {
-    return { functionName: (await this.functions.delete(input.functionName)).name };
+    return { functionName: (await this.functionService.delete(input.functionName)).name };
   }
 
   @Authorized('functions:PublishVersion')
   @Mutation(() => PublishVersionPayload, { description: 'Snapshots $LATEST; an unchanged $LATEST gives back the last version' })
   async publishVersion(@Arg('input', () => PublishVersionInput) input: PublishVersionInput, @Ctx() ctx: Context) {
-    return { version: toVersion(await this.functions.publishVersion(input)) };
+    return { version: toVersion(await this.functionService.publishVersion(input)) };
   }
 
   @Authorized('functions:CreateAlias')
   @Mutation(() => CreateAliasPayload)
   async createAlias(@Arg('input', () => CreateAliasInput) input: CreateAliasInput, @Ctx() ctx: Context) {
-    return { alias: toAlias(await this.functions.createAlias(input), input.functionName) };
+    return { alias: toAlias(await this.functionService.createAlias(input), input.functionName) };
   }
 
   @Authorized('functions:UpdateAlias')
   @Mutation(() => UpdateAliasPayload)
   async updateAlias(@Arg('input', () => UpdateAliasInput) input: UpdateAliasInput, @Ctx() ctx: Context) {
-    return { alias: toAlias(await this.functions.updateAlias(input), input.functionName) };
+    return { alias: toAlias(await this.functionService.updateAlias(input), input.functionName) };
   }
 
   @Authorized('functions:DeleteAlias')
   @Mutation(() => DeleteAliasPayload)
   async deleteAlias(@Arg('input', () => DeleteAliasInput) input: DeleteAliasInput, @Ctx() ctx: Context) {
-    const row = await this.functions.deleteAlias(input);
+    const row = await this.functionService.deleteAlias(input);
     return { functionName: input.functionName, name: row.name };
   }
 
@@ -171,17 +183,16 @@ export class FunctionResolver {
   @Authorized('functions:InvokeFunction')
   @Mutation(() => InvokeFunctionPayload, { description: 'REQUEST_RESPONSE waits for the result; EVENT queues it (202); DRY_RUN only checks (204)' })
   async invokeFunction(@Arg('input', () => InvokeFunctionInput) input: InvokeFunctionInput, @Ctx() ctx: Context): Promise<InvokeFunctionPayload> {
-    const r = await this.invocations.invoke(input);
+    const r = await this.invocationService.invoke(input);
     return { ...r, invocation: toInvocation(r.invocation) };
   }
 
   @Authorized('functions:GetInvocation')
   @Query(() => Invocation, { nullable: true })
   async invocation(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Invocation | null> {
-    const row = await this.invocations.get(id);
+    const row = await this.invocationService.get(id);
     if (!row) return null;
-    const hidden = await this.triggers.hiddenPayloads(ctx.principal!, [row]);
-    return toInvocation(row, hidden.has(row.id));
+    return toInvocation(row);
   }
 
   @Authorized('functions:ListInvocations')
@@ -192,12 +203,11 @@ export class FunctionResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('filter', () => InvocationFilter, { nullable: true }) filter?: InvocationFilter,
   ) {
-    const page = await this.invocations.list({
+    const page = await this.invocationService.list({
       functionName: filter?.functionName, statuses: filter?.status, invocationType: filter?.invocationType,
       executedVersion: filter?.executedVersion, since: filter?.since, until: filter?.until,
     }, first, after);
-    const hidden = await this.triggers.hiddenPayloads(ctx.principal!, page.nodes);
-    return connection(page, (row) => toInvocation(row, hidden.has(row.id)), Boolean(after));
+    return connection(page, (row) => toInvocation(row), Boolean(after));
   }
 
   @Authorized('functions:GetMetrics')
@@ -210,7 +220,7 @@ export class FunctionResolver {
     @Arg('periodSeconds', () => Int, { defaultValue: 60 }) periodSeconds: number,
     @Arg('version', () => String, { nullable: true, description: 'executed version; all when absent' }) version?: string,
   ): Promise<FunctionMetricsDatapoint[]> {
-    const rows = await this.invocations.metrics(functionName, version ?? null, since, until, periodSeconds);
+    const rows = await this.invocationService.metrics(functionName, version ?? null, since, until, periodSeconds);
     return rows.map((r) => ({
       timestamp: r.bucket, invocations: r.invocations, errors: r.errors, throttles: r.throttles, durationAvg: r.durationAvg,
       durationP50: r.durationP50, durationP99: r.durationP99, concurrentExecutionsMax: r.maxConcurrency, coldStarts: r.coldStarts,
@@ -240,7 +250,7 @@ export class FunctionResolver {
 
   @FieldResolver(() => FunctionInstances, { description: 'instances on the server that answers' })
   instances(@Root() fn: FunctionObject, @Ctx() ctx: Context): FunctionInstances {
-    return this.invocations.instanceCounts(fn.id);
+    return this.invocationService.instanceCounts(fn.id);
   }
 
   @Authorized('logs:GetLogEvents')
@@ -250,7 +260,7 @@ export class FunctionResolver {
     @Ctx() ctx: Context,
     @Args(() => LogPageArgs) args: LogPageArgs,
   ) {
-    return logConnection(ctx, fn.logStreamId, args);
+    return logConnection(this.logStreams, fn.logStreamId, args);
   }
 
   @Subscription(() => LogLine, {
@@ -269,6 +279,7 @@ export class FunctionResolver {
 
 async function functionLogsIterator({ args, context }: SubscribeResolverData<unknown, { functionName: string; after?: string | null; tail?: number | null }, Context>) {
   authorize(context.principal, 'logs:GetLogEvents');
-  const fn = await context.services.functions.require(args.functionName, 'functionName');
-  return context.services.logs.subscribe(fn.logStreamId, args.after, args.tail);
+  const self = context.resolvers.get(FunctionResolver);
+  const fn = await self.functionService.require(args.functionName, 'functionName');
+  return self.logStreams.subscribe(fn.logStreamId, args.after, args.tail);
 }

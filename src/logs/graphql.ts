@@ -1,8 +1,8 @@
 import { ArgsType, Field, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { Connection } from '../platform/graphql/connection.js';
-import type { LogLineRow } from '../platform/db/rows.js';
 import { streamName } from './service.js';
+import type { LogLineRow } from './tables.js';
 
 export enum LogStreamKind { STDOUT = 'STDOUT', STDERR = 'STDERR', SYSTEM = 'SYSTEM' }
 registerEnumType(LogStreamKind, { name: 'LogStreamKind', description: 'STDOUT/STDERR of the process, SYSTEM for lines the control plane adds' });

@@ -1,5 +1,5 @@
 import type { Db } from '../platform/db/client.js';
-import type { LogLineRow } from '../platform/db/rows.js';
+import type { LogLineRow } from './tables.js';
 import { Channel } from '../platform/notifications/channels.js';
 
 export const STREAM_CODES = { STDOUT: 1, STDERR: 2, SYSTEM: 3 } as const;

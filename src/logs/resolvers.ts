@@ -1,9 +1,9 @@
 import { FieldResolver, Int, Resolver, Root } from 'type-graphql';
-import type { LogLineRow } from '../platform/db/rows.js';
 import type { LogService } from './service.js';
 import type { LogPageArgs } from './graphql.js';
 import { LogLineConnection, toLogLine } from './graphql.js';
 import { connection } from '../platform/graphql/connection.js';
+import type { LogLineRow } from './tables.js';
 
 /** A page of a log as GraphQL returns it; the stream id stays underneath for `totalCount`. */
 export async function logConnection(logs: LogService, streamId: string, args: LogPageArgs) {

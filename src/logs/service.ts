@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Sql } from '../platform/db/client.js';
 import * as q from './queries.js';
-import type { LogLineRow } from '../platform/db/rows.js';
+import type { LogLineRow } from './tables.js';
 import type { AgentLogLine } from '../engine/types.js';
 import { LiveFeed } from '../platform/notifications/live-feed.js';
 import { badInput } from '../platform/errors.js';

@@ -1,9 +1,9 @@
 import DataLoader from 'dataloader';
-import type { QueueRow } from '../platform/db/rows.js';
 import type { QueueCounts } from './queries/queues.js';
 import type { QueueSubscription } from './queries/topics.js';
 import type { QueueService } from './queues.js';
 import type { TopicService } from './topics.js';
+import type { QueueRow } from './tables.js';
 
 /** Batching for the nested fields of queues and topics (one query per field and page). */
 export function createMessagingLoaders(queues: QueueService, topics: TopicService) {

@@ -1,6 +1,6 @@
 // Message attributes of queue messages (SQS) and topic publishes (SNS), and message bodies: the
 // checks both services share, with their limits.
-import type { MessageAttribute } from '../platform/db/rows.js';
+import type { MessageAttribute } from './tables.js';
 import { badInput } from '../platform/errors.js';
 
 export const MessageLimits = { bodyBytes: 256 * 1024, attributes: 10, nameLength: 256, dataTypeLength: 256 } as const;

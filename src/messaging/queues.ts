@@ -4,10 +4,10 @@
 // sharing the database never hand one message out twice at the same time.
 import crypto from 'node:crypto';
 import type { Sql } from '../platform/db/client.js';
-import { triggersOfSource } from './queries/triggers.js';
+import { triggerNamesOn } from './queries/triggers.js';
 import * as q from './queries/queues.js';
 import { queueSubscriptionsOfQueue } from './queries/topics.js';
-import type { MessageAttribute, QueueMessageRow, QueueRow } from '../platform/db/rows.js';
+import type { MessageAttribute, QueueMessageRow, QueueRow } from './tables.js';
 import { ACCOUNT, REGION } from '../platform/aws-account.js';
 import { newId } from '../platform/ids.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
@@ -167,8 +167,8 @@ export class QueueService {
       if (sources.length > 0) throw conflict(`queue ${name} is the dead-letter queue of ${sources.join(', ')}: change or delete those first`, 'input.name');
       const topics = await queueSubscriptionsOfQueue(tx, queue.id);
       if (topics.length > 0) throw conflict(`queue ${name} is subscribed to topics ${topics.map((t) => t.topicName).join(', ')}: unsubscribe it first`, 'input.name');
-      const mappings = await triggersOfSource(tx, 'QUEUE', [name]);
-      if (mappings.length > 0) throw conflict(`queue ${name} feeds triggers ${mappings.map((t) => t.name).join(', ')}: delete them first`, 'input.name');
+      const mappings = await triggerNamesOn(tx, 'QUEUE', name);
+      if (mappings.length > 0) throw conflict(`queue ${name} feeds triggers ${mappings.join(', ')}: delete them first`, 'input.name');
       await q.deleteQueue(tx, queue.id);
       return queue;
     });

@@ -3,11 +3,11 @@
 // message reaches every matching subscription at least once, or the publish fails as a whole.
 import crypto from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Sql } from '../platform/db/client.js';
-import { enabledTopicTriggersForShare, triggersOfSource } from './queries/triggers.js';
+import type { Sql, Tx } from '../platform/db/client.js';
+import { triggerNamesOn } from './queries/triggers.js';
 import { insertMessages, queueByName, queuesByIds } from './queries/queues.js';
 import * as q from './queries/topics.js';
-import type { MessageAttribute, TopicRow, TriggerRow } from '../platform/db/rows.js';
+import type { MessageAttribute, TopicRow } from './tables.js';
 import { newId } from '../platform/ids.js';
 import { ACCOUNT, REGION } from '../platform/aws-account.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
@@ -15,19 +15,11 @@ import { matchesFilterPolicy, parseFilterPolicy, type FilterPolicy, type FilterP
 import { MessageLimits, messageBytes, requireBody, requireMessageAttributes, type MessageAttributeInput } from './message-attributes.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from '../platform/paging.js';
 import { md5 } from './queues.js';
-import type { TriggerService } from '../triggers/service.js';
 import { requireIdentifier } from '../platform/validate.js';
 
 export const topicArn = (name: string) => `arn:aws:sns:${REGION}:${ACCOUNT}:${name}`;
 /** A subscription's ARN: the topic's and the subscription's (trigger's) id, as SNS's. */
 export const subscriptionArn = (topicName: string, triggerId: string) => `${topicArn(topicName)}:${triggerId}`;
-
-/** What a TOPIC trigger stores (src/triggers/sources/topic/source.ts checks it). */
-export interface TopicTriggerConfig {
-  topicName: string;
-  filterPolicy: FilterPolicy | null;
-  filterPolicyScope: FilterPolicyScope;
-}
 
 export interface PublishInput {
   topicName: string;
@@ -40,7 +32,8 @@ export function requireTopicName(name: string, field: string): string {
   return requireIdentifier(name, field, 256);
 }
 
-interface Notification {
+/** A published message on its way to the topic's subscribers. */
+export interface Notification {
   messageId: string;
   topic: TopicRow;
   subject: string | null;
@@ -63,7 +56,7 @@ const snsAttributes = (attributes: MessageAttribute[]) =>
  * The event SNS hands a subscribed function. `Signature` is the base64 SHA-256 of SNS's string to
  * sign; there is no signing certificate or unsubscribe URL (unsubscribing is deleteTrigger).
  */
-function snsEvent(n: Notification, triggerId: string) {
+export function snsEvent(n: Notification, triggerId: string) {
   return {
     Records: [{
       EventVersion: '1.0',
@@ -103,8 +96,17 @@ export interface SubscribeQueueInput {
   rawMessageDelivery?: boolean | null;
 }
 
+/**
+ * The functions subscribed to topics (TOPIC triggers, which the triggers module keeps): a publish
+ * queues a delivery to each whose filter policy matches, in the publish's transaction.
+ */
+export interface TopicFunctionSubscribers {
+  /** returns how many deliveries it queued */
+  deliver(tx: Tx, notification: Notification): Promise<number>;
+}
+
 export class TopicService {
-  constructor(private readonly sql: Sql, private readonly triggers: TriggerService) {}
+  constructor(private readonly sql: Sql, private readonly functionSubscribers: TopicFunctionSubscribers) {}
 
   get(name: string): Promise<TopicRow | undefined> {
     return q.topicByName(this.sql, name);
@@ -122,11 +124,6 @@ export class TopicService {
     return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (r) => encodeTimeIdCursor(r.createdAt, r.id) };
   }
 
-  /** The subscriptions (TOPIC triggers, enabled or not) of some topics, oldest first. */
-  subscriptionsOf(topicNames: readonly string[]): Promise<TriggerRow[]> {
-    return triggersOfSource(this.sql, 'TOPIC', topicNames);
-  }
-
   /** Creates a topic; creating one that exists returns it (as SNS CreateTopic). */
   async create(name: string): Promise<TopicRow> {
     requireTopicName(name, 'input.name');
@@ -138,8 +135,8 @@ export class TopicService {
     return this.sql.begin(async (tx) => {
       const topic = await q.lockTopic(tx, name);
       if (!topic) throw notFound('topic', name, 'input.name');
-      const subs = await triggersOfSource(tx, 'TOPIC', [name]);
-      if (subs.length > 0) throw conflict(`topic ${name} has subscriptions (triggers ${subs.map((t) => t.name).join(', ')}): delete them first`, 'input.name');
+      const subs = await triggerNamesOn(tx, 'TOPIC', name);
+      if (subs.length > 0) throw conflict(`topic ${name} has subscriptions (triggers ${subs.join(', ')}): delete them first`, 'input.name');
       const queueSubs = await q.queueSubscriptionsOfTopics(tx, [topic.id]);
       if (queueSubs.length > 0) throw conflict(`topic ${name} has subscriptions (queues ${queueSubs.map((x) => x.queueName).join(', ')}): unsubscribe them first`, 'input.name');
       await q.deleteTopic(tx, topic.id);
@@ -203,12 +200,7 @@ export class TopicService {
       if (!topic) throw notFound('topic', input.topicName, 'input.topicName');
       const notification: Notification = { messageId, topic, subject: input.subject ?? null, message, timestamp: new Date(), attributes };
       const byName = Object.fromEntries(attributes.map((a) => [a.name, a]));
-      let deliveries = 0;
-      for (const trigger of await enabledTopicTriggersForShare(tx, topic.name)) {
-        const config = trigger.config as unknown as TopicTriggerConfig;
-        if (!matchesFilterPolicy(config.filterPolicy, config.filterPolicyScope, { body: message, attributes: byName })) continue;
-        if (await this.triggers.enqueueDelivery(tx, trigger, messageId, snsEvent(notification, trigger.id))) deliveries++;
-      }
+      let deliveries = await this.functionSubscribers.deliver(tx, notification);
       const subs = (await q.queueSubscriptionsOfTopics(tx, [topic.id]))
         .filter((sub) => matchesFilterPolicy(sub.filterPolicy, sub.filterPolicyScope, { body: message, attributes: byName }));
       const queues = new Map((await queuesByIds(tx, subs.map((sub) => sub.queueId))).map((row) => [row.id, row]));

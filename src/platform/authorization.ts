@@ -33,3 +33,6 @@ export function authorize(principal: Principal | null, action: string): Principa
   if (!isAllowed(principal, action)) throw new AppError('FORBIDDEN', `this API key may not perform ${action}`);
   return principal;
 }
+
+/** Who a request's `Authorization` header says is calling (null: no valid key). */
+export type Authenticate = (header: string | undefined | null) => Promise<Principal | null>;

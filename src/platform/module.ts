@@ -4,7 +4,7 @@
 // platform must do for it: serve its resolvers and HTTP surface, hand it its NOTIFY channels, start
 // and stop it. Nothing is wired after construction.
 import type http from 'node:http';
-import type { Router } from 'express';
+import type { RequestHandler } from 'express';
 import type { WebSocket } from 'ws';
 import type { ChannelOwner } from './notifications/listener.js';
 
@@ -12,10 +12,15 @@ import type { ChannelOwner } from './notifications/listener.js';
 export interface HttpSurface {
   /** plain handlers in front of Express, for every URL `owns` accepts (no body parsing on the way) */
   readonly handlers?: ReadonlyArray<{ owns(url: string | undefined): boolean; handle(req: http.IncomingMessage, res: http.ServerResponse): void }>;
-  /** Express routers, mounted before any body parser (they stream their bodies) */
-  readonly routers?: ReadonlyArray<{ path: string; router: Router }>;
+  /** Express handlers under a path, mounted before any body parser (they stream their bodies) */
+  readonly routes?: ReadonlyArray<{ path: string; handler: RequestHandler }>;
   /** WebSocket endpoints */
   readonly sockets?: ReadonlyArray<{ path: string; maxPayloadBytes: number; accept(ws: WebSocket, remoteAddress: string): void }>;
+}
+
+export interface StopOptions {
+  /** stop node agents too (they outlive a restart by design; tests and single-user sessions want them gone) */
+  stopAgents: boolean;
 }
 
 export interface Module extends ChannelOwner {
@@ -27,5 +32,5 @@ export interface Module extends ChannelOwner {
   /** the server is about to stop accepting: end what holds requests open (long polls) */
   drain?(): void;
   /** runs in reverse order of start, after the HTTP server stopped accepting */
-  stop?(): Promise<void> | void;
+  stop?(options: StopOptions): Promise<void> | void;
 }

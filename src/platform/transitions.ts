@@ -8,7 +8,7 @@ import { appendLines } from '../logs/queries.js';
 import * as stepsQ from '../clusters/queries/steps.js';
 import type {
   ClusterRow, ClusterState, InstanceGroupRow, InstanceRow, InstanceState, StepRow, StepState,
-} from './db/rows.js';
+} from '../clusters/tables.js';
 
 export interface Reason { code: string | null; message: string }
 

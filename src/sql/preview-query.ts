@@ -4,6 +4,7 @@ import { localPathsToUris } from '../engine/sql/lockdown.js';
 import { AppError, badInput, notFound } from '../platform/errors.js';
 import { objectFilePath, parseS3Uri, type S3Location } from '../storage/s3-uri.js';
 import type { StorageService } from '../storage/service.js';
+import type { CatalogLookup } from '../clusters/spark/metastore.js';
 
 // A user's SQL (SQL steps and sqlPreview), made ready for DuckDB: every s3:// URI written as a
 // string literal ('s3://bucket/key', globs like 's3://b/data/*.csv', prefixes 's3://b/data/') or a
@@ -19,7 +20,6 @@ export const MAX_QUERY_LENGTH = 65_536;
  * A catalog table by database and name: its s3:// location and whether its files are Parquet
  * (MetastoreService.table), or null when there is no such table.
  */
-export type CatalogLookup = (database: string, table: string) => Promise<{ location: string | null; parquet: boolean } | null>;
 
 // `catalog.<database>.<table>` outside literals and comments: a table of the install's Hive metastore
 const CATALOG_REF = /^catalog\.([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_$.])/i;

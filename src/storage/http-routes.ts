@@ -1,9 +1,9 @@
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { authorize } from '../platform/authorization.js';
+import { authorize, type Authenticate } from '../platform/authorization.js';
 import { AppError, badInput } from '../platform/errors.js';
-import type { Services } from '../platform/services-bag.js';
+import type { StorageService } from './service.js';
 import { s3Uri } from './s3-uri.js';
 import type { OpenedObject } from './service.js';
 import { httpStatusOf } from '../platform/server/errors.js';
@@ -62,8 +62,7 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 const etagMatches = (header: string | undefined, etag: string) =>
   header !== undefined && header.split(',').some((t) => { const v = t.trim().replace(/^W\//, ''); return v === '*' || v === etag; });
 
-export function objectRoutes(services: Services, log: Logger) {
-  const { storage } = services;
+export function objectRoutes(storage: StorageService, authenticate: Authenticate, log: Logger) {
 
   function sendError(req: Request, res: Response, err: unknown): void {
     if (res.headersSent) {
@@ -144,7 +143,7 @@ export function objectRoutes(services: Services, log: Logger) {
       }
       // the socket's inactivity timer: no bytes received (upload) or sent (download) for IDLE_MS
       req.setTimeout(IDLE_MS, () => req.destroy(new Error('idle timeout')));
-      authorize(await services.auth.authenticate(req.headers.authorization), action);
+      authorize(await authenticate(req.headers.authorization), action);
       const { bucket, key } = objectPath(req.originalUrl);
       if (req.method === 'PUT') return await put(req, res, bucket, key);
       if (req.method === 'DELETE') {

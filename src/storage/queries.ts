@@ -1,5 +1,5 @@
 import type { Db } from '../platform/db/client.js';
-import type { BucketRow, ObjectEventKind, ObjectRow } from '../platform/db/rows.js';
+import type { BucketRow, ObjectEventKind, ObjectRow } from './tables.js';
 import { Channel } from '../platform/notifications/channels.js';
 
 export async function insertBucket(db: Db, name: string): Promise<BucketRow | undefined> {

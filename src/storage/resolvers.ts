@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
-import type { BucketRow, ObjectRow } from '../platform/db/rows.js';
+import type { BucketRow, ObjectRow } from './tables.js';
 import {
   Bucket, BucketObject, CreateBucketInput, CreateBucketPayload, DeleteBucketInput, DeleteBucketPayload, DeleteObjectInput,
   DeleteObjectPayload, ObjectConnection, PutObjectInput, PutObjectPayload,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries.js';
-import type { BucketRow, ObjectRow } from '../platform/db/rows.js';
+import type { BucketRow, ObjectRow } from './tables.js';
 import { contentTypeOf, requireContentType } from './content-types.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
 import { pageSize } from '../platform/paging.js';

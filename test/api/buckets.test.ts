@@ -325,7 +325,7 @@ describe('object events outbox', () => {
 describe('step outputs written back (storage.registerPrefix) and URIs resolved (storage.resolveUri)', () => {
   it('files a step wrote under a prefix become objects; removed files stop being objects; symlinks are skipped', async () => {
     const bucket = await createBucket('outputs');
-    const { storage } = server.app.services;
+    const { storage } = server.app.modules.storage;
     const dir = storage.prefixPath(bucket, 'out/');
     await fs.mkdir(path.join(dir, 'part'), { recursive: true });
     await fs.writeFile(path.join(dir, 'part', 'part-00000.csv'), 'a,b\n1,2\n');
@@ -364,7 +364,7 @@ describe('step outputs written back (storage.registerPrefix) and URIs resolved (
 
   it('an output URI names where a step writes; registerOutput publishes a single file or a directory', async () => {
     const bucket = await createBucket('outuri');
-    const { storage } = server.app.services;
+    const { storage } = server.app.modules.storage;
     const single = await storage.outputLocation(`s3://${bucket}/result/rows.parquet`, 'outputUri');
     expect(single.path).toBe(path.join(server.dataDir, 'buckets', bucket, 'result', 'rows.parquet'));
     await fs.mkdir(path.dirname(single.path), { recursive: true });

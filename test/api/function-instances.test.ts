@@ -157,7 +157,7 @@ describe('isolation', () => {
     const victim = (await invoke(server, { functionName: 'victim' })).payload;
     const victimId = (await server.data(GET_FUNCTION, { name: 'victim' })).function.id;
     // where the victim's code is on the host
-    const victimCode = path.join(server.app.functionRuntime.sandbox.root, 'code', victimId);
+    const victimCode = path.join(server.app.modules.functions.runtime.sandbox.root, 'code', victimId);
     const [hash] = fs.readdirSync(victimCode);
     await node('snoop', `const fs = require('fs'); const http = require('http');
       const attempt = (f) => { try { return { ok: f() }; } catch (e) { return { err: e.code || e.message }; } };

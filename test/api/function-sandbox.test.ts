@@ -46,7 +46,7 @@ describe('what an instance sees', () => {
           rootHome: attempt(() => fs.readdirSync('/root')),
         });`);
       const res = await invoke(server, { functionName: 'looker', payload: {
-        serverPid: process.pid, dataDir: server.dataDir, runtimeRoot: server.app.functionRuntime.sandbox.root, hostFile,
+        serverPid: process.pid, dataDir: server.dataDir, runtimeRoot: server.app.modules.functions.runtime.sandbox.root, hostFile,
       } });
       const out = res.payload;
       expect(out.env).toEqual({ task: '/var/task', runtime: '/var/runtime', home: '/tmp', tmpdir: '/tmp' });
@@ -248,10 +248,10 @@ describe('cleanup follows no link an instance made', () => {
           await s.data(UPDATE_CONFIG, { input: { functionName: `swap-${i}`, description: 'again' } });
           await waitForActive(s, `swap-${i}`);
           instances.push((await invoke(s, { functionName: `swap-${i}` })).payload.instance);
-          await waitUntil(() => s.app.functionRuntime.pids(fn.id).length <= 1, 'the old revision\'s instance to be ended');
+          await waitUntil(() => s.app.modules.functions.runtime.pids(fn.id).length <= 1, 'the old revision\'s instance to be ended');
         }
         await deleteFunction(s, `swap-${i}`);
-        await waitUntil(() => s.app.functionRuntime.pids(fn.id).length === 0, 'the instances to be ended');
+        await waitUntil(() => s.app.modules.functions.runtime.pids(fn.id).length === 0, 'the instances to be ended');
         // unconfined, the swapper survives its instance (that is what SANDBOX=off means): stop it here
         for (const pid of instances.flatMap(instanceProcesses)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
         for (const f of files) expect(fs.readFileSync(f, 'utf8'), `round ${i}: ${f}`).toBe('canary');

@@ -14,8 +14,8 @@ beforeAll(async () => { server = await startTestServer(); });
 afterAll(async () => { await server?.close(); });
 
 const asRoot = process.getuid!() === 0;
-const pool = () => server.app.functionRuntime.sandbox.spares!;
-const sparesDir = () => path.join(server.app.functionRuntime.sandbox.root, 'spares');
+const pool = () => server.app.modules.functions.runtime.sandbox.spares!;
+const sparesDir = () => path.join(server.app.modules.functions.runtime.sandbox.root, 'spares');
 /** Every spare of the pool started and waiting. */
 const poolFull = () => waitUntil(() => { const c = pool().counts(); return c.ready === c.size && c.starting === 0; }, 'the spares to be ready', 20_000);
 
@@ -45,10 +45,10 @@ async function coldFromSpare(name: string): Promise<{ payload: any; fromSpare: b
   await poolFull();
   const waiting = pool().pids();
   const claimed = pool().counts().claimed;
-  const before = new Set(server.app.functionRuntime.pids());
+  const before = new Set(server.app.modules.functions.runtime.pids());
   const res = await invoke(server, { functionName: name });
   expect(res.invocation.coldStart).toBe(true);
-  const mine = server.app.functionRuntime.pids().filter((p) => !before.has(p));
+  const mine = server.app.modules.functions.runtime.pids().filter((p) => !before.has(p));
   expect(mine).toHaveLength(1);
   const fromSpare = waiting.includes(mine[0]!);
   expect(pool().counts().claimed).toBe(claimed + (fromSpare ? 1 : 0));
@@ -126,12 +126,12 @@ describe('spare sandboxes', () => {
     process.kill(inner, 'SIGKILL');
     // at once: the killed ones are not taken, the invocation runs (in a fresh sandbox, or in a
     // replacement spare if one was ready by then)
-    const before = new Set(server.app.functionRuntime.pids());
+    const before = new Set(server.app.modules.functions.runtime.pids());
     const res = await invoke(server, { functionName: 'spare-after-kill' });
     expect(res.statusCode).toBe(200);
     expect(res.functionError).toBeNull();
     expect(res.payload.env.name).toBe('spare-after-kill');
-    const served = server.app.functionRuntime.pids().filter((p) => !before.has(p));
+    const served = server.app.modules.functions.runtime.pids().filter((p) => !before.has(p));
     expect(served).toHaveLength(1);
     expect(waiting).not.toContain(served[0]);
     await waitUntil(() => !isAlive(waiting[0]!) && !isAlive(waiting[1]!), 'the killed spares to be gone');

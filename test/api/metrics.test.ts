@@ -170,7 +170,7 @@ describe('cluster metrics', () => {
     // samples being written while the prune runs may land just before it: look a second earlier
     const to = new Date(Date.now() - 1_000).toISOString();
     // as the leader's periodic prune would, a retention period later
-    const dropped = await server.app.services.metrics.prune(Date.now() + 168 * 3_600_000 + 60_000);
+    const dropped = await server.app.modules.clusters.metrics.prune(Date.now() + 168 * 3_600_000 + 60_000);
     expect(dropped).toBeGreaterThan(0);
     const after = await metrics({ id: clusterId, names, from: start.toISOString(), to, period: 3600, stat: 'SAMPLE_COUNT' });
     expect(after.map((s) => s.datapoints)).toEqual([[], []]);

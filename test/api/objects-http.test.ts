@@ -250,7 +250,7 @@ describe('an upload cut off midway', () => {
   it('temp files a crashed server left are swept once no upload can be writing them', async () => {
     await fs.writeFile(path.join(tmpDir(), 'upload-crashed'), 'half');
     await fs.mkdir(path.join(tmpDir(), 'deleted-bucket-crashed', 'a'), { recursive: true });
-    const { storage } = server.app.services;
+    const { storage } = server.app.modules.storage;
     // recent: may belong to a live upload (another server sharing the data dir)
     expect(await storage.sweepTemp()).toBe(0);
     // ctime cannot be set back: sweep as if 16 minutes had passed

@@ -192,7 +192,7 @@ describe('queues', () => {
     try {
       await db`update queue_messages set expires_at = now() - interval '1 second' where body = 'stale'`;
       expect((await receive(server, 'old', { maxNumberOfMessages: 10 })).map((m: any) => m.messageId)).toEqual([messageId]);
-      expect(await server.app.services.queues.sweepExpired()).toBe(1);
+      expect(await server.app.modules.messaging.queues.sweepExpired()).toBe(1);
       expect((await db`select count(*)::int as n from queue_messages where body = 'stale'`)[0]!.n).toBe(0);
     } finally {
       await db.end();

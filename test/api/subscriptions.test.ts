@@ -104,7 +104,7 @@ describe('logs subscription', () => {
     const N = 100;
     const [, step] = await addSteps(c.id, [gateStep('gate', gate), printer('print', N, '0.03')]);
     const early = logsOf(client(), step!.logStreamId);
-    await waitForRegistration(server.app.services.logs.feed, step!.logStreamId, 1);
+    await waitForRegistration(server.app.modules.logs.logs.feed, step!.logStreamId, 1);
     writeFileSync(gate, '');
 
     const total = N + 2; // SYSTEM started, N lines, SYSTEM completed
@@ -165,7 +165,7 @@ describe('logs subscription', () => {
     const [, step] = await addSteps(c.id, [gateStep('gate', gate), printer('print', N, '0.01')]);
     const conns = Array.from({ length: 5 }, () => client());
     const all = Array.from({ length: 50 }, (_, i) => logsOf(conns[i % conns.length]!, step!.logStreamId));
-    await waitForRegistration(server.app.services.logs.feed, step!.logStreamId, 50);
+    await waitForRegistration(server.app.modules.logs.logs.feed, step!.logStreamId, 50);
     writeFileSync(gate, '');
     expect((await waitForStep(step!.id)).state).toBe('COMPLETED');
     const stored = await storedLines(step!.id);
@@ -311,7 +311,7 @@ describe('clusterEvents subscription', () => {
 
   it('without after: only events from now on, starting with the next change', async () => {
     const c = await readyCluster();
-    const feed = server.app.services.events.feed;
+    const feed = server.app.modules.clusters.events.feed;
     const before = feedSubscribers(feed, c.id);
     const live = eventsOf(client(), c.id);
     await waitForRegistration(feed, c.id, before + 1);

@@ -2,7 +2,8 @@
 // query; left alone inside literals, comments and longer names.
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/platform/errors.js';
-import { prepareQuery, type CatalogLookup } from '../../src/sql/preview-query.js';
+import { prepareQuery } from '../../src/sql/preview-query.js';
+import type { CatalogLookup } from '../../src/clusters/spark/metastore.js';
 
 const BUCKETS = '/data/buckets';
 const TABLES: Record<string, { location: string | null; parquet: boolean }> = {

@@ -16,7 +16,7 @@ import type { ClusterLoaders } from '../loaders.js';
 
 @Resolver(() => Cluster)
 export class ClusterResolver {
-  constructor(private readonly clusters: ClusterService, private readonly loaders: (ctx: Context) => ClusterLoaders) {}
+  constructor(private readonly service: ClusterService, private readonly loaders: (ctx: Context) => ClusterLoaders) {}
 
   @Authorized('clusters:DescribeCluster')
   @Query(() => Cluster, { nullable: true })
@@ -33,7 +33,7 @@ export class ClusterResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('filter', () => ClusterFilter, { nullable: true }) filter?: ClusterFilter,
   ) {
-    const page = await this.clusters.list(first, after, filter);
+    const page = await this.service.list(first, after, filter);
     for (const row of page.nodes) this.loaders(ctx).cluster.prime(row.id, row);
     return connection(page, toCluster, Boolean(after));
   }
@@ -42,25 +42,25 @@ export class ClusterResolver {
   @Mutation(() => CreateClusterPayload)
   async createCluster(@Arg('input', () => CreateClusterInput) input: CreateClusterInput, @Ctx() ctx: Context) {
     authorizeBucketUse(ctx.principal, input.steps, input.bootstrapActions?.length ?? 0);
-    return { cluster: toCluster(await this.clusters.create(input)) };
+    return { cluster: toCluster(await this.service.create(input)) };
   }
 
   @Authorized('clusters:TerminateClusters')
   @Mutation(() => TerminateClustersPayload, { description: 'All or nothing; terminating an ended cluster is a no-op' })
   async terminateClusters(@Arg('input', () => TerminateClustersInput) input: TerminateClustersInput, @Ctx() ctx: Context) {
-    return { clusters: (await this.clusters.terminate(input.ids)).map(toCluster) };
+    return { clusters: (await this.service.terminate(input.ids)).map(toCluster) };
   }
 
   @Authorized('clusters:SetTerminationProtection')
   @Mutation(() => SetTerminationProtectionPayload)
   async setTerminationProtection(@Arg('input', () => SetTerminationProtectionInput) input: SetTerminationProtectionInput, @Ctx() ctx: Context) {
-    return { clusters: (await this.clusters.setTerminationProtection(input.ids, input.terminationProtected)).map(toCluster) };
+    return { clusters: (await this.service.setTerminationProtection(input.ids, input.terminationProtected)).map(toCluster) };
   }
 
   @Authorized('clusters:ModifyInstanceGroup')
   @Mutation(() => ModifyInstanceGroupPayload, { description: 'Sets the wanted size of a CORE or TASK group; nodes start or stop to match' })
   async modifyInstanceGroup(@Arg('input', () => ModifyInstanceGroupInput) input: ModifyInstanceGroupInput, @Ctx() ctx: Context) {
-    return { instanceGroup: await this.clusters.modifyInstanceGroup(input) };
+    return { instanceGroup: await this.service.modifyInstanceGroup(input) };
   }
 
   @FieldResolver(() => StateChangeReason, { nullable: true })

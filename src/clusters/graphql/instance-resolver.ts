@@ -1,5 +1,5 @@
 import { FieldResolver, Resolver, Root } from 'type-graphql';
-import type { InstanceRow } from '../../platform/db/rows.js';
+import type { InstanceRow } from '../tables.js';
 import { Instance, StateChangeReason } from './types.js';
 
 @Resolver(() => Instance)

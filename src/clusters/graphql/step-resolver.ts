@@ -13,7 +13,7 @@ import type { ClusterLoaders } from '../loaders.js';
 
 @Resolver(() => Step)
 export class StepResolver {
-  constructor(private readonly steps: StepService, private readonly logs: LogService, private readonly loaders: (ctx: Context) => ClusterLoaders) {}
+  constructor(private readonly steps: StepService, private readonly logStreams: LogService, private readonly loaders: (ctx: Context) => ClusterLoaders) {}
 
   @Authorized('clusters:DescribeStep')
   @Query(() => Step, { nullable: true })
@@ -75,6 +75,6 @@ export class StepResolver {
     @Ctx() ctx: Context,
     @Args(() => LogPageArgs) args: LogPageArgs,
   ) {
-    return logConnection(this.logs, step.logStreamId, args);
+    return logConnection(this.logStreams, step.logStreamId, args);
   }
 }

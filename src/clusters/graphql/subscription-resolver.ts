@@ -1,12 +1,16 @@
 import { Arg, Ctx, ID, Int, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import type { EventRow, LogLineRow, StepRow } from '../../platform/db/rows.js';
-import { ENDED_STEP_STATES } from '../../platform/db/rows.js';
+import type { EventRow, StepRow } from '../tables.js';
+import type { LogLineRow } from '../../logs/tables.js';
+import { ENDED_STEP_STATES } from '../tables.js';
 import { emptyIterator, prependIterator, transformIterator } from '../../platform/notifications/live-feed.js';
 import { authorize } from '../../platform/authorization.js';
 import { notFound } from '../../platform/errors.js';
 import { ClusterEvent, Step } from './types.js';
 import type { Context } from '../../platform/graphql/context.js';
-import { createLoaders } from '../../platform/graphql/loaders.js';
+import type { ClusterService } from '../clusters.js';
+import type { EventService } from '../events.js';
+import type { StepService } from '../steps.js';
+import type { LogService } from '../../logs/service.js';
 import { toClusterEvent, toStep, type StepObject } from '../../clusters/graphql/mappers.js';
 import { LogLine, toLogLine } from '../../logs/graphql.js';
 
@@ -31,13 +35,14 @@ function applySnapshot(base: StepRow, payload: Record<string, unknown>): StepRow
 
 async function clusterEventsIterator({ args, context }: Data<{ clusterId: string; after?: string | null }>) {
   authorize(context.principal, 'clusters:DescribeCluster');
-  if (!(await context.services.clusters.get(args.clusterId))) throw notFound('cluster', args.clusterId, 'clusterId');
-  return context.services.events.subscribe(args.clusterId, args.after);
+  const { clusters, events } = context.resolvers.get(SubscriptionResolver);
+  if (!(await clusters.get(args.clusterId))) throw notFound('cluster', args.clusterId, 'clusterId');
+  return events.subscribe(args.clusterId, args.after);
 }
 
 async function stepUpdatesIterator({ args, context }: Data<{ stepId: string }>) {
   authorize(context.principal, 'clusters:DescribeStep');
-  const { services } = context;
+  const services = context.resolvers.get(SubscriptionResolver);
   const probe = await services.steps.get(args.stepId);
   if (!probe) throw notFound('step', args.stepId, 'stepId');
   // head first, then the row: a change in between is seen twice (dropped below), never missed
@@ -60,12 +65,18 @@ async function stepUpdatesIterator({ args, context }: Data<{ stepId: string }>) 
 
 async function logsIterator({ args, context }: Data<{ streamId: string; after?: string | null; tail?: number | null }>) {
   authorize(context.principal, 'logs:GetLogEvents');
-  if (!(await context.services.logs.exists(args.streamId))) throw notFound('log stream', args.streamId, 'streamId');
-  return context.services.logs.subscribe(args.streamId, args.after, args.tail);
+  const { logStreams } = context.resolvers.get(SubscriptionResolver);
+  if (!(await logStreams.exists(args.streamId))) throw notFound('log stream', args.streamId, 'streamId');
+  return logStreams.subscribe(args.streamId, args.after, args.tail);
 }
 
 @Resolver()
 export class SubscriptionResolver {
+  // read by the subscribe functions above, which type-graphql calls without a resolver object
+  constructor(
+    readonly clusters: ClusterService, readonly events: EventService, readonly steps: StepService, readonly logStreams: LogService,
+  ) {}
+
   @Subscription(() => ClusterEvent, {
     subscribe: clusterEventsIterator,
     description: 'Every change of the cluster, its groups, instances and steps. Without `after`: from now on.',
@@ -84,7 +95,7 @@ export class SubscriptionResolver {
   })
   stepUpdates(@Root() step: StepRow, @Arg('stepId', () => ID) _stepId: string, @Ctx() ctx: Context): StepObject {
     // a subscription's context lives long: nested fields of each update must not read stale caches
-    ctx.loaders = createLoaders(ctx.services);
+    ctx.scope = {};
     return toStep(step);
   }
 

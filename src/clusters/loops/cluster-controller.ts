@@ -2,12 +2,13 @@ import type { Logger } from 'pino';
 import type { Sql } from '../../platform/db/client.js';
 import * as clustersQ from '../queries/clusters.js';
 import * as instancesQ from '../queries/instances.js';
-import { ACTIVE_CLUSTER_STATES, type ClusterRow, type InstanceRow } from '../../platform/db/rows.js';
+import { ACTIVE_CLUSTER_STATES, type ClusterRow, type InstanceRow } from '../tables.js';
 import type { EngineDriver, InstanceHandle } from '../../engine/types.js';
 import { instanceType } from '../instance-types.js';
 import { newInstanceToken } from '../clusters.js';
-import type { Services } from '../../platform/services-bag.js';
-import { Serializer } from '../../platform/one-run-per-key.js';
+import type { ClusterService } from '../clusters.js';
+import type { InstanceService } from '../instances.js';
+import { OneRunAtATime } from '../../platform/one-run-at-a-time.js';
 
 export interface ClusterControllerOptions {
   intervalMs: number;
@@ -31,6 +32,13 @@ const FAILURE_WINDOW_MS = 10 * 60_000;
 
 export const handleOf = (i: InstanceRow): InstanceHandle => ({ instanceId: i.id, pid: i.pid, host: i.host });
 
+/** The services it uses. */
+export interface ClusterControllerServices {
+  sql: Sql;
+  clusters: ClusterService;
+  instances: InstanceService;
+}
+
 /**
  * The singleton reconcile loop (one leader per database, by advisory lock): launches and stops node
  * agents so each group has its requested size, replaces dead CORE/TASK nodes, fails silent ones,
@@ -42,7 +50,7 @@ export class ClusterController {
   private leaderSince = 0;
   private timer: NodeJS.Timeout | null = null;
   private hintTimer: NodeJS.Timeout | null = null;
-  private readonly passes: Serializer;
+  private readonly passes: OneRunAtATime;
   private stopped = false;
   /** instance ids with a launch or stop in flight (those can take seconds; passes don't wait) */
   private busy = new Set<string>();
@@ -52,12 +60,12 @@ export class ClusterController {
   private launched = new Set<string>();
 
   constructor(
-    private readonly services: Services,
+    private readonly services: ClusterControllerServices,
     private readonly driver: EngineDriver,
     private readonly log: Logger,
     private readonly options: ClusterControllerOptions,
   ) {
-    this.passes = new Serializer(() => (this.stopped ? Promise.resolve() : this.pass()), (err) => this.log.error({ err }, 'cluster reconcile pass failed; the next one retries'));
+    this.passes = new OneRunAtATime(() => (this.stopped ? Promise.resolve() : this.pass()), (err) => this.log.error({ err }, 'cluster reconcile pass failed; the next one retries'));
   }
 
   start(): void {

@@ -1,9 +1,14 @@
 import type { Logger } from 'pino';
-import type { Services } from '../../platform/services-bag.js';
-import type { AgentSessions } from '../agent-gateway.js';
-import { KeyedSerializer } from '../../platform/one-run-per-key.js';
+import type { StepService } from '../steps.js';
+import type { AgentGateway } from '../agent-gateway.js';
+import { OneRunPerKey } from '../../platform/one-run-at-a-time.js';
 
 const CANCEL_RESEND_MS = 5_000;
+
+/** The services it uses. */
+export interface StepDispatcherServices {
+  steps: StepService;
+}
 
 /**
  * Runs on every server: hands PENDING steps to the master agents connected to THIS process
@@ -11,15 +16,15 @@ const CANCEL_RESEND_MS = 5_000;
  * cancellations to them. Woken by NOTIFY hints and by a periodic tick.
  */
 export class StepDispatcher {
-  private serializer: KeyedSerializer;
+  private serializer: OneRunPerKey;
   private cancelSentAt = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly services: Services, private readonly sessions: AgentSessions, private readonly serverId: string,
+    private readonly services: StepDispatcherServices, private readonly sessions: AgentGateway, private readonly serverId: string,
     private readonly log: Logger,
   ) {
-    this.serializer = new KeyedSerializer((clusterId) => this.dispatch(clusterId), (err, clusterId) => {
+    this.serializer = new OneRunPerKey((clusterId) => this.dispatch(clusterId), (err, clusterId) => {
       this.log.error({ err, clusterId }, 'step dispatch failed; the next tick retries');
     });
   }

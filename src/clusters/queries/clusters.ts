@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db/client.js';
-import type { BootstrapAction, ClusterRow, ClusterState, InstanceGroupRow } from '../../platform/db/rows.js';
+import type { BootstrapAction, ClusterRow, ClusterState, InstanceGroupRow } from '../tables.js';
 
 export interface NewCluster {
   id: string;

@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db/client.js';
-import type { EventKind, EventRow } from '../../platform/db/rows.js';
+import type { EventKind, EventRow } from '../tables.js';
 import { Channel } from '../../platform/notifications/channels.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db/client.js';
-import type { InstanceEndpoints, InstanceRow, InstanceState } from '../../platform/db/rows.js';
+import type { InstanceEndpoints, InstanceRow, InstanceState } from '../tables.js';
 
 export async function insertInstance(
   db: Db, i: Pick<InstanceRow, 'id' | 'clusterId' | 'groupId' | 'role' | 'instanceType' | 'tokenHash'>,

@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db/client.js';
-import { ACTIVE_CLUSTER_STATES } from '../../platform/db/rows.js';
+import { ACTIVE_CLUSTER_STATES } from '../tables.js';
 
 export interface MetricSample { clusterId: string; at: Date; name: string; dimension: string; value: number }
 

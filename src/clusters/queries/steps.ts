@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db/client.js';
-import type { StepRow, StepState } from '../../platform/db/rows.js';
+import type { StepRow, StepState } from '../tables.js';
 
 export async function insertStep(
   db: Db, s: Pick<StepRow, 'id' | 'clusterId' | 'name' | 'kind' | 'spec' | 'actionOnFailure' | 'logStreamId'>,

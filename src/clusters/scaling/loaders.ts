@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
-import type { AutoScalingPolicyRow, ManagedScalingPolicyRow, ScalingActivityRow } from '../../platform/db/rows.js';
 import type { ScalingService } from './service.js';
 import type { ClusterUsage, UsageService } from '../usage.js';
+import type { AutoScalingPolicyRow, ManagedScalingPolicyRow, ScalingActivityRow } from '../tables.js';
 
 /** Batching for the scaling, usage and policy fields of clusters and groups (one query per field). */
 export function createScalingLoaders(scaling: ScalingService, usage: UsageService) {
@@ -15,8 +15,8 @@ export function createScalingLoaders(scaling: ScalingService, usage: UsageServic
       return ids.map((id) => rows.get(id));
     }),
     usage: new DataLoader<string, ClusterUsage>(async (ids) => {
-      const usage = await usage.usage(ids);
-      return ids.map((id) => usage.get(id)!);
+      const byCluster = await usage.usage(ids);
+      return ids.map((id) => byCluster.get(id)!);
     }),
     /** key: `${clusterId}|${limit}|${beforeId}`; one query per distinct (limit, before) */
     activityPage: new DataLoader<string, ScalingActivityRow[]>(async (keys) => {

@@ -1,8 +1,15 @@
 import type { Logger } from 'pino';
-import type { ClusterRow } from '../../platform/db/rows.js';
-import type { Services } from '../../platform/services-bag.js';
+import type { ClusterRow } from '../tables.js';
+import type { MetricsService } from '../metrics.js';
+import type { ScalingService } from './service.js';
 
 const PRUNE_EVERY_MS = 10 * 60_000;
+
+/** The services it uses. */
+export interface ScalingLoopServices {
+  metrics: MetricsService;
+  scaling: ScalingService;
+}
 
 /**
  * Runs inside the cluster controller's leader pass (so it is a singleton too): every metrics
@@ -13,7 +20,7 @@ export class ScalingController {
   private lastCollect = 0;
   private lastPrune = 0;
 
-  constructor(private readonly services: Services, private readonly log: Logger, private readonly intervalMs: number) {}
+  constructor(private readonly services: ScalingLoopServices, private readonly log: Logger, private readonly intervalMs: number) {}
 
   async pass(active: ClusterRow[]): Promise<void> {
     const now = Date.now();

@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db/client.js';
-import type { AutoScalingPolicyRow, ManagedScalingPolicyRow, ScalingActivityRow, ScalingRule } from '../../platform/db/rows.js';
+import type { AutoScalingPolicyRow, ManagedScalingPolicyRow, ScalingActivityRow, ScalingRule } from '../tables.js';
 
 export async function upsertManagedPolicy(db: Db, p: Omit<ManagedScalingPolicyRow, 'updatedAt'>): Promise<ManagedScalingPolicyRow> {
   const [row] = await db<ManagedScalingPolicyRow[]>`

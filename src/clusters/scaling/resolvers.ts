@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import type { AutoScalingPolicyRow, ManagedScalingPolicyRow, ScalingActivityRow } from '../../platform/db/rows.js';
+import type { AutoScalingPolicyRow, ManagedScalingPolicyRow, ScalingActivityRow } from '../tables.js';
 import { notFound } from '../../platform/errors.js';
 import { METRICS } from '../metrics.js';
 import { ScalingService } from './service.js';
@@ -14,6 +14,9 @@ import { Cluster, InstanceGroup } from '../graphql/types.js';
 import type { Context } from '../../platform/graphql/context.js';
 import { toCluster, type ClusterObject } from '../../clusters/graphql/mappers.js';
 import { connection } from '../../platform/graphql/connection.js';
+import type { ClusterService } from '../clusters.js';
+import type { MetricsService } from '../metrics.js';
+import type { ClusterLoaders } from '../loaders.js';
 
 const toManaged = (p: ManagedScalingPolicyRow): ManagedScalingPolicy => ({
   computeLimits: {
@@ -36,6 +39,8 @@ const toActivity = (a: ScalingActivityRow): ScalingActivity => ({
 
 @Resolver(() => Cluster)
 export class ClusterScalingResolver {
+  constructor(private readonly scaling: ScalingService, private readonly clusters: ClusterService, private readonly metrics: MetricsService, private readonly loaders: (ctx: Context) => ClusterLoaders) {}
+
   @Authorized('clusters:PutManagedScalingPolicy')
   @Mutation(() => PutManagedScalingPolicyPayload, { description: 'Sets (or replaces) the cluster\'s managed scaling limits' })
   async putManagedScalingPolicy(@Arg('input', () => PutManagedScalingPolicyInput) input: PutManagedScalingPolicyInput, @Ctx() ctx: Context) {
@@ -112,6 +117,8 @@ export class ClusterScalingResolver {
 
 @Resolver(() => InstanceGroup)
 export class InstanceGroupScalingResolver {
+  constructor(private readonly loaders: (ctx: Context) => ClusterLoaders) {}
+
   @FieldResolver(() => AutoScalingPolicy, { nullable: true })
   async autoScalingPolicy(@Root() group: { id: string }, @Ctx() ctx: Context): Promise<AutoScalingPolicy | null> {
     const row = await this.loaders(ctx).autoPolicy.load(group.id);

@@ -1,5 +1,5 @@
 // The arithmetic of scaling decisions, free of I/O so that every branch is easy to check.
-import type { AdjustmentType, ComparisonOperator } from '../../platform/db/rows.js';
+import type { AdjustmentType, ComparisonOperator } from '../tables.js';
 
 export function compare(value: number, op: ComparisonOperator, threshold: number): boolean {
   switch (op) {

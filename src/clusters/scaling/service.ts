@@ -6,8 +6,8 @@ import * as q from './queries.js';
 import type {
   AdjustmentType, AutoScalingPolicyRow, ClusterRow, ComparisonOperator, InstanceGroupRow, ManagedScalingPolicyRow,
   MetricStatistic, ScalingActivityRow, ScalingRule, ScalingTrigger,
-} from '../../platform/db/rows.js';
-import { ACTIVE_CLUSTER_STATES } from '../../platform/db/rows.js';
+} from '../tables.js';
+import { ACTIVE_CLUSTER_STATES } from '../tables.js';
 import { newId } from '../../platform/ids.js';
 import { badInput, conflict, notFound } from '../../platform/errors.js';
 import { isMetricName, METRICS, statisticOf, type MetricsService } from '../metrics.js';

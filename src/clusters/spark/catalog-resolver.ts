@@ -6,7 +6,7 @@ import type { ApplicationInfo } from '../instance-types.js';
 
 @Resolver()
 export class CatalogResolver {
-  constructor(private readonly applications: readonly ApplicationInfo[]) {}
+  constructor(private readonly available: readonly ApplicationInfo[]) {}
 
   @Authorized('clusters:ListInstanceTypes')
   @Query(() => [InstanceType], { description: 'Instance types a group can use (vCPU and memory of each node)' })
@@ -17,6 +17,6 @@ export class CatalogResolver {
   @Authorized('clusters:ListApplications')
   @Query(() => [Application], { description: 'Applications a cluster can ask for, and whether this engine runs them' })
   applications(@Ctx() ctx: Context): Application[] {
-    return [...this.applications];
+    return [...this.available];
   }
 }

@@ -11,7 +11,6 @@ import type { Logger } from 'pino';
 import type { Config } from '../../platform/config.js';
 import type { Sql } from '../../platform/db/client.js';
 import type { NodeConfig } from '../../engine/types.js';
-import type { CatalogLookup } from '../../sql/preview-query.js';
 import type { StorageService } from '../../storage/service.js';
 
 export const METASTORE_SCHEMA = 'hive_metastore';
@@ -38,6 +37,9 @@ export function findJdbcJar(dir: string): string | null {
 const roleFor = (database: string) => `${database.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40)}_hive_metastore`;
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const literal = (value: string) => `'${value.replaceAll("'", "''")}'`;
+
+/** Where a catalog table's files are (`catalog.<database>.<table>` in SQL), or null when it has none. */
+export type CatalogLookup = (database: string, table: string) => Promise<{ location: string | null; parquet: boolean } | null>;
 
 export class MetastoreService {
   private catalog: NodeCatalog | null = null;

@@ -1,12 +1,16 @@
 import { Arg, Authorized, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
-import type { InstanceRow, StepRow } from '../../platform/db/rows.js';
+import type { InstanceRow, StepRow } from '../tables.js';
 import { BootstrapAction, Catalog, CatalogDatabase, InstanceEndpoints, SparkInfo } from './graphql.js';
 import { Cluster, Instance, SparkStep } from '../graphql/types.js';
 import type { Context } from '../../platform/graphql/context.js';
 import type { ClusterObject } from '../../clusters/graphql/mappers.js';
+import type { ClusterLoaders } from '../loaders.js';
+import type { MetastoreService } from './metastore.js';
 
 @Resolver(() => Cluster)
 export class ClusterSparkResolver {
+  constructor(private readonly loaders: (ctx: Context) => ClusterLoaders) {}
+
   @FieldResolver(() => SparkInfo, { nullable: true, description: 'the Spark master and its workers (SPARK clusters)' })
   spark(@Root() cluster: ClusterObject, @Ctx() ctx: Context): Promise<SparkInfo | null> {
     return this.loaders(ctx).sparkStatus.load(cluster.row);
@@ -42,6 +46,8 @@ function appOf(row: StepRow): { applicationId: string | null; uiUrl: string | nu
 
 @Resolver(() => SparkStep)
 export class SparkStepAppResolver {
+  constructor(private readonly loaders: (ctx: Context) => ClusterLoaders) {}
+
   @FieldResolver(() => String, { nullable: true, description: "Spark's application id, once the driver is up" })
   applicationId(@Root() spark: SparkStepObject): string | null {
     return appOf(spark.row).applicationId;
@@ -65,10 +71,12 @@ export class SparkStepAppResolver {
 
 @Resolver(() => Catalog)
 export class CatalogTablesResolver {
+  constructor(private readonly metastore: MetastoreService) {}
+
   @Authorized('catalog:GetTables')
   @Query(() => Catalog, { description: "The install's Hive metastore: databases, tables, columns and locations (SPARK steps' CREATE TABLE / saveAsTable)" })
   async catalog(@Arg('database', () => String, { nullable: true }) database: string | null, @Ctx() ctx: Context): Promise<Catalog> {
-    const { metastore } = ctx.services;
+    const { metastore } = this;
     const tables = await metastore.tables({ database });
     const databases = new Map<string, CatalogDatabase>();
     for (const t of tables) {

@@ -1,5 +1,5 @@
-import type { ClusterRow } from '../../platform/db/rows.js';
-import { ACTIVE_CLUSTER_STATES } from '../../platform/db/rows.js';
+import type { ClusterRow } from '../tables.js';
+import { ACTIVE_CLUSTER_STATES } from '../tables.js';
 
 export interface SparkWorkerStatus {
   id: string;

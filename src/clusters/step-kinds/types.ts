@@ -1,7 +1,8 @@
 import path from 'node:path';
+import type { StepKinds } from './index.js';
 import type { StepMount } from '../../engine/types.js';
 import type { Secrets } from '../../platform/secrets.js';
-import type { CatalogLookup } from '../../sql/preview-query.js';
+import type { CatalogLookup } from '../spark/metastore.js';
 import type { StorageService } from '../../storage/service.js';
 
 /** What a step kind needs to know to turn a user's step into a process on the master node. */
@@ -15,6 +16,8 @@ export interface StepKindContext {
   secrets: Secrets;
   /** the install's catalog tables, for SQL steps' `catalog.<db>.<table>` */
   catalog: CatalogLookup;
+  /** the kinds of step there are, by StepInput field */
+  kinds: StepKinds;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Sql } from '../../platform/db/client.js';
 import { claimDue, releaseClaim } from '../queries/invocations.js';
 import type { InvocationService } from '../invocations.js';
-import { Serializer } from '../../platform/one-run-per-key.js';
+import { OneRunAtATime } from '../../platform/one-run-at-a-time.js';
 
 /**
  * Runs queued async invocations (EVENT): claims due ones with FOR UPDATE SKIP LOCKED, up to
@@ -12,13 +12,13 @@ import { Serializer } from '../../platform/one-run-per-key.js';
  * are killed and the events go back to the queue, the cut run not counted as an attempt (a
  * function may run 900 s: a shutdown must not wait for that).
  */
-export class FunctionInvoker {
+export class AsyncInvoker {
   private timer: NodeJS.Timeout | null = null;
   /** running invocations, with what cuts them short */
   private inFlight = new Map<Promise<void>, AbortController>();
   /** invocations running here, per function */
   private busy = new Map<string, number>();
-  private readonly claims: Serializer;
+  private readonly claims: OneRunAtATime;
   private stopped = false;
 
   constructor(
@@ -26,7 +26,7 @@ export class FunctionInvoker {
     private readonly log: Logger,
     private readonly options: { intervalMs: number; parallel: number; leaseSeconds: number; shutdownGraceMs: number },
   ) {
-    this.claims = new Serializer(() => (this.stopped ? Promise.resolve() : this.claim()), (err) => this.log.error({ err }, 'claiming async invocations failed; the next tick retries'));
+    this.claims = new OneRunAtATime(() => (this.stopped ? Promise.resolve() : this.claim()), (err) => this.log.error({ err }, 'claiming async invocations failed; the next tick retries'));
   }
 
   start(): void {

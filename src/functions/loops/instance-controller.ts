@@ -4,7 +4,7 @@ import { PackageError } from '../../engine/functions/sandbox.js';
 import type { FunctionService } from '../functions.js';
 import { hashOf } from '../code-store.js';
 import type { ProvisionedConcurrencyService } from '../provisioned-concurrency.js';
-import { Serializer } from '../../platform/one-run-per-key.js';
+import { OneRunAtATime } from '../../platform/one-run-at-a-time.js';
 
 /**
  * Brings functions' code to their instances: unpacks the packages of Pending functions (and of
@@ -12,16 +12,16 @@ import { Serializer } from '../../platform/one-run-per-key.js';
  * instances idle for too long. Runs on
  * every server (claims are row-locked); woken by the services and by a periodic tick.
  */
-export class FunctionController {
+export class FunctionInstanceController {
   private timer: NodeJS.Timeout | null = null;
-  private readonly passes: Serializer;
+  private readonly passes: OneRunAtATime;
 
   constructor(
     private readonly functions: FunctionService, private readonly provisioned: ProvisionedConcurrencyService,
     private readonly runtime: FunctionRuntime, private readonly log: Logger,
     private readonly options: { intervalMs: number; idleMs: number },
   ) {
-    this.passes = new Serializer(() => this.pass(), (err) => this.log.error({ err }, 'function controller pass failed; the next tick retries'));
+    this.passes = new OneRunAtATime(() => this.pass(), (err) => this.log.error({ err }, 'function controller pass failed; the next tick retries'));
   }
 
   start(): void {

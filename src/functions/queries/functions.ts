@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db/client.js';
-import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionVersionRow, ProvisionedConcurrencyRow } from '../../platform/db/rows.js';
+import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionVersionRow, ProvisionedConcurrencyRow } from '../tables.js';
 
 export interface NewFunction extends FunctionConfig {
   ephemeralStorageMb: number;

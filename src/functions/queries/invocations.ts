@@ -1,5 +1,5 @@
 import type { Db, Sql } from '../../platform/db/client.js';
-import type { InvocationRow, InvocationStatus } from '../../platform/db/rows.js';
+import type { InvocationRow, InvocationStatus } from '../tables.js';
 import { Channel } from '../../platform/notifications/channels.js';
 
 export type NewInvocation = Omit<InvocationRow, 'createdAt' | 'claimedBy' | 'claimedUntil' | 'triggerId' | 'eventId'>

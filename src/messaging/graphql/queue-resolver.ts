@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { QueueMessageRow, QueueRow } from '../../platform/db/rows.js';
+import type { QueueMessageRow, QueueRow } from '../tables.js';
 import { queueArn } from '../queues.js';
 import {
   ChangeMessageVisibilityInput, ChangeMessageVisibilityPayload, CreateQueueInput, CreateQueuePayload, DeleteMessageInput,
@@ -9,6 +9,8 @@ import {
 } from './queues.js';
 import type { Context } from '../../platform/graphql/context.js';
 import { connection } from '../../platform/graphql/connection.js';
+import type { QueueService } from '../queues.js';
+import type { MessagingLoaders } from '../loaders.js';
 
 type QueueObject = Queue & { row: QueueRow };
 
@@ -32,10 +34,12 @@ function toMessage(row: QueueMessageRow): QueueMessage {
 
 @Resolver(() => Queue)
 export class QueueResolver {
+  constructor(private readonly service: QueueService, private readonly loaders: (ctx: Context) => MessagingLoaders) {}
+
   @Authorized('queues:ListQueues')
   @Query(() => Queue, { nullable: true })
   async queue(@Arg('name', () => String) name: string, @Ctx() ctx: Context): Promise<QueueObject | null> {
-    const row = await this.queues.get(name);
+    const row = await this.service.get(name);
     return row ? toQueue(row) : null;
   }
 
@@ -47,7 +51,7 @@ export class QueueResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('namePrefix', () => String, { nullable: true }) namePrefix?: string,
   ) {
-    return connection(await this.queues.list(first, after, namePrefix), toQueue, Boolean(after));
+    return connection(await this.service.list(first, after, namePrefix), toQueue, Boolean(after));
   }
 
   @FieldResolver(() => RedrivePolicy, { nullable: true })
@@ -75,49 +79,49 @@ export class QueueResolver {
   @Authorized('queues:CreateQueue')
   @Mutation(() => CreateQueuePayload, { description: 'Creating a queue that exists with the same settings returns it; other settings: CONFLICT' })
   async createQueue(@Arg('input', () => CreateQueueInput) input: CreateQueueInput, @Ctx() ctx: Context) {
-    return { queue: toQueue(await this.queues.create(input)) };
+    return { queue: toQueue(await this.service.create(input)) };
   }
 
   @Authorized('queues:DeleteQueue')
   @Mutation(() => DeleteQueuePayload, { description: 'Deletes the queue and its messages' })
   async deleteQueue(@Arg('input', () => DeleteQueueInput) input: DeleteQueueInput, @Ctx() ctx: Context) {
-    return { queue: toQueue(await this.queues.delete(input.name)) };
+    return { queue: toQueue(await this.service.delete(input.name)) };
   }
 
   @Authorized('queues:PurgeQueue')
   @Mutation(() => PurgeQueuePayload, { description: 'Deletes every message of the queue, in flight ones too' })
   async purgeQueue(@Arg('input', () => PurgeQueueInput) input: PurgeQueueInput, @Ctx() ctx: Context) {
-    return { purged: await this.queues.purge(input.name) };
+    return { purged: await this.service.purge(input.name) };
   }
 
   @Authorized('queues:SendMessage')
   @Mutation(() => SendMessagePayload)
   async sendMessage(@Arg('input', () => SendMessageInput) input: SendMessageInput, @Ctx() ctx: Context) {
-    return this.queues.send(input);
+    return this.service.send(input);
   }
 
   @Authorized('queues:SendMessage')
   @Mutation(() => SendMessageBatchPayload)
   async sendMessageBatch(@Arg('input', () => SendMessageBatchInput) input: SendMessageBatchInput, @Ctx() ctx: Context) {
-    return { successful: await this.queues.sendBatch(input) };
+    return { successful: await this.service.sendBatch(input) };
   }
 
   @Authorized('queues:ReceiveMessage')
   @Mutation(() => ReceiveMessagesPayload, { description: 'A mutation: receiving hides the messages for the visibility timeout' })
   async receiveMessages(@Arg('input', () => ReceiveMessagesInput) input: ReceiveMessagesInput, @Ctx() ctx: Context) {
-    return { messages: (await this.queues.receive(input)).messages.map(toMessage) };
+    return { messages: (await this.service.receive(input)).messages.map(toMessage) };
   }
 
   @Authorized('queues:DeleteMessage')
   @Mutation(() => DeleteMessagePayload)
   async deleteMessage(@Arg('input', () => DeleteMessageInput) input: DeleteMessageInput, @Ctx() ctx: Context) {
-    return { deleted: await this.queues.deleteMessage(input.queueName, input.receiptHandle) };
+    return { deleted: await this.service.deleteMessage(input.queueName, input.receiptHandle) };
   }
 
   @Authorized('queues:ChangeMessageVisibility')
   @Mutation(() => ChangeMessageVisibilityPayload)
   async changeMessageVisibility(@Arg('input', () => ChangeMessageVisibilityInput) input: ChangeMessageVisibilityInput, @Ctx() ctx: Context) {
-    await this.queues.changeVisibility(input.queueName, input.receiptHandle, input.visibilityTimeoutSeconds);
+    await this.service.changeVisibility(input.queueName, input.receiptHandle, input.visibilityTimeoutSeconds);
     return { ok: true };
   }
 }

@@ -1,16 +1,16 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { QueueSubscription } from '../queries/topics.js';
-import type { TopicRow } from '../../platform/db/rows.js';
+import type { TopicRow } from '../tables.js';
 import { subscriptionArn, topicArn } from '../topics.js';
 import {
   CreateTopicInput, CreateTopicPayload, DeleteTopicInput, DeleteTopicPayload, PublishInput, PublishPayload, SubscribeQueueInput,
   SubscribeQueuePayload, Topic, TopicConnection, TopicQueueSubscription, UnsubscribeQueueInput, UnsubscribeQueuePayload,
 } from './topics.js';
-import type { FilterPolicyScope } from '../../triggers/sources/topic/graphql.js';
-import { Trigger } from '../../triggers/graphql.js';
+import type { FilterPolicyScope } from './topics.js';
 import type { Context } from '../../platform/graphql/context.js';
-import { toTrigger, type TriggerObject } from '../../triggers/resolvers.js';
 import { connection } from '../../platform/graphql/connection.js';
+import type { TopicService } from '../topics.js';
+import type { MessagingLoaders } from '../loaders.js';
 
 const toTopic = (row: TopicRow): Topic => ({ id: row.id, name: row.name, arn: topicArn(row.name), createdAt: row.createdAt });
 
@@ -22,10 +22,12 @@ const toQueueSubscription = (row: QueueSubscription): TopicQueueSubscription => 
 
 @Resolver(() => Topic)
 export class TopicResolver {
+  constructor(private readonly service: TopicService, private readonly loaders: (ctx: Context) => MessagingLoaders) {}
+
   @Authorized('topics:ListTopics')
   @Query(() => Topic, { nullable: true })
   async topic(@Arg('name', () => String) name: string, @Ctx() ctx: Context): Promise<Topic | null> {
-    const row = await this.topics.get(name);
+    const row = await this.service.get(name);
     return row ? toTopic(row) : null;
   }
 
@@ -37,13 +39,7 @@ export class TopicResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('namePrefix', () => String, { nullable: true }) namePrefix?: string,
   ) {
-    return connection(await this.topics.list(first, after, namePrefix), toTopic, Boolean(after));
-  }
-
-  @Authorized('triggers:ListTriggers')
-  @FieldResolver(() => [Trigger], { description: 'The TOPIC triggers subscribed to it (enabled or not), oldest first' })
-  async subscriptions(@Root() topic: Topic, @Ctx() ctx: Context): Promise<TriggerObject[]> {
-    return (await this.loaders(ctx).topicTriggers.load(topic.name)).map(toTrigger);
+    return connection(await this.service.list(first, after, namePrefix), toTopic, Boolean(after));
   }
 
   @FieldResolver(() => [TopicQueueSubscription], { description: 'The queues subscribed to it, oldest first' })
@@ -54,30 +50,30 @@ export class TopicResolver {
   @Authorized('topics:Subscribe')
   @Mutation(() => SubscribeQueuePayload, { description: 'Subscribes a queue: each matching publish puts the message in it (functions subscribe with a TOPIC trigger)' })
   async subscribeQueue(@Arg('input', () => SubscribeQueueInput) input: SubscribeQueueInput, @Ctx() ctx: Context) {
-    return { subscription: toQueueSubscription(await this.topics.subscribeQueue(input)) };
+    return { subscription: toQueueSubscription(await this.service.subscribeQueue(input)) };
   }
 
   @Authorized('topics:Unsubscribe')
   @Mutation(() => UnsubscribeQueuePayload)
   async unsubscribeQueue(@Arg('input', () => UnsubscribeQueueInput) input: UnsubscribeQueueInput, @Ctx() ctx: Context) {
-    return { subscription: toQueueSubscription(await this.topics.unsubscribeQueue(input.subscriptionArn)) };
+    return { subscription: toQueueSubscription(await this.service.unsubscribeQueue(input.subscriptionArn)) };
   }
 
   @Authorized('topics:CreateTopic')
   @Mutation(() => CreateTopicPayload, { description: 'Creating a topic that exists returns it (as SNS)' })
   async createTopic(@Arg('input', () => CreateTopicInput) input: CreateTopicInput, @Ctx() ctx: Context) {
-    return { topic: toTopic(await this.topics.create(input.name)) };
+    return { topic: toTopic(await this.service.create(input.name)) };
   }
 
   @Authorized('topics:DeleteTopic')
   @Mutation(() => DeleteTopicPayload, { description: 'Refused (CONFLICT) while triggers subscribe to it' })
   async deleteTopic(@Arg('input', () => DeleteTopicInput) input: DeleteTopicInput, @Ctx() ctx: Context) {
-    return { topic: toTopic(await this.topics.delete(input.name)) };
+    return { topic: toTopic(await this.service.delete(input.name)) };
   }
 
   @Authorized('topics:Publish')
   @Mutation(() => PublishPayload, { description: 'Queues a delivery to every enabled subscription whose filter policy matches, in one transaction' })
   async publish(@Arg('input', () => PublishInput) input: PublishInput, @Ctx() ctx: Context): Promise<PublishPayload> {
-    return this.topics.publish(input);
+    return this.service.publish(input);
   }
 }

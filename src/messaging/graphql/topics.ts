@@ -1,9 +1,11 @@
 // GraphQL shapes of topics (the SNS model). Shape only.
-import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { MessageAttributeInput } from './messages.js';
-import { FilterPolicyScope } from '../../triggers/sources/topic/graphql.js';
 import { Connection, PageInfo } from '../../platform/graphql/connection.js';
+
+export enum FilterPolicyScope { MessageAttributes = 'MessageAttributes', MessageBody = 'MessageBody' }
+registerEnumType(FilterPolicyScope, { name: 'FilterPolicyScope', description: 'What a filter policy looks at (SNS FilterPolicyScope)' });
 
 @ObjectType({ description: 'A topic (SNS model): a publish reaches every subscription (TOPIC trigger) whose filter policy matches' })
 export class Topic {

@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db/client.js';
-import type { MessageAttribute, QueueMessageRow, QueueRow } from '../../platform/db/rows.js';
+import type { MessageAttribute, QueueMessageRow, QueueRow } from '../tables.js';
 import { Channel } from '../../platform/notifications/channels.js';
 
 export type NewQueue = Omit<QueueRow, 'createdAt' | 'updatedAt'>;

@@ -1,5 +1,5 @@
 import type { Db } from '../../platform/db/client.js';
-import type { TopicQueueSubscriptionRow, TopicRow } from '../../platform/db/rows.js';
+import type { TopicQueueSubscriptionRow, TopicRow } from '../tables.js';
 
 /** Inserts unless the name is taken (undefined then). */
 export async function insertTopic(db: Db, id: string, name: string): Promise<TopicRow | undefined> {

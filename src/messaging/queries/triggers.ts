@@ -1,24 +1,13 @@
-// The triggers of topics (subscriptions) and queues (event source mappings): their configs name the
-// topic (`config.topicName`) or queue (`config.queueName`).
+// The triggers that name a topic (TOPIC triggers: `config.topicName`) or a queue (QUEUE triggers:
+// `config.queueName`). Their rows belong to the triggers module; a topic or queue only needs to know
+// that they exist before it goes away.
 import type { Db } from '../../platform/db/client.js';
-import type { TriggerRow } from '../../platform/db/rows.js';
 
-/** The triggers (enabled or not) of some topics or queues, oldest first. */
-export async function triggersOfSource(db: Db, sourceType: 'TOPIC' | 'QUEUE', names: readonly string[]): Promise<TriggerRow[]> {
+/** The names of the triggers (enabled or not) of a topic or queue, oldest first. */
+export async function triggerNamesOn(db: Db, sourceType: 'TOPIC' | 'QUEUE', name: string): Promise<string[]> {
   const key = sourceType === 'TOPIC' ? 'topicName' : 'queueName';
-  return db<TriggerRow[]>`
-    select * from triggers where source_type = ${sourceType} and config->>${key} = any(${names as string[]})
+  const rows = await db<{ name: string }[]>`
+    select name from triggers where source_type = ${sourceType} and config->>${key} = ${name}
     order by created_at, id`;
-}
-
-/** A topic's enabled subscriptions, share-locked for a publish: one being disabled or deleted waits for the fan-out. */
-export async function enabledTopicTriggersForShare(db: Db, topicName: string): Promise<TriggerRow[]> {
-  return db<TriggerRow[]>`
-    select * from triggers where enabled and source_type = 'TOPIC' and config->>'topicName' = ${topicName}
-    order by created_at, id for share`;
-}
-
-/** Every enabled QUEUE trigger (the pollers' work list). */
-export async function enabledQueueTriggers(db: Db): Promise<TriggerRow[]> {
-  return db<TriggerRow[]>`select * from triggers where enabled and source_type = 'QUEUE' order by created_at, id`;
+  return rows.map((r) => r.name);
 }

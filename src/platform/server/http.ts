@@ -10,17 +10,16 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { AgentSessions } from '../../clusters/agent-gateway.js';
-import { createContext, type Context } from '../graphql/context.js';
+import { createContext, type Context, type ResolverInstances } from '../graphql/context.js';
 import { KeyRateLimiter, type FieldRates } from '../graphql/rate-limits.js';
-import type { Principal } from '../authorization.js';
+import type { Authenticate, Principal } from '../authorization.js';
 import { AppError } from '../errors.js';
-import type { Services } from '../services-bag.js';
+import type { HttpSurface } from '../module.js';
+import { Channel } from '../notifications/channels.js';
+import type { ChannelOwner } from '../notifications/listener.js';
 import { formatError, httpStatusOf } from './errors.js';
 import { explorerRoutes } from './explorer.js';
-import { httpTriggerHandler, isHttpTriggerUrl } from '../../triggers/sources/http/request-handler.js';
 import { checkVariables, QUERY_LIMITS } from './document-limits.js';
-import { objectRoutes } from '../../storage/http-routes.js';
 import { QueryCoalescer } from './query-coalescing.js';
 import { DocumentCache, sharedSubscribe } from './subscription-execution.js';
 
@@ -32,7 +31,18 @@ export interface HttpOptions {
   bodyLimitBytes: number;
 }
 
-export interface HttpServer {
+/** What the API server serves besides the schema, from the modules and the platform. */
+export interface ApiParts {
+  /** every module's resolver objects (type-graphql's container) */
+  resolvers: ResolverInstances;
+  /** the modules' HTTP surfaces */
+  surfaces: readonly HttpSurface[];
+  authenticate: Authenticate;
+  /** whether the database answers (GET /healthz) */
+  healthy(): Promise<boolean>;
+}
+
+export interface HttpServer extends ChannelOwner {
   server: http.Server;
   apollo: ApolloServer<Context>;
   /** stop accepting, finish in-flight requests, close subscriptions */
@@ -70,14 +80,17 @@ function sendError(res: Response, status: number, code: string, message: string)
   res.status(status).json({ errors: [{ message, extensions: { code } }] });
 }
 
-export async function createHttpServer(
-  schema: GraphQLSchema, services: Services, sessions: AgentSessions, log: Logger, options: HttpOptions,
-): Promise<HttpServer> {
+export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, log: Logger, options: HttpOptions): Promise<HttpServer> {
+  const { resolvers, surfaces, authenticate } = parts;
   const app = express();
   app.disable('x-powered-by');
-  // HTTP trigger routes (/http/…) are served by a plain handler in front of Express
-  const triggers = httpTriggerHandler(services, services.httpRoutes, log);
-  const server = http.createServer((req, res) => (isHttpTriggerUrl(req.url) ? triggers(req, res) : app(req, res)));
+  // plain handlers (HTTP triggers' /http/…) go in front of Express
+  const handlers = surfaces.flatMap((s) => s.handlers ?? []);
+  const server = http.createServer((req, res) => {
+    const handler = handlers.find((h) => h.owns(req.url));
+    if (handler) handler.handle(req, res);
+    else app(req, res);
+  });
   // keep-alive longer than typical load balancer idle timeouts; shutdown drains them
   server.keepAliveTimeout = 65_000;
   // Node's requestTimeout (time to receive a whole request) is server-wide: Node 20 has no switch
@@ -86,11 +99,17 @@ export async function createHttpServer(
   server.requestTimeout = 0;
 
   const graphqlWs = new WebSocketServer({ noServer: true, maxPayload: options.bodyLimitBytes });
-  const agentWs = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
+  const endpoints = surfaces.flatMap((s) => s.sockets ?? []).map((socket) => ({
+    ...socket, wss: new WebSocketServer({ noServer: true, maxPayload: socket.maxPayloadBytes }),
+  }));
   server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0];
-    if (path === '/graphql') graphqlWs.handleUpgrade(req, socket, head, (ws) => graphqlWs.emit('connection', ws, req));
-    else if (path === '/agent') agentWs.handleUpgrade(req, socket, head, (ws) => sessions.accept(ws, req.socket.remoteAddress ?? ''));
+    if (path === '/graphql') {
+      graphqlWs.handleUpgrade(req, socket, head, (ws) => graphqlWs.emit('connection', ws, req));
+      return;
+    }
+    const endpoint = endpoints.find((e) => e.path === path);
+    if (endpoint) endpoint.wss.handleUpgrade(req, socket, head, (ws) => endpoint.accept(ws, req.socket.remoteAddress ?? ''));
     else socket.destroy();
   });
 
@@ -103,7 +122,7 @@ export async function createHttpServer(
     onConnect: async (ctx) => {
       const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
       ctx.extra.header = typeof header === 'string' ? header : undefined;
-      ctx.extra.principal = await services.auth.authenticate(ctx.extra.header);
+      ctx.extra.principal = await authenticate(ctx.extra.header);
       // no valid key: graphql-ws closes the socket with 4403 Forbidden (the README's WebSocket auth)
       if (!ctx.extra.principal) return false;
       ctx.extra.connectionId = crypto.randomUUID();
@@ -121,7 +140,7 @@ export async function createHttpServer(
     },
     onSubscribe: async (ctx, _id, payload) => {
       // the key is checked again for every operation: a revoked key stops working on open sockets too
-      ctx.extra.principal = await services.auth.authenticate(ctx.extra.header);
+      ctx.extra.principal = await authenticate(ctx.extra.header);
       if (!ctx.extra.principal) return [unauthenticated()];
       const parsed = documents.get(payload.query);
       if ('errors' in parsed) return [...parsed.errors];
@@ -133,7 +152,7 @@ export async function createHttpServer(
       return { schema, document: parsed.document, operationName: payload.operationName, variableValues: payload.variables };
     },
     subscribe: sharedSubscribe,
-    context: (ctx, id) => createContext(services, log, `${ctx.extra.connectionId}/${id}`, ctx.extra.principal ?? null, rateLimits),
+    context: (ctx, id) => createContext(log, `${ctx.extra.connectionId}/${id}`, ctx.extra.principal ?? null, rateLimits, resolvers),
     onNext: (ctx, id, _payload, _args, result) => {
       if (!result.errors?.length) return;
       return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e, log, `${ctx.extra.connectionId}/${id}`)) };
@@ -197,16 +216,12 @@ export async function createHttpServer(
   });
 
   app.get('/healthz', async (_req, res) => {
-    try {
-      await services.sql`select 1`;
-      res.json({ status: 'ok' });
-    } catch {
-      res.status(503).json({ status: 'unavailable', reason: 'database unreachable' });
-    }
+    if (await parts.healthy()) res.json({ status: 'ok' });
+    else res.status(503).json({ status: 'unavailable', reason: 'database unreachable' });
   });
 
-  // streamed object bytes: mounted before any body parser
-  app.use('/objects', objectRoutes(services, log));
+  // routes that stream their bodies (object bytes): mounted before any body parser
+  for (const { path, handler } of surfaces.flatMap((s) => s.routes ?? [])) app.use(path, handler);
   app.use(requestDeadline);
   if (options.explorer) app.use(explorerRoutes(log));
 
@@ -243,11 +258,11 @@ export async function createHttpServer(
   });
   app.use('/graphql', expressMiddleware(apollo, {
     context: async ({ req }) => {
-      const principal = await services.auth.authenticate(req.headers.authorization);
+      const principal = await authenticate(req.headers.authorization);
       // a browser GET of the landing page carries no key; every operation does need one
       if (!principal) throw unauthenticated();
       const requestId = (req as Request & { requestId: string }).requestId;
-      return createContext(services, log, requestId, principal, rateLimits);
+      return createContext(log, requestId, principal, rateLimits, resolvers);
     },
   }));
 
@@ -257,17 +272,21 @@ export async function createHttpServer(
     if (!res.headersSent) sendError(res, 500, 'INTERNAL', 'Internal error');
   });
 
+  const revokeKey = (keyId: string) => {
+    for (const socket of socketsByKey.get(keyId) ?? []) socket.close(4403, 'API key revoked');
+    socketsByKey.delete(keyId);
+  };
   return {
+    name: 'api server',
     server,
     apollo,
-    revokeKey(keyId) {
-      for (const socket of socketsByKey.get(keyId) ?? []) socket.close(4403, 'API key revoked');
-      socketsByKey.delete(keyId);
-    },
+    revokeKey,
+    // a key revoked on any server ends the subscriptions made with it here
+    channels: { [Channel.apiKey]: revokeKey },
     async close() {
       await apollo.stop(); // drains HTTP (in-flight requests finish) and disposes graphql-ws
       graphqlWs.close();
-      agentWs.close();
+      for (const endpoint of endpoints) endpoint.wss.close();
     },
   };
 }

@@ -2,13 +2,13 @@ import type { Logger } from 'pino';
 import type { Sql, Tx } from '../../platform/db/client.js';
 import { objectEventsBySeq, stateChanges, takeOutbox } from '../queries/outbox.js';
 import { enabledTriggersForShare } from '../queries/triggers.js';
-import type { TriggerOutboxRow, TriggerRow } from '../../platform/db/rows.js';
+import type { TriggerOutboxRow, TriggerRow } from '../tables.js';
 import { bucketMatches, s3Event, sequencerOf, type BucketTriggerConfig } from '../sources/bucket/source.js';
 import {
   clusterEventId, clusterEventMatches, emrEvent, type ClusterEventsTriggerConfig,
 } from '../sources/cluster-events/source.js';
-import type { TriggerService } from '../service.js';
-import { Serializer } from '../../platform/one-run-per-key.js';
+import type { TriggerDeliveries } from '../deliveries.js';
+import { OneRunAtATime } from '../../platform/one-run-at-a-time.js';
 
 const BATCH = 100;
 
@@ -24,16 +24,16 @@ const BATCH = 100;
  * the database refuses) fails its batch; the batch is then taken again with each delivery in a
  * savepoint, and that one is recorded as a FAILED delivery, so it cannot hold up the outbox.
  */
-export class TriggerDispatcher {
+export class OutboxDispatcher {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private readonly serial: Serializer;
+  private readonly serial: OneRunAtATime;
 
   constructor(
-    private readonly sql: Sql, private readonly triggers: TriggerService, private readonly log: Logger,
+    private readonly sql: Sql, private readonly deliveries: TriggerDeliveries, private readonly log: Logger,
     private readonly options: { intervalMs: number },
   ) {
-    this.serial = new Serializer(
+    this.serial = new OneRunAtATime(
       () => this.drain(),
       (err) => this.log.error({ err }, 'dispatching trigger events failed; the next tick retries'),
     );
@@ -54,7 +54,7 @@ export class TriggerDispatcher {
 
   /** One batch, one transaction; returns how many source events it consumed. */
   private pass(): Promise<number> {
-    return this.triggers.deliverBatch('a trigger outbox batch', (tx, isolated) => this.dispatch(tx, isolated));
+    return this.deliveries.deliverBatch('a trigger outbox batch', (tx, isolated) => this.dispatch(tx, isolated));
   }
 
   private async dispatch(tx: Tx, isolated: boolean): Promise<number> {
@@ -79,7 +79,7 @@ export class TriggerDispatcher {
     for (const change of await objectEventsBySeq(tx, seqs)) {
       for (const t of triggers) {
         if (t.createdAt > change.at) continue;
-        await this.triggers.deliver(tx, isolated, t, sequencerOf(change.seq),
+        await this.deliveries.deliver(tx, isolated, t, sequencerOf(change.seq),
           () => (bucketMatches(t.config as unknown as BucketTriggerConfig, change) ? s3Event(t.name, change) : null));
       }
     }
@@ -90,7 +90,7 @@ export class TriggerDispatcher {
     for (const change of await stateChanges(tx, keys)) {
       for (const t of triggers) {
         if (t.createdAt > change.at) continue;
-        await this.triggers.deliver(tx, isolated, t, clusterEventId(change.clusterId, change.seq),
+        await this.deliveries.deliver(tx, isolated, t, clusterEventId(change.clusterId, change.seq),
           () => (clusterEventMatches(t.config as unknown as ClusterEventsTriggerConfig, change) ? emrEvent(change) : null));
       }
     }

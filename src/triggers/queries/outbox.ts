@@ -1,5 +1,6 @@
 import type { Db, Tx } from '../../platform/db/client.js';
-import type { ObjectEventRow, StateChangeRow, TriggerOutboxRow } from '../../platform/db/rows.js';
+import type { StateChangeRow, TriggerOutboxRow } from '../tables.js';
+import type { ObjectEventRow } from '../../storage/tables.js';
 
 /**
  * Takes up to `limit` of the oldest source events no other dispatcher holds, deleting them in the

@@ -1,7 +1,7 @@
 // What each trigger source provides to the TriggerService: input checking, and (optionally) keeping
 // its own state in step with the trigger row. One file per source; the list is in index.ts.
 import type { Sql, Tx } from '../../platform/db/client.js';
-import type { TriggerRow, TriggerSourceType } from '../../platform/db/rows.js';
+import type { TriggerRow, TriggerSourceType } from '../tables.js';
 
 export type { TriggerSourceType };
 

@@ -1,7 +1,7 @@
 // BUCKET triggers (S3 event notifications): object changes in a bucket, by event name and key
 // prefix/suffix, delivered with S3's record shape.
 import { bucketByName } from '../../../storage/queries.js';
-import type { ObjectEventRow } from '../../../platform/db/rows.js';
+import type { ObjectEventRow } from '../../../storage/tables.js';
 import { badInput, notFound } from '../../../platform/errors.js';
 import { requireBucketName, requireKeyPrefix, MAX_KEY_BYTES } from '../../../storage/s3-uri.js';
 import { requireList } from '../../../platform/validate.js';

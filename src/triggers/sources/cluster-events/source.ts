@@ -3,7 +3,8 @@
 import crypto from 'node:crypto';
 import { uuidFromDigest } from '../../../platform/ids.js';
 import { clusterById } from '../../../clusters/queries/clusters.js';
-import type { ClusterState, StateChangeRow, StepState } from '../../../platform/db/rows.js';
+import type { ClusterState, StepState } from '../../../clusters/tables.js';
+import type { StateChangeRow } from '../../tables.js';
 import { badInput, notFound } from '../../../platform/errors.js';
 import { requireList } from '../../../platform/validate.js';
 import type { TriggerSourceKind } from '../types.js';

@@ -6,14 +6,13 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { Logger } from 'pino';
-import { isAllowed } from '../../../platform/authorization.js';
+import { isAllowed, type Authenticate } from '../../../platform/authorization.js';
 import { AppError } from '../../../platform/errors.js';
 import { HTTP_TRIGGER_PREFIX, type HttpRoute, type HttpRouteService } from './route-table.js';
 import { corsResponseHeaders, preflightHeaders } from './cors.js';
 import { buildHttpEvent } from './event.js';
 import { replyFor, Replies, type HttpReply } from './result.js';
-import type { Services } from '../../../platform/services-bag.js';
-import { PayloadLimits } from '../../../functions/invocations.js';
+import { PayloadLimits, type InvocationService } from '../../../functions/invocations.js';
 
 const INVOKE_HTTP_ACTION = 'triggers:InvokeHttp';
 
@@ -60,7 +59,7 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-export function httpTriggerHandler(services: Services, routes: HttpRouteService, log: Logger) {
+export function httpTriggerHandler(authenticate: Authenticate, invocations: InvocationService, routes: HttpRouteService, log: Logger) {
   const limit = PayloadLimits.syncBytes;
 
   function send(req: http.IncomingMessage, res: http.ServerResponse, reply: HttpReply, requestId: string, route: HttpRoute | null): void {
@@ -108,7 +107,7 @@ export function httpTriggerHandler(services: Services, routes: HttpRouteService,
     const { route } = match;
     let apiKey: { keyId: string; name: string } | null = null;
     if (route.auth === 'API_KEY') {
-      const principal = await services.auth.authenticate(req.headers.authorization);
+      const principal = await authenticate(req.headers.authorization);
       if (!principal) return send(req, res, Replies.unauthorized(), requestId, route);
       if (!isAllowed(principal, INVOKE_HTTP_ACTION)) return send(req, res, Replies.forbidden(), requestId, route);
       apiKey = { keyId: principal.keyId, name: principal.name };
@@ -130,7 +129,7 @@ export function httpTriggerHandler(services: Services, routes: HttpRouteService,
     );
     let reply: HttpReply;
     try {
-      const result = await services.invocations.invoke({
+      const result = await invocations.invoke({
         functionName: route.functionName, qualifier: route.qualifier, payload: event, trigger: { id: route.triggerId, eventId: requestId },
       });
       reply = replyFor({ payload: result.payload, response: result.invocation.response, functionError: result.functionError, errorType: result.invocation.errorType });

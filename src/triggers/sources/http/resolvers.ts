@@ -6,9 +6,12 @@ import { Trigger } from '../../graphql.js';
 import { FUNCTION_URL_PREFIX, type HttpTriggerConfig } from './route-table.js';
 import type { Context } from '../../../platform/graphql/context.js';
 import { toTrigger, type TriggerObject } from '../../resolvers.js';
+import type { HttpRouteService } from './route-table.js';
 
 @Resolver(() => Trigger)
 export class HttpTriggerResolver {
+  constructor(private readonly httpRoutes: HttpRouteService) {}
+
   @FieldResolver(() => HttpSource, { nullable: true, description: 'The route of an HTTP trigger (null for other sources)' })
   http(@Root() trigger: TriggerObject, @Ctx() ctx: Context): HttpSource | null {
     if (trigger.row.sourceType !== 'HTTP') return null;
@@ -31,6 +34,8 @@ export class HttpTriggerResolver {
 
 @Resolver(() => LambdaFunction)
 export class FunctionUrlResolver {
+  constructor(private readonly httpRoutes: HttpRouteService) {}
+
   @FieldResolver(() => String, { nullable: true, description: 'The function URL of $LATEST, if it has one (createFunctionUrl)' })
   url(@Root() fn: LambdaFunction, @Ctx() ctx: Context): string | null {
     return this.httpRoutes.functionUrl(fn.name);

@@ -4,13 +4,13 @@
 import type { Logger } from 'pino';
 import type { Sql } from '../../../platform/db/client.js';
 import { httpTriggers } from './queries.js';
-import type { TriggerRow } from '../../../platform/db/rows.js';
 import type { Principal } from '../../../platform/authorization.js';
 import { AppError, badInput } from '../../../platform/errors.js';
 import { requireFunctionName, requireQualifier } from '../../../functions/functions.js';
 import type { CorsConfig } from './cors.js';
 import { RouteTable, routeTemplate, type RouteMatch, type RouteMethod, type RouteTemplate } from './route-keys.js';
 import type { TriggerService } from '../../service.js';
+import type { TriggerRow } from '../../tables.js';
 
 export type HttpAuth = 'NONE' | 'API_KEY';
 
@@ -57,10 +57,12 @@ export class HttpRouteService {
   private current: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
-  /** where this server is reached (PUBLIC_URL, else the address it listens on): for `url` fields */
-  baseUrl = '';
 
-  constructor(private readonly sql: Sql, private readonly triggers: TriggerService, private readonly log: Logger) {}
+  constructor(
+    private readonly sql: Sql, private readonly triggers: TriggerService, private readonly log: Logger,
+    /** where this server answers: routes' URLs start there */
+    private readonly address: { readonly publicUrl: string },
+  ) {}
 
   match(method: string, rawPath: string): RouteMatch<HttpRoute> | null {
     const hit = this.table.match(method, rawPath);
@@ -73,7 +75,7 @@ export class HttpRouteService {
   /** The public URL of a route path (`{params}` left in; a function URL's is its root, `…/fn/<function>/`). */
   urlOf(path: string): string {
     const shown = path.startsWith(FUNCTION_URL_PREFIX) ? path.slice(0, -'{proxy+}'.length) : path;
-    return `${this.baseUrl}${HTTP_TRIGGER_PREFIX}${shown}`;
+    return `${this.address.publicUrl}${HTTP_TRIGGER_PREFIX}${shown}`;
   }
 
   /** The function URL (`…/http/fn/<name>/`) of a function (and qualifier), if it has one. */

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { Sql } from '../../../platform/db/client.js';
-import { enabledQueueTriggers } from '../../../messaging/queries/triggers.js';
-import { Serializer } from '../../../platform/one-run-per-key.js';
-import type { QueueMessageRow, QueueRow, TriggerRow } from '../../../platform/db/rows.js';
+import { enabledQueueTriggers } from '../../queries/triggers.js';
+import { OneRunAtATime } from '../../../platform/one-run-at-a-time.js';
+import type { TriggerRow } from '../../tables.js';
+import type { QueueMessageRow, QueueRow } from '../../../messaging/tables.js';
 import { AppError } from '../../../platform/errors.js';
 import { PayloadLimits, type InvocationService } from '../../../functions/invocations.js';
 import { QueueLimits, sqsRecord, type QueueService } from '../../../messaging/queues.js';
@@ -167,11 +168,11 @@ export class QueuePoller {
   private timer: NodeJS.Timeout | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> = Promise.resolve();
-  private readonly reloads: Serializer;
+  private readonly reloads: OneRunAtATime;
   private stopped = false;
 
   constructor(private readonly sql: Sql, private readonly deps: Deps, private readonly intervalMs: number) {
-    this.reloads = new Serializer(() => (this.stopped ? Promise.resolve() : this.refresh()),
+    this.reloads = new OneRunAtATime(() => (this.stopped ? Promise.resolve() : this.refresh()),
       (err) => this.deps.log.error({ err }, 'reloading queue triggers failed; the next tick retries'));
   }
 

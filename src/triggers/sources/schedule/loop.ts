@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ScheduleService } from './service.js';
-import { Serializer } from '../../../platform/one-run-per-key.js';
+import { OneRunAtATime } from '../../../platform/one-run-at-a-time.js';
 
 const LOCKED_RETRY_MS = 20;
 
@@ -12,10 +12,10 @@ const LOCKED_RETRY_MS = 20;
 export class Scheduler {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private readonly serial: Serializer;
+  private readonly serial: OneRunAtATime;
 
   constructor(private readonly schedules: ScheduleService, private readonly log: Logger, private readonly options: { intervalMs: number }) {
-    this.serial = new Serializer(() => this.pass(), (err) => {
+    this.serial = new OneRunAtATime(() => this.pass(), (err) => {
       this.log.error({ err }, 'firing schedules failed; trying again shortly');
       this.sleep(this.options.intervalMs);
     });

@@ -1,5 +1,5 @@
 import type { Db } from '../../../platform/db/client.js';
-import type { TriggerRow, TriggerScheduleRow } from '../../../platform/db/rows.js';
+import type { TriggerRow, TriggerScheduleRow } from '../../tables.js';
 
 /** The schedule of a trigger, locked for the caller's transaction (waits for a tick in progress). */
 export async function lockSchedule(db: Db, triggerId: string): Promise<TriggerScheduleRow | undefined> {

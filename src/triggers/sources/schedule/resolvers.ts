@@ -1,19 +1,31 @@
 import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import type { TriggerScheduleRow } from '../../../platform/db/rows.js';
+import type { TriggerScheduleRow } from '../../tables.js';
 import { ScheduleSource } from './graphql.js';
 import { Trigger } from '../../graphql.js';
-import type { Context } from '../../../platform/graphql/context.js';
+import DataLoader from 'dataloader';
+import { perRequest, type Context } from '../../../platform/graphql/context.js';
+import type { ScheduleService } from './service.js';
 import type { TriggerObject } from '../../resolvers.js';
 
 type ScheduleSourceObject = ScheduleSource & { row: TriggerScheduleRow };
 
 @Resolver(() => Trigger)
 export class TriggerScheduleResolver {
+  /** SCHEDULE triggers' state by trigger id, one query per request */
+  private readonly stateOf: (ctx: Context) => DataLoader<string, TriggerScheduleRow | undefined>;
+
+  constructor(private readonly schedules: ScheduleService) {
+    this.stateOf = perRequest(() => new DataLoader<string, TriggerScheduleRow | undefined>(async (ids) => {
+      const rows = new Map((await schedules.of(ids)).map((r) => [r.triggerId, r]));
+      return ids.map((id) => rows.get(id));
+    }));
+  }
+
   @FieldResolver(() => ScheduleSource, { nullable: true, description: 'SCHEDULE triggers: the expression and its ticks' })
   async schedule(@Root() trigger: TriggerObject, @Ctx() ctx: Context): Promise<ScheduleSourceObject | null> {
     if (trigger.row.sourceType !== 'SCHEDULE') return null;
-    const row = await this.loaders(ctx).triggerSchedule.load(trigger.row.id);
+    const row = await this.stateOf(ctx).load(trigger.row.id);
     if (!row) return null;
     return { row, expression: row.expression, timezone: row.timezone, nextFireAt: row.nextFireAt, lastFiredAt: row.lastFiredAt };
   }
@@ -33,6 +45,8 @@ export class TriggerScheduleResolver {
 
 @Resolver(() => ScheduleSource)
 export class ScheduleSourceTimesResolver {
+  constructor(private readonly schedules: ScheduleService) {}
+
   @FieldResolver(() => [DateTimeResolver], { description: 'The next fire times (none while the trigger is disabled)' })
   nextFireTimes(
     @Root() schedule: ScheduleSourceObject,

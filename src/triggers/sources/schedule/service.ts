@@ -4,10 +4,10 @@ import { sha256, uuidFromDigest } from '../../../platform/ids.js';
 import type { Logger } from 'pino';
 import type { Sql, Tx } from '../../../platform/db/client.js';
 import { advanceSchedule, earliestFire, lockDueSchedules, schedulesOf } from './queries.js';
-import type { TriggerRow, TriggerScheduleRow } from '../../../platform/db/rows.js';
+import type { TriggerRow, TriggerScheduleRow } from '../../tables.js';
 import { AppError } from '../../../platform/errors.js';
 import { fireTimes, parseSchedule, planDue, type Schedule } from './next-fire.js';
-import type { TriggerService } from '../../service.js';
+import type { TriggerDeliveries } from '../../deliveries.js';
 import { requireIntInRange } from '../../../platform/validate.js';
 import { ACCOUNT, REGION } from '../../../platform/aws-account.js';
 
@@ -38,7 +38,7 @@ export function scheduledEvent(trigger: TriggerRow, tick: Date) {
 
 export class ScheduleService {
   constructor(
-    private readonly sql: Sql, private readonly triggers: TriggerService,
+    private readonly sql: Sql, private readonly deliveries: TriggerDeliveries,
     /** a missed tick older than this when the scheduler gets to it is skipped */
     private readonly missedTickGraceMs: number,
     private readonly log: Logger,
@@ -55,7 +55,7 @@ export class ScheduleService {
   async fireDue(now: Date): Promise<number> {
     let handled = 0;
     for (;;) {
-      const n = await this.triggers.deliverBatch('a batch of schedule ticks', (tx, isolated) => this.fireBatch(tx, now, isolated));
+      const n = await this.deliveries.deliverBatch('a batch of schedule ticks', (tx, isolated) => this.fireBatch(tx, now, isolated));
       handled += n;
       if (n < BATCH) return handled;
     }
@@ -74,7 +74,7 @@ export class ScheduleService {
       if (plan.fire !== null) {
         lastFiredAt = new Date(plan.fire);
         const event = scheduledEvent(trigger, lastFiredAt);
-        await this.triggers.deliver(tx, isolated, trigger, event.id, () => event);
+        await this.deliveries.deliver(tx, isolated, trigger, event.id, () => event);
       }
       await advanceSchedule(tx, schedule.triggerId, plan.next === null ? null : new Date(plan.next), lastFiredAt);
     }

@@ -1,9 +1,8 @@
 // GraphQL input of TOPIC triggers (SNS subscriptions of a function).
-import { Field, InputType, ObjectType, registerEnumType } from 'type-graphql';
+import { FilterPolicyScope } from '../../../messaging/graphql/topics.js';
+import { Field, InputType, ObjectType } from 'type-graphql';
 import { JSONResolver } from 'graphql-scalars';
 
-export enum FilterPolicyScope { MessageAttributes = 'MessageAttributes', MessageBody = 'MessageBody' }
-registerEnumType(FilterPolicyScope, { name: 'FilterPolicyScope', description: 'What a filter policy looks at (SNS FilterPolicyScope)' });
 
 @InputType({ description: 'A subscription of the function to a topic (SNS model)' })
 export class TopicSourceInput {

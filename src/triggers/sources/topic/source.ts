@@ -2,13 +2,20 @@
 // passes the filter policy is delivered asynchronously (src/messaging/topics.ts fans out).
 import { shareTopic, topicByName } from '../../../messaging/queries/topics.js';
 import { badInput, notFound } from '../../../platform/errors.js';
-import { parseFilterPolicy, type FilterPolicyScope } from '../../../messaging/filter-policy.js';
-import { requireTopicName, type TopicTriggerConfig } from '../../../messaging/topics.js';
+import { parseFilterPolicy, type FilterPolicy, type FilterPolicyScope } from '../../../messaging/filter-policy.js';
+import { requireTopicName } from '../../../messaging/topics.js';
 import type { TriggerSourceKind } from '../types.js';
 
 interface TopicSourceInput { topicName?: unknown; filterPolicy?: unknown; filterPolicyScope?: unknown }
 
 const SCOPES: FilterPolicyScope[] = ['MessageAttributes', 'MessageBody'];
+
+/** What a TOPIC trigger stores (checked here). */
+export interface TopicTriggerConfig {
+  topicName: string;
+  filterPolicy: FilterPolicy | null;
+  filterPolicyScope: FilterPolicyScope;
+}
 
 export const topicSource: TriggerSourceKind<TopicTriggerConfig> = {
   type: 'TOPIC',

@@ -2,7 +2,7 @@
  * Runs `work(key)` at most once at a time per key; a request that arrives while it runs schedules
  * exactly one more run afterwards. That makes NOTIFY bursts cheap and never loses the last one.
  */
-export class KeyedSerializer {
+export class OneRunPerKey {
   private running = new Map<string, Promise<void>>();
   private again = new Set<string>();
 
@@ -28,11 +28,11 @@ export class KeyedSerializer {
 }
 
 /** The single-key case: a controller's pass, never two at once, and exactly one more when asked meanwhile. */
-export class Serializer {
-  private readonly keyed: KeyedSerializer;
+export class OneRunAtATime {
+  private readonly keyed: OneRunPerKey;
 
   constructor(work: () => Promise<void>, onError: (err: unknown) => void) {
-    this.keyed = new KeyedSerializer(() => work(), (err) => onError(err));
+    this.keyed = new OneRunPerKey(() => work(), (err) => onError(err));
   }
 
   request(): void {

@@ -1,0 +1,92 @@
+// Functions (the Lambda model): code, versions and aliases, invocations sync and async, provisioned
+// concurrency, and the instances that run them on this server (the engine's function runtime).
+import os from 'node:os';
+import { closeToOthers } from '../engine/functions/sandbox.js';
+import { LocalFunctionRuntime } from '../engine/functions/local-runtime.js';
+import type { LogService } from '../logs/service.js';
+import type { Module } from '../platform/module.js';
+import { Channel } from '../platform/notifications/channels.js';
+import type { Platform } from '../platform/platform.js';
+import type { StorageService } from '../storage/service.js';
+import { FunctionCodeStore } from './code-store.js';
+import { FunctionService } from './functions.js';
+import { FunctionLogWriter, InvocationService } from './invocations.js';
+import { createFunctionLoaders } from './loaders.js';
+import { AsyncInvoker } from './loops/async-invoker.js';
+import { FunctionInstanceController } from './loops/instance-controller.js';
+import { ProvisionedConcurrencyService } from './provisioned-concurrency.js';
+import { FunctionResolver } from './resolvers.js';
+import { perRequest } from '../platform/graphql/context.js';
+
+export const functionsResolvers = [FunctionResolver];
+
+export class FunctionsModule implements Module {
+  readonly name = 'functions';
+  readonly functions: FunctionService;
+  readonly provisioned: ProvisionedConcurrencyService;
+  readonly invocations: InvocationService;
+  /** the engine running this server's function instances */
+  readonly runtime: LocalFunctionRuntime;
+  readonly resolvers: object[];
+  private readonly instanceController: FunctionInstanceController;
+  private readonly asyncInvoker: AsyncInvoker;
+
+  constructor(private readonly platform: Platform, deps: { logs: LogService; storage: StorageService }) {
+    const { sql, config, log, secrets, serverId } = platform;
+    const logWriter = new FunctionLogWriter(sql, log);
+    this.runtime = new LocalFunctionRuntime(
+      config.functionsRuntimeDir ?? os.tmpdir(), serverId, (functionId, lines) => logWriter.add(functionId, lines),
+      { pythonCommand: config.functionPython, tool: platform.sandboxTool, spares: config.functionSpareSandboxes, debug: (msg) => log.debug(msg) },
+    );
+    this.functions = new FunctionService(sql, new FunctionCodeStore(config.dataDir, deps.storage), config.functionConcurrencyLimit, secrets, {
+      pending: () => this.instanceController.kick(),
+      deleted: (functionId) => {
+        this.runtime.removeFunction(functionId).catch((err) => log.error({ err, functionId }, 'stopping a deleted function\'s instances failed'));
+      },
+    });
+    this.provisioned = new ProvisionedConcurrencyService(sql, this.functions, config.functionConcurrencyLimit, () => this.instanceController.kick());
+    this.invocations = new InvocationService(sql, this.functions, this.runtime, logWriter, config.functionConcurrencyLimit, {
+      retryDelayMs: (attempt) => config.functionRetryDelayMs * attempt,
+    });
+    this.instanceController = new FunctionInstanceController(this.functions, this.provisioned, this.runtime, log, {
+      intervalMs: config.reconcileIntervalMs, idleMs: config.functionIdleSeconds * 1_000,
+    });
+    this.asyncInvoker = new AsyncInvoker(sql, this.invocations, serverId, log, {
+      intervalMs: config.reconcileIntervalMs, parallel: config.functionAsyncParallel, leaseSeconds: 960,
+      shutdownGraceMs: config.functionShutdownGraceMs,
+    });
+    this.resolvers = [new FunctionResolver(
+      this.functions, this.invocations, this.provisioned, secrets, deps.logs,
+      perRequest(() => createFunctionLoaders(this.functions, this.provisioned)),
+    )];
+  }
+
+  readonly channels = {
+    [Channel.invocation]: () => this.asyncInvoker.kick(),
+    [Channel.functions]: () => this.functions.forget(),
+  };
+
+  caughtUp(): void {
+    this.functions.forget();
+    this.asyncInvoker.kick();
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this.platform;
+    const swept = await this.runtime.init();
+    if (swept.length) log.info({ roots: swept }, 'removed the function runtime roots of servers that are gone');
+    // the embedded Postgres owns its dir (and needs DATA_DIR enterable); everything else is the server's
+    if (this.runtime.sandbox.isolated) await closeToOthers(config.dataDir, ['postgres']);
+    this.instanceController.start();
+    this.instanceController.kick();
+    this.asyncInvoker.start();
+    this.asyncInvoker.kick();
+  }
+
+  async stop(): Promise<void> {
+    await this.asyncInvoker.stop();
+    await this.instanceController.stop();
+    await this.runtime.close();
+    await this.invocations.logs.close();
+  }
+}
