@@ -12,6 +12,7 @@ import { LogLineConnectionResolver } from '../../logs/resolvers.js';
 import { QueueResolver } from '../../messaging/graphql/queue-resolver.js';
 import { TopicResolver } from '../../messaging/graphql/topic-resolver.js';
 import { ClusterScalingResolver, InstanceGroupScalingResolver } from '../../clusters/scaling/resolvers.js';
+import { reportPathsFromArguments } from './argument-paths.js';
 import type { Context } from './context.js';
 import { CatalogTablesResolver, ClusterSparkResolver, InstanceEndpointsResolver, SparkStepAppResolver } from '../../clusters/spark/resolvers.js';
 import { SqlResolver } from '../../sql/resolvers.js';
@@ -31,8 +32,9 @@ const authChecker: AuthChecker<Context> = ({ context }, actions) => {
   return true;
 };
 
-export function buildApiSchema(): Promise<GraphQLSchema> {
-  return buildSchema({
+export async function buildApiSchema(): Promise<GraphQLSchema> {
+  // the services' error paths are relative to what they were given: the API names the GraphQL argument
+  return reportPathsFromArguments(await buildSchema({
     resolvers: [CatalogResolver, ClusterResolver, InstanceResolver, StepResolver, SubscriptionResolver, ApiKeyResolver, BucketResolver,
       ClusterSparkResolver, InstanceEndpointsResolver, SparkStepAppResolver, CatalogTablesResolver, SqlResolver, ClusterScalingResolver, InstanceGroupScalingResolver,
       FunctionResolver, TriggerResolver, TriggerBucketResolver, TriggerClusterEventsResolver, TriggerScheduleResolver, ScheduleSourceTimesResolver,
@@ -47,5 +49,5 @@ export function buildApiSchema(): Promise<GraphQLSchema> {
       publish: () => { throw new Error('topic-based pubSub is not used: subscriptions read the event feeds'); },
       subscribe: () => { throw new Error('topic-based pubSub is not used: subscriptions read the event feeds'); },
     },
-  });
+  }));
 }
