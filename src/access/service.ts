@@ -74,13 +74,13 @@ export class AuthService {
 
   /** A new key never gets more than its creator has: by default exactly the creator's actions. */
   async create(creator: Principal, input: { name: string; actions?: string[] | null }): Promise<{ key: string; row: ApiKeyRow }> {
-    const name = requireName(input.name, 'input.name');
+    const name = requireName(input.name, 'name');
     const actions = input.actions ?? creator.actions;
-    requireList(actions, 'input.actions', 1, 100);
+    requireList(actions, 'actions', 1, 100);
     actions.forEach((a, i) => {
-      if (!ACTION_PATTERN.test(a)) throw badInput(`input.actions.${i}`, `"${a.slice(0, 100)}" is not an action pattern like "clusters:*" or "clusters:DescribeCluster"`);
+      if (!ACTION_PATTERN.test(a)) throw badInput(`actions.${i}`, `"${a.slice(0, 100)}" is not an action pattern like "clusters:*" or "clusters:DescribeCluster"`);
       if (!creator.actions.some((c) => covers(c, a))) {
-        throw new AppError('FORBIDDEN', `a key may not grant "${a}", which the creating key does not have`, `input.actions.${i}`);
+        throw new AppError('FORBIDDEN', `a key may not grant "${a}", which the creating key does not have`, `actions.${i}`);
       }
     });
     const key = `ep_${secret(24)}`;
@@ -89,10 +89,10 @@ export class AuthService {
   }
 
   async revoke(id: string): Promise<ApiKeyRow> {
-    if (id.length > Limits.nameLength) throw badInput('input.id', 'is too long');
+    if (id.length > Limits.nameLength) throw badInput('id', 'is too long');
     const row = await this.sql.begin(async (tx) => {
       const row = await q.revokeApiKey(tx, id);
-      if (!row) throw notFound('API key', id, 'input.id');
+      if (!row) throw notFound('API key', id, 'id');
       await notify(tx, Channel.apiKey, id);
       return row;
     });

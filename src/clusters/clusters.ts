@@ -40,11 +40,11 @@ export function newInstanceToken(): { token: string; hash: string } {
 }
 
 function validateGroups(groups: readonly InstanceGroupInput[]): void {
-  requireList(groups, 'input.instanceGroups', 1, 3 + 48);
+  requireList(groups, 'instanceGroups', 1, 3 + 48);
   let masters = 0;
   let total = 0;
   groups.forEach((g, i) => {
-    const field = `input.instanceGroups.${i}`;
+    const field = `instanceGroups.${i}`;
     if (!instanceType(g.instanceType)) throw badInput(`${field}.instanceType`, `unknown instance type "${g.instanceType.slice(0, 64)}"; see the instanceTypes query`);
     requireIntInRange(g.count, `${field}.count`, g.role === 'MASTER' ? 1 : 0, Limits.instancesPerGroup);
     if (g.role === 'MASTER') {
@@ -53,8 +53,8 @@ function validateGroups(groups: readonly InstanceGroupInput[]): void {
     }
     total += g.count;
   });
-  if (masters !== 1) throw badInput('input.instanceGroups', `exactly one MASTER group is required, got ${masters}`);
-  if (total > Limits.instancesPerCluster) throw badInput('input.instanceGroups', `at most ${Limits.instancesPerCluster} instances per cluster`);
+  if (masters !== 1) throw badInput('instanceGroups', `exactly one MASTER group is required, got ${masters}`);
+  if (total > Limits.instancesPerCluster) throw badInput('instanceGroups', `at most ${Limits.instancesPerCluster} instances per cluster`);
 }
 
 /** When Spark applications were last seen running or waiting on a cluster since a time (null: not since). */
@@ -72,21 +72,21 @@ export class ClusterService {
   ) {}
 
   async create(input: CreateClusterInput): Promise<ClusterRow> {
-    const name = requireName(input.name, 'input.name');
+    const name = requireName(input.name, 'name');
     const applications = [...new Set(input.applications ?? [])];
     applications.forEach((a, i) => {
       const app = this.applications.find((x) => x.name === a);
-      if (!app) throw badInput(`input.applications.${i}`, `unknown application ${a}`);
-      if (!app.available) throw badInput(`input.applications.${i}`, app.reason ?? `${a} is not available`);
+      if (!app) throw badInput(`applications.${i}`, `unknown application ${a}`);
+      if (!app.available) throw badInput(`applications.${i}`, app.reason ?? `${a} is not available`);
     });
     validateGroups(input.instanceGroups);
-    const bootstrapActions = await validateBootstrapActions(input.bootstrapActions, 'input.bootstrapActions', this.storage);
-    const stepConcurrency = requireIntInRange(input.stepConcurrencyLevel ?? 1, 'input.stepConcurrencyLevel', 1, 256);
+    const bootstrapActions = await validateBootstrapActions(input.bootstrapActions, 'bootstrapActions', this.storage);
+    const stepConcurrency = requireIntInRange(input.stepConcurrencyLevel ?? 1, 'stepConcurrencyLevel', 1, 256);
     const idle = input.autoTerminationIdleTimeoutSeconds ?? null;
-    if (idle !== null) requireIntInRange(idle, 'input.autoTerminationIdleTimeoutSeconds', 60, 604_800);
-    const steps = await validateSteps(input.steps ?? [], 'input.steps', stepConcurrency, this.steps.kindContext(applications));
+    if (idle !== null) requireIntInRange(idle, 'autoTerminationIdleTimeoutSeconds', 60, 604_800);
+    const steps = await validateSteps(input.steps ?? [], 'steps', stepConcurrency, this.steps.kindContext(applications));
     const token = input.clientToken ?? null;
-    if (token !== null) requireName(token, 'input.clientToken', Limits.clientTokenLength);
+    if (token !== null) requireName(token, 'clientToken', Limits.clientTokenLength);
     // keyed: the request holds the steps' environments, which a bare hash would let one guess at
     const requestHash = token === null ? null : this.secrets.keyedHash(JSON.stringify({ ...input, clientToken: undefined }));
 
@@ -113,7 +113,7 @@ export class ClusterService {
     const existing = await q.clusterByToken(this.sql, token!);
     if (!existing) throw new AppError('INTERNAL', 'client token conflict could not be resolved');
     if (existing.requestHash !== requestHash) {
-      throw conflict('this clientToken was already used with a different request', 'input.clientToken');
+      throw conflict('this clientToken was already used with a different request', 'clientToken');
     }
     return existing;
   }
@@ -160,15 +160,15 @@ export class ClusterService {
   private async forEachCluster<T>(
     ids: string[], check: (c: ClusterRow, field: string) => void, apply: (tx: Tx, clusters: ClusterRow[]) => Promise<T>,
   ): Promise<T> {
-    requireList(ids, 'input.ids', 1, Limits.idsPerRequest);
+    requireList(ids, 'ids', 1, Limits.idsPerRequest);
     const unique = [...new Set(ids)];
     // postgres.js types begin() as UnwrapPromiseArray<T>; T here is never an array of promises
     return this.sql.begin(async (tx) => {
       const byId = new Map((await q.lockClusters(tx, unique)).map((r) => [r.id, r]));
       ids.forEach((id, i) => {
         const c = byId.get(id);
-        if (!c) throw notFound('cluster', id, `input.ids.${i}`);
-        check(c, `input.ids.${i}`);
+        if (!c) throw notFound('cluster', id, `ids.${i}`);
+        check(c, `ids.${i}`);
       });
       return apply(tx, unique.map((id) => byId.get(id)!));
     }) as Promise<T>;
@@ -228,20 +228,20 @@ export class ClusterService {
   async modifyInstanceGroup(input: { clusterId?: string | null; instanceGroupId: string; instanceCount: number }): Promise<InstanceGroupRow> {
     const group = await q.groupById(this.sql, input.instanceGroupId);
     if (!group || (input.clusterId && group.clusterId !== input.clusterId)) {
-      throw notFound('instance group', input.instanceGroupId, 'input.instanceGroupId');
+      throw notFound('instance group', input.instanceGroupId, 'instanceGroupId');
     }
-    if (group.role === 'MASTER') throw badInput('input.instanceCount', 'the MASTER group always has exactly 1 instance');
-    requireIntInRange(input.instanceCount, 'input.instanceCount', 0, Limits.instancesPerGroup);
+    if (group.role === 'MASTER') throw badInput('instanceCount', 'the MASTER group always has exactly 1 instance');
+    requireIntInRange(input.instanceCount, 'instanceCount', 0, Limits.instancesPerGroup);
     return this.sql.begin(async (tx) => {
       const cluster = (await q.lockCluster(tx, group.clusterId))!;
       if (!ACTIVE_CLUSTER_STATES.includes(cluster.state)) {
-        throw conflict(`cluster ${cluster.id} is ${cluster.state}: its groups can no longer be resized`, 'input.instanceGroupId');
+        throw conflict(`cluster ${cluster.id} is ${cluster.state}: its groups can no longer be resized`, 'instanceGroupId');
       }
       const current = (await q.groupById(tx, group.id))!;
       const others = (await q.groupsOfClusters(tx, [cluster.id])).filter((g) => g.id !== group.id)
         .reduce((n, g) => n + g.requestedCount, 0);
       if (others + input.instanceCount > Limits.instancesPerCluster) {
-        throw badInput('input.instanceCount', `at most ${Limits.instancesPerCluster} instances per cluster`);
+        throw badInput('instanceCount', `at most ${Limits.instancesPerCluster} instances per cluster`);
       }
       if (current.requestedCount === input.instanceCount) return current;
       const updated = await changeGroup(tx, current, { requestedCount: input.instanceCount, state: 'RESIZING' });

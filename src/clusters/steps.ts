@@ -102,19 +102,19 @@ export class StepService {
   }
 
   async add(clusterId: string, steps: StepInput[]): Promise<StepRow[]> {
-    requireList(steps, 'input.steps', 1, Limits.stepsPerRequest);
+    requireList(steps, 'steps', 1, Limits.stepsPerRequest);
     // steps are checked (objects looked up, queries parsed) before the cluster row is locked: a
     // check holding the lock while it waits for another pooled connection could starve the pool
     const probe = await clustersQ.clusterById(this.sql, clusterId);
-    if (!probe) throw notFound('cluster', clusterId, 'input.clusterId');
+    if (!probe) throw notFound('cluster', clusterId, 'clusterId');
     requireActive(probe);
-    const valid = await validateSteps(steps, 'input.steps', probe.stepConcurrency, this.kindContext(probe.applications));
+    const valid = await validateSteps(steps, 'steps', probe.stepConcurrency, this.kindContext(probe.applications));
     return this.sql.begin(async (tx) => {
       const cluster = (await clustersQ.lockCluster(tx, clusterId))!;
       requireActive(cluster);
       const active = await q.countActiveSteps(tx, clusterId);
       if (active + valid.length > Limits.activeStepsPerCluster) {
-        throw badInput('input.steps', `a cluster holds at most ${Limits.activeStepsPerCluster} PENDING or RUNNING steps; it has ${active}`);
+        throw badInput('steps', `a cluster holds at most ${Limits.activeStepsPerCluster} PENDING or RUNNING steps; it has ${active}`);
       }
       const rows = await insertValidatedSteps(tx, clusterId, valid);
       await settleActivity(tx, cluster);
@@ -127,10 +127,10 @@ export class StepService {
 
   /** PENDING steps are cancelled at once; RUNNING ones go to CANCEL_PENDING until their process ends. */
   async cancel(clusterId: string, stepIds: string[], mode: CancelMode = 'SEND_INTERRUPT'): Promise<CancelResult[]> {
-    requireList(stepIds, 'input.stepIds', 1, Limits.idsPerRequest);
+    requireList(stepIds, 'stepIds', 1, Limits.idsPerRequest);
     return this.sql.begin(async (tx) => {
       const cluster = await clustersQ.lockCluster(tx, clusterId);
-      if (!cluster) throw notFound('cluster', clusterId, 'input.clusterId');
+      if (!cluster) throw notFound('cluster', clusterId, 'clusterId');
       const rows = new Map((await q.lockSteps(tx, clusterId, [...new Set(stepIds)])).map((s) => [s.id, s]));
       const results: CancelResult[] = [];
       for (const id of stepIds) {
@@ -275,7 +275,7 @@ export class StepService {
 
 function requireActive(cluster: ClusterRow): void {
   if (!ACTIVE_CLUSTER_STATES.includes(cluster.state)) {
-    throw conflict(`steps can't be added to a ${cluster.state} cluster`, 'input.clusterId');
+    throw conflict(`steps can't be added to a ${cluster.state} cluster`, 'clusterId');
   }
 }
 

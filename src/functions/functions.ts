@@ -281,25 +281,25 @@ export class FunctionService {
   }
 
   async create(input: CreateFunctionInput): Promise<FunctionRow> {
-    const name = requireFunctionName(input.name, 'input.name');
-    const runtime = requireRuntime(input.runtime, 'input.runtime');
-    const handler = requireHandler(input.handler, 'input.handler');
+    const name = requireFunctionName(input.name, 'name');
+    const runtime = requireRuntime(input.runtime, 'runtime');
+    const handler = requireHandler(input.handler, 'handler');
     const memoryMb = input.memoryMb == null ? FunctionLimits.memoryMb.default
-      : requireIntInRange(input.memoryMb, 'input.memoryMb', FunctionLimits.memoryMb.min, FunctionLimits.memoryMb.max);
+      : requireIntInRange(input.memoryMb, 'memoryMb', FunctionLimits.memoryMb.min, FunctionLimits.memoryMb.max);
     const ephemeralStorageMb = input.ephemeralStorageMb == null ? FunctionLimits.ephemeralStorageMb.default
-      : requireEphemeralStorage(input.ephemeralStorageMb, 'input.ephemeralStorageMb');
+      : requireEphemeralStorage(input.ephemeralStorageMb, 'ephemeralStorageMb');
     const timeoutSeconds = input.timeoutSeconds == null ? FunctionLimits.timeoutSeconds.default
-      : requireIntInRange(input.timeoutSeconds, 'input.timeoutSeconds', FunctionLimits.timeoutSeconds.min, FunctionLimits.timeoutSeconds.max);
+      : requireIntInRange(input.timeoutSeconds, 'timeoutSeconds', FunctionLimits.timeoutSeconds.min, FunctionLimits.timeoutSeconds.max);
     // stored encrypted: opened only to start an instance (specOf) and for the API (Function.environment)
-    const environment = this.secrets.sealEnv(requireFunctionEnv(input.environment, 'input.environment'));
-    const tags = requireTags(input.tags, 'input.tags');
-    const description = requireDescription(input.description ?? '', 'input.description');
-    const asyncSettings = this.asyncSettings(input.eventInvokeConfig, null, 'input.eventInvokeConfig');
-    if (await q.functionByName(this.sql, name)) throw conflict(`Function already exist: ${name}`, 'input.name');
-    const stored = await this.code.store(input.code, 'input.code');
+    const environment = this.secrets.sealEnv(requireFunctionEnv(input.environment, 'environment'));
+    const tags = requireTags(input.tags, 'tags');
+    const description = requireDescription(input.description ?? '', 'description');
+    const asyncSettings = this.asyncSettings(input.eventInvokeConfig, null, 'eventInvokeConfig');
+    if (await q.functionByName(this.sql, name)) throw conflict(`Function already exist: ${name}`, 'name');
+    const stored = await this.code.store(input.code, 'code');
     const id = newId('fn');
     const row = await this.sql.begin(async (tx) => {
-      await this.checkReserved(tx, null, input.reservedConcurrency ?? null, 'input.reservedConcurrency');
+      await this.checkReserved(tx, null, input.reservedConcurrency ?? null, 'reservedConcurrency');
       const logStreamId = `fnlog-${id}`;
       await createStream(tx, logStreamId);
       const created = await q.insertFunction(tx, {
@@ -307,7 +307,7 @@ export class FunctionService {
         reservedConcurrency: input.reservedConcurrency ?? null, codeSha256: stored.sha256, codeSize: stored.size,
         revisionId: crypto.randomUUID(), logStreamId, ...asyncSettings,
       });
-      if (!created) throw conflict(`Function already exist: ${name}`, 'input.name');
+      if (!created) throw conflict(`Function already exist: ${name}`, 'name');
       await this.changed(tx, name);
       await systemLog(tx, logStreamId, `Function ${name} created: state Pending (${runtime}, ${memoryMb} MB, ${timeoutSeconds} s)`);
       return created;
@@ -318,7 +318,7 @@ export class FunctionService {
   }
 
   /** Locks a function for a change; refuses while an update is still being applied (as Lambda does). */
-  private async lockForUpdate(tx: Tx, name: string, field = 'input.functionName'): Promise<FunctionRow> {
+  private async lockForUpdate(tx: Tx, name: string, field = 'functionName'): Promise<FunctionRow> {
     const fn = await q.lockFunctionByName(tx, requireFunctionName(name, field));
     if (!fn) throw notFound('function', name, field);
     if (fn.state === 'Pending' || fn.lastUpdateStatus === 'InProgress') {
@@ -328,7 +328,7 @@ export class FunctionService {
   }
 
   async updateCode(input: { functionName: string; code: CodeInput; publish?: boolean | null }): Promise<{ fn: FunctionRow; version: FunctionVersionRow | null }> {
-    const stored = await this.code.store(input.code, 'input.code');
+    const stored = await this.code.store(input.code, 'code');
     const fn = await this.sql.begin(async (tx) => {
       const current = await this.lockForUpdate(tx, input.functionName);
       const row = await q.updateFunction(tx, current.id, {
@@ -346,25 +346,25 @@ export class FunctionService {
 
   async updateConfiguration(input: FunctionConfigurationInput & { functionName: string }): Promise<FunctionRow> {
     const patch: q.FunctionPatch = {};
-    if (input.runtime != null) patch.runtime = requireRuntime(input.runtime, 'input.runtime');
-    if (input.handler != null) patch.handler = requireHandler(input.handler, 'input.handler');
-    if (input.memoryMb != null) patch.memoryMb = requireIntInRange(input.memoryMb, 'input.memoryMb', FunctionLimits.memoryMb.min, FunctionLimits.memoryMb.max);
-    if (input.ephemeralStorageMb != null) patch.ephemeralStorageMb = requireEphemeralStorage(input.ephemeralStorageMb, 'input.ephemeralStorageMb');
+    if (input.runtime != null) patch.runtime = requireRuntime(input.runtime, 'runtime');
+    if (input.handler != null) patch.handler = requireHandler(input.handler, 'handler');
+    if (input.memoryMb != null) patch.memoryMb = requireIntInRange(input.memoryMb, 'memoryMb', FunctionLimits.memoryMb.min, FunctionLimits.memoryMb.max);
+    if (input.ephemeralStorageMb != null) patch.ephemeralStorageMb = requireEphemeralStorage(input.ephemeralStorageMb, 'ephemeralStorageMb');
     if (input.timeoutSeconds != null) {
-      patch.timeoutSeconds = requireIntInRange(input.timeoutSeconds, 'input.timeoutSeconds', FunctionLimits.timeoutSeconds.min, FunctionLimits.timeoutSeconds.max);
+      patch.timeoutSeconds = requireIntInRange(input.timeoutSeconds, 'timeoutSeconds', FunctionLimits.timeoutSeconds.min, FunctionLimits.timeoutSeconds.max);
     }
-    if (input.environment !== undefined && input.environment !== null) patch.environment = this.secrets.sealEnv(requireFunctionEnv(input.environment, 'input.environment'));
-    if (input.tags !== undefined && input.tags !== null) patch.tags = requireTags(input.tags, 'input.tags');
-    if (input.description != null) patch.description = requireDescription(input.description, 'input.description');
+    if (input.environment !== undefined && input.environment !== null) patch.environment = this.secrets.sealEnv(requireFunctionEnv(input.environment, 'environment'));
+    if (input.tags !== undefined && input.tags !== null) patch.tags = requireTags(input.tags, 'tags');
+    if (input.description != null) patch.description = requireDescription(input.description, 'description');
     const row = await this.sql.begin(async (tx) => {
       const current = await this.lockForUpdate(tx, input.functionName);
       if (input.reservedConcurrency !== undefined) {
         // -1 removes the reservation (GraphQL can't tell null from absent in every client)
         const value = input.reservedConcurrency === null || input.reservedConcurrency === -1 ? null : input.reservedConcurrency;
-        await this.checkReserved(tx, current.id, value, 'input.reservedConcurrency');
+        await this.checkReserved(tx, current.id, value, 'reservedConcurrency');
         patch.reservedConcurrency = value;
       }
-      Object.assign(patch, this.asyncSettings(input.eventInvokeConfig, current, 'input.eventInvokeConfig'));
+      Object.assign(patch, this.asyncSettings(input.eventInvokeConfig, current, 'eventInvokeConfig'));
       const updated = await q.updateFunction(tx, current.id, { ...patch, revisionId: crypto.randomUUID() });
       await this.changed(tx, updated.name);
       await systemLog(tx, updated.logStreamId, 'Function configuration updated');
@@ -376,8 +376,8 @@ export class FunctionService {
 
   async delete(name: string): Promise<FunctionRow> {
     const fn = await this.sql.begin(async (tx) => {
-      const current = await q.lockFunctionByName(tx, requireFunctionName(name, 'input.functionName'));
-      if (!current) throw notFound('function', name, 'input.functionName');
+      const current = await q.lockFunctionByName(tx, requireFunctionName(name, 'functionName'));
+      if (!current) throw notFound('function', name, 'functionName');
       await lockTriggersOfFunction(tx, current.id);
       await q.deleteFunction(tx, current.id);
       await this.changed(tx, current.name);
@@ -419,12 +419,12 @@ export class FunctionService {
   // ---- versions ----
 
   async publishVersion(input: { functionName: string; description?: string | null; codeSha256?: string | null }): Promise<FunctionVersionRow> {
-    const description = requireDescription(input.description ?? '', 'input.description');
+    const description = requireDescription(input.description ?? '', 'description');
     return this.sql.begin(async (tx) => {
       const fn = await this.lockForUpdate(tx, input.functionName);
-      if (fn.state !== 'Active') throw conflict(`The function is in state ${fn.state}: only an Active function can be published`, 'input.functionName');
+      if (fn.state !== 'Active') throw conflict(`The function is in state ${fn.state}: only an Active function can be published`, 'functionName');
       if (input.codeSha256 && input.codeSha256 !== fn.codeSha256) {
-        throw new AppError('CONFLICT', `CodeSha256 ${input.codeSha256} does not match the function's current code (${fn.codeSha256})`, 'input.codeSha256');
+        throw new AppError('CONFLICT', `CodeSha256 ${input.codeSha256} does not match the function's current code (${fn.codeSha256})`, 'codeSha256');
       }
       const config = configOf(fn);
       const last = await q.latestVersion(tx, fn.id);
@@ -464,17 +464,17 @@ export class FunctionService {
 
   private async aliasRow(tx: Tx, fn: FunctionRow, input: AliasInput, current: FunctionAliasRow | null) {
     const functionVersion = input.functionVersion != null
-      ? await this.requireVersion(tx, fn, input.functionVersion, 'input.functionVersion', true)
+      ? await this.requireVersion(tx, fn, input.functionVersion, 'functionVersion', true)
       : current!.functionVersion;
     let additionalVersion = current?.additionalVersion ?? null;
     let additionalWeight = current?.additionalWeight ?? null;
     if (input.routing !== undefined) {
       const weights = input.routing?.additionalVersionWeights ?? [];
-      if (weights.length > 1) throw badInput('input.routing.additionalVersionWeights', 'must have at most one entry (an alias routes to at most two versions)');
+      if (weights.length > 1) throw badInput('routing.additionalVersionWeights', 'must have at most one entry (an alias routes to at most two versions)');
       const [w] = weights;
       if (w) {
-        if (!Number.isFinite(w.weight) || w.weight < 0 || w.weight > 1) throw badInput('input.routing.additionalVersionWeights.0.weight', 'must be from 0.0 to 1.0');
-        additionalVersion = await this.requireVersion(tx, fn, w.version, 'input.routing.additionalVersionWeights.0.version', false);
+        if (!Number.isFinite(w.weight) || w.weight < 0 || w.weight > 1) throw badInput('routing.additionalVersionWeights.0.weight', 'must be from 0.0 to 1.0');
+        additionalVersion = await this.requireVersion(tx, fn, w.version, 'routing.additionalVersionWeights.0.version', false);
         additionalWeight = w.weight;
       } else {
         additionalVersion = null;
@@ -482,20 +482,20 @@ export class FunctionService {
       }
     }
     if (additionalVersion !== null) {
-      if (functionVersion === '$LATEST') throw badInput('input.functionVersion', 'must be a published version when the alias routes to two versions');
-      if (additionalVersion === functionVersion) throw badInput('input.routing.additionalVersionWeights.0.version', 'must differ from functionVersion');
+      if (functionVersion === '$LATEST') throw badInput('functionVersion', 'must be a published version when the alias routes to two versions');
+      if (additionalVersion === functionVersion) throw badInput('routing.additionalVersionWeights.0.version', 'must differ from functionVersion');
     }
-    const description = input.description != null ? requireDescription(input.description, 'input.description') : current?.description ?? '';
+    const description = input.description != null ? requireDescription(input.description, 'description') : current?.description ?? '';
     return { functionId: fn.id, name: input.name, functionVersion, additionalVersion, additionalWeight, description };
   }
 
   async createAlias(input: AliasInput & { functionVersion: string }): Promise<FunctionAliasRow> {
-    requireAliasName(input.name, 'input.name');
+    requireAliasName(input.name, 'name');
     return this.sql.begin(async (tx) => {
-      const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'input.functionName'));
-      if (!fn) throw notFound('function', input.functionName, 'input.functionName');
+      const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'functionName'));
+      if (!fn) throw notFound('function', input.functionName, 'functionName');
       const row = await q.insertAlias(tx, await this.aliasRow(tx, fn, input, null));
-      if (!row) throw conflict(`Alias already exists: ${functionArn(fn.name, input.name)}`, 'input.name');
+      if (!row) throw conflict(`Alias already exists: ${functionArn(fn.name, input.name)}`, 'name');
       await this.changed(tx, fn.name);
       await systemLog(tx, fn.logStreamId, `Alias ${input.name} created → ${describeRouting(row)}`);
       return row;
@@ -503,12 +503,12 @@ export class FunctionService {
   }
 
   async updateAlias(input: AliasInput): Promise<FunctionAliasRow> {
-    requireAliasName(input.name, 'input.name');
+    requireAliasName(input.name, 'name');
     return this.sql.begin(async (tx) => {
-      const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'input.functionName'));
-      if (!fn) throw notFound('function', input.functionName, 'input.functionName');
+      const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'functionName'));
+      if (!fn) throw notFound('function', input.functionName, 'functionName');
       const current = await q.aliasByName(tx, fn.id, input.name);
-      if (!current) throw notFound('alias', `${fn.name}:${input.name}`, 'input.name');
+      if (!current) throw notFound('alias', `${fn.name}:${input.name}`, 'name');
       const row = (await q.updateAlias(tx, await this.aliasRow(tx, fn, input, current)))!;
       await this.changed(tx, fn.name);
       await systemLog(tx, fn.logStreamId, `Alias ${input.name} updated → ${describeRouting(row)}`);
@@ -518,10 +518,10 @@ export class FunctionService {
 
   async deleteAlias(input: { functionName: string; name: string }): Promise<FunctionAliasRow> {
     return this.sql.begin(async (tx) => {
-      const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'input.functionName'));
-      if (!fn) throw notFound('function', input.functionName, 'input.functionName');
+      const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'functionName'));
+      if (!fn) throw notFound('function', input.functionName, 'functionName');
       const current = await q.aliasByName(tx, fn.id, input.name);
-      if (!current) throw notFound('alias', `${fn.name}:${input.name}`, 'input.name');
+      if (!current) throw notFound('alias', `${fn.name}:${input.name}`, 'name');
       await q.deleteAlias(tx, fn.id, input.name);
       await this.changed(tx, fn.name);
       await systemLog(tx, fn.logStreamId, `Alias ${input.name} deleted`);
@@ -544,7 +544,7 @@ export class FunctionService {
    * What a qualifier runs: $LATEST, a version, or an alias (which picks one of its two versions
    * by weight, at random: routing is probabilistic, as Lambda's).
    */
-  async resolve(fn: FunctionRow, qualifier: string | null | undefined, field = 'input.qualifier', tx?: Tx): Promise<ResolvedVersion> {
+  async resolve(fn: FunctionRow, qualifier: string | null | undefined, field = 'qualifier', tx?: Tx): Promise<ResolvedVersion> {
     if (qualifier == null || qualifier === '' || qualifier === '$LATEST') return this.version(fn, '$LATEST', field, tx);
     if (/^[0-9]+$/.test(qualifier)) return this.version(fn, qualifier, field, tx);
     const alias = tx ? await q.aliasByName(tx, fn.id, qualifier) : await this.alias(fn, qualifier);

@@ -204,23 +204,23 @@ export class InvocationService {
   private requireRunnable(fn: FunctionRow): void {
     if (fn.state === 'Pending' || fn.state === 'Failed' || fn.state === 'Inactive') {
       const why = fn.state === 'Failed' && fn.stateReason ? ` (${fn.stateReason})` : '';
-      throw new AppError('CONFLICT', `The operation cannot be performed at this time. The function is currently in the following state: ${fn.state}${why}`, 'input.functionName');
+      throw new AppError('CONFLICT', `The operation cannot be performed at this time. The function is currently in the following state: ${fn.state}${why}`, 'functionName');
     }
   }
 
   async invoke(input: InvokeInput): Promise<InvokeResult> {
     const type = input.invocationType ?? 'REQUEST_RESPONSE';
-    const fn = await this.functions.forInvoke(input.functionName, 'input.functionName');
+    const fn = await this.functions.forInvoke(input.functionName, 'functionName');
     const qualifier = input.qualifier || '$LATEST';
     const resolved = await this.functions.resolve(fn, qualifier);
     this.requireRunnable(fn);
     const payload = Buffer.from(input.payload === undefined || input.payload === null ? '{}' : JSON.stringify(input.payload));
     const limit = type === 'EVENT' ? PayloadLimits.asyncBytes : PayloadLimits.syncBytes;
     if (payload.length > limit) {
-      throw new AppError('PAYLOAD_TOO_LARGE', `${payload.length} byte payload is too large for the ${type === 'EVENT' ? 'Event' : 'RequestResponse'} invocation type (limit ${limit} bytes)`, 'input.payload');
+      throw new AppError('PAYLOAD_TOO_LARGE', `${payload.length} byte payload is too large for the ${type === 'EVENT' ? 'Event' : 'RequestResponse'} invocation type (limit ${limit} bytes)`, 'payload');
     }
-    if (input.logType === 'TAIL' && type !== 'REQUEST_RESPONSE') throw badInput('input.logType', 'TAIL is only for REQUEST_RESPONSE invocations');
-    if (input.clientContext != null && Buffer.byteLength(input.clientContext) > 3_583) throw badInput('input.clientContext', 'must be at most 3583 bytes');
+    if (input.logType === 'TAIL' && type !== 'REQUEST_RESPONSE') throw badInput('logType', 'TAIL is only for REQUEST_RESPONSE invocations');
+    if (input.clientContext != null && Buffer.byteLength(input.clientContext) > 3_583) throw badInput('clientContext', 'must be at most 3583 bytes');
     const base = {
       id: crypto.randomUUID(), functionId: fn.id, functionName: fn.name, qualifier, executedVersion: resolved.version,
       invocationType: type, payload: input.recordPayload ? payload.toString('utf8') : null, response: null, functionError: null, errorType: null, errorMessage: null,
@@ -245,7 +245,7 @@ export class InvocationService {
     const slot = this.gate.tryAcquire(fn.id, fn.reservedConcurrency, await this.functions.reservedTotal());
     if (!slot.ok) {
       await this.recorder.record( { ...base, status: 'THROTTLED', errorType: 'TooManyRequestsException', errorMessage: slot.reason, endedAt: new Date() });
-      throw new AppError('THROTTLED', `Rate Exceeded. Reason: ${slot.reason}`, 'input.functionName', { reason: slot.reason });
+      throw new AppError('THROTTLED', `Rate Exceeded. Reason: ${slot.reason}`, 'functionName', { reason: slot.reason });
     }
     let outcome: InvokeOutcome;
     try {

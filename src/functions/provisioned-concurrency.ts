@@ -23,21 +23,21 @@ export class ProvisionedConcurrencyService {
 
   async put(input: { functionName: string; qualifier: string; provisionedConcurrentExecutions: number }): Promise<ProvisionedConcurrencyRow> {
     const count = input.provisionedConcurrentExecutions;
-    if (!Number.isInteger(count) || count < 1) throw badInput('input.provisionedConcurrentExecutions', 'must be an integer of at least 1');
+    if (!Number.isInteger(count) || count < 1) throw badInput('provisionedConcurrentExecutions', 'must be an integer of at least 1');
     if (input.qualifier === '$LATEST' || input.qualifier === '') {
-      throw badInput('input.qualifier', 'Provisioned Concurrency Configs cannot be applied to unpublished function versions: use a version or an alias');
+      throw badInput('qualifier', 'Provisioned Concurrency Configs cannot be applied to unpublished function versions: use a version or an alias');
     }
     const row = await this.sql.begin(async (tx) => {
-      const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'input.functionName'));
-      if (!fn) throw notFound('function', input.functionName, 'input.functionName');
+      const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'functionName'));
+      if (!fn) throw notFound('function', input.functionName, 'functionName');
       // the qualifier must exist (a version, or an alias of published versions)
-      await this.functions.routes(fn, input.qualifier, 'input.qualifier');
+      await this.functions.routes(fn, input.qualifier, 'qualifier');
       const others = await q.provisionedTotal(tx, { functionId: fn.id, qualifier: input.qualifier });
       const max = this.concurrencyLimit - Math.min(FunctionLimits.unreservedMinimum, this.concurrencyLimit) - others;
-      if (count > max) throw badInput('input.provisionedConcurrentExecutions', `must be at most ${Math.max(0, max)}: the account's unreserved concurrency can't go below ${FunctionLimits.unreservedMinimum}`);
+      if (count > max) throw badInput('provisionedConcurrentExecutions', `must be at most ${Math.max(0, max)}: the account's unreserved concurrency can't go below ${FunctionLimits.unreservedMinimum}`);
       const mine = (await q.provisionedOf(tx, [fn.id])).filter((p) => p.qualifier !== input.qualifier).reduce((s, p) => s + p.requested, 0);
       if (fn.reservedConcurrency !== null && mine + count > fn.reservedConcurrency) {
-        throw badInput('input.provisionedConcurrentExecutions', `the function's provisioned concurrency can't exceed its reserved concurrency (${fn.reservedConcurrency})`);
+        throw badInput('provisionedConcurrentExecutions', `the function's provisioned concurrency can't exceed its reserved concurrency (${fn.reservedConcurrency})`);
       }
       const saved = await q.upsertProvisioned(tx, fn.id, input.qualifier, count);
       await systemLog(tx, fn.logStreamId, `Provisioned concurrency for ${input.qualifier}: ${count} (IN_PROGRESS)`);
@@ -49,9 +49,9 @@ export class ProvisionedConcurrencyService {
 
   async delete(input: { functionName: string; qualifier: string }): Promise<void> {
     await this.sql.begin(async (tx) => {
-      const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'input.functionName'));
-      if (!fn) throw notFound('function', input.functionName, 'input.functionName');
-      if (!(await q.deleteProvisioned(tx, fn.id, input.qualifier))) throw notFound('provisioned concurrency config', `${fn.name}:${input.qualifier}`, 'input.qualifier');
+      const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'functionName'));
+      if (!fn) throw notFound('function', input.functionName, 'functionName');
+      if (!(await q.deleteProvisioned(tx, fn.id, input.qualifier))) throw notFound('provisioned concurrency config', `${fn.name}:${input.qualifier}`, 'qualifier');
       await systemLog(tx, fn.logStreamId, `Provisioned concurrency for ${input.qualifier} removed`);
     });
     this.changed();

@@ -10,7 +10,7 @@ import { queueSubscriptionsOfQueue } from './queries/topics.js';
 import type { MessageAttribute, QueueMessageRow, QueueRow } from './tables.js';
 import { ACCOUNT, REGION } from '../platform/aws-account.js';
 import { newId } from '../platform/ids.js';
-import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
+import { AppError, WHOLE_ARGUMENT, badInput, conflict, fieldPath, notFound } from '../platform/errors.js';
 import { MessageLimits, messageBytes, requireBody, requireMessageAttributes, type MessageAttributeInput } from './message-attributes.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from '../platform/paging.js';
 import { requireIdentifier, requireIntInRange, requireList } from '../platform/validate.js';
@@ -133,28 +133,28 @@ export class QueueService {
 
   /** Creates a queue; creating one that exists with the same settings returns it (as SQS CreateQueue). */
   async create(input: CreateQueueInput): Promise<QueueRow> {
-    const name = requireQueueName(input.name, 'input.name');
+    const name = requireQueueName(input.name, 'name');
     const settings = {
-      visibilityTimeoutSeconds: optionalInt(input.visibilityTimeoutSeconds, 'input.visibilityTimeoutSeconds', QueueLimits.visibilityTimeout),
-      messageRetentionSeconds: optionalInt(input.messageRetentionSeconds, 'input.messageRetentionSeconds', QueueLimits.retention),
-      delaySeconds: optionalInt(input.delaySeconds, 'input.delaySeconds', QueueLimits.delay),
-      receiveWaitSeconds: optionalInt(input.receiveMessageWaitTimeSeconds, 'input.receiveMessageWaitTimeSeconds', QueueLimits.wait),
+      visibilityTimeoutSeconds: optionalInt(input.visibilityTimeoutSeconds, 'visibilityTimeoutSeconds', QueueLimits.visibilityTimeout),
+      messageRetentionSeconds: optionalInt(input.messageRetentionSeconds, 'messageRetentionSeconds', QueueLimits.retention),
+      delaySeconds: optionalInt(input.delaySeconds, 'delaySeconds', QueueLimits.delay),
+      receiveWaitSeconds: optionalInt(input.receiveMessageWaitTimeSeconds, 'receiveMessageWaitTimeSeconds', QueueLimits.wait),
       deadLetterQueueId: null as string | null,
       maxReceiveCount: null as number | null,
     };
     if (input.redrivePolicy) {
       const { deadLetterQueueName, maxReceiveCount } = input.redrivePolicy;
-      settings.maxReceiveCount = requireIntInRange(maxReceiveCount, 'input.redrivePolicy.maxReceiveCount', ...QueueLimits.maxReceiveCount);
-      if (deadLetterQueueName === name) throw badInput('input.redrivePolicy.deadLetterQueueName', 'must be another queue');
-      settings.deadLetterQueueId = (await this.require(deadLetterQueueName, 'input.redrivePolicy.deadLetterQueueName')).id;
+      settings.maxReceiveCount = requireIntInRange(maxReceiveCount, 'redrivePolicy.maxReceiveCount', ...QueueLimits.maxReceiveCount);
+      if (deadLetterQueueName === name) throw badInput('redrivePolicy.deadLetterQueueName', 'must be another queue');
+      settings.deadLetterQueueId = (await this.require(deadLetterQueueName, 'redrivePolicy.deadLetterQueueName')).id;
     }
     const created = await q.insertQueue(this.sql, { id: newId('q'), name, ...settings }).catch((err: { code?: string }) => {
-      throw err.code === FOREIGN_KEY_VIOLATION ? notFound('queue', input.redrivePolicy!.deadLetterQueueName, 'input.redrivePolicy.deadLetterQueueName') : err;
+      throw err.code === FOREIGN_KEY_VIOLATION ? notFound('queue', input.redrivePolicy!.deadLetterQueueName, 'redrivePolicy.deadLetterQueueName') : err;
     });
     if (created) return created;
-    const existing = await this.require(name, 'input.name');
+    const existing = await this.require(name, 'name');
     const same = (Object.keys(settings) as Array<keyof typeof settings>).every((k) => existing[k] === settings[k]);
-    if (!same) throw conflict(`queue ${name} already exists with different settings`, 'input.name');
+    if (!same) throw conflict(`queue ${name} already exists with different settings`, 'name');
     return existing;
   }
 
@@ -162,67 +162,67 @@ export class QueueService {
   async delete(name: string): Promise<QueueRow> {
     return this.sql.begin(async (tx) => {
       const queue = await q.lockQueueByName(tx, name);
-      if (!queue) throw notFound('queue', name, 'input.name');
+      if (!queue) throw notFound('queue', name, 'name');
       const sources = await q.deadLetterSources(tx, queue.id);
-      if (sources.length > 0) throw conflict(`queue ${name} is the dead-letter queue of ${sources.join(', ')}: change or delete those first`, 'input.name');
+      if (sources.length > 0) throw conflict(`queue ${name} is the dead-letter queue of ${sources.join(', ')}: change or delete those first`, 'name');
       const topics = await queueSubscriptionsOfQueue(tx, queue.id);
-      if (topics.length > 0) throw conflict(`queue ${name} is subscribed to topics ${topics.map((t) => t.topicName).join(', ')}: unsubscribe it first`, 'input.name');
+      if (topics.length > 0) throw conflict(`queue ${name} is subscribed to topics ${topics.map((t) => t.topicName).join(', ')}: unsubscribe it first`, 'name');
       const mappings = await triggerNamesOn(tx, 'QUEUE', name);
-      if (mappings.length > 0) throw conflict(`queue ${name} feeds triggers ${mappings.join(', ')}: delete them first`, 'input.name');
+      if (mappings.length > 0) throw conflict(`queue ${name} feeds triggers ${mappings.join(', ')}: delete them first`, 'name');
       await q.deleteQueue(tx, queue.id);
       return queue;
     });
   }
 
   async send(input: SendMessageInput): Promise<SentMessage> {
-    const queue = await this.require(input.queueName, 'input.queueName');
-    const [sent] = await this.store(queue, [this.checkMessage(queue, { ...input, id: '0' }, 'input')]);
+    const queue = await this.require(input.queueName, 'queueName');
+    const [sent] = await this.store(queue, [this.checkMessage(queue, { ...input, id: '0' }, WHOLE_ARGUMENT)]);
     return sent!;
   }
 
   /** All entries are checked first: one bad entry stores nothing (its field names it). */
   async sendBatch(input: SendMessageBatchInput): Promise<SentMessage[]> {
-    const queue = await this.require(input.queueName, 'input.queueName');
-    requireList(input.entries, 'input.entries', 1, QueueLimits.sendBatch);
+    const queue = await this.require(input.queueName, 'queueName');
+    requireList(input.entries, 'entries', 1, QueueLimits.sendBatch);
     const ids = new Set<string>();
     const messages = input.entries.map((e, i) => {
-      requireIdentifier(e.id, `input.entries.${i}.id`, 80);
-      if (ids.has(e.id)) throw badInput(`input.entries.${i}.id`, `repeats the entry id ${e.id}`);
+      requireIdentifier(e.id, `entries.${i}.id`, 80);
+      if (ids.has(e.id)) throw badInput(`entries.${i}.id`, `repeats the entry id ${e.id}`);
       ids.add(e.id);
-      return this.checkMessage(queue, e, `input.entries.${i}`);
+      return this.checkMessage(queue, e, `entries.${i}`);
     });
     const total = messages.reduce((sum, m) => sum + messageBytes(m.body, m.attributes), 0);
     if (total > MessageLimits.bodyBytes) {
-      throw new AppError('PAYLOAD_TOO_LARGE', `the batch is ${total} bytes; a batch may carry at most ${MessageLimits.bodyBytes}`, 'input.entries');
+      throw new AppError('PAYLOAD_TOO_LARGE', `the batch is ${total} bytes; a batch may carry at most ${MessageLimits.bodyBytes}`, 'entries');
     }
     return this.store(queue, messages);
   }
 
   private checkMessage(queue: QueueRow, m: SendMessageBatchInput['entries'][number], field: string) {
-    const body = requireBody(m.body, `${field}.body`);
-    const attributes = requireMessageAttributes(m.messageAttributes, `${field}.messageAttributes`, 'sqs');
+    const body = requireBody(m.body, fieldPath(field, 'body'));
+    const attributes = requireMessageAttributes(m.messageAttributes, fieldPath(field, 'messageAttributes'), 'sqs');
     const bytes = messageBytes(body, attributes);
     if (bytes > MessageLimits.bodyBytes) {
-      throw new AppError('PAYLOAD_TOO_LARGE', `the message is ${bytes} bytes with its attributes; at most ${MessageLimits.bodyBytes}`, `${field}.body`);
+      throw new AppError('PAYLOAD_TOO_LARGE', `the message is ${bytes} bytes with its attributes; at most ${MessageLimits.bodyBytes}`, fieldPath(field, 'body'));
     }
-    const delaySeconds = optionalInt(m.delaySeconds, `${field}.delaySeconds`, [QueueLimits.delay[0], QueueLimits.delay[1], queue.delaySeconds]);
+    const delaySeconds = optionalInt(m.delaySeconds, fieldPath(field, 'delaySeconds'), [QueueLimits.delay[0], QueueLimits.delay[1], queue.delaySeconds]);
     return { entryId: m.id, id: crypto.randomUUID(), body, md5: md5(body), attributes, delaySeconds };
   }
 
   private async store(queue: QueueRow, messages: Array<q.NewMessage & { entryId: string }>): Promise<SentMessage[]> {
     await q.insertMessages(this.sql, queue, messages.map(({ entryId: _, ...m }) => m)).catch((err: { code?: string }) => {
       // the queue was deleted since it was read
-      throw err.code === FOREIGN_KEY_VIOLATION ? notFound('queue', queue.name, 'input.queueName') : err;
+      throw err.code === FOREIGN_KEY_VIOLATION ? notFound('queue', queue.name, 'queueName') : err;
     });
     return messages.map((m) => ({ id: m.entryId, messageId: m.id, md5OfBody: m.md5 }));
   }
 
   async receive(input: ReceiveMessagesInput): Promise<{ queue: QueueRow; messages: QueueMessageRow[] }> {
-    const queue = await this.require(input.queueName, 'input.queueName');
-    const max = optionalInt(input.maxNumberOfMessages, 'input.maxNumberOfMessages', [...QueueLimits.receiveBatch, 1]);
-    const visibility = optionalInt(input.visibilityTimeoutSeconds, 'input.visibilityTimeoutSeconds',
+    const queue = await this.require(input.queueName, 'queueName');
+    const max = optionalInt(input.maxNumberOfMessages, 'maxNumberOfMessages', [...QueueLimits.receiveBatch, 1]);
+    const visibility = optionalInt(input.visibilityTimeoutSeconds, 'visibilityTimeoutSeconds',
       [QueueLimits.visibilityTimeout[0], QueueLimits.visibilityTimeout[1], queue.visibilityTimeoutSeconds]);
-    const waitSeconds = optionalInt(input.waitTimeSeconds, 'input.waitTimeSeconds', [QueueLimits.wait[0], QueueLimits.wait[1], queue.receiveWaitSeconds]);
+    const waitSeconds = optionalInt(input.waitTimeSeconds, 'waitTimeSeconds', [QueueLimits.wait[0], QueueLimits.wait[1], queue.receiveWaitSeconds]);
     return { queue, messages: await this.receiveFrom(queue, max, visibility, waitSeconds * 1_000) };
   }
 
@@ -283,8 +283,8 @@ export class QueueService {
    * message was received again since) or one of a message already deleted succeeds and deletes nothing.
    */
   async deleteMessage(queueName: string, receiptHandle: string): Promise<boolean> {
-    const handle = parseReceiptHandle(receiptHandle, 'input.receiptHandle');
-    const queue = await this.require(queueName, 'input.queueName');
+    const handle = parseReceiptHandle(receiptHandle, 'receiptHandle');
+    const queue = await this.require(queueName, 'queueName');
     return (await q.deleteByHandles(this.sql, queue.id, [handle])).length > 0;
   }
 
@@ -295,16 +295,16 @@ export class QueueService {
   }
 
   async changeVisibility(queueName: string, receiptHandle: string, seconds: number): Promise<void> {
-    const handle = parseReceiptHandle(receiptHandle, 'input.receiptHandle');
-    const queue = await this.require(queueName, 'input.queueName');
-    requireIntInRange(seconds, 'input.visibilityTimeoutSeconds', QueueLimits.visibilityTimeout[0], QueueLimits.visibilityTimeout[1]);
+    const handle = parseReceiptHandle(receiptHandle, 'receiptHandle');
+    const queue = await this.require(queueName, 'queueName');
+    requireIntInRange(seconds, 'visibilityTimeoutSeconds', QueueLimits.visibilityTimeout[0], QueueLimits.visibilityTimeout[1]);
     if (!(await q.changeVisibility(this.sql, queue.id, handle.id, handle.handle, seconds))) {
-      throw badInput('input.receiptHandle', 'is not the latest receipt handle of a message in the queue (it was received again, deleted or expired)');
+      throw badInput('receiptHandle', 'is not the latest receipt handle of a message in the queue (it was received again, deleted or expired)');
     }
   }
 
   async purge(queueName: string): Promise<number> {
-    const queue = await this.require(queueName, 'input.queueName');
+    const queue = await this.require(queueName, 'queueName');
     return q.purge(this.sql, queue.id);
   }
 

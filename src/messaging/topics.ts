@@ -10,7 +10,7 @@ import * as q from './queries/topics.js';
 import type { MessageAttribute, TopicRow } from './tables.js';
 import { newId } from '../platform/ids.js';
 import { ACCOUNT, REGION } from '../platform/aws-account.js';
-import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
+import { AppError, WHOLE_ARGUMENT, badInput, conflict, notFound } from '../platform/errors.js';
 import { matchesFilterPolicy, parseFilterPolicy, type FilterPolicy, type FilterPolicyScope } from './filter-policy.js';
 import { MessageLimits, messageBytes, requireBody, requireMessageAttributes, type MessageAttributeInput } from './message-attributes.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from '../platform/paging.js';
@@ -126,19 +126,19 @@ export class TopicService {
 
   /** Creates a topic; creating one that exists returns it (as SNS CreateTopic). */
   async create(name: string): Promise<TopicRow> {
-    requireTopicName(name, 'input.name');
-    return (await q.insertTopic(this.sql, newId('tp'), name)) ?? this.require(name, 'input.name');
+    requireTopicName(name, 'name');
+    return (await q.insertTopic(this.sql, newId('tp'), name)) ?? this.require(name, 'name');
   }
 
   /** Deletes a topic; refused while triggers or queues subscribe to it (delete those first). */
   async delete(name: string): Promise<TopicRow> {
     return this.sql.begin(async (tx) => {
       const topic = await q.lockTopic(tx, name);
-      if (!topic) throw notFound('topic', name, 'input.name');
+      if (!topic) throw notFound('topic', name, 'name');
       const subs = await triggerNamesOn(tx, 'TOPIC', name);
-      if (subs.length > 0) throw conflict(`topic ${name} has subscriptions (triggers ${subs.join(', ')}): delete them first`, 'input.name');
+      if (subs.length > 0) throw conflict(`topic ${name} has subscriptions (triggers ${subs.join(', ')}): delete them first`, 'name');
       const queueSubs = await q.queueSubscriptionsOfTopics(tx, [topic.id]);
-      if (queueSubs.length > 0) throw conflict(`topic ${name} has subscriptions (queues ${queueSubs.map((x) => x.queueName).join(', ')}): unsubscribe them first`, 'input.name');
+      if (queueSubs.length > 0) throw conflict(`topic ${name} has subscriptions (queues ${queueSubs.map((x) => x.queueName).join(', ')}): unsubscribe them first`, 'name');
       await q.deleteTopic(tx, topic.id);
       return topic;
     });
@@ -154,22 +154,22 @@ export class TopicService {
    * returns the subscription; with other settings: CONFLICT (as SNS Subscribe).
    */
   async subscribeQueue(input: SubscribeQueueInput): Promise<q.QueueSubscription> {
-    const topic = await this.require(requireTopicName(input.topicName, 'input.topicName'), 'input.topicName');
+    const topic = await this.require(requireTopicName(input.topicName, 'topicName'), 'topicName');
     const queue = await queueByName(this.sql, input.queueName);
-    if (!queue) throw notFound('queue', input.queueName, 'input.queueName');
+    if (!queue) throw notFound('queue', input.queueName, 'queueName');
     const filterPolicyScope = input.filterPolicyScope ?? 'MessageAttributes';
-    const filterPolicy = input.filterPolicy == null ? null : parseFilterPolicy(input.filterPolicy, filterPolicyScope, 'input.filterPolicy');
+    const filterPolicy = input.filterPolicy == null ? null : parseFilterPolicy(input.filterPolicy, filterPolicyScope, 'filterPolicy');
     const settings = { filterPolicy, filterPolicyScope, rawMessageDelivery: input.rawMessageDelivery ?? false };
     await q.insertQueueSubscription(this.sql, { id: newId('sub'), topicId: topic.id, queueId: queue.id, ...settings }).catch((err: { code?: string }) => {
       // the topic or the queue was deleted meanwhile
-      throw err.code === '23503' ? notFound('topic or queue', `${input.topicName} → ${input.queueName}`, 'input') : err;
+      throw err.code === '23503' ? notFound('topic or queue', `${input.topicName} → ${input.queueName}`, WHOLE_ARGUMENT) : err;
     });
     const sub = await q.queueSubscription(this.sql, topic.id, queue.id);
-    if (!sub) throw notFound('topic or queue', `${input.topicName} → ${input.queueName}`, 'input');
+    if (!sub) throw notFound('topic or queue', `${input.topicName} → ${input.queueName}`, WHOLE_ARGUMENT);
     // the stored policy comes back from jsonb with its keys reordered: compare structure, not text
     const same = isDeepStrictEqual(sub.filterPolicy, filterPolicy) && sub.filterPolicyScope === filterPolicyScope
       && sub.rawMessageDelivery === settings.rawMessageDelivery;
-    if (!same) throw conflict(`queue ${queue.name} is subscribed to topic ${topic.name} already, with other settings: unsubscribe it first`, 'input.queueName');
+    if (!same) throw conflict(`queue ${queue.name} is subscribed to topic ${topic.name} already, with other settings: unsubscribe it first`, 'queueName');
     return sub;
   }
 
@@ -177,27 +177,27 @@ export class TopicService {
   async unsubscribeQueue(arn: string): Promise<q.QueueSubscription> {
     const id = arn.slice(arn.lastIndexOf(':') + 1);
     const sub = /^sub-[A-Z0-9]{13}$/.test(id) ? await q.queueSubscriptionById(this.sql, id) : undefined;
-    if (!sub || subscriptionArn(sub.topicName, sub.id) !== arn) throw notFound('subscription', arn, 'input.subscriptionArn');
+    if (!sub || subscriptionArn(sub.topicName, sub.id) !== arn) throw notFound('subscription', arn, 'subscriptionArn');
     await q.deleteQueueSubscription(this.sql, sub.id);
     return sub;
   }
 
   /** Publishes a message: returns its id and how many subscriptions (functions and queues) it was queued for. */
   async publish(input: PublishInput): Promise<{ messageId: string; deliveries: number }> {
-    requireTopicName(input.topicName, 'input.topicName');
-    const message = requireBody(input.message, 'input.message');
+    requireTopicName(input.topicName, 'topicName');
+    const message = requireBody(input.message, 'message');
     if (input.subject != null && (input.subject.length === 0 || input.subject.length > 100 || !/^[\x20-\x7e]+$/.test(input.subject))) {
-      throw badInput('input.subject', 'must be 1-100 printable ASCII characters, no line breaks');
+      throw badInput('subject', 'must be 1-100 printable ASCII characters, no line breaks');
     }
-    const attributes = requireMessageAttributes(input.messageAttributes, 'input.messageAttributes', 'sns');
+    const attributes = requireMessageAttributes(input.messageAttributes, 'messageAttributes', 'sns');
     const bytes = messageBytes(message, attributes);
     if (bytes > MessageLimits.bodyBytes) {
-      throw new AppError('PAYLOAD_TOO_LARGE', `the message is ${bytes} bytes with its attributes; at most ${MessageLimits.bodyBytes}`, 'input.message');
+      throw new AppError('PAYLOAD_TOO_LARGE', `the message is ${bytes} bytes with its attributes; at most ${MessageLimits.bodyBytes}`, 'message');
     }
     const messageId = crypto.randomUUID();
     return this.sql.begin(async (tx) => {
       const topic = await q.shareTopic(tx, input.topicName);
-      if (!topic) throw notFound('topic', input.topicName, 'input.topicName');
+      if (!topic) throw notFound('topic', input.topicName, 'topicName');
       const notification: Notification = { messageId, topic, subject: input.subject ?? null, message, timestamp: new Date(), attributes };
       const byName = Object.fromEntries(attributes.map((a) => [a.name, a]));
       let deliveries = await this.functionSubscribers.deliver(tx, notification);

@@ -78,7 +78,7 @@ export class BucketResolver {
   @Authorized('buckets:DeleteObject')
   @Mutation(() => DeleteObjectPayload)
   async deleteObject(@Arg('input', () => DeleteObjectInput) input: DeleteObjectInput, @Ctx() ctx: Context): Promise<DeleteObjectPayload> {
-    const row = await this.storage.deleteObject(input.bucket, input.key, { bucket: 'input.bucket', key: 'input.key' });
+    const row = await this.storage.deleteObject(input.bucket, input.key);
     return { bucket: input.bucket, key: input.key, deleted: row !== null };
   }
 }

@@ -187,7 +187,7 @@ export class StorageService {
 
   // ---- buckets ----
 
-  async createBucket(name: string, field = 'input.name'): Promise<BucketRow> {
+  async createBucket(name: string, field = 'name'): Promise<BucketRow> {
     requireBucketName(name, field);
     return this.sql.begin(async (tx) => {
       const row = await q.insertBucket(tx, name);
@@ -216,7 +216,7 @@ export class StorageService {
   }
 
   /** Only an empty bucket, unless `force`: then its objects go too (each with its ObjectRemoved event). */
-  async deleteBucket(name: string, force: boolean, field = 'input.name'): Promise<{ name: string; deletedObjects: number }> {
+  async deleteBucket(name: string, force: boolean, field = 'name'): Promise<{ name: string; deletedObjects: number }> {
     requireBucketName(name, field);
     const trash = this.tempPath('deleted-bucket');
     let moved = false;
@@ -328,8 +328,8 @@ export class StorageService {
   /** putObject through GraphQL: exactly one of UTF-8 `content` and `contentBase64`, at most 1 MiB. */
   async putInline(input: { bucket: string; key: string; content?: string | null; contentBase64?: string | null; contentType?: string | null }): Promise<ObjectRow> {
     const given = [input.content, input.contentBase64].filter((v) => v !== null && v !== undefined).length;
-    if (given !== 1) throw badInput('input.content', 'give exactly one of content (UTF-8 text) and contentBase64');
-    const field = input.content != null ? 'input.content' : 'input.contentBase64';
+    if (given !== 1) throw badInput('content', 'give exactly one of content (UTF-8 text) and contentBase64');
+    const field = input.content != null ? 'content' : 'contentBase64';
     let body: Buffer;
     if (input.content != null) {
       body = Buffer.from(input.content, 'utf8');
@@ -345,7 +345,7 @@ export class StorageService {
     }
     return this.put(input.bucket, input.key, [body], {
       contentType: input.contentType,
-      fields: { bucket: 'input.bucket', key: 'input.key', contentType: 'input.contentType', body: field },
+      fields: { bucket: 'bucket', key: 'key', contentType: 'contentType', body: field },
     });
   }
 

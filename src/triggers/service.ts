@@ -12,7 +12,7 @@ import type { TriggerRow, TriggerSourceType } from './tables.js';
 import { Channel, notify } from '../platform/notifications/channels.js';
 import { newId } from '../platform/ids.js';
 import { authorize, isAllowed, type Principal } from '../platform/authorization.js';
-import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
+import { AppError, WHOLE_ARGUMENT, badInput, conflict, notFound } from '../platform/errors.js';
 import { requireQualifier, type FunctionService, type ResolvedVersion } from '../functions/functions.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from '../platform/paging.js';
 import { TRIGGER_SOURCES } from './sources/index.js';
@@ -59,20 +59,20 @@ function requireSourceRead(principal: Principal, kind: TriggerSourceKind<unknown
 export class TriggerService {
   constructor(private readonly sql: Sql, private readonly functions: FunctionService, private readonly log: Logger) {}
 
-  /** The one source field the input sets (exactly one: BAD_USER_INPUT `input` otherwise). */
+  /** The one source field the input sets (exactly one: BAD_USER_INPUT on the whole input otherwise). */
   private sourceOf(input: Record<string, unknown>, required: boolean): TriggerSourceKind<unknown> | null {
     const given = TRIGGER_SOURCES.filter((k) => input[k.field] != null);
     const choices = TRIGGER_SOURCES.map((k) => k.field).join(', ');
-    if (given.length > 1) throw badInput('input', `give exactly one source (${choices}); got ${given.map((k) => k.field).join(' and ')}`);
-    if (given.length === 0 && required) throw badInput('input', `give exactly one source: ${choices}`);
+    if (given.length > 1) throw badInput(WHOLE_ARGUMENT, `give exactly one source (${choices}); got ${given.map((k) => k.field).join(' and ')}`);
+    if (given.length === 0 && required) throw badInput(WHOLE_ARGUMENT, `give exactly one source: ${choices}`);
     return given[0] ?? null;
   }
 
   /** The function and a qualifier that exists on it ($LATEST, a published version or an alias). */
   private async target(functionName: string, qualifier: string | null | undefined): Promise<{ fn: FunctionRow; qualifier: string }> {
-    const fn = await this.functions.require(functionName, 'input.functionName');
-    const q = requireQualifier(qualifier, 'input.qualifier');
-    await this.functions.routes(fn, q, 'input.qualifier');
+    const fn = await this.functions.require(functionName, 'functionName');
+    const q = requireQualifier(qualifier, 'qualifier');
+    await this.functions.routes(fn, q, 'qualifier');
     return { fn, qualifier: q };
   }
 
@@ -80,7 +80,7 @@ export class TriggerService {
     return q.triggerByName(this.sql, name);
   }
 
-  async require(name: string, field = 'input.name'): Promise<TriggerRow> {
+  async require(name: string, field = 'name'): Promise<TriggerRow> {
     const row = await q.triggerByName(this.sql, requireTriggerName(name, field));
     if (!row) throw notFound('trigger', name, field);
     return row;
@@ -96,17 +96,17 @@ export class TriggerService {
   }
 
   async create(principal: Principal, input: CreateTriggerInput): Promise<TriggerRow> {
-    const name = requireTriggerName(input.name, 'input.name');
+    const name = requireTriggerName(input.name, 'name');
     const kind = this.sourceOf(input, true)!;
     requireSourceRead(principal, kind);
     const { fn, qualifier } = await this.target(input.functionName, input.qualifier);
-    const config = await kind.parse(input[kind.field], `input.${kind.field}`, { sql: this.sql });
+    const config = await kind.parse(input[kind.field], kind.field, { sql: this.sql });
     return this.sql.begin(async (tx) => {
       const row = await q.insertTrigger(tx, {
         id: newId('trg'), name, functionId: fn.id, functionName: fn.name, qualifier, sourceType: kind.type,
         config: config as Record<string, unknown>, enabled: true,
       });
-      if (!row) throw conflict(`trigger ${JSON.stringify(name)} already exists`, 'input.name');
+      if (!row) throw conflict(`trigger ${JSON.stringify(name)} already exists`, 'name');
       await kind.saved?.(tx, row);
       await notify(tx, Channel.triggers, row.id);
       return row;
@@ -119,17 +119,17 @@ export class TriggerService {
     requireSourceRead(principal, kindOf(current.sourceType)!);
     const kind = this.sourceOf(input, false);
     if (kind && kind.type !== current.sourceType) {
-      throw badInput(`input.${kind.field}`, `trigger ${current.name} is a ${current.sourceType} trigger: its source type cannot change (delete it and create another)`);
+      throw badInput(kind.field, `trigger ${current.name} is a ${current.sourceType} trigger: its source type cannot change (delete it and create another)`);
     }
     const functionName = input.functionName ?? current.functionName;
     // a new function keeps the qualifier only if it has it too
     const { fn, qualifier } = await this.target(functionName, input.qualifier ?? current.qualifier);
-    const config = kind ? await kind.parse(input[kind.field], `input.${kind.field}`, { sql: this.sql }) : undefined;
+    const config = kind ? await kind.parse(input[kind.field], kind.field, { sql: this.sql }) : undefined;
     return this.sql.begin(async (tx) => {
       const locked = await q.lockTriggerByName(tx, current.name);
-      if (!locked) throw notFound('trigger', current.name, 'input.name');
+      if (!locked) throw notFound('trigger', current.name, 'name');
       // the input was checked against the trigger read above: another one made under its name since may be another source
-      if (locked.id !== current.id) throw conflict(`trigger ${current.name} was deleted and made again while this update ran; try again`, 'input.name');
+      if (locked.id !== current.id) throw conflict(`trigger ${current.name} was deleted and made again while this update ran; try again`, 'name');
       const row = await q.updateTrigger(tx, locked.id, {
         functionId: fn.id, functionName: fn.name, qualifier, config: config as Record<string, unknown> | undefined,
       });
@@ -140,10 +140,10 @@ export class TriggerService {
   }
 
   async setEnabled(name: string, enabled: boolean): Promise<TriggerRow> {
-    requireTriggerName(name, 'input.name');
+    requireTriggerName(name, 'name');
     return this.sql.begin(async (tx) => {
       const locked = await q.lockTriggerByName(tx, name);
-      if (!locked) throw notFound('trigger', name, 'input.name');
+      if (!locked) throw notFound('trigger', name, 'name');
       if (locked.enabled === enabled) return locked;
       const row = await q.updateTrigger(tx, locked.id, { enabled });
       await kindOf(row.sourceType)?.saved?.(tx, row);
@@ -154,10 +154,10 @@ export class TriggerService {
 
   /** Deletes the trigger (its past deliveries stay, as invocations); returns it as it was. */
   async delete(name: string): Promise<TriggerRow> {
-    requireTriggerName(name, 'input.name');
+    requireTriggerName(name, 'name');
     return this.sql.begin(async (tx) => {
       const locked = await q.lockTriggerByName(tx, name);
-      if (!locked) throw notFound('trigger', name, 'input.name');
+      if (!locked) throw notFound('trigger', name, 'name');
       await kindOf(locked.sourceType)?.deleted?.(tx, locked);
       await q.deleteTrigger(tx, locked.id);
       await notify(tx, Channel.triggers, locked.id);

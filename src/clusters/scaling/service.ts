@@ -110,7 +110,7 @@ export class ScalingService {
   }
 
   async putManagedPolicy(clusterId: string, limits: ComputeLimitsInput): Promise<ManagedScalingPolicyRow> {
-    const f = 'input.computeLimits';
+    const f = 'computeLimits';
     if (limits.unitType !== 'INSTANCES') {
       throw badInput(`${f}.unitType`, 'only INSTANCES is supported (instance groups are sized in instances)');
     }
@@ -124,9 +124,9 @@ export class ScalingService {
       if (maxCore > max) throw badInput(`${f}.maximumCoreCapacityUnits`, `must be at most maximumCapacityUnits (${max})`);
     }
     return this.sql.begin(async (tx) => {
-      const cluster = await this.lockActive(tx, clusterId, 'input.clusterId');
+      const cluster = await this.lockActive(tx, clusterId, 'clusterId');
       if ((await q.autoPoliciesOfClusters(tx, [cluster.id])).length > 0) {
-        throw conflict('the cluster has automatic scaling policies on its groups: remove them before using managed scaling', 'input.clusterId');
+        throw conflict('the cluster has automatic scaling policies on its groups: remove them before using managed scaling', 'clusterId');
       }
       const policy = await q.upsertManagedPolicy(tx, {
         clusterId: cluster.id, unitType: 'INSTANCES', minimumCapacityUnits: min, maximumCapacityUnits: max, maximumCoreCapacityUnits: maxCore,
@@ -142,7 +142,7 @@ export class ScalingService {
   async removeManagedPolicy(clusterId: string): Promise<void> {
     await this.sql.begin(async (tx) => {
       const cluster = await clustersQ.lockCluster(tx, clusterId);
-      if (!cluster) throw notFound('cluster', clusterId, 'input.clusterId');
+      if (!cluster) throw notFound('cluster', clusterId, 'clusterId');
       if (await q.deleteManagedPolicy(tx, clusterId)) {
         await appendEvent(tx, clusterId, 'SCALING', clusterId, 'MANAGED_SCALING_POLICY_REMOVED', { reasonMessage: 'managed scaling policy removed' });
       }
@@ -151,22 +151,22 @@ export class ScalingService {
 
   private async groupOf(clusterId: string, groupId: string): Promise<InstanceGroupRow> {
     const group = await clustersQ.groupById(this.sql, groupId);
-    if (!group || group.clusterId !== clusterId) throw notFound('instance group', groupId, 'input.instanceGroupId');
+    if (!group || group.clusterId !== clusterId) throw notFound('instance group', groupId, 'instanceGroupId');
     return group;
   }
 
   async putAutoPolicy(clusterId: string, groupId: string, input: AutoScalingPolicyInput): Promise<AutoScalingPolicyRow> {
     const group = await this.groupOf(clusterId, groupId);
-    if (group.role === 'MASTER') throw badInput('input.instanceGroupId', 'the MASTER group cannot scale');
-    const f = 'input.autoScalingPolicy';
+    if (group.role === 'MASTER') throw badInput('instanceGroupId', 'the MASTER group cannot scale');
+    const f = 'autoScalingPolicy';
     const min = requireIntInRange(input.constraints.minCapacity, `${f}.constraints.minCapacity`, 0, Limits.instancesPerGroup);
     const max = requireIntInRange(input.constraints.maxCapacity, `${f}.constraints.maxCapacity`, 0, Limits.instancesPerGroup);
     if (max < min) throw badInput(`${f}.constraints.maxCapacity`, `must be at least minCapacity (${min})`);
     const rules = validateRules(input.rules, `${f}.rules`);
     return this.sql.begin(async (tx) => {
-      const cluster = await this.lockActive(tx, clusterId, 'input.clusterId');
+      const cluster = await this.lockActive(tx, clusterId, 'clusterId');
       if ((await q.managedPolicies(tx, [cluster.id])).length > 0) {
-        throw conflict('the cluster has a managed scaling policy: remove it before adding automatic scaling rules', 'input.clusterId');
+        throw conflict('the cluster has a managed scaling policy: remove it before adding automatic scaling rules', 'clusterId');
       }
       const policy = await q.upsertAutoPolicy(tx, { groupId, clusterId, minCapacity: min, maxCapacity: max, rules });
       await appendEvent(tx, clusterId, 'SCALING', groupId, 'AUTO_SCALING_POLICY_PUT', {

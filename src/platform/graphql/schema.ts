@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type AuthChecker, type ClassType, type NonEmptyArray } from 'type-graphql';
 import { authorize } from '../authorization.js';
+import { reportPathsFromArguments } from './argument-paths.js';
 import type { Context, ResolverInstances } from './context.js';
 
 // Every @Authorized('service:Action') field goes through here: the one place policies are checked.
@@ -14,9 +15,10 @@ const authChecker: AuthChecker<Context> = ({ context }, actions) => {
  * The API's schema from the modules' resolver classes. With `instances` (a running server) each
  * class resolves through its module's object; without (writing the SDL) nothing is executed.
  */
-export function buildApiSchema(classes: ReadonlyArray<abstract new (...args: never[]) => object>, instances?: ResolverInstances): Promise<GraphQLSchema> {
+export async function buildApiSchema(classes: ReadonlyArray<abstract new (...args: never[]) => object>, instances?: ResolverInstances): Promise<GraphQLSchema> {
   if (classes.length === 0) throw new Error('a schema needs at least one resolver class');
-  return buildSchema({
+  // the services' error paths are relative to what they were given: the API names the GraphQL argument
+  return reportPathsFromArguments(await buildSchema({
     resolvers: classes as unknown as NonEmptyArray<ClassType>,
     ...(instances ? { container: { get: (cls) => instances.get(cls as abstract new (...args: never[]) => object) } } : {}),
     authChecker,
@@ -28,5 +30,5 @@ export function buildApiSchema(classes: ReadonlyArray<abstract new (...args: nev
       publish: () => { throw new Error('topic-based pubSub is not used: subscriptions read the event feeds'); },
       subscribe: () => { throw new Error('topic-based pubSub is not used: subscriptions read the event feeds'); },
     },
-  });
+  }));
 }

@@ -51,7 +51,7 @@ const header = (v: string, f: string) => {
   return v.toLowerCase();
 };
 
-/** Checks a route's CORS settings; null input → no CORS. Errors name `field` (e.g. `input.http.cors`). */
+/** Checks a route's CORS settings; null input → no CORS. Errors name `field` (e.g. `http.cors`). */
 export function parseCors(input: CorsInputShape | null | undefined, field: string): CorsConfig | null {
   if (input == null) return null;
   if (typeof input !== 'object' || Array.isArray(input)) throw badInput(field, 'must be an object');

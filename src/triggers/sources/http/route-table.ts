@@ -89,20 +89,20 @@ export class HttpRouteService {
    * trigger `ANY /fn/<function>[:<qualifier>]/{proxy+}`. Errors name this input's fields.
    */
   async createFunctionUrl(principal: Principal, input: FunctionUrlInput): Promise<{ trigger: TriggerRow; url: string }> {
-    const functionName = requireFunctionName(input.functionName, 'input.functionName');
-    const qualifier = requireQualifier(input.qualifier, 'input.qualifier');
+    const functionName = requireFunctionName(input.functionName, 'functionName');
+    const qualifier = requireQualifier(input.qualifier, 'qualifier');
     const name = input.name ?? `${functionName}${qualifier === '$LATEST' ? '' : `-${qualifier}`}-url`;
-    if (input.name == null && name.length > 64) throw badInput('input.name', `the default name ${name} is over 64 characters: give a name`);
+    if (input.name == null && name.length > 64) throw badInput('name', `the default name ${name} is over 64 characters: give a name`);
     const path = functionUrlPath(functionName, qualifier);
     let trigger: TriggerRow;
     try {
       trigger = await this.triggers.create(principal, { name, functionName, qualifier, http: { method: 'ANY', path, auth: input.auth, cors: input.cors } });
     } catch (err) {
-      if (!(err instanceof AppError) || !err.field?.startsWith('input.http.')) throw err;
-      if (err.field === 'input.http.path' && err.code === 'CONFLICT') {
-        throw new AppError('CONFLICT', `${functionName}${qualifier === '$LATEST' ? '' : `:${qualifier}`} already has a function URL`, 'input.functionName');
+      if (!(err instanceof AppError) || !err.field?.startsWith('http.')) throw err;
+      if (err.field === 'http.path' && err.code === 'CONFLICT') {
+        throw new AppError('CONFLICT', `${functionName}${qualifier === '$LATEST' ? '' : `:${qualifier}`} already has a function URL`, 'functionName');
       }
-      throw new AppError(err.code, err.message, err.field.replace('input.http.', 'input.'));
+      throw new AppError(err.code, err.message, err.field.replace('http.', ''));
     }
     // this server serves it at once (the others on their NOTIFY)
     await this.refresh();

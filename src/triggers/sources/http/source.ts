@@ -10,7 +10,7 @@ import type { TriggerSourceKind } from '../types.js';
 
 const AUTH_TYPES: HttpAuth[] = ['NONE', 'API_KEY'];
 // the field the route is reported under (saved() is not told the input's field)
-const PATH_FIELD = 'input.http.path';
+const PATH_FIELD = 'http.path';
 
 interface HttpSourceInput { method?: unknown; path?: unknown; auth?: unknown; cors?: unknown }
 

@@ -41,11 +41,11 @@ export const queueSource: TriggerSourceKind<QueueTriggerConfig> = {
     // the queue may have been deleted since parse: hold it until this transaction commits
     const { queueName } = trigger.config as unknown as QueueTriggerConfig;
     const queue = await shareQueue(tx, queueName);
-    if (!queue) throw notFound('queue', queueName, 'input.queue.queueName');
+    if (!queue) throw notFound('queue', queueName, 'queue.queueName');
     // as Lambda: a batch still running when its messages become visible again would be handed out twice
     const fn = await functionById(tx, trigger.functionId);
     if (fn && fn.timeoutSeconds > queue.visibilityTimeoutSeconds) {
-      throw badInput('input.queue.queueName', `the queue's visibility timeout (${queue.visibilityTimeoutSeconds} s) is less than the function's timeout (${fn.timeoutSeconds} s)`);
+      throw badInput('queue.queueName', `the queue's visibility timeout (${queue.visibilityTimeoutSeconds} s) is less than the function's timeout (${fn.timeoutSeconds} s)`);
     }
   },
 };

@@ -34,6 +34,6 @@ export const topicSource: TriggerSourceKind<TopicTriggerConfig> = {
   async saved(tx, trigger) {
     // the topic may have been deleted since parse: hold it until this transaction commits
     const { topicName } = trigger.config as unknown as TopicTriggerConfig;
-    if (!(await shareTopic(tx, topicName))) throw notFound('topic', topicName, 'input.topic.topicName');
+    if (!(await shareTopic(tx, topicName))) throw notFound('topic', topicName, 'topic.topicName');
   },
 };
