@@ -82,7 +82,7 @@ function bareSubmit(home: string, python: string, master: string, args: string[]
 export async function benchSpark(ctx: SparkBenchContext): Promise<void> {
   const { api, dataDir, record, say } = ctx;
   // (as the server finds it: nodes sandboxed as their own uids need a python every user can run)
-  const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME, forOthers: process.getuid?.() === 0 && process.env.SANDBOX !== 'off' });
+  const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME, javaHome: process.env.JAVA_HOME, forOthers: process.getuid?.() === 0 && process.env.SANDBOX !== 'off' });
   if (!spark.available) {
     record({ figure: '7. SPARK', value: `skipped: ${spark.reason}`, baseline: '', target: '', verdict: 'ERROR' });
     return;

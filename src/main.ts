@@ -24,7 +24,7 @@ try {
     // the async invocations' grace comes first: their hand-back to the queue must get to run
     const hardStop = setTimeout(() => { log.error('shutdown took too long; exiting'); process.exit(1); }, config.functionShutdownGraceMs + 20_000);
     hardStop.unref();
-    app.close({ stopAgents: process.env.STOP_AGENTS_ON_EXIT === 'true' })
+    app.close({ stopAgents: config.stopAgentsOnExit })
       .then(() => process.exit(0))
       .catch((err) => { log.error({ err }, 'shutdown failed'); process.exit(1); });
   };

@@ -64,7 +64,9 @@ export class ClustersModule implements Module {
   constructor(private readonly platform: Platform, deps: { logs: LogService; storage: StorageService; sqlSteps: StepKind }) {
     const { sql, config, log, secrets, serverId } = platform;
     const { storage, logs } = deps;
-    this.spark = detectSpark({ python: config.python, sparkHome: config.sparkHome, forOthers: config.sandbox && process.getuid?.() === 0 });
+    this.spark = detectSpark({
+      python: config.python, sparkHome: config.sparkHome, javaHome: config.javaHome, forOthers: config.sandbox && process.getuid?.() === 0,
+    });
     this.applications = applicationsWith(this.spark);
     this.metastore = new MetastoreService(sql, storage, config, secrets.metastorePassword, log);
     this.steps = new StepService(
@@ -85,7 +87,7 @@ export class ClustersModule implements Module {
     this.dispatcher = new StepDispatcher({ steps: this.steps }, this.gateway, serverId, log);
     this.driver = new LocalDriver({
       dataDir: config.dataDir, sandbox: config.sandbox, objectDirs: [config.bucketsDir, storage.tmpDir],
-      heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds,
+      heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds, envPassthrough: config.agentEnvPassthrough,
     });
     const scalingLoop = new ScalingController({ metrics: this.metrics, scaling: this.scaling }, log, config.metricsIntervalMs);
     this.controller = new ClusterController({ sql, clusters: this.clusters, instances: this.instances }, this.driver, log, {

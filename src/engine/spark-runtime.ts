@@ -38,8 +38,7 @@ function resolvePython(given: string | undefined): string | null {
   return run(given ?? 'python3', ['-c', 'import sys; print(sys.executable)']) || null;
 }
 
-function resolveJava(): string | null {
-  const home = process.env.JAVA_HOME;
+function resolveJava(home: string | undefined): string | null {
   const java = home ? path.join(home, 'bin', 'java') : 'java';
   // `java -version` prints to stderr; success is all we need
   try {
@@ -68,6 +67,8 @@ function reachableByOthers(file: string): boolean {
 interface DetectOptions {
   python?: string;
   sparkHome?: string;
+  /** JAVA_HOME: the Java that runs Spark is its bin/java (else java on PATH) */
+  javaHome?: string;
   /** the nodes run as other users (sandboxed, started as root): python and Spark must be theirs to read */
   forOthers?: boolean;
 }
@@ -77,7 +78,7 @@ interface DetectOptions {
  * python and a java once (≈ 0.3 s).
  */
 export function detectSpark(options: DetectOptions): SparkRuntime {
-  const key = `${options.python ?? ''}\0${options.sparkHome ?? ''}\0${options.forOthers ? 1 : 0}`;
+  const key = `${options.python ?? ''}\0${options.sparkHome ?? ''}\0${options.javaHome ?? ''}\0${options.forOthers ? 1 : 0}`;
   let found = cache.get(key);
   if (!found) {
     found = detect(options);
@@ -111,7 +112,7 @@ function detect(options: DetectOptions): SparkRuntime {
   if (options.forOthers && !reachableByOthers(path.join(sparkHome, 'bin', 'spark-class'))) {
     return missing(`Spark at ${sparkHome} can't be read by the nodes' users (they run sandboxed as their own uids): run \`${install}\``, python, sparkHome);
   }
-  const java = resolveJava();
+  const java = resolveJava(options.javaHome);
   if (!java) return missing('Java was not found (JAVA_HOME or java on PATH): Spark needs a Java 17 runtime', python, sparkHome);
   return { available: true, reason: null, python, sparkHome, java };
 }

@@ -1,59 +1,60 @@
 import path from 'node:path';
 
-/** Everything the server reads from its environment, in one place (README "Configuration"). */
+/**
+ * Everything the server reads from its environment, in one place (docs/configuration.md lists each
+ * variable). Grouped by the part of the server that uses it.
+ */
 export interface Config {
+  // ---- platform: the server, its database and keys ----
   port: number;
   host: string;
+  /** the base URL clients reach this server at (HTTP trigger and function URLs); default http://<host>:<port> */
+  publicUrl: string | undefined;
   dataDir: string;
+  databaseUrl: string | undefined;
+  dbPoolSize: number;
+  /** the key secrets at rest are hashed and encrypted with (SECRETS_KEY); default DATA_DIR/secrets.key */
+  secretsKey: string | undefined;
+  production: boolean;
+  logLevel: string;
+  /** how often controllers re-read everything even without a NOTIFY hint */
+  reconcileIntervalMs: number;
+  /** run tenant code (function instances, cluster steps) sandboxed: SANDBOX=off runs it unconfined (development only) */
+  sandbox: boolean;
+  /** SANDBOX_BWRAP: the bubblewrap program to use instead of the one found on the system path */
+  sandboxBwrap: string | undefined;
+  /** STOP_AGENTS_ON_EXIT: a stopped server stops its node agents too (by default they outlive a restart) */
+  stopAgentsOnExit: boolean;
+
+  // ---- the GraphQL API ----
+  introspection: boolean;
+  /** the GraphiQL explorer at GET /graphql (EXPLORER; default on unless production) */
+  explorer: boolean;
+  /** largest GraphQL request body (2 MiB: bigger function code goes through /objects and an s3Uri) */
+  graphqlBodyLimitBytes: number;
+
+  // ---- access ----
+  adminApiKey: string | undefined;
+
+  // ---- storage ----
   /** object bytes live here, at <bucketsDir>/<bucket>/<key> (the s3:// → local path mapping) */
   bucketsDir: string;
   /** largest object an HTTP upload may store (OBJECT_MAX_BYTES, default 5 GiB, as one S3 PUT) */
   objectMaxBytes: number;
-  databaseUrl: string | undefined;
-  adminApiKey: string | undefined;
-  /** the key secrets at rest are hashed and encrypted with (SECRETS_KEY); default DATA_DIR/secrets.key */
-  secretsKey: string | undefined;
-  production: boolean;
-  introspection: boolean;
-  /** the GraphiQL explorer at GET /graphql (EXPLORER; default on unless production) */
-  explorer: boolean;
-  logLevel: string;
+
+  // ---- clusters: nodes, steps, scaling, metrics, usage ----
   /** an instance whose agent has not been heard from for this long is failed */
   heartbeatTimeoutMs: number;
   agentHeartbeatMs: number;
   agentOrphanSeconds: number;
-  /** how often controllers re-read everything even without a NOTIFY hint */
-  reconcileIntervalMs: number;
-  dbPoolSize: number;
-  /** largest GraphQL request body (2 MiB: bigger function code goes through /objects and an s3Uri) */
-  graphqlBodyLimitBytes: number;
-  /** a cluster or node not ready this long after its creation ends with BOOTSTRAP_FAILURE */
-  startupTimeoutSeconds: number;
-  /** the URL node agents dial (default ws://<host>:<port>/agent); set it when agents run elsewhere */
-  agentUrl: string | undefined;
-  /** the base URL clients reach this server at (HTTP trigger and function URLs); default http://<host>:<port> */
-  publicUrl: string | undefined;
-  /** the python3 whose pyspark runs SPARK clusters (default: python3 on PATH, resolved past shims) */
-  python: string | undefined;
-  /** a Spark home to use instead of the pyspark package's */
-  sparkHome: string | undefined;
-  /** how long a shrinking node's Spark worker may drain before it is stopped anyway (EMR: 3600 s) */
-  sparkDecommissionTimeoutSeconds: number;
-  /** where `npm run spark:install` put the PostgreSQL JDBC jar the Hive metastore client needs */
-  sparkJarsDir: string;
-  /** the bucket holding the catalog's warehouse (made at start if missing) */
-  sparkWarehouseBucket: string;
-  /** the bucket holding every Spark app's event logs, which the History Servers read (made at start if missing) */
-  sparkEventLogBucket: string;
   /** how often node agents report metrics */
   agentMetricsMs: number;
-  /** a sqlPreview query still running after this long is interrupted */
-  sqlPreviewTimeoutMs: number;
-  /** memory DuckDB may use for sqlPreview queries in the control plane's process */
-  sqlPreviewMemoryMb: number;
-  /** sqlPreview calls per API key: this many at once, then sqlPreviewPerMinute */
-  sqlPreviewBurst: number;
-  sqlPreviewPerMinute: number;
+  /** the URL node agents dial (default ws://<host>:<port>/agent); set it when agents run elsewhere */
+  agentUrl: string | undefined;
+  /** AGENT_ENV_PASSTHROUGH: environment variables node agents inherit besides the basics */
+  agentEnvPassthrough: string[];
+  /** a cluster or node not ready this long after its creation ends with BOOTSTRAP_FAILURE */
+  startupTimeoutSeconds: number;
   /** how often the leader samples cluster metrics and evaluates scaling policies */
   metricsIntervalMs: number;
   metricsRetentionHours: number;
@@ -63,6 +64,33 @@ export interface Config {
   scalingIdlePeriods: number;
   /** PRICE_TABLE: a JSON file path or inline JSON; null = the built-in prices */
   priceTable: string | null;
+
+  // ---- clusters: Spark ----
+  /** the python3 whose pyspark runs SPARK clusters (default: python3 on PATH, resolved past shims) */
+  python: string | undefined;
+  /** a Spark home to use instead of the pyspark package's */
+  sparkHome: string | undefined;
+  /** the Java that runs Spark (JAVA_HOME/bin/java, else java on PATH) */
+  javaHome: string | undefined;
+  /** how long a shrinking node's Spark worker may drain before it is stopped anyway (EMR: 3600 s) */
+  sparkDecommissionTimeoutSeconds: number;
+  /** where `npm run spark:install` put the PostgreSQL JDBC jar the Hive metastore client needs */
+  sparkJarsDir: string;
+  /** the bucket holding the catalog's warehouse (made at start if missing) */
+  sparkWarehouseBucket: string;
+  /** the bucket holding every Spark app's event logs, which the History Servers read (made at start if missing) */
+  sparkEventLogBucket: string;
+
+  // ---- sql: previews ----
+  /** a sqlPreview query still running after this long is interrupted */
+  sqlPreviewTimeoutMs: number;
+  /** memory DuckDB may use for sqlPreview queries in the control plane's process */
+  sqlPreviewMemoryMb: number;
+  /** sqlPreview calls per API key: this many at once, then sqlPreviewPerMinute */
+  sqlPreviewBurst: number;
+  sqlPreviewPerMinute: number;
+
+  // ---- functions ----
   /** where each server's function runtime root goes (<dir>/emberplane-fn-<server>: unpacked code, instances' /tmp; a cache; default the tmpdir) */
   functionsRuntimeDir: string | undefined;
   /** account-wide concurrent invocations (Lambda's default 1,000) */
@@ -79,10 +107,8 @@ export interface Config {
   functionSpareSandboxes: number;
   /** the python3 command for PYTHON311 (resolved once to the real interpreter) */
   functionPython: string;
-  /** run tenant code (function instances, cluster steps) sandboxed: SANDBOX=off runs it unconfined (development only) */
-  sandbox: boolean;
-  /** SANDBOX_BWRAP: the bubblewrap program to use instead of the one found on the system path */
-  sandboxBwrap: string | undefined;
+
+  // ---- triggers ----
   /** a schedule tick missed (all servers down) by more than this is skipped; the latest one within it fires once */
   scheduleMissedTickGraceSeconds: number;
 }
@@ -155,5 +181,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scheduleMissedTickGraceSeconds: int(env, 'SCHEDULE_MISSED_TICK_GRACE_SECONDS', 300),
     sandbox: onOff(env, 'SANDBOX', true),
     sandboxBwrap: env.SANDBOX_BWRAP || undefined,
+    stopAgentsOnExit: env.STOP_AGENTS_ON_EXIT === 'true',
+    agentEnvPassthrough: (env.AGENT_ENV_PASSTHROUGH ?? '').split(',').map((name) => name.trim()).filter(Boolean),
+    javaHome: env.JAVA_HOME || undefined,
   };
 }

@@ -188,7 +188,7 @@ describe('catalog', () => {
     // DuckDB comes with the server (@duckdb/node-api)
     expect(applications.find((a: any) => a.name === 'DUCKDB')).toEqual({ name: 'DUCKDB', available: true, reason: null });
     // SPARK depends on pyspark and Java here (test/api/spark-availability.test.ts covers the missing case)
-    const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME });
+    const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME, javaHome: process.env.JAVA_HOME });
     expect(applications.find((a: any) => a.name === 'SPARK')).toEqual({ name: 'SPARK', available: spark.available, reason: spark.reason });
   });
 });

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { detectSpark, PYSPARK_INSTALL } from '../../src/engine/spark-runtime.js';
 
 // as the server finds it: started as root, its nodes (sandboxed as their own uids) need a Spark every user can read
-const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME, forOthers: process.getuid?.() === 0 && process.env.SANDBOX !== 'off' });
+const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME, javaHome: process.env.JAVA_HOME, forOthers: process.getuid?.() === 0 && process.env.SANDBOX !== 'off' });
 if (!spark.available) {
   if (process.env.CI === 'true') throw new Error(`Spark is required under CI=true: ${spark.reason}`);
   console.warn(`Skipping the Spark tests: ${spark.reason} (install: ${PYSPARK_INSTALL})`);

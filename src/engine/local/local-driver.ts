@@ -37,11 +37,9 @@ const INHERITED = new Set([
   'JAVA_HOME', 'SPARK_HOME', 'PYSPARK_PYTHON', 'VIRTUAL_ENV', 'PYENV_ROOT', 'PYENV_VERSION',
 ]);
 
-/** What a node agent inherits from the server: the basics, plus what AGENT_ENV_PASSTHROUGH names. */
-function inheritable(name: string): boolean {
-  if (INHERITED.has(name) || name.startsWith('LC_')) return true;
-  const extra = process.env.AGENT_ENV_PASSTHROUGH;
-  return !!extra && extra.split(',').map((s) => s.trim()).includes(name);
+/** What a node agent inherits from the server: the basics, plus the names given (AGENT_ENV_PASSTHROUGH). */
+function inheritable(name: string, passthrough: readonly string[]): boolean {
+  return INHERITED.has(name) || name.startsWith('LC_') || passthrough.includes(name);
 }
 
 export interface LocalDriverOptions {
@@ -55,6 +53,8 @@ export interface LocalDriverOptions {
   objectDirs?: string[];
   heartbeatMs?: number;
   orphanSeconds?: number;
+  /** environment variables agents inherit besides the basics (AGENT_ENV_PASSTHROUGH) */
+  envPassthrough?: readonly string[];
   /** Path of node-agent.js; defaults to the copy next to this module. */
   agentScript?: string;
 }
@@ -83,12 +83,14 @@ export class LocalDriver implements EngineDriver {
   private readonly asRoot = process.getuid?.() === 0;
   private readonly tool: SandboxTool | null;
   private readonly limits: Limits | null;
+  private readonly envPassthrough: readonly string[];
 
   constructor(options: LocalDriverOptions) {
     this.dataDir = path.resolve(options.dataDir);
     this.heartbeatMs = options.heartbeatMs;
     this.orphanSeconds = options.orphanSeconds;
     this.agentScript = options.agentScript ?? DEFAULT_AGENT_SCRIPT;
+    this.envPassthrough = options.envPassthrough ?? [];
     this.sandboxed = options.sandbox ?? true;
     this.tool = this.sandboxed ? findSandboxTool().tool : null;
     this.limits = this.sandboxed ? probeLimits(LIMITS_OWNER) : null;
@@ -148,7 +150,7 @@ export class LocalDriver implements EngineDriver {
     // Agents and their steps see only a basic environment: the server's own (DATABASE_URL with its
     // password, ADMIN_API_KEY, …) is not theirs to read.
     const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (inheritable(k)) env[k] = v;
+    for (const [k, v] of Object.entries(process.env)) if (inheritable(k, this.envPassthrough)) env[k] = v;
     Object.assign(env, {
       AGENT_CONTROL_PLANE_URLS: spec.controlPlaneUrls.join(','),
       AGENT_INSTANCE_ID: spec.instanceId,
