@@ -12,10 +12,10 @@ import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
 import type { InstanceSpec } from '../engine/functions/types.js';
 import { FunctionCodeStore, hashOf, type CodeInput } from './code-store.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor } from '../platform/paging.js';
-import { systemLog } from '../platform/transitions.js';
 import { requireIdentifier, requireIntInRange } from '../platform/validate.js';
 import { ACCOUNT, REGION } from '../platform/aws-account.js';
 import type { Secrets } from '../platform/secrets.js';
+import { systemLog } from '../logs/queries.js';
 
 export const FunctionLimits = {
   memoryMb: { min: 128, max: 10_240, default: 128 },

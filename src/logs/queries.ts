@@ -68,3 +68,8 @@ export async function streamHead(db: Db, streamId: string): Promise<{ lastSeq: n
     select last_seq, agent_seq from log_streams where id = ${streamId}`;
   return row;
 }
+
+/** A line the platform writes into a stream (SYSTEM), in the caller's transaction. */
+export async function systemLog(db: Db, streamId: string, text: string): Promise<void> {
+  await appendLines(db, streamId, [{ at: new Date(), stream: 'SYSTEM', text }]);
+}
