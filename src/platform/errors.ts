@@ -1,4 +1,4 @@
-/** Error codes at the API edge (README "Errors"). The switch in src/platform/server/errors.ts must handle every one. */
+/** Error codes at the API edge (docs/api.md "Errors"). The switch in src/platform/server/errors.ts must handle every one. */
 export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'

@@ -1,4 +1,4 @@
-// The start-up check for the sandbox tenant code runs in (README "Security model"): without its
+// The start-up check for the sandbox tenant code runs in (docs/security.md): without its
 // tools the server refuses to start rather than run tenant code unconfined, unless told SANDBOX=off.
 import type { Logger } from 'pino';
 import type { Config } from './config.js';

@@ -1,4 +1,4 @@
-// Secrets at rest (README "Secrets at rest"): one 32-byte key kept outside the database
+// Secrets at rest (docs/security.md "Secrets at rest"): one 32-byte key kept outside the database
 // (SECRETS_KEY, else DATA_DIR/secrets.key, made on the first start, mode 0600). Subkeys derived
 // from it (HKDF-SHA256) hash API keys (HMAC-SHA256) and encrypt environment variables (AES-256-GCM),
 // so a copy of the database alone gives neither a usable key nor a function's or step's secrets.

@@ -1,4 +1,4 @@
-// Function instances in their sandbox (README "Instances and isolation"): what an instance sees
+// Function instances in their sandbox (docs/functions.md "Instances and isolation"): what an instance sees
 // (Lambda's paths, nothing of the host), its private capped /tmp, its limits, and that nothing it
 // starts outlives it. The attacks are those of issue 10, tried through the API as a function would.
 import fs from 'node:fs';

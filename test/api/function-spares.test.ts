@@ -1,4 +1,4 @@
-// Spare sandboxes (README "Instances and isolation"): a cold start takes a pre-started sandbox,
+// Spare sandboxes (docs/functions.md "Instances and isolation"): a cold start takes a pre-started sandbox,
 // and the instance it makes is like any other: its own uid, Lambda's paths, only its own code.
 // A spare serves one instance; one killed while waiting is replaced, never handed out.
 import fs from 'node:fs';

@@ -1,4 +1,4 @@
-// The install's catalog and history (README "Spark clusters" → Catalog, History): a table written by
+// The install's catalog and history (docs/spark.md "Catalog", "History"): a table written by
 // one SPARK step (CREATE TABLE … AS SELECT) is read by a step on another cluster, listed by the
 // catalog query and read by name from a SQL step; the finished app is in the History Server.
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// The sandbox at start-up and for a server started by a normal user (README "Security model"):
+// The sandbox at start-up and for a server started by a normal user (docs/security.md):
 // without bubblewrap the server refuses to start and says what to install; SANDBOX=off starts it
 // with a warning and runs functions unconfined; a normal user's server confines its instances in
 // unprivileged user namespaces, as that user.

@@ -1,4 +1,4 @@
-// The catalog that persists (README "Spark clusters" → "Catalog"): a Hive metastore shared by every
+// The catalog that persists (docs/spark.md "Catalog"): a Hive metastore shared by every
 // step and cluster of the install, kept in the product's Postgres in a schema of its own, owned by
 // a role of its own. Drivers are tenant code: they get that role's password (in the hive-site.xml
 // of their node's sandbox), never the product's credentials; the role has rights on its schema

@@ -7,7 +7,7 @@ import type { Context } from './context.js';
  * other limit bounds: sqlPreview runs DuckDB in this process (up to SQL_PREVIEW_TIMEOUT_MS and
  * SQL_PREVIEW_MEMORY_MB each). Function invocations have their concurrency limits; log pages are
  * index reads of at most 100 lines. A token bucket per key and field: `burst` calls at once, then
- * `perMinute`. Counted per server process (README "Limits").
+ * `perMinute`. Counted per server process (docs/api.md "Limits").
  */
 export type RateLimitedField = 'sqlPreview';
 export type FieldRates = Record<RateLimitedField, { burst: number; perMinute: number }>;

@@ -7,7 +7,7 @@ import {
 import { AppError } from '../errors.js';
 
 /**
- * The API edge's limits, in one place (README "Limits"). Every document is checked against them
+ * The API edge's limits, in one place (docs/api.md "Limits"). Every document is checked against them
  * before graphql-js validates it: the checks are linear in the document, the standard rules are not
  * (overlapping-field checks are quadratic in repeated fields), so a hostile document is refused
  * before any expensive work.
