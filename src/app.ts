@@ -1,6 +1,6 @@
 // The control plane, assembled: the platform, then the product modules in dependency order (each
-// built from the ones before it), the API server over all of them; started in that order and
-// stopped in reverse.
+// built from the ones before it), the API server over all of them; prepared in that order, then
+// listening, then their loops started; stopped in reverse.
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -90,7 +90,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     for (const module of all) {
       // stopped on a failed start too, whatever part of it ran
       started.push(module);
-      await module.start?.();
+      await module.prepare?.();
     }
     const resolvers = new ResolverInstances(all.flatMap((m) => m.resolvers));
     http = await createHttpServer(await apiSchema(resolvers), {
@@ -106,6 +106,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     const port = await listen(http, config);
     platform.address.listening(port);
     await platform.registry.register(platform.address.agentUrl);
+    for (const module of all) await module.start?.();
     platform.log.info({ port }, 'control plane listening');
 
     let closing: Promise<void> | null = null;

@@ -26,7 +26,7 @@ export class AccessModule implements Module {
     this.keys.forget();
   }
 
-  async start(): Promise<void> {
+  async prepare(): Promise<void> {
     this.generatedAdminKey = await this.keys.bootstrap(this.platform.config.adminApiKey);
   }
 }

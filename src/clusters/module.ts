@@ -133,8 +133,12 @@ export class ClustersModule implements Module {
     this.controller.kick();
   }
 
-  async start(): Promise<void> {
+  async prepare(): Promise<void> {
     if (this.spark.available) await this.metastore.start(this.platform.databaseUrl);
+  }
+
+  // the controller launches agents with the addresses of the servers: this one's is known now
+  start(): void {
     this.dispatcher.start(this.platform.config.reconcileIntervalMs);
     this.controller.start();
   }

@@ -71,12 +71,15 @@ export class FunctionsModule implements Module {
     this.asyncInvoker.kick();
   }
 
-  async start(): Promise<void> {
+  async prepare(): Promise<void> {
     const { config, log } = this.platform;
     const swept = await this.runtime.init();
     if (swept.length) log.info({ roots: swept }, 'removed the function runtime roots of servers that are gone');
     // the embedded Postgres owns its dir (and needs DATA_DIR enterable); everything else is the server's
     if (this.runtime.sandbox.isolated) await closeToOthers(config.dataDir, ['postgres']);
+  }
+
+  start(): void {
     this.instanceController.start();
     this.instanceController.kick();
     this.asyncInvoker.start();

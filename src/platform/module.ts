@@ -27,7 +27,9 @@ export interface Module extends ChannelOwner {
   /** instances of the module's type-graphql resolver classes, built with its services */
   readonly resolvers: readonly object[];
   readonly http?: HttpSurface;
-  /** runs once every module is built, before the server listens */
+  /** runs once every module is built, before the server listens: what requests need ready */
+  prepare?(): Promise<void> | void;
+  /** runs once the server listens (agents can dial it back): the module's loops */
   start?(): Promise<void> | void;
   /** the server is about to stop accepting: end what holds requests open (long polls) */
   drain?(): void;

@@ -21,7 +21,7 @@ export class StorageModule implements Module {
     this.http = { routes: [{ path: '/objects', handler: objectRoutes(this.storage, deps.authenticate, platform.log) }] };
   }
 
-  start(): Promise<void> {
+  prepare(): Promise<void> {
     return this.storage.start();
   }
 

@@ -87,8 +87,12 @@ export class TriggersModule implements Module {
     this.httpRoutes.refresh().catch((err) => this.log.warn({ err }, 'HTTP routes not reloaded'));
   }
 
-  async start(): Promise<void> {
-    await this.httpRoutes.start();
+  // the routes are served from the first request on
+  prepare(): Promise<void> {
+    return this.httpRoutes.start();
+  }
+
+  start(): void {
     this.scheduler.start();
     this.outbox.start();
     this.outbox.kick();
