@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { listEntries, writeZip, ZipError } from './zip.js';
+import { listEntries, writeZip, ZipError } from '../engine/functions/zip.js';
 import { AppError, badInput } from '../platform/errors.js';
 import type { StorageService } from '../storage/service.js';
 

@@ -1,7 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Int, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { SqlPreview } from './graphql.js';
-import type { Context } from '../platform/graphql/context.js';
-import { rateLimited } from '../platform/graphql/rate-limits.js';
+import { rateLimited, type Context } from '../platform/graphql/context.js';
 import type { SqlService } from './service.js';
 
 @Resolver()

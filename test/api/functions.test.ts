@@ -2,7 +2,7 @@
 // Node, Python and PROVIDED (bash + curl) runtime processes.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeZip } from '../../src/functions/zip.js';
+import { writeZip } from '../../src/engine/functions/zip.js';
 import { expectError } from '../support/api.js';
 import { CREATE_FUNCTION, createFunction, deploy, expectReport, GET_FUNCTION, GET_INVOCATION, invoke, INVOKE, logText, UPDATE_CONFIG, waitForActive } from '../support/functions.js';
 import { startTestServer, type TestServer } from '../support/server.js';

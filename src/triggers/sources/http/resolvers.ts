@@ -1,9 +1,9 @@
 // HTTP triggers in GraphQL: Trigger.http, createFunctionUrl and Function.url.
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { LambdaFunction } from '../../../functions/graphql.js';
-import { CreateFunctionUrlInput, CreateFunctionUrlPayload, HttpSource, type HttpAuthType, type HttpRouteMethod } from './graphql.js';
-import { Trigger } from '../../graphql.js';
-import { FUNCTION_URL_PREFIX, type HttpTriggerConfig } from './route-table.js';
+import { CreateFunctionUrlInput, HttpSource, type HttpAuthType, type HttpRouteMethod } from './graphql.js';
+import { CreateFunctionUrlPayload, Trigger } from '../../graphql.js';
+import { FUNCTION_URL_PREFIX, type HttpTriggerConfig } from './source.js';
 import type { Context } from '../../../platform/graphql/context.js';
 import { toTrigger, type TriggerObject } from '../../resolvers.js';
 import type { HttpRouteService } from './route-table.js';
