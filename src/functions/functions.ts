@@ -10,7 +10,7 @@ import { Channel, notify } from '../platform/notifications/channels.js';
 import { newId } from '../platform/ids.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
 import type { InstanceSpec } from '../engine/functions/types.js';
-import { FunctionCodeStore, hashOf, type CodeInput } from './code-store.js';
+import { type FunctionCodeStore, hashOf, type CodeInput } from './code-store.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor } from '../platform/paging.js';
 import { systemLog } from '../platform/transitions.js';
 import { requireIdentifier, requireIntInRange } from '../platform/validate.js';

@@ -11,7 +11,7 @@ import type { MessageAttribute, TopicRow } from './tables.js';
 import { newId } from '../platform/ids.js';
 import { ACCOUNT, REGION } from '../platform/aws-account.js';
 import { AppError, WHOLE_ARGUMENT, badInput, conflict, notFound } from '../platform/errors.js';
-import { matchesFilterPolicy, parseFilterPolicy, type FilterPolicy, type FilterPolicyScope } from './filter-policy.js';
+import { matchesFilterPolicy, parseFilterPolicy, type FilterPolicyScope } from './filter-policy.js';
 import { MessageLimits, messageBytes, requireBody, requireMessageAttributes, type MessageAttributeInput } from './message-attributes.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from '../platform/paging.js';
 import { md5 } from './queues.js';

@@ -9,7 +9,7 @@ import { ScheduleSourceInput } from './sources/schedule/graphql.js';
 import { HttpSourceInput } from './sources/http/graphql.js';
 import { QueueSourceInput } from './sources/queue/graphql.js';
 import { TopicSourceInput } from './sources/topic/graphql.js';
-import { Connection, PageInfo } from '../platform/graphql/connection.js';
+import { Connection } from '../platform/graphql/connection.js';
 
 export enum TriggerSourceType {
   HTTP = 'HTTP', SCHEDULE = 'SCHEDULE', BUCKET = 'BUCKET', TOPIC = 'TOPIC', QUEUE = 'QUEUE', CLUSTER_EVENTS = 'CLUSTER_EVENTS',

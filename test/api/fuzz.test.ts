@@ -5,7 +5,7 @@
 // which keeps the run to seconds.
 import {
   buildClientSchema, getIntrospectionQuery, getNamedType, isCompositeType, isEnumType, isInputObjectType, isLeafType, isListType,
-  isNonNullType, isObjectType, isScalarType,
+  isNonNullType, isObjectType, 
   type GraphQLArgument, type GraphQLField, type GraphQLInputType, type GraphQLObjectType, type GraphQLSchema,
 } from 'graphql';
 import type { Client } from 'graphql-ws';

@@ -4,7 +4,6 @@
 // running: the server stops after a short grace, and the invocation runs again after the restart.
 import { readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChildServer } from '../support/child-server.js';

@@ -13,7 +13,7 @@ export class HttpTriggerResolver {
   constructor(private readonly httpRoutes: HttpRouteService) {}
 
   @FieldResolver(() => HttpSource, { nullable: true, description: 'The route of an HTTP trigger (null for other sources)' })
-  http(@Root() trigger: TriggerObject, @Ctx() ctx: Context): HttpSource | null {
+  http(@Root() trigger: TriggerObject): HttpSource | null {
     if (trigger.row.sourceType !== 'HTTP') return null;
     const config = trigger.row.config as unknown as HttpTriggerConfig;
     const functionUrl = config.path.startsWith(FUNCTION_URL_PREFIX);
@@ -37,7 +37,7 @@ export class FunctionUrlResolver {
   constructor(private readonly httpRoutes: HttpRouteService) {}
 
   @FieldResolver(() => String, { nullable: true, description: 'The function URL of $LATEST, if it has one (createFunctionUrl)' })
-  url(@Root() fn: LambdaFunction, @Ctx() ctx: Context): string | null {
+  url(@Root() fn: LambdaFunction): string | null {
     return this.httpRoutes.functionUrl(fn.name);
   }
 }
