@@ -44,8 +44,8 @@ export interface Notification {
 
 /** SNS's string to sign, hashed: messages here are not signed with a key (integrity, not authenticity). */
 function digest(n: Notification): string {
-  const toSign = ['Message', n.message, 'MessageId', n.messageId, ...(n.subject !== null ? ['Subject', n.subject] : []),
-    'Timestamp', n.timestamp.toISOString(), 'TopicArn', topicArn(n.topic.name), 'Type', 'Notification'].join('\n') + '\n';
+  const toSign = `${['Message', n.message, 'MessageId', n.messageId, ...(n.subject !== null ? ['Subject', n.subject] : []),
+    'Timestamp', n.timestamp.toISOString(), 'TopicArn', topicArn(n.topic.name), 'Type', 'Notification'].join('\n')}\n`;
   return crypto.createHash('sha256').update(toSign).digest('base64');
 }
 

@@ -1,7 +1,6 @@
 // Triggers: a source of events bound to a function and qualifier. The rules of the resource live
 // here; each source's own input and state live in sources/<source>/. A delivery is the invocation
 // a trigger made (invocations.trigger_id), so its outcome, attempts and retries are the invocation's.
-import type { Logger } from 'pino';
 import type { Sql } from '../platform/db/client.js';
 import { listInvocations } from '../functions/queries/invocations.js';
 import * as q from './queries/triggers.js';
@@ -55,7 +54,7 @@ function requireSourceRead(principal: Principal, kind: TriggerSourceKind<unknown
 }
 
 export class TriggerService {
-  constructor(private readonly sql: Sql, private readonly functions: FunctionService, private readonly log: Logger) {}
+  constructor(private readonly sql: Sql, private readonly functions: FunctionService) {}
 
   /** The one source field the input sets (exactly one: BAD_USER_INPUT on the whole input otherwise). */
   private sourceOf(input: Record<string, unknown>, required: boolean): TriggerSourceKind<unknown> | null {

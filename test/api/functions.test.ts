@@ -167,7 +167,7 @@ def handler(event, context):
   });
 
   it('runs a PROVIDED bootstrap written in bash with curl against the Runtime API', async () => {
-    const fn = await deploy(server, { name: 'bash', runtime: 'PROVIDED', handler: 'function.handler', code: { files: [
+    await deploy(server, { name: 'bash', runtime: 'PROVIDED', handler: 'function.handler', code: { files: [
       { path: 'bootstrap', content: PROVIDED_BOOTSTRAP, executable: true },
     ] } });
     const res = await invoke(server, { functionName: 'bash', payload: { hello: 'bash' } });
