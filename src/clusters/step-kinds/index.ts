@@ -13,4 +13,4 @@ export function stepKinds(sqlStep: StepKind): StepKinds {
   };
 }
 
-export type { PreparedStep, StepKind, StepKindContext, StepKindName, StepKinds } from './types.js';
+export type { StepKind, StepKindContext, StepKindName, StepKinds } from './types.js';
