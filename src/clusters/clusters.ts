@@ -12,7 +12,7 @@ import type { Secrets } from '../platform/secrets.js';
 import type { StorageService } from '../storage/service.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
 import { insertValidatedSteps, validateSteps, type StepInput, type StepService } from './steps.js';
-import { beginTermination, changeGroup } from '../platform/transitions.js';
+import { beginTermination, changeGroup } from './transitions.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from '../platform/paging.js';
 import { Limits, requireIntInRange, requireList, requireName } from '../platform/validate.js';
 

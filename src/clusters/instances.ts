@@ -9,7 +9,7 @@ import { helloProof, nextCredentialKey, welcomeProof } from '../engine/agent/cre
 import type { StepService } from './steps.js';
 import {
   beginTermination, changeClusterState, changeGroup, changeInstanceState, finalStateFor, settleActivity, type Reason,
-} from '../platform/transitions.js';
+} from './transitions.js';
 
 export type HelloResult =
   /**

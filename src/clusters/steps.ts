@@ -10,7 +10,7 @@ import { newId } from '../platform/ids.js';
 import { badInput, conflict, notFound } from '../platform/errors.js';
 import {
   beginTermination, cancelPendingSteps, changeClusterState, changeStepState, settleActivity, stepProgressChanged, stepSnapshot,
-} from '../platform/transitions.js';
+} from './transitions.js';
 import { isAllowed, type Principal } from '../platform/authorization.js';
 import type { Secrets } from '../platform/secrets.js';
 import type { StorageService } from '../storage/service.js';

@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import type { Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries/functions.js';
-import { createStream } from '../logs/queries.js';
+import { createStream, systemLog } from '../logs/queries.js';
 import { lockTriggersOfFunction } from '../triggers/queries/triggers.js';
 import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionRuntimeName, FunctionVersionRow } from './tables.js';
 import { Channel, notify } from '../platform/notifications/channels.js';
@@ -12,7 +12,6 @@ import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
 import type { InstanceSpec } from '../engine/functions/types.js';
 import { type FunctionCodeStore, hashOf, type CodeInput } from './code-store.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor } from '../platform/paging.js';
-import { systemLog } from '../platform/transitions.js';
 import { requireIdentifier, requireIntInRange } from '../platform/validate.js';
 import { ACCOUNT, REGION } from '../platform/aws-account.js';
 import type { Secrets } from '../platform/secrets.js';

@@ -7,7 +7,7 @@ import type { ProvisionedConcurrencyRow } from './tables.js';
 import { specKey, type FunctionRuntime, type ProvisionTarget } from '../engine/functions/types.js';
 import { badInput, notFound } from '../platform/errors.js';
 import { FunctionLimits, requireFunctionName, type FunctionService } from './functions.js';
-import { systemLog } from '../platform/transitions.js';
+import { systemLog } from '../logs/queries.js';
 
 export class ProvisionedConcurrencyService {
   /** called after a commit that changed what should be provisioned */

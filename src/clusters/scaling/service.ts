@@ -13,7 +13,7 @@ import { badInput, conflict, notFound } from '../../platform/errors.js';
 import { isMetricName, METRICS, statisticOf, type MetricsService } from '../metrics.js';
 import { pageSize, parseSeqCursor, type Page } from '../../platform/paging.js';
 import { adjustedCapacity, compare, managedDecision } from './rules.js';
-import { changeGroup } from '../../platform/transitions.js';
+import { changeGroup } from '../transitions.js';
 import { Limits, requireIntInRange, requireList, requireName } from '../../platform/validate.js';
 
 export interface ComputeLimitsInput {

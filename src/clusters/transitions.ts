@@ -1,14 +1,14 @@
 // State changes of clusters, groups, instances and steps. Each writes the row AND appends its event,
 // inside the caller's transaction (which holds the cluster row lock).
-import type { Tx } from './db/client.js';
-import * as clustersQ from '../clusters/queries/clusters.js';
-import { appendEvent } from '../clusters/queries/events.js';
-import * as instancesQ from '../clusters/queries/instances.js';
-import { appendLines } from '../logs/queries.js';
-import * as stepsQ from '../clusters/queries/steps.js';
+import type { Tx } from '../platform/db/client.js';
+import * as clustersQ from './queries/clusters.js';
+import { appendEvent } from './queries/events.js';
+import * as instancesQ from './queries/instances.js';
+import { systemLog } from '../logs/queries.js';
+import * as stepsQ from './queries/steps.js';
 import type {
   ClusterRow, ClusterState, InstanceGroupRow, InstanceRow, InstanceState, StepRow, StepState,
-} from '../clusters/tables.js';
+} from './tables.js';
 
 export interface Reason { code: string | null; message: string }
 
@@ -52,10 +52,6 @@ export async function changeInstanceState(
     reasonMessage: reason?.message ?? null,
   });
   return row;
-}
-
-export async function systemLog(tx: Tx, streamId: string, text: string): Promise<void> {
-  await appendLines(tx, streamId, [{ at: new Date(), stream: 'SYSTEM', text }]);
 }
 
 export async function changeStepState(
