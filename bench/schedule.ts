@@ -5,7 +5,7 @@
 // row's created_at: the start of the tick's transaction) − the tick's scheduled time (the event's
 // `time`); also the function's start − due. Ticks delivered twice are counted (the target is none).
 // Baseline, same run and process: how late setTimeout fires for wall-clock targets spread the same way.
-import { Api, ms, sleep, summarize, waitUntil, type Summary } from './lib.js';
+import { type Api, ms, sleep, summarize, waitUntil, type Summary } from './lib.js';
 
 interface Row { figure: string; value: string; baseline: string; target: string; verdict: 'PASS' | 'MISS' | 'ERROR' | 'INFO' }
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { SQL_STEP_RUNNER } from '../src/engine/sql/duckdb.js';
-import { Api, EventWatch, median, realtimeClock, summarize, waitUntil, type Summary } from './lib.js';
+import { type Api, EventWatch, median, realtimeClock, summarize, waitUntil, type Summary } from './lib.js';
 
 const ROWS = 2_000_000;
 const WARMUP = 1;

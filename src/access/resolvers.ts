@@ -12,7 +12,7 @@ export class ApiKeyResolver {
 
   @Authorized('keys:ListApiKeys')
   @Query(() => [ApiKey])
-  async apiKeys(@Ctx() ctx: Context): Promise<ApiKey[]> {
+  async apiKeys(): Promise<ApiKey[]> {
     return (await this.keys.list()).map(toApiKey);
   }
 
@@ -25,7 +25,7 @@ export class ApiKeyResolver {
 
   @Authorized('keys:RevokeApiKey')
   @Mutation(() => RevokeApiKeyPayload)
-  async revokeApiKey(@Arg('input', () => RevokeApiKeyInput) input: RevokeApiKeyInput, @Ctx() ctx: Context): Promise<RevokeApiKeyPayload> {
+  async revokeApiKey(@Arg('input', () => RevokeApiKeyInput) input: RevokeApiKeyInput): Promise<RevokeApiKeyPayload> {
     return { apiKey: toApiKey(await this.keys.revoke(input.id)) };
   }
 }

@@ -5,7 +5,7 @@ import { ts } from '../platform/db/columns.js';
 export const apiKeys = pgTable('api_keys', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
-  // "hmac-sha256:<hex>" of the whole key with a key outside the database (services/secrets.ts);
+  // "hmac-sha256:<hex>" of the whole key with a key outside the database (platform/secrets.ts);
   // rows from before are a bare sha256 (hex), rehashed at their next use. The key itself is never stored.
   hash: text('hash').notNull(),
   // IAM-style action patterns (e.g. "clusters:*"); ['*'] for admin keys

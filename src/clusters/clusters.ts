@@ -205,11 +205,11 @@ export class ClusterService {
    */
   async endIfIdle(clusterId: string): Promise<void> {
     const probe = await q.clusterById(this.sql, clusterId);
-    if (!probe || probe.state !== 'WAITING') return;
+    if (probe?.state !== 'WAITING') return;
     const appsAt = probe.applications.includes('SPARK') ? await this.appActivity(clusterId, probe.lastActiveAt) : null;
     await this.sql.begin(async (tx) => {
       const c = await q.lockCluster(tx, clusterId);
-      if (!c || c.state !== 'WAITING' || c.idleTimeoutSeconds === null) return;
+      if (c?.state !== 'WAITING' || c.idleTimeoutSeconds === null) return;
       const idleSince = Math.max(c.lastActiveAt.getTime(), appsAt?.getTime() ?? 0);
       if (Date.now() - idleSince <= c.idleTimeoutSeconds * 1_000) return;
       await beginTermination(tx, c, { code: 'ALL_STEPS_COMPLETED', message: `Idle for more than ${c.idleTimeoutSeconds} seconds (auto-termination policy)` });

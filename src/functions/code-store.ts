@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { listEntries, writeZip, ZipError } from './zip.js';
+import { listEntries, writeZip, ZipError, type ZipEntry } from '../engine/functions/zip.js';
 import { AppError, badInput } from '../platform/errors.js';
 import type { StorageService } from '../storage/service.js';
 
@@ -42,7 +42,7 @@ export interface StoredCode {
 }
 
 function checkEntries(zip: Buffer, field: string): { hasBootstrap: boolean } {
-  let entries;
+  let entries: ZipEntry[];
   try {
     entries = listEntries(zip);
   } catch (err) {

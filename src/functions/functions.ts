@@ -3,19 +3,18 @@
 import crypto from 'node:crypto';
 import type { Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries/functions.js';
-import { createStream } from '../logs/queries.js';
+import { createStream, systemLog } from '../logs/queries.js';
 import { lockTriggersOfFunction } from '../triggers/queries/triggers.js';
 import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionRuntimeName, FunctionVersionRow } from './tables.js';
 import { Channel, notify } from '../platform/notifications/channels.js';
 import { newId } from '../platform/ids.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
 import type { InstanceSpec } from '../engine/functions/types.js';
-import { FunctionCodeStore, hashOf, type CodeInput } from './code-store.js';
+import { type FunctionCodeStore, hashOf, type CodeInput } from './code-store.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor } from '../platform/paging.js';
 import { requireIdentifier, requireIntInRange } from '../platform/validate.js';
 import { ACCOUNT, REGION } from '../platform/aws-account.js';
 import type { Secrets } from '../platform/secrets.js';
-import { systemLog } from '../logs/queries.js';
 
 export const FunctionLimits = {
   memoryMb: { min: 128, max: 10_240, default: 128 },

@@ -2,7 +2,7 @@
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { LogStreamKind } from '../logs/graphql.js';
-import { Connection, PageInfo } from '../platform/graphql/connection.js';
+import { Connection } from '../platform/graphql/connection.js';
 
 export enum Runtime { NODEJS20 = 'NODEJS20', PYTHON311 = 'PYTHON311', PROVIDED = 'PROVIDED' }
 export enum FunctionState { PENDING = 'PENDING', ACTIVE = 'ACTIVE', INACTIVE = 'INACTIVE', FAILED = 'FAILED' }

@@ -5,10 +5,10 @@ import { ephemeralOf, functionArn } from './functions.js';
 import {
   Alias, CreateAliasInput, CreateAliasPayload, CreateFunctionInput, CreateFunctionPayload, DeleteAliasInput, DeleteAliasPayload,
   DeleteFunctionInput, DeleteFunctionPayload, FunctionConnection, FunctionInstances, FunctionMetricsDatapoint, FunctionState,
-  FunctionVersion, Invocation, InvocationConnection, InvocationFilter, InvocationStatus, InvocationType, InvokeFunctionInput,
-  InvokeFunctionPayload, LambdaFunction, LastUpdateStatus, PublishVersionInput, PublishVersionPayload, Runtime, UpdateAliasInput,
+  FunctionVersion, Invocation, InvocationConnection, InvocationFilter, type InvocationStatus, type InvocationType, InvokeFunctionInput,
+  InvokeFunctionPayload, LambdaFunction, LastUpdateStatus, PublishVersionInput, PublishVersionPayload, type Runtime, UpdateAliasInput,
   UpdateAliasPayload, UpdateFunctionCodeInput, UpdateFunctionCodePayload, UpdateFunctionConfigurationInput,
-  UpdateFunctionConfigurationPayload, ProvisionedConcurrencyConfig, ProvisionedConcurrencyStatus, PutProvisionedConcurrencyConfigInput,
+  UpdateFunctionConfigurationPayload, ProvisionedConcurrencyConfig, type ProvisionedConcurrencyStatus, PutProvisionedConcurrencyConfigInput,
   PutProvisionedConcurrencyConfigPayload, DeleteProvisionedConcurrencyConfigInput, DeleteProvisionedConcurrencyConfigPayload,
 } from './graphql.js';
 import type { Context } from '../platform/graphql/context.js';
@@ -103,7 +103,7 @@ export class FunctionResolver {
 
   @Authorized('functions:GetFunction')
   @Query(() => LambdaFunction, { nullable: true })
-  async function(@Arg('name', () => String) name: string, @Ctx() ctx: Context): Promise<FunctionObject | null> {
+  async function(@Arg('name', () => String) name: string): Promise<FunctionObject | null> {
     const row = await this.functionService.get(name);
     return row ? toFunction(row) : null;
   }
@@ -111,7 +111,6 @@ export class FunctionResolver {
   @Authorized('functions:ListFunctions')
   @Query(() => FunctionConnection, { description: 'Newest first' })
   async functions(
-    @Ctx() ctx: Context,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
@@ -120,76 +119,76 @@ export class FunctionResolver {
 
   @Authorized('functions:CreateFunction')
   @Mutation(() => CreateFunctionPayload, { description: 'The function starts Pending and becomes Active once its code is unpacked' })
-  async createFunction(@Arg('input', () => CreateFunctionInput) input: CreateFunctionInput, @Ctx() ctx: Context) {
+  async createFunction(@Arg('input', () => CreateFunctionInput) input: CreateFunctionInput) {
     return { function: toFunction(await this.functionService.create(input)) };
   }
 
   @Authorized('functions:UpdateFunctionCode')
   @Mutation(() => UpdateFunctionCodePayload, { description: 'LastUpdateStatus is IN_PROGRESS until the new code is unpacked' })
-  async updateFunctionCode(@Arg('input', () => UpdateFunctionCodeInput) input: UpdateFunctionCodeInput, @Ctx() ctx: Context) {
+  async updateFunctionCode(@Arg('input', () => UpdateFunctionCodeInput) input: UpdateFunctionCodeInput) {
     return { function: toFunction((await this.functionService.updateCode(input)).fn) };
   }
 
   @Authorized('functions:UpdateFunctionConfiguration')
   @Mutation(() => UpdateFunctionConfigurationPayload)
-  async updateFunctionConfiguration(@Arg('input', () => UpdateFunctionConfigurationInput) input: UpdateFunctionConfigurationInput, @Ctx() ctx: Context) {
+  async updateFunctionConfiguration(@Arg('input', () => UpdateFunctionConfigurationInput) input: UpdateFunctionConfigurationInput) {
     return { function: toFunction(await this.functionService.updateConfiguration(input)) };
   }
 
   @Authorized('functions:DeleteFunction')
   @Mutation(() => DeleteFunctionPayload, { description: 'Deletes the function, its versions and aliases; its instances are stopped' })
-  async deleteFunction(@Arg('input', () => DeleteFunctionInput) input: DeleteFunctionInput, @Ctx() ctx: Context) {
+  async deleteFunction(@Arg('input', () => DeleteFunctionInput) input: DeleteFunctionInput) {
     return { functionName: (await this.functionService.delete(input.functionName)).name };
   }
 
   @Authorized('functions:PublishVersion')
   @Mutation(() => PublishVersionPayload, { description: 'Snapshots $LATEST; an unchanged $LATEST gives back the last version' })
-  async publishVersion(@Arg('input', () => PublishVersionInput) input: PublishVersionInput, @Ctx() ctx: Context) {
+  async publishVersion(@Arg('input', () => PublishVersionInput) input: PublishVersionInput) {
     return { version: toVersion(await this.functionService.publishVersion(input)) };
   }
 
   @Authorized('functions:CreateAlias')
   @Mutation(() => CreateAliasPayload)
-  async createAlias(@Arg('input', () => CreateAliasInput) input: CreateAliasInput, @Ctx() ctx: Context) {
+  async createAlias(@Arg('input', () => CreateAliasInput) input: CreateAliasInput) {
     return { alias: toAlias(await this.functionService.createAlias(input), input.functionName) };
   }
 
   @Authorized('functions:UpdateAlias')
   @Mutation(() => UpdateAliasPayload)
-  async updateAlias(@Arg('input', () => UpdateAliasInput) input: UpdateAliasInput, @Ctx() ctx: Context) {
+  async updateAlias(@Arg('input', () => UpdateAliasInput) input: UpdateAliasInput) {
     return { alias: toAlias(await this.functionService.updateAlias(input), input.functionName) };
   }
 
   @Authorized('functions:DeleteAlias')
   @Mutation(() => DeleteAliasPayload)
-  async deleteAlias(@Arg('input', () => DeleteAliasInput) input: DeleteAliasInput, @Ctx() ctx: Context) {
+  async deleteAlias(@Arg('input', () => DeleteAliasInput) input: DeleteAliasInput) {
     const row = await this.functionService.deleteAlias(input);
     return { functionName: input.functionName, name: row.name };
   }
 
   @Authorized('functions:PutProvisionedConcurrencyConfig')
   @Mutation(() => PutProvisionedConcurrencyConfigPayload, { description: 'Keeps N instances of a version or alias initialised (status IN_PROGRESS until they are)' })
-  async putProvisionedConcurrencyConfig(@Arg('input', () => PutProvisionedConcurrencyConfigInput) input: PutProvisionedConcurrencyConfigInput, @Ctx() ctx: Context) {
+  async putProvisionedConcurrencyConfig(@Arg('input', () => PutProvisionedConcurrencyConfigInput) input: PutProvisionedConcurrencyConfigInput) {
     return { config: toProvisioned(await this.provisioned.put(input)) };
   }
 
   @Authorized('functions:DeleteProvisionedConcurrencyConfig')
   @Mutation(() => DeleteProvisionedConcurrencyConfigPayload)
-  async deleteProvisionedConcurrencyConfig(@Arg('input', () => DeleteProvisionedConcurrencyConfigInput) input: DeleteProvisionedConcurrencyConfigInput, @Ctx() ctx: Context) {
+  async deleteProvisionedConcurrencyConfig(@Arg('input', () => DeleteProvisionedConcurrencyConfigInput) input: DeleteProvisionedConcurrencyConfigInput) {
     await this.provisioned.delete(input);
     return { functionName: input.functionName, qualifier: input.qualifier };
   }
 
   @Authorized('functions:InvokeFunction')
   @Mutation(() => InvokeFunctionPayload, { description: 'REQUEST_RESPONSE waits for the result; EVENT queues it (202); DRY_RUN only checks (204)' })
-  async invokeFunction(@Arg('input', () => InvokeFunctionInput) input: InvokeFunctionInput, @Ctx() ctx: Context): Promise<InvokeFunctionPayload> {
+  async invokeFunction(@Arg('input', () => InvokeFunctionInput) input: InvokeFunctionInput): Promise<InvokeFunctionPayload> {
     const r = await this.invocationService.invoke(input);
     return { ...r, invocation: toInvocation(r.invocation) };
   }
 
   @Authorized('functions:GetInvocation')
   @Query(() => Invocation, { nullable: true })
-  async invocation(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<Invocation | null> {
+  async invocation(@Arg('id', () => ID) id: string): Promise<Invocation | null> {
     const row = await this.invocationService.get(id);
     if (!row) return null;
     return toInvocation(row);
@@ -198,7 +197,6 @@ export class FunctionResolver {
   @Authorized('functions:ListInvocations')
   @Query(() => InvocationConnection, { description: 'Newest first' })
   async invocations(
-    @Ctx() ctx: Context,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('filter', () => InvocationFilter, { nullable: true }) filter?: InvocationFilter,
@@ -213,7 +211,6 @@ export class FunctionResolver {
   @Authorized('functions:GetMetrics')
   @Query(() => [FunctionMetricsDatapoint], { description: 'Per period from `since`; only periods with invocations appear' })
   async functionMetrics(
-    @Ctx() ctx: Context,
     @Arg('functionName', () => String) functionName: string,
     @Arg('since', () => DateTimeResolver) since: Date,
     @Arg('until', () => DateTimeResolver) until: Date,
@@ -229,7 +226,7 @@ export class FunctionResolver {
   }
 
   @FieldResolver(() => JSONResolver, { description: 'an object of strings (as Lambda\'s GetFunctionConfiguration; stored encrypted)' })
-  environment(@Root() fn: FunctionObject, @Ctx() ctx: Context): Record<string, string> {
+  environment(@Root() fn: FunctionObject): Record<string, string> {
     return this.secrets.openEnv(fn.row.environment);
   }
 
@@ -249,7 +246,7 @@ export class FunctionResolver {
   }
 
   @FieldResolver(() => FunctionInstances, { description: 'instances on the server that answers' })
-  instances(@Root() fn: FunctionObject, @Ctx() ctx: Context): FunctionInstances {
+  instances(@Root() fn: FunctionObject): FunctionInstances {
     return this.invocationService.instanceCounts(fn.id);
   }
 
@@ -257,7 +254,6 @@ export class FunctionResolver {
   @FieldResolver(() => LogLineConnection, { description: 'The function\'s log: every instance\'s lines and the platform\'s, oldest first: `first`/`after` from the start, `last`/`before` from the end' })
   async logs(
     @Root() fn: FunctionObject,
-    @Ctx() ctx: Context,
     @Args(() => LogPageArgs) args: LogPageArgs,
   ) {
     return logConnection(this.logStreams, fn.logStreamId, args);

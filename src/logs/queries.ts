@@ -11,6 +11,11 @@ export async function createStream(db: Db, id: string): Promise<void> {
   await db`insert into log_streams (id) values (${id})`;
 }
 
+/** A line from the platform itself (stream SYSTEM) at the end of a stream. */
+export async function systemLog(db: Db, streamId: string, text: string): Promise<void> {
+  await appendLines(db, streamId, [{ at: new Date(), stream: 'SYSTEM', text }]);
+}
+
 /**
  * Stores lines at the end of a stream, in one statement. The row lock on log_streams orders
  * writers, so seqs are dense and commit in order. Lines with an `agentSeq` at or below the stored
@@ -67,9 +72,4 @@ export async function streamHead(db: Db, streamId: string): Promise<{ lastSeq: n
   const [row] = await db<{ lastSeq: number; agentSeq: number }[]>`
     select last_seq, agent_seq from log_streams where id = ${streamId}`;
   return row;
-}
-
-/** A line the platform writes into a stream (SYSTEM), in the caller's transaction. */
-export async function systemLog(db: Db, streamId: string, text: string): Promise<void> {
-  await appendLines(db, streamId, [{ at: new Date(), stream: 'SYSTEM', text }]);
 }

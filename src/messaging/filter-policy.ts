@@ -42,7 +42,7 @@ class PolicyChecker {
       } else if (Array.isArray(spec)) {
         if (++this.keys > FilterPolicyLimits.keys) throw this.fail(`a filter policy can have at most ${FilterPolicyLimits.keys} keys`);
         if (spec.length === 0) throw this.fail(`${at} must list at least one value`);
-        spec.forEach((c, i) => this.condition(c, `${at}[${i}]`));
+        spec.forEach((c, i) => { this.condition(c, `${at}[${i}]`); });
         combinations *= spec.length;
       } else if (spec !== null && typeof spec === 'object') {
         if (this.scope === 'MessageAttributes') throw this.fail(`${at}: a MessageAttributes policy cannot nest keys (use filterPolicyScope MessageBody)`);
@@ -202,7 +202,7 @@ function matchesValue(cond: unknown, v: Primitive): boolean {
   }
 }
 
-const isPresent = (values: Primitive[] | undefined) => values !== undefined && values.some((v) => v !== null && v !== '');
+const isPresent = (values: Primitive[] | undefined) => values?.some((v) => v !== null && v !== '') ?? false;
 
 /** A key's condition list against the key's values (undefined: the message has no such key). */
 function matchesKey(conditions: unknown[], values: Primitive[] | undefined, messageHasKeys: boolean): boolean {
@@ -211,7 +211,7 @@ function matchesKey(conditions: unknown[], values: Primitive[] | undefined, mess
       // SNS: `exists: false` matches only a message that has some attributes (or body keys) at all
       return (cond as { exists: boolean }).exists ? isPresent(values) : !isPresent(values) && messageHasKeys;
     }
-    return values !== undefined && values.some((v) => matchesValue(cond, v));
+    return values?.some((v) => matchesValue(cond, v)) ?? false;
   });
 }
 

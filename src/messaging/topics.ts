@@ -11,7 +11,7 @@ import type { MessageAttribute, TopicRow } from './tables.js';
 import { newId } from '../platform/ids.js';
 import { ACCOUNT, REGION } from '../platform/aws-account.js';
 import { AppError, WHOLE_ARGUMENT, badInput, conflict, notFound } from '../platform/errors.js';
-import { matchesFilterPolicy, parseFilterPolicy, type FilterPolicy, type FilterPolicyScope } from './filter-policy.js';
+import { matchesFilterPolicy, parseFilterPolicy, type FilterPolicyScope } from './filter-policy.js';
 import { MessageLimits, messageBytes, requireBody, requireMessageAttributes, type MessageAttributeInput } from './message-attributes.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from '../platform/paging.js';
 import { md5 } from './queues.js';
@@ -44,8 +44,8 @@ export interface Notification {
 
 /** SNS's string to sign, hashed: messages here are not signed with a key (integrity, not authenticity). */
 function digest(n: Notification): string {
-  const toSign = ['Message', n.message, 'MessageId', n.messageId, ...(n.subject !== null ? ['Subject', n.subject] : []),
-    'Timestamp', n.timestamp.toISOString(), 'TopicArn', topicArn(n.topic.name), 'Type', 'Notification'].join('\n') + '\n';
+  const toSign = `${['Message', n.message, 'MessageId', n.messageId, ...(n.subject !== null ? ['Subject', n.subject] : []),
+    'Timestamp', n.timestamp.toISOString(), 'TopicArn', topicArn(n.topic.name), 'Type', 'Notification'].join('\n')}\n`;
   return crypto.createHash('sha256').update(toSign).digest('base64');
 }
 

@@ -147,9 +147,3 @@ export class Secrets {
 }
 
 const SEALED = '$encrypted';
-
-/** Whether a stored environment is still in the clear (stored before encryption came). */
-export const isSealed = (stored: Record<string, unknown> | null | undefined): boolean => !stored || Object.keys(stored).length === 0 || typeof stored[SEALED] === 'string';
-
-/** Whether a stored API key hash is the old bare SHA-256 (rehash it at its next use). */
-export const isLegacyKeyHash = (hash: string): boolean => !hash.startsWith(KEYED_HASH_PREFIX);

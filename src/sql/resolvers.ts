@@ -1,7 +1,6 @@
-import { Arg, Authorized, Ctx, ID, Int, Query, Resolver, UseMiddleware } from 'type-graphql';
+import { Arg, Authorized, ID, Int, Query, Resolver, UseMiddleware } from 'type-graphql';
 import { SqlPreview } from './graphql.js';
-import type { Context } from '../platform/graphql/context.js';
-import { rateLimited } from '../platform/graphql/rate-limits.js';
+import { rateLimited } from '../platform/graphql/context.js';
 import type { SqlService } from './service.js';
 
 @Resolver()
@@ -19,7 +18,6 @@ export class SqlResolver {
     @Arg('clusterId', () => ID) clusterId: string,
     @Arg('query', () => String) query: string,
     @Arg('limit', () => Int, { nullable: true }) limit: number | null,
-    @Ctx() ctx: Context,
   ): Promise<SqlPreview> {
     return this.sqlQueries.preview(clusterId, query, limit);
   }

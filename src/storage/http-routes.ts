@@ -60,7 +60,7 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 }
 
 const etagMatches = (header: string | undefined, etag: string) =>
-  header !== undefined && header.split(',').some((t) => { const v = t.trim().replace(/^W\//, ''); return v === '*' || v === etag; });
+  header?.split(',').some((t) => { const v = t.trim().replace(/^W\//, ''); return v === '*' || v === etag; }) ?? false;
 
 export function objectRoutes(storage: StorageService, authenticate: Authenticate, log: Logger) {
 

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -635,7 +636,7 @@ export class StorageService {
   private async walk(
     dir: string, keyPrefix: string, known: Map<string, ObjectRow>, files: Array<{ key: string; size: number; etag: string }>, skipped: string[],
   ): Promise<void> {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await fs.readdir(dir, { withFileTypes: true });
     } catch (err) {

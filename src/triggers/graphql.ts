@@ -1,5 +1,5 @@
 // GraphQL shapes of triggers: a source of events bound to a function. Each source's input lives in
-// trigger-sources/<source>.ts and has one field line in CreateTriggerInput and UpdateTriggerInput.
+// sources/<source>/graphql.ts and has one field line in CreateTriggerInput and UpdateTriggerInput.
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { Invocation, InvocationStatus } from '../functions/graphql.js';
@@ -9,7 +9,7 @@ import { ScheduleSourceInput } from './sources/schedule/graphql.js';
 import { HttpSourceInput } from './sources/http/graphql.js';
 import { QueueSourceInput } from './sources/queue/graphql.js';
 import { TopicSourceInput } from './sources/topic/graphql.js';
-import { Connection, PageInfo } from '../platform/graphql/connection.js';
+import { Connection } from '../platform/graphql/connection.js';
 
 export enum TriggerSourceType {
   HTTP = 'HTTP', SCHEDULE = 'SCHEDULE', BUCKET = 'BUCKET', TOPIC = 'TOPIC', QUEUE = 'QUEUE', CLUSTER_EVENTS = 'CLUSTER_EVENTS',
@@ -97,3 +97,10 @@ export class SetTriggerEnabledPayload { @Field(() => Trigger) trigger!: Trigger;
 
 @ObjectType()
 export class DeleteTriggerPayload { @Field(() => Trigger, { description: 'the trigger as it was' }) trigger!: Trigger; }
+
+// createFunctionUrl's (sources/http): here beside Trigger, as the sources' GraphQL files are imported by this one
+@ObjectType()
+export class CreateFunctionUrlPayload {
+  @Field(() => String, { description: 'e.g. http://127.0.0.1:4000/http/fn/my-function/' }) url!: string;
+  @Field(() => Trigger) trigger!: Trigger;
+}

@@ -49,10 +49,10 @@ export class TriggersModule implements Module {
     const { sql, config, log } = platform;
     const { deliveries } = deps;
     this.log = log;
-    this.triggers = new TriggerService(sql, deps.functions.functions, log);
+    this.triggers = new TriggerService(sql, deps.functions.functions);
     this.schedules = new ScheduleService(sql, deliveries, config.scheduleMissedTickGraceSeconds * 1_000, log);
     this.httpRoutes = new HttpRouteService(sql, this.triggers, log, platform.address);
-    this.outbox = new OutboxDispatcher(sql, deliveries, log, { intervalMs: config.reconcileIntervalMs });
+    this.outbox = new OutboxDispatcher(deliveries, log, { intervalMs: config.reconcileIntervalMs });
     this.scheduler = new Scheduler(this.schedules, log, { intervalMs: config.reconcileIntervalMs });
     this.queuePoller = new QueuePoller(sql, { queues: deps.messaging.queues, invocations: deps.functions.invocations, log }, config.reconcileIntervalMs);
     this.resolvers = [

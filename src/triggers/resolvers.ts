@@ -4,7 +4,7 @@ import type { TriggerRow, TriggerSourceType as SourceType } from './tables.js';
 import { Invocation, type InvocationStatus } from '../functions/graphql.js';
 import {
   CreateTriggerInput, CreateTriggerPayload, DeleteTriggerInput, DeleteTriggerPayload, SetTriggerEnabledInput, SetTriggerEnabledPayload,
-  Trigger, TriggerConnection, TriggerDeliveryConnection, TriggerFilter, TriggerSourceType, UpdateTriggerInput, UpdateTriggerPayload,
+  Trigger, TriggerConnection, TriggerDeliveryConnection, TriggerFilter, type TriggerSourceType, UpdateTriggerInput, UpdateTriggerPayload,
 } from './graphql.js';
 import { mayReadSource } from './service.js';
 import DataLoader from 'dataloader';
@@ -34,7 +34,7 @@ export class TriggerResolver {
 
   @Authorized('triggers:GetTrigger')
   @Query(() => Trigger, { nullable: true })
-  async trigger(@Arg('name', () => String) name: string, @Ctx() ctx: Context): Promise<TriggerObject | null> {
+  async trigger(@Arg('name', () => String) name: string): Promise<TriggerObject | null> {
     const row = await this.service.get(name);
     return row ? toTrigger(row) : null;
   }
@@ -42,7 +42,6 @@ export class TriggerResolver {
   @Authorized('triggers:ListTriggers')
   @Query(() => TriggerConnection, { description: 'Newest first' })
   async triggers(
-    @Ctx() ctx: Context,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('filter', () => TriggerFilter, { nullable: true }) filter?: TriggerFilter,
@@ -65,20 +64,19 @@ export class TriggerResolver {
 
   @Authorized('triggers:SetTriggerEnabled')
   @Mutation(() => SetTriggerEnabledPayload, { description: 'A disabled trigger delivers nothing; its events meanwhile are not delivered later' })
-  async setTriggerEnabled(@Arg('input', () => SetTriggerEnabledInput) input: SetTriggerEnabledInput, @Ctx() ctx: Context) {
+  async setTriggerEnabled(@Arg('input', () => SetTriggerEnabledInput) input: SetTriggerEnabledInput) {
     return { trigger: toTrigger(await this.service.setEnabled(input.name, input.enabled)) };
   }
 
   @Authorized('triggers:DeleteTrigger')
   @Mutation(() => DeleteTriggerPayload, { description: 'Its past deliveries stay as invocations' })
-  async deleteTrigger(@Arg('input', () => DeleteTriggerInput) input: DeleteTriggerInput, @Ctx() ctx: Context) {
+  async deleteTrigger(@Arg('input', () => DeleteTriggerInput) input: DeleteTriggerInput) {
     return { trigger: toTrigger(await this.service.delete(input.name)) };
   }
 
   @FieldResolver(() => TriggerDeliveryConnection, { description: 'The invocations this trigger made, newest first' })
   async deliveries(
     @Root() trigger: TriggerObject,
-    @Ctx() ctx: Context,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {

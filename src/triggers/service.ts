@@ -1,19 +1,16 @@
-import type { Logger } from 'pino';
 // Triggers: a source of events bound to a function and qualifier. The rules of the resource live
-// here; each source's own input and state live in trigger-sources/. A delivery is the invocation
+// here; each source's own input and state live in sources/<source>/. A delivery is the invocation
 // a trigger made (invocations.trigger_id), so its outcome, attempts and retries are the invocation's.
-import crypto from 'node:crypto';
-import type { Sql, Tx } from '../platform/db/client.js';
-import { functionById } from '../functions/queries/functions.js';
-import { enqueueInvocation, insertInvocation, listInvocations } from '../functions/queries/invocations.js';
+import type { Sql } from '../platform/db/client.js';
+import { listInvocations } from '../functions/queries/invocations.js';
 import * as q from './queries/triggers.js';
 import type { FunctionRow, InvocationRow } from '../functions/tables.js';
 import type { TriggerRow, TriggerSourceType } from './tables.js';
 import { Channel, notify } from '../platform/notifications/channels.js';
 import { newId } from '../platform/ids.js';
 import { authorize, isAllowed, type Principal } from '../platform/authorization.js';
-import { AppError, WHOLE_ARGUMENT, badInput, conflict, notFound } from '../platform/errors.js';
-import { requireQualifier, type FunctionService, type ResolvedVersion } from '../functions/functions.js';
+import { WHOLE_ARGUMENT, badInput, conflict, notFound } from '../platform/errors.js';
+import { requireQualifier, type FunctionService } from '../functions/functions.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from '../platform/paging.js';
 import { TRIGGER_SOURCES } from './sources/index.js';
 import type { TriggerSourceKind } from './sources/types.js';
@@ -57,7 +54,7 @@ function requireSourceRead(principal: Principal, kind: TriggerSourceKind<unknown
 }
 
 export class TriggerService {
-  constructor(private readonly sql: Sql, private readonly functions: FunctionService, private readonly log: Logger) {}
+  constructor(private readonly sql: Sql, private readonly functions: FunctionService) {}
 
   /** The one source field the input sets (exactly one: BAD_USER_INPUT on the whole input otherwise). */
   private sourceOf(input: Record<string, unknown>, required: boolean): TriggerSourceKind<unknown> | null {

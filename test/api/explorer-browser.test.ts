@@ -49,6 +49,7 @@ describe.skipIf(!available)('the GraphiQL explorer in a browser', () => {
       const result = page.locator('.result-window');
       await result.locator('.CodeMirror-code').filter({ hasText: /"(data|errors)"/ }).waitFor();
       expect(offsite).toEqual([]);
+      // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText() (the text as shown), not the DOM property
       return await result.innerText();
     } finally {
       await context.close();

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeZip } from '../../src/functions/zip.js';
+import { writeZip } from '../../src/engine/functions/zip.js';
 import { deploy, DELETE_FUNCTION, invoke } from '../support/functions.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';

@@ -2,7 +2,7 @@
 // Node, Python and PROVIDED (bash + curl) runtime processes.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeZip } from '../../src/functions/zip.js';
+import { writeZip } from '../../src/engine/functions/zip.js';
 import { expectError } from '../support/api.js';
 import { CREATE_FUNCTION, createFunction, deploy, expectReport, GET_FUNCTION, GET_INVOCATION, invoke, INVOKE, logText, UPDATE_CONFIG, waitForActive } from '../support/functions.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -167,7 +167,7 @@ def handler(event, context):
   });
 
   it('runs a PROVIDED bootstrap written in bash with curl against the Runtime API', async () => {
-    const fn = await deploy(server, { name: 'bash', runtime: 'PROVIDED', handler: 'function.handler', code: { files: [
+    await deploy(server, { name: 'bash', runtime: 'PROVIDED', handler: 'function.handler', code: { files: [
       { path: 'bootstrap', content: PROVIDED_BOOTSTRAP, executable: true },
     ] } });
     const res = await invoke(server, { functionName: 'bash', payload: { hello: 'bash' } });

@@ -5,7 +5,7 @@
 // which keeps the run to seconds.
 import {
   buildClientSchema, getIntrospectionQuery, getNamedType, isCompositeType, isEnumType, isInputObjectType, isLeafType, isListType,
-  isNonNullType, isObjectType, isScalarType,
+  isNonNullType, isObjectType, 
   type GraphQLArgument, type GraphQLField, type GraphQLInputType, type GraphQLObjectType, type GraphQLSchema,
 } from 'graphql';
 import type { Client } from 'graphql-ws';
@@ -39,7 +39,7 @@ const deep = (levels: number): unknown => {
 
 const HOSTILE: unknown[] = [
   null, '', ' ', 'x'.repeat(70_000), 'nul\u0000byte', '💥\u202e\uffff', '../../../etc/passwd', "'; drop table clusters; --",
-  '%s%n', 'j-00000000', 's3://', 's3://b/' + 'k'.repeat(2_000), -1, 0, 2 ** 31, -(2 ** 31) - 1, 1e308, 1.5, Number.MAX_SAFE_INTEGER,
+  '%s%n', 'j-00000000', 's3://', `s3://b/${'k'.repeat(2_000)}`, -1, 0, 2 ** 31, -(2 ** 31) - 1, 1e308, 1.5, Number.MAX_SAFE_INTEGER,
   true, {}, [], [null], Array.from({ length: 300 }, () => 'x'), deep(40), deep(200), 'NOT_AN_ENUM_VALUE', '2026-13-45T99:99:99Z',
   { unexpected: 'field' },
 ];

@@ -241,7 +241,7 @@ describe('ticks at one whole minute', { timeout: 240_000 }, () => {
   let disabledAt = 0;
   let restartedAt = 0;
   let system: SystemTest;
-  let crowd: Api[] = [];
+  const crowd: Api[] = [];
   let revived: TestServer | null = null;
   let revivedLate: TestServer | null = null;
   const CROWD = 6;

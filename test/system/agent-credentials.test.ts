@@ -108,7 +108,7 @@ describe('node agent credentials', { timeout: 120_000 }, () => {
     const { createCluster } = await server.data(CREATE_CLUSTER, { input: { name: 'creds', instanceGroups: [MASTER, CORE(1)] } });
     const clusterId = createCluster.cluster.id;
     await waitForClusterState(server, clusterId, ['WAITING']);
-    const [master, core] = (await instancesOf(clusterId)).sort((a, b) => (a.role === 'MASTER' ? -1 : 1));
+    const [master, core] = (await instancesOf(clusterId)).sort((a) => (a.role === 'MASTER' ? -1 : 1));
     await settled(master.id);
 
     // nothing secret on the wire: the hello carries a proof for that connection's challenge only

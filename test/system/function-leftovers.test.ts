@@ -4,7 +4,6 @@
 // running: the server stops after a short grace, and the invocation runs again after the restart.
 import { readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChildServer } from '../support/child-server.js';
@@ -163,7 +162,7 @@ describe('function instances and runtime roots of a server that ends', { timeout
     // the function sleeps on its first run only: it asks this little server (on the loopback the
     // sandbox shares) whether it ran before
     let runs = 0;
-    const oracle = http.createServer((req, res) => { runs++; res.end(runs === 1 ? 'first' : 'again'); });
+    const oracle = http.createServer((_req, res) => { runs++; res.end(runs === 1 ? 'first' : 'again'); });
     await new Promise<void>((r) => oracle.listen(0, '127.0.0.1', () => r()));
     const oracleUrl = `http://127.0.0.1:${(oracle.address() as AddressInfo).port}/`;
     try {

@@ -123,7 +123,7 @@ export function postgresProcessesOf(dataDir: string): number[] {
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
       if (!argv[0] || path.basename(argv[0]) !== 'postgres') continue;
-      if (!argv.some((a) => a === dataDir || a.startsWith(dataDir + '/'))) continue;
+      if (!argv.some((a) => a === dataDir || a.startsWith(`${dataDir}/`))) continue;
       if (isAlive(Number(entry))) out.push(Number(entry));
     } catch {
       // gone meanwhile

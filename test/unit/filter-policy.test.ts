@@ -147,7 +147,7 @@ describe('validation (as SNS refuses a policy at Subscribe)', () => {
     expect(parseFilterPolicy({ a: { b: ['x'] } }, 'MessageBody', 'f')).toEqual({ a: { b: ['x'] } });
     expect(refusal({ a: { b: { c: { d: { e: { f: ['x'] } } } } } }, 'MessageBody')).toMatch(/deeper than 5/);
     // $or nests too: a deep chain of them is refused by the depth limit, not by a stack overflow
-    const or = (n: number) => '{"$or":['.repeat(n) + '{"a":["x"]}' + ',{"b":["y"]}]}'.repeat(n);
+    const or = (n: number) => `${'{"$or":['.repeat(n)}{"a":["x"]}${',{"b":["y"]}]}'.repeat(n)}`;
     expect(parseFilterPolicy(or(4), 'MessageAttributes', 'f')).toEqual(JSON.parse(or(4)));
     expect(refusal(or(5))).toMatch(/deeper than 5/);
     expect(refusal(or(5000))).toMatch(/deeper than 5/);

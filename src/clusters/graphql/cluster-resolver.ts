@@ -47,19 +47,19 @@ export class ClusterResolver {
 
   @Authorized('clusters:TerminateClusters')
   @Mutation(() => TerminateClustersPayload, { description: 'All or nothing; terminating an ended cluster is a no-op' })
-  async terminateClusters(@Arg('input', () => TerminateClustersInput) input: TerminateClustersInput, @Ctx() ctx: Context) {
+  async terminateClusters(@Arg('input', () => TerminateClustersInput) input: TerminateClustersInput) {
     return { clusters: (await this.service.terminate(input.ids)).map(toCluster) };
   }
 
   @Authorized('clusters:SetTerminationProtection')
   @Mutation(() => SetTerminationProtectionPayload)
-  async setTerminationProtection(@Arg('input', () => SetTerminationProtectionInput) input: SetTerminationProtectionInput, @Ctx() ctx: Context) {
+  async setTerminationProtection(@Arg('input', () => SetTerminationProtectionInput) input: SetTerminationProtectionInput) {
     return { clusters: (await this.service.setTerminationProtection(input.ids, input.terminationProtected)).map(toCluster) };
   }
 
   @Authorized('clusters:ModifyInstanceGroup')
   @Mutation(() => ModifyInstanceGroupPayload, { description: 'Sets the wanted size of a CORE or TASK group; nodes start or stop to match' })
-  async modifyInstanceGroup(@Arg('input', () => ModifyInstanceGroupInput) input: ModifyInstanceGroupInput, @Ctx() ctx: Context) {
+  async modifyInstanceGroup(@Arg('input', () => ModifyInstanceGroupInput) input: ModifyInstanceGroupInput) {
     return { instanceGroup: await this.service.modifyInstanceGroup(input) };
   }
 

@@ -1,11 +1,6 @@
-import { streamName } from '../../logs/service.js';
-import type { Cluster, ClusterEvent, Step } from '../../clusters/graphql/types.js';
-import type { ClusterState, StepKind, StepState, ActionOnFailure, ClusterEventKind } from '../../clusters/graphql/enums.js';
-
-import type { Page } from '../../platform/paging.js';
-import type { LogLine, LogStreamKind } from '../../logs/graphql.js';
+import type { Cluster, ClusterEvent, Step } from './types.js';
+import type { ClusterState, StepKind, StepState, ActionOnFailure, ClusterEventKind } from './enums.js';
 import type { ClusterRow, EventRow, StepRow } from '../tables.js';
-import type { LogLineRow } from '../../logs/tables.js';
 
 // The GraphQL objects keep their row underneath (`row`) for field resolvers.
 export type ClusterObject = Cluster & { row: ClusterRow };

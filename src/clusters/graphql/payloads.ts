@@ -1,6 +1,5 @@
 import { Field, ObjectType } from 'type-graphql';
 import { CancelStepsInfo, Cluster, InstanceGroup, Step } from './types.js';
-import { ApiKey } from '../../access/graphql.js';
 
 @ObjectType()
 export class CreateClusterPayload {

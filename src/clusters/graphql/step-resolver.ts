@@ -31,7 +31,7 @@ export class StepResolver {
 
   @Authorized('clusters:CancelSteps')
   @Mutation(() => CancelStepsPayload, { description: 'PENDING steps are cancelled at once; RUNNING ones go CANCEL_PENDING until their process tree is killed' })
-  async cancelSteps(@Arg('input', () => CancelStepsInput) input: CancelStepsInput, @Ctx() ctx: Context) {
+  async cancelSteps(@Arg('input', () => CancelStepsInput) input: CancelStepsInput) {
     return { results: await this.steps.cancel(input.clusterId, input.stepIds, input.cancellationOption) };
   }
 
@@ -72,7 +72,6 @@ export class StepResolver {
   @FieldResolver(() => LogLineConnection, { description: 'Stored output lines, oldest first: `first`/`after` from the start, `last`/`before` from the end' })
   async logs(
     @Root() step: StepObject,
-    @Ctx() ctx: Context,
     @Args(() => LogPageArgs) args: LogPageArgs,
   ) {
     return logConnection(this.logStreams, step.logStreamId, args);

@@ -1,7 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { ActionOnFailure, CancelStepsRequestStatus, ClusterEventKind, ClusterState, InstanceGroupState, InstanceRole, InstanceState, StepKind, StepState } from './enums.js';
-import { LogStreamKind } from '../../logs/graphql.js';
 import { Connection } from '../../platform/graphql/connection.js';
 
 @ObjectType({ description: 'A machine size from the catalog; each instance gets this capacity' })

@@ -2,7 +2,7 @@
 import { Field, Float, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { Cluster, InstanceGroup } from '../graphql/types.js';
-import { Connection, PageInfo } from '../../platform/graphql/connection.js';
+import { Connection } from '../../platform/graphql/connection.js';
 
 export enum ComputeLimitsUnitType { INSTANCES = 'INSTANCES', VCPU = 'VCPU', INSTANCE_FLEET_UNITS = 'INSTANCE_FLEET_UNITS' }
 export enum AdjustmentType {

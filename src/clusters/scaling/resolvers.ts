@@ -43,14 +43,14 @@ export class ClusterScalingResolver {
 
   @Authorized('clusters:PutManagedScalingPolicy')
   @Mutation(() => PutManagedScalingPolicyPayload, { description: 'Sets (or replaces) the cluster\'s managed scaling limits' })
-  async putManagedScalingPolicy(@Arg('input', () => PutManagedScalingPolicyInput) input: PutManagedScalingPolicyInput, @Ctx() ctx: Context) {
+  async putManagedScalingPolicy(@Arg('input', () => PutManagedScalingPolicyInput) input: PutManagedScalingPolicyInput) {
     const policy = await this.scaling.putManagedPolicy(input.clusterId, input.computeLimits);
     return { cluster: toCluster((await this.clusters.get(input.clusterId))!), managedScalingPolicy: toManaged(policy) };
   }
 
   @Authorized('clusters:RemoveManagedScalingPolicy')
   @Mutation(() => RemoveManagedScalingPolicyPayload, { description: 'The cluster keeps its current size' })
-  async removeManagedScalingPolicy(@Arg('input', () => RemoveManagedScalingPolicyInput) input: RemoveManagedScalingPolicyInput, @Ctx() ctx: Context) {
+  async removeManagedScalingPolicy(@Arg('input', () => RemoveManagedScalingPolicyInput) input: RemoveManagedScalingPolicyInput) {
     await this.scaling.removeManagedPolicy(input.clusterId);
     return { cluster: toCluster((await this.clusters.get(input.clusterId))!) };
   }
@@ -65,7 +65,7 @@ export class ClusterScalingResolver {
 
   @Authorized('clusters:RemoveAutoScalingPolicy')
   @Mutation(() => RemoveAutoScalingPolicyPayload)
-  async removeAutoScalingPolicy(@Arg('input', () => RemoveAutoScalingPolicyInput) input: RemoveAutoScalingPolicyInput, @Ctx() ctx: Context) {
+  async removeAutoScalingPolicy(@Arg('input', () => RemoveAutoScalingPolicyInput) input: RemoveAutoScalingPolicyInput) {
     return { instanceGroup: await this.scaling.removeAutoPolicy(input.clusterId, input.instanceGroupId) };
   }
 

@@ -1,6 +1,5 @@
-import { Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import { Authorized, Query, Resolver } from 'type-graphql';
 import { INSTANCE_TYPES } from '../instance-types.js';
-import type { Context } from '../../platform/graphql/context.js';
 import { Application, InstanceType } from '../graphql/types.js';
 import type { ApplicationInfo } from '../instance-types.js';
 
@@ -16,7 +15,7 @@ export class CatalogResolver {
 
   @Authorized('clusters:ListApplications')
   @Query(() => [Application], { description: 'Applications a cluster can ask for, and whether this engine runs them' })
-  applications(@Ctx() ctx: Context): Application[] {
+  applications(): Application[] {
     return [...this.available];
   }
 }

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, Query, Resolver, Root } from 'type-graphql';
 import type { InstanceRow, StepRow } from '../tables.js';
-import { BootstrapAction, Catalog, CatalogDatabase, InstanceEndpoints, SparkInfo } from './graphql.js';
+import { BootstrapAction, Catalog, type CatalogDatabase, InstanceEndpoints, SparkInfo } from './graphql.js';
 import { Cluster, Instance, SparkStep } from '../graphql/types.js';
 import type { Context } from '../../platform/graphql/context.js';
 import type { ClusterObject } from '../../clusters/graphql/mappers.js';
@@ -75,7 +75,7 @@ export class CatalogTablesResolver {
 
   @Authorized('catalog:GetTables')
   @Query(() => Catalog, { description: "The install's Hive metastore: databases, tables, columns and locations (SPARK steps' CREATE TABLE / saveAsTable)" })
-  async catalog(@Arg('database', () => String, { nullable: true }) database: string | null, @Ctx() ctx: Context): Promise<Catalog> {
+  async catalog(@Arg('database', () => String, { nullable: true }) database: string | null): Promise<Catalog> {
     const { metastore } = this;
     const tables = await metastore.tables({ database });
     const databases = new Map<string, CatalogDatabase>();

@@ -24,6 +24,12 @@ export interface SparkStatus {
   workers: SparkWorkerStatus[];
 }
 
+// the parts of the master's /json/ read here (Spark's names); anything else in them is left alone
+interface MasterJson { status?: unknown; aliveworkers?: unknown; cores?: unknown; coresused?: unknown; activeapps?: unknown; workers?: unknown }
+interface WorkerJson {
+  id?: unknown; host?: unknown; state?: unknown; cores?: unknown; coresused?: unknown; memory?: unknown; memoryused?: unknown; webuiaddress?: unknown;
+}
+
 // a master on this host answers in milliseconds; one that does not must not hold up a page
 const MASTER_TIMEOUT_MS = 1_000;
 
@@ -38,15 +44,15 @@ export async function sparkStatus(cluster: ClusterRow): Promise<SparkStatus | nu
     status: null, aliveWorkers: null, coresTotal: null, coresUsed: null, activeApps: null, workers: [],
   };
   if (!cluster.sparkMasterWebUrl || !ACTIVE_CLUSTER_STATES.includes(cluster.state)) return base;
-  let json: any;
+  let json: MasterJson;
   try {
     const res = await fetch(`${cluster.sparkMasterWebUrl}/json/`, { signal: AbortSignal.timeout(MASTER_TIMEOUT_MS) });
     if (!res.ok) return base;
-    json = await res.json();
+    json = (await res.json()) as MasterJson;
   } catch {
     return base;
   }
-  const workers: any[] = Array.isArray(json.workers) ? json.workers : [];
+  const workers: WorkerJson[] = Array.isArray(json.workers) ? json.workers : [];
   return {
     ...base,
     status: String(json.status ?? ''),

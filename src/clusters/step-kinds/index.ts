@@ -1,12 +1,7 @@
 import { commandStep } from './command.js';
 import { scriptStep } from './script.js';
 import { sparkStep } from '../spark/step-kind.js';
-import type { StepKind } from './types.js';
-
-export type StepKindName = 'COMMAND' | 'SCRIPT' | 'SPARK' | 'SQL';
-
-/** Each GraphQL StepInput field and the kind that runs it. */
-export type StepKinds = Record<'command' | 'script' | 'spark' | 'sql', { name: StepKindName; kind: StepKind }>;
+import type { StepKind, StepKinds } from './types.js';
 
 /** The kinds a cluster runs: its own, and SQL steps from the sql module (DuckDB on the master node). */
 export function stepKinds(sqlStep: StepKind): StepKinds {
@@ -18,4 +13,4 @@ export function stepKinds(sqlStep: StepKind): StepKinds {
   };
 }
 
-export type { PreparedStep, StepKind, StepKindContext } from './types.js';
+export type { StepKind, StepKindContext, StepKindName, StepKinds } from './types.js';

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { StepKinds } from './index.js';
 import type { StepMount } from '../../engine/types.js';
 import type { Secrets } from '../../platform/secrets.js';
 import type { CatalogLookup } from '../spark/metastore.js';
@@ -40,6 +39,11 @@ export function bucketMount(bucketsDir: string, bucket: string, writable: boolea
   const dir = path.join(path.resolve(bucketsDir), bucket);
   return { type: writable ? 'bind' : 'ro-bind', source: dir, target: dir };
 }
+
+export type StepKindName = 'COMMAND' | 'SCRIPT' | 'SPARK' | 'SQL';
+
+/** Each GraphQL StepInput field and the kind that runs it. */
+export type StepKinds = Record<'command' | 'script' | 'spark' | 'sql', { name: StepKindName; kind: StepKind }>;
 
 export interface StepKind {
   /** throws AppError (BAD_USER_INPUT/NOT_FOUND with `field`) for input the kind can't run */

@@ -66,7 +66,7 @@ const SAFE_STEP_ID = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,200}$/;
 function diag(level, msg, fields = {}) {
   try {
     process.stdout.write(
-      JSON.stringify({ at: new Date().toISOString(), level, msg, instanceId: config.instanceId, ...fields }) + '\n',
+      `${JSON.stringify({ at: new Date().toISOString(), level, msg, instanceId: config.instanceId, ...fields })}\n`,
     );
   } catch {
     // Diagnostics must never take the agent down (e.g. a full disk).
@@ -856,7 +856,7 @@ function graceOf(ms, fallback) {
 /** @param {string} stepId @param {unknown} graceMs */
 function cancelStep(stepId, graceMs) {
   const step = steps.get(stepId);
-  if (!step || step.state !== 'running' || step.pid === null) {
+  if (step?.state !== 'running' || step.pid === null) {
     diag('info', 'cancelStep for a step that is not running ignored', { stepId });
     return;
   }
@@ -1363,7 +1363,7 @@ function main() {
   const silentLimit = Math.max(config.heartbeatMs * 5, 15_000);
   heartbeatTimer = setInterval(() => {
     if (isSessionUp()) send({ type: 'heartbeat', at: Date.now() });
-    if (conn && conn.open) {
+    if (conn?.open) {
       conn.ping();
       if (Date.now() - conn.lastReceivedAt > silentLimit) {
         diag('warn', 'control plane silent: dropping connection', { silentMs: Date.now() - conn.lastReceivedAt });

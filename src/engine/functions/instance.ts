@@ -354,7 +354,7 @@ export class FunctionInstance {
 
   private finish(requestId: string, kind: OutcomeKind, body: Buffer, errorType: string | null, errorKind: string | null): boolean {
     const cur = this.current;
-    if (!cur || !cur.delivered || cur.done || cur.request.requestId !== requestId) return false;
+    if (!cur?.delivered || cur.done || cur.request.requestId !== requestId) return false;
     // output the runtime wrote before it answered may still sit in the pipes: read it first
     setImmediate(() => setImmediate(() => this.complete(kind, body, errorType, errorKind)));
     cur.done = true;
@@ -451,7 +451,10 @@ export class FunctionInstance {
     };
     let open = 2;
     const closed = () => { if (--open === 0) done(); };
-    if (!this.proc?.stdout || !this.proc.stderr) return done();
+    if (!this.proc?.stdout || !this.proc.stderr) {
+      done();
+      return;
+    }
     this.proc.stdout.once('close', closed);
     this.proc.stderr.once('close', closed);
     // a detached grandchild may hold the pipes open: don't wait for it

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { listEntries, readEntry } from '../../functions/zip.js';
+import { listEntries, readEntry, type ZipEntry } from './zip.js';
 import { sandboxedCommand, type Mount, type SandboxTool } from '../sandbox/confine.js';
 import { probeLimits, type LimitGroup, type Limits, type LimitSpec } from '../sandbox/limits.js';
 import { InstanceKeeper } from './keeper.js';
@@ -250,7 +250,7 @@ export class Sandbox {
     const tmp = `${dir}.tmp-${crypto.randomBytes(4).toString('hex')}`;
     try {
       const zip = await fsp.readFile(packagePath);
-      let entries;
+      let entries: ZipEntry[];
       try {
         entries = listEntries(zip);
       } catch (err) {

@@ -107,10 +107,6 @@ export async function insertVersion(db: Db, v: Omit<FunctionVersionRow, 'created
   return row!;
 }
 
-export async function versionsOf(db: Db, functionId: string): Promise<FunctionVersionRow[]> {
-  return db<FunctionVersionRow[]>`select * from function_versions where function_id = ${functionId} order by version`;
-}
-
 export async function versionsOfMany(db: Db, functionIds: readonly string[]): Promise<FunctionVersionRow[]> {
   return db<FunctionVersionRow[]>`
     select * from function_versions where function_id = any(${db.array(functionIds as string[])}) order by version`;
@@ -160,21 +156,9 @@ export async function aliasesOfMany(db: Db, functionIds: readonly string[]): Pro
     select * from function_aliases where function_id = any(${db.array(functionIds as string[])}) order by name`;
 }
 
-/** Aliases pointing at a version (a version in use can't be deleted). */
-export async function aliasesUsing(db: Db, functionId: string, version: string): Promise<FunctionAliasRow[]> {
-  return db<FunctionAliasRow[]>`
-    select * from function_aliases where function_id = ${functionId}
-      and (function_version = ${version} or additional_version = ${version})`;
-}
-
 export async function functionsOf(db: Db, ids: readonly string[]): Promise<FunctionRow[]> {
   return db<FunctionRow[]>`select * from functions where id = any(${db.array(ids as string[])})`;
 }
-
-export async function functionsByNames(db: Db, names: readonly string[]): Promise<FunctionRow[]> {
-  return db<FunctionRow[]>`select * from functions where name = any(${db.array(names as string[])})`;
-}
-
 
 // ---- provisioned concurrency ----
 

@@ -88,11 +88,6 @@ export async function releaseClaim(db: Db, id: string, serverId: string, dueAt: 
     where id = ${id} and claimed_by = ${serverId}`;
 }
 
-export async function lockInvocation(db: Db, id: string): Promise<InvocationRow | undefined> {
-  const [row] = await db<InvocationRow[]>`select * from invocations where id = ${id} for update`;
-  return row;
-}
-
 export async function updateInvocation(db: Db, id: string, patch: Partial<NewInvocation> & { claimedBy?: string | null; claimedUntil?: Date | null }): Promise<InvocationRow> {
   const v: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(patch)) {
@@ -101,12 +96,6 @@ export async function updateInvocation(db: Db, id: string, patch: Partial<NewInv
   }
   const [row] = await db<InvocationRow[]>`update invocations set ${db(v)} where id = ${id} returning *`;
   return row!;
-}
-
-export async function nextDueAt(db: Db): Promise<Date | null> {
-  const [row] = await db<{ at: Date | null }[]>`
-    select min(next_attempt_at) as at from invocations where status = 'QUEUED'`;
-  return row?.at ?? null;
 }
 
 export interface InvocationFilter {

@@ -4,7 +4,7 @@ import { queueArn } from '../queues.js';
 import {
   ChangeMessageVisibilityInput, ChangeMessageVisibilityPayload, CreateQueueInput, CreateQueuePayload, DeleteMessageInput,
   DeleteMessagePayload, DeleteQueueInput, DeleteQueuePayload, PurgeQueueInput, PurgeQueuePayload, Queue, QueueConnection,
-  QueueMessage, ReceiveMessagesInput, ReceiveMessagesPayload, RedrivePolicy, SendMessageBatchInput, SendMessageBatchPayload,
+  type QueueMessage, ReceiveMessagesInput, ReceiveMessagesPayload, RedrivePolicy, SendMessageBatchInput, SendMessageBatchPayload,
   SendMessageInput, SendMessagePayload,
 } from './queues.js';
 import type { Context } from '../../platform/graphql/context.js';
@@ -38,7 +38,7 @@ export class QueueResolver {
 
   @Authorized('queues:ListQueues')
   @Query(() => Queue, { nullable: true })
-  async queue(@Arg('name', () => String) name: string, @Ctx() ctx: Context): Promise<QueueObject | null> {
+  async queue(@Arg('name', () => String) name: string): Promise<QueueObject | null> {
     const row = await this.service.get(name);
     return row ? toQueue(row) : null;
   }
@@ -46,7 +46,6 @@ export class QueueResolver {
   @Authorized('queues:ListQueues')
   @Query(() => QueueConnection, { description: 'Newest first' })
   async queues(
-    @Ctx() ctx: Context,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('namePrefix', () => String, { nullable: true }) namePrefix?: string,
@@ -78,49 +77,49 @@ export class QueueResolver {
 
   @Authorized('queues:CreateQueue')
   @Mutation(() => CreateQueuePayload, { description: 'Creating a queue that exists with the same settings returns it; other settings: CONFLICT' })
-  async createQueue(@Arg('input', () => CreateQueueInput) input: CreateQueueInput, @Ctx() ctx: Context) {
+  async createQueue(@Arg('input', () => CreateQueueInput) input: CreateQueueInput) {
     return { queue: toQueue(await this.service.create(input)) };
   }
 
   @Authorized('queues:DeleteQueue')
   @Mutation(() => DeleteQueuePayload, { description: 'Deletes the queue and its messages' })
-  async deleteQueue(@Arg('input', () => DeleteQueueInput) input: DeleteQueueInput, @Ctx() ctx: Context) {
+  async deleteQueue(@Arg('input', () => DeleteQueueInput) input: DeleteQueueInput) {
     return { queue: toQueue(await this.service.delete(input.name)) };
   }
 
   @Authorized('queues:PurgeQueue')
   @Mutation(() => PurgeQueuePayload, { description: 'Deletes every message of the queue, in flight ones too' })
-  async purgeQueue(@Arg('input', () => PurgeQueueInput) input: PurgeQueueInput, @Ctx() ctx: Context) {
+  async purgeQueue(@Arg('input', () => PurgeQueueInput) input: PurgeQueueInput) {
     return { purged: await this.service.purge(input.name) };
   }
 
   @Authorized('queues:SendMessage')
   @Mutation(() => SendMessagePayload)
-  async sendMessage(@Arg('input', () => SendMessageInput) input: SendMessageInput, @Ctx() ctx: Context) {
+  async sendMessage(@Arg('input', () => SendMessageInput) input: SendMessageInput) {
     return this.service.send(input);
   }
 
   @Authorized('queues:SendMessage')
   @Mutation(() => SendMessageBatchPayload)
-  async sendMessageBatch(@Arg('input', () => SendMessageBatchInput) input: SendMessageBatchInput, @Ctx() ctx: Context) {
+  async sendMessageBatch(@Arg('input', () => SendMessageBatchInput) input: SendMessageBatchInput) {
     return { successful: await this.service.sendBatch(input) };
   }
 
   @Authorized('queues:ReceiveMessage')
   @Mutation(() => ReceiveMessagesPayload, { description: 'A mutation: receiving hides the messages for the visibility timeout' })
-  async receiveMessages(@Arg('input', () => ReceiveMessagesInput) input: ReceiveMessagesInput, @Ctx() ctx: Context) {
+  async receiveMessages(@Arg('input', () => ReceiveMessagesInput) input: ReceiveMessagesInput) {
     return { messages: (await this.service.receive(input)).messages.map(toMessage) };
   }
 
   @Authorized('queues:DeleteMessage')
   @Mutation(() => DeleteMessagePayload)
-  async deleteMessage(@Arg('input', () => DeleteMessageInput) input: DeleteMessageInput, @Ctx() ctx: Context) {
+  async deleteMessage(@Arg('input', () => DeleteMessageInput) input: DeleteMessageInput) {
     return { deleted: await this.service.deleteMessage(input.queueName, input.receiptHandle) };
   }
 
   @Authorized('queues:ChangeMessageVisibility')
   @Mutation(() => ChangeMessageVisibilityPayload)
-  async changeMessageVisibility(@Arg('input', () => ChangeMessageVisibilityInput) input: ChangeMessageVisibilityInput, @Ctx() ctx: Context) {
+  async changeMessageVisibility(@Arg('input', () => ChangeMessageVisibilityInput) input: ChangeMessageVisibilityInput) {
     await this.service.changeVisibility(input.queueName, input.receiptHandle, input.visibilityTimeoutSeconds);
     return { ok: true };
   }

@@ -2,7 +2,7 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { MessageAttribute, MessageAttributeInput } from './messages.js';
-import { Connection, PageInfo } from '../../platform/graphql/connection.js';
+import { Connection } from '../../platform/graphql/connection.js';
 
 @ObjectType()
 export class RedrivePolicy {

@@ -26,7 +26,7 @@ export class TopicResolver {
 
   @Authorized('topics:ListTopics')
   @Query(() => Topic, { nullable: true })
-  async topic(@Arg('name', () => String) name: string, @Ctx() ctx: Context): Promise<Topic | null> {
+  async topic(@Arg('name', () => String) name: string): Promise<Topic | null> {
     const row = await this.service.get(name);
     return row ? toTopic(row) : null;
   }
@@ -34,7 +34,6 @@ export class TopicResolver {
   @Authorized('topics:ListTopics')
   @Query(() => TopicConnection, { description: 'Newest first' })
   async topics(
-    @Ctx() ctx: Context,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('namePrefix', () => String, { nullable: true }) namePrefix?: string,
@@ -49,31 +48,31 @@ export class TopicResolver {
 
   @Authorized('topics:Subscribe')
   @Mutation(() => SubscribeQueuePayload, { description: 'Subscribes a queue: each matching publish puts the message in it (functions subscribe with a TOPIC trigger)' })
-  async subscribeQueue(@Arg('input', () => SubscribeQueueInput) input: SubscribeQueueInput, @Ctx() ctx: Context) {
+  async subscribeQueue(@Arg('input', () => SubscribeQueueInput) input: SubscribeQueueInput) {
     return { subscription: toQueueSubscription(await this.service.subscribeQueue(input)) };
   }
 
   @Authorized('topics:Unsubscribe')
   @Mutation(() => UnsubscribeQueuePayload)
-  async unsubscribeQueue(@Arg('input', () => UnsubscribeQueueInput) input: UnsubscribeQueueInput, @Ctx() ctx: Context) {
+  async unsubscribeQueue(@Arg('input', () => UnsubscribeQueueInput) input: UnsubscribeQueueInput) {
     return { subscription: toQueueSubscription(await this.service.unsubscribeQueue(input.subscriptionArn)) };
   }
 
   @Authorized('topics:CreateTopic')
   @Mutation(() => CreateTopicPayload, { description: 'Creating a topic that exists returns it (as SNS)' })
-  async createTopic(@Arg('input', () => CreateTopicInput) input: CreateTopicInput, @Ctx() ctx: Context) {
+  async createTopic(@Arg('input', () => CreateTopicInput) input: CreateTopicInput) {
     return { topic: toTopic(await this.service.create(input.name)) };
   }
 
   @Authorized('topics:DeleteTopic')
   @Mutation(() => DeleteTopicPayload, { description: 'Refused (CONFLICT) while triggers subscribe to it' })
-  async deleteTopic(@Arg('input', () => DeleteTopicInput) input: DeleteTopicInput, @Ctx() ctx: Context) {
+  async deleteTopic(@Arg('input', () => DeleteTopicInput) input: DeleteTopicInput) {
     return { topic: toTopic(await this.service.delete(input.name)) };
   }
 
   @Authorized('topics:Publish')
   @Mutation(() => PublishPayload, { description: 'Queues a delivery to every enabled subscription whose filter policy matches, in one transaction' })
-  async publish(@Arg('input', () => PublishInput) input: PublishInput, @Ctx() ctx: Context): Promise<PublishPayload> {
+  async publish(@Arg('input', () => PublishInput) input: PublishInput): Promise<PublishPayload> {
     return this.service.publish(input);
   }
 }

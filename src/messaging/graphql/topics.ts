@@ -2,7 +2,7 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { MessageAttributeInput } from './messages.js';
-import { Connection, PageInfo } from '../../platform/graphql/connection.js';
+import { Connection } from '../../platform/graphql/connection.js';
 
 export enum FilterPolicyScope { MessageAttributes = 'MessageAttributes', MessageBody = 'MessageBody' }
 registerEnumType(FilterPolicyScope, { name: 'FilterPolicyScope', description: 'What a filter policy looks at (SNS FilterPolicyScope)' });

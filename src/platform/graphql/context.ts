@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
+import type { MiddlewareFn } from 'type-graphql';
 import type { Principal } from '../authorization.js';
-import type { KeyRateLimiter } from './rate-limits.js';
+import type { KeyRateLimiter, RateLimitedField } from './rate-limits.js';
 
 type Class<T> = abstract new (...args: never[]) => T;
 
@@ -51,3 +52,9 @@ export function perRequest<T>(create: () => T): (ctx: Context) => T {
     return state;
   };
 }
+
+/** type-graphql middleware: the field counts against its per-key rate before it runs. */
+export const rateLimited = (field: RateLimitedField): MiddlewareFn<Context> => async ({ context }, next) => {
+  if (context.principal) context.rateLimits.take(context.principal.keyId, field);
+  return next();
+};

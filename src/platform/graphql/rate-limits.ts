@@ -1,6 +1,4 @@
-import type { MiddlewareFn } from 'type-graphql';
 import { AppError } from '../errors.js';
-import type { Context } from './context.js';
 
 /**
  * Per-key rates of the fields whose cost lands in the control plane's own process and that no
@@ -46,9 +44,3 @@ export class KeyRateLimiter {
     }
   }
 }
-
-/** type-graphql middleware: the field counts against its per-key rate before it runs. */
-export const rateLimited = (field: RateLimitedField): MiddlewareFn<Context> => async ({ context }, next) => {
-  if (context.principal) context.rateLimits.take(context.principal.keyId, field);
-  return next();
-};

@@ -9,7 +9,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
-import { WebSocket, WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { createContext, type Context, type ResolverInstances } from '../graphql/context.js';
 import { KeyRateLimiter, type FieldRates } from '../graphql/rate-limits.js';
 import type { Authenticate, Principal } from '../authorization.js';

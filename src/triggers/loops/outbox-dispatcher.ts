@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Sql, Tx } from '../../platform/db/client.js';
+import type { Tx } from '../../platform/db/client.js';
 import { objectEventsBySeq, stateChanges, takeOutbox } from '../queries/outbox.js';
 import { enabledTriggersForShare } from '../queries/triggers.js';
 import type { TriggerOutboxRow, TriggerRow } from '../tables.js';
@@ -30,7 +30,7 @@ export class OutboxDispatcher {
   private readonly serial: OneRunAtATime;
 
   constructor(
-    private readonly sql: Sql, private readonly deliveries: TriggerDeliveries, private readonly log: Logger,
+    private readonly deliveries: TriggerDeliveries, private readonly log: Logger,
     private readonly options: { intervalMs: number },
   ) {
     this.serial = new OneRunAtATime(

@@ -7,7 +7,7 @@ import { queueSource } from './queue/source.js';
 import { topicSource } from './topic/source.js';
 import type { TriggerSourceKind } from './types.js';
 
-export const TRIGGER_SOURCES: ReadonlyArray<TriggerSourceKind<any>> = [
+export const TRIGGER_SOURCES: ReadonlyArray<TriggerSourceKind<unknown>> = [
   bucketSource,
   clusterEventsSource,
   scheduleSource,

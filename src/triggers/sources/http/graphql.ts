@@ -1,6 +1,5 @@
 // GraphQL shapes of HTTP triggers (API Gateway HTTP API routes) and function URLs.
 import { Field, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { Trigger } from '../../graphql.js';
 
 export enum HttpRouteMethod { GET = 'GET', POST = 'POST', PUT = 'PUT', PATCH = 'PATCH', DELETE = 'DELETE', HEAD = 'HEAD', OPTIONS = 'OPTIONS', ANY = 'ANY' }
 export enum HttpAuthType { NONE = 'NONE', API_KEY = 'API_KEY' }
@@ -53,10 +52,4 @@ export class CreateFunctionUrlInput {
   @Field(() => HttpAuthType) auth!: HttpAuthType;
   @Field(() => CorsInput, { nullable: true }) cors?: CorsInput | null;
   @Field(() => String, { nullable: true, description: 'the trigger\'s name (default <function>-url, or <function>-<qualifier>-url)' }) name?: string | null;
-}
-
-@ObjectType()
-export class CreateFunctionUrlPayload {
-  @Field(() => String, { description: 'e.g. http://127.0.0.1:4000/http/fn/my-function/' }) url!: string;
-  @Field(() => Trigger) trigger!: Trigger;
 }

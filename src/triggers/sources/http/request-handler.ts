@@ -18,7 +18,7 @@ const INVOKE_HTTP_ACTION = 'triggers:InvokeHttp';
 
 /** true for `/http`, `/http/…` and `/http?…` */
 export function isHttpTriggerUrl(url: string | undefined): boolean {
-  if (!url || !url.startsWith(HTTP_TRIGGER_PREFIX)) return false;
+  if (!url?.startsWith(HTTP_TRIGGER_PREFIX)) return false;
   const next = url.charCodeAt(HTTP_TRIGGER_PREFIX.length);
   return Number.isNaN(next) || next === 47 /* / */ || next === 63 /* ? */;
 }

@@ -1,9 +1,9 @@
 // HTTP triggers in GraphQL: Trigger.http, createFunctionUrl and Function.url.
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { LambdaFunction } from '../../../functions/graphql.js';
-import { CreateFunctionUrlInput, CreateFunctionUrlPayload, HttpSource, type HttpAuthType, type HttpRouteMethod } from './graphql.js';
-import { Trigger } from '../../graphql.js';
-import { FUNCTION_URL_PREFIX, type HttpTriggerConfig } from './route-table.js';
+import { CreateFunctionUrlInput, HttpSource, type HttpAuthType, type HttpRouteMethod } from './graphql.js';
+import { CreateFunctionUrlPayload, Trigger } from '../../graphql.js';
+import { FUNCTION_URL_PREFIX, type HttpTriggerConfig } from './source.js';
 import type { Context } from '../../../platform/graphql/context.js';
 import { toTrigger, type TriggerObject } from '../../resolvers.js';
 import type { HttpRouteService } from './route-table.js';
@@ -13,7 +13,7 @@ export class HttpTriggerResolver {
   constructor(private readonly httpRoutes: HttpRouteService) {}
 
   @FieldResolver(() => HttpSource, { nullable: true, description: 'The route of an HTTP trigger (null for other sources)' })
-  http(@Root() trigger: TriggerObject, @Ctx() ctx: Context): HttpSource | null {
+  http(@Root() trigger: TriggerObject): HttpSource | null {
     if (trigger.row.sourceType !== 'HTTP') return null;
     const config = trigger.row.config as unknown as HttpTriggerConfig;
     const functionUrl = config.path.startsWith(FUNCTION_URL_PREFIX);
@@ -37,7 +37,7 @@ export class FunctionUrlResolver {
   constructor(private readonly httpRoutes: HttpRouteService) {}
 
   @FieldResolver(() => String, { nullable: true, description: 'The function URL of $LATEST, if it has one (createFunctionUrl)' })
-  url(@Root() fn: LambdaFunction, @Ctx() ctx: Context): string | null {
+  url(@Root() fn: LambdaFunction): string | null {
     return this.httpRoutes.functionUrl(fn.name);
   }
 }

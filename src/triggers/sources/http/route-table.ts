@@ -8,19 +8,10 @@ import type { Principal } from '../../../platform/authorization.js';
 import { AppError, badInput } from '../../../platform/errors.js';
 import { requireFunctionName, requireQualifier } from '../../../functions/functions.js';
 import type { CorsConfig } from './cors.js';
-import { RouteTable, routeTemplate, type RouteMatch, type RouteMethod, type RouteTemplate } from './route-keys.js';
+import { RouteTable, routeTemplate, type RouteMatch, type RouteTemplate } from './route-keys.js';
 import type { TriggerService } from '../../service.js';
+import { FUNCTION_URL_PREFIX, functionUrlPath, type HttpAuth, type HttpTriggerConfig } from './source.js';
 import type { TriggerRow } from '../../tables.js';
-
-export type HttpAuth = 'NONE' | 'API_KEY';
-
-/** What an HTTP trigger stores as its config. */
-export interface HttpTriggerConfig {
-  method: RouteMethod;
-  path: string;
-  auth: HttpAuth;
-  cors: CorsConfig | null;
-}
 
 export interface HttpRoute {
   triggerId: string;
@@ -34,11 +25,6 @@ export interface HttpRoute {
 
 /** Where HTTP trigger routes are served on the main port. */
 export const HTTP_TRIGGER_PREFIX = '/http';
-
-/** Function URLs are routes of this shape: `ANY /fn/<function>[:<qualifier>]/{proxy+}`. */
-export const FUNCTION_URL_PREFIX = '/fn/';
-export const functionUrlPath = (functionName: string, qualifier?: string | null) =>
-  `${FUNCTION_URL_PREFIX}${functionName}${qualifier && qualifier !== '$LATEST' ? `:${qualifier}` : ''}/{proxy+}`;
 
 const POLL_MS = 30_000;
 

@@ -2,11 +2,25 @@
 // port. The route is claimed in http_routes (unique on method and path shape) in the trigger's
 // transaction; every server routes from its in-memory table (src/triggers/sources/http/route-table.ts).
 import { AppError, badInput, conflict } from '../../../platform/errors.js';
-import { parseCors, type CorsInputShape } from './cors.js';
-import { requireRouteMethod, routeTemplate } from './route-keys.js';
-import { FUNCTION_URL_PREFIX, functionUrlPath, type HttpAuth, type HttpTriggerConfig } from './route-table.js';
+import { parseCors, type CorsConfig, type CorsInputShape } from './cors.js';
+import { requireRouteMethod, routeTemplate, type RouteMethod } from './route-keys.js';
 import { routeHolder, saveRoute } from './queries.js';
 import type { TriggerSourceKind } from '../types.js';
+
+export type HttpAuth = 'NONE' | 'API_KEY';
+
+/** What an HTTP trigger stores as its config. */
+export interface HttpTriggerConfig {
+  method: RouteMethod;
+  path: string;
+  auth: HttpAuth;
+  cors: CorsConfig | null;
+}
+
+/** Function URLs are routes of this shape: `ANY /fn/<function>[:<qualifier>]/{proxy+}`. */
+export const FUNCTION_URL_PREFIX = '/fn/';
+export const functionUrlPath = (functionName: string, qualifier?: string | null) =>
+  `${FUNCTION_URL_PREFIX}${functionName}${qualifier && qualifier !== '$LATEST' ? `:${qualifier}` : ''}/{proxy+}`;
 
 const AUTH_TYPES: HttpAuth[] = ['NONE', 'API_KEY'];
 // the field the route is reported under (saved() is not told the input's field)

@@ -5,7 +5,7 @@ import { OneRunAtATime } from '../../../platform/one-run-at-a-time.js';
 import type { TriggerRow } from '../../tables.js';
 import type { QueueMessageRow, QueueRow } from '../../../messaging/tables.js';
 import { AppError } from '../../../platform/errors.js';
-import { PayloadLimits, type InvocationService } from '../../../functions/invocations.js';
+import { PayloadLimits, type InvocationService, type InvokeResult } from '../../../functions/invocations.js';
 import { QueueLimits, sqsRecord, type QueueService } from '../../../messaging/queues.js';
 import type { QueueTriggerConfig } from './source.js';
 
@@ -117,7 +117,7 @@ class Mapping {
     }
     if (batch.length < received.length) await this.deps.queues.release(this.queue, received.slice(batch.length));
 
-    let result;
+    let result: InvokeResult;
     try {
       result = await this.deps.invocations.invoke({
         functionName: this.trigger.functionName, qualifier: this.trigger.qualifier, payload: { Records: records },

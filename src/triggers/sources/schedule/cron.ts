@@ -124,7 +124,7 @@ function noSpecials(f: FieldDef, text: string): void {
 }
 
 function alone(f: FieldDef, text: string, what: string): void {
-  if (/[,/*\-]/.test(text)) fail(f, `${what} can't be combined with other values, ranges or increments ("${text}")`);
+  if (/[,/*-]/.test(text)) fail(f, `${what} can't be combined with other values, ranges or increments ("${text}")`);
 }
 
 function parseDom(text: string): DomSpec {

@@ -34,7 +34,6 @@ export class TriggerScheduleResolver {
   @Query(() => [DateTimeResolver], { description: 'Checks a schedule expression: its next fire times after `after` (default now); a rate counts from `after`' })
   scheduleNextFireTimes(
     @Arg('expression', () => String) expression: string,
-    @Ctx() ctx: Context,
     @Arg('timezone', () => String, { nullable: true }) timezone?: string | null,
     @Arg('count', () => Int, { nullable: true, description: '1 to 100, default 5' }) count?: number | null,
     @Arg('after', () => DateTimeResolver, { nullable: true }) after?: Date | null,
@@ -50,7 +49,6 @@ export class ScheduleSourceTimesResolver {
   @FieldResolver(() => [DateTimeResolver], { description: 'The next fire times (none while the trigger is disabled)' })
   nextFireTimes(
     @Root() schedule: ScheduleSourceObject,
-    @Ctx() ctx: Context,
     @Arg('count', () => Int, { defaultValue: 5, description: '1 to 100' }) count: number,
   ): Date[] {
     return this.schedules.nextFireTimes(schedule.row, count);
