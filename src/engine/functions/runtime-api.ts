@@ -37,13 +37,18 @@ export interface RuntimeApiHandlers {
   initError(body: Buffer, errorType: string | null): void;
 }
 
-function uidOfPeer(socket: Socket, serverPort: number): number | null {
-  // /proc/net/tcp: "sl local_address rem_address st … uid"; addresses are hex ip:port
+/**
+ * The uid owning the other end of a loopback connection, from /proc/net/tcp ("sl local_address
+ * rem_address st … uid"; addresses are hex ip:port). Read on the thread pool: the kernel walks its
+ * whole connection table to make the file (milliseconds on a busy host), which would stall every
+ * other request on the event loop.
+ */
+async function uidOfPeer(socket: Socket, serverPort: number): Promise<number | null> {
   const hexPort = (p: number) => p.toString(16).toUpperCase().padStart(4, '0');
   const local = `0100007F:${hexPort(socket.remotePort ?? 0)}`;
   const remote = `0100007F:${hexPort(serverPort)}`;
   try {
-    for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').split('\n')) {
+    for (const line of (await fs.promises.readFile('/proc/net/tcp', 'latin1')).split('\n')) {
       const cols = line.trim().split(/\s+/);
       if (cols[1] === local && cols[2] === remote) return Number(cols[7]);
     }
@@ -251,13 +256,19 @@ export class RuntimeApiServer {
   /** `allowedUid`: the only uid whose connections are taken (null: any; the instance sets it once it knows its uid) */
   constructor(private readonly handlers: RuntimeApiHandlers, public allowedUid: number | null) {
     this.server = net.createServer((socket) => {
-      if (this.allowedUid !== null && uidOfPeer(socket, this.port) !== this.allowedUid) {
-        socket.destroy();
-        return;
-      }
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
-      new Connection(socket, (req) => this.route(req));
+      const serve = () => new Connection(socket, (req) => this.route(req));
+      if (this.allowedUid === null) return serve();
+      // nothing of the connection is read until its peer is known (its bytes wait in the kernel)
+      const allowed = this.allowedUid;
+      socket.pause();
+      socket.on('error', () => {});
+      void uidOfPeer(socket, this.port).then((uid) => {
+        if (uid !== allowed || socket.destroyed) return socket.destroy();
+        serve();
+        socket.resume();
+      });
     });
   }
 

@@ -160,6 +160,9 @@ function invokeHandler(handler, event, context) {
   });
 }
 
+// connected before the handler loads: the Runtime API checks who connects (a read of the host's
+// connection table) while the handler is imported, not after
+client.connect();
 let handler;
 try {
   handler = await loadHandler();

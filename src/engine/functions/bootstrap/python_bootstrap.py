@@ -164,6 +164,9 @@ def load_handler():
 
 
 def main():
+    # connected before the handler loads: the Runtime API checks who connects (a read of the host's
+    # connection table) while the handler is imported, not after
+    api.connect()
     try:
         handler = load_handler()
     except LambdaInitError as exc:
