@@ -46,14 +46,22 @@ async function wsSession() {
   const waiters = new Map();
   /** @type {() => void} */
   let ack = () => {};
-  const acked = new Promise((/** @type {(v?: unknown) => void} */ r) => { ack = r; });
+  const acked = new Promise((/** @type {(v?: unknown) => void} */ r) => {
+    ack = r;
+  });
   socket.on('message', (data) => {
     const msg = JSON.parse(String(data));
     if (msg.type === 'connection_ack') ack();
     const w = waiters.get(msg.id);
-    if (w && (msg.type === 'error' || msg.type === 'next' || msg.type === 'complete')) { waiters.delete(msg.id); w(msg); }
+    if (w && (msg.type === 'error' || msg.type === 'next' || msg.type === 'complete')) {
+      waiters.delete(msg.id);
+      w(msg);
+    }
   });
-  await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
   socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${cfg.key}` } }));
   await acked;
   let next = 0;

@@ -14,7 +14,13 @@ const BASELINE_MS = 3_000;
 /** the issue's target for refusing any hostile document */
 const TARGET_MS = 10;
 
-interface Row { figure: string; value: string; baseline: string; target: string; verdict: 'PASS' | 'MISS' | 'ERROR' | 'INFO' }
+interface Row {
+  figure: string;
+  value: string;
+  baseline: string;
+  target: string;
+  verdict: 'PASS' | 'MISS' | 'ERROR' | 'INFO';
+}
 export interface HostileBenchDeps {
   url: string;
   key: string;
@@ -28,26 +34,42 @@ export interface HostileBenchDeps {
 export async function benchHostile({ url, key, bodyLimitBytes, startBareServer, record, say, results }: HostileBenchDeps): Promise<void> {
   const requests = [
     ...HOSTILE_REQUESTS.map((h) => ({ name: h.name, body: payloadText(h), status: 400 })),
-    { name: `body over the ${bodyLimitBytes / 1024 / 1024} MiB limit`, body: JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(bodyLimitBytes) } }), status: 413 },
+    {
+      name: `body over the ${bodyLimitBytes / 1024 / 1024} MiB limit`,
+      body: JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(bodyLimitBytes) } }),
+      status: 413,
+    },
   ];
   const bare = await startBareServer('{"errors":[]}');
-  const out = await new Promise<{ baseline: number[]; during: number[]; perRequest: Array<{ name: string; http: number[]; ws: number[]; bare: number[] }> }>((resolve, reject) => {
-    const worker = new Worker(path.join(HERE, 'hostile-worker.mjs'), { workerData: { url, bareUrl: bare.url, key, runs: RUNS, baselineMs: BASELINE_MS, requests } });
+  const out = await new Promise<{
+    baseline: number[];
+    during: number[];
+    perRequest: Array<{ name: string; http: number[]; ws: number[]; bare: number[] }>;
+  }>((resolve, reject) => {
+    const worker = new Worker(path.join(HERE, 'hostile-worker.mjs'), {
+      workerData: { url, bareUrl: bare.url, key, runs: RUNS, baselineMs: BASELINE_MS, requests },
+    });
     worker.once('message', resolve);
     worker.once('error', reject);
-    worker.once('exit', (code) => { if (code !== 0) reject(new Error(`hostile worker exited ${code}`)); });
+    worker.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`hostile worker exited ${code}`));
+    });
   }).finally(() => bare.close());
   const baseline = summarize(out.baseline);
   const during = summarize(out.during);
-  say(`  /healthz alone: p50 ${ms(baseline.p50)} p99 ${ms(baseline.p99)} (n=${baseline.n}); while hostile requests are sent: p50 ${ms(during.p50)} p99 ${ms(during.p99)} (n=${during.n})`);
+  say(
+    `  /healthz alone: p50 ${ms(baseline.p50)} p99 ${ms(baseline.p99)} (n=${baseline.n}); while hostile requests are sent: p50 ${ms(during.p50)} p99 ${ms(during.p99)} (n=${during.n})`,
+  );
   const figures: Record<string, { http: Summary; ws: Summary | null; bareServer: Summary }> = {};
   for (const r of out.perRequest) {
     const http = summarize(r.http);
     const ws = r.ws.length ? summarize(r.ws) : null;
     const floor = summarize(r.bare);
     figures[r.name] = { http, ws, bareServer: floor };
-    say(`  ${r.name}: HTTP p50 ${ms(http.p50)} p99 ${ms(http.p99)}${ws ? `; WebSocket p50 ${ms(ws.p50)} p99 ${ms(ws.p99)}` : ''}; `
-      + `a bare server reading the same bytes p50 ${ms(floor.p50)}`);
+    say(
+      `  ${r.name}: HTTP p50 ${ms(http.p50)} p99 ${ms(http.p99)}${ws ? `; WebSocket p50 ${ms(ws.p50)} p99 ${ms(ws.p99)}` : ''}; ` +
+        `a bare server reading the same bytes p50 ${ms(floor.p50)}`,
+    );
     // the verdict is on medians: on a shared 2-core machine a p99 of 50 samples is the scheduler's noise
     // (compare /healthz alone); p99s are reported beside them
     const worst = Math.max(http.p50, ws?.p50 ?? 0);

@@ -7,7 +7,14 @@ import { buildHttpEvent } from '../src/triggers/sources/http/event.js';
 import { ms, summarize, waitUntil, type Api } from './lib.js';
 
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
-interface LoadResult { rps: number; p50: number; p99: number; n: number; errors: number; firstError?: string }
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  n: number;
+  errors: number;
+  firstError?: string;
+}
 
 export interface HttpTriggerBenchContext {
   api: Api;
@@ -15,7 +22,13 @@ export interface HttpTriggerBenchContext {
   levels: number[];
   load: (url: string, headers: Record<string, string>, body: string, concurrency: number, expect: string) => Promise<LoadResult>;
   startBareServer: (body: string) => Promise<{ url: string; close: () => Promise<void> }>;
-  deployFunction: (api: Api, name: string, runtime: string, handler: string, files: Array<{ path: string; content: string }>) => Promise<void>;
+  deployFunction: (
+    api: Api,
+    name: string,
+    runtime: string,
+    handler: string,
+    files: Array<{ path: string; content: string }>,
+  ) => Promise<void>;
   record: (row: { figure: string; value: string; baseline: string; target: string; verdict: Verdict }) => void;
   say: (line?: string) => void;
   results: Record<string, unknown>;
@@ -29,8 +42,14 @@ const rate = (v: number) => (Number.isFinite(v) ? `${Math.round(v)} req/s` : 'n/
 async function invokeInProcess(app: RunningApp, concurrency: number, port: string): Promise<LoadResult> {
   // the event the route would build for the load worker's request: the same payload both ways
   const event = buildHttpEvent(
-    { method: 'POST', rawPath: '/bench', rawQueryString: '', httpVersion: '1.1', sourceIp: '127.0.0.1',
-      rawHeaders: ['content-type', 'application/json', 'content-length', '2', 'Host', `127.0.0.1:${port}`, 'Connection', 'keep-alive'] },
+    {
+      method: 'POST',
+      rawPath: '/bench',
+      rawQueryString: '',
+      httpVersion: '1.1',
+      sourceIp: '127.0.0.1',
+      rawHeaders: ['content-type', 'application/json', 'content-length', '2', 'Host', `127.0.0.1:${port}`, 'Connection', 'keep-alive'],
+    },
     Buffer.from('{}'),
     { requestId: 'bench', apiId: 'bench', routeKey: 'POST /bench', pathParameters: {}, now: new Date() },
   );
@@ -40,49 +59,70 @@ async function invokeInProcess(app: RunningApp, concurrency: number, port: strin
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < until) {
-      const t0 = performance.now();
-      try {
-        await app.modules.functions.invocations.invoke({ functionName: 'http-noop', payload: event });
-        if (t0 >= from) latencies.push(performance.now() - t0);
-      } catch (err) {
-        errors++;
-        firstError ??= (err as Error).message;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) {
+        const t0 = performance.now();
+        try {
+          await app.modules.functions.invocations.invoke({ functionName: 'http-noop', payload: event });
+          if (t0 >= from) latencies.push(performance.now() - t0);
+        } catch (err) {
+          errors++;
+          firstError ??= (err as Error).message;
+        }
       }
-    }
-  }));
+    }),
+  );
   const s = summarize(latencies);
   return { rps: latencies.length / ((performance.now() - from) / 1000), p50: s.p50, p99: s.p99, n: s.n, errors, firstError };
 }
 
 export async function benchHttpTrigger(ctx: HttpTriggerBenchContext): Promise<void> {
   const { api, app, say } = ctx;
-  await ctx.deployFunction(api, 'http-noop', 'NODEJS20', 'index.handler', [{ path: 'index.js', content: 'exports.handler = async () => null;' }]);
-  await api.data(`mutation { createTrigger(input: { name: "bench-http", functionName: "http-noop", http: { method: POST, path: "/bench" } }) { trigger { id } } }`);
+  await ctx.deployFunction(api, 'http-noop', 'NODEJS20', 'index.handler', [
+    { path: 'index.js', content: 'exports.handler = async () => null;' },
+  ]);
+  await api.data(
+    `mutation { createTrigger(input: { name: "bench-http", functionName: "http-noop", http: { method: POST, path: "/bench" } }) { trigger { id } } }`,
+  );
   const url = `${api.url}/http/bench`;
-  await waitUntil(async () => (await fetch(url, { method: 'POST', body: '{}' })).status === 200 || null, 'the bench route to serve', 10_000, 20);
+  await waitUntil(
+    async () => (await fetch(url, { method: 'POST', body: '{}' })).status === 200 || null,
+    'the bench route to serve',
+    10_000,
+    20,
+  );
   // the function returns null: API Gateway's rule makes that a 200 application/json "null"
   const body = 'null';
   const headers = { 'content-type': 'application/json' };
-  say('  POST /http/bench → no-op Node function (returns null → 200 "null"); bare = node:http server answering "null"; same load worker, keep-alive');
+  say(
+    '  POST /http/bench → no-op Node function (returns null → 200 "null"); bare = node:http server answering "null"; same load worker, keep-alive',
+  );
   const bare = await ctx.startBareServer(body);
-  say('  invoke() = the same invocation called in the server\'s process (no HTTP): the floor an HTTP trigger stands on');
+  say("  invoke() = the same invocation called in the server's process (no HTTP): the floor an HTTP trigger stands on");
   const table: Record<string, { bare: LoadResult; trigger: LoadResult; 'invoke()': LoadResult }> = {};
   const fnId = (await api.data(`query { function(name: "http-noop") { id } }`)).function.id as string;
   try {
     for (const c of ctx.levels) {
       // start from c warm instances: cold starts (a process each) are not what this measures
-      await waitUntil(async () => {
-        await Promise.all(Array.from({ length: c }, () => fetch(url, { method: 'POST', body: '{}' }).then((r) => r.text())));
-        return app.modules.functions.invocations.instanceCounts(fnId).total >= c || null;
-      }, `${c} warm instances`, 60_000, 0);
+      await waitUntil(
+        async () => {
+          await Promise.all(Array.from({ length: c }, () => fetch(url, { method: 'POST', body: '{}' }).then((r) => r.text())));
+          return app.modules.functions.invocations.instanceCounts(fnId).total >= c || null;
+        },
+        `${c} warm instances`,
+        60_000,
+        0,
+      );
       table[c] = {
-        bare: await ctx.load(bare.url, headers, '{}', c, body), trigger: await ctx.load(url, headers, '{}', c, body),
+        bare: await ctx.load(bare.url, headers, '{}', c, body),
+        trigger: await ctx.load(url, headers, '{}', c, body),
         'invoke()': await invokeInProcess(app, c, new URL(api.url).port),
       };
       for (const [name, r] of Object.entries(table[c]!)) {
-        say(`  c=${String(c).padStart(2)} ${name.padEnd(8)} ${rate(r.rps).padStart(11)}  p50 ${ms(r.p50).padStart(9)}  p99 ${ms(r.p99).padStart(9)}  (n=${r.n}${r.errors ? `, ${r.errors} errors: ${r.firstError}` : ''})`);
+        say(
+          `  c=${String(c).padStart(2)} ${name.padEnd(8)} ${rate(r.rps).padStart(11)}  p50 ${ms(r.p50).padStart(9)}  p99 ${ms(r.p99).padStart(9)}  (n=${r.n}${r.errors ? `, ${r.errors} errors: ${r.firstError}` : ''})`,
+        );
       }
     }
   } finally {
@@ -93,17 +133,29 @@ export async function benchHttpTrigger(ctx: HttpTriggerBenchContext): Promise<vo
   const c1 = table[1]!;
   const overhead = c1.trigger.p50 - c1.bare.p50;
   ctx.record({
-    figure: 'HTTP trigger, c=1', value: `p50 ${ms(c1.trigger.p50)} (+${ms(overhead)} over bare), p99 ${ms(c1.trigger.p99)}`,
-    baseline: `bare p50 ${ms(c1.bare.p50)}; invoke() alone p50 ${ms(c1['invoke()'].p50)}`, target: 'p50 <= bare + 2 ms',
+    figure: 'HTTP trigger, c=1',
+    value: `p50 ${ms(c1.trigger.p50)} (+${ms(overhead)} over bare), p99 ${ms(c1.trigger.p99)}`,
+    baseline: `bare p50 ${ms(c1.bare.p50)}; invoke() alone p50 ${ms(c1['invoke()'].p50)}`,
+    target: 'p50 <= bare + 2 ms',
     verdict: overhead <= 2 && c1.trigger.errors === 0 ? 'PASS' : 'MISS',
   });
   const c16 = table[16];
-  if (c16) ctx.record({ figure: 'HTTP trigger, c=16', value: `${rate(c16.trigger.rps)}, p50 ${ms(c16.trigger.p50)}, p99 ${ms(c16.trigger.p99)}`, baseline: `bare ${rate(c16.bare.rps)}; invoke() alone ${rate(c16['invoke()'].rps)}`, target: '(reported)', verdict: c16.trigger.errors ? 'MISS' : 'INFO' });
+  if (c16)
+    ctx.record({
+      figure: 'HTTP trigger, c=16',
+      value: `${rate(c16.trigger.rps)}, p50 ${ms(c16.trigger.p50)}, p99 ${ms(c16.trigger.p99)}`,
+      baseline: `bare ${rate(c16.bare.rps)}; invoke() alone ${rate(c16['invoke()'].rps)}`,
+      target: '(reported)',
+      verdict: c16.trigger.errors ? 'MISS' : 'INFO',
+    });
   const c64 = table[64];
   if (c64) {
     ctx.record({
-      figure: 'HTTP trigger, c=64', value: `${rate(c64.trigger.rps)}, p50 ${ms(c64.trigger.p50)}, p99 ${ms(c64.trigger.p99)}`, baseline: `bare ${rate(c64.bare.rps)}; invoke() alone ${rate(c64['invoke()'].rps)}`,
-      target: '>= 2000 req/s', verdict: c64.trigger.rps >= 2000 && c64.trigger.errors === 0 ? 'PASS' : 'MISS',
+      figure: 'HTTP trigger, c=64',
+      value: `${rate(c64.trigger.rps)}, p50 ${ms(c64.trigger.p50)}, p99 ${ms(c64.trigger.p99)}`,
+      baseline: `bare ${rate(c64.bare.rps)}; invoke() alone ${rate(c64['invoke()'].rps)}`,
+      target: '>= 2000 req/s',
+      verdict: c64.trigger.rps >= 2000 && c64.trigger.errors === 0 ? 'PASS' : 'MISS',
     });
   }
 }

@@ -11,10 +11,19 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[i]!;
 }
 
-export interface Summary { n: number; p50: number; p90: number; p99: number; max: number; min: number }
+export interface Summary {
+  n: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  min: number;
+}
 
 export function summarize(values: Iterable<number>): Summary {
-  const sorted = Float64Array.from(values).filter((v) => Number.isFinite(v)).sort();
+  const sorted = Float64Array.from(values)
+    .filter((v) => Number.isFinite(v))
+    .sort();
   return {
     n: sorted.length,
     min: sorted[0] ?? Number.NaN,
@@ -44,7 +53,10 @@ export async function waitUntil<T>(fn: () => T | Promise<T>, what: string, timeo
 }
 
 export class Api {
-  constructor(readonly url: string, readonly key: string) {}
+  constructor(
+    readonly url: string,
+    readonly key: string,
+  ) {}
 
   /** POST /graphql; throws on any GraphQL error (setup calls must not fail silently). */
   async data<T = any>(query: string, variables?: Record<string, unknown>): Promise<T> {
@@ -54,7 +66,8 @@ export class Api {
       body: JSON.stringify({ query, variables }),
     });
     const body = (await res.json()) as { data?: T; errors?: unknown[] };
-    if (body.errors?.length || !body.data) throw new Error(`GraphQL errors (HTTP ${res.status}): ${JSON.stringify(body.errors).slice(0, 2000)}`);
+    if (body.errors?.length || !body.data)
+      throw new Error(`GraphQL errors (HTTP ${res.status}): ${JSON.stringify(body.errors).slice(0, 2000)}`);
     return body.data;
   }
 
@@ -69,7 +82,12 @@ export class Api {
   }
 }
 
-export interface ClusterEventMsg { cursor: string; kind: string; resourceId: string; state: string | null }
+export interface ClusterEventMsg {
+  cursor: string;
+  kind: string;
+  resourceId: string;
+  state: string | null;
+}
 
 /** One clusterEvents subscription that resolves waiters on matching events (used to know when steps end). */
 export class EventWatch {
@@ -78,24 +96,36 @@ export class EventWatch {
   error: unknown = null;
   readonly seen: Array<ClusterEventMsg & { receivedAt: number }> = [];
 
-  constructor(client: Client, clusterId: string, private readonly now: () => number) {
-    this.dispose = client.subscribe<{ clusterEvents: ClusterEventMsg }>({
-      query: 'subscription($id: ID!) { clusterEvents(clusterId: $id) { cursor kind resourceId state } }',
-      variables: { id: clusterId },
-    }, {
-      next: (r) => {
-        const e = r.data?.clusterEvents;
-        if (!e) { this.error = r.errors; return; }
-        this.seen.push({ ...e, receivedAt: this.now() });
-        this.waiters = this.waiters.filter((w) => {
-          if (!w.pred(e)) return true;
-          w.resolve(e);
-          return false;
-        });
+  constructor(
+    client: Client,
+    clusterId: string,
+    private readonly now: () => number,
+  ) {
+    this.dispose = client.subscribe<{ clusterEvents: ClusterEventMsg }>(
+      {
+        query: 'subscription($id: ID!) { clusterEvents(clusterId: $id) { cursor kind resourceId state } }',
+        variables: { id: clusterId },
       },
-      error: (err) => { this.error = err; },
-      complete: () => {},
-    });
+      {
+        next: (r) => {
+          const e = r.data?.clusterEvents;
+          if (!e) {
+            this.error = r.errors;
+            return;
+          }
+          this.seen.push({ ...e, receivedAt: this.now() });
+          this.waiters = this.waiters.filter((w) => {
+            if (!w.pred(e)) return true;
+            w.resolve(e);
+            return false;
+          });
+        },
+        error: (err) => {
+          this.error = err;
+        },
+        complete: () => {},
+      },
+    );
   }
 
   /** Resolves on the first event matching pred that arrives from now on (or already seen when `fromIndex` is given). */
@@ -109,7 +139,10 @@ export class EventWatch {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
         reject(new Error(`timed out waiting for ${what}${this.error ? ` (subscription error: ${JSON.stringify(this.error)})` : ''}`));
       }, timeoutMs);
-      const done = (e: ClusterEventMsg) => { clearTimeout(timer); resolve(e); };
+      const done = (e: ClusterEventMsg) => {
+        clearTimeout(timer);
+        resolve(e);
+      };
       this.waiters.push({ pred, resolve: done });
     });
   }

@@ -17,7 +17,8 @@ const cfg = workerData;
 const target = new URL(cfg.url);
 const body = Buffer.from(cfg.body);
 const head = [
-  `POST ${target.pathname} HTTP/1.1`, `Host: ${target.host}`,
+  `POST ${target.pathname} HTTP/1.1`,
+  `Host: ${target.host}`,
   ...Object.entries({ ...cfg.headers, 'content-length': String(body.length) }).map(([k, v]) => `${k}: ${v}`),
 ].join('\r\n');
 const requestBytes = Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), body]);
@@ -57,7 +58,9 @@ function connection() {
     s.setNoDelay(true);
     s.on('data', (c) => {
       buf = buf.length === 0 ? c : Buffer.concat([buf, c]);
-      while (waiting && parse()) { /* one response per request */ }
+      while (waiting && parse()) {
+        /* one response per request */
+      }
     });
     const gone = (/** @type {Error | undefined} */ err) => {
       if (socket !== s) return;
@@ -72,10 +75,11 @@ function connection() {
   }
 
   return {
-    request: () => new Promise((resolve) => {
-      waiting = resolve;
-      (socket ?? open()).write(requestBytes);
-    }),
+    request: () =>
+      new Promise((resolve) => {
+        waiting = resolve;
+        (socket ?? open()).write(requestBytes);
+      }),
     close: () => socket?.destroy(),
   };
 }

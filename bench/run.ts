@@ -75,7 +75,13 @@ const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9,10,12,13').sp
 
 // ---- results ----
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
-interface Row { figure: string; value: string; baseline: string; target: string; verdict: Verdict }
+interface Row {
+  figure: string;
+  value: string;
+  baseline: string;
+  target: string;
+  verdict: Verdict;
+}
 const rows: Row[] = [];
 const results: Record<string, unknown> = {};
 let crashed = false;
@@ -92,7 +98,8 @@ const TRIVIAL = '{ instanceTypes { name } }';
 const CREATE = 'mutation($input: CreateClusterInput!) { createCluster(input: $input) { cluster { id state } } }';
 const ADD_STEPS = 'mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id logStreamId state } } }';
 const TERMINATE = 'mutation($ids: [ID!]!) { terminateClusters(input: { ids: $ids }) { clusters { id state } } }';
-const STATES = 'query($ids: [ID!]!) { clusters(first: 100, filter: { ids: $ids }) { edges { node { id state steps(first: 100) { edges { node { state } } } } } } }';
+const STATES =
+  'query($ids: [ID!]!) { clusters(first: 100, filter: { ids: $ids }) { edges { node { id state steps(first: 100) { edges { node { state } } } } } } }';
 const ENDED_STEP = ['COMPLETED', 'FAILED', 'CANCELLED', 'INTERRUPTED'];
 
 // ---- process-wide resources, released in reverse order by cleanup() ----
@@ -104,7 +111,9 @@ function withTimeout<T>(p: Promise<T>, millis: number, what: string): Promise<T>
   let timer: NodeJS.Timeout;
   return Promise.race([
     p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took over ${millis} ms`)), millis); }),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} took over ${millis} ms`)), millis);
+    }),
   ]);
 }
 
@@ -131,14 +140,31 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 // ---- small utilities ----
-function runWorker<T>(file: string, workerData: unknown, onMessage: (m: any, resolve: (v: T) => void) => void, timeoutMs: number): Promise<T> {
+function runWorker<T>(
+  file: string,
+  workerData: unknown,
+  onMessage: (m: any, resolve: (v: T) => void) => void,
+  timeoutMs: number,
+): Promise<T> {
   const worker = new Worker(new URL(file, import.meta.url), { workerData });
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => { void worker.terminate(); reject(new Error(`${file} timed out after ${timeoutMs} ms`)); }, timeoutMs);
-    const done = (v: T) => { clearTimeout(timer); resolve(v); };
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`${file} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = (v: T) => {
+      clearTimeout(timer);
+      resolve(v);
+    };
     worker.on('message', (m) => onMessage(m, done));
-    worker.on('error', (err) => { clearTimeout(timer); reject(err); });
-    worker.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${file} exited (${code}) before reporting`)); });
+    worker.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    worker.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${file} exited (${code}) before reporting`));
+    });
   }).finally(() => {
     // a worker that reported may still be closing its sockets: give it a moment, then stop it
     setTimeout(() => void worker.terminate(), 5_000).unref();
@@ -146,7 +172,11 @@ function runWorker<T>(file: string, workerData: unknown, onMessage: (m: any, res
 }
 
 /** Spawns like the node agent does (own process group, piped output) and resolves with stdout. */
-function spawnLikeAgent(args: string[], onStdoutLine?: (line: string) => void, cwd?: string): { started: Promise<string>; child: ChildProcess } {
+function spawnLikeAgent(
+  args: string[],
+  onStdoutLine?: (line: string) => void,
+  cwd?: string,
+): { started: Promise<string>; child: ChildProcess } {
   const child = spawn(args[0]!, args.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'], cwd });
   children.add(child);
   let out = '';
@@ -172,7 +202,11 @@ function spawnLikeAgent(args: string[], onStdoutLine?: (line: string) => void, c
   return { started, child };
 }
 
-interface LoopDelay { p50: number; p99: number; max: number }
+interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
 
 /** Event-loop delay of the bench's main thread, which is also the server's. */
 function loopMonitor(): { stop: () => LoopDelay } {
@@ -240,46 +274,102 @@ async function createCluster(api: Api, input: Record<string, unknown>): Promise<
 
 async function clusterStates(api: Api, ids: string[]) {
   const { clusters } = await api.data(STATES, { ids });
-  return clusters.edges.map((e: any) => e.node) as Array<{ id: string; state: string; steps: { edges: Array<{ node: { state: string } }> } }>;
+  return clusters.edges.map((e: any) => e.node) as Array<{
+    id: string;
+    state: string;
+    steps: { edges: Array<{ node: { state: string } }> };
+  }>;
 }
 
 async function seed(api: Api) {
   const t0 = Date.now();
   for (let b = 0; b < SEED_CLUSTERS / SEED_BATCH; b++) {
-    const ids = await Promise.all(Array.from({ length: SEED_BATCH }, (_, i) => createCluster(api, {
-      name: `bench-${b * SEED_BATCH + i}`,
-      instanceGroups: [
-        { role: 'MASTER', instanceType: 'm5.large', count: 1 },
-        { role: 'CORE', instanceType: 'm5.large', count: 2 },
-      ],
-      steps: Array.from({ length: SEED_STEPS }, (_, k) => ({
-        name: `step-${k}`, command: { args: ['sh', '-c', `echo "::progress 0.5"; echo step ${k}`] },
-      })),
-    })));
-    await waitUntil(async () => {
-      const cs = await clusterStates(api, ids);
-      const bad = cs.find((c) => c.state.startsWith('TERMINAT'));
-      if (bad) throw new Error(`seed cluster ${bad.id} ended early: ${bad.state}`);
-      return cs.length === ids.length && cs.every((c) => c.state === 'WAITING'
-        && c.steps.edges.length === SEED_STEPS && c.steps.edges.every((s) => s.node.state === 'COMPLETED'));
-    }, `seed batch ${b} to run its steps`, 180_000, 250);
+    const ids = await Promise.all(
+      Array.from({ length: SEED_BATCH }, (_, i) =>
+        createCluster(api, {
+          name: `bench-${b * SEED_BATCH + i}`,
+          instanceGroups: [
+            { role: 'MASTER', instanceType: 'm5.large', count: 1 },
+            { role: 'CORE', instanceType: 'm5.large', count: 2 },
+          ],
+          steps: Array.from({ length: SEED_STEPS }, (_, k) => ({
+            name: `step-${k}`,
+            command: { args: ['sh', '-c', `echo "::progress 0.5"; echo step ${k}`] },
+          })),
+        }),
+      ),
+    );
+    await waitUntil(
+      async () => {
+        const cs = await clusterStates(api, ids);
+        const bad = cs.find((c) => c.state.startsWith('TERMINAT'));
+        if (bad) throw new Error(`seed cluster ${bad.id} ended early: ${bad.state}`);
+        return (
+          cs.length === ids.length &&
+          cs.every(
+            (c) => c.state === 'WAITING' && c.steps.edges.length === SEED_STEPS && c.steps.edges.every((s) => s.node.state === 'COMPLETED'),
+          )
+        );
+      },
+      `seed batch ${b} to run its steps`,
+      180_000,
+      250,
+    );
     await api.data(TERMINATE, { ids });
-    await waitUntil(async () => (await clusterStates(api, ids)).every((c) => c.state === 'TERMINATED'), `seed batch ${b} to terminate`, 120_000, 250);
+    await waitUntil(
+      async () => (await clusterStates(api, ids)).every((c) => c.state === 'TERMINATED'),
+      `seed batch ${b} to terminate`,
+      120_000,
+      250,
+    );
     say(`  seeded ${(b + 1) * SEED_BATCH}/${SEED_CLUSTERS} clusters (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
 }
 
 // ---- figure 1: nested list throughput ----
-interface LoadResult { rps: number; p50: number; p99: number; n: number; errors: number; firstError?: string; loopDelay: LoopDelay }
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  n: number;
+  errors: number;
+  firstError?: string;
+  loopDelay: LoopDelay;
+}
 
-async function load(url: string, headers: Record<string, string>, body: string, concurrency: number, expect = '{"data":'): Promise<LoadResult> {
+async function load(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  concurrency: number,
+  expect = '{"data":',
+): Promise<LoadResult> {
   const loop = loopMonitor();
-  const r = await runWorker<{ latencies: number[]; errors: number; firstError?: string; elapsedMs: number }>('./load-worker.mjs', {
-    url, headers, body, concurrency, warmupMs: LOAD_WARMUP_MS, durationMs: LOAD_DURATION_MS, expect,
-  }, (m, resolve) => resolve(m), LOAD_WARMUP_MS + LOAD_DURATION_MS + 60_000);
+  const r = await runWorker<{ latencies: number[]; errors: number; firstError?: string; elapsedMs: number }>(
+    './load-worker.mjs',
+    {
+      url,
+      headers,
+      body,
+      concurrency,
+      warmupMs: LOAD_WARMUP_MS,
+      durationMs: LOAD_DURATION_MS,
+      expect,
+    },
+    (m, resolve) => resolve(m),
+    LOAD_WARMUP_MS + LOAD_DURATION_MS + 60_000,
+  );
   const loopDelay = loop.stop();
   const s = summarize(r.latencies);
-  return { rps: r.latencies.length / (r.elapsedMs / 1000), p50: s.p50, p99: s.p99, n: s.n, errors: r.errors, firstError: r.firstError, loopDelay };
+  return {
+    rps: r.latencies.length / (r.elapsedMs / 1000),
+    p50: s.p50,
+    p99: s.p99,
+    n: s.n,
+    errors: r.errors,
+    firstError: r.firstError,
+    loopDelay,
+  };
 }
 
 async function startBareServer(body: string): Promise<{ url: string; close: () => Promise<void> }> {
@@ -296,14 +386,20 @@ async function startBareServer(body: string): Promise<{ url: string; close: () =
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/graphql`,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
 async function figure1(api: Api) {
   const nestedBody = JSON.stringify({ query: NESTED(20) });
   const res = await fetch(`${api.url}/graphql`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${api.key}` }, body: nestedBody,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${api.key}` },
+    body: nestedBody,
   });
   const text = await res.text();
   const parsed = JSON.parse(text);
@@ -316,9 +412,13 @@ async function figure1(api: Api) {
     steps: nodes.reduce((n: number, c: any) => n + c.steps.edges.length, 0),
     bytes: Buffer.byteLength(text),
   };
-  say(`  response: ${counts.clusters} clusters, ${counts.groups} groups, ${counts.instances} instances, ${counts.steps} steps, ${counts.bytes} bytes`);
+  say(
+    `  response: ${counts.clusters} clusters, ${counts.groups} groups, ${counts.instances} instances, ${counts.steps} steps, ${counts.bytes} bytes`,
+  );
   say('  client: a worker thread of the bench process (own event loop, same 2 cores), node:http keep-alive agent');
-  say(`  ${LOAD_WARMUP_MS} ms warm-up then ${LOAD_DURATION_MS} ms measured per level; bare = plain node:http server answering the same ${counts.bytes} bytes`);
+  say(
+    `  ${LOAD_WARMUP_MS} ms warm-up then ${LOAD_DURATION_MS} ms measured per level; bare = plain node:http server answering the same ${counts.bytes} bytes`,
+  );
 
   const bare = await startBareServer(text);
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${api.key}` };
@@ -331,7 +431,9 @@ async function figure1(api: Api) {
         nested: await profiled(`nested-c${c}`, () => load(`${api.url}/graphql`, headers, nestedBody, c)),
       };
       for (const [name, r] of Object.entries(table[c]!)) {
-        say(`  c=${String(c).padStart(2)} ${name.padEnd(8)} ${fmtRate(r.rps).padStart(11)}  p50 ${ms(r.p50).padStart(9)}  p99 ${ms(r.p99).padStart(9)}  server loop delay p99 ${ms(r.loopDelay.p99, 1)}  (n=${r.n}${r.errors ? `, ${r.errors} errors: ${r.firstError}` : ''})`);
+        say(
+          `  c=${String(c).padStart(2)} ${name.padEnd(8)} ${fmtRate(r.rps).padStart(11)}  p50 ${ms(r.p50).padStart(9)}  p99 ${ms(r.p99).padStart(9)}  server loop delay p99 ${ms(r.loopDelay.p99, 1)}  (n=${r.n}${r.errors ? `, ${r.errors} errors: ${r.firstError}` : ''})`,
+        );
       }
     }
   } finally {
@@ -347,7 +449,7 @@ async function figure1(api: Api) {
       baseline: `trivial ${fmtRate(r.trivial.rps)} p99 ${ms(r.trivial.p99, 1)}; bare ${fmtRate(r.bare.rps)} p99 ${ms(r.bare.p99, 1)}`,
       target: c === 16 ? '>= 1500 req/s, p99 <= 25 ms' : '(reported)',
       // failed requests are reported (and count against the target), they do not fail the bench
-      verdict: c === 16 ? (n16.rps >= 1500 && n16.p99 <= 25 && n16.errors === 0 ? 'PASS' : 'MISS') : (r.nested.errors ? 'MISS' : 'INFO'),
+      verdict: c === 16 ? (n16.rps >= 1500 && n16.p99 <= 25 && n16.errors === 0 ? 'PASS' : 'MISS') : r.nested.errors ? 'MISS' : 'INFO',
     });
   }
 }
@@ -370,7 +472,12 @@ async function countStatements(api: Api, query: string) {
     if (i === 0 || seen.length < fewest.length) fewest = seen;
   }
   // background loops (reconcile every 200 ms, heartbeats) share the pool: the fewest seen is the request's own
-  return { min: Math.min(...counts), median: median(counts), max: Math.max(...counts), statements: fewest.map((s) => s.replace(/\s+/g, ' ').trim().slice(0, 110)) };
+  return {
+    min: Math.min(...counts),
+    median: median(counts),
+    max: Math.max(...counts),
+    statements: fewest.map((s) => s.replace(/\s+/g, ' ').trim().slice(0, 110)),
+  };
 }
 
 async function figure2(api: Api) {
@@ -416,7 +523,12 @@ async function figure3(api: Api, clusterId: string, watch: EventWatch, scratchDi
     const tSend = now();
     const [step] = await addSteps(api, clusterId, [{ name: `dispatch-${i}`, args: ['date', '+%s%N'] }]);
     const tResp = now();
-    const end = await watch.next((e) => e.kind === 'STEP' && e.resourceId === step!.id && ENDED_STEP.includes(e.state ?? ''), `step ${step!.id} to end`, 30_000, from);
+    const end = await watch.next(
+      (e) => e.kind === 'STEP' && e.resourceId === step!.id && ENDED_STEP.includes(e.state ?? ''),
+      `step ${step!.id} to end`,
+      30_000,
+      from,
+    );
     if (end.state !== 'COMPLETED') throw new Error(`dispatch step ${step!.id} ended ${end.state}`);
     const { step: detail } = await api.data(STEP_DETAIL, { id: step!.id });
     const line = detail.logs.edges.map((e: any) => e.node).find((l: any) => l.stream === 'STDOUT');
@@ -456,15 +568,24 @@ async function figure3(api: Api, clusterId: string, watch: EventWatch, scratchDi
   const b = summarize(bare);
   const bs = summarize(sandboxed);
   const sSend = summarize(fromSend);
-  say(`  step process started (time printed by \`date +%s%N\`) after the addSteps response: p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  (n=${s.n})`);
+  say(
+    `  step process started (time printed by \`date +%s%N\`) after the addSteps response: p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  (n=${s.n})`,
+  );
   say(`  ... measured from sending addSteps instead:                                 p50 ${ms(sSend.p50)}  p99 ${ms(sSend.p99)}`);
-  say(`  breakdown (ms resolution, medians): step row claimed (startedAt) ${ms(median(claimAfterResponse), 1)} after the response; `
-    + `agent read the line ${ms(median(readAfterPrint), 1)} after it was printed`);
+  say(
+    `  breakdown (ms resolution, medians): step row claimed (startedAt) ${ms(median(claimAfterResponse), 1)} after the response; ` +
+      `agent read the line ${ms(median(readAfterPrint), 1)} after it was printed`,
+  );
   say(`  baseline: bare spawn('date', ['+%s%N']) from the bench, spawn() call -> printed: p50 ${ms(b.p50)}  p99 ${ms(b.p99)}`);
   say(`  ... the same spawn sandboxed as a node's step (sh -> setpriv -> bwrap, cgroup joined): p50 ${ms(bs.p50)}  p99 ${ms(bs.p99)}`);
   results.figure3 = {
-    fromResponse: s, fromSend: sSend, bareSpawn: b, sandboxedSpawn: bs, sandboxed: sandbox.enabled,
-    medianClaimAfterResponseMs: median(claimAfterResponse), medianAgentReadAfterPrintMs: median(readAfterPrint),
+    fromResponse: s,
+    fromSend: sSend,
+    bareSpawn: b,
+    sandboxedSpawn: bs,
+    sandboxed: sandbox.enabled,
+    medianClaimAfterResponseMs: median(claimAfterResponse),
+    medianAgentReadAfterPrintMs: median(readAfterPrint),
   };
   record({
     figure: '3. step dispatch latency (response -> process runs)',
@@ -485,10 +606,13 @@ function benchSandbox(dir: string): NodeSandbox {
   const uid = nodeUid(path.basename(workdir));
   if (asRoot) chownSync(nodeDir, uid, NODES_GID);
   const group = probeLimits('emberplane/bench')?.create(path.basename(workdir), { memoryBytes: 8 << 30, maxProcesses: 1024, cpus: 2 });
-  return new NodeSandbox({
-    ...(asRoot ? { AGENT_SANDBOX_UID: String(uid), AGENT_SANDBOX_GID: String(NODES_GID) } : {}),
-    ...(group ? { AGENT_LIMIT_PROCS: group.procsFiles.join(',') } : {}),
-  }, workdir);
+  return new NodeSandbox(
+    {
+      ...(asRoot ? { AGENT_SANDBOX_UID: String(uid), AGENT_SANDBOX_GID: String(NODES_GID) } : {}),
+      ...(group ? { AGENT_LIMIT_PROCS: group.procsFiles.join(',') } : {}),
+    },
+    workdir,
+  );
 }
 
 /** BENCH_DIAG=1: every SQL statement the server sends during one dispatch, with its send time. */
@@ -499,7 +623,12 @@ async function traceOneStep(api: Api, clusterId: string, watch: EventWatch, now:
   const tSend = now();
   const [step] = await addSteps(api, clusterId, [{ name: 'dispatch-traced', args: ['date', '+%s%N'] }]);
   const tResp = now();
-  await watch.next((e) => e.kind === 'STEP' && e.resourceId === step!.id && ENDED_STEP.includes(e.state ?? ''), 'traced step to end', 30_000, from);
+  await watch.next(
+    (e) => e.kind === 'STEP' && e.resourceId === step!.id && ENDED_STEP.includes(e.state ?? ''),
+    'traced step to end',
+    30_000,
+    from,
+  );
   const trace = statementTrace;
   statementTrace = null;
   const { step: detail } = await api.data(STEP_DETAIL, { id: step!.id });
@@ -521,11 +650,20 @@ async function figure4(api: Api, clusterId: string, watch: EventWatch) {
   for (let rep = 0; rep < BURST_REPS; rep++) {
     const from = watch.seen.length;
     const t0 = now();
-    const steps = await addSteps(api, clusterId, Array.from({ length: BURST_STEPS }, (_, k) => ({ name: `true-${rep}-${k}`, args: ['true'] })));
+    const steps = await addSteps(
+      api,
+      clusterId,
+      Array.from({ length: BURST_STEPS }, (_, k) => ({ name: `true-${rep}-${k}`, args: ['true'] })),
+    );
     const tResp = now();
     const ends: Array<{ state: string; at: number }> = [];
     for (const step of steps) {
-      await watch.next((e) => e.kind === 'STEP' && e.resourceId === step.id && ENDED_STEP.includes(e.state ?? ''), `step ${step.id} to end`, 60_000, from);
+      await watch.next(
+        (e) => e.kind === 'STEP' && e.resourceId === step.id && ENDED_STEP.includes(e.state ?? ''),
+        `step ${step.id} to end`,
+        60_000,
+        from,
+      );
       const hit = watch.seen.slice(from).find((e) => e.kind === 'STEP' && e.resourceId === step.id && ENDED_STEP.includes(e.state ?? ''))!;
       ends.push({ state: hit.state!, at: hit.receivedAt });
     }
@@ -535,7 +673,9 @@ async function figure4(api: Api, clusterId: string, watch: EventWatch) {
     totals.push(last - t0);
     const order = ends.map((e) => e.at).sort((a, b) => a - b);
     for (let i = 1; i < order.length; i++) cycles.push(order[i]! - order[i - 1]!);
-    say(`  rep ${rep + 1}: ${BURST_STEPS} steps added (response after ${ms(tResp - t0, 1)}), last COMPLETED event after ${ms(last - t0, 1)}`);
+    say(
+      `  rep ${rep + 1}: ${BURST_STEPS} steps added (response after ${ms(tResp - t0, 1)}), last COMPLETED event after ${ms(last - t0, 1)}`,
+    );
     await waitClusterState(api, clusterId, 'WAITING');
   }
   const bareTotals: number[] = [];
@@ -548,7 +688,13 @@ async function figure4(api: Api, clusterId: string, watch: EventWatch) {
   const bare = median(bareTotals);
   say(`  median total over ${BURST_REPS} reps: ${ms(total, 1)}; step-to-step interval median ${ms(median(cycles), 1)}`);
   say(`  baseline: ${BURST_STEPS} sequential bare spawns of \`true\`: median total ${ms(bare, 1)} (${ms(bare / BURST_STEPS, 2)} each)`);
-  results.figure4 = { totalsMs: totals, medianTotalMs: total, medianStepIntervalMs: median(cycles), bareTotalsMs: bareTotals, medianBareTotalMs: bare };
+  results.figure4 = {
+    totalsMs: totals,
+    medianTotalMs: total,
+    medianStepIntervalMs: median(cycles),
+    bareTotalsMs: bareTotals,
+    medianBareTotalMs: bare,
+  };
   record({
     figure: `4. ${BURST_STEPS} x \`true\` at concurrency 1, add -> last COMPLETED`,
     value: `${(total / 1000).toFixed(2)} s`,
@@ -558,35 +704,70 @@ async function figure4(api: Api, clusterId: string, watch: EventWatch) {
   });
 }
 
-interface SubscriberRun { summary: Summary; lost: number; connectMs: number; errors: number; stepState: string; loopDelay: LoopDelay }
+interface SubscriberRun {
+  summary: Summary;
+  lost: number;
+  connectMs: number;
+  errors: number;
+  stepState: string;
+  loopDelay: LoopDelay;
+}
 
-async function logRun(api: Api, clusterId: string, watch: EventWatch, tmp: string, subscribers: number, lines = LOG_LINES, intervalMs = LOG_INTERVAL_MS): Promise<SubscriberRun> {
+async function logRun(
+  api: Api,
+  clusterId: string,
+  watch: EventWatch,
+  tmp: string,
+  subscribers: number,
+  lines = LOG_LINES,
+  intervalMs = LOG_INTERVAL_MS,
+): Promise<SubscriberRun> {
   const goFile = path.join(tmp, `go-${subscribers}-${intervalMs}`);
   cleanups.push({ what: `release step gate ${goFile}`, run: () => fs.writeFile(goFile, '') });
   const from = watch.seen.length;
-  const [step] = await addSteps(api, clusterId, [{ name: `logs-${subscribers}`, args: [process.execPath, EMIT_LINES, goFile, String(lines), String(intervalMs)] }]);
+  const [step] = await addSteps(api, clusterId, [
+    { name: `logs-${subscribers}`, args: [process.execPath, EMIT_LINES, goFile, String(lines), String(intervalMs)] },
+  ]);
   await watch.next((e) => e.kind === 'STEP' && e.resourceId === step!.id && e.state === 'RUNNING', `step ${step!.id} to run`, 30_000, from);
   let connectMs = 0;
   const diag = process.env.BENCH_DIAG ? dbSampler(subscribers, step!.logStreamId) : null;
   const loop = loopMonitor();
-  const done = await runWorker<{ latencies: Float64Array; lost: number; errors: number; firstError?: string; ok: boolean }>('./subscribers-worker.mjs', {
-    wsUrl: `${api.url.replace(/^http/, 'ws')}/graphql`, key: api.key, streamId: step!.logStreamId, subscribers,
-    lineCount: lines, connectBatch: 50, readyTimeoutMs: 120_000, doneTimeoutMs: 120_000,
-  }, (m, resolve) => {
-    if (m.type === 'ready') {
-      connectMs = m.connectMs;
-      if (!m.ok) say(`  warning: only ${m.ready}/${subscribers} subscribers live (${m.errors} errors: ${m.firstError})`);
-      // every subscription is live: let the step print
-      void fs.writeFile(goFile, '');
-    } else if (m.type === 'done') {
-      resolve(m);
-    }
-  }, 300_000);
+  const done = await runWorker<{ latencies: Float64Array; lost: number; errors: number; firstError?: string; ok: boolean }>(
+    './subscribers-worker.mjs',
+    {
+      wsUrl: `${api.url.replace(/^http/, 'ws')}/graphql`,
+      key: api.key,
+      streamId: step!.logStreamId,
+      subscribers,
+      lineCount: lines,
+      connectBatch: 50,
+      readyTimeoutMs: 120_000,
+      doneTimeoutMs: 120_000,
+    },
+    (m, resolve) => {
+      if (m.type === 'ready') {
+        connectMs = m.connectMs;
+        if (!m.ok) say(`  warning: only ${m.ready}/${subscribers} subscribers live (${m.errors} errors: ${m.firstError})`);
+        // every subscription is live: let the step print
+        void fs.writeFile(goFile, '');
+      } else if (m.type === 'done') {
+        resolve(m);
+      }
+    },
+    300_000,
+  );
   const loopDelay = loop.stop();
   await diag?.stop();
-  const end = await watch.next((e) => e.kind === 'STEP' && e.resourceId === step!.id && ENDED_STEP.includes(e.state ?? ''), `step ${step!.id} to end`, 60_000, from);
+  const end = await watch.next(
+    (e) => e.kind === 'STEP' && e.resourceId === step!.id && ENDED_STEP.includes(e.state ?? ''),
+    `step ${step!.id} to end`,
+    60_000,
+    from,
+  );
   if (end.state !== 'COMPLETED') {
-    const { step: detail } = await api.data('query($id: ID!) { step(id: $id) { state failureDetails { reason message } } }', { id: step!.id });
+    const { step: detail } = await api.data('query($id: ID!) { step(id: $id) { state failureDetails { reason message } } }', {
+      id: step!.id,
+    });
     say(`  warning: the log step ended ${end.state}: ${JSON.stringify(detail.failureDetails)}`);
   }
   if (done.errors) say(`  warning: ${done.errors} subscription errors (${done.firstError})`);
@@ -607,15 +788,24 @@ function dbSampler(label: number, streamId: string): { stop: () => Promise<void>
     while (!stopped) {
       const [hb] = await sql`select coalesce(max(extract(epoch from now() - last_heartbeat_at) * 1000), -1)::int as age
         from instances where state = 'RUNNING'`;
-      const act = await sql`select state, count(*)::int as n, coalesce(max(extract(epoch from now() - query_start) * 1000), 0)::int as oldest
+      const act =
+        await sql`select state, count(*)::int as n, coalesce(max(extract(epoch from now() - query_start) * 1000), 0)::int as oldest
         from pg_stat_activity where application_name like 'srv-%' group by state order by state`;
       const [stream] = await sql`select last_seq from log_streams where id = ${streamId}`;
-      say(`    [diag ${label} +${Date.now() - t0} ms] log lines stored ${stream?.lastSeq}; master heartbeat age ${hb!.age} ms; `
-        + `server pool: ${act.map((a) => `${a.state}=${a.n}`).join(', ')}`);
+      say(
+        `    [diag ${label} +${Date.now() - t0} ms] log lines stored ${stream?.lastSeq}; master heartbeat age ${hb!.age} ms; ` +
+          `server pool: ${act.map((a) => `${a.state}=${a.n}`).join(', ')}`,
+      );
       await sleep(500);
     }
   })();
-  return { stop: async () => { stopped = true; await run.catch(() => {}); await sql.end({ timeout: 1 }); } };
+  return {
+    stop: async () => {
+      stopped = true;
+      await run.catch(() => {});
+      await sql.end({ timeout: 1 });
+    },
+  };
 }
 
 async function bareLogRun(tmp: string): Promise<Summary> {
@@ -632,20 +822,28 @@ async function bareLogRun(tmp: string): Promise<Summary> {
 }
 
 async function figure5(api: Api, clusterId: string, watch: EventWatch, tmp: string) {
-  say(`  the step prints ${LOG_LINES} lines ${LOG_INTERVAL_MS} ms apart (20 lines/s), each with its own epoch-ns stamp; latency = receive time in the`);
+  say(
+    `  the step prints ${LOG_LINES} lines ${LOG_INTERVAL_MS} ms apart (20 lines/s), each with its own epoch-ns stamp; latency = receive time in the`,
+  );
   say('  subscriber (graphql-ws clients in a worker thread of the bench) - printed time, over all lines x subscribers');
   const runs: Record<number, SubscriberRun> = {};
   for (const n of LOG_SUBSCRIBERS) {
     runs[n] = await profiled(`logs-${n}-subscribers`, () => logRun(api, clusterId, watch, tmp, n));
     const r = runs[n]!;
-    say(`  ${String(n).padStart(5)} subscriber(s): p50 ${ms(r.summary.p50)}  p90 ${ms(r.summary.p90)}  p99 ${ms(r.summary.p99)}  max ${ms(r.summary.max)}  `
-      + `(n=${r.summary.n}, lost ${r.lost}, connect ${ms(r.connectMs, 0)}, step ${r.stepState})`);
-    say(`        server event loop delay while subscribed: p50 ${ms(r.loopDelay.p50, 1)}  p99 ${ms(r.loopDelay.p99, 1)}  max ${ms(r.loopDelay.max, 1)}`);
+    say(
+      `  ${String(n).padStart(5)} subscriber(s): p50 ${ms(r.summary.p50)}  p90 ${ms(r.summary.p90)}  p99 ${ms(r.summary.p99)}  max ${ms(r.summary.max)}  ` +
+        `(n=${r.summary.n}, lost ${r.lost}, connect ${ms(r.connectMs, 0)}, step ${r.stepState})`,
+    );
+    say(
+      `        server event loop delay while subscribed: p50 ${ms(r.loopDelay.p50, 1)}  p99 ${ms(r.loopDelay.p99, 1)}  max ${ms(r.loopDelay.max, 1)}`,
+    );
   }
   const stressN = LOG_SUBSCRIBERS[LOG_SUBSCRIBERS.length - 1]!;
   const stress = await profiled('logs-stress', () => logRun(api, clusterId, watch, tmp, stressN, STRESS_LINES, STRESS_INTERVAL_MS));
-  say(`  stress: ${STRESS_LINES} lines ${STRESS_INTERVAL_MS} ms apart to ${stressN} subscribers: p50 ${ms(stress.summary.p50)}  p99 ${ms(stress.summary.p99)}  `
-    + `max ${ms(stress.summary.max)}  (n=${stress.summary.n}, lost ${stress.lost}, step ${stress.stepState})`);
+  say(
+    `  stress: ${STRESS_LINES} lines ${STRESS_INTERVAL_MS} ms apart to ${stressN} subscribers: p50 ${ms(stress.summary.p50)}  p99 ${ms(stress.summary.p99)}  ` +
+      `max ${ms(stress.summary.max)}  (n=${stress.summary.n}, lost ${stress.lost}, step ${stress.stepState})`,
+  );
   const bare = await bareLogRun(tmp);
   say(`  baseline: same program spawned by the bench, read from its stdout pipe: p50 ${ms(bare.p50)}  p99 ${ms(bare.p99)}`);
   results.figure5 = { runs, stress, barePipe: bare };
@@ -661,7 +859,7 @@ async function figure5(api: Api, clusterId: string, watch: EventWatch, tmp: stri
   record({
     figure: `5b. same, burst of ${1000 / STRESS_INTERVAL_MS} lines/s`,
     value: `p50 ${ms(stress.summary.p50, 1)}, p99 ${ms(stress.summary.p99, 1)}${stress.lost ? `, ${stress.lost} lost` : ''}`,
-    baseline: `${stressN * 1000 / STRESS_INTERVAL_MS} messages/s`,
+    baseline: `${(stressN * 1000) / STRESS_INTERVAL_MS} messages/s`,
     target: '(reported)',
     verdict: stress.lost === 0 && stress.stepState === 'COMPLETED' ? 'INFO' : 'ERROR',
   });
@@ -675,7 +873,11 @@ let databaseUrl = '';
 // the same disk in the same run. Every variant ends with the bytes fsynced, as an upload does.
 async function fsyncFile(file: string): Promise<void> {
   const handle = await fs.open(file, 'r+');
-  try { await handle.sync(); } finally { await handle.close(); }
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 function curl(args: string[]): Promise<string> {
@@ -684,8 +886,12 @@ function curl(args: string[]): Promise<string> {
     children.add(child);
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     child.on('error', reject);
     child.on('exit', (code) => {
       children.delete(child);
@@ -701,7 +907,10 @@ async function figure6(api: Api, tmp: string) {
   const block = Buffer.alloc(1024 * 1024);
   for (let i = 0; i < block.length; i += 64) block.writeUInt32LE((i * 2654435761) >>> 0, i);
   const handle = await fs.open(src, 'w');
-  for (let i = 0; i < OBJECT_MB; i++) { block.writeUInt32LE(i, 0); await handle.write(block); }
+  for (let i = 0; i < OBJECT_MB; i++) {
+    block.writeUInt32LE(i, 0);
+    await handle.write(block);
+  }
   await handle.sync();
   await handle.close();
   const bucket = `bench-${Date.now().toString(36)}`;
@@ -709,28 +918,43 @@ async function figure6(api: Api, tmp: string) {
   const auth = `authorization: Bearer ${api.key}`;
   const objectUrl = `${api.url}/objects/${bucket}/bench/object.bin`;
   const mbps = (millis: number) => OBJECT_MB / (millis / 1000);
-  const timed = async (fn: () => Promise<void>) => { const t0 = performance.now(); await fn(); return performance.now() - t0; };
+  const timed = async (fn: () => Promise<void>) => {
+    const t0 = performance.now();
+    await fn();
+    return performance.now() - t0;
+  };
   const runs: Record<string, number[]> = { copyFile: [], streamCopy: [], upload: [], download: [] };
   for (let run = 0; run < OBJECT_RUNS; run++) {
     const dst = path.join(tmp, `object-copy-${run}.bin`);
-    runs.copyFile!.push(await timed(async () => { await fs.copyFile(src, dst); await fsyncFile(dst); }));
+    runs.copyFile!.push(
+      await timed(async () => {
+        await fs.copyFile(src, dst);
+        await fsyncFile(dst);
+      }),
+    );
     await fs.rm(dst);
-    runs.streamCopy!.push(await timed(async () => {
-      const { pipeline } = await import('node:stream/promises');
-      const { createReadStream, createWriteStream } = await import('node:fs');
-      await pipeline(createReadStream(src, { highWaterMark: 1024 * 1024 }), createWriteStream(dst));
-      await fsyncFile(dst);
-    }));
+    runs.streamCopy!.push(
+      await timed(async () => {
+        const { pipeline } = await import('node:stream/promises');
+        const { createReadStream, createWriteStream } = await import('node:fs');
+        await pipeline(createReadStream(src, { highWaterMark: 1024 * 1024 }), createWriteStream(dst));
+        await fsyncFile(dst);
+      }),
+    );
     await fs.rm(dst);
     let etag = '';
-    runs.upload!.push(await timed(async () => {
-      etag = JSON.parse(await curl(['-T', src, '-H', auth, '-H', 'content-type: application/octet-stream', objectUrl])).etag;
-    }));
+    runs.upload!.push(
+      await timed(async () => {
+        etag = JSON.parse(await curl(['-T', src, '-H', auth, '-H', 'content-type: application/octet-stream', objectUrl])).etag;
+      }),
+    );
     const down = path.join(tmp, `object-down-${run}.bin`);
-    runs.download!.push(await timed(async () => {
-      await curl(['-H', auth, '-o', down, objectUrl]);
-      await fsyncFile(down);
-    }));
+    runs.download!.push(
+      await timed(async () => {
+        await curl(['-H', auth, '-o', down, objectUrl]);
+        await fsyncFile(down);
+      }),
+    );
     if ((await fs.stat(down)).size !== bytes) throw new Error(`downloaded ${(await fs.stat(down)).size} bytes, expected ${bytes}`);
     if (run === 0) say(`  uploaded ETag ${etag}`);
     await fs.rm(down);
@@ -738,7 +962,8 @@ async function figure6(api: Api, tmp: string) {
   await api.data('mutation($name: String!) { deleteBucket(input: { name: $name, force: true }) { deletedObjects } }', { name: bucket });
   await fs.rm(src);
   const med = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)])) as Record<string, number>;
-  for (const [k, v] of Object.entries(runs)) say(`  ${k.padEnd(10)} ${v.map((m) => `${mbps(m).toFixed(0)} MB/s`).join(', ')} (median ${mbps(med[k]!).toFixed(0)} MB/s)`);
+  for (const [k, v] of Object.entries(runs))
+    say(`  ${k.padEnd(10)} ${v.map((m) => `${mbps(m).toFixed(0)} MB/s`).join(', ')} (median ${mbps(med[k]!).toFixed(0)} MB/s)`);
   results.objects = { mb: OBJECT_MB, runsMs: runs, medianMBps: Object.fromEntries(Object.entries(med).map(([k, v]) => [k, mbps(v)])) };
   const base = mbps(med.streamCopy!);
   for (const kind of ['upload', 'download'] as const) {
@@ -786,7 +1011,12 @@ async function deployFunction(api: Api, name: string, runtime: string, handler: 
   await api.data(`mutation($input: CreateFunctionInput!) { createFunction(input: $input) { function { name } } }`, {
     input: { name, runtime, handler, memoryMb: 1024, code: { files } },
   });
-  await waitUntil(async () => (await api.data(`query($n: String!) { function(name: $n) { state } }`, { n: name })).function.state === 'ACTIVE', `${name} ACTIVE`, 30_000, 50);
+  await waitUntil(
+    async () => (await api.data(`query($n: String!) { function(name: $n) { state } }`, { n: name })).function.state === 'ACTIVE',
+    `${name} ACTIVE`,
+    30_000,
+    50,
+  );
 }
 
 /**
@@ -796,7 +1026,11 @@ async function deployFunction(api: Api, name: string, runtime: string, handler: 
  */
 async function prewarm(api: Api, name: string, c: number) {
   for (let round = 0; round < 50; round++) {
-    const res = await Promise.all(Array.from({ length: c }, () => api.data(`mutation($n: String!) { invokeFunction(input: { functionName: $n }) { invocation { coldStart } } }`, { n: name })));
+    const res = await Promise.all(
+      Array.from({ length: c }, () =>
+        api.data(`mutation($n: String!) { invokeFunction(input: { functionName: $n }) { invocation { coldStart } } }`, { n: name }),
+      ),
+    );
     const { total } = (await api.data(`query($n: String!) { function(name: $n) { instances { total } } }`, { n: name })).function.instances;
     if (total >= c && !res.some((r) => r.invokeFunction.invocation.coldStart)) return;
   }
@@ -809,14 +1043,18 @@ async function figure9(api: Api, app: RunningApp) {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${api.key}` };
   const bare = await startBareServer('{"data":{"invokeFunction":{"statusCode":200}}}');
   const table: Record<string, { bare: LoadResult; invoke: LoadResult }> = {};
-  say('  warm invokes of a no-op Node function through POST /graphql (each recorded in Postgres); bare = plain node:http loopback round trip');
+  say(
+    '  warm invokes of a no-op Node function through POST /graphql (each recorded in Postgres); bare = plain node:http loopback round trip',
+  );
   try {
     for (const c of FN_LEVELS) {
       const bareRun = await load(bare.url, headers, body, c);
       await prewarm(api, 'noop', c);
       table[c] = { bare: bareRun, invoke: await profiled(`invoke-c${c}`, () => load(`${api.url}/graphql`, headers, body, c)) };
       for (const [name, r] of Object.entries(table[c]!)) {
-        say(`  c=${String(c).padStart(2)} ${name.padEnd(7)} ${fmtRate(r.rps).padStart(11)}  p50 ${ms(r.p50).padStart(9)}  p99 ${ms(r.p99).padStart(9)}  (n=${r.n}${r.errors ? `, ${r.errors} errors: ${r.firstError}` : ''})`);
+        say(
+          `  c=${String(c).padStart(2)} ${name.padEnd(7)} ${fmtRate(r.rps).padStart(11)}  p50 ${ms(r.p50).padStart(9)}  p99 ${ms(r.p99).padStart(9)}  (n=${r.n}${r.errors ? `, ${r.errors} errors: ${r.firstError}` : ''})`,
+        );
       }
     }
   } finally {
@@ -824,7 +1062,9 @@ async function figure9(api: Api, app: RunningApp) {
   }
   // the same at c=1 on an unconfined instance (an engine switch, not a setting): the sandbox's cost
   const sandbox = app.modules.functions.runtime.sandbox;
-  await deployFunction(api, 'noop-open', 'NODEJS20', 'index.handler', [{ path: 'index.js', content: 'exports.handler = async () => null;' }]);
+  await deployFunction(api, 'noop-open', 'NODEJS20', 'index.handler', [
+    { path: 'index.js', content: 'exports.handler = async () => null;' },
+  ]);
   const openBody = body.replace('"noop"', '"noop-open"');
   sandbox.confine = false;
   try {
@@ -833,29 +1073,65 @@ async function figure9(api: Api, app: RunningApp) {
     sandbox.confine = sandbox.tool !== null;
   }
   const open = await load(`${api.url}/graphql`, headers, openBody, 1);
-  say(`  c= 1 unconfined instance ${fmtRate(open.rps).padStart(11)}  p50 ${ms(open.p50).padStart(9)}  p99 ${ms(open.p99).padStart(9)}  (n=${open.n})`);
+  say(
+    `  c= 1 unconfined instance ${fmtRate(open.rps).padStart(11)}  p50 ${ms(open.p50).padStart(9)}  p99 ${ms(open.p99).padStart(9)}  (n=${open.n})`,
+  );
   const c1 = table[1]!.invoke;
   record({
-    figure: '9a. warm invoke, c=1 (sandboxed)', value: `p50 ${ms(c1.p50)}, p99 ${ms(c1.p99)}`,
-    baseline: `unconfined p50 ${ms(open.p50)} p99 ${ms(open.p99)}; bare loopback p50 ${ms(table[1]!.bare.p50)}`, target: 'p50 <= 2 ms, p99 <= 10 ms',
+    figure: '9a. warm invoke, c=1 (sandboxed)',
+    value: `p50 ${ms(c1.p50)}, p99 ${ms(c1.p99)}`,
+    baseline: `unconfined p50 ${ms(open.p50)} p99 ${ms(open.p99)}; bare loopback p50 ${ms(table[1]!.bare.p50)}`,
+    target: 'p50 <= 2 ms, p99 <= 10 ms',
     verdict: c1.p50 <= 2 && c1.p99 <= 10 && c1.errors === 0 ? 'PASS' : 'MISS',
   });
   const c16 = table[16]!.invoke;
-  record({ figure: '9b. warm invoke, c=16', value: `${fmtRate(c16.rps)}, p50 ${ms(c16.p50)}, p99 ${ms(c16.p99)}`, baseline: `bare ${fmtRate(table[16]!.bare.rps)}`, target: '(reported)', verdict: 'INFO' });
+  record({
+    figure: '9b. warm invoke, c=16',
+    value: `${fmtRate(c16.rps)}, p50 ${ms(c16.p50)}, p99 ${ms(c16.p99)}`,
+    baseline: `bare ${fmtRate(table[16]!.bare.rps)}`,
+    target: '(reported)',
+    verdict: 'INFO',
+  });
   const c64 = table[64]!.invoke;
   record({
-    figure: '9c. invocations/s, c=64', value: `${fmtRate(c64.rps)}, p99 ${ms(c64.p99)}`, baseline: `bare ${fmtRate(table[64]!.bare.rps)}`,
-    target: '>= 1500 inv/s', verdict: c64.rps >= 1500 && c64.errors === 0 ? 'PASS' : 'MISS',
+    figure: '9c. invocations/s, c=64',
+    value: `${fmtRate(c64.rps)}, p99 ${ms(c64.p99)}`,
+    baseline: `bare ${fmtRate(table[64]!.bare.rps)}`,
+    target: '>= 1500 inv/s',
+    verdict: c64.rps >= 1500 && c64.errors === 0 ? 'PASS' : 'MISS',
   });
 
   const python = app.modules.functions.runtime.sandbox.interpreters.python;
   const runtimes = [
-    { runtime: 'NODEJS20', handler: 'index.handler', files: [{ path: 'index.js', content: 'exports.handler = async () => null;' }], bare: [app.modules.functions.runtime.sandbox.interpreters.node, ['-e', '0']] as const },
-    ...(python ? [{ runtime: 'PYTHON311', handler: 'app.handler', files: [{ path: 'app.py', content: 'def handler(event, context):\n    return None\n' }], bare: [python, ['-c', '0']] as const }] : []),
+    {
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      files: [{ path: 'index.js', content: 'exports.handler = async () => null;' }],
+      bare: [app.modules.functions.runtime.sandbox.interpreters.node, ['-e', '0']] as const,
+    },
+    ...(python
+      ? [
+          {
+            runtime: 'PYTHON311',
+            handler: 'app.handler',
+            files: [{ path: 'app.py', content: 'def handler(event, context):\n    return None\n' }],
+            bare: [python, ['-c', '0']] as const,
+          },
+        ]
+      : []),
   ];
   const cold: Record<string, { init: number[]; noSpare: number[]; unconfined: number[]; bare: number[] }> = {};
   const spares = sandbox.spares;
-  const sparesFull = () => waitUntil(() => { const c = spares!.counts(); return c.ready === c.size && c.starting === 0; }, 'spare sandboxes ready', 30_000, 10);
+  const sparesFull = () =>
+    waitUntil(
+      () => {
+        const c = spares!.counts();
+        return c.ready === c.size && c.starting === 0;
+      },
+      'spare sandboxes ready',
+      30_000,
+      10,
+    );
   for (const r of runtimes) {
     const name = `cold-${r.runtime.toLowerCase()}`;
     await deployFunction(api, name, r.runtime, r.handler, r.files);
@@ -865,8 +1141,14 @@ async function figure9(api: Api, app: RunningApp) {
     const bareTimes: number[] = [];
     const coldStart = async (run: string) => {
       // a configuration change makes a new revision: the next invoke starts a new instance
-      await api.data(`mutation($n: String!, $v: String!) { updateFunctionConfiguration(input: { functionName: $n, environment: { RUN: $v } }) { function { name } } }`, { n: name, v: run });
-      const res = await api.data(`mutation($n: String!) { invokeFunction(input: { functionName: $n }) { invocation { coldStart initDurationMs } } }`, { n: name });
+      await api.data(
+        `mutation($n: String!, $v: String!) { updateFunctionConfiguration(input: { functionName: $n, environment: { RUN: $v } }) { function { name } } }`,
+        { n: name, v: run },
+      );
+      const res = await api.data(
+        `mutation($n: String!) { invokeFunction(input: { functionName: $n }) { invocation { coldStart initDurationMs } } }`,
+        { n: name },
+      );
       if (!res.invokeFunction.invocation.coldStart) throw new Error('expected a cold start');
       return res.invokeFunction.invocation.initDurationMs as number;
     };
@@ -903,14 +1185,19 @@ async function figure9(api: Api, app: RunningApp) {
     cold[r.runtime] = { init, noSpare, unconfined, bare: bareTimes };
     const ratio = median(init) / median(bareTimes);
     const all = (v: number[]) => v.map((x) => x.toFixed(1)).join(', ');
-    say(`  ${r.runtime}: init duration sandboxed${spares ? ' from a spare' : ''} median ${ms(median(init))} (all: ${all(init)}); `
-      + `${spares ? `without a spare (pool 0) median ${ms(median(noSpare))} (all: ${all(noSpare)}); ` : ''}`
-      + `unconfined median ${ms(median(unconfined))} (all: ${all(unconfined)}); bare ${r.bare[0]} ${r.bare[1].join(' ')} median ${ms(median(bareTimes))}; ratio ${ratio.toFixed(2)}`);
+    say(
+      `  ${r.runtime}: init duration sandboxed${spares ? ' from a spare' : ''} median ${ms(median(init))} (all: ${all(init)}); ` +
+        `${spares ? `without a spare (pool 0) median ${ms(median(noSpare))} (all: ${all(noSpare)}); ` : ''}` +
+        `unconfined median ${ms(median(unconfined))} (all: ${all(unconfined)}); bare ${r.bare[0]} ${r.bare[1].join(' ')} median ${ms(median(bareTimes))}; ratio ${ratio.toFixed(2)}`,
+    );
     record({
-      figure: `9d. cold start ${r.runtime} (sandboxed${spares ? ', from a spare' : ''})`, value: `init ${ms(median(init), 1)} (x${ratio.toFixed(2)})`,
-      baseline: `${spares ? `no spare ${ms(median(noSpare), 1)} (x${(median(noSpare) / median(bareTimes)).toFixed(2)}); ` : ''}unconfined ${ms(median(unconfined), 1)}; `
-        + `${path.basename(r.bare[0])} ${r.bare[1].join(' ')} ${ms(median(bareTimes), 1)}`,
-      target: '<= 1.5x bare', verdict: ratio <= 1.5 ? 'PASS' : 'MISS',
+      figure: `9d. cold start ${r.runtime} (sandboxed${spares ? ', from a spare' : ''})`,
+      value: `init ${ms(median(init), 1)} (x${ratio.toFixed(2)})`,
+      baseline:
+        `${spares ? `no spare ${ms(median(noSpare), 1)} (x${(median(noSpare) / median(bareTimes)).toFixed(2)}); ` : ''}unconfined ${ms(median(unconfined), 1)}; ` +
+        `${path.basename(r.bare[0])} ${r.bare[1].join(' ')} ${ms(median(bareTimes), 1)}`,
+      target: '<= 1.5x bare',
+      verdict: ratio <= 1.5 ? 'PASS' : 'MISS',
     });
   }
   results.figure6 = { levels: table, cold };
@@ -939,7 +1226,12 @@ async function main() {
   await fs.mkdir(appDir, { recursive: true });
 
   say(`emberplane bench — ${started.toISOString()}`);
-  say(`machine: ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
+  say(
+    `machine: ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), load avg ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}, node ${process.version}`,
+  );
 
   let t = Date.now();
   const pg: EmbeddedDatabase = await startEmbeddedPostgres(pgDir, log);
@@ -949,29 +1241,53 @@ async function main() {
   const key = `ep_bench_${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
   // the defaults a fresh `npm start` has, on a free port, with this bench's data dir and database
   const config: Config = {
-    ...loadConfig({}), port: 0, logLevel: 'warn', agentHeartbeatMs: 1_000, agentOrphanSeconds: 60, reconcileIntervalMs: 200,
-    dbPoolSize: 10, dataDir: appDir, bucketsDir: path.join(appDir, 'buckets'), databaseUrl: pg.url, adminApiKey: key,
+    ...loadConfig({}),
+    port: 0,
+    logLevel: 'warn',
+    agentHeartbeatMs: 1_000,
+    agentOrphanSeconds: 60,
+    reconcileIntervalMs: 200,
+    dbPoolSize: 10,
+    dataDir: appDir,
+    bucketsDir: path.join(appDir, 'buckets'),
+    databaseUrl: pg.url,
+    adminApiKey: key,
   };
-  const app: RunningApp = await startApp(config, log, { onQuery: (q) => { statementLog?.push(q); statementTrace?.push({ t: traceClock(), q }); } });
+  const app: RunningApp = await startApp(config, log, {
+    onQuery: (q) => {
+      statementLog?.push(q);
+      statementTrace?.push({ t: traceClock(), q });
+    },
+  });
   cleanups.push({
     what: 'stop the control plane and its agents',
     run: async () => {
       await app.close({ stopAgents: true });
-      const left = await waitUntil(() => processesUnder(appDir).length === 0 || null, 'agent processes to exit', 10_000, 100).catch(() => null);
+      const left = await waitUntil(() => processesUnder(appDir).length === 0 || null, 'agent processes to exit', 10_000, 100).catch(
+        () => null,
+      );
       if (!left) {
         const pids = processesUnder(appDir);
         say(`cleanup: killing ${pids.length} leftover agent/step processes: ${pids.join(' ')}`);
-        for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+        for (const pid of pids)
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
       }
     },
   });
-  say(`control plane on ${app.url} (in-process; Postgres 18 embedded; dbPoolSize ${config.dbPoolSize}, reconcile ${config.reconcileIntervalMs} ms) — started in ${Date.now() - t} ms`);
+  say(
+    `control plane on ${app.url} (in-process; Postgres 18 embedded; dbPoolSize ${config.dbPoolSize}, reconcile ${config.reconcileIntervalMs} ms) — started in ${Date.now() - t} ms`,
+  );
   const api = new Api(app.url, key);
 
-  if (ONLY.has(1) || ONLY.has(2)) await figure(`seed: ${SEED_CLUSTERS} clusters (MASTER + CORE x2, ${SEED_STEPS} steps each), run, then terminated`, async () => {
-    t = Date.now();
-    await seed(api);
-  });
+  if (ONLY.has(1) || ONLY.has(2))
+    await figure(`seed: ${SEED_CLUSTERS} clusters (MASTER + CORE x2, ${SEED_STEPS} steps each), run, then terminated`, async () => {
+      t = Date.now();
+      await seed(api);
+    });
 
   if (ONLY.has(1)) await figure('1. nested clusters query: throughput and latency', () => figure1(api));
   if (ONLY.has(2)) await figure('2. SQL statements per nested request', () => figure2(api));
@@ -980,14 +1296,17 @@ async function main() {
   const client = api.ws();
   cleanups.push({ what: 'close the events client', run: () => Promise.resolve(client.dispose()) });
   let watch: EventWatch | null = null;
-  if (ONLY.has(3) || ONLY.has(4) || ONLY.has(5)) await figure('setup: one WAITING cluster (MASTER only, stepConcurrencyLevel 1) for figures 3-5', async () => {
-    clusterId = await createCluster(api, {
-      name: 'bench-steps', instanceGroups: [{ role: 'MASTER', instanceType: 'm5.large', count: 1 }], stepConcurrencyLevel: 1,
+  if (ONLY.has(3) || ONLY.has(4) || ONLY.has(5))
+    await figure('setup: one WAITING cluster (MASTER only, stepConcurrencyLevel 1) for figures 3-5', async () => {
+      clusterId = await createCluster(api, {
+        name: 'bench-steps',
+        instanceGroups: [{ role: 'MASTER', instanceType: 'm5.large', count: 1 }],
+        stepConcurrencyLevel: 1,
+      });
+      watch = new EventWatch(client, clusterId, realtimeClock());
+      await waitClusterState(api, clusterId, 'WAITING');
+      say(`  cluster ${clusterId} WAITING`);
     });
-    watch = new EventWatch(client, clusterId, realtimeClock());
-    await waitClusterState(api, clusterId, 'WAITING');
-    say(`  cluster ${clusterId} WAITING`);
-  });
   if (watch) {
     const w: EventWatch = watch;
     if (ONLY.has(3)) await figure('3. step dispatch latency', () => figure3(api, clusterId, w, appDir));
@@ -996,46 +1315,83 @@ async function main() {
     w.close();
   }
   if (ONLY.has(6)) await figure(`6. objects: upload/download MB/s vs a plain file copy (${OBJECT_MB} MB)`, () => figure6(api, tmp));
-  if (ONLY.has(8)) await figure('8. SQL step overhead (addSteps -> COMPLETED) vs DuckDB called directly', async () => {
-    const r = await benchSqlStep(api, config.bucketsDir, tmp, say);
-    say(`  SQL step, addSteps -> COMPLETED event: p50 ${ms(r.step.p50)}  max ${ms(r.step.max)}  (n=${r.step.n}, ${r.rowsWritten} rows written)`);
-    say(`  the step runner spawned by the bench (node + locked-down DuckDB + rename): p50 ${ms(r.runner.p50)}`);
-    say(`  baseline: DuckDB in the bench's process (new instance + COPY): p50 ${ms(r.direct.p50)}`);
-    results.figure8 = r;
-    record({
-      figure: '8. SQL step (2M-row CSV -> Parquet)',
-      value: `p50 ${ms(r.step.p50, 0)} (${r.ratio.toFixed(2)}x direct; runner alone p50 ${ms(r.runner.p50, 0)})`,
-      baseline: `DuckDB direct p50 ${ms(r.direct.p50, 0)}`,
-      target: 'none (issue: report)',
-      verdict: 'INFO',
+  if (ONLY.has(8))
+    await figure('8. SQL step overhead (addSteps -> COMPLETED) vs DuckDB called directly', async () => {
+      const r = await benchSqlStep(api, config.bucketsDir, tmp, say);
+      say(
+        `  SQL step, addSteps -> COMPLETED event: p50 ${ms(r.step.p50)}  max ${ms(r.step.max)}  (n=${r.step.n}, ${r.rowsWritten} rows written)`,
+      );
+      say(`  the step runner spawned by the bench (node + locked-down DuckDB + rename): p50 ${ms(r.runner.p50)}`);
+      say(`  baseline: DuckDB in the bench's process (new instance + COPY): p50 ${ms(r.direct.p50)}`);
+      results.figure8 = r;
+      record({
+        figure: '8. SQL step (2M-row CSV -> Parquet)',
+        value: `p50 ${ms(r.step.p50, 0)} (${r.ratio.toFixed(2)}x direct; runner alone p50 ${ms(r.runner.p50, 0)})`,
+        baseline: `DuckDB direct p50 ${ms(r.direct.p50, 0)}`,
+        target: 'none (issue: report)',
+        verdict: 'INFO',
+      });
     });
-  });
 
-  if (ONLY.has(7)) await figure('7. SPARK clusters: start-up, step overhead, healing', () => benchSpark({ api, dataDir: appDir, record, say, results }));
+  if (ONLY.has(7))
+    await figure('7. SPARK clusters: start-up, step overhead, healing', () => benchSpark({ api, dataDir: appDir, record, say, results }));
 
   if (ONLY.has(9)) await figure('9. functions: warm invoke overhead, throughput, cold starts', () => figure9(api, app));
-  if (ONLY.has(12)) await figure('12. schedule accuracy: SCHEDULE trigger ticks vs their due times', () => benchSchedule({ api, deployFunction, record, say, results }));
-  if (ONLY.has(10)) await figure('10a. triggers: HTTP trigger vs a bare node:http server', () => benchHttpTrigger({
-    api, app, levels: FN_LEVELS, load, startBareServer, deployFunction, say, results,
-    record: (r) => record({ ...r, figure: `10a. ${r.figure}` }),
-  }));
+  if (ONLY.has(12))
+    await figure('12. schedule accuracy: SCHEDULE trigger ticks vs their due times', () =>
+      benchSchedule({ api, deployFunction, record, say, results }),
+    );
+  if (ONLY.has(10))
+    await figure('10a. triggers: HTTP trigger vs a bare node:http server', () =>
+      benchHttpTrigger({
+        api,
+        app,
+        levels: FN_LEVELS,
+        load,
+        startBareServer,
+        deployFunction,
+        say,
+        results,
+        record: (r) => record({ ...r, figure: `10a. ${r.figure}` }),
+      }),
+    );
 
   if (ONLY.has(10)) await figure('10c. triggers: bucket put → function start', () => benchBucketTrigger({ api, record, say, results }));
-  if (ONLY.has(13)) await figure('13. hostile GraphQL requests: refusal time, /healthz meanwhile', () => benchHostile({
-    url: app.url, key, bodyLimitBytes: config.graphqlBodyLimitBytes, startBareServer, record, say, results,
-  }));
+  if (ONLY.has(13))
+    await figure('13. hostile GraphQL requests: refusal time, /healthz meanwhile', () =>
+      benchHostile({
+        url: app.url,
+        key,
+        bodyLimitBytes: config.graphqlBodyLimitBytes,
+        startBareServer,
+        record,
+        say,
+        results,
+      }),
+    );
 
   printSummary();
   const out = path.join(ROOT, 'bench-results', 'latest.json');
   await fs.mkdir(path.dirname(out), { recursive: true });
-  await fs.writeFile(out, JSON.stringify({
-    startedAt: started.toISOString(),
-    finishedAt: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version },
-    config: { dbPoolSize: config.dbPoolSize, reconcileIntervalMs: config.reconcileIntervalMs, agentHeartbeatMs: config.agentHeartbeatMs },
-    summary: rows,
-    figures: results,
-  }, (_k, v) => (v instanceof Float64Array ? undefined : v), 2));
+  await fs.writeFile(
+    out,
+    JSON.stringify(
+      {
+        startedAt: started.toISOString(),
+        finishedAt: new Date().toISOString(),
+        machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version },
+        config: {
+          dbPoolSize: config.dbPoolSize,
+          reconcileIntervalMs: config.reconcileIntervalMs,
+          agentHeartbeatMs: config.agentHeartbeatMs,
+        },
+        summary: rows,
+        figures: results,
+      },
+      (_k, v) => (v instanceof Float64Array ? undefined : v),
+      2,
+    ),
+  );
   say(`\nwrote ${path.relative(process.cwd(), out)}`);
 }
 

@@ -7,11 +7,23 @@
 // Baseline, same run and process: how late setTimeout fires for wall-clock targets spread the same way.
 import { type Api, ms, sleep, summarize, waitUntil, type Summary } from './lib.js';
 
-interface Row { figure: string; value: string; baseline: string; target: string; verdict: 'PASS' | 'MISS' | 'ERROR' | 'INFO' }
+interface Row {
+  figure: string;
+  value: string;
+  baseline: string;
+  target: string;
+  verdict: 'PASS' | 'MISS' | 'ERROR' | 'INFO';
+}
 
 export interface ScheduleBenchDeps {
   api: Api;
-  deployFunction: (api: Api, name: string, runtime: string, handler: string, files: Array<{ path: string; content: string }>) => Promise<void>;
+  deployFunction: (
+    api: Api,
+    name: string,
+    runtime: string,
+    handler: string,
+    files: Array<{ path: string; content: string }>,
+  ) => Promise<void>;
   record: (row: Row) => void;
   say: (line?: string) => void;
   results: Record<string, unknown>;
@@ -41,7 +53,9 @@ function timerBaseline(untilMs: number): Promise<number[]> {
 }
 
 export async function benchSchedule({ api, deployFunction, record, say, results }: ScheduleBenchDeps): Promise<void> {
-  await deployFunction(api, 'sched-noop', 'NODEJS20', 'index.handler', [{ path: 'index.js', content: 'exports.handler = async () => null;' }]);
+  await deployFunction(api, 'sched-noop', 'NODEJS20', 'index.handler', [
+    { path: 'index.js', content: 'exports.handler = async () => null;' },
+  ]);
   const names: string[] = [];
   const t0 = Date.now();
   for (let i = 0; i < CRONS; i++) {
@@ -56,12 +70,15 @@ export async function benchSchedule({ api, deployFunction, record, say, results 
     await api.data(CREATE, { input: { name, functionName: 'sched-noop', schedule: { expression: 'rate(1 minute)' } } });
     names.push(name);
   }
-  say(`  ${CRONS} x cron(* * * * ? *) and ${RATES} x rate(1 minute) (created over ${SPREAD_MS / 1000} s); measuring until every rate trigger ticked once more`);
+  say(
+    `  ${CRONS} x cron(* * * * ? *) and ${RATES} x rate(1 minute) (created over ${SPREAD_MS / 1000} s); measuring until every rate trigger ticked once more`,
+  );
   // each rate trigger's second tick is due a minute after its creation (to the second)
   const end = t0 + SPREAD_MS + 62_000;
   await sleep(end - Date.now());
   const timers = await baseline;
-  for (const name of names) await api.data(`mutation($n: String!) { setTriggerEnabled(input: { name: $n, enabled: false }) { trigger { name } } }`, { n: name });
+  for (const name of names)
+    await api.data(`mutation($n: String!) { setTriggerEnabled(input: { name: $n, enabled: false }) { trigger { name } } }`, { n: name });
 
   const queued: number[] = [];
   const started: number[] = [];
@@ -70,10 +87,15 @@ export async function benchSchedule({ api, deployFunction, record, say, results 
   /** rate triggers without their tick a minute after creation */
   let missing = 0;
   for (const name of names) {
-    const deliveries = await waitUntil(async () => {
-      const edges = (await api.data(DELIVERIES, { name })).trigger.deliveries.edges.map((e: any) => e.node);
-      return edges.every((d: any) => d.invocation.startedAt) ? edges : null;
-    }, `the deliveries of ${name} to start`, 30_000, 200);
+    const deliveries = await waitUntil(
+      async () => {
+        const edges = (await api.data(DELIVERIES, { name })).trigger.deliveries.edges.map((e: any) => e.node);
+        return edges.every((d: any) => d.invocation.startedAt) ? edges : null;
+      },
+      `the deliveries of ${name} to start`,
+      30_000,
+      200,
+    );
     // oldest first; the first tick of a trigger is its creation
     const byTime = new Map<number, any[]>();
     for (const d of deliveries.reverse()) {
@@ -93,7 +115,8 @@ export async function benchSchedule({ api, deployFunction, record, say, results 
   const q = summarize(queued);
   const s = summarize(started);
   const b = summarize(timers);
-  const line = (label: string, v: Summary) => say(`  ${label.padEnd(34)} p50 ${ms(v.p50).padStart(10)}  p99 ${ms(v.p99).padStart(10)}  max ${ms(v.max).padStart(10)}  (n=${v.n})`);
+  const line = (label: string, v: Summary) =>
+    say(`  ${label.padEnd(34)} p50 ${ms(v.p50).padStart(10)}  p99 ${ms(v.p99).padStart(10)}  max ${ms(v.max).padStart(10)}  (n=${v.n})`);
   line('tick queued - due', q);
   line('function started - due', s);
   line('baseline: setTimeout late by', b);

@@ -62,7 +62,9 @@ async function timeToWaiting(api: Api, input: Record<string, unknown>): Promise<
 }
 
 async function put(api: Api, bucket: string, key: string, content: string): Promise<string> {
-  const { putObject } = await api.data('mutation($input: PutObjectInput!) { putObject(input: $input) { object { uri } } }', { input: { bucket, key, content } });
+  const { putObject } = await api.data('mutation($input: PutObjectInput!) { putObject(input: $input) { object { uri } } }', {
+    input: { bucket, key, content },
+  });
   return putObject.object.uri as string;
 }
 
@@ -70,24 +72,40 @@ function bareSubmit(home: string, python: string, master: string, args: string[]
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const child = spawn(path.join(home, 'bin', 'spark-submit'), ['--master', master, '--deploy-mode', 'client', ...args], {
-      env: { ...process.env, SPARK_HOME: home, PYSPARK_PYTHON: python }, stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, SPARK_HOME: home, PYSPARK_PYTHON: python },
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-3000); });
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr = (stderr + c.toString()).slice(-3000);
+    });
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(Date.now() - t0) : reject(new Error(`bare spark-submit exited ${code}: ${stderr}`))));
+    child.once('close', (code) =>
+      code === 0 ? resolve(Date.now() - t0) : reject(new Error(`bare spark-submit exited ${code}: ${stderr}`)),
+    );
   });
 }
 
 export async function benchSpark(ctx: SparkBenchContext): Promise<void> {
   const { api, dataDir, record, say } = ctx;
   // (as the server finds it: nodes sandboxed as their own uids need a python every user can run)
-  const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME, javaHome: process.env.JAVA_HOME, forOthers: process.getuid?.() === 0 && process.env.SANDBOX !== 'off' });
+  const spark = detectSpark({
+    python: process.env.PYTHON,
+    sparkHome: process.env.SPARK_HOME,
+    javaHome: process.env.JAVA_HOME,
+    forOthers: process.getuid?.() === 0 && process.env.SANDBOX !== 'off',
+  });
   if (!spark.available) {
     record({ figure: '7. SPARK', value: `skipped: ${spark.reason}`, baseline: '', target: '', verdict: 'ERROR' });
     return;
   }
-  const plain = { name: 'bench-plain', instanceGroups: [{ role: 'MASTER', instanceType: SMALL, count: 1 }, { role: 'CORE', instanceType: SMALL, count: 2 }] };
+  const plain = {
+    name: 'bench-plain',
+    instanceGroups: [
+      { role: 'MASTER', instanceType: SMALL, count: 1 },
+      { role: 'CORE', instanceType: SMALL, count: 2 },
+    ],
+  };
   const withSpark = { ...plain, name: 'bench-spark', applications: ['SPARK'] };
 
   // a) start-up: interleaved so both see the same machine
@@ -106,8 +124,11 @@ export async function benchSpark(ctx: SparkBenchContext): Promise<void> {
   }
   ctx.results.sparkStartup = { plainMs, sparkMs };
   record({
-    figure: '7a. cluster to WAITING with SPARK (1 master + 2 core)', value: sec(median(sparkMs)),
-    baseline: `${sec(median(plainMs))} without apps`, target: '<= 15 s', verdict: median(sparkMs) <= 15_000 ? 'PASS' : 'MISS',
+    figure: '7a. cluster to WAITING with SPARK (1 master + 2 core)',
+    value: sec(median(sparkMs)),
+    baseline: `${sec(median(plainMs))} without apps`,
+    target: '<= 15 s',
+    verdict: median(sparkMs) <= 15_000 ? 'PASS' : 'MISS',
   });
 
   // b) step overhead vs bare spark-submit on the same master, interleaved
@@ -120,18 +141,35 @@ export async function benchSpark(ctx: SparkBenchContext): Promise<void> {
   const bucket = path.join(dataDir, 'buckets', 'bench');
   // e) progress beside real completion, sampled through the API while the step runs
   const progressApp = await put(api, 'bench', 'progress.py', PROGRESS_APP);
-  const [progressStep] = (await api.data(ADD, { input: { clusterId, steps: [{
-    name: 'progress', spark: { appUri: progressApp, args: ['s3://bench/progress-marks/'] },
-  }] } })).addSteps.steps;
+  const [progressStep] = (
+    await api.data(ADD, {
+      input: {
+        clusterId,
+        steps: [
+          {
+            name: 'progress',
+            spark: { appUri: progressApp, args: ['s3://bench/progress-marks/'] },
+          },
+        ],
+      },
+    })
+  ).addSteps.steps;
   const samples: { at: number; progress: number }[] = [];
-  const progressState = await waitUntil(async () => {
-    const s = (await api.data('query($id: ID!) { step(id: $id) { state progress } }', { id: progressStep.id })).step;
-    if (s.state === 'RUNNING' && typeof s.progress === 'number') samples.push({ at: Date.now() / 1000, progress: s.progress });
-    return ['COMPLETED', 'FAILED', 'CANCELLED', 'INTERRUPTED'].includes(s.state) ? s.state as string : null;
-  }, 'the progress step', 300_000, PROGRESS_SAMPLE_MS);
+  const progressState = await waitUntil(
+    async () => {
+      const s = (await api.data('query($id: ID!) { step(id: $id) { state progress } }', { id: progressStep.id })).step;
+      if (s.state === 'RUNNING' && typeof s.progress === 'number') samples.push({ at: Date.now() / 1000, progress: s.progress });
+      return ['COMPLETED', 'FAILED', 'CANCELLED', 'INTERRUPTED'].includes(s.state) ? (s.state as string) : null;
+    },
+    'the progress step',
+    300_000,
+    PROGRESS_SAMPLE_MS,
+  );
   if (progressState !== 'COMPLETED') throw new Error(`progress step ${progressStep.id} ended ${progressState}`);
   const marksDir = path.join(bucket, 'progress-marks');
-  const ends = readdirSync(marksDir).filter((n) => !n.startsWith('.')).map((n) => Number(readFileSync(path.join(marksDir, n), 'utf8')));
+  const ends = readdirSync(marksDir)
+    .filter((n) => !n.startsWith('.'))
+    .map((n) => Number(readFileSync(path.join(marksDir, n), 'utf8')));
   const real = (at: number) => ends.filter((t) => t <= at).length / ends.length;
   const paired = samples.map((x) => ({ ...x, real: real(x.at) }));
   for (const x of paired) say(`  progress ${x.progress.toFixed(3)}  real ${x.real.toFixed(3)}`);
@@ -143,23 +181,44 @@ export async function benchSpark(ctx: SparkBenchContext): Promise<void> {
   record({
     figure: '7e. SPARK step progress vs real task completion (multi-stage app)',
     value: `${paired.length} samples, ${ends.length} tasks, largest overestimate ${worst.toFixed(2)}, underestimate ${lag.toFixed(2)}`,
-    baseline: 'fraction of tasks ended at each sample (counted afterwards)', target: 'never >= 0.9 while < 0.5 done',
+    baseline: 'fraction of tasks ended at each sample (counted afterwards)',
+    target: 'never >= 0.9 while < 0.5 done',
     verdict: paired.length > 0 && misleading.length === 0 ? 'PASS' : 'MISS',
   });
 
   const bareMs: number[] = [];
   const stepMs: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    bareMs.push(await bareSubmit(spark.sparkHome!, spark.python!, master,
-      [path.join(bucket, 'wordcount.py'), path.join(bucket, 'in', 'words.txt'), path.join(bucket, `bare-${i}`)]));
+    bareMs.push(
+      await bareSubmit(spark.sparkHome!, spark.python!, master, [
+        path.join(bucket, 'wordcount.py'),
+        path.join(bucket, 'in', 'words.txt'),
+        path.join(bucket, `bare-${i}`),
+      ]),
+    );
     const t0 = Date.now();
-    const [step] = (await api.data(ADD, { input: { clusterId, steps: [{
-      name: `wc-${i}`, spark: { appUri: app, args: [input, `s3://bench/step-${i}/`] },
-    }] } })).addSteps.steps;
-    const state = await waitUntil(async () => {
-      const s = (await api.data(STEP, { id: step.id })).step.state as string;
-      return ['COMPLETED', 'FAILED', 'CANCELLED', 'INTERRUPTED'].includes(s) ? s : null;
-    }, 'the SPARK step', 180_000, 50);
+    const [step] = (
+      await api.data(ADD, {
+        input: {
+          clusterId,
+          steps: [
+            {
+              name: `wc-${i}`,
+              spark: { appUri: app, args: [input, `s3://bench/step-${i}/`] },
+            },
+          ],
+        },
+      })
+    ).addSteps.steps;
+    const state = await waitUntil(
+      async () => {
+        const s = (await api.data(STEP, { id: step.id })).step.state as string;
+        return ['COMPLETED', 'FAILED', 'CANCELLED', 'INTERRUPTED'].includes(s) ? s : null;
+      },
+      'the SPARK step',
+      180_000,
+      50,
+    );
     if (state !== 'COMPLETED') throw new Error(`SPARK step ${step.id} ended ${state}`);
     stepMs.push(Date.now() - t0);
     say(`  run ${i + 1}: bare spark-submit ${sec(bareMs[i]!)}, SPARK step ${sec(stepMs[i]!)}`);
@@ -169,8 +228,11 @@ export async function benchSpark(ctx: SparkBenchContext): Promise<void> {
   // sensitive to the shared machine's load drifting during the figure
   const ratio = median(stepMs.map((v, i) => v / bareMs[i]!));
   record({
-    figure: '7b. SPARK step addSteps -> COMPLETED (word count)', value: `${sec(median(stepMs))} (${ratio.toFixed(2)}x, median of pairs)`,
-    baseline: `${sec(median(bareMs))} bare spark-submit`, target: '<= 1.2x', verdict: ratio <= 1.2 ? 'PASS' : 'MISS',
+    figure: '7b. SPARK step addSteps -> COMPLETED (word count)',
+    value: `${sec(median(stepMs))} (${ratio.toFixed(2)}x, median of pairs)`,
+    baseline: `${sec(median(bareMs))} bare spark-submit`,
+    target: '<= 1.2x',
+    verdict: ratio <= 1.2 ? 'PASS' : 'MISS',
   });
 
   // c) healing: kill -9 a worker node's agent; detection, then a replacement ALIVE in Spark
@@ -178,23 +240,38 @@ export async function benchSpark(ctx: SparkBenchContext): Promise<void> {
   const victim = before.instances.find((i: any) => i.role === 'CORE' && i.state === 'RUNNING');
   const t0 = Date.now();
   process.kill(victim.pid, 'SIGKILL');
-  await waitUntil(async () => (await api.data(STATE, { id: clusterId })).cluster.instances.find((i: any) => i.id === victim.id).state === 'TERMINATED',
-    'the dead node detected', 60_000, 50);
+  await waitUntil(
+    async () => (await api.data(STATE, { id: clusterId })).cluster.instances.find((i: any) => i.id === victim.id).state === 'TERMINATED',
+    'the dead node detected',
+    60_000,
+    50,
+  );
   const detected = Date.now() - t0;
-  await waitUntil(async () => {
-    const c = (await api.data(STATE, { id: clusterId })).cluster;
-    return c.spark.aliveWorkers === 2 && c.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').length === 2;
-  }, 'the replacement worker', 120_000, 50);
+  await waitUntil(
+    async () => {
+      const c = (await api.data(STATE, { id: clusterId })).cluster;
+      return c.spark.aliveWorkers === 2 && c.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').length === 2;
+    },
+    'the replacement worker',
+    120_000,
+    50,
+  );
   const replaced = Date.now() - t0;
   say(`  dead node detected after ${sec(detected)}, replacement worker ALIVE after ${sec(replaced)}`);
   ctx.results.sparkHealing = { detectedMs: detected, replacedMs: replaced };
   await api.data(TERMINATE, { ids: [clusterId] });
   record({
-    figure: '7c. dead worker node detected', value: sec(detected), baseline: 'heartbeat timeout 10 s', target: '<= 10 s',
+    figure: '7c. dead worker node detected',
+    value: sec(detected),
+    baseline: 'heartbeat timeout 10 s',
+    target: '<= 10 s',
     verdict: detected <= 10_000 ? 'PASS' : 'MISS',
   });
   record({
-    figure: '7d. replacement worker ALIVE in Spark', value: sec(replaced), baseline: `${sec(median(sparkMs))} whole cluster start`,
-    target: '<= 20 s', verdict: replaced <= 20_000 ? 'PASS' : 'MISS',
+    figure: '7d. replacement worker ALIVE in Spark',
+    value: sec(replaced),
+    baseline: `${sec(median(sparkMs))} whole cluster start`,
+    target: '<= 20 s',
+    verdict: replaced <= 20_000 ? 'PASS' : 'MISS',
   });
 }

@@ -40,7 +40,8 @@ async function writeInput(file: string): Promise<number> {
     const batch = 100_000;
     for (let start = 0; start < ROWS; start += batch) {
       let text = '';
-      for (let i = start; i < start + batch; i++) text += `r${i % 97},${(i * 7919) % 10_000},2024-01-${String((i % 28) + 1).padStart(2, '0')}\n`;
+      for (let i = start; i < start + batch; i++)
+        text += `r${i % 97},${(i * 7919) % 10_000},2024-01-${String((i % 28) + 1).padStart(2, '0')}\n`;
       await handle.write(text);
     }
   } finally {
@@ -53,7 +54,9 @@ function runProcess(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`runner exited ${code}: ${err}`))));
   });
@@ -75,7 +78,10 @@ export async function benchSqlStep(api: Api, bucketsDir: string, tmp: string, sa
   const inputBytes = await writeInput(generated);
   await api.data('mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }', { name: BUCKET });
   const upload = await fetch(`${api.url}/objects/${BUCKET}/${KEY}`, {
-    method: 'PUT', headers: { authorization: `Bearer ${api.key}` }, body: createReadStream(generated), duplex: 'half',
+    method: 'PUT',
+    headers: { authorization: `Bearer ${api.key}` },
+    body: createReadStream(generated),
+    duplex: 'half',
   } as RequestInit);
   if (upload.status !== 200) throw new Error(`upload failed: HTTP ${upload.status} ${await upload.text()}`);
   const input = path.join(bucketsDir, BUCKET, KEY);
@@ -89,32 +95,52 @@ export async function benchSqlStep(api: Api, bucketsDir: string, tmp: string, sa
   const now = realtimeClock();
   const watch = new EventWatch(client, clusterId, now);
   try {
-    await waitUntil(async () => (await api.data('query($id: ID!) { cluster(id: $id) { state } }', { id: clusterId })).cluster.state === 'WAITING',
-      'the SQL cluster to be WAITING', 60_000, 50);
+    await waitUntil(
+      async () => (await api.data('query($id: ID!) { cluster(id: $id) { state } }', { id: clusterId })).cluster.state === 'WAITING',
+      'the SQL cluster to be WAITING',
+      60_000,
+      50,
+    );
 
     const step: number[] = [];
     const runner: number[] = [];
     const directRuns: number[] = [];
     let rowsWritten = 0;
     const runnerSpec = {
-      query: QUERY(`'${input}'`), format: 'PARQUET', outputUri: `s3://${BUCKET}/out/runner.parquet`,
-      outputPath: path.join(bucketsDir, BUCKET, 'out/runner.parquet'), bucketsDir, buckets: [BUCKET], tempDir: path.join(bucketsDir, '.sql-tmp'),
+      query: QUERY(`'${input}'`),
+      format: 'PARQUET',
+      outputUri: `s3://${BUCKET}/out/runner.parquet`,
+      outputPath: path.join(bucketsDir, BUCKET, 'out/runner.parquet'),
+      bucketsDir,
+      buckets: [BUCKET],
+      tempDir: path.join(bucketsDir, '.sql-tmp'),
     };
     for (let i = 0; i < WARMUP + RUNS; i++) {
       const measured = i >= WARMUP;
       let t0 = now();
       const from = watch.seen.length;
       const { addSteps } = await api.data('mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id } } }', {
-        input: { clusterId, steps: [{ name: `sql-${i}`, sql: { query: QUERY(`'s3://${BUCKET}/${KEY}'`), outputUri: `s3://${BUCKET}/out/step.parquet` } }] },
+        input: {
+          clusterId,
+          steps: [{ name: `sql-${i}`, sql: { query: QUERY(`'s3://${BUCKET}/${KEY}'`), outputUri: `s3://${BUCKET}/out/step.parquet` } }],
+        },
       });
       const id: string = addSteps.steps[0].id;
-      const end = await watch.next((e) => e.kind === 'STEP' && e.resourceId === id && ['COMPLETED', 'FAILED', 'CANCELLED', 'INTERRUPTED'].includes(e.state ?? ''),
-        `SQL step ${id} to end`, 120_000, from);
+      const end = await watch.next(
+        (e) => e.kind === 'STEP' && e.resourceId === id && ['COMPLETED', 'FAILED', 'CANCELLED', 'INTERRUPTED'].includes(e.state ?? ''),
+        `SQL step ${id} to end`,
+        120_000,
+        from,
+      );
       if (end.state !== 'COMPLETED') throw new Error(`SQL step ${id} ended ${end.state}`);
       if (measured) step.push(now() - t0);
       if (!rowsWritten) rowsWritten = (await api.data('query($id: ID!) { step(id: $id) { result } }', { id })).step.result.rowsWritten;
-      await waitUntil(async () => (await api.data('query($id: ID!) { cluster(id: $id) { state } }', { id: clusterId })).cluster.state === 'WAITING',
-        'the SQL cluster to be WAITING again', 30_000, 20);
+      await waitUntil(
+        async () => (await api.data('query($id: ID!) { cluster(id: $id) { state } }', { id: clusterId })).cluster.state === 'WAITING',
+        'the SQL cluster to be WAITING again',
+        30_000,
+        20,
+      );
 
       t0 = now();
       await runProcess([process.execPath, fileURLToPath(SQL_STEP_RUNNER), JSON.stringify(runnerSpec)]);
@@ -125,7 +151,12 @@ export async function benchSqlStep(api: Api, bucketsDir: string, tmp: string, sa
       if (measured) directRuns.push(now() - t0);
     }
     const result = {
-      inputBytes, rowsWritten, step: summarize(step), runner: summarize(runner), direct: summarize(directRuns), ratio: median(step) / median(directRuns),
+      inputBytes,
+      rowsWritten,
+      step: summarize(step),
+      runner: summarize(runner),
+      direct: summarize(directRuns),
+      ratio: median(step) / median(directRuns),
     };
     return result;
   } finally {

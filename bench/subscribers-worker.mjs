@@ -38,45 +38,51 @@ function subscribe(i) {
     lazy: false,
   });
   clients.push(client);
-  client.subscribe({ query: QUERY, variables: { s: cfg.streamId } }, {
-    next(result) {
-      const at = now();
-      /** @type {any} */
-      const data = result.data;
-      const text = data?.logs?.text;
-      if (typeof text !== 'string') {
-        errors++;
-        firstError ??= JSON.stringify(result.errors ?? result).slice(0, 300);
-        return;
-      }
-      if (!firstSeen[i]) {
-        firstSeen[i] = 1;
-        ready++;
-      }
-      if (text.startsWith('L ')) {
-        const [, idx, ns] = text.split(' ');
-        const k = Number(idx);
-        if (k >= 0 && k < K && Number.isNaN(latencies[i * K + k])) {
-          latencies[i * K + k] = at - nsToMs(String(ns));
-          if (++received[i] === K) complete++;
+  client.subscribe(
+    { query: QUERY, variables: { s: cfg.streamId } },
+    {
+      next(result) {
+        const at = now();
+        /** @type {any} */
+        const data = result.data;
+        const text = data?.logs?.text;
+        if (typeof text !== 'string') {
+          errors++;
+          firstError ??= JSON.stringify(result.errors ?? result).slice(0, 300);
+          return;
         }
-      }
-      onProgress?.();
+        if (!firstSeen[i]) {
+          firstSeen[i] = 1;
+          ready++;
+        }
+        if (text.startsWith('L ')) {
+          const [, idx, ns] = text.split(' ');
+          const k = Number(idx);
+          if (k >= 0 && k < K && Number.isNaN(latencies[i * K + k])) {
+            latencies[i * K + k] = at - nsToMs(String(ns));
+            if (++received[i] === K) complete++;
+          }
+        }
+        onProgress?.();
+      },
+      error(err) {
+        errors++;
+        firstError ??= String(/** @type {any} */ (err)?.message ?? err).slice(0, 300);
+        onProgress?.();
+      },
+      complete() {},
     },
-    error(err) {
-      errors++;
-      firstError ??= String(/** @type {any} */ (err)?.message ?? err).slice(0, 300);
-      onProgress?.();
-    },
-    complete() {},
-  });
+  );
 }
 
 /** @param {() => boolean} pred @param {number} timeoutMs @returns {Promise<boolean>} */
 function until(pred, timeoutMs) {
   return new Promise((resolve) => {
     if (pred()) return resolve(true);
-    const timer = setTimeout(() => { onProgress = null; resolve(false); }, timeoutMs);
+    const timer = setTimeout(() => {
+      onProgress = null;
+      resolve(false);
+    }, timeoutMs);
     onProgress = () => {
       if (!pred()) return;
       clearTimeout(timer);

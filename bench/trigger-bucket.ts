@@ -26,23 +26,39 @@ exports.handler = async () => ({ startedAt: offset + performance.now() });`;
 const PUT = 'mutation($input: PutObjectInput!) { putObject(input: $input) { object { key } } }';
 const INVOKE = 'mutation($input: InvokeFunctionInput!) { invokeFunction(input: $input) { invocation { id } } }';
 const INVOCATION = 'query($id: ID!) { invocation(id: $id) { status response } }';
-const NEWEST = 'query { trigger(name: "bench-bucket") { deliveries(first: 1) { edges { node { eventId status invocation { response } } } } } }';
+const NEWEST =
+  'query { trigger(name: "bench-bucket") { deliveries(first: 1) { edges { node { eventId status invocation { response } } } } } }';
 
 async function handlerStart(read: () => Promise<{ status: string; response: any } | null>): Promise<number> {
-  const done = await waitUntil(async () => {
-    const r = await read();
-    if (r?.status === 'FAILED') throw new Error(`the function failed: ${JSON.stringify(r.response)}`);
-    return r?.status === 'SUCCEEDED' ? r : null;
-  }, 'the function to run', 30_000, 5);
+  const done = await waitUntil(
+    async () => {
+      const r = await read();
+      if (r?.status === 'FAILED') throw new Error(`the function failed: ${JSON.stringify(r.response)}`);
+      return r?.status === 'SUCCEEDED' ? r : null;
+    },
+    'the function to run',
+    30_000,
+    5,
+  );
   return done.response.startedAt as number;
 }
 
 export async function benchBucketTrigger({ api, record, say, results }: TriggerBenchContext): Promise<void> {
   await api.data(`mutation { createBucket(input: { name: "bench-trigger" }) { bucket { name } } }`);
   await api.data(`mutation($input: CreateFunctionInput!) { createFunction(input: $input) { function { name } } }`, {
-    input: { name: 'bench-on-put', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: HANDLER }] } },
+    input: {
+      name: 'bench-on-put',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      code: { files: [{ path: 'index.js', content: HANDLER }] },
+    },
   });
-  await waitUntil(async () => (await api.data(`query { function(name: "bench-on-put") { state } }`)).function.state === 'ACTIVE', 'bench-on-put ACTIVE', 30_000, 50);
+  await waitUntil(
+    async () => (await api.data(`query { function(name: "bench-on-put") { state } }`)).function.state === 'ACTIVE',
+    'bench-on-put ACTIVE',
+    30_000,
+    50,
+  );
   await api.data(`mutation { createTrigger(input: { name: "bench-bucket", functionName: "bench-on-put",
     bucket: { bucket: "bench-trigger", events: ["s3:ObjectCreated:*"] } }) { trigger { id } } }`);
 
@@ -68,18 +84,24 @@ export async function benchBucketTrigger({ api, record, say, results }: TriggerB
 
     clock = realtimeClock();
     t0 = clock();
-    const { id } = (await api.data(INVOKE, { input: { functionName: 'bench-on-put', invocationType: 'EVENT', payload: { i } } })).invokeFunction.invocation;
+    const { id } = (await api.data(INVOKE, { input: { functionName: 'bench-on-put', invocationType: 'EVENT', payload: { i } } }))
+      .invokeFunction.invocation;
     const s = await handlerStart(async () => (await api.data(INVOCATION, { id })).invocation);
     if (i >= WARMUP) direct.push(s - t0);
   }
   const b: Summary = summarize(bucket);
   const d: Summary = summarize(direct);
   const p: Summary = summarize(putOnly);
-  say(`  bucket put → handler start: p50 ${ms(b.p50)} p99 ${ms(b.p99)} (n=${b.n}; the putObject call alone: p50 ${ms(p.p50)} p99 ${ms(p.p99)})`);
+  say(
+    `  bucket put → handler start: p50 ${ms(b.p50)} p99 ${ms(b.p99)} (n=${b.n}; the putObject call alone: p50 ${ms(p.p50)} p99 ${ms(p.p99)})`,
+  );
   say(`  EVENT invokeFunction → handler start: p50 ${ms(d.p50)} p99 ${ms(d.p99)}`);
   results.figure10c = { bucketPutToStart: b, putObjectCall: p, eventInvokeToStart: d };
   record({
-    figure: '10c. bucket put → function start', value: `p50 ${ms(b.p50)}, p99 ${ms(b.p99)}`,
-    baseline: `EVENT invoke → start p50 ${ms(d.p50)}, p99 ${ms(d.p99)}; putObject alone p50 ${ms(p.p50)}`, target: '(reported)', verdict: 'INFO',
+    figure: '10c. bucket put → function start',
+    value: `p50 ${ms(b.p50)}, p99 ${ms(b.p99)}`,
+    baseline: `EVENT invoke → start p50 ${ms(d.p50)}, p99 ${ms(d.p99)}; putObject alone p50 ${ms(p.p50)}`,
+    target: '(reported)',
+    verdict: 'INFO',
   });
 }

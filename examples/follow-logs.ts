@@ -18,9 +18,22 @@ if (!apiKey || !stepId) {
 }
 
 type StepState = 'PENDING' | 'CANCEL_PENDING' | 'RUNNING' | 'COMPLETED' | 'CANCELLED' | 'FAILED' | 'INTERRUPTED';
-interface LogLine { cursor: string; at: string; stream: 'STDOUT' | 'STDERR' | 'SYSTEM'; text: string }
-interface StepUpdate { state: StepState; progress: number | null; exitCode: number | null; failureDetails: { message: string | null } | null }
-interface GraphQLErrorLike { message: string; extensions?: { code?: string } }
+interface LogLine {
+  cursor: string;
+  at: string;
+  stream: 'STDOUT' | 'STDERR' | 'SYSTEM';
+  text: string;
+}
+interface StepUpdate {
+  state: StepState;
+  progress: number | null;
+  exitCode: number | null;
+  failureDetails: { message: string | null } | null;
+}
+interface GraphQLErrorLike {
+  message: string;
+  extensions?: { code?: string };
+}
 
 const ENDED: StepState[] = ['COMPLETED', 'CANCELLED', 'FAILED', 'INTERRUPTED'];
 // The control plane writes one of these as the step's last SYSTEM line, in the same transaction that
@@ -50,7 +63,10 @@ async function queryStep(id: string): Promise<{ state: StepState; logStreamId: s
   } catch (err) {
     fail(`cannot reach ${baseUrl}: ${(err as Error).message}`);
   }
-  const body = (await res.json()) as { data?: { step: { name: string; state: StepState; logStreamId: string } | null }; errors?: GraphQLErrorLike[] };
+  const body = (await res.json()) as {
+    data?: { step: { name: string; state: StepState; logStreamId: string } | null };
+    errors?: GraphQLErrorLike[];
+  };
   if (body.errors?.length) fail(describeErrors(body.errors));
   if (!body.data?.step) fail(`no step ${id}`);
   return body.data.step;
@@ -60,25 +76,37 @@ async function queryStep(id: string): Promise<{ state: StepState; logStreamId: s
  * One subscription that is opened again after a lost connection. `variables()` is read on every
  * (re)subscribe; GraphQL errors (NOT_FOUND, FORBIDDEN, …) are final.
  */
-function follow<T>(client: Client, label: string, query: string, variables: () => Record<string, unknown>, onData: (data: T) => void, onComplete: () => void): void {
+function follow<T>(
+  client: Client,
+  label: string,
+  query: string,
+  variables: () => Record<string, unknown>,
+  onData: (data: T) => void,
+  onComplete: () => void,
+): void {
   let reconnects = 0;
   const start = () => {
-    client.subscribe<T>({ query, variables: variables() }, {
-      next: (result) => {
-        if (done) return;
-        if (result.errors?.length) fail(describeErrors(result.errors));
-        reconnects = 0;
-        onData(result.data as T);
+    client.subscribe<T>(
+      { query, variables: variables() },
+      {
+        next: (result) => {
+          if (done) return;
+          if (result.errors?.length) fail(describeErrors(result.errors));
+          reconnects = 0;
+          onData(result.data as T);
+        },
+        error: (err) => {
+          if (done) return;
+          if (Array.isArray(err)) fail(describeErrors(err as GraphQLErrorLike[]));
+          if (++reconnects > MAX_RECONNECTS) fail(`lost the connection to ${baseUrl} and could not get it back`);
+          console.error(`# ${label}: connection lost; subscribing again (${reconnects}/${MAX_RECONNECTS})`);
+          setTimeout(start, 1_000);
+        },
+        complete: () => {
+          if (!done) onComplete();
+        },
       },
-      error: (err) => {
-        if (done) return;
-        if (Array.isArray(err)) fail(describeErrors(err as GraphQLErrorLike[]));
-        if (++reconnects > MAX_RECONNECTS) fail(`lost the connection to ${baseUrl} and could not get it back`);
-        console.error(`# ${label}: connection lost; subscribing again (${reconnects}/${MAX_RECONNECTS})`);
-        setTimeout(start, 1_000);
-      },
-      complete: () => { if (!done) onComplete(); },
-    });
+    );
   };
   start();
 }
@@ -109,7 +137,9 @@ function finishIfDone(): void {
   void client.dispose();
 }
 
-follow<{ logs: LogLine }>(client, 'logs',
+follow<{ logs: LogLine }>(
+  client,
+  'logs',
   'subscription($streamId: ID!, $after: String) { logs(streamId: $streamId, after: $after) { cursor at stream text } }',
   () => ({ streamId: step.logStreamId, after: lastCursor }),
   ({ logs: line }) => {
@@ -120,10 +150,13 @@ follow<{ logs: LogLine }>(client, 'logs',
       finishIfDone();
     }
   },
-  () => fail('the log subscription ended unexpectedly'));
+  () => fail('the log subscription ended unexpectedly'),
+);
 
 let shown = '';
-follow<{ stepUpdates: StepUpdate }>(client, 'stepUpdates',
+follow<{ stepUpdates: StepUpdate }>(
+  client,
+  'stepUpdates',
   'subscription($stepId: ID!) { stepUpdates(stepId: $stepId) { state progress exitCode failureDetails { message } } }',
   () => ({ stepId }),
   ({ stepUpdates: s }) => {
@@ -147,4 +180,5 @@ follow<{ stepUpdates: StepUpdate }>(client, 'stepUpdates',
         finishIfDone();
       }, 15_000);
     }
-  });
+  },
+);

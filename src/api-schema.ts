@@ -19,8 +19,14 @@ import { triggersResolvers } from './triggers/module.js';
 export const SDL_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../schema.graphql');
 
 const RESOLVER_CLASSES = [
-  ...accessResolvers, ...logsResolvers, ...storageResolvers, ...functionsResolvers, ...messagingResolvers, ...clustersResolvers,
-  ...sqlResolvers, ...triggersResolvers,
+  ...accessResolvers,
+  ...logsResolvers,
+  ...storageResolvers,
+  ...functionsResolvers,
+  ...messagingResolvers,
+  ...clustersResolvers,
+  ...sqlResolvers,
+  ...triggersResolvers,
 ];
 
 /** The schema, resolving through the modules' resolver objects when given (a running server). */

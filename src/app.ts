@@ -93,15 +93,26 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       await module.prepare?.();
     }
     const resolvers = new ResolverInstances(all.flatMap((m) => m.resolvers));
-    http = await createHttpServer(await apiSchema(resolvers), {
-      resolvers,
-      surfaces: all.flatMap((m) => (m.http ? [m.http] : [])),
-      authenticate: (header) => modules.access.keys.authenticate(header),
-      healthy: () => platform.sql`select 1`.then(() => true, () => false),
-    }, platform.log, {
-      introspection: config.introspection, explorer: config.explorer, bodyLimitBytes: config.graphqlBodyLimitBytes,
-      fieldRates: { sqlPreview: { burst: config.sqlPreviewBurst, perMinute: config.sqlPreviewPerMinute } },
-    });
+    http = await createHttpServer(
+      await apiSchema(resolvers),
+      {
+        resolvers,
+        surfaces: all.flatMap((m) => (m.http ? [m.http] : [])),
+        authenticate: (header) => modules.access.keys.authenticate(header),
+        healthy: () =>
+          platform.sql`select 1`.then(
+            () => true,
+            () => false,
+          ),
+      },
+      platform.log,
+      {
+        introspection: config.introspection,
+        explorer: config.explorer,
+        bodyLimitBytes: config.graphqlBodyLimitBytes,
+        fieldRates: { sqlPreview: { burst: config.sqlPreviewBurst, perMinute: config.sqlPreviewPerMinute } },
+      },
+    );
     await platform.listener.start([...all, http]);
     const port = await listen(http, config);
     platform.address.listening(port);
@@ -111,7 +122,11 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
 
     let closing: Promise<void> | null = null;
     return {
-      serverId: platform.serverId, port, url: `http://127.0.0.1:${port}`, databaseUrl: platform.databaseUrl, modules,
+      serverId: platform.serverId,
+      port,
+      url: `http://127.0.0.1:${port}`,
+      databaseUrl: platform.databaseUrl,
+      modules,
       generatedAdminKey: modules.access.generatedAdminKey,
       close(options = {}) {
         closing ??= stopAll({ stopAgents: options.stopAgents ?? false }).then(() => platform.log.info('control plane stopped'));
@@ -126,10 +141,16 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
 
 function listen(http: HttpServer, config: Config): Promise<number> {
   return new Promise<number>((resolve, reject) => {
-    http.server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(
-      `port ${config.port} on ${config.host} is already in use by another process: refusing to start. Agents and clients `
-      + 'that dial it would talk to whoever holds it: stop that process (or set PORT to a free port) and start again',
-    ) : err));
+    http.server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(
+              `port ${config.port} on ${config.host} is already in use by another process: refusing to start. Agents and clients ` +
+                'that dial it would talk to whoever holds it: stop that process (or set PORT to a free port) and start again',
+            )
+          : err,
+      ),
+    );
     http.server.listen(config.port, config.host, () => resolve((http.server.address() as AddressInfo).port));
   });
 }

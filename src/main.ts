@@ -22,11 +22,18 @@ try {
     stopping = true;
     log.info({ signal }, 'shutting down');
     // the async invocations' grace comes first: their hand-back to the queue must get to run
-    const hardStop = setTimeout(() => { log.error('shutdown took too long; exiting'); process.exit(1); }, config.functionShutdownGraceMs + 20_000);
+    const hardStop = setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.functionShutdownGraceMs + 20_000);
     hardStop.unref();
-    app.close({ stopAgents: config.stopAgentsOnExit })
+    app
+      .close({ stopAgents: config.stopAgentsOnExit })
       .then(() => process.exit(0))
-      .catch((err) => { log.error({ err }, 'shutdown failed'); process.exit(1); });
+      .catch((err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -18,7 +18,11 @@ export class AuthService {
   // bumped on every forget(): a lookup that started before a revocation must not re-fill the cache
   private generation = 0;
 
-  constructor(private readonly sql: Sql, private readonly secrets: Secrets, private readonly log: Logger) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly secrets: Secrets,
+    private readonly log: Logger,
+  ) {}
 
   forget(): void {
     this.generation++;
@@ -61,7 +65,12 @@ export class AuthService {
       await tx`select pg_advisory_xact_lock(7263002)`;
       if (adminKey) {
         if (!(await this.keyRow(tx, adminKey))) {
-          await q.insertApiKey(tx, { id: newId('ak'), name: 'admin (ADMIN_API_KEY)', hash: this.secrets.keyedHash(adminKey), actions: ['*'] });
+          await q.insertApiKey(tx, {
+            id: newId('ak'),
+            name: 'admin (ADMIN_API_KEY)',
+            hash: this.secrets.keyedHash(adminKey),
+            actions: ['*'],
+          });
         }
         return null;
       }
@@ -78,7 +87,8 @@ export class AuthService {
     const actions = input.actions ?? creator.actions;
     requireList(actions, 'actions', 1, 100);
     actions.forEach((a, i) => {
-      if (!ACTION_PATTERN.test(a)) throw badInput(`actions.${i}`, `"${a.slice(0, 100)}" is not an action pattern like "clusters:*" or "clusters:DescribeCluster"`);
+      if (!ACTION_PATTERN.test(a))
+        throw badInput(`actions.${i}`, `"${a.slice(0, 100)}" is not an action pattern like "clusters:*" or "clusters:DescribeCluster"`);
       if (!creator.actions.some((c) => covers(c, a))) {
         throw new AppError('FORBIDDEN', `a key may not grant "${a}", which the creating key does not have`, `actions.${i}`);
       }

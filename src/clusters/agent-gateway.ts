@@ -48,7 +48,9 @@ export class AgentGateway {
   private timer: NodeJS.Timeout;
   private pingTimer: NodeJS.Timeout;
   constructor(
-    private readonly services: AgentGatewayServices, private readonly serverId: string, private readonly log: Logger,
+    private readonly services: AgentGatewayServices,
+    private readonly serverId: string,
+    private readonly log: Logger,
     /** a cluster may have work for this server (a master joined, a step ended) */
     private readonly workFor: (clusterId: string) => void,
   ) {
@@ -78,7 +80,9 @@ export class AgentGateway {
     let session: AgentSession | null = null;
     // one message at a time per agent: a step's exit is handled after its last log batch
     let chain: Promise<void> = Promise.resolve();
-    const helloTimer = setTimeout(() => { if (!session) ws.close(4408, 'hello timeout'); }, HELLO_TIMEOUT_MS);
+    const helloTimer = setTimeout(() => {
+      if (!session) ws.close(4408, 'hello timeout');
+    }, HELLO_TIMEOUT_MS);
     // the agent proves its key over this, so no hello can be replayed on another connection
     const nonce = crypto.randomBytes(32).toString('base64url');
     ws.send(JSON.stringify({ type: 'challenge', nonce } satisfies ControlMessage));
@@ -94,7 +98,10 @@ export class AgentGateway {
     };
     ws.on('message', (data, isBinary) => {
       const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
-      if (isBinary || size > MAX_MESSAGE_BYTES) { ws.close(4400, 'bad frame'); return; }
+      if (isBinary || size > MAX_MESSAGE_BYTES) {
+        ws.close(4400, 'bad frame');
+        return;
+      }
       let message: AgentMessage;
       try {
         message = JSON.parse(data.toString()) as AgentMessage;
@@ -125,20 +132,26 @@ export class AgentGateway {
         chain = chain.then(() => (broken ? undefined : this.flushLogs(s, stepId))).catch((err) => failed(err, 'log'));
         return;
       }
-      chain = chain.then(async () => {
-        if (broken) return;
-        if (message.type === 'hello') {
-          clearTimeout(helloTimer);
-          // the session is known before the agent is welcomed: what it sends next is its own
-          await this.hello(ws, message, nonce, remote, (s) => { session = s; });
-        } else if (session) {
-          await this.handle(session, message);
-        } else {
-          ws.close(4401, 'hello first');
-        }
-      }).catch((err) => failed(err, message.type));
+      chain = chain
+        .then(async () => {
+          if (broken) return;
+          if (message.type === 'hello') {
+            clearTimeout(helloTimer);
+            // the session is known before the agent is welcomed: what it sends next is its own
+            await this.hello(ws, message, nonce, remote, (s) => {
+              session = s;
+            });
+          } else if (session) {
+            await this.handle(session, message);
+          } else {
+            ws.close(4401, 'hello first');
+          }
+        })
+        .catch((err) => failed(err, message.type));
     });
-    ws.on('pong', () => { (ws as WebSocket & { alive?: boolean }).alive = true; });
+    ws.on('pong', () => {
+      (ws as WebSocket & { alive?: boolean }).alive = true;
+    });
     ws.on('close', () => {
       clearTimeout(helloTimer);
       const s = session;
@@ -152,9 +165,20 @@ export class AgentGateway {
   }
 
   private async hello(
-    ws: WebSocket, m: Extract<AgentMessage, { type: 'hello' }>, nonce: string, remote: string, bind: (session: AgentSession) => void,
+    ws: WebSocket,
+    m: Extract<AgentMessage, { type: 'hello' }>,
+    nonce: string,
+    remote: string,
+    bind: (session: AgentSession) => void,
   ): Promise<void> {
-    const result = await this.services.instances.hello(String(m.instanceId), nonce, String(m.proof), Number(m.pid), String(m.host), this.serverId);
+    const result = await this.services.instances.hello(
+      String(m.instanceId),
+      nonce,
+      String(m.proof),
+      Number(m.pid),
+      String(m.host),
+      this.serverId,
+    );
     if (!result.ok) {
       this.log.warn({ instanceId: m.instanceId, remote, reason: result.reason }, 'agent refused');
       ws.send(JSON.stringify({ type: 'error', message: result.reason } satisfies ControlMessage));
@@ -166,7 +190,12 @@ export class AgentGateway {
     const previous = this.sessions.get(instance.id);
     if (previous && previous.ws !== ws) previous.ws.close(4409, 'replaced by a newer connection');
     const session: AgentSession = {
-      instanceId: instance.id, clusterId: instance.clusterId, role: instance.role, ws, streams: new Map(), pendingLogs: new Map(),
+      instanceId: instance.id,
+      clusterId: instance.clusterId,
+      role: instance.role,
+      ws,
+      streams: new Map(),
+      pendingLogs: new Map(),
       nextTokenHash: result.nextTokenHash,
     };
     this.sessions.set(instance.id, session);
@@ -220,7 +249,13 @@ export class AgentGateway {
   sendRun(instanceId: string, step: StepRow): boolean {
     const session = this.sessions.get(instanceId);
     session?.streams.set(step.id, step.logStreamId);
-    return this.send(instanceId, { type: 'runStep', stepId: step.id, args: step.spec.args, env: this.services.secrets.openEnv(step.spec.env), mounts: step.spec.mounts ?? [] });
+    return this.send(instanceId, {
+      type: 'runStep',
+      stepId: step.id,
+      args: step.spec.args,
+      env: this.services.secrets.openEnv(step.spec.env),
+      mounts: step.spec.mounts ?? [],
+    });
   }
 
   sendCancel(instanceId: string, step: StepRow): boolean {
@@ -249,8 +284,10 @@ export class AgentGateway {
       case 'bootstrapFailed': {
         const tail = Array.isArray(m.logTail) ? m.logTail.map(String).slice(-20).join('\n').slice(-4_000) : '';
         const exit = m.exitCode === null || m.exitCode === undefined ? 'could not run' : `exit code ${Number(m.exitCode)}`;
-        await services.instances.bootstrapFailed(session.instanceId,
-          `bootstrap action "${String(m.action).slice(0, 256)}" failed (${exit})${tail ? `; its last output:\n${tail}` : ''}`);
+        await services.instances.bootstrapFailed(
+          session.instanceId,
+          `bootstrap action "${String(m.action).slice(0, 256)}" failed (${exit})${tail ? `; its last output:\n${tail}` : ''}`,
+        );
         this.send(session.instanceId, { type: 'shutdown', graceMs: 0 });
         return;
       }
@@ -262,7 +299,8 @@ export class AgentGateway {
         await services.steps.recordStarted(String(m.stepId), session.instanceId, Number(m.pid));
         return;
       case 'progress':
-        if (typeof m.value === 'number' && Number.isFinite(m.value)) await services.steps.recordProgress(String(m.stepId), session.instanceId, m.value);
+        if (typeof m.value === 'number' && Number.isFinite(m.value))
+          await services.steps.recordProgress(String(m.stepId), session.instanceId, m.value);
         return;
       case 'stepResult':
         if (isPlainObject(m.result)) await services.steps.recordResult(String(m.stepId), session.instanceId, m.result);
@@ -274,7 +312,9 @@ export class AgentGateway {
           throw new Error(`exit of ${m.stepId} reported before its log lines up to ${m.lastSeq} were stored`);
         }
         const next = await services.steps.recordExit(String(m.stepId), session.instanceId, {
-          exitCode: m.exitCode ?? null, signal: m.signal ?? null, result: isPlainObject(m.result) ? m.result : null,
+          exitCode: m.exitCode ?? null,
+          signal: m.signal ?? null,
+          result: isPlainObject(m.result) ? m.result : null,
           lostLines: Number.isSafeInteger(m.lostLines) && Number(m.lostLines) > 0 ? Number(m.lostLines) : 0,
         });
         session.streams.delete(m.stepId);

@@ -4,14 +4,20 @@ import { requireArgs } from './step-kinds/command.js';
 import { scriptCommand } from './step-kinds/script.js';
 import { requireList, requireName } from '../platform/validate.js';
 
-export interface BootstrapActionInput { name: string; path: string; args?: string[] | null }
+export interface BootstrapActionInput {
+  name: string;
+  path: string;
+  args?: string[] | null;
+}
 
 /** EMR allows 16 bootstrap actions per cluster. */
 export const MAX_BOOTSTRAP_ACTIONS = 16;
 
 /** Checks bootstrap actions: named, each script an existing object, args like a step's. */
 export async function validateBootstrapActions(
-  input: readonly BootstrapActionInput[] | null | undefined, field: string, storage: StorageService,
+  input: readonly BootstrapActionInput[] | null | undefined,
+  field: string,
+  storage: StorageService,
 ): Promise<BootstrapAction[]> {
   const actions = input ?? [];
   requireList(actions, field, 0, MAX_BOOTSTRAP_ACTIONS);
@@ -25,4 +31,3 @@ export async function validateBootstrapActions(
   }
   return valid;
 }
-

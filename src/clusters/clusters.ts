@@ -16,7 +16,12 @@ import { beginTermination, changeGroup } from './state-changes.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from '../platform/paging.js';
 import { Limits, requireIntInRange, requireList, requireName } from '../platform/validate.js';
 
-export interface InstanceGroupInput { role: InstanceRole; instanceType: string; count: number; name?: string | null }
+export interface InstanceGroupInput {
+  role: InstanceRole;
+  instanceType: string;
+  count: number;
+  name?: string | null;
+}
 
 export interface CreateClusterInput {
   name: string;
@@ -31,7 +36,11 @@ export interface CreateClusterInput {
   clientToken?: string | null;
 }
 
-export interface ClusterFilter { states?: ClusterState[] | null; nameContains?: string | null; ids?: string[] | null }
+export interface ClusterFilter {
+  states?: ClusterState[] | null;
+  nameContains?: string | null;
+  ids?: string[] | null;
+}
 
 /** New instance rows get a join token; only its key (a hash) is stored. The agent receives it at launch. */
 export function newInstanceToken(): { token: string; hash: string } {
@@ -45,7 +54,8 @@ function validateGroups(groups: readonly InstanceGroupInput[]): void {
   let total = 0;
   groups.forEach((g, i) => {
     const field = `instanceGroups.${i}`;
-    if (!instanceType(g.instanceType)) throw badInput(`${field}.instanceType`, `unknown instance type "${g.instanceType.slice(0, 64)}"; see the instanceTypes query`);
+    if (!instanceType(g.instanceType))
+      throw badInput(`${field}.instanceType`, `unknown instance type "${g.instanceType.slice(0, 64)}"; see the instanceTypes query`);
     requireIntInRange(g.count, `${field}.count`, g.role === 'MASTER' ? 1 : 0, Limits.instancesPerGroup);
     if (g.role === 'MASTER') {
       masters++;
@@ -92,17 +102,32 @@ export class ClusterService {
 
     const created = await this.sql.begin(async (tx) => {
       const cluster = await q.insertCluster(tx, {
-        id: newId('j'), name, applications, keepAlive: input.keepAliveWhenNoSteps ?? true,
-        idleTimeoutSeconds: idle, stepConcurrency, terminationProtected: input.terminationProtected ?? false,
-        clientToken: token, requestHash, bootstrapActions,
+        id: newId('j'),
+        name,
+        applications,
+        keepAlive: input.keepAliveWhenNoSteps ?? true,
+        idleTimeoutSeconds: idle,
+        stepConcurrency,
+        terminationProtected: input.terminationProtected ?? false,
+        clientToken: token,
+        requestHash,
+        bootstrapActions,
       });
       if (!cluster) return null; // the token is taken: settle it after this transaction
       await appendEvent(tx, cluster.id, 'CLUSTER', cluster.id, 'STARTING', { previousState: null, reasonCode: null, reasonMessage: null });
       for (const g of input.instanceGroups) {
         const group = await q.insertGroup(tx, {
-          id: newId('ig'), clusterId: cluster.id, role: g.role, instanceType: g.instanceType, requestedCount: g.count,
+          id: newId('ig'),
+          clusterId: cluster.id,
+          role: g.role,
+          instanceType: g.instanceType,
+          requestedCount: g.count,
         });
-        await appendEvent(tx, cluster.id, 'INSTANCE_GROUP', group.id, group.state, { previousState: null, role: group.role, requestedCount: group.requestedCount });
+        await appendEvent(tx, cluster.id, 'INSTANCE_GROUP', group.id, group.state, {
+          previousState: null,
+          role: group.role,
+          requestedCount: group.requestedCount,
+        });
         await this.addInstances(tx, group, g.count);
       }
       await insertValidatedSteps(tx, cluster.id, steps);
@@ -122,10 +147,18 @@ export class ClusterService {
   async addInstances(tx: Tx, group: InstanceGroupRow, count: number): Promise<void> {
     for (let i = 0; i < count; i++) {
       const instance = await insertInstance(tx, {
-        id: newId('i'), clusterId: group.clusterId, groupId: group.id, role: group.role,
-        instanceType: group.instanceType, tokenHash: '',
+        id: newId('i'),
+        clusterId: group.clusterId,
+        groupId: group.id,
+        role: group.role,
+        instanceType: group.instanceType,
+        tokenHash: '',
       });
-      await appendEvent(tx, group.clusterId, 'INSTANCE', instance.id, instance.state, { previousState: null, role: instance.role, pid: null });
+      await appendEvent(tx, group.clusterId, 'INSTANCE', instance.id, instance.state, {
+        previousState: null,
+        role: instance.role,
+        pid: null,
+      });
     }
   }
 
@@ -139,7 +172,11 @@ export class ClusterService {
     return cluster;
   }
 
-  async list(first: number | null | undefined, after: string | null | undefined, filter: ClusterFilter | null | undefined): Promise<Page<ClusterRow>> {
+  async list(
+    first: number | null | undefined,
+    after: string | null | undefined,
+    filter: ClusterFilter | null | undefined,
+  ): Promise<Page<ClusterRow>> {
     const limit = pageSize(first);
     if (filter?.nameContains && filter.nameContains.length > Limits.nameLength) throw badInput('filter.nameContains', 'is too long');
     if (filter?.ids) requireList(filter.ids, 'filter.ids', 0, Limits.pageSize);
@@ -158,7 +195,9 @@ export class ClusterService {
    * `check` before `apply` runs: one bad id fails the whole call and changes nothing.
    */
   private async forEachCluster<T>(
-    ids: string[], check: (c: ClusterRow, field: string) => void, apply: (tx: Tx, clusters: ClusterRow[]) => Promise<T>,
+    ids: string[],
+    check: (c: ClusterRow, field: string) => void,
+    apply: (tx: Tx, clusters: ClusterRow[]) => Promise<T>,
   ): Promise<T> {
     requireList(ids, 'ids', 1, Limits.idsPerRequest);
     const unique = [...new Set(ids)];
@@ -170,33 +209,51 @@ export class ClusterService {
         if (!c) throw notFound('cluster', id, `ids.${i}`);
         check(c, `ids.${i}`);
       });
-      return apply(tx, unique.map((id) => byId.get(id)!));
+      return apply(
+        tx,
+        unique.map((id) => byId.get(id)!),
+      );
     }) as Promise<T>;
   }
 
   /** All or nothing: a protected cluster among the ids fails the whole call. Ended ones are no-ops. */
   terminate(ids: string[]): Promise<ClusterRow[]> {
-    return this.forEachCluster(ids, (c, field) => {
-      if (c.terminationProtected && ACTIVE_CLUSTER_STATES.includes(c.state)) {
-        throw conflict(`cluster ${c.id} has termination protection on; turn it off with setTerminationProtection first`, field);
-      }
-    }, async (tx, clusters) => {
-      const out: ClusterRow[] = [];
-      for (const c of clusters) out.push(await beginTermination(tx, c, { code: 'USER_REQUEST', message: 'Terminated by user request' }));
-      return out;
-    });
+    return this.forEachCluster(
+      ids,
+      (c, field) => {
+        if (c.terminationProtected && ACTIVE_CLUSTER_STATES.includes(c.state)) {
+          throw conflict(`cluster ${c.id} has termination protection on; turn it off with setTerminationProtection first`, field);
+        }
+      },
+      async (tx, clusters) => {
+        const out: ClusterRow[] = [];
+        for (const c of clusters) out.push(await beginTermination(tx, c, { code: 'USER_REQUEST', message: 'Terminated by user request' }));
+        return out;
+      },
+    );
   }
 
   setTerminationProtection(ids: string[], value: boolean): Promise<ClusterRow[]> {
-    return this.forEachCluster(ids, (c, field) => {
-      if (!ACTIVE_CLUSTER_STATES.includes(c.state)) throw conflict(`cluster ${c.id} is ${c.state}`, field);
-    }, async (tx, clusters) => {
-      await q.setTerminationProtection(tx, clusters.map((c) => c.id), value);
-      for (const c of clusters) {
-        await appendEvent(tx, c.id, 'CLUSTER', c.id, c.state, { previousState: c.state, terminationProtected: value });
-      }
-      return q.clustersByIds(tx, clusters.map((c) => c.id));
-    });
+    return this.forEachCluster(
+      ids,
+      (c, field) => {
+        if (!ACTIVE_CLUSTER_STATES.includes(c.state)) throw conflict(`cluster ${c.id} is ${c.state}`, field);
+      },
+      async (tx, clusters) => {
+        await q.setTerminationProtection(
+          tx,
+          clusters.map((c) => c.id),
+          value,
+        );
+        for (const c of clusters) {
+          await appendEvent(tx, c.id, 'CLUSTER', c.id, c.state, { previousState: c.state, terminationProtected: value });
+        }
+        return q.clustersByIds(
+          tx,
+          clusters.map((c) => c.id),
+        );
+      },
+    );
   }
 
   /**
@@ -212,7 +269,10 @@ export class ClusterService {
       if (c?.state !== 'WAITING' || c.idleTimeoutSeconds === null) return;
       const idleSince = Math.max(c.lastActiveAt.getTime(), appsAt?.getTime() ?? 0);
       if (Date.now() - idleSince <= c.idleTimeoutSeconds * 1_000) return;
-      await beginTermination(tx, c, { code: 'ALL_STEPS_COMPLETED', message: `Idle for more than ${c.idleTimeoutSeconds} seconds (auto-termination policy)` });
+      await beginTermination(tx, c, {
+        code: 'ALL_STEPS_COMPLETED',
+        message: `Idle for more than ${c.idleTimeoutSeconds} seconds (auto-termination policy)`,
+      });
     });
   }
 
@@ -225,7 +285,11 @@ export class ClusterService {
   }
 
   /** Records the wanted size; the cluster controller starts or stops agents to match. */
-  async modifyInstanceGroup(input: { clusterId?: string | null; instanceGroupId: string; instanceCount: number }): Promise<InstanceGroupRow> {
+  async modifyInstanceGroup(input: {
+    clusterId?: string | null;
+    instanceGroupId: string;
+    instanceCount: number;
+  }): Promise<InstanceGroupRow> {
     const group = await q.groupById(this.sql, input.instanceGroupId);
     if (!group || (input.clusterId && group.clusterId !== input.clusterId)) {
       throw notFound('instance group', input.instanceGroupId, 'instanceGroupId');
@@ -238,7 +302,8 @@ export class ClusterService {
         throw conflict(`cluster ${cluster.id} is ${cluster.state}: its groups can no longer be resized`, 'instanceGroupId');
       }
       const current = (await q.groupById(tx, group.id))!;
-      const others = (await q.groupsOfClusters(tx, [cluster.id])).filter((g) => g.id !== group.id)
+      const others = (await q.groupsOfClusters(tx, [cluster.id]))
+        .filter((g) => g.id !== group.id)
         .reduce((n, g) => n + g.requestedCount, 0);
       if (others + input.instanceCount > Limits.instancesPerCluster) {
         throw badInput('instanceCount', `at most ${Limits.instancesPerCluster} instances per cluster`);

@@ -9,12 +9,18 @@ import type { EventRow } from './tables.js';
 export class EventService {
   readonly feed: LiveFeed<EventRow>;
 
-  constructor(private readonly sql: Sql, log: Logger) {
-    this.feed = new LiveFeed<EventRow>({
-      fetch: (key, after, limit) => eventsAfter(this.sql, key, after, limit),
-      head: (key) => eventHead(this.sql, key),
-      seqOf: (e) => e.seq,
-    }, log);
+  constructor(
+    private readonly sql: Sql,
+    log: Logger,
+  ) {
+    this.feed = new LiveFeed<EventRow>(
+      {
+        fetch: (key, after, limit) => eventsAfter(this.sql, key, after, limit),
+        head: (key) => eventHead(this.sql, key),
+        seqOf: (e) => e.seq,
+      },
+      log,
+    );
   }
 
   /** Without a cursor a subscription starts at the present; with one it replays what followed it. */

@@ -1,7 +1,11 @@
 import { duckdb } from '../engine/sql/duckdb.js';
 
 /** Instance types a cluster can ask for. Sizes follow the EC2 types EMR users know. */
-export interface InstanceType { name: string; vcpu: number; memoryMb: number }
+export interface InstanceType {
+  name: string;
+  vcpu: number;
+  memoryMb: number;
+}
 
 export const INSTANCE_TYPES: readonly InstanceType[] = [
   { name: 'm5.large', vcpu: 2, memoryMb: 8_192 },
@@ -25,7 +29,11 @@ export function instanceType(name: string): InstanceType | undefined {
  * found on this host; DuckDB: @duckdb/node-api loads). Asking for one that is not available is
  * refused with a clear error rather than silently ignored.
  */
-export interface ApplicationInfo { name: string; available: boolean; reason: string | null }
+export interface ApplicationInfo {
+  name: string;
+  available: boolean;
+  reason: string | null;
+}
 
 /** The catalog with SPARK as this host can run it (see engine/spark-runtime.ts). */
 export function applicationsWith(spark: { available: boolean; reason: string | null }): ApplicationInfo[] {

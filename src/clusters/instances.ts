@@ -8,7 +8,13 @@ import { ACTIVE_CLUSTER_STATES, ENDED_CLUSTER_STATES } from './tables.js';
 import { helloProof, nextCredentialKey, welcomeProof } from '../engine/agent/credential.js';
 import type { StepService } from './steps.js';
 import {
-  beginTermination, changeClusterState, changeGroup, changeInstanceState, finalStateFor, settleActivity, type Reason,
+  beginTermination,
+  changeClusterState,
+  changeGroup,
+  changeInstanceState,
+  finalStateFor,
+  settleActivity,
+  type Reason,
 } from './state-changes.js';
 
 export type HelloResult =
@@ -51,7 +57,10 @@ async function refreshGroups(tx: Tx, cluster: ClusterRow): Promise<void> {
 }
 
 export class InstanceService {
-  constructor(private readonly sql: Sql, private readonly steps: StepService) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly steps: StepService,
+  ) {}
 
   get(id: string): Promise<InstanceRow | undefined> {
     return q.instanceById(this.sql, id);
@@ -100,7 +109,11 @@ export class InstanceService {
       }
       const steps = await stepsQ.stepsOnInstance(tx, instanceId, ['RUNNING', 'CANCEL_PENDING']);
       return {
-        ok: true, instance: (await q.instanceById(tx, instanceId))!, steps, welcomeProof: welcomeProof(used, nonce, instanceId), nextTokenHash: nextKey,
+        ok: true,
+        instance: (await q.instanceById(tx, instanceId))!,
+        steps,
+        welcomeProof: welcomeProof(used, nonce, instanceId),
+        nextTokenHash: nextKey,
       };
     });
   }
@@ -168,7 +181,10 @@ export class InstanceService {
         await this.steps.recordLost(tx, step, 'FAILED', 'INSTANCE_FAILURE', `${reason.message} while the step ran`);
       }
       if (instance.role === 'MASTER') {
-        cluster = await beginTermination(tx, cluster, { code: 'INSTANCE_FAILURE', message: `Master node ${instanceId} failed: ${reason.message}` });
+        cluster = await beginTermination(tx, cluster, {
+          code: 'INSTANCE_FAILURE',
+          message: `Master node ${instanceId} failed: ${reason.message}`,
+        });
       } else {
         cluster = await settleActivity(tx, cluster);
       }
@@ -189,7 +205,10 @@ export class InstanceService {
       await changeInstanceState(tx, instance, 'TERMINATED', reason);
       const starting = cluster.state === 'STARTING' || cluster.state === 'BOOTSTRAPPING';
       if (starting || instance.role === 'MASTER') {
-        cluster = await beginTermination(tx, cluster, { code: 'BOOTSTRAP_FAILURE', message: `On ${instance.role} node ${instanceId}: ${message}` });
+        cluster = await beginTermination(tx, cluster, {
+          code: 'BOOTSTRAP_FAILURE',
+          message: `On ${instance.role} node ${instanceId}: ${message}`,
+        });
       }
       await refreshGroups(tx, cluster);
     });
@@ -217,7 +236,8 @@ export class InstanceService {
         await this.steps.recordLost(tx, step, 'INTERRUPTED', 'CLUSTER_TERMINATED', 'the cluster terminated');
       }
       const ended = await changeClusterState(tx, cluster, finalStateFor(cluster), {
-        code: cluster.stateReasonCode, message: cluster.stateReasonMessage ?? 'Terminated',
+        code: cluster.stateReasonCode,
+        message: cluster.stateReasonMessage ?? 'Terminated',
       });
       await refreshGroups(tx, ended);
       return true;

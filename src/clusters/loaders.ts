@@ -50,18 +50,27 @@ export function createClusterLoaders(sql: Sql, scaling: ScalingService, usage: U
       });
       const byArgs = groupBy(parsed, (p) => `${p.limit}|${p.before ?? ''}`);
       const results = new Map<string, StepRow[]>();
-      await Promise.all([...byArgs.values()].map(async (group) => {
-        const { limit, before } = group[0]!;
-        const rows = groupBy(await stepsQ.stepPages(sql, group.map((g) => g.clusterId), limit, before), (r) => r.clusterId);
-        for (const g of group) results.set(`${g.clusterId}|${limit}|${before ?? ''}`, rows.get(g.clusterId) ?? []);
-      }));
+      await Promise.all(
+        [...byArgs.values()].map(async (group) => {
+          const { limit, before } = group[0]!;
+          const rows = groupBy(
+            await stepsQ.stepPages(
+              sql,
+              group.map((g) => g.clusterId),
+              limit,
+              before,
+            ),
+            (r) => r.clusterId,
+          );
+          for (const g of group) results.set(`${g.clusterId}|${limit}|${before ?? ''}`, rows.get(g.clusterId) ?? []);
+        }),
+      );
       return keys.map((k) => results.get(k) ?? []);
     }),
     /** each SPARK cluster's master asked once per request, all of a page's at the same time */
-    sparkStatus: new DataLoader<ClusterRow, SparkStatus | null, string>(
-      (rows) => Promise.all(rows.map((row) => sparkStatus(row))),
-      { cacheKeyFn: (row) => row.id },
-    ),
+    sparkStatus: new DataLoader<ClusterRow, SparkStatus | null, string>((rows) => Promise.all(rows.map((row) => sparkStatus(row))), {
+      cacheKeyFn: (row) => row.id,
+    }),
     ...createScalingLoaders(scaling, usage),
   };
 }

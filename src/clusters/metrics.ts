@@ -18,8 +18,8 @@ export const METRICS = {
   CoreNodesRunning: 'CORE nodes running',
   TaskNodesRequested: 'TASK nodes the groups ask for',
   TaskNodesRunning: 'TASK nodes running',
-  NodeCpuPercent: 'CPU use of a node\'s processes, percent of one core as top shows it (cluster-wide: mean over running nodes)',
-  NodeMemoryUsedMB: 'resident memory of a node\'s processes, MB (per node)',
+  NodeCpuPercent: "CPU use of a node's processes, percent of one core as top shows it (cluster-wide: mean over running nodes)",
+  NodeMemoryUsedMB: "resident memory of a node's processes, MB (per node)",
   AppsRunning: 'Spark applications running (from the Spark master)',
   AppsPending: 'Spark applications waiting for cores',
   AppsCompleted: 'Spark applications completed since the master started',
@@ -43,7 +43,10 @@ const SPARK_FIELDS: Array<[MetricName, (s: Record<string, number>) => number | u
   ['CoresFree', (s) => (s.coresTotal === undefined || s.coresUsed === undefined ? undefined : Math.max(0, s.coresTotal - s.coresUsed))],
   ['MemoryTotalMB', (s) => s.memoryTotalMb],
   ['MemoryAllocatedMB', (s) => s.memoryUsedMb],
-  ['MemoryAvailableMB', (s) => (s.memoryTotalMb === undefined || s.memoryUsedMb === undefined ? undefined : Math.max(0, s.memoryTotalMb - s.memoryUsedMb))],
+  [
+    'MemoryAvailableMB',
+    (s) => (s.memoryTotalMb === undefined || s.memoryUsedMb === undefined ? undefined : Math.max(0, s.memoryTotalMb - s.memoryUsedMb)),
+  ],
   ['AppsRunning', (s) => s.appsRunning],
   ['AppsPending', (s) => s.appsWaiting],
   ['AppsCompleted', (s) => s.appsCompleted],
@@ -67,10 +70,18 @@ export interface MetricsQuery {
   instanceId?: string | null;
 }
 
-export interface MetricSeries { name: string; instanceId: string | null; datapoints: Array<{ at: Date; value: number }> }
+export interface MetricSeries {
+  name: string;
+  instanceId: string | null;
+  datapoints: Array<{ at: Date; value: number }>;
+}
 
 const STAT_OF: Record<MetricStatistic, keyof q.Bucket> = {
-  AVERAGE: 'average', MAXIMUM: 'maximum', MINIMUM: 'minimum', SUM: 'sum', SAMPLE_COUNT: 'sampleCount',
+  AVERAGE: 'average',
+  MAXIMUM: 'maximum',
+  MINIMUM: 'minimum',
+  SUM: 'sum',
+  SAMPLE_COUNT: 'sampleCount',
 };
 export const statisticOf = (b: q.Bucket, s: MetricStatistic): number => Number(b[STAT_OF[s]]);
 
@@ -94,7 +105,11 @@ export class MetricsService {
   private timer: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly sql: Sql, private readonly log: Logger, readonly options: MetricsOptions) {
+  constructor(
+    private readonly sql: Sql,
+    private readonly log: Logger,
+    readonly options: MetricsOptions,
+  ) {
     this.timer = setInterval(() => void this.flush(), 1_000);
     this.timer.unref();
   }
@@ -113,7 +128,8 @@ export class MetricsService {
     const at = new Date(now);
     const samples: q.MetricSample[] = [];
     const node = numbers(report.node);
-    if (node.cpuPercent !== undefined) samples.push({ clusterId, at, name: 'NodeCpuPercent', dimension: instanceId, value: node.cpuPercent });
+    if (node.cpuPercent !== undefined)
+      samples.push({ clusterId, at, name: 'NodeCpuPercent', dimension: instanceId, value: node.cpuPercent });
     if (node.rssMb !== undefined) samples.push({ clusterId, at, name: 'NodeMemoryUsedMB', dimension: instanceId, value: node.rssMb });
     if (role === 'MASTER' && report.spark) {
       const spark = numbers(report.spark);
@@ -181,7 +197,12 @@ export class MetricsService {
     const names = [...new Set(input.names)];
     const statistic = input.statistic ?? 'AVERAGE';
     const buckets = await q.aggregate(this.sql, {
-      clusterId: input.clusterId, names, dimension: input.instanceId ?? '', from: input.from, to, periodSeconds: period,
+      clusterId: input.clusterId,
+      names,
+      dimension: input.instanceId ?? '',
+      from: input.from,
+      to,
+      periodSeconds: period,
     });
     return names.map((name) => ({
       name,

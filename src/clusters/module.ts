@@ -36,8 +36,17 @@ import { StepService } from './steps.js';
 import { UsageService } from './usage.js';
 
 export const clustersResolvers = [
-  ClusterResolver, StepResolver, InstanceResolver, SubscriptionResolver, ClusterScalingResolver, InstanceGroupScalingResolver,
-  ClusterSparkResolver, InstanceEndpointsResolver, SparkStepAppResolver, CatalogTablesResolver, CatalogResolver,
+  ClusterResolver,
+  StepResolver,
+  InstanceResolver,
+  SubscriptionResolver,
+  ClusterScalingResolver,
+  InstanceGroupScalingResolver,
+  ClusterSparkResolver,
+  InstanceEndpointsResolver,
+  SparkStepAppResolver,
+  CatalogTablesResolver,
+  CatalogResolver,
 ];
 
 export class ClustersModule implements Module {
@@ -61,33 +70,55 @@ export class ClustersModule implements Module {
   private readonly driver: LocalDriver;
   private readonly controller: ClusterController;
 
-  constructor(private readonly platform: Platform, deps: { logs: LogService; storage: StorageService; sqlSteps: StepKind }) {
+  constructor(
+    private readonly platform: Platform,
+    deps: { logs: LogService; storage: StorageService; sqlSteps: StepKind },
+  ) {
     const { sql, config, log, secrets, serverId } = platform;
     const { storage, logs } = deps;
     this.spark = detectSpark({
-      python: config.python, sparkHome: config.sparkHome, javaHome: config.javaHome, forOthers: config.sandbox && process.getuid?.() === 0,
+      python: config.python,
+      sparkHome: config.sparkHome,
+      javaHome: config.javaHome,
+      forOthers: config.sandbox && process.getuid?.() === 0,
     });
     this.applications = applicationsWith(this.spark);
     this.metastore = new MetastoreService(sql, storage, config, secrets.metastorePassword, log);
-    this.steps = new StepService(
-      sql, storage, this.spark.python, secrets, this.metastore.lookup, stepKinds(deps.sqlSteps), (clusterId) => this.dispatcher.kick(clusterId),
+    this.steps = new StepService(sql, storage, this.spark.python, secrets, this.metastore.lookup, stepKinds(deps.sqlSteps), (clusterId) =>
+      this.dispatcher.kick(clusterId),
     );
     this.metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
-    this.clusters = new ClusterService(sql, this.steps, this.applications, storage, (id, since) => this.metrics.lastAppActivity(id, since), secrets);
+    this.clusters = new ClusterService(
+      sql,
+      this.steps,
+      this.applications,
+      storage,
+      (id, since) => this.metrics.lastAppActivity(id, since),
+      secrets,
+    );
     this.instances = new InstanceService(sql, this.steps);
     this.events = new EventService(sql, log);
-    this.scaling = new ScalingService(sql, this.metrics, { cooldownSeconds: config.scalingCooldownSeconds, idlePeriods: config.scalingIdlePeriods });
+    this.scaling = new ScalingService(sql, this.metrics, {
+      cooldownSeconds: config.scalingCooldownSeconds,
+      idlePeriods: config.scalingIdlePeriods,
+    });
     const usage = new UsageService(sql, loadPriceTable(config.priceTable));
     const nodes = new NodeConfigService(sql, this.spark, config, this.metastore);
 
     this.gateway = new AgentGateway(
-      { instances: this.instances, steps: this.steps, logs, metrics: this.metrics, nodes, secrets }, serverId, log,
+      { instances: this.instances, steps: this.steps, logs, metrics: this.metrics, nodes, secrets },
+      serverId,
+      log,
       (clusterId) => this.dispatcher.kick(clusterId),
     );
     this.dispatcher = new StepDispatcher({ steps: this.steps }, this.gateway, serverId, log);
     this.driver = new LocalDriver({
-      dataDir: config.dataDir, sandbox: config.sandbox, objectDirs: [config.bucketsDir, storage.tmpDir],
-      heartbeatMs: config.agentHeartbeatMs, orphanSeconds: config.agentOrphanSeconds, envPassthrough: config.agentEnvPassthrough,
+      dataDir: config.dataDir,
+      sandbox: config.sandbox,
+      objectDirs: [config.bucketsDir, storage.tmpDir],
+      heartbeatMs: config.agentHeartbeatMs,
+      orphanSeconds: config.agentOrphanSeconds,
+      envPassthrough: config.agentEnvPassthrough,
     });
     const scalingLoop = new ScalingController({ metrics: this.metrics, scaling: this.scaling }, log, config.metricsIntervalMs);
     this.controller = new ClusterController({ sql, clusters: this.clusters, instances: this.instances }, this.driver, log, {
@@ -105,14 +136,22 @@ export class ClustersModule implements Module {
 
     const loaders = perRequest(() => createClusterLoaders(sql, this.scaling, usage));
     this.resolvers = [
-      new ClusterResolver(this.clusters, loaders), new StepResolver(this.steps, logs, loaders), new InstanceResolver(),
+      new ClusterResolver(this.clusters, loaders),
+      new StepResolver(this.steps, logs, loaders),
+      new InstanceResolver(),
       new SubscriptionResolver(this.clusters, this.events, this.steps, logs),
-      new ClusterScalingResolver(this.scaling, this.clusters, this.metrics, loaders), new InstanceGroupScalingResolver(loaders),
-      new ClusterSparkResolver(loaders), new InstanceEndpointsResolver(), new SparkStepAppResolver(loaders),
-      new CatalogTablesResolver(this.metastore), new CatalogResolver(this.applications),
+      new ClusterScalingResolver(this.scaling, this.clusters, this.metrics, loaders),
+      new InstanceGroupScalingResolver(loaders),
+      new ClusterSparkResolver(loaders),
+      new InstanceEndpointsResolver(),
+      new SparkStepAppResolver(loaders),
+      new CatalogTablesResolver(this.metastore),
+      new CatalogResolver(this.applications),
     ];
     this.http = {
-      sockets: [{ path: '/agent', maxPayloadBytes: 16 * 1024 * 1024, accept: (ws, remoteAddress) => this.gateway.accept(ws, remoteAddress) }],
+      sockets: [
+        { path: '/agent', maxPayloadBytes: 16 * 1024 * 1024, accept: (ws, remoteAddress) => this.gateway.accept(ws, remoteAddress) },
+      ],
     };
   }
 

@@ -35,15 +35,17 @@ export class NodeConfigService {
         const { bucket, key } = parseS3Uri(a.path, 'path');
         return { name: a.name, path: objectFilePath(bucketsDir, bucket, key), args: a.args };
       }),
-      spark: spark ? {
-        home: this.spark.sparkHome!,
-        python: this.spark.python!,
-        masterUrl: cluster.sparkMasterUrl,
-        masterWebUrl: cluster.sparkMasterWebUrl,
-        decommissionTimeoutMs: this.config.sparkDecommissionTimeoutSeconds * 1_000,
-        bucketsDir,
-        catalog,
-      } : null,
+      spark: spark
+        ? {
+            home: this.spark.sparkHome!,
+            python: this.spark.python!,
+            masterUrl: cluster.sparkMasterUrl,
+            masterWebUrl: cluster.sparkMasterWebUrl,
+            decommissionTimeoutMs: this.config.sparkDecommissionTimeoutSeconds * 1_000,
+            bucketsDir,
+            catalog,
+          }
+        : null,
       metricsMs: this.config.agentMetricsMs,
     };
   }

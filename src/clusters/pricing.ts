@@ -18,13 +18,20 @@ export function normalizationFactor(instanceType: string): number {
  * of each type, rounded. An estimate only; PRICE_TABLE replaces any of them.
  */
 export const DEFAULT_PRICES: Readonly<Record<string, number>> = {
-  'm5.large': 0.12, 'm5.xlarge': 0.24, 'm5.2xlarge': 0.48,
-  'c5.large': 0.106, 'c5.xlarge': 0.213,
-  'r5.large': 0.1575, 'r5.xlarge': 0.315,
+  'm5.large': 0.12,
+  'm5.xlarge': 0.24,
+  'm5.2xlarge': 0.48,
+  'c5.large': 0.106,
+  'c5.xlarge': 0.213,
+  'r5.large': 0.1575,
+  'r5.xlarge': 0.315,
   't3.small': 0.026,
 };
 
-export interface PriceTable { currency: string; prices: ReadonlyMap<string, number> }
+export interface PriceTable {
+  currency: string;
+  prices: ReadonlyMap<string, number>;
+}
 
 /**
  * PRICE_TABLE is inline JSON (it starts with `{`) or the path of a JSON file, either
@@ -43,14 +50,17 @@ export function loadPriceTable(spec: string | null): PriceTable {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('PRICE_TABLE must be a JSON object');
   const obj = parsed as Record<string, unknown>;
   const nested = 'prices' in obj;
-  const currency = nested ? obj.currency ?? 'USD' : 'USD';
-  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency)) throw new Error('PRICE_TABLE currency must be a 3-letter code such as "USD"');
+  const currency = nested ? (obj.currency ?? 'USD') : 'USD';
+  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency))
+    throw new Error('PRICE_TABLE currency must be a 3-letter code such as "USD"');
   const table = nested ? obj.prices : obj;
-  if (!table || typeof table !== 'object' || Array.isArray(table)) throw new Error('PRICE_TABLE prices must be an object of instance type → price per hour');
+  if (!table || typeof table !== 'object' || Array.isArray(table))
+    throw new Error('PRICE_TABLE prices must be an object of instance type → price per hour');
   const known = new Set(INSTANCE_TYPES.map((t) => t.name));
   for (const [type, price] of Object.entries(table)) {
     if (!known.has(type)) throw new Error(`PRICE_TABLE names an unknown instance type "${type}"`);
-    if (typeof price !== 'number' || !Number.isFinite(price) || price < 0) throw new Error(`PRICE_TABLE price of ${type} must be a non-negative number`);
+    if (typeof price !== 'number' || !Number.isFinite(price) || price < 0)
+      throw new Error(`PRICE_TABLE price of ${type} must be a non-negative number`);
     prices.set(type, price);
   }
   return { currency, prices };

@@ -6,17 +6,27 @@ import { appendEvent } from './queries/events.js';
 import * as instancesQ from './queries/instances.js';
 import { systemLog } from '../logs/queries.js';
 import * as stepsQ from './queries/steps.js';
-import type {
-  ClusterRow, ClusterState, InstanceGroupRow, InstanceRow, InstanceState, StepRow, StepState,
-} from './tables.js';
+import type { ClusterRow, ClusterState, InstanceGroupRow, InstanceRow, InstanceState, StepRow, StepState } from './tables.js';
 
-export interface Reason { code: string | null; message: string }
+export interface Reason {
+  code: string | null;
+  message: string;
+}
 
 export function stepSnapshot(s: StepRow) {
   return {
-    id: s.id, name: s.name, state: s.state, progress: s.progress, exitCode: s.exitCode, pid: s.pid,
-    instanceId: s.instanceId, failureReason: s.failureReason, failureMessage: s.failureMessage,
-    result: s.result, startedAt: s.startedAt, endedAt: s.endedAt,
+    id: s.id,
+    name: s.name,
+    state: s.state,
+    progress: s.progress,
+    exitCode: s.exitCode,
+    pid: s.pid,
+    instanceId: s.instanceId,
+    failureReason: s.failureReason,
+    failureMessage: s.failureMessage,
+    result: s.result,
+    startedAt: s.startedAt,
+    endedAt: s.endedAt,
   };
 }
 
@@ -24,39 +34,54 @@ export async function changeClusterState(tx: Tx, cluster: ClusterRow, state: Clu
   if (cluster.state === state) return cluster;
   const row = await clustersQ.setClusterState(tx, cluster.id, state, reason?.code ?? null, reason?.message ?? null);
   await appendEvent(tx, cluster.id, 'CLUSTER', cluster.id, state, {
-    previousState: cluster.state, reasonCode: reason?.code ?? null, reasonMessage: reason?.message ?? null,
+    previousState: cluster.state,
+    reasonCode: reason?.code ?? null,
+    reasonMessage: reason?.message ?? null,
   });
   return row;
 }
 
 export async function changeGroup(
-  tx: Tx, group: InstanceGroupRow, patch: { state?: InstanceGroupRow['state']; requestedCount?: number },
+  tx: Tx,
+  group: InstanceGroupRow,
+  patch: { state?: InstanceGroupRow['state']; requestedCount?: number },
 ): Promise<InstanceGroupRow> {
   const sameState = patch.state === undefined || patch.state === group.state;
   const sameCount = patch.requestedCount === undefined || patch.requestedCount === group.requestedCount;
   if (sameState && sameCount) return group;
   const row = await clustersQ.updateGroup(tx, group.id, patch);
   await appendEvent(tx, group.clusterId, 'INSTANCE_GROUP', group.id, row.state, {
-    previousState: group.state, role: row.role, requestedCount: row.requestedCount,
+    previousState: group.state,
+    role: row.role,
+    requestedCount: row.requestedCount,
   });
   return row;
 }
 
 export async function changeInstanceState(
-  tx: Tx, instance: InstanceRow, state: InstanceState, reason: Reason | null = null,
+  tx: Tx,
+  instance: InstanceRow,
+  state: InstanceState,
+  reason: Reason | null = null,
 ): Promise<InstanceRow> {
   if (instance.state === state) return instance;
   const row = await instancesQ.setInstanceState(tx, instance.id, state, reason?.code ?? null, reason?.message ?? null);
   await appendEvent(tx, instance.clusterId, 'INSTANCE', instance.id, state, {
-    previousState: instance.state, role: row.role, pid: row.pid, reasonCode: reason?.code ?? null,
+    previousState: instance.state,
+    role: row.role,
+    pid: row.pid,
+    reasonCode: reason?.code ?? null,
     reasonMessage: reason?.message ?? null,
   });
   return row;
 }
 
 export async function changeStepState(
-  tx: Tx, step: StepRow, state: StepState,
-  patch: Parameters<typeof stepsQ.setStepState>[3] = {}, logMessage?: string,
+  tx: Tx,
+  step: StepRow,
+  state: StepState,
+  patch: Parameters<typeof stepsQ.setStepState>[3] = {},
+  logMessage?: string,
 ): Promise<StepRow> {
   if (step.state === state) return step;
   const row = await stepsQ.setStepState(tx, step.id, state, patch);
@@ -66,7 +91,15 @@ export async function changeStepState(
 }
 
 export async function stepProgressChanged(tx: Tx, step: StepRow): Promise<void> {
-  await appendEvent(tx, step.clusterId, 'STEP', step.id, step.state, { previousState: step.state, ...stepSnapshot(step) }, { workHint: false });
+  await appendEvent(
+    tx,
+    step.clusterId,
+    'STEP',
+    step.id,
+    step.state,
+    { previousState: step.state, ...stepSnapshot(step) },
+    { workHint: false },
+  );
 }
 
 /** Cancels every PENDING step of the cluster (after a failure with CANCEL_AND_WAIT, or termination). */
@@ -107,6 +140,7 @@ export async function settleActivity(tx: Tx, cluster: ClusterRow, becomingReady 
     return beginTermination(tx, moved, { code: 'ALL_STEPS_COMPLETED', message: 'Steps completed' });
   }
   return changeClusterState(tx, cluster, 'WAITING', {
-    code: null, message: starting ? 'Cluster ready to run steps.' : 'Cluster ready after last step completed.',
+    code: null,
+    message: starting ? 'Cluster ready to run steps.' : 'Cluster ready after last step completed.',
   });
 }

@@ -9,7 +9,13 @@ import { ACTIVE_CLUSTER_STATES } from './tables.js';
 import { newId } from '../platform/ids.js';
 import { badInput, conflict, notFound } from '../platform/errors.js';
 import {
-  beginTermination, cancelPendingSteps, changeClusterState, changeStepState, settleActivity, stepProgressChanged, stepSnapshot,
+  beginTermination,
+  cancelPendingSteps,
+  changeClusterState,
+  changeStepState,
+  settleActivity,
+  stepProgressChanged,
+  stepSnapshot,
 } from './state-changes.js';
 import { isAllowed, type Principal } from '../platform/authorization.js';
 import type { Secrets } from '../platform/secrets.js';
@@ -27,10 +33,18 @@ export interface StepInput {
   sql?: unknown;
 }
 
-export interface ValidStep { name: string; actionOnFailure: ActionOnFailure; kind: StepKindName; spec: StepSpec }
+export interface ValidStep {
+  name: string;
+  actionOnFailure: ActionOnFailure;
+  kind: StepKindName;
+  spec: StepSpec;
+}
 
 export async function validateSteps(
-  steps: readonly StepInput[], field: string, concurrency: number, ctx: StepKindContext,
+  steps: readonly StepInput[],
+  field: string,
+  concurrency: number,
+  ctx: StepKindContext,
 ): Promise<ValidStep[]> {
   requireList(steps, field, 0, Limits.stepsPerRequest);
   const valid: ValidStep[] = [];
@@ -58,7 +72,13 @@ export async function insertValidatedSteps(tx: Tx, clusterId: string, steps: Val
     const logStreamId = newId('log');
     await createStream(tx, logStreamId);
     const row = await q.insertStep(tx, {
-      id: newId('s'), clusterId, name: s.name, kind: s.kind, spec: s.spec, actionOnFailure: s.actionOnFailure, logStreamId,
+      id: newId('s'),
+      clusterId,
+      name: s.name,
+      kind: s.kind,
+      spec: s.spec,
+      actionOnFailure: s.actionOnFailure,
+      logStreamId,
     });
     await appendEvent(tx, clusterId, 'STEP', row.id, 'PENDING', { previousState: null, ...stepSnapshot(row) });
     rows.push(row);
@@ -67,12 +87,19 @@ export async function insertValidatedSteps(tx: Tx, clusterId: string, steps: Val
 }
 
 export type CancelMode = 'SEND_INTERRUPT' | 'TERMINATE_PROCESS';
-export interface CancelResult { stepId: string; status: 'SUBMITTED' | 'FAILED'; reason: string | null }
+export interface CancelResult {
+  stepId: string;
+  status: 'SUBMITTED' | 'FAILED';
+  reason: string | null;
+}
 
 export class StepService {
   constructor(
-    private readonly sql: Sql, private readonly storage: StorageService,
-    private readonly python: string | null, private readonly secrets: Secrets, private readonly catalog: CatalogLookup,
+    private readonly sql: Sql,
+    private readonly storage: StorageService,
+    private readonly python: string | null,
+    private readonly secrets: Secrets,
+    private readonly catalog: CatalogLookup,
     private readonly kinds: StepKinds,
     /** a change committed here gives a cluster work: this server's dispatcher looks at once (other
      *  servers learn of it from the event's NOTIFY, a round trip later) */
@@ -81,8 +108,13 @@ export class StepService {
 
   kindContext(applications: readonly string[]): StepKindContext {
     return {
-      applications, bucketsDir: this.storage.options.bucketsDir, storage: this.storage, python: this.python, secrets: this.secrets,
-      catalog: this.catalog, kinds: this.kinds,
+      applications,
+      bucketsDir: this.storage.options.bucketsDir,
+      storage: this.storage,
+      python: this.python,
+      secrets: this.secrets,
+      catalog: this.catalog,
+      kinds: this.kinds,
     };
   }
 
@@ -109,53 +141,57 @@ export class StepService {
     if (!probe) throw notFound('cluster', clusterId, 'clusterId');
     requireActive(probe);
     const valid = await validateSteps(steps, 'steps', probe.stepConcurrency, this.kindContext(probe.applications));
-    return this.sql.begin(async (tx) => {
-      const cluster = (await clustersQ.lockCluster(tx, clusterId))!;
-      requireActive(cluster);
-      const active = await q.countActiveSteps(tx, clusterId);
-      if (active + valid.length > Limits.activeStepsPerCluster) {
-        throw badInput('steps', `a cluster holds at most ${Limits.activeStepsPerCluster} PENDING or RUNNING steps; it has ${active}`);
-      }
-      const rows = await insertValidatedSteps(tx, clusterId, valid);
-      await settleActivity(tx, cluster);
-      return rows;
-    }).then((rows) => {
-      this.workFor(clusterId);
-      return rows;
-    });
+    return this.sql
+      .begin(async (tx) => {
+        const cluster = (await clustersQ.lockCluster(tx, clusterId))!;
+        requireActive(cluster);
+        const active = await q.countActiveSteps(tx, clusterId);
+        if (active + valid.length > Limits.activeStepsPerCluster) {
+          throw badInput('steps', `a cluster holds at most ${Limits.activeStepsPerCluster} PENDING or RUNNING steps; it has ${active}`);
+        }
+        const rows = await insertValidatedSteps(tx, clusterId, valid);
+        await settleActivity(tx, cluster);
+        return rows;
+      })
+      .then((rows) => {
+        this.workFor(clusterId);
+        return rows;
+      });
   }
 
   /** PENDING steps are cancelled at once; RUNNING ones go to CANCEL_PENDING until their process ends. */
   async cancel(clusterId: string, stepIds: string[], mode: CancelMode = 'SEND_INTERRUPT'): Promise<CancelResult[]> {
     requireList(stepIds, 'stepIds', 1, Limits.idsPerRequest);
-    return this.sql.begin(async (tx) => {
-      const cluster = await clustersQ.lockCluster(tx, clusterId);
-      if (!cluster) throw notFound('cluster', clusterId, 'clusterId');
-      const rows = new Map((await q.lockSteps(tx, clusterId, [...new Set(stepIds)])).map((s) => [s.id, s]));
-      const results: CancelResult[] = [];
-      for (const id of stepIds) {
-        const step = rows.get(id);
-        if (!step) {
-          results.push({ stepId: id, status: 'FAILED', reason: `step ${id} does not exist in cluster ${clusterId}` });
-        } else if (step.state === 'PENDING') {
-          rows.set(id, await changeStepState(tx, step, 'CANCELLED', {}, 'Step cancelled by user request'));
-          results.push({ stepId: id, status: 'SUBMITTED', reason: null });
-        } else if (step.state === 'RUNNING') {
-          await q.setCancelOption(tx, id, mode);
-          rows.set(id, await changeStepState(tx, step, 'CANCEL_PENDING', {}, 'Cancellation requested: stopping the step process'));
-          results.push({ stepId: id, status: 'SUBMITTED', reason: null });
-        } else if (step.state === 'CANCEL_PENDING') {
-          results.push({ stepId: id, status: 'SUBMITTED', reason: null });
-        } else {
-          results.push({ stepId: id, status: 'FAILED', reason: `step ${id} is ${step.state}` });
+    return this.sql
+      .begin(async (tx) => {
+        const cluster = await clustersQ.lockCluster(tx, clusterId);
+        if (!cluster) throw notFound('cluster', clusterId, 'clusterId');
+        const rows = new Map((await q.lockSteps(tx, clusterId, [...new Set(stepIds)])).map((s) => [s.id, s]));
+        const results: CancelResult[] = [];
+        for (const id of stepIds) {
+          const step = rows.get(id);
+          if (!step) {
+            results.push({ stepId: id, status: 'FAILED', reason: `step ${id} does not exist in cluster ${clusterId}` });
+          } else if (step.state === 'PENDING') {
+            rows.set(id, await changeStepState(tx, step, 'CANCELLED', {}, 'Step cancelled by user request'));
+            results.push({ stepId: id, status: 'SUBMITTED', reason: null });
+          } else if (step.state === 'RUNNING') {
+            await q.setCancelOption(tx, id, mode);
+            rows.set(id, await changeStepState(tx, step, 'CANCEL_PENDING', {}, 'Cancellation requested: stopping the step process'));
+            results.push({ stepId: id, status: 'SUBMITTED', reason: null });
+          } else if (step.state === 'CANCEL_PENDING') {
+            results.push({ stepId: id, status: 'SUBMITTED', reason: null });
+          } else {
+            results.push({ stepId: id, status: 'FAILED', reason: `step ${id} is ${step.state}` });
+          }
         }
-      }
-      await settleActivity(tx, cluster);
-      return results;
-    }).then((results) => {
-      this.workFor(clusterId); // RUNNING steps now CANCEL_PENDING: their agent must be told
-      return results;
-    });
+        await settleActivity(tx, cluster);
+        return results;
+      })
+      .then((results) => {
+        this.workFor(clusterId); // RUNNING steps now CANCEL_PENDING: their agent must be told
+        return results;
+      });
   }
 
   pages(clusterIds: readonly string[], limit: number, beforePosition: number | null): Promise<StepRow[]> {
@@ -213,7 +249,15 @@ export class StepService {
    * send): a queue of steps runs without a round trip through NOTIFY between two of them.
    */
   async recordExit(
-    stepId: string, instanceId: string, exit: { exitCode: number | null; signal: string | null; neverStarted?: boolean; result?: Record<string, unknown> | null; lostLines?: number },
+    stepId: string,
+    instanceId: string,
+    exit: {
+      exitCode: number | null;
+      signal: string | null;
+      neverStarted?: boolean;
+      result?: Record<string, unknown> | null;
+      lostLines?: number;
+    },
   ): Promise<StepRow[]> {
     const { exitCode, signal } = exit;
     const result = exit.result ?? null;
@@ -224,26 +268,47 @@ export class StepService {
     const registration = step.state === 'RUNNING' ? await this.registerOutputs(step) : null;
     // a log missing lines is not a successful run's record: the step fails saying how many
     const lost = exit.lostLines ? `${exit.lostLines} log lines were lost (the agent could not keep them until stored)` : null;
-    const outputError = exitCode === 0 ? registration ?? lost : null;
+    const outputError = exitCode === 0 ? (registration ?? lost) : null;
     return this.sql.begin(async (tx): Promise<StepRow[]> => {
       let cluster = (await clustersQ.lockCluster(tx, step.clusterId))!;
       const [current] = await q.lockSteps(tx, step.clusterId, [stepId]);
       if (!current) return [];
       if (current.state === 'CANCEL_PENDING') {
-        await changeStepState(tx, current, 'CANCELLED', { exitCode }, exit.neverStarted
-          ? 'Step cancelled before its process started'
-          : `Step cancelled (process ended${signal ? ` by ${signal}` : ''})`);
+        await changeStepState(
+          tx,
+          current,
+          'CANCELLED',
+          { exitCode },
+          exit.neverStarted
+            ? 'Step cancelled before its process started'
+            : `Step cancelled (process ended${signal ? ` by ${signal}` : ''})`,
+        );
       } else if (current.state === 'RUNNING' && cluster.state === 'TERMINATING' && exitCode !== 0) {
         // the agent stopped it because the cluster is ending: not the step's own failure
-        await changeStepState(tx, current, 'INTERRUPTED', {
-          exitCode, failureReason: cluster.stateReasonCode ?? 'USER_REQUEST', failureMessage: 'the cluster terminated while the step ran',
-        }, `Step interrupted: the cluster is terminating${signal ? ` (process ended by ${signal})` : ''}`);
+        await changeStepState(
+          tx,
+          current,
+          'INTERRUPTED',
+          {
+            exitCode,
+            failureReason: cluster.stateReasonCode ?? 'USER_REQUEST',
+            failureMessage: 'the cluster terminated while the step ran',
+          },
+          `Step interrupted: the cluster is terminating${signal ? ` (process ended by ${signal})` : ''}`,
+        );
       } else if (current.state === 'RUNNING') {
         if (exitCode === 0 && outputError === null) {
           await changeStepState(tx, current, 'COMPLETED', { exitCode, result }, 'Step completed (exit code 0)');
         } else {
-          const message = outputError ?? (signal ? `the step process was killed by ${signal}` : `the step process exited with code ${exitCode}`);
-          await changeStepState(tx, current, 'FAILED', { exitCode, result, failureReason: 'STEP_FAILURE', failureMessage: message }, `Step failed: ${message}`);
+          const message =
+            outputError ?? (signal ? `the step process was killed by ${signal}` : `the step process exited with code ${exitCode}`);
+          await changeStepState(
+            tx,
+            current,
+            'FAILED',
+            { exitCode, result, failureReason: 'STEP_FAILURE', failureMessage: message },
+            `Step failed: ${message}`,
+          );
           cluster = await applyActionOnFailure(tx, cluster, current);
         }
       }

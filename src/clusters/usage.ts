@@ -17,12 +17,21 @@ export interface ClusterUsage {
  * Computed on read, so it grows while the cluster runs and stops when its instances end.
  */
 export class UsageService {
-  constructor(private readonly sql: Sql, private readonly prices: PriceTable) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly prices: PriceTable,
+  ) {}
 
   async usage(clusterIds: readonly string[]): Promise<Map<string, ClusterUsage>> {
     const out = new Map<string, ClusterUsage>();
     for (const id of clusterIds) {
-      out.set(id, { instanceHours: 0, normalizedInstanceHours: 0, estimatedCost: 0, currency: this.prices.currency, unpricedInstanceTypes: [] });
+      out.set(id, {
+        instanceHours: 0,
+        normalizedInstanceHours: 0,
+        estimatedCost: 0,
+        currency: this.prices.currency,
+        unpricedInstanceTypes: [],
+      });
     }
     for (const row of await instanceHours(this.sql, clusterIds)) {
       const u = out.get(row.clusterId)!;

@@ -88,29 +88,43 @@ export function detectSpark(options: DetectOptions): SparkRuntime {
 }
 
 function detect(options: DetectOptions): SparkRuntime {
-  const missing = (reason: string, python: string | null = null, sparkHome: string | null = null): SparkRuntime =>
-    ({ available: false, reason, python, sparkHome, java: null });
+  const missing = (reason: string, python: string | null = null, sparkHome: string | null = null): SparkRuntime => ({
+    available: false,
+    reason,
+    python,
+    sparkHome,
+    java: null,
+  });
   const install = options.forOthers ? PYSPARK_SYSTEM_INSTALL : PYSPARK_INSTALL;
   let python = resolvePython(options.python);
   if (!python) {
-    return missing(`python3 was not found${options.python ? ` at ${options.python} (PYTHON)` : ' on PATH'}: install Python 3, then run \`${install}\``);
+    return missing(
+      `python3 was not found${options.python ? ` at ${options.python} (PYTHON)` : ' on PATH'}: install Python 3, then run \`${install}\``,
+    );
   }
   if (options.forOthers && !reachableByOthers(python)) {
     const unreachable = python;
     python = options.python ? null : resolvePython(SYSTEM_PYTHON);
     if (!python || !reachableByOthers(python)) {
-      return missing(`${unreachable} can't be run by the nodes' users (they run sandboxed as their own uids): install Python 3 where every user can read it, then run \`${install}\``);
+      return missing(
+        `${unreachable} can't be run by the nodes' users (they run sandboxed as their own uids): install Python 3 where every user can read it, then run \`${install}\``,
+      );
     }
   }
-  const sparkHome = options.sparkHome
+  const sparkHome =
+    options.sparkHome ??
     // found without importing it (an import of pyspark costs ~0.5 s of start-up)
-    ?? run(python, ['-c', "import importlib.util as u; s = u.find_spec('pyspark'); print(s.submodule_search_locations[0] if s else '')"]);
+    run(python, ['-c', "import importlib.util as u; s = u.find_spec('pyspark'); print(s.submodule_search_locations[0] if s else '')"]);
   if (!sparkHome) return missing(`pyspark is not installed for ${python}: run \`${install}\``, python);
   if (!existsSync(path.join(sparkHome, 'bin', 'spark-class'))) {
     return missing(`${sparkHome} has no bin/spark-class${options.sparkHome ? ' (SPARK_HOME)' : ''}: run \`${install}\``, python, sparkHome);
   }
   if (options.forOthers && !reachableByOthers(path.join(sparkHome, 'bin', 'spark-class'))) {
-    return missing(`Spark at ${sparkHome} can't be read by the nodes' users (they run sandboxed as their own uids): run \`${install}\``, python, sparkHome);
+    return missing(
+      `Spark at ${sparkHome} can't be read by the nodes' users (they run sandboxed as their own uids): run \`${install}\``,
+      python,
+      sparkHome,
+    );
   }
   const java = resolveJava(options.javaHome);
   if (!java) return missing('Java was not found (JAVA_HOME or java on PATH): Spark needs a Java 17 runtime', python, sparkHome);

@@ -30,7 +30,11 @@ export interface NodeEndpoints {
 
 /** What a node is and does, sent with `welcome` (docs/agent-protocol.md "Node configuration"). */
 /** A path a step's sandbox sees (at the same place) beside the node's own directory: read-only or writable. */
-export interface StepMount { type: 'ro-bind' | 'bind'; source: string; target: string }
+export interface StepMount {
+  type: 'ro-bind' | 'bind';
+  source: string;
+  target: string;
+}
 
 export interface NodeConfig {
   role: 'MASTER' | 'CORE' | 'TASK';
@@ -58,8 +62,12 @@ export interface NodeConfig {
      * (a metastore and warehouse in the step's directory, no event logs)
      */
     catalog: {
-      jdbcUrl: string; user: string; password: string; jdbcJar: string;
-      warehouseDir: string; eventLogDir: string;
+      jdbcUrl: string;
+      user: string;
+      password: string;
+      jdbcJar: string;
+      warehouseDir: string;
+      eventLogDir: string;
     } | null;
   } | null;
   metricsMs: number;
@@ -70,8 +78,14 @@ export interface AgentMetrics {
   at: number;
   node: { cpuPercent: number; rssMb: number };
   spark?: {
-    aliveWorkers: number; coresTotal: number; coresUsed: number; memoryTotalMb: number; memoryUsedMb: number;
-    appsRunning: number; appsWaiting: number; appsCompleted: number;
+    aliveWorkers: number;
+    coresTotal: number;
+    coresUsed: number;
+    memoryTotalMb: number;
+    memoryUsedMb: number;
+    appsRunning: number;
+    appsWaiting: number;
+    appsCompleted: number;
   };
 }
 
@@ -90,7 +104,16 @@ export type AgentMessage =
   | { type: 'progress'; stepId: string; value: number }
   /** a `::result` printed while the step runs (the last one also travels with stepExited) */
   | { type: 'stepResult'; stepId: string; result: Record<string, unknown> }
-  | { type: 'stepExited'; stepId: string; exitCode: number | null; signal: string | null; at: number; lastSeq: number; result?: Record<string, unknown> | null; lostLines?: number };
+  | {
+      type: 'stepExited';
+      stepId: string;
+      exitCode: number | null;
+      signal: string | null;
+      at: number;
+      lastSeq: number;
+      result?: Record<string, unknown> | null;
+      lostLines?: number;
+    };
 
 /** Messages the control plane sends to a node agent. */
 export type ControlMessage =

@@ -21,7 +21,8 @@ export const CodeLimits = {
 /** Why a package path cannot be unpacked on Linux, or null. */
 function pathLengthProblem(name: string): string | null {
   if (Buffer.byteLength(name) > CodeLimits.pathBytes) return `is longer than ${CodeLimits.pathBytes} bytes`;
-  if (name.split('/').some((part) => Buffer.byteLength(part) > CodeLimits.nameBytes)) return `has a name longer than ${CodeLimits.nameBytes} bytes`;
+  if (name.split('/').some((part) => Buffer.byteLength(part) > CodeLimits.nameBytes))
+    return `has a name longer than ${CodeLimits.nameBytes} bytes`;
   return null;
 }
 
@@ -58,7 +59,8 @@ function checkEntries(zip: Buffer, field: string): { hasBootstrap: boolean } {
     }
     const tooLong = pathLengthProblem(e.name);
     if (tooLong) throw badInput(field, `zip entry ${JSON.stringify(e.name.slice(0, 64))}… ${tooLong}`);
-    if ((e.mode & 0o170000) === 0o120000) throw badInput(field, `zip entry ${JSON.stringify(e.name)} is a symbolic link, which packages may not contain`);
+    if ((e.mode & 0o170000) === 0o120000)
+      throw badInput(field, `zip entry ${JSON.stringify(e.name)} is a symbolic link, which packages may not contain`);
     unzipped += e.size;
   }
   if (unzipped > CodeLimits.unzippedBytes) {
@@ -71,22 +73,28 @@ function zipFromFiles(files: NonNullable<CodeInput['files']>, field: string): Bu
   if (files.length === 0) throw badInput(field, 'must not be empty');
   if (files.length > CodeLimits.files) throw badInput(field, `must have at most ${CodeLimits.files} files (use a zip for more)`);
   const seen = new Set<string>();
-  return writeZip(files.map((f, i) => {
-    const p = f.path.replace(/^\.\//, '');
-    if (!p || p.endsWith('/') || seen.has(p)) throw badInput(`${field}.${i}.path`, seen.has(p) ? 'is given twice' : 'must name a file');
-    const tooLong = pathLengthProblem(p);
-    if (tooLong) throw badInput(`${field}.${i}.path`, tooLong);
-    seen.add(p);
-    const content = Buffer.from(f.content, 'utf8');
-    if (content.length > CodeLimits.fileBytes) throw badInput(`${field}.${i}.content`, `must be at most ${CodeLimits.fileBytes} bytes (use a zip for more)`);
-    return { path: p, content, mode: f.executable ? 0o755 : 0o644 };
-  }));
+  return writeZip(
+    files.map((f, i) => {
+      const p = f.path.replace(/^\.\//, '');
+      if (!p || p.endsWith('/') || seen.has(p)) throw badInput(`${field}.${i}.path`, seen.has(p) ? 'is given twice' : 'must name a file');
+      const tooLong = pathLengthProblem(p);
+      if (tooLong) throw badInput(`${field}.${i}.path`, tooLong);
+      seen.add(p);
+      const content = Buffer.from(f.content, 'utf8');
+      if (content.length > CodeLimits.fileBytes)
+        throw badInput(`${field}.${i}.content`, `must be at most ${CodeLimits.fileBytes} bytes (use a zip for more)`);
+      return { path: p, content, mode: f.executable ? 0o755 : 0o644 };
+    }),
+  );
 }
 
 export class FunctionCodeStore {
   readonly dir: string;
 
-  constructor(dataDir: string, private readonly storage: Pick<StorageService, 'resolveUri'>) {
+  constructor(
+    dataDir: string,
+    private readonly storage: Pick<StorageService, 'resolveUri'>,
+  ) {
     this.dir = path.join(dataDir, 'functions', 'packages');
   }
 
@@ -109,13 +117,15 @@ export class FunctionCodeStore {
       const { path: file } = await this.storage.resolveUri(input.s3Uri, source);
       const stat = await fs.stat(file).catch(() => null);
       if (!stat?.isFile()) throw new AppError('NOT_FOUND', `object ${input.s3Uri} does not exist`, source);
-      if (stat.size > CodeLimits.zippedBytes) throw new AppError('PAYLOAD_TOO_LARGE', `Zipped size must be smaller than ${CodeLimits.zippedBytes} bytes`, source);
+      if (stat.size > CodeLimits.zippedBytes)
+        throw new AppError('PAYLOAD_TOO_LARGE', `Zipped size must be smaller than ${CodeLimits.zippedBytes} bytes`, source);
       zip = await fs.readFile(file);
     } else {
       source = `${field}.files`;
       zip = zipFromFiles(input.files!, source);
     }
-    if (zip.length > CodeLimits.zippedBytes) throw new AppError('PAYLOAD_TOO_LARGE', `Zipped size must be smaller than ${CodeLimits.zippedBytes} bytes`, source);
+    if (zip.length > CodeLimits.zippedBytes)
+      throw new AppError('PAYLOAD_TOO_LARGE', `Zipped size must be smaller than ${CodeLimits.zippedBytes} bytes`, source);
     const { hasBootstrap } = checkEntries(zip, source);
     const digest = crypto.createHash('sha256').update(zip).digest();
     const hash = digest.toString('hex');

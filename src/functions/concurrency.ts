@@ -12,7 +12,11 @@ export class ConcurrencyGate {
   constructor(readonly limit: number) {}
 
   /** Takes a slot, or says why there is none. `reservedTotal` is the sum of all reservations. */
-  tryAcquire(functionId: string, reserved: number | null, reservedTotal: number): { ok: true; concurrency: number } | { ok: false; reason: ThrottleReason } {
+  tryAcquire(
+    functionId: string,
+    reserved: number | null,
+    reservedTotal: number,
+  ): { ok: true; concurrency: number } | { ok: false; reason: ThrottleReason } {
     const current = this.perFunction.get(functionId) ?? 0;
     if (reserved !== null) {
       if (current >= reserved) return { ok: false, reason: 'ReservedFunctionConcurrentInvocationLimitExceeded' };
@@ -34,6 +38,6 @@ export class ConcurrencyGate {
   }
 
   inFlight(functionId?: string): number {
-    return functionId ? this.perFunction.get(functionId) ?? 0 : this.total;
+    return functionId ? (this.perFunction.get(functionId) ?? 0) : this.total;
   }
 }

@@ -32,10 +32,25 @@ export const FunctionLimits = {
 
 // Lambda refuses these as function environment: the runtime sets them
 const RESERVED_ENV = new Set([
-  '_HANDLER', '_X_AMZN_TRACE_ID', 'AWS_DEFAULT_REGION', 'AWS_REGION', 'AWS_EXECUTION_ENV', 'AWS_LAMBDA_FUNCTION_NAME',
-  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_INITIALIZATION_TYPE', 'AWS_LAMBDA_LOG_GROUP_NAME',
-  'AWS_LAMBDA_LOG_STREAM_NAME', 'AWS_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN',
-  'AWS_LAMBDA_RUNTIME_API', 'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR', 'TZ',
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'AWS_DEFAULT_REGION',
+  'AWS_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+  'TZ',
 ]);
 
 export const RUNTIMES: FunctionRuntimeName[] = ['NODEJS20', 'PYTHON311', 'PROVIDED'];
@@ -79,7 +94,8 @@ export function functionArn(name: string, qualifier?: string): string {
  */
 export function requireQualifier(value: string | null | undefined, field: string): string {
   const qualifier = value == null || value === '' ? '$LATEST' : value;
-  if (qualifier !== '$LATEST' && !/^[A-Za-z0-9_-]{1,128}$/.test(qualifier)) throw badInput(field, 'must be $LATEST, a version number or an alias name');
+  if (qualifier !== '$LATEST' && !/^[A-Za-z0-9_-]{1,128}$/.test(qualifier))
+    throw badInput(field, 'must be $LATEST, a version number or an alias name');
   return qualifier;
 }
 
@@ -102,7 +118,8 @@ function requireFunctionEnv(value: unknown, field: string): Record<string, strin
     bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
     env[k] = v;
   }
-  if (bytes > FunctionLimits.environmentBytes) throw badInput(field, `must be at most ${FunctionLimits.environmentBytes} bytes in total (Lambda's limit)`);
+  if (bytes > FunctionLimits.environmentBytes)
+    throw badInput(field, `must be at most ${FunctionLimits.environmentBytes} bytes in total (Lambda's limit)`);
   return env;
 }
 
@@ -124,7 +141,8 @@ function requireHandler(value: string, field: string): string {
 }
 
 function requireDescription(value: string, field: string): string {
-  if (value.length > FunctionLimits.descriptionLength) throw badInput(field, `must be at most ${FunctionLimits.descriptionLength} characters`);
+  if (value.length > FunctionLimits.descriptionLength)
+    throw badInput(field, `must be at most ${FunctionLimits.descriptionLength} characters`);
   return value;
 }
 
@@ -141,13 +159,29 @@ function requireRuntime(value: string, field: string): FunctionRuntimeName {
 }
 
 const configOf = (f: FunctionRow): FunctionConfig => ({
-  runtime: f.runtime, handler: f.handler, memoryMb: f.memoryMb, ephemeralStorageMb: f.ephemeralStorageMb, timeoutSeconds: f.timeoutSeconds, environment: f.environment,
-  codeSha256: f.codeSha256, codeSize: f.codeSize, description: f.description,
+  runtime: f.runtime,
+  handler: f.handler,
+  memoryMb: f.memoryMb,
+  ephemeralStorageMb: f.ephemeralStorageMb,
+  timeoutSeconds: f.timeoutSeconds,
+  environment: f.environment,
+  codeSha256: f.codeSha256,
+  codeSize: f.codeSize,
+  description: f.description,
 });
 
 /** `openEnv`: environments are stored encrypted (each time with a new IV), so they are compared opened */
 const sameConfig = (a: FunctionConfig, b: FunctionConfig, openEnv: (env: Record<string, string>) => Record<string, string>) => {
-  const norm = (c: FunctionConfig) => JSON.stringify([c.runtime, c.handler, c.memoryMb, ephemeralOf(c), c.timeoutSeconds, Object.entries(openEnv(c.environment)).sort(), c.codeSha256]);
+  const norm = (c: FunctionConfig) =>
+    JSON.stringify([
+      c.runtime,
+      c.handler,
+      c.memoryMb,
+      ephemeralOf(c),
+      c.timeoutSeconds,
+      Object.entries(openEnv(c.environment)).sort(),
+      c.codeSha256,
+    ]);
   return norm(a) === norm(b);
 };
 
@@ -176,7 +210,10 @@ export class FunctionService {
   private readonly versions = new Map<string, ResolvedVersion | null>();
   private generation = 0;
   constructor(
-    private readonly sql: Sql, readonly code: FunctionCodeStore, private readonly concurrencyLimit: number, private readonly secrets: Secrets,
+    private readonly sql: Sql,
+    readonly code: FunctionCodeStore,
+    private readonly concurrencyLimit: number,
+    private readonly secrets: Secrets,
     private readonly lifecycle: FunctionLifecycle,
   ) {}
 
@@ -234,7 +271,8 @@ export class FunctionService {
     const before = parseTimeIdCursor(after);
     const rows = await q.listFunctions(this.sql, limit + 1, before);
     return {
-      nodes: rows.slice(0, limit), hasNextPage: rows.length > limit,
+      nodes: rows.slice(0, limit),
+      hasNextPage: rows.length > limit,
       cursorOf: (f: FunctionRow) => encodeTimeIdCursor(f.createdAt, f.id),
     };
   }
@@ -255,7 +293,10 @@ export class FunctionService {
     const max = this.concurrencyLimit - Math.min(FunctionLimits.unreservedMinimum, this.concurrencyLimit) - others;
     if (!Number.isInteger(value) || value < 0) throw badInput(field, 'must be an integer of at least 0');
     if (value > max) {
-      throw badInput(field, `must be at most ${Math.max(0, max)}: the account's unreserved concurrency can't go below ${FunctionLimits.unreservedMinimum} (limit ${this.concurrencyLimit})`);
+      throw badInput(
+        field,
+        `must be at most ${Math.max(0, max)}: the account's unreserved concurrency can't go below ${FunctionLimits.unreservedMinimum} (limit ${this.concurrencyLimit})`,
+      );
     }
   }
 
@@ -268,14 +309,26 @@ export class FunctionService {
     };
     if (!input) return out;
     if (input.maximumRetryAttempts != null) {
-      out.maxRetryAttempts = requireIntInRange(input.maximumRetryAttempts, `${field}.maximumRetryAttempts`, FunctionLimits.retries.min, FunctionLimits.retries.max);
+      out.maxRetryAttempts = requireIntInRange(
+        input.maximumRetryAttempts,
+        `${field}.maximumRetryAttempts`,
+        FunctionLimits.retries.min,
+        FunctionLimits.retries.max,
+      );
     }
     if (input.maximumEventAgeSeconds != null) {
-      out.maxEventAgeSeconds = requireIntInRange(input.maximumEventAgeSeconds, `${field}.maximumEventAgeSeconds`, FunctionLimits.eventAgeSeconds.min, FunctionLimits.eventAgeSeconds.max);
+      out.maxEventAgeSeconds = requireIntInRange(
+        input.maximumEventAgeSeconds,
+        `${field}.maximumEventAgeSeconds`,
+        FunctionLimits.eventAgeSeconds.min,
+        FunctionLimits.eventAgeSeconds.max,
+      );
     }
     // "" clears a destination
-    if (input.onSuccess !== undefined && input.onSuccess !== null) out.onSuccess = input.onSuccess === '' ? null : requireFunctionName(input.onSuccess, `${field}.onSuccess`);
-    if (input.onFailure !== undefined && input.onFailure !== null) out.onFailure = input.onFailure === '' ? null : requireFunctionName(input.onFailure, `${field}.onFailure`);
+    if (input.onSuccess !== undefined && input.onSuccess !== null)
+      out.onSuccess = input.onSuccess === '' ? null : requireFunctionName(input.onSuccess, `${field}.onSuccess`);
+    if (input.onFailure !== undefined && input.onFailure !== null)
+      out.onFailure = input.onFailure === '' ? null : requireFunctionName(input.onFailure, `${field}.onFailure`);
     return out;
   }
 
@@ -283,12 +336,18 @@ export class FunctionService {
     const name = requireFunctionName(input.name, 'name');
     const runtime = requireRuntime(input.runtime, 'runtime');
     const handler = requireHandler(input.handler, 'handler');
-    const memoryMb = input.memoryMb == null ? FunctionLimits.memoryMb.default
-      : requireIntInRange(input.memoryMb, 'memoryMb', FunctionLimits.memoryMb.min, FunctionLimits.memoryMb.max);
-    const ephemeralStorageMb = input.ephemeralStorageMb == null ? FunctionLimits.ephemeralStorageMb.default
-      : requireEphemeralStorage(input.ephemeralStorageMb, 'ephemeralStorageMb');
-    const timeoutSeconds = input.timeoutSeconds == null ? FunctionLimits.timeoutSeconds.default
-      : requireIntInRange(input.timeoutSeconds, 'timeoutSeconds', FunctionLimits.timeoutSeconds.min, FunctionLimits.timeoutSeconds.max);
+    const memoryMb =
+      input.memoryMb == null
+        ? FunctionLimits.memoryMb.default
+        : requireIntInRange(input.memoryMb, 'memoryMb', FunctionLimits.memoryMb.min, FunctionLimits.memoryMb.max);
+    const ephemeralStorageMb =
+      input.ephemeralStorageMb == null
+        ? FunctionLimits.ephemeralStorageMb.default
+        : requireEphemeralStorage(input.ephemeralStorageMb, 'ephemeralStorageMb');
+    const timeoutSeconds =
+      input.timeoutSeconds == null
+        ? FunctionLimits.timeoutSeconds.default
+        : requireIntInRange(input.timeoutSeconds, 'timeoutSeconds', FunctionLimits.timeoutSeconds.min, FunctionLimits.timeoutSeconds.max);
     // stored encrypted: opened only to start an instance (specOf) and for the API (Function.environment)
     const environment = this.secrets.sealEnv(requireFunctionEnv(input.environment, 'environment'));
     const tags = requireTags(input.tags, 'tags');
@@ -302,9 +361,22 @@ export class FunctionService {
       const logStreamId = `fnlog-${id}`;
       await createStream(tx, logStreamId);
       const created = await q.insertFunction(tx, {
-        id, name, runtime, handler, description, memoryMb, ephemeralStorageMb, timeoutSeconds, environment, tags,
-        reservedConcurrency: input.reservedConcurrency ?? null, codeSha256: stored.sha256, codeSize: stored.size,
-        revisionId: crypto.randomUUID(), logStreamId, ...asyncSettings,
+        id,
+        name,
+        runtime,
+        handler,
+        description,
+        memoryMb,
+        ephemeralStorageMb,
+        timeoutSeconds,
+        environment,
+        tags,
+        reservedConcurrency: input.reservedConcurrency ?? null,
+        codeSha256: stored.sha256,
+        codeSize: stored.size,
+        revisionId: crypto.randomUUID(),
+        logStreamId,
+        ...asyncSettings,
       });
       if (!created) throw conflict(`Function already exist: ${name}`, 'name');
       await this.changed(tx, name);
@@ -321,17 +393,27 @@ export class FunctionService {
     const fn = await q.lockFunctionByName(tx, requireFunctionName(name, field));
     if (!fn) throw notFound('function', name, field);
     if (fn.state === 'Pending' || fn.lastUpdateStatus === 'InProgress') {
-      throw conflict(`The operation cannot be performed at this time. An update is in progress for resource: ${functionArn(fn.name)}`, field);
+      throw conflict(
+        `The operation cannot be performed at this time. An update is in progress for resource: ${functionArn(fn.name)}`,
+        field,
+      );
     }
     return fn;
   }
 
-  async updateCode(input: { functionName: string; code: CodeInput; publish?: boolean | null }): Promise<{ fn: FunctionRow; version: FunctionVersionRow | null }> {
+  async updateCode(input: {
+    functionName: string;
+    code: CodeInput;
+    publish?: boolean | null;
+  }): Promise<{ fn: FunctionRow; version: FunctionVersionRow | null }> {
     const stored = await this.code.store(input.code, 'code');
     const fn = await this.sql.begin(async (tx) => {
       const current = await this.lockForUpdate(tx, input.functionName);
       const row = await q.updateFunction(tx, current.id, {
-        codeSha256: stored.sha256, codeSize: stored.size, lastUpdateStatus: 'InProgress', lastUpdateStatusReason: null,
+        codeSha256: stored.sha256,
+        codeSize: stored.size,
+        lastUpdateStatus: 'InProgress',
+        lastUpdateStatusReason: null,
         revisionId: crypto.randomUUID(),
       });
       await this.changed(tx, row.name);
@@ -347,12 +429,20 @@ export class FunctionService {
     const patch: q.FunctionPatch = {};
     if (input.runtime != null) patch.runtime = requireRuntime(input.runtime, 'runtime');
     if (input.handler != null) patch.handler = requireHandler(input.handler, 'handler');
-    if (input.memoryMb != null) patch.memoryMb = requireIntInRange(input.memoryMb, 'memoryMb', FunctionLimits.memoryMb.min, FunctionLimits.memoryMb.max);
-    if (input.ephemeralStorageMb != null) patch.ephemeralStorageMb = requireEphemeralStorage(input.ephemeralStorageMb, 'ephemeralStorageMb');
+    if (input.memoryMb != null)
+      patch.memoryMb = requireIntInRange(input.memoryMb, 'memoryMb', FunctionLimits.memoryMb.min, FunctionLimits.memoryMb.max);
+    if (input.ephemeralStorageMb != null)
+      patch.ephemeralStorageMb = requireEphemeralStorage(input.ephemeralStorageMb, 'ephemeralStorageMb');
     if (input.timeoutSeconds != null) {
-      patch.timeoutSeconds = requireIntInRange(input.timeoutSeconds, 'timeoutSeconds', FunctionLimits.timeoutSeconds.min, FunctionLimits.timeoutSeconds.max);
+      patch.timeoutSeconds = requireIntInRange(
+        input.timeoutSeconds,
+        'timeoutSeconds',
+        FunctionLimits.timeoutSeconds.min,
+        FunctionLimits.timeoutSeconds.max,
+      );
     }
-    if (input.environment !== undefined && input.environment !== null) patch.environment = this.secrets.sealEnv(requireFunctionEnv(input.environment, 'environment'));
+    if (input.environment !== undefined && input.environment !== null)
+      patch.environment = this.secrets.sealEnv(requireFunctionEnv(input.environment, 'environment'));
     if (input.tags !== undefined && input.tags !== null) patch.tags = requireTags(input.tags, 'tags');
     if (input.description != null) patch.description = requireDescription(input.description, 'description');
     const row = await this.sql.begin(async (tx) => {
@@ -397,48 +487,76 @@ export class FunctionService {
    * claiming transaction: Pending → Active | Failed, LastUpdateStatus InProgress → Successful | Failed.
    */
   async settlePending(prepare: (fn: FunctionRow) => Promise<string | null>): Promise<number> {
-    return this.sql.begin(async (tx) => {
-      const claimed = await q.claimPendingFunctions(tx, 8);
-      for (const fn of claimed) {
-        const failure = await prepare(fn);
-        const patch: q.FunctionPatch = failure === null
-          ? { state: 'Active', stateReason: null, stateReasonCode: null, lastUpdateStatus: 'Successful', lastUpdateStatusReason: null }
-          : { state: 'Failed', stateReason: failure, stateReasonCode: 'InvalidZipFileException', lastUpdateStatus: 'Failed', lastUpdateStatusReason: failure };
-        const row = await q.updateFunction(tx, fn.id, patch, false);
-        await this.changed(tx, row.name);
-        await systemLog(tx, row.logStreamId, failure === null ? `Function state: Active (LastUpdateStatus Successful)` : `Function state: Failed: ${failure}`);
-      }
-      return claimed.length;
-    }).then((n) => {
-      if (n > 0) this.forget();
-      return n;
-    });
+    return this.sql
+      .begin(async (tx) => {
+        const claimed = await q.claimPendingFunctions(tx, 8);
+        for (const fn of claimed) {
+          const failure = await prepare(fn);
+          const patch: q.FunctionPatch =
+            failure === null
+              ? { state: 'Active', stateReason: null, stateReasonCode: null, lastUpdateStatus: 'Successful', lastUpdateStatusReason: null }
+              : {
+                  state: 'Failed',
+                  stateReason: failure,
+                  stateReasonCode: 'InvalidZipFileException',
+                  lastUpdateStatus: 'Failed',
+                  lastUpdateStatusReason: failure,
+                };
+          const row = await q.updateFunction(tx, fn.id, patch, false);
+          await this.changed(tx, row.name);
+          await systemLog(
+            tx,
+            row.logStreamId,
+            failure === null ? `Function state: Active (LastUpdateStatus Successful)` : `Function state: Failed: ${failure}`,
+          );
+        }
+        return claimed.length;
+      })
+      .then((n) => {
+        if (n > 0) this.forget();
+        return n;
+      });
   }
 
   // ---- versions ----
 
-  async publishVersion(input: { functionName: string; description?: string | null; codeSha256?: string | null }): Promise<FunctionVersionRow> {
+  async publishVersion(input: {
+    functionName: string;
+    description?: string | null;
+    codeSha256?: string | null;
+  }): Promise<FunctionVersionRow> {
     const description = requireDescription(input.description ?? '', 'description');
-    return this.sql.begin(async (tx) => {
-      const fn = await this.lockForUpdate(tx, input.functionName);
-      if (fn.state !== 'Active') throw conflict(`The function is in state ${fn.state}: only an Active function can be published`, 'functionName');
-      if (input.codeSha256 && input.codeSha256 !== fn.codeSha256) {
-        throw new AppError('CONFLICT', `CodeSha256 ${input.codeSha256} does not match the function's current code (${fn.codeSha256})`, 'codeSha256');
-      }
-      const config = configOf(fn);
-      const last = await q.latestVersion(tx, fn.id);
-      // Lambda publishes nothing new when neither code nor configuration changed since the last version
-      if (last && sameConfig(last.config, config, (env) => this.secrets.openEnv(env))) return last;
-      const version = fn.lastVersion + 1;
-      await q.updateFunction(tx, fn.id, { lastVersion: version }, false);
-      await this.changed(tx, fn.name);
-      const row = await q.insertVersion(tx, {
-        functionId: fn.id, version, config: { ...config, description: description || fn.description }, codeSha256: fn.codeSha256,
-        revisionId: `v${version}`, description: description || fn.description,
-      });
-      await systemLog(tx, fn.logStreamId, `Version ${version} published (CodeSha256 ${fn.codeSha256})`);
-      return row;
-    }).finally(() => this.forget());
+    return this.sql
+      .begin(async (tx) => {
+        const fn = await this.lockForUpdate(tx, input.functionName);
+        if (fn.state !== 'Active')
+          throw conflict(`The function is in state ${fn.state}: only an Active function can be published`, 'functionName');
+        if (input.codeSha256 && input.codeSha256 !== fn.codeSha256) {
+          throw new AppError(
+            'CONFLICT',
+            `CodeSha256 ${input.codeSha256} does not match the function's current code (${fn.codeSha256})`,
+            'codeSha256',
+          );
+        }
+        const config = configOf(fn);
+        const last = await q.latestVersion(tx, fn.id);
+        // Lambda publishes nothing new when neither code nor configuration changed since the last version
+        if (last && sameConfig(last.config, config, (env) => this.secrets.openEnv(env))) return last;
+        const version = fn.lastVersion + 1;
+        await q.updateFunction(tx, fn.id, { lastVersion: version }, false);
+        await this.changed(tx, fn.name);
+        const row = await q.insertVersion(tx, {
+          functionId: fn.id,
+          version,
+          config: { ...config, description: description || fn.description },
+          codeSha256: fn.codeSha256,
+          revisionId: `v${version}`,
+          description: description || fn.description,
+        });
+        await systemLog(tx, fn.logStreamId, `Version ${version} published (CodeSha256 ${fn.codeSha256})`);
+        return row;
+      })
+      .finally(() => this.forget());
   }
 
   versionsOf(functionIds: readonly string[]): Promise<FunctionVersionRow[]> {
@@ -462,17 +580,20 @@ export class FunctionService {
   }
 
   private async aliasRow(tx: Tx, fn: FunctionRow, input: AliasInput, current: FunctionAliasRow | null) {
-    const functionVersion = input.functionVersion != null
-      ? await this.requireVersion(tx, fn, input.functionVersion, 'functionVersion', true)
-      : current!.functionVersion;
+    const functionVersion =
+      input.functionVersion != null
+        ? await this.requireVersion(tx, fn, input.functionVersion, 'functionVersion', true)
+        : current!.functionVersion;
     let additionalVersion = current?.additionalVersion ?? null;
     let additionalWeight = current?.additionalWeight ?? null;
     if (input.routing !== undefined) {
       const weights = input.routing?.additionalVersionWeights ?? [];
-      if (weights.length > 1) throw badInput('routing.additionalVersionWeights', 'must have at most one entry (an alias routes to at most two versions)');
+      if (weights.length > 1)
+        throw badInput('routing.additionalVersionWeights', 'must have at most one entry (an alias routes to at most two versions)');
       const [w] = weights;
       if (w) {
-        if (!Number.isFinite(w.weight) || w.weight < 0 || w.weight > 1) throw badInput('routing.additionalVersionWeights.0.weight', 'must be from 0.0 to 1.0');
+        if (!Number.isFinite(w.weight) || w.weight < 0 || w.weight > 1)
+          throw badInput('routing.additionalVersionWeights.0.weight', 'must be from 0.0 to 1.0');
         additionalVersion = await this.requireVersion(tx, fn, w.version, 'routing.additionalVersionWeights.0.version', false);
         additionalWeight = w.weight;
       } else {
@@ -481,51 +602,59 @@ export class FunctionService {
       }
     }
     if (additionalVersion !== null) {
-      if (functionVersion === '$LATEST') throw badInput('functionVersion', 'must be a published version when the alias routes to two versions');
-      if (additionalVersion === functionVersion) throw badInput('routing.additionalVersionWeights.0.version', 'must differ from functionVersion');
+      if (functionVersion === '$LATEST')
+        throw badInput('functionVersion', 'must be a published version when the alias routes to two versions');
+      if (additionalVersion === functionVersion)
+        throw badInput('routing.additionalVersionWeights.0.version', 'must differ from functionVersion');
     }
-    const description = input.description != null ? requireDescription(input.description, 'description') : current?.description ?? '';
+    const description = input.description != null ? requireDescription(input.description, 'description') : (current?.description ?? '');
     return { functionId: fn.id, name: input.name, functionVersion, additionalVersion, additionalWeight, description };
   }
 
   async createAlias(input: AliasInput & { functionVersion: string }): Promise<FunctionAliasRow> {
     requireAliasName(input.name, 'name');
-    return this.sql.begin(async (tx) => {
-      const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'functionName'));
-      if (!fn) throw notFound('function', input.functionName, 'functionName');
-      const row = await q.insertAlias(tx, await this.aliasRow(tx, fn, input, null));
-      if (!row) throw conflict(`Alias already exists: ${functionArn(fn.name, input.name)}`, 'name');
-      await this.changed(tx, fn.name);
-      await systemLog(tx, fn.logStreamId, `Alias ${input.name} created → ${describeRouting(row)}`);
-      return row;
-    }).finally(() => this.forget());
+    return this.sql
+      .begin(async (tx) => {
+        const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'functionName'));
+        if (!fn) throw notFound('function', input.functionName, 'functionName');
+        const row = await q.insertAlias(tx, await this.aliasRow(tx, fn, input, null));
+        if (!row) throw conflict(`Alias already exists: ${functionArn(fn.name, input.name)}`, 'name');
+        await this.changed(tx, fn.name);
+        await systemLog(tx, fn.logStreamId, `Alias ${input.name} created → ${describeRouting(row)}`);
+        return row;
+      })
+      .finally(() => this.forget());
   }
 
   async updateAlias(input: AliasInput): Promise<FunctionAliasRow> {
     requireAliasName(input.name, 'name');
-    return this.sql.begin(async (tx) => {
-      const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'functionName'));
-      if (!fn) throw notFound('function', input.functionName, 'functionName');
-      const current = await q.aliasByName(tx, fn.id, input.name);
-      if (!current) throw notFound('alias', `${fn.name}:${input.name}`, 'name');
-      const row = (await q.updateAlias(tx, await this.aliasRow(tx, fn, input, current)))!;
-      await this.changed(tx, fn.name);
-      await systemLog(tx, fn.logStreamId, `Alias ${input.name} updated → ${describeRouting(row)}`);
-      return row;
-    }).finally(() => this.forget());
+    return this.sql
+      .begin(async (tx) => {
+        const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'functionName'));
+        if (!fn) throw notFound('function', input.functionName, 'functionName');
+        const current = await q.aliasByName(tx, fn.id, input.name);
+        if (!current) throw notFound('alias', `${fn.name}:${input.name}`, 'name');
+        const row = (await q.updateAlias(tx, await this.aliasRow(tx, fn, input, current)))!;
+        await this.changed(tx, fn.name);
+        await systemLog(tx, fn.logStreamId, `Alias ${input.name} updated → ${describeRouting(row)}`);
+        return row;
+      })
+      .finally(() => this.forget());
   }
 
   async deleteAlias(input: { functionName: string; name: string }): Promise<FunctionAliasRow> {
-    return this.sql.begin(async (tx) => {
-      const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'functionName'));
-      if (!fn) throw notFound('function', input.functionName, 'functionName');
-      const current = await q.aliasByName(tx, fn.id, input.name);
-      if (!current) throw notFound('alias', `${fn.name}:${input.name}`, 'name');
-      await q.deleteAlias(tx, fn.id, input.name);
-      await this.changed(tx, fn.name);
-      await systemLog(tx, fn.logStreamId, `Alias ${input.name} deleted`);
-      return current;
-    }).finally(() => this.forget());
+    return this.sql
+      .begin(async (tx) => {
+        const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'functionName'));
+        if (!fn) throw notFound('function', input.functionName, 'functionName');
+        const current = await q.aliasByName(tx, fn.id, input.name);
+        if (!current) throw notFound('alias', `${fn.name}:${input.name}`, 'name');
+        await q.deleteAlias(tx, fn.id, input.name);
+        await this.changed(tx, fn.name);
+        await systemLog(tx, fn.logStreamId, `Alias ${input.name} deleted`);
+        return current;
+      })
+      .finally(() => this.forget());
   }
 
   /** What an instance of this version needs (the engine's view of it). */
@@ -533,8 +662,17 @@ export class FunctionService {
     const c = resolved.config;
     const codeHash = hashOf(c.codeSha256);
     return {
-      functionId: fn.id, functionName: fn.name, version: resolved.version, revisionId: resolved.revisionId, runtime: c.runtime,
-      handler: c.handler, memoryMb: c.memoryMb, ephemeralStorageMb: ephemeralOf(c), timeoutSeconds: c.timeoutSeconds, environment: this.secrets.openEnv(c.environment), codeHash,
+      functionId: fn.id,
+      functionName: fn.name,
+      version: resolved.version,
+      revisionId: resolved.revisionId,
+      runtime: c.runtime,
+      handler: c.handler,
+      memoryMb: c.memoryMb,
+      ephemeralStorageMb: ephemeralOf(c),
+      timeoutSeconds: c.timeoutSeconds,
+      environment: this.secrets.openEnv(c.environment),
+      codeHash,
       packagePath: this.code.packagePath(codeHash),
     };
   }
@@ -548,7 +686,8 @@ export class FunctionService {
     if (/^[0-9]+$/.test(qualifier)) return this.version(fn, qualifier, field, tx);
     const alias = tx ? await q.aliasByName(tx, fn.id, qualifier) : await this.alias(fn, qualifier);
     if (!alias) throw notFound('alias', `${fn.name}:${qualifier}`, field);
-    const pick = alias.additionalVersion !== null && Math.random() < (alias.additionalWeight ?? 0) ? alias.additionalVersion : alias.functionVersion;
+    const pick =
+      alias.additionalVersion !== null && Math.random() < (alias.additionalWeight ?? 0) ? alias.additionalVersion : alias.functionVersion;
     return this.version(fn, pick, field, tx);
   }
 

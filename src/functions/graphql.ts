@@ -4,18 +4,50 @@ import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { LogStreamKind } from '../logs/graphql.js';
 import { Connection } from '../platform/graphql/connection.js';
 
-export enum Runtime { NODEJS20 = 'NODEJS20', PYTHON311 = 'PYTHON311', PROVIDED = 'PROVIDED' }
-export enum FunctionState { PENDING = 'PENDING', ACTIVE = 'ACTIVE', INACTIVE = 'INACTIVE', FAILED = 'FAILED' }
-export enum LastUpdateStatus { SUCCESSFUL = 'SUCCESSFUL', FAILED = 'FAILED', IN_PROGRESS = 'IN_PROGRESS' }
-export enum InvocationType { REQUEST_RESPONSE = 'REQUEST_RESPONSE', EVENT = 'EVENT', DRY_RUN = 'DRY_RUN' }
-export enum LogType { NONE = 'NONE', TAIL = 'TAIL' }
-export enum InvocationStatus {
-  QUEUED = 'QUEUED', RUNNING = 'RUNNING', SUCCEEDED = 'SUCCEEDED', FAILED = 'FAILED', THROTTLED = 'THROTTLED', DRY_RUN = 'DRY_RUN',
+export enum Runtime {
+  NODEJS20 = 'NODEJS20',
+  PYTHON311 = 'PYTHON311',
+  PROVIDED = 'PROVIDED',
 }
-export enum ProvisionedConcurrencyStatus { IN_PROGRESS = 'IN_PROGRESS', READY = 'READY', FAILED = 'FAILED' }
+export enum FunctionState {
+  PENDING = 'PENDING',
+  ACTIVE = 'ACTIVE',
+  INACTIVE = 'INACTIVE',
+  FAILED = 'FAILED',
+}
+export enum LastUpdateStatus {
+  SUCCESSFUL = 'SUCCESSFUL',
+  FAILED = 'FAILED',
+  IN_PROGRESS = 'IN_PROGRESS',
+}
+export enum InvocationType {
+  REQUEST_RESPONSE = 'REQUEST_RESPONSE',
+  EVENT = 'EVENT',
+  DRY_RUN = 'DRY_RUN',
+}
+export enum LogType {
+  NONE = 'NONE',
+  TAIL = 'TAIL',
+}
+export enum InvocationStatus {
+  QUEUED = 'QUEUED',
+  RUNNING = 'RUNNING',
+  SUCCEEDED = 'SUCCEEDED',
+  FAILED = 'FAILED',
+  THROTTLED = 'THROTTLED',
+  DRY_RUN = 'DRY_RUN',
+}
+export enum ProvisionedConcurrencyStatus {
+  IN_PROGRESS = 'IN_PROGRESS',
+  READY = 'READY',
+  FAILED = 'FAILED',
+}
 registerEnumType(ProvisionedConcurrencyStatus, { name: 'ProvisionedConcurrencyStatus' });
-registerEnumType(Runtime, { name: 'Runtime', description: 'NODEJS20 (handler file.export), PYTHON311 (module.function), PROVIDED (the package\'s bootstrap)' });
-registerEnumType(FunctionState, { name: 'FunctionState', description: 'Lambda\'s function states' });
+registerEnumType(Runtime, {
+  name: 'Runtime',
+  description: "NODEJS20 (handler file.export), PYTHON311 (module.function), PROVIDED (the package's bootstrap)",
+});
+registerEnumType(FunctionState, { name: 'FunctionState', description: "Lambda's function states" });
 registerEnumType(LastUpdateStatus, { name: 'LastUpdateStatus' });
 registerEnumType(InvocationType, { name: 'InvocationType' });
 registerEnumType(LogType, { name: 'LogType' });
@@ -25,8 +57,12 @@ registerEnumType(InvocationStatus, { name: 'InvocationStatus', description: 'QUE
 export class EventInvokeConfig {
   @Field(() => Int) maximumRetryAttempts!: number;
   @Field(() => Int) maximumEventAgeSeconds!: number;
-  @Field(() => String, { nullable: true, description: 'function invoked with the record of a successful async invocation' }) onSuccess!: string | null;
-  @Field(() => String, { nullable: true, description: 'function invoked with the record of a failed async invocation' }) onFailure!: string | null;
+  @Field(() => String, { nullable: true, description: 'function invoked with the record of a successful async invocation' }) onSuccess!:
+    | string
+    | null;
+  @Field(() => String, { nullable: true, description: 'function invoked with the record of a failed async invocation' }) onFailure!:
+    | string
+    | null;
 }
 
 @ObjectType()
@@ -94,16 +130,17 @@ export class LambdaFunction {
   @Field(() => LastUpdateStatus) lastUpdateStatus!: LastUpdateStatus;
   @Field(() => String, { nullable: true }) lastUpdateStatusReason!: string | null;
   @Field(() => Int) memoryMb!: number;
-  @Field(() => Int, { description: 'the size of each instance\'s private /tmp in MB (Lambda\'s EphemeralStorage.Size)' }) ephemeralStorageMb!: number;
+  @Field(() => Int, { description: "the size of each instance's private /tmp in MB (Lambda's EphemeralStorage.Size)" })
+  ephemeralStorageMb!: number;
   @Field(() => Int) timeoutSeconds!: number;
   @Field(() => JSONResolver) environment!: Record<string, string>;
   @Field(() => JSONResolver) tags!: Record<string, string>;
   @Field(() => Int, { nullable: true }) reservedConcurrency!: number | null;
-  @Field(() => String, { description: 'base64 sha256 of the code zip, as Lambda\'s CodeSha256' }) codeSha256!: string;
+  @Field(() => String, { description: "base64 sha256 of the code zip, as Lambda's CodeSha256" }) codeSha256!: string;
   @Field(() => Int) codeSize!: number;
   @Field(() => String) revisionId!: string;
   @Field(() => EventInvokeConfig) eventInvokeConfig!: EventInvokeConfig;
-  @Field(() => ID, { description: 'the function\'s log stream (every instance\'s lines)' }) logStreamId!: string;
+  @Field(() => ID, { description: "the function's log stream (every instance's lines)" }) logStreamId!: string;
   @Field(() => DateTimeResolver) createdAt!: Date;
   @Field(() => DateTimeResolver) lastModifiedAt!: Date;
 }
@@ -137,12 +174,16 @@ export class Invocation {
   @Field(() => Boolean) coldStart!: boolean;
   @Field(() => Float, { nullable: true }) initDurationMs!: number | null;
   @Field(() => Float, { nullable: true }) durationMs!: number | null;
-  @Field(() => Int, { nullable: true, description: 'duration (and init, on a cold start) rounded up to 1 ms' }) billedDurationMs!: number | null;
+  @Field(() => Int, { nullable: true, description: 'duration (and init, on a cold start) rounded up to 1 ms' }) billedDurationMs!:
+    | number
+    | null;
   @Field(() => Int) memoryMb!: number;
   @Field(() => Int, { nullable: true }) maxMemoryUsedMb!: number | null;
   @Field(() => String, { nullable: true }) instanceId!: string | null;
-  @Field(() => ID, { nullable: true, description: 'for a destination record: the async invocation it reports on' }) sourceInvocationId!: string | null;
-  @Field(() => [InvocationLogLine], { description: 'this invocation\'s log, START to REPORT (the last 256 KB)' }) logs!: InvocationLogLine[];
+  @Field(() => ID, { nullable: true, description: 'for a destination record: the async invocation it reports on' }) sourceInvocationId!:
+    | string
+    | null;
+  @Field(() => [InvocationLogLine], { description: "this invocation's log, START to REPORT (the last 256 KB)" }) logs!: InvocationLogLine[];
   @Field(() => DateTimeResolver) createdAt!: Date;
   @Field(() => DateTimeResolver, { nullable: true }) startedAt!: Date | null;
   @Field(() => DateTimeResolver, { nullable: true }) endedAt!: Date | null;
@@ -175,16 +216,48 @@ export class InvokeFunctionPayload {
   @Field(() => String) executedVersion!: string;
 }
 
-@ObjectType() export class CreateFunctionPayload { @Field(() => LambdaFunction) function!: LambdaFunction; }
-@ObjectType() export class UpdateFunctionCodePayload { @Field(() => LambdaFunction) function!: LambdaFunction; }
-@ObjectType() export class UpdateFunctionConfigurationPayload { @Field(() => LambdaFunction) function!: LambdaFunction; }
-@ObjectType() export class DeleteFunctionPayload { @Field(() => String) functionName!: string; }
-@ObjectType() export class PublishVersionPayload { @Field(() => FunctionVersion) version!: FunctionVersion; }
-@ObjectType() export class CreateAliasPayload { @Field(() => Alias) alias!: Alias; }
-@ObjectType() export class UpdateAliasPayload { @Field(() => Alias) alias!: Alias; }
-@ObjectType() export class PutProvisionedConcurrencyConfigPayload { @Field(() => ProvisionedConcurrencyConfig) config!: ProvisionedConcurrencyConfig; }
-@ObjectType() export class DeleteProvisionedConcurrencyConfigPayload { @Field(() => String) functionName!: string; @Field(() => String) qualifier!: string; }
-@ObjectType() export class DeleteAliasPayload { @Field(() => String) functionName!: string; @Field(() => String) name!: string; }
+@ObjectType()
+export class CreateFunctionPayload {
+  @Field(() => LambdaFunction) function!: LambdaFunction;
+}
+@ObjectType()
+export class UpdateFunctionCodePayload {
+  @Field(() => LambdaFunction) function!: LambdaFunction;
+}
+@ObjectType()
+export class UpdateFunctionConfigurationPayload {
+  @Field(() => LambdaFunction) function!: LambdaFunction;
+}
+@ObjectType()
+export class DeleteFunctionPayload {
+  @Field(() => String) functionName!: string;
+}
+@ObjectType()
+export class PublishVersionPayload {
+  @Field(() => FunctionVersion) version!: FunctionVersion;
+}
+@ObjectType()
+export class CreateAliasPayload {
+  @Field(() => Alias) alias!: Alias;
+}
+@ObjectType()
+export class UpdateAliasPayload {
+  @Field(() => Alias) alias!: Alias;
+}
+@ObjectType()
+export class PutProvisionedConcurrencyConfigPayload {
+  @Field(() => ProvisionedConcurrencyConfig) config!: ProvisionedConcurrencyConfig;
+}
+@ObjectType()
+export class DeleteProvisionedConcurrencyConfigPayload {
+  @Field(() => String) functionName!: string;
+  @Field(() => String) qualifier!: string;
+}
+@ObjectType()
+export class DeleteAliasPayload {
+  @Field(() => String) functionName!: string;
+  @Field(() => String) name!: string;
+}
 
 // ---- inputs ----
 
@@ -247,7 +320,10 @@ export class UpdateFunctionConfigurationInput {
   @Field(() => EventInvokeConfigInput, { nullable: true }) eventInvokeConfig?: EventInvokeConfigInput;
 }
 
-@InputType() export class DeleteFunctionInput { @Field(() => String) functionName!: string; }
+@InputType()
+export class DeleteFunctionInput {
+  @Field(() => String) functionName!: string;
+}
 
 @InputType()
 export class PublishVersionInput {
@@ -282,7 +358,8 @@ export class UpdateAliasInput {
   @Field(() => String) name!: string;
   @Field(() => String, { nullable: true }) functionVersion?: string;
   @Field(() => String, { nullable: true }) description?: string;
-  @Field(() => AliasRoutingInput, { nullable: true, description: 'replaces the routing; { additionalVersionWeights: [] } removes it' }) routing?: AliasRoutingInput;
+  @Field(() => AliasRoutingInput, { nullable: true, description: 'replaces the routing; { additionalVersionWeights: [] } removes it' })
+  routing?: AliasRoutingInput;
 }
 
 @InputType()
@@ -298,7 +375,11 @@ export class DeleteProvisionedConcurrencyConfigInput {
   @Field(() => String) qualifier!: string;
 }
 
-@InputType() export class DeleteAliasInput { @Field(() => String) functionName!: string; @Field(() => String) name!: string; }
+@InputType()
+export class DeleteAliasInput {
+  @Field(() => String) functionName!: string;
+  @Field(() => String) name!: string;
+}
 
 @InputType()
 export class InvokeFunctionInput {
@@ -319,4 +400,3 @@ export class InvocationFilter {
   @Field(() => DateTimeResolver, { nullable: true }) since?: Date;
   @Field(() => DateTimeResolver, { nullable: true }) until?: Date;
 }
-

@@ -78,14 +78,17 @@ const storedLogs = (lines: RuntimeLogLine[]): InvocationLogLine[] =>
 /** What the outcome says about the function's result: status, error fields, response body. */
 function verdict(outcome: InvokeOutcome) {
   const body = outcome.body.toString('utf8');
-  if (outcome.kind === 'RESPONSE') return { status: 'SUCCEEDED' as const, functionError: null, errorType: null, errorMessage: null, response: body };
+  if (outcome.kind === 'RESPONSE')
+    return { status: 'SUCCEEDED' as const, functionError: null, errorType: null, errorMessage: null, response: body };
   const doc = parsePayload(body) as { errorMessage?: unknown } | string;
   const errorMessage = typeof doc === 'object' && doc !== null && typeof doc.errorMessage === 'string' ? doc.errorMessage : String(body);
   return {
     status: 'FAILED' as const,
     // runtimes report errors as Unhandled unless they say otherwise (Lambda's Handled is a legacy of old Node runtimes)
     functionError: outcome.kind === 'FUNCTION_ERROR' && outcome.errorKind === 'Handled' ? 'Handled' : 'Unhandled',
-    errorType: outcome.errorType ?? 'Unhandled', errorMessage, response: body,
+    errorType: outcome.errorType ?? 'Unhandled',
+    errorMessage,
+    response: body,
   };
 }
 
@@ -98,14 +101,20 @@ export class FunctionLogWriter {
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly sql: Sql, private readonly log: Logger) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly log: Logger,
+  ) {}
 
   add(functionId: string, lines: RuntimeLogLine[]): void {
     const streamId = `fnlog-${functionId}`;
     const list = this.pending.get(streamId) ?? [];
     list.push(...lines);
     this.pending.set(streamId, list);
-    this.timer ??= setTimeout(() => { this.timer = null; void this.flush(); }, 20);
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, 20);
   }
 
   flush(): Promise<void> {
@@ -115,10 +124,12 @@ export class FunctionLogWriter {
       for (const [streamId, lines] of batch) {
         // a deleted function's stream is gone: its last lines have nowhere to go
         // like invocation records, log lines don't wait for the WAL flush (see recordInvocation)
-        await this.sql.begin(async (tx) => {
-          await tx`set local synchronous_commit = off`;
-          await appendLines(tx, streamId, lines);
-        }).catch((err) => this.log.warn({ err, streamId }, 'function log lines not stored'));
+        await this.sql
+          .begin(async (tx) => {
+            await tx`set local synchronous_commit = off`;
+            await appendLines(tx, streamId, lines);
+          })
+          .catch((err) => this.log.warn({ err, streamId }, 'function log lines not stored'));
       }
     });
     return this.flushing;
@@ -153,7 +164,10 @@ class InvocationRecorder {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, 200);
       try {
-        const rows = await q.recordInvocations(this.sql, batch.map((b) => b.inv));
+        const rows = await q.recordInvocations(
+          this.sql,
+          batch.map((b) => b.inv),
+        );
         const byId = new Map(rows.map((r) => [r.id, r]));
         for (const b of batch) b.resolve(byId.get(b.inv.id)!);
       } catch (err) {
@@ -169,8 +183,12 @@ export class InvocationService {
   private readonly recorder: InvocationRecorder;
 
   constructor(
-    private readonly sql: Sql, private readonly functions: FunctionService, private readonly runtime: FunctionRuntime,
-    readonly logs: FunctionLogWriter, concurrencyLimit: number, readonly asyncSettings: AsyncSettings,
+    private readonly sql: Sql,
+    private readonly functions: FunctionService,
+    private readonly runtime: FunctionRuntime,
+    readonly logs: FunctionLogWriter,
+    concurrencyLimit: number,
+    readonly asyncSettings: AsyncSettings,
   ) {
     this.gate = new ConcurrencyGate(concurrencyLimit);
     this.recorder = new InvocationRecorder(sql);
@@ -184,27 +202,40 @@ export class InvocationService {
     return q.invocationById(this.sql, id);
   }
 
-  async list(filter: q.InvocationFilter & { functionName?: string | null }, first: number | null | undefined, after: string | null | undefined) {
+  async list(
+    filter: q.InvocationFilter & { functionName?: string | null },
+    first: number | null | undefined,
+    after: string | null | undefined,
+  ) {
     const limit = pageSize(first);
     const before = parseTimeIdCursor(after);
     let functionId = filter.functionId ?? null;
     if (filter.functionName) functionId = (await this.functions.require(filter.functionName, 'filter.functionName')).id;
     const rows = await q.listInvocations(this.sql, { ...filter, functionId }, limit + 1, before);
-    return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (r: InvocationRow) => encodeTimeIdCursor(r.createdAt, r.id) };
+    return {
+      nodes: rows.slice(0, limit),
+      hasNextPage: rows.length > limit,
+      cursorOf: (r: InvocationRow) => encodeTimeIdCursor(r.createdAt, r.id),
+    };
   }
 
   async metrics(functionName: string, version: string | null, since: Date, until: Date, periodSeconds: number) {
     const fn = await this.functions.require(functionName, 'functionName');
     if (!(until > since)) throw badInput('until', 'must be after since');
     if (!Number.isInteger(periodSeconds) || periodSeconds < 1) throw badInput('periodSeconds', 'must be a positive integer');
-    if ((until.getTime() - since.getTime()) / 1000 / periodSeconds > 1_440) throw badInput('periodSeconds', 'gives more than 1,440 data points for the range');
+    if ((until.getTime() - since.getTime()) / 1000 / periodSeconds > 1_440)
+      throw badInput('periodSeconds', 'gives more than 1,440 data points for the range');
     return q.metrics(this.sql, fn.id, version, since, until, periodSeconds);
   }
 
   private requireRunnable(fn: FunctionRow): void {
     if (fn.state === 'Pending' || fn.state === 'Failed' || fn.state === 'Inactive') {
       const why = fn.state === 'Failed' && fn.stateReason ? ` (${fn.stateReason})` : '';
-      throw new AppError('CONFLICT', `The operation cannot be performed at this time. The function is currently in the following state: ${fn.state}${why}`, 'functionName');
+      throw new AppError(
+        'CONFLICT',
+        `The operation cannot be performed at this time. The function is currently in the following state: ${fn.state}${why}`,
+        'functionName',
+      );
     }
   }
 
@@ -217,34 +248,72 @@ export class InvocationService {
     const payload = Buffer.from(input.payload === undefined || input.payload === null ? '{}' : JSON.stringify(input.payload));
     const limit = type === 'EVENT' ? PayloadLimits.asyncBytes : PayloadLimits.syncBytes;
     if (payload.length > limit) {
-      throw new AppError('PAYLOAD_TOO_LARGE', `${payload.length} byte payload is too large for the ${type === 'EVENT' ? 'Event' : 'RequestResponse'} invocation type (limit ${limit} bytes)`, 'payload');
+      throw new AppError(
+        'PAYLOAD_TOO_LARGE',
+        `${payload.length} byte payload is too large for the ${type === 'EVENT' ? 'Event' : 'RequestResponse'} invocation type (limit ${limit} bytes)`,
+        'payload',
+      );
     }
     if (input.logType === 'TAIL' && type !== 'REQUEST_RESPONSE') throw badInput('logType', 'TAIL is only for REQUEST_RESPONSE invocations');
-    if (input.clientContext != null && Buffer.byteLength(input.clientContext) > 3_583) throw badInput('clientContext', 'must be at most 3583 bytes');
+    if (input.clientContext != null && Buffer.byteLength(input.clientContext) > 3_583)
+      throw badInput('clientContext', 'must be at most 3583 bytes');
     const base = {
-      id: crypto.randomUUID(), functionId: fn.id, functionName: fn.name, qualifier, executedVersion: resolved.version,
-      invocationType: type, payload: input.recordPayload ? payload.toString('utf8') : null, response: null, functionError: null, errorType: null, errorMessage: null,
-      attempts: 0, maxRetryAttempts: 0, maxEventAgeSeconds: null, nextAttemptAt: null, sourceInvocationId: null,
-      coldStart: false, initDurationMs: null, durationMs: null, billedDurationMs: null, memoryMb: resolved.config.memoryMb,
-      maxMemoryUsedMb: null, concurrency: null, instanceId: null, logs: null, startedAt: null, endedAt: null,
-      triggerId: input.trigger?.id ?? null, eventId: input.trigger?.eventId ?? null,
+      id: crypto.randomUUID(),
+      functionId: fn.id,
+      functionName: fn.name,
+      qualifier,
+      executedVersion: resolved.version,
+      invocationType: type,
+      payload: input.recordPayload ? payload.toString('utf8') : null,
+      response: null,
+      functionError: null,
+      errorType: null,
+      errorMessage: null,
+      attempts: 0,
+      maxRetryAttempts: 0,
+      maxEventAgeSeconds: null,
+      nextAttemptAt: null,
+      sourceInvocationId: null,
+      coldStart: false,
+      initDurationMs: null,
+      durationMs: null,
+      billedDurationMs: null,
+      memoryMb: resolved.config.memoryMb,
+      maxMemoryUsedMb: null,
+      concurrency: null,
+      instanceId: null,
+      logs: null,
+      startedAt: null,
+      endedAt: null,
+      triggerId: input.trigger?.id ?? null,
+      eventId: input.trigger?.eventId ?? null,
     } satisfies Omit<q.NewInvocation, 'status'>;
 
     if (type === 'DRY_RUN') {
-      const invocation = await this.recorder.record( { ...base, status: 'DRY_RUN', endedAt: new Date() });
+      const invocation = await this.recorder.record({ ...base, status: 'DRY_RUN', endedAt: new Date() });
       return { invocation, statusCode: 204, payload: null, functionError: null, logResult: null, executedVersion: resolved.version };
     }
     if (type === 'EVENT') {
       const invocation = await q.enqueueInvocation(this.sql, {
-        ...base, status: 'QUEUED', payload: payload.toString('utf8'), maxRetryAttempts: fn.maxRetryAttempts,
-        maxEventAgeSeconds: fn.maxEventAgeSeconds, nextAttemptAt: new Date(),
+        ...base,
+        status: 'QUEUED',
+        payload: payload.toString('utf8'),
+        maxRetryAttempts: fn.maxRetryAttempts,
+        maxEventAgeSeconds: fn.maxEventAgeSeconds,
+        nextAttemptAt: new Date(),
       });
       return { invocation, statusCode: 202, payload: null, functionError: null, logResult: null, executedVersion: resolved.version };
     }
 
     const slot = this.gate.tryAcquire(fn.id, fn.reservedConcurrency, await this.functions.reservedTotal());
     if (!slot.ok) {
-      await this.recorder.record( { ...base, status: 'THROTTLED', errorType: 'TooManyRequestsException', errorMessage: slot.reason, endedAt: new Date() });
+      await this.recorder.record({
+        ...base,
+        status: 'THROTTLED',
+        errorType: 'TooManyRequestsException',
+        errorMessage: slot.reason,
+        endedAt: new Date(),
+      });
       throw new AppError('THROTTLED', `Rate Exceeded. Reason: ${slot.reason}`, 'functionName', { reason: slot.reason });
     }
     let outcome: InvokeOutcome;
@@ -254,32 +323,59 @@ export class InvocationService {
       this.gate.release(fn.id, fn.reservedConcurrency);
     }
     const v = verdict(outcome);
-    const invocation = await this.recorder.record( {
-      ...base, ...this.measures(outcome), status: v.status, functionError: v.functionError, errorType: v.errorType,
-      errorMessage: v.errorMessage, response: v.response.length <= PayloadLimits.syncBytes ? v.response : null,
-      concurrency: slot.concurrency, attempts: 1,
+    const invocation = await this.recorder.record({
+      ...base,
+      ...this.measures(outcome),
+      status: v.status,
+      functionError: v.functionError,
+      errorType: v.errorType,
+      errorMessage: v.errorMessage,
+      response: v.response.length <= PayloadLimits.syncBytes ? v.response : null,
+      concurrency: slot.concurrency,
+      attempts: 1,
     });
     return {
-      invocation, statusCode: 200, payload: parsePayload(v.response), functionError: v.functionError,
-      logResult: input.logType === 'TAIL' ? logResult(outcome.logs) : null, executedVersion: resolved.version,
+      invocation,
+      statusCode: 200,
+      payload: parsePayload(v.response),
+      functionError: v.functionError,
+      logResult: input.logType === 'TAIL' ? logResult(outcome.logs) : null,
+      executedVersion: resolved.version,
     };
   }
 
   private measures(o: InvokeOutcome) {
     return {
-      coldStart: o.coldStart, initDurationMs: o.initDurationMs, durationMs: o.durationMs,
-      billedDurationMs: Math.ceil(o.durationMs + (o.initDurationMs ?? 0)), maxMemoryUsedMb: o.maxMemoryUsedMb,
-      instanceId: o.instanceId, logs: storedLogs(o.logs), startedAt: o.startedAt, endedAt: o.endedAt,
+      coldStart: o.coldStart,
+      initDurationMs: o.initDurationMs,
+      durationMs: o.durationMs,
+      billedDurationMs: Math.ceil(o.durationMs + (o.initDurationMs ?? 0)),
+      maxMemoryUsedMb: o.maxMemoryUsedMb,
+      instanceId: o.instanceId,
+      logs: storedLogs(o.logs),
+      startedAt: o.startedAt,
+      endedAt: o.endedAt,
     };
   }
 
   private async run(
-    fn: FunctionRow, resolved: ResolvedVersion, requestId: string, payload: Buffer, clientContext?: string, signal?: AbortSignal,
+    fn: FunctionRow,
+    resolved: ResolvedVersion,
+    requestId: string,
+    payload: Buffer,
+    clientContext?: string,
+    signal?: AbortSignal,
   ): Promise<InvokeOutcome> {
-    return this.runtime.invoke(this.functions.specOf(fn, resolved), {
-      requestId, payload, clientContext,
-      invokedFunctionArn: functionArn(fn.name, resolved.version === '$LATEST' ? undefined : resolved.version),
-    }, signal);
+    return this.runtime.invoke(
+      this.functions.specOf(fn, resolved),
+      {
+        requestId,
+        payload,
+        clientContext,
+        invokedFunctionArn: functionArn(fn.name, resolved.version === '$LATEST' ? undefined : resolved.version),
+      },
+      signal,
+    );
   }
 
   // ---- async (the function invoker) ----
@@ -296,24 +392,43 @@ export class InvocationService {
       throw err;
     });
     if (!fn || fn.id !== row.functionId) {
-      await this.settle(row, { status: 'FAILED', errorType: 'ResourceNotFoundException', errorMessage: 'the function was deleted', endedAt: new Date() }, null);
+      await this.settle(
+        row,
+        { status: 'FAILED', errorType: 'ResourceNotFoundException', errorMessage: 'the function was deleted', endedAt: new Date() },
+        null,
+      );
       return;
     }
     const ageSeconds = (Date.now() - row.createdAt.getTime()) / 1000;
     if (row.maxEventAgeSeconds !== null && ageSeconds > row.maxEventAgeSeconds) {
       // this claim invoked nothing: the record counts the attempts made before it
-      await this.settle(row, {
-        status: 'FAILED', errorType: 'EventAgeExceeded', errorMessage: `event older than ${row.maxEventAgeSeconds} s`, endedAt: new Date(),
-        attempts: row.attempts - 1,
-      },
-        { fn, condition: 'EventAgeExceeded', outcome: null });
+      await this.settle(
+        row,
+        {
+          status: 'FAILED',
+          errorType: 'EventAgeExceeded',
+          errorMessage: `event older than ${row.maxEventAgeSeconds} s`,
+          endedAt: new Date(),
+          attempts: row.attempts - 1,
+        },
+        { fn, condition: 'EventAgeExceeded', outcome: null },
+      );
       return;
     }
     let resolved: ResolvedVersion;
     try {
       resolved = await this.functions.resolve(fn, row.executedVersion);
     } catch {
-      await this.settle(row, { status: 'FAILED', errorType: 'ResourceNotFoundException', errorMessage: `version ${row.executedVersion} no longer exists`, endedAt: new Date() }, null);
+      await this.settle(
+        row,
+        {
+          status: 'FAILED',
+          errorType: 'ResourceNotFoundException',
+          errorMessage: `version ${row.executedVersion} no longer exists`,
+          endedAt: new Date(),
+        },
+        null,
+      );
       return;
     }
     const slot = fn.state === 'Active' ? this.gate.tryAcquire(fn.id, fn.reservedConcurrency, await this.functions.reservedTotal()) : null;
@@ -342,20 +457,33 @@ export class InvocationService {
     const m = this.measures(outcome);
     const logs = [...(row.logs ?? []), ...m.logs];
     const patch = {
-      ...m, logs: logs.slice(-2_000), status: v.status, functionError: v.functionError, errorType: v.errorType,
-      errorMessage: v.errorMessage, response: v.response, concurrency: slot.concurrency, claimedBy: null, claimedUntil: null,
+      ...m,
+      logs: logs.slice(-2_000),
+      status: v.status,
+      functionError: v.functionError,
+      errorType: v.errorType,
+      errorMessage: v.errorMessage,
+      response: v.response,
+      concurrency: slot.concurrency,
+      claimedBy: null,
+      claimedUntil: null,
     } as const;
     if (v.status === 'SUCCEEDED') {
       await this.settle(row, patch, { fn, condition: 'Success', outcome });
     } else if (row.attempts <= row.maxRetryAttempts) {
-      await q.updateInvocation(this.sql, row.id, { ...patch, status: 'QUEUED', nextAttemptAt: new Date(Date.now() + this.asyncSettings.retryDelayMs(row.attempts)) });
+      await q.updateInvocation(this.sql, row.id, {
+        ...patch,
+        status: 'QUEUED',
+        nextAttemptAt: new Date(Date.now() + this.asyncSettings.retryDelayMs(row.attempts)),
+      });
     } else {
       await this.settle(row, patch, { fn, condition: 'RetriesExhausted', outcome });
     }
   }
 
   private async settle(
-    row: InvocationRow, patch: Parameters<typeof q.updateInvocation>[2],
+    row: InvocationRow,
+    patch: Parameters<typeof q.updateInvocation>[2],
     destination: { fn: FunctionRow; condition: 'Success' | 'RetriesExhausted' | 'EventAgeExceeded'; outcome: InvokeOutcome | null } | null,
   ): Promise<void> {
     await this.sql.begin(async (tx) => {
@@ -369,23 +497,48 @@ export class InvocationService {
         version: '1.0',
         timestamp: new Date().toISOString(),
         requestContext: {
-          requestId: row.id, functionArn: functionArn(row.functionName, row.executedVersion),
-          condition: destination.condition, approximateInvokeCount: settled.attempts,
+          requestId: row.id,
+          functionArn: functionArn(row.functionName, row.executedVersion),
+          condition: destination.condition,
+          approximateInvokeCount: settled.attempts,
         },
         requestPayload: parsePayload(row.payload),
         responseContext: {
-          statusCode: 200, executedVersion: row.executedVersion,
+          statusCode: 200,
+          executedVersion: row.executedVersion,
           ...(settled.functionError ? { functionError: settled.functionError } : {}),
         },
         responsePayload: parsePayload(settled.response),
       };
       await q.enqueueInvocation(tx, {
-        id: crypto.randomUUID(), functionId: to.id, functionName: to.name, qualifier: '$LATEST', executedVersion: '$LATEST',
-        invocationType: 'EVENT', status: 'QUEUED', payload: JSON.stringify(record), response: null, functionError: null,
-        errorType: null, errorMessage: null, attempts: 0, maxRetryAttempts: to.maxRetryAttempts, maxEventAgeSeconds: to.maxEventAgeSeconds,
-        nextAttemptAt: new Date(), sourceInvocationId: row.id, coldStart: false, initDurationMs: null, durationMs: null,
-        billedDurationMs: null, memoryMb: to.memoryMb, maxMemoryUsedMb: null, concurrency: null, instanceId: null, logs: null,
-        startedAt: null, endedAt: null,
+        id: crypto.randomUUID(),
+        functionId: to.id,
+        functionName: to.name,
+        qualifier: '$LATEST',
+        executedVersion: '$LATEST',
+        invocationType: 'EVENT',
+        status: 'QUEUED',
+        payload: JSON.stringify(record),
+        response: null,
+        functionError: null,
+        errorType: null,
+        errorMessage: null,
+        attempts: 0,
+        maxRetryAttempts: to.maxRetryAttempts,
+        maxEventAgeSeconds: to.maxEventAgeSeconds,
+        nextAttemptAt: new Date(),
+        sourceInvocationId: row.id,
+        coldStart: false,
+        initDurationMs: null,
+        durationMs: null,
+        billedDurationMs: null,
+        memoryMb: to.memoryMb,
+        maxMemoryUsedMb: null,
+        concurrency: null,
+        instanceId: null,
+        logs: null,
+        startedAt: null,
+        endedAt: null,
       });
     });
   }

@@ -5,7 +5,8 @@ import type { FunctionAliasRow, FunctionVersionRow, ProvisionedConcurrencyRow } 
 
 /** Batching for the nested fields of functions (one query per field and page). */
 export function createFunctionLoaders(functions: FunctionService, provisioned: ProvisionedConcurrencyService) {
-  const byFunction = <T extends { functionId: string }>(ids: readonly string[], rows: T[]) => ids.map((id) => rows.filter((r) => r.functionId === id));
+  const byFunction = <T extends { functionId: string }>(ids: readonly string[], rows: T[]) =>
+    ids.map((id) => rows.filter((r) => r.functionId === id));
   return {
     functionVersions: new DataLoader<string, FunctionVersionRow[]>(async (ids) => byFunction(ids, await functions.versionsOf(ids))),
     functionAliases: new DataLoader<string, FunctionAliasRow[]>(async (ids) => byFunction(ids, await functions.aliasesOf(ids))),

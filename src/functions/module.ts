@@ -31,34 +31,63 @@ export class FunctionsModule implements Module {
   private readonly instanceController: FunctionInstanceController;
   private readonly asyncInvoker: AsyncInvoker;
 
-  constructor(private readonly platform: Platform, deps: { logs: LogService; storage: StorageService }) {
+  constructor(
+    private readonly platform: Platform,
+    deps: { logs: LogService; storage: StorageService },
+  ) {
     const { sql, config, log, secrets, serverId } = platform;
     const logWriter = new FunctionLogWriter(sql, log);
     this.runtime = new LocalFunctionRuntime(
-      config.functionsRuntimeDir ?? os.tmpdir(), serverId, (functionId, lines) => logWriter.add(functionId, lines),
-      { pythonCommand: config.functionPython, tool: platform.sandboxTool, spares: config.functionSpareSandboxes, debug: (msg) => log.debug(msg) },
-    );
-    this.functions = new FunctionService(sql, new FunctionCodeStore(config.dataDir, deps.storage), config.functionConcurrencyLimit, secrets, {
-      pending: () => this.instanceController.kick(),
-      deleted: (functionId) => {
-        this.runtime.removeFunction(functionId).catch((err) => log.error({ err, functionId }, 'stopping a deleted function\'s instances failed'));
+      config.functionsRuntimeDir ?? os.tmpdir(),
+      serverId,
+      (functionId, lines) => logWriter.add(functionId, lines),
+      {
+        pythonCommand: config.functionPython,
+        tool: platform.sandboxTool,
+        spares: config.functionSpareSandboxes,
+        debug: (msg) => log.debug(msg),
       },
-    });
-    this.provisioned = new ProvisionedConcurrencyService(sql, this.functions, config.functionConcurrencyLimit, () => this.instanceController.kick());
+    );
+    this.functions = new FunctionService(
+      sql,
+      new FunctionCodeStore(config.dataDir, deps.storage),
+      config.functionConcurrencyLimit,
+      secrets,
+      {
+        pending: () => this.instanceController.kick(),
+        deleted: (functionId) => {
+          this.runtime
+            .removeFunction(functionId)
+            .catch((err) => log.error({ err, functionId }, "stopping a deleted function's instances failed"));
+        },
+      },
+    );
+    this.provisioned = new ProvisionedConcurrencyService(sql, this.functions, config.functionConcurrencyLimit, () =>
+      this.instanceController.kick(),
+    );
     this.invocations = new InvocationService(sql, this.functions, this.runtime, logWriter, config.functionConcurrencyLimit, {
       retryDelayMs: (attempt) => config.functionRetryDelayMs * attempt,
     });
     this.instanceController = new FunctionInstanceController(this.functions, this.provisioned, this.runtime, log, {
-      intervalMs: config.reconcileIntervalMs, idleMs: config.functionIdleSeconds * 1_000,
+      intervalMs: config.reconcileIntervalMs,
+      idleMs: config.functionIdleSeconds * 1_000,
     });
     this.asyncInvoker = new AsyncInvoker(sql, this.invocations, serverId, log, {
-      intervalMs: config.reconcileIntervalMs, parallel: config.functionAsyncParallel, leaseSeconds: 960,
+      intervalMs: config.reconcileIntervalMs,
+      parallel: config.functionAsyncParallel,
+      leaseSeconds: 960,
       shutdownGraceMs: config.functionShutdownGraceMs,
     });
-    this.resolvers = [new FunctionResolver(
-      this.functions, this.invocations, this.provisioned, secrets, deps.logs,
-      perRequest(() => createFunctionLoaders(this.functions, this.provisioned)),
-    )];
+    this.resolvers = [
+      new FunctionResolver(
+        this.functions,
+        this.invocations,
+        this.provisioned,
+        secrets,
+        deps.logs,
+        perRequest(() => createFunctionLoaders(this.functions, this.provisioned)),
+      ),
+    ];
   }
 
   readonly channels = {

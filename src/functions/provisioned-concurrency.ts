@@ -12,7 +12,9 @@ import { systemLog } from '../logs/queries.js';
 export class ProvisionedConcurrencyService {
   /** called after a commit that changed what should be provisioned */
   constructor(
-    private readonly sql: Sql, private readonly functions: FunctionService, private readonly concurrencyLimit: number,
+    private readonly sql: Sql,
+    private readonly functions: FunctionService,
+    private readonly concurrencyLimit: number,
     /** a config was put or deleted: the instance controller brings instances to it */
     private readonly changed: () => void,
   ) {}
@@ -21,11 +23,18 @@ export class ProvisionedConcurrencyService {
     return q.provisionedOf(this.sql, functionIds);
   }
 
-  async put(input: { functionName: string; qualifier: string; provisionedConcurrentExecutions: number }): Promise<ProvisionedConcurrencyRow> {
+  async put(input: {
+    functionName: string;
+    qualifier: string;
+    provisionedConcurrentExecutions: number;
+  }): Promise<ProvisionedConcurrencyRow> {
     const count = input.provisionedConcurrentExecutions;
     if (!Number.isInteger(count) || count < 1) throw badInput('provisionedConcurrentExecutions', 'must be an integer of at least 1');
     if (input.qualifier === '$LATEST' || input.qualifier === '') {
-      throw badInput('qualifier', 'Provisioned Concurrency Configs cannot be applied to unpublished function versions: use a version or an alias');
+      throw badInput(
+        'qualifier',
+        'Provisioned Concurrency Configs cannot be applied to unpublished function versions: use a version or an alias',
+      );
     }
     const row = await this.sql.begin(async (tx) => {
       const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'functionName'));
@@ -34,10 +43,17 @@ export class ProvisionedConcurrencyService {
       await this.functions.routes(fn, input.qualifier, 'qualifier');
       const others = await q.provisionedTotal(tx, { functionId: fn.id, qualifier: input.qualifier });
       const max = this.concurrencyLimit - Math.min(FunctionLimits.unreservedMinimum, this.concurrencyLimit) - others;
-      if (count > max) throw badInput('provisionedConcurrentExecutions', `must be at most ${Math.max(0, max)}: the account's unreserved concurrency can't go below ${FunctionLimits.unreservedMinimum}`);
+      if (count > max)
+        throw badInput(
+          'provisionedConcurrentExecutions',
+          `must be at most ${Math.max(0, max)}: the account's unreserved concurrency can't go below ${FunctionLimits.unreservedMinimum}`,
+        );
       const mine = (await q.provisionedOf(tx, [fn.id])).filter((p) => p.qualifier !== input.qualifier).reduce((s, p) => s + p.requested, 0);
       if (fn.reservedConcurrency !== null && mine + count > fn.reservedConcurrency) {
-        throw badInput('provisionedConcurrentExecutions', `the function's provisioned concurrency can't exceed its reserved concurrency (${fn.reservedConcurrency})`);
+        throw badInput(
+          'provisionedConcurrentExecutions',
+          `the function's provisioned concurrency can't exceed its reserved concurrency (${fn.reservedConcurrency})`,
+        );
       }
       const saved = await q.upsertProvisioned(tx, fn.id, input.qualifier, count);
       await systemLog(tx, fn.logStreamId, `Provisioned concurrency for ${input.qualifier}: ${count} (IN_PROGRESS)`);
@@ -51,7 +67,8 @@ export class ProvisionedConcurrencyService {
     await this.sql.begin(async (tx) => {
       const fn = await q.lockFunctionByName(tx, requireFunctionName(input.functionName, 'functionName'));
       if (!fn) throw notFound('function', input.functionName, 'functionName');
-      if (!(await q.deleteProvisioned(tx, fn.id, input.qualifier))) throw notFound('provisioned concurrency config', `${fn.name}:${input.qualifier}`, 'qualifier');
+      if (!(await q.deleteProvisioned(tx, fn.id, input.qualifier)))
+        throw notFound('provisioned concurrency config', `${fn.name}:${input.qualifier}`, 'qualifier');
       await systemLog(tx, fn.logStreamId, `Provisioned concurrency for ${input.qualifier} removed`);
     });
     this.changed();
@@ -95,7 +112,11 @@ export class ProvisionedConcurrencyService {
       await this.sql.begin(async (tx) => {
         const changed = await q.setProvisionedStatus(tx, row.functionId, row.qualifier, status, Math.min(ready, row.requested), failure);
         if (changed && changed.status !== row.status) {
-          await systemLog(tx, fn.logStreamId, `Provisioned concurrency for ${row.qualifier}: ${status}${failure ? ` (${failure})` : ` (${changed.available} of ${row.requested} ready)`}`);
+          await systemLog(
+            tx,
+            fn.logStreamId,
+            `Provisioned concurrency for ${row.qualifier}: ${status}${failure ? ` (${failure})` : ` (${changed.available} of ${row.requested} ready)`}`,
+          );
         }
       });
     }

@@ -1,15 +1,60 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Int,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+  type SubscribeResolverData,
+} from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { authorize } from '../platform/authorization.js';
 import { ephemeralOf, functionArn } from './functions.js';
 import {
-  Alias, CreateAliasInput, CreateAliasPayload, CreateFunctionInput, CreateFunctionPayload, DeleteAliasInput, DeleteAliasPayload,
-  DeleteFunctionInput, DeleteFunctionPayload, FunctionConnection, FunctionInstances, FunctionMetricsDatapoint, FunctionState,
-  FunctionVersion, Invocation, InvocationConnection, InvocationFilter, type InvocationStatus, type InvocationType, InvokeFunctionInput,
-  InvokeFunctionPayload, LambdaFunction, LastUpdateStatus, PublishVersionInput, PublishVersionPayload, type Runtime, UpdateAliasInput,
-  UpdateAliasPayload, UpdateFunctionCodeInput, UpdateFunctionCodePayload, UpdateFunctionConfigurationInput,
-  UpdateFunctionConfigurationPayload, ProvisionedConcurrencyConfig, type ProvisionedConcurrencyStatus, PutProvisionedConcurrencyConfigInput,
-  PutProvisionedConcurrencyConfigPayload, DeleteProvisionedConcurrencyConfigInput, DeleteProvisionedConcurrencyConfigPayload,
+  Alias,
+  CreateAliasInput,
+  CreateAliasPayload,
+  CreateFunctionInput,
+  CreateFunctionPayload,
+  DeleteAliasInput,
+  DeleteAliasPayload,
+  DeleteFunctionInput,
+  DeleteFunctionPayload,
+  FunctionConnection,
+  FunctionInstances,
+  FunctionMetricsDatapoint,
+  FunctionState,
+  FunctionVersion,
+  Invocation,
+  InvocationConnection,
+  InvocationFilter,
+  type InvocationStatus,
+  type InvocationType,
+  InvokeFunctionInput,
+  InvokeFunctionPayload,
+  LambdaFunction,
+  LastUpdateStatus,
+  PublishVersionInput,
+  PublishVersionPayload,
+  type Runtime,
+  UpdateAliasInput,
+  UpdateAliasPayload,
+  UpdateFunctionCodeInput,
+  UpdateFunctionCodePayload,
+  UpdateFunctionConfigurationInput,
+  UpdateFunctionConfigurationPayload,
+  ProvisionedConcurrencyConfig,
+  type ProvisionedConcurrencyStatus,
+  PutProvisionedConcurrencyConfigInput,
+  PutProvisionedConcurrencyConfigPayload,
+  DeleteProvisionedConcurrencyConfigInput,
+  DeleteProvisionedConcurrencyConfigPayload,
 } from './graphql.js';
 import type { Context } from '../platform/graphql/context.js';
 import { logConnection } from '../logs/resolvers.js';
@@ -26,10 +71,15 @@ import type { LogService } from '../logs/service.js';
 import type { FunctionLoaders } from './loaders.js';
 
 const STATE: Record<FunctionRow['state'], FunctionState> = {
-  Pending: FunctionState.PENDING, Active: FunctionState.ACTIVE, Inactive: FunctionState.INACTIVE, Failed: FunctionState.FAILED,
+  Pending: FunctionState.PENDING,
+  Active: FunctionState.ACTIVE,
+  Inactive: FunctionState.INACTIVE,
+  Failed: FunctionState.FAILED,
 };
 const UPDATE_STATUS: Record<FunctionRow['lastUpdateStatus'], LastUpdateStatus> = {
-  Successful: LastUpdateStatus.SUCCESSFUL, Failed: LastUpdateStatus.FAILED, InProgress: LastUpdateStatus.IN_PROGRESS,
+  Successful: LastUpdateStatus.SUCCESSFUL,
+  Failed: LastUpdateStatus.FAILED,
+  InProgress: LastUpdateStatus.IN_PROGRESS,
 };
 
 // `environment` comes from its field resolver: stored encrypted, opened for the caller
@@ -37,30 +87,64 @@ type FunctionObject = Omit<LambdaFunction, 'environment'> & { row: FunctionRow }
 
 function toFunction(row: FunctionRow): FunctionObject {
   return {
-    row, id: row.id, name: row.name, arn: functionArn(row.name), runtime: row.runtime as Runtime, handler: row.handler,
-    description: row.description, state: STATE[row.state], stateReason: row.stateReason, stateReasonCode: row.stateReasonCode,
-    lastUpdateStatus: UPDATE_STATUS[row.lastUpdateStatus], lastUpdateStatusReason: row.lastUpdateStatusReason,
-    memoryMb: row.memoryMb, ephemeralStorageMb: row.ephemeralStorageMb, timeoutSeconds: row.timeoutSeconds, tags: row.tags,
-    reservedConcurrency: row.reservedConcurrency, codeSha256: row.codeSha256, codeSize: row.codeSize, revisionId: row.revisionId,
+    row,
+    id: row.id,
+    name: row.name,
+    arn: functionArn(row.name),
+    runtime: row.runtime as Runtime,
+    handler: row.handler,
+    description: row.description,
+    state: STATE[row.state],
+    stateReason: row.stateReason,
+    stateReasonCode: row.stateReasonCode,
+    lastUpdateStatus: UPDATE_STATUS[row.lastUpdateStatus],
+    lastUpdateStatusReason: row.lastUpdateStatusReason,
+    memoryMb: row.memoryMb,
+    ephemeralStorageMb: row.ephemeralStorageMb,
+    timeoutSeconds: row.timeoutSeconds,
+    tags: row.tags,
+    reservedConcurrency: row.reservedConcurrency,
+    codeSha256: row.codeSha256,
+    codeSize: row.codeSize,
+    revisionId: row.revisionId,
     eventInvokeConfig: {
-      maximumRetryAttempts: row.maxRetryAttempts, maximumEventAgeSeconds: row.maxEventAgeSeconds, onSuccess: row.onSuccess, onFailure: row.onFailure,
+      maximumRetryAttempts: row.maxRetryAttempts,
+      maximumEventAgeSeconds: row.maxEventAgeSeconds,
+      onSuccess: row.onSuccess,
+      onFailure: row.onFailure,
     },
-    logStreamId: row.logStreamId, createdAt: row.createdAt, lastModifiedAt: row.lastModifiedAt,
+    logStreamId: row.logStreamId,
+    createdAt: row.createdAt,
+    lastModifiedAt: row.lastModifiedAt,
   };
 }
 
 function toVersion(row: FunctionVersionRow): FunctionVersion {
   return {
-    version: String(row.version), codeSha256: row.codeSha256, description: row.description, runtime: row.config.runtime as Runtime,
-    handler: row.config.handler, memoryMb: row.config.memoryMb, ephemeralStorageMb: ephemeralOf(row.config), timeoutSeconds: row.config.timeoutSeconds, createdAt: row.createdAt,
+    version: String(row.version),
+    codeSha256: row.codeSha256,
+    description: row.description,
+    runtime: row.config.runtime as Runtime,
+    handler: row.config.handler,
+    memoryMb: row.config.memoryMb,
+    ephemeralStorageMb: ephemeralOf(row.config),
+    timeoutSeconds: row.config.timeoutSeconds,
+    createdAt: row.createdAt,
   };
 }
 
 function toAlias(row: FunctionAliasRow, functionName: string): Alias {
   return {
-    name: row.name, arn: functionArn(functionName, row.name), functionVersion: row.functionVersion, description: row.description,
-    routing: row.additionalVersion === null ? null : { additionalVersionWeights: [{ version: row.additionalVersion, weight: row.additionalWeight ?? 0 }] },
-    createdAt: row.createdAt, updatedAt: row.updatedAt,
+    name: row.name,
+    arn: functionArn(functionName, row.name),
+    functionVersion: row.functionVersion,
+    description: row.description,
+    routing:
+      row.additionalVersion === null
+        ? null
+        : { additionalVersionWeights: [{ version: row.additionalVersion, weight: row.additionalWeight ?? 0 }] },
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
   };
 }
 
@@ -75,8 +159,12 @@ function parseJson(text: string | null): unknown {
 
 function toProvisioned(row: ProvisionedConcurrencyRow): ProvisionedConcurrencyConfig {
   return {
-    qualifier: row.qualifier, requestedProvisionedConcurrentExecutions: row.requested, availableProvisionedConcurrentExecutions: row.available,
-    status: row.status as ProvisionedConcurrencyStatus, statusReason: row.statusReason, lastModified: row.updatedAt,
+    qualifier: row.qualifier,
+    requestedProvisionedConcurrentExecutions: row.requested,
+    availableProvisionedConcurrentExecutions: row.available,
+    status: row.status as ProvisionedConcurrencyStatus,
+    statusReason: row.statusReason,
+    lastModified: row.updatedAt,
   };
 }
 
@@ -86,20 +174,44 @@ export type InvocationObject = Invocation & { triggerId: string | null };
 
 export function toInvocation(row: InvocationRow): InvocationObject {
   return {
-    id: row.id, functionName: row.functionName, qualifier: row.qualifier, executedVersion: row.executedVersion,
-    invocationType: row.invocationType as InvocationType, status: row.status as InvocationStatus, payload: parseJson(row.payload), triggerId: row.triggerId,
-    response: parseJson(row.response), functionError: row.functionError, errorType: row.errorType, errorMessage: row.errorMessage,
-    attempts: row.attempts, coldStart: row.coldStart, initDurationMs: row.initDurationMs, durationMs: row.durationMs,
-    billedDurationMs: row.billedDurationMs, memoryMb: row.memoryMb, maxMemoryUsedMb: row.maxMemoryUsedMb, instanceId: row.instanceId,
+    id: row.id,
+    functionName: row.functionName,
+    qualifier: row.qualifier,
+    executedVersion: row.executedVersion,
+    invocationType: row.invocationType as InvocationType,
+    status: row.status as InvocationStatus,
+    payload: parseJson(row.payload),
+    triggerId: row.triggerId,
+    response: parseJson(row.response),
+    functionError: row.functionError,
+    errorType: row.errorType,
+    errorMessage: row.errorMessage,
+    attempts: row.attempts,
+    coldStart: row.coldStart,
+    initDurationMs: row.initDurationMs,
+    durationMs: row.durationMs,
+    billedDurationMs: row.billedDurationMs,
+    memoryMb: row.memoryMb,
+    maxMemoryUsedMb: row.maxMemoryUsedMb,
+    instanceId: row.instanceId,
     sourceInvocationId: row.sourceInvocationId,
     logs: (row.logs ?? []).map((l) => ({ at: new Date(l.at), stream: l.stream as LogStreamKind, text: l.text })),
-    createdAt: row.createdAt, startedAt: row.startedAt, endedAt: row.endedAt,
+    createdAt: row.createdAt,
+    startedAt: row.startedAt,
+    endedAt: row.endedAt,
   };
 }
 
 @Resolver(() => LambdaFunction)
 export class FunctionResolver {
-  constructor(readonly functionService: FunctionService, private readonly invocationService: InvocationService, private readonly provisioned: ProvisionedConcurrencyService, private readonly secrets: Secrets, readonly logStreams: LogService, private readonly loaders: (ctx: Context) => FunctionLoaders) {}
+  constructor(
+    readonly functionService: FunctionService,
+    private readonly invocationService: InvocationService,
+    private readonly provisioned: ProvisionedConcurrencyService,
+    private readonly secrets: Secrets,
+    readonly logStreams: LogService,
+    private readonly loaders: (ctx: Context) => FunctionLoaders,
+  ) {}
 
   @Authorized('functions:GetFunction')
   @Query(() => LambdaFunction, { nullable: true })
@@ -167,20 +279,28 @@ export class FunctionResolver {
   }
 
   @Authorized('functions:PutProvisionedConcurrencyConfig')
-  @Mutation(() => PutProvisionedConcurrencyConfigPayload, { description: 'Keeps N instances of a version or alias initialised (status IN_PROGRESS until they are)' })
-  async putProvisionedConcurrencyConfig(@Arg('input', () => PutProvisionedConcurrencyConfigInput) input: PutProvisionedConcurrencyConfigInput) {
+  @Mutation(() => PutProvisionedConcurrencyConfigPayload, {
+    description: 'Keeps N instances of a version or alias initialised (status IN_PROGRESS until they are)',
+  })
+  async putProvisionedConcurrencyConfig(
+    @Arg('input', () => PutProvisionedConcurrencyConfigInput) input: PutProvisionedConcurrencyConfigInput,
+  ) {
     return { config: toProvisioned(await this.provisioned.put(input)) };
   }
 
   @Authorized('functions:DeleteProvisionedConcurrencyConfig')
   @Mutation(() => DeleteProvisionedConcurrencyConfigPayload)
-  async deleteProvisionedConcurrencyConfig(@Arg('input', () => DeleteProvisionedConcurrencyConfigInput) input: DeleteProvisionedConcurrencyConfigInput) {
+  async deleteProvisionedConcurrencyConfig(
+    @Arg('input', () => DeleteProvisionedConcurrencyConfigInput) input: DeleteProvisionedConcurrencyConfigInput,
+  ) {
     await this.provisioned.delete(input);
     return { functionName: input.functionName, qualifier: input.qualifier };
   }
 
   @Authorized('functions:InvokeFunction')
-  @Mutation(() => InvokeFunctionPayload, { description: 'REQUEST_RESPONSE waits for the result; EVENT queues it (202); DRY_RUN only checks (204)' })
+  @Mutation(() => InvokeFunctionPayload, {
+    description: 'REQUEST_RESPONSE waits for the result; EVENT queues it (202); DRY_RUN only checks (204)',
+  })
   async invokeFunction(@Arg('input', () => InvokeFunctionInput) input: InvokeFunctionInput): Promise<InvokeFunctionPayload> {
     const r = await this.invocationService.invoke(input);
     return { ...r, invocation: toInvocation(r.invocation) };
@@ -201,10 +321,18 @@ export class FunctionResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('filter', () => InvocationFilter, { nullable: true }) filter?: InvocationFilter,
   ) {
-    const page = await this.invocationService.list({
-      functionName: filter?.functionName, statuses: filter?.status, invocationType: filter?.invocationType,
-      executedVersion: filter?.executedVersion, since: filter?.since, until: filter?.until,
-    }, first, after);
+    const page = await this.invocationService.list(
+      {
+        functionName: filter?.functionName,
+        statuses: filter?.status,
+        invocationType: filter?.invocationType,
+        executedVersion: filter?.executedVersion,
+        since: filter?.since,
+        until: filter?.until,
+      },
+      first,
+      after,
+    );
     return connection(page, (row) => toInvocation(row), Boolean(after));
   }
 
@@ -219,13 +347,20 @@ export class FunctionResolver {
   ): Promise<FunctionMetricsDatapoint[]> {
     const rows = await this.invocationService.metrics(functionName, version ?? null, since, until, periodSeconds);
     return rows.map((r) => ({
-      timestamp: r.bucket, invocations: r.invocations, errors: r.errors, throttles: r.throttles, durationAvg: r.durationAvg,
-      durationP50: r.durationP50, durationP99: r.durationP99, concurrentExecutionsMax: r.maxConcurrency, coldStarts: r.coldStarts,
+      timestamp: r.bucket,
+      invocations: r.invocations,
+      errors: r.errors,
+      throttles: r.throttles,
+      durationAvg: r.durationAvg,
+      durationP50: r.durationP50,
+      durationP99: r.durationP99,
+      concurrentExecutionsMax: r.maxConcurrency,
+      coldStarts: r.coldStarts,
       gbSeconds: r.gbSeconds,
     }));
   }
 
-  @FieldResolver(() => JSONResolver, { description: 'an object of strings (as Lambda\'s GetFunctionConfiguration; stored encrypted)' })
+  @FieldResolver(() => JSONResolver, { description: "an object of strings (as Lambda's GetFunctionConfiguration; stored encrypted)" })
   environment(@Root() fn: FunctionObject): Record<string, string> {
     return this.secrets.openEnv(fn.row.environment);
   }
@@ -251,29 +386,33 @@ export class FunctionResolver {
   }
 
   @Authorized('logs:GetLogEvents')
-  @FieldResolver(() => LogLineConnection, { description: 'The function\'s log: every instance\'s lines and the platform\'s, oldest first: `first`/`after` from the start, `last`/`before` from the end' })
-  async logs(
-    @Root() fn: FunctionObject,
-    @Args(() => LogPageArgs) args: LogPageArgs,
-  ) {
+  @FieldResolver(() => LogLineConnection, {
+    description:
+      "The function's log: every instance's lines and the platform's, oldest first: `first`/`after` from the start, `last`/`before` from the end",
+  })
+  async logs(@Root() fn: FunctionObject, @Args(() => LogPageArgs) args: LogPageArgs) {
     return logConnection(this.logStreams, fn.logStreamId, args);
   }
 
   @Subscription(() => LogLine, {
     subscribe: functionLogsIterator,
-    description: 'The function\'s stored log lines after the cursor (all without one), then live lines',
+    description: "The function's stored log lines after the cursor (all without one), then live lines",
   })
   functionLogs(
     @Root() line: LogLineRow,
     @Arg('functionName', () => String) _functionName: string,
     @Arg('after', () => String, { nullable: true }) _after?: string,
-    @Arg('tail', () => Int, { nullable: true, description: 'instead of `after`: the last `tail` stored lines (at most 1,000), then live' }) _tail?: number,
+    @Arg('tail', () => Int, { nullable: true, description: 'instead of `after`: the last `tail` stored lines (at most 1,000), then live' })
+    _tail?: number,
   ): LogLine {
     return toLogLine(line);
   }
 }
 
-async function functionLogsIterator({ args, context }: SubscribeResolverData<unknown, { functionName: string; after?: string | null; tail?: number | null }, Context>) {
+async function functionLogsIterator({
+  args,
+  context,
+}: SubscribeResolverData<unknown, { functionName: string; after?: string | null; tail?: number | null }, Context>) {
   authorize(context.principal, 'logs:GetLogEvents');
   const self = context.resolvers.get(FunctionResolver);
   const fn = await self.functionService.require(args.functionName, 'functionName');

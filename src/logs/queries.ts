@@ -5,7 +5,11 @@ import { Channel } from '../platform/notifications/channels.js';
 export const STREAM_CODES = { STDOUT: 1, STDERR: 2, SYSTEM: 3 } as const;
 export type StreamName = keyof typeof STREAM_CODES;
 
-export interface NewLine { at: Date; stream: StreamName; text: string }
+export interface NewLine {
+  at: Date;
+  stream: StreamName;
+  text: string;
+}
 
 export async function createStream(db: Db, id: string): Promise<void> {
   await db`insert into log_streams (id) values (${id})`;
@@ -22,9 +26,7 @@ export async function systemLog(db: Db, streamId: string, text: string): Promise
  * one were stored before (an agent resends unacknowledged batches after a reconnect) and are
  * dropped. Returns the stream's last seq.
  */
-export async function appendLines(
-  db: Db, streamId: string, lines: Array<NewLine & { agentSeq?: number }>,
-): Promise<number> {
+export async function appendLines(db: Db, streamId: string, lines: Array<NewLine & { agentSeq?: number }>): Promise<number> {
   const [row] = await db<{ lastSeq: number }[]>`
     with cur as (select last_seq, agent_seq from log_streams where id = ${streamId} for update),
     fresh as (
@@ -58,10 +60,16 @@ export async function linesAfter(db: Db, streamId: string, after: number, limit:
  * or backwards: opening a long log at its tail reads only the lines it returns.
  */
 export async function linesBetween(
-  db: Db, streamId: string, after: number, before: number | null, limit: number, fromEnd: boolean,
+  db: Db,
+  streamId: string,
+  after: number,
+  before: number | null,
+  limit: number,
+  fromEnd: boolean,
 ): Promise<LogLineRow[]> {
   const upper = before ?? Number.MAX_SAFE_INTEGER;
-  if (!fromEnd) return db<LogLineRow[]>`
+  if (!fromEnd)
+    return db<LogLineRow[]>`
     select * from log_lines where stream_id = ${streamId} and seq > ${after} and seq < ${upper} order by seq limit ${limit}`;
   const rows = await db<LogLineRow[]>`
     select * from log_lines where stream_id = ${streamId} and seq > ${after} and seq < ${upper} order by seq desc limit ${limit}`;

@@ -9,7 +9,12 @@ import { pageSize, parseSeqCursor, type Page } from '../platform/paging.js';
 import { requireIntInRange } from '../platform/validate.js';
 
 /** Relay paging of a log, both ways. */
-export interface LogPageArgs { first?: number | null; after?: string | null; last?: number | null; before?: string | null }
+export interface LogPageArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
 
 export const STREAM_NAMES = ['STDOUT', 'STDERR', 'SYSTEM'] as const;
 export function streamName(code: number): (typeof STREAM_NAMES)[number] {
@@ -22,20 +27,33 @@ const MAX_TAIL = 1_000;
 export class LogService {
   readonly feed: LiveFeed<LogLineRow>;
 
-  constructor(private readonly sql: Sql, log: Logger) {
-    this.feed = new LiveFeed<LogLineRow>({
-      fetch: (key, after, limit) => q.linesAfter(this.sql, key, after, limit),
-      head: async (key) => (await q.streamHead(this.sql, key))?.lastSeq ?? 0,
-      seqOf: (line) => line.seq,
-    }, log);
+  constructor(
+    private readonly sql: Sql,
+    log: Logger,
+  ) {
+    this.feed = new LiveFeed<LogLineRow>(
+      {
+        fetch: (key, after, limit) => q.linesAfter(this.sql, key, after, limit),
+        head: async (key) => (await q.streamHead(this.sql, key))?.lastSeq ?? 0,
+        seqOf: (line) => line.seq,
+      },
+      log,
+    );
   }
 
   /** Stores a batch from an agent (agent seqs de-duplicate resends) and returns the agent seq stored. */
   async appendFromAgent(streamId: string, lines: AgentLogLine[]): Promise<number> {
     if (lines.length === 0) return 0;
-    await q.appendLines(this.sql, streamId, lines.map((l) => ({
-      at: new Date(l.at), stream: l.stream, text: l.text, agentSeq: l.seq,
-    })));
+    await q.appendLines(
+      this.sql,
+      streamId,
+      lines.map((l) => ({
+        at: new Date(l.at),
+        stream: l.stream,
+        text: l.text,
+        agentSeq: l.seq,
+      })),
+    );
     return lines[lines.length - 1]!.seq;
   }
 
@@ -59,7 +77,12 @@ export class LogService {
     if (args.last != null) {
       const limit = pageSize(args.last, 'last');
       const rows = await q.linesBetween(this.sql, streamId, after, before, limit + 1, true);
-      return { nodes: rows.slice(rows.length > limit ? 1 : 0), hasPreviousPage: rows.length > limit, hasNextPage: before !== null, cursorOf };
+      return {
+        nodes: rows.slice(rows.length > limit ? 1 : 0),
+        hasPreviousPage: rows.length > limit,
+        hasNextPage: before !== null,
+        cursorOf,
+      };
     }
     const limit = pageSize(args.first);
     const rows = await q.linesBetween(this.sql, streamId, after, before, limit + 1, false);

@@ -11,12 +11,16 @@ export const logStreams = pgTable('log_streams', {
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 
-export const logLines = pgTable('log_lines', {
-  streamId: text('stream_id').notNull(),
-  seq: bigint('seq', { mode: 'number' }).notNull(),
-  at: ts('at').notNull(),
-  stream: smallint('stream').notNull(),
-  text: text('text').notNull(),
-}, (t) => [primaryKey({ columns: [t.streamId, t.seq] })]);
+export const logLines = pgTable(
+  'log_lines',
+  {
+    streamId: text('stream_id').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    at: ts('at').notNull(),
+    stream: smallint('stream').notNull(),
+    text: text('text').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.streamId, t.seq] })],
+);
 
 export type LogLineRow = typeof logLines.$inferSelect;

@@ -22,11 +22,15 @@ const ANYTHING_BUT_MATCHERS = ['prefix', 'suffix', 'equals-ignore-case'] as cons
 class PolicyChecker {
   keys = 0;
 
-  constructor(private readonly scope: FilterPolicyScope, private readonly fail: (message: string) => Error) {}
+  constructor(
+    private readonly scope: FilterPolicyScope,
+    private readonly fail: (message: string) => Error,
+  ) {}
 
   /** returns the policy's number of value combinations (SNS's complexity measure) */
   object(policy: unknown, path: string, depth: number): number {
-    if (policy === null || typeof policy !== 'object' || Array.isArray(policy)) throw this.fail(`${path || 'the policy'} must be a JSON object`);
+    if (policy === null || typeof policy !== 'object' || Array.isArray(policy))
+      throw this.fail(`${path || 'the policy'} must be a JSON object`);
     if (depth > FilterPolicyLimits.depth) throw this.fail(`${path} nests deeper than ${FilterPolicyLimits.depth} levels`);
     const entries = Object.entries(policy as Record<string, unknown>);
     if (entries.length === 0 && path) throw this.fail(`${path} must not be empty`);
@@ -42,15 +46,19 @@ class PolicyChecker {
       } else if (Array.isArray(spec)) {
         if (++this.keys > FilterPolicyLimits.keys) throw this.fail(`a filter policy can have at most ${FilterPolicyLimits.keys} keys`);
         if (spec.length === 0) throw this.fail(`${at} must list at least one value`);
-        spec.forEach((c, i) => { this.condition(c, `${at}[${i}]`); });
+        spec.forEach((c, i) => {
+          this.condition(c, `${at}[${i}]`);
+        });
         combinations *= spec.length;
       } else if (spec !== null && typeof spec === 'object') {
-        if (this.scope === 'MessageAttributes') throw this.fail(`${at}: a MessageAttributes policy cannot nest keys (use filterPolicyScope MessageBody)`);
+        if (this.scope === 'MessageAttributes')
+          throw this.fail(`${at}: a MessageAttributes policy cannot nest keys (use filterPolicyScope MessageBody)`);
         combinations *= this.object(spec, at, depth + 1);
       } else {
         throw this.fail(`${at} must be a list of values`);
       }
-      if (combinations > FilterPolicyLimits.combinations) throw this.fail(`the policy has more than ${FilterPolicyLimits.combinations} combinations of values`);
+      if (combinations > FilterPolicyLimits.combinations)
+        throw this.fail(`the policy has more than ${FilterPolicyLimits.combinations} combinations of values`);
     }
     return combinations;
   }
@@ -68,7 +76,10 @@ class PolicyChecker {
 
   private condition(c: unknown, at: string): void {
     if (typeof c === 'string') return;
-    if (typeof c === 'number') { this.number(c, at); return; }
+    if (typeof c === 'number') {
+      this.number(c, at);
+      return;
+    }
     if (c === null || typeof c === 'boolean') {
       if (this.scope === 'MessageAttributes') throw this.fail(`${at}: true, false and null only match message bodies`);
       return;
@@ -78,7 +89,9 @@ class PolicyChecker {
     if (entries.length !== 1) throw this.fail(`${at} must have exactly one operator`);
     const [op, arg] = entries[0]!;
     switch (op) {
-      case 'prefix': case 'suffix': case 'equals-ignore-case':
+      case 'prefix':
+      case 'suffix':
+      case 'equals-ignore-case':
         this.string(arg, `${at}.${op}`);
         return;
       case 'exists':
@@ -97,10 +110,15 @@ class PolicyChecker {
 
   private anythingBut(arg: unknown, at: string): void {
     if (typeof arg === 'string') return;
-    if (typeof arg === 'number') { this.number(arg, at); return; }
+    if (typeof arg === 'number') {
+      this.number(arg, at);
+      return;
+    }
     if (Array.isArray(arg)) {
       if (arg.length === 0) throw this.fail(`${at} must list at least one value`);
-      arg.forEach((v, i) => { if (typeof v !== 'string') this.number(v, `${at}[${i}]`); });
+      arg.forEach((v, i) => {
+        if (typeof v !== 'string') this.number(v, `${at}[${i}]`);
+      });
       return;
     }
     if (arg !== null && typeof arg === 'object') {
@@ -116,7 +134,8 @@ class PolicyChecker {
   }
 
   private numeric(arg: unknown, at: string): void {
-    if (!Array.isArray(arg) || (arg.length !== 2 && arg.length !== 4)) throw this.fail(`${at} must be [op, number] or [op, number, op, number]`);
+    if (!Array.isArray(arg) || (arg.length !== 2 && arg.length !== 4))
+      throw this.fail(`${at} must be [op, number] or [op, number, op, number]`);
     const ops: string[] = [];
     for (let i = 0; i < arg.length; i += 2) {
       const op = arg[i];
@@ -126,7 +145,8 @@ class PolicyChecker {
     }
     if (ops.length === 2) {
       const lower = ops[0]!.startsWith('>');
-      if (ops.includes('=') || lower === ops[1]!.startsWith('>')) throw this.fail(`${at}: a range needs one lower bound (> or >=) and one upper bound (< or <=)`);
+      if (ops.includes('=') || lower === ops[1]!.startsWith('>'))
+        throw this.fail(`${at}: a range needs one lower bound (> or >=) and one upper bound (< or <=)`);
       const [lo, hi] = lower ? [arg[1], arg[3]] : [arg[3], arg[1]];
       if (!(lo < hi)) throw this.fail(`${at}: the lower bound must be below the upper bound`);
     }
@@ -159,7 +179,11 @@ export function parseFilterPolicy(input: unknown, scope: FilterPolicyScope, fiel
 // ---- matching ----
 
 /** A message attribute as published: SNS types String, String.Array, Number, Binary. */
-export interface MessageAttributeValue { dataType: string; stringValue?: string | null; binaryValue?: string | null }
+export interface MessageAttributeValue {
+  dataType: string;
+  stringValue?: string | null;
+  binaryValue?: string | null;
+}
 
 const round5 = (n: number) => Math.round(n * 1e5);
 const numEq = (a: number, b: number) => round5(a) === round5(b);
@@ -167,7 +191,13 @@ const numEq = (a: number, b: number) => round5(a) === round5(b);
 function matchesNumeric(range: unknown[], n: number): boolean {
   for (let i = 0; i < range.length; i += 2) {
     const bound = range[i + 1] as number;
-    const ok = { '=': numEq(n, bound), '<': n < bound, '<=': n <= bound || numEq(n, bound), '>': n > bound, '>=': n >= bound || numEq(n, bound) }[range[i] as typeof NUMERIC_OPS[number]];
+    const ok = {
+      '=': numEq(n, bound),
+      '<': n < bound,
+      '<=': n <= bound || numEq(n, bound),
+      '>': n > bound,
+      '>=': n >= bound || numEq(n, bound),
+    }[range[i] as (typeof NUMERIC_OPS)[number]];
     if (!ok) return false;
   }
   return true;
@@ -183,10 +213,14 @@ function matchesValue(cond: unknown, v: Primitive): boolean {
   if (cond === null || typeof cond !== 'object') return equalsValue(cond, v);
   const [op, arg] = Object.entries(cond)[0]!;
   switch (op) {
-    case 'prefix': return typeof v === 'string' && v.startsWith(arg as string);
-    case 'suffix': return typeof v === 'string' && v.endsWith(arg as string);
-    case 'equals-ignore-case': return typeof v === 'string' && v.toLowerCase() === (arg as string).toLowerCase();
-    case 'numeric': return typeof v === 'number' && matchesNumeric(arg as unknown[], v);
+    case 'prefix':
+      return typeof v === 'string' && v.startsWith(arg as string);
+    case 'suffix':
+      return typeof v === 'string' && v.endsWith(arg as string);
+    case 'equals-ignore-case':
+      return typeof v === 'string' && v.toLowerCase() === (arg as string).toLowerCase();
+    case 'numeric':
+      return typeof v === 'number' && matchesNumeric(arg as unknown[], v);
     case 'anything-but': {
       if (arg !== null && typeof arg === 'object' && !Array.isArray(arg)) {
         const [m, s] = Object.entries(arg)[0]! as [string, string];
@@ -198,7 +232,8 @@ function matchesValue(cond: unknown, v: Primitive): boolean {
       const excluded = Array.isArray(arg) ? arg : [arg];
       return v !== null && !excluded.some((x) => equalsValue(x, v));
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -294,7 +329,9 @@ export function matchesBody(policy: FilterPolicy, message: string): boolean {
 }
 
 export function matchesFilterPolicy(
-  policy: FilterPolicy | null, scope: FilterPolicyScope, message: { body: string; attributes: Record<string, MessageAttributeValue> },
+  policy: FilterPolicy | null,
+  scope: FilterPolicyScope,
+  message: { body: string; attributes: Record<string, MessageAttributeValue> },
 ): boolean {
   if (!policy) return true;
   return scope === 'MessageBody' ? matchesBody(policy, message.body) : matchesAttributes(policy, message.attributes);

@@ -22,7 +22,11 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 export function requireBody(body: string, field: string): string {
   if (body.length === 0) throw badInput(field, 'must not be empty');
   const bad = FORBIDDEN_CHARS.exec(body);
-  if (bad) throw badInput(field, `contains a character messages may not carry (U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`);
+  if (bad)
+    throw badInput(
+      field,
+      `contains a character messages may not carry (U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`,
+    );
   return body;
 }
 
@@ -31,7 +35,9 @@ export function requireBody(body: string, field: string): string {
  * an optional custom `.label` as SQS allows), a value of that type. SNS adds String.Array (a JSON list).
  */
 export function requireMessageAttributes(
-  list: readonly MessageAttributeInput[] | null | undefined, field: string, service: 'sqs' | 'sns',
+  list: readonly MessageAttributeInput[] | null | undefined,
+  field: string,
+  service: 'sqs' | 'sns',
 ): MessageAttribute[] {
   const attrs = list ?? [];
   if (attrs.length > MessageLimits.attributes) throw badInput(field, `must have at most ${MessageLimits.attributes} attributes`);
@@ -39,8 +45,18 @@ export function requireMessageAttributes(
   return attrs.map((a, i) => {
     const at = `${field}.${i}`;
     const name = a.name;
-    if (!name || name.length > MessageLimits.nameLength || !/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith('.') || name.endsWith('.') || name.includes('..')) {
-      throw badInput(`${at}.name`, `must be 1-${MessageLimits.nameLength} characters of A-Z a-z 0-9 _ - . (no leading, trailing or double period)`);
+    if (
+      !name ||
+      name.length > MessageLimits.nameLength ||
+      !/^[A-Za-z0-9_.-]+$/.test(name) ||
+      name.startsWith('.') ||
+      name.endsWith('.') ||
+      name.includes('..')
+    ) {
+      throw badInput(
+        `${at}.name`,
+        `must be 1-${MessageLimits.nameLength} characters of A-Z a-z 0-9 _ - . (no leading, trailing or double period)`,
+      );
     }
     if (/^(aws\.|amazon\.)/i.test(name)) throw badInput(`${at}.name`, 'must not start with AWS. or Amazon. (reserved)');
     if (seen.has(name)) throw badInput(`${at}.name`, `repeats the attribute ${name}`);
@@ -50,8 +66,12 @@ export function requireMessageAttributes(
     const custom = dataType.length > base.length;
     const isStringArray = dataType === 'String.Array';
     const kinds = service === 'sns' ? 'String, String.Array, Number or Binary' : 'String, Number or Binary (optionally with a .label)';
-    if (dataType.length > MessageLimits.dataTypeLength || !['String', 'Number', 'Binary'].includes(base)
-      || (custom && service === 'sns' && !isStringArray) || (custom && !/^[A-Za-z]+\.[A-Za-z0-9_.-]+$/.test(dataType))) {
+    if (
+      dataType.length > MessageLimits.dataTypeLength ||
+      !['String', 'Number', 'Binary'].includes(base) ||
+      (custom && service === 'sns' && !isStringArray) ||
+      (custom && !/^[A-Za-z]+\.[A-Za-z0-9_.-]+$/.test(dataType))
+    ) {
       throw badInput(`${at}.dataType`, `must be ${kinds}`);
     }
     if (base === 'Binary') {
@@ -68,7 +88,9 @@ export function requireMessageAttributes(
       let parsed: unknown;
       try {
         parsed = JSON.parse(value);
-      } catch { /* refused below */ }
+      } catch {
+        /* refused below */
+      }
       if (!Array.isArray(parsed) || parsed.some((v) => v !== null && typeof v === 'object')) {
         throw badInput(`${at}.stringValue`, 'a String.Array is a JSON list of strings, numbers, true, false or null');
       }
@@ -81,8 +103,10 @@ export function requireMessageAttributes(
 export function messageBytes(body: string, attributes: readonly MessageAttribute[]): number {
   let bytes = Buffer.byteLength(body);
   for (const a of attributes) {
-    bytes += Buffer.byteLength(a.name) + Buffer.byteLength(a.dataType)
-      + (a.binaryValue !== null ? Buffer.from(a.binaryValue, 'base64').length : Buffer.byteLength(a.stringValue ?? ''));
+    bytes +=
+      Buffer.byteLength(a.name) +
+      Buffer.byteLength(a.dataType) +
+      (a.binaryValue !== null ? Buffer.from(a.binaryValue, 'base64').length : Buffer.byteLength(a.stringValue ?? ''));
   }
   return bytes;
 }

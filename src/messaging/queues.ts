@@ -19,8 +19,13 @@ export const queueArn = (name: string) => `arn:aws:sqs:${REGION}:${ACCOUNT}:${na
 
 /** SQS's ranges and defaults. */
 export const QueueLimits = {
-  visibilityTimeout: [0, 43_200, 30], retention: [60, 1_209_600, 345_600], delay: [0, 900, 0], wait: [0, 20, 0],
-  maxReceiveCount: [1, 1_000], receiveBatch: [1, 10], sendBatch: 10,
+  visibilityTimeout: [0, 43_200, 30],
+  retention: [60, 1_209_600, 345_600],
+  delay: [0, 900, 0],
+  wait: [0, 20, 0],
+  maxReceiveCount: [1, 1_000],
+  receiveBatch: [1, 10],
+  sendBatch: 10,
 } as const;
 const FOREIGN_KEY_VIOLATION = '23503';
 /** a waiting receive re-reads the queue at least this often (NOTIFY is only a hint) */
@@ -54,7 +59,11 @@ export interface ReceiveMessagesInput {
   waitTimeSeconds?: number | null;
 }
 
-export interface SentMessage { id: string; messageId: string; md5OfBody: string }
+export interface SentMessage {
+  id: string;
+  messageId: string;
+  md5OfBody: string;
+}
 
 const optionalInt = (value: number | null | undefined, field: string, [min, max, fallback]: readonly [number, number, number]) =>
   value === null || value === undefined ? fallback : requireIntInRange(value, field, min, max);
@@ -68,7 +77,8 @@ function newReceiptHandle(messageId: string): string {
 
 function parseReceiptHandle(handle: string, field: string): { id: string; handle: string } {
   const [id, nonce] = Buffer.from(handle, 'base64url').toString().split(':');
-  if (!id || !nonce || !/^[0-9a-f-]{36}$/.test(id) || handle.length > 1_024) throw badInput(field, 'is not a receipt handle returned by receiveMessages');
+  if (!id || !nonce || !/^[0-9a-f-]{36}$/.test(id) || handle.length > 1_024)
+    throw badInput(field, 'is not a receipt handle returned by receiveMessages');
   return { id, handle };
 }
 
@@ -89,9 +99,18 @@ export function sqsRecord(queue: QueueRow, m: QueueMessageRow) {
       SenderId: ACCOUNT,
       ApproximateFirstReceiveTimestamp: String((m.firstReceivedAt ?? m.sentAt).getTime()),
     },
-    messageAttributes: Object.fromEntries(m.messageAttributes.map((a: MessageAttribute) => [a.name, {
-      stringValue: a.stringValue ?? undefined, binaryValue: a.binaryValue ?? undefined, stringListValues: [], binaryListValues: [], dataType: a.dataType,
-    }])),
+    messageAttributes: Object.fromEntries(
+      m.messageAttributes.map((a: MessageAttribute) => [
+        a.name,
+        {
+          stringValue: a.stringValue ?? undefined,
+          binaryValue: a.binaryValue ?? undefined,
+          stringListValues: [],
+          binaryListValues: [],
+          dataType: a.dataType,
+        },
+      ]),
+    ),
     md5OfBody: m.md5OfBody,
     eventSource: 'aws:sqs',
     eventSourceARN: queueArn(queue.name),
@@ -125,7 +144,11 @@ export class QueueService {
     return q.countsOf(this.sql, ids);
   }
 
-  async list(first: number | null | undefined, after: string | null | undefined, namePrefix: string | null | undefined): Promise<Page<QueueRow>> {
+  async list(
+    first: number | null | undefined,
+    after: string | null | undefined,
+    namePrefix: string | null | undefined,
+  ): Promise<Page<QueueRow>> {
     const limit = pageSize(first);
     const rows = await q.listQueues(this.sql, limit + 1, parseTimeIdCursor(after), namePrefix || null);
     return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (r) => encodeTimeIdCursor(r.createdAt, r.id) };
@@ -149,7 +172,9 @@ export class QueueService {
       settings.deadLetterQueueId = (await this.require(deadLetterQueueName, 'redrivePolicy.deadLetterQueueName')).id;
     }
     const created = await q.insertQueue(this.sql, { id: newId('q'), name, ...settings }).catch((err: { code?: string }) => {
-      throw err.code === FOREIGN_KEY_VIOLATION ? notFound('queue', input.redrivePolicy!.deadLetterQueueName, 'redrivePolicy.deadLetterQueueName') : err;
+      throw err.code === FOREIGN_KEY_VIOLATION
+        ? notFound('queue', input.redrivePolicy!.deadLetterQueueName, 'redrivePolicy.deadLetterQueueName')
+        : err;
     });
     if (created) return created;
     const existing = await this.require(name, 'name');
@@ -164,9 +189,11 @@ export class QueueService {
       const queue = await q.lockQueueByName(tx, name);
       if (!queue) throw notFound('queue', name, 'name');
       const sources = await q.deadLetterSources(tx, queue.id);
-      if (sources.length > 0) throw conflict(`queue ${name} is the dead-letter queue of ${sources.join(', ')}: change or delete those first`, 'name');
+      if (sources.length > 0)
+        throw conflict(`queue ${name} is the dead-letter queue of ${sources.join(', ')}: change or delete those first`, 'name');
       const topics = await queueSubscriptionsOfQueue(tx, queue.id);
-      if (topics.length > 0) throw conflict(`queue ${name} is subscribed to topics ${topics.map((t) => t.topicName).join(', ')}: unsubscribe it first`, 'name');
+      if (topics.length > 0)
+        throw conflict(`queue ${name} is subscribed to topics ${topics.map((t) => t.topicName).join(', ')}: unsubscribe it first`, 'name');
       const mappings = await triggerNamesOn(tx, 'QUEUE', name);
       if (mappings.length > 0) throw conflict(`queue ${name} feeds triggers ${mappings.join(', ')}: delete them first`, 'name');
       await q.deleteQueue(tx, queue.id);
@@ -193,7 +220,11 @@ export class QueueService {
     });
     const total = messages.reduce((sum, m) => sum + messageBytes(m.body, m.attributes), 0);
     if (total > MessageLimits.bodyBytes) {
-      throw new AppError('PAYLOAD_TOO_LARGE', `the batch is ${total} bytes; a batch may carry at most ${MessageLimits.bodyBytes}`, 'entries');
+      throw new AppError(
+        'PAYLOAD_TOO_LARGE',
+        `the batch is ${total} bytes; a batch may carry at most ${MessageLimits.bodyBytes}`,
+        'entries',
+      );
     }
     return this.store(queue, messages);
   }
@@ -203,26 +234,47 @@ export class QueueService {
     const attributes = requireMessageAttributes(m.messageAttributes, fieldPath(field, 'messageAttributes'), 'sqs');
     const bytes = messageBytes(body, attributes);
     if (bytes > MessageLimits.bodyBytes) {
-      throw new AppError('PAYLOAD_TOO_LARGE', `the message is ${bytes} bytes with its attributes; at most ${MessageLimits.bodyBytes}`, fieldPath(field, 'body'));
+      throw new AppError(
+        'PAYLOAD_TOO_LARGE',
+        `the message is ${bytes} bytes with its attributes; at most ${MessageLimits.bodyBytes}`,
+        fieldPath(field, 'body'),
+      );
     }
-    const delaySeconds = optionalInt(m.delaySeconds, fieldPath(field, 'delaySeconds'), [QueueLimits.delay[0], QueueLimits.delay[1], queue.delaySeconds]);
+    const delaySeconds = optionalInt(m.delaySeconds, fieldPath(field, 'delaySeconds'), [
+      QueueLimits.delay[0],
+      QueueLimits.delay[1],
+      queue.delaySeconds,
+    ]);
     return { entryId: m.id, id: crypto.randomUUID(), body, md5: md5(body), attributes, delaySeconds };
   }
 
   private async store(queue: QueueRow, messages: Array<q.NewMessage & { entryId: string }>): Promise<SentMessage[]> {
-    await q.insertMessages(this.sql, queue, messages.map(({ entryId: _, ...m }) => m)).catch((err: { code?: string }) => {
-      // the queue was deleted since it was read
-      throw err.code === FOREIGN_KEY_VIOLATION ? notFound('queue', queue.name, 'queueName') : err;
-    });
+    await q
+      .insertMessages(
+        this.sql,
+        queue,
+        messages.map(({ entryId: _, ...m }) => m),
+      )
+      .catch((err: { code?: string }) => {
+        // the queue was deleted since it was read
+        throw err.code === FOREIGN_KEY_VIOLATION ? notFound('queue', queue.name, 'queueName') : err;
+      });
     return messages.map((m) => ({ id: m.entryId, messageId: m.id, md5OfBody: m.md5 }));
   }
 
   async receive(input: ReceiveMessagesInput): Promise<{ queue: QueueRow; messages: QueueMessageRow[] }> {
     const queue = await this.require(input.queueName, 'queueName');
     const max = optionalInt(input.maxNumberOfMessages, 'maxNumberOfMessages', [...QueueLimits.receiveBatch, 1]);
-    const visibility = optionalInt(input.visibilityTimeoutSeconds, 'visibilityTimeoutSeconds',
-      [QueueLimits.visibilityTimeout[0], QueueLimits.visibilityTimeout[1], queue.visibilityTimeoutSeconds]);
-    const waitSeconds = optionalInt(input.waitTimeSeconds, 'waitTimeSeconds', [QueueLimits.wait[0], QueueLimits.wait[1], queue.receiveWaitSeconds]);
+    const visibility = optionalInt(input.visibilityTimeoutSeconds, 'visibilityTimeoutSeconds', [
+      QueueLimits.visibilityTimeout[0],
+      QueueLimits.visibilityTimeout[1],
+      queue.visibilityTimeoutSeconds,
+    ]);
+    const waitSeconds = optionalInt(input.waitTimeSeconds, 'waitTimeSeconds', [
+      QueueLimits.wait[0],
+      QueueLimits.wait[1],
+      queue.receiveWaitSeconds,
+    ]);
     return { queue, messages: await this.receiveFrom(queue, max, visibility, waitSeconds * 1_000) };
   }
 
@@ -231,7 +283,13 @@ export class QueueService {
    * queue's NOTIFY, by the next delayed or in-flight message's time, and a periodic re-read). An
    * aborted `signal` ends the wait (the receive returns what it has: nothing).
    */
-  async receiveFrom(queue: QueueRow, max: number, visibilitySeconds: number, waitMs: number, signal?: AbortSignal): Promise<QueueMessageRow[]> {
+  async receiveFrom(
+    queue: QueueRow,
+    max: number,
+    visibilitySeconds: number,
+    waitMs: number,
+    signal?: AbortSignal,
+  ): Promise<QueueMessageRow[]> {
     const deadline = Date.now() + waitMs;
     const receiving = this.receiving.get(queue.id) ?? { count: 0, wakeups: 0 };
     this.receiving.set(queue.id, receiving);
@@ -267,10 +325,20 @@ export class QueueService {
         const dead = maxReceiveCount === null || deadLetterQueueId === null ? [] : rows.filter((r) => r.receiveCount >= maxReceiveCount);
         if (dead.length > 0) {
           dlq ??= (await q.queuesByIds(tx, [deadLetterQueueId!]))[0];
-          await q.moveToDeadLetterQueue(tx, dead.map((r) => r.id), dlq!);
+          await q.moveToDeadLetterQueue(
+            tx,
+            dead.map((r) => r.id),
+            dlq!,
+          );
         }
         const live = rows.filter((r) => !dead.includes(r));
-        out.push(...await q.markReceived(tx, live.map((r) => ({ id: r.id, handle: newReceiptHandle(r.id) })), visibilitySeconds));
+        out.push(
+          ...(await q.markReceived(
+            tx,
+            live.map((r) => ({ id: r.id, handle: newReceiptHandle(r.id) })),
+            visibilitySeconds,
+          )),
+        );
         // moved messages made room: look again (those just received are invisible now, unless visibility is 0)
         if (dead.length === 0 || out.length >= max || visibilitySeconds === 0) break;
       }
@@ -299,7 +367,10 @@ export class QueueService {
     const queue = await this.require(queueName, 'queueName');
     requireIntInRange(seconds, 'visibilityTimeoutSeconds', QueueLimits.visibilityTimeout[0], QueueLimits.visibilityTimeout[1]);
     if (!(await q.changeVisibility(this.sql, queue.id, handle.id, handle.handle, seconds))) {
-      throw badInput('receiptHandle', 'is not the latest receipt handle of a message in the queue (it was received again, deleted or expired)');
+      throw badInput(
+        'receiptHandle',
+        'is not the latest receipt handle of a message in the queue (it was received again, deleted or expired)',
+      );
     }
   }
 

@@ -44,8 +44,19 @@ export interface Notification {
 
 /** SNS's string to sign, hashed: messages here are not signed with a key (integrity, not authenticity). */
 function digest(n: Notification): string {
-  const toSign = `${['Message', n.message, 'MessageId', n.messageId, ...(n.subject !== null ? ['Subject', n.subject] : []),
-    'Timestamp', n.timestamp.toISOString(), 'TopicArn', topicArn(n.topic.name), 'Type', 'Notification'].join('\n')}\n`;
+  const toSign = `${[
+    'Message',
+    n.message,
+    'MessageId',
+    n.messageId,
+    ...(n.subject !== null ? ['Subject', n.subject] : []),
+    'Timestamp',
+    n.timestamp.toISOString(),
+    'TopicArn',
+    topicArn(n.topic.name),
+    'Type',
+    'Notification',
+  ].join('\n')}\n`;
   return crypto.createHash('sha256').update(toSign).digest('base64');
 }
 
@@ -58,33 +69,43 @@ const snsAttributes = (attributes: MessageAttribute[]) =>
  */
 export function snsEvent(n: Notification, triggerId: string) {
   return {
-    Records: [{
-      EventVersion: '1.0',
-      EventSubscriptionArn: subscriptionArn(n.topic.name, triggerId),
-      EventSource: 'aws:sns',
-      Sns: {
-        Type: 'Notification',
-        MessageId: n.messageId,
-        TopicArn: topicArn(n.topic.name),
-        Subject: n.subject,
-        Message: n.message,
-        Timestamp: n.timestamp.toISOString(),
-        SignatureVersion: '2',
-        Signature: digest(n),
-        SigningCertUrl: '',
-        UnsubscribeUrl: '',
-        MessageAttributes: snsAttributes(n.attributes),
+    Records: [
+      {
+        EventVersion: '1.0',
+        EventSubscriptionArn: subscriptionArn(n.topic.name, triggerId),
+        EventSource: 'aws:sns',
+        Sns: {
+          Type: 'Notification',
+          MessageId: n.messageId,
+          TopicArn: topicArn(n.topic.name),
+          Subject: n.subject,
+          Message: n.message,
+          Timestamp: n.timestamp.toISOString(),
+          SignatureVersion: '2',
+          Signature: digest(n),
+          SigningCertUrl: '',
+          UnsubscribeUrl: '',
+          MessageAttributes: snsAttributes(n.attributes),
+        },
       },
-    }],
+    ],
   };
 }
 
 /** The body SNS puts in a subscribed queue (its JSON notification; without `Subject` when there is none). */
 function snsEnvelope(n: Notification): string {
   return JSON.stringify({
-    Type: 'Notification', MessageId: n.messageId, TopicArn: topicArn(n.topic.name), ...(n.subject !== null ? { Subject: n.subject } : {}),
-    Message: n.message, Timestamp: n.timestamp.toISOString(), SignatureVersion: '2', Signature: digest(n), SigningCertURL: '',
-    UnsubscribeURL: '', ...(n.attributes.length > 0 ? { MessageAttributes: snsAttributes(n.attributes) } : {}),
+    Type: 'Notification',
+    MessageId: n.messageId,
+    TopicArn: topicArn(n.topic.name),
+    ...(n.subject !== null ? { Subject: n.subject } : {}),
+    Message: n.message,
+    Timestamp: n.timestamp.toISOString(),
+    SignatureVersion: '2',
+    Signature: digest(n),
+    SigningCertURL: '',
+    UnsubscribeURL: '',
+    ...(n.attributes.length > 0 ? { MessageAttributes: snsAttributes(n.attributes) } : {}),
   });
 }
 
@@ -106,7 +127,10 @@ export interface TopicFunctionSubscribers {
 }
 
 export class TopicService {
-  constructor(private readonly sql: Sql, private readonly functionSubscribers: TopicFunctionSubscribers) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly functionSubscribers: TopicFunctionSubscribers,
+  ) {}
 
   get(name: string): Promise<TopicRow | undefined> {
     return q.topicByName(this.sql, name);
@@ -118,7 +142,11 @@ export class TopicService {
     return row;
   }
 
-  async list(first: number | null | undefined, after: string | null | undefined, namePrefix: string | null | undefined): Promise<Page<TopicRow>> {
+  async list(
+    first: number | null | undefined,
+    after: string | null | undefined,
+    namePrefix: string | null | undefined,
+  ): Promise<Page<TopicRow>> {
     const limit = pageSize(first);
     const rows = await q.listTopics(this.sql, limit + 1, parseTimeIdCursor(after), namePrefix || null);
     return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (r) => encodeTimeIdCursor(r.createdAt, r.id) };
@@ -138,7 +166,11 @@ export class TopicService {
       const subs = await triggerNamesOn(tx, 'TOPIC', name);
       if (subs.length > 0) throw conflict(`topic ${name} has subscriptions (triggers ${subs.join(', ')}): delete them first`, 'name');
       const queueSubs = await q.queueSubscriptionsOfTopics(tx, [topic.id]);
-      if (queueSubs.length > 0) throw conflict(`topic ${name} has subscriptions (queues ${queueSubs.map((x) => x.queueName).join(', ')}): unsubscribe them first`, 'name');
+      if (queueSubs.length > 0)
+        throw conflict(
+          `topic ${name} has subscriptions (queues ${queueSubs.map((x) => x.queueName).join(', ')}): unsubscribe them first`,
+          'name',
+        );
       await q.deleteTopic(tx, topic.id);
       return topic;
     });
@@ -160,16 +192,24 @@ export class TopicService {
     const filterPolicyScope = input.filterPolicyScope ?? 'MessageAttributes';
     const filterPolicy = input.filterPolicy == null ? null : parseFilterPolicy(input.filterPolicy, filterPolicyScope, 'filterPolicy');
     const settings = { filterPolicy, filterPolicyScope, rawMessageDelivery: input.rawMessageDelivery ?? false };
-    await q.insertQueueSubscription(this.sql, { id: newId('sub'), topicId: topic.id, queueId: queue.id, ...settings }).catch((err: { code?: string }) => {
-      // the topic or the queue was deleted meanwhile
-      throw err.code === '23503' ? notFound('topic or queue', `${input.topicName} → ${input.queueName}`, WHOLE_ARGUMENT) : err;
-    });
+    await q
+      .insertQueueSubscription(this.sql, { id: newId('sub'), topicId: topic.id, queueId: queue.id, ...settings })
+      .catch((err: { code?: string }) => {
+        // the topic or the queue was deleted meanwhile
+        throw err.code === '23503' ? notFound('topic or queue', `${input.topicName} → ${input.queueName}`, WHOLE_ARGUMENT) : err;
+      });
     const sub = await q.queueSubscription(this.sql, topic.id, queue.id);
     if (!sub) throw notFound('topic or queue', `${input.topicName} → ${input.queueName}`, WHOLE_ARGUMENT);
     // the stored policy comes back from jsonb with its keys reordered: compare structure, not text
-    const same = isDeepStrictEqual(sub.filterPolicy, filterPolicy) && sub.filterPolicyScope === filterPolicyScope
-      && sub.rawMessageDelivery === settings.rawMessageDelivery;
-    if (!same) throw conflict(`queue ${queue.name} is subscribed to topic ${topic.name} already, with other settings: unsubscribe it first`, 'queueName');
+    const same =
+      isDeepStrictEqual(sub.filterPolicy, filterPolicy) &&
+      sub.filterPolicyScope === filterPolicyScope &&
+      sub.rawMessageDelivery === settings.rawMessageDelivery;
+    if (!same)
+      throw conflict(
+        `queue ${queue.name} is subscribed to topic ${topic.name} already, with other settings: unsubscribe it first`,
+        'queueName',
+      );
     return sub;
   }
 
@@ -192,7 +232,11 @@ export class TopicService {
     const attributes = requireMessageAttributes(input.messageAttributes, 'messageAttributes', 'sns');
     const bytes = messageBytes(message, attributes);
     if (bytes > MessageLimits.bodyBytes) {
-      throw new AppError('PAYLOAD_TOO_LARGE', `the message is ${bytes} bytes with its attributes; at most ${MessageLimits.bodyBytes}`, 'message');
+      throw new AppError(
+        'PAYLOAD_TOO_LARGE',
+        `the message is ${bytes} bytes with its attributes; at most ${MessageLimits.bodyBytes}`,
+        'message',
+      );
     }
     const messageId = crypto.randomUUID();
     return this.sql.begin(async (tx) => {
@@ -201,15 +245,27 @@ export class TopicService {
       const notification: Notification = { messageId, topic, subject: input.subject ?? null, message, timestamp: new Date(), attributes };
       const byName = Object.fromEntries(attributes.map((a) => [a.name, a]));
       let deliveries = await this.functionSubscribers.deliver(tx, notification);
-      const subs = (await q.queueSubscriptionsOfTopics(tx, [topic.id]))
-        .filter((sub) => matchesFilterPolicy(sub.filterPolicy, sub.filterPolicyScope, { body: message, attributes: byName }));
-      const queues = new Map((await queuesByIds(tx, subs.map((sub) => sub.queueId))).map((row) => [row.id, row]));
+      const subs = (await q.queueSubscriptionsOfTopics(tx, [topic.id])).filter((sub) =>
+        matchesFilterPolicy(sub.filterPolicy, sub.filterPolicyScope, { body: message, attributes: byName }),
+      );
+      const queues = new Map(
+        (
+          await queuesByIds(
+            tx,
+            subs.map((sub) => sub.queueId),
+          )
+        ).map((row) => [row.id, row]),
+      );
       for (const sub of subs) {
         const queue = queues.get(sub.queueId)!;
         const body = sub.rawMessageDelivery ? message : snsEnvelope(notification);
         // raw delivery carries the attributes as the queue message's (SQS has no String.Array: it becomes a String)
-        const queued = sub.rawMessageDelivery ? attributes.map((a) => ({ ...a, dataType: a.dataType === 'String.Array' ? 'String' : a.dataType })) : [];
-        await insertMessages(tx, queue, [{ id: crypto.randomUUID(), body, md5: md5(body), attributes: queued, delaySeconds: queue.delaySeconds }]);
+        const queued = sub.rawMessageDelivery
+          ? attributes.map((a) => ({ ...a, dataType: a.dataType === 'String.Array' ? 'String' : a.dataType }))
+          : [];
+        await insertMessages(tx, queue, [
+          { id: crypto.randomUUID(), body, md5: md5(body), attributes: queued, delaySeconds: queue.delaySeconds },
+        ]);
         deliveries++;
       }
       return { messageId, deliveries };

@@ -182,7 +182,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sandbox: onOff(env, 'SANDBOX', true),
     sandboxBwrap: env.SANDBOX_BWRAP || undefined,
     stopAgentsOnExit: env.STOP_AGENTS_ON_EXIT === 'true',
-    agentEnvPassthrough: (env.AGENT_ENV_PASSTHROUGH ?? '').split(',').map((name) => name.trim()).filter(Boolean),
+    agentEnvPassthrough: (env.AGENT_ENV_PASSTHROUGH ?? '')
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean),
     javaHome: env.JAVA_HOME || undefined,
   };
 }

@@ -11,7 +11,12 @@ export type ErrorCode =
 
 /** An expected failure: reaches the client as `extensions.code` (+ `field`), never as a stack. */
 export class AppError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly field?: string, readonly extensions?: Record<string, unknown>) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+    readonly extensions?: Record<string, unknown>,
+  ) {
     super(message);
     this.name = 'AppError';
   }

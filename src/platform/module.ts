@@ -11,7 +11,10 @@ import type { ChannelOwner } from './notifications/listener.js';
 /** What a module serves on the main HTTP port besides GraphQL. */
 export interface HttpSurface {
   /** plain handlers in front of Express, for every URL `owns` accepts (no body parsing on the way) */
-  readonly handlers?: ReadonlyArray<{ owns(url: string | undefined): boolean; handle(req: http.IncomingMessage, res: http.ServerResponse): void }>;
+  readonly handlers?: ReadonlyArray<{
+    owns(url: string | undefined): boolean;
+    handle(req: http.IncomingMessage, res: http.ServerResponse): void;
+  }>;
   /** Express handlers under a path, mounted before any body parser (they stream their bodies) */
   readonly routes?: ReadonlyArray<{ path: string; handler: RequestHandler }>;
   /** WebSocket endpoints */

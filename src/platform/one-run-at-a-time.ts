@@ -6,7 +6,10 @@ export class OneRunPerKey {
   private running = new Map<string, Promise<void>>();
   private again = new Set<string>();
 
-  constructor(private readonly work: (key: string) => Promise<void>, private readonly onError: (err: unknown, key: string) => void) {}
+  constructor(
+    private readonly work: (key: string) => Promise<void>,
+    private readonly onError: (err: unknown, key: string) => void,
+  ) {}
 
   request(key: string): void {
     if (this.running.has(key)) {
@@ -32,7 +35,10 @@ export class OneRunAtATime {
   private readonly keyed: OneRunPerKey;
 
   constructor(work: () => Promise<void>, onError: (err: unknown) => void) {
-    this.keyed = new OneRunPerKey(() => work(), (err) => onError(err));
+    this.keyed = new OneRunPerKey(
+      () => work(),
+      (err) => onError(err),
+    );
   }
 
   request(): void {

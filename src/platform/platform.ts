@@ -86,7 +86,14 @@ export async function startPlatform(config: Config, log: Logger, hooks: Platform
     const secrets = await Secrets.load(config, sql, log);
     leaderDb = connect(databaseUrl, { max: 1, applicationName: `${serverId}-leader` });
     return {
-      serverId, config, log, databaseUrl, sql, leaderDb, secrets, sandboxTool,
+      serverId,
+      config,
+      log,
+      databaseUrl,
+      sql,
+      leaderDb,
+      secrets,
+      sandboxTool,
       listener: new Listener(sql, log),
       registry: new ServerRegistry(sql, serverId),
       address: new ServerAddress(config),

@@ -10,16 +10,21 @@ export class StartupError extends Error {}
 /** The sandbox tools to confine tenant code with; null when SANDBOX=off (warned about at every start). */
 export function sandboxToolOf(config: Config, log: Logger): SandboxTool | null {
   if (!config.sandbox) {
-    log.warn('SANDBOX=off: tenant code (function instances, cluster steps) runs unconfined, with the server\'s access to this host; for development only');
+    log.warn(
+      "SANDBOX=off: tenant code (function instances, cluster steps) runs unconfined, with the server's access to this host; for development only",
+    );
     return null;
   }
   const found = findSandboxTool(config.sandboxBwrap !== undefined ? { bwrap: config.sandboxBwrap } : {});
   if (found.tool) return found.tool;
-  throw new StartupError([
-    `Refusing to start: tenant code runs in a sandbox, and ${found.missing.join(' and ')} ${found.missing.length > 1 ? 'are' : 'is'} not installed`
-      + (config.sandboxBwrap !== undefined ? ` (SANDBOX_BWRAP=${config.sandboxBwrap} is not an executable)` : '') + '.',
-    'Install it (Debian/Ubuntu): apt-get install -y bubblewrap util-linux',
-    '(Fedora/RHEL: dnf install -y bubblewrap util-linux; Alpine: apk add bubblewrap setpriv)',
-    'Or, for development only, run tenant code unconfined: SANDBOX=off npm start',
-  ].join('\n'));
+  throw new StartupError(
+    [
+      `Refusing to start: tenant code runs in a sandbox, and ${found.missing.join(' and ')} ${found.missing.length > 1 ? 'are' : 'is'} not installed` +
+        (config.sandboxBwrap !== undefined ? ` (SANDBOX_BWRAP=${config.sandboxBwrap} is not an executable)` : '') +
+        '.',
+      'Install it (Debian/Ubuntu): apt-get install -y bubblewrap util-linux',
+      '(Fedora/RHEL: dnf install -y bubblewrap util-linux; Alpine: apk add bubblewrap setpriv)',
+      'Or, for development only, run tenant code unconfined: SANDBOX=off npm start',
+    ].join('\n'),
+  );
 }

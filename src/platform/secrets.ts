@@ -22,7 +22,8 @@ const SEALED_SETTING = 'environments_sealed';
 function parseKey(raw: string, from: string): Buffer {
   const text = raw.trim();
   const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
-  if (key.length !== KEY_BYTES) throw new Error(`${from} must be ${KEY_BYTES} bytes, as 64 hex digits or base64 (e.g. \`openssl rand -base64 32\`)`);
+  if (key.length !== KEY_BYTES)
+    throw new Error(`${from} must be ${KEY_BYTES} bytes, as 64 hex digits or base64 (e.g. \`openssl rand -base64 32\`)`);
   return key;
 }
 
@@ -45,7 +46,8 @@ async function keyFile(dataDir: string, log: Logger): Promise<Buffer> {
   return parseKey(await fs.readFile(file, 'utf8'), file);
 }
 
-const subkey = (root: Buffer, purpose: string) => Buffer.from(crypto.hkdfSync('sha256', root, Buffer.alloc(0), `emberplane ${purpose}`, KEY_BYTES));
+const subkey = (root: Buffer, purpose: string) =>
+  Buffer.from(crypto.hkdfSync('sha256', root, Buffer.alloc(0), `emberplane ${purpose}`, KEY_BYTES));
 
 export class Secrets {
   private readonly hashKey: Buffer;
@@ -74,8 +76,10 @@ export class Secrets {
     await sql`insert into settings (name, value) values (${CHECK_SETTING}, ${secrets.check}) on conflict (name) do nothing`;
     const [row] = await sql<{ value: string }[]>`select value from settings where name = ${CHECK_SETTING}`;
     if (row!.value !== secrets.check) {
-      throw new Error(`the secrets key (${config.secretsKey ? 'SECRETS_KEY' : path.join(config.dataDir, KEY_FILE)}) is not the one this database's `
-        + 'secrets were stored with: every server of one database needs the same key (give each the same SECRETS_KEY)');
+      throw new Error(
+        `the secrets key (${config.secretsKey ? 'SECRETS_KEY' : path.join(config.dataDir, KEY_FILE)}) is not the one this database's ` +
+          'secrets were stored with: every server of one database needs the same key (give each the same SECRETS_KEY)',
+      );
     }
     await secrets.sealStoredEnvironments(sql, log);
     return secrets;
@@ -91,19 +95,28 @@ export class Secrets {
     const clear = `<> '{}'::jsonb and not (%s ? '${SEALED}')`;
     let sealed = 0;
     for (const row of await sql.unsafe<{ id: string; env: Record<string, string> }[]>(
-      `select id, environment as env from functions where environment ${clear.replace('%s', 'environment')}`)) {
-      sealed += (await sql`update functions set environment = ${sql.json(this.sealEnv(row.env))}
-                           where id = ${row.id} and environment = ${sql.json(row.env)}`).count;
+      `select id, environment as env from functions where environment ${clear.replace('%s', 'environment')}`,
+    )) {
+      sealed += (
+        await sql`update functions set environment = ${sql.json(this.sealEnv(row.env))}
+                           where id = ${row.id} and environment = ${sql.json(row.env)}`
+      ).count;
     }
     for (const row of await sql.unsafe<{ id: string; version: number; env: Record<string, string> }[]>(
-      `select function_id as id, version, config->'environment' as env from function_versions where config->'environment' ${clear.replace('%s', "config->'environment'")}`)) {
-      sealed += (await sql`update function_versions set config = jsonb_set(config, '{environment}', ${sql.json(this.sealEnv(row.env))})
-                           where function_id = ${row.id} and version = ${row.version} and config->'environment' = ${sql.json(row.env)}`).count;
+      `select function_id as id, version, config->'environment' as env from function_versions where config->'environment' ${clear.replace('%s', "config->'environment'")}`,
+    )) {
+      sealed += (
+        await sql`update function_versions set config = jsonb_set(config, '{environment}', ${sql.json(this.sealEnv(row.env))})
+                           where function_id = ${row.id} and version = ${row.version} and config->'environment' = ${sql.json(row.env)}`
+      ).count;
     }
     for (const row of await sql.unsafe<{ id: string; env: Record<string, string> }[]>(
-      `select id, spec->'env' as env from steps where spec->'env' ${clear.replace('%s', "spec->'env'")}`)) {
-      sealed += (await sql`update steps set spec = jsonb_set(spec, '{env}', ${sql.json(this.sealEnv(row.env))})
-                           where id = ${row.id} and spec->'env' = ${sql.json(row.env)}`).count;
+      `select id, spec->'env' as env from steps where spec->'env' ${clear.replace('%s', "spec->'env'")}`,
+    )) {
+      sealed += (
+        await sql`update steps set spec = jsonb_set(spec, '{env}', ${sql.json(this.sealEnv(row.env))})
+                           where id = ${row.id} and spec->'env' = ${sql.json(row.env)}`
+      ).count;
     }
     if (sealed > 0) log.info({ sealed }, 'encrypted environments stored before encryption');
     await sql`insert into settings (name, value) values (${SEALED_SETTING}, 'v1') on conflict (name) do nothing`;
@@ -142,7 +155,7 @@ export class Secrets {
   openEnv(stored: Record<string, string> | null | undefined): Record<string, string> {
     if (!stored) return {};
     const sealed = stored[SEALED];
-    return typeof sealed === 'string' ? JSON.parse(this.decrypt(sealed)) as Record<string, string> : stored;
+    return typeof sealed === 'string' ? (JSON.parse(this.decrypt(sealed)) as Record<string, string>) : stored;
   }
 }
 

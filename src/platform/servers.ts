@@ -10,14 +10,19 @@ export class ServerRegistry {
   private urls: string[] = [];
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly sql: Sql, private readonly serverId: string) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly serverId: string,
+  ) {}
 
   async register(agentUrl: string): Promise<void> {
     this.urls = [agentUrl];
     await this.sql`insert into servers (id, agent_url) values (${this.serverId}, ${agentUrl})
                    on conflict (id) do update set agent_url = excluded.agent_url, heartbeat_at = now()`;
     await this.refresh();
-    this.timer = setInterval(() => { this.refresh().catch(() => {}); }, 5_000);
+    this.timer = setInterval(() => {
+      this.refresh().catch(() => {});
+    }, 5_000);
     this.timer.unref();
   }
 

@@ -63,4 +63,3 @@ export function requireEnv(value: unknown, field: string): Record<string, string
   if (bytes > Limits.envBytes) throw badInput(field, `must be at most ${Limits.envBytes} bytes in total`);
   return env;
 }
-

@@ -11,7 +11,8 @@ export class SqlColumn {
 export class SqlPreview {
   @Field(() => [SqlColumn]) columns!: SqlColumn[];
   @Field(() => JSONResolver, {
-    description: 'an array of rows, each an array of values in column order; BIGINT, HUGEINT and DECIMAL values are strings (exact), dates and timestamps ISO-like strings',
+    description:
+      'an array of rows, each an array of values in column order; BIGINT, HUGEINT and DECIMAL values are strings (exact), dates and timestamps ISO-like strings',
   })
   rows!: unknown[][];
   @Field(() => Boolean, { description: 'the query has more rows than `limit`' }) truncated!: boolean;

@@ -19,7 +19,14 @@ export class SqlModule implements Module {
   constructor(platform: Platform, deps: { storage: StorageService; clusters: ClustersModule }) {
     const { config } = platform;
     const engine = createSqlEngine({ memoryLimitMb: config.sqlPreviewMemoryMb, threads: Math.min(4, os.availableParallelism()) });
-    this.previews = new SqlService(platform.sql, deps.storage, engine, config.bucketsDir, config.sqlPreviewTimeoutMs, deps.clusters.metastore.lookup);
+    this.previews = new SqlService(
+      platform.sql,
+      deps.storage,
+      engine,
+      config.bucketsDir,
+      config.sqlPreviewTimeoutMs,
+      deps.clusters.metastore.lookup,
+    );
     this.resolvers = [new SqlResolver(this.previews)];
   }
 }

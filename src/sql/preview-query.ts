@@ -40,7 +40,10 @@ const S3 = 's3://';
 function quotedEnd(sql: string, start: number, quote: string): number {
   for (let j = start + 1; j < sql.length; j++) {
     if (sql[j] !== quote) continue;
-    if (sql[j + 1] === quote) { j++; continue; }
+    if (sql[j + 1] === quote) {
+      j++;
+      continue;
+    }
     return j + 1;
   }
   return -1;
@@ -88,7 +91,14 @@ function mapS3Uris(query: string, field: string, bucketsDir: string): MappedQuer
       let depth = 0;
       let j = i;
       for (; j < query.length; j++) {
-        if (query[j] === '/' && query[j + 1] === '*') { depth++; j++; } else if (query[j] === '*' && query[j + 1] === '/') { depth--; j++; if (depth === 0) break; }
+        if (query[j] === '/' && query[j + 1] === '*') {
+          depth++;
+          j++;
+        } else if (query[j] === '*' && query[j + 1] === '/') {
+          depth--;
+          j++;
+          if (depth === 0) break;
+        }
       }
       if (depth !== 0) throw badInput(field, 'has an unterminated /* comment');
       i = j + 1;
@@ -103,7 +113,11 @@ function mapS3Uris(query: string, field: string, bucketsDir: string): MappedQuer
       i = end;
     } else if (ch === '$' && !(i > 0 && IDENT_CHAR.test(query[i - 1]!))) {
       const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(query.slice(i, i + 64))?.[0];
-      if (!tag) { out += ch; i++; continue; }
+      if (!tag) {
+        out += ch;
+        i++;
+        continue;
+      }
       const end = query.indexOf(tag, i + tag.length);
       if (end < 0) throw badInput(field, `has an unterminated ${tag} string`);
       const raw = query.slice(i, end + tag.length);
@@ -127,7 +141,12 @@ function mapS3Uris(query: string, field: string, bucketsDir: string): MappedQuer
 }
 
 /** Each catalog table of the query becomes a read of its Parquet files (under the warehouse bucket). */
-async function mapCatalogTables(mapped: ReturnType<typeof mapS3Uris>, field: string, bucketsDir: string, lookup: CatalogLookup | undefined): Promise<MappedQuery> {
+async function mapCatalogTables(
+  mapped: ReturnType<typeof mapS3Uris>,
+  field: string,
+  bucketsDir: string,
+  lookup: CatalogLookup | undefined,
+): Promise<MappedQuery> {
   let sql = mapped.sql;
   const inputs = new Map(mapped.inputs.map((l) => [`${l.bucket}/${l.key}`, l]));
   for (const [n, { database, table }] of mapped.tables.entries()) {
@@ -135,7 +154,10 @@ async function mapCatalogTables(mapped: ReturnType<typeof mapS3Uris>, field: str
     const found = lookup ? await lookup(database, table) : null;
     if (!found) throw notFound('catalog table', `${database}.${table}`, field);
     if (!found.parquet || !found.location?.startsWith(S3)) {
-      throw badInput(field, `${name} is not a Parquet table in a bucket (SQL steps read Parquet tables: CREATE TABLE … USING parquet, Spark's default here)`);
+      throw badInput(
+        field,
+        `${name} is not a Parquet table in a bucket (SQL steps read Parquet tables: CREATE TABLE … USING parquet, Spark's default here)`,
+      );
     }
     const location = parseS3Uri(found.location.replace(/\/?$/, '/'), field, { allowPrefix: true });
     inputs.set(`${location.bucket}/${location.key}`, location);

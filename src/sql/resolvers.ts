@@ -11,8 +11,9 @@ export class SqlResolver {
   @Authorized('clusters:SqlPreview', 'buckets:GetObject')
   @UseMiddleware(rateLimited('sqlPreview'))
   @Query(() => SqlPreview, {
-    description: 'Runs one SELECT over the buckets (s3:// URIs in string literals) with DuckDB and returns up to `limit` rows (1 to 1000, default 100); interrupted after SQL_PREVIEW_TIMEOUT_MS; '
-      + 'per API key at most SQL_PREVIEW_BURST at once (10), then SQL_PREVIEW_PER_MINUTE a minute (60), else THROTTLED',
+    description:
+      'Runs one SELECT over the buckets (s3:// URIs in string literals) with DuckDB and returns up to `limit` rows (1 to 1000, default 100); interrupted after SQL_PREVIEW_TIMEOUT_MS; ' +
+      'per API key at most SQL_PREVIEW_BURST at once (10), then SQL_PREVIEW_PER_MINUTE a minute (60), else THROTTLED',
   })
   sqlPreview(
     @Arg('clusterId', () => ID) clusterId: string,

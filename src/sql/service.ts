@@ -41,10 +41,12 @@ export class SqlService {
     } catch (err) {
       if (!(err instanceof SqlQueryError)) throw err;
       if (err.reason === 'TIMEOUT') {
-        throw badInput('query', `query timed out: it did not finish within ${this.timeoutMs} ms (SQL_PREVIEW_TIMEOUT_MS) and was interrupted; run it as a SQL step instead`);
+        throw badInput(
+          'query',
+          `query timed out: it did not finish within ${this.timeoutMs} ms (SQL_PREVIEW_TIMEOUT_MS) and was interrupted; run it as a SQL step instead`,
+        );
       }
       throw badInput('query', localPathsToUris(err.message, path.resolve(this.bucketsDir)));
     }
   }
-
 }

@@ -6,7 +6,11 @@ import { objectFilePath, parseS3Uri, s3Uri, type S3Location } from '../storage/s
 import { prepareQuery, requireBuckets } from './preview-query.js';
 import { bucketMount, type PreparedStep, type StepKind } from '../clusters/step-kinds/types.js';
 
-export interface SqlInput { query: string; outputUri?: string | null; format?: string | null }
+export interface SqlInput {
+  query: string;
+  outputUri?: string | null;
+  format?: string | null;
+}
 
 const MAX_SPEC_BYTES = 120_000;
 
@@ -15,7 +19,10 @@ export type SqlFormat = (typeof SQL_FORMATS)[number];
 
 export function requireSqlApplication(applications: readonly string[], field: string): void {
   if (!applications.includes('DUCKDB')) {
-    throw badInput(field, `SQL steps need a cluster with the DUCKDB application (this cluster has ${applications.length ? applications.join(', ') : 'none'})`);
+    throw badInput(
+      field,
+      `SQL steps need a cluster with the DUCKDB application (this cluster has ${applications.length ? applications.join(', ') : 'none'})`,
+    );
   }
 }
 

@@ -29,7 +29,10 @@ export class ObjectEdge {
 @ObjectType({ description: 'One page of ListObjectsV2: objects and, with a delimiter, the common prefixes that roll up the rest' })
 export class ObjectConnection {
   @Field(() => [ObjectEdge]) edges!: ObjectEdge[];
-  @Field(() => [String], { description: 'with a delimiter: the prefix plus everything up to the first delimiter after it, of the keys that contain one (each counts once toward `first`)' })
+  @Field(() => [String], {
+    description:
+      'with a delimiter: the prefix plus everything up to the first delimiter after it, of the keys that contain one (each counts once toward `first`)',
+  })
   commonPrefixes!: string[];
   @Field(() => PageInfo, { description: 'endCursor follows the last object or common prefix of the page' }) pageInfo!: PageInfo;
 }
@@ -42,17 +45,24 @@ export class CreateBucketInput {
 @InputType()
 export class DeleteBucketInput {
   @Field(() => String) name!: string;
-  @Field(() => Boolean, { nullable: true, description: 'delete the objects too (default false: only an empty bucket)' }) force?: boolean | null;
+  @Field(() => Boolean, { nullable: true, description: 'delete the objects too (default false: only an empty bucket)' }) force?:
+    | boolean
+    | null;
 }
 
 @InputType()
 export class PutObjectInput {
   @Field(() => String) bucket!: string;
   @Field(() => String) key!: string;
-  @Field(() => String, { nullable: true, description: 'UTF-8 text (exactly one of content and contentBase64); up to 1 MiB, larger objects: PUT /objects/<bucket>/<key>' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'UTF-8 text (exactly one of content and contentBase64); up to 1 MiB, larger objects: PUT /objects/<bucket>/<key>',
+  })
   content?: string | null;
   @Field(() => String, { nullable: true }) contentBase64?: string | null;
-  @Field(() => String, { nullable: true, description: 'default: by the key\'s extension, else application/octet-stream' }) contentType?: string | null;
+  @Field(() => String, { nullable: true, description: "default: by the key's extension, else application/octet-stream" }) contentType?:
+    | string
+    | null;
 }
 
 @InputType()

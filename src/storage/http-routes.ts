@@ -17,7 +17,10 @@ import { httpStatusOf } from '../platform/server/errors.js';
 // ".." and refused like any other escape). Errors are JSON: { code, message, field? }.
 
 const ACTIONS: Record<string, string> = {
-  GET: 'buckets:GetObject', HEAD: 'buckets:GetObject', PUT: 'buckets:PutObject', DELETE: 'buckets:DeleteObject',
+  GET: 'buckets:GetObject',
+  HEAD: 'buckets:GetObject',
+  PUT: 'buckets:PutObject',
+  DELETE: 'buckets:DeleteObject',
 };
 // an upload that sends nothing, or a download whose reader takes nothing, for this long is
 // dropped (the upload leaves nothing behind; the download's file is closed)
@@ -60,10 +63,12 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 }
 
 const etagMatches = (header: string | undefined, etag: string) =>
-  header?.split(',').some((t) => { const v = t.trim().replace(/^W\//, ''); return v === '*' || v === etag; }) ?? false;
+  header?.split(',').some((t) => {
+    const v = t.trim().replace(/^W\//, '');
+    return v === '*' || v === etag;
+  }) ?? false;
 
 export function objectRoutes(storage: StorageService, authenticate: Authenticate, log: Logger) {
-
   function sendError(req: Request, res: Response, err: unknown): void {
     if (res.headersSent) {
       res.destroy();
@@ -88,7 +93,11 @@ export function objectRoutes(storage: StorageService, authenticate: Authenticate
   async function put(req: Request, res: Response, bucket: string, key: string): Promise<void> {
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > storage.options.objectMaxBytes) {
-      throw new AppError('PAYLOAD_TOO_LARGE', `objects are limited to ${storage.options.objectMaxBytes} bytes (OBJECT_MAX_BYTES); this one declares ${declared}`, 'body');
+      throw new AppError(
+        'PAYLOAD_TOO_LARGE',
+        `objects are limited to ${storage.options.objectMaxBytes} bytes (OBJECT_MAX_BYTES); this one declares ${declared}`,
+        'body',
+      );
     }
     const row = await storage.put(bucket, key, req, {
       contentType: req.headers['content-type'],
@@ -96,8 +105,13 @@ export function objectRoutes(storage: StorageService, authenticate: Authenticate
     });
     res.setHeader('ETag', row.etag);
     res.status(200).json({
-      bucket: row.bucket, key: row.key, uri: s3Uri(row.bucket, row.key), size: row.size, etag: row.etag,
-      contentType: row.contentType, lastModified: row.updatedAt.toISOString(),
+      bucket: row.bucket,
+      key: row.key,
+      uri: s3Uri(row.bucket, row.key),
+      size: row.size,
+      etag: row.etag,
+      contentType: row.contentType,
+      lastModified: row.updatedAt.toISOString(),
     });
   }
 

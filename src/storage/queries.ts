@@ -79,7 +79,13 @@ export async function objectsInRange(db: Db, bucket: string, range: KeyRange, li
 }
 
 /** An object that is a "directory" of `key` (one of `ancestors`) or lies inside it (keys in [below, belowEnd)). */
-export async function blockingKey(db: Db, bucket: string, ancestors: string[], below: string, belowEnd: string): Promise<string | undefined> {
+export async function blockingKey(
+  db: Db,
+  bucket: string,
+  ancestors: string[],
+  below: string,
+  belowEnd: string,
+): Promise<string | undefined> {
   const [row] = await db<{ key: string }[]>`
     select key from objects
     where bucket = ${bucket} and (key = any(${db.array(ancestors)}::text[]) or (key >= ${below} and key < ${belowEnd}))
@@ -116,7 +122,11 @@ export async function deleteObjectRow(db: Db, bucket: string, key: string): Prom
   return row;
 }
 
-export async function insertObjectEvent(db: Db, kind: ObjectEventKind, o: Pick<ObjectRow, 'bucket' | 'key' | 'size' | 'etag'>): Promise<void> {
+export async function insertObjectEvent(
+  db: Db,
+  kind: ObjectEventKind,
+  o: Pick<ObjectRow, 'bucket' | 'key' | 'size' | 'etag'>,
+): Promise<void> {
   // the same statement puts it in the trigger dispatcher's outbox (NOTIFYs with one payload per
   // transaction collapse into one)
   await db`

@@ -1,15 +1,30 @@
 import { Arg, Authorized, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { BucketRow, ObjectRow } from './tables.js';
 import {
-  Bucket, BucketObject, CreateBucketInput, CreateBucketPayload, DeleteBucketInput, DeleteBucketPayload, DeleteObjectInput,
-  DeleteObjectPayload, ObjectConnection, PutObjectInput, PutObjectPayload,
+  Bucket,
+  BucketObject,
+  CreateBucketInput,
+  CreateBucketPayload,
+  DeleteBucketInput,
+  DeleteBucketPayload,
+  DeleteObjectInput,
+  DeleteObjectPayload,
+  ObjectConnection,
+  PutObjectInput,
+  PutObjectPayload,
 } from './graphql.js';
 import { s3Uri } from './s3-uri.js';
 import type { StorageService } from './service.js';
 
 const toBucket = (r: BucketRow): Bucket => ({ name: r.name, uri: `s3://${r.name}/`, createdAt: r.createdAt });
 export const toObject = (r: ObjectRow): BucketObject => ({
-  bucket: r.bucket, key: r.key, uri: s3Uri(r.bucket, r.key), size: r.size, etag: r.etag, contentType: r.contentType, lastModified: r.updatedAt,
+  bucket: r.bucket,
+  key: r.key,
+  uri: s3Uri(r.bucket, r.key),
+  size: r.size,
+  etag: r.etag,
+  contentType: r.contentType,
+  lastModified: r.updatedAt,
 });
 
 @Resolver()
@@ -30,7 +45,9 @@ export class BucketResolver {
   }
 
   @Authorized('buckets:ListObjects')
-  @Query(() => ObjectConnection, { description: 'ListObjectsV2: keys under prefix in UTF-8 byte order; delimiter "/" rolls deeper keys up into commonPrefixes' })
+  @Query(() => ObjectConnection, {
+    description: 'ListObjectsV2: keys under prefix in UTF-8 byte order; delimiter "/" rolls deeper keys up into commonPrefixes',
+  })
   async objects(
     @Arg('bucket', () => String) bucket: string,
     @Arg('prefix', () => String, { nullable: true }) prefix?: string,
@@ -43,7 +60,12 @@ export class BucketResolver {
     return {
       edges,
       commonPrefixes: page.commonPrefixes,
-      pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: Boolean(after), startCursor: edges[0]?.cursor ?? null, endCursor: page.endCursor },
+      pageInfo: {
+        hasNextPage: page.hasNextPage,
+        hasPreviousPage: Boolean(after),
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: page.endCursor,
+      },
     };
   }
 

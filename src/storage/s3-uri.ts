@@ -11,7 +11,10 @@ export const MAX_KEY_BYTES = 1024;
 
 export function requireBucketName(name: string, field: string): string {
   if (!BUCKET_NAME.test(name)) {
-    throw badInput(field, 'must be 3 to 63 characters of lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit');
+    throw badInput(
+      field,
+      'must be 3 to 63 characters of lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit',
+    );
   }
   if (name.includes('..')) throw badInput(field, 'must not contain two adjacent periods');
   if (IP_ADDRESS.test(name)) throw badInput(field, 'must not be formatted as an IP address');

@@ -116,7 +116,10 @@ async function writeAll(handle: fs.FileHandle, buffers: Buffer[]): Promise<void>
     const { bytesWritten } = await handle.writev(rest);
     if (bytesWritten === 0) throw new Error('the disk accepted no more bytes');
     let skip = bytesWritten;
-    while (rest.length && skip >= rest[0]!.length) { skip -= rest[0]!.length; rest = rest.slice(1); }
+    while (rest.length && skip >= rest[0]!.length) {
+      skip -= rest[0]!.length;
+      rest = rest.slice(1);
+    }
     if (skip > 0) rest = [rest[0]!.subarray(skip), ...rest.slice(1)];
   }
 }
@@ -146,7 +149,11 @@ export class StorageService {
   readonly tmpDir: string;
   private sweeper: NodeJS.Timeout | null = null;
 
-  constructor(private readonly sql: Sql, readonly options: StorageOptions, private readonly log: Logger) {
+  constructor(
+    private readonly sql: Sql,
+    readonly options: StorageOptions,
+    private readonly log: Logger,
+  ) {
     this.tmpDir = path.join(options.dataDir, 'tmp-objects');
   }
 
@@ -155,7 +162,9 @@ export class StorageService {
     await fs.mkdir(this.options.bucketsDir, { recursive: true });
     await fs.mkdir(this.tmpDir, { recursive: true });
     await this.sweepTemp();
-    this.sweeper = setInterval(() => { this.sweepTemp().catch((err) => this.log.warn({ err }, 'temp sweep failed')); }, STALE_TEMP_MS);
+    this.sweeper = setInterval(() => {
+      this.sweepTemp().catch((err) => this.log.warn({ err }, 'temp sweep failed'));
+    }, STALE_TEMP_MS);
     this.sweeper.unref();
   }
 
@@ -221,23 +230,28 @@ export class StorageService {
     requireBucketName(name, field);
     const trash = this.tempPath('deleted-bucket');
     let moved = false;
-    const deletedObjects = await this.sql.begin(async (tx) => {
-      if (!(await q.lockBucketExclusive(tx, name))) throw notFound('bucket', name, field);
-      if (!force && (await q.hasObjects(tx, name))) {
-        throw conflict(`bucket "${name}" is not empty: delete its objects first, or pass force: true`, field);
-      }
-      const n = force ? await q.deleteAllObjects(tx, name) : 0;
-      await q.deleteBucketRow(tx, name);
-      // out of sight before the commit; put back if the commit fails
-      moved = await fs.rename(this.bucketDir(name), trash).then(() => true, (err) => {
-        if (isErrno(err, 'ENOENT')) return false;
+    const deletedObjects = await this.sql
+      .begin(async (tx) => {
+        if (!(await q.lockBucketExclusive(tx, name))) throw notFound('bucket', name, field);
+        if (!force && (await q.hasObjects(tx, name))) {
+          throw conflict(`bucket "${name}" is not empty: delete its objects first, or pass force: true`, field);
+        }
+        const n = force ? await q.deleteAllObjects(tx, name) : 0;
+        await q.deleteBucketRow(tx, name);
+        // out of sight before the commit; put back if the commit fails
+        moved = await fs.rename(this.bucketDir(name), trash).then(
+          () => true,
+          (err) => {
+            if (isErrno(err, 'ENOENT')) return false;
+            throw err;
+          },
+        );
+        return n;
+      })
+      .catch(async (err) => {
+        if (moved) await fs.rename(trash, this.bucketDir(name)).catch(() => {});
         throw err;
       });
-      return n;
-    }).catch(async (err) => {
-      if (moved) await fs.rename(trash, this.bucketDir(name)).catch(() => {});
-      throw err;
-    });
     if (moved) await fs.rm(trash, { recursive: true, force: true });
     return { name, deletedObjects };
   }
@@ -260,7 +274,8 @@ export class StorageService {
       if (!row) throw new AppError('NOT_FOUND', `object ${s3Uri(bucket, key)} does not exist`, fields.key);
       // never through a symlink a step may have planted in the bucket's directory
       const handle = await fs.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW).catch((err) => {
-        if (isErrno(err, 'ENOENT', 'ENOTDIR', 'EISDIR', 'ELOOP')) throw new AppError('NOT_FOUND', `object ${s3Uri(bucket, key)} has no data`, fields.key);
+        if (isErrno(err, 'ENOENT', 'ENOTDIR', 'EISDIR', 'ELOOP'))
+          throw new AppError('NOT_FOUND', `object ${s3Uri(bucket, key)} has no data`, fields.key);
         throw err;
       });
       try {
@@ -277,7 +292,10 @@ export class StorageService {
    * ListObjectsV2: keys under `prefix` in UTF-8 byte order; with a delimiter, keys that contain it
    * after the prefix are rolled up into one common prefix each (counted once toward `first`).
    */
-  async list(bucket: string, args: { prefix?: string | null; delimiter?: string | null; first?: number | null; after?: string | null }): Promise<ObjectListing> {
+  async list(
+    bucket: string,
+    args: { prefix?: string | null; delimiter?: string | null; first?: number | null; after?: string | null },
+  ): Promise<ObjectListing> {
     await this.requireBucket(bucket, 'bucket');
     const prefix = requireKeyPrefix(args.prefix ?? '', 'prefix');
     const delimiter = args.delimiter == null || args.delimiter === '' ? null : requireDelimiter(args.delimiter, 'delimiter');
@@ -327,7 +345,13 @@ export class StorageService {
   // ---- objects: writing ----
 
   /** putObject through GraphQL: exactly one of UTF-8 `content` and `contentBase64`, at most 1 MiB. */
-  async putInline(input: { bucket: string; key: string; content?: string | null; contentBase64?: string | null; contentType?: string | null }): Promise<ObjectRow> {
+  async putInline(input: {
+    bucket: string;
+    key: string;
+    content?: string | null;
+    contentBase64?: string | null;
+    contentType?: string | null;
+  }): Promise<ObjectRow> {
     const given = [input.content, input.contentBase64].filter((v) => v !== null && v !== undefined).length;
     if (given !== 1) throw badInput('content', 'give exactly one of content (UTF-8 text) and contentBase64');
     const field = input.content != null ? 'content' : 'contentBase64';
@@ -340,9 +364,11 @@ export class StorageService {
       body = Buffer.from(b64, 'base64');
     }
     if (body.length > INLINE_OBJECT_MAX_BYTES) {
-      throw new AppError('PAYLOAD_TOO_LARGE',
+      throw new AppError(
+        'PAYLOAD_TOO_LARGE',
         `putObject takes up to ${INLINE_OBJECT_MAX_BYTES} bytes; upload larger objects with PUT /objects/${input.bucket}/${input.key} (streamed, same Authorization header)`,
-        field);
+        field,
+      );
     }
     return this.put(input.bucket, input.key, [body], {
       contentType: input.contentType,
@@ -355,16 +381,23 @@ export class StorageService {
    * past `maxBytes`; a body that fails midway (client gone) leaves neither object nor temp file.
    */
   async put(
-    bucket: string, key: string, body: Body,
-    options: { contentType?: string | null; maxBytes?: number; fields?: { bucket: string; key: string; contentType: string; body: string } } = {},
+    bucket: string,
+    key: string,
+    body: Body,
+    options: {
+      contentType?: string | null;
+      maxBytes?: number;
+      fields?: { bucket: string; key: string; contentType: string; body: string };
+    } = {},
   ): Promise<ObjectRow> {
     const fields = options.fields ?? { bucket: 'bucket', key: 'key', contentType: 'contentType', body: 'body' };
     const maxBytes = options.maxBytes ?? this.options.objectMaxBytes;
     requireBucketName(bucket, fields.bucket);
     requireObjectKey(key, fields.key);
-    const contentType = options.contentType == null || options.contentType === ''
-      ? contentTypeOf(key)
-      : requireContentType(options.contentType, fields.contentType);
+    const contentType =
+      options.contentType == null || options.contentType === ''
+        ? contentTypeOf(key)
+        : requireContentType(options.contentType, fields.contentType);
     // refuse before reading a byte of what may be gigabytes
     await this.requireBucket(bucket, fields.bucket);
     await this.requireNoPathClash(this.sql, bucket, key, fields.key);
@@ -388,7 +421,12 @@ export class StorageService {
       let batch: Buffer[] = [];
       let batched = 0;
       for await (const chunk of body) {
-        const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        const buf =
+          typeof chunk === 'string'
+            ? Buffer.from(chunk)
+            : Buffer.isBuffer(chunk)
+              ? chunk
+              : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         size += buf.length;
         if (size > maxBytes) throw new AppError('PAYLOAD_TOO_LARGE', `objects are limited to ${maxBytes} bytes (OBJECT_MAX_BYTES)`, field);
         md5.update(buf);
@@ -416,7 +454,10 @@ export class StorageService {
 
   /** One transaction: row (locked) + event + rename into place. */
   private async commitFile(
-    bucket: string, key: string, temp: string, meta: { size: number; etag: string; contentType: string },
+    bucket: string,
+    key: string,
+    temp: string,
+    meta: { size: number; etag: string; contentType: string },
     fields: { bucket: string; key: string },
   ): Promise<ObjectRow> {
     const target = objectFilePath(this.options.bucketsDir, bucket, key);
@@ -440,13 +481,25 @@ export class StorageService {
       } catch (err) {
         if (isErrno(err, 'ENOENT') && attempt < 3) continue;
         // an empty directory left by deleted keys (its pruning may still be under way) is no clash
-        if (isErrno(err, 'EISDIR') && attempt < 3 && (await fs.rmdir(target).then(() => true, () => false))) continue;
+        if (
+          isErrno(err, 'EISDIR') &&
+          attempt < 3 &&
+          (await fs.rmdir(target).then(
+            () => true,
+            () => false,
+          ))
+        )
+          continue;
         if (isErrno(err, 'EISDIR', 'ENOTDIR', 'EEXIST', 'ENOTEMPTY')) throw this.pathClash(bucket, key, null, field);
         throw err;
       }
     }
     const dir = await fs.open(path.dirname(target), 'r');
-    try { await dir.sync(); } finally { await dir.close(); }
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
   }
 
   private pathClash(bucket: string, key: string, other: string | null, field: string): AppError {
@@ -472,21 +525,26 @@ export class StorageService {
     const file = objectFilePath(this.options.bucketsDir, bucket, key);
     const trash = this.tempPath('deleted');
     let moved = false;
-    const row = await this.sql.begin(async (tx) => {
-      if (!(await q.lockBucketShared(tx, bucket))) throw notFound('bucket', bucket, fields.bucket);
-      const row = await q.deleteObjectRow(tx, bucket, key);
-      if (!row) return null;
-      await q.insertObjectEvent(tx, 'ObjectRemoved:Delete', row);
-      // moved aside while the row is locked, so a concurrent put of the key cannot lose its file
-      moved = await fs.rename(file, trash).then(() => true, (err) => {
-        if (isErrno(err, 'ENOENT')) return false;
+    const row = await this.sql
+      .begin(async (tx) => {
+        if (!(await q.lockBucketShared(tx, bucket))) throw notFound('bucket', bucket, fields.bucket);
+        const row = await q.deleteObjectRow(tx, bucket, key);
+        if (!row) return null;
+        await q.insertObjectEvent(tx, 'ObjectRemoved:Delete', row);
+        // moved aside while the row is locked, so a concurrent put of the key cannot lose its file
+        moved = await fs.rename(file, trash).then(
+          () => true,
+          (err) => {
+            if (isErrno(err, 'ENOENT')) return false;
+            throw err;
+          },
+        );
+        return row;
+      })
+      .catch(async (err) => {
+        if (moved) await fs.rename(trash, file).catch(() => {});
         throw err;
       });
-      return row;
-    }).catch(async (err) => {
-      if (moved) await fs.rename(trash, file).catch(() => {});
-      throw err;
-    });
     if (moved) {
       await fs.rm(trash, { force: true });
       await this.pruneEmptyDirs(bucket, path.dirname(file));
@@ -546,7 +604,8 @@ export class StorageService {
     const stat = key === '' || key.endsWith('/') ? null : await fs.lstat(local).catch(() => null);
     if (stat?.isFile()) {
       const before = await this.head(bucket, key, { bucket: field, key: field });
-      if (before && stat.size === before.size && stat.mtimeMs < before.updatedAt.getTime()) return { objects: [before], removed: [], skipped: [] };
+      if (before && stat.size === before.size && stat.mtimeMs < before.updatedAt.getTime())
+        return { objects: [before], removed: [], skipped: [] };
       const file = await this.hashFile(local);
       if (!file) return { objects: [], removed: [], skipped: [key] };
       const row = await this.sql.begin(async (tx) => {
@@ -573,7 +632,11 @@ export class StorageService {
    * extension), rows whose files are gone are removed, each with its event. Symlinks and names that
    * are not valid keys are skipped (and returned), so a step cannot publish files outside its bucket.
    */
-  async registerPrefix(bucket: string, prefix: string, field = 'prefix'): Promise<{ objects: ObjectRow[]; removed: string[]; skipped: string[] }> {
+  async registerPrefix(
+    bucket: string,
+    prefix: string,
+    field = 'prefix',
+  ): Promise<{ objects: ObjectRow[]; removed: string[]; skipped: string[] }> {
     requireBucketName(bucket, field);
     requireKeyPrefix(prefix, field);
     const dirPrefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
@@ -618,14 +681,17 @@ export class StorageService {
   }
 
   private isFile(bucket: string, key: string): Promise<boolean> {
-    return fs.lstat(objectFilePath(this.options.bucketsDir, bucket, key)).then((s) => s.isFile(), () => false);
+    return fs.lstat(objectFilePath(this.options.bucketsDir, bucket, key)).then(
+      (s) => s.isFile(),
+      () => false,
+    );
   }
 
   /** The object rows under a directory prefix, by key. */
   private async rowsUnder(db: Sql | Tx, bucket: string, dirPrefix: string): Promise<Map<string, ObjectRow>> {
     const rows = new Map<string, ObjectRow>();
     const end = prefixEnd(dirPrefix);
-    for (let range: q.KeyRange = { from: dirPrefix, inclusive: true, end }; ;) {
+    for (let range: q.KeyRange = { from: dirPrefix, inclusive: true, end }; ; ) {
       const page = await q.objectsInRange(db, bucket, range, 1000);
       for (const row of page) rows.set(row.key, row);
       if (page.length < 1000) return rows;
@@ -634,7 +700,11 @@ export class StorageService {
   }
 
   private async walk(
-    dir: string, keyPrefix: string, known: Map<string, ObjectRow>, files: Array<{ key: string; size: number; etag: string }>, skipped: string[],
+    dir: string,
+    keyPrefix: string,
+    known: Map<string, ObjectRow>,
+    files: Array<{ key: string; size: number; etag: string }>,
+    skipped: string[],
   ): Promise<void> {
     let entries: Dirent[];
     try {

@@ -11,16 +11,22 @@ export const buckets = pgTable('buckets', {
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 
-export const objects = pgTable('objects', {
-  bucket: text('bucket').notNull().references(() => buckets.name),
-  key: byteOrderedText('key').notNull(),
-  size: bigint('size', { mode: 'number' }).notNull(),
-  // S3-style: the MD5 hex of the bytes, in double quotes
-  etag: text('etag').notNull(),
-  contentType: text('content_type').notNull(),
-  createdAt: ts('created_at').notNull().defaultNow(),
-  updatedAt: ts('updated_at').notNull().defaultNow(),
-}, (t) => [primaryKey({ columns: [t.bucket, t.key] })]);
+export const objects = pgTable(
+  'objects',
+  {
+    bucket: text('bucket')
+      .notNull()
+      .references(() => buckets.name),
+    key: byteOrderedText('key').notNull(),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    // S3-style: the MD5 hex of the bytes, in double quotes
+    etag: text('etag').notNull(),
+    contentType: text('content_type').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.bucket, t.key] })],
+);
 
 export type ObjectEventKind = 'ObjectCreated:Put' | 'ObjectRemoved:Delete';
 

@@ -11,7 +11,11 @@ import { AppError } from '../platform/errors.js';
 import type { FunctionService, ResolvedVersion } from '../functions/functions.js';
 
 export class TriggerDeliveries {
-  constructor(private readonly sql: Sql, private readonly functions: FunctionService, private readonly log: Logger) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly functions: FunctionService,
+    private readonly log: Logger,
+  ) {}
 
   /**
    * Queues the delivery of one event to an async trigger's function, inside the caller's
@@ -33,8 +37,10 @@ export class TriggerDeliveries {
       return insertInvocation(tx, failedDelivery(fn, trigger, eventId, JSON.stringify(event), 'ResourceNotFoundException', err.message));
     }
     return enqueueInvocation(tx, {
-      ...deliveryRow(fn, trigger, eventId, JSON.stringify(event)), status: 'QUEUED',
-      executedVersion: resolved.version, memoryMb: resolved.config.memoryMb,
+      ...deliveryRow(fn, trigger, eventId, JSON.stringify(event)),
+      status: 'QUEUED',
+      executedVersion: resolved.version,
+      memoryMb: resolved.config.memoryMb,
     });
   }
 
@@ -62,9 +68,12 @@ export class TriggerDeliveries {
     }
     const failed = await this.enqueueDeliveryIsolated(tx, trigger, eventId, event);
     if (failed) {
-      this.log.error({ err: failed.error, trigger: trigger.name, eventId },
-        failed.recorded ? 'a trigger event could not be delivered; recorded as a FAILED delivery'
-          : 'a trigger event could not be delivered, nor its failure recorded; it is dropped');
+      this.log.error(
+        { err: failed.error, trigger: trigger.name, eventId },
+        failed.recorded
+          ? 'a trigger event could not be delivered; recorded as a FAILED delivery'
+          : 'a trigger event could not be delivered, nor its failure recorded; it is dropped',
+      );
     }
   }
 
@@ -80,7 +89,10 @@ export class TriggerDeliveries {
    * batch fails and is taken again later, rather than a delivery that could succeed failing.
    */
   private async enqueueDeliveryIsolated(
-    tx: Tx, trigger: TriggerRow, eventId: string, event: () => unknown,
+    tx: Tx,
+    trigger: TriggerRow,
+    eventId: string,
+    event: () => unknown,
   ): Promise<{ error: unknown; recorded: boolean } | null> {
     let payload: string | null = null;
     try {
@@ -108,33 +120,61 @@ export class TriggerDeliveries {
   }
 }
 
-
 /**
  * A failure of the transaction, connection or server (SQLSTATE classes 40, 08, 53, 57P, and the
  * client's connection errors), not of what was being written: the same write can succeed later.
  */
 function isTransient(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (/^(40|08|53|57P)/.test(code) || code.startsWith('CONNECTION_') || code === 'ECONNRESET' || code === 'ECONNREFUSED');
+  return (
+    typeof code === 'string' &&
+    (/^(40|08|53|57P)/.test(code) || code.startsWith('CONNECTION_') || code === 'ECONNRESET' || code === 'ECONNREFUSED')
+  );
 }
 
 /** The invocation row of a delivery, before it is queued or failed. */
 function deliveryRow(fn: FunctionRow, trigger: TriggerRow, eventId: string, payload: string | null) {
   return {
-    id: crypto.randomUUID(), functionId: fn.id, functionName: fn.name, qualifier: trigger.qualifier,
-    executedVersion: trigger.qualifier, invocationType: 'EVENT' as const, payload,
-    response: null, functionError: null, errorType: null, errorMessage: null, attempts: 0, maxRetryAttempts: fn.maxRetryAttempts,
-    maxEventAgeSeconds: fn.maxEventAgeSeconds, nextAttemptAt: new Date(), sourceInvocationId: null, coldStart: false,
-    initDurationMs: null, durationMs: null, billedDurationMs: null, memoryMb: fn.memoryMb,
-    maxMemoryUsedMb: null, concurrency: null, instanceId: null, logs: null, startedAt: null, endedAt: null,
-    triggerId: trigger.id, eventId,
+    id: crypto.randomUUID(),
+    functionId: fn.id,
+    functionName: fn.name,
+    qualifier: trigger.qualifier,
+    executedVersion: trigger.qualifier,
+    invocationType: 'EVENT' as const,
+    payload,
+    response: null,
+    functionError: null,
+    errorType: null,
+    errorMessage: null,
+    attempts: 0,
+    maxRetryAttempts: fn.maxRetryAttempts,
+    maxEventAgeSeconds: fn.maxEventAgeSeconds,
+    nextAttemptAt: new Date(),
+    sourceInvocationId: null,
+    coldStart: false,
+    initDurationMs: null,
+    durationMs: null,
+    billedDurationMs: null,
+    memoryMb: fn.memoryMb,
+    maxMemoryUsedMb: null,
+    concurrency: null,
+    instanceId: null,
+    logs: null,
+    startedAt: null,
+    endedAt: null,
+    triggerId: trigger.id,
+    eventId,
   };
 }
 
 /** A delivery that never reaches the function, on the record with why. */
 function failedDelivery(fn: FunctionRow, trigger: TriggerRow, eventId: string, payload: string | null, errorType: string, message: string) {
   return {
-    ...deliveryRow(fn, trigger, eventId, payload), status: 'FAILED' as const, errorType, errorMessage: message,
-    nextAttemptAt: null, endedAt: new Date(),
+    ...deliveryRow(fn, trigger, eventId, payload),
+    status: 'FAILED' as const,
+    errorType,
+    errorMessage: message,
+    nextAttemptAt: null,
+    endedAt: new Date(),
   };
 }

@@ -12,14 +12,19 @@ import { TopicSourceInput } from './sources/topic/graphql.js';
 import { Connection } from '../platform/graphql/connection.js';
 
 export enum TriggerSourceType {
-  HTTP = 'HTTP', SCHEDULE = 'SCHEDULE', BUCKET = 'BUCKET', TOPIC = 'TOPIC', QUEUE = 'QUEUE', CLUSTER_EVENTS = 'CLUSTER_EVENTS',
+  HTTP = 'HTTP',
+  SCHEDULE = 'SCHEDULE',
+  BUCKET = 'BUCKET',
+  TOPIC = 'TOPIC',
+  QUEUE = 'QUEUE',
+  CLUSTER_EVENTS = 'CLUSTER_EVENTS',
 }
 registerEnumType(TriggerSourceType, { name: 'TriggerSourceType' });
 
-@ObjectType({ description: 'A delivery: the invocation a trigger made for one event (its outcome is the invocation\'s)' })
+@ObjectType({ description: "A delivery: the invocation a trigger made for one event (its outcome is the invocation's)" })
 export class TriggerDelivery {
   @Field(() => DateTimeResolver) at!: Date;
-  @Field(() => String, { nullable: true, description: 'the source event\'s id' }) eventId!: string | null;
+  @Field(() => String, { nullable: true, description: "the source event's id" }) eventId!: string | null;
   @Field(() => InvocationStatus) status!: InvocationStatus;
   @Field(() => Int) attempts!: number;
   @Field(() => Invocation) invocation!: Invocation;
@@ -36,7 +41,7 @@ export class Trigger {
   @Field(() => String, { description: '$LATEST, a version or an alias' }) qualifier!: string;
   @Field(() => TriggerSourceType) sourceType!: TriggerSourceType;
   @Field(() => Boolean) enabled!: boolean;
-  @Field(() => JSONResolver, { description: 'the source\'s settings, as stored' }) config!: unknown;
+  @Field(() => JSONResolver, { description: "the source's settings, as stored" }) config!: unknown;
   @Field(() => DateTimeResolver) createdAt!: Date;
   @Field(() => DateTimeResolver) updatedAt!: Date;
 }
@@ -68,7 +73,7 @@ export class CreateTriggerInput extends TriggerSourceFields {
   @Field(() => String, { nullable: true, description: '$LATEST (default), a version or an alias' }) qualifier?: string | null;
 }
 
-@InputType({ description: 'The trigger\'s source settings can change, its source type cannot' })
+@InputType({ description: "The trigger's source settings can change, its source type cannot" })
 export class UpdateTriggerInput extends TriggerSourceFields {
   @Field(() => String) name!: string;
   @Field(() => String, { nullable: true }) functionName?: string | null;
@@ -87,16 +92,24 @@ export class DeleteTriggerInput {
 }
 
 @ObjectType()
-export class CreateTriggerPayload { @Field(() => Trigger) trigger!: Trigger; }
+export class CreateTriggerPayload {
+  @Field(() => Trigger) trigger!: Trigger;
+}
 
 @ObjectType()
-export class UpdateTriggerPayload { @Field(() => Trigger) trigger!: Trigger; }
+export class UpdateTriggerPayload {
+  @Field(() => Trigger) trigger!: Trigger;
+}
 
 @ObjectType()
-export class SetTriggerEnabledPayload { @Field(() => Trigger) trigger!: Trigger; }
+export class SetTriggerEnabledPayload {
+  @Field(() => Trigger) trigger!: Trigger;
+}
 
 @ObjectType()
-export class DeleteTriggerPayload { @Field(() => Trigger, { description: 'the trigger as it was' }) trigger!: Trigger; }
+export class DeleteTriggerPayload {
+  @Field(() => Trigger, { description: 'the trigger as it was' }) trigger!: Trigger;
+}
 
 // createFunctionUrl's (sources/http): here beside Trigger, as the sources' GraphQL files are imported by this one
 @ObjectType()

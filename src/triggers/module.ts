@@ -25,8 +25,17 @@ import { ScheduleService } from './sources/schedule/service.js';
 import { TopicSubscriptionsResolver, TriggerTopicResolver } from './sources/topic/resolvers.js';
 
 export const triggersResolvers = [
-  TriggerResolver, InvocationPayloadResolver, TriggerBucketResolver, TriggerClusterEventsResolver, HttpTriggerResolver, FunctionUrlResolver,
-  TriggerQueueResolver, TriggerScheduleResolver, ScheduleSourceTimesResolver, TriggerTopicResolver, TopicSubscriptionsResolver,
+  TriggerResolver,
+  InvocationPayloadResolver,
+  TriggerBucketResolver,
+  TriggerClusterEventsResolver,
+  HttpTriggerResolver,
+  FunctionUrlResolver,
+  TriggerQueueResolver,
+  TriggerScheduleResolver,
+  ScheduleSourceTimesResolver,
+  TriggerTopicResolver,
+  TopicSubscriptionsResolver,
 ];
 
 export class TriggersModule implements Module {
@@ -54,12 +63,23 @@ export class TriggersModule implements Module {
     this.httpRoutes = new HttpRouteService(sql, this.triggers, log, platform.address);
     this.outbox = new OutboxDispatcher(deliveries, log, { intervalMs: config.reconcileIntervalMs });
     this.scheduler = new Scheduler(this.schedules, log, { intervalMs: config.reconcileIntervalMs });
-    this.queuePoller = new QueuePoller(sql, { queues: deps.messaging.queues, invocations: deps.functions.invocations, log }, config.reconcileIntervalMs);
+    this.queuePoller = new QueuePoller(
+      sql,
+      { queues: deps.messaging.queues, invocations: deps.functions.invocations, log },
+      config.reconcileIntervalMs,
+    );
     this.resolvers = [
-      new TriggerResolver(this.triggers), new InvocationPayloadResolver(this.triggers), new TriggerBucketResolver(),
-      new TriggerClusterEventsResolver(), new HttpTriggerResolver(this.httpRoutes), new FunctionUrlResolver(this.httpRoutes),
-      new TriggerQueueResolver(), new TriggerScheduleResolver(this.schedules), new ScheduleSourceTimesResolver(this.schedules),
-      new TriggerTopicResolver(), new TopicSubscriptionsResolver(sql),
+      new TriggerResolver(this.triggers),
+      new InvocationPayloadResolver(this.triggers),
+      new TriggerBucketResolver(),
+      new TriggerClusterEventsResolver(),
+      new HttpTriggerResolver(this.httpRoutes),
+      new FunctionUrlResolver(this.httpRoutes),
+      new TriggerQueueResolver(),
+      new TriggerScheduleResolver(this.schedules),
+      new ScheduleSourceTimesResolver(this.schedules),
+      new TriggerTopicResolver(),
+      new TopicSubscriptionsResolver(sql),
     ];
     // HTTP trigger routes (/http/…): a plain handler in front of Express
     const handle = httpTriggerHandler(deps.authenticate, deps.functions.invocations, this.httpRoutes, log);

@@ -3,8 +3,19 @@ import type { InvocationRow } from '../functions/tables.js';
 import type { TriggerRow, TriggerSourceType as SourceType } from './tables.js';
 import { Invocation, type InvocationStatus } from '../functions/graphql.js';
 import {
-  CreateTriggerInput, CreateTriggerPayload, DeleteTriggerInput, DeleteTriggerPayload, SetTriggerEnabledInput, SetTriggerEnabledPayload,
-  Trigger, TriggerConnection, TriggerDeliveryConnection, TriggerFilter, type TriggerSourceType, UpdateTriggerInput, UpdateTriggerPayload,
+  CreateTriggerInput,
+  CreateTriggerPayload,
+  DeleteTriggerInput,
+  DeleteTriggerPayload,
+  SetTriggerEnabledInput,
+  SetTriggerEnabledPayload,
+  Trigger,
+  TriggerConnection,
+  TriggerDeliveryConnection,
+  TriggerFilter,
+  type TriggerSourceType,
+  UpdateTriggerInput,
+  UpdateTriggerPayload,
 } from './graphql.js';
 import { mayReadSource } from './service.js';
 import DataLoader from 'dataloader';
@@ -19,13 +30,25 @@ export type TriggerObject = Trigger & { row: TriggerRow };
 
 export function toTrigger(row: TriggerRow): TriggerObject {
   return {
-    row, id: row.id, name: row.name, functionName: row.functionName, qualifier: row.qualifier,
-    sourceType: row.sourceType as TriggerSourceType, enabled: row.enabled, config: row.config, createdAt: row.createdAt, updatedAt: row.updatedAt,
+    row,
+    id: row.id,
+    name: row.name,
+    functionName: row.functionName,
+    qualifier: row.qualifier,
+    sourceType: row.sourceType as TriggerSourceType,
+    enabled: row.enabled,
+    config: row.config,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
   };
 }
 
 const toDelivery = (row: InvocationRow) => ({
-  at: row.createdAt, eventId: row.eventId, status: row.status as InvocationStatus, attempts: row.attempts, invocation: toInvocation(row),
+  at: row.createdAt,
+  eventId: row.eventId,
+  status: row.status as InvocationStatus,
+  attempts: row.attempts,
+  invocation: toInvocation(row),
 });
 
 @Resolver(() => Trigger)
@@ -63,7 +86,9 @@ export class TriggerResolver {
   }
 
   @Authorized('triggers:SetTriggerEnabled')
-  @Mutation(() => SetTriggerEnabledPayload, { description: 'A disabled trigger delivers nothing; its events meanwhile are not delivered later' })
+  @Mutation(() => SetTriggerEnabledPayload, {
+    description: 'A disabled trigger delivers nothing; its events meanwhile are not delivered later',
+  })
   async setTriggerEnabled(@Arg('input', () => SetTriggerEnabledInput) input: SetTriggerEnabledInput) {
     return { trigger: toTrigger(await this.service.setEnabled(input.name, input.enabled)) };
   }
@@ -94,10 +119,13 @@ export class InvocationPayloadResolver {
   private readonly sourceTypes: (ctx: Context) => DataLoader<string, SourceType | null>;
 
   constructor(service: TriggerService) {
-    this.sourceTypes = perRequest(() => new DataLoader<string, SourceType | null>(async (ids) => {
-      const types = await service.sourceTypes(ids);
-      return ids.map((id) => types.get(id) ?? null);
-    }));
+    this.sourceTypes = perRequest(
+      () =>
+        new DataLoader<string, SourceType | null>(async (ids) => {
+          const types = await service.sourceTypes(ids);
+          return ids.map((id) => types.get(id) ?? null);
+        }),
+    );
   }
 
   @FieldResolver(() => JSONResolver, { nullable: true, description: 'the event (async invocations keep it)' })

@@ -42,9 +42,10 @@ const kindOf = (type: TriggerSourceType): TriggerSourceKind<unknown> | undefined
  * was deleted; its deliveries stay): only a key that could read every kind of source may.
  */
 export function mayReadSource(principal: Principal, sourceType: TriggerSourceType | null): boolean {
-  const actions = sourceType === null
-    ? TRIGGER_SOURCES.flatMap((k) => (k.readAction ? [k.readAction] : []))
-    : [kindOf(sourceType)?.readAction].filter((a): a is string => Boolean(a));
+  const actions =
+    sourceType === null
+      ? TRIGGER_SOURCES.flatMap((k) => (k.readAction ? [k.readAction] : []))
+      : [kindOf(sourceType)?.readAction].filter((a): a is string => Boolean(a));
   return actions.every((a) => isAllowed(principal, a));
 }
 
@@ -54,13 +55,17 @@ function requireSourceRead(principal: Principal, kind: TriggerSourceKind<unknown
 }
 
 export class TriggerService {
-  constructor(private readonly sql: Sql, private readonly functions: FunctionService) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly functions: FunctionService,
+  ) {}
 
   /** The one source field the input sets (exactly one: BAD_USER_INPUT on the whole input otherwise). */
   private sourceOf(input: Record<string, unknown>, required: boolean): TriggerSourceKind<unknown> | null {
     const given = TRIGGER_SOURCES.filter((k) => input[k.field] != null);
     const choices = TRIGGER_SOURCES.map((k) => k.field).join(', ');
-    if (given.length > 1) throw badInput(WHOLE_ARGUMENT, `give exactly one source (${choices}); got ${given.map((k) => k.field).join(' and ')}`);
+    if (given.length > 1)
+      throw badInput(WHOLE_ARGUMENT, `give exactly one source (${choices}); got ${given.map((k) => k.field).join(' and ')}`);
     if (given.length === 0 && required) throw badInput(WHOLE_ARGUMENT, `give exactly one source: ${choices}`);
     return given[0] ?? null;
   }
@@ -83,7 +88,11 @@ export class TriggerService {
     return row;
   }
 
-  async list(filter: { sourceType?: TriggerSourceType | null; functionName?: string | null }, first: number | null | undefined, after: string | null | undefined): Promise<Page<TriggerRow>> {
+  async list(
+    filter: { sourceType?: TriggerSourceType | null; functionName?: string | null },
+    first: number | null | undefined,
+    after: string | null | undefined,
+  ): Promise<Page<TriggerRow>> {
     const limit = pageSize(first);
     const before = parseTimeIdCursor(after);
     let functionId: string | null = null;
@@ -100,8 +109,14 @@ export class TriggerService {
     const config = await kind.parse(input[kind.field], kind.field, { sql: this.sql });
     return this.sql.begin(async (tx) => {
       const row = await q.insertTrigger(tx, {
-        id: newId('trg'), name, functionId: fn.id, functionName: fn.name, qualifier, sourceType: kind.type,
-        config: config as Record<string, unknown>, enabled: true,
+        id: newId('trg'),
+        name,
+        functionId: fn.id,
+        functionName: fn.name,
+        qualifier,
+        sourceType: kind.type,
+        config: config as Record<string, unknown>,
+        enabled: true,
       });
       if (!row) throw conflict(`trigger ${JSON.stringify(name)} already exists`, 'name');
       await kind.saved?.(tx, row);
@@ -116,7 +131,10 @@ export class TriggerService {
     requireSourceRead(principal, kindOf(current.sourceType)!);
     const kind = this.sourceOf(input, false);
     if (kind && kind.type !== current.sourceType) {
-      throw badInput(kind.field, `trigger ${current.name} is a ${current.sourceType} trigger: its source type cannot change (delete it and create another)`);
+      throw badInput(
+        kind.field,
+        `trigger ${current.name} is a ${current.sourceType} trigger: its source type cannot change (delete it and create another)`,
+      );
     }
     const functionName = input.functionName ?? current.functionName;
     // a new function keeps the qualifier only if it has it too
@@ -126,9 +144,13 @@ export class TriggerService {
       const locked = await q.lockTriggerByName(tx, current.name);
       if (!locked) throw notFound('trigger', current.name, 'name');
       // the input was checked against the trigger read above: another one made under its name since may be another source
-      if (locked.id !== current.id) throw conflict(`trigger ${current.name} was deleted and made again while this update ran; try again`, 'name');
+      if (locked.id !== current.id)
+        throw conflict(`trigger ${current.name} was deleted and made again while this update ran; try again`, 'name');
       const row = await q.updateTrigger(tx, locked.id, {
-        functionId: fn.id, functionName: fn.name, qualifier, config: config as Record<string, unknown> | undefined,
+        functionId: fn.id,
+        functionName: fn.name,
+        qualifier,
+        config: config as Record<string, unknown> | undefined,
       });
       await kindOf(row.sourceType)?.saved?.(tx, row);
       await notify(tx, Channel.triggers, row.id);

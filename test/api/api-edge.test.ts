@@ -15,13 +15,27 @@ let server: TestServer;
 // the server's log lines, to check what INTERNAL errors log
 const logLines: Array<Record<string, any>> = [];
 beforeAll(async () => {
-  const log = pino({ level: 'warn' }, { write: (line: string) => { logLines.push(JSON.parse(line)); } });
+  const log = pino(
+    { level: 'warn' },
+    {
+      write: (line: string) => {
+        logLines.push(JSON.parse(line));
+      },
+    },
+  );
   server = await startTestServer({}, {}, log);
 });
-afterAll(async () => { await server?.close(); });
+afterAll(async () => {
+  await server?.close();
+});
 
 const FULL_INTROSPECTION = getIntrospectionQuery({
-  descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true,
+  descriptions: true,
+  specifiedByUrl: true,
+  directiveIsRepeatable: true,
+  schemaDescription: true,
+  inputValueDeprecation: true,
+  oneOf: true,
 });
 
 async function post(body: unknown, headers: Record<string, string> = {}) {
@@ -39,11 +53,14 @@ async function wsOnce(query: string, variables?: Record<string, unknown>, client
   const c = client ?? server.ws();
   try {
     return await new Promise((resolve) => {
-      c.subscribe({ query, variables }, {
-        next: (v) => resolve(v as any),
-        error: (e) => resolve({ errors: Array.isArray(e) ? e : [e] }),
-        complete: () => resolve({ errors: [{ message: 'completed without a result' }] }),
-      });
+      c.subscribe(
+        { query, variables },
+        {
+          next: (v) => resolve(v as any),
+          error: (e) => resolve({ errors: Array.isArray(e) ? e : [e] }),
+          complete: () => resolve({ errors: [{ message: 'completed without a result' }] }),
+        },
+      );
     });
   } finally {
     if (!client) await c.dispose();
@@ -56,12 +73,21 @@ async function wsRaw(payloadJson: string): Promise<{ type: string; payload: any 
   try {
     const messages: Array<{ type: string; payload: any }> = [];
     let wake = () => {};
-    socket.on('message', (data) => { messages.push(JSON.parse(String(data))); wake(); });
+    socket.on('message', (data) => {
+      messages.push(JSON.parse(String(data)));
+      wake();
+    });
     const next = async (type: string) => {
-      while (!messages.some((m) => m.type === type)) await new Promise<void>((r) => { wake = r; });
+      while (!messages.some((m) => m.type === type))
+        await new Promise<void>((r) => {
+          wake = r;
+        });
       return messages.find((m) => m.type === type)!;
     };
-    await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
     socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${server.key}` } }));
     await next('connection_ack');
     socket.send(`{"id":"1","type":"subscribe","payload":${payloadJson}}`);
@@ -119,16 +145,24 @@ describe('hostile documents are refused before they run', () => {
   it('a WebSocket message over the 2 MiB limit closes that socket with 1009 (message too big)', async () => {
     const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
-    await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject); });
-    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${server.key}`, pad: 'x'.repeat(2 * 1024 * 1024) } }));
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    socket.send(
+      JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${server.key}`, pad: 'x'.repeat(2 * 1024 * 1024) } }),
+    );
     expect(await closed).toBe(1009);
   });
 });
 
 describe('client mistakes are never INTERNAL', () => {
-  it('a list variable with 200 invalid items (over graphql-js\'s 50-error limit) is BAD_USER_INPUT', async () => {
+  it("a list variable with 200 invalid items (over graphql-js's 50-error limit) is BAD_USER_INPUT", async () => {
     const ids = Array.from({ length: 200 }, () => ({ not: 'an id' }));
-    const res = await post({ query: 'mutation($ids: [ID!]!) { terminateClusters(input: { ids: $ids }) { clusters { id } } }', variables: { ids } });
+    const res = await post({
+      query: 'mutation($ids: [ID!]!) { terminateClusters(input: { ids: $ids }) { clusters { id } } }',
+      variables: { ids },
+    });
     expectError(res.json, 'BAD_USER_INPUT');
     const ws = await wsOnce('mutation($ids: [ID!]!) { terminateClusters(input: { ids: $ids }) { clusters { id } } }', { ids });
     expectError(ws, 'BAD_USER_INPUT');
@@ -137,7 +171,14 @@ describe('client mistakes are never INTERNAL', () => {
   it('a code file path of 65,536 bytes is BAD_USER_INPUT naming the file', async () => {
     const res = await post({
       query: CREATE_FUNCTION,
-      variables: { input: { name: 'longpath', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'a'.repeat(65_536), content: 'x' }] } } },
+      variables: {
+        input: {
+          name: 'longpath',
+          runtime: 'NODEJS20',
+          handler: 'index.handler',
+          code: { files: [{ path: 'a'.repeat(65_536), content: 'x' }] },
+        },
+      },
     });
     expectError(res.json, 'BAD_USER_INPUT', 'input.code.files.0.path');
   });
@@ -163,7 +204,10 @@ describe('INTERNAL errors', () => {
       expect(res.requestId).toBe('edge-test-42');
       expect(res.json.errors[0].message).toContain('edge-test-42');
       expect(res.text).not.toContain('clusters_hidden');
-      const mutation = await post({ query: 'mutation { terminateClusters(input: { ids: ["j-x"] }) { clusters { id } } }' }, { 'x-request-id': 'edge-test-43' });
+      const mutation = await post(
+        { query: 'mutation { terminateClusters(input: { ids: ["j-x"] }) { clusters { id } } }' },
+        { 'x-request-id': 'edge-test-43' },
+      );
       expectError(mutation.json, 'INTERNAL');
       expect(mutation.json.errors[0].message).toContain('edge-test-43');
       // over WebSocket the request id is <connection>/<operation>
@@ -237,7 +281,11 @@ describe('per-key rate of expensive fields', () => {
     expect(throttled.errors![0]!.extensions!.retryAfterSeconds).toBeGreaterThan(0);
     expectError(await server.gql(PREVIEW, {}, other), 'NOT_FOUND');
     // aliases each run the field: 11 in one document spend the whole burst and one more
-    const aliased = await server.gql(`query { ${Array.from({ length: 11 }, (_, i) => `p${i}: sqlPreview(clusterId: "j-none", query: "SELECT 1") { truncated }`).join(' ')} }`, {}, await newKey('rate-c'));
+    const aliased = await server.gql(
+      `query { ${Array.from({ length: 11 }, (_, i) => `p${i}: sqlPreview(clusterId: "j-none", query: "SELECT 1") { truncated }`).join(' ')} }`,
+      {},
+      await newKey('rate-c'),
+    );
     expect(aliased.errors!.map((e) => e.extensions!.code)).toContain('THROTTLED');
   });
 });

@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  allClusterIds, CREATE_CLUSTER as CREATE, expectError, flatErrors, MASTER, TERMINATE_CLUSTERS as TERMINATE, waitForClusterState,
+  allClusterIds,
+  CREATE_CLUSTER as CREATE,
+  expectError,
+  flatErrors,
+  MASTER,
+  TERMINATE_CLUSTERS as TERMINATE,
+  waitForClusterState,
 } from '../support/api.js';
 import { startChildServer, type ChildServer } from '../support/child-server.js';
 import { gql, Subscription, wsClient, type GqlResponse } from '../support/client.js';
@@ -43,22 +49,32 @@ async function createKey(name: string, actions: string[]): Promise<{ key: string
 
 beforeAll(async () => {
   server = await startTestServer();
-  const { createCluster } = await server.data(CREATE, { input: {
-    ...masterOnly('auth-fixture'),
-    steps: [{ name: 'say', command: { args: ['sh', '-c', 'echo visible-only-with-logs-permission'] } }],
-  } });
+  const { createCluster } = await server.data(CREATE, {
+    input: {
+      ...masterOnly('auth-fixture'),
+      steps: [{ name: 'say', command: { args: ['sh', '-c', 'echo visible-only-with-logs-permission'] } }],
+    },
+  });
   clusterId = createCluster.cluster.id;
-  const step = await waitUntil(async () => {
-    const { cluster } = await server.data(`query($id: ID!) { cluster(id: $id) { steps { edges { node { id state logStreamId } } } } }`, { id: clusterId });
-    const s = cluster.steps.edges[0].node;
-    return s.state === 'COMPLETED' ? s : null;
-  }, 'the fixture step to complete', 30_000);
+  const step = await waitUntil(
+    async () => {
+      const { cluster } = await server.data(`query($id: ID!) { cluster(id: $id) { steps { edges { node { id state logStreamId } } } } }`, {
+        id: clusterId,
+      });
+      const s = cluster.steps.edges[0].node;
+      return s.state === 'COMPLETED' ? s : null;
+    },
+    'the fixture step to complete',
+    30_000,
+  );
   stepId = step.id;
   logStreamId = step.logStreamId;
   await server.data(TERMINATE, { ids: [clusterId] });
   await waitForClusterState(server, clusterId, ['TERMINATED']);
 });
-afterAll(async () => { await server?.close(); });
+afterAll(async () => {
+  await server?.close();
+});
 
 describe('HTTP without a valid key', () => {
   const badHeaders: Array<[string, string | null]> = [
@@ -107,11 +123,16 @@ describe('HTTP without a valid key', () => {
 });
 
 describe('WebSocket without a valid key', () => {
-  for (const [what, key] of [['no key', null], ['a wrong key', `ep_${crypto.randomBytes(24).toString('hex')}`]] as const) {
+  for (const [what, key] of [
+    ['no key', null],
+    ['a wrong key', `ep_${crypto.randomBytes(24).toString('hex')}`],
+  ] as const) {
     it(`a connection with ${what} is closed with 4403 (graphql-ws Forbidden), not acknowledged, and gets no events`, async () => {
       const client = wsClient(server.url, key);
       let acknowledged = false;
-      client.on('connected', () => { acknowledged = true; });
+      client.on('connected', () => {
+        acknowledged = true;
+      });
       // after: "0" would replay the fixture cluster's whole history to anyone allowed to see it
       const sub = new Subscription(client, EVENTS_SUB, { clusterId, after: '0' }, (d) => d.clusterEvents);
       try {
@@ -164,7 +185,11 @@ describe('API keys with limited actions', () => {
     expectError(terminate, 'FORBIDDEN');
 
     // logs are a separate permission (logs:GetLogEvents), over HTTP and WebSocket alike
-    const logsHttp = await server.gql(`query($id: ID!) { step(id: $id) { id logs { edges { node { text } } } } }`, { id: stepId }, reader.key);
+    const logsHttp = await server.gql(
+      `query($id: ID!) { step(id: $id) { id logs { edges { node { text } } } } }`,
+      { id: stepId },
+      reader.key,
+    );
     expectError(logsHttp, 'FORBIDDEN');
     expect(JSON.stringify(logsHttp)).not.toContain('visible-only-with-logs-permission');
 
@@ -214,7 +239,11 @@ describe('key management', () => {
     const limited = await createKey('key-manager', ['keys:*', 'clusters:Describe*']);
     const escalate = await server.gql(CREATE_KEY, { input: { name: 'escalated', actions: ['*'] } }, limited.key);
     expectError(escalate, 'FORBIDDEN', 'input.actions.0');
-    expectError(await server.gql(CREATE_KEY, { input: { name: 'wider', actions: ['clusters:*'] } }, limited.key), 'FORBIDDEN', 'input.actions.0');
+    expectError(
+      await server.gql(CREATE_KEY, { input: { name: 'wider', actions: ['clusters:*'] } }, limited.key),
+      'FORBIDDEN',
+      'input.actions.0',
+    );
     const narrower = await server.gql(CREATE_KEY, { input: { name: 'narrower', actions: ['clusters:DescribeCluster'] } }, limited.key);
     expect(narrower.data.createApiKey.apiKey.actions).toEqual(['clusters:DescribeCluster']);
     const inherited = await server.gql(CREATE_KEY, { input: { name: 'inherited' } }, limited.key);
@@ -308,7 +337,11 @@ describe('key management', () => {
   it('refuses a bad action pattern with the index of the bad one, and creates no key', async () => {
     const before = (await server.data(API_KEYS)).apiKeys.length;
     expectError(await server.gql(CREATE_KEY, { input: { name: 'bad', actions: ['clusters'] } }), 'BAD_USER_INPUT', 'input.actions.0');
-    expectError(await server.gql(CREATE_KEY, { input: { name: 'bad', actions: ['clusters:*', 'clusters: Describe*'] } }), 'BAD_USER_INPUT', 'input.actions.1');
+    expectError(
+      await server.gql(CREATE_KEY, { input: { name: 'bad', actions: ['clusters:*', 'clusters: Describe*'] } }),
+      'BAD_USER_INPUT',
+      'input.actions.1',
+    );
     expectError(await server.gql(CREATE_KEY, { input: { name: 'bad', actions: ['**'] } }), 'BAD_USER_INPUT', 'input.actions.0');
     expectError(await server.gql(CREATE_KEY, { input: { name: 'bad', actions: [] } }), 'BAD_USER_INPUT', 'input.actions');
     expectError(await server.gql(CREATE_KEY, { input: { name: '', actions: ['*'] } }), 'BAD_USER_INPUT', 'input.name');
@@ -327,7 +360,9 @@ describe('the admin key of the server program (child process)', () => {
   // startChildServer passes this process's env on: an ADMIN_API_KEY set by whoever runs the tests
   // would suppress the generated key, so it is removed for these tests
   const inherited = process.env.ADMIN_API_KEY;
-  beforeAll(() => { delete process.env.ADMIN_API_KEY; });
+  beforeAll(() => {
+    delete process.env.ADMIN_API_KEY;
+  });
   afterAll(async () => {
     if (inherited !== undefined) process.env.ADMIN_API_KEY = inherited;
     for (const c of children) await c.kill('SIGTERM');

@@ -7,8 +7,12 @@ import { expectError } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => { await server?.close(); });
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
 
 const CREATE = `mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name uri createdAt } } }`;
 const DELETE = `mutation($name: String!, $force: Boolean) { deleteBucket(input: { name: $name, force: $force }) { name deletedObjects } }`;
@@ -72,8 +76,21 @@ describe('buckets', () => {
   });
 
   it('names are validated like S3 bucket names, and nothing is created', async () => {
-    const bad = ['ab', 'a'.repeat(64), 'Upper-case', 'under_score', '-starts-with-hyphen', 'ends-with-hyphen-', 'two..dots',
-      '192.168.1.1', 'xn--punycode', 'x-s3alias', 'white space', 'a/b', '../etc'];
+    const bad = [
+      'ab',
+      'a'.repeat(64),
+      'Upper-case',
+      'under_score',
+      '-starts-with-hyphen',
+      'ends-with-hyphen-',
+      'two..dots',
+      '192.168.1.1',
+      'xn--punycode',
+      'x-s3alias',
+      'white space',
+      'a/b',
+      '../etc',
+    ];
     for (const name of bad) expectError(await server.gql(CREATE, { name }), 'BAD_USER_INPUT', 'input.name');
     const names = (await server.data(BUCKETS)).buckets.map((b: any) => b.name);
     for (const name of bad) expect(names).not.toContain(name);
@@ -102,14 +119,20 @@ describe('buckets', () => {
 
 describe('putObject', () => {
   let bucket: string;
-  beforeAll(async () => { bucket = await createBucket('put'); });
+  beforeAll(async () => {
+    bucket = await createBucket('put');
+  });
 
   it('stores UTF-8 text: metadata, ETag (MD5 in quotes), bytes on disk at the mapped path', async () => {
     const content = 'héllo, wörld ✓\n';
     const obj = await put(bucket, 'docs/hello.txt', content);
     expect(obj).toMatchObject({
-      bucket, key: 'docs/hello.txt', uri: `s3://${bucket}/docs/hello.txt`, size: Buffer.byteLength(content),
-      etag: md5(content), contentType: 'text/plain; charset=utf-8',
+      bucket,
+      key: 'docs/hello.txt',
+      uri: `s3://${bucket}/docs/hello.txt`,
+      size: Buffer.byteLength(content),
+      etag: md5(content),
+      contentType: 'text/plain; charset=utf-8',
     });
     expect(await fs.readFile(path.join(server.dataDir, 'buckets', bucket, 'docs', 'hello.txt'), 'utf8')).toBe(content);
     expect((await server.data(OBJECT, { bucket, key: 'docs/hello.txt' })).object).toMatchObject({ size: obj.size, etag: obj.etag });
@@ -117,7 +140,9 @@ describe('putObject', () => {
 
   it('stores base64 bytes, with the given content type', async () => {
     const bytes = crypto.randomBytes(3000);
-    const { putObject } = await server.data(PUT, { input: { bucket, key: 'bin/blob', contentBase64: bytes.toString('base64'), contentType: 'image/png' } });
+    const { putObject } = await server.data(PUT, {
+      input: { bucket, key: 'bin/blob', contentBase64: bytes.toString('base64'), contentType: 'image/png' },
+    });
     expect(putObject.object).toMatchObject({ size: 3000, etag: md5(bytes), contentType: 'image/png' });
     expect(await fs.readFile(path.join(server.dataDir, 'buckets', bucket, 'bin', 'blob'))).toEqual(bytes);
   });
@@ -126,7 +151,11 @@ describe('putObject', () => {
     expect((await put(bucket, 't/data.csv', 'a,b\n')).contentType).toBe('text/csv; charset=utf-8');
     expect((await put(bucket, 't/data.json', '{}')).contentType).toBe('application/json');
     expect((await put(bucket, 't/noext', 'x')).contentType).toBe('application/octet-stream');
-    expectError(await server.gql(PUT, { input: { bucket, key: 'x', content: 'x', contentType: 'not a type' } }), 'BAD_USER_INPUT', 'input.contentType');
+    expectError(
+      await server.gql(PUT, { input: { bucket, key: 'x', content: 'x', contentType: 'not a type' } }),
+      'BAD_USER_INPUT',
+      'input.contentType',
+    );
   });
 
   it('overwrites: the same key gets the new bytes and ETag; lastModified moves', async () => {
@@ -143,13 +172,23 @@ describe('putObject', () => {
 
   it('needs exactly one of content and contentBase64, valid base64', async () => {
     expectError(await server.gql(PUT, { input: { bucket, key: 'k' } }), 'BAD_USER_INPUT', 'input.content');
-    expectError(await server.gql(PUT, { input: { bucket, key: 'k', content: 'a', contentBase64: 'YQ==' } }), 'BAD_USER_INPUT', 'input.content');
-    expectError(await server.gql(PUT, { input: { bucket, key: 'k', contentBase64: 'not base64!' } }), 'BAD_USER_INPUT', 'input.contentBase64');
+    expectError(
+      await server.gql(PUT, { input: { bucket, key: 'k', content: 'a', contentBase64: 'YQ==' } }),
+      'BAD_USER_INPUT',
+      'input.content',
+    );
+    expectError(
+      await server.gql(PUT, { input: { bucket, key: 'k', contentBase64: 'not base64!' } }),
+      'BAD_USER_INPUT',
+      'input.contentBase64',
+    );
     expect((await server.data(OBJECT, { bucket, key: 'k' })).object).toBeNull();
   });
 
   it('over 1 MiB is PAYLOAD_TOO_LARGE, pointing to the HTTP route', async () => {
-    const res = await server.gql(PUT, { input: { bucket, key: 'big.bin', contentBase64: Buffer.alloc(1024 * 1024 + 1).toString('base64') } });
+    const res = await server.gql(PUT, {
+      input: { bucket, key: 'big.bin', contentBase64: Buffer.alloc(1024 * 1024 + 1).toString('base64') },
+    });
     expectError(res, 'PAYLOAD_TOO_LARGE', 'input.contentBase64');
     expect(res.errors![0]!.message).toContain(`PUT /objects/${bucket}/big.bin`);
     expect((await server.data(OBJECT, { bucket, key: 'big.bin' })).object).toBeNull();
@@ -168,7 +207,7 @@ describe('putObject', () => {
     expect((await put(bucket, 'tree', 'now a file')).size).toBe(10);
   });
 
-  it('an empty directory left at a key\'s path is no clash', async () => {
+  it("an empty directory left at a key's path is no clash", async () => {
     await fs.mkdir(path.join(server.dataDir, 'buckets', bucket, 'hollow', 'deeper'), { recursive: true });
     await expect(put(bucket, 'hollow/deeper', 'file now')).resolves.toMatchObject({ size: 8 });
   });
@@ -187,7 +226,11 @@ describe('deleteObject', () => {
   it('removes metadata and bytes; deleting again says deleted: false', async () => {
     const bucket = await createBucket('del');
     await put(bucket, 'a/b/c.txt', 'c');
-    expect((await server.data(DELETE_OBJECT, { bucket, key: 'a/b/c.txt' })).deleteObject).toEqual({ bucket, key: 'a/b/c.txt', deleted: true });
+    expect((await server.data(DELETE_OBJECT, { bucket, key: 'a/b/c.txt' })).deleteObject).toEqual({
+      bucket,
+      key: 'a/b/c.txt',
+      deleted: true,
+    });
     expect((await server.data(OBJECT, { bucket, key: 'a/b/c.txt' })).object).toBeNull();
     // the directories it left empty are gone too
     expect(await fs.readdir(path.join(server.dataDir, 'buckets', bucket))).toEqual([]);
@@ -198,8 +241,22 @@ describe('deleteObject', () => {
 describe('listing (ListObjectsV2)', () => {
   let bucket: string;
   const keys = [
-    'a.txt', 'b/1.txt', 'b/2.txt', 'b/sub/3.txt', 'b/sub/4.txt', 'b-side.txt', 'c/x/y/z.txt', 'logs/2024/01.log',
-    'logs/2024/02.log', 'logs/2025/01.log', 'logs/readme', 'zeta', 'Ä-umlaut', 'é', '日本/語.txt', '😀.txt',
+    'a.txt',
+    'b/1.txt',
+    'b/2.txt',
+    'b/sub/3.txt',
+    'b/sub/4.txt',
+    'b-side.txt',
+    'c/x/y/z.txt',
+    'logs/2024/01.log',
+    'logs/2024/02.log',
+    'logs/2025/01.log',
+    'logs/readme',
+    'zeta',
+    'Ä-umlaut',
+    'é',
+    '日本/語.txt',
+    '😀.txt',
   ];
   // S3 order is UTF-8 byte order
   const sorted = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
@@ -220,8 +277,11 @@ describe('listing (ListObjectsV2)', () => {
   it('a prefix is a range: only keys that start with it', async () => {
     const pages = await listAll(bucket, { prefix: 'b', first: 2 });
     expect(pages.flatMap((p) => p.keys)).toEqual(sorted.filter((k) => k.startsWith('b')));
-    expect((await listAll(bucket, { prefix: 'logs/2024/', first: 10 })).flatMap((p) => p.keys)).toEqual(['logs/2024/01.log', 'logs/2024/02.log']);
-    expect((await listAll(bucket, { prefix: 'nothing/', first: 10 }))).toEqual([{ keys: [], prefixes: [] }]);
+    expect((await listAll(bucket, { prefix: 'logs/2024/', first: 10 })).flatMap((p) => p.keys)).toEqual([
+      'logs/2024/01.log',
+      'logs/2024/02.log',
+    ]);
+    expect(await listAll(bucket, { prefix: 'nothing/', first: 10 })).toEqual([{ keys: [], prefixes: [] }]);
   });
 
   it('delimiter "/" rolls deeper keys into common prefixes, like folders', async () => {
@@ -355,11 +415,17 @@ describe('step outputs written back (storage.registerPrefix) and URIs resolved (
     expect(resolved).toEqual({ bucket, key: 'out/_SUCCESS', path: path.join(server.dataDir, 'buckets', bucket, 'out', '_SUCCESS') });
     expect((await storage.resolveUri(`s3://${bucket}/out/`, 'uri', { allowPrefix: true })).path).toBe(dir);
     // a "folder" named without its slash, as Spark inputs often are
-    expect(await storage.resolveUri(`s3://${bucket}/out/part`, 'uri', { allowPrefix: true })).toEqual({ bucket, key: 'out/part/', path: path.join(dir, 'part') });
+    expect(await storage.resolveUri(`s3://${bucket}/out/part`, 'uri', { allowPrefix: true })).toEqual({
+      bucket,
+      key: 'out/part/',
+      path: path.join(dir, 'part'),
+    });
     await expect(storage.resolveUri(`s3://${bucket}/out/part`, 'uri')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(storage.resolveUri(`s3://${bucket}/out/missing`, 'uri')).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'uri' });
     await expect(storage.resolveUri(`s3://${bucket}/../x`, 'uri')).rejects.toMatchObject({ code: 'BAD_USER_INPUT', field: 'uri' });
-    await expect(storage.resolveUri(`s3://${uniqueBucket('gone')}/`, 'uri', { allowPrefix: true })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(storage.resolveUri(`s3://${uniqueBucket('gone')}/`, 'uri', { allowPrefix: true })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
   });
 
   it('an output URI names where a step writes; registerOutput publishes a single file or a directory', async () => {
@@ -370,7 +436,9 @@ describe('step outputs written back (storage.registerPrefix) and URIs resolved (
     await fs.mkdir(path.dirname(single.path), { recursive: true });
     await fs.writeFile(single.path, 'PAR1');
     const one = await storage.registerOutput(`s3://${bucket}/result/rows.parquet`, 'outputUri');
-    expect(one.objects.map((o) => [o.key, o.size, o.etag, o.contentType])).toEqual([['result/rows.parquet', 4, md5('PAR1'), 'application/vnd.apache.parquet']]);
+    expect(one.objects.map((o) => [o.key, o.size, o.etag, o.contentType])).toEqual([
+      ['result/rows.parquet', 4, md5('PAR1'), 'application/vnd.apache.parquet'],
+    ]);
 
     const dir = await storage.outputLocation(`s3://${bucket}/spark-out`, 'outputUri');
     await fs.mkdir(dir.path, { recursive: true });
@@ -380,7 +448,13 @@ describe('step outputs written back (storage.registerPrefix) and URIs resolved (
     const listed = (await server.data(LIST, { bucket })).objects.edges.map((e: any) => e.node.key);
     expect(listed).toEqual(['result/rows.parquet', 'spark-out/part-0.csv']);
 
-    await expect(storage.outputLocation(`s3://${uniqueBucket('gone')}/x`, 'outputUri')).rejects.toMatchObject({ code: 'NOT_FOUND', field: 'outputUri' });
-    await expect(storage.outputLocation(`s3://${bucket}/../../x`, 'outputUri')).rejects.toMatchObject({ code: 'BAD_USER_INPUT', field: 'outputUri' });
+    await expect(storage.outputLocation(`s3://${uniqueBucket('gone')}/x`, 'outputUri')).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      field: 'outputUri',
+    });
+    await expect(storage.outputLocation(`s3://${bucket}/../../x`, 'outputUri')).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'outputUri',
+    });
   });
 });

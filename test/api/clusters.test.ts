@@ -6,8 +6,12 @@ import { isAlive } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => { await server?.close(); });
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
 
 const CREATE = `mutation($input: CreateClusterInput!) { createCluster(input: $input) { cluster { id name state createdAt } } }`;
 const LIST = `query($first: Int, $after: String, $filter: ClusterFilter) { clusters(first: $first, after: $after, filter: $filter) {
@@ -35,9 +39,13 @@ describe('listing', () => {
     prefix = unique('PgList');
     ids = [];
     for (let i = 0; i < 7; i++) {
-      const { createCluster } = await server.data(CREATE, { input: {
-        name: `${prefix}-Alpha-${i}`, instanceGroups: [MASTER], keepAliveWhenNoSteps: true,
-      } });
+      const { createCluster } = await server.data(CREATE, {
+        input: {
+          name: `${prefix}-Alpha-${i}`,
+          instanceGroups: [MASTER],
+          keepAliveWhenNoSteps: true,
+        },
+      });
       ids.push(createCluster.cluster.id);
     }
     // all but the last end at once: fewer agent processes, and two states to filter on
@@ -168,8 +176,9 @@ describe('clientToken', () => {
     expectError(res, 'CONFLICT', 'input.clientToken');
     const renamed = await server.gql(CREATE, { input: input(`${name}-other`, token) });
     expectError(renamed, 'CONFLICT', 'input.clientToken');
-    expect((await list({ first: 100, filter: { nameContains: name } })).edges.map((e: any) => e.node.id))
-      .toEqual([first.createCluster.cluster.id]);
+    expect((await list({ first: 100, filter: { nameContains: name } })).edges.map((e: any) => e.node.id)).toEqual([
+      first.createCluster.cluster.id,
+    ]);
     await server.data(TERMINATE, { ids: [first.createCluster.cluster.id] });
     await waitForState(first.createCluster.cluster.id, ['TERMINATED']);
   });
@@ -195,9 +204,12 @@ describe('catalog', () => {
 
 describe('modifyInstanceGroup', () => {
   it('grows CORE to 3 running nodes, shrinks back to 1 stopping the newest, and terminate stops all', async () => {
-    const { createCluster } = await server.data(CREATE, { input: {
-      name: unique('resize'), instanceGroups: [MASTER, CORE(1)],
-    } });
+    const { createCluster } = await server.data(CREATE, {
+      input: {
+        name: unique('resize'),
+        instanceGroups: [MASTER, CORE(1)],
+      },
+    });
     const id = createCluster.cluster.id;
     const ready = await waitForState(id, ['WAITING']);
     const core = ready.instanceGroups.find((g: any) => g.role === 'CORE');
@@ -207,10 +219,14 @@ describe('modifyInstanceGroup', () => {
     const grow = await server.data(MODIFY, { input: { clusterId: id, instanceGroupId: core.id, instanceCount: 3 } });
     expect(grow.modifyInstanceGroup.instanceGroup).toEqual({ id: core.id, role: 'CORE', requestedCount: 3, state: 'RESIZING' });
 
-    const grown = await waitFor(id, (c) => {
-      const g = c.instanceGroups.find((x: any) => x.id === core.id);
-      return g.state === 'RUNNING' && c.instances.filter((i: any) => i.groupId === core.id && i.state === 'RUNNING').length === 3;
-    }, 'CORE group RUNNING with 3 nodes');
+    const grown = await waitFor(
+      id,
+      (c) => {
+        const g = c.instanceGroups.find((x: any) => x.id === core.id);
+        return g.state === 'RUNNING' && c.instances.filter((i: any) => i.groupId === core.id && i.state === 'RUNNING').length === 3;
+      },
+      'CORE group RUNNING with 3 nodes',
+    );
     const coreNodes = grown.instances.filter((i: any) => i.groupId === core.id);
     expect(coreNodes).toHaveLength(3);
     for (const i of coreNodes) {
@@ -223,10 +239,14 @@ describe('modifyInstanceGroup', () => {
 
     const shrink = await server.data(MODIFY, { input: { clusterId: id, instanceGroupId: core.id, instanceCount: 1 } });
     expect(shrink.modifyInstanceGroup.instanceGroup).toMatchObject({ requestedCount: 1, state: 'RESIZING' });
-    const shrunk = await waitFor(id, (c) => {
-      const g = c.instanceGroups.find((x: any) => x.id === core.id);
-      return g.state === 'RUNNING' && c.instances.filter((i: any) => i.groupId === core.id && i.state === 'TERMINATED').length === 2;
-    }, 'CORE group back to 1 node');
+    const shrunk = await waitFor(
+      id,
+      (c) => {
+        const g = c.instanceGroups.find((x: any) => x.id === core.id);
+        return g.state === 'RUNNING' && c.instances.filter((i: any) => i.groupId === core.id && i.state === 'TERMINATED').length === 2;
+      },
+      'CORE group back to 1 node',
+    );
     const after = shrunk.instances.filter((i: any) => i.groupId === core.id);
     const stopped = after.filter((i: any) => i.state === 'TERMINATED');
     const kept = after.filter((i: any) => i.state === 'RUNNING');
@@ -251,10 +271,14 @@ describe('modifyInstanceGroup', () => {
 
 describe('ending by itself', () => {
   it('keepAliveWhenNoSteps false: ends TERMINATED (ALL_STEPS_COMPLETED) after its one step', async () => {
-    const { createCluster } = await server.data(CREATE, { input: {
-      name: unique('transient'), instanceGroups: [MASTER], keepAliveWhenNoSteps: false,
-      steps: [{ name: 'only', command: { args: ['sh', '-c', 'echo done'] } }],
-    } });
+    const { createCluster } = await server.data(CREATE, {
+      input: {
+        name: unique('transient'),
+        instanceGroups: [MASTER],
+        keepAliveWhenNoSteps: false,
+        steps: [{ name: 'only', command: { args: ['sh', '-c', 'echo done'] } }],
+      },
+    });
     const id = createCluster.cluster.id;
     const ended = await waitForState(id, ['TERMINATED', 'TERMINATED_WITH_ERRORS']);
     expect(ended.state).toBe('TERMINATED');
@@ -268,13 +292,16 @@ describe('ending by itself', () => {
   });
 
   it('a failed TERMINATE_CLUSTER step ends the cluster TERMINATED_WITH_ERRORS (STEP_FAILURE), later steps cancelled', async () => {
-    const { createCluster } = await server.data(CREATE, { input: {
-      name: unique('doomed'), instanceGroups: [MASTER],
-      steps: [
-        { name: 'fails', actionOnFailure: 'TERMINATE_CLUSTER', command: { args: ['sh', '-c', 'exit 3'] } },
-        { name: 'never', command: { args: ['sh', '-c', 'echo should not run'] } },
-      ],
-    } });
+    const { createCluster } = await server.data(CREATE, {
+      input: {
+        name: unique('doomed'),
+        instanceGroups: [MASTER],
+        steps: [
+          { name: 'fails', actionOnFailure: 'TERMINATE_CLUSTER', command: { args: ['sh', '-c', 'exit 3'] } },
+          { name: 'never', command: { args: ['sh', '-c', 'echo should not run'] } },
+        ],
+      },
+    });
     const id = createCluster.cluster.id;
     const ended = await waitForState(id, ['TERMINATED', 'TERMINATED_WITH_ERRORS']);
     expect(ended.state).toBe('TERMINATED_WITH_ERRORS');

@@ -5,10 +5,19 @@ import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 // the default body limit, 2 MiB
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => { await server?.close(); });
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
 
-interface Raw { status: number; contentType: string; text: string; json: any }
+interface Raw {
+  status: number;
+  contentType: string;
+  text: string;
+  json: any;
+}
 
 /** Sends exactly these bytes; the JSON is parsed from the raw text so the text itself can be checked. */
 async function send(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Raw> {
@@ -19,7 +28,11 @@ async function send(method: string, path: string, body?: string | Buffer, header
   });
   const text = await res.text();
   let json: any = null;
-  try { json = JSON.parse(text); } catch { /* checked by the caller */ }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* checked by the caller */
+  }
   return { status: res.status, contentType: res.headers.get('content-type') ?? '', text, json };
 }
 
@@ -41,15 +54,27 @@ function expectErrorResponse(res: Raw, status: number, code: string) {
  * Runs one operation over graphql-ws and returns its first result or its errors. A closed socket
  * comes back as an error without a code. The raw result must never carry a stack trace.
  */
-async function wsOnce(query: string, shared?: Client): Promise<{ data?: any; errors?: Array<{ message: string; extensions?: any }>; raw: string }> {
+async function wsOnce(
+  query: string,
+  shared?: Client,
+): Promise<{ data?: any; errors?: Array<{ message: string; extensions?: any }>; raw: string }> {
   const client = shared ?? server.ws();
   try {
     const result = await new Promise<any>((resolve) => {
-      const unsubscribe = client.subscribe({ query }, {
-        next: (v) => { unsubscribe(); resolve(v); },
-        error: (e) => resolve({ errors: Array.isArray(e) ? e : [{ message: String((e as any)?.reason ?? e), extensions: { closeCode: (e as any)?.code } }] }),
-        complete: () => resolve({ errors: [{ message: 'completed without a result' }] }),
-      });
+      const unsubscribe = client.subscribe(
+        { query },
+        {
+          next: (v) => {
+            unsubscribe();
+            resolve(v);
+          },
+          error: (e) =>
+            resolve({
+              errors: Array.isArray(e) ? e : [{ message: String((e as any)?.reason ?? e), extensions: { closeCode: (e as any)?.code } }],
+            }),
+          complete: () => resolve({ errors: [{ message: 'completed without a result' }] }),
+        },
+      );
     });
     const raw = JSON.stringify(result);
     expect(raw).not.toMatch(/stacktrace/i);
@@ -69,7 +94,9 @@ async function clusterCount(): Promise<number> {
 
 describe('malformed requests', () => {
   it('a body that is not JSON is 400 BAD_USER_INPUT', async () => {
-    const res = await send('POST', '/graphql', '{"query": "{ clusters { edges { node { id } } } }"', { 'content-type': 'application/json' });
+    const res = await send('POST', '/graphql', '{"query": "{ clusters { edges { node { id } } } }"', {
+      'content-type': 'application/json',
+    });
     expectErrorResponse(res, 400, 'BAD_USER_INPUT');
     expect(res.json.data).toBeUndefined();
   });
@@ -94,13 +121,19 @@ describe('malformed requests', () => {
   it('a body over 2 MB is 413 PAYLOAD_TOO_LARGE, and nothing runs', async () => {
     const before = await clusterCount();
     const big = 'x'.repeat(2 * 1024 * 1024 + 1024);
-    const res = await postJson({ query: CREATE, variables: { input: { name: 'too-big', instanceGroups: [MASTER], steps: [{ name: 's', command: { args: ['echo', big] } }] } } });
+    const res = await postJson({
+      query: CREATE,
+      variables: { input: { name: 'too-big', instanceGroups: [MASTER], steps: [{ name: 's', command: { args: ['echo', big] } }] } },
+    });
     expectErrorResponse(res, 413, 'PAYLOAD_TOO_LARGE');
     expect(await clusterCount()).toBe(before);
   });
 
   it('a body just under the limit is read (and then judged on its content)', async () => {
-    const res = await postJson({ query: '{ clusters(first: 1) { edges { node { id } } } }', variables: { padding: 'x'.repeat(1024 * 1024) } });
+    const res = await postJson({
+      query: '{ clusters(first: 1) { edges { node { id } } } }',
+      variables: { padding: 'x'.repeat(1024 * 1024) },
+    });
     expect(res.status, res.text).toBe(200);
     expect(res.json.errors).toBeUndefined();
   });
@@ -171,11 +204,17 @@ describe('malformed operations over WebSocket', () => {
     const client = server.ws();
     try {
       const result = await new Promise<any>((resolve) => {
-        client.subscribe({ query: 'subscription($id: ID!, $after: String) { clusterEvents(clusterId: $id, after: $after) { cursor } }', variables: { id: 'j-x', after: { not: 'a string' } } }, {
-          next: (v) => resolve(v),
-          error: (e) => resolve({ errors: e }),
-          complete: () => resolve({ errors: [{ message: 'completed without a result' }] }),
-        });
+        client.subscribe(
+          {
+            query: 'subscription($id: ID!, $after: String) { clusterEvents(clusterId: $id, after: $after) { cursor } }',
+            variables: { id: 'j-x', after: { not: 'a string' } },
+          },
+          {
+            next: (v) => resolve(v),
+            error: (e) => resolve({ errors: e }),
+            complete: () => resolve({ errors: [{ message: 'completed without a result' }] }),
+          },
+        );
       });
       expectError(result, 'BAD_USER_INPUT', 'after');
     } finally {
@@ -218,7 +257,9 @@ describe('routes and CSRF', () => {
 
   it('a mutation over GET is refused and runs nothing', async () => {
     const before = await clusterCount();
-    const query = encodeURIComponent(`mutation { createCluster(input: { name: "via-get", instanceGroups: [{ role: MASTER, instanceType: "m5.large", count: 1 }] }) { cluster { id } } }`);
+    const query = encodeURIComponent(
+      `mutation { createCluster(input: { name: "via-get", instanceGroups: [{ role: MASTER, instanceType: "m5.large", count: 1 }] }) { cluster { id } } }`,
+    );
     const res = await send('GET', `/graphql?query=${query}`, undefined, { 'apollo-require-preflight': 'true' });
     expectErrorResponse(res, 405, 'BAD_USER_INPUT');
     expect(res.json.data).toBeUndefined();

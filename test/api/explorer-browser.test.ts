@@ -39,15 +39,21 @@ describe.skipIf(!available)('the GraphiQL explorer in a browser', () => {
         return route.abort();
       });
       // what a user types into the headers and query editors, as GraphiQL keeps them
-      await page.addInitScript(([key, q]) => {
-        const storage = (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage;
-        storage.setItem('graphiql:headers', JSON.stringify({ Authorization: `Bearer ${key}` }));
-        storage.setItem('graphiql:query', q);
-      }, [server.key, query] as const);
+      await page.addInitScript(
+        ([key, q]) => {
+          const storage = (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage;
+          storage.setItem('graphiql:headers', JSON.stringify({ Authorization: `Bearer ${key}` }));
+          storage.setItem('graphiql:query', q);
+        },
+        [server.key, query] as const,
+      );
       await page.goto(`${server.url}/graphql`);
       await page.locator('.graphiql-execute-button').click();
       const result = page.locator('.result-window');
-      await result.locator('.CodeMirror-code').filter({ hasText: /"(data|errors)"/ }).waitFor();
+      await result
+        .locator('.CodeMirror-code')
+        .filter({ hasText: /"(data|errors)"/ })
+        .waitFor();
       expect(offsite).toEqual([]);
       // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText() (the text as shown), not the DOM property
       return await result.innerText();

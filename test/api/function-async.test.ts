@@ -8,20 +8,38 @@ import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => { await server?.close(); });
-
-const node = (name: string, body: string, extra: Record<string, unknown> = {}) => deploy(server, {
-  name, runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: body }] }, ...extra,
+beforeAll(async () => {
+  server = await startTestServer();
 });
+afterAll(async () => {
+  await server?.close();
+});
+
+const node = (name: string, body: string, extra: Record<string, unknown> = {}) =>
+  deploy(server, {
+    name,
+    runtime: 'NODEJS20',
+    handler: 'index.handler',
+    code: { files: [{ path: 'index.js', content: body }] },
+    ...extra,
+  });
 const getInvocation = async (id: string) => (await server.data(GET_INVOCATION, { id })).invocation;
-const waitSettled = (id: string, timeoutMs = 20_000) => waitUntil(async () => {
-  const inv = await getInvocation(id);
-  return inv.status === 'SUCCEEDED' || inv.status === 'FAILED' ? inv : null;
-}, `invocation ${id} to settle`, timeoutMs);
+const waitSettled = (id: string, timeoutMs = 20_000) =>
+  waitUntil(
+    async () => {
+      const inv = await getInvocation(id);
+      return inv.status === 'SUCCEEDED' || inv.status === 'FAILED' ? inv : null;
+    },
+    `invocation ${id} to settle`,
+    timeoutMs,
+  );
 const invocationsOf = async (functionName: string) =>
-  (await server.data(`query($f: String!) { invocations(first: 100, filter: { functionName: $f }) { edges { node { id status payload response attempts sourceInvocationId invocationType } } } }`, { f: functionName }))
-    .invocations.edges.map((e: any) => e.node);
+  (
+    await server.data(
+      `query($f: String!) { invocations(first: 100, filter: { functionName: $f }) { edges { node { id status payload response attempts sourceInvocationId invocationType } } } }`,
+      { f: functionName },
+    )
+  ).invocations.edges.map((e: any) => e.node);
 
 const RECORDER = `exports.handler = async (event) => ({ recorded: event });`;
 
@@ -36,15 +54,21 @@ describe('EVENT', () => {
     expect(res.invocation.invocationType).toBe('EVENT');
     const done = await waitSettled(res.invocation.id);
     expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 1, response: { doubled: 42 }, payload: { n: 21 } });
-    const record = await waitUntil(async () => (await invocationsOf('sink-ok')).find((i: any) => i.status === 'SUCCEEDED'), 'the destination to run');
+    const record = await waitUntil(
+      async () => (await invocationsOf('sink-ok')).find((i: any) => i.status === 'SUCCEEDED'),
+      'the destination to run',
+    );
     expect(record.sourceInvocationId).toBe(res.invocation.id);
     expect(record.invocationType).toBe('EVENT');
     const r = record.payload;
     expect(r).toEqual({
-      version: '1.0', timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      version: '1.0',
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       requestContext: {
-        requestId: res.invocation.id, functionArn: 'arn:aws:lambda:local:000000000000:function:async-ok:$LATEST',
-        condition: 'Success', approximateInvokeCount: 1,
+        requestId: res.invocation.id,
+        functionArn: 'arn:aws:lambda:local:000000000000:function:async-ok:$LATEST',
+        condition: 'Success',
+        approximateInvokeCount: 1,
       },
       requestPayload: { n: 21 },
       responseContext: { statusCode: 200, executedVersion: '$LATEST' },
@@ -55,7 +79,9 @@ describe('EVENT', () => {
 
   it('retries a failing event (2 retries by default), then sends it to the on-failure destination', async () => {
     await node('sink-fail', RECORDER);
-    await node('async-fail', `exports.handler = async () => { throw new RangeError('always'); };`, { eventInvokeConfig: { onFailure: 'sink-fail' } });
+    await node('async-fail', `exports.handler = async () => { throw new RangeError('always'); };`, {
+      eventInvokeConfig: { onFailure: 'sink-fail' },
+    });
     const res = await invoke(server, { functionName: 'async-fail', invocationType: 'EVENT', payload: { x: 1 } });
     const done = await waitSettled(res.invocation.id);
     expect(done.status).toBe('FAILED');
@@ -63,17 +89,27 @@ describe('EVENT', () => {
     expect(done.errorType).toBe('RangeError');
     // three START lines: one per attempt
     expect(done.logs.filter((l: any) => l.text.startsWith('START ')).length).toBe(3);
-    const record = await waitUntil(async () => (await invocationsOf('sink-fail')).find((i: any) => i.status === 'SUCCEEDED'), 'the failure destination to run');
-    expect(record.payload.requestContext).toMatchObject({ requestId: res.invocation.id, condition: 'RetriesExhausted', approximateInvokeCount: 3 });
+    const record = await waitUntil(
+      async () => (await invocationsOf('sink-fail')).find((i: any) => i.status === 'SUCCEEDED'),
+      'the failure destination to run',
+    );
+    expect(record.payload.requestContext).toMatchObject({
+      requestId: res.invocation.id,
+      condition: 'RetriesExhausted',
+      approximateInvokeCount: 3,
+    });
     expect(record.payload.responseContext).toEqual({ statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' });
     expect(record.payload.responsePayload).toMatchObject({ errorType: 'RangeError', errorMessage: 'always' });
     expect(record.payload.requestPayload).toEqual({ x: 1 });
   });
 
   it('a retry can succeed; maximumRetryAttempts 0 means one attempt', async () => {
-    await node('flaky', `const fs = require('fs'); exports.handler = async () => {
+    await node(
+      'flaky',
+      `const fs = require('fs'); exports.handler = async () => {
       const f = process.env.TMPDIR + '/count'; const n = fs.existsSync(f) ? Number(fs.readFileSync(f, 'utf8')) : 0;
-      fs.writeFileSync(f, String(n + 1)); if (n === 0) throw new Error('first time'); return n + 1; };`);
+      fs.writeFileSync(f, String(n + 1)); if (n === 0) throw new Error('first time'); return n + 1; };`,
+    );
     const flaky = await waitSettled((await invoke(server, { functionName: 'flaky', invocationType: 'EVENT' })).invocation.id);
     expect(flaky).toMatchObject({ status: 'SUCCEEDED', attempts: 2, response: 2 });
 
@@ -95,8 +131,15 @@ describe('EVENT', () => {
     }
     await server.data(UPDATE_CONFIG, { input: { functionName: 'aging', reservedConcurrency: -1 } });
     expect(await waitSettled(res.invocation.id)).toMatchObject({ status: 'FAILED', errorType: 'EventAgeExceeded', attempts: 0 });
-    const record = await waitUntil(async () => (await invocationsOf('sink-age')).find((i: any) => i.status === 'SUCCEEDED'), 'the failure destination to run');
-    expect(record.payload.requestContext).toMatchObject({ requestId: res.invocation.id, condition: 'EventAgeExceeded', approximateInvokeCount: 0 });
+    const record = await waitUntil(
+      async () => (await invocationsOf('sink-age')).find((i: any) => i.status === 'SUCCEEDED'),
+      'the failure destination to run',
+    );
+    expect(record.payload.requestContext).toMatchObject({
+      requestId: res.invocation.id,
+      condition: 'EventAgeExceeded',
+      approximateInvokeCount: 0,
+    });
     expect(record.payload.requestPayload).toEqual({ old: true });
     expect(record.payload.responsePayload).toBeNull();
   });
@@ -108,7 +151,11 @@ describe('EVENT', () => {
     expect((await getInvocation(res.invocation.id)).status).toBe('QUEUED');
     expect((await getInvocation(res.invocation.id)).attempts).toBe(0);
     await server.data(UPDATE_CONFIG, { input: { functionName: 'held', reservedConcurrency: -1 } });
-    expect(await waitSettled(res.invocation.id)).toMatchObject({ status: 'SUCCEEDED', attempts: 1, response: { recorded: { wait: true } } });
+    expect(await waitSettled(res.invocation.id)).toMatchObject({
+      status: 'SUCCEEDED',
+      attempts: 1,
+      response: { recorded: { wait: true } },
+    });
   });
 });
 
@@ -119,7 +166,11 @@ describe('DRY_RUN and payload limits', () => {
     expect(res.statusCode).toBe(204);
     expect(res.invocation.status).toBe('DRY_RUN');
     expect((await server.data(GET_FUNCTION, { name: 'dry' })).function.instances.total).toBe(0);
-    expectError(await server.gql(INVOKE, { input: { functionName: 'dry', qualifier: 'nope', invocationType: 'DRY_RUN' } }), 'NOT_FOUND', 'input.qualifier');
+    expectError(
+      await server.gql(INVOKE, { input: { functionName: 'dry', qualifier: 'nope', invocationType: 'DRY_RUN' } }),
+      'NOT_FOUND',
+      'input.qualifier',
+    );
   });
 
   it('refuses payloads over 1 MB async and over the 2 MiB GraphQL body sync, and takes one just under', async () => {

@@ -11,15 +11,23 @@ const run = promisify(execFile);
 const SCRIPT = path.resolve('examples/functions/deploy.sh');
 
 let server: TestServer;
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => { await server?.close(); });
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
 
 async function deployExample(name: string, runtime: string, handler: string): Promise<any> {
   const { stdout } = await run('bash', [SCRIPT, name, runtime, handler], {
-    env: { ...process.env, EMBERPLANE_URL: server.url, EMBERPLANE_API_KEY: server.key }, timeout: 60_000,
+    env: { ...process.env, EMBERPLANE_URL: server.url, EMBERPLANE_API_KEY: server.key },
+    timeout: 60_000,
   });
   // the script prints the created function, then the invocation
-  const docs = stdout.trim().split(/\n(?=\{)/).map((d) => JSON.parse(d));
+  const docs = stdout
+    .trim()
+    .split(/\n(?=\{)/)
+    .map((d) => JSON.parse(d));
   expect(docs[0].data.createFunction.function).toMatchObject({ name, state: 'PENDING' });
   return docs[1];
 }
@@ -37,7 +45,14 @@ describe('examples/functions', () => {
 
   it('python-wordcount: a Python handler over SQS-style records', async () => {
     const out = await deployExample('python-wordcount', 'PYTHON311', 'app.handler');
-    expect(out.payload).toEqual({ top: [['the', 3], ['fox', 2], ['quick', 1]], total: 10 });
+    expect(out.payload).toEqual({
+      top: [
+        ['the', 3],
+        ['fox', 2],
+        ['quick', 1],
+      ],
+      total: 10,
+    });
     expect(out.log).toContain(`"request": "${out.invocation.id}"`);
   });
 

@@ -12,18 +12,29 @@ const isAlive = (logStreamName: string) => instanceProcesses(logStreamName).leng
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-beforeAll(async () => { server = await startTestServer({ functionIdleSeconds: 2 }); });
-afterAll(async () => { await server?.close(); });
-
-const node = (name: string, body: string, extra: Record<string, unknown> = {}) => deploy(server, {
-  name, runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: body }] }, ...extra,
+beforeAll(async () => {
+  server = await startTestServer({ functionIdleSeconds: 2 });
 });
+afterAll(async () => {
+  await server?.close();
+});
+
+const node = (name: string, body: string, extra: Record<string, unknown> = {}) =>
+  deploy(server, {
+    name,
+    runtime: 'NODEJS20',
+    handler: 'index.handler',
+    code: { files: [{ path: 'index.js', content: body }] },
+    ...extra,
+  });
 const SLEEPER = `exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms ?? 0)); return { stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME }; };`;
 
 describe('concurrency', () => {
   it('N parallel invokes run on N instances; one more over a reserved concurrency of N is THROTTLED', async () => {
     await node('par', SLEEPER, { reservedConcurrency: 3, timeoutSeconds: 30 });
-    const results = await Promise.all([1, 2, 3, 4].map(() => server.gql(INVOKE, { input: { functionName: 'par', payload: { ms: 2_500 } } })));
+    const results = await Promise.all(
+      [1, 2, 3, 4].map(() => server.gql(INVOKE, { input: { functionName: 'par', payload: { ms: 2_500 } } })),
+    );
     const ok = results.filter((r) => !r.errors);
     const throttled = results.filter((r) => r.errors);
     expect(ok).toHaveLength(3);
@@ -36,8 +47,12 @@ describe('concurrency', () => {
     const fn = (await server.data(GET_FUNCTION, { name: 'par' })).function;
     expect(fn.instances).toEqual({ busy: 0, total: 3 });
     // the throttle is recorded too
-    const list = await server.data(`{ invocations(filter: { functionName: "par", status: [THROTTLED] }) { edges { node { status errorMessage } } } }`);
-    expect(list.invocations.edges.map((e: any) => e.node)).toEqual([{ status: 'THROTTLED', errorMessage: 'ReservedFunctionConcurrentInvocationLimitExceeded' }]);
+    const list = await server.data(
+      `{ invocations(filter: { functionName: "par", status: [THROTTLED] }) { edges { node { status errorMessage } } } }`,
+    );
+    expect(list.invocations.edges.map((e: any) => e.node)).toEqual([
+      { status: 'THROTTLED', errorMessage: 'ReservedFunctionConcurrentInvocationLimitExceeded' },
+    ]);
   });
 
   it('reserved concurrency 0 throttles everything; reservations must leave 100 unreserved', async () => {
@@ -55,7 +70,13 @@ describe('concurrency', () => {
   it('the account limit throttles unreserved functions with ConcurrentInvocationLimitExceeded', async () => {
     const small = await startTestServer({ functionConcurrencyLimit: 2 });
     try {
-      await deploy(small, { name: 'a', runtime: 'NODEJS20', handler: 'index.handler', timeoutSeconds: 30, code: { files: [{ path: 'index.js', content: SLEEPER }] } });
+      await deploy(small, {
+        name: 'a',
+        runtime: 'NODEJS20',
+        handler: 'index.handler',
+        timeoutSeconds: 30,
+        code: { files: [{ path: 'index.js', content: SLEEPER }] },
+      });
       const results = await Promise.all([1, 2, 3].map(() => small.gql(INVOKE, { input: { functionName: 'a', payload: { ms: 2_500 } } })));
       const throttled = results.filter((r) => r.errors);
       expect(throttled).toHaveLength(1);
@@ -67,7 +88,7 @@ describe('concurrency', () => {
 });
 
 describe('limits and failures', () => {
-  it('kills an instance at its timeout with Lambda\'s message; the next call starts a new one', async () => {
+  it("kills an instance at its timeout with Lambda's message; the next call starts a new one", async () => {
     await node('slow', SLEEPER, { timeoutSeconds: 1 });
     const warm = await invoke(server, { functionName: 'slow' });
     const res = await invoke(server, { functionName: 'slow', payload: { ms: 10_000 }, logType: 'TAIL' });
@@ -75,7 +96,9 @@ describe('limits and failures', () => {
     expect(res.payload.errorType).toBe('Sandbox.Timedout');
     expect(res.payload.errorMessage).toBe(`RequestId: ${res.invocation.id} Error: Task timed out after 1.00 seconds`);
     const tail = Buffer.from(res.logResult, 'base64').toString();
-    expect(tail).toMatch(new RegExp(`\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ${res.invocation.id} Task timed out after 1\\.00 seconds\\nEND RequestId`));
+    expect(tail).toMatch(
+      new RegExp(`\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ${res.invocation.id} Task timed out after 1\\.00 seconds\\nEND RequestId`),
+    );
     expect(res.invocation.durationMs).toBeGreaterThanOrEqual(1_000);
     expect(isAlive(warm.payload.stream)).toBe(false);
     const next = await invoke(server, { functionName: 'slow' });
@@ -84,23 +107,42 @@ describe('limits and failures', () => {
   });
 
   it('kills an instance over its memory size: Node heap and native memory, and Python', async () => {
-    await node('heap', `exports.handler = async () => { const keep = []; for (;;) keep.push(new Array(1e6).fill(Math.random())); };`, { timeoutSeconds: 30 });
+    await node('heap', `exports.handler = async () => { const keep = []; for (;;) keep.push(new Array(1e6).fill(Math.random())); };`, {
+      timeoutSeconds: 30,
+    });
     const heap = await invoke(server, { functionName: 'heap' });
     expect(heap.payload.errorType).toBe('Runtime.OutOfMemory');
     expect(heap.payload.errorMessage).toContain('out of memory');
     expect(heap.invocation.maxMemoryUsedMb).toBe(128);
 
-    await node('native', `exports.handler = async () => { const keep = []; for (;;) { keep.push(Buffer.alloc(16 * 1024 * 1024, 1)); await new Promise((r) => setTimeout(r, 5)); } };`, { timeoutSeconds: 30 });
+    await node(
+      'native',
+      `exports.handler = async () => { const keep = []; for (;;) { keep.push(Buffer.alloc(16 * 1024 * 1024, 1)); await new Promise((r) => setTimeout(r, 5)); } };`,
+      { timeoutSeconds: 30 },
+    );
     const native = await invoke(server, { functionName: 'native' });
     expect(native.payload.errorType).toBe('Runtime.OutOfMemory');
 
-    await deploy(server, { name: 'py-mem', runtime: 'PYTHON311', handler: 'app.handler', timeoutSeconds: 30, code: { files: [{ path: 'app.py', content: `import time
+    await deploy(server, {
+      name: 'py-mem',
+      runtime: 'PYTHON311',
+      handler: 'app.handler',
+      timeoutSeconds: 30,
+      code: {
+        files: [
+          {
+            path: 'app.py',
+            content: `import time
 def handler(event, context):
     keep = []
     while True:
         keep.append(b"x" * (16 * 1024 * 1024))
         time.sleep(0.005)
-` }] } });
+`,
+          },
+        ],
+      },
+    });
     const py = await invoke(server, { functionName: 'py-mem' });
     expect(py.payload.errorType).toBe('Runtime.OutOfMemory');
     // the function still works afterwards, on a new instance
@@ -109,11 +151,17 @@ def handler(event, context):
   });
 
   it('a crashing runtime fails its invocation with Runtime.ExitError and is replaced', async () => {
-    await node('crash', `exports.handler = async (e) => { if (e.crash) setTimeout(() => process.exit(3), 0); await new Promise((r) => setTimeout(r, 50)); return process.env.AWS_LAMBDA_LOG_STREAM_NAME; };`);
+    await node(
+      'crash',
+      `exports.handler = async (e) => { if (e.crash) setTimeout(() => process.exit(3), 0); await new Promise((r) => setTimeout(r, 50)); return process.env.AWS_LAMBDA_LOG_STREAM_NAME; };`,
+    );
     const before = await invoke(server, { functionName: 'crash' });
     const res = await invoke(server, { functionName: 'crash', payload: { crash: true } });
     expect(res.functionError).toBe('Unhandled');
-    expect(res.payload).toEqual({ errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${res.invocation.id} Error: Runtime exited with error: exit status 3` });
+    expect(res.payload).toEqual({
+      errorType: 'Runtime.ExitError',
+      errorMessage: `RequestId: ${res.invocation.id} Error: Runtime exited with error: exit status 3`,
+    });
     expect(isAlive(before.payload)).toBe(false);
     const after = await invoke(server, { functionName: 'crash' });
     expect(after.invocation.coldStart).toBe(true);
@@ -131,7 +179,18 @@ def handler(event, context):
   it('a code update is applied to new instances; updates in progress refuse another', async () => {
     await node('upd', `exports.handler = async () => ({ v: 1, stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME });`);
     const v1 = await invoke(server, { functionName: 'upd' });
-    const updated = (await server.data(UPDATE_CODE, { input: { functionName: 'upd', code: { files: [{ path: 'index.js', content: `exports.handler = async () => ({ v: 2, stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME });` }] } } })).updateFunctionCode.function;
+    const updated = (
+      await server.data(UPDATE_CODE, {
+        input: {
+          functionName: 'upd',
+          code: {
+            files: [
+              { path: 'index.js', content: `exports.handler = async () => ({ v: 2, stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME });` },
+            ],
+          },
+        },
+      })
+    ).updateFunctionCode.function;
     expect(updated.lastUpdateStatus).toBe('IN_PROGRESS');
     const again = await server.gql(UPDATE_CONFIG, { input: { functionName: 'upd', memoryMb: 256 } });
     if (again.errors) expectError(again, 'CONFLICT', 'input.functionName'); // unless the unpacking was already done
@@ -139,27 +198,33 @@ def handler(event, context):
     const v2 = await invoke(server, { functionName: 'upd' });
     expect(v2.payload.v).toBe(2);
     expect(v2.invocation.coldStart).toBe(true);
-    await waitUntil(() => !isAlive(v1.payload.stream), 'the old revision\'s instance to stop', 5_000);
+    await waitUntil(() => !isAlive(v1.payload.stream), "the old revision's instance to stop", 5_000);
   });
 
   it('deleting a function stops its instances', async () => {
     await node('gone', SLEEPER);
     const res = await invoke(server, { functionName: 'gone' });
     await server.data(`mutation { deleteFunction(input: { functionName: "gone" }) { functionName } }`);
-    await waitUntil(() => !isAlive(res.payload.stream), 'the deleted function\'s instance to stop', 5_000);
+    await waitUntil(() => !isAlive(res.payload.stream), "the deleted function's instance to stop", 5_000);
     expectError(await server.gql(INVOKE, { input: { functionName: 'gone' } }), 'NOT_FOUND', 'input.functionName');
   });
 });
 
 describe('isolation', () => {
   it('an instance sees only its documented env and its own code; not other functions, the data dir or the server', async () => {
-    await node('victim', `const SECRET = 'victim-secret'; exports.handler = async () => ({ root: process.env.LAMBDA_TASK_ROOT, api: process.env.AWS_LAMBDA_RUNTIME_API, uid: process.getuid() });`, { environment: { VICTIM_TOKEN: 'abc' } });
+    await node(
+      'victim',
+      `const SECRET = 'victim-secret'; exports.handler = async () => ({ root: process.env.LAMBDA_TASK_ROOT, api: process.env.AWS_LAMBDA_RUNTIME_API, uid: process.getuid() });`,
+      { environment: { VICTIM_TOKEN: 'abc' } },
+    );
     const victim = (await invoke(server, { functionName: 'victim' })).payload;
     const victimId = (await server.data(GET_FUNCTION, { name: 'victim' })).function.id;
     // where the victim's code is on the host
     const victimCode = path.join(server.app.modules.functions.runtime.sandbox.root, 'code', victimId);
     const [hash] = fs.readdirSync(victimCode);
-    await node('snoop', `const fs = require('fs'); const http = require('http');
+    await node(
+      'snoop',
+      `const fs = require('fs'); const http = require('http');
       const attempt = (f) => { try { return { ok: f() }; } catch (e) { return { err: e.code || e.message }; } };
       exports.handler = async (e) => ({
         env: Object.keys(process.env).sort(),
@@ -177,23 +242,44 @@ describe('isolation', () => {
             .on('error', (err) => resolve({ err: err.code }));
         }),
         uid: process.getuid(),
-      });`);
+      });`,
+    );
     // DATA_DIR is enterable by everyone when the embedded Postgres runs in it: what lies inside stays closed
     fs.chmodSync(server.dataDir, 0o711);
     fs.mkdirSync(path.join(server.dataDir, 'buckets', 'b'), { recursive: true });
     fs.writeFileSync(path.join(server.dataDir, 'buckets', 'b', 'key'), 'bucket secret');
-    const res = await invoke(server, { functionName: 'snoop', payload: { root: path.join(victimCode, hash!), api: victim.api, serverPid: process.pid, dataDir: server.dataDir } });
+    const res = await invoke(server, {
+      functionName: 'snoop',
+      payload: { root: path.join(victimCode, hash!), api: victim.api, serverPid: process.pid, dataDir: server.dataDir },
+    });
     const out = res.payload;
     expect(out.env).toEqual([
-      'AWS_DEFAULT_REGION', 'AWS_EXECUTION_ENV', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_VERSION',
-      'AWS_LAMBDA_INITIALIZATION_TYPE', 'AWS_LAMBDA_LOG_GROUP_NAME', 'AWS_LAMBDA_LOG_STREAM_NAME', 'AWS_LAMBDA_RUNTIME_API', 'AWS_REGION',
+      'AWS_DEFAULT_REGION',
+      'AWS_EXECUTION_ENV',
+      'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+      'AWS_LAMBDA_FUNCTION_NAME',
+      'AWS_LAMBDA_FUNCTION_VERSION',
+      'AWS_LAMBDA_INITIALIZATION_TYPE',
+      'AWS_LAMBDA_LOG_GROUP_NAME',
+      'AWS_LAMBDA_LOG_STREAM_NAME',
+      'AWS_LAMBDA_RUNTIME_API',
+      'AWS_REGION',
       // PWD: bubblewrap's, for the working directory it starts the runtime in (/var/task)
-      'HOME', 'LAMBDA_RUNTIME_DIR', 'LAMBDA_TASK_ROOT', 'LANG', 'PATH', 'PWD', 'TMPDIR', 'TZ', '_HANDLER',
+      'HOME',
+      'LAMBDA_RUNTIME_DIR',
+      'LAMBDA_TASK_ROOT',
+      'LANG',
+      'PATH',
+      'PWD',
+      'TMPDIR',
+      'TZ',
+      '_HANDLER',
     ]);
     expect(out.mine).toEqual({ ok: true });
     expect(victim.root).toBe('/var/task');
     // in its sandbox, none of the host's paths is there at all
-    for (const what of ['code', 'codeDir', 'codeRoot', 'serverEnv', 'dataDir', 'object', 'packages']) expect(out[what]).toEqual({ err: 'ENOENT' });
+    for (const what of ['code', 'codeDir', 'codeRoot', 'serverEnv', 'dataDir', 'object', 'packages'])
+      expect(out[what]).toEqual({ err: 'ENOENT' });
     if (process.getuid!() === 0) {
       expect(out.uid).not.toBe(0);
       expect(out.uid).not.toBe(victim.uid);
@@ -209,16 +295,22 @@ describe('provisioned concurrency', () => {
     qualifier requestedProvisionedConcurrentExecutions availableProvisionedConcurrentExecutions status statusReason } } }`;
   const CONFIGS = `query($name: String!) { function(name: $name) { instances { busy total } provisionedConcurrency {
     qualifier requestedProvisionedConcurrentExecutions availableProvisionedConcurrentExecutions status statusReason } } }`;
-  const waitStatus = (name: string, status: string) => waitUntil(async () => {
-    const fn = (await server.data(CONFIGS, { name })).function;
-    return fn.provisionedConcurrency[0]?.status === status ? fn : null;
-  }, `provisioned concurrency of ${name} to be ${status}`);
+  const waitStatus = (name: string, status: string) =>
+    waitUntil(async () => {
+      const fn = (await server.data(CONFIGS, { name })).function;
+      return fn.provisionedConcurrency[0]?.status === status ? fn : null;
+    }, `provisioned concurrency of ${name} to be ${status}`);
 
   it('keeps N instances of an alias initialised: invocations start warm, idle reaping spares them', async () => {
-    await node('prov', `exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms ?? 0)); return { stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME, init: process.env.AWS_LAMBDA_INITIALIZATION_TYPE }; };`, { timeoutSeconds: 10 });
+    await node(
+      'prov',
+      `exports.handler = async (e) => { await new Promise((r) => setTimeout(r, e.ms ?? 0)); return { stream: process.env.AWS_LAMBDA_LOG_STREAM_NAME, init: process.env.AWS_LAMBDA_INITIALIZATION_TYPE }; };`,
+      { timeoutSeconds: 10 },
+    );
     await server.data(`mutation { publishVersion(input: { functionName: "prov" }) { version { version } } }`);
     await server.data(`mutation { createAlias(input: { functionName: "prov", name: "live", functionVersion: "1" }) { alias { name } } }`);
-    const put = (await server.data(PUT, { input: { functionName: 'prov', qualifier: 'live', provisionedConcurrentExecutions: 2 } })).putProvisionedConcurrencyConfig.config;
+    const put = (await server.data(PUT, { input: { functionName: 'prov', qualifier: 'live', provisionedConcurrentExecutions: 2 } }))
+      .putProvisionedConcurrencyConfig.config;
     expect(put).toMatchObject({ qualifier: 'live', requestedProvisionedConcurrentExecutions: 2, status: 'IN_PROGRESS' });
     const ready = await waitStatus('prov', 'READY');
     expect(ready.provisionedConcurrency[0].availableProvisionedConcurrentExecutions).toBe(2);
@@ -243,11 +335,21 @@ describe('provisioned concurrency', () => {
     await server.data(PUT, { input: { functionName: 'prov-bad', qualifier: '1', provisionedConcurrentExecutions: 1 } });
     const failed = await waitStatus('prov-bad', 'FAILED');
     expect(failed.provisionedConcurrency[0].statusReason).toMatch(/^Runtime\.ImportModuleError: Error: cannot start/);
-    const input = (extra: Record<string, unknown>) => ({ input: { functionName: 'prov-bad', qualifier: '1', provisionedConcurrentExecutions: 1, ...extra } });
+    const input = (extra: Record<string, unknown>) => ({
+      input: { functionName: 'prov-bad', qualifier: '1', provisionedConcurrentExecutions: 1, ...extra },
+    });
     expectError(await server.gql(PUT, input({ qualifier: '$LATEST' })), 'BAD_USER_INPUT', 'input.qualifier');
     expectError(await server.gql(PUT, input({ qualifier: '7' })), 'NOT_FOUND', 'input.qualifier');
-    expectError(await server.gql(PUT, input({ provisionedConcurrentExecutions: 0 })), 'BAD_USER_INPUT', 'input.provisionedConcurrentExecutions');
+    expectError(
+      await server.gql(PUT, input({ provisionedConcurrentExecutions: 0 })),
+      'BAD_USER_INPUT',
+      'input.provisionedConcurrentExecutions',
+    );
     await server.data(UPDATE_CONFIG, { input: { functionName: 'prov-bad', reservedConcurrency: 1 } });
-    expectError(await server.gql(PUT, input({ provisionedConcurrentExecutions: 2 })), 'BAD_USER_INPUT', 'input.provisionedConcurrentExecutions');
+    expectError(
+      await server.gql(PUT, input({ provisionedConcurrentExecutions: 2 })),
+      'BAD_USER_INPUT',
+      'input.provisionedConcurrentExecutions',
+    );
   });
 });

@@ -32,8 +32,18 @@ const UPDATE_ALIAS = `mutation($input: UpdateAliasInput!) { updateAlias(input: $
 const DELETE_FUNCTION = `mutation($name: String!) { deleteFunction(input: { functionName: $name }) { functionName } }`;
 /** b's invokes until one satisfies `ok` (b has heard of the change) */
 const onB = (input: Record<string, unknown>, ok: (r: any) => boolean, what: string) =>
-  waitUntil(async () => { const r = await invoke(b, input); return ok(r) ? r : null; }, `server b to see ${what}`, 10_000, 20);
-const code = (v: number) => ({ files: [{ path: 'index.js', content: `exports.handler = async () => ({ v: ${v}, env: process.env.SETTING ?? null });` }] });
+  waitUntil(
+    async () => {
+      const r = await invoke(b, input);
+      return ok(r) ? r : null;
+    },
+    `server b to see ${what}`,
+    10_000,
+    20,
+  );
+const code = (v: number) => ({
+  files: [{ path: 'index.js', content: `exports.handler = async () => ({ v: ${v}, env: process.env.SETTING ?? null });` }],
+});
 
 describe('function changes across servers', () => {
   it('a change made through one server reaches the invokes of the other (NOTIFY), nothing expires by time', async () => {
@@ -41,7 +51,10 @@ describe('function changes across servers', () => {
     expect((await invoke(b, { functionName: 'shared' })).payload).toEqual({ v: 1, env: 'one' });
 
     await a.data(UPDATE_CONFIG, { input: { functionName: 'shared', environment: { SETTING: 'two' } } });
-    expect((await onB({ functionName: 'shared' }, (r) => r.payload.env === 'two', 'the new environment')).payload).toEqual({ v: 1, env: 'two' });
+    expect((await onB({ functionName: 'shared' }, (r) => r.payload.env === 'two', 'the new environment')).payload).toEqual({
+      v: 1,
+      env: 'two',
+    });
 
     await a.data(UPDATE_CODE, { input: { functionName: 'shared', code: code(2) } });
     await waitForActive(a, 'shared');
@@ -60,7 +73,15 @@ describe('function changes across servers', () => {
     expect(moved.executedVersion).toBe('2');
 
     await a.data(DELETE_FUNCTION, { name: 'shared' });
-    const gone = await waitUntil(async () => { const r = await b.gql(INVOKE, { input: { functionName: 'shared' } }); return r.errors ? r : null; }, 'server b to see the deletion', 10_000, 20);
+    const gone = await waitUntil(
+      async () => {
+        const r = await b.gql(INVOKE, { input: { functionName: 'shared' } });
+        return r.errors ? r : null;
+      },
+      'server b to see the deletion',
+      10_000,
+      20,
+    );
     expectError(gone, 'NOT_FOUND', 'input.functionName');
   });
 });

@@ -10,23 +10,36 @@ import { instanceProcesses, isAlive, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => { await server?.close(); });
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
 
 const asRoot = process.getuid!() === 0;
 const MB = 1024 * 1024;
-const node = (s: TestServer, name: string, body: string, extra: Record<string, unknown> = {}) => deploy(s, {
-  name, runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: body }] }, ...extra,
-});
-const deleteFunction = (s: TestServer, name: string) => s.data(`mutation($n: String!) { deleteFunction(input: { functionName: $n }) { functionName } }`, { n: name });
+const node = (s: TestServer, name: string, body: string, extra: Record<string, unknown> = {}) =>
+  deploy(s, {
+    name,
+    runtime: 'NODEJS20',
+    handler: 'index.handler',
+    code: { files: [{ path: 'index.js', content: body }] },
+    ...extra,
+  });
+const deleteFunction = (s: TestServer, name: string) =>
+  s.data(`mutation($n: String!) { deleteFunction(input: { functionName: $n }) { functionName } }`, { n: name });
 const ATTEMPT = `const attempt = (f) => { try { return { ok: f() }; } catch (e) { return { err: e.code || e.message }; } };`;
 
 describe('what an instance sees', () => {
-  it('runs as its own unprivileged uid in Lambda\'s paths: /var/task read-only, /var/runtime, /opt; no host path, no other process', async () => {
+  it("runs as its own unprivileged uid in Lambda's paths: /var/task read-only, /var/runtime, /opt; no host path, no other process", async () => {
     const hostFile = path.join(os.tmpdir(), `emberplane-host-${process.pid}-${Date.now()}`);
     fs.writeFileSync(hostFile, 'host');
     try {
-      await node(server, 'looker', `const fs = require('fs'); ${ATTEMPT}
+      await node(
+        server,
+        'looker',
+        `const fs = require('fs'); ${ATTEMPT}
         exports.handler = async (e) => ({
           uid: process.getuid(), gid: process.getgid(), cwd: process.cwd(), pid: process.pid,
           env: { task: process.env.LAMBDA_TASK_ROOT, runtime: process.env.LAMBDA_RUNTIME_DIR, home: process.env.HOME, tmpdir: process.env.TMPDIR },
@@ -44,10 +57,17 @@ describe('what an instance sees', () => {
           runtimeRoot: attempt(() => fs.readdirSync(e.runtimeRoot)),
           hostFile: attempt(() => fs.readFileSync(e.hostFile, 'utf8')),
           rootHome: attempt(() => fs.readdirSync('/root')),
-        });`);
-      const res = await invoke(server, { functionName: 'looker', payload: {
-        serverPid: process.pid, dataDir: server.dataDir, runtimeRoot: server.app.modules.functions.runtime.sandbox.root, hostFile,
-      } });
+        });`,
+      );
+      const res = await invoke(server, {
+        functionName: 'looker',
+        payload: {
+          serverPid: process.pid,
+          dataDir: server.dataDir,
+          runtimeRoot: server.app.modules.functions.runtime.sandbox.root,
+          hostFile,
+        },
+      });
       const out = res.payload;
       expect(out.env).toEqual({ task: '/var/task', runtime: '/var/runtime', home: '/tmp', tmpdir: '/tmp' });
       expect(out.cwd).toBe('/var/task');
@@ -64,13 +84,14 @@ describe('what an instance sees', () => {
       // its own pid namespace: bwrap's init and the runtime, nothing of the host
       expect(out.pid).toBe(2);
       expect(out.pids).toEqual([1, 2]);
-      for (const what of ['serverProc', 'dataDir', 'runtimeRoot', 'hostFile', 'rootHome']) expect(out[what], what).toEqual({ err: 'ENOENT' });
+      for (const what of ['serverProc', 'dataDir', 'runtimeRoot', 'hostFile', 'rootHome'])
+        expect(out[what], what).toEqual({ err: 'ENOENT' });
     } finally {
       fs.rmSync(hostFile, { force: true });
     }
   });
 
-  it('/tmp is the instance\'s own: not another function\'s, not the host\'s, and gone with the instance', async () => {
+  it("/tmp is the instance's own: not another function's, not the host's, and gone with the instance", async () => {
     const name = `emberplane-mark-${process.pid}-${Date.now()}`;
     const body = `const fs = require('fs'); ${ATTEMPT}
       exports.handler = async (e) => ({
@@ -84,7 +105,10 @@ describe('what an instance sees', () => {
     expect(a.write).toEqual({ ok: undefined });
     expect(a.read).toEqual({ ok: 'mine' });
     // warm: the same instance keeps its /tmp, as Lambda's
-    expect((await invoke(server, { functionName: 'tmp-a', payload: { name } })).payload).toMatchObject({ read: { ok: 'mine' }, instance: a.instance });
+    expect((await invoke(server, { functionName: 'tmp-a', payload: { name } })).payload).toMatchObject({
+      read: { ok: 'mine' },
+      instance: a.instance,
+    });
     expect((await invoke(server, { functionName: 'tmp-b', payload: { name } })).payload.read).toEqual({ err: 'ENOENT' });
     expect(fs.existsSync(path.join('/tmp', name))).toBe(false);
     expect(fs.existsSync(path.join(os.tmpdir(), name))).toBe(false);
@@ -97,7 +121,10 @@ describe('what an instance sees', () => {
   });
 
   it('/tmp is capped at ephemeralStorageMb: writing past it fails with ENOSPC in the handler; an update resizes it', async () => {
-    await node(server, 'filler', `const fs = require('fs');
+    await node(
+      server,
+      'filler',
+      `const fs = require('fs');
       exports.handler = async (e) => {
         const size = fs.statfsSync('/tmp');
         if (!e.fill) return { sizeMb: size.blocks * size.bsize / ${MB} };
@@ -112,19 +139,24 @@ describe('what an instance sees', () => {
           fs.closeSync(fd);
           fs.rmSync('/tmp/fill');
         }
-      };`, { timeoutSeconds: 60, memoryMb: 256 });
+      };`,
+      { timeoutSeconds: 60, memoryMb: 256 },
+    );
     expect((await server.data(GET_FUNCTION, { name: 'filler' })).function.ephemeralStorageMb).toBe(512);
     expect((await invoke(server, { functionName: 'filler' })).payload).toEqual({ sizeMb: 512 });
     const full = (await invoke(server, { functionName: 'filler', payload: { fill: true } })).payload;
     expect(full.err).toBe('ENOSPC');
     expect(full.written).toBeLessThanOrEqual(512 * MB);
     expect(full.written).toBeGreaterThan(400 * MB);
-    const updated = (await server.data(UPDATE_CONFIG, { input: { functionName: 'filler', ephemeralStorageMb: 1024 } })).updateFunctionConfiguration.function;
+    const updated = (await server.data(UPDATE_CONFIG, { input: { functionName: 'filler', ephemeralStorageMb: 1024 } }))
+      .updateFunctionConfiguration.function;
     expect(updated.ephemeralStorageMb).toBe(1024);
     await waitForActive(server, 'filler');
     expect((await invoke(server, { functionName: 'filler' })).payload).toEqual({ sizeMb: 1024 });
     // a published version keeps the size it was published with
-    const version = (await server.data(`mutation { publishVersion(input: { functionName: "filler" }) { version { version ephemeralStorageMb } } }`)).publishVersion.version;
+    const version = (
+      await server.data(`mutation { publishVersion(input: { functionName: "filler" }) { version { version ephemeralStorageMb } } }`)
+    ).publishVersion.version;
     expect(version.ephemeralStorageMb).toBe(1024);
   });
 });
@@ -143,7 +175,10 @@ describe('nothing outlives its instance', () => {
     await node(server, 'escaper', ESCAPER, { timeoutSeconds: 2 });
     const first = (await invoke(server, { functionName: 'escaper' })).payload.instance;
     // the runtime and both sleeps (the host sees them, by the environment they inherit)
-    const pids = await waitUntil(() => { const p = instanceProcesses(first); return p.length >= 3 ? p : null; }, 'the children to run');
+    const pids = await waitUntil(() => {
+      const p = instanceProcesses(first);
+      return p.length >= 3 ? p : null;
+    }, 'the children to run');
     // the next invocation hangs: the timeout kills the instance, the children with it
     const timedOut = await invoke(server, { functionName: 'escaper', payload: { hang: true } });
     expect(timedOut.payload.errorType).toBe('Sandbox.Timedout');
@@ -151,13 +186,26 @@ describe('nothing outlives its instance', () => {
 
     const second = (await invoke(server, { functionName: 'escaper' })).payload.instance;
     expect(second).not.toBe(first);
-    const more = await waitUntil(() => { const p = instanceProcesses(second); return p.length >= 3 ? p : null; }, 'the children to run');
+    const more = await waitUntil(() => {
+      const p = instanceProcesses(second);
+      return p.length >= 3 ? p : null;
+    }, 'the children to run');
     await deleteFunction(server, 'escaper');
-    await waitUntil(() => more.every((p) => !isAlive(p)), 'every process of the deleted function\'s instance to end', 10_000);
+    await waitUntil(() => more.every((p) => !isAlive(p)), "every process of the deleted function's instance to end", 10_000);
   });
 
   it('200 children are contained: the process count is limited, and they all end with the instance', async () => {
-    await deploy(server, { name: 'forker', runtime: 'PYTHON311', handler: 'app.handler', memoryMb: 2048, timeoutSeconds: 60, code: { files: [{ path: 'app.py', content: `import errno, os
+    await deploy(server, {
+      name: 'forker',
+      runtime: 'PYTHON311',
+      handler: 'app.handler',
+      memoryMb: 2048,
+      timeoutSeconds: 60,
+      code: {
+        files: [
+          {
+            path: 'app.py',
+            content: `import errno, os
 def handler(event, context):
     spawned = 0
     error = None
@@ -169,7 +217,11 @@ def handler(event, context):
             error = errno.errorcode.get(e.errno, str(e.errno))
             break
     return {"spawned": spawned, "error": error, "instance": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]}
-` }] } });
+`,
+          },
+        ],
+      },
+    });
     const res = (await invoke(server, { functionName: 'forker', payload: { max: 1500 } })).payload;
     expect(res.spawned).toBeGreaterThanOrEqual(200);
     if (asRoot) {
@@ -186,7 +238,10 @@ def handler(event, context):
 
 describe('memory', () => {
   it('past its memory (with /tmp filled, faster than sampling sees): Runtime.OutOfMemory, and the next invoke runs on a fresh instance', async () => {
-    await node(server, 'hog', `const fs = require('fs');
+    await node(
+      server,
+      'hog',
+      `const fs = require('fs');
       exports.handler = async (e) => {
         if (!e.hog) return { instance: process.env.AWS_LAMBDA_LOG_STREAM_NAME };
         // /tmp (tmpfs, charged to the instance's memory) nearly full, then a burst of native memory
@@ -196,12 +251,16 @@ describe('memory', () => {
         const keep = [];
         for (let i = 0; i < 64; i++) keep.push(Buffer.alloc(${16 * MB}, 2));
         return { kept: keep.length };
-      };`, { timeoutSeconds: 60 });
+      };`,
+      { timeoutSeconds: 60 },
+    );
     const before = (await invoke(server, { functionName: 'hog' })).payload.instance;
     const res = await invoke(server, { functionName: 'hog', payload: { hog: true } });
     expect(res.functionError).toBe('Unhandled');
     expect(res.payload.errorType).toBe('Runtime.OutOfMemory');
-    expect(res.payload.errorMessage).toBe(`RequestId: ${res.invocation.id} Error: Runtime exited with error: out of memory (memory size 128 MB exceeded)`);
+    expect(res.payload.errorMessage).toBe(
+      `RequestId: ${res.invocation.id} Error: Runtime exited with error: out of memory (memory size 128 MB exceeded)`,
+    );
     expect(res.invocation.maxMemoryUsedMb).toBe(128);
     const next = await invoke(server, { functionName: 'hog' });
     expect(next.invocation.coldStart).toBe(true);
@@ -248,12 +307,17 @@ describe('cleanup follows no link an instance made', () => {
           await s.data(UPDATE_CONFIG, { input: { functionName: `swap-${i}`, description: 'again' } });
           await waitForActive(s, `swap-${i}`);
           instances.push((await invoke(s, { functionName: `swap-${i}` })).payload.instance);
-          await waitUntil(() => s.app.modules.functions.runtime.pids(fn.id).length <= 1, 'the old revision\'s instance to be ended');
+          await waitUntil(() => s.app.modules.functions.runtime.pids(fn.id).length <= 1, "the old revision's instance to be ended");
         }
         await deleteFunction(s, `swap-${i}`);
         await waitUntil(() => s.app.modules.functions.runtime.pids(fn.id).length === 0, 'the instances to be ended');
         // unconfined, the swapper survives its instance (that is what SANDBOX=off means): stop it here
-        for (const pid of instances.flatMap(instanceProcesses)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+        for (const pid of instances.flatMap(instanceProcesses))
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
         for (const f of files) expect(fs.readFileSync(f, 'utf8'), `round ${i}: ${f}`).toBe('canary');
       }
     } finally {
@@ -261,7 +325,7 @@ describe('cleanup follows no link an instance made', () => {
     }
   }
 
-  it('confined: the instance\'s /tmp is in its sandbox, nothing of it is removed on the host', async () => {
+  it("confined: the instance's /tmp is in its sandbox, nothing of it is removed on the host", async () => {
     await attack(server, 6);
   });
 

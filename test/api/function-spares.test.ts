@@ -10,14 +10,26 @@ import { isAlive, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => { await server?.close(); });
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
 
 const asRoot = process.getuid!() === 0;
 const pool = () => server.app.modules.functions.runtime.sandbox.spares!;
 const sparesDir = () => path.join(server.app.modules.functions.runtime.sandbox.root, 'spares');
 /** Every spare of the pool started and waiting. */
-const poolFull = () => waitUntil(() => { const c = pool().counts(); return c.ready === c.size && c.starting === 0; }, 'the spares to be ready', 20_000);
+const poolFull = () =>
+  waitUntil(
+    () => {
+      const c = pool().counts();
+      return c.ready === c.size && c.starting === 0;
+    },
+    'the spares to be ready',
+    20_000,
+  );
 
 // what an instance sees of itself and of /var/task
 const LOOKER = `const fs = require('fs');
@@ -30,14 +42,18 @@ const LOOKER = `const fs = require('fs');
     env: { task: process.env.LAMBDA_TASK_ROOT, pwd: process.env.PWD, name: process.env.AWS_LAMBDA_FUNCTION_NAME, mine: process.env.MINE },
     writeTask: (() => { try { fs.writeFileSync('/var/task/x', '1'); return 'written'; } catch (e) { return e.code; } })(),
   });`;
-const looker = (name: string, files: Array<{ path: string; content: string }> = []) => deploy(server, {
-  name, runtime: 'NODEJS20', handler: 'index.handler', environment: { MINE: name },
-  code: { files: [{ path: 'index.js', content: LOOKER }, ...files] },
-});
+const looker = (name: string, files: Array<{ path: string; content: string }> = []) =>
+  deploy(server, {
+    name,
+    runtime: 'NODEJS20',
+    handler: 'index.handler',
+    environment: { MINE: name },
+    code: { files: [{ path: 'index.js', content: LOOKER }, ...files] },
+  });
 
 /** The pool fills once a cold start wanted it (the first test shows that): for the tests run alone. */
 let primed: Promise<unknown> | null = null;
-const primePool = () => primed ??= looker('spare-primer').then(() => invoke(server, { functionName: 'spare-primer' }));
+const primePool = () => (primed ??= looker('spare-primer').then(() => invoke(server, { functionName: 'spare-primer' })));
 
 /** Invokes a function's cold start and tells whether its instance was a spare waiting before. */
 async function coldFromSpare(name: string): Promise<{ payload: any; fromSpare: boolean }> {
@@ -81,7 +97,10 @@ describe('spare sandboxes', () => {
       expect(payload.uid).toBeGreaterThanOrEqual(1_000_000);
       expect(payload.gid).toBe(payload.uid);
       // on the host: the copy is the server's, readable inside, and only the spare's gid may pass to it
-      const dir = fs.readdirSync(sparesDir()).map((id) => path.join(sparesDir(), id)).find((d) => fs.existsSync(path.join(d, 'task', 'one.txt')))!;
+      const dir = fs
+        .readdirSync(sparesDir())
+        .map((id) => path.join(sparesDir(), id))
+        .find((d) => fs.existsSync(path.join(d, 'task', 'one.txt')))!;
       expect(fs.statSync(dir)).toMatchObject({ uid: 0, gid: payload.uid });
       expect(fs.statSync(dir).mode & 0o7777).toBe(0o710);
       expect(fs.statSync(path.join(dir, 'task')).mode & 0o7777).toBe(0o755);
@@ -106,7 +125,7 @@ describe('spare sandboxes', () => {
     const holding = (file: string) => fs.readdirSync(sparesDir()).filter((id) => fs.existsSync(path.join(sparesDir(), id, 'task', file)));
     expect(holding('a.txt')).toHaveLength(1);
     await server.data(DELETE_FUNCTION, { name: 'spare-a' });
-    await waitUntil(() => holding('a.txt').length === 0, 'spare-a\'s copy to be removed');
+    await waitUntil(() => holding('a.txt').length === 0, "spare-a's copy to be removed");
     expect(holding('b.txt')).toHaveLength(1);
     // what is left: the waiting spares and spare-b's (and the other tests') instances
     expect((await invoke(server, { functionName: 'spare-b' })).payload.mine).toEqual(['secret of b']);
@@ -136,29 +155,58 @@ describe('spare sandboxes', () => {
     expect(waiting).not.toContain(served[0]);
     await waitUntil(() => !isAlive(waiting[0]!) && !isAlive(waiting[1]!), 'the killed spares to be gone');
     await poolFull();
-    expect(pool().pids().filter((p) => waiting.includes(p))).toEqual([]);
+    expect(
+      pool()
+        .pids()
+        .filter((p) => waiting.includes(p)),
+    ).toEqual([]);
     // and the replacements serve
     await looker('spare-replaced');
     expect((await coldFromSpare('spare-replaced')).fromSpare).toBe(true);
   });
 
-  it('functions a spare can\'t serve start the normal way: another /tmp size, code over the cap', async () => {
-    await deploy(server, { name: 'spare-big-tmp', runtime: 'NODEJS20', handler: 'index.handler', ephemeralStorageMb: 1024,
-      code: { files: [{ path: 'index.js', content: LOOKER }] } });
+  it("functions a spare can't serve start the normal way: another /tmp size, code over the cap", async () => {
+    await deploy(server, {
+      name: 'spare-big-tmp',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      ephemeralStorageMb: 1024,
+      code: { files: [{ path: 'index.js', content: LOOKER }] },
+    });
     const big = await coldFromSpare('spare-big-tmp');
     expect(big.fromSpare).toBe(false);
     expect(big.payload.tmpSize).toBe(1024 * 1024 * 1024);
     // 11 MB unpacked (over the 10 MB cap): a zip compresses it to little
-    const zip = writeZip([{ path: 'index.js', content: Buffer.from(LOOKER) }, { path: 'filler.bin', content: Buffer.alloc(11 * 1024 * 1024, 120) }]);
-    await deploy(server, { name: 'spare-big-code', runtime: 'NODEJS20', handler: 'index.handler', code: { zipBase64: zip.toString('base64') } });
+    const zip = writeZip([
+      { path: 'index.js', content: Buffer.from(LOOKER) },
+      { path: 'filler.bin', content: Buffer.alloc(11 * 1024 * 1024, 120) },
+    ]);
+    await deploy(server, {
+      name: 'spare-big-code',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      code: { zipBase64: zip.toString('base64') },
+    });
     const code = await coldFromSpare('spare-big-code');
     expect(code.fromSpare).toBe(false);
     expect(code.payload.task).toEqual(['filler.bin', 'index.js']);
   });
 
   it('a Python function from a spare', async () => {
-    await deploy(server, { name: 'spare-py', runtime: 'PYTHON311', handler: 'app.handler',
-      code: { files: [{ path: 'app.py', content: 'import os\ndef handler(event, context):\n    return {"pid": os.getpid(), "cwd": os.getcwd(), "task": sorted(os.listdir("/var/task"))}\n' }] } });
+    await deploy(server, {
+      name: 'spare-py',
+      runtime: 'PYTHON311',
+      handler: 'app.handler',
+      code: {
+        files: [
+          {
+            path: 'app.py',
+            content:
+              'import os\ndef handler(event, context):\n    return {"pid": os.getpid(), "cwd": os.getcwd(), "task": sorted(os.listdir("/var/task"))}\n',
+          },
+        ],
+      },
+    });
     const { payload, fromSpare } = await coldFromSpare('spare-py');
     expect(fromSpare).toBe(true);
     expect(payload).toEqual({ pid: 2, cwd: '/var/task', task: ['app.py'] });

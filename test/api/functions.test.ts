@@ -4,21 +4,45 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeZip } from '../../src/engine/functions/zip.js';
 import { expectError } from '../support/api.js';
-import { CREATE_FUNCTION, createFunction, deploy, expectReport, GET_FUNCTION, GET_INVOCATION, invoke, INVOKE, logText, UPDATE_CONFIG, waitForActive } from '../support/functions.js';
+import {
+  CREATE_FUNCTION,
+  createFunction,
+  deploy,
+  expectReport,
+  GET_FUNCTION,
+  GET_INVOCATION,
+  invoke,
+  INVOKE,
+  logText,
+  UPDATE_CONFIG,
+  waitForActive,
+} from '../support/functions.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => { await server?.close(); });
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
 
 const NODE_ECHO = {
-  runtime: 'NODEJS20', handler: 'index.handler',
-  code: { files: [{ path: 'index.js', content: `exports.handler = async (event, context) => {
+  runtime: 'NODEJS20',
+  handler: 'index.handler',
+  code: {
+    files: [
+      {
+        path: 'index.js',
+        content: `exports.handler = async (event, context) => {
     console.log('got', JSON.stringify(event));
     return { echo: event, requestId: context.awsRequestId, fn: context.functionName, version: context.functionVersion,
       memory: context.memoryLimitInMB, group: context.logGroupName, stream: context.logStreamName,
       remaining: context.getRemainingTimeInMillis() };
-  };` }] },
+  };`,
+      },
+    ],
+  },
 };
 
 describe('sync invocation', () => {
@@ -78,23 +102,50 @@ done
 
 describe('runtimes', () => {
   it('runs ESM handlers, callback handlers and sync handlers', async () => {
-    await deploy(server, { name: 'esm', runtime: 'NODEJS20', handler: 'src/app.main', code: { files: [
-      { path: 'src/app.mjs', content: `import { helper } from './lib.mjs';\nexport const main = async (event) => ({ esm: helper(event.n) });` },
-      { path: 'src/lib.mjs', content: `export const helper = (n) => n * 2;` },
-    ] } });
+    await deploy(server, {
+      name: 'esm',
+      runtime: 'NODEJS20',
+      handler: 'src/app.main',
+      code: {
+        files: [
+          {
+            path: 'src/app.mjs',
+            content: `import { helper } from './lib.mjs';\nexport const main = async (event) => ({ esm: helper(event.n) });`,
+          },
+          { path: 'src/lib.mjs', content: `export const helper = (n) => n * 2;` },
+        ],
+      },
+    });
     expect((await invoke(server, { functionName: 'esm', payload: { n: 21 } })).payload).toEqual({ esm: 42 });
 
-    await deploy(server, { name: 'esm-pkg', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [
-      { path: 'package.json', content: '{"type":"module"}' },
-      { path: 'index.js', content: `export async function handler() { return 'module via package.json'; }` },
-    ] } });
+    await deploy(server, {
+      name: 'esm-pkg',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      code: {
+        files: [
+          { path: 'package.json', content: '{"type":"module"}' },
+          { path: 'index.js', content: `export async function handler() { return 'module via package.json'; }` },
+        ],
+      },
+    });
     expect((await invoke(server, { functionName: 'esm-pkg' })).payload).toBe('module via package.json');
 
-    await deploy(server, { name: 'callback', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [
-      { path: 'index.js', content: `exports.handler = function (event, context, callback) {
+    await deploy(server, {
+      name: 'callback',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      code: {
+        files: [
+          {
+            path: 'index.js',
+            content: `exports.handler = function (event, context, callback) {
         setTimeout(() => event.fail ? callback(new TypeError('bad ' + event.fail)) : callback(null, { cb: true }), 10);
-      };` },
-    ] } });
+      };`,
+          },
+        ],
+      },
+    });
     expect((await invoke(server, { functionName: 'callback' })).payload).toEqual({ cb: true });
     const failed = await invoke(server, { functionName: 'callback', payload: { fail: 'thing' } });
     expect(failed.functionError).toBe('Unhandled');
@@ -106,10 +157,20 @@ describe('runtimes', () => {
   });
 
   it('reports a thrown error as Unhandled with errorType, errorMessage and stackTrace', async () => {
-    await deploy(server, { name: 'thrower', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [
-      { path: 'index.js', content: `class ValidationError extends Error { constructor(m) { super(m); this.name = 'ValidationError'; } }
-      exports.handler = async () => { throw new ValidationError('no way'); };` },
-    ] } });
+    await deploy(server, {
+      name: 'thrower',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      code: {
+        files: [
+          {
+            path: 'index.js',
+            content: `class ValidationError extends Error { constructor(m) { super(m); this.name = 'ValidationError'; } }
+      exports.handler = async () => { throw new ValidationError('no way'); };`,
+          },
+        ],
+      },
+    });
     const res = await invoke(server, { functionName: 'thrower', logType: 'TAIL' });
     expect(res.statusCode).toBe(200);
     expect(res.functionError).toBe('Unhandled');
@@ -121,27 +182,50 @@ describe('runtimes', () => {
   });
 
   it('reports init errors through /init/error: missing module, missing handler', async () => {
-    await deploy(server, { name: 'no-module', runtime: 'NODEJS20', handler: 'missing.handler', code: { files: [{ path: 'index.js', content: '' }] } });
+    await deploy(server, {
+      name: 'no-module',
+      runtime: 'NODEJS20',
+      handler: 'missing.handler',
+      code: { files: [{ path: 'index.js', content: '' }] },
+    });
     const res = await invoke(server, { functionName: 'no-module' });
     expect(res.functionError).toBe('Unhandled');
     expect(res.payload.errorType).toBe('Runtime.ImportModuleError');
     expect(res.payload.errorMessage).toContain("Cannot find module 'missing'");
 
-    await deploy(server, { name: 'no-handler', runtime: 'PYTHON311', handler: 'app.nothing', code: { files: [{ path: 'app.py', content: 'x = 1\n' }] } });
+    await deploy(server, {
+      name: 'no-handler',
+      runtime: 'PYTHON311',
+      handler: 'app.nothing',
+      code: { files: [{ path: 'app.py', content: 'x = 1\n' }] },
+    });
     const py = await invoke(server, { functionName: 'no-handler' });
     expect(py.payload.errorType).toBe('Runtime.HandlerNotFound');
     expect(py.invocation.errorType).toBe('Runtime.HandlerNotFound');
 
-    await deploy(server, { name: 'py-syntax', runtime: 'PYTHON311', handler: 'app.handler', code: { files: [{ path: 'app.py', content: 'def handler(:\n' }] } });
+    await deploy(server, {
+      name: 'py-syntax',
+      runtime: 'PYTHON311',
+      handler: 'app.handler',
+      code: { files: [{ path: 'app.py', content: 'def handler(:\n' }] },
+    });
     const syntax = await invoke(server, { functionName: 'py-syntax' });
     expect(syntax.payload.errorType).toBe('Runtime.ImportModuleError');
     expect(syntax.payload.errorMessage).toMatch(/^Unable to import module 'app':/);
   });
 
   it('runs Python handlers with the Lambda context', async () => {
-    await deploy(server, { name: 'py', runtime: 'PYTHON311', handler: 'pkg.app.handler', memoryMb: 256, code: { files: [
-      { path: 'pkg/__init__.py', content: '' },
-      { path: 'pkg/app.py', content: `import os
+    await deploy(server, {
+      name: 'py',
+      runtime: 'PYTHON311',
+      handler: 'pkg.app.handler',
+      memoryMb: 256,
+      code: {
+        files: [
+          { path: 'pkg/__init__.py', content: '' },
+          {
+            path: 'pkg/app.py',
+            content: `import os
 def handler(event, context):
     print("event", event)
     if event.get("boom"):
@@ -150,11 +234,19 @@ def handler(event, context):
             "version": context.function_version, "memory": context.memory_limit_in_mb,
             "remaining": context.get_remaining_time_in_millis(), "arn": context.invoked_function_arn,
             "group": context.log_group_name, "stream": context.log_stream_name}
-` },
-    ] } });
+`,
+          },
+        ],
+      },
+    });
     const res = await invoke(server, { functionName: 'py', payload: { xs: [1, 2, 3] } });
     expect(res.payload).toMatchObject({
-      sum: 6, request: res.invocation.id, name: 'py', version: '$LATEST', memory: '256', group: '/aws/lambda/py',
+      sum: 6,
+      request: res.invocation.id,
+      name: 'py',
+      version: '$LATEST',
+      memory: '256',
+      group: '/aws/lambda/py',
       arn: 'arn:aws:lambda:local:000000000000:function:py',
     });
     expect(res.payload.remaining).toBeGreaterThan(0);
@@ -167,9 +259,12 @@ def handler(event, context):
   });
 
   it('runs a PROVIDED bootstrap written in bash with curl against the Runtime API', async () => {
-    await deploy(server, { name: 'bash', runtime: 'PROVIDED', handler: 'function.handler', code: { files: [
-      { path: 'bootstrap', content: PROVIDED_BOOTSTRAP, executable: true },
-    ] } });
+    await deploy(server, {
+      name: 'bash',
+      runtime: 'PROVIDED',
+      handler: 'function.handler',
+      code: { files: [{ path: 'bootstrap', content: PROVIDED_BOOTSTRAP, executable: true }] },
+    });
     const res = await invoke(server, { functionName: 'bash', payload: { hello: 'bash' } });
     expect(res.functionError).toBeNull();
     expect(res.payload.got).toEqual({ hello: 'bash' });
@@ -180,7 +275,12 @@ def handler(event, context):
     expect(warm.payload.got).toBe(2);
     expect(warm.invocation.coldStart).toBe(false);
 
-    await deploy(server, { name: 'no-bootstrap', runtime: 'PROVIDED', handler: 'x', code: { files: [{ path: 'handler.sh', content: 'echo' }] } });
+    await deploy(server, {
+      name: 'no-bootstrap',
+      runtime: 'PROVIDED',
+      handler: 'x',
+      code: { files: [{ path: 'handler.sh', content: 'echo' }] },
+    });
     const none = await invoke(server, { functionName: 'no-bootstrap' });
     expect(none.functionError).toBe('Unhandled');
     expect(none.payload.errorType).toBe('Runtime.InvalidEntrypoint');
@@ -203,8 +303,16 @@ describe('code packages and states', () => {
   it('takes code from a bucket object (s3Uri)', async () => {
     await server.data(`mutation { createBucket(input: { name: "code-bucket" }) { bucket { name } } }`);
     const contentBase64 = zip([{ path: 'app.py', content: 'def handler(e, c):\n    return "from s3"\n' }]);
-    await server.data(`mutation($b: String!) { putObject(input: { bucket: "code-bucket", key: "fn/app.zip", contentBase64: $b }) { object { key } } }`, { b: contentBase64 });
-    const fn = await deploy(server, { name: 'from-s3', runtime: 'PYTHON311', handler: 'app.handler', code: { s3Uri: 's3://code-bucket/fn/app.zip' } });
+    await server.data(
+      `mutation($b: String!) { putObject(input: { bucket: "code-bucket", key: "fn/app.zip", contentBase64: $b }) { object { key } } }`,
+      { b: contentBase64 },
+    );
+    const fn = await deploy(server, {
+      name: 'from-s3',
+      runtime: 'PYTHON311',
+      handler: 'app.handler',
+      code: { s3Uri: 's3://code-bucket/fn/app.zip' },
+    });
     expect(fn.codeSha256).toBe(createHash('sha256').update(Buffer.from(contentBase64, 'base64')).digest('base64'));
     expect((await invoke(server, { functionName: 'from-s3' })).payload).toBe('from s3');
   });
@@ -216,13 +324,29 @@ describe('code packages and states', () => {
       expectError(res, 'BAD_USER_INPUT', 'input.code.zipBase64');
       expect(res.errors![0]!.message).toMatch(/outside the code directory/);
     }
-    const link = await server.gql(CREATE_FUNCTION, { input: input({ zipBase64: zip([{ path: 'passwd', content: '/etc/passwd', mode: 0o120777 }]) }) });
+    const link = await server.gql(CREATE_FUNCTION, {
+      input: input({ zipBase64: zip([{ path: 'passwd', content: '/etc/passwd', mode: 0o120777 }]) }),
+    });
     expectError(link, 'BAD_USER_INPUT', 'input.code.zipBase64');
     expect(link.errors![0]!.message).toMatch(/symbolic link/);
-    expectError(await server.gql(CREATE_FUNCTION, { input: input({ zipBase64: Buffer.from('not a zip').toString('base64') }) }), 'BAD_USER_INPUT', 'input.code.zipBase64');
+    expectError(
+      await server.gql(CREATE_FUNCTION, { input: input({ zipBase64: Buffer.from('not a zip').toString('base64') }) }),
+      'BAD_USER_INPUT',
+      'input.code.zipBase64',
+    );
     expectError(await server.gql(CREATE_FUNCTION, { input: input({}) }), 'BAD_USER_INPUT', 'input.code');
-    expectError(await server.gql(CREATE_FUNCTION, { input: input({ files: [{ path: 'a', content: '' }], zipBase64: zip([{ path: 'a', content: '' }]) }) }), 'BAD_USER_INPUT', 'input.code');
-    expectError(await server.gql(CREATE_FUNCTION, { input: input({ s3Uri: 's3://no-such-bucket/code.zip' }) }), 'NOT_FOUND', 'input.code.s3Uri');
+    expectError(
+      await server.gql(CREATE_FUNCTION, {
+        input: input({ files: [{ path: 'a', content: '' }], zipBase64: zip([{ path: 'a', content: '' }]) }),
+      }),
+      'BAD_USER_INPUT',
+      'input.code',
+    );
+    expectError(
+      await server.gql(CREATE_FUNCTION, { input: input({ s3Uri: 's3://no-such-bucket/code.zip' }) }),
+      'NOT_FOUND',
+      'input.code.s3Uri',
+    );
     expectError(await server.gql(CREATE_FUNCTION, { input: input({ s3Uri: 'http://x/y' }) }), 'BAD_USER_INPUT', 'input.code.s3Uri');
     expect((await server.data(GET_FUNCTION, { name: 'evil' })).function).toBeNull();
   });
@@ -231,7 +355,12 @@ describe('code packages and states', () => {
     const good = writeZip([{ path: 'index.js', content: Buffer.from('exports.handler = async () => 1;'.repeat(20)) }]);
     // flip a byte of the compressed data: the central directory still reads, the CRC check fails
     good[40] ^= 0xff;
-    await createFunction(server, { name: 'corrupt', runtime: 'NODEJS20', handler: 'index.handler', code: { zipBase64: good.toString('base64') } });
+    await createFunction(server, {
+      name: 'corrupt',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      code: { zipBase64: good.toString('base64') },
+    });
     const { waitUntil } = await import('../support/processes.js');
     const fn = await waitUntil(async () => {
       const f = (await server.data(GET_FUNCTION, { name: 'corrupt' })).function;
@@ -269,7 +398,11 @@ describe('code packages and states', () => {
     for (const name of ['m', 's', 't', 'e', 'r', 'h', 'a']) expect((await server.data(GET_FUNCTION, { name })).function).toBeNull();
     // an update out of range changes nothing either
     expect((await server.data(GET_FUNCTION, { name: 'echo' })).function.ephemeralStorageMb).toBe(512);
-    expectError(await server.gql(UPDATE_CONFIG, { input: { functionName: 'echo', ephemeralStorageMb: 10_241 } }), 'BAD_USER_INPUT', 'input.ephemeralStorageMb');
+    expectError(
+      await server.gql(UPDATE_CONFIG, { input: { functionName: 'echo', ephemeralStorageMb: 10_241 } }),
+      'BAD_USER_INPUT',
+      'input.ephemeralStorageMb',
+    );
     expect((await server.data(GET_FUNCTION, { name: 'echo' })).function.ephemeralStorageMb).toBe(512);
     expectError(await server.gql(CREATE_FUNCTION, { input: { ...base, name: 'echo' } }), 'CONFLICT', 'input.name');
     expectError(await server.gql(INVOKE, { input: { functionName: 'nope' } }), 'NOT_FOUND', 'input.functionName');

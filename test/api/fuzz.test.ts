@@ -4,9 +4,21 @@
 // Bounded: every argument slot gets a few hostile values drawn by a seeded PRNG (the same every run),
 // which keeps the run to seconds.
 import {
-  buildClientSchema, getIntrospectionQuery, getNamedType, isCompositeType, isEnumType, isInputObjectType, isLeafType, isListType,
-  isNonNullType, isObjectType, 
-  type GraphQLArgument, type GraphQLField, type GraphQLInputType, type GraphQLObjectType, type GraphQLSchema,
+  buildClientSchema,
+  getIntrospectionQuery,
+  getNamedType,
+  isCompositeType,
+  isEnumType,
+  isInputObjectType,
+  isLeafType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  type GraphQLArgument,
+  type GraphQLField,
+  type GraphQLInputType,
+  type GraphQLObjectType,
+  type GraphQLSchema,
 } from 'graphql';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +31,9 @@ beforeAll(async () => {
   const res = await server.gql(getIntrospectionQuery({ inputValueDeprecation: true }));
   schema = buildClientSchema(res.data);
 });
-afterAll(async () => { await server?.close(); });
+afterAll(async () => {
+  await server?.close();
+});
 
 /** A small deterministic PRNG (mulberry32): the same cases every run. */
 function prng(seed: number) {
@@ -38,9 +52,34 @@ const deep = (levels: number): unknown => {
 };
 
 const HOSTILE: unknown[] = [
-  null, '', ' ', 'x'.repeat(70_000), 'nul\u0000byte', '💥\u202e\uffff', '../../../etc/passwd', "'; drop table clusters; --",
-  '%s%n', 'j-00000000', 's3://', `s3://b/${'k'.repeat(2_000)}`, -1, 0, 2 ** 31, -(2 ** 31) - 1, 1e308, 1.5, Number.MAX_SAFE_INTEGER,
-  true, {}, [], [null], Array.from({ length: 300 }, () => 'x'), deep(40), deep(200), 'NOT_AN_ENUM_VALUE', '2026-13-45T99:99:99Z',
+  null,
+  '',
+  ' ',
+  'x'.repeat(70_000),
+  'nul\u0000byte',
+  '💥\u202e\uffff',
+  '../../../etc/passwd',
+  "'; drop table clusters; --",
+  '%s%n',
+  'j-00000000',
+  's3://',
+  `s3://b/${'k'.repeat(2_000)}`,
+  -1,
+  0,
+  2 ** 31,
+  -(2 ** 31) - 1,
+  1e308,
+  1.5,
+  Number.MAX_SAFE_INTEGER,
+  true,
+  {},
+  [],
+  [null],
+  Array.from({ length: 300 }, () => 'x'),
+  deep(40),
+  deep(200),
+  'NOT_AN_ENUM_VALUE',
+  '2026-13-45T99:99:99Z',
   { unexpected: 'field' },
 ];
 
@@ -56,12 +95,19 @@ function plausible(type: GraphQLInputType, depth = 0): unknown {
     return out;
   }
   switch (type.name) {
-    case 'Int': return 1;
-    case 'Float': return 1;
-    case 'Boolean': return false;
-    case 'DateTime': return '2026-01-01T00:00:00Z';
-    case 'JSON': case 'JSONObject': return {};
-    default: return `fuzz-${type.name.toLowerCase()}`;
+    case 'Int':
+      return 1;
+    case 'Float':
+      return 1;
+    case 'Boolean':
+      return false;
+    case 'DateTime':
+      return '2026-01-01T00:00:00Z';
+    case 'JSON':
+    case 'JSONObject':
+      return {};
+    default:
+      return `fuzz-${type.name.toLowerCase()}`;
   }
 }
 
@@ -99,7 +145,12 @@ function documentOf(kind: 'query' | 'mutation' | 'subscription', field: GraphQLF
   return `${kind}${defs ? `(${defs})` : ''} { ${field.name}${call ? `(${call})` : ''}${selection} }`;
 }
 
-interface Case { kind: 'query' | 'mutation' | 'subscription'; field: string; query: string; variables: Record<string, unknown> }
+interface Case {
+  kind: 'query' | 'mutation' | 'subscription';
+  field: string;
+  query: string;
+  variables: Record<string, unknown>;
+}
 
 /** For every argument slot of every field of `root`, `perSlot` hostile values (all of them when perSlot is Infinity). */
 function casesOf(kind: Case['kind'], root: GraphQLObjectType | null | undefined, perSlot: number, random: () => number): Case[] {
@@ -108,9 +159,13 @@ function casesOf(kind: Case['kind'], root: GraphQLObjectType | null | undefined,
     const query = documentOf(kind, field);
     const base = Object.fromEntries(field.args.map((a) => [a.name, plausible(a.type)]));
     const places = slots(field.args);
-    if (places.length === 0) { cases.push({ kind, field: field.name, query, variables: {} }); continue; }
+    if (places.length === 0) {
+      cases.push({ kind, field: field.name, query, variables: {} });
+      continue;
+    }
     for (const place of places) {
-      const values = perSlot >= HOSTILE.length ? HOSTILE : Array.from({ length: perSlot }, () => HOSTILE[Math.floor(random() * HOSTILE.length)]);
+      const values =
+        perSlot >= HOSTILE.length ? HOSTILE : Array.from({ length: perSlot }, () => HOSTILE[Math.floor(random() * HOSTILE.length)]);
       for (const value of values) cases.push({ kind, field: field.name, query, variables: withValue(base, place, value) });
     }
   }
@@ -119,9 +174,11 @@ function casesOf(kind: Case['kind'], root: GraphQLObjectType | null | undefined,
 
 /** One document listing everything a client can list (root fields without required arguments), with the scalars of each item. */
 function listingsQuery(): string {
-  const scalarsOf = (t: GraphQLObjectType) => Object.values(t.getFields())
-    .filter((f) => isLeafType(getNamedType(f.type)) && f.args.every((a) => !isNonNullType(a.type)) && !/At$|seconds|Count$/i.test(f.name))
-    .map((f) => f.name).join(' ');
+  const scalarsOf = (t: GraphQLObjectType) =>
+    Object.values(t.getFields())
+      .filter((f) => isLeafType(getNamedType(f.type)) && f.args.every((a) => !isNonNullType(a.type)) && !/At$|seconds|Count$/i.test(f.name))
+      .map((f) => f.name)
+      .join(' ');
   const parts: string[] = [];
   for (const f of Object.values(schema.getQueryType()!.getFields())) {
     if (f.args.some((a) => isNonNullType(a.type))) continue;
@@ -156,7 +213,11 @@ async function postCase(c: Case): Promise<{ status: number; body: any }> {
   });
   const text = await res.text();
   let body: any = null;
-  try { body = JSON.parse(text); } catch { /* a non-JSON answer is a problem */ }
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* a non-JSON answer is a problem */
+  }
   return { status: res.status, body };
 }
 
@@ -168,21 +229,40 @@ async function postCase(c: Case): Promise<{ status: number; body: any }> {
 function wsCase(client: Client, c: Case): Promise<{ status: number; body: any }> {
   return new Promise((resolve) => {
     let done = false;
-    const stop = client.subscribe({ query: c.query, variables: c.variables }, {
-      next: (value) => { if (!done) { done = true; stop(); resolve({ status: 200, body: value }); } },
-      error: (err) => { if (!done) { done = true; resolve({ status: Array.isArray(err) ? 200 : 599, body: Array.isArray(err) ? { errors: err } : { errors: [{ message: String(err), extensions: { code: 'INTERNAL' } }] } }); } },
-      complete: () => { if (!done) { done = true; resolve({ status: 200, body: { data: null } }); } },
-    });
+    const stop = client.subscribe(
+      { query: c.query, variables: c.variables },
+      {
+        next: (value) => {
+          if (!done) {
+            done = true;
+            stop();
+            resolve({ status: 200, body: value });
+          }
+        },
+        error: (err) => {
+          if (!done) {
+            done = true;
+            resolve({
+              status: Array.isArray(err) ? 200 : 599,
+              body: Array.isArray(err) ? { errors: err } : { errors: [{ message: String(err), extensions: { code: 'INTERNAL' } }] },
+            });
+          }
+        },
+        complete: () => {
+          if (!done) {
+            done = true;
+            resolve({ status: 200, body: { data: null } });
+          }
+        },
+      },
+    );
   });
 }
 
 describe('fuzzing every root field from introspection', () => {
   it('over HTTP: no INTERNAL, no 5xx, and a refused mutation changes nothing', async () => {
     const random = prng(11);
-    const cases = [
-      ...casesOf('query', schema.getQueryType(), 4, random),
-      ...casesOf('mutation', schema.getMutationType(), 1, random),
-    ];
+    const cases = [...casesOf('query', schema.getQueryType(), 4, random), ...casesOf('mutation', schema.getMutationType(), 1, random)];
     const listings = listingsQuery();
     const snapshot = async () => JSON.stringify((await server.gql(listings)).data);
     expect(JSON.parse(await snapshot())).not.toBeNull();

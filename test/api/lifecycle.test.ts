@@ -4,8 +4,12 @@ import { isAlive, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => { await server?.close(); });
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
 
 const CLUSTER = `query($id: ID!) { cluster(id: $id) { id state stateChangeReason { code message }
   instanceGroups { id role state requestedCount } instances { id role state pid host lastHeartbeatAt }
@@ -15,14 +19,13 @@ const waitForState = (id: string, states: string[]) => waitForClusterState(serve
 
 describe('cluster lifecycle', () => {
   it('starts one agent process per instance, runs given steps, then WAITING; terminate stops every process', async () => {
-    const { createCluster } = await server.data(CREATE, { input: {
-      name: 'lifecycle',
-      instanceGroups: [
-        MASTER,
-        CORE(2),
-      ],
-      steps: [{ name: 'hello', command: { args: ['sh', '-c', 'echo hello; echo "::progress 0.5"; echo done'] } }],
-    } });
+    const { createCluster } = await server.data(CREATE, {
+      input: {
+        name: 'lifecycle',
+        instanceGroups: [MASTER, CORE(2)],
+        steps: [{ name: 'hello', command: { args: ['sh', '-c', 'echo hello; echo "::progress 0.5"; echo done'] } }],
+      },
+    });
     expect(createCluster.cluster.state).toBe('STARTING');
     const id = createCluster.cluster.id;
     const ready = await waitForState(id, ['WAITING']);
@@ -36,7 +39,10 @@ describe('cluster lifecycle', () => {
     expect(ready.steps.edges[0].node).toMatchObject({ name: 'hello', state: 'COMPLETED', exitCode: 0, progress: 1 });
 
     const pids = ready.instances.map((i: any) => i.pid);
-    const res = await server.data(`mutation($ids: [ID!]!) { terminateClusters(input: { ids: $ids }) { clusters { id state stateChangeReason { code } } } }`, { ids: [id] });
+    const res = await server.data(
+      `mutation($ids: [ID!]!) { terminateClusters(input: { ids: $ids }) { clusters { id state stateChangeReason { code } } } }`,
+      { ids: [id] },
+    );
     expect(res.terminateClusters.clusters[0]).toMatchObject({ state: 'TERMINATING', stateChangeReason: { code: 'USER_REQUEST' } });
     const ended = await waitForState(id, ['TERMINATED']);
     expect(ended.instances.every((i: any) => i.state === 'TERMINATED')).toBe(true);

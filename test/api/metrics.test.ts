@@ -3,7 +3,17 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CORE, createCluster, expectError, Fixtures, gated, MASTER, masterScratch, waitForClusterState, waitForStepState } from '../support/api.js';
+import {
+  CORE,
+  createCluster,
+  expectError,
+  Fixtures,
+  gated,
+  MASTER,
+  masterScratch,
+  waitForClusterState,
+  waitForStepState,
+} from '../support/api.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -23,7 +33,11 @@ const METRICS = `query($id: ID!, $names: [String!]!, $from: DateTime!, $to: Date
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id } } }`;
 const INSTANCES = `query($id: ID!) { cluster(id: $id) { id state instances { id role state } } }`;
 
-interface Series { name: string; instanceId: string | null; datapoints: Array<{ at: string; value: number }> }
+interface Series {
+  name: string;
+  instanceId: string | null;
+  datapoints: Array<{ at: string; value: number }>;
+}
 
 async function metrics(vars: Record<string, unknown>): Promise<Series[]> {
   return (await server.data(METRICS, { period: 1, ...vars })).clusterMetrics;
@@ -44,7 +58,9 @@ describe('cluster metrics', () => {
     masterId = c.instances.find((i: any) => i.role === 'MASTER').id;
     coreId = c.instances.find((i: any) => i.role === 'CORE').id;
   });
-  afterAll(async () => { await fixtures.cleanup(server); });
+  afterAll(async () => {
+    await fixtures.cleanup(server);
+  });
 
   it('node counts, steps and IsIdle follow what the cluster does', async () => {
     // the idle cluster is sampled first (a fast start can be ready before the first sample)
@@ -69,11 +85,20 @@ describe('cluster metrics', () => {
     }, 'IsIdle back to 1 after the step');
 
     const series = await metrics({
-      id: clusterId, from: start.toISOString(), stat: 'MAXIMUM',
+      id: clusterId,
+      from: start.toISOString(),
+      stat: 'MAXIMUM',
       names: ['CoreNodesRunning', 'CoreNodesRequested', 'TaskNodesRequested', 'TaskNodesRunning', 'StepsPending', 'IsIdle'],
     });
     const byName = new Map(series.map((s) => [s.name, s]));
-    expect(series.map((s) => s.name)).toEqual(['CoreNodesRunning', 'CoreNodesRequested', 'TaskNodesRequested', 'TaskNodesRunning', 'StepsPending', 'IsIdle']);
+    expect(series.map((s) => s.name)).toEqual([
+      'CoreNodesRunning',
+      'CoreNodesRequested',
+      'TaskNodesRequested',
+      'TaskNodesRunning',
+      'StepsPending',
+      'IsIdle',
+    ]);
     expect(Math.max(...values(byName.get('CoreNodesRunning')))).toBe(1);
     expect(new Set(values(byName.get('CoreNodesRequested')))).toEqual(new Set([1]));
     expect(new Set(values(byName.get('TaskNodesRequested')))).toEqual(new Set([0]));
@@ -85,7 +110,10 @@ describe('cluster metrics', () => {
 
   it('a busy node shows in its own NodeCpuPercent and in the cluster mean', async () => {
     const gate = path.join(await masterScratch(server, clusterId), 'gate-cpu');
-    const busy = { name: 'spin', command: { args: ['node', '-e', `const fs=require('fs');while(!fs.existsSync(${JSON.stringify(gate)})){}`] } };
+    const busy = {
+      name: 'spin',
+      command: { args: ['node', '-e', `const fs=require('fs');while(!fs.existsSync(${JSON.stringify(gate)})){}`] },
+    };
     const [step] = (await server.data(ADD, { input: { clusterId, steps: [busy] } })).addSteps.steps;
     await waitForStepState(server, step.id, ['RUNNING']);
     const since = new Date().toISOString();
@@ -122,7 +150,9 @@ describe('cluster metrics', () => {
     const span = Math.ceil((to.getTime() - from.getTime()) / 1000) + 1;
     const one = async (stat: string, period: number) =>
       (await metrics({ id: clusterId, names: ['StepsRunning'], from: from.toISOString(), to: to.toISOString(), period, stat }))[0]!;
-    const [avg, max, min, sum, count] = await Promise.all(['AVERAGE', 'MAXIMUM', 'MINIMUM', 'SUM', 'SAMPLE_COUNT'].map((s) => one(s, span)));
+    const [avg, max, min, sum, count] = await Promise.all(
+      ['AVERAGE', 'MAXIMUM', 'MINIMUM', 'SUM', 'SAMPLE_COUNT'].map((s) => one(s, span)),
+    );
     // one period covers the whole range
     expect(count.datapoints).toHaveLength(1);
     expect(count.datapoints[0]!.at).toBe(from.toISOString());
@@ -157,7 +187,17 @@ describe('cluster metrics', () => {
   it('clusterMetricNames lists what rules and queries can read', async () => {
     const { clusterMetricNames } = await server.data(`{ clusterMetricNames { name description } }`);
     const names = clusterMetricNames.map((m: any) => m.name);
-    for (const n of ['IsIdle', 'AppsRunning', 'AppsPending', 'CoresFree', 'MemoryAvailableMB', 'CoreNodesRunning', 'TaskNodesRequested', 'NodeCpuPercent', 'StepsRunning']) {
+    for (const n of [
+      'IsIdle',
+      'AppsRunning',
+      'AppsPending',
+      'CoresFree',
+      'MemoryAvailableMB',
+      'CoreNodesRunning',
+      'TaskNodesRequested',
+      'NodeCpuPercent',
+      'StepsRunning',
+    ]) {
       expect(names).toContain(n);
     }
   });

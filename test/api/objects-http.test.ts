@@ -15,7 +15,9 @@ beforeAll(async () => {
   bucket = `http-${crypto.randomBytes(4).toString('hex')}`;
   await server.data(`mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }`, { name: bucket });
 });
-afterAll(async () => { await server?.close(); });
+afterAll(async () => {
+  await server?.close();
+});
 
 const OBJECT = `query($bucket: String!, $key: String!) { object(bucket: $bucket, key: $key) { key size etag contentType } }`;
 const md5 = (data: string | Buffer) => `"${crypto.createHash('md5').update(data).digest('hex')}"`;
@@ -30,7 +32,14 @@ describe('upload and download', () => {
     const put = await call('PUT', `/objects/${bucket}/tables/people.csv`, { body, headers: { 'content-type': 'text/csv' } });
     expect(put.status).toBe(200);
     expect(put.headers.etag).toBe(md5(body));
-    expect(put.json).toMatchObject({ bucket, key: 'tables/people.csv', uri: `s3://${bucket}/tables/people.csv`, size: body.length, etag: md5(body), contentType: 'text/csv' });
+    expect(put.json).toMatchObject({
+      bucket,
+      key: 'tables/people.csv',
+      uri: `s3://${bucket}/tables/people.csv`,
+      size: body.length,
+      etag: md5(body),
+      contentType: 'text/csv',
+    });
 
     const get = await call('GET', `/objects/${bucket}/tables/people.csv`);
     expect(get.status).toBe(200);
@@ -48,7 +57,12 @@ describe('upload and download', () => {
     expect(head.headers.etag).toBe(md5(body));
 
     // the same object through GraphQL
-    expect((await server.data(OBJECT, { bucket, key: 'tables/people.csv' })).object).toEqual({ key: 'tables/people.csv', size: body.length, etag: md5(body), contentType: 'text/csv' });
+    expect((await server.data(OBJECT, { bucket, key: 'tables/people.csv' })).object).toEqual({
+      key: 'tables/people.csv',
+      size: body.length,
+      etag: md5(body),
+      contentType: 'text/csv',
+    });
   });
 
   it('without a Content-Type the extension decides; chunked bodies (no Content-Length) work', async () => {
@@ -80,7 +94,9 @@ describe('upload and download', () => {
     const { stream, etag } = generatedBody(size, 'large');
     const rssBefore = process.memoryUsage().rss;
     let rssPeak = rssBefore;
-    const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, process.memoryUsage().rss); }, 20);
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    }, 20);
     try {
       const put = await call('PUT', `/objects/${bucket}/big/blob.bin`, { body: stream, headers: { 'content-length': String(size) } });
       expect(put.status).toBe(200);
@@ -127,7 +143,10 @@ describe('errors are JSON with code, field and message', () => {
 
   it('over OBJECT_MAX_BYTES: 413, declared up front or found while streaming, and nothing stored', async () => {
     // only the headers go out: the server answers from Content-Length without waiting for a byte
-    const declared = await call('PUT', `/objects/${bucket}/huge.bin`, { headers: { 'content-length': String(MAX_BYTES + 1) }, body: Buffer.alloc(0) });
+    const declared = await call('PUT', `/objects/${bucket}/huge.bin`, {
+      headers: { 'content-length': String(MAX_BYTES + 1) },
+      body: Buffer.alloc(0),
+    });
     expect(declared.status).toBe(413);
     expect(declared.json).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', field: 'body' });
     const { stream } = generatedBody(MAX_BYTES + 1, 'huge');
@@ -215,14 +234,18 @@ describe('auth', () => {
     expect(anonymous.json).toMatchObject({ code: 'UNAUTHENTICATED' });
     expect((await call('PUT', `/objects/${bucket}/auth.txt`, { key: 'ep_wrong', body: 'changed' })).status).toBe(401);
 
-    const { createApiKey } = await server.data(`mutation { createApiKey(input: { name: "lister", actions: ["buckets:ListObjects"] }) { key } }`);
+    const { createApiKey } = await server.data(
+      `mutation { createApiKey(input: { name: "lister", actions: ["buckets:ListObjects"] }) { key } }`,
+    );
     const lister = createApiKey.key;
     for (const method of ['GET', 'HEAD', 'PUT', 'DELETE']) {
       const res = await call(method, `/objects/${bucket}/auth.txt`, { key: lister, ...(method === 'PUT' ? { body: 'changed' } : {}) });
       expect(res.status, method).toBe(403);
       if (method !== 'HEAD') expect(res.json).toMatchObject({ code: 'FORBIDDEN' });
     }
-    const { createApiKey: r } = await server.data(`mutation { createApiKey(input: { name: "reader", actions: ["buckets:GetObject"] }) { key } }`);
+    const { createApiKey: r } = await server.data(
+      `mutation { createApiKey(input: { name: "reader", actions: ["buckets:GetObject"] }) { key } }`,
+    );
     expect((await call('GET', `/objects/${bucket}/auth.txt`, { key: r.key })).body.toString()).toBe('secret');
     expect((await call('PUT', `/objects/${bucket}/auth.txt`, { key: r.key, body: 'changed' })).status).toBe(403);
     expect((await call('GET', `/objects/${bucket}/auth.txt`)).body.toString()).toBe('secret');
@@ -233,7 +256,10 @@ describe('an upload cut off midway', () => {
   it('leaves no object and no temp file', async () => {
     const url = new URL(server.url);
     const req = http.request({
-      host: url.hostname, port: url.port, method: 'PUT', path: `/objects/${bucket}/cut/off.bin`,
+      host: url.hostname,
+      port: url.port,
+      method: 'PUT',
+      path: `/objects/${bucket}/cut/off.bin`,
       headers: { authorization: `Bearer ${server.key}`, 'content-length': String(20 * 1024 * 1024) },
     });
     req.on('error', () => {}); // we are the ones cutting it

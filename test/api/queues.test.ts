@@ -5,14 +5,29 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
 import {
-  CHANGE_VISIBILITY, CREATE_QUEUE, createQueue, DELETE_MESSAGE, DELETE_QUEUE, getQueue, md5, PURGE, receive, RECEIVE, send, SEND,
+  CHANGE_VISIBILITY,
+  CREATE_QUEUE,
+  createQueue,
+  DELETE_MESSAGE,
+  DELETE_QUEUE,
+  getQueue,
+  md5,
+  PURGE,
+  receive,
+  RECEIVE,
+  send,
+  SEND,
   SEND_BATCH,
 } from '../support/messaging.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => { await server?.close(); });
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const del = async (queueName: string, receiptHandle: string) =>
@@ -22,8 +37,14 @@ describe('queues', () => {
   it('creates a queue with SQS defaults; the same settings again return it, other settings conflict', async () => {
     const q = await createQueue(server, { name: 'orders' });
     expect(q).toMatchObject({
-      name: 'orders', arn: 'arn:aws:sqs:local:000000000000:orders', visibilityTimeoutSeconds: 30, messageRetentionSeconds: 345600,
-      delaySeconds: 0, receiveMessageWaitTimeSeconds: 0, redrivePolicy: null, approximateNumberOfMessages: 0,
+      name: 'orders',
+      arn: 'arn:aws:sqs:local:000000000000:orders',
+      visibilityTimeoutSeconds: 30,
+      messageRetentionSeconds: 345600,
+      delaySeconds: 0,
+      receiveMessageWaitTimeSeconds: 0,
+      redrivePolicy: null,
+      approximateNumberOfMessages: 0,
     });
     expect((await createQueue(server, { name: 'orders', visibilityTimeoutSeconds: 30 })).id).toBe(q.id);
     expectError(await server.gql(CREATE_QUEUE, { input: { name: 'orders', visibilityTimeoutSeconds: 60 } }), 'CONFLICT', 'input.name');
@@ -41,7 +62,11 @@ describe('queues', () => {
     await bad({ messageRetentionSeconds: 59 }, 'input.messageRetentionSeconds');
     await bad({ delaySeconds: 901 }, 'input.delaySeconds');
     await bad({ receiveMessageWaitTimeSeconds: 21 }, 'input.receiveMessageWaitTimeSeconds');
-    await bad({ redrivePolicy: { deadLetterQueueName: 'nowhere', maxReceiveCount: 3 } }, 'input.redrivePolicy.deadLetterQueueName', 'NOT_FOUND');
+    await bad(
+      { redrivePolicy: { deadLetterQueueName: 'nowhere', maxReceiveCount: 3 } },
+      'input.redrivePolicy.deadLetterQueueName',
+      'NOT_FOUND',
+    );
     await bad({ redrivePolicy: { deadLetterQueueName: 'bad-q', maxReceiveCount: 3 } }, 'input.redrivePolicy.deadLetterQueueName');
     await createQueue(server, { name: 'some-dlq' });
     await bad({ redrivePolicy: { deadLetterQueueName: 'some-dlq', maxReceiveCount: 0 } }, 'input.redrivePolicy.maxReceiveCount');
@@ -64,7 +89,9 @@ describe('queues', () => {
     const before = Date.now();
     const [m] = await receive(server, 'basic');
     expect(m).toMatchObject({
-      messageId: sent.messageId, body, md5OfBody: md5(body),
+      messageId: sent.messageId,
+      body,
+      md5OfBody: md5(body),
       messageAttributes: [
         { name: 'kind', dataType: 'String', stringValue: 'greeting', binaryValue: null },
         { name: 'n', dataType: 'Number.int', stringValue: '42', binaryValue: null },
@@ -72,7 +99,9 @@ describe('queues', () => {
       ],
     });
     expect(m.attributes.approximateReceiveCount).toBe(1);
-    expect(new Date(m.attributes.sentTimestamp).getTime()).toBeLessThanOrEqual(new Date(m.attributes.approximateFirstReceiveTimestamp).getTime());
+    expect(new Date(m.attributes.sentTimestamp).getTime()).toBeLessThanOrEqual(
+      new Date(m.attributes.approximateFirstReceiveTimestamp).getTime(),
+    );
     expect(new Date(m.attributes.approximateFirstReceiveTimestamp).getTime()).toBeGreaterThanOrEqual(before - 1_000);
     expect(await receive(server, 'basic')).toEqual([]);
     expect(await getQueue(server, 'basic')).toMatchObject({ approximateNumberOfMessages: 0, approximateNumberOfMessagesNotVisible: 1 });
@@ -106,8 +135,18 @@ describe('queues', () => {
     await server.data(CHANGE_VISIBILITY, { input: { queueName: 'cmv', receiptHandle: m.receiptHandle, visibilityTimeoutSeconds: 0 } });
     const [again] = await receive(server, 'cmv', { visibilityTimeoutSeconds: 600 });
     expect(again.messageId).toBe(m.messageId);
-    expectError(await server.gql(CHANGE_VISIBILITY, { input: { queueName: 'cmv', receiptHandle: m.receiptHandle, visibilityTimeoutSeconds: 0 } }), 'BAD_USER_INPUT', 'input.receiptHandle');
-    expectError(await server.gql(CHANGE_VISIBILITY, { input: { queueName: 'cmv', receiptHandle: again.receiptHandle, visibilityTimeoutSeconds: 43201 } }), 'BAD_USER_INPUT', 'input.visibilityTimeoutSeconds');
+    expectError(
+      await server.gql(CHANGE_VISIBILITY, { input: { queueName: 'cmv', receiptHandle: m.receiptHandle, visibilityTimeoutSeconds: 0 } }),
+      'BAD_USER_INPUT',
+      'input.receiptHandle',
+    );
+    expectError(
+      await server.gql(CHANGE_VISIBILITY, {
+        input: { queueName: 'cmv', receiptHandle: again.receiptHandle, visibilityTimeoutSeconds: 43201 },
+      }),
+      'BAD_USER_INPUT',
+      'input.visibilityTimeoutSeconds',
+    );
     // the refused changes changed nothing: the message stays in flight
     expect(await receive(server, 'cmv')).toEqual([]);
   });
@@ -139,12 +178,19 @@ describe('queues', () => {
     await createQueue(server, { name: 'work-dlq' });
     const q = await createQueue(server, { name: 'work', redrivePolicy: { deadLetterQueueName: 'work-dlq', maxReceiveCount: 2 } });
     expect(q.redrivePolicy).toEqual({ deadLetterQueueName: 'work-dlq', maxReceiveCount: 2 });
-    const { messageId } = await send(server, 'work', 'poison', { messageAttributes: [{ name: 'a', dataType: 'String', stringValue: 'b' }] });
+    const { messageId } = await send(server, 'work', 'poison', {
+      messageAttributes: [{ name: 'a', dataType: 'String', stringValue: 'b' }],
+    });
     const { messageId: healthy } = await send(server, 'work', 'fine');
     // two receives that never delete (visibility 0: visible again at once)
     for (let i = 1; i <= 2; i++) {
       const got = await receive(server, 'work', { maxNumberOfMessages: 10, visibilityTimeoutSeconds: 0 });
-      expect(got.map((m: any) => [m.messageId, m.attributes.approximateReceiveCount]).sort()).toEqual([[healthy, i], [messageId, i]].sort());
+      expect(got.map((m: any) => [m.messageId, m.attributes.approximateReceiveCount]).sort()).toEqual(
+        [
+          [healthy, i],
+          [messageId, i],
+        ].sort(),
+      );
       if (i === 2) await del('work', got.find((m: any) => m.messageId === healthy).receiptHandle);
     }
     // the third receive moves it instead of handing it out
@@ -164,7 +210,16 @@ describe('queues', () => {
 
   it('purge deletes every message, in flight ones too', async () => {
     await createQueue(server, { name: 'purge-me' });
-    await server.data(SEND_BATCH, { input: { queueName: 'purge-me', entries: [{ id: 'a', body: '1' }, { id: 'b', body: '2' }, { id: 'c', body: '3' }] } });
+    await server.data(SEND_BATCH, {
+      input: {
+        queueName: 'purge-me',
+        entries: [
+          { id: 'a', body: '1' },
+          { id: 'b', body: '2' },
+          { id: 'c', body: '3' },
+        ],
+      },
+    });
     await receive(server, 'purge-me');
     expect((await server.data(PURGE, { name: 'purge-me' })).purgeQueue.purged).toBe(3);
     expect(await getQueue(server, 'purge-me')).toMatchObject({ approximateNumberOfMessages: 0, approximateNumberOfMessagesNotVisible: 0 });
@@ -172,14 +227,70 @@ describe('queues', () => {
 
   it('sendMessageBatch: one result per entry; one bad entry sends nothing', async () => {
     await createQueue(server, { name: 'batch' });
-    const res = (await server.data(SEND_BATCH, { input: { queueName: 'batch', entries: [{ id: 'one', body: 'a' }, { id: 'two', body: 'b', delaySeconds: 5 }] } })).sendMessageBatch;
-    expect(res.successful.map((r: any) => [r.id, r.md5OfBody])).toEqual([['one', md5('a')], ['two', md5('b')]]);
+    const res = (
+      await server.data(SEND_BATCH, {
+        input: {
+          queueName: 'batch',
+          entries: [
+            { id: 'one', body: 'a' },
+            { id: 'two', body: 'b', delaySeconds: 5 },
+          ],
+        },
+      })
+    ).sendMessageBatch;
+    expect(res.successful.map((r: any) => [r.id, r.md5OfBody])).toEqual([
+      ['one', md5('a')],
+      ['two', md5('b')],
+    ]);
     expect(await getQueue(server, 'batch')).toMatchObject({ approximateNumberOfMessages: 1, approximateNumberOfMessagesDelayed: 1 });
-    expectError(await server.gql(SEND_BATCH, { input: { queueName: 'batch', entries: [{ id: 'x', body: 'ok' }, { id: 'x', body: 'dup' }] } }), 'BAD_USER_INPUT', 'input.entries.1.id');
-    expectError(await server.gql(SEND_BATCH, { input: { queueName: 'batch', entries: [{ id: 'x', body: 'ok' }, { id: 'y', body: '' }] } }), 'BAD_USER_INPUT', 'input.entries.1.body');
-    expectError(await server.gql(SEND_BATCH, { input: { queueName: 'batch', entries: Array.from({ length: 11 }, (_, i) => ({ id: `e${i}`, body: 'x' })) } }), 'BAD_USER_INPUT', 'input.entries');
+    expectError(
+      await server.gql(SEND_BATCH, {
+        input: {
+          queueName: 'batch',
+          entries: [
+            { id: 'x', body: 'ok' },
+            { id: 'x', body: 'dup' },
+          ],
+        },
+      }),
+      'BAD_USER_INPUT',
+      'input.entries.1.id',
+    );
+    expectError(
+      await server.gql(SEND_BATCH, {
+        input: {
+          queueName: 'batch',
+          entries: [
+            { id: 'x', body: 'ok' },
+            { id: 'y', body: '' },
+          ],
+        },
+      }),
+      'BAD_USER_INPUT',
+      'input.entries.1.body',
+    );
+    expectError(
+      await server.gql(SEND_BATCH, {
+        input: { queueName: 'batch', entries: Array.from({ length: 11 }, (_, i) => ({ id: `e${i}`, body: 'x' })) },
+      }),
+      'BAD_USER_INPUT',
+      'input.entries',
+    );
     const big = 'x'.repeat(100 * 1024);
-    expectError(await server.gql(SEND_BATCH, { input: { queueName: 'batch', entries: [{ id: 'a', body: big }, { id: 'b', body: big }, { id: 'c', body: big }] } }), 'PAYLOAD_TOO_LARGE', 'input.entries');
+    expectError(
+      await server.gql(SEND_BATCH, {
+        input: {
+          queueName: 'batch',
+          entries: [
+            { id: 'a', body: big },
+            { id: 'b', body: big },
+            { id: 'c', body: big },
+          ],
+        },
+      }),
+      'PAYLOAD_TOO_LARGE',
+      'input.entries',
+    );
     expect(await getQueue(server, 'batch')).toMatchObject({ approximateNumberOfMessages: 1, approximateNumberOfMessagesDelayed: 1 });
   });
 
@@ -204,13 +315,15 @@ describe('queues', () => {
     const entries = Array.from({ length: 10 }, (_, i) => ({ id: `m${i}`, body: `body ${i}` }));
     for (let b = 0; b < 6; b++) await server.data(SEND_BATCH, { input: { queueName: 'shared', entries } });
     const seen: string[] = [];
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      for (;;) {
-        const got = await receive(server, 'shared', { maxNumberOfMessages: 10 });
-        if (got.length === 0) return;
-        seen.push(...got.map((m: any) => m.messageId));
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (;;) {
+          const got = await receive(server, 'shared', { maxNumberOfMessages: 10 });
+          if (got.length === 0) return;
+          seen.push(...got.map((m: any) => m.messageId));
+        }
+      }),
+    );
     expect(seen.length).toBe(60);
     expect(new Set(seen).size).toBe(60);
   });
@@ -223,14 +336,47 @@ describe('queues', () => {
     await sendErr({ body: '' }, 'BAD_USER_INPUT', 'input.body');
     await sendErr({ body: 'bell \u0007' }, 'BAD_USER_INPUT', 'input.body');
     await sendErr({ body: 'x'.repeat(256 * 1024 + 1) }, 'PAYLOAD_TOO_LARGE', 'input.body');
-    await sendErr({ body: 'x'.repeat(256 * 1024 - 4), messageAttributes: [{ name: 'k', dataType: 'String', stringValue: 'vvvv' }] }, 'PAYLOAD_TOO_LARGE', 'input.body');
+    await sendErr(
+      { body: 'x'.repeat(256 * 1024 - 4), messageAttributes: [{ name: 'k', dataType: 'String', stringValue: 'vvvv' }] },
+      'PAYLOAD_TOO_LARGE',
+      'input.body',
+    );
     await sendErr({ delaySeconds: 901 }, 'BAD_USER_INPUT', 'input.delaySeconds');
-    await sendErr({ messageAttributes: [{ name: 'n', dataType: 'Number', stringValue: 'ten' }] }, 'BAD_USER_INPUT', 'input.messageAttributes.0.stringValue');
-    await sendErr({ messageAttributes: [{ name: 'n', dataType: 'Float', stringValue: '1' }] }, 'BAD_USER_INPUT', 'input.messageAttributes.0.dataType');
-    await sendErr({ messageAttributes: [{ name: 'AWS.x', dataType: 'String', stringValue: '1' }] }, 'BAD_USER_INPUT', 'input.messageAttributes.0.name');
-    await sendErr({ messageAttributes: [{ name: 'b', dataType: 'Binary', binaryValue: 'not base64!' }] }, 'BAD_USER_INPUT', 'input.messageAttributes.0.binaryValue');
-    await sendErr({ messageAttributes: [{ name: 'a', dataType: 'String', stringValue: '1' }, { name: 'a', dataType: 'String', stringValue: '2' }] }, 'BAD_USER_INPUT', 'input.messageAttributes.1.name');
-    await sendErr({ messageAttributes: Array.from({ length: 11 }, (_, i) => ({ name: `a${i}`, dataType: 'String', stringValue: 'v' })) }, 'BAD_USER_INPUT', 'input.messageAttributes');
+    await sendErr(
+      { messageAttributes: [{ name: 'n', dataType: 'Number', stringValue: 'ten' }] },
+      'BAD_USER_INPUT',
+      'input.messageAttributes.0.stringValue',
+    );
+    await sendErr(
+      { messageAttributes: [{ name: 'n', dataType: 'Float', stringValue: '1' }] },
+      'BAD_USER_INPUT',
+      'input.messageAttributes.0.dataType',
+    );
+    await sendErr(
+      { messageAttributes: [{ name: 'AWS.x', dataType: 'String', stringValue: '1' }] },
+      'BAD_USER_INPUT',
+      'input.messageAttributes.0.name',
+    );
+    await sendErr(
+      { messageAttributes: [{ name: 'b', dataType: 'Binary', binaryValue: 'not base64!' }] },
+      'BAD_USER_INPUT',
+      'input.messageAttributes.0.binaryValue',
+    );
+    await sendErr(
+      {
+        messageAttributes: [
+          { name: 'a', dataType: 'String', stringValue: '1' },
+          { name: 'a', dataType: 'String', stringValue: '2' },
+        ],
+      },
+      'BAD_USER_INPUT',
+      'input.messageAttributes.1.name',
+    );
+    await sendErr(
+      { messageAttributes: Array.from({ length: 11 }, (_, i) => ({ name: `a${i}`, dataType: 'String', stringValue: 'v' })) },
+      'BAD_USER_INPUT',
+      'input.messageAttributes',
+    );
     expect((await getQueue(server, 'strict')).approximateNumberOfMessages).toBe(0);
 
     const recvErr = async (input: Record<string, unknown>, field: string) =>
@@ -239,13 +385,19 @@ describe('queues', () => {
     await recvErr({ maxNumberOfMessages: 0 }, 'input.maxNumberOfMessages');
     await recvErr({ waitTimeSeconds: 21 }, 'input.waitTimeSeconds');
     await recvErr({ visibilityTimeoutSeconds: -1 }, 'input.visibilityTimeoutSeconds');
-    expectError(await server.gql(DELETE_MESSAGE, { input: { queueName: 'strict', receiptHandle: 'garbage' } }), 'BAD_USER_INPUT', 'input.receiptHandle');
+    expectError(
+      await server.gql(DELETE_MESSAGE, { input: { queueName: 'strict', receiptHandle: 'garbage' } }),
+      'BAD_USER_INPUT',
+      'input.receiptHandle',
+    );
     expectError(await server.gql(DELETE_QUEUE, { name: 'nope' }), 'NOT_FOUND', 'input.name');
   });
 
   it('queue actions are authorized one by one (queues:*)', async () => {
     await createQueue(server, { name: 'guarded-q' });
-    const { createApiKey } = await server.data(`mutation { createApiKey(input: { name: "producer", actions: ["queues:SendMessage"] }) { key } }`);
+    const { createApiKey } = await server.data(
+      `mutation { createApiKey(input: { name: "producer", actions: ["queues:SendMessage"] }) { key } }`,
+    );
     const key = createApiKey.key;
     const sent = (await server.gql(SEND, { input: { queueName: 'guarded-q', body: 'from producer' } }, key)).data?.sendMessage;
     expect(sent).toEqual({ messageId: expect.stringMatching(/^[0-9a-f-]{36}$/), md5OfBody: md5('from producer') });
@@ -263,13 +415,15 @@ describe('queues', () => {
       const entries = Array.from({ length: 10 }, (_, i) => ({ id: `m${i}`, body: `body ${i}` }));
       for (let b = 0; b < 4; b++) await server.data(SEND_BATCH, { input: { queueName: 'two-servers', entries } });
       const seen: string[][] = [[], []];
-      await Promise.all([server, second, server, second].map(async (s, i) => {
-        for (;;) {
-          const got = await receive(s, 'two-servers', { maxNumberOfMessages: 10 });
-          if (got.length === 0) return;
-          seen[i % 2]!.push(...got.map((m: any) => m.messageId));
-        }
-      }));
+      await Promise.all(
+        [server, second, server, second].map(async (s, i) => {
+          for (;;) {
+            const got = await receive(s, 'two-servers', { maxNumberOfMessages: 10 });
+            if (got.length === 0) return;
+            seen[i % 2]!.push(...got.map((m: any) => m.messageId));
+          }
+        }),
+      );
       const all = [...seen[0]!, ...seen[1]!];
       expect(all.length).toBe(40);
       expect(new Set(all).size).toBe(40);

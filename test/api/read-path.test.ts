@@ -8,17 +8,33 @@ const statements: string[] = [];
 let counting = false;
 
 beforeAll(async () => {
-  server = await startTestServer({}, { onQuery: (q) => { if (counting) statements.push(q); } });
+  server = await startTestServer(
+    {},
+    {
+      onQuery: (q) => {
+        if (counting) statements.push(q);
+      },
+    },
+  );
   // a few clusters with groups, instances and steps, ended so that no agent keeps running
   for (let i = 0; i < 6; i++) {
-    const { createCluster } = await server.data(CREATE_CLUSTER, { input: {
-      name: `read-${i}`, instanceGroups: [MASTER, CORE(1)], keepAliveWhenNoSteps: false,
-      steps: [{ name: 'a', command: { args: ['true'] } }, { name: 'b', command: { args: ['true'] } }],
-    } });
+    const { createCluster } = await server.data(CREATE_CLUSTER, {
+      input: {
+        name: `read-${i}`,
+        instanceGroups: [MASTER, CORE(1)],
+        keepAliveWhenNoSteps: false,
+        steps: [
+          { name: 'a', command: { args: ['true'] } },
+          { name: 'b', command: { args: ['true'] } },
+        ],
+      },
+    });
     await waitForClusterState(server, createCluster.cluster.id, ['TERMINATED']);
   }
 });
-afterAll(async () => { await server?.close(); });
+afterAll(async () => {
+  await server?.close();
+});
 
 const NESTED = (first: number) => `{ clusters(first: ${first}) { edges { node { id name state
   instanceGroups { id role state requestedCount } instances { id role state pid }
@@ -31,8 +47,11 @@ async function statementsFor(query: string): Promise<{ count: number; data: any 
   const data = await server.data(query);
   counting = false;
   // background loops (controllers, heartbeats) share the pool: count only what this query reads
-  const count = statements.filter((s) => /from (clusters|instance_groups|instances|steps|api_keys)\b/.test(s)
-    && !/for update|pg_try_advisory|state = any|state <> 'TERMINATED' order by i.created_at/.test(s)).length;
+  const count = statements.filter(
+    (s) =>
+      /from (clusters|instance_groups|instances|steps|api_keys)\b/.test(s) &&
+      !/for update|pg_try_advisory|state = any|state <> 'TERMINATED' order by i.created_at/.test(s),
+  ).length;
   return { count, data };
 }
 
@@ -65,7 +84,9 @@ describe('identical concurrent queries', () => {
   it('never answer with a state older than the request: a write is seen by the next read', async () => {
     // keep identical reads in flight the whole time, so the checked read always has company
     let stop = false;
-    const noise = (async () => { while (!stop) await Promise.all(Array.from({ length: 8 }, () => server.gql(NESTED(3)))); })();
+    const noise = (async () => {
+      while (!stop) await Promise.all(Array.from({ length: 8 }, () => server.gql(NESTED(3))));
+    })();
     try {
       for (let i = 0; i < 15; i++) {
         const name = `fresh-${i}`;
@@ -81,7 +102,8 @@ describe('identical concurrent queries', () => {
 
   it('are not shared between keys with different permissions', async () => {
     const { createApiKey } = await server.data(
-      `mutation { createApiKey(input: { name: "reader", actions: ["clusters:ListClusters"] }) { key } }`);
+      `mutation { createApiKey(input: { name: "reader", actions: ["clusters:ListClusters"] }) { key } }`,
+    );
     const q = '{ apiKeys { id } }';
     const [admin, reader] = await Promise.all([server.gql(q), server.gql(q, {}, createApiKey.key)]);
     expect(admin.errors).toBeUndefined();
@@ -92,7 +114,8 @@ describe('identical concurrent queries', () => {
   it('a query with errors runs once and answers with the coded error (and its HTTP status when it failed whole)', async () => {
     // a partial result (a field the key may not read is null): the clusters list is read once, not twice
     const partial = `{ clusters(first: 2) { edges { node { id } } } bucket(name: "not-allowed") { name } }`;
-    const reader = (await server.data(`mutation { createApiKey(input: { name: "partial", actions: ["clusters:*"] }) { key } }`)).createApiKey.key;
+    const reader = (await server.data(`mutation { createApiKey(input: { name: "partial", actions: ["clusters:*"] }) { key } }`))
+      .createApiKey.key;
     await server.gql(partial, {}, reader);
     statements.length = 0;
     counting = true;
@@ -104,8 +127,12 @@ describe('identical concurrent queries', () => {
     expect(statements.filter((q) => /from clusters\b/.test(q) && /order by/.test(q) && !/for update|state = any/.test(q))).toHaveLength(1);
     // failed as a whole: the API code decides the HTTP status
     const whole = await fetch(`${server.url}/graphql`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${server.key}` },
-      body: JSON.stringify({ query: `query($id: ID!) { clusterMetrics(clusterId: $id, names: ["IsIdle"], from: "2020-01-01T00:00:00Z", periodSeconds: 60) { name } }`, variables: { id: 'j-missing' } }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${server.key}` },
+      body: JSON.stringify({
+        query: `query($id: ID!) { clusterMetrics(clusterId: $id, names: ["IsIdle"], from: "2020-01-01T00:00:00Z", periodSeconds: 60) { name } }`,
+        variables: { id: 'j-missing' },
+      }),
     });
     expect(whole.status).toBe(404);
     expect(((await whole.json()) as any).errors[0].extensions).toMatchObject({ code: 'NOT_FOUND', field: 'clusterId' });

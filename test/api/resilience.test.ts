@@ -51,7 +51,13 @@ describe('reports that could not be recorded', () => {
     const step = await waitForStepState(server, stepId, ['COMPLETED', 'FAILED', 'INTERRUPTED', 'CANCELLED']);
     expect(step.state).toBe('COMPLETED');
     const lines = await allPages(async (after) => (await server.data(LOGS, { id: stepId, after })).step.logs);
-    expect(lines.filter((l: any) => l.stream === 'STDOUT').map((l: any) => l.text)).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5']);
+    expect(lines.filter((l: any) => l.stream === 'STDOUT').map((l: any) => l.text)).toEqual([
+      'line 1',
+      'line 2',
+      'line 3',
+      'line 4',
+      'line 5',
+    ]);
     expect(lines.map((l: any) => Number(l.cursor))).toEqual(lines.map((_: unknown, i: number) => i + 1));
     // both failures really happened (the sequences moved past them) and the same agent carried on
     const [{ n: logFailures }] = await db`select last_value as n from fail_log_seq`;

@@ -5,7 +5,17 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CORE, createCluster, expectError, Fixtures, gated, MASTER, masterScratch, TERMINATE_CLUSTERS, waitForCluster, waitForClusterState, waitForStepState,
+  CORE,
+  createCluster,
+  expectError,
+  Fixtures,
+  gated,
+  MASTER,
+  masterScratch,
+  TERMINATE_CLUSTERS,
+  waitForCluster,
+  waitForClusterState,
+  waitForStepState,
 } from '../support/api.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -16,7 +26,9 @@ const fixtures = new Fixtures();
 beforeAll(async () => {
   server = await startTestServer({ agentMetricsMs: 250, metricsIntervalMs: 250, scalingCooldownSeconds: 1, scalingIdlePeriods: 3 });
 });
-afterEach(async () => { await fixtures.cleanup(server); });
+afterEach(async () => {
+  await fixtures.cleanup(server);
+});
 afterAll(async () => {
   await server?.close();
 });
@@ -55,7 +67,15 @@ function rule(name: string, over: { trigger?: Record<string, unknown>; action?: 
   return {
     name,
     action: { adjustmentType: 'CHANGE_IN_CAPACITY', scalingAdjustment: 1, coolDown: 0, ...over.action },
-    trigger: { comparisonOperator: 'GREATER_THAN_OR_EQUAL', evaluationPeriods: 1, metricName: 'StepsRunning', period: 1, statistic: 'MAXIMUM', threshold: 1, ...over.trigger },
+    trigger: {
+      comparisonOperator: 'GREATER_THAN_OR_EQUAL',
+      evaluationPeriods: 1,
+      metricName: 'StepsRunning',
+      period: 1,
+      statistic: 'MAXIMUM',
+      threshold: 1,
+      ...over.trigger,
+    },
   };
 }
 
@@ -69,37 +89,86 @@ describe('validation', () => {
     masterGroup = group(c, 'MASTER').id;
     coreGroup = group(c, 'CORE').id;
   });
-  afterAll(async () => { await server.data(TERMINATE_CLUSTERS, { ids: [clusterId] }); });
+  afterAll(async () => {
+    await server.data(TERMINATE_CLUSTERS, { ids: [clusterId] });
+  });
 
   const managed = (limits: Record<string, unknown>, id = clusterId) =>
-    server.gql(PUT_MANAGED, { input: { clusterId: id, computeLimits: { unitType: 'INSTANCES', minimumCapacityUnits: 1, maximumCapacityUnits: 4, ...limits } } });
+    server.gql(PUT_MANAGED, {
+      input: { clusterId: id, computeLimits: { unitType: 'INSTANCES', minimumCapacityUnits: 1, maximumCapacityUnits: 4, ...limits } },
+    });
   const auto = (policy: Record<string, unknown>, groupId = coreGroup) =>
-    server.gql(PUT_AUTO, { input: { clusterId, instanceGroupId: groupId, autoScalingPolicy: { constraints: { minCapacity: 1, maxCapacity: 3 }, rules: [rule('r')], ...policy } } });
+    server.gql(PUT_AUTO, {
+      input: {
+        clusterId,
+        instanceGroupId: groupId,
+        autoScalingPolicy: { constraints: { minCapacity: 1, maxCapacity: 3 }, rules: [rule('r')], ...policy },
+      },
+    });
 
-  it('managed scaling limits are checked like EMR\'s', async () => {
+  it("managed scaling limits are checked like EMR's", async () => {
     expectError(await managed({ minimumCapacityUnits: 0 }), 'BAD_USER_INPUT', 'input.computeLimits.minimumCapacityUnits');
-    expectError(await managed({ minimumCapacityUnits: 3, maximumCapacityUnits: 2 }), 'BAD_USER_INPUT', 'input.computeLimits.maximumCapacityUnits');
+    expectError(
+      await managed({ minimumCapacityUnits: 3, maximumCapacityUnits: 2 }),
+      'BAD_USER_INPUT',
+      'input.computeLimits.maximumCapacityUnits',
+    );
     expectError(await managed({ maximumCoreCapacityUnits: 5 }), 'BAD_USER_INPUT', 'input.computeLimits.maximumCoreCapacityUnits');
     expectError(await managed({ maximumCapacityUnits: 1000 }), 'BAD_USER_INPUT', 'input.computeLimits.maximumCapacityUnits');
     expectError(await managed({ unitType: 'VCPU' }), 'BAD_USER_INPUT', 'input.computeLimits.unitType');
     expectError(await managed({}, 'j-NOSUCHCLUSTER'), 'NOT_FOUND', 'input.clusterId');
     // nothing was stored by the refused calls
-    expect((await server.data(`query($id: ID!) { cluster(id: $id) { managedScalingPolicy { updatedAt } } }`, { id: clusterId })).cluster.managedScalingPolicy).toBeNull();
+    expect(
+      (await server.data(`query($id: ID!) { cluster(id: $id) { managedScalingPolicy { updatedAt } } }`, { id: clusterId })).cluster
+        .managedScalingPolicy,
+    ).toBeNull();
   });
 
   it('automatic scaling rules are checked field by field', async () => {
     expectError(await auto({}, masterGroup), 'BAD_USER_INPUT', 'input.instanceGroupId');
     expectError(await auto({}, 'ig-NOSUCHGROUP'), 'NOT_FOUND', 'input.instanceGroupId');
-    expectError(await auto({ constraints: { minCapacity: 3, maxCapacity: 2 } }), 'BAD_USER_INPUT', 'input.autoScalingPolicy.constraints.maxCapacity');
-    expectError(await auto({ constraints: { minCapacity: -1, maxCapacity: 2 } }), 'BAD_USER_INPUT', 'input.autoScalingPolicy.constraints.minCapacity');
+    expectError(
+      await auto({ constraints: { minCapacity: 3, maxCapacity: 2 } }),
+      'BAD_USER_INPUT',
+      'input.autoScalingPolicy.constraints.maxCapacity',
+    );
+    expectError(
+      await auto({ constraints: { minCapacity: -1, maxCapacity: 2 } }),
+      'BAD_USER_INPUT',
+      'input.autoScalingPolicy.constraints.minCapacity',
+    );
     expectError(await auto({ rules: [] }), 'BAD_USER_INPUT', 'input.autoScalingPolicy.rules');
     expectError(await auto({ rules: [rule('a'), rule('a')] }), 'BAD_USER_INPUT', 'input.autoScalingPolicy.rules.1.name');
-    expectError(await auto({ rules: [rule('a', { trigger: { metricName: 'Bogus' } })] }), 'BAD_USER_INPUT', 'input.autoScalingPolicy.rules.0.trigger.metricName');
-    expectError(await auto({ rules: [rule('a', { trigger: { evaluationPeriods: 0 } })] }), 'BAD_USER_INPUT', 'input.autoScalingPolicy.rules.0.trigger.evaluationPeriods');
-    expectError(await auto({ rules: [rule('a', { trigger: { period: 0 } })] }), 'BAD_USER_INPUT', 'input.autoScalingPolicy.rules.0.trigger.period');
-    expectError(await auto({ rules: [rule('a', { action: { scalingAdjustment: 0 } })] }), 'BAD_USER_INPUT', 'input.autoScalingPolicy.rules.0.action.scalingAdjustment');
-    expectError(await auto({ rules: [rule('a', { action: { adjustmentType: 'EXACT_CAPACITY', scalingAdjustment: -1 } })] }), 'BAD_USER_INPUT', 'input.autoScalingPolicy.rules.0.action.scalingAdjustment');
-    expectError(await auto({ rules: [rule('a', { action: { coolDown: -5 } })] }), 'BAD_USER_INPUT', 'input.autoScalingPolicy.rules.0.action.coolDown');
+    expectError(
+      await auto({ rules: [rule('a', { trigger: { metricName: 'Bogus' } })] }),
+      'BAD_USER_INPUT',
+      'input.autoScalingPolicy.rules.0.trigger.metricName',
+    );
+    expectError(
+      await auto({ rules: [rule('a', { trigger: { evaluationPeriods: 0 } })] }),
+      'BAD_USER_INPUT',
+      'input.autoScalingPolicy.rules.0.trigger.evaluationPeriods',
+    );
+    expectError(
+      await auto({ rules: [rule('a', { trigger: { period: 0 } })] }),
+      'BAD_USER_INPUT',
+      'input.autoScalingPolicy.rules.0.trigger.period',
+    );
+    expectError(
+      await auto({ rules: [rule('a', { action: { scalingAdjustment: 0 } })] }),
+      'BAD_USER_INPUT',
+      'input.autoScalingPolicy.rules.0.action.scalingAdjustment',
+    );
+    expectError(
+      await auto({ rules: [rule('a', { action: { adjustmentType: 'EXACT_CAPACITY', scalingAdjustment: -1 } })] }),
+      'BAD_USER_INPUT',
+      'input.autoScalingPolicy.rules.0.action.scalingAdjustment',
+    );
+    expectError(
+      await auto({ rules: [rule('a', { action: { coolDown: -5 } })] }),
+      'BAD_USER_INPUT',
+      'input.autoScalingPolicy.rules.0.action.coolDown',
+    );
     expect(group(await cluster(clusterId), 'CORE').autoScalingPolicy).toBeNull();
   });
 
@@ -107,8 +176,17 @@ describe('validation', () => {
     const put = await auto({});
     expect(put.errors).toBeUndefined();
     expect(put.data.putAutoScalingPolicy.autoScalingPolicy.rules[0]).toEqual({
-      name: 'r', description: null, action: { adjustmentType: 'CHANGE_IN_CAPACITY', scalingAdjustment: 1, coolDown: 0 },
-      trigger: { comparisonOperator: 'GREATER_THAN_OR_EQUAL', evaluationPeriods: 1, metricName: 'StepsRunning', period: 1, statistic: 'MAXIMUM', threshold: 1 },
+      name: 'r',
+      description: null,
+      action: { adjustmentType: 'CHANGE_IN_CAPACITY', scalingAdjustment: 1, coolDown: 0 },
+      trigger: {
+        comparisonOperator: 'GREATER_THAN_OR_EQUAL',
+        evaluationPeriods: 1,
+        metricName: 'StepsRunning',
+        period: 1,
+        statistic: 'MAXIMUM',
+        threshold: 1,
+      },
     });
     expectError(await managed({}), 'CONFLICT', 'input.clusterId');
     await server.data(REMOVE_AUTO, { input: { clusterId, instanceGroupId: coreGroup } });
@@ -128,16 +206,23 @@ describe('validation', () => {
 
 describe('automatic scaling rules', () => {
   it('a rule on StepsRunning grows the TASK group; its cooldown holds it; each decision is an event and an activity', async () => {
-    const clusterId = fixtures.cluster(await createCluster(server, {
-      name: 'auto-scaling', instanceGroups: [MASTER, CORE(1), { role: 'TASK', instanceType: 'm5.large', count: 0 }],
-    }));
+    const clusterId = fixtures.cluster(
+      await createCluster(server, {
+        name: 'auto-scaling',
+        instanceGroups: [MASTER, CORE(1), { role: 'TASK', instanceType: 'm5.large', count: 0 }],
+      }),
+    );
     const events = fixtures.subscribe(fixtures.ws(server), EVENTS, { id: clusterId }, (d) => d.clusterEvents);
     await waitForClusterState(server, clusterId, ['WAITING']);
     const taskGroup = group(await cluster(clusterId), 'TASK').id;
-    const put = (coolDown: number) => server.data(PUT_AUTO, { input: {
-      clusterId, instanceGroupId: taskGroup,
-      autoScalingPolicy: { constraints: { minCapacity: 0, maxCapacity: 2 }, rules: [rule('busy', { action: { coolDown } })] },
-    } });
+    const put = (coolDown: number) =>
+      server.data(PUT_AUTO, {
+        input: {
+          clusterId,
+          instanceGroupId: taskGroup,
+          autoScalingPolicy: { constraints: { minCapacity: 0, maxCapacity: 2 }, rules: [rule('busy', { action: { coolDown } })] },
+        },
+      });
     const { putAutoScalingPolicy } = await put(3600);
     expect(putAutoScalingPolicy.instanceGroup.autoScalingPolicy.constraints).toEqual({ minCapacity: 0, maxCapacity: 2 });
     // nothing runs yet: the rule has no reason to fire
@@ -145,7 +230,10 @@ describe('automatic scaling rules', () => {
     const [step] = (await server.data(ADD, { input: { clusterId, steps: [gated('hold', gate)] } })).addSteps.steps;
     await waitForStepState(server, step.id, ['RUNNING']);
 
-    const first = await waitForCluster(server, clusterId, (c) => running(c, taskGroup) === 1, 'a TASK node running', { query: CLUSTER, timeoutMs: 60_000 });
+    const first = await waitForCluster(server, clusterId, (c) => running(c, taskGroup) === 1, 'a TASK node running', {
+      query: CLUSTER,
+      timeoutMs: 60_000,
+    });
     expect(group(first, 'TASK').requestedCount).toBe(1);
     const [activity] = first.scalingActivities.edges.map((e: any) => e.node);
     expect(activity).toMatchObject({ instanceGroupId: taskGroup, fromCount: 0, toCount: 1, trigger: 'AUTO_SCALING', ruleName: 'busy' });
@@ -153,39 +241,63 @@ describe('automatic scaling rules', () => {
     const scaled = await events.waitFor((v) => v.some((e) => e.kind === 'SCALING' && e.state === 'SCALE_OUT'), 'a SCALE_OUT event');
     const event = scaled.find((e) => e.kind === 'SCALING' && e.state === 'SCALE_OUT')!;
     expect(event).toMatchObject({ resourceId: taskGroup, message: activity.reason });
-    expect(event.detail).toMatchObject({ activityId: Number(activity.id), from: 0, to: 1, trigger: 'AUTO_SCALING', ruleName: 'busy', role: 'TASK' });
+    expect(event.detail).toMatchObject({
+      activityId: Number(activity.id),
+      from: 0,
+      to: 1,
+      trigger: 'AUTO_SCALING',
+      ruleName: 'busy',
+      role: 'TASK',
+    });
     // the resize itself is in the same feed, right before the decision's event (one transaction)
     const idx = scaled.indexOf(event);
     expect(scaled[idx - 1]).toMatchObject({ kind: 'INSTANCE_GROUP', resourceId: taskGroup });
     expect(scaled[idx - 1].detail.requestedCount).toBe(1);
 
     // cooldown: StepsRunning stays at 1 for many more evaluations, and nothing else happens
-    await waitUntil(async () => (await samplesSince(clusterId, activity.at)) >= 8 ? true : null, 'eight more evaluations');
+    await waitUntil(async () => ((await samplesSince(clusterId, activity.at)) >= 8 ? true : null), 'eight more evaluations');
     const held = await cluster(clusterId);
     expect(held.scalingActivities.edges).toHaveLength(1);
     expect(group(held, 'TASK').requestedCount).toBe(1);
 
     // without the cooldown the same rule acts again, up to the constraint's maximum and no further
     await put(0);
-    const second = await waitForCluster(server, clusterId, (c) => group(c, 'TASK').requestedCount === 2, 'the TASK group at 2', { query: CLUSTER });
+    const second = await waitForCluster(server, clusterId, (c) => group(c, 'TASK').requestedCount === 2, 'the TASK group at 2', {
+      query: CLUSTER,
+    });
     const latest = second.scalingActivities.edges[0].node;
     expect(latest).toMatchObject({ fromCount: 1, toCount: 2, ruleName: 'busy' });
-    await waitUntil(async () => (await samplesSince(clusterId, latest.at)) >= 6 ? true : null, 'six more evaluations');
+    await waitUntil(async () => ((await samplesSince(clusterId, latest.at)) >= 6 ? true : null), 'six more evaluations');
     expect(await activities(clusterId)).toHaveLength(2);
 
     // a rule on the way down: once the step ends, StepsRunning ≤ 0 shrinks the group to 0
-    await server.data(PUT_AUTO, { input: {
-      clusterId, instanceGroupId: taskGroup,
-      autoScalingPolicy: { constraints: { minCapacity: 0, maxCapacity: 2 }, rules: [
-        rule('busy', { action: { coolDown: 3600 } }),
-        rule('quiet', { trigger: { comparisonOperator: 'LESS_THAN_OR_EQUAL', threshold: 0, evaluationPeriods: 2 }, action: { adjustmentType: 'EXACT_CAPACITY', scalingAdjustment: 0 } }),
-      ] },
-    } });
+    await server.data(PUT_AUTO, {
+      input: {
+        clusterId,
+        instanceGroupId: taskGroup,
+        autoScalingPolicy: {
+          constraints: { minCapacity: 0, maxCapacity: 2 },
+          rules: [
+            rule('busy', { action: { coolDown: 3600 } }),
+            rule('quiet', {
+              trigger: { comparisonOperator: 'LESS_THAN_OR_EQUAL', threshold: 0, evaluationPeriods: 2 },
+              action: { adjustmentType: 'EXACT_CAPACITY', scalingAdjustment: 0 },
+            }),
+          ],
+        },
+      },
+    });
     writeFileSync(gate, '');
     await waitForStepState(server, step.id, ['COMPLETED']);
-    const shrunk = await waitForCluster(server, clusterId, (c) => live(c, taskGroup) === 0, 'the TASK nodes stopped', { query: CLUSTER, timeoutMs: 60_000 });
+    const shrunk = await waitForCluster(server, clusterId, (c) => live(c, taskGroup) === 0, 'the TASK nodes stopped', {
+      query: CLUSTER,
+      timeoutMs: 60_000,
+    });
     expect(shrunk.scalingActivities.edges[0].node).toMatchObject({ fromCount: 2, toCount: 0, ruleName: 'quiet' });
-    await events.waitFor((v) => v.some((e) => e.kind === 'SCALING' && e.state === 'SCALE_IN' && e.detail.ruleName === 'quiet'), 'a SCALE_IN event');
+    await events.waitFor(
+      (v) => v.some((e) => e.kind === 'SCALING' && e.state === 'SCALE_IN' && e.detail.ruleName === 'quiet'),
+      'a SCALE_IN event',
+    );
     const policyEvents = events.values.filter((e) => e.kind === 'SCALING' && e.state === 'AUTO_SCALING_POLICY_PUT');
     expect(policyEvents).toHaveLength(3);
   });
@@ -193,43 +305,75 @@ describe('automatic scaling rules', () => {
 
 describe('managed scaling', () => {
   it('restores its limits with a TASK group of the CORE type, and shrinks TASK nodes once idle', async () => {
-    const clusterId = fixtures.cluster(await createCluster(server, {
-      name: 'managed', instanceGroups: [MASTER, { role: 'CORE', instanceType: 'c5.large', count: 1 }],
-    }));
+    const clusterId = fixtures.cluster(
+      await createCluster(server, {
+        name: 'managed',
+        instanceGroups: [MASTER, { role: 'CORE', instanceType: 'c5.large', count: 1 }],
+      }),
+    );
     const events = fixtures.subscribe(fixtures.ws(server), EVENTS, { id: clusterId }, (d) => d.clusterEvents);
     const gate = path.join(await masterScratch(server, clusterId), 'managed-gate');
     // a running step keeps the cluster busy (IsIdle 0), so only the limits act at first
     const [step] = (await server.data(ADD, { input: { clusterId, steps: [gated('hold', gate)] } })).addSteps.steps;
     await waitForStepState(server, step.id, ['RUNNING']);
-    const put = await server.data(PUT_MANAGED, { input: { clusterId, computeLimits: { minimumCapacityUnits: 3, maximumCapacityUnits: 5 } } });
+    const put = await server.data(PUT_MANAGED, {
+      input: { clusterId, computeLimits: { minimumCapacityUnits: 3, maximumCapacityUnits: 5 } },
+    });
     expect(put.putManagedScalingPolicy.managedScalingPolicy.computeLimits).toEqual({
-      unitType: 'INSTANCES', minimumCapacityUnits: 3, maximumCapacityUnits: 5, maximumCoreCapacityUnits: null,
+      unitType: 'INSTANCES',
+      minimumCapacityUnits: 3,
+      maximumCapacityUnits: 5,
+      maximumCoreCapacityUnits: null,
     });
     expect(put.putManagedScalingPolicy.cluster.managedScalingPolicy.computeLimits.minimumCapacityUnits).toBe(3);
 
-    const grown = await waitForCluster(server, clusterId, (c) => group(c, 'TASK') && running(c, group(c, 'TASK').id) === 2,
-      'two TASK nodes running', { query: CLUSTER, timeoutMs: 60_000 });
+    const grown = await waitForCluster(
+      server,
+      clusterId,
+      (c) => group(c, 'TASK') && running(c, group(c, 'TASK').id) === 2,
+      'two TASK nodes running',
+      { query: CLUSTER, timeoutMs: 60_000 },
+    );
     const task = group(grown, 'TASK');
     expect(task.instanceType).toBe('c5.large');
     expect(task.requestedCount).toBe(2);
-    expect(grown.scalingActivities.edges.map((e: any) => e.node)).toEqual([expect.objectContaining({
-      instanceGroupId: task.id, fromCount: 0, toCount: 2, trigger: 'MANAGED_SCALING', ruleName: null,
-      reason: 'capacity 1 below the policy\'s minimum (3)',
-    })]);
+    expect(grown.scalingActivities.edges.map((e: any) => e.node)).toEqual([
+      expect.objectContaining({
+        instanceGroupId: task.id,
+        fromCount: 0,
+        toCount: 2,
+        trigger: 'MANAGED_SCALING',
+        ruleName: null,
+        reason: "capacity 1 below the policy's minimum (3)",
+      }),
+    ]);
 
     // lower limits: above the maximum shrinks TASK at once, even while busy
     await server.data(PUT_MANAGED, { input: { clusterId, computeLimits: { minimumCapacityUnits: 1, maximumCapacityUnits: 2 } } });
-    const capped = await waitForCluster(server, clusterId, (c) => live(c, task.id) === 1, 'one TASK node left', { query: CLUSTER, timeoutMs: 60_000 });
-    expect(capped.scalingActivities.edges[0].node).toMatchObject({ fromCount: 2, toCount: 1, reason: 'capacity 3 above the policy\'s maximum (2)' });
+    const capped = await waitForCluster(server, clusterId, (c) => live(c, task.id) === 1, 'one TASK node left', {
+      query: CLUSTER,
+      timeoutMs: 60_000,
+    });
+    expect(capped.scalingActivities.edges[0].node).toMatchObject({
+      fromCount: 2,
+      toCount: 1,
+      reason: "capacity 3 above the policy's maximum (2)",
+    });
 
     // idle for 3 evaluation periods (SCALING_IDLE_PERIODS) after the step: TASK shrinks to the floor
     writeFileSync(gate, '');
     await waitForStepState(server, step.id, ['COMPLETED']);
-    const idle = await waitForCluster(server, clusterId, (c) => live(c, task.id) === 0, 'no TASK node left', { query: CLUSTER, timeoutMs: 60_000 });
+    const idle = await waitForCluster(server, clusterId, (c) => live(c, task.id) === 0, 'no TASK node left', {
+      query: CLUSTER,
+      timeoutMs: 60_000,
+    });
     expect(idle.scalingActivities.edges[0].node).toMatchObject({ fromCount: 1, toCount: 0, reason: 'idle for 3 evaluation periods' });
     expect(group(idle, 'CORE').requestedCount).toBe(1);
-    const states = (await events.waitFor((v) => v.filter((e) => e.kind === 'SCALING' && e.state === 'SCALE_IN').length === 2, 'two SCALE_IN events'))
-      .filter((e) => e.kind === 'SCALING').map((e) => e.state);
+    const states = (
+      await events.waitFor((v) => v.filter((e) => e.kind === 'SCALING' && e.state === 'SCALE_IN').length === 2, 'two SCALE_IN events')
+    )
+      .filter((e) => e.kind === 'SCALING')
+      .map((e) => e.state);
     expect(states).toEqual(['MANAGED_SCALING_POLICY_PUT', 'SCALE_OUT', 'MANAGED_SCALING_POLICY_PUT', 'SCALE_IN', 'SCALE_IN']);
 
     await server.data(REMOVE_MANAGED, { id: clusterId });

@@ -13,7 +13,8 @@ const PUT = `mutation($input: PutObjectInput!) { putObject(input: $input) { obje
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id kind state script { uri args } command { args } } } }`;
 const STEP = `query($id: ID!) { step(id: $id) { id state exitCode failureDetails { message } logs(first: 100) { edges { node { stream text } } } } }`;
 
-const put = async (key: string, content: string) => (await server.data(PUT, { input: { bucket: BUCKET, key, content } })).putObject.object.uri as string;
+const put = async (key: string, content: string) =>
+  (await server.data(PUT, { input: { bucket: BUCKET, key, content } })).putObject.object.uri as string;
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -40,7 +41,12 @@ describe('SCRIPT steps', () => {
   it('runs a bash script (.sh) with its arguments; the step shows kind SCRIPT and its script', async () => {
     const uri = await put('jobs/hello.sh', 'echo "hello $1 and $2"; echo "cwd step: ${CLUSTER_STEP_ID:+yes}"\n');
     const { added, done, stdout } = await runScript(uri, ['a b', '$HOME']);
-    expect(added).toMatchObject({ kind: 'SCRIPT', state: 'PENDING', script: { uri: `s3://${BUCKET}/jobs/hello.sh`, args: ['a b', '$HOME'] }, command: null });
+    expect(added).toMatchObject({
+      kind: 'SCRIPT',
+      state: 'PENDING',
+      script: { uri: `s3://${BUCKET}/jobs/hello.sh`, args: ['a b', '$HOME'] },
+      command: null,
+    });
     expect(done.state).toBe('COMPLETED');
     expect(stdout).toEqual(['hello a b and $HOME', 'cwd step: yes']);
   });
@@ -60,9 +66,15 @@ describe('SCRIPT steps', () => {
   });
 
   it('refuses a missing object, a bad URI and a script it cannot tell how to run, adding nothing', async () => {
-    const before = await allPages(async (after) => (await server.data(
-      `query($id: ID!, $after: String) { cluster(id: $id) { steps(first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } } }`,
-      { id: clusterId, after })).cluster.steps);
+    const before = await allPages(
+      async (after) =>
+        (
+          await server.data(
+            `query($id: ID!, $after: String) { cluster(id: $id) { steps(first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } } }`,
+            { id: clusterId, after },
+          )
+        ).cluster.steps,
+    );
     const add = (script: unknown) => server.gql(ADD, { input: { clusterId, steps: [{ name: 's', script }] } });
     expectError(await add({ uri: `s3://${BUCKET}/nope.sh` }), 'NOT_FOUND', 'input.steps.0.script.uri');
     expectError(await add({ uri: 'https://example.com/x.sh' }), 'BAD_USER_INPUT', 'input.steps.0.script.uri');
@@ -72,24 +84,42 @@ describe('SCRIPT steps', () => {
     expectError(res, 'BAD_USER_INPUT', 'input.steps.0.script.uri');
     expect(res.errors![0]!.message).toMatch(/can't tell how to run .*notes\.txt/);
     expectError(await add({ uri: plain, args: ['ok', 'bad\u0000'] }), 'BAD_USER_INPUT', 'input.steps.0.script.args.1');
-    const after = await allPages(async (a) => (await server.data(
-      `query($id: ID!, $after: String) { cluster(id: $id) { steps(first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } } }`,
-      { id: clusterId, after: a })).cluster.steps);
+    const after = await allPages(
+      async (a) =>
+        (
+          await server.data(
+            `query($id: ID!, $after: String) { cluster(id: $id) { steps(first: 100, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } } }`,
+            { id: clusterId, after: a },
+          )
+        ).cluster.steps,
+    );
     expect(after.length).toBe(before.length);
   });
 
-  it('a key that may run steps but not read objects can\'t run scripts, SQL or previews through a cluster', async () => {
-    const key = async (actions: string[]) => (await server.data(
-      `mutation($a: [String!]) { createApiKey(input: { name: "steps-only", actions: $a }) { key } }`, { a: actions })).createApiKey.key as string;
+  it("a key that may run steps but not read objects can't run scripts, SQL or previews through a cluster", async () => {
+    const key = async (actions: string[]) =>
+      (await server.data(`mutation($a: [String!]) { createApiKey(input: { name: "steps-only", actions: $a }) { key } }`, { a: actions }))
+        .createApiKey.key as string;
     const uri = await put('jobs/secret.sh', 'echo secret\n');
     const stepsOnly = await key(['clusters:*']);
     const add = (k: string, step: Record<string, unknown>) => server.gql(ADD, { input: { clusterId, steps: [{ name: 's', ...step }] } }, k);
     expectError(await add(stepsOnly, { script: { uri } }), 'FORBIDDEN');
     expectError(await add(stepsOnly, { sql: { query: `select 1`, outputUri: `s3://${BUCKET}/out.csv`, format: 'CSV' } }), 'FORBIDDEN');
     expectError(await server.gql(`{ sqlPreview(clusterId: "${clusterId}", query: "select 1") { rows } }`, {}, stepsOnly), 'FORBIDDEN');
-    expectError(await server.gql(CREATE_CLUSTER, { input: {
-      name: 'laundering', instanceGroups: [MASTER], bootstrapActions: [{ name: 'b', path: uri }],
-    } }, stepsOnly), 'FORBIDDEN');
+    expectError(
+      await server.gql(
+        CREATE_CLUSTER,
+        {
+          input: {
+            name: 'laundering',
+            instanceGroups: [MASTER],
+            bootstrapActions: [{ name: 'b', path: uri }],
+          },
+        },
+        stepsOnly,
+      ),
+      'FORBIDDEN',
+    );
     // reading is enough for a script; a command step needs no bucket rights at all
     const reader = await key(['clusters:*', 'buckets:GetObject']);
     expect((await add(reader, { script: { uri } })).errors).toBeUndefined();

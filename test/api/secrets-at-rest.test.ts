@@ -37,7 +37,7 @@ describe('API keys', () => {
     for (const r of rows) expect(r.hash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
     const stored = rows.find((r) => r.id === createApiKey.apiKey.id)!;
     expect(stored.hash).not.toContain(sha256(createApiKey.key));
-    const res = await server.gql("{ cluster(id: \"j-none\") { id } }", {}, createApiKey.key);
+    const res = await server.gql('{ cluster(id: "j-none") { id } }', {}, createApiKey.key);
     expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
   });
 
@@ -52,7 +52,9 @@ describe('API keys', () => {
     const other = await startTestServer({ databaseUrl: server.databaseUrl, adminApiKey: server.key });
     try {
       expect((await other.gql('{ cluster(id: "j-none") { id } }', {}, key)).errors).toBeUndefined();
-      expect(await other.gql('{ cluster(id: "j-none") { id } }', {}, `${key}x`)).toMatchObject({ errors: [{ extensions: { code: 'UNAUTHENTICATED' } }] });
+      expect(await other.gql('{ cluster(id: "j-none") { id } }', {}, `${key}x`)).toMatchObject({
+        errors: [{ extensions: { code: 'UNAUTHENTICATED' } }],
+      });
     } finally {
       await other.close();
     }
@@ -62,7 +64,10 @@ describe('API keys', () => {
 describe('function environments', () => {
   it('are encrypted in Postgres, given to the process, and shown to keys that may read the function', async () => {
     await deploy(server, {
-      name: 'env-reader', runtime: 'NODEJS20', handler: 'index.handler', environment: { DB_PASSWORD: 'hunter2-fn-secret' },
+      name: 'env-reader',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      environment: { DB_PASSWORD: 'hunter2-fn-secret' },
       code: { files: [{ path: 'index.js', content: 'exports.handler = async () => process.env.DB_PASSWORD;' }] },
     });
     expect((await invoke(server, { functionName: 'env-reader' })).payload).toBe('hunter2-fn-secret');
@@ -70,35 +75,52 @@ describe('function environments', () => {
     // publishing again with nothing changed makes no new version (environments compare opened)
     const again = await server.data(`mutation { publishVersion(input: { functionName: "env-reader" }) { version { version } } }`);
     expect(again.publishVersion.version.version).toBe('1');
-    const dump = JSON.stringify([
-      await db`select * from functions where name = 'env-reader'`,
-      await db`select * from function_versions`,
-    ]);
+    const dump = JSON.stringify([await db`select * from functions where name = 'env-reader'`, await db`select * from function_versions`]);
     expect(dump).not.toContain('hunter2-fn-secret');
     expect(dump).toContain('$encrypted');
 
     const reader = (await server.data(CREATE_KEY, { input: { name: 'fn-reader', actions: ['functions:GetFunction'] } })).createApiKey.key;
     const seen = await server.gql(`{ function(name: "env-reader") { environment } }`, {}, reader);
     expect(seen.data.function.environment).toEqual({ DB_PASSWORD: 'hunter2-fn-secret' });
-    const lister = (await server.data(CREATE_KEY, { input: { name: 'fn-lister', actions: ['functions:ListInvocations'] } })).createApiKey.key;
-    expect((await server.gql(`{ function(name: "env-reader") { environment } }`, {}, lister)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const lister = (await server.data(CREATE_KEY, { input: { name: 'fn-lister', actions: ['functions:ListInvocations'] } })).createApiKey
+      .key;
+    expect((await server.gql(`{ function(name: "env-reader") { environment } }`, {}, lister)).errors?.[0]?.extensions?.code).toBe(
+      'FORBIDDEN',
+    );
 
-    await server.data(`mutation { updateFunctionConfiguration(input: { functionName: "env-reader", environment: { DB_PASSWORD: "rotated-fn-secret" } }) { function { name } } }`);
-    await waitUntil(async () => (await invoke(server, { functionName: 'env-reader' })).payload === 'rotated-fn-secret', 'the new environment to apply');
+    await server.data(
+      `mutation { updateFunctionConfiguration(input: { functionName: "env-reader", environment: { DB_PASSWORD: "rotated-fn-secret" } }) { function { name } } }`,
+    );
+    await waitUntil(
+      async () => (await invoke(server, { functionName: 'env-reader' })).payload === 'rotated-fn-secret',
+      'the new environment to apply',
+    );
     expect(JSON.stringify(await db`select environment from functions where name = 'env-reader'`)).not.toContain('rotated-fn-secret');
   });
 });
 
 describe('step environments', () => {
   it('are encrypted in Postgres, given to the process, and not shown to a key that may only describe', async () => {
-    const { createCluster } = await server.data(CREATE_CLUSTER, { input: { name: 'env-steps', instanceGroups: [MASTER], clientToken: 'env-steps-1', steps: [
-      { name: 'uses-secret', command: { args: ['sh', '-c', 'echo "got $API_TOKEN"'], env: { API_TOKEN: 'step-secret-42', MODE: 'fast' } } },
-    ] } });
+    const { createCluster } = await server.data(CREATE_CLUSTER, {
+      input: {
+        name: 'env-steps',
+        instanceGroups: [MASTER],
+        clientToken: 'env-steps-1',
+        steps: [
+          {
+            name: 'uses-secret',
+            command: { args: ['sh', '-c', 'echo "got $API_TOKEN"'], env: { API_TOKEN: 'step-secret-42', MODE: 'fast' } },
+          },
+        ],
+      },
+    });
     const clusterId = createCluster.cluster.id;
     const stepId = await waitUntil(async () => {
-      const { cluster } = await server.data(`query($id: ID!) { cluster(id: $id) { steps { edges { node { id state } } } } }`, { id: clusterId });
+      const { cluster } = await server.data(`query($id: ID!) { cluster(id: $id) { steps { edges { node { id state } } } } }`, {
+        id: clusterId,
+      });
       const s = cluster.steps.edges[0].node;
-      return s.state === 'COMPLETED' ? s.id as string : null;
+      return s.state === 'COMPLETED' ? (s.id as string) : null;
     }, 'the step to complete');
     const logs = await server.data(`query($id: ID!) { step(id: $id) { logs(first: 100) { edges { node { text } } } } }`, { id: stepId });
     expect(logs.step.logs.edges.map((e: any) => e.node.text)).toContain('got step-secret-42');
@@ -112,7 +134,8 @@ describe('step environments', () => {
     const describer = (await server.data(CREATE_KEY, { input: { name: 'describer', actions: ['clusters:Describe*'] } })).createApiKey.key;
     const described = await server.gql(q, { id: stepId }, describer);
     expect(described.data.step.command).toEqual({ args: ['sh', '-c', 'echo "got $API_TOKEN"'], env: { API_TOKEN: null, MODE: null } });
-    const operator = (await server.data(CREATE_KEY, { input: { name: 'operator', actions: ['clusters:Describe*', 'clusters:AddSteps'] } })).createApiKey.key;
+    const operator = (await server.data(CREATE_KEY, { input: { name: 'operator', actions: ['clusters:Describe*', 'clusters:AddSteps'] } }))
+      .createApiKey.key;
     expect((await server.gql(q, { id: stepId }, operator)).data.step.command.env).toEqual({ API_TOKEN: 'step-secret-42', MODE: 'fast' });
 
     await server.data(TERMINATE_CLUSTERS, { ids: [clusterId] });
@@ -122,11 +145,15 @@ describe('step environments', () => {
 
 describe('an install from before encryption', () => {
   it('has its environments in the clear encrypted at the next start, and still read the same', async () => {
-    await deploy(server, { name: 'old-env', runtime: 'NODEJS20', handler: 'index.handler',
-      code: { files: [{ path: 'index.js', content: 'exports.handler = async () => process.env.OLD;' }] } });
-    const { createCluster } = await server.data(CREATE_CLUSTER, { input: { name: 'old-steps', instanceGroups: [MASTER], steps: [
-      { name: 'old', command: { args: ['true'] } },
-    ] } });
+    await deploy(server, {
+      name: 'old-env',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      code: { files: [{ path: 'index.js', content: 'exports.handler = async () => process.env.OLD;' }] },
+    });
+    const { createCluster } = await server.data(CREATE_CLUSTER, {
+      input: { name: 'old-steps', instanceGroups: [MASTER], steps: [{ name: 'old', command: { args: ['true'] } }] },
+    });
     await server.data(TERMINATE_CLUSTERS, { ids: [createCluster.cluster.id] });
     await waitForClusterState(server, createCluster.cluster.id, ['TERMINATED']);
     // as an older version stored them (it kept no record of having encrypted anything)
@@ -154,15 +181,21 @@ describe('the secrets key', () => {
       expect(stat.mode & 0o777).toBe(0o600);
       expect((await fs.readFile(path.join(dataDir, 'secrets.key'), 'utf8')).trim()).toMatch(/^[A-Za-z0-9+/]{43}=$/);
       const wrong = testConfig({
-        dataDir: await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-secrets-')), databaseUrl: other.databaseUrl, adminApiKey: other.key,
+        dataDir: await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-secrets-')),
+        databaseUrl: other.databaseUrl,
+        adminApiKey: other.key,
         secretsKey: crypto.randomBytes(32).toString('base64'),
       });
       await expect(startApp(wrong, pino({ level: 'silent' }))).rejects.toThrow(/not the one this database's secrets were stored with/);
       await fs.rm(wrong.dataDir, { recursive: true, force: true });
       // the key it made is the one it keeps using: a restart on the same data dir works
       await other.app.close();
-      const again = await startTestServer({ dataDir: await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-secrets-')), databaseUrl: other.databaseUrl, adminApiKey: other.key,
-        secretsKey: (await fs.readFile(path.join(dataDir, 'secrets.key'), 'utf8')).trim() });
+      const again = await startTestServer({
+        dataDir: await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-secrets-')),
+        databaseUrl: other.databaseUrl,
+        adminApiKey: other.key,
+        secretsKey: (await fs.readFile(path.join(dataDir, 'secrets.key'), 'utf8')).trim(),
+      });
       await again.close();
     } finally {
       await other.close().catch(() => {});

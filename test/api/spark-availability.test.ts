@@ -5,8 +5,12 @@ import { CREATE_CLUSTER, expectError, MASTER } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
-beforeAll(async () => { server = await startTestServer({ python: '/nonexistent/bin/python3' }); });
-afterAll(async () => { await server?.close(); });
+beforeAll(async () => {
+  server = await startTestServer({ python: '/nonexistent/bin/python3' });
+});
+afterAll(async () => {
+  await server?.close();
+});
 
 it('reports SPARK unavailable with what is missing, and refuses SPARK clusters without creating anything', async () => {
   const { applications } = await server.data(`{ applications { name available reason } }`);

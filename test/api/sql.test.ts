@@ -5,7 +5,14 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  allPages, CREATE_CLUSTER, expectError, Fixtures, MASTER, TERMINATE_CLUSTERS, waitForClusterState, waitForStepState,
+  allPages,
+  CREATE_CLUSTER,
+  expectError,
+  Fixtures,
+  MASTER,
+  TERMINATE_CLUSTERS,
+  waitForClusterState,
+  waitForStepState,
 } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -41,7 +48,11 @@ async function putFile(bucket: string, key: string, content: string | Buffer): P
     await server.data(PUT, { input: { bucket, key, content } });
     return;
   }
-  const res = await fetch(`${server.url}/objects/${bucket}/${key}`, { method: 'PUT', headers: { authorization: `Bearer ${server.key}` }, body: content });
+  const res = await fetch(`${server.url}/objects/${bucket}/${key}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${server.key}` },
+    body: content,
+  });
   expect(res.status, await res.text()).toBe(200);
 }
 
@@ -78,18 +89,29 @@ async function logsOf(stepId: string): Promise<Array<{ stream: string; text: str
   return allPages(async (after) => (await server.data(LOGS, { id: stepId, after })).step.logs);
 }
 
-const preview = (query: string, limit?: number, cluster = clusterId) => server.gql(PREVIEW, { clusterId: cluster, query, ...(limit === undefined ? {} : { limit }) });
+const preview = (query: string, limit?: number, cluster = clusterId) =>
+  server.gql(PREVIEW, { clusterId: cluster, query, ...(limit === undefined ? {} : { limit }) });
 
 beforeAll(async () => {
   // previews are rate-limited per key (api-edge.test.ts): room for every preview of this file
   server = await startTestServer({ sqlPreviewTimeoutMs: 5_000, sqlPreviewBurst: 1_000 });
-  for (const name of ['data', 'out']) await server.data(`mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }`, { name });
-  const sales = ['city,amount,day', 'Oslo,10,2024-01-01', 'Bergen,5,2024-01-01', 'Oslo,7,2024-01-02', 'Tromsø,1,2024-01-03', 'Bergen,2,2024-01-03'];
+  for (const name of ['data', 'out'])
+    await server.data(`mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }`, { name });
+  const sales = [
+    'city,amount,day',
+    'Oslo,10,2024-01-01',
+    'Bergen,5,2024-01-01',
+    'Oslo,7,2024-01-02',
+    'Tromsø,1,2024-01-03',
+    'Bergen,2,2024-01-03',
+  ];
   await putFile('data', 'sales/2024-01.csv', `${sales.slice(0, 3).join('\n')}\n`);
   await putFile('data', 'sales/2024-02.csv', `${[sales[0], ...sales.slice(3)].join('\n')}\n`);
   await putFile('data', 'events.json', '{"user":"ann","clicks":3}\n{"user":"bob","clicks":5}\n{"user":"ann","clicks":4}\n');
   const parquet = path.join(server.dataDir, 'made-by-test.parquet');
-  await duck(`COPY (SELECT * FROM (VALUES ('Oslo', 'NO-03'), ('Bergen', 'NO-46'), ('Tromsø', 'NO-55')) t(city, region)) TO '${parquet}' (FORMAT parquet)`);
+  await duck(
+    `COPY (SELECT * FROM (VALUES ('Oslo', 'NO-03'), ('Bergen', 'NO-46'), ('Tromsø', 'NO-55')) t(city, region)) TO '${parquet}' (FORMAT parquet)`,
+  );
   await putFile('data', 'cities/part-0.parquet', await fs.readFile(parquet));
   await duck(`COPY (SELECT 'Trondheim' AS city, 'NO-50' AS region) TO '${parquet}' (FORMAT parquet)`);
   await putFile('data', 'cities/part-1.parquet', await fs.readFile(parquet));
@@ -122,11 +144,22 @@ describe('SQL steps', () => {
     const step = await waitForStepState(server, added.id, ['COMPLETED', 'FAILED'], { query: STEP_Q, timeoutMs: 60_000 });
     expect(step.state, JSON.stringify(await logsOf(added.id))).toBe('COMPLETED');
     expect(step.progress).toBe(1);
-    expect(step.result).toEqual({ rowsWritten: 3, outputUri: 's3://out/by-city/part-00000.parquet', format: 'PARQUET', bytes: expect.any(Number) });
+    expect(step.result).toEqual({
+      rowsWritten: 3,
+      outputUri: 's3://out/by-city/part-00000.parquet',
+      format: 'PARQUET',
+      bytes: expect.any(Number),
+    });
     // registered as an object when the step completed
-    expect((await server.data(OBJECT, { bucket: 'out', key: 'by-city/part-00000.parquet' })).object)
-      .toEqual({ uri: 's3://out/by-city/part-00000.parquet', size: step.result.bytes, contentType: expect.any(String) });
-    await updates.waitFor((v) => v.some((u) => u.state === 'COMPLETED' && u.progress === 1), 'COMPLETED with progress 1 over the WebSocket');
+    expect((await server.data(OBJECT, { bucket: 'out', key: 'by-city/part-00000.parquet' })).object).toEqual({
+      uri: 's3://out/by-city/part-00000.parquet',
+      size: step.result.bytes,
+      contentType: expect.any(String),
+    });
+    await updates.waitFor(
+      (v) => v.some((u) => u.state === 'COMPLETED' && u.progress === 1),
+      'COMPLETED with progress 1 over the WebSocket',
+    );
 
     expect(await duck(`SELECT city, n::INT AS n, total::INT AS total FROM '${localPath('out', 'by-city/part-00000.parquet')}'`)).toEqual([
       { city: 'Bergen', n: 2, total: 7 },
@@ -136,8 +169,14 @@ describe('SQL steps', () => {
     const logs = await logsOf(added.id);
     const text = logs.map((l) => l.text);
     // sized to the master node (m5.large: 2 vCPU, 8 GiB; 80 % of it for DuckDB)
-    expect(text).toContainEqual(expect.stringMatching(/^DuckDB v\d+\.\d+\.\d+ \(2 threads, [\d.]+ GiB memory\): writing PARQUET to s3:\/\/out\/by-city\/part-00000\.parquet$/));
-    expect(text).toContainEqual(expect.stringMatching(/^wrote 3 rows \(\d+ bytes\) to s3:\/\/out\/by-city\/part-00000\.parquet in [\d.]+ s$/));
+    expect(text).toContainEqual(
+      expect.stringMatching(
+        /^DuckDB v\d+\.\d+\.\d+ \(2 threads, [\d.]+ GiB memory\): writing PARQUET to s3:\/\/out\/by-city\/part-00000\.parquet$/,
+      ),
+    );
+    expect(text).toContainEqual(
+      expect.stringMatching(/^wrote 3 rows \(\d+ bytes\) to s3:\/\/out\/by-city\/part-00000\.parquet in [\d.]+ s$/),
+    );
     // directives are not log lines
     expect(text.filter((t) => t.startsWith('::'))).toEqual([]);
     // the temp file was renamed into place
@@ -157,7 +196,11 @@ describe('SQL steps', () => {
     expect(step.result).toMatchObject({ rowsWritten: 2, outputUri: 's3://out/joined.csv', format: 'CSV' });
     expect(await download('out', 'joined.csv')).toBe('city,region,total\nOslo,NO-03,10\nBergen,NO-46,5\n');
     // the prefix is read whole: both Parquet parts
-    const all = await runSql({ query: `SELECT count(*) AS n FROM read_parquet('s3://data/cities/')`, outputUri: 's3://out/cities-count.csv', format: 'CSV' });
+    const all = await runSql({
+      query: `SELECT count(*) AS n FROM read_parquet('s3://data/cities/')`,
+      outputUri: 's3://out/cities-count.csv',
+      format: 'CSV',
+    });
     expect(all.state).toBe('COMPLETED');
     expect(await download('out', 'cities-count.csv')).toBe('n\n4\n');
   });
@@ -170,15 +213,20 @@ describe('SQL steps', () => {
     await putFile('data', 'events.json', '{"user":"cy","clicks":1}\n');
     const second = await runSql({ query, outputUri: 's3://out/clicks.parquet' });
     expect(second.result.rowsWritten).toBe(1);
-    expect(await duck(`SELECT "user", clicks::INT AS clicks FROM '${localPath('out', 'clicks.parquet')}'`)).toEqual([{ user: 'cy', clicks: 1 }]);
+    expect(await duck(`SELECT "user", clicks::INT AS clicks FROM '${localPath('out', 'clicks.parquet')}'`)).toEqual([
+      { user: 'cy', clicks: 1 },
+    ]);
   });
 
-  it('a query DuckDB fails at run time fails the step with DuckDB\'s message, leaving no output', async () => {
+  it("a query DuckDB fails at run time fails the step with DuckDB's message, leaving no output", async () => {
     const step = await runSql({ query: `SELECT * FROM 's3://data/missing/*.csv'`, outputUri: 's3://out/never.parquet' });
     expect(step.state).toBe('FAILED');
     expect(step.exitCode).toBe(1);
     const logs = await logsOf(step.id);
-    expect(logs).toContainEqual({ stream: 'STDERR', text: 'SQL step failed: IO Error: No files found that match the pattern "s3://data/missing/*.csv"' });
+    expect(logs).toContainEqual({
+      stream: 'STDERR',
+      text: 'SQL step failed: IO Error: No files found that match the pattern "s3://data/missing/*.csv"',
+    });
     expect(logs).toContainEqual({ stream: 'STDOUT', text: `query: SELECT * FROM 's3://data/missing/*.csv'` });
     await expect(fs.stat(localPath('out', 'never.parquet'))).rejects.toThrow(/ENOENT/);
     expect((await server.data(OBJECT, { bucket: 'out', key: 'never.parquet' })).object).toBeNull();
@@ -194,7 +242,7 @@ describe('SQL steps', () => {
     await expect(fs.stat(localPath('out', 'passwd.csv'))).rejects.toThrow(/ENOENT/);
   });
 
-  it('a query reads only the buckets it names: not another run\'s unfinished output nor other buckets', async () => {
+  it("a query reads only the buckets it names: not another run's unfinished output nor other buckets", async () => {
     const other = path.join(bucketsDir(), '.sql-tmp', 'run-other');
     await fs.mkdir(other, { recursive: true });
     await fs.writeFile(path.join(other, 'output.csv'), 'secret\nunfinished\n');
@@ -216,7 +264,10 @@ describe('SQL steps', () => {
   });
 
   it('a cancelled SQL step stops DuckDB and leaves neither output nor temp file', async () => {
-    const res = await addSql({ query: 'SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = 99', outputUri: 's3://out/slow.parquet' });
+    const res = await addSql({
+      query: 'SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = 99',
+      outputUri: 's3://out/slow.parquet',
+    });
     const id = (res.data as any).addSteps.steps[0].id;
     await waitForStepState(server, id, ['RUNNING'], { query: STEP_Q });
     const cancelled = await server.data(CANCEL, { input: { clusterId, stepIds: [id] } });
@@ -233,7 +284,7 @@ describe('SQL steps', () => {
     expect(res.errors![0]!.message).toContain('DUCKDB');
   });
 
-  it('refuses anything but one SELECT, with DuckDB\'s parser message, adding nothing', async () => {
+  it("refuses anything but one SELECT, with DuckDB's parser message, adding nothing", async () => {
     const refused = [
       `COPY (SELECT 1) TO '/tmp/sql-test-escape.csv'`,
       `COPY (SELECT 1) TO 's3://out/copy.csv'`,
@@ -259,20 +310,42 @@ describe('SQL steps', () => {
     const bad = await addSql({ query: 'SELEC 1', outputUri: 's3://out/refused.parquet' });
     expect(bad.errors![0]!.message).toContain('syntax error at or near "SELEC"');
     await expect(fs.stat('/tmp/sql-test-escape.csv')).rejects.toThrow(/ENOENT/);
-    const steps = await server.data(`query($id: ID!) { cluster(id: $id) { steps(first: 100) { edges { node { sql { query } } } } } }`, { id: clusterId });
+    const steps = await server.data(`query($id: ID!) { cluster(id: $id) { steps(first: 100) { edges { node { sql { query } } } } } }`, {
+      id: clusterId,
+    });
     expect(steps.cluster.steps.edges.map((e: any) => e.node.sql?.query)).not.toContain('INSTALL httpfs');
   });
 
   it('validates URIs, buckets, the output and the format', async () => {
     const cases: Array<[Record<string, unknown>, string, RegExp]> = [
-      [{ query: `SELECT * FROM 's3://data/../../etc/passwd'`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /"s3:\/\/data\/\.\.\/\.\.\/etc\/passwd": must not contain "\." or "\.\." path segments/],
+      [
+        { query: `SELECT * FROM 's3://data/../../etc/passwd'`, outputUri: 's3://out/x.csv' },
+        'input.steps.0.sql.query',
+        /"s3:\/\/data\/\.\.\/\.\.\/etc\/passwd": must not contain "\." or "\.\." path segments/,
+      ],
       [{ query: `SELECT * FROM 's3://Bad_Bucket/x.csv'`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /3 to 63 characters/],
-      [{ query: `SELECT * FROM read_csv(E's3://data/sales/2024-01.csv')`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /plain '…' string literals/],
-      [{ query: `SELECT * FROM read_csv($$s3://data/sales/2024-01.csv$$)`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /plain '…' string literals/],
+      [
+        { query: `SELECT * FROM read_csv(E's3://data/sales/2024-01.csv')`, outputUri: 's3://out/x.csv' },
+        'input.steps.0.sql.query',
+        /plain '…' string literals/,
+      ],
+      [
+        { query: `SELECT * FROM read_csv($$s3://data/sales/2024-01.csv$$)`, outputUri: 's3://out/x.csv' },
+        'input.steps.0.sql.query',
+        /plain '…' string literals/,
+      ],
       [{ query: `SELECT 'unterminated`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /unterminated string literal/],
       [{ query: '   ', outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /must not be empty/],
-      [{ query: `SELECT '${'x'.repeat(65_536)}'`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /must be at most 65536 characters/],
-      [{ query: `SELECT '${'é'.repeat(65_000)}'`, outputUri: 's3://out/x.csv' }, 'input.steps.0.sql.query', /is too long: with its s3:\/\/ URIs mapped/],
+      [
+        { query: `SELECT '${'x'.repeat(65_536)}'`, outputUri: 's3://out/x.csv' },
+        'input.steps.0.sql.query',
+        /must be at most 65536 characters/,
+      ],
+      [
+        { query: `SELECT '${'é'.repeat(65_000)}'`, outputUri: 's3://out/x.csv' },
+        'input.steps.0.sql.query',
+        /is too long: with its s3:\/\/ URIs mapped/,
+      ],
       [{ query: 'SELECT 1' }, 'input.steps.0.sql.outputUri', /is required/],
       [{ query: 'SELECT 1', outputUri: '/tmp/x.csv' }, 'input.steps.0.sql.outputUri', /s3:\/\/bucket\/key/],
       [{ query: 'SELECT 1', outputUri: 's3://out/../x.csv' }, 'input.steps.0.sql.outputUri', /path segments/],
@@ -301,20 +374,35 @@ describe('sqlPreview', () => {
     const res = await preview(`SELECT city, amount, day FROM 's3://data/sales/*.csv' ORDER BY amount DESC`, 2);
     expect(res.errors).toBeUndefined();
     expect((res.data as any).sqlPreview).toEqual({
-      columns: [{ name: 'city', type: 'VARCHAR' }, { name: 'amount', type: 'BIGINT' }, { name: 'day', type: 'DATE' }],
-      rows: [['Oslo', '10', '2024-01-01'], ['Oslo', '7', '2024-01-02']],
+      columns: [
+        { name: 'city', type: 'VARCHAR' },
+        { name: 'amount', type: 'BIGINT' },
+        { name: 'day', type: 'DATE' },
+      ],
+      rows: [
+        ['Oslo', '10', '2024-01-01'],
+        ['Oslo', '7', '2024-01-02'],
+      ],
       truncated: true,
     });
     const all = (await server.data(PREVIEW, { clusterId, query: `FROM read_parquet('s3://data/cities/') ORDER BY city` })).sqlPreview;
-    expect(all.rows).toEqual([['Bergen', 'NO-46'], ['Oslo', 'NO-03'], ['Tromsø', 'NO-55'], ['Trondheim', 'NO-50']]);
+    expect(all.rows).toEqual([
+      ['Bergen', 'NO-46'],
+      ['Oslo', 'NO-03'],
+      ['Tromsø', 'NO-55'],
+      ['Trondheim', 'NO-50'],
+    ]);
     expect(all.truncated).toBe(false);
     // a quoted identifier naming an object is mapped too; a literal with quotes in it stays intact
-    const ident = (await server.data(PREVIEW, { clusterId, query: `SELECT count(*) AS n, 'it''s' AS s FROM "s3://data/sales/2024-01.csv"` })).sqlPreview;
+    const ident = (
+      await server.data(PREVIEW, { clusterId, query: `SELECT count(*) AS n, 'it''s' AS s FROM "s3://data/sales/2024-01.csv"` })
+    ).sqlPreview;
     expect(ident.rows).toEqual([['2', "it's"]]);
   });
 
   it('limit: default 100, at most 1000; exactly limit rows is not truncated', async () => {
-    const rangeOf = async (n: number, limit?: number) => (await server.data(PREVIEW, { clusterId, query: `SELECT range AS i FROM range(${n})`, limit })).sqlPreview;
+    const rangeOf = async (n: number, limit?: number) =>
+      (await server.data(PREVIEW, { clusterId, query: `SELECT range AS i FROM range(${n})`, limit })).sqlPreview;
     const byDefault = await rangeOf(250);
     expect(byDefault.rows).toHaveLength(100);
     expect(byDefault.truncated).toBe(true);
@@ -336,7 +424,7 @@ describe('sqlPreview', () => {
     expect((await server.data(PREVIEW, { clusterId, query: 'SELECT 42 AS answer' })).sqlPreview.rows).toEqual([[42]]);
   });
 
-  it('bad SQL is BAD_USER_INPUT with DuckDB\'s message, in s3:// terms', async () => {
+  it("bad SQL is BAD_USER_INPUT with DuckDB's message, in s3:// terms", async () => {
     const syntax = await preview('SELECT FROM WHERE');
     expectError(syntax, 'BAD_USER_INPUT', 'query');
     expect(syntax.errors![0]!.message).toContain('syntax error at or near');
@@ -350,13 +438,24 @@ describe('sqlPreview', () => {
   });
 
   it('refuses writes and anything outside the buckets', async () => {
-    for (const query of [`COPY (SELECT 1) TO '/tmp/sql-preview-escape.csv'`, `COPY (SELECT 1) TO 's3://out/p.csv'`, `ATTACH '/tmp/p.db'`, 'INSTALL httpfs', 'CREATE TABLE t (a INT)']) {
+    for (const query of [
+      `COPY (SELECT 1) TO '/tmp/sql-preview-escape.csv'`,
+      `COPY (SELECT 1) TO 's3://out/p.csv'`,
+      `ATTACH '/tmp/p.db'`,
+      'INSTALL httpfs',
+      'CREATE TABLE t (a INT)',
+    ]) {
       const res = await preview(query);
       expectError(res, 'BAD_USER_INPUT', 'query');
       expect(res.errors![0]!.message).toMatch(/only a SELECT query/);
     }
     await expect(fs.stat('/tmp/sql-preview-escape.csv')).rejects.toThrow(/ENOENT/);
-    for (const query of [`SELECT * FROM read_csv('/etc/passwd')`, `SELECT * FROM read_text('/proc/self/environ')`, `SELECT * FROM glob('/*')`, `SELECT * FROM read_csv('${bucketsDir()}/../../../etc/passwd')`]) {
+    for (const query of [
+      `SELECT * FROM read_csv('/etc/passwd')`,
+      `SELECT * FROM read_text('/proc/self/environ')`,
+      `SELECT * FROM glob('/*')`,
+      `SELECT * FROM read_csv('${bucketsDir()}/../../../etc/passwd')`,
+    ]) {
       const res = await preview(query);
       expectError(res, 'BAD_USER_INPUT', 'query');
       expect(res.errors![0]!.message).toContain('file system operations are disabled by configuration');
@@ -379,8 +478,9 @@ describe('sqlPreview', () => {
   });
 
   it('needs the clusters:SqlPreview action', async () => {
-    const { createApiKey } = await server.data(`mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key } }`,
-      { input: { name: 'watcher', actions: ['clusters:Describe*'] } });
+    const { createApiKey } = await server.data(`mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key } }`, {
+      input: { name: 'watcher', actions: ['clusters:Describe*'] },
+    });
     const res = await server.gql(PREVIEW, { clusterId, query: 'SELECT 1' }, createApiKey.key);
     expectError(res, 'FORBIDDEN');
     expect(res.data ?? null).toBeNull();

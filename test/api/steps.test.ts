@@ -3,8 +3,18 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  allPages, CREATE_CLUSTER as CREATE, ENDED_STEP_STATES as ENDED, expectError, Fixtures, gateStep, getStep, MASTER, nodeScratch, TERMINATE_CLUSTERS as TERMINATE,
-  waitForClusterState, waitForStepState,
+  allPages,
+  CREATE_CLUSTER as CREATE,
+  ENDED_STEP_STATES as ENDED,
+  expectError,
+  Fixtures,
+  gateStep,
+  getStep,
+  MASTER,
+  nodeScratch,
+  TERMINATE_CLUSTERS as TERMINATE,
+  waitForClusterState,
+  waitForStepState,
 } from '../support/api.js';
 import { Subscription } from '../support/client.js';
 import { isAlive, waitUntil } from '../support/processes.js';
@@ -17,7 +27,9 @@ beforeAll(async () => {
   server = await startTestServer();
 });
 // running steps (sleep 300 …) must not outlive their test
-afterEach(async () => { await fixtures.cleanup(server); });
+afterEach(async () => {
+  await fixtures.cleanup(server);
+});
 afterAll(async () => {
   await server?.close();
 });
@@ -35,12 +47,22 @@ const LOGS_BACK = `query($id: ID!, $last: Int, $before: String) { step(id: $id) 
   totalCount edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`;
 const STEP_UPDATES = `subscription($id: ID!) { stepUpdates(stepId: $id) { id state progress exitCode } }`;
 
-
-interface StepSpec { name: string; args: string[]; env?: Record<string, string>; actionOnFailure?: string }
-interface LogLine { cursor: string; at: string; stream: string; text: string }
+interface StepSpec {
+  name: string;
+  args: string[];
+  env?: Record<string, string>;
+  actionOnFailure?: string;
+}
+interface LogLine {
+  cursor: string;
+  at: string;
+  stream: string;
+  text: string;
+}
 
 const toInput = (s: StepSpec) => ({
-  name: s.name, ...(s.actionOnFailure ? { actionOnFailure: s.actionOnFailure } : {}),
+  name: s.name,
+  ...(s.actionOnFailure ? { actionOnFailure: s.actionOnFailure } : {}),
   command: { args: s.args, ...(s.env ? { env: s.env } : {}) },
 });
 
@@ -98,12 +120,23 @@ describe('command steps', () => {
   it('runs argv without a shell, with env and CLUSTER_STEP_ID; stdout/stderr stored in order between SYSTEM lines', async () => {
     const c = await newCluster();
     const master = c.instances[0];
-    const [added] = await addSteps(c.id, [{
-      name: 'echo', env: { FOO: 'bar' }, args: ['sh', '-c', 'echo "$FOO" "$CLUSTER_STEP_ID"; echo err >&2'],
-    }]);
+    const [added] = await addSteps(c.id, [
+      {
+        name: 'echo',
+        env: { FOO: 'bar' },
+        args: ['sh', '-c', 'echo "$FOO" "$CLUSTER_STEP_ID"; echo err >&2'],
+      },
+    ]);
     expect(added).toMatchObject({
-      clusterId: c.id, name: 'echo', state: 'PENDING', actionOnFailure: 'CONTINUE', progress: null, exitCode: null,
-      startedAt: null, endedAt: null, failureDetails: null,
+      clusterId: c.id,
+      name: 'echo',
+      state: 'PENDING',
+      actionOnFailure: 'CONTINUE',
+      progress: null,
+      exitCode: null,
+      startedAt: null,
+      endedAt: null,
+      failureDetails: null,
       command: { args: ['sh', '-c', 'echo "$FOO" "$CLUSTER_STEP_ID"; echo err >&2'], env: { FOO: 'bar' } },
     });
     const done = await waitForStep(added.id, ENDED);
@@ -160,7 +193,10 @@ describe('command steps', () => {
     expect(done.failureDetails.logFile).toBe(s.logStreamId);
     expect(done.endedAt).not.toBeNull();
     const lines = brief(await allLogs(s.id));
-    expect(lines.slice(0, 2)).toEqual([['SYSTEM', `Step started on ${done.instanceId}`], ['STDOUT', 'before']]);
+    expect(lines.slice(0, 2)).toEqual([
+      ['SYSTEM', `Step started on ${done.instanceId}`],
+      ['STDOUT', 'before'],
+    ]);
     expect(lines).toHaveLength(3);
     expect(lines[2]![0]).toBe('SYSTEM');
     expect(lines[2]![1]).toMatch(/^Step failed: .*\b3\b/);
@@ -180,7 +216,9 @@ describe('command steps', () => {
 
   it('logs page 100 at a time with no gaps or duplicates', async () => {
     const c = await newCluster();
-    const [s] = await addSteps(c.id, [{ name: 'many', args: ['sh', '-c', 'i=1; while [ $i -le 250 ]; do echo "line $i"; i=$((i+1)); done'] }]);
+    const [s] = await addSteps(c.id, [
+      { name: 'many', args: ['sh', '-c', 'i=1; while [ $i -le 250 ]; do echo "line $i"; i=$((i+1)); done'] },
+    ]);
     expect((await waitForStep(s.id, ENDED)).state).toBe('COMPLETED');
     const pages: any[] = [];
     let after: string | null = null;
@@ -195,7 +233,11 @@ describe('command steps', () => {
     const edges = pages.flatMap((p) => p.edges);
     expect(edges.map((e: any) => e.cursor)).toEqual(Array.from({ length: 252 }, (_, i) => String(i + 1)));
     expect(edges.every((e: any) => e.cursor === e.node.cursor)).toBe(true);
-    expect(pages.map((p) => [p.pageInfo.startCursor, p.pageInfo.endCursor])).toEqual([['1', '100'], ['101', '200'], ['201', '252']]);
+    expect(pages.map((p) => [p.pageInfo.startCursor, p.pageInfo.endCursor])).toEqual([
+      ['1', '100'],
+      ['101', '200'],
+      ['201', '252'],
+    ]);
     expect(edges.map((e: any) => e.node.text)).toEqual([
       `Step started on ${c.instances[0].id}`,
       ...Array.from({ length: 250 }, (_, i) => `line ${i + 1}`),
@@ -214,19 +256,36 @@ describe('command steps', () => {
       before = logs.pageInfo.startCursor;
     } while (back[back.length - 1].pageInfo.hasPreviousPage);
     expect(back.map((p) => p.edges.length)).toEqual([100, 100, 52]);
-    expect(back.map((p) => [p.pageInfo.startCursor, p.pageInfo.endCursor])).toEqual([['153', '252'], ['53', '152'], ['1', '52']]);
+    expect(back.map((p) => [p.pageInfo.startCursor, p.pageInfo.endCursor])).toEqual([
+      ['153', '252'],
+      ['53', '152'],
+      ['1', '52'],
+    ]);
     expect(back.map((p) => p.pageInfo.hasNextPage)).toEqual([false, true, true]);
     expect(back.map((p) => p.totalCount)).toEqual([252, 252, 252]);
     expect(back.reverse().flatMap((p) => p.edges.map((e: any) => e.cursor))).toEqual(edges.map((e: any) => e.cursor));
-    expectError(await server.gql(`query($id: ID!) { step(id: $id) { logs(first: 1, last: 1) { totalCount } } }`, { id: s.id }), 'BAD_USER_INPUT', 'last');
+    expectError(
+      await server.gql(`query($id: ID!) { step(id: $id) { logs(first: 1, last: 1) { totalCount } } }`, { id: s.id }),
+      'BAD_USER_INPUT',
+      'last',
+    );
     expectError(await server.gql(LOGS_BACK, { id: s.id, last: 1, before: 'x' }), 'BAD_USER_INPUT', 'before');
 
     // the subscription opens at the tail: the last 3 stored lines, then (none here: the step ended) live ones
     const client = server.ws();
-    const tail = new Subscription(client, `subscription($s: ID!) { logs(streamId: $s, tail: 3) { cursor text } }`, { s: s.logStreamId }, (d) => d.logs);
+    const tail = new Subscription(
+      client,
+      `subscription($s: ID!) { logs(streamId: $s, tail: 3) { cursor text } }`,
+      { s: s.logStreamId },
+      (d) => d.logs,
+    );
     try {
       const lines = await tail.waitFor((v) => v.length >= 3, 'the last 3 lines');
-      expect(lines.map((l: any) => [l.cursor, l.text])).toEqual([['250', 'line 249'], ['251', 'line 250'], ['252', 'Step completed (exit code 0)']]);
+      expect(lines.map((l: any) => [l.cursor, l.text])).toEqual([
+        ['250', 'line 249'],
+        ['251', 'line 250'],
+        ['252', 'Step completed (exit code 0)'],
+      ]);
     } finally {
       tail.close();
       await client.dispose();
@@ -251,7 +310,7 @@ describe('command steps', () => {
   it('binary output never breaks the stream: lines are clean strings and later lines arrive', async () => {
     const c = await newCluster();
     const [s] = await addSteps(c.id, [{ name: 'binary', args: ['sh', '-c', 'head -c 5000 /dev/urandom; echo; echo after'] }]);
-    expect((await waitForStep(s.id, ENDED))).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
+    expect(await waitForStep(s.id, ENDED)).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
     const lines = await allLogs(s.id);
     expect(lines[0]!.stream).toBe('SYSTEM');
     expect(lines[lines.length - 1]).toMatchObject({ stream: 'SYSTEM', text: 'Step completed (exit code 0)' });
@@ -268,20 +327,34 @@ describe('command steps', () => {
     const c = await newCluster();
     const gate = path.join(nodeScratch(server, c), 'progress-gate');
     // the gate keeps the progress step PENDING until the subscription below is in place
-    const [, s] = await addSteps(c.id, [gateStep('gate', gate), {
-      name: 'progress',
-      args: ['sh', '-c', 'echo one; echo "::progress 0.25"; sleep 0.3; echo two; echo "::progress 50%"; sleep 0.3; echo "::progress 0.75"; sleep 0.3; echo three'],
-    }]);
+    const [, s] = await addSteps(c.id, [
+      gateStep('gate', gate),
+      {
+        name: 'progress',
+        args: [
+          'sh',
+          '-c',
+          'echo one; echo "::progress 0.25"; sleep 0.3; echo two; echo "::progress 50%"; sleep 0.3; echo "::progress 0.75"; sleep 0.3; echo three',
+        ],
+      },
+    ]);
     const sub = fixtures.subscribe(fixtures.ws(server), STEP_UPDATES, { id: s.id }, (d) => d.stepUpdates);
     await sub.waitFor((v) => v.length >= 1, 'the current step');
     writeFileSync(gate, '');
     await sub.waitForComplete(30_000);
     expect(sub.values.map((v) => [v.state, v.progress])).toEqual([
-      ['PENDING', null], ['RUNNING', null], ['RUNNING', 0.25], ['RUNNING', 0.5], ['RUNNING', 0.75], ['COMPLETED', 1],
+      ['PENDING', null],
+      ['RUNNING', null],
+      ['RUNNING', 0.25],
+      ['RUNNING', 0.5],
+      ['RUNNING', 0.75],
+      ['COMPLETED', 1],
     ]);
     expect(brief(await allLogs(s.id))).toEqual([
       ['SYSTEM', `Step started on ${c.instances[0].id}`],
-      ['STDOUT', 'one'], ['STDOUT', 'two'], ['STDOUT', 'three'],
+      ['STDOUT', 'one'],
+      ['STDOUT', 'two'],
+      ['STDOUT', 'three'],
       ['SYSTEM', 'Step completed (exit code 0)'],
     ]);
     expect(await step(s.id)).toMatchObject({ state: 'COMPLETED', progress: 1 });
@@ -290,15 +363,29 @@ describe('command steps', () => {
   it('::result lines are not stored; the last JSON object becomes Step.result, also on failure', async () => {
     const c = await newCluster();
     const [ok, failed] = await addSteps(c.id, [
-      { name: 'ok', args: ['sh', '-c', 'echo \'::result {"rowsWritten": 1}\'; echo \'::result {"rowsWritten": 42, "files": ["a"]}\'; echo \'::result [1]\'; echo done'] },
+      {
+        name: 'ok',
+        args: [
+          'sh',
+          '-c',
+          'echo \'::result {"rowsWritten": 1}\'; echo \'::result {"rowsWritten": 42, "files": ["a"]}\'; echo \'::result [1]\'; echo done',
+        ],
+      },
       { name: 'failed', args: ['sh', '-c', 'echo \'::result {"partial": true}\'; exit 3'] },
     ]);
     await waitForStep(failed.id, ['FAILED']);
     const q = `query($id: ID!) { step(id: $id) { state kind result } }`;
-    expect((await server.data(q, { id: ok.id })).step).toEqual({ state: 'COMPLETED', kind: 'COMMAND', result: { rowsWritten: 42, files: ['a'] } });
+    expect((await server.data(q, { id: ok.id })).step).toEqual({
+      state: 'COMPLETED',
+      kind: 'COMMAND',
+      result: { rowsWritten: 42, files: ['a'] },
+    });
     expect((await server.data(q, { id: failed.id })).step).toEqual({ state: 'FAILED', kind: 'COMMAND', result: { partial: true } });
     // a line that is not a JSON object stays an ordinary line
-    expect(brief(await allLogs(ok.id)).filter(([k]) => k === 'STDOUT')).toEqual([['STDOUT', '::result [1]'], ['STDOUT', 'done']]);
+    expect(brief(await allLogs(ok.id)).filter(([k]) => k === 'STDOUT')).toEqual([
+      ['STDOUT', '::result [1]'],
+      ['STDOUT', 'done'],
+    ]);
   });
 });
 
@@ -306,10 +393,14 @@ describe('ordering and concurrency', () => {
   it('stepConcurrencyLevel 1 runs steps one after another in submission order', async () => {
     const c = await newCluster();
     const file = path.join(nodeScratch(server, c), 'order.txt');
-    const steps = await addSteps(c.id, [1, 2, 3].map((n) => ({
-      name: `s${n}`, env: { N: String(n), F: file },
-      args: ['sh', '-c', 'echo "start $N" >> "$F"; sleep 0.2; echo "end $N" >> "$F"'],
-    })));
+    const steps = await addSteps(
+      c.id,
+      [1, 2, 3].map((n) => ({
+        name: `s${n}`,
+        env: { N: String(n), F: file },
+        args: ['sh', '-c', 'echo "start $N" >> "$F"; sleep 0.2; echo "end $N" >> "$F"'],
+      })),
+    );
     const done = [];
     for (const s of steps) done.push(await waitForStep(s.id, ENDED));
     expect(done.map((s) => s.state)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
@@ -322,11 +413,19 @@ describe('ordering and concurrency', () => {
   it('stepConcurrencyLevel 3 runs 3 steps at once: each waits for all 3 to have started', async () => {
     const c = await newCluster({ stepConcurrencyLevel: 3 });
     const dir = nodeScratch(server, c, 'level3');
-    const steps = await addSteps(c.id, [1, 2, 3].map((n) => ({
-      name: `w${n}`, env: { D: dir },
-      // exit 1 after ~20 s: without concurrency the markers never reach 3
-      args: ['sh', '-c', 'touch "$D/$CLUSTER_STEP_ID"; i=0; while [ "$(ls "$D" | wc -l)" -lt 3 ]; do sleep 0.05; i=$((i+1)); [ $i -gt 400 ] && exit 1; done; exit 0'],
-    })));
+    const steps = await addSteps(
+      c.id,
+      [1, 2, 3].map((n) => ({
+        name: `w${n}`,
+        env: { D: dir },
+        // exit 1 after ~20 s: without concurrency the markers never reach 3
+        args: [
+          'sh',
+          '-c',
+          'touch "$D/$CLUSTER_STEP_ID"; i=0; while [ "$(ls "$D" | wc -l)" -lt 3 ]; do sleep 0.05; i=$((i+1)); [ $i -gt 400 ] && exit 1; done; exit 0',
+        ],
+      })),
+    );
     for (const s of steps) expect(await waitForStep(s.id, ENDED)).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
   });
 
@@ -335,22 +434,33 @@ describe('ordering and concurrency', () => {
     const dir = nodeScratch(server, c, 'level2');
     const running = nodeScratch(server, c, 'level2-running');
     const log = path.join(nodeScratch(server, c), 'level2-seen.txt');
-    const steps = await addSteps(c.id, [1, 2, 3].map((n) => ({
-      name: `w${n}`, env: { D: dir, R: running, L: log },
-      // each records how many steps run with it, then waits for a second one to have started
-      args: ['sh', '-c', [
-        'touch "$R/$CLUSTER_STEP_ID"; ls "$R" | wc -l >> "$L"; touch "$D/$CLUSTER_STEP_ID"',
-        'i=0; while [ "$(ls "$D" | wc -l)" -lt 2 ]; do sleep 0.05; i=$((i+1)); [ $i -gt 400 ] && exit 1; done',
-        'sleep 0.3; rm "$R/$CLUSTER_STEP_ID"; exit 0',
-      ].join('; ')],
-    })));
+    const steps = await addSteps(
+      c.id,
+      [1, 2, 3].map((n) => ({
+        name: `w${n}`,
+        env: { D: dir, R: running, L: log },
+        // each records how many steps run with it, then waits for a second one to have started
+        args: [
+          'sh',
+          '-c',
+          [
+            'touch "$R/$CLUSTER_STEP_ID"; ls "$R" | wc -l >> "$L"; touch "$D/$CLUSTER_STEP_ID"',
+            'i=0; while [ "$(ls "$D" | wc -l)" -lt 2 ]; do sleep 0.05; i=$((i+1)); [ $i -gt 400 ] && exit 1; done',
+            'sleep 0.3; rm "$R/$CLUSTER_STEP_ID"; exit 0',
+          ].join('; '),
+        ],
+      })),
+    );
     const done = [];
     for (const s of steps) done.push(await waitForStep(s.id, ENDED));
     expect(done.map((s) => s.state)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
     // the first two overlapped (each waited for the other), the third waited for one of them
     expect(ms(done[1]!.startedAt)).toBeLessThan(ms(done[0]!.endedAt));
     expect(ms(done[2]!.startedAt)).toBeGreaterThanOrEqual(Math.min(ms(done[0]!.endedAt), ms(done[1]!.endedAt)));
-    const seen = readFileSync(log, 'utf8').trim().split('\n').map((x) => Number(x.trim()));
+    const seen = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((x) => Number(x.trim()));
     expect(seen).toHaveLength(3);
     expect(Math.max(...seen)).toBeLessThanOrEqual(2);
   });
@@ -461,7 +571,9 @@ describe('cancelSteps', () => {
 
   it('TERMINATE_PROCESS kills at once, even a tree that ignores SIGTERM', async () => {
     const c = await newCluster();
-    const [s] = await addSteps(c.id, [{ name: 'stubborn', args: ['sh', '-c', 'trap "" TERM; sleep 300 & sleep 300 & echo started; wait'] }]);
+    const [s] = await addSteps(c.id, [
+      { name: 'stubborn', args: ['sh', '-c', 'trap "" TERM; sleep 300 & sleep 300 & echo started; wait'] },
+    ]);
     await waitUntil(async () => (await allLogs(s.id)).some((l) => l.text === 'started'), 'the "started" line', 30_000);
     const running = await step(s.id);
     const tree = [running.pid, ...descendantsOf(running.pid)];
@@ -493,16 +605,22 @@ describe('cancelSteps', () => {
 
 describe('steps and the cluster lifecycle', () => {
   it('steps given at creation run, in order, once the cluster is ready', async () => {
-    const created = await newCluster({
-      steps: [
-        { name: 'first', command: { args: ['echo', 'one'] } },
-        { name: 'second', command: { args: ['echo', 'two'] } },
-      ],
-    }, null);
+    const created = await newCluster(
+      {
+        steps: [
+          { name: 'first', command: { args: ['echo', 'one'] } },
+          { name: 'second', command: { args: ['echo', 'two'] } },
+        ],
+      },
+      null,
+    );
     expect(created.state).toBe('STARTING');
     const c = await waitForCluster(created.id, ['WAITING']);
     const steps = c.steps.edges.map((e: any) => e.node).reverse(); // newest first in the connection
-    expect(steps.map((s: any) => [s.name, s.state, s.exitCode])).toEqual([['first', 'COMPLETED', 0], ['second', 'COMPLETED', 0]]);
+    expect(steps.map((s: any) => [s.name, s.state, s.exitCode])).toEqual([
+      ['first', 'COMPLETED', 0],
+      ['second', 'COMPLETED', 0],
+    ]);
     expect(c.readyAt).not.toBeNull();
     expect(ms(steps[0].startedAt)).toBeGreaterThanOrEqual(ms(c.readyAt));
     expect(ms(steps[1].startedAt)).toBeGreaterThanOrEqual(ms(steps[0].endedAt));
@@ -510,17 +628,23 @@ describe('steps and the cluster lifecycle', () => {
   });
 
   it('keepAliveWhenNoSteps false: the cluster ends TERMINATED (ALL_STEPS_COMPLETED) after its steps', async () => {
-    const created = await newCluster({
-      keepAliveWhenNoSteps: false,
-      steps: [
-        { name: 'a', command: { args: ['sh', '-c', 'sleep 0.2; echo a'] } },
-        { name: 'b', command: { args: ['echo', 'b'] } },
-      ],
-    }, null);
+    const created = await newCluster(
+      {
+        keepAliveWhenNoSteps: false,
+        steps: [
+          { name: 'a', command: { args: ['sh', '-c', 'sleep 0.2; echo a'] } },
+          { name: 'b', command: { args: ['echo', 'b'] } },
+        ],
+      },
+      null,
+    );
     const ended = await waitForCluster(created.id, ['TERMINATED', 'TERMINATED_WITH_ERRORS']);
     expect(ended.state).toBe('TERMINATED');
     expect(ended.stateChangeReason.code).toBe('ALL_STEPS_COMPLETED');
-    expect(ended.steps.edges.map((e: any) => [e.node.name, e.node.state])).toEqual([['b', 'COMPLETED'], ['a', 'COMPLETED']]);
+    expect(ended.steps.edges.map((e: any) => [e.node.name, e.node.state])).toEqual([
+      ['b', 'COMPLETED'],
+      ['a', 'COMPLETED'],
+    ]);
     for (const e of ended.steps.edges) expect(ms(ended.endedAt)).toBeGreaterThanOrEqual(ms(e.node.endedAt));
     for (const i of ended.instances) expect(isAlive(i.pid)).toBe(false);
   });
@@ -531,10 +655,14 @@ describe('steps and the cluster lifecycle', () => {
       { name: 'long', args: ['sleep', '300'] },
       { name: 'pending', args: ['true'] },
     ]);
-    const r = await waitUntil(async () => {
-      const s = await step(running.id);
-      return s.state === 'RUNNING' && s.pid ? s : null;
-    }, 'the step to run with a pid', 30_000);
+    const r = await waitUntil(
+      async () => {
+        const s = await step(running.id);
+        return s.state === 'RUNNING' && s.pid ? s : null;
+      },
+      'the step to run with a pid',
+      30_000,
+    );
     expect(isAlive(r.pid)).toBe(true);
     const res = await server.data(TERMINATE, { ids: [c.id] });
     expect(res.terminateClusters.clusters[0].state).toBe('TERMINATING');

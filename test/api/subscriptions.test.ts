@@ -5,7 +5,15 @@ import path from 'node:path';
 import type { Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  allPages, ENDED_STEP_STATES as ENDED, Fixtures, flatErrors, gateStep, MASTER, masterScratch, TERMINATE_CLUSTERS as TERMINATE, waitForClusterState,
+  allPages,
+  ENDED_STEP_STATES as ENDED,
+  Fixtures,
+  flatErrors,
+  gateStep,
+  MASTER,
+  masterScratch,
+  TERMINATE_CLUSTERS as TERMINATE,
+  waitForClusterState,
   waitForStepState,
 } from '../support/api.js';
 import type { Subscription } from '../support/client.js';
@@ -18,7 +26,9 @@ const fixtures = new Fixtures();
 beforeAll(async () => {
   server = await startTestServer();
 });
-afterEach(async () => { await fixtures.cleanup(server); });
+afterEach(async () => {
+  await fixtures.cleanup(server);
+});
 afterAll(async () => {
   await fixtures.closeConnections();
   await server?.close();
@@ -36,14 +46,26 @@ const STEP_SUB = `subscription($id: ID!) { stepUpdates(stepId: $id) { id state p
 const EVENTS_SUB = `subscription($id: ID!, $a: String) { clusterEvents(clusterId: $id, after: $a) {
   cursor at clusterId kind resourceId state previousState message } }`;
 
-interface Line { cursor: string; stream: string; text: string }
-interface Event { cursor: string; clusterId: string; kind: string; resourceId: string; state: string | null; previousState: string | null }
+interface Line {
+  cursor: string;
+  stream: string;
+  text: string;
+}
+interface Event {
+  cursor: string;
+  clusterId: string;
+  kind: string;
+  resourceId: string;
+  state: string | null;
+  previousState: string | null;
+}
 
 const client = (): Client => fixtures.ws(server);
 const subscribe = <T = any>(c: Client, query: string, variables: Record<string, unknown>, field: string): Subscription<T> =>
   fixtures.subscribe<T>(c, query, variables, (d) => d[field]);
 
-const logsOf = (c: Client, streamId: string, after: string | null = null) => subscribe<Line>(c, LOGS_SUB, { s: streamId, a: after }, 'logs');
+const logsOf = (c: Client, streamId: string, after: string | null = null) =>
+  subscribe<Line>(c, LOGS_SUB, { s: streamId, a: after }, 'logs');
 const eventsOf = (c: Client, clusterId: string, after?: string) =>
   subscribe<Event>(c, EVENTS_SUB, after === undefined ? { id: clusterId } : { id: clusterId, a: after }, 'clusterEvents');
 
@@ -70,7 +92,11 @@ async function storedLines(stepId: string): Promise<Line[]> {
 }
 
 function printer(name: string, n: number, sleep = '0.02') {
-  return { name, env: { N: String(n), S: sleep }, args: ['sh', '-c', 'i=1; while [ $i -le $N ]; do echo "line $i"; sleep $S; i=$((i+1)); done'] };
+  return {
+    name,
+    env: { N: String(n), S: sleep },
+    args: ['sh', '-c', 'i=1; while [ $i -le $N ]; do echo "line $i"; sleep $S; i=$((i+1)); done'],
+  };
 }
 
 const plain = (lines: Line[]) => lines.map((l) => ({ cursor: l.cursor, stream: l.stream, text: l.text }));
@@ -90,7 +116,7 @@ function errorCodes(sub: Subscription): string[] {
  * the feed's subscriber count to grow.
  */
 function feedSubscribers(feed: unknown, key: string): number {
-  return ((feed as { tails: Map<string, { subscribers: number }> }).tails.get(key)?.subscribers) ?? 0;
+  return (feed as { tails: Map<string, { subscribers: number }> }).tails.get(key)?.subscribers ?? 0;
 }
 
 async function waitForRegistration(feed: unknown, key: string, count: number) {
@@ -189,17 +215,29 @@ describe('stepUpdates subscription', () => {
   it('sends the current step, then each state and progress change, and completes after the final state', async () => {
     const c = await readyCluster();
     const gate = path.join(await masterScratch(server, c.id), 'updates-gate');
-    const [, step] = await addSteps(c.id, [gateStep('gate', gate), {
-      name: 'progress',
-      args: ['sh', '-c', 'echo "::progress 0.25"; sleep 0.3; echo "::progress 50%"; sleep 0.3; echo "::progress 0.75"; sleep 0.3; echo done'],
-    }]);
+    const [, step] = await addSteps(c.id, [
+      gateStep('gate', gate),
+      {
+        name: 'progress',
+        args: [
+          'sh',
+          '-c',
+          'echo "::progress 0.25"; sleep 0.3; echo "::progress 50%"; sleep 0.3; echo "::progress 0.75"; sleep 0.3; echo done',
+        ],
+      },
+    ]);
     const s = subscribe(client(), STEP_SUB, { id: step!.id }, 'stepUpdates');
     await s.waitFor((v) => v.length >= 1, 'the current step');
     writeFileSync(gate, '');
     await s.waitForComplete(30_000);
     expect(s.errors).toEqual([]);
     expect(s.values.map((v) => [v.state, v.progress])).toEqual([
-      ['PENDING', null], ['RUNNING', null], ['RUNNING', 0.25], ['RUNNING', 0.5], ['RUNNING', 0.75], ['COMPLETED', 1],
+      ['PENDING', null],
+      ['RUNNING', null],
+      ['RUNNING', 0.25],
+      ['RUNNING', 0.5],
+      ['RUNNING', 0.75],
+      ['COMPLETED', 1],
     ]);
     expect(s.values.every((v) => v.id === step!.id)).toBe(true);
     expect(s.values[0].startedAt).toBeNull();
@@ -245,7 +283,18 @@ describe('clusterEvents subscription', () => {
     const e = eventsOf(client(), created.id, '0');
     const groupId = created.instanceGroups[0].id;
     const instanceId = created.instances[0].id;
-    const rel = (v: Event) => [v.kind, v.resourceId === created.id ? 'cluster' : v.resourceId === groupId ? 'group' : v.resourceId === instanceId ? 'instance' : v.resourceId, v.state, v.previousState];
+    const rel = (v: Event) => [
+      v.kind,
+      v.resourceId === created.id
+        ? 'cluster'
+        : v.resourceId === groupId
+          ? 'group'
+          : v.resourceId === instanceId
+            ? 'instance'
+            : v.resourceId,
+      v.state,
+      v.previousState,
+    ];
     const startup = [
       ['CLUSTER', 'cluster', 'STARTING', null],
       ['INSTANCE_GROUP', 'group', 'PROVISIONING', null],
@@ -323,9 +372,16 @@ describe('clusterEvents subscription', () => {
     await live.waitFor((v) => v.some((x) => x.kind === 'CLUSTER' && x.state === 'WAITING'), 'the step to finish', 30_000);
     expect(live.values[0]).toMatchObject({ kind: 'STEP', resourceId: step!.id, state: 'PENDING', cursor: String(head + 1) });
     expect(live.values.map((v) => `${v.kind}:${v.state}`)).toEqual([
-      'STEP:PENDING', 'CLUSTER:RUNNING', 'STEP:RUNNING', 'STEP:COMPLETED', 'CLUSTER:WAITING',
+      'STEP:PENDING',
+      'CLUSTER:RUNNING',
+      'STEP:RUNNING',
+      'STEP:COMPLETED',
+      'CLUSTER:WAITING',
     ]);
-    expectDense(live.values.map((v) => v.cursor), head + 1);
+    expectDense(
+      live.values.map((v) => v.cursor),
+      head + 1,
+    );
   });
 
   it('an unknown cluster id is NOT_FOUND', async () => {

@@ -14,7 +14,12 @@ let server: TestServer;
 const fixtures = new Fixtures();
 beforeAll(async () => {
   server = await startTestServer();
-  await deploy(server, { name: 'bkt-rec', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: RECORDER }] } });
+  await deploy(server, {
+    name: 'bkt-rec',
+    runtime: 'NODEJS20',
+    handler: 'index.handler',
+    code: { files: [{ path: 'index.js', content: RECORDER }] },
+  });
 });
 afterAll(async () => {
   await fixtures.cleanup(server);
@@ -26,7 +31,8 @@ const PUT = `mutation($input: PutObjectInput!) { putObject(input: $input) { obje
 const DELETE_OBJECT = `mutation($bucket: String!, $key: String!) { deleteObject(input: { bucket: $bucket, key: $key }) { deleted } }`;
 const md5 = (s: string) => crypto.createHash('md5').update(s).digest('hex');
 
-const createBucket = (name: string) => server.data(`mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }`, { name });
+const createBucket = (name: string) =>
+  server.data(`mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }`, { name });
 const put = (bucket: string, key: string, content: string) => server.data(PUT, { input: { bucket, key, content } });
 const bySequencer = (a: any, b: any) => (a.eventId < b.eventId ? -1 : 1);
 /** Deliveries in the order of their events (one dispatch batch's deliveries share a time: the sequencer orders them). */
@@ -48,7 +54,9 @@ describe('BUCKET triggers', () => {
     await createBucket('tb-up');
     await createTrigger(server, { name: 'tb-all', functionName: 'bkt-rec', bucket: { bucket: 'tb-up', events: ['s3:ObjectCreated:*'] } });
     await createTrigger(server, {
-      name: 'tb-csv', functionName: 'bkt-rec', bucket: { bucket: 'tb-up', events: ['s3:ObjectCreated:Put'], prefix: 'in/', suffix: '.csv' },
+      name: 'tb-csv',
+      functionName: 'bkt-rec',
+      bucket: { bucket: 'tb-up', events: ['s3:ObjectCreated:Put'], prefix: 'in/', suffix: '.csv' },
     });
     const created = (await put('tb-up', 'in/a b(1).csv', 'x,y\n1,2\n')).putObject.object;
     const http = await objectRequest(server.url, 'PUT', '/objects/tb-up/in/http.csv', { key: server.key, body: 'from http' });
@@ -65,11 +73,21 @@ describe('BUCKET triggers', () => {
     const record = first.invocation.payload.Records[0];
     expect(first.invocation.payload.Records).toHaveLength(1);
     expect(record).toEqual({
-      eventVersion: '2.1', eventSource: 'aws:s3', awsRegion: 'local', eventTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: 'local',
+      eventTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
       eventName: 'ObjectCreated:Put',
       s3: {
-        s3SchemaVersion: '1.0', configurationId: 'tb-csv', bucket: { name: 'tb-up', arn: 'arn:aws:s3:::tb-up' },
-        object: { key: 'in/a+b%281%29.csv', size: created.size, eTag: md5('x,y\n1,2\n'), sequencer: expect.stringMatching(/^[0-9A-F]{16}$/) },
+        s3SchemaVersion: '1.0',
+        configurationId: 'tb-csv',
+        bucket: { name: 'tb-up', arn: 'arn:aws:s3:::tb-up' },
+        object: {
+          key: 'in/a+b%281%29.csv',
+          size: created.size,
+          eTag: md5('x,y\n1,2\n'),
+          sequencer: expect.stringMatching(/^[0-9A-F]{16}$/),
+        },
       },
     });
     // the function received exactly that event
@@ -82,15 +100,29 @@ describe('BUCKET triggers', () => {
 
     // the catch-all saw every object once (the 4 puts and the sentinel), with the same event ids
     const all = await delivered('tb-all', 5);
-    expect(all.map(keyOf)).toEqual(['in/a b(1).csv', 'in/http.csv', 'in/skipped.txt', 'out/skipped.csv', expect.stringMatching(/^zz-sentinel-/)]);
+    expect(all.map(keyOf)).toEqual([
+      'in/a b(1).csv',
+      'in/http.csv',
+      'in/skipped.txt',
+      'out/skipped.csv',
+      expect.stringMatching(/^zz-sentinel-/),
+    ]);
     expect(all[0].eventId).toBe(first.eventId);
     expect(all[0].invocation.payload.Records[0].s3.configurationId).toBe('tb-all');
   });
 
   it('an overwrite is another event; removals deliver ObjectRemoved:Delete (key and sequencer only), a forced bucket delete one per object', async () => {
     await createBucket('tb-rm');
-    await createTrigger(server, { name: 'tb-rm-all', functionName: 'bkt-rec', bucket: { bucket: 'tb-rm', events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] } });
-    await createTrigger(server, { name: 'tb-rm-del', functionName: 'bkt-rec', bucket: { bucket: 'tb-rm', events: ['s3:ObjectRemoved:Delete'], prefix: 'k' } });
+    await createTrigger(server, {
+      name: 'tb-rm-all',
+      functionName: 'bkt-rec',
+      bucket: { bucket: 'tb-rm', events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] },
+    });
+    await createTrigger(server, {
+      name: 'tb-rm-del',
+      functionName: 'bkt-rec',
+      bucket: { bucket: 'tb-rm', events: ['s3:ObjectRemoved:Delete'], prefix: 'k' },
+    });
     await put('tb-rm', 'k1', 'one');
     await put('tb-rm', 'k1', 'uno');
     await put('tb-rm', 'k2', 'two');
@@ -102,9 +134,13 @@ describe('BUCKET triggers', () => {
 
     const all = await delivered('tb-rm-all', 7);
     expect(all.map((d) => [d.invocation.payload.Records[0].eventName, keyOf(d)])).toEqual([
-      ['ObjectCreated:Put', 'k1'], ['ObjectCreated:Put', 'k1'], ['ObjectCreated:Put', 'k2'], ['ObjectRemoved:Delete', 'k1'],
+      ['ObjectCreated:Put', 'k1'],
+      ['ObjectCreated:Put', 'k1'],
+      ['ObjectCreated:Put', 'k2'],
+      ['ObjectRemoved:Delete', 'k1'],
       ['ObjectCreated:Put', expect.stringMatching(/^zz-sentinel-/)],
-      ['ObjectRemoved:Delete', 'k2'], ['ObjectRemoved:Delete', expect.stringMatching(/^zz-sentinel-/)],
+      ['ObjectRemoved:Delete', 'k2'],
+      ['ObjectRemoved:Delete', expect.stringMatching(/^zz-sentinel-/)],
     ]);
     expect(all[1].invocation.payload.Records[0].s3.object.eTag).toBe(md5('uno'));
     const dels = await delivered('tb-rm-del', 2);
@@ -112,14 +148,21 @@ describe('BUCKET triggers', () => {
     expect(dels[0].invocation.payload.Records[0].s3.object).toEqual({ key: 'k1', sequencer: expect.stringMatching(/^[0-9A-F]{16}$/) });
   });
 
-  it('a step\'s output written back fires once', async () => {
+  it("a step's output written back fires once", async () => {
     await createBucket('tb-steps');
-    await createTrigger(server, { name: 'tb-step-out', functionName: 'bkt-rec', bucket: { bucket: 'tb-steps', events: ['s3:ObjectCreated:*'] } });
+    await createTrigger(server, {
+      name: 'tb-step-out',
+      functionName: 'bkt-rec',
+      bucket: { bucket: 'tb-steps', events: ['s3:ObjectCreated:*'] },
+    });
     const c = await server.data(CREATE_CLUSTER, { input: { name: 'trig-sql', applications: ['DUCKDB'], instanceGroups: [MASTER] } });
     const clusterId = fixtures.cluster(c.createCluster.cluster.id);
     await waitForClusterState(server, clusterId, ['WAITING']);
     const added = await server.data(`mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id } } }`, {
-      input: { clusterId, steps: [{ name: 'out', sql: { query: 'SELECT 42 AS answer', outputUri: 's3://tb-steps/result.csv', format: 'CSV' } }] },
+      input: {
+        clusterId,
+        steps: [{ name: 'out', sql: { query: 'SELECT 42 AS answer', outputUri: 's3://tb-steps/result.csv', format: 'CSV' } }],
+      },
     });
     const step = await waitForStepState(server, added.addSteps.steps[0].id, ['COMPLETED', 'FAILED'], { timeoutMs: 60_000 });
     expect(step.state).toBe('COMPLETED');
@@ -127,13 +170,25 @@ describe('BUCKET triggers', () => {
     const list = await delivered('tb-step-out', 2);
     expect(list.map(keyOf)).toEqual(['result.csv', expect.stringMatching(/^zz-sentinel-/)]);
     const object = (await server.data(`query { object(bucket: "tb-steps", key: "result.csv") { size etag } }`)).object;
-    expect(list[0].invocation.payload.Records[0].s3.object).toMatchObject({ key: 'result.csv', size: object.size, eTag: object.etag.replace(/"/g, '') });
+    expect(list[0].invocation.payload.Records[0].s3.object).toMatchObject({
+      key: 'result.csv',
+      size: object.size,
+      eTag: object.etag.replace(/"/g, ''),
+    });
   });
 
   it('a disabled trigger delivers nothing, and the events it missed are not delivered when it is enabled again', async () => {
     await createBucket('tb-off');
-    await createTrigger(server, { name: 'tb-off-all', functionName: 'bkt-rec', bucket: { bucket: 'tb-off', events: ['s3:ObjectCreated:*'] } });
-    await createTrigger(server, { name: 'tb-off', functionName: 'bkt-rec', bucket: { bucket: 'tb-off', events: ['s3:ObjectCreated:*'], prefix: 'a' } });
+    await createTrigger(server, {
+      name: 'tb-off-all',
+      functionName: 'bkt-rec',
+      bucket: { bucket: 'tb-off', events: ['s3:ObjectCreated:*'] },
+    });
+    await createTrigger(server, {
+      name: 'tb-off',
+      functionName: 'bkt-rec',
+      bucket: { bucket: 'tb-off', events: ['s3:ObjectCreated:*'], prefix: 'a' },
+    });
     await server.data(SET_TRIGGER_ENABLED, { name: 'tb-off', enabled: false });
     await put('tb-off', 'a-while-off', '1');
     await settle('tb-off', 'tb-off-all');
@@ -147,9 +202,21 @@ describe('BUCKET triggers', () => {
 
   it('a delivery that cannot be queued is a FAILED delivery on the record, and holds up neither other triggers nor later events', async () => {
     await createBucket('tb-poison');
-    await createTrigger(server, { name: 'tb-healthy', functionName: 'bkt-rec', bucket: { bucket: 'tb-poison', events: ['s3:ObjectCreated:*'] } });
-    const refused = await createTrigger(server, { name: 'tb-refused', functionName: 'bkt-rec', bucket: { bucket: 'tb-poison', events: ['s3:ObjectCreated:*'] } });
-    const stale = await createTrigger(server, { name: 'tb-stale', functionName: 'bkt-rec', bucket: { bucket: 'tb-poison', events: ['s3:ObjectCreated:*'] } });
+    await createTrigger(server, {
+      name: 'tb-healthy',
+      functionName: 'bkt-rec',
+      bucket: { bucket: 'tb-poison', events: ['s3:ObjectCreated:*'] },
+    });
+    const refused = await createTrigger(server, {
+      name: 'tb-refused',
+      functionName: 'bkt-rec',
+      bucket: { bucket: 'tb-poison', events: ['s3:ObjectCreated:*'] },
+    });
+    const stale = await createTrigger(server, {
+      name: 'tb-stale',
+      functionName: 'bkt-rec',
+      bucket: { bucket: 'tb-poison', events: ['s3:ObjectCreated:*'] },
+    });
     const db = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
     try {
       // the database refuses every queued delivery of one trigger; another's stored config is one
@@ -163,13 +230,27 @@ describe('BUCKET triggers', () => {
       await put('tb-poison', 'a.txt', '1');
       await put('tb-poison', 'b.txt', '2');
       const healthy = await delivered('tb-healthy', 2);
-      expect(healthy.map((d) => [keyOf(d), d.status, d.attempts])).toEqual([['a.txt', 'SUCCEEDED', 1], ['b.txt', 'SUCCEEDED', 1]]);
+      expect(healthy.map((d) => [keyOf(d), d.status, d.attempts])).toEqual([
+        ['a.txt', 'SUCCEEDED', 1],
+        ['b.txt', 'SUCCEEDED', 1],
+      ]);
       // the same events, with the same ids, failed for the other two, with why
       const ids = healthy.map((d) => d.eventId);
-      const failedOf = async (name: string) => (await delivered(name, 2)).map((d) => ({
-        eventId: d.eventId, status: d.status, attempts: d.attempts, errorType: d.invocation.errorType, errorMessage: d.invocation.errorMessage,
-      }));
-      const failure = (eventId: string, errorMessage: string) => ({ eventId, status: 'FAILED', attempts: 0, errorType: 'TriggerDeliveryError', errorMessage });
+      const failedOf = async (name: string) =>
+        (await delivered(name, 2)).map((d) => ({
+          eventId: d.eventId,
+          status: d.status,
+          attempts: d.attempts,
+          errorType: d.invocation.errorType,
+          errorMessage: d.invocation.errorMessage,
+        }));
+      const failure = (eventId: string, errorMessage: string) => ({
+        eventId,
+        status: 'FAILED',
+        attempts: 0,
+        errorType: 'TriggerDeliveryError',
+        errorMessage,
+      });
       expect(await failedOf('tb-refused')).toEqual(ids.map((id) => failure(id, 'refused by the test')));
       expect(await failedOf('tb-stale')).toEqual(ids.map((id) => failure(id, "Cannot read properties of undefined (reading 'some')")));
       expect((await delivered('tb-refused', 2)).map(keyOf)).toEqual(['a.txt', 'b.txt']);
@@ -185,7 +266,11 @@ describe('BUCKET triggers', () => {
     const second = await startTestServer({ databaseUrl: server.databaseUrl, functionAsyncParallel: 0 });
     try {
       await createBucket('tb-two');
-      await createTrigger(server, { name: 'tb-two', functionName: 'bkt-rec', bucket: { bucket: 'tb-two', events: ['s3:ObjectCreated:*'] } });
+      await createTrigger(server, {
+        name: 'tb-two',
+        functionName: 'bkt-rec',
+        bucket: { bucket: 'tb-two', events: ['s3:ObjectCreated:*'] },
+      });
       const keys = Array.from({ length: 60 }, (_, i) => `k${String(i).padStart(2, '0')}`);
       for (let i = 0; i < keys.length; i += 10) await Promise.all(keys.slice(i, i + 10).map((k) => put('tb-two', k, k)));
       await settle('tb-two', 'tb-two');

@@ -1,9 +1,7 @@
 // CLUSTER_EVENTS triggers: step and cluster state changes delivered with EventBridge's
 // "EMR Step Status Change" / "EMR Cluster State Change" shapes, filtered by cluster, kind and state.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CREATE_CLUSTER, Fixtures, MASTER, TERMINATE_CLUSTERS, waitForClusterState, waitForStepState,
-} from '../support/api.js';
+import { CREATE_CLUSTER, Fixtures, MASTER, TERMINATE_CLUSTERS, waitForClusterState, waitForStepState } from '../support/api.js';
 import { deploy } from '../support/functions.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -13,7 +11,12 @@ let server: TestServer;
 const fixtures = new Fixtures();
 beforeAll(async () => {
   server = await startTestServer();
-  await deploy(server, { name: 'ce-rec', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: RECORDER }] } });
+  await deploy(server, {
+    name: 'ce-rec',
+    runtime: 'NODEJS20',
+    handler: 'index.handler',
+    code: { files: [{ path: 'index.js', content: RECORDER }] },
+  });
 });
 afterAll(async () => {
   await fixtures.cleanup(server);
@@ -32,36 +35,71 @@ async function newCluster(name: string): Promise<string> {
 /** Waits for the catch-all trigger to deliver the cluster's TERMINATED: every earlier event of it was dispatched. */
 async function terminateAndSettle(clusterId: string, catchAll: string): Promise<void> {
   await server.data(TERMINATE_CLUSTERS, { ids: [clusterId] });
-  await waitUntil(async () => (await deliveriesOf(server, catchAll)).some((d) => detailOf(d).clusterId === clusterId && detailOf(d).state === 'TERMINATED'),
-    `${clusterId} TERMINATED to be delivered`);
+  await waitUntil(
+    async () =>
+      (await deliveriesOf(server, catchAll)).some((d) => detailOf(d).clusterId === clusterId && detailOf(d).state === 'TERMINATED'),
+    `${clusterId} TERMINATED to be delivered`,
+  );
 }
 
 describe('CLUSTER_EVENTS triggers', () => {
   it('a step completing (and one failing) runs the function with the EMR Step Status Change event; other states and clusters are filtered out', async () => {
-    await createTrigger(server, { name: 'ce-all-clusters', functionName: 'ce-rec', clusterEvents: { kinds: ['CLUSTER'], states: ['TERMINATED'] } });
+    await createTrigger(server, {
+      name: 'ce-all-clusters',
+      functionName: 'ce-rec',
+      clusterEvents: { kinds: ['CLUSTER'], states: ['TERMINATED'] },
+    });
     const clusterId = await newCluster('ce-steps');
     const other = await newCluster('ce-other');
     await waitForClusterState(server, clusterId, ['WAITING']);
     await waitForClusterState(server, other, ['WAITING']);
-    await createTrigger(server, { name: 'ce-steps', functionName: 'ce-rec', clusterEvents: { clusterId, kinds: ['STEP'], states: ['COMPLETED', 'FAILED'] } });
-    const added = (await server.data(ADD, { input: { clusterId, steps: [
-      { name: 'good', command: { args: ['echo', 'hi'] } },
-      { name: 'bad', command: { args: ['sh', '-c', 'exit 3'] }, actionOnFailure: 'CONTINUE' },
-    ] } })).addSteps.steps;
+    await createTrigger(server, {
+      name: 'ce-steps',
+      functionName: 'ce-rec',
+      clusterEvents: { clusterId, kinds: ['STEP'], states: ['COMPLETED', 'FAILED'] },
+    });
+    const added = (
+      await server.data(ADD, {
+        input: {
+          clusterId,
+          steps: [
+            { name: 'good', command: { args: ['echo', 'hi'] } },
+            { name: 'bad', command: { args: ['sh', '-c', 'exit 3'] }, actionOnFailure: 'CONTINUE' },
+          ],
+        },
+      })
+    ).addSteps.steps;
     await server.data(ADD, { input: { clusterId: other, steps: [{ name: 'elsewhere', command: { args: ['true'] } }] } });
     for (const s of added) await waitForStepState(server, s.id, ['COMPLETED', 'FAILED']);
     await terminateAndSettle(other, 'ce-all-clusters');
     await terminateAndSettle(clusterId, 'ce-all-clusters');
 
-    const list = (await waitForDeliveries(server, 'ce-steps', 2)).sort((a, b) => Date.parse(a.invocation.payload.time) - Date.parse(b.invocation.payload.time));
-    expect(list.map((d) => [detailOf(d).name, detailOf(d).state])).toEqual([['good', 'COMPLETED'], ['bad', 'FAILED']]);
+    const list = (await waitForDeliveries(server, 'ce-steps', 2)).sort(
+      (a, b) => Date.parse(a.invocation.payload.time) - Date.parse(b.invocation.payload.time),
+    );
+    expect(list.map((d) => [detailOf(d).name, detailOf(d).state])).toEqual([
+      ['good', 'COMPLETED'],
+      ['bad', 'FAILED'],
+    ]);
     const [good, bad] = list;
     expect(good.status).toBe('SUCCEEDED');
     expect(good.invocation.payload).toEqual({
-      version: '0', id: good.eventId, 'detail-type': 'EMR Step Status Change', source: 'aws.emr', account: '000000000000',
-      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/), region: 'local', resources: [],
+      version: '0',
+      id: good.eventId,
+      'detail-type': 'EMR Step Status Change',
+      source: 'aws.emr',
+      account: '000000000000',
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+      region: 'local',
+      resources: [],
       detail: {
-        severity: 'INFO', actionOnFailure: 'CONTINUE', stepId: added[0].id, name: 'good', clusterId, state: 'COMPLETED', previousState: 'RUNNING',
+        severity: 'INFO',
+        actionOnFailure: 'CONTINUE',
+        stepId: added[0].id,
+        name: 'good',
+        clusterId,
+        state: 'COMPLETED',
+        previousState: 'RUNNING',
         message: expect.stringContaining(`Step ${added[0].id} (good) in cluster ${clusterId} (ce-steps) completed execution at `),
       },
     });
@@ -69,9 +107,20 @@ describe('CLUSTER_EVENTS triggers', () => {
     // the function received it
     expect(good.invocation.response).toEqual({ got: 'EMR Step Status Change', state: 'COMPLETED', event: good.invocation.payload });
     expect(detailOf(bad)).toEqual({
-      severity: 'WARNING', actionOnFailure: 'CONTINUE', stepId: added[1].id, name: 'bad', clusterId, state: 'FAILED', previousState: 'RUNNING',
-      failureReason: 'STEP_FAILURE', exitCode: 3,
-      message: expect.stringMatching(new RegExp(`^Step ${added[1].id} \\(bad\\) in cluster ${clusterId} \\(ce-steps\\) failed at \\d{4}-.*Z\\. Reason: the step process exited with code 3$`)),
+      severity: 'WARNING',
+      actionOnFailure: 'CONTINUE',
+      stepId: added[1].id,
+      name: 'bad',
+      clusterId,
+      state: 'FAILED',
+      previousState: 'RUNNING',
+      failureReason: 'STEP_FAILURE',
+      exitCode: 3,
+      message: expect.stringMatching(
+        new RegExp(
+          `^Step ${added[1].id} \\(bad\\) in cluster ${clusterId} \\(ce-steps\\) failed at \\d{4}-.*Z\\. Reason: the step process exited with code 3$`,
+        ),
+      ),
     });
   });
 
@@ -83,7 +132,7 @@ describe('CLUSTER_EVENTS triggers', () => {
     const delivered = (await waitForDeliveries(server, 'ce-lifecycle', 1)).filter((d) => detailOf(d).clusterId === clusterId);
     // one batch's deliveries share a time: the events' own previousState chains them
     const mine: any[] = [];
-    for (let prev: string | null = null; ;) {
+    for (let prev: string | null = null; ; ) {
       const next = delivered.find((d) => detailOf(d).previousState === prev);
       if (!next) break;
       mine.push(next);
@@ -95,7 +144,10 @@ describe('CLUSTER_EVENTS triggers', () => {
     expect(states).toEqual(['STARTING', 'BOOTSTRAPPING', 'WAITING', 'TERMINATING', 'TERMINATED']);
     expect(mine[0].invocation.payload['detail-type']).toBe('EMR Cluster State Change');
     expect(detailOf(mine[mine.length - 1])).toMatchObject({
-      severity: 'INFO', name: 'ce-life', clusterId, state: 'TERMINATED',
+      severity: 'INFO',
+      name: 'ce-life',
+      clusterId,
+      state: 'TERMINATED',
       stateChangeReason: expect.stringContaining('"code":"USER_REQUEST"'),
       message: expect.stringContaining(`Cluster ${clusterId} (ce-life) is TERMINATED`),
     });

@@ -48,10 +48,19 @@ while true; do
 done
 `;
 
-interface Reply { status: number; headers: http.IncomingHttpHeaders; body: Buffer; text: string; json: () => any }
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  text: string;
+  json: () => any;
+}
 
 /** A real HTTP request (node:http, so headers like Cookie and Origin go as given). */
-function request(path: string, opts: { method?: string; headers?: Record<string, string | string[]>; body?: Buffer | string; base?: string } = {}): Promise<Reply> {
+function request(
+  path: string,
+  opts: { method?: string; headers?: Record<string, string | string[]>; body?: Buffer | string; base?: string } = {},
+): Promise<Reply> {
   const url = new URL(`/http${path}`, opts.base ?? server.url);
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
@@ -69,25 +78,40 @@ function request(path: string, opts: { method?: string; headers?: Record<string,
 }
 
 const createTrigger = async (input: Record<string, unknown>) => (await server.data(CREATE_TRIGGER, { input })).createTrigger.trigger;
-const HTTP_FIELDS = 'name enabled http { method path routeKey auth url functionUrl cors { allowOrigins allowMethods allowHeaders exposeHeaders maxAge allowCredentials } }';
+const HTTP_FIELDS =
+  'name enabled http { method path routeKey auth url functionUrl cors { allowOrigins allowMethods allowHeaders exposeHeaders maxAge allowCredentials } }';
 const GET_HTTP = `query($name: String!) { trigger(name: $name) { ${HTTP_FIELDS} } }`;
 
 /** Routes serve once every server has reloaded its table (NOTIFY): wait for this one's. */
 async function route(input: Record<string, unknown>, probe: { path: string; method?: string; headers?: Record<string, string> }) {
   const t = await createTrigger(input);
-  await waitUntil(async () => (await request(probe.path, { method: probe.method, headers: probe.headers })).status !== 404, `route ${input.name} to serve`, 10_000);
+  await waitUntil(
+    async () => (await request(probe.path, { method: probe.method, headers: probe.headers })).status !== 404,
+    `route ${input.name} to serve`,
+    10_000,
+  );
   return t;
 }
 
 beforeAll(async () => {
   server = await startTestServer();
-  await deploy(server, { name: 'web', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: HANDLER }] } });
+  await deploy(server, {
+    name: 'web',
+    runtime: 'NODEJS20',
+    handler: 'index.handler',
+    code: { files: [{ path: 'index.js', content: HANDLER }] },
+  });
   await route({ name: 'items-get', functionName: 'web', http: { method: 'GET', path: '/items/{id}' } }, { path: '/items/1' });
-  await route({ name: 'items-any', functionName: 'web', http: { method: 'ANY', path: '/items/{id}' } }, { path: '/items/1', method: 'POST' });
+  await route(
+    { name: 'items-any', functionName: 'web', http: { method: 'ANY', path: '/items/{id}' } },
+    { path: '/items/1', method: 'POST' },
+  );
   await route({ name: 'items-exact', functionName: 'web', http: { method: 'GET', path: '/items/special' } }, { path: '/items/special' });
   await route({ name: 'files', functionName: 'web', http: { method: 'ANY', path: '/files/{owner}/{path+}' } }, { path: '/files/a/b' });
 });
-afterAll(async () => { await server?.close(); });
+afterAll(async () => {
+  await server?.close();
+});
 
 describe('routing and the event', () => {
   it('path parameters and precedence: exact > {param} > greedy, a method > ANY', async () => {
@@ -118,23 +142,39 @@ describe('routing and the event', () => {
     const sent = Date.now();
     const r = await request('/items/7?mode=echo&tag=a&tag=b&q=x%20y', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'trigger-test/1', 'x-multi': ['one', 'two'], cookie: 'session=abc; theme=dark' },
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'trigger-test/1',
+        'x-multi': ['one', 'two'],
+        cookie: 'session=abc; theme=dark',
+      },
       body: '{"name":"widget"}',
     });
     expect(r.status).toBe(200);
     const e = r.json();
     expect(e).toMatchObject({
-      version: '2.0', routeKey: 'ANY /items/{id}', rawPath: '/items/7', rawQueryString: 'mode=echo&tag=a&tag=b&q=x%20y',
+      version: '2.0',
+      routeKey: 'ANY /items/{id}',
+      rawPath: '/items/7',
+      rawQueryString: 'mode=echo&tag=a&tag=b&q=x%20y',
       cookies: ['session=abc', 'theme=dark'],
       queryStringParameters: { mode: 'echo', tag: 'a,b', q: 'x y' },
       headers: { 'content-type': 'application/json', 'user-agent': 'trigger-test/1', 'x-multi': 'one,two' },
       requestContext: {
-        accountId: '000000000000', apiId: expect.stringMatching(/^trg-/), domainName: expect.stringMatching(/^127\.0\.0\.1:\d+$/), domainPrefix: '127',
+        accountId: '000000000000',
+        apiId: expect.stringMatching(/^trg-/),
+        domainName: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+        domainPrefix: '127',
         http: { method: 'POST', path: '/items/7', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'trigger-test/1' },
-        requestId: expect.any(String), routeKey: 'ANY /items/{id}', stage: '$default',
-        time: expect.stringMatching(/^\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000$/), timeEpoch: expect.any(Number),
+        requestId: expect.any(String),
+        routeKey: 'ANY /items/{id}',
+        stage: '$default',
+        time: expect.stringMatching(/^\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000$/),
+        timeEpoch: expect.any(Number),
       },
-      body: '{"name":"widget"}', pathParameters: { id: '7' }, isBase64Encoded: false,
+      body: '{"name":"widget"}',
+      pathParameters: { id: '7' },
+      isBase64Encoded: false,
     });
     expect(e.headers.cookie).toBeUndefined();
     // the time the request arrived: within the request's round trip
@@ -148,18 +188,28 @@ describe('routing and the event', () => {
     const id = r.headers['apigw-requestid'];
     const list = await deliveriesOf(server, 'items-exact');
     const mine = list.find((d) => d.eventId === id);
-    expect(mine).toMatchObject({ status: 'SUCCEEDED', attempts: 1, invocation: { functionName: 'web', invocationType: 'REQUEST_RESPONSE' } });
+    expect(mine).toMatchObject({
+      status: 'SUCCEEDED',
+      attempts: 1,
+      invocation: { functionName: 'web', invocationType: 'REQUEST_RESPONSE' },
+    });
   });
 });
 
 describe('bodies', () => {
   it('a binary body reaches the function as base64 and comes back byte for byte', async () => {
     const bytes = Buffer.from(Array.from({ length: 256 * 64 }, (_, i) => (i * 7) % 256));
-    const r = await request('/items/1?mode=binary', { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+    const r = await request('/items/1?mode=binary', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe('application/octet-stream');
     expect(r.body.equals(bytes)).toBe(true);
-    const echo = (await request('/items/1', { method: 'PUT', headers: { 'content-type': 'image/png' }, body: bytes.subarray(0, 10) })).json();
+    const echo = (
+      await request('/items/1', { method: 'PUT', headers: { 'content-type': 'image/png' }, body: bytes.subarray(0, 10) })
+    ).json();
     expect(echo).toMatchObject({ isBase64Encoded: true, body: bytes.subarray(0, 10).toString('base64') });
   });
 
@@ -171,10 +221,14 @@ describe('bodies', () => {
     expect(declared.json().message).toMatch(/Request Entity Too Large.*6291456-byte limit/);
     // chunked: no Content-Length, the server counts as it reads
     const streamed = await new Promise<number>((resolve, reject) => {
-      const req = http.request(new URL('/http/items/1', server.url), { method: 'POST', headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode!);
-      });
+      const req = http.request(
+        new URL('/http/items/1', server.url),
+        { method: 'POST', headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        },
+      );
       req.on('error', (err) => (err.message.includes('EPIPE') || err.message.includes('ECONNRESET') ? undefined : reject(err)));
       const chunk = Buffer.alloc(1024 * 1024, 98);
       for (let i = 0; i < 8; i++) req.write(chunk);
@@ -182,7 +236,11 @@ describe('bodies', () => {
     });
     expect(streamed).toBe(413);
     // within the limit but over it once base64 and the envelope are added: the invocation refuses it
-    const binary = await request('/items/1', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(5 * 1024 * 1024) });
+    const binary = await request('/items/1', {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(5 * 1024 * 1024),
+    });
     expect(binary.status).toBe(413);
     expect((await deliveriesOf(server, 'items-any')).length).toBe(before);
   });
@@ -226,7 +284,12 @@ describe('responses', () => {
       expect(r.status, mode).toBe(502);
       expect(r.json(), mode).toEqual({ message: 'Bad Gateway' });
     }
-    await deploy(server, { name: 'not-json', runtime: 'PROVIDED', handler: 'x.y', code: { files: [{ path: 'bootstrap', content: NOT_JSON_BOOTSTRAP, executable: true }] } });
+    await deploy(server, {
+      name: 'not-json',
+      runtime: 'PROVIDED',
+      handler: 'x.y',
+      code: { files: [{ path: 'bootstrap', content: NOT_JSON_BOOTSTRAP, executable: true }] },
+    });
     await route({ name: 'not-json', functionName: 'not-json', http: { method: 'GET', path: '/not-json' } }, { path: '/not-json' });
     const r = await request('/not-json');
     expect(r.status).toBe(502);
@@ -241,7 +304,13 @@ describe('responses', () => {
     const [failed] = await deliveriesOf(server, 'items-get');
     expect(failed).toMatchObject({ status: 'FAILED', invocation: { functionError: 'Unhandled', errorMessage: 'boom' } });
 
-    await deploy(server, { name: 'web-slow', runtime: 'NODEJS20', handler: 'index.handler', timeoutSeconds: 1, code: { files: [{ path: 'index.js', content: HANDLER }] } });
+    await deploy(server, {
+      name: 'web-slow',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      timeoutSeconds: 1,
+      code: { files: [{ path: 'index.js', content: HANDLER }] },
+    });
     await route({ name: 'slow', functionName: 'web-slow', http: { method: 'GET', path: '/slow' } }, { path: '/slow?mode=plain' });
     const slow = await request('/slow?mode=slow');
     expect(slow.status).toBe(504);
@@ -249,7 +318,13 @@ describe('responses', () => {
   });
 
   it('throttled (reserved concurrency 0) → 429 {"message":"Too Many Requests"}', async () => {
-    await deploy(server, { name: 'web-throttled', runtime: 'NODEJS20', handler: 'index.handler', reservedConcurrency: 0, code: { files: [{ path: 'index.js', content: HANDLER }] } });
+    await deploy(server, {
+      name: 'web-throttled',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      reservedConcurrency: 0,
+      code: { files: [{ path: 'index.js', content: HANDLER }] },
+    });
     await route({ name: 'throttled', functionName: 'web-throttled', http: { method: 'GET', path: '/throttled' } }, { path: '/throttled' });
     const r = await request('/throttled');
     expect(r.status).toBe(429);
@@ -278,24 +353,50 @@ describe('auth', () => {
     expect(e.headers.authorization).toBeUndefined();
     expect(e.requestContext.authorizer).toEqual({ apiKey: { keyId: expect.stringMatching(/^ak-/), name: 'invoker' } });
     // NONE routes pass Authorization through to the function
-    expect((await request('/items/1', { headers: { authorization: 'Bearer app-token' } })).json().headers.authorization).toBe('Bearer app-token');
+    expect((await request('/items/1', { headers: { authorization: 'Bearer app-token' } })).json().headers.authorization).toBe(
+      'Bearer app-token',
+    );
   });
 });
 
 describe('CORS', () => {
   it('preflights are answered without invoking; responses get the CORS headers', async () => {
-    await route({
-      name: 'cors', functionName: 'web',
-      http: { method: 'POST', path: '/cors/{id}', cors: { allowOrigins: ['https://app.example.com'], allowMethods: ['POST'], allowHeaders: ['x-token', 'content-type'], exposeHeaders: ['x-route'], maxAge: 300, allowCredentials: true } },
-    }, { path: '/cors/1', method: 'POST' });
+    await route(
+      {
+        name: 'cors',
+        functionName: 'web',
+        http: {
+          method: 'POST',
+          path: '/cors/{id}',
+          cors: {
+            allowOrigins: ['https://app.example.com'],
+            allowMethods: ['POST'],
+            allowHeaders: ['x-token', 'content-type'],
+            exposeHeaders: ['x-route'],
+            maxAge: 300,
+            allowCredentials: true,
+          },
+        },
+      },
+      { path: '/cors/1', method: 'POST' },
+    );
     const before = (await deliveriesOf(server, 'cors')).length;
-    const pre = await request('/cors/1', { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'X-Token' } });
+    const pre = await request('/cors/1', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'X-Token' },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers).toMatchObject({
-      'access-control-allow-origin': 'https://app.example.com', 'access-control-allow-methods': 'POST', 'access-control-allow-headers': 'x-token, content-type',
-      'access-control-allow-credentials': 'true', 'access-control-max-age': '300',
+      'access-control-allow-origin': 'https://app.example.com',
+      'access-control-allow-methods': 'POST',
+      'access-control-allow-headers': 'x-token, content-type',
+      'access-control-allow-credentials': 'true',
+      'access-control-max-age': '300',
     });
-    const refused = await request('/cors/1', { method: 'OPTIONS', headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' } });
+    const refused = await request('/cors/1', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example.com', 'access-control-request-method': 'POST' },
+    });
     expect(refused.status).toBe(204);
     expect(refused.headers['access-control-allow-origin']).toBeUndefined();
     expect((await deliveriesOf(server, 'cors')).length).toBe(before);
@@ -303,24 +404,54 @@ describe('CORS', () => {
     const real = await request('/cors/1?mode=full', { method: 'POST', headers: { origin: 'https://app.example.com' } });
     expect(real.status).toBe(201);
     // the route's settings decide (the function's own access-control-* headers are dropped)
-    expect(real.headers).toMatchObject({ 'access-control-allow-origin': 'https://app.example.com', 'access-control-allow-credentials': 'true', 'access-control-expose-headers': 'x-route' });
+    expect(real.headers).toMatchObject({
+      'access-control-allow-origin': 'https://app.example.com',
+      'access-control-allow-credentials': 'true',
+      'access-control-expose-headers': 'x-route',
+    });
     const other = await request('/cors/1?mode=plain', { method: 'POST', headers: { origin: 'https://evil.example.com' } });
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
 
     const t = (await server.data(GET_HTTP, { name: 'cors' })).trigger;
-    expect(t.http).toMatchObject({ method: 'POST', path: '/cors/{id}', routeKey: 'POST /cors/{id}', auth: 'NONE', url: `${server.url}/http/cors/{id}`, functionUrl: false,
-      cors: { allowOrigins: ['https://app.example.com'], allowMethods: ['POST'], allowHeaders: ['x-token', 'content-type'], exposeHeaders: ['x-route'], maxAge: 300, allowCredentials: true } });
+    expect(t.http).toMatchObject({
+      method: 'POST',
+      path: '/cors/{id}',
+      routeKey: 'POST /cors/{id}',
+      auth: 'NONE',
+      url: `${server.url}/http/cors/{id}`,
+      functionUrl: false,
+      cors: {
+        allowOrigins: ['https://app.example.com'],
+        allowMethods: ['POST'],
+        allowHeaders: ['x-token', 'content-type'],
+        exposeHeaders: ['x-route'],
+        maxAge: 300,
+        allowCredentials: true,
+      },
+    });
   });
 });
 
 describe('function URLs', () => {
   it('createFunctionUrl makes an ANY /fn/<name>/{proxy+} trigger, served at once; Function.url shows it', async () => {
-    await deploy(server, { name: 'site', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: HANDLER }] } });
-    const res = await server.data(`mutation($input: CreateFunctionUrlInput!) { createFunctionUrl(input: $input) { url trigger { ${HTTP_FIELDS} sourceType functionName } } }`,
-      { input: { functionName: 'site', auth: 'NONE', cors: { allowOrigins: ['*'] } } });
+    await deploy(server, {
+      name: 'site',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      code: { files: [{ path: 'index.js', content: HANDLER }] },
+    });
+    const res = await server.data(
+      `mutation($input: CreateFunctionUrlInput!) { createFunctionUrl(input: $input) { url trigger { ${HTTP_FIELDS} sourceType functionName } } }`,
+      { input: { functionName: 'site', auth: 'NONE', cors: { allowOrigins: ['*'] } } },
+    );
     const { url, trigger } = res.createFunctionUrl;
     expect(url).toBe(`${server.url}/http/fn/site/`);
-    expect(trigger).toMatchObject({ name: 'site-url', sourceType: 'HTTP', functionName: 'site', http: { method: 'ANY', path: '/fn/site/{proxy+}', url, functionUrl: true } });
+    expect(trigger).toMatchObject({
+      name: 'site-url',
+      sourceType: 'HTTP',
+      functionName: 'site',
+      http: { method: 'ANY', path: '/fn/site/{proxy+}', url, functionUrl: true },
+    });
     const r = await fetch(`${url}some/page?mode=echo`, { method: 'PATCH', headers: { origin: 'https://x.example' } });
     expect(r.status).toBe(200);
     expect(r.headers.get('access-control-allow-origin')).toBe('*');
@@ -334,12 +465,24 @@ describe('function URLs', () => {
     expect((await server.data(`query { function(name: "web") { url } }`)).function.url).toBeNull();
 
     // one URL per function and qualifier
-    expectError(await server.gql(`mutation { createFunctionUrl(input: { functionName: "site", auth: NONE, name: "again" }) { url } }`), 'CONFLICT', 'input.functionName');
-    expectError(await server.gql(`mutation { createFunctionUrl(input: { functionName: "site", qualifier: "nope", auth: NONE }) { url } }`), 'NOT_FOUND', 'input.qualifier');
+    expectError(
+      await server.gql(`mutation { createFunctionUrl(input: { functionName: "site", auth: NONE, name: "again" }) { url } }`),
+      'CONFLICT',
+      'input.functionName',
+    );
+    expectError(
+      await server.gql(`mutation { createFunctionUrl(input: { functionName: "site", qualifier: "nope", auth: NONE }) { url } }`),
+      'NOT_FOUND',
+      'input.qualifier',
+    );
     // an alias gets its own URL: /fn/<function>:<alias>/
     await server.data(`mutation { publishVersion(input: { functionName: "site" }) { version { version } } }`);
     await server.data(`mutation { createAlias(input: { functionName: "site", name: "live", functionVersion: "1" }) { alias { name } } }`);
-    const live = (await server.data(`mutation { createFunctionUrl(input: { functionName: "site", qualifier: "live", auth: NONE }) { url trigger { name qualifier } } }`)).createFunctionUrl;
+    const live = (
+      await server.data(
+        `mutation { createFunctionUrl(input: { functionName: "site", qualifier: "live", auth: NONE }) { url trigger { name qualifier } } }`,
+      )
+    ).createFunctionUrl;
     expect(live).toEqual({ url: `${server.url}/http/fn/site:live/`, trigger: { name: 'site-live-url', qualifier: 'live' } });
     const viaAlias = await fetch(`${live.url}x?mode=plain`);
     expect(viaAlias.status).toBe(200);
@@ -350,7 +493,11 @@ describe('function URLs', () => {
     await waitUntil(async () => (await fetch(`${live.url}x`)).status === 500, 'the broken route to answer 500', 10_000);
     expect(await (await fetch(`${live.url}x`)).json()).toEqual({ message: 'Internal Server Error' });
     // /fn/ is the function URLs' namespace
-    expectError(await server.gql(CREATE_TRIGGER, { input: { name: 'squat', functionName: 'web', http: { method: 'GET', path: '/fn/site/x' } } }), 'BAD_USER_INPUT', 'input.http.path');
+    expectError(
+      await server.gql(CREATE_TRIGGER, { input: { name: 'squat', functionName: 'web', http: { method: 'GET', path: '/fn/site/x' } } }),
+      'BAD_USER_INPUT',
+      'input.http.path',
+    );
   });
 });
 
@@ -368,11 +515,19 @@ describe('lifecycle', () => {
   });
 
   it('a route with the same method and shape is a CONFLICT; another method is not', async () => {
-    expectError(await server.gql(CREATE_TRIGGER, { input: { name: 'clash', functionName: 'web', http: { method: 'GET', path: '/items/{other}' } } }), 'CONFLICT', 'input.http.path');
+    expectError(
+      await server.gql(CREATE_TRIGGER, { input: { name: 'clash', functionName: 'web', http: { method: 'GET', path: '/items/{other}' } } }),
+      'CONFLICT',
+      'input.http.path',
+    );
     expect((await server.data(`query { trigger(name: "clash") { name } }`)).trigger).toBeNull();
     await createTrigger({ name: 'items-put', functionName: 'web', http: { method: 'PUT', path: '/items/{key}' } });
     // updating onto a taken route is refused too
-    expectError(await server.gql(UPDATE_TRIGGER, { input: { name: 'items-put', http: { method: 'GET', path: '/items/{x}' } } }), 'CONFLICT', 'input.http.path');
+    expectError(
+      await server.gql(UPDATE_TRIGGER, { input: { name: 'items-put', http: { method: 'GET', path: '/items/{x}' } } }),
+      'CONFLICT',
+      'input.http.path',
+    );
   });
 
   it('a disabled trigger answers 404 (its route is out of the table) until enabled again', async () => {
@@ -394,10 +549,15 @@ describe('lifecycle', () => {
     // the route is free again
     await route({ name: 'moving-2', functionName: 'web', http: { method: 'GET', path: '/after/{y}' } }, { path: '/after/2' });
 
-    await deploy(server, { name: 'doomed', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: HANDLER }] } });
+    await deploy(server, {
+      name: 'doomed',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      code: { files: [{ path: 'index.js', content: HANDLER }] },
+    });
     await route({ name: 'doomed', functionName: 'doomed', http: { method: 'GET', path: '/doomed' } }, { path: '/doomed' });
     await server.data(DELETE_FUNCTION, { name: 'doomed' });
-    await waitUntil(async () => (await request('/doomed')).status === 404, 'the deleted function\'s route to be gone', 10_000);
+    await waitUntil(async () => (await request('/doomed')).status === 404, "the deleted function's route to be gone", 10_000);
     expect((await server.data(`query { trigger(name: "doomed") { name } }`)).trigger).toBeNull();
   });
 });
@@ -406,21 +566,37 @@ describe('two servers on one database', () => {
   it('a route created through one server is served by the other (NOTIFY), and so is its deletion', async () => {
     // a replica on the same host: same data dir and database, its own function instances
     const instancesDir = `${server.dataDir}-fn2`;
-    const other = await startTestServer({ dataDir: server.dataDir, databaseUrl: server.databaseUrl, adminApiKey: server.key, functionsRuntimeDir: instancesDir });
+    const other = await startTestServer({
+      dataDir: server.dataDir,
+      databaseUrl: server.databaseUrl,
+      adminApiKey: server.key,
+      functionsRuntimeDir: instancesDir,
+    });
     try {
       // routes made before it started are loaded at its start
       expect((await request('/items/special?mode=plain', { base: other.url })).json()).toEqual({ hello: 'world', n: 1 });
       await createTrigger({ name: 'replicated', functionName: 'web', http: { method: 'GET', path: '/replicated/{id}' } });
-      await waitUntil(async () => (await request('/replicated/5', { base: other.url })).status === 200, 'the other server to serve the new route', 10_000);
+      await waitUntil(
+        async () => (await request('/replicated/5', { base: other.url })).status === 200,
+        'the other server to serve the new route',
+        10_000,
+      );
       const served = (await request('/replicated/5', { base: other.url })).json();
       expect(served).toMatchObject({ routeKey: 'GET /replicated/{id}', pathParameters: { id: '5' } });
       await server.data(DELETE_TRIGGER, { name: 'replicated' });
-      await waitUntil(async () => (await request('/replicated/5', { base: other.url })).status === 404, 'the other server to drop the route', 10_000);
+      await waitUntil(
+        async () => (await request('/replicated/5', { base: other.url })).status === 404,
+        'the other server to drop the route',
+        10_000,
+      );
     } finally {
       // not other.close(): that would remove the shared data dir
       await other.app.close();
-      await waitUntil(() => pidsWithEnvPrefix('LAMBDA_TASK_ROOT', instancesDir).length === 0 && sandboxedProcessesUnder(instancesDir).length === 0,
-        'the other server\'s instances to exit', 10_000);
+      await waitUntil(
+        () => pidsWithEnvPrefix('LAMBDA_TASK_ROOT', instancesDir).length === 0 && sandboxedProcessesUnder(instancesDir).length === 0,
+        "the other server's instances to exit",
+        10_000,
+      );
       await fs.rm(instancesDir, { recursive: true, force: true });
     }
   });

@@ -20,7 +20,12 @@ beforeAll(async () => {
   await createTopic(server, 'team-a-news');
   await server.data(`mutation { createBucket(input: { name: "team-a-data" }) { bucket { name } } }`);
   clusterId = (await server.data(CREATE_CLUSTER, { input: { name: 'team-a', instanceGroups: [MASTER] } })).createCluster.cluster.id;
-  await deploy(server, { name: 'sink', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: 'exports.handler = async () => ({ ok: true });' }] } });
+  await deploy(server, {
+    name: 'sink',
+    runtime: 'NODEJS20',
+    handler: 'index.handler',
+    code: { files: [{ path: 'index.js', content: 'exports.handler = async () => ({ ok: true });' }] },
+  });
 });
 afterAll(async () => {
   if (clusterId) await server?.data(TERMINATE_CLUSTERS, { ids: [clusterId] });
@@ -30,7 +35,11 @@ afterAll(async () => {
 const SOURCES: Array<{ source: string; readAction: string; input: () => Record<string, unknown> }> = [
   { source: 'queue', readAction: 'queues:ReceiveMessage', input: () => ({ queue: { queueName: 'team-a-jobs' } }) },
   { source: 'topic', readAction: 'topics:Subscribe', input: () => ({ topic: { topicName: 'team-a-news' } }) },
-  { source: 'bucket', readAction: 'buckets:GetObject', input: () => ({ bucket: { bucket: 'team-a-data', events: ['s3:ObjectCreated:*'] } }) },
+  {
+    source: 'bucket',
+    readAction: 'buckets:GetObject',
+    input: () => ({ bucket: { bucket: 'team-a-data', events: ['s3:ObjectCreated:*'] } }),
+  },
   { source: 'cluster events', readAction: 'clusters:DescribeCluster', input: () => ({ clusterEvents: { clusterId, kinds: ['STEP'] } }) },
 ];
 
@@ -59,18 +68,26 @@ describe('creating a trigger needs the read action of its source', () => {
 
   it('refuses before saying whether the source exists', async () => {
     const attacker = await key('probe', ['triggers:*', 'functions:*']);
-    const res = await server.gql(CREATE_TRIGGER, { input: { name: 'probe', functionName: 'sink', queue: { queueName: 'no-such-queue' } } }, attacker);
+    const res = await server.gql(
+      CREATE_TRIGGER,
+      { input: { name: 'probe', functionName: 'sink', queue: { queueName: 'no-such-queue' } } },
+      attacker,
+    );
     expectError(res, 'FORBIDDEN');
   });
 
   it('schedules need no source permission (their events are their own)', async () => {
     const k = await key('scheduler', ['triggers:*', 'functions:*']);
-    const res = await server.gql(CREATE_TRIGGER, { input: { name: 'tick', functionName: 'sink', schedule: { expression: 'rate(1 hour)' } } }, k);
+    const res = await server.gql(
+      CREATE_TRIGGER,
+      { input: { name: 'tick', functionName: 'sink', schedule: { expression: 'rate(1 hour)' } } },
+      k,
+    );
     expect(res.errors).toBeUndefined();
   });
 });
 
-describe('a delivery\'s payload is shown only to keys that may read the source', () => {
+describe("a delivery's payload is shown only to keys that may read the source", () => {
   it('hides the event from Trigger.deliveries, invocation and invocations without topics:Subscribe', async () => {
     await server.data(CREATE_TRIGGER, { input: { name: 'news-feed', functionName: 'sink', topic: { topicName: 'team-a-news' } } });
     await publish(server, { topicName: 'team-a-news', message: 'secret quarterly figures' });
@@ -85,10 +102,18 @@ describe('a delivery\'s payload is shown only to keys that may read the source',
     expect(node.invocation.payload).toBeNull();
     expect(JSON.stringify(seen.data)).not.toContain('secret quarterly figures');
 
-    const one = await server.gql(`query($id: ID!) { invocation(id: $id) { ${INVOCATION_FIELDS} } }`, { id: delivery.invocation.id }, reader);
+    const one = await server.gql(
+      `query($id: ID!) { invocation(id: $id) { ${INVOCATION_FIELDS} } }`,
+      { id: delivery.invocation.id },
+      reader,
+    );
     expect(one.data.invocation.id).toBe(delivery.invocation.id);
     expect(one.data.invocation.payload).toBeNull();
-    const list = await server.gql(`{ invocations(first: 100, filter: { functionName: "sink" }) { edges { node { id payload } } } }`, {}, reader);
+    const list = await server.gql(
+      `{ invocations(first: 100, filter: { functionName: "sink" }) { edges { node { id payload } } } }`,
+      {},
+      reader,
+    );
     const listed = list.data.invocations.edges.map((e: any) => e.node);
     expect(listed.map((n: any) => n.id)).toContain(delivery.invocation.id);
     expect(JSON.stringify(listed)).not.toContain('secret quarterly figures');
@@ -98,7 +123,7 @@ describe('a delivery\'s payload is shown only to keys that may read the source',
     expect(JSON.stringify(shown.data.trigger.deliveries.edges[0].node.invocation.payload)).toContain('secret quarterly figures');
   });
 
-  it('a deleted trigger\'s deliveries show their event only to a key that may read every source', async () => {
+  it("a deleted trigger's deliveries show their event only to a key that may read every source", async () => {
     await server.data(CREATE_TRIGGER, { input: { name: 'gone-feed', functionName: 'sink', topic: { topicName: 'team-a-news' } } });
     await publish(server, { topicName: 'team-a-news', message: 'left behind' });
     const [delivery] = await waitForDeliveries(server, 'gone-feed', 1);
@@ -106,7 +131,13 @@ describe('a delivery\'s payload is shown only to keys that may read the source',
     const q = `query($id: ID!) { invocation(id: $id) { payload } }`;
     const subscriber = await key('only-topics', ['functions:*', 'topics:Subscribe']);
     expect((await server.gql(q, { id: delivery.invocation.id }, subscriber)).data.invocation.payload).toBeNull();
-    const all = await key('every-source', ['functions:*', 'topics:Subscribe', 'queues:ReceiveMessage', 'buckets:GetObject', 'clusters:DescribeCluster']);
+    const all = await key('every-source', [
+      'functions:*',
+      'topics:Subscribe',
+      'queues:ReceiveMessage',
+      'buckets:GetObject',
+      'clusters:DescribeCluster',
+    ]);
     expect(JSON.stringify((await server.gql(q, { id: delivery.invocation.id }, all)).data.invocation.payload)).toContain('left behind');
   });
 });

@@ -10,8 +10,12 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { CREATE_TRIGGER, createTrigger, deliveriesOf, SET_TRIGGER_ENABLED, TRIGGER_FIELDS } from '../support/triggers.js';
 
 let server: TestServer;
-beforeAll(async () => { server = await startTestServer(); });
-afterAll(async () => { await server?.close(); });
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const node = (name: string, body: string, extra: Record<string, unknown> = {}) =>
@@ -36,17 +40,37 @@ const drained = async (name: string) => {
 const batchesOf = async (name: string) => (await deliveriesOf(server, name)).reverse();
 
 describe('event source mapping', () => {
-  it('delivers the queue\'s messages in batches of at most batchSize with SQS\'s record shape, then deletes them', async () => {
+  it("delivers the queue's messages in batches of at most batchSize with SQS's record shape, then deletes them", async () => {
     await createQueue(server, { name: 'jobs' });
     await node('consumer', RECORDER);
-    const t = await createTrigger(server, { name: 'jobs-map', functionName: 'consumer', queue: { queueName: 'jobs', batchSize: 4, batchingWindowSeconds: 1 } });
+    const t = await createTrigger(server, {
+      name: 'jobs-map',
+      functionName: 'consumer',
+      queue: { queueName: 'jobs', batchSize: 4, batchingWindowSeconds: 1 },
+    });
     expect(t.config).toEqual({ queueName: 'jobs', batchSize: 4, batchingWindowSeconds: 1, reportBatchItemFailures: true });
-    const read = (await server.data(`query { trigger(name: "jobs-map") { ${TRIGGER_FIELDS} queue { queueName queueArn batchSize batchingWindowSeconds reportBatchItemFailures } topic { topicName } } }`)).trigger;
-    expect(read.queue).toEqual({ queueName: 'jobs', queueArn: 'arn:aws:sqs:local:000000000000:jobs', batchSize: 4, batchingWindowSeconds: 1, reportBatchItemFailures: true });
+    const read = (
+      await server.data(
+        `query { trigger(name: "jobs-map") { ${TRIGGER_FIELDS} queue { queueName queueArn batchSize batchingWindowSeconds reportBatchItemFailures } topic { topicName } } }`,
+      )
+    ).trigger;
+    expect(read.queue).toEqual({
+      queueName: 'jobs',
+      queueArn: 'arn:aws:sqs:local:000000000000:jobs',
+      batchSize: 4,
+      batchingWindowSeconds: 1,
+      reportBatchItemFailures: true,
+    });
     expect(read.topic).toBeNull();
 
-    const entries = Array.from({ length: 10 }, (_, i) => ({ id: `e${i}`, body: `job ${i}`, messageAttributes: [{ name: 'n', dataType: 'Number', stringValue: String(i) }] }));
-    const sent = (await server.data(SEND_BATCH, { input: { queueName: 'jobs', entries } })).sendMessageBatch.successful.map((s: any) => s.messageId);
+    const entries = Array.from({ length: 10 }, (_, i) => ({
+      id: `e${i}`,
+      body: `job ${i}`,
+      messageAttributes: [{ name: 'n', dataType: 'Number', stringValue: String(i) }],
+    }));
+    const sent = (await server.data(SEND_BATCH, { input: { queueName: 'jobs', entries } })).sendMessageBatch.successful.map(
+      (s: any) => s.messageId,
+    );
     await waitUntil(() => drained('jobs'), 'the queue to be drained by the trigger');
     const batches = await batchesOf('jobs-map');
     const records = batches.flatMap(recordsOf);
@@ -63,22 +87,37 @@ describe('event source mapping', () => {
     }
     const r = records.find((x: any) => x.body === 'job 3');
     expect(r).toEqual({
-      messageId: sent[3], receiptHandle: expect.any(String), body: 'job 3',
+      messageId: sent[3],
+      receiptHandle: expect.any(String),
+      body: 'job 3',
       attributes: {
-        ApproximateReceiveCount: '1', SentTimestamp: expect.stringMatching(/^\d{13}$/), SenderId: '000000000000',
+        ApproximateReceiveCount: '1',
+        SentTimestamp: expect.stringMatching(/^\d{13}$/),
+        SenderId: '000000000000',
         ApproximateFirstReceiveTimestamp: expect.stringMatching(/^\d{13}$/),
       },
       messageAttributes: { n: { stringValue: '3', stringListValues: [], binaryListValues: [], dataType: 'Number' } },
-      md5OfBody: md5('job 3'), eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:local:000000000000:jobs', awsRegion: 'local',
+      md5OfBody: md5('job 3'),
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:local:000000000000:jobs',
+      awsRegion: 'local',
     });
   });
 
   it('partial batch failure: exactly the reported messages stay, come back, and land in the dead-letter queue after maxReceiveCount', async () => {
     await createQueue(server, { name: 'pbf-dlq' });
-    await createQueue(server, { name: 'pbf', visibilityTimeoutSeconds: 2, redrivePolicy: { deadLetterQueueName: 'pbf-dlq', maxReceiveCount: 2 } });
+    await createQueue(server, {
+      name: 'pbf',
+      visibilityTimeoutSeconds: 2,
+      redrivePolicy: { deadLetterQueueName: 'pbf-dlq', maxReceiveCount: 2 },
+    });
     await node('partial', PARTIAL, { timeoutSeconds: 2 });
     // gathered for a second: the three messages go as one batch
-    await createTrigger(server, { name: 'pbf-map', functionName: 'partial', queue: { queueName: 'pbf', batchSize: 10, batchingWindowSeconds: 1 } });
+    await createTrigger(server, {
+      name: 'pbf-map',
+      functionName: 'partial',
+      queue: { queueName: 'pbf', batchSize: 10, batchingWindowSeconds: 1 },
+    });
     const ok1 = await send(server, 'pbf', 'ok 1');
     const bad = await send(server, 'pbf', 'bad 1');
     const ok2 = await send(server, 'pbf', 'ok 2');
@@ -92,37 +131,69 @@ describe('event source mapping', () => {
     // the good ones once, the bad one twice (receive counts 1 and 2), then it was redriven
     expect(seen.filter(([id]: string[]) => id === ok1.messageId)).toEqual([[ok1.messageId, '1']]);
     expect(seen.filter(([id]: string[]) => id === ok2.messageId)).toEqual([[ok2.messageId, '1']]);
-    expect(seen.filter(([id]: string[]) => id === bad.messageId)).toEqual([[bad.messageId, '1'], [bad.messageId, '2']]);
+    expect(seen.filter(([id]: string[]) => id === bad.messageId)).toEqual([
+      [bad.messageId, '1'],
+      [bad.messageId, '2'],
+    ]);
     expect(batches.every((b: any) => b.status === 'SUCCEEDED')).toBe(true);
   });
 
   it('a failing function deletes nothing: the batch comes back and its messages go to the dead-letter queue after maxReceiveCount', async () => {
     await createQueue(server, { name: 'err-dlq' });
-    await createQueue(server, { name: 'err', visibilityTimeoutSeconds: 1, redrivePolicy: { deadLetterQueueName: 'err-dlq', maxReceiveCount: 2 } });
+    await createQueue(server, {
+      name: 'err',
+      visibilityTimeoutSeconds: 1,
+      redrivePolicy: { deadLetterQueueName: 'err-dlq', maxReceiveCount: 2 },
+    });
     await node('thrower', THROWER, { timeoutSeconds: 1 });
-    await createTrigger(server, { name: 'err-map', functionName: 'thrower', queue: { queueName: 'err', batchSize: 10, batchingWindowSeconds: 1 } });
+    await createTrigger(server, {
+      name: 'err-map',
+      functionName: 'thrower',
+      queue: { queueName: 'err', batchSize: 10, batchingWindowSeconds: 1 },
+    });
     const a = await send(server, 'err', 'a');
     const b = await send(server, 'err', 'b');
-    await waitUntil(async () => (await getQueue(server, 'err-dlq')).approximateNumberOfMessages === 2, 'both messages in the dead-letter queue');
+    await waitUntil(
+      async () => (await getQueue(server, 'err-dlq')).approximateNumberOfMessages === 2,
+      'both messages in the dead-letter queue',
+    );
     expect(await drained('err')).toBe(true);
     const batches = await batchesOf('err-map');
     expect(batches.every((x: any) => x.status === 'FAILED' && x.invocation.errorMessage === 'cannot')).toBe(true);
-    const ids = batches.flatMap((x: any) => x.invocation.logs.map((l: any) => /IDS (\S+)/.exec(l.text)?.[1]).filter(Boolean)[0].split(','));
+    const ids = batches.flatMap((x: any) =>
+      x.invocation.logs
+        .map((l: any) => /IDS (\S+)/.exec(l.text)?.[1])
+        .filter(Boolean)[0]
+        .split(','),
+    );
     const times = (id: string) => ids.filter((x: string) => x === id).length;
     expect([times(a.messageId), times(b.messageId)]).toEqual([2, 2]);
   });
 
   it('a malformed batchItemFailures report fails the whole batch; reportBatchItemFailures false treats any result as success', async () => {
     await createQueue(server, { name: 'weird-dlq' });
-    await createQueue(server, { name: 'weird', visibilityTimeoutSeconds: 1, redrivePolicy: { deadLetterQueueName: 'weird-dlq', maxReceiveCount: 1 } });
-    await node('weird-fn', `exports.handler = async (e) => ({ batchItemFailures: [{ itemIdentifier: 'not-in-this-batch' }] });`, { timeoutSeconds: 1 });
+    await createQueue(server, {
+      name: 'weird',
+      visibilityTimeoutSeconds: 1,
+      redrivePolicy: { deadLetterQueueName: 'weird-dlq', maxReceiveCount: 1 },
+    });
+    await node('weird-fn', `exports.handler = async (e) => ({ batchItemFailures: [{ itemIdentifier: 'not-in-this-batch' }] });`, {
+      timeoutSeconds: 1,
+    });
     await createTrigger(server, { name: 'weird-map', functionName: 'weird-fn', queue: { queueName: 'weird' } });
     const m = await send(server, 'weird', 'w');
     // not deleted: received once, then redriven (maxReceiveCount 1)
-    await waitUntil(async () => (await receive(server, 'weird-dlq')).find((x: any) => x.messageId === m.messageId), 'the message in the dead-letter queue');
+    await waitUntil(
+      async () => (await receive(server, 'weird-dlq')).find((x: any) => x.messageId === m.messageId),
+      'the message in the dead-letter queue',
+    );
 
     await createQueue(server, { name: 'plain' });
-    await createTrigger(server, { name: 'plain-map', functionName: 'weird-fn', queue: { queueName: 'plain', reportBatchItemFailures: false } });
+    await createTrigger(server, {
+      name: 'plain-map',
+      functionName: 'weird-fn',
+      queue: { queueName: 'plain', reportBatchItemFailures: false },
+    });
     await send(server, 'plain', 'p');
     await waitUntil(() => drained('plain'), 'the message to be deleted');
     expect((await batchesOf('plain-map')).length).toBe(1);
@@ -150,7 +221,10 @@ describe('event source mapping', () => {
     await node('no-room', RECORDER, { timeoutSeconds: 1, reservedConcurrency: 0 });
     await createTrigger(server, { name: 'throttled-map', functionName: 'no-room', queue: { queueName: 'throttled' } });
     const { messageId } = await send(server, 'throttled', 'later');
-    const throttled = await waitUntil(async () => (await deliveriesOf(server, 'throttled-map')).find((d: any) => d.status === 'THROTTLED'), 'a throttled delivery');
+    const throttled = await waitUntil(
+      async () => (await deliveriesOf(server, 'throttled-map')).find((d: any) => d.status === 'THROTTLED'),
+      'a throttled delivery',
+    );
     expect(throttled.eventId).toBe(messageId);
     const q = await getQueue(server, 'throttled');
     expect(q.approximateNumberOfMessages + q.approximateNumberOfMessagesNotVisible).toBe(1);
@@ -165,7 +239,11 @@ describe('event source mapping', () => {
     await node('slow', RECORDER, { timeoutSeconds: 10 });
     await node('quick', RECORDER, { timeoutSeconds: 3 });
     const bad = async (queue: Record<string, unknown>, field: string, code = 'BAD_USER_INPUT', functionName = 'quick') =>
-      expectError(await server.gql(CREATE_TRIGGER, { input: { name: 'bad-map', functionName, queue: { queueName: 'map-checks', ...queue } } }), code, field);
+      expectError(
+        await server.gql(CREATE_TRIGGER, { input: { name: 'bad-map', functionName, queue: { queueName: 'map-checks', ...queue } } }),
+        code,
+        field,
+      );
     await bad({ batchSize: 0 }, 'input.queue.batchSize');
     await bad({ batchSize: 10001, batchingWindowSeconds: 1 }, 'input.queue.batchSize');
     await bad({ batchingWindowSeconds: 301 }, 'input.queue.batchingWindowSeconds');
@@ -174,7 +252,11 @@ describe('event source mapping', () => {
     await bad({}, 'input.queue.queueName', 'BAD_USER_INPUT', 'slow');
     expect((await server.data(`{ trigger(name: "bad-map") { name } }`)).trigger).toBeNull();
 
-    await createTrigger(server, { name: 'good-map', functionName: 'quick', queue: { queueName: 'map-checks', batchSize: 100, batchingWindowSeconds: 5 } });
+    await createTrigger(server, {
+      name: 'good-map',
+      functionName: 'quick',
+      queue: { queueName: 'map-checks', batchSize: 100, batchingWindowSeconds: 5 },
+    });
     expectError(await server.gql(DELETE_QUEUE, { name: 'map-checks' }), 'CONFLICT', 'input.name');
   });
 });

@@ -9,24 +9,39 @@ import { deploy } from '../support/functions.js';
 import { createTopic, publish } from '../support/messaging.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
-  CREATE_TRIGGER, createTrigger, deliveriesOf, SET_TRIGGER_ENABLED, TRIGGER_FIELDS, UPDATE_TRIGGER, waitForDeliveries,
+  CREATE_TRIGGER,
+  createTrigger,
+  deliveriesOf,
+  SET_TRIGGER_ENABLED,
+  TRIGGER_FIELDS,
+  UPDATE_TRIGGER,
+  waitForDeliveries,
 } from '../support/triggers.js';
 
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer();
-  await deploy(server, { name: 'sink', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: RECORDER }] } });
+  await deploy(server, {
+    name: 'sink',
+    runtime: 'NODEJS20',
+    handler: 'index.handler',
+    code: { files: [{ path: 'index.js', content: RECORDER }] },
+  });
 });
-afterAll(async () => { await server?.close(); });
+afterAll(async () => {
+  await server?.close();
+});
 
 const RECORDER = `exports.handler = async (event) => ({ received: event });`;
-const recorder = (name: string) => deploy(server, { name, runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: RECORDER }] } });
-const subscribe = (name: string, topic: Record<string, unknown>, functionName = 'sink') => createTrigger(server, { name, functionName, topic });
+const recorder = (name: string) =>
+  deploy(server, { name, runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: RECORDER }] } });
+const subscribe = (name: string, topic: Record<string, unknown>, functionName = 'sink') =>
+  createTrigger(server, { name, functionName, topic });
 /** the message ids delivered to a trigger so far (queued or run), oldest first */
 const deliveredIds = async (name: string) => (await deliveriesOf(server, name)).reverse().map((d: any) => d.eventId);
 
 describe('fan-out', () => {
-  it('delivers a publish to every subscribed function with SNS\'s record shape', async () => {
+  it("delivers a publish to every subscribed function with SNS's record shape", async () => {
     await createTopic(server, 'orders');
     await recorder('fan-a');
     await recorder('fan-b');
@@ -34,7 +49,9 @@ describe('fan-out', () => {
     await subscribe('orders-b', { topicName: 'orders' }, 'fan-b');
     const before = Date.now();
     const res = await publish(server, {
-      topicName: 'orders', message: '{"id":7}', subject: 'New order',
+      topicName: 'orders',
+      message: '{"id":7}',
+      subject: 'New order',
       messageAttributes: [
         { name: 'store', dataType: 'String', stringValue: 'example_corp' },
         { name: 'price', dataType: 'Number', stringValue: '210.75' },
@@ -52,28 +69,57 @@ describe('fan-out', () => {
 
     const event = da.invocation.payload;
     expect(event).toEqual({
-      Records: [{
-        EventVersion: '1.0',
-        EventSubscriptionArn: `arn:aws:sns:local:000000000000:orders:${a.id}`,
-        EventSource: 'aws:sns',
-        Sns: {
-          Type: 'Notification', MessageId: res.messageId, TopicArn: 'arn:aws:sns:local:000000000000:orders', Subject: 'New order',
-          Message: '{"id":7}', Timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
-          SignatureVersion: '2', Signature: expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/), SigningCertUrl: '', UnsubscribeUrl: '',
-          MessageAttributes: {
-            store: { Type: 'String', Value: 'example_corp' }, price: { Type: 'Number', Value: '210.75' },
-            tags: { Type: 'String.Array', Value: '["a","b"]' }, blob: { Type: 'Binary', Value: 'AAEC' },
+      Records: [
+        {
+          EventVersion: '1.0',
+          EventSubscriptionArn: `arn:aws:sns:local:000000000000:orders:${a.id}`,
+          EventSource: 'aws:sns',
+          Sns: {
+            Type: 'Notification',
+            MessageId: res.messageId,
+            TopicArn: 'arn:aws:sns:local:000000000000:orders',
+            Subject: 'New order',
+            Message: '{"id":7}',
+            Timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+            SignatureVersion: '2',
+            Signature: expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/),
+            SigningCertUrl: '',
+            UnsubscribeUrl: '',
+            MessageAttributes: {
+              store: { Type: 'String', Value: 'example_corp' },
+              price: { Type: 'Number', Value: '210.75' },
+              tags: { Type: 'String.Array', Value: '["a","b"]' },
+              blob: { Type: 'Binary', Value: 'AAEC' },
+            },
           },
         },
-      }],
+      ],
     });
     const sns = event.Records[0].Sns;
     // stamped while publish ran
     expect(new Date(sns.Timestamp).getTime()).toBeGreaterThanOrEqual(before);
     expect(new Date(sns.Timestamp).getTime()).toBeLessThanOrEqual(published);
     // the signature is the SHA-256 of SNS's string to sign for a Notification
-    const toSign = ['Message', sns.Message, 'MessageId', sns.MessageId, 'Subject', sns.Subject, 'Timestamp', sns.Timestamp, 'TopicArn', sns.TopicArn, 'Type', 'Notification'];
-    expect(sns.Signature).toBe(crypto.createHash('sha256').update(`${toSign.join('\n')}\n`).digest('base64'));
+    const toSign = [
+      'Message',
+      sns.Message,
+      'MessageId',
+      sns.MessageId,
+      'Subject',
+      sns.Subject,
+      'Timestamp',
+      sns.Timestamp,
+      'TopicArn',
+      sns.TopicArn,
+      'Type',
+      'Notification',
+    ];
+    expect(sns.Signature).toBe(
+      crypto
+        .createHash('sha256')
+        .update(`${toSign.join('\n')}\n`)
+        .digest('base64'),
+    );
     // the function got exactly that event
     expect(da.invocation.response).toEqual({ received: event });
     // each subscription has its own subscription ARN
@@ -85,10 +131,18 @@ describe('fan-out', () => {
     await createTopic(server, 'readback');
     const policy = { store: ['a'] };
     const t = await subscribe('readback-sub', { topicName: 'readback', filterPolicy: policy });
-    const got = (await server.data(`query($n: String!) { trigger(name: $n) { ${TRIGGER_FIELDS} topic { topicName topicArn subscriptionArn filterPolicy filterPolicyScope } queue { queueName } } }`, { n: 'readback-sub' })).trigger;
+    const got = (
+      await server.data(
+        `query($n: String!) { trigger(name: $n) { ${TRIGGER_FIELDS} topic { topicName topicArn subscriptionArn filterPolicy filterPolicyScope } queue { queueName } } }`,
+        { n: 'readback-sub' },
+      )
+    ).trigger;
     expect(got.topic).toEqual({
-      topicName: 'readback', topicArn: 'arn:aws:sns:local:000000000000:readback', subscriptionArn: `arn:aws:sns:local:000000000000:readback:${t.id}`,
-      filterPolicy: policy, filterPolicyScope: 'MessageAttributes',
+      topicName: 'readback',
+      topicArn: 'arn:aws:sns:local:000000000000:readback',
+      subscriptionArn: `arn:aws:sns:local:000000000000:readback:${t.id}`,
+      filterPolicy: policy,
+      filterPolicyScope: 'MessageAttributes',
     });
     expect(got.queue).toBeNull();
     expect(got.config).toEqual({ topicName: 'readback', filterPolicy: policy, filterPolicyScope: 'MessageAttributes' });
@@ -100,14 +154,32 @@ describe('filter policies', () => {
     await createTopic(server, 'shop');
     await subscribe('f-exact', { topicName: 'shop', filterPolicy: { event: ['order_placed', { prefix: 'refund_' }] } });
     await subscribe('f-numeric', { topicName: 'shop', filterPolicy: { price: [{ numeric: ['>=', 100, '<', 500] }] } });
-    await subscribe('f-anything-but', { topicName: 'shop', filterPolicy: JSON.stringify({ store: [{ 'anything-but': ['closed_corp', 'test_corp'] }] }) });
-    await subscribe('f-and', { topicName: 'shop', filterPolicy: { store: ['example_corp'], price: [{ numeric: ['>', 1000] }], vip: [{ exists: true }] } });
+    await subscribe('f-anything-but', {
+      topicName: 'shop',
+      filterPolicy: JSON.stringify({ store: [{ 'anything-but': ['closed_corp', 'test_corp'] }] }),
+    });
+    await subscribe('f-and', {
+      topicName: 'shop',
+      filterPolicy: { store: ['example_corp'], price: [{ numeric: ['>', 1000] }], vip: [{ exists: true }] },
+    });
     await subscribe('f-all', { topicName: 'shop' });
     const S = (name: string, v: string) => ({ name, dataType: 'String', stringValue: v });
     const N = (name: string, v: number) => ({ name, dataType: 'Number', stringValue: String(v) });
-    const m1 = await publish(server, { topicName: 'shop', message: 'one', messageAttributes: [S('event', 'order_placed'), S('store', 'example_corp'), N('price', 210.75)] });
-    const m2 = await publish(server, { topicName: 'shop', message: 'two', messageAttributes: [S('event', 'refund_issued'), S('store', 'test_corp'), N('price', 50)] });
-    const m3 = await publish(server, { topicName: 'shop', message: 'three', messageAttributes: [S('event', 'order_cancelled'), S('store', 'example_corp'), N('price', 5000), S('vip', 'yes')] });
+    const m1 = await publish(server, {
+      topicName: 'shop',
+      message: 'one',
+      messageAttributes: [S('event', 'order_placed'), S('store', 'example_corp'), N('price', 210.75)],
+    });
+    const m2 = await publish(server, {
+      topicName: 'shop',
+      message: 'two',
+      messageAttributes: [S('event', 'refund_issued'), S('store', 'test_corp'), N('price', 50)],
+    });
+    const m3 = await publish(server, {
+      topicName: 'shop',
+      message: 'three',
+      messageAttributes: [S('event', 'order_cancelled'), S('store', 'example_corp'), N('price', 5000), S('vip', 'yes')],
+    });
     const m4 = await publish(server, { topicName: 'shop', message: 'four' });
     // price as a String attribute is no number: numeric conditions do not match it
     const m5 = await publish(server, { topicName: 'shop', message: 'five', messageAttributes: [S('price', '200')] });
@@ -125,13 +197,30 @@ describe('filter policies', () => {
   it('MessageBody policies match keys of the JSON message, nested ones too; other messages do not match', async () => {
     await createTopic(server, 'events');
     await subscribe('f-body', {
-      topicName: 'events', filterPolicyScope: 'MessageBody',
-      filterPolicy: { order: { status: ['paid'], total: [{ numeric: ['>', 10] }] }, $or: [{ region: ['eu'] }, { priority: [{ exists: true }] }] },
+      topicName: 'events',
+      filterPolicyScope: 'MessageBody',
+      filterPolicy: {
+        order: { status: ['paid'], total: [{ numeric: ['>', 10] }] },
+        $or: [{ region: ['eu'] }, { priority: [{ exists: true }] }],
+      },
     });
-    const paid = await publish(server, { topicName: 'events', message: JSON.stringify({ order: { status: 'paid', total: 25 }, region: 'eu' }) });
-    const cheap = await publish(server, { topicName: 'events', message: JSON.stringify({ order: { status: 'paid', total: 5 }, region: 'eu' }) });
-    const urgent = await publish(server, { topicName: 'events', message: JSON.stringify({ order: { status: 'paid', total: 99 }, region: 'us', priority: 1 }) });
-    const text = await publish(server, { topicName: 'events', message: 'order paid', messageAttributes: [{ name: 'status', dataType: 'String', stringValue: 'paid' }] });
+    const paid = await publish(server, {
+      topicName: 'events',
+      message: JSON.stringify({ order: { status: 'paid', total: 25 }, region: 'eu' }),
+    });
+    const cheap = await publish(server, {
+      topicName: 'events',
+      message: JSON.stringify({ order: { status: 'paid', total: 5 }, region: 'eu' }),
+    });
+    const urgent = await publish(server, {
+      topicName: 'events',
+      message: JSON.stringify({ order: { status: 'paid', total: 99 }, region: 'us', priority: 1 }),
+    });
+    const text = await publish(server, {
+      topicName: 'events',
+      message: 'order paid',
+      messageAttributes: [{ name: 'status', dataType: 'String', stringValue: 'paid' }],
+    });
     expect([paid, cheap, urgent, text].map((m) => m.deliveries)).toEqual([1, 0, 1, 0]);
     expect(await deliveredIds('f-body')).toEqual([paid.messageId, urgent.messageId]);
   });
@@ -139,7 +228,11 @@ describe('filter policies', () => {
   it('a bad policy is refused at create and update with the field, changing nothing', async () => {
     await createTopic(server, 'guarded');
     const bad = async (topic: Record<string, unknown>, field: string, code = 'BAD_USER_INPUT') =>
-      expectError(await server.gql(CREATE_TRIGGER, { input: { name: 'f-bad', functionName: 'sink', topic: { topicName: 'guarded', ...topic } } }), code, field);
+      expectError(
+        await server.gql(CREATE_TRIGGER, { input: { name: 'f-bad', functionName: 'sink', topic: { topicName: 'guarded', ...topic } } }),
+        code,
+        field,
+      );
     await bad({ filterPolicy: { a: [{ wildcard: 'x*' }] } }, 'input.topic.filterPolicy');
     await bad({ filterPolicy: { a: { nested: ['x'] } } }, 'input.topic.filterPolicy');
     await bad({ filterPolicy: '{"a": [' }, 'input.topic.filterPolicy');
@@ -148,10 +241,22 @@ describe('filter policies', () => {
     expect((await server.data(`{ trigger(name: "f-bad") { name } }`)).trigger).toBeNull();
 
     await subscribe('f-upd', { topicName: 'guarded', filterPolicy: { a: ['1'] } });
-    expectError(await server.gql(UPDATE_TRIGGER, { input: { name: 'f-upd', topic: { topicName: 'guarded', filterPolicy: { a: [{ numeric: ['>', 'x'] }] } } } }), 'BAD_USER_INPUT', 'input.topic.filterPolicy');
-    const updated = (await server.data(UPDATE_TRIGGER, { input: { name: 'f-upd', topic: { topicName: 'guarded', filterPolicy: { a: ['2'] } } } })).updateTrigger.trigger;
+    expectError(
+      await server.gql(UPDATE_TRIGGER, {
+        input: { name: 'f-upd', topic: { topicName: 'guarded', filterPolicy: { a: [{ numeric: ['>', 'x'] }] } } },
+      }),
+      'BAD_USER_INPUT',
+      'input.topic.filterPolicy',
+    );
+    const updated = (
+      await server.data(UPDATE_TRIGGER, { input: { name: 'f-upd', topic: { topicName: 'guarded', filterPolicy: { a: ['2'] } } } })
+    ).updateTrigger.trigger;
     expect(updated.config.filterPolicy).toEqual({ a: ['2'] });
-    const m = await publish(server, { topicName: 'guarded', message: 'x', messageAttributes: [{ name: 'a', dataType: 'String', stringValue: '2' }] });
+    const m = await publish(server, {
+      topicName: 'guarded',
+      message: 'x',
+      messageAttributes: [{ name: 'a', dataType: 'String', stringValue: '2' }],
+    });
     expect(m.deliveries).toBe(1);
   });
 });

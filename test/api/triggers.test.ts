@@ -6,7 +6,15 @@ import { deploy, DELETE_FUNCTION } from '../support/functions.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
-  CREATE_TRIGGER, createTrigger, DELETE_TRIGGER, deliveriesOf, DELIVERIES, GET_TRIGGER, LIST_TRIGGERS, SET_TRIGGER_ENABLED, UPDATE_TRIGGER,
+  CREATE_TRIGGER,
+  createTrigger,
+  DELETE_TRIGGER,
+  deliveriesOf,
+  DELIVERIES,
+  GET_TRIGGER,
+  LIST_TRIGGERS,
+  SET_TRIGGER_ENABLED,
+  UPDATE_TRIGGER,
   waitForDeliveries,
 } from '../support/triggers.js';
 
@@ -16,7 +24,9 @@ beforeAll(async () => {
   await server.data(`mutation { createBucket(input: { name: "trig-crud" }) { bucket { name } } }`);
   await server.data(`mutation { createBucket(input: { name: "trig-other" }) { bucket { name } } }`);
 });
-afterAll(async () => { await server?.close(); });
+afterAll(async () => {
+  await server?.close();
+});
 
 const RECORDER = `exports.handler = async (event) => ({ received: event });`;
 const node = (name: string, body = RECORDER, extra: Record<string, unknown> = {}, on = server) =>
@@ -29,25 +39,42 @@ const BUCKET = { bucket: 'trig-crud', events: ['s3:ObjectCreated:*'] };
 describe('createTrigger', () => {
   it('binds a bucket source to a function ($LATEST by default) and reads it back', async () => {
     await node('crud-fn');
-    const t = await createTrigger(server, { name: 'crud-one', functionName: 'crud-fn', bucket: { ...BUCKET, prefix: 'in/', suffix: '.csv' } });
+    const t = await createTrigger(server, {
+      name: 'crud-one',
+      functionName: 'crud-fn',
+      bucket: { ...BUCKET, prefix: 'in/', suffix: '.csv' },
+    });
     expect(t).toMatchObject({
-      id: expect.stringMatching(/^trg-/), name: 'crud-one', functionName: 'crud-fn', qualifier: '$LATEST', sourceType: 'BUCKET', enabled: true,
+      id: expect.stringMatching(/^trg-/),
+      name: 'crud-one',
+      functionName: 'crud-fn',
+      qualifier: '$LATEST',
+      sourceType: 'BUCKET',
+      enabled: true,
       config: { bucket: 'trig-crud', events: ['s3:ObjectCreated:*'], prefix: 'in/', suffix: '.csv' },
     });
     expect((await server.data(GET_TRIGGER, { name: 'crud-one' })).trigger).toEqual(t);
     const typed = `query($name: String!) { trigger(name: $name) { bucket { bucket events prefix suffix } clusterEvents { clusterId kinds states } } }`;
     expect((await server.data(typed, { name: 'crud-one' })).trigger).toEqual({
-      bucket: { bucket: 'trig-crud', events: ['s3:ObjectCreated:*'], prefix: 'in/', suffix: '.csv' }, clusterEvents: null,
+      bucket: { bucket: 'trig-crud', events: ['s3:ObjectCreated:*'], prefix: 'in/', suffix: '.csv' },
+      clusterEvents: null,
     });
     await createTrigger(server, { name: 'crud-two', functionName: 'crud-fn', clusterEvents: { kinds: ['STEP'], states: ['COMPLETED'] } });
-    expect((await server.data(typed, { name: 'crud-two' })).trigger).toEqual({ bucket: null, clusterEvents: { clusterId: null, kinds: ['STEP'], states: ['COMPLETED'] } });
+    expect((await server.data(typed, { name: 'crud-two' })).trigger).toEqual({
+      bucket: null,
+      clusterEvents: { clusterId: null, kinds: ['STEP'], states: ['COMPLETED'] },
+    });
     expect((await server.data(GET_TRIGGER, { name: 'nope' })).trigger).toBeNull();
   });
 
   it('refuses a duplicate name (CONFLICT) and changes nothing', async () => {
     await node('dup-fn');
     await createTrigger(server, { name: 'dup', functionName: 'dup-fn', bucket: BUCKET });
-    expectError(await server.gql(CREATE_TRIGGER, { input: { name: 'dup', functionName: 'dup-fn', clusterEvents: {} } }), 'CONFLICT', 'input.name');
+    expectError(
+      await server.gql(CREATE_TRIGGER, { input: { name: 'dup', functionName: 'dup-fn', clusterEvents: {} } }),
+      'CONFLICT',
+      'input.name',
+    );
     expect((await server.data(GET_TRIGGER, { name: 'dup' })).trigger.sourceType).toBe('BUCKET');
   });
 
@@ -63,7 +90,11 @@ describe('createTrigger', () => {
     await bad({ bucket: { ...BUCKET, bucket: 'no-such-bucket' } }, 'NOT_FOUND', 'input.bucket.bucket');
     await bad({ bucket: { ...BUCKET, bucket: 'Bad_Name' } }, 'BAD_USER_INPUT', 'input.bucket.bucket');
     await bad({ bucket: { ...BUCKET, events: [] } }, 'BAD_USER_INPUT', 'input.bucket.events');
-    await bad({ bucket: { ...BUCKET, events: ['s3:ObjectCreated:*', 's3:ObjectCreated:Copy'] } }, 'BAD_USER_INPUT', 'input.bucket.events[1]');
+    await bad(
+      { bucket: { ...BUCKET, events: ['s3:ObjectCreated:*', 's3:ObjectCreated:Copy'] } },
+      'BAD_USER_INPUT',
+      'input.bucket.events[1]',
+    );
     await bad({ bucket: { ...BUCKET, events: ['s3:ObjectRemoved:*', 's3:ObjectRemoved:*'] } }, 'BAD_USER_INPUT', 'input.bucket.events[1]');
     await bad({ bucket: { ...BUCKET, prefix: '/abs' } }, 'BAD_USER_INPUT', 'input.bucket.prefix');
     await bad({ clusterEvents: { kinds: ['STEP'], states: ['WAITING'] } }, 'BAD_USER_INPUT', 'input.clusterEvents.states[0]');
@@ -77,9 +108,14 @@ describe('createTrigger', () => {
   it('accepts a published version or an alias as the qualifier', async () => {
     await node('qual-fn');
     await server.data(`mutation { publishVersion(input: { functionName: "qual-fn" }) { version { version } } }`);
-    await server.data(`mutation { createAlias(input: { functionName: "qual-fn", name: "live", functionVersion: "1" }) { alias { name } } }`);
+    await server.data(
+      `mutation { createAlias(input: { functionName: "qual-fn", name: "live", functionVersion: "1" }) { alias { name } } }`,
+    );
     expect((await createTrigger(server, { name: 'qual-v', functionName: 'qual-fn', qualifier: '1', bucket: BUCKET })).qualifier).toBe('1');
-    expect((await createTrigger(server, { name: 'qual-a', functionName: 'qual-fn', qualifier: 'live', bucket: { ...BUCKET, prefix: 'q/' } })).qualifier).toBe('live');
+    expect(
+      (await createTrigger(server, { name: 'qual-a', functionName: 'qual-fn', qualifier: 'live', bucket: { ...BUCKET, prefix: 'q/' } }))
+        .qualifier,
+    ).toBe('live');
     // deliveries run what the qualifier names
     await put('trig-crud', 'q/1');
     const [viaAlias] = await waitForDeliveries(server, 'qual-a', 1);
@@ -89,7 +125,10 @@ describe('createTrigger', () => {
     await put('trig-crud', 'q/2');
     const gone = (await waitForDeliveries(server, 'qual-a', 2)).find((d) => keyOf(d) === 'q/2');
     expect(gone).toMatchObject({ status: 'FAILED', attempts: 0 });
-    expect(gone.invocation).toMatchObject({ errorType: 'ResourceNotFoundException', errorMessage: expect.stringContaining('qual-fn:live') });
+    expect(gone.invocation).toMatchObject({
+      errorType: 'ResourceNotFoundException',
+      errorMessage: expect.stringContaining('qual-fn:live'),
+    });
   });
 });
 
@@ -98,14 +137,28 @@ describe('updateTrigger, setTriggerEnabled, deleteTrigger', () => {
     await node('upd-fn');
     await node('upd-fn2');
     const t = await createTrigger(server, { name: 'upd', functionName: 'upd-fn', bucket: BUCKET });
-    const u = (await server.data(UPDATE_TRIGGER, { input: { name: 'upd', bucket: { bucket: 'trig-other', events: ['s3:ObjectRemoved:Delete'] } } })).updateTrigger.trigger;
-    expect(u).toMatchObject({ id: t.id, functionName: 'upd-fn', config: { bucket: 'trig-other', events: ['s3:ObjectRemoved:Delete'], prefix: '', suffix: '' } });
+    const u = (
+      await server.data(UPDATE_TRIGGER, { input: { name: 'upd', bucket: { bucket: 'trig-other', events: ['s3:ObjectRemoved:Delete'] } } })
+    ).updateTrigger.trigger;
+    expect(u).toMatchObject({
+      id: t.id,
+      functionName: 'upd-fn',
+      config: { bucket: 'trig-other', events: ['s3:ObjectRemoved:Delete'], prefix: '', suffix: '' },
+    });
     expect(new Date(u.updatedAt).getTime()).toBeGreaterThan(new Date(t.updatedAt).getTime());
     const moved = (await server.data(UPDATE_TRIGGER, { input: { name: 'upd', functionName: 'upd-fn2' } })).updateTrigger.trigger;
     expect(moved).toMatchObject({ functionName: 'upd-fn2', qualifier: '$LATEST', config: u.config });
-    expectError(await server.gql(UPDATE_TRIGGER, { input: { name: 'upd', clusterEvents: { kinds: ['STEP'] } } }), 'BAD_USER_INPUT', 'input.clusterEvents');
+    expectError(
+      await server.gql(UPDATE_TRIGGER, { input: { name: 'upd', clusterEvents: { kinds: ['STEP'] } } }),
+      'BAD_USER_INPUT',
+      'input.clusterEvents',
+    );
     expectError(await server.gql(UPDATE_TRIGGER, { input: { name: 'upd', qualifier: 'nope' } }), 'NOT_FOUND', 'input.qualifier');
-    expectError(await server.gql(UPDATE_TRIGGER, { input: { name: 'upd', bucket: { bucket: 'trig-other', events: ['s3:Nope'] } } }), 'BAD_USER_INPUT', 'input.bucket.events[0]');
+    expectError(
+      await server.gql(UPDATE_TRIGGER, { input: { name: 'upd', bucket: { bucket: 'trig-other', events: ['s3:Nope'] } } }),
+      'BAD_USER_INPUT',
+      'input.bucket.events[0]',
+    );
     expectError(await server.gql(UPDATE_TRIGGER, { input: { name: 'missing' } }), 'NOT_FOUND', 'input.name');
     expect((await server.data(GET_TRIGGER, { name: 'upd' })).trigger).toEqual(moved);
   });
@@ -138,9 +191,13 @@ describe('triggers', () => {
     await node('list-fn');
     for (let i = 0; i < 3; i++) await createTrigger(server, { name: `list-${i}`, functionName: 'list-fn', bucket: BUCKET });
     await createTrigger(server, { name: 'list-ce', functionName: 'list-fn', clusterEvents: {} });
-    const mine = await allPages((after) => server.data(LIST_TRIGGERS, { first: 2, after, filter: { functionName: 'list-fn' } }).then((d) => d.triggers));
+    const mine = await allPages((after) =>
+      server.data(LIST_TRIGGERS, { first: 2, after, filter: { functionName: 'list-fn' } }).then((d) => d.triggers),
+    );
     expect(mine.map((t: any) => t.name)).toEqual(['list-ce', 'list-2', 'list-1', 'list-0']);
-    const buckets = await allPages((after) => server.data(LIST_TRIGGERS, { first: 100, after, filter: { functionName: 'list-fn', sourceType: 'BUCKET' } }).then((d) => d.triggers));
+    const buckets = await allPages((after) =>
+      server.data(LIST_TRIGGERS, { first: 100, after, filter: { functionName: 'list-fn', sourceType: 'BUCKET' } }).then((d) => d.triggers),
+    );
     expect(buckets.map((t: any) => t.name)).toEqual(['list-2', 'list-1', 'list-0']);
     const ce = mine.find((t: any) => t.name === 'list-ce');
     expect(ce.config).toEqual({ clusterId: null, kinds: ['CLUSTER', 'STEP'], states: [] });
@@ -149,11 +206,21 @@ describe('triggers', () => {
 });
 
 describe('deliveries', () => {
-  it('are the trigger\'s invocations, newest first, paged; retried with backoff and recorded with their outcome; a failing function does not hold back another trigger of the same event', async () => {
+  it("are the trigger's invocations, newest first, paged; retried with backoff and recorded with their outcome; a failing function does not hold back another trigger of the same event", async () => {
     await node('dl-ok');
-    await node('dl-fail', `exports.handler = async (e) => { throw new TypeError('bad ' + e.Records[0].s3.object.key); };`, { eventInvokeConfig: { maximumRetryAttempts: 1 } });
-    await createTrigger(server, { name: 'dl-ok', functionName: 'dl-ok', bucket: { bucket: 'trig-other', events: ['s3:ObjectCreated:*'], prefix: 'dl/' } });
-    await createTrigger(server, { name: 'dl-fail', functionName: 'dl-fail', bucket: { bucket: 'trig-other', events: ['s3:ObjectCreated:*'], prefix: 'dl/' } });
+    await node('dl-fail', `exports.handler = async (e) => { throw new TypeError('bad ' + e.Records[0].s3.object.key); };`, {
+      eventInvokeConfig: { maximumRetryAttempts: 1 },
+    });
+    await createTrigger(server, {
+      name: 'dl-ok',
+      functionName: 'dl-ok',
+      bucket: { bucket: 'trig-other', events: ['s3:ObjectCreated:*'], prefix: 'dl/' },
+    });
+    await createTrigger(server, {
+      name: 'dl-fail',
+      functionName: 'dl-fail',
+      bucket: { bucket: 'trig-other', events: ['s3:ObjectCreated:*'], prefix: 'dl/' },
+    });
     for (const k of ['dl/1', 'dl/2', 'dl/3']) await put('trig-other', k);
     const ok = await waitForDeliveries(server, 'dl-ok', 3);
     expect(ok.every((d) => d.status === 'SUCCEEDED' && d.attempts === 1)).toBe(true);
@@ -179,15 +246,28 @@ describe('deliveries', () => {
     expectError(await server.gql(DELIVERIES, { name: 'dl-ok', after: 'garbage!' }), 'BAD_USER_INPUT', 'after');
   });
 
-  it('a function whose events all hang until their timeout does not keep another function\'s events waiting', async () => {
+  it("a function whose events all hang until their timeout does not keep another function's events waiting", async () => {
     // two async slots on this server: without a per-function share, the hanging function takes both
     const small = await startTestServer({ functionAsyncParallel: 2 });
     try {
       await small.data(`mutation { createBucket(input: { name: "hol" }) { bucket { name } } }`);
-      await node('hang', `exports.handler = () => new Promise(() => { setInterval(() => {}, 1000); });`, { timeoutSeconds: 3, eventInvokeConfig: { maximumRetryAttempts: 0 } }, small);
+      await node(
+        'hang',
+        `exports.handler = () => new Promise(() => { setInterval(() => {}, 1000); });`,
+        { timeoutSeconds: 3, eventInvokeConfig: { maximumRetryAttempts: 0 } },
+        small,
+      );
       await node('quick', RECORDER, {}, small);
-      await createTrigger(small, { name: 'hang', functionName: 'hang', bucket: { bucket: 'hol', events: ['s3:ObjectCreated:*'], prefix: 'hang/' } });
-      await createTrigger(small, { name: 'quick', functionName: 'quick', bucket: { bucket: 'hol', events: ['s3:ObjectCreated:*'], prefix: 'quick/' } });
+      await createTrigger(small, {
+        name: 'hang',
+        functionName: 'hang',
+        bucket: { bucket: 'hol', events: ['s3:ObjectCreated:*'], prefix: 'hang/' },
+      });
+      await createTrigger(small, {
+        name: 'quick',
+        functionName: 'quick',
+        bucket: { bucket: 'hol', events: ['s3:ObjectCreated:*'], prefix: 'quick/' },
+      });
       for (const k of ['hang/1', 'hang/2', 'hang/3']) await put('hol', k, small);
       await waitUntil(async () => (await deliveriesOf(small, 'hang')).some((d) => d.status === 'RUNNING'), 'a hanging delivery to run');
       await put('hol', 'quick/1', small);

@@ -26,9 +26,12 @@ const hours = (i: { createdAt: string; endedAt: string }) => (Date.parse(i.ended
 
 describe('usage and cost', () => {
   it('grows while the cluster runs, stops when it ends, and is hours × factor and hours × price', async () => {
-    const id = fixtures.cluster(await createCluster(server, {
-      name: 'usage', instanceGroups: [MASTER, { role: 'CORE', instanceType: 'm5.xlarge', count: 2 }],
-    }));
+    const id = fixtures.cluster(
+      await createCluster(server, {
+        name: 'usage',
+        instanceGroups: [MASTER, { role: 'CORE', instanceType: 'm5.xlarge', count: 2 }],
+      }),
+    );
     await waitForClusterState(server, id, ['WAITING']);
     const a = (await server.data(USAGE, { id })).cluster.usage;
     const b = (await waitForCluster(server, id, (c) => c.usage.instanceHours > a.instanceHours, 'usage to grow', { query: USAGE })).usage;
@@ -50,7 +53,7 @@ describe('usage and cost', () => {
     const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
     // each lifetime is off by at most 1 ms at either end once rounded to ms
     const close = (actual: number, wLarge: number, wXlarge: number) => {
-      const tolerance = (wLarge * 1 + wXlarge * 2) * 2 / 3_600_000;
+      const tolerance = ((wLarge * 1 + wXlarge * 2) * 2) / 3_600_000;
       expect(Math.abs(actual - (wLarge * sum(large) + wXlarge * sum(xlarge)))).toBeLessThanOrEqual(tolerance);
     };
     close(ended.usage.instanceHours, 1, 1);
@@ -61,7 +64,8 @@ describe('usage and cost', () => {
 
   it('a page of clusters reads usage in one statement', async () => {
     const ids = [];
-    for (let i = 0; i < 4; i++) ids.push(fixtures.cluster(await createCluster(server, { name: `usage-page-${i}`, instanceGroups: [MASTER] })));
+    for (let i = 0; i < 4; i++)
+      ids.push(fixtures.cluster(await createCluster(server, { name: `usage-page-${i}`, instanceGroups: [MASTER] })));
     await server.data(TERMINATE_CLUSTERS, { ids });
     statements.length = 0;
     const { clusters } = await server.data(LIST, { ids });
@@ -84,8 +88,11 @@ describe('price table', () => {
     expect(() => loadPriceTable('{"currency": "euro", "prices": {}}')).toThrow(/3-letter code/);
   });
 
-  it('normalization factors follow EMR\'s sizes', () => {
-    expect(['t3.nano', 't3.micro', 't3.small', 't3.medium', 'm5.large', 'm5.xlarge', 'm5.2xlarge', 'm5.4xlarge', 'm5.24xlarge'].map(normalizationFactor))
-      .toEqual([0.25, 0.5, 1, 2, 4, 8, 16, 32, 192]);
+  it("normalization factors follow EMR's sizes", () => {
+    expect(
+      ['t3.nano', 't3.micro', 't3.small', 't3.medium', 'm5.large', 'm5.xlarge', 'm5.2xlarge', 'm5.4xlarge', 'm5.24xlarge'].map(
+        normalizationFactor,
+      ),
+    ).toEqual([0.25, 0.5, 1, 2, 4, 8, 16, 32, 192]);
   });
 });

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  allClusterIds, allPages, CORE, CREATE_CLUSTER as CREATE, createCluster, expectError, getCluster, MASTER, TERMINATE_CLUSTERS as TERMINATE,
+  allClusterIds,
+  allPages,
+  CORE,
+  CREATE_CLUSTER as CREATE,
+  createCluster,
+  expectError,
+  getCluster,
+  MASTER,
+  TERMINATE_CLUSTERS as TERMINATE,
   waitForClusterState,
 } from '../support/api.js';
 import { waitUntil } from '../support/processes.js';
@@ -101,8 +109,16 @@ describe('unknown ids', () => {
   });
 
   it('modifyInstanceGroup of an unknown group, or a group of another cluster, is NOT_FOUND', async () => {
-    expectError(await server.gql(MODIFY, { input: { instanceGroupId: 'ig-doesnotexist', instanceCount: 2 } }), 'NOT_FOUND', 'input.instanceGroupId');
-    expectError(await server.gql(MODIFY, { input: { clusterId: ended, instanceGroupId: liveCoreGroup, instanceCount: 2 } }), 'NOT_FOUND', 'input.instanceGroupId');
+    expectError(
+      await server.gql(MODIFY, { input: { instanceGroupId: 'ig-doesnotexist', instanceCount: 2 } }),
+      'NOT_FOUND',
+      'input.instanceGroupId',
+    );
+    expectError(
+      await server.gql(MODIFY, { input: { clusterId: ended, instanceGroupId: liveCoreGroup, instanceCount: 2 } }),
+      'NOT_FOUND',
+      'input.instanceGroupId',
+    );
     const groups = (await cluster(live)).instanceGroups;
     expect(groups.find((g: any) => g.id === liveCoreGroup).requestedCount).toBe(1);
   });
@@ -110,7 +126,9 @@ describe('unknown ids', () => {
   it('cancelSteps on an unknown cluster is NOT_FOUND; unknown step ids of a real cluster are reported per step', async () => {
     expectError(await server.gql(CANCEL, { input: { clusterId: 'j-doesnotexist', stepIds: ['s-x'] } }), 'NOT_FOUND', 'input.clusterId');
     const res = await server.data(CANCEL, { input: { clusterId: live, stepIds: ['s-doesnotexist'] } });
-    expect(res.cancelSteps.results).toEqual([{ stepId: 's-doesnotexist', status: 'FAILED', reason: expect.stringContaining('does not exist') }]);
+    expect(res.cancelSteps.results).toEqual([
+      { stepId: 's-doesnotexist', status: 'FAILED', reason: expect.stringContaining('does not exist') },
+    ]);
   });
 });
 
@@ -118,7 +136,11 @@ describe('createCluster input', () => {
   it('the MASTER group must have exactly one instance', async () => {
     await expectCreateRefused({ name: 'm0', instanceGroups: [{ ...MASTER, count: 0 }] }, 'BAD_USER_INPUT', 'input.instanceGroups.0.count');
     await expectCreateRefused({ name: 'm2', instanceGroups: [{ ...MASTER, count: 2 }] }, 'BAD_USER_INPUT', 'input.instanceGroups.0.count');
-    await expectCreateRefused({ name: 'm2', instanceGroups: [CORE(1), { ...MASTER, count: 2 }] }, 'BAD_USER_INPUT', 'input.instanceGroups.1.count');
+    await expectCreateRefused(
+      { name: 'm2', instanceGroups: [CORE(1), { ...MASTER, count: 2 }] },
+      'BAD_USER_INPUT',
+      'input.instanceGroups.1.count',
+    );
   });
 
   it('exactly one MASTER group', async () => {
@@ -131,26 +153,62 @@ describe('createCluster input', () => {
     await expectCreateRefused({ name: 'neg', instanceGroups: [MASTER, CORE(-1)] }, 'BAD_USER_INPUT', 'input.instanceGroups.1.count');
     await expectCreateRefused({ name: 'huge', instanceGroups: [MASTER, CORE(10_000)] }, 'BAD_USER_INPUT', 'input.instanceGroups.1.count');
     // no single group too big, but the cluster is (three groups of 64 plus the master)
-    await expectCreateRefused({ name: 'sum', instanceGroups: [MASTER, CORE(64), CORE(64), { ...CORE(64), role: 'TASK' }] }, 'BAD_USER_INPUT', 'input.instanceGroups');
+    await expectCreateRefused(
+      { name: 'sum', instanceGroups: [MASTER, CORE(64), CORE(64), { ...CORE(64), role: 'TASK' }] },
+      'BAD_USER_INPUT',
+      'input.instanceGroups',
+    );
   });
 
   it('unknown instance type names the group', async () => {
-    await expectCreateRefused({ name: 'type', instanceGroups: [MASTER, { ...CORE(1), instanceType: 'x9.mega' }] }, 'BAD_USER_INPUT', 'input.instanceGroups.1.instanceType');
-    await expectCreateRefused({ name: 'type', instanceGroups: [{ ...MASTER, instanceType: '' }] }, 'BAD_USER_INPUT', 'input.instanceGroups.0.instanceType');
+    await expectCreateRefused(
+      { name: 'type', instanceGroups: [MASTER, { ...CORE(1), instanceType: 'x9.mega' }] },
+      'BAD_USER_INPUT',
+      'input.instanceGroups.1.instanceType',
+    );
+    await expectCreateRefused(
+      { name: 'type', instanceGroups: [{ ...MASTER, instanceType: '' }] },
+      'BAD_USER_INPUT',
+      'input.instanceGroups.0.instanceType',
+    );
   });
 
   it('step commands: empty argv, empty program', async () => {
-    await expectCreateRefused({ name: 's', instanceGroups: [MASTER], steps: [{ name: 'a', command: { args: [] } }] }, 'BAD_USER_INPUT', 'input.steps.0.command.args');
-    await expectCreateRefused({ name: 's', instanceGroups: [MASTER], steps: [cmd('ok'), { name: 'b', command: { args: [''] } }] }, 'BAD_USER_INPUT', 'input.steps.1.command.args.0');
-    await expectCreateRefused({ name: 's', instanceGroups: [MASTER], steps: [{ name: 'b', command: { args: ['  ', 'x'] } }] }, 'BAD_USER_INPUT', 'input.steps.0.command.args.0');
+    await expectCreateRefused(
+      { name: 's', instanceGroups: [MASTER], steps: [{ name: 'a', command: { args: [] } }] },
+      'BAD_USER_INPUT',
+      'input.steps.0.command.args',
+    );
+    await expectCreateRefused(
+      { name: 's', instanceGroups: [MASTER], steps: [cmd('ok'), { name: 'b', command: { args: [''] } }] },
+      'BAD_USER_INPUT',
+      'input.steps.1.command.args.0',
+    );
+    await expectCreateRefused(
+      { name: 's', instanceGroups: [MASTER], steps: [{ name: 'b', command: { args: ['  ', 'x'] } }] },
+      'BAD_USER_INPUT',
+      'input.steps.0.command.args.0',
+    );
   });
 
   it('a step needs exactly one of command, script, spark, sql', async () => {
     await expectCreateRefused({ name: 's', instanceGroups: [MASTER], steps: [{ name: 'none' }] }, 'BAD_USER_INPUT', 'input.steps.0');
-    await expectCreateRefused({ name: 's', instanceGroups: [MASTER], steps: [{ name: 'two', command: { args: ['true'] }, script: { uri: 's3://b/k.sh' } }] }, 'BAD_USER_INPUT', 'input.steps.0');
-    await expectCreateRefused({ name: 's', instanceGroups: [MASTER], steps: [{ name: 'two', command: { args: ['true'] }, sql: { query: 'select 1' } }] }, 'BAD_USER_INPUT', 'input.steps.0');
+    await expectCreateRefused(
+      { name: 's', instanceGroups: [MASTER], steps: [{ name: 'two', command: { args: ['true'] }, script: { uri: 's3://b/k.sh' } }] },
+      'BAD_USER_INPUT',
+      'input.steps.0',
+    );
+    await expectCreateRefused(
+      { name: 's', instanceGroups: [MASTER], steps: [{ name: 'two', command: { args: ['true'] }, sql: { query: 'select 1' } }] },
+      'BAD_USER_INPUT',
+      'input.steps.0',
+    );
     // kinds this engine does not run yet are refused, not ignored
-    await expectCreateRefused({ name: 's', instanceGroups: [MASTER], steps: [{ name: 'sp', spark: { appUri: 's3://b/app.py' } }] }, 'BAD_USER_INPUT', 'input.steps.0.spark');
+    await expectCreateRefused(
+      { name: 's', instanceGroups: [MASTER], steps: [{ name: 'sp', spark: { appUri: 's3://b/app.py' } }] },
+      'BAD_USER_INPUT',
+      'input.steps.0.spark',
+    );
   });
 
   it('names: empty, blank, 10,000 characters, control characters', async () => {
@@ -164,24 +222,57 @@ describe('createCluster input', () => {
   });
 
   it('clientToken over 64 characters', async () => {
-    await expectCreateRefused({ name: 'tok', instanceGroups: [MASTER], clientToken: 't'.repeat(65) }, 'BAD_USER_INPUT', 'input.clientToken');
+    await expectCreateRefused(
+      { name: 'tok', instanceGroups: [MASTER], clientToken: 't'.repeat(65) },
+      'BAD_USER_INPUT',
+      'input.clientToken',
+    );
   });
 
   it('stepConcurrencyLevel 1..256, idle timeout at least 60 s', async () => {
-    await expectCreateRefused({ name: 'c', instanceGroups: [MASTER], stepConcurrencyLevel: 0 }, 'BAD_USER_INPUT', 'input.stepConcurrencyLevel');
-    await expectCreateRefused({ name: 'c', instanceGroups: [MASTER], stepConcurrencyLevel: 257 }, 'BAD_USER_INPUT', 'input.stepConcurrencyLevel');
-    await expectCreateRefused({ name: 'i', instanceGroups: [MASTER], autoTerminationIdleTimeoutSeconds: 59 }, 'BAD_USER_INPUT', 'input.autoTerminationIdleTimeoutSeconds');
-    await expectCreateRefused({ name: 'i', instanceGroups: [MASTER], autoTerminationIdleTimeoutSeconds: 604_801 }, 'BAD_USER_INPUT', 'input.autoTerminationIdleTimeoutSeconds');
+    await expectCreateRefused(
+      { name: 'c', instanceGroups: [MASTER], stepConcurrencyLevel: 0 },
+      'BAD_USER_INPUT',
+      'input.stepConcurrencyLevel',
+    );
+    await expectCreateRefused(
+      { name: 'c', instanceGroups: [MASTER], stepConcurrencyLevel: 257 },
+      'BAD_USER_INPUT',
+      'input.stepConcurrencyLevel',
+    );
+    await expectCreateRefused(
+      { name: 'i', instanceGroups: [MASTER], autoTerminationIdleTimeoutSeconds: 59 },
+      'BAD_USER_INPUT',
+      'input.autoTerminationIdleTimeoutSeconds',
+    );
+    await expectCreateRefused(
+      { name: 'i', instanceGroups: [MASTER], autoTerminationIdleTimeoutSeconds: 604_801 },
+      'BAD_USER_INPUT',
+      'input.autoTerminationIdleTimeoutSeconds',
+    );
   });
 
   it('with stepConcurrencyLevel > 1 only CONTINUE is allowed', async () => {
-    await expectCreateRefused({
-      name: 'aof', instanceGroups: [MASTER], stepConcurrencyLevel: 2,
-      steps: [cmd('fine'), { ...cmd('caw'), actionOnFailure: 'CANCEL_AND_WAIT' }],
-    }, 'BAD_USER_INPUT', 'input.steps.1.actionOnFailure');
-    await expectCreateRefused({
-      name: 'aof', instanceGroups: [MASTER], stepConcurrencyLevel: 2, steps: [{ ...cmd('tc'), actionOnFailure: 'TERMINATE_CLUSTER' }],
-    }, 'BAD_USER_INPUT', 'input.steps.0.actionOnFailure');
+    await expectCreateRefused(
+      {
+        name: 'aof',
+        instanceGroups: [MASTER],
+        stepConcurrencyLevel: 2,
+        steps: [cmd('fine'), { ...cmd('caw'), actionOnFailure: 'CANCEL_AND_WAIT' }],
+      },
+      'BAD_USER_INPUT',
+      'input.steps.1.actionOnFailure',
+    );
+    await expectCreateRefused(
+      {
+        name: 'aof',
+        instanceGroups: [MASTER],
+        stepConcurrencyLevel: 2,
+        steps: [{ ...cmd('tc'), actionOnFailure: 'TERMINATE_CLUSTER' }],
+      },
+      'BAD_USER_INPUT',
+      'input.steps.0.actionOnFailure',
+    );
   });
 
   it('unknown applications are refused, and SQL steps need DUCKDB among the applications', async () => {
@@ -211,18 +302,36 @@ describe('GraphQL coercion errors', () => {
     const before = await sortedClusterIds();
     const res = await server.gql(CREATE, { input: { name: 'enum', instanceGroups: [MASTER, { ...CORE(1), role: 'BOSS' }] } });
     expectError(res, 'BAD_USER_INPUT', 'input.instanceGroups.1.role');
-    const aof = await server.gql(CREATE, { input: { name: 'enum', instanceGroups: [MASTER], steps: [{ ...cmd('a'), actionOnFailure: 'RETRY' }] } });
+    const aof = await server.gql(CREATE, {
+      input: { name: 'enum', instanceGroups: [MASTER], steps: [{ ...cmd('a'), actionOnFailure: 'RETRY' }] },
+    });
     expectError(aof, 'BAD_USER_INPUT', 'input.steps.0.actionOnFailure');
     expect(await sortedClusterIds()).toEqual(before);
   });
 
   it('a wrong type in variables is BAD_USER_INPUT naming the path', async () => {
     const before = await sortedClusterIds();
-    expectError(await server.gql(CREATE, { input: { name: 'type', instanceGroups: [{ ...MASTER, count: 'one' }] } }), 'BAD_USER_INPUT', 'input.instanceGroups.0.count');
-    expectError(await server.gql(CREATE, { input: { name: 'type', instanceGroups: [{ ...MASTER, count: 1.5 }] } }), 'BAD_USER_INPUT', 'input.instanceGroups.0.count');
+    expectError(
+      await server.gql(CREATE, { input: { name: 'type', instanceGroups: [{ ...MASTER, count: 'one' }] } }),
+      'BAD_USER_INPUT',
+      'input.instanceGroups.0.count',
+    );
+    expectError(
+      await server.gql(CREATE, { input: { name: 'type', instanceGroups: [{ ...MASTER, count: 1.5 }] } }),
+      'BAD_USER_INPUT',
+      'input.instanceGroups.0.count',
+    );
     expectError(await server.gql(CREATE, { input: { name: 42, instanceGroups: [MASTER] } }), 'BAD_USER_INPUT', 'input.name');
-    expectError(await server.gql(CREATE, { input: { name: 'type', instanceGroups: [MASTER], stepConcurrencyLevel: '2' } }), 'BAD_USER_INPUT', 'input.stepConcurrencyLevel');
-    expectError(await server.gql(CREATE, { input: { name: 'type', instanceGroups: [MASTER], steps: [{ name: 'a', command: { args: [1] } }] } }), 'BAD_USER_INPUT', 'input.steps.0.command.args.0');
+    expectError(
+      await server.gql(CREATE, { input: { name: 'type', instanceGroups: [MASTER], stepConcurrencyLevel: '2' } }),
+      'BAD_USER_INPUT',
+      'input.stepConcurrencyLevel',
+    );
+    expectError(
+      await server.gql(CREATE, { input: { name: 'type', instanceGroups: [MASTER], steps: [{ name: 'a', command: { args: [1] } }] } }),
+      'BAD_USER_INPUT',
+      'input.steps.0.command.args.0',
+    );
     // a missing required field names where it is missing
     expectError(await server.gql(CREATE, { input: { instanceGroups: [MASTER] } }), 'BAD_USER_INPUT', 'input');
     expect(await sortedClusterIds()).toEqual(before);
@@ -233,8 +342,18 @@ describe('addSteps', () => {
   it('refuses bad steps and adds none of the batch', async () => {
     await expectAddRefused(live, [cmd('good'), { name: 'bad', command: { args: [] } }], 'BAD_USER_INPUT', 'input.steps.1.command.args');
     await expectAddRefused(live, [], 'BAD_USER_INPUT', 'input.steps');
-    await expectAddRefused(live, [{ name: 'e', command: { args: ['env'], env: { X: true } } }], 'BAD_USER_INPUT', 'input.steps.0.command.env.X');
-    await expectAddRefused(live, Array.from({ length: 257 }, (_, i) => cmd(`s${i}`)), 'BAD_USER_INPUT', 'input.steps');
+    await expectAddRefused(
+      live,
+      [{ name: 'e', command: { args: ['env'], env: { X: true } } }],
+      'BAD_USER_INPUT',
+      'input.steps.0.command.env.X',
+    );
+    await expectAddRefused(
+      live,
+      Array.from({ length: 257 }, (_, i) => cmd(`s${i}`)),
+      'BAD_USER_INPUT',
+      'input.steps',
+    );
   });
 
   it('on a TERMINATED cluster is a CONFLICT', async () => {
@@ -243,12 +362,16 @@ describe('addSteps', () => {
 
   it('a cluster holds at most 256 PENDING or RUNNING steps', async () => {
     const busy = await createCluster(server, {
-      name: 'validation-busy', instanceGroups: [MASTER], stepConcurrencyLevel: 1,
+      name: 'validation-busy',
+      instanceGroups: [MASTER],
+      stepConcurrencyLevel: 1,
       steps: [cmd('long', ['sleep', '30'])],
     });
     try {
       await waitUntil(async () => (await allSteps(busy))[0]?.state === 'RUNNING', 'the long step to run', 30_000);
-      const first = await server.data(ADD_STEPS, { input: { clusterId: busy, steps: Array.from({ length: 255 }, (_, i) => cmd(`p${i}`)) } });
+      const first = await server.data(ADD_STEPS, {
+        input: { clusterId: busy, steps: Array.from({ length: 255 }, (_, i) => cmd(`p${i}`)) },
+      });
       expect(first.addSteps.steps).toHaveLength(255);
       const steps = await allSteps(busy);
       expect(steps).toHaveLength(256);
@@ -297,14 +420,21 @@ describe('termination protection', () => {
   it('a failing TERMINATE_CLUSTER step does not end a protected cluster: it cancels the rest and waits', async () => {
     const id = await createCluster(server, { name: 'validation-protected-failure', instanceGroups: [MASTER], terminationProtected: true });
     await waitForState(id, ['WAITING']);
-    await server.data(ADD_STEPS, { input: { clusterId: id, steps: [
-      { name: 'fails', actionOnFailure: 'TERMINATE_CLUSTER', command: { args: ['sh', '-c', 'exit 4'] } },
-      cmd('never'),
-    ] } });
+    await server.data(ADD_STEPS, {
+      input: {
+        clusterId: id,
+        steps: [{ name: 'fails', actionOnFailure: 'TERMINATE_CLUSTER', command: { args: ['sh', '-c', 'exit 4'] } }, cmd('never')],
+      },
+    });
     const c = await waitForState(id, ['WAITING', 'TERMINATING', 'TERMINATED_WITH_ERRORS']);
     expect(c.state).toBe('WAITING');
-    const { cluster: after } = await server.data(`query($id: ID!) { cluster(id: $id) { steps { edges { node { name state } } } } }`, { id });
-    expect(after.steps.edges.map((e: any) => [e.node.name, e.node.state])).toEqual([['never', 'CANCELLED'], ['fails', 'FAILED']]);
+    const { cluster: after } = await server.data(`query($id: ID!) { cluster(id: $id) { steps { edges { node { name state } } } } }`, {
+      id,
+    });
+    expect(after.steps.edges.map((e: any) => [e.node.name, e.node.state])).toEqual([
+      ['never', 'CANCELLED'],
+      ['fails', 'FAILED'],
+    ]);
     await server.data(PROTECT, { ids: [id], on: false });
     await server.data(TERMINATE, { ids: [id] });
   });
@@ -326,8 +456,16 @@ describe('modifyInstanceGroup', () => {
   });
 
   it('counts out of range are refused', async () => {
-    expectError(await server.gql(MODIFY, { input: { clusterId: live, instanceGroupId: liveCoreGroup, instanceCount: -1 } }), 'BAD_USER_INPUT', 'input.instanceCount');
-    expectError(await server.gql(MODIFY, { input: { clusterId: live, instanceGroupId: liveCoreGroup, instanceCount: 10_000 } }), 'BAD_USER_INPUT', 'input.instanceCount');
+    expectError(
+      await server.gql(MODIFY, { input: { clusterId: live, instanceGroupId: liveCoreGroup, instanceCount: -1 } }),
+      'BAD_USER_INPUT',
+      'input.instanceCount',
+    );
+    expectError(
+      await server.gql(MODIFY, { input: { clusterId: live, instanceGroupId: liveCoreGroup, instanceCount: 10_000 } }),
+      'BAD_USER_INPUT',
+      'input.instanceCount',
+    );
     const c = await cluster(live);
     expect(c.instanceGroups.find((g: any) => g.id === liveCoreGroup)).toMatchObject({ requestedCount: 1, state: 'RUNNING' });
   });
@@ -351,7 +489,11 @@ describe('paging arguments', () => {
 
   it('a cursor this API did not return is BAD_USER_INPUT', async () => {
     for (const after of ['garbage', Buffer.from('not-a-date|j-1').toString('base64url')]) {
-      expectError(await server.gql(`query($after: String) { clusters(after: $after) { edges { node { id } } } }`, { after }), 'BAD_USER_INPUT', 'after');
+      expectError(
+        await server.gql(`query($after: String) { clusters(after: $after) { edges { node { id } } } }`, { after }),
+        'BAD_USER_INPUT',
+        'after',
+      );
     }
     const steps = await server.gql(`query($id: ID!) { cluster(id: $id) { steps(after: "nope") { edges { node { id } } } } }`, { id: live });
     expectError(steps, 'BAD_USER_INPUT', 'after');

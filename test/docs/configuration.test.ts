@@ -20,8 +20,11 @@ const configModule = sources.find((f) => /export function loadConfig\b/.test(fs.
 
 /** Names the config module reads: env.NAME, env['NAME'], and int(env, 'NAME', …) / onOff(env, 'NAME', …) helpers. */
 function namesRead(code: string): Set<string> {
-  return new Set([...code.matchAll(/\benv(?:\.([A-Z][A-Z0-9_]+)|\[\s*'([A-Z][A-Z0-9_]+)'\s*\]|\s*,\s*'([A-Z][A-Z0-9_]+)')/g)]
-    .map((m) => (m[1] ?? m[2] ?? m[3])!));
+  return new Set(
+    [...code.matchAll(/\benv(?:\.([A-Z][A-Z0-9_]+)|\[\s*'([A-Z][A-Z0-9_]+)'\s*\]|\s*,\s*'([A-Z][A-Z0-9_]+)')/g)].map(
+      (m) => (m[1] ?? m[2] ?? m[3])!,
+    ),
+  );
 }
 
 const documented = [...page.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]!);

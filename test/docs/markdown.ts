@@ -1,11 +1,26 @@
 // Just enough Markdown for the docs tests: fenced blocks, headings and their GitHub anchors, links.
 // Everything inside a fenced block is code (a `# comment` line in a shell block is not a heading).
 
-export interface FencedBlock { lang: string; body: string; line: number }
-export interface Heading { level: number; text: string; line: number }
-export interface Link { target: string; line: number }
+export interface FencedBlock {
+  lang: string;
+  body: string;
+  line: number;
+}
+export interface Heading {
+  level: number;
+  text: string;
+  line: number;
+}
+export interface Link {
+  target: string;
+  line: number;
+}
 
-interface Line { text: string; number: number; inFence: boolean }
+interface Line {
+  text: string;
+  number: number;
+  inFence: boolean;
+}
 
 const FENCE = /^(\s*)(`{3,}|~{3,})(.*)$/;
 
@@ -58,7 +73,10 @@ export function anchors(markdown: string): Set<string> {
   const result = new Set<string>();
   for (const h of headings(markdown)) {
     const text = h.text.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1'); // a link in a heading: its text
-    const base = text.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     result.add(n === 0 ? base : `${base}-${n}`);

@@ -13,7 +13,9 @@ import { fencedBlocks, section } from './markdown.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const tour = section(fs.readFileSync(path.join(root, 'README.md'), 'utf8'), 'Five-minute walkthrough');
-const blocks = fencedBlocks(tour).filter((b) => b.lang === 'sh').map((b) => b.body);
+const blocks = fencedBlocks(tour)
+  .filter((b) => b.lang === 'sh')
+  .map((b) => b.body);
 const MARK = '@@tour-block';
 
 /** What each block prints, by the README's own sample output (ids, pids and times vary). */
@@ -39,14 +41,17 @@ const expected: Array<(out: string) => void> = [
   },
   (out) => {
     expect(out).toMatch(/"state":"TERMINATING","stateChangeReason":\{"code":"USER_REQUEST"/);
-    expect(out).toMatch(/\{"data":\{"cluster":\{"state":"TERMINATED","instances":\[(\{"role":"(MASTER|CORE)","state":"TERMINATED"\},?){3}\]\}\}\}/);
+    expect(out).toMatch(
+      /\{"data":\{"cluster":\{"state":"TERMINATED","instances":\[(\{"role":"(MASTER|CORE)","state":"TERMINATED"\},?){3}\]\}\}\}/,
+    );
   },
 ];
 
 /** The blocks as one script: each followed by a marker line with its exit status; stderr joins stdout in order. */
 function tourScript(): string {
-  return ['exec 2>&1', `cd ${JSON.stringify(root)}`,
-    ...blocks.flatMap((body, i) => [body, `printf '\\n${MARK} ${i} rc=%s\\n' "$?"`])].join('\n');
+  return ['exec 2>&1', `cd ${JSON.stringify(root)}`, ...blocks.flatMap((body, i) => [body, `printf '\\n${MARK} ${i} rc=%s\\n' "$?"`])].join(
+    '\n',
+  );
 }
 
 function outputsByBlock(output: string): Array<{ rc: number; out: string }> {
@@ -87,7 +92,9 @@ describe('README walkthrough', () => {
 
   it('runs as written and shows what it says', async () => {
     bash = spawn('bash', ['-c', tourScript()], {
-      cwd: root, detached: true, stdio: ['ignore', 'pipe', 'inherit'],
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, EMBERPLANE_URL: server.url, EMBERPLANE_API_KEY: server.key },
     });
     let output = '';
@@ -99,7 +106,10 @@ describe('README walkthrough', () => {
     const code = await new Promise<number | null>((resolve) => bash!.on('close', (c) => resolve(c)));
     expect(output).not.toContain('"errors"');
     const results = outputsByBlock(output);
-    expect(results.map((r) => r.rc), output).toEqual(blocks.map(() => 0));
+    expect(
+      results.map((r) => r.rc),
+      output,
+    ).toEqual(blocks.map(() => 0));
     expect(code, output).toBe(0);
     results.forEach(({ out }, i) => {
       expect(out, `block ${i}`).not.toContain('"errors"');

@@ -72,7 +72,8 @@ class ControlPlane {
             // a listener that doesn't know the key, trying to command the agent
             conn.send({ type: 'welcome', proof: 'f'.repeat(64) });
             conn.send({ type: 'runStep', stepId: 's-forged', args: ['sh', '-c', 'echo forged'], env: {} });
-          } else if (this.options.welcome?.(index) ?? true) conn.send({ type: 'welcome', proof: welcomeProof(conn.key, conn.nonce, msg.instanceId) });
+          } else if (this.options.welcome?.(index) ?? true)
+            conn.send({ type: 'welcome', proof: welcomeProof(conn.key, conn.nonce, msg.instanceId) });
           else {
             conn.send({ type: 'error', message: 'not now' });
             ws.close();
@@ -230,7 +231,7 @@ describe('node agent', () => {
     expect(readFileSync(path.join(agent.workdir, 'agent.log'), 'utf8')).not.toContain(TOKEN);
   });
 
-  it('proves its key over each connection\'s challenge and rotates the key at every welcome, not at a refusal', async () => {
+  it("proves its key over each connection's challenge and rotates the key at every welcome, not at a refusal", async () => {
     const cp = await ControlPlane.start({ welcome: (i) => i !== 1 });
     const agent = await launchAgent([cp.url]);
     const first = await until(() => cp.conn(0)?.of('tokenReceived')[0] && cp.conn(0));
@@ -290,8 +291,11 @@ describe('node agent', () => {
 
   it('takes ::progress and ::result from the control pipe on CLUSTER_CONTROL_FD, apart from stdout', async () => {
     const { conn } = await startAgent();
-    const exited = await runToExit(conn, 's-ctl', ['sh', '-c',
-      'echo out; echo "::progress 0.25" >&"$CLUSTER_CONTROL_FD"; echo \'::result {"n":1}\' >&"$CLUSTER_CONTROL_FD"; echo after']);
+    const exited = await runToExit(conn, 's-ctl', [
+      'sh',
+      '-c',
+      'echo out; echo "::progress 0.25" >&"$CLUSTER_CONTROL_FD"; echo \'::result {"n":1}\' >&"$CLUSTER_CONTROL_FD"; echo after',
+    ]);
     expect(conn.lines('s-ctl').map((l) => l.text)).toEqual(['out', 'after']);
     expect(conn.of('progress', 's-ctl').at(-1)?.value).toBe(0.25);
     expect(exited).toMatchObject({ exitCode: 0, result: { n: 1 }, lostLines: 0 });
@@ -328,12 +332,9 @@ describe('node agent', () => {
 
   it('gives the step its directory and environment, without the agent token', async () => {
     const { conn, agent } = await startAgent();
-    await runToExit(
-      conn,
-      's-env',
-      ['sh', '-c', 'pwd; echo "$CLUSTER_STEP_ID $CLUSTER_INSTANCE_ID $EXTRA ${AGENT_TOKEN:-no-token}"'],
-      { EXTRA: 'extra-value' },
-    );
+    await runToExit(conn, 's-env', ['sh', '-c', 'pwd; echo "$CLUSTER_STEP_ID $CLUSTER_INSTANCE_ID $EXTRA ${AGENT_TOKEN:-no-token}"'], {
+      EXTRA: 'extra-value',
+    });
     expect(conn.lines('s-env').map((l) => l.text)).toEqual([
       path.join(agent.workdir, 'node', 'steps', 's-env'),
       `s-env ${agent.instanceId} extra-value no-token`,
@@ -477,11 +478,7 @@ describe('node agent', () => {
     conn.send({
       type: 'runStep',
       stepId: 's-resend',
-      args: [
-        'sh',
-        '-c',
-        'i=0; while [ $i -lt 20 ]; do i=$((i+1)); echo line$i; done; while [ ! -e go ]; do sleep 0.02; done; echo after',
-      ],
+      args: ['sh', '-c', 'i=0; while [ $i -lt 20 ]; do i=$((i+1)); echo line$i; done; while [ ! -e go ]; do sleep 0.02; done; echo after'],
       env: {},
     });
     const started = await until(() => conn.of('stepStarted', 's-resend')[0]);
@@ -506,9 +503,7 @@ describe('node agent', () => {
     conn1.ws.close();
     const conn2 = await until(() => cp.conn(2));
     const hello2 = await until(() => conn2.of('hello')[0]);
-    expect(hello2.steps).toEqual([
-      { stepId: 's-resend', pid: started.pid, state: 'exited', lastSeq: 21, exitCode: 0, signal: null },
-    ]);
+    expect(hello2.steps).toEqual([{ stepId: 's-resend', pid: started.pid, state: 'exited', lastSeq: 21, exitCode: 0, signal: null }]);
     await until(() => conn2.of('stepExited', 's-resend')[0]);
     expect(conn2.lines('s-resend').map((l) => l.seq)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
     const types = conn2.messages.filter((m) => m.type === 'log' || m.type === 'stepExited').map((m) => m.type);
@@ -522,11 +517,7 @@ describe('node agent', () => {
     conn.send({
       type: 'runStep',
       stepId: 's-acked',
-      args: [
-        'sh',
-        '-c',
-        'i=0; while [ $i -lt 20 ]; do i=$((i+1)); echo line$i; done; while [ ! -e go ]; do sleep 0.02; done; echo after',
-      ],
+      args: ['sh', '-c', 'i=0; while [ $i -lt 20 ]; do i=$((i+1)); echo line$i; done; while [ ! -e go ]; do sleep 0.02; done; echo after'],
       env: {},
     });
     await until(() => conn.lines('s-acked').length >= 20);

@@ -23,14 +23,26 @@ if (asRoot) chownSync(work, UID, UID);
 const secret = path.join(dir, 'secret');
 writeFileSync(secret, 'not for tenants', { mode: 0o644 });
 
-interface Run { code: number | null; signal: string | null; stdout: string; stderr: string; pid: number }
+interface Run {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  pid: number;
+}
 
-function run(script: string, options: { group?: LimitGroup | null; tmpBytes?: number; onStart?: (pid: number) => void; onOutput?: (stdout: string) => void } = {}): Promise<Run> {
+function run(
+  script: string,
+  options: { group?: LimitGroup | null; tmpBytes?: number; onStart?: (pid: number) => void; onOutput?: (stdout: string) => void } = {},
+): Promise<Run> {
   const cmd = sandboxedCommand({
     tool: tool!,
     uid: asRoot ? UID : null,
     gid: asRoot ? UID : null,
-    mounts: [{ type: 'tmpfs', target: '/tmp', sizeBytes: options.tmpBytes ?? 4 << 20 }, { type: 'bind', source: work, target: '/work' }],
+    mounts: [
+      { type: 'tmpfs', target: '/tmp', sizeBytes: options.tmpBytes ?? 4 << 20 },
+      { type: 'bind', source: work, target: '/work' },
+    ],
     cwd: '/work',
     argv: ['/bin/sh', '-c', script],
     limits: options.group ?? null,
@@ -63,7 +75,9 @@ afterAll(() => {
 
 describe.skipIf(!tool)('sandboxed command', () => {
   it('runs as another uid, sees the system and its mounts but not the host, with a private /tmp', async () => {
-    const r = await run(`id -u; ls /tmp | wc -l; cat ${secret} 2>&1; echo x > /work/w && echo wrote; echo y > /usr/y 2>&1 || echo ro; ls /proc | grep -c '^[0-9]'`);
+    const r = await run(
+      `id -u; ls /tmp | wc -l; cat ${secret} 2>&1; echo x > /work/w && echo wrote; echo y > /usr/y 2>&1 || echo ro; ls /proc | grep -c '^[0-9]'`,
+    );
     const [uid, tmpCount, secretLine, wrote, ro, procCount] = r.stdout.trim().split('\n');
     expect(r.code).toBe(0);
     expect(Number(uid)).toBe(asRoot ? UID : process.getuid!());
@@ -116,7 +130,10 @@ describe.skipIf(!tool || !limits)('limit groups', () => {
 
   it('refuses processes past the limit', async () => {
     const group = limits!.create('pids', { memoryBytes: 64 << 20, maxProcesses: 10, cpus: 1 });
-    const r = await run(`n=0; for i in $(seq 30); do sleep 30 & n=$((n+1)); done 2>/dev/null; echo "$(jobs -p | wc -l) running"; kill $(jobs -p) 2>/dev/null; true`, { group });
+    const r = await run(
+      `n=0; for i in $(seq 30); do sleep 30 & n=$((n+1)); done 2>/dev/null; echo "$(jobs -p | wc -l) running"; kill $(jobs -p) 2>/dev/null; true`,
+      { group },
+    );
     const running = Number(r.stdout.trim().split(' ')[0]);
     expect(running).toBeLessThan(10);
     await until(() => group.pids().length === 0);

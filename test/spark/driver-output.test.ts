@@ -18,29 +18,49 @@ describe.skipIf(!sparkAvailable)('SPARK driver output', () => {
   let server: TestServer;
   const fixtures = new Fixtures();
   let busy: ChildProcess | null = null;
-  beforeAll(async () => { server = await startTestServer({ heartbeatTimeoutMs: 5_000 }); });
+  beforeAll(async () => {
+    server = await startTestServer({ heartbeatTimeoutMs: 5_000 });
+  });
   afterEach(async () => {
     busy?.kill('SIGKILL');
     busy = null;
     await fixtures.cleanup(server);
   });
-  afterAll(async () => { await server?.close(); });
+  afterAll(async () => {
+    await server?.close();
+  });
 
   it('stores every one of 100,000 numbered lines, bursts and long lines in order under CPU load; progress only rises; no EofException', async () => {
     const app = await putObject(server, 'code', 'print_lines.py', PRINT_LINES);
-    const id = fixtures.cluster(await createCluster(server, {
-      name: 'lines', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
-    }));
+    const id = fixtures.cluster(
+      await createCluster(server, {
+        name: 'lines',
+        applications: ['SPARK'],
+        instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
+      }),
+    );
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
     // a process on the side keeping a core busy
     busy = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
     const total = 100_000;
-    const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
-      name: 'print', spark: { appUri: app, args: [String(total)], conf: TEST_JOB_CONF },
-    }] } })).addSteps.steps;
+    const [step] = (
+      await server.data(ADD, {
+        input: {
+          clusterId: id,
+          steps: [
+            {
+              name: 'print',
+              spark: { appUri: app, args: [String(total)], conf: TEST_JOB_CONF },
+            },
+          ],
+        },
+      })
+    ).addSteps.steps;
     const updates = fixtures.subscribe(fixtures.ws(server), STEP_UPDATES, { id: step.id }, (d) => d.stepUpdates);
     const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 600_000 });
-    const logs = await allPages<{ stream: string; text: string }>(async (after) => (await server.data(LOGS, { id: step.id, after })).step.logs);
+    const logs = await allPages<{ stream: string; text: string }>(
+      async (after) => (await server.data(LOGS, { id: step.id, after })).step.logs,
+    );
     expect(done.state, JSON.stringify(done.failureDetails)).toBe('COMPLETED');
 
     const out = logs.filter((l) => l.stream === 'STDOUT').map((l) => l.text);

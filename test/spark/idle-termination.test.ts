@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, Fixtures, getCluster, waitForClusterState } from '../support/api.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { HOLD_UNTIL_GATE, httpGate, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_ARGS } from './support.js';
+import {
+  HOLD_UNTIL_GATE,
+  httpGate,
+  SPARK_CLUSTER,
+  SPARK_CORE,
+  SPARK_MASTER,
+  sparkAvailable,
+  sparkRuntime,
+  TEST_JOB_ARGS,
+} from './support.js';
 
 const APP = `${HOLD_UNTIL_GATE}
 from pyspark.sql import SparkSession
@@ -42,9 +51,14 @@ describe.skipIf(!sparkAvailable)('auto-termination with Spark applications', () 
   });
 
   it('an application running without steps keeps the cluster; after it ends the idle timeout ends the cluster', async () => {
-    const id = fixtures.cluster(await createCluster(server, {
-      name: 'idle-spark', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)], autoTerminationIdleTimeoutSeconds: 60,
-    }));
+    const id = fixtures.cluster(
+      await createCluster(server, {
+        name: 'idle-spark',
+        applications: ['SPARK'],
+        instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
+        autoTerminationIdleTimeoutSeconds: 60,
+      }),
+    );
     const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     const app = path.join(tmp, 'hold.py');
     writeFileSync(app, APP);
@@ -52,19 +66,27 @@ describe.skipIf(!sparkAvailable)('auto-termination with Spark applications', () 
     const gate = await httpGate();
     closers.push(gate.close);
     // a client-mode driver submitted from outside the cluster's steps (as a notebook would)
-    driver = spawn(path.join(spark.sparkHome!, 'bin', 'spark-submit'), ['--master', ready.spark.masterUrl, '--conf', 'spark.driver.memory=512m',
-      ...TEST_JOB_ARGS, app], {
-      env: { ...process.env, GATE: gate.url, PYSPARK_PYTHON: spark.python!, PYSPARK_DRIVER_PYTHON: spark.python! },
-      detached: true, stdio: 'ignore',
-    });
+    driver = spawn(
+      path.join(spark.sparkHome!, 'bin', 'spark-submit'),
+      ['--master', ready.spark.masterUrl, '--conf', 'spark.driver.memory=512m', ...TEST_JOB_ARGS, app],
+      {
+        env: { ...process.env, GATE: gate.url, PYSPARK_PYTHON: spark.python!, PYSPARK_DRIVER_PYTHON: spark.python! },
+        detached: true,
+        stdio: 'ignore',
+      },
+    );
     const { readyAt } = await getCluster(server, id, STATE);
     // past the idle timeout since the cluster became WAITING, with the application still running
     const pastTimeout = Date.parse(readyAt) + 65_000;
-    await waitUntil(async () => {
-      if (Date.now() < pastTimeout + 1_000) return null;
-      const [running] = (await server.data(APPS, { id, from: new Date(pastTimeout).toISOString() })).clusterMetrics;
-      return running.datapoints.some((d: any) => d.value >= 1) ? true : null;
-    }, 'an AppsRunning sample more than 65 s after the cluster became ready', 150_000);
+    await waitUntil(
+      async () => {
+        if (Date.now() < pastTimeout + 1_000) return null;
+        const [running] = (await server.data(APPS, { id, from: new Date(pastTimeout).toISOString() })).clusterMetrics;
+        return running.datapoints.some((d: any) => d.value >= 1) ? true : null;
+      },
+      'an AppsRunning sample more than 65 s after the cluster became ready',
+      150_000,
+    );
     expect((await getCluster(server, id, STATE)).state).toBe('WAITING');
 
     const released = Date.now();

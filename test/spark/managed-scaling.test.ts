@@ -5,7 +5,16 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, Fixtures, masterScratch, waitForCluster, waitForClusterState, waitForStepState } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { HOLD_UNTIL_GATE, httpGate, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_ARGS } from './support.js';
+import {
+  HOLD_UNTIL_GATE,
+  httpGate,
+  SPARK_CLUSTER,
+  SPARK_CORE,
+  SPARK_MASTER,
+  sparkAvailable,
+  sparkRuntime,
+  TEST_JOB_ARGS,
+} from './support.js';
 
 const PUT_MANAGED = `mutation($input: PutManagedScalingPolicyInput!) { putManagedScalingPolicy(input: $input) { cluster { id } } }`;
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id } } }`;
@@ -31,10 +40,16 @@ describe.skipIf(!sparkAvailable)('managed scaling with Spark', () => {
 
   beforeAll(async () => {
     server = await startTestServer({
-      agentMetricsMs: 500, metricsIntervalMs: 500, scalingCooldownSeconds: 2, scalingIdlePeriods: 4, sparkDecommissionTimeoutSeconds: 20,
+      agentMetricsMs: 500,
+      metricsIntervalMs: 500,
+      scalingCooldownSeconds: 2,
+      scalingIdlePeriods: 4,
+      sparkDecommissionTimeoutSeconds: 20,
     });
   });
-  afterEach(async () => { await fixtures.cleanup(server); });
+  afterEach(async () => {
+    await fixtures.cleanup(server);
+  });
   const closers: Array<() => Promise<void>> = [];
   afterAll(async () => {
     await server?.close();
@@ -42,9 +57,14 @@ describe.skipIf(!sparkAvailable)('managed scaling with Spark', () => {
   });
 
   it('grows TASK nodes under a queue of applications and shrinks them when idle', async () => {
-    const id = fixtures.cluster(await createCluster(server, {
-      name: 'managed-spark', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)], stepConcurrencyLevel: 2,
-    }));
+    const id = fixtures.cluster(
+      await createCluster(server, {
+        name: 'managed-spark',
+        applications: ['SPARK'],
+        instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
+        stepConcurrencyLevel: 2,
+      }),
+    );
     const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     const masterUrl = ready.spark.masterUrl;
     await server.data(PUT_MANAGED, { input: { clusterId: id, computeLimits: { minimumCapacityUnits: 1, maximumCapacityUnits: 3 } } });
@@ -61,20 +81,36 @@ describe.skipIf(!sparkAvailable)('managed scaling with Spark', () => {
     closers.push(gate.close);
     // two applications that each want every core of the cluster's one worker: the second waits
     const submit = (name: string) => ({
-      name, actionOnFailure: 'CONTINUE',
+      name,
+      actionOnFailure: 'CONTINUE',
       command: {
-        args: [path.join(spark.sparkHome!, 'bin', 'spark-submit'), '--master', masterUrl, '--conf', 'spark.cores.max=2',
-          ...TEST_JOB_ARGS, '--conf', 'spark.driver.memory=512m', app],
+        args: [
+          path.join(spark.sparkHome!, 'bin', 'spark-submit'),
+          '--master',
+          masterUrl,
+          '--conf',
+          'spark.cores.max=2',
+          ...TEST_JOB_ARGS,
+          '--conf',
+          'spark.driver.memory=512m',
+          app,
+        ],
         env: { APP_NAME: name, GATE: gate.url, PYSPARK_PYTHON: spark.python!, PYSPARK_DRIVER_PYTHON: spark.python! },
       },
     });
     const steps = (await server.data(ADD, { input: { clusterId: id, steps: [submit('first'), submit('second')] } })).addSteps.steps;
 
     // AppsPending > 0 → a TASK group of the CORE type grows, and its worker joins Spark
-    const grown = await waitForCluster(server, id, (c) => {
-      const task = c.instanceGroups.find((g: any) => g.role === 'TASK');
-      return task && c.instances.some((i: any) => i.groupId === task.id && i.state === 'RUNNING') && c.spark.aliveWorkers >= 2;
-    }, 'a TASK node running a Spark worker', { query: SCALING, timeoutMs: 180_000 });
+    const grown = await waitForCluster(
+      server,
+      id,
+      (c) => {
+        const task = c.instanceGroups.find((g: any) => g.role === 'TASK');
+        return task && c.instances.some((i: any) => i.groupId === task.id && i.state === 'RUNNING') && c.spark.aliveWorkers >= 2;
+      },
+      'a TASK node running a Spark worker',
+      { query: SCALING, timeoutMs: 180_000 },
+    );
     const task = grown.instanceGroups.find((g: any) => g.role === 'TASK');
     expect(task.instanceType).toBe(SPARK_CORE(1).instanceType);
     const out = grown.scalingActivities.edges.map((e: any) => e.node).at(-1);
@@ -87,9 +123,18 @@ describe.skipIf(!sparkAvailable)('managed scaling with Spark', () => {
     // with the new worker's cores both applications run; then they finish and the cluster idles
     gate.open();
     for (const s of steps) await waitForStepState(server, s.id, ['COMPLETED'], { timeoutMs: 180_000 });
-    const shrunk = await waitForCluster(server, id, (c) => c.instances.filter((i: any) => i.groupId === task.id && i.state !== 'TERMINATED').length === 0
-      && c.spark.aliveWorkers === 1, 'the TASK nodes gone from the cluster and from Spark', { query: SCALING, timeoutMs: 180_000 });
-    expect(shrunk.scalingActivities.edges[0].node).toMatchObject({ instanceGroupId: task.id, toCount: 0, reason: 'idle for 4 evaluation periods' });
+    const shrunk = await waitForCluster(
+      server,
+      id,
+      (c) => c.instances.filter((i: any) => i.groupId === task.id && i.state !== 'TERMINATED').length === 0 && c.spark.aliveWorkers === 1,
+      'the TASK nodes gone from the cluster and from Spark',
+      { query: SCALING, timeoutMs: 180_000 },
+    );
+    expect(shrunk.scalingActivities.edges[0].node).toMatchObject({
+      instanceGroupId: task.id,
+      toCount: 0,
+      reason: 'idle for 4 evaluation periods',
+    });
     expect(shrunk.instanceGroups.find((g: any) => g.role === 'CORE').requestedCount).toBe(1);
   }, 600_000);
 });

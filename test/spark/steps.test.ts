@@ -3,9 +3,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  allPages, createCluster, expectError, Fixtures, waitForCluster, waitForClusterState, waitForStepState,
-} from '../support/api.js';
+import { allPages, createCluster, expectError, Fixtures, waitForCluster, waitForClusterState, waitForStepState } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { putObject, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, TEST_JOB_CONF } from './support.js';
 
@@ -50,12 +48,18 @@ function readCounts(dir: string): Map<string, number> {
 describe.skipIf(!sparkAvailable)('SPARK steps', () => {
   let server: TestServer;
   const fixtures = new Fixtures();
-  beforeAll(async () => { server = await startTestServer({ heartbeatTimeoutMs: 5_000, sparkDecommissionTimeoutSeconds: 120 }); });
-  afterEach(async () => { await fixtures.cleanup(server); });
-  afterAll(async () => { await server?.close(); });
+  beforeAll(async () => {
+    server = await startTestServer({ heartbeatTimeoutMs: 5_000, sparkDecommissionTimeoutSeconds: 120 });
+  });
+  afterEach(async () => {
+    await fixtures.cleanup(server);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
 
-  const logsOf = async (id: string) => allPages<{ stream: string; text: string }>(
-    async (after) => (await server.data(LOGS, { id, after })).step.logs);
+  const logsOf = async (id: string) =>
+    allPages<{ stream: string; text: string }>(async (after) => (await server.data(LOGS, { id, after })).step.logs);
 
   it('counts words of a bucket object into a bucket prefix, reporting progress and streaming the driver output', async () => {
     const { text, counts } = corpus(400);
@@ -65,20 +69,40 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     // object too (after a step, the objects under every prefix it names match the files there)
     const reference = await putObject(server, 'data', 'ref/a.txt', 'a');
     const stray = path.join(server.dataDir, 'buckets', 'data', 'ref', 'stray.txt');
-    const id = fixtures.cluster(await createCluster(server, {
-      name: 'wordcount', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
-    }));
+    const id = fixtures.cluster(
+      await createCluster(server, {
+        name: 'wordcount',
+        applications: ['SPARK'],
+        instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
+      }),
+    );
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
-    const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
-      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/wc/', '0.5', 's3://data/ref/'], conf: TEST_JOB_CONF },
-    }] } })).addSteps.steps;
+    const [step] = (
+      await server.data(ADD, {
+        input: {
+          clusterId: id,
+          steps: [
+            {
+              name: 'wc',
+              spark: { appUri: app, args: [input, 's3://data/out/wc/', '0.5', 's3://data/ref/'], conf: TEST_JOB_CONF },
+            },
+          ],
+        },
+      })
+    ).addSteps.steps;
     expect(step.spark).toEqual({ appUri: app, args: [input, 's3://data/out/wc/', '0.5', 's3://data/ref/'], conf: TEST_JOB_CONF });
     writeFileSync(stray, 'not an object');
     const updates = fixtures.subscribe(fixtures.ws(server), STEP_UPDATES, { id: step.id }, (d) => d.stepUpdates);
 
     const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
     const logs = await logsOf(step.id);
-    expect(done, logs.map((l) => l.text).join('\n').slice(-4000)).toMatchObject({ state: 'COMPLETED', exitCode: 0, progress: 1 });
+    expect(
+      done,
+      logs
+        .map((l) => l.text)
+        .join('\n')
+        .slice(-4000),
+    ).toMatchObject({ state: 'COMPLETED', exitCode: 0, progress: 1 });
     expect(done.result.applicationId).toMatch(/^app-/);
     expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'wc'))).toEqual(counts);
     // what Spark wrote under the output prefix became objects of the bucket
@@ -92,7 +116,10 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const partial = updates.values.map((u) => u.progress).filter((p) => p !== null && p > 0 && p < 1);
     expect(partial.length).toBeGreaterThan(0);
     // the driver's output (its print and Spark's own log lines) are the step's logs
-    expect(logs).toContainEqual({ stream: 'STDOUT', text: `wordcount wrote ${path.join(server.dataDir, 'buckets', 'data', 'out', 'wc')}/` });
+    expect(logs).toContainEqual({
+      stream: 'STDOUT',
+      text: `wordcount wrote ${path.join(server.dataDir, 'buckets', 'data', 'out', 'wc')}/`,
+    });
     expect(logs.some((l) => l.stream === 'STDERR' && l.text.includes('SparkContext'))).toBe(true);
   }, 600_000);
 
@@ -100,22 +127,52 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const rows = Array.from({ length: 2_000 }, (_, i) => `${i},name-${i},${(i * 7) % 13}`);
     const input = await putObject(server, 'data', 'csv/people.csv', `id,name,score\n${rows.join('\n')}\n`);
     const app = await putObject(server, 'code', 'csv_to_parquet.py', CSV_TO_PARQUET);
-    const id = fixtures.cluster(await createCluster(server, {
-      name: 'overwrite', applications: ['SPARK'], keepAliveWhenNoSteps: true, instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
-    }));
+    const id = fixtures.cluster(
+      await createCluster(server, {
+        name: 'overwrite',
+        applications: ['SPARK'],
+        keepAliveWhenNoSteps: true,
+        instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
+      }),
+    );
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
     const outDir = path.join(server.dataDir, 'buckets', 'data', 'parquet', 'people');
     /** the files Spark left, as keys (its hidden .crc files and _temporary/ are no objects) */
-    const filesOnDisk = () => readdirSync(outDir).filter((n) => !n.startsWith('.') && n !== '_temporary').map((n) => `parquet/people/${n}`).sort();
+    const filesOnDisk = () =>
+      readdirSync(outDir)
+        .filter((n) => !n.startsWith('.') && n !== '_temporary')
+        .map((n) => `parquet/people/${n}`)
+        .sort();
     let previous: string[] = [];
     for (const partitions of [3, 2]) {
-      const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
-        name: `overwrite-${partitions}`, spark: { appUri: app, args: [input, 's3://data/parquet/people/', String(partitions)], conf: TEST_JOB_CONF },
-      }] } })).addSteps.steps;
+      const [step] = (
+        await server.data(ADD, {
+          input: {
+            clusterId: id,
+            steps: [
+              {
+                name: `overwrite-${partitions}`,
+                spark: { appUri: app, args: [input, 's3://data/parquet/people/', String(partitions)], conf: TEST_JOB_CONF },
+              },
+            ],
+          },
+        })
+      ).addSteps.steps;
       const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
-      expect(done.state, (await logsOf(step.id)).map((l) => l.text).join('\n').slice(-3000)).toBe('COMPLETED');
-      const listed = (await allPages<{ key: string }>(async (after) =>
-        (await server.data(OBJECTS_PAGED, { bucket: 'data', prefix: 'parquet/people/', after })).objects)).map((o) => o.key).sort();
+      expect(
+        done.state,
+        (await logsOf(step.id))
+          .map((l) => l.text)
+          .join('\n')
+          .slice(-3000),
+      ).toBe('COMPLETED');
+      const listed = (
+        await allPages<{ key: string }>(
+          async (after) => (await server.data(OBJECTS_PAGED, { bucket: 'data', prefix: 'parquet/people/', after })).objects,
+        )
+      )
+        .map((o) => o.key)
+        .sort();
       expect(listed).toEqual(filesOnDisk());
       expect(listed.filter((k) => k.includes('part-'))).toHaveLength(partitions);
       // the first run's part files are gone from the listing (new names: Spark puts the job's id in them)
@@ -134,10 +191,16 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const plain = fixtures.cluster(await createCluster(server, { name: 'plain', instanceGroups: [SPARK_MASTER] }));
     const add = (clusterId: string, spark: unknown) => server.gql(ADD, { input: { clusterId, steps: [{ name: 's', spark }] } });
     expectError(await add(plain, { appUri: app }), 'BAD_USER_INPUT', 'input.steps.0.spark');
-    const sparky = fixtures.cluster(await createCluster(server, { name: 'sparky', applications: ['SPARK'], instanceGroups: [SPARK_MASTER] }));
+    const sparky = fixtures.cluster(
+      await createCluster(server, { name: 'sparky', applications: ['SPARK'], instanceGroups: [SPARK_MASTER] }),
+    );
     expectError(await add(sparky, { appUri: 's3://code/missing.py' }), 'NOT_FOUND', 'input.steps.0.spark.appUri');
     expectError(await add(sparky, { appUri: 's3://code/app.txt' }), 'BAD_USER_INPUT', 'input.steps.0.spark.appUri');
-    expectError(await add(sparky, { appUri: app, conf: { 'spark.master': 'local[*]' } }), 'BAD_USER_INPUT', 'input.steps.0.spark.conf.spark.master');
+    expectError(
+      await add(sparky, { appUri: app, conf: { 'spark.master': 'local[*]' } }),
+      'BAD_USER_INPUT',
+      'input.steps.0.spark.conf.spark.master',
+    );
     expectError(await add(sparky, { appUri: app, conf: { 'hadoop.x': '1' } }), 'BAD_USER_INPUT', 'input.steps.0.spark.conf.hadoop.x');
     expectError(await add(sparky, { appUri: app, args: ['s3://code/../etc/passwd'] }), 'BAD_USER_INPUT', 'input.steps.0.spark.args.0');
     expectError(await add(sparky, { appUri: app, args: ['x', 's3://no-such-bucket/out/'] }), 'NOT_FOUND', 'input.steps.0.spark.args.1');
@@ -147,24 +210,53 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const { text, counts } = corpus(2_000);
     const input = await putObject(server, 'data', 'in/big.txt', text);
     const app = await putObject(server, 'code', 'wordcount.py', APP);
-    const id = fixtures.cluster(await createCluster(server, {
-      name: 'healing', applications: ['SPARK'], terminationProtected: true, instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
-    }));
+    const id = fixtures.cluster(
+      await createCluster(server, {
+        name: 'healing',
+        applications: ['SPARK'],
+        terminationProtected: true,
+        instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
+      }),
+    );
     const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
-    const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
-      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/healed/', '4'], conf: TEST_JOB_CONF },
-    }] } })).addSteps.steps;
+    const [step] = (
+      await server.data(ADD, {
+        input: {
+          clusterId: id,
+          steps: [
+            {
+              name: 'wc',
+              spark: { appUri: app, args: [input, 's3://data/out/healed/', '4'], conf: TEST_JOB_CONF },
+            },
+          ],
+        },
+      })
+    ).addSteps.steps;
     // kill a worker node's agent (kill -9) once its executor has tasks
-    await waitForCluster(server, id, (c) => c.spark.coresUsed > 0 || c.spark.workers.some((w: any) => w.state === 'ALIVE' && w.cores > 0 && c.spark.coresUsed > 0),
-      'executors running', { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed workers { state cores } } } }`, timeoutMs: 180_000 });
+    await waitForCluster(
+      server,
+      id,
+      (c) => c.spark.coresUsed > 0 || c.spark.workers.some((w: any) => w.state === 'ALIVE' && w.cores > 0 && c.spark.coresUsed > 0),
+      'executors running',
+      { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed workers { state cores } } } }`, timeoutMs: 180_000 },
+    );
     const victim = ready.instances.find((i: any) => i.role === 'CORE');
     process.kill(victim.pid, 'SIGKILL');
 
-    const healed = await waitForCluster(server, id, (c) => {
-      const gone = c.instances.find((i: any) => i.id === victim.id);
-      return gone.state === 'TERMINATED' && c.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').length === 2
-        && c.spark.aliveWorkers === 2 ? c : null;
-    }, 'the dead node replaced', { query: SPARK_CLUSTER, timeoutMs: 180_000 });
+    const healed = await waitForCluster(
+      server,
+      id,
+      (c) => {
+        const gone = c.instances.find((i: any) => i.id === victim.id);
+        return gone.state === 'TERMINATED' &&
+          c.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').length === 2 &&
+          c.spark.aliveWorkers === 2
+          ? c
+          : null;
+      },
+      'the dead node replaced',
+      { query: SPARK_CLUSTER, timeoutMs: 180_000 },
+    );
     expect(healed.instances.find((i: any) => i.id === victim.id).stateChangeReason.code).toBe('INSTANCE_FAILURE');
 
     const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
@@ -177,25 +269,46 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const { text, counts } = corpus(2_000);
     const input = await putObject(server, 'data', 'in/shrink.txt', text);
     const app = await putObject(server, 'code', 'wordcount.py', APP);
-    const id = fixtures.cluster(await createCluster(server, {
-      name: 'shrinking', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
-    }));
+    const id = fixtures.cluster(
+      await createCluster(server, {
+        name: 'shrinking',
+        applications: ['SPARK'],
+        instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
+      }),
+    );
     const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
-    const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
-      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/shrunk/', '3'], conf: TEST_JOB_CONF },
-    }] } })).addSteps.steps;
-    await waitForCluster(server, id, (c) => c.spark.coresUsed >= 4, 'executors on both workers',
-      { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed } } }`, timeoutMs: 180_000 });
+    const [step] = (
+      await server.data(ADD, {
+        input: {
+          clusterId: id,
+          steps: [
+            {
+              name: 'wc',
+              spark: { appUri: app, args: [input, 's3://data/out/shrunk/', '3'], conf: TEST_JOB_CONF },
+            },
+          ],
+        },
+      })
+    ).addSteps.steps;
+    await waitForCluster(server, id, (c) => c.spark.coresUsed >= 4, 'executors on both workers', {
+      query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed } } }`,
+      timeoutMs: 180_000,
+    });
     const group = ready.instanceGroups.find((g: any) => g.role === 'CORE');
-    await server.data(`mutation($input: ModifyInstanceGroupInput!) { modifyInstanceGroup(input: $input) { instanceGroup { id } } }`,
-      { input: { instanceGroupId: group.id, instanceCount: 1 } });
+    await server.data(`mutation($input: ModifyInstanceGroupInput!) { modifyInstanceGroup(input: $input) { instanceGroup { id } } }`, {
+      input: { instanceGroupId: group.id, instanceCount: 1 },
+    });
 
     const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
     expect(done.state, JSON.stringify(done)).toBe('COMPLETED');
     expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'shrunk'))).toEqual(counts);
-    const c = await waitForCluster(server, id, (x) => x.spark.aliveWorkers === 1
-      && x.instances.filter((i: any) => i.role === 'CORE' && i.state === 'TERMINATED').length === 1, 'one worker left',
-    { query: SPARK_CLUSTER, timeoutMs: 300_000 });
+    const c = await waitForCluster(
+      server,
+      id,
+      (x) => x.spark.aliveWorkers === 1 && x.instances.filter((i: any) => i.role === 'CORE' && i.state === 'TERMINATED').length === 1,
+      'one worker left',
+      { query: SPARK_CLUSTER, timeoutMs: 300_000 },
+    );
     const gone = c.instances.find((i: any) => i.role === 'CORE' && i.state === 'TERMINATED');
     expect(gone.stateChangeReason.code).toBe('USER_REQUEST');
     // it drained (its executor finished and left) rather than waiting out the decommission timeout
@@ -209,20 +322,41 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const { text } = corpus(400);
     const input = await putObject(server, 'data', 'in/cancel.txt', text);
     const app = await putObject(server, 'code', 'wordcount.py', APP);
-    const id = fixtures.cluster(await createCluster(server, {
-      name: 'cancel', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
-    }));
+    const id = fixtures.cluster(
+      await createCluster(server, {
+        name: 'cancel',
+        applications: ['SPARK'],
+        instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
+      }),
+    );
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
-    const [step] = (await server.data(ADD, { input: { clusterId: id, steps: [{
-      name: 'wc', spark: { appUri: app, args: [input, 's3://data/out/cancelled/', '600'], conf: TEST_JOB_CONF },
-    }] } })).addSteps.steps;
+    const [step] = (
+      await server.data(ADD, {
+        input: {
+          clusterId: id,
+          steps: [
+            {
+              name: 'wc',
+              spark: { appUri: app, args: [input, 's3://data/out/cancelled/', '600'], conf: TEST_JOB_CONF },
+            },
+          ],
+        },
+      })
+    ).addSteps.steps;
     const APPS = `query($id: ID!) { cluster(id: $id) { spark { activeApps coresUsed } } }`;
-    await waitForCluster(server, id, (c) => c.spark.activeApps === 1 && c.spark.coresUsed > 0, 'the app running', { query: APPS, timeoutMs: 180_000 });
-    const res = await server.data(`mutation($input: CancelStepsInput!) { cancelSteps(input: $input) { results { status } } }`,
-      { input: { clusterId: id, stepIds: [step.id] } });
+    await waitForCluster(server, id, (c) => c.spark.activeApps === 1 && c.spark.coresUsed > 0, 'the app running', {
+      query: APPS,
+      timeoutMs: 180_000,
+    });
+    const res = await server.data(`mutation($input: CancelStepsInput!) { cancelSteps(input: $input) { results { status } } }`, {
+      input: { clusterId: id, stepIds: [step.id] },
+    });
     expect(res.cancelSteps.results).toEqual([{ status: 'SUBMITTED' }]);
     expect((await waitForStepState(server, step.id, ['CANCELLED', 'FAILED', 'COMPLETED'], { query: STEP })).state).toBe('CANCELLED');
     // the master saw the driver go: no app holds the worker's cores any more
-    await waitForCluster(server, id, (c) => c.spark.activeApps === 0 && c.spark.coresUsed === 0, 'the app gone', { query: APPS, timeoutMs: 180_000 });
+    await waitForCluster(server, id, (c) => c.spark.activeApps === 0 && c.spark.coresUsed === 0, 'the app gone', {
+      query: APPS,
+      timeoutMs: 180_000,
+    });
   }, 600_000);
 });

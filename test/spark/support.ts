@@ -5,7 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { detectSpark, PYSPARK_INSTALL } from '../../src/engine/spark-runtime.js';
 
 // as the server finds it: started as root, its nodes (sandboxed as their own uids) need a Spark every user can read
-const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME, javaHome: process.env.JAVA_HOME, forOthers: process.getuid?.() === 0 && process.env.SANDBOX !== 'off' });
+const spark = detectSpark({
+  python: process.env.PYTHON,
+  sparkHome: process.env.SPARK_HOME,
+  javaHome: process.env.JAVA_HOME,
+  forOthers: process.getuid?.() === 0 && process.env.SANDBOX !== 'off',
+});
 if (!spark.available) {
   if (process.env.CI === 'true') throw new Error(`Spark is required under CI=true: ${spark.reason}`);
   console.warn(`Skipping the Spark tests: ${spark.reason} (install: ${PYSPARK_INSTALL})`);
@@ -29,7 +34,9 @@ export const SPARK_CLUSTER = `query($id: ID!) { cluster(id: $id) { id state stat
 // the tests' jobs are tiny: their drivers and executors start faster with C1 only and the serial GC
 export const LEAN_JVM = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC';
 export const TEST_JOB_CONF = {
-  'spark.executor.memory': '512m', 'spark.driver.extraJavaOptions': LEAN_JVM, 'spark.executor.extraJavaOptions': LEAN_JVM,
+  'spark.executor.memory': '512m',
+  'spark.driver.extraJavaOptions': LEAN_JVM,
+  'spark.executor.extraJavaOptions': LEAN_JVM,
 };
 /** the same as spark-submit arguments */
 export const TEST_JOB_ARGS = Object.entries(TEST_JOB_CONF).flatMap(([k, v]) => ['--conf', `${k}=${v}`]);
@@ -49,8 +56,14 @@ export async function httpGate(): Promise<{ url: string; open(): void; close(): 
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/gate`,
-    open: () => { isOpen = true; },
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    open: () => {
+      isOpen = true;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -81,10 +81,15 @@ async function read(server: DataApi, kind: Kind, id: string, query = STATE_ONLY[
 }
 
 function waitFor(server: DataApi, kind: Kind, id: string, pred: (x: any) => boolean, what: string, opts: PollOptions): Promise<any> {
-  return waitUntil(async () => {
-    const x = await read(server, kind, id, opts.query);
-    return pred(x) ? x : null;
-  }, `${kind} ${id}: ${what}`, opts.timeoutMs ?? 30_000, opts.everyMs);
+  return waitUntil(
+    async () => {
+      const x = await read(server, kind, id, opts.query);
+      return pred(x) ? x : null;
+    },
+    `${kind} ${id}: ${what}`,
+    opts.timeoutMs ?? 30_000,
+    opts.everyMs,
+  );
 }
 
 export const getCluster = (server: DataApi, id: string, query?: string): Promise<any> => read(server, 'cluster', id, query);
@@ -109,7 +114,11 @@ export const waitForStepState = (server: DataApi, id: string, states: string[], 
  * A directory in the master node's own directory (made if missing), the node's uid's to write: the
  * one place of the host a node's sandboxed steps and a test both see, to gate and observe steps.
  */
-export function nodeScratch(server: { dataDir: string }, cluster: { instances: Array<{ id: string; role: string }> }, name = 'scratch'): string {
+export function nodeScratch(
+  server: { dataDir: string },
+  cluster: { instances: Array<{ id: string; role: string }> },
+  name = 'scratch',
+): string {
   const master = cluster.instances.find((i) => i.role === 'MASTER')!;
   const nodeDir = nodeDirOf(path.join(server.dataDir, 'instances', master.id));
   const { uid, gid } = statSync(nodeDir);
@@ -126,7 +135,9 @@ export function nodeScratch(server: { dataDir: string }, cluster: { instances: A
 export async function masterScratch(server: DataApi & { dataDir: string }, clusterId: string, name = 'scratch'): Promise<string> {
   const master = await waitUntil(async () => {
     const { cluster } = await server.data(`query($id: ID!) { cluster(id: $id) { instances { id role state pid } } }`, { id: clusterId });
-    const found = cluster.instances.find((i: { role: string; state: string; pid: number | null }) => i.role === 'MASTER' && i.state !== 'TERMINATED' && i.pid !== null);
+    const found = cluster.instances.find(
+      (i: { role: string; state: string; pid: number | null }) => i.role === 'MASTER' && i.state !== 'TERMINATED' && i.pid !== null,
+    );
     return found && existsSync(nodeDirOf(path.join(server.dataDir, 'instances', found.id))) ? found : null;
   }, `the master node of ${clusterId} launched`);
   return nodeScratch(server, { instances: [master] }, name);
@@ -134,7 +145,8 @@ export async function masterScratch(server: DataApi & { dataDir: string }, clust
 
 export function gateStep(name: string, file: string) {
   return {
-    name, env: { GATE: file },
+    name,
+    env: { GATE: file },
     args: ['sh', '-c', 'i=0; while [ ! -e "$GATE" ]; do sleep 0.05; i=$((i+1)); [ $i -gt 1200 ] && exit 1; done; exit 0'],
   };
 }

@@ -21,20 +21,32 @@ export interface ChildServer {
  */
 export async function startChildServer(env: Record<string, string>, as: { uid: number; gid: number } | null = null): Promise<ChildServer> {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
-    cwd: root, ...(as ?? {}),
+    cwd: root,
+    ...(as ?? {}),
     env: { ...process.env, LOG_LEVEL: 'warn', RECONCILE_INTERVAL_MS: '200', AGENT_HEARTBEAT_MS: '500', AGENT_ORPHAN_SECONDS: '60', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (d) => { out += d.toString(); });
-  proc.stderr!.on('data', (d) => { out += d.toString(); });
-  const port = await waitUntil(() => {
-    if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode}): ${out}`);
-    const m = /GraphQL API on http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
-    return m ? Number(m[1]) : null;
-  }, 'the server to listen', 30_000);
+  proc.stdout!.on('data', (d) => {
+    out += d.toString();
+  });
+  proc.stderr!.on('data', (d) => {
+    out += d.toString();
+  });
+  const port = await waitUntil(
+    () => {
+      if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode}): ${out}`);
+      const m = /GraphQL API on http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+      return m ? Number(m[1]) : null;
+    },
+    'the server to listen',
+    30_000,
+  );
   return {
-    proc, pid: proc.pid!, port, url: `http://127.0.0.1:${port}`,
+    proc,
+    pid: proc.pid!,
+    port,
+    url: `http://127.0.0.1:${port}`,
     output: () => out,
     async kill(signal) {
       if (proc.exitCode !== null || proc.signalCode !== null) return;

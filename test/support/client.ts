@@ -8,7 +8,12 @@ export interface GqlResponse<T = any> {
 }
 
 /** POST /graphql with a key (null: no Authorization header). */
-export async function gql<T = any>(baseUrl: string, key: string | null, query: string, variables?: Record<string, unknown>): Promise<GqlResponse<T>> {
+export async function gql<T = any>(
+  baseUrl: string,
+  key: string | null,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<GqlResponse<T>> {
   const res = await fetch(`${baseUrl}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
@@ -44,15 +49,24 @@ export class Subscription<T = any> {
   private dispose: () => void;
 
   constructor(client: Client, query: string, variables: Record<string, unknown>, pick: (data: any) => T) {
-    this.dispose = client.subscribe({ query, variables }, {
-      next: (result) => {
-        if (result.errors?.length) this.errors.push(...result.errors);
-        else this.values.push(pick(result.data));
-        this.wake();
+    this.dispose = client.subscribe(
+      { query, variables },
+      {
+        next: (result) => {
+          if (result.errors?.length) this.errors.push(...result.errors);
+          else this.values.push(pick(result.data));
+          this.wake();
+        },
+        error: (err) => {
+          this.errors.push(err);
+          this.wake();
+        },
+        complete: () => {
+          this.completed = true;
+          this.wake();
+        },
       },
-      error: (err) => { this.errors.push(err); this.wake(); },
-      complete: () => { this.completed = true; this.wake(); },
-    });
+    );
   }
 
   private wake() {
@@ -71,7 +85,10 @@ export class Subscription<T = any> {
       if (left <= 0) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.values).slice(0, 2000)}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 250));
-        this.waiters.push(() => { clearTimeout(t); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
     return this.values;

@@ -18,7 +18,11 @@ export const INVOKE = `mutation($input: InvokeFunctionInput!) { invokeFunction(i
   statusCode payload functionError logResult executedVersion invocation { ${INVOCATION_FIELDS} } } }`;
 export const GET_INVOCATION = `query($id: ID!) { invocation(id: $id) { ${INVOCATION_FIELDS} } }`;
 
-export interface FileSpec { path: string; content: string; executable?: boolean }
+export interface FileSpec {
+  path: string;
+  content: string;
+  executable?: boolean;
+}
 
 export async function createFunction(server: DataApi, input: Record<string, unknown>): Promise<any> {
   return (await server.data(CREATE_FUNCTION, { input })).createFunction.function;
@@ -26,11 +30,15 @@ export async function createFunction(server: DataApi, input: Record<string, unkn
 
 /** Polls until the function is ACTIVE with no update in progress (or fails the test if it FAILED). */
 export async function waitForActive(server: DataApi, name: string): Promise<any> {
-  return waitUntil(async () => {
-    const fn = (await server.data(GET_FUNCTION, { name })).function;
-    if (fn.state === 'FAILED') throw new Error(`function ${name} FAILED: ${fn.stateReason}`);
-    return fn.state === 'ACTIVE' && fn.lastUpdateStatus !== 'IN_PROGRESS' ? fn : null;
-  }, `function ${name} to be ACTIVE`, 20_000);
+  return waitUntil(
+    async () => {
+      const fn = (await server.data(GET_FUNCTION, { name })).function;
+      if (fn.state === 'FAILED') throw new Error(`function ${name} FAILED: ${fn.stateReason}`);
+      return fn.state === 'ACTIVE' && fn.lastUpdateStatus !== 'IN_PROGRESS' ? fn : null;
+    },
+    `function ${name} to be ACTIVE`,
+    20_000,
+  );
 }
 
 export async function deploy(server: DataApi, input: Record<string, unknown>): Promise<any> {
@@ -46,6 +54,8 @@ export async function invoke(server: DataApi, input: Record<string, unknown>): P
 export const logText = (inv: { logs: Array<{ text: string }> }) => inv.logs.map((l) => l.text).join('\n');
 
 export function expectReport(line: string | undefined, memoryMb: number, cold: boolean) {
-  const re = new RegExp(`^REPORT RequestId: [0-9a-f-]{36}\\tDuration: \\d+\\.\\d{2} ms\\tBilled Duration: \\d+ ms\\tMemory Size: ${memoryMb} MB\\tMax Memory Used: \\d+ MB${cold ? '\\tInit Duration: \\d+\\.\\d{2} ms' : ''}$`);
+  const re = new RegExp(
+    `^REPORT RequestId: [0-9a-f-]{36}\\tDuration: \\d+\\.\\d{2} ms\\tBilled Duration: \\d+ ms\\tMemory Size: ${memoryMb} MB\\tMax Memory Used: \\d+ MB${cold ? '\\tInit Duration: \\d+\\.\\d{2} ms' : ''}$`,
+  );
   expect(line).toMatch(re);
 }

@@ -37,7 +37,11 @@ export default async function setup(project: TestProject) {
     await fs.rm(dir, { recursive: true, force: true });
     const leaked = [...pidsWithEnvPrefix('AGENT_WORKDIR', runDir), ...pidsWithEnvPrefix('LAMBDA_TASK_ROOT', runDir)];
     for (const pid of leaked) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone meanwhile */
+      }
     }
     await fs.rm(runDir, { recursive: true, force: true });
     // a leaked process is a failing test run (vitest reports a teardown error but keeps exit code 0)

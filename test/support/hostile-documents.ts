@@ -14,7 +14,8 @@ export interface HostileRequest {
 /** `n` fragments, each spreading the next twice: 2^n fields when expanded naively. */
 export function fragmentBomb(n = 40): string {
   const frags = Array.from({ length: n }, (_, i) =>
-    i === n - 1 ? `fragment F${i} on Cluster { id name }` : `fragment F${i} on Cluster { ...F${i + 1} ...F${i + 1} }`);
+    i === n - 1 ? `fragment F${i} on Cluster { id name }` : `fragment F${i} on Cluster { ...F${i + 1} ...F${i + 1} }`,
+  );
   return `query { clusters(first: 1) { edges { node { ...F0 } } } } ${frags.join(' ')}`;
 }
 
@@ -30,7 +31,11 @@ export const HOSTILE_REQUESTS: HostileRequest[] = [
   { name: 'document of 1.9 MiB', query: `{ ${'__typename '.repeat(170_000)}}`, refusal: /characters/i },
   { name: 'tokens (20,000 in 99 KB)', query: `{ ${'a '.repeat(20_000)}}`, refusal: /tokens/i },
   { name: 'fragment bomb (40 fragments, each spreading the next twice)', query: fragmentBomb(40), refusal: /complexity/i },
-  { name: '1,000 aliases of a cheap field', query: `{ ${Array.from({ length: 1_000 }, (_, i) => `a${i}: __typename`).join(' ')} }`, refusal: /alias/i },
+  {
+    name: '1,000 aliases of a cheap field',
+    query: `{ ${Array.from({ length: 1_000 }, (_, i) => `a${i}: __typename`).join(' ')} }`,
+    refusal: /alias/i,
+  },
   { name: '2,000 repeats of one field', query: `{ instanceTypes { ${'name '.repeat(2_000)}} }`, refusal: /field selections/i },
   {
     name: 'depth over 40',

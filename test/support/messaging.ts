@@ -25,7 +25,12 @@ export async function createQueue(server: DataApi, input: Record<string, unknown
   return (await server.data(CREATE_QUEUE, { input })).createQueue.queue;
 }
 
-export async function send(server: DataApi, queueName: string, body: string, extra: Record<string, unknown> = {}): Promise<{ messageId: string; md5OfBody: string }> {
+export async function send(
+  server: DataApi,
+  queueName: string,
+  body: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ messageId: string; md5OfBody: string }> {
   return (await server.data(SEND, { input: { queueName, body, ...extra } })).sendMessage;
 }
 

@@ -19,7 +19,9 @@ export function pidsWithEnvPrefix(name: string, prefix: string): number[] {
 }
 
 function allPids(): number[] {
-  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number);
 }
 
 function pidNamespaceOf(pid: number): string | null {
@@ -39,7 +41,9 @@ export function sandboxedProcessesUnder(dir: string): number[] {
   const outer = allPids().filter((pid) => {
     if (pid === process.pid) return false;
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.startsWith(`${dir}/`));
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        .split('\0')
+        .some((arg) => arg.startsWith(`${dir}/`));
     } catch {
       return false;
     }

@@ -4,7 +4,10 @@ import type { GqlResponse } from './client.js';
 const CREATE_BUCKET = `mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }`;
 const PUT = `mutation($input: PutObjectInput!) { putObject(input: $input) { object { uri } } }`;
 
-interface Server { gql(query: string, variables?: Record<string, unknown>): Promise<GqlResponse>; data<T = any>(query: string, variables?: Record<string, unknown>): Promise<T> }
+interface Server {
+  gql(query: string, variables?: Record<string, unknown>): Promise<GqlResponse>;
+  data<T = any>(query: string, variables?: Record<string, unknown>): Promise<T>;
+}
 
 /** Stores an object through the API (creating its bucket on first use) and returns its s3:// URI. */
 export async function putObject(server: Server, bucket: string, key: string, content: string): Promise<string> {

@@ -26,8 +26,15 @@ export interface TestServer {
 export function testConfig(overrides: Partial<Config> & { dataDir: string; databaseUrl: string; adminApiKey: string }): Config {
   // the defaults of a fresh start, faster loops, and what the test asks for
   return {
-    ...loadConfig({}), port: 0, logLevel: 'warn', agentHeartbeatMs: 500, agentOrphanSeconds: 60, reconcileIntervalMs: 200,
-    dbPoolSize: 10, bucketsDir: path.join(overrides.dataDir, 'buckets'), functionRetryDelayMs: 500,
+    ...loadConfig({}),
+    port: 0,
+    logLevel: 'warn',
+    agentHeartbeatMs: 500,
+    agentOrphanSeconds: 60,
+    reconcileIntervalMs: 200,
+    dbPoolSize: 10,
+    bucketsDir: path.join(overrides.dataDir, 'buckets'),
+    functionRetryDelayMs: 500,
     // every server of one database needs the same secrets key: tests start several with their own
     // data dirs, so the key comes from the database (secretsKey: undefined tests DATA_DIR/secrets.key)
     secretsKey: crypto.createHash('sha256').update(overrides.databaseUrl).digest('hex'),
@@ -43,7 +50,8 @@ export const functionsDirOf = (dataDir: string) => `${dataDir}-fn`;
  *  LAMBDA_TASK_ROOT under it). */
 export function processesOf(dataDir: string): number[] {
   return [
-    ...pidsWithEnvPrefix('AGENT_WORKDIR', dataDir), ...pidsWithEnvPrefix('LAMBDA_TASK_ROOT', functionsDirOf(dataDir)),
+    ...pidsWithEnvPrefix('AGENT_WORKDIR', dataDir),
+    ...pidsWithEnvPrefix('LAMBDA_TASK_ROOT', functionsDirOf(dataDir)),
     ...sandboxedProcessesUnder(functionsDirOf(dataDir)),
   ];
 }
@@ -52,7 +60,9 @@ export function processesOf(dataDir: string): number[] {
 export function agentProcessesOf(dataDir: string): number[] {
   return pidsWithEnvPrefix('AGENT_WORKDIR', dataDir).filter((pid) => {
     try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.endsWith('node-agent.js'));
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        .split('\0')
+        .some((arg) => arg.endsWith('node-agent.js'));
     } catch {
       return false; // gone meanwhile
     }
@@ -72,7 +82,11 @@ export async function startTestServer(overrides: Partial<Config> = {}, hooks: Ap
   const app = await startApp(testConfig({ ...overrides, dataDir, databaseUrl, adminApiKey: key, functionsRuntimeDir }), log, hooks);
   const url = app.url;
   return {
-    app, url, key, dataDir, databaseUrl,
+    app,
+    url,
+    key,
+    dataDir,
+    databaseUrl,
     gql: (query, variables, k = key) => gql(url, k, query, variables),
     data: (query, variables) => gqlData(url, key, query, variables),
     ws: (k = key) => wsClient(url, k),

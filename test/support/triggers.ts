@@ -25,9 +25,13 @@ export async function deliveriesOf(server: DataApi, name: string): Promise<any[]
 
 /** Waits until the trigger has `count` deliveries, all settled (SUCCEEDED or FAILED); oldest first. */
 export async function waitForDeliveries(server: DataApi, name: string, count: number, timeoutMs = 20_000): Promise<any[]> {
-  return waitUntil(async () => {
-    const list = await deliveriesOf(server, name);
-    const settled = list.filter((d) => d.status === 'SUCCEEDED' || d.status === 'FAILED');
-    return list.length >= count && settled.length === list.length ? list.reverse() : null;
-  }, `${count} settled deliveries of trigger ${name}`, timeoutMs);
+  return waitUntil(
+    async () => {
+      const list = await deliveriesOf(server, name);
+      const settled = list.filter((d) => d.status === 'SUCCEEDED' || d.status === 'FAILED');
+      return list.length >= count && settled.length === list.length ? list.reverse() : null;
+    },
+    `${count} settled deliveries of trigger ${name}`,
+    timeoutMs,
+  );
 }

@@ -21,7 +21,10 @@ class Relay {
   private constructor(readonly wss: WebSocketServer) {
     wss.on('connection', (agent) => {
       const upstream = new WebSocket(this.target);
-      const end = () => { agent.terminate(); upstream.terminate(); };
+      const end = () => {
+        agent.terminate();
+        upstream.terminate();
+      };
       const early: string[] = [];
       let instanceId: string | null = null;
       /** records a frame; false when it is the one to lose (the connection is cut instead) */
@@ -36,9 +39,12 @@ class Relay {
         const msg = JSON.parse(String(d));
         if (msg.type === 'hello') instanceId = msg.instanceId;
         if (!pass('agent', msg)) return;
-        if (upstream.readyState === upstream.OPEN) upstream.send(String(d)); else early.push(String(d));
+        if (upstream.readyState === upstream.OPEN) upstream.send(String(d));
+        else early.push(String(d));
       });
-      upstream.on('open', () => { for (const d of early.splice(0)) upstream.send(d); });
+      upstream.on('open', () => {
+        for (const d of early.splice(0)) upstream.send(d);
+      });
       upstream.on('message', (d) => {
         if (pass('server', JSON.parse(String(d))) && agent.readyState === agent.OPEN) agent.send(String(d));
       });
@@ -55,8 +61,12 @@ class Relay {
     return new Relay(wss);
   }
 
-  get url(): string { return `ws://127.0.0.1:${(this.wss.address() as AddressInfo).port}/agent`; }
-  hellos(instanceId: string): any[] { return this.frames.filter((f) => f.from === 'agent' && f.msg.type === 'hello' && f.msg.instanceId === instanceId).map((f) => f.msg); }
+  get url(): string {
+    return `ws://127.0.0.1:${(this.wss.address() as AddressInfo).port}/agent`;
+  }
+  hellos(instanceId: string): any[] {
+    return this.frames.filter((f) => f.from === 'agent' && f.msg.type === 'hello' && f.msg.instanceId === instanceId).map((f) => f.msg);
+  }
 
   async close(): Promise<void> {
     for (const ws of this.wss.clients) ws.terminate();
@@ -65,11 +75,19 @@ class Relay {
 }
 
 /** One hello over a fresh connection to the server: what it answers (welcome or error) and the close code. */
-async function attempt(serverUrl: string, hello: (nonce: string) => Record<string, unknown>): Promise<{ answers: any[]; closeCode: number }> {
+async function attempt(
+  serverUrl: string,
+  hello: (nonce: string) => Record<string, unknown>,
+): Promise<{ answers: any[]; closeCode: number }> {
   const ws = new WebSocket(`${serverUrl.replace('http', 'ws')}/agent`);
   const answers: any[] = [];
   let closeCode = 0;
-  const closed = new Promise<void>((resolve) => ws.on('close', (code) => { closeCode = code; resolve(); }));
+  const closed = new Promise<void>((resolve) =>
+    ws.on('close', (code) => {
+      closeCode = code;
+      resolve();
+    }),
+  );
   ws.on('message', (d) => {
     const msg = JSON.parse(String(d));
     answers.push(msg);
@@ -97,14 +115,19 @@ afterAll(async () => {
 });
 
 const keysOf = async (instanceId: string) =>
-  (await db<{ tokenHash: string; nextTokenHash: string | null }[]>`select token_hash, next_token_hash from instances where id = ${instanceId}`)[0]!;
+  (
+    await db<
+      { tokenHash: string; nextTokenHash: string | null }[]
+    >`select token_hash, next_token_hash from instances where id = ${instanceId}`
+  )[0]!;
 const instancesOf = async (clusterId: string) =>
   (await server.data(`query($id: ID!) { cluster(id: $id) { instances { id role state } } }`, { id: clusterId })).cluster.instances as any[];
 /** the agent confirmed the key of its last welcome: no older key is valid */
-const settled = async (instanceId: string) => waitUntil(async () => (await keysOf(instanceId)).nextTokenHash === null, `${instanceId} to confirm its key`);
+const settled = async (instanceId: string) =>
+  waitUntil(async () => (await keysOf(instanceId)).nextTokenHash === null, `${instanceId} to confirm its key`);
 
 describe('node agent credentials', { timeout: 120_000 }, () => {
-  it('a captured hello replayed, a key presented for another instance, a lost welcome, and an ended instance\'s key', async () => {
+  it("a captured hello replayed, a key presented for another instance, a lost welcome, and an ended instance's key", async () => {
     const { createCluster } = await server.data(CREATE_CLUSTER, { input: { name: 'creds', instanceGroups: [MASTER, CORE(1)] } });
     const clusterId = createCluster.cluster.id;
     await waitForClusterState(server, clusterId, ['WAITING']);
@@ -121,10 +144,24 @@ describe('node agent credentials', { timeout: 120_000 }, () => {
 
     // the master's own current key, made into a proof for the core instance: refused
     const masterKey = (await keysOf(master.id)).tokenHash;
-    const crossed = await attempt(server.url, (nonce) => ({ type: 'hello', instanceId: core.id, proof: helloProof(masterKey, nonce, core.id), pid: 1, host: 'x', steps: [] }));
+    const crossed = await attempt(server.url, (nonce) => ({
+      type: 'hello',
+      instanceId: core.id,
+      proof: helloProof(masterKey, nonce, core.id),
+      pid: 1,
+      host: 'x',
+      steps: [],
+    }));
     expect(crossed.answers.map((a) => a.type)).toEqual(['challenge', 'error', 'shutdown']);
     // …and a proof over another nonce than the connection's: refused
-    const stale = await attempt(server.url, () => ({ type: 'hello', instanceId: master.id, proof: helloProof(masterKey, 'not-this-connections-nonce', master.id), pid: 1, host: 'x', steps: [] }));
+    const stale = await attempt(server.url, () => ({
+      type: 'hello',
+      instanceId: master.id,
+      proof: helloProof(masterKey, 'not-this-connections-nonce', master.id),
+      pid: 1,
+      host: 'x',
+      steps: [],
+    }));
     expect(stale.answers.map((a) => a.type)).toEqual(['challenge', 'error', 'shutdown']);
 
     // A welcome lost on the way: the server rotated, the agent did not hear of it. The key it used
@@ -134,8 +171,9 @@ describe('node agent credentials', { timeout: 120_000 }, () => {
     for (const ws of relay.wss.clients) ws.terminate();
     await waitUntil(() => relay.hellos(master.id).length >= before + 2, 'the master to reconnect twice (the first welcome lost)');
     await settled(master.id);
-    const { addSteps } = await server.data(`mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id } } }`,
-      { input: { clusterId, steps: [{ name: 'after-lost-welcome', command: { args: ['true'] } }] } });
+    const { addSteps } = await server.data(`mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id } } }`, {
+      input: { clusterId, steps: [{ name: 'after-lost-welcome', command: { args: ['true'] } }] },
+    });
     await waitForStepState(server, addSteps.steps[0].id, ['COMPLETED']);
     expect((await instancesOf(clusterId)).map((i) => i.state)).toEqual(['RUNNING', 'RUNNING']);
     // A tokenReceived lost on the way: the agent holds the new key, the server still has the old
@@ -147,7 +185,14 @@ describe('node agent credentials', { timeout: 120_000 }, () => {
     await waitUntil(() => relay.hellos(master.id).length >= beforeAck + 2, 'the master to reconnect twice (the first tokenReceived lost)');
     await settled(master.id);
     const staleKey = keysBeforeAck.tokenHash;
-    const afterAck = await attempt(server.url, (nonce) => ({ type: 'hello', instanceId: master.id, proof: helloProof(staleKey, nonce, master.id), pid: 1, host: 'x', steps: [] }));
+    const afterAck = await attempt(server.url, (nonce) => ({
+      type: 'hello',
+      instanceId: master.id,
+      proof: helloProof(staleKey, nonce, master.id),
+      pid: 1,
+      host: 'x',
+      steps: [],
+    }));
     expect(afterAck.answers.map((a) => a.type)).toEqual(['challenge', 'error', 'shutdown']);
     expect((await instancesOf(clusterId)).map((i) => i.state)).toEqual(['RUNNING', 'RUNNING']);
 
@@ -161,21 +206,48 @@ describe('node agent credentials', { timeout: 120_000 }, () => {
     await server.data(TERMINATE_CLUSTERS, { ids: [clusterId] });
     await waitForClusterState(server, clusterId, ['TERMINATED']);
     expect(await keysOf(master.id)).toEqual({ tokenHash: '', nextTokenHash: null });
-    const ended = await attempt(server.url, (nonce) => ({ type: 'hello', instanceId: master.id, proof: helloProof(lastKey, nonce, master.id), pid: 1, host: 'x', steps: [] }));
+    const ended = await attempt(server.url, (nonce) => ({
+      type: 'hello',
+      instanceId: master.id,
+      proof: helloProof(lastKey, nonce, master.id),
+      pid: 1,
+      host: 'x',
+      steps: [],
+    }));
     expect(ended.answers.map((a) => a.type)).toEqual(['challenge', 'error', 'shutdown']);
   });
 
-  it('a step gets no credential: nothing of the agent\'s key, the server\'s keys or the database in its environment or open files', async () => {
-    const { createCluster } = await server.data(CREATE_CLUSTER, { input: { name: 'dump', instanceGroups: [MASTER], steps: [{
-      name: 'dump', command: { args: ['sh', '-c', 'env; for f in /proc/self/fd/*; do echo "fd $f -> $(readlink $f)"; done; cat /proc/$PPID/environ | tr "\\0" "\\n"'] },
-    }] } });
+  it("a step gets no credential: nothing of the agent's key, the server's keys or the database in its environment or open files", async () => {
+    const { createCluster } = await server.data(CREATE_CLUSTER, {
+      input: {
+        name: 'dump',
+        instanceGroups: [MASTER],
+        steps: [
+          {
+            name: 'dump',
+            command: {
+              args: [
+                'sh',
+                '-c',
+                'env; for f in /proc/self/fd/*; do echo "fd $f -> $(readlink $f)"; done; cat /proc/$PPID/environ | tr "\\0" "\\n"',
+              ],
+            },
+          },
+        ],
+      },
+    });
     const clusterId = createCluster.cluster.id;
     const step = await waitUntil(async () => {
-      const { cluster } = await server.data(`query($id: ID!) { cluster(id: $id) { instances { id } steps { edges { node { id state } } } } }`, { id: clusterId });
+      const { cluster } = await server.data(
+        `query($id: ID!) { cluster(id: $id) { instances { id } steps { edges { node { id state } } } } }`,
+        { id: clusterId },
+      );
       const s = cluster.steps.edges[0].node;
       return s.state === 'COMPLETED' ? { id: s.id, instanceId: cluster.instances[0].id } : null;
     }, 'the dump step to complete');
-    const { step: read } = await server.data(`query($id: ID!) { step(id: $id) { logs(first: 100) { edges { node { text } } } } }`, { id: step.id });
+    const { step: read } = await server.data(`query($id: ID!) { step(id: $id) { logs(first: 100) { edges { node { text } } } } }`, {
+      id: step.id,
+    });
     const out = read.logs.edges.map((e: any) => e.node.text).join('\n');
     expect(out).toContain('CLUSTER_STEP_ID=');
     expect(out).toMatch(/fd \/proc\/self\/fd\/1 -> pipe:/);
@@ -186,13 +258,23 @@ describe('node agent credentials', { timeout: 120_000 }, () => {
     expect(out).not.toMatch(/AGENT_TOKEN=|ADMIN_API_KEY|DATABASE_URL|SECRETS_KEY/);
     // only stdio and the control pipe: beyond them nothing but the directory `for` lists (and whatever the test runner
     // itself was started with, which every process it starts inherits)
-    const runnerFds = new Set(readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } }));
+    const runnerFds = new Set(
+      readdirSync('/proc/self/fd').map((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      }),
+    );
     const fds = [...out.matchAll(/^fd \/proc\/self\/fd\/(\d+) -> (.*)$/gm)].map((m) => ({ fd: Number(m[1]), target: m[2]! }));
     expect(fds.length).toBeGreaterThanOrEqual(3);
     // the step's control pipe to its agent (CLUSTER_CONTROL_FD: `::progress`/`::result` lines) is no credential
     const control = Number(/^CLUSTER_CONTROL_FD=(\d+)$/m.exec(out)?.[1]);
     expect(fds.find((f) => f.fd === control)?.target).toMatch(/^(socket|pipe):/);
-    const extra = fds.filter((f) => f.fd > 2 && f.fd !== control && f.target !== '' && !f.target.startsWith('/proc/') && !runnerFds.has(f.target));
+    const extra = fds.filter(
+      (f) => f.fd > 2 && f.fd !== control && f.target !== '' && !f.target.startsWith('/proc/') && !runnerFds.has(f.target),
+    );
     expect(extra).toEqual([]);
     await server.data(TERMINATE_CLUSTERS, { ids: [clusterId] });
     await waitForClusterState(server, clusterId, ['TERMINATED']);

@@ -20,7 +20,9 @@ afterAll(async () => {
 async function check(url: string): Promise<void> {
   const db = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    const rules = await db<{ type: string; authMethod: string; error: string | null }[]>`select type, auth_method as "authMethod", error from pg_hba_file_rules`;
+    const rules = await db<
+      { type: string; authMethod: string; error: string | null }[]
+    >`select type, auth_method as "authMethod", error from pg_hba_file_rules`;
     expect(rules.length).toBeGreaterThan(0);
     for (const r of rules) expect(r).toMatchObject({ authMethod: 'scram-sha-256', error: null });
     expect((await db`show password_encryption`)[0]!.password_encryption).toBe('scram-sha-256');
@@ -36,7 +38,9 @@ async function check(url: string): Promise<void> {
   await intruder.end();
 }
 
-it('uses scram-sha-256 only, refuses a wrong password, keeps its files to itself, and upgrades an older data dir', { timeout: 120_000 }, async () => {
+it('uses scram-sha-256 only, refuses a wrong password, keeps its files to itself, and upgrades an older data dir', {
+  timeout: 120_000,
+}, async () => {
   const parent = await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-pgauth-'));
   await fs.chmod(parent, 0o711); // as root Postgres runs as "postgres", which must pass through
   dataDir = path.join(parent, 'data');

@@ -5,13 +5,24 @@ import { expectError } from '../support/api.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { processesOf } from '../support/server.js';
 import {
-  addSteps, api, command, createCluster, getCluster, masterGroup, postgresProcessesOf, stdoutOf, SystemTest,
-  waitClusterState, waitStep,
+  addSteps,
+  api,
+  command,
+  createCluster,
+  getCluster,
+  masterGroup,
+  postgresProcessesOf,
+  stdoutOf,
+  SystemTest,
+  waitClusterState,
+  waitStep,
 } from './harness.js';
 
 let t: SystemTest;
 // a cleanup that terminates clusters and stops servers can take a while on a busy machine
-afterEach(async () => { await t?.cleanup(); }, 90_000);
+afterEach(async () => {
+  await t?.cleanup();
+}, 90_000);
 
 const KEY_LINE = /Admin API key: (\S+)/g;
 
@@ -62,8 +73,14 @@ describe('embedded Postgres (no DATABASE_URL)', { timeout: 120_000 }, () => {
     expect((await getCluster(b, clusterId)).instances[0]).toMatchObject({ state: 'RUNNING', pid: agentPid });
 
     second.proc.kill('SIGTERM');
-    const code = await waitUntil(() => (second.proc.exitCode ?? (second.proc.signalCode ? -1 : null)) !== null
-      ? { code: second.proc.exitCode, signal: second.proc.signalCode } : null, 'the server to exit', 30_000);
+    const code = await waitUntil(
+      () =>
+        (second.proc.exitCode ?? (second.proc.signalCode ? -1 : null)) !== null
+          ? { code: second.proc.exitCode, signal: second.proc.signalCode }
+          : null,
+      'the server to exit',
+      30_000,
+    );
     expect(code).toEqual({ code: 0, signal: null });
     await waitUntil(() => postgresProcessesOf(t.dataDir).length === 0, 'no Postgres left for the data dir', 10_000);
     await waitUntil(() => processesOf(t.dataDir).length === 0, 'no agent left', 10_000);

@@ -45,37 +45,63 @@ async function deploy(a: Api, input: Record<string, unknown>): Promise<void> {
   await waitUntil(async () => (await a.data(STATE, { name: input.name })).function.state === 'ACTIVE', `${input.name} ACTIVE`);
 }
 
-const deploySpin = (a: Api) => deploy(a, { name: 'spin', runtime: 'PROVIDED', handler: 'x', code: { files: [{ path: 'bootstrap', content: SPIN_BOOTSTRAP, executable: true }] } });
+const deploySpin = (a: Api) =>
+  deploy(a, {
+    name: 'spin',
+    runtime: 'PROVIDED',
+    handler: 'x',
+    code: { files: [{ path: 'bootstrap', content: SPIN_BOOTSTRAP, executable: true }] },
+  });
 
 /** The runtime roots under a functions dir. */
-const rootsIn = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('emberplane-fn-srv-')).map((n) => path.join(dir, n));
+const rootsIn = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => n.startsWith('emberplane-fn-srv-'))
+    .map((n) => path.join(dir, n));
 
 /** The outer processes of spare sandboxes: they bind a staging dir under <root>/spares/ at /var/task. */
-const sparesUnder = (dir: string) => readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.startsWith(`${dir}/`) && arg.includes('/spares/'));
-  } catch {
-    return false;
-  }
-});
+const sparesUnder = (dir: string) =>
+  readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+          .split('\0')
+          .some((arg) => arg.startsWith(`${dir}/`) && arg.includes('/spares/'));
+      } catch {
+        return false;
+      }
+    });
 
 /** The keeper shell a server started (its child with the keeper's name on its command line). */
 function keeperOf(server: ChildServer): number {
-  const pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === server.pid
-        && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('emberplane-fn-keeper');
-    } catch {
-      return false;
-    }
-  });
+  const pids = readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return (
+          Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === server.pid &&
+          readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('emberplane-fn-keeper')
+        );
+      } catch {
+        return false;
+      }
+    });
   expect(pids).toHaveLength(1);
   return pids[0]!;
 }
 
 async function serverEnv(t: SystemTest, extra: Record<string, string> = {}) {
-  return { DATABASE_URL: await createTestDatabase(), ADMIN_API_KEY: TEST_KEY, FUNCTIONS_RUNTIME_DIR: functionsDirOf(t.dataDir), PORT: '0', ...extra };
+  return {
+    DATABASE_URL: await createTestDatabase(),
+    ADMIN_API_KEY: TEST_KEY,
+    FUNCTIONS_RUNTIME_DIR: functionsDirOf(t.dataDir),
+    PORT: '0',
+    ...extra,
+  };
 }
 
 describe('function instances and runtime roots of a server that ends', { timeout: 120_000 }, () => {
@@ -84,13 +110,21 @@ describe('function instances and runtime roots of a server that ends', { timeout
     const server = await t.start(await serverEnv(t));
     const a = api(server);
     await deploySpin(a);
-    await deploy(a, { name: 'busy', runtime: 'NODEJS20', handler: 'index.handler', timeoutSeconds: 300,
-      code: { files: [{ path: 'index.js', content: 'exports.handler = () => new Promise((r) => setTimeout(r, 120000));' }] } });
+    await deploy(a, {
+      name: 'busy',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      timeoutSeconds: 300,
+      code: { files: [{ path: 'index.js', content: 'exports.handler = () => new Promise((r) => setTimeout(r, 120000));' }] },
+    });
     const spin = (await a.data(INVOKE, { input: { functionName: 'spin' } })).invokeFunction.payload;
     expect(isAlive(spin.stream)).toBe(true);
     const busy = (await a.data(INVOKE, { input: { functionName: 'busy', invocationType: 'EVENT' } })).invokeFunction.invocation.id;
     await waitUntil(async () => (await a.data(INVOCATION, { id: busy })).invocation.status === 'RUNNING', 'the busy invocation to run');
-    const instances = await waitUntil(() => { const p = processesOf(t.dataDir); return p.length >= 2 ? p : null; }, 'both instances');
+    const instances = await waitUntil(() => {
+      const p = processesOf(t.dataDir);
+      return p.length >= 2 ? p : null;
+    }, 'both instances');
     // this server has made its one runtime root
     const roots = rootsIn(functionsDirOf(t.dataDir));
     expect(roots).toHaveLength(1);
@@ -124,7 +158,7 @@ describe('function instances and runtime roots of a server that ends', { timeout
     expect(rootsIn(functionsDirOf(t.dataDir))).toEqual([deadRoot]);
 
     const second = await t.start(env);
-    await waitUntil(() => !isAlive(spin.stream), 'the dead root\'s instance to be killed', 5_000);
+    await waitUntil(() => !isAlive(spin.stream), "the dead root's instance to be killed", 5_000);
     const after = rootsIn(functionsDirOf(t.dataDir));
     expect(after).toHaveLength(1);
     expect(after[0]).not.toBe(deadRoot);
@@ -146,11 +180,19 @@ describe('function instances and runtime roots of a server that ends', { timeout
     t = await new SystemTest().init('emberplane-fn-spares-');
     const server = await t.start(await serverEnv(t, { FUNCTION_SPARE_SANDBOXES: '2' }));
     const a = api(server);
-    await deploy(a, { name: 'wants-spares', runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: 'exports.handler = async () => 1;' }] } });
+    await deploy(a, {
+      name: 'wants-spares',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      code: { files: [{ path: 'index.js', content: 'exports.handler = async () => 1;' }] },
+    });
     // the first cold start makes the pool fill
     expect((await a.data(INVOKE, { input: { functionName: 'wants-spares' } })).invokeFunction.payload).toBe(1);
     // each spare: its outer bwrap (the server's child) and bwrap's init inside, same command line
-    const spares = await waitUntil(() => { const p = sparesUnder(functionsDirOf(t.dataDir)); return p.length === 4 ? p : null; }, 'two spare sandboxes');
+    const spares = await waitUntil(() => {
+      const p = sparesUnder(functionsDirOf(t.dataDir));
+      return p.length === 4 ? p : null;
+    }, 'two spare sandboxes');
     process.kill(keeperOf(server), 'SIGKILL');
     await server.kill('SIGKILL');
     await waitUntil(() => spares.every((pid) => !processAlive(pid)), 'the spares to die with their server', 10_000);
@@ -162,7 +204,10 @@ describe('function instances and runtime roots of a server that ends', { timeout
     // the function sleeps on its first run only: it asks this little server (on the loopback the
     // sandbox shares) whether it ran before
     let runs = 0;
-    const oracle = http.createServer((_req, res) => { runs++; res.end(runs === 1 ? 'first' : 'again'); });
+    const oracle = http.createServer((_req, res) => {
+      runs++;
+      res.end(runs === 1 ? 'first' : 'again');
+    });
     await new Promise<void>((r) => oracle.listen(0, '127.0.0.1', () => r()));
     const oracleUrl = `http://127.0.0.1:${(oracle.address() as AddressInfo).port}/`;
     try {
@@ -170,19 +215,34 @@ describe('function instances and runtime roots of a server that ends', { timeout
       const first = await t.start(env);
       const a = api(first);
       await deploy(a, {
-        name: 'slow', runtime: 'NODEJS20', handler: 'index.handler', timeoutSeconds: 300, environment: { ORACLE: oracleUrl },
+        name: 'slow',
+        runtime: 'NODEJS20',
+        handler: 'index.handler',
+        timeoutSeconds: 300,
+        environment: { ORACLE: oracleUrl },
         eventInvokeConfig: { maximumRetryAttempts: 0 },
-        code: { files: [{ path: 'index.js', content: `const http = require('http');
+        code: {
+          files: [
+            {
+              path: 'index.js',
+              content: `const http = require('http');
   const ask = () => new Promise((resolve, reject) => http.get(process.env.ORACLE, (res) => { let b = ''; res.on('data', (c) => { b += c; }); res.on('end', () => resolve(b)); }).on('error', reject));
   exports.handler = async (event) => {
     if ((await ask()) === 'again') return { ok: event.n };
     await new Promise((r) => setTimeout(r, 60000));
     return { slept: true };
-  };` }] },
+  };`,
+            },
+          ],
+        },
       });
-      const id = (await a.data(INVOKE, { input: { functionName: 'slow', invocationType: 'EVENT', payload: { n: 7 } } })).invokeFunction.invocation.id;
+      const id = (await a.data(INVOKE, { input: { functionName: 'slow', invocationType: 'EVENT', payload: { n: 7 } } })).invokeFunction
+        .invocation.id;
       await waitUntil(() => runs >= 1, 'the first run to start');
-      const pids = await waitUntil(() => { const p = processesOf(t.dataDir); return p.length > 0 ? p : null; }, 'the instance\'s processes');
+      const pids = await waitUntil(() => {
+        const p = processesOf(t.dataDir);
+        return p.length > 0 ? p : null;
+      }, "the instance's processes");
 
       const stopping = Date.now();
       await first.kill('SIGTERM');
@@ -194,10 +254,15 @@ describe('function instances and runtime roots of a server that ends', { timeout
 
       const second = await t.start(env);
       const b = api(second);
-      const done = await waitUntil(async () => {
-        const inv = (await b.data(INVOCATION, { id })).invocation;
-        return inv.status === 'SUCCEEDED' || inv.status === 'FAILED' ? inv : null;
-      }, 'the invocation to run again', 30_000, 200);
+      const done = await waitUntil(
+        async () => {
+          const inv = (await b.data(INVOCATION, { id })).invocation;
+          return inv.status === 'SUCCEEDED' || inv.status === 'FAILED' ? inv : null;
+        },
+        'the invocation to run again',
+        30_000,
+        200,
+      );
       expect(done.status).toBe('SUCCEEDED');
       expect(done.response).toEqual({ ok: 7 });
       // the cut-short run was the platform's failure: no attempt spent (retries are 0 here)

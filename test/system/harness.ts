@@ -5,7 +5,12 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  getCluster as getClusterBy, getStep as getStepBy, MASTER, waitForCluster, waitForClusterState, waitForStep,
+  getCluster as getClusterBy,
+  getStep as getStepBy,
+  MASTER,
+  waitForCluster,
+  waitForClusterState,
+  waitForStep,
 } from '../support/api.js';
 import { startChildServer, type ChildServer } from '../support/child-server.js';
 import { gql, gqlData, Subscription, wsClient, type GqlResponse } from '../support/client.js';
@@ -16,8 +21,21 @@ export const TEST_KEY = 'ep_system_test_admin_key_0123456789abcdef';
 
 // startChildServer passes the parent's environment on: anything that configures the server must
 // come from the test alone, or a developer's shell (or another suite) would change what is tested.
-const CONTROLLED_ENV = ['ADMIN_API_KEY', 'DATABASE_URL', 'PORT', 'HOST', 'DATA_DIR', 'AGENT_URL', 'STOP_AGENTS_ON_EXIT',
-  'HEARTBEAT_TIMEOUT_MS', 'NODE_ENV', 'DB_POOL_SIZE', 'SANDBOX', 'SANDBOX_BWRAP', 'SECRETS_KEY'];
+const CONTROLLED_ENV = [
+  'ADMIN_API_KEY',
+  'DATABASE_URL',
+  'PORT',
+  'HOST',
+  'DATA_DIR',
+  'AGENT_URL',
+  'STOP_AGENTS_ON_EXIT',
+  'HEARTBEAT_TIMEOUT_MS',
+  'NODE_ENV',
+  'DB_POOL_SIZE',
+  'SANDBOX',
+  'SANDBOX_BWRAP',
+  'SECRETS_KEY',
+];
 
 export async function newDataDir(prefix = 'emberplane-sys-'): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
@@ -53,7 +71,8 @@ export interface Api {
 export function api(server: { url: string }, key = TEST_KEY): Api {
   const clients: ReturnType<typeof wsClient>[] = [];
   return {
-    url: server.url, key,
+    url: server.url,
+    key,
     gql: (query, variables) => gql(server.url, key, query, variables),
     data: (query, variables) => gqlData(server.url, key, query, variables),
     subscribe(query, variables, pick) {
@@ -76,7 +95,11 @@ export const LOGS_SUB = `subscription($streamId: ID!, $after: String) { logs(str
 export const EVENTS_SUB = `subscription($clusterId: ID!, $after: String) { clusterEvents(clusterId: $clusterId, after: $after) {
   cursor clusterId kind resourceId state previousState message detail } }`;
 
-export interface LogLineOut { cursor: string; stream: string; text: string }
+export interface LogLineOut {
+  cursor: string;
+  stream: string;
+  text: string;
+}
 
 export function masterGroup() {
   return { ...MASTER };
@@ -153,7 +176,11 @@ process.once('exit', () => {
   for (const s of everyServer) if (isAlive(s.pid)) s.proc.kill('SIGKILL');
   for (const dir of everyDataDir) {
     for (const pid of [...processesOf(dir), ...postgresProcessesOf(dir)]) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
   }
 });
@@ -203,14 +230,23 @@ export class SystemTest {
     if (server) {
       try {
         const a = api(server, this.key);
-        const active = await a.data(`query { clusters(first: 100, filter: { states: [STARTING, BOOTSTRAPPING, RUNNING, WAITING, TERMINATING] }) { edges { node { id state } } } }`);
+        const active = await a.data(
+          `query { clusters(first: 100, filter: { states: [STARTING, BOOTSTRAPPING, RUNNING, WAITING, TERMINATING] }) { edges { node { id state } } } }`,
+        );
         const ids = active.clusters.edges.map((e: any) => e.node.id);
         if (ids.length) {
           await a.data(`mutation($ids: [ID!]!) { terminateClusters(input: { ids: $ids }) { clusters { id } } }`, { ids });
-          await waitUntil(async () => {
-            const res = await a.data(`query($ids: [ID!]!) { clusters(first: 100, filter: { ids: $ids }) { edges { node { state } } } }`, { ids });
-            return res.clusters.edges.every((e: any) => ENDED.includes(e.node.state));
-          }, 'every cluster to end (cleanup)', 20_000, 100);
+          await waitUntil(
+            async () => {
+              const res = await a.data(`query($ids: [ID!]!) { clusters(first: 100, filter: { ids: $ids }) { edges { node { state } } } }`, {
+                ids,
+              });
+              return res.clusters.edges.every((e: any) => ENDED.includes(e.node.state));
+            },
+            'every cluster to end (cleanup)',
+            20_000,
+            100,
+          );
         }
       } catch (err) {
         problems.push(`terminating clusters failed: ${(err as Error).message}`);
@@ -234,7 +270,11 @@ export class SystemTest {
       const left = processesOf(this.dataDir);
       problems.push(`processes left under ${this.dataDir}: ${left.join(', ')}`);
       for (const pid of left) {
-        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
       }
       await waitUntil(() => processesOf(this.dataDir).length === 0, 'leftovers to die', 10_000, 100).catch(() => {});
     }
@@ -242,11 +282,19 @@ export class SystemTest {
     if (pg.length) {
       problems.push(`Postgres left running for ${this.dataDir}: ${pg.join(', ')}`);
       for (const pid of pg) {
-        try { process.kill(pid, 'SIGINT'); } catch { /* already gone */ }
+        try {
+          process.kill(pid, 'SIGINT');
+        } catch {
+          /* already gone */
+        }
       }
       await waitUntil(() => postgresProcessesOf(this.dataDir).length === 0, 'Postgres to stop', 15_000, 100).catch(() => {
         for (const pid of postgresProcessesOf(this.dataDir)) {
-          try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* already gone */
+          }
         }
       });
     }

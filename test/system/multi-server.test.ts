@@ -10,13 +10,29 @@ import { createTestDatabase } from '../support/db.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { agentProcessesOf } from '../support/server.js';
 import {
-  addSteps, api, command, createCluster, envOf, EVENTS_SUB, getCluster, LOGS_SUB, masterGroup, stdoutOf, SystemTest,
-  TEST_KEY, waitCluster, waitClusterState, waitStep, type LogLineOut,
+  addSteps,
+  api,
+  command,
+  createCluster,
+  envOf,
+  EVENTS_SUB,
+  getCluster,
+  LOGS_SUB,
+  masterGroup,
+  stdoutOf,
+  SystemTest,
+  TEST_KEY,
+  waitCluster,
+  waitClusterState,
+  waitStep,
+  type LogLineOut,
 } from './harness.js';
 
 let t: SystemTest;
 // a cleanup that terminates clusters and stops servers can take a while on a busy machine
-afterEach(async () => { await t?.cleanup(); }, 90_000);
+afterEach(async () => {
+  await t?.cleanup();
+}, 90_000);
 
 const agentUrl = (port: number) => `ws://127.0.0.1:${port}/agent`;
 const urlsOf = (pid: number) => envOf(pid).AGENT_CONTROL_PLANE_URLS!.split(',');
@@ -43,7 +59,9 @@ describe('two servers on one database', { timeout: 120_000 }, () => {
 
     const events = t.track(A.subscribe(EVENTS_SUB, { clusterId, after: '0' }, (d) => d.clusterEvents));
     await events.waitFor((v) => v.some((e) => e.kind === 'CLUSTER' && e.state === 'WAITING'), 'the replayed WAITING event');
-    const [step] = await addSteps(B, clusterId, [command('chatty', 'for i in 1 2 3 4 5; do echo out $i; echo err $i >&2; sleep 0.2; done')]);
+    const [step] = await addSteps(B, clusterId, [
+      command('chatty', 'for i in 1 2 3 4 5; do echo out $i; echo err $i >&2; sleep 0.2; done'),
+    ]);
     const logs = t.track(A.subscribe<LogLineOut>(LOGS_SUB, { streamId: step!.logStreamId }, (d) => d.logs));
 
     await logs.waitFor((v) => v.some((l) => l.text === 'Step completed (exit code 0)'), 'the last log line on A');
@@ -55,7 +73,11 @@ describe('two servers on one database', { timeout: 120_000 }, () => {
     await events.waitFor((v) => v.some((e) => e.kind === 'STEP' && e.resourceId === step!.id && e.state === 'COMPLETED'), 'COMPLETED on A');
     await events.waitFor((v) => v.filter((e) => e.kind === 'CLUSTER' && e.state === 'WAITING').length === 2, 'WAITING again on A');
     const stepEvents = events.values.filter((e) => e.kind === 'STEP' && e.resourceId === step!.id);
-    expect(stepEvents.map((e) => [e.previousState, e.state])).toEqual([[null, 'PENDING'], ['PENDING', 'RUNNING'], ['RUNNING', 'COMPLETED']]);
+    expect(stepEvents.map((e) => [e.previousState, e.state])).toEqual([
+      [null, 'PENDING'],
+      ['PENDING', 'RUNNING'],
+      ['RUNNING', 'COMPLETED'],
+    ]);
     expect(stepEvents[2].detail).toMatchObject({ exitCode: 0, instanceId: ready.instances[0].id });
     const clusterStates = events.values.filter((e) => e.kind === 'CLUSTER').map((e) => e.state);
     expect(clusterStates).toEqual(['STARTING', 'BOOTSTRAPPING', 'WAITING', 'RUNNING', 'WAITING']);
@@ -75,14 +97,21 @@ describe('two servers on one database', { timeout: 120_000 }, () => {
     const ids = path.join(scratch, 'ids.txt');
     const trace = path.join(scratch, 'trace.txt');
     // small appends to an O_APPEND file are atomic, so lines never interleave
-    const script = 'echo "+$CLUSTER_STEP_ID" >> "$TRACE"; echo "$CLUSTER_STEP_ID" >> "$IDS"; sleep 0.2; echo "-$CLUSTER_STEP_ID" >> "$TRACE"';
-    const added = await Promise.all(Array.from({ length: 30 }, (_, i) =>
-      addSteps(i % 2 ? B : A, clusterId, [command(`step-${i}`, script, { IDS: ids, TRACE: trace })])));
+    const script =
+      'echo "+$CLUSTER_STEP_ID" >> "$TRACE"; echo "$CLUSTER_STEP_ID" >> "$IDS"; sleep 0.2; echo "-$CLUSTER_STEP_ID" >> "$TRACE"';
+    const added = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => addSteps(i % 2 ? B : A, clusterId, [command(`step-${i}`, script, { IDS: ids, TRACE: trace })])),
+    );
     const stepIds = added.map((s) => s[0]!.id);
     expect(new Set(stepIds).size).toBe(30);
 
-    const done = await waitCluster(A, clusterId, (c) => c.steps.edges.length === 30 && c.steps.edges.every((e: any) => ENDED_STEP.includes(e.node.state)),
-      'all 30 steps ended', 60_000);
+    const done = await waitCluster(
+      A,
+      clusterId,
+      (c) => c.steps.edges.length === 30 && c.steps.edges.every((e: any) => ENDED_STEP.includes(e.node.state)),
+      'all 30 steps ended',
+      60_000,
+    );
     expect(done.steps.edges.map((e: any) => e.node.state)).toEqual(Array(30).fill('COMPLETED'));
     expect(readFileSync(ids, 'utf8').trim().split('\n').sort()).toEqual([...stepIds].sort());
 
@@ -114,12 +143,17 @@ describe('two servers on one database', { timeout: 120_000 }, () => {
     // seconds, so wait until A has refreshed since B registered before A launches anything.
     const db = postgres(databaseUrl, { max: 1, onnotice: () => {} });
     try {
-      await waitUntil(async () => {
-        const [row] = await db<{ ok: boolean }[]>`
+      await waitUntil(
+        async () => {
+          const [row] = await db<{ ok: boolean }[]>`
           select a.heartbeat_at > b.started_at + interval '200 milliseconds' as ok
           from servers a, servers b where a.agent_url = ${agentUrl(a.port)} and b.agent_url = ${agentUrl(b.port)}`;
-        return row?.ok;
-      }, 'A to see B in the servers table', 20_000, 200);
+          return row?.ok;
+        },
+        'A to see B in the servers table',
+        20_000,
+        200,
+      );
     } finally {
       await db.end();
     }

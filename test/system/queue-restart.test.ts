@@ -23,7 +23,7 @@ const HANDLER = `exports.handler = async (e) => {
 };`;
 
 describe('kill -9 of a server running a queue batch', { timeout: 120_000 }, () => {
-  it('the batch\'s message comes back after the visibility timeout and is processed by the restarted server', async () => {
+  it("the batch's message comes back after the visibility timeout and is processed by the restarted server", async () => {
     t = await new SystemTest().init('emberplane-queue-restart-');
     const databaseUrl = await createTestDatabase();
     const env = { DATABASE_URL: databaseUrl, ADMIN_API_KEY: TEST_KEY, FUNCTIONS_RUNTIME_DIR: functionsDirOf(t.dataDir), PORT: '0' };
@@ -31,9 +31,18 @@ describe('kill -9 of a server running a queue batch', { timeout: 120_000 }, () =
     const a = api(first);
     await createQueue(a, { name: 'work', visibilityTimeoutSeconds: 3 });
     await a.data(`mutation($input: CreateFunctionInput!) { createFunction(input: $input) { function { name } } }`, {
-      input: { name: 'worker', runtime: 'NODEJS20', handler: 'index.handler', timeoutSeconds: 3, code: { files: [{ path: 'index.js', content: HANDLER }] } },
+      input: {
+        name: 'worker',
+        runtime: 'NODEJS20',
+        handler: 'index.handler',
+        timeoutSeconds: 3,
+        code: { files: [{ path: 'index.js', content: HANDLER }] },
+      },
     });
-    await waitUntil(async () => (await a.data(`query { function(name: "worker") { state } }`)).function.state === 'ACTIVE', 'the function to be ACTIVE');
+    await waitUntil(
+      async () => (await a.data(`query { function(name: "worker") { state } }`)).function.state === 'ACTIVE',
+      'the function to be ACTIVE',
+    );
     await createTrigger(a, { name: 'work-map', functionName: 'worker', queue: { queueName: 'work', batchSize: 1 } });
 
     const { messageId } = await send(a, 'work', 'job');
@@ -44,19 +53,29 @@ describe('kill -9 of a server running a queue batch', { timeout: 120_000 }, () =
     const b = api(second);
     // published while the message waits out its visibility timeout: a topic subscription puts it in the queue
     await createTopic(b, 'jobs');
-    await b.data(`mutation { subscribeQueue(input: { topicName: "jobs", queueName: "work", rawMessageDelivery: true }) { subscription { id } } }`);
+    await b.data(
+      `mutation { subscribeQueue(input: { topicName: "jobs", queueName: "work", rawMessageDelivery: true }) { subscription { id } } }`,
+    );
     await publish(b, { topicName: 'jobs', message: 'published job' });
 
-    const done = await waitUntil(async () => {
-      const q = await getQueue(b, 'work');
-      const settled = q.approximateNumberOfMessages + q.approximateNumberOfMessagesNotVisible === 0;
-      const records = (await deliveriesOf(b, 'work-map')).filter((d: any) => d.status === 'SUCCEEDED').flatMap((d: any) => d.invocation.response.records);
-      return settled && records.length >= 2 ? records : null;
-    }, 'both messages to be processed and deleted', 60_000);
+    const done = await waitUntil(
+      async () => {
+        const q = await getQueue(b, 'work');
+        const settled = q.approximateNumberOfMessages + q.approximateNumberOfMessagesNotVisible === 0;
+        const records = (await deliveriesOf(b, 'work-map'))
+          .filter((d: any) => d.status === 'SUCCEEDED')
+          .flatMap((d: any) => d.invocation.response.records);
+        return settled && records.length >= 2 ? records : null;
+      },
+      'both messages to be processed and deleted',
+      60_000,
+    );
     const job = done.filter((r: any) => r.body === 'job');
     // the killed batch left no record; the message was processed once, on its second receive
     expect(job).toEqual([{ id: messageId, count: '2', body: 'job' }]);
     // nothing interrupted this one: processed on its first receive
-    expect(done.filter((r: any) => r.body === 'published job')).toEqual([{ id: expect.stringMatching(/^[0-9a-f-]{36}$/), count: '1', body: 'published job' }]);
+    expect(done.filter((r: any) => r.body === 'published job')).toEqual([
+      { id: expect.stringMatching(/^[0-9a-f-]{36}$/), count: '1', body: 'published job' },
+    ]);
   });
 });

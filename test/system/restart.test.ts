@@ -7,13 +7,31 @@ import { createTestDatabase } from '../support/db.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { agentProcessesOf, processesOf } from '../support/server.js';
 import {
-  addSteps, api, command, createCluster, EVENTS_SUB, expectDense, getCluster, getStep, LOGS_SUB, masterGroup, sleep,
-  stdoutOf, SystemTest, TEST_KEY, waitCluster, waitClusterState, waitStep, type LogLineOut,
+  addSteps,
+  api,
+  command,
+  createCluster,
+  EVENTS_SUB,
+  expectDense,
+  getCluster,
+  getStep,
+  LOGS_SUB,
+  masterGroup,
+  sleep,
+  stdoutOf,
+  SystemTest,
+  TEST_KEY,
+  waitCluster,
+  waitClusterState,
+  waitStep,
+  type LogLineOut,
 } from './harness.js';
 
 let t: SystemTest;
 // a cleanup that terminates clusters and stops servers can take a while on a busy machine
-afterEach(async () => { await t?.cleanup(); }, 90_000);
+afterEach(async () => {
+  await t?.cleanup();
+}, 90_000);
 
 async function setup(prepare?: (databaseUrl: string) => Promise<void>) {
   t = await new SystemTest().init('emberplane-restart-');
@@ -118,7 +136,10 @@ describe('kill -9 of the server', { timeout: 120_000 }, () => {
     const ended = await waitCluster(b, clusterId, (c) => c.state === 'TERMINATED' || c.state === 'TERMINATED_WITH_ERRORS', 'ended', 20_000);
     expect(ended.state).toBe('TERMINATED_WITH_ERRORS');
     expect(ended.stateChangeReason.code).toBe('INSTANCE_FAILURE');
-    expect(ended.instances.map((i: any) => [i.id, i.state])).toEqual([[master.id, 'TERMINATED'], [core.id, 'TERMINATED']]);
+    expect(ended.instances.map((i: any) => [i.id, i.state])).toEqual([
+      [master.id, 'TERMINATED'],
+      [core.id, 'TERMINATED'],
+    ]);
     expect(ended.instances[0].stateChangeReason.code).toBe('INSTANCE_FAILURE');
     expect(ended.instanceGroups.map((g: any) => g.state)).toEqual(['TERMINATED', 'TERMINATED']);
     expect(ended.steps.edges.map((e: any) => e.node.state)).toEqual(['FAILED']);
@@ -136,24 +157,38 @@ describe('kill -9 of the server', { timeout: 120_000 }, () => {
     await events.waitFor((v) => v.some((e) => e.kind === 'CLUSTER' && e.state === 'WAITING'), 'the replayed WAITING event');
 
     process.kill(core.pid, 'SIGKILL');
-    const healed = await waitCluster(a, clusterId, (c) => c.instances.some((i: any) => i.role === 'CORE' && i.id !== core.id && i.state === 'RUNNING'),
-      'a replacement CORE instance RUNNING');
+    const healed = await waitCluster(
+      a,
+      clusterId,
+      (c) => c.instances.some((i: any) => i.role === 'CORE' && i.id !== core.id && i.state === 'RUNNING'),
+      'a replacement CORE instance RUNNING',
+    );
     const replacement = healed.instances.find((i: any) => i.role === 'CORE' && i.id !== core.id);
     expect(healed.instances).toHaveLength(3);
-    expect(healed.instances.find((i: any) => i.id === core.id)).toMatchObject({ state: 'TERMINATED', stateChangeReason: { code: 'INSTANCE_FAILURE' } });
+    expect(healed.instances.find((i: any) => i.id === core.id)).toMatchObject({
+      state: 'TERMINATED',
+      stateChangeReason: { code: 'INSTANCE_FAILURE' },
+    });
     expect(healed.instances.find((i: any) => i.id === master.id)).toMatchObject({ state: 'RUNNING', pid: master.pid });
     expect(replacement.groupId).toBe(core.groupId);
     expect(replacement.pid).not.toBe(core.pid);
     expect(isAlive(replacement.pid)).toBe(true);
     expect(['WAITING', 'RUNNING']).toContain(healed.state);
 
-    const failedEvent = await events.waitFor((v) => v.some((e) => e.kind === 'INSTANCE' && e.resourceId === core.id && e.state === 'TERMINATED'),
-      'the TERMINATED event of the killed instance');
+    const failedEvent = await events.waitFor(
+      (v) => v.some((e) => e.kind === 'INSTANCE' && e.resourceId === core.id && e.state === 'TERMINATED'),
+      'the TERMINATED event of the killed instance',
+    );
     const terminated = failedEvent.find((e) => e.kind === 'INSTANCE' && e.resourceId === core.id && e.state === 'TERMINATED')!;
     expect(terminated.previousState).toBe('RUNNING');
     expect(terminated.detail.reasonCode).toBe('INSTANCE_FAILURE');
 
-    const settled = await waitCluster(a, clusterId, (c) => c.instanceGroups.every((g: any) => g.state === 'RUNNING'), 'groups RUNNING again');
+    const settled = await waitCluster(
+      a,
+      clusterId,
+      (c) => c.instanceGroups.every((g: any) => g.state === 'RUNNING'),
+      'groups RUNNING again',
+    );
     expect(settled.state).toBe('WAITING');
     const [step] = await addSteps(a, clusterId, [command('after-heal', 'echo still here')]);
     expect((await waitStep(a, step!.id, (s) => !ACTIVE_STEP.includes(s.state), 'ended')).state).toBe('COMPLETED');
@@ -183,12 +218,19 @@ describe('kill -9 of the server', { timeout: 120_000 }, () => {
   it('a cluster accepted with steps right before a kill -9 starts after the restart and runs them', async () => {
     const { server, a, restart } = await setup();
     const clusterId = await createCluster(a, {
-      name: 'accepted-cluster', instanceGroups: [masterGroup()], steps: [command('boot', 'echo booted')],
+      name: 'accepted-cluster',
+      instanceGroups: [masterGroup()],
+      steps: [command('boot', 'echo booted')],
     });
     await server.kill('SIGKILL');
 
     const b = api(await restart());
-    const c = await waitCluster(b, clusterId, (x) => x.state === 'WAITING' && x.steps.edges[0]?.node.state === 'COMPLETED', 'WAITING with its step COMPLETED');
+    const c = await waitCluster(
+      b,
+      clusterId,
+      (x) => x.state === 'WAITING' && x.steps.edges[0]?.node.state === 'COMPLETED',
+      'WAITING with its step COMPLETED',
+    );
     expect(c.instances).toHaveLength(1);
     expect(c.instances[0].state).toBe('RUNNING');
     expect(isAlive(c.instances[0].pid)).toBe(true);
@@ -225,20 +267,36 @@ describe('kill -9 of the server', { timeout: 120_000 }, () => {
     });
     const db = postgres(t.databaseUrl!, { max: 1, onnotice: () => {} });
     const gate = await db.reserve();
-    const waiters = async () => (await gate<{ n: number }[]>`
-      select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${GATE} and not granted`)[0]!.n;
+    const waiters = async () =>
+      (
+        await gate<{ n: number }[]>`
+      select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${GATE} and not granted`
+      )[0]!.n;
     try {
       await gate`select pg_advisory_lock(${GATE})`;
-      const clusterId = await createCluster(a, { name: 'half-launched', instanceGroups: [masterGroup()], steps: [command('boot', 'echo booted')] });
-      await waitUntil(async () => (await waiters()) === 1 && agentProcessesOf(t.dataDir).length === 1,
-        'the agent to be started and its record to wait', 20_000, 20);
+      const clusterId = await createCluster(a, {
+        name: 'half-launched',
+        instanceGroups: [masterGroup()],
+        steps: [command('boot', 'echo booted')],
+      });
+      await waitUntil(
+        async () => (await waiters()) === 1 && agentProcessesOf(t.dataDir).length === 1,
+        'the agent to be started and its record to wait',
+        20_000,
+        20,
+      );
       const [stray] = agentProcessesOf(t.dataDir);
       await server.kill('SIGKILL');
-      await waitUntil(async () => (await waiters()) === 0, 'Postgres to abort the dead server\'s update', 20_000);
+      await waitUntil(async () => (await waiters()) === 0, "Postgres to abort the dead server's update", 20_000);
       await gate`select pg_advisory_unlock(${GATE})`;
 
       const b = api(await restart());
-      const c = await waitCluster(b, clusterId, (x) => x.state === 'WAITING' && x.steps.edges[0]?.node.state === 'COMPLETED', 'WAITING with its step COMPLETED');
+      const c = await waitCluster(
+        b,
+        clusterId,
+        (x) => x.state === 'WAITING' && x.steps.edges[0]?.node.state === 'COMPLETED',
+        'WAITING with its step COMPLETED',
+      );
       expect(c.instances).toHaveLength(1);
       expect(c.instances[0].state).toBe('RUNNING');
       const agent: number = c.instances[0].pid;
@@ -248,8 +306,10 @@ describe('kill -9 of the server', { timeout: 120_000 }, () => {
       // converged: one agent for the instance, the one recorded; an unrecorded one must not linger
       // (it would until AGENT_ORPHAN_SECONDS, 60 s here and 300 s by default)
       await waitUntil(() => agentProcessesOf(t.dataDir).length === 1, 'one agent process', 15_000, 100).catch(() => {});
-      expect({ processes: agentProcessesOf(t.dataDir), strayAlive: isAlive(stray!) })
-        .toEqual({ processes: [agent], strayAlive: agent === stray });
+      expect({ processes: agentProcessesOf(t.dataDir), strayAlive: isAlive(stray!) }).toEqual({
+        processes: [agent],
+        strayAlive: agent === stray,
+      });
     } finally {
       gate.release();
       await db.end();

@@ -27,7 +27,9 @@ const INVOKE = `mutation($input: InvokeFunctionInput!) { invokeFunction(input: $
 const STATE = `query($name: String!) { function(name: $name) { state stateReason } }`;
 
 async function deploy(a: Api, name: string, body: string): Promise<void> {
-  await a.data(CREATE, { input: { name, runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: body }] } } });
+  await a.data(CREATE, {
+    input: { name, runtime: 'NODEJS20', handler: 'index.handler', code: { files: [{ path: 'index.js', content: body }] } },
+  });
   await waitUntil(async () => (await a.data(STATE, { name })).function.state === 'ACTIVE', `${name} ACTIVE`);
 }
 
@@ -47,17 +49,33 @@ describe('the sandbox at start-up', { timeout: 120_000 }, () => {
   it('without bubblewrap, npm start refuses to start and says what to install and how to opt out', async () => {
     const dataDir = await fs.mkdtemp(path.join(root, '.sandbox-test-'));
     try {
-      const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: '0', SANDBOX_BWRAP: '/nonexistent/bwrap', LOG_LEVEL: 'warn' };
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        DATA_DIR: dataDir,
+        PORT: '0',
+        SANDBOX_BWRAP: '/nonexistent/bwrap',
+        LOG_LEVEL: 'warn',
+      };
       delete env.SANDBOX;
       delete env.DATABASE_URL;
-      const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
+        cwd: root,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
-      proc.stdout.on('data', (d) => { stdout += d; });
-      proc.stderr.on('data', (d) => { stderr += d; });
+      proc.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      proc.stderr.on('data', (d) => {
+        stderr += d;
+      });
       const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
       expect(code).toBe(1);
-      expect(stderr).toContain('Refusing to start: tenant code runs in a sandbox, and bubblewrap (bwrap) is not installed (SANDBOX_BWRAP=/nonexistent/bwrap is not an executable).');
+      expect(stderr).toContain(
+        'Refusing to start: tenant code runs in a sandbox, and bubblewrap (bwrap) is not installed (SANDBOX_BWRAP=/nonexistent/bwrap is not an executable).',
+      );
       expect(stderr).toContain('apt-get install -y bubblewrap util-linux');
       expect(stderr).toContain('SANDBOX=off npm start');
       // a plain message, not a stack; and nothing was started (no embedded Postgres in DATA_DIR)
@@ -71,7 +89,13 @@ describe('the sandbox at start-up', { timeout: 120_000 }, () => {
 
   it('SANDBOX=off starts with a warning, and runs functions unconfined', async () => {
     t = await new SystemTest().init('emberplane-sbx-off-');
-    const server = await t.start({ DATABASE_URL: await createTestDatabase(), ADMIN_API_KEY: TEST_KEY, FUNCTIONS_RUNTIME_DIR: functionsDirOf(t.dataDir), PORT: '0', SANDBOX: 'off' });
+    const server = await t.start({
+      DATABASE_URL: await createTestDatabase(),
+      ADMIN_API_KEY: TEST_KEY,
+      FUNCTIONS_RUNTIME_DIR: functionsDirOf(t.dataDir),
+      PORT: '0',
+      SANDBOX: 'off',
+    });
     expect(server.output()).toContain('SANDBOX=off: tenant code (function instances, cluster steps) runs unconfined');
     const a = api(server);
     await deploy(a, 'open', PROBE);
@@ -79,12 +103,17 @@ describe('the sandbox at start-up', { timeout: 120_000 }, () => {
     expect(out.task.startsWith(functionsDirOf(t.dataDir))).toBe(true);
     expect(out.pids).toBeGreaterThan(2);
     // unconfined, nothing ends its setsid child: that is what the warning is about
-    for (const pid of instanceProcesses(out.stream)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const pid of instanceProcesses(out.stream))
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
   });
 });
 
 describe('a server started by a normal user', { timeout: 120_000 }, () => {
-  it('confines instances in unprivileged user namespaces, as its own uid: Lambda\'s paths, its own pids and /tmp, nothing left behind', async () => {
+  it("confines instances in unprivileged user namespaces, as its own uid: Lambda's paths, its own pids and /tmp, nothing left behind", async () => {
     if (process.getuid!() !== 0) {
       // the suite itself runs as a normal user then: every other function test already covers this case
       return;
@@ -96,9 +125,17 @@ describe('a server started by a normal user', { timeout: 120_000 }, () => {
     const home = path.join(t.dataDir, 'home');
     await fs.mkdir(home);
     for (const dir of [t.dataDir, fnDir, home]) await fs.chown(dir, NOBODY.uid, NOBODY.gid);
-    const server = await t.start({
-      DATABASE_URL: await createTestDatabase(), ADMIN_API_KEY: TEST_KEY, FUNCTIONS_RUNTIME_DIR: fnDir, PORT: '0', HOME: home, TMPDIR: home,
-    }, NOBODY);
+    const server = await t.start(
+      {
+        DATABASE_URL: await createTestDatabase(),
+        ADMIN_API_KEY: TEST_KEY,
+        FUNCTIONS_RUNTIME_DIR: fnDir,
+        PORT: '0',
+        HOME: home,
+        TMPDIR: home,
+      },
+      NOBODY,
+    );
     const a = api(server);
     await deploy(a, 'mine', PROBE);
     const out = (await a.data(INVOKE, { input: { functionName: 'mine' } })).invokeFunction.payload;
@@ -107,7 +144,10 @@ describe('a server started by a normal user', { timeout: 120_000 }, () => {
     expect(out.pid).toBe(2);
     expect(out.pids).toBe(2);
     expect(out.tmpMb).toBe(512);
-    const pids = await waitUntil(() => { const p = instanceProcesses(out.stream); return p.length >= 2 ? p : null; }, 'the instance and its child');
+    const pids = await waitUntil(() => {
+      const p = instanceProcesses(out.stream);
+      return p.length >= 2 ? p : null;
+    }, 'the instance and its child');
     await a.data(`mutation { deleteFunction(input: { functionName: "mine" }) { functionName } }`);
     await waitUntil(() => pids.every((p) => !isAlive(p)), 'the instance and its setsid child to end', 10_000);
   });

@@ -33,7 +33,10 @@ describe('kill -9 of a server dispatching trigger events', { timeout: 120_000 },
     await a.data(`mutation($input: CreateFunctionInput!) { createFunction(input: $input) { function { name } } }`, {
       input: { name: 'on-upload', runtime: 'NODEJS20', handler: 'index.handler', code },
     });
-    await waitUntil(async () => (await a.data(`query { function(name: "on-upload") { state } }`)).function.state === 'ACTIVE', 'the function to be ACTIVE');
+    await waitUntil(
+      async () => (await a.data(`query { function(name: "on-upload") { state } }`)).function.state === 'ACTIVE',
+      'the function to be ACTIVE',
+    );
     await createTrigger(a, { name: 'durable', functionName: 'on-upload', bucket: { bucket: 'durable', events: ['s3:ObjectCreated:*'] } });
 
     // hold the trigger row: the dispatcher takes the event from the outbox, then waits for its
@@ -44,7 +47,8 @@ describe('kill -9 of a server dispatching trigger events', { timeout: 120_000 },
     await holder`select 1 from triggers where name = 'durable' for update`;
     await a.data(PUT, { input: { bucket: 'durable', key: 'before-kill.txt', content: 'x' } });
     await waitUntil(async () => {
-      const [row] = await db!`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%from triggers%for share%'`;
+      const [row] =
+        await db!`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%from triggers%for share%'`;
       return row!.n > 0;
     }, 'the dispatcher to hold the event and wait for the trigger');
     await first.kill('SIGKILL');
@@ -58,7 +62,10 @@ describe('kill -9 of a server dispatching trigger events', { timeout: 120_000 },
     expect(d.invocation.response).toEqual({ key: 'before-kill.txt' });
     // a later event goes after it: once it is delivered, nothing else is left to come
     await b.data(PUT, { input: { bucket: 'durable', key: 'after-restart.txt', content: 'y' } });
-    await waitUntil(async () => (await deliveriesOf(b, 'durable')).some((x) => keyOf(x) === 'after-restart.txt'), 'the later event to be delivered');
+    await waitUntil(
+      async () => (await deliveriesOf(b, 'durable')).some((x) => keyOf(x) === 'after-restart.txt'),
+      'the later event to be delivered',
+    );
     const all = await waitForDeliveries(b, 'durable', 2);
     expect(all.map(keyOf).sort()).toEqual(['after-restart.txt', 'before-kill.txt']);
     const [outbox] = await db`select count(*)::int as n from trigger_outbox`;

@@ -24,12 +24,16 @@ const SDL = `
 /** A schema whose resolvers throw what `raise` gives them, wrapped as the API's is. */
 function schemaRaising(raise: (field: string) => unknown): GraphQLSchema {
   const schema = buildSchema(SDL);
-  const rejecting: GraphQLFieldResolver<unknown, unknown> = async (_s, _a, _c, info) => { throw raise(info.fieldName); };
+  const rejecting: GraphQLFieldResolver<unknown, unknown> = async (_s, _a, _c, info) => {
+    throw raise(info.fieldName);
+  };
   for (const typeName of ['Query', 'Mutation', 'Item', 'Payload']) {
     for (const field of Object.values((schema.getType(typeName) as GraphQLObjectType).getFields())) field.resolve = rejecting;
   }
   // a resolver that throws before returning a promise
-  (schema.getType('Mutation') as GraphQLObjectType).getFields().createNow!.resolve = () => { throw raise('createNow'); };
+  (schema.getType('Mutation') as GraphQLObjectType).getFields().createNow!.resolve = () => {
+    throw raise('createNow');
+  };
   (schema.getType('Query') as GraphQLObjectType).getFields().item!.resolve = () => ({ id: 'i-1' });
   (schema.getType('Mutation') as GraphQLObjectType).getFields().create!.resolve = (_s, args) => {
     if ((args as { input: { name?: string } }).input.name === 'payload') return { item: { id: 'i-1' } };
@@ -54,23 +58,41 @@ describe('error paths from the GraphQL arguments', () => {
 
   it('names the argument itself for an error about the whole input', async () => {
     const schema = schemaRaising(() => badInput(WHOLE_ARGUMENT, 'give exactly one source'));
-    expect(await errorOf(schema, 'mutation { create(input: {}) { __typename } }')).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input' });
+    expect(await errorOf(schema, 'mutation { create(input: {}) { __typename } }')).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input',
+    });
   });
 
   it('also when the resolver throws before returning a promise', async () => {
     const schema = schemaRaising(() => notFound('function', 'f', 'functionName'));
-    expect(await errorOf(schema, 'mutation { createNow(input: {}) { __typename } }')).toMatchObject({ code: 'NOT_FOUND', field: 'input.functionName' });
+    expect(await errorOf(schema, 'mutation { createNow(input: {}) { __typename } }')).toMatchObject({
+      code: 'NOT_FOUND',
+      field: 'input.functionName',
+    });
   });
 
   it('leaves an error without a field, and errors that are not AppErrors, as they are', async () => {
     const noField = conflict('cluster c-1 is TERMINATED');
-    expect(await errorOf(schemaRaising(() => noField), 'mutation { create(input: {}) { __typename } }')).toBe(noField);
+    expect(
+      await errorOf(
+        schemaRaising(() => noField),
+        'mutation { create(input: {}) { __typename } }',
+      ),
+    ).toBe(noField);
     const unexpected = new TypeError('boom');
-    expect(await errorOf(schemaRaising(() => unexpected), 'mutation { create(input: {}) { __typename } }')).toBe(unexpected);
+    expect(
+      await errorOf(
+        schemaRaising(() => unexpected),
+        'mutation { create(input: {}) { __typename } }',
+      ),
+    ).toBe(unexpected);
   });
 
   it('leaves the paths of fields with plain arguments, or with more than one argument, as the service named them', async () => {
-    const schema = schemaRaising((field) => badInput(field === 'preview' ? 'query' : field === 'items' ? 'filter.nameContains' : 'first', 'is wrong'));
+    const schema = schemaRaising((field) =>
+      badInput(field === 'preview' ? 'query' : field === 'items' ? 'filter.nameContains' : 'first', 'is wrong'),
+    );
     expect(await errorOf(schema, 'query { preview(clusterId: "c", query: "") }')).toMatchObject({ field: 'query' });
     expect(await errorOf(schema, 'query { items(filter: { nameContains: "x" }) { id } }')).toMatchObject({ field: 'filter.nameContains' });
     expect(await errorOf(schema, 'query { item(id: "i-1") { steps(first: -1) } }')).toMatchObject({ field: 'first' });
@@ -78,6 +100,8 @@ describe('error paths from the GraphQL arguments', () => {
 
   it('does not touch the fields of a mutation payload, which resolve after the mutation returned', async () => {
     const schema = schemaRaising(() => badInput('first', 'is wrong'));
-    expect(await errorOf(schema, 'mutation { create(input: { name: "payload" }) { item { steps(first: -1) } } }')).toMatchObject({ field: 'first' });
+    expect(await errorOf(schema, 'mutation { create(input: { name: "payload" }) { item { steps(first: -1) } } }')).toMatchObject({
+      field: 'first',
+    });
   });
 });

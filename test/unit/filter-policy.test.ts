@@ -9,8 +9,10 @@ const N = (v: number): MessageAttributeValue => ({ dataType: 'Number', stringVal
 const A = (v: unknown[]): MessageAttributeValue => ({ dataType: 'String.Array', stringValue: JSON.stringify(v) });
 const B = (v: string): MessageAttributeValue => ({ dataType: 'Binary', binaryValue: Buffer.from(v).toString('base64') });
 
-const attrs = (policy: object, a: Record<string, MessageAttributeValue>) => matchesAttributes(parseFilterPolicy(policy, 'MessageAttributes', 'p'), a);
-const body = (policy: object, doc: unknown) => matchesBody(parseFilterPolicy(policy, 'MessageBody', 'p'), typeof doc === 'string' ? doc : JSON.stringify(doc));
+const attrs = (policy: object, a: Record<string, MessageAttributeValue>) =>
+  matchesAttributes(parseFilterPolicy(policy, 'MessageAttributes', 'p'), a);
+const body = (policy: object, doc: unknown) =>
+  matchesBody(parseFilterPolicy(policy, 'MessageBody', 'p'), typeof doc === 'string' ? doc : JSON.stringify(doc));
 
 function refusal(policy: unknown, scope: 'MessageAttributes' | 'MessageBody' = 'MessageAttributes'): string {
   try {
@@ -25,7 +27,12 @@ function refusal(policy: unknown, scope: 'MessageAttributes' | 'MessageBody' = '
 }
 
 // the message of SNS's documentation (a customer transaction)
-const TX = { customer_interests: A(['soccer', 'rugby', 'hockey']), store: S('example_corp'), event: S('order_placed'), price_usd: N(210.75) };
+const TX = {
+  customer_interests: A(['soccer', 'rugby', 'hockey']),
+  store: S('example_corp'),
+  event: S('order_placed'),
+  price_usd: N(210.75),
+};
 
 describe('matching message attributes', () => {
   it('exact strings: OR within a key, AND across keys; missing keys do not match', () => {
@@ -94,7 +101,15 @@ describe('matching message attributes', () => {
 });
 
 describe('matching message bodies', () => {
-  const doc = { store: 'example_corp', price: 99.5, tags: ['a', 'b'], customer: { tier: 'gold', address: { country: 'NL' } }, lines: [{ sku: 'x1' }, { sku: 'y2' }], gift: false, note: null };
+  const doc = {
+    store: 'example_corp',
+    price: 99.5,
+    tags: ['a', 'b'],
+    customer: { tier: 'gold', address: { country: 'NL' } },
+    lines: [{ sku: 'x1' }, { sku: 'y2' }],
+    gift: false,
+    note: null,
+  };
 
   it('top-level and nested keys, lists of values and of objects', () => {
     expect(body({ store: ['example_corp'] }, doc)).toBe(true);

@@ -30,7 +30,10 @@ describe('route templates', () => {
 
   it('refuses bad paths and methods, naming the field', () => {
     for (const bad of ['items', '/a//b', '/a/', '/{a}/{a}', '/{rest+}/x', '/a{id}', '/a b', '/{1x}', `/${'a'.repeat(1100)}`]) {
-      expect(fieldOf(() => routeTemplate('GET', bad, 'input.http.path')), bad).toBe('input.http.path');
+      expect(
+        fieldOf(() => routeTemplate('GET', bad, 'input.http.path')),
+        bad,
+      ).toBe('input.http.path');
     }
     expect(requireRouteMethod('get', 'm')).toBe('GET');
     expect(fieldOf(() => requireRouteMethod('TRACE', 'input.http.method'))).toBe('input.http.method');
@@ -68,7 +71,10 @@ describe('route matching', () => {
     expect(table.match('DELETE', '/items/special')?.route).toBe('DELETE /items/special');
     // the literal route has no GET: the param route takes it
     expect(table.match('GET', '/items/special')?.route).toBe('GET /items/{id}');
-    expect(table.match('GET', '/items/7/files/a/b%20c.txt')).toMatchObject({ route: 'GET /items/{id}/files/{path+}', params: { id: '7', path: 'a/b c.txt' } });
+    expect(table.match('GET', '/items/7/files/a/b%20c.txt')).toMatchObject({
+      route: 'GET /items/{id}/files/{path+}',
+      params: { id: '7', path: 'a/b c.txt' },
+    });
     expect(table.match('GET', '/other/x/y')).toMatchObject({ route: 'ANY /{proxy+}', params: { proxy: 'other/x/y' } });
     // at the first segment where routes differ, the literal wins
     expect(table.match('GET', '/a/b/c')?.route).toBe('GET /a/b/{y}');
@@ -83,25 +89,61 @@ describe('route matching', () => {
 describe('the payload 2.0 event', () => {
   const now = new Date(Date.UTC(2020, 2, 9, 19, 3, 58, 123));
   const base = {
-    method: 'POST', rawPath: '/items/42', rawQueryString: 'a=1&a=2&b=x%20y&c',
-    rawHeaders: ['Host', 'api.example.com:4000', 'User-Agent', 'curl/8', 'X-Multi', 'one', 'x-multi', 'two', 'Cookie', 's=1; t=2', 'Content-Type', 'application/json', 'Authorization', 'Bearer k'],
-    httpVersion: '1.1', sourceIp: '::ffff:127.0.0.1',
+    method: 'POST',
+    rawPath: '/items/42',
+    rawQueryString: 'a=1&a=2&b=x%20y&c',
+    rawHeaders: [
+      'Host',
+      'api.example.com:4000',
+      'User-Agent',
+      'curl/8',
+      'X-Multi',
+      'one',
+      'x-multi',
+      'two',
+      'Cookie',
+      's=1; t=2',
+      'Content-Type',
+      'application/json',
+      'Authorization',
+      'Bearer k',
+    ],
+    httpVersion: '1.1',
+    sourceIp: '::ffff:127.0.0.1',
   };
   const ctx = { requestId: 'req-1', apiId: 'tr-1', routeKey: 'POST /items/{id}', pathParameters: { id: '42' }, now };
 
-  it('has API Gateway\'s fields', () => {
+  it("has API Gateway's fields", () => {
     const e = buildHttpEvent(base, Buffer.from('{"x":1}'), ctx) as any;
     expect(e).toMatchObject({
-      version: '2.0', routeKey: 'POST /items/{id}', rawPath: '/items/42', rawQueryString: 'a=1&a=2&b=x%20y&c',
+      version: '2.0',
+      routeKey: 'POST /items/{id}',
+      rawPath: '/items/42',
+      rawQueryString: 'a=1&a=2&b=x%20y&c',
       cookies: ['s=1', 't=2'],
-      headers: { host: 'api.example.com:4000', 'user-agent': 'curl/8', 'x-multi': 'one,two', 'content-type': 'application/json', authorization: 'Bearer k' },
+      headers: {
+        host: 'api.example.com:4000',
+        'user-agent': 'curl/8',
+        'x-multi': 'one,two',
+        'content-type': 'application/json',
+        authorization: 'Bearer k',
+      },
       queryStringParameters: { a: '1,2', b: 'x y', c: '' },
       requestContext: {
-        accountId: '000000000000', apiId: 'tr-1', domainName: 'api.example.com:4000', domainPrefix: 'api',
+        accountId: '000000000000',
+        apiId: 'tr-1',
+        domainName: 'api.example.com:4000',
+        domainPrefix: 'api',
         http: { method: 'POST', path: '/items/42', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'curl/8' },
-        requestId: 'req-1', routeKey: 'POST /items/{id}', stage: '$default', time: '09/Mar/2020:19:03:58 +0000', timeEpoch: now.getTime(),
+        requestId: 'req-1',
+        routeKey: 'POST /items/{id}',
+        stage: '$default',
+        time: '09/Mar/2020:19:03:58 +0000',
+        timeEpoch: now.getTime(),
       },
-      body: '{"x":1}', pathParameters: { id: '42' }, isBase64Encoded: false,
+      body: '{"x":1}',
+      pathParameters: { id: '42' },
+      isBase64Encoded: false,
     });
     expect(e.headers.cookie).toBeUndefined();
     expect(apiGatewayTime(new Date(Date.UTC(2021, 11, 31, 1, 2, 3)))).toBe('31/Dec/2021:01:02:03 +0000');
@@ -113,7 +155,12 @@ describe('the payload 2.0 event', () => {
     expect(bin).toMatchObject({ body: bytes.toString('base64'), isBase64Encoded: true });
     // declared text, but not UTF-8: base64 too (nothing is lost)
     expect(buildHttpEvent({ ...base, rawHeaders: ['Content-Type', 'text/plain'] }, bytes, ctx)).toMatchObject({ isBase64Encoded: true });
-    const bare = buildHttpEvent({ ...base, rawQueryString: '', rawHeaders: ['Authorization', 'Bearer k'] }, Buffer.alloc(0), { ...ctx, pathParameters: {}, dropHeaders: ['authorization'], apiKey: { keyId: 'ak-1', name: 'k' } }) as any;
+    const bare = buildHttpEvent({ ...base, rawQueryString: '', rawHeaders: ['Authorization', 'Bearer k'] }, Buffer.alloc(0), {
+      ...ctx,
+      pathParameters: {},
+      dropHeaders: ['authorization'],
+      apiKey: { keyId: 'ak-1', name: 'k' },
+    }) as any;
     expect(Object.keys(bare)).toEqual(['version', 'routeKey', 'rawPath', 'rawQueryString', 'headers', 'requestContext', 'isBase64Encoded']);
     expect(bare.headers).toEqual({});
     expect(bare.isBase64Encoded).toBe(false);
@@ -126,9 +173,22 @@ describe('result → response', () => {
   const text = (r: { body: Buffer }) => r.body.toString();
 
   it('a structured result becomes the response', () => {
-    const r = ok({ statusCode: 201, headers: { 'X-A': 'b', 'Content-Length': '999', n: 5 }, multiValueHeaders: { 'x-m': ['1', '2'] }, cookies: ['a=1; Path=/', 'b=2'], body: 'hi' });
+    const r = ok({
+      statusCode: 201,
+      headers: { 'X-A': 'b', 'Content-Length': '999', n: 5 },
+      multiValueHeaders: { 'x-m': ['1', '2'] },
+      cookies: ['a=1; Path=/', 'b=2'],
+      body: 'hi',
+    });
     expect(r.status).toBe(201);
-    expect(r.headers).toEqual([['x-a', 'b'], ['n', '5'], ['x-m', '1'], ['x-m', '2'], ['set-cookie', 'a=1; Path=/'], ['set-cookie', 'b=2']]);
+    expect(r.headers).toEqual([
+      ['x-a', 'b'],
+      ['n', '5'],
+      ['x-m', '1'],
+      ['x-m', '2'],
+      ['set-cookie', 'a=1; Path=/'],
+      ['set-cookie', 'b=2'],
+    ]);
     expect(text(r)).toBe('hi');
     const bin = ok({ statusCode: 200, body: Buffer.from([1, 2, 255]).toString('base64'), isBase64Encoded: true });
     expect([...bin.body]).toEqual([1, 2, 255]);
@@ -146,10 +206,21 @@ describe('result → response', () => {
 
   it('invalid responses are 502 with a reason for the log', () => {
     const bad = [
-      { statusCode: '200' }, { statusCode: 99 }, { statusCode: 100 }, { statusCode: 199 }, { statusCode: 600 }, { statusCode: 200.5 },
-      { statusCode: 200, headers: ['x'] }, { statusCode: 200, headers: { a: { b: 1 } } }, { statusCode: 200, headers: { 'bad name': 'x' } },
-      { statusCode: 200, headers: { a: 'x\r\ny: z' } }, { statusCode: 200, body: { a: 1 } }, { statusCode: 200, body: 'not base64!', isBase64Encoded: true },
-      { statusCode: 200, cookies: 'a=1' }, { statusCode: 200, isBase64Encoded: 'yes' }, { statusCode: 200, multiValueHeaders: { a: 'x' } },
+      { statusCode: '200' },
+      { statusCode: 99 },
+      { statusCode: 100 },
+      { statusCode: 199 },
+      { statusCode: 600 },
+      { statusCode: 200.5 },
+      { statusCode: 200, headers: ['x'] },
+      { statusCode: 200, headers: { a: { b: 1 } } },
+      { statusCode: 200, headers: { 'bad name': 'x' } },
+      { statusCode: 200, headers: { a: 'x\r\ny: z' } },
+      { statusCode: 200, body: { a: 1 } },
+      { statusCode: 200, body: 'not base64!', isBase64Encoded: true },
+      { statusCode: 200, cookies: 'a=1' },
+      { statusCode: 200, isBase64Encoded: 'yes' },
+      { statusCode: 200, multiValueHeaders: { a: 'x' } },
     ];
     for (const doc of bad) {
       const r = ok(doc);
@@ -158,7 +229,7 @@ describe('result → response', () => {
       expect(r.reason).toMatch(/not a valid HTTP response: /);
     }
     const notJson = replyFor({ payload: 'abc', response: 'abc', functionError: null, errorType: null });
-    expect(notJson).toMatchObject({ status: 502, reason: 'the function\'s result is not JSON' });
+    expect(notJson).toMatchObject({ status: 502, reason: "the function's result is not JSON" });
   });
 
   it('function errors: 500, a timeout 504', () => {
@@ -171,7 +242,9 @@ describe('result → response', () => {
 
 describe('CORS', () => {
   it('checks settings with field paths', () => {
-    expect(fieldOf(() => parseCors({ allowOrigins: ['*'], allowCredentials: true }, 'input.http.cors'))).toBe('input.http.cors.allowOrigins');
+    expect(fieldOf(() => parseCors({ allowOrigins: ['*'], allowCredentials: true }, 'input.http.cors'))).toBe(
+      'input.http.cors.allowOrigins',
+    );
     expect(fieldOf(() => parseCors({ allowOrigins: ['example.com'] }, 'c'))).toBe('c.allowOrigins.0');
     expect(fieldOf(() => parseCors({ allowMethods: ['GET', 'FETCH'] }, 'c'))).toBe('c.allowMethods.1');
     expect(fieldOf(() => parseCors({ allowHeaders: ['x y'] }, 'c'))).toBe('c.allowHeaders.0');
@@ -180,21 +253,40 @@ describe('CORS', () => {
   });
 
   it('preflight and response headers', () => {
-    const cors = parseCors({ allowOrigins: ['https://app.example.com'], allowMethods: ['GET', 'post'], allowHeaders: ['X-Token'], exposeHeaders: ['X-Id'], maxAge: 600, allowCredentials: true }, 'c')!;
+    const cors = parseCors(
+      {
+        allowOrigins: ['https://app.example.com'],
+        allowMethods: ['GET', 'post'],
+        allowHeaders: ['X-Token'],
+        exposeHeaders: ['X-Id'],
+        maxAge: 600,
+        allowCredentials: true,
+      },
+      'c',
+    )!;
     expect(Object.fromEntries(preflightHeaders(cors, 'https://app.example.com', 'POST', 'x-token'))).toEqual({
-      'access-control-allow-origin': 'https://app.example.com', vary: 'Origin', 'access-control-allow-methods': 'GET, POST',
-      'access-control-allow-headers': 'x-token', 'access-control-allow-credentials': 'true', 'access-control-max-age': '600',
+      'access-control-allow-origin': 'https://app.example.com',
+      vary: 'Origin',
+      'access-control-allow-methods': 'GET, POST',
+      'access-control-allow-headers': 'x-token',
+      'access-control-allow-credentials': 'true',
+      'access-control-max-age': '600',
     });
     expect(preflightHeaders(cors, 'https://evil.example.com', 'POST', undefined)).toEqual([]);
     expect(preflightHeaders(cors, 'https://app.example.com', 'DELETE', undefined)).toEqual([]);
     expect(preflightHeaders(cors, 'https://app.example.com', 'GET', 'x-other')).toEqual([]);
     expect(Object.fromEntries(corsResponseHeaders(cors, 'https://app.example.com'))).toEqual({
-      'access-control-allow-origin': 'https://app.example.com', vary: 'Origin', 'access-control-allow-credentials': 'true', 'access-control-expose-headers': 'x-id',
+      'access-control-allow-origin': 'https://app.example.com',
+      vary: 'Origin',
+      'access-control-allow-credentials': 'true',
+      'access-control-expose-headers': 'x-id',
     });
     expect(corsResponseHeaders(cors, undefined)).toEqual([]);
     const any = parseCors({ allowOrigins: ['*'], allowMethods: ['*'], allowHeaders: ['*'] }, 'c')!;
     expect(Object.fromEntries(preflightHeaders(any, 'https://x.test', 'PUT', 'a, b'))).toMatchObject({
-      'access-control-allow-origin': '*', 'access-control-allow-methods': 'PUT', 'access-control-allow-headers': 'a, b',
+      'access-control-allow-origin': '*',
+      'access-control-allow-methods': 'PUT',
+      'access-control-allow-headers': 'a, b',
     });
   });
 });

@@ -8,7 +8,11 @@ import { MAX_RESPONSE_BYTES, RuntimeApiServer, type NextEvent } from '../../src/
 
 const BASE = '/2018-06-01/runtime';
 
-interface Recorded { responses: Array<[string, string]>; errors: Array<[string, string, string | null]>; tooLarge: string[] }
+interface Recorded {
+  responses: Array<[string, string]>;
+  errors: Array<[string, string, string | null]>;
+  tooLarge: string[];
+}
 
 let servers: RuntimeApiServer[] = [];
 afterEach(() => {
@@ -21,26 +25,50 @@ async function start(events: NextEvent[]): Promise<{ port: number; rec: Recorded
   const rec: Recorded = { responses: [], errors: [], tooLarge: [] };
   const waiting: Array<(e: NextEvent) => void> = [];
   const queue = [...events];
-  const server = new RuntimeApiServer({
-    next: () => new Promise((resolve) => {
-      const e = queue.shift();
-      if (e) resolve(e);
-      else waiting.push(resolve);
-    }),
-    response: (id, body) => { rec.responses.push([id, body.toString()]); return id.startsWith('req-'); },
-    responseTooLarge: (id) => { rec.tooLarge.push(id); return true; },
-    error: (id, body, type) => { rec.errors.push([id, body.toString(), type]); return true; },
-    initError: () => {},
-  }, null);
+  const server = new RuntimeApiServer(
+    {
+      next: () =>
+        new Promise((resolve) => {
+          const e = queue.shift();
+          if (e) resolve(e);
+          else waiting.push(resolve);
+        }),
+      response: (id, body) => {
+        rec.responses.push([id, body.toString()]);
+        return id.startsWith('req-');
+      },
+      responseTooLarge: (id) => {
+        rec.tooLarge.push(id);
+        return true;
+      },
+      error: (id, body, type) => {
+        rec.errors.push([id, body.toString(), type]);
+        return true;
+      },
+      initError: () => {},
+    },
+    null,
+  );
   servers.push(server);
   const [, port] = (await server.listen()).split(':');
   return {
-    port: Number(port), rec,
-    push: (e) => { const w = waiting.shift(); if (w) w(e); else queue.push(e); },
+    port: Number(port),
+    rec,
+    push: (e) => {
+      const w = waiting.shift();
+      if (w) w(e);
+      else queue.push(e);
+    },
   };
 }
 
-const event = (n: number): NextEvent => ({ requestId: `req-${n}`, deadlineMs: 1, invokedFunctionArn: 'arn', traceId: 't', payload: Buffer.from(`{"n":${n}}`) });
+const event = (n: number): NextEvent => ({
+  requestId: `req-${n}`,
+  deadlineMs: 1,
+  invokedFunctionArn: 'arn',
+  traceId: 't',
+  payload: Buffer.from(`{"n":${n}}`),
+});
 
 /** A raw client: send bytes, read what comes back. */
 function client(port: number) {
@@ -48,9 +76,17 @@ function client(port: number) {
   let data = Buffer.alloc(0);
   let closed = false;
   const waiters: Array<() => void> = [];
-  const wake = () => { for (const w of waiters.splice(0)) w(); };
-  socket.on('data', (c) => { data = Buffer.concat([data, c]); wake(); });
-  socket.on('close', () => { closed = true; wake(); });
+  const wake = () => {
+    for (const w of waiters.splice(0)) w();
+  };
+  socket.on('data', (c) => {
+    data = Buffer.concat([data, c]);
+    wake();
+  });
+  socket.on('close', () => {
+    closed = true;
+    wake();
+  });
   return {
     send: (bytes: string | Buffer) => socket.write(bytes),
     /** waits until the received text satisfies `done` */
@@ -58,7 +94,10 @@ function client(port: number) {
       const deadline = Date.now() + 5_000;
       while (!done(data.toString('latin1'), closed)) {
         if (Date.now() > deadline) throw new Error(`timed out; received: ${data.toString('latin1').slice(0, 500)}`);
-        await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 50); });
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 50);
+        });
       }
       return data.toString('latin1');
     },
@@ -94,7 +133,9 @@ describe('Runtime API server', () => {
     await c.until((t) => t.includes('202 Accepted'));
     expect(rec.responses).toEqual([['req-2', '{"a":1}']]);
 
-    c.send(`POST ${BASE}/invocation/req-3/error HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\nLambda-Runtime-Function-Error-Type: Boom\r\n\r\n`);
+    c.send(
+      `POST ${BASE}/invocation/req-3/error HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\nLambda-Runtime-Function-Error-Type: Boom\r\n\r\n`,
+    );
     await c.until((t) => t.includes('100 Continue'));
     c.send('{}');
     await c.until((t) => count(t, '202 Accepted') === 2);
@@ -107,7 +148,9 @@ describe('Runtime API server', () => {
     const c = client(port);
     c.send(`GET ${BASE}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n`);
     await c.until((t) => t.includes('{"n":1}'));
-    c.send(`POST ${BASE}/invocation/req-1/response HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n1GET ${BASE}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n`);
+    c.send(
+      `POST ${BASE}/invocation/req-1/response HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n1GET ${BASE}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
     await new Promise((r) => setTimeout(r, 100));
     // the response was taken at once; its 202 waits for the next event
     expect(rec.responses).toEqual([['req-1', '1']]);

@@ -5,8 +5,12 @@ import { adjustedCapacity, compare, managedDecision, type ManagedInputs } from '
 
 describe('rule arithmetic', () => {
   it('comparison operators', () => {
-    expect([compare(1, 'GREATER_THAN_OR_EQUAL', 1), compare(1, 'GREATER_THAN', 1), compare(1, 'LESS_THAN', 1), compare(1, 'LESS_THAN_OR_EQUAL', 1)])
-      .toEqual([true, false, false, true]);
+    expect([
+      compare(1, 'GREATER_THAN_OR_EQUAL', 1),
+      compare(1, 'GREATER_THAN', 1),
+      compare(1, 'LESS_THAN', 1),
+      compare(1, 'LESS_THAN_OR_EQUAL', 1),
+    ]).toEqual([true, false, false, true]);
   });
 
   it('adjustments stay within the constraints; percentages move by at least one instance', () => {
@@ -23,21 +27,42 @@ describe('rule arithmetic', () => {
 describe('managed scaling decisions', () => {
   const base: ManagedInputs = {
     limits: { minimumCapacityUnits: 1, maximumCapacityUnits: 6, maximumCoreCapacityUnits: null },
-    coreRequested: 1, taskRequested: 0, spark: null, idle: false, idlePeriods: 3, cooledDown: true, settling: false,
+    coreRequested: 1,
+    taskRequested: 0,
+    spark: null,
+    idle: false,
+    idlePeriods: 3,
+    cooledDown: true,
+    settling: false,
   };
   const spark = (appsRunning: number, appsPending: number, coresFree: number) => ({ appsRunning, appsPending, coresFree });
 
   it('limits first, cooldown or not, settled or not', () => {
-    expect(managedDecision({ ...base, limits: { ...base.limits, minimumCapacityUnits: 4 }, settling: true })).toMatchObject({ role: 'TASK', to: 3 });
-    expect(managedDecision({ ...base, coreRequested: 3, limits: { ...base.limits, maximumCoreCapacityUnits: 2 }, cooledDown: false }))
-      .toMatchObject({ role: 'CORE', to: 2 });
+    expect(managedDecision({ ...base, limits: { ...base.limits, minimumCapacityUnits: 4 }, settling: true })).toMatchObject({
+      role: 'TASK',
+      to: 3,
+    });
+    expect(
+      managedDecision({ ...base, coreRequested: 3, limits: { ...base.limits, maximumCoreCapacityUnits: 2 }, cooledDown: false }),
+    ).toMatchObject({ role: 'CORE', to: 2 });
     expect(managedDecision({ ...base, coreRequested: 2, taskRequested: 6, cooledDown: false })).toMatchObject({ role: 'TASK', to: 4 });
-    expect(managedDecision({ ...base, limits: { ...base.limits, minimumCapacityUnits: 4 }, cooledDown: false })).toMatchObject({ role: 'TASK', to: 3 });
+    expect(managedDecision({ ...base, limits: { ...base.limits, minimumCapacityUnits: 4 }, cooledDown: false })).toMatchObject({
+      role: 'TASK',
+      to: 3,
+    });
   });
 
   it('grows TASK by the waiting applications (at least one) up to the maximum, after the cooldown', () => {
-    expect(managedDecision({ ...base, spark: spark(1, 2, 0) })).toEqual({ role: 'TASK', to: 2, reason: '2 Spark application(s) waiting for cores' });
-    expect(managedDecision({ ...base, spark: spark(2, 0, 0) })).toEqual({ role: 'TASK', to: 1, reason: 'all cores busy with 2 running Spark application(s)' });
+    expect(managedDecision({ ...base, spark: spark(1, 2, 0) })).toEqual({
+      role: 'TASK',
+      to: 2,
+      reason: '2 Spark application(s) waiting for cores',
+    });
+    expect(managedDecision({ ...base, spark: spark(2, 0, 0) })).toEqual({
+      role: 'TASK',
+      to: 1,
+      reason: 'all cores busy with 2 running Spark application(s)',
+    });
     expect(managedDecision({ ...base, taskRequested: 4, spark: spark(1, 9, 0) })).toMatchObject({ to: 5 });
     expect(managedDecision({ ...base, taskRequested: 5, spark: spark(1, 9, 0) })).toBeNull();
     expect(managedDecision({ ...base, spark: spark(1, 2, 0), cooledDown: false })).toBeNull();
@@ -48,8 +73,14 @@ describe('managed scaling decisions', () => {
   });
 
   it('shrinks TASK to the floor only when idle', () => {
-    expect(managedDecision({ ...base, taskRequested: 3, idle: true })).toEqual({ role: 'TASK', to: 0, reason: 'idle for 3 evaluation periods' });
-    expect(managedDecision({ ...base, taskRequested: 3, idle: true, limits: { ...base.limits, minimumCapacityUnits: 3 } })).toMatchObject({ to: 2 });
+    expect(managedDecision({ ...base, taskRequested: 3, idle: true })).toEqual({
+      role: 'TASK',
+      to: 0,
+      reason: 'idle for 3 evaluation periods',
+    });
+    expect(managedDecision({ ...base, taskRequested: 3, idle: true, limits: { ...base.limits, minimumCapacityUnits: 3 } })).toMatchObject({
+      to: 2,
+    });
     expect(managedDecision({ ...base, taskRequested: 3, idle: false })).toBeNull();
     expect(managedDecision({ ...base, taskRequested: 3, idle: true, cooledDown: false })).toBeNull();
     expect(managedDecision({ ...base, taskRequested: 3, idle: true, settling: true })).toBeNull();

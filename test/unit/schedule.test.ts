@@ -37,8 +37,12 @@ describe("EventBridge's documented examples, from Thu 2026-11-26 09:47:13 UTC", 
     expect(times('cron(15 12 * * ? *)', NOW, 2)).toEqual(['2026-11-26T12:15:00Z', '2026-11-27T12:15:00Z']);
   });
   it('cron(0 18 ? * MON-FRI *): 18:00 on weekdays, not the weekend', () => {
-    expect(times('cron(0 18 ? * MON-FRI *)', NOW, 4))
-      .toEqual(['2026-11-26T18:00:00Z', '2026-11-27T18:00:00Z', '2026-11-30T18:00:00Z', '2026-12-01T18:00:00Z']);
+    expect(times('cron(0 18 ? * MON-FRI *)', NOW, 4)).toEqual([
+      '2026-11-26T18:00:00Z',
+      '2026-11-27T18:00:00Z',
+      '2026-11-30T18:00:00Z',
+      '2026-12-01T18:00:00Z',
+    ]);
   });
   it('cron(0 8 1 * ? *): 08:00 on the first of each month, across the year end', () => {
     expect(times('cron(0 8 1 * ? *)', NOW, 3)).toEqual(['2026-12-01T08:00:00Z', '2027-01-01T08:00:00Z', '2027-02-01T08:00:00Z']);
@@ -58,21 +62,34 @@ describe("EventBridge's documented examples, from Thu 2026-11-26 09:47:13 UTC", 
     expect(times('cron(0 9 ? * 2#1 *)', NOW, 3)).toEqual(['2026-12-07T09:00:00Z', '2027-01-04T09:00:00Z', '2027-02-01T09:00:00Z']);
   });
   it('cron(0 0 L * ? *): midnight on the last day of each month', () => {
-    expect(times('cron(0 0 L * ? *)', NOW, 4))
-      .toEqual(['2026-11-30T00:00:00Z', '2026-12-31T00:00:00Z', '2027-01-31T00:00:00Z', '2027-02-28T00:00:00Z']);
+    expect(times('cron(0 0 L * ? *)', NOW, 4)).toEqual([
+      '2026-11-30T00:00:00Z',
+      '2026-12-31T00:00:00Z',
+      '2027-01-31T00:00:00Z',
+      '2027-02-28T00:00:00Z',
+    ]);
   });
   it('cron(0 0 ? * 6L *): midnight on the last Friday of each month', () => {
     expect(times('cron(0 0 ? * 6L *)', NOW, 3)).toEqual(['2026-11-27T00:00:00Z', '2026-12-25T00:00:00Z', '2027-01-29T00:00:00Z']);
   });
   it('cron(0 0 LW * ? *): the last weekday of each month (Sunday 31 Jan 2027 → Friday 29th)', () => {
-    expect(times('cron(0 0 LW * ? *)', NOW, 5))
-      .toEqual(['2026-11-30T00:00:00Z', '2026-12-31T00:00:00Z', '2027-01-29T00:00:00Z', '2027-02-26T00:00:00Z', '2027-03-31T00:00:00Z']);
+    expect(times('cron(0 0 LW * ? *)', NOW, 5)).toEqual([
+      '2026-11-30T00:00:00Z',
+      '2026-12-31T00:00:00Z',
+      '2027-01-29T00:00:00Z',
+      '2027-02-26T00:00:00Z',
+      '2027-03-31T00:00:00Z',
+    ]);
   });
   it('cron(0 0 15W * ? *): the weekday nearest the 15th', () => {
     expect(times('cron(0 0 15W * ? *)', NOW, 2)).toEqual(['2026-12-15T00:00:00Z', '2027-01-15T00:00:00Z']);
     // Sat 15 May 2027 → Fri 14th; Sun 15 Aug 2027 → Mon 16th
-    expect(times('cron(0 0 15W * ? *)', '2027-05-01T00:00:00Z', 4))
-      .toEqual(['2027-05-14T00:00:00Z', '2027-06-15T00:00:00Z', '2027-07-15T00:00:00Z', '2027-08-16T00:00:00Z']);
+    expect(times('cron(0 0 15W * ? *)', '2027-05-01T00:00:00Z', 4)).toEqual([
+      '2027-05-14T00:00:00Z',
+      '2027-06-15T00:00:00Z',
+      '2027-07-15T00:00:00Z',
+      '2027-08-16T00:00:00Z',
+    ]);
   });
   it('rate(5 minutes) and rate(1 hour) tick from their anchor', () => {
     expect(times('rate(5 minutes)', NOW, 3)).toEqual(['2026-11-26T09:52:13Z', '2026-11-26T09:57:13Z', '2026-11-26T10:02:13Z']);
@@ -87,23 +104,41 @@ describe("EventBridge's documented examples, from Thu 2026-11-26 09:47:13 UTC", 
 
 describe('wildcards', () => {
   it('names are case-insensitive; ranges wrap (FRI-MON, 22-2)', () => {
-    expect(times('cron(0 0 ? * fri-mon *)', NOW, 4))
-      .toEqual(['2026-11-27T00:00:00Z', '2026-11-28T00:00:00Z', '2026-11-29T00:00:00Z', '2026-11-30T00:00:00Z']);
-    expect(times('cron(0 22-2 * * ? *)', NOW, 5))
-      .toEqual(['2026-11-26T22:00:00Z', '2026-11-26T23:00:00Z', '2026-11-27T00:00:00Z', '2026-11-27T01:00:00Z', '2026-11-27T02:00:00Z']);
+    expect(times('cron(0 0 ? * fri-mon *)', NOW, 4)).toEqual([
+      '2026-11-27T00:00:00Z',
+      '2026-11-28T00:00:00Z',
+      '2026-11-29T00:00:00Z',
+      '2026-11-30T00:00:00Z',
+    ]);
+    expect(times('cron(0 22-2 * * ? *)', NOW, 5)).toEqual([
+      '2026-11-26T22:00:00Z',
+      '2026-11-26T23:00:00Z',
+      '2026-11-27T00:00:00Z',
+      '2026-11-27T01:00:00Z',
+      '2026-11-27T02:00:00Z',
+    ]);
     expect(times('cron(0 0 1 JAN,jul ? *)', NOW, 2)).toEqual(['2027-01-01T00:00:00Z', '2027-07-01T00:00:00Z']);
   });
   it('steps: a/n, */n, a-b/n, in days of the month too', () => {
     expect(times('cron(5/20 * * * ? *)', NOW, 3)).toEqual(['2026-11-26T10:05:00Z', '2026-11-26T10:25:00Z', '2026-11-26T10:45:00Z']);
     expect(times('cron(*/20 * * * ? *)', NOW, 2)).toEqual(['2026-11-26T10:00:00Z', '2026-11-26T10:20:00Z']);
-    expect(times('cron(0 0 1-10/3 * ? *)', NOW, 5))
-      .toEqual(['2026-12-01T00:00:00Z', '2026-12-04T00:00:00Z', '2026-12-07T00:00:00Z', '2026-12-10T00:00:00Z', '2027-01-01T00:00:00Z']);
+    expect(times('cron(0 0 1-10/3 * ? *)', NOW, 5)).toEqual([
+      '2026-12-01T00:00:00Z',
+      '2026-12-04T00:00:00Z',
+      '2026-12-07T00:00:00Z',
+      '2026-12-10T00:00:00Z',
+      '2027-01-01T00:00:00Z',
+    ]);
     expect(times('cron(0 0 1 1/6 ? *)', NOW, 2)).toEqual(['2027-01-01T00:00:00Z', '2027-07-01T00:00:00Z']);
     expect(times('cron(0 0 1 1 ? 2030/10)', NOW, 2)).toEqual(['2030-01-01T00:00:00Z', '2040-01-01T00:00:00Z']);
   });
   it('d#n: the fifth Friday only in months that have one; L alone in DoW is Saturday', () => {
-    expect(times('cron(0 12 ? * 6#5 *)', '2026-01-01T00:00:00Z', 4))
-      .toEqual(['2026-01-30T12:00:00Z', '2026-05-29T12:00:00Z', '2026-07-31T12:00:00Z', '2026-10-30T12:00:00Z']);
+    expect(times('cron(0 12 ? * 6#5 *)', '2026-01-01T00:00:00Z', 4)).toEqual([
+      '2026-01-30T12:00:00Z',
+      '2026-05-29T12:00:00Z',
+      '2026-07-31T12:00:00Z',
+      '2026-10-30T12:00:00Z',
+    ]);
     expect(times('cron(0 0 ? * SUN#2 *)', NOW, 1)).toEqual(['2026-12-13T00:00:00Z']);
     expect(times('cron(0 0 ? * L *)', NOW, 2)).toEqual(['2026-11-28T00:00:00Z', '2026-12-05T00:00:00Z']);
   });
@@ -125,13 +160,21 @@ describe('calendar edges', () => {
   it('29 February fires only in leap years (2100 is not one)', () => {
     expect(times('cron(0 0 29 2 ? *)', NOW, 2)).toEqual(['2028-02-29T00:00:00Z', '2032-02-29T00:00:00Z']);
     expect(times('cron(0 0 29 2 ? 2096-2104)', NOW, 3)).toEqual(['2096-02-29T00:00:00Z', '2104-02-29T00:00:00Z']);
-    expect(times('cron(0 12 L 2 ? *)', '2027-01-15T00:00:00Z', 3))
-      .toEqual(['2027-02-28T12:00:00Z', '2028-02-29T12:00:00Z', '2029-02-28T12:00:00Z']);
+    expect(times('cron(0 12 L 2 ? *)', '2027-01-15T00:00:00Z', 3)).toEqual([
+      '2027-02-28T12:00:00Z',
+      '2028-02-29T12:00:00Z',
+      '2029-02-28T12:00:00Z',
+    ]);
   });
   it('day 31 skips the months without one', () => {
     expect(times('cron(0 0 31 * ? *)', '2026-01-15T00:00:00Z', 7)).toEqual([
-      '2026-01-31T00:00:00Z', '2026-03-31T00:00:00Z', '2026-05-31T00:00:00Z', '2026-07-31T00:00:00Z',
-      '2026-08-31T00:00:00Z', '2026-10-31T00:00:00Z', '2026-12-31T00:00:00Z',
+      '2026-01-31T00:00:00Z',
+      '2026-03-31T00:00:00Z',
+      '2026-05-31T00:00:00Z',
+      '2026-07-31T00:00:00Z',
+      '2026-08-31T00:00:00Z',
+      '2026-10-31T00:00:00Z',
+      '2026-12-31T00:00:00Z',
     ]);
   });
   it('the next minute after a fire time, and a time exactly on a tick is not "after" it', () => {
@@ -147,29 +190,56 @@ describe('time zones and DST', () => {
     expect(times('cron(45 23 31 12 ? *)', '2026-06-01T00:00:00Z', 1, 'Asia/Kolkata')).toEqual(['2026-12-31T18:15:00Z']);
   });
   it('America/New_York spring forward (8 Mar 2026): 02:30 does not exist, that day is skipped', () => {
-    expect(times('cron(30 2 * * ? *)', '2026-03-06T00:00:00Z', 3, 'America/New_York'))
-      .toEqual(['2026-03-06T07:30:00Z', '2026-03-07T07:30:00Z', '2026-03-09T06:30:00Z']);
+    expect(times('cron(30 2 * * ? *)', '2026-03-06T00:00:00Z', 3, 'America/New_York')).toEqual([
+      '2026-03-06T07:30:00Z',
+      '2026-03-07T07:30:00Z',
+      '2026-03-09T06:30:00Z',
+    ]);
     // 09:00 local keeps its wall time: 14:00 UTC under EST, 13:00 UTC under EDT
-    expect(times('cron(0 9 * * ? *)', '2026-03-07T00:00:00Z', 2, 'America/New_York')).toEqual(['2026-03-07T14:00:00Z', '2026-03-08T13:00:00Z']);
+    expect(times('cron(0 9 * * ? *)', '2026-03-07T00:00:00Z', 2, 'America/New_York')).toEqual([
+      '2026-03-07T14:00:00Z',
+      '2026-03-08T13:00:00Z',
+    ]);
   });
   it('America/New_York fall back (1 Nov 2026): 01:30 happens twice and fires once, the first time', () => {
-    expect(times('cron(30 1 * * ? *)', '2026-10-31T00:00:00Z', 3, 'America/New_York'))
-      .toEqual(['2026-10-31T05:30:00Z', '2026-11-01T05:30:00Z', '2026-11-02T06:30:00Z']);
+    expect(times('cron(30 1 * * ? *)', '2026-10-31T00:00:00Z', 3, 'America/New_York')).toEqual([
+      '2026-10-31T05:30:00Z',
+      '2026-11-01T05:30:00Z',
+      '2026-11-02T06:30:00Z',
+    ]);
     // every 30 minutes: the repeated hour (01:00 and 01:30 EST) does not fire again
-    expect(times('cron(0/30 * * * ? *)', '2026-11-01T04:00:00Z', 5, 'America/New_York'))
-      .toEqual(['2026-11-01T04:30:00Z', '2026-11-01T05:00:00Z', '2026-11-01T05:30:00Z', '2026-11-01T07:00:00Z', '2026-11-01T07:30:00Z']);
+    expect(times('cron(0/30 * * * ? *)', '2026-11-01T04:00:00Z', 5, 'America/New_York')).toEqual([
+      '2026-11-01T04:30:00Z',
+      '2026-11-01T05:00:00Z',
+      '2026-11-01T05:30:00Z',
+      '2026-11-01T07:00:00Z',
+      '2026-11-01T07:30:00Z',
+    ]);
     // asked from inside the second 01:xx, the next fire time is 02:00 EST
     expect(times('cron(0/30 * * * ? *)', '2026-11-01T06:10:00Z', 1, 'America/New_York')).toEqual(['2026-11-01T07:00:00Z']);
   });
   it('Europe/Berlin spring forward (29 Mar 2026) and fall back (25 Oct 2026)', () => {
-    expect(times('cron(0/30 * * * ? *)', '2026-03-29T00:00:00Z', 4, 'Europe/Berlin'))
-      .toEqual(['2026-03-29T00:30:00Z', '2026-03-29T01:00:00Z', '2026-03-29T01:30:00Z', '2026-03-29T02:00:00Z']);
-    expect(times('cron(30 2 * * ? *)', '2026-03-28T00:00:00Z', 2, 'Europe/Berlin')).toEqual(['2026-03-28T01:30:00Z', '2026-03-30T00:30:00Z']);
-    expect(times('cron(30 2 * * ? *)', '2026-10-23T12:00:00Z', 3, 'Europe/Berlin'))
-      .toEqual(['2026-10-24T00:30:00Z', '2026-10-25T00:30:00Z', '2026-10-26T01:30:00Z']);
+    expect(times('cron(0/30 * * * ? *)', '2026-03-29T00:00:00Z', 4, 'Europe/Berlin')).toEqual([
+      '2026-03-29T00:30:00Z',
+      '2026-03-29T01:00:00Z',
+      '2026-03-29T01:30:00Z',
+      '2026-03-29T02:00:00Z',
+    ]);
+    expect(times('cron(30 2 * * ? *)', '2026-03-28T00:00:00Z', 2, 'Europe/Berlin')).toEqual([
+      '2026-03-28T01:30:00Z',
+      '2026-03-30T00:30:00Z',
+    ]);
+    expect(times('cron(30 2 * * ? *)', '2026-10-23T12:00:00Z', 3, 'Europe/Berlin')).toEqual([
+      '2026-10-24T00:30:00Z',
+      '2026-10-25T00:30:00Z',
+      '2026-10-26T01:30:00Z',
+    ]);
   });
   it('a half-hour DST change (Australia/Lord_Howe, 5 Apr 2026: UTC+11 → UTC+10:30)', () => {
-    expect(times('cron(0 9 ? * MON *)', '2026-03-25T00:00:00Z', 2, 'Australia/Lord_Howe')).toEqual(['2026-03-29T22:00:00Z', '2026-04-05T22:30:00Z']);
+    expect(times('cron(0 9 ? * MON *)', '2026-03-25T00:00:00Z', 2, 'Australia/Lord_Howe')).toEqual([
+      '2026-03-29T22:00:00Z',
+      '2026-04-05T22:30:00Z',
+    ]);
   });
   it('a rate is a fixed duration: rate(1 day) is 24 hours across a DST change', () => {
     expect(times('rate(1 day)', '2026-03-07T12:00:00Z', 2, 'America/New_York')).toEqual(['2026-03-08T12:00:00Z', '2026-03-09T12:00:00Z']);
@@ -231,7 +301,10 @@ describe('invalid expressions: BAD_USER_INPUT on the field, the message names th
   });
 
   it('an unknown time zone is an error on the timezone field', () => {
-    expect(errorOf('rate(1 hour)', 'Mars/Olympus')).toEqual({ field: 'input.schedule.timezone', message: expect.stringContaining('"Mars/Olympus" is not an IANA time zone') });
+    expect(errorOf('rate(1 hour)', 'Mars/Olympus')).toEqual({
+      field: 'input.schedule.timezone',
+      message: expect.stringContaining('"Mars/Olympus" is not an IANA time zone'),
+    });
     expect(errorOf('rate(1 hour)', '+05:00').field).toBe('input.schedule.timezone');
   });
 });
@@ -242,46 +315,75 @@ describe('missed-tick policy (planDue)', () => {
   const grace = 300_000;
 
   it('on time: the due tick fires, the next is a minute on', () => {
-    expect(planDue(everyMinute, ms('2026-11-26T10:00:00Z'), ms('2026-11-26T10:00:00.004Z'), grace, 0))
-      .toEqual({ fire: ms('2026-11-26T10:00:00Z'), next: ms('2026-11-26T10:01:00Z') });
+    expect(planDue(everyMinute, ms('2026-11-26T10:00:00Z'), ms('2026-11-26T10:00:00.004Z'), grace, 0)).toEqual({
+      fire: ms('2026-11-26T10:00:00Z'),
+      next: ms('2026-11-26T10:01:00Z'),
+    });
   });
   it('after an outage: only the latest missed tick fires, once; the older ones are skipped', () => {
-    expect(planDue(everyMinute, ms('2026-11-26T10:00:00Z'), ms('2026-11-26T10:07:30Z'), grace, 0))
-      .toEqual({ fire: ms('2026-11-26T10:07:00Z'), next: ms('2026-11-26T10:08:00Z') });
+    expect(planDue(everyMinute, ms('2026-11-26T10:00:00Z'), ms('2026-11-26T10:07:30Z'), grace, 0)).toEqual({
+      fire: ms('2026-11-26T10:07:00Z'),
+      next: ms('2026-11-26T10:08:00Z'),
+    });
   });
   it('a missed tick older than the grace window does not fire; the schedule moves on', () => {
-    expect(planDue(daily, ms('2026-11-26T03:00:00Z'), ms('2026-11-26T03:05:00.001Z'), grace, 0))
-      .toEqual({ fire: null, next: ms('2026-11-27T03:00:00Z') });
-    expect(planDue(daily, ms('2026-11-26T03:00:00Z'), ms('2026-11-26T03:05:00Z'), grace, 0))
-      .toEqual({ fire: ms('2026-11-26T03:00:00Z'), next: ms('2026-11-27T03:00:00Z') });
+    expect(planDue(daily, ms('2026-11-26T03:00:00Z'), ms('2026-11-26T03:05:00.001Z'), grace, 0)).toEqual({
+      fire: null,
+      next: ms('2026-11-27T03:00:00Z'),
+    });
+    expect(planDue(daily, ms('2026-11-26T03:00:00Z'), ms('2026-11-26T03:05:00Z'), grace, 0)).toEqual({
+      fire: ms('2026-11-26T03:00:00Z'),
+      next: ms('2026-11-27T03:00:00Z'),
+    });
     // days down: the tick inside the window (today's) fires, not the older ones
-    expect(planDue(daily, ms('2026-11-20T03:00:00Z'), ms('2026-11-26T03:01:00Z'), grace, 0))
-      .toEqual({ fire: ms('2026-11-26T03:00:00Z'), next: ms('2026-11-27T03:00:00Z') });
+    expect(planDue(daily, ms('2026-11-20T03:00:00Z'), ms('2026-11-26T03:01:00Z'), grace, 0)).toEqual({
+      fire: ms('2026-11-26T03:00:00Z'),
+      next: ms('2026-11-27T03:00:00Z'),
+    });
   });
   it('rates keep their phase through an outage', () => {
     const rate = parseSchedule('rate(10 minutes)', undefined, 'f');
     const anchor = ms('2026-11-26T10:00:07Z');
-    expect(planDue(rate, anchor, ms('2026-11-26T11:03:00Z'), grace, anchor))
-      .toEqual({ fire: ms('2026-11-26T11:00:07Z'), next: ms('2026-11-26T11:10:07Z') });
-    expect(planDue(rate, anchor, ms('2026-11-26T11:06:00Z'), grace, anchor))
-      .toEqual({ fire: null, next: ms('2026-11-26T11:10:07Z') });
+    expect(planDue(rate, anchor, ms('2026-11-26T11:03:00Z'), grace, anchor)).toEqual({
+      fire: ms('2026-11-26T11:00:07Z'),
+      next: ms('2026-11-26T11:10:07Z'),
+    });
+    expect(planDue(rate, anchor, ms('2026-11-26T11:06:00Z'), grace, anchor)).toEqual({ fire: null, next: ms('2026-11-26T11:10:07Z') });
   });
   it('a schedule whose last year has passed has no next tick', () => {
     const once = parseSchedule('cron(0 0 1 1 ? 2027)', undefined, 'f');
-    expect(planDue(once, ms('2027-01-01T00:00:00Z'), ms('2027-01-01T00:00:01Z'), grace, 0)).toEqual({ fire: ms('2027-01-01T00:00:00Z'), next: null });
+    expect(planDue(once, ms('2027-01-01T00:00:00Z'), ms('2027-01-01T00:00:01Z'), grace, 0)).toEqual({
+      fire: ms('2027-01-01T00:00:00Z'),
+      next: null,
+    });
   });
 });
 
 describe('the Scheduled Event', () => {
   const trigger = {
-    id: 'trg-1', name: 'nightly', functionId: 'fn-1', functionName: 'f', qualifier: '$LATEST', sourceType: 'SCHEDULE' as const,
-    config: {}, enabled: true, createdAt: new Date(), updatedAt: new Date(),
+    id: 'trg-1',
+    name: 'nightly',
+    functionId: 'fn-1',
+    functionName: 'f',
+    qualifier: '$LATEST',
+    sourceType: 'SCHEDULE' as const,
+    config: {},
+    enabled: true,
+    createdAt: new Date(),
+    updatedAt: new Date(),
   };
   it("has EventBridge's shape; its time is the tick's, to the second", () => {
     const tick = new Date('2026-11-26T10:00:00Z');
     expect(scheduledEvent(trigger, tick)).toEqual({
-      version: '0', id: tickEventId('trg-1', tick), 'detail-type': 'Scheduled Event', source: 'aws.events', account: '000000000000',
-      time: '2026-11-26T10:00:00Z', region: 'local', resources: ['arn:aws:events:local:000000000000:rule/nightly'], detail: {},
+      version: '0',
+      id: tickEventId('trg-1', tick),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: '000000000000',
+      time: '2026-11-26T10:00:00Z',
+      region: 'local',
+      resources: ['arn:aws:events:local:000000000000:rule/nightly'],
+      detail: {},
     });
   });
   it('its id is a UUID fixed by trigger and tick: a retried tick cannot get another', () => {

@@ -1,9 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_RUNNING_PROGRESS, SparkProgress } from '../../src/engine/agent/spark-progress.js';
 
-interface Job { jobId: number; numTasks: number; numCompletedTasks: number; status: string; numSkippedTasks: number }
-const job = (jobId: number, numTasks: number, numCompletedTasks: number, status = numCompletedTasks < numTasks ? 'RUNNING' : 'SUCCEEDED', numSkippedTasks = 0): Job =>
-  ({ jobId, numTasks, numCompletedTasks, status, numSkippedTasks });
+interface Job {
+  jobId: number;
+  numTasks: number;
+  numCompletedTasks: number;
+  status: string;
+  numSkippedTasks: number;
+}
+const job = (
+  jobId: number,
+  numTasks: number,
+  numCompletedTasks: number,
+  status = numCompletedTasks < numTasks ? 'RUNNING' : 'SUCCEEDED',
+  numSkippedTasks = 0,
+): Job => ({ jobId, numTasks, numCompletedTasks, status, numSkippedTasks });
 
 /** The values a fresh rule reports over the samples. */
 const run = (samples: Job[][]) => {
@@ -61,7 +72,7 @@ describe('Spark progress from the driver status API', () => {
     expect(afterJob(10)).toBe(MAX_RUNNING_PROGRESS);
   });
 
-  it('counts pending stages (a job\'s tasks include them) and leaves skipped stages out', () => {
+  it("counts pending stages (a job's tasks include them) and leaves skipped stages out", () => {
     // a 2-stage job of 10 + 10 tasks: 10 done is half of it (with room for as much again: 10 / 40)
     expect(run([[job(0, 20, 10)]])[0]).toBeCloseTo(10 / 40);
     // 6 of its 16 tasks skipped (a cached shuffle): the 10 others done are all of it
@@ -69,7 +80,11 @@ describe('Spark progress from the driver status API', () => {
   });
 
   it('jobs appearing together share one segment; a job still running when another appears carries on in the new one', () => {
-    const together = run([[job(0, 10, 0), job(1, 10, 0)], [job(0, 10, 10), job(1, 10, 5)], [job(0, 10, 10), job(1, 10, 10)]]);
+    const together = run([
+      [job(0, 10, 0), job(1, 10, 0)],
+      [job(0, 10, 10), job(1, 10, 5)],
+      [job(0, 10, 10), job(1, 10, 10)],
+    ]);
     expect(together).toEqual([0, 15 / 30, 20 / 30]);
     // job 0 at 5 of 10 (0.25) when job 1 appears: the rest of job 0 and job 1 spend the remaining 0.75
     const overlapping = run([[job(0, 10, 5)], [job(0, 10, 5), job(1, 10, 0)], [job(0, 10, 10), job(1, 10, 10)]]);

@@ -1,11 +1,13 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { pageSize, parseSeqCursor } from '../../platform/paging.js';
 import {
-  ClusterFilter, CreateClusterInput, ModifyInstanceGroupInput, SetTerminationProtectionInput, TerminateClustersInput,
+  ClusterFilter,
+  CreateClusterInput,
+  ModifyInstanceGroupInput,
+  SetTerminationProtectionInput,
+  TerminateClustersInput,
 } from './inputs.js';
-import {
-  CreateClusterPayload, ModifyInstanceGroupPayload, SetTerminationProtectionPayload, TerminateClustersPayload,
-} from './payloads.js';
+import { CreateClusterPayload, ModifyInstanceGroupPayload, SetTerminationProtectionPayload, TerminateClustersPayload } from './payloads.js';
 import { Cluster, ClusterConnection, Instance, InstanceGroup, StateChangeReason, StepConnection } from './types.js';
 import { authorizeBucketUse } from './bucket-access.js';
 import type { Context } from '../../platform/graphql/context.js';
@@ -16,7 +18,10 @@ import type { ClusterLoaders } from '../loaders.js';
 
 @Resolver(() => Cluster)
 export class ClusterResolver {
-  constructor(private readonly service: ClusterService, private readonly loaders: (ctx: Context) => ClusterLoaders) {}
+  constructor(
+    private readonly service: ClusterService,
+    private readonly loaders: (ctx: Context) => ClusterLoaders,
+  ) {}
 
   @Authorized('clusters:DescribeCluster')
   @Query(() => Cluster, { nullable: true })
@@ -89,7 +94,11 @@ export class ClusterResolver {
     const limit = pageSize(first);
     const before = after ? parseSeqCursor(after) : null;
     const rows = await this.loaders(ctx).stepPage.load(`${cluster.id}|${limit + 1}|${before ?? ''}`);
-    const page = { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (s: { position: number }) => String(s.position) };
+    const page = {
+      nodes: rows.slice(0, limit),
+      hasNextPage: rows.length > limit,
+      cursorOf: (s: { position: number }) => String(s.position),
+    };
     return connection(page, toStep, Boolean(after));
   }
 }

@@ -29,9 +29,14 @@ export class SparkStepInput {
   @Field(() => String) appUri!: string;
   @Field(() => [String], { nullable: true }) args?: string[];
   @Field(() => JSONResolver, { nullable: true }) conf?: unknown;
-  @Field(() => [String], { nullable: true, description: 's3:// objects for --files; also placed in the driver\'s working directory' }) files?: string[];
+  @Field(() => [String], { nullable: true, description: "s3:// objects for --files; also placed in the driver's working directory" })
+  files?: string[];
   @Field(() => [String], { nullable: true, description: 's3:// .py/.zip/.egg objects for --py-files' }) pyFiles?: string[];
-  @Field(() => [String], { nullable: true, description: 's3:// .zip/.tar/.tgz/.tar.gz objects for --archives (uri#alias); also unpacked in the driver\'s working directory' }) archives?: string[];
+  @Field(() => [String], {
+    nullable: true,
+    description: "s3:// .zip/.tar/.tgz/.tar.gz objects for --archives (uri#alias); also unpacked in the driver's working directory",
+  })
+  archives?: string[];
   @Field(() => [String], { nullable: true, description: 's3:// .jar objects for --jars' }) jars?: string[];
   @Field(() => [String], { nullable: true, description: 'Maven coordinates (group:artifact:version) for --packages' }) packages?: string[];
   @Field(() => String, { nullable: true, description: 'the main class of a .jar application (--class)' }) mainClass?: string;

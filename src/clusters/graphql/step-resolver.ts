@@ -13,7 +13,11 @@ import type { ClusterLoaders } from '../loaders.js';
 
 @Resolver(() => Step)
 export class StepResolver {
-  constructor(private readonly steps: StepService, private readonly logStreams: LogService, private readonly loaders: (ctx: Context) => ClusterLoaders) {}
+  constructor(
+    private readonly steps: StepService,
+    private readonly logStreams: LogService,
+    private readonly loaders: (ctx: Context) => ClusterLoaders,
+  ) {}
 
   @Authorized('clusters:DescribeStep')
   @Query(() => Step, { nullable: true })
@@ -30,12 +34,17 @@ export class StepResolver {
   }
 
   @Authorized('clusters:CancelSteps')
-  @Mutation(() => CancelStepsPayload, { description: 'PENDING steps are cancelled at once; RUNNING ones go CANCEL_PENDING until their process tree is killed' })
+  @Mutation(() => CancelStepsPayload, {
+    description: 'PENDING steps are cancelled at once; RUNNING ones go CANCEL_PENDING until their process tree is killed',
+  })
   async cancelSteps(@Arg('input', () => CancelStepsInput) input: CancelStepsInput) {
     return { results: await this.steps.cancel(input.clusterId, input.stepIds, input.cancellationOption) };
   }
 
-  @FieldResolver(() => CommandStep, { nullable: true, description: 'env values only for keys that may add steps (clusters:AddSteps); others see the names, each with null' })
+  @FieldResolver(() => CommandStep, {
+    nullable: true,
+    description: 'env values only for keys that may add steps (clusters:AddSteps); others see the names, each with null',
+  })
   command(@Root() step: StepObject, @Ctx() ctx: Context): CommandStep | null {
     if (step.row.kind !== 'COMMAND') return null;
     return { args: step.row.spec.args, env: this.steps.envFor(ctx.principal, step.row) };
@@ -43,18 +52,18 @@ export class StepResolver {
 
   @FieldResolver(() => ScriptStep, { nullable: true })
   script(@Root() step: StepObject): ScriptStep | null {
-    return step.row.kind === 'SCRIPT' ? step.row.spec.source as unknown as ScriptStep : null;
+    return step.row.kind === 'SCRIPT' ? (step.row.spec.source as unknown as ScriptStep) : null;
   }
 
   @FieldResolver(() => SparkStep, { nullable: true })
   spark(@Root() step: StepObject): SparkStep | null {
     // with its row: Step.spark.application reads the step's outcome (SparkStepAppResolver)
-    return step.row.kind === 'SPARK' ? { ...step.row.spec.source as unknown as SparkStep, row: step.row } as SparkStep : null;
+    return step.row.kind === 'SPARK' ? ({ ...(step.row.spec.source as unknown as SparkStep), row: step.row } as SparkStep) : null;
   }
 
   @FieldResolver(() => SqlStep, { nullable: true })
   sql(@Root() step: StepObject): SqlStep | null {
-    return step.row.kind === 'SQL' ? step.row.spec.source as unknown as SqlStep : null;
+    return step.row.kind === 'SQL' ? (step.row.spec.source as unknown as SqlStep) : null;
   }
 
   @FieldResolver(() => FailureDetails, { nullable: true })
@@ -69,11 +78,10 @@ export class StepResolver {
   }
 
   @Authorized('logs:GetLogEvents')
-  @FieldResolver(() => LogLineConnection, { description: 'Stored output lines, oldest first: `first`/`after` from the start, `last`/`before` from the end' })
-  async logs(
-    @Root() step: StepObject,
-    @Args(() => LogPageArgs) args: LogPageArgs,
-  ) {
+  @FieldResolver(() => LogLineConnection, {
+    description: 'Stored output lines, oldest first: `first`/`after` from the start, `last`/`before` from the end',
+  })
+  async logs(@Root() step: StepObject, @Args(() => LogPageArgs) args: LogPageArgs) {
     return logConnection(this.logStreams, step.logStreamId, args);
   }
 }

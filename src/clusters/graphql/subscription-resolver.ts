@@ -52,14 +52,18 @@ async function stepUpdatesIterator({ args, context }: Data<{ stepId: string }>) 
   if (ended(current)) return prependIterator([current], emptyIterator<StepRow>());
   const events = services.events.feed.subscribe(probe.clusterId, head);
   let last = JSON.stringify([current.state, current.progress]);
-  const updates = transformIterator<EventRow, StepRow>(events, (e) => {
-    if (e.kind !== 'STEP' || e.resourceId !== args.stepId) return undefined;
-    const next = applySnapshot(current, e.payload);
-    const key = JSON.stringify([next.state, next.progress]);
-    if (key === last) return undefined;
-    last = key;
-    return next;
-  }, ended);
+  const updates = transformIterator<EventRow, StepRow>(
+    events,
+    (e) => {
+      if (e.kind !== 'STEP' || e.resourceId !== args.stepId) return undefined;
+      const next = applySnapshot(current, e.payload);
+      const key = JSON.stringify([next.state, next.progress]);
+      if (key === last) return undefined;
+      last = key;
+      return next;
+    },
+    ended,
+  );
   return prependIterator([current], updates);
 }
 
@@ -74,7 +78,10 @@ async function logsIterator({ args, context }: Data<{ streamId: string; after?: 
 export class SubscriptionResolver {
   // read by the subscribe functions above, which type-graphql calls without a resolver object
   constructor(
-    readonly clusters: ClusterService, readonly events: EventService, readonly steps: StepService, readonly logStreams: LogService,
+    readonly clusters: ClusterService,
+    readonly events: EventService,
+    readonly steps: StepService,
+    readonly logStreams: LogService,
   ) {}
 
   @Subscription(() => ClusterEvent, {
@@ -107,7 +114,8 @@ export class SubscriptionResolver {
     @Root() line: LogLineRow,
     @Arg('streamId', () => ID) _streamId: string,
     @Arg('after', () => String, { nullable: true }) _after?: string,
-    @Arg('tail', () => Int, { nullable: true, description: 'instead of `after`: the last `tail` stored lines (at most 1,000), then live' }) _tail?: number,
+    @Arg('tail', () => Int, { nullable: true, description: 'instead of `after`: the last `tail` stored lines (at most 1,000), then live' })
+    _tail?: number,
   ): LogLine {
     return toLogLine(line);
   }

@@ -1,6 +1,16 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import { ActionOnFailure, CancelStepsRequestStatus, ClusterEventKind, ClusterState, InstanceGroupState, InstanceRole, InstanceState, StepKind, StepState } from './enums.js';
+import {
+  ActionOnFailure,
+  CancelStepsRequestStatus,
+  ClusterEventKind,
+  ClusterState,
+  InstanceGroupState,
+  InstanceRole,
+  InstanceState,
+  StepKind,
+  StepState,
+} from './enums.js';
 import { Connection } from '../../platform/graphql/connection.js';
 
 @ObjectType({ description: 'A machine size from the catalog; each instance gets this capacity' })
@@ -101,7 +111,10 @@ export class Step {
   @Field(() => Int, { nullable: true, description: 'OS process id of the step process while it runs' }) pid!: number | null;
   @Field(() => ID, { nullable: true, description: 'the instance running the step' }) instanceId!: string | null;
   @Field(() => ID) logStreamId!: string;
-  @Field(() => JSONResolver, { nullable: true, description: 'the outcome in figures the step reported (`::result {...}`), e.g. rowsWritten' })
+  @Field(() => JSONResolver, {
+    nullable: true,
+    description: 'the outcome in figures the step reported (`::result {...}`), e.g. rowsWritten',
+  })
   result!: Record<string, unknown> | null;
   @Field(() => DateTimeResolver) createdAt!: Date;
   @Field(() => DateTimeResolver, { nullable: true }) startedAt!: Date | null;

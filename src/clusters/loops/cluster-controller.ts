@@ -65,7 +65,10 @@ export class ClusterController {
     private readonly log: Logger,
     private readonly options: ClusterControllerOptions,
   ) {
-    this.passes = new OneRunAtATime(() => (this.stopped ? Promise.resolve() : this.pass()), (err) => this.log.error({ err }, 'cluster reconcile pass failed; the next one retries'));
+    this.passes = new OneRunAtATime(
+      () => (this.stopped ? Promise.resolve() : this.pass()),
+      (err) => this.log.error({ err }, 'cluster reconcile pass failed; the next one retries'),
+    );
   }
 
   start(): void {
@@ -77,7 +80,10 @@ export class ClusterController {
   /** NOTIFY hints come in bursts (every step change): they are folded into one pass per 50 ms. */
   hint(): void {
     if (this.hintTimer || this.stopped) return;
-    this.hintTimer = setTimeout(() => { this.hintTimer = null; this.kick(); }, 50);
+    this.hintTimer = setTimeout(() => {
+      this.hintTimer = null;
+      this.kick();
+    }, 50);
   }
 
   kick(): void {
@@ -143,7 +149,11 @@ export class ClusterController {
     const now = Date.now();
     const starting = cluster.state === 'STARTING' || cluster.state === 'BOOTSTRAPPING';
     if (starting && now - cluster.createdAt.getTime() > this.options.startupTimeoutMs) {
-      await services.clusters.endWithError(cluster.id, 'BOOTSTRAP_FAILURE', `the cluster did not become ready within ${this.options.startupTimeoutMs / 1000} s`);
+      await services.clusters.endWithError(
+        cluster.id,
+        'BOOTSTRAP_FAILURE',
+        `the cluster did not become ready within ${this.options.startupTimeoutMs / 1000} s`,
+      );
       return;
     }
     const short = groups.filter((g) => g.role !== 'MASTER' && live.filter((i) => i.groupId === g.id).length < g.requestedCount);
@@ -152,8 +162,11 @@ export class ClusterController {
       const failures = await instancesQ.recentFailures(services.sql, cluster.id, new Date(now - FAILURE_WINDOW_MS));
       const crashing = short.find((g) => (failures.get(g.id) ?? 0) >= Math.max(3, 2 * g.requestedCount));
       if (crashing) {
-        await services.clusters.endWithError(cluster.id, 'INSTANCE_FAILURE',
-          `too many ${crashing.role} node failures (${failures.get(crashing.id)} in ${FAILURE_WINDOW_MS / 60_000} min)`);
+        await services.clusters.endWithError(
+          cluster.id,
+          'INSTANCE_FAILURE',
+          `too many ${crashing.role} node failures (${failures.get(crashing.id)} in ${FAILURE_WINDOW_MS / 60_000} min)`,
+        );
         return;
       }
       // growth or healing: new instance rows first (with their events), launched below
@@ -173,8 +186,12 @@ export class ClusterController {
       const failure = this.diagnose(instance, now);
       if (failure) {
         this.log.warn({ instanceId: instance.id, failure }, 'instance failed');
-        this.track(instance.id, this.driver.stop(handleOf(instance), 0).then(() =>
-          services.instances.fail(instance.id, { code: 'INSTANCE_FAILURE', message: failure })));
+        this.track(
+          instance.id,
+          this.driver
+            .stop(handleOf(instance), 0)
+            .then(() => services.instances.fail(instance.id, { code: 'INSTANCE_FAILURE', message: failure })),
+        );
       }
     }
     // shrink: stop the newest surplus instances, those not yet running first
@@ -190,8 +207,11 @@ export class ClusterController {
         this.track(v.id, this.shrink(v, spark));
       }
     }
-    if (cluster.state === 'WAITING' && cluster.idleTimeoutSeconds !== null
-        && now - cluster.lastActiveAt.getTime() > cluster.idleTimeoutSeconds * 1_000) {
+    if (
+      cluster.state === 'WAITING' &&
+      cluster.idleTimeoutSeconds !== null &&
+      now - cluster.lastActiveAt.getTime() > cluster.idleTimeoutSeconds * 1_000
+    ) {
       await services.clusters.endIfIdle(cluster.id);
     }
   }
@@ -245,8 +265,13 @@ export class ClusterController {
       // the hash is stored before the process exists, so the agent's hello can never race ahead of it
       await this.services.instances.recordToken(instance.id, hash);
       const launched = await this.driver.launch({
-        instanceId: instance.id, clusterId: cluster.id, role: instance.role, vcpu: type.vcpu, memoryMb: type.memoryMb,
-        token, controlPlaneUrls: this.options.controlPlaneUrls(),
+        instanceId: instance.id,
+        clusterId: cluster.id,
+        role: instance.role,
+        vcpu: type.vcpu,
+        memoryMb: type.memoryMb,
+        token,
+        controlPlaneUrls: this.options.controlPlaneUrls(),
       });
       await this.services.instances.recordLaunch(instance.id, launched.pid, launched.host, launched.workdir);
       this.log.info({ instanceId: instance.id, pid: launched.pid }, 'node agent launched');
@@ -261,10 +286,15 @@ export class ClusterController {
     const live = await instancesQ.liveInstancesOfCluster(this.services.sql, cluster.id);
     for (const instance of live) {
       if (this.busy.has(instance.id)) continue;
-      this.track(instance.id, this.driver.stop(handleOf(instance), this.options.stopGraceMs).then(() =>
-        this.services.instances.terminated(instance.id, {
-          code: cluster.stateReasonCode ?? 'USER_REQUEST', message: cluster.stateReasonMessage ?? 'Cluster terminated',
-        })));
+      this.track(
+        instance.id,
+        this.driver.stop(handleOf(instance), this.options.stopGraceMs).then(() =>
+          this.services.instances.terminated(instance.id, {
+            code: cluster.stateReasonCode ?? 'USER_REQUEST',
+            message: cluster.stateReasonMessage ?? 'Cluster terminated',
+          }),
+        ),
+      );
     }
     if (live.length === 0) await this.services.instances.finishTermination(cluster.id);
   }

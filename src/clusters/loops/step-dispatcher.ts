@@ -21,12 +21,17 @@ export class StepDispatcher {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly services: StepDispatcherServices, private readonly sessions: AgentGateway, private readonly serverId: string,
+    private readonly services: StepDispatcherServices,
+    private readonly sessions: AgentGateway,
+    private readonly serverId: string,
     private readonly log: Logger,
   ) {
-    this.serializer = new OneRunPerKey((clusterId) => this.dispatch(clusterId), (err, clusterId) => {
-      this.log.error({ err, clusterId }, 'step dispatch failed; the next tick retries');
-    });
+    this.serializer = new OneRunPerKey(
+      (clusterId) => this.dispatch(clusterId),
+      (err, clusterId) => {
+        this.log.error({ err, clusterId }, 'step dispatch failed; the next tick retries');
+      },
+    );
   }
 
   start(intervalMs: number): void {

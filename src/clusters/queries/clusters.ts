@@ -52,7 +52,11 @@ export async function lockClusters(db: Db, ids: string[]): Promise<ClusterRow[]>
 }
 
 export async function setClusterState(
-  db: Db, id: string, state: ClusterState, reasonCode: string | null, reasonMessage: string | null,
+  db: Db,
+  id: string,
+  state: ClusterState,
+  reasonCode: string | null,
+  reasonMessage: string | null,
 ): Promise<ClusterRow> {
   const [row] = await db<ClusterRow[]>`
     update clusters set state = ${state}, state_reason_code = ${reasonCode}, state_reason_message = ${reasonMessage},
@@ -111,9 +115,7 @@ export async function groupById(db: Db, id: string): Promise<InstanceGroupRow | 
   return row;
 }
 
-export async function updateGroup(
-  db: Db, id: string, patch: { state?: string; requestedCount?: number },
-): Promise<InstanceGroupRow> {
+export async function updateGroup(db: Db, id: string, patch: { state?: string; requestedCount?: number }): Promise<InstanceGroupRow> {
   const [row] = await db<InstanceGroupRow[]>`
     update instance_groups set state = coalesce(${patch.state ?? null}, state),
       requested_count = coalesce(${patch.requestedCount ?? null}::int, requested_count)

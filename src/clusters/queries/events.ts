@@ -7,7 +7,12 @@ import { Channel } from '../../platform/notifications/channels.js';
  * the cluster row, so one cluster's events commit in seq order: subscribers see no gaps.
  */
 export async function appendEvent(
-  db: Db, clusterId: string, kind: EventKind, resourceId: string, state: string | null, payload: object,
+  db: Db,
+  clusterId: string,
+  kind: EventKind,
+  resourceId: string,
+  state: string | null,
+  payload: object,
   options: { workHint?: boolean } = {},
 ): Promise<number> {
   // `:-` marks events that give controllers nothing to do (progress), so they are not woken

@@ -2,7 +2,8 @@ import type { Db } from '../../platform/db/client.js';
 import type { InstanceEndpoints, InstanceRow, InstanceState } from '../tables.js';
 
 export async function insertInstance(
-  db: Db, i: Pick<InstanceRow, 'id' | 'clusterId' | 'groupId' | 'role' | 'instanceType' | 'tokenHash'>,
+  db: Db,
+  i: Pick<InstanceRow, 'id' | 'clusterId' | 'groupId' | 'role' | 'instanceType' | 'tokenHash'>,
 ): Promise<InstanceRow> {
   const [row] = await db<InstanceRow[]>`
     insert into instances (id, cluster_id, group_id, role, instance_type, state, token_hash)
@@ -28,7 +29,11 @@ export async function liveInstancesOfCluster(db: Db, clusterId: string): Promise
 }
 
 export async function setInstanceState(
-  db: Db, id: string, state: InstanceState, reasonCode: string | null = null, reasonMessage: string | null = null,
+  db: Db,
+  id: string,
+  state: InstanceState,
+  reasonCode: string | null = null,
+  reasonMessage: string | null = null,
 ): Promise<InstanceRow> {
   const [row] = await db<InstanceRow[]>`
     update instances set state = ${state},

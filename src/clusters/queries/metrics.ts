@@ -1,7 +1,13 @@
 import type { Db } from '../../platform/db/client.js';
 import { ACTIVE_CLUSTER_STATES } from '../tables.js';
 
-export interface MetricSample { clusterId: string; at: Date; name: string; dimension: string; value: number }
+export interface MetricSample {
+  clusterId: string;
+  at: Date;
+  name: string;
+  dimension: string;
+  value: number;
+}
 
 export async function insertSamples(db: Db, samples: readonly MetricSample[]): Promise<void> {
   if (samples.length === 0) return;
@@ -57,11 +63,20 @@ export async function collectClusterMetrics(db: Db, freshSince: Date): Promise<n
   return rows.count;
 }
 
-export interface Bucket { name: string; at: Date; average: number; maximum: number; minimum: number; sum: number; sampleCount: number }
+export interface Bucket {
+  name: string;
+  at: Date;
+  average: number;
+  maximum: number;
+  minimum: number;
+  sum: number;
+  sampleCount: number;
+}
 
 /** Samples of the named series in [from, to), aggregated per period (bins start at `from`). */
 export async function aggregate(
-  db: Db, q: { clusterId: string; names: string[]; dimension: string; from: Date; to: Date; periodSeconds: number },
+  db: Db,
+  q: { clusterId: string; names: string[]; dimension: string; from: Date; to: Date; periodSeconds: number },
 ): Promise<Bucket[]> {
   return db<Bucket[]>`
     select name, date_bin(${q.periodSeconds} * interval '1 second', at, ${q.from}::timestamptz) as at,

@@ -2,7 +2,8 @@ import type { Db } from '../../platform/db/client.js';
 import type { StepRow, StepState } from '../tables.js';
 
 export async function insertStep(
-  db: Db, s: Pick<StepRow, 'id' | 'clusterId' | 'name' | 'kind' | 'spec' | 'actionOnFailure' | 'logStreamId'>,
+  db: Db,
+  s: Pick<StepRow, 'id' | 'clusterId' | 'name' | 'kind' | 'spec' | 'actionOnFailure' | 'logStreamId'>,
 ): Promise<StepRow> {
   const [row] = await db<StepRow[]>`
     insert into steps (id, cluster_id, name, kind, spec, action_on_failure, state, log_stream_id)
@@ -30,9 +31,7 @@ export async function lockSteps(db: Db, clusterId: string, ids: string[]): Promi
  * One page of steps per cluster, newest first (as EMR's ListSteps), in one statement: a lateral
  * index scan per cluster reads only the rows of the page, however many steps a cluster has run.
  */
-export async function stepPages(
-  db: Db, clusterIds: readonly string[], limit: number, beforePosition: number | null,
-): Promise<StepRow[]> {
+export async function stepPages(db: Db, clusterIds: readonly string[], limit: number, beforePosition: number | null): Promise<StepRow[]> {
   return db<StepRow[]>`
     select s.* from unnest(${db.array(clusterIds as string[])}::text[]) as c(id)
     cross join lateral (
@@ -70,9 +69,14 @@ export async function claimablePending(db: Db, clusterId: string, concurrency: n
 }
 
 export async function setStepState(
-  db: Db, id: string, state: StepState,
+  db: Db,
+  id: string,
+  state: StepState,
   patch: {
-    instanceId?: string; exitCode?: number | null; failureReason?: string | null; failureMessage?: string | null;
+    instanceId?: string;
+    exitCode?: number | null;
+    failureReason?: string | null;
+    failureMessage?: string | null;
     result?: Record<string, unknown> | null;
   } = {},
 ): Promise<StepRow> {

@@ -1,6 +1,10 @@
 import type { Db } from '../../platform/db/client.js';
 
-export interface InstanceHoursRow { clusterId: string; instanceType: string; hours: number }
+export interface InstanceHoursRow {
+  clusterId: string;
+  instanceType: string;
+  hours: number;
+}
 
 /** Hours each cluster's instances of each type have lived (created → ended, or now), one query. */
 export async function instanceHours(db: Db, clusterIds: readonly string[]): Promise<InstanceHoursRow[]> {

@@ -4,17 +4,38 @@ import { DateTimeResolver } from 'graphql-scalars';
 import { Cluster, InstanceGroup } from '../graphql/types.js';
 import { Connection } from '../../platform/graphql/connection.js';
 
-export enum ComputeLimitsUnitType { INSTANCES = 'INSTANCES', VCPU = 'VCPU', INSTANCE_FLEET_UNITS = 'INSTANCE_FLEET_UNITS' }
+export enum ComputeLimitsUnitType {
+  INSTANCES = 'INSTANCES',
+  VCPU = 'VCPU',
+  INSTANCE_FLEET_UNITS = 'INSTANCE_FLEET_UNITS',
+}
 export enum AdjustmentType {
-  CHANGE_IN_CAPACITY = 'CHANGE_IN_CAPACITY', PERCENT_CHANGE_IN_CAPACITY = 'PERCENT_CHANGE_IN_CAPACITY', EXACT_CAPACITY = 'EXACT_CAPACITY',
+  CHANGE_IN_CAPACITY = 'CHANGE_IN_CAPACITY',
+  PERCENT_CHANGE_IN_CAPACITY = 'PERCENT_CHANGE_IN_CAPACITY',
+  EXACT_CAPACITY = 'EXACT_CAPACITY',
 }
 export enum ComparisonOperator {
-  GREATER_THAN_OR_EQUAL = 'GREATER_THAN_OR_EQUAL', GREATER_THAN = 'GREATER_THAN', LESS_THAN = 'LESS_THAN', LESS_THAN_OR_EQUAL = 'LESS_THAN_OR_EQUAL',
+  GREATER_THAN_OR_EQUAL = 'GREATER_THAN_OR_EQUAL',
+  GREATER_THAN = 'GREATER_THAN',
+  LESS_THAN = 'LESS_THAN',
+  LESS_THAN_OR_EQUAL = 'LESS_THAN_OR_EQUAL',
 }
-export enum MetricStatistic { AVERAGE = 'AVERAGE', MAXIMUM = 'MAXIMUM', MINIMUM = 'MINIMUM', SUM = 'SUM', SAMPLE_COUNT = 'SAMPLE_COUNT' }
-export enum ScalingActivityTrigger { MANAGED_SCALING = 'MANAGED_SCALING', AUTO_SCALING = 'AUTO_SCALING' }
+export enum MetricStatistic {
+  AVERAGE = 'AVERAGE',
+  MAXIMUM = 'MAXIMUM',
+  MINIMUM = 'MINIMUM',
+  SUM = 'SUM',
+  SAMPLE_COUNT = 'SAMPLE_COUNT',
+}
+export enum ScalingActivityTrigger {
+  MANAGED_SCALING = 'MANAGED_SCALING',
+  AUTO_SCALING = 'AUTO_SCALING',
+}
 
-registerEnumType(ComputeLimitsUnitType, { name: 'ComputeLimitsUnitType', description: 'EMR names; instance groups scale in INSTANCES only' });
+registerEnumType(ComputeLimitsUnitType, {
+  name: 'ComputeLimitsUnitType',
+  description: 'EMR names; instance groups scale in INSTANCES only',
+});
 registerEnumType(AdjustmentType, { name: 'AdjustmentType' });
 registerEnumType(ComparisonOperator, { name: 'ComparisonOperator' });
 registerEnumType(MetricStatistic, { name: 'MetricStatistic' });
@@ -109,7 +130,8 @@ export class MetricInfo {
 @ObjectType({ description: 'Instance hours so far (live instances count up to now) and their estimated cost' })
 export class ClusterUsage {
   @Field(() => Float) instanceHours!: number;
-  @Field(() => Float, { description: 'hours × EMR normalization factor (large 4, xlarge 8, 2xlarge 16, …)' }) normalizedInstanceHours!: number;
+  @Field(() => Float, { description: 'hours × EMR normalization factor (large 4, xlarge 8, 2xlarge 16, …)' })
+  normalizedInstanceHours!: number;
   @Field(() => Float, { description: 'hours × price per hour of each instance type (PRICE_TABLE)' }) estimatedCost!: number;
   @Field(() => String) currency!: string;
   @Field(() => [String], { description: 'instance types without a price (not in estimatedCost)' }) unpricedInstanceTypes!: string[];

@@ -30,11 +30,21 @@ export function createScalingLoaders(scaling: ScalingService, usage: UsageServic
         const a = `${p.limit}|${p.before ?? ''}`;
         byArgs.set(a, [...(byArgs.get(a) ?? []), p]);
       }
-      await Promise.all([...byArgs.values()].map(async (group) => {
-        const { limit, before } = group[0]!;
-        const rows = await scaling.activityPages(group.map((g) => g.clusterId), limit, before);
-        for (const g of group) results.set(g.key, rows.filter((r) => r.clusterId === g.clusterId));
-      }));
+      await Promise.all(
+        [...byArgs.values()].map(async (group) => {
+          const { limit, before } = group[0]!;
+          const rows = await scaling.activityPages(
+            group.map((g) => g.clusterId),
+            limit,
+            before,
+          );
+          for (const g of group)
+            results.set(
+              g.key,
+              rows.filter((r) => r.clusterId === g.clusterId),
+            );
+        }),
+      );
       return keys.map((k) => results.get(k) ?? []);
     }),
   };

@@ -20,7 +20,11 @@ export class ScalingController {
   private lastCollect = 0;
   private lastPrune = 0;
 
-  constructor(private readonly services: ScalingLoopServices, private readonly log: Logger, private readonly intervalMs: number) {}
+  constructor(
+    private readonly services: ScalingLoopServices,
+    private readonly log: Logger,
+    private readonly intervalMs: number,
+  ) {}
 
   async pass(active: ClusterRow[]): Promise<void> {
     const now = Date.now();
@@ -33,7 +37,8 @@ export class ScalingController {
       for (const id of await scaling.clustersWithPolicies(ready)) {
         try {
           const done = await scaling.evaluate(id, now);
-          for (const a of done) this.log.info({ clusterId: id, groupId: a.groupId, from: a.fromCount, to: a.toCount, reason: a.reason }, 'scaling decision');
+          for (const a of done)
+            this.log.info({ clusterId: id, groupId: a.groupId, from: a.fromCount, to: a.toCount, reason: a.reason }, 'scaling decision');
         } catch (err) {
           this.log.error({ err, clusterId: id }, 'scaling evaluation failed; the next pass retries');
         }

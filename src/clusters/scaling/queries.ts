@@ -22,7 +22,8 @@ export async function managedPolicies(db: Db, clusterIds: readonly string[]): Pr
 }
 
 export async function upsertAutoPolicy(
-  db: Db, p: { groupId: string; clusterId: string; minCapacity: number; maxCapacity: number; rules: ScalingRule[] },
+  db: Db,
+  p: { groupId: string; clusterId: string; minCapacity: number; maxCapacity: number; rules: ScalingRule[] },
 ): Promise<AutoScalingPolicyRow> {
   const [row] = await db<AutoScalingPolicyRow[]>`
     insert into auto_scaling_policies (group_id, cluster_id, min_capacity, max_capacity, rules)
@@ -73,7 +74,12 @@ export async function lastActivityAt(db: Db, clusterId: string): Promise<{ clust
 }
 
 /** A page of each cluster's activities, newest first, before the activity id `before` (one query). */
-export async function activityPages(db: Db, clusterIds: readonly string[], limit: number, before: number | null): Promise<ScalingActivityRow[]> {
+export async function activityPages(
+  db: Db,
+  clusterIds: readonly string[],
+  limit: number,
+  before: number | null,
+): Promise<ScalingActivityRow[]> {
   return db<ScalingActivityRow[]>`
     select a.* from unnest(${db.array(clusterIds as string[])}::text[]) as c(id)
     cross join lateral (

@@ -5,10 +5,24 @@ import { notFound } from '../../platform/errors.js';
 import { METRICS } from '../metrics.js';
 import { ScalingService } from './service.js';
 import {
-  AutoScalingPolicy, ClusterUsage, ManagedScalingPolicy, MetricInfo, MetricSeries, MetricStatistic,
-  PutAutoScalingPolicyInput, PutAutoScalingPolicyPayload, PutManagedScalingPolicyInput, PutManagedScalingPolicyPayload,
-  RemoveAutoScalingPolicyInput, RemoveAutoScalingPolicyPayload, RemoveManagedScalingPolicyInput, RemoveManagedScalingPolicyPayload,
-  ScalingActivityConnection, type ComputeLimitsUnitType, type ScalingActivity, type ScalingActivityTrigger,
+  AutoScalingPolicy,
+  ClusterUsage,
+  ManagedScalingPolicy,
+  MetricInfo,
+  MetricSeries,
+  MetricStatistic,
+  PutAutoScalingPolicyInput,
+  PutAutoScalingPolicyPayload,
+  PutManagedScalingPolicyInput,
+  PutManagedScalingPolicyPayload,
+  RemoveAutoScalingPolicyInput,
+  RemoveAutoScalingPolicyPayload,
+  RemoveManagedScalingPolicyInput,
+  RemoveManagedScalingPolicyPayload,
+  ScalingActivityConnection,
+  type ComputeLimitsUnitType,
+  type ScalingActivity,
+  type ScalingActivityTrigger,
 } from './graphql.js';
 import { Cluster, InstanceGroup } from '../graphql/types.js';
 import type { Context } from '../../platform/graphql/context.js';
@@ -20,8 +34,10 @@ import type { ClusterLoaders } from '../loaders.js';
 
 const toManaged = (p: ManagedScalingPolicyRow): ManagedScalingPolicy => ({
   computeLimits: {
-    unitType: p.unitType as ComputeLimitsUnitType, minimumCapacityUnits: p.minimumCapacityUnits,
-    maximumCapacityUnits: p.maximumCapacityUnits, maximumCoreCapacityUnits: p.maximumCoreCapacityUnits,
+    unitType: p.unitType as ComputeLimitsUnitType,
+    minimumCapacityUnits: p.minimumCapacityUnits,
+    maximumCapacityUnits: p.maximumCapacityUnits,
+    maximumCoreCapacityUnits: p.maximumCoreCapacityUnits,
   },
   updatedAt: p.updatedAt,
 });
@@ -33,16 +49,27 @@ const toAuto = (p: AutoScalingPolicyRow): AutoScalingPolicy => ({
 });
 
 const toActivity = (a: ScalingActivityRow): ScalingActivity => ({
-  id: String(a.id), at: a.at, instanceGroupId: a.groupId, fromCount: a.fromCount, toCount: a.toCount,
-  trigger: a.trigger as ScalingActivityTrigger, ruleName: a.ruleName, reason: a.reason,
+  id: String(a.id),
+  at: a.at,
+  instanceGroupId: a.groupId,
+  fromCount: a.fromCount,
+  toCount: a.toCount,
+  trigger: a.trigger as ScalingActivityTrigger,
+  ruleName: a.ruleName,
+  reason: a.reason,
 });
 
 @Resolver(() => Cluster)
 export class ClusterScalingResolver {
-  constructor(private readonly scaling: ScalingService, private readonly clusters: ClusterService, private readonly metrics: MetricsService, private readonly loaders: (ctx: Context) => ClusterLoaders) {}
+  constructor(
+    private readonly scaling: ScalingService,
+    private readonly clusters: ClusterService,
+    private readonly metrics: MetricsService,
+    private readonly loaders: (ctx: Context) => ClusterLoaders,
+  ) {}
 
   @Authorized('clusters:PutManagedScalingPolicy')
-  @Mutation(() => PutManagedScalingPolicyPayload, { description: 'Sets (or replaces) the cluster\'s managed scaling limits' })
+  @Mutation(() => PutManagedScalingPolicyPayload, { description: "Sets (or replaces) the cluster's managed scaling limits" })
   async putManagedScalingPolicy(@Arg('input', () => PutManagedScalingPolicyInput) input: PutManagedScalingPolicyInput) {
     const policy = await this.scaling.putManagedPolicy(input.clusterId, input.computeLimits);
     return { cluster: toCluster((await this.clusters.get(input.clusterId))!), managedScalingPolicy: toManaged(policy) };
@@ -79,7 +106,8 @@ export class ClusterScalingResolver {
     @Ctx() ctx: Context,
     @Arg('to', () => DateTimeResolver, { nullable: true, description: 'default: now' }) to?: Date,
     @Arg('statistic', () => MetricStatistic, { nullable: true, defaultValue: MetricStatistic.AVERAGE }) statistic?: MetricStatistic,
-    @Arg('instanceId', () => ID, { nullable: true, description: 'a node\'s own series (NodeCpuPercent, NodeMemoryUsedMB)' }) instanceId?: string,
+    @Arg('instanceId', () => ID, { nullable: true, description: "a node's own series (NodeCpuPercent, NodeMemoryUsedMB)" })
+    instanceId?: string,
   ): Promise<MetricSeries[]> {
     if (!(await this.loaders(ctx).cluster.load(clusterId))) throw notFound('cluster', clusterId, 'clusterId');
     return this.metrics.query({ clusterId, names, from, to, periodSeconds, statistic, instanceId });

@@ -3,10 +3,14 @@ import type { AdjustmentType, ComparisonOperator } from '../tables.js';
 
 export function compare(value: number, op: ComparisonOperator, threshold: number): boolean {
   switch (op) {
-    case 'GREATER_THAN_OR_EQUAL': return value >= threshold;
-    case 'GREATER_THAN': return value > threshold;
-    case 'LESS_THAN': return value < threshold;
-    case 'LESS_THAN_OR_EQUAL': return value <= threshold;
+    case 'GREATER_THAN_OR_EQUAL':
+      return value >= threshold;
+    case 'GREATER_THAN':
+      return value > threshold;
+    case 'LESS_THAN':
+      return value < threshold;
+    case 'LESS_THAN_OR_EQUAL':
+      return value <= threshold;
   }
 }
 
@@ -15,7 +19,10 @@ export function compare(value: number, op: ComparisonOperator, threshold: number
  * by at least one instance (as EMR does), rounding the fraction away from zero.
  */
 export function adjustedCapacity(
-  current: number, action: { adjustmentType: AdjustmentType; scalingAdjustment: number }, min: number, max: number,
+  current: number,
+  action: { adjustmentType: AdjustmentType; scalingAdjustment: number },
+  min: number,
+  max: number,
 ): number {
   let target: number;
   switch (action.adjustmentType) {
@@ -34,7 +41,11 @@ export function adjustedCapacity(
   return Math.min(max, Math.max(min, target));
 }
 
-export interface ComputeLimits { minimumCapacityUnits: number; maximumCapacityUnits: number; maximumCoreCapacityUnits: number | null }
+export interface ComputeLimits {
+  minimumCapacityUnits: number;
+  maximumCapacityUnits: number;
+  maximumCoreCapacityUnits: number | null;
+}
 
 export interface ManagedInputs {
   limits: ComputeLimits;
@@ -51,7 +62,11 @@ export interface ManagedInputs {
   settling: boolean;
 }
 
-export interface ManagedDecision { role: 'CORE' | 'TASK'; to: number; reason: string }
+export interface ManagedDecision {
+  role: 'CORE' | 'TASK';
+  to: number;
+  reason: string;
+}
 
 /**
  * Managed scaling (EMR's model, in instances): capacity = CORE + TASK nodes, never the MASTER.
@@ -79,9 +94,10 @@ export function managedDecision(m: ManagedInputs): ManagedDecision | null {
   const waiting = s !== null && (s.appsPending > 0 || (s.coresFree === 0 && s.appsRunning > 0));
   if (waiting && core + task < max) {
     const add = Math.min(max - core - task, Math.max(1, s.appsPending));
-    const why = s.appsPending > 0
-      ? `${s.appsPending} Spark application(s) waiting for cores`
-      : `all cores busy with ${s.appsRunning} running Spark application(s)`;
+    const why =
+      s.appsPending > 0
+        ? `${s.appsPending} Spark application(s) waiting for cores`
+        : `all cores busy with ${s.appsRunning} running Spark application(s)`;
     return { role: 'TASK', to: task + add, reason: why };
   }
   const floor = Math.max(0, min - core);

@@ -4,8 +4,16 @@ import { appendEvent } from '../queries/events.js';
 import { liveInstancesOfCluster } from '../queries/instances.js';
 import * as q from './queries.js';
 import type {
-  AdjustmentType, AutoScalingPolicyRow, ClusterRow, ComparisonOperator, InstanceGroupRow, ManagedScalingPolicyRow,
-  MetricStatistic, ScalingActivityRow, ScalingRule, ScalingTrigger,
+  AdjustmentType,
+  AutoScalingPolicyRow,
+  ClusterRow,
+  ComparisonOperator,
+  InstanceGroupRow,
+  ManagedScalingPolicyRow,
+  MetricStatistic,
+  ScalingActivityRow,
+  ScalingRule,
+  ScalingTrigger,
 } from '../tables.js';
 import { ACTIVE_CLUSTER_STATES } from '../tables.js';
 import { newId } from '../../platform/ids.js';
@@ -28,8 +36,12 @@ export interface ScalingRuleInput {
   description?: string | null;
   action: { adjustmentType?: AdjustmentType | null; scalingAdjustment: number; coolDown?: number | null };
   trigger: {
-    comparisonOperator: ComparisonOperator; evaluationPeriods?: number | null; metricName: string; period: number;
-    statistic?: MetricStatistic | null; threshold: number;
+    comparisonOperator: ComparisonOperator;
+    evaluationPeriods?: number | null;
+    metricName: string;
+    period: number;
+    statistic?: MetricStatistic | null;
+    threshold: number;
   };
 }
 
@@ -70,7 +82,8 @@ function validateRules(rules: readonly ScalingRuleInput[], field: string): Scali
     const adjustmentType = r.action.adjustmentType ?? 'CHANGE_IN_CAPACITY';
     const adj = r.action.scalingAdjustment;
     if (adjustmentType === 'EXACT_CAPACITY') requireIntInRange(adj, `${f}.action.scalingAdjustment`, 0, Limits.instancesPerGroup);
-    else if (adjustmentType === 'CHANGE_IN_CAPACITY') requireIntInRange(adj, `${f}.action.scalingAdjustment`, -Limits.instancesPerGroup, Limits.instancesPerGroup);
+    else if (adjustmentType === 'CHANGE_IN_CAPACITY')
+      requireIntInRange(adj, `${f}.action.scalingAdjustment`, -Limits.instancesPerGroup, Limits.instancesPerGroup);
     else requireIntInRange(adj, `${f}.action.scalingAdjustment`, -100, 1_000);
     if (adjustmentType !== 'EXACT_CAPACITY' && adj === 0) throw badInput(`${f}.action.scalingAdjustment`, 'must not be 0');
     const coolDown = requireIntInRange(r.action.coolDown ?? 0, `${f}.action.coolDown`, 0, 86_400);
@@ -84,10 +97,16 @@ function validateRules(rules: readonly ScalingRuleInput[], field: string): Scali
     const description = r.description ?? null;
     if (description !== null && description.length > 1_024) throw badInput(`${f}.description`, 'must be at most 1024 characters');
     return {
-      name, description, action: { adjustmentType, scalingAdjustment: adj, coolDown },
+      name,
+      description,
+      action: { adjustmentType, scalingAdjustment: adj, coolDown },
       trigger: {
-        comparisonOperator: t.comparisonOperator, evaluationPeriods, metricName: t.metricName, period,
-        statistic: t.statistic ?? 'AVERAGE', threshold: t.threshold,
+        comparisonOperator: t.comparisonOperator,
+        evaluationPeriods,
+        metricName: t.metricName,
+        period,
+        statistic: t.statistic ?? 'AVERAGE',
+        threshold: t.threshold,
       },
     };
   });
@@ -100,7 +119,11 @@ function validateRules(rules: readonly ScalingRuleInput[], field: string): Scali
  * The cluster controller then starts or stops nodes, as after modifyInstanceGroup.
  */
 export class ScalingService {
-  constructor(private readonly sql: Sql, private readonly metrics: MetricsService, private readonly options: ScalingOptions) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly metrics: MetricsService,
+    private readonly options: ScalingOptions,
+  ) {}
 
   private async lockActive(tx: Tx, clusterId: string, field: string): Promise<ClusterRow> {
     const cluster = await clustersQ.lockCluster(tx, clusterId);
@@ -129,7 +152,11 @@ export class ScalingService {
         throw conflict('the cluster has automatic scaling policies on its groups: remove them before using managed scaling', 'clusterId');
       }
       const policy = await q.upsertManagedPolicy(tx, {
-        clusterId: cluster.id, unitType: 'INSTANCES', minimumCapacityUnits: min, maximumCapacityUnits: max, maximumCoreCapacityUnits: maxCore,
+        clusterId: cluster.id,
+        unitType: 'INSTANCES',
+        minimumCapacityUnits: min,
+        maximumCapacityUnits: max,
+        maximumCoreCapacityUnits: maxCore,
       });
       await appendEvent(tx, cluster.id, 'SCALING', cluster.id, 'MANAGED_SCALING_POLICY_PUT', {
         reasonMessage: `managed scaling: ${min} to ${max} instances${maxCore === null ? '' : `, at most ${maxCore} CORE`}`,
@@ -144,7 +171,9 @@ export class ScalingService {
       const cluster = await clustersQ.lockCluster(tx, clusterId);
       if (!cluster) throw notFound('cluster', clusterId, 'clusterId');
       if (await q.deleteManagedPolicy(tx, clusterId)) {
-        await appendEvent(tx, clusterId, 'SCALING', clusterId, 'MANAGED_SCALING_POLICY_REMOVED', { reasonMessage: 'managed scaling policy removed' });
+        await appendEvent(tx, clusterId, 'SCALING', clusterId, 'MANAGED_SCALING_POLICY_REMOVED', {
+          reasonMessage: 'managed scaling policy removed',
+        });
       }
     });
   }
@@ -171,7 +200,9 @@ export class ScalingService {
       const policy = await q.upsertAutoPolicy(tx, { groupId, clusterId, minCapacity: min, maxCapacity: max, rules });
       await appendEvent(tx, clusterId, 'SCALING', groupId, 'AUTO_SCALING_POLICY_PUT', {
         reasonMessage: `automatic scaling for ${group.role} group ${groupId}: ${min} to ${max} instances, ${rules.length} rule(s)`,
-        instanceGroupId: groupId, constraints: { minCapacity: min, maxCapacity: max }, rules,
+        instanceGroupId: groupId,
+        constraints: { minCapacity: min, maxCapacity: max },
+        rules,
       });
       return policy;
     });
@@ -183,7 +214,8 @@ export class ScalingService {
       await clustersQ.lockCluster(tx, clusterId);
       if (await q.deleteAutoPolicy(tx, groupId)) {
         await appendEvent(tx, clusterId, 'SCALING', groupId, 'AUTO_SCALING_POLICY_REMOVED', {
-          reasonMessage: `automatic scaling policy of group ${groupId} removed`, instanceGroupId: groupId,
+          reasonMessage: `automatic scaling policy of group ${groupId} removed`,
+          instanceGroupId: groupId,
         });
       }
     });
@@ -247,28 +279,46 @@ export class ScalingService {
   }
 
   private async managed(
-    cluster: ClusterRow, groups: InstanceGroupRow[], policy: ManagedScalingPolicyRow, lastAt: Date | null, now: number,
+    cluster: ClusterRow,
+    groups: InstanceGroupRow[],
+    policy: ManagedScalingPolicyRow,
+    lastAt: Date | null,
+    now: number,
   ): Promise<Decision | null> {
     const core = groups.find((g) => g.role === 'CORE');
     const tasks = groups.filter((g) => g.role === 'TASK');
     const taskGroup = tasks[0] ?? null;
     const latest = await this.metrics.latest(cluster.id, ['AppsRunning', 'AppsPending', 'CoresFree']);
-    const spark = latest.has('AppsRunning') || latest.has('AppsPending')
-      ? { appsRunning: latest.get('AppsRunning') ?? 0, appsPending: latest.get('AppsPending') ?? 0, coresFree: latest.get('CoresFree') ?? 1 }
-      : null;
+    const spark =
+      latest.has('AppsRunning') || latest.has('AppsPending')
+        ? {
+            appsRunning: latest.get('AppsRunning') ?? 0,
+            appsPending: latest.get('AppsPending') ?? 0,
+            coresFree: latest.get('CoresFree') ?? 1,
+          }
+        : null;
     const n = this.options.idlePeriods;
     const idleSamples = await this.metrics.lastSamples(cluster.id, 'IsIdle', n);
     // idle for N periods since the last decision: a shrink is never based on samples it preceded
-    const idle = idleSamples.length >= n && idleSamples.every((s) => s.value === 1)
-      && (lastAt === null || idleSamples[idleSamples.length - 1]!.at > lastAt);
+    const idle =
+      idleSamples.length >= n &&
+      idleSamples.every((s) => s.value === 1) &&
+      (lastAt === null || idleSamples[idleSamples.length - 1]!.at > lastAt);
     const live = await liveInstancesOfCluster(this.sql, cluster.id);
-    const settling = groups.some((g) => g.role !== 'MASTER'
-      && (live.filter((i) => i.groupId === g.id).length !== g.requestedCount || live.some((i) => i.groupId === g.id && i.state !== 'RUNNING')));
+    const settling = groups.some(
+      (g) =>
+        g.role !== 'MASTER' &&
+        (live.filter((i) => i.groupId === g.id).length !== g.requestedCount ||
+          live.some((i) => i.groupId === g.id && i.state !== 'RUNNING')),
+    );
     const decision = managedDecision({
       limits: policy,
       coreRequested: groups.filter((g) => g.role === 'CORE').reduce((s, g) => s + g.requestedCount, 0),
       taskRequested: tasks.reduce((s, g) => s + g.requestedCount, 0),
-      spark, idle, idlePeriods: n, settling,
+      spark,
+      idle,
+      idlePeriods: n,
+      settling,
       cooledDown: lastAt === null || now - lastAt.getTime() >= this.options.cooldownSeconds * 1_000,
     });
     if (!decision) return null;
@@ -280,8 +330,13 @@ export class ScalingService {
     const from = group?.requestedCount ?? 0;
     if (to === from) return null;
     return {
-      clusterId: cluster.id, groupId: group?.id ?? null, from, to,
-      trigger: 'MANAGED_SCALING', ruleName: null, reason: decision.reason,
+      clusterId: cluster.id,
+      groupId: group?.id ?? null,
+      from,
+      to,
+      trigger: 'MANAGED_SCALING',
+      ruleName: null,
+      reason: decision.reason,
     };
   }
 
@@ -300,8 +355,12 @@ export class ScalingService {
       if (to === group.requestedCount) continue;
       const shown = values.map((v) => Math.round(v * 100) / 100).join(', ');
       return {
-        clusterId: group.clusterId, groupId: group.id, from: group.requestedCount, to,
-        trigger: 'AUTO_SCALING', ruleName: rule.name,
+        clusterId: group.clusterId,
+        groupId: group.id,
+        from: group.requestedCount,
+        to,
+        trigger: 'AUTO_SCALING',
+        ruleName: rule.name,
         reason: `rule "${rule.name}": ${metricName} ${statistic} ${comparisonOperator} ${threshold} for ${n} period(s) of ${period} s (${shown})`,
       };
     }
@@ -323,15 +382,37 @@ export class ScalingService {
         group = await changeGroup(tx, group, { requestedCount: d.to, state: 'RESIZING' });
       } else {
         const type = (groups.find((g) => g.role === 'CORE') ?? groups.find((g) => g.role === 'MASTER'))!.instanceType;
-        group = await clustersQ.insertGroup(tx, { id: newId('ig'), clusterId: cluster.id, role: 'TASK', instanceType: type, requestedCount: d.to });
-        await appendEvent(tx, cluster.id, 'INSTANCE_GROUP', group.id, group.state, { previousState: null, role: group.role, requestedCount: group.requestedCount });
+        group = await clustersQ.insertGroup(tx, {
+          id: newId('ig'),
+          clusterId: cluster.id,
+          role: 'TASK',
+          instanceType: type,
+          requestedCount: d.to,
+        });
+        await appendEvent(tx, cluster.id, 'INSTANCE_GROUP', group.id, group.state, {
+          previousState: null,
+          role: group.role,
+          requestedCount: group.requestedCount,
+        });
       }
       const activity = await q.insertActivity(tx, {
-        clusterId: cluster.id, groupId: group.id, fromCount: d.from, toCount: d.to, trigger: d.trigger, ruleName: d.ruleName, reason: d.reason,
+        clusterId: cluster.id,
+        groupId: group.id,
+        fromCount: d.from,
+        toCount: d.to,
+        trigger: d.trigger,
+        ruleName: d.ruleName,
+        reason: d.reason,
       });
       await appendEvent(tx, cluster.id, 'SCALING', group.id, d.to > d.from ? 'SCALE_OUT' : 'SCALE_IN', {
-        reasonMessage: d.reason, activityId: activity.id, instanceGroupId: group.id, role: group.role,
-        from: d.from, to: d.to, trigger: d.trigger, ruleName: d.ruleName,
+        reasonMessage: d.reason,
+        activityId: activity.id,
+        instanceGroupId: group.id,
+        role: group.role,
+        from: d.from,
+        to: d.to,
+        trigger: d.trigger,
+        ruleName: d.ruleName,
       });
       return activity;
     });

@@ -2,10 +2,16 @@ import { Field, InputType, Int, ObjectType } from 'type-graphql';
 
 @ObjectType({ description: 'Addresses a node serves (reported by its agent when it became ready)' })
 export class InstanceEndpoints {
-  @Field(() => String, { nullable: true, description: 'spark://host:port of the Spark master (MASTER node)' }) sparkMasterUrl!: string | null;
+  @Field(() => String, { nullable: true, description: 'spark://host:port of the Spark master (MASTER node)' }) sparkMasterUrl!:
+    | string
+    | null;
   @Field(() => String, { nullable: true, description: 'the Spark master web UI (MASTER node)' }) sparkMasterWebUrl!: string | null;
   @Field(() => String, { nullable: true, description: 'the Spark worker web UI (CORE/TASK nodes)' }) sparkWorkerWebUrl!: string | null;
-  @Field(() => String, { nullable: true, description: "the cluster's Spark History Server (MASTER node): every app of the install, finished ones included" }) sparkHistoryUrl!: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: "the cluster's Spark History Server (MASTER node): every app of the install, finished ones included",
+  })
+  sparkHistoryUrl!: string | null;
 }
 
 @ObjectType({ description: 'A column of a catalog table' })
@@ -19,7 +25,11 @@ export class CatalogTable {
   @Field(() => String) database!: string;
   @Field(() => String) name!: string;
   @Field(() => String, { description: 'MANAGED_TABLE, EXTERNAL_TABLE or VIRTUAL_VIEW' }) type!: string;
-  @Field(() => String, { nullable: true, description: 's3://bucket/prefix of its files (the warehouse bucket for managed tables); null for views' }) location!: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 's3://bucket/prefix of its files (the warehouse bucket for managed tables); null for views',
+  })
+  location!: string | null;
   @Field(() => [CatalogColumn]) columns!: CatalogColumn[];
 }
 
@@ -29,12 +39,14 @@ export class CatalogDatabase {
   @Field(() => [CatalogTable]) tables!: CatalogTable[];
 }
 
-@ObjectType({ description: "The install's Hive metastore (README \"Spark clusters\" → Catalog)" })
+@ObjectType({ description: 'The install\'s Hive metastore (README "Spark clusters" → Catalog)' })
 export class Catalog {
-  @Field(() => Boolean, { description: 'whether SPARK clusters use it (pyspark, the PostgreSQL JDBC jar and the Postgres role are there)' }) available!: boolean;
+  @Field(() => Boolean, { description: 'whether SPARK clusters use it (pyspark, the PostgreSQL JDBC jar and the Postgres role are there)' })
+  available!: boolean;
   @Field(() => String, { nullable: true, description: 'why not, with the command that fixes it' }) reason!: string | null;
   @Field(() => String, { description: 's3:// prefix of the warehouse (managed tables)' }) warehouseUri!: string;
-  @Field(() => [CatalogDatabase], { description: 'databases that have tables (a database without tables is not listed)' }) databases!: CatalogDatabase[];
+  @Field(() => [CatalogDatabase], { description: 'databases that have tables (a database without tables is not listed)' })
+  databases!: CatalogDatabase[];
 }
 
 @ObjectType({ description: 'A Spark worker as the Spark master lists it' })
@@ -71,7 +83,9 @@ export class BootstrapAction {
 @InputType()
 export class BootstrapActionInput {
   @Field(() => String) name!: string;
-  @Field(() => String, { description: 's3://bucket/key of an existing script: .sh (bash), .py (python3), .js/.mjs (node), or one starting with #!' })
+  @Field(() => String, {
+    description: 's3://bucket/key of an existing script: .sh (bash), .py (python3), .js/.mjs (node), or one starting with #!',
+  })
   path!: string;
   @Field(() => [String], { nullable: true }) args?: string[];
 }

@@ -19,9 +19,16 @@ const HIVE_TABLES = ['DBS', 'TBLS', 'SDS', 'COLUMNS_V2'];
 
 export type NodeCatalog = NonNullable<NonNullable<NodeConfig['spark']>['catalog']>;
 
-export interface CatalogColumn { name: string; type: string }
+export interface CatalogColumn {
+  name: string;
+  type: string;
+}
 export interface CatalogTable {
-  database: string; name: string; type: string; location: string | null; columns: CatalogColumn[];
+  database: string;
+  name: string;
+  type: string;
+  location: string | null;
+  columns: CatalogColumn[];
   /** the Hadoop input format of its files (Parquet: …parquet.MapredParquetInputFormat) */
   inputFormat: string | null;
 }
@@ -29,12 +36,18 @@ export interface CatalogTable {
 /** The newest PostgreSQL JDBC jar in `dir` (npm run spark:install puts it there), or null. */
 export function findJdbcJar(dir: string): string | null {
   if (!existsSync(dir)) return null;
-  const jars = readdirSync(dir).filter((f) => /^postgresql-\d+\.\d+\.\d+\.jar$/.test(f)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const jars = readdirSync(dir)
+    .filter((f) => /^postgresql-\d+\.\d+\.\d+\.jar$/.test(f))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   return jars.length ? path.join(dir, jars.at(-1)!) : null;
 }
 
 /** Postgres role names: the database's own (roles are shared by every database of a Postgres). */
-const roleFor = (database: string) => `${database.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40)}_hive_metastore`;
+const roleFor = (database: string) =>
+  `${database
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 40)}_hive_metastore`;
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 const literal = (value: string) => `'${value.replaceAll("'", "''")}'`;
 
@@ -67,7 +80,9 @@ export class MetastoreService {
       await this.sql.begin(async (tx) => {
         await tx`select pg_advisory_xact_lock(hashtext('emberplane hive metastore'))`;
         if ((await tx`select 1 from pg_roles where rolname = ${role}`).length === 0) await tx.unsafe(`create role ${ident(role)} login`);
-        await tx.unsafe(`alter role ${ident(role)} with login nosuperuser nocreatedb nocreaterole noinherit password ${literal(this.password)}`);
+        await tx.unsafe(
+          `alter role ${ident(role)} with login nosuperuser nocreatedb nocreaterole noinherit password ${literal(this.password)}`,
+        );
         await tx.unsafe(`alter role ${ident(role)} set search_path = ${ident(METASTORE_SCHEMA)}`);
         await tx.unsafe(`create schema if not exists ${ident(METASTORE_SCHEMA)} authorization ${ident(role)}`);
         await tx.unsafe(`alter schema ${ident(METASTORE_SCHEMA)} owner to ${ident(role)}`);
@@ -127,7 +142,18 @@ export class MetastoreService {
       select table_name as name from information_schema.tables where table_schema = ${METASTORE_SCHEMA} and table_name in ${this.sql(HIVE_TABLES)}`;
     if (present.length < HIVE_TABLES.length) return [];
     const s = ident(METASTORE_SCHEMA);
-    const rows = await this.sql.unsafe<{ db: string; tbl: string; type: string; location: string | null; inputFormat: string | null; col: string | null; colType: string | null }[]>(`
+    const rows = await this.sql.unsafe<
+      {
+        db: string;
+        tbl: string;
+        type: string;
+        location: string | null;
+        inputFormat: string | null;
+        col: string | null;
+        colType: string | null;
+      }[]
+    >(
+      `
       select d."NAME" as db, t."TBL_NAME" as tbl, t."TBL_TYPE" as type, s."LOCATION" as location, s."INPUT_FORMAT" as input_format,
              c."COLUMN_NAME" as col, c."TYPE_NAME" as col_type
         from ${s}."TBLS" t
@@ -135,13 +161,22 @@ export class MetastoreService {
         left join ${s}."SDS" s on s."SD_ID" = t."SD_ID"
         left join ${s}."COLUMNS_V2" c on c."CD_ID" = s."CD_ID"
        where ($1::text is null or d."NAME" = $1)
-       order by d."NAME", t."TBL_NAME", c."INTEGER_IDX"`, [filter.database ?? null]);
+       order by d."NAME", t."TBL_NAME", c."INTEGER_IDX"`,
+      [filter.database ?? null],
+    );
     const tables = new Map<string, CatalogTable>();
     for (const r of rows) {
       const key = `${r.db}\0${r.tbl}`;
       let table = tables.get(key);
       if (!table) {
-        table = { database: r.db, name: r.tbl, type: r.type, location: r.location && this.toUri(r.location), columns: [], inputFormat: r.inputFormat };
+        table = {
+          database: r.db,
+          name: r.tbl,
+          type: r.type,
+          location: r.location && this.toUri(r.location),
+          columns: [],
+          inputFormat: r.inputFormat,
+        };
         tables.set(key, table);
       }
       if (r.col !== null) table.columns.push({ name: r.col, type: r.colType ?? '' });

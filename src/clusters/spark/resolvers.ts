@@ -27,7 +27,14 @@ export class InstanceEndpointsResolver {
   @FieldResolver(() => InstanceEndpoints, { nullable: true })
   endpoints(@Root() instance: InstanceRow): InstanceEndpoints | null {
     const e = instance.endpoints;
-    return e ? { sparkMasterUrl: e.sparkMasterUrl ?? null, sparkMasterWebUrl: e.sparkMasterWebUrl ?? null, sparkWorkerWebUrl: e.sparkWorkerWebUrl ?? null, sparkHistoryUrl: e.sparkHistoryUrl ?? null } : null;
+    return e
+      ? {
+          sparkMasterUrl: e.sparkMasterUrl ?? null,
+          sparkMasterWebUrl: e.sparkMasterWebUrl ?? null,
+          sparkWorkerWebUrl: e.sparkWorkerWebUrl ?? null,
+          sparkHistoryUrl: e.sparkHistoryUrl ?? null,
+        }
+      : null;
   }
 }
 
@@ -59,12 +66,17 @@ export class SparkStepAppResolver {
     return app.running ? app.uiUrl : null;
   }
 
-  @FieldResolver(() => String, { nullable: true, description: "the app's page in its cluster's Spark History Server once the step has ended (while that cluster runs; the event logs stay in their bucket)" })
+  @FieldResolver(() => String, {
+    nullable: true,
+    description:
+      "the app's page in its cluster's Spark History Server once the step has ended (while that cluster runs; the event logs stay in their bucket)",
+  })
   async historyUrl(@Root() spark: SparkStepObject, @Ctx() ctx: Context): Promise<string | null> {
     const { applicationId, running } = appOf(spark.row);
     if (!applicationId || running) return null;
-    const master = (await this.loaders(ctx).instancesByCluster.load(spark.row.clusterId))
-      .find((i) => i.role === 'MASTER' && i.state === 'RUNNING' && i.endpoints?.sparkHistoryUrl);
+    const master = (await this.loaders(ctx).instancesByCluster.load(spark.row.clusterId)).find(
+      (i) => i.role === 'MASTER' && i.state === 'RUNNING' && i.endpoints?.sparkHistoryUrl,
+    );
     return master ? `${master.endpoints!.sparkHistoryUrl}/history/${encodeURIComponent(applicationId)}/` : null;
   }
 }
@@ -74,7 +86,9 @@ export class CatalogTablesResolver {
   constructor(private readonly metastore: MetastoreService) {}
 
   @Authorized('catalog:GetTables')
-  @Query(() => Catalog, { description: "The install's Hive metastore: databases, tables, columns and locations (SPARK steps' CREATE TABLE / saveAsTable)" })
+  @Query(() => Catalog, {
+    description: "The install's Hive metastore: databases, tables, columns and locations (SPARK steps' CREATE TABLE / saveAsTable)",
+  })
   async catalog(@Arg('database', () => String, { nullable: true }) database: string | null): Promise<Catalog> {
     const { metastore } = this;
     const tables = await metastore.tables({ database });
@@ -84,6 +98,11 @@ export class CatalogTablesResolver {
       db.tables.push(t);
       databases.set(t.database, db);
     }
-    return { available: metastore.problem === null, reason: metastore.problem, warehouseUri: metastore.warehouseUri, databases: [...databases.values()] };
+    return {
+      available: metastore.problem === null,
+      reason: metastore.problem,
+      warehouseUri: metastore.warehouseUri,
+      databases: [...databases.values()],
+    };
   }
 }

@@ -25,9 +25,23 @@ export interface SparkStatus {
 }
 
 // the parts of the master's /json/ read here (Spark's names); anything else in them is left alone
-interface MasterJson { status?: unknown; aliveworkers?: unknown; cores?: unknown; coresused?: unknown; activeapps?: unknown; workers?: unknown }
+interface MasterJson {
+  status?: unknown;
+  aliveworkers?: unknown;
+  cores?: unknown;
+  coresused?: unknown;
+  activeapps?: unknown;
+  workers?: unknown;
+}
 interface WorkerJson {
-  id?: unknown; host?: unknown; state?: unknown; cores?: unknown; coresused?: unknown; memory?: unknown; memoryused?: unknown; webuiaddress?: unknown;
+  id?: unknown;
+  host?: unknown;
+  state?: unknown;
+  cores?: unknown;
+  coresused?: unknown;
+  memory?: unknown;
+  memoryused?: unknown;
+  webuiaddress?: unknown;
 }
 
 // a master on this host answers in milliseconds; one that does not must not hold up a page
@@ -40,8 +54,14 @@ const MASTER_TIMEOUT_MS = 1_000;
 export async function sparkStatus(cluster: ClusterRow): Promise<SparkStatus | null> {
   if (!cluster.applications.includes('SPARK')) return null;
   const base: SparkStatus = {
-    masterUrl: cluster.sparkMasterUrl, masterWebUrl: cluster.sparkMasterWebUrl,
-    status: null, aliveWorkers: null, coresTotal: null, coresUsed: null, activeApps: null, workers: [],
+    masterUrl: cluster.sparkMasterUrl,
+    masterWebUrl: cluster.sparkMasterWebUrl,
+    status: null,
+    aliveWorkers: null,
+    coresTotal: null,
+    coresUsed: null,
+    activeApps: null,
+    workers: [],
   };
   if (!cluster.sparkMasterWebUrl || !ACTIVE_CLUSTER_STATES.includes(cluster.state)) return base;
   let json: MasterJson;
@@ -61,8 +81,14 @@ export async function sparkStatus(cluster: ClusterRow): Promise<SparkStatus | nu
     coresUsed: Number(json.coresused ?? 0),
     activeApps: Array.isArray(json.activeapps) ? json.activeapps.length : 0,
     workers: workers.map((w) => ({
-      id: String(w.id), host: String(w.host), state: String(w.state), cores: Number(w.cores), coresUsed: Number(w.coresused),
-      memoryMb: Number(w.memory), memoryUsedMb: Number(w.memoryused), webUrl: w.webuiaddress ? String(w.webuiaddress) : null,
+      id: String(w.id),
+      host: String(w.host),
+      state: String(w.state),
+      cores: Number(w.cores),
+      coresUsed: Number(w.coresused),
+      memoryMb: Number(w.memory),
+      memoryUsedMb: Number(w.memoryused),
+      webUrl: w.webuiaddress ? String(w.webuiaddress) : null,
     })),
   };
 }

@@ -7,8 +7,12 @@ import type { StepMount } from '../../engine/types.js';
 import type { StepKindContext } from '../step-kinds/types.js';
 
 export interface SparkInputsInput {
-  files?: string[] | null; pyFiles?: string[] | null; archives?: string[] | null; jars?: string[] | null;
-  packages?: string[] | null; mainClass?: string | null;
+  files?: string[] | null;
+  pyFiles?: string[] | null;
+  archives?: string[] | null;
+  jars?: string[] | null;
+  packages?: string[] | null;
+  mainClass?: string | null;
 }
 
 export interface SparkInputs {
@@ -35,7 +39,13 @@ function requireList(value: string[] | null | undefined, field: string): string[
 }
 
 /** Objects named by s3:// URIs (with `#alias` where `aliased`): their local paths. */
-async function resolveObjects(uris: string[], field: string, ctx: StepKindContext, check: (uri: string, f: string) => void, aliased = false) {
+async function resolveObjects(
+  uris: string[],
+  field: string,
+  ctx: StepKindContext,
+  check: (uri: string, f: string) => void,
+  aliased = false,
+) {
   const out: { path: string; alias: string | null }[] = [];
   for (const [i, given] of uris.entries()) {
     const f = `${field}.${i}`;
@@ -51,15 +61,26 @@ async function resolveObjects(uris: string[], field: string, ctx: StepKindContex
   return out;
 }
 
-export async function prepareSparkInputs(input: SparkInputsInput, isJar: boolean, field: string, ctx: StepKindContext): Promise<SparkInputs> {
+export async function prepareSparkInputs(
+  input: SparkInputsInput,
+  isJar: boolean,
+  field: string,
+  ctx: StepKindContext,
+): Promise<SparkInputs> {
   const any = () => {};
   const files = await resolveObjects(requireList(input.files, `${field}.files`), `${field}.files`, ctx, any);
   const pyFiles = await resolveObjects(requireList(input.pyFiles, `${field}.pyFiles`), `${field}.pyFiles`, ctx, (uri, f) => {
     if (!/\.(py|zip|egg)$/.test(uri)) throw badInput(f, 'must name a .py, .zip or .egg file');
   });
-  const archives = await resolveObjects(requireList(input.archives, `${field}.archives`), `${field}.archives`, ctx, (uri, f) => {
-    if (!ARCHIVE.test(uri)) throw badInput(f, 'must name a .zip, .tar, .tgz or .tar.gz archive');
-  }, true);
+  const archives = await resolveObjects(
+    requireList(input.archives, `${field}.archives`),
+    `${field}.archives`,
+    ctx,
+    (uri, f) => {
+      if (!ARCHIVE.test(uri)) throw badInput(f, 'must name a .zip, .tar, .tgz or .tar.gz archive');
+    },
+    true,
+  );
   const jars = await resolveObjects(requireList(input.jars, `${field}.jars`), `${field}.jars`, ctx, (uri, f) => {
     if (!uri.endsWith('.jar')) throw badInput(f, 'must name a .jar file');
   });
@@ -70,7 +91,8 @@ export async function prepareSparkInputs(input: SparkInputsInput, isJar: boolean
   const mainClass = input.mainClass ?? null;
   if (mainClass !== null) {
     if (!isJar) throw badInput(`${field}.mainClass`, 'is for .jar applications only');
-    if (mainClass.length > 500 || !JAVA_CLASS.test(mainClass)) throw badInput(`${field}.mainClass`, 'must be a Java class name (e.g. org.example.Main)');
+    if (mainClass.length > 500 || !JAVA_CLASS.test(mainClass))
+      throw badInput(`${field}.mainClass`, 'must be a Java class name (e.g. org.example.Main)');
   }
   const paths = (list: { path: string }[]) => list.map((o) => o.path).join(',');
   const submitArgs = [
@@ -91,8 +113,12 @@ export async function prepareSparkInputs(input: SparkInputsInput, isJar: boolean
     runnerArgs,
     mounts: [...new Set(all.map((o) => o.path))].map((p) => ({ type: 'ro-bind' as const, source: p, target: p })),
     source: {
-      files: input.files ?? null, pyFiles: input.pyFiles ?? null, archives: input.archives ?? null, jars: input.jars ?? null,
-      packages: input.packages ?? null, mainClass,
+      files: input.files ?? null,
+      pyFiles: input.pyFiles ?? null,
+      archives: input.archives ?? null,
+      jars: input.jars ?? null,
+      packages: input.packages ?? null,
+      mainClass,
     },
   };
 }

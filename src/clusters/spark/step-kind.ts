@@ -7,7 +7,11 @@ import { requireArgs } from '../step-kinds/command.js';
 import { prepareSparkInputs, type SparkInputsInput } from './step-inputs.js';
 import { bucketMount, type PreparedStep, type StepKind, type StepKindContext } from '../step-kinds/types.js';
 
-export interface SparkStepInput extends SparkInputsInput { appUri: string; args?: string[] | null; conf?: unknown }
+export interface SparkStepInput extends SparkInputsInput {
+  appUri: string;
+  args?: string[] | null;
+  conf?: unknown;
+}
 
 // Resolved next to this module's output like the agent (tsc's allowJs emits it to dist/ too).
 const RUNNER = fileURLToPath(new URL('../../engine/agent/spark-step.js', import.meta.url));
@@ -16,7 +20,13 @@ const MAX_CONF = 256;
 const DRIVER_DIRS = '.spark-drivers';
 const CONF_KEY = /^spark\.[A-Za-z0-9_.-]{1,200}$/;
 // the runner owns these: the cluster's master, client mode, and a UI port it can poll
-const RESERVED_CONF = new Set(['spark.master', 'spark.submit.deployMode', 'spark.ui.port', 'spark.ui.enabled', 'spark.emberplane.runnerId']);
+const RESERVED_CONF = new Set([
+  'spark.master',
+  'spark.submit.deployMode',
+  'spark.ui.port',
+  'spark.ui.enabled',
+  'spark.emberplane.runnerId',
+]);
 
 function requireSparkConf(value: unknown, field: string): Record<string, string> {
   if (value === null || value === undefined) return {};
@@ -42,7 +52,11 @@ function requireSparkConf(value: unknown, field: string): Record<string, string>
  * new ones added, deleted ones removed. Files unchanged since their object was written are not
  * read again.
  */
-async function mapArgs(args: string[], field: string, ctx: StepKindContext): Promise<{ args: string[]; outputs: string[]; buckets: string[] }> {
+async function mapArgs(
+  args: string[],
+  field: string,
+  ctx: StepKindContext,
+): Promise<{ args: string[]; outputs: string[]; buckets: string[] }> {
   const outputs: string[] = [];
   const buckets = new Set<string>();
   const mapped: string[] = [];
@@ -95,10 +109,14 @@ export const sparkStep: StepKind = {
     const drivers = driverDirs(ctx.bucketsDir);
     return {
       args: [
-        process.execPath, RUNNER, `--driver-dirs=${drivers}`, ...inputs.runnerArgs,
+        process.execPath,
+        RUNNER,
+        `--driver-dirs=${drivers}`,
+        ...inputs.runnerArgs,
         ...Object.entries(sparkConf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
         ...inputs.submitArgs,
-        app.path, ...mapped.args,
+        app.path,
+        ...mapped.args,
       ],
       env: {},
       source: { appUri, args: given, conf: Object.keys(sparkConf).length ? sparkConf : null, ...inputs.source },

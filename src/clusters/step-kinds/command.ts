@@ -2,7 +2,10 @@ import { badInput } from '../../platform/errors.js';
 import { Limits, requireEnv, requireList } from '../../platform/validate.js';
 import type { PreparedStep, StepKind } from './types.js';
 
-export interface CommandInput { args: string[]; env?: unknown }
+export interface CommandInput {
+  args: string[];
+  env?: unknown;
+}
 
 /** argv checks shared by every kind that passes user arguments to a program */
 export function requireArgs(args: readonly string[], field: string, min: number): string[] {

@@ -4,7 +4,10 @@ import type { StorageService } from '../../storage/service.js';
 import { requireArgs } from './command.js';
 import type { PreparedStep, StepKind } from './types.js';
 
-export interface ScriptInput { uri: string; args?: string[] | null }
+export interface ScriptInput {
+  uri: string;
+  args?: string[] | null;
+}
 
 /**
  * A script stored at `uri` and the argv that runs it, by its extension or #! line (the rule of
@@ -30,7 +33,9 @@ export const scriptStep: StepKind = {
     const argv = await scriptCommand(ctx.storage, uri, `${field}.uri`, ctx.python);
     const script = argv[argv.length - 1]!;
     return {
-      args: [...argv, ...userArgs], env: {}, source: { uri, args: userArgs },
+      args: [...argv, ...userArgs],
+      env: {},
+      source: { uri, args: userArgs },
       // the script's own file, read-only, and nothing else of the buckets
       mounts: [{ type: 'ro-bind', source: script, target: script }],
     };

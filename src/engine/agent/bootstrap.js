@@ -52,7 +52,11 @@ export function interpreterFor(file, python) {
   const fd = openSync(file, 'r');
   try {
     const buf = Buffer.alloc(256);
-    const first = buf.subarray(0, readSync(fd, buf, 0, 256, 0)).toString().split('\n')[0] ?? '';
+    const first =
+      buf
+        .subarray(0, readSync(fd, buf, 0, 256, 0))
+        .toString()
+        .split('\n')[0] ?? '';
     if (!first.startsWith('#!')) throw new Error(`${path.basename(file)} has no known extension and no #! line`);
     return [...first.slice(2).trim().split(/\s+/), file];
   } finally {
@@ -79,7 +83,11 @@ export async function runBootstrapActions(actions, { workdir, python, env, sandb
       /** @param {Buffer | string} chunk */
       const out = (chunk) => {
         tail.push(chunk);
-        try { writeSync(logFd, typeof chunk === "string" ? Buffer.from(chunk) : chunk); } catch { /* the tail still has it */ }
+        try {
+          writeSync(logFd, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+        } catch {
+          /* the tail still has it */
+        }
       };
       out(`--- ${new Date().toISOString()} bootstrap action "${action.name}": ${action.path} ${action.args.join(' ')}\n`);
       log('running bootstrap action', { action: action.name, path: action.path });
@@ -91,9 +99,14 @@ export async function runBootstrapActions(actions, { workdir, python, env, sandb
         throw new BootstrapFailure(action.name, null, tail.text);
       }
       const code = await new Promise((resolve) => {
-        const run = sandbox.command([...argv, ...action.args], { cwd, mounts: [{ type: 'ro-bind', source: action.path, target: action.path }] });
+        const run = sandbox.command([...argv, ...action.args], {
+          cwd,
+          mounts: [{ type: 'ro-bind', source: action.path, target: action.path }],
+        });
         const child = spawn(run.file, run.args, {
-          cwd: run.cwd, env: sandbox.env({ ...env, BOOTSTRAP_ACTION_NAME: action.name }), stdio: ['ignore', 'pipe', 'pipe'],
+          cwd: run.cwd,
+          env: sandbox.env({ ...env, BOOTSTRAP_ACTION_NAME: action.name }),
+          stdio: ['ignore', 'pipe', 'pipe'],
         });
         child.stdout.on('data', out);
         child.stderr.on('data', out);

@@ -110,4 +110,3 @@ export function startMetrics({ intervalMs, send, sparkStatus }) {
   timer.unref();
   return () => clearInterval(timer);
 }
-

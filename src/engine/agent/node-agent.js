@@ -65,9 +65,7 @@ const SAFE_STEP_ID = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,200}$/;
  */
 function diag(level, msg, fields = {}) {
   try {
-    process.stdout.write(
-      `${JSON.stringify({ at: new Date().toISOString(), level, msg, instanceId: config.instanceId, ...fields })}\n`,
-    );
+    process.stdout.write(`${JSON.stringify({ at: new Date().toISOString(), level, msg, instanceId: config.instanceId, ...fields })}\n`);
   } catch {
     // Diagnostics must never take the agent down (e.g. a full disk).
   }
@@ -101,7 +99,11 @@ function readToken(env) {
     } catch {
       return '';
     } finally {
-      try { closeSync(fd); } catch { /* already closed */ }
+      try {
+        closeSync(fd);
+      } catch {
+        /* already closed */
+      }
     }
   }
   return env.AGENT_TOKEN ?? '';
@@ -371,7 +373,9 @@ function connectWebSocket(urlText) {
     const timer = setTimeout(() => req.destroy(new Error('websocket handshake timed out')), HANDSHAKE_TIMEOUT_MS);
     req.on('upgrade', (res, socket, head) => {
       clearTimeout(timer);
-      const expected = createHash('sha1').update(key + WS_GUID).digest('base64');
+      const expected = createHash('sha1')
+        .update(key + WS_GUID)
+        .digest('base64');
       if (res.headers['sec-websocket-accept'] !== expected) {
         socket.destroy();
         reject(new Error('bad Sec-WebSocket-Accept'));
@@ -754,12 +758,15 @@ function runStep(msg) {
     } else {
       const run = sandbox.command(args, { cwd, mounts });
       // detached: a new session and process group per step, so a signal to -pid reaches the tree.
-      child = /** @type {typeof child} */ (spawn(run.file, run.args, { cwd: run.cwd, env: sandbox.env(env), detached: true, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] }));
+      child = /** @type {typeof child} */ (
+        spawn(run.file, run.args, { cwd: run.cwd, env: sandbox.env(env), detached: true, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] })
+      );
     }
     // the next step's sandbox, ready long before a next step comes (made at its exit, it would still
     // be setting up when a step follows at once)
-    setImmediate(() => { if (!shuttingDown) sandbox.prewarm(process.env); });
-
+    setImmediate(() => {
+      if (!shuttingDown) sandbox.prewarm(process.env);
+    });
   } catch (err) {
     return failStep(step, `cannot start ${args[0]}: ${errorText(err)}`);
   }
@@ -777,15 +784,16 @@ function runStep(msg) {
   send({ type: 'stepStarted', stepId, pid, at: Date.now() });
 
   /** `::progress`/`::result` directives; anything else is a line of `stream` @param {Stream} stream */
-  const directivesOr = (stream) => new LineSplitter((text) => {
-    const value = parseProgress(text);
-    if (value !== null) return setProgress(step, value);
-    const result = parseResult(text);
-    if (result === null) return appendLine(step, stream, text);
-    step.result = result;
-    // seen while the step runs (a Spark driver's UI); lost if the session is down, resent at the exit
-    if (isSessionUp()) send({ type: 'stepResult', stepId: step.stepId, result });
-  });
+  const directivesOr = (stream) =>
+    new LineSplitter((text) => {
+      const value = parseProgress(text);
+      if (value !== null) return setProgress(step, value);
+      const result = parseResult(text);
+      if (result === null) return appendLine(step, stream, text);
+      step.result = result;
+      // seen while the step runs (a Spark driver's UI); lost if the session is down, resent at the exit
+      if (isSessionUp()) send({ type: 'stepResult', stepId: step.stepId, result });
+    });
   const control = /** @type {import('node:stream').Readable} */ (child.stdio[CONTROL_FD]);
   /** @type {[import('node:stream').Readable, LineSplitter, string][]} */
   const pipes = [
@@ -812,8 +820,10 @@ function runStep(msg) {
     // the node's limit group hit its memory (the control plane fails and replaces the node)
     if (sandbox.oomKills() > oomKillsBefore) appendLine(step, 'SYSTEM', 'The node ran out of memory: the kernel killed a process');
     // bwrap passes a signal's end on as 128 + its number: the one the agent sent is said as such
-    const sent = sandbox.enabled && signal === null && code !== null
-      ? [...step.signalled].find((sig) => os.constants.signals[sig] === code - 128) : undefined;
+    const sent =
+      sandbox.enabled && signal === null && code !== null
+        ? [...step.signalled].find((sig) => os.constants.signals[sig] === code - 128)
+        : undefined;
     if (sent) finishStep(step, null, sent);
     else finishStep(step, code, signal);
   };
@@ -886,7 +896,12 @@ function stopStep(step, signal) {
 
 /** Whether `program` (a name looked up in `pathList`, or a path) exists as something to run. @param {string} program @param {string} pathList */
 function findProgram(program, pathList) {
-  const candidates = program.includes('/') ? [program] : pathList.split(':').filter(Boolean).map((d) => path.join(d, program));
+  const candidates = program.includes('/')
+    ? [program]
+    : pathList
+        .split(':')
+        .filter(Boolean)
+        .map((d) => path.join(d, program));
   return candidates.some((file) => {
     try {
       accessSync(file, constants.X_OK);
@@ -1035,14 +1050,22 @@ async function bootstrap(node) {
   const log = (/** @type {string} */ msg, /** @type {Record<string, unknown>} */ fields = {}) => diag('info', msg, fields);
   if (sandbox.problem) throw new Error(sandbox.problem);
   await runBootstrapActions(node.bootstrapActions ?? [], {
-    workdir: config.workdir, python: node.python, log, sandbox,
+    workdir: config.workdir,
+    python: node.python,
+    log,
+    sandbox,
     env: { ...process.env, CLUSTER_INSTANCE_ID: config.instanceId },
   });
   /** @type {NodeEndpoints} */
   let endpoints = {};
   if (node.spark && !shuttingDown) {
     sparkNode = new SparkNode(node.spark, {
-      role: node.role, vcpu: node.vcpu, memoryMb: node.memoryMb, workdir: config.workdir, log, sandbox,
+      role: node.role,
+      vcpu: node.vcpu,
+      memoryMb: node.memoryMb,
+      workdir: config.workdir,
+      log,
+      sandbox,
       onDaemonExit: (name, code, signal) => {
         // the node is no use without its daemon: leaving lets the control plane replace it
         diag('error', 'spark daemon exited', { name, code, signal });
@@ -1104,7 +1127,11 @@ function onWelcome(ws, url, node, proof) {
   if (conn !== ws || welcomed) return;
   // Whoever answers on a control plane's address (e.g. a process that took its port) must not
   // command us: only a peer that knows our key can welcome us.
-  if (!challengeNonce || typeof proof !== 'string' || !sameText(proof, welcomeProof(config.credential, challengeNonce, config.instanceId))) {
+  if (
+    !challengeNonce ||
+    typeof proof !== 'string' ||
+    !sameText(proof, welcomeProof(config.credential, challengeNonce, config.instanceId))
+  ) {
     diag('error', 'a welcome without a valid proof: not our control plane; dropping it', { url });
     ws.destroy();
     return;

@@ -102,7 +102,10 @@ function userMounts(workdir, uid, gid, home) {
   writeFileSync(group, `${host('/etc/group')}${NODE_USER}:x:${gid}:\n`);
   // readable by all, as the originals, whatever the agent's umask
   for (const file of [passwd, group]) chmodSync(file, 0o644);
-  return [{ type: 'ro-bind', source: passwd, target: '/etc/passwd' }, { type: 'ro-bind', source: group, target: '/etc/group' }];
+  return [
+    { type: 'ro-bind', source: passwd, target: '/etc/passwd' },
+    { type: 'ro-bind', source: group, target: '/etc/group' },
+  ];
 }
 
 export class NodeSandbox {
@@ -119,7 +122,12 @@ export class NodeSandbox {
     this.gid = env.AGENT_SANDBOX_GID && Number.isInteger(gid) && gid > 0 ? gid : null;
     this.procsFiles = (env.AGENT_LIMIT_PROCS ?? '').split(',').filter(Boolean);
     // v1 lists one directory per hierarchy (memory, pids, cpu), v2 the one unified directory
-    this.limits = this.procsFiles.length ? new LimitGroup(this.procsFiles.length === 1 ? 2 : 1, this.procsFiles.map((f) => path.dirname(f))) : null;
+    this.limits = this.procsFiles.length
+      ? new LimitGroup(
+          this.procsFiles.length === 1 ? 2 : 1,
+          this.procsFiles.map((f) => path.dirname(f)),
+        )
+      : null;
     const found = this.enabled ? findSandboxTool() : { tool: null, missing: [] };
     this.tool = found.tool;
     /** why tenant code cannot run here, or null */
@@ -189,9 +197,13 @@ export class NodeSandbox {
     if (!this.enabled || !this.tool || this.warm || !existsSync(PERL)) return;
     const run = this.command([PERL, '-e', WARM_LAUNCHER], { cwd: path.join(this.nodeDir, 'steps') });
     const child = spawn(run.file, run.args, { cwd: run.cwd, env: this.env(env), detached: true, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
-    child.on('error', () => { if (this.warm?.child === child) this.warm = null; });
+    child.on('error', () => {
+      if (this.warm?.child === child) this.warm = null;
+    });
     child.stdin.on('error', () => {});
-    child.once('exit', () => { if (this.warm?.child === child) this.warm = null; });
+    child.once('exit', () => {
+      if (this.warm?.child === child) this.warm = null;
+    });
     this.warm = { child };
   }
 
@@ -203,7 +215,9 @@ export class NodeSandbox {
   startWarm(argv, cwd, env) {
     const warm = this.warm;
     if (!warm || warm.child.exitCode !== null || warm.child.signalCode !== null || warm.child.pid === undefined) return null;
-    const entries = Object.entries(this.env(env)).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+    const entries = Object.entries(this.env(env))
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${v}`);
     const fields = [cwd, String(entries.length), ...entries, ...argv];
     if (fields.some((f) => f.includes('\0'))) return null;
     this.warm = null;

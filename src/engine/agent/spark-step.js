@@ -56,10 +56,13 @@ let userArgs = process.argv.slice(2);
 const DRIVER_DIRS = '--driver-dirs=';
 const DRIVER_FILE = '--driver-file=';
 const DRIVER_ARCHIVE = '--driver-archive=';
-if (!userArgs[0]?.startsWith(DRIVER_DIRS)) fail('usage: spark-step.js --driver-dirs=dir [--driver-file=path]… [--conf key=value]… <app> [args…]');
+if (!userArgs[0]?.startsWith(DRIVER_DIRS))
+  fail('usage: spark-step.js --driver-dirs=dir [--driver-file=path]… [--conf key=value]… <app> [args…]');
 // (a fresh name: nothing planted in the shared tree beforehand can be taken for it; group rwx and
 // setgid as the buckets tree, for executors of the other nodes' uids)
-const driverDir = mkdtempSync(path.join(/** @type {string} */ (userArgs[0]).slice(DRIVER_DIRS.length), `${process.env.CLUSTER_STEP_ID ?? 'step'}-`));
+const driverDir = mkdtempSync(
+  path.join(/** @type {string} */ (userArgs[0]).slice(DRIVER_DIRS.length), `${process.env.CLUSTER_STEP_ID ?? 'step'}-`),
+);
 chmodSync(driverDir, 0o2770);
 /** Removes the driver's directory: GNU rm neither follows links nor races on them. */
 const removeDriverDir = () => spawnSync('rm', ['-rf', '--one-file-system', '--', driverDir], { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -70,8 +73,16 @@ const removeDriverDir = () => spawnSync('rm', ['-rf', '--one-file-system', '--',
  */
 function unpack(file, target) {
   const run = file.endsWith('.zip')
-    ? spawnSync(process.env.PYSPARK_PYTHON || 'python3', ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])', file, target], { stdio: ['ignore', 'inherit', 'inherit'] })
-    : spawnSync('/bin/sh', ['-c', 'mkdir -p -- "$2" && exec tar -x --no-same-owner --no-same-permissions -f "$1" -C "$2"', 'unpack', file, target], { stdio: ['ignore', 'inherit', 'inherit'] });
+    ? spawnSync(
+        process.env.PYSPARK_PYTHON || 'python3',
+        ['-c', 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])', file, target],
+        { stdio: ['ignore', 'inherit', 'inherit'] },
+      )
+    : spawnSync(
+        '/bin/sh',
+        ['-c', 'mkdir -p -- "$2" && exec tar -x --no-same-owner --no-same-permissions -f "$1" -C "$2"', 'unpack', file, target],
+        { stdio: ['ignore', 'inherit', 'inherit'] },
+      );
   return run.status === 0;
 }
 
@@ -102,23 +113,33 @@ const uiPort = await freePort();
 const token = randomUUID();
 /** the status API of our driver, once found @type {string | null} */
 let ui = null;
-const child = spawn(path.join(/** @type {string} */ (home), 'bin', 'spark-submit'), [
-  '--master', /** @type {string} */ (master),
-  '--deploy-mode', 'client',
-  '--conf', `spark.ui.port=${uiPort}`,
-  '--conf', `${TOKEN_KEY}=${token}`,
-  // the console progress bar is for terminals; progress travels as ::progress instead
-  '--conf', 'spark.ui.showConsoleProgress=false',
-  // executors on a worker being decommissioned (shrink) finish their tasks and hand over
-  '--conf', 'spark.decommission.enabled=true',
-  // the node's spark-defaults.conf (SPARK_CONF_DIR) has what every driver of a node needs
-  ...userArgs,
-], {
-  cwd: driverDir,
-  env: { ...process.env, CLUSTER_CONTROL_FD: undefined },
-  // pipes of its own (blocking on its side), and not the control pipe
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
+const child = spawn(
+  path.join(/** @type {string} */ (home), 'bin', 'spark-submit'),
+  [
+    '--master',
+    /** @type {string} */ (master),
+    '--deploy-mode',
+    'client',
+    '--conf',
+    `spark.ui.port=${uiPort}`,
+    '--conf',
+    `${TOKEN_KEY}=${token}`,
+    // the console progress bar is for terminals; progress travels as ::progress instead
+    '--conf',
+    'spark.ui.showConsoleProgress=false',
+    // executors on a worker being decommissioned (shrink) finish their tasks and hand over
+    '--conf',
+    'spark.decommission.enabled=true',
+    // the node's spark-defaults.conf (SPARK_CONF_DIR) has what every driver of a node needs
+    ...userArgs,
+  ],
+  {
+    cwd: driverDir,
+    env: { ...process.env, CLUSTER_CONTROL_FD: undefined },
+    // pipes of its own (blocking on its side), and not the control pipe
+    stdio: ['ignore', 'pipe', 'pipe'],
+  },
+);
 // (a write that the agent is not reading yet pauses the driver's pipe: nothing is dropped)
 child.stdout?.pipe(process.stdout, { end: false });
 child.stderr?.pipe(process.stderr, { end: false });

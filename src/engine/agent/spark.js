@@ -18,7 +18,10 @@ import { BootstrapFailure } from './bootstrap.js';
 const HOST = '127.0.0.1';
 /** in every node's spark-defaults.conf (see writeConf) */
 /** @param {Record<string, string>} conf */
-const confLines = (conf) => Object.entries(conf).map(([k, v]) => `${k} ${v}\n`).join('');
+const confLines = (conf) =>
+  Object.entries(conf)
+    .map(([k, v]) => `${k} ${v}\n`)
+    .join('');
 // nodes share the host but not their directories: no executor may read another's shuffle files
 // from disk, and what executors of other nodes' uids write stays writable by the driver that commits it
 const NODE_SPARK_DEFAULTS = {
@@ -171,7 +174,8 @@ export class SparkNode {
     };
     return this.writeConfFiles(dir, {
       'hive-site.xml': `<?xml version="1.0"?>\n<configuration>\n${Object.entries(hive)
-        .map(([k, v]) => `  <property><name>${k}</name><value>${xml(v)}</value></property>\n`).join('')}</configuration>\n`,
+        .map(([k, v]) => `  <property><name>${k}</name><value>${xml(v)}</value></property>\n`)
+        .join('')}</configuration>\n`,
       'spark-defaults.conf': confLines(defaults),
     });
   }
@@ -214,7 +218,9 @@ export class SparkNode {
   stepEnv() {
     /** @type {Record<string, string>} */
     const env = {
-      SPARK_HOME: this.spark.home, PYSPARK_PYTHON: this.spark.python, SPARK_CONF_DIR: this.confDir,
+      SPARK_HOME: this.spark.home,
+      PYSPARK_PYTHON: this.spark.python,
+      SPARK_CONF_DIR: this.confDir,
       // drivers listen where the cluster's daemons do, so executors reach them whatever the hostname resolves to
       SPARK_LOCAL_IP: HOST,
     };
@@ -249,12 +255,18 @@ export class SparkNode {
     try {
       const run = sandbox.command([path.join(this.spark.home, 'bin', 'spark-class'), mainClass, ...args], {
         cwd: own,
-        mounts: this.isMaster ? this.sparkMounts() : [{ type: 'bind', source: this.spark.bucketsDir, target: this.spark.bucketsDir }, ...this.sparkMounts()],
+        mounts: this.isMaster
+          ? this.sparkMounts()
+          : [{ type: 'bind', source: this.spark.bucketsDir, target: this.spark.bucketsDir }, ...this.sparkMounts()],
       });
       const child = spawn(run.file, run.args, {
         cwd: run.cwd,
         env: sandbox.env({
-          ...process.env, ...this.stepEnv(), SPARK_LOG_DIR: own, SPARK_LOCAL_DIRS: path.join(own, 'local'), SPARK_NO_DAEMONIZE: '1',
+          ...process.env,
+          ...this.stepEnv(),
+          SPARK_LOG_DIR: own,
+          SPARK_LOCAL_DIRS: path.join(own, 'local'),
+          SPARK_NO_DAEMONIZE: '1',
           SPARK_DAEMON_JAVA_OPTS: `${DAEMON_JAVA_OPTS} ${process.env.SPARK_DAEMON_JAVA_OPTS ?? ''}`.trim(),
           SPARK_DAEMON_MEMORY: process.env.SPARK_DAEMON_MEMORY || DAEMON_MEMORY,
           ...extraEnv,
@@ -303,9 +315,12 @@ export class SparkNode {
 
   async startMaster() {
     const [port, webPort] = [await freePort(), await freePort()];
-    const logFile = this.spawnDaemon('spark-master', 'org.apache.spark.deploy.master.Master',
+    const logFile = this.spawnDaemon(
+      'spark-master',
+      'org.apache.spark.deploy.master.Master',
       ['--host', HOST, '--port', String(port), '--webui-port', String(webPort)],
-      { SPARK_MASTER_OPTS: `${NO_PORT_RETRY} ${process.env.SPARK_MASTER_OPTS ?? ''}`.trim() });
+      { SPARK_MASTER_OPTS: `${NO_PORT_RETRY} ${process.env.SPARK_MASTER_OPTS ?? ''}`.trim() },
+    );
     // the History Server starts beside the Master, not after it (a JVM's start takes seconds on a
     // small node); once, whatever attempt of the Master's succeeds
     const { catalog } = this.spark;
@@ -337,13 +352,20 @@ export class SparkNode {
    */
   async startHistory(eventLogDir) {
     const port = await freePort();
-    const logFile = this.spawnDaemon('spark-history', 'org.apache.spark.deploy.history.HistoryServer', [], {
-      // new logs are seen within a second of an app's end (Spark's default: 10 s)
-      SPARK_HISTORY_OPTS: `${NO_PORT_RETRY} -Dspark.history.ui.port=${port} -Dspark.history.fs.logDirectory=file:${eventLogDir} `
-        + `-Dspark.history.fs.update.interval=1s ${process.env.SPARK_HISTORY_OPTS ?? ''}`.trim(),
-      // its UI binds where SPARK_LOCAL_IP says (else every address): loopback, as the other daemons
-      SPARK_LOCAL_IP: HOST,
-    }, 'history');
+    const logFile = this.spawnDaemon(
+      'spark-history',
+      'org.apache.spark.deploy.history.HistoryServer',
+      [],
+      {
+        // new logs are seen within a second of an app's end (Spark's default: 10 s)
+        SPARK_HISTORY_OPTS:
+          `${NO_PORT_RETRY} -Dspark.history.ui.port=${port} -Dspark.history.fs.logDirectory=file:${eventLogDir} ` +
+          `-Dspark.history.fs.update.interval=1s ${process.env.SPARK_HISTORY_OPTS ?? ''}`.trim(),
+        // its UI binds where SPARK_LOCAL_IP says (else every address): loopback, as the other daemons
+        SPARK_LOCAL_IP: HOST,
+      },
+      'history',
+    );
     const url = `http://${HOST}:${port}`;
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
@@ -357,20 +379,35 @@ export class SparkNode {
   }
 
   async startWorker() {
-    if (!this.masterUrl || !this.masterWebUrl) throw new BootstrapFailure('Spark worker', null, ['no Spark master URL in the node configuration']);
+    if (!this.masterUrl || !this.masterWebUrl)
+      throw new BootstrapFailure('Spark worker', null, ['no Spark master URL in the node configuration']);
     const masterWebUrl = this.masterWebUrl;
     this.workerWebPort = await freePort();
     // made by spark-class's Worker itself, as the node's uid
     const workDir = path.join(this.node.sandbox.nodeDir, 'spark', 'work');
-    const logFile = this.spawnDaemon('spark-worker', 'org.apache.spark.deploy.worker.Worker', [
-      '--host', HOST, '--cores', String(this.node.vcpu), '--memory', `${this.node.memoryMb}m`,
-      '--webui-port', String(this.workerWebPort), '--work-dir', workDir, this.masterUrl,
-    ], {
-      // SIGPWR then decommissions the worker (graceful shrink)
-      SPARK_WORKER_OPTS: `-Dspark.decommission.enabled=true ${NO_PORT_RETRY} ${process.env.SPARK_WORKER_OPTS ?? ''}`.trim(),
-    });
+    const logFile = this.spawnDaemon(
+      'spark-worker',
+      'org.apache.spark.deploy.worker.Worker',
+      [
+        '--host',
+        HOST,
+        '--cores',
+        String(this.node.vcpu),
+        '--memory',
+        `${this.node.memoryMb}m`,
+        '--webui-port',
+        String(this.workerWebPort),
+        '--work-dir',
+        workDir,
+        this.masterUrl,
+      ],
+      {
+        // SIGPWR then decommissions the worker (graceful shrink)
+        SPARK_WORKER_OPTS: `-Dspark.decommission.enabled=true ${NO_PORT_RETRY} ${process.env.SPARK_WORKER_OPTS ?? ''}`.trim(),
+      },
+    );
     // RUNNING means the master counts this worker ALIVE
-    await this.until('Spark worker', logFile, async () => (await this.myWorker(masterWebUrl))?.state === 'ALIVE' ? true : null);
+    await this.until('Spark worker', logFile, async () => ((await this.myWorker(masterWebUrl))?.state === 'ALIVE' ? true : null));
     this.endpoints = { sparkWorkerWebUrl: `http://${HOST}:${this.workerWebPort}` };
     this.started = true;
     this.node.log('spark worker registered', { ...this.endpoints });

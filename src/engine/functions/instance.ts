@@ -21,7 +21,11 @@ const MEMORY_POLL_MS = 50;
 const MAX_LINE = 256 * 1024;
 const INSTANCE_NICE = 5;
 
-const EXECUTION_ENV: Record<string, string> = { NODEJS20: 'AWS_Lambda_nodejs20.x', PYTHON311: 'AWS_Lambda_python3.11', PROVIDED: 'AWS_Lambda_provided.al2023' };
+const EXECUTION_ENV: Record<string, string> = {
+  NODEJS20: 'AWS_Lambda_nodejs20.x',
+  PYTHON311: 'AWS_Lambda_python3.11',
+  PROVIDED: 'AWS_Lambda_provided.al2023',
+};
 
 interface Current {
   request: InvokeRequest;
@@ -92,7 +96,10 @@ const fmt = (ms: number) => ms.toFixed(2);
 function hostPidOf(candidates: number[], inner: number): number | null {
   for (const pid of candidates) {
     try {
-      const ns = /NSpid:\s+([\d\s]+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
+      const ns = /NSpid:\s+([\d\s]+)/
+        .exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+        ?.trim()
+        .split(/\s+/);
       if (ns && Number(ns[ns.length - 1]) === inner && ns.length > 1) return pid;
     } catch {
       // gone meanwhile
@@ -146,22 +153,44 @@ export class FunctionInstance {
   readonly ready: Promise<boolean>;
   private markReady!: (ok: boolean) => void;
 
-  constructor(readonly spec: InstanceSpec, private readonly sandbox: Sandbox, private readonly sink: LineSink, readonly onDead: (i: FunctionInstance) => void) {
-    this.exited = new Promise((r) => { this.markExited = r; });
-    this.ready = new Promise((r) => { this.markReady = r; });
-    this.api = new RuntimeApiServer({
-      next: () => this.next(),
-      response: (id, body) => this.finish(id, 'RESPONSE', body, null, null),
-      responseTooLarge: (id) => this.finish(id, 'RESPONSE_TOO_LARGE', Buffer.from(JSON.stringify({
-        errorMessage: `Response payload size exceeded maximum allowed payload size (6291556 bytes).`, errorType: 'Function.ResponseSizeTooLarge',
-      })), 'Function.ResponseSizeTooLarge', null),
-      error: (id, body, errorType) => this.finish(id, 'FUNCTION_ERROR', body, errorTypeOf(body, errorType), errorType),
-      initError: (body, errorType) => {
-        this.initError = { body, errorType: errorTypeOf(body, errorType) };
-        // the runtime must exit now; one that does not is stopped
-        setTimeout(() => this.kill('STOP'), 500).unref();
+  constructor(
+    readonly spec: InstanceSpec,
+    private readonly sandbox: Sandbox,
+    private readonly sink: LineSink,
+    readonly onDead: (i: FunctionInstance) => void,
+  ) {
+    this.exited = new Promise((r) => {
+      this.markExited = r;
+    });
+    this.ready = new Promise((r) => {
+      this.markReady = r;
+    });
+    this.api = new RuntimeApiServer(
+      {
+        next: () => this.next(),
+        response: (id, body) => this.finish(id, 'RESPONSE', body, null, null),
+        responseTooLarge: (id) =>
+          this.finish(
+            id,
+            'RESPONSE_TOO_LARGE',
+            Buffer.from(
+              JSON.stringify({
+                errorMessage: `Response payload size exceeded maximum allowed payload size (6291556 bytes).`,
+                errorType: 'Function.ResponseSizeTooLarge',
+              }),
+            ),
+            'Function.ResponseSizeTooLarge',
+            null,
+          ),
+        error: (id, body, errorType) => this.finish(id, 'FUNCTION_ERROR', body, errorTypeOf(body, errorType), errorType),
+        initError: (body, errorType) => {
+          this.initError = { body, errorType: errorTypeOf(body, errorType) };
+          // the runtime must exit now; one that does not is stopped
+          setTimeout(() => this.kill('STOP'), 500).unref();
+        },
       },
-    }, sandbox.isolated ? NO_UID_YET : null);
+      sandbox.isolated ? NO_UID_YET : null,
+    );
   }
 
   get logStreamName(): string {
@@ -206,7 +235,10 @@ export class FunctionInstance {
       const heapMb = Math.max(32, Math.floor(spec.memoryMb * 0.85));
       args = [`--max-old-space-size=${heapMb}`, '--no-warnings', path.join(paths.runtimeDir, 'node-bootstrap.mjs')];
     } else if (spec.runtime === 'PYTHON311') {
-      if (!this.sandbox.interpreters.python) throw new Error('no python3 interpreter usable by function instances on this host: install one under /usr (apt-get install -y python3)');
+      if (!this.sandbox.interpreters.python)
+        throw new Error(
+          'no python3 interpreter usable by function instances on this host: install one under /usr (apt-get install -y python3)',
+        );
       command = this.sandbox.interpreters.python;
       args = ['-u', '-S', '-B', path.join(paths.runtimeDir, path.basename(await this.sandbox.pythonBootstrap(command)))];
     } else {
@@ -217,16 +249,31 @@ export class FunctionInstance {
       if (problem) return this.onExit(null, null, `Couldn't start the runtime: ${problem}`);
     }
     const argv = [command, ...args];
-    this.spare = this.confined ? this.sandbox.spares?.claim({
-      ephemeralStorageMb: spec.ephemeralStorageMb, codeBytes: this.sandbox.codeSize(codeDir), extraMounts: this.sandbox.commandMounts(command).length > 0,
-    }, this.ready) ?? null : null;
+    this.spare = this.confined
+      ? (this.sandbox.spares?.claim(
+          {
+            ephemeralStorageMb: spec.ephemeralStorageMb,
+            codeBytes: this.sandbox.codeSize(codeDir),
+            extraMounts: this.sandbox.commandMounts(command).length > 0,
+          },
+          this.ready,
+        ) ?? null)
+      : null;
     if (this.spare) return this.startInSpare(this.spare, codeDir, env, argv);
     if (this.confined) this.takeUid(this.sandbox.allocateUid(), this.sandbox.gidOf(spec.functionId));
-    const launch = await this.sandbox.launch({ id: this.id, uid: this.uid, gid: this.gid, codeDir, memoryMb: spec.memoryMb, ephemeralStorageMb: spec.ephemeralStorageMb }, this.confined, argv);
+    const launch = await this.sandbox.launch(
+      { id: this.id, uid: this.uid, gid: this.gid, codeDir, memoryMb: spec.memoryMb, ephemeralStorageMb: spec.ephemeralStorageMb },
+      this.confined,
+      argv,
+    );
     this.group = launch.group;
     this.spawnedHr = performance.now();
     const proc = spawn(launch.file, launch.args, {
-      cwd: launch.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...(launch.as ?? {}),
+      cwd: launch.cwd,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(launch.as ?? {}),
     });
     if (proc.pid) this.sandbox.keeper.watch(proc.pid);
     this.follow(proc);
@@ -242,7 +289,9 @@ export class FunctionInstance {
     this.group = spare.group;
     this.spawnedHr = performance.now();
     this.follow(spare.proc);
-    const limits = this.sandbox.limits ? { limits: this.sandbox.limits, spec: this.sandbox.limitsFor(this.spec.memoryMb, this.spec.ephemeralStorageMb) } : null;
+    const limits = this.sandbox.limits
+      ? { limits: this.sandbox.limits, spec: this.sandbox.limitsFor(this.spec.memoryMb, this.spec.ephemeralStorageMb) }
+      : null;
     try {
       // bwrap sets PWD to the directory it enters; the launcher sets exactly what it is given
       await spare.start(codeDir, limits, { ...env, PWD: '/var/task' }, argv);
@@ -269,7 +318,9 @@ export class FunctionInstance {
     proc.on('exit', (code, signal) => this.onExit(code, signal, this.startError));
     this.readLines(proc.stdout!, 'STDOUT');
     this.readLines(proc.stderr!, 'STDERR');
-    this.initTimer = setTimeout(() => { if (this.state === 'INIT') this.kill('TIMEOUT'); }, INIT_LIMIT_MS);
+    this.initTimer = setTimeout(() => {
+      if (this.state === 'INIT') this.kill('TIMEOUT');
+    }, INIT_LIMIT_MS);
     this.watchMemory();
   }
 
@@ -303,8 +354,16 @@ export class FunctionInstance {
     if (this.state === 'IDLE') this.state = 'BUSY';
     return new Promise((resolve) => {
       this.current = {
-        request, resolve, coldStart, startedAt: new Date(), startedHr: 0, deadlineMs: 0, logs: [], timer: null,
-        delivered: false, done: false,
+        request,
+        resolve,
+        coldStart,
+        startedAt: new Date(),
+        startedHr: 0,
+        deadlineMs: 0,
+        logs: [],
+        timer: null,
+        delivered: false,
+        done: false,
       };
       if (this.state === 'DEAD') return this.failCurrent();
       if (this.waitingNext) this.deliver();
@@ -323,7 +382,11 @@ export class FunctionInstance {
         this.peak ??= new PeakMemory(runtime);
         // once initialised, the instance yields the CPU to the control plane, which answers every
         // instance and must not queue behind them (its init ran at full priority: cold starts count)
-        try { os.setPriority(runtime, INSTANCE_NICE); } catch { /* not allowed: same priority */ }
+        try {
+          os.setPriority(runtime, INSTANCE_NICE);
+        } catch {
+          /* not allowed: same priority */
+        }
       }
     }
     return new Promise((resolve) => {
@@ -345,10 +408,13 @@ export class FunctionInstance {
     cur.timer = setTimeout(() => this.kill('TIMEOUT'), this.spec.timeoutSeconds * 1000);
     this.watchMemory();
     give({
-      requestId: cur.request.requestId, deadlineMs: cur.deadlineMs, invokedFunctionArn: cur.request.invokedFunctionArn,
+      requestId: cur.request.requestId,
+      deadlineMs: cur.deadlineMs,
+      invokedFunctionArn: cur.request.invokedFunctionArn,
       // 24 hex digits of a random UUID (randomUUID draws from a pooled buffer: no syscall per invocation)
       traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${crypto.randomUUID().replace(/-/g, '').slice(0, 24)};Sampled=0`,
-      clientContext: cur.request.clientContext, payload: cur.request.payload,
+      clientContext: cur.request.clientContext,
+      payload: cur.request.payload,
     });
   }
 
@@ -373,14 +439,27 @@ export class FunctionInstance {
     const billed = Math.ceil(durationMs + (init ?? 0));
     if (!cur.delivered) this.log('SYSTEM', `START RequestId: ${cur.request.requestId} Version: ${this.spec.version}`);
     this.log('SYSTEM', `END RequestId: ${cur.request.requestId}`);
-    this.log('SYSTEM', `REPORT RequestId: ${cur.request.requestId}\tDuration: ${fmt(durationMs)} ms\tBilled Duration: ${billed} ms\t`
-      + `Memory Size: ${this.spec.memoryMb} MB\tMax Memory Used: ${maxMemoryUsedMb} MB${init !== null ? `\tInit Duration: ${fmt(init)} ms` : ''}`);
+    this.log(
+      'SYSTEM',
+      `REPORT RequestId: ${cur.request.requestId}\tDuration: ${fmt(durationMs)} ms\tBilled Duration: ${billed} ms\t` +
+        `Memory Size: ${this.spec.memoryMb} MB\tMax Memory Used: ${maxMemoryUsedMb} MB${init !== null ? `\tInit Duration: ${fmt(init)} ms` : ''}`,
+    );
     this.current = null;
     this.lastUsed = Date.now();
     if (this.state === 'BUSY') this.state = 'IDLE';
     cur.resolve({
-      kind, body, errorType, errorKind, instanceId: this.id, coldStart: cur.coldStart, initDurationMs: init, durationMs,
-      maxMemoryUsedMb, startedAt: cur.startedAt, endedAt: new Date(), logs: cur.logs,
+      kind,
+      body,
+      errorType,
+      errorKind,
+      instanceId: this.id,
+      coldStart: cur.coldStart,
+      initDurationMs: init,
+      durationMs,
+      maxMemoryUsedMb,
+      startedAt: cur.startedAt,
+      endedAt: new Date(),
+      logs: cur.logs,
     });
   }
 
@@ -396,13 +475,22 @@ export class FunctionInstance {
     let kind: OutcomeKind;
     if (this.killedFor === 'TIMEOUT' && cur.delivered) {
       kind = 'TIMEOUT';
-      doc = { errorType: 'Sandbox.Timedout', errorMessage: `RequestId: ${id} Error: Task timed out after ${fmt(this.spec.timeoutSeconds)} seconds` };
+      doc = {
+        errorType: 'Sandbox.Timedout',
+        errorMessage: `RequestId: ${id} Error: Task timed out after ${fmt(this.spec.timeoutSeconds)} seconds`,
+      };
     } else if (this.killedFor === 'TIMEOUT') {
       kind = 'INIT_ERROR';
-      doc = { errorType: 'Runtime.InitTimeout', errorMessage: `RequestId: ${id} Error: Init phase timed out after ${fmt(INIT_LIMIT_MS / 1000)} seconds` };
+      doc = {
+        errorType: 'Runtime.InitTimeout',
+        errorMessage: `RequestId: ${id} Error: Init phase timed out after ${fmt(INIT_LIMIT_MS / 1000)} seconds`,
+      };
     } else if (this.killedFor === 'OUT_OF_MEMORY') {
       kind = 'OUT_OF_MEMORY';
-      doc = { errorType: 'Runtime.OutOfMemory', errorMessage: `RequestId: ${id} Error: Runtime exited with error: out of memory (memory size ${this.spec.memoryMb} MB exceeded)` };
+      doc = {
+        errorType: 'Runtime.OutOfMemory',
+        errorMessage: `RequestId: ${id} Error: Runtime exited with error: out of memory (memory size ${this.spec.memoryMb} MB exceeded)`,
+      };
     } else if (this.startError) {
       // e.g. a PROVIDED package without an executable bootstrap
       kind = 'INIT_ERROR';
@@ -410,13 +498,18 @@ export class FunctionInstance {
     } else if (this.initError) {
       kind = 'INIT_ERROR';
       const posted = parseJson(this.initError.body);
-      doc = { ...posted, errorType: this.initError.errorType ?? 'Runtime.Unknown', errorMessage: String(posted.errorMessage ?? '') } as never;
+      doc = {
+        ...posted,
+        errorType: this.initError.errorType ?? 'Runtime.Unknown',
+        errorMessage: String(posted.errorMessage ?? ''),
+      } as never;
     } else {
       kind = 'EXIT';
       doc = { errorType: 'Runtime.ExitError', errorMessage: `RequestId: ${id} Error: Runtime exited with error: ${exit}` };
     }
     // Lambda's platform line for the failure, e.g. "<time> <id> Task timed out after 3.00 seconds"
-    if (kind !== 'INIT_ERROR' || this.initError === null) this.log('SYSTEM', `${new Date().toISOString()} ${id} ${doc.errorMessage.replace(/^RequestId: \S+ Error: /, '')}`);
+    if (kind !== 'INIT_ERROR' || this.initError === null)
+      this.log('SYSTEM', `${new Date().toISOString()} ${id} ${doc.errorMessage.replace(/^RequestId: \S+ Error: /, '')}`);
     this.complete(kind, Buffer.from(JSON.stringify(doc)), doc.errorType, null);
   }
 
@@ -431,7 +524,11 @@ export class FunctionInstance {
     const pid = this.proc?.pid;
     if (pid) {
       // what the runtime started goes with it (a bootstrap's children stay in its group)
-      try { process.kill(-pid, 'SIGKILL'); } catch { /* the group is gone */ }
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* the group is gone */
+      }
       this.sandbox.keeper.unwatch(pid);
     }
     this.markReady(false);
@@ -450,7 +547,9 @@ export class FunctionInstance {
       void this.release().then(() => this.markExited());
     };
     let open = 2;
-    const closed = () => { if (--open === 0) done(); };
+    const closed = () => {
+      if (--open === 0) done();
+    };
     if (!this.proc?.stdout || !this.proc.stderr) {
       done();
       return;
@@ -458,7 +557,14 @@ export class FunctionInstance {
     this.proc.stdout.once('close', closed);
     this.proc.stderr.once('close', closed);
     // a detached grandchild may hold the pipes open: don't wait for it
-    setTimeout(() => { if (open > 0) { open = 0; this.proc?.stdout?.destroy(); this.proc?.stderr?.destroy(); done(); } }, 200).unref();
+    setTimeout(() => {
+      if (open > 0) {
+        open = 0;
+        this.proc?.stdout?.destroy();
+        this.proc?.stderr?.destroy();
+        done();
+      }
+    }, 200).unref();
   }
 
   private heapOom = false;
@@ -487,7 +593,9 @@ export class FunctionInstance {
     // only while it works: an idle instance can't grow
     if (this.state !== 'BUSY' && this.state !== 'INIT') return;
     // confined, the first two are bwrap's (outside the function's memory)
-    const kb = treeOf(pid).slice(this.confined ? 2 : 0).reduce((sum, p) => sum + rssKb(p), 0);
+    const kb = treeOf(pid)
+      .slice(this.confined ? 2 : 0)
+      .reduce((sum, p) => sum + rssKb(p), 0);
     if (kb > this.peakTreeKb) this.peakTreeKb = kb;
     if (kb > this.spec.memoryMb * 1024) this.kill('OUT_OF_MEMORY');
   }
@@ -535,7 +643,10 @@ export class FunctionInstance {
         buf = '';
       }
     });
-    stream.on('end', () => { if (buf) this.outputLine(name, buf); buf = ''; });
+    stream.on('end', () => {
+      if (buf) this.outputLine(name, buf);
+      buf = '';
+    });
   }
 
   private outputLine(name: 'STDOUT' | 'STDERR', text: string): void {

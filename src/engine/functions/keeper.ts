@@ -45,7 +45,10 @@ export class InstanceKeeper {
   /** `groupParents`: the dirs holding the server's control groups (one per hierarchy), if any */
   constructor(root: string, groupParents: string[]) {
     this.proc = spawn('/bin/sh', ['-c', SCRIPT, 'emberplane-fn-keeper', root, ...groupParents], { stdio: ['pipe', 'ignore', 'ignore'] });
-    this.exited = new Promise((resolve) => { this.proc.once('exit', () => resolve()); this.proc.once('error', () => resolve()); });
+    this.exited = new Promise((resolve) => {
+      this.proc.once('exit', () => resolve());
+      this.proc.once('error', () => resolve());
+    });
     // a keeper that died can't be told anything: the start-up sweep of dead roots is the fallback
     this.proc.stdin!.on('error', () => {});
     this.proc.unref();

@@ -1,12 +1,17 @@
 // Function instances as local processes: warm instances are reused (most recently used first, so
 // the others go idle and get reaped), new ones are started on demand (a cold start).
 import {
-  specKey as keyOf, type FunctionRuntime, type InstanceSpec, type InvokeOutcome, type InvokeRequest, type LineSink,
-  type ProvisionState, type ProvisionTarget,
+  specKey as keyOf,
+  type FunctionRuntime,
+  type InstanceSpec,
+  type InvokeOutcome,
+  type InvokeRequest,
+  type LineSink,
+  type ProvisionState,
+  type ProvisionTarget,
 } from './types.js';
 import { FunctionInstance } from './instance.js';
 import { Sandbox, type SandboxOptions } from './sandbox.js';
-
 
 export class LocalFunctionRuntime implements FunctionRuntime {
   readonly sandbox: Sandbox;
@@ -18,7 +23,12 @@ export class LocalFunctionRuntime implements FunctionRuntime {
   private readonly provisionFailures = new Map<string, { generation: string; reason: string }>();
 
   /** Instances run under <base>/emberplane-fn-<serverId> (see roots.ts). */
-  constructor(base: string, serverId: string, private readonly sink: LineSink, options: SandboxOptions) {
+  constructor(
+    base: string,
+    serverId: string,
+    private readonly sink: LineSink,
+    options: SandboxOptions,
+  ) {
     this.sandbox = new Sandbox(base, serverId, options);
   }
 
@@ -156,7 +166,10 @@ export class LocalFunctionRuntime implements FunctionRuntime {
 
   /** pids of live instances (tests and the bench look at the processes) */
   pids(functionId?: string): number[] {
-    return [...this.all].filter((i) => !functionId || i.spec.functionId === functionId).map((i) => i.pid).filter((p): p is number => p !== null);
+    return [...this.all]
+      .filter((i) => !functionId || i.spec.functionId === functionId)
+      .map((i) => i.pid)
+      .filter((p): p is number => p !== null);
   }
 
   async removeFunction(functionId: string): Promise<void> {

@@ -24,7 +24,12 @@ const OWNER = 'owner.json';
 export const TOUCH_MS = 60_000;
 const STALE_MS = 15 * 60_000;
 
-interface Owner { pid: number; startTime: string; bootId: string; pidNs: string }
+interface Owner {
+  pid: number;
+  startTime: string;
+  bootId: string;
+  pidNs: string;
+}
 
 export const rootOf = (base: string, serverId: string) => path.join(base, `${PREFIX}${serverId}`);
 
@@ -39,7 +44,7 @@ function read(file: string): string {
 /** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. */
 function startTimeOf(pid: number | 'self'): string {
   const stat = read(`/proc/${pid}/stat`);
-  return stat ? stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '' : '';
+  return stat ? (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '') : '';
 }
 
 function pidNamespace(): string {
@@ -103,7 +108,13 @@ function sandboxesOf(root: string): number[] {
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
     try {
-      if (fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').some((arg) => arg.startsWith(`${root}/`))) out.push(Number(name));
+      if (
+        fs
+          .readFileSync(`/proc/${name}/cmdline`, 'utf8')
+          .split('\0')
+          .some((arg) => arg.startsWith(`${root}/`))
+      )
+        out.push(Number(name));
     } catch {
       // gone meanwhile
     }
@@ -127,7 +138,11 @@ export async function sweepDeadRoots(base: string, onDead: (serverId: string) =>
     // unconfined instances carry their root in LAMBDA_RUNTIME_DIR, and their children inherit it;
     // a confined one ends with its sandbox's outer process, whose arguments name the root's dirs
     for (const pid of [...processesWithEnv('LAMBDA_RUNTIME_DIR', path.join(root, 'runtime')), ...sandboxesOf(root)]) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone meanwhile */
+      }
     }
     onDead(name.slice(PREFIX.length));
     // two servers starting at once may sweep the same root

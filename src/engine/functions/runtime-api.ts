@@ -59,8 +59,15 @@ async function uidOfPeer(socket: Socket, serverPort: number): Promise<number | n
 }
 
 const REASONS: Record<number, string> = {
-  100: 'Continue', 200: 'OK', 202: 'Accepted', 400: 'Bad Request', 404: 'Not Found', 405: 'Method Not Allowed',
-  413: 'Payload Too Large', 431: 'Request Header Fields Too Large', 500: 'Internal Server Error',
+  100: 'Continue',
+  200: 'OK',
+  202: 'Accepted',
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Payload Too Large',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
 };
 
 function response(status: number, body: Buffer | string, headers: Record<string, string> = {}, close = false): Buffer {
@@ -96,11 +103,18 @@ class Connection {
   private skip = 0;
   private skipped: Request | null = null;
 
-  constructor(private readonly socket: Socket, private readonly route: (req: Request) => Promise<Buffer>) {
+  constructor(
+    private readonly socket: Socket,
+    private readonly route: (req: Request) => Promise<Buffer>,
+  ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    socket.on('close', () => { this.closed = true; });
-    socket.on('error', () => { this.closed = true; });
+    socket.on('close', () => {
+      this.closed = true;
+    });
+    socket.on('error', () => {
+      this.closed = true;
+    });
   }
 
   private receive(chunk: Buffer): void {
@@ -127,17 +141,20 @@ class Connection {
 
   private answer(req: Request): void {
     this.busy = true;
-    this.route(req).then((bytes) => {
-      this.busy = false;
-      // a 202 for a response, with the runtime's next request already here: it leaves with that one's answer
-      const accepted = req.method === 'POST' && bytes.toString('latin1', 9, 12) === '202' && /\/(response|error)$/.test(req.path);
-      if (accepted && !req.close && this.buf.indexOf('\r\n\r\n') >= 0) this.held.push(bytes);
-      else this.write(bytes, req.close);
-      this.pump();
-    }, () => {
-      this.busy = false;
-      this.write(json(500, { errorMessage: 'internal error', errorType: 'ServiceException' }, true), true);
-    });
+    this.route(req).then(
+      (bytes) => {
+        this.busy = false;
+        // a 202 for a response, with the runtime's next request already here: it leaves with that one's answer
+        const accepted = req.method === 'POST' && bytes.toString('latin1', 9, 12) === '202' && /\/(response|error)$/.test(req.path);
+        if (accepted && !req.close && this.buf.indexOf('\r\n\r\n') >= 0) this.held.push(bytes);
+        else this.write(bytes, req.close);
+        this.pump();
+      },
+      () => {
+        this.busy = false;
+        this.write(json(500, { errorMessage: 'internal error', errorType: 'ServiceException' }, true), true);
+      },
+    );
   }
 
   private write(bytes: Buffer, close = false): void {
@@ -254,7 +271,10 @@ export class RuntimeApiServer {
   port = 0;
 
   /** `allowedUid`: the only uid whose connections are taken (null: any; the instance sets it once it knows its uid) */
-  constructor(private readonly handlers: RuntimeApiHandlers, public allowedUid: number | null) {
+  constructor(
+    private readonly handlers: RuntimeApiHandlers,
+    public allowedUid: number | null,
+  ) {
     this.server = net.createServer((socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -294,13 +314,18 @@ export class RuntimeApiServer {
     const rest = url.slice(PREFIX.length);
     if (req.method === 'GET' && rest === 'invocation/next') {
       const ev = await this.handlers.next();
-      return response(200, ev.payload, {
-        'lambda-runtime-aws-request-id': ev.requestId,
-        'lambda-runtime-deadline-ms': String(ev.deadlineMs),
-        'lambda-runtime-invoked-function-arn': ev.invokedFunctionArn,
-        'lambda-runtime-trace-id': ev.traceId,
-        ...(ev.clientContext ? { 'lambda-runtime-client-context': ev.clientContext } : {}),
-      }, req.close);
+      return response(
+        200,
+        ev.payload,
+        {
+          'lambda-runtime-aws-request-id': ev.requestId,
+          'lambda-runtime-deadline-ms': String(ev.deadlineMs),
+          'lambda-runtime-invoked-function-arn': ev.invokedFunctionArn,
+          'lambda-runtime-trace-id': ev.traceId,
+          ...(ev.clientContext ? { 'lambda-runtime-client-context': ev.clientContext } : {}),
+        },
+        req.close,
+      );
     }
     if (req.method !== 'POST') return reply(405, { errorMessage: 'method not allowed', errorType: 'MethodNotAllowed' });
     const errorType = req.headers.get('lambda-runtime-function-error-type') ?? null;
@@ -319,9 +344,13 @@ export class RuntimeApiServer {
     if (m[2] === 'response') {
       if (req.body === null) {
         this.handlers.responseTooLarge(requestId);
-        return reply(413, { errorMessage: `Exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`, errorType: 'RequestEntityTooLarge' });
+        return reply(413, {
+          errorMessage: `Exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
+          errorType: 'RequestEntityTooLarge',
+        });
       }
-      if (!this.handlers.response(requestId, req.body)) return reply(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
+      if (!this.handlers.response(requestId, req.body))
+        return reply(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
       return reply(202, { status: 'OK' });
     }
     if (!this.handlers.error(requestId, req.body ?? Buffer.from('{}'), errorType)) {

@@ -66,7 +66,10 @@ function resolveInterpreter(command: string, probe: string[]): string | null {
   }
 }
 
-export interface Interpreters { node: string; python: string | null }
+export interface Interpreters {
+  node: string;
+  python: string | null;
+}
 
 export interface SandboxOptions {
   pythonCommand?: string;
@@ -79,7 +82,11 @@ export interface SandboxOptions {
 }
 
 /** Where an instance's paths are, as it sees them. */
-export interface InstancePaths { taskRoot: string; runtimeDir: string; tmp: string }
+export interface InstancePaths {
+  taskRoot: string;
+  runtimeDir: string;
+  tmp: string;
+}
 
 /** How to start one instance's runtime process. */
 export interface Launch {
@@ -97,7 +104,9 @@ function interpreterMounts(file: string): Mount[] {
   if (SYSTEM_DIRS.some((d) => file.startsWith(`${d}/`))) return [];
   const prefix = path.dirname(path.dirname(file));
   if (prefix === '/' || prefix === '/root' || prefix.startsWith('/root/')) {
-    throw new Error(`the interpreter ${file} is not in a directory a sandbox may show (install it under /usr, e.g. apt-get install -y nodejs python3)`);
+    throw new Error(
+      `the interpreter ${file} is not in a directory a sandbox may show (install it under /usr, e.g. apt-get install -y nodejs python3)`,
+    );
   }
   return [{ type: 'ro-bind', source: prefix, target: prefix }];
 }
@@ -123,7 +132,11 @@ export class Sandbox {
   private keeperOf: InstanceKeeper | null = null;
   private toucher: NodeJS.Timeout | null = null;
 
-  constructor(private readonly base: string, private readonly serverId: string, private readonly options: SandboxOptions) {
+  constructor(
+    private readonly base: string,
+    private readonly serverId: string,
+    private readonly options: SandboxOptions,
+  ) {
     this.isolated = process.getuid?.() === 0;
     this.tool = options.tool;
     this.confine = options.tool !== null;
@@ -142,10 +155,14 @@ export class Sandbox {
   private findInterpreters(pythonCommand: string): Interpreters {
     const usable = (p: string | null) => p !== null && (!this.isolated || executableByOthers(p));
     const node = [fs.realpathSync(process.execPath), '/usr/bin/node', '/usr/local/bin/node'].find(usable);
-    if (!node) throw new Error(`no node interpreter that function instances' users can execute (${process.execPath} is not): install one under /usr, e.g. apt-get install -y nodejs`);
+    if (!node)
+      throw new Error(
+        `no node interpreter that function instances' users can execute (${process.execPath} is not): install one under /usr, e.g. apt-get install -y nodejs`,
+      );
     const pythons = [
       resolveInterpreter(pythonCommand, ['-c', 'import sys; print(sys.executable)']),
-      '/usr/bin/python3', '/usr/local/bin/python3',
+      '/usr/bin/python3',
+      '/usr/local/bin/python3',
     ];
     // an interpreter under /root (pyenv) is not reachable by the instances' users: take one that is
     const python = pythons.find((p) => usable(p) && fs.existsSync(p!)) ?? null;
@@ -209,7 +226,10 @@ export class Sandbox {
     this.pythonEntry ??= new Promise<string>((resolve) => {
       execFile(python, ['-S', '-c', compile, source, compiled], { timeout: 30_000 }, (err) => {
         if (err) return resolve(source);
-        fsp.chmod(compiled, 0o644).then(() => resolve(compiled), () => resolve(source));
+        fsp.chmod(compiled, 0o644).then(
+          () => resolve(compiled),
+          () => resolve(source),
+        );
       });
     });
     return this.pythonEntry;
@@ -217,7 +237,9 @@ export class Sandbox {
 
   /** The group of a function's instances (stable for the function). */
   gidOf(functionId: string): number {
-    return this.isolated ? UID_BASE + (crypto.createHash('sha256').update(functionId).digest().readUInt32BE(0) % 900_000_000) : process.getgid!();
+    return this.isolated
+      ? UID_BASE + (crypto.createHash('sha256').update(functionId).digest().readUInt32BE(0) % 900_000_000)
+      : process.getgid!();
   }
 
   allocateUid(): number {
@@ -291,15 +313,30 @@ export class Sandbox {
    * or not. The caller kills the spawned pid's process group to end it; confined, that ends the
    * whole sandbox, whatever its processes did (setsid, double forks).
    */
-  async launch(instance: { id: string; uid: number; gid: number; codeDir: string; memoryMb: number; ephemeralStorageMb: number }, confined: boolean,
-    argv: string[]): Promise<Launch> {
+  async launch(
+    instance: { id: string; uid: number; gid: number; codeDir: string; memoryMb: number; ephemeralStorageMb: number },
+    confined: boolean,
+    argv: string[],
+  ): Promise<Launch> {
     if (!confined) {
-      return { file: argv[0]!, args: argv.slice(1), cwd: instance.codeDir, as: this.isolated ? { uid: instance.uid, gid: instance.gid } : null, group: null };
+      return {
+        file: argv[0]!,
+        args: argv.slice(1),
+        cwd: instance.codeDir,
+        as: this.isolated ? { uid: instance.uid, gid: instance.gid } : null,
+        group: null,
+      };
     }
     const group = this.limits?.create(`fn-${instance.id}`, this.limitsFor(instance.memoryMb, instance.ephemeralStorageMb)) ?? null;
     const { file, args } = sandboxedCommand({
-      tool: this.tool!, uid: this.isolated ? instance.uid : null, gid: this.isolated ? instance.gid : null,
-      mounts: this.mountsFor(instance.codeDir, argv[0]!, instance.ephemeralStorageMb), cwd: TASK_ROOT, argv, limits: group, hostname: 'localhost',
+      tool: this.tool!,
+      uid: this.isolated ? instance.uid : null,
+      gid: this.isolated ? instance.gid : null,
+      mounts: this.mountsFor(instance.codeDir, argv[0]!, instance.ephemeralStorageMb),
+      cwd: TASK_ROOT,
+      argv,
+      limits: group,
+      hostname: 'localhost',
     });
     return { file, args, cwd: '/', as: null, group };
   }
@@ -369,7 +406,8 @@ export class Sandbox {
 
   async removeFunction(functionId: string): Promise<void> {
     await removeTree(path.join(this.root, 'code', functionId));
-    for (const dir of this.codeBytes.keys()) if (dir.startsWith(path.join(this.root, 'code', functionId) + path.sep)) this.codeBytes.delete(dir);
+    for (const dir of this.codeBytes.keys())
+      if (dir.startsWith(path.join(this.root, 'code', functionId) + path.sep)) this.codeBytes.delete(dir);
   }
 
   async close(): Promise<void> {
@@ -384,7 +422,11 @@ export class Sandbox {
 /** The server's own level of control groups (empty once its instances are gone). */
 function removeParents(limits: Limits): void {
   for (const dir of limits.parents) {
-    try { fs.rmdirSync(dir); } catch { /* still in use, or gone */ }
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      /* still in use, or gone */
+    }
   }
 }
 
@@ -406,9 +448,11 @@ export async function closeToOthers(dataDir: string, except: string[]): Promise<
 
 /** The path of a zip entry inside `base`; entries that would land outside it are refused. */
 export function safeTarget(base: string, name: string): string {
-  if (name.includes('\0') || name.includes('\\') || path.posix.isAbsolute(name)) throw new PackageError(`zip entry ${JSON.stringify(name)} is not a relative path`);
+  if (name.includes('\0') || name.includes('\\') || path.posix.isAbsolute(name))
+    throw new PackageError(`zip entry ${JSON.stringify(name)} is not a relative path`);
   const target = path.resolve(base, name);
-  if (target !== base && !target.startsWith(base + path.sep)) throw new PackageError(`zip entry ${JSON.stringify(name)} escapes the code directory`);
+  if (target !== base && !target.startsWith(base + path.sep))
+    throw new PackageError(`zip entry ${JSON.stringify(name)} escapes the code directory`);
   return target;
 }
 

@@ -92,7 +92,12 @@ export class Spare {
    * Gives the spare its function: the code (copied into the staging dir), the limits, then the
    * environment and argv, upon which the launcher execs the runtime.
    */
-  async start(codeDir: string, limits: { limits: Limits; spec: LimitSpec } | null, env: Record<string, string>, argv: string[]): Promise<void> {
+  async start(
+    codeDir: string,
+    limits: { limits: Limits; spec: LimitSpec } | null,
+    env: Record<string, string>,
+    argv: string[],
+  ): Promise<void> {
     const fields = [...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv];
     // what spawn refuses (a NUL would shift the launcher's fields)
     if (fields.some((f) => f.includes('\0'))) throw new TypeError('environment and arguments must be strings without null bytes');
@@ -129,7 +134,12 @@ async function copyReadable(source: string, target: string): Promise<void> {
 }
 
 /** Which spare pool events a caller may watch (tests and the bench). */
-export interface SpareCounts { size: number; ready: number; starting: number; claimed: number }
+export interface SpareCounts {
+  size: number;
+  ready: number;
+  starting: number;
+  claimed: number;
+}
 
 export class SparePool {
   private readonly spares = new Set<Spare>();
@@ -142,13 +152,22 @@ export class SparePool {
   private failedStarts = 0;
   private closed = false;
 
-  constructor(private readonly host: SpareHost, size: number, private readonly log: (msg: string) => void) {
+  constructor(
+    private readonly host: SpareHost,
+    size: number,
+    private readonly log: (msg: string) => void,
+  ) {
     this.size = size;
   }
 
   counts(): SpareCounts {
     const all = [...this.spares];
-    return { size: this.size, ready: all.filter((s) => s.ready).length, starting: all.filter((s) => !s.ready).length, claimed: this.claimed };
+    return {
+      size: this.size,
+      ready: all.filter((s) => s.ready).length,
+      starting: all.filter((s) => !s.ready).length,
+      claimed: this.claimed,
+    };
   }
 
   /** The outer pids of the spares waiting (tests kill one to see it replaced). */
@@ -165,7 +184,11 @@ export class SparePool {
     if (this.closed || this.size === 0 || this.failedStarts >= MAX_FAILED_STARTS) return null;
     const first = !this.wanted;
     this.wanted = true;
-    const fits = want.ephemeralStorageMb === SPARE_EPHEMERAL_MB && want.codeBytes !== null && want.codeBytes <= SPARE_CODE_MAX_BYTES && !want.extraMounts;
+    const fits =
+      want.ephemeralStorageMb === SPARE_EPHEMERAL_MB &&
+      want.codeBytes !== null &&
+      want.codeBytes <= SPARE_CODE_MAX_BYTES &&
+      !want.extraMounts;
     const spare = fits ? [...this.spares].find((s) => s.ready && !s.exited && isRunning(s.proc.pid!)) : undefined;
     if (spare) {
       this.spares.delete(spare);
@@ -207,14 +230,22 @@ export class SparePool {
     // placeholders as large as any function's (limits can be lowered at claim, never below usage)
     const group = host.limits?.create(`spare-${id}`, host.limitsFor(10_240, SPARE_EPHEMERAL_MB)) ?? null;
     const { file, args } = sandboxedCommand({
-      tool: host.tool!, uid, gid, mounts: host.mountsFor(staging, PERL, SPARE_EPHEMERAL_MB), cwd: '/var/task',
-      argv: [PERL, '-e', LAUNCHER], limits: group, hostname: 'localhost',
+      tool: host.tool!,
+      uid,
+      gid,
+      mounts: host.mountsFor(staging, PERL, SPARE_EPHEMERAL_MB),
+      cwd: '/var/task',
+      argv: [PERL, '-e', LAUNCHER],
+      limits: group,
+      hostname: 'localhost',
     });
     const proc = spawn(file, args, { cwd: '/', env: {}, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     const spare = new Spare(id, uid, gid, proc, group, dir);
     // what a spare says before its claim is a failure to start (bwrap's, the launcher's)
     let said = '';
-    const listen = (chunk: Buffer) => { said = (said + chunk.toString('utf8')).slice(-500); };
+    const listen = (chunk: Buffer) => {
+      said = (said + chunk.toString('utf8')).slice(-500);
+    };
     proc.stdout!.on('data', listen);
     proc.stderr!.on('data', listen);
     if (proc.pid) host.keeper.watch(proc.pid);
@@ -226,13 +257,16 @@ export class SparePool {
     });
     (proc.stdio[3] as Duplex).on('error', () => {});
     // the launcher gone (killed): the sandbox is about to end, never hand it out
-    (proc.stdio[3] as Duplex).once('close', () => { spare.exited = true; });
+    (proc.stdio[3] as Duplex).once('close', () => {
+      spare.exited = true;
+    });
     proc.on('error', () => {});
     proc.on('exit', () => {
       spare.exited = true;
       this.spares.delete(spare);
       if (proc.pid) host.keeper.unwatch(proc.pid);
-      if (!spare.ready && ++this.failedStarts >= MAX_FAILED_STARTS) this.log(`spare sandboxes are off: ${MAX_FAILED_STARTS} failed to start (${said.trim() || 'no output'})`);
+      if (!spare.ready && ++this.failedStarts >= MAX_FAILED_STARTS)
+        this.log(`spare sandboxes are off: ${MAX_FAILED_STARTS} failed to start (${said.trim() || 'no output'})`);
       // a spare killed while idle is replaced
       void spare.release().then(() => this.fill());
     });
@@ -242,16 +276,25 @@ export class SparePool {
   /** Kills the waiting spares and waits until they are gone. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.spares].map((spare) => new Promise<void>((resolve) => {
-      if (spare.exited) return resolve();
-      spare.proc.removeAllListeners('exit');
-      spare.proc.once('exit', () => {
-        spare.exited = true;
-        if (spare.proc.pid) this.host.keeper.unwatch(spare.proc.pid);
-        void spare.release().then(resolve);
-      });
-      try { process.kill(-spare.proc.pid!, 'SIGKILL'); } catch { resolve(); }
-    })));
+    await Promise.all(
+      [...this.spares].map(
+        (spare) =>
+          new Promise<void>((resolve) => {
+            if (spare.exited) return resolve();
+            spare.proc.removeAllListeners('exit');
+            spare.proc.once('exit', () => {
+              spare.exited = true;
+              if (spare.proc.pid) this.host.keeper.unwatch(spare.proc.pid);
+              void spare.release().then(resolve);
+            });
+            try {
+              process.kill(-spare.proc.pid!, 'SIGKILL');
+            } catch {
+              resolve();
+            }
+          }),
+      ),
+    );
     this.spares.clear();
   }
 }

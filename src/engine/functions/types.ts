@@ -30,8 +30,16 @@ export const specKey = (s: InstanceSpec) => `${s.functionId}|${s.version}|${s.re
 
 /** Provisioned concurrency: `count` initialised instances of a spec. `generation` changes when the
  *  setting is written again (a failed provisioning is retried only then). */
-export interface ProvisionTarget { spec: InstanceSpec; count: number; generation: string }
-export interface ProvisionState { ready: number; starting: number; failure: string | null }
+export interface ProvisionTarget {
+  spec: InstanceSpec;
+  count: number;
+  generation: string;
+}
+export interface ProvisionState {
+  ready: number;
+  starting: number;
+  failure: string | null;
+}
 
 export interface InvokeRequest {
   requestId: string;
@@ -41,7 +49,11 @@ export interface InvokeRequest {
 }
 
 export type LogStreamName = 'STDOUT' | 'STDERR' | 'SYSTEM';
-export interface RuntimeLogLine { at: Date; stream: LogStreamName; text: string }
+export interface RuntimeLogLine {
+  at: Date;
+  stream: LogStreamName;
+  text: string;
+}
 
 export type OutcomeKind = 'RESPONSE' | 'FUNCTION_ERROR' | 'TIMEOUT' | 'OUT_OF_MEMORY' | 'EXIT' | 'INIT_ERROR' | 'RESPONSE_TOO_LARGE';
 

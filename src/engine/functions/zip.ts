@@ -26,7 +26,10 @@ export function listEntries(zip: Buffer): ZipEntry[] {
   // the end record is in the last 22 + 65535 (max comment) bytes
   let eocd = -1;
   for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 65_535); i--) {
-    if (zip.readUInt32LE(i) === EOCD_SIG) { eocd = i; break; }
+    if (zip.readUInt32LE(i) === EOCD_SIG) {
+      eocd = i;
+      break;
+    }
   }
   if (eocd < 0) throw new ZipError('not a zip file (no end of central directory record)');
   const count = zip.readUInt16LE(eocd + 10);
@@ -96,22 +99,41 @@ export function writeZip(files: Array<{ path: string; content: Buffer; mode?: nu
     const deflated = zlib.deflateRawSync(f.content);
     const crc = zlib.crc32(f.content);
     const loc = Buffer.alloc(30);
-    loc.writeUInt32LE(LOC_SIG, 0); loc.writeUInt16LE(20, 4); loc.writeUInt16LE(0x800, 6); loc.writeUInt16LE(8, 8);
-    loc.writeUInt16LE(0, 10); loc.writeUInt16LE(DOS_DATE, 12); loc.writeUInt32LE(crc, 14);
-    loc.writeUInt32LE(deflated.length, 18); loc.writeUInt32LE(f.content.length, 22); loc.writeUInt16LE(name.length, 26);
+    loc.writeUInt32LE(LOC_SIG, 0);
+    loc.writeUInt16LE(20, 4);
+    loc.writeUInt16LE(0x800, 6);
+    loc.writeUInt16LE(8, 8);
+    loc.writeUInt16LE(0, 10);
+    loc.writeUInt16LE(DOS_DATE, 12);
+    loc.writeUInt32LE(crc, 14);
+    loc.writeUInt32LE(deflated.length, 18);
+    loc.writeUInt32LE(f.content.length, 22);
+    loc.writeUInt16LE(name.length, 26);
     const cen = Buffer.alloc(46);
-    cen.writeUInt32LE(CEN_SIG, 0); cen.writeUInt16LE((3 << 8) | 20, 4); cen.writeUInt16LE(20, 6); cen.writeUInt16LE(0x800, 8);
-    cen.writeUInt16LE(8, 10); cen.writeUInt16LE(0, 12); cen.writeUInt16LE(DOS_DATE, 14); cen.writeUInt32LE(crc, 16);
-    cen.writeUInt32LE(deflated.length, 20); cen.writeUInt32LE(f.content.length, 24); cen.writeUInt16LE(name.length, 28);
+    cen.writeUInt32LE(CEN_SIG, 0);
+    cen.writeUInt16LE((3 << 8) | 20, 4);
+    cen.writeUInt16LE(20, 6);
+    cen.writeUInt16LE(0x800, 8);
+    cen.writeUInt16LE(8, 10);
+    cen.writeUInt16LE(0, 12);
+    cen.writeUInt16LE(DOS_DATE, 14);
+    cen.writeUInt32LE(crc, 16);
+    cen.writeUInt32LE(deflated.length, 20);
+    cen.writeUInt32LE(f.content.length, 24);
+    cen.writeUInt16LE(name.length, 28);
     const mode = f.mode ?? 0o644;
-    cen.writeUInt32LE((((mode & 0o170000 ? 0 : 0o100000) | mode) << 16) >>> 0, 38); cen.writeUInt32LE(offset, 42);
+    cen.writeUInt32LE((((mode & 0o170000 ? 0 : 0o100000) | mode) << 16) >>> 0, 38);
+    cen.writeUInt32LE(offset, 42);
     locals.push(loc, name, deflated);
     centrals.push(cen, name);
     offset += 30 + name.length + deflated.length;
   }
   const cd = Buffer.concat(centrals);
   const end = Buffer.alloc(22);
-  end.writeUInt32LE(EOCD_SIG, 0); end.writeUInt16LE(sorted.length, 8); end.writeUInt16LE(sorted.length, 10);
-  end.writeUInt32LE(cd.length, 12); end.writeUInt32LE(offset, 16);
+  end.writeUInt32LE(EOCD_SIG, 0);
+  end.writeUInt16LE(sorted.length, 8);
+  end.writeUInt16LE(sorted.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, cd, end]);
 }

@@ -21,20 +21,25 @@ import { NODES_GID, nodeDirOf, nodeMaxProcesses, nodeUid } from '../agent/node-s
 import { findSandboxTool, sandboxedCommand, type SandboxTool } from '../sandbox/confine.js';
 import { probeLimits, type Limits } from '../sandbox/limits.js';
 import type { EngineDriver, InstanceHandle, InstanceLaunchSpec, LaunchedInstance } from '../types.js';
-import {
-  descendantsOf,
-  isPidAlive,
-  killGroup,
-  killPid,
-  pidHasEnv,
-  processesWithEnv,
-  readProcStat,
-  waitForExit,
-} from './processes.js';
+import { descendantsOf, isPidAlive, killGroup, killPid, pidHasEnv, processesWithEnv, readProcStat, waitForExit } from './processes.js';
 
 const INHERITED = new Set([
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TERM',
-  'JAVA_HOME', 'SPARK_HOME', 'PYSPARK_PYTHON', 'VIRTUAL_ENV', 'PYENV_ROOT', 'PYENV_VERSION',
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'TMPDIR',
+  'TERM',
+  'JAVA_HOME',
+  'SPARK_HOME',
+  'PYSPARK_PYTHON',
+  'VIRTUAL_ENV',
+  'PYENV_ROOT',
+  'PYENV_VERSION',
 ]);
 
 /** What a node agent inherits from the server: the basics, plus the names given (AGENT_ENV_PASSTHROUGH). */
@@ -129,7 +134,9 @@ export class LocalDriver implements EngineDriver {
   async launch(spec: InstanceLaunchSpec): Promise<LaunchedInstance> {
     if (!SAFE_INSTANCE_ID.test(spec.instanceId)) throw new Error(`invalid instance id: ${spec.instanceId}`);
     if (this.sandboxed && !this.tool) {
-      throw new Error(`tenant code runs sandboxed and the sandbox tools are missing: ${findSandboxTool().missing.join(', ')} (or SANDBOX=off for development)`);
+      throw new Error(
+        `tenant code runs sandboxed and the sandbox tools are missing: ${findSandboxTool().missing.join(', ')} (or SANDBOX=off for development)`,
+      );
     }
     const workdir = path.join(this.dataDir, 'instances', spec.instanceId);
     mkdirSync(workdir, { recursive: true });
@@ -144,7 +151,9 @@ export class LocalDriver implements EngineDriver {
       requireReachable(nodeDir);
     }
     const group = this.limits?.create(spec.instanceId, {
-      memoryBytes: spec.memoryMb * 1024 * 1024, cpus: spec.vcpu, maxProcesses: nodeMaxProcesses(spec.vcpu),
+      memoryBytes: spec.memoryMb * 1024 * 1024,
+      cpus: spec.vcpu,
+      maxProcesses: nodeMaxProcesses(spec.vcpu),
     });
 
     // Agents and their steps see only a basic environment: the server's own (DATABASE_URL with its
@@ -270,7 +279,11 @@ export class LocalDriver implements EngineDriver {
     if (this.tool) {
       const uid = this.asRoot ? stat.uid : null;
       const { file, args } = sandboxedCommand({
-        tool: this.tool, uid, gid: this.asRoot ? NODES_GID : null, limits: null, cwd: '/',
+        tool: this.tool,
+        uid,
+        gid: this.asRoot ? NODES_GID : null,
+        limits: null,
+        cwd: '/',
         mounts: [{ type: 'bind', source: nodeDir, target: nodeDir }],
         // the node may have left directories it can't enter (chmod 000): its own to open again
         argv: ['/bin/sh', '-c', 'chmod -R u+rwx -- "$0" 2>/dev/null; exec "$@"', nodeDir, ...find],
@@ -335,8 +348,10 @@ function shareWithNodes(dir: string): void {
 function requireReachable(dir: string): void {
   for (let d = path.dirname(dir); d !== path.dirname(d); d = path.dirname(d)) {
     const { mode, gid } = statSync(d);
-    if ((mode & 0o001) === 0 && !((mode & 0o010) && gid === NODES_GID)) {
-      throw new Error(`the nodes' users can't reach their directories: ${d} is closed to others (mode ${(mode & 0o777).toString(8)}); put DATA_DIR where every user may pass through`);
+    if ((mode & 0o001) === 0 && !(mode & 0o010 && gid === NODES_GID)) {
+      throw new Error(
+        `the nodes' users can't reach their directories: ${d} is closed to others (mode ${(mode & 0o777).toString(8)}); put DATA_DIR where every user may pass through`,
+      );
     }
   }
 }

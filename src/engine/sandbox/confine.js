@@ -118,7 +118,8 @@ function mountArgs(mount) {
       return [
         ...(mount.mode !== undefined ? ['--perms', mode(mount.mode)] : []),
         ...(mount.sizeBytes !== undefined ? ['--size', String(Math.floor(mount.sizeBytes))] : []),
-        '--tmpfs', mount.target,
+        '--tmpfs',
+        mount.target,
       ];
   }
 }
@@ -138,28 +139,40 @@ export function sandboxedCommand(spec) {
   systemArgs ??= systemMounts();
   const bwrap = [
     spec.tool.bwrap,
-    '--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
+    '--unshare-user',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
     // bwrap's init (pid 1 inside) dies with the outer bwrap, and takes every process inside with it
     '--die-with-parent',
     ...(spec.uid !== null ? ['--uid', String(spec.uid)] : []),
     ...(spec.gid !== null ? ['--gid', String(spec.gid)] : []),
-    '--hostname', spec.hostname ?? 'sandbox',
+    '--hostname',
+    spec.hostname ?? 'sandbox',
     ...systemArgs,
-    '--proc', '/proc',
+    '--proc',
+    '/proc',
     // device nodes stay usable (a read-only mount does not stop writes to a device), but /dev
     // itself (and /dev/shm) is no place to store files: a caller wanting /dev/shm mounts a tmpfs
-    '--dev', '/dev', '--remount-ro', '/dev',
+    '--dev',
+    '/dev',
+    '--remount-ro',
+    '/dev',
     ...spec.mounts.flatMap(mountArgs),
     // the root bwrap builds the view on is a tmpfs of its own: once built, nothing may be added to
     // it (writable stays only what a mount made writable: a bind or a tmpfs such as /tmp)
-    '--remount-ro', '/',
-    '--chdir', spec.cwd,
+    '--remount-ro',
+    '/',
+    '--chdir',
+    spec.cwd,
     '--',
     ...spec.argv,
   ];
-  const drop = spec.uid !== null && spec.gid !== null
-    ? [spec.tool.setpriv, `--reuid=${spec.uid}`, `--regid=${spec.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all']
-    : [];
+  const drop =
+    spec.uid !== null && spec.gid !== null
+      ? [spec.tool.setpriv, `--reuid=${spec.uid}`, `--regid=${spec.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all']
+      : [];
   const files = spec.limits?.procsFiles ?? [];
   // $1 = how many cgroup.procs files follow; each gets this shell's pid, then the rest is exec'd
   const join = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"';

@@ -183,7 +183,9 @@ export class Limits {
   /** The names of the groups below the parent. */
   names() {
     try {
-      return readdirSync(this.parents[0], { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      return readdirSync(this.parents[0], { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
     } catch {
       return [];
     }

@@ -13,7 +13,10 @@ export const duckdb: { api: DuckDbApi; error: null } | { api: null; error: strin
   (err: unknown) => ({ api: null, error: err instanceof Error ? err.message : String(err) }),
 );
 
-export interface SqlColumn { name: string; type: string }
+export interface SqlColumn {
+  name: string;
+  type: string;
+}
 export interface SqlPreviewResult {
   columns: SqlColumn[];
   /** row values as JSON (DuckDB's conversion: BIGINT, HUGEINT and DECIMAL as strings, exact) */
@@ -24,7 +27,10 @@ export interface SqlPreviewResult {
 
 /** A query DuckDB refused or that ran too long; `message` is DuckDB's own where it has one. */
 export class SqlQueryError extends Error {
-  constructor(readonly reason: 'INVALID' | 'TIMEOUT', message: string) {
+  constructor(
+    readonly reason: 'INVALID' | 'TIMEOUT',
+    message: string,
+  ) {
     super(message);
     this.name = 'SqlQueryError';
   }
@@ -68,16 +74,22 @@ export async function checkSelect(query: string): Promise<void> {
   const parsed = JSON.parse(String(reader.getRows()[0]![0])) as { error: boolean; error_message?: string; statements?: unknown[] };
   if (parsed.error) {
     const message = parsed.error_message ?? 'the query could not be parsed';
-    throw new SqlQueryError('INVALID', message.startsWith('Only SELECT statements')
-      ? 'only a SELECT query (SELECT, WITH … SELECT, FROM …, VALUES) is allowed: COPY, ATTACH, INSTALL, LOAD, CREATE, INSERT, UPDATE, DELETE, PRAGMA, SET, CALL and the like are refused'
-      : message);
+    throw new SqlQueryError(
+      'INVALID',
+      message.startsWith('Only SELECT statements')
+        ? 'only a SELECT query (SELECT, WITH … SELECT, FROM …, VALUES) is allowed: COPY, ATTACH, INSTALL, LOAD, CREATE, INSERT, UPDATE, DELETE, PRAGMA, SET, CALL and the like are refused'
+        : message,
+    );
   }
   const count = parsed.statements?.length ?? 0;
   if (count !== 1) throw new SqlQueryError('INVALID', `must be exactly one SELECT statement, got ${count}`);
 }
 
 class DuckDbEngine implements SqlEngine {
-  constructor(private readonly api: DuckDbApi, private readonly options: SqlEngineOptions) {}
+  constructor(
+    private readonly api: DuckDbApi,
+    private readonly options: SqlEngineOptions,
+  ) {}
 
   /**
    * A database per preview: allowed_directories is locked for the life of a database, and each
@@ -109,7 +121,10 @@ class DuckDbEngine implements SqlEngine {
     const instance = await this.open(directories);
     const connection = await instance.connect();
     let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; connection.interrupt(); }, timeoutMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      connection.interrupt();
+    }, timeoutMs);
     try {
       // streaming: only the chunks up to limit + 1 rows are computed and held
       const reader = await connection.streamAndReadUntil(query, limit + 1);

@@ -30,7 +30,10 @@ function parseSpec(raw) {
     if (typeof spec[k] !== 'string' || !spec[k]) throw new Error(`spec.${k} is missing`);
   }
   if (spec.format !== 'PARQUET' && spec.format !== 'CSV') throw new Error('spec.format must be PARQUET or CSV');
-  if (!Array.isArray(spec.buckets) || !spec.buckets.every((/** @type {unknown} */ b) => typeof b === 'string' && /^[a-z0-9][a-z0-9.-]*$/.test(b))) {
+  if (
+    !Array.isArray(spec.buckets) ||
+    !spec.buckets.every((/** @type {unknown} */ b) => typeof b === 'string' && /^[a-z0-9][a-z0-9.-]*$/.test(b))
+  ) {
     throw new Error('spec.buckets must be a list of bucket names');
   }
   return spec;
@@ -72,7 +75,9 @@ async function runIn(spec, runDir, started) {
   const ext = spec.format === 'PARQUET' ? 'parquet' : 'csv';
   const temp = path.join(runDir, `output.${ext}`);
   const instance = await DuckDBInstance.create(':memory:', {
-    ...INSTANCE_OPTIONS, ...nodeSize(process.env), temp_directory: path.join(runDir, 'spill'),
+    ...INSTANCE_OPTIONS,
+    ...nodeSize(process.env),
+    temp_directory: path.join(runDir, 'spill'),
   });
   const connection = await instance.connect();
   const directories = [...spec.buckets.map((b) => path.join(spec.bucketsDir, b)), runDir];
@@ -135,7 +140,11 @@ async function publish(temp, target) {
   try {
     await fs.copyFile(temp, hidden);
     const file = await fs.open(hidden, 'r+');
-    try { await file.sync(); } finally { await file.close(); }
+    try {
+      await file.sync();
+    } finally {
+      await file.close();
+    }
     await fs.rename(hidden, target);
   } catch (err) {
     await fs.rm(hidden, { force: true });

@@ -22,11 +22,16 @@ export class AsyncInvoker {
   private stopped = false;
 
   constructor(
-    private readonly sql: Sql, private readonly invocations: InvocationService, private readonly serverId: string,
+    private readonly sql: Sql,
+    private readonly invocations: InvocationService,
+    private readonly serverId: string,
     private readonly log: Logger,
     private readonly options: { intervalMs: number; parallel: number; leaseSeconds: number; shutdownGraceMs: number },
   ) {
-    this.claims = new OneRunAtATime(() => (this.stopped ? Promise.resolve() : this.claim()), (err) => this.log.error({ err }, 'claiming async invocations failed; the next tick retries'));
+    this.claims = new OneRunAtATime(
+      () => (this.stopped ? Promise.resolve() : this.claim()),
+      (err) => this.log.error({ err }, 'claiming async invocations failed; the next tick retries'),
+    );
   }
 
   start(): void {
@@ -56,8 +61,11 @@ export class AsyncInvoker {
       }
       this.busy.set(row.functionId, held + 1);
       const abort = new AbortController();
-      const run: Promise<void> = this.invocations.runClaimed(row, abort.signal)
-        .catch((err) => this.log.error({ err, invocationId: row.id }, 'async invocation failed to settle; its claim lapses and it runs again'))
+      const run: Promise<void> = this.invocations
+        .runClaimed(row, abort.signal)
+        .catch((err) =>
+          this.log.error({ err, invocationId: row.id }, 'async invocation failed to settle; its claim lapses and it runs again'),
+        )
         .finally(() => {
           this.inFlight.delete(run);
           const n = (this.busy.get(row.functionId) ?? 1) - 1;
@@ -76,7 +84,9 @@ export class AsyncInvoker {
     await this.claims.idle();
     const all = Promise.allSettled([...this.inFlight.keys()]).then(() => true);
     let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), this.options.shutdownGraceMs); });
+    const grace = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.options.shutdownGraceMs);
+    });
     const finished = await Promise.race([all, grace]);
     clearTimeout(timer);
     if (finished) return;

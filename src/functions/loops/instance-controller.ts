@@ -17,11 +17,16 @@ export class FunctionInstanceController {
   private readonly passes: OneRunAtATime;
 
   constructor(
-    private readonly functions: FunctionService, private readonly provisioned: ProvisionedConcurrencyService,
-    private readonly runtime: FunctionRuntime, private readonly log: Logger,
+    private readonly functions: FunctionService,
+    private readonly provisioned: ProvisionedConcurrencyService,
+    private readonly runtime: FunctionRuntime,
+    private readonly log: Logger,
     private readonly options: { intervalMs: number; idleMs: number },
   ) {
-    this.passes = new OneRunAtATime(() => this.pass(), (err) => this.log.error({ err }, 'function controller pass failed; the next tick retries'));
+    this.passes = new OneRunAtATime(
+      () => this.pass(),
+      (err) => this.log.error({ err }, 'function controller pass failed; the next tick retries'),
+    );
   }
 
   start(): void {
@@ -34,7 +39,9 @@ export class FunctionInstanceController {
   }
 
   private async pass(): Promise<void> {
-    while (await this.functions.settlePending((fn) => this.prepare(fn.id, fn.codeSha256))) { /* until none is left */ }
+    while (await this.functions.settlePending((fn) => this.prepare(fn.id, fn.codeSha256))) {
+      /* until none is left */
+    }
     await this.provisioned.reconcile(this.runtime);
     await this.runtime.reap(this.options.idleMs);
   }

@@ -53,18 +53,57 @@ export async function listFunctions(db: Db, limit: number, before: { at: Date; i
     order by created_at desc, id desc limit ${limit}`;
 }
 
-export type FunctionPatch = Partial<Pick<FunctionRow,
-  'runtime' | 'handler' | 'description' | 'memoryMb' | 'ephemeralStorageMb' | 'timeoutSeconds' | 'environment' | 'tags' | 'reservedConcurrency'
-  | 'codeSha256' | 'codeSize' | 'state' | 'stateReason' | 'stateReasonCode' | 'lastUpdateStatus' | 'lastUpdateStatusReason'
-  | 'revisionId' | 'maxRetryAttempts' | 'maxEventAgeSeconds' | 'onSuccess' | 'onFailure' | 'lastVersion'>>;
+export type FunctionPatch = Partial<
+  Pick<
+    FunctionRow,
+    | 'runtime'
+    | 'handler'
+    | 'description'
+    | 'memoryMb'
+    | 'ephemeralStorageMb'
+    | 'timeoutSeconds'
+    | 'environment'
+    | 'tags'
+    | 'reservedConcurrency'
+    | 'codeSha256'
+    | 'codeSize'
+    | 'state'
+    | 'stateReason'
+    | 'stateReasonCode'
+    | 'lastUpdateStatus'
+    | 'lastUpdateStatusReason'
+    | 'revisionId'
+    | 'maxRetryAttempts'
+    | 'maxEventAgeSeconds'
+    | 'onSuccess'
+    | 'onFailure'
+    | 'lastVersion'
+  >
+>;
 
 const COLUMNS: Record<keyof FunctionPatch, string> = {
-  runtime: 'runtime', handler: 'handler', description: 'description', memoryMb: 'memory_mb', ephemeralStorageMb: 'ephemeral_storage_mb', timeoutSeconds: 'timeout_seconds',
-  environment: 'environment', tags: 'tags', reservedConcurrency: 'reserved_concurrency', codeSha256: 'code_sha256',
-  codeSize: 'code_size', state: 'state', stateReason: 'state_reason', stateReasonCode: 'state_reason_code',
-  lastUpdateStatus: 'last_update_status', lastUpdateStatusReason: 'last_update_status_reason', revisionId: 'revision_id',
-  maxRetryAttempts: 'max_retry_attempts', maxEventAgeSeconds: 'max_event_age_seconds', onSuccess: 'on_success',
-  onFailure: 'on_failure', lastVersion: 'last_version',
+  runtime: 'runtime',
+  handler: 'handler',
+  description: 'description',
+  memoryMb: 'memory_mb',
+  ephemeralStorageMb: 'ephemeral_storage_mb',
+  timeoutSeconds: 'timeout_seconds',
+  environment: 'environment',
+  tags: 'tags',
+  reservedConcurrency: 'reserved_concurrency',
+  codeSha256: 'code_sha256',
+  codeSize: 'code_size',
+  state: 'state',
+  stateReason: 'state_reason',
+  stateReasonCode: 'state_reason_code',
+  lastUpdateStatus: 'last_update_status',
+  lastUpdateStatusReason: 'last_update_status_reason',
+  revisionId: 'revision_id',
+  maxRetryAttempts: 'max_retry_attempts',
+  maxEventAgeSeconds: 'max_event_age_seconds',
+  onSuccess: 'on_success',
+  onFailure: 'on_failure',
+  lastVersion: 'last_version',
 };
 
 export async function updateFunction(db: Db, id: string, patch: FunctionPatch, touch = true): Promise<FunctionRow> {
@@ -72,7 +111,7 @@ export async function updateFunction(db: Db, id: string, patch: FunctionPatch, t
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined) continue;
     const col = COLUMNS[k as keyof FunctionPatch];
-    values[col] = (k === 'environment' || k === 'tags') ? db.json(v as never) : v;
+    values[col] = k === 'environment' || k === 'tags' ? db.json(v as never) : v;
   }
   if (touch) values.last_modified_at = new Date();
   const [row] = await db<FunctionRow[]>`update functions set ${db(values)} where id = ${id} returning *`;
@@ -162,7 +201,12 @@ export async function functionsOf(db: Db, ids: readonly string[]): Promise<Funct
 
 // ---- provisioned concurrency ----
 
-export async function upsertProvisioned(db: Db, functionId: string, qualifier: string, requested: number): Promise<ProvisionedConcurrencyRow> {
+export async function upsertProvisioned(
+  db: Db,
+  functionId: string,
+  qualifier: string,
+  requested: number,
+): Promise<ProvisionedConcurrencyRow> {
   const [row] = await db<ProvisionedConcurrencyRow[]>`
     insert into function_provisioned_concurrency (function_id, qualifier, requested, status)
     values (${functionId}, ${qualifier}, ${requested}, 'IN_PROGRESS')
@@ -173,7 +217,10 @@ export async function upsertProvisioned(db: Db, functionId: string, qualifier: s
 }
 
 export async function deleteProvisioned(db: Db, functionId: string, qualifier: string): Promise<boolean> {
-  return (await db`delete from function_provisioned_concurrency where function_id = ${functionId} and qualifier = ${qualifier} returning 1`).length > 0;
+  return (
+    (await db`delete from function_provisioned_concurrency where function_id = ${functionId} and qualifier = ${qualifier} returning 1`)
+      .length > 0
+  );
 }
 
 export async function allProvisioned(db: Db): Promise<Array<ProvisionedConcurrencyRow & { functionName: string }>> {
@@ -196,7 +243,12 @@ export async function provisionedTotal(db: Db, except: { functionId: string; qua
 }
 
 export async function setProvisionedStatus(
-  db: Db, functionId: string, qualifier: string, status: ProvisionedConcurrencyRow['status'], available: number, reason: string | null,
+  db: Db,
+  functionId: string,
+  qualifier: string,
+  status: ProvisionedConcurrencyRow['status'],
+  available: number,
+  reason: string | null,
 ): Promise<ProvisionedConcurrencyRow | undefined> {
   const [row] = await db<ProvisionedConcurrencyRow[]>`
     update function_provisioned_concurrency set status = ${status}, available = ${available}, status_reason = ${reason}, updated_at = now()

@@ -2,21 +2,50 @@ import type { Db, Sql } from '../../platform/db/client.js';
 import type { InvocationRow, InvocationStatus } from '../tables.js';
 import { Channel } from '../../platform/notifications/channels.js';
 
-export type NewInvocation = Omit<InvocationRow, 'createdAt' | 'claimedBy' | 'claimedUntil' | 'triggerId' | 'eventId'>
-  & { createdAt?: Date; triggerId?: string | null; eventId?: string | null };
+export type NewInvocation = Omit<InvocationRow, 'createdAt' | 'claimedBy' | 'claimedUntil' | 'triggerId' | 'eventId'> & {
+  createdAt?: Date;
+  triggerId?: string | null;
+  eventId?: string | null;
+};
 
 const COLUMNS = [
-  'id', 'functionId', 'functionName', 'qualifier', 'executedVersion', 'invocationType', 'status', 'payload', 'response',
-  'functionError', 'errorType', 'errorMessage', 'attempts', 'maxRetryAttempts', 'maxEventAgeSeconds', 'nextAttemptAt',
-  'sourceInvocationId', 'coldStart', 'initDurationMs', 'durationMs', 'billedDurationMs', 'memoryMb', 'maxMemoryUsedMb',
-  'concurrency', 'instanceId', 'logs', 'startedAt', 'endedAt', 'triggerId', 'eventId',
+  'id',
+  'functionId',
+  'functionName',
+  'qualifier',
+  'executedVersion',
+  'invocationType',
+  'status',
+  'payload',
+  'response',
+  'functionError',
+  'errorType',
+  'errorMessage',
+  'attempts',
+  'maxRetryAttempts',
+  'maxEventAgeSeconds',
+  'nextAttemptAt',
+  'sourceInvocationId',
+  'coldStart',
+  'initDurationMs',
+  'durationMs',
+  'billedDurationMs',
+  'memoryMb',
+  'maxMemoryUsedMb',
+  'concurrency',
+  'instanceId',
+  'logs',
+  'startedAt',
+  'endedAt',
+  'triggerId',
+  'eventId',
 ] as const;
 
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 function values(db: Db, inv: NewInvocation): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const c of COLUMNS) out[snake(c)] = c === 'logs' ? (inv.logs ? db.json(inv.logs as never) : null) : inv[c] ?? null;
+  for (const c of COLUMNS) out[snake(c)] = c === 'logs' ? (inv.logs ? db.json(inv.logs as never) : null) : (inv[c] ?? null);
   if (inv.createdAt) out.created_at = inv.createdAt;
   return out;
 }
@@ -40,7 +69,12 @@ export async function recordInvocations(sql: Sql, invs: NewInvocation[]): Promis
     insert into invocations ${sql(invs.map((inv) => values(sql, inv)))} returning id, created_at, (select v from cfg) as async_commit`;
   const createdAt = new Map(added.map((r) => [r.id, r.createdAt]));
   return invs.map((inv) => ({
-    ...inv, triggerId: inv.triggerId ?? null, eventId: inv.eventId ?? null, createdAt: createdAt.get(inv.id)!, claimedBy: null, claimedUntil: null,
+    ...inv,
+    triggerId: inv.triggerId ?? null,
+    eventId: inv.eventId ?? null,
+    createdAt: createdAt.get(inv.id)!,
+    claimedBy: null,
+    claimedUntil: null,
   }));
 }
 
@@ -61,7 +95,13 @@ export async function invocationById(db: Db, id: string): Promise<InvocationRow 
  * lapsed or whose server is gone (no heartbeat in the servers table for 30 s: it died). Each claim
  * counts an attempt.
  */
-export async function claimDue(db: Db, serverId: string, limit: number, leaseSeconds: number, skipFunctions: string[] = []): Promise<InvocationRow[]> {
+export async function claimDue(
+  db: Db,
+  serverId: string,
+  limit: number,
+  leaseSeconds: number,
+  skipFunctions: string[] = [],
+): Promise<InvocationRow[]> {
   if (limit <= 0) return [];
   return db<InvocationRow[]>`
     update invocations set status = 'RUNNING', claimed_by = ${serverId},
@@ -88,7 +128,11 @@ export async function releaseClaim(db: Db, id: string, serverId: string, dueAt: 
     where id = ${id} and claimed_by = ${serverId}`;
 }
 
-export async function updateInvocation(db: Db, id: string, patch: Partial<NewInvocation> & { claimedBy?: string | null; claimedUntil?: Date | null }): Promise<InvocationRow> {
+export async function updateInvocation(
+  db: Db,
+  id: string,
+  patch: Partial<NewInvocation> & { claimedBy?: string | null; claimedUntil?: Date | null },
+): Promise<InvocationRow> {
   const v: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(patch)) {
     if (val === undefined) continue;
@@ -110,7 +154,12 @@ export interface InvocationFilter {
 }
 
 /** Newest first; the cursor is `<created_at iso>|<id>`. */
-export async function listInvocations(db: Db, f: InvocationFilter, limit: number, before: { at: Date; id: string } | null): Promise<InvocationRow[]> {
+export async function listInvocations(
+  db: Db,
+  f: InvocationFilter,
+  limit: number,
+  before: { at: Date; id: string } | null,
+): Promise<InvocationRow[]> {
   return db<InvocationRow[]>`
     select * from invocations where true
       ${f.functionId ? db`and function_id = ${f.functionId}` : db``}
@@ -139,7 +188,12 @@ export interface MetricRow {
 
 /** Lambda's CloudWatch metrics, per period, from the invocation records. */
 export async function metrics(
-  db: Db, functionId: string, version: string | null, since: Date, until: Date, periodSeconds: number,
+  db: Db,
+  functionId: string,
+  version: string | null,
+  since: Date,
+  until: Date,
+  periodSeconds: number,
 ): Promise<MetricRow[]> {
   return db<MetricRow[]>`
     select date_bin(make_interval(secs => ${periodSeconds}), created_at, ${since}::timestamptz) as bucket,

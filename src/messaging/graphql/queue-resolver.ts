@@ -2,10 +2,26 @@ import { Arg, Authorized, Ctx, FieldResolver, Int, Mutation, Query, Resolver, Ro
 import type { QueueMessageRow, QueueRow } from '../tables.js';
 import { queueArn } from '../queues.js';
 import {
-  ChangeMessageVisibilityInput, ChangeMessageVisibilityPayload, CreateQueueInput, CreateQueuePayload, DeleteMessageInput,
-  DeleteMessagePayload, DeleteQueueInput, DeleteQueuePayload, PurgeQueueInput, PurgeQueuePayload, Queue, QueueConnection,
-  type QueueMessage, ReceiveMessagesInput, ReceiveMessagesPayload, RedrivePolicy, SendMessageBatchInput, SendMessageBatchPayload,
-  SendMessageInput, SendMessagePayload,
+  ChangeMessageVisibilityInput,
+  ChangeMessageVisibilityPayload,
+  CreateQueueInput,
+  CreateQueuePayload,
+  DeleteMessageInput,
+  DeleteMessagePayload,
+  DeleteQueueInput,
+  DeleteQueuePayload,
+  PurgeQueueInput,
+  PurgeQueuePayload,
+  Queue,
+  QueueConnection,
+  type QueueMessage,
+  ReceiveMessagesInput,
+  ReceiveMessagesPayload,
+  RedrivePolicy,
+  SendMessageBatchInput,
+  SendMessageBatchPayload,
+  SendMessageInput,
+  SendMessagePayload,
 } from './queues.js';
 import type { Context } from '../../platform/graphql/context.js';
 import { connection } from '../../platform/graphql/connection.js';
@@ -16,17 +32,30 @@ type QueueObject = Queue & { row: QueueRow };
 
 function toQueue(row: QueueRow): QueueObject {
   return {
-    row, id: row.id, name: row.name, arn: queueArn(row.name), visibilityTimeoutSeconds: row.visibilityTimeoutSeconds,
-    messageRetentionSeconds: row.messageRetentionSeconds, delaySeconds: row.delaySeconds,
-    receiveMessageWaitTimeSeconds: row.receiveWaitSeconds, redrivePolicy: null, createdAt: row.createdAt, updatedAt: row.updatedAt,
+    row,
+    id: row.id,
+    name: row.name,
+    arn: queueArn(row.name),
+    visibilityTimeoutSeconds: row.visibilityTimeoutSeconds,
+    messageRetentionSeconds: row.messageRetentionSeconds,
+    delaySeconds: row.delaySeconds,
+    receiveMessageWaitTimeSeconds: row.receiveWaitSeconds,
+    redrivePolicy: null,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
   };
 }
 
 function toMessage(row: QueueMessageRow): QueueMessage {
   return {
-    messageId: row.id, receiptHandle: row.receiptHandle!, body: row.body, md5OfBody: row.md5OfBody,
+    messageId: row.id,
+    receiptHandle: row.receiptHandle!,
+    body: row.body,
+    md5OfBody: row.md5OfBody,
     attributes: {
-      approximateReceiveCount: row.receiveCount, sentTimestamp: row.sentAt, approximateFirstReceiveTimestamp: row.firstReceivedAt ?? row.sentAt,
+      approximateReceiveCount: row.receiveCount,
+      sentTimestamp: row.sentAt,
+      approximateFirstReceiveTimestamp: row.firstReceivedAt ?? row.sentAt,
     },
     messageAttributes: row.messageAttributes,
   };
@@ -34,7 +63,10 @@ function toMessage(row: QueueMessageRow): QueueMessage {
 
 @Resolver(() => Queue)
 export class QueueResolver {
-  constructor(private readonly service: QueueService, private readonly loaders: (ctx: Context) => MessagingLoaders) {}
+  constructor(
+    private readonly service: QueueService,
+    private readonly loaders: (ctx: Context) => MessagingLoaders,
+  ) {}
 
   @Authorized('queues:ListQueues')
   @Query(() => Queue, { nullable: true })
@@ -76,7 +108,9 @@ export class QueueResolver {
   }
 
   @Authorized('queues:CreateQueue')
-  @Mutation(() => CreateQueuePayload, { description: 'Creating a queue that exists with the same settings returns it; other settings: CONFLICT' })
+  @Mutation(() => CreateQueuePayload, {
+    description: 'Creating a queue that exists with the same settings returns it; other settings: CONFLICT',
+  })
   async createQueue(@Arg('input', () => CreateQueueInput) input: CreateQueueInput) {
     return { queue: toQueue(await this.service.create(input)) };
   }

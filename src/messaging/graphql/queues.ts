@@ -37,7 +37,8 @@ export class QueueMessageAttributes {
 @ObjectType()
 export class QueueMessage {
   @Field(() => ID) messageId!: string;
-  @Field(() => String, { description: 'new on every receive; only the latest deletes the message or changes its visibility' }) receiptHandle!: string;
+  @Field(() => String, { description: 'new on every receive; only the latest deletes the message or changes its visibility' })
+  receiptHandle!: string;
   @Field(() => String) body!: string;
   @Field(() => String, { description: 'hex MD5 of the body (UTF-8)' }) md5OfBody!: string;
   @Field(() => QueueMessageAttributes) attributes!: QueueMessageAttributes;
@@ -54,7 +55,9 @@ export class RedrivePolicyInput {
 export class CreateQueueInput {
   @Field(() => String, { description: '1-80 characters of A-Z a-z 0-9 - _' }) name!: string;
   @Field(() => Int, { nullable: true, description: '0-43200, default 30' }) visibilityTimeoutSeconds?: number | null;
-  @Field(() => Int, { nullable: true, description: '60-1209600 (14 days), default 345600 (4 days)' }) messageRetentionSeconds?: number | null;
+  @Field(() => Int, { nullable: true, description: '60-1209600 (14 days), default 345600 (4 days)' }) messageRetentionSeconds?:
+    | number
+    | null;
   @Field(() => Int, { nullable: true, description: '0-900, default 0' }) delaySeconds?: number | null;
   @Field(() => Int, { nullable: true, description: '0-20, default 0 (short polling)' }) receiveMessageWaitTimeSeconds?: number | null;
   @Field(() => RedrivePolicyInput, { nullable: true }) redrivePolicy?: RedrivePolicyInput | null;
@@ -74,13 +77,14 @@ export class PurgeQueueInput {
 export class SendMessageInput {
   @Field(() => String) queueName!: string;
   @Field(() => String, { description: 'up to 256 KiB with the attributes' }) body!: string;
-  @Field(() => Int, { nullable: true, description: '0-900, default the queue\'s' }) delaySeconds?: number | null;
+  @Field(() => Int, { nullable: true, description: "0-900, default the queue's" }) delaySeconds?: number | null;
   @Field(() => [MessageAttributeInput], { nullable: true, description: 'at most 10' }) messageAttributes?: MessageAttributeInput[] | null;
 }
 
 @InputType()
 export class SendMessageBatchEntry {
-  @Field(() => String, { description: 'the entry\'s id in the result: 1-80 characters of A-Z a-z 0-9 - _, unique in the batch' }) id!: string;
+  @Field(() => String, { description: "the entry's id in the result: 1-80 characters of A-Z a-z 0-9 - _, unique in the batch" })
+  id!: string;
   @Field(() => String) body!: string;
   @Field(() => Int, { nullable: true }) delaySeconds?: number | null;
   @Field(() => [MessageAttributeInput], { nullable: true }) messageAttributes?: MessageAttributeInput[] | null;
@@ -89,15 +93,20 @@ export class SendMessageBatchEntry {
 @InputType()
 export class SendMessageBatchInput {
   @Field(() => String) queueName!: string;
-  @Field(() => [SendMessageBatchEntry], { description: '1-10 entries, 256 KiB in all; one bad entry sends nothing' }) entries!: SendMessageBatchEntry[];
+  @Field(() => [SendMessageBatchEntry], { description: '1-10 entries, 256 KiB in all; one bad entry sends nothing' })
+  entries!: SendMessageBatchEntry[];
 }
 
 @InputType()
 export class ReceiveMessagesInput {
   @Field(() => String) queueName!: string;
   @Field(() => Int, { nullable: true, description: '1-10, default 1' }) maxNumberOfMessages?: number | null;
-  @Field(() => Int, { nullable: true, description: '0-43200, default the queue\'s' }) visibilityTimeoutSeconds?: number | null;
-  @Field(() => Int, { nullable: true, description: 'long polling: wait up to 0-20 s for a message; default the queue\'s receiveMessageWaitTimeSeconds' }) waitTimeSeconds?: number | null;
+  @Field(() => Int, { nullable: true, description: "0-43200, default the queue's" }) visibilityTimeoutSeconds?: number | null;
+  @Field(() => Int, {
+    nullable: true,
+    description: "long polling: wait up to 0-20 s for a message; default the queue's receiveMessageWaitTimeSeconds",
+  })
+  waitTimeSeconds?: number | null;
 }
 
 @InputType()
@@ -113,9 +122,18 @@ export class ChangeMessageVisibilityInput {
   @Field(() => Int, { description: '0-43200: from now; 0 makes the message visible at once' }) visibilityTimeoutSeconds!: number;
 }
 
-@ObjectType() export class CreateQueuePayload { @Field(() => Queue) queue!: Queue; }
-@ObjectType() export class DeleteQueuePayload { @Field(() => Queue, { description: 'the deleted queue' }) queue!: Queue; }
-@ObjectType() export class PurgeQueuePayload { @Field(() => Int, { description: 'messages deleted' }) purged!: number; }
+@ObjectType()
+export class CreateQueuePayload {
+  @Field(() => Queue) queue!: Queue;
+}
+@ObjectType()
+export class DeleteQueuePayload {
+  @Field(() => Queue, { description: 'the deleted queue' }) queue!: Queue;
+}
+@ObjectType()
+export class PurgeQueuePayload {
+  @Field(() => Int, { description: 'messages deleted' }) purged!: number;
+}
 
 @ObjectType()
 export class SendMessagePayload {
@@ -125,18 +143,30 @@ export class SendMessagePayload {
 
 @ObjectType()
 export class SendMessageBatchResult {
-  @Field(() => String, { description: 'the entry\'s id' }) id!: string;
+  @Field(() => String, { description: "the entry's id" }) id!: string;
   @Field(() => ID) messageId!: string;
   @Field(() => String) md5OfBody!: string;
 }
 
-@ObjectType() export class SendMessageBatchPayload { @Field(() => [SendMessageBatchResult]) successful!: SendMessageBatchResult[]; }
-@ObjectType() export class ReceiveMessagesPayload { @Field(() => [QueueMessage]) messages!: QueueMessage[]; }
+@ObjectType()
+export class SendMessageBatchPayload {
+  @Field(() => [SendMessageBatchResult]) successful!: SendMessageBatchResult[];
+}
+@ObjectType()
+export class ReceiveMessagesPayload {
+  @Field(() => [QueueMessage]) messages!: QueueMessage[];
+}
 
 @ObjectType()
 export class DeleteMessagePayload {
-  @Field(() => Boolean, { description: 'false when the handle is not the latest (the message was received again) or the message is gone already; as SQS, that is no error' })
+  @Field(() => Boolean, {
+    description:
+      'false when the handle is not the latest (the message was received again) or the message is gone already; as SQS, that is no error',
+  })
   deleted!: boolean;
 }
 
-@ObjectType() export class ChangeMessageVisibilityPayload { @Field(() => Boolean) ok!: boolean; }
+@ObjectType()
+export class ChangeMessageVisibilityPayload {
+  @Field(() => Boolean) ok!: boolean;
+}

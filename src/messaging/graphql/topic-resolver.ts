@@ -3,8 +3,19 @@ import type { QueueSubscription } from '../queries/topics.js';
 import type { TopicRow } from '../tables.js';
 import { subscriptionArn, topicArn } from '../topics.js';
 import {
-  CreateTopicInput, CreateTopicPayload, DeleteTopicInput, DeleteTopicPayload, PublishInput, PublishPayload, SubscribeQueueInput,
-  SubscribeQueuePayload, Topic, TopicConnection, TopicQueueSubscription, UnsubscribeQueueInput, UnsubscribeQueuePayload,
+  CreateTopicInput,
+  CreateTopicPayload,
+  DeleteTopicInput,
+  DeleteTopicPayload,
+  PublishInput,
+  PublishPayload,
+  SubscribeQueueInput,
+  SubscribeQueuePayload,
+  Topic,
+  TopicConnection,
+  TopicQueueSubscription,
+  UnsubscribeQueueInput,
+  UnsubscribeQueuePayload,
 } from './topics.js';
 import type { FilterPolicyScope } from './topics.js';
 import type { Context } from '../../platform/graphql/context.js';
@@ -15,14 +26,22 @@ import type { MessagingLoaders } from '../loaders.js';
 const toTopic = (row: TopicRow): Topic => ({ id: row.id, name: row.name, arn: topicArn(row.name), createdAt: row.createdAt });
 
 const toQueueSubscription = (row: QueueSubscription): TopicQueueSubscription => ({
-  id: row.id, subscriptionArn: subscriptionArn(row.topicName, row.id), topicName: row.topicName, queueName: row.queueName,
-  filterPolicy: row.filterPolicy, filterPolicyScope: row.filterPolicyScope as FilterPolicyScope, rawMessageDelivery: row.rawMessageDelivery,
+  id: row.id,
+  subscriptionArn: subscriptionArn(row.topicName, row.id),
+  topicName: row.topicName,
+  queueName: row.queueName,
+  filterPolicy: row.filterPolicy,
+  filterPolicyScope: row.filterPolicyScope as FilterPolicyScope,
+  rawMessageDelivery: row.rawMessageDelivery,
   createdAt: row.createdAt,
 });
 
 @Resolver(() => Topic)
 export class TopicResolver {
-  constructor(private readonly service: TopicService, private readonly loaders: (ctx: Context) => MessagingLoaders) {}
+  constructor(
+    private readonly service: TopicService,
+    private readonly loaders: (ctx: Context) => MessagingLoaders,
+  ) {}
 
   @Authorized('topics:ListTopics')
   @Query(() => Topic, { nullable: true })
@@ -47,7 +66,9 @@ export class TopicResolver {
   }
 
   @Authorized('topics:Subscribe')
-  @Mutation(() => SubscribeQueuePayload, { description: 'Subscribes a queue: each matching publish puts the message in it (functions subscribe with a TOPIC trigger)' })
+  @Mutation(() => SubscribeQueuePayload, {
+    description: 'Subscribes a queue: each matching publish puts the message in it (functions subscribe with a TOPIC trigger)',
+  })
   async subscribeQueue(@Arg('input', () => SubscribeQueueInput) input: SubscribeQueueInput) {
     return { subscription: toQueueSubscription(await this.service.subscribeQueue(input)) };
   }
@@ -71,7 +92,9 @@ export class TopicResolver {
   }
 
   @Authorized('topics:Publish')
-  @Mutation(() => PublishPayload, { description: 'Queues a delivery to every enabled subscription whose filter policy matches, in one transaction' })
+  @Mutation(() => PublishPayload, {
+    description: 'Queues a delivery to every enabled subscription whose filter policy matches, in one transaction',
+  })
   async publish(@Arg('input', () => PublishInput) input: PublishInput): Promise<PublishPayload> {
     return this.service.publish(input);
   }

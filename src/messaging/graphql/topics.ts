@@ -4,7 +4,10 @@ import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { MessageAttributeInput } from './messages.js';
 import { Connection } from '../../platform/graphql/connection.js';
 
-export enum FilterPolicyScope { MessageAttributes = 'MessageAttributes', MessageBody = 'MessageBody' }
+export enum FilterPolicyScope {
+  MessageAttributes = 'MessageAttributes',
+  MessageBody = 'MessageBody',
+}
 registerEnumType(FilterPolicyScope, { name: 'FilterPolicyScope', description: 'What a filter policy looks at (SNS FilterPolicyScope)' });
 
 @ObjectType({ description: 'A topic (SNS model): a publish reaches every subscription (TOPIC trigger) whose filter policy matches' })
@@ -26,7 +29,8 @@ export class TopicQueueSubscription {
   @Field(() => String) queueName!: string;
   @Field(() => JSONResolver, { nullable: true }) filterPolicy!: unknown;
   @Field(() => FilterPolicyScope) filterPolicyScope!: FilterPolicyScope;
-  @Field(() => Boolean, { description: 'the message itself as the body, its attributes as the message\'s (else SNS\'s JSON notification)' }) rawMessageDelivery!: boolean;
+  @Field(() => Boolean, { description: "the message itself as the body, its attributes as the message's (else SNS's JSON notification)" })
+  rawMessageDelivery!: boolean;
   @Field(() => DateTimeResolver) createdAt!: Date;
 }
 
@@ -35,8 +39,11 @@ export class SubscribeQueueInput {
   @Field(() => String) topicName!: string;
   @Field(() => String) queueName!: string;
   @Field(() => JSONResolver, { nullable: true, description: 'SNS filter policy; none: every message' }) filterPolicy?: unknown;
-  @Field(() => FilterPolicyScope, { nullable: true, description: 'default MessageAttributes' }) filterPolicyScope?: FilterPolicyScope | null;
-  @Field(() => Boolean, { nullable: true, description: 'default false: the queue gets SNS\'s JSON notification' }) rawMessageDelivery?: boolean | null;
+  @Field(() => FilterPolicyScope, { nullable: true, description: 'default MessageAttributes' })
+  filterPolicyScope?: FilterPolicyScope | null;
+  @Field(() => Boolean, { nullable: true, description: "default false: the queue gets SNS's JSON notification" }) rawMessageDelivery?:
+    | boolean
+    | null;
 }
 
 @InputType()
@@ -59,16 +66,30 @@ export class PublishInput {
   @Field(() => String) topicName!: string;
   @Field(() => String, { description: 'up to 256 KiB with the attributes' }) message!: string;
   @Field(() => String, { nullable: true, description: '1-100 printable ASCII characters' }) subject?: string | null;
-  @Field(() => [MessageAttributeInput], { nullable: true, description: 'at most 10; String, String.Array, Number or Binary' }) messageAttributes?: MessageAttributeInput[] | null;
+  @Field(() => [MessageAttributeInput], { nullable: true, description: 'at most 10; String, String.Array, Number or Binary' })
+  messageAttributes?: MessageAttributeInput[] | null;
 }
 
-@ObjectType() export class SubscribeQueuePayload { @Field(() => TopicQueueSubscription) subscription!: TopicQueueSubscription; }
-@ObjectType() export class UnsubscribeQueuePayload { @Field(() => TopicQueueSubscription, { description: 'the ended subscription' }) subscription!: TopicQueueSubscription; }
-@ObjectType() export class CreateTopicPayload { @Field(() => Topic) topic!: Topic; }
-@ObjectType() export class DeleteTopicPayload { @Field(() => Topic, { description: 'the deleted topic' }) topic!: Topic; }
+@ObjectType()
+export class SubscribeQueuePayload {
+  @Field(() => TopicQueueSubscription) subscription!: TopicQueueSubscription;
+}
+@ObjectType()
+export class UnsubscribeQueuePayload {
+  @Field(() => TopicQueueSubscription, { description: 'the ended subscription' }) subscription!: TopicQueueSubscription;
+}
+@ObjectType()
+export class CreateTopicPayload {
+  @Field(() => Topic) topic!: Topic;
+}
+@ObjectType()
+export class DeleteTopicPayload {
+  @Field(() => Topic, { description: 'the deleted topic' }) topic!: Topic;
+}
 
 @ObjectType()
 export class PublishPayload {
   @Field(() => ID) messageId!: string;
-  @Field(() => Int, { description: 'subscriptions (functions and queues) the message was queued for: enabled, filter policy matched' }) deliveries!: number;
+  @Field(() => Int, { description: 'subscriptions (functions and queues) the message was queued for: enabled, filter policy matched' })
+  deliveries!: number;
 }

@@ -31,7 +31,12 @@ export async function lockQueueByName(db: Db, name: string): Promise<QueueRow | 
 }
 
 /** Newest first; optionally only names starting with a prefix (SQS ListQueues QueueNamePrefix). */
-export async function listQueues(db: Db, limit: number, before: { at: Date; id: string } | null, namePrefix: string | null): Promise<QueueRow[]> {
+export async function listQueues(
+  db: Db,
+  limit: number,
+  before: { at: Date; id: string } | null,
+  namePrefix: string | null,
+): Promise<QueueRow[]> {
   return db<QueueRow[]>`
     select * from queues
     where ${before ? db`(created_at, id) < (${before.at}, ${before.id})` : db`true`}
@@ -49,7 +54,12 @@ export async function deleteQueue(db: Db, id: string): Promise<void> {
   await db`delete from queues where id = ${id}`;
 }
 
-export interface QueueCounts { queueId: string; visible: number; inFlight: number; delayed: number }
+export interface QueueCounts {
+  queueId: string;
+  visible: number;
+  inFlight: number;
+  delayed: number;
+}
 
 /** SQS's approximate counts: visible now, received and not yet visible again, delayed (never received). */
 export async function countsOf(db: Db, queueIds: readonly string[]): Promise<QueueCounts[]> {
@@ -62,7 +72,13 @@ export async function countsOf(db: Db, queueIds: readonly string[]): Promise<Que
     group by queue_id`;
 }
 
-export interface NewMessage { id: string; body: string; md5: string; attributes: MessageAttribute[]; delaySeconds: number }
+export interface NewMessage {
+  id: string;
+  body: string;
+  md5: string;
+  attributes: MessageAttribute[];
+  delaySeconds: number;
+}
 
 /** Stores messages (times by the database's clock) and wakes long-polling receivers on every server. */
 export async function insertMessages(db: Db, queue: QueueRow, messages: NewMessage[]): Promise<QueueMessageRow[]> {
@@ -91,7 +107,11 @@ export async function lockVisible(db: Db, queueId: string, limit: number): Promi
 }
 
 /** Hands messages out: a new receipt handle each, invisible for `visibilitySeconds`. */
-export async function markReceived(db: Db, handles: Array<{ id: string; handle: string }>, visibilitySeconds: number): Promise<QueueMessageRow[]> {
+export async function markReceived(
+  db: Db,
+  handles: Array<{ id: string; handle: string }>,
+  visibilitySeconds: number,
+): Promise<QueueMessageRow[]> {
   if (handles.length === 0) return [];
   return db<QueueMessageRow[]>`
     update queue_messages m set receive_count = m.receive_count + 1, first_received_at = coalesce(m.first_received_at, now()),

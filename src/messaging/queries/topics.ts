@@ -23,7 +23,12 @@ export async function lockTopic(db: Db, name: string): Promise<TopicRow | undefi
   return row;
 }
 
-export async function listTopics(db: Db, limit: number, before: { at: Date; id: string } | null, namePrefix: string | null): Promise<TopicRow[]> {
+export async function listTopics(
+  db: Db,
+  limit: number,
+  before: { at: Date; id: string } | null,
+  namePrefix: string | null,
+): Promise<TopicRow[]> {
   return db<TopicRow[]>`
     select * from topics
     where ${before ? db`(created_at, id) < (${before.at}, ${before.id})` : db`true`}
@@ -38,7 +43,10 @@ export async function deleteTopic(db: Db, id: string): Promise<void> {
 export type QueueSubscription = TopicQueueSubscriptionRow & { topicName: string; queueName: string };
 
 /** Subscribes a queue; an existing subscription of the queue to the topic is returned as it is. */
-export async function insertQueueSubscription(db: Db, s: Omit<TopicQueueSubscriptionRow, 'createdAt'>): Promise<TopicQueueSubscriptionRow | undefined> {
+export async function insertQueueSubscription(
+  db: Db,
+  s: Omit<TopicQueueSubscriptionRow, 'createdAt'>,
+): Promise<TopicQueueSubscriptionRow | undefined> {
   const [row] = await db<TopicQueueSubscriptionRow[]>`
     insert into topic_queue_subscriptions (id, topic_id, queue_id, filter_policy, filter_policy_scope, raw_message_delivery)
     values (${s.id}, ${s.topicId}, ${s.queueId}, ${s.filterPolicy === null ? null : db.json(s.filterPolicy as never)}, ${s.filterPolicyScope}, ${s.rawMessageDelivery})

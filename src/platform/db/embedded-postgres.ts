@@ -10,7 +10,9 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
-interface Credentials { password: string }
+interface Credentials {
+  password: string;
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,8 +54,10 @@ async function ensureTraversable(dataDir: string): Promise<void> {
   for (let dir = path.dirname(dataDir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
     const mode = (await fs.stat(dir)).mode;
     if ((mode & 0o001) === 0) {
-      throw new Error(`the embedded Postgres runs as user "postgres", which can't enter ${dir}; ` +
-        `set DATA_DIR to a directory outside it (e.g. DATA_DIR=/var/lib/emberplane) or use DATABASE_URL`);
+      throw new Error(
+        `the embedded Postgres runs as user "postgres", which can't enter ${dir}; ` +
+          `set DATA_DIR to a directory outside it (e.g. DATA_DIR=/var/lib/emberplane) or use DATABASE_URL`,
+      );
     }
   }
 }
@@ -83,12 +87,15 @@ const AUTH_METHOD = 'scram-sha-256';
 async function requireScram(pgDir: string, log: Logger): Promise<void> {
   const file = path.join(pgDir, 'pg_hba.conf');
   const before = await fs.readFile(file, 'utf8');
-  const after = before.split('\n').map((line) => {
-    const fields = line.trim().split(/\s+/);
-    if (!/^(local|host|hostssl|hostnossl|hostgssenc|hostnogssenc)$/.test(fields[0] ?? '')) return line;
-    const method = fields[fields[0] === 'local' ? 3 : 4];
-    return method && method !== AUTH_METHOD ? line.replace(new RegExp(`\\s${method}(\\s|$)`), ` ${AUTH_METHOD}$1`) : line;
-  }).join('\n');
+  const after = before
+    .split('\n')
+    .map((line) => {
+      const fields = line.trim().split(/\s+/);
+      if (!/^(local|host|hostssl|hostnossl|hostgssenc|hostnogssenc)$/.test(fields[0] ?? '')) return line;
+      const method = fields[fields[0] === 'local' ? 3 : 4];
+      return method && method !== AUTH_METHOD ? line.replace(new RegExp(`\\s${method}(\\s|$)`), ` ${AUTH_METHOD}$1`) : line;
+    })
+    .join('\n');
   if (after === before) return;
   await fs.writeFile(file, after); // in place: its owner (the postgres user) stays
   log.warn({ file }, 'pg_hba.conf allowed other password methods than scram-sha-256; changed to scram-sha-256');
@@ -106,7 +113,10 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger, port?:
   if (mode & 0o044) await fs.chmod(dataDir, mode & ~0o044);
   await stopLeftoverPostmaster(pgDir, log);
 
-  const initialised = await fs.stat(path.join(pgDir, 'PG_VERSION')).then(() => true, () => false);
+  const initialised = await fs.stat(path.join(pgDir, 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  );
   let credentials: Credentials;
   if (initialised) {
     credentials = JSON.parse(await fs.readFile(credentialsFile, 'utf8')) as Credentials;
@@ -128,8 +138,16 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger, port?:
     // as root, Postgres must run as another user (created if missing); otherwise as ourselves
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C.UTF-8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=300',
-      '-c', `password_encryption=${AUTH_METHOD}`],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=300',
+      '-c',
+      `password_encryption=${AUTH_METHOD}`,
+    ],
     onLog: (message: string) => log.debug({ postgres: message.trim() }),
     onError: (error: unknown) => log.error({ err: error }, 'postgres error'),
   });

@@ -36,7 +36,11 @@ export function reportPathsFromArguments(schema: GraphQLSchema): GraphQLSchema {
       field.resolve = (source, args, context, info) => {
         try {
           const result = resolve(source, args, context, info);
-          return isPromise(result) ? result.catch((err: unknown) => { throw underArgument(err, argument); }) : result;
+          return isPromise(result)
+            ? result.catch((err: unknown) => {
+                throw underArgument(err, argument);
+              })
+            : result;
         } catch (err) {
           throw underArgument(err, argument);
         }

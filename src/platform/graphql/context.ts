@@ -35,7 +35,11 @@ export interface Context {
 }
 
 export function createContext(
-  log: Logger, requestId: string, principal: Principal | null, rateLimits: KeyRateLimiter, resolvers: ResolverInstances,
+  log: Logger,
+  requestId: string,
+  principal: Principal | null,
+  rateLimits: KeyRateLimiter,
+  resolvers: ResolverInstances,
 ): Context {
   return { requestId, principal, log: log.child({ requestId }), rateLimits, resolvers, scope: {} };
 }
@@ -54,7 +58,9 @@ export function perRequest<T>(create: () => T): (ctx: Context) => T {
 }
 
 /** type-graphql middleware: the field counts against its per-key rate before it runs. */
-export const rateLimited = (field: RateLimitedField): MiddlewareFn<Context> => async ({ context }, next) => {
-  if (context.principal) context.rateLimits.take(context.principal.keyId, field);
-  return next();
-};
+export const rateLimited =
+  (field: RateLimitedField): MiddlewareFn<Context> =>
+  async ({ context }, next) => {
+    if (context.principal) context.rateLimits.take(context.principal.keyId, field);
+    return next();
+  };

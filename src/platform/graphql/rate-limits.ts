@@ -10,7 +10,10 @@ import { AppError } from '../errors.js';
 export type RateLimitedField = 'sqlPreview';
 export type FieldRates = Record<RateLimitedField, { burst: number; perMinute: number }>;
 
-interface Bucket { tokens: number; at: number }
+interface Bucket {
+  tokens: number;
+  at: number;
+}
 const MAX_BUCKETS = 10_000;
 
 export class KeyRateLimiter {
@@ -28,8 +31,12 @@ export class KeyRateLimiter {
     if (bucket.tokens < 1) {
       this.buckets.set(id, bucket);
       const retryAfterSeconds = Math.ceil(((1 - bucket.tokens) * 60) / perMinute);
-      throw new AppError('THROTTLED', `Rate exceeded: ${field} allows ${burst} calls at once, then ${perMinute} a minute per API key`, undefined,
-        { retryAfterSeconds });
+      throw new AppError(
+        'THROTTLED',
+        `Rate exceeded: ${field} allows ${burst} calls at once, then ${perMinute} a minute per API key`,
+        undefined,
+        { retryAfterSeconds },
+      );
     }
     bucket.tokens -= 1;
     this.buckets.set(id, bucket);

@@ -20,7 +20,10 @@ export interface ChannelOwner {
 export class Listener {
   private unlisteners: Array<() => Promise<void>> = [];
 
-  constructor(private readonly sql: Sql, private readonly log: Logger) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly log: Logger,
+  ) {}
 
   async start(owners: readonly ChannelOwner[]): Promise<void> {
     const byChannel = new Map<ChannelName, Array<{ owner: string; handle: Handler }>>();
@@ -46,7 +49,10 @@ export class Listener {
           }
         },
         () => {
-          if (first) { first = false; return; }
+          if (first) {
+            first = false;
+            return;
+          }
           this.log.info({ channel }, 'LISTEN re-established; catching up');
           catchUp();
         },

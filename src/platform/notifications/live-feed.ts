@@ -28,7 +28,11 @@ class Tail<T> {
   private dirty = false;
   private wakers = new Set<() => void>();
 
-  constructor(readonly key: string, private readonly source: FeedSource<T>, private readonly log: Logger) {
+  constructor(
+    readonly key: string,
+    private readonly source: FeedSource<T>,
+    private readonly log: Logger,
+  ) {
     this.ready = source.head(key).then((head) => {
       this.bufStart = head;
       this.fetched = head;
@@ -87,7 +91,13 @@ class Tail<T> {
       waker = resolve;
       this.wakers.add(resolve);
     });
-    return { promise, cancel: () => { this.wakers.delete(waker); waker(); } };
+    return {
+      promise,
+      cancel: () => {
+        this.wakers.delete(waker);
+        waker();
+      },
+    };
   }
 
   private wake(): void {
@@ -101,7 +111,11 @@ export class LiveFeed<T> {
   private tails = new Map<string, Tail<T>>();
   private timer: NodeJS.Timeout;
 
-  constructor(private readonly source: FeedSource<T>, private readonly log: Logger, pollMs = 2_000) {
+  constructor(
+    private readonly source: FeedSource<T>,
+    private readonly log: Logger,
+    pollMs = 2_000,
+  ) {
     // NOTIFY can be lost (connection drop); a slow poll of the watched keys is the safety net.
     this.timer = setInterval(() => this.pokeAll(), pollMs);
     this.timer.unref();
@@ -129,7 +143,9 @@ export class LiveFeed<T> {
     if (!tail) {
       const created = new Tail(key, this.source, this.log);
       // a tail whose first read failed is dropped: the next subscriber builds a fresh one
-      created.ready.catch(() => { if (this.tails.get(key) === created) this.tails.delete(key); });
+      created.ready.catch(() => {
+        if (this.tails.get(key) === created) this.tails.delete(key);
+      });
       this.tails.set(key, (tail = created));
     }
     const t = tail;

@@ -1,8 +1,29 @@
 import {
-  GraphQLError, Kind, getNamedType, isCompositeType, isInputObjectType, isUnionType, isInterfaceType, isListType, isNonNullType, isObjectType, isEnumType,
-  getIntrospectionQuery, parse, specifiedRules, validate,
-  type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type GraphQLCompositeType, type GraphQLField,
-  type GraphQLOutputType, type GraphQLSchema, type SelectionSetNode, type ValidationRule,
+  GraphQLError,
+  Kind,
+  getNamedType,
+  isCompositeType,
+  isInputObjectType,
+  isUnionType,
+  isInterfaceType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  isEnumType,
+  getIntrospectionQuery,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLField,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+  type SelectionSetNode,
+  type ValidationRule,
 } from 'graphql';
 import { AppError } from '../errors.js';
 
@@ -38,7 +59,11 @@ export const QUERY_LIMITS = {
   maxPage: 100,
 } as const;
 
-interface Cost { depth: number; cost: number; introspection: number }
+interface Cost {
+  depth: number;
+  cost: number;
+  introspection: number;
+}
 
 interface SchemaCosts {
   /** average sizes of the introspection lists: what `__schema { types { fields … } }` really returns */
@@ -51,7 +76,9 @@ function schemaCostsOf(schema: GraphQLSchema): SchemaCosts {
   if (costs) return costs;
   const types = Object.values(schema.getTypeMap());
   const avg = (values: number[]) => Math.max(1, Math.ceil(values.reduce((a, b) => a + b, 0) / Math.max(1, values.length)));
-  const composite = types.filter((t) => isObjectType(t) || isInterfaceType(t)) as Array<{ getFields(): Record<string, GraphQLField<unknown, unknown>> }>;
+  const composite = types.filter((t) => isObjectType(t) || isInterfaceType(t)) as Array<{
+    getFields(): Record<string, GraphQLField<unknown, unknown>>;
+  }>;
   const fields = composite.flatMap((t) => Object.values(t.getFields()));
   const sizes = {
     types: types.length,
@@ -65,9 +92,16 @@ function schemaCostsOf(schema: GraphQLSchema): SchemaCosts {
   };
   costs = { sizes, maxIntrospection: Infinity };
   schemaCosts.set(schema, costs);
-  const standard = parse(getIntrospectionQuery({
-    descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation: true, oneOf: true,
-  }));
+  const standard = parse(
+    getIntrospectionQuery({
+      descriptions: true,
+      specifiedByUrl: true,
+      directiveIsRepeatable: true,
+      schemaDescription: true,
+      inputValueDeprecation: true,
+      oneOf: true,
+    }),
+  );
   costs.maxIntrospection = QUERY_LIMITS.introspectionBudget * Math.max(...operationCosts(schema, standard).map((c) => c.introspection));
   return costs;
 }
@@ -75,9 +109,14 @@ function schemaCostsOf(schema: GraphQLSchema): SchemaCosts {
 const isList = (type: GraphQLOutputType): boolean => isListType(isNonNullType(type) ? type.ofType : type);
 
 /** How many nodes a field returns, for the cost estimate. */
-function pageOf(field: FieldNode, def: GraphQLField<unknown, unknown> | undefined, introspection: boolean, sizes: Record<string, number>): number {
+function pageOf(
+  field: FieldNode,
+  def: GraphQLField<unknown, unknown> | undefined,
+  introspection: boolean,
+  sizes: Record<string, number>,
+): number {
   if (!def) return 1;
-  if (introspection) return isList(def.type) ? sizes[field.name.value] ?? 1 : 1;
+  if (introspection) return isList(def.type) ? (sizes[field.name.value] ?? 1) : 1;
   if (!getNamedType(def.type).name.endsWith('Connection')) return 1;
   const arg = field.arguments?.find((a) => a.name.value === 'first' || a.name.value === 'last');
   if (!arg) return QUERY_LIMITS.defaultPage;
@@ -115,13 +154,18 @@ function operationCosts(schema: GraphQLSchema, document: DocumentNode): Array<Co
         const name = sel.name.value;
         if (name === '__typename') continue;
         const introspection = inIntrospection || name === '__schema' || name === '__type';
-        const fieldDef = introspection && !inIntrospection || !parent || isUnionType(parent) ? undefined : parent.getFields()[name];
+        const fieldDef = (introspection && !inIntrospection) || !parent || isUnionType(parent) ? undefined : parent.getFields()[name];
         const m = pageOf(sel, fieldDef, introspection, sizes);
         const own: Cost = introspection ? { depth: 0, cost: 0, introspection: 1 } : { depth: 1, cost: 1, introspection: 0 };
         if (sel.selectionSet) {
-          const childType = name === '__schema' ? typeNamed('__Schema', undefined)
-            : name === '__type' ? typeNamed('__Type', undefined)
-              : fieldDef ? typeNamed(getNamedType(fieldDef.type).name, undefined) : undefined;
+          const childType =
+            name === '__schema'
+              ? typeNamed('__Schema', undefined)
+              : name === '__type'
+                ? typeNamed('__Type', undefined)
+                : fieldDef
+                  ? typeNamed(getNamedType(fieldDef.type).name, undefined)
+                  : undefined;
           const inner = measure(sel.selectionSet, childType, introspection);
           own.depth += inner.depth;
           own.cost += inner.cost;
@@ -149,10 +193,17 @@ function operationCosts(schema: GraphQLSchema, document: DocumentNode): Array<Co
     return total;
   };
 
-  return document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION).map((def) => {
-    const root = def.operation === 'query' ? schema.getQueryType() : def.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
-    return { ...measure(def.selectionSet, root ?? undefined, false), node: def };
-  });
+  return document.definitions
+    .filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)
+    .map((def) => {
+      const root =
+        def.operation === 'query'
+          ? schema.getQueryType()
+          : def.operation === 'mutation'
+            ? schema.getMutationType()
+            : schema.getSubscriptionType();
+      return { ...measure(def.selectionSet, root ?? undefined, false), node: def };
+    });
 }
 
 /** The limits' errors for a parsed document (none: it may go on to graphql-js's validation). */
@@ -170,8 +221,10 @@ export function measureDocument(schema: GraphQLSchema, document: DocumentNode): 
     }
     if (node.selectionSet) stack.push(...node.selectionSet.selections);
   }
-  if (aliases > QUERY_LIMITS.maxAliases) errors.push(new GraphQLError(`${aliases} aliased fields exceed the limit of ${QUERY_LIMITS.maxAliases}`));
-  if (fieldNodes > QUERY_LIMITS.maxFieldNodes) errors.push(new GraphQLError(`${fieldNodes} field selections exceed the limit of ${QUERY_LIMITS.maxFieldNodes}`));
+  if (aliases > QUERY_LIMITS.maxAliases)
+    errors.push(new GraphQLError(`${aliases} aliased fields exceed the limit of ${QUERY_LIMITS.maxAliases}`));
+  if (fieldNodes > QUERY_LIMITS.maxFieldNodes)
+    errors.push(new GraphQLError(`${fieldNodes} field selections exceed the limit of ${QUERY_LIMITS.maxFieldNodes}`));
   if (errors.length) return errors;
 
   const { maxIntrospection } = schemaCostsOf(schema);
@@ -181,7 +234,12 @@ export function measureDocument(schema: GraphQLSchema, document: DocumentNode): 
     } else if (cost > QUERY_LIMITS.maxComplexity) {
       errors.push(new GraphQLError(`query complexity ${cost} exceeds the limit of ${QUERY_LIMITS.maxComplexity}`, { nodes: [def] }));
     } else if (introspection > maxIntrospection) {
-      errors.push(new GraphQLError(`introspection complexity ${introspection} exceeds the limit of ${maxIntrospection} (twice the standard introspection query)`, { nodes: [def] }));
+      errors.push(
+        new GraphQLError(
+          `introspection complexity ${introspection} exceeds the limit of ${maxIntrospection} (twice the standard introspection query)`,
+          { nodes: [def] },
+        ),
+      );
     }
   }
   return errors;
@@ -195,7 +253,14 @@ export type CheckedDocument = { document: DocumentNode } | { errors: readonly Gr
  */
 export function checkDocument(schema: GraphQLSchema, query: string, rules: readonly ValidationRule[] = specifiedRules): CheckedDocument {
   if (query.length > QUERY_LIMITS.maxDocumentLength) {
-    return { errors: [new GraphQLError(`the document has ${query.length} characters, over the limit of ${QUERY_LIMITS.maxDocumentLength} (pass large values as variables)`, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
+    return {
+      errors: [
+        new GraphQLError(
+          `the document has ${query.length} characters, over the limit of ${QUERY_LIMITS.maxDocumentLength} (pass large values as variables)`,
+          { extensions: { code: 'GRAPHQL_PARSE_FAILED' } },
+        ),
+      ],
+    };
   }
   let document: DocumentNode;
   try {
@@ -204,7 +269,10 @@ export function checkDocument(schema: GraphQLSchema, query: string, rules: reado
     return { errors: [new GraphQLError((err as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })] };
   }
   const limited = measureDocument(schema, document);
-  if (limited.length) return { errors: limited.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })) };
+  if (limited.length)
+    return {
+      errors: limited.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })),
+    };
   const errors = validate(schema, document, rules);
   return errors.length ? { errors } : { document };
 }

@@ -4,15 +4,26 @@ import type { Logger } from 'pino';
 import { AppError, type ErrorCode } from '../errors.js';
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
-  BAD_USER_INPUT: 400, NOT_FOUND: 404, CONFLICT: 409, FORBIDDEN: 403, UNAUTHENTICATED: 401, THROTTLED: 429,
-  PAYLOAD_TOO_LARGE: 413, INTERNAL: 500,
+  BAD_USER_INPUT: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  FORBIDDEN: 403,
+  UNAUTHENTICATED: 401,
+  THROTTLED: 429,
+  PAYLOAD_TOO_LARGE: 413,
+  INTERNAL: 500,
 };
 export const httpStatusOf = (code: ErrorCode) => HTTP_STATUS[code];
 
 // graphql-js and Apollo codes for malformed requests all mean "your input is wrong".
 const REQUEST_ERRORS = new Set([
-  'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT', 'BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE',
-  'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
 function unwrap(error: unknown): unknown {
@@ -35,7 +46,9 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, lo
   const path = formatted.path;
   if (original instanceof AppError) {
     return {
-      message: original.message, path, locations: formatted.locations,
+      message: original.message,
+      path,
+      locations: formatted.locations,
       extensions: { code: original.code, ...(original.field ? { field: original.field } : {}), ...original.extensions },
     };
   }
@@ -55,13 +68,15 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, lo
   if (code && REQUEST_ERRORS.has(code)) {
     const field = fieldFromMessage(formatted.message);
     return {
-      message: formatted.message, locations: formatted.locations,
+      message: formatted.message,
+      locations: formatted.locations,
       extensions: { code: 'BAD_USER_INPUT', reason: code, ...(field ? { field } : {}) },
     };
   }
   log.error({ err: original, requestId, path }, 'unexpected error while handling a request');
   return {
-    message: `Internal error${requestId ? ` (request id ${requestId})` : ''}`, path,
+    message: `Internal error${requestId ? ` (request id ${requestId})` : ''}`,
+    path,
     extensions: { code: 'INTERNAL' },
   };
 }

@@ -43,15 +43,26 @@ const PAGE = `<!doctype html>
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-interface Bundle { js: string; css: string }
+interface Bundle {
+  js: string;
+  css: string;
+}
 
 async function build(): Promise<Bundle> {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
     stdin: { contents: ENTRY, resolveDir: ROOT, loader: 'js' },
-    bundle: true, minify: true, write: false, format: 'iife', platform: 'browser', target: 'es2020',
-    outdir: 'explorer', entryNames: 'explorer', define: { 'process.env.NODE_ENV': '"production"' },
-    logLevel: 'silent', legalComments: 'none',
+    bundle: true,
+    minify: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2020',
+    outdir: 'explorer',
+    entryNames: 'explorer',
+    define: { 'process.env.NODE_ENV': '"production"' },
+    logLevel: 'silent',
+    legalComments: 'none',
   });
   const text = (ext: string) => result.outputFiles.find((f) => f.path.endsWith(ext))?.text ?? '';
   return { js: text('.js'), css: text('.css') };

@@ -54,8 +54,7 @@ export interface HttpServer extends ChannelOwner {
 /** The request id of the HTTP request being handled, for errors formatted where Apollo gives no context. */
 const currentRequest = new AsyncLocalStorage<string>();
 
-const requestIdOf = (header: unknown) =>
-  typeof header === 'string' && /^[\w.-]{1,64}$/.test(header) ? header : crypto.randomUUID();
+const requestIdOf = (header: unknown) => (typeof header === 'string' && /^[\w.-]{1,64}$/.test(header) ? header : crypto.randomUUID());
 
 function unauthenticated(): GraphQLError {
   const original = new AppError('UNAUTHENTICATED', 'an API key is required: Authorization: Bearer <key>');
@@ -68,7 +67,9 @@ const REQUEST_TIMEOUT_MS = 300_000;
 /** server.requestTimeout for one request: it must have arrived whole within REQUEST_TIMEOUT_MS. */
 function requestDeadline(req: Request, _res: Response, next: NextFunction): void {
   if (!req.complete) {
-    const timer = setTimeout(() => { if (!req.complete) req.destroy(new Error('request timeout')); }, REQUEST_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      if (!req.complete) req.destroy(new Error('request timeout'));
+    }, REQUEST_TIMEOUT_MS);
     timer.unref();
     req.once('end', () => clearTimeout(timer));
     req.once('close', () => clearTimeout(timer));
@@ -99,9 +100,12 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
   server.requestTimeout = 0;
 
   const graphqlWs = new WebSocketServer({ noServer: true, maxPayload: options.bodyLimitBytes });
-  const endpoints = surfaces.flatMap((s) => s.sockets ?? []).map((socket) => ({
-    ...socket, wss: new WebSocketServer({ noServer: true, maxPayload: socket.maxPayloadBytes }),
-  }));
+  const endpoints = surfaces
+    .flatMap((s) => s.sockets ?? [])
+    .map((socket) => ({
+      ...socket,
+      wss: new WebSocketServer({ noServer: true, maxPayload: socket.maxPayloadBytes }),
+    }));
   server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0];
     if (path === '/graphql') {
@@ -117,48 +121,54 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
   const rateLimits = new KeyRateLimiter(options.fieldRates);
   // parse (token-limited), limits, validation: for WebSocket operations and, before Apollo, HTTP ones
   const documents = new DocumentCache(schema);
-  const wsServer = useServer<{ authorization?: string; Authorization?: string }, { principal: Principal | null; connectionId: string; header?: string }>({
-    schema,
-    onConnect: async (ctx) => {
-      const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-      ctx.extra.header = typeof header === 'string' ? header : undefined;
-      ctx.extra.principal = await authenticate(ctx.extra.header);
-      // no valid key: graphql-ws closes the socket with 4403 Forbidden (the README's WebSocket auth)
-      if (!ctx.extra.principal) return false;
-      ctx.extra.connectionId = crypto.randomUUID();
-      const keyId = ctx.extra.principal?.keyId;
-      if (keyId) {
-        let set = socketsByKey.get(keyId);
-        if (!set) socketsByKey.set(keyId, (set = new Set()));
-        set.add(ctx.extra.socket);
-        ctx.extra.socket.once('close', () => {
-          set!.delete(ctx.extra.socket);
-          if (set!.size === 0 && socketsByKey.get(keyId) === set) socketsByKey.delete(keyId);
-        });
-      }
-      return true;
+  const wsServer = useServer<
+    { authorization?: string; Authorization?: string },
+    { principal: Principal | null; connectionId: string; header?: string }
+  >(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        ctx.extra.header = typeof header === 'string' ? header : undefined;
+        ctx.extra.principal = await authenticate(ctx.extra.header);
+        // no valid key: graphql-ws closes the socket with 4403 Forbidden (the README's WebSocket auth)
+        if (!ctx.extra.principal) return false;
+        ctx.extra.connectionId = crypto.randomUUID();
+        const keyId = ctx.extra.principal?.keyId;
+        if (keyId) {
+          let set = socketsByKey.get(keyId);
+          if (!set) socketsByKey.set(keyId, (set = new Set()));
+          set.add(ctx.extra.socket);
+          ctx.extra.socket.once('close', () => {
+            set!.delete(ctx.extra.socket);
+            if (set!.size === 0 && socketsByKey.get(keyId) === set) socketsByKey.delete(keyId);
+          });
+        }
+        return true;
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        // the key is checked again for every operation: a revoked key stops working on open sockets too
+        ctx.extra.principal = await authenticate(ctx.extra.header);
+        if (!ctx.extra.principal) return [unauthenticated()];
+        const parsed = documents.get(payload.query);
+        if ('errors' in parsed) return [...parsed.errors];
+        try {
+          checkVariables(payload.variables);
+        } catch (err) {
+          return [new GraphQLError((err as Error).message, { originalError: err as Error })];
+        }
+        return { schema, document: parsed.document, operationName: payload.operationName, variableValues: payload.variables };
+      },
+      subscribe: sharedSubscribe,
+      context: (ctx, id) => createContext(log, `${ctx.extra.connectionId}/${id}`, ctx.extra.principal ?? null, rateLimits, resolvers),
+      onNext: (ctx, id, _payload, _args, result) => {
+        if (!result.errors?.length) return;
+        return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e, log, `${ctx.extra.connectionId}/${id}`)) };
+      },
+      onError: (ctx, id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e, log, `${ctx.extra.connectionId}/${id}`)),
     },
-    onSubscribe: async (ctx, _id, payload) => {
-      // the key is checked again for every operation: a revoked key stops working on open sockets too
-      ctx.extra.principal = await authenticate(ctx.extra.header);
-      if (!ctx.extra.principal) return [unauthenticated()];
-      const parsed = documents.get(payload.query);
-      if ('errors' in parsed) return [...parsed.errors];
-      try {
-        checkVariables(payload.variables);
-      } catch (err) {
-        return [new GraphQLError((err as Error).message, { originalError: err as Error })];
-      }
-      return { schema, document: parsed.document, operationName: payload.operationName, variableValues: payload.variables };
-    },
-    subscribe: sharedSubscribe,
-    context: (ctx, id) => createContext(log, `${ctx.extra.connectionId}/${id}`, ctx.extra.principal ?? null, rateLimits, resolvers),
-    onNext: (ctx, id, _payload, _args, result) => {
-      if (!result.errors?.length) return;
-      return { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e, log, `${ctx.extra.connectionId}/${id}`)) };
-    },
-    onError: (ctx, id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e, log, `${ctx.extra.connectionId}/${id}`)),
-  }, graphqlWs);
+    graphqlWs,
+  );
 
   const coalescer = new QueryCoalescer(
     schema,
@@ -179,7 +189,15 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
       // nothing here is HTTP-cacheable (live state); the default plugin wraps every field resolver
       ApolloServerPluginCacheControlDisabled(),
       coalescer.plugin(),
-      { async serverWillStart() { return { async drainServer() { await wsServer.dispose(); } }; } },
+      {
+        async serverWillStart() {
+          return {
+            async drainServer() {
+              await wsServer.dispose();
+            },
+          };
+        },
+      },
       // the explorer is our own bundled GraphiQL (explorer.ts), not Apollo's CDN-loaded Sandbox
       ApolloServerPluginLandingPageDisabled(),
       {
@@ -187,7 +205,10 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
           const started = performance.now();
           return {
             async willSendResponse({ contextValue, errors }) {
-              contextValue?.log?.debug({ operation: request.operationName ?? null, ms: Math.round(performance.now() - started), errors: errors?.length ?? 0 }, 'graphql request');
+              contextValue?.log?.debug(
+                { operation: request.operationName ?? null, ms: Math.round(performance.now() - started), errors: errors?.length ?? 0 },
+                'graphql request',
+              );
             },
           };
         },
@@ -229,8 +250,13 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
   app.use('/graphql', (err: unknown, _req: Request, res: Response, next: NextFunction) => {
     const e = err as { type?: string; status?: number };
     if (e.type === 'entity.too.large') {
-      return sendError(res, 413, 'PAYLOAD_TOO_LARGE', `request body over ${options.bodyLimitBytes} bytes: upload large content `
-        + '(function code zips, objects) with PUT /objects/<bucket>/<key> and pass its s3Uri');
+      return sendError(
+        res,
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `request body over ${options.bodyLimitBytes} bytes: upload large content ` +
+          '(function code zips, objects) with PUT /objects/<bucket>/<key> and pass its s3Uri',
+      );
     }
     if (e.type === 'entity.parse.failed') return sendError(res, 400, 'BAD_USER_INPUT', 'request body is not valid JSON');
     if (e.status && e.status < 500) return sendError(res, e.status, 'BAD_USER_INPUT', 'malformed request');
@@ -249,22 +275,31 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
     }
     try {
       let variables = params?.variables;
-      if (typeof variables === 'string') { try { variables = JSON.parse(variables); } catch { /* Apollo reports it */ } }
+      if (typeof variables === 'string') {
+        try {
+          variables = JSON.parse(variables);
+        } catch {
+          /* Apollo reports it */
+        }
+      }
       checkVariables(variables);
     } catch (err) {
       return refuse([new GraphQLError((err as Error).message, { originalError: err as Error })]);
     }
     next();
   });
-  app.use('/graphql', expressMiddleware(apollo, {
-    context: async ({ req }) => {
-      const principal = await authenticate(req.headers.authorization);
-      // a browser GET of the landing page carries no key; every operation does need one
-      if (!principal) throw unauthenticated();
-      const requestId = (req as Request & { requestId: string }).requestId;
-      return createContext(log, requestId, principal, rateLimits, resolvers);
-    },
-  }));
+  app.use(
+    '/graphql',
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        const principal = await authenticate(req.headers.authorization);
+        // a browser GET of the landing page carries no key; every operation does need one
+        if (!principal) throw unauthenticated();
+        const requestId = (req as Request & { requestId: string }).requestId;
+        return createContext(log, requestId, principal, rateLimits, resolvers);
+      },
+    }),
+  );
 
   app.use((_req: Request, res: Response) => sendError(res, 404, 'NOT_FOUND', 'no such route'));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

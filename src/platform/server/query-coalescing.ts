@@ -1,7 +1,12 @@
 import type { ApolloServerPlugin, GraphQLRequestContext, GraphQLResponse } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import {
-  execute, type ExecutionResult, type FormattedExecutionResult, type GraphQLError, type GraphQLFormattedError, type GraphQLSchema,
+  execute,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  type GraphQLError,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { Context } from '../graphql/context.js';
@@ -83,8 +88,11 @@ export class QueryCoalescer {
     }
     if (plan) return plan.query(undefined, rc.contextValue, rc.request.variables ?? {}) as Promise<ExecutionResult>;
     return execute({
-      schema: this.schema, document, operationName: rc.operationName,
-      variableValues: rc.request.variables, contextValue: rc.contextValue,
+      schema: this.schema,
+      document,
+      operationName: rc.operationName,
+      variableValues: rc.request.variables,
+      contextValue: rc.contextValue,
     }) as Promise<ExecutionResult>;
   }
 
@@ -95,7 +103,10 @@ export class QueryCoalescer {
           if (rc.operation?.operation !== 'query' || !rc.document || !rc.queryHash) return null;
           const principal = rc.contextValue.principal;
           const key = JSON.stringify([
-            rc.queryHash, rc.operationName ?? null, rc.request.variables ?? null, principal ? [...principal.actions].sort() : null,
+            rc.queryHash,
+            rc.operationName ?? null,
+            rc.request.variables ?? null,
+            principal ? [...principal.actions].sort() : null,
           ]);
           const result = await this.run(key, () => this.execute(rc));
           if (!result.errors?.length) {

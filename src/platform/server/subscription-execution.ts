@@ -1,7 +1,4 @@
-import {
-  createSourceEventStream, execute,
-  type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema,
-} from 'graphql';
+import { createSourceEventStream, execute, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { transformIterator } from '../notifications/live-feed.js';
 import { checkDocument, type CheckedDocument } from './document-limits.js';
 

@@ -4,9 +4,7 @@ import { objectEventsBySeq, stateChanges, takeOutbox } from '../queries/outbox.j
 import { enabledTriggersForShare } from '../queries/triggers.js';
 import type { TriggerOutboxRow, TriggerRow } from '../tables.js';
 import { bucketMatches, s3Event, sequencerOf, type BucketTriggerConfig } from '../sources/bucket/source.js';
-import {
-  clusterEventId, clusterEventMatches, emrEvent, type ClusterEventsTriggerConfig,
-} from '../sources/cluster-events/source.js';
+import { clusterEventId, clusterEventMatches, emrEvent, type ClusterEventsTriggerConfig } from '../sources/cluster-events/source.js';
 import type { TriggerDeliveries } from '../deliveries.js';
 import { OneRunAtATime } from '../../platform/one-run-at-a-time.js';
 
@@ -30,7 +28,8 @@ export class OutboxDispatcher {
   private readonly serial: OneRunAtATime;
 
   constructor(
-    private readonly deliveries: TriggerDeliveries, private readonly log: Logger,
+    private readonly deliveries: TriggerDeliveries,
+    private readonly log: Logger,
     private readonly options: { intervalMs: number },
   ) {
     this.serial = new OneRunAtATime(
@@ -49,7 +48,9 @@ export class OutboxDispatcher {
   }
 
   private async drain(): Promise<void> {
-    while (!this.stopped && (await this.pass()) === BATCH) { /* a full batch: there may be more */ }
+    while (!this.stopped && (await this.pass()) === BATCH) {
+      /* a full batch: there may be more */
+    }
   }
 
   /** One batch, one transaction; returns how many source events it consumed. */
@@ -79,8 +80,9 @@ export class OutboxDispatcher {
     for (const change of await objectEventsBySeq(tx, seqs)) {
       for (const t of triggers) {
         if (t.createdAt > change.at) continue;
-        await this.deliveries.deliver(tx, isolated, t, sequencerOf(change.seq),
-          () => (bucketMatches(t.config as unknown as BucketTriggerConfig, change) ? s3Event(t.name, change) : null));
+        await this.deliveries.deliver(tx, isolated, t, sequencerOf(change.seq), () =>
+          bucketMatches(t.config as unknown as BucketTriggerConfig, change) ? s3Event(t.name, change) : null,
+        );
       }
     }
   }
@@ -90,8 +92,9 @@ export class OutboxDispatcher {
     for (const change of await stateChanges(tx, keys)) {
       for (const t of triggers) {
         if (t.createdAt > change.at) continue;
-        await this.deliveries.deliver(tx, isolated, t, clusterEventId(change.clusterId, change.seq),
-          () => (clusterEventMatches(t.config as unknown as ClusterEventsTriggerConfig, change) ? emrEvent(change) : null));
+        await this.deliveries.deliver(tx, isolated, t, clusterEventId(change.clusterId, change.seq), () =>
+          clusterEventMatches(t.config as unknown as ClusterEventsTriggerConfig, change) ? emrEvent(change) : null,
+        );
       }
     }
   }

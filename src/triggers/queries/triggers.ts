@@ -29,7 +29,9 @@ export async function lockTriggerByName(db: Db, name: string): Promise<TriggerRo
 }
 
 export async function updateTrigger(
-  db: Db, id: string, patch: Partial<Pick<TriggerRow, 'functionId' | 'functionName' | 'qualifier' | 'config' | 'enabled'>>,
+  db: Db,
+  id: string,
+  patch: Partial<Pick<TriggerRow, 'functionId' | 'functionName' | 'qualifier' | 'config' | 'enabled'>>,
 ): Promise<TriggerRow> {
   const v: Record<string, unknown> = { updated_at: new Date() };
   if (patch.functionId !== undefined) v.function_id = patch.functionId;
@@ -45,10 +47,18 @@ export async function deleteTrigger(db: Db, id: string): Promise<void> {
   await db`delete from triggers where id = ${id}`;
 }
 
-export interface TriggerFilter { sourceType?: TriggerSourceType | null; functionId?: string | null }
+export interface TriggerFilter {
+  sourceType?: TriggerSourceType | null;
+  functionId?: string | null;
+}
 
 /** Newest first; the cursor is (created_at, id). */
-export async function listTriggers(db: Db, f: TriggerFilter, limit: number, before: { at: Date; id: string } | null): Promise<TriggerRow[]> {
+export async function listTriggers(
+  db: Db,
+  f: TriggerFilter,
+  limit: number,
+  before: { at: Date; id: string } | null,
+): Promise<TriggerRow[]> {
   return db<TriggerRow[]>`
     select * from triggers where true
       ${f.sourceType ? db`and source_type = ${f.sourceType}` : db``}

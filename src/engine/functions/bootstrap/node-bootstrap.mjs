@@ -53,7 +53,9 @@ class RuntimeClient {
   }
 
   parse() {
-    while (this.pending.length > 0 && this.parseOne()) { /* each complete response answers the oldest request */ }
+    while (this.pending.length > 0 && this.parseOne()) {
+      /* each complete response answers the oldest request */
+    }
   }
 
   /** @returns {boolean} whether a whole response was there */
@@ -103,7 +105,14 @@ const request = client.request.bind(client);
 /** @param {unknown} err */
 function errorDoc(err, fallbackType = 'Error') {
   if (err instanceof Error) {
-    return { errorType: err.name || fallbackType, errorMessage: err.message, stackTrace: (err.stack ?? '').split('\n').slice(1).map((l) => l.trim()) };
+    return {
+      errorType: err.name || fallbackType,
+      errorMessage: err.message,
+      stackTrace: (err.stack ?? '')
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim()),
+    };
   }
   return { errorType: fallbackType, errorMessage: typeof err === 'string' ? err : JSON.stringify(err), stackTrace: [] };
 }
@@ -111,7 +120,14 @@ function errorDoc(err, fallbackType = 'Error') {
 // Lambda's console format: "<time>\t<request id>\t<LEVEL>\t<message>"
 /** @type {string | undefined} */
 let currentRequestId;
-for (const [method, level] of /** @type {const} */ ([['log', 'INFO'], ['info', 'INFO'], ['warn', 'WARN'], ['error', 'ERROR'], ['debug', 'DEBUG'], ['trace', 'TRACE']])) {
+for (const [method, level] of /** @type {const} */ ([
+  ['log', 'INFO'],
+  ['info', 'INFO'],
+  ['warn', 'WARN'],
+  ['error', 'ERROR'],
+  ['debug', 'DEBUG'],
+  ['trace', 'TRACE'],
+])) {
   console[method] = (/** @type {unknown[]} */ ...args) => {
     const text = format(...args).replace(/\n/g, '\r');
     process.stdout.write(`${new Date().toISOString()}\t${currentRequestId ?? 'undefined'}\t${level}\t${text}\n`);
@@ -122,11 +138,13 @@ async function loadHandler() {
   const handlerName = process.env._HANDLER ?? '';
   const root = String(process.env.LAMBDA_TASK_ROOT);
   const dot = handlerName.lastIndexOf('.');
-  if (dot <= 0) throw Object.assign(new Error(`Bad handler ${handlerName}: expected "file.export"`), { name: 'Runtime.MalformedHandlerName' });
+  if (dot <= 0)
+    throw Object.assign(new Error(`Bad handler ${handlerName}: expected "file.export"`), { name: 'Runtime.MalformedHandlerName' });
   const modulePath = handlerName.slice(0, dot);
   const exportName = handlerName.slice(dot + 1);
   const base = path.resolve(root, modulePath);
-  if (!base.startsWith(root + path.sep)) throw Object.assign(new Error(`Bad handler ${handlerName}`), { name: 'Runtime.MalformedHandlerName' });
+  if (!base.startsWith(root + path.sep))
+    throw Object.assign(new Error(`Bad handler ${handlerName}`), { name: 'Runtime.MalformedHandlerName' });
   const file = ['.js', '.mjs', '.cjs'].map((ext) => base + ext).find((f) => fs.existsSync(f));
   if (!file) throw Object.assign(new Error(`Cannot find module '${modulePath}'`), { name: 'Runtime.ImportModuleError' });
   let mod;
@@ -134,11 +152,15 @@ async function loadHandler() {
     mod = await import(pathToFileURL(file).href);
   } catch (e) {
     const err = /** @type {Error} */ (e);
-    throw Object.assign(new Error(`${err?.name ?? 'Error'}: ${err?.message ?? err}`), { name: 'Runtime.ImportModuleError', stack: err?.stack });
+    throw Object.assign(new Error(`${err?.name ?? 'Error'}: ${err?.message ?? err}`), {
+      name: 'Runtime.ImportModuleError',
+      stack: err?.stack,
+    });
   }
   // CommonJS exports arrive as named exports when Node can see them, always on `default`
   const fn = mod[exportName] ?? mod.default?.[exportName];
-  if (typeof fn !== 'function') throw Object.assign(new Error(`${handlerName} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
+  if (typeof fn !== 'function')
+    throw Object.assign(new Error(`${handlerName} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
   return fn;
 }
 
@@ -149,7 +171,8 @@ async function loadHandler() {
  */
 function invokeHandler(handler, event, context) {
   return new Promise((resolve, reject) => {
-    const callback = (/** @type {unknown} */ err, /** @type {unknown} */ result) => (err !== undefined && err !== null ? reject(err) : resolve(result));
+    const callback = (/** @type {unknown} */ err, /** @type {unknown} */ result) =>
+      err !== undefined && err !== null ? reject(err) : resolve(result);
     try {
       const ret = handler(event, context, callback);
       if (ret && typeof ret.then === 'function') ret.then(resolve, reject);
@@ -195,7 +218,9 @@ for (;;) {
     identity: undefined,
     callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: undefined, succeed: undefined, fail: undefined,
+    done: undefined,
+    succeed: undefined,
+    fail: undefined,
   };
   let event;
   try {

@@ -20,7 +20,12 @@ export interface BucketTriggerConfig {
   suffix: string;
 }
 
-interface BucketSourceInput { bucket?: unknown; events?: unknown; prefix?: unknown; suffix?: unknown }
+interface BucketSourceInput {
+  bucket?: unknown;
+  events?: unknown;
+  prefix?: unknown;
+  suffix?: unknown;
+}
 
 export const bucketSource: TriggerSourceKind<BucketTriggerConfig> = {
   type: 'BUCKET',
@@ -60,9 +65,14 @@ export const sequencerOf = (seq: number) => seq.toString(16).toUpperCase().padSt
  * then decodeURIComponent).
  */
 export function encodeEventKey(key: string): string {
-  return key.split('/').map((segment) => encodeURIComponent(segment)
-    .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(/%20/g, '+')).join('/');
+  return key
+    .split('/')
+    .map((segment) =>
+      encodeURIComponent(segment)
+        .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+        .replace(/%20/g, '+'),
+    )
+    .join('/');
 }
 
 export function bucketMatches(config: BucketTriggerConfig, change: ObjectEventRow): boolean {
@@ -76,23 +86,25 @@ export function bucketMatches(config: BucketTriggerConfig, change: ObjectEventRo
 export function s3Event(triggerName: string, change: ObjectEventRow) {
   const created = change.kind.startsWith('ObjectCreated:');
   return {
-    Records: [{
-      eventVersion: '2.1',
-      eventSource: 'aws:s3',
-      awsRegion: REGION,
-      eventTime: change.at.toISOString(),
-      eventName: change.kind,
-      s3: {
-        s3SchemaVersion: '1.0',
-        configurationId: triggerName,
-        bucket: { name: change.bucket, arn: `arn:aws:s3:::${change.bucket}` },
-        // S3 sends no size or ETag for removals; its eTag has no quotes
-        object: {
-          key: encodeEventKey(change.key),
-          ...(created ? { size: change.size, eTag: change.etag?.replace(/"/g, '') } : {}),
-          sequencer: sequencerOf(change.seq),
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: REGION,
+        eventTime: change.at.toISOString(),
+        eventName: change.kind,
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: triggerName,
+          bucket: { name: change.bucket, arn: `arn:aws:s3:::${change.bucket}` },
+          // S3 sends no size or ETag for removals; its eTag has no quotes
+          object: {
+            key: encodeEventKey(change.key),
+            ...(created ? { size: change.size, eTag: change.etag?.replace(/"/g, '') } : {}),
+            sequencer: sequencerOf(change.seq),
+          },
         },
       },
-    }],
+    ],
   };
 }

@@ -13,7 +13,15 @@ import { ACCOUNT, REGION } from '../../../platform/aws-account.js';
 export type ClusterEventsKind = 'CLUSTER' | 'STEP';
 export const CLUSTER_EVENTS_KINDS: ClusterEventsKind[] = ['CLUSTER', 'STEP'];
 
-const CLUSTER_STATES: ClusterState[] = ['STARTING', 'BOOTSTRAPPING', 'RUNNING', 'WAITING', 'TERMINATING', 'TERMINATED', 'TERMINATED_WITH_ERRORS'];
+const CLUSTER_STATES: ClusterState[] = [
+  'STARTING',
+  'BOOTSTRAPPING',
+  'RUNNING',
+  'WAITING',
+  'TERMINATING',
+  'TERMINATED',
+  'TERMINATED_WITH_ERRORS',
+];
 const STEP_STATES: StepState[] = ['PENDING', 'CANCEL_PENDING', 'RUNNING', 'COMPLETED', 'CANCELLED', 'FAILED', 'INTERRUPTED'];
 
 export interface ClusterEventsTriggerConfig {
@@ -24,7 +32,11 @@ export interface ClusterEventsTriggerConfig {
   states: string[];
 }
 
-interface ClusterEventsSourceInput { clusterId?: unknown; kinds?: unknown; states?: unknown }
+interface ClusterEventsSourceInput {
+  clusterId?: unknown;
+  kinds?: unknown;
+  states?: unknown;
+}
 
 export const clusterEventsSource: TriggerSourceKind<ClusterEventsTriggerConfig> = {
   type: 'CLUSTER_EVENTS',
@@ -68,9 +80,11 @@ export const clusterEventsSource: TriggerSourceKind<ClusterEventsTriggerConfig> 
 };
 
 export function clusterEventMatches(config: ClusterEventsTriggerConfig, change: StateChangeRow): boolean {
-  return (config.clusterId === null || config.clusterId === change.clusterId)
-    && config.kinds.includes(change.kind)
-    && (config.states.length === 0 || config.states.includes(change.state));
+  return (
+    (config.clusterId === null || config.clusterId === change.clusterId) &&
+    config.kinds.includes(change.kind) &&
+    (config.states.length === 0 || config.states.includes(change.state))
+  );
 }
 
 /** A stable UUID-shaped id for the event (EventBridge events have one): the same for every trigger. */
@@ -90,14 +104,18 @@ function stepMessage(c: StateChangeRow): string {
   const step = `Step ${c.resourceId} (${c.stepName ?? ''}) in cluster ${c.clusterId} (${c.clusterName})`;
   const at = str(c.payload.endedAt) ?? c.at.toISOString();
   switch (c.state) {
-    case 'PENDING': return `${step} was added at ${c.at.toISOString()} and is pending execution.`;
-    case 'RUNNING': return `${step} started running at ${str(c.payload.startedAt) ?? c.at.toISOString()}.`;
-    case 'COMPLETED': return `${step} completed execution at ${at}.`;
+    case 'PENDING':
+      return `${step} was added at ${c.at.toISOString()} and is pending execution.`;
+    case 'RUNNING':
+      return `${step} started running at ${str(c.payload.startedAt) ?? c.at.toISOString()}.`;
+    case 'COMPLETED':
+      return `${step} completed execution at ${at}.`;
     case 'FAILED': {
       const why = str(c.payload.failureMessage) ?? str(c.payload.failureReason);
       return `${step} failed at ${at}.${why ? ` Reason: ${why}` : ''}`;
     }
-    default: return `${step} is ${c.state} at ${at}.`;
+    default:
+      return `${step} is ${c.state} at ${at}.`;
   }
 }
 
@@ -109,14 +127,23 @@ function clusterMessage(c: StateChangeRow): string {
 /** The EventBridge event a function receives: "EMR Cluster State Change" or "EMR Step Status Change". */
 export function emrEvent(change: StateChangeRow) {
   const base = {
-    version: '0', id: clusterEventId(change.clusterId, change.seq), source: 'aws.emr', account: ACCOUNT,
-    time: change.at.toISOString(), region: REGION, resources: [] as string[],
+    version: '0',
+    id: clusterEventId(change.clusterId, change.seq),
+    source: 'aws.emr',
+    account: ACCOUNT,
+    time: change.at.toISOString(),
+    region: REGION,
+    resources: [] as string[],
   };
   if (change.kind === 'CLUSTER') {
     return {
-      ...base, 'detail-type': 'EMR Cluster State Change',
+      ...base,
+      'detail-type': 'EMR Cluster State Change',
       detail: {
-        severity: severityOf(change), clusterId: change.clusterId, name: change.clusterName, state: change.state,
+        severity: severityOf(change),
+        clusterId: change.clusterId,
+        name: change.clusterName,
+        state: change.state,
         previousState: str(change.payload.previousState),
         // EMR sends the reason as a JSON string
         stateChangeReason: JSON.stringify({ code: str(change.payload.reasonCode), message: str(change.payload.reasonMessage) }),
@@ -125,10 +152,16 @@ export function emrEvent(change: StateChangeRow) {
     };
   }
   return {
-    ...base, 'detail-type': 'EMR Step Status Change',
+    ...base,
+    'detail-type': 'EMR Step Status Change',
     detail: {
-      severity: severityOf(change), actionOnFailure: change.actionOnFailure, stepId: change.resourceId, name: change.stepName,
-      clusterId: change.clusterId, state: change.state, previousState: str(change.payload.previousState),
+      severity: severityOf(change),
+      actionOnFailure: change.actionOnFailure,
+      stepId: change.resourceId,
+      name: change.stepName,
+      clusterId: change.clusterId,
+      state: change.state,
+      previousState: str(change.payload.previousState),
       message: stepMessage(change),
       ...(change.state === 'FAILED' ? { failureReason: str(change.payload.failureReason), exitCode: change.payload.exitCode ?? null } : {}),
     },

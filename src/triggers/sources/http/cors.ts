@@ -31,10 +31,14 @@ function list(value: string[] | null | undefined, field: string, check: (v: stri
   if (value == null) return [];
   if (!Array.isArray(value)) throw badInput(field, 'must be a list of strings');
   if (value.length > MAX_ITEMS) throw badInput(field, `must have at most ${MAX_ITEMS} items`);
-  return [...new Set(value.map((v, i) => {
-    if (typeof v !== 'string') throw badInput(`${field}.${i}`, 'must be a string');
-    return v.trim() === '*' ? '*' : check(v.trim(), `${field}.${i}`);
-  }))];
+  return [
+    ...new Set(
+      value.map((v, i) => {
+        if (typeof v !== 'string') throw badInput(`${field}.${i}`, 'must be a string');
+        return v.trim() === '*' ? '*' : check(v.trim(), `${field}.${i}`);
+      }),
+    ),
+  ];
 }
 
 const origin = (v: string, f: string) => {
@@ -63,11 +67,14 @@ export function parseCors(input: CorsInputShape | null | undefined, field: strin
   }
   let maxAge: number | null = null;
   if (input.maxAge != null) {
-    if (!Number.isInteger(input.maxAge) || input.maxAge < 0 || input.maxAge > MAX_AGE) throw badInput(`${field}.maxAge`, `must be an integer from 0 to ${MAX_AGE} (seconds)`);
+    if (!Number.isInteger(input.maxAge) || input.maxAge < 0 || input.maxAge > MAX_AGE)
+      throw badInput(`${field}.maxAge`, `must be an integer from 0 to ${MAX_AGE} (seconds)`);
     maxAge = input.maxAge;
   }
   return {
-    allowOrigins, allowCredentials, maxAge,
+    allowOrigins,
+    allowCredentials,
+    maxAge,
     allowMethods: list(input.allowMethods, `${field}.allowMethods`, method),
     allowHeaders: list(input.allowHeaders, `${field}.allowHeaders`, header),
     exposeHeaders: list(input.exposeHeaders, `${field}.exposeHeaders`, header),
@@ -95,16 +102,25 @@ export function corsResponseHeaders(cors: CorsConfig, requestOrigin: string | un
  * The platform's answer to a preflight: 204 with the allow headers when the origin, method and
  * headers are allowed; 204 without them otherwise (the browser then refuses the real request).
  */
-export function preflightHeaders(cors: CorsConfig, requestOrigin: string, requestMethod: string, requestHeaders: string | undefined): Array<[string, string]> {
+export function preflightHeaders(
+  cors: CorsConfig,
+  requestOrigin: string,
+  requestMethod: string,
+  requestHeaders: string | undefined,
+): Array<[string, string]> {
   const allow = allowedOrigin(cors, requestOrigin);
   const m = requestMethod.toUpperCase();
   if (!allow || !(cors.allowMethods.includes('*') || cors.allowMethods.includes(m))) return [];
-  const asked = (requestHeaders ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  const asked = (requestHeaders ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
   if (!cors.allowHeaders.includes('*') && asked.some((h) => !cors.allowHeaders.includes(h))) return [];
   const out: Array<[string, string]> = [['access-control-allow-origin', allow]];
   if (allow !== '*') out.push(['vary', 'Origin']);
   out.push(['access-control-allow-methods', cors.allowMethods.includes('*') ? m : cors.allowMethods.join(', ')]);
-  if (asked.length) out.push(['access-control-allow-headers', cors.allowHeaders.includes('*') ? asked.join(', ') : cors.allowHeaders.join(', ')]);
+  if (asked.length)
+    out.push(['access-control-allow-headers', cors.allowHeaders.includes('*') ? asked.join(', ') : cors.allowHeaders.join(', ')]);
   if (cors.allowCredentials) out.push(['access-control-allow-credentials', 'true']);
   if (cors.maxAge !== null) out.push(['access-control-max-age', String(cors.maxAge)]);
   return out;

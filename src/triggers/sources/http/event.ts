@@ -31,7 +31,8 @@ export interface EventContext {
 
 // Bodies of these types reach the function as UTF-8 text (when they are valid UTF-8); anything
 // else, or no Content-Type at all, as base64 with isBase64Encoded: true.
-const TEXT_TYPES = /^(text\/[^;]+|application\/(json|[^;]+\+json|xml|[^;]+\+xml|javascript|x-www-form-urlencoded|graphql|x-ndjson|ndjson|yaml|x-yaml))\s*(;.*)?$/i;
+const TEXT_TYPES =
+  /^(text\/[^;]+|application\/(json|[^;]+\+json|xml|[^;]+\+xml|javascript|x-www-form-urlencoded|graphql|x-ndjson|ndjson|yaml|x-yaml))\s*(;.*)?$/i;
 
 const isTextContentType = (contentType: string | undefined) => !!contentType && TEXT_TYPES.test(contentType.trim());
 

@@ -1,10 +1,29 @@
 // GraphQL shapes of HTTP triggers (API Gateway HTTP API routes) and function URLs.
 import { Field, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 
-export enum HttpRouteMethod { GET = 'GET', POST = 'POST', PUT = 'PUT', PATCH = 'PATCH', DELETE = 'DELETE', HEAD = 'HEAD', OPTIONS = 'OPTIONS', ANY = 'ANY' }
-export enum HttpAuthType { NONE = 'NONE', API_KEY = 'API_KEY' }
-registerEnumType(HttpRouteMethod, { name: 'HttpRouteMethod', description: 'ANY matches every method a more specific route of the same path does not take' });
-registerEnumType(HttpAuthType, { name: 'HttpAuthType', description: 'API_KEY: `Authorization: Bearer <key>` with a key allowed triggers:InvokeHttp (401 without a valid key, 403 without the action)' });
+export enum HttpRouteMethod {
+  GET = 'GET',
+  POST = 'POST',
+  PUT = 'PUT',
+  PATCH = 'PATCH',
+  DELETE = 'DELETE',
+  HEAD = 'HEAD',
+  OPTIONS = 'OPTIONS',
+  ANY = 'ANY',
+}
+export enum HttpAuthType {
+  NONE = 'NONE',
+  API_KEY = 'API_KEY',
+}
+registerEnumType(HttpRouteMethod, {
+  name: 'HttpRouteMethod',
+  description: 'ANY matches every method a more specific route of the same path does not take',
+});
+registerEnumType(HttpAuthType, {
+  name: 'HttpAuthType',
+  description:
+    'API_KEY: `Authorization: Bearer <key>` with a key allowed triggers:InvokeHttp (401 without a valid key, 403 without the action)',
+});
 
 @InputType({ description: 'CORS of a route (API Gateway HTTP API settings): preflights are answered without invoking the function' })
 export class CorsInput {
@@ -34,7 +53,7 @@ export class Cors {
   @Field(() => Boolean) allowCredentials!: boolean;
 }
 
-@ObjectType({ description: 'An HTTP trigger\'s route' })
+@ObjectType({ description: "An HTTP trigger's route" })
 export class HttpSource {
   @Field(() => HttpRouteMethod) method!: HttpRouteMethod;
   @Field(() => String) path!: string;
@@ -48,8 +67,14 @@ export class HttpSource {
 @InputType({ description: 'A function URL: an HTTP trigger with the route ANY /fn/<function>[:<qualifier>]/{proxy+}' })
 export class CreateFunctionUrlInput {
   @Field(() => String) functionName!: string;
-  @Field(() => String, { nullable: true, description: '$LATEST (default) or an alias/version: the URL is then /http/fn/<function>:<qualifier>/' }) qualifier?: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: '$LATEST (default) or an alias/version: the URL is then /http/fn/<function>:<qualifier>/',
+  })
+  qualifier?: string | null;
   @Field(() => HttpAuthType) auth!: HttpAuthType;
   @Field(() => CorsInput, { nullable: true }) cors?: CorsInput | null;
-  @Field(() => String, { nullable: true, description: 'the trigger\'s name (default <function>-url, or <function>-<qualifier>-url)' }) name?: string | null;
+  @Field(() => String, { nullable: true, description: "the trigger's name (default <function>-url, or <function>-<qualifier>-url)" }) name?:
+    | string
+    | null;
 }

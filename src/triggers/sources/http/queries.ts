@@ -17,7 +17,12 @@ export async function httpTriggers(db: Db): Promise<HttpTriggerRow[]> {
 }
 
 /** The trigger already holding a route with this method and shape, other than `triggerId`. */
-export async function routeHolder(db: Db, method: string, shape: string, triggerId: string): Promise<{ name: string; path: string } | undefined> {
+export async function routeHolder(
+  db: Db,
+  method: string,
+  shape: string,
+  triggerId: string,
+): Promise<{ name: string; path: string } | undefined> {
   const [row] = await db<{ name: string; path: string }[]>`
     select t.name, r.path from http_routes r join triggers t on t.id = r.trigger_id
     where r.method = ${method} and r.shape = ${shape} and r.trigger_id <> ${triggerId}`;

@@ -54,7 +54,9 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
       } else chunks.push(chunk);
     };
     const onEnd = () => done(null);
-    const onClose = () => { if (!req.complete) done(new Error('the client went away')); };
+    const onClose = () => {
+      if (!req.complete) done(new Error('the client went away'));
+    };
     req.on('data', onData).on('end', onEnd).on('error', done).on('close', onClose);
   });
 }
@@ -65,7 +67,10 @@ export function httpTriggerHandler(authenticate: Authenticate, invocations: Invo
   function send(req: http.IncomingMessage, res: http.ServerResponse, reply: HttpReply, requestId: string, route: HttpRoute | null): void {
     if (reply.reason) {
       // a function's bad result or failure is for its developer to see in the log; refusals are routine
-      log[reply.status >= 500 ? 'warn' : 'debug']({ requestId, route: route?.template.routeKey, trigger: route?.triggerName, status: reply.status, reason: reply.reason }, 'HTTP trigger: the platform answered');
+      log[reply.status >= 500 ? 'warn' : 'debug'](
+        { requestId, route: route?.template.routeKey, trigger: route?.triggerName, status: reply.status, reason: reply.reason },
+        'HTTP trigger: the platform answered',
+      );
     }
     const headers: string[] = [];
     const cors = route?.cors ? corsResponseHeaders(route.cors, req.headers.origin) : null;
@@ -97,7 +102,12 @@ export function httpTriggerHandler(authenticate: Authenticate, invocations: Invo
     if (preflightMethod) {
       const target = routes.match(preflightMethod.toUpperCase(), rawPath);
       if (target?.route.cors) {
-        const headers = preflightHeaders(target.route.cors, req.headers.origin!, preflightMethod, req.headers['access-control-request-headers']);
+        const headers = preflightHeaders(
+          target.route.cors,
+          req.headers.origin!,
+          preflightMethod,
+          req.headers['access-control-request-headers'],
+        );
         send(req, res, { status: 204, headers, body: Buffer.alloc(0) }, requestId, null);
         return;
       }
@@ -120,19 +130,39 @@ export function httpTriggerHandler(authenticate: Authenticate, invocations: Invo
       return; // the client went away or stalled: nobody to answer
     }
     const event = buildHttpEvent(
-      { method, rawPath, rawQueryString, rawHeaders: req.rawHeaders, httpVersion: req.httpVersion, sourceIp: req.socket.remoteAddress ?? '' },
+      {
+        method,
+        rawPath,
+        rawQueryString,
+        rawHeaders: req.rawHeaders,
+        httpVersion: req.httpVersion,
+        sourceIp: req.socket.remoteAddress ?? '',
+      },
       body,
       {
-        requestId, apiId: route.triggerId, routeKey: route.template.routeKey, pathParameters: match.params, now: new Date(),
-        apiKey, dropHeaders: route.auth === 'API_KEY' ? ['authorization'] : undefined,
+        requestId,
+        apiId: route.triggerId,
+        routeKey: route.template.routeKey,
+        pathParameters: match.params,
+        now: new Date(),
+        apiKey,
+        dropHeaders: route.auth === 'API_KEY' ? ['authorization'] : undefined,
       },
     );
     let reply: HttpReply;
     try {
       const result = await invocations.invoke({
-        functionName: route.functionName, qualifier: route.qualifier, payload: event, trigger: { id: route.triggerId, eventId: requestId },
+        functionName: route.functionName,
+        qualifier: route.qualifier,
+        payload: event,
+        trigger: { id: route.triggerId, eventId: requestId },
       });
-      reply = replyFor({ payload: result.payload, response: result.invocation.response, functionError: result.functionError, errorType: result.invocation.errorType });
+      reply = replyFor({
+        payload: result.payload,
+        response: result.invocation.response,
+        functionError: result.functionError,
+        errorType: result.invocation.errorType,
+      });
     } catch (err) {
       reply = replyForInvokeError(err);
       if (!(err instanceof AppError)) log.error({ err, requestId, trigger: route.triggerName }, 'HTTP trigger invocation failed');
@@ -155,13 +185,18 @@ export function httpTriggerHandler(authenticate: Authenticate, invocations: Invo
 function replyForInvokeError(err: unknown): HttpReply {
   if (!(err instanceof AppError)) return Replies.internal();
   switch (err.code) {
-    case 'THROTTLED': return Replies.throttled(err.message);
-    case 'PAYLOAD_TOO_LARGE': return Replies.tooLarge(PayloadLimits.syncBytes);
+    case 'THROTTLED':
+      return Replies.throttled(err.message);
+    case 'PAYLOAD_TOO_LARGE':
+      return Replies.tooLarge(PayloadLimits.syncBytes);
     // the route exists but what it invokes does not (an alias or version deleted since): the
     // integration is broken, as API Gateway reports a missing Lambda
-    case 'NOT_FOUND': return Replies.internal(err.message);
+    case 'NOT_FOUND':
+      return Replies.internal(err.message);
     // the function exists but can't run now (Pending, Failed, Inactive)
-    case 'CONFLICT': return Replies.unavailable(err.message);
-    default: return Replies.internal(err.message);
+    case 'CONFLICT':
+      return Replies.unavailable(err.message);
+    default:
+      return Replies.internal(err.message);
   }
 }

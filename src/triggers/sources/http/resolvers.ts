@@ -18,14 +18,20 @@ export class HttpTriggerResolver {
     const config = trigger.row.config as unknown as HttpTriggerConfig;
     const functionUrl = config.path.startsWith(FUNCTION_URL_PREFIX);
     return {
-      method: config.method as HttpRouteMethod, path: config.path, routeKey: `${config.method} ${config.path}`, auth: config.auth as HttpAuthType,
+      method: config.method as HttpRouteMethod,
+      path: config.path,
+      routeKey: `${config.method} ${config.path}`,
+      auth: config.auth as HttpAuthType,
       url: this.httpRoutes.urlOf(config.path),
-      cors: config.cors, functionUrl,
+      cors: config.cors,
+      functionUrl,
     };
   }
 
   @Authorized('triggers:CreateTrigger')
-  @Mutation(() => CreateFunctionUrlPayload, { description: 'A function URL: an HTTP trigger ANY /fn/<function>[:<qualifier>]/{proxy+} served at /http/fn/<function>/' })
+  @Mutation(() => CreateFunctionUrlPayload, {
+    description: 'A function URL: an HTTP trigger ANY /fn/<function>[:<qualifier>]/{proxy+} served at /http/fn/<function>/',
+  })
   async createFunctionUrl(@Arg('input', () => CreateFunctionUrlInput) input: CreateFunctionUrlInput, @Ctx() ctx: Context) {
     const { trigger, url } = await this.httpRoutes.createFunctionUrl(ctx.principal!, { ...input });
     return { url, trigger: toTrigger(trigger) };

@@ -37,11 +37,24 @@ export const Replies = {
   unavailable: (reason: string) => messageReply(503, 'Service Unavailable', reason),
   timeout: (reason: string) => messageReply(504, 'Gateway Timeout', reason),
   throttled: (reason: string) => messageReply(429, 'Too Many Requests', reason),
-  tooLarge: (limit: number) => messageReply(413, `Request Entity Too Large: the event (request body included) must fit in the ${limit}-byte limit of a synchronous invocation`),
+  tooLarge: (limit: number) =>
+    messageReply(
+      413,
+      `Request Entity Too Large: the event (request body included) must fit in the ${limit}-byte limit of a synchronous invocation`,
+    ),
 };
 
 // the platform frames the response itself: these from a function would corrupt it
-const HOP_BY_HOP = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'proxy-connection', 'trailer', 'te']);
+const HOP_BY_HOP = new Set([
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'proxy-connection',
+  'trailer',
+  'te',
+]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // eslint-disable-next-line no-control-regex
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
@@ -100,7 +113,8 @@ function structured(doc: Record<string, unknown>): HttpReply {
   if (isBase64Encoded != null && typeof isBase64Encoded !== 'boolean') throw new InvalidResponse('isBase64Encoded must be a boolean');
   let bytes: Buffer;
   if (body == null) bytes = Buffer.alloc(0);
-  else if (typeof body !== 'string') throw new InvalidResponse(`body must be a string (got ${Array.isArray(body) ? 'a list' : typeof body}); JSON.stringify it`);
+  else if (typeof body !== 'string')
+    throw new InvalidResponse(`body must be a string (got ${Array.isArray(body) ? 'a list' : typeof body}); JSON.stringify it`);
   else if (isBase64Encoded) {
     if (!BASE64.test(body)) throw new InvalidResponse('body is not valid base64 although isBase64Encoded is true');
     bytes = Buffer.from(body, 'base64');
@@ -111,13 +125,13 @@ function structured(doc: Record<string, unknown>): HttpReply {
 export function replyFor(outcome: FunctionOutcome): HttpReply {
   if (outcome.functionError) {
     if (outcome.errorType === 'Sandbox.Timedout') return Replies.timeout('the function timed out');
-    if (outcome.errorType === 'Function.ResponseSizeTooLarge') return Replies.badGateway('the function\'s response is over the 6 MB limit');
+    if (outcome.errorType === 'Function.ResponseSizeTooLarge') return Replies.badGateway("the function's response is over the 6 MB limit");
     return Replies.internal(`the function failed: ${outcome.errorType ?? 'Unhandled'}`);
   }
   const { payload, response } = outcome;
   // invoke hands back the raw text itself when it isn't JSON; a JSON string result never equals its
   // own quoted source
-  if (typeof payload === 'string' && payload === response) return Replies.badGateway('the function\'s result is not JSON');
+  if (typeof payload === 'string' && payload === response) return Replies.badGateway("the function's result is not JSON");
   if (isObject(payload) && 'statusCode' in payload) {
     try {
       return structured(payload);

@@ -56,8 +56,10 @@ function parseRoutePath(path: string, field: string): Segment[] {
       } else segments.push({ kind: 'param', name });
       return;
     }
-    if (part.includes('{') || part.includes('}')) throw badInput(field, `segment "${part}": a parameter is a whole segment, "{name}" or a last "{name+}"`);
-    if (!LITERAL.test(part)) throw badInput(field, `segment "${part}" has characters not allowed in a path (letters, digits and -._~!$&'()*+,;=:@)`);
+    if (part.includes('{') || part.includes('}'))
+      throw badInput(field, `segment "${part}": a parameter is a whole segment, "{name}" or a last "{name+}"`);
+    if (!LITERAL.test(part))
+      throw badInput(field, `segment "${part}" has characters not allowed in a path (letters, digits and -._~!$&'()*+,;=:@)`);
     segments.push({ kind: 'literal', value: part });
   });
   return segments;

@@ -45,7 +45,9 @@ export class HttpRouteService {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
-    private readonly sql: Sql, private readonly triggers: TriggerService, private readonly log: Logger,
+    private readonly sql: Sql,
+    private readonly triggers: TriggerService,
+    private readonly log: Logger,
     /** where this server answers: routes' URLs start there */
     private readonly address: { readonly publicUrl: string },
   ) {}
@@ -82,11 +84,20 @@ export class HttpRouteService {
     const path = functionUrlPath(functionName, qualifier);
     let trigger: TriggerRow;
     try {
-      trigger = await this.triggers.create(principal, { name, functionName, qualifier, http: { method: 'ANY', path, auth: input.auth, cors: input.cors } });
+      trigger = await this.triggers.create(principal, {
+        name,
+        functionName,
+        qualifier,
+        http: { method: 'ANY', path, auth: input.auth, cors: input.cors },
+      });
     } catch (err) {
       if (!(err instanceof AppError) || !err.field?.startsWith('http.')) throw err;
       if (err.field === 'http.path' && err.code === 'CONFLICT') {
-        throw new AppError('CONFLICT', `${functionName}${qualifier === '$LATEST' ? '' : `:${qualifier}`} already has a function URL`, 'functionName');
+        throw new AppError(
+          'CONFLICT',
+          `${functionName}${qualifier === '$LATEST' ? '' : `:${qualifier}`} already has a function URL`,
+          'functionName',
+        );
       }
       throw new AppError(err.code, err.message, err.field.replace('http.', ''));
     }
@@ -97,7 +108,9 @@ export class HttpRouteService {
 
   async start(): Promise<void> {
     await this.refresh();
-    this.timer = setInterval(() => { void this.refresh().catch((err) => this.log.warn({ err }, 'HTTP routes not reloaded')); }, POLL_MS);
+    this.timer = setInterval(() => {
+      void this.refresh().catch((err) => this.log.warn({ err }, 'HTTP routes not reloaded'));
+    }, POLL_MS);
     this.timer.unref();
   }
 
@@ -139,10 +152,16 @@ export class HttpRouteService {
       if (config.path.startsWith(FUNCTION_URL_PREFIX)) urls.set(`${row.functionName}|${row.qualifier}`, config.path);
       if (!row.enabled) continue;
       const route: HttpRoute = {
-        triggerId: row.id, triggerName: row.name, functionName: row.functionName, qualifier: row.qualifier,
-        auth: config.auth, cors: config.cors ?? null, template,
+        triggerId: row.id,
+        triggerName: row.name,
+        functionName: row.functionName,
+        qualifier: row.qualifier,
+        auth: config.auth,
+        cors: config.cors ?? null,
+        template,
       };
-      if (!table.add(template, route)) this.log.error({ trigger: row.name, route: template.routeKey }, 'two HTTP triggers with one route: the first is served');
+      if (!table.add(template, route))
+        this.log.error({ trigger: row.name, route: template.routeKey }, 'two HTTP triggers with one route: the first is served');
     }
     this.table = table;
     this.functionUrls = urls;

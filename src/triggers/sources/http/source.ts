@@ -26,7 +26,12 @@ const AUTH_TYPES: HttpAuth[] = ['NONE', 'API_KEY'];
 // the field the route is reported under (saved() is not told the input's field)
 const PATH_FIELD = 'http.path';
 
-interface HttpSourceInput { method?: unknown; path?: unknown; auth?: unknown; cors?: unknown }
+interface HttpSourceInput {
+  method?: unknown;
+  path?: unknown;
+  auth?: unknown;
+  cors?: unknown;
+}
 
 export const httpSource: TriggerSourceKind<HttpTriggerConfig> = {
   type: 'HTTP',
@@ -48,16 +53,24 @@ export const httpSource: TriggerSourceKind<HttpTriggerConfig> = {
     if (config.path.startsWith(FUNCTION_URL_PREFIX)) {
       const own = functionUrlPath(trigger.functionName, trigger.qualifier);
       if (config.path !== own || config.method !== 'ANY') {
-        throw badInput(PATH_FIELD, `paths under ${FUNCTION_URL_PREFIX} are function URLs: this trigger's can only be ANY ${own} (createFunctionUrl makes it)`);
+        throw badInput(
+          PATH_FIELD,
+          `paths under ${FUNCTION_URL_PREFIX} are function URLs: this trigger's can only be ANY ${own} (createFunctionUrl makes it)`,
+        );
       }
     }
     const holder = await routeHolder(tx, config.method, template.shape, trigger.id);
-    if (holder) throw conflict(`the route ${template.routeKey} is taken: trigger ${JSON.stringify(holder.name)} serves ${config.method} ${holder.path}`, PATH_FIELD);
+    if (holder)
+      throw conflict(
+        `the route ${template.routeKey} is taken: trigger ${JSON.stringify(holder.name)} serves ${config.method} ${holder.path}`,
+        PATH_FIELD,
+      );
     try {
       await saveRoute(tx, { triggerId: trigger.id, method: config.method, shape: template.shape, path: config.path });
     } catch (err) {
       // another transaction claimed it between the check and the insert
-      if ((err as { code?: string }).code === '23505') throw new AppError('CONFLICT', `the route ${template.routeKey} is taken by another trigger`, PATH_FIELD);
+      if ((err as { code?: string }).code === '23505')
+        throw new AppError('CONFLICT', `the route ${template.routeKey} is taken by another trigger`, PATH_FIELD);
       throw err;
     }
   },

@@ -19,13 +19,22 @@ const LONG_POLL_MS = 20_000;
 const SWEEP_EVERY_MS = 60_000;
 const MAX_BACKOFF_MS = 30_000;
 
-const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
-  const done = () => { clearTimeout(timer); signal.removeEventListener('abort', done); resolve(); };
-  const timer = setTimeout(done, ms);
-  signal.addEventListener('abort', done);
-});
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
 
-interface Deps { queues: QueueService; invocations: InvocationService; log: Logger }
+interface Deps {
+  queues: QueueService;
+  invocations: InvocationService;
+  log: Logger;
+}
 
 /**
  * One event source mapping at work on this server: receive a batch (up to batchSize, gathering up to
@@ -40,7 +49,11 @@ class Mapping {
   private backoffMs = 0;
   private readonly config: QueueTriggerConfig;
 
-  constructor(readonly trigger: TriggerRow, private readonly queue: QueueRow, private readonly deps: Deps) {
+  constructor(
+    readonly trigger: TriggerRow,
+    private readonly queue: QueueRow,
+    private readonly deps: Deps,
+  ) {
     this.config = trigger.config as unknown as QueueTriggerConfig;
   }
 
@@ -92,7 +105,9 @@ class Mapping {
     if (batch.length === 0) return batch;
     const deadline = Date.now() + batchingWindowSeconds * 1_000;
     while (batch.length < batchSize && !signal.aborted && Date.now() < deadline) {
-      batch.push(...await this.deps.queues.receiveFrom(this.queue, per(batchSize - batch.length), visibility, deadline - Date.now(), signal));
+      batch.push(
+        ...(await this.deps.queues.receiveFrom(this.queue, per(batchSize - batch.length), visibility, deadline - Date.now(), signal)),
+      );
     }
     if (signal.aborted) {
       // disabled or deleted while gathering: hand the messages back rather than hide them
@@ -120,21 +135,30 @@ class Mapping {
     let result: InvokeResult;
     try {
       result = await this.deps.invocations.invoke({
-        functionName: this.trigger.functionName, qualifier: this.trigger.qualifier, payload: { Records: records },
-        trigger: { id: this.trigger.id, eventId: batch[0]!.id }, recordPayload: true,
+        functionName: this.trigger.functionName,
+        qualifier: this.trigger.qualifier,
+        payload: { Records: records },
+        trigger: { id: this.trigger.id, eventId: batch[0]!.id },
+        recordPayload: true,
       });
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       // throttled, or the function cannot run now: the batch comes back after its visibility timeout
       this.backoffMs = Math.min(MAX_BACKOFF_MS, Math.max(1_000, this.backoffMs * 2));
-      this.deps.log.warn({ trigger: this.trigger.name, code: err.code, reason: err.message }, 'queue trigger could not invoke its function; backing off');
+      this.deps.log.warn(
+        { trigger: this.trigger.name, code: err.code, reason: err.message },
+        'queue trigger could not invoke its function; backing off',
+      );
       return;
     }
     this.backoffMs = 0;
     if (result.functionError) return;
     const failed = this.reportedFailures(result.payload, batch);
     if (failed === null) return;
-    await this.deps.queues.deleteReceived(this.queue, batch.filter((m) => !failed.has(m.id)));
+    await this.deps.queues.deleteReceived(
+      this.queue,
+      batch.filter((m) => !failed.has(m.id)),
+    );
   }
 
   /**
@@ -142,7 +166,8 @@ class Mapping {
    * null for a malformed report, which fails the whole batch (as Lambda).
    */
   private reportedFailures(payload: unknown, batch: QueueMessageRow[]): Set<string> | null {
-    if (!this.config.reportBatchItemFailures || payload === null || typeof payload !== 'object' || !('batchItemFailures' in payload)) return new Set();
+    if (!this.config.reportBatchItemFailures || payload === null || typeof payload !== 'object' || !('batchItemFailures' in payload))
+      return new Set();
     const list = (payload as { batchItemFailures: unknown }).batchItemFailures;
     if (list === null) return new Set();
     if (!Array.isArray(list)) return null;
@@ -171,9 +196,15 @@ export class QueuePoller {
   private readonly reloads: OneRunAtATime;
   private stopped = false;
 
-  constructor(private readonly sql: Sql, private readonly deps: Deps, private readonly intervalMs: number) {
-    this.reloads = new OneRunAtATime(() => (this.stopped ? Promise.resolve() : this.refresh()),
-      (err) => this.deps.log.error({ err }, 'reloading queue triggers failed; the next tick retries'));
+  constructor(
+    private readonly sql: Sql,
+    private readonly deps: Deps,
+    private readonly intervalMs: number,
+  ) {
+    this.reloads = new OneRunAtATime(
+      () => (this.stopped ? Promise.resolve() : this.refresh()),
+      (err) => this.deps.log.error({ err }, 'reloading queue triggers failed; the next tick retries'),
+    );
   }
 
   start(): void {
@@ -181,8 +212,12 @@ export class QueuePoller {
     this.timer.unref();
     // reads already skip expired messages: the sweep only reclaims space, apart from the reloads
     const sweep = () => {
-      this.sweeping = this.sweeping.then(() => this.deps.queues.sweepExpired())
-        .then(() => {}, (err) => this.deps.log.warn({ err }, 'sweeping expired queue messages failed; the next sweep retries'));
+      this.sweeping = this.sweeping
+        .then(() => this.deps.queues.sweepExpired())
+        .then(
+          () => {},
+          (err) => this.deps.log.warn({ err }, 'sweeping expired queue messages failed; the next sweep retries'),
+        );
     };
     this.sweeper = setInterval(sweep, SWEEP_EVERY_MS);
     this.sweeper.unref();

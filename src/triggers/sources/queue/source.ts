@@ -18,7 +18,12 @@ export interface QueueTriggerConfig {
   reportBatchItemFailures: boolean;
 }
 
-interface QueueSourceInput { queueName?: unknown; batchSize?: unknown; batchingWindowSeconds?: unknown; reportBatchItemFailures?: unknown }
+interface QueueSourceInput {
+  queueName?: unknown;
+  batchSize?: unknown;
+  batchingWindowSeconds?: unknown;
+  reportBatchItemFailures?: unknown;
+}
 
 export const queueSource: TriggerSourceKind<QueueTriggerConfig> = {
   type: 'QUEUE',
@@ -29,10 +34,13 @@ export const queueSource: TriggerSourceKind<QueueTriggerConfig> = {
     if (typeof input.queueName !== 'string') throw badInput(`${field}.queueName`, 'is required');
     const queueName = requireQueueName(input.queueName, `${field}.queueName`);
     const batchSize = input.batchSize == null ? 10 : requireIntInRange(input.batchSize as number, `${field}.batchSize`, 1, 10_000);
-    const batchingWindowSeconds = input.batchingWindowSeconds == null ? 0
-      : requireIntInRange(input.batchingWindowSeconds as number, `${field}.batchingWindowSeconds`, 0, 300);
+    const batchingWindowSeconds =
+      input.batchingWindowSeconds == null
+        ? 0
+        : requireIntInRange(input.batchingWindowSeconds as number, `${field}.batchingWindowSeconds`, 0, 300);
     // as Lambda: a receive returns at most 10 messages, so larger batches need time to gather
-    if (batchSize > 10 && batchingWindowSeconds < 1) throw badInput(`${field}.batchingWindowSeconds`, 'must be at least 1 when batchSize is above 10');
+    if (batchSize > 10 && batchingWindowSeconds < 1)
+      throw badInput(`${field}.batchingWindowSeconds`, 'must be at least 1 when batchSize is above 10');
     const reportBatchItemFailures = input.reportBatchItemFailures == null ? true : Boolean(input.reportBatchItemFailures);
     if (!(await queueByName(sql, queueName))) throw notFound('queue', queueName, `${field}.queueName`);
     return { queueName, batchSize, batchingWindowSeconds, reportBatchItemFailures };
@@ -45,7 +53,10 @@ export const queueSource: TriggerSourceKind<QueueTriggerConfig> = {
     // as Lambda: a batch still running when its messages become visible again would be handed out twice
     const fn = await functionById(tx, trigger.functionId);
     if (fn && fn.timeoutSeconds > queue.visibilityTimeoutSeconds) {
-      throw badInput('queue.queueName', `the queue's visibility timeout (${queue.visibilityTimeoutSeconds} s) is less than the function's timeout (${fn.timeoutSeconds} s)`);
+      throw badInput(
+        'queue.queueName',
+        `the queue's visibility timeout (${queue.visibilityTimeoutSeconds} s) is less than the function's timeout (${fn.timeoutSeconds} s)`,
+      );
     }
   },
 };

@@ -11,11 +11,7 @@ type DomSpec =
   | { kind: 'lastWeekday' }
   | { kind: 'nearestWeekday'; day: number };
 
-type DowSpec =
-  | { kind: 'any' }
-  | { kind: 'days'; days: number[] }
-  | { kind: 'last'; dow: number }
-  | { kind: 'nth'; dow: number; n: number };
+type DowSpec = { kind: 'any' } | { kind: 'days'; days: number[] } | { kind: 'last'; dow: number } | { kind: 'nth'; dow: number; n: number };
 
 export interface CronSchedule {
   minutes: number[];
@@ -184,7 +180,13 @@ export function parseCron(body: string): CronSchedule {
     );
   }
   const [mi, h, dom, mo, dow, y] = parts as [string, string, string, string, string, string];
-  for (const [f, text] of [[F.minutes, mi], [F.hours, h], [F.month, mo], [F.year, y]] as const) noSpecials(f, text);
+  for (const [f, text] of [
+    [F.minutes, mi],
+    [F.hours, h],
+    [F.month, mo],
+    [F.year, y],
+  ] as const)
+    noSpecials(f, text);
   const schedule: CronSchedule = {
     minutes: list(F.minutes, mi),
     hours: list(F.hours, h),
@@ -194,9 +196,11 @@ export function parseCron(body: string): CronSchedule {
     years: list(F.year, y),
   };
   if ((dom === '?') === (dow === '?')) {
-    throw new ScheduleSyntaxError(dom === '?'
-      ? 'the day-of-month field (3rd) and the day-of-week field (5th) are both ?: set one of them'
-      : "the day-of-month field (3rd) and the day-of-week field (5th) can't both be set: one of them must be ?");
+    throw new ScheduleSyntaxError(
+      dom === '?'
+        ? 'the day-of-month field (3rd) and the day-of-week field (5th) are both ?: set one of them'
+        : "the day-of-month field (3rd) and the day-of-week field (5th) can't both be set: one of them must be ?",
+    );
   }
   if (!nextWall(schedule, { year: MIN_YEAR, month: 1, day: 1, hour: 0, minute: 0 })) {
     throw new ScheduleSyntaxError(`no date from ${MIN_YEAR} to ${MAX_YEAR} matches its day-of-month, month, day-of-week and year fields`);
@@ -213,8 +217,10 @@ function daysOf(c: CronSchedule, year: number, month: number): number[] {
   const dim = daysInMonth(year, month);
   const all = Array.from({ length: dim }, (_, i) => i + 1);
   switch (c.dom.kind) {
-    case 'days': return c.dom.days.filter((d) => d <= dim);
-    case 'last': return [dim];
+    case 'days':
+      return c.dom.days.filter((d) => d <= dim);
+    case 'last':
+      return [dim];
     case 'lastWeekday': {
       const wd = weekday(year, month, dim);
       return [wd === 7 ? dim - 1 : wd === 1 ? dim - 2 : dim];
@@ -228,7 +234,8 @@ function daysOf(c: CronSchedule, year: number, month: number): number[] {
       if (wd === 1) return [n === dim ? n - 2 : n + 1];
       return [n];
     }
-    case 'any': break;
+    case 'any':
+      break;
   }
   switch (c.dow.kind) {
     case 'days': {
@@ -245,7 +252,8 @@ function daysOf(c: CronSchedule, year: number, month: number): number[] {
       const day = first + 7 * (c.dow.n - 1);
       return day <= dim ? [day] : [];
     }
-    case 'any': return all;
+    case 'any':
+      return all;
   }
 }
 

@@ -9,11 +9,14 @@ export class ScheduleSourceInput {
   timezone?: string | null;
 }
 
-@ObjectType({ description: 'A SCHEDULE trigger\'s expression and ticks' })
+@ObjectType({ description: "A SCHEDULE trigger's expression and ticks" })
 export class ScheduleSource {
   @Field(() => String) expression!: string;
   @Field(() => String) timezone!: string;
-  @Field(() => DateTimeResolver, { nullable: true, description: 'the next tick; null while the trigger is disabled or when no tick is left' })
+  @Field(() => DateTimeResolver, {
+    nullable: true,
+    description: 'the next tick; null while the trigger is disabled or when no tick is left',
+  })
   nextFireAt!: Date | null;
   @Field(() => DateTimeResolver, { nullable: true, description: 'the scheduled time of the last tick delivered' })
   lastFiredAt!: Date | null;

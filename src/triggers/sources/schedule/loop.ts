@@ -14,11 +14,18 @@ export class Scheduler {
   private stopped = false;
   private readonly serial: OneRunAtATime;
 
-  constructor(private readonly schedules: ScheduleService, private readonly log: Logger, private readonly options: { intervalMs: number }) {
-    this.serial = new OneRunAtATime(() => this.pass(), (err) => {
-      this.log.error({ err }, 'firing schedules failed; trying again shortly');
-      this.sleep(this.options.intervalMs);
-    });
+  constructor(
+    private readonly schedules: ScheduleService,
+    private readonly log: Logger,
+    private readonly options: { intervalMs: number },
+  ) {
+    this.serial = new OneRunAtATime(
+      () => this.pass(),
+      (err) => {
+        this.log.error({ err }, 'firing schedules failed; trying again shortly');
+        this.sleep(this.options.intervalMs);
+      },
+    );
   }
 
   start(): void {

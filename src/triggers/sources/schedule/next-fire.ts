@@ -11,9 +11,7 @@ import { instantsOf, isTimeZone, wallAt, wallMs, type Wall } from './zone.js';
 
 export const DEFAULT_TIMEZONE = 'UTC';
 
-export type Schedule =
-  | { kind: 'cron'; cron: CronSchedule; timezone: string }
-  | { kind: 'rate'; rate: RateSchedule; timezone: string };
+export type Schedule = { kind: 'cron'; cron: CronSchedule; timezone: string } | { kind: 'rate'; rate: RateSchedule; timezone: string };
 
 const MINUTE = 60_000;
 /** EventBridge's limit; it also bounds the work of checking one (scheduleNextFireTimes checks any string) */
@@ -28,11 +26,14 @@ export function parseSchedule(expression: string, timezone: string | null | unde
   const at = (name: string) => (field ? `${field}.${name}` : name);
   if (expression.length > MAX_EXPRESSION) throw badInput(at('expression'), `must be at most ${MAX_EXPRESSION} characters`);
   const zone = timezone ?? DEFAULT_TIMEZONE;
-  if (!isTimeZone(zone)) throw badInput(at('timezone'), `"${zone}" is not an IANA time zone name (e.g. UTC, Europe/Berlin, America/New_York)`);
+  if (!isTimeZone(zone))
+    throw badInput(at('timezone'), `"${zone}" is not an IANA time zone name (e.g. UTC, Europe/Berlin, America/New_York)`);
   const m = expression.trim().match(/^(cron|rate)\((.*)\)$/s);
   if (!m) throw badInput(at('expression'), 'must be cron(Minutes Hours Day-of-month Month Day-of-week Year) or rate(Value Unit)');
   try {
-    return m[1] === 'cron' ? { kind: 'cron', cron: parseCron(m[2]!), timezone: zone } : { kind: 'rate', rate: parseRate(m[2]!), timezone: zone };
+    return m[1] === 'cron'
+      ? { kind: 'cron', cron: parseCron(m[2]!), timezone: zone }
+      : { kind: 'rate', rate: parseRate(m[2]!), timezone: zone };
   } catch (e) {
     if (e instanceof ScheduleSyntaxError) throw badInput(at('expression'), e.message);
     throw e;
@@ -74,7 +75,13 @@ export function fireTimes(s: Schedule, after: number, count: number, anchor: num
  * latest tick at or before `now` fires, once, if it is at most `graceMs` old; ticks before it are
  * skipped (as EventBridge does not replay the ticks of an outage). `next` is the tick after it.
  */
-export function planDue(s: Schedule, due: number, now: number, graceMs: number, anchor: number): { fire: number | null; next: number | null } {
+export function planDue(
+  s: Schedule,
+  due: number,
+  now: number,
+  graceMs: number,
+  anchor: number,
+): { fire: number | null; next: number | null } {
   let latest = due;
   if (due < now - graceMs) {
     const first = nextFire(s, now - graceMs - 1, anchor);

@@ -23,7 +23,11 @@ export async function schedulesOf(db: Db, triggerIds: readonly string[]): Promis
  * Due schedules with their triggers, locked; the rows another server is firing are skipped, so
  * each tick is taken by exactly one transaction.
  */
-export async function lockDueSchedules(db: Db, now: Date, limit: number): Promise<Array<{ schedule: TriggerScheduleRow; trigger: TriggerRow }>> {
+export async function lockDueSchedules(
+  db: Db,
+  now: Date,
+  limit: number,
+): Promise<Array<{ schedule: TriggerScheduleRow; trigger: TriggerRow }>> {
   const schedules = await db<TriggerScheduleRow[]>`
     select * from trigger_schedules where next_fire_at <= ${now}
     order by next_fire_at limit ${limit} for update skip locked`;

@@ -16,10 +16,13 @@ export class TriggerScheduleResolver {
   private readonly stateOf: (ctx: Context) => DataLoader<string, TriggerScheduleRow | undefined>;
 
   constructor(private readonly schedules: ScheduleService) {
-    this.stateOf = perRequest(() => new DataLoader<string, TriggerScheduleRow | undefined>(async (ids) => {
-      const rows = new Map((await schedules.of(ids)).map((r) => [r.triggerId, r]));
-      return ids.map((id) => rows.get(id));
-    }));
+    this.stateOf = perRequest(
+      () =>
+        new DataLoader<string, TriggerScheduleRow | undefined>(async (ids) => {
+          const rows = new Map((await schedules.of(ids)).map((r) => [r.triggerId, r]));
+          return ids.map((id) => rows.get(id));
+        }),
+    );
   }
 
   @FieldResolver(() => ScheduleSource, { nullable: true, description: 'SCHEDULE triggers: the expression and its ticks' })
@@ -31,7 +34,9 @@ export class TriggerScheduleResolver {
   }
 
   @Authorized('triggers:GetTrigger')
-  @Query(() => [DateTimeResolver], { description: 'Checks a schedule expression: its next fire times after `after` (default now); a rate counts from `after`' })
+  @Query(() => [DateTimeResolver], {
+    description: 'Checks a schedule expression: its next fire times after `after` (default now); a rate counts from `after`',
+  })
   scheduleNextFireTimes(
     @Arg('expression', () => String) expression: string,
     @Arg('timezone', () => String, { nullable: true }) timezone?: string | null,

@@ -38,7 +38,8 @@ export function scheduledEvent(trigger: TriggerRow, tick: Date) {
 
 export class ScheduleService {
   constructor(
-    private readonly sql: Sql, private readonly deliveries: TriggerDeliveries,
+    private readonly sql: Sql,
+    private readonly deliveries: TriggerDeliveries,
     /** a missed tick older than this when the scheduler gets to it is skipped */
     private readonly missedTickGraceMs: number,
     private readonly log: Logger,
@@ -90,7 +91,10 @@ export class ScheduleService {
       return parseSchedule(row.expression, row.timezone, 'schedule');
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      this.log.error({ triggerId: row.triggerId, expression: row.expression, timezone: row.timezone, err: err.message }, 'a stored schedule no longer parses; it is stopped');
+      this.log.error(
+        { triggerId: row.triggerId, expression: row.expression, timezone: row.timezone, err: err.message },
+        'a stored schedule no longer parses; it is stopped',
+      );
       return null;
     }
   }

@@ -6,7 +6,10 @@ import { badInput } from '../../../platform/errors.js';
 import { nextFire, parseSchedule } from './next-fire.js';
 import type { TriggerSourceKind } from '../types.js';
 
-export interface ScheduleTriggerConfig { expression: string; timezone: string }
+export interface ScheduleTriggerConfig {
+  expression: string;
+  timezone: string;
+}
 
 export const scheduleSource: TriggerSourceKind<ScheduleTriggerConfig> = {
   type: 'SCHEDULE',
@@ -39,8 +42,12 @@ export const scheduleSource: TriggerSourceKind<ScheduleTriggerConfig> = {
       nextFireAt = next === null ? null : new Date(next);
     }
     await upsertSchedule(tx, {
-      triggerId: trigger.id, expression: config.expression, timezone: config.timezone,
-      anchorAt: new Date(now), nextFireAt, lastFiredAt: current?.lastFiredAt ?? null,
+      triggerId: trigger.id,
+      expression: config.expression,
+      timezone: config.timezone,
+      anchorAt: new Date(now),
+      nextFireAt,
+      lastFiredAt: current?.lastFiredAt ?? null,
     });
   },
 };

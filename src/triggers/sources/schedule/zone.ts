@@ -3,7 +3,13 @@
 // overlap). Cron expressions are matched against local fields; the scheduler stores instants.
 
 /** A local date and time to the minute; month 1-12, day 1-31, hour 0-23. */
-export interface Wall { year: number; month: number; day: number; hour: number; minute: number }
+export interface Wall {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+}
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
@@ -14,7 +20,13 @@ function format(zone: string): Intl.DateTimeFormat {
   let f = formats.get(zone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric',
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
     });
     formats.set(zone, f);
   }
@@ -43,7 +55,8 @@ export function wallAt(ms: number, zone: string): Wall {
   }
   const w: Wall = { year: 0, month: 0, day: 0, hour: 0, minute: 0 };
   for (const p of format(zone).formatToParts(ms)) {
-    if (p.type === 'year' || p.type === 'month' || p.type === 'day' || p.type === 'hour' || p.type === 'minute') w[p.type] = Number(p.value);
+    if (p.type === 'year' || p.type === 'month' || p.type === 'day' || p.type === 'hour' || p.type === 'minute')
+      w[p.type] = Number(p.value);
   }
   return w;
 }

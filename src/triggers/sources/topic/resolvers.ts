@@ -18,8 +18,11 @@ export class TriggerTopicResolver {
     if (trigger.row.sourceType !== 'TOPIC') return null;
     const c = trigger.row.config as unknown as TopicTriggerConfig;
     return {
-      topicName: c.topicName, topicArn: topicArn(c.topicName), subscriptionArn: subscriptionArn(c.topicName, trigger.id),
-      filterPolicy: c.filterPolicy, filterPolicyScope: c.filterPolicyScope as FilterPolicyScope,
+      topicName: c.topicName,
+      topicArn: topicArn(c.topicName),
+      subscriptionArn: subscriptionArn(c.topicName, trigger.id),
+      filterPolicy: c.filterPolicy,
+      filterPolicyScope: c.filterPolicyScope as FilterPolicyScope,
     };
   }
 }
@@ -31,10 +34,13 @@ export class TopicSubscriptionsResolver {
   private readonly byTopicName: (ctx: Context) => DataLoader<string, TriggerRow[]>;
 
   constructor(sql: Sql) {
-    this.byTopicName = perRequest(() => new DataLoader<string, TriggerRow[]>(async (names) => {
-      const rows = await triggersOfSource(sql, 'TOPIC', names);
-      return names.map((n) => rows.filter((r) => (r.config as unknown as TopicTriggerConfig).topicName === n));
-    }));
+    this.byTopicName = perRequest(
+      () =>
+        new DataLoader<string, TriggerRow[]>(async (names) => {
+          const rows = await triggersOfSource(sql, 'TOPIC', names);
+          return names.map((n) => rows.filter((r) => (r.config as unknown as TopicTriggerConfig).topicName === n));
+        }),
+    );
   }
 
   @Authorized('triggers:ListTriggers')

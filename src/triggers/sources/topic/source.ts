@@ -6,7 +6,11 @@ import { parseFilterPolicy, type FilterPolicy, type FilterPolicyScope } from '..
 import { requireTopicName } from '../../../messaging/topics.js';
 import type { TriggerSourceKind } from '../types.js';
 
-interface TopicSourceInput { topicName?: unknown; filterPolicy?: unknown; filterPolicyScope?: unknown }
+interface TopicSourceInput {
+  topicName?: unknown;
+  filterPolicy?: unknown;
+  filterPolicyScope?: unknown;
+}
 
 const SCOPES: FilterPolicyScope[] = ['MessageAttributes', 'MessageBody'];
 
