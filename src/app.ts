@@ -50,7 +50,7 @@ export type AppHooks = PlatformHooks;
 
 function createModules(platform: Platform): Modules {
   const access = new AccessModule(platform);
-  const authenticate = (header: string | undefined | null) => access.keys.authenticate(header);
+  const { authenticate } = access;
   const logs = new LogsModule(platform);
   const storage = new StorageModule(platform, { authenticate });
   const functions = new FunctionsModule(platform, { logs: logs.logs, storage: storage.storage });
@@ -98,7 +98,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       {
         resolvers,
         surfaces: all.flatMap((m) => (m.http ? [m.http] : [])),
-        authenticate: (header) => modules.access.keys.authenticate(header),
+        authenticate: modules.access.authenticate,
         healthy: () =>
           platform.sql`select 1`.then(
             () => true,

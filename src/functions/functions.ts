@@ -4,7 +4,6 @@ import crypto from 'node:crypto';
 import type { Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries/functions.js';
 import { createStream, systemLog } from '../logs/queries.js';
-import { lockTriggersOfFunction } from '../triggers/queries/triggers.js';
 import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionRuntimeName, FunctionVersionRow } from './tables.js';
 import { Channel, notify } from '../platform/notifications/channels.js';
 import { newId } from '../platform/ids.js';
@@ -467,7 +466,7 @@ export class FunctionService {
     const fn = await this.sql.begin(async (tx) => {
       const current = await q.lockFunctionByName(tx, requireFunctionName(name, 'functionName'));
       if (!current) throw notFound('function', name, 'functionName');
-      await lockTriggersOfFunction(tx, current.id);
+      await q.lockTriggersOfFunction(tx, current.id);
       await q.deleteFunction(tx, current.id);
       await this.changed(tx, current.name);
       // its triggers went with it (ON DELETE CASCADE): caches of triggers reload

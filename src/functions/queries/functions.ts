@@ -257,3 +257,12 @@ export async function setProvisionedStatus(
     returning *`;
   return row;
 }
+
+/**
+ * Locks the triggers that reference a function (the triggers module's rows, bound to it by a
+ * foreign key) in the trigger dispatcher's order (created_at, id), before the function's delete
+ * cascades to them: the cascade's own order could deadlock with a dispatch pass.
+ */
+export async function lockTriggersOfFunction(tx: Db, functionId: string): Promise<void> {
+  await tx`select id from triggers where function_id = ${functionId} order by created_at, id for update`;
+}

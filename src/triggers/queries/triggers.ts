@@ -76,14 +76,6 @@ export async function enabledTriggersForShare(db: Db, sourceTypes: TriggerSource
     select * from triggers where enabled and source_type = any(${db.array(sourceTypes)}) order by created_at, id for share`;
 }
 
-/**
- * Locks a function's triggers in the dispatcher's order (created_at, id) before the function's
- * delete cascades to them: the cascade's own order could deadlock with a dispatch pass.
- */
-export async function lockTriggersOfFunction(tx: Db, functionId: string): Promise<void> {
-  await tx`select id from triggers where function_id = ${functionId} order by created_at, id for update`;
-}
-
 /** The triggers (enabled or not) of some topics or queues (their configs name them: `config.topicName`, `config.queueName`), oldest first. */
 export async function triggersOfSource(db: Db, sourceType: 'TOPIC' | 'QUEUE', names: readonly string[]): Promise<TriggerRow[]> {
   const key = sourceType === 'TOPIC' ? 'topicName' : 'queueName';
