@@ -84,9 +84,12 @@ export class ClustersModule implements Module {
     });
     this.applications = applicationsWith(this.spark);
     this.metastore = new MetastoreService(sql, storage, config, secrets.metastorePassword, log);
-    this.steps = new StepService(sql, storage, this.spark.python, secrets, this.metastore.lookup, stepKinds(deps.sqlSteps), (clusterId) =>
-      this.dispatcher.kick(clusterId),
-    );
+    this.steps = new StepService(sql, storage, this.spark.python, secrets, this.metastore.lookup, stepKinds(deps.sqlSteps), {
+      serverId,
+      localMaster: (clusterId) => this.dispatcher.localMaster(clusterId),
+      deliver: (instanceId, steps) => this.dispatcher.deliver(instanceId, steps),
+      kick: (clusterId) => this.dispatcher.kick(clusterId),
+    });
     this.metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
     this.clusters = new ClusterService(
       sql,

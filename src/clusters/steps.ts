@@ -93,6 +93,18 @@ export interface CancelResult {
   reason: string | null;
 }
 
+/** How steps reach this server's node agents (the step dispatcher). */
+export interface StepDelivery {
+  readonly serverId: string;
+  /** the cluster's MASTER instance when its agent is connected to this server, else null */
+  localMaster(clusterId: string): string | null;
+  /** hands steps claimed for `instanceId` to its agent (after their transaction committed) */
+  deliver(instanceId: string, steps: readonly StepRow[]): void;
+  /** a change committed here gives a cluster work: this server's dispatcher looks at once (other
+   *  servers learn of it from the event's NOTIFY, a round trip later) */
+  kick(clusterId: string): void;
+}
+
 export class StepService {
   constructor(
     private readonly sql: Sql,
@@ -101,9 +113,7 @@ export class StepService {
     private readonly secrets: Secrets,
     private readonly catalog: CatalogLookup,
     private readonly kinds: StepKinds,
-    /** a change committed here gives a cluster work: this server's dispatcher looks at once (other
-     *  servers learn of it from the event's NOTIFY, a round trip later) */
-    private readonly workFor: (clusterId: string) => void,
+    private readonly delivery: StepDelivery,
   ) {}
 
   kindContext(applications: readonly string[]): StepKindContext {
@@ -141,22 +151,26 @@ export class StepService {
     if (!probe) throw notFound('cluster', clusterId, 'clusterId');
     requireActive(probe);
     const valid = await validateSteps(steps, 'steps', probe.stepConcurrency, this.kindContext(probe.applications));
-    return this.sql
-      .begin(async (tx) => {
-        const cluster = (await clustersQ.lockCluster(tx, clusterId))!;
-        requireActive(cluster);
-        const active = await q.countActiveSteps(tx, clusterId);
-        if (active + valid.length > Limits.activeStepsPerCluster) {
-          throw badInput('steps', `a cluster holds at most ${Limits.activeStepsPerCluster} PENDING or RUNNING steps; it has ${active}`);
-        }
-        const rows = await insertValidatedSteps(tx, clusterId, valid);
-        await settleActivity(tx, cluster);
-        return rows;
-      })
-      .then((rows) => {
-        this.workFor(clusterId);
-        return rows;
-      });
+    // with the master's agent connected here, the steps are claimed in the transaction that adds them and
+    // sent right after it: no second transaction and no trip through the dispatcher before they start
+    const master = this.delivery.localMaster(clusterId);
+    const { rows, claimed } = await this.sql.begin(async (tx) => {
+      const cluster = (await clustersQ.lockCluster(tx, clusterId))!;
+      requireActive(cluster);
+      const active = await q.countActiveSteps(tx, clusterId);
+      if (active + valid.length > Limits.activeStepsPerCluster) {
+        throw badInput('steps', `a cluster holds at most ${Limits.activeStepsPerCluster} PENDING or RUNNING steps; it has ${active}`);
+      }
+      const rows = await insertValidatedSteps(tx, clusterId, valid);
+      const settled = await settleActivity(tx, cluster);
+      const claimed =
+        master && (await instancesQ.isConnectedTo(tx, master, this.delivery.serverId)) ? await claimWithin(tx, settled, master) : [];
+      return { rows, claimed };
+    });
+    if (master && claimed.length) this.delivery.deliver(master, claimed);
+    else this.delivery.kick(clusterId);
+    const now = new Map(claimed.map((step) => [step.id, step]));
+    return rows.map((row) => now.get(row.id) ?? row);
   }
 
   /** PENDING steps are cancelled at once; RUNNING ones go to CANCEL_PENDING until their process ends. */
@@ -189,7 +203,7 @@ export class StepService {
         return results;
       })
       .then((results) => {
-        this.workFor(clusterId); // RUNNING steps now CANCEL_PENDING: their agent must be told
+        this.delivery.kick(clusterId); // RUNNING steps now CANCEL_PENDING: their agent must be told
         return results;
       });
   }

@@ -43,7 +43,7 @@ describe('SCRIPT steps', () => {
     const { added, done, stdout } = await runScript(uri, ['a b', '$HOME']);
     expect(added).toMatchObject({
       kind: 'SCRIPT',
-      state: 'PENDING',
+      state: 'RUNNING', // claimed for the WAITING cluster's master as it was added
       script: { uri: `s3://${BUCKET}/jobs/hello.sh`, args: ['a b', '$HOME'] },
       command: null,
     });

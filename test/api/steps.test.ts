@@ -127,18 +127,21 @@ describe('command steps', () => {
         args: ['sh', '-c', 'echo "$FOO" "$CLUSTER_STEP_ID"; echo err >&2'],
       },
     ]);
+    // the cluster is WAITING with its master's agent connected to this server: the step is claimed for the
+    // master in the transaction that adds it, and the response says so
     expect(added).toMatchObject({
       clusterId: c.id,
       name: 'echo',
-      state: 'PENDING',
+      state: 'RUNNING',
+      instanceId: master.id,
       actionOnFailure: 'CONTINUE',
       progress: null,
       exitCode: null,
-      startedAt: null,
       endedAt: null,
       failureDetails: null,
       command: { args: ['sh', '-c', 'echo "$FOO" "$CLUSTER_STEP_ID"; echo err >&2'], env: { FOO: 'bar' } },
     });
+    expect(added.startedAt).not.toBeNull();
     const done = await waitForStep(added.id, ENDED);
     expect(done).toMatchObject({ state: 'COMPLETED', exitCode: 0, progress: 1, instanceId: master.id, failureDetails: null });
     expect(done.startedAt).not.toBeNull();

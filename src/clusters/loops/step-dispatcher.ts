@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { StepService } from '../steps.js';
+import type { StepRow } from '../tables.js';
 import type { AgentGateway } from '../agent-gateway.js';
 import { OneRunPerKey } from '../../platform/one-run-at-a-time.js';
 
@@ -51,15 +52,25 @@ export class StepDispatcher {
     return this.sessions.all().find((s) => s.role === 'MASTER' && s.clusterId === clusterId);
   }
 
-  private async dispatch(clusterId: string): Promise<void> {
-    const master = this.masterOf(clusterId);
-    if (!master) return;
-    for (const step of await this.services.steps.claim(clusterId, master.instanceId, this.serverId)) {
-      if (!this.sessions.sendRun(master.instanceId, step)) {
+  /** the cluster's MASTER instance when its agent is connected to this server */
+  localMaster(clusterId: string): string | null {
+    return this.masterOf(clusterId)?.instanceId ?? null;
+  }
+
+  /** Sends claimed steps to the agent of `instanceId`. */
+  deliver(instanceId: string, steps: readonly StepRow[]): void {
+    for (const step of steps) {
+      if (!this.sessions.sendRun(instanceId, step)) {
         // the agent just went away: on its next hello the step is re-sent (it is RUNNING without a pid)
         this.log.warn({ stepId: step.id }, 'claimed step could not be sent; it is sent again on reconnect');
       }
     }
+  }
+
+  private async dispatch(clusterId: string): Promise<void> {
+    const master = this.masterOf(clusterId);
+    if (!master) return;
+    this.deliver(master.instanceId, await this.services.steps.claim(clusterId, master.instanceId, this.serverId));
     const now = Date.now();
     for (const step of await this.services.steps.cancelRequestedOn(master.instanceId)) {
       if (now - (this.cancelSentAt.get(step.id) ?? 0) < CANCEL_RESEND_MS) continue;
