@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { S3Error } from '../../src/storage/s3/errors.js';
 import { decodeBody } from '../../src/storage/s3/payload.js';
-import { authenticate, parseQuery } from '../../src/storage/s3/signature.js';
+import { type Authenticated, authenticate, chunkSignerFor, parseQuery } from '../../src/storage/s3/signature.js';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
@@ -105,5 +105,49 @@ describe("AWS's signed streaming PUT example", () => {
     const garbage = exampleRequest(Buffer.concat([Buffer.from('zz;chunk-signature=00\r\n'), whole]), 4096);
     const auth2 = await authenticate(garbage, '/examplebucket/chunkObject.txt', {}, lookup, WHEN);
     expect((await failure(consume(decodeBody(garbage, auth2).body))).code).toBe('InvalidRequest');
+  });
+});
+
+// AWS's example of a signed streaming PUT with a signed trailer (sigv4-streaming-trailers): the same
+// 66,560 bytes, a CRC32C trailer and its trailer signature
+const TRAILER_SEED = '106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e';
+const TRAILER_CHUNKS: Array<[number, string]> = [
+  [65536, 'b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2'],
+  [1024, '1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7'],
+  [0, '2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992'],
+];
+const TRAILER_SIGNATURE = 'd81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435';
+
+function trailerRequest(checksum: string, trailerSignature: string): { req: http.IncomingMessage; auth: Authenticated } {
+  const parts: Buffer[] = [];
+  for (const [size, signature] of TRAILER_CHUNKS) {
+    parts.push(Buffer.from(`${size.toString(16)};chunk-signature=${signature}\r\n`), Buffer.alloc(size, 'a'));
+    if (size > 0) parts.push(Buffer.from('\r\n'));
+  }
+  parts.push(Buffer.from(`x-amz-checksum-crc32c:${checksum}\r\nx-amz-trailer-signature:${trailerSignature}\r\n\r\n`));
+  const req = Object.assign(Readable.from([Buffer.concat(parts)]), {
+    method: 'PUT',
+    headers: { 'x-amz-decoded-content-length': '66560', 'x-amz-trailer': 'x-amz-checksum-crc32c', 'content-encoding': 'aws-chunked' },
+  }) as unknown as http.IncomingMessage;
+  const auth: Authenticated = {
+    principal,
+    contentSha256: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
+    chunkSigner: chunkSignerFor({ accessKeyId: KEY_ID, secretAccessKey: SECRET }, 'us-east-1', '20130524T000000Z', TRAILER_SEED),
+  };
+  return { req, auth };
+}
+
+describe("AWS's signed streaming PUT with a trailer", () => {
+  it('verifies every chunk, the trailer signature and the CRC32C it carries', async () => {
+    const { req, auth } = trailerRequest('sOO8/Q==', TRAILER_SIGNATURE);
+    const decoded = decodeBody(req, auth);
+    expect((await consume(decoded.body)).equals(Buffer.alloc(66560, 'a'))).toBe(true);
+    expect(decoded.checksum()).toEqual({ algorithm: 'crc32c', value: 'sOO8/Q==' });
+  });
+
+  it('a changed trailer fails its signature; a correctly signed wrong checksum would be BadDigest', async () => {
+    const tampered = trailerRequest('AAAAAA==', TRAILER_SIGNATURE);
+    const err = await failure(consume(decodeBody(tampered.req, tampered.auth).body));
+    expect([err.code, err.status]).toEqual(['SignatureDoesNotMatch', 403]);
   });
 });
