@@ -7,7 +7,7 @@ import { evaluatePreconditions, parseRange, streamObject } from '../object-reads
 import type { PutOptions, StorageService } from '../service.js';
 import type { ObjectRow } from '../tables.js';
 import { noSuchBucket, S3Error } from './errors.js';
-import type { OperationTable, S3Request } from './operations.js';
+import { type OperationTable, type S3Request, sendEmpty } from './operations.js';
 import { decodeBody } from './payload.js';
 import { headerValue } from './signature.js';
 
@@ -61,8 +61,7 @@ async function getObject(storage: StorageService, { req, res, bucket, key, query
     objectHeaders(res, row);
     const precondition = evaluatePreconditions(req.headers, row);
     if (precondition === 'not-modified') {
-      res.statusCode = 304;
-      res.end();
+      sendEmpty(res, 304);
       await opened.file.close();
       return;
     }
@@ -111,8 +110,7 @@ export function objectOperations(storage: StorageService): Pick<OperationTable, 
         const row = await storage.put(bucket, key, decoded.body, putOptionsOf(request, decoded.checksum));
         res.setHeader('ETag', row.etag);
         if (row.checksum) res.setHeader(`x-amz-checksum-${row.checksum.algorithm}`, row.checksum.value);
-        res.statusCode = 200;
-        res.end();
+        sendEmpty(res, 200);
       },
     },
     GetObject: { action: 'buckets:GetObject', run: (request) => getObject(storage, request) },
@@ -123,8 +121,7 @@ export function objectOperations(storage: StorageService): Pick<OperationTable, 
       async run({ bucket, key, res }) {
         // S3 answers 204 for a key that is not there; a missing bucket is NoSuchBucket
         await storage.deleteObject(bucket, key, OBJECT_FIELDS);
-        res.statusCode = 204;
-        res.end();
+        sendEmpty(res, 204);
       },
     },
   };
