@@ -1,6 +1,7 @@
 // The S3 endpoint's core (docs/storage.md "S3 endpoint"): credentials, SigV4 in headers and query
 // strings, aws-chunked bodies and checksums, bucket operations and single-object reads and writes,
-// driven by the real clients (aws CLI, boto3, the AWS SDK for JavaScript, rclone, curl).
+// driven by the real clients (aws CLI, boto3, the AWS SDK for JavaScript, rclone, curl). Each CLI run
+// starts a Python interpreter: the timeouts are generous for a loaded machine, not a measure.
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -60,7 +61,7 @@ const sdkFailure = async (promise: Promise<unknown>) => {
   return { name: err!.name, status: err!.$metadata?.httpStatusCode, message: err!.message };
 };
 
-describe('credentials', () => {
+describe('credentials', { timeout: 180_000 }, () => {
   it('createApiKey with s3Credentials shows the id and secret once; the secret is stored encrypted; apiKeys shows the id only', async () => {
     const key = await createS3Key(server, 'cred-shape');
     expect(key.accessKeyId).toMatch(/^EMB[A-Z2-7]{17}$/);
@@ -130,7 +131,7 @@ describe('credentials', () => {
   });
 });
 
-describe('aws CLI', () => {
+describe('aws CLI', { timeout: 180_000 }, () => {
   it('s3 cp up and down, single-part: 0 B, 1 B, 5 MiB - 1, 5 MiB, 5 MiB + 1; ETag is the MD5, GraphQL sees the same object', async () => {
     for (const size of [0, 1, 5 * 1024 * 1024 - 1, 5 * 1024 * 1024, 5 * 1024 * 1024 + 1]) {
       const data = crypto.randomBytes(size);
@@ -240,7 +241,7 @@ describe('aws CLI', () => {
   });
 });
 
-describe('boto3', () => {
+describe('boto3', { timeout: 180_000 }, () => {
   it('put_object with its default checksum (CRC32) is verified and stored; get_object returns it with ChecksumMode', async () => {
     const res = await python(
       server,
@@ -320,7 +321,7 @@ print(json.dumps({
   });
 });
 
-describe('AWS SDK for JavaScript v3', () => {
+describe('AWS SDK for JavaScript v3', { timeout: 180_000 }, () => {
   it('PutObject of a stream goes aws-chunked with a CRC32 trailer (its default): verified, stored, returned', async () => {
     const data = crypto.randomBytes(5 * 1024 * 1024 + 1);
     const put = await s3.send(
@@ -440,7 +441,7 @@ describe('AWS SDK for JavaScript v3', () => {
   });
 });
 
-describe('payloads and hostile requests', () => {
+describe('payloads and hostile requests', { timeout: 180_000 }, () => {
   it('a body whose SHA-256 is not x-amz-content-sha256 is XAmzContentSHA256Mismatch and leaves nothing behind', async () => {
     const res = await signedRequest(server, admin, {
       method: 'PUT',
@@ -598,7 +599,7 @@ describe('payloads and hostile requests', () => {
   });
 });
 
-describe('rclone and events', () => {
+describe('rclone and events', { timeout: 180_000 }, () => {
   it('rclone copies a file up and back down', async () => {
     const data = crypto.randomBytes(300_000);
     const file = path.join(work, 'rclone-up.bin');
