@@ -430,6 +430,35 @@ describe('AWS SDK for JavaScript v3', { timeout: 180_000 }, () => {
     expect(curlResult((await curl([overAWeek])).stdout).status).toBe(400);
   });
 
+  it('keys with spaces, plus signs, percent signs and non-ASCII letters round-trip (the raw path is what was signed)', async () => {
+    const key = 'odd keys/a b+c%d ü €.txt';
+    await s3.send(new PutObjectCommand({ Bucket: 'core', Key: key, Body: 'odd' }));
+    expect(await objectOf('core', key)).toMatchObject({ key, size: 3 });
+    const cli = await aws(server, admin, ['s3', 'cp', `s3://core/${key}`, '-']);
+    expect([cli.stderr, cli.stdout]).toEqual(['', 'odd']);
+    const py = await python(
+      server,
+      admin,
+      `
+import boto3, os
+s3 = boto3.client('s3', endpoint_url=os.environ['ENDPOINT'])
+print(s3.get_object(Bucket='core', Key=os.environ['KEY'])['Body'].read().decode(), end='')
+`,
+      { KEY: key },
+    );
+    expect([py.stderr, py.stdout]).toEqual(['', 'odd']);
+  });
+
+  it('writes asking for what is not implemented (conditional PUT, SSE-C, tagging) are 501, and store nothing', async () => {
+    const conditional = await sdkFailure(
+      s3.send(new PutObjectCommand({ Bucket: 'core', Key: 'sdk/cond-put.txt', Body: 'x', IfNoneMatch: '*' })),
+    );
+    expect([conditional.name, conditional.status]).toEqual(['NotImplemented', 501]);
+    const tagged = await sdkFailure(s3.send(new PutObjectCommand({ Bucket: 'core', Key: 'sdk/cond-put.txt', Body: 'x', Tagging: 'a=b' })));
+    expect([tagged.name, tagged.status]).toEqual(['NotImplemented', 501]);
+    expect(await objectOf('core', 'sdk/cond-put.txt')).toBeNull();
+  });
+
   it('racing writers of one key: the object is one of them whole, its ETag matching its bytes', async () => {
     const bodies = Array.from({ length: 8 }, (_, i) => crypto.randomBytes(256 * 1024 + i));
     await Promise.all(bodies.map((body) => s3.send(new PutObjectCommand({ Bucket: 'core', Key: 'sdk/race.bin', Body: body }))));
