@@ -5,13 +5,13 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { Logger } from 'pino';
-import { authorize, type LookupS3Credentials } from '../../platform/authorization.js';
+import type { LookupS3Credentials } from '../../platform/authorization.js';
 import { AppError } from '../../platform/errors.js';
 import { TRANSFER_IDLE_MS } from '../object-reads.js';
 import type { StorageService } from '../service.js';
 import { bucketOperations } from './buckets.js';
 import { accessDenied, notImplemented, S3Error, s3ErrorOf } from './errors.js';
-import type { OperationName, OperationTable, S3Operation } from './operations.js';
+import { type OperationName, type OperationTable, requireAction, type S3Operation } from './operations.js';
 import { sendS3Error } from './xml.js';
 import { objectOperations } from './objects.js';
 import { authenticate, carriesAwsAuth, parseQuery } from './signature.js';
@@ -229,8 +229,9 @@ export class S3Endpoint {
       resource = `/${bucket}${key ? `/${key}` : ''}`;
       const name = operationOf(req.method ?? 'GET', bucket, key, query, req.headers);
       const operation = this.operations[name];
-      if (operation.action !== null) authorize(auth.principal, operation.action);
-      await operation.run({ req, res, requestId, bucket, key, query, auth, principal: auth.principal });
+      const request = { req, res, requestId, bucket, key, query, auth, principal: auth.principal };
+      if (operation.action !== null) requireAction(request, operation.action);
+      await operation.run(request);
     } catch (err) {
       this.fail(req, res, err, requestId, resource);
     }
