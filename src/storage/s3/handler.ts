@@ -25,8 +25,8 @@ const notYet = (name: OperationName): S3Operation => ({
 });
 
 /**
- * Subresources (query parameters that name an operation) this endpoint answers; any other known S3
- * subresource is 501 NotImplemented rather than served as the plain GET/PUT it would otherwise be.
+ * S3's subresources (query parameters that name an operation). Those not in ANSWERED are 501
+ * NotImplemented rather than served as the plain GET/PUT/DELETE they would otherwise look like.
  */
 const SUBRESOURCES = new Set([
   'accelerate',
@@ -67,6 +67,8 @@ const SUBRESOURCES = new Set([
   'website',
 ]);
 
+const ANSWERED = new Set(['location', 'delete', 'uploads', 'uploadId', 'partNumber']);
+
 function has(query: Record<string, unknown>, name: string): boolean {
   return query[name] !== undefined;
 }
@@ -79,10 +81,10 @@ export function operationOf(
   query: Record<string, string | string[]>,
   headers: http.IncomingHttpHeaders,
 ): OperationName {
-  const unsupported = Object.keys(query).find(
-    (name) => SUBRESOURCES.has(name) && !['location', 'delete', 'uploads', 'uploadId', 'partNumber'].includes(name),
-  );
+  const unsupported = Object.keys(query).find((name) => SUBRESOURCES.has(name) && !ANSWERED.has(name));
   if (unsupported) throw notImplemented(`The ?${unsupported} subresource`);
+  // buckets are unversioned: the only version there is is "null"
+  if (query.versionId !== undefined && query.versionId !== 'null') throw notImplemented('Object versions (?versionId)');
   const copy = headers['x-amz-copy-source'] !== undefined;
   if (bucket === '') {
     if (method === 'GET' || method === 'HEAD') return 'ListBuckets';

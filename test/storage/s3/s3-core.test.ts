@@ -233,11 +233,14 @@ describe('aws CLI', { timeout: 180_000 }, () => {
       ['get-bucket-versioning', '--bucket', 'core'],
       ['get-object-tagging', '--bucket', 'core', '--key', 'narrow/readable.txt'],
       ['put-bucket-policy', '--bucket', 'core', '--policy', '{}'],
+      ['delete-object', '--bucket', 'core', '--key', 'narrow/readable.txt', '--version-id', '3HL4kqtJlcpXroDTDmJ'],
     ]) {
       const res = await aws(server, admin, ['s3api', ...args]);
       expect(res.code).not.toBe(0);
       expect(res.stderr).toContain('NotImplemented');
     }
+    // nothing was deleted by the versioned delete
+    expect(await objectOf('core', 'narrow/readable.txt')).toMatchObject({ size: 8 });
   });
 });
 
