@@ -10,13 +10,11 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../../support/processes.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
-import { aws, createS3Key, python, rawRequest, rclone, run, type S3Key, sdkClient, signedRequest } from '../../support/s3.js';
+import { aws, createS3Key, python, rawRequest, rclone, run, type S3Key, s3Signer, sdkClient, signedRequest } from '../../support/s3.js';
 
 const MAX_BYTES = 64 * 1024 * 1024;
 let server: TestServer;
@@ -501,13 +499,7 @@ describe('payloads and hostile requests', { timeout: 180_000 }, () => {
       // the seed request is signed first; each chunk's signature chains from the one before
       let body: Buffer = Buffer.alloc(0);
       const headers = { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(total) };
-      const signer = new SignatureV4({
-        credentials: admin,
-        region: 'us-east-1',
-        service: 's3',
-        sha256: Hash.bind(null, 'sha256'),
-        uriEscapePath: false,
-      });
+      const signer = s3Signer(admin);
       const date = new Date();
       const longDate = date
         .toISOString()
@@ -578,13 +570,7 @@ describe('payloads and hostile requests', { timeout: 180_000 }, () => {
   it('an upload cut off midway leaves neither object nor temp file', async () => {
     const url = new URL(server.url);
     // a PUT signed like any other, whose client goes away after half of the body it announced
-    const signer = new SignatureV4({
-      credentials: admin,
-      region: 'us-east-1',
-      service: 's3',
-      sha256: Hash.bind(null, 'sha256'),
-      uriEscapePath: false,
-    });
+    const signer = s3Signer(admin);
     const request = await signer.sign({
       method: 'PUT',
       protocol: 'http:',
