@@ -233,19 +233,45 @@ describe('aws CLI', { timeout: 180_000 }, () => {
   });
 
   it('unimplemented subresources answer 501 NotImplemented, never a wrong success', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'core', Key: 'sub/readable.txt', Body: 'readable' }));
     for (const args of [
       ['get-bucket-acl', '--bucket', 'core'],
       ['get-bucket-versioning', '--bucket', 'core'],
-      ['get-object-tagging', '--bucket', 'core', '--key', 'narrow/readable.txt'],
+      ['get-object-tagging', '--bucket', 'core', '--key', 'sub/readable.txt'],
       ['put-bucket-policy', '--bucket', 'core', '--policy', '{}'],
-      ['delete-object', '--bucket', 'core', '--key', 'narrow/readable.txt', '--version-id', '3HL4kqtJlcpXroDTDmJ'],
+      ['delete-object', '--bucket', 'core', '--key', 'sub/readable.txt', '--version-id', '3HL4kqtJlcpXroDTDmJ'],
     ]) {
       const res = await aws(server, admin, ['s3api', ...args]);
       expect(res.code).not.toBe(0);
       expect(res.stderr).toContain('NotImplemented');
     }
+    const part2 = await aws(server, admin, [
+      's3api',
+      'get-object',
+      '--bucket',
+      'core',
+      '--key',
+      'sub/readable.txt',
+      '--part-number',
+      '2',
+      path.join(work, 'part2'),
+    ]);
+    expect(part2.stderr).toContain('InvalidPartNumber');
+    const part1 = await aws(server, admin, [
+      's3api',
+      'get-object',
+      '--bucket',
+      'core',
+      '--key',
+      'sub/readable.txt',
+      '--part-number',
+      '1',
+      path.join(work, 'part1'),
+    ]);
+    expect(part1.stderr).toBe('');
+    expect(await fs.readFile(path.join(work, 'part1'), 'utf8')).toBe('readable');
     // nothing was deleted by the versioned delete
-    expect(await objectOf('core', 'narrow/readable.txt')).toMatchObject({ size: 8 });
+    expect(await objectOf('core', 'sub/readable.txt')).toMatchObject({ size: 8 });
   });
 });
 
