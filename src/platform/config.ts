@@ -41,6 +41,8 @@ export interface Config {
   bucketsDir: string;
   /** largest object an HTTP upload may store (OBJECT_MAX_BYTES, default 5 GiB, as one S3 PUT) */
   objectMaxBytes: number;
+  /** S3 multipart uploads not completed or aborted this long after their creation are aborted (0: kept until aborted) */
+  multipartExpirySeconds: number;
 
   // ---- clusters: nodes, steps, scaling, metrics, usage ----
   /** an instance whose agent has not been heard from for this long is failed */
@@ -138,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     bucketsDir: path.join(dataDir, 'buckets'),
     objectMaxBytes: int(env, 'OBJECT_MAX_BYTES', 5 * 1024 ** 3),
+    multipartExpirySeconds: int(env, 'MULTIPART_EXPIRY_SECONDS', 7 * 24 * 3600),
     databaseUrl: env.DATABASE_URL || undefined,
     adminApiKey: env.ADMIN_API_KEY || undefined,
     secretsKey: env.SECRETS_KEY || undefined,
