@@ -3,8 +3,7 @@ CREATE TABLE "multipart_parts" (
 	"part_number" integer NOT NULL,
 	"size" bigint NOT NULL,
 	"etag" text NOT NULL,
-	"checksum_algorithm" text,
-	"checksum" text,
+	"checksum" jsonb,
 	"last_modified" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "multipart_parts_upload_id_part_number_pk" PRIMARY KEY("upload_id","part_number")
 );

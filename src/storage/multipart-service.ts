@@ -8,7 +8,7 @@ import { requireContentType, contentTypeOf } from './content-types.js';
 import * as q from './queries.js';
 import { requireBucketName, requireKeyPrefix, requireObjectKey } from './s3-uri.js';
 import { prefixEnd, type Body, type StorageService } from './service.js';
-import type { MultipartPartRow, MultipartUploadRow, ObjectRow } from './tables.js';
+import type { MultipartPartRow, MultipartUploadRow, ObjectRow, PartChecksum } from './tables.js';
 
 // S3 multipart uploads over the storage service. An upload is a row (bucket, key, content type and
 // metadata given at create); each part is a file at <dataDir>/multipart/<upload id>/<part number>,
@@ -29,8 +29,7 @@ export const MIN_PART_BYTES = 5 * 1024 * 1024;
 export const MAX_LIST_PARTS = 1000;
 export const MAX_LIST_UPLOADS = 1000;
 const UPLOAD_ID = /^[A-Za-z0-9_-]{32}$/;
-const CHECKSUM_ALGORITHMS = ['CRC32', 'CRC32C', 'SHA1', 'SHA256'] as const;
-export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
+const CHECKSUM_ALGORITHMS: ReadonlyArray<PartChecksum['algorithm']> = ['crc32', 'crc32c', 'sha1', 'sha256'];
 const COPY_BATCH_BYTES = 1024 * 1024;
 
 /** S3's error codes of multipart operations, beside those of the storage's own errors. */
@@ -61,13 +60,15 @@ export interface CompletedPart {
   partNumber: number;
   etag: string;
   /** a checksum the client lists for the part (must match the one stored with it, when both exist) */
-  checksum?: { algorithm: ChecksumAlgorithm; value: string } | null;
+  checksum?: PartChecksum | null;
 }
 
 export interface UploadListing {
   uploads: MultipartUploadRow[];
   commonPrefixes: string[];
   isTruncated: boolean;
+  /** the page size used (max-uploads, capped) */
+  maxUploads: number;
   nextKeyMarker: string | null;
   nextUploadIdMarker: string | null;
 }
@@ -76,6 +77,8 @@ export interface PartListing {
   upload: MultipartUploadRow;
   parts: MultipartPartRow[];
   isTruncated: boolean;
+  /** the page size used (max-parts, capped) */
+  maxParts: number;
   nextPartNumberMarker: number | null;
 }
 
@@ -97,12 +100,13 @@ export function requirePartNumber(value: number, field = 'partNumber'): number {
   return value;
 }
 
-export function requireChecksumAlgorithm(value: string, field: string): ChecksumAlgorithm {
-  const upper = value.toUpperCase();
-  if (!(CHECKSUM_ALGORITHMS as readonly string[]).includes(upper)) {
-    throw multipartError('BAD_USER_INPUT', 'InvalidArgument', `must be one of ${CHECKSUM_ALGORITHMS.join(', ')}`, field);
+/** x-amz-checksum-algorithm (CRC32, CRC32C, SHA1, SHA256; any case) as stored. */
+export function requireChecksumAlgorithm(value: string, field: string): PartChecksum['algorithm'] {
+  const lower = value.toLowerCase() as PartChecksum['algorithm'];
+  if (!CHECKSUM_ALGORITHMS.includes(lower)) {
+    throw multipartError('BAD_USER_INPUT', 'InvalidArgument', `must be one of ${CHECKSUM_ALGORITHMS.join(', ').toUpperCase()}`, field);
   }
-  return upper as ChecksumAlgorithm;
+  return lower;
 }
 
 const unquote = (etag: string) => etag.trim().replace(/^"(.*)"$/, '$1');
@@ -193,7 +197,8 @@ export class MultipartService {
   async uploadPart(
     target: { bucket: string; key: string; uploadId: string; partNumber: number },
     body: Body,
-    checksum: { algorithm: ChecksumAlgorithm; value: string } | null = null,
+    /** the client's verified checksum of the bytes, known once `body` has been consumed (S3 trailers) */
+    checksum: () => PartChecksum | null = () => null,
   ): Promise<MultipartPartRow> {
     const { bucket, key, uploadId } = target;
     requireBucketName(bucket, 'bucket');
@@ -216,8 +221,7 @@ export class MultipartService {
           partNumber,
           size,
           etag,
-          checksumAlgorithm: checksum?.algorithm ?? null,
-          checksum: checksum?.value ?? null,
+          checksum: checksum(),
         });
         await fs.mkdir(this.uploadDir(uploadId), { recursive: true });
         await fs.rename(temp, this.partFile(uploadId, partNumber));
@@ -280,7 +284,7 @@ export class MultipartService {
     const rows = await q.partsOf(this.sql, args.uploadId, marker, limit + 1);
     const parts = rows.slice(0, limit);
     const isTruncated = rows.length > limit;
-    return { upload, parts, isTruncated, nextPartNumberMarker: parts.length ? parts[parts.length - 1]!.partNumber : null };
+    return { upload, parts, isTruncated, maxParts: limit, nextPartNumberMarker: parts.length ? parts[parts.length - 1]!.partNumber : null };
   }
 
   // ---- complete, abort ----
@@ -326,7 +330,7 @@ export class MultipartService {
             part &&
             p.checksum &&
             part.checksum !== null &&
-            (p.checksum.algorithm !== part.checksumAlgorithm || p.checksum.value !== part.checksum);
+            (p.checksum.algorithm !== part.checksum.algorithm || p.checksum.value !== part.checksum.value);
           if (!part || unquote(p.etag) !== unquote(part.etag) || checksumMismatch) {
             throw multipartError(
               'BAD_USER_INPUT',
@@ -482,6 +486,7 @@ export class MultipartService {
       uploads: page.flatMap((e) => ('upload' in e ? [e.upload] : [])),
       commonPrefixes: page.flatMap((e) => ('prefix' in e ? [e.prefix] : [])),
       isTruncated,
+      maxUploads: limit,
       nextKeyMarker: !isTruncated || last === undefined ? null : 'upload' in last ? last.upload.key : last.prefix,
       nextUploadIdMarker: !isTruncated || last === undefined || !('upload' in last) ? null : last.upload.id,
     };

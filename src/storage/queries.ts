@@ -215,11 +215,10 @@ export async function uploadById(db: Db, bucket: string, id: string): Promise<Mu
 
 export async function upsertPart(db: Db, p: Omit<MultipartPartRow, 'lastModified'>): Promise<MultipartPartRow> {
   const [row] = await db<MultipartPartRow[]>`
-    insert into multipart_parts (upload_id, part_number, size, etag, checksum_algorithm, checksum)
-    values (${p.uploadId}, ${p.partNumber}, ${p.size}, ${p.etag}, ${p.checksumAlgorithm}, ${p.checksum})
+    insert into multipart_parts (upload_id, part_number, size, etag, checksum)
+    values (${p.uploadId}, ${p.partNumber}, ${p.size}, ${p.etag}, ${p.checksum === null ? null : db.json(p.checksum as never)})
     on conflict (upload_id, part_number) do update
-      set size = excluded.size, etag = excluded.etag, checksum_algorithm = excluded.checksum_algorithm,
-          checksum = excluded.checksum, last_modified = now()
+      set size = excluded.size, etag = excluded.etag, checksum = excluded.checksum, last_modified = now()
     returning *`;
   return row!;
 }

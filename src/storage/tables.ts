@@ -58,13 +58,19 @@ export const multipartUploads = pgTable(
     contentType: text('content_type').notNull(),
     /** the x-amz-meta-* given at create (names lowercase, without the prefix) */
     metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
-    /** the checksum algorithm given at create (x-amz-checksum-algorithm: CRC32, CRC32C, SHA1, SHA256), or null */
-    checksumAlgorithm: text('checksum_algorithm'),
+    /** the checksum algorithm given at create (x-amz-checksum-algorithm), or null */
+    checksumAlgorithm: text('checksum_algorithm').$type<PartChecksum['algorithm']>(),
     initiatedAt: ts('initiated_at').notNull().defaultNow(),
   },
   // ListMultipartUploads: by key, then initiation
   (t) => [index('multipart_uploads_listing').on(t.bucket, t.key, t.initiatedAt, t.id), index('multipart_uploads_age').on(t.initiatedAt)],
 );
+
+/** A checksum as S3 clients send it: the algorithm and the base64 of its digest. */
+export interface PartChecksum {
+  algorithm: 'crc32' | 'crc32c' | 'sha1' | 'sha256';
+  value: string;
+}
 
 export const multipartParts = pgTable(
   'multipart_parts',
@@ -76,9 +82,8 @@ export const multipartParts = pgTable(
     size: bigint('size', { mode: 'number' }).notNull(),
     /** the MD5 hex of the part's bytes, in double quotes */
     etag: text('etag').notNull(),
-    /** a checksum the client sent with the part (base64, of `checksumAlgorithm`), or null */
-    checksumAlgorithm: text('checksum_algorithm'),
-    checksum: text('checksum'),
+    /** the checksum the client sent with the part (x-amz-checksum-*, verified), or null */
+    checksum: jsonb('checksum').$type<PartChecksum>(),
     lastModified: ts('last_modified').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.uploadId, t.partNumber] })],
