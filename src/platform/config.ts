@@ -43,6 +43,10 @@ export interface Config {
   objectMaxBytes: number;
   /** S3 multipart uploads not completed or aborted this long after their creation are aborted (0: kept until aborted) */
   multipartExpirySeconds: number;
+  /** the region the S3 endpoint names (GetBucketLocation); signatures may be scoped to any region */
+  s3Region: string;
+  /** Host suffixes under which the S3 endpoint takes `<bucket>.<domain>` as virtual-hosted-style addressing */
+  s3VirtualHostDomains: string[];
 
   // ---- clusters: nodes, steps, scaling, metrics, usage ----
   /** an instance whose agent has not been heard from for this long is failed */
@@ -141,6 +145,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bucketsDir: path.join(dataDir, 'buckets'),
     objectMaxBytes: int(env, 'OBJECT_MAX_BYTES', 5 * 1024 ** 3),
     multipartExpirySeconds: int(env, 'MULTIPART_EXPIRY_SECONDS', 7 * 24 * 3600),
+    s3Region: env.S3_REGION || 'us-east-1',
+    s3VirtualHostDomains: (env.S3_VIRTUAL_HOST_DOMAINS ?? 'localhost')
+      .split(',')
+      .map((domain) => domain.trim().toLowerCase())
+      .filter(Boolean),
     databaseUrl: env.DATABASE_URL || undefined,
     adminApiKey: env.ADMIN_API_KEY || undefined,
     secretsKey: env.SECRETS_KEY || undefined,

@@ -8,7 +8,7 @@ import { requireContentType, contentTypeOf } from './content-types.js';
 import * as q from './queries.js';
 import { requireBucketName, requireKeyPrefix, requireObjectKey } from './s3-uri.js';
 import { prefixEnd, type Body, type StorageService } from './service.js';
-import type { MultipartPartRow, MultipartUploadRow, ObjectRow, PartChecksum } from './tables.js';
+import type { MultipartPartRow, MultipartUploadRow, ObjectRow, ObjectChecksum } from './tables.js';
 
 // S3 multipart uploads over the storage service. An upload is a row (bucket, key, content type and
 // metadata given at create); each part is a file at <dataDir>/multipart/<upload id>/<part number>,
@@ -29,7 +29,7 @@ export const MIN_PART_BYTES = 5 * 1024 * 1024;
 export const MAX_LIST_PARTS = 1000;
 export const MAX_LIST_UPLOADS = 1000;
 const UPLOAD_ID = /^[A-Za-z0-9_-]{32}$/;
-const CHECKSUM_ALGORITHMS: ReadonlyArray<PartChecksum['algorithm']> = ['crc32', 'crc32c', 'sha1', 'sha256'];
+const CHECKSUM_ALGORITHMS: ReadonlyArray<ObjectChecksum['algorithm']> = ['crc32', 'crc32c', 'sha1', 'sha256'];
 const COPY_BATCH_BYTES = 1024 * 1024;
 
 /** S3's error codes of multipart operations, beside those of the storage's own errors. */
@@ -60,7 +60,7 @@ export interface CompletedPart {
   partNumber: number;
   etag: string;
   /** a checksum the client lists for the part (must match the one stored with it, when both exist) */
-  checksum?: PartChecksum | null;
+  checksum?: ObjectChecksum | null;
 }
 
 export interface UploadListing {
@@ -101,8 +101,8 @@ export function requirePartNumber(value: number, field = 'partNumber'): number {
 }
 
 /** x-amz-checksum-algorithm (CRC32, CRC32C, SHA1, SHA256; any case) as stored. */
-export function requireChecksumAlgorithm(value: string, field: string): PartChecksum['algorithm'] {
-  const lower = value.toLowerCase() as PartChecksum['algorithm'];
+export function requireChecksumAlgorithm(value: string, field: string): ObjectChecksum['algorithm'] {
+  const lower = value.toLowerCase() as ObjectChecksum['algorithm'];
   if (!CHECKSUM_ALGORITHMS.includes(lower)) {
     throw multipartError('BAD_USER_INPUT', 'InvalidArgument', `must be one of ${CHECKSUM_ALGORITHMS.join(', ').toUpperCase()}`, field);
   }
@@ -198,7 +198,7 @@ export class MultipartService {
     target: { bucket: string; key: string; uploadId: string; partNumber: number },
     body: Body,
     /** the client's verified checksum of the bytes, known once `body` has been consumed (S3 trailers) */
-    checksum: () => PartChecksum | null = () => null,
+    checksum: () => ObjectChecksum | null = () => null,
   ): Promise<MultipartPartRow> {
     const { bucket, key, uploadId } = target;
     requireBucketName(bucket, 'bucket');
@@ -368,7 +368,8 @@ export class MultipartService {
           bucket,
           key,
           temp,
-          { size, etag: multipartEtag(chosen.map((p) => p.etag)), contentType: upload.contentType },
+          // no checksum of the whole: S3's own of a multipart object is a checksum of the parts' checksums
+          { size, etag: multipartEtag(chosen.map((p) => p.etag)), contentType: upload.contentType, checksum: null },
           { bucket: 'bucket', key: 'key' },
         );
         await q.deleteUpload(tx, uploadId);

@@ -22,11 +22,20 @@ export const objects = pgTable(
     // S3-style: the MD5 hex of the bytes, in double quotes
     etag: text('etag').notNull(),
     contentType: text('content_type').notNull(),
+    // the checksum an S3 client sent with the bytes (x-amz-checksum-*), verified on upload and
+    // returned with x-amz-checksum-mode: ENABLED; null when none was sent (or a step rewrote the file)
+    checksum: jsonb('checksum').$type<ObjectChecksum>(),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.bucket, t.key] })],
 );
+
+/** An object's checksum as S3 clients send it: the algorithm and the base64 of its digest. */
+export interface ObjectChecksum {
+  algorithm: 'crc32' | 'crc32c' | 'sha1' | 'sha256';
+  value: string;
+}
 
 export type ObjectEventKind = 'ObjectCreated:Put' | 'ObjectCreated:CompleteMultipartUpload' | 'ObjectRemoved:Delete';
 
@@ -59,18 +68,12 @@ export const multipartUploads = pgTable(
     /** the x-amz-meta-* given at create (names lowercase, without the prefix) */
     metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
     /** the checksum algorithm given at create (x-amz-checksum-algorithm), or null */
-    checksumAlgorithm: text('checksum_algorithm').$type<PartChecksum['algorithm']>(),
+    checksumAlgorithm: text('checksum_algorithm').$type<ObjectChecksum['algorithm']>(),
     initiatedAt: ts('initiated_at').notNull().defaultNow(),
   },
   // ListMultipartUploads: by key, then initiation
   (t) => [index('multipart_uploads_listing').on(t.bucket, t.key, t.initiatedAt, t.id), index('multipart_uploads_age').on(t.initiatedAt)],
 );
-
-/** A checksum as S3 clients send it: the algorithm and the base64 of its digest. */
-export interface PartChecksum {
-  algorithm: 'crc32' | 'crc32c' | 'sha1' | 'sha256';
-  value: string;
-}
 
 export const multipartParts = pgTable(
   'multipart_parts',
@@ -83,7 +86,7 @@ export const multipartParts = pgTable(
     /** the MD5 hex of the part's bytes, in double quotes */
     etag: text('etag').notNull(),
     /** the checksum the client sent with the part (x-amz-checksum-*, verified), or null */
-    checksum: jsonb('checksum').$type<PartChecksum>(),
+    checksum: jsonb('checksum').$type<ObjectChecksum>(),
     lastModified: ts('last_modified').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.uploadId, t.partNumber] })],

@@ -2,7 +2,6 @@
 // boto3 (upload_file and every call by hand), @aws-sdk/lib-storage (CRC32 per part), rclone, the
 // JavaScript SDK for UploadPartCopy and the error paths, a least-permission key, kill -9 of the
 // server mid-upload, and the bucket trigger of CompleteMultipartUpload.
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
@@ -17,7 +16,7 @@ import {
   ListMultipartUploadsCommand,
   ListPartsCommand,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   S3ServiceException,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -30,59 +29,27 @@ import { gqlData } from '../../support/client.js';
 import { createTestDatabase } from '../../support/db.js';
 import { deploy } from '../../support/functions.js';
 import { waitUntil } from '../../support/processes.js';
+import { aws as awsCli, createS3Key, python, rclone, type S3Key, sdkClient } from '../../support/s3.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 import { createTrigger, deliveriesOf, waitForDeliveries } from '../../support/triggers.js';
 
 const MiB = 1024 * 1024;
-const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key s3AccessKeyId s3SecretAccessKey } }`;
 const CREATE_BUCKET = `mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }`;
 
-interface Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-}
-
 let server: TestServer;
-let admin: Credentials;
+let admin: S3Key;
 let work: string;
 let bigFile: string;
 const bucket = 'mp-clients';
 
-async function s3Key(api: { url: string; key: string }, name: string, actions: string[]): Promise<Credentials> {
-  const { createApiKey } = await gqlData(api.url, api.key, CREATE_KEY, { input: { name, actions, s3Credentials: true } });
-  return { accessKeyId: createApiKey.s3AccessKeyId, secretAccessKey: createApiKey.s3SecretAccessKey };
-}
+const aws = (args: string[], key: S3Key = admin) => awsCli(server, key, args);
 
-const clientOf = (url: string, credentials: Credentials) =>
-  new S3Client({ endpoint: url, region: 'us-east-1', forcePathStyle: true, credentials, maxAttempts: 1 });
-
-function run(file: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(file, args, { env: { ...process.env, ...env }, maxBuffer: 64 * MiB }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-const awsEnv = (c: Credentials) => ({
-  AWS_ACCESS_KEY_ID: c.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
-  AWS_DEFAULT_REGION: 'us-east-1',
-  AWS_CONFIG_FILE: '/dev/null',
-  AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-  AWS_EC2_METADATA_DISABLED: 'true',
-});
-
-async function aws(args: string[], c: Credentials = admin) {
-  return run('aws', ['--endpoint-url', server.url, ...args], awsEnv(c));
-}
-
-/** A python3 script with boto3's client `s3` (path-style, this endpoint) and `json` in scope; its stdout parsed as JSON. */
-async function boto(script: string, c: Credentials = admin): Promise<any> {
-  const prelude = `import boto3, json, sys
+/** A python3 script with boto3's client `s3` (path-style, this endpoint) and `code_of`; its last line of output parsed as JSON. */
+async function boto(script: string, key: S3Key = admin): Promise<any> {
+  const prelude = `import boto3, json, os
 from botocore.config import Config
 from botocore.exceptions import ClientError
-s3 = boto3.client('s3', endpoint_url=${JSON.stringify(server.url)}, region_name='us-east-1',
+s3 = boto3.client('s3', endpoint_url=os.environ['ENDPOINT'], region_name='us-east-1',
   config=Config(s3={'addressing_style': 'path'}, retries={'max_attempts': 1}))
 def code_of(fn):
     try:
@@ -91,7 +58,7 @@ def code_of(fn):
     except ClientError as e:
         return e.response['Error']['Code']
 `;
-  const out = await run('python3', ['-c', prelude + script], awsEnv(c));
+  const out = await python(server, key, prelude + script);
   expect(out.code, out.stderr).toBe(0);
   return JSON.parse(out.stdout.trim().split('\n').pop()!);
 }
@@ -139,7 +106,7 @@ async function uploadsInProgress(client: S3Client, b = bucket): Promise<string[]
 
 beforeAll(async () => {
   server = await startTestServer();
-  admin = await s3Key(server, 'mp-admin', ['*']);
+  admin = await createS3Key(server, 'mp-admin');
   await server.data(CREATE_BUCKET, { name: bucket });
   work = await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-mp-clients-'));
   bigFile = path.join(work, 'big.bin');
@@ -168,7 +135,7 @@ describe('S3 multipart uploads with real clients', () => {
     expect(await sha256(down)).toBe(await sha256(bigFile));
     await fs.rm(down);
     // nothing left behind: no upload in progress, no part files
-    expect(await uploadsInProgress(clientOf(server.url, admin))).toEqual([]);
+    expect(await uploadsInProgress(sdkClient(server, admin))).toEqual([]);
     expect(await fs.readdir(path.join(server.dataDir, 'multipart'))).toEqual([]);
   });
 
@@ -267,7 +234,7 @@ print(json.dumps({
   });
 
   it('@aws-sdk/lib-storage Upload (CRC32 per part) stores the bytes with the content type given', async () => {
-    const client = clientOf(server.url, admin);
+    const client = sdkClient(server, admin);
     const data = crypto.randomBytes(11 * MiB + 3);
     const upload = new Upload({
       client,
@@ -285,38 +252,31 @@ print(json.dumps({
   it('rclone copies a file above its upload cutoff in parts', async () => {
     const file = path.join(work, 'rclone.bin');
     await fs.writeFile(file, crypto.randomBytes(11 * MiB));
-    const remote = `:s3,provider=Other,endpoint='${server.url}',access_key_id=${admin.accessKeyId},secret_access_key=${admin.secretAccessKey}:${bucket}/rclone`;
-    const copy = await run(
-      'rclone',
-      [
-        '--config',
-        '/dev/null',
-        'copyto',
-        file,
-        `${remote}/file.bin`,
-        '--s3-upload-cutoff',
-        '5M',
-        '--s3-chunk-size',
-        '5M',
-        '--retries',
-        '1',
-        '--low-level-retries',
-        '1',
-      ],
-      {},
-    );
+    const copy = await rclone(server, admin, [
+      'copyto',
+      file,
+      `s3:${bucket}/rclone/file.bin`,
+      '--s3-upload-cutoff',
+      '5M',
+      '--s3-chunk-size',
+      '5M',
+      '--retries',
+      '1',
+      '--low-level-retries',
+      '1',
+    ]);
     expect(copy.code, copy.stderr).toBe(0);
-    const client = clientOf(server.url, admin);
+    const client = sdkClient(server, admin);
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'rclone/file.bin' }));
     expect(head.ETag).toBe(await multipartEtagOf(file, 5 * MiB));
     const down = path.join(work, 'rclone.down');
-    const back = await run('rclone', ['--config', '/dev/null', 'copyto', `${remote}/file.bin`, down, '--retries', '1'], {});
+    const back = await rclone(server, admin, ['copyto', `s3:${bucket}/rclone/file.bin`, down, '--retries', '1']);
     expect(back.code, back.stderr).toBe(0);
     expect(await sha256(down)).toBe(await sha256(file));
   });
 
   it('UploadPartCopy takes a range or the whole of an existing object', async () => {
-    const client = clientOf(server.url, admin);
+    const client = sdkClient(server, admin);
     const source = crypto.randomBytes(6 * MiB);
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'copy/source.bin', Body: source }));
     const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'copy/target.bin' }));
@@ -389,9 +349,9 @@ print(json.dumps({
   });
 
   it('a key without buckets:PutObject cannot upload; without buckets:GetObject it cannot copy a part from an object', async () => {
-    const client = clientOf(server.url, admin);
-    const reader = clientOf(server.url, await s3Key(server, 'mp-reader', ['buckets:GetObject', 'buckets:ListObjects']));
-    const writer = clientOf(server.url, await s3Key(server, 'mp-writer', ['buckets:PutObject']));
+    const client = sdkClient(server, admin);
+    const reader = sdkClient(server, await createS3Key(server, 'mp-reader', ['buckets:GetObject', 'buckets:ListObjects']));
+    const writer = sdkClient(server, await createS3Key(server, 'mp-writer', ['buckets:PutObject']));
     expect(await errorCode(reader.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'perm/x.bin' })))).toBe('AccessDenied');
     const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'perm/x.bin' }));
     expect(
@@ -421,7 +381,7 @@ print(json.dumps({
   it('ListMultipartUploads pages by key and upload id, and rolls keys up by delimiter', async () => {
     const b = 'mp-listing';
     await server.data(CREATE_BUCKET, { name: b });
-    const client = clientOf(server.url, admin);
+    const client = sdkClient(server, admin);
     const ids: string[] = [];
     for (const key of ['logs/a', 'logs/b', 'same', 'same', 'zeta']) {
       ids.push((await client.send(new CreateMultipartUploadCommand({ Bucket: b, Key: key }))).UploadId!);
@@ -464,7 +424,7 @@ print(json.dumps({
       bucket: { bucket: b, events: ['s3:ObjectCreated:CompleteMultipartUpload'] },
     });
     await createTrigger(server, { name: 'mp-put', functionName: 'mp-recorder', bucket: { bucket: b, events: ['s3:ObjectCreated:Put'] } });
-    const client = clientOf(server.url, admin);
+    const client = sdkClient(server, admin);
     const data = crypto.randomBytes(6 * MiB);
     const done = await new Upload({ client, params: { Bucket: b, Key: 'in/data.bin', Body: data }, partSize: 5 * MiB }).done();
     // a put afterwards: once it is delivered, the complete (committed before it) has been dispatched too
@@ -503,8 +463,8 @@ describe('S3 multipart uploads across a kill -9 of the server', () => {
     };
     let child = await start();
     await gqlData(child.url, env.ADMIN_API_KEY, CREATE_BUCKET, { name: 'mp-kill' });
-    const creds = await s3Key({ url: child.url, key: env.ADMIN_API_KEY }, 'mp-kill', ['*']);
-    let client = clientOf(child.url, creds);
+    const creds = await createS3Key({ data: (query, variables) => gqlData(child.url, env.ADMIN_API_KEY, query, variables) }, 'mp-kill');
+    let client = sdkClient(child, creds);
     const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: 'mp-kill', Key: 'k/data.bin' }));
     const part1 = crypto.randomBytes(5 * MiB);
     const p1 = await client.send(new UploadPartCommand({ Bucket: 'mp-kill', Key: 'k/data.bin', UploadId, PartNumber: 1, Body: part1 }));
@@ -533,7 +493,7 @@ describe('S3 multipart uploads across a kill -9 of the server', () => {
     req.destroy();
 
     child = await start();
-    client = clientOf(child.url, creds);
+    client = sdkClient(child, creds);
     const parts = await client.send(new ListPartsCommand({ Bucket: 'mp-kill', Key: 'k/data.bin', UploadId }));
     expect((parts.Parts ?? []).map((p) => [p.PartNumber, p.Size, p.ETag])).toEqual([[1, 5 * MiB, p1.ETag]]);
     expect(await errorCode(client.send(new HeadObjectCommand({ Bucket: 'mp-kill', Key: 'k/data.bin' })))).toBe('NotFound');
@@ -555,7 +515,7 @@ describe('S3 multipart uploads across a kill -9 of the server', () => {
     );
     await child.kill('SIGKILL');
     child = await start({ MULTIPART_EXPIRY_SECONDS: '1' });
-    client = clientOf(child.url, creds);
+    client = sdkClient(child, creds);
     await waitUntil(async () => (await uploadsInProgress(client, 'mp-kill')).length === 0, 'the expired upload to be swept', 20_000);
     await waitUntil(async () => (await fs.readdir(path.join(dataDir, 'multipart'))).length === 0, 'its part files to be removed');
     expect(sha256Of(await bodyOf(client, 'k/data.bin', 'mp-kill'))).toBe(sha256Of(part1));
