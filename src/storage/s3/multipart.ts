@@ -119,6 +119,20 @@ function copyRangeOf(header: string | undefined): { first: number; last: number 
   return { first: Number(m[1]), last: Number(m[2]) };
 }
 
+const NAMED_ENTITIES: Record<string, string> = { quot: '"', apos: "'", amp: '&', lt: '<', gt: '>' };
+
+/**
+ * Character references in a text value: the endpoint's XML parser leaves entities alone (no DTD
+ * expansion), but clients escape the quotes of an ETag (Go's encoder as &#34;, others as &quot;).
+ */
+function xmlText(value: string): string {
+  return value.replace(/&(?:#x([0-9a-fA-F]{1,6})|#(\d{1,7})|(quot|apos|amp|lt|gt));/g, (whole, hex, dec, name) => {
+    if (name) return NAMED_ENTITIES[name]!;
+    const point = hex ? Number.parseInt(hex, 16) : Number(dec);
+    return point <= 0x10ffff ? String.fromCodePoint(point) : whole;
+  });
+}
+
 /** The <Part> list of a CompleteMultipartUpload body (MalformedXML unless every part has a number and an ETag). */
 function completedParts(doc: Record<string, unknown>): CompletedPart[] {
   const malformed = () =>
@@ -137,7 +151,7 @@ function completedParts(doc: Record<string, unknown>): CompletedPart[] {
       const value = part[element];
       if (typeof value === 'string') checksum = { algorithm: algorithm as ObjectChecksum['algorithm'], value: value.trim() };
     }
-    return { partNumber: Number(number.trim()), etag: part.ETag, checksum };
+    return { partNumber: Number(number.trim()), etag: xmlText(part.ETag), checksum };
   });
 }
 

@@ -519,5 +519,5 @@ describe('S3 multipart uploads across a kill -9 of the server', () => {
     await waitUntil(async () => (await uploadsInProgress(client, 'mp-kill')).length === 0, 'the expired upload to be swept', 20_000);
     await waitUntil(async () => (await fs.readdir(path.join(dataDir, 'multipart'))).length === 0, 'its part files to be removed');
     expect(sha256Of(await bodyOf(client, 'k/data.bin', 'mp-kill'))).toBe(sha256Of(part1));
-  });
+  }, 180_000);
 });
