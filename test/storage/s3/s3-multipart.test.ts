@@ -23,6 +23,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChildServer, startChildServer } from '../../support/child-server.js';
 import { gqlData } from '../../support/client.js';
@@ -168,6 +171,7 @@ codes = {
   'part_0': code_of(lambda: s3.upload_part(Bucket='${bucket}', Key=key, UploadId=uid, PartNumber=0, Body=b'x')),
   'part_10001': code_of(lambda: s3.upload_part(Bucket='${bucket}', Key=key, UploadId=uid, PartNumber=10001, Body=b'x')),
   'other_key': code_of(lambda: s3.list_parts(Bucket='${bucket}', Key='boto/other.bin', UploadId=uid)),
+  'no_parts': code_of(lambda: s3.complete_multipart_upload(Bucket='${bucket}', Key=key, UploadId=uid, MultipartUpload={'Parts': []})),
 }
 done = s3.complete_multipart_upload(Bucket='${bucket}', Key=key, UploadId=uid, MultipartUpload={'Parts': parts})
 manual = s3.head_object(Bucket='${bucket}', Key=key)
@@ -225,6 +229,7 @@ print(json.dumps({
       part_0: 'InvalidArgument',
       part_10001: 'InvalidArgument',
       other_key: 'NoSuchUpload',
+      no_parts: 'MalformedXML',
       complete_twice: 'NoSuchUpload',
       too_small: 'EntityTooSmall',
       complete_after_abort: 'NoSuchUpload',
@@ -436,6 +441,87 @@ print(json.dumps({
     const record = delivery.invocation.payload.Records[0];
     expect(record.eventName).toBe('ObjectCreated:CompleteMultipartUpload');
     expect(record.s3.object).toMatchObject({ key: 'in/data.bin', size: data.length, eTag: done.ETag!.replace(/"/g, '') });
+  });
+});
+
+describe('a CompleteMultipartUpload that waits', () => {
+  /** POST ?uploadId=… with `xml`, signed with SigV4; calls `onData` with the text received so far. */
+  function postComplete(key: string, uploadId: string, xml: string) {
+    const url = new URL(server.url);
+    const signer = new SignatureV4({
+      service: 's3',
+      region: 'us-east-1',
+      credentials: admin,
+      sha256: Hash.bind(null, 'sha256'),
+      uriEscapePath: false,
+    });
+    let text = '';
+    const done = (async () => {
+      const signed = await signer.sign({
+        method: 'POST',
+        protocol: 'http:',
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: `/${bucket}/${key}`,
+        query: { uploadId },
+        headers: { host: url.host, 'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(xml)) },
+        body: xml,
+      });
+      return new Promise<number>((resolve, reject) => {
+        const req = http.request(
+          {
+            host: url.hostname,
+            port: url.port,
+            method: 'POST',
+            path: `/${bucket}/${key}?uploadId=${encodeURIComponent(uploadId)}`,
+            headers: signed.headers,
+          },
+          (res) => {
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => {
+              text += chunk;
+            });
+            res.on('end', () => resolve(res.statusCode!));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(xml);
+      });
+    })();
+    return { done, received: () => text };
+  }
+
+  it('answers 200 at once and keeps the connection alive until the result, or an <Error> document, follows', async () => {
+    const client = sdkClient(server, admin);
+    const sql = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      for (const outcome of ['result', 'error'] as const) {
+        const key = `slow/${outcome}.bin`;
+        const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+        const part = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: 'the only part' }));
+        const xml = `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${part.ETag}</ETag></Part></CompleteMultipartUpload>`;
+        let call!: ReturnType<typeof postComplete>;
+        // a part writer holds the upload: the complete waits for it, and meanwhile its 200 goes out
+        await sql.begin(async (tx) => {
+          await tx`select 1 from multipart_uploads where id = ${UploadId!} for share`;
+          call = postComplete(key, UploadId!, xml);
+          await waitUntil(() => call.received().startsWith('<?xml'), 'the 200 and the XML declaration');
+          if (outcome === 'error') await tx`delete from multipart_parts where upload_id = ${UploadId!}`;
+        });
+        expect(await call.done).toBe(200);
+        const body = call.received();
+        if (outcome === 'result') {
+          expect(body).toMatch(/^<\?xml[^>]*>\s+<CompleteMultipartUploadResult[^>]*>.*<ETag>(&quot;|")[0-9a-f]{32}-1(&quot;|")<\/ETag>/s);
+          expect((await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ContentLength).toBe('the only part'.length);
+        } else {
+          expect(body).toMatch(/^<\?xml[^>]*>\s+<Error><Code>InvalidPart<\/Code>/s);
+          expect(await errorCode(client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })))).toBe('NotFound');
+        }
+      }
+    } finally {
+      await sql.end();
+    }
   });
 });
 
