@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Sql } from '../platform/db/client.js';
-import { AppError, type ErrorCode } from '../platform/errors.js';
+import { AppError, type ErrorCode, notFound } from '../platform/errors.js';
 import { requireContentType, contentTypeOf } from './content-types.js';
 import * as q from './queries.js';
 import { requireBucketName, requireKeyPrefix, requireObjectKey } from './s3-uri.js';
@@ -240,7 +240,8 @@ export class MultipartService {
     requirePartNumber(target.partNumber);
     this.checkUploadId(target.uploadId);
     if (!(await q.uploadOf(this.sql, target.uploadId, target.bucket, target.key))) throw noSuchUpload(target.uploadId);
-    const opened = await this.storage.open(source.bucket, source.key, { bucket: 'copySource', key: 'copySource' });
+    if (!(await this.storage.bucket(source.bucket, 'copySourceBucket'))) throw notFound('bucket', source.bucket, 'copySourceBucket');
+    const opened = await this.storage.open(source.bucket, source.key, { bucket: 'copySourceBucket', key: 'copySource' });
     try {
       const range = source.range ?? { first: 0, last: opened.size - 1 };
       if (range.first < 0 || range.last < range.first || range.last >= opened.size) {

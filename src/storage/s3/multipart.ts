@@ -14,15 +14,6 @@ import { decodeBody } from './payload.js';
 import { headerValue } from './signature.js';
 import { parseXml, readSmallBody, sendXml, xmlDocument } from './xml.js';
 
-type MultipartOperationName =
-  | 'CreateMultipartUpload'
-  | 'UploadPart'
-  | 'UploadPartCopy'
-  | 'CompleteMultipartUpload'
-  | 'AbortMultipartUpload'
-  | 'ListParts'
-  | 'ListMultipartUploads';
-
 const S3_STATUS: Record<string, number> = {
   NoSuchUpload: 404,
   InvalidPart: 400,
@@ -222,7 +213,8 @@ function errorDocument(err: unknown, request: S3Request, log: Logger): string {
   );
 }
 
-export function multipartOperations(multipart: MultipartService, log: Logger): Pick<OperationTable, MultipartOperationName> {
+/** The multipart entries of the endpoint's operation table. */
+export function multipartOperations(multipart: MultipartService, log: Logger) {
   const listUploadsOf = (upload: MultipartUploadRow) => ({
     Key: upload.key,
     UploadId: upload.id,
@@ -339,5 +331,5 @@ export function multipartOperations(multipart: MultipartService, log: Logger): P
         CommonPrefixes: listing.commonPrefixes.map((p) => ({ Prefix: encode(p) })),
       });
     }),
-  };
+  } satisfies Partial<OperationTable>;
 }

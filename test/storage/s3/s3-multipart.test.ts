@@ -285,58 +285,19 @@ print(json.dumps({
     const source = crypto.randomBytes(6 * MiB);
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'copy/source.bin', Body: source }));
     const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'copy/target.bin' }));
-    const first = await client.send(
-      new UploadPartCopyCommand({
-        Bucket: bucket,
-        Key: 'copy/target.bin',
-        UploadId,
-        PartNumber: 1,
-        CopySource: `${bucket}/copy/source.bin`,
-        CopySourceRange: `bytes=0-${5 * MiB - 1}`,
-      }),
-    );
-    const second = await client.send(
-      new UploadPartCopyCommand({
-        Bucket: bucket,
-        Key: 'copy/target.bin',
-        UploadId,
-        PartNumber: 2,
-        CopySource: `/${bucket}/copy/source.bin`,
-      }),
-    );
+    const copyPart = (PartNumber: number, CopySource: string, CopySourceRange?: string) =>
+      client.send(new UploadPartCopyCommand({ Bucket: bucket, Key: 'copy/target.bin', UploadId, PartNumber, CopySource, CopySourceRange }));
+    const first = await copyPart(1, `${bucket}/copy/source.bin`, `bytes=0-${5 * MiB - 1}`);
+    const second = await copyPart(2, `/${bucket}/copy/source.bin`);
     expect(first.CopyPartResult?.ETag).toBe(
       `"${crypto
         .createHash('md5')
         .update(source.subarray(0, 5 * MiB))
         .digest('hex')}"`,
     );
-    expect(
-      await errorCode(
-        client.send(
-          new UploadPartCopyCommand({
-            Bucket: bucket,
-            Key: 'copy/target.bin',
-            UploadId,
-            PartNumber: 3,
-            CopySource: `${bucket}/copy/source.bin`,
-            CopySourceRange: `bytes=0-${6 * MiB}`,
-          }),
-        ),
-      ),
-    ).toBe('InvalidArgument');
-    expect(
-      await errorCode(
-        client.send(
-          new UploadPartCopyCommand({
-            Bucket: bucket,
-            Key: 'copy/target.bin',
-            UploadId,
-            PartNumber: 3,
-            CopySource: `${bucket}/copy/none.bin`,
-          }),
-        ),
-      ),
-    ).toBe('NoSuchKey');
+    expect(await errorCode(copyPart(3, `${bucket}/copy/source.bin`, `bytes=0-${6 * MiB}`))).toBe('InvalidArgument');
+    expect(await errorCode(copyPart(3, `${bucket}/copy/none.bin`))).toBe('NoSuchKey');
+    expect(await errorCode(copyPart(3, 'no-such-bucket/copy/source.bin'))).toBe('NoSuchBucket');
     await client.send(
       new CompleteMultipartUploadCommand({
         Bucket: bucket,
