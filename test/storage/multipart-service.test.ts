@@ -241,6 +241,16 @@ describe('multipart service', () => {
     expect(await uploadDirs()).not.toContain(made[5]!.id);
   });
 
+  it('a complete refused at commit (the key became a "directory" meanwhile) keeps the upload and leaves no temp file', async () => {
+    const { upload, parts } = await uploadParts('clash/x', [100]);
+    await storage.put(bucket, 'clash/x/y', [Buffer.from('y')]);
+    expect(await s3CodeOf(multipart.complete({ bucket, key: 'clash/x', uploadId: upload.id, parts }))).toBe('CONFLICT');
+    expect((await multipart.listParts({ bucket, key: 'clash/x', uploadId: upload.id })).parts).toHaveLength(1);
+    expect((await fs.readdir(storage.tmpDir)).filter((name) => name.startsWith('complete-'))).toEqual([]);
+    await storage.deleteObject(bucket, 'clash/x/y');
+    expect((await multipart.complete({ bucket, key: 'clash/x', uploadId: upload.id, parts })).size).toBe(100);
+  });
+
   it('the sweep aborts uploads older than the expiry and leaves newer ones', async () => {
     const old = await uploadParts('sweep/old.bin', [10]);
     const fresh = await uploadParts('sweep/fresh.bin', [10]);

@@ -21,6 +21,7 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
+import { Crc32 } from '@aws-crypto/crc32';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Hash } from '@smithy/hash-node';
@@ -172,7 +173,11 @@ codes = {
   'part_10001': code_of(lambda: s3.upload_part(Bucket='${bucket}', Key=key, UploadId=uid, PartNumber=10001, Body=b'x')),
   'other_key': code_of(lambda: s3.list_parts(Bucket='${bucket}', Key='boto/other.bin', UploadId=uid)),
   'no_parts': code_of(lambda: s3.complete_multipart_upload(Bucket='${bucket}', Key=key, UploadId=uid, MultipartUpload={'Parts': []})),
+  # a part whose bytes fail their Content-MD5 is not stored (part 1 stays as it was)
+  'bad_md5': code_of(lambda: s3.upload_part(Bucket='${bucket}', Key=key, UploadId=uid, PartNumber=1, Body=b'other bytes',
+      ContentMD5='AAAAAAAAAAAAAAAAAAAAAA==')),
 }
+codes['parts_after_bad_md5'] = [[p['PartNumber'], p['ETag']] for p in s3.list_parts(Bucket='${bucket}', Key=key, UploadId=uid)['Parts']] == [[p['PartNumber'], p['ETag']] for p in parts]
 done = s3.complete_multipart_upload(Bucket='${bucket}', Key=key, UploadId=uid, MultipartUpload={'Parts': parts})
 manual = s3.head_object(Bucket='${bucket}', Key=key)
 codes['complete_twice'] = code_of(lambda: s3.complete_multipart_upload(Bucket='${bucket}', Key=key, UploadId=uid,
@@ -230,6 +235,8 @@ print(json.dumps({
       part_10001: 'InvalidArgument',
       other_key: 'NoSuchUpload',
       no_parts: 'MalformedXML',
+      bad_md5: 'BadDigest',
+      parts_after_bad_md5: true,
       complete_twice: 'NoSuchUpload',
       too_small: 'EntityTooSmall',
       complete_after_abort: 'NoSuchUpload',
@@ -341,6 +348,15 @@ print(json.dumps({
       'AccessDenied',
     );
     expect((await client.send(new ListPartsCommand({ Bucket: bucket, Key: 'perm/x.bin', UploadId }))).Parts ?? []).toEqual([]);
+    // the SDK sends a CRC32 with each part by default: verified, kept with the part and listed
+    const uploaded = await client.send(
+      new UploadPartCommand({ Bucket: bucket, Key: 'perm/x.bin', UploadId, PartNumber: 1, Body: 'checksummed' }),
+    );
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(new Crc32().update(Buffer.from('checksummed')).digest() >>> 0);
+    expect(uploaded.ChecksumCRC32).toBe(crc.toString('base64'));
+    const listed = await client.send(new ListPartsCommand({ Bucket: bucket, Key: 'perm/x.bin', UploadId }));
+    expect((listed.Parts ?? []).map((p) => [p.PartNumber, p.ChecksumCRC32])).toEqual([[1, crc.toString('base64')]]);
     await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'perm/x.bin', UploadId }));
   });
 
