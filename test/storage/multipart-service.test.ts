@@ -251,6 +251,32 @@ describe('multipart service', () => {
     expect((await multipart.complete({ bucket, key: 'clash/x', uploadId: upload.id, parts })).size).toBe(100);
   });
 
+  it('a part still arriving when the upload completes is refused (NoSuchUpload) and leaves no file', async () => {
+    const { upload, parts } = await uploadParts('late-part.bin', [100]);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started!: () => void;
+    const receiving = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    async function* slowBody() {
+      yield Buffer.from('first bytes');
+      started();
+      await gate;
+      yield Buffer.from('the rest');
+    }
+    const late = multipart.uploadPart({ bucket, key: 'late-part.bin', uploadId: upload.id, partNumber: 2 }, slowBody());
+    await receiving;
+    await multipart.complete({ bucket, key: 'late-part.bin', uploadId: upload.id, parts });
+    release();
+    expect(await s3CodeOf(late)).toBe('NoSuchUpload');
+    expect(await uploadDirs()).not.toContain(upload.id);
+    expect((await fs.readdir(storage.tmpDir)).filter((name) => name.startsWith('part-'))).toEqual([]);
+    expect((await fs.readFile(objectFile('late-part.bin'))).length).toBe(100);
+  });
+
   it('the sweep aborts uploads older than the expiry and leaves newer ones', async () => {
     const old = await uploadParts('sweep/old.bin', [10]);
     const fresh = await uploadParts('sweep/fresh.bin', [10]);
