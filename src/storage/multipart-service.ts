@@ -22,12 +22,12 @@ import type { MultipartPartRow, MultipartUploadRow, ObjectRow, ObjectChecksum } 
 // Part directories whose upload is gone (completed, aborted, swept, or its bucket deleted) are
 // removed after the commit, or by the sweep.
 
-export const MIN_PART_NUMBER = 1;
-export const MAX_PART_NUMBER = 10_000;
+const MIN_PART_NUMBER = 1;
+const MAX_PART_NUMBER = 10_000;
 /** S3's smallest part but the last (EntityTooSmall) */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
-export const MAX_LIST_PARTS = 1000;
-export const MAX_LIST_UPLOADS = 1000;
+const MAX_LIST_PARTS = 1000;
+const MAX_LIST_UPLOADS = 1000;
 const UPLOAD_ID = /^[A-Za-z0-9_-]{32}$/;
 const CHECKSUM_ALGORITHMS: ReadonlyArray<ObjectChecksum['algorithm']> = ['crc32', 'crc32c', 'sha1', 'sha256'];
 const COPY_BATCH_BYTES = 1024 * 1024;
@@ -40,15 +40,14 @@ export type MultipartS3Code =
   | 'EntityTooSmall'
   | 'EntityTooLarge'
   | 'MalformedXML'
-  | 'InvalidArgument'
-  | 'InvalidRange';
+  | 'InvalidArgument';
 
 /** An AppError that also says which S3 error it is (the S3 surface answers `s3Code`). */
-export function multipartError(code: ErrorCode, s3Code: MultipartS3Code, message: string, field?: string): AppError {
+function multipartError(code: ErrorCode, s3Code: MultipartS3Code, message: string, field?: string): AppError {
   return new AppError(code, message, field, { s3Code });
 }
 
-export const noSuchUpload = (id: string) =>
+const noSuchUpload = (id: string) =>
   multipartError(
     'NOT_FOUND',
     'NoSuchUpload',
@@ -88,7 +87,7 @@ export interface MultipartOptions {
   expirySeconds: number;
 }
 
-export function requirePartNumber(value: number, field = 'partNumber'): number {
+function requirePartNumber(value: number, field = 'partNumber'): number {
   if (!Number.isInteger(value) || value < MIN_PART_NUMBER || value > MAX_PART_NUMBER) {
     throw multipartError(
       'BAD_USER_INPUT',
@@ -101,7 +100,7 @@ export function requirePartNumber(value: number, field = 'partNumber'): number {
 }
 
 /** x-amz-checksum-algorithm (CRC32, CRC32C, SHA1, SHA256; any case) as stored. */
-export function requireChecksumAlgorithm(value: string, field: string): ObjectChecksum['algorithm'] {
+function requireChecksumAlgorithm(value: string, field: string): ObjectChecksum['algorithm'] {
   const lower = value.toLowerCase() as ObjectChecksum['algorithm'];
   if (!CHECKSUM_ALGORITHMS.includes(lower)) {
     throw multipartError('BAD_USER_INPUT', 'InvalidArgument', `must be one of ${CHECKSUM_ALGORITHMS.join(', ').toUpperCase()}`, field);

@@ -5,7 +5,7 @@
 import type http from 'node:http';
 import type { Logger } from 'pino';
 import { AppError } from '../../platform/errors.js';
-import type { CompletedPart, MultipartService } from '../multipart-service.js';
+import type { CompletedPart, MultipartS3Code, MultipartService } from '../multipart-service.js';
 import type { MultipartUploadRow, ObjectChecksum } from '../tables.js';
 import { OWNER } from './buckets.js';
 import { S3Error, s3ErrorOf } from './errors.js';
@@ -14,7 +14,7 @@ import { decodeBody } from './payload.js';
 import { headerValue } from './signature.js';
 import { parseXml, readSmallBody, sendXml, xmlDocument } from './xml.js';
 
-const S3_STATUS: Record<string, number> = {
+const S3_STATUS: Record<MultipartS3Code, number> = {
   NoSuchUpload: 404,
   InvalidPart: 400,
   InvalidPartOrder: 400,
@@ -22,14 +22,13 @@ const S3_STATUS: Record<string, number> = {
   EntityTooLarge: 400,
   MalformedXML: 400,
   InvalidArgument: 400,
-  InvalidRange: 416,
 };
 
 /** The service's multipart errors as S3's (the rest goes to the endpoint's own translation). */
 function s3Error(err: unknown): unknown {
   if (!(err instanceof AppError)) return err;
   const code = err.extensions?.s3Code;
-  if (typeof code === 'string' && code in S3_STATUS) return new S3Error(code, S3_STATUS[code]!, err.message);
+  if (typeof code === 'string' && code in S3_STATUS) return new S3Error(code, S3_STATUS[code as MultipartS3Code], err.message);
   if (err.code === 'NOT_FOUND' && err.field === 'copySourceBucket')
     return new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist');
   if (err.code === 'NOT_FOUND' && err.field === 'copySource') return new S3Error('NoSuchKey', 404, 'The specified key does not exist.');
