@@ -129,6 +129,8 @@ export class MultipartService {
     private readonly log: Logger,
   ) {
     this.partsDir = path.join(options.dataDir, 'multipart');
+    // a deleted bucket's uploads went with it (foreign key cascade): their parts go now
+    storage.onBucketDeleted(() => this.removeOrphanParts());
   }
 
   /** Sweeps now (leftovers of a crash) and then every hour, or sooner when uploads expire sooner. */
@@ -497,8 +499,7 @@ export class MultipartService {
 
   /**
    * Aborts uploads older than the expiry (as S3's AbortIncompleteMultipartUpload lifecycle rule)
-   * and removes part directories whose upload is gone (a crash between a commit and the removal,
-   * a deleted bucket). Several servers may sweep at once: locked uploads are skipped.
+   * and removes part directories whose upload is gone (a crash between a commit and the removal). Several servers may sweep at once: locked uploads are skipped.
    */
   async sweep(now = new Date()): Promise<number> {
     let aborted = 0;
@@ -515,13 +516,18 @@ export class MultipartService {
         if (gone.length < 100) break;
       }
     }
+    await this.removeOrphanParts();
+    if (aborted) this.log.info({ aborted }, 'aborted expired multipart uploads');
+    return aborted;
+  }
+
+  /** Removes the part directories whose upload no longer exists. */
+  private async removeOrphanParts(): Promise<void> {
     const dirs = (await fs.readdir(this.partsDir).catch(() => [] as string[])).filter((name) => UPLOAD_ID.test(name));
     for (let i = 0; i < dirs.length; i += 500) {
       const batch = dirs.slice(i, i + 500);
       const live = await q.existingUploadIds(this.sql, batch);
       for (const id of batch) if (!live.has(id)) await this.removeParts(id);
     }
-    if (aborted) this.log.info({ aborted }, 'aborted expired multipart uploads');
-    return aborted;
   }
 }

@@ -157,6 +157,8 @@ const isErrno = (err: unknown, ...codes: string[]) => codes.includes((err as Nod
 export class StorageService {
   readonly tmpDir: string;
   private sweeper: NodeJS.Timeout | null = null;
+  /** what other parts of storage keep per bucket outside its directory (multipart uploads' parts) */
+  private readonly bucketDeletedListeners: Array<(bucket: string) => Promise<void>> = [];
 
   constructor(
     private readonly sql: Sql,
@@ -194,6 +196,11 @@ export class StorageService {
     }
     if (removed) this.log.info({ removed }, 'removed stale temp objects');
     return removed;
+  }
+
+  /** Runs `listener` after each bucket delete has committed (its failures are logged, not thrown). */
+  onBucketDeleted(listener: (bucket: string) => Promise<void>): void {
+    this.bucketDeletedListeners.push(listener);
   }
 
   private bucketDir(bucket: string): string {
@@ -263,6 +270,9 @@ export class StorageService {
         throw err;
       });
     if (moved) await fs.rm(trash, { recursive: true, force: true });
+    for (const listener of this.bucketDeletedListeners) {
+      await listener(name).catch((err) => this.log.warn({ err, bucket: name }, 'cleanup after a bucket delete failed'));
+    }
     return { name, deletedObjects };
   }
 
