@@ -259,6 +259,14 @@ print(json.dumps({
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'sdk/lib-storage.bin' }));
     expect(head).toMatchObject({ ContentLength: data.length, ContentType: 'application/x-sdk', ETag: done.ETag });
     expect(sha256Of(await bodyOf(client, 'sdk/lib-storage.bin'))).toBe(sha256Of(data));
+    // one part of it by number: not kept, so refused rather than answered with the whole object
+    expect(await errorCode(client.send(new GetObjectCommand({ Bucket: bucket, Key: 'sdk/lib-storage.bin', PartNumber: 1 })))).toBe(
+      'NotImplemented',
+    );
+    const partHead = await client
+      .send(new HeadObjectCommand({ Bucket: bucket, Key: 'sdk/lib-storage.bin', PartNumber: 1 }))
+      .catch((e) => e);
+    expect(partHead.$metadata.httpStatusCode).toBe(501);
   });
 
   it('rclone copies a file above its upload cutoff in parts', async () => {
