@@ -3,9 +3,9 @@ import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Sql, Tx } from '../platform/db/client.js';
+import type { Db, Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries.js';
-import type { BucketRow, ObjectChecksum, ObjectRow } from './tables.js';
+import type { BucketRow, ObjectChecksum, ObjectEventKind, ObjectRow } from './tables.js';
 import { contentTypeOf, requireContentType } from './content-types.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
 import { pageSize } from '../platform/paging.js';
@@ -157,6 +157,8 @@ const isErrno = (err: unknown, ...codes: string[]) => codes.includes((err as Nod
 export class StorageService {
   readonly tmpDir: string;
   private sweeper: NodeJS.Timeout | null = null;
+  /** what other parts of storage keep per bucket outside its directory (multipart uploads' parts) */
+  private readonly bucketDeletedListeners: Array<(bucket: string) => Promise<void>> = [];
 
   constructor(
     private readonly sql: Sql,
@@ -196,11 +198,17 @@ export class StorageService {
     return removed;
   }
 
+  /** Runs `listener` after each bucket delete has committed (its failures are logged, not thrown). */
+  onBucketDeleted(listener: (bucket: string) => Promise<void>): void {
+    this.bucketDeletedListeners.push(listener);
+  }
+
   private bucketDir(bucket: string): string {
     return path.join(this.options.bucketsDir, bucket);
   }
 
-  private tempPath(label: string): string {
+  /** A new path in the temp dir (same filesystem as the buckets: renamed into place, never copied). */
+  tempPath(label: string): string {
     return path.join(this.tmpDir, `${label}-${crypto.randomBytes(8).toString('hex')}`);
   }
 
@@ -228,7 +236,7 @@ export class StorageService {
     return (await q.bucketByName(this.sql, name)) ?? null;
   }
 
-  private async requireBucket(name: string, field: string): Promise<BucketRow> {
+  async requireBucket(name: string, field: string): Promise<BucketRow> {
     const row = await this.bucket(name, field);
     if (!row) throw notFound('bucket', name, field);
     return row;
@@ -262,6 +270,9 @@ export class StorageService {
         throw err;
       });
     if (moved) await fs.rm(trash, { recursive: true, force: true });
+    for (const listener of this.bucketDeletedListeners) {
+      await listener(name).catch((err) => this.log.warn({ err, bucket: name }, 'cleanup after a bucket delete failed'));
+    }
     return { name, deletedObjects };
   }
 
@@ -411,7 +422,8 @@ export class StorageService {
     }
   }
 
-  private async writeTemp(temp: string, body: Body, maxBytes: number, field: string) {
+  /** Streams `body` to a new file `temp`, fsynced: its size and ETag (PAYLOAD_TOO_LARGE past `maxBytes`). */
+  async writeTemp(temp: string, body: Body, maxBytes: number, field: string): Promise<{ size: number; etag: string }> {
     const md5 = crypto.createHash('md5');
     let size = 0;
     const handle = await fs.open(temp, 'wx', 0o644);
@@ -453,7 +465,20 @@ export class StorageService {
   }
 
   /** One transaction: row (locked) + event + rename into place. */
-  private async commitFile(
+  private commitFile(
+    bucket: string,
+    key: string,
+    temp: string,
+    meta: { size: number; etag: string; contentType: string; checksum: ObjectChecksum | null },
+    fields: { bucket: string; key: string },
+  ): Promise<ObjectRow> {
+    return this.sql.begin((tx) => this.commitFileIn(tx, 'ObjectCreated:Put', bucket, key, temp, meta, fields));
+  }
+
+  /** The commit of a write, in the caller's transaction: row (locked) + event `kind` + rename into place. */
+  async commitFileIn(
+    tx: Tx,
+    kind: ObjectEventKind,
     bucket: string,
     key: string,
     temp: string,
@@ -461,14 +486,12 @@ export class StorageService {
     fields: { bucket: string; key: string },
   ): Promise<ObjectRow> {
     const target = objectFilePath(this.options.bucketsDir, bucket, key);
-    return this.sql.begin(async (tx) => {
-      if (!(await q.lockBucketShared(tx, bucket))) throw notFound('bucket', bucket, fields.bucket);
-      await this.requireNoPathClash(tx, bucket, key, fields.key);
-      const row = await q.upsertObject(tx, { bucket, key, ...meta });
-      await q.insertObjectEvent(tx, 'ObjectCreated:Put', row);
-      await this.renameIntoPlace(temp, target, bucket, key, fields.key);
-      return row;
-    });
+    if (!(await q.lockBucketShared(tx, bucket))) throw notFound('bucket', bucket, fields.bucket);
+    await this.requireNoPathClash(tx, bucket, key, fields.key);
+    const row = await q.upsertObject(tx, { bucket, key, ...meta });
+    await q.insertObjectEvent(tx, kind, row);
+    await this.renameIntoPlace(temp, target, bucket, key, fields.key);
+    return row;
   }
 
   private async renameIntoPlace(temp: string, target: string, bucket: string, key: string, field: string): Promise<void> {
@@ -510,7 +533,7 @@ export class StorageService {
     );
   }
 
-  private async requireNoPathClash(db: Sql | Tx, bucket: string, key: string, field: string): Promise<void> {
+  async requireNoPathClash(db: Db, bucket: string, key: string, field: string): Promise<void> {
     const parts = key.split('/');
     const ancestors = parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('/'));
     const below = `${key}/`;
