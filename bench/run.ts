@@ -30,6 +30,7 @@ import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import postgres from 'postgres';
 import { startApp, type RunningApp } from '../src/app.js';
+import { benchS3 } from './s3.js';
 import { loadConfig, type Config } from '../src/platform/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/platform/db/embedded-postgres.js';
 import { runMigrations } from '../src/platform/db/migrate.js';
@@ -71,7 +72,7 @@ const LOG_SUBSCRIBERS = [1, 1_000];
 const OBJECT_MB = 200;
 const OBJECT_RUNS = 3;
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9,10,12,13').split(',').map((f) => Number(f.trim())));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9,10,12,13,14').split(',').map((f) => Number(f.trim())));
 
 // ---- results ----
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
@@ -1372,6 +1373,11 @@ async function main() {
         say,
         results,
       }),
+    );
+
+  if (ONLY.has(14))
+    await figure('14. S3 endpoint: aws CLI and boto3 throughput, small objects with the SDK v3', () =>
+      benchS3({ api, tmp, startBareServer, record, say, results }),
     );
 
   printSummary();

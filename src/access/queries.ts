@@ -17,6 +17,11 @@ export async function apiKeyByS3AccessKeyId(db: Db, accessKeyId: string): Promis
   return row;
 }
 
+export async function apiKeyById(db: Db, id: string): Promise<ApiKeyRow | undefined> {
+  const [row] = await db<ApiKeyRow[]>`select * from api_keys where id = ${id}`;
+  return row;
+}
+
 export async function apiKeyByHash(db: Db, hash: string): Promise<ApiKeyRow | undefined> {
   const [row] = await db<ApiKeyRow[]>`select * from api_keys where hash = ${hash}`;
   return row;

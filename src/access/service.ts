@@ -32,6 +32,13 @@ export interface S3Credentials {
   principal: Principal;
 }
 
+/** An API key's S3 credentials as a function's configuration keeps them (the secret still sealed). */
+export interface ExecutionKey {
+  keyId: string;
+  accessKeyId: string;
+  secretSealed: string;
+}
+
 export class AuthService {
   // Key checks run on every request: a short cache keeps them off the database; revocation
   // clears it on every replica through NOTIFY.
@@ -151,6 +158,25 @@ export class AuthService {
       s3SecretSealed: s3SecretAccessKey === null ? null : this.secrets.encrypt(s3SecretAccessKey),
     });
     return { key, row, s3SecretAccessKey };
+  }
+
+  /**
+   * The S3 credentials of key `keyId` for a function to run with. Handing a key to code is using it, so
+   * the caller must hold every action the key has (as IAM's iam:PassRole): a narrow key cannot reach a
+   * wider one's rights through a function. A revoked key's credentials stop at the S3 endpoint.
+   */
+  async executionKey(caller: Principal, keyId: string, field: string): Promise<ExecutionKey> {
+    if (keyId.length > Limits.nameLength) throw badInput(field, 'is too long');
+    const row = await q.apiKeyById(this.sql, keyId);
+    if (!row || row.revokedAt) throw notFound('API key', keyId, field);
+    if (!row.s3AccessKeyId || !row.s3SecretSealed) {
+      throw badInput(field, `API key ${keyId} has no S3 credentials: create one with createApiKey(input: { s3Credentials: true })`);
+    }
+    const wider = row.actions.find((a) => !caller.actions.some((c) => covers(c, a)));
+    if (wider !== undefined) {
+      throw new AppError('FORBIDDEN', `API key ${keyId} may do "${wider}", which this key may not: it can't be given to a function`, field);
+    }
+    return { keyId: row.id, accessKeyId: row.s3AccessKeyId, secretSealed: row.s3SecretSealed };
   }
 
   async revoke(id: string): Promise<ApiKeyRow> {

@@ -4,7 +4,15 @@ import crypto from 'node:crypto';
 import type { Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries/functions.js';
 import { createStream, systemLog } from '../logs/queries.js';
-import type { FunctionAliasRow, FunctionConfig, FunctionRow, FunctionRuntimeName, FunctionVersionRow } from './tables.js';
+import type {
+  FunctionAliasRow,
+  FunctionConfig,
+  FunctionExecutionKey,
+  FunctionRow,
+  FunctionRuntimeName,
+  FunctionVersionRow,
+} from './tables.js';
+import type { Principal } from '../platform/authorization.js';
 import { Channel, notify } from '../platform/notifications/channels.js';
 import { newId } from '../platform/ids.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
@@ -72,6 +80,8 @@ export interface FunctionConfigurationInput {
   description?: string | null;
   tags?: unknown;
   eventInvokeConfig?: EventInvokeConfigInput | null;
+  /** an API key id ("" clears it on update) */
+  executionKeyId?: string | null;
 }
 
 export interface CreateFunctionInput extends FunctionConfigurationInput {
@@ -167,6 +177,7 @@ const configOf = (f: FunctionRow): FunctionConfig => ({
   codeSha256: f.codeSha256,
   codeSize: f.codeSize,
   description: f.description,
+  executionKey: f.executionKey,
 });
 
 /** `openEnv`: environments are stored encrypted (each time with a new IV), so they are compared opened */
@@ -180,6 +191,7 @@ const sameConfig = (a: FunctionConfig, b: FunctionConfig, openEnv: (env: Record<
       c.timeoutSeconds,
       Object.entries(openEnv(c.environment)).sort(),
       c.codeSha256,
+      c.executionKey?.keyId ?? null,
     ]);
   return norm(a) === norm(b);
 };
@@ -190,6 +202,14 @@ export interface ResolvedVersion {
   version: string;
   config: FunctionConfig;
   revisionId: string;
+}
+
+/** How instances reach the buckets over S3, and with whose rights. */
+export interface FunctionAccess {
+  /** the S3 endpoint as processes on this host reach it */
+  s3EndpointUrl(): string;
+  /** an API key's S3 credentials for a function, if `caller` may hand them out (access module) */
+  executionKey(caller: Principal, keyId: string, field: string): Promise<FunctionExecutionKey>;
 }
 
 /** What the functions module does when a function changes, told by the service after the commit. */
@@ -214,6 +234,7 @@ export class FunctionService {
     private readonly concurrencyLimit: number,
     private readonly secrets: Secrets,
     private readonly lifecycle: FunctionLifecycle,
+    private readonly access: FunctionAccess,
   ) {}
 
   async get(name: string): Promise<FunctionRow | undefined> {
@@ -331,7 +352,7 @@ export class FunctionService {
     return out;
   }
 
-  async create(input: CreateFunctionInput): Promise<FunctionRow> {
+  async create(caller: Principal, input: CreateFunctionInput): Promise<FunctionRow> {
     const name = requireFunctionName(input.name, 'name');
     const runtime = requireRuntime(input.runtime, 'runtime');
     const handler = requireHandler(input.handler, 'handler');
@@ -352,6 +373,7 @@ export class FunctionService {
     const tags = requireTags(input.tags, 'tags');
     const description = requireDescription(input.description ?? '', 'description');
     const asyncSettings = this.asyncSettings(input.eventInvokeConfig, null, 'eventInvokeConfig');
+    const executionKey = input.executionKeyId ? await this.access.executionKey(caller, input.executionKeyId, 'executionKeyId') : null;
     if (await q.functionByName(this.sql, name)) throw conflict(`Function already exist: ${name}`, 'name');
     const stored = await this.code.store(input.code, 'code');
     const id = newId('fn');
@@ -369,6 +391,7 @@ export class FunctionService {
         ephemeralStorageMb,
         timeoutSeconds,
         environment,
+        executionKey,
         tags,
         reservedConcurrency: input.reservedConcurrency ?? null,
         codeSha256: stored.sha256,
@@ -424,7 +447,7 @@ export class FunctionService {
     return { fn, version: null };
   }
 
-  async updateConfiguration(input: FunctionConfigurationInput & { functionName: string }): Promise<FunctionRow> {
+  async updateConfiguration(caller: Principal, input: FunctionConfigurationInput & { functionName: string }): Promise<FunctionRow> {
     const patch: q.FunctionPatch = {};
     if (input.runtime != null) patch.runtime = requireRuntime(input.runtime, 'runtime');
     if (input.handler != null) patch.handler = requireHandler(input.handler, 'handler');
@@ -444,6 +467,9 @@ export class FunctionService {
       patch.environment = this.secrets.sealEnv(requireFunctionEnv(input.environment, 'environment'));
     if (input.tags !== undefined && input.tags !== null) patch.tags = requireTags(input.tags, 'tags');
     if (input.description != null) patch.description = requireDescription(input.description, 'description');
+    if (input.executionKeyId != null)
+      patch.executionKey =
+        input.executionKeyId === '' ? null : await this.access.executionKey(caller, input.executionKeyId, 'executionKeyId');
     const row = await this.sql.begin(async (tx) => {
       const current = await this.lockForUpdate(tx, input.functionName);
       if (input.reservedConcurrency !== undefined) {
@@ -671,6 +697,12 @@ export class FunctionService {
       ephemeralStorageMb: ephemeralOf(c),
       timeoutSeconds: c.timeoutSeconds,
       environment: this.secrets.openEnv(c.environment),
+      s3: {
+        endpointUrl: this.access.s3EndpointUrl(),
+        credentials: c.executionKey
+          ? { accessKeyId: c.executionKey.accessKeyId, secretAccessKey: this.secrets.decrypt(c.executionKey.secretSealed) }
+          : null,
+      },
       codeHash,
       packagePath: this.code.packagePath(codeHash),
     };

@@ -4,6 +4,9 @@ import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { LogStreamKind } from '../logs/graphql.js';
 import { Connection } from '../platform/graphql/connection.js';
 
+const EXECUTION_KEY =
+  'an API key with S3 credentials: its instances get them as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (with AWS_ENDPOINT_URL_S3), so AWS SDKs reach the buckets as that key; the caller must hold every action of that key';
+
 export enum Runtime {
   NODEJS20 = 'NODEJS20',
   PYTHON311 = 'PYTHON311',
@@ -132,6 +135,8 @@ export class LambdaFunction {
   @Field(() => Int) memoryMb!: number;
   @Field(() => Int, { description: "the size of each instance's private /tmp in MB (Lambda's EphemeralStorage.Size)" })
   ephemeralStorageMb!: number;
+  @Field(() => ID, { nullable: true, description: 'the API key whose S3 credentials the instances get (null: none)' })
+  executionKeyId!: string | null;
   @Field(() => Int) timeoutSeconds!: number;
   @Field(() => JSONResolver) environment!: Record<string, string>;
   @Field(() => JSONResolver) tags!: Record<string, string>;
@@ -297,6 +302,8 @@ export class CreateFunctionInput {
   @Field(() => String, { nullable: true }) description?: string;
   @Field(() => JSONResolver, { nullable: true }) tags?: unknown;
   @Field(() => EventInvokeConfigInput, { nullable: true }) eventInvokeConfig?: EventInvokeConfigInput;
+  @Field(() => ID, { nullable: true, description: EXECUTION_KEY })
+  executionKeyId?: string;
 }
 
 @InputType()
@@ -318,6 +325,8 @@ export class UpdateFunctionConfigurationInput {
   @Field(() => String, { nullable: true }) description?: string;
   @Field(() => JSONResolver, { nullable: true }) tags?: unknown;
   @Field(() => EventInvokeConfigInput, { nullable: true }) eventInvokeConfig?: EventInvokeConfigInput;
+  @Field(() => ID, { nullable: true, description: `${EXECUTION_KEY}; "" removes it` })
+  executionKeyId?: string;
 }
 
 @InputType()

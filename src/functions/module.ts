@@ -3,6 +3,7 @@
 import os from 'node:os';
 import { closeToOthers } from '../engine/functions/sandbox.js';
 import { LocalFunctionRuntime } from '../engine/functions/local-runtime.js';
+import type { AuthService } from '../access/service.js';
 import type { LogService } from '../logs/service.js';
 import type { Module } from '../platform/module.js';
 import { Channel } from '../platform/notifications/channels.js';
@@ -33,7 +34,7 @@ export class FunctionsModule implements Module {
 
   constructor(
     private readonly platform: Platform,
-    deps: { logs: LogService; storage: StorageService },
+    deps: { logs: LogService; storage: StorageService; access: AuthService },
   ) {
     const { sql, config, log, secrets, serverId } = platform;
     const logWriter = new FunctionLogWriter(sql, log);
@@ -43,6 +44,7 @@ export class FunctionsModule implements Module {
       (functionId, lines) => logWriter.add(functionId, lines),
       {
         pythonCommand: config.functionPython,
+        pythonSdkDir: config.functionPythonSdkDir,
         tool: platform.sandboxTool,
         spares: config.functionSpareSandboxes,
         debug: (msg) => log.debug(msg),
@@ -60,6 +62,10 @@ export class FunctionsModule implements Module {
             .removeFunction(functionId)
             .catch((err) => log.error({ err, functionId }, "stopping a deleted function's instances failed"));
         },
+      },
+      {
+        s3EndpointUrl: () => platform.address.localUrl,
+        executionKey: (caller, keyId, field) => deps.access.executionKey(caller, keyId, field),
       },
     );
     this.provisioned = new ProvisionedConcurrencyService(sql, this.functions, config.functionConcurrencyLimit, () =>

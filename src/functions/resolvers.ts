@@ -102,6 +102,7 @@ function toFunction(row: FunctionRow): FunctionObject {
     memoryMb: row.memoryMb,
     ephemeralStorageMb: row.ephemeralStorageMb,
     timeoutSeconds: row.timeoutSeconds,
+    executionKeyId: row.executionKey?.keyId ?? null,
     tags: row.tags,
     reservedConcurrency: row.reservedConcurrency,
     codeSha256: row.codeSha256,
@@ -231,8 +232,8 @@ export class FunctionResolver {
 
   @Authorized('functions:CreateFunction')
   @Mutation(() => CreateFunctionPayload, { description: 'The function starts Pending and becomes Active once its code is unpacked' })
-  async createFunction(@Arg('input', () => CreateFunctionInput) input: CreateFunctionInput) {
-    return { function: toFunction(await this.functionService.create(input)) };
+  async createFunction(@Arg('input', () => CreateFunctionInput) input: CreateFunctionInput, @Ctx() ctx: Context) {
+    return { function: toFunction(await this.functionService.create(ctx.principal!, input)) };
   }
 
   @Authorized('functions:UpdateFunctionCode')
@@ -243,8 +244,11 @@ export class FunctionResolver {
 
   @Authorized('functions:UpdateFunctionConfiguration')
   @Mutation(() => UpdateFunctionConfigurationPayload)
-  async updateFunctionConfiguration(@Arg('input', () => UpdateFunctionConfigurationInput) input: UpdateFunctionConfigurationInput) {
-    return { function: toFunction(await this.functionService.updateConfiguration(input)) };
+  async updateFunctionConfiguration(
+    @Arg('input', () => UpdateFunctionConfigurationInput) input: UpdateFunctionConfigurationInput,
+    @Ctx() ctx: Context,
+  ) {
+    return { function: toFunction(await this.functionService.updateConfiguration(ctx.principal!, input)) };
   }
 
   @Authorized('functions:DeleteFunction')

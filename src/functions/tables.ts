@@ -19,6 +19,15 @@ export interface FunctionConfig {
   codeSha256: string;
   codeSize: number;
   description: string;
+  /** the API key whose S3 credentials the instances get (absent: none) */
+  executionKey?: FunctionExecutionKey | null;
+}
+
+/** An API key's S3 credentials as a function keeps them: the secret sealed (platform Secrets). */
+export interface FunctionExecutionKey {
+  keyId: string;
+  accessKeyId: string;
+  secretSealed: string;
 }
 
 export const functions = pgTable(
@@ -34,6 +43,9 @@ export const functions = pgTable(
     ephemeralStorageMb: integer('ephemeral_storage_mb').notNull().default(512),
     timeoutSeconds: integer('timeout_seconds').notNull(),
     environment: jsonb('environment').$type<Record<string, string>>().notNull(),
+    // the API key the instances' S3 requests run as (its credentials copied sealed, so that an instance
+    // starts without a lookup; revoking the key still stops them at the S3 endpoint)
+    executionKey: jsonb('execution_key').$type<FunctionExecutionKey>(),
     tags: jsonb('tags').$type<Record<string, string>>().notNull(),
     reservedConcurrency: integer('reserved_concurrency'),
     // base64 sha256 of the code zip (Lambda's CodeSha256); the zip is stored by its hex digest

@@ -113,6 +113,8 @@ export interface Config {
   functionSpareSandboxes: number;
   /** the python3 command for PYTHON311 (resolved once to the real interpreter) */
   functionPython: string;
+  /** boto3 for PYTHON311 functions, as Lambda's runtime includes it (npm run functions:install) */
+  functionPythonSdkDir: string;
 
   // ---- triggers ----
   /** a schedule tick missed (all servers down) by more than this is skipped; the latest one within it fires once */
@@ -190,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     functionShutdownGraceMs: int(env, 'FUNCTION_SHUTDOWN_GRACE_MS', 10_000),
     functionSpareSandboxes: int(env, 'FUNCTION_SPARE_SANDBOXES', 2),
     functionPython: env.FUNCTION_PYTHON || 'python3',
+    functionPythonSdkDir: env.FUNCTION_PYTHON_SDK_DIR || '/usr/local/share/emberplane/python-sdk',
     scheduleMissedTickGraceSeconds: int(env, 'SCHEDULE_MISSED_TICK_GRACE_SECONDS', 300),
     sandbox: onOff(env, 'SANDBOX', true),
     sandboxBwrap: env.SANDBOX_BWRAP || undefined,

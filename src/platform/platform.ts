@@ -30,6 +30,12 @@ export class ServerAddress {
     return this.config.publicUrl ?? `http://${this.host}:${this.port}`;
   }
 
+  /** the HTTP base processes on this host use (sandboxes share the host's network): never PUBLIC_URL,
+   *  which may name a proxy they can't reach */
+  get localUrl(): string {
+    return `http://${this.host}:${this.port}`;
+  }
+
   /** where node agents dial in */
   get agentUrl(): string {
     return this.config.agentUrl ?? `ws://${this.host}:${this.port}/agent`;

@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { waitUntil } from './processes.js';
 import type { DataApi } from './api.js';
 
-export const FUNCTION_FIELDS = `id name arn runtime handler state stateReason lastUpdateStatus lastUpdateStatusReason memoryMb ephemeralStorageMb timeoutSeconds
+export const FUNCTION_FIELDS = `id name arn runtime handler state stateReason lastUpdateStatus lastUpdateStatusReason memoryMb ephemeralStorageMb timeoutSeconds executionKeyId
   codeSha256 codeSize reservedConcurrency environment revisionId
   eventInvokeConfig { maximumRetryAttempts maximumEventAgeSeconds onSuccess onFailure }`;
 export const INVOCATION_FIELDS = `id functionName qualifier executedVersion invocationType status payload response functionError errorType

@@ -226,6 +226,11 @@ export class FunctionInstance {
       AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName,
       AWS_LAMBDA_RUNTIME_API: runtimeApi,
       AWS_LAMBDA_INITIALIZATION_TYPE: this.provisioned ? 'provisioned-concurrency' : 'on-demand',
+      // honoured by current AWS SDKs (boto3, the AWS SDK for JavaScript v3): S3 clients reach the buckets
+      AWS_ENDPOINT_URL_S3: spec.s3.endpointUrl,
+      ...(spec.s3.credentials
+        ? { AWS_ACCESS_KEY_ID: spec.s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: spec.s3.credentials.secretAccessKey }
+        : {}),
     };
     let command: string;
     let args: string[];
@@ -240,6 +245,9 @@ export class FunctionInstance {
           'no python3 interpreter usable by function instances on this host: install one under /usr (apt-get install -y python3)',
         );
       command = this.sandbox.interpreters.python;
+      // the runtime's boto3 after the user's own path (the bootstrap puts /var/task before both, so a
+      // package's own boto3 wins, as on Lambda)
+      if (paths.pythonSdk) env.PYTHONPATH = [spec.environment.PYTHONPATH, paths.pythonSdk].filter(Boolean).join(':');
       args = ['-u', '-S', '-B', path.join(paths.runtimeDir, path.basename(await this.sandbox.pythonBootstrap(command)))];
     } else {
       command = path.join(paths.taskRoot, 'bootstrap');

@@ -38,6 +38,8 @@ const SANDBOX_OVERHEAD_BYTES = 16 << 20;
 /** where an instance finds things, inside its sandbox */
 export const TASK_ROOT = '/var/task';
 export const RUNTIME_DIR = '/var/runtime';
+/** where a confined instance sees the runtime's Python packages (boto3), as on Lambda */
+const PYTHON_SDK_PATH = '/var/lang/lib/python3.11/site-packages';
 // the host's system directories, which the sandbox repeats read-only (confine.js)
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc'];
 
@@ -73,6 +75,9 @@ export interface Interpreters {
 
 export interface SandboxOptions {
   pythonCommand?: string;
+  /** the AWS SDK for Python (boto3) that PYTHON311 instances import, as Lambda's runtime has it (a
+   *  `pip install --target` directory; absent: none) */
+  pythonSdkDir?: string | null;
   /** bubblewrap and setpriv; null runs instances unconfined (SANDBOX=off) */
   tool: SandboxTool | null;
   /** spare sandboxes kept started for cold starts (0: none; see spares.ts) */
@@ -86,6 +91,8 @@ export interface InstancePaths {
   taskRoot: string;
   runtimeDir: string;
   tmp: string;
+  /** the runtime's Python packages (null: none on this host) */
+  pythonSdk: string | null;
 }
 
 /** How to start one instance's runtime process. */
@@ -126,6 +133,7 @@ export class Sandbox {
   /** unpacked size of each code dir this server unpacked (a spare serves only small code) */
   private readonly codeBytes = new Map<string, number>();
   private found: Interpreters | null = null;
+  private sdkFound: boolean | null = null;
   private nextUid: number;
   private readonly preparing = new Map<string, Promise<string>>();
   private pythonEntry: Promise<string> | null = null;
@@ -347,6 +355,7 @@ export class Sandbox {
       ...this.commandMounts(command),
       { type: 'ro-bind', source: taskSource, target: TASK_ROOT },
       { type: 'ro-bind', source: this.runtimeDir, target: RUNTIME_DIR },
+      ...(this.pythonSdkDir ? [{ type: 'ro-bind' as const, source: this.pythonSdkDir, target: PYTHON_SDK_PATH }] : []),
       { type: 'tmpfs', target: '/tmp', sizeBytes: ephemeralStorageMb * 1024 * 1024, mode: 0o1777 },
       // reserved for layers: empty, and read-only as the rest of the sandbox's root
       { type: 'dir', target: '/opt', mode: 0o755 },
@@ -377,13 +386,21 @@ export class Sandbox {
     return this.codeBytes.get(codeDir) ?? null;
   }
 
-  /** Where an instance finds its code, the runtime and its /tmp (an unconfined one gets a host dir). */
+  /** The runtime's Python packages, if this host has them (a directory others can read). */
+  get pythonSdkDir(): string | null {
+    const dir = this.options.pythonSdkDir;
+    this.sdkFound ??= dir ? fs.existsSync(path.join(dir, 'boto3')) : false;
+    return this.sdkFound ? dir! : null;
+  }
+
+  /** Where an instance finds its code, the runtime, its /tmp and the runtime's Python packages (an unconfined one gets host dirs). */
   async paths(instanceId: string, uid: number, gid: number, codeDir: string, confined: boolean): Promise<InstancePaths> {
-    if (confined) return { taskRoot: TASK_ROOT, runtimeDir: RUNTIME_DIR, tmp: '/tmp' };
+    const pythonSdk = this.pythonSdkDir === null ? null : confined ? PYTHON_SDK_PATH : this.pythonSdkDir;
+    if (confined) return { taskRoot: TASK_ROOT, runtimeDir: RUNTIME_DIR, tmp: '/tmp', pythonSdk };
     const tmp = path.join(this.root, 'tmp', instanceId);
     await fsp.mkdir(tmp, { mode: 0o700 });
     if (this.isolated) await fsp.chown(tmp, uid, gid);
-    return { taskRoot: codeDir, runtimeDir: this.runtimeDir, tmp };
+    return { taskRoot: codeDir, runtimeDir: this.runtimeDir, tmp, pythonSdk };
   }
 
   /** An unconfined instance's /tmp: its own to write, so removed without following a link it made. */

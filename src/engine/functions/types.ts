@@ -19,6 +19,9 @@ export interface InstanceSpec {
   ephemeralStorageMb: number;
   timeoutSeconds: number;
   environment: Record<string, string>;
+  /** the S3 endpoint the AWS SDKs in the instance use (AWS_ENDPOINT_URL_S3), and the credentials they
+   *  sign with (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; null: none given) */
+  s3: { endpointUrl: string; credentials: { accessKeyId: string; secretAccessKey: string } | null };
   /** hex sha256 of the code package */
   codeHash: string;
   /** where the package zip is stored (read by the engine to unpack it) */

@@ -1,0 +1,168 @@
+// Bench section 14: the S3 endpoint with the clients users run, in the same run as their baselines.
+//   14a/b  a 200 MB file up and down with the aws CLI (`aws s3 cp`, multipart and ranged GETs as it
+//          chooses) and boto3 (upload_file / download_file, default TransferConfig), beside `cp` of the
+//          same file on the same disk; every copy ends with its file synced, runs interleaved
+//   14c    1 KiB objects PUT then GET by the AWS SDK for JavaScript v3 at concurrency 16, from a
+//          process of its own, beside the same client against a bare node:http server (no auth, no
+//          storage): the protocol's floor on this machine
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { type Api, median } from './lib.js';
+
+const run = promisify(execFile);
+const FILE_MB = 200;
+const RUNS = 3;
+const SMALL = { concurrency: 16, objects: 4000, size: 1024 };
+const WORKER = fileURLToPath(new URL('./s3-worker.mjs', import.meta.url));
+
+type Verdict = 'PASS' | 'MISS' | 'INFO';
+export interface S3BenchContext {
+  api: Api;
+  tmp: string;
+  startBareServer: (body: string) => Promise<{ url: string; close: () => Promise<void> }>;
+  record: (row: { figure: string; value: string; baseline: string; target: string; verdict: Verdict }) => void;
+  say: (line?: string) => void;
+  results: Record<string, unknown>;
+}
+
+async function syncFile(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+export async function benchS3({ api, tmp, startBareServer, record, say, results }: S3BenchContext): Promise<void> {
+  const bucket = `bench-s3-${Date.now().toString(36)}`;
+  await api.data('mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }', { name: bucket });
+  const { createApiKey } = await api.data(
+    'mutation { createApiKey(input: { name: "bench-s3", actions: ["buckets:*"], s3Credentials: true }) { s3AccessKeyId s3SecretAccessKey } }',
+  );
+  const creds = { accessKeyId: createApiKey.s3AccessKeyId as string, secretAccessKey: createApiKey.s3SecretAccessKey as string };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...(process.env.PYENV_ROOT ? { PYENV_ROOT: process.env.PYENV_ROOT } : {}),
+    AWS_ACCESS_KEY_ID: creds.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+  const src = path.join(tmp, 's3-source.bin');
+  const handle = await fs.open(src, 'w');
+  for (let i = 0; i < FILE_MB; i++) await handle.write(crypto.randomBytes(1024 * 1024));
+  await handle.close();
+  const bytes = (await fs.stat(src)).size;
+  const mbps = (millis: number) => FILE_MB / (millis / 1000);
+  const boto3 = (code: string) =>
+    run('python3', ['-c', `import boto3, sys; s3 = boto3.client("s3", endpoint_url=sys.argv[1]); ${code}`, api.url, bucket, src], {
+      env,
+      maxBuffer: 1 << 20,
+    });
+  const down = path.join(tmp, 's3-down.bin');
+  const checkDown = async () => {
+    const size = (await fs.stat(down)).size;
+    if (size !== bytes) throw new Error(`downloaded ${size} bytes, expected ${bytes}`);
+    await fs.rm(down);
+  };
+
+  const runs: Record<string, number[]> = { cp: [], awsUp: [], awsDown: [], boto3Up: [], boto3Down: [] };
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      runs.cp!.push(
+        await timed(async () => {
+          await run('cp', [src, down]);
+          await syncFile(down);
+        }),
+      );
+      await checkDown();
+      runs.awsUp!.push(
+        await timed(() =>
+          run('aws', ['--endpoint-url', api.url, 's3', 'cp', '--only-show-errors', src, `s3://${bucket}/aws.bin`], { env }),
+        ),
+      );
+      runs.awsDown!.push(
+        await timed(async () => {
+          await run('aws', ['--endpoint-url', api.url, 's3', 'cp', '--only-show-errors', `s3://${bucket}/aws.bin`, down], { env });
+          await syncFile(down);
+        }),
+      );
+      await checkDown();
+      runs.boto3Up!.push(await timed(() => boto3('s3.upload_file(sys.argv[3], sys.argv[2], "boto3.bin")')));
+      runs.boto3Down!.push(
+        await timed(async () => {
+          await boto3(`s3.download_file(sys.argv[2], "boto3.bin", ${JSON.stringify(down)})`);
+          await syncFile(down);
+        }),
+      );
+      await checkDown();
+    }
+    const med = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, mbps(median(v))])) as Record<string, number>;
+    for (const [k, v] of Object.entries(runs))
+      say(`  ${k.padEnd(10)} ${v.map((m) => `${mbps(m).toFixed(0)} MB/s`).join(', ')} (median ${med[k]!.toFixed(0)} MB/s)`);
+    for (const [label, up, dl] of [
+      ['aws CLI', 'awsUp', 'awsDown'],
+      ['boto3', 'boto3Up', 'boto3Down'],
+    ] as const) {
+      for (const [dir, k] of [
+        ['upload', up],
+        ['download', dl],
+      ] as const) {
+        record({
+          figure: `14. S3 ${dir}, ${label} (${FILE_MB} MB)`,
+          value: `${med[k]!.toFixed(0)} MB/s (${(med[k]! / med.cp!).toFixed(2)}× cp)`,
+          baseline: `cp + sync ${med.cp!.toFixed(0)} MB/s`,
+          target: '≥ 0.5× cp',
+          verdict: med[k]! >= 0.5 * med.cp! ? 'PASS' : 'MISS',
+        });
+      }
+    }
+
+    // small objects: the endpoint, then the bare server, with the same client and settings
+    const worker = async (endpoint: string, target: string) => {
+      const { stdout } = await run(process.execPath, [WORKER, JSON.stringify({ endpoint, ...creds, bucket: target, ...SMALL })], {
+        maxBuffer: 1 << 20,
+      });
+      return JSON.parse(stdout) as Record<'put' | 'get', { rate: number; p50: number; p99: number; n: number }>;
+    };
+    const ours = await worker(api.url, bucket);
+    const bare = await startBareServer('x'.repeat(SMALL.size));
+    let floor: Awaited<ReturnType<typeof worker>>;
+    try {
+      floor = await worker(bare.url.replace(/\/graphql$/, ''), bucket);
+    } finally {
+      await bare.close();
+    }
+    for (const op of ['put', 'get'] as const) {
+      say(
+        `  ${op.toUpperCase()} 1 KiB c=${SMALL.concurrency}: endpoint ${ours[op].rate.toFixed(0)}/s p50 ${ours[op].p50.toFixed(2)} ms p99 ${ours[op].p99.toFixed(2)} ms; bare ${floor[op].rate.toFixed(0)}/s p50 ${floor[op].p50.toFixed(2)} ms`,
+      );
+      record({
+        figure: `14. S3 small ${op.toUpperCase()} (1 KiB, c=${SMALL.concurrency}, SDK v3)`,
+        value: `${ours[op].rate.toFixed(0)}/s, p50 ${ours[op].p50.toFixed(2)} ms, p99 ${ours[op].p99.toFixed(2)} ms`,
+        baseline: `bare node:http ${floor[op].rate.toFixed(0)}/s (${(ours[op].rate / floor[op].rate).toFixed(2)}×)`,
+        target: '(reported)',
+        verdict: 'INFO',
+      });
+    }
+    results.s3 = { fileMB: FILE_MB, runsMs: runs, medianMBps: med, small: { ours, floor, ...SMALL } };
+  } finally {
+    await fs.rm(src, { force: true });
+    await fs.rm(down, { force: true });
+    await api.data('mutation($name: String!) { deleteBucket(input: { name: $name, force: true }) { deletedObjects } }', { name: bucket });
+  }
+}
