@@ -1,5 +1,5 @@
 // Buckets, objects and the outbox of object changes.
-import { bigint, bigserial, customType, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, customType, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import { ts } from '../platform/db/columns.js';
 
 // Object keys compare byte-wise (COLLATE "C"): listings come out in S3's UTF-8 binary order and a
@@ -22,15 +22,28 @@ export const objects = pgTable(
     // S3-style: the MD5 hex of the bytes, in double quotes
     etag: text('etag').notNull(),
     contentType: text('content_type').notNull(),
+    // what S3 stores with an object besides its type: user metadata (x-amz-meta-*) and the headers
+    // GET and HEAD return as they were given at upload
+    metadata: jsonb('metadata').$type<ObjectMetadata>().notNull().default({}),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.bucket, t.key] })],
 );
 
-export type ObjectEventKind = 'ObjectCreated:Put' | 'ObjectRemoved:Delete';
+/** Headers S3 stores with an object and returns on GET and HEAD (lower-case names). */
+export const STORED_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'] as const;
+export type StoredHeader = (typeof STORED_HEADERS)[number];
 
-// Outbox of object changes (ObjectCreated:Put, ObjectRemoved:Delete), written in the transaction of
+export interface ObjectMetadata {
+  /** x-amz-meta-<name> → value, names lower-cased and without the prefix */
+  user?: Record<string, string>;
+  headers?: Partial<Record<StoredHeader, string>>;
+}
+
+export type ObjectEventKind = 'ObjectCreated:Put' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload' | 'ObjectRemoved:Delete';
+
+// Outbox of object changes (ObjectCreated:*, ObjectRemoved:Delete), written in the transaction of
 // the change: bucket triggers read it in order.
 export const objectEvents = pgTable('object_events', {
   seq: bigserial('seq', { mode: 'number' }).primaryKey(),
