@@ -1,5 +1,5 @@
 import type { Db } from '../platform/db/client.js';
-import type { BucketRow, ObjectEventKind, ObjectMetadata, ObjectRow } from './tables.js';
+import type { BucketRow, ObjectChecksum, ObjectEventKind, ObjectMetadata, ObjectRow } from './tables.js';
 import { Channel } from '../platform/notifications/channels.js';
 
 export async function insertBucket(db: Db, name: string): Promise<BucketRow | undefined> {
@@ -101,14 +101,17 @@ export interface ObjectWrite {
   contentType: string;
   /** none: {} (a new version of an object does not keep the old one's metadata, as S3) */
   metadata?: ObjectMetadata;
+  checksum?: ObjectChecksum | null;
 }
 
 export async function upsertObject(db: Db, o: ObjectWrite): Promise<ObjectRow> {
   const [row] = await db<ObjectRow[]>`
-    insert into objects (bucket, key, size, etag, content_type, metadata)
-    values (${o.bucket}, ${o.key}, ${o.size}, ${o.etag}, ${o.contentType}, ${db.json((o.metadata ?? {}) as never)})
+    insert into objects (bucket, key, size, etag, content_type, metadata, checksum)
+    values (${o.bucket}, ${o.key}, ${o.size}, ${o.etag}, ${o.contentType}, ${db.json((o.metadata ?? {}) as never)},
+            ${o.checksum ? db.json(o.checksum as never) : null})
     on conflict (bucket, key) do update
-      set size = excluded.size, etag = excluded.etag, content_type = excluded.content_type, metadata = excluded.metadata, updated_at = now()
+      set size = excluded.size, etag = excluded.etag, content_type = excluded.content_type, metadata = excluded.metadata,
+          checksum = excluded.checksum, updated_at = now()
     returning *`;
   return row!;
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries.js';
-import type { BucketRow, ObjectEventKind, ObjectMetadata, ObjectRow } from './tables.js';
+import type { BucketRow, ObjectChecksum, ObjectEventKind, ObjectMetadata, ObjectRow } from './tables.js';
 import { requireObjectMetadata } from './object-metadata.js';
 import { contentTypeOf, requireContentType } from './content-types.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
@@ -71,6 +71,19 @@ export interface ResolvedUri {
 /** What put() stores: a request stream, or chunks in memory (small inline objects). */
 type Chunk = Buffer | Uint8Array | string;
 export type Body = AsyncIterable<Chunk> | Iterable<Chunk>;
+
+/** How put() stores an object besides its bytes. */
+export interface PutOptions {
+  contentType?: string | null;
+  /** user metadata and stored headers (S3's x-amz-meta-*, Content-Encoding, …) */
+  metadata?: ObjectMetadata;
+  maxBytes?: number;
+  /** the event the write records: a copy is `ObjectCreated:Copy` */
+  event?: ObjectEventKind;
+  fields?: { bucket: string; key: string; contentType: string; body: string };
+  /** the client's verified checksum of the bytes, known once the body has been consumed (S3 trailers) */
+  checksum?: () => ObjectChecksum | null;
+}
 
 /** Objects at most this large go through GraphQL putObject; larger ones through the HTTP route. */
 export const INLINE_OBJECT_MAX_BYTES = 1024 * 1024;
@@ -432,20 +445,7 @@ export class StorageService {
    * past `maxBytes`; a body that fails midway (client gone) leaves neither object nor temp file.
    * A key ending in "/" is a directory marker: its body must be empty.
    */
-  async put(
-    bucket: string,
-    key: string,
-    body: Body,
-    options: {
-      contentType?: string | null;
-      /** user metadata and stored headers (S3's x-amz-meta-*, Content-Encoding, …) */
-      metadata?: ObjectMetadata;
-      maxBytes?: number;
-      /** the event the write records: a copy is `ObjectCreated:Copy` */
-      event?: ObjectEventKind;
-      fields?: { bucket: string; key: string; contentType: string; body: string };
-    } = {},
-  ): Promise<ObjectRow> {
+  async put(bucket: string, key: string, body: Body, options: PutOptions = {}): Promise<ObjectRow> {
     const fields = options.fields ?? { bucket: 'bucket', key: 'key', contentType: 'contentType', body: 'body' };
     const maxBytes = isDirectoryMarker(key) ? 0 : (options.maxBytes ?? this.options.objectMaxBytes);
     requireBucketName(bucket, fields.bucket);
@@ -468,7 +468,8 @@ export class StorageService {
         throw err;
       });
       const event = options.event ?? 'ObjectCreated:Put';
-      return await this.commitFile(bucket, key, temp, { size, etag, contentType, metadata }, event, fields);
+      const checksum = options.checksum?.() ?? null;
+      return await this.commitFile(bucket, key, temp, { size, etag, contentType, metadata, checksum }, event, fields);
     } finally {
       await fs.rm(temp, { force: true });
     }
@@ -497,6 +498,8 @@ export class StorageService {
       return await this.put(target.bucket, target.key, bytes, {
         contentType: replace ? replace.contentType : opened.row.contentType,
         metadata: replace ? replace.metadata : opened.row.metadata,
+        // the same bytes: the source's checksum holds for the copy
+        checksum: () => opened.row.checksum,
         event: 'ObjectCreated:Copy',
       });
     } finally {
@@ -550,7 +553,7 @@ export class StorageService {
     bucket: string,
     key: string,
     temp: string,
-    meta: { size: number; etag: string; contentType: string; metadata: ObjectMetadata },
+    meta: { size: number; etag: string; contentType: string; metadata: ObjectMetadata; checksum: ObjectChecksum | null },
     event: ObjectEventKind,
     fields: { bucket: string; key: string },
   ): Promise<ObjectRow> {

@@ -25,6 +25,9 @@ export const objects = pgTable(
     // what S3 stores with an object besides its type: user metadata (x-amz-meta-*) and the headers
     // GET and HEAD return as they were given at upload
     metadata: jsonb('metadata').$type<ObjectMetadata>().notNull().default({}),
+    // the checksum an S3 client sent with the bytes (x-amz-checksum-*), verified on upload and
+    // returned with x-amz-checksum-mode: ENABLED; null when none was sent (or a step rewrote the file)
+    checksum: jsonb('checksum').$type<ObjectChecksum>(),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -34,6 +37,12 @@ export const objects = pgTable(
 /** Headers S3 stores with an object and returns on GET and HEAD (lower-case names). */
 export const STORED_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'] as const;
 export type StoredHeader = (typeof STORED_HEADERS)[number];
+
+/** An object's checksum as S3 clients send it: the algorithm and the base64 of its digest. */
+export interface ObjectChecksum {
+  algorithm: 'crc32' | 'crc32c' | 'sha1' | 'sha256';
+  value: string;
+}
 
 export interface ObjectMetadata {
   /** x-amz-meta-<name> → value, names lower-cased and without the prefix */
