@@ -7,6 +7,8 @@ import type { StorageService } from '../service.js';
 import type { ObjectRow } from '../tables.js';
 import { S3Error } from './errors.js';
 import { metadataFromHeaders } from './metadata.js';
+import { type OperationTable, requireAction } from './operations.js';
+import { sendXml } from './xml.js';
 
 export interface CopySource {
   bucket: string;
@@ -128,6 +130,19 @@ export async function copyObject(
   return storage.copy(source, target, { replace, check: copySourceConditions(headers) });
 }
 
-/** CopyObjectResult's body. */
-export const copyResult = (row: ObjectRow) => ({ LastModified: row.updatedAt.toISOString(), ETag: row.etag });
-export const COPY_RESULT_ROOT = 'CopyObjectResult';
+export function copyOperations(storage: StorageService): Pick<OperationTable, 'CopyObject'> {
+  return {
+    CopyObject: {
+      // the target's action; the source's is checked once it is known
+      action: 'buckets:PutObject',
+      async run(request) {
+        const { req, res, bucket, key } = request;
+        const source = parseCopySource(req.headers['x-amz-copy-source']);
+        requireAction(request, 'buckets:GetObject');
+        // a copy has no body of its own: whatever was sent is not read
+        const row = await copyObject(storage, source, { bucket, key }, req.headers);
+        sendXml(res, 200, 'CopyObjectResult', { LastModified: row.updatedAt.toISOString(), ETag: row.etag });
+      },
+    },
+  };
+}

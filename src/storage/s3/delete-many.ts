@@ -3,7 +3,9 @@
 import type http from 'node:http';
 import type { StorageService } from '../service.js';
 import { S3Error } from './errors.js';
-import { parseXml } from './xml.js';
+import type { OperationTable } from './operations.js';
+import { decodeBody } from './payload.js';
+import { parseXml, readSmallBody, sendXml } from './xml.js';
 
 /** S3's limit of keys per request. */
 export const DELETE_MAX_KEYS = 1000;
@@ -17,13 +19,15 @@ const malformed = (why: string) =>
   new S3Error('MalformedXML', 400, `The XML you provided was not well-formed or did not validate against our published schema: ${why}`);
 
 // the parser leaves entities alone (no DOCTYPE expansion): the predefined and numeric ones are
-// all an S3 client writes
-const ENTITY = /&(?:#x([0-9a-fA-F]{1,6})|#([0-9]{1,7})|(amp|lt|gt|quot|apos));/g;
+// all an S3 client writes; any other is refused
+const ENTITY = /&(?:#x([0-9a-fA-F]{1,6})|#([0-9]{1,7})|(amp|lt|gt|quot|apos));|&/g;
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
 function decodeEntities(text: string): string {
   return text.replace(ENTITY, (whole, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
     if (name) return NAMED[name]!;
+    if (hex === undefined && dec === undefined)
+      throw malformed('an entity other than &amp; &lt; &gt; &quot; &apos; or a character reference');
     const code = Number.parseInt(hex ?? dec!, hex ? 16 : 10);
     if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw malformed(`${whole} is not a character`);
     return String.fromCodePoint(code);
@@ -37,7 +41,9 @@ export function requireBodyChecksum(headers: http.IncomingHttpHeaders): void {
   const checksummed =
     headers['content-md5'] !== undefined ||
     headers['x-amz-trailer'] !== undefined ||
-    Object.keys(headers).some((name) => name.startsWith('x-amz-checksum-') && name !== 'x-amz-checksum-type');
+    Object.keys(headers).some(
+      (name) => name.startsWith('x-amz-checksum-') && name !== 'x-amz-checksum-type' && name !== 'x-amz-checksum-mode',
+    );
   if (!checksummed) {
     throw new S3Error('InvalidRequest', 400, 'Missing required header for this request: Content-MD5 (or an x-amz-checksum-* header)');
   }
@@ -45,6 +51,8 @@ export function requireBodyChecksum(headers: http.IncomingHttpHeaders): void {
 
 /** The <Delete> document: 1 to 1000 <Object><Key>, optional <Quiet>. MalformedXML otherwise. */
 export function parseDeleteRequest(body: Buffer): DeleteRequest {
+  // S3's documents declare no entities of their own
+  if (/<!DOCTYPE/i.test(body.toString('latin1'))) throw malformed('a document type declaration is not allowed');
   const doc = parseXml(body).Delete as Record<string, unknown> | undefined;
   if (doc === undefined || typeof doc !== 'object' || doc === null) throw malformed('the root element must be <Delete>');
   const objects = asList(doc.Object);
@@ -80,4 +88,16 @@ export async function deleteObjects(storage: StorageService, bucket: string, req
   return { Deleted: deleted, Error: errors };
 }
 
-export const DELETE_RESULT_ROOT = 'DeleteResult';
+export function deleteManyOperations(storage: StorageService): Pick<OperationTable, 'DeleteObjects'> {
+  return {
+    DeleteObjects: {
+      action: 'buckets:DeleteObject',
+      async run({ req, res, bucket, auth }) {
+        requireBodyChecksum(req.headers);
+        // read whole (capped) and verified (Content-MD5, checksums, payload hash) before a key goes
+        const request = parseDeleteRequest(await readSmallBody(decodeBody(req, auth).body));
+        sendXml(res, 200, 'DeleteResult', await deleteObjects(storage, bucket, request));
+      },
+    },
+  };
+}

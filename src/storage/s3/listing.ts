@@ -5,6 +5,17 @@ import { AppError } from '../../platform/errors.js';
 import type { ObjectListing, StorageService } from '../service.js';
 import type { ObjectRow } from '../tables.js';
 import { S3Error } from './errors.js';
+import type { OperationTable } from './operations.js';
+import { sendXml } from './xml.js';
+
+type Query = Record<string, string | string[]>;
+
+/** A query parameter's value (the first, if repeated), or null when absent. */
+function param(query: Query, name: string): string | null {
+  const value = query[name];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? (value[0] ?? null) : value;
+}
 
 /** S3 answers at most this many keys and common prefixes per page, whatever max-keys asks. */
 export const LIST_MAX_KEYS = 1000;
@@ -15,8 +26,8 @@ const OWNER = { ID: ACCOUNT, DisplayName: 'emberplane' };
 const invalidArgument = (message: string, name: string, value: string) =>
   new S3Error('InvalidArgument', 400, message, { ArgumentName: name, ArgumentValue: value });
 
-function maxKeysOf(query: URLSearchParams): number {
-  const raw = query.get('max-keys');
+function maxKeysOf(query: Query): number {
+  const raw = param(query, 'max-keys');
   if (raw === null || raw === '') return LIST_MAX_KEYS;
   if (!/^\d{1,10}$/.test(raw) || Number(raw) > 2 ** 31 - 1) {
     throw invalidArgument('Provided max-keys not an integer or within integer range', 'max-keys', raw);
@@ -24,8 +35,8 @@ function maxKeysOf(query: URLSearchParams): number {
   return Math.min(Number(raw), LIST_MAX_KEYS);
 }
 
-function encodingOf(query: URLSearchParams): 'url' | null {
-  const raw = query.get('encoding-type');
+function encodingOf(query: Query): 'url' | null {
+  const raw = param(query, 'encoding-type');
   if (raw === null) return null;
   if (raw.toLowerCase() !== 'url') throw invalidArgument('Invalid Encoding Method specified in Request', 'encoding-type', raw);
   return 'url';
@@ -81,15 +92,15 @@ async function list(
 }
 
 /** ListObjectsV2: the root element and body of its ListBucketResult. */
-export async function listObjectsV2(storage: StorageService, bucket: string, query: URLSearchParams) {
-  const prefix = query.get('prefix') ?? '';
-  const delimiter = query.get('delimiter') || null;
+export async function listObjectsV2(storage: StorageService, bucket: string, query: Query) {
+  const prefix = param(query, 'prefix') ?? '';
+  const delimiter = param(query, 'delimiter') || null;
   const maxKeys = maxKeysOf(query);
   const encoding = encodingOf(query);
-  const token = query.get('continuation-token');
+  const token = param(query, 'continuation-token');
   if (token === '') throw invalidArgument('The continuation token provided is incorrect', 'continuation-token', token);
-  const startAfter = query.get('start-after');
-  const fetchOwner = query.get('fetch-owner') === 'true';
+  const startAfter = param(query, 'start-after');
+  const fetchOwner = param(query, 'fetch-owner') === 'true';
   const page = await list(storage, bucket, { prefix, delimiter, limit: maxKeys, cursor: token, startAfter });
   const encode = encoder(encoding);
   const objects = page?.objects ?? [];
@@ -111,12 +122,12 @@ export async function listObjectsV2(storage: StorageService, bucket: string, que
 }
 
 /** ListObjects (V1): marker instead of tokens; NextMarker only with a delimiter, as S3. */
-export async function listObjectsV1(storage: StorageService, bucket: string, query: URLSearchParams) {
-  const prefix = query.get('prefix') ?? '';
-  const delimiter = query.get('delimiter') || null;
+export async function listObjectsV1(storage: StorageService, bucket: string, query: Query) {
+  const prefix = param(query, 'prefix') ?? '';
+  const delimiter = param(query, 'delimiter') || null;
   const maxKeys = maxKeysOf(query);
   const encoding = encodingOf(query);
-  const marker = query.get('marker') ?? '';
+  const marker = param(query, 'marker') ?? '';
   const page = await list(storage, bucket, { prefix, delimiter, limit: maxKeys, startAfter: marker || null });
   const encode = encoder(encoding);
   return {
@@ -133,4 +144,19 @@ export async function listObjectsV1(storage: StorageService, bucket: string, que
   };
 }
 
-export const LIST_RESULT_ROOT = 'ListBucketResult';
+export function listingOperations(storage: StorageService): Pick<OperationTable, 'ListObjects' | 'ListObjectsV2'> {
+  return {
+    ListObjects: {
+      action: 'buckets:ListObjects',
+      async run({ res, bucket, query }) {
+        sendXml(res, 200, 'ListBucketResult', await listObjectsV1(storage, bucket, query));
+      },
+    },
+    ListObjectsV2: {
+      action: 'buckets:ListObjects',
+      async run({ res, bucket, query }) {
+        sendXml(res, 200, 'ListBucketResult', await listObjectsV2(storage, bucket, query));
+      },
+    },
+  };
+}

@@ -7,6 +7,7 @@ import type { PutOptions, StorageService } from '../service.js';
 import type { ObjectRow } from '../tables.js';
 import { S3Error } from './errors.js';
 import type { OperationTable, S3Request } from './operations.js';
+import { metadataFromHeaders, metadataHeaders } from './metadata.js';
 import { decodeBody } from './payload.js';
 import { headerValue } from './signature.js';
 
@@ -31,7 +32,12 @@ function declaredSize(req: http.IncomingMessage): number | null {
 
 /** What PutObject stores besides the bytes (Content-Type, the verified checksum). */
 export function putOptionsOf(request: S3Request, checksum: PutOptions['checksum']): PutOptions {
-  return { contentType: request.req.headers['content-type'], fields: PUT_FIELDS, checksum };
+  return {
+    contentType: request.req.headers['content-type'],
+    metadata: metadataFromHeaders(request.req.headers),
+    fields: PUT_FIELDS,
+    checksum,
+  };
 }
 
 /** The headers every GET/HEAD of an object answers with. */
@@ -40,6 +46,7 @@ function objectHeaders(res: http.ServerResponse, row: ObjectRow, req: http.Incom
   res.setHeader('Last-Modified', row.updatedAt.toUTCString());
   res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader('Content-Type', row.contentType);
+  for (const [name, value] of Object.entries(metadataHeaders(row.metadata))) res.setHeader(name, value);
   if (row.checksum && headerValue(req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
     res.setHeader(`x-amz-checksum-${row.checksum.algorithm}`, row.checksum.value);
     res.setHeader('x-amz-checksum-type', 'FULL_OBJECT');
