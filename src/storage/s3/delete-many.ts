@@ -1,6 +1,7 @@
 // DeleteObjects (POST /<bucket>?delete): the <Delete> document of up to 1000 keys, each deleted as
 // DeleteObject does (its own event), and the DeleteResult with a <Deleted> or <Error> per key.
 import type http from 'node:http';
+import { XMLParser } from 'fast-xml-parser';
 import type { StorageService } from '../service.js';
 import { S3Error } from './errors.js';
 import type { OperationTable } from './operations.js';
@@ -34,6 +35,16 @@ function decodeEntities(text: string): string {
   });
 }
 
+// parseXml (the endpoint's) validates the document and bounds its depth, but trims text: a key's
+// own leading or trailing spaces would name another key. The keys are read again with this one.
+const keepSpaces = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  processEntities: false,
+  trimValues: false,
+});
+
 const asList = (value: unknown): unknown[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
 /** S3 requires an integrity check of the document: Content-MD5 or an x-amz-checksum-* (header or trailer). */
@@ -53,7 +64,8 @@ export function requireBodyChecksum(headers: http.IncomingHttpHeaders): void {
 export function parseDeleteRequest(body: Buffer): DeleteRequest {
   // S3's documents declare no entities of their own
   if (/<!DOCTYPE/i.test(body.toString('latin1'))) throw malformed('a document type declaration is not allowed');
-  const doc = parseXml(body).Delete as Record<string, unknown> | undefined;
+  parseXml(body);
+  const doc = keepSpaces.parse(body.toString('utf8')).Delete as Record<string, unknown> | undefined;
   if (doc === undefined || typeof doc !== 'object' || doc === null) throw malformed('the root element must be <Delete>');
   const objects = asList(doc.Object);
   if (objects.length === 0) throw malformed('no <Object> to delete');
@@ -62,10 +74,10 @@ export function parseDeleteRequest(body: Buffer): DeleteRequest {
     const entry = object as Record<string, unknown> | string;
     const key = typeof entry === 'object' && entry !== null ? entry.Key : undefined;
     if (typeof key !== 'string') throw malformed(`<Object> ${i + 1} has no single <Key>`);
-    const versionId = typeof entry === 'object' && typeof entry.VersionId === 'string' ? entry.VersionId : null;
+    const versionId = typeof entry === 'object' && typeof entry.VersionId === 'string' ? entry.VersionId.trim() : null;
     return { key: decodeEntities(key), versionId };
   });
-  const quiet = doc.Quiet;
+  const quiet = typeof doc.Quiet === 'string' ? doc.Quiet.trim() : doc.Quiet;
   if (quiet !== undefined && quiet !== 'true' && quiet !== 'false') throw malformed('<Quiet> must be true or false');
   return { keys, quiet: quiet === 'true' };
 }

@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectsCommand,
@@ -525,8 +526,12 @@ describe('delete many', () => {
       expect(errorCode(res.body), name).toBe(code);
     }
     expect((await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'keep' }))).ContentLength).toBe(4);
-    // entities a client writes are decoded: a key with & and < deletes that key
+    // entities a client writes are decoded, spaces kept: a key with & and < deletes that key, " keep " not "keep"
     await putKeys(bucket, ['a&b<c']);
+    const spaced = deleteDoc([' keep ']);
+    const notKeep = await signedRequest('POST', `/${bucket}?delete`, spaced, withMd5(spaced));
+    expect(notKeep.body).toContain('<Deleted><Key> keep </Key></Deleted>');
+    expect((await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'keep' }))).ContentLength).toBe(4);
     const body = deleteDoc(['a&amp;b&lt;c']);
     const res = await signedRequest('POST', `/${bucket}?delete`, body, withMd5(body));
     expect(res.status).toBe(200);
@@ -571,6 +576,28 @@ describe('metadata', () => {
       CacheControl: 'no-cache',
     });
     expect(head.Expires ?? head.ExpiresString).toBeTruthy();
+    // aws-chunked is how the CLI framed the upload, not an encoding of the object
+    expect(head.ContentEncoding).toBeUndefined();
+    const gz = path.join(work, 'meta.gz');
+    await fs.writeFile(gz, 'not really gzip');
+    await awsJson(['s3api', 'put-object', '--bucket', bucket, '--key', 'm.gz', '--body', gz, '--content-encoding', 'gzip']);
+    expect(await awsJson(['s3api', 'head-object', '--bucket', bucket, '--key', 'm.gz'])).toMatchObject({ ContentEncoding: 'gzip' });
+    // the SDK for JavaScript sends a stream as aws-chunked with a trailing checksum, and says so in Content-Encoding
+    await sdk.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'chunked.gz',
+        Body: Readable.from([Buffer.from('abc')]),
+        ContentLength: 3,
+        ContentEncoding: 'gzip',
+      }),
+    );
+    const chunked = await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'chunked.gz' }));
+    expect([chunked.ContentEncoding, chunked.ContentLength]).toEqual(['gzip', 3]);
+    await sdk.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'chunked.txt', Body: Readable.from([Buffer.from('abc')]), ContentLength: 3 }),
+    );
+    expect((await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'chunked.txt' }))).ContentEncoding).toBeUndefined();
     const script = `
 import boto3, json, os
 s3 = boto3.client('s3', endpoint_url=os.environ['ENDPOINT'])
