@@ -3,7 +3,7 @@
 // may list buckets sees them all, as GraphQL's `buckets` query does.
 import { ACCOUNT } from '../../platform/aws-account.js';
 import type { StorageService } from '../service.js';
-import { S3Error } from './errors.js';
+import { noSuchBucket, S3Error } from './errors.js';
 import type { OperationTable, S3Request } from './operations.js';
 import { decodeBody } from './payload.js';
 import { parseXml, readSmallBody, sendXml } from './xml.js';
@@ -73,7 +73,7 @@ export function bucketOperations(
     HeadBucket: {
       action: 'buckets:ListBuckets',
       async run({ bucket, res }) {
-        if (!(await storage.bucket(bucket, 'bucket'))) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist');
+        if (!(await storage.bucket(bucket, 'bucket'))) throw noSuchBucket();
         res.setHeader('x-amz-bucket-region', region);
         res.statusCode = 200;
         res.end();
@@ -82,7 +82,7 @@ export function bucketOperations(
     GetBucketLocation: {
       action: 'buckets:ListBuckets',
       async run({ bucket, res }) {
-        if (!(await storage.bucket(bucket, 'bucket'))) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist');
+        if (!(await storage.bucket(bucket, 'bucket'))) throw noSuchBucket();
         sendXml(res, 200, 'LocationConstraint', { '#text': locationConstraintOf(region) });
       },
     },
