@@ -44,6 +44,8 @@ afterAll(async () => {
   if (work) await fs.rm(work, { recursive: true, force: true });
 });
 
+/** Each test runs the aws CLI, python or rclone several times: ~1–2 s a start on a loaded machine. */
+const CLI_TEST_TIMEOUT_MS = 180_000;
 const md5 = (data: Buffer | string) => `"${crypto.createHash('md5').update(data).digest('hex')}"`;
 
 async function createBucket(name: string): Promise<string> {
@@ -120,14 +122,14 @@ async function signedRequest(
 
 const errorCode = (xml: string) => /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
 
-describe('listing', () => {
+describe('listing', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let bucket: string;
   const many = Array.from({ length: 1100 }, (_, i) => `many/${String(i).padStart(5, '0')}.txt`);
   const odd = ['odd/sp ace.txt', 'odd/plus+sign', 'odd/per%20cent', 'odd/ünï/cødé', 'odd/emoji😀', 'odd/amp&lt<gt>', 'odd/q?x=1#h'];
   beforeAll(async () => {
     bucket = await createBucket('s3obj-list');
     await putKeys(bucket, [...many, ...odd, 'top.txt', 'dir/a/1', 'dir/a/2', 'dir/b/1', 'dir/c']);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it('aws s3api list-objects-v2 pages past 1000 keys with --page-size and --max-items (continuation tokens)', async () => {
     const first = await awsJson([
@@ -279,7 +281,7 @@ print(json.dumps(out))
   });
 });
 
-describe('copy', () => {
+describe('copy', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let bucket: string;
   beforeAll(async () => {
     bucket = await createBucket('s3obj-copy');
@@ -463,7 +465,7 @@ describe('copy', () => {
   });
 });
 
-describe('delete many', () => {
+describe('delete many', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let bucket: string;
   beforeAll(async () => {
     bucket = await createBucket('s3obj-delete');
@@ -489,7 +491,7 @@ describe('delete many', () => {
     expect(await sdk.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'd/' }))).toMatchObject({ KeyCount: 0 });
   });
 
-  it('aws s3 rm --recursive deletes many keys in batches (DeleteObjects with Content-MD5 or checksums)', { timeout: 180_000 }, async () => {
+  it('aws s3 rm --recursive deletes many keys in batches (DeleteObjects with Content-MD5 or checksums)', async () => {
     const keys = Array.from({ length: 1200 }, (_, i) => `bulk/${i}`);
     await putKeys(bucket, keys);
     const rm = await aws(server, admin, ['s3', 'rm', '--recursive', '--quiet', `s3://${bucket}/bulk/`]);
@@ -543,7 +545,7 @@ describe('delete many', () => {
   });
 });
 
-describe('metadata', () => {
+describe('metadata', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('x-amz-meta-* and the stored headers round-trip through put, head and get; over 2 KB is MetadataTooLarge', async () => {
     const bucket = await createBucket('s3obj-meta');
     const file = path.join(work, 'meta.txt');
@@ -626,7 +628,7 @@ print(json.dumps({'meta': r['Metadata'], 'body': r['Body'].read().decode()}))
   });
 });
 
-describe('directory markers', () => {
+describe('directory markers', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('a zero-byte key ending in "/" puts, lists, heads, gets (0 bytes) and deletes; keys live under it', async () => {
     const bucket = await createBucket('s3obj-marker');
     await awsJson(['s3api', 'put-object', '--bucket', bucket, '--key', 'folder/']);
@@ -657,7 +659,7 @@ describe('directory markers', () => {
   });
 });
 
-describe('sync a tree', () => {
+describe('sync a tree', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   async function makeTree(root: string): Promise<Map<string, Buffer>> {
     const files = new Map<string, Buffer>();
     const names = ['a.txt', 'sub/b.bin', 'sub/deeper/c.csv', 'sp ace/ü.txt', 'plus+/x', 'empty.txt'];
