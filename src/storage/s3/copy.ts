@@ -5,7 +5,7 @@ import { AppError } from '../../platform/errors.js';
 import { requireBucketName, requireStoredKey } from '../s3-uri.js';
 import type { StorageService } from '../service.js';
 import type { ObjectRow } from '../tables.js';
-import { S3Error } from './errors.js';
+import { noSuchBucket, S3Error } from './errors.js';
 import { metadataFromHeaders } from './metadata.js';
 import { type OperationTable, requireAction } from './operations.js';
 import { sendXml } from './xml.js';
@@ -140,7 +140,17 @@ export function copyOperations(storage: StorageService): Pick<OperationTable, 'C
         const source = parseCopySource(req.headers['x-amz-copy-source']);
         requireAction(request, 'buckets:GetObject');
         // a copy has no body of its own: whatever was sent is not read
-        const row = await copyObject(storage, source, { bucket, key }, req.headers);
+        const row = await copyObject(storage, source, { bucket, key }, req.headers).catch(async (err: unknown) => {
+          // storage looks the source up alone: on a miss, S3 tells a missing bucket from a missing key
+          if (
+            err instanceof AppError &&
+            err.code === 'NOT_FOUND' &&
+            err.field === 'copySource' &&
+            !(await storage.bucket(source.bucket, 'bucket'))
+          )
+            throw noSuchBucket();
+          throw err;
+        });
         sendXml(res, 200, 'CopyObjectResult', { LastModified: row.updatedAt.toISOString(), ETag: row.etag });
       },
     },

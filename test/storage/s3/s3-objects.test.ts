@@ -130,61 +130,29 @@ describe('listing', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     bucket = await createBucket('s3obj-list');
     await putKeys(bucket, [...many, ...odd, 'top.txt', 'dir/a/1', 'dir/a/2', 'dir/b/1', 'dir/c']);
   }, CLI_TEST_TIMEOUT_MS);
+  const listV2 = (...args: string[]) => awsJson(['s3api', 'list-objects-v2', '--bucket', bucket, ...args]);
 
   it('aws s3api list-objects-v2 pages past 1000 keys with --page-size and --max-items (continuation tokens)', async () => {
-    const first = await awsJson([
-      's3api',
-      'list-objects-v2',
-      '--bucket',
-      bucket,
-      '--prefix',
-      'many/',
-      '--page-size',
-      '300',
-      '--max-items',
-      '1001',
-    ]);
+    const first = await listV2('--prefix', 'many/', '--page-size', '300', '--max-items', '1001');
     expect(first.Contents).toHaveLength(1001);
     expect(first.NextToken).toBeTruthy();
-    const rest = await awsJson([
-      's3api',
-      'list-objects-v2',
-      '--bucket',
-      bucket,
-      '--prefix',
-      'many/',
-      '--page-size',
-      '300',
-      '--starting-token',
-      first.NextToken,
-    ]);
+    const rest = await listV2('--prefix', 'many/', '--page-size', '300', '--starting-token', first.NextToken);
     expect([...first.Contents, ...rest.Contents].map((o: any) => o.Key)).toEqual(many);
     expect(first.Contents[0]).toMatchObject({ Key: many[0], Size: many[0]!.length, ETag: md5(many[0]!), StorageClass: 'STANDARD' });
     // one request without pagination: S3's page of at most 1000
-    const page = await awsJson(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', 'many/', '--no-paginate']);
+    const page = await listV2('--prefix', 'many/', '--no-paginate');
     expect(page).toMatchObject({ KeyCount: 1000, MaxKeys: 1000, IsTruncated: true });
     expect(page.NextContinuationToken).toBeTruthy();
     expect(page.Contents).toHaveLength(1000);
   });
 
   it('--start-after and --delimiter, as S3', async () => {
-    const after = await awsJson(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', 'many/', '--start-after', many[1097]!]);
+    const after = await listV2('--prefix', 'many/', '--start-after', many[1097]!);
     expect(after.Contents.map((o: any) => o.Key)).toEqual(many.slice(1098));
-    const top = await awsJson(['s3api', 'list-objects-v2', '--bucket', bucket, '--delimiter', '/']);
+    const top = await listV2('--delimiter', '/');
     expect(top.CommonPrefixes.map((p: any) => p.Prefix)).toEqual(['dir/', 'many/', 'odd/']);
     expect(top.Contents.map((o: any) => o.Key)).toEqual(['top.txt']);
-    const dir = await awsJson([
-      's3api',
-      'list-objects-v2',
-      '--bucket',
-      bucket,
-      '--prefix',
-      'dir/',
-      '--delimiter',
-      '/',
-      '--start-after',
-      'dir/a/1',
-    ]);
+    const dir = await listV2('--prefix', 'dir/', '--delimiter', '/', '--start-after', 'dir/a/1');
     // a start-after inside a common prefix still returns that prefix (keys after it remain in it)
     expect(dir.CommonPrefixes.map((p: any) => p.Prefix)).toEqual(['dir/a/', 'dir/b/']);
     expect(dir.Contents.map((o: any) => o.Key)).toEqual(['dir/c']);
@@ -194,7 +162,7 @@ describe('listing', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   });
 
   it('odd keys (spaces, +, %, unicode, XML specials) come back exactly, URL-encoded on the wire (v2 and v1)', async () => {
-    const v2 = await awsJson(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', 'odd/']);
+    const v2 = await listV2('--prefix', 'odd/');
     const sorted = [...odd].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     expect(v2.Contents.map((o: any) => o.Key)).toEqual(sorted);
     const v1 = await awsJson(['s3api', 'list-objects', '--bucket', bucket, '--prefix', 'odd/']);
@@ -276,7 +244,7 @@ print(json.dumps(out))
     }
     const missing = await signedRequest('GET', '/no-such-bucket-here?list-type=2');
     expect([missing.status, errorCode(missing.body)]).toEqual([404, 'NoSuchBucket']);
-    const zero = await awsJson(['s3api', 'list-objects-v2', '--bucket', bucket, '--max-keys', '0', '--no-paginate']);
+    const zero = await listV2('--max-keys', '0', '--no-paginate');
     expect(zero).toMatchObject({ KeyCount: 0, IsTruncated: false });
   });
 });
@@ -286,6 +254,17 @@ describe('copy', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   beforeAll(async () => {
     bucket = await createBucket('s3obj-copy');
   });
+  const copyArgs = (key: string, source: string, ...more: string[]) => [
+    's3api',
+    'copy-object',
+    '--bucket',
+    bucket,
+    '--key',
+    key,
+    '--copy-source',
+    source,
+    ...more,
+  ];
 
   it('CopyObject (SDK): bytes, type and metadata copied; REPLACE takes the request metadata; ObjectCreated:Copy fires', async () => {
     await sdk.send(
@@ -325,17 +304,8 @@ describe('copy', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('aws s3api copy-object: URL-encoded source keys, metadata REPLACE, onto itself only with REPLACE', async () => {
     const key = 'odd name/ü+%.txt';
     await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'odd' }));
-    await awsJson([
-      's3api',
-      'copy-object',
-      '--bucket',
-      bucket,
-      '--key',
-      'odd-copy',
-      '--copy-source',
-      // botocore URL-encodes the copy source itself
-      `${bucket}/${key}`,
-    ]);
+    // botocore URL-encodes the copy source itself
+    await awsJson(copyArgs('odd-copy', `${bucket}/${key}`));
     // the SDK for JavaScript sends it as given: encoded by the caller
     await sdk.send(new CopyObjectCommand({ Bucket: bucket, Key: 'odd-copy-2', CopySource: `${bucket}/${encodeURIComponent(key)}` }));
     expect((await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'odd-copy-2' }))).ETag).toBe(md5('odd'));
@@ -344,34 +314,21 @@ describe('copy', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       ETag: md5('odd'),
     });
 
-    const self = await aws(server, admin, [
-      's3api',
-      'copy-object',
-      '--bucket',
-      bucket,
-      '--key',
-      'odd-copy',
-      '--copy-source',
-      `${bucket}/odd-copy`,
-    ]);
+    const self = await aws(server, admin, copyArgs('odd-copy', `${bucket}/odd-copy`));
     expect(self.code).not.toBe(0);
     expect(self.stderr).toContain('InvalidRequest');
-    await awsJson([
-      's3api',
-      'copy-object',
-      '--bucket',
-      bucket,
-      '--key',
-      'odd-copy',
-      '--copy-source',
-      `${bucket}/odd-copy`,
-      '--metadata-directive',
-      'REPLACE',
-      '--metadata',
-      'colour=blue',
-      '--content-type',
-      'text/x-odd',
-    ]);
+    await awsJson(
+      copyArgs(
+        'odd-copy',
+        `${bucket}/odd-copy`,
+        '--metadata-directive',
+        'REPLACE',
+        '--metadata',
+        'colour=blue',
+        '--content-type',
+        'text/x-odd',
+      ),
+    );
     expect(await awsJson(['s3api', 'head-object', '--bucket', bucket, '--key', 'odd-copy'])).toMatchObject({
       ContentType: 'text/x-odd',
       Metadata: { colour: 'blue' },
@@ -425,42 +382,15 @@ describe('copy', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     }
     expect((await awsJson(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', 'stolen'])) ?? {}).not.toHaveProperty('Contents');
 
+    const copyToStolen = (key: S3Key, source: string) => aws(server, key, copyArgs('stolen', source));
     const writer = await createS3Key(server, 's3-objects-writer', ['buckets:PutObject']);
-    const denied = await aws(server, writer, [
-      's3api',
-      'copy-object',
-      '--bucket',
-      bucket,
-      '--key',
-      'stolen',
-      '--copy-source',
-      `${bucket}/safe`,
-    ]);
+    const denied = await copyToStolen(writer, `${bucket}/safe`);
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toContain('AccessDenied');
     const reader = await createS3Key(server, 's3-objects-reader', ['buckets:GetObject', 'buckets:List*']);
-    const readOnly = await aws(server, reader, [
-      's3api',
-      'copy-object',
-      '--bucket',
-      bucket,
-      '--key',
-      'stolen',
-      '--copy-source',
-      `${bucket}/safe`,
-    ]);
-    expect(readOnly.stderr).toContain('AccessDenied');
-    const missing = await aws(server, admin, [
-      's3api',
-      'copy-object',
-      '--bucket',
-      bucket,
-      '--key',
-      'stolen',
-      '--copy-source',
-      `${bucket}/nothing-here`,
-    ]);
-    expect(missing.stderr).toContain('NoSuchKey');
+    expect((await copyToStolen(reader, `${bucket}/safe`)).stderr).toContain('AccessDenied');
+    expect((await copyToStolen(admin, `${bucket}/nothing-here`)).stderr).toContain('NoSuchKey');
+    expect((await copyToStolen(admin, 'no-such-bucket-here/safe')).stderr).toContain('NoSuchBucket');
     expect(await fs.readdir(path.join(server.dataDir, 'buckets', bucket))).not.toContain('stolen');
   });
 });
