@@ -14,7 +14,7 @@ const CACHE_TTL_MS = 5_000;
 // S3 access key ids look like AWS's (20 characters, "AKIA…"): EMB + 17 of base32's alphabet
 const S3_KEY_ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const S3_KEY_ID_PREFIX = 'EMB';
-export const S3_ACCESS_KEY_ID = /^EMB[A-Z2-7]{17}$/;
+const S3_ACCESS_KEY_ID = /^EMB[A-Z2-7]{17}$/;
 
 function newS3AccessKeyId(): string {
   const bytes = crypto.randomBytes(17);

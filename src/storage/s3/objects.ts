@@ -6,9 +6,9 @@ import { AppError } from '../../platform/errors.js';
 import { evaluatePreconditions, parseRange, streamObject } from '../object-reads.js';
 import type { PutOptions, StorageService } from '../service.js';
 import type { ObjectRow } from '../tables.js';
-import { noSuchBucket, S3Error } from './errors.js';
-import type { OperationTable, S3Request } from './operations.js';
+import { noSuchBucket, notImplemented, S3Error } from './errors.js';
 import { metadataFromHeaders, metadataHeaders } from './metadata.js';
+import { type OperationTable, type S3Request, sendEmpty } from './operations.js';
 import { decodeBody } from './payload.js';
 import { headerValue } from './signature.js';
 
@@ -24,6 +24,27 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
   'response-content-disposition': 'Content-Disposition',
   'response-content-encoding': 'Content-Encoding',
 };
+
+/**
+ * Write headers asking for what this endpoint does not do: refused (501) rather than ignored, since
+ * ignoring them would be a wrong success (an overwrite the client forbade, a key it thinks encrypts
+ * its object, tags or a lock it thinks are set).
+ */
+const UNSUPPORTED_WRITE_HEADERS = [
+  'if-match',
+  'if-none-match',
+  'x-amz-server-side-encryption-customer-algorithm',
+  'x-amz-tagging',
+  'x-amz-object-lock-mode',
+  'x-amz-object-lock-retain-until-date',
+  'x-amz-object-lock-legal-hold',
+];
+
+/** Refuses a write that asks for one of UNSUPPORTED_WRITE_HEADERS (PutObject, CopyObject, multipart). */
+export function refuseUnsupportedWriteHeaders(req: http.IncomingMessage): void {
+  const asked = UNSUPPORTED_WRITE_HEADERS.find((name) => req.headers[name] !== undefined);
+  if (asked) throw notImplemented(`The ${asked} header on a write`);
+}
 
 /** The size a PutObject announces: the decoded length of an aws-chunked body, else Content-Length. */
 function declaredSize(req: http.IncomingMessage): number | null {
@@ -68,8 +89,7 @@ async function getObject(storage: StorageService, { req, res, bucket, key, query
     objectHeaders(res, row);
     const precondition = evaluatePreconditions(req.headers, row);
     if (precondition === 'not-modified') {
-      res.statusCode = 304;
-      res.end();
+      sendEmpty(res, 304);
       await opened.file.close();
       return;
     }
@@ -102,6 +122,7 @@ export function objectOperations(storage: StorageService): Pick<OperationTable, 
       action: 'buckets:PutObject',
       async run(request) {
         const { req, res, bucket, key } = request;
+        refuseUnsupportedWriteHeaders(req);
         const size = declaredSize(req);
         if (size !== null && size > storage.options.objectMaxBytes) {
           throw new S3Error(
@@ -118,8 +139,7 @@ export function objectOperations(storage: StorageService): Pick<OperationTable, 
         const row = await storage.put(bucket, key, decoded.body, putOptionsOf(request, decoded.checksum));
         res.setHeader('ETag', row.etag);
         if (row.checksum) res.setHeader(`x-amz-checksum-${row.checksum.algorithm}`, row.checksum.value);
-        res.statusCode = 200;
-        res.end();
+        sendEmpty(res, 200);
       },
     },
     GetObject: { action: 'buckets:GetObject', run: (request) => getObject(storage, request) },
@@ -130,8 +150,7 @@ export function objectOperations(storage: StorageService): Pick<OperationTable, 
       async run({ bucket, key, res }) {
         // S3 answers 204 for a key that is not there; a missing bucket is NoSuchBucket
         await storage.deleteObject(bucket, key, OBJECT_FIELDS);
-        res.statusCode = 204;
-        res.end();
+        sendEmpty(res, 204);
       },
     },
   };

@@ -13,7 +13,7 @@ import { accessDenied, S3Error } from './errors.js';
 /** How far a request's date may be from our clock (S3: 15 minutes). */
 const MAX_SKEW_MS = 15 * 60_000;
 /** A presigned URL lives at most a week, as S3's. */
-export const MAX_PRESIGN_SECONDS = 604_800;
+const MAX_PRESIGN_SECONDS = 604_800;
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 
 /** A request whose signature checked out, and what its body's chunk signatures chain from. */

@@ -368,18 +368,13 @@ describe('copy', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
 
   it('hostile copy sources: traversal, no key, a version, a bucket the key may not read', async () => {
     await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'safe', Body: 'safe' }));
-    for (const source of [
-      `${bucket}/../../etc/passwd`,
-      `${bucket}/a/%2E%2E/safe`,
-      `${bucket}`,
-      `${bucket}/`,
-      '%zz/x',
-      `${bucket}/safe?versionId=v1`,
-    ]) {
+    for (const source of [`${bucket}/../../etc/passwd`, `${bucket}/a/%2E%2E/safe`, `${bucket}`, `${bucket}/`, '%zz/x']) {
       const res = await signedRequest('PUT', `/${bucket}/stolen`, '', { 'x-amz-copy-source': source });
       expect(res.status, source).toBe(400);
       expect(errorCode(res.body), source).toBe('InvalidArgument');
     }
+    const version = await signedRequest('PUT', `/${bucket}/stolen`, '', { 'x-amz-copy-source': `${bucket}/safe?versionId=v1` });
+    expect([version.status, errorCode(version.body)]).toEqual([501, 'NotImplemented']);
     expect((await awsJson(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', 'stolen'])) ?? {}).not.toHaveProperty('Contents');
 
     const copyToStolen = (key: S3Key, source: string) => aws(server, key, copyArgs('stolen', source));
