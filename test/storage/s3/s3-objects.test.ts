@@ -614,6 +614,8 @@ describe('sync a tree', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(push.stderr).toBe('');
     const down = path.join(work, 'sync-down');
     await fs.mkdir(down);
+    // a directory marker (as a console or s3a makes for an empty folder) travels as a directory, not a file
+    await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'tree/empty-folder/', Body: '' }));
     const pull = await aws(server, admin, ['s3', 'sync', '--no-progress', `s3://${bucket}/tree/`, down]);
     expect(pull.stderr).toBe('');
     expect(await readTree(down)).toEqual(tree);
@@ -624,11 +626,9 @@ describe('sync a tree', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     const prune = await aws(server, admin, ['s3', 'sync', '--no-progress', '--delete', up, `s3://${bucket}/tree/`]);
     expect(prune.stdout).toContain('delete: s3://');
     const listed = await awsJson(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', 'tree/']);
+    // the CLI leaves directory markers alone (as on S3)
     expect(listed.Contents.map((o: any) => o.Key).sort()).toEqual(
-      [...tree.keys()]
-        .filter((k) => k !== 'sub/b.bin')
-        .map((k) => `tree/${k}`)
-        .sort(),
+      [...[...tree.keys()].filter((k) => k !== 'sub/b.bin'), 'empty-folder/'].map((k) => `tree/${k}`).sort(),
     );
   });
 
@@ -643,6 +643,7 @@ describe('sync a tree', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(lsf.code).toBe(0);
     expect(lsf.stdout.trim().split('\n').sort()).toEqual([...tree.keys()].sort());
     const down = path.join(work, 'rclone-down');
+    await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'tree/empty-folder/', Body: '' }));
     const pull = await rclone(server, admin, ['sync', `s3:${bucket}/tree`, down]);
     expect(pull.stderr).toBe('');
     expect(await readTree(down)).toEqual(tree);
