@@ -534,6 +534,12 @@ print(json.dumps({'meta': r['Metadata'], 'body': r['Body'].read().decode()}))
     const got = await python(server, admin, script);
     expect(got.stderr).toBe('');
     expect(JSON.parse(got.stdout)).toEqual({ meta: { owner: 'ada', 'run-id': '42' }, body: 'meta' });
+    // GraphQL shows the same object's user metadata
+    const OBJECT = `query($bucket: String!, $key: String!) { object(bucket: $bucket, key: $key) { userMetadata { name value } } }`;
+    expect((await server.data(OBJECT, { bucket, key: 'm.txt' })).object.userMetadata).toEqual([
+      { name: 'owner', value: 'ada' },
+      { name: 'run-id', value: '42' },
+    ]);
 
     const fits = await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'fits', Body: 'x', Metadata: { big: 'v'.repeat(2045) } }));
     expect(fits.ETag).toBe(md5('x'));
