@@ -88,7 +88,8 @@ const single = (value: string | string[] | undefined) => (Array.isArray(value) ?
 /** Whether a request carries any AWS authentication (SigV4 or V2, header or query). */
 export function carriesAwsAuth(authorization: string | undefined, rawQuery: string): boolean {
   if (authorization && (authorization.startsWith('AWS4-') || authorization.startsWith('AWS '))) return true;
-  return /(?:^|&)(?:X-Amz-Algorithm|X-Amz-Signature|AWSAccessKeyId|Signature)=/.test(rawQuery);
+  // names no other route's query would use by chance (a webhook's "?Signature=" stays its own)
+  return /(?:^|&)(?:X-Amz-Algorithm|X-Amz-Signature|X-Amz-Credential|AWSAccessKeyId)=/.test(rawQuery);
 }
 
 function parseCredential(credential: string): Pick<SignatureParts, 'accessKeyId' | 'shortDate' | 'region' | 'service'> {
