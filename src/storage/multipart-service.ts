@@ -8,7 +8,8 @@ import { requireContentType, contentTypeOf } from './content-types.js';
 import * as q from './queries.js';
 import { requireBucketName, requireKeyPrefix, requireObjectKey } from './s3-uri.js';
 import { prefixEnd, type Body, type StorageService } from './service.js';
-import type { MultipartPartRow, MultipartUploadRow, ObjectRow, ObjectChecksum } from './tables.js';
+import type { MultipartPartRow, MultipartUploadRow, ObjectRow, ObjectChecksum, ObjectMetadata } from './tables.js';
+import { requireObjectMetadata } from './object-metadata.js';
 
 // S3 multipart uploads over the storage service. An upload is a row (bucket, key, content type and
 // metadata given at create); each part is a file at <dataDir>/multipart/<upload id>/<part number>,
@@ -168,7 +169,7 @@ export class MultipartService {
     bucket: string;
     key: string;
     contentType?: string | null;
-    metadata?: Record<string, string>;
+    metadata?: ObjectMetadata;
     checksumAlgorithm?: string | null;
   }): Promise<MultipartUploadRow> {
     requireBucketName(input.bucket, 'bucket');
@@ -187,7 +188,7 @@ export class MultipartService {
       bucket: input.bucket,
       key: input.key,
       contentType,
-      metadata: input.metadata ?? {},
+      metadata: requireObjectMetadata(input.metadata ?? {}, 'metadata'),
       checksumAlgorithm,
     });
   }
@@ -378,7 +379,13 @@ export class MultipartService {
           key,
           temp,
           // no checksum of the whole: S3's own of a multipart object is a checksum of the parts' checksums
-          { size, etag: multipartEtag(chosen.map((p) => p.etag)), contentType: upload.contentType, checksum: null },
+          {
+            size,
+            etag: multipartEtag(chosen.map((p) => p.etag)),
+            contentType: upload.contentType,
+            metadata: upload.metadata,
+            checksum: null,
+          },
           { bucket: 'bucket', key: 'key' },
         );
         await q.deleteUpload(tx, uploadId);

@@ -1,5 +1,13 @@
 import type { Db } from '../platform/db/client.js';
-import type { BucketRow, MultipartPartRow, MultipartUploadRow, ObjectChecksum, ObjectEventKind, ObjectRow } from './tables.js';
+import type {
+  BucketRow,
+  MultipartPartRow,
+  MultipartUploadRow,
+  ObjectChecksum,
+  ObjectEventKind,
+  ObjectMetadata,
+  ObjectRow,
+} from './tables.js';
 import { Channel } from '../platform/notifications/channels.js';
 
 export async function insertBucket(db: Db, name: string): Promise<BucketRow | undefined> {
@@ -99,16 +107,19 @@ export interface ObjectWrite {
   size: number;
   etag: string;
   contentType: string;
+  /** none: {} (a new version of an object does not keep the old one's metadata, as S3) */
+  metadata?: ObjectMetadata;
   checksum?: ObjectChecksum | null;
 }
 
 export async function upsertObject(db: Db, o: ObjectWrite): Promise<ObjectRow> {
   const [row] = await db<ObjectRow[]>`
-    insert into objects (bucket, key, size, etag, content_type, checksum)
-    values (${o.bucket}, ${o.key}, ${o.size}, ${o.etag}, ${o.contentType}, ${o.checksum ? db.json(o.checksum as never) : null})
+    insert into objects (bucket, key, size, etag, content_type, metadata, checksum)
+    values (${o.bucket}, ${o.key}, ${o.size}, ${o.etag}, ${o.contentType}, ${db.json((o.metadata ?? {}) as never)},
+            ${o.checksum ? db.json(o.checksum as never) : null})
     on conflict (bucket, key) do update
-      set size = excluded.size, etag = excluded.etag, content_type = excluded.content_type, checksum = excluded.checksum,
-          updated_at = now()
+      set size = excluded.size, etag = excluded.etag, content_type = excluded.content_type, metadata = excluded.metadata,
+          checksum = excluded.checksum, updated_at = now()
     returning *`;
   return row!;
 }
@@ -145,7 +156,7 @@ export async function insertUpload(
 ): Promise<MultipartUploadRow> {
   const [row] = await db<MultipartUploadRow[]>`
     insert into multipart_uploads (id, bucket, key, content_type, metadata, checksum_algorithm)
-    values (${u.id}, ${u.bucket}, ${u.key}, ${u.contentType}, ${db.json(u.metadata)}, ${u.checksumAlgorithm})
+    values (${u.id}, ${u.bucket}, ${u.key}, ${u.contentType}, ${db.json(u.metadata as never)}, ${u.checksumAlgorithm})
     returning *`;
   return row!;
 }
@@ -235,4 +246,13 @@ export async function partsOf(db: Db, uploadId: string, afterPart: number, limit
 export async function partsByNumber(db: Db, uploadId: string, numbers: number[]): Promise<MultipartPartRow[]> {
   return db<MultipartPartRow[]>`
     select * from multipart_parts where upload_id = ${uploadId} and part_number = any(${db.array(numbers)}::int[])`;
+}
+
+/**
+ * Serialises writers of one path for the rest of the transaction: a file `a/b` and a directory
+ * marker `a/b/` are one path on disk, and the filesystem alone cannot refuse the second of two
+ * racing writers when the directory is empty.
+ */
+export async function lockObjectPath(db: Db, bucket: string, path: string): Promise<void> {
+  await db`select pg_advisory_xact_lock(hashtextextended(${`${bucket}/${path}`}, 0))`;
 }

@@ -22,7 +22,7 @@ async function requestedLocation(request: S3Request): Promise<string> {
   if (config === undefined)
     throw new S3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema');
   const constraint = typeof config === 'object' && config !== null ? (config as Record<string, unknown>).LocationConstraint : undefined;
-  return typeof constraint === 'string' ? constraint : '';
+  return typeof constraint === 'string' ? constraint.trim() : '';
 }
 
 async function requireBucket(storage: StorageService, bucket: string): Promise<void> {

@@ -12,19 +12,14 @@ import { TRANSFER_IDLE_MS } from '../object-reads.js';
 import type { StorageService } from '../service.js';
 import { bucketOperations } from './buckets.js';
 import { accessDenied, notImplemented, S3Error, s3ErrorOf } from './errors.js';
-import { type OperationName, type OperationTable, requireAction, type S3Operation } from './operations.js';
+import { type OperationName, type OperationTable, requireAction } from './operations.js';
 import { sendS3Error } from './xml.js';
 import { multipartOperations } from './multipart.js';
 import { objectOperations } from './objects.js';
+import { listingOperations } from './listing.js';
+import { copyOperations } from './copy.js';
+import { deleteManyOperations } from './delete-many.js';
 import { authenticate, carriesAwsAuth, parseQuery } from './signature.js';
-
-/** An operation another part of the endpoint has not built yet: 501, never a wrong success. */
-const notYet = (name: OperationName): S3Operation => ({
-  action: null,
-  run: async () => {
-    throw notImplemented(name);
-  },
-});
 
 /**
  * S3's subresources (query parameters that name an operation). Those not in ANSWERED are 501
@@ -158,12 +153,11 @@ export class S3Endpoint {
     private readonly log: Logger,
   ) {
     this.operations = {
-      ListObjects: notYet('ListObjects'),
-      ListObjectsV2: notYet('ListObjectsV2'),
-      CopyObject: notYet('CopyObject'),
-      DeleteObjects: notYet('DeleteObjects'),
       ...bucketOperations(storage, options.region),
       ...objectOperations(storage),
+      ...listingOperations(storage),
+      ...copyOperations(storage),
+      ...deleteManyOperations(storage),
       ...multipartOperations(multipart, log),
     };
   }

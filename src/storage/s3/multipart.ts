@@ -6,9 +6,10 @@ import type http from 'node:http';
 import type { Logger } from 'pino';
 import { AppError } from '../../platform/errors.js';
 import type { CompletedPart, MultipartS3Code, MultipartService } from '../multipart-service.js';
-import { evaluatePreconditions } from '../object-reads.js';
-import type { MultipartUploadRow, ObjectChecksum, ObjectRow } from '../tables.js';
+import type { MultipartUploadRow, ObjectChecksum } from '../tables.js';
 import { OWNER } from './buckets.js';
+import { copySourceConditions, parseCopySource } from './copy.js';
+import { metadataFromHeaders } from './metadata.js';
 import { S3Error, s3ErrorOf } from './errors.js';
 import { type OperationTable, requireAction, type S3Operation, type S3Request } from './operations.js';
 import { decodeBody } from './payload.js';
@@ -61,15 +62,6 @@ function countOf(request: S3Request, name: string): number | null {
   return Number(raw);
 }
 
-/** x-amz-meta-* headers: names lowercase without the prefix (S3 stores them so). */
-function userMetadata(headers: http.IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (name.startsWith('x-amz-meta-') && value !== undefined) out[name.slice('x-amz-meta-'.length)] = String(value);
-  }
-  return out;
-}
-
 const CHECKSUM_ELEMENT: Record<ObjectChecksum['algorithm'], string> = {
   crc32: 'ChecksumCRC32',
   crc32c: 'ChecksumCRC32C',
@@ -78,24 +70,6 @@ const CHECKSUM_ELEMENT: Record<ObjectChecksum['algorithm'], string> = {
 };
 
 const checksumElement = (checksum: ObjectChecksum | null) => (checksum ? { [CHECKSUM_ELEMENT[checksum.algorithm]]: checksum.value } : {});
-
-/** `bucket/key` of x-amz-copy-source (URL-encoded, optional leading "/"; only the current version). */
-function copySourceOf(header: string): { bucket: string; key: string } {
-  const [path, query = ''] = header.split('?', 2) as [string, string?];
-  if (query !== '' && query !== 'versionId=null')
-    throw new S3Error('NotImplemented', 501, 'Object versions are not implemented by this S3 endpoint');
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(path.replace(/^\//, ''));
-  } catch {
-    throw new S3Error('InvalidArgument', 400, 'Invalid copy source encoding');
-  }
-  const slash = decoded.indexOf('/');
-  if (slash <= 0 || slash === decoded.length - 1) {
-    throw new S3Error('InvalidArgument', 400, 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey');
-  }
-  return { bucket: decoded.slice(0, slash), key: decoded.slice(slash + 1) };
-}
 
 /** x-amz-copy-source-range: `bytes=first-last` (both required, as S3). */
 function copyRangeOf(header: string | undefined): { first: number; last: number } | null {
@@ -108,38 +82,6 @@ function copyRangeOf(header: string | undefined): { first: number; last: number 
       'The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy',
     );
   return { first: Number(m[1]), last: Number(m[2]) };
-}
-
-const NAMED_ENTITIES: Record<string, string> = { quot: '"', apos: "'", amp: '&', lt: '<', gt: '>' };
-
-/**
- * Character references in a text value: the endpoint's XML parser leaves entities alone (no DTD
- * expansion), but clients escape the quotes of an ETag (Go's encoder as &#34;, others as &quot;).
- */
-function xmlText(value: string): string {
-  return value.replace(/&(?:#x([0-9a-fA-F]{1,6})|#(\d{1,7})|(quot|apos|amp|lt|gt));/g, (whole, hex, dec, name) => {
-    if (name) return NAMED_ENTITIES[name]!;
-    const point = hex ? Number.parseInt(hex, 16) : Number(dec);
-    return point <= 0x10ffff ? String.fromCodePoint(point) : whole;
-  });
-}
-
-/**
- * x-amz-copy-source-if-match / -if-none-match / -if-modified-since / -if-unmodified-since, checked
- * against the source version that is copied: as S3, any that fails is 412 PreconditionFailed.
- */
-function copySourceCheck(req: http.IncomingMessage): ((row: ObjectRow) => void) | undefined {
-  const conditions: http.IncomingHttpHeaders = {};
-  for (const name of ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since']) {
-    const value = headerValue(req, `x-amz-copy-source-${name}`);
-    if (value !== undefined) conditions[name] = value;
-  }
-  if (Object.keys(conditions).length === 0) return undefined;
-  return (row) => {
-    if (evaluatePreconditions(conditions, row) !== 'proceed') {
-      throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
-    }
-  };
 }
 
 /** The <Part> list of a CompleteMultipartUpload body (MalformedXML unless every part has a number and an ETag). */
@@ -160,7 +102,7 @@ function completedParts(doc: Record<string, unknown>): CompletedPart[] {
       const value = part[element];
       if (typeof value === 'string') checksum = { algorithm: algorithm as ObjectChecksum['algorithm'], value: value.trim() };
     }
-    return { partNumber: Number(number.trim()), etag: xmlText(part.ETag), checksum };
+    return { partNumber: Number(number.trim()), etag: part.ETag.trim(), checksum };
   });
 }
 
@@ -248,7 +190,7 @@ export function multipartOperations(multipart: MultipartService, log: Logger) {
         bucket,
         key,
         contentType: headerValue(req, 'content-type') ?? null,
-        metadata: userMetadata(req.headers),
+        metadata: metadataFromHeaders(req.headers),
         checksumAlgorithm: algorithm ?? null,
       });
       if (upload.checksumAlgorithm) res.setHeader('x-amz-checksum-algorithm', upload.checksumAlgorithm.toUpperCase());
@@ -271,13 +213,13 @@ export function multipartOperations(multipart: MultipartService, log: Logger) {
     UploadPartCopy: operation('buckets:PutObject', async (request) => {
       const { req, res, bucket, key } = request;
       const partNumber = partNumberOf(request);
-      const source = copySourceOf(headerValue(req, 'x-amz-copy-source') ?? '');
+      const source = parseCopySource(req.headers['x-amz-copy-source']);
       // the source is read: the caller's key must allow that too
       requireAction(request, 'buckets:GetObject');
       const range = copyRangeOf(headerValue(req, 'x-amz-copy-source-range'));
       const { part } = await multipart.copyPart(
         { bucket, key, uploadId: uploadIdOf(request), partNumber },
-        { ...source, range, check: copySourceCheck(req) },
+        { ...source, range, check: copySourceConditions(req.headers) },
       );
       sendXml(res, 200, 'CopyPartResult', { ETag: part.etag, LastModified: part.lastModified.toISOString() });
     }),

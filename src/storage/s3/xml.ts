@@ -36,25 +36,56 @@ export async function readSmallBody(body: AsyncIterable<Buffer>): Promise<Buffer
   return Buffer.concat(parts);
 }
 
-const parser = new XMLParser({ ignoreAttributes: true, removeNSPrefix: true, parseTagValue: false, processEntities: false });
+const malformed = (why?: string) =>
+  new S3Error(
+    'MalformedXML',
+    400,
+    `The XML you provided was not well-formed or did not validate against our published schema${why ? `: ${why}` : ''}`,
+  );
+
+// S3's documents declare no entities of their own, so the parser expands none (no DOCTYPE, no entity
+// bombs); the predefined and numeric references, all an S3 client writes (an ETag's quotes as &#34; or
+// &quot;), are decoded here, and any other is refused
+const ENTITY = /&(?:#x([0-9a-fA-F]{1,6})|#([0-9]{1,7})|(amp|lt|gt|quot|apos));|&/g;
+const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+function decodeEntities(text: string): string {
+  return text.replace(ENTITY, (whole, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
+    if (name) return NAMED[name]!;
+    if (hex === undefined && dec === undefined)
+      throw malformed('an entity other than &amp; &lt; &gt; &quot; &apos; or a character reference');
+    const code = Number.parseInt(hex ?? dec!, hex ? 16 : 10);
+    if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw malformed(`${whole} is not a character`);
+    return String.fromCodePoint(code);
+  });
+}
+
+// text is kept as sent (a key's own leading or trailing spaces name another key): readers trim what
+// they read as numbers or flags
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  processEntities: false,
+  trimValues: false,
+  tagValueProcessor: (_name, value) => decodeEntities(value),
+});
 // deeper than any S3 request document: refused before the parser recurses into it
 const MAX_DEPTH = 16;
 
 /** A parsed XML request body (MalformedXML when it is not well-formed or nested absurdly deep). */
 export function parseXml(text: Buffer): Record<string, unknown> {
   const source = text.toString('utf8');
+  if (/<!DOCTYPE/i.test(source)) throw malformed('a document type declaration is not allowed');
   let depth = 0;
   let max = 0;
   for (const m of source.matchAll(/<(\/?)[A-Za-z_]|\/>/g)) {
     if (m[0] === '/>') depth--;
     else if (m[1] === '/') depth--;
     else max = Math.max(max, ++depth);
-    if (max > MAX_DEPTH)
-      throw new S3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema');
+    if (max > MAX_DEPTH) throw malformed();
   }
-  if (XMLValidator.validate(source) !== true) {
-    throw new S3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema');
-  }
+  if (XMLValidator.validate(source) !== true) throw malformed();
   return parser.parse(source) as Record<string, unknown>;
 }
 

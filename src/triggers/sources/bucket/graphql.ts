@@ -6,7 +6,7 @@ export class BucketSourceInput {
   @Field(() => String) bucket!: string;
   @Field(() => [String], {
     description:
-      's3:ObjectCreated:*, s3:ObjectCreated:Put, s3:ObjectCreated:CompleteMultipartUpload, s3:ObjectRemoved:*, s3:ObjectRemoved:Delete',
+      's3:ObjectCreated:*, s3:ObjectCreated:Put, s3:ObjectCreated:Copy, s3:ObjectCreated:CompleteMultipartUpload, s3:ObjectRemoved:*, s3:ObjectRemoved:Delete',
   })
   events!: string[];
   @Field(() => String, { nullable: true, description: 'only keys starting with this' }) prefix?: string | null;

@@ -12,6 +12,7 @@ import { REGION } from '../../../platform/aws-account.js';
 export const BUCKET_EVENT_NAMES = [
   's3:ObjectCreated:*',
   's3:ObjectCreated:Put',
+  's3:ObjectCreated:Copy',
   's3:ObjectCreated:CompleteMultipartUpload',
   's3:ObjectRemoved:*',
   's3:ObjectRemoved:Delete',
