@@ -1377,7 +1377,7 @@ async function main() {
 
   if (ONLY.has(14))
     await figure('14. S3 endpoint: aws CLI and boto3 throughput, small objects with the SDK v3', () =>
-      benchS3({ api, tmp, startBareServer, record, say, results }),
+      profiled('s3', () => benchS3({ api, tmp, startBareServer, record, say, results })),
     );
 
   printSummary();

@@ -14,6 +14,12 @@ import { promisify } from 'node:util';
 import { type Api, median } from './lib.js';
 
 const run = promisify(execFile);
+// runs a client command and prints the CPU seconds (user + system) it and its children used: whether
+// the client itself is what bounds a transfer on this machine
+const CPU_OF = `import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(r.ru_utime + r.ru_stime)`;
 const FILE_MB = 200;
 const RUNS = 3;
 const SMALL = { concurrency: 16, objects: 4000, size: 1024 };
@@ -68,11 +74,13 @@ export async function benchS3({ api, tmp, startBareServer, record, say, results 
   await handle.close();
   const bytes = (await fs.stat(src)).size;
   const mbps = (millis: number) => FILE_MB / (millis / 1000);
-  const boto3 = (code: string) =>
-    run('python3', ['-c', `import boto3, sys; s3 = boto3.client("s3", endpoint_url=sys.argv[1]); ${code}`, api.url, bucket, src], {
-      env,
-      maxBuffer: 1 << 20,
-    });
+  const clientCpu: Record<string, number[]> = { awsUp: [], awsDown: [], boto3Up: [], boto3Down: [] };
+  const client = async (name: keyof typeof clientCpu, argv: string[]) => {
+    const { stdout } = await run('python3', ['-c', CPU_OF, ...argv], { env, maxBuffer: 1 << 20 });
+    clientCpu[name]!.push(Number(stdout.trim().split('\n').pop()) * 1000);
+  };
+  const boto3 = (name: 'boto3Up' | 'boto3Down', code: string) =>
+    client(name, ['python3', '-c', `import boto3, sys; s3 = boto3.client("s3", endpoint_url=sys.argv[1]); ${code}`, api.url, bucket, src]);
   const down = path.join(tmp, 's3-down.bin');
   const checkDown = async () => {
     const size = (await fs.stat(down)).size;
@@ -92,28 +100,31 @@ export async function benchS3({ api, tmp, startBareServer, record, say, results 
       await checkDown();
       runs.awsUp!.push(
         await timed(() =>
-          run('aws', ['--endpoint-url', api.url, 's3', 'cp', '--only-show-errors', src, `s3://${bucket}/aws.bin`], { env }),
+          client('awsUp', ['aws', '--endpoint-url', api.url, 's3', 'cp', '--only-show-errors', src, `s3://${bucket}/aws.bin`]),
         ),
       );
       runs.awsDown!.push(
         await timed(async () => {
-          await run('aws', ['--endpoint-url', api.url, 's3', 'cp', '--only-show-errors', `s3://${bucket}/aws.bin`, down], { env });
+          await client('awsDown', ['aws', '--endpoint-url', api.url, 's3', 'cp', '--only-show-errors', `s3://${bucket}/aws.bin`, down]);
           await syncFile(down);
         }),
       );
       await checkDown();
-      runs.boto3Up!.push(await timed(() => boto3('s3.upload_file(sys.argv[3], sys.argv[2], "boto3.bin")')));
+      runs.boto3Up!.push(await timed(() => boto3('boto3Up', 's3.upload_file(sys.argv[3], sys.argv[2], "boto3.bin")')));
       runs.boto3Down!.push(
         await timed(async () => {
-          await boto3(`s3.download_file(sys.argv[2], "boto3.bin", ${JSON.stringify(down)})`);
+          await boto3('boto3Down', `s3.download_file(sys.argv[2], "boto3.bin", ${JSON.stringify(down)})`);
           await syncFile(down);
         }),
       );
       await checkDown();
     }
     const med = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, mbps(median(v))])) as Record<string, number>;
-    for (const [k, v] of Object.entries(runs))
-      say(`  ${k.padEnd(10)} ${v.map((m) => `${mbps(m).toFixed(0)} MB/s`).join(', ')} (median ${med[k]!.toFixed(0)} MB/s)`);
+    for (const [k, v] of Object.entries(runs)) {
+      const cpu = clientCpu[k];
+      const busy = cpu ? `; the client's own CPU: ${((100 * median(cpu)) / median(v)).toFixed(0)}% of a core for the whole transfer` : '';
+      say(`  ${k.padEnd(10)} ${v.map((m) => `${mbps(m).toFixed(0)} MB/s`).join(', ')} (median ${med[k]!.toFixed(0)} MB/s${busy})`);
+    }
     for (const [label, up, dl] of [
       ['aws CLI', 'awsUp', 'awsDown'],
       ['boto3', 'boto3Up', 'boto3Down'],
@@ -159,7 +170,7 @@ export async function benchS3({ api, tmp, startBareServer, record, say, results 
         verdict: 'INFO',
       });
     }
-    results.s3 = { fileMB: FILE_MB, runsMs: runs, medianMBps: med, small: { ours, floor, ...SMALL } };
+    results.s3 = { fileMB: FILE_MB, runsMs: runs, clientCpuMs: clientCpu, medianMBps: med, small: { ours, floor, ...SMALL } };
   } finally {
     await fs.rm(src, { force: true });
     await fs.rm(down, { force: true });
