@@ -1,5 +1,6 @@
 // Small helpers shared by the bench figures: statistics, a wall clock with sub-millisecond
 // resolution, a GraphQL client for setup calls, and a graphql-ws client.
+import fs from 'node:fs/promises';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
@@ -39,6 +40,16 @@ export function median(values: number[]): number {
 }
 
 export const ms = (v: number, digits = 2) => (Number.isFinite(v) ? `${v.toFixed(digits)} ms` : 'n/a');
+
+/** Flushes a file to disk: every copy a figure compares ends so, as an upload does. */
+export async function fsyncFile(file: string): Promise<void> {
+  const handle = await fs.open(file, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
 
 export const sleep = (millis: number) => new Promise<void>((r) => setTimeout(r, millis));
 

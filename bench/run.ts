@@ -41,7 +41,7 @@ import { benchSchedule } from './schedule.js';
 import { benchHostile } from './hostile.js';
 import { benchHttpTrigger } from './http-trigger.js';
 import { benchSpark } from './spark.js';
-import { Api, EventWatch, median, ms, realtimeClock, sleep, summarize, waitUntil, type Summary } from './lib.js';
+import { Api, EventWatch, fsyncFile, median, ms, realtimeClock, sleep, summarize, waitUntil, type Summary } from './lib.js';
 import { benchSqlStep } from './sql.js';
 import { benchBucketTrigger } from './trigger-bucket.js';
 
@@ -876,15 +876,6 @@ let databaseUrl = '';
 // ---- figure 6: object upload/download vs a plain file copy ----
 // The client is curl (its own process, as a user's would be); the baseline copies the same file on
 // the same disk in the same run. Every variant ends with the bytes fsynced, as an upload does.
-async function fsyncFile(file: string): Promise<void> {
-  const handle = await fs.open(file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 function curl(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('curl', ['-sS', '--fail-with-body', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -11,7 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type Api, median } from './lib.js';
+import { type Api, fsyncFile, median } from './lib.js';
 
 const run = promisify(execFile);
 // runs a client command and prints the CPU seconds (user + system) it and its children used: whether
@@ -33,15 +33,6 @@ export interface S3BenchContext {
   record: (row: { figure: string; value: string; baseline: string; target: string; verdict: Verdict }) => void;
   say: (line?: string) => void;
   results: Record<string, unknown>;
-}
-
-async function syncFile(file: string): Promise<void> {
-  const handle = await fs.open(file, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -94,7 +85,7 @@ export async function benchS3({ api, tmp, startBareServer, record, say, results 
       runs.cp!.push(
         await timed(async () => {
           await run('cp', [src, down]);
-          await syncFile(down);
+          await fsyncFile(down);
         }),
       );
       await checkDown();
@@ -106,7 +97,7 @@ export async function benchS3({ api, tmp, startBareServer, record, say, results 
       runs.awsDown!.push(
         await timed(async () => {
           await client('awsDown', ['aws', '--endpoint-url', api.url, 's3', 'cp', '--only-show-errors', `s3://${bucket}/aws.bin`, down]);
-          await syncFile(down);
+          await fsyncFile(down);
         }),
       );
       await checkDown();
@@ -114,7 +105,7 @@ export async function benchS3({ api, tmp, startBareServer, record, say, results 
       runs.boto3Down!.push(
         await timed(async () => {
           await boto3('boto3Down', `s3.download_file(sys.argv[2], "boto3.bin", ${JSON.stringify(down)})`);
-          await syncFile(down);
+          await fsyncFile(down);
         }),
       );
       await checkDown();
