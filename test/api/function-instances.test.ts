@@ -255,6 +255,7 @@ describe('isolation', () => {
     const out = res.payload;
     expect(out.env).toEqual([
       'AWS_DEFAULT_REGION',
+      'AWS_ENDPOINT_URL_S3',
       'AWS_EXECUTION_ENV',
       'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
       'AWS_LAMBDA_FUNCTION_NAME',
