@@ -17,7 +17,7 @@ import {
   waitForStepState,
 } from '../support/api.js';
 import { Subscription } from '../support/client.js';
-import { isAlive, waitUntil } from '../support/processes.js';
+import { isAlive, isStillAlive, processIdentity, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
@@ -549,9 +549,9 @@ describe('cancelSteps', () => {
     const running = await step(s.id);
     expect(running.state).toBe('RUNNING');
     expect(running.pid).toBeGreaterThan(1);
-    const tree = [running.pid, ...descendantsOf(running.pid)];
+    const tree = [running.pid, ...descendantsOf(running.pid)].map((pid) => processIdentity(pid)!);
     expect(tree.length).toBeGreaterThanOrEqual(3);
-    for (const pid of tree) expect(isAlive(pid)).toBe(true);
+    for (const p of tree) expect(isStillAlive(p)).toBe(true);
 
     const sub = fixtures.subscribe(fixtures.ws(server), STEP_UPDATES, { id: s.id }, (d) => d.stepUpdates);
     await sub.waitFor((v) => v.length >= 1, 'the current step');
@@ -561,7 +561,7 @@ describe('cancelSteps', () => {
     expect(sub.values.map((v) => v.state)).toEqual(['RUNNING', 'CANCEL_PENDING', 'CANCELLED']);
     expect(await step(s.id)).toMatchObject({ state: 'CANCELLED' });
     // the step ends only when its output pipes close, i.e. when every holder of them is gone
-    for (const pid of tree) expect(isAlive(pid)).toBe(false);
+    for (const p of tree) expect(isStillAlive(p), `pid ${p.pid}`).toBe(false);
     const system = (await allLogs(s.id)).filter((l) => l.stream === 'SYSTEM').map((l) => l.text);
     expect(system[0]).toBe(`Step started on ${c.instances[0].id}`);
     expect(system.slice(1)).toHaveLength(2);

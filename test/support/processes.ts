@@ -82,6 +82,24 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * A process as it is now: its pid and start time (clock ticks since boot). On a busy machine a pid
+ * comes back within seconds (pid_max is often 32768): a later check by pid alone can see another process.
+ */
+export function processIdentity(pid: number): { pid: number; start: string } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return { pid, start: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]! };
+  } catch {
+    return null;
+  }
+}
+
+/** Whether that very process (not one that got its pid since) is still alive. */
+export function isStillAlive(identity: { pid: number; start: string }): boolean {
+  return isAlive(identity.pid) && processIdentity(identity.pid)?.start === identity.start;
+}
+
 export async function waitUntil<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 20_000, everyMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
