@@ -52,7 +52,7 @@ function createModules(platform: Platform): Modules {
   const access = new AccessModule(platform);
   const { authenticate } = access;
   const logs = new LogsModule(platform);
-  const storage = new StorageModule(platform, { authenticate });
+  const storage = new StorageModule(platform, { authenticate, s3Credentials: access.s3Credentials });
   const functions = new FunctionsModule(platform, { logs: logs.logs, storage: storage.storage });
   // a topic's function subscriptions are TOPIC triggers: a publish queues their deliveries
   const deliveries = new TriggerDeliveries(platform.sql, functions.functions, platform.log);

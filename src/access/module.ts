@@ -1,5 +1,5 @@
 // Access: API keys (create, list, revoke) and who is calling (authenticate a bearer key).
-import type { Authenticate } from '../platform/authorization.js';
+import type { Authenticate, LookupS3Credentials } from '../platform/authorization.js';
 import type { Module } from '../platform/module.js';
 import { Channel } from '../platform/notifications/channels.js';
 import type { Platform } from '../platform/platform.js';
@@ -14,6 +14,8 @@ export class AccessModule implements Module {
   readonly resolvers: object[];
   /** who a request's Authorization header says is calling: what other modules and the API server check */
   readonly authenticate: Authenticate = (header) => this.keys.authenticate(header);
+  /** the secret and principal of an S3 access key id: what the S3 endpoint's SigV4 checks need */
+  readonly s3Credentials: LookupS3Credentials = (accessKeyId) => this.keys.s3Credentials(accessKeyId);
   /** the admin key made on a first start (null when one existed or ADMIN_API_KEY was given) */
   generatedAdminKey: string | null = null;
 

@@ -1,11 +1,20 @@
 import type { Db } from '../platform/db/client.js';
 import type { ApiKeyRow } from './tables.js';
 
-export async function insertApiKey(db: Db, k: Pick<ApiKeyRow, 'id' | 'name' | 'hash' | 'actions'>): Promise<ApiKeyRow> {
+export async function insertApiKey(
+  db: Db,
+  k: Pick<ApiKeyRow, 'id' | 'name' | 'hash' | 'actions'> & Partial<Pick<ApiKeyRow, 's3AccessKeyId' | 's3SecretSealed'>>,
+): Promise<ApiKeyRow> {
   const [row] = await db<ApiKeyRow[]>`
-    insert into api_keys (id, name, hash, actions) values (${k.id}, ${k.name}, ${k.hash}, ${db.array(k.actions)})
+    insert into api_keys (id, name, hash, actions, s3_access_key_id, s3_secret_sealed)
+    values (${k.id}, ${k.name}, ${k.hash}, ${db.array(k.actions)}, ${k.s3AccessKeyId ?? null}, ${k.s3SecretSealed ?? null})
     returning *`;
   return row!;
+}
+
+export async function apiKeyByS3AccessKeyId(db: Db, accessKeyId: string): Promise<ApiKeyRow | undefined> {
+  const [row] = await db<ApiKeyRow[]>`select * from api_keys where s3_access_key_id = ${accessKeyId}`;
+  return row;
 }
 
 export async function apiKeyByHash(db: Db, hash: string): Promise<ApiKeyRow | undefined> {

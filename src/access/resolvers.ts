@@ -4,7 +4,14 @@ import type { AuthService } from './service.js';
 import { CreateApiKeyInput, RevokeApiKeyInput, CreateApiKeyPayload, RevokeApiKeyPayload, ApiKey } from './graphql.js';
 import type { ApiKeyRow } from './tables.js';
 
-const toApiKey = (r: ApiKeyRow): ApiKey => ({ id: r.id, name: r.name, actions: r.actions, createdAt: r.createdAt, revokedAt: r.revokedAt });
+const toApiKey = (r: ApiKeyRow): ApiKey => ({
+  id: r.id,
+  name: r.name,
+  actions: r.actions,
+  createdAt: r.createdAt,
+  revokedAt: r.revokedAt,
+  s3AccessKeyId: r.s3AccessKeyId,
+});
 
 @Resolver()
 export class ApiKeyResolver {
@@ -19,8 +26,8 @@ export class ApiKeyResolver {
   @Authorized('keys:CreateApiKey')
   @Mutation(() => CreateApiKeyPayload)
   async createApiKey(@Arg('input', () => CreateApiKeyInput) input: CreateApiKeyInput, @Ctx() ctx: Context): Promise<CreateApiKeyPayload> {
-    const { key, row } = await this.keys.create(ctx.principal!, input);
-    return { key, apiKey: toApiKey(row) };
+    const { key, row, s3SecretAccessKey } = await this.keys.create(ctx.principal!, input);
+    return { key, apiKey: toApiKey(row), s3AccessKeyId: row.s3AccessKeyId, s3SecretAccessKey };
   }
 
   @Authorized('keys:RevokeApiKey')

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries.js';
@@ -10,11 +11,33 @@ import { Limits, requireList, requireName } from '../platform/validate.js';
 import { ACTION_PATTERN, covers, type Principal } from '../platform/authorization.js';
 
 const CACHE_TTL_MS = 5_000;
+// S3 access key ids look like AWS's (20 characters, "AKIA…"): EMB + 17 of base32's alphabet
+const S3_KEY_ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const S3_KEY_ID_PREFIX = 'EMB';
+export const S3_ACCESS_KEY_ID = /^EMB[A-Z2-7]{17}$/;
+
+function newS3AccessKeyId(): string {
+  const bytes = crypto.randomBytes(17);
+  let out = S3_KEY_ID_PREFIX;
+  for (const b of bytes) out += S3_KEY_ID_ALPHABET[b % 32];
+  return out;
+}
+
+/** An S3 secret access key: 40 characters, as AWS's (30 random bytes in base64, "/" and "+" kept out). */
+const newS3Secret = () => crypto.randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
+
+/** What SigV4 verification needs for an access key id: its secret and who it speaks for. */
+export interface S3Credentials {
+  secretAccessKey: string;
+  principal: Principal;
+}
 
 export class AuthService {
   // Key checks run on every request: a short cache keeps them off the database; revocation
   // clears it on every replica through NOTIFY.
   private cache = new Map<string, { principal: Principal | null; expires: number }>();
+  // the same for S3 access key ids (revocation clears both)
+  private s3Cache = new Map<string, { credentials: S3Credentials | null; expires: number }>();
   // bumped on every forget(): a lookup that started before a revocation must not re-fill the cache
   private generation = 0;
 
@@ -27,6 +50,27 @@ export class AuthService {
   forget(): void {
     this.generation++;
     this.cache.clear();
+    this.s3Cache.clear();
+  }
+
+  /**
+   * The secret and principal of an S3 access key id (null: unknown or revoked), cached like
+   * bearer keys: a revocation clears the cache on every server at once (NOTIFY). Short-lived
+   * credentials (a session token beside the key id) would be looked up here too.
+   */
+  async s3Credentials(accessKeyId: string): Promise<S3Credentials | null> {
+    if (!S3_ACCESS_KEY_ID.test(accessKeyId)) return null;
+    const cached = this.s3Cache.get(accessKeyId);
+    if (cached && cached.expires > Date.now()) return cached.credentials;
+    const generation = this.generation;
+    const row = await q.apiKeyByS3AccessKeyId(this.sql, accessKeyId);
+    const credentials =
+      row && !row.revokedAt && row.s3SecretSealed
+        ? { secretAccessKey: this.secrets.decrypt(row.s3SecretSealed), principal: { keyId: row.id, name: row.name, actions: row.actions } }
+        : null;
+    if (this.s3Cache.size > 10_000) this.s3Cache.clear();
+    if (generation === this.generation) this.s3Cache.set(accessKeyId, { credentials, expires: Date.now() + CACHE_TTL_MS });
+    return credentials;
   }
 
   async authenticate(header: string | undefined | null): Promise<Principal | null> {
@@ -82,7 +126,10 @@ export class AuthService {
   }
 
   /** A new key never gets more than its creator has: by default exactly the creator's actions. */
-  async create(creator: Principal, input: { name: string; actions?: string[] | null }): Promise<{ key: string; row: ApiKeyRow }> {
+  async create(
+    creator: Principal,
+    input: { name: string; actions?: string[] | null; s3Credentials?: boolean | null },
+  ): Promise<{ key: string; row: ApiKeyRow; s3SecretAccessKey: string | null }> {
     const name = requireName(input.name, 'name');
     const actions = input.actions ?? creator.actions;
     requireList(actions, 'actions', 1, 100);
@@ -94,8 +141,16 @@ export class AuthService {
       }
     });
     const key = `ep_${secret(24)}`;
-    const row = await q.insertApiKey(this.sql, { id: newId('ak'), name, hash: this.secrets.keyedHash(key), actions: [...actions] });
-    return { key, row };
+    const s3SecretAccessKey = input.s3Credentials ? newS3Secret() : null;
+    const row = await q.insertApiKey(this.sql, {
+      id: newId('ak'),
+      name,
+      hash: this.secrets.keyedHash(key),
+      actions: [...actions],
+      s3AccessKeyId: s3SecretAccessKey === null ? null : newS3AccessKeyId(),
+      s3SecretSealed: s3SecretAccessKey === null ? null : this.secrets.encrypt(s3SecretAccessKey),
+    });
+    return { key, row, s3SecretAccessKey };
   }
 
   async revoke(id: string): Promise<ApiKeyRow> {

@@ -36,3 +36,9 @@ export function authorize(principal: Principal | null, action: string): Principa
 
 /** Who a request's `Authorization` header says is calling (null: no valid key). */
 export type Authenticate = (header: string | undefined | null) => Promise<Principal | null>;
+
+/**
+ * The secret of an S3 access key id and who it speaks for (null: unknown or revoked): what SigV4
+ * verification needs, since a signature can only be checked with the secret itself.
+ */
+export type LookupS3Credentials = (accessKeyId: string) => Promise<{ secretAccessKey: string; principal: Principal } | null>;

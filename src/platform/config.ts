@@ -41,6 +41,10 @@ export interface Config {
   bucketsDir: string;
   /** largest object an HTTP upload may store (OBJECT_MAX_BYTES, default 5 GiB, as one S3 PUT) */
   objectMaxBytes: number;
+  /** the region the S3 endpoint names (GetBucketLocation); signatures may be scoped to any region */
+  s3Region: string;
+  /** Host suffixes under which the S3 endpoint takes `<bucket>.<domain>` as virtual-hosted-style addressing */
+  s3VirtualHostDomains: string[];
 
   // ---- clusters: nodes, steps, scaling, metrics, usage ----
   /** an instance whose agent has not been heard from for this long is failed */
@@ -138,6 +142,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     bucketsDir: path.join(dataDir, 'buckets'),
     objectMaxBytes: int(env, 'OBJECT_MAX_BYTES', 5 * 1024 ** 3),
+    s3Region: env.S3_REGION || 'us-east-1',
+    s3VirtualHostDomains: (env.S3_VIRTUAL_HOST_DOMAINS ?? 'localhost')
+      .split(',')
+      .map((domain) => domain.trim().toLowerCase())
+      .filter(Boolean),
     databaseUrl: env.DATABASE_URL || undefined,
     adminApiKey: env.ADMIN_API_KEY || undefined,
     secretsKey: env.SECRETS_KEY || undefined,

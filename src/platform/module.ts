@@ -10,11 +10,16 @@ import type { ChannelOwner } from './notifications/listener.js';
 
 /** What a module serves on the main HTTP port besides GraphQL. */
 export interface HttpSurface {
-  /** plain handlers in front of Express, for every URL `owns` accepts (no body parsing on the way) */
+  /** plain handlers in front of Express, for every request `owns` accepts (no body parsing on the way) */
   readonly handlers?: ReadonlyArray<{
-    owns(url: string | undefined): boolean;
+    owns(req: http.IncomingMessage): boolean;
     handle(req: http.IncomingMessage, res: http.ServerResponse): void;
   }>;
+  /**
+   * What answers a request no route served, instead of the JSON 404 (`next()` gives it back):
+   * at most one module has one (storage's S3 endpoint refuses anonymous requests as S3 does)
+   */
+  readonly fallback?: (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
   /** Express handlers under a path, mounted before any body parser (they stream their bodies) */
   readonly routes?: ReadonlyArray<{ path: string; handler: RequestHandler }>;
   /** WebSocket endpoints */

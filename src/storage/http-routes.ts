@@ -1,4 +1,3 @@
-import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { authorize, type Authenticate } from '../platform/authorization.js';
@@ -7,11 +6,12 @@ import type { StorageService } from './service.js';
 import { s3Uri } from './s3-uri.js';
 import type { OpenedObject } from './service.js';
 import { httpStatusOf } from '../platform/server/errors.js';
+import { evaluatePreconditions, parseRange, streamObject } from './object-reads.js';
 
 // HTTP routes for object bytes, streamed both ways (GraphQL carries only small inline objects):
 //   PUT /objects/<bucket>/<key>   body → object (Content-Type header kept), 200 + ETag
 //   GET|HEAD /objects/<bucket>/<key>   Content-Type, Content-Length, ETag, Last-Modified;
-//       If-None-Match → 304; one Range (bytes=a-b, a-, -n) → 206
+//       If-None-Match / If-Modified-Since → 304, If-Match / If-Unmodified-Since → 412; one Range (bytes=a-b, a-, -n) → 206
 //   DELETE /objects/<bucket>/<key>   204, also when there was no such object (as S3)
 // The key is everything after the bucket, percent-decoded once (so "%2F" is "/" and "%2e%2e" is
 // ".." and refused like any other escape). Errors are JSON: { code, message, field? }.
@@ -25,7 +25,6 @@ const ACTIONS: Record<string, string> = {
 // an upload that sends nothing, or a download whose reader takes nothing, for this long is
 // dropped (the upload leaves nothing behind; the download's file is closed)
 const IDLE_MS = 60_000;
-const READ_CHUNK_BYTES = 1024 * 1024;
 
 function decode(raw: string, field: string): string {
   try {
@@ -45,28 +44,6 @@ function objectPath(originalUrl: string): { bucket: string; key: string } {
   }
   return { bucket: decode(rest.slice(0, slash), 'bucket'), key: decode(rest.slice(slash + 1), 'key') };
 }
-
-/** A single `bytes=` range within `size`; null for the whole object; 'unsatisfiable' → 416. */
-function parseRange(header: string | undefined, size: number): { start: number; end: number } | null | 'unsatisfiable' {
-  if (!header) return null;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return null; // multiple or malformed ranges: the whole object, as RFC 9110 allows
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    if (suffix === 0 || size === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (start >= size || end < start) return 'unsatisfiable';
-  return { start, end };
-}
-
-const etagMatches = (header: string | undefined, etag: string) =>
-  header?.split(',').some((t) => {
-    const v = t.trim().replace(/^W\//, '');
-    return v === '*' || v === etag;
-  }) ?? false;
 
 export function objectRoutes(storage: StorageService, authenticate: Authenticate, log: Logger) {
   function sendError(req: Request, res: Response, err: unknown): void {
@@ -120,9 +97,14 @@ export function objectRoutes(storage: StorageService, authenticate: Authenticate
     res.setHeader('ETag', row.etag);
     res.setHeader('Last-Modified', row.updatedAt.toUTCString());
     res.setHeader('Accept-Ranges', 'bytes');
-    if (etagMatches(req.headers['if-none-match'], row.etag)) {
+    const precondition = evaluatePreconditions(req.headers, row);
+    if (precondition !== 'proceed') {
       await file.close();
-      res.status(304).end();
+      if (precondition === 'not-modified') res.status(304).end();
+      else
+        res
+          .status(412)
+          .json({ code: 'BAD_USER_INPUT', field: 'If-Match', message: 'a precondition (If-Match, If-Unmodified-Since) failed' });
       return;
     }
     const range = parseRange(req.headers.range, size);
@@ -132,18 +114,8 @@ export function objectRoutes(storage: StorageService, authenticate: Authenticate
       res.status(416).json({ code: 'BAD_USER_INPUT', field: 'Range', message: `range not satisfiable for an object of ${size} bytes` });
       return;
     }
-    const { start, end } = range ?? { start: 0, end: size - 1 };
-    res.status(range ? 206 : 200);
     res.setHeader('Content-Type', row.contentType);
-    res.setHeader('Content-Length', String(end - start + 1));
-    if (range) res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
-    if (req.method === 'HEAD' || size === 0) {
-      await file.close();
-      res.end();
-      return;
-    }
-    // the stream closes the file when it ends or the client goes away
-    await pipeline(file.createReadStream({ start, end, highWaterMark: READ_CHUNK_BYTES }), res);
+    await streamObject(req, res, opened, range);
   }
 
   return async (req: Request, res: Response): Promise<void> => {

@@ -1,5 +1,5 @@
 import type { Db } from '../platform/db/client.js';
-import type { BucketRow, ObjectEventKind, ObjectRow } from './tables.js';
+import type { BucketRow, ObjectChecksum, ObjectEventKind, ObjectRow } from './tables.js';
 import { Channel } from '../platform/notifications/channels.js';
 
 export async function insertBucket(db: Db, name: string): Promise<BucketRow | undefined> {
@@ -99,14 +99,16 @@ export interface ObjectWrite {
   size: number;
   etag: string;
   contentType: string;
+  checksum?: ObjectChecksum | null;
 }
 
 export async function upsertObject(db: Db, o: ObjectWrite): Promise<ObjectRow> {
   const [row] = await db<ObjectRow[]>`
-    insert into objects (bucket, key, size, etag, content_type)
-    values (${o.bucket}, ${o.key}, ${o.size}, ${o.etag}, ${o.contentType})
+    insert into objects (bucket, key, size, etag, content_type, checksum)
+    values (${o.bucket}, ${o.key}, ${o.size}, ${o.etag}, ${o.contentType}, ${o.checksum ? db.json(o.checksum as never) : null})
     on conflict (bucket, key) do update
-      set size = excluded.size, etag = excluded.etag, content_type = excluded.content_type, updated_at = now()
+      set size = excluded.size, etag = excluded.etag, content_type = excluded.content_type, checksum = excluded.checksum,
+          updated_at = now()
     returning *`;
   return row!;
 }

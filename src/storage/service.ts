@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries.js';
-import type { BucketRow, ObjectRow } from './tables.js';
+import type { BucketRow, ObjectChecksum, ObjectRow } from './tables.js';
 import { contentTypeOf, requireContentType } from './content-types.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
 import { pageSize } from '../platform/paging.js';
@@ -55,6 +55,15 @@ export interface ResolvedUri {
 /** What put() stores: a request stream, or chunks in memory (small inline objects). */
 type Chunk = Buffer | Uint8Array | string;
 export type Body = AsyncIterable<Chunk> | Iterable<Chunk>;
+
+/** How put() stores an object besides its bytes. */
+export interface PutOptions {
+  contentType?: string | null;
+  maxBytes?: number;
+  fields?: { bucket: string; key: string; contentType: string; body: string };
+  /** the client's verified checksum of the bytes, known once the body has been consumed (S3 trailers) */
+  checksum?: () => ObjectChecksum | null;
+}
 
 /** Objects at most this large go through GraphQL putObject; larger ones through the HTTP route. */
 export const INLINE_OBJECT_MAX_BYTES = 1024 * 1024;
@@ -380,16 +389,7 @@ export class StorageService {
    * Streams `body` into the object (never more than one write batch in memory). PAYLOAD_TOO_LARGE
    * past `maxBytes`; a body that fails midway (client gone) leaves neither object nor temp file.
    */
-  async put(
-    bucket: string,
-    key: string,
-    body: Body,
-    options: {
-      contentType?: string | null;
-      maxBytes?: number;
-      fields?: { bucket: string; key: string; contentType: string; body: string };
-    } = {},
-  ): Promise<ObjectRow> {
+  async put(bucket: string, key: string, body: Body, options: PutOptions = {}): Promise<ObjectRow> {
     const fields = options.fields ?? { bucket: 'bucket', key: 'key', contentType: 'contentType', body: 'body' };
     const maxBytes = options.maxBytes ?? this.options.objectMaxBytes;
     requireBucketName(bucket, fields.bucket);
@@ -405,7 +405,7 @@ export class StorageService {
     const temp = this.tempPath('upload');
     try {
       const { size, etag } = await this.writeTemp(temp, body, maxBytes, fields.body);
-      return await this.commitFile(bucket, key, temp, { size, etag, contentType }, fields);
+      return await this.commitFile(bucket, key, temp, { size, etag, contentType, checksum: options.checksum?.() ?? null }, fields);
     } finally {
       await fs.rm(temp, { force: true });
     }
@@ -457,7 +457,7 @@ export class StorageService {
     bucket: string,
     key: string,
     temp: string,
-    meta: { size: number; etag: string; contentType: string },
+    meta: { size: number; etag: string; contentType: string; checksum: ObjectChecksum | null },
     fields: { bucket: string; key: string },
   ): Promise<ObjectRow> {
     const target = objectFilePath(this.options.bucketsDir, bucket, key);

@@ -1,5 +1,5 @@
 // Buckets, objects and the outbox of object changes.
-import { bigint, bigserial, customType, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, customType, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import { ts } from '../platform/db/columns.js';
 
 // Object keys compare byte-wise (COLLATE "C"): listings come out in S3's UTF-8 binary order and a
@@ -22,11 +22,20 @@ export const objects = pgTable(
     // S3-style: the MD5 hex of the bytes, in double quotes
     etag: text('etag').notNull(),
     contentType: text('content_type').notNull(),
+    // the checksum an S3 client sent with the bytes (x-amz-checksum-*), verified on upload and
+    // returned with x-amz-checksum-mode: ENABLED; null when none was sent (or a step rewrote the file)
+    checksum: jsonb('checksum').$type<ObjectChecksum>(),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.bucket, t.key] })],
 );
+
+/** An object's checksum as S3 clients send it: the algorithm and the base64 of its digest. */
+export interface ObjectChecksum {
+  algorithm: 'crc32' | 'crc32c' | 'sha1' | 'sha256';
+  value: string;
+}
 
 export type ObjectEventKind = 'ObjectCreated:Put' | 'ObjectRemoved:Delete';
 

@@ -83,7 +83,7 @@ export class TriggersModule implements Module {
     ];
     // HTTP trigger routes (/http/…): a plain handler in front of Express
     const handle = httpTriggerHandler(deps.authenticate, deps.functions.invocations, this.httpRoutes, log);
-    this.http = { handlers: [{ owns: isHttpTriggerUrl, handle }] };
+    this.http = { handlers: [{ owns: (req) => isHttpTriggerUrl(req.url), handle }] };
   }
 
   readonly channels = {

@@ -85,10 +85,10 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
   const { resolvers, surfaces, authenticate } = parts;
   const app = express();
   app.disable('x-powered-by');
-  // plain handlers (HTTP triggers' /http/…) go in front of Express
+  // plain handlers (the S3 endpoint, HTTP triggers' /http/…) go in front of Express
   const handlers = surfaces.flatMap((s) => s.handlers ?? []);
   const server = http.createServer((req, res) => {
-    const handler = handlers.find((h) => h.owns(req.url));
+    const handler = handlers.find((h) => h.owns(req));
     if (handler) handler.handle(req, res);
     else app(req, res);
   });
@@ -301,6 +301,7 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
     }),
   );
 
+  for (const fallback of surfaces.flatMap((s) => (s.fallback ? [s.fallback] : []))) app.use(fallback);
   app.use((_req: Request, res: Response) => sendError(res, 404, 'NOT_FOUND', 'no such route'));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     log.error({ err, requestId: (req as Request & { requestId?: string }).requestId }, 'unhandled HTTP error');

@@ -1,0 +1,90 @@
+// Reading an object over HTTP, shared by the /objects route and the S3 endpoint: the single Range
+// they serve, the conditional headers (RFC 9110 §13.2.2, as S3), and streaming the chosen bytes.
+import type http from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { OpenedObject } from './service.js';
+import type { ObjectRow } from './tables.js';
+
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+export type ByteRange = { start: number; end: number };
+
+/** A single `bytes=` range within `size`; null for the whole object; 'unsatisfiable' → 416. */
+export function parseRange(header: string | undefined, size: number): ByteRange | null | 'unsatisfiable' {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null; // multiple or malformed ranges: the whole object, as RFC 9110 allows
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return 'unsatisfiable';
+  return { start, end };
+}
+
+const etagMatches = (header: string, etag: string) =>
+  header.split(',').some((t) => {
+    const v = t.trim().replace(/^W\//, '');
+    return v === '*' || v === etag;
+  });
+
+/** An HTTP date, or null when the header is absent or no date (then ignored, as RFC 9110 says). */
+function httpDate(header: string | undefined): number | null {
+  if (!header) return null;
+  const ms = Date.parse(header);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+/**
+ * What the conditional headers of a GET/HEAD make of this object: 'proceed', 'not-modified' (304)
+ * or 'precondition-failed' (412). If-Match before If-Unmodified-Since (ignored when If-Match is
+ * there), If-None-Match before If-Modified-Since (likewise). Last-Modified has whole seconds.
+ */
+export function evaluatePreconditions(
+  headers: http.IncomingHttpHeaders,
+  row: Pick<ObjectRow, 'etag' | 'updatedAt'>,
+): 'proceed' | 'not-modified' | 'precondition-failed' {
+  const modifiedSeconds = Math.floor(row.updatedAt.getTime() / 1000);
+  const ifMatch = headers['if-match'];
+  if (ifMatch !== undefined) {
+    if (!etagMatches(ifMatch, row.etag)) return 'precondition-failed';
+  } else {
+    const since = httpDate(headers['if-unmodified-since']);
+    if (since !== null && modifiedSeconds > Math.floor(since / 1000)) return 'precondition-failed';
+  }
+  const ifNoneMatch = headers['if-none-match'];
+  if (ifNoneMatch !== undefined) {
+    if (etagMatches(ifNoneMatch, row.etag)) return 'not-modified';
+  } else {
+    const since = httpDate(headers['if-modified-since']);
+    if (since !== null && modifiedSeconds <= Math.floor(since / 1000)) return 'not-modified';
+  }
+  return 'proceed';
+}
+
+/**
+ * Sends the object's bytes (or the range of them) with Content-Length and, for a range, 206 and
+ * Content-Range; the caller set its other headers. Closes the file whatever happens.
+ */
+export async function streamObject(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  opened: OpenedObject,
+  range: ByteRange | null,
+): Promise<void> {
+  const { file, size } = opened;
+  const { start, end } = range ?? { start: 0, end: size - 1 };
+  res.statusCode = range ? 206 : 200;
+  res.setHeader('Content-Length', String(end - start + 1));
+  if (range) res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
+  if (req.method === 'HEAD' || size === 0) {
+    await file.close();
+    res.end();
+    return;
+  }
+  // the stream closes the file when it ends or the client goes away
+  await pipeline(file.createReadStream({ start, end, highWaterMark: READ_CHUNK_BYTES }), res);
+}

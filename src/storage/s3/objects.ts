@@ -1,0 +1,122 @@
+// Object operations on one key: PutObject, GetObject (Range, conditional headers, response-*
+// overrides), HeadObject, DeleteObject. The same writes as every other path: storage.put streams
+// the decoded body to a temp file and commits row, event and rename in one transaction.
+import type http from 'node:http';
+import { evaluatePreconditions, parseRange, streamObject } from '../object-reads.js';
+import type { PutOptions, StorageService } from '../service.js';
+import type { ObjectRow } from '../tables.js';
+import { S3Error } from './errors.js';
+import type { OperationTable, S3Request } from './operations.js';
+import { decodeBody } from './payload.js';
+import { headerValue } from './signature.js';
+
+const OBJECT_FIELDS = { bucket: 'bucket', key: 'key' };
+const PUT_FIELDS = { ...OBJECT_FIELDS, contentType: 'Content-Type', body: 'body' };
+
+/** GetObject's query parameters that override a response header (presigned download links use them). */
+const RESPONSE_OVERRIDES: Record<string, string> = {
+  'response-content-type': 'Content-Type',
+  'response-content-language': 'Content-Language',
+  'response-expires': 'Expires',
+  'response-cache-control': 'Cache-Control',
+  'response-content-disposition': 'Content-Disposition',
+  'response-content-encoding': 'Content-Encoding',
+};
+
+/** The size a PutObject announces: the decoded length of an aws-chunked body, else Content-Length. */
+function declaredSize(req: http.IncomingMessage): number | null {
+  const declared = headerValue(req, 'x-amz-decoded-content-length') ?? req.headers['content-length'];
+  return declared === undefined || !/^\d+$/.test(declared) ? null : Number(declared);
+}
+
+/** What PutObject stores besides the bytes (Content-Type, the verified checksum). */
+export function putOptionsOf(request: S3Request, checksum: PutOptions['checksum']): PutOptions {
+  return { contentType: request.req.headers['content-type'], fields: PUT_FIELDS, checksum };
+}
+
+/** The headers every GET/HEAD of an object answers with. */
+function objectHeaders(res: http.ServerResponse, row: ObjectRow, req: http.IncomingMessage): void {
+  res.setHeader('ETag', row.etag);
+  res.setHeader('Last-Modified', row.updatedAt.toUTCString());
+  res.setHeader('Accept-Ranges', 'bytes');
+  res.setHeader('Content-Type', row.contentType);
+  if (row.checksum && headerValue(req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
+    res.setHeader(`x-amz-checksum-${row.checksum.algorithm}`, row.checksum.value);
+    res.setHeader('x-amz-checksum-type', 'FULL_OBJECT');
+  }
+}
+
+async function getObject(storage: StorageService, { req, res, bucket, key, query }: S3Request): Promise<void> {
+  const opened = await storage.open(bucket, key, OBJECT_FIELDS);
+  try {
+    const { row, size } = opened;
+    objectHeaders(res, row, req);
+    const precondition = evaluatePreconditions(req.headers, row);
+    if (precondition === 'not-modified') {
+      res.statusCode = 304;
+      res.end();
+      await opened.file.close();
+      return;
+    }
+    if (precondition === 'precondition-failed')
+      throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold', {
+        Condition: req.headers['if-match'] !== undefined ? 'If-Match' : 'If-Unmodified-Since',
+      });
+    const range = parseRange(req.headers.range, size);
+    if (range === 'unsatisfiable') {
+      throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable', {
+        RangeRequested: String(req.headers.range),
+        ActualObjectSize: String(size),
+      });
+    }
+    for (const [param, header] of Object.entries(RESPONSE_OVERRIDES)) {
+      const value = query[param];
+      if (typeof value === 'string') res.setHeader(header, value);
+    }
+    await streamObject(req, res, opened, range);
+  } catch (err) {
+    await opened.file.close().catch(() => {});
+    throw err;
+  }
+}
+
+export function objectOperations(storage: StorageService): Pick<OperationTable, 'PutObject' | 'GetObject' | 'HeadObject' | 'DeleteObject'> {
+  return {
+    PutObject: {
+      action: 'buckets:PutObject',
+      async run(request) {
+        const { req, res, bucket, key } = request;
+        const size = declaredSize(req);
+        if (size !== null && size > storage.options.objectMaxBytes) {
+          throw new S3Error(
+            'EntityTooLarge',
+            400,
+            `Your proposed upload exceeds the maximum allowed object size (${storage.options.objectMaxBytes} bytes, OBJECT_MAX_BYTES).`,
+            {
+              ProposedSize: String(size),
+              MaxSizeAllowed: String(storage.options.objectMaxBytes),
+            },
+          );
+        }
+        const decoded = decodeBody(req, request.auth);
+        const row = await storage.put(bucket, key, decoded.body, putOptionsOf(request, decoded.checksum));
+        res.setHeader('ETag', row.etag);
+        if (row.checksum) res.setHeader(`x-amz-checksum-${row.checksum.algorithm}`, row.checksum.value);
+        res.statusCode = 200;
+        res.end();
+      },
+    },
+    GetObject: { action: 'buckets:GetObject', run: (request) => getObject(storage, request) },
+    // the same answer without the bytes (streamObject sends none for HEAD)
+    HeadObject: { action: 'buckets:GetObject', run: (request) => getObject(storage, request) },
+    DeleteObject: {
+      action: 'buckets:DeleteObject',
+      async run({ bucket, key, res }) {
+        // S3 answers 204 for a key that is not there; a missing bucket is NoSuchBucket
+        await storage.deleteObject(bucket, key, OBJECT_FIELDS);
+        res.statusCode = 204;
+        res.end();
+      },
+    },
+  };
+}

@@ -1,0 +1,96 @@
+// Driving the S3 endpoint with the real clients: the aws CLI, boto3 (python3 -c), rclone and the
+// AWS SDK for JavaScript, each with a key's S3 credentials and nothing from the machine's own AWS
+// configuration.
+import { execFile } from 'node:child_process';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { TestServer } from './server.js';
+
+export interface S3Key {
+  id: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+const CREATE_KEY = `mutation($input: CreateApiKeyInput!) {
+  createApiKey(input: $input) { apiKey { id s3AccessKeyId } s3AccessKeyId s3SecretAccessKey }
+}`;
+
+/** A new API key with S3 credentials (by default every action). */
+export async function createS3Key(server: TestServer, name: string, actions?: string[]): Promise<S3Key> {
+  const { createApiKey } = await server.data(CREATE_KEY, { input: { name, actions, s3Credentials: true } });
+  return { id: createApiKey.apiKey.id, accessKeyId: createApiKey.s3AccessKeyId, secretAccessKey: createApiKey.s3SecretAccessKey };
+}
+
+/** The environment an AWS client child process gets: these credentials, no config or metadata lookups. */
+export function awsEnv(key: Pick<S3Key, 'accessKeyId' | 'secretAccessKey'>, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of ['PATH', 'HOME', 'LANG', 'TMPDIR', 'PYENV_ROOT', 'PYENV_VERSION'])
+    if (process.env[name]) env[name] = process.env[name];
+  return {
+    ...env,
+    AWS_ACCESS_KEY_ID: key.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...extra,
+  };
+}
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(file: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(file, args, { env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      if (err && code === -1) reject(err);
+      else resolve({ code, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+/** `aws --endpoint-url <server> …` with the key's credentials. */
+export const aws = (
+  server: TestServer,
+  key: Pick<S3Key, 'accessKeyId' | 'secretAccessKey'>,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+) => run('aws', ['--endpoint-url', server.url, ...args], awsEnv(key, extraEnv));
+
+/** A python3 script with boto3; `ENDPOINT` is set in its environment. */
+export const python = (
+  server: TestServer,
+  key: Pick<S3Key, 'accessKeyId' | 'secretAccessKey'>,
+  script: string,
+  extraEnv: Record<string, string> = {},
+) => run('python3', ['-c', script], awsEnv(key, { ENDPOINT: server.url, ...extraEnv }));
+
+/** rclone with an on-the-fly S3 remote ("s3:") for this server and key. */
+export const rclone = (server: TestServer, key: Pick<S3Key, 'accessKeyId' | 'secretAccessKey'>, args: string[]) =>
+  run('rclone', ['--config', '/dev/null', ...args], {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    RCLONE_CONFIG_S3_TYPE: 's3',
+    RCLONE_CONFIG_S3_PROVIDER: 'Other',
+    RCLONE_CONFIG_S3_ENDPOINT: server.url,
+    RCLONE_CONFIG_S3_ACCESS_KEY_ID: key.accessKeyId,
+    RCLONE_CONFIG_S3_SECRET_ACCESS_KEY: key.secretAccessKey,
+    RCLONE_CONFIG_S3_REGION: 'us-east-1',
+    RCLONE_CONFIG_S3_FORCE_PATH_STYLE: 'true',
+  });
+
+/** The AWS SDK for JavaScript v3 against this server (path-style, its default checksums). */
+export function sdkClient(server: TestServer, key: Pick<S3Key, 'accessKeyId' | 'secretAccessKey'>): S3Client {
+  return new S3Client({
+    endpoint: server.url,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
+  });
+}
