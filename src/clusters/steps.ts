@@ -114,12 +114,14 @@ export class StepService {
     private readonly catalog: CatalogLookup,
     private readonly kinds: StepKinds,
     private readonly delivery: StepDelivery,
+    private readonly objectPathMapping: boolean,
   ) {}
 
   kindContext(applications: readonly string[]): StepKindContext {
     return {
       applications,
       bucketsDir: this.storage.options.bucketsDir,
+      objectPathMapping: this.objectPathMapping,
       storage: this.storage,
       python: this.python,
       secrets: this.secrets,

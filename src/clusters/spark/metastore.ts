@@ -62,7 +62,10 @@ export class MetastoreService {
   constructor(
     private readonly sql: Sql,
     private readonly storage: StorageService,
-    private readonly config: Pick<Config, 'bucketsDir' | 'sparkJarsDir' | 'sparkWarehouseBucket' | 'sparkEventLogBucket'>,
+    private readonly config: Pick<
+      Config,
+      'bucketsDir' | 'sparkJarsDir' | 'sparkWarehouseBucket' | 'sparkEventLogBucket' | 'objectPathMapping'
+    >,
     private readonly password: string,
     private readonly log: Logger,
   ) {}
@@ -103,10 +106,15 @@ export class MetastoreService {
       user: role,
       password: this.password,
       jdbcJar: jar,
-      warehouseDir: this.storage.prefixPath(this.config.sparkWarehouseBucket, ''),
-      eventLogDir: this.storage.prefixPath(this.config.sparkEventLogBucket, ''),
+      warehouse: this.bucketLocation(this.config.sparkWarehouseBucket),
+      eventLog: this.bucketLocation(this.config.sparkEventLogBucket),
     };
     this.problem = null;
+  }
+
+  /** Where Spark reaches a bucket: its directory (the path mapping) or over S3 (s3a, the endpoint). */
+  private bucketLocation(bucket: string): string {
+    return this.config.objectPathMapping ? `file:${this.storage.prefixPath(bucket, '')}` : `s3a://${bucket}/`;
   }
 
   /**
@@ -195,8 +203,9 @@ export class MetastoreService {
     return table && { location: table.location, parquet: /parquet/i.test(table.inputFormat ?? '') };
   };
 
-  /** A location as Spark wrote it (file:/<bucketsDir>/<bucket>/…) as the s3:// URI users know. */
+  /** A location as Spark wrote it (file:/<bucketsDir>/<bucket>/…, s3a://…) as the s3:// URI users know. */
   private toUri(location: string): string {
+    if (/^s3a?:\/\//.test(location)) return location.replace(/^s3a:/, 's3:');
     const local = location.replace(/^file:(\/\/)?/, '');
     const root = `${this.config.bucketsDir}/`;
     return local.startsWith(root) ? `s3://${local.slice(root.length)}` : location;
