@@ -6,7 +6,7 @@ import type { StorageService } from './service.js';
 import { s3Uri } from './s3-uri.js';
 import type { OpenedObject } from './service.js';
 import { httpStatusOf } from '../platform/server/errors.js';
-import { evaluatePreconditions, parseRange, streamObject } from './object-reads.js';
+import { evaluatePreconditions, parseRange, streamObject, TRANSFER_IDLE_MS } from './object-reads.js';
 
 // HTTP routes for object bytes, streamed both ways (GraphQL carries only small inline objects):
 //   PUT /objects/<bucket>/<key>   body → object (Content-Type header kept), 200 + ETag
@@ -22,9 +22,6 @@ const ACTIONS: Record<string, string> = {
   PUT: 'buckets:PutObject',
   DELETE: 'buckets:DeleteObject',
 };
-// an upload that sends nothing, or a download whose reader takes nothing, for this long is
-// dropped (the upload leaves nothing behind; the download's file is closed)
-const IDLE_MS = 60_000;
 
 function decode(raw: string, field: string): string {
   try {
@@ -127,8 +124,8 @@ export function objectRoutes(storage: StorageService, authenticate: Authenticate
         res.status(405).json({ code: 'BAD_USER_INPUT', message: `method ${req.method} is not allowed on objects` });
         return;
       }
-      // the socket's inactivity timer: no bytes received (upload) or sent (download) for IDLE_MS
-      req.setTimeout(IDLE_MS, () => req.destroy(new Error('idle timeout')));
+      // the socket's inactivity timer: no bytes received (upload) or sent (download) for TRANSFER_IDLE_MS
+      req.setTimeout(TRANSFER_IDLE_MS, () => req.destroy(new Error('idle timeout')));
       authorize(await authenticate(req.headers.authorization), action);
       const { bucket, key } = objectPath(req.originalUrl);
       if (req.method === 'PUT') return await put(req, res, bucket, key);

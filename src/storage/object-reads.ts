@@ -6,6 +6,12 @@ import type { OpenedObject } from './service.js';
 import type { ObjectRow } from './tables.js';
 
 const READ_CHUNK_BYTES = 1024 * 1024;
+/**
+ * An upload that sends nothing, or a download whose reader takes nothing, for this long is dropped
+ * (the upload leaves nothing behind; the download's file is closed): object transfers have no
+ * overall deadline (server.requestTimeout is off), so this is what ends a stalled one.
+ */
+export const TRANSFER_IDLE_MS = 60_000;
 
 export type ByteRange = { start: number; end: number };
 

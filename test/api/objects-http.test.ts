@@ -89,6 +89,23 @@ describe('upload and download', () => {
     expect(bad.headers['content-range']).toBe('bytes */10');
   });
 
+  it('If-Match and If-Unmodified-Since failing are 412; If-Modified-Since not passed is 304 (the S3 endpoint shares these rules)', async () => {
+    await call('PUT', `/objects/${bucket}/cond.txt`, { body: 'conditional' });
+    const etag = md5('conditional');
+    const past = new Date(Date.now() - 3_600_000).toUTCString();
+    const future = new Date(Date.now() + 3_600_000).toUTCString();
+    const get = (headers: Record<string, string>) => call('GET', `/objects/${bucket}/cond.txt`, { headers });
+    expect((await get({ 'if-match': etag })).status).toBe(200);
+    const failed = await get({ 'if-match': '"other"' });
+    expect([failed.status, failed.json.field]).toEqual([412, 'If-Match']);
+    expect((await get({ 'if-unmodified-since': past })).status).toBe(412);
+    expect((await get({ 'if-unmodified-since': future })).status).toBe(200);
+    expect((await get({ 'if-modified-since': future })).status).toBe(304);
+    expect((await get({ 'if-modified-since': past })).status).toBe(200);
+    // If-None-Match decides alone when both are there (RFC 9110)
+    expect((await get({ 'if-none-match': '"other"', 'if-modified-since': future })).status).toBe(200);
+  });
+
   it('a 64 MiB object streams up and down: right ETag both ways, memory does not grow by its size', async () => {
     const size = 64 * 1024 * 1024;
     const { stream, etag } = generatedBody(size, 'large');

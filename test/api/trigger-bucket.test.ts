@@ -5,7 +5,9 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATE_CLUSTER, Fixtures, MASTER, waitForClusterState, waitForStepState } from '../support/api.js';
 import { deploy } from '../support/functions.js';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { objectRequest } from '../support/objects.js';
+import { createS3Key, sdkClient } from '../support/s3.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { createTrigger, deliveriesOf, SET_TRIGGER_ENABLED, waitForDeliveries } from '../support/triggers.js';
@@ -281,5 +283,29 @@ describe('BUCKET triggers', () => {
     } finally {
       await second.close();
     }
+  });
+});
+
+describe('BUCKET triggers and the S3 endpoint', () => {
+  it('PutObject and DeleteObject through S3 deliver ObjectCreated:Put and ObjectRemoved:Delete, like every other write', async () => {
+    await createBucket('tb-s3');
+    await createTrigger(server, {
+      name: 'tb-s3-all',
+      functionName: 'bkt-rec',
+      bucket: { bucket: 'tb-s3', events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] },
+    });
+    const s3 = sdkClient(server, await createS3Key(server, 'tb-s3-writer', ['buckets:PutObject', 'buckets:DeleteObject']));
+    try {
+      await s3.send(new PutObjectCommand({ Bucket: 'tb-s3', Key: 'in/from-s3.csv', Body: 'a,b\n' }));
+      await s3.send(new DeleteObjectCommand({ Bucket: 'tb-s3', Key: 'in/from-s3.csv' }));
+    } finally {
+      s3.destroy();
+    }
+    const records = (await delivered('tb-s3-all', 2)).map((d) => d.invocation.payload.Records[0]);
+    expect(records.map((r: any) => [r.eventName, r.s3.object.key])).toEqual([
+      ['ObjectCreated:Put', 'in/from-s3.csv'],
+      ['ObjectRemoved:Delete', 'in/from-s3.csv'],
+    ]);
+    expect(records[0].s3.object).toMatchObject({ size: 4, eTag: md5('a,b\n') });
   });
 });

@@ -3,8 +3,8 @@
 // may list buckets sees them all, as GraphQL's `buckets` query does.
 import { ACCOUNT } from '../../platform/aws-account.js';
 import type { StorageService } from '../service.js';
-import { S3Error } from './errors.js';
-import type { OperationTable, S3Request } from './operations.js';
+import { noSuchBucket, S3Error } from './errors.js';
+import { type OperationTable, type S3Request, sendEmpty } from './operations.js';
 import { decodeBody } from './payload.js';
 import { parseXml, readSmallBody, sendXml } from './xml.js';
 
@@ -23,6 +23,10 @@ async function requestedLocation(request: S3Request): Promise<string> {
     throw new S3Error('MalformedXML', 400, 'The XML you provided was not well-formed or did not validate against our published schema');
   const constraint = typeof config === 'object' && config !== null ? (config as Record<string, unknown>).LocationConstraint : undefined;
   return typeof constraint === 'string' ? constraint : '';
+}
+
+async function requireBucket(storage: StorageService, bucket: string): Promise<void> {
+  if (!(await storage.bucket(bucket, 'bucket'))) throw noSuchBucket();
 }
 
 export function bucketOperations(
@@ -57,32 +61,29 @@ export function bucketOperations(
         }
         await storage.createBucket(request.bucket, 'bucket');
         request.res.setHeader('Location', `/${request.bucket}`);
-        request.res.statusCode = 200;
-        request.res.end();
+        sendEmpty(request.res, 200);
       },
     },
     DeleteBucket: {
       action: 'buckets:DeleteBucket',
       async run({ bucket, res }) {
         await storage.deleteBucket(bucket, false, 'bucket');
-        res.statusCode = 204;
-        res.end();
+        sendEmpty(res, 204);
       },
     },
     // GraphQL's `bucket(name)` query is what HeadBucket and GetBucketLocation ask: the same action
     HeadBucket: {
       action: 'buckets:ListBuckets',
       async run({ bucket, res }) {
-        if (!(await storage.bucket(bucket, 'bucket'))) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist');
+        await requireBucket(storage, bucket);
         res.setHeader('x-amz-bucket-region', region);
-        res.statusCode = 200;
-        res.end();
+        sendEmpty(res, 200);
       },
     },
     GetBucketLocation: {
       action: 'buckets:ListBuckets',
       async run({ bucket, res }) {
-        if (!(await storage.bucket(bucket, 'bucket'))) throw new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist');
+        await requireBucket(storage, bucket);
         sendXml(res, 200, 'LocationConstraint', { '#text': locationConstraintOf(region) });
       },
     },

@@ -15,6 +15,7 @@ export class S3Error extends Error {
   }
 }
 
+export const noSuchBucket = () => new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist');
 export const accessDenied = (message = 'Access Denied') => new S3Error('AccessDenied', 403, message);
 export const notImplemented = (what: string) =>
   new S3Error('NotImplemented', 501, `${what} is not implemented by this S3 endpoint (see docs/storage.md, "S3 endpoint")`);
@@ -27,9 +28,7 @@ export function s3ErrorOf(err: AppError): S3Error {
   const field = err.field ?? '';
   switch (err.code) {
     case 'NOT_FOUND':
-      return field === 'bucket'
-        ? new S3Error('NoSuchBucket', 404, 'The specified bucket does not exist')
-        : new S3Error('NoSuchKey', 404, 'The specified key does not exist.');
+      return field === 'bucket' ? noSuchBucket() : new S3Error('NoSuchKey', 404, 'The specified key does not exist.');
     case 'CONFLICT':
       // a bucket that exists (all buckets belong to this one account), a bucket not empty, or a
       // key that clashes with another as a path ("a" and "a/b"): S3 has no such rule, so it gets

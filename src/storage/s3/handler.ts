@@ -7,6 +7,7 @@ import type http from 'node:http';
 import type { Logger } from 'pino';
 import { authorize, type LookupS3Credentials } from '../../platform/authorization.js';
 import { AppError } from '../../platform/errors.js';
+import { TRANSFER_IDLE_MS } from '../object-reads.js';
 import type { StorageService } from '../service.js';
 import { bucketOperations } from './buckets.js';
 import { accessDenied, notImplemented, S3Error, s3ErrorOf } from './errors.js';
@@ -205,6 +206,8 @@ export class S3Endpoint {
   private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const requestId = requestIdOf();
     res.setHeader('x-amz-request-id', requestId);
+    // the socket's inactivity timer, as /objects: no bytes received (upload) or sent (download)
+    req.setTimeout(TRANSFER_IDLE_MS, () => req.destroy(new Error('idle timeout')));
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);

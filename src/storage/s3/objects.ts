@@ -2,11 +2,12 @@
 // overrides), HeadObject, DeleteObject. The same writes as every other path: storage.put streams
 // the decoded body to a temp file and commits row, event and rename in one transaction.
 import type http from 'node:http';
+import { AppError } from '../../platform/errors.js';
 import { evaluatePreconditions, parseRange, streamObject } from '../object-reads.js';
 import type { PutOptions, StorageService } from '../service.js';
 import type { ObjectRow } from '../tables.js';
-import { S3Error } from './errors.js';
-import type { OperationTable, S3Request } from './operations.js';
+import { noSuchBucket, S3Error } from './errors.js';
+import { type OperationTable, type S3Request, sendEmpty } from './operations.js';
 import { decodeBody } from './payload.js';
 import { headerValue } from './signature.js';
 
@@ -35,26 +36,32 @@ export function putOptionsOf(request: S3Request, checksum: PutOptions['checksum'
 }
 
 /** The headers every GET/HEAD of an object answers with. */
-function objectHeaders(res: http.ServerResponse, row: ObjectRow, req: http.IncomingMessage): void {
+function objectHeaders(res: http.ServerResponse, row: ObjectRow): void {
   res.setHeader('ETag', row.etag);
   res.setHeader('Last-Modified', row.updatedAt.toUTCString());
   res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader('Content-Type', row.contentType);
-  if (row.checksum && headerValue(req, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
-    res.setHeader(`x-amz-checksum-${row.checksum.algorithm}`, row.checksum.value);
-    res.setHeader('x-amz-checksum-type', 'FULL_OBJECT');
-  }
+}
+
+/** The stored checksum when asked for; not with a range, whose bytes it does not describe (as S3). */
+function checksumHeaders(res: http.ServerResponse, row: ObjectRow, req: http.IncomingMessage, ranged: boolean): void {
+  if (!row.checksum || ranged || headerValue(req, 'x-amz-checksum-mode')?.toUpperCase() !== 'ENABLED') return;
+  res.setHeader(`x-amz-checksum-${row.checksum.algorithm}`, row.checksum.value);
+  res.setHeader('x-amz-checksum-type', 'FULL_OBJECT');
 }
 
 async function getObject(storage: StorageService, { req, res, bucket, key, query }: S3Request): Promise<void> {
-  const opened = await storage.open(bucket, key, OBJECT_FIELDS);
+  const opened = await storage.open(bucket, key, OBJECT_FIELDS).catch(async (err: unknown) => {
+    // storage looks the object up alone: on a miss, S3 tells a missing bucket from a missing key
+    if (err instanceof AppError && err.code === 'NOT_FOUND' && !(await storage.bucket(bucket, 'bucket'))) throw noSuchBucket();
+    throw err;
+  });
   try {
     const { row, size } = opened;
-    objectHeaders(res, row, req);
+    objectHeaders(res, row);
     const precondition = evaluatePreconditions(req.headers, row);
     if (precondition === 'not-modified') {
-      res.statusCode = 304;
-      res.end();
+      sendEmpty(res, 304);
       await opened.file.close();
       return;
     }
@@ -69,6 +76,7 @@ async function getObject(storage: StorageService, { req, res, bucket, key, query
         ActualObjectSize: String(size),
       });
     }
+    checksumHeaders(res, row, req, range !== null);
     for (const [param, header] of Object.entries(RESPONSE_OVERRIDES)) {
       const value = query[param];
       if (typeof value === 'string') res.setHeader(header, value);
@@ -102,8 +110,7 @@ export function objectOperations(storage: StorageService): Pick<OperationTable, 
         const row = await storage.put(bucket, key, decoded.body, putOptionsOf(request, decoded.checksum));
         res.setHeader('ETag', row.etag);
         if (row.checksum) res.setHeader(`x-amz-checksum-${row.checksum.algorithm}`, row.checksum.value);
-        res.statusCode = 200;
-        res.end();
+        sendEmpty(res, 200);
       },
     },
     GetObject: { action: 'buckets:GetObject', run: (request) => getObject(storage, request) },
@@ -114,8 +121,7 @@ export function objectOperations(storage: StorageService): Pick<OperationTable, 
       async run({ bucket, key, res }) {
         // S3 answers 204 for a key that is not there; a missing bucket is NoSuchBucket
         await storage.deleteObject(bucket, key, OBJECT_FIELDS);
-        res.statusCode = 204;
-        res.end();
+        sendEmpty(res, 204);
       },
     },
   };

@@ -52,3 +52,9 @@ export type OperationTable = Record<OperationName, S3Operation>;
 export function requireAction(request: S3Request, action: string): void {
   authorize(request.principal, action);
 }
+
+/** An answer without a body (its headers set before). */
+export function sendEmpty(res: http.ServerResponse, status: number): void {
+  res.statusCode = status;
+  res.end();
+}

@@ -84,8 +84,8 @@ class ByteReader {
     return true;
   }
 
-  /** the next line without its CRLF */
-  async line(): Promise<string> {
+  /** the next line without its CRLF; `endsLine`: the body's end ends a line too (trailers' last CRLF is optional) */
+  async line(endsLine = false): Promise<string> {
     for (;;) {
       const at = this.pending.indexOf('\r\n');
       if (at >= 0 && at <= MAX_LINE_BYTES) {
@@ -94,7 +94,12 @@ class ByteReader {
         return line;
       }
       if (this.pending.length > MAX_LINE_BYTES) throw malformedChunks('a chunk header is too long');
-      if (!(await this.more())) throw malformedChunks('the body ended inside a chunk header');
+      if (!(await this.more())) {
+        if (!endsLine) throw malformedChunks('the body ended inside a chunk header');
+        const line = this.pending.toString('latin1');
+        this.pending = Buffer.alloc(0);
+        return line;
+      }
     }
   }
 
@@ -158,7 +163,10 @@ async function* awsChunks(
   if (trailers) {
     const lines: string[] = [];
     let trailerSignature: string | undefined;
-    for (let line = await reader.line(); line !== ''; line = await reader.line()) {
+    let first = await reader.line(true);
+    // some clients put an empty line between the last chunk and the trailers
+    if (first === '' && !(await reader.atEnd())) first = await reader.line(true);
+    for (let line = first; line !== ''; line = await reader.line(true)) {
       if (lines.length >= MAX_TRAILER_LINES) throw malformedChunks('too many trailing headers');
       const colon = line.indexOf(':');
       if (colon <= 0) throw malformedChunks('a trailing header must be "name:value"');

@@ -255,12 +255,29 @@ export async function authenticate(
   return {
     principal: credentials.principal,
     contentSha256,
-    chunkSigner: {
-      seedSignature: parts.signature,
-      sign: (algorithm, previous, ...hashes) =>
-        verifier.sign([algorithm, parts.longDate, scope, previous, ...hashes].join('\n'), { signingDate: date }),
-    },
+    chunkSigner: chunkSigner(verifier, parts.longDate, scope, date, parts.signature),
   };
+}
+
+function chunkSigner(verifier: Verifier, longDate: string, scope: string, date: Date, seedSignature: string): ChunkSigner {
+  return {
+    seedSignature,
+    sign: (algorithm, previous, ...hashes) =>
+      verifier.sign([algorithm, longDate, scope, previous, ...hashes].join('\n'), { signingDate: date }),
+  };
+}
+
+/** The chunk signer of a request signed at `longDate` with these credentials (tests use AWS's published examples). */
+export function chunkSignerFor(
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  region: string,
+  longDate: string,
+  seedSignature: string,
+): ChunkSigner {
+  const date = parseLongDate(longDate);
+  if (!date) throw new Error(`not a SigV4 date: ${longDate}`);
+  const verifier = new Verifier(credentials.accessKeyId, credentials.secretAccessKey, region);
+  return chunkSigner(verifier, longDate, `${longDate.slice(0, 8)}/${region}/s3/aws4_request`, date, seedSignature);
 }
 
 export { sha256Hex, sameSignature };
