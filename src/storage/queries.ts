@@ -1,5 +1,5 @@
 import type { Db } from '../platform/db/client.js';
-import type { BucketRow, ObjectChecksum, ObjectEventKind, ObjectRow } from './tables.js';
+import type { BucketRow, ObjectChecksum, ObjectEventKind, ObjectMetadata, ObjectRow } from './tables.js';
 import { Channel } from '../platform/notifications/channels.js';
 
 export async function insertBucket(db: Db, name: string): Promise<BucketRow | undefined> {
@@ -99,16 +99,19 @@ export interface ObjectWrite {
   size: number;
   etag: string;
   contentType: string;
+  /** none: {} (a new version of an object does not keep the old one's metadata, as S3) */
+  metadata?: ObjectMetadata;
   checksum?: ObjectChecksum | null;
 }
 
 export async function upsertObject(db: Db, o: ObjectWrite): Promise<ObjectRow> {
   const [row] = await db<ObjectRow[]>`
-    insert into objects (bucket, key, size, etag, content_type, checksum)
-    values (${o.bucket}, ${o.key}, ${o.size}, ${o.etag}, ${o.contentType}, ${o.checksum ? db.json(o.checksum as never) : null})
+    insert into objects (bucket, key, size, etag, content_type, metadata, checksum)
+    values (${o.bucket}, ${o.key}, ${o.size}, ${o.etag}, ${o.contentType}, ${db.json((o.metadata ?? {}) as never)},
+            ${o.checksum ? db.json(o.checksum as never) : null})
     on conflict (bucket, key) do update
-      set size = excluded.size, etag = excluded.etag, content_type = excluded.content_type, checksum = excluded.checksum,
-          updated_at = now()
+      set size = excluded.size, etag = excluded.etag, content_type = excluded.content_type, metadata = excluded.metadata,
+          checksum = excluded.checksum, updated_at = now()
     returning *`;
   return row!;
 }
@@ -135,4 +138,13 @@ export async function insertObjectEvent(
     with e as (insert into object_events (bucket, key, kind, size, etag) values (${o.bucket}, ${o.key}, ${kind}, ${o.size}, ${o.etag}) returning seq),
     o as (insert into trigger_outbox (source_type, object_event_seq) select 'BUCKET', seq from e returning id)
     select pg_notify(${Channel.triggerOutbox}, 'BUCKET') from o`;
+}
+
+/**
+ * Serialises writers of one path for the rest of the transaction: a file `a/b` and a directory
+ * marker `a/b/` are one path on disk, and the filesystem alone cannot refuse the second of two
+ * racing writers when the directory is empty.
+ */
+export async function lockObjectPath(db: Db, bucket: string, path: string): Promise<void> {
+  await db`select pg_advisory_xact_lock(hashtextextended(${`${bucket}/${path}`}, 0))`;
 }

@@ -45,6 +45,23 @@ export function requireObjectKey(key: string, field: string): string {
   return key;
 }
 
+/**
+ * A directory marker: a zero-byte object whose key ends in "/", which s3a, rclone and the consoles
+ * create for an empty "folder". Its key is a valid key plus "/"; it has no file of its own (its bytes
+ * are always none) and may hold keys under it, as the directory it names does.
+ */
+export const isDirectoryMarker = (key: string) => key.endsWith('/');
+
+/** A key an object may have: an object key, or a directory marker's (`<object key>/`). */
+export function requireStoredKey(key: string, field: string): string {
+  if (key.length > 1 && isDirectoryMarker(key)) {
+    if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw badInput(field, `must be at most ${MAX_KEY_BYTES} bytes`);
+    requireObjectKey(key.slice(0, -1), field);
+    return key;
+  }
+  return requireObjectKey(key, field);
+}
+
 /** A key prefix (for listings and output locations): like a key, but may be empty or end with "/". */
 export function requireKeyPrefix(prefix: string, field: string): string {
   if (prefix === '') return prefix;

@@ -1,15 +1,27 @@
 import crypto from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries.js';
-import type { BucketRow, ObjectChecksum, ObjectRow } from './tables.js';
+import type { BucketRow, ObjectChecksum, ObjectEventKind, ObjectMetadata, ObjectRow } from './tables.js';
+import { requireObjectMetadata } from './object-metadata.js';
 import { contentTypeOf, requireContentType } from './content-types.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
 import { pageSize } from '../platform/paging.js';
-import { objectFilePath, parseS3Uri, requireBucketName, requireKeyPrefix, requireObjectKey, s3Uri } from './s3-uri.js';
+import {
+  isDirectoryMarker,
+  MAX_KEY_BYTES,
+  objectFilePath,
+  parseS3Uri,
+  requireBucketName,
+  requireKeyPrefix,
+  requireObjectKey,
+  requireStoredKey,
+  s3Uri,
+} from './s3-uri.js';
 
 // Buckets and objects: metadata in Postgres, bytes at <bucketsDir>/<bucket>/<key>.
 //
@@ -21,6 +33,8 @@ import { objectFilePath, parseS3Uri, requireBucketName, requireKeyPrefix, requir
 //
 // Keys are paths: "a" and "a/b" cannot both exist (a file cannot also be a directory). Such a put is
 // refused with CONFLICT, by a check of the rows and, for racing writers, by the filesystem itself.
+// A directory marker "a/" (a zero-byte key ending in "/") is a row only, with the directory "a" made
+// for the local path mapping: it may hold "a/b", and clashes with a file "a".
 
 export interface StorageOptions {
   dataDir: string;
@@ -35,6 +49,8 @@ export interface ObjectListing {
   hasNextPage: boolean;
   /** cursor after the last object or common prefix of this page */
   endCursor: string | null;
+  /** the key or common prefix the page ends with (S3 ListObjects' NextMarker) */
+  lastEntry: string | null;
   cursorOf: (row: ObjectRow) => string;
 }
 
@@ -59,7 +75,11 @@ export type Body = AsyncIterable<Chunk> | Iterable<Chunk>;
 /** How put() stores an object besides its bytes. */
 export interface PutOptions {
   contentType?: string | null;
+  /** user metadata and stored headers (S3's x-amz-meta-*, Content-Encoding, …) */
+  metadata?: ObjectMetadata;
   maxBytes?: number;
+  /** the event the write records: a copy is `ObjectCreated:Copy` */
+  event?: ObjectEventKind;
   fields?: { bucket: string; key: string; contentType: string; body: string };
   /** the client's verified checksum of the bytes, known once the body has been consumed (S3 trailers) */
   checksum?: () => ObjectChecksum | null;
@@ -98,9 +118,9 @@ function decodeCursor(cursor: string, field: string): { from: string; inclusive:
   const kind = raw.slice(0, 2);
   const value = raw.slice(2);
   try {
-    if (kind === 'k:') return { from: requireObjectKey(value, field), inclusive: false };
-    if (kind === 'p:' && value !== '') {
-      requireKeyPrefix(value, field);
+    if (kind === 'k:') return { from: requireStoredKey(value, field), inclusive: false };
+    // S3 listings roll up at any delimiter: a common prefix is any string ≤ a key's length
+    if (kind === 'p:' && value !== '' && Buffer.byteLength(value, 'utf8') <= MAX_KEY_BYTES) {
       // after a common prefix: skip every key in it
       const end = prefixEnd(value);
       if (end !== null) return { from: end, inclusive: true };
@@ -269,15 +289,16 @@ export class StorageService {
 
   async head(bucket: string, key: string, fields = { bucket: 'bucket', key: 'key' }): Promise<ObjectRow | null> {
     requireBucketName(bucket, fields.bucket);
-    requireObjectKey(key, fields.key);
+    requireStoredKey(key, fields.key);
     return (await q.objectByKey(this.sql, bucket, key)) ?? null;
   }
 
   /** The row and an open file of the same version (the caller closes `file`). NOT_FOUND when absent. */
   async open(bucket: string, key: string, fields = { bucket: 'bucket', key: 'key' }): Promise<OpenedObject> {
     requireBucketName(bucket, fields.bucket);
-    requireObjectKey(key, fields.key);
-    const file = objectFilePath(this.options.bucketsDir, bucket, key);
+    requireStoredKey(key, fields.key);
+    // a directory marker has no bytes of its own: it reads as the empty device
+    const file = isDirectoryMarker(key) ? os.devNull : objectFilePath(this.options.bucketsDir, bucket, key);
     return this.sql.begin(async (tx) => {
       const row = await q.objectByKeyShared(tx, bucket, key);
       if (!row) throw new AppError('NOT_FOUND', `object ${s3Uri(bucket, key)} does not exist`, fields.key);
@@ -308,17 +329,50 @@ export class StorageService {
     await this.requireBucket(bucket, 'bucket');
     const prefix = requireKeyPrefix(args.prefix ?? '', 'prefix');
     const delimiter = args.delimiter == null || args.delimiter === '' ? null : requireDelimiter(args.delimiter, 'delimiter');
-    const limit = pageSize(args.first);
+    return this.listPage(bucket, prefix, delimiter, pageSize(args.first), args.after ? decodeCursor(args.after, 'after') : null);
+  }
+
+  /**
+   * S3's ListObjects (V1 and V2): as list, but any prefix and delimiter S3 takes (a prefix no key
+   * can have lists nothing), up to `limit` entries, continuing after a cursor of list's (V2's
+   * continuation token) or else after `startAfter` (V2's start-after, V1's marker: any string).
+   * A `startAfter` that is exactly a common prefix (V1's NextMarker) continues after all its keys.
+   */
+  async listFrom(
+    bucket: string,
+    args: { prefix: string; delimiter: string | null; limit: number; cursor?: string | null; startAfter?: string | null },
+  ): Promise<ObjectListing> {
+    await this.requireBucket(bucket, 'bucket');
+    const { prefix, startAfter } = args;
+    const delimiter = args.delimiter === '' ? null : args.delimiter;
+    let start: { from: string; inclusive: boolean } | null = null;
+    if (args.cursor) start = decodeCursor(args.cursor, 'continuationToken');
+    else if (startAfter) {
+      const rolledUp = delimiter !== null && startAfter.startsWith(prefix) && startAfter.endsWith(delimiter);
+      const at = rolledUp ? startAfter.indexOf(delimiter, prefix.length) : -1;
+      if (at >= 0 && at + delimiter!.length === startAfter.length) {
+        const next = prefixEnd(startAfter);
+        if (next === null) return this.listPage(bucket, prefix, delimiter, 0, null);
+        start = { from: next, inclusive: true };
+      } else start = { from: startAfter, inclusive: false };
+    }
+    return this.listPage(bucket, prefix, delimiter, args.limit, start);
+  }
+
+  private async listPage(
+    bucket: string,
+    prefix: string,
+    delimiter: string | null,
+    limit: number,
+    start: { from: string; inclusive: boolean } | null,
+  ): Promise<ObjectListing> {
     const end = prefixEnd(prefix);
     let range: q.KeyRange = { from: prefix, inclusive: true, end };
-    if (args.after) {
-      const after = decodeCursor(args.after, 'after');
-      if (byteOrder(after.from, prefix) > 0) range = { ...after, end };
-    }
+    if (start && byteOrder(start.from, prefix) >= 0) range = { ...start, end };
 
     type Entry = { object: ObjectRow } | { prefix: string };
     const entries: Entry[] = [];
-    let exhausted = false;
+    let exhausted = end !== null && byteOrder(range.from, end) >= 0;
     while (!exhausted && entries.length <= limit) {
       const want = limit + 1 - entries.length;
       const rows = await q.objectsInRange(this.sql, bucket, range, want);
@@ -347,6 +401,7 @@ export class StorageService {
       commonPrefixes: page.flatMap((e) => ('prefix' in e ? [e.prefix] : [])),
       hasNextPage,
       endCursor: last === undefined ? null : 'object' in last ? encodeCursor('k', last.object.key) : encodeCursor('p', last.prefix),
+      lastEntry: last === undefined ? null : 'object' in last ? last.object.key : last.prefix,
       cursorOf: (row) => encodeCursor('k', row.key),
     };
   }
@@ -388,26 +443,67 @@ export class StorageService {
   /**
    * Streams `body` into the object (never more than one write batch in memory). PAYLOAD_TOO_LARGE
    * past `maxBytes`; a body that fails midway (client gone) leaves neither object nor temp file.
+   * A key ending in "/" is a directory marker: its body must be empty.
    */
   async put(bucket: string, key: string, body: Body, options: PutOptions = {}): Promise<ObjectRow> {
     const fields = options.fields ?? { bucket: 'bucket', key: 'key', contentType: 'contentType', body: 'body' };
-    const maxBytes = options.maxBytes ?? this.options.objectMaxBytes;
+    const maxBytes = isDirectoryMarker(key) ? 0 : (options.maxBytes ?? this.options.objectMaxBytes);
     requireBucketName(bucket, fields.bucket);
-    requireObjectKey(key, fields.key);
+    requireStoredKey(key, fields.key);
     const contentType =
       options.contentType == null || options.contentType === ''
         ? contentTypeOf(key)
         : requireContentType(options.contentType, fields.contentType);
+    const metadata = requireObjectMetadata(options.metadata ?? {}, 'metadata');
     // refuse before reading a byte of what may be gigabytes
     await this.requireBucket(bucket, fields.bucket);
     await this.requireNoPathClash(this.sql, bucket, key, fields.key);
 
     const temp = this.tempPath('upload');
     try {
-      const { size, etag } = await this.writeTemp(temp, body, maxBytes, fields.body);
-      return await this.commitFile(bucket, key, temp, { size, etag, contentType, checksum: options.checksum?.() ?? null }, fields);
+      const { size, etag } = await this.writeTemp(temp, body, maxBytes, fields.body).catch((err) => {
+        if (err instanceof AppError && err.code === 'PAYLOAD_TOO_LARGE' && isDirectoryMarker(key)) {
+          throw badInput(fields.body, 'a directory marker (a key ending in "/") must be empty');
+        }
+        throw err;
+      });
+      const event = options.event ?? 'ObjectCreated:Put';
+      const checksum = options.checksum?.() ?? null;
+      return await this.commitFile(bucket, key, temp, { size, etag, contentType, metadata, checksum }, event, fields);
     } finally {
       await fs.rm(temp, { force: true });
+    }
+  }
+
+  /**
+   * CopyObject: the source's bytes (read from one version, under a share lock while opened) become
+   * `target`, with the source's type and metadata or, given `replace`, those. `check` sees the
+   * source row first (S3's x-amz-copy-source-if-* conditions).
+   */
+  async copy(
+    source: { bucket: string; key: string },
+    target: { bucket: string; key: string },
+    options: {
+      replace?: { contentType?: string | null; metadata: ObjectMetadata } | null;
+      check?: (source: ObjectRow) => void;
+    } = {},
+  ): Promise<ObjectRow> {
+    requireBucketName(target.bucket, 'bucket');
+    requireStoredKey(target.key, 'key');
+    const opened = await this.open(source.bucket, source.key, { bucket: 'copySource', key: 'copySource' });
+    try {
+      options.check?.(opened.row);
+      const { replace } = options;
+      const bytes = opened.size === 0 ? [] : opened.file.createReadStream({ autoClose: false, highWaterMark: WRITE_BATCH_BYTES });
+      return await this.put(target.bucket, target.key, bytes, {
+        contentType: replace ? replace.contentType : opened.row.contentType,
+        metadata: replace ? replace.metadata : opened.row.metadata,
+        // the same bytes: the source's checksum holds for the copy
+        checksum: () => opened.row.checksum,
+        event: 'ObjectCreated:Copy',
+      });
+    } finally {
+      await opened.file.close();
     }
   }
 
@@ -452,23 +548,38 @@ export class StorageService {
     return { size, etag: etagOf(md5) };
   }
 
-  /** One transaction: row (locked) + event + rename into place. */
+  /** One transaction: row (locked) + event + rename into place (a directory marker: its directory). */
   private async commitFile(
     bucket: string,
     key: string,
     temp: string,
-    meta: { size: number; etag: string; contentType: string; checksum: ObjectChecksum | null },
+    meta: { size: number; etag: string; contentType: string; metadata: ObjectMetadata; checksum: ObjectChecksum | null },
+    event: ObjectEventKind,
     fields: { bucket: string; key: string },
   ): Promise<ObjectRow> {
-    const target = objectFilePath(this.options.bucketsDir, bucket, key);
+    const marker = isDirectoryMarker(key);
+    const target = objectFilePath(this.options.bucketsDir, bucket, marker ? key.slice(0, -1) : key);
     return this.sql.begin(async (tx) => {
       if (!(await q.lockBucketShared(tx, bucket))) throw notFound('bucket', bucket, fields.bucket);
+      await q.lockObjectPath(tx, bucket, marker ? key.slice(0, -1) : key);
       await this.requireNoPathClash(tx, bucket, key, fields.key);
       const row = await q.upsertObject(tx, { bucket, key, ...meta });
-      await q.insertObjectEvent(tx, 'ObjectCreated:Put', row);
-      await this.renameIntoPlace(temp, target, bucket, key, fields.key);
+      await q.insertObjectEvent(tx, event, row);
+      if (marker) await this.makeMarkerDir(target, bucket, key, fields.key);
+      else await this.renameIntoPlace(temp, target, bucket, key, fields.key);
       return row;
     });
+  }
+
+  private async makeMarkerDir(dir: string, bucket: string, key: string, field: string): Promise<void> {
+    try {
+      await makeDir(dir);
+    } catch (err) {
+      if (isErrno(err, 'EEXIST', 'ENOTDIR')) throw this.pathClash(bucket, key, null, field);
+      throw err;
+    }
+    // a file planted where the directory should be (by a step) is a clash too
+    if (!(await fs.lstat(dir)).isDirectory()) throw this.pathClash(bucket, key, null, field);
   }
 
   private async renameIntoPlace(temp: string, target: string, bucket: string, key: string, field: string): Promise<void> {
@@ -510,19 +621,26 @@ export class StorageService {
     );
   }
 
+  /**
+   * A file `a/b` clashes with a file at any ancestor (`a`) and with anything under `a/b/` (a marker
+   * `a/b/` included); a marker `a/b/` only with files at `a` and `a/b`.
+   */
   private async requireNoPathClash(db: Sql | Tx, bucket: string, key: string, field: string): Promise<void> {
-    const parts = key.split('/');
-    const ancestors = parts.slice(1).map((_, i) => parts.slice(0, i + 1).join('/'));
-    const below = `${key}/`;
-    const other = await q.blockingKey(db, bucket, ancestors, below, prefixEnd(below)!);
+    const marker = isDirectoryMarker(key);
+    const parts = (marker ? key.slice(0, -1) : key).split('/');
+    const ancestors = parts.slice(marker ? 0 : 1).map((_, i) => parts.slice(0, i + 1).join('/'));
+    // a marker has nothing below it to clash with: an empty range
+    const below = marker ? key : `${key}/`;
+    const other = await q.blockingKey(db, bucket, ancestors, below, marker ? key : prefixEnd(below)!);
     if (other !== undefined) throw this.pathClash(bucket, key, other, field);
   }
 
   /** Idempotent like S3's DeleteObject: deleting a missing key succeeds and says so. */
   async deleteObject(bucket: string, key: string, fields = { bucket: 'bucket', key: 'key' }): Promise<ObjectRow | null> {
     requireBucketName(bucket, fields.bucket);
-    requireObjectKey(key, fields.key);
-    const file = objectFilePath(this.options.bucketsDir, bucket, key);
+    requireStoredKey(key, fields.key);
+    const marker = isDirectoryMarker(key);
+    const file = objectFilePath(this.options.bucketsDir, bucket, marker ? key.slice(0, -1) : key);
     const trash = this.tempPath('deleted');
     let moved = false;
     const row = await this.sql
@@ -531,6 +649,7 @@ export class StorageService {
         const row = await q.deleteObjectRow(tx, bucket, key);
         if (!row) return null;
         await q.insertObjectEvent(tx, 'ObjectRemoved:Delete', row);
+        if (marker) return row; // its directory goes below, if nothing else lives in it
         // moved aside while the row is locked, so a concurrent put of the key cannot lose its file
         moved = await fs.rename(file, trash).then(
           () => true,
@@ -549,13 +668,37 @@ export class StorageService {
       await fs.rm(trash, { force: true });
       await this.pruneEmptyDirs(bucket, path.dirname(file));
     }
+    if (row && marker) await this.pruneEmptyDirs(bucket, file);
     return row;
   }
 
-  /** Removes directories left empty by a delete, up to (not including) the bucket's own. */
+  /**
+   * DeleteObjects: each key deleted as deleteObject does (its own transaction and event); a key that
+   * cannot be deleted is reported in its entry, the others still go. NOT_FOUND only for the bucket.
+   */
+  async deleteMany(
+    bucket: string,
+    keys: string[],
+  ): Promise<Array<{ key: string; deleted: ObjectRow | null } | { key: string; error: AppError }>> {
+    await this.requireBucket(bucket, 'bucket');
+    const results: Array<{ key: string; deleted: ObjectRow | null } | { key: string; error: AppError }> = [];
+    for (const key of keys) {
+      try {
+        results.push({ key, deleted: await this.deleteObject(bucket, key) });
+      } catch (err) {
+        if (!(err instanceof AppError) || err.code === 'NOT_FOUND') throw err;
+        results.push({ key, error: err });
+      }
+    }
+    return results;
+  }
+
+  /** Removes directories left empty by a delete, up to (not including) the bucket's own or a directory marker's. */
   private async pruneEmptyDirs(bucket: string, dir: string): Promise<void> {
     const root = this.bucketDir(bucket);
     while (dir.startsWith(root + path.sep)) {
+      const marker = `${path.relative(root, dir).split(path.sep).join('/')}/`;
+      if (await q.objectByKey(this.sql, bucket, marker)) return;
       try {
         await fs.rmdir(dir);
       } catch {
@@ -671,7 +814,8 @@ export class StorageService {
       const removed: string[] = [];
       for (const gone of existing.values()) {
         // a put that committed after the walk has its file: only rows whose file is missing go
-        if (await this.isFile(bucket, gone.key)) continue;
+        // (directory markers have none: they stay)
+        if (isDirectoryMarker(gone.key) || (await this.isFile(bucket, gone.key))) continue;
         await q.deleteObjectRow(tx, bucket, gone.key);
         await q.insertObjectEvent(tx, 'ObjectRemoved:Delete', gone);
         removed.push(gone.key);

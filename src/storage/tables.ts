@@ -22,6 +22,9 @@ export const objects = pgTable(
     // S3-style: the MD5 hex of the bytes, in double quotes
     etag: text('etag').notNull(),
     contentType: text('content_type').notNull(),
+    // what S3 stores with an object besides its type: user metadata (x-amz-meta-*) and the headers
+    // GET and HEAD return as they were given at upload
+    metadata: jsonb('metadata').$type<ObjectMetadata>().notNull().default({}),
     // the checksum an S3 client sent with the bytes (x-amz-checksum-*), verified on upload and
     // returned with x-amz-checksum-mode: ENABLED; null when none was sent (or a step rewrote the file)
     checksum: jsonb('checksum').$type<ObjectChecksum>(),
@@ -31,15 +34,25 @@ export const objects = pgTable(
   (t) => [primaryKey({ columns: [t.bucket, t.key] })],
 );
 
+/** Headers S3 stores with an object and returns on GET and HEAD (lower-case names). */
+export const STORED_HEADERS = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'] as const;
+export type StoredHeader = (typeof STORED_HEADERS)[number];
+
 /** An object's checksum as S3 clients send it: the algorithm and the base64 of its digest. */
 export interface ObjectChecksum {
   algorithm: 'crc32' | 'crc32c' | 'sha1' | 'sha256';
   value: string;
 }
 
-export type ObjectEventKind = 'ObjectCreated:Put' | 'ObjectRemoved:Delete';
+export interface ObjectMetadata {
+  /** x-amz-meta-<name> → value, names lower-cased and without the prefix */
+  user?: Record<string, string>;
+  headers?: Partial<Record<StoredHeader, string>>;
+}
 
-// Outbox of object changes (ObjectCreated:Put, ObjectRemoved:Delete), written in the transaction of
+export type ObjectEventKind = 'ObjectCreated:Put' | 'ObjectCreated:Copy' | 'ObjectCreated:CompleteMultipartUpload' | 'ObjectRemoved:Delete';
+
+// Outbox of object changes (ObjectCreated:*, ObjectRemoved:Delete), written in the transaction of
 // the change: bucket triggers read it in order.
 export const objectEvents = pgTable('object_events', {
   seq: bigserial('seq', { mode: 'number' }).primaryKey(),

@@ -320,7 +320,21 @@ describe('listing (ListObjectsV2)', () => {
 });
 
 describe('keys that would escape the bucket', () => {
-  const escapes = ['../x', 'a/../../x', '/etc/passwd', 'a\u0000b', 'a\\..\\b', 'a//b', './a', 'a/.', 'a/', '', 'a\nb', 'x'.repeat(1025)];
+  const escapes = [
+    '../x',
+    'a/../../x',
+    '/etc/passwd',
+    'a\u0000b',
+    'a\\..\\b',
+    'a//b',
+    './a',
+    'a/.',
+    'a/../',
+    'a//',
+    '',
+    'a\nb',
+    'x'.repeat(1025),
+  ];
 
   it('are refused by putObject, object and deleteObject, and nothing is written', async () => {
     const bucket = await createBucket('escape');
@@ -332,6 +346,20 @@ describe('keys that would escape the bucket', () => {
     expect(await fs.readdir(path.join(server.dataDir, 'buckets', bucket))).toEqual([]);
     expect(await fs.readdir(path.join(server.dataDir, 'buckets'))).not.toContain('x');
     expect((await server.data(LIST, { bucket })).objects.edges).toEqual([]);
+  });
+});
+
+describe('directory markers', () => {
+  it('a key ending in "/" is an empty object that keys can live under; with content it is refused', async () => {
+    const bucket = await createBucket('marker');
+    expectError(await server.gql(PUT, { input: { bucket, key: 'folder/', content: 'x' } }), 'BAD_USER_INPUT', 'input.content');
+    expect((await server.data(OBJECT, { bucket, key: 'folder/' })).object).toBeNull();
+    await server.data(PUT, { input: { bucket, key: 'folder/', content: '' } });
+    await server.data(PUT, { input: { bucket, key: 'folder/a.txt', content: 'a' } });
+    expect((await server.data(OBJECT, { bucket, key: 'folder/' })).object).toMatchObject({ key: 'folder/', size: 0 });
+    expect((await server.data(LIST, { bucket })).objects.edges.map((e: any) => e.node.key)).toEqual(['folder/', 'folder/a.txt']);
+    expect((await server.data(DELETE_OBJECT, { bucket, key: 'folder/' })).deleteObject.deleted).toBe(true);
+    expect((await server.data(LIST, { bucket })).objects.edges.map((e: any) => e.node.key)).toEqual(['folder/a.txt']);
   });
 });
 

@@ -14,6 +14,9 @@ import { accessDenied, notImplemented, S3Error, s3ErrorOf } from './errors.js';
 import type { OperationName, OperationTable, S3Operation } from './operations.js';
 import { sendS3Error } from './xml.js';
 import { objectOperations } from './objects.js';
+import { listingOperations } from './listing.js';
+import { copyOperations } from './copy.js';
+import { deleteManyOperations } from './delete-many.js';
 import { authenticate, carriesAwsAuth, parseQuery } from './signature.js';
 
 /** An operation another part of the endpoint has not built yet: 501, never a wrong success. */
@@ -150,10 +153,6 @@ export class S3Endpoint {
     private readonly log: Logger,
   ) {
     this.operations = {
-      ListObjects: notYet('ListObjects'),
-      ListObjectsV2: notYet('ListObjectsV2'),
-      CopyObject: notYet('CopyObject'),
-      DeleteObjects: notYet('DeleteObjects'),
       CreateMultipartUpload: notYet('CreateMultipartUpload'),
       UploadPart: notYet('UploadPart'),
       UploadPartCopy: notYet('UploadPartCopy'),
@@ -163,6 +162,9 @@ export class S3Endpoint {
       ListMultipartUploads: notYet('ListMultipartUploads'),
       ...bucketOperations(storage, options.region),
       ...objectOperations(storage),
+      ...listingOperations(storage),
+      ...copyOperations(storage),
+      ...deleteManyOperations(storage),
     };
   }
 

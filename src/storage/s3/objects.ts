@@ -8,6 +8,7 @@ import type { PutOptions, StorageService } from '../service.js';
 import type { ObjectRow } from '../tables.js';
 import { noSuchBucket, S3Error } from './errors.js';
 import { type OperationTable, type S3Request, sendEmpty } from './operations.js';
+import { metadataFromHeaders, metadataHeaders } from './metadata.js';
 import { decodeBody } from './payload.js';
 import { headerValue } from './signature.js';
 
@@ -32,7 +33,12 @@ function declaredSize(req: http.IncomingMessage): number | null {
 
 /** What PutObject stores besides the bytes (Content-Type, the verified checksum). */
 export function putOptionsOf(request: S3Request, checksum: PutOptions['checksum']): PutOptions {
-  return { contentType: request.req.headers['content-type'], fields: PUT_FIELDS, checksum };
+  return {
+    contentType: request.req.headers['content-type'],
+    metadata: metadataFromHeaders(request.req.headers),
+    fields: PUT_FIELDS,
+    checksum,
+  };
 }
 
 /** The headers every GET/HEAD of an object answers with. */
@@ -41,6 +47,7 @@ function objectHeaders(res: http.ServerResponse, row: ObjectRow): void {
   res.setHeader('Last-Modified', row.updatedAt.toUTCString());
   res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader('Content-Type', row.contentType);
+  for (const [name, value] of Object.entries(metadataHeaders(row.metadata))) res.setHeader(name, value);
 }
 
 /** The stored checksum when asked for; not with a range, whose bytes it does not describe (as S3). */

@@ -4,7 +4,10 @@ import { Field, InputType, ObjectType } from 'type-graphql';
 @InputType({ description: 'S3 event notifications: object changes in a bucket' })
 export class BucketSourceInput {
   @Field(() => String) bucket!: string;
-  @Field(() => [String], { description: 's3:ObjectCreated:*, s3:ObjectCreated:Put, s3:ObjectRemoved:*, s3:ObjectRemoved:Delete' })
+  @Field(() => [String], {
+    description:
+      's3:ObjectCreated:*, s3:ObjectCreated:Put, s3:ObjectCreated:Copy, s3:ObjectCreated:CompleteMultipartUpload, s3:ObjectRemoved:*, s3:ObjectRemoved:Delete',
+  })
   events!: string[];
   @Field(() => String, { nullable: true, description: 'only keys starting with this' }) prefix?: string | null;
   @Field(() => String, { nullable: true, description: 'only keys ending with this (e.g. .csv)' }) suffix?: string | null;

@@ -9,7 +9,14 @@ import type { TriggerSourceKind } from '../types.js';
 import { REGION } from '../../../platform/aws-account.js';
 
 /** The S3 event names a bucket trigger can ask for: what object changes here produce, and their wildcards. */
-export const BUCKET_EVENT_NAMES = ['s3:ObjectCreated:*', 's3:ObjectCreated:Put', 's3:ObjectRemoved:*', 's3:ObjectRemoved:Delete'] as const;
+export const BUCKET_EVENT_NAMES = [
+  's3:ObjectCreated:*',
+  's3:ObjectCreated:Put',
+  's3:ObjectCreated:Copy',
+  's3:ObjectCreated:CompleteMultipartUpload',
+  's3:ObjectRemoved:*',
+  's3:ObjectRemoved:Delete',
+] as const;
 export type BucketEventName = (typeof BUCKET_EVENT_NAMES)[number];
 
 export interface BucketTriggerConfig {

@@ -1,0 +1,1 @@
+ALTER TABLE "objects" ADD COLUMN "metadata" jsonb DEFAULT '{}'::jsonb NOT NULL;
