@@ -98,7 +98,7 @@ export class ClustersModule implements Module {
         deliver: (instanceId, steps) => this.dispatcher.deliver(instanceId, steps),
         kick: (clusterId) => this.dispatcher.kick(clusterId),
       },
-      config.objectPathMapping,
+      { pathMapping: config.objectPathMapping, duckdbExtensionsDir: config.duckdbExtensionsDir },
     );
     this.metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
     this.clusters = new ClusterService(

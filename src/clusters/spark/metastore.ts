@@ -14,6 +14,8 @@ import type { NodeConfig } from '../../engine/types.js';
 import type { StorageService } from '../../storage/service.js';
 
 export const METASTORE_SCHEMA = 'hive_metastore';
+/** where event logs go in their bucket over s3a (a directory marker made for the first node) */
+const EVENT_LOG_PREFIX = 'logs/';
 /** the metastore's tables as Hive 2.3's DataNucleus mapping names them (quoted: upper case in Postgres) */
 const HIVE_TABLES = ['DBS', 'TBLS', 'SDS', 'COLUMNS_V2'];
 
@@ -107,14 +109,18 @@ export class MetastoreService {
       password: this.password,
       jdbcJar: jar,
       warehouse: this.bucketLocation(this.config.sparkWarehouseBucket),
-      eventLog: this.bucketLocation(this.config.sparkEventLogBucket),
+      eventLog: this.bucketLocation(this.config.sparkEventLogBucket, EVENT_LOG_PREFIX),
     };
     this.problem = null;
   }
 
-  /** Where Spark reaches a bucket: its directory (the path mapping) or over S3 (s3a, the endpoint). */
-  private bucketLocation(bucket: string): string {
-    return this.config.objectPathMapping ? `file:${this.storage.prefixPath(bucket, '')}` : `s3a://${bucket}/`;
+  /**
+   * Where Spark reaches a bucket: its directory (the path mapping) or over S3 (s3a, the endpoint),
+   * under `prefix` there: Spark strips the "/" of an event log location, and s3a refuses the bare
+   * `s3a://bucket` that leaves.
+   */
+  private bucketLocation(bucket: string, prefix = ''): string {
+    return this.config.objectPathMapping ? `file:${this.storage.prefixPath(bucket, '')}` : `s3a://${bucket}/${prefix}`;
   }
 
   /**
@@ -132,6 +138,12 @@ export class MetastoreService {
         // another node's config made it meanwhile
         if (!(await this.storage.bucket(bucket, 'bucket'))) throw err;
       }
+    }
+    // over s3a, the event log directory must exist before a driver writes to it: its directory marker
+    if (!this.config.objectPathMapping && !(await this.storage.head(this.config.sparkEventLogBucket, EVENT_LOG_PREFIX))) {
+      await this.storage.put(this.config.sparkEventLogBucket, EVENT_LOG_PREFIX, []).catch(async (err: unknown) => {
+        if (!(await this.storage.head(this.config.sparkEventLogBucket, EVENT_LOG_PREFIX))) throw err;
+      });
     }
     return this.catalog;
   }

@@ -15,6 +15,8 @@ export interface StepKindContext {
    * endpoint with the cluster's own credential
    */
   objectPathMapping: boolean;
+  /** where DuckDB's httpfs extension is (SQL steps load it without the path mapping) */
+  duckdbExtensionsDir: string;
   storage: StorageService;
   /** the absolute python3 of this host (for .py scripts), if any */
   python: string | null;

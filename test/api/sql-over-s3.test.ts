@@ -1,0 +1,101 @@
+// SQL steps without the object path mapping (OBJECT_PATH_MAPPING=off): DuckDB's httpfs reads
+// s3:// over the S3 endpoint with the cluster's own credential and uploads the result as an
+// object. Data goes in and comes out with the aws CLI; the query reaches only the buckets it names.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allPages, CREATE_CLUSTER, Fixtures, MASTER, waitForClusterState, waitForStepState } from '../support/api.js';
+import { aws, createS3Key, type S3Key } from '../support/s3.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const STEP = `id state exitCode result failureDetails { reason message }`;
+const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { ${STEP} } } }`;
+const STEP_Q = `query($id: ID!) { step(id: $id) { ${STEP} } }`;
+const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100, after: $after) {
+  edges { node { stream text } } pageInfo { hasNextPage endCursor } } } }`;
+
+let server: TestServer;
+let key: S3Key;
+let work: string;
+let clusterId: string;
+const fixtures = new Fixtures();
+
+beforeAll(async () => {
+  server = await startTestServer({ objectPathMapping: false });
+  key = await createS3Key(server, 'sql-data');
+  work = mkdtempSync(path.join(os.tmpdir(), 'sql-s3-test-'));
+  for (const bucket of ['lake', 'private']) expect((await aws(server, key, ['s3', 'mb', `s3://${bucket}`])).code).toBe(0);
+  await upload('s3://lake/in/people.csv', 'id,name\n1,ada\n2,grace\n3,linus\n');
+  await upload('s3://private/secret.csv', 'x\n42\n');
+  const local = path.join(work, 'scores.parquet');
+  const duck = await DuckDBInstance.create(':memory:');
+  const db = await duck.connect();
+  await db.run(`COPY (SELECT * FROM (VALUES (1, 90), (2, 75), (4, 60)) t(id, score)) TO '${local}' (FORMAT parquet)`);
+  db.closeSync();
+  duck.closeSync();
+  await upload('s3://lake/in/scores/part-0.parquet', readFileSync(local));
+  const { createCluster } = await server.data(CREATE_CLUSTER, {
+    input: { name: 'sql-over-s3', applications: ['DUCKDB'], instanceGroups: [MASTER] },
+  });
+  clusterId = fixtures.cluster(createCluster.cluster.id);
+  await waitForClusterState(server, clusterId, ['WAITING']);
+});
+afterAll(async () => {
+  await fixtures.cleanup(server);
+  await server?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+async function upload(uri: string, content: string | Buffer): Promise<void> {
+  const file = path.join(work, 'upload');
+  writeFileSync(file, content);
+  const put = await aws(server, key, ['s3', 'cp', file, uri]);
+  expect(put.code, put.stderr).toBe(0);
+}
+
+async function runSql(query: string, outputUri: string, format = 'PARQUET') {
+  const [step] = (await server.data(ADD, { input: { clusterId, steps: [{ name: 'sql', sql: { query, outputUri, format } }] } })).addSteps
+    .steps;
+  const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP_Q, timeoutMs: 120_000 });
+  const logs = await allPages<{ stream: string; text: string }>(
+    async (after) => (await server.data(LOGS, { id: step.id, after })).step.logs,
+  );
+  return { done, text: logs.map((l) => l.text).join('\n') };
+}
+
+describe('SQL steps over S3 (OBJECT_PATH_MAPPING=off)', () => {
+  it('joins CSV and a Parquet prefix read over S3 and uploads its result as an object', async () => {
+    const { done, text } = await runSql(
+      `SELECT p.id, p.name, s.score FROM read_csv('s3://lake/in/people.csv') p JOIN read_parquet('s3://lake/in/scores/*.parquet') s USING (id) ORDER BY p.id`,
+      's3://lake/out/joined.parquet',
+    );
+    expect(done, text).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
+    expect(done.result).toMatchObject({ rowsWritten: 2, outputUri: 's3://lake/out/joined.parquet', format: 'PARQUET' });
+    // the object, as any S3 client sees it
+    const file = path.join(work, 'joined.parquet');
+    const got = await aws(server, key, ['s3', 'cp', 's3://lake/out/joined.parquet', file]);
+    expect(got.code, got.stderr).toBe(0);
+    const duck = await DuckDBInstance.create(':memory:');
+    const db = await duck.connect();
+    const rows = (await db.runAndReadAll(`SELECT id, name, score FROM read_parquet('${file}') ORDER BY id`)).getRows();
+    db.closeSync();
+    duck.closeSync();
+    expect(rows).toEqual([
+      [1, 'ada', 90],
+      [2, 'grace', 75],
+    ]);
+  });
+
+  it('reaches only the buckets the query names: not another bucket through a computed URI, nor the local buckets directory', async () => {
+    const computed = await runSql(`SELECT * FROM read_csv('s3:/' || '/private/secret.csv')`, 's3://lake/out/leak.csv', 'CSV');
+    expect(computed.done.state).toBe('FAILED');
+    expect(computed.text).toMatch(/Permission Error|not allowed|disabled/i);
+    const local = path.join(server.dataDir, 'buckets', 'private', 'secret.csv');
+    const onDisk = await runSql(`SELECT * FROM read_csv('${local}')`, 's3://lake/out/leak2.csv', 'CSV');
+    expect(onDisk.done.state).toBe('FAILED');
+    const listed = await aws(server, key, ['s3', 'ls', 's3://lake/out/']);
+    expect(listed.stdout).not.toContain('leak');
+  });
+});

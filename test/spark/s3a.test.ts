@@ -1,0 +1,124 @@
+// SPARK steps without the object path mapping (OBJECT_PATH_MAPPING=off): every byte goes through
+// the S3 endpoint. Data and apps are uploaded with the aws CLI, the app is fetched by spark-submit
+// over s3a, Spark reads s3:// and writes s3a:// with the cluster's own credential, and what it wrote
+// is listed and read back with the aws CLI and boto3. No node sees the buckets directory.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { allPages, createCluster, Fixtures, waitForClusterState, waitForStepState } from '../support/api.js';
+import { aws, createS3Key, python, type S3Key } from '../support/s3.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_CONF } from './support.js';
+
+const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state } } }`;
+const STEP = `query($id: ID!) { step(id: $id) { id state exitCode failureDetails { reason message } } }`;
+const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100, after: $after) {
+  edges { node { stream text } } pageInfo { hasNextPage endCursor } } } }`;
+const ROUNDTRIP = readFileSync(new URL('./fixtures/s3a_roundtrip.py', import.meta.url), 'utf8');
+// Spark's own example, as pyspark ships it
+const SPARK_WORDCOUNT = path.join(sparkRuntime.sparkHome ?? '', 'examples', 'src', 'main', 'python', 'wordcount.py');
+
+describe.skipIf(!sparkAvailable)('SPARK steps over s3a (OBJECT_PATH_MAPPING=off)', () => {
+  let server: TestServer;
+  let key: S3Key;
+  let work: string;
+  const fixtures = new Fixtures();
+  beforeAll(async () => {
+    server = await startTestServer({ objectPathMapping: false, heartbeatTimeoutMs: 5_000 });
+    key = await createS3Key(server, 'uploader');
+    work = mkdtempSync(path.join(os.tmpdir(), 's3a-test-'));
+    for (const bucket of ['lake', 'code']) expect((await aws(server, key, ['s3', 'mb', `s3://${bucket}`])).code).toBe(0);
+  });
+  afterEach(async () => {
+    await fixtures.cleanup(server);
+  });
+  afterAll(async () => {
+    await server?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  /** Uploads `content` with the aws CLI (the S3 endpoint, not GraphQL). */
+  async function upload(uri: string, content: string | Buffer): Promise<string> {
+    const file = path.join(work, `upload-${path.basename(uri)}`);
+    writeFileSync(file, content);
+    const put = await aws(server, key, ['s3', 'cp', file, uri]);
+    expect(put.code, put.stderr).toBe(0);
+    return uri;
+  }
+
+  const logsOf = async (id: string) =>
+    allPages<{ stream: string; text: string }>(async (after) => (await server.data(LOGS, { id, after })).step.logs);
+
+  async function runStep(clusterId: string, spark: Record<string, unknown>) {
+    const [step] = (
+      await server.data(ADD, { input: { clusterId, steps: [{ name: 'over-s3', spark: { conf: TEST_JOB_CONF, ...spark } }] } })
+    ).addSteps.steps;
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
+    const logs = await logsOf(step.id);
+    const text = logs.map((l) => l.text).join('\n');
+    expect(done, text.slice(-6000)).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
+    return logs.filter((l) => l.stream === 'STDOUT').map((l) => l.text);
+  }
+
+  it("runs Spark's own wordcount example and a CSV/Parquet join, fetched and written over s3a; the output is read back with boto3", async () => {
+    const words = 'ember plane spark\nspark ember\nspark\n';
+    await upload('s3://lake/in/words.txt', words);
+    await upload('s3://lake/in/people.csv', 'id,name\n1,ada\n2,grace\n3,linus\n');
+    // Parquet made by DuckDB here, uploaded as bytes
+    const local = path.join(work, 'scores.parquet');
+    const duck = await DuckDBInstance.create(':memory:');
+    const db = await duck.connect();
+    await db.run(`COPY (SELECT * FROM (VALUES (1, 90), (2, 75), (4, 60)) t(id, score)) TO '${local}' (FORMAT parquet)`);
+    db.closeSync();
+    duck.closeSync();
+    await upload('s3://lake/in/scores.parquet', readFileSync(local));
+    const example = await upload('s3://code/wordcount.py', readFileSync(SPARK_WORDCOUNT));
+    const app = await upload('s3://code/s3a_roundtrip.py', ROUNDTRIP);
+
+    const id = fixtures.cluster(
+      await createCluster(server, { name: 'over-s3', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)] }),
+    );
+    await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
+
+    const counted = await runStep(id, { appUri: example, args: ['s3://lake/in/words.txt'] });
+    expect(counted).toEqual(expect.arrayContaining(['spark: 3', 'ember: 2', 'plane: 1']));
+
+    const bucketsDir = path.join(server.dataDir, 'buckets');
+    const out = await runStep(id, {
+      appUri: app,
+      args: ['s3://lake/in/words.txt', 's3://lake/in/people.csv', 's3://lake/in/scores.parquet', 's3a://lake/out/joined', bucketsDir],
+    });
+    expect(out).toContain('buckets directory seen by driver=False executors=False');
+    expect(out).toContain('roundtrip lines=3 people=3 scores=3 joined=2');
+
+    // the output, as any S3 client sees it: the committed part files and _SUCCESS, nothing temporary
+    const listed = await aws(server, key, ['s3api', 'list-objects-v2', '--bucket', 'lake', '--prefix', 'out/joined/']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const keys: string[] = JSON.parse(listed.stdout).Contents.map((o: { Key: string }) => o.Key);
+    expect(keys).toContain('out/joined/_SUCCESS');
+    expect(keys.some((k) => k.includes('_temporary'))).toBe(false);
+    const parts = keys.filter((k) => /\/part-.*\.parquet$/.test(k));
+    expect(parts.length).toBeGreaterThan(0);
+    // boto3 downloads every part; DuckDB reads them
+    const down = path.join(work, 'down');
+    const script = `import boto3, json, os
+s3 = boto3.client('s3', endpoint_url=os.environ['ENDPOINT'])
+os.makedirs(os.environ['DOWN'], exist_ok=True)
+for i, k in enumerate(json.loads(os.environ['KEYS'])):
+    s3.download_file('lake', k, os.path.join(os.environ['DOWN'], f'{i}.parquet'))
+print('downloaded')`;
+    const got = await python(server, key, script, { DOWN: down, KEYS: JSON.stringify(parts) });
+    expect(got.code, got.stderr).toBe(0);
+    const reader = await DuckDBInstance.create(':memory:');
+    const conn = await reader.connect();
+    const rows = (await conn.runAndReadAll(`SELECT id, name, score FROM read_parquet('${down}/*.parquet') ORDER BY id`)).getRows();
+    conn.closeSync();
+    reader.closeSync();
+    expect(rows).toEqual([
+      [1, 'ada', 90],
+      [2, 'grace', 75],
+    ]);
+  }, 900_000);
+});
