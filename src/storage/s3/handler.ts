@@ -5,13 +5,13 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { Logger } from 'pino';
-import { authorize, type LookupS3Credentials } from '../../platform/authorization.js';
+import type { LookupS3Credentials } from '../../platform/authorization.js';
 import { AppError } from '../../platform/errors.js';
 import { TRANSFER_IDLE_MS } from '../object-reads.js';
 import type { StorageService } from '../service.js';
 import { bucketOperations } from './buckets.js';
 import { accessDenied, notImplemented, S3Error, s3ErrorOf } from './errors.js';
-import type { OperationName, OperationTable, S3Operation } from './operations.js';
+import { type OperationName, type OperationTable, requireAction, type S3Operation } from './operations.js';
 import { sendS3Error } from './xml.js';
 import { objectOperations } from './objects.js';
 import { listingOperations } from './listing.js';
@@ -28,8 +28,8 @@ const notYet = (name: OperationName): S3Operation => ({
 });
 
 /**
- * Subresources (query parameters that name an operation) this endpoint answers; any other known S3
- * subresource is 501 NotImplemented rather than served as the plain GET/PUT it would otherwise be.
+ * S3's subresources (query parameters that name an operation). Those not in ANSWERED are 501
+ * NotImplemented rather than served as the plain GET/PUT/DELETE they would otherwise look like.
  */
 const SUBRESOURCES = new Set([
   'accelerate',
@@ -70,6 +70,8 @@ const SUBRESOURCES = new Set([
   'website',
 ]);
 
+const ANSWERED = new Set(['location', 'delete', 'uploads', 'uploadId', 'partNumber']);
+
 function has(query: Record<string, unknown>, name: string): boolean {
   return query[name] !== undefined;
 }
@@ -82,10 +84,10 @@ export function operationOf(
   query: Record<string, string | string[]>,
   headers: http.IncomingHttpHeaders,
 ): OperationName {
-  const unsupported = Object.keys(query).find(
-    (name) => SUBRESOURCES.has(name) && !['location', 'delete', 'uploads', 'uploadId', 'partNumber'].includes(name),
-  );
+  const unsupported = Object.keys(query).find((name) => SUBRESOURCES.has(name) && !ANSWERED.has(name));
   if (unsupported) throw notImplemented(`The ?${unsupported} subresource`);
+  // buckets are unversioned: the only version there is is "null"
+  if (query.versionId !== undefined && query.versionId !== 'null') throw notImplemented('Object versions (?versionId)');
   const copy = headers['x-amz-copy-source'] !== undefined;
   if (bucket === '') {
     if (method === 'GET' || method === 'HEAD') return 'ListBuckets';
@@ -231,8 +233,9 @@ export class S3Endpoint {
       resource = `/${bucket}${key ? `/${key}` : ''}`;
       const name = operationOf(req.method ?? 'GET', bucket, key, query, req.headers);
       const operation = this.operations[name];
-      if (operation.action !== null) authorize(auth.principal, operation.action);
-      await operation.run({ req, res, requestId, bucket, key, query, auth, principal: auth.principal });
+      const request = { req, res, requestId, bucket, key, query, auth, principal: auth.principal };
+      if (operation.action !== null) requireAction(request, operation.action);
+      await operation.run(request);
     } catch (err) {
       this.fail(req, res, err, requestId, resource);
     }

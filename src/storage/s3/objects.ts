@@ -6,7 +6,7 @@ import { AppError } from '../../platform/errors.js';
 import { evaluatePreconditions, parseRange, streamObject } from '../object-reads.js';
 import type { PutOptions, StorageService } from '../service.js';
 import type { ObjectRow } from '../tables.js';
-import { noSuchBucket, S3Error } from './errors.js';
+import { noSuchBucket, notImplemented, S3Error } from './errors.js';
 import { type OperationTable, type S3Request, sendEmpty } from './operations.js';
 import { metadataFromHeaders, metadataHeaders } from './metadata.js';
 import { decodeBody } from './payload.js';
@@ -24,6 +24,27 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
   'response-content-disposition': 'Content-Disposition',
   'response-content-encoding': 'Content-Encoding',
 };
+
+/**
+ * Write headers asking for what this endpoint does not do: refused (501) rather than ignored, since
+ * ignoring them would be a wrong success (an overwrite the client forbade, a key it thinks encrypts
+ * its object, tags or a lock it thinks are set).
+ */
+const UNSUPPORTED_WRITE_HEADERS = [
+  'if-match',
+  'if-none-match',
+  'x-amz-server-side-encryption-customer-algorithm',
+  'x-amz-tagging',
+  'x-amz-object-lock-mode',
+  'x-amz-object-lock-retain-until-date',
+  'x-amz-object-lock-legal-hold',
+];
+
+/** Refuses a write that asks for one of UNSUPPORTED_WRITE_HEADERS (PutObject, CopyObject, multipart). */
+export function refuseUnsupportedWriteHeaders(req: http.IncomingMessage): void {
+  const asked = UNSUPPORTED_WRITE_HEADERS.find((name) => req.headers[name] !== undefined);
+  if (asked) throw notImplemented(`The ${asked} header on a write`);
+}
 
 /** The size a PutObject announces: the decoded length of an aws-chunked body, else Content-Length. */
 function declaredSize(req: http.IncomingMessage): number | null {
@@ -101,6 +122,7 @@ export function objectOperations(storage: StorageService): Pick<OperationTable, 
       action: 'buckets:PutObject',
       async run(request) {
         const { req, res, bucket, key } = request;
+        refuseUnsupportedWriteHeaders(req);
         const size = declaredSize(req);
         if (size !== null && size > storage.options.objectMaxBytes) {
           throw new S3Error(

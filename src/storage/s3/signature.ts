@@ -13,7 +13,7 @@ import { accessDenied, S3Error } from './errors.js';
 /** How far a request's date may be from our clock (S3: 15 minutes). */
 const MAX_SKEW_MS = 15 * 60_000;
 /** A presigned URL lives at most a week, as S3's. */
-export const MAX_PRESIGN_SECONDS = 604_800;
+const MAX_PRESIGN_SECONDS = 604_800;
 export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 
 /** A request whose signature checked out, and what its body's chunk signatures chain from. */
@@ -88,7 +88,8 @@ const single = (value: string | string[] | undefined) => (Array.isArray(value) ?
 /** Whether a request carries any AWS authentication (SigV4 or V2, header or query). */
 export function carriesAwsAuth(authorization: string | undefined, rawQuery: string): boolean {
   if (authorization && (authorization.startsWith('AWS4-') || authorization.startsWith('AWS '))) return true;
-  return /(?:^|&)(?:X-Amz-Algorithm|X-Amz-Signature|AWSAccessKeyId|Signature)=/.test(rawQuery);
+  // names no other route's query would use by chance (a webhook's "?Signature=" stays its own)
+  return /(?:^|&)(?:X-Amz-Algorithm|X-Amz-Signature|X-Amz-Credential|AWSAccessKeyId)=/.test(rawQuery);
 }
 
 function parseCredential(credential: string): Pick<SignatureParts, 'accessKeyId' | 'shortDate' | 'region' | 'service'> {

@@ -4,9 +4,9 @@ import type http from 'node:http';
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { S3Error } from './errors.js';
 
-export const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 /** request bodies that are XML documents are small: anything larger is refused before parsing */
-export const XML_BODY_MAX_BYTES = 1024 * 1024;
+const XML_BODY_MAX_BYTES = 1024 * 1024;
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: false, processEntities: true });
 
