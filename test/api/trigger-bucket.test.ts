@@ -5,7 +5,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATE_CLUSTER, Fixtures, MASTER, waitForClusterState, waitForStepState } from '../support/api.js';
 import { deploy } from '../support/functions.js';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { objectRequest } from '../support/objects.js';
 import { createS3Key, sdkClient } from '../support/s3.js';
 import { waitUntil } from '../support/processes.js';
@@ -307,5 +307,43 @@ describe('BUCKET triggers and the S3 endpoint', () => {
       ['ObjectRemoved:Delete', 'in/from-s3.csv'],
     ]);
     expect(records[0].s3.object).toMatchObject({ size: 4, eTag: md5('a,b\n') });
+  });
+
+  it('CopyObject delivers ObjectCreated:Copy (to a Copy-only trigger too); DeleteObjects one ObjectRemoved:Delete per deleted key', async () => {
+    await createBucket('tb-s3-copy');
+    await createTrigger(server, {
+      name: 'tb-s3-copy-all',
+      functionName: 'bkt-rec',
+      bucket: { bucket: 'tb-s3-copy', events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] },
+    });
+    await createTrigger(server, {
+      name: 'tb-s3-copy-only',
+      functionName: 'bkt-rec',
+      bucket: { bucket: 'tb-s3-copy', events: ['s3:ObjectCreated:Copy'] },
+    });
+    const s3 = sdkClient(
+      server,
+      await createS3Key(server, 'tb-s3-copier', ['buckets:GetObject', 'buckets:PutObject', 'buckets:DeleteObject']),
+    );
+    try {
+      await s3.send(new PutObjectCommand({ Bucket: 'tb-s3-copy', Key: 'src', Body: 'copy me' }));
+      await s3.send(new CopyObjectCommand({ Bucket: 'tb-s3-copy', Key: 'dst', CopySource: 'tb-s3-copy/src' }));
+      await s3.send(
+        new DeleteObjectsCommand({ Bucket: 'tb-s3-copy', Delete: { Objects: [{ Key: 'src' }, { Key: 'dst' }, { Key: 'never-was' }] } }),
+      );
+    } finally {
+      s3.destroy();
+    }
+    const records = (await delivered('tb-s3-copy-all', 4)).map((d) => d.invocation.payload.Records[0]);
+    expect(records.map((r: any) => [r.eventName, r.s3.object.key])).toEqual([
+      ['ObjectCreated:Put', 'src'],
+      ['ObjectCreated:Copy', 'dst'],
+      ['ObjectRemoved:Delete', 'src'],
+      ['ObjectRemoved:Delete', 'dst'],
+    ]);
+    expect(records[1].s3.object).toMatchObject({ size: 7, eTag: md5('copy me') });
+    await settle('tb-s3-copy', 'tb-s3-copy-all');
+    const copies = await deliveriesOf(server, 'tb-s3-copy-only');
+    expect(copies.map((d: any) => [d.invocation.payload.Records[0].eventName, keyOf(d)])).toEqual([['ObjectCreated:Copy', 'dst']]);
   });
 });

@@ -5,7 +5,7 @@ import { AppError } from '../../platform/errors.js';
 import { requireBucketName, requireStoredKey } from '../s3-uri.js';
 import type { StorageService } from '../service.js';
 import type { ObjectRow } from '../tables.js';
-import { S3Error } from './errors.js';
+import { noSuchBucket, notImplemented, S3Error } from './errors.js';
 import { metadataFromHeaders } from './metadata.js';
 import { type OperationTable, requireAction } from './operations.js';
 import { sendXml } from './xml.js';
@@ -20,7 +20,7 @@ const badCopySource = (message: string, value: string) =>
 
 /**
  * `x-amz-copy-source`: `[/]<bucket>/<url-encoded key>[?versionId=<id>]`. Buckets are not
- * versioned here: a version id other than "null" (the id of an unversioned object) is refused.
+ * versioned here: a version id other than "null" (the id of an unversioned object) is 501.
  */
 export function parseCopySource(header: string | string[] | undefined): CopySource {
   const raw = Array.isArray(header) ? header[0] : header;
@@ -28,12 +28,8 @@ export function parseCopySource(header: string | string[] | undefined): CopySour
   const [pathPart, queryPart] = raw.split(/\?(.*)/s, 2) as [string, string | undefined];
   if (queryPart !== undefined) {
     const versionId = new URLSearchParams(queryPart).get('versionId');
-    if (versionId !== null && versionId !== 'null') {
-      throw new S3Error('InvalidArgument', 400, 'Invalid version id specified: buckets here are not versioned', {
-        ArgumentName: 'versionId',
-        ArgumentValue: versionId,
-      });
-    }
+    // as ?versionId on any request: copying the latest instead would copy the wrong thing
+    if (versionId !== null && versionId !== 'null') throw notImplemented('Copying an object version (x-amz-copy-source ?versionId)');
   }
   let decoded: string;
   try {
@@ -140,7 +136,17 @@ export function copyOperations(storage: StorageService): Pick<OperationTable, 'C
         const source = parseCopySource(req.headers['x-amz-copy-source']);
         requireAction(request, 'buckets:GetObject');
         // a copy has no body of its own: whatever was sent is not read
-        const row = await copyObject(storage, source, { bucket, key }, req.headers);
+        const row = await copyObject(storage, source, { bucket, key }, req.headers).catch(async (err: unknown) => {
+          // storage looks the source up alone: on a miss, S3 tells a missing bucket from a missing key
+          if (
+            err instanceof AppError &&
+            err.code === 'NOT_FOUND' &&
+            err.field === 'copySource' &&
+            !(await storage.bucket(source.bucket, 'bucket'))
+          )
+            throw noSuchBucket();
+          throw err;
+        });
         sendXml(res, 200, 'CopyObjectResult', { LastModified: row.updatedAt.toISOString(), ETag: row.etag });
       },
     },

@@ -7,8 +7,8 @@ import { evaluatePreconditions, parseRange, streamObject } from '../object-reads
 import type { PutOptions, StorageService } from '../service.js';
 import type { ObjectRow } from '../tables.js';
 import { noSuchBucket, notImplemented, S3Error } from './errors.js';
-import { type OperationTable, type S3Request, sendEmpty } from './operations.js';
 import { metadataFromHeaders, metadataHeaders } from './metadata.js';
+import { type OperationTable, type S3Request, sendEmpty } from './operations.js';
 import { decodeBody } from './payload.js';
 import { headerValue } from './signature.js';
 
