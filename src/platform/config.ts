@@ -41,6 +41,8 @@ export interface Config {
   bucketsDir: string;
   /** largest object an HTTP upload may store (OBJECT_MAX_BYTES, default 5 GiB, as one S3 PUT) */
   objectMaxBytes: number;
+  /** S3 multipart uploads not completed or aborted this long after their creation are aborted (0: kept until aborted) */
+  multipartExpirySeconds: number;
   /** the region the S3 endpoint names (GetBucketLocation); signatures may be scoped to any region */
   s3Region: string;
   /** Host suffixes under which the S3 endpoint takes `<bucket>.<domain>` as virtual-hosted-style addressing */
@@ -149,6 +151,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     bucketsDir: path.join(dataDir, 'buckets'),
     objectMaxBytes: int(env, 'OBJECT_MAX_BYTES', 5 * 1024 ** 3),
+    multipartExpirySeconds: int(env, 'MULTIPART_EXPIRY_SECONDS', 7 * 24 * 3600),
     s3Region: env.S3_REGION || 'us-east-1',
     s3VirtualHostDomains: (env.S3_VIRTUAL_HOST_DOMAINS ?? 'localhost')
       .split(',')

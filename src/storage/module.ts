@@ -6,6 +6,7 @@ import type { Platform } from '../platform/platform.js';
 import { objectRoutes } from './http-routes.js';
 import { S3Endpoint } from './s3/handler.js';
 import { BucketResolver } from './resolvers.js';
+import { MultipartService } from './multipart-service.js';
 import { StorageService } from './service.js';
 
 export const storageResolvers = [BucketResolver];
@@ -13,14 +14,22 @@ export const storageResolvers = [BucketResolver];
 export class StorageModule implements Module {
   readonly name = 'storage';
   readonly storage: StorageService;
+  readonly multipart: MultipartService;
   readonly resolvers: object[];
   readonly http: HttpSurface;
 
   constructor(platform: Platform, deps: { authenticate: Authenticate; s3Credentials: LookupS3Credentials }) {
     this.storage = new StorageService(platform.sql, platform.config, platform.log);
+    this.multipart = new MultipartService(
+      platform.sql,
+      this.storage,
+      { dataDir: platform.config.dataDir, expirySeconds: platform.config.multipartExpirySeconds },
+      platform.log,
+    );
     this.resolvers = [new BucketResolver(this.storage)];
     const s3 = new S3Endpoint(
       this.storage,
+      this.multipart,
       deps.s3Credentials,
       { region: platform.config.s3Region, virtualHostDomains: platform.config.s3VirtualHostDomains },
       platform.log,
@@ -33,11 +42,13 @@ export class StorageModule implements Module {
     };
   }
 
-  prepare(): Promise<void> {
-    return this.storage.start();
+  async prepare(): Promise<void> {
+    await this.storage.start();
+    await this.multipart.start();
   }
 
   stop(): void {
+    this.multipart.stop();
     this.storage.stop();
   }
 }

@@ -1,5 +1,13 @@
 import type { Db } from '../platform/db/client.js';
-import type { BucketRow, ObjectChecksum, ObjectEventKind, ObjectMetadata, ObjectRow } from './tables.js';
+import type {
+  BucketRow,
+  MultipartPartRow,
+  MultipartUploadRow,
+  ObjectChecksum,
+  ObjectEventKind,
+  ObjectMetadata,
+  ObjectRow,
+} from './tables.js';
 import { Channel } from '../platform/notifications/channels.js';
 
 export async function insertBucket(db: Db, name: string): Promise<BucketRow | undefined> {
@@ -147,4 +155,104 @@ export async function insertObjectEvent(
  */
 export async function lockObjectPath(db: Db, bucket: string, path: string): Promise<void> {
   await db`select pg_advisory_xact_lock(hashtextextended(${`${bucket}/${path}`}, 0))`;
+}
+
+// ---- multipart uploads ----
+
+export async function insertUpload(
+  db: Db,
+  u: Pick<MultipartUploadRow, 'id' | 'bucket' | 'key' | 'contentType' | 'metadata' | 'checksumAlgorithm'>,
+): Promise<MultipartUploadRow> {
+  const [row] = await db<MultipartUploadRow[]>`
+    insert into multipart_uploads (id, bucket, key, content_type, metadata, checksum_algorithm)
+    values (${u.id}, ${u.bucket}, ${u.key}, ${u.contentType}, ${db.json(u.metadata)}, ${u.checksumAlgorithm})
+    returning *`;
+  return row!;
+}
+
+/** The upload of that bucket and key; `lock`: 'share' keeps it from completing or aborting (part
+ *  writers), 'update' waits for every part writer and excludes the rest (complete, abort). */
+export async function uploadOf(
+  db: Db,
+  id: string,
+  bucket: string,
+  key: string,
+  lock: 'none' | 'share' | 'update' = 'none',
+): Promise<MultipartUploadRow | undefined> {
+  const [row] = await db<MultipartUploadRow[]>`
+    select * from multipart_uploads where id = ${id} and bucket = ${bucket} and key = ${key}
+    ${lock === 'share' ? db`for share` : lock === 'update' ? db`for update` : db``}`;
+  return row;
+}
+
+export async function deleteUpload(db: Db, id: string): Promise<void> {
+  await db`delete from multipart_uploads where id = ${id}`;
+}
+
+/** Uploads initiated before `before` (oldest first), locked, skipping those a writer holds. */
+export async function expiredUploads(db: Db, before: Date, limit: number): Promise<MultipartUploadRow[]> {
+  return db<MultipartUploadRow[]>`
+    select * from multipart_uploads where initiated_at < ${before}
+    order by initiated_at limit ${limit} for update skip locked`;
+}
+
+/** Which of `ids` are uploads in progress. */
+export async function existingUploadIds(db: Db, ids: string[]): Promise<Set<string>> {
+  const rows = await db<{ id: string }[]>`select id from multipart_uploads where id = any(${db.array(ids)}::text[])`;
+  return new Set(rows.map((r) => r.id));
+}
+
+export interface UploadListingStart {
+  /** uploads of keys from here on (`inclusive`) or after it */
+  from: string;
+  inclusive: boolean;
+  end: string | null;
+  /** within the key `from`, only uploads after this one (ListMultipartUploads' upload-id-marker) */
+  afterUploadId: string | null;
+}
+
+/** ListMultipartUploads: uploads of a key range by key, then initiation. */
+export async function uploadsInRange(db: Db, bucket: string, start: UploadListingStart, limit: number): Promise<MultipartUploadRow[]> {
+  const after = start.afterUploadId;
+  return db<MultipartUploadRow[]>`
+    select * from multipart_uploads
+    where bucket = ${bucket}
+      and ${
+        after !== null
+          ? // the marker's own timestamp (microseconds; a JS Date would round it to milliseconds)
+            db`(key > ${start.from} or (key = ${start.from} and (initiated_at, id) > (select initiated_at, id from multipart_uploads where id = ${after})))`
+          : start.inclusive
+            ? db`key >= ${start.from}`
+            : db`key > ${start.from}`
+      }
+      ${start.end === null ? db`` : db`and key < ${start.end}`}
+    order by key, initiated_at, id
+    limit ${limit}`;
+}
+
+export async function uploadById(db: Db, bucket: string, id: string): Promise<MultipartUploadRow | undefined> {
+  const [row] = await db<MultipartUploadRow[]>`select * from multipart_uploads where id = ${id} and bucket = ${bucket}`;
+  return row;
+}
+
+export async function upsertPart(db: Db, p: Omit<MultipartPartRow, 'lastModified'>): Promise<MultipartPartRow> {
+  const [row] = await db<MultipartPartRow[]>`
+    insert into multipart_parts (upload_id, part_number, size, etag, checksum)
+    values (${p.uploadId}, ${p.partNumber}, ${p.size}, ${p.etag}, ${p.checksum === null ? null : db.json(p.checksum as never)})
+    on conflict (upload_id, part_number) do update
+      set size = excluded.size, etag = excluded.etag, checksum = excluded.checksum, last_modified = now()
+    returning *`;
+  return row!;
+}
+
+/** Parts after `afterPart` in order (ListParts), at most `limit`. */
+export async function partsOf(db: Db, uploadId: string, afterPart: number, limit: number): Promise<MultipartPartRow[]> {
+  return db<MultipartPartRow[]>`
+    select * from multipart_parts where upload_id = ${uploadId} and part_number > ${afterPart}
+    order by part_number limit ${limit}`;
+}
+
+export async function partsByNumber(db: Db, uploadId: string, numbers: number[]): Promise<MultipartPartRow[]> {
+  return db<MultipartPartRow[]>`
+    select * from multipart_parts where upload_id = ${uploadId} and part_number = any(${db.array(numbers)}::int[])`;
 }

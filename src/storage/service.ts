@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Sql, Tx } from '../platform/db/client.js';
+import type { Db, Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries.js';
 import type { BucketRow, ObjectChecksum, ObjectEventKind, ObjectMetadata, ObjectRow } from './tables.js';
 import { requireObjectMetadata } from './object-metadata.js';
@@ -177,6 +177,8 @@ const isErrno = (err: unknown, ...codes: string[]) => codes.includes((err as Nod
 export class StorageService {
   readonly tmpDir: string;
   private sweeper: NodeJS.Timeout | null = null;
+  /** what other parts of storage keep per bucket outside its directory (multipart uploads' parts) */
+  private readonly bucketDeletedListeners: Array<(bucket: string) => Promise<void>> = [];
 
   constructor(
     private readonly sql: Sql,
@@ -216,11 +218,17 @@ export class StorageService {
     return removed;
   }
 
+  /** Runs `listener` after each bucket delete has committed (its failures are logged, not thrown). */
+  onBucketDeleted(listener: (bucket: string) => Promise<void>): void {
+    this.bucketDeletedListeners.push(listener);
+  }
+
   private bucketDir(bucket: string): string {
     return path.join(this.options.bucketsDir, bucket);
   }
 
-  private tempPath(label: string): string {
+  /** A new path in the temp dir (same filesystem as the buckets: renamed into place, never copied). */
+  tempPath(label: string): string {
     return path.join(this.tmpDir, `${label}-${crypto.randomBytes(8).toString('hex')}`);
   }
 
@@ -248,7 +256,7 @@ export class StorageService {
     return (await q.bucketByName(this.sql, name)) ?? null;
   }
 
-  private async requireBucket(name: string, field: string): Promise<BucketRow> {
+  async requireBucket(name: string, field: string): Promise<BucketRow> {
     const row = await this.bucket(name, field);
     if (!row) throw notFound('bucket', name, field);
     return row;
@@ -282,6 +290,9 @@ export class StorageService {
         throw err;
       });
     if (moved) await fs.rm(trash, { recursive: true, force: true });
+    for (const listener of this.bucketDeletedListeners) {
+      await listener(name).catch((err) => this.log.warn({ err, bucket: name }, 'cleanup after a bucket delete failed'));
+    }
     return { name, deletedObjects };
   }
 
@@ -507,7 +518,8 @@ export class StorageService {
     }
   }
 
-  private async writeTemp(temp: string, body: Body, maxBytes: number, field: string) {
+  /** Streams `body` to a new file `temp`, fsynced: its size and ETag (PAYLOAD_TOO_LARGE past `maxBytes`). */
+  async writeTemp(temp: string, body: Body, maxBytes: number, field: string): Promise<{ size: number; etag: string }> {
     const md5 = crypto.createHash('md5');
     let size = 0;
     const handle = await fs.open(temp, 'wx', 0o644);
@@ -549,7 +561,7 @@ export class StorageService {
   }
 
   /** One transaction: row (locked) + event + rename into place (a directory marker: its directory). */
-  private async commitFile(
+  private commitFile(
     bucket: string,
     key: string,
     temp: string,
@@ -557,18 +569,29 @@ export class StorageService {
     event: ObjectEventKind,
     fields: { bucket: string; key: string },
   ): Promise<ObjectRow> {
+    return this.sql.begin((tx) => this.commitFileIn(tx, event, bucket, key, temp, meta, fields));
+  }
+
+  /** The commit of a write, in the caller's transaction: row (locked) + event `kind` + rename into place. */
+  async commitFileIn(
+    tx: Tx,
+    kind: ObjectEventKind,
+    bucket: string,
+    key: string,
+    temp: string,
+    meta: { size: number; etag: string; contentType: string; metadata?: ObjectMetadata; checksum: ObjectChecksum | null },
+    fields: { bucket: string; key: string },
+  ): Promise<ObjectRow> {
     const marker = isDirectoryMarker(key);
     const target = objectFilePath(this.options.bucketsDir, bucket, marker ? key.slice(0, -1) : key);
-    return this.sql.begin(async (tx) => {
-      if (!(await q.lockBucketShared(tx, bucket))) throw notFound('bucket', bucket, fields.bucket);
-      await q.lockObjectPath(tx, bucket, marker ? key.slice(0, -1) : key);
-      await this.requireNoPathClash(tx, bucket, key, fields.key);
-      const row = await q.upsertObject(tx, { bucket, key, ...meta });
-      await q.insertObjectEvent(tx, event, row);
-      if (marker) await this.makeMarkerDir(target, bucket, key, fields.key);
-      else await this.renameIntoPlace(temp, target, bucket, key, fields.key);
-      return row;
-    });
+    if (!(await q.lockBucketShared(tx, bucket))) throw notFound('bucket', bucket, fields.bucket);
+    await q.lockObjectPath(tx, bucket, marker ? key.slice(0, -1) : key);
+    await this.requireNoPathClash(tx, bucket, key, fields.key);
+    const row = await q.upsertObject(tx, { bucket, key, ...meta, metadata: meta.metadata ?? {} });
+    await q.insertObjectEvent(tx, kind, row);
+    if (marker) await this.makeMarkerDir(target, bucket, key, fields.key);
+    else await this.renameIntoPlace(temp, target, bucket, key, fields.key);
+    return row;
   }
 
   private async makeMarkerDir(dir: string, bucket: string, key: string, field: string): Promise<void> {
@@ -625,7 +648,7 @@ export class StorageService {
    * A file `a/b` clashes with a file at any ancestor (`a`) and with anything under `a/b/` (a marker
    * `a/b/` included); a marker `a/b/` only with files at `a` and `a/b`.
    */
-  private async requireNoPathClash(db: Sql | Tx, bucket: string, key: string, field: string): Promise<void> {
+  async requireNoPathClash(db: Db, bucket: string, key: string, field: string): Promise<void> {
     const marker = isDirectoryMarker(key);
     const parts = (marker ? key.slice(0, -1) : key).split('/');
     const ancestors = parts.slice(marker ? 0 : 1).map((_, i) => parts.slice(0, i + 1).join('/'));

@@ -1,5 +1,5 @@
 // Buckets, objects and the outbox of object changes.
-import { bigint, bigserial, customType, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, customType, index, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import { ts } from '../platform/db/columns.js';
 
 // Object keys compare byte-wise (COLLATE "C"): listings come out in S3's UTF-8 binary order and a
@@ -64,7 +64,50 @@ export const objectEvents = pgTable('object_events', {
   at: ts('at').notNull().defaultNow(),
 });
 
+// S3 multipart uploads in progress: created with the object's content type and metadata, their parts
+// are files under <dataDir>/multipart/<id>/ (outside the buckets, so neither listings nor the path
+// mapping see them) until CompleteMultipartUpload concatenates them into the object. A deleted
+// bucket takes its uploads with it.
+export const multipartUploads = pgTable(
+  'multipart_uploads',
+  {
+    // random and unguessable: it is all a client needs (besides the right to write the key) to add parts
+    id: text('id').primaryKey(),
+    bucket: text('bucket')
+      .notNull()
+      .references(() => buckets.name, { onDelete: 'cascade' }),
+    key: byteOrderedText('key').notNull(),
+    contentType: text('content_type').notNull(),
+    /** the x-amz-meta-* given at create (names lowercase, without the prefix) */
+    metadata: jsonb('metadata').$type<Record<string, string>>().notNull().default({}),
+    /** the checksum algorithm given at create (x-amz-checksum-algorithm), or null */
+    checksumAlgorithm: text('checksum_algorithm').$type<ObjectChecksum['algorithm']>(),
+    initiatedAt: ts('initiated_at').notNull().defaultNow(),
+  },
+  // ListMultipartUploads: by key, then initiation
+  (t) => [index('multipart_uploads_listing').on(t.bucket, t.key, t.initiatedAt, t.id), index('multipart_uploads_age').on(t.initiatedAt)],
+);
+
+export const multipartParts = pgTable(
+  'multipart_parts',
+  {
+    uploadId: text('upload_id')
+      .notNull()
+      .references(() => multipartUploads.id, { onDelete: 'cascade' }),
+    partNumber: integer('part_number').notNull(),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    /** the MD5 hex of the part's bytes, in double quotes */
+    etag: text('etag').notNull(),
+    /** the checksum the client sent with the part (x-amz-checksum-*, verified), or null */
+    checksum: jsonb('checksum').$type<ObjectChecksum>(),
+    lastModified: ts('last_modified').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.uploadId, t.partNumber] })],
+);
+
 export type BucketRow = typeof buckets.$inferSelect;
 export type ObjectRow = typeof objects.$inferSelect;
 /** An object change (object_events), in the order of `seq`; BUCKET triggers deliver them. */
 export type ObjectEventRow = typeof objectEvents.$inferSelect;
+export type MultipartUploadRow = typeof multipartUploads.$inferSelect;
+export type MultipartPartRow = typeof multipartParts.$inferSelect;

@@ -20,7 +20,7 @@ const CREATE_KEY = `mutation($input: CreateApiKeyInput!) {
 }`;
 
 /** A new API key with S3 credentials (by default every action). */
-export async function createS3Key(server: TestServer, name: string, actions?: string[]): Promise<S3Key> {
+export async function createS3Key(server: Pick<TestServer, 'data'>, name: string, actions?: string[]): Promise<S3Key> {
   const { createApiKey } = await server.data(CREATE_KEY, { input: { name, actions, s3Credentials: true } });
   return { id: createApiKey.apiKey.id, accessKeyId: createApiKey.s3AccessKeyId, secretAccessKey: createApiKey.s3SecretAccessKey };
 }
@@ -61,7 +61,7 @@ export function run(file: string, args: string[], env: NodeJS.ProcessEnv, input?
 
 /** `aws --endpoint-url <server> …` with the key's credentials. */
 export const aws = (
-  server: TestServer,
+  server: Pick<TestServer, 'url'>,
   key: Pick<S3Key, 'accessKeyId' | 'secretAccessKey'>,
   args: string[],
   extraEnv: Record<string, string> = {},
@@ -69,14 +69,14 @@ export const aws = (
 
 /** A python3 script with boto3; `ENDPOINT` is set in its environment. */
 export const python = (
-  server: TestServer,
+  server: Pick<TestServer, 'url'>,
   key: Pick<S3Key, 'accessKeyId' | 'secretAccessKey'>,
   script: string,
   extraEnv: Record<string, string> = {},
 ) => run('python3', ['-c', script], awsEnv(key, { ENDPOINT: server.url, ...extraEnv }));
 
 /** rclone with an on-the-fly S3 remote ("s3:") for this server and key. */
-export const rclone = (server: TestServer, key: Pick<S3Key, 'accessKeyId' | 'secretAccessKey'>, args: string[]) =>
+export const rclone = (server: Pick<TestServer, 'url'>, key: Pick<S3Key, 'accessKeyId' | 'secretAccessKey'>, args: string[]) =>
   run('rclone', ['--config', '/dev/null', ...args], {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -90,7 +90,7 @@ export const rclone = (server: TestServer, key: Pick<S3Key, 'accessKeyId' | 'sec
   });
 
 /** The AWS SDK for JavaScript v3 against this server (path-style, its default checksums). */
-export function sdkClient(server: TestServer, key: Pick<S3Key, 'accessKeyId' | 'secretAccessKey'>): S3Client {
+export function sdkClient(server: Pick<TestServer, 'url'>, key: Pick<S3Key, 'accessKeyId' | 'secretAccessKey'>): S3Client {
   return new S3Client({
     endpoint: server.url,
     region: 'us-east-1',

@@ -7,25 +7,19 @@ import type http from 'node:http';
 import type { Logger } from 'pino';
 import type { LookupS3Credentials } from '../../platform/authorization.js';
 import { AppError } from '../../platform/errors.js';
+import type { MultipartService } from '../multipart-service.js';
 import { TRANSFER_IDLE_MS } from '../object-reads.js';
 import type { StorageService } from '../service.js';
 import { bucketOperations } from './buckets.js';
 import { accessDenied, notImplemented, S3Error, s3ErrorOf } from './errors.js';
-import { type OperationName, type OperationTable, requireAction, type S3Operation } from './operations.js';
+import { type OperationName, type OperationTable, requireAction } from './operations.js';
 import { sendS3Error } from './xml.js';
+import { multipartOperations } from './multipart.js';
 import { objectOperations } from './objects.js';
 import { listingOperations } from './listing.js';
 import { copyOperations } from './copy.js';
 import { deleteManyOperations } from './delete-many.js';
 import { authenticate, carriesAwsAuth, parseQuery } from './signature.js';
-
-/** An operation another part of the endpoint has not built yet: 501, never a wrong success. */
-const notYet = (name: OperationName): S3Operation => ({
-  action: null,
-  run: async () => {
-    throw notImplemented(name);
-  },
-});
 
 /**
  * S3's subresources (query parameters that name an operation). Those not in ANSWERED are 501
@@ -112,9 +106,12 @@ export function operationOf(
     const upload = has(query, 'uploadId');
     switch (method) {
       case 'GET':
-        return upload ? 'ListParts' : 'GetObject';
       case 'HEAD':
-        return 'HeadObject';
+        if (upload) return method === 'GET' ? 'ListParts' : 'HeadObject';
+        // a part of a completed multipart object: its part boundaries are not kept, and the whole
+        // object in its place would be a wrong success
+        if (has(query, 'partNumber')) throw notImplemented('GetObject and HeadObject with partNumber');
+        return method === 'GET' ? 'GetObject' : 'HeadObject';
       case 'PUT':
         if (upload && has(query, 'partNumber')) return copy ? 'UploadPartCopy' : 'UploadPart';
         if (upload) break;
@@ -150,23 +147,18 @@ export class S3Endpoint {
 
   constructor(
     storage: StorageService,
+    multipart: MultipartService,
     private readonly lookup: LookupS3Credentials,
     private readonly options: S3EndpointOptions,
     private readonly log: Logger,
   ) {
     this.operations = {
-      CreateMultipartUpload: notYet('CreateMultipartUpload'),
-      UploadPart: notYet('UploadPart'),
-      UploadPartCopy: notYet('UploadPartCopy'),
-      CompleteMultipartUpload: notYet('CompleteMultipartUpload'),
-      AbortMultipartUpload: notYet('AbortMultipartUpload'),
-      ListParts: notYet('ListParts'),
-      ListMultipartUploads: notYet('ListMultipartUploads'),
       ...bucketOperations(storage, options.region),
       ...objectOperations(storage),
       ...listingOperations(storage),
       ...copyOperations(storage),
       ...deleteManyOperations(storage),
+      ...multipartOperations(multipart, log),
     };
   }
 
