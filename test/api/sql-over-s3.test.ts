@@ -79,7 +79,7 @@ describe('SQL steps over S3 (OBJECT_PATH_MAPPING=off)', () => {
     expect(got.code, got.stderr).toBe(0);
     const duck = await DuckDBInstance.create(':memory:');
     const db = await duck.connect();
-    const rows = (await db.runAndReadAll(`SELECT id, name, score FROM read_parquet('${file}') ORDER BY id`)).getRows();
+    const rows = (await db.runAndReadAll(`SELECT id::INTEGER, name, score::INTEGER FROM read_parquet('${file}') ORDER BY id`)).getRows();
     db.closeSync();
     duck.closeSync();
     expect(rows).toEqual([
