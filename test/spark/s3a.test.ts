@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allPages, createCluster, Fixtures, waitForClusterState, waitForStepState } from '../support/api.js';
 import { aws, createS3Key, python, type S3Key } from '../support/s3.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -17,6 +17,8 @@ const STEP = `query($id: ID!) { step(id: $id) { id state exitCode failureDetails
 const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100, after: $after) {
   edges { node { stream text } } pageInfo { hasNextPage endCursor } } } }`;
 const ROUNDTRIP = readFileSync(new URL('./fixtures/s3a_roundtrip.py', import.meta.url), 'utf8');
+const WRITE_TABLE = readFileSync(new URL('./fixtures/write_table.py', import.meta.url), 'utf8');
+const READ_TABLE = readFileSync(new URL('./fixtures/read_table.py', import.meta.url), 'utf8');
 // Spark's own example, as pyspark ships it
 const SPARK_WORDCOUNT = path.join(sparkRuntime.sparkHome ?? '', 'examples', 'src', 'main', 'python', 'wordcount.py');
 
@@ -24,17 +26,20 @@ describe.skipIf(!sparkAvailable)('SPARK steps over s3a (OBJECT_PATH_MAPPING=off)
   let server: TestServer;
   let key: S3Key;
   let work: string;
+  let clusterId: string;
   const fixtures = new Fixtures();
   beforeAll(async () => {
     server = await startTestServer({ objectPathMapping: false, heartbeatTimeoutMs: 5_000 });
     key = await createS3Key(server, 'uploader');
     work = mkdtempSync(path.join(os.tmpdir(), 's3a-test-'));
     for (const bucket of ['lake', 'code']) expect((await aws(server, key, ['s3', 'mb', `s3://${bucket}`])).code).toBe(0);
-  });
-  afterEach(async () => {
-    await fixtures.cleanup(server);
-  });
+    clusterId = fixtures.cluster(
+      await createCluster(server, { name: 'over-s3', applications: ['SPARK', 'DUCKDB'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)] }),
+    );
+    await waitForClusterState(server, clusterId, ['WAITING'], { timeoutMs: 180_000 });
+  }, 240_000);
   afterAll(async () => {
+    await fixtures.cleanup(server);
     await server?.close();
     if (work) rmSync(work, { recursive: true, force: true });
   });
@@ -51,10 +56,11 @@ describe.skipIf(!sparkAvailable)('SPARK steps over s3a (OBJECT_PATH_MAPPING=off)
   const logsOf = async (id: string) =>
     allPages<{ stream: string; text: string }>(async (after) => (await server.data(LOGS, { id, after })).step.logs);
 
-  async function runStep(clusterId: string, spark: Record<string, unknown>) {
-    const [step] = (
-      await server.data(ADD, { input: { clusterId, steps: [{ name: 'over-s3', spark: { conf: TEST_JOB_CONF, ...spark } }] } })
-    ).addSteps.steps;
+  const runStep = (spark: Record<string, unknown>) => run({ spark: { conf: TEST_JOB_CONF, ...spark } });
+
+  /** Runs a step (`{spark}` or `{sql}`) on the cluster to its end, which must be COMPLETED; its STDOUT lines. */
+  async function run(kind: Record<string, unknown>) {
+    const [step] = (await server.data(ADD, { input: { clusterId, steps: [{ name: 'over-s3', ...kind }] } })).addSteps.steps;
     const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
     const logs = await logsOf(step.id);
     const text = logs.map((l) => l.text).join('\n');
@@ -77,16 +83,11 @@ describe.skipIf(!sparkAvailable)('SPARK steps over s3a (OBJECT_PATH_MAPPING=off)
     const example = await upload('s3://code/wordcount.py', readFileSync(SPARK_WORDCOUNT));
     const app = await upload('s3://code/s3a_roundtrip.py', ROUNDTRIP);
 
-    const id = fixtures.cluster(
-      await createCluster(server, { name: 'over-s3', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)] }),
-    );
-    await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
-
-    const counted = await runStep(id, { appUri: example, args: ['s3://lake/in/words.txt'] });
+    const counted = await runStep({ appUri: example, args: ['s3://lake/in/words.txt'] });
     expect(counted).toEqual(expect.arrayContaining(['spark: 3', 'ember: 2', 'plane: 1']));
 
     const bucketsDir = path.join(server.dataDir, 'buckets');
-    const out = await runStep(id, {
+    const out = await runStep({
       appUri: app,
       args: ['s3://lake/in/words.txt', 's3://lake/in/people.csv', 's3://lake/in/scores.parquet', 's3a://lake/out/joined', bucketsDir],
     });
@@ -120,5 +121,28 @@ print('downloaded')`;
       [1, 'ada', 90],
       [2, 'grace', 75],
     ]);
+  }, 900_000);
+
+  it('saveAsTable puts a catalog table in the warehouse bucket over s3a; Spark and a SQL step read it back over S3', async () => {
+    await upload('s3://lake/in/words.txt', 'ember plane spark\nspark ember\nspark\n');
+    const write = await upload('s3://code/write_table.py', WRITE_TABLE);
+    const read = await upload('s3://code/read_table.py', READ_TABLE);
+    await runStep({ appUri: write, args: ['s3://lake/in/words.txt', 'sales', 'word_counts'] });
+    // the table's files are objects of the warehouse bucket, as any S3 client lists them
+    const listed = await aws(server, key, ['s3', 'ls', '--recursive', 's3://emberplane-warehouse/sales.db/word_counts/']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/part-.*\.parquet/);
+    const { catalog } = await server.data(`{ catalog { databases { name tables { name location } } } }`);
+    const sales = catalog.databases.find((d: any) => d.name === 'sales');
+    expect(sales.tables).toEqual([{ name: 'word_counts', location: 's3://emberplane-warehouse/sales.db/word_counts' }]);
+
+    const rows = (await runStep({ appUri: read, args: ['sales', 'word_counts'] })).filter((l) => l.startsWith('row '));
+    expect(rows).toEqual(['row ember 2', 'row plane 1', 'row spark 3']);
+    await run({
+      sql: { query: 'SELECT word, n FROM catalog.sales.word_counts ORDER BY word', outputUri: 's3://lake/out/word_counts.csv', format: 'CSV' },
+    });
+    const csv = await aws(server, key, ['s3', 'cp', 's3://lake/out/word_counts.csv', '-']);
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stdout).toBe('word,n\nember,2\nplane,1\nspark,3\n');
   }, 900_000);
 });
