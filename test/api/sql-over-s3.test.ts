@@ -1,13 +1,13 @@
 // SQL steps without the object path mapping (OBJECT_PATH_MAPPING=off): DuckDB's httpfs reads
 // s3:// over the S3 endpoint with the cluster's own credential and uploads the result as an
 // object. Data goes in and comes out with the aws CLI; the query reaches only the buckets it names.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allPages, CREATE_CLUSTER, Fixtures, MASTER, waitForClusterState, waitForStepState } from '../support/api.js';
 import { aws, createS3Key, type S3Key } from '../support/s3.js';
+import { awsUpload, duckdbRows, JOINED_ROWS, PEOPLE_CSV, scoresParquet } from '../support/over-s3.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const STEP = `id state exitCode result failureDetails { reason message }`;
@@ -27,15 +27,9 @@ beforeAll(async () => {
   key = await createS3Key(server, 'sql-data');
   work = mkdtempSync(path.join(os.tmpdir(), 'sql-s3-test-'));
   for (const bucket of ['lake', 'private']) expect((await aws(server, key, ['s3', 'mb', `s3://${bucket}`])).code).toBe(0);
-  await upload('s3://lake/in/people.csv', 'id,name\n1,ada\n2,grace\n3,linus\n');
+  await upload('s3://lake/in/people.csv', PEOPLE_CSV);
   await upload('s3://private/secret.csv', 'x\n42\n');
-  const local = path.join(work, 'scores.parquet');
-  const duck = await DuckDBInstance.create(':memory:');
-  const db = await duck.connect();
-  await db.run(`COPY (SELECT * FROM (VALUES (1, 90), (2, 75), (4, 60)) t(id, score)) TO '${local}' (FORMAT parquet)`);
-  db.closeSync();
-  duck.closeSync();
-  await upload('s3://lake/in/scores/part-0.parquet', readFileSync(local));
+  await upload('s3://lake/in/scores/part-0.parquet', await scoresParquet(work));
   const { createCluster } = await server.data(CREATE_CLUSTER, {
     input: { name: 'sql-over-s3', applications: ['DUCKDB'], instanceGroups: [MASTER] },
   });
@@ -48,12 +42,7 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-async function upload(uri: string, content: string | Buffer): Promise<void> {
-  const file = path.join(work, 'upload');
-  writeFileSync(file, content);
-  const put = await aws(server, key, ['s3', 'cp', file, uri]);
-  expect(put.code, put.stderr).toBe(0);
-}
+const upload = (uri: string, content: string | Buffer) => awsUpload(server, key, work, uri, content);
 
 async function runSql(query: string, outputUri: string, format = 'PARQUET') {
   const [step] = (await server.data(ADD, { input: { clusterId, steps: [{ name: 'sql', sql: { query, outputUri, format } }] } })).addSteps
@@ -77,15 +66,7 @@ describe('SQL steps over S3 (OBJECT_PATH_MAPPING=off)', () => {
     const file = path.join(work, 'joined.parquet');
     const got = await aws(server, key, ['s3', 'cp', 's3://lake/out/joined.parquet', file]);
     expect(got.code, got.stderr).toBe(0);
-    const duck = await DuckDBInstance.create(':memory:');
-    const db = await duck.connect();
-    const rows = (await db.runAndReadAll(`SELECT id::INTEGER, name, score::INTEGER FROM read_parquet('${file}') ORDER BY id`)).getRows();
-    db.closeSync();
-    duck.closeSync();
-    expect(rows).toEqual([
-      [1, 'ada', 90],
-      [2, 'grace', 75],
-    ]);
+    expect(await duckdbRows(`SELECT id::INTEGER, name, score::INTEGER FROM read_parquet('${file}') ORDER BY id`)).toEqual(JOINED_ROWS);
   });
 
   it('reaches only the buckets the query names: not another bucket through a computed URI, nor the local buckets directory', async () => {

@@ -2,13 +2,13 @@
 // the S3 endpoint. Data and apps are uploaded with the aws CLI, the app is fetched by spark-submit
 // over s3a, Spark reads s3:// and writes s3a:// with the cluster's own credential, and what it wrote
 // is listed and read back with the aws CLI and boto3. No node sees the buckets directory.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allPages, createCluster, Fixtures, waitForClusterState, waitForStepState } from '../support/api.js';
 import { aws, createS3Key, python, type S3Key } from '../support/s3.js';
+import { awsUpload, duckdbRows, JOINED_ROWS, PEOPLE_CSV, scoresParquet } from '../support/over-s3.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_CONF } from './support.js';
 
@@ -44,14 +44,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps over s3a (OBJECT_PATH_MAPPING=off)
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  /** Uploads `content` with the aws CLI (the S3 endpoint, not GraphQL). */
-  async function upload(uri: string, content: string | Buffer): Promise<string> {
-    const file = path.join(work, `upload-${path.basename(uri)}`);
-    writeFileSync(file, content);
-    const put = await aws(server, key, ['s3', 'cp', file, uri]);
-    expect(put.code, put.stderr).toBe(0);
-    return uri;
-  }
+  const upload = (uri: string, content: string | Buffer) => awsUpload(server, key, work, uri, content);
 
   const logsOf = async (id: string) =>
     allPages<{ stream: string; text: string }>(async (after) => (await server.data(LOGS, { id, after })).step.logs);
@@ -71,15 +64,8 @@ describe.skipIf(!sparkAvailable)('SPARK steps over s3a (OBJECT_PATH_MAPPING=off)
   it("runs Spark's own wordcount example and a CSV/Parquet join, fetched and written over s3a; the output is read back with boto3", async () => {
     const words = 'ember plane spark\nspark ember\nspark\n';
     await upload('s3://lake/in/words.txt', words);
-    await upload('s3://lake/in/people.csv', 'id,name\n1,ada\n2,grace\n3,linus\n');
-    // Parquet made by DuckDB here, uploaded as bytes
-    const local = path.join(work, 'scores.parquet');
-    const duck = await DuckDBInstance.create(':memory:');
-    const db = await duck.connect();
-    await db.run(`COPY (SELECT * FROM (VALUES (1, 90), (2, 75), (4, 60)) t(id, score)) TO '${local}' (FORMAT parquet)`);
-    db.closeSync();
-    duck.closeSync();
-    await upload('s3://lake/in/scores.parquet', readFileSync(local));
+    await upload('s3://lake/in/people.csv', PEOPLE_CSV);
+    await upload('s3://lake/in/scores.parquet', await scoresParquet(work));
     const example = await upload('s3://code/wordcount.py', readFileSync(SPARK_WORDCOUNT));
     const app = await upload('s3://code/s3a_roundtrip.py', ROUNDTRIP);
 
@@ -112,15 +98,7 @@ for i, k in enumerate(json.loads(os.environ['KEYS'])):
 print('downloaded')`;
     const got = await python(server, key, script, { DOWN: down, KEYS: JSON.stringify(parts) });
     expect(got.code, got.stderr).toBe(0);
-    const reader = await DuckDBInstance.create(':memory:');
-    const conn = await reader.connect();
-    const rows = (await conn.runAndReadAll(`SELECT id, name, score FROM read_parquet('${down}/*.parquet') ORDER BY id`)).getRows();
-    conn.closeSync();
-    reader.closeSync();
-    expect(rows).toEqual([
-      [1, 'ada', 90],
-      [2, 'grace', 75],
-    ]);
+    expect(await duckdbRows(`SELECT id, name, score FROM read_parquet('${down}/*.parquet') ORDER BY id`)).toEqual(JOINED_ROWS);
   }, 900_000);
 
   it('saveAsTable puts a catalog table in the warehouse bucket over s3a; Spark and a SQL step read it back over S3', async () => {
@@ -139,7 +117,11 @@ print('downloaded')`;
     const rows = (await runStep({ appUri: read, args: ['sales', 'word_counts'] })).filter((l) => l.startsWith('row '));
     expect(rows).toEqual(['row ember 2', 'row plane 1', 'row spark 3']);
     await run({
-      sql: { query: 'SELECT word, n FROM catalog.sales.word_counts ORDER BY word', outputUri: 's3://lake/out/word_counts.csv', format: 'CSV' },
+      sql: {
+        query: 'SELECT word, n FROM catalog.sales.word_counts ORDER BY word',
+        outputUri: 's3://lake/out/word_counts.csv',
+        format: 'CSV',
+      },
     });
     const csv = await aws(server, key, ['s3', 'cp', 's3://lake/out/word_counts.csv', '-']);
     expect(csv.code, csv.stderr).toBe(0);
