@@ -276,6 +276,12 @@ export class SparkNode {
 
   /** Starts the node's daemon and resolves once Spark counts it in. @returns {Promise<NodeEndpoints>} */
   async start() {
+    // without the path mapping s3a is the only way to objects: no jars, no Spark that can read them
+    if (!this.spark.bucketsDir && !this.spark.s3aJars?.length) {
+      throw new BootstrapFailure('Spark s3a', null, [
+        'no hadoop-aws and AWS SDK bundle jars in SPARK_JARS_DIR: run `npm run spark:install`',
+      ]);
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         return await (this.isMaster ? this.startMaster() : this.startWorker());
