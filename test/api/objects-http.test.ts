@@ -226,7 +226,8 @@ describe('path escapes', () => {
     // nothing written next to the buckets or the data dir
     expect(await fs.readdir(path.join(server.dataDir, 'buckets'))).toEqual([bucket]);
     const written = await fs.readdir(bucketFile());
-    for (const name of written) expect(['tables', 'chunked.json', 'digits.txt', 'big', 'dir', 'x', 'planted.txt']).toContain(name);
+    for (const name of written)
+      expect(['tables', 'chunked.json', 'digits.txt', 'cond.txt', 'big', 'dir', 'x', 'planted.txt']).toContain(name);
   });
 });
 

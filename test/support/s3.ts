@@ -126,6 +126,17 @@ export function rawRequest(
   });
 }
 
+/** The AWS SDK's SigV4 signer as S3 clients use it (paths signed as sent), for these credentials. */
+export function s3Signer(key: Pick<S3Key, 'accessKeyId' | 'secretAccessKey'>): SignatureV4 {
+  return new SignatureV4({
+    credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
+    region: 'us-east-1',
+    service: 's3',
+    sha256: Hash.bind(null, 'sha256'),
+    uriEscapePath: false,
+  });
+}
+
 /**
  * A request signed with SigV4 in its Authorization header by the AWS SDK's signer, for what no
  * client sends on its own (a wrong payload hash, signed aws-chunked bodies, another Host).
@@ -148,13 +159,7 @@ export async function signedRequest(
   const url = new URL(server.url);
   const body = options.body ?? '';
   const payloadHash = options.payloadHash ?? crypto.createHash('sha256').update(body).digest('hex');
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
-    region: 'us-east-1',
-    service: 's3',
-    sha256: Hash.bind(null, 'sha256'),
-    uriEscapePath: false,
-  });
+  const signer = s3Signer(key);
   const date = options.signingDate ?? new Date();
   const signed = await signer.sign(
     {

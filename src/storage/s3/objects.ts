@@ -97,6 +97,13 @@ async function getObject(storage: StorageService, { req, res, bucket, key, query
       throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold', {
         Condition: req.headers['if-match'] !== undefined ? 'If-Match' : 'If-Unmodified-Since',
       });
+    // an object written whole is its own part 1 (as S3 answers for single-part objects)
+    if (query.partNumber !== undefined && query.partNumber !== '1') {
+      throw new S3Error('InvalidPartNumber', 416, 'The requested partnumber is not satisfiable', {
+        PartNumberRequested: String(query.partNumber),
+        ActualPartCount: '1',
+      });
+    }
     const range = parseRange(req.headers.range, size);
     if (range === 'unsatisfiable') {
       throw new S3Error('InvalidRange', 416, 'The requested range is not satisfiable', {

@@ -4,6 +4,7 @@
 // starts a Python interpreter: the timeouts are generous for a loaded machine, not a measure.
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,8 +12,9 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } 
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '../../support/processes.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
-import { aws, createS3Key, python, rawRequest, rclone, run, type S3Key, sdkClient, signedRequest } from '../../support/s3.js';
+import { aws, createS3Key, python, rawRequest, rclone, run, type S3Key, s3Signer, sdkClient, signedRequest } from '../../support/s3.js';
 
 const MAX_BYTES = 64 * 1024 * 1024;
 let server: TestServer;
@@ -231,19 +233,45 @@ describe('aws CLI', { timeout: 180_000 }, () => {
   });
 
   it('unimplemented subresources answer 501 NotImplemented, never a wrong success', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'core', Key: 'sub/readable.txt', Body: 'readable' }));
     for (const args of [
       ['get-bucket-acl', '--bucket', 'core'],
       ['get-bucket-versioning', '--bucket', 'core'],
-      ['get-object-tagging', '--bucket', 'core', '--key', 'narrow/readable.txt'],
+      ['get-object-tagging', '--bucket', 'core', '--key', 'sub/readable.txt'],
       ['put-bucket-policy', '--bucket', 'core', '--policy', '{}'],
-      ['delete-object', '--bucket', 'core', '--key', 'narrow/readable.txt', '--version-id', '3HL4kqtJlcpXroDTDmJ'],
+      ['delete-object', '--bucket', 'core', '--key', 'sub/readable.txt', '--version-id', '3HL4kqtJlcpXroDTDmJ'],
     ]) {
       const res = await aws(server, admin, ['s3api', ...args]);
       expect(res.code).not.toBe(0);
       expect(res.stderr).toContain('NotImplemented');
     }
+    const part2 = await aws(server, admin, [
+      's3api',
+      'get-object',
+      '--bucket',
+      'core',
+      '--key',
+      'sub/readable.txt',
+      '--part-number',
+      '2',
+      path.join(work, 'part2'),
+    ]);
+    expect(part2.stderr).toContain('InvalidPartNumber');
+    const part1 = await aws(server, admin, [
+      's3api',
+      'get-object',
+      '--bucket',
+      'core',
+      '--key',
+      'sub/readable.txt',
+      '--part-number',
+      '1',
+      path.join(work, 'part1'),
+    ]);
+    expect(part1.stderr).toBe('');
+    expect(await fs.readFile(path.join(work, 'part1'), 'utf8')).toBe('readable');
     // nothing was deleted by the versioned delete
-    expect(await objectOf('core', 'narrow/readable.txt')).toMatchObject({ size: 8 });
+    expect(await objectOf('core', 'sub/readable.txt')).toMatchObject({ size: 8 });
   });
 });
 
@@ -497,15 +525,7 @@ describe('payloads and hostile requests', { timeout: 180_000 }, () => {
       // the seed request is signed first; each chunk's signature chains from the one before
       let body: Buffer = Buffer.alloc(0);
       const headers = { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(total) };
-      const probe = await import('@smithy/signature-v4');
-      const { Hash } = await import('@smithy/hash-node');
-      const signer = new probe.SignatureV4({
-        credentials: admin,
-        region: 'us-east-1',
-        service: 's3',
-        sha256: Hash.bind(null, 'sha256'),
-        uriEscapePath: false,
-      });
+      const signer = s3Signer(admin);
       const date = new Date();
       const longDate = date
         .toISOString()
@@ -571,6 +591,33 @@ describe('payloads and hostile requests', { timeout: 180_000 }, () => {
     expect([res.status, errorCode(res.body)]).toEqual([400, 'BadDigest']);
     expect(await objectOf('core', 'raw/trailer.txt')).toBeNull();
     expect(await tempEntries()).toEqual([]);
+  });
+
+  it('an upload cut off midway leaves neither object nor temp file', async () => {
+    const url = new URL(server.url);
+    // a PUT signed like any other, whose client goes away after half of the body it announced
+    const signer = s3Signer(admin);
+    const request = await signer.sign({
+      method: 'PUT',
+      protocol: 'http:',
+      hostname: url.hostname,
+      path: '/core/raw/cut.bin',
+      query: {},
+      headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'content-length': String(1024 * 1024) },
+    });
+    await new Promise<void>((resolve) => {
+      const req = http.request({ host: url.hostname, port: url.port, method: 'PUT', path: '/core/raw/cut.bin', headers: request.headers });
+      req.on('error', () => resolve());
+      req.on('close', () => resolve());
+      req.write(Buffer.alloc(512 * 1024), () => req.destroy());
+    });
+    await waitUntil(async () => (await tempEntries()).length === 0, 'the temp file of the cut upload to be removed');
+    expect(await objectOf('core', 'raw/cut.bin')).toBeNull();
+  });
+
+  it('errors of HEAD requests have a status and no body, as S3', async () => {
+    const head = await signedRequest(server, admin, { method: 'HEAD', path: '/core/no/such/key' });
+    expect([head.status, head.body, head.headers['x-amz-request-id']]).toEqual([404, '', expect.stringMatching(/^[0-9A-F]{16}$/)]);
   });
 
   it('a date more than 15 minutes off is RequestTimeTooSkewed', async () => {
