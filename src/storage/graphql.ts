@@ -9,6 +9,12 @@ export class Bucket {
   @Field(() => DateTimeResolver) createdAt!: Date;
 }
 
+@ObjectType({ description: 'One user metadata entry of an object (S3 x-amz-meta-<name>)' })
+export class ObjectMetadataEntry {
+  @Field(() => String, { description: 'lower case, without x-amz-meta-' }) name!: string;
+  @Field(() => String) value!: string;
+}
+
 @ObjectType({ description: "An object's metadata (the bytes: GET /objects/<bucket>/<key>)" })
 export class BucketObject {
   @Field(() => String) bucket!: string;
@@ -18,6 +24,8 @@ export class BucketObject {
   @Field(() => String, { description: 'MD5 of the bytes in hex, in double quotes, as S3' }) etag!: string;
   @Field(() => String) contentType!: string;
   @Field(() => DateTimeResolver) lastModified!: Date;
+  @Field(() => [ObjectMetadataEntry], { description: 'user metadata given at upload through S3 (x-amz-meta-*), by name' })
+  userMetadata!: ObjectMetadataEntry[];
 }
 
 @ObjectType()

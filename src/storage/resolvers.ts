@@ -25,6 +25,9 @@ export const toObject = (r: ObjectRow): BucketObject => ({
   etag: r.etag,
   contentType: r.contentType,
   lastModified: r.updatedAt,
+  userMetadata: Object.entries(r.metadata.user ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([name, value]) => ({ name, value })),
 });
 
 @Resolver()

@@ -91,7 +91,7 @@ describe('createTrigger', () => {
     await bad({ bucket: { ...BUCKET, bucket: 'Bad_Name' } }, 'BAD_USER_INPUT', 'input.bucket.bucket');
     await bad({ bucket: { ...BUCKET, events: [] } }, 'BAD_USER_INPUT', 'input.bucket.events');
     await bad(
-      { bucket: { ...BUCKET, events: ['s3:ObjectCreated:*', 's3:ObjectCreated:Copy'] } },
+      { bucket: { ...BUCKET, events: ['s3:ObjectCreated:*', 's3:ObjectCreated:Post'] } },
       'BAD_USER_INPUT',
       'input.bucket.events[1]',
     );

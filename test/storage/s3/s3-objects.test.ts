@@ -5,7 +5,6 @@
 // requests for what no client sends (hostile documents).
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -18,11 +17,9 @@ import {
   type S3Client,
   type S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Sql } from '../../../src/platform/db/client.js';
-import { aws, createS3Key, python, rclone, sdkClient, type S3Key } from '../../support/s3.js';
+import { aws, createS3Key, python, rclone, sdkClient, signedRequest, type S3Key } from '../../support/s3.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
 
 let server: TestServer;
@@ -74,50 +71,16 @@ const objectEvents = async (bucket: string) =>
     e.key,
   ]);
 
-/** A request signed with SigV4 as a client would sign it (for documents no client sends). */
-async function signedRequest(
+/** A signed request of a path and query as given (for documents no client sends). */
+function signed(
   method: string,
   pathAndQuery: string,
   body: Buffer | string = '',
   headers: Record<string, string> = {},
   key: S3Key = admin,
-): Promise<{ status: number; body: string }> {
+) {
   const url = new URL(pathAndQuery, server.url);
-  const payload = Buffer.from(body);
-  const signer = new SignatureV4({
-    service: 's3',
-    region: 'us-east-1',
-    credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
-    sha256: Hash.bind(null, 'sha256'),
-    uriEscapePath: false,
-  });
-  const query: Record<string, string> = {};
-  for (const [name, value] of url.searchParams) query[name] = value;
-  const signed = await signer.sign({
-    method,
-    protocol: 'http:',
-    hostname: url.hostname,
-    port: Number(url.port),
-    path: url.pathname,
-    query,
-    headers: {
-      host: url.host,
-      'x-amz-content-sha256': crypto.createHash('sha256').update(payload).digest('hex'),
-      'content-length': String(payload.length),
-      ...headers,
-    },
-    body: payload,
-  });
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: signed.headers }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString() }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return signedRequest(server, key, { method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body });
 }
 
 const errorCode = (xml: string) => /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
@@ -156,7 +119,7 @@ describe('listing', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     // a start-after inside a common prefix still returns that prefix (keys after it remain in it)
     expect(dir.CommonPrefixes.map((p: any) => p.Prefix)).toEqual(['dir/a/', 'dir/b/']);
     expect(dir.Contents.map((o: any) => o.Key)).toEqual(['dir/c']);
-    const raw = await signedRequest('GET', `/${bucket}?list-type=2&prefix=dir%2F&start-after=dir%2Fa%2F1&delimiter=%2F`);
+    const raw = await signed('GET', `/${bucket}?list-type=2&prefix=dir%2F&start-after=dir%2Fa%2F1&delimiter=%2F`);
     expect(raw.body).toContain('<StartAfter>dir/a/1</StartAfter>');
     expect(raw.body).toContain('<KeyCount>3</KeyCount>');
   });
@@ -171,7 +134,7 @@ describe('listing', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     const plain = await sdk.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'odd/' }));
     expect(plain.Contents?.map((o) => o.Key)).toEqual(sorted);
     // on the wire with encoding-type=url: "+" and space are percent-encoded, "/" is not
-    const raw = await signedRequest('GET', `/${bucket}?list-type=2&prefix=odd%2F&encoding-type=url`);
+    const raw = await signed('GET', `/${bucket}?list-type=2&prefix=odd%2F&encoding-type=url`);
     expect(raw.status).toBe(200);
     expect(raw.body).toContain('<Key>odd/plus%2Bsign</Key>');
     expect(raw.body).toContain('<Key>odd/sp%20ace.txt</Key>');
@@ -225,24 +188,24 @@ print(json.dumps(out))
   });
 
   it('V1: NextMarker only with a delimiter; IsTruncated with Contents otherwise', async () => {
-    const withDelimiter = await signedRequest('GET', `/${bucket}?prefix=dir%2F&delimiter=%2F&max-keys=1`);
+    const withDelimiter = await signed('GET', `/${bucket}?prefix=dir%2F&delimiter=%2F&max-keys=1`);
     expect(withDelimiter.body).toContain('<NextMarker>dir/a/</NextMarker>');
     expect(withDelimiter.body).toContain('<IsTruncated>true</IsTruncated>');
-    const without = await signedRequest('GET', `/${bucket}?prefix=dir%2F&max-keys=1`);
+    const without = await signed('GET', `/${bucket}?prefix=dir%2F&max-keys=1`);
     expect(without.body).not.toContain('NextMarker');
     expect(without.body).toContain('<IsTruncated>true</IsTruncated>');
-    const next = await signedRequest('GET', `/${bucket}?prefix=dir%2F&delimiter=%2F&marker=dir%2Fa%2F`);
+    const next = await signed('GET', `/${bucket}?prefix=dir%2F&delimiter=%2F&marker=dir%2Fa%2F`);
     expect(next.body).toContain('<Prefix>dir/b/</Prefix>');
     expect(next.body).not.toContain('<Prefix>dir/a/</Prefix>');
   });
 
   it('bad arguments: InvalidArgument; a missing bucket: NoSuchBucket', async () => {
     for (const query of ['max-keys=-1', 'max-keys=abc', 'encoding-type=base64', 'continuation-token=forged']) {
-      const res = await signedRequest('GET', `/${bucket}?list-type=2&${query}`);
+      const res = await signed('GET', `/${bucket}?list-type=2&${query}`);
       expect(res.status, query).toBe(400);
       expect(errorCode(res.body), query).toBe('InvalidArgument');
     }
-    const missing = await signedRequest('GET', '/no-such-bucket-here?list-type=2');
+    const missing = await signed('GET', '/no-such-bucket-here?list-type=2');
     expect([missing.status, errorCode(missing.body)]).toEqual([404, 'NoSuchBucket']);
     const zero = await listV2('--max-keys', '0', '--no-paginate');
     expect(zero).toMatchObject({ KeyCount: 0, IsTruncated: false });
@@ -369,11 +332,11 @@ describe('copy', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('hostile copy sources: traversal, no key, a version, a bucket the key may not read', async () => {
     await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'safe', Body: 'safe' }));
     for (const source of [`${bucket}/../../etc/passwd`, `${bucket}/a/%2E%2E/safe`, `${bucket}`, `${bucket}/`, '%zz/x']) {
-      const res = await signedRequest('PUT', `/${bucket}/stolen`, '', { 'x-amz-copy-source': source });
+      const res = await signed('PUT', `/${bucket}/stolen`, '', { 'x-amz-copy-source': source });
       expect(res.status, source).toBe(400);
       expect(errorCode(res.body), source).toBe('InvalidArgument');
     }
-    const version = await signedRequest('PUT', `/${bucket}/stolen`, '', { 'x-amz-copy-source': `${bucket}/safe?versionId=v1` });
+    const version = await signed('PUT', `/${bucket}/stolen`, '', { 'x-amz-copy-source': `${bucket}/safe?versionId=v1` });
     expect([version.status, errorCode(version.body)]).toEqual([501, 'NotImplemented']);
     expect((await awsJson(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', 'stolen'])) ?? {}).not.toHaveProperty('Contents');
 
@@ -448,7 +411,7 @@ describe('delete many', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       ['wrong Content-MD5', deleteDoc(['keep']), 'BadDigest', { 'content-md5': crypto.createHash('md5').update('other').digest('base64') }],
     ];
     for (const [name, body, code, headers] of documents) {
-      const res = await signedRequest('POST', `/${bucket}?delete`, body, headers ?? withMd5(body));
+      const res = await signed('POST', `/${bucket}?delete`, body, headers ?? withMd5(body));
       expect(res.status, name).toBe(400);
       expect(errorCode(res.body), name).toBe(code);
     }
@@ -456,15 +419,15 @@ describe('delete many', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     // entities a client writes are decoded, spaces kept: a key with & and < deletes that key, " keep " not "keep"
     await putKeys(bucket, ['a&b<c']);
     const spaced = deleteDoc([' keep ']);
-    const notKeep = await signedRequest('POST', `/${bucket}?delete`, spaced, withMd5(spaced));
+    const notKeep = await signed('POST', `/${bucket}?delete`, spaced, withMd5(spaced));
     expect(notKeep.body).toContain('<Deleted><Key> keep </Key></Deleted>');
     expect((await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'keep' }))).ContentLength).toBe(4);
     const body = deleteDoc(['a&amp;b&lt;c']);
-    const res = await signedRequest('POST', `/${bucket}?delete`, body, withMd5(body));
+    const res = await signed('POST', `/${bucket}?delete`, body, withMd5(body));
     expect(res.status).toBe(200);
     expect(res.body).toContain('<Deleted><Key>a&amp;b&lt;c</Key></Deleted>');
     const denied = await createS3Key(server, 's3-objects-nodelete', ['buckets:GetObject', 'buckets:PutObject']);
-    const refused = await signedRequest('POST', `/${bucket}?delete`, deleteDoc(['keep']), withMd5(deleteDoc(['keep'])), denied);
+    const refused = await signed('POST', `/${bucket}?delete`, deleteDoc(['keep']), withMd5(deleteDoc(['keep'])), denied);
     expect([refused.status, errorCode(refused.body)]).toEqual([403, 'AccessDenied']);
     expect((await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'keep' }))).ContentLength).toBe(4);
   });
@@ -534,6 +497,12 @@ print(json.dumps({'meta': r['Metadata'], 'body': r['Body'].read().decode()}))
     const got = await python(server, admin, script);
     expect(got.stderr).toBe('');
     expect(JSON.parse(got.stdout)).toEqual({ meta: { owner: 'ada', 'run-id': '42' }, body: 'meta' });
+    // GraphQL shows the same object's user metadata
+    const OBJECT = `query($bucket: String!, $key: String!) { object(bucket: $bucket, key: $key) { userMetadata { name value } } }`;
+    expect((await server.data(OBJECT, { bucket, key: 'm.txt' })).object.userMetadata).toEqual([
+      { name: 'owner', value: 'ada' },
+      { name: 'run-id', value: '42' },
+    ]);
 
     const fits = await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'fits', Body: 'x', Metadata: { big: 'v'.repeat(2045) } }));
     expect(fits.ETag).toBe(md5('x'));
@@ -614,6 +583,8 @@ describe('sync a tree', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(push.stderr).toBe('');
     const down = path.join(work, 'sync-down');
     await fs.mkdir(down);
+    // a directory marker (as a console or s3a makes for an empty folder) travels as a directory, not a file
+    await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'tree/empty-folder/', Body: '' }));
     const pull = await aws(server, admin, ['s3', 'sync', '--no-progress', `s3://${bucket}/tree/`, down]);
     expect(pull.stderr).toBe('');
     expect(await readTree(down)).toEqual(tree);
@@ -624,11 +595,9 @@ describe('sync a tree', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     const prune = await aws(server, admin, ['s3', 'sync', '--no-progress', '--delete', up, `s3://${bucket}/tree/`]);
     expect(prune.stdout).toContain('delete: s3://');
     const listed = await awsJson(['s3api', 'list-objects-v2', '--bucket', bucket, '--prefix', 'tree/']);
+    // the CLI leaves directory markers alone (as on S3)
     expect(listed.Contents.map((o: any) => o.Key).sort()).toEqual(
-      [...tree.keys()]
-        .filter((k) => k !== 'sub/b.bin')
-        .map((k) => `tree/${k}`)
-        .sort(),
+      [...[...tree.keys()].filter((k) => k !== 'sub/b.bin'), 'empty-folder/'].map((k) => `tree/${k}`).sort(),
     );
   });
 
@@ -643,6 +612,7 @@ describe('sync a tree', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(lsf.code).toBe(0);
     expect(lsf.stdout.trim().split('\n').sort()).toEqual([...tree.keys()].sort());
     const down = path.join(work, 'rclone-down');
+    await sdk.send(new PutObjectCommand({ Bucket: bucket, Key: 'tree/empty-folder/', Body: '' }));
     const pull = await rclone(server, admin, ['sync', `s3:${bucket}/tree`, down]);
     expect(pull.stderr).toBe('');
     expect(await readTree(down)).toEqual(tree);
