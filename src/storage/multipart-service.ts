@@ -236,7 +236,13 @@ export class MultipartService {
   /** UploadPartCopy: the bytes `range` (inclusive; null: all) of an existing object become the part. */
   async copyPart(
     target: { bucket: string; key: string; uploadId: string; partNumber: number },
-    source: { bucket: string; key: string; range: { first: number; last: number } | null },
+    source: {
+      bucket: string;
+      key: string;
+      range: { first: number; last: number } | null;
+      /** throws when the client's conditions on the source (x-amz-copy-source-if-*) do not hold for this version */
+      check?: (row: ObjectRow) => void;
+    },
   ): Promise<{ part: MultipartPartRow; source: ObjectRow }> {
     requirePartNumber(target.partNumber);
     this.checkUploadId(target.uploadId);
@@ -244,6 +250,7 @@ export class MultipartService {
     if (!(await this.storage.bucket(source.bucket, 'copySourceBucket'))) throw notFound('bucket', source.bucket, 'copySourceBucket');
     const opened = await this.storage.open(source.bucket, source.key, { bucket: 'copySourceBucket', key: 'copySource' });
     try {
+      source.check?.(opened.row);
       const range = source.range ?? { first: 0, last: opened.size - 1 };
       if (range.first < 0 || range.last < range.first || range.last >= opened.size) {
         throw multipartError(

@@ -6,7 +6,8 @@ import type http from 'node:http';
 import type { Logger } from 'pino';
 import { AppError } from '../../platform/errors.js';
 import type { CompletedPart, MultipartS3Code, MultipartService } from '../multipart-service.js';
-import type { MultipartUploadRow, ObjectChecksum } from '../tables.js';
+import { evaluatePreconditions } from '../object-reads.js';
+import type { MultipartUploadRow, ObjectChecksum, ObjectRow } from '../tables.js';
 import { OWNER } from './buckets.js';
 import { S3Error, s3ErrorOf } from './errors.js';
 import { type OperationTable, requireAction, type S3Operation, type S3Request } from './operations.js';
@@ -121,6 +122,24 @@ function xmlText(value: string): string {
     const point = hex ? Number.parseInt(hex, 16) : Number(dec);
     return point <= 0x10ffff ? String.fromCodePoint(point) : whole;
   });
+}
+
+/**
+ * x-amz-copy-source-if-match / -if-none-match / -if-modified-since / -if-unmodified-since, checked
+ * against the source version that is copied: as S3, any that fails is 412 PreconditionFailed.
+ */
+function copySourceCheck(req: http.IncomingMessage): ((row: ObjectRow) => void) | undefined {
+  const conditions: http.IncomingHttpHeaders = {};
+  for (const name of ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since']) {
+    const value = headerValue(req, `x-amz-copy-source-${name}`);
+    if (value !== undefined) conditions[name] = value;
+  }
+  if (Object.keys(conditions).length === 0) return undefined;
+  return (row) => {
+    if (evaluatePreconditions(conditions, row) !== 'proceed') {
+      throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+    }
+  };
 }
 
 /** The <Part> list of a CompleteMultipartUpload body (MalformedXML unless every part has a number and an ETag). */
@@ -256,7 +275,10 @@ export function multipartOperations(multipart: MultipartService, log: Logger) {
       // the source is read: the caller's key must allow that too
       requireAction(request, 'buckets:GetObject');
       const range = copyRangeOf(headerValue(req, 'x-amz-copy-source-range'));
-      const { part } = await multipart.copyPart({ bucket, key, uploadId: uploadIdOf(request), partNumber }, { ...source, range });
+      const { part } = await multipart.copyPart(
+        { bucket, key, uploadId: uploadIdOf(request), partNumber },
+        { ...source, range, check: copySourceCheck(req) },
+      );
       sendXml(res, 200, 'CopyPartResult', { ETag: part.etag, LastModified: part.lastModified.toISOString() });
     }),
 

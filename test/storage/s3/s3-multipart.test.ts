@@ -300,8 +300,18 @@ print(json.dumps({
     const source = crypto.randomBytes(6 * MiB);
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'copy/source.bin', Body: source }));
     const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'copy/target.bin' }));
-    const copyPart = (PartNumber: number, CopySource: string, CopySourceRange?: string) =>
-      client.send(new UploadPartCopyCommand({ Bucket: bucket, Key: 'copy/target.bin', UploadId, PartNumber, CopySource, CopySourceRange }));
+    const copyPart = (PartNumber: number, CopySource: string, CopySourceRange?: string, conditions: Record<string, string> = {}) =>
+      client.send(
+        new UploadPartCopyCommand({
+          Bucket: bucket,
+          Key: 'copy/target.bin',
+          UploadId,
+          PartNumber,
+          CopySource,
+          CopySourceRange,
+          ...conditions,
+        }),
+      );
     const first = await copyPart(1, `${bucket}/copy/source.bin`, `bytes=0-${5 * MiB - 1}`);
     const second = await copyPart(2, `/${bucket}/copy/source.bin`);
     expect(first.CopyPartResult?.ETag).toBe(
@@ -313,6 +323,16 @@ print(json.dumps({
     expect(await errorCode(copyPart(3, `${bucket}/copy/source.bin`, `bytes=0-${6 * MiB}`))).toBe('InvalidArgument');
     expect(await errorCode(copyPart(3, `${bucket}/copy/none.bin`))).toBe('NoSuchKey');
     expect(await errorCode(copyPart(3, 'no-such-bucket/copy/source.bin'))).toBe('NoSuchBucket');
+    // x-amz-copy-source-if-*: checked against the source copied
+    const sourceEtag = `"${crypto.createHash('md5').update(source).digest('hex')}"`;
+    const from = `${bucket}/copy/source.bin`;
+    expect(await errorCode(copyPart(3, from, undefined, { CopySourceIfMatch: '"0123456789abcdef0123456789abcdef"' }))).toBe(
+      'PreconditionFailed',
+    );
+    expect(await errorCode(copyPart(3, from, undefined, { CopySourceIfNoneMatch: sourceEtag }))).toBe('PreconditionFailed');
+    expect((await copyPart(3, from, 'bytes=0-0', { CopySourceIfMatch: sourceEtag })).CopyPartResult?.ETag).toBe(
+      `"${crypto.createHash('md5').update(source.subarray(0, 1)).digest('hex')}"`,
+    );
     await client.send(
       new CompleteMultipartUploadCommand({
         Bucket: bucket,
