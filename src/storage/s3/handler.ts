@@ -108,9 +108,6 @@ export function operationOf(
       case 'GET':
       case 'HEAD':
         if (upload) return method === 'GET' ? 'ListParts' : 'HeadObject';
-        // a part of a completed multipart object: its part boundaries are not kept, and the whole
-        // object in its place would be a wrong success
-        if (has(query, 'partNumber')) throw notImplemented('GetObject and HeadObject with partNumber');
         return method === 'GET' ? 'GetObject' : 'HeadObject';
       case 'PUT':
         if (upload && has(query, 'partNumber')) return copy ? 'UploadPartCopy' : 'UploadPart';

@@ -97,6 +97,9 @@ async function getObject(storage: StorageService, { req, res, bucket, key, query
       throw new S3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold', {
         Condition: req.headers['if-match'] !== undefined ? 'If-Match' : 'If-Unmodified-Since',
       });
+    // a part of a completed multipart object (its ETag ends in -<parts>): its part boundaries are
+    // not kept, and the whole object in its place would be a wrong success
+    if (query.partNumber !== undefined && row.etag.includes('-')) throw notImplemented('GetObject and HeadObject with partNumber');
     // an object written whole is its own part 1 (as S3 answers for single-part objects)
     if (query.partNumber !== undefined && query.partNumber !== '1') {
       throw new S3Error('InvalidPartNumber', 416, 'The requested partnumber is not satisfiable', {
