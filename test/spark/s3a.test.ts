@@ -19,6 +19,7 @@ const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100,
 const ROUNDTRIP = readFileSync(new URL('./fixtures/s3a_roundtrip.py', import.meta.url), 'utf8');
 const WRITE_TABLE = readFileSync(new URL('./fixtures/write_table.py', import.meta.url), 'utf8');
 const READ_TABLE = readFileSync(new URL('./fixtures/read_table.py', import.meta.url), 'utf8');
+const INPUTS = readFileSync(new URL('./fixtures/inputs_over_s3.py', import.meta.url), 'utf8');
 // Spark's own example, as pyspark ships it
 const SPARK_WORDCOUNT = path.join(sparkRuntime.sparkHome ?? '', 'examples', 'src', 'main', 'python', 'wordcount.py');
 
@@ -126,5 +127,20 @@ print('downloaded')`;
     const csv = await aws(server, key, ['s3', 'cp', 's3://lake/out/word_counts.csv', '-']);
     expect(csv.code, csv.stderr).toBe(0);
     expect(csv.stdout).toBe('word,n\nember,2\nplane,1\nspark,3\n');
+  }, 900_000);
+
+  it('ships pyFiles and files from s3:// to the driver and the executors (spark-submit and Spark fetch them over s3a)', async () => {
+    const app = await upload('s3://code/inputs_over_s3.py', INPUTS);
+    const helper = await upload('s3://code/shipped_helper.py', 'def greet(who):\n    return "hello " + who\n');
+    const notes = await upload('s3://lake/notes.txt', 'the notes\n');
+    const out = await runStep({ appUri: app, pyFiles: [helper], files: [notes] });
+    expect(out).toEqual(
+      expect.arrayContaining([
+        'helper says hello driver',
+        'driver SparkFiles file: the notes',
+        'executor 0|hello executor|the notes',
+        'executor 1|hello executor|the notes',
+      ]),
+    );
   }, 900_000);
 });
