@@ -2,7 +2,7 @@
 // the S3 endpoint. Data and apps are uploaded with the aws CLI, the app is fetched by spark-submit
 // over s3a, Spark reads s3:// and writes s3a:// with the cluster's own credential, and what it wrote
 // is listed and read back with the aws CLI and boto3. No node sees the buckets directory.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +28,8 @@ describe.skipIf(!sparkAvailable)('SPARK steps over s3a (OBJECT_PATH_MAPPING=off)
   let key: S3Key;
   let work: string;
   let clusterId: string;
+  /** the cluster's S3 secret, which no log may show */
+  let secret: string;
   const fixtures = new Fixtures();
   beforeAll(async () => {
     server = await startTestServer({ objectPathMapping: false, heartbeatTimeoutMs: 5_000 });
@@ -38,6 +40,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps over s3a (OBJECT_PATH_MAPPING=off)
       await createCluster(server, { name: 'over-s3', applications: ['SPARK', 'DUCKDB'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)] }),
     );
     await waitForClusterState(server, clusterId, ['WAITING'], { timeoutMs: 180_000 });
+    secret = (await server.app.modules.access.workloads.current({ kind: 'CLUSTER', id: clusterId }))!.secretAccessKey;
   }, 240_000);
   afterAll(async () => {
     await fixtures.cleanup(server);
@@ -59,6 +62,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps over s3a (OBJECT_PATH_MAPPING=off)
     const logs = await logsOf(step.id);
     const text = logs.map((l) => l.text).join('\n');
     expect(done, text.slice(-6000)).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
+    expect(text).not.toContain(secret);
     return logs.filter((l) => l.stream === 'STDOUT').map((l) => l.text);
   }
 
@@ -142,5 +146,16 @@ print('downloaded')`;
         'executor 1|hello executor|the notes',
       ]),
     );
+    // every app's event log (its Spark configuration included) went to the event log bucket over s3a, redacted
+    const logs = path.join(work, 'event-logs');
+    const got = await aws(server, key, ['s3', 'cp', '--recursive', 's3://emberplane-spark-events/logs/', logs]);
+    expect(got.code, got.stderr).toBe(0);
+    const files = readdirSync(logs);
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    for (const file of files) {
+      const text = readFileSync(path.join(logs, file), 'utf8');
+      expect(text).toContain('spark.hadoop.fs.s3a.access.key');
+      expect(text).not.toContain(secret);
+    }
   }, 900_000);
 });
