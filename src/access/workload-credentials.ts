@@ -9,15 +9,15 @@ import type { Secrets } from '../platform/secrets.js';
 import * as q from './queries.js';
 import { newS3AccessKeyId, newS3Secret, WORKLOAD_KEY_ID_PREFIX } from './s3-keys.js';
 
-export type WorkloadKind = 'CLUSTER';
+type WorkloadKind = 'CLUSTER';
 
-export interface WorkloadOwner {
+interface WorkloadOwner {
   kind: WorkloadKind;
   id: string;
 }
 
 /** A workload's S3 credential, as its processes are given it (never shown through the API). */
-export interface WorkloadS3Credential {
+interface WorkloadS3Credential {
   accessKeyId: string;
   secretAccessKey: string;
 }

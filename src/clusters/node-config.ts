@@ -15,7 +15,7 @@ import { objectFilePath, parseS3Uri } from '../storage/s3-uri.js';
 const S3A_JARS = [/^hadoop-aws-\d+\.\d+\.\d+\.jar$/, /^aws-java-sdk-bundle-\d+\.\d+\.\d+\.jar$/];
 
 /** hadoop-aws and the AWS SDK bundle in `dir`, both or none ([] when either is missing). */
-export function findS3aJars(dir: string): string[] {
+function findS3aJars(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const files = readdirSync(dir).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const found = S3A_JARS.map((pattern) => files.filter((f) => pattern.test(f)).at(-1));
@@ -23,7 +23,7 @@ export function findS3aJars(dir: string): string[] {
 }
 
 /** The S3 endpoint at the address agents dial this server at: the same host and port, over HTTP(S). */
-export function s3EndpointOf(agentUrl: string): string {
+function s3EndpointOf(agentUrl: string): string {
   const url = new URL(agentUrl);
   return `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}`;
 }

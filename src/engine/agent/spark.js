@@ -43,7 +43,7 @@ const NODE_SPARK_DEFAULTS = {
  * Spark's UI and event logs by spark.redaction.regex (it matches "secret").
  * @param {NodeS3} s3 @returns {Record<string, string>}
  */
-export function s3aConf(s3) {
+function s3aConf(s3) {
   return {
     'spark.hadoop.fs.s3.impl': 'org.apache.hadoop.fs.s3a.S3AFileSystem',
     'spark.hadoop.fs.s3a.impl': 'org.apache.hadoop.fs.s3a.S3AFileSystem',
