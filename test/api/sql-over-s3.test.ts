@@ -1,14 +1,9 @@
-// SQL steps without the object path mapping (OBJECT_PATH_MAPPING=off): DuckDB's httpfs reads
-// s3:// over the S3 endpoint with the cluster's own credential and uploads the result as an
-// object. Data goes in and comes out with the aws CLI; the query reaches only the buckets it names.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allPages, CREATE_CLUSTER, Fixtures, MASTER, waitForClusterState, waitForStepState } from '../support/api.js';
-import { aws, createS3Key, type S3Key } from '../support/s3.js';
-import { awsUpload, duckdbRows, JOINED_ROWS, PEOPLE_CSV, scoresParquet } from '../support/over-s3.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { allPages, MASTER, waitForStepState } from '../support/api.js';
+import { aws, type S3Key } from '../support/s3.js';
+import { duckdbRows, JOINED_ROWS, type OverS3, PEOPLE_CSV, scoresParquet, startOverS3 } from '../support/over-s3.js';
+import type { TestServer } from '../support/server.js';
 
 const STEP = `id state exitCode result failureDetails { reason message }`;
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { ${STEP} } } }`;
@@ -16,33 +11,25 @@ const STEP_Q = `query($id: ID!) { step(id: $id) { ${STEP} } }`;
 const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100, after: $after) {
   edges { node { stream text } } pageInfo { hasNextPage endCursor } } } }`;
 
+let env: OverS3;
 let server: TestServer;
 let key: S3Key;
 let work: string;
 let clusterId: string;
-const fixtures = new Fixtures();
 
 beforeAll(async () => {
-  server = await startTestServer({ objectPathMapping: false });
-  key = await createS3Key(server, 'sql-data');
-  work = mkdtempSync(path.join(os.tmpdir(), 'sql-s3-test-'));
-  for (const bucket of ['lake', 'private']) expect((await aws(server, key, ['s3', 'mb', `s3://${bucket}`])).code).toBe(0);
-  await upload('s3://lake/in/people.csv', PEOPLE_CSV);
-  await upload('s3://private/secret.csv', 'x\n42\n');
-  await upload('s3://lake/in/scores/part-0.parquet', await scoresParquet(work));
-  const { createCluster } = await server.data(CREATE_CLUSTER, {
-    input: { name: 'sql-over-s3', applications: ['DUCKDB'], instanceGroups: [MASTER] },
+  env = await startOverS3({
+    buckets: ['lake', 'private'],
+    cluster: { name: 'sql-over-s3', applications: ['DUCKDB'], instanceGroups: [MASTER] },
   });
-  clusterId = fixtures.cluster(createCluster.cluster.id);
-  await waitForClusterState(server, clusterId, ['WAITING']);
+  ({ server, key, work, clusterId } = env);
+  await env.upload('s3://lake/in/people.csv', PEOPLE_CSV);
+  await env.upload('s3://private/secret.csv', 'x\n42\n');
+  await env.upload('s3://lake/in/scores/part-0.parquet', await scoresParquet(work));
 });
 afterAll(async () => {
-  await fixtures.cleanup(server);
-  await server?.close();
-  if (work) rmSync(work, { recursive: true, force: true });
+  await env?.close();
 });
-
-const upload = (uri: string, content: string | Buffer) => awsUpload(server, key, work, uri, content);
 
 async function runSql(query: string, outputUri: string, format = 'PARQUET') {
   const [step] = (await server.data(ADD, { input: { clusterId, steps: [{ name: 'sql', sql: { query, outputUri, format } }] } })).addSteps

@@ -2,14 +2,13 @@
 // the S3 endpoint. Data and apps are uploaded with the aws CLI, the app is fetched by spark-submit
 // over s3a, Spark reads s3:// and writes s3a:// with the cluster's own credential, and what it wrote
 // is listed and read back with the aws CLI and boto3. No node sees the buckets directory.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allPages, createCluster, Fixtures, waitForClusterState, waitForStepState } from '../support/api.js';
-import { aws, createS3Key, python, type S3Key } from '../support/s3.js';
-import { awsUpload, duckdbRows, JOINED_ROWS, PEOPLE_CSV, scoresParquet } from '../support/over-s3.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { allPages, waitForStepState } from '../support/api.js';
+import { aws, python, type S3Key } from '../support/s3.js';
+import { duckdbRows, JOINED_ROWS, type OverS3, PEOPLE_CSV, scoresParquet, startOverS3 } from '../support/over-s3.js';
+import type { TestServer } from '../support/server.js';
 import { SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_CONF } from './support.js';
 
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state } } }`;
@@ -24,31 +23,28 @@ const INPUTS = readFileSync(new URL('./fixtures/inputs_over_s3.py', import.meta.
 const SPARK_WORDCOUNT = path.join(sparkRuntime.sparkHome ?? '', 'examples', 'src', 'main', 'python', 'wordcount.py');
 
 describe.skipIf(!sparkAvailable)('SPARK steps over s3a (OBJECT_PATH_MAPPING=off)', () => {
+  let env: OverS3;
   let server: TestServer;
   let key: S3Key;
   let work: string;
   let clusterId: string;
   /** the cluster's S3 secret, which no log may show */
   let secret: string;
-  const fixtures = new Fixtures();
   beforeAll(async () => {
-    server = await startTestServer({ objectPathMapping: false, heartbeatTimeoutMs: 5_000 });
-    key = await createS3Key(server, 'uploader');
-    work = mkdtempSync(path.join(os.tmpdir(), 's3a-test-'));
-    for (const bucket of ['lake', 'code']) expect((await aws(server, key, ['s3', 'mb', `s3://${bucket}`])).code).toBe(0);
-    clusterId = fixtures.cluster(
-      await createCluster(server, { name: 'over-s3', applications: ['SPARK', 'DUCKDB'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)] }),
-    );
-    await waitForClusterState(server, clusterId, ['WAITING'], { timeoutMs: 180_000 });
+    env = await startOverS3({
+      buckets: ['lake', 'code'],
+      cluster: { name: 'over-s3', applications: ['SPARK', 'DUCKDB'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)] },
+      server: { heartbeatTimeoutMs: 5_000 },
+      readyTimeoutMs: 180_000,
+    });
+    ({ server, key, work, clusterId } = env);
     secret = (await server.app.modules.access.workloads.current({ kind: 'CLUSTER', id: clusterId }))!.secretAccessKey;
   }, 240_000);
   afterAll(async () => {
-    await fixtures.cleanup(server);
-    await server?.close();
-    if (work) rmSync(work, { recursive: true, force: true });
+    await env?.close();
   });
 
-  const upload = (uri: string, content: string | Buffer) => awsUpload(server, key, work, uri, content);
+  const upload = (uri: string, content: string | Buffer) => env.upload(uri, content);
 
   const logsOf = async (id: string) =>
     allPages<{ stream: string; text: string }>(async (after) => (await server.data(LOGS, { id, after })).step.logs);
