@@ -82,7 +82,17 @@ function mapS3Uris(
     }
     inputs.set(`${location.bucket}/${location.key}`, location);
     const { bucket, key } = location;
-    if (bucketsDir === null) return uri;
+    if (bucketsDir === null) {
+      // DuckDB reads a local directory whole (leaving out _SUCCESS and hidden files), but over S3 a
+      // prefix is a GET of that key: say how to read it instead of failing when the step runs
+      if (key === '' || key.endsWith('/')) {
+        throw badInput(
+          field,
+          `${JSON.stringify(uri.slice(0, 200))} is a prefix: without the object path mapping, read it with a glob such as '${uri}*.parquet' or '${uri}**/*.csv'`,
+        );
+      }
+      return uri;
+    }
     // a prefix is a directory, which DuckDB reads whole (every file below it)
     return key === '' || key.endsWith('/') ? `${path.join(bucketsDir, bucket, key)}/` : objectFilePath(bucketsDir, bucket, key);
   };

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allPages, MASTER, waitForStepState } from '../support/api.js';
+import { allPages, expectError, MASTER, waitForStepState } from '../support/api.js';
 import { aws, type S3Key } from '../support/s3.js';
 import { duckdbRows, JOINED_ROWS, type OverS3, PEOPLE_CSV, scoresParquet, startOverS3 } from '../support/over-s3.js';
 import type { TestServer } from '../support/server.js';
@@ -54,6 +54,20 @@ describe('SQL steps over S3 (OBJECT_PATH_MAPPING=off)', () => {
     const got = await aws(server, key, ['s3', 'cp', 's3://lake/out/joined.parquet', file]);
     expect(got.code, got.stderr).toBe(0);
     expect(await duckdbRows(`SELECT id::INTEGER, name, score::INTEGER FROM read_parquet('${file}') ORDER BY id`)).toEqual(JOINED_ROWS);
+  });
+
+  it('refuses a bare prefix (a directory read on local paths) with the glob to use instead; the glob works', async () => {
+    const sql = {
+      query: `SELECT count(*) AS n FROM read_parquet('s3://lake/in/scores/')`,
+      outputUri: 's3://lake/out/count.csv',
+      format: 'CSV',
+    };
+    const refused = await server.gql(ADD, { input: { clusterId, steps: [{ name: 'prefix', sql }] } });
+    expectError(refused, 'BAD_USER_INPUT', 'input.steps.0.sql.query');
+    expect(refused.errors![0]!.message).toContain(`'s3://lake/in/scores/*.parquet'`);
+    const { done, text } = await runSql(`SELECT count(*) AS n FROM read_parquet('s3://lake/in/scores/**/*.parquet')`, sql.outputUri, 'CSV');
+    expect(done, text).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
+    expect((await aws(server, key, ['s3', 'cp', sql.outputUri, '-'])).stdout).toBe('n\n3\n');
   });
 
   it('reaches only the buckets the query names: not another bucket through a computed URI, nor the local buckets directory', async () => {
