@@ -57,7 +57,12 @@ function createModules(platform: Platform): Modules {
   // a topic's function subscriptions are TOPIC triggers: a publish queues their deliveries
   const deliveries = new TriggerDeliveries(platform.sql, functions.functions, platform.log);
   const messaging = new MessagingModule(platform, { functionSubscribers: new TopicTriggerFanOut(deliveries) });
-  const clusters = new ClustersModule(platform, { logs: logs.logs, storage: storage.storage, sqlSteps: sqlStep });
+  const clusters = new ClustersModule(platform, {
+    logs: logs.logs,
+    storage: storage.storage,
+    sqlSteps: sqlStep,
+    workloads: access.workloads,
+  });
   const sql = new SqlModule(platform, { storage: storage.storage, clusters });
   const triggers = new TriggersModule(platform, { deliveries, functions, messaging, authenticate });
   return { access, logs, storage, functions, messaging, clusters, sql, triggers };

@@ -5,12 +5,15 @@ import { Channel } from '../platform/notifications/channels.js';
 import type { Platform } from '../platform/platform.js';
 import { ApiKeyResolver } from './resolvers.js';
 import { AuthService } from './service.js';
+import { WorkloadCredentials } from './workload-credentials.js';
 
 export const accessResolvers = [ApiKeyResolver];
 
 export class AccessModule implements Module {
   readonly name = 'access';
   readonly keys: AuthService;
+  /** S3 credentials of workloads (a cluster's nodes), which clusters mint and void */
+  readonly workloads: WorkloadCredentials;
   readonly resolvers: object[];
   /** who a request's Authorization header says is calling: what other modules and the API server check */
   readonly authenticate: Authenticate = (header) => this.keys.authenticate(header);
@@ -21,6 +24,7 @@ export class AccessModule implements Module {
 
   constructor(private readonly platform: Platform) {
     this.keys = new AuthService(platform.sql, platform.secrets, platform.log);
+    this.workloads = new WorkloadCredentials(platform.sql, platform.secrets, () => this.keys.forget());
     this.resolvers = [new ApiKeyResolver(this.keys)];
   }
 

@@ -1,5 +1,5 @@
 import type { Db } from '../platform/db/client.js';
-import type { ApiKeyRow } from './tables.js';
+import type { ApiKeyRow, WorkloadCredentialRow } from './tables.js';
 
 export async function insertApiKey(
   db: Db,
@@ -45,4 +45,38 @@ export async function revokeApiKey(db: Db, id: string): Promise<ApiKeyRow | unde
 /** A key still stored as a bare SHA-256, now checked: store its keyed hash instead. */
 export async function rehashApiKey(db: Db, legacyHash: string, hash: string): Promise<void> {
   await db`update api_keys set hash = ${hash} where hash = ${legacyHash}`;
+}
+
+export async function insertWorkloadCredential(
+  db: Db,
+  c: Pick<WorkloadCredentialRow, 'accessKeyId' | 'secretSealed' | 'ownerKind' | 'ownerId' | 'actions' | 'createdByKeyId' | 'expiresAt'>,
+): Promise<WorkloadCredentialRow> {
+  const [row] = await db<WorkloadCredentialRow[]>`
+    insert into workload_credentials (access_key_id, secret_sealed, owner_kind, owner_id, actions, created_by_key_id, expires_at)
+    values (${c.accessKeyId}, ${c.secretSealed}, ${c.ownerKind}, ${c.ownerId}, ${db.array(c.actions)}, ${c.createdByKeyId}, ${c.expiresAt})
+    returning *`;
+  return row!;
+}
+
+export async function workloadCredentialByAccessKeyId(db: Db, accessKeyId: string): Promise<WorkloadCredentialRow | undefined> {
+  const [row] = await db<WorkloadCredentialRow[]>`select * from workload_credentials where access_key_id = ${accessKeyId}`;
+  return row;
+}
+
+/** The owner's credential in force (newest first), if any. */
+export async function liveWorkloadCredential(db: Db, ownerKind: string, ownerId: string): Promise<WorkloadCredentialRow | undefined> {
+  const [row] = await db<WorkloadCredentialRow[]>`
+    select * from workload_credentials
+     where owner_kind = ${ownerKind} and owner_id = ${ownerId} and revoked_at is null and (expires_at is null or expires_at > now())
+     order by created_at desc limit 1`;
+  return row;
+}
+
+/** Voids every credential of the owner; the access key ids it voided. */
+export async function revokeWorkloadCredentials(db: Db, ownerKind: string, ownerId: string): Promise<string[]> {
+  const rows = await db<{ accessKeyId: string }[]>`
+    update workload_credentials set revoked_at = now()
+     where owner_kind = ${ownerKind} and owner_id = ${ownerId} and revoked_at is null
+    returning access_key_id`;
+  return rows.map((r) => r.accessKeyId);
 }

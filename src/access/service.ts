@@ -1,8 +1,9 @@
-import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries.js';
 import type { ApiKeyRow } from './tables.js';
+import { workloadS3Credentials } from './workload-credentials.js';
+import { newS3AccessKeyId, newS3Secret, S3_ACCESS_KEY_ID, WORKLOAD_KEY_ID_PREFIX } from './s3-keys.js';
 import { Channel, notify } from '../platform/notifications/channels.js';
 import { newId, secret, sha256 } from '../platform/ids.js';
 import type { Secrets } from '../platform/secrets.js';
@@ -11,21 +12,6 @@ import { Limits, requireList, requireName } from '../platform/validate.js';
 import { ACTION_PATTERN, covers, type Principal } from '../platform/authorization.js';
 
 const CACHE_TTL_MS = 5_000;
-// S3 access key ids look like AWS's (20 characters, "AKIA…"): EMB + 17 of base32's alphabet
-const S3_KEY_ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-const S3_KEY_ID_PREFIX = 'EMB';
-const S3_ACCESS_KEY_ID = /^EMB[A-Z2-7]{17}$/;
-
-function newS3AccessKeyId(): string {
-  const bytes = crypto.randomBytes(17);
-  let out = S3_KEY_ID_PREFIX;
-  for (const b of bytes) out += S3_KEY_ID_ALPHABET[b % 32];
-  return out;
-}
-
-/** An S3 secret access key: 40 characters, as AWS's (30 random bytes in base64, "/" and "+" kept out). */
-const newS3Secret = () => crypto.randomBytes(30).toString('base64').replace(/\+/g, 'A').replace(/\//g, 'B');
-
 /** What SigV4 verification needs for an access key id: its secret and who it speaks for. */
 export interface S3Credentials {
   secretAccessKey: string;
@@ -70,14 +56,19 @@ export class AuthService {
     const cached = this.s3Cache.get(accessKeyId);
     if (cached && cached.expires > Date.now()) return cached.credentials;
     const generation = this.generation;
-    const row = await q.apiKeyByS3AccessKeyId(this.sql, accessKeyId);
-    const credentials =
-      row && !row.revokedAt && row.s3SecretSealed
-        ? { secretAccessKey: this.secrets.decrypt(row.s3SecretSealed), principal: { keyId: row.id, name: row.name, actions: row.actions } }
-        : null;
+    const credentials = accessKeyId.startsWith(WORKLOAD_KEY_ID_PREFIX)
+      ? await workloadS3Credentials(this.sql, this.secrets, accessKeyId)
+      : await this.apiKeyS3Credentials(accessKeyId);
     if (this.s3Cache.size > 10_000) this.s3Cache.clear();
     if (generation === this.generation) this.s3Cache.set(accessKeyId, { credentials, expires: Date.now() + CACHE_TTL_MS });
     return credentials;
+  }
+
+  private async apiKeyS3Credentials(accessKeyId: string): Promise<S3Credentials | null> {
+    const row = await q.apiKeyByS3AccessKeyId(this.sql, accessKeyId);
+    return row && !row.revokedAt && row.s3SecretSealed
+      ? { secretAccessKey: this.secrets.decrypt(row.s3SecretSealed), principal: { keyId: row.id, name: row.name, actions: row.actions } }
+      : null;
   }
 
   async authenticate(header: string | undefined | null): Promise<Principal | null> {

@@ -9,6 +9,8 @@ import { newId, secret } from '../platform/ids.js';
 import { instanceType, type ApplicationInfo } from './instance-types.js';
 import { validateBootstrapActions, type BootstrapActionInput } from './bootstrap-actions.js';
 import type { Secrets } from '../platform/secrets.js';
+import type { Principal } from '../platform/authorization.js';
+import { CLUSTER_OBJECT_ACTIONS, type WorkloadCredentials } from '../access/workload-credentials.js';
 import type { StorageService } from '../storage/service.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
 import { insertValidatedSteps, validateSteps, type StepInput, type StepService } from './steps.js';
@@ -79,9 +81,11 @@ export class ClusterService {
     private readonly storage: StorageService,
     private readonly appActivity: AppActivity,
     private readonly secrets: Secrets,
+    private readonly credentials: WorkloadCredentials,
   ) {}
 
-  async create(input: CreateClusterInput): Promise<ClusterRow> {
+  /** `creator`: who asks; the cluster's own S3 credential gets the object actions it holds, no more. */
+  async create(input: CreateClusterInput, creator: Principal): Promise<ClusterRow> {
     const name = requireName(input.name, 'name');
     const applications = [...new Set(input.applications ?? [])];
     applications.forEach((a, i) => {
@@ -131,6 +135,7 @@ export class ClusterService {
         await this.addInstances(tx, group, g.count);
       }
       await insertValidatedSteps(tx, cluster.id, steps);
+      await this.credentials.mint(tx, { kind: 'CLUSTER', id: cluster.id }, creator, CLUSTER_OBJECT_ACTIONS);
       return (await q.clusterById(tx, cluster.id))!;
     });
     if (created) return created;

@@ -7,6 +7,7 @@ import type { ClusterRow, InstanceEndpoints, InstanceGroupRow, InstanceRow, Step
 import { ACTIVE_CLUSTER_STATES, ENDED_CLUSTER_STATES } from './tables.js';
 import { helloProof, nextCredentialKey, welcomeProof } from '../engine/agent/credential.js';
 import type { StepService } from './steps.js';
+import type { WorkloadCredentials } from '../access/workload-credentials.js';
 import {
   beginTermination,
   changeClusterState,
@@ -60,6 +61,7 @@ export class InstanceService {
   constructor(
     private readonly sql: Sql,
     private readonly steps: StepService,
+    private readonly credentials: WorkloadCredentials,
   ) {}
 
   get(id: string): Promise<InstanceRow | undefined> {
@@ -228,7 +230,7 @@ export class InstanceService {
 
   /** A TERMINATING cluster whose instances are all stopped reaches its final state. */
   async finishTermination(clusterId: string): Promise<boolean> {
-    return this.sql.begin(async (tx) => {
+    const ended = await this.sql.begin(async (tx) => {
       const cluster = (await clustersQ.lockCluster(tx, clusterId))!;
       if (cluster.state !== 'TERMINATING') return false;
       if ((await q.liveInstancesOfCluster(tx, clusterId)).length > 0) return false;
@@ -239,9 +241,13 @@ export class InstanceService {
         code: cluster.stateReasonCode,
         message: cluster.stateReasonMessage ?? 'Terminated',
       });
+      // the cluster's S3 credential ends with it (a node left behind can't reach objects)
+      await this.credentials.revoke(tx, { kind: 'CLUSTER', id: clusterId });
       await refreshGroups(tx, ended);
       return true;
     });
+    if (ended) this.credentials.revoked();
+    return ended;
   }
 
   /** Adds instance rows where a group has fewer live instances than requested (growth, healing). */

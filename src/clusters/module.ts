@@ -3,6 +3,7 @@
 import { LocalDriver } from '../engine/local/local-driver.js';
 import { detectSpark, type SparkRuntime } from '../engine/spark-runtime.js';
 import type { LogService } from '../logs/service.js';
+import type { WorkloadCredentials } from '../access/workload-credentials.js';
 import { perRequest } from '../platform/graphql/context.js';
 import type { HttpSurface, Module, StopOptions } from '../platform/module.js';
 import { Channel } from '../platform/notifications/channels.js';
@@ -72,7 +73,7 @@ export class ClustersModule implements Module {
 
   constructor(
     private readonly platform: Platform,
-    deps: { logs: LogService; storage: StorageService; sqlSteps: StepKind },
+    deps: { logs: LogService; storage: StorageService; sqlSteps: StepKind; workloads: WorkloadCredentials },
   ) {
     const { sql, config, log, secrets, serverId } = platform;
     const { storage, logs } = deps;
@@ -84,12 +85,21 @@ export class ClustersModule implements Module {
     });
     this.applications = applicationsWith(this.spark);
     this.metastore = new MetastoreService(sql, storage, config, secrets.metastorePassword, log);
-    this.steps = new StepService(sql, storage, this.spark.python, secrets, this.metastore.lookup, stepKinds(deps.sqlSteps), {
-      serverId,
-      localMaster: (clusterId) => this.dispatcher.localMaster(clusterId),
-      deliver: (instanceId, steps) => this.dispatcher.deliver(instanceId, steps),
-      kick: (clusterId) => this.dispatcher.kick(clusterId),
-    });
+    this.steps = new StepService(
+      sql,
+      storage,
+      this.spark.python,
+      secrets,
+      this.metastore.lookup,
+      stepKinds(deps.sqlSteps),
+      {
+        serverId,
+        localMaster: (clusterId) => this.dispatcher.localMaster(clusterId),
+        deliver: (instanceId, steps) => this.dispatcher.deliver(instanceId, steps),
+        kick: (clusterId) => this.dispatcher.kick(clusterId),
+      },
+      { pathMapping: config.objectPathMapping, duckdbExtensionsDir: config.duckdbExtensionsDir },
+    );
     this.metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
     this.clusters = new ClusterService(
       sql,
@@ -98,15 +108,16 @@ export class ClustersModule implements Module {
       storage,
       (id, since) => this.metrics.lastAppActivity(id, since),
       secrets,
+      deps.workloads,
     );
-    this.instances = new InstanceService(sql, this.steps);
+    this.instances = new InstanceService(sql, this.steps, deps.workloads);
     this.events = new EventService(sql, log);
     this.scaling = new ScalingService(sql, this.metrics, {
       cooldownSeconds: config.scalingCooldownSeconds,
       idlePeriods: config.scalingIdlePeriods,
     });
     const usage = new UsageService(sql, loadPriceTable(config.priceTable));
-    const nodes = new NodeConfigService(sql, this.spark, config, this.metastore);
+    const nodes = new NodeConfigService(sql, this.spark, config, this.metastore, deps.workloads, () => platform.address.agentUrl);
 
     this.gateway = new AgentGateway(
       { instances: this.instances, steps: this.steps, logs, metrics: this.metrics, nodes, secrets },

@@ -114,12 +114,15 @@ export class StepService {
     private readonly catalog: CatalogLookup,
     private readonly kinds: StepKinds,
     private readonly delivery: StepDelivery,
+    private readonly objects: { pathMapping: boolean; duckdbExtensionsDir: string },
   ) {}
 
   kindContext(applications: readonly string[]): StepKindContext {
     return {
       applications,
       bucketsDir: this.storage.options.bucketsDir,
+      objectPathMapping: this.objects.pathMapping,
+      duckdbExtensionsDir: this.objects.duckdbExtensionsDir,
       storage: this.storage,
       python: this.python,
       secrets: this.secrets,

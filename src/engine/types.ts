@@ -54,23 +54,44 @@ export interface NodeConfig {
     masterWebUrl: string | null;
     /** a shrinking worker drains this long at most before it is stopped */
     decommissionTimeoutMs: number;
-    /** where objects live: a worker's executors read and write what the driver's app names there */
-    bucketsDir: string;
+    /**
+     * where objects live, bound into every worker's sandbox: its executors read and write what the
+     * driver's app names there (null: no object path mapping, objects are reached over S3 only)
+     */
+    bucketsDir: string | null;
+    /** s3a's jars (hadoop-aws and the AWS SDK bundle), put on drivers' and executors' class paths ([]: not installed) */
+    s3aJars: string[];
     /**
      * the install's Hive metastore (in Postgres, through this role's credentials only) and the
-     * warehouse and event log directories (local paths of their buckets); null: Spark's defaults
-     * (a metastore and warehouse in the step's directory, no event logs)
+     * warehouse and event log locations of their buckets (`file:<local dir>`, bound into the node's
+     * sandboxes, or `s3a://<bucket>/` without the path mapping); null: Spark's defaults (a
+     * metastore and warehouse in the step's directory, no event logs)
      */
     catalog: {
       jdbcUrl: string;
       user: string;
       password: string;
       jdbcJar: string;
-      warehouseDir: string;
-      eventLogDir: string;
+      warehouse: string;
+      eventLog: string;
     } | null;
   } | null;
   metricsMs: number;
+  /**
+   * the cluster's own S3 credential (docs/security.md "Cluster credentials") and the endpoint to
+   * use it at: every process of the node gets it as the AWS SDKs' variables, Spark's s3a as its
+   * settings (null: the cluster has none)
+   */
+  s3: NodeS3 | null;
+}
+
+/** Where and how a node reaches buckets over S3. */
+export interface NodeS3 {
+  /** http://host:port of the control plane the agent dialled (path-style addressing) */
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
 }
 
 /** A node's figures, every AGENT_METRICS_MS; `spark` only from the MASTER of a SPARK cluster. */

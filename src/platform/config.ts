@@ -47,6 +47,11 @@ export interface Config {
   s3Region: string;
   /** Host suffixes under which the S3 endpoint takes `<bucket>.<domain>` as virtual-hosted-style addressing */
   s3VirtualHostDomains: string[];
+  /**
+   * OBJECT_PATH_MAPPING: SPARK and SQL steps reach objects as local files of the buckets directory
+   * (on: nodes on this server's host); off: over the S3 endpoint, with the cluster's own credential
+   */
+  objectPathMapping: boolean;
 
   // ---- clusters: nodes, steps, scaling, metrics, usage ----
   /** an instance whose agent has not been heard from for this long is failed */
@@ -82,6 +87,8 @@ export interface Config {
   sparkDecommissionTimeoutSeconds: number;
   /** where `npm run spark:install` put the PostgreSQL JDBC jar the Hive metastore client needs */
   sparkJarsDir: string;
+  /** DUCKDB_EXTENSIONS_DIR: where `npm run spark:install` puts DuckDB's httpfs (SQL steps read s3:// over S3 with it) */
+  duckdbExtensionsDir: string;
   /** the bucket holding the catalog's warehouse (made at start if missing) */
   sparkWarehouseBucket: string;
   /** the bucket holding every Spark app's event logs, which the History Servers read (made at start if missing) */
@@ -152,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .split(',')
       .map((domain) => domain.trim().toLowerCase())
       .filter(Boolean),
+    objectPathMapping: onOff(env, 'OBJECT_PATH_MAPPING', true),
     databaseUrl: env.DATABASE_URL || undefined,
     adminApiKey: env.ADMIN_API_KEY || undefined,
     secretsKey: env.SECRETS_KEY || undefined,
@@ -172,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sparkHome: env.SPARK_HOME || undefined,
     sparkDecommissionTimeoutSeconds: int(env, 'SPARK_DECOMMISSION_TIMEOUT_SECONDS', 3_600),
     sparkJarsDir: env.SPARK_JARS_DIR || '/usr/local/share/emberplane/jars',
+    duckdbExtensionsDir: env.DUCKDB_EXTENSIONS_DIR || '/usr/local/share/emberplane/duckdb-extensions',
     sparkWarehouseBucket: env.SPARK_WAREHOUSE_BUCKET || 'emberplane-warehouse',
     sparkEventLogBucket: env.SPARK_EVENT_LOG_BUCKET || 'emberplane-spark-events',
     agentMetricsMs: int(env, 'AGENT_METRICS_MS', 5_000),

@@ -12,7 +12,9 @@ import type { CatalogLookup } from '../clusters/spark/metastore.js';
 // documented s3:// → local path mapping). The SQL is scanned token by token, so a URI inside a
 // comment is left alone and one inside a literal DuckDB would read differently (E'…', $$…$$) is
 // refused rather than guessed at. Comments and trailing semicolons are dropped, so the query can be
-// embedded in COPY (…) TO. Then DuckDB's own parser must find exactly one SELECT.
+// embedded in COPY (…) TO. Then DuckDB's own parser must find exactly one SELECT. Without the path
+// mapping (`bucketsDir` null: SQL steps with OBJECT_PATH_MAPPING=off, which read through DuckDB's
+// httpfs) the URIs are checked and collected the same way but stay s3:// URIs.
 
 export const MAX_QUERY_LENGTH = 65_536;
 
@@ -55,7 +57,14 @@ function literalPrefix(sql: string, i: number): string | null {
   return m ? m[1]! : null;
 }
 
-function mapS3Uris(query: string, field: string, bucketsDir: string): MappedQuery & { tables: Array<{ database: string; table: string }> } {
+/** Where objects are read: the buckets directory (the path mapping), or null for s3:// URIs as they are. */
+export type ObjectRoot = string | null;
+
+function mapS3Uris(
+  query: string,
+  field: string,
+  bucketsDir: ObjectRoot,
+): MappedQuery & { tables: Array<{ database: string; table: string }> } {
   if (typeof query !== 'string' || !query.trim()) throw badInput(field, 'must not be empty');
   if (query.length > MAX_QUERY_LENGTH) throw badInput(field, `must be at most ${MAX_QUERY_LENGTH} characters`);
   if (query.includes('\0')) throw badInput(field, 'must not contain NUL');
@@ -73,6 +82,17 @@ function mapS3Uris(query: string, field: string, bucketsDir: string): MappedQuer
     }
     inputs.set(`${location.bucket}/${location.key}`, location);
     const { bucket, key } = location;
+    if (bucketsDir === null) {
+      // DuckDB reads a local directory whole (leaving out _SUCCESS and hidden files), but over S3 a
+      // prefix is a GET of that key: say how to read it instead of failing when the step runs
+      if (key === '' || key.endsWith('/')) {
+        throw badInput(
+          field,
+          `${JSON.stringify(uri.slice(0, 200))} is a prefix: without the object path mapping, read it with a glob such as '${uri}*.parquet' or '${uri}**/*.csv'`,
+        );
+      }
+      return uri;
+    }
     // a prefix is a directory, which DuckDB reads whole (every file below it)
     return key === '' || key.endsWith('/') ? `${path.join(bucketsDir, bucket, key)}/` : objectFilePath(bucketsDir, bucket, key);
   };
@@ -144,7 +164,7 @@ function mapS3Uris(query: string, field: string, bucketsDir: string): MappedQuer
 async function mapCatalogTables(
   mapped: ReturnType<typeof mapS3Uris>,
   field: string,
-  bucketsDir: string,
+  bucketsDir: ObjectRoot,
   lookup: CatalogLookup | undefined,
 ): Promise<MappedQuery> {
   let sql = mapped.sql;
@@ -161,7 +181,8 @@ async function mapCatalogTables(
     }
     const location = parseS3Uri(found.location.replace(/\/?$/, '/'), field, { allowPrefix: true });
     inputs.set(`${location.bucket}/${location.key}`, location);
-    const files = `${path.join(bucketsDir, location.bucket, location.key).replace(/\/$/, '')}/**/*.parquet`;
+    const root = bucketsDir === null ? `s3://${location.bucket}/${location.key}` : path.join(bucketsDir, location.bucket, location.key);
+    const files = `${root.replace(/\/$/, '')}/**/*.parquet`;
     // partition directories (col=value/) become columns, as in Spark
     sql = sql.replace(catalogMark(n), `read_parquet('${files.replaceAll("'", "''")}', hive_partitioning = true, union_by_name = true)`);
   }
@@ -172,12 +193,13 @@ async function mapCatalogTables(
  * mapS3Uris and the catalog's tables (`catalog.<db>.<table>`, through `lookup`), then DuckDB's
  * parser: exactly one SELECT, or BAD_USER_INPUT with DuckDB's message.
  */
-export async function prepareQuery(query: string, field: string, bucketsDir: string, lookup?: CatalogLookup): Promise<MappedQuery> {
+export async function prepareQuery(query: string, field: string, bucketsDir: ObjectRoot, lookup?: CatalogLookup): Promise<MappedQuery> {
   const mapped = await mapCatalogTables(mapS3Uris(query, field, bucketsDir), field, bucketsDir, lookup);
   try {
     await checkSelect(mapped.sql);
   } catch (err) {
-    if (err instanceof SqlQueryError) throw badInput(field, localPathsToUris(err.message, path.resolve(bucketsDir)));
+    if (err instanceof SqlQueryError)
+      throw badInput(field, bucketsDir === null ? err.message : localPathsToUris(err.message, path.resolve(bucketsDir)));
     throw err;
   }
   return mapped;

@@ -41,7 +41,10 @@ function outputLocation(uri: unknown, format: SqlFormat, field: string): S3Locat
 
 /**
  * A DuckDB query over objects in buckets, its result written to one object as Parquet or CSV. The
- * master node runs the SQL step runner (src/engine/sql/sql-step.js) with node itself.
+ * master node runs the SQL step runner (src/engine/sql/sql-step.js) with node itself. With the
+ * path mapping it reads and writes the buckets' files (bound into its sandbox); without it, s3://
+ * URIs through DuckDB's httpfs and the cluster's own credential, the result uploaded as an object
+ * (nothing to register after the step, no bucket bound).
  */
 export const sqlStep: StepKind = {
   async prepare(input, field, ctx): Promise<PreparedStep> {
@@ -50,7 +53,8 @@ export const sqlStep: StepKind = {
     const format = (rawFormat ?? 'PARQUET').toUpperCase() as SqlFormat;
     if (!SQL_FORMATS.includes(format)) throw badInput(`${field}.format`, `must be one of ${SQL_FORMATS.join(', ')}`);
     const output = outputLocation(outputUri, format, `${field}.outputUri`);
-    const mapped = await prepareQuery(query, `${field}.query`, ctx.bucketsDir, ctx.catalog);
+    const overS3 = !ctx.objectPathMapping;
+    const mapped = await prepareQuery(query, `${field}.query`, overS3 ? null : ctx.bucketsDir, ctx.catalog);
     await requireBuckets(ctx.storage, mapped.inputs, `${field}.query`);
     await requireBuckets(ctx.storage, [output], `${field}.outputUri`);
 
@@ -58,9 +62,10 @@ export const sqlStep: StepKind = {
       query: mapped.sql,
       format,
       outputUri: s3Uri(output.bucket, output.key),
-      outputPath: objectFilePath(ctx.bucketsDir, output.bucket, output.key),
+      outputPath: overS3 ? null : objectFilePath(ctx.bucketsDir, output.bucket, output.key),
       bucketsDir: path.resolve(ctx.bucketsDir),
       buckets: [...new Set([...mapped.inputs, output].map((l) => l.bucket))],
+      httpfs: overS3 ? { extensionDirectory: ctx.duckdbExtensionsDir } : null,
     };
     const arg = JSON.stringify(spec);
     // one argv string: Linux refuses a longer one (MAX_ARG_STRLEN, 128 KiB) when the step starts
@@ -71,9 +76,12 @@ export const sqlStep: StepKind = {
       args: [process.execPath, fileURLToPath(SQL_STEP_RUNNER), arg],
       env: {},
       source: { query, outputUri: spec.outputUri, format },
-      outputs: [spec.outputUri],
-      // the node's sandbox sees the buckets the query reads (read-only) and the one it writes
-      mounts: spec.buckets.map((bucket) => bucketMount(ctx.bucketsDir, bucket, bucket === output.bucket)),
+      outputs: overS3 ? [] : [spec.outputUri],
+      // the node's sandbox sees the buckets the query reads (read-only) and the one it writes; over
+      // S3 none, and the extensions directory (read-only) instead
+      mounts: overS3
+        ? [{ type: 'ro-bind', source: ctx.duckdbExtensionsDir, target: ctx.duckdbExtensionsDir }]
+        : spec.buckets.map((bucket) => bucketMount(ctx.bucketsDir, bucket, bucket === output.bucket)),
     };
   },
 };

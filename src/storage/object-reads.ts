@@ -31,10 +31,13 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
+// S3 takes an ETag with or without its quotes: the AWS SDK for Java v1 (Spark's s3a) sends them bare
+const unquoted = (etag: string) => etag.replace(/^"(.*)"$/, '$1');
+
 const etagMatches = (header: string, etag: string) =>
   header.split(',').some((t) => {
     const v = t.trim().replace(/^W\//, '');
-    return v === '*' || v === etag;
+    return v === '*' || unquoted(v) === unquoted(etag);
   });
 
 /** An HTTP date, or null when the header is absent or no date (then ignored, as RFC 9110 says). */

@@ -47,7 +47,7 @@ export class ClusterResolver {
   @Mutation(() => CreateClusterPayload)
   async createCluster(@Arg('input', () => CreateClusterInput) input: CreateClusterInput, @Ctx() ctx: Context) {
     authorizeBucketUse(ctx.principal, input.steps, input.bootstrapActions?.length ?? 0);
-    return { cluster: toCluster(await this.service.create(input)) };
+    return { cluster: toCluster(await this.service.create(input, ctx.principal!)) };
   }
 
   @Authorized('clusters:TerminateClusters')

@@ -14,6 +14,8 @@ import type { NodeConfig } from '../../engine/types.js';
 import type { StorageService } from '../../storage/service.js';
 
 export const METASTORE_SCHEMA = 'hive_metastore';
+/** where event logs go in their bucket over s3a (a directory marker made for the first node) */
+const EVENT_LOG_PREFIX = 'logs/';
 /** the metastore's tables as Hive 2.3's DataNucleus mapping names them (quoted: upper case in Postgres) */
 const HIVE_TABLES = ['DBS', 'TBLS', 'SDS', 'COLUMNS_V2'];
 
@@ -62,7 +64,10 @@ export class MetastoreService {
   constructor(
     private readonly sql: Sql,
     private readonly storage: StorageService,
-    private readonly config: Pick<Config, 'bucketsDir' | 'sparkJarsDir' | 'sparkWarehouseBucket' | 'sparkEventLogBucket'>,
+    private readonly config: Pick<
+      Config,
+      'bucketsDir' | 'sparkJarsDir' | 'sparkWarehouseBucket' | 'sparkEventLogBucket' | 'objectPathMapping'
+    >,
     private readonly password: string,
     private readonly log: Logger,
   ) {}
@@ -103,10 +108,19 @@ export class MetastoreService {
       user: role,
       password: this.password,
       jdbcJar: jar,
-      warehouseDir: this.storage.prefixPath(this.config.sparkWarehouseBucket, ''),
-      eventLogDir: this.storage.prefixPath(this.config.sparkEventLogBucket, ''),
+      warehouse: this.bucketLocation(this.config.sparkWarehouseBucket),
+      eventLog: this.bucketLocation(this.config.sparkEventLogBucket, EVENT_LOG_PREFIX),
     };
     this.problem = null;
+  }
+
+  /**
+   * Where Spark reaches a bucket: its directory (the path mapping) or over S3 (s3a, the endpoint),
+   * under `prefix` there: Spark strips the "/" of an event log location, and s3a refuses the bare
+   * `s3a://bucket` that leaves.
+   */
+  private bucketLocation(bucket: string, prefix = ''): string {
+    return this.config.objectPathMapping ? `file:${this.storage.prefixPath(bucket, '')}` : `s3a://${bucket}/${prefix}`;
   }
 
   /**
@@ -124,6 +138,12 @@ export class MetastoreService {
         // another node's config made it meanwhile
         if (!(await this.storage.bucket(bucket, 'bucket'))) throw err;
       }
+    }
+    // over s3a, the event log directory must exist before a driver writes to it: its directory marker
+    if (!this.config.objectPathMapping && !(await this.storage.head(this.config.sparkEventLogBucket, EVENT_LOG_PREFIX))) {
+      await this.storage.put(this.config.sparkEventLogBucket, EVENT_LOG_PREFIX, []).catch(async (err: unknown) => {
+        if (!(await this.storage.head(this.config.sparkEventLogBucket, EVENT_LOG_PREFIX))) throw err;
+      });
     }
     return this.catalog;
   }
@@ -195,8 +215,9 @@ export class MetastoreService {
     return table && { location: table.location, parquet: /parquet/i.test(table.inputFormat ?? '') };
   };
 
-  /** A location as Spark wrote it (file:/<bucketsDir>/<bucket>/…) as the s3:// URI users know. */
+  /** A location as Spark wrote it (file:/<bucketsDir>/<bucket>/…, s3a://…) as the s3:// URI users know. */
   private toUri(location: string): string {
+    if (/^s3a?:\/\//.test(location)) return location.replace(/^s3a:/, 's3:');
     const local = location.replace(/^file:(\/\/)?/, '');
     const root = `${this.config.bucketsDir}/`;
     return local.startsWith(root) ? `s3://${local.slice(root.length)}` : location;

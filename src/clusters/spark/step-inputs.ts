@@ -1,7 +1,10 @@
 // What a SPARK step ships with its application, as spark-submit's --files, --py-files, --archives,
-// --jars, --packages and --class have it. Objects are named by s3:// URIs and reached where they
-// are stored (the driver's sandbox gets them read-only); files and unpacked archives are also
-// placed in the driver's working directory by the runner, as apps open them by relative path.
+// --jars, --packages and --class have it. Objects are named by s3:// URIs. With the object path
+// mapping they are reached where they are stored (the driver's sandbox gets them read-only), and
+// files and unpacked archives are also placed in the driver's working directory by the runner, as
+// apps open them by relative path. Without it, spark-submit gets the s3:// URIs themselves and
+// fetches them through s3a (--py-files and --jars for the driver too; --files and --archives reach
+// the executors, and the driver through SparkFiles.get).
 import { badInput } from '../../platform/errors.js';
 import type { StepMount } from '../../engine/types.js';
 import type { StepKindContext } from '../step-kinds/types.js';
@@ -56,7 +59,8 @@ async function resolveObjects(
     if (!uri.startsWith('s3://')) throw badInput(f, 'must be an s3:// URI of an object');
     check(uri, f);
     const { path } = await ctx.storage.resolveUri(uri, f);
-    out.push({ path, alias });
+    // (what spark-submit is given: the local file, or the object's URI without the mapping)
+    out.push({ path: ctx.objectPathMapping ? path : uri, alias });
   }
   return out;
 }
@@ -103,11 +107,13 @@ export async function prepareSparkInputs(
     ...(packages.length ? ['--packages', packages.join(',')] : []),
     ...(mainClass ? ['--class', mainClass] : []),
   ];
-  const runnerArgs = [
-    ...files.map((o) => `--driver-file=${o.path}`),
-    ...archives.map((a) => `--driver-archive=${a.alias ? `${a.path}#${a.alias}` : a.path}`),
-  ];
-  const all = [...files, ...pyFiles, ...archives, ...jars];
+  const runnerArgs = ctx.objectPathMapping
+    ? [
+        ...files.map((o) => `--driver-file=${o.path}`),
+        ...archives.map((a) => `--driver-archive=${a.alias ? `${a.path}#${a.alias}` : a.path}`),
+      ]
+    : [];
+  const all = ctx.objectPathMapping ? [...files, ...pyFiles, ...archives, ...jars] : [];
   return {
     submitArgs,
     runnerArgs,

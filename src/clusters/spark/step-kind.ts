@@ -45,6 +45,19 @@ function requireSparkConf(value: unknown, field: string): Record<string, string>
 }
 
 /**
+ * Without the path mapping: s3:// arguments stay as they are (the app reads and writes them through
+ * s3a, and what it writes arrives as objects through the S3 endpoint: nothing to register after the
+ * step); their buckets must exist all the same, as with the mapping.
+ */
+async function checkArgs(args: string[], field: string, ctx: StepKindContext): Promise<void> {
+  for (const [i, arg] of args.entries()) {
+    if (!arg.startsWith('s3://')) continue;
+    const { bucket } = parseS3Uri(arg, `${field}.${i}`, { allowPrefix: true });
+    if (!(await ctx.storage.bucket(bucket, `${field}.${i}`))) throw notFound('bucket', bucket, `${field}.${i}`);
+  }
+}
+
+/**
  * The s3:// mapping: an argument that is a whole `s3://bucket/key` URI reaches the application as
  * the local path of that object or prefix (<bucketsDir>/<bucket>/<key>, a trailing "/" kept). Its
  * bucket must exist. Any of them may be written (an output, or an input overwritten in place as
@@ -104,8 +117,22 @@ export const sparkStep: StepKind = {
     const app = await ctx.storage.resolveUri(appUri, `${field}.appUri`);
     const given = requireArgs(args ?? [], `${field}.args`, 0);
     const sparkConf = requireSparkConf(conf, `${field}.conf`);
-    const mapped = await mapArgs(given, `${field}.args`, ctx);
     const inputs = await prepareSparkInputs(input as SparkStepInput, appUri.endsWith('.jar'), field, ctx);
+    const source = { appUri, args: given, conf: Object.keys(sparkConf).length ? sparkConf : null, ...inputs.source };
+    const confArgs = Object.entries(sparkConf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]);
+    if (!ctx.objectPathMapping) {
+      await checkArgs(given, `${field}.args`, ctx);
+      return {
+        // spark-submit fetches an s3:// application, --py-files and --jars itself in client mode
+        // (through the Hadoop file system: s3a); drivers work in the step's own directory
+        args: [process.execPath, RUNNER, '--driver-dirs=.', ...inputs.runnerArgs, ...confArgs, ...inputs.submitArgs, appUri, ...given],
+        env: {},
+        source,
+        // no bucket is bound into the node's sandbox
+        mounts: [],
+      };
+    }
+    const mapped = await mapArgs(given, `${field}.args`, ctx);
     const drivers = driverDirs(ctx.bucketsDir);
     return {
       args: [
@@ -113,13 +140,13 @@ export const sparkStep: StepKind = {
         RUNNER,
         `--driver-dirs=${drivers}`,
         ...inputs.runnerArgs,
-        ...Object.entries(sparkConf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
+        ...confArgs,
         ...inputs.submitArgs,
         app.path,
         ...mapped.args,
       ],
       env: {},
-      source: { appUri, args: given, conf: Object.keys(sparkConf).length ? sparkConf : null, ...inputs.source },
+      source,
       outputs: mapped.outputs,
       // the driver's sandbox: the application's file, and the buckets its arguments name (it commits
       // what the executors wrote there)

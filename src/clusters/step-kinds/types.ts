@@ -9,6 +9,14 @@ export interface StepKindContext {
   /** the cluster's applications (SPARK, DUCKDB) */
   applications: readonly string[];
   bucketsDir: string;
+  /**
+   * OBJECT_PATH_MAPPING: s3:// URIs of SPARK and SQL steps become local paths of the buckets
+   * directory (bound into the node's sandbox); off, they stay URIs, read and written over the S3
+   * endpoint with the cluster's own credential
+   */
+  objectPathMapping: boolean;
+  /** where DuckDB's httpfs extension is (SQL steps load it without the path mapping) */
+  duckdbExtensionsDir: string;
   storage: StorageService;
   /** the absolute python3 of this host (for .py scripts), if any */
   python: string | null;

@@ -1039,6 +1039,25 @@ function stepReports() {
 }
 
 /**
+ * The cluster's S3 credential as the AWS SDKs and CLI read it (AWS_ENDPOINT_URL_S3 points S3
+ * clients alone at the control plane), for every process of the node: bootstrap actions, steps
+ * (boto3, the aws CLI, the SQL runner's httpfs) and Spark's daemons. Like an EMR node's instance
+ * profile: code on the node may use it, and it is this cluster's only.
+ * @param {import('../types.js').NodeS3} s3 @returns {Record<string, string>}
+ */
+function s3Env(s3) {
+  return {
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_REGION: s3.region,
+    AWS_DEFAULT_REGION: s3.region,
+    // nothing on the node is an EC2 instance: no SDK should wait on a metadata service
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}
+
+/**
  * Makes the node what the control plane says it is (the `node` of the first welcome): bootstrap
  * actions in order, then the node's daemons (Spark), then metrics. The control plane treats the
  * node as usable only after `ready`, which waits for this.
@@ -1049,6 +1068,7 @@ async function bootstrap(node) {
   if (!node) return {};
   const log = (/** @type {string} */ msg, /** @type {Record<string, unknown>} */ fields = {}) => diag('info', msg, fields);
   if (sandbox.problem) throw new Error(sandbox.problem);
+  if (node.s3) Object.assign(process.env, s3Env(node.s3));
   await runBootstrapActions(node.bootstrapActions ?? [], {
     workdir: config.workdir,
     python: node.python,
@@ -1064,6 +1084,7 @@ async function bootstrap(node) {
       vcpu: node.vcpu,
       memoryMb: node.memoryMb,
       workdir: config.workdir,
+      s3: node.s3 ?? null,
       log,
       sandbox,
       onDaemonExit: (name, code, signal) => {

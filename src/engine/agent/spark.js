@@ -2,9 +2,11 @@
 // The node's part in a Spark standalone cluster: the Master on the MASTER node, one Worker per
 // CORE/TASK node, sized from the instance type. Each daemon runs in the node's sandbox (the
 // worker's executors with it) and dies with the node; Spark's own directories (logs, work, local
-// dirs, ivy under HOME) are in the node's directory. A worker's sandbox sees the whole buckets
-// directory, writable: its executors read and write whatever the driver's application names (a
-// known limit until steps reach objects through an S3 endpoint with scoped credentials).
+// dirs, ivy under HOME) are in the node's directory. With the object path mapping on, a worker's
+// sandbox sees the whole buckets directory, writable: its executors read and write whatever the
+// driver's app names. Every node also has s3a set up against the control plane's S3 endpoint with
+// the cluster's own credential, so `s3://` and `s3a://` URIs work from any node without that
+// directory (OBJECT_PATH_MAPPING=off binds none of it).
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -13,6 +15,7 @@ import path from 'node:path';
 import { BootstrapFailure } from './bootstrap.js';
 
 /** @typedef {NonNullable<import('../types.js').NodeConfig['spark']>} SparkConfig */
+/** @typedef {import('../types.js').NodeS3} NodeS3 */
 /** @typedef {import('../types.js').NodeEndpoints} NodeEndpoints */
 
 const HOST = '127.0.0.1';
@@ -28,6 +31,39 @@ const NODE_SPARK_DEFAULTS = {
   'spark.shuffle.readHostLocalDisk': 'false',
   'spark.hadoop.fs.permissions.umask-mode': '002',
 };
+/**
+ * s3a against the control plane's S3 endpoint with the cluster's credential: path-style over plain
+ * HTTP, the keys given (no lookups of the host's AWS configuration or instance metadata), for both
+ * `s3://` and `s3a://` (Hadoop configures an S3AFileSystem from fs.s3a.* whatever the scheme).
+ * Writes commit with Hadoop's FileOutputCommitter, algorithm 1 (Spark's default; s3a's own
+ * committers need spark-hadoop-cloud, which pyspark does not ship): task and job commits are
+ * renames, which s3a does as CopyObject + DeleteObjects, and our CopyObject is a copy on the
+ * server's disk, not a transfer through the node. Algorithm 1 rather than 2: a job that fails
+ * leaves no part files in the output (only _temporary), as on HDFS. The secret is redacted from
+ * Spark's UI and event logs by spark.redaction.regex (it matches "secret").
+ * @param {NodeS3} s3 @returns {Record<string, string>}
+ */
+function s3aConf(s3) {
+  return {
+    'spark.hadoop.fs.s3.impl': 'org.apache.hadoop.fs.s3a.S3AFileSystem',
+    'spark.hadoop.fs.s3a.impl': 'org.apache.hadoop.fs.s3a.S3AFileSystem',
+    'spark.hadoop.fs.s3a.endpoint': s3.endpoint,
+    'spark.hadoop.fs.s3a.endpoint.region': s3.region,
+    'spark.hadoop.fs.s3a.path.style.access': 'true',
+    'spark.hadoop.fs.s3a.connection.ssl.enabled': String(s3.endpoint.startsWith('https:')),
+    'spark.hadoop.fs.s3a.aws.credentials.provider': 'org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider',
+    'spark.hadoop.fs.s3a.access.key': s3.accessKeyId,
+    'spark.hadoop.fs.s3a.secret.key': s3.secretAccessKey,
+    // the bucket is not probed when the file system starts (its first use says whether it exists)
+    'spark.hadoop.fs.s3a.bucket.probe': '0',
+    'spark.hadoop.fs.s3a.committer.name': 'file',
+    'spark.hadoop.mapreduce.fileoutputcommitter.algorithm.version': '1',
+  };
+}
+
+/** A `file:` location's local path (null for s3a:// and others). @param {string} location */
+const localPathOf = (location) => (location.startsWith('file:') ? location.slice('file:'.length) : null);
+
 const START_TIMEOUT_MS = 120_000;
 const POLL_MS = 100;
 const DRAIN_POLL_MS = 500;
@@ -104,7 +140,7 @@ function portClash(file) {
 export class SparkNode {
   /**
    * @param {SparkConfig} spark
-   * @param {{ role: string, vcpu: number, memoryMb: number, workdir: string,
+   * @param {{ role: string, vcpu: number, memoryMb: number, workdir: string, s3: NodeS3 | null,
    *   sandbox: import('./node-sandbox.js').NodeSandbox,
    *   log: (msg: string, fields?: Record<string, unknown>) => void,
    *   onDaemonExit: (what: string, code: number | null, signal: string | null) => void }} node
@@ -129,7 +165,7 @@ export class SparkNode {
     /** its start (its URL once up), begun with the Master's @type {Promise<string> | null} */
     this.historyStart = null;
     /** the Spark configuration every process of the node reads (SPARK_CONF_DIR) */
-    this.confDir = this.writeConf(spark.catalog ?? null);
+    this.confDir = this.writeConf(spark.catalog ?? null, node.s3);
   }
 
   /**
@@ -137,14 +173,24 @@ export class SparkNode {
    * (not the node's, where tenant code could have put a link), bound read-only into the node's
    * sandboxes, so that every driver started on the node reads them (a SPARK step's, or a
    * `spark-submit` of a command step). The metastore role's password is in hive-site.xml, readable
-   * by the node's uid alone.
-   * @param {SparkConfig['catalog'] | null} catalog
+   * by the node's uid alone, and so is the cluster's S3 credential in spark-defaults.conf (any
+   * step of the cluster may use it, as any process on an EMR node may use its instance profile).
+   * @param {SparkConfig['catalog'] | null} catalog @param {NodeS3 | null} s3
    */
-  writeConf(catalog) {
+  writeConf(catalog, s3) {
     const dir = path.join(path.dirname(this.node.sandbox.nodeDir), 'spark-conf');
     mkdirSync(dir, { recursive: true });
     chmodSync(dir, 0o755);
-    if (!catalog) return this.writeConfFiles(dir, { 'spark-defaults.conf': confLines(NODE_SPARK_DEFAULTS) });
+    const jars = this.spark.s3aJars ?? [];
+    /** @type {Record<string, string>} */
+    const base = {
+      ...NODE_SPARK_DEFAULTS,
+      ...(s3 ? s3aConf(s3) : {}),
+      ...(jars.length ? { 'spark.executor.extraClassPath': jars.join(':') } : {}),
+    };
+    const driverClassPath = [...jars, ...(catalog ? [catalog.jdbcJar] : [])];
+    if (driverClassPath.length) base['spark.driver.extraClassPath'] = driverClassPath.join(':');
+    if (!catalog) return this.writeConfFiles(dir, { 'spark-defaults.conf': confLines(base) });
     /** @param {string} value */
     const xml = (value) => value.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
     const hive = {
@@ -159,18 +205,17 @@ export class SparkNode {
       'datanucleus.schema.autoCreateColumns': 'true',
       'datanucleus.schema.autoCreateConstraints': 'false',
       'hive.metastore.schema.verification': 'false',
-      'hive.metastore.warehouse.dir': `file:${catalog.warehouseDir}`,
+      'hive.metastore.warehouse.dir': catalog.warehouse,
     };
     const defaults = {
-      ...NODE_SPARK_DEFAULTS,
+      ...base,
       'spark.sql.catalogImplementation': 'hive',
       // CREATE TABLE without USING makes a Parquet table (Spark's data source default), which SQL steps read
       'spark.sql.legacy.createHiveTableByDefault': 'false',
-      'spark.sql.warehouse.dir': `file:${catalog.warehouseDir}`,
-      'spark.driver.extraClassPath': catalog.jdbcJar,
+      'spark.sql.warehouse.dir': catalog.warehouse,
       'spark.eventLog.enabled': 'true',
-      'spark.eventLog.dir': `file:${catalog.eventLogDir}`,
-      'spark.history.fs.logDirectory': `file:${catalog.eventLogDir}`,
+      'spark.eventLog.dir': catalog.eventLog,
+      'spark.history.fs.logDirectory': catalog.eventLog,
     };
     return this.writeConfFiles(dir, {
       'hive-site.xml': `<?xml version="1.0"?>\n<configuration>\n${Object.entries(hive)
@@ -193,21 +238,21 @@ export class SparkNode {
   }
 
   /**
-   * What every sandbox of the node sees besides its own directory: the configuration (read-only),
-   * and with the catalog the warehouse and event log directories (writable: drivers write tables
-   * and their logs).
+   * What every sandbox of the node sees besides its own directory: the configuration and s3a's
+   * jars (read-only), and with the catalog on local paths the warehouse and event log directories
+   * (writable: drivers write tables and their logs; over s3a they need no mount).
    * @returns {import('./node-sandbox.js').Mount[]}
    */
   sparkMounts() {
     const { catalog } = this.spark;
     /** @type {import('./node-sandbox.js').Mount[]} */
-    const conf = [{ type: 'ro-bind', source: this.confDir, target: this.confDir }];
-    if (!catalog) return conf;
-    return [
-      ...conf,
-      { type: 'bind', source: catalog.warehouseDir, target: catalog.warehouseDir },
-      { type: 'bind', source: catalog.eventLogDir, target: catalog.eventLogDir },
-    ];
+    const mounts = [{ type: 'ro-bind', source: this.confDir, target: this.confDir }];
+    for (const jar of this.spark.s3aJars ?? []) mounts.push({ type: 'ro-bind', source: jar, target: jar });
+    for (const location of catalog ? [catalog.warehouse, catalog.eventLog] : []) {
+      const dir = localPathOf(location);
+      if (dir) mounts.push({ type: 'bind', source: dir, target: dir });
+    }
+    return mounts;
   }
 
   get isMaster() {
@@ -231,6 +276,12 @@ export class SparkNode {
 
   /** Starts the node's daemon and resolves once Spark counts it in. @returns {Promise<NodeEndpoints>} */
   async start() {
+    // without the path mapping s3a is the only way to objects: no jars, no Spark that can read them
+    if (!this.spark.bucketsDir && !this.spark.s3aJars?.length) {
+      throw new BootstrapFailure('Spark s3a', null, [
+        'no hadoop-aws and AWS SDK bundle jars in SPARK_JARS_DIR: run `npm run spark:install`',
+      ]);
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         return await (this.isMaster ? this.startMaster() : this.startWorker());
@@ -255,9 +306,10 @@ export class SparkNode {
     try {
       const run = sandbox.command([path.join(this.spark.home, 'bin', 'spark-class'), mainClass, ...args], {
         cwd: own,
-        mounts: this.isMaster
-          ? this.sparkMounts()
-          : [{ type: 'bind', source: this.spark.bucketsDir, target: this.spark.bucketsDir }, ...this.sparkMounts()],
+        mounts:
+          this.isMaster || !this.spark.bucketsDir
+            ? this.sparkMounts()
+            : [{ type: 'bind', source: this.spark.bucketsDir, target: this.spark.bucketsDir }, ...this.sparkMounts()],
       });
       const child = spawn(run.file, run.args, {
         cwd: run.cwd,
@@ -269,6 +321,8 @@ export class SparkNode {
           SPARK_NO_DAEMONIZE: '1',
           SPARK_DAEMON_JAVA_OPTS: `${DAEMON_JAVA_OPTS} ${process.env.SPARK_DAEMON_JAVA_OPTS ?? ''}`.trim(),
           SPARK_DAEMON_MEMORY: process.env.SPARK_DAEMON_MEMORY || DAEMON_MEMORY,
+          // s3a for the daemon that reads a bucket itself (the History Server, event logs over s3a)
+          SPARK_DAEMON_CLASSPATH: (this.spark.s3aJars ?? []).join(':'),
           ...extraEnv,
         }),
         stdio: ['ignore', fd, fd],
@@ -325,7 +379,7 @@ export class SparkNode {
     // small node); once, whatever attempt of the Master's succeeds
     const { catalog } = this.spark;
     if (catalog && !this.historyStart) {
-      this.historyStart = this.startHistory(catalog.eventLogDir);
+      this.historyStart = this.startHistory(catalog.eventLog);
       // awaited below; a Master failing first must not leave it unhandled
       this.historyStart.catch(() => {});
     }
@@ -348,9 +402,9 @@ export class SparkNode {
   /**
    * The cluster's Spark History Server, serving the apps of the event log directory (every app of
    * the install, finished ones included) at /history/<app id> and /api/v1/applications.
-   * @param {string} eventLogDir @returns {Promise<string>} its URL
+   * @param {string} eventLog where the event logs are (file:… or s3a://…) @returns {Promise<string>} its URL
    */
-  async startHistory(eventLogDir) {
+  async startHistory(eventLog) {
     const port = await freePort();
     const logFile = this.spawnDaemon(
       'spark-history',
@@ -359,7 +413,7 @@ export class SparkNode {
       {
         // new logs are seen within a second of an app's end (Spark's default: 10 s)
         SPARK_HISTORY_OPTS:
-          `${NO_PORT_RETRY} -Dspark.history.ui.port=${port} -Dspark.history.fs.logDirectory=file:${eventLogDir} ` +
+          `${NO_PORT_RETRY} -Dspark.history.ui.port=${port} -Dspark.history.fs.logDirectory=${eventLog} ` +
           `-Dspark.history.fs.update.interval=1s ${process.env.SPARK_HISTORY_OPTS ?? ''}`.trim(),
         // its UI binds where SPARK_LOCAL_IP says (else every address): loopback, as the other daemons
         SPARK_LOCAL_IP: HOST,

@@ -6,6 +6,12 @@
 // then keeps a query from turning any of it back on (a SET inside the query fails). Only the
 // extensions built into @duckdb/node-api (parquet, json, icu) work, and autoloading is off so no
 // query can try to fetch one.
+//
+// SQL steps without the object path mapping also load httpfs (from the extension directory
+// `npm run spark:install` fills: signed by DuckDB, never downloaded here) and make the one S3 secret,
+// before the lock. enable_external_access=false still holds: the allowed "directories" are then the
+// s3://<bucket>/ prefixes of the buckets the step names, so the query reaches those buckets over
+// the network and nothing else (no other bucket, no local file, no other URL scheme).
 
 /** Options given when the instance is created (before any query runs). */
 export const INSTANCE_OPTIONS = Object.freeze({
@@ -14,6 +20,25 @@ export const INSTANCE_OPTIONS = Object.freeze({
   allow_community_extensions: 'false',
   allow_unsigned_extensions: 'false',
 });
+
+/**
+ * Loads httpfs and makes the S3 secret of the node's credential (the AWS_* variables its agent set:
+ * docs/security.md "Cluster credentials"), path-style against the control plane's endpoint. The
+ * secret is in memory only (a temporary secret) and duckdb_secrets() shows it redacted.
+ * @param {import('@duckdb/node-api').DuckDBConnection} connection
+ * @param {NodeJS.ProcessEnv} env
+ */
+export async function connectS3(connection, env) {
+  const { AWS_ACCESS_KEY_ID: keyId, AWS_SECRET_ACCESS_KEY: secret, AWS_ENDPOINT_URL_S3: endpoint } = env;
+  if (!keyId || !secret || !endpoint)
+    throw new Error('this node has no S3 credential (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL_S3)');
+  const url = new URL(endpoint);
+  await connection.run('LOAD httpfs');
+  await connection.run(
+    `CREATE SECRET node_s3 (TYPE s3, KEY_ID ${sqlString(keyId)}, SECRET ${sqlString(secret)}, ENDPOINT ${sqlString(url.host)}, ` +
+      `URL_STYLE 'path', USE_SSL ${url.protocol === 'https:'}, REGION ${sqlString(env.AWS_REGION || 'us-east-1')})`,
+  );
+}
 
 /** @param {string} value */
 export function sqlString(value) {

@@ -1,21 +1,25 @@
 // The SQL step runner: the process a master node agent starts for a SQL step (argv: this script,
 // then one JSON argument, see SqlStepSpec). It runs the user's SELECT inside DuckDB's COPY, confined
 // to the buckets it names, writes the result to a temp file and renames it into the bucket path (a
-// reader never sees half a file), and speaks the agent's stdout directives (docs/agent-protocol.md):
+// reader never sees half a file) — or, without the path mapping, reads s3:// through DuckDB's
+// httpfs with the cluster's credential (the node's AWS_* variables) and writes the result as an
+// object (a multipart upload, which becomes the object whole at its completion) — and speaks the agent's stdout directives (docs/agent-protocol.md):
 // `::progress` from DuckDB's own progress, `::result {"rowsWritten": N, ...}` at the end.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance, version } from '@duckdb/node-api';
-import { INSTANCE_OPTIONS, localPathsToUris, lockDown, sqlString } from './lockdown.js';
+import { connectS3, INSTANCE_OPTIONS, localPathsToUris, lockDown, sqlString } from './lockdown.js';
 
 /**
  * @typedef {object} SqlStepSpec
  * @property {string} query one SELECT, s3:// URIs already mapped to local paths, no comments or `;`
  * @property {'PARQUET' | 'CSV'} format
  * @property {string} outputUri where the user asked for the output (s3://bucket/key)
- * @property {string} outputPath the local file of outputUri
+ * @property {string | null} outputPath the local file of outputUri (null: over S3)
  * @property {string} bucketsDir where the buckets live (<bucketsDir>/<bucket>/<key>)
  * @property {string[]} buckets the buckets the query reads and writes: the only ones it may touch
+ * @property {{ extensionDirectory: string } | null} httpfs without the path mapping: where httpfs is;
+ *   the query's s3:// URIs are read over S3 and the output uploaded there
  *
  * The run's own scratch directory (the unfinished output, DuckDB's spill files) is made in the
  * step's working directory: private to the node, and gone with it.
@@ -26,9 +30,10 @@ const PROGRESS_EVERY_MS = 250;
 /** @param {string} raw @returns {SqlStepSpec} */
 function parseSpec(raw) {
   const spec = JSON.parse(raw ?? '');
-  for (const k of ['query', 'outputUri', 'outputPath', 'bucketsDir']) {
+  for (const k of ['query', 'outputUri', 'bucketsDir']) {
     if (typeof spec[k] !== 'string' || !spec[k]) throw new Error(`spec.${k} is missing`);
   }
+  if (!spec.httpfs && (typeof spec.outputPath !== 'string' || !spec.outputPath)) throw new Error('spec.outputPath is missing');
   if (spec.format !== 'PARQUET' && spec.format !== 'CSV') throw new Error('spec.format must be PARQUET or CSV');
   if (
     !Array.isArray(spec.buckets) ||
@@ -78,9 +83,12 @@ async function runIn(spec, runDir, started) {
     ...INSTANCE_OPTIONS,
     ...nodeSize(process.env),
     temp_directory: path.join(runDir, 'spill'),
+    ...(spec.httpfs ? { extension_directory: spec.httpfs.extensionDirectory } : {}),
   });
   const connection = await instance.connect();
-  const directories = [...spec.buckets.map((b) => path.join(spec.bucketsDir, b)), runDir];
+  if (spec.httpfs) await connectS3(connection, process.env);
+  // over S3 the allowed prefixes are the buckets' URIs: the query reaches no other bucket, nor any local file
+  const directories = [...spec.buckets.map((b) => (spec.httpfs ? `s3://${b}/` : path.join(spec.bucketsDir, b))), runDir];
   await lockDown(connection, directories, { enable_progress_bar_print: false, enable_progress_bar: true, progress_bar_time: 0 });
   const sized = await connection.runAndReadAll(`SELECT current_setting('threads'), current_setting('memory_limit')`);
   const [threads, memory] = sized.getRows()[0] ?? [];
@@ -110,9 +118,10 @@ async function runIn(spec, runDir, started) {
   let rowsWritten;
   try {
     // newlines: the query is one SELECT whose parentheses balance, so it can't end the COPY early
-    const reader = await connection.runAndReadAll(`COPY (\n${spec.query}\n) TO ${sqlString(temp)} (${options})`);
+    const target = spec.outputPath ? temp : spec.outputUri;
+    const reader = await connection.runAndReadAll(`COPY (\n${spec.query}\n) TO ${sqlString(target)} (${options})`);
     rowsWritten = Number(reader.getRows()[0]?.[0] ?? 0);
-    await publish(temp, spec.outputPath);
+    if (spec.outputPath) await publish(temp, spec.outputPath);
   } catch (err) {
     await fs.rm(temp, { force: true });
     throw stopping ? new Error('the query was interrupted (step cancelled)') : err;
@@ -121,10 +130,11 @@ async function runIn(spec, runDir, started) {
     connection.closeSync();
     instance.closeSync();
   }
-  const bytes = (await fs.stat(spec.outputPath)).size;
+  // (over S3 the object's size is the endpoint's to tell)
+  const bytes = spec.outputPath ? (await fs.stat(spec.outputPath)).size : null;
   const seconds = ((Date.now() - started) / 1000).toFixed(2);
   console.log('::progress 1');
-  console.log(`wrote ${rowsWritten} rows (${size(bytes)}) to ${spec.outputUri} in ${seconds} s`);
+  console.log(`wrote ${rowsWritten} rows${bytes === null ? '' : ` (${size(bytes)})`} to ${spec.outputUri} in ${seconds} s`);
   console.log(`::result ${JSON.stringify({ rowsWritten, outputUri: spec.outputUri, format: spec.format, bytes })}`);
 }
 
