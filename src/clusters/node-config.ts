@@ -61,7 +61,7 @@ export class NodeConfigService {
       // nodes share this host's filesystem: a script's object is read where it is stored
       bootstrapActions: cluster.bootstrapActions.map((a) => {
         const { bucket, key } = parseS3Uri(a.path, 'path');
-        return { name: a.name, path: objectFilePath(bucketsDir, bucket, key), args: a.args };
+        return { name: a.name, uri: a.path, path: objectFilePath(bucketsDir, bucket, key), args: a.args };
       }),
       spark: spark
         ? {

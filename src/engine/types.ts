@@ -43,8 +43,12 @@ export interface NodeConfig {
   memoryMb: number;
   /** the absolute python3 the control plane resolved (runs .py bootstrap actions), if any */
   python: string | null;
-  /** run in order before anything else; `path` is a local file the control plane resolved from s3:// */
-  bootstrapActions: Array<{ name: string; path: string; args: string[] }>;
+  /**
+   * run in order before anything else; `path` is a local file the control plane resolved from `uri`
+   * (s3://) when the node shares its disk, null on a joined host: the agent fetches `uri` through
+   * the S3 endpoint with the node's credential (`s3`)
+   */
+  bootstrapActions: Array<{ name: string; uri: string; path: string | null; args: string[] }>;
   /** how the node takes part in the cluster's Spark (null: not a SPARK cluster) */
   spark: {
     home: string;
@@ -136,6 +140,10 @@ export type AgentMessage =
       lostLines?: number;
     };
 
+/** In a runStep's args: the node's own node binary, and the prefix of a path below its engine directory. */
+export const STEP_ARG_NODE = '{{node}}';
+export const STEP_ARG_ENGINE = '{{engine}}';
+
 /** Messages the control plane sends to a node agent. */
 export type ControlMessage =
   /** the first message of every connection: the agent answers with a hello proving its key over `nonce` */
@@ -143,7 +151,21 @@ export type ControlMessage =
   /** `proof`: welcomeProof(key, nonce, instanceId); the agent's next key is nextCredentialKey(key, nonce) (credential.js) */
   | { type: 'welcome'; node?: NodeConfig; proof: string }
   | { type: 'error'; message: string }
-  | { type: 'runStep'; stepId: string; args: string[]; env: Record<string, string>; mounts?: StepMount[] }
+  /**
+   * `args` may name the agent's own install instead of the server's paths (the node may be on
+   * another host): an argument equal to STEP_ARG_NODE is the agent's node binary, one starting with
+   * STEP_ARG_ENGINE + '/' a file below the agent's engine directory (e.g. `{{engine}}/agent/spark-step.js`).
+   * `fetch`: objects the agent downloads through the S3 endpoint (the node's credential) into the
+   * step's own directory at `path` (relative) before it starts; a failed fetch fails the step.
+   */
+  | {
+      type: 'runStep';
+      stepId: string;
+      args: string[];
+      env: Record<string, string>;
+      mounts?: StepMount[];
+      fetch?: Array<{ uri: string; path: string }>;
+    }
   | { type: 'cancelStep'; stepId: string; graceMs: number }
   | { type: 'ackLogs'; stepId: string; seq: number }
   | { type: 'ackExit'; stepId: string }

@@ -1069,7 +1069,12 @@ async function bootstrap(node) {
   const log = (/** @type {string} */ msg, /** @type {Record<string, unknown>} */ fields = {}) => diag('info', msg, fields);
   if (sandbox.problem) throw new Error(sandbox.problem);
   if (node.s3) Object.assign(process.env, s3Env(node.s3));
-  await runBootstrapActions(node.bootstrapActions ?? [], {
+  // fetching an action's object over S3 (a joined host's node) is not here yet
+  const actions = (node.bootstrapActions ?? []).map((a) => {
+    if (a.path === null) throw new Error(`bootstrap action ${a.name}: ${a.uri} is not on this host's disk`);
+    return { name: a.name, path: a.path, args: a.args };
+  });
+  await runBootstrapActions(actions, {
     workdir: config.workdir,
     python: node.python,
     log,
