@@ -36,6 +36,7 @@ export interface Modules {
 export interface RunningApp {
   serverId: string;
   port: number;
+  /** where this server answers on its own host: http://<HOST>:<port> (127.0.0.1 for HOST=0.0.0.0) */
   url: string;
   databaseUrl: string;
   modules: Modules;
@@ -129,7 +130,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
     return {
       serverId: platform.serverId,
       port,
-      url: `http://127.0.0.1:${port}`,
+      url: platform.address.localUrl,
       databaseUrl: platform.databaseUrl,
       modules,
       generatedAdminKey: modules.access.generatedAdminKey,

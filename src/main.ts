@@ -15,7 +15,7 @@ try {
     // printed once, on the first start with an empty database; only its hash is stored
     process.stdout.write(`Admin API key: ${app.generatedAdminKey}\n`);
   }
-  process.stdout.write(`GraphQL API on ${app.url}/graphql (WebSocket ws://127.0.0.1:${app.port}/graphql)\n`);
+  process.stdout.write(`GraphQL API on ${app.url}/graphql (WebSocket ${app.url.replace(/^http/, 'ws')}/graphql)\n`);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

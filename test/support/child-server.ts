@@ -16,7 +16,7 @@ export interface ChildServer {
 
 /**
  * The real server program as its own OS process (for kill -9 and several-replica tests).
- * PORT 0 picks a free port; the one it got is read from its first line of output. `as`: run it as
+ * PORT 0 picks a free port; the address it got (HOST and port) is read from its first line of output. `as`: run it as
  * that user (a server started by a normal user).
  */
 export async function startChildServer(env: Record<string, string>, as: { uid: number; gid: number } | null = null): Promise<ChildServer> {
@@ -33,11 +33,10 @@ export async function startChildServer(env: Record<string, string>, as: { uid: n
   proc.stderr!.on('data', (d) => {
     out += d.toString();
   });
-  const port = await waitUntil(
+  const url = await waitUntil(
     () => {
       if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode}): ${out}`);
-      const m = /GraphQL API on http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
-      return m ? Number(m[1]) : null;
+      return /GraphQL API on (http:\/\/[^/\s]+:\d+)\//.exec(out)?.[1] ?? null;
     },
     'the server to listen',
     30_000,
@@ -45,8 +44,8 @@ export async function startChildServer(env: Record<string, string>, as: { uid: n
   return {
     proc,
     pid: proc.pid!,
-    port,
-    url: `http://127.0.0.1:${port}`,
+    port: Number(new URL(url).port),
+    url,
     output: () => out,
     async kill(signal) {
       if (proc.exitCode !== null || proc.signalCode !== null) return;

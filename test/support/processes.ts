@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** pids of processes whose environment has `name` starting with `prefix` (e.g. agents of one test's data dir). */
@@ -109,4 +110,22 @@ export async function waitUntil<T>(fn: () => T | Promise<T>, what: string, timeo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A program to its end (2 minutes at most): its exit code and output; rejects only when it could not run. */
+export function run(file: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(file, args, { env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      if (err && code === -1) reject(err);
+      else resolve({ code, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin!.end(input);
+  });
 }

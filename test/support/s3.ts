@@ -1,12 +1,12 @@
 // Driving the S3 endpoint with the real clients: the aws CLI, boto3 (python3 -c), rclone and the
 // AWS SDK for JavaScript, each with a key's S3 credentials and nothing from the machine's own AWS
 // configuration.
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { S3Client } from '@aws-sdk/client-s3';
+import { run } from './processes.js';
 import type { TestServer } from './server.js';
 
 export interface S3Key {
@@ -40,23 +40,6 @@ export function awsEnv(key: Pick<S3Key, 'accessKeyId' | 'secretAccessKey'>, extr
     AWS_EC2_METADATA_DISABLED: 'true',
     ...extra,
   };
-}
-
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function run(file: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(file, args, { env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      if (err && code === -1) reject(err);
-      else resolve({ code, stdout, stderr });
-    });
-    if (input !== undefined) child.stdin!.end(input);
-  });
 }
 
 /** `aws --endpoint-url <server> …` with the key's credentials. */

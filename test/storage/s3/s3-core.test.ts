@@ -14,9 +14,9 @@ import postgres from 'postgres';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT } from '../../../src/platform/aws-account.js';
-import { waitUntil } from '../../support/processes.js';
+import { run, waitUntil } from '../../support/processes.js';
 import { startTestServer, type TestServer } from '../../support/server.js';
-import { aws, createS3Key, python, rawRequest, rclone, run, type S3Key, s3Signer, sdkClient, signedRequest } from '../../support/s3.js';
+import { aws, createS3Key, python, rawRequest, rclone, type S3Key, s3Signer, sdkClient, signedRequest } from '../../support/s3.js';
 
 const MAX_BYTES = 64 * 1024 * 1024;
 
