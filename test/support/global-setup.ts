@@ -6,6 +6,7 @@ import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../src/platform/db/embedded-postgres.js';
 import { runMigrations } from '../../src/platform/db/migrate.js';
+import { namespacesAvailable, sweepLeftoverNetworks } from './netns.js';
 import { pidsWithEnvPrefix } from './processes.js';
 
 declare module 'vitest' {
@@ -33,6 +34,8 @@ export default async function setup(project: TestProject) {
   await fs.chmod(runDir, 0o755); // the embedded Postgres user must be able to traverse it
   process.env.TMPDIR = runDir;
   return async () => {
+    // every test file has ended: a network namespace still there is a killed worker's (its owner is gone)
+    if (namespacesAvailable() === null) await sweepLeftoverNetworks();
     await pg.stop();
     await fs.rm(dir, { recursive: true, force: true });
     const leaked = [...pidsWithEnvPrefix('AGENT_WORKDIR', runDir), ...pidsWithEnvPrefix('LAMBDA_TASK_ROOT', runDir)];

@@ -22,8 +22,15 @@ const PREFIX = 'ep';
 const MARKER = 'emberplane-test owner=';
 const NETWORK_ID = /^ep[0-9a-f]{6}$/;
 
-/** Why network namespaces can't be made here (the tests skip with it), or null when they can. */
+/** Why network namespaces can't be made here (the tests skip with it), or null when they can.
+ *  Under CI=true (which runs as root) a reason is an error instead: CI must not skip these tests. */
 export function namespacesAvailable(): string | null {
+  const reason = namespacesUnavailableBecause();
+  if (reason && process.env.CI === 'true') throw new Error(`network namespaces are required under CI=true: ${reason}`);
+  return reason;
+}
+
+function namespacesUnavailableBecause(): string | null {
   if (process.platform !== 'linux') return 'network namespaces are a Linux feature';
   if (process.getuid?.() !== 0) return 'network namespaces, bridges and mounts need root (the suite runs as a normal user)';
   for (const [tool, args, pkg] of [
@@ -90,7 +97,7 @@ export interface MachineProcess {
 export interface Machine {
   /** the name the test gave it */
   readonly name: string;
-  /** the network namespace (`ip netns exec <namespace> …`) */
+  /** the network namespace (`ip netns exec <namespace> …`), also the machine's hostname (its own UTS namespace) */
   readonly namespace: string;
   /** its IPv4 address on the network */
   readonly address: string;
@@ -236,8 +243,8 @@ function hiddenDirs(extra: string[]): string[] {
 }
 
 /**
- * The machine's holder: `ip netns exec` (its network) → `unshare -m --propagation private` (its own
- * mounts, none of which reach the test's namespace) → a shell that covers the hidden dirs with a
+ * The machine's holder: `ip netns exec` (its network) → `unshare --mount --uts --propagation private`
+ * (its own mounts, none of which reach the test's namespace, and hostname) → a shell that names it, covers the hidden dirs with a
  * fresh tmpfs, makes the repository read-only, makes the machine's own dirs, says "ready", then
  * sleeps for as long as the machine lives. Commands enter its namespaces with nsenter.
  */
@@ -246,6 +253,7 @@ async function startMachine(machine: MachineRecord, hide: string[]): Promise<Omi
   const home = '/tmp/home';
   const script = [
     'set -e',
+    `echo ${quote(machine.namespace)} > /proc/sys/kernel/hostname`,
     ...hiddenDirs(hide).map((dir) => `mount -t tmpfs -o mode=1777 tmpfs ${quote(dir)}`),
     `mount --bind ${quote(repoRoot)} ${quote(repoRoot)}`,
     `mount -o remount,bind,ro ${quote(repoRoot)}`,
@@ -253,11 +261,15 @@ async function startMachine(machine: MachineRecord, hide: string[]): Promise<Omi
     'echo ready',
     'exec sleep infinity',
   ].join('\n');
-  const holder = spawn('ip', ['netns', 'exec', machine.namespace, 'unshare', '-m', '--propagation', 'private', 'sh', '-c', script], {
-    env: { PATH: process.env.PATH },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const holder = spawn(
+    'ip',
+    ['netns', 'exec', machine.namespace, 'unshare', '--mount', '--uts', '--propagation', 'private', 'sh', '-c', script],
+    {
+      env: { PATH: process.env.PATH },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
+  );
   let out = '';
   holder.stdout!.on('data', (d) => (out += d.toString()));
   holder.stderr!.on('data', (d) => (out += d.toString()));
@@ -277,7 +289,7 @@ async function startMachine(machine: MachineRecord, hide: string[]): Promise<Omi
     for (const name of ['PATH', 'LANG', 'PYENV_ROOT', 'PYENV_VERSION']) if (process.env[name]) base[name] = process.env[name];
     return { ...base, ...env, HOME: home, TMPDIR: '/tmp' };
   };
-  const enter = (argv: string[], cwd = home) => ['-t', String(holderPid), '-m', '-n', `--wdns=${cwd}`, '--', ...argv];
+  const enter = (argv: string[], cwd = home) => ['-t', String(holderPid), '--mount', '--uts', '--net', `--wdns=${cwd}`, '--', ...argv];
 
   return {
     holderPid,

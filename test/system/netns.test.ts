@@ -87,6 +87,8 @@ describe.skipIf(unavailable !== null)(`machines in network namespaces${unavailab
     expect(JSON.parse(inside.stdout)[0].addr_info[0].local).toBe(a.address);
     const route = await a.run(['ip', '-j', 'route', 'show', 'default']);
     expect(JSON.parse(route.stdout)[0].gateway).toBe(network.address);
+    expect((await a.run(['hostname'])).stdout.trim()).toBe(a.namespace);
+    expect((await b.run(['hostname'])).stdout.trim()).toBe(b.namespace);
   });
 
   it('lets a machine put an object through the S3 endpoint on the bridge and another get the same bytes', async () => {
@@ -115,8 +117,11 @@ describe.skipIf(unavailable !== null)(`machines in network namespaces${unavailab
     const read = await a.run(['cat', known]);
     expect(read.code).not.toBe(0);
     expect(read.stderr).toMatch(/No such file/);
-    const tmp = await a.run(['ls', '-A', '/tmp']);
-    expect(tmp.stdout.split('\n').filter(Boolean).sort()).toEqual(['emberplane-host', 'home', 'payload']);
+    // its /tmp is its own: the machine's dirs, not the test run's dir (which holds the server's data dir)
+    const tmp = (await a.run(['ls', '-A', '/tmp'])).stdout.split('\n');
+    expect(tmp).toEqual(expect.arrayContaining(['emberplane-host', 'home']));
+    expect(server.dataDir.startsWith('/tmp/')).toBe(true);
+    expect(tmp).not.toContain(server.dataDir.split('/')[2]);
     expect((await a.run(['test', '-d', a.dataDir])).code).toBe(0);
     // the same package as the server's, visible and not writable
     expect((await a.run(['test', '-f', path.join(repoRoot, 'src/main.ts')])).code).toBe(0);
