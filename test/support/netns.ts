@@ -174,8 +174,9 @@ export async function createNetwork(): Promise<Network> {
       if (machines.some((m) => m.name === machineName)) throw new Error(`machine "${machineName}" exists already`);
       const taken = new Set([address, ...machines.map((m) => m.address)]);
       const machineAddress = options.address ?? nextFree(prefix, taken);
-      if (!machineAddress.startsWith(`${prefix}.`) || taken.has(machineAddress))
-        throw new Error(`address ${machineAddress} is taken or not in ${prefix}.0/24`);
+      const host = machineAddress.startsWith(`${prefix}.`) ? Number(machineAddress.slice(prefix.length + 1)) : Number.NaN;
+      if (!Number.isInteger(host) || host < 2 || host > 254 || taken.has(machineAddress))
+        throw new Error(`address ${machineAddress} is taken or not a host of ${prefix}.0/24 (.2 to .254)`);
       const namespace = `${name}-${machineName}`;
       const link = `${name}v${machines.length}`;
       const record: MachineRecord = { name: machineName, namespace, address: machineAddress, link };
