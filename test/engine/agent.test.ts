@@ -367,6 +367,55 @@ describe('node agent', () => {
     expect(await runToExit(conn, 's-after', ['true'])).toMatchObject({ exitCode: 0 });
   });
 
+  it('runs {{node}} and {{engine}}/… as its own node and engine files, and refuses an engine path that leaves the directory', async () => {
+    const { conn } = await startAgent();
+    const exited = await runToExit(conn, 's-own', [
+      '{{node}}',
+      '-e',
+      'console.log(process.execPath); console.log(process.argv[1]); console.log(require("fs").existsSync(process.argv[1]))',
+      '{{engine}}/agent/step-args.js',
+    ]);
+    expect(exited).toMatchObject({ exitCode: 0 });
+    expect(conn.lines('s-own').map((l) => l.text)).toEqual([process.execPath, path.resolve('src/engine/agent/step-args.js'), 'true']);
+    for (const [i, hostile] of ['{{engine}}/../../package.json', '{{engine}}/', '{{engine}}/agent/../../../etc/passwd'].entries()) {
+      const refused = await runToExit(conn, `s-escape-${i}`, ['{{node}}', hostile]);
+      expect(refused).toMatchObject({ exitCode: 127, signal: null });
+      expect(conn.lines(`s-escape-${i}`)).toEqual([
+        expect.objectContaining({ stream: 'SYSTEM', text: expect.stringContaining('is not a file inside the engine directory') }),
+      ]);
+      expect(conn.of('stepStarted', `s-escape-${i}`)).toHaveLength(0);
+    }
+  });
+
+  it('refuses objects to fetch outside the step directory or not s3://, and fails a fetch without a credential, starting nothing', async () => {
+    const { conn } = await startAgent();
+    const cases: Array<[unknown, string]> = [
+      [[{ uri: 's3://b/k.sh', path: '../k.sh' }], "must stay inside the step's directory"],
+      [[{ uri: 's3://b/k.sh', path: '/etc/cron.d/k' }], "must stay inside the step's directory"],
+      [[{ uri: 's3://b/k.sh', path: 'a/./b' }], "must stay inside the step's directory"],
+      [[{ uri: 's3://b/k.sh', path: '' }], 'must be a non-empty relative path'],
+      [[{ uri: 'file:///etc/passwd', path: 'p' }], 'is not an s3://bucket/key URI of an object'],
+      [[{ uri: 's3://b/prefix/', path: 'p' }], 'is not an s3://bucket/key URI of an object'],
+      [{ uri: 's3://b/k.sh', path: 'k.sh' }, 'expected an array'],
+    ];
+    for (const [i, [fetch, message]] of cases.entries()) {
+      conn.send(JSON.stringify({ type: 'runStep', stepId: `s-fetch-${i}`, args: ['touch', 'ran'], env: {}, fetch }));
+      const exited = await until(() => conn.of('stepExited', `s-fetch-${i}`)[0]);
+      expect(exited, JSON.stringify(fetch)).toMatchObject({ exitCode: 127 });
+      const [line] = conn.lines(`s-fetch-${i}`);
+      expect(line).toMatchObject({ stream: 'SYSTEM', text: expect.stringContaining('invalid fetch') });
+      expect(line.text).toContain(message);
+      expect(conn.of('stepStarted', `s-fetch-${i}`)).toHaveLength(0);
+    }
+    // well-formed, but this node was given no S3 credential (no node configuration at all)
+    conn.send({ type: 'runStep', stepId: 's-nocred', args: ['touch', 'ran'], env: {}, fetch: [{ uri: 's3://b/k.sh', path: 'k.sh' }] });
+    expect(await until(() => conn.of('stepExited', 's-nocred')[0])).toMatchObject({ exitCode: 127 });
+    expect(conn.lines('s-nocred')[0]).toMatchObject({
+      stream: 'SYSTEM',
+      text: 'cannot fetch s3://b/k.sh: the node has no S3 credential to fetch it with',
+    });
+  });
+
   it('starts a step only once per stepId', async () => {
     const { conn } = await startAgent();
     const run: ControlMessage = { type: 'runStep', stepId: 's-once', args: ['sh', '-c', 'echo once'], env: {} };
