@@ -47,6 +47,9 @@ const instanceDir = (id: string) => path.join(env.server.dataDir, 'instances', i
 /** What the server stored for a step: the argv, mounts and objects its agent runs it with. */
 const specOf = async (id: string) => (await env.server.app.modules.clusters.steps.get(id))!.spec;
 
+const logsOf = (id: string) =>
+  allPages<{ stream: string; text: string }>(async (after) => (await env.server.data(LOGS, { id, after })).step.logs);
+
 interface RunStep {
   id: string;
   state: string;
@@ -59,10 +62,7 @@ async function addAndRun(steps: unknown[]): Promise<RunStep[]> {
   const done: RunStep[] = [];
   for (const s of added) {
     const step = await waitForStepState(env.server, s.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 60_000 });
-    const logs = await allPages<{ stream: string; text: string }>(
-      async (after) => (await env.server.data(LOGS, { id: s.id, after })).step.logs,
-    );
-    done.push({ ...step, logs });
+    done.push({ ...step, logs: await logsOf(s.id) });
   }
   return done;
 }
@@ -180,9 +180,7 @@ describe('steps without the path mapping', () => {
     writeFileSync(gate, '');
     const step = await waitForStepState(env.server, added[1]!.id, ['COMPLETED', 'FAILED'], { query: STEP });
     expect(step.state).toBe('FAILED');
-    const logs = await allPages<{ stream: string; text: string }>(
-      async (after) => (await env.server.data(LOGS, { id: step.id, after })).step.logs,
-    );
+    const logs = await logsOf(step.id);
     // nothing ran: between the control plane's own lines, only the agent's
     expect(logs).toEqual([
       { stream: 'SYSTEM', text: expect.stringMatching(/^Step started on i-/) },
