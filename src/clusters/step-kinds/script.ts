@@ -14,11 +14,17 @@ export interface ScriptInput {
 }
 
 /**
- * How to run the script stored at `uri`: the interpreter's argv by its key's extension or the #!
- * line of its first bytes (the rule of engine/agent/bootstrap.js, shared by SCRIPT steps and
- * bootstrap actions; a .js script runs on the node's own node). NOT_FOUND when there is no object.
+ * How to run the script stored at `uri`: its location and the interpreter's argv, by its key's
+ * extension or the #! line of its first bytes (the rule of engine/agent/bootstrap.js, shared by
+ * SCRIPT steps and bootstrap actions; a .js script runs on the node's own node). NOT_FOUND when
+ * there is no object.
  */
-export async function scriptInterpreterOf(storage: StorageService, uri: string, field: string, python: string | null): Promise<string[]> {
+export async function scriptInterpreterOf(
+  storage: StorageService,
+  uri: string,
+  field: string,
+  python: string | null,
+): Promise<{ bucket: string; key: string; interpreter: string[] }> {
   const { bucket, key } = parseS3Uri(uri, field);
   const opened = await storage.open(bucket, key, { bucket: field, key: field });
   let head: Buffer;
@@ -29,7 +35,7 @@ export async function scriptInterpreterOf(storage: StorageService, uri: string, 
     await opened.file.close();
   }
   try {
-    return scriptInterpreter(key, python, STEP_ARG_NODE, () => head);
+    return { bucket, key, interpreter: scriptInterpreter(key, python, STEP_ARG_NODE, () => head) };
   } catch (err) {
     throw badInput(field, `can't tell how to run ${uri}: ${(err as Error).message}; use .sh, .py, .js or .mjs, or a #! line`);
   }
@@ -45,9 +51,8 @@ export const scriptStep: StepKind = {
   async prepare(input, field, ctx): Promise<PreparedStep> {
     const { uri, args } = input as ScriptInput;
     const userArgs = requireArgs(args ?? [], `${field}.args`, 0);
-    const interpreter = await scriptInterpreterOf(ctx.storage, uri, `${field}.uri`, ctx.python);
+    const { bucket, key, interpreter } = await scriptInterpreterOf(ctx.storage, uri, `${field}.uri`, ctx.python);
     const source = { uri, args: userArgs };
-    const { bucket, key } = parseS3Uri(uri, `${field}.uri`);
     if (!ctx.objectPathMapping) {
       // its name in the step's directory: the key's last segment (its extension kept)
       const name = path.posix
