@@ -1,6 +1,5 @@
 import path from 'node:path';
-import { HEAD_BYTES } from '../../engine/agent/fetch-object.js';
-import { scriptInterpreter } from '../../engine/agent/bootstrap.js';
+import { SCRIPT_HEAD_BYTES, scriptInterpreter } from '../../engine/agent/bootstrap.js';
 import { STEP_ARG_NODE } from '../../engine/types.js';
 import { badInput } from '../../platform/errors.js';
 import type { StorageService } from '../../storage/service.js';
@@ -29,8 +28,8 @@ export async function scriptInterpreterOf(
   const opened = await storage.open(bucket, key, { bucket: field, key: field });
   let head: Buffer;
   try {
-    const buf = Buffer.alloc(HEAD_BYTES);
-    head = buf.subarray(0, (await opened.file.read(buf, 0, HEAD_BYTES, 0)).bytesRead);
+    const buf = Buffer.alloc(SCRIPT_HEAD_BYTES);
+    head = buf.subarray(0, (await opened.file.read(buf, 0, SCRIPT_HEAD_BYTES, 0)).bytesRead);
   } finally {
     await opened.file.close();
   }

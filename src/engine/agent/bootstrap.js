@@ -6,9 +6,10 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { HEAD_BYTES } from './fetch-object.js';
 
 const TAIL_LINES = 20;
+/** How many first bytes of a script the interpreter rule may look at (its #! line). */
+export const SCRIPT_HEAD_BYTES = 256;
 
 /** A bootstrap action (or a daemon the node starts) that failed: reported as `bootstrapFailed`. */
 export class BootstrapFailure extends Error {
@@ -73,8 +74,8 @@ export function interpreterFor(file, python) {
 function readHead(file) {
   const fd = openSync(file, 'r');
   try {
-    const buf = Buffer.alloc(HEAD_BYTES);
-    return buf.subarray(0, readSync(fd, buf, 0, HEAD_BYTES, 0));
+    const buf = Buffer.alloc(SCRIPT_HEAD_BYTES);
+    return buf.subarray(0, readSync(fd, buf, 0, SCRIPT_HEAD_BYTES, 0));
   } finally {
     closeSync(fd);
   }

@@ -10,9 +10,9 @@ import https from 'node:https';
 import path from 'node:path';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { SCRIPT_HEAD_BYTES as HEAD_BYTES } from './bootstrap.js';
+import { parseObjectUri } from './step-args.js';
 
-/** How many first bytes of an object the caller gets back (enough for a #! line). */
-export const HEAD_BYTES = 256;
 // a connection or a response that stays silent this long fails the fetch
 const IDLE_TIMEOUT_MS = 60_000;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -20,21 +20,8 @@ const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
 const WRITER =
   'umask 077 && cat > "$0" && test "$(wc -c < "$0")" -eq "$1" || { echo "wrote $(wc -c < "$0" 2>/dev/null || echo no) of $1 bytes" >&2; exit 1; }';
 
-/** A fetch that failed: `code` is S3's error code when the endpoint gave one (NoSuchKey, AccessDenied…). */
-export class FetchError extends Error {
-  /** @param {string} message @param {string | null} code */
-  constructor(message, code = null) {
-    super(message);
-    this.code = code;
-  }
-}
-
-/** `s3://bucket/key` → its parts (the key must name an object, not a prefix). @param {string} uri */
-export function parseObjectUri(uri) {
-  const m = typeof uri === 'string' ? /^s3a?:\/\/([^/]+)\/(.+)$/.exec(uri) : null;
-  if (!m || m[2].endsWith('/')) throw new FetchError(`${JSON.stringify(uri)} is not an s3://bucket/key URI of an object`);
-  return { bucket: m[1], key: m[2] };
-}
+/** A fetch that failed, its message naming the URI (and S3's error code and message, when it gave them). */
+export class FetchError extends Error {}
 
 /** A key's path segments as S3 expects them on the wire (RFC 3986, `/` kept). @param {string} key */
 function encodeKey(key) {
@@ -96,7 +83,7 @@ async function getObject(s3, uri) {
         const xml = Buffer.concat(body).toString('utf8');
         const code = /<Code>([^<]*)<\/Code>/.exec(xml)?.[1] ?? null;
         const message = /<Message>([^<]*)<\/Message>/.exec(xml)?.[1] ?? '';
-        reject(new FetchError(`${uri}: ${code ?? `HTTP ${res.statusCode}`}${message ? ` (${message})` : ''}`, code));
+        reject(new FetchError(`${uri}: ${code ?? `HTTP ${res.statusCode}`}${message ? ` (${message})` : ''}`));
       });
     });
     req.end();
@@ -108,7 +95,7 @@ async function getObject(s3, uri) {
  * (mode 0600), the length checked against Content-Length as received and as written.
  * @param {{ s3: import('../types.js').NodeS3 | null, uri: string, file: string,
  *   sandbox: import('./node-sandbox.js').NodeSandbox, env: NodeJS.ProcessEnv }} options
- * @returns {Promise<{ bytes: number, head: Buffer }>} the object's size and first HEAD_BYTES bytes
+ * @returns {Promise<{ bytes: number, head: Buffer }>} the object's size and first bytes (a #! line)
  */
 export async function fetchObject({ s3, uri, file, sandbox, env }) {
   if (!s3) throw new FetchError(`${uri}: the node has no S3 credential to fetch it with`);

@@ -14,10 +14,9 @@ import path from 'node:path';
 import { BootstrapFailure, runBootstrapActions } from './bootstrap.js';
 import { credentialKey, helloProof, nextCredentialKey, welcomeProof } from './credential.js';
 import { startMetrics } from './metrics.js';
-import { fetchObject, parseObjectUri } from './fetch-object.js';
 import { NodeSandbox } from './node-sandbox.js';
 import { masterStatus, SparkNode } from './spark.js';
-import { ENGINE_DIR, fetchTarget, resolveStepArgs } from './step-args.js';
+import { ENGINE_DIR, fetchTarget, parseObjectUri, resolveStepArgs } from './step-args.js';
 
 // Type-only imports: they vanish at run time (types.ts is TypeScript, not part of the agent).
 /** @typedef {import('../types.js').AgentMessage} AgentMessage */
@@ -771,7 +770,7 @@ function runStep(msg) {
   // the step counts as running (a reconnect reports it) while its objects come; then it starts
   void (async () => {
     for (const { uri, file } of fetches) {
-      await fetchObject({ s3: nodeS3, uri, file, sandbox, env: process.env });
+      await fetchInto(nodeS3, uri, file);
       diag('info', 'fetched for step', { stepId, uri });
     }
   })().then(
@@ -1113,6 +1112,16 @@ function s3Env(s3) {
 }
 
 /**
+ * Fetches the object `uri` into `file` of the node's directory (fetch-object.js, loaded on first use:
+ * the AWS SDK's signer costs a node that never fetches, one sharing the server's disk, nothing).
+ * @param {import('../types.js').NodeS3 | null} s3 @param {string} uri @param {string} file
+ */
+async function fetchInto(s3, uri, file) {
+  const { fetchObject } = await import('./fetch-object.js');
+  return fetchObject({ s3, uri, file, sandbox, env: process.env });
+}
+
+/**
  * Makes the node what the control plane says it is (the `node` of the first welcome): bootstrap
  * actions in order, then the node's daemons (Spark), then metrics. The control plane treats the
  * node as usable only after `ready`, which waits for this.
@@ -1126,7 +1135,7 @@ async function bootstrap(node) {
   nodeS3 = node.s3 ?? null;
   if (node.s3) Object.assign(process.env, s3Env(node.s3));
   await runBootstrapActions(node.bootstrapActions ?? [], {
-    fetch: (uri, file) => fetchObject({ s3: node.s3, uri, file, sandbox, env: process.env }),
+    fetch: (uri, file) => fetchInto(node.s3 ?? null, uri, file),
     workdir: config.workdir,
     python: node.python,
     log,

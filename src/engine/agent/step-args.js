@@ -1,6 +1,6 @@
 // @ts-check
 // What a runStep names in the agent's own install instead of the server's paths (the node may run
-// on another host, docs/agent-protocol.md "Steps"), and where it may put the objects it fetches.
+// on another host, docs/agent-protocol.md "Messages"), and which objects it may fetch to where.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,4 +48,11 @@ export function fetchTarget(dir, relative) {
     throw new Error(`fetch path ${JSON.stringify(relative)} must stay inside the step's directory (no leading /, no . or .. segments)`);
   }
   return path.join(dir, ...segments);
+}
+
+/** `s3://bucket/key` → its parts (the key must name an object, not a prefix). @param {unknown} uri */
+export function parseObjectUri(uri) {
+  const m = typeof uri === 'string' ? /^s3a?:\/\/([^/]+)\/(.+)$/.exec(uri) : null;
+  if (!m || m[2].endsWith('/')) throw new Error(`${JSON.stringify(uri)} is not an s3://bucket/key URI of an object`);
+  return { bucket: m[1], key: m[2] };
 }
