@@ -255,6 +255,7 @@ export class AgentGateway {
       args: step.spec.args,
       env: this.services.secrets.openEnv(step.spec.env),
       mounts: step.spec.mounts ?? [],
+      ...(step.spec.fetch?.length ? { fetch: step.spec.fetch } : {}),
     });
   }
 

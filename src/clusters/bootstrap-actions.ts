@@ -1,7 +1,7 @@
 import type { BootstrapAction } from './tables.js';
 import type { StorageService } from '../storage/service.js';
 import { requireArgs } from './step-kinds/command.js';
-import { scriptCommand } from './step-kinds/script.js';
+import { scriptInterpreterOf } from './step-kinds/script.js';
 import { requireList, requireName } from '../platform/validate.js';
 
 export interface BootstrapActionInput {
@@ -26,7 +26,7 @@ export async function validateBootstrapActions(
     const f = `${field}.${i}`;
     const name = requireName(a.name, `${f}.name`);
     // the node resolves the interpreter itself when it runs the action
-    await scriptCommand(storage, a.path, `${f}.path`, null);
+    await scriptInterpreterOf(storage, a.path, `${f}.path`, null);
     valid.push({ name, path: a.path, args: requireArgs(a.args ?? [], `${f}.args`, 0) });
   }
   return valid;

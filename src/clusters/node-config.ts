@@ -58,10 +58,11 @@ export class NodeConfigService {
       vcpu: type.vcpu,
       memoryMb: type.memoryMb,
       python: this.spark.python,
-      // nodes share this host's filesystem: a script's object is read where it is stored
+      // with the path mapping nodes share this host's filesystem: a script's object is read where it
+      // is stored; without it (a joined host), the node fetches the object over the S3 endpoint
       bootstrapActions: cluster.bootstrapActions.map((a) => {
         const { bucket, key } = parseS3Uri(a.path, 'path');
-        return { name: a.name, uri: a.path, path: objectFilePath(bucketsDir, bucket, key), args: a.args };
+        return { name: a.name, uri: a.path, path: objectPathMapping ? objectFilePath(bucketsDir, bucket, key) : null, args: a.args };
       }),
       spark: spark
         ? {

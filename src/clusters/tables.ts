@@ -13,7 +13,7 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
-import type { StepMount } from '../engine/types.js';
+import type { StepFetch, StepMount } from '../engine/types.js';
 import { ts } from '../platform/db/columns.js';
 
 export type ClusterState = 'STARTING' | 'BOOTSTRAPPING' | 'RUNNING' | 'WAITING' | 'TERMINATING' | 'TERMINATED' | 'TERMINATED_WITH_ERRORS';
@@ -53,6 +53,8 @@ export interface StepSpec {
   outputs?: string[];
   /** local paths the step's sandbox sees (the files of the objects and buckets it names) */
   mounts?: StepMount[];
+  /** objects the node fetches into the step's directory before it starts (no path mapping) */
+  fetch?: StepFetch[];
 }
 
 export const clusters = pgTable(

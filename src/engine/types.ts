@@ -36,6 +36,12 @@ export interface StepMount {
   target: string;
 }
 
+/** An object a node fetches over the S3 endpoint for a step: `path` is relative to the step's directory. */
+export interface StepFetch {
+  uri: string;
+  path: string;
+}
+
 export interface NodeConfig {
   role: 'MASTER' | 'CORE' | 'TASK';
   applications: string[];
@@ -140,9 +146,8 @@ export type AgentMessage =
       lostLines?: number;
     };
 
-/** In a runStep's args: the node's own node binary, and the prefix of a path below its engine directory. */
-export const STEP_ARG_NODE = '{{node}}';
-export const STEP_ARG_ENGINE = '{{engine}}';
+/** In a runStep's args: the node's own node binary, and the prefix of a path below its engine directory (the agent resolves them). */
+export { STEP_ARG_ENGINE, STEP_ARG_NODE } from './agent/step-args.js';
 
 /** Messages the control plane sends to a node agent. */
 export type ControlMessage =
@@ -164,7 +169,7 @@ export type ControlMessage =
       args: string[];
       env: Record<string, string>;
       mounts?: StepMount[];
-      fetch?: Array<{ uri: string; path: string }>;
+      fetch?: StepFetch[];
     }
   | { type: 'cancelStep'; stepId: string; graceMs: number }
   | { type: 'ackLogs'; stepId: string; seq: number }

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { SQL_STEP_RUNNER } from '../engine/sql/duckdb.js';
+import { SQL_STEP_RUNNER_ARG } from '../engine/sql/duckdb.js';
+import { STEP_ARG_NODE } from '../engine/types.js';
 import { badInput } from '../platform/errors.js';
 import { objectFilePath, parseS3Uri, s3Uri, type S3Location } from '../storage/s3-uri.js';
 import { prepareQuery, requireBuckets } from './preview-query.js';
@@ -41,7 +41,7 @@ function outputLocation(uri: unknown, format: SqlFormat, field: string): S3Locat
 
 /**
  * A DuckDB query over objects in buckets, its result written to one object as Parquet or CSV. The
- * master node runs the SQL step runner (src/engine/sql/sql-step.js) with node itself. With the
+ * master node runs the SQL step runner (src/engine/sql/sql-step.js) with its own node and install. With the
  * path mapping it reads and writes the buckets' files (bound into its sandbox); without it, s3://
  * URIs through DuckDB's httpfs and the cluster's own credential, the result uploaded as an object
  * (nothing to register after the step, no bucket bound).
@@ -73,7 +73,7 @@ export const sqlStep: StepKind = {
       throw badInput(`${field}.query`, `is too long: with its s3:// URIs mapped to local paths it takes more than ${MAX_SPEC_BYTES} bytes`);
     }
     return {
-      args: [process.execPath, fileURLToPath(SQL_STEP_RUNNER), arg],
+      args: [STEP_ARG_NODE, SQL_STEP_RUNNER_ARG, arg],
       env: {},
       source: { query, outputUri: spec.outputUri, format },
       outputs: overS3 ? [] : [spec.outputUri],

@@ -1,6 +1,7 @@
 // The node agent as a real process, launched by LocalDriver, against a minimal control plane.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -10,7 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { credentialKey, helloProof, nextCredentialKey, welcomeProof } from '../../src/engine/agent/credential.js';
 import { LocalDriver } from '../../src/engine/local/local-driver.js';
 import { descendantsOf, isPidAlive, processesWithEnv } from '../../src/engine/local/processes.js';
-import type { AgentLogLine, AgentMessage, ControlMessage, InstanceHandle } from '../../src/engine/types.js';
+import type { AgentLogLine, AgentMessage, ControlMessage, InstanceHandle, NodeConfig } from '../../src/engine/types.js';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'agent-test-'));
 // the agent's protocol, with its steps unconfined (their sandbox is tested through the API: node-sandbox.test.ts)
@@ -44,6 +45,8 @@ class Conn {
 
 interface ControlPlaneOptions {
   welcome?: (connIndex: number) => boolean;
+  /** the node configuration the welcome carries (none unless given) */
+  node?: NodeConfig;
   /** answer the hello with a welcome whose proof is wrong, then a runStep */
   forgeWelcome?: (connIndex: number) => boolean;
   ackLogs?: boolean;
@@ -73,7 +76,7 @@ class ControlPlane {
             conn.send({ type: 'welcome', proof: 'f'.repeat(64) });
             conn.send({ type: 'runStep', stepId: 's-forged', args: ['sh', '-c', 'echo forged'], env: {} });
           } else if (this.options.welcome?.(index) ?? true)
-            conn.send({ type: 'welcome', proof: welcomeProof(conn.key, conn.nonce, msg.instanceId) });
+            conn.send({ type: 'welcome', node: this.options.node, proof: welcomeProof(conn.key, conn.nonce, msg.instanceId) });
           else {
             conn.send({ type: 'error', message: 'not now' });
             ws.close();
@@ -365,6 +368,110 @@ describe('node agent', () => {
     expect(conn.of('stepStarted', 's-enoent')).toHaveLength(0);
     // The agent is still serving.
     expect(await runToExit(conn, 's-after', ['true'])).toMatchObject({ exitCode: 0 });
+  });
+
+  it('runs {{node}} and {{engine}}/… as its own node and engine files, and refuses an engine path that leaves the directory', async () => {
+    const { conn } = await startAgent();
+    const exited = await runToExit(conn, 's-own', [
+      '{{node}}',
+      '-e',
+      'console.log(process.execPath); console.log(process.argv[1]); console.log(require("fs").existsSync(process.argv[1]))',
+      '{{engine}}/agent/step-args.js',
+    ]);
+    expect(exited).toMatchObject({ exitCode: 0 });
+    expect(conn.lines('s-own').map((l) => l.text)).toEqual([process.execPath, path.resolve('src/engine/agent/step-args.js'), 'true']);
+    for (const [i, hostile] of ['{{engine}}/../../package.json', '{{engine}}/', '{{engine}}/agent/../../../etc/passwd'].entries()) {
+      const refused = await runToExit(conn, `s-escape-${i}`, ['{{node}}', hostile]);
+      expect(refused).toMatchObject({ exitCode: 127, signal: null });
+      expect(conn.lines(`s-escape-${i}`)).toEqual([
+        expect.objectContaining({ stream: 'SYSTEM', text: expect.stringContaining('is not a file inside the engine directory') }),
+      ]);
+      expect(conn.of('stepStarted', `s-escape-${i}`)).toHaveLength(0);
+    }
+  });
+
+  it('refuses objects to fetch outside the step directory or not s3://, and fails a fetch without a credential, starting nothing', async () => {
+    const { conn } = await startAgent();
+    const cases: Array<[unknown, string]> = [
+      [[{ uri: 's3://b/k.sh', path: '../k.sh' }], "must stay inside the step's directory"],
+      [[{ uri: 's3://b/k.sh', path: '/etc/cron.d/k' }], "must stay inside the step's directory"],
+      [[{ uri: 's3://b/k.sh', path: 'a/./b' }], "must stay inside the step's directory"],
+      [[{ uri: 's3://b/k.sh', path: '' }], 'must be a non-empty relative path'],
+      [[{ uri: 'file:///etc/passwd', path: 'p' }], 'is not an s3://bucket/key URI of an object'],
+      [[{ uri: 's3://b/prefix/', path: 'p' }], 'is not an s3://bucket/key URI of an object'],
+      [{ uri: 's3://b/k.sh', path: 'k.sh' }, 'expected an array'],
+    ];
+    for (const [i, [fetch, message]] of cases.entries()) {
+      conn.send(JSON.stringify({ type: 'runStep', stepId: `s-fetch-${i}`, args: ['touch', 'ran'], env: {}, fetch }));
+      const exited = await until(() => conn.of('stepExited', `s-fetch-${i}`)[0]);
+      expect(exited, JSON.stringify(fetch)).toMatchObject({ exitCode: 127 });
+      const [line] = conn.lines(`s-fetch-${i}`);
+      expect(line).toMatchObject({ stream: 'SYSTEM', text: expect.stringContaining('invalid fetch') });
+      expect(line.text).toContain(message);
+      expect(conn.of('stepStarted', `s-fetch-${i}`)).toHaveLength(0);
+    }
+    // well-formed, but this node was given no S3 credential (no node configuration at all)
+    conn.send({ type: 'runStep', stepId: 's-nocred', args: ['touch', 'ran'], env: {}, fetch: [{ uri: 's3://b/k.sh', path: 'k.sh' }] });
+    expect(await until(() => conn.of('stepExited', 's-nocred')[0])).toMatchObject({ exitCode: 127 });
+    expect(conn.lines('s-nocred')[0]).toMatchObject({
+      stream: 'SYSTEM',
+      text: 'cannot fetch s3://b/k.sh: the node has no S3 credential to fetch it with',
+    });
+  });
+
+  it('fails a fetch whose body breaks off short of its Content-Length, and ends a step cancelled while its fetch hangs', async () => {
+    // an endpoint that answers GetObject badly: 10 of 100 promised bytes, or nothing at all
+    const hanging: http.ServerResponse[] = [];
+    const endpoint = http.createServer((req, res) => {
+      if (req.url!.endsWith('/short.sh')) {
+        res.writeHead(200, { 'content-length': '100' });
+        res.end('echo hi\n#\n');
+        res.socket?.destroy();
+      } else hanging.push(res);
+    });
+    endpoint.listen(0, '127.0.0.1');
+    await once(endpoint, 'listening');
+    try {
+      const node: NodeConfig = {
+        role: 'MASTER',
+        applications: [],
+        vcpu: 1,
+        memoryMb: 512,
+        python: null,
+        bootstrapActions: [],
+        spark: null,
+        metricsMs: 60_000,
+        s3: {
+          endpoint: `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}`,
+          region: 'us-east-1',
+          accessKeyId: 'EMWX',
+          secretAccessKey: 'y',
+        },
+      };
+      const cp = await ControlPlane.start({ node });
+      await launchAgent([cp.url]);
+      const conn = await until(() => cp.conn(0)?.of('ready')[0] && cp.conn(0));
+      conn.send({ type: 'runStep', stepId: 's-short', args: ['true'], env: {}, fetch: [{ uri: 's3://b/short.sh', path: 'short.sh' }] });
+      expect(await until(() => conn.of('stepExited', 's-short')[0])).toMatchObject({ exitCode: 127 });
+      expect(conn.lines('s-short')[0]).toMatchObject({
+        stream: 'SYSTEM',
+        text: expect.stringMatching(/^cannot fetch s3:\/\/b\/short\.sh: .*(broke off|received) .*of 100 bytes/),
+      });
+      expect(conn.of('stepStarted', 's-short')).toHaveLength(0);
+
+      conn.send({ type: 'runStep', stepId: 's-hang', args: ['true'], env: {}, fetch: [{ uri: 's3://b/hang.sh', path: 'hang.sh' }] });
+      await until(() => hanging.length === 1);
+      conn.send({ type: 'cancelStep', stepId: 's-hang', graceMs: 1000 });
+      expect(await until(() => conn.of('stepExited', 's-hang')[0])).toMatchObject({ exitCode: null, signal: 'SIGTERM' });
+      expect(conn.of('stepStarted', 's-hang')).toHaveLength(0);
+      // the fetch answering after all starts nothing
+      hanging[0]!.writeHead(200, { 'content-length': '3' }).end('ok\n');
+      expect(await runToExit(conn, 's-after-hang', ['true'])).toMatchObject({ exitCode: 0 });
+      expect(conn.of('stepStarted', 's-hang')).toHaveLength(0);
+    } finally {
+      for (const res of hanging) res.destroy();
+      endpoint.close();
+    }
   });
 
   it('starts a step only once per stepId', async () => {

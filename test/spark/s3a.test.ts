@@ -59,6 +59,9 @@ describe.skipIf(!sparkAvailable)('SPARK steps over s3a (OBJECT_PATH_MAPPING=off)
     const text = logs.map((l) => l.text).join('\n');
     expect(done, text.slice(-6000)).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
     expect(text).not.toContain(secret);
+    // the master runs its own node and runner, whichever host it is on: no path of the server's install
+    const stored = (await server.app.modules.clusters.steps.get(step.id))!.spec.args;
+    if (kind.spark) expect(stored.slice(0, 2)).toEqual(['{{node}}', '{{engine}}/agent/spark-step.js']);
     return logs.filter((l) => l.stream === 'STDOUT').map((l) => l.text);
   }
 

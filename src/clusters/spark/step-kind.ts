@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { STEP_ARG_ENGINE, STEP_ARG_NODE } from '../../engine/types.js';
 import { badInput, notFound } from '../../platform/errors.js';
 import { objectFilePath, parseS3Uri } from '../../storage/s3-uri.js';
 import { requireArgs } from '../step-kinds/command.js';
@@ -13,8 +13,8 @@ export interface SparkStepInput extends SparkInputsInput {
   conf?: unknown;
 }
 
-// Resolved next to this module's output like the agent (tsc's allowJs emits it to dist/ too).
-const RUNNER = fileURLToPath(new URL('../../engine/agent/spark-step.js', import.meta.url));
+// The runner below the engine directory of the master node's own install (any host's).
+const RUNNER = `${STEP_ARG_ENGINE}/agent/spark-step.js`;
 const MAX_CONF = 256;
 // where drivers get their working directories (see driverDirs)
 const DRIVER_DIRS = '.spark-drivers';
@@ -125,7 +125,7 @@ export const sparkStep: StepKind = {
       return {
         // spark-submit fetches an s3:// application, --py-files and --jars itself in client mode
         // (through the Hadoop file system: s3a); drivers work in the step's own directory
-        args: [process.execPath, RUNNER, '--driver-dirs=.', ...inputs.runnerArgs, ...confArgs, ...inputs.submitArgs, appUri, ...given],
+        args: [STEP_ARG_NODE, RUNNER, '--driver-dirs=.', ...inputs.runnerArgs, ...confArgs, ...inputs.submitArgs, appUri, ...given],
         env: {},
         source,
         // no bucket is bound into the node's sandbox
@@ -136,7 +136,7 @@ export const sparkStep: StepKind = {
     const drivers = driverDirs(ctx.bucketsDir);
     return {
       args: [
-        process.execPath,
+        STEP_ARG_NODE,
         RUNNER,
         `--driver-dirs=${drivers}`,
         ...inputs.runnerArgs,

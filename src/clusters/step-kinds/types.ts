@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { StepMount } from '../../engine/types.js';
+import type { StepFetch, StepMount } from '../../engine/types.js';
 import type { Secrets } from '../../platform/secrets.js';
 import type { CatalogLookup } from '../spark/metastore.js';
 import type { StorageService } from '../../storage/service.js';
@@ -40,6 +40,8 @@ export interface PreparedStep {
   outputs?: string[];
   /** what of the host the step's sandbox sees beside the node's own directory (local files of objects and buckets) */
   mounts?: StepMount[];
+  /** objects the node fetches over the S3 endpoint into the step's directory before it starts (no path mapping) */
+  fetch?: StepFetch[];
 }
 
 /** A bucket's directory as a step's sandbox sees it: at its own path, writable or read-only. */

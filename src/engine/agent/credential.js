@@ -1,5 +1,5 @@
 // The node agent's credential (docs/agent-protocol.md "Credentials"), shared by the agent and the
-// control plane. Dependency-free like the agent, which is copied to other hosts.
+// control plane. Plain JS like the agent, which runs on other hosts.
 //
 // The agent proves it holds its instance's key with an HMAC over a fresh challenge of the
 // connection and the instance id: nothing on the wire can be replayed, nor used for another

@@ -1,8 +1,8 @@
 // @ts-check
 // Node agent: one process per cluster instance (docs/agent-protocol.md). It dials the control plane
-// over a WebSocket, runs step processes and streams their output. Only node: built-ins are used so
-// the file can be copied to another host and run with a bare Node.js >= 20, which is also why it
-// carries its own minimal WebSocket client (Node 20 has no global WebSocket).
+// over a WebSocket, runs step processes and streams their output. It runs from the package's own
+// install on any host (Node.js >= 20; it carries its own minimal WebSocket client, Node 20 has no
+// global WebSocket): what it needs of the server's files it fetches over the S3 endpoint.
 
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -16,8 +16,9 @@ import { credentialKey, helloProof, nextCredentialKey, welcomeProof } from './cr
 import { startMetrics } from './metrics.js';
 import { NodeSandbox } from './node-sandbox.js';
 import { masterStatus, SparkNode } from './spark.js';
+import { ENGINE_DIR, fetchTarget, parseObjectUri, resolveStepArgs } from './step-args.js';
 
-// Type-only imports: they vanish at run time, so the copied file still has no dependencies.
+// Type-only imports: they vanish at run time (types.ts is TypeScript, not part of the agent).
 /** @typedef {import('../types.js').AgentMessage} AgentMessage */
 /** @typedef {import('../types.js').ControlMessage} ControlMessage */
 /** @typedef {import('../types.js').AgentLogLine} LogLine */
@@ -739,12 +740,57 @@ function runStep(msg) {
   if (!Array.isArray(args) || args.length === 0 || !args.every((a) => typeof a === 'string')) {
     return failStep(step, 'invalid args: expected a non-empty array of strings');
   }
+  /** @type {string[]} */
+  let argv;
+  try {
+    // the node and runners of this host's install, whichever host that is
+    argv = resolveStepArgs(args, { node: process.execPath, engineDir: ENGINE_DIR });
+  } catch (err) {
+    return failStep(step, `invalid args: ${errorText(err)}`);
+  }
   /** @type {NodeJS.ProcessEnv} */
   const env = { ...process.env, CLUSTER_STEP_ID: stepId, CLUSTER_INSTANCE_ID: config.instanceId, CLUSTER_CONTROL_FD: String(CONTROL_FD) };
   if (msg.env && typeof msg.env === 'object') {
     for (const [k, v] of Object.entries(msg.env)) env[k] = String(v);
   }
   const cwd = path.join(sandbox.nodeDir, 'steps', stepId);
+  const wanted = msg.fetch ?? [];
+  /** @type {Array<{ uri: string, file: string }>} */
+  let fetches;
+  try {
+    if (!Array.isArray(wanted)) throw new Error('expected an array of { uri, path }');
+    fetches = wanted.map((f) => {
+      parseObjectUri(f?.uri);
+      return { uri: f.uri, file: fetchTarget(cwd, f.path) };
+    });
+  } catch (err) {
+    return failStep(step, `invalid fetch: ${errorText(err)}`);
+  }
+  if (fetches.length === 0) return startStep(step, msg, argv, env, cwd);
+  // the step counts as running (a reconnect reports it) while its objects come; then it starts
+  void (async () => {
+    for (const { uri, file } of fetches) {
+      await fetchInto(nodeS3, uri, file);
+      diag('info', 'fetched for step', { stepId, uri });
+    }
+  })().then(
+    () => {
+      // cancelled or the agent stopping meanwhile: finished already
+      if (step.state === 'running') startStep(step, msg, argv, env, cwd);
+    },
+    (err) => {
+      if (step.state === 'running') failStep(step, `cannot fetch ${errorText(err)}`);
+    },
+  );
+}
+
+/**
+ * Starts a step's process in the node's sandbox (its args resolved, its objects fetched).
+ * @param {Step} step @param {Extract<ControlMessage, { type: 'runStep' }>} msg @param {string[]} args
+ * @param {NodeJS.ProcessEnv} env @param {string} cwd
+ */
+function startStep(step, msg, args, env, cwd) {
+  const { stepId } = step;
   /** @type {import('node:child_process').ChildProcess & { stdout: import('node:stream').Readable, stderr: import('node:stream').Readable }} */
   let child;
   try {
@@ -866,6 +912,11 @@ function graceOf(ms, fallback) {
 /** @param {string} stepId @param {unknown} graceMs */
 function cancelStep(stepId, graceMs) {
   const step = steps.get(stepId);
+  if (step?.state === 'running' && step.pid === null) {
+    // still fetching its objects: it never starts
+    diag('info', 'cancelling step before it started', { stepId });
+    return finishStep(step, null, 'SIGTERM');
+  }
   if (step?.state !== 'running' || step.pid === null) {
     diag('info', 'cancelStep for a step that is not running ignored', { stepId });
     return;
@@ -931,6 +982,7 @@ function waitForSteps(list, ms) {
 
 /** TERM every step group, KILL after `graceMs`. @param {number} graceMs */
 async function stopAllSteps(graceMs) {
+  for (const s of steps.values()) if (s.state === 'running' && s.pid === null) finishStep(s, null, 'SIGTERM');
   const running = [...steps.values()].filter((s) => s.state === 'running' && s.pid !== null);
   if (running.length === 0) return;
   for (const s of running) stopStep(s, 'SIGTERM');
@@ -957,6 +1009,8 @@ let orphanTimer = null;
 let bootstrapped = null;
 /** @type {SparkNode | null} */
 let sparkNode = null;
+/** the node's S3 credential (its welcome's), which fetches a step's objects @type {import('../types.js').NodeS3 | null} */
+let nodeS3 = null;
 /** @type {(() => void) | null} */
 let stopMetrics = null;
 
@@ -1058,6 +1112,16 @@ function s3Env(s3) {
 }
 
 /**
+ * Fetches the object `uri` into `file` of the node's directory (fetch-object.js, loaded on first use:
+ * the AWS SDK's signer costs a node that never fetches, one sharing the server's disk, nothing).
+ * @param {import('../types.js').NodeS3 | null} s3 @param {string} uri @param {string} file
+ */
+async function fetchInto(s3, uri, file) {
+  const { fetchObject } = await import('./fetch-object.js');
+  return fetchObject({ s3, uri, file, sandbox, env: process.env });
+}
+
+/**
  * Makes the node what the control plane says it is (the `node` of the first welcome): bootstrap
  * actions in order, then the node's daemons (Spark), then metrics. The control plane treats the
  * node as usable only after `ready`, which waits for this.
@@ -1068,13 +1132,10 @@ async function bootstrap(node) {
   if (!node) return {};
   const log = (/** @type {string} */ msg, /** @type {Record<string, unknown>} */ fields = {}) => diag('info', msg, fields);
   if (sandbox.problem) throw new Error(sandbox.problem);
+  nodeS3 = node.s3 ?? null;
   if (node.s3) Object.assign(process.env, s3Env(node.s3));
-  // fetching an action's object over S3 (a joined host's node) is not here yet
-  const actions = (node.bootstrapActions ?? []).map((a) => {
-    if (a.path === null) throw new Error(`bootstrap action ${a.name}: ${a.uri} is not on this host's disk`);
-    return { name: a.name, path: a.path, args: a.args };
-  });
-  await runBootstrapActions(actions, {
+  await runBootstrapActions(node.bootstrapActions ?? [], {
+    fetch: (uri, file) => fetchInto(node.s3 ?? null, uri, file),
     workdir: config.workdir,
     python: node.python,
     log,

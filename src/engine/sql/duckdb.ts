@@ -1,5 +1,6 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { INSTANCE_OPTIONS, lockDown } from './lockdown.js';
+import { STEP_ARG_ENGINE } from '../types.js';
 
 // DuckDB in the control plane's own process: the parser that checks queries (SQL steps and
 // previews) and the engine behind sqlPreview, confined like the step runner to the buckets a query
@@ -151,3 +152,5 @@ export function createSqlEngine(options: SqlEngineOptions): SqlEngine | null {
 
 /** Where the SQL step runner lives: next to this module in src/ and, compiled, in dist/. */
 export const SQL_STEP_RUNNER = new URL('./sql-step.js', import.meta.url);
+/** The runner as a step names it: below the engine directory of whichever host's agent runs it. */
+export const SQL_STEP_RUNNER_ARG = `${STEP_ARG_ENGINE}/sql/sql-step.js`;
