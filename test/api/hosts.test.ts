@@ -1,0 +1,402 @@
+// Hosts (docs/hosts.md): machines that join with a host token and run cluster nodes. Each joined
+// host here is a real `emberplane host join` daemon (the CLI, as a child process) with its own
+// data dir, on loopback; the server runs with OBJECT_PATH_MAPPING=off, as joined hosts require.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CREATE_CLUSTER, expectError, TERMINATE_CLUSTERS, waitForCluster, waitForClusterState, waitForStepState } from '../support/api.js';
+import { Subscription } from '../support/client.js';
+import { isAlive, waitUntil } from '../support/processes.js';
+import { agentProcessesOf, startTestServer, type TestServer } from '../support/server.js';
+
+const CLI = path.resolve('bin/emberplane.js');
+const HOST_FIELDS = `id name state stateReason embedded connected address labels capacity { vcpu memoryMb diskMb } allocated { vcpu memoryMb }
+  overcommit lastHeartbeatAt installation { version } instances { id clusterId role state }`;
+const HOSTS = `query($filter: HostFilter) { hosts(first: 100, filter: $filter) { edges { node { ${HOST_FIELDS} } } } }`;
+const HOST = `query($id: ID!) { host(id: $id) { ${HOST_FIELDS} } }`;
+const CREATE_TOKEN = `mutation($input: CreateHostTokenInput) { createHostToken(input: $input) { token expiresAt labels } }`;
+const DRAIN = `mutation($id: ID!) { drainHost(input: { id: $id }) { host { id state } } }`;
+const RESUME = `mutation($id: ID!) { resumeHost(input: { id: $id }) { host { id state } } }`;
+const REVOKE = `mutation($id: ID!) { revokeHost(input: { id: $id }) { host { id state } } }`;
+const CLUSTER = `query($id: ID!) { cluster(id: $id) { id state stateChangeReason { code message }
+  instances { id role state groupId stateChangeReason { code message } placedOn { id name embedded } } } }`;
+const ADD_STEPS = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id } } }`;
+const STEP = `query($id: ID!) { step(id: $id) { id state exitCode } }`;
+const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key } }`;
+const HOST_UPDATES = `subscription { hostUpdates { cursor state message host { id state } } }`;
+
+let server: TestServer;
+const daemons: Daemon[] = [];
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer({ objectPathMapping: false, hostLostAfterSeconds: 4 });
+});
+afterAll(async () => {
+  // the server stops every node agent of this machine (daemons' included), then the daemons go
+  await server?.close();
+  for (const d of daemons) await d.kill();
+  for (const dir of dirs) {
+    for (const pid of agentProcessesOf(dir)) process.kill(pid, 'SIGKILL');
+    await waitUntil(() => agentProcessesOf(dir).length === 0, `no agents left under ${dir}`);
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+interface Daemon {
+  child: ChildProcess;
+  dataDir: string;
+  output: () => string;
+  exited: Promise<number | null>;
+  kill(): Promise<void>;
+}
+
+async function newDataDir(): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-host-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** `emberplane host join` as a child process. */
+function startDaemon(dataDir: string, args: string[]): Daemon {
+  const child = spawn(process.execPath, [CLI, 'host', 'join', '--server', server.url, '--data-dir', dataDir, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
+  let out = '';
+  child.stdout!.on('data', (b) => (out += b));
+  child.stderr!.on('data', (b) => (out += b));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const daemon: Daemon = {
+    child,
+    dataDir,
+    output: () => out,
+    exited,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  daemons.push(daemon);
+  return daemon;
+}
+
+async function token(input: Record<string, unknown> = {}): Promise<string> {
+  return (await server.data(CREATE_TOKEN, { input })).createHostToken.token;
+}
+
+async function hostNamed(name: string, pred: (h: any) => boolean = () => true): Promise<any> {
+  return waitUntil(
+    async () => {
+      const { hosts } = await server.data(HOSTS, {});
+      const h = hosts.edges.map((e: any) => e.node).find((n: any) => n.name === name);
+      return h && pred(h) ? h : null;
+    },
+    `host ${name}`,
+    30_000,
+  );
+}
+
+/** A joined daemon with the given labels and room for `nodes` m5.large nodes; resolves once READY. */
+async function join(name: string, labels: string[], nodes = 4): Promise<{ daemon: Daemon; host: any }> {
+  const dataDir = await newDataDir();
+  const args = ['--token', await token(), '--name', name, '--vcpu', String(2 * nodes), '--memory-mb', String(8192 * nodes)];
+  for (const l of labels) args.push('--label', l);
+  const daemon = startDaemon(dataDir, args);
+  const host = await hostNamed(name, (h) => h.state === 'READY' && h.connected);
+  return { daemon, host };
+}
+
+const cluster = (id: string) => server.data(CLUSTER, { id }).then((d) => d.cluster);
+const live = (c: any) => c.instances.filter((i: any) => i.state !== 'TERMINATED');
+
+describe('joining', () => {
+  it('a host joins with a token, once; the token can not be used again, nor after it expired', async () => {
+    const created = await server.data(CREATE_TOKEN, { input: { expiresInSeconds: 600, labels: { zone: 'z1' } } });
+    expect(created.createHostToken.labels).toEqual({ zone: 'z1' });
+    expect(Date.parse(created.createHostToken.expiresAt)).toBeGreaterThan(Date.now() + 500_000);
+    const first = await newDataDir();
+    const daemon = startDaemon(first, [
+      '--token',
+      created.createHostToken.token,
+      '--name',
+      'join-one',
+      '--label',
+      'rack=r7',
+      '--vcpu',
+      '6',
+      '--memory-mb',
+      '12000',
+      '--disk-mb',
+      '5000',
+      '--address',
+      '127.0.0.9',
+    ]);
+    const host = await hostNamed('join-one', (h) => h.state === 'READY');
+    expect(host).toMatchObject({
+      embedded: false,
+      connected: true,
+      address: '127.0.0.9',
+      labels: { rack: 'r7', zone: 'z1' },
+      capacity: { vcpu: 6, memoryMb: 12000, diskMb: 5000 },
+      allocated: { vcpu: 0, memoryMb: 0 },
+      overcommit: 1,
+      instances: [],
+    });
+    expect(host.id).toMatch(/^h-/);
+    expect(host.installation.version).toBe(JSON.parse(await fs.readFile('package.json', 'utf8')).version);
+    // the host keeps its own key only, readable by its owner only
+    const identity = path.join(first, 'host.json');
+    expect(statSync(identity).mode & 0o777).toBe(0o600);
+    expect(Object.keys(JSON.parse(await fs.readFile(identity, 'utf8'))).sort()).toEqual(['hostId', 'key']);
+    expect((await server.data(HOST, { id: host.id })).host.id).toBe(host.id);
+
+    // the same token a second time: refused, the daemon says why and exits non-zero
+    const again = startDaemon(await newDataDir(), ['--token', created.createHostToken.token, '--name', 'join-two']);
+    expect(await again.exited).toBe(1);
+    expect(again.output()).toContain('TOKEN_USED');
+
+    const unknown = startDaemon(await newDataDir(), ['--token', 'EHTnot-a-token', '--name', 'join-three']);
+    expect(await unknown.exited).toBe(1);
+    expect(unknown.output()).toMatch(/BAD_TOKEN.*unknown host token/);
+
+    const short = await server.data(CREATE_TOKEN, { input: { expiresInSeconds: 1 } });
+    await waitUntil(() => Date.now() > Date.parse(short.createHostToken.expiresAt) + 50, 'the token to expire');
+    const late = startDaemon(await newDataDir(), ['--token', short.createHostToken.token, '--name', 'join-four']);
+    expect(await late.exited).toBe(1);
+    expect(late.output()).toContain('TOKEN_EXPIRED');
+
+    // restarted without a token, the host says hello with its key and is the same host
+    await daemon.kill();
+    const back = startDaemon(first, ['--name', 'join-one']);
+    await waitUntil(async () => (await server.data(HOST, { id: host.id })).host.connected && back.output().includes('connected'), 'hello');
+    const { hosts } = await server.data(HOSTS, {});
+    expect(hosts.edges.filter((e: any) => e.node.name.startsWith('join-')).map((e: any) => e.node.name)).toEqual(['join-one']);
+    await back.kill();
+  });
+
+  it('refuses bad input and keys without the hosts actions', async () => {
+    expectError(await server.gql(CREATE_TOKEN, { input: { expiresInSeconds: 0 } }), 'BAD_USER_INPUT', 'input.expiresInSeconds');
+    expectError(await server.gql(CREATE_TOKEN, { input: { labels: { 'bad key!': 'x' } } }), 'BAD_USER_INPUT');
+    expectError(await server.gql(CREATE_TOKEN, { input: { labels: ['a'] } }), 'BAD_USER_INPUT', 'input.labels');
+    expectError(await server.gql(DRAIN, { id: 'h-NOPE' }), 'NOT_FOUND', 'input.id');
+    const reader = (await server.data(CREATE_KEY, { input: { name: 'cluster-reader', actions: ['clusters:*'] } })).createApiKey.key;
+    expectError(await server.gql(CREATE_TOKEN, {}, reader), 'FORBIDDEN');
+    expectError(await server.gql(HOSTS, {}, reader), 'FORBIDDEN');
+    const embedded = (await server.data(HOSTS, { filter: { states: ['READY'] } })).hosts.edges.find((e: any) => e.node.embedded).node;
+    expectError(await server.gql(REVOKE, { id: embedded.id }), 'CONFLICT', 'input.id');
+  });
+});
+
+describe('clusters on joined hosts', () => {
+  let a: { daemon: Daemon; host: any };
+  let b: { daemon: Daemon; host: any };
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([join('pool-a', ['pool=p1']), join('pool-b', ['pool=p1'])]);
+  });
+
+  it('places a group’s nodes on hosts with its labels, spread, and runs a step there', async () => {
+    const { createCluster } = await server.data(CREATE_CLUSTER, {
+      input: {
+        name: 'on-hosts',
+        instanceGroups: [
+          { role: 'MASTER', instanceType: 'm5.large', count: 1, hostLabels: { pool: 'p1' } },
+          { role: 'CORE', instanceType: 'm5.large', count: 2, hostLabels: { pool: 'p1' } },
+        ],
+      },
+    });
+    const id = createCluster.cluster.id;
+    await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 60_000 });
+    const c = await cluster(id);
+    const cores = live(c).filter((i: any) => i.role === 'CORE');
+    // spread: one CORE node on each host
+    expect(cores.map((i: any) => i.placedOn.name).sort()).toEqual(['pool-a', 'pool-b']);
+    const master = live(c).find((i: any) => i.role === 'MASTER');
+    expect(['pool-a', 'pool-b']).toContain(master.placedOn.name);
+    // allocated: the sum of the nodes' instance types
+    const onA = live(c).filter((i: any) => i.placedOn.id === a.host.id).length;
+    const hostA = (await server.data(HOST, { id: a.host.id })).host;
+    expect(hostA.allocated).toEqual({ vcpu: 2 * onA, memoryMb: 8192 * onA });
+    expect(hostA.instances.map((i: any) => i.clusterId)).toEqual(new Array(onA).fill(id));
+    // the agents run under the hosts' own data dirs, none under the server's
+    expect(agentProcessesOf(a.daemon.dataDir).length).toBe(onA);
+    expect(agentProcessesOf(server.dataDir)).toEqual([]);
+
+    const { addSteps } = await server.data(ADD_STEPS, {
+      input: { clusterId: id, steps: [{ name: 'hello', command: { args: ['sh', '-c', 'test "$(hostname)" != "" && echo on-a-host'] } }] },
+    });
+    const step = await waitForStepState(server, addSteps.steps[0].id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 60_000 });
+    expect(step).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
+    await server.data(TERMINATE_CLUSTERS, { ids: [id] });
+    await waitForClusterState(server, id, ['TERMINATED']);
+    await waitUntil(() => agentProcessesOf(a.daemon.dataDir).length + agentProcessesOf(b.daemon.dataDir).length === 0, 'agents gone');
+  });
+
+  it('a node that fits nowhere waits with the reason, and is placed when a host with room joins', async () => {
+    const { createCluster } = await server.data(CREATE_CLUSTER, {
+      input: {
+        name: 'waits',
+        instanceGroups: [
+          { role: 'MASTER', instanceType: 'm5.large', count: 1 },
+          { role: 'CORE', instanceType: 'm5.large', count: 1, hostLabels: { pool: 'late' } },
+        ],
+      },
+    });
+    const id = createCluster.cluster.id;
+    const waiting = await waitForCluster(
+      server,
+      id,
+      (c) => c.instances.some((i: any) => i.role === 'CORE' && i.state === 'AWAITING_FULFILLMENT'),
+      'the CORE node to wait',
+      { query: CLUSTER },
+    );
+    const core = waiting.instances.find((i: any) => i.role === 'CORE');
+    expect(core.stateChangeReason.code).toBe('INSUFFICIENT_CAPACITY');
+    expect(core.stateChangeReason.message).toContain('pool=late');
+    expect(core.placedOn).toBeNull();
+
+    // a host with that label but room for no m5.large: still waiting, now for capacity
+    const small = await newDataDir();
+    startDaemon(small, ['--token', await token(), '--name', 'late-small', '--label', 'pool=late', '--vcpu', '1', '--memory-mb', '8192']);
+    await hostNamed('late-small', (h) => h.state === 'READY');
+    await waitForCluster(
+      server,
+      id,
+      (c) => c.instances.find((i: any) => i.id === core.id).stateChangeReason?.message.startsWith('insufficient capacity'),
+      'insufficient capacity',
+      { query: CLUSTER },
+    );
+    const late = await join('late-big', ['pool=late'], 1);
+    const ready = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER, timeoutMs: 60_000 });
+    expect(ready.instances.find((i: any) => i.id === core.id).placedOn.id).toBe(late.host.id);
+    await server.data(TERMINATE_CLUSTERS, { ids: [id] });
+    await waitForClusterState(server, id, ['TERMINATED']);
+  });
+
+  it('drainHost moves TASK nodes to another host and takes no new ones; resumeHost takes them again', async () => {
+    const updates = new Subscription(server.ws(), HOST_UPDATES, {}, (d) => d.hostUpdates);
+    const { createCluster } = await server.data(CREATE_CLUSTER, {
+      input: {
+        name: 'drained',
+        instanceGroups: [
+          { role: 'MASTER', instanceType: 'm5.large', count: 1 },
+          { role: 'TASK', instanceType: 'm5.large', count: 1, hostLabels: { pool: 'p1' } },
+        ],
+      },
+    });
+    const id = createCluster.cluster.id;
+    const c = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER, timeoutMs: 60_000 });
+    const task = live(c).find((i: any) => i.role === 'TASK');
+    const from = task.placedOn.id;
+    const to = from === a.host.id ? b.host.id : a.host.id;
+    expect((await server.data(DRAIN, { id: from })).drainHost.host.state).toBe('DRAINING');
+    const moved = await waitForCluster(
+      server,
+      id,
+      (x) => {
+        const old = x.instances.find((i: any) => i.id === task.id);
+        return old.state === 'TERMINATED' && live(x).some((i: any) => i.role === 'TASK' && i.state === 'RUNNING') ? x : null;
+      },
+      'the TASK node moved',
+      { query: CLUSTER, timeoutMs: 60_000 },
+    );
+    expect(moved.instances.find((i: any) => i.id === task.id).stateChangeReason.message).toContain('draining');
+    expect(live(moved).find((i: any) => i.role === 'TASK').placedOn.id).toBe(to);
+    expect(moved.state).toBe('WAITING');
+    expect((await server.data(RESUME, { id: from })).resumeHost.host.state).toBe('READY');
+    const seen = await updates.waitFor((v) => v.some((u) => u.state === 'READY' && u.host.id === from), 'the resume');
+    expect(seen.filter((u) => u.host.id === from).map((u) => u.state)).toEqual(['DRAINING', 'READY']);
+    updates.close();
+    await server.data(TERMINATE_CLUSTERS, { ids: [id] });
+    await waitForClusterState(server, id, ['TERMINATED']);
+  });
+
+  it('a killed daemon’s host is LOST, its CORE node replaced on the other host; back, it stops the replaced node', async () => {
+    const { createCluster } = await server.data(CREATE_CLUSTER, {
+      input: {
+        name: 'survives',
+        instanceGroups: [
+          { role: 'MASTER', instanceType: 'm5.large', count: 1 },
+          { role: 'CORE', instanceType: 'm5.large', count: 2, hostLabels: { pool: 'p1' } },
+        ],
+      },
+    });
+    const id = createCluster.cluster.id;
+    const c = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER, timeoutMs: 60_000 });
+    const onA = live(c).find((i: any) => i.role === 'CORE' && i.placedOn.id === a.host.id);
+    expect(onA).toBeTruthy();
+    const [agentOnA] = agentProcessesOf(a.daemon.dataDir);
+    expect(agentOnA).toBeDefined();
+
+    // kill -9 of the daemon only: its node agent lives on (and still talks to /agent)
+    await a.daemon.kill();
+    const lost = await hostNamed('pool-a', (h) => h.state === 'LOST');
+    expect(lost.stateReason).toContain('no heartbeat');
+    const healed = await waitForCluster(
+      server,
+      id,
+      (x) => {
+        const cores = live(x).filter((i: any) => i.role === 'CORE');
+        return x.instances.find((i: any) => i.id === onA.id).state === 'TERMINATED' &&
+          cores.length === 2 &&
+          cores.every((i: any) => i.state === 'RUNNING')
+          ? x
+          : null;
+      },
+      'the CORE node replaced',
+      { query: CLUSTER, timeoutMs: 60_000 },
+    );
+    const failed = healed.instances.find((i: any) => i.id === onA.id);
+    expect(failed.stateChangeReason).toMatchObject({ code: 'INSTANCE_FAILURE' });
+    expect(failed.stateChangeReason.message).toContain(`host ${a.host.id}`);
+    expect(live(healed).every((i: any) => i.placedOn.id !== a.host.id)).toBe(true);
+    expect(isAlive(agentOnA!)).toBe(true);
+
+    // the daemon comes back: READY again, told to keep nothing of the replaced node, which it stops
+    a = { daemon: startDaemon(a.daemon.dataDir, ['--name', 'pool-a']), host: a.host };
+    await hostNamed('pool-a', (h) => h.state === 'READY' && h.connected);
+    await waitUntil(() => !isAlive(agentOnA!), 'the replaced node stopped by its host');
+    expect(a.daemon.output()).toContain(`stopping node ${onA.id}`);
+    expect((await cluster(id)).state).toBe('WAITING');
+    await server.data(TERMINATE_CLUSTERS, { ids: [id] });
+    await waitForClusterState(server, id, ['TERMINATED']);
+  });
+
+  it('revokeHost closes its session for good and replaces its nodes', async () => {
+    const { createCluster } = await server.data(CREATE_CLUSTER, {
+      input: {
+        name: 'revoked',
+        instanceGroups: [
+          { role: 'MASTER', instanceType: 'm5.large', count: 1 },
+          { role: 'CORE', instanceType: 'm5.large', count: 1, hostLabels: { pool: 'p1' } },
+        ],
+      },
+    });
+    const id = createCluster.cluster.id;
+    const c = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER, timeoutMs: 60_000 });
+    const core = live(c).find((i: any) => i.role === 'CORE');
+    const victim = core.placedOn.id === a.host.id ? a : b;
+    const other = victim === a ? b : a;
+    expect((await server.data(REVOKE, { id: victim.host.id })).revokeHost.host.state).toBe('REVOKED');
+    expect(await victim.daemon.exited).toBe(1);
+    expect(victim.daemon.output()).toContain('REVOKED');
+    const healed = await waitForCluster(
+      server,
+      id,
+      (x) => x.instances.find((i: any) => i.id === core.id).state === 'TERMINATED' && live(x).some((i: any) => i.role === 'CORE' && i.state === 'RUNNING'),
+      'the CORE node replaced',
+      { query: CLUSTER, timeoutMs: 60_000 },
+    );
+    expect(live(healed).find((i: any) => i.role === 'CORE').placedOn.id).toBe(other.host.id);
+    // its key is void: the daemon started again is refused
+    const again = startDaemon(victim.daemon.dataDir, ['--name', 'again']);
+    expect(await again.exited).toBe(1);
+    expect(again.output()).toContain('REVOKED');
+    await server.data(TERMINATE_CLUSTERS, { ids: [id] });
+    await waitForClusterState(server, id, ['TERMINATED']);
+  });
+});
