@@ -113,7 +113,7 @@ async function join(name: string, labels: string[], nodes = 4): Promise<{ daemon
 const cluster = (id: string) => server.data(CLUSTER, { id }).then((d) => d.cluster);
 const live = (c: any) => c.instances.filter((i: any) => i.state !== 'TERMINATED');
 
-describe('joining', () => {
+describe('joining', { timeout: 120_000 }, () => {
   it('a host joins with a token, once; the token can not be used again, nor after it expired', async () => {
     const created = await server.data(CREATE_TOKEN, { input: { expiresInSeconds: 600, labels: { zone: 'z1' } } });
     expect(created.createHostToken.labels).toEqual({ zone: 'z1' });
@@ -191,7 +191,7 @@ describe('joining', () => {
   });
 });
 
-describe('clusters on joined hosts', () => {
+describe('clusters on joined hosts', { timeout: 120_000 }, () => {
   let a: { daemon: Daemon; host: any };
   let b: { daemon: Daemon; host: any };
 
