@@ -201,6 +201,8 @@ export class ClustersModule implements Module {
       this.dispatcher.kick(key);
       this.controller.hint();
     },
+    // a host joined, came back, drained or was lost: nodes may now be placed, moved or replaced
+    [Channel.hostEvent]: () => this.controller.hint(),
   };
 
   caughtUp(): void {

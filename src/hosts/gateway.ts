@@ -41,8 +41,6 @@ export class HostGateway {
     private readonly serverId: string,
     private readonly log: Logger,
     private readonly heartbeatMs: number,
-    /** a host joined or came back: controllers may have work (its nodes, waiting placements) */
-    private readonly changed: () => void,
   ) {
     this.timer = setInterval(() => this.flushHeartbeats(), 1_000);
     this.timer.unref();
@@ -94,7 +92,6 @@ export class HostGateway {
       send({ type: 'welcome', hostId, proof: welcomeProof(key, nonce, hostId), heartbeatMs: this.heartbeatMs });
       send({ type: 'keep', instanceIds: await this.hosts.keep(hostId) });
       this.log.info({ hostId, remote }, 'host connected');
-      this.changed();
     };
     ws.on('message', (data, isBinary) => {
       const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;

@@ -73,7 +73,7 @@ export class HostsModule implements Module {
           envPassthrough: config.agentEnvPassthrough,
         })
       : null;
-    this.gateway = new HostGateway(this.hosts, serverId, log, config.agentHeartbeatMs, () => {});
+    this.gateway = new HostGateway(this.hosts, serverId, log, config.agentHeartbeatMs);
     this.relay = new HostRelay(sql, secrets, serverId, this.gateway, log);
     this.driver = new HostsDriver(sql, this.local, this.gateway, this.relay);
     this.placement = new Placement(sql, () => this.embeddedHostId);

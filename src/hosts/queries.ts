@@ -122,6 +122,12 @@ export async function lockTokenByHash(db: Db, hash: string): Promise<HostTokenRo
   return row;
 }
 
+/** The labels of the token a host joined with ({} when none). */
+export async function tokenLabelsOf(db: Db, hostId: string): Promise<Record<string, string>> {
+  const [row] = await db<{ labels: Record<string, string> }[]>`select labels from host_tokens where used_by = ${hostId}`;
+  return row?.labels ?? {};
+}
+
 export async function useToken(db: Db, id: string, hostId: string): Promise<void> {
   await db`update host_tokens set used_at = now(), used_by = ${hostId} where id = ${id}`;
 }

@@ -168,7 +168,8 @@ export class HostService {
       await q.describeHost(tx, hostId, {
         name: d.name,
         address: d.address,
-        labels: validLabels(d.labels, 'labels'),
+        // the labels of the token it joined with stay, over its own
+        labels: { ...validLabels(d.labels, 'labels'), ...(await q.tokenLabelsOf(tx, hostId)) },
         vcpu: d.capacity.vcpu,
         memoryMb: d.capacity.memoryMb,
         diskMb: d.capacity.diskMb,

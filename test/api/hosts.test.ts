@@ -173,6 +173,8 @@ describe('joining', { timeout: 120_000 }, () => {
     await daemon.kill();
     const back = startDaemon(first, ['--name', 'join-one']);
     await waitUntil(async () => (await server.data(HOST, { id: host.id })).host.connected && back.output().includes('connected'), 'hello');
+    // the token's labels stay; its own are what it says now
+    expect((await server.data(HOST, { id: host.id })).host.labels).toEqual({ zone: 'z1' });
     const { hosts } = await server.data(HOSTS, {});
     expect(hosts.edges.filter((e: any) => e.node.name.startsWith('join-')).map((e: any) => e.node.name)).toEqual(['join-one']);
     await back.kill();
@@ -357,7 +359,7 @@ describe('clusters on joined hosts', { timeout: 120_000 }, () => {
     expect(isAlive(agentOnA!)).toBe(true);
 
     // the daemon comes back: READY again, told to keep nothing of the replaced node, which it stops
-    a = { daemon: startDaemon(a.daemon.dataDir, ['--name', 'pool-a']), host: a.host };
+    a = { daemon: startDaemon(a.daemon.dataDir, ['--name', 'pool-a', '--label', 'pool=p1']), host: a.host };
     await hostNamed('pool-a', (h) => h.state === 'READY' && h.connected);
     await waitUntil(() => !isAlive(agentOnA!), 'the replaced node stopped by its host');
     expect(a.daemon.output()).toContain(`stopping node ${onA.id}`);
