@@ -61,8 +61,8 @@ async function newDataDir(): Promise<string> {
 }
 
 /** `emberplane host join` as a child process. */
-function startDaemon(dataDir: string, args: string[]): Daemon {
-  const child = spawn(process.execPath, [CLI, 'host', 'join', '--server', server.url, '--data-dir', dataDir, ...args], {
+function startDaemon(dataDir: string, args: string[], serverUrl = server.url): Daemon {
+  const child = spawn(process.execPath, [CLI, 'host', 'join', '--server', serverUrl, '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: 'warn' },
   });
@@ -389,7 +389,9 @@ describe('clusters on joined hosts', { timeout: 120_000 }, () => {
     const healed = await waitForCluster(
       server,
       id,
-      (x) => x.instances.find((i: any) => i.id === core.id).state === 'TERMINATED' && live(x).some((i: any) => i.role === 'CORE' && i.state === 'RUNNING'),
+      (x) =>
+        x.instances.find((i: any) => i.id === core.id).state === 'TERMINATED' &&
+        live(x).some((i: any) => i.role === 'CORE' && i.state === 'RUNNING'),
       'the CORE node replaced',
       { query: CLUSTER, timeoutMs: 60_000 },
     );
@@ -400,5 +402,36 @@ describe('clusters on joined hosts', { timeout: 120_000 }, () => {
     expect(again.output()).toContain('REVOKED');
     await server.data(TERMINATE_CLUSTERS, { ids: [id] });
     await waitForClusterState(server, id, ['TERMINATED']);
+  });
+});
+
+describe('several servers', { timeout: 120_000 }, () => {
+  it('the leader launches and stops nodes on a host whose session another server holds (relayed)', async () => {
+    // the first server leads (it holds the controller's lock since it started); the host joins the second
+    const second = await startTestServer({ databaseUrl: server.databaseUrl, objectPathMapping: false, hostLostAfterSeconds: 4 });
+    try {
+      const dataDir = await newDataDir();
+      const daemon = startDaemon(dataDir, ['--token', await token(), '--name', 'relayed', '--label', 'pool=relay'], second.url);
+      const host = await hostNamed('relayed', (h) => h.state === 'READY' && h.connected);
+      const { createCluster } = await server.data(CREATE_CLUSTER, {
+        input: {
+          name: 'relayed',
+          instanceGroups: [
+            { role: 'MASTER', instanceType: 'm5.large', count: 1 },
+            { role: 'CORE', instanceType: 'm5.large', count: 1, hostLabels: { pool: 'relay' } },
+          ],
+        },
+      });
+      const id = createCluster.cluster.id;
+      const c = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER, timeoutMs: 60_000 });
+      expect(live(c).find((i: any) => i.role === 'CORE').placedOn.id).toBe(host.id);
+      expect(agentProcessesOf(dataDir).length).toBe(1);
+      await server.data(TERMINATE_CLUSTERS, { ids: [id] });
+      await waitForClusterState(server, id, ['TERMINATED']);
+      await waitUntil(() => agentProcessesOf(dataDir).length === 0, 'the relayed stop');
+      await daemon.kill();
+    } finally {
+      await second.close();
+    }
   });
 });
