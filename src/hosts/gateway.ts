@@ -9,6 +9,7 @@ import { credentialKey, welcomeProof } from '../engine/agent/credential.js';
 import type { HostControlMessage, HostInstanceReport, HostMessage } from '../engine/host/protocol.js';
 import type { LaunchedInstance } from '../engine/types.js';
 import type { HostService } from './service.js';
+import { jsonFrame, pingOrTerminate, trackPongs } from '../platform/server/socket-frames.js';
 
 const HELLO_TIMEOUT_MS = 10_000;
 const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -94,22 +95,8 @@ export class HostGateway {
       this.log.info({ hostId, remote }, 'host connected');
     };
     ws.on('message', (data, isBinary) => {
-      const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
-      if (isBinary || size > MAX_MESSAGE_BYTES) {
-        ws.close(4400, 'bad frame');
-        return;
-      }
-      let m: HostMessage;
-      try {
-        m = JSON.parse(data.toString()) as HostMessage;
-      } catch {
-        ws.close(4400, 'malformed message');
-        return;
-      }
-      if (m === null || typeof m !== 'object') {
-        ws.close(4400, 'malformed message');
-        return;
-      }
+      const m = jsonFrame<HostMessage>(ws, data, isBinary, MAX_MESSAGE_BYTES);
+      if (!m) return;
       if (session && m.type === 'heartbeat') {
         this.beats.set(session.hostId, Array.isArray(m.instances) ? m.instances.slice(0, 10_000) : []);
         return;
@@ -144,9 +131,7 @@ export class HostGateway {
           ws.close(1011, 'not recorded; reconnect');
         });
     });
-    ws.on('pong', () => {
-      (ws as WebSocket & { alive?: boolean }).alive = true;
-    });
+    trackPongs(ws);
     ws.on('close', () => {
       clearTimeout(helloTimer);
       const s = session as HostSession | null;
@@ -182,13 +167,7 @@ export class HostGateway {
 
   private pingAll(): void {
     for (const s of this.sessions.values()) {
-      const ws = s.ws as WebSocket & { alive?: boolean };
-      if (ws.alive === false) {
-        ws.terminate();
-        continue;
-      }
-      ws.alive = false;
-      ws.ping();
+      if (!pingOrTerminate(s.ws)) this.log.warn({ hostId: s.hostId }, 'host socket unresponsive; closed it');
     }
   }
 

@@ -110,6 +110,23 @@ async function join(name: string, labels: string[], nodes = 4): Promise<{ daemon
   return { daemon, host };
 }
 
+/** An m5.large group, on hosts labelled pool=<pool> when given. */
+const group = (role: string, count: number, pool?: string) => ({
+  role,
+  instanceType: 'm5.large',
+  count,
+  ...(pool ? { hostLabels: { pool } } : {}),
+});
+
+async function clusterOf(name: string, instanceGroups: object[]): Promise<string> {
+  return (await server.data(CREATE_CLUSTER, { input: { name, instanceGroups } })).createCluster.cluster.id;
+}
+
+async function terminate(id: string): Promise<void> {
+  await server.data(TERMINATE_CLUSTERS, { ids: [id] });
+  await waitForClusterState(server, id, ['TERMINATED']);
+}
+
 const cluster = (id: string) => server.data(CLUSTER, { id }).then((d) => d.cluster);
 const live = (c: any) => c.instances.filter((i: any) => i.state !== 'TERMINATED');
 
@@ -202,16 +219,7 @@ describe('clusters on joined hosts', { timeout: 120_000 }, () => {
   });
 
   it('places a group’s nodes on hosts with its labels, spread, and runs a step there', async () => {
-    const { createCluster } = await server.data(CREATE_CLUSTER, {
-      input: {
-        name: 'on-hosts',
-        instanceGroups: [
-          { role: 'MASTER', instanceType: 'm5.large', count: 1, hostLabels: { pool: 'p1' } },
-          { role: 'CORE', instanceType: 'm5.large', count: 2, hostLabels: { pool: 'p1' } },
-        ],
-      },
-    });
-    const id = createCluster.cluster.id;
+    const id = await clusterOf('on-hosts', [group('MASTER', 1, 'p1'), group('CORE', 2, 'p1')]);
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 60_000 });
     const c = await cluster(id);
     const cores = live(c).filter((i: any) => i.role === 'CORE');
@@ -233,22 +241,12 @@ describe('clusters on joined hosts', { timeout: 120_000 }, () => {
     });
     const step = await waitForStepState(server, addSteps.steps[0].id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 60_000 });
     expect(step).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
-    await server.data(TERMINATE_CLUSTERS, { ids: [id] });
-    await waitForClusterState(server, id, ['TERMINATED']);
+    await terminate(id);
     await waitUntil(() => agentProcessesOf(a.daemon.dataDir).length + agentProcessesOf(b.daemon.dataDir).length === 0, 'agents gone');
   });
 
   it('a node that fits nowhere waits with the reason, and is placed when a host with room joins', async () => {
-    const { createCluster } = await server.data(CREATE_CLUSTER, {
-      input: {
-        name: 'waits',
-        instanceGroups: [
-          { role: 'MASTER', instanceType: 'm5.large', count: 1 },
-          { role: 'CORE', instanceType: 'm5.large', count: 1, hostLabels: { pool: 'late' } },
-        ],
-      },
-    });
-    const id = createCluster.cluster.id;
+    const id = await clusterOf('waits', [group('MASTER', 1), group('CORE', 1, 'late')]);
     const waiting = await waitForCluster(
       server,
       id,
@@ -275,22 +273,12 @@ describe('clusters on joined hosts', { timeout: 120_000 }, () => {
     const late = await join('late-big', ['pool=late'], 1);
     const ready = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER, timeoutMs: 60_000 });
     expect(ready.instances.find((i: any) => i.id === core.id).placedOn.id).toBe(late.host.id);
-    await server.data(TERMINATE_CLUSTERS, { ids: [id] });
-    await waitForClusterState(server, id, ['TERMINATED']);
+    await terminate(id);
   });
 
   it('drainHost moves TASK nodes to another host and takes no new ones; resumeHost takes them again', async () => {
     const updates = new Subscription(server.ws(), HOST_UPDATES, {}, (d) => d.hostUpdates);
-    const { createCluster } = await server.data(CREATE_CLUSTER, {
-      input: {
-        name: 'drained',
-        instanceGroups: [
-          { role: 'MASTER', instanceType: 'm5.large', count: 1 },
-          { role: 'TASK', instanceType: 'm5.large', count: 1, hostLabels: { pool: 'p1' } },
-        ],
-      },
-    });
-    const id = createCluster.cluster.id;
+    const id = await clusterOf('drained', [group('MASTER', 1), group('TASK', 1, 'p1')]);
     const c = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER, timeoutMs: 60_000 });
     const task = live(c).find((i: any) => i.role === 'TASK');
     const from = task.placedOn.id;
@@ -313,21 +301,11 @@ describe('clusters on joined hosts', { timeout: 120_000 }, () => {
     const seen = await updates.waitFor((v) => v.some((u) => u.state === 'READY' && u.host.id === from), 'the resume');
     expect(seen.filter((u) => u.host.id === from).map((u) => u.state)).toEqual(['DRAINING', 'READY']);
     updates.close();
-    await server.data(TERMINATE_CLUSTERS, { ids: [id] });
-    await waitForClusterState(server, id, ['TERMINATED']);
+    await terminate(id);
   });
 
   it('a killed daemon’s host is LOST, its CORE node replaced on the other host; back, it stops the replaced node', async () => {
-    const { createCluster } = await server.data(CREATE_CLUSTER, {
-      input: {
-        name: 'survives',
-        instanceGroups: [
-          { role: 'MASTER', instanceType: 'm5.large', count: 1 },
-          { role: 'CORE', instanceType: 'm5.large', count: 2, hostLabels: { pool: 'p1' } },
-        ],
-      },
-    });
-    const id = createCluster.cluster.id;
+    const id = await clusterOf('survives', [group('MASTER', 1), group('CORE', 2, 'p1')]);
     const c = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER, timeoutMs: 60_000 });
     const onA = live(c).find((i: any) => i.role === 'CORE' && i.placedOn.id === a.host.id);
     expect(onA).toBeTruthy();
@@ -364,21 +342,11 @@ describe('clusters on joined hosts', { timeout: 120_000 }, () => {
     await waitUntil(() => !isAlive(agentOnA!), 'the replaced node stopped by its host');
     expect(a.daemon.output()).toContain(`stopping node ${onA.id}`);
     expect((await cluster(id)).state).toBe('WAITING');
-    await server.data(TERMINATE_CLUSTERS, { ids: [id] });
-    await waitForClusterState(server, id, ['TERMINATED']);
+    await terminate(id);
   });
 
   it('revokeHost closes its session for good and replaces its nodes', async () => {
-    const { createCluster } = await server.data(CREATE_CLUSTER, {
-      input: {
-        name: 'revoked',
-        instanceGroups: [
-          { role: 'MASTER', instanceType: 'm5.large', count: 1 },
-          { role: 'CORE', instanceType: 'm5.large', count: 1, hostLabels: { pool: 'p1' } },
-        ],
-      },
-    });
-    const id = createCluster.cluster.id;
+    const id = await clusterOf('revoked', [group('MASTER', 1), group('CORE', 1, 'p1')]);
     const c = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER, timeoutMs: 60_000 });
     const core = live(c).find((i: any) => i.role === 'CORE');
     const victim = core.placedOn.id === a.host.id ? a : b;
@@ -400,8 +368,7 @@ describe('clusters on joined hosts', { timeout: 120_000 }, () => {
     const again = startDaemon(victim.daemon.dataDir, ['--name', 'again']);
     expect(await again.exited).toBe(1);
     expect(again.output()).toContain('REVOKED');
-    await server.data(TERMINATE_CLUSTERS, { ids: [id] });
-    await waitForClusterState(server, id, ['TERMINATED']);
+    await terminate(id);
   });
 });
 
@@ -413,21 +380,11 @@ describe('several servers', { timeout: 120_000 }, () => {
       const dataDir = await newDataDir();
       const daemon = startDaemon(dataDir, ['--token', await token(), '--name', 'relayed', '--label', 'pool=relay'], second.url);
       const host = await hostNamed('relayed', (h) => h.state === 'READY' && h.connected);
-      const { createCluster } = await server.data(CREATE_CLUSTER, {
-        input: {
-          name: 'relayed',
-          instanceGroups: [
-            { role: 'MASTER', instanceType: 'm5.large', count: 1 },
-            { role: 'CORE', instanceType: 'm5.large', count: 1, hostLabels: { pool: 'relay' } },
-          ],
-        },
-      });
-      const id = createCluster.cluster.id;
+      const id = await clusterOf('relayed', [group('MASTER', 1), group('CORE', 1, 'relay')]);
       const c = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER, timeoutMs: 60_000 });
       expect(live(c).find((i: any) => i.role === 'CORE').placedOn.id).toBe(host.id);
       expect(agentProcessesOf(dataDir).length).toBe(1);
-      await server.data(TERMINATE_CLUSTERS, { ids: [id] });
-      await waitForClusterState(server, id, ['TERMINATED']);
+      await terminate(id);
       await waitUntil(() => agentProcessesOf(dataDir).length === 0, 'the relayed stop');
       await daemon.kill();
     } finally {
