@@ -63,8 +63,11 @@ export class Placement {
     const labelled = eligible.filter((h) => Object.entries(request.labels).every(([k, v]) => h.labels[k] === v));
     if (labelled.length === 0) {
       const labels = Object.entries(request.labels).map(([k, v]) => `${k}=${v}`);
-      const where = request.embeddedOnly ? 'on the server’s own host (OBJECT_PATH_MAPPING=on)' : 'READY';
-      return { host: null, reason: `no host ${where}${labels.length ? ` with labels ${labels.join(', ')}` : ''}` };
+      const which = labels.length ? ` with labels ${labels.join(', ')}` : '';
+      const reason = request.embeddedOnly
+        ? `no READY host${which} among the server's own (with OBJECT_PATH_MAPPING=on nodes go only there)`
+        : `no READY, connected host${which}`;
+      return { host: null, reason };
     }
     const used = await allocations(this.sql);
     const fits = labelled

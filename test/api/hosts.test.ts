@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { CREATE_CLUSTER, expectError, TERMINATE_CLUSTERS, waitForCluster, waitForClusterState, waitForStepState } from '../support/api.js';
 import { Subscription } from '../support/client.js';
 import { isAlive, waitUntil } from '../support/processes.js';
@@ -195,6 +196,42 @@ describe('joining', { timeout: 120_000 }, () => {
     const { hosts } = await server.data(HOSTS, {});
     expect(hosts.edges.filter((e: any) => e.node.name.startsWith('join-')).map((e: any) => e.node.name)).toEqual(['join-one']);
     await back.kill();
+  });
+
+  it('refuses a host of another version, a wrong proof and malformed frames, saying why', async () => {
+    const description = {
+      name: 'raw',
+      address: '127.0.0.1',
+      labels: {},
+      capacity: { vcpu: 1, memoryMb: 1024, diskMb: 1024 },
+      installation: { version: '0.0.0-other', sparkHome: null, python: null, s3aJars: [] },
+    };
+    const answer = (first: (nonce: string) => unknown) =>
+      new Promise<{ messages: any[]; code: number }>((resolve) => {
+        const ws = new WebSocket(`${server.url.replace('http', 'ws')}/host`);
+        const messages: any[] = [];
+        ws.on('message', async (data) => {
+          const m = JSON.parse(data.toString());
+          messages.push(m);
+          if (m.type === 'challenge') {
+            const out = await first(m.nonce);
+            ws.send(typeof out === 'string' ? out : JSON.stringify(out));
+          }
+        });
+        ws.on('close', (code) => resolve({ messages, code }));
+      });
+    const version = await answer(async () => ({ type: 'join', token: await token(), ...description }));
+    expect(version.code).toBe(4403);
+    expect(version.messages[1]).toMatchObject({ type: 'error', code: 'BAD_HOST' });
+    expect(version.messages[1].message).toContain('0.0.0-other');
+    const ours = {
+      ...description,
+      installation: { ...description.installation, version: JSON.parse(await fs.readFile('package.json', 'utf8')).version },
+    };
+    const proof = await answer(() => ({ type: 'hello', hostId: 'h-NOPE', proof: 'ab'.repeat(32), instances: [], ...ours }));
+    expect(proof.messages[1]).toMatchObject({ type: 'error', code: 'BAD_PROOF' });
+    expect((await answer(() => '{not json')).code).toBe(4400);
+    expect((await answer(() => ({ type: 'heartbeat', at: 0, instances: [] }))).code).toBe(4401);
   });
 
   it('refuses bad input and keys without the hosts actions', async () => {
