@@ -341,6 +341,26 @@ describe('clusters on joined hosts', { timeout: 120_000 }, () => {
     await terminate(id);
   });
 
+  it('a node agent killed on its host is reported gone by the host and replaced', async () => {
+    const id = await clusterOf('agent-killed', [group('MASTER', 1), group('CORE', 1, 'p1')]);
+    const c = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER, timeoutMs: 60_000 });
+    const core = live(c).find((i: any) => i.role === 'CORE');
+    const owner = core.placedOn.id === a.host.id ? a : b;
+    const [agent] = agentProcessesOf(owner.daemon.dataDir);
+    process.kill(agent!, 'SIGKILL');
+    const healed = await waitForCluster(
+      server,
+      id,
+      (x) =>
+        x.instances.find((i: any) => i.id === core.id).state === 'TERMINATED' &&
+        live(x).some((i: any) => i.role === 'CORE' && i.state === 'RUNNING'),
+      'the CORE node replaced',
+      { query: CLUSTER, timeoutMs: 60_000 },
+    );
+    expect(healed.instances.find((i: any) => i.id === core.id).stateChangeReason.code).toBe('INSTANCE_FAILURE');
+    await terminate(id);
+  });
+
   it('a killed daemon’s host is LOST, its CORE node replaced on the other host; back, it stops the replaced node', async () => {
     const id = await clusterOf('survives', [group('MASTER', 1), group('CORE', 2, 'p1')]);
     const c = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER, timeoutMs: 60_000 });
