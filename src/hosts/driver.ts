@@ -17,7 +17,8 @@ const REQUEST_SLACK_MS = 30_000;
 export class HostsDriver implements EngineDriver {
   readonly host: string;
   private known = new Map<string, HostRow>();
-  private reports = new Map<string, HostInstanceReport>();
+  /** by host, then instance: a host speaks only for the nodes placed on it */
+  private reports = new Map<string, Map<string, HostInstanceReport>>();
 
   constructor(
     private readonly sql: Sql,
@@ -33,7 +34,9 @@ export class HostsDriver implements EngineDriver {
     const rows = await this.sql<HostRow[]>`select * from hosts`;
     this.known = new Map(rows.map((r) => [r.id, r]));
     this.reports = new Map(
-      rows.flatMap((r) => (r.state === 'READY' || r.state === 'DRAINING' ? r.reports : []).map((p) => [p.instanceId, p])),
+      rows
+        .filter((r) => r.state === 'READY' || r.state === 'DRAINING')
+        .map((r) => [r.id, new Map(r.reports.filter((p) => p && typeof p.instanceId === 'string').map((p) => [p.instanceId, p]))]),
     );
   }
 
@@ -86,12 +89,14 @@ export class HostsDriver implements EngineDriver {
   isAlive(instance: InstanceHandle): boolean | undefined {
     const host = this.remote(instance.hostId);
     if (!host) return this.local?.isAlive(instance);
-    return this.reports.get(instance.instanceId)?.alive;
+    const alive = this.reports.get(host.id)?.get(instance.instanceId)?.alive;
+    return typeof alive === 'boolean' ? alive : undefined;
   }
 
   oomKills(instance: InstanceHandle): number {
     const host = this.remote(instance.hostId);
     if (!host) return this.local?.oomKills(instance) ?? 0;
-    return this.reports.get(instance.instanceId)?.oomKills ?? 0;
+    const kills = this.reports.get(host.id)?.get(instance.instanceId)?.oomKills ?? 0;
+    return Number.isSafeInteger(kills) && kills > 0 ? kills : 0;
   }
 }

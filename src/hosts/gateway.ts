@@ -8,7 +8,7 @@ import type { WebSocket } from 'ws';
 import { credentialKey, welcomeProof } from '../engine/agent/credential.js';
 import type { HostControlMessage, HostInstanceReport, HostMessage } from '../engine/host/protocol.js';
 import type { LaunchedInstance } from '../engine/types.js';
-import type { HostService } from './service.js';
+import { MAX_REPORTS, type HostService } from './service.js';
 import { jsonFrame, pingOrTerminate, trackPongs } from '../platform/server/socket-frames.js';
 
 const HELLO_TIMEOUT_MS = 10_000;
@@ -98,7 +98,7 @@ export class HostGateway {
       const m = jsonFrame<HostMessage>(ws, data, isBinary, MAX_MESSAGE_BYTES);
       if (!m) return;
       if (session && m.type === 'heartbeat') {
-        this.beats.set(session.hostId, Array.isArray(m.instances) ? m.instances.slice(0, 10_000) : []);
+        this.beats.set(session.hostId, Array.isArray(m.instances) ? m.instances.slice(0, MAX_REPORTS) : []);
         return;
       }
       if (session && m.type === 'reply') {

@@ -26,6 +26,8 @@ export type JoinResult = { ok: true; host: HostRow; secret: string } | HostRefus
 export type HostHelloResult = { ok: true; host: HostRow; welcomeProof: string } | HostRefusal;
 
 const MAX_LABELS = 32;
+/** more node reports than any host could run are not stored */
+export const MAX_REPORTS = 10_000;
 const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
 const MAX_TOKEN_SECONDS = 30 * 24 * 3600;
 const DEFAULT_TOKEN_SECONDS = 3600;
@@ -175,7 +177,7 @@ export class HostService {
         diskMb: d.capacity.diskMb,
         installation: d.installation,
         connectedServer: serverId,
-        reports: Array.isArray(reports) ? reports : [],
+        reports: Array.isArray(reports) ? reports.slice(0, MAX_REPORTS) : [],
       });
       if (host.state === 'LOST') await this.changeState(tx, host, 'READY', 'heard from again');
       return { ok: true, host: (await q.hostById(tx, hostId))!, welcomeProof: welcomeProof(key, nonce, hostId) };
