@@ -402,6 +402,16 @@ describe('clusters on joined hosts', { timeout: 120_000 }, () => {
     await terminate(id);
   });
 
+  it('a lost MASTER ends its cluster TERMINATED_WITH_ERRORS', async () => {
+    const m = await join('master-host', ['pool=m1'], 1);
+    const id = await clusterOf('master-lost', [group('MASTER', 1, 'm1')]);
+    await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 60_000 });
+    await m.daemon.kill();
+    const ended = await waitForClusterState(server, id, ['TERMINATED_WITH_ERRORS'], { query: CLUSTER, timeoutMs: 60_000 });
+    expect(ended.stateChangeReason.code).toBe('INSTANCE_FAILURE');
+    expect(ended.stateChangeReason.message).toContain(`host ${m.host.id} (master-host) lost`);
+  });
+
   it('revokeHost closes its session for good and replaces its nodes', async () => {
     const id = await clusterOf('revoked', [group('MASTER', 1), group('CORE', 1, 'p1')]);
     const c = await waitForClusterState(server, id, ['WAITING'], { query: CLUSTER, timeoutMs: 60_000 });
