@@ -34,10 +34,10 @@ export async function hostsPage(
 export async function insertHost(db: Db, row: Omit<HostRow, 'createdAt' | 'updatedAt' | 'reports' | 'lastHeartbeatAt'>): Promise<HostRow> {
   const [created] = await db<HostRow[]>`
     insert into hosts (id, name, state, state_reason, embedded, connected_server, address, labels, vcpu, memory_mb, disk_mb,
-                       overcommit, installation, key_sealed, last_heartbeat_at)
+                       overcommit, installation, token_id, key_sealed, last_heartbeat_at)
     values (${row.id}, ${row.name}, ${row.state}, ${row.stateReason}, ${row.embedded}, ${row.connectedServer}, ${row.address},
             ${db.json(row.labels)}, ${row.vcpu}, ${row.memoryMb}, ${row.diskMb}, ${row.overcommit},
-            ${row.installation ? db.json(row.installation as never) : null}, ${row.keySealed}, now())
+            ${row.installation ? db.json(row.installation as never) : null}, ${row.tokenId}, ${row.keySealed}, now())
     on conflict (id) do update set name = excluded.name, address = excluded.address, labels = excluded.labels,
       vcpu = excluded.vcpu, memory_mb = excluded.memory_mb, disk_mb = excluded.disk_mb, overcommit = excluded.overcommit,
       installation = excluded.installation, connected_server = excluded.connected_server, last_heartbeat_at = now(), updated_at = now()
@@ -110,9 +110,13 @@ export async function hostEventHead(db: Db): Promise<number> {
   return row!.head;
 }
 
-export async function insertToken(db: Db, row: Pick<HostTokenRow, 'id' | 'hash' | 'labels' | 'expiresAt'>): Promise<HostTokenRow> {
+export async function insertToken(
+  db: Db,
+  row: Pick<HostTokenRow, 'id' | 'hash' | 'labels' | 'expiresAt' | 'singleUse'>,
+): Promise<HostTokenRow> {
   const [created] = await db<HostTokenRow[]>`
-    insert into host_tokens (id, hash, labels, expires_at) values (${row.id}, ${row.hash}, ${db.json(row.labels)}, ${row.expiresAt})
+    insert into host_tokens (id, hash, labels, expires_at, single_use)
+    values (${row.id}, ${row.hash}, ${db.json(row.labels)}, ${row.expiresAt}, ${row.singleUse})
     returning *`;
   return created!;
 }
@@ -124,12 +128,13 @@ export async function lockTokenByHash(db: Db, hash: string): Promise<HostTokenRo
 
 /** The labels of the token a host joined with ({} when none). */
 export async function tokenLabelsOf(db: Db, hostId: string): Promise<Record<string, string>> {
-  const [row] = await db<{ labels: Record<string, string> }[]>`select labels from host_tokens where used_by = ${hostId}`;
+  const [row] = await db<{ labels: Record<string, string> }[]>`
+    select t.labels from hosts h join host_tokens t on t.id = h.token_id where h.id = ${hostId}`;
   return row?.labels ?? {};
 }
 
 export async function useToken(db: Db, id: string, hostId: string): Promise<void> {
-  await db`update host_tokens set used_at = now(), used_by = ${hostId} where id = ${id}`;
+  await db`update host_tokens set used_at = coalesce(used_at, now()), used_by = coalesce(used_by, ${hostId}) where id = ${id}`;
 }
 
 /** The ids of the live nodes placed on a host (its `keep` list). */

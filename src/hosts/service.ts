@@ -93,8 +93,8 @@ export class HostService {
     return allocations(this.sql);
   }
 
-  /** A token a machine joins with (shown once; single use; void after `expiresInSeconds`). */
-  async createToken(input: { expiresInSeconds?: number | null; labels?: Record<string, string> | null }) {
+  /** A token machines join with (shown once; single use unless `singleUse: false`; void after `expiresInSeconds`). */
+  async createToken(input: { expiresInSeconds?: number | null; labels?: Record<string, string> | null; singleUse?: boolean | null }) {
     const seconds = requireIntInRange(input.expiresInSeconds ?? DEFAULT_TOKEN_SECONDS, 'expiresInSeconds', 1, MAX_TOKEN_SECONDS);
     const labels = validLabels(input.labels, 'labels');
     // the id in the token lets an unknown or used token be told from a mistyped one in logs, never more
@@ -104,6 +104,7 @@ export class HostService {
       hash: sha256(token),
       labels,
       expiresAt: new Date(Date.now() + seconds * 1_000),
+      singleUse: input.singleUse ?? true,
     });
     return { token, row };
   }
@@ -118,7 +119,8 @@ export class HostService {
     return this.sql.begin(async (tx): Promise<JoinResult> => {
       const row = typeof token === 'string' ? await q.lockTokenByHash(tx, sha256(token)) : undefined;
       if (!row) return { ok: false, code: 'BAD_TOKEN', message: 'unknown host token (create one with createHostToken)' };
-      if (row.usedAt) return { ok: false, code: 'TOKEN_USED', message: `this host token was already used (by host ${row.usedBy})` };
+      if (row.usedAt && row.singleUse)
+        return { ok: false, code: 'TOKEN_USED', message: `this host token was already used (by host ${row.usedBy})` };
       if (row.expiresAt.getTime() <= Date.now()) {
         return { ok: false, code: 'TOKEN_EXPIRED', message: `this host token expired at ${row.expiresAt.toISOString()}` };
       }
@@ -137,6 +139,7 @@ export class HostService {
         diskMb: d.capacity.diskMb,
         overcommit: 1,
         installation: d.installation,
+        tokenId: row.id,
         keySealed: this.secrets.encrypt(credentialKey(hostSecret)),
       });
       await q.useToken(tx, row.id, host.id);
@@ -293,6 +296,7 @@ export class HostService {
         diskMb: row.diskMb,
         overcommit: row.overcommit,
         installation: null,
+        tokenId: null,
         keySealed: null,
       });
       if (!existing) await q.appendHostEvent(tx, row.id, 'READY', `embedded host of server ${row.serverId}`);

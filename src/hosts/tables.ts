@@ -27,6 +27,8 @@ export const hosts = pgTable(
     /** placement allocates up to capacity × overcommit (instance types are nominal on a shared machine) */
     overcommit: real('overcommit').notNull(),
     installation: jsonb('installation').$type<HostInstallation>(),
+    /** the host token it joined with (its labels stay the host's) */
+    tokenId: text('token_id'),
     /** credentialKey(secret) of the host, sealed with the platform secrets key (null: embedded, or revoked) */
     keySealed: text('key_sealed'),
     /** what the host last said of its node agents (alive, pid, oomKills), by heartbeat */
@@ -44,7 +46,9 @@ export const hostTokens = pgTable('host_tokens', {
   hash: text('hash').notNull().unique(),
   labels: jsonb('labels').$type<Record<string, string>>().notNull(),
   expiresAt: ts('expires_at').notNull(),
-  /** set when a host joined with it (a used single-use token is refused) */
+  /** false: any number of hosts may join with it until it expires */
+  singleUse: boolean('single_use').notNull().default(true),
+  /** set when a host first joined with it (a used single-use token is refused) */
   usedAt: ts('used_at'),
   usedBy: text('used_by'),
   createdAt: ts('created_at').notNull().defaultNow(),

@@ -18,7 +18,7 @@ const HOST_FIELDS = `id name state stateReason embedded connected address labels
   overcommit lastHeartbeatAt installation { version } instances { id clusterId role state }`;
 const HOSTS = `query($filter: HostFilter) { hosts(first: 100, filter: $filter) { edges { node { ${HOST_FIELDS} } } } }`;
 const HOST = `query($id: ID!) { host(id: $id) { ${HOST_FIELDS} } }`;
-const CREATE_TOKEN = `mutation($input: CreateHostTokenInput) { createHostToken(input: $input) { token expiresAt labels } }`;
+const CREATE_TOKEN = `mutation($input: CreateHostTokenInput) { createHostToken(input: $input) { token expiresAt labels singleUse } }`;
 const DRAIN = `mutation($id: ID!) { drainHost(input: { id: $id }) { host { id state } } }`;
 const RESUME = `mutation($id: ID!) { resumeHost(input: { id: $id }) { host { id state } } }`;
 const REVOKE = `mutation($id: ID!) { revokeHost(input: { id: $id }) { host { id state } } }`;
@@ -134,7 +134,7 @@ const live = (c: any) => c.instances.filter((i: any) => i.state !== 'TERMINATED'
 describe('joining', { timeout: 120_000 }, () => {
   it('a host joins with a token, once; the token can not be used again, nor after it expired', async () => {
     const created = await server.data(CREATE_TOKEN, { input: { expiresInSeconds: 600, labels: { zone: 'z1' } } });
-    expect(created.createHostToken.labels).toEqual({ zone: 'z1' });
+    expect(created.createHostToken).toMatchObject({ labels: { zone: 'z1' }, singleUse: true });
     expect(Date.parse(created.createHostToken.expiresAt)).toBeGreaterThan(Date.now() + 500_000);
     const first = await newDataDir();
     const daemon = startDaemon(first, [
@@ -196,6 +196,19 @@ describe('joining', { timeout: 120_000 }, () => {
     const { hosts } = await server.data(HOSTS, {});
     expect(hosts.edges.filter((e: any) => e.node.name.startsWith('join-')).map((e: any) => e.node.name)).toEqual(['join-one']);
     await back.kill();
+  });
+
+  it('a token with singleUse: false lets several hosts join until it expires, each with its labels', async () => {
+    const shared = (await server.data(CREATE_TOKEN, { input: { singleUse: false, labels: { fleet: 'f1' } } })).createHostToken;
+    expect(shared.singleUse).toBe(false);
+    const [one, two] = await Promise.all(
+      ['fleet-1', 'fleet-2'].map(async (name) => startDaemon(await newDataDir(), ['--token', shared.token, '--name', name])),
+    );
+    for (const name of ['fleet-1', 'fleet-2']) {
+      expect((await hostNamed(name, (h) => h.state === 'READY')).labels).toEqual({ fleet: 'f1' });
+    }
+    await one!.kill();
+    await two!.kill();
   });
 
   it('refuses a host of another version, a wrong proof and malformed frames, saying why', async () => {

@@ -83,8 +83,9 @@ export class HostResolver {
     const { token, row } = await this.service.createToken({
       expiresInSeconds: input?.expiresInSeconds,
       labels: input?.labels as Record<string, string> | undefined,
+      singleUse: input?.singleUse,
     });
-    return { token, expiresAt: row.expiresAt, labels: row.labels };
+    return { token, expiresAt: row.expiresAt, labels: row.labels, singleUse: row.singleUse };
   }
 
   @Authorized('hosts:DrainHost')

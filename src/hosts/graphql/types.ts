@@ -61,6 +61,8 @@ export class CreateHostTokenInput {
   @Field(() => Int, { nullable: true, description: '1 to 2592000 (30 days); default 3600' }) expiresInSeconds?: number;
   @Field(() => JSONResolver, { nullable: true, description: 'labels the joining host gets (over its own of the same keys)' })
   labels?: unknown;
+  @Field(() => Boolean, { nullable: true, description: 'default true: one host joins with it; false: any number until it expires' })
+  singleUse?: boolean;
 }
 
 @ObjectType()
@@ -68,6 +70,7 @@ export class CreateHostTokenPayload {
   @Field(() => String, { description: 'shown once: `emberplane host join --token <it>`; single use' }) token!: string;
   @Field(() => DateTimeResolver) expiresAt!: Date;
   @Field(() => JSONResolver) labels!: Record<string, string>;
+  @Field(() => Boolean) singleUse!: boolean;
 }
 
 @InputType()
