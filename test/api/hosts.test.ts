@@ -166,7 +166,8 @@ describe('joining', { timeout: 120_000 }, () => {
     });
     expect(host.id).toMatch(/^h-/);
     expect(host.installation.version).toBe(JSON.parse(await fs.readFile('package.json', 'utf8')).version);
-    // the host keeps its own key only, readable by its owner only
+    // the host keeps its own key only, readable by its owner only (written once it got it: `joined`)
+    await waitUntil(() => daemon.output().includes(`joined as host ${host.id}`), 'the daemon to keep its key');
     const identity = path.join(first, 'host.json');
     expect(statSync(identity).mode & 0o777).toBe(0o600);
     expect(Object.keys(JSON.parse(await fs.readFile(identity, 'utf8'))).sort()).toEqual(['hostId', 'key']);
