@@ -8,6 +8,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { accessResolvers } from './access/module.js';
 import { clustersResolvers } from './clusters/module.js';
 import { functionsResolvers } from './functions/module.js';
+import { hostsResolvers } from './hosts/module.js';
 import { logsResolvers } from './logs/module.js';
 import { messagingResolvers } from './messaging/module.js';
 import type { ResolverInstances } from './platform/graphql/context.js';
@@ -22,6 +23,7 @@ const RESOLVER_CLASSES = [
   ...accessResolvers,
   ...logsResolvers,
   ...storageResolvers,
+  ...hostsResolvers,
   ...functionsResolvers,
   ...messagingResolvers,
   ...clustersResolvers,

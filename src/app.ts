@@ -8,6 +8,7 @@ import { AccessModule } from './access/module.js';
 import { apiSchema } from './api-schema.js';
 import { ClustersModule } from './clusters/module.js';
 import { FunctionsModule } from './functions/module.js';
+import { HostsModule } from './hosts/module.js';
 import { LogsModule } from './logs/module.js';
 import { MessagingModule } from './messaging/module.js';
 import type { Config } from './platform/config.js';
@@ -26,6 +27,7 @@ export interface Modules {
   access: AccessModule;
   logs: LogsModule;
   storage: StorageModule;
+  hosts: HostsModule;
   functions: FunctionsModule;
   messaging: MessagingModule;
   clusters: ClustersModule;
@@ -54,6 +56,7 @@ function createModules(platform: Platform): Modules {
   const { authenticate } = access;
   const logs = new LogsModule(platform);
   const storage = new StorageModule(platform, { authenticate, s3Credentials: access.s3Credentials });
+  const hosts = new HostsModule(platform, { storage: storage.storage });
   const functions = new FunctionsModule(platform, { logs: logs.logs, storage: storage.storage, access: access.keys });
   // a topic's function subscriptions are TOPIC triggers: a publish queues their deliveries
   const deliveries = new TriggerDeliveries(platform.sql, functions.functions, platform.log);
@@ -63,10 +66,11 @@ function createModules(platform: Platform): Modules {
     storage: storage.storage,
     sqlSteps: sqlStep,
     workloads: access.workloads,
+    hosts,
   });
   const sql = new SqlModule(platform, { storage: storage.storage, clusters });
   const triggers = new TriggersModule(platform, { deliveries, functions, messaging, authenticate });
-  return { access, logs, storage, functions, messaging, clusters, sql, triggers };
+  return { access, logs, storage, hosts, functions, messaging, clusters, sql, triggers };
 }
 
 export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}): Promise<RunningApp> {

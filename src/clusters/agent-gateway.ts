@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
+import { jsonFrame, pingOrTerminate, trackPongs } from '../platform/server/socket-frames.js';
 import type { StepRow } from './tables.js';
 import { ENDED_STEP_STATES } from './tables.js';
 import type { AgentLogLine, AgentMessage, ControlMessage, NodeEndpoints } from '../engine/types.js';
@@ -97,18 +98,8 @@ export class AgentGateway {
       ws.close(1011, 'report not recorded; reconnect and resend');
     };
     ws.on('message', (data, isBinary) => {
-      const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
-      if (isBinary || size > MAX_MESSAGE_BYTES) {
-        ws.close(4400, 'bad frame');
-        return;
-      }
-      let message: AgentMessage;
-      try {
-        message = JSON.parse(data.toString()) as AgentMessage;
-      } catch {
-        ws.close(4400, 'malformed message');
-        return;
-      }
+      const message = jsonFrame<AgentMessage>(ws, data, isBinary, MAX_MESSAGE_BYTES);
+      if (!message) return;
       // Liveness is recorded on arrival, not in turn: a queue of slow writes must not make a
       // healthy agent look silent.
       if (session) this.heartbeats.add(session.instanceId);
@@ -149,9 +140,7 @@ export class AgentGateway {
         })
         .catch((err) => failed(err, message.type));
     });
-    ws.on('pong', () => {
-      (ws as WebSocket & { alive?: boolean }).alive = true;
-    });
+    trackPongs(ws);
     ws.on('close', () => {
       clearTimeout(helloTimer);
       const s = session;
@@ -235,14 +224,7 @@ export class AgentGateway {
   /** Agent sockets that stopped answering pings are closed: their agent is reconnecting elsewhere. */
   private pingAll(): void {
     for (const s of this.sessions.values()) {
-      const ws = s.ws as WebSocket & { alive?: boolean };
-      if (ws.alive === false) {
-        this.log.warn({ instanceId: s.instanceId }, 'agent socket unresponsive; closing it');
-        ws.terminate();
-        continue;
-      }
-      ws.alive = false;
-      ws.ping();
+      if (!pingOrTerminate(s.ws)) this.log.warn({ instanceId: s.instanceId }, 'agent socket unresponsive; closed it');
     }
   }
 

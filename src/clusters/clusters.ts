@@ -12,6 +12,7 @@ import type { Secrets } from '../platform/secrets.js';
 import type { Principal } from '../platform/authorization.js';
 import { CLUSTER_OBJECT_ACTIONS, type WorkloadCredentials } from '../access/workload-credentials.js';
 import type { StorageService } from '../storage/service.js';
+import { validLabels } from '../hosts/service.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
 import { insertValidatedSteps, validateSteps, type StepInput, type StepService } from './steps.js';
 import { beginTermination, changeGroup } from './state-changes.js';
@@ -22,6 +23,8 @@ export interface InstanceGroupInput {
   role: InstanceRole;
   instanceType: string;
   count: number;
+  /** nodes only on hosts carrying all these labels */
+  hostLabels?: unknown;
   name?: string | null;
 }
 
@@ -59,6 +62,7 @@ function validateGroups(groups: readonly InstanceGroupInput[]): void {
     if (!instanceType(g.instanceType))
       throw badInput(`${field}.instanceType`, `unknown instance type "${g.instanceType.slice(0, 64)}"; see the instanceTypes query`);
     requireIntInRange(g.count, `${field}.count`, g.role === 'MASTER' ? 1 : 0, Limits.instancesPerGroup);
+    validLabels(g.hostLabels, `${field}.hostLabels`);
     if (g.role === 'MASTER') {
       masters++;
       if (g.count !== 1) throw badInput(`${field}.count`, 'the MASTER group must have exactly 1 instance');
@@ -126,6 +130,7 @@ export class ClusterService {
           role: g.role,
           instanceType: g.instanceType,
           requestedCount: g.count,
+          hostLabels: validLabels(g.hostLabels, `instanceGroups.${input.instanceGroups.indexOf(g)}.hostLabels`),
         });
         await appendEvent(tx, cluster.id, 'INSTANCE_GROUP', group.id, group.state, {
           previousState: null,

@@ -3,6 +3,7 @@ import type { Sql, Tx } from '../platform/db/client.js';
 import * as clustersQ from './queries/clusters.js';
 import * as q from './queries/instances.js';
 import * as stepsQ from './queries/steps.js';
+import { appendEvent } from './queries/events.js';
 import type { ClusterRow, InstanceEndpoints, InstanceGroupRow, InstanceRow, StepRow } from './tables.js';
 import { ACTIVE_CLUSTER_STATES, ENDED_CLUSTER_STATES } from './tables.js';
 import { helloProof, nextCredentialKey, welcomeProof } from '../engine/agent/credential.js';
@@ -68,6 +69,11 @@ export class InstanceService {
     return q.instanceById(this.sql, id);
   }
 
+  /** The live instances placed on a host. */
+  liveOnHost(hostId: string): Promise<InstanceRow[]> {
+    return q.liveInstancesPlacedOn(this.sql, hostId);
+  }
+
   /** A new join token for an instance about to be launched (an older agent for it is refused). */
   recordToken(instanceId: string, tokenHash: string): Promise<void> {
     return q.recordToken(this.sql, instanceId, tokenHash);
@@ -76,6 +82,40 @@ export class InstanceService {
   /** Records the agent process the engine launched for an instance. */
   recordLaunch(instanceId: string, pid: number, host: string, workdir: string): Promise<void> {
     return q.recordLaunch(this.sql, instanceId, { pid, host, workdir });
+  }
+
+  /**
+   * The controller chose the host of a new instance: recorded with its event (detail.hostId) in one
+   * transaction. An instance that waited for capacity is PROVISIONING again.
+   */
+  place(instanceId: string, host: { id: string; name: string }): Promise<void> {
+    return this.underLock(instanceId, async (tx, _cluster, instance) => {
+      if (instance.state === 'TERMINATED' || instance.hostId !== null) return;
+      const state = instance.state === 'AWAITING_FULFILLMENT' ? 'PROVISIONING' : instance.state;
+      await q.placeInstance(tx, instanceId, host.id, state);
+      await appendEvent(tx, instance.clusterId, 'INSTANCE', instanceId, state, {
+        previousState: instance.state,
+        role: instance.role,
+        pid: null,
+        hostId: host.id,
+        reasonMessage: `placed on host ${host.id} (${host.name})`,
+      });
+    });
+  }
+
+  /** No host has room for the instance: it waits (AWAITING_FULFILLMENT) with the reason, retried each pass. */
+  awaitCapacity(instanceId: string, reason: string): Promise<void> {
+    return this.underLock(instanceId, async (tx, _cluster, instance) => {
+      if (instance.state === 'TERMINATED' || instance.hostId !== null || instance.stateReasonMessage === reason) return;
+      await q.placeInstance(tx, instanceId, null, 'AWAITING_FULFILLMENT', { code: 'INSUFFICIENT_CAPACITY', message: reason });
+      await appendEvent(tx, instance.clusterId, 'INSTANCE', instanceId, 'AWAITING_FULFILLMENT', {
+        previousState: instance.state,
+        role: instance.role,
+        pid: null,
+        reasonCode: 'INSUFFICIENT_CAPACITY',
+        reasonMessage: reason,
+      });
+    });
   }
 
   /**
@@ -251,11 +291,16 @@ export class InstanceService {
   }
 
   /** Adds instance rows where a group has fewer live instances than requested (growth, healing). */
-  async fillGroups(clusterId: string, add: (tx: Tx, group: InstanceGroupRow, count: number) => Promise<void>): Promise<void> {
+  async fillGroups(
+    clusterId: string,
+    add: (tx: Tx, group: InstanceGroupRow, count: number) => Promise<void>,
+    /** live instances that don't count (TASK nodes being moved off a draining host) */
+    leaving: ReadonlySet<string> = new Set(),
+  ): Promise<void> {
     await this.sql.begin(async (tx) => {
       const cluster = (await clustersQ.lockCluster(tx, clusterId))!;
       if (!ACTIVE_CLUSTER_STATES.includes(cluster.state)) return;
-      const live = await q.liveInstancesOfCluster(tx, clusterId);
+      const live = (await q.liveInstancesOfCluster(tx, clusterId)).filter((i) => !leaving.has(i.id));
       for (const g of await clustersQ.groupsOfClusters(tx, [clusterId])) {
         const missing = g.requestedCount - live.filter((i) => i.groupId === g.id).length;
         if (missing > 0 && g.role !== 'MASTER') await add(tx, g, missing);

@@ -1,9 +1,9 @@
 // Clusters (the EMR model): clusters, instance groups and their nodes (node agents, through the agent
 // gateway), steps and their kinds, Spark (metastore, history), scaling, metrics and usage.
-import { LocalDriver } from '../engine/local/local-driver.js';
 import { detectSpark, type SparkRuntime } from '../engine/spark-runtime.js';
 import type { LogService } from '../logs/service.js';
 import type { WorkloadCredentials } from '../access/workload-credentials.js';
+import type { HostsModule } from '../hosts/module.js';
 import { perRequest } from '../platform/graphql/context.js';
 import type { HttpSurface, Module, StopOptions } from '../platform/module.js';
 import { Channel } from '../platform/notifications/channels.js';
@@ -14,13 +14,14 @@ import { AgentGateway } from './agent-gateway.js';
 import { ClusterService } from './clusters.js';
 import { EventService } from './events.js';
 import { ClusterResolver } from './graphql/cluster-resolver.js';
-import { InstanceResolver } from './graphql/instance-resolver.js';
+import { HostInstancesResolver, InstanceResolver } from './graphql/instance-resolver.js';
 import { StepResolver } from './graphql/step-resolver.js';
 import { SubscriptionResolver } from './graphql/subscription-resolver.js';
 import { applicationsWith, type ApplicationInfo } from './instance-types.js';
 import { InstanceService } from './instances.js';
 import { createClusterLoaders } from './loaders.js';
 import { ClusterController, handleOf } from './loops/cluster-controller.js';
+import type { PlacementRequest } from '../hosts/placement.js';
 import { StepDispatcher } from './loops/step-dispatcher.js';
 import { MetricsService } from './metrics.js';
 import { NodeConfigService } from './node-config.js';
@@ -40,6 +41,7 @@ export const clustersResolvers = [
   ClusterResolver,
   StepResolver,
   InstanceResolver,
+  HostInstancesResolver,
   SubscriptionResolver,
   ClusterScalingResolver,
   InstanceGroupScalingResolver,
@@ -68,12 +70,17 @@ export class ClustersModule implements Module {
   readonly http: HttpSurface;
   private readonly gateway: AgentGateway;
   private readonly dispatcher: StepDispatcher;
-  private readonly driver: LocalDriver;
   private readonly controller: ClusterController;
 
   constructor(
     private readonly platform: Platform,
-    deps: { logs: LogService; storage: StorageService; sqlSteps: StepKind; workloads: WorkloadCredentials },
+    private readonly deps: {
+      logs: LogService;
+      storage: StorageService;
+      sqlSteps: StepKind;
+      workloads: WorkloadCredentials;
+      hosts: HostsModule;
+    },
   ) {
     const { sql, config, log, secrets, serverId } = platform;
     const { storage, logs } = deps;
@@ -117,7 +124,16 @@ export class ClustersModule implements Module {
       idlePeriods: config.scalingIdlePeriods,
     });
     const usage = new UsageService(sql, loadPriceTable(config.priceTable));
-    const nodes = new NodeConfigService(sql, this.spark, config, this.metastore, deps.workloads, () => platform.address.agentUrl);
+    const nodes = new NodeConfigService(
+      sql,
+      this.spark,
+      config,
+      this.metastore,
+      deps.workloads,
+      () => platform.address.agentUrl,
+      deps.hosts.hosts,
+      () => platform.address.publicUrl,
+    );
 
     this.gateway = new AgentGateway(
       { instances: this.instances, steps: this.steps, logs, metrics: this.metrics, nodes, secrets },
@@ -126,33 +142,40 @@ export class ClustersModule implements Module {
       (clusterId) => this.dispatcher.kick(clusterId),
     );
     this.dispatcher = new StepDispatcher({ steps: this.steps }, this.gateway, serverId, log);
-    this.driver = new LocalDriver({
-      dataDir: config.dataDir,
-      sandbox: config.sandbox,
-      objectDirs: [config.bucketsDir, storage.tmpDir],
-      heartbeatMs: config.agentHeartbeatMs,
-      orphanSeconds: config.agentOrphanSeconds,
-      envPassthrough: config.agentEnvPassthrough,
-    });
     const scalingLoop = new ScalingController({ metrics: this.metrics, scaling: this.scaling }, log, config.metricsIntervalMs);
-    this.controller = new ClusterController({ sql, clusters: this.clusters, instances: this.instances }, this.driver, log, {
-      leaderDb: platform.leaderDb,
-      intervalMs: config.reconcileIntervalMs,
-      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
-      joinTimeoutMs: 60_000,
-      startupTimeoutMs: config.startupTimeoutSeconds * 1_000,
-      // longer than the agent's own shutdown (2 s for its steps, then a last flush)
-      stopGraceMs: 5_000,
-      controlPlaneUrls: () => platform.registry.agentUrls(),
-      decommissionTimeoutMs: config.sparkDecommissionTimeoutSeconds * 1_000,
-      afterPass: (active) => scalingLoop.pass(active),
-    });
+    const { hosts } = deps;
+    const controllerHosts = {
+      beforePass: (since: Date) => hosts.beforePass(since),
+      choose: (request: PlacementRequest) => hosts.placement.choose(request),
+      goneReason: (hostId: string | null) => hosts.goneReason(hostId),
+      draining: (hostId: string | null) => hosts.draining(hostId),
+    };
+    this.controller = new ClusterController(
+      { sql, clusters: this.clusters, instances: this.instances },
+      hosts.driver,
+      controllerHosts,
+      log,
+      {
+        leaderDb: platform.leaderDb,
+        intervalMs: config.reconcileIntervalMs,
+        heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+        joinTimeoutMs: 60_000,
+        startupTimeoutMs: config.startupTimeoutSeconds * 1_000,
+        // longer than the agent's own shutdown (2 s for its steps, then a last flush)
+        stopGraceMs: 5_000,
+        controlPlaneUrls: () => platform.registry.agentUrls(),
+        decommissionTimeoutMs: config.sparkDecommissionTimeoutSeconds * 1_000,
+        afterPass: (active) => scalingLoop.pass(active),
+        embeddedOnly: config.objectPathMapping,
+      },
+    );
 
     const loaders = perRequest(() => createClusterLoaders(sql, this.scaling, usage));
     this.resolvers = [
       new ClusterResolver(this.clusters, loaders),
       new StepResolver(this.steps, logs, loaders),
-      new InstanceResolver(),
+      new InstanceResolver(deps.hosts.hosts),
+      new HostInstancesResolver(this.instances),
       new SubscriptionResolver(this.clusters, this.events, this.steps, logs),
       new ClusterScalingResolver(this.scaling, this.clusters, this.metrics, loaders),
       new InstanceGroupScalingResolver(loaders),
@@ -178,6 +201,8 @@ export class ClustersModule implements Module {
       this.dispatcher.kick(key);
       this.controller.hint();
     },
+    // a host joined, came back, drained or was lost: nodes may now be placed, moved or replaced
+    [Channel.hostEvent]: () => this.controller.hint(),
   };
 
   caughtUp(): void {
@@ -199,9 +224,10 @@ export class ClustersModule implements Module {
   async stop(options: StopOptions): Promise<void> {
     await this.controller.stop();
     await this.dispatcher.stop();
-    if (options.stopAgents) {
-      const mine = await liveInstancesOnHost(this.platform.sql, this.driver.host);
-      await Promise.allSettled(mine.map((i) => this.driver.stop(handleOf(i), 2_000)));
+    const local = this.deps.hosts.local;
+    if (options.stopAgents && local) {
+      const mine = await liveInstancesOnHost(this.platform.sql, local.host);
+      await Promise.allSettled(mine.map((i) => local.stop(handleOf(i), 2_000)));
     }
     await this.gateway.close();
     await this.metrics.close();

@@ -102,6 +102,8 @@ export const instanceGroups = pgTable(
     instanceType: text('instance_type').notNull(),
     requestedCount: integer('requested_count').notNull(),
     state: text('state').$type<InstanceGroupState>().notNull(),
+    // the group's nodes go only on hosts carrying all these labels (docs/hosts.md "Placement")
+    hostLabels: jsonb('host_labels').$type<Record<string, string>>().notNull().default({}),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [index('instance_groups_cluster_idx').on(t.clusterId)],
@@ -128,6 +130,8 @@ export const instances = pgTable(
     nextTokenHash: text('next_token_hash'),
     pid: integer('pid'),
     host: text('host'),
+    // the host (hosts module) the instance was placed on; null until placed
+    hostId: text('host_id'),
     workdir: text('workdir'),
     // the server process whose gateway holds the agent's connection (null when disconnected)
     connectedServer: text('connected_server'),
@@ -138,7 +142,11 @@ export const instances = pgTable(
     readyAt: ts('ready_at'),
     endedAt: ts('ended_at'),
   },
-  (t) => [index('instances_cluster_idx').on(t.clusterId), index('instances_state_idx').on(t.state)],
+  (t) => [
+    index('instances_cluster_idx').on(t.clusterId),
+    index('instances_state_idx').on(t.state),
+    index('instances_host_idx').on(t.hostId),
+  ],
 );
 
 export const steps = pgTable(

@@ -4,7 +4,7 @@
 // uids (a server started as root) can only run an interpreter and a Spark every user may reach:
 // a pyenv under /root is passed over for the system's /usr/bin/python3.
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 export const PYSPARK_VERSION = '3.5.7';
@@ -129,4 +129,18 @@ function detect(options: DetectOptions): SparkRuntime {
   const java = resolveJava(options.javaHome);
   if (!java) return missing('Java was not found (JAVA_HOME or java on PATH): Spark needs a Java 17 runtime', python, sparkHome);
   return { available: true, reason: null, python, sparkHome, java };
+}
+
+/** where `npm run spark:install` puts s3a's jars (SPARK_JARS_DIR's default) */
+export const DEFAULT_SPARK_JARS_DIR = '/usr/local/share/emberplane/jars';
+
+// s3a for pyspark's Hadoop (3.3.4): what `npm run spark:install` puts in SPARK_JARS_DIR
+const S3A_JARS = [/^hadoop-aws-\d+\.\d+\.\d+\.jar$/, /^aws-java-sdk-bundle-\d+\.\d+\.\d+\.jar$/];
+
+/** hadoop-aws and the AWS SDK bundle in `dir`, both or none ([] when either is missing). */
+export function findS3aJars(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const files = readdirSync(dir).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const found = S3A_JARS.map((pattern) => files.filter((f) => pattern.test(f)).at(-1));
+  return found.every((f) => f !== undefined) ? found.map((f) => path.join(dir, f!)) : [];
 }

@@ -184,6 +184,8 @@ export interface InstanceLaunchSpec {
   memoryMb: number;
   token: string;
   controlPlaneUrls: string[];
+  /** the host the instance was placed on (a driver spanning hosts routes by it; a host's own driver ignores it) */
+  hostId?: string | null;
 }
 
 export interface LaunchedInstance {
@@ -196,6 +198,8 @@ export interface InstanceHandle {
   instanceId: string;
   pid: number | null;
   host: string | null;
+  /** the host the instance was placed on (see InstanceLaunchSpec.hostId) */
+  hostId?: string | null;
 }
 
 /** Starts and stops node agents. The local driver runs them as processes on this host. */

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULT_SPARK_JARS_DIR } from '../engine/spark-runtime.js';
 
 /**
  * Everything the server reads from its environment, in one place (docs/configuration.md lists each
@@ -52,6 +53,14 @@ export interface Config {
    * (on: nodes on this server's host); off: over the S3 endpoint, with the cluster's own credential
    */
   objectPathMapping: boolean;
+
+  // ---- hosts: the machines nodes run on ----
+  /** EMBEDDED_HOST: this server's own machine runs nodes (off: the server only controls; nodes go to joined hosts) */
+  embeddedHost: boolean;
+  /** EMBEDDED_HOST_OVERCOMMIT: placement allocates the server's own machine up to its capacity × this */
+  embeddedHostOvercommit: number;
+  /** HOST_LOST_AFTER_SECONDS: a joined host not heard from this long is LOST and its nodes replaced */
+  hostLostAfterSeconds: number;
 
   // ---- clusters: nodes, steps, scaling, metrics, usage ----
   /** an instance whose agent has not been heard from for this long is failed */
@@ -136,6 +145,14 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return value;
 }
 
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
 function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -160,6 +177,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((domain) => domain.trim().toLowerCase())
       .filter(Boolean),
     objectPathMapping: onOff(env, 'OBJECT_PATH_MAPPING', true),
+    embeddedHost: onOff(env, 'EMBEDDED_HOST', true),
+    // instance types are nominal on the server's own machine: many nodes share it, as before hosts
+    embeddedHostOvercommit: positive(env, 'EMBEDDED_HOST_OVERCOMMIT', 1_000),
+    hostLostAfterSeconds: int(env, 'HOST_LOST_AFTER_SECONDS', 10),
     databaseUrl: env.DATABASE_URL || undefined,
     adminApiKey: env.ADMIN_API_KEY || undefined,
     secretsKey: env.SECRETS_KEY || undefined,
@@ -179,7 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     python: env.PYTHON || undefined,
     sparkHome: env.SPARK_HOME || undefined,
     sparkDecommissionTimeoutSeconds: int(env, 'SPARK_DECOMMISSION_TIMEOUT_SECONDS', 3_600),
-    sparkJarsDir: env.SPARK_JARS_DIR || '/usr/local/share/emberplane/jars',
+    sparkJarsDir: env.SPARK_JARS_DIR || DEFAULT_SPARK_JARS_DIR,
     duckdbExtensionsDir: env.DUCKDB_EXTENSIONS_DIR || '/usr/local/share/emberplane/duckdb-extensions',
     sparkWarehouseBucket: env.SPARK_WAREHOUSE_BUCKET || 'emberplane-warehouse',
     sparkEventLogBucket: env.SPARK_EVENT_LOG_BUCKET || 'emberplane-spark-events',

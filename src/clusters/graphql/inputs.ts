@@ -8,6 +8,11 @@ export class InstanceGroupInput {
   @Field(() => InstanceRole) role!: InstanceRole;
   @Field(() => String, { description: 'a name from the instanceTypes query' }) instanceType!: string;
   @Field(() => Int) count!: number;
+  @Field(() => JSONResolver, {
+    nullable: true,
+    description: 'an object of strings: the group’s nodes go only on hosts carrying all these labels (docs/hosts.md)',
+  })
+  hostLabels?: unknown;
 }
 
 @InputType()

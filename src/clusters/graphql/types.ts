@@ -41,6 +41,8 @@ export class InstanceGroup {
   @Field(() => String) instanceType!: string;
   @Field(() => InstanceGroupState) state!: InstanceGroupState;
   @Field(() => Int, { description: 'how many instances the group should have' }) requestedCount!: number;
+  @Field(() => JSONResolver, { description: 'its nodes go only on hosts carrying all these labels ({}: any host)' })
+  hostLabels!: Record<string, string>;
   @Field(() => DateTimeResolver) createdAt!: Date;
 }
 
@@ -48,6 +50,7 @@ export class InstanceGroup {
 export class Instance {
   @Field(() => ID) id!: string;
   @Field(() => ID) groupId!: string;
+  @Field(() => ID) clusterId!: string;
   @Field(() => InstanceRole) role!: InstanceRole;
   @Field(() => String) instanceType!: string;
   @Field(() => InstanceState) state!: InstanceState;

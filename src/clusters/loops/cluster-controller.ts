@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { Sql } from '../../platform/db/client.js';
 import * as clustersQ from '../queries/clusters.js';
 import * as instancesQ from '../queries/instances.js';
-import { ACTIVE_CLUSTER_STATES, type ClusterRow, type InstanceRow } from '../tables.js';
+import { ACTIVE_CLUSTER_STATES, type ClusterRow, type InstanceGroupRow, type InstanceRow } from '../tables.js';
+import type { PlacementRequest, PlacementResult } from '../../hosts/placement.js';
 import type { EngineDriver, InstanceHandle } from '../../engine/types.js';
 import { instanceType } from '../instance-types.js';
 import { newInstanceToken } from '../clusters.js';
@@ -25,12 +26,24 @@ export interface ClusterControllerOptions {
   decommissionTimeoutMs: number;
   /** singleton work that rides on the leader's pass (metrics sampling, scaling policies) */
   afterPass?: (active: ClusterRow[]) => Promise<void>;
+  /** OBJECT_PATH_MAPPING=on: nodes need this server's disk, so they go on its own host only */
+  embeddedOnly: boolean;
+}
+
+/** What the controller asks of the hosts (the hosts module): placement, and which hosts are gone or draining. */
+export interface ControllerHosts {
+  /** the leader's host work first: silent hosts become LOST; their last reports are read */
+  beforePass(leaderSince: Date): Promise<void>;
+  choose(request: PlacementRequest): Promise<PlacementResult>;
+  /** why nodes on that host are gone (LOST, REVOKED), or null */
+  goneReason(hostId: string | null): string | null;
+  draining(hostId: string | null): boolean;
 }
 
 const LEADER_LOCK = 7263010;
 const FAILURE_WINDOW_MS = 10 * 60_000;
 
-export const handleOf = (i: InstanceRow): InstanceHandle => ({ instanceId: i.id, pid: i.pid, host: i.host });
+export const handleOf = (i: InstanceRow): InstanceHandle => ({ instanceId: i.id, pid: i.pid, host: i.host, hostId: i.hostId });
 
 /** The services it uses. */
 export interface ClusterControllerServices {
@@ -62,6 +75,7 @@ export class ClusterController {
   constructor(
     private readonly services: ClusterControllerServices,
     private readonly driver: EngineDriver,
+    private readonly hosts: ControllerHosts,
     private readonly log: Logger,
     private readonly options: ClusterControllerOptions,
   ) {
@@ -134,6 +148,7 @@ export class ClusterController {
   private async pass(): Promise<void> {
     if (!(await this.ensureLeader())) return;
     const { sql } = this.services;
+    await this.hosts.beforePass(new Date(this.leaderSince));
     const active = await clustersQ.clustersInStates(sql, [...ACTIVE_CLUSTER_STATES, 'TERMINATING']);
     for (const cluster of active) {
       if (cluster.state === 'TERMINATING') await this.terminate(cluster);
@@ -156,7 +171,11 @@ export class ClusterController {
       );
       return;
     }
-    const short = groups.filter((g) => g.role !== 'MASTER' && live.filter((i) => i.groupId === g.id).length < g.requestedCount);
+    // TASK nodes on a draining host are moved: replaced elsewhere first, then decommissioned (below)
+    const leaving = new Set(live.filter((i) => i.role === 'TASK' && this.hosts.draining(i.hostId)).map((i) => i.id));
+    const short = groups.filter(
+      (g) => g.role !== 'MASTER' && live.filter((i) => i.groupId === g.id && !leaving.has(i.id)).length < g.requestedCount,
+    );
     if (short.length) {
       // a group whose nodes keep dying is not refilled forever (EMR: too many failures end the cluster)
       const failures = await instancesQ.recentFailures(services.sql, cluster.id, new Date(now - FAILURE_WINDOW_MS));
@@ -170,7 +189,7 @@ export class ClusterController {
         return;
       }
       // growth or healing: new instance rows first (with their events), launched below
-      await services.instances.fillGroups(cluster.id, (tx, group, count) => services.clusters.addInstances(tx, group, count));
+      await services.instances.fillGroups(cluster.id, (tx, group, count) => services.clusters.addInstances(tx, group, count), leaving);
       live = await instancesQ.liveInstancesOfCluster(services.sql, cluster.id);
     }
     const spark = cluster.applications.includes('SPARK');
@@ -180,7 +199,16 @@ export class ClusterController {
       if (instance.pid === null) {
         // Spark workers need the master's URL, which the MASTER node reports when it is ready
         const waitsForMaster = spark && instance.role !== 'MASTER' && cluster.sparkMasterUrl === null;
-        if (!this.launched.has(instance.id) && !waitsForMaster) this.track(instance.id, this.launch(cluster, instance));
+        if (this.launched.has(instance.id) || waitsForMaster) continue;
+        const gone = this.hosts.goneReason(instance.hostId);
+        if (gone) {
+          // placed on a host that went away before its agent was launched: failed, and replaced
+          this.track(instance.id, services.instances.fail(instance.id, { code: 'INSTANCE_FAILURE', message: gone }));
+          continue;
+        }
+        const group = groups.find((g) => g.id === instance.groupId)!;
+        const placed = instance.hostId ?? (await this.place(instance, group));
+        if (placed) this.track(instance.id, this.launch(cluster, { ...instance, hostId: placed }));
         continue;
       }
       const failure = this.diagnose(instance, now);
@@ -194,18 +222,19 @@ export class ClusterController {
         );
       }
     }
-    // shrink: stop the newest surplus instances, those not yet running first
+    // shrink: stop the newest surplus instances, those not yet running first; nodes leaving a
+    // draining host once their replacements run
     for (const group of groups) {
+      if (group.role === 'MASTER') continue;
       const mine = live.filter((i) => i.groupId === group.id);
-      const surplus = mine.length - group.requestedCount;
-      if (surplus <= 0 || group.role === 'MASTER') continue;
-      const victims = [...mine]
+      const staying = mine.filter((i) => !leaving.has(i.id));
+      const replaced = staying.filter((i) => i.state === 'RUNNING').length >= group.requestedCount;
+      const moved = replaced ? mine.filter((i) => leaving.has(i.id)) : [];
+      const surplus = [...staying]
         .sort((a, b) => Number(a.state === 'RUNNING') - Number(b.state === 'RUNNING') || b.createdAt.getTime() - a.createdAt.getTime())
-        .slice(0, surplus);
-      for (const v of victims) {
-        if (this.busy.has(v.id)) continue;
-        this.track(v.id, this.shrink(v, spark));
-      }
+        .slice(0, Math.max(0, staying.length - group.requestedCount));
+      for (const v of surplus) if (!this.busy.has(v.id)) this.track(v.id, this.shrink(v, spark, 'Instance group shrunk'));
+      for (const v of moved) if (!this.busy.has(v.id)) this.track(v.id, this.shrink(v, spark, `Host ${v.hostId} draining: moved`));
     }
     if (
       cluster.state === 'WAITING' &&
@@ -221,18 +250,21 @@ export class ClusterController {
    * task completion"): it takes no new work and leaves once its executors are done, or when the
    * decommission timeout has passed; Spark reruns whatever was cut off.
    */
-  private async shrink(instance: InstanceRow, spark: boolean): Promise<void> {
+  private async shrink(instance: InstanceRow, spark: boolean, why: string): Promise<void> {
     const handle = handleOf(instance);
     if (spark && instance.state === 'RUNNING') {
       this.log.info({ instanceId: instance.id }, 'decommissioning Spark worker');
       await this.driver.decommission(handle, this.options.decommissionTimeoutMs + 30_000);
     }
     await this.driver.stop(handle, this.options.stopGraceMs);
-    await this.services.instances.terminated(instance.id, { code: 'USER_REQUEST', message: 'Instance group shrunk' });
+    await this.services.instances.terminated(instance.id, { code: 'USER_REQUEST', message: why });
   }
 
   /** Why an instance must be considered dead, or null. */
   private diagnose(instance: InstanceRow, now: number): string | null {
+    // its host is gone: whatever the host still runs of it is stopped when it comes back (`keep`)
+    const gone = this.hosts.goneReason(instance.hostId);
+    if (gone) return gone;
     // over its instance type's memory the kernel killed inside the node: it is failed (and
     // replaced) like a dead node, whether or not its agent noticed
     const oomKills = this.driver.oomKills(handleOf(instance));
@@ -257,6 +289,26 @@ export class ClusterController {
     return null;
   }
 
+  /**
+   * The host for a new instance, recorded with its event; null when none has room (the instance
+   * waits with the reason, and the next pass tries again).
+   */
+  private async place(instance: InstanceRow, group: InstanceGroupRow): Promise<string | null> {
+    const choice = await this.hosts.choose({
+      instanceType: instance.instanceType,
+      role: instance.role,
+      groupId: group.id,
+      labels: group.hostLabels,
+      embeddedOnly: this.options.embeddedOnly,
+    });
+    if (!choice.host) {
+      await this.services.instances.awaitCapacity(instance.id, choice.reason);
+      return null;
+    }
+    await this.services.instances.place(instance.id, choice.host);
+    return choice.host.id;
+  }
+
   private async launch(cluster: ClusterRow, instance: InstanceRow): Promise<void> {
     const type = instanceType(instance.instanceType)!;
     this.launched.add(instance.id);
@@ -272,6 +324,7 @@ export class ClusterController {
         memoryMb: type.memoryMb,
         token,
         controlPlaneUrls: this.options.controlPlaneUrls(),
+        hostId: instance.hostId,
       });
       await this.services.instances.recordLaunch(instance.id, launched.pid, launched.host, launched.workdir);
       this.log.info({ instanceId: instance.id, pid: launched.pid }, 'node agent launched');

@@ -98,8 +98,8 @@ export async function clustersInStates(db: Db, states: ClusterState[]): Promise<
 
 export async function insertGroup(db: Db, g: Omit<InstanceGroupRow, 'createdAt' | 'state'>): Promise<InstanceGroupRow> {
   const [row] = await db<InstanceGroupRow[]>`
-    insert into instance_groups (id, cluster_id, role, instance_type, requested_count, state)
-    values (${g.id}, ${g.clusterId}, ${g.role}, ${g.instanceType}, ${g.requestedCount}, 'PROVISIONING')
+    insert into instance_groups (id, cluster_id, role, instance_type, requested_count, state, host_labels)
+    values (${g.id}, ${g.clusterId}, ${g.role}, ${g.instanceType}, ${g.requestedCount}, 'PROVISIONING', ${db.json(g.hostLabels)})
     returning *`;
   return row!;
 }

@@ -108,3 +108,20 @@ export async function recentFailures(db: Db, clusterId: string, since: Date): Pr
 export async function setEndpoints(db: Db, id: string, endpoints: InstanceEndpoints): Promise<void> {
   await db`update instances set endpoints = ${db.json(endpoints as never)} where id = ${id}`;
 }
+
+/** The instance's host (null: not placed yet) and the state placing leads to, its reason with it (cleared without one). */
+export async function placeInstance(
+  db: Db,
+  id: string,
+  hostId: string | null,
+  state: InstanceState,
+  reason: { code: string; message: string } | null = null,
+): Promise<void> {
+  await db`update instances set host_id = ${hostId}, state = ${state},
+             state_reason_code = ${reason?.code ?? null}, state_reason_message = ${reason?.message ?? null}
+           where id = ${id}`;
+}
+
+export async function liveInstancesPlacedOn(db: Db, hostId: string): Promise<InstanceRow[]> {
+  return db<InstanceRow[]>`select * from instances where state <> 'TERMINATED' and host_id = ${hostId} order by created_at, id`;
+}

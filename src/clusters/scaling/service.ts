@@ -381,13 +381,16 @@ export class ScalingService {
       if (group) {
         group = await changeGroup(tx, group, { requestedCount: d.to, state: 'RESIZING' });
       } else {
-        const type = (groups.find((g) => g.role === 'CORE') ?? groups.find((g) => g.role === 'MASTER'))!.instanceType;
+        const model = (groups.find((g) => g.role === 'CORE') ?? groups.find((g) => g.role === 'MASTER'))!;
+        const type = model.instanceType;
         group = await clustersQ.insertGroup(tx, {
           id: newId('ig'),
           clusterId: cluster.id,
           role: 'TASK',
           instanceType: type,
           requestedCount: d.to,
+          // a TASK group made by scaling goes where the cluster's CORE nodes may go
+          hostLabels: model.hostLabels,
         });
         await appendEvent(tx, cluster.id, 'INSTANCE_GROUP', group.id, group.state, {
           previousState: null,

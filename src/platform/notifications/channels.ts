@@ -24,6 +24,10 @@ export const Channel = {
   queue: 'ep_queue',
   /** `<functionName>` a function, its versions or aliases changed: servers drop what they cached of it */
   functions: 'ep_function',
+  /** `hosts:<seq>` a host joined or changed state (hosts module): subscribers follow it, controllers may have work */
+  hostEvent: 'ep_host_event',
+  /** `<serverId>:<sealed request>` / `<serverId>:<sealed reply>`: a call for a host connected to another server (hosts/relay.ts) */
+  hostRelay: 'ep_host_relay',
 } as const;
 export type ChannelName = (typeof Channel)[keyof typeof Channel];
 

@@ -1,0 +1,188 @@
+// The control plane's side of the host protocol (engine/host/protocol.ts) at /host: challenge, then
+// join (a host token) or hello (the host's key), then welcome and the `keep` list; heartbeats with
+// the host's reports, batched into one UPDATE a second; requests (launch, stop, decommission) with
+// a requestId, answered by `reply`.
+import crypto from 'node:crypto';
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import { credentialKey, welcomeProof } from '../engine/agent/credential.js';
+import type { HostControlMessage, HostInstanceReport, HostMessage } from '../engine/host/protocol.js';
+import type { LaunchedInstance } from '../engine/types.js';
+import { MAX_REPORTS, type HostService } from './service.js';
+import { jsonFrame, pingOrTerminate, trackPongs } from '../platform/server/socket-frames.js';
+
+const HELLO_TIMEOUT_MS = 10_000;
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+const PING_INTERVAL_MS = 5_000;
+
+type Request = Extract<HostControlMessage, { type: 'launch' | 'stop' | 'decommission' }>;
+/** a request as the caller gives it: the gateway numbers it */
+export type HostRequest = Request extends infer R ? (R extends { requestId: string } ? Omit<R, 'requestId'> : never) : never;
+
+interface Pending {
+  resolve(result: LaunchedInstance | undefined): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+interface HostSession {
+  hostId: string;
+  ws: WebSocket;
+  pending: Map<string, Pending>;
+}
+
+export class HostGateway {
+  private sessions = new Map<string, HostSession>();
+  private beats = new Map<string, HostInstanceReport[]>();
+  private timer: NodeJS.Timeout;
+  private pingTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly hosts: HostService,
+    private readonly serverId: string,
+    private readonly log: Logger,
+    private readonly heartbeatMs: number,
+  ) {
+    this.timer = setInterval(() => this.flushHeartbeats(), 1_000);
+    this.timer.unref();
+    this.pingTimer = setInterval(() => this.pingAll(), PING_INTERVAL_MS);
+    this.pingTimer.unref();
+  }
+
+  /** whether the host's session is held by this server */
+  holds(hostId: string): boolean {
+    return this.sessions.has(hostId);
+  }
+
+  /** Sends a request to a host connected here and waits for its reply (rejects after `timeoutMs` or when the session closes). */
+  request(hostId: string, message: HostRequest, timeoutMs: number): Promise<LaunchedInstance | undefined> {
+    const session = this.sessions.get(hostId);
+    if (!session || session.ws.readyState !== session.ws.OPEN)
+      return Promise.reject(new Error(`host ${hostId} is not connected to this server`));
+    const requestId = crypto.randomUUID();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        session.pending.delete(requestId);
+        reject(new Error(`host ${hostId} did not answer ${message.type} within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      session.pending.set(requestId, { resolve, reject, timer });
+      session.ws.send(JSON.stringify({ ...message, requestId }));
+    });
+  }
+
+  accept(ws: WebSocket, remote: string): void {
+    let session: HostSession | null = null;
+    let chain: Promise<void> = Promise.resolve();
+    const send = (m: HostControlMessage) => ws.send(JSON.stringify(m));
+    const refuse = (code: string, message: string) => {
+      this.log.warn({ remote, code, message }, 'host refused');
+      send({ type: 'error', code, message });
+      ws.close(4403, 'refused');
+    };
+    const helloTimer = setTimeout(() => {
+      if (!session) ws.close(4408, 'hello timeout');
+    }, HELLO_TIMEOUT_MS);
+    const nonce = crypto.randomBytes(32).toString('base64url');
+    send({ type: 'challenge', nonce });
+    const welcome = async (hostId: string, key: string) => {
+      clearTimeout(helloTimer);
+      const previous = this.sessions.get(hostId);
+      if (previous && previous.ws !== ws) previous.ws.close(4409, 'replaced by a newer connection');
+      session = { hostId, ws, pending: new Map() };
+      this.sessions.set(hostId, session);
+      send({ type: 'welcome', hostId, proof: welcomeProof(key, nonce, hostId), heartbeatMs: this.heartbeatMs });
+      send({ type: 'keep', instanceIds: await this.hosts.keep(hostId) });
+      this.log.info({ hostId, remote }, 'host connected');
+    };
+    ws.on('message', (data, isBinary) => {
+      const m = jsonFrame<HostMessage>(ws, data, isBinary, MAX_MESSAGE_BYTES);
+      if (!m) return;
+      if (session && m.type === 'heartbeat') {
+        this.beats.set(session.hostId, Array.isArray(m.instances) ? m.instances.slice(0, MAX_REPORTS) : []);
+        return;
+      }
+      if (session && m.type === 'reply') {
+        const pending = session.pending.get(String(m.requestId));
+        if (!pending) return;
+        session.pending.delete(String(m.requestId));
+        clearTimeout(pending.timer);
+        if (m.ok) pending.resolve(m.result);
+        else pending.reject(new Error(`host ${session.hostId}: ${String(m.error).slice(0, 2_000)}`));
+        return;
+      }
+      chain = chain
+        .then(async () => {
+          if (session) return; // join/hello once per connection; anything else before one is refused below
+          if (m.type === 'join') {
+            const result = await this.hosts.join(String(m.token), m, this.serverId);
+            if (!result.ok) return refuse(result.code, result.message);
+            send({ type: 'joined', hostId: result.host.id, secret: result.secret });
+            await welcome(result.host.id, credentialKey(result.secret));
+          } else if (m.type === 'hello') {
+            const result = await this.hosts.hello(String(m.hostId), nonce, String(m.proof), m, m.instances, this.serverId);
+            if (!result.ok) return refuse(result.code, result.message);
+            await welcome(result.host.id, this.hosts.keyOf(result.host));
+          } else {
+            ws.close(4401, 'join or hello first');
+          }
+        })
+        .catch((err) => {
+          this.log.error({ err }, 'host message not handled');
+          ws.close(1011, 'not recorded; reconnect');
+        });
+    });
+    trackPongs(ws);
+    ws.on('close', () => {
+      clearTimeout(helloTimer);
+      const s = session as HostSession | null;
+      if (!s) return;
+      for (const p of s.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(new Error(`host ${s.hostId} disconnected`));
+      }
+      if (this.sessions.get(s.hostId) !== s) return;
+      this.sessions.delete(s.hostId);
+      this.hosts.disconnected(s.hostId, this.serverId).catch((err) => this.log.warn({ err }, 'host disconnect not recorded'));
+      this.log.info({ hostId: s.hostId }, 'host disconnected');
+    });
+    ws.on('error', (err) => this.log.warn({ err }, 'host socket error'));
+  }
+
+  /**
+   * A host changed (any server): sessions held here of hosts that were revoked are told so and
+   * closed; those of hosts marked LOST meanwhile are closed, so that their daemon says hello again
+   * (READY, with a fresh `keep` list).
+   */
+  async recheck(): Promise<void> {
+    for (const s of [...this.sessions.values()]) {
+      const host = await this.hosts.get(s.hostId);
+      if (host?.state === 'REVOKED') {
+        s.ws.send(JSON.stringify({ type: 'error', code: 'REVOKED', message: `host ${s.hostId} was revoked` } satisfies HostControlMessage));
+        s.ws.close(4403, 'revoked');
+      } else if (host?.state === 'LOST') {
+        s.ws.close(4410, 'marked lost; say hello again');
+      }
+    }
+  }
+
+  private pingAll(): void {
+    for (const s of this.sessions.values()) {
+      if (!pingOrTerminate(s.ws)) this.log.warn({ hostId: s.hostId }, 'host socket unresponsive; closed it');
+    }
+  }
+
+  private flushHeartbeats(): void {
+    if (this.beats.size === 0) return;
+    const beats = [...this.beats].map(([id, reports]) => ({ id, reports }));
+    this.beats.clear();
+    this.hosts.heartbeats(beats).catch((err) => this.log.warn({ err }, 'host heartbeats not recorded'));
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    clearInterval(this.pingTimer);
+    this.flushHeartbeats();
+    for (const s of this.sessions.values()) s.ws.close(1001, 'server shutting down');
+    this.sessions.clear();
+  }
+}
