@@ -73,10 +73,14 @@ export class HostsDriver implements EngineDriver {
     return launched;
   }
 
-  /** A host connected nowhere is told at its next hello (`keep`) to stop what it should not run. */
+  /**
+   * A host that is LOST, revoked or connected nowhere is told at its next hello (`keep`) to stop
+   * what it should not run: nothing to wait for now (a failing call would only be retried at once).
+   */
   async stop(instance: InstanceHandle, graceMs: number): Promise<void> {
     const host = this.remote(instance.hostId);
     if (!host) return this.local?.stop(instance, graceMs);
+    if (host.state === 'LOST' || host.state === 'REVOKED') return;
     await this.call(host, { type: 'stop', instance, graceMs }, graceMs);
   }
 

@@ -51,7 +51,8 @@ export class HostGateway {
 
   /** whether the host's session is held by this server */
   holds(hostId: string): boolean {
-    return this.sessions.has(hostId);
+    const session = this.sessions.get(hostId);
+    return session !== undefined && session.ws.readyState === session.ws.OPEN;
   }
 
   /** Sends a request to a host connected here and waits for its reply (rejects after `timeoutMs` or when the session closes). */
@@ -160,7 +161,9 @@ export class HostGateway {
         s.ws.send(JSON.stringify({ type: 'error', code: 'REVOKED', message: `host ${s.hostId} was revoked` } satisfies HostControlMessage));
         s.ws.close(4403, 'revoked');
       } else if (host?.state === 'LOST') {
-        s.ws.close(4410, 'marked lost; say hello again');
+        // no closing handshake: a host marked LOST is silent, and a socket left CLOSING for the
+        // handshake's timeout would still look held; a live daemon reconnects at once
+        s.ws.terminate();
       }
     }
   }
