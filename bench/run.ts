@@ -39,6 +39,7 @@ import { probeLimits } from '../src/engine/sandbox/limits.js';
 import { nsToMs } from './clock.mjs';
 import { benchSchedule } from './schedule.js';
 import { benchHostile } from './hostile.js';
+import { benchHosts } from './hosts.js';
 import { benchHttpTrigger } from './http-trigger.js';
 import { benchSpark } from './spark.js';
 import { Api, EventWatch, fsyncFile, median, ms, realtimeClock, sleep, summarize, waitUntil, type Summary } from './lib.js';
@@ -72,7 +73,7 @@ const LOG_SUBSCRIBERS = [1, 1_000];
 const OBJECT_MB = 200;
 const OBJECT_RUNS = 3;
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9,10,12,13,14').split(',').map((f) => Number(f.trim())));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9,10,12,13,14,15').split(',').map((f) => Number(f.trim())));
 
 // ---- results ----
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
@@ -1370,6 +1371,23 @@ async function main() {
     await figure('14. S3 endpoint: aws CLI and boto3 throughput, small objects with the SDK v3', () =>
       profiled('s3', () => benchS3({ api, tmp, startBareServer, record, say, results })),
     );
+
+  if (ONLY.has(15))
+    await figure("15. hosts: placement on a joined host vs on the server's own machine", async () => {
+      const r = await benchHosts({ config, databaseUrl: pg.url, tmp, log, say });
+      say(
+        `  createCluster -> WAITING, MASTER on the joined host: p50 ${ms(r.remote.p50, 0)}  max ${ms(r.remote.max, 0)}  (n=${r.remote.n})`,
+      );
+      say(`  the same on the server's own machine (embedded host): p50 ${ms(r.local.p50, 0)}  max ${ms(r.local.max, 0)}  (n=${r.local.n})`);
+      results.figure15 = r;
+      record({
+        figure: '15. placement: create -> node ready on a joined host (loopback)',
+        value: `p50 ${ms(r.remote.p50, 0)} (${r.ratio.toFixed(2)}x local)`,
+        baseline: `embedded host p50 ${ms(r.local.p50, 0)}`,
+        target: 'none (issue: report)',
+        verdict: 'INFO',
+      });
+    });
 
   printSummary();
   const out = path.join(ROOT, 'bench-results', 'latest.json');
