@@ -1,5 +1,7 @@
 // SPARK steps: spark-submit in client mode on the master node against the cluster's Spark, with an
 // app and data from buckets, progress from Spark's status API and the driver's output as logs.
+// The tests share one cluster (a Spark cluster's start is the dearest part of a test): it starts
+// with two workers for the healing and shrinking tests, which leave it with one for the rest.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -47,19 +49,151 @@ function readCounts(dir: string): Map<string, number> {
 
 describe.skipIf(!sparkAvailable)('SPARK steps', () => {
   let server: TestServer;
+  /** the cluster every test runs its steps on */
+  let id: string;
   const fixtures = new Fixtures();
+  const shared = new Fixtures();
   beforeAll(async () => {
     server = await startTestServer({ heartbeatTimeoutMs: 5_000, sparkDecommissionTimeoutSeconds: 120 });
+    id = shared.cluster(
+      await createCluster(server, {
+        name: 'steps',
+        applications: ['SPARK'],
+        instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
+      }),
+    );
   });
   afterEach(async () => {
     await fixtures.cleanup(server);
   });
   afterAll(async () => {
+    if (server) await shared.cleanup(server);
     await server?.close();
   });
 
-  const logsOf = async (id: string) =>
-    allPages<{ stream: string; text: string }>(async (after) => (await server.data(LOGS, { id, after })).step.logs);
+  const logsOf = async (stepId: string) =>
+    allPages<{ stream: string; text: string }>(async (after) => (await server.data(LOGS, { id: stepId, after })).step.logs);
+
+  it('refuses SPARK steps on clusters without SPARK, apps that are missing or not .py/.jar, and conf the cluster owns', async () => {
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
+    const plain = fixtures.cluster(await createCluster(server, { name: 'plain', instanceGroups: [SPARK_MASTER] }));
+    const add = (clusterId: string, spark: unknown) => server.gql(ADD, { input: { clusterId, steps: [{ name: 's', spark }] } });
+    expectError(await add(plain, { appUri: app }), 'BAD_USER_INPUT', 'input.steps.0.spark');
+    const sparky = id;
+    expectError(await add(sparky, { appUri: 's3://code/missing.py' }), 'NOT_FOUND', 'input.steps.0.spark.appUri');
+    expectError(await add(sparky, { appUri: 's3://code/app.txt' }), 'BAD_USER_INPUT', 'input.steps.0.spark.appUri');
+    expectError(
+      await add(sparky, { appUri: app, conf: { 'spark.master': 'local[*]' } }),
+      'BAD_USER_INPUT',
+      'input.steps.0.spark.conf.spark.master',
+    );
+    expectError(await add(sparky, { appUri: app, conf: { 'hadoop.x': '1' } }), 'BAD_USER_INPUT', 'input.steps.0.spark.conf.hadoop.x');
+    expectError(await add(sparky, { appUri: app, args: ['s3://code/../etc/passwd'] }), 'BAD_USER_INPUT', 'input.steps.0.spark.args.0');
+    expectError(await add(sparky, { appUri: app, args: ['x', 's3://no-such-bucket/out/'] }), 'NOT_FOUND', 'input.steps.0.spark.args.1');
+  });
+
+  it('finishes a job with the right result when a worker node is killed mid-job; the node is replaced', async () => {
+    const { text, counts } = corpus(2_000);
+    const input = await putObject(server, 'data', 'in/big.txt', text);
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
+    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
+    const [step] = (
+      await server.data(ADD, {
+        input: {
+          clusterId: id,
+          steps: [
+            {
+              name: 'wc',
+              spark: { appUri: app, args: [input, 's3://data/out/healed/', '4'], conf: TEST_JOB_CONF },
+            },
+          ],
+        },
+      })
+    ).addSteps.steps;
+    // kill a worker node's agent (kill -9) once its executor has tasks
+    await waitForCluster(
+      server,
+      id,
+      (c) => c.spark.coresUsed > 0 || c.spark.workers.some((w: any) => w.state === 'ALIVE' && w.cores > 0 && c.spark.coresUsed > 0),
+      'executors running',
+      { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed workers { state cores } } } }`, timeoutMs: 180_000 },
+    );
+    const victim = ready.instances.find((i: any) => i.role === 'CORE' && i.state === 'RUNNING');
+    process.kill(victim.pid, 'SIGKILL');
+
+    const healed = await waitForCluster(
+      server,
+      id,
+      (c) => {
+        const gone = c.instances.find((i: any) => i.id === victim.id);
+        return gone.state === 'TERMINATED' &&
+          c.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').length === 2 &&
+          c.spark.aliveWorkers === 2
+          ? c
+          : null;
+      },
+      'the dead node replaced',
+      { query: SPARK_CLUSTER, timeoutMs: 180_000 },
+    );
+    expect(healed.instances.find((i: any) => i.id === victim.id).stateChangeReason.code).toBe('INSTANCE_FAILURE');
+
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
+    expect(done.state, JSON.stringify(done)).toBe('COMPLETED');
+    expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'healed'))).toEqual(counts);
+    expect((await waitForClusterState(server, id, ['WAITING'])).state).toBe('WAITING');
+  }, 600_000);
+
+  it('shrinking during a job decommissions a worker gracefully: the job completes with the right result, the node leaves', async () => {
+    const { text, counts } = corpus(2_000);
+    const input = await putObject(server, 'data', 'in/shrink.txt', text);
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
+    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
+    const [step] = (
+      await server.data(ADD, {
+        input: {
+          clusterId: id,
+          steps: [
+            {
+              name: 'wc',
+              spark: { appUri: app, args: [input, 's3://data/out/shrunk/', '3'], conf: TEST_JOB_CONF },
+            },
+          ],
+        },
+      })
+    ).addSteps.steps;
+    await waitForCluster(server, id, (c) => c.spark.coresUsed >= 4, 'executors on both workers', {
+      query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed } } }`,
+      timeoutMs: 180_000,
+    });
+    const group = ready.instanceGroups.find((g: any) => g.role === 'CORE');
+    // the cluster's two workers now (an earlier test may have replaced a node: its old one is TERMINATED)
+    const workers = ready.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').map((i: any) => i.id);
+    expect(workers).toHaveLength(2);
+    await server.data(`mutation($input: ModifyInstanceGroupInput!) { modifyInstanceGroup(input: $input) { instanceGroup { id } } }`, {
+      input: { instanceGroupId: group.id, instanceCount: 1 },
+    });
+
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
+    expect(done.state, JSON.stringify(done)).toBe('COMPLETED');
+    expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'shrunk'))).toEqual(counts);
+    const c = await waitForCluster(
+      server,
+      id,
+      (x) =>
+        x.spark.aliveWorkers === 1 &&
+        x.instances.filter((i: any) => workers.includes(i.id) && i.state === 'TERMINATED').length === 1 &&
+        x.instances.filter((i: any) => i.role === 'CORE' && i.state !== 'TERMINATED').length === 1,
+      'one worker left',
+      { query: SPARK_CLUSTER, timeoutMs: 300_000 },
+    );
+    const gone = c.instances.find((i: any) => workers.includes(i.id) && i.state === 'TERMINATED');
+    expect(gone.stateChangeReason.code).toBe('USER_REQUEST');
+    // it drained (its executor finished and left) rather than waiting out the decommission timeout
+    const agentLog = readFileSync(path.join(server.dataDir, 'instances', gone.id, 'agent.log'), 'utf8');
+    expect(agentLog).toContain('"msg":"decommissioning spark worker"');
+    expect(agentLog).toContain('"msg":"spark worker drained"');
+    expect(agentLog).not.toContain('decommission timeout reached');
+  }, 600_000);
 
   it('counts words of a bucket object into a bucket prefix, reporting progress and streaming the driver output', async () => {
     const { text, counts } = corpus(400);
@@ -69,13 +203,6 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     // object too (after a step, the objects under every prefix it names match the files there)
     const reference = await putObject(server, 'data', 'ref/a.txt', 'a');
     const stray = path.join(server.dataDir, 'buckets', 'data', 'ref', 'stray.txt');
-    const id = fixtures.cluster(
-      await createCluster(server, {
-        name: 'wordcount',
-        applications: ['SPARK'],
-        instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
-      }),
-    );
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
     const [step] = (
       await server.data(ADD, {
@@ -127,14 +254,6 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const rows = Array.from({ length: 2_000 }, (_, i) => `${i},name-${i},${(i * 7) % 13}`);
     const input = await putObject(server, 'data', 'csv/people.csv', `id,name,score\n${rows.join('\n')}\n`);
     const app = await putObject(server, 'code', 'csv_to_parquet.py', CSV_TO_PARQUET);
-    const id = fixtures.cluster(
-      await createCluster(server, {
-        name: 'overwrite',
-        applications: ['SPARK'],
-        keepAliveWhenNoSteps: true,
-        instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
-      }),
-    );
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
     const outDir = path.join(server.dataDir, 'buckets', 'data', 'parquet', 'people');
     /** the files Spark left, as keys (its hidden .crc files and _temporary/ are no objects) */
@@ -186,149 +305,10 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     }
   }, 600_000);
 
-  it('refuses SPARK steps on clusters without SPARK, apps that are missing or not .py/.jar, and conf the cluster owns', async () => {
-    const app = await putObject(server, 'code', 'wordcount.py', APP);
-    const plain = fixtures.cluster(await createCluster(server, { name: 'plain', instanceGroups: [SPARK_MASTER] }));
-    const add = (clusterId: string, spark: unknown) => server.gql(ADD, { input: { clusterId, steps: [{ name: 's', spark }] } });
-    expectError(await add(plain, { appUri: app }), 'BAD_USER_INPUT', 'input.steps.0.spark');
-    const sparky = fixtures.cluster(
-      await createCluster(server, { name: 'sparky', applications: ['SPARK'], instanceGroups: [SPARK_MASTER] }),
-    );
-    expectError(await add(sparky, { appUri: 's3://code/missing.py' }), 'NOT_FOUND', 'input.steps.0.spark.appUri');
-    expectError(await add(sparky, { appUri: 's3://code/app.txt' }), 'BAD_USER_INPUT', 'input.steps.0.spark.appUri');
-    expectError(
-      await add(sparky, { appUri: app, conf: { 'spark.master': 'local[*]' } }),
-      'BAD_USER_INPUT',
-      'input.steps.0.spark.conf.spark.master',
-    );
-    expectError(await add(sparky, { appUri: app, conf: { 'hadoop.x': '1' } }), 'BAD_USER_INPUT', 'input.steps.0.spark.conf.hadoop.x');
-    expectError(await add(sparky, { appUri: app, args: ['s3://code/../etc/passwd'] }), 'BAD_USER_INPUT', 'input.steps.0.spark.args.0');
-    expectError(await add(sparky, { appUri: app, args: ['x', 's3://no-such-bucket/out/'] }), 'NOT_FOUND', 'input.steps.0.spark.args.1');
-  });
-
-  it('finishes a job with the right result when a worker node is killed mid-job; the node is replaced', async () => {
-    const { text, counts } = corpus(2_000);
-    const input = await putObject(server, 'data', 'in/big.txt', text);
-    const app = await putObject(server, 'code', 'wordcount.py', APP);
-    const id = fixtures.cluster(
-      await createCluster(server, {
-        name: 'healing',
-        applications: ['SPARK'],
-        terminationProtected: true,
-        instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
-      }),
-    );
-    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
-    const [step] = (
-      await server.data(ADD, {
-        input: {
-          clusterId: id,
-          steps: [
-            {
-              name: 'wc',
-              spark: { appUri: app, args: [input, 's3://data/out/healed/', '4'], conf: TEST_JOB_CONF },
-            },
-          ],
-        },
-      })
-    ).addSteps.steps;
-    // kill a worker node's agent (kill -9) once its executor has tasks
-    await waitForCluster(
-      server,
-      id,
-      (c) => c.spark.coresUsed > 0 || c.spark.workers.some((w: any) => w.state === 'ALIVE' && w.cores > 0 && c.spark.coresUsed > 0),
-      'executors running',
-      { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed workers { state cores } } } }`, timeoutMs: 180_000 },
-    );
-    const victim = ready.instances.find((i: any) => i.role === 'CORE');
-    process.kill(victim.pid, 'SIGKILL');
-
-    const healed = await waitForCluster(
-      server,
-      id,
-      (c) => {
-        const gone = c.instances.find((i: any) => i.id === victim.id);
-        return gone.state === 'TERMINATED' &&
-          c.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').length === 2 &&
-          c.spark.aliveWorkers === 2
-          ? c
-          : null;
-      },
-      'the dead node replaced',
-      { query: SPARK_CLUSTER, timeoutMs: 180_000 },
-    );
-    expect(healed.instances.find((i: any) => i.id === victim.id).stateChangeReason.code).toBe('INSTANCE_FAILURE');
-
-    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
-    expect(done.state, JSON.stringify(done)).toBe('COMPLETED');
-    expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'healed'))).toEqual(counts);
-    expect((await waitForClusterState(server, id, ['WAITING'])).state).toBe('WAITING');
-  }, 600_000);
-
-  it('shrinking during a job decommissions a worker gracefully: the job completes with the right result, the node leaves', async () => {
-    const { text, counts } = corpus(2_000);
-    const input = await putObject(server, 'data', 'in/shrink.txt', text);
-    const app = await putObject(server, 'code', 'wordcount.py', APP);
-    const id = fixtures.cluster(
-      await createCluster(server, {
-        name: 'shrinking',
-        applications: ['SPARK'],
-        instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
-      }),
-    );
-    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
-    const [step] = (
-      await server.data(ADD, {
-        input: {
-          clusterId: id,
-          steps: [
-            {
-              name: 'wc',
-              spark: { appUri: app, args: [input, 's3://data/out/shrunk/', '3'], conf: TEST_JOB_CONF },
-            },
-          ],
-        },
-      })
-    ).addSteps.steps;
-    await waitForCluster(server, id, (c) => c.spark.coresUsed >= 4, 'executors on both workers', {
-      query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed } } }`,
-      timeoutMs: 180_000,
-    });
-    const group = ready.instanceGroups.find((g: any) => g.role === 'CORE');
-    await server.data(`mutation($input: ModifyInstanceGroupInput!) { modifyInstanceGroup(input: $input) { instanceGroup { id } } }`, {
-      input: { instanceGroupId: group.id, instanceCount: 1 },
-    });
-
-    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
-    expect(done.state, JSON.stringify(done)).toBe('COMPLETED');
-    expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'shrunk'))).toEqual(counts);
-    const c = await waitForCluster(
-      server,
-      id,
-      (x) => x.spark.aliveWorkers === 1 && x.instances.filter((i: any) => i.role === 'CORE' && i.state === 'TERMINATED').length === 1,
-      'one worker left',
-      { query: SPARK_CLUSTER, timeoutMs: 300_000 },
-    );
-    const gone = c.instances.find((i: any) => i.role === 'CORE' && i.state === 'TERMINATED');
-    expect(gone.stateChangeReason.code).toBe('USER_REQUEST');
-    // it drained (its executor finished and left) rather than waiting out the decommission timeout
-    const agentLog = readFileSync(path.join(server.dataDir, 'instances', gone.id, 'agent.log'), 'utf8');
-    expect(agentLog).toContain('"msg":"decommissioning spark worker"');
-    expect(agentLog).toContain('"msg":"spark worker drained"');
-    expect(agentLog).not.toContain('decommission timeout reached');
-  }, 600_000);
-
   it('cancelling a running SPARK step stops the driver: the step is CANCELLED and Spark has no app left', async () => {
     const { text } = corpus(400);
     const input = await putObject(server, 'data', 'in/cancel.txt', text);
     const app = await putObject(server, 'code', 'wordcount.py', APP);
-    const id = fixtures.cluster(
-      await createCluster(server, {
-        name: 'cancel',
-        applications: ['SPARK'],
-        instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
-      }),
-    );
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
     const [step] = (
       await server.data(ADD, {
