@@ -2,6 +2,7 @@
 // app and data from buckets, progress from Spark's status API and the driver's output as logs.
 // The tests share one cluster (a Spark cluster's start is the dearest part of a test): it starts
 // with two workers for the healing and shrinking tests, which leave it with one for the rest.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +21,7 @@ const OBJECTS_PAGED = `query($bucket: String!, $prefix: String, $after: String) 
   edges { node { key } } pageInfo { hasNextPage endCursor } } }`;
 const APP = readFileSync(new URL('./fixtures/wordcount.py', import.meta.url), 'utf8');
 const CSV_TO_PARQUET = readFileSync(new URL('./fixtures/csv_to_parquet.py', import.meta.url), 'utf8');
+const PRINT_LINES = readFileSync(new URL('./fixtures/print_lines.py', import.meta.url), 'utf8');
 const WORDS = ['spark', 'ember', 'plane', 'node', 'worker', 'master', 'bucket', 'step'];
 
 /** A text of `lines` lines and the word counts it should give. */
@@ -53,6 +55,8 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
   let id: string;
   const fixtures = new Fixtures();
   const shared = new Fixtures();
+  /** a process on the side keeping a core busy */
+  let busy: ChildProcess | null = null;
   beforeAll(async () => {
     server = await startTestServer({ heartbeatTimeoutMs: 5_000, sparkDecommissionTimeoutSeconds: 120 });
     id = shared.cluster(
@@ -64,6 +68,8 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     );
   });
   afterEach(async () => {
+    busy?.kill('SIGKILL');
+    busy = null;
     await fixtures.cleanup(server);
   });
   afterAll(async () => {
@@ -339,4 +345,46 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
       timeoutMs: 180_000,
     });
   }, 600_000);
+
+  // driver output: every line the driver prints is stored, in order, even under CPU load, and
+  // polling its status API leaves no trace (EofException) in its log
+  it('stores every one of 100,000 numbered lines, bursts and long lines in order under CPU load; progress only rises; no EofException', async () => {
+    const app = await putObject(server, 'code', 'print_lines.py', PRINT_LINES);
+    await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
+    // a process on the side keeping a core busy
+    busy = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+    const total = 100_000;
+    const [step] = (
+      await server.data(ADD, {
+        input: {
+          clusterId: id,
+          steps: [
+            {
+              name: 'print',
+              spark: { appUri: app, args: [String(total)], conf: TEST_JOB_CONF },
+            },
+          ],
+        },
+      })
+    ).addSteps.steps;
+    const updates = fixtures.subscribe(fixtures.ws(server), STEP_UPDATES, { id: step.id }, (d) => d.stepUpdates);
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 600_000 });
+    const logs = await logsOf(step.id);
+    expect(done.state, JSON.stringify(done.failureDetails)).toBe('COMPLETED');
+
+    const out = logs.filter((l) => l.stream === 'STDOUT').map((l) => l.text);
+    const numbered = out.filter((t) => t.startsWith('line ')).map((t) => Number(t.slice(5)));
+    expect(numbered.length).toBe(total);
+    expect(numbered.every((n, i) => n === i + 1)).toBe(true);
+    expect(out.filter((t) => t.startsWith('long ')).map((t) => t.slice(0, 7))).toEqual(['long 0 ', 'long 1 ', 'long 2 ', 'long 3 ']);
+    expect(out.filter((t) => t.startsWith('long ')).every((t) => t.length === 7 + 12_000)).toBe(true);
+    // nothing of the runner's control lines among the app's output
+    expect(logs.some((l) => l.text.startsWith('::progress') || l.text.startsWith('::result'))).toBe(false);
+    expect(logs.some((l) => l.text.includes('EofException'))).toBe(false);
+
+    await updates.waitFor((v) => v.some((u) => u.state === 'COMPLETED'), 'the completed update');
+    const seen = updates.values.map((u) => u.progress as number | null).filter((p): p is number => p !== null);
+    expect(seen.at(-1)).toBe(1);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]!);
+  }, 900_000);
 });
