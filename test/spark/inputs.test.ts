@@ -5,10 +5,19 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allPages, createCluster, expectError, Fixtures, waitForClusterState, waitForStepState } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { putObject, SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_ARGS, TEST_JOB_CONF } from './support.js';
+import {
+  cancelOpenSteps,
+  putObject,
+  SPARK_CORE,
+  SPARK_MASTER,
+  sparkAvailable,
+  sparkRuntime,
+  TEST_JOB_ARGS,
+  TEST_JOB_CONF,
+} from './support.js';
 
 /** Runs a program to its end without blocking the event loop; its status and output. */
 function runLocal(
@@ -83,6 +92,9 @@ describe.skipIf(!sparkAvailable)('SPARK step inputs and Spark example apps', () 
       }),
     );
   }, 120_000);
+  afterEach(async () => {
+    if (clusterId) await cancelOpenSteps(server, clusterId);
+  });
   afterAll(async () => {
     if (server) await fixtures.cleanup(server);
     await server?.close();

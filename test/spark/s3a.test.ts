@@ -4,12 +4,12 @@
 // is listed and read back with the aws CLI and boto3. No node sees the buckets directory.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allPages, waitForStepState } from '../support/api.js';
 import { aws, python, type S3Key } from '../support/s3.js';
 import { duckdbRows, JOINED_ROWS, type OverS3, PEOPLE_CSV, scoresParquet, startOverS3 } from '../support/over-s3.js';
 import type { TestServer } from '../support/server.js';
-import { SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_CONF } from './support.js';
+import { cancelOpenSteps, SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_CONF } from './support.js';
 
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state } } }`;
 const STEP = `query($id: ID!) { step(id: $id) { id state exitCode result failureDetails { reason message } } }`;
@@ -39,6 +39,9 @@ describe.skipIf(!sparkAvailable)('SPARK steps over s3a (OBJECT_PATH_MAPPING=off)
     ({ server, key, work, clusterId } = env);
     secret = (await server.app.modules.access.workloads.current({ kind: 'CLUSTER', id: clusterId }))!.secretAccessKey;
   }, 240_000);
+  afterEach(async () => {
+    if (clusterId) await cancelOpenSteps(server, clusterId);
+  });
   afterAll(async () => {
     await env?.close();
   });

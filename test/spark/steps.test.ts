@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allPages, createCluster, expectError, Fixtures, waitForCluster, waitForClusterState, waitForStepState } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { putObject, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, TEST_JOB_CONF } from './support.js';
+import { cancelOpenSteps, putObject, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, TEST_JOB_CONF } from './support.js';
 
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state spark { appUri args conf } } } }`;
 const STEP = `query($id: ID!) { step(id: $id) { id state progress exitCode result failureDetails { reason message } } }`;
@@ -71,6 +71,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     busy?.kill('SIGKILL');
     busy = null;
     await fixtures.cleanup(server);
+    if (id) await cancelOpenSteps(server, id);
   });
   afterAll(async () => {
     if (server) await shared.cleanup(server);
