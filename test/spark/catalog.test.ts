@@ -79,6 +79,10 @@ describe.skipIf(!sparkAvailable)('the catalog and history of SPARK clusters', ()
     const writer = fixtures.cluster(
       await createCluster(server, { name: 'writer', applications: ['SPARK'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)] }),
     );
+    // the reader starts now, beside the writer: only its step has to wait for the writer to be gone
+    const reader = fixtures.cluster(
+      await createCluster(server, { name: 'reader', applications: ['SPARK', 'DUCKDB'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)] }),
+    );
     await waitForClusterState(server, writer, ['WAITING'], { timeoutMs: 180_000 });
     const { step: written } = await runStep(writer, {
       name: 'ctas',
@@ -128,9 +132,6 @@ describe.skipIf(!sparkAvailable)('the catalog and history of SPARK clusters', ()
     // another cluster reads it by name: the writer is gone by then
     await server.data(TERMINATE_CLUSTERS, { ids: [writer] });
     await waitForClusterState(server, writer, ['TERMINATED'], { timeoutMs: 120_000 });
-    const reader = fixtures.cluster(
-      await createCluster(server, { name: 'reader', applications: ['SPARK', 'DUCKDB'], instanceGroups: [SPARK_MASTER, SPARK_CORE(1)] }),
-    );
     await waitForClusterState(server, reader, ['WAITING'], { timeoutMs: 180_000 });
     const { logs } = await runStep(reader, {
       name: 'read',

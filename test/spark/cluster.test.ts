@@ -1,6 +1,7 @@
 // A SPARK cluster is a real Spark standalone cluster: a master on the MASTER node, a worker per
 // CORE/TASK node; resizing adds and decommissions workers, and Spark's own count follows.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+// Both tests use one cluster: the resize test leaves it as it was made, the last test kills its master.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCluster, Fixtures, waitForCluster, waitForClusterState } from '../support/api.js';
 import { isAlive, pidsWithEnvPrefix, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -10,9 +11,18 @@ const MODIFY = `mutation($input: ModifyInstanceGroupInput!) { modifyInstanceGrou
 
 describe.skipIf(!sparkAvailable)('SPARK clusters', () => {
   let server: TestServer;
+  let id: string;
   const fixtures = new Fixtures();
   beforeAll(async () => {
     server = await startTestServer({ sparkDecommissionTimeoutSeconds: 20, agentMetricsMs: 300 });
+    id = fixtures.cluster(
+      await createCluster(server, {
+        name: 'spark',
+        applications: ['SPARK'],
+        terminationProtected: true,
+        instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
+      }),
+    );
   });
   const METRICS = `query($id: ID!, $names: [String!]!, $from: DateTime!, $instanceId: ID) {
     clusterMetrics(clusterId: $id, names: $names, from: $from, periodSeconds: 1, statistic: MAXIMUM, instanceId: $instanceId) {
@@ -26,21 +36,12 @@ describe.skipIf(!sparkAvailable)('SPARK clusters', () => {
     }>;
     return Object.fromEntries(names.map((n) => [n, series.find((x) => x.name === n)?.datapoints.at(-1)?.value]));
   }
-  afterEach(async () => {
-    await fixtures.cleanup(server);
-  });
   afterAll(async () => {
+    if (server) await fixtures.cleanup(server);
     await server?.close();
   });
 
   it('starts a master and a worker per core node; the cluster shows its Spark addresses; resize up and down follows in Spark', async () => {
-    const id = fixtures.cluster(
-      await createCluster(server, {
-        name: 'spark',
-        applications: ['SPARK'],
-        instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
-      }),
-    );
     let c = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     expect(c.spark.masterUrl).toMatch(/^spark:\/\/127\.0\.0\.1:\d+$/);
     expect(c.spark.status).toBe('ALIVE');
@@ -102,14 +103,6 @@ describe.skipIf(!sparkAvailable)('SPARK clusters', () => {
   }, 600_000);
 
   it('ends the cluster with INSTANCE_FAILURE when the master node dies, and its daemons die with it', async () => {
-    const id = fixtures.cluster(
-      await createCluster(server, {
-        name: 'master-dies',
-        applications: ['SPARK'],
-        terminationProtected: true,
-        instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
-      }),
-    );
     const c = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
     const master = c.instances.find((i: any) => i.role === 'MASTER');
     const java = pidsWithEnvPrefix('AGENT_INSTANCE_ID', master.id).filter((p) => p !== master.pid);

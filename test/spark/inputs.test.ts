@@ -5,10 +5,19 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allPages, createCluster, expectError, Fixtures, waitForClusterState, waitForStepState } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { putObject, SPARK_CORE, SPARK_MASTER, sparkAvailable, sparkRuntime, TEST_JOB_ARGS, TEST_JOB_CONF } from './support.js';
+import {
+  cancelOpenSteps,
+  putObject,
+  SPARK_CORE,
+  SPARK_MASTER,
+  sparkAvailable,
+  sparkRuntime,
+  TEST_JOB_ARGS,
+  TEST_JOB_CONF,
+} from './support.js';
 
 /** Runs a program to its end without blocking the event loop; its status and output. */
 function runLocal(
@@ -83,6 +92,9 @@ describe.skipIf(!sparkAvailable)('SPARK step inputs and Spark example apps', () 
       }),
     );
   }, 120_000);
+  afterEach(async () => {
+    if (clusterId) await cancelOpenSteps(server, clusterId);
+  });
   afterAll(async () => {
     if (server) await fixtures.cleanup(server);
     await server?.close();
@@ -146,7 +158,8 @@ describe.skipIf(!sparkAvailable)('SPARK step inputs and Spark example apps', () 
     expect((await server.data(CLUSTER_STEPS, { id: clusterId })).cluster.steps.edges).toEqual([]);
   });
 
-  it('ships pyFiles, files and #aliased archives to the driver and to executors on another node', async () => {
+  // --packages rides on this step (one driver less to start): the app also loads the package's class
+  it('ships pyFiles, files, #aliased archives and --packages from Maven Central to the driver and to executors on another node', async () => {
     const app = await putObject(
       server,
       'code',
@@ -157,10 +170,18 @@ describe.skipIf(!sparkAvailable)('SPARK step inputs and Spark example apps', () 
     const notes = await putObject(server, 'data', 'notes.txt', 'the notes\n');
     const archive = await putArchive('data', 'resources.zip', { 'inner/data.txt': 'archived data\n' });
     const tarred = await putArchive('data', 'extra.tgz', { 't.txt': 'tarred\n' });
-    const out = await runStep('inputs', { appUri: app, pyFiles: [helper], files: [notes], archives: [`${archive}#res`, tarred] });
+    const out = await runStep('inputs', {
+      appUri: app,
+      pyFiles: [helper],
+      files: [notes],
+      archives: [`${archive}#res`, tarred],
+      // a small artifact with no dependencies that Spark does not ship
+      packages: ['org.jsoup:jsoup:1.17.2'],
+    });
     expect(out).toEqual(
       expect.arrayContaining([
         'helper says hello driver',
+        'loaded org.jsoup.Jsoup',
         'driver relative file: the notes',
         'driver SparkFiles file: the notes',
         'driver archive: archived data',
@@ -226,18 +247,19 @@ describe.skipIf(!sparkAvailable)('SPARK step inputs and Spark example apps', () 
     const input = await putObject(server, 'data', 'wc/input.txt', `${text}\n`);
     const source = path.join(EXAMPLES, 'wordcount.py');
     const app = await putObject(server, 'code', 'wordcount.py', readFileSync(source, 'utf8'));
-    const out = await runStep('wordcount', { appUri: app, args: [input] });
-
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wc-local-'));
     try {
       writeFileSync(path.join(dir, 'input.txt'), `${text}\n`);
-      // asynchronously: the server runs in this process, and a blocked event loop misses the
-      // nodes' heartbeats (they would be failed)
-      const local = await runLocal(
-        path.join(sparkRuntime.sparkHome!, 'bin', 'spark-submit'),
-        ['--master', 'local[2]', ...TEST_JOB_ARGS, '--conf', 'spark.ui.enabled=false', source, path.join(dir, 'input.txt')],
-        { cwd: dir, env: { ...process.env, PYSPARK_PYTHON: sparkRuntime.python ?? 'python3' } },
-      );
+      // beside the cluster's step, and asynchronously: the server runs in this process, and a
+      // blocked event loop misses the nodes' heartbeats (they would be failed)
+      const [out, local] = await Promise.all([
+        runStep('wordcount', { appUri: app, args: [input] }),
+        runLocal(
+          path.join(sparkRuntime.sparkHome!, 'bin', 'spark-submit'),
+          ['--master', 'local[2]', ...TEST_JOB_ARGS, '--conf', 'spark.ui.enabled=false', source, path.join(dir, 'input.txt')],
+          { cwd: dir, env: { ...process.env, PYSPARK_PYTHON: sparkRuntime.python ?? 'python3' } },
+        ),
+      ]);
       expect(local.status, local.stderr.slice(-3000)).toBe(0);
       const expected = local.stdout.split('\n').filter(Boolean);
       expect(expected.length).toBe(words.length);
@@ -245,25 +267,5 @@ describe.skipIf(!sparkAvailable)('SPARK step inputs and Spark example apps', () 
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 600_000);
-
-  it('fetches --packages from Maven Central', async () => {
-    // a small artifact with no dependencies that Spark does not ship; the app loads its class
-    const app = await putObject(
-      server,
-      'code',
-      'uses_package.py',
-      [
-        'from pyspark.sql import SparkSession',
-        'spark = SparkSession.builder.getOrCreate()',
-        'cls = spark.sparkContext._jvm.java.lang.Class.forName("org.jsoup.Jsoup", True, spark.sparkContext._jvm.Thread.currentThread().getContextClassLoader())',
-        'print("loaded " + cls.getName())',
-        'spark.stop()',
-        '',
-      ].join('\n'),
-    );
-    const out = await runStep('packages', { appUri: app, packages: ['org.jsoup:jsoup:1.17.2'] });
-    expect(out).toContain('loaded org.jsoup.Jsoup');
-    expect(readdirSync(driverDirs())).toEqual([]);
   }, 600_000);
 });

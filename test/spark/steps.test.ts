@@ -1,11 +1,14 @@
 // SPARK steps: spark-submit in client mode on the master node against the cluster's Spark, with an
 // app and data from buckets, progress from Spark's status API and the driver's output as logs.
+// The tests share one cluster (a Spark cluster's start is the dearest part of a test): it starts
+// with two workers for the healing and shrinking tests, which leave it with one for the rest.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allPages, createCluster, expectError, Fixtures, waitForCluster, waitForClusterState, waitForStepState } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { putObject, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, TEST_JOB_CONF } from './support.js';
+import { cancelOpenSteps, putObject, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, TEST_JOB_CONF } from './support.js';
 
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state spark { appUri args conf } } } }`;
 const STEP = `query($id: ID!) { step(id: $id) { id state progress exitCode result failureDetails { reason message } } }`;
@@ -18,6 +21,7 @@ const OBJECTS_PAGED = `query($bucket: String!, $prefix: String, $after: String) 
   edges { node { key } } pageInfo { hasNextPage endCursor } } }`;
 const APP = readFileSync(new URL('./fixtures/wordcount.py', import.meta.url), 'utf8');
 const CSV_TO_PARQUET = readFileSync(new URL('./fixtures/csv_to_parquet.py', import.meta.url), 'utf8');
+const PRINT_LINES = readFileSync(new URL('./fixtures/print_lines.py', import.meta.url), 'utf8');
 const WORDS = ['spark', 'ember', 'plane', 'node', 'worker', 'master', 'bucket', 'step'];
 
 /** A text of `lines` lines and the word counts it should give. */
@@ -47,19 +51,156 @@ function readCounts(dir: string): Map<string, number> {
 
 describe.skipIf(!sparkAvailable)('SPARK steps', () => {
   let server: TestServer;
+  /** the cluster every test runs its steps on */
+  let id: string;
   const fixtures = new Fixtures();
+  const shared = new Fixtures();
+  /** a process on the side keeping a core busy */
+  let busy: ChildProcess | null = null;
   beforeAll(async () => {
     server = await startTestServer({ heartbeatTimeoutMs: 5_000, sparkDecommissionTimeoutSeconds: 120 });
+    id = shared.cluster(
+      await createCluster(server, {
+        name: 'steps',
+        applications: ['SPARK'],
+        instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
+      }),
+    );
   });
   afterEach(async () => {
+    busy?.kill('SIGKILL');
+    busy = null;
     await fixtures.cleanup(server);
+    if (id) await cancelOpenSteps(server, id);
   });
   afterAll(async () => {
+    if (server) await shared.cleanup(server);
     await server?.close();
   });
 
-  const logsOf = async (id: string) =>
-    allPages<{ stream: string; text: string }>(async (after) => (await server.data(LOGS, { id, after })).step.logs);
+  const logsOf = async (stepId: string) =>
+    allPages<{ stream: string; text: string }>(async (after) => (await server.data(LOGS, { id: stepId, after })).step.logs);
+
+  it('refuses SPARK steps on clusters without SPARK, apps that are missing or not .py/.jar, and conf the cluster owns', async () => {
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
+    const plain = fixtures.cluster(await createCluster(server, { name: 'plain', instanceGroups: [SPARK_MASTER] }));
+    const add = (clusterId: string, spark: unknown) => server.gql(ADD, { input: { clusterId, steps: [{ name: 's', spark }] } });
+    expectError(await add(plain, { appUri: app }), 'BAD_USER_INPUT', 'input.steps.0.spark');
+    const sparky = id;
+    expectError(await add(sparky, { appUri: 's3://code/missing.py' }), 'NOT_FOUND', 'input.steps.0.spark.appUri');
+    expectError(await add(sparky, { appUri: 's3://code/app.txt' }), 'BAD_USER_INPUT', 'input.steps.0.spark.appUri');
+    expectError(
+      await add(sparky, { appUri: app, conf: { 'spark.master': 'local[*]' } }),
+      'BAD_USER_INPUT',
+      'input.steps.0.spark.conf.spark.master',
+    );
+    expectError(await add(sparky, { appUri: app, conf: { 'hadoop.x': '1' } }), 'BAD_USER_INPUT', 'input.steps.0.spark.conf.hadoop.x');
+    expectError(await add(sparky, { appUri: app, args: ['s3://code/../etc/passwd'] }), 'BAD_USER_INPUT', 'input.steps.0.spark.args.0');
+    expectError(await add(sparky, { appUri: app, args: ['x', 's3://no-such-bucket/out/'] }), 'NOT_FOUND', 'input.steps.0.spark.args.1');
+  });
+
+  it('finishes a job with the right result when a worker node is killed mid-job; the node is replaced', async () => {
+    const { text, counts } = corpus(2_000);
+    const input = await putObject(server, 'data', 'in/big.txt', text);
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
+    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
+    const [step] = (
+      await server.data(ADD, {
+        input: {
+          clusterId: id,
+          steps: [
+            {
+              name: 'wc',
+              spark: { appUri: app, args: [input, 's3://data/out/healed/', '4'], conf: TEST_JOB_CONF },
+            },
+          ],
+        },
+      })
+    ).addSteps.steps;
+    // kill a worker node's agent (kill -9) once its executor has tasks
+    await waitForCluster(
+      server,
+      id,
+      (c) => c.spark.coresUsed > 0 || c.spark.workers.some((w: any) => w.state === 'ALIVE' && w.cores > 0 && c.spark.coresUsed > 0),
+      'executors running',
+      { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed workers { state cores } } } }`, timeoutMs: 180_000 },
+    );
+    const victim = ready.instances.find((i: any) => i.role === 'CORE' && i.state === 'RUNNING');
+    process.kill(victim.pid, 'SIGKILL');
+
+    const healed = await waitForCluster(
+      server,
+      id,
+      (c) => {
+        const gone = c.instances.find((i: any) => i.id === victim.id);
+        return gone.state === 'TERMINATED' &&
+          c.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').length === 2 &&
+          c.spark.aliveWorkers === 2
+          ? c
+          : null;
+      },
+      'the dead node replaced',
+      { query: SPARK_CLUSTER, timeoutMs: 180_000 },
+    );
+    expect(healed.instances.find((i: any) => i.id === victim.id).stateChangeReason.code).toBe('INSTANCE_FAILURE');
+
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
+    expect(done.state, JSON.stringify(done)).toBe('COMPLETED');
+    expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'healed'))).toEqual(counts);
+    expect((await waitForClusterState(server, id, ['WAITING'])).state).toBe('WAITING');
+  }, 600_000);
+
+  it('shrinking during a job decommissions a worker gracefully: the job completes with the right result, the node leaves', async () => {
+    const { text, counts } = corpus(2_000);
+    const input = await putObject(server, 'data', 'in/shrink.txt', text);
+    const app = await putObject(server, 'code', 'wordcount.py', APP);
+    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
+    const [step] = (
+      await server.data(ADD, {
+        input: {
+          clusterId: id,
+          steps: [
+            {
+              name: 'wc',
+              spark: { appUri: app, args: [input, 's3://data/out/shrunk/', '3'], conf: TEST_JOB_CONF },
+            },
+          ],
+        },
+      })
+    ).addSteps.steps;
+    await waitForCluster(server, id, (c) => c.spark.coresUsed >= 4, 'executors on both workers', {
+      query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed } } }`,
+      timeoutMs: 180_000,
+    });
+    const group = ready.instanceGroups.find((g: any) => g.role === 'CORE');
+    // the cluster's two workers now (an earlier test may have replaced a node: its old one is TERMINATED)
+    const workers = ready.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').map((i: any) => i.id);
+    expect(workers).toHaveLength(2);
+    await server.data(`mutation($input: ModifyInstanceGroupInput!) { modifyInstanceGroup(input: $input) { instanceGroup { id } } }`, {
+      input: { instanceGroupId: group.id, instanceCount: 1 },
+    });
+
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
+    expect(done.state, JSON.stringify(done)).toBe('COMPLETED');
+    expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'shrunk'))).toEqual(counts);
+    const c = await waitForCluster(
+      server,
+      id,
+      (x) =>
+        x.spark.aliveWorkers === 1 &&
+        x.instances.filter((i: any) => workers.includes(i.id) && i.state === 'TERMINATED').length === 1 &&
+        x.instances.filter((i: any) => i.role === 'CORE' && i.state !== 'TERMINATED').length === 1,
+      'one worker left',
+      { query: SPARK_CLUSTER, timeoutMs: 300_000 },
+    );
+    const gone = c.instances.find((i: any) => workers.includes(i.id) && i.state === 'TERMINATED');
+    expect(gone.stateChangeReason.code).toBe('USER_REQUEST');
+    // it drained (its executor finished and left) rather than waiting out the decommission timeout
+    const agentLog = readFileSync(path.join(server.dataDir, 'instances', gone.id, 'agent.log'), 'utf8');
+    expect(agentLog).toContain('"msg":"decommissioning spark worker"');
+    expect(agentLog).toContain('"msg":"spark worker drained"');
+    expect(agentLog).not.toContain('decommission timeout reached');
+  }, 600_000);
 
   it('counts words of a bucket object into a bucket prefix, reporting progress and streaming the driver output', async () => {
     const { text, counts } = corpus(400);
@@ -69,13 +210,6 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     // object too (after a step, the objects under every prefix it names match the files there)
     const reference = await putObject(server, 'data', 'ref/a.txt', 'a');
     const stray = path.join(server.dataDir, 'buckets', 'data', 'ref', 'stray.txt');
-    const id = fixtures.cluster(
-      await createCluster(server, {
-        name: 'wordcount',
-        applications: ['SPARK'],
-        instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
-      }),
-    );
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
     const [step] = (
       await server.data(ADD, {
@@ -127,14 +261,6 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const rows = Array.from({ length: 2_000 }, (_, i) => `${i},name-${i},${(i * 7) % 13}`);
     const input = await putObject(server, 'data', 'csv/people.csv', `id,name,score\n${rows.join('\n')}\n`);
     const app = await putObject(server, 'code', 'csv_to_parquet.py', CSV_TO_PARQUET);
-    const id = fixtures.cluster(
-      await createCluster(server, {
-        name: 'overwrite',
-        applications: ['SPARK'],
-        keepAliveWhenNoSteps: true,
-        instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
-      }),
-    );
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
     const outDir = path.join(server.dataDir, 'buckets', 'data', 'parquet', 'people');
     /** the files Spark left, as keys (its hidden .crc files and _temporary/ are no objects) */
@@ -186,149 +312,10 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     }
   }, 600_000);
 
-  it('refuses SPARK steps on clusters without SPARK, apps that are missing or not .py/.jar, and conf the cluster owns', async () => {
-    const app = await putObject(server, 'code', 'wordcount.py', APP);
-    const plain = fixtures.cluster(await createCluster(server, { name: 'plain', instanceGroups: [SPARK_MASTER] }));
-    const add = (clusterId: string, spark: unknown) => server.gql(ADD, { input: { clusterId, steps: [{ name: 's', spark }] } });
-    expectError(await add(plain, { appUri: app }), 'BAD_USER_INPUT', 'input.steps.0.spark');
-    const sparky = fixtures.cluster(
-      await createCluster(server, { name: 'sparky', applications: ['SPARK'], instanceGroups: [SPARK_MASTER] }),
-    );
-    expectError(await add(sparky, { appUri: 's3://code/missing.py' }), 'NOT_FOUND', 'input.steps.0.spark.appUri');
-    expectError(await add(sparky, { appUri: 's3://code/app.txt' }), 'BAD_USER_INPUT', 'input.steps.0.spark.appUri');
-    expectError(
-      await add(sparky, { appUri: app, conf: { 'spark.master': 'local[*]' } }),
-      'BAD_USER_INPUT',
-      'input.steps.0.spark.conf.spark.master',
-    );
-    expectError(await add(sparky, { appUri: app, conf: { 'hadoop.x': '1' } }), 'BAD_USER_INPUT', 'input.steps.0.spark.conf.hadoop.x');
-    expectError(await add(sparky, { appUri: app, args: ['s3://code/../etc/passwd'] }), 'BAD_USER_INPUT', 'input.steps.0.spark.args.0');
-    expectError(await add(sparky, { appUri: app, args: ['x', 's3://no-such-bucket/out/'] }), 'NOT_FOUND', 'input.steps.0.spark.args.1');
-  });
-
-  it('finishes a job with the right result when a worker node is killed mid-job; the node is replaced', async () => {
-    const { text, counts } = corpus(2_000);
-    const input = await putObject(server, 'data', 'in/big.txt', text);
-    const app = await putObject(server, 'code', 'wordcount.py', APP);
-    const id = fixtures.cluster(
-      await createCluster(server, {
-        name: 'healing',
-        applications: ['SPARK'],
-        terminationProtected: true,
-        instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
-      }),
-    );
-    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
-    const [step] = (
-      await server.data(ADD, {
-        input: {
-          clusterId: id,
-          steps: [
-            {
-              name: 'wc',
-              spark: { appUri: app, args: [input, 's3://data/out/healed/', '4'], conf: TEST_JOB_CONF },
-            },
-          ],
-        },
-      })
-    ).addSteps.steps;
-    // kill a worker node's agent (kill -9) once its executor has tasks
-    await waitForCluster(
-      server,
-      id,
-      (c) => c.spark.coresUsed > 0 || c.spark.workers.some((w: any) => w.state === 'ALIVE' && w.cores > 0 && c.spark.coresUsed > 0),
-      'executors running',
-      { query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed workers { state cores } } } }`, timeoutMs: 180_000 },
-    );
-    const victim = ready.instances.find((i: any) => i.role === 'CORE');
-    process.kill(victim.pid, 'SIGKILL');
-
-    const healed = await waitForCluster(
-      server,
-      id,
-      (c) => {
-        const gone = c.instances.find((i: any) => i.id === victim.id);
-        return gone.state === 'TERMINATED' &&
-          c.instances.filter((i: any) => i.role === 'CORE' && i.state === 'RUNNING').length === 2 &&
-          c.spark.aliveWorkers === 2
-          ? c
-          : null;
-      },
-      'the dead node replaced',
-      { query: SPARK_CLUSTER, timeoutMs: 180_000 },
-    );
-    expect(healed.instances.find((i: any) => i.id === victim.id).stateChangeReason.code).toBe('INSTANCE_FAILURE');
-
-    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
-    expect(done.state, JSON.stringify(done)).toBe('COMPLETED');
-    expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'healed'))).toEqual(counts);
-    expect((await waitForClusterState(server, id, ['WAITING'])).state).toBe('WAITING');
-  }, 600_000);
-
-  it('shrinking during a job decommissions a worker gracefully: the job completes with the right result, the node leaves', async () => {
-    const { text, counts } = corpus(2_000);
-    const input = await putObject(server, 'data', 'in/shrink.txt', text);
-    const app = await putObject(server, 'code', 'wordcount.py', APP);
-    const id = fixtures.cluster(
-      await createCluster(server, {
-        name: 'shrinking',
-        applications: ['SPARK'],
-        instanceGroups: [SPARK_MASTER, SPARK_CORE(2)],
-      }),
-    );
-    const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
-    const [step] = (
-      await server.data(ADD, {
-        input: {
-          clusterId: id,
-          steps: [
-            {
-              name: 'wc',
-              spark: { appUri: app, args: [input, 's3://data/out/shrunk/', '3'], conf: TEST_JOB_CONF },
-            },
-          ],
-        },
-      })
-    ).addSteps.steps;
-    await waitForCluster(server, id, (c) => c.spark.coresUsed >= 4, 'executors on both workers', {
-      query: `query($id: ID!) { cluster(id: $id) { spark { coresUsed } } }`,
-      timeoutMs: 180_000,
-    });
-    const group = ready.instanceGroups.find((g: any) => g.role === 'CORE');
-    await server.data(`mutation($input: ModifyInstanceGroupInput!) { modifyInstanceGroup(input: $input) { instanceGroup { id } } }`, {
-      input: { instanceGroupId: group.id, instanceCount: 1 },
-    });
-
-    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
-    expect(done.state, JSON.stringify(done)).toBe('COMPLETED');
-    expect(readCounts(path.join(server.dataDir, 'buckets', 'data', 'out', 'shrunk'))).toEqual(counts);
-    const c = await waitForCluster(
-      server,
-      id,
-      (x) => x.spark.aliveWorkers === 1 && x.instances.filter((i: any) => i.role === 'CORE' && i.state === 'TERMINATED').length === 1,
-      'one worker left',
-      { query: SPARK_CLUSTER, timeoutMs: 300_000 },
-    );
-    const gone = c.instances.find((i: any) => i.role === 'CORE' && i.state === 'TERMINATED');
-    expect(gone.stateChangeReason.code).toBe('USER_REQUEST');
-    // it drained (its executor finished and left) rather than waiting out the decommission timeout
-    const agentLog = readFileSync(path.join(server.dataDir, 'instances', gone.id, 'agent.log'), 'utf8');
-    expect(agentLog).toContain('"msg":"decommissioning spark worker"');
-    expect(agentLog).toContain('"msg":"spark worker drained"');
-    expect(agentLog).not.toContain('decommission timeout reached');
-  }, 600_000);
-
   it('cancelling a running SPARK step stops the driver: the step is CANCELLED and Spark has no app left', async () => {
     const { text } = corpus(400);
     const input = await putObject(server, 'data', 'in/cancel.txt', text);
     const app = await putObject(server, 'code', 'wordcount.py', APP);
-    const id = fixtures.cluster(
-      await createCluster(server, {
-        name: 'cancel',
-        applications: ['SPARK'],
-        instanceGroups: [SPARK_MASTER, SPARK_CORE(1)],
-      }),
-    );
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
     const [step] = (
       await server.data(ADD, {
@@ -359,4 +346,46 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
       timeoutMs: 180_000,
     });
   }, 600_000);
+
+  // driver output: every line the driver prints is stored, in order, even under CPU load, and
+  // polling its status API leaves no trace (EofException) in its log
+  it('stores every one of 100,000 numbered lines, bursts and long lines in order under CPU load; progress only rises; no EofException', async () => {
+    const app = await putObject(server, 'code', 'print_lines.py', PRINT_LINES);
+    await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
+    // a process on the side keeping a core busy
+    busy = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+    const total = 100_000;
+    const [step] = (
+      await server.data(ADD, {
+        input: {
+          clusterId: id,
+          steps: [
+            {
+              name: 'print',
+              spark: { appUri: app, args: [String(total)], conf: TEST_JOB_CONF },
+            },
+          ],
+        },
+      })
+    ).addSteps.steps;
+    const updates = fixtures.subscribe(fixtures.ws(server), STEP_UPDATES, { id: step.id }, (d) => d.stepUpdates);
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 600_000 });
+    const logs = await logsOf(step.id);
+    expect(done.state, JSON.stringify(done.failureDetails)).toBe('COMPLETED');
+
+    const out = logs.filter((l) => l.stream === 'STDOUT').map((l) => l.text);
+    const numbered = out.filter((t) => t.startsWith('line ')).map((t) => Number(t.slice(5)));
+    expect(numbered.length).toBe(total);
+    expect(numbered.every((n, i) => n === i + 1)).toBe(true);
+    expect(out.filter((t) => t.startsWith('long ')).map((t) => t.slice(0, 7))).toEqual(['long 0 ', 'long 1 ', 'long 2 ', 'long 3 ']);
+    expect(out.filter((t) => t.startsWith('long ')).every((t) => t.length === 7 + 12_000)).toBe(true);
+    // nothing of the runner's control lines among the app's output
+    expect(logs.some((l) => l.text.startsWith('::progress') || l.text.startsWith('::result'))).toBe(false);
+    expect(logs.some((l) => l.text.includes('EofException'))).toBe(false);
+
+    await updates.waitFor((v) => v.some((u) => u.state === 'COMPLETED'), 'the completed update');
+    const seen = updates.values.map((u) => u.progress as number | null).filter((p): p is number => p !== null);
+    expect(seen.at(-1)).toBe(1);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]!);
+  }, 900_000);
 });

@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { detectSpark, PYSPARK_INSTALL } from '../../src/engine/spark-runtime.js';
+import type { DataApi } from '../support/api.js';
 
 // as the server finds it: started as root, its nodes (sandboxed as their own uids) need a Spark every user can read
 const spark = detectSpark({
@@ -81,3 +82,16 @@ def hold(_):
         time.sleep(0.2)
     return 1
 `;
+
+const OPEN_STEPS = `query($id: ID!) { cluster(id: $id) { steps(first: 100) { edges { node { id state } } } } }`;
+const CANCEL_STEPS = `mutation($input: CancelStepsInput!) { cancelSteps(input: $input) { results { status } } }`;
+
+/**
+ * For the afterEach of tests sharing a cluster: cancels the steps a test left pending or running
+ * (it failed before they ended), so that the next test's steps do not queue behind them.
+ */
+export async function cancelOpenSteps(server: DataApi, clusterId: string): Promise<void> {
+  const { cluster } = await server.data(OPEN_STEPS, { id: clusterId });
+  const open = cluster.steps.edges.map((e: any) => e.node).filter((s: any) => s.state === 'PENDING' || s.state === 'RUNNING');
+  if (open.length) await server.data(CANCEL_STEPS, { input: { clusterId, stepIds: open.map((s: any) => s.id) } });
+}
