@@ -55,6 +55,7 @@ function declaredSize(req: http.IncomingMessage): number | null {
 /** What PutObject stores besides the bytes (Content-Type, the verified checksum). */
 export function putOptionsOf(request: S3Request, check: PutOptions['check']): PutOptions {
   return {
+    declaredBytes: declaredSize(request.req),
     contentType: request.req.headers['content-type'],
     metadata: metadataFromHeaders(request.req.headers),
     fields: PUT_FIELDS,
