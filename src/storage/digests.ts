@@ -57,6 +57,8 @@ export class DigestPool {
     const thread = this.leastBusy();
     const id = this.nextId++;
     const pending: Pending = { inFlight: 0, room: null, ended: null, failed: null };
+    // a thread with uploads keeps the process alive (their callers await its answers); an idle one does not
+    if (thread.uploads.size === 0) thread.worker.ref();
     thread.uploads.set(id, pending);
     thread.worker.postMessage({ op: 'start', id, fd, algorithms });
     return {
@@ -92,7 +94,6 @@ export class DigestPool {
 
   private spawn(): Thread {
     const worker = new Worker(new URL('./digest-worker.js', import.meta.url));
-    // an idle pool does not keep the process alive
     worker.unref();
     const thread: Thread = { worker, uploads: new Map() };
     this.threads.push(thread);
