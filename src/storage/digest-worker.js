@@ -26,9 +26,12 @@ parentPort?.on('message', (/** @type {any} */ message) => {
     return;
   }
   const upload = uploads.get(id);
-  if (!upload) return;
+  if (!upload) {
+    if (message.op === 'write') parentPort?.postMessage({ id, op: 'written', data: message.data }, [message.data]);
+    return;
+  }
   if (message.op === 'write') {
-    const data = Buffer.from(message.data);
+    const data = Buffer.from(message.data, 0, message.length);
     // after a failed write the rest is dropped: the error is the upload's answer at its end
     if (!upload.failed) {
       try {
@@ -39,7 +42,8 @@ parentPort?.on('message', (/** @type {any} */ message) => {
         upload.failed = { message: text, code };
       }
     }
-    parentPort?.postMessage({ id, op: 'written' });
+    // the buffer goes back to be filled with a later batch
+    parentPort?.postMessage({ id, op: 'written', data: message.data }, [message.data]);
   } else if (message.op === 'end') {
     uploads.delete(id);
     if (upload.failed) parentPort?.postMessage({ id, op: 'failed', error: upload.failed });

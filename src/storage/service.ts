@@ -114,14 +114,6 @@ export function prefixEnd(prefix: string): string | null {
 
 const etagOf = (md5: crypto.Hash) => `"${md5.digest('hex')}"`;
 
-/** `length` bytes of `buffers` in one buffer of its own memory (never a slab of Node's pool). */
-function joined(buffers: Buffer[], length: number): Buffer {
-  const out = Buffer.allocUnsafeSlow(length);
-  let at = 0;
-  for (const b of buffers) at += b.copy(out, at);
-  return out;
-}
-
 function encodeCursor(kind: 'k' | 'p', value: string): string {
   return Buffer.from(`${kind}:${value}`, 'utf8').toString('base64url');
 }
@@ -210,6 +202,7 @@ export class StorageService {
   async start(): Promise<void> {
     await fs.mkdir(this.options.bucketsDir, { recursive: true });
     await fs.mkdir(this.tmpDir, { recursive: true });
+    this.digestPool.start();
     await this.sweepTemp();
     this.sweeper = setInterval(() => {
       this.sweepTemp().catch((err) => this.log.warn({ err }, 'temp sweep failed'));
@@ -575,14 +568,14 @@ export class StorageService {
         batched += buf.length;
         if (batched >= WRITE_BATCH_BYTES) {
           pooled ??= this.digestPool.open(handle.fd, algorithms);
-          // one buffer of its own, moved to the thread; waits while the thread is two batches behind
-          await pooled.write(joined(batch, batched));
+          // copied into a buffer that moves to the thread; waits while the thread is two batches behind
+          await pooled.write(batch, batched);
           batch = [];
           batched = 0;
         }
       }
       if (pooled) {
-        if (batched) await pooled.write(joined(batch, batched));
+        if (batched) await pooled.write(batch, batched);
         const done = pooled;
         pooled = null;
         computed = await done.end();
