@@ -119,7 +119,16 @@ export class DigestPool {
     this.threads.push(thread);
     worker.on(
       'message',
-      (message: { id: number; op: string; digests?: Record<string, Uint8Array>; error?: { message: string; code?: string } }) => {
+      (message: {
+        id: number;
+        op: string;
+        data?: ArrayBuffer;
+        digests?: Record<string, Uint8Array>;
+        error?: { message: string; code?: string };
+      }) => {
+        // a written batch's buffer, back to be filled again
+        if (message.data?.byteLength === BATCH_BUFFER_BYTES && this.freeBuffers.length < MAX_FREE_BUFFERS)
+          this.freeBuffers.push(message.data);
         const pending = thread.uploads.get(message.id);
         if (!pending) return;
         if (message.op === 'written') {
