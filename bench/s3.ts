@@ -2,6 +2,8 @@
 //   14a/b  a 200 MB file up and down with the aws CLI (`aws s3 cp`, multipart and ranged GETs as it
 //          chooses) and boto3 (upload_file / download_file, default TransferConfig), beside `cp` of the
 //          same file on the same disk; every copy ends with its file synced, runs interleaved
+//          and beside the same clients against an S3 sink (bench/s3-sink.ts: checks and stores
+//          nothing), the ceiling the clients themselves allow on this machine
 //   14c    1 KiB objects PUT then GET by the AWS SDK for JavaScript v3 at concurrency 16, from a
 //          process of its own, beside the same client against a bare node:http server (no auth, no
 //          storage): the protocol's floor on this machine
@@ -12,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type Api, fsyncFile, median } from './lib.js';
+import { startS3Sink } from './s3-sink.js';
 
 const run = promisify(execFile);
 // runs a client command and prints the CPU seconds (user + system) it and its children used: whether
@@ -65,21 +68,49 @@ export async function benchS3({ api, tmp, startBareServer, record, say, results 
   await handle.close();
   const bytes = (await fs.stat(src)).size;
   const mbps = (millis: number) => FILE_MB / (millis / 1000);
-  const clientCpu: Record<string, number[]> = { awsUp: [], awsDown: [], boto3Up: [], boto3Down: [] };
-  const client = async (name: keyof typeof clientCpu, argv: string[]) => {
+  const clientCpu: Record<string, number[]> = {};
+  const client = async (name: string, argv: string[]) => {
     const { stdout } = await run('python3', ['-c', CPU_OF, ...argv], { env, maxBuffer: 1 << 20 });
-    clientCpu[name]!.push(Number(stdout.trim().split('\n').pop()) * 1000);
+    (clientCpu[name] ??= []).push(Number(stdout.trim().split('\n').pop()) * 1000);
   };
-  const boto3 = (name: 'boto3Up' | 'boto3Down', code: string) =>
-    client(name, ['python3', '-c', `import boto3, sys; s3 = boto3.client("s3", endpoint_url=sys.argv[1]); ${code}`, api.url, bucket, src]);
   const down = path.join(tmp, 's3-down.bin');
   const checkDown = async () => {
     const size = (await fs.stat(down)).size;
     if (size !== bytes) throw new Error(`downloaded ${size} bytes, expected ${bytes}`);
     await fs.rm(down);
   };
+  // one round of the four transfers against `endpoint`, each timed into runs[<prefix><name>]
+  const runs: Record<string, number[]> = { cp: [] };
+  const transfers = async (endpoint: string, prefix: string) => {
+    const timedInto = async (name: string, fn: () => Promise<unknown>) => {
+      (runs[prefix + name] ??= []).push(await timed(fn));
+    };
+    const aws = (name: string, from: string, to: string) =>
+      client(prefix + name, ['aws', '--endpoint-url', endpoint, 's3', 'cp', '--only-show-errors', from, to]);
+    const boto3 = (name: string, code: string) =>
+      client(prefix + name, [
+        'python3',
+        '-c',
+        `import boto3, sys; s3 = boto3.client("s3", endpoint_url=sys.argv[1]); ${code}`,
+        endpoint,
+        bucket,
+        src,
+      ]);
+    await timedInto('awsUp', () => aws('awsUp', src, `s3://${bucket}/aws.bin`));
+    await timedInto('awsDown', async () => {
+      await aws('awsDown', `s3://${bucket}/aws.bin`, down);
+      await fsyncFile(down);
+    });
+    await checkDown();
+    await timedInto('boto3Up', () => boto3('boto3Up', 's3.upload_file(sys.argv[3], sys.argv[2], "boto3.bin")'));
+    await timedInto('boto3Down', async () => {
+      await boto3('boto3Down', `s3.download_file(sys.argv[2], "boto3.bin", ${JSON.stringify(down)})`);
+      await fsyncFile(down);
+    });
+    await checkDown();
+  };
 
-  const runs: Record<string, number[]> = { cp: [], awsUp: [], awsDown: [], boto3Up: [], boto3Down: [] };
+  const sink = await startS3Sink(bytes);
   try {
     for (let i = 0; i < RUNS; i++) {
       runs.cp!.push(
@@ -89,32 +120,23 @@ export async function benchS3({ api, tmp, startBareServer, record, say, results 
         }),
       );
       await checkDown();
-      runs.awsUp!.push(
-        await timed(() =>
-          client('awsUp', ['aws', '--endpoint-url', api.url, 's3', 'cp', '--only-show-errors', src, `s3://${bucket}/aws.bin`]),
-        ),
+      await transfers(api.url, '');
+      await transfers(sink.url, 'sink:');
+      // the fixed cost of each client before its first byte (interpreter, imports, credentials)
+      (runs['start:aws'] ??= []).push(await timed(() => run('aws', ['--version'], { env })));
+      (runs['start:boto3'] ??= []).push(
+        await timed(() => run('python3', ['-c', 'import boto3; boto3.client("s3", endpoint_url="http://127.0.0.1:1")'], { env })),
       );
-      runs.awsDown!.push(
-        await timed(async () => {
-          await client('awsDown', ['aws', '--endpoint-url', api.url, 's3', 'cp', '--only-show-errors', `s3://${bucket}/aws.bin`, down]);
-          await fsyncFile(down);
-        }),
-      );
-      await checkDown();
-      runs.boto3Up!.push(await timed(() => boto3('boto3Up', 's3.upload_file(sys.argv[3], sys.argv[2], "boto3.bin")')));
-      runs.boto3Down!.push(
-        await timed(async () => {
-          await boto3('boto3Down', `s3.download_file(sys.argv[2], "boto3.bin", ${JSON.stringify(down)})`);
-          await fsyncFile(down);
-        }),
-      );
-      await checkDown();
     }
     const med = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, mbps(median(v))])) as Record<string, number>;
     for (const [k, v] of Object.entries(runs)) {
+      if (k.startsWith('start:')) {
+        say(`  ${k.padEnd(15)} ${v.map((m) => `${m.toFixed(0)} ms`).join(', ')} (the client's start-up, no transfer)`);
+        continue;
+      }
       const cpu = clientCpu[k];
       const busy = cpu ? `; the client's own CPU: ${((100 * median(cpu)) / median(v)).toFixed(0)}% of a core for the whole transfer` : '';
-      say(`  ${k.padEnd(10)} ${v.map((m) => `${mbps(m).toFixed(0)} MB/s`).join(', ')} (median ${med[k]!.toFixed(0)} MB/s${busy})`);
+      say(`  ${k.padEnd(15)} ${v.map((m) => `${mbps(m).toFixed(0)} MB/s`).join(', ')} (median ${med[k]!.toFixed(0)} MB/s${busy})`);
     }
     for (const [label, up, dl] of [
       ['aws CLI', 'awsUp', 'awsDown'],
@@ -126,8 +148,8 @@ export async function benchS3({ api, tmp, startBareServer, record, say, results 
       ] as const) {
         record({
           figure: `14. S3 ${dir}, ${label} (${FILE_MB} MB)`,
-          value: `${med[k]!.toFixed(0)} MB/s (${(med[k]! / med.cp!).toFixed(2)}× cp)`,
-          baseline: `cp + sync ${med.cp!.toFixed(0)} MB/s`,
+          value: `${med[k]!.toFixed(0)} MB/s (${(med[k]! / med.cp!).toFixed(2)}× cp, ${(med[k]! / med[`sink:${k}`]!).toFixed(2)}× sink)`,
+          baseline: `cp + sync ${med.cp!.toFixed(0)} MB/s; same client to a sink ${med[`sink:${k}`]!.toFixed(0)} MB/s (${(med[`sink:${k}`]! / med.cp!).toFixed(2)}× cp)`,
           target: '≥ 0.5× cp',
           verdict: med[k]! >= 0.5 * med.cp! ? 'PASS' : 'MISS',
         });
@@ -163,6 +185,7 @@ export async function benchS3({ api, tmp, startBareServer, record, say, results 
     }
     results.s3 = { fileMB: FILE_MB, runsMs: runs, clientCpuMs: clientCpu, medianMBps: med, small: { ours, floor, ...SMALL } };
   } finally {
+    await sink.close();
     await fs.rm(src, { force: true });
     await fs.rm(down, { force: true });
     await api.data('mutation($name: String!) { deleteBucket(input: { name: $name, force: true }) { deletedObjects } }', { name: bucket });

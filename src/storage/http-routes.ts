@@ -74,6 +74,7 @@ export function objectRoutes(storage: StorageService, authenticate: Authenticate
       );
     }
     const row = await storage.put(bucket, key, req, {
+      declaredBytes: declared !== undefined && /^\d+$/.test(declared) ? Number(declared) : null,
       contentType: req.headers['content-type'],
       fields: { bucket: 'bucket', key: 'key', contentType: 'Content-Type', body: 'body' },
     });

@@ -256,3 +256,11 @@ export async function partsByNumber(db: Db, uploadId: string, numbers: number[])
 export async function lockObjectPath(db: Db, bucket: string, path: string): Promise<void> {
   await db`select pg_advisory_xact_lock(hashtextextended(${`${bucket}/${path}`}, 0))`;
 }
+
+/** lockBucketShared, then (when the bucket exists) lockObjectPath: one round trip for a write's two locks. */
+export async function lockBucketAndPath(db: Db, bucket: string, path: string): Promise<boolean> {
+  const rows = await db`
+    with b as (select 1 from buckets where name = ${bucket} for key share)
+    select pg_advisory_xact_lock(hashtextextended(${`${bucket}/${path}`}, 0)) from b`;
+  return rows.length > 0;
+}

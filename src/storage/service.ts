@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Db, Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries.js';
+import { type BodyCheck, type DigestAlgorithm, DigestPool, type Digests, type PooledUpload, startDigests } from './digests.js';
 import type { BucketRow, ObjectChecksum, ObjectEventKind, ObjectMetadata, ObjectRow } from './tables.js';
 import { requireObjectMetadata } from './object-metadata.js';
 import { contentTypeOf, requireContentType } from './content-types.js';
@@ -81,13 +82,20 @@ export interface PutOptions {
   /** the event the write records: a copy is `ObjectCreated:Copy` */
   event?: ObjectEventKind;
   fields?: { bucket: string; key: string; contentType: string; body: string };
-  /** the client's verified checksum of the bytes, known once the body has been consumed (S3 trailers) */
-  checksum?: () => ObjectChecksum | null;
+  /** the client's checks of the bytes (S3's SHA-256, Content-MD5, x-amz-checksum-*), run before the commit */
+  check?: BodyCheck;
+  /** the body's size as the client announced it (Content-Length), when known */
+  declaredBytes?: number | null;
 }
+
+/** A write that checks nothing of its body beyond its size. */
+export const NO_CHECK: BodyCheck = { digests: [], verify: () => null };
 
 /** Objects at most this large go through GraphQL putObject; larger ones through the HTTP route. */
 export const INLINE_OBJECT_MAX_BYTES = 1024 * 1024;
 const WRITE_BATCH_BYTES = 1024 * 1024;
+/** a body this small costs less to read than the checks that would refuse it before reading */
+const SMALL_BODY_BYTES = 64 * 1024;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 // A temp entry untouched this long belongs to no live upload (uploads time out after a minute idle).
 const STALE_TEMP_MS = 15 * 60_000;
@@ -176,6 +184,8 @@ const isErrno = (err: unknown, ...codes: string[]) => codes.includes((err as Nod
 
 export class StorageService {
   readonly tmpDir: string;
+  /** hashes and writes large uploads off the event loop */
+  private readonly digestPool = new DigestPool();
   private sweeper: NodeJS.Timeout | null = null;
   /** what other parts of storage keep per bucket outside its directory (multipart uploads' parts) */
   private readonly bucketDeletedListeners: Array<(bucket: string) => Promise<void>> = [];
@@ -192,6 +202,7 @@ export class StorageService {
   async start(): Promise<void> {
     await fs.mkdir(this.options.bucketsDir, { recursive: true });
     await fs.mkdir(this.tmpDir, { recursive: true });
+    this.digestPool.start();
     await this.sweepTemp();
     this.sweeper = setInterval(() => {
       this.sweepTemp().catch((err) => this.log.warn({ err }, 'temp sweep failed'));
@@ -202,6 +213,7 @@ export class StorageService {
   stop(): void {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
+    void this.digestPool.close();
   }
 
   /** Several servers may share the data dir: only entries no upload touched for a while are removed. */
@@ -466,20 +478,24 @@ export class StorageService {
         ? contentTypeOf(key)
         : requireContentType(options.contentType, fields.contentType);
     const metadata = requireObjectMetadata(options.metadata ?? {}, 'metadata');
-    // refuse before reading a byte of what may be gigabytes
-    await this.requireBucket(bucket, fields.bucket);
-    await this.requireNoPathClash(this.sql, bucket, key, fields.key);
+    // refuse before reading a byte of what may be gigabytes; a small body is read first, since the
+    // commit checks the same again (two round trips fewer per small object)
+    if (options.declaredBytes == null || options.declaredBytes > SMALL_BODY_BYTES || isDirectoryMarker(key)) {
+      await this.requireBucket(bucket, fields.bucket);
+      await this.requireNoPathClash(this.sql, bucket, key, fields.key);
+    }
 
     const temp = this.tempPath('upload');
     try {
-      const { size, etag } = await this.writeTemp(temp, body, maxBytes, fields.body).catch((err) => {
+      const check = options.check ?? NO_CHECK;
+      const { size, etag, digests } = await this.writeTemp(temp, body, maxBytes, fields.body, check.digests).catch((err) => {
         if (err instanceof AppError && err.code === 'PAYLOAD_TOO_LARGE' && isDirectoryMarker(key)) {
           throw badInput(fields.body, 'a directory marker (a key ending in "/") must be empty');
         }
         throw err;
       });
       const event = options.event ?? 'ObjectCreated:Put';
-      const checksum = options.checksum?.() ?? null;
+      const checksum = check.verify(digests);
       return await this.commitFile(bucket, key, temp, { size, etag, contentType, metadata, checksum }, event, fields);
     } finally {
       await fs.rm(temp, { force: true });
@@ -510,7 +526,7 @@ export class StorageService {
         contentType: replace ? replace.contentType : opened.row.contentType,
         metadata: replace ? replace.metadata : opened.row.metadata,
         // the same bytes: the source's checksum holds for the copy
-        checksum: () => opened.row.checksum,
+        check: { digests: [], verify: () => opened.row.checksum },
         event: 'ObjectCreated:Copy',
       });
     } finally {
@@ -518,13 +534,24 @@ export class StorageService {
     }
   }
 
-  /** Streams `body` to a new file `temp`, fsynced: its size and ETag (PAYLOAD_TOO_LARGE past `maxBytes`). */
-  async writeTemp(temp: string, body: Body, maxBytes: number, field: string): Promise<{ size: number; etag: string }> {
-    const md5 = crypto.createHash('md5');
+  /**
+   * Streams `body` to a new file `temp`, fsynced: its size, ETag and the `digests` asked for, all from
+   * one pass over the bytes (PAYLOAD_TOO_LARGE past `maxBytes`). A body of more than one write batch
+   * is hashed and written by a digest pool thread; a smaller one here, where a hand-off would cost
+   * more than the hashing.
+   */
+  async writeTemp(
+    temp: string,
+    body: Body,
+    maxBytes: number,
+    field: string,
+    digests: readonly DigestAlgorithm[] = [],
+  ): Promise<{ size: number; etag: string; digests: Digests }> {
+    const algorithms: DigestAlgorithm[] = ['md5', ...digests];
     let size = 0;
     const handle = await fs.open(temp, 'wx', 0o644);
-    // one batch is written (on the thread pool) while the next one is received and hashed
-    let writing: Promise<unknown> = Promise.resolve();
+    let pooled: PooledUpload | null = null;
+    let computed: Digests;
     try {
       let batch: Buffer[] = [];
       let batched = 0;
@@ -537,27 +564,37 @@ export class StorageService {
               : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         size += buf.length;
         if (size > maxBytes) throw new AppError('PAYLOAD_TOO_LARGE', `objects are limited to ${maxBytes} bytes (OBJECT_MAX_BYTES)`, field);
-        md5.update(buf);
         batch.push(buf);
         batched += buf.length;
         if (batched >= WRITE_BATCH_BYTES) {
-          await writing;
-          writing = writeAll(handle, batch);
+          pooled ??= this.digestPool.open(handle.fd, algorithms);
+          // copied into a buffer that moves to the thread; waits while the thread is two batches behind
+          await pooled.write(batch, batched);
           batch = [];
           batched = 0;
         }
       }
-      await writing;
-      if (batch.length) await writeAll(handle, batch);
+      if (pooled) {
+        if (batched) await pooled.write(batch, batched);
+        const done = pooled;
+        pooled = null;
+        computed = await done.end();
+      } else {
+        const inline = startDigests(algorithms);
+        for (const buf of batch) inline.update(buf);
+        computed = inline.digest();
+        await writeAll(handle, batch);
+      }
       await handle.sync();
       // the row's size and ETag describe what was received: the file must hold exactly that
       const written = (await handle.stat()).size;
       if (written !== size) throw new Error(`upload to ${temp}: ${written} bytes on disk, ${size} received`);
     } finally {
-      await writing.catch(() => {});
+      // the thread may still be writing to this descriptor: it is closed once the thread is done
+      if (pooled) await pooled.end().catch(() => {});
       await handle.close();
     }
-    return { size, etag: etagOf(md5) };
+    return { size, etag: `"${computed.md5!.toString('hex')}"`, digests: computed };
   }
 
   /** One transaction: row (locked) + event + rename into place (a directory marker: its directory). */
@@ -585,8 +622,7 @@ export class StorageService {
   ): Promise<ObjectRow> {
     const marker = isDirectoryMarker(key);
     const target = objectFilePath(this.options.bucketsDir, bucket, marker ? key.slice(0, -1) : key);
-    if (!(await q.lockBucketShared(tx, bucket))) throw notFound('bucket', bucket, fields.bucket);
-    await q.lockObjectPath(tx, bucket, marker ? key.slice(0, -1) : key);
+    if (!(await q.lockBucketAndPath(tx, bucket, marker ? key.slice(0, -1) : key))) throw notFound('bucket', bucket, fields.bucket);
     await this.requireNoPathClash(tx, bucket, key, fields.key);
     const row = await q.upsertObject(tx, { bucket, key, ...meta });
     await q.insertObjectEvent(tx, event, row);

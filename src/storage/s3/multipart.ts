@@ -201,9 +201,7 @@ export function multipartOperations(multipart: MultipartService, log: Logger) {
       const { req, res, bucket, key } = request;
       const partNumber = partNumberOf(request);
       const decoded = decodeBody(req, request.auth);
-      const part = await multipart.uploadPart({ bucket, key, uploadId: uploadIdOf(request), partNumber }, decoded.body, () =>
-        decoded.checksum(),
-      );
+      const part = await multipart.uploadPart({ bucket, key, uploadId: uploadIdOf(request), partNumber }, decoded.bytes, decoded.check);
       res.setHeader('ETag', part.etag);
       if (part.checksum) res.setHeader(`x-amz-checksum-${part.checksum.algorithm}`, part.checksum.value);
       res.statusCode = 200;

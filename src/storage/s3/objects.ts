@@ -53,12 +53,13 @@ function declaredSize(req: http.IncomingMessage): number | null {
 }
 
 /** What PutObject stores besides the bytes (Content-Type, the verified checksum). */
-export function putOptionsOf(request: S3Request, checksum: PutOptions['checksum']): PutOptions {
+export function putOptionsOf(request: S3Request, check: PutOptions['check']): PutOptions {
   return {
+    declaredBytes: declaredSize(request.req),
     contentType: request.req.headers['content-type'],
     metadata: metadataFromHeaders(request.req.headers),
     fields: PUT_FIELDS,
-    checksum,
+    check,
   };
 }
 
@@ -147,7 +148,7 @@ export function objectOperations(storage: StorageService): Pick<OperationTable, 
           );
         }
         const decoded = decodeBody(req, request.auth);
-        const row = await storage.put(bucket, key, decoded.body, putOptionsOf(request, decoded.checksum));
+        const row = await storage.put(bucket, key, decoded.bytes, putOptionsOf(request, decoded.check));
         res.setHeader('ETag', row.etag);
         if (row.checksum) res.setHeader(`x-amz-checksum-${row.checksum.algorithm}`, row.checksum.value);
         sendEmpty(res, 200);

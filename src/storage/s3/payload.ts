@@ -5,7 +5,7 @@
 // when a check fails: storage consumes a whole body before it commits, so a bad body leaves nothing.
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import { crc32, crc32c } from '@node-rs/crc32';
+import { type BodyCheck, type DigestAlgorithm, type Digests, startDigests } from '../digests.js';
 import type { ObjectChecksum } from '../tables.js';
 import { S3Error } from './errors.js';
 import { type Authenticated, headerValue, sameSignature, sha256Hex, UNSIGNED_PAYLOAD } from './signature.js';
@@ -20,33 +20,25 @@ const MAX_TRAILER_LINES = 16;
 
 /** The x-amz-checksum-* algorithms S3 clients send, by their header's suffix. */
 type ChecksumAlgorithm = ObjectChecksum['algorithm'];
-const ALGORITHMS: Record<ChecksumAlgorithm, { label: string; bytes: number; start(): { update(b: Buffer): void; digest(): Buffer } }> = {
-  crc32: { label: 'CRC32', bytes: 4, start: () => crcDigest(crc32) },
-  crc32c: { label: 'CRC32C', bytes: 4, start: () => crcDigest(crc32c) },
-  sha1: { label: 'SHA1', bytes: 20, start: () => crypto.createHash('sha1') },
-  sha256: { label: 'SHA256', bytes: 32, start: () => crypto.createHash('sha256') },
+const ALGORITHMS: Record<ChecksumAlgorithm, { label: string; bytes: number }> = {
+  crc32: { label: 'CRC32', bytes: 4 },
+  crc32c: { label: 'CRC32C', bytes: 4 },
+  sha1: { label: 'SHA1', bytes: 20 },
+  sha256: { label: 'SHA256', bytes: 32 },
 };
 
-// native CRCs (napi-rs): a JavaScript table CRC runs at tens of MB/s, far below the disk and the network
-function crcDigest(crc: (input: Buffer, initial?: number) => number) {
-  let value = 0;
-  return {
-    update: (b: Buffer) => {
-      value = crc(b, value);
-    },
-    digest: () => {
-      const out = Buffer.alloc(4);
-      out.writeUInt32BE(value >>> 0);
-      return out;
-    },
-  };
-}
-
 export interface DecodedBody {
-  /** the object's bytes; throws the S3Error of a failed check once they have all arrived */
+  /** the object's bytes, checked: iterating throws the S3Error of a failed check once they have all arrived */
   body: AsyncIterable<Buffer>;
   /** once `body` was consumed: the verified x-amz-checksum-* (null when none was sent) */
   checksum(): ObjectChecksum | null;
+  /**
+   * The same bytes (consume one of `body` and `bytes`, never both) with only their framing and
+   * length checked, for a consumer that computes `check.digests` in its own pass over them (storage
+   * writes) and then runs `check.verify`: every digest once, off the event loop.
+   */
+  bytes: AsyncIterable<Buffer>;
+  check: BodyCheck;
 }
 
 const badDigest = (what: string) => new S3Error('BadDigest', 400, `The ${what} you specified did not match the calculated checksum.`);
@@ -253,20 +245,18 @@ export function decodeBody(req: http.IncomingMessage, auth: Authenticated): Deco
   const trailers = hasTrailer ? new Map<string, string>() : null;
   const source = req as AsyncIterable<Buffer>;
   const frames = streaming ? awsChunks(source, mode !== STREAMING_UNSIGNED_TRAILER, auth, trailers) : plainChunks(source);
-  let verified: ObjectChecksum | null = null;
+  const sha256Expected = /^[0-9a-f]{64}$/.test(mode) ? mode : null;
+  const digests: DigestAlgorithm[] = [];
+  if (sha256Expected) digests.push('sha256');
+  if (md5Expected) digests.push('md5');
+  if (checksumAlgorithmName) digests.push(checksumAlgorithmName);
 
-  async function* body(): AsyncGenerator<Buffer> {
-    const sha256 = /^[0-9a-f]{64}$/.test(mode) ? crypto.createHash('sha256') : null;
-    const md5 = md5Expected ? crypto.createHash('md5') : null;
-    const checksum = checksumAlgorithmName ? ALGORITHMS[checksumAlgorithmName].start() : null;
+  async function* bytes(): AsyncGenerator<Buffer> {
     let size = 0;
     for await (const part of frames) {
       size += part.length;
       if (decodedLength !== null && size > decodedLength)
         throw new S3Error('IncompleteBody', 400, 'The body is longer than x-amz-decoded-content-length');
-      sha256?.update(part);
-      md5?.update(part);
-      checksum?.update(part);
       yield part;
     }
     if (decodedLength !== null && size !== decodedLength) {
@@ -276,12 +266,17 @@ export function decodeBody(req: http.IncomingMessage, auth: Authenticated): Deco
         'You did not provide the number of bytes specified by the x-amz-decoded-content-length HTTP header',
       );
     }
-    if (sha256 && sha256.digest('hex') !== mode) {
-      throw new S3Error('XAmzContentSHA256Mismatch', 400, "The provided 'x-amz-content-sha256' header does not match what was computed.");
-    }
-    if (md5 && md5.digest('base64') !== md5Expected)
-      throw new S3Error('BadDigest', 400, 'The Content-MD5 you specified did not match what we received.');
-    if (checksum && checksumAlgorithmName) {
+  }
+
+  const check: BodyCheck = {
+    digests,
+    verify(computed: Digests): ObjectChecksum | null {
+      if (sha256Expected && computed.sha256!.toString('hex') !== sha256Expected) {
+        throw new S3Error('XAmzContentSHA256Mismatch', 400, "The provided 'x-amz-content-sha256' header does not match what was computed.");
+      }
+      if (md5Expected && computed.md5!.toString('base64') !== md5Expected)
+        throw new S3Error('BadDigest', 400, 'The Content-MD5 you specified did not match what we received.');
+      if (!checksumAlgorithmName) return null;
       let expected = checksumInHeader;
       if (expected === null) {
         const sent = trailers?.get(`x-amz-checksum-${checksumAlgorithmName}`);
@@ -293,10 +288,20 @@ export function decodeBody(req: http.IncomingMessage, auth: Authenticated): Deco
           );
         expected = requireChecksumValue(checksumAlgorithmName, sent);
       }
-      if (checksum.digest().toString('base64') !== expected) throw badDigest(ALGORITHMS[checksumAlgorithmName].label);
-      verified = { algorithm: checksumAlgorithmName, value: expected };
+      if (computed[checksumAlgorithmName]!.toString('base64') !== expected) throw badDigest(ALGORITHMS[checksumAlgorithmName].label);
+      return { algorithm: checksumAlgorithmName, value: expected };
+    },
+  };
+
+  let verified: ObjectChecksum | null = null;
+  async function* body(): AsyncGenerator<Buffer> {
+    const inline = startDigests(digests);
+    for await (const part of bytes()) {
+      inline.update(part);
+      yield part;
     }
+    verified = check.verify(inline.digest());
   }
 
-  return { body: body(), checksum: () => verified };
+  return { body: body(), checksum: () => verified, bytes: bytes(), check };
 }

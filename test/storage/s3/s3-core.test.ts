@@ -533,6 +533,45 @@ describe('payloads and hostile requests', { timeout: 180_000 }, () => {
     expect(await tempEntries()).toEqual([]);
   });
 
+  it('bodies past one write batch (hashed by the digest threads): SHA-256, Content-MD5 and CRC32 each checked once, a mismatch stores nothing', async () => {
+    const data = crypto.randomBytes(3 * 1024 * 1024 + 5);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(data));
+    const contentMd5 = crypto.createHash('md5').update(data).digest('base64');
+    const good = await signedRequest(server, admin, {
+      method: 'PUT',
+      path: '/core/raw/big-checked.bin',
+      body: data,
+      headers: { 'content-md5': contentMd5, 'x-amz-checksum-crc32': crc.toString('base64') },
+    });
+    expect(good.status).toBe(200);
+    expect(good.headers.etag).toBe(`"${md5(data)}"`);
+    expect(good.headers['x-amz-checksum-crc32']).toBe(crc.toString('base64'));
+    expect(await objectOf('core', 'raw/big-checked.bin')).toMatchObject({ size: data.length, etag: `"${md5(data)}"` });
+
+    const other = Buffer.from(data);
+    other[other.length - 1]! ^= 1;
+    const refusals: Array<[string, Parameters<typeof signedRequest>[2], string]> = [
+      [
+        'sha',
+        { method: 'PUT', path: '/core/raw/big-sha.bin', body: other, payloadHash: crypto.createHash('sha256').update(data).digest('hex') },
+        'XAmzContentSHA256Mismatch',
+      ],
+      ['md5', { method: 'PUT', path: '/core/raw/big-md5.bin', body: other, headers: { 'content-md5': contentMd5 } }, 'BadDigest'],
+      [
+        'crc',
+        { method: 'PUT', path: '/core/raw/big-crc.bin', body: other, headers: { 'x-amz-checksum-crc32': crc.toString('base64') } },
+        'BadDigest',
+      ],
+    ];
+    for (const [name, request, code] of refusals) {
+      const res = await signedRequest(server, admin, request);
+      expect([name, res.status, errorCode(res.body)]).toEqual([name, 400, code]);
+      expect(await objectOf('core', request.path.slice('/core/'.length))).toBeNull();
+    }
+    expect(await tempEntries()).toEqual([]);
+  });
+
   it('STREAMING-AWS4-HMAC-SHA256-PAYLOAD: chained chunk signatures verified; a tampered chunk signature stores nothing', async () => {
     const chunks = [crypto.randomBytes(70_000), crypto.randomBytes(1234)];
     const total = chunks[0]!.length + chunks[1]!.length;
