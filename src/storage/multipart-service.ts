@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { joinFiles } from '../engine/files/join.js';
 import type { Logger } from 'pino';
 import type { Sql } from '../platform/db/client.js';
 import { AppError, type ErrorCode, notFound } from '../platform/errors.js';
@@ -403,11 +403,9 @@ export class MultipartService {
   }
 
   /**
-   * The parts' files one after the other into `temp`, fsynced; fails if one is not the size its row
-   * says. GNU cat copies with copy_file_range(2): the bytes go from file to file inside the kernel,
-   * never through this process (a stream through JavaScript cost the event loop a read and a write
-   * per MiB, and was slower). The parts live in the server's private data directory: no step can
-   * have planted a link there.
+   * The parts' files one after the other into `temp` (in the kernel: engine/files/join.ts), fsynced;
+   * fails if one is not the size its row says. The parts live in the server's private data
+   * directory: no step can have planted a link there.
    */
   private async concatenate(uploadId: string, parts: MultipartPartRow[], temp: string, size: number): Promise<void> {
     const files = parts.map((part) => this.partFile(uploadId, part.partNumber));
@@ -418,18 +416,8 @@ export class MultipartService {
     }
     const out = await fs.open(temp, 'wx', 0o644);
     try {
-      await new Promise<void>((resolve, reject) => {
-        const cat = spawn('cat', ['--', ...files], { stdio: ['ignore', out.fd, 'pipe'] });
-        let stderr = '';
-        cat.stderr!.setEncoding('utf8').on('data', (text: string) => {
-          stderr = (stderr + text).slice(-2000);
-        });
-        cat.on('error', reject);
-        cat.on('close', (code, signal) =>
-          code === 0
-            ? resolve()
-            : reject(new Error(`joining the parts of upload ${uploadId}: cat exited ${code ?? signal}: ${stderr.trim()}`)),
-        );
+      await joinFiles(files, out.fd).catch((err: Error) => {
+        throw new Error(`joining the parts of upload ${uploadId}: ${err.message}`);
       });
       await out.sync();
       const written = (await out.stat()).size;
