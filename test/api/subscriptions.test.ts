@@ -58,6 +58,7 @@ interface Event {
   resourceId: string;
   state: string | null;
   previousState: string | null;
+  message: string | null;
 }
 
 const client = (): Client => fixtures.ws(server);
@@ -299,6 +300,8 @@ describe('clusterEvents subscription', () => {
       ['CLUSTER', 'cluster', 'STARTING', null],
       ['INSTANCE_GROUP', 'group', 'PROVISIONING', null],
       ['INSTANCE', 'instance', 'PROVISIONING', null],
+      // placed on a host (this server's own machine), before its agent is launched
+      ['INSTANCE', 'instance', 'PROVISIONING', 'PROVISIONING'],
       ['INSTANCE', 'instance', 'BOOTSTRAPPING', 'PROVISIONING'],
       ['CLUSTER', 'cluster', 'BOOTSTRAPPING', 'STARTING'],
       ['INSTANCE_GROUP', 'group', 'BOOTSTRAPPING', 'PROVISIONING'],
@@ -308,6 +311,7 @@ describe('clusterEvents subscription', () => {
     ];
     await e.waitFor((v) => v.length >= startup.length, 'the start-up events', 30_000);
     expect(e.values.map(rel)).toEqual(startup);
+    expect(e.values[3]!.message).toMatch(/^placed on host h-\w+ \(/);
 
     const [step] = await addSteps(created.id, [{ name: 'hello', args: ['echo', 'hi'] }]);
     const withStep = [

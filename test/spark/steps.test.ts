@@ -13,6 +13,7 @@ import { cancelOpenSteps, putObject, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sp
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state spark { appUri args conf } } } }`;
 const STEP = `query($id: ID!) { step(id: $id) { id state progress exitCode result failureDetails { reason message } } }`;
 const STEP_UPDATES = `subscription($id: ID!) { stepUpdates(stepId: $id) { id state progress } }`;
+const CLUSTER_HISTORY = `subscription($id: ID!) { clusterEvents(clusterId: $id, after: "0") { kind resourceId state detail } }`;
 const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100, after: $after) {
   edges { node { stream text } } pageInfo { hasNextPage endCursor } } } }`;
 
@@ -226,7 +227,6 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     ).addSteps.steps;
     expect(step.spark).toEqual({ appUri: app, args: [input, 's3://data/out/wc/', '0.5', 's3://data/ref/'], conf: TEST_JOB_CONF });
     writeFileSync(stray, 'not an object');
-    const updates = fixtures.subscribe(fixtures.ws(server), STEP_UPDATES, { id: step.id }, (d) => d.stepUpdates);
 
     const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
     const logs = await logsOf(step.id);
@@ -245,9 +245,18 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     const refs = (await server.data(OBJECTS, { bucket: 'data', prefix: 'ref/' })).objects.edges.map((e: any) => e.node.key);
     expect(refs).toEqual([reference.replace('s3://data/', ''), 'ref/stray.txt']);
 
-    // progress came from Spark's task counts: values strictly between 0 and 1 on the way
-    await updates.waitFor((v) => v.some((u) => u.state === 'COMPLETED'), 'the completed update');
-    const partial = updates.values.map((u) => u.progress).filter((p) => p !== null && p > 0 && p < 1);
+    // progress came from Spark's task counts: values strictly between 0 and 1 on the way, read from
+    // the cluster's event history (replayed from its start), so that a job done before a live
+    // subscription could connect is judged the same
+    const history = fixtures.subscribe(fixtures.ws(server), CLUSTER_HISTORY, { id }, (d) => d.clusterEvents);
+    await history.waitFor(
+      (v) => v.some((e) => e.kind === 'STEP' && e.resourceId === step.id && e.state === 'COMPLETED'),
+      "the step's COMPLETED event in the history",
+    );
+    const partial = history.values
+      .filter((e) => e.kind === 'STEP' && e.resourceId === step.id)
+      .map((e) => e.detail?.progress)
+      .filter((p) => typeof p === 'number' && p > 0 && p < 1);
     expect(partial.length).toBeGreaterThan(0);
     // the driver's output (its print and Spark's own log lines) are the step's logs
     expect(logs).toContainEqual({

@@ -252,11 +252,17 @@ function hiddenDirs(extra: string[]): string[] {
 async function startMachine(machine: MachineRecord, hide: string[]): Promise<Omit<Machine, keyof MachineRecord>> {
   const dataDir = '/tmp/emberplane-host';
   const home = '/tmp/home';
+  const hidden = hiddenDirs(hide);
+  const underHidden = hidden.some((dir) => repoRoot.startsWith(`${dir}/`));
   const script = [
     'set -e',
     `echo ${quote(machine.namespace)} > /proc/sys/kernel/hostname`,
-    ...hiddenDirs(hide).map((dir) => `mount -t tmpfs -o mode=1777 tmpfs ${quote(dir)}`),
-    `mount --bind ${quote(repoRoot)} ${quote(repoRoot)}`,
+    // a checkout under a hidden dir (CI may clone into /tmp) is set aside first and put back on top
+    ...(underHidden ? ['mount -t tmpfs tmpfs /mnt', 'mkdir /mnt/repo', `mount --bind ${quote(repoRoot)} /mnt/repo`] : []),
+    ...hidden.map((dir) => `mount -t tmpfs -o mode=1777 tmpfs ${quote(dir)}`),
+    ...(underHidden
+      ? [`mkdir -p ${quote(repoRoot)}`, `mount --move /mnt/repo ${quote(repoRoot)}`, 'umount /mnt']
+      : [`mount --bind ${quote(repoRoot)} ${quote(repoRoot)}`]),
     `mount -o remount,bind,ro ${quote(repoRoot)}`,
     `mkdir -p ${quote(dataDir)} ${quote(home)}`,
     'echo ready',
