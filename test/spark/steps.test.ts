@@ -5,10 +5,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { allPages, createCluster, expectError, Fixtures, waitForCluster, waitForClusterState, waitForStepState } from '../support/api.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import {
+  allPages,
+  createCluster,
+  expectError,
+  Fixtures,
+  waitForCluster,
+  waitForClusterState,
+  waitForStep,
+  waitForStepState,
+} from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { cancelOpenSteps, putObject, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, TEST_JOB_CONF } from './support.js';
+import { cancelOpenSteps, httpGate, putObject, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, TEST_JOB_CONF } from './support.js';
 
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state spark { appUri args conf } } } }`;
 const STEP = `query($id: ID!) { step(id: $id) { id state progress exitCode result failureDetails { reason message } } }`;
@@ -211,6 +220,10 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
     // object too (after a step, the objects under every prefix it names match the files there)
     const reference = await putObject(server, 'data', 'ref/a.txt', 'a');
     const stray = path.join(server.dataDir, 'buckets', 'data', 'ref', 'stray.txt');
+    // one input partition holds the job until this opens: the step is seen part-done, however fast
+    // the warm cluster is
+    const gate = await httpGate();
+    onTestFinished(() => gate.close());
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });
     const [step] = (
       await server.data(ADD, {
@@ -219,14 +232,22 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
           steps: [
             {
               name: 'wc',
-              spark: { appUri: app, args: [input, 's3://data/out/wc/', '0.5', 's3://data/ref/'], conf: TEST_JOB_CONF },
+              spark: { appUri: app, args: [input, 's3://data/out/wc/', '0.5', 's3://data/ref/', gate.url], conf: TEST_JOB_CONF },
             },
           ],
         },
       })
     ).addSteps.steps;
-    expect(step.spark).toEqual({ appUri: app, args: [input, 's3://data/out/wc/', '0.5', 's3://data/ref/'], conf: TEST_JOB_CONF });
+    expect(step.spark).toEqual({ appUri: app, args: [input, 's3://data/out/wc/', '0.5', 's3://data/ref/', gate.url], conf: TEST_JOB_CONF });
     writeFileSync(stray, 'not an object');
+    await waitForStep(
+      server,
+      step.id,
+      (st) => st.progress !== null && st.progress > 0 && st.progress < 1,
+      'progress strictly between 0 and 1 while a partition waits',
+      { query: STEP, timeoutMs: 300_000 },
+    );
+    gate.open();
 
     const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
     const logs = await logsOf(step.id);
