@@ -466,7 +466,7 @@ describe('metadata', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       ContentLanguage: 'en',
       CacheControl: 'no-cache',
     });
-    expect(head.Expires ?? head.ExpiresString).toBeTruthy();
+    expect(Date.parse(head.Expires ?? head.ExpiresString)).toBe(Date.parse('2030-01-01T00:00:00Z'));
     // aws-chunked is how the CLI framed the upload, not an encoding of the object
     expect(head.ContentEncoding).toBeUndefined();
     const gz = path.join(work, 'meta.gz');
