@@ -128,6 +128,17 @@ async function terminate(id: string): Promise<void> {
   await waitForClusterState(server, id, ['TERMINATED']);
 }
 
+/** The cluster once its CORE node `nodeId` is TERMINATED and another CORE node RUNS in its place. */
+const coreReplaced = (id: string, nodeId: string) =>
+  waitForCluster(
+    server,
+    id,
+    (x) =>
+      x.instances.find((i: any) => i.id === nodeId).state === 'TERMINATED' &&
+      live(x).some((i: any) => i.role === 'CORE' && i.state === 'RUNNING'),
+    'the CORE node replaced',
+    { query: CLUSTER, timeoutMs: 60_000 },
+  );
 const cluster = (id: string) => server.data(CLUSTER, { id }).then((d) => d.cluster);
 const live = (c: any) => c.instances.filter((i: any) => i.state !== 'TERMINATED');
 
@@ -362,15 +373,7 @@ describe('clusters on joined hosts', { timeout: 120_000 }, () => {
     const owner = core.placedOn.id === a.host.id ? a : b;
     const [agent] = agentProcessesOf(owner.daemon.dataDir);
     process.kill(agent!, 'SIGKILL');
-    const healed = await waitForCluster(
-      server,
-      id,
-      (x) =>
-        x.instances.find((i: any) => i.id === core.id).state === 'TERMINATED' &&
-        live(x).some((i: any) => i.role === 'CORE' && i.state === 'RUNNING'),
-      'the CORE node replaced',
-      { query: CLUSTER, timeoutMs: 60_000 },
-    );
+    const healed = await coreReplaced(id, core.id);
     expect(healed.instances.find((i: any) => i.id === core.id).stateChangeReason.code).toBe('INSTANCE_FAILURE');
     await terminate(id);
   });
@@ -437,15 +440,7 @@ describe('clusters on joined hosts', { timeout: 120_000 }, () => {
     expect((await server.data(REVOKE, { id: victim.host.id })).revokeHost.host.state).toBe('REVOKED');
     expect(await victim.daemon.exited).toBe(1);
     expect(victim.daemon.output()).toContain('REVOKED');
-    const healed = await waitForCluster(
-      server,
-      id,
-      (x) =>
-        x.instances.find((i: any) => i.id === core.id).state === 'TERMINATED' &&
-        live(x).some((i: any) => i.role === 'CORE' && i.state === 'RUNNING'),
-      'the CORE node replaced',
-      { query: CLUSTER, timeoutMs: 60_000 },
-    );
+    const healed = await coreReplaced(id, core.id);
     expect(live(healed).find((i: any) => i.role === 'CORE').placedOn.id).toBe(other.host.id);
     // its key is void: the daemon started again is refused
     const again = startDaemon(victim.daemon.dataDir, ['--name', 'again']);
