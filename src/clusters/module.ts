@@ -132,7 +132,6 @@ export class ClustersModule implements Module {
       deps.workloads,
       () => platform.address.agentUrl,
       deps.hosts.hosts,
-      () => platform.address.publicUrl,
     );
 
     this.gateway = new AgentGateway(

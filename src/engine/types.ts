@@ -59,6 +59,12 @@ export interface NodeConfig {
   spark: {
     home: string;
     python: string;
+    /**
+     * the address of the node's host (its `address`: a joined host's --address, the embedded
+     * host's HOST; loopback when that is a wildcard): the node's Spark daemons, drivers and web UIs
+     * bind it and advertise it, so that nodes on other hosts reach them
+     */
+    address: string;
     /** the master's URLs (known before CORE/TASK nodes are launched; null on the MASTER) */
     masterUrl: string | null;
     masterWebUrl: string | null;
