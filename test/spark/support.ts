@@ -45,18 +45,19 @@ export const TEST_JOB_ARGS = Object.entries(TEST_JOB_CONF).flatMap(([k, v]) => [
 export { putObject } from '../support/put-object.js';
 
 /**
- * A gate Spark tasks wait on over loopback HTTP (200 once open): executors run sandboxed on other
- * nodes and see none of the test's files, but they share the host's network.
+ * A gate Spark tasks wait on over HTTP (200 once open): executors run sandboxed on other nodes and
+ * see none of the test's files, but they share the host's network (loopback), or reach the test at
+ * `host` (a bridge address, for nodes on other machines).
  */
-export async function httpGate(): Promise<{ url: string; open(): void; close(): Promise<void> }> {
+export async function httpGate(host = '127.0.0.1'): Promise<{ url: string; open(): void; close(): Promise<void> }> {
   let isOpen = false;
   const server = http.createServer((_req, res) => {
     res.writeHead(isOpen ? 200 : 503).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/gate`,
+    url: `http://${host}:${port}/gate`,
     open: () => {
       isOpen = true;
     },

@@ -348,6 +348,11 @@ async function processesIn(namespace: string): Promise<number[]> {
   return result.code === 0 ? result.stdout.split(/\s+/).filter(Boolean).map(Number) : [];
 }
 
+/** The pids running in a machine's network namespace: where a process really runs, whatever an API says. */
+export async function processesOn(machine: Pick<Machine, 'namespace'>): Promise<Set<number>> {
+  return new Set(await processesIn(machine.namespace));
+}
+
 /** Kills every process in the namespace, waits until none is left, then removes its veth and the namespace. */
 async function removeMachine(namespace: string, link: string | null): Promise<void> {
   const namespaces = await ipJson<{ name: string }>('netns', 'list');

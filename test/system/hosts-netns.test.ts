@@ -9,12 +9,13 @@ import {
   createNetwork,
   cutLink,
   namespacesAvailable,
+  processesOn,
   restoreLink,
   type Machine,
   type MachineProcess,
   type Network,
 } from '../support/netns.js';
-import { isAlive, run, waitUntil } from '../support/processes.js';
+import { isAlive, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,15 +42,9 @@ interface Instance {
   placedOn: { name: string } | null;
 }
 
-/** The pids running in a machine's network namespace: where a node agent really runs, whatever the API says. */
-async function pidsOn(machine: Machine): Promise<Set<number>> {
-  const listed = await run('ip', ['netns', 'pids', machine.namespace], { PATH: process.env.PATH });
-  return new Set(listed.stdout.split(/\s+/).filter(Boolean).map(Number));
-}
-
 /** The machine whose namespace holds the node agent of `instance` (null: none of them, e.g. the server's own host). */
 async function machineOf(instance: Instance, machines: Machine[]): Promise<Machine | null> {
-  for (const machine of machines) if (instance.pid !== null && (await pidsOn(machine)).has(instance.pid)) return machine;
+  for (const machine of machines) if (instance.pid !== null && (await processesOn(machine)).has(instance.pid)) return machine;
   return null;
 }
 
@@ -180,7 +175,7 @@ describe.skipIf(unavailable !== null)(`hosts on separate machines${unavailable ?
     // back on the network, the host is READY again and told to stop the node that was replaced
     await waitForHost(a, 'READY');
     await waitUntil(
-      async () => !(await pidsOn(a)).has(lostNode.pid!) && !isAlive(lostNode.pid!),
+      async () => !(await processesOn(a)).has(lostNode.pid!) && !isAlive(lostNode.pid!),
       'the replaced node agent on machine a to stop',
     );
     expect(daemons.get('a')!.proc.exitCode).toBeNull();
