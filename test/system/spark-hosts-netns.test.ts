@@ -199,7 +199,9 @@ describe.skipIf(unavailable !== null)(`a SPARK cluster on separate machines${una
       expect(node.endpoints?.sparkWorkerWebUrl).toMatch(new RegExp(`^http://${machine.address.replaceAll('.', '\\.')}:\\d+$`));
     }
     // the master (on m) lists both workers at their machines' addresses
-    expect(c.spark.workers.map((w: { webUrl: string }) => w.webUrl).sort()).toEqual(workers.map((i) => i.endpoints?.sparkWorkerWebUrl).sort());
+    expect(c.spark.workers.map((w: { webUrl: string }) => w.webUrl).sort()).toEqual(
+      workers.map((i) => i.endpoints?.sparkWorkerWebUrl).sort(),
+    );
   }, 400_000);
 
   it('a word count over s3a survives its CORE machine’s link cut mid-job: the node is replaced on the spare machine and the counts are right', async () => {

@@ -191,6 +191,10 @@ export class SparkNode {
     /** @type {Record<string, string>} */
     const base = {
       ...NODE_SPARK_DEFAULTS,
+      // a driver's own default is the canonical name of SPARK_LOCAL_IP, which other hosts may not
+      // resolve: executors dial the address itself
+      'spark.driver.host': this.address,
+      'spark.driver.bindAddress': this.address,
       ...(s3 ? s3aConf(s3) : {}),
       ...(jars.length ? { 'spark.executor.extraClassPath': jars.join(':') } : {}),
     };
