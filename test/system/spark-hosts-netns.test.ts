@@ -9,7 +9,7 @@
 // a drain that moves the TASK node to another machine.
 import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCluster, waitForCluster, waitForClusterState, waitForStep, waitForStepState } from '../support/api.js';
+import { allPages, createCluster, waitForCluster, waitForClusterState, waitForStep, waitForStepState } from '../support/api.js';
 import {
   createNetwork,
   cutLink,
@@ -44,7 +44,8 @@ const CLUSTER = `query($id: ID!) { cluster(id: $id) { id state
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state } } }`;
 const STEP = `query($id: ID!) { step(id: $id) { id state exitCode progress spark { uiUrl applicationId }
   failureDetails { reason message } } }`;
-const LOGS = `query($id: ID!) { step(id: $id) { logs(first: 300) { edges { node { text } } } } }`;
+const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100, after: $after) {
+  edges { node { text } } pageInfo { hasNextPage endCursor } } } }`;
 
 const WORDS = ['ember', 'plane', 'spark', 'host', 'bridge', 'netns', 'worker', 'driver', 'lost', 'moved'];
 // executors of a machine whose link is cut are given up after 15 s of silence (Spark's default:
@@ -277,8 +278,14 @@ describe.skipIf(unavailable !== null)(`a SPARK cluster on separate machines${una
         );
         gate.open();
         const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
-        const logs = (await server.data(LOGS, { id: step.id })).step.logs.edges.map((e: { node: { text: string } }) => e.node.text);
-        expect(done, logs.join('\n').slice(-6000)).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
+        const logs = await allPages<{ text: string }>(async (after) => (await server.data(LOGS, { id: step.id, after })).step.logs);
+        expect(
+          done,
+          logs
+            .map((l) => l.text)
+            .join('\n')
+            .slice(-6000),
+        ).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
       } finally {
         await restoreLink(coreMachine);
       }
