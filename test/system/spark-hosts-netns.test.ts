@@ -3,7 +3,8 @@
 // none of the server's files), each running `emberplane host join`; the server runs no node itself
 // (EMBEDDED_HOST=off) and maps no object to a file (OBJECT_PATH_MAPPING=off). The MASTER goes on one
 // machine, the CORE and TASK workers on two of three others (each offers room for one node), so
-// every Spark connection crosses the bridge. One cluster, shared by the tests in order: a word count
+// every Spark connection crosses the bridge. One cluster, shared by the tests in order: Spark's own
+// word count example over s3a://, then a word count
 // over s3a:// whose CORE machine's link is cut mid-job (the node is replaced on the spare machine,
 // Spark reruns the lost tasks, the answer is right, the machine back stops its replaced node), then
 // a drain that moves the TASK node to another machine.
@@ -24,7 +25,7 @@ import { getJson } from '../../src/engine/agent/spark.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { createS3Key, sdkClient, type S3Key } from '../support/s3.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { httpGate, putObject, SMALL, sparkAvailable, TEST_JOB_CONF } from '../spark/support.js';
+import { httpGate, putObject, SMALL, sparkAvailable, sparkRuntime, TEST_JOB_CONF } from '../spark/support.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +34,10 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const unavailable = namespacesAvailable() ?? (sparkAvailable ? null : 'Spark is not installed');
 
 const CLI = path.join(repoRoot, 'bin/emberplane.js');
+// a word count that writes its counts, holding its last input partition at a gate
 const APP = readFileSync(new URL('../spark/fixtures/wordcount.py', import.meta.url), 'utf8');
+// Spark's own example, as pyspark ships it (prints `word: count` lines)
+const SPARK_WORDCOUNT = path.join(sparkRuntime.sparkHome ?? '', 'examples', 'src', 'main', 'python', 'wordcount.py');
 const CREATE_HOST_TOKEN = `mutation($input: CreateHostTokenInput) { createHostToken(input: $input) { token } }`;
 const HOSTS = `{ hosts(first: 100) { edges { node { id name state address embedded } } } }`;
 const DRAIN = `mutation($id: ID!) { drainHost(input: { id: $id }) { host { id state } } }`;
@@ -123,6 +127,8 @@ describe.skipIf(unavailable !== null)(`a SPARK cluster on separate machines${una
       `host-${machine.name} to be ${state}`,
       timeoutMs,
     );
+  const stepLogs = async (id: string) =>
+    (await allPages<{ text: string }>(async (after) => (await server.data(LOGS, { id, after })).step.logs)).map((l) => l.text);
   const cluster = async () => (await server.data(CLUSTER, { id: clusterId })).cluster;
   const live = (c: { instances: Instance[] }, role: string) => c.instances.filter((i) => i.role === role && i.state !== 'TERMINATED');
   const machineNamed = (placedOn: Instance['placedOn']) => workerMachines().find((m) => `host-${m.name}` === placedOn?.name);
@@ -202,6 +208,20 @@ describe.skipIf(unavailable !== null)(`a SPARK cluster on separate machines${una
       expect(jvms[0]![jvms[0]!.indexOf('--host') + 1]).toBe(machine.address);
       expect(node.endpoints?.sparkWorkerWebUrl).toMatch(new RegExp(`^http://${literal(machine.address)}:\\d+$`));
     }
+    // Spark's own example over s3a://, its driver on m and its executors on the two workers
+    const { text, counts } = corpus(50);
+    const input = await putObject(server, 'data', 'in/small.txt', text);
+    const example = await putObject(server, 'code', 'spark_wordcount.py', readFileSync(SPARK_WORDCOUNT, 'utf8'));
+    const [step] = (
+      await server.data(ADD, {
+        input: { clusterId, steps: [{ name: 'example', spark: { appUri: example, args: [input], conf: TEST_JOB_CONF } }] },
+      })
+    ).addSteps.steps;
+    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
+    const logs = await stepLogs(step.id);
+    expect(done, logs.join('\n').slice(-6000)).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
+    expect(logs.filter((l) => /^\w+: \d+$/.test(l)).sort()).toEqual([...counts].map(([w, n]) => `${w}: ${n}`).sort());
+
     // the master (on m) lists both workers at their machines' addresses
     expect(c.spark.workers.map((w: { webUrl: string }) => w.webUrl).sort()).toEqual(
       workers.map((i) => i.endpoints?.sparkWorkerWebUrl).sort(),
@@ -281,8 +301,7 @@ describe.skipIf(unavailable !== null)(`a SPARK cluster on separate machines${una
         );
         gate.open();
         const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
-        const logs = await allPages<{ text: string }>(async (after) => (await server.data(LOGS, { id: step.id, after })).step.logs);
-        const text = logs.map((l) => l.text).join('\n');
+        const text = (await stepLogs(step.id)).join('\n');
         expect(done, text.slice(-6000)).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
         // the driver gave the cut machine's executor up (what was on it ran again elsewhere)
         expect(text).toMatch(new RegExp(`Lost executor \\d+ on ${literal(coreMachine.address)}\\b`));
