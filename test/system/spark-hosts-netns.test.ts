@@ -4,10 +4,10 @@
 // (EMBEDDED_HOST=off) and maps no object to a file (OBJECT_PATH_MAPPING=off). The MASTER goes on one
 // machine, the CORE and TASK workers on two of three others (each offers room for one node), so
 // every Spark connection crosses the bridge. One cluster, shared by the tests in order: Spark's own
-// word count example over s3a://, then a word count
-// over s3a:// whose CORE machine's link is cut mid-job (the node is replaced on the spare machine,
-// Spark reruns the lost tasks, the answer is right, the machine back stops its replaced node), then
-// a drain that moves the TASK node to another machine.
+// word count example over s3a://; then a word count writing to s3a:// whose CORE machine's link is
+// cut mid-job (the node is replaced on the spare machine, Spark reruns the lost tasks, the answer is
+// right, the machine back stops its replaced node); then a drain that moves the TASK node to
+// another machine.
 import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allPages, createCluster, waitForCluster, waitForClusterState, waitForStep, waitForStepState } from '../support/api.js';
