@@ -95,7 +95,6 @@ export class ClustersModule implements Module {
     this.steps = new StepService(
       sql,
       storage,
-      this.spark.python,
       secrets,
       this.metastore.lookup,
       stepKinds(deps.sqlSteps),

@@ -153,7 +153,7 @@ export type AgentMessage =
     };
 
 /** In a runStep's args: the node's own node binary, and the prefix of a path below its engine directory (the agent resolves them). */
-export { STEP_ARG_ENGINE, STEP_ARG_NODE } from './agent/step-args.js';
+export { STEP_ARG_ENGINE, STEP_ARG_NODE, STEP_ARG_PYTHON } from './agent/step-args.js';
 
 /** Messages the control plane sends to a node agent. */
 export type ControlMessage =
