@@ -44,6 +44,20 @@ export const TEST_JOB_ARGS = Object.entries(TEST_JOB_CONF).flatMap(([k, v]) => [
 
 export { putObject } from '../support/put-object.js';
 
+const CORPUS_WORDS = ['spark', 'ember', 'plane', 'node', 'worker', 'master', 'bucket', 'step'];
+
+/** A text of `lines` lines and the word counts it should give. */
+export function wordCorpus(lines: number): { text: string; counts: Map<string, number> } {
+  const counts = new Map<string, number>();
+  const out: string[] = [];
+  for (let i = 0; i < lines; i++) {
+    const line = Array.from({ length: 1 + (i % 7) }, (_, j) => CORPUS_WORDS[(i * 3 + j * 5) % CORPUS_WORDS.length]!);
+    for (const w of line) counts.set(w, (counts.get(w) ?? 0) + 1);
+    out.push(line.join(' '));
+  }
+  return { text: `${out.join('\n')}\n`, counts };
+}
+
 /**
  * A gate Spark tasks wait on over HTTP (200 once open): executors run sandboxed on other nodes and
  * see none of the test's files, but they share the host's network (loopback), or reach the test at

@@ -25,7 +25,7 @@ import { getJson } from '../../src/engine/agent/spark.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { createS3Key, sdkClient, type S3Key } from '../support/s3.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { httpGate, putObject, SMALL, sparkAvailable, sparkRuntime, TEST_JOB_CONF } from '../spark/support.js';
+import { httpGate, putObject, SMALL, sparkAvailable, sparkRuntime, TEST_JOB_CONF, wordCorpus } from '../spark/support.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +54,6 @@ const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100,
 /** `address` as a regular expression's source (its dots literal). */
 const literal = (address: string) => address.replaceAll('.', '\\.');
 
-const WORDS = ['ember', 'plane', 'spark', 'host', 'bridge', 'netns', 'worker', 'driver', 'lost', 'moved'];
 // executors of a machine whose link is cut are given up after 15 s of silence (Spark's default:
 // 120 s), checked every second: the job goes on without waiting minutes
 const JOB_CONF = {
@@ -79,18 +78,6 @@ interface Instance {
   placedOn: { name: string } | null;
   stateChangeReason: { code: string; message: string } | null;
   endpoints: { sparkMasterUrl: string | null; sparkWorkerWebUrl: string | null } | null;
-}
-
-/** Lines of words and their counts, as the test expects Spark to find them. */
-function corpus(lines: number): { text: string; counts: Map<string, number> } {
-  const counts = new Map<string, number>();
-  const out: string[] = [];
-  for (let i = 0; i < lines; i++) {
-    const line = Array.from({ length: 1 + (i % 5) }, (_, j) => WORDS[(i * 3 + j * 7) % WORDS.length]!);
-    for (const w of line) counts.set(w, (counts.get(w) ?? 0) + 1);
-    out.push(line.join(' '));
-  }
-  return { text: `${out.join('\n')}\n`, counts };
 }
 
 /** The command lines of the Spark Workers running on a machine (found through its network namespace). */
@@ -209,7 +196,7 @@ describe.skipIf(unavailable !== null)(`a SPARK cluster on separate machines${una
       expect(node.endpoints?.sparkWorkerWebUrl).toMatch(new RegExp(`^http://${literal(machine.address)}:\\d+$`));
     }
     // Spark's own example over s3a://, its driver on m and its executors on the two workers
-    const { text, counts } = corpus(50);
+    const { text, counts } = wordCorpus(50);
     const input = await putObject(server, 'data', 'in/small.txt', text);
     const example = await putObject(server, 'code', 'spark_wordcount.py', readFileSync(SPARK_WORDCOUNT, 'utf8'));
     const [step] = (
@@ -229,7 +216,7 @@ describe.skipIf(unavailable !== null)(`a SPARK cluster on separate machines${una
   }, 400_000);
 
   it('a word count over s3a survives its CORE machine’s link cut mid-job: the node is replaced on the spare machine and the counts are right', async () => {
-    const { text, counts } = corpus(600);
+    const { text, counts } = wordCorpus(600);
     const input = await putObject(server, 'data', 'in/words.txt', text);
     const app = await putObject(server, 'code', 'wordcount.py', APP);
     // the last input partition waits for this (on the bridge: executors on every machine reach it)
