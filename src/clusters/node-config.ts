@@ -25,7 +25,7 @@ const WILDCARDS = new Set(['', '0.0.0.0', '::', '[::]']);
  * embedded host's HOST), loopback for a node of no host or an embedded host listening on a wildcard
  * (its nodes then reach each other on this machine only, as before hosts).
  */
-export function advertisedAddress(host: Pick<HostRow, 'address'> | undefined): string {
+function advertisedAddress(host: Pick<HostRow, 'address'> | undefined): string {
   return host && !WILDCARDS.has(host.address) ? host.address : '127.0.0.1';
 }
 
