@@ -3,11 +3,11 @@
 // none of the server's files), each running `emberplane host join`; the server runs no node itself
 // (EMBEDDED_HOST=off) and maps no object to a file (OBJECT_PATH_MAPPING=off). The MASTER goes on one
 // machine, the CORE and TASK workers on two of three others (each offers room for one node), so
-// every Spark connection crosses the bridge. One cluster, shared by the tests in order: Spark's own
-// word count example over s3a://; then a word count writing to s3a:// whose CORE machine's link is
-// cut mid-job (the node is replaced on the spare machine, Spark reruns the lost tasks, the answer is
-// right, the machine back stops its replaced node); then a drain that moves the TASK node to
-// another machine.
+// every Spark connection crosses the bridge. One cluster, shared by the tests in order: a word count
+// over s3a:// (test/spark/fixtures/wordcount.py; s3a.test.ts runs Spark's own example) whose CORE
+// machine's link is cut mid-job (the node is replaced on the spare machine, Spark reruns the lost
+// tasks, the answer is right, the machine back stops its replaced node); then a drain that moves
+// the TASK node to another machine.
 import { ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allPages, createCluster, waitForCluster, waitForClusterState, waitForStep, waitForStepState } from '../support/api.js';
@@ -25,7 +25,7 @@ import { getJson } from '../../src/engine/agent/spark.js';
 import { isAlive, waitUntil } from '../support/processes.js';
 import { createS3Key, sdkClient, type S3Key } from '../support/s3.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { httpGate, putObject, SMALL, sparkAvailable, sparkRuntime, TEST_JOB_CONF, wordCorpus } from '../spark/support.js';
+import { httpGate, putObject, SMALL, sparkAvailable, TEST_JOB_CONF, wordCorpus } from '../spark/support.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,8 +36,6 @@ const unavailable = namespacesAvailable() ?? (sparkAvailable ? null : 'Spark is 
 const CLI = path.join(repoRoot, 'bin/emberplane.js');
 // a word count that writes its counts, holding its last input partition at a gate
 const APP = readFileSync(new URL('../spark/fixtures/wordcount.py', import.meta.url), 'utf8');
-// Spark's own example, as pyspark ships it (prints `word: count` lines)
-const SPARK_WORDCOUNT = path.join(sparkRuntime.sparkHome ?? '', 'examples', 'src', 'main', 'python', 'wordcount.py');
 const CREATE_HOST_TOKEN = `mutation($input: CreateHostTokenInput) { createHostToken(input: $input) { token } }`;
 const HOSTS = `{ hosts(first: 100) { edges { node { id name state address embedded } } } }`;
 const DRAIN = `mutation($id: ID!) { drainHost(input: { id: $id }) { host { id state } } }`;
@@ -195,20 +193,6 @@ describe.skipIf(unavailable !== null)(`a SPARK cluster on separate machines${una
       expect(jvms[0]![jvms[0]!.indexOf('--host') + 1]).toBe(machine.address);
       expect(node.endpoints?.sparkWorkerWebUrl).toMatch(new RegExp(`^http://${literal(machine.address)}:\\d+$`));
     }
-    // Spark's own example over s3a://, its driver on m and its executors on the two workers
-    const { text, counts } = wordCorpus(50);
-    const input = await putObject(server, 'data', 'in/small.txt', text);
-    const example = await putObject(server, 'code', 'spark_wordcount.py', readFileSync(SPARK_WORDCOUNT, 'utf8'));
-    const [step] = (
-      await server.data(ADD, {
-        input: { clusterId, steps: [{ name: 'example', spark: { appUri: example, args: [input], conf: TEST_JOB_CONF } }] },
-      })
-    ).addSteps.steps;
-    const done = await waitForStepState(server, step.id, ['COMPLETED', 'FAILED'], { query: STEP, timeoutMs: 300_000 });
-    const logs = await stepLogs(step.id);
-    expect(done, logs.join('\n').slice(-6000)).toMatchObject({ state: 'COMPLETED', exitCode: 0 });
-    expect(logs.filter((l) => /^\w+: \d+$/.test(l)).sort()).toEqual([...counts].map(([w, n]) => `${w}: ${n}`).sort());
-
     // the master (on m) lists both workers at their machines' addresses
     expect(c.spark.workers.map((w: { webUrl: string }) => w.webUrl).sort()).toEqual(
       workers.map((i) => i.endpoints?.sparkWorkerWebUrl).sort(),
