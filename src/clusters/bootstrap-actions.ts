@@ -26,7 +26,7 @@ export async function validateBootstrapActions(
     const f = `${field}.${i}`;
     const name = requireName(a.name, `${f}.name`);
     // the node resolves the interpreter itself when it runs the action
-    await scriptInterpreterOf(storage, a.path, `${f}.path`, null);
+    await scriptInterpreterOf(storage, a.path, `${f}.path`);
     valid.push({ name, path: a.path, args: requireArgs(a.args ?? [], `${f}.args`, 0) });
   }
   return valid;

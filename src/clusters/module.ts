@@ -95,7 +95,6 @@ export class ClustersModule implements Module {
     this.steps = new StepService(
       sql,
       storage,
-      this.spark.python,
       secrets,
       this.metastore.lookup,
       stepKinds(deps.sqlSteps),
@@ -132,7 +131,6 @@ export class ClustersModule implements Module {
       deps.workloads,
       () => platform.address.agentUrl,
       deps.hosts.hosts,
-      () => platform.address.publicUrl,
     );
 
     this.gateway = new AgentGateway(

@@ -4,8 +4,8 @@ import * as clustersQ from './queries/clusters.js';
 import type { InstanceRow } from './tables.js';
 import { findS3aJars, type SparkRuntime } from '../engine/spark-runtime.js';
 import type { NodeConfig, NodeS3 } from '../engine/types.js';
-import type { HostInstallation } from '../engine/host/protocol.js';
 import type { HostService } from '../hosts/service.js';
+import type { HostRow } from '../hosts/tables.js';
 import { instanceType } from './instance-types.js';
 import type { MetastoreService } from './spark/metastore.js';
 import type { WorkloadCredentials } from '../access/workload-credentials.js';
@@ -15,6 +15,18 @@ import { objectFilePath, parseS3Uri } from '../storage/s3-uri.js';
 function s3EndpointOf(agentUrl: string): string {
   const url = new URL(agentUrl);
   return `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}`;
+}
+
+/** Wildcards a server may listen on: no address anyone can dial. */
+const WILDCARDS = new Set(['', '0.0.0.0', '::', '[::]']);
+
+/**
+ * The address a node's Spark binds and advertises: its host's (a joined host's --address, the
+ * embedded host's HOST), loopback for a node of no host or an embedded host listening on a wildcard
+ * (its nodes then reach each other on this machine only, as before hosts).
+ */
+function advertisedAddress(host: Pick<HostRow, 'address'> | undefined): string {
+  return host && !WILDCARDS.has(host.address) ? host.address : '127.0.0.1';
 }
 
 /** What a joining node is told to be: its size, bootstrap actions, part in the cluster's Spark and S3 credential. */
@@ -31,15 +43,11 @@ export class NodeConfigService {
     /** the URL agents dial this server at (the S3 endpoint is on the same port) */
     private readonly agentUrl: () => string,
     private readonly hosts: HostService,
-    /** this server's advertised base URL (PUBLIC_URL): what nodes on other machines reach the S3 endpoint at */
-    private readonly publicUrl: () => string,
   ) {}
 
-  /** A joined host's install (null: the node shares this server's machine and install). */
-  private async joinedHost(instance: InstanceRow): Promise<HostInstallation | null> {
-    if (!instance.hostId) return null;
-    const host = await this.hosts.get(instance.hostId);
-    return host && !host.embedded ? host.installation : null;
+  /** The host the node was placed on (undefined: placed before hosts existed, on this machine). */
+  private async hostOf(instance: InstanceRow): Promise<HostRow | undefined> {
+    return instance.hostId ? this.hosts.get(instance.hostId) : undefined;
   }
 
   async forInstance(instance: InstanceRow): Promise<NodeConfig> {
@@ -47,16 +55,18 @@ export class NodeConfigService {
     const type = instanceType(instance.instanceType)!;
     const { bucketsDir, objectPathMapping } = this.config;
     // a node on a joined host uses that host's install, shares no disk with this server, and can't
-    // reach the metastore's Postgres: no path mapping, no catalog, S3 at the advertised URL
-    const remote = await this.joinedHost(instance);
+    // reach the metastore's Postgres: no path mapping, no catalog
+    const host = await this.hostOf(instance);
+    const remote = host && !host.embedded ? host.installation : null;
     const sparkHome = remote ? remote.sparkHome : this.spark.sparkHome;
     const python = remote ? remote.python : this.spark.python;
-    const spark = cluster.applications.includes('SPARK') && this.spark.available && sparkHome !== null && python !== null;
+    const spark =
+      cluster.applications.includes('SPARK') && (remote !== null || this.spark.available) && sparkHome !== null && python !== null;
     // the warehouse and event log buckets are made for the first SPARK node that needs them
     const catalog = spark && !remote ? await this.metastore.forNodes() : null;
     const credential = await this.credentials.current({ kind: 'CLUSTER', id: cluster.id });
-    const endpoint = remote ? this.publicUrl() : s3EndpointOf(this.agentUrl());
-    const s3: NodeS3 | null = credential && { endpoint, region: this.config.s3Region, ...credential };
+    // the agent dials this server at agentUrl, whichever host it is on: the S3 endpoint is there too
+    const s3: NodeS3 | null = credential && { endpoint: s3EndpointOf(this.agentUrl()), region: this.config.s3Region, ...credential };
     return {
       role: instance.role,
       applications: cluster.applications,
@@ -74,6 +84,7 @@ export class NodeConfigService {
         ? {
             home: sparkHome!,
             python: python!,
+            address: advertisedAddress(host),
             masterUrl: cluster.sparkMasterUrl,
             masterWebUrl: cluster.sparkMasterWebUrl,
             decommissionTimeoutMs: this.config.sparkDecommissionTimeoutSeconds * 1_000,

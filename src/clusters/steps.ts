@@ -109,7 +109,6 @@ export class StepService {
   constructor(
     private readonly sql: Sql,
     private readonly storage: StorageService,
-    private readonly python: string | null,
     private readonly secrets: Secrets,
     private readonly catalog: CatalogLookup,
     private readonly kinds: StepKinds,
@@ -124,7 +123,6 @@ export class StepService {
       objectPathMapping: this.objects.pathMapping,
       duckdbExtensionsDir: this.objects.duckdbExtensionsDir,
       storage: this.storage,
-      python: this.python,
       secrets: this.secrets,
       catalog: this.catalog,
       kinds: this.kinds,

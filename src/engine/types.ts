@@ -59,6 +59,12 @@ export interface NodeConfig {
   spark: {
     home: string;
     python: string;
+    /**
+     * the address of the node's host (its `address`: a joined host's --address, the embedded
+     * host's HOST; loopback when that is a wildcard): the node's Spark daemons, drivers and web UIs
+     * bind it and advertise it, so that nodes on other hosts reach them
+     */
+    address: string;
     /** the master's URLs (known before CORE/TASK nodes are launched; null on the MASTER) */
     masterUrl: string | null;
     masterWebUrl: string | null;
@@ -147,7 +153,7 @@ export type AgentMessage =
     };
 
 /** In a runStep's args: the node's own node binary, and the prefix of a path below its engine directory (the agent resolves them). */
-export { STEP_ARG_ENGINE, STEP_ARG_NODE } from './agent/step-args.js';
+export { STEP_ARG_ENGINE, STEP_ARG_NODE, STEP_ARG_PYTHON } from './agent/step-args.js';
 
 /** Messages the control plane sends to a node agent. */
 export type ControlMessage =

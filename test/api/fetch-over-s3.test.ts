@@ -173,7 +173,7 @@ describe('steps without the path mapping', () => {
       const specs = await Promise.all([a, b, c].map((s) => specOf(s.id)));
       expect(specs.map((s) => ({ args: s.args, fetch: s.fetch, mounts: s.mounts }))).toEqual([
         {
-          args: [expect.stringMatching(/python3$/), './job.py', 'two words', bucketsDir],
+          args: ['{{python}}', './job.py', 'two words', bucketsDir],
           fetch: [{ uri: py, path: 'job.py' }],
           mounts: undefined,
         },

@@ -370,7 +370,7 @@ describe('node agent', () => {
     expect(await runToExit(conn, 's-after', ['true'])).toMatchObject({ exitCode: 0 });
   });
 
-  it('runs {{node}} and {{engine}}/… as its own node and engine files, and refuses an engine path that leaves the directory', async () => {
+  it('runs {{node}}, {{python}} and {{engine}}/… as its own node, python and engine files, and refuses an engine path that leaves the directory', async () => {
     const { conn } = await startAgent();
     const exited = await runToExit(conn, 's-own', [
       '{{node}}',
@@ -380,6 +380,9 @@ describe('node agent', () => {
     ]);
     expect(exited).toMatchObject({ exitCode: 0 });
     expect(conn.lines('s-own').map((l) => l.text)).toEqual([process.execPath, path.resolve('src/engine/agent/step-args.js'), 'true']);
+    // a node told no python (no welcome config here) runs python3 from PATH
+    expect(await runToExit(conn, 's-python', ['{{python}}', '-c', 'print("python here")'])).toMatchObject({ exitCode: 0 });
+    expect(conn.lines('s-python').map((l) => l.text)).toEqual(['python here']);
     for (const [i, hostile] of ['{{engine}}/../../package.json', '{{engine}}/', '{{engine}}/agent/../../../etc/passwd'].entries()) {
       const refused = await runToExit(conn, `s-escape-${i}`, ['{{node}}', hostile]);
       expect(refused).toMatchObject({ exitCode: 127, signal: null });

@@ -17,7 +17,17 @@ import {
   waitForStepState,
 } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { cancelOpenSteps, httpGate, putObject, SPARK_CLUSTER, SPARK_CORE, SPARK_MASTER, sparkAvailable, TEST_JOB_CONF } from './support.js';
+import {
+  cancelOpenSteps,
+  httpGate,
+  putObject,
+  SPARK_CLUSTER,
+  SPARK_CORE,
+  SPARK_MASTER,
+  sparkAvailable,
+  TEST_JOB_CONF,
+  wordCorpus,
+} from './support.js';
 
 const ADD = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state spark { appUri args conf } } } }`;
 const STEP = `query($id: ID!) { step(id: $id) { id state progress exitCode result failureDetails { reason message } } }`;
@@ -32,20 +42,6 @@ const OBJECTS_PAGED = `query($bucket: String!, $prefix: String, $after: String) 
 const APP = readFileSync(new URL('./fixtures/wordcount.py', import.meta.url), 'utf8');
 const CSV_TO_PARQUET = readFileSync(new URL('./fixtures/csv_to_parquet.py', import.meta.url), 'utf8');
 const PRINT_LINES = readFileSync(new URL('./fixtures/print_lines.py', import.meta.url), 'utf8');
-const WORDS = ['spark', 'ember', 'plane', 'node', 'worker', 'master', 'bucket', 'step'];
-
-/** A text of `lines` lines and the word counts it should give. */
-function corpus(lines: number): { text: string; counts: Map<string, number> } {
-  const counts = new Map<string, number>();
-  const out: string[] = [];
-  for (let i = 0; i < lines; i++) {
-    const line = Array.from({ length: 1 + (i % 7) }, (_, j) => WORDS[(i * 3 + j * 5) % WORDS.length]!);
-    for (const w of line) counts.set(w, (counts.get(w) ?? 0) + 1);
-    out.push(line.join(' '));
-  }
-  return { text: `${out.join('\n')}\n`, counts };
-}
-
 /** The word counts Spark wrote: every part file of the output directory. */
 function readCounts(dir: string): Map<string, number> {
   const counts = new Map<string, number>();
@@ -110,7 +106,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
   });
 
   it('finishes a job with the right result when a worker node is killed mid-job; the node is replaced', async () => {
-    const { text, counts } = corpus(2_000);
+    const { text, counts } = wordCorpus(2_000);
     const input = await putObject(server, 'data', 'in/big.txt', text);
     const app = await putObject(server, 'code', 'wordcount.py', APP);
     const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
@@ -161,7 +157,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
   }, 600_000);
 
   it('shrinking during a job decommissions a worker gracefully: the job completes with the right result, the node leaves', async () => {
-    const { text, counts } = corpus(2_000);
+    const { text, counts } = wordCorpus(2_000);
     const input = await putObject(server, 'data', 'in/shrink.txt', text);
     const app = await putObject(server, 'code', 'wordcount.py', APP);
     const ready = await waitForClusterState(server, id, ['WAITING'], { query: SPARK_CLUSTER, timeoutMs: 180_000 });
@@ -213,7 +209,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
   }, 600_000);
 
   it('counts words of a bucket object into a bucket prefix, reporting progress and streaming the driver output', async () => {
-    const { text, counts } = corpus(400);
+    const { text, counts } = wordCorpus(400);
     const input = await putObject(server, 'data', 'in/words.txt', text);
     const app = await putObject(server, 'code', 'wordcount.py', APP);
     // an existing prefix the app only reads: a file appearing under it during the step becomes an
@@ -343,7 +339,7 @@ describe.skipIf(!sparkAvailable)('SPARK steps', () => {
   }, 600_000);
 
   it('cancelling a running SPARK step stops the driver: the step is CANCELLED and Spark has no app left', async () => {
-    const { text } = corpus(400);
+    const { text } = wordCorpus(400);
     const input = await putObject(server, 'data', 'in/cancel.txt', text);
     const app = await putObject(server, 'code', 'wordcount.py', APP);
     await waitForClusterState(server, id, ['WAITING'], { timeoutMs: 180_000 });

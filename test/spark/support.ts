@@ -44,19 +44,34 @@ export const TEST_JOB_ARGS = Object.entries(TEST_JOB_CONF).flatMap(([k, v]) => [
 
 export { putObject } from '../support/put-object.js';
 
+const CORPUS_WORDS = ['spark', 'ember', 'plane', 'node', 'worker', 'master', 'bucket', 'step'];
+
+/** A text of `lines` lines and the word counts it should give. */
+export function wordCorpus(lines: number): { text: string; counts: Map<string, number> } {
+  const counts = new Map<string, number>();
+  const out: string[] = [];
+  for (let i = 0; i < lines; i++) {
+    const line = Array.from({ length: 1 + (i % 7) }, (_, j) => CORPUS_WORDS[(i * 3 + j * 5) % CORPUS_WORDS.length]!);
+    for (const w of line) counts.set(w, (counts.get(w) ?? 0) + 1);
+    out.push(line.join(' '));
+  }
+  return { text: `${out.join('\n')}\n`, counts };
+}
+
 /**
- * A gate Spark tasks wait on over loopback HTTP (200 once open): executors run sandboxed on other
- * nodes and see none of the test's files, but they share the host's network.
+ * A gate Spark tasks wait on over HTTP (200 once open): executors run sandboxed on other nodes and
+ * see none of the test's files, but they share the host's network (loopback), or reach the test at
+ * `host` (a bridge address, for nodes on other machines).
  */
-export async function httpGate(): Promise<{ url: string; open(): void; close(): Promise<void> }> {
+export async function httpGate(host = '127.0.0.1'): Promise<{ url: string; open(): void; close(): Promise<void> }> {
   let isOpen = false;
   const server = http.createServer((_req, res) => {
     res.writeHead(isOpen ? 200 : 503).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/gate`,
+    url: `http://${host}:${port}/gate`,
     open: () => {
       isOpen = true;
     },

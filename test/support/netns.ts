@@ -2,8 +2,8 @@
 // with a private /24 (the server's side listens on the bridge's address) and, per machine, a network
 // namespace wired to it by a veth pair, with its own mount namespace where a fresh tmpfs covers /tmp
 // (the server's data dirs, the suite's Postgres, every test's temp files) and the repository is
-// read-only, as on a second machine with the same package installed. Built from iproute2 (`ip`) and
-// util-linux (`unshare`, `nsenter`); needs root.
+// read-only, as on a second machine with the same package installed; its /etc/hosts names it.
+// Built from iproute2 (`ip`) and util-linux (`unshare`, `nsenter`); needs root.
 //
 // Every bridge and namespace carries a marker naming the test process that made it (pid and start
 // time): a run killed before its afterAll leaves them behind, and the next network made (or the
@@ -264,6 +264,12 @@ async function startMachine(machine: MachineRecord, hide: string[]): Promise<Omi
       ? [`mkdir -p ${quote(repoRoot)}`, `mount --move /mnt/repo ${quote(repoRoot)}`, 'umount /mnt']
       : [`mount --bind ${quote(repoRoot)} ${quote(repoRoot)}`]),
     `mount -o remount,bind,ro ${quote(repoRoot)}`,
+    // its own /etc/hosts naming it, as a machine's installer writes one: programs that look up
+    // their own hostname (a JVM's InetAddress.getLocalHost) find it without DNS
+    'mkdir -p /tmp/.machine',
+    `{ cat /etc/hosts; echo ${quote(`${machine.address} ${machine.namespace}`)}; } > /tmp/.machine/hosts`,
+    'chmod 644 /tmp/.machine/hosts',
+    'mount --bind /tmp/.machine/hosts /etc/hosts',
     `mkdir -p ${quote(dataDir)} ${quote(home)}`,
     'echo ready',
     'exec sleep infinity',
@@ -346,6 +352,11 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 async function processesIn(namespace: string): Promise<number[]> {
   const result = await run('ip', ['netns', 'pids', namespace], { PATH: process.env.PATH });
   return result.code === 0 ? result.stdout.split(/\s+/).filter(Boolean).map(Number) : [];
+}
+
+/** The pids running in a machine's network namespace: where a process really runs, whatever an API says. */
+export async function processesOn(machine: Pick<Machine, 'namespace'>): Promise<Set<number>> {
+  return new Set(await processesIn(machine.namespace));
 }
 
 /** Kills every process in the namespace, waits until none is left, then removes its veth and the namespace. */

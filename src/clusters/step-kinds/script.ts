@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { SCRIPT_HEAD_BYTES, scriptInterpreter } from '../../engine/agent/bootstrap.js';
-import { STEP_ARG_NODE } from '../../engine/types.js';
+import { STEP_ARG_NODE, STEP_ARG_PYTHON } from '../../engine/types.js';
 import { badInput } from '../../platform/errors.js';
 import type { StorageService } from '../../storage/service.js';
 import { objectFilePath, parseS3Uri } from '../../storage/s3-uri.js';
@@ -15,14 +15,13 @@ export interface ScriptInput {
 /**
  * How to run the script stored at `uri`: its location and the interpreter's argv, by its key's
  * extension or the #! line of its first bytes (the rule of engine/agent/bootstrap.js, shared by
- * SCRIPT steps and bootstrap actions; a .js script runs on the node's own node). NOT_FOUND when
- * there is no object.
+ * SCRIPT steps and bootstrap actions; a .js script runs on the node's own node, a .py one on the
+ * node's own python, whichever host it is on). NOT_FOUND when there is no object.
  */
 export async function scriptInterpreterOf(
   storage: StorageService,
   uri: string,
   field: string,
-  python: string | null,
 ): Promise<{ bucket: string; key: string; interpreter: string[] }> {
   const { bucket, key } = parseS3Uri(uri, field);
   const opened = await storage.open(bucket, key, { bucket: field, key: field });
@@ -34,7 +33,7 @@ export async function scriptInterpreterOf(
     await opened.file.close();
   }
   try {
-    return { bucket, key, interpreter: scriptInterpreter(key, python, STEP_ARG_NODE, () => head) };
+    return { bucket, key, interpreter: scriptInterpreter(key, STEP_ARG_PYTHON, STEP_ARG_NODE, () => head) };
   } catch (err) {
     throw badInput(field, `can't tell how to run ${uri}: ${(err as Error).message}; use .sh, .py, .js or .mjs, or a #! line`);
   }
@@ -50,7 +49,7 @@ export const scriptStep: StepKind = {
   async prepare(input, field, ctx): Promise<PreparedStep> {
     const { uri, args } = input as ScriptInput;
     const userArgs = requireArgs(args ?? [], `${field}.args`, 0);
-    const { bucket, key, interpreter } = await scriptInterpreterOf(ctx.storage, uri, `${field}.uri`, ctx.python);
+    const { bucket, key, interpreter } = await scriptInterpreterOf(ctx.storage, uri, `${field}.uri`);
     const source = { uri, args: userArgs };
     if (!ctx.objectPathMapping) {
       // its name in the step's directory: the key's last segment (its extension kept)

@@ -18,8 +18,6 @@ export interface StepKindContext {
   /** where DuckDB's httpfs extension is (SQL steps load it without the path mapping) */
   duckdbExtensionsDir: string;
   storage: StorageService;
-  /** the absolute python3 of this host (for .py scripts), if any */
-  python: string | null;
   secrets: Secrets;
   /** the install's catalog tables, for SQL steps' `catalog.<db>.<table>` */
   catalog: CatalogLookup;

@@ -744,7 +744,7 @@ function runStep(msg) {
   let argv;
   try {
     // the node and runners of this host's install, whichever host that is
-    argv = resolveStepArgs(args, { node: process.execPath, engineDir: ENGINE_DIR });
+    argv = resolveStepArgs(args, { node: process.execPath, engineDir: ENGINE_DIR, python: nodePython });
   } catch (err) {
     return failStep(step, `invalid args: ${errorText(err)}`);
   }
@@ -1011,6 +1011,8 @@ let bootstrapped = null;
 let sparkNode = null;
 /** the node's S3 credential (its welcome's), which fetches a step's objects @type {import('../types.js').NodeS3 | null} */
 let nodeS3 = null;
+/** the python3 of this node's host install ({{python}} in a step's args), from the welcome @type {string | null} */
+let nodePython = null;
 /** @type {(() => void) | null} */
 let stopMetrics = null;
 
@@ -1133,6 +1135,7 @@ async function bootstrap(node) {
   const log = (/** @type {string} */ msg, /** @type {Record<string, unknown>} */ fields = {}) => diag('info', msg, fields);
   if (sandbox.problem) throw new Error(sandbox.problem);
   nodeS3 = node.s3 ?? null;
+  nodePython = node.python ?? null;
   if (node.s3) Object.assign(process.env, s3Env(node.s3));
   await runBootstrapActions(node.bootstrapActions ?? [], {
     fetch: (uri, file) => fetchInto(node.s3 ?? null, uri, file),

@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdtempSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { freePort, getJson } from './spark.js';
+import { freePort, getJson, urlHost } from './spark.js';
 import { SparkProgress } from './spark-progress.js';
 
 // the status API is polled with one kept-alive connection, a second apart, with time to answer: a
@@ -109,7 +109,9 @@ if (userArgs.length === 0) {
   fail('usage: spark-step.js --driver-dirs=dir [--conf key=value]… <app> [args…]');
 }
 
-const uiPort = await freePort();
+// the driver's UI listens where the node's Spark does (SPARK_LOCAL_IP, set by the node agent)
+const address = process.env.SPARK_LOCAL_IP || '127.0.0.1';
+const uiPort = await freePort(address);
 const token = randomUUID();
 /** the status API of our driver, once found @type {string | null} */
 let ui = null;
@@ -157,7 +159,7 @@ let done = false;
 /** Looks for our driver's UI at the picked port and the ones Spark would move to. */
 async function findDriver() {
   for (let port = uiPort; port <= uiPort + UI_PORT_RETRIES && port <= 65_535; port++) {
-    const base = `http://127.0.0.1:${port}/api/v1`;
+    const base = `http://${urlHost(address)}:${port}/api/v1`;
     const apps = await getJson(`${base}/applications`, REQUEST_TIMEOUT_MS, statusAgent);
     if (!Array.isArray(apps) || !apps[0]?.id) continue;
     const id = String(apps[0].id);
@@ -168,7 +170,7 @@ async function findDriver() {
       ui = base;
       appId = id;
       // the live driver UI, while the app runs (Step.spark.uiUrl)
-      process.stdout.write(`::result ${JSON.stringify({ applicationId: appId, uiUrl: `http://127.0.0.1:${port}` })}\n`);
+      process.stdout.write(`::result ${JSON.stringify({ applicationId: appId, uiUrl: `http://${urlHost(address)}:${port}` })}\n`);
       return;
     }
   }

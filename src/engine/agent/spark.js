@@ -18,7 +18,8 @@ import { BootstrapFailure } from './bootstrap.js';
 /** @typedef {import('../types.js').NodeS3} NodeS3 */
 /** @typedef {import('../types.js').NodeEndpoints} NodeEndpoints */
 
-const HOST = '127.0.0.1';
+/** An address as the host part of a URL (an IPv6 address in brackets). @param {string} address */
+export const urlHost = (address) => (address.includes(':') ? `[${address}]` : address);
 /** in every node's spark-defaults.conf (see writeConf) */
 /** @param {Record<string, string>} conf */
 const confLines = (conf) =>
@@ -76,13 +77,16 @@ const NO_PORT_RETRY = '-Dspark.port.maxRetries=0';
 const DAEMON_JAVA_OPTS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto';
 const DAEMON_MEMORY = '256m';
 
-/** A TCP port free right now (Spark binds it a moment later). */
-export function freePort() {
+/**
+ * A TCP port free on `address` right now (Spark binds it a moment later).
+ * @param {string} address @returns {Promise<number>}
+ */
+export function freePort(address) {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
     server.once('error', reject);
-    server.listen(0, HOST, () => {
+    server.listen(0, address, () => {
       const { port } = /** @type {net.AddressInfo} */ (server.address());
       server.close(() => resolve(port));
     });
@@ -158,6 +162,8 @@ export class SparkNode {
     this.endpoints = {};
     this.masterWebUrl = spark.masterWebUrl;
     this.masterUrl = spark.masterUrl;
+    /** where the node's daemons, drivers and UIs listen, and what they advertise */
+    this.address = spark.address;
     this.workerWebPort = 0;
     this.logFile = '';
     /** the History Server of the MASTER node (when the catalog's event logs are on) @type {import('node:child_process').ChildProcess | null} */
@@ -185,6 +191,10 @@ export class SparkNode {
     /** @type {Record<string, string>} */
     const base = {
       ...NODE_SPARK_DEFAULTS,
+      // a driver's own default is the canonical name of SPARK_LOCAL_IP, which other hosts may not
+      // resolve: executors dial the address itself
+      'spark.driver.host': this.address,
+      'spark.driver.bindAddress': this.address,
       ...(s3 ? s3aConf(s3) : {}),
       ...(jars.length ? { 'spark.executor.extraClassPath': jars.join(':') } : {}),
     };
@@ -266,8 +276,11 @@ export class SparkNode {
       SPARK_HOME: this.spark.home,
       PYSPARK_PYTHON: this.spark.python,
       SPARK_CONF_DIR: this.confDir,
-      // drivers listen where the cluster's daemons do, so executors reach them whatever the hostname resolves to
-      SPARK_LOCAL_IP: HOST,
+      // every Spark process of the node (daemons, drivers, their UIs) binds and advertises its host's
+      // address, so that executors on other hosts reach a driver whatever the hostname resolves to
+      SPARK_LOCAL_IP: this.address,
+      // and the URLs of their web UIs name it (not the machine's hostname)
+      SPARK_PUBLIC_DNS: this.address,
     };
     if (this.masterUrl) env.SPARK_MASTER_URL = this.masterUrl;
     if (this.masterWebUrl) env.SPARK_MASTER_WEB_URL = this.masterWebUrl;
@@ -368,11 +381,11 @@ export class SparkNode {
   }
 
   async startMaster() {
-    const [port, webPort] = [await freePort(), await freePort()];
+    const [port, webPort] = [await freePort(this.address), await freePort(this.address)];
     const logFile = this.spawnDaemon(
       'spark-master',
       'org.apache.spark.deploy.master.Master',
-      ['--host', HOST, '--port', String(port), '--webui-port', String(webPort)],
+      ['--host', this.address, '--port', String(port), '--webui-port', String(webPort)],
       { SPARK_MASTER_OPTS: `${NO_PORT_RETRY} ${process.env.SPARK_MASTER_OPTS ?? ''}`.trim() },
     );
     // the History Server starts beside the Master, not after it (a JVM's start takes seconds on a
@@ -383,8 +396,8 @@ export class SparkNode {
       // awaited below; a Master failing first must not leave it unhandled
       this.historyStart.catch(() => {});
     }
-    const webUrl = `http://${HOST}:${webPort}`;
-    const expected = `spark://${HOST}:${port}`;
+    const webUrl = `http://${urlHost(this.address)}:${webPort}`;
+    const expected = `spark://${urlHost(this.address)}:${port}`;
     // only our master answers with our URL (another cluster's could hold the web port)
     const status = await this.until('Spark master', logFile, async () => {
       const s = await masterStatus(webUrl);
@@ -405,7 +418,7 @@ export class SparkNode {
    * @param {string} eventLog where the event logs are (file:… or s3a://…) @returns {Promise<string>} its URL
    */
   async startHistory(eventLog) {
-    const port = await freePort();
+    const port = await freePort(this.address);
     const logFile = this.spawnDaemon(
       'spark-history',
       'org.apache.spark.deploy.history.HistoryServer',
@@ -415,12 +428,10 @@ export class SparkNode {
         SPARK_HISTORY_OPTS:
           `${NO_PORT_RETRY} -Dspark.history.ui.port=${port} -Dspark.history.fs.logDirectory=${eventLog} ` +
           `-Dspark.history.fs.update.interval=1s ${process.env.SPARK_HISTORY_OPTS ?? ''}`.trim(),
-        // its UI binds where SPARK_LOCAL_IP says (else every address): loopback, as the other daemons
-        SPARK_LOCAL_IP: HOST,
       },
       'history',
     );
-    const url = `http://${HOST}:${port}`;
+    const url = `http://${urlHost(this.address)}:${port}`;
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
       if (Array.isArray(await getJson(`${url}/api/v1/applications?limit=1`))) return url;
@@ -436,7 +447,7 @@ export class SparkNode {
     if (!this.masterUrl || !this.masterWebUrl)
       throw new BootstrapFailure('Spark worker', null, ['no Spark master URL in the node configuration']);
     const masterWebUrl = this.masterWebUrl;
-    this.workerWebPort = await freePort();
+    this.workerWebPort = await freePort(this.address);
     // made by spark-class's Worker itself, as the node's uid
     const workDir = path.join(this.node.sandbox.nodeDir, 'spark', 'work');
     const logFile = this.spawnDaemon(
@@ -444,7 +455,7 @@ export class SparkNode {
       'org.apache.spark.deploy.worker.Worker',
       [
         '--host',
-        HOST,
+        this.address,
         '--cores',
         String(this.node.vcpu),
         '--memory',
@@ -462,19 +473,24 @@ export class SparkNode {
     );
     // RUNNING means the master counts this worker ALIVE
     await this.until('Spark worker', logFile, async () => ((await this.myWorker(masterWebUrl))?.state === 'ALIVE' ? true : null));
-    this.endpoints = { sparkWorkerWebUrl: `http://${HOST}:${this.workerWebPort}` };
+    this.endpoints = { sparkWorkerWebUrl: this.workerWebUrl };
     this.started = true;
     this.node.log('spark worker registered', { ...this.endpoints });
     return this.endpoints;
   }
 
-  /** This node's worker as the master lists it (matched by its web UI port). @param {string} masterWebUrl */
+  /** The worker's web UI (what the master lists it by). */
+  get workerWebUrl() {
+    return `http://${urlHost(this.address)}:${this.workerWebPort}`;
+  }
+
+  /** This node's worker as the master lists it (matched by its web UI's address and port). @param {string} masterWebUrl */
   async myWorker(masterWebUrl) {
     const status = await masterStatus(masterWebUrl);
     /** @type {any[]} */
     const workers = status?.workers ?? [];
     // a restarted worker re-registers under a new id: the newest entry is the current one
-    return workers.filter((w) => String(w.webuiaddress ?? '').endsWith(`:${this.workerWebPort}`)).at(-1) ?? null;
+    return workers.filter((w) => w.webuiaddress === this.workerWebUrl).at(-1) ?? null;
   }
 
   /**
@@ -495,7 +511,7 @@ export class SparkNode {
       return;
     }
     const deadline = Date.now() + this.spark.decommissionTimeoutMs;
-    const self = `http://${HOST}:${this.workerWebPort}/json/`;
+    const self = `${this.workerWebUrl}/json/`;
     while (Date.now() < deadline && this.daemon === worker) {
       const state = await getJson(self);
       if (state && Array.isArray(state.executors) && state.executors.length === 0) {

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 /** An argument that is the agent's own node binary. */
 export const STEP_ARG_NODE = '{{node}}';
+/** An argument that is the node's python3 (from its host's install; `python3` when it has none). */
+export const STEP_ARG_PYTHON = '{{python}}';
 /** The prefix (followed by `/`) of a file below the agent's engine directory. */
 export const STEP_ARG_ENGINE = '{{engine}}';
 
@@ -13,16 +15,17 @@ export const STEP_ARG_ENGINE = '{{engine}}';
 export const ENGINE_DIR = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * `args` with STEP_ARG_NODE and `STEP_ARG_ENGINE/…` made this host's paths; anything else as is
- * (a step stored before, with the server's absolute paths, still runs on the server's host).
- * Throws for an engine path that leaves the engine directory.
- * @param {string[]} args @param {{ node: string, engineDir: string }} install
+ * `args` with STEP_ARG_NODE, STEP_ARG_PYTHON and `STEP_ARG_ENGINE/…` made this host's paths;
+ * anything else as is (a step stored before, with the server's absolute paths, still runs on the
+ * server's host). Throws for an engine path that leaves the engine directory.
+ * @param {string[]} args @param {{ node: string, engineDir: string, python: string | null }} install
  * @returns {string[]}
  */
-export function resolveStepArgs(args, { node, engineDir }) {
+export function resolveStepArgs(args, { node, engineDir, python }) {
   const prefix = `${STEP_ARG_ENGINE}/`;
   return args.map((arg) => {
     if (arg === STEP_ARG_NODE) return node;
+    if (arg === STEP_ARG_PYTHON) return python ?? 'python3';
     if (!arg.startsWith(prefix)) return arg;
     const file = path.resolve(engineDir, arg.slice(prefix.length));
     const inside = path.relative(engineDir, file);
