@@ -54,6 +54,8 @@ class Session {
 
 export class HostsFunctionRuntime implements FunctionRuntime, HostSessionListener {
   private rows = new Map<string, HostRow>();
+  private refreshes = 0;
+  private latest: Promise<void> = Promise.resolve();
   private loaded: Promise<void> | null = null;
   private sessions = new Map<string, Session>();
   /** memory of cold starts under way, per host (reserved when the host is chosen) */
@@ -80,12 +82,18 @@ export class HostsFunctionRuntime implements FunctionRuntime, HostSessionListene
   // ---- hosts ----
 
   /** Reads the hosts again (a host changed, and at every controller pass); a draining host's idle instances are stopped. */
-  async refresh(): Promise<void> {
-    const rows = await this.sql<HostRow[]>`select * from hosts`;
-    this.rows = new Map(rows.map((r) => [r.id, r]));
-    for (const hostId of this.sessions.keys()) {
-      if (this.rows.get(hostId)?.state !== 'READY') this.unassign(hostId);
-    }
+  refresh(): Promise<void> {
+    const seq = ++this.refreshes;
+    const read = this.sql<HostRow[]>`select * from hosts`.then((rows): Promise<void> | undefined => {
+      // reads overlap: only the last one started (the freshest) is kept, and the others wait for it
+      if (seq !== this.refreshes) return this.latest;
+      this.rows = new Map(rows.map((r) => [r.id, r]));
+      for (const hostId of this.sessions.keys()) {
+        if (this.rows.get(hostId)?.state !== 'READY') this.unassign(hostId);
+      }
+    });
+    this.latest = read;
+    return read;
   }
 
   hostsChanged(): void {
@@ -166,7 +174,8 @@ export class HostsFunctionRuntime implements FunctionRuntime, HostSessionListene
         return this.invokeOn(h, instanceId, spec, request, signal);
       }
     }
-    const nodes = await nodeAllocations(this.sql);
+    // a new instance goes by the hosts as they are now (one drained a moment ago takes none)
+    const [nodes] = await Promise.all([nodeAllocations(this.sql), this.refresh()]);
     // from here to the reservation nothing awaits: concurrent cold starts see each other's
     const fits = this.usable()
       .map((h) => ({ h, free: this.free(h, nodes) }))
@@ -282,7 +291,10 @@ export class HostsFunctionRuntime implements FunctionRuntime, HostSessionListene
     await Promise.all(
       remote.map(async (h) => {
         const mine = targetsOn(h.id, true);
-        for (const t of mine) this.session(h.id).functions.add(t.spec.functionId);
+        const session = this.session(h.id);
+        // nothing to keep there, and nothing kept before: no message
+        if (mine.length === 0 && ![...session.instances.values()].some((i) => i.provisioned)) return;
+        for (const t of mine) session.functions.add(t.spec.functionId);
         const reply = await this.control(h, { type: 'fn.provision', targets: mine });
         if (reply) results.push(new Map(reply.states ?? []));
       }),
@@ -307,7 +319,9 @@ export class HostsFunctionRuntime implements FunctionRuntime, HostSessionListene
       if (this.sessions.get(host.id) === session) this.learn(session, reply.instances ?? []);
       return reply;
     } catch (err) {
-      this.log.warn({ err, hostId: host.id, request: message.type }, 'function instances of a host not reconciled');
+      // a session that ends meanwhile is forgotten with its instances: nothing to reconcile
+      if (!(err instanceof HostUnreachable))
+        this.log.warn({ err, hostId: host.id, request: message.type }, 'function instances of a host not reconciled');
       return null;
     }
   }

@@ -319,9 +319,11 @@ export class HostDaemon {
     this.functions ??= (async () => {
       const tool = this.options.sandbox ? findSandboxTool().tool : null;
       if (this.options.sandbox && !tool) throw new Error('bubblewrap and setpriv are not installed on this host (or set SANDBOX=off)');
+      // under the temp dir as a server's (sandboxed uids must reach it; the data dir is 0700), named
+      // after this data dir: daemons sharing a machine (tests) keep apart, a restarted one sweeps its last
       const runtime = new LocalFunctionRuntime(
-        path.join(this.options.dataDir, 'functions'),
-        'host',
+        os.tmpdir(),
+        `host-${crypto.createHash('sha256').update(path.resolve(this.options.dataDir)).digest('hex').slice(0, 16)}`,
         (functionId, lines) => this.send({ type: 'fn.lines', functionId, lines: toWireLines(lines) }),
         { ...this.options.functions, tool },
       );

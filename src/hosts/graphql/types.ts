@@ -23,6 +23,7 @@ export class HostResources {
 
 @ObjectType({ description: 'A function instance on a host (as of its last heartbeat)' })
 export class HostFunctionInstance {
+  @Field(() => String, { description: 'as invocations record it (`Invocation.instanceId`)' }) instanceId!: string;
   @Field(() => String) functionName!: string;
   @Field(() => String, { description: '"$LATEST" or a published version' }) version!: string;
   @Field(() => String, { description: 'INIT (starting), IDLE (warm) or BUSY (running an invocation)' }) state!: string;
