@@ -328,8 +328,8 @@ export class HostsFunctionRuntime implements FunctionRuntime, HostSessionListene
 
   /**
    * What the host says runs there. Messages of a session arrive in order, so an instance it no
-   * longer lists is gone, and one it lists idle that this server does not know yet is a provisioned
-   * one now ready; what this server sent an invocation to stays BUSY until that invocation's reply.
+   * longer lists is gone, and a provisioned one it lists that this server does not know yet is new
+   * (INIT) or ready (IDLE); what this server sent an invocation to stays BUSY until that invocation's reply.
    */
   private learn(session: Session, reported: RunningInstance[]): void {
     const byId = new Map(reported.map((r) => [r.instanceId, r]));
@@ -343,7 +343,9 @@ export class HostsFunctionRuntime implements FunctionRuntime, HostSessionListene
       if (placed.state === 'INIT' && r.state === 'IDLE') placed.state = 'IDLE';
     }
     for (const r of reported) {
-      if (session.instances.has(r.instanceId) || r.state === 'BUSY') continue;
+      // an unknown instance that is not provisioned is a cold start whose reply is on its way (its
+      // memory is counted with the cold starts until then)
+      if (session.instances.has(r.instanceId) || r.state === 'BUSY' || r.provisioned !== true) continue;
       session.instances.set(r.instanceId, {
         key: r.key,
         functionId: r.functionId,

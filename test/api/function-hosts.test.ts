@@ -18,11 +18,13 @@ import { startTestServer, type TestServer } from '../support/server.js';
 
 const CLI = path.resolve('bin/emberplane.js');
 const HOSTS = `{ hosts(first: 100) { edges { node { id name state connected allocated { memoryMb }
-  functionInstances { instanceId functionName version state memoryMb } } } } }`;
+  functionInstances { instanceId functionName version state memoryMb provisioned } } } } }`;
 const CREATE_TOKEN = `mutation { createHostToken(input: { singleUse: false }) { token } }`;
 const DRAIN = `mutation($id: ID!) { drainHost(input: { id: $id }) { host { id state } } }`;
 const RESUME = `mutation($id: ID!) { resumeHost(input: { id: $id }) { host { id state } } }`;
 const INSTANCES = `query($name: String!) { function(name: $name) { instances { busy total } } }`;
+const PUT_PROVISIONED = `mutation($input: PutProvisionedConcurrencyConfigInput!) { putProvisionedConcurrencyConfig(input: $input) { config { status } } }`;
+const PROVISIONED = `query($name: String!) { function(name: $name) { provisionedConcurrency { status availableProvisionedConcurrentExecutions } } }`;
 
 interface HostView {
   id: string;
@@ -30,7 +32,14 @@ interface HostView {
   state: string;
   connected: boolean;
   allocated: { memoryMb: number };
-  functionInstances: Array<{ instanceId: string; functionName: string; version: string; state: string; memoryMb: number }>;
+  functionInstances: Array<{
+    instanceId: string;
+    functionName: string;
+    version: string;
+    state: string;
+    memoryMb: number;
+    provisioned: boolean;
+  }>;
 }
 
 let server: TestServer;
@@ -253,6 +262,44 @@ describe('functions on joined hosts', () => {
       "fn-small's old instances stopped",
     );
     await waitUntil(async () => (await instancesOn('fn-small', 'lost')).length === 0, 'fn-small lists no instance of lost');
+  });
+
+  it('keeps provisioned instances on hosts, and provisions them again on another when their host goes', async () => {
+    await deploy(server, { name: 'kept', ...GATED });
+    await server.data(`mutation { publishVersion(input: { functionName: "kept" }) { version { version } } }`);
+    await server.data(PUT_PROVISIONED, { input: { functionName: 'kept', qualifier: '1', provisionedConcurrentExecutions: 2 } });
+    const provisionedOn = async () => {
+      const out = new Map<string, number>();
+      for (const h of await hosts()) {
+        const n = h.functionInstances.filter((i) => i.functionName === 'kept' && i.provisioned && i.version === '1').length;
+        if (n) out.set(h.name, n);
+      }
+      return out;
+    };
+    const readyOn = await waitUntil(async () => {
+      const fn = (await server.data(PROVISIONED, { name: 'kept' })).function;
+      const on = await provisionedOn();
+      return fn.provisionedConcurrency[0].status === 'READY' && [...on.values()].reduce((a, b) => a + b, 0) === 2 ? on : null;
+    }, 'two provisioned instances READY on the hosts');
+    // provisioned instances start invocations warm
+    const warm = await invoke(server, { functionName: 'kept', qualifier: '1', payload: {} });
+    expect(warm.invocation.coldStart).toBe(false);
+
+    const [goneName] = [...readyOn.keys()];
+    const gone = goneName === 'fn-small' ? small : big;
+    const survivor = goneName === 'fn-small' ? 'fn-big' : 'fn-small';
+    gone.child.kill('SIGKILL'); // its session drops at once (its instances die with it)
+    await waitUntil(async () => {
+      const fn = (await server.data(PROVISIONED, { name: 'kept' })).function;
+      const on = await provisionedOn();
+      return fn.provisionedConcurrency[0].status === 'READY' &&
+        fn.provisionedConcurrency[0].availableProvisionedConcurrentExecutions === 2 &&
+        on.get(survivor) === 2
+        ? on
+        : null;
+    }, `both provisioned instances on ${survivor}`);
+    const after = await invoke(server, { functionName: 'kept', qualifier: '1', payload: {} });
+    expect(after.invocation.coldStart).toBe(false);
   });
 
   it('serves code packages to hosts only with a proof of their session', async () => {
