@@ -12,11 +12,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processesWithEnv } from '../../src/engine/local/processes.js';
 import { expectError } from '../support/api.js';
+import { hostJoinArgv, waitForHostNamed } from '../support/hosts.js';
 import { deploy, GET_INVOCATION, INVOKE, invoke } from '../support/functions.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-const CLI = path.resolve('bin/emberplane.js');
 const HOSTS = `{ hosts(first: 100) { edges { node { id name state connected allocated { memoryMb }
   functionInstances { instanceId functionName version state memoryMb provisioned } } } } }`;
 const CREATE_TOKEN = `mutation { createHostToken(input: { singleUse: false }) { token } }`;
@@ -103,42 +103,18 @@ async function closeGate(): Promise<void> {
 async function hosts(): Promise<HostView[]> {
   return (await server.data(HOSTS)).hosts.edges.map((e: { node: HostView }) => e.node);
 }
-const waitForHost = (name: string, pred: (h: HostView) => boolean, what: string) =>
-  waitUntil(
-    async () => {
-      const h = (await hosts()).find((x) => x.name === name);
-      return h && pred(h) ? h : null;
-    },
-    `host ${name}: ${what}`,
-    30_000,
-  );
+const waitForHost = (name: string, pred: (h: HostView) => boolean, what: string) => waitForHostNamed(server, HOSTS, name, pred, what);
 
 /** A daemon offering `memoryMb`; resolves once READY. */
 async function join(name: string, memoryMb: number): Promise<{ child: ChildProcess; host: HostView }> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-fnhost-'));
   dirs.push(dataDir);
   const { token } = (await server.data(CREATE_TOKEN)).createHostToken;
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'host',
-      'join',
-      '--server',
-      server.url,
-      '--token',
-      token,
-      '--data-dir',
-      dataDir,
-      '--name',
-      name,
-      '--vcpu',
-      '2',
-      '--memory-mb',
-      String(memoryMb),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn', FUNCTION_SPARE_SANDBOXES: '0' } },
-  );
+  const [file, ...args] = hostJoinArgv({ server: server.url, token, dataDir, name }, ['--vcpu', '2', '--memory-mb', String(memoryMb)]);
+  const child = spawn(file!, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'warn', FUNCTION_SPARE_SANDBOXES: '0' },
+  });
   child.stdout!.resume();
   child.stderr!.resume();
   children.push(child);

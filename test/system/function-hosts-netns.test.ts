@@ -4,8 +4,6 @@
 // (EMBEDDED_HOST=off). A function that answers with its machine's address is invoked 1,000 times,
 // 12 at a time: every answer is right and every machine took some. Mid-way one machine's link is
 // cut: once it is LOST, the rest of the invocations all succeed on the other two.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy, INVOKE } from '../support/functions.js';
 import {
@@ -17,12 +15,10 @@ import {
   type MachineProcess,
   type Network,
 } from '../support/netns.js';
-import { waitUntil } from '../support/processes.js';
+import { hostJoinArgv, repoRoot, waitForHostNamed } from '../support/hosts.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const unavailable = namespacesAvailable();
-const CLI = path.join(repoRoot, 'bin/emberplane.js');
 const CREATE_HOST_TOKEN = `mutation { createHostToken(input: { expiresInSeconds: 600, singleUse: false }) { token } }`;
 const HOSTS = `{ hosts(first: 100) { edges { node { name state connected functionInstances { instanceId } } } } }`;
 const TOTAL = 1_000;
@@ -59,17 +55,8 @@ describe.skipIf(unavailable !== null)(`functions on separate machines${unavailab
   let machines: Machine[];
   const daemons: MachineProcess[] = [];
 
-  const hostOf = async (machine: Machine): Promise<HostView | undefined> =>
-    (await server.data(HOSTS)).hosts.edges.map((e: { node: HostView }) => e.node).find((h: HostView) => h.name === `fn-${machine.name}`);
   const waitForHost = (machine: Machine, pred: (h: HostView) => boolean, what: string) =>
-    waitUntil(
-      async () => {
-        const h = await hostOf(machine);
-        return h && pred(h) ? h : null;
-      },
-      `host fn-${machine.name}: ${what}`,
-      60_000,
-    );
+    waitForHostNamed(server, HOSTS, `fn-${machine.name}`, pred, what, 60_000);
 
   beforeAll(async () => {
     network = await createNetwork();
@@ -80,24 +67,12 @@ describe.skipIf(unavailable !== null)(`functions on separate machines${unavailab
     for (const machine of machines) {
       daemons.push(
         machine.spawn(
-          [
-            process.execPath,
-            CLI,
-            'host',
-            'join',
-            '--server',
-            server.url,
-            '--token',
-            token,
-            '--data-dir',
-            machine.dataDir,
-            '--name',
-            `fn-${machine.name}`,
+          hostJoinArgv({ server: server.url, token, dataDir: machine.dataDir, name: `fn-${machine.name}` }, [
             '--address',
             machine.address,
             '--memory-mb',
             '2048',
-          ],
+          ]),
           { cwd: repoRoot, env: { LOG_LEVEL: 'warn', FUNCTION_SPARE_SANDBOXES: '0' } },
         ),
       );

@@ -9,15 +9,7 @@
 // sends `join` with a host token (created by `createHostToken`); the answer carries the secret whose
 // credentialKey() the host keeps (and nothing else of the control plane).
 import type { InstanceHandle, InstanceLaunchSpec, LaunchedInstance } from '../types.js';
-import type {
-  InstanceSpec,
-  InvokeOutcome,
-  OutcomeKind,
-  ProvisionState,
-  ProvisionTarget,
-  RunningInstance,
-  RuntimeLogLine,
-} from '../functions/types.js';
+import type { InstanceSpec, InvokeOutcome, ProvisionState, ProvisionTarget, RunningInstance, RuntimeLogLine } from '../functions/types.js';
 
 /** A log line on the wire (its time as an ISO string). */
 export type WireLogLine = Omit<RuntimeLogLine, 'at'> & { at: string };
@@ -31,20 +23,12 @@ export interface WireInvokeRequest {
 }
 
 /** An invocation's outcome on the wire (InvokeOutcome with its body in base64 and its times as ISO strings). */
-export interface WireOutcome {
-  kind: OutcomeKind;
+export type WireOutcome = Omit<InvokeOutcome, 'body' | 'startedAt' | 'endedAt' | 'logs'> & {
   body: string;
-  errorType: string | null;
-  errorKind: string | null;
-  instanceId: string;
-  coldStart: boolean;
-  initDurationMs: number | null;
-  durationMs: number;
-  maxMemoryUsedMb: number;
   startedAt: string;
   endedAt: string;
   logs: WireLogLine[];
-}
+};
 
 /** The reply to fn.invoke: the outcome, and whether its instance is idle again (else it is gone). */
 export interface FunctionInvokeResult {
