@@ -66,6 +66,7 @@ const open = (port) => new Promise((resolve) => {
 });
 exports.handler = async (event) => {
   if (event.gatePort) await open(event.gatePort);
+  console.log('ran', event.n ?? null);
   return { marker, n: event.n ?? null };
 };`,
       },
@@ -143,6 +144,12 @@ describe('functions on joined hosts', () => {
     const first = await invoke(server, { functionName: 'placed', payload: { n: 1 } });
     expect(first.functionError).toBeNull();
     expect(first.invocation.coldStart).toBe(true);
+    // the instance's lines: in the invocation's record (the reply) and in the function's log stream (sent as written)
+    expect(first.invocation.logs.map((l: { text: string }) => l.text).join('\n')).toMatch(/\tran 1$/m);
+    await waitUntil(async () => {
+      const logs = (await server.data(`query { function(name: "placed") { logs(last: 20) { edges { node { text } } } } }`)).function.logs;
+      return logs.edges.some((e: { node: { text: string } }) => /\tran 1$/.test(e.node.text));
+    }, "the instance's line in the function's log stream");
     const warm = await invoke(server, { functionName: 'placed', payload: { n: 2 } });
     expect(warm.invocation.coldStart).toBe(false);
     expect(warm.invocation.instanceId).toBe(first.invocation.instanceId);
