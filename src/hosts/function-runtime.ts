@@ -166,13 +166,19 @@ export class HostsFunctionRuntime implements FunctionRuntime, HostSessionListene
     if (this.embeddedHostId && this.local.hasIdle(spec) && usable.some((h) => this.isLocal(h.id))) {
       return this.local.invoke(spec, request, signal);
     }
+    // an idle instance on the joined host running the fewest invocations: the load spreads
+    let warm: { h: HostRow; instanceId: string; placed: Placed; busy: number } | null = null;
     for (const h of usable) {
-      if (this.isLocal(h.id)) continue;
-      for (const [instanceId, placed] of this.sessions.get(h.id)?.instances ?? []) {
-        if (placed.key !== key || placed.state !== 'IDLE') continue;
-        placed.state = 'BUSY';
-        return this.invokeOn(h, instanceId, spec, request, signal);
-      }
+      const instances = this.sessions.get(h.id)?.instances;
+      if (this.isLocal(h.id) || !instances) continue;
+      const idle = [...instances].find(([, p]) => p.key === key && p.state === 'IDLE');
+      if (!idle) continue;
+      const busy = [...instances.values()].filter((p) => p.state === 'BUSY').length;
+      if (!warm || busy < warm.busy) warm = { h, instanceId: idle[0], placed: idle[1], busy };
+    }
+    if (warm) {
+      warm.placed.state = 'BUSY';
+      return this.invokeOn(warm.h, warm.instanceId, spec, request, signal);
     }
     // a new instance goes by the hosts as they are now (one drained a moment ago takes none)
     const [nodes] = await Promise.all([nodeAllocations(this.sql), this.refresh()]);
