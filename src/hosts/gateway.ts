@@ -15,6 +15,8 @@ const HELLO_TIMEOUT_MS = 10_000;
 const MAX_MESSAGE_BYTES = 1024 * 1024;
 const PING_INTERVAL_MS = 5_000;
 const MAX_LINES_PER_MESSAGE = 1_000;
+// Lambda's largest memory size: a report beyond it is not an instance this control plane placed
+const MAX_FUNCTION_MEMORY_MB = 10_240;
 
 type Request = Extract<HostControlMessage, { requestId: string }>;
 /** a request as the caller gives it: the gateway numbers it */
@@ -51,7 +53,7 @@ function functionReports(reported: unknown): RunningInstance[] {
   if (!Array.isArray(reported)) return [];
   const str = (v: unknown) => String(v ?? '').slice(0, 200);
   return reported.slice(0, MAX_REPORTS).flatMap((r: Partial<RunningInstance> | null) =>
-    r && Number.isSafeInteger(r.memoryMb) && (r.memoryMb as number) >= 0
+    r && Number.isSafeInteger(r.memoryMb) && (r.memoryMb as number) >= 0 && (r.memoryMb as number) <= MAX_FUNCTION_MEMORY_MB
       ? [
           {
             instanceId: str(r.instanceId),

@@ -10,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { processesWithEnv } from '../../src/engine/local/processes.js';
 import { expectError } from '../support/api.js';
 import { hostJoinArgv, waitForHostNamed } from '../support/hosts.js';
@@ -283,6 +284,51 @@ describe('functions on joined hosts', () => {
     }, `both provisioned instances on ${survivor}`);
     const after = await invoke(server, { functionName: 'kept', qualifier: '1', payload: {} });
     expect(after.invocation.coldStart).toBe(false);
+  });
+
+  it('keeps only well-formed function reports of a host: a hostile one cannot break allocation', async () => {
+    const version = JSON.parse(await fs.readFile('package.json', 'utf8')).version;
+    const { token } = (await server.data(CREATE_TOKEN)).createHostToken;
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/host`);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.on('error', reject);
+        ws.on('message', (data) => {
+          const m = JSON.parse(data.toString());
+          if (m.type === 'challenge') {
+            ws.send(
+              JSON.stringify({
+                type: 'join',
+                token,
+                name: 'fn-hostile',
+                capacity: { vcpu: 1, memoryMb: 1024, diskMb: 1024 },
+                labels: {},
+                address: '127.0.0.1',
+                installation: { version, sparkHome: null, python: null, s3aJars: [] },
+              }),
+            );
+          } else if (m.type === 'welcome') {
+            const sane = { instanceId: 'i', key: 'k', functionId: 'f', functionName: 'x'.repeat(1_000), version: '1', state: 'WEIRD' };
+            const functions = [
+              { ...sane, memoryMb: 2 ** 40 }, // would overflow the allocation's sum
+              { ...sane, memoryMb: '128; drop table hosts' },
+              { ...sane, memoryMb: -1 },
+              null,
+              { ...sane, memoryMb: 128 },
+            ];
+            ws.send(JSON.stringify({ type: 'heartbeat', at: Date.now(), instances: [], functions }));
+            resolve();
+          }
+        });
+      });
+      const host = await waitForHost('fn-hostile', (h) => h.functionInstances.length > 0, 'its report stored');
+      expect(host.functionInstances).toEqual([
+        { instanceId: 'i', functionName: 'x'.repeat(200), version: '1', state: 'INIT', memoryMb: 128, provisioned: false },
+      ]);
+      expect(host.allocated.memoryMb).toBe(128);
+    } finally {
+      ws.close();
+    }
   });
 
   it('serves code packages to hosts only with a proof of their session', async () => {
