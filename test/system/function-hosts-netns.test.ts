@@ -3,7 +3,8 @@
 // server's files), each running `emberplane host join`; the server is a pure control plane
 // (EMBEDDED_HOST=off). A function that answers with its machine's address is invoked 1,000 times,
 // 12 at a time: every answer is right and every machine took some. Mid-way one machine's link is
-// cut: once it is LOST, the rest of the invocations all succeed on the other two.
+// cut: once it is LOST, the rest of the invocations all succeed on the other two. Instances reach
+// the S3 endpoint they are given (the server's address on the network).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deploy, INVOKE } from '../support/functions.js';
 import {
@@ -36,7 +37,12 @@ const WHERE = {
         path: 'index.js',
         content: `const os = require('node:os');
 const address = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address ?? null;
-exports.handler = async (event) => ({ address, double: event.n * 2 });`,
+// the S3 endpoint the instance was given, reached once per instance (an anonymous request: any HTTP answer will do)
+let s3 = null;
+exports.handler = async (event) => {
+  s3 ??= await fetch(process.env.AWS_ENDPOINT_URL_S3).then((r) => r.status, (e) => String(e.cause ?? e));
+  return { address, double: event.n * 2, s3, endpoint: process.env.AWS_ENDPOINT_URL_S3 };
+};`,
       },
     ],
   },
@@ -101,6 +107,9 @@ describe.skipIf(unavailable !== null)(`functions on separate machines${unavailab
         const out = res.data!.invokeFunction;
         expect(out.functionError, `invocation ${n}: ${JSON.stringify(out.payload)}`).toBeNull();
         expect(out.payload.double).toBe(n * 2);
+        // the server's address on the network, not loopback, and it answers there
+        expect(out.payload.endpoint).toBe(server.url);
+        expect(out.payload.s3).toBe(403);
         answers.set(n, out.payload.address);
       }
     };
