@@ -81,7 +81,7 @@ export class HostsFunctionRuntime implements FunctionRuntime, HostSessionListene
 
   // ---- hosts ----
 
-  /** Reads the hosts again (a host changed, and at every controller pass); a draining host's idle instances are stopped. */
+  /** Reads the hosts again (a host changed, a cold start, every controller pass); a host no longer READY keeps no provisioned share. */
   refresh(): Promise<void> {
     const seq = ++this.refreshes;
     const read = this.sql<HostRow[]>`select * from hosts`.then((rows): Promise<void> | undefined => {
@@ -96,6 +96,7 @@ export class HostsFunctionRuntime implements FunctionRuntime, HostSessionListene
     return read;
   }
 
+  /** A host changed (any server's NOTIFY): read them again, and stop the idle instances of those no longer READY at once. */
   hostsChanged(): void {
     this.refresh()
       .then(() => this.reapHosts(0, true))
