@@ -162,3 +162,22 @@ export class EventWatch {
     this.dispose();
   }
 }
+
+/** Creates a function of `files` (1024 MB) and waits until it is ACTIVE. */
+export async function deployFunction(
+  api: Api,
+  name: string,
+  runtime: string,
+  handler: string,
+  files: Array<{ path: string; content: string }>,
+) {
+  await api.data(`mutation($input: CreateFunctionInput!) { createFunction(input: $input) { function { name } } }`, {
+    input: { name, runtime, handler, memoryMb: 1024, code: { files } },
+  });
+  await waitUntil(
+    async () => (await api.data(`query($n: String!) { function(name: $n) { state } }`, { n: name })).function.state === 'ACTIVE',
+    `${name} ACTIVE`,
+    30_000,
+    50,
+  );
+}

@@ -57,7 +57,7 @@ function createModules(platform: Platform): Modules {
   const logs = new LogsModule(platform);
   const storage = new StorageModule(platform, { authenticate, s3Credentials: access.s3Credentials });
   const hosts = new HostsModule(platform, { storage: storage.storage });
-  const functions = new FunctionsModule(platform, { logs: logs.logs, storage: storage.storage, access: access.keys });
+  const functions = new FunctionsModule(platform, { logs: logs.logs, storage: storage.storage, access: access.keys, hosts });
   // a topic's function subscriptions are TOPIC triggers: a publish queues their deliveries
   const deliveries = new TriggerDeliveries(platform.sql, functions.functions, platform.log);
   const messaging = new MessagingModule(platform, { functionSubscribers: new TopicTriggerFanOut(deliveries) });

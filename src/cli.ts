@@ -84,6 +84,12 @@ async function hostJoin(argv: string[]): Promise<void> {
     token: values.token ?? null,
     dataDir,
     sandbox,
+    // function instances run as on a server: the same interpreter, SDK and spare sandboxes settings
+    functions: {
+      pythonCommand: process.env.FUNCTION_PYTHON || 'python3',
+      pythonSdkDir: process.env.FUNCTION_PYTHON_SDK_DIR || '/usr/local/share/emberplane/python-sdk',
+      spares: Number(process.env.FUNCTION_SPARE_SANDBOXES ?? 2) || 0,
+    },
     log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
     description: {
       name: values.name ?? os.hostname(),

@@ -6,7 +6,7 @@ import type { Sql } from '../platform/db/client.js';
 import * as q from './queries/invocations.js';
 import { appendLines, type NewLine } from '../logs/queries.js';
 import type { FunctionRow, InvocationLogLine, InvocationRow } from './tables.js';
-import type { FunctionRuntime, InvokeOutcome, RuntimeLogLine } from '../engine/functions/types.js';
+import { NoRoomError, type FunctionRuntime, type InvokeOutcome, type RuntimeLogLine } from '../engine/functions/types.js';
 import { ConcurrencyGate } from './concurrency.js';
 import { AppError, badInput } from '../platform/errors.js';
 import { functionArn, type FunctionService, type ResolvedVersion } from './functions.js';
@@ -306,19 +306,24 @@ export class InvocationService {
     }
 
     const slot = this.gate.tryAcquire(fn.id, fn.reservedConcurrency, await this.functions.reservedTotal());
-    if (!slot.ok) {
+    const throttled = async (reason: string, message: string) => {
       await this.recorder.record({
         ...base,
         status: 'THROTTLED',
         errorType: 'TooManyRequestsException',
-        errorMessage: slot.reason,
+        errorMessage: message,
         endedAt: new Date(),
       });
-      throw new AppError('THROTTLED', `Rate Exceeded. Reason: ${slot.reason}`, 'functionName', { reason: slot.reason });
-    }
+      return new AppError('THROTTLED', `Rate Exceeded. Reason: ${reason}`, 'functionName', { reason });
+    };
+    if (!slot.ok) throw await throttled(slot.reason, slot.reason);
     let outcome: InvokeOutcome;
     try {
       outcome = await this.run(fn, resolved, base.id, payload, input.clientContext ?? undefined);
+    } catch (err) {
+      // no host has room for a new instance: Lambda's answer when it cannot scale out
+      if (err instanceof NoRoomError) throw await throttled(`InsufficientCapacity: ${err.message}`, err.message);
+      throw err;
     } finally {
       this.gate.release(fn.id, fn.reservedConcurrency);
     }
@@ -431,24 +436,36 @@ export class InvocationService {
       );
       return;
     }
+    // throttled (or not runnable yet, or no host has room): the event waits, and the wait is no attempt;
+    // the longer it has waited, the longer the next wait (half its age: from 1 s up to 5 min, as Lambda's backoff)
+    const wait = () =>
+      q.releaseClaim(
+        this.sql,
+        row.id,
+        row.claimedBy!,
+        new Date(Date.now() + Math.min(300_000, Math.max(1_000, (Date.now() - row.createdAt.getTime()) / 2))),
+      );
     const slot = fn.state === 'Active' ? this.gate.tryAcquire(fn.id, fn.reservedConcurrency, await this.functions.reservedTotal()) : null;
     if (!slot?.ok) {
-      // throttled (or not runnable yet): the event waits, and the wait is no attempt; the longer it has
-      // waited, the longer the next wait (half its age: from 1 s up to 5 min, as Lambda's backoff)
-      const waits = Math.min(300_000, Math.max(1_000, (Date.now() - row.createdAt.getTime()) / 2));
-      await q.releaseClaim(this.sql, row.id, row.claimedBy!, new Date(Date.now() + waits));
+      await wait();
       return;
     }
     let outcome: InvokeOutcome | null = null;
+    let noRoom = false;
     try {
       outcome = await this.run(fn, resolved, row.id, Buffer.from(row.payload ?? '{}'), undefined, cut);
     } catch (err) {
-      if (!cut?.aborted) throw err;
+      noRoom = err instanceof NoRoomError;
+      if (!noRoom && !cut?.aborted) throw err;
     } finally {
       this.gate.release(fn.id, fn.reservedConcurrency);
     }
     // cut short by this server's shutdown (a run that ended on its own meanwhile still counts):
     // the platform's failure, not the function's, so no attempt is spent (Lambda retries those)
+    if (noRoom) {
+      await wait();
+      return;
+    }
     if (!outcome || (cut?.aborted && outcome.kind === 'EXIT')) {
       await q.releaseClaim(this.sql, row.id, row.claimedBy!, new Date());
       return;

@@ -5,7 +5,10 @@ import { closeToOthers } from '../engine/functions/sandbox.js';
 import { LocalFunctionRuntime } from '../engine/functions/local-runtime.js';
 import type { AuthService } from '../access/service.js';
 import type { LogService } from '../logs/service.js';
-import type { Module } from '../platform/module.js';
+import type { HttpSurface, Module } from '../platform/module.js';
+import type { HostsModule } from '../hosts/module.js';
+import type { HostsFunctionRuntime } from '../hosts/function-runtime.js';
+import { hostCodeRoute } from './host-code.js';
 import { Channel } from '../platform/notifications/channels.js';
 import type { Platform } from '../platform/platform.js';
 import type { StorageService } from '../storage/service.js';
@@ -26,15 +29,18 @@ export class FunctionsModule implements Module {
   readonly functions: FunctionService;
   readonly provisioned: ProvisionedConcurrencyService;
   readonly invocations: InvocationService;
-  /** the engine running this server's function instances */
+  /** the engine running this server's own function instances */
   readonly runtime: LocalFunctionRuntime;
+  /** where invocations run: this server's instances and those on the joined hosts it holds */
+  readonly acrossHosts: HostsFunctionRuntime;
   readonly resolvers: object[];
+  readonly http: HttpSurface;
   private readonly instanceController: FunctionInstanceController;
   private readonly asyncInvoker: AsyncInvoker;
 
   constructor(
     private readonly platform: Platform,
-    deps: { logs: LogService; storage: StorageService; access: AuthService },
+    deps: { logs: LogService; storage: StorageService; access: AuthService; hosts: HostsModule },
   ) {
     const { sql, config, log, secrets, serverId } = platform;
     const logWriter = new FunctionLogWriter(sql, log);
@@ -50,6 +56,8 @@ export class FunctionsModule implements Module {
         debug: (msg) => log.debug(msg),
       },
     );
+    this.acrossHosts = deps.hosts.functionRuntime(this.runtime, (functionId, lines) => logWriter.add(functionId, lines));
+    this.acrossHosts.onHostGone = () => this.instanceController.kick();
     this.functions = new FunctionService(
       sql,
       new FunctionCodeStore(config.dataDir, deps.storage),
@@ -58,7 +66,7 @@ export class FunctionsModule implements Module {
       {
         pending: () => this.instanceController.kick(),
         deleted: (functionId) => {
-          this.runtime
+          this.acrossHosts
             .removeFunction(functionId)
             .catch((err) => log.error({ err, functionId }, "stopping a deleted function's instances failed"));
         },
@@ -71,10 +79,10 @@ export class FunctionsModule implements Module {
     this.provisioned = new ProvisionedConcurrencyService(sql, this.functions, config.functionConcurrencyLimit, () =>
       this.instanceController.kick(),
     );
-    this.invocations = new InvocationService(sql, this.functions, this.runtime, logWriter, config.functionConcurrencyLimit, {
+    this.invocations = new InvocationService(sql, this.functions, this.acrossHosts, logWriter, config.functionConcurrencyLimit, {
       retryDelayMs: (attempt) => config.functionRetryDelayMs * attempt,
     });
-    this.instanceController = new FunctionInstanceController(this.functions, this.provisioned, this.runtime, log, {
+    this.instanceController = new FunctionInstanceController(this.functions, this.provisioned, this.acrossHosts, log, {
       intervalMs: config.reconcileIntervalMs,
       idleMs: config.functionIdleSeconds * 1_000,
     });
@@ -84,6 +92,18 @@ export class FunctionsModule implements Module {
       leaseSeconds: 960,
       shutdownGraceMs: config.functionShutdownGraceMs,
     });
+    this.http = {
+      routes: [
+        {
+          path: '/host/code',
+          handler: hostCodeRoute(
+            (hostId, hash, proof) => deps.hosts.codeProofValid(hostId, hash, proof),
+            (hash) => this.functions.code.packagePath(hash),
+            log,
+          ),
+        },
+      ],
+    };
     this.resolvers = [
       new FunctionResolver(
         this.functions,
@@ -124,7 +144,7 @@ export class FunctionsModule implements Module {
   async stop(): Promise<void> {
     await this.asyncInvoker.stop();
     await this.instanceController.stop();
-    await this.runtime.close();
+    await this.acrossHosts.close();
     await this.invocations.logs.close();
   }
 }

@@ -59,10 +59,10 @@ export class HostsDriver implements EngineDriver {
   /** A request to the host, wherever its session is; null when it is connected nowhere. */
   private async call(host: HostRow, message: HostRequest, waitMs: number): Promise<LaunchedInstance | undefined | null> {
     const timeoutMs = waitMs + REQUEST_SLACK_MS;
-    if (this.gateway.holds(host.id)) return this.gateway.request(host.id, message, timeoutMs);
+    if (this.gateway.holds(host.id)) return this.gateway.request<LaunchedInstance | undefined>(host.id, message, timeoutMs);
     const [row] = await this.sql<{ connectedServer: string | null }[]>`select connected_server from hosts where id = ${host.id}`;
     if (!row?.connectedServer) return null;
-    return this.relay.request(row.connectedServer, host.id, message, timeoutMs);
+    return this.relay.request<LaunchedInstance | undefined>(row.connectedServer, host.id, message, timeoutMs);
   }
 
   async launch(spec: InstanceLaunchSpec): Promise<LaunchedInstance> {

@@ -11,7 +11,10 @@ import type { HttpSurface, Module } from '../platform/module.js';
 import { Channel } from '../platform/notifications/channels.js';
 import type { Platform } from '../platform/platform.js';
 import type { StorageService } from '../storage/service.js';
+import type { LocalFunctionRuntime } from '../engine/functions/local-runtime.js';
+import type { LineSink } from '../engine/functions/types.js';
 import { HostsDriver } from './driver.js';
+import { HostsFunctionRuntime } from './function-runtime.js';
 import { HostEvents } from './events.js';
 import { HostGateway } from './gateway.js';
 import { HostResolver } from './graphql/resolvers.js';
@@ -53,6 +56,8 @@ export class HostsModule implements Module {
   readonly http: HttpSurface;
   private readonly gateway: HostGateway;
   private readonly relay: HostRelay;
+  /** function instances across hosts (built by the functions module with its local runtime) */
+  private functions: HostsFunctionRuntime | null = null;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -83,11 +88,28 @@ export class HostsModule implements Module {
     };
   }
 
+  /**
+   * The function runtime spanning this server's own machine (`local`) and the joined hosts whose
+   * sessions it holds; their instances' lines go to `sink`.
+   */
+  functionRuntime(local: LocalFunctionRuntime, sink: LineSink): HostsFunctionRuntime {
+    const { sql, log, address } = this.platform;
+    this.functions = new HostsFunctionRuntime(sql, local, this.embeddedHostId, this.gateway, sink, () => address.publicUrl, log);
+    this.gateway.listener = this.functions;
+    return this.functions;
+  }
+
+  /** Whether `proof` lets host `hostId` fetch the code package `codeHash` (GET /host/code/<hash>). */
+  codeProofValid(hostId: string, codeHash: string, proof: string): boolean {
+    return this.gateway.codeProofValid(hostId, codeHash, proof);
+  }
+
   readonly channels = {
     [Channel.hostEvent]: (payload: string) => {
       const seq = Number(payload.slice(payload.lastIndexOf(':') + 1));
       this.events.feed.notify(HOST_FEED_KEY, seq);
       this.gateway.recheck().catch((err) => this.platform.log.warn({ err }, 'host sessions not rechecked'));
+      this.functions?.hostsChanged();
     },
     [Channel.hostRelay]: (payload: string) => this.relay.received(payload),
   };
@@ -134,7 +156,9 @@ export class HostsModule implements Module {
     const id = this.embeddedHostId;
     if (!id) return;
     this.timer = setInterval(() => {
-      this.hosts.touch(id).catch((err) => this.platform.log.warn({ err }, 'embedded host heartbeat not recorded'));
+      this.hosts
+        .touch(id, this.functions?.localInstances() ?? [])
+        .catch((err) => this.platform.log.warn({ err }, 'embedded host heartbeat not recorded'));
     }, EMBEDDED_HEARTBEAT_MS);
     this.timer.unref();
   }

@@ -23,8 +23,23 @@ export interface PlacementRequest {
 
 export type PlacementResult = { host: HostRow } | { host: null; reason: string };
 
-/** Sums of the live nodes' instance types on each host. */
+/** What each host's live nodes and function instances take of it (function instances: their memory). */
 export async function allocations(sql: Sql): Promise<Map<string, Resources>> {
+  const out = await nodeAllocations(sql);
+  const rows = await sql<{ id: string; memoryMb: number }[]>`
+    select h.id, sum((f->>'memoryMb')::int)::int as memory_mb
+    from hosts h, jsonb_array_elements(h.function_instances) f
+    where h.state <> 'REVOKED' group by h.id`;
+  for (const r of rows) {
+    const sum = out.get(r.id) ?? { vcpu: 0, memoryMb: 0 };
+    sum.memoryMb += r.memoryMb;
+    out.set(r.id, sum);
+  }
+  return out;
+}
+
+/** Sums of the live nodes' instance types on each host. */
+export async function nodeAllocations(sql: Sql): Promise<Map<string, Resources>> {
   const rows = await sql<{ hostId: string; instanceType: string; count: number }[]>`
     select host_id, instance_type, count(*)::int as count from instances
     where state <> 'TERMINATED' and host_id is not null group by host_id, instance_type`;

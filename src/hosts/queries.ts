@@ -1,5 +1,6 @@
 import type { Db } from '../platform/db/client.js';
 import { Channel } from '../platform/notifications/channels.js';
+import type { RunningInstance } from '../engine/functions/types.js';
 import type { HostInstanceReport } from '../engine/host/protocol.js';
 import type { HostEventRow, HostRow, HostState, HostTokenRow } from './tables.js';
 
@@ -31,7 +32,10 @@ export async function hostsPage(
     order by created_at, id limit ${limit}`;
 }
 
-export async function insertHost(db: Db, row: Omit<HostRow, 'createdAt' | 'updatedAt' | 'reports' | 'lastHeartbeatAt'>): Promise<HostRow> {
+export async function insertHost(
+  db: Db,
+  row: Omit<HostRow, 'createdAt' | 'updatedAt' | 'reports' | 'functionInstances' | 'lastHeartbeatAt'>,
+): Promise<HostRow> {
   const [created] = await db<HostRow[]>`
     insert into hosts (id, name, state, state_reason, embedded, connected_server, address, labels, vcpu, memory_mb, disk_mb,
                        overcommit, installation, token_id, key_sealed, last_heartbeat_at)
@@ -69,20 +73,25 @@ export async function voidHostKey(db: Db, id: string): Promise<void> {
 }
 
 export async function recordDisconnect(db: Db, id: string, serverId: string): Promise<void> {
-  await db`update hosts set connected_server = null where id = ${id} and connected_server = ${serverId}`;
+  // the server that held the session forgot its function instances (the host is told to stop them)
+  await db`update hosts set connected_server = null, function_instances = '[]' where id = ${id} and connected_server = ${serverId}`;
 }
 
 /** Heartbeats of the hosts connected to one server, with their reports, in one statement. */
-export async function recordHeartbeats(db: Db, beats: Array<{ id: string; reports: HostInstanceReport[] }>): Promise<void> {
+export async function recordHeartbeats(
+  db: Db,
+  beats: Array<{ id: string; reports: HostInstanceReport[]; functions: RunningInstance[] }>,
+): Promise<void> {
   if (beats.length === 0) return;
   await db`
-    update hosts set last_heartbeat_at = now(), reports = b.reports::jsonb
-    from (select * from jsonb_to_recordset(${db.json(beats as never)}) as x(id text, reports jsonb)) as b
+    update hosts set last_heartbeat_at = now(), reports = b.reports::jsonb, function_instances = b.functions::jsonb
+    from (select * from jsonb_to_recordset(${db.json(beats as never)}) as x(id text, reports jsonb, functions jsonb)) as b
     where hosts.id = b.id`;
 }
 
-export async function touchHost(db: Db, id: string): Promise<void> {
-  await db`update hosts set last_heartbeat_at = now() where id = ${id}`;
+/** The embedded host's heartbeat, with the function instances its server runs. */
+export async function touchHost(db: Db, id: string, functions: RunningInstance[]): Promise<void> {
+  await db`update hosts set last_heartbeat_at = now(), function_instances = ${db.json(functions as never)} where id = ${id}`;
 }
 
 /** READY/DRAINING joined hosts not heard from for `seconds` (nor since `since`). */
@@ -144,5 +153,5 @@ export async function liveInstanceIdsOnHost(db: Db, hostId: string): Promise<str
 }
 
 export async function voidConnection(db: Db, id: string): Promise<void> {
-  await db`update hosts set connected_server = null where id = ${id}`;
+  await db`update hosts set connected_server = null, function_instances = '[]' where id = ${id}`;
 }

@@ -7,16 +7,15 @@ import type { Logger } from 'pino';
 import type { Sql } from '../platform/db/client.js';
 import { Channel, notify } from '../platform/notifications/channels.js';
 import type { Secrets } from '../platform/secrets.js';
-import type { LaunchedInstance } from '../engine/types.js';
 import type { HostGateway, HostRequest } from './gateway.js';
 
 type Relayed =
   | { kind: 'request'; from: string; requestId: string; hostId: string; message: HostRequest; timeoutMs: number }
-  | { kind: 'reply'; requestId: string; ok: true; result?: LaunchedInstance }
+  | { kind: 'reply'; requestId: string; ok: true; result?: unknown }
   | { kind: 'reply'; requestId: string; ok: false; error: string };
 
 export class HostRelay {
-  private pending = new Map<string, { resolve(r: LaunchedInstance | undefined): void; reject(err: Error): void; timer: NodeJS.Timeout }>();
+  private pending = new Map<string, { resolve(r: unknown): void; reject(err: Error): void; timer: NodeJS.Timeout }>();
 
   constructor(
     private readonly sql: Sql,
@@ -31,14 +30,14 @@ export class HostRelay {
   }
 
   /** Asks `serverId` to pass `message` to the host it holds; its reply, or a timeout. */
-  request(serverId: string, hostId: string, message: HostRequest, timeoutMs: number): Promise<LaunchedInstance | undefined> {
+  request<T = unknown>(serverId: string, hostId: string, message: HostRequest, timeoutMs: number): Promise<T> {
     const requestId = crypto.randomUUID();
-    return new Promise((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(requestId);
         reject(new Error(`server ${serverId} did not answer for host ${hostId} within ${timeoutMs / 1000} s`));
       }, timeoutMs + 5_000);
-      this.pending.set(requestId, { resolve, reject, timer });
+      this.pending.set(requestId, { resolve: resolve as (r: unknown) => void, reject, timer });
       this.post(serverId, { kind: 'request', from: this.serverId, requestId, hostId, message, timeoutMs }).catch((err) => {
         clearTimeout(timer);
         this.pending.delete(requestId);

@@ -3,6 +3,7 @@
 // host event (host_events, the hostUpdates feed) and its NOTIFY.
 import crypto from 'node:crypto';
 import { credentialKey, helloProof, welcomeProof } from '../engine/agent/credential.js';
+import type { RunningInstance } from '../engine/functions/types.js';
 import type { HostDescription, HostInstanceReport } from '../engine/host/protocol.js';
 import { EMBERPLANE_VERSION } from '../engine/host/version.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
@@ -192,7 +193,7 @@ export class HostService {
     return this.secrets.decrypt(host.keySealed!);
   }
 
-  heartbeats(beats: Array<{ id: string; reports: HostInstanceReport[] }>): Promise<void> {
+  heartbeats(beats: Array<{ id: string; reports: HostInstanceReport[]; functions: RunningInstance[] }>): Promise<void> {
     return q.recordHeartbeats(this.sql, beats);
   }
 
@@ -303,7 +304,8 @@ export class HostService {
     });
   }
 
-  touch(id: string): Promise<void> {
-    return q.touchHost(this.sql, id);
+  /** The embedded host's heartbeat, with its server's function instances. */
+  touch(id: string, functions: RunningInstance[]): Promise<void> {
+    return q.touchHost(this.sql, id, functions);
   }
 }

@@ -1,6 +1,7 @@
 // Hosts: the machines nodes run on (docs/hosts.md). The server's own machine is one (embedded);
 // others join with a host token and keep a key of their own.
 import { bigint, boolean, index, integer, jsonb, pgTable, real, text } from 'drizzle-orm/pg-core';
+import type { RunningInstance } from '../engine/functions/types.js';
 import type { HostInstallation, HostInstanceReport } from '../engine/host/protocol.js';
 import { ts } from '../platform/db/columns.js';
 
@@ -33,6 +34,8 @@ export const hosts = pgTable(
     keySealed: text('key_sealed'),
     /** what the host last said of its node agents (alive, pid, oomKills), by heartbeat */
     reports: jsonb('reports').$type<HostInstanceReport[]>().notNull().default([]),
+    /** the function instances on the host (by heartbeat; the embedded host's by its server): shown and allocated */
+    functionInstances: jsonb('function_instances').$type<RunningInstance[]>().notNull().default([]),
     lastHeartbeatAt: ts('last_heartbeat_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),

@@ -28,3 +28,12 @@ export function welcomeProof(key, nonce, instanceId) {
 export function nextCredentialKey(key, nonce) {
   return createHmac('sha256', key).update(`next\n${nonce}`).digest('hex');
 }
+
+/**
+ * A host's proof for fetching one code package over HTTP: bound to the challenge of the host's
+ * current session and to the package's hash, so it fetches nothing else and is void once the
+ * session ends. @param {string} key @param {string} nonce @param {string} codeHash
+ */
+export function codeProof(key, nonce, codeHash) {
+  return createHmac('sha256', key).update(`code\n${nonce}\n${codeHash}`).digest('hex');
+}

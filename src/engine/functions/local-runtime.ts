@@ -9,6 +9,7 @@ import {
   type LineSink,
   type ProvisionState,
   type ProvisionTarget,
+  type RunningInstance,
 } from './types.js';
 import { FunctionInstance } from './instance.js';
 import { Sandbox, type SandboxOptions } from './sandbox.js';
@@ -42,10 +43,27 @@ export class LocalFunctionRuntime implements FunctionRuntime {
   }
 
   async invoke(spec: InstanceSpec, request: InvokeRequest, signal?: AbortSignal): Promise<InvokeOutcome> {
+    // the most recently used first, so the others go idle and get reaped
+    const warm = (this.idle.get(keyOf(spec)) ?? []).filter((i) => i.state === 'IDLE').pop();
+    return this.invokeOn(warm?.id ?? null, spec, request, signal);
+  }
+
+  /** whether an idle instance of the spec waits here (an invocation would start warm) */
+  hasIdle(spec: InstanceSpec): boolean {
+    return (this.idle.get(keyOf(spec)) ?? []).some((i) => i.state === 'IDLE');
+  }
+
+  /**
+   * Runs the invocation on the idle instance `instanceId` (a host daemon: the control plane picked
+   * it), or on a new instance when it is null or no longer idle; never on another idle one, which
+   * the control plane may be sending the next invocation to.
+   */
+  async invokeOn(instanceId: string | null, spec: InstanceSpec, request: InvokeRequest, signal?: AbortSignal): Promise<InvokeOutcome> {
     if (this.closed) throw new Error('the function runtime is closed');
     const key = keyOf(spec);
-    let instance = this.idle.get(key)?.pop();
-    while (instance && instance.state !== 'IDLE') instance = this.idle.get(key)?.pop();
+    const list = this.idle.get(key) ?? [];
+    const at = instanceId === null ? -1 : list.findIndex((i) => i.id === instanceId && i.state === 'IDLE');
+    let instance = at >= 0 ? list.splice(at, 1)[0] : undefined;
     instance ??= await this.startInstance(spec, false);
     if (signal) return this.invokeUntil(instance, request, signal);
     const outcome = await instance.invoke(request);
@@ -151,6 +169,27 @@ export class LocalFunctionRuntime implements FunctionRuntime {
       }
     }
     await Promise.all(stopping);
+  }
+
+  /** Stops every instance but those in `keep` (a host daemon's new session: the control plane forgot the others). */
+  async stopAllBut(keep: ReadonlySet<string>): Promise<void> {
+    await Promise.all([...this.all].filter((i) => !keep.has(i.id)).map((i) => i.stop()));
+  }
+
+  /** The live instances, as a host daemon reports them. */
+  instances(): RunningInstance[] {
+    return [...this.all]
+      .filter((i) => i.state !== 'DEAD')
+      .map((i) => ({
+        instanceId: i.id,
+        key: keyOf(i.spec),
+        functionId: i.spec.functionId,
+        functionName: i.spec.functionName,
+        version: i.spec.version,
+        memoryMb: i.spec.memoryMb,
+        state: i.state as RunningInstance['state'],
+        provisioned: i.provisioned,
+      }));
   }
 
   counts(functionId: string): { busy: number; total: number } {

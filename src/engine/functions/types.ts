@@ -101,5 +101,21 @@ export interface FunctionRuntime {
   close(): Promise<void>;
 }
 
+/** One live instance, as a host daemon reports it (and the API shows it on its host). */
+export interface RunningInstance {
+  instanceId: string;
+  /** specKey of its spec */
+  key: string;
+  functionId: string;
+  functionName: string;
+  version: string;
+  memoryMb: number;
+  state: 'INIT' | 'IDLE' | 'BUSY';
+  provisioned: boolean;
+}
+
+/** No host has room for a new instance: the invocation is throttled (Lambda's answer when it can't scale). */
+export class NoRoomError extends Error {}
+
 /** Every line an instance writes (and the START/END/REPORT lines), as it is written. */
 export type LineSink = (functionId: string, lines: RuntimeLogLine[]) => void;

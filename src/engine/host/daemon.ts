@@ -4,15 +4,30 @@
 // heartbeats, and stops those the control plane no longer wants (`keep`). It keeps one thing on
 // disk: its identity (host id and key) in DATA_DIR/host.json (0600); nothing of the control plane.
 // Part of the engine: it never touches the database.
+import crypto from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statfsSync, writeFileSync } from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { credentialKey, helloProof, welcomeProof } from '../agent/credential.js';
+import { codeProof, credentialKey, helloProof, welcomeProof } from '../agent/credential.js';
+import { LocalFunctionRuntime } from '../functions/local-runtime.js';
+import type { InstanceSpec, ProvisionTarget } from '../functions/types.js';
 import { LocalDriver } from '../local/local-driver.js';
 import { processesWithEnv, readProcStat } from '../local/processes.js';
+import { findSandboxTool } from '../sandbox/confine.js';
 import type { InstanceHandle, LaunchedInstance } from '../types.js';
-import type { HostCapacity, HostControlMessage, HostDescription, HostInstanceReport, HostMessage } from './protocol.js';
+import {
+  type FunctionInstancesResult,
+  type FunctionInvokeResult,
+  type HostCapacity,
+  type HostControlMessage,
+  type HostDescription,
+  type HostInstanceReport,
+  type HostMessage,
+  toWireLines,
+  toWireOutcome,
+} from './protocol.js';
 
 const IDENTITY_FILE = 'host.json';
 const BACKOFF_START_MS = 250;
@@ -29,6 +44,8 @@ export interface HostDaemonOptions {
   description: HostDescription;
   /** SANDBOX=off: tenant code runs unconfined (development only) */
   sandbox: boolean;
+  /** how function instances run here (FUNCTION_PYTHON, FUNCTION_PYTHON_SDK_DIR, FUNCTION_SPARE_SANDBOXES) */
+  functions?: { pythonCommand?: string; pythonSdkDir?: string | null; spares?: number };
   log: (line: string) => void;
 }
 
@@ -67,6 +84,14 @@ export class HostDaemon {
   private ws: WebSocket | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private stopping = false;
+  /** the function instances the control plane places here (started on first use) */
+  private functions: Promise<LocalFunctionRuntime> | null = null;
+  /** packages being fetched, by code hash */
+  private fetching = new Map<string, Promise<string>>();
+  /** the challenge of the welcomed session and the HTTP base of its server (code is fetched with them) */
+  private current: { nonce: string; httpBase: string } | null = null;
+  /** running invocations by invocation id: fn.abort cuts them short */
+  private invoking = new Map<string, AbortController>();
 
   constructor(private readonly options: HostDaemonOptions) {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -161,6 +186,7 @@ export class HostDaemon {
               return;
             }
             welcomed = true;
+            this.current = { nonce, httpBase: httpBaseOf(url) };
             this.options.log(`connected to ${url} as host ${id.hostId}`);
             this.startHeartbeats(m.heartbeatMs);
             return;
@@ -170,6 +196,29 @@ export class HostDaemon {
             return;
           case 'keep':
             void this.keepOnly(new Set(m.instanceIds));
+            if (m.functionInstanceIds) void this.keepFunctions(new Set(m.functionInstanceIds));
+            return;
+          case 'fn.invoke':
+            this.answer(m.requestId, () => this.invokeFunction(m));
+            return;
+          case 'fn.abort':
+            this.invoking.get(m.invocationId)?.abort();
+            return;
+          case 'fn.provision':
+            this.answer(m.requestId, () => this.provisionFunctions(m.targets));
+            return;
+          case 'fn.reap':
+            this.answer(m.requestId, async () => {
+              const runtime = await this.functionRuntime();
+              await runtime.reap(m.all ? 0 : m.idleMs, m.all ? () => false : undefined);
+              return { instances: runtime.instances() };
+            });
+            return;
+          case 'fn.remove':
+            this.answer(m.requestId, async () => {
+              await (await this.functionRuntime()).removeFunction(m.functionId);
+              return undefined;
+            });
             return;
           case 'launch':
             this.answer(m.requestId, async () => {
@@ -196,7 +245,10 @@ export class HostDaemon {
       });
       ws.on('close', () => {
         this.stopHeartbeats();
-        if (this.ws === ws) this.ws = null;
+        if (this.ws === ws) {
+          this.ws = null;
+          this.current = null;
+        }
         resolve(welcomed);
       });
       ws.on('error', (err) => {
@@ -239,7 +291,10 @@ export class HostDaemon {
     }
   }
 
-  private answer(requestId: string, work: () => Promise<LaunchedInstance | undefined>): void {
+  private answer(
+    requestId: string,
+    work: () => Promise<LaunchedInstance | FunctionInvokeResult | FunctionInstancesResult | undefined>,
+  ): void {
     work().then(
       (result) => this.send({ type: 'reply', requestId, ok: true, ...(result ? { result } : {}) }),
       (err: Error) => this.send({ type: 'reply', requestId, ok: false, error: err.message }),
@@ -259,9 +314,108 @@ export class HostDaemon {
     }
   }
 
+  /** The function runtime of this host: its own root under the data dir, the same sandbox as a server's. */
+  private functionRuntime(): Promise<LocalFunctionRuntime> {
+    this.functions ??= (async () => {
+      const tool = this.options.sandbox ? findSandboxTool().tool : null;
+      if (this.options.sandbox && !tool) throw new Error('bubblewrap and setpriv are not installed on this host (or set SANDBOX=off)');
+      // under the temp dir as a server's (sandboxed uids must reach it; the data dir is 0700), named
+      // after this data dir: daemons sharing a machine (tests) keep apart, a restarted one sweeps its last
+      const runtime = new LocalFunctionRuntime(
+        os.tmpdir(),
+        `host-${crypto.createHash('sha256').update(path.resolve(this.options.dataDir)).digest('hex').slice(0, 16)}`,
+        (functionId, lines) => this.send({ type: 'fn.lines', functionId, lines: toWireLines(lines) }),
+        { ...this.options.functions, tool },
+      );
+      await runtime.init();
+      return runtime;
+    })();
+    return this.functions;
+  }
+
+  /**
+   * The code package of `hash`, fetched from the control plane the first time (checked against the
+   * hash, then kept under the data dir): a joined host shares no disk with the server.
+   */
+  private codePackage(hash: string): Promise<string> {
+    if (!/^[0-9a-f]{64}$/.test(hash)) return Promise.reject(new Error(`not a code hash: ${hash}`));
+    const file = path.join(this.options.dataDir, 'code', `${hash}.zip`);
+    if (existsSync(file)) return Promise.resolve(file);
+    let p = this.fetching.get(hash);
+    if (!p) {
+      p = this.fetchCode(hash, file).finally(() => this.fetching.delete(hash));
+      this.fetching.set(hash, p);
+    }
+    return p;
+  }
+
+  private async fetchCode(hash: string, file: string): Promise<string> {
+    const session = this.current;
+    const id = this.identity;
+    if (!session || !id) throw new Error('not connected to a control plane: the code package cannot be fetched');
+    const res = await fetch(`${session.httpBase}/host/code/${hash}`, {
+      headers: { 'x-emberplane-host': id.hostId, 'x-emberplane-proof': codeProof(id.key, session.nonce, hash) },
+    });
+    if (!res.ok) throw new Error(`the code package ${hash} could not be fetched: HTTP ${res.status} ${(await res.text()).slice(0, 500)}`);
+    const body = Buffer.from(await res.arrayBuffer());
+    const got = crypto.createHash('sha256').update(body).digest('hex');
+    if (got !== hash) throw new Error(`the code package fetched for ${hash} has hash ${got}: refused`);
+    await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+    await fsp.writeFile(tmp, body, { mode: 0o600 });
+    await fsp.rename(tmp, file);
+    return file;
+  }
+
+  /** the spec with this host's copy of its package */
+  private async localSpec(spec: InstanceSpec): Promise<InstanceSpec> {
+    return { ...spec, packagePath: await this.codePackage(spec.codeHash) };
+  }
+
+  private async invokeFunction(m: Extract<HostControlMessage, { type: 'fn.invoke' }>): Promise<FunctionInvokeResult> {
+    const runtime = await this.functionRuntime();
+    const spec = await this.localSpec(m.spec);
+    const abort = new AbortController();
+    this.invoking.set(m.request.requestId, abort);
+    try {
+      const outcome = await runtime.invokeOn(
+        m.instanceId,
+        spec,
+        {
+          requestId: m.request.requestId,
+          payload: Buffer.from(m.request.payload, 'base64'),
+          invokedFunctionArn: m.request.invokedFunctionArn,
+          clientContext: m.request.clientContext,
+        },
+        abort.signal,
+      );
+      const idle = runtime.instances().some((i) => i.instanceId === outcome.instanceId && i.state === 'IDLE');
+      return { outcome: toWireOutcome(outcome), idle };
+    } finally {
+      this.invoking.delete(m.request.requestId);
+    }
+  }
+
+  private async provisionFunctions(targets: ProvisionTarget[]): Promise<FunctionInstancesResult> {
+    const runtime = await this.functionRuntime();
+    const local = await Promise.all(targets.map(async (t) => ({ ...t, spec: await this.localSpec(t.spec) })));
+    const states = await runtime.provision(local);
+    return { states: [...states], instances: runtime.instances() };
+  }
+
+  /** Stops the function instances the control plane no longer knows of (it forgot them when the last session ended). */
+  private async keepFunctions(keep: Set<string>): Promise<void> {
+    if (!this.functions) return;
+    const runtime = await this.functions.catch(() => null);
+    await runtime?.stopAllBut(keep).catch((err: Error) => this.options.log(`stopping function instances failed: ${err.message}`));
+  }
+
   private startHeartbeats(ms: number): void {
     this.stopHeartbeats();
-    const beat = () => this.send({ type: 'heartbeat', at: Date.now(), instances: this.reports() });
+    const beat = () =>
+      void (this.functions?.catch(() => null) ?? Promise.resolve(null)).then((runtime) =>
+        this.send({ type: 'heartbeat', at: Date.now(), instances: this.reports(), functions: runtime?.instances() ?? [] }),
+      );
     beat();
     this.heartbeat = setInterval(beat, Math.max(100, ms));
   }
@@ -271,12 +425,22 @@ export class HostDaemon {
     this.heartbeat = null;
   }
 
-  /** Leaves the control plane; node agents keep running (a restarted daemon finds them again). */
+  /** Leaves the control plane; node agents keep running (a restarted daemon finds them again), function instances stop. */
   stop(): void {
     this.stopping = true;
     this.stopHeartbeats();
     this.ws?.close(1001, 'host daemon stopping');
+    void this.functions
+      ?.then((runtime) => runtime.close())
+      .catch((err: Error) => this.options.log(`function instances not stopped: ${err.message}`));
   }
+}
+
+/** ws://h:p/host → http://h:p (where the host fetches code packages) */
+function httpBaseOf(socketUrl: string): string {
+  const url = new URL(socketUrl);
+  url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+  return url.origin;
 }
 
 /** The machine's own capacity: its CPUs, memory, and the file system of `dir`. */

@@ -23,6 +23,7 @@ import {
   Host,
   HostConnection,
   HostFilter,
+  HostFunctionInstance,
   HostIdInput,
   HostPayload,
   HostResources,
@@ -69,7 +70,13 @@ export class HostResolver {
     return row ? toHost(row) : null;
   }
 
-  @FieldResolver(() => HostResources, { description: 'the sum of its live nodes’ instance types' })
+  @Authorized('functions:ListFunctions')
+  @FieldResolver(() => [HostFunctionInstance], { description: 'the function instances on it, as of its last heartbeat' })
+  functionInstances(@Root() host: HostRow): HostFunctionInstance[] {
+    return host.functionInstances;
+  }
+
+  @FieldResolver(() => HostResources, { description: 'the sum of its live nodes’ instance types and its function instances’ memory' })
   async allocated(@Root() host: HostRow): Promise<HostResources> {
     const used = (await this.service.allocations()).get(host.id) ?? { vcpu: 0, memoryMb: 0 };
     return { ...used, diskMb: null };

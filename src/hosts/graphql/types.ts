@@ -21,6 +21,16 @@ export class HostResources {
   diskMb!: number | null;
 }
 
+@ObjectType({ description: 'A function instance on a host (as of its last heartbeat)' })
+export class HostFunctionInstance {
+  @Field(() => String, { description: 'as invocations record it (`Invocation.instanceId`)' }) instanceId!: string;
+  @Field(() => String) functionName!: string;
+  @Field(() => String, { description: '"$LATEST" or a published version' }) version!: string;
+  @Field(() => String, { description: 'INIT (starting), IDLE (warm) or BUSY (running an invocation)' }) state!: string;
+  @Field(() => Int) memoryMb!: number;
+  @Field(() => Boolean, { description: 'kept initialised for provisioned concurrency' }) provisioned!: boolean;
+}
+
 @ObjectType({ description: "Where a host's own install keeps what nodes need" })
 export class HostInstallation {
   @Field(() => String) version!: string;

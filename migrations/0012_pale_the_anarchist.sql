@@ -1,0 +1,1 @@
+ALTER TABLE "hosts" ADD COLUMN "function_instances" jsonb DEFAULT '[]'::jsonb NOT NULL;
