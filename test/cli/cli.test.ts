@@ -87,6 +87,11 @@ describe('the emberplane CLI', () => {
       expect(r.code, args.join(' ')).toBe(0);
       expect(r.stdout).toMatch(/Usage: emberplane/);
     }
+    // output cut short by a closed pipe (`| head`) ends quietly, with no stack trace
+    const piped = await run('bash', ['--norc', '-c', `set -o pipefail; "${process.execPath}" "${CLI}" --help | head -c 5`], {
+      PATH: process.env.PATH,
+    });
+    expect(piped).toEqual({ code: 0, stdout: 'Usage', stderr: '' });
     const before = await json(['clusters', 'list']);
     for (const args of [
       ['clusters', 'create', '--name', 'x', '--core', '-1'],
