@@ -14,6 +14,20 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  query ConsoleWhoAmI {\n    instanceTypes {\n      name\n    }\n  }\n": typeof types.ConsoleWhoAmIDocument,
+    "\n  query ConsoleCluster($id: ID!) {\n    cluster(id: $id) {\n      id\n      name\n      state\n      stateChangeReason {\n        code\n        message\n      }\n      applications\n      terminationProtected\n      createdAt\n      readyAt\n      endedAt\n      instanceGroups {\n        id\n        role\n        instanceType\n        requestedCount\n        state\n      }\n      instances {\n        id\n        role\n        state\n        instanceType\n        groupId\n        placedOn {\n          name\n        }\n      }\n      steps(first: 50) {\n        edges {\n          node {\n            id\n            name\n            kind\n            state\n            progress\n            createdAt\n          }\n        }\n      }\n    }\n  }\n": typeof types.ConsoleClusterDocument,
+    "\n  subscription ConsoleClusterEvents($clusterId: ID!) {\n    clusterEvents(clusterId: $clusterId) {\n      cursor\n      at\n      kind\n      resourceId\n      state\n      previousState\n      message\n    }\n  }\n": typeof types.ConsoleClusterEventsDocument,
+    "\n  mutation ConsoleResize($input: ModifyInstanceGroupInput!) {\n    modifyInstanceGroup(input: $input) {\n      instanceGroup {\n        id\n        requestedCount\n        state\n      }\n    }\n  }\n": typeof types.ConsoleResizeDocument,
+    "\n  mutation ConsoleTerminate($ids: [ID!]!) {\n    terminateClusters(input: { ids: $ids }) {\n      clusters {\n        id\n        state\n      }\n    }\n  }\n": typeof types.ConsoleTerminateDocument,
+    "\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n": typeof types.ConsoleAddStepDocument,
+    "\n  query ConsoleClusters($filter: ClusterFilter, $after: String) {\n    clusters(first: 100, filter: $filter, after: $after) {\n      edges {\n        node {\n          id\n          name\n          state\n          createdAt\n          instanceGroups {\n            id\n            role\n            requestedCount\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.ConsoleClustersDocument,
+    "\n  query ConsoleCreateOptions {\n    instanceTypes {\n      name\n      vcpu\n      memoryMb\n    }\n    applications {\n      name\n      available\n      reason\n    }\n  }\n": typeof types.ConsoleCreateOptionsDocument,
+    "\n  mutation ConsoleCreateCluster($input: CreateClusterInput!) {\n    createCluster(input: $input) {\n      cluster {\n        id\n        name\n        state\n      }\n    }\n  }\n": typeof types.ConsoleCreateClusterDocument,
+    "\n  query ConsoleStep($id: ID!) {\n    step(id: $id) {\n      id\n      name\n      kind\n      state\n      progress\n      clusterId\n      logStreamId\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": typeof types.ConsoleStepDocument,
+    "\n  subscription ConsoleStepUpdates($stepId: ID!) {\n    stepUpdates(stepId: $stepId) {\n      id\n      state\n      progress\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": typeof types.ConsoleStepUpdatesDocument,
+    "\n  subscription ConsoleLogTail($streamId: ID!, $tail: Int) {\n    logs(streamId: $streamId, tail: $tail) {\n      cursor\n      at\n      stream\n      text\n    }\n  }\n": typeof types.ConsoleLogTailDocument,
+    "\n  query ConsoleOlderLines($id: ID!, $before: String) {\n    step(id: $id) {\n      logs(last: 100, before: $before) {\n        edges {\n          node {\n            cursor\n            at\n            stream\n            text\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n        }\n      }\n    }\n  }\n": typeof types.ConsoleOlderLinesDocument,
+    "\n  mutation ConsoleCancel($input: CancelStepsInput!) {\n    cancelSteps(input: $input) {\n      results {\n        stepId\n        status\n        reason\n      }\n    }\n  }\n": typeof types.ConsoleCancelDocument,
     "\n  query StepHeader($id: ID!) {\n    step(id: $id) {\n      name\n      state\n      logStreamId\n    }\n  }\n": typeof types.StepHeaderDocument,
     "\n  subscription StepProgress($stepId: ID!) {\n    stepUpdates(stepId: $stepId) {\n      state\n      progress\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": typeof types.StepProgressDocument,
     "\n  query ListBuckets {\n    buckets {\n      name\n      createdAt\n    }\n  }\n": typeof types.ListBucketsDocument,
@@ -56,6 +70,20 @@ type Documents = {
     "\n  subscription FunctionLogLines($functionName: String!, $after: String, $tail: Int) {\n    functionLogs(functionName: $functionName, after: $after, tail: $tail) {\n      ...LogLineFields\n    }\n  }\n": typeof types.FunctionLogLinesDocument,
 };
 const documents: Documents = {
+    "\n  query ConsoleWhoAmI {\n    instanceTypes {\n      name\n    }\n  }\n": types.ConsoleWhoAmIDocument,
+    "\n  query ConsoleCluster($id: ID!) {\n    cluster(id: $id) {\n      id\n      name\n      state\n      stateChangeReason {\n        code\n        message\n      }\n      applications\n      terminationProtected\n      createdAt\n      readyAt\n      endedAt\n      instanceGroups {\n        id\n        role\n        instanceType\n        requestedCount\n        state\n      }\n      instances {\n        id\n        role\n        state\n        instanceType\n        groupId\n        placedOn {\n          name\n        }\n      }\n      steps(first: 50) {\n        edges {\n          node {\n            id\n            name\n            kind\n            state\n            progress\n            createdAt\n          }\n        }\n      }\n    }\n  }\n": types.ConsoleClusterDocument,
+    "\n  subscription ConsoleClusterEvents($clusterId: ID!) {\n    clusterEvents(clusterId: $clusterId) {\n      cursor\n      at\n      kind\n      resourceId\n      state\n      previousState\n      message\n    }\n  }\n": types.ConsoleClusterEventsDocument,
+    "\n  mutation ConsoleResize($input: ModifyInstanceGroupInput!) {\n    modifyInstanceGroup(input: $input) {\n      instanceGroup {\n        id\n        requestedCount\n        state\n      }\n    }\n  }\n": types.ConsoleResizeDocument,
+    "\n  mutation ConsoleTerminate($ids: [ID!]!) {\n    terminateClusters(input: { ids: $ids }) {\n      clusters {\n        id\n        state\n      }\n    }\n  }\n": types.ConsoleTerminateDocument,
+    "\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n": types.ConsoleAddStepDocument,
+    "\n  query ConsoleClusters($filter: ClusterFilter, $after: String) {\n    clusters(first: 100, filter: $filter, after: $after) {\n      edges {\n        node {\n          id\n          name\n          state\n          createdAt\n          instanceGroups {\n            id\n            role\n            requestedCount\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.ConsoleClustersDocument,
+    "\n  query ConsoleCreateOptions {\n    instanceTypes {\n      name\n      vcpu\n      memoryMb\n    }\n    applications {\n      name\n      available\n      reason\n    }\n  }\n": types.ConsoleCreateOptionsDocument,
+    "\n  mutation ConsoleCreateCluster($input: CreateClusterInput!) {\n    createCluster(input: $input) {\n      cluster {\n        id\n        name\n        state\n      }\n    }\n  }\n": types.ConsoleCreateClusterDocument,
+    "\n  query ConsoleStep($id: ID!) {\n    step(id: $id) {\n      id\n      name\n      kind\n      state\n      progress\n      clusterId\n      logStreamId\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": types.ConsoleStepDocument,
+    "\n  subscription ConsoleStepUpdates($stepId: ID!) {\n    stepUpdates(stepId: $stepId) {\n      id\n      state\n      progress\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": types.ConsoleStepUpdatesDocument,
+    "\n  subscription ConsoleLogTail($streamId: ID!, $tail: Int) {\n    logs(streamId: $streamId, tail: $tail) {\n      cursor\n      at\n      stream\n      text\n    }\n  }\n": types.ConsoleLogTailDocument,
+    "\n  query ConsoleOlderLines($id: ID!, $before: String) {\n    step(id: $id) {\n      logs(last: 100, before: $before) {\n        edges {\n          node {\n            cursor\n            at\n            stream\n            text\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n        }\n      }\n    }\n  }\n": types.ConsoleOlderLinesDocument,
+    "\n  mutation ConsoleCancel($input: CancelStepsInput!) {\n    cancelSteps(input: $input) {\n      results {\n        stepId\n        status\n        reason\n      }\n    }\n  }\n": types.ConsoleCancelDocument,
     "\n  query StepHeader($id: ID!) {\n    step(id: $id) {\n      name\n      state\n      logStreamId\n    }\n  }\n": types.StepHeaderDocument,
     "\n  subscription StepProgress($stepId: ID!) {\n    stepUpdates(stepId: $stepId) {\n      state\n      progress\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": types.StepProgressDocument,
     "\n  query ListBuckets {\n    buckets {\n      name\n      createdAt\n    }\n  }\n": types.ListBucketsDocument,
@@ -112,6 +140,62 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleWhoAmI {\n    instanceTypes {\n      name\n    }\n  }\n"): (typeof documents)["\n  query ConsoleWhoAmI {\n    instanceTypes {\n      name\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleCluster($id: ID!) {\n    cluster(id: $id) {\n      id\n      name\n      state\n      stateChangeReason {\n        code\n        message\n      }\n      applications\n      terminationProtected\n      createdAt\n      readyAt\n      endedAt\n      instanceGroups {\n        id\n        role\n        instanceType\n        requestedCount\n        state\n      }\n      instances {\n        id\n        role\n        state\n        instanceType\n        groupId\n        placedOn {\n          name\n        }\n      }\n      steps(first: 50) {\n        edges {\n          node {\n            id\n            name\n            kind\n            state\n            progress\n            createdAt\n          }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleCluster($id: ID!) {\n    cluster(id: $id) {\n      id\n      name\n      state\n      stateChangeReason {\n        code\n        message\n      }\n      applications\n      terminationProtected\n      createdAt\n      readyAt\n      endedAt\n      instanceGroups {\n        id\n        role\n        instanceType\n        requestedCount\n        state\n      }\n      instances {\n        id\n        role\n        state\n        instanceType\n        groupId\n        placedOn {\n          name\n        }\n      }\n      steps(first: 50) {\n        edges {\n          node {\n            id\n            name\n            kind\n            state\n            progress\n            createdAt\n          }\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleClusterEvents($clusterId: ID!) {\n    clusterEvents(clusterId: $clusterId) {\n      cursor\n      at\n      kind\n      resourceId\n      state\n      previousState\n      message\n    }\n  }\n"): (typeof documents)["\n  subscription ConsoleClusterEvents($clusterId: ID!) {\n    clusterEvents(clusterId: $clusterId) {\n      cursor\n      at\n      kind\n      resourceId\n      state\n      previousState\n      message\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleResize($input: ModifyInstanceGroupInput!) {\n    modifyInstanceGroup(input: $input) {\n      instanceGroup {\n        id\n        requestedCount\n        state\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleResize($input: ModifyInstanceGroupInput!) {\n    modifyInstanceGroup(input: $input) {\n      instanceGroup {\n        id\n        requestedCount\n        state\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleTerminate($ids: [ID!]!) {\n    terminateClusters(input: { ids: $ids }) {\n      clusters {\n        id\n        state\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleTerminate($ids: [ID!]!) {\n    terminateClusters(input: { ids: $ids }) {\n      clusters {\n        id\n        state\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleClusters($filter: ClusterFilter, $after: String) {\n    clusters(first: 100, filter: $filter, after: $after) {\n      edges {\n        node {\n          id\n          name\n          state\n          createdAt\n          instanceGroups {\n            id\n            role\n            requestedCount\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleClusters($filter: ClusterFilter, $after: String) {\n    clusters(first: 100, filter: $filter, after: $after) {\n      edges {\n        node {\n          id\n          name\n          state\n          createdAt\n          instanceGroups {\n            id\n            role\n            requestedCount\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleCreateOptions {\n    instanceTypes {\n      name\n      vcpu\n      memoryMb\n    }\n    applications {\n      name\n      available\n      reason\n    }\n  }\n"): (typeof documents)["\n  query ConsoleCreateOptions {\n    instanceTypes {\n      name\n      vcpu\n      memoryMb\n    }\n    applications {\n      name\n      available\n      reason\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleCreateCluster($input: CreateClusterInput!) {\n    createCluster(input: $input) {\n      cluster {\n        id\n        name\n        state\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleCreateCluster($input: CreateClusterInput!) {\n    createCluster(input: $input) {\n      cluster {\n        id\n        name\n        state\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleStep($id: ID!) {\n    step(id: $id) {\n      id\n      name\n      kind\n      state\n      progress\n      clusterId\n      logStreamId\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleStep($id: ID!) {\n    step(id: $id) {\n      id\n      name\n      kind\n      state\n      progress\n      clusterId\n      logStreamId\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleStepUpdates($stepId: ID!) {\n    stepUpdates(stepId: $stepId) {\n      id\n      state\n      progress\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription ConsoleStepUpdates($stepId: ID!) {\n    stepUpdates(stepId: $stepId) {\n      id\n      state\n      progress\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleLogTail($streamId: ID!, $tail: Int) {\n    logs(streamId: $streamId, tail: $tail) {\n      cursor\n      at\n      stream\n      text\n    }\n  }\n"): (typeof documents)["\n  subscription ConsoleLogTail($streamId: ID!, $tail: Int) {\n    logs(streamId: $streamId, tail: $tail) {\n      cursor\n      at\n      stream\n      text\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleOlderLines($id: ID!, $before: String) {\n    step(id: $id) {\n      logs(last: 100, before: $before) {\n        edges {\n          node {\n            cursor\n            at\n            stream\n            text\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleOlderLines($id: ID!, $before: String) {\n    step(id: $id) {\n      logs(last: 100, before: $before) {\n        edges {\n          node {\n            cursor\n            at\n            stream\n            text\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleCancel($input: CancelStepsInput!) {\n    cancelSteps(input: $input) {\n      results {\n        stepId\n        status\n        reason\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleCancel($input: CancelStepsInput!) {\n    cancelSteps(input: $input) {\n      results {\n        stepId\n        status\n        reason\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
