@@ -33,6 +33,21 @@ const EMBEDDED = [
   'TerminateClustersPayload',
   'CancelStepsPayload',
   'CancelStepsInfo',
+  'FunctionConnection',
+  'FunctionEdge',
+  'FunctionInstances',
+  'FunctionVersion',
+  'Alias',
+  'AliasRouting',
+  'VersionWeight',
+  'InvokeFunctionPayload',
+  'InvocationLogLine',
+  'CreateFunctionPayload',
+  'Bucket',
+  'BucketObject',
+  'ObjectConnection',
+  'ObjectEdge',
+  'CreateBucketPayload',
 ];
 
 export function apiClient(key: string): Client {
@@ -44,7 +59,7 @@ export function apiClient(key: string): Client {
     preferGetMethod: false,
     fetchOptions: () => ({ headers: { authorization: `Bearer ${key}` } }),
     exchanges: [
-      cacheExchange({ keys: Object.fromEntries(EMBEDDED.map((t) => [t, () => null])) }),
+      cacheExchange({ keys: { ...Object.fromEntries(EMBEDDED.map((t) => [t, () => null])), Function: (f) => String(f.name) } }),
       fetchExchange,
       subscriptionExchange({
         forwardSubscription: (request) => ({

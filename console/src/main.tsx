@@ -1,13 +1,16 @@
 // The web console: served by the server at / and talking only to the public API. Pages are chosen
-// by the URL's hash (#/clusters, #/clusters/<id>, #/steps/<id>), so a reload or a shared link
+// by the URL's hash (#/clusters, #/clusters/<id>, #/steps/<id>, #/functions[/<name>],
+// #/buckets[/<name>?prefix=…]), so a reload or a shared link
 // opens the same page (after signing in: the key is never part of a URL).
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Provider, useQuery } from 'urql';
 import { graphql } from '../../src/client/gql/index.js';
 import { apiClient, forgetKey, saveKey, savedKey } from './api';
+import { BucketPage, BucketsPage } from './pages/Buckets';
 import { ClusterPage } from './pages/Cluster';
 import { ClustersPage } from './pages/Clusters';
+import { FunctionPage, FunctionsPage } from './pages/Functions';
 import { StepPage } from './pages/Step';
 import { Problems } from './parts/common';
 import './styles.css';
@@ -32,11 +35,16 @@ function useHashPath(): [string, (path: string) => void] {
 }
 
 function Pages() {
-  const [path, go] = useHashPath();
-  const cluster = /^\/clusters\/([^/]+)$/.exec(path);
-  const step = /^\/steps\/([^/]+)$/.exec(path);
-  if (cluster) return <ClusterPage key={cluster[1]} id={decodeURIComponent(cluster[1]!)} go={go} />;
-  if (step) return <StepPage key={step[1]} id={decodeURIComponent(step[1]!)} />;
+  const [where, go] = useHashPath();
+  const [path = '', query = ''] = where.split('?');
+  const [, page, id] = path.split('/').map(decodeURIComponent);
+  if (page === 'clusters' && id) return <ClusterPage key={id} id={id} go={go} />;
+  if (page === 'steps' && id) return <StepPage key={id} id={id} />;
+  if (page === 'functions') return id ? <FunctionPage key={id} name={id} /> : <FunctionsPage go={go} />;
+  if (page === 'buckets') {
+    const prefix = new URLSearchParams(query).get('prefix') ?? '';
+    return id ? <BucketPage key={`${id}?${prefix}`} bucket={id} prefix={prefix} go={go} /> : <BucketsPage go={go} />;
+  }
   return <ClustersPage go={go} />;
 }
 
@@ -56,6 +64,8 @@ function SignedIn({ signOut }: { signOut: (why?: string) => void }) {
         </a>
         <nav>
           <a href="#/clusters">Clusters</a>
+          <a href="#/functions">Functions</a>
+          <a href="#/buckets">Buckets</a>
         </nav>
         <button type="button" onClick={() => signOut()}>
           Sign out

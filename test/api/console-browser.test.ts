@@ -3,7 +3,8 @@
 // the field's error, a cluster is created and reaches WAITING on its page without a reload, a step
 // is added and its log streams in while its bar reaches 100%. Screenshots of the pages are saved in
 // test-results/console/.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -131,5 +132,66 @@ describe.skipIf(!available)('the web console in a browser', { timeout: 180_000 }
     await shot('step-log');
     expect(reloads).toBe(0);
     expect(offsite).toEqual([]);
+  });
+
+  it('deploys a function from a typed-in file, invokes it with an event template and shows the response, the log and the REPORT line', async () => {
+    await page.getByRole('link', { name: 'Functions' }).click();
+    const form = page.getByRole('form', { name: 'deploy a function' });
+    await form.getByLabel('Name').fill('console-fn');
+    await form
+      .getByLabel('code')
+      .fill(
+        'def handler(event, context):\n    print("records:", len(event["Records"]))\n    return {"bucket": event["Records"][0]["s3"]["bucket"]["name"]}\n',
+      );
+    await form.getByRole('button', { name: 'Deploy' }).click();
+    await page.getByRole('heading', { name: /console-fn/ }).waitFor({ timeout: SHOWN_MS });
+    // deploying is asynchronous (PENDING, then ACTIVE): the page reads it again on Refresh
+    await expect
+      .poll(
+        async () => {
+          await page.getByRole('button', { name: 'Refresh' }).click();
+          return page.getByRole('heading', { name: /console-fn/ }).textContent();
+        },
+        { timeout: SHOWN_MS },
+      )
+      .toMatch(/ACTIVE/);
+    const test = page.getByRole('form', { name: 'test invoke' });
+    await test.getByLabel('Event template').selectOption('S3 Put');
+    await test.getByRole('button', { name: 'Invoke' }).click();
+    const response = test.getByLabel('response');
+    await response.waitFor({ timeout: SHOWN_MS });
+    expect(JSON.parse((await response.textContent())!)).toEqual({ bucket: 'my-bucket' });
+    expect(await test.getByLabel('invocation log').textContent()).toMatch(/records: 1/);
+    expect(await test.locator('.report').textContent()).toMatch(/^REPORT RequestId: [0-9a-f-]{36}\tDuration: /);
+    await test.getByRole('textbox', { name: 'event' }).fill('{not json');
+    await test.getByRole('button', { name: 'Invoke' }).click();
+    expect(await test.getByRole('alert').first().textContent()).toMatch(/The event is not JSON/);
+    await shot('function');
+  });
+
+  it('creates a bucket, uploads a file with its progress shown, browses by prefix and downloads the same bytes', async () => {
+    await page.getByRole('link', { name: 'Buckets' }).click();
+    await page.getByRole('form', { name: 'create a bucket' }).getByLabel('Name').fill('console-bucket');
+    await page.getByRole('button', { name: 'Create bucket' }).click();
+    await page.getByRole('heading', { name: 'console-bucket' }).waitFor({ timeout: SHOWN_MS });
+    const bytes = randomBytes(2 * 1024 * 1024);
+    const upload = page.getByRole('form', { name: 'upload' });
+    await upload.getByLabel('file to upload').setInputFiles({ name: 'blob.bin', mimeType: 'application/octet-stream', buffer: bytes });
+    await upload.getByRole('button', { name: 'Upload', exact: true }).click();
+    await expect.poll(() => upload.getByRole('progressbar').getAttribute('aria-valuenow'), { timeout: SHOWN_MS }).toBe('100');
+    const row = page.getByRole('table', { name: 'objects' }).getByRole('row', { name: /blob\.bin/ });
+    await row.waitFor({ timeout: SHOWN_MS });
+    expect(await row.textContent()).toMatch(/2,097,152 B/);
+    const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: 'Download' }).click()]);
+    expect(readFileSync((await download.path())!).equals(bytes)).toBe(true);
+    // a "folder": an object under a prefix shows as one, and opens
+    await server.data(
+      `mutation { putObject(input: { bucket: "console-bucket", key: "logs/2026/a.txt", content: "hello" }) { object { key } } }`,
+    );
+    await page.reload();
+    await page.getByRole('button', { name: 'logs/' }).click();
+    await page.getByRole('button', { name: '2026/' }).click();
+    await page.getByRole('table', { name: 'objects' }).getByText('a.txt').waitFor({ timeout: SHOWN_MS });
+    await shot('bucket');
   });
 });

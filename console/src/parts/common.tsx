@@ -25,6 +25,9 @@ export function Problems({ error }: { error: CombinedError | undefined }) {
 
 const TONES: Record<string, string> = {
   WAITING: 'ok',
+  ACTIVE: 'ok',
+  SUCCESSFUL: 'ok',
+  INACTIVE: 'idle',
   RUNNING: 'busy',
   COMPLETED: 'ok',
   STARTING: 'busy',
