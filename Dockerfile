@@ -51,6 +51,12 @@ RUN if [ "$WITH_SPARK" = "true" ]; then \
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# the web console (docs/console.md) is bundled from its sources on its first request: console/ and the
+# typed documents it imports
+COPY console ./console
+COPY src/client/gql ./src/client/gql
+# the `emberplane` command (docs/cli.md): `docker exec <container> node bin/emberplane.js …` runs dist/cli/main.js
+COPY bin ./bin
 # the function runtimes' bootstraps are copied into each sandbox from here (not compiled)
 COPY src/engine/functions/bootstrap ./src/engine/functions/bootstrap
 # src/platform/db/migrate.ts resolves ../../migrations from its own file: /app/dist/db -> /app/migrations

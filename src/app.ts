@@ -119,6 +119,7 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
       {
         introspection: config.introspection,
         explorer: config.explorer,
+        console: config.console,
         bodyLimitBytes: config.graphqlBodyLimitBytes,
         fieldRates: { sqlPreview: { burst: config.sqlPreviewBurst, perMinute: config.sqlPreviewPerMinute } },
       },

@@ -16,6 +16,7 @@ try {
     process.stdout.write(`Admin API key: ${app.generatedAdminKey}\n`);
   }
   process.stdout.write(`GraphQL API on ${app.url}/graphql (WebSocket ${app.url.replace(/^http/, 'ws')}/graphql)\n`);
+  if (config.console) process.stdout.write(`Web console on ${app.url}/\n`);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -31,6 +31,8 @@ export interface Config {
   introspection: boolean;
   /** the GraphiQL explorer at GET /graphql (EXPLORER; default on unless production) */
   explorer: boolean;
+  /** the web console at GET / (CONSOLE; default on) */
+  console: boolean;
   /** largest GraphQL request body (2 MiB: bigger function code goes through /objects and an s3Uri) */
   graphqlBodyLimitBytes: number;
 
@@ -187,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     production,
     introspection: env.INTROSPECTION ? env.INTROSPECTION === 'true' : true,
     explorer: env.EXPLORER ? env.EXPLORER === 'true' : !production,
+    console: onOff(env, 'CONSOLE', true),
     logLevel: env.LOG_LEVEL || 'info',
     heartbeatTimeoutMs: int(env, 'HEARTBEAT_TIMEOUT_MS', 10_000),
     agentHeartbeatMs: int(env, 'AGENT_HEARTBEAT_MS', 2_000),

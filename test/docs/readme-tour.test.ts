@@ -4,6 +4,7 @@
 // them. Each block must succeed, and what the README says it shows must appear.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +47,12 @@ const expected: Array<(out: string) => void> = [
       /\{"data":\{"cluster":\{"state":"TERMINATED","instances":\[(\{"role":"(MASTER|CORE)","state":"TERMINATED"\},?){3}\]\}\}\}/,
     );
   },
+  // the same with the CLI: a profile, a cluster waited for, a step followed to its end, terminated
+  (out) => {
+    expect(out).toMatch(/saved profile "default" in .*config\n/);
+    expect(out).toMatch(/STDOUT line 1\n[\s\S]*STDOUT line 20\n.*SYSTEM Step completed \(exit code 0\)\n/);
+    expect(out).toMatch(/^j-[A-Z0-9]+\s+walkthrough\s+TERMINATED$/m);
+  },
 ];
 
 /** The blocks as one script: each followed by a marker line with its exit status; stderr joins stdout in order. */
@@ -70,9 +77,12 @@ function outputsByBlock(output: string): Array<{ rc: number; out: string }> {
 describe('README walkthrough', () => {
   let server: TestServer;
   let bash: ChildProcess | null = null;
+  // the CLI's profile goes here, not into the home directory of whoever runs the tests
+  let configDir: string;
 
   beforeAll(async () => {
     server = await startTestServer();
+    configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tour-cli-'));
   });
 
   afterAll(async () => {
@@ -82,6 +92,7 @@ describe('README walkthrough', () => {
       await waitUntil(() => !isAlive(bash!.pid!), 'the tour shell to end');
     }
     await server?.close(); // stops the agents of a cluster the tour did not terminate; fails if any process is left
+    if (configDir) fs.rmSync(configDir, { recursive: true, force: true });
   });
 
   it('has the blocks the test knows', () => {
@@ -96,7 +107,12 @@ describe('README walkthrough', () => {
       cwd: root,
       detached: true,
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, EMBERPLANE_URL: server.url, EMBERPLANE_API_KEY: server.key },
+      env: {
+        ...process.env,
+        EMBERPLANE_URL: server.url,
+        EMBERPLANE_API_KEY: server.key,
+        EMBERPLANE_CONFIG_FILE: path.join(configDir, 'config'),
+      },
     });
     let output = '';
     bash.stdout!.on('data', (d: Buffer) => {

@@ -1,7 +1,6 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Router, type Request, type Response } from 'express';
+import { Router } from 'express';
 import type { Logger } from 'pino';
+import { serveBundle } from './bundles.js';
 
 /**
  * The GraphQL explorer at GET /graphql (a browser's request for HTML): GraphiQL from npm, bundled
@@ -41,59 +40,13 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-
-interface Bundle {
-  js: string;
-  css: string;
-}
-
-async function build(): Promise<Bundle> {
-  const esbuild = await import('esbuild');
-  const result = await esbuild.build({
-    stdin: { contents: ENTRY, resolveDir: ROOT, loader: 'js' },
-    bundle: true,
-    minify: true,
-    write: false,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2020',
-    outdir: 'explorer',
-    entryNames: 'explorer',
-    define: { 'process.env.NODE_ENV': '"production"' },
-    logLevel: 'silent',
-    legalComments: 'none',
-  });
-  const text = (ext: string) => result.outputFiles.find((f) => f.path.endsWith(ext))?.text ?? '';
-  return { js: text('.js'), css: text('.css') };
-}
-
 export function explorerRoutes(log: Logger): Router {
-  let bundle: Promise<Bundle> | null = null;
-  const load = () => {
-    bundle ??= build().catch((err) => {
-      bundle = null; // a failed build is retried on the next request
-      throw err;
-    });
-    return bundle;
-  };
-  const asset = (kind: keyof Bundle, type: string) => async (_req: Request, res: Response) => {
-    try {
-      const built = await load();
-      res.type(type).setHeader('cache-control', 'no-cache').send(built[kind]);
-    } catch (err) {
-      log.error({ err }, 'the GraphQL explorer could not be bundled');
-      res.status(500).type('text/plain').send('the explorer could not be built; see the server log');
-    }
-  };
-
   const router = Router();
-  router.get('/graphql/explorer/explorer.js', asset('js', 'application/javascript'));
-  router.get('/graphql/explorer/explorer.css', asset('css', 'text/css'));
+  const bundle = serveBundle(router, '/graphql/explorer', 'explorer', { contents: ENTRY }, log);
   // a browser asks for HTML; GraphQL GET requests (with ?query=) go on to Apollo
   router.get('/graphql', (req, res, next) => {
     if (req.query.query !== undefined || req.accepts(['json', 'html']) !== 'html') return next();
-    void load().catch(() => {}); // start bundling while the page loads
+    bundle.warm(); // start bundling while the page loads
     res.type('html').send(PAGE);
   });
   return router;

@@ -18,6 +18,7 @@ import type { HttpSurface } from '../module.js';
 import { Channel } from '../notifications/channels.js';
 import type { ChannelOwner } from '../notifications/listener.js';
 import { formatError, httpStatusOf } from './errors.js';
+import { consoleRoutes } from './console.js';
 import { explorerRoutes } from './explorer.js';
 import { checkVariables, QUERY_LIMITS } from './document-limits.js';
 import { QueryCoalescer } from './query-coalescing.js';
@@ -27,6 +28,8 @@ export interface HttpOptions {
   introspection: boolean;
   /** serve the GraphiQL explorer at GET /graphql */
   explorer: boolean;
+  /** serve the web console at GET / */
+  console: boolean;
   fieldRates: FieldRates;
   bodyLimitBytes: number;
 }
@@ -245,6 +248,7 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
   for (const { path, handler } of surfaces.flatMap((s) => s.routes ?? [])) app.use(path, handler);
   app.use(requestDeadline);
   if (options.explorer) app.use(explorerRoutes(log));
+  if (options.console) app.use(consoleRoutes(log));
 
   app.use('/graphql', express.json({ limit: options.bodyLimitBytes }));
   app.use('/graphql', (err: unknown, _req: Request, res: Response, next: NextFunction) => {

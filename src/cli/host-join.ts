@@ -1,12 +1,11 @@
-// The `emberplane` command (bin/emberplane.js runs it): `emberplane host join` offers this machine
-// to a control plane as a host (docs/hosts.md).
+// `emberplane host join` offers this machine to a control plane as a host (docs/hosts.md).
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { mkdirSync } from 'node:fs';
-import { defaultAddress, HostDaemon, HostRefused, machineCapacity } from './engine/host/daemon.js';
-import { EMBERPLANE_VERSION } from './engine/host/version.js';
-import { DEFAULT_SPARK_JARS_DIR, detectSpark, findS3aJars } from './engine/spark-runtime.js';
+import { defaultAddress, HostDaemon, HostRefused, machineCapacity } from '../engine/host/daemon.js';
+import { EMBERPLANE_VERSION } from '../engine/host/version.js';
+import { DEFAULT_SPARK_JARS_DIR, detectSpark, findS3aJars } from '../engine/spark-runtime.js';
 
 const HOST_JOIN_HELP = `Usage: emberplane host join --server <url> [--token <t>] [options]
 
@@ -41,7 +40,7 @@ function count(value: string | undefined, flag: string, fallback: number): numbe
   return n;
 }
 
-async function hostJoin(argv: string[]): Promise<void> {
+export async function hostJoin(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -118,11 +117,4 @@ async function hostJoin(argv: string[]): Promise<void> {
     }
     throw err;
   }
-}
-
-const [command, sub, ...rest] = process.argv.slice(2);
-if (command === 'host' && sub === 'join') {
-  await hostJoin(rest).catch((err: Error) => fail(err.message));
-} else {
-  fail(USAGE);
 }
