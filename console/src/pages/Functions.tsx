@@ -320,7 +320,7 @@ function Invoke({ name, qualifiers }: { name: string; qualifiers: string[] }) {
       ) : null}
       <Problems error={result.error} />
       {answer ? (
-        <div className="invoke-result" role="region" aria-label="invoke result">
+        <section className="invoke-result" aria-label="invoke result">
           <p>
             {answer.functionError ? (
               <span className="badge bad">{answer.functionError} error</span>
@@ -329,14 +329,14 @@ function Invoke({ name, qualifiers }: { name: string; qualifiers: string[] }) {
             )}{' '}
             status {answer.statusCode} · version {answer.executedVersion} · {answer.invocation.coldStart ? 'cold start' : 'warm'}
           </p>
-          <pre className="response" role="region" aria-label="response">
-            {JSON.stringify(answer.payload, null, 2)}
-          </pre>
+          <section aria-label="response">
+            <pre className="response">{JSON.stringify(answer.payload, null, 2)}</pre>
+          </section>
           {report ? <p className="mono report">{report.text}</p> : null}
-          <pre className="invocation-log" role="region" aria-label="invocation log">
-            {answer.invocation.logs.map((l) => l.text).join('\n')}
-          </pre>
-        </div>
+          <section aria-label="invocation log">
+            <pre className="invocation-log">{answer.invocation.logs.map((l) => l.text).join('\n')}</pre>
+          </section>
+        </section>
       ) : null}
     </form>
   );
