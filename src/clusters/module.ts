@@ -129,7 +129,7 @@ export class ClustersModule implements Module {
       config,
       this.metastore,
       deps.workloads,
-      () => platform.address.agentUrl,
+      () => platform.address.agentS3Url,
       deps.hosts.hosts,
     );
 

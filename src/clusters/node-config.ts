@@ -11,12 +11,6 @@ import type { MetastoreService } from './spark/metastore.js';
 import type { WorkloadCredentials } from '../access/workload-credentials.js';
 import { objectFilePath, parseS3Uri } from '../storage/s3-uri.js';
 
-/** The S3 endpoint at the address agents dial this server at: the same host and port, over HTTP(S). */
-function s3EndpointOf(agentUrl: string): string {
-  const url = new URL(agentUrl);
-  return `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}`;
-}
-
 /** Wildcards a server may listen on: no address anyone can dial. */
 const WILDCARDS = new Set(['', '0.0.0.0', '::', '[::]']);
 
@@ -40,8 +34,8 @@ export class NodeConfigService {
     >,
     private readonly metastore: MetastoreService,
     private readonly credentials: WorkloadCredentials,
-    /** the URL agents dial this server at (the S3 endpoint is on the same port) */
-    private readonly agentUrl: () => string,
+    /** the S3 endpoint at the address agents dial this server at (platform address agentS3Url) */
+    private readonly s3Url: () => string,
     private readonly hosts: HostService,
   ) {}
 
@@ -66,7 +60,7 @@ export class NodeConfigService {
     const catalog = spark && !remote ? await this.metastore.forNodes() : null;
     const credential = await this.credentials.current({ kind: 'CLUSTER', id: cluster.id });
     // the agent dials this server at agentUrl, whichever host it is on: the S3 endpoint is there too
-    const s3: NodeS3 | null = credential && { endpoint: s3EndpointOf(this.agentUrl()), region: this.config.s3Region, ...credential };
+    const s3: NodeS3 | null = credential && { endpoint: this.s3Url(), region: this.config.s3Region, ...credential };
     return {
       role: instance.role,
       applications: cluster.applications,

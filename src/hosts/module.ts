@@ -94,7 +94,7 @@ export class HostsModule implements Module {
    */
   functionRuntime(local: LocalFunctionRuntime, sink: LineSink): HostsFunctionRuntime {
     const { sql, log, address } = this.platform;
-    this.functions = new HostsFunctionRuntime(sql, local, this.embeddedHostId, this.gateway, sink, () => address.publicUrl, log);
+    this.functions = new HostsFunctionRuntime(sql, local, this.embeddedHostId, this.gateway, sink, () => address.agentS3Url, log);
     this.gateway.listener = this.functions;
     return this.functions;
   }

@@ -40,6 +40,13 @@ export class ServerAddress {
   get agentUrl(): string {
     return this.config.agentUrl ?? `ws://${this.host}:${this.port}/agent`;
   }
+
+  /** the S3 endpoint where agents and hosts dial this server (the same host and port, over HTTP(S)):
+   *  what nodes and function instances on any host reach it at */
+  get agentS3Url(): string {
+    const url = new URL(this.agentUrl);
+    return `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}`;
+  }
 }
 
 export interface Platform {
