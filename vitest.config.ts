@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import { createRequire } from 'node:module';
+import LongestFirst from './test/support/sequencer.js';
 const require = createRequire(import.meta.url);
 export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }] },
@@ -10,5 +11,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // 2 cores: real Postgres + agents + servers per file; more workers only add contention.
     maxWorkers: 2,
+    // the longest files start first (test/support/sequencer.ts)
+    sequence: { sequencer: LongestFirst },
   },
 });

@@ -95,7 +95,6 @@ describe('the emberplane CLI', () => {
     const before = await json(['clusters', 'list']);
     for (const args of [
       ['clusters', 'create', '--name', 'x', '--core', '-1'],
-      ['clusters', 'create'],
       ['clusters', 'frobnicate'],
       ['steps', 'add', 'c-1', '--name', 'two', '--sql', 'select 1', '--', 'true'],
       ['--output', 'yaml', 'clusters', 'list'],
