@@ -1,5 +1,6 @@
 // The `emberplane` CLI, run as a user runs it: `bin/emberplane.js` as a subprocess against a real
 // server, with a config file of profiles, both output formats, and the exit codes scripts rely on.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -7,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fixtures } from '../support/api.js';
-import { run } from '../support/processes.js';
+import { run, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -226,6 +227,23 @@ describe('the emberplane CLI', () => {
 
     const logs = await cli(['functions', 'logs', 'cli-fn', '--tail', '50']);
     expect(logs.stdout).toMatch(/STDOUT shouting hello/);
+    // --follow: the stored tail, then lines as they are written, until stopped
+    const follower = spawn(process.execPath, [CLI, 'functions', 'logs', 'cli-fn', '--follow', '--tail', '1'], {
+      env: { PATH: process.env.PATH, HOME: home, EMBERPLANE_CONFIG_FILE: configFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let followed = '';
+    follower.stdout!.on('data', (chunk: Buffer) => {
+      followed += chunk.toString();
+    });
+    try {
+      await waitUntil(() => (followed.includes('\n') ? true : null), 'the stored tail line', 60_000);
+      expect((await cli(['functions', 'invoke', 'cli-fn', '--payload', '{"say":"live"}'])).code).toBe(0);
+      await waitUntil(() => (/STDOUT shouting live\n/.test(followed) ? true : null), 'the live line followed', 60_000);
+    } finally {
+      follower.kill('SIGINT');
+      await new Promise((resolve) => (follower.exitCode === null ? follower.once('exit', resolve) : resolve(null)));
+    }
 
     // new code through deploy again: a version of each, an alias splitting between them
     writeFileSync(path.join(dir, 'lib', 'words.py'), 'def shout(s):\n    return s.upper() + "!"\n');
