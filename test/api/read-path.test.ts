@@ -45,12 +45,13 @@ async function statementsFor(query: string): Promise<{ read: string[]; data: any
   counting = true;
   const data = await server.data(query);
   counting = false;
-  // background loops (controllers, heartbeats) share the pool: keep only what this query reads. The key
+  // background loops (controllers, heartbeats, the hosts' allocation count) share the pool: keep only what
+  // this query reads. The key
   // check (api_keys) is left out: it is cached, and whether the entry is still fresh depends on the clock.
   const read = statements.filter(
     (s) =>
       /from (clusters|instance_groups|instances|steps)\b/.test(s) &&
-      !/for update|pg_try_advisory|state = any|state <> 'TERMINATED' order by i.created_at/.test(s),
+      !/for update|pg_try_advisory|state = any|state <> 'TERMINATED' order by i.created_at|group by host_id/.test(s),
   );
   return { read, data };
 }
