@@ -86,6 +86,8 @@ export class ClusterService {
     private readonly appActivity: AppActivity,
     private readonly secrets: Secrets,
     private readonly credentials: WorkloadCredentials,
+    /** the least auto-termination idle timeout a cluster may ask for (EMR's is 60 s) */
+    private readonly minIdleTimeoutSeconds: number,
   ) {}
 
   /** `creator`: who asks; the cluster's own S3 credential gets the object actions it holds, no more. */
@@ -101,7 +103,7 @@ export class ClusterService {
     const bootstrapActions = await validateBootstrapActions(input.bootstrapActions, 'bootstrapActions', this.storage);
     const stepConcurrency = requireIntInRange(input.stepConcurrencyLevel ?? 1, 'stepConcurrencyLevel', 1, 256);
     const idle = input.autoTerminationIdleTimeoutSeconds ?? null;
-    if (idle !== null) requireIntInRange(idle, 'autoTerminationIdleTimeoutSeconds', 60, 604_800);
+    if (idle !== null) requireIntInRange(idle, 'autoTerminationIdleTimeoutSeconds', this.minIdleTimeoutSeconds, 604_800);
     const steps = await validateSteps(input.steps ?? [], 'steps', stepConcurrency, this.steps.kindContext(applications));
     const token = input.clientToken ?? null;
     if (token !== null) requireName(token, 'clientToken', Limits.clientTokenLength);

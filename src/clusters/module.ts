@@ -115,6 +115,7 @@ export class ClustersModule implements Module {
       (id, since) => this.metrics.lastAppActivity(id, since),
       secrets,
       deps.workloads,
+      config.minIdleTimeoutSeconds,
     );
     this.instances = new InstanceService(sql, this.steps, deps.workloads);
     this.events = new EventService(sql, log);

@@ -80,6 +80,8 @@ export interface Config {
   /** how often the leader samples cluster metrics and evaluates scaling policies */
   metricsIntervalMs: number;
   metricsRetentionHours: number;
+  /** MIN_IDLE_TIMEOUT_SECONDS: the least autoTerminationIdleTimeoutSeconds a cluster may ask for */
+  minIdleTimeoutSeconds: number;
   /** managed scaling: no decision sooner than this after the previous one of the cluster */
   scalingCooldownSeconds: number;
   /** managed scaling shrinks TASK nodes after this many idle evaluation periods in a row */
@@ -214,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqlPreviewPerMinute: int(env, 'SQL_PREVIEW_PER_MINUTE', 60),
     metricsIntervalMs: int(env, 'METRICS_INTERVAL_MS', 10_000),
     metricsRetentionHours: int(env, 'METRICS_RETENTION_HOURS', 168),
+    minIdleTimeoutSeconds: positive(env, 'MIN_IDLE_TIMEOUT_SECONDS', 60),
     scalingCooldownSeconds: int(env, 'SCALING_COOLDOWN_SECONDS', 60),
     scalingIdlePeriods: int(env, 'SCALING_IDLE_PERIODS', 6),
     priceTable: env.PRICE_TABLE || null,

@@ -7,7 +7,7 @@
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const FIRST = [
-  /\/test\/spark\/idle-termination\.test\.ts$/, // two idle timeouts of 60 s each, in real time
+  /\/test\/spark\/idle-termination\.test\.ts$/, // an application held past the idle timeout, then the timeout itself, in real time
   /\/test\/spark\//,
   /\/test\/system\//,
   /\/test\/(storage\/s3|cli)\//,
