@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
 import { CORE, CREATE_CLUSTER, MASTER, expectError, waitForClusterState } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -144,5 +145,33 @@ describe('identical concurrent queries', () => {
     const input = { name: 'twice', instanceGroups: [MASTER], keepAliveWhenNoSteps: false };
     const [a, b] = await Promise.all([server.data(CREATE_CLUSTER, { input }), server.data(CREATE_CLUSTER, { input })]);
     expect(a.createCluster.cluster.id).not.toBe(b.createCluster.cluster.id);
+  });
+});
+
+describe('paging', () => {
+  it('lists every cluster exactly once, page after page, however close their creation times', async () => {
+    // all created in the same microsecond-precise instant (as rows written in one transaction are):
+    // a cursor carries that time through a JavaScript Date, to the millisecond
+    const admin = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
+    try {
+      await admin`update clusters set created_at = '2026-12-01 10:00:00.123456+00'`;
+    } finally {
+      await admin.end();
+    }
+    const all = await server.data(`{ clusters(first: 100) { edges { node { id } } } }`);
+    const expected = all.clusters.edges.map((e: any) => e.node.id);
+    expect(expected.length).toBeGreaterThanOrEqual(6);
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page <= expected.length; page++) {
+      const { clusters }: any = await server.data(
+        `query($after: String) { clusters(first: 2, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage } } }`,
+        { after },
+      );
+      seen.push(...clusters.edges.map((e: any) => e.node.id));
+      if (!clusters.pageInfo.hasNextPage) break;
+      after = clusters.edges.at(-1).cursor;
+    }
+    expect(seen).toEqual(expected);
   });
 });

@@ -1,5 +1,9 @@
 // Column helpers shared by every module's tables.
 import { timestamp } from 'drizzle-orm/pg-core';
 
-/** A timestamptz, read as a Date. */
-export const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+/**
+ * A timestamptz, read as a Date. Stored to the millisecond, as a Date holds it: list cursors carry
+ * (created_at, id) through a Date, and a value with microseconds would come back a little smaller,
+ * so the next page would skip the rows created in the rest of that millisecond.
+ */
+export const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date', precision: 3 });
