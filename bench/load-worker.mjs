@@ -12,16 +12,21 @@ import net from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { readResponse } from '../src/engine/functions/bootstrap/http-response.mjs';
 
-/** @type {{ url: string, headers: Record<string, string>, body: string, concurrency: number, warmupMs: number, durationMs: number, expect: string }} */
+// `bodies`: each request sends the next of them in turn (the same document with distinct variables,
+// as a dashboard with filters and paging sends), so no two requests in flight are alike
+/** @type {{ url: string, headers: Record<string, string>, bodies: string[], concurrency: number, warmupMs: number, durationMs: number, expect: string }} */
 const cfg = workerData;
 const target = new URL(cfg.url);
-const body = Buffer.from(cfg.body);
-const head = [
-  `POST ${target.pathname} HTTP/1.1`,
-  `Host: ${target.host}`,
-  ...Object.entries({ ...cfg.headers, 'content-length': String(body.length) }).map(([k, v]) => `${k}: ${v}`),
-].join('\r\n');
-const requestBytes = Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), body]);
+const requests = cfg.bodies.map((text) => {
+  const body = Buffer.from(text);
+  const head = [
+    `POST ${target.pathname} HTTP/1.1`,
+    `Host: ${target.host}`,
+    ...Object.entries({ ...cfg.headers, 'content-length': String(body.length) }).map(([k, v]) => `${k}: ${v}`),
+  ].join('\r\n');
+  return Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'latin1'), body]);
+});
+let sent = 0;
 
 /**
  * One keep-alive connection; `request()` resolves with the whole response.
@@ -78,7 +83,7 @@ function connection() {
     request: () =>
       new Promise((resolve) => {
         waiting = resolve;
-        (socket ?? open()).write(requestBytes);
+        (socket ?? open()).write(requests[sent++ % requests.length]);
       }),
     close: () => socket?.destroy(),
   };

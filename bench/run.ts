@@ -30,6 +30,7 @@ import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import postgres from 'postgres';
 import { startApp, type RunningApp } from '../src/app.js';
+import { benchPeers } from './peers.js';
 import { benchS3 } from './s3.js';
 import { loadConfig, type Config } from '../src/platform/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/platform/db/embedded-postgres.js';
@@ -73,7 +74,7 @@ const LOG_SUBSCRIBERS = [1, 1_000];
 const OBJECT_MB = 200;
 const OBJECT_RUNS = 3;
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9,10,12,13,14,15').split(',').map((f) => Number(f.trim())));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9,10,12,13,14,15,18').split(',').map((f) => Number(f.trim())));
 
 // ---- results ----
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
@@ -339,10 +340,11 @@ interface LoadResult {
   loopDelay: LoopDelay;
 }
 
+/** `body`: one request body for every request, or several sent in turn (see load-worker.mjs) */
 async function load(
   url: string,
   headers: Record<string, string>,
-  body: string,
+  body: string | string[],
   concurrency: number,
   expect = '{"data":',
 ): Promise<LoadResult> {
@@ -352,7 +354,7 @@ async function load(
     {
       url,
       headers,
-      body,
+      bodies: typeof body === 'string' ? [body] : body,
       concurrency,
       warmupMs: LOAD_WARMUP_MS,
       durationMs: LOAD_DURATION_MS,
@@ -1268,7 +1270,7 @@ async function main() {
   );
   const api = new Api(app.url, key);
 
-  if (ONLY.has(1) || ONLY.has(2))
+  if (ONLY.has(1) || ONLY.has(2) || ONLY.has(18))
     await figure(`seed: ${SEED_CLUSTERS} clusters (MASTER + CORE x2, ${SEED_STEPS} steps each), run, then terminated`, async () => {
       t = Date.now();
       await seed(api);
@@ -1359,6 +1361,15 @@ async function main() {
     await figure('14. S3 endpoint: aws CLI and boto3 throughput, small objects with the SDK v3', () =>
       profiled('s3', () => benchS3({ api, tmp, startBareServer, record, say, results })),
     );
+
+  if (ONLY.has(18)) {
+    const f3 = results.figure3 as { fromResponse: { p50: number; p99: number } } | undefined;
+    const f4 = results.figure4 as { medianTotalMs: number } | undefined;
+    await benchPeers(
+      { api, databaseUrl: pg.url, load, record, say, results, dispatch: f3?.fromResponse, sequential: f4?.medianTotalMs },
+      figure,
+    );
+  }
 
   if (ONLY.has(15))
     await figure("15. hosts: placement on a joined host vs on the server's own machine", async () => {
