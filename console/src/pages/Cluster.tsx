@@ -1,9 +1,10 @@
 // A cluster's page: its groups and nodes (state, host), resize, terminate (protection shown), its
 // steps with live progress bars and the form that adds one, and the event timeline, all live: the
 // page listens to the cluster's events and reads the cluster again at each.
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { graphql } from '../../../src/client/gql/index.js';
+import { AddStep } from '../parts/AddStep';
 import { ProgressBar, Problems, StateBadge, when } from '../parts/common';
 
 const ConsoleCluster = graphql(`
@@ -84,17 +85,6 @@ const ConsoleTerminate = graphql(`
   mutation ConsoleTerminate($ids: [ID!]!) {
     terminateClusters(input: { ids: $ids }) {
       clusters {
-        id
-        state
-      }
-    }
-  }
-`);
-
-const ConsoleAddStep = graphql(`
-  mutation ConsoleAddStep($input: AddStepsInput!) {
-    addSteps(input: $input) {
-      steps {
         id
         state
       }
@@ -286,33 +276,6 @@ function Resize({ clusterId, groupId, count }: { clusterId: string; groupId: str
       <input value={value} onChange={(e) => setValue(e.target.value)} size={4} aria-label="new node count" />
       <button type="submit" disabled={result.fetching}>
         Resize
-      </button>
-      <Problems error={result.error} />
-    </form>
-  );
-}
-
-function AddStep({ clusterId, onAdded }: { clusterId: string; onAdded: (stepId: string) => void }) {
-  const [name, setName] = useState('');
-  const [command, setCommand] = useState('');
-  const [result, add] = useMutation(ConsoleAddStep);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    const { data } = await add({ input: { clusterId, steps: [{ name, command: { args: ['bash', '-c', command] } }] } });
-    const step = data?.addSteps.steps[0];
-    if (step) onAdded(step.id);
-  };
-  return (
-    <form className="card" onSubmit={submit} aria-label="add a step">
-      <h3>Add a command step</h3>
-      <label>
-        Name <input value={name} onChange={(e) => setName(e.target.value)} name="stepName" />
-      </label>
-      <label className="wide">
-        Command (bash) <input value={command} onChange={(e) => setCommand(e.target.value)} name="command" />
-      </label>
-      <button type="submit" disabled={result.fetching}>
-        Add step
       </button>
       <Problems error={result.error} />
     </form>

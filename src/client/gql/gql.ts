@@ -22,7 +22,6 @@ type Documents = {
     "\n  subscription ConsoleClusterEvents($clusterId: ID!) {\n    clusterEvents(clusterId: $clusterId) {\n      cursor\n      at\n      kind\n      resourceId\n      state\n      previousState\n      message\n    }\n  }\n": typeof types.ConsoleClusterEventsDocument,
     "\n  mutation ConsoleResize($input: ModifyInstanceGroupInput!) {\n    modifyInstanceGroup(input: $input) {\n      instanceGroup {\n        id\n        requestedCount\n        state\n      }\n    }\n  }\n": typeof types.ConsoleResizeDocument,
     "\n  mutation ConsoleTerminate($ids: [ID!]!) {\n    terminateClusters(input: { ids: $ids }) {\n      clusters {\n        id\n        state\n      }\n    }\n  }\n": typeof types.ConsoleTerminateDocument,
-    "\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n": typeof types.ConsoleAddStepDocument,
     "\n  query ConsoleClusters($filter: ClusterFilter, $after: String) {\n    clusters(first: 100, filter: $filter, after: $after) {\n      edges {\n        node {\n          id\n          name\n          state\n          createdAt\n          instanceGroups {\n            id\n            role\n            requestedCount\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.ConsoleClustersDocument,
     "\n  query ConsoleCreateOptions {\n    instanceTypes {\n      name\n      vcpu\n      memoryMb\n    }\n    applications {\n      name\n      available\n      reason\n    }\n  }\n": typeof types.ConsoleCreateOptionsDocument,
     "\n  mutation ConsoleCreateCluster($input: CreateClusterInput!) {\n    createCluster(input: $input) {\n      cluster {\n        id\n        name\n        state\n      }\n    }\n  }\n": typeof types.ConsoleCreateClusterDocument,
@@ -30,11 +29,33 @@ type Documents = {
     "\n  mutation ConsoleCreateFunction($input: CreateFunctionInput!) {\n    createFunction(input: $input) {\n      function {\n        name\n        state\n      }\n    }\n  }\n": typeof types.ConsoleCreateFunctionDocument,
     "\n  query ConsoleFunction($name: String!) {\n    function(name: $name) {\n      name\n      arn\n      runtime\n      handler\n      memoryMb\n      timeoutSeconds\n      codeSize\n      codeSha256\n      state\n      stateReason\n      lastUpdateStatus\n      lastModifiedAt\n      instances {\n        busy\n        total\n      }\n      versions {\n        version\n        description\n        createdAt\n      }\n      aliases {\n        name\n        functionVersion\n        routing {\n          additionalVersionWeights {\n            version\n            weight\n          }\n        }\n      }\n    }\n  }\n": typeof types.ConsoleFunctionDocument,
     "\n  mutation ConsoleInvoke($input: InvokeFunctionInput!) {\n    invokeFunction(input: $input) {\n      statusCode\n      functionError\n      payload\n      executedVersion\n      invocation {\n        id\n        durationMs\n        billedDurationMs\n        coldStart\n        logs {\n          at\n          stream\n          text\n        }\n      }\n    }\n  }\n": typeof types.ConsoleInvokeDocument,
+    "\n  query ConsoleApiKeys {\n    apiKeys {\n      id\n      name\n      actions\n      s3AccessKeyId\n      createdAt\n      revokedAt\n    }\n  }\n": typeof types.ConsoleApiKeysDocument,
+    "\n  mutation ConsoleCreateApiKey($input: CreateApiKeyInput!) {\n    createApiKey(input: $input) {\n      key\n      s3AccessKeyId\n      s3SecretAccessKey\n      apiKey {\n        id\n        name\n      }\n    }\n  }\n": typeof types.ConsoleCreateApiKeyDocument,
+    "\n  mutation ConsoleRevokeApiKey($id: ID!) {\n    revokeApiKey(input: { id: $id }) {\n      apiKey {\n        id\n        revokedAt\n      }\n    }\n  }\n": typeof types.ConsoleRevokeApiKeyDocument,
+    "\n  query ConsoleQueues {\n    queues(first: 100) {\n      edges {\n        node {\n          id\n          name\n          approximateNumberOfMessages\n          approximateNumberOfMessagesNotVisible\n          redrivePolicy {\n            deadLetterQueueName\n            maxReceiveCount\n          }\n          createdAt\n        }\n      }\n    }\n  }\n": typeof types.ConsoleQueuesDocument,
+    "\n  query ConsoleQueue($name: String!) {\n    queue(name: $name) {\n      id\n      name\n      arn\n      approximateNumberOfMessages\n      approximateNumberOfMessagesNotVisible\n      approximateNumberOfMessagesDelayed\n      visibilityTimeoutSeconds\n      delaySeconds\n      messageRetentionSeconds\n      receiveMessageWaitTimeSeconds\n      redrivePolicy {\n        deadLetterQueueName\n        maxReceiveCount\n      }\n    }\n  }\n": typeof types.ConsoleQueueDocument,
+    "\n  mutation ConsoleCreateQueue($input: CreateQueueInput!) {\n    createQueue(input: $input) {\n      queue {\n        id\n        name\n      }\n    }\n  }\n": typeof types.ConsoleCreateQueueDocument,
+    "\n  mutation ConsoleSend($input: SendMessageInput!) {\n    sendMessage(input: $input) {\n      messageId\n    }\n  }\n": typeof types.ConsoleSendDocument,
+    "\n  mutation ConsoleReceive($input: ReceiveMessagesInput!) {\n    receiveMessages(input: $input) {\n      messages {\n        messageId\n        body\n        receiptHandle\n        messageAttributes {\n          name\n          dataType\n          stringValue\n          binaryValue\n        }\n        attributes {\n          approximateReceiveCount\n          sentTimestamp\n        }\n      }\n    }\n  }\n": typeof types.ConsoleReceiveDocument,
+    "\n  mutation ConsoleDeleteMessage($input: DeleteMessageInput!) {\n    deleteMessage(input: $input) {\n      deleted\n    }\n  }\n": typeof types.ConsoleDeleteMessageDocument,
+    "\n  mutation ConsolePurge($name: String!) {\n    purgeQueue(input: { name: $name }) {\n      purged\n    }\n  }\n": typeof types.ConsolePurgeDocument,
+    "\n  query ConsoleSqlClusters {\n    clusters(first: 100, filter: { states: [WAITING, RUNNING] }) {\n      edges {\n        node {\n          id\n          name\n          applications\n        }\n      }\n    }\n  }\n": typeof types.ConsoleSqlClustersDocument,
+    "\n  query ConsoleSqlPreview($clusterId: ID!, $query: String!, $limit: Int) {\n    sqlPreview(clusterId: $clusterId, query: $query, limit: $limit) {\n      columns {\n        name\n        type\n      }\n      rows\n      truncated\n    }\n  }\n": typeof types.ConsoleSqlPreviewDocument,
     "\n  query ConsoleStep($id: ID!) {\n    step(id: $id) {\n      id\n      name\n      kind\n      state\n      progress\n      clusterId\n      logStreamId\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": typeof types.ConsoleStepDocument,
     "\n  subscription ConsoleStepUpdates($stepId: ID!) {\n    stepUpdates(stepId: $stepId) {\n      id\n      state\n      progress\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": typeof types.ConsoleStepUpdatesDocument,
     "\n  subscription ConsoleLogTail($streamId: ID!, $tail: Int) {\n    logs(streamId: $streamId, tail: $tail) {\n      cursor\n      at\n      stream\n      text\n    }\n  }\n": typeof types.ConsoleLogTailDocument,
     "\n  query ConsoleOlderLines($id: ID!, $before: String) {\n    step(id: $id) {\n      logs(last: 100, before: $before) {\n        edges {\n          node {\n            cursor\n            at\n            stream\n            text\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n        }\n      }\n    }\n  }\n": typeof types.ConsoleOlderLinesDocument,
     "\n  mutation ConsoleCancel($input: CancelStepsInput!) {\n    cancelSteps(input: $input) {\n      results {\n        stepId\n        status\n        reason\n      }\n    }\n  }\n": typeof types.ConsoleCancelDocument,
+    "\n  query ConsoleTopics {\n    topics(first: 100) {\n      edges {\n        node {\n          id\n          name\n          createdAt\n          queueSubscriptions {\n            id\n          }\n          subscriptions {\n            id\n          }\n        }\n      }\n    }\n  }\n": typeof types.ConsoleTopicsDocument,
+    "\n  query ConsoleTopic($name: String!) {\n    topic(name: $name) {\n      id\n      name\n      arn\n      queueSubscriptions {\n        id\n        queueName\n        rawMessageDelivery\n        filterPolicy\n      }\n      subscriptions {\n        id\n        name\n        functionName\n        enabled\n      }\n    }\n  }\n": typeof types.ConsoleTopicDocument,
+    "\n  mutation ConsoleCreateTopic($name: String!) {\n    createTopic(input: { name: $name }) {\n      topic {\n        id\n        name\n      }\n    }\n  }\n": typeof types.ConsoleCreateTopicDocument,
+    "\n  mutation ConsolePublish($input: PublishInput!) {\n    publish(input: $input) {\n      messageId\n      deliveries\n    }\n  }\n": typeof types.ConsolePublishDocument,
+    "\n  mutation ConsoleSubscribeQueue($input: SubscribeQueueInput!) {\n    subscribeQueue(input: $input) {\n      subscription {\n        id\n      }\n    }\n  }\n": typeof types.ConsoleSubscribeQueueDocument,
+    "\n  query ConsoleTriggers($filter: TriggerFilter) {\n    triggers(first: 100, filter: $filter) {\n      edges {\n        node {\n          id\n          name\n          functionName\n          qualifier\n          sourceType\n          enabled\n          config\n          createdAt\n          schedule {\n            nextFireAt\n          }\n          http {\n            url\n          }\n        }\n      }\n    }\n    functions(first: 100) {\n      edges {\n        node {\n          name\n        }\n      }\n    }\n  }\n": typeof types.ConsoleTriggersDocument,
+    "\n  mutation ConsoleCreateTrigger($input: CreateTriggerInput!) {\n    createTrigger(input: $input) {\n      trigger {\n        id\n        name\n      }\n    }\n  }\n": typeof types.ConsoleCreateTriggerDocument,
+    "\n  mutation ConsoleSetTriggerEnabled($input: SetTriggerEnabledInput!) {\n    setTriggerEnabled(input: $input) {\n      trigger {\n        id\n        enabled\n      }\n    }\n  }\n": typeof types.ConsoleSetTriggerEnabledDocument,
+    "\n  mutation ConsoleDeleteTrigger($name: String!) {\n    deleteTrigger(input: { name: $name }) {\n      trigger {\n        id\n      }\n    }\n  }\n": typeof types.ConsoleDeleteTriggerDocument,
+    "\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n": typeof types.ConsoleAddStepDocument,
     "\n  query StepHeader($id: ID!) {\n    step(id: $id) {\n      name\n      state\n      logStreamId\n    }\n  }\n": typeof types.StepHeaderDocument,
     "\n  subscription StepProgress($stepId: ID!) {\n    stepUpdates(stepId: $stepId) {\n      state\n      progress\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": typeof types.StepProgressDocument,
     "\n  query ListBuckets {\n    buckets {\n      name\n      createdAt\n    }\n  }\n": typeof types.ListBucketsDocument,
@@ -85,7 +106,6 @@ const documents: Documents = {
     "\n  subscription ConsoleClusterEvents($clusterId: ID!) {\n    clusterEvents(clusterId: $clusterId) {\n      cursor\n      at\n      kind\n      resourceId\n      state\n      previousState\n      message\n    }\n  }\n": types.ConsoleClusterEventsDocument,
     "\n  mutation ConsoleResize($input: ModifyInstanceGroupInput!) {\n    modifyInstanceGroup(input: $input) {\n      instanceGroup {\n        id\n        requestedCount\n        state\n      }\n    }\n  }\n": types.ConsoleResizeDocument,
     "\n  mutation ConsoleTerminate($ids: [ID!]!) {\n    terminateClusters(input: { ids: $ids }) {\n      clusters {\n        id\n        state\n      }\n    }\n  }\n": types.ConsoleTerminateDocument,
-    "\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n": types.ConsoleAddStepDocument,
     "\n  query ConsoleClusters($filter: ClusterFilter, $after: String) {\n    clusters(first: 100, filter: $filter, after: $after) {\n      edges {\n        node {\n          id\n          name\n          state\n          createdAt\n          instanceGroups {\n            id\n            role\n            requestedCount\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.ConsoleClustersDocument,
     "\n  query ConsoleCreateOptions {\n    instanceTypes {\n      name\n      vcpu\n      memoryMb\n    }\n    applications {\n      name\n      available\n      reason\n    }\n  }\n": types.ConsoleCreateOptionsDocument,
     "\n  mutation ConsoleCreateCluster($input: CreateClusterInput!) {\n    createCluster(input: $input) {\n      cluster {\n        id\n        name\n        state\n      }\n    }\n  }\n": types.ConsoleCreateClusterDocument,
@@ -93,11 +113,33 @@ const documents: Documents = {
     "\n  mutation ConsoleCreateFunction($input: CreateFunctionInput!) {\n    createFunction(input: $input) {\n      function {\n        name\n        state\n      }\n    }\n  }\n": types.ConsoleCreateFunctionDocument,
     "\n  query ConsoleFunction($name: String!) {\n    function(name: $name) {\n      name\n      arn\n      runtime\n      handler\n      memoryMb\n      timeoutSeconds\n      codeSize\n      codeSha256\n      state\n      stateReason\n      lastUpdateStatus\n      lastModifiedAt\n      instances {\n        busy\n        total\n      }\n      versions {\n        version\n        description\n        createdAt\n      }\n      aliases {\n        name\n        functionVersion\n        routing {\n          additionalVersionWeights {\n            version\n            weight\n          }\n        }\n      }\n    }\n  }\n": types.ConsoleFunctionDocument,
     "\n  mutation ConsoleInvoke($input: InvokeFunctionInput!) {\n    invokeFunction(input: $input) {\n      statusCode\n      functionError\n      payload\n      executedVersion\n      invocation {\n        id\n        durationMs\n        billedDurationMs\n        coldStart\n        logs {\n          at\n          stream\n          text\n        }\n      }\n    }\n  }\n": types.ConsoleInvokeDocument,
+    "\n  query ConsoleApiKeys {\n    apiKeys {\n      id\n      name\n      actions\n      s3AccessKeyId\n      createdAt\n      revokedAt\n    }\n  }\n": types.ConsoleApiKeysDocument,
+    "\n  mutation ConsoleCreateApiKey($input: CreateApiKeyInput!) {\n    createApiKey(input: $input) {\n      key\n      s3AccessKeyId\n      s3SecretAccessKey\n      apiKey {\n        id\n        name\n      }\n    }\n  }\n": types.ConsoleCreateApiKeyDocument,
+    "\n  mutation ConsoleRevokeApiKey($id: ID!) {\n    revokeApiKey(input: { id: $id }) {\n      apiKey {\n        id\n        revokedAt\n      }\n    }\n  }\n": types.ConsoleRevokeApiKeyDocument,
+    "\n  query ConsoleQueues {\n    queues(first: 100) {\n      edges {\n        node {\n          id\n          name\n          approximateNumberOfMessages\n          approximateNumberOfMessagesNotVisible\n          redrivePolicy {\n            deadLetterQueueName\n            maxReceiveCount\n          }\n          createdAt\n        }\n      }\n    }\n  }\n": types.ConsoleQueuesDocument,
+    "\n  query ConsoleQueue($name: String!) {\n    queue(name: $name) {\n      id\n      name\n      arn\n      approximateNumberOfMessages\n      approximateNumberOfMessagesNotVisible\n      approximateNumberOfMessagesDelayed\n      visibilityTimeoutSeconds\n      delaySeconds\n      messageRetentionSeconds\n      receiveMessageWaitTimeSeconds\n      redrivePolicy {\n        deadLetterQueueName\n        maxReceiveCount\n      }\n    }\n  }\n": types.ConsoleQueueDocument,
+    "\n  mutation ConsoleCreateQueue($input: CreateQueueInput!) {\n    createQueue(input: $input) {\n      queue {\n        id\n        name\n      }\n    }\n  }\n": types.ConsoleCreateQueueDocument,
+    "\n  mutation ConsoleSend($input: SendMessageInput!) {\n    sendMessage(input: $input) {\n      messageId\n    }\n  }\n": types.ConsoleSendDocument,
+    "\n  mutation ConsoleReceive($input: ReceiveMessagesInput!) {\n    receiveMessages(input: $input) {\n      messages {\n        messageId\n        body\n        receiptHandle\n        messageAttributes {\n          name\n          dataType\n          stringValue\n          binaryValue\n        }\n        attributes {\n          approximateReceiveCount\n          sentTimestamp\n        }\n      }\n    }\n  }\n": types.ConsoleReceiveDocument,
+    "\n  mutation ConsoleDeleteMessage($input: DeleteMessageInput!) {\n    deleteMessage(input: $input) {\n      deleted\n    }\n  }\n": types.ConsoleDeleteMessageDocument,
+    "\n  mutation ConsolePurge($name: String!) {\n    purgeQueue(input: { name: $name }) {\n      purged\n    }\n  }\n": types.ConsolePurgeDocument,
+    "\n  query ConsoleSqlClusters {\n    clusters(first: 100, filter: { states: [WAITING, RUNNING] }) {\n      edges {\n        node {\n          id\n          name\n          applications\n        }\n      }\n    }\n  }\n": types.ConsoleSqlClustersDocument,
+    "\n  query ConsoleSqlPreview($clusterId: ID!, $query: String!, $limit: Int) {\n    sqlPreview(clusterId: $clusterId, query: $query, limit: $limit) {\n      columns {\n        name\n        type\n      }\n      rows\n      truncated\n    }\n  }\n": types.ConsoleSqlPreviewDocument,
     "\n  query ConsoleStep($id: ID!) {\n    step(id: $id) {\n      id\n      name\n      kind\n      state\n      progress\n      clusterId\n      logStreamId\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": types.ConsoleStepDocument,
     "\n  subscription ConsoleStepUpdates($stepId: ID!) {\n    stepUpdates(stepId: $stepId) {\n      id\n      state\n      progress\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": types.ConsoleStepUpdatesDocument,
     "\n  subscription ConsoleLogTail($streamId: ID!, $tail: Int) {\n    logs(streamId: $streamId, tail: $tail) {\n      cursor\n      at\n      stream\n      text\n    }\n  }\n": types.ConsoleLogTailDocument,
     "\n  query ConsoleOlderLines($id: ID!, $before: String) {\n    step(id: $id) {\n      logs(last: 100, before: $before) {\n        edges {\n          node {\n            cursor\n            at\n            stream\n            text\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n        }\n      }\n    }\n  }\n": types.ConsoleOlderLinesDocument,
     "\n  mutation ConsoleCancel($input: CancelStepsInput!) {\n    cancelSteps(input: $input) {\n      results {\n        stepId\n        status\n        reason\n      }\n    }\n  }\n": types.ConsoleCancelDocument,
+    "\n  query ConsoleTopics {\n    topics(first: 100) {\n      edges {\n        node {\n          id\n          name\n          createdAt\n          queueSubscriptions {\n            id\n          }\n          subscriptions {\n            id\n          }\n        }\n      }\n    }\n  }\n": types.ConsoleTopicsDocument,
+    "\n  query ConsoleTopic($name: String!) {\n    topic(name: $name) {\n      id\n      name\n      arn\n      queueSubscriptions {\n        id\n        queueName\n        rawMessageDelivery\n        filterPolicy\n      }\n      subscriptions {\n        id\n        name\n        functionName\n        enabled\n      }\n    }\n  }\n": types.ConsoleTopicDocument,
+    "\n  mutation ConsoleCreateTopic($name: String!) {\n    createTopic(input: { name: $name }) {\n      topic {\n        id\n        name\n      }\n    }\n  }\n": types.ConsoleCreateTopicDocument,
+    "\n  mutation ConsolePublish($input: PublishInput!) {\n    publish(input: $input) {\n      messageId\n      deliveries\n    }\n  }\n": types.ConsolePublishDocument,
+    "\n  mutation ConsoleSubscribeQueue($input: SubscribeQueueInput!) {\n    subscribeQueue(input: $input) {\n      subscription {\n        id\n      }\n    }\n  }\n": types.ConsoleSubscribeQueueDocument,
+    "\n  query ConsoleTriggers($filter: TriggerFilter) {\n    triggers(first: 100, filter: $filter) {\n      edges {\n        node {\n          id\n          name\n          functionName\n          qualifier\n          sourceType\n          enabled\n          config\n          createdAt\n          schedule {\n            nextFireAt\n          }\n          http {\n            url\n          }\n        }\n      }\n    }\n    functions(first: 100) {\n      edges {\n        node {\n          name\n        }\n      }\n    }\n  }\n": types.ConsoleTriggersDocument,
+    "\n  mutation ConsoleCreateTrigger($input: CreateTriggerInput!) {\n    createTrigger(input: $input) {\n      trigger {\n        id\n        name\n      }\n    }\n  }\n": types.ConsoleCreateTriggerDocument,
+    "\n  mutation ConsoleSetTriggerEnabled($input: SetTriggerEnabledInput!) {\n    setTriggerEnabled(input: $input) {\n      trigger {\n        id\n        enabled\n      }\n    }\n  }\n": types.ConsoleSetTriggerEnabledDocument,
+    "\n  mutation ConsoleDeleteTrigger($name: String!) {\n    deleteTrigger(input: { name: $name }) {\n      trigger {\n        id\n      }\n    }\n  }\n": types.ConsoleDeleteTriggerDocument,
+    "\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n": types.ConsoleAddStepDocument,
     "\n  query StepHeader($id: ID!) {\n    step(id: $id) {\n      name\n      state\n      logStreamId\n    }\n  }\n": types.StepHeaderDocument,
     "\n  subscription StepProgress($stepId: ID!) {\n    stepUpdates(stepId: $stepId) {\n      state\n      progress\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": types.StepProgressDocument,
     "\n  query ListBuckets {\n    buckets {\n      name\n      createdAt\n    }\n  }\n": types.ListBucketsDocument,
@@ -189,10 +231,6 @@ export function graphql(source: "\n  mutation ConsoleTerminate($ids: [ID!]!) {\n
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n"];
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
 export function graphql(source: "\n  query ConsoleClusters($filter: ClusterFilter, $after: String) {\n    clusters(first: 100, filter: $filter, after: $after) {\n      edges {\n        node {\n          id\n          name\n          state\n          createdAt\n          instanceGroups {\n            id\n            role\n            requestedCount\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleClusters($filter: ClusterFilter, $after: String) {\n    clusters(first: 100, filter: $filter, after: $after) {\n      edges {\n        node {\n          id\n          name\n          state\n          createdAt\n          instanceGroups {\n            id\n            role\n            requestedCount\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -221,6 +259,54 @@ export function graphql(source: "\n  mutation ConsoleInvoke($input: InvokeFuncti
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  query ConsoleApiKeys {\n    apiKeys {\n      id\n      name\n      actions\n      s3AccessKeyId\n      createdAt\n      revokedAt\n    }\n  }\n"): (typeof documents)["\n  query ConsoleApiKeys {\n    apiKeys {\n      id\n      name\n      actions\n      s3AccessKeyId\n      createdAt\n      revokedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleCreateApiKey($input: CreateApiKeyInput!) {\n    createApiKey(input: $input) {\n      key\n      s3AccessKeyId\n      s3SecretAccessKey\n      apiKey {\n        id\n        name\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleCreateApiKey($input: CreateApiKeyInput!) {\n    createApiKey(input: $input) {\n      key\n      s3AccessKeyId\n      s3SecretAccessKey\n      apiKey {\n        id\n        name\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleRevokeApiKey($id: ID!) {\n    revokeApiKey(input: { id: $id }) {\n      apiKey {\n        id\n        revokedAt\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleRevokeApiKey($id: ID!) {\n    revokeApiKey(input: { id: $id }) {\n      apiKey {\n        id\n        revokedAt\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleQueues {\n    queues(first: 100) {\n      edges {\n        node {\n          id\n          name\n          approximateNumberOfMessages\n          approximateNumberOfMessagesNotVisible\n          redrivePolicy {\n            deadLetterQueueName\n            maxReceiveCount\n          }\n          createdAt\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleQueues {\n    queues(first: 100) {\n      edges {\n        node {\n          id\n          name\n          approximateNumberOfMessages\n          approximateNumberOfMessagesNotVisible\n          redrivePolicy {\n            deadLetterQueueName\n            maxReceiveCount\n          }\n          createdAt\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleQueue($name: String!) {\n    queue(name: $name) {\n      id\n      name\n      arn\n      approximateNumberOfMessages\n      approximateNumberOfMessagesNotVisible\n      approximateNumberOfMessagesDelayed\n      visibilityTimeoutSeconds\n      delaySeconds\n      messageRetentionSeconds\n      receiveMessageWaitTimeSeconds\n      redrivePolicy {\n        deadLetterQueueName\n        maxReceiveCount\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleQueue($name: String!) {\n    queue(name: $name) {\n      id\n      name\n      arn\n      approximateNumberOfMessages\n      approximateNumberOfMessagesNotVisible\n      approximateNumberOfMessagesDelayed\n      visibilityTimeoutSeconds\n      delaySeconds\n      messageRetentionSeconds\n      receiveMessageWaitTimeSeconds\n      redrivePolicy {\n        deadLetterQueueName\n        maxReceiveCount\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleCreateQueue($input: CreateQueueInput!) {\n    createQueue(input: $input) {\n      queue {\n        id\n        name\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleCreateQueue($input: CreateQueueInput!) {\n    createQueue(input: $input) {\n      queue {\n        id\n        name\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleSend($input: SendMessageInput!) {\n    sendMessage(input: $input) {\n      messageId\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleSend($input: SendMessageInput!) {\n    sendMessage(input: $input) {\n      messageId\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleReceive($input: ReceiveMessagesInput!) {\n    receiveMessages(input: $input) {\n      messages {\n        messageId\n        body\n        receiptHandle\n        messageAttributes {\n          name\n          dataType\n          stringValue\n          binaryValue\n        }\n        attributes {\n          approximateReceiveCount\n          sentTimestamp\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleReceive($input: ReceiveMessagesInput!) {\n    receiveMessages(input: $input) {\n      messages {\n        messageId\n        body\n        receiptHandle\n        messageAttributes {\n          name\n          dataType\n          stringValue\n          binaryValue\n        }\n        attributes {\n          approximateReceiveCount\n          sentTimestamp\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleDeleteMessage($input: DeleteMessageInput!) {\n    deleteMessage(input: $input) {\n      deleted\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleDeleteMessage($input: DeleteMessageInput!) {\n    deleteMessage(input: $input) {\n      deleted\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsolePurge($name: String!) {\n    purgeQueue(input: { name: $name }) {\n      purged\n    }\n  }\n"): (typeof documents)["\n  mutation ConsolePurge($name: String!) {\n    purgeQueue(input: { name: $name }) {\n      purged\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleSqlClusters {\n    clusters(first: 100, filter: { states: [WAITING, RUNNING] }) {\n      edges {\n        node {\n          id\n          name\n          applications\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleSqlClusters {\n    clusters(first: 100, filter: { states: [WAITING, RUNNING] }) {\n      edges {\n        node {\n          id\n          name\n          applications\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleSqlPreview($clusterId: ID!, $query: String!, $limit: Int) {\n    sqlPreview(clusterId: $clusterId, query: $query, limit: $limit) {\n      columns {\n        name\n        type\n      }\n      rows\n      truncated\n    }\n  }\n"): (typeof documents)["\n  query ConsoleSqlPreview($clusterId: ID!, $query: String!, $limit: Int) {\n    sqlPreview(clusterId: $clusterId, query: $query, limit: $limit) {\n      columns {\n        name\n        type\n      }\n      rows\n      truncated\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  query ConsoleStep($id: ID!) {\n    step(id: $id) {\n      id\n      name\n      kind\n      state\n      progress\n      clusterId\n      logStreamId\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleStep($id: ID!) {\n    step(id: $id) {\n      id\n      name\n      kind\n      state\n      progress\n      clusterId\n      logStreamId\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -238,6 +324,46 @@ export function graphql(source: "\n  query ConsoleOlderLines($id: ID!, $before: 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation ConsoleCancel($input: CancelStepsInput!) {\n    cancelSteps(input: $input) {\n      results {\n        stepId\n        status\n        reason\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleCancel($input: CancelStepsInput!) {\n    cancelSteps(input: $input) {\n      results {\n        stepId\n        status\n        reason\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleTopics {\n    topics(first: 100) {\n      edges {\n        node {\n          id\n          name\n          createdAt\n          queueSubscriptions {\n            id\n          }\n          subscriptions {\n            id\n          }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleTopics {\n    topics(first: 100) {\n      edges {\n        node {\n          id\n          name\n          createdAt\n          queueSubscriptions {\n            id\n          }\n          subscriptions {\n            id\n          }\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleTopic($name: String!) {\n    topic(name: $name) {\n      id\n      name\n      arn\n      queueSubscriptions {\n        id\n        queueName\n        rawMessageDelivery\n        filterPolicy\n      }\n      subscriptions {\n        id\n        name\n        functionName\n        enabled\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleTopic($name: String!) {\n    topic(name: $name) {\n      id\n      name\n      arn\n      queueSubscriptions {\n        id\n        queueName\n        rawMessageDelivery\n        filterPolicy\n      }\n      subscriptions {\n        id\n        name\n        functionName\n        enabled\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleCreateTopic($name: String!) {\n    createTopic(input: { name: $name }) {\n      topic {\n        id\n        name\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleCreateTopic($name: String!) {\n    createTopic(input: { name: $name }) {\n      topic {\n        id\n        name\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsolePublish($input: PublishInput!) {\n    publish(input: $input) {\n      messageId\n      deliveries\n    }\n  }\n"): (typeof documents)["\n  mutation ConsolePublish($input: PublishInput!) {\n    publish(input: $input) {\n      messageId\n      deliveries\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleSubscribeQueue($input: SubscribeQueueInput!) {\n    subscribeQueue(input: $input) {\n      subscription {\n        id\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleSubscribeQueue($input: SubscribeQueueInput!) {\n    subscribeQueue(input: $input) {\n      subscription {\n        id\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleTriggers($filter: TriggerFilter) {\n    triggers(first: 100, filter: $filter) {\n      edges {\n        node {\n          id\n          name\n          functionName\n          qualifier\n          sourceType\n          enabled\n          config\n          createdAt\n          schedule {\n            nextFireAt\n          }\n          http {\n            url\n          }\n        }\n      }\n    }\n    functions(first: 100) {\n      edges {\n        node {\n          name\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleTriggers($filter: TriggerFilter) {\n    triggers(first: 100, filter: $filter) {\n      edges {\n        node {\n          id\n          name\n          functionName\n          qualifier\n          sourceType\n          enabled\n          config\n          createdAt\n          schedule {\n            nextFireAt\n          }\n          http {\n            url\n          }\n        }\n      }\n    }\n    functions(first: 100) {\n      edges {\n        node {\n          name\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleCreateTrigger($input: CreateTriggerInput!) {\n    createTrigger(input: $input) {\n      trigger {\n        id\n        name\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleCreateTrigger($input: CreateTriggerInput!) {\n    createTrigger(input: $input) {\n      trigger {\n        id\n        name\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleSetTriggerEnabled($input: SetTriggerEnabledInput!) {\n    setTriggerEnabled(input: $input) {\n      trigger {\n        id\n        enabled\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleSetTriggerEnabled($input: SetTriggerEnabledInput!) {\n    setTriggerEnabled(input: $input) {\n      trigger {\n        id\n        enabled\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleDeleteTrigger($name: String!) {\n    deleteTrigger(input: { name: $name }) {\n      trigger {\n        id\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleDeleteTrigger($name: String!) {\n    deleteTrigger(input: { name: $name }) {\n      trigger {\n        id\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
