@@ -1,11 +1,12 @@
 // A cluster's page: its groups and nodes (state, host), resize, terminate (protection shown), its
-// steps with live progress bars and the form that adds one, and the event timeline, all live: the
-// page listens to the cluster's events and reads the cluster again at each.
+// steps with live progress bars and the form that adds one, its metric charts and the event
+// timeline, all live: the page listens to the cluster's events and reads the cluster again at each.
 import { useEffect, useRef, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { graphql } from '../../../src/client/gql/index.js';
 import { AddStep } from '../parts/AddStep';
 import { ProgressBar, Problems, StateBadge, when } from '../parts/common';
+import { ClusterCharts } from '../parts/MetricCharts';
 
 const ConsoleCluster = graphql(`
   query ConsoleCluster($id: ID!) {
@@ -241,6 +242,8 @@ export function ClusterPage({ id, go }: { id: string; go: (path: string) => void
           ))}
         </tbody>
       </table>
+
+      <ClusterCharts clusterId={cluster.id} />
 
       <h2>Events</h2>
       <ol className="timeline" aria-label="events">

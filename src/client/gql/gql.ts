@@ -29,6 +29,9 @@ type Documents = {
     "\n  mutation ConsoleCreateFunction($input: CreateFunctionInput!) {\n    createFunction(input: $input) {\n      function {\n        name\n        state\n      }\n    }\n  }\n": typeof types.ConsoleCreateFunctionDocument,
     "\n  query ConsoleFunction($name: String!) {\n    function(name: $name) {\n      name\n      arn\n      runtime\n      handler\n      memoryMb\n      timeoutSeconds\n      codeSize\n      codeSha256\n      state\n      stateReason\n      lastUpdateStatus\n      lastModifiedAt\n      instances {\n        busy\n        total\n      }\n      versions {\n        version\n        description\n        createdAt\n      }\n      aliases {\n        name\n        functionVersion\n        routing {\n          additionalVersionWeights {\n            version\n            weight\n          }\n        }\n      }\n    }\n  }\n": typeof types.ConsoleFunctionDocument,
     "\n  mutation ConsoleInvoke($input: InvokeFunctionInput!) {\n    invokeFunction(input: $input) {\n      statusCode\n      functionError\n      payload\n      executedVersion\n      invocation {\n        id\n        durationMs\n        billedDurationMs\n        coldStart\n        logs {\n          at\n          stream\n          text\n        }\n      }\n    }\n  }\n": typeof types.ConsoleInvokeDocument,
+    "\n  mutation ConsolePublishVersion($input: PublishVersionInput!) {\n    publishVersion(input: $input) {\n      version {\n        version\n      }\n    }\n  }\n": typeof types.ConsolePublishVersionDocument,
+    "\n  mutation ConsoleCreateAlias($input: CreateAliasInput!) {\n    createAlias(input: $input) {\n      alias {\n        name\n      }\n    }\n  }\n": typeof types.ConsoleCreateAliasDocument,
+    "\n  mutation ConsoleUpdateAlias($input: UpdateAliasInput!) {\n    updateAlias(input: $input) {\n      alias {\n        name\n        functionVersion\n        routing {\n          additionalVersionWeights {\n            version\n            weight\n          }\n        }\n      }\n    }\n  }\n": typeof types.ConsoleUpdateAliasDocument,
     "\n  query ConsoleApiKeys {\n    apiKeys {\n      id\n      name\n      actions\n      s3AccessKeyId\n      createdAt\n      revokedAt\n    }\n  }\n": typeof types.ConsoleApiKeysDocument,
     "\n  mutation ConsoleCreateApiKey($input: CreateApiKeyInput!) {\n    createApiKey(input: $input) {\n      key\n      s3AccessKeyId\n      s3SecretAccessKey\n      apiKey {\n        id\n        name\n      }\n    }\n  }\n": typeof types.ConsoleCreateApiKeyDocument,
     "\n  mutation ConsoleRevokeApiKey($id: ID!) {\n    revokeApiKey(input: { id: $id }) {\n      apiKey {\n        id\n        revokedAt\n      }\n    }\n  }\n": typeof types.ConsoleRevokeApiKeyDocument,
@@ -56,6 +59,8 @@ type Documents = {
     "\n  mutation ConsoleSetTriggerEnabled($input: SetTriggerEnabledInput!) {\n    setTriggerEnabled(input: $input) {\n      trigger {\n        id\n        enabled\n      }\n    }\n  }\n": typeof types.ConsoleSetTriggerEnabledDocument,
     "\n  mutation ConsoleDeleteTrigger($name: String!) {\n    deleteTrigger(input: { name: $name }) {\n      trigger {\n        id\n      }\n    }\n  }\n": typeof types.ConsoleDeleteTriggerDocument,
     "\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n": typeof types.ConsoleAddStepDocument,
+    "\n  query ConsoleFunctionMetrics($functionName: String!, $since: DateTime!, $until: DateTime!, $periodSeconds: Int!) {\n    functionMetrics(functionName: $functionName, since: $since, until: $until, periodSeconds: $periodSeconds) {\n      timestamp\n      invocations\n      errors\n      throttles\n      coldStarts\n      durationP50\n      durationP99\n      concurrentExecutionsMax\n    }\n  }\n": typeof types.ConsoleFunctionMetricsDocument,
+    "\n  query ConsoleClusterMetrics($clusterId: ID!, $names: [String!]!, $from: DateTime!, $to: DateTime!, $periodSeconds: Int!) {\n    clusterMetrics(clusterId: $clusterId, names: $names, from: $from, to: $to, periodSeconds: $periodSeconds) {\n      name\n      datapoints {\n        at\n        value\n      }\n    }\n  }\n": typeof types.ConsoleClusterMetricsDocument,
     "\n  query StepHeader($id: ID!) {\n    step(id: $id) {\n      name\n      state\n      logStreamId\n    }\n  }\n": typeof types.StepHeaderDocument,
     "\n  subscription StepProgress($stepId: ID!) {\n    stepUpdates(stepId: $stepId) {\n      state\n      progress\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": typeof types.StepProgressDocument,
     "\n  query ListBuckets {\n    buckets {\n      name\n      createdAt\n    }\n  }\n": typeof types.ListBucketsDocument,
@@ -113,6 +118,9 @@ const documents: Documents = {
     "\n  mutation ConsoleCreateFunction($input: CreateFunctionInput!) {\n    createFunction(input: $input) {\n      function {\n        name\n        state\n      }\n    }\n  }\n": types.ConsoleCreateFunctionDocument,
     "\n  query ConsoleFunction($name: String!) {\n    function(name: $name) {\n      name\n      arn\n      runtime\n      handler\n      memoryMb\n      timeoutSeconds\n      codeSize\n      codeSha256\n      state\n      stateReason\n      lastUpdateStatus\n      lastModifiedAt\n      instances {\n        busy\n        total\n      }\n      versions {\n        version\n        description\n        createdAt\n      }\n      aliases {\n        name\n        functionVersion\n        routing {\n          additionalVersionWeights {\n            version\n            weight\n          }\n        }\n      }\n    }\n  }\n": types.ConsoleFunctionDocument,
     "\n  mutation ConsoleInvoke($input: InvokeFunctionInput!) {\n    invokeFunction(input: $input) {\n      statusCode\n      functionError\n      payload\n      executedVersion\n      invocation {\n        id\n        durationMs\n        billedDurationMs\n        coldStart\n        logs {\n          at\n          stream\n          text\n        }\n      }\n    }\n  }\n": types.ConsoleInvokeDocument,
+    "\n  mutation ConsolePublishVersion($input: PublishVersionInput!) {\n    publishVersion(input: $input) {\n      version {\n        version\n      }\n    }\n  }\n": types.ConsolePublishVersionDocument,
+    "\n  mutation ConsoleCreateAlias($input: CreateAliasInput!) {\n    createAlias(input: $input) {\n      alias {\n        name\n      }\n    }\n  }\n": types.ConsoleCreateAliasDocument,
+    "\n  mutation ConsoleUpdateAlias($input: UpdateAliasInput!) {\n    updateAlias(input: $input) {\n      alias {\n        name\n        functionVersion\n        routing {\n          additionalVersionWeights {\n            version\n            weight\n          }\n        }\n      }\n    }\n  }\n": types.ConsoleUpdateAliasDocument,
     "\n  query ConsoleApiKeys {\n    apiKeys {\n      id\n      name\n      actions\n      s3AccessKeyId\n      createdAt\n      revokedAt\n    }\n  }\n": types.ConsoleApiKeysDocument,
     "\n  mutation ConsoleCreateApiKey($input: CreateApiKeyInput!) {\n    createApiKey(input: $input) {\n      key\n      s3AccessKeyId\n      s3SecretAccessKey\n      apiKey {\n        id\n        name\n      }\n    }\n  }\n": types.ConsoleCreateApiKeyDocument,
     "\n  mutation ConsoleRevokeApiKey($id: ID!) {\n    revokeApiKey(input: { id: $id }) {\n      apiKey {\n        id\n        revokedAt\n      }\n    }\n  }\n": types.ConsoleRevokeApiKeyDocument,
@@ -140,6 +148,8 @@ const documents: Documents = {
     "\n  mutation ConsoleSetTriggerEnabled($input: SetTriggerEnabledInput!) {\n    setTriggerEnabled(input: $input) {\n      trigger {\n        id\n        enabled\n      }\n    }\n  }\n": types.ConsoleSetTriggerEnabledDocument,
     "\n  mutation ConsoleDeleteTrigger($name: String!) {\n    deleteTrigger(input: { name: $name }) {\n      trigger {\n        id\n      }\n    }\n  }\n": types.ConsoleDeleteTriggerDocument,
     "\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n": types.ConsoleAddStepDocument,
+    "\n  query ConsoleFunctionMetrics($functionName: String!, $since: DateTime!, $until: DateTime!, $periodSeconds: Int!) {\n    functionMetrics(functionName: $functionName, since: $since, until: $until, periodSeconds: $periodSeconds) {\n      timestamp\n      invocations\n      errors\n      throttles\n      coldStarts\n      durationP50\n      durationP99\n      concurrentExecutionsMax\n    }\n  }\n": types.ConsoleFunctionMetricsDocument,
+    "\n  query ConsoleClusterMetrics($clusterId: ID!, $names: [String!]!, $from: DateTime!, $to: DateTime!, $periodSeconds: Int!) {\n    clusterMetrics(clusterId: $clusterId, names: $names, from: $from, to: $to, periodSeconds: $periodSeconds) {\n      name\n      datapoints {\n        at\n        value\n      }\n    }\n  }\n": types.ConsoleClusterMetricsDocument,
     "\n  query StepHeader($id: ID!) {\n    step(id: $id) {\n      name\n      state\n      logStreamId\n    }\n  }\n": types.StepHeaderDocument,
     "\n  subscription StepProgress($stepId: ID!) {\n    stepUpdates(stepId: $stepId) {\n      state\n      progress\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": types.StepProgressDocument,
     "\n  query ListBuckets {\n    buckets {\n      name\n      createdAt\n    }\n  }\n": types.ListBucketsDocument,
@@ -259,6 +269,18 @@ export function graphql(source: "\n  mutation ConsoleInvoke($input: InvokeFuncti
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  mutation ConsolePublishVersion($input: PublishVersionInput!) {\n    publishVersion(input: $input) {\n      version {\n        version\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsolePublishVersion($input: PublishVersionInput!) {\n    publishVersion(input: $input) {\n      version {\n        version\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleCreateAlias($input: CreateAliasInput!) {\n    createAlias(input: $input) {\n      alias {\n        name\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleCreateAlias($input: CreateAliasInput!) {\n    createAlias(input: $input) {\n      alias {\n        name\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleUpdateAlias($input: UpdateAliasInput!) {\n    updateAlias(input: $input) {\n      alias {\n        name\n        functionVersion\n        routing {\n          additionalVersionWeights {\n            version\n            weight\n          }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleUpdateAlias($input: UpdateAliasInput!) {\n    updateAlias(input: $input) {\n      alias {\n        name\n        functionVersion\n        routing {\n          additionalVersionWeights {\n            version\n            weight\n          }\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  query ConsoleApiKeys {\n    apiKeys {\n      id\n      name\n      actions\n      s3AccessKeyId\n      createdAt\n      revokedAt\n    }\n  }\n"): (typeof documents)["\n  query ConsoleApiKeys {\n    apiKeys {\n      id\n      name\n      actions\n      s3AccessKeyId\n      createdAt\n      revokedAt\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -364,6 +386,14 @@ export function graphql(source: "\n  mutation ConsoleDeleteTrigger($name: String
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleAddStep($input: AddStepsInput!) {\n    addSteps(input: $input) {\n      steps {\n        id\n        state\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleFunctionMetrics($functionName: String!, $since: DateTime!, $until: DateTime!, $periodSeconds: Int!) {\n    functionMetrics(functionName: $functionName, since: $since, until: $until, periodSeconds: $periodSeconds) {\n      timestamp\n      invocations\n      errors\n      throttles\n      coldStarts\n      durationP50\n      durationP99\n      concurrentExecutionsMax\n    }\n  }\n"): (typeof documents)["\n  query ConsoleFunctionMetrics($functionName: String!, $since: DateTime!, $until: DateTime!, $periodSeconds: Int!) {\n    functionMetrics(functionName: $functionName, since: $since, until: $until, periodSeconds: $periodSeconds) {\n      timestamp\n      invocations\n      errors\n      throttles\n      coldStarts\n      durationP50\n      durationP99\n      concurrentExecutionsMax\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleClusterMetrics($clusterId: ID!, $names: [String!]!, $from: DateTime!, $to: DateTime!, $periodSeconds: Int!) {\n    clusterMetrics(clusterId: $clusterId, names: $names, from: $from, to: $to, periodSeconds: $periodSeconds) {\n      name\n      datapoints {\n        at\n        value\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleClusterMetrics($clusterId: ID!, $names: [String!]!, $from: DateTime!, $to: DateTime!, $periodSeconds: Int!) {\n    clusterMetrics(clusterId: $clusterId, names: $names, from: $from, to: $to, periodSeconds: $periodSeconds) {\n      name\n      datapoints {\n        at\n        value\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
