@@ -13,6 +13,18 @@ const COLOURS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c'];
 const WIDTH = 420;
 const HEIGHT = 160;
 
+/**
+ * The points drawn as dots: every one where uPlot shows points (few enough), else only those with
+ * no neighbour, which a line cannot show (a single period with invocations, say).
+ */
+const isolatedPoints: uPlot.Series.Points.Filter = (u, seriesIdx, show) => {
+  if (show) return null;
+  const values = u.data[seriesIdx]!;
+  const alone: number[] = [];
+  for (let i = 0; i < values.length; i++) if (values[i] != null && values[i - 1] == null && values[i + 1] == null) alone.push(i);
+  return alone;
+};
+
 export function Chart({ title, unit, times, series }: { title: string; unit?: string; times: number[]; series: Series[] }) {
   const holder = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -23,7 +35,16 @@ export function Chart({ title, unit, times, series }: { title: string; unit?: st
     const options: uPlot.Options = {
       width: WIDTH,
       height: HEIGHT,
-      series: [{}, ...labels.split('\n').map((label, i) => ({ label, stroke: COLOURS[i % COLOURS.length], width: 1.5, spanGaps: false }))],
+      series: [
+        {},
+        ...labels.split('\n').map((label, i) => ({
+          label,
+          stroke: COLOURS[i % COLOURS.length],
+          width: 1.5,
+          spanGaps: false,
+          points: { filter: isolatedPoints },
+        })),
+      ],
       axes: [{}, { label: unit, size: 50 }],
       legend: { live: false },
     };
