@@ -240,7 +240,7 @@ describe.skipIf(!available)('the web console in a browser', { timeout: 180_000 }
     await shot('sql-preview');
   });
 
-  it('creates a queue, sends a message and receives it; a topic publishes to the queue subscribed to it', async () => {
+  it('creates a queue, sends a message and receives it, redrives a dead-letter queue; a topic publishes to the queue subscribed to it', async () => {
     await page.getByRole('link', { name: 'Queues' }).click();
     await page.getByRole('form', { name: 'create a queue' }).getByLabel('Name').fill('console-queue');
     await page.getByRole('button', { name: 'Create queue' }).click();
@@ -256,7 +256,25 @@ describe.skipIf(!available)('the web console in a browser', { timeout: 180_000 }
     expect(await row.locator('td').first().textContent()).toBe(sentId);
     await row.getByRole('button', { name: 'Delete' }).click();
     await row.getByText('deleted').waitFor({ timeout: SHOWN_MS });
+
+    // a queue made with a dead-letter queue; redrive moves the dead-letter queue's message back
+    await gql(`mutation { createQueue(input: { name: "console-dlq" }) { queue { id } } }`);
+    await gql(`mutation { sendMessage(input: { queueName: "console-dlq", body: "poison" }) { messageId } }`);
+    await page.getByRole('link', { name: 'Queues', exact: true }).click();
+    const create = page.getByRole('form', { name: 'create a queue' });
+    await create.getByLabel('Name').fill('console-work');
+    await create.getByLabel('Dead-letter queue').fill('console-dlq');
+    await create.getByRole('button', { name: 'Create queue' }).click();
+    const redrive = page.getByRole('region', { name: 'redrive' });
+    await redrive.getByRole('button', { name: 'Move messages back from console-dlq' }).click();
+    await redrive.getByText('1 moved').waitFor({ timeout: SHOWN_MS });
     await shot('queue');
+    const bodies = (queueName: string) =>
+      gql(`mutation($q: String!) { receiveMessages(input: { queueName: $q, maxNumberOfMessages: 10 }) { messages { body } } }`, {
+        q: queueName,
+      }).then((d) => d.receiveMessages.messages.map((m: { body: string }) => m.body));
+    expect(await bodies('console-work')).toEqual(['poison']);
+    expect(await bodies('console-dlq')).toEqual([]);
 
     await page.getByRole('link', { name: 'Topics' }).click();
     await page.getByRole('form', { name: 'create a topic' }).getByLabel('Name').fill('console-topic');

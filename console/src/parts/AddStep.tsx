@@ -69,6 +69,10 @@ export function AddStep({ clusterId, onAdded }: { clusterId: string; onAdded: (s
             mainClass: optional('mainClass'),
             args: linesOf(field('args')),
             packages: linesOf(field('packages')),
+            jars: linesOf(field('jars')),
+            pyFiles: linesOf(field('pyFiles')),
+            files: linesOf(field('files')),
+            archives: linesOf(field('archives')),
             conf: confOf(field('conf')),
           },
         };
@@ -131,6 +135,18 @@ export function AddStep({ clusterId, onAdded }: { clusterId: string; onAdded: (s
           </label>
           <label>
             Packages (group:artifact:version, one a line) <textarea {...bind('packages')} rows={2} />
+          </label>
+          <label>
+            Jars (s3://…, one a line) <textarea {...bind('jars')} rows={2} />
+          </label>
+          <label>
+            Python files (.py/.zip/.egg) <textarea {...bind('pyFiles')} rows={2} />
+          </label>
+          <label>
+            Files <textarea {...bind('files')} rows={2} />
+          </label>
+          <label>
+            Archives (uri#alias) <textarea {...bind('archives')} rows={2} />
           </label>
           <label>
             Configuration (spark.key=value, one a line) <textarea {...bind('conf')} rows={2} />
