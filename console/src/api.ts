@@ -76,6 +76,7 @@ const EMBEDDED = [
   'CreateApiKeyPayload',
   'RevokeApiKeyPayload',
   'CreateAliasPayload',
+  'PublishVersionPayload',
   'UpdateAliasPayload',
   'FunctionMetricsDatapoint',
   'MetricSeries',

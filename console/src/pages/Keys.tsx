@@ -4,7 +4,7 @@ import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../../../src/client/gql/index.js';
 import { Problems, when } from '../parts/common';
-import { linesOf } from '../parts/AddStep';
+import { linesOf } from '../parts/forms';
 
 const ConsoleApiKeys = graphql(`
   query ConsoleApiKeys {

@@ -7,6 +7,7 @@ import { useClient, useMutation, useQuery, type CombinedError } from 'urql';
 import { graphql } from '../../../src/client/gql/index.js';
 import type { ConsoleReceiveMutation } from '../../../src/client/gql/graphql.js';
 import { Problems, when } from '../parts/common';
+import { intOrNone } from '../parts/forms';
 
 const ConsoleQueues = graphql(`
   query ConsoleQueues {
@@ -105,9 +106,6 @@ const ConsolePurge = graphql(`
     }
   }
 `);
-
-/** A number field's text as the API's Int: blank is "not given", anything else is sent as typed for the API to judge. */
-export const intOrNone = (text: string): number | undefined => (text.trim() === '' ? undefined : Number(text));
 
 export function QueuesPage({ go }: { go: (path: string) => void }) {
   const [{ data, error }] = useQuery({ query: ConsoleQueues, requestPolicy: 'cache-and-network' });

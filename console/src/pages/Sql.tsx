@@ -5,7 +5,7 @@ import { useClient, useQuery, type CombinedError } from 'urql';
 import { graphql } from '../../../src/client/gql/index.js';
 import type { ConsoleSqlPreviewQuery } from '../../../src/client/gql/graphql.js';
 import { Problems } from '../parts/common';
-import { intOrNone } from './Queues';
+import { intOrNone } from '../parts/forms';
 
 const ConsoleSqlClusters = graphql(`
   query ConsoleSqlClusters {

@@ -5,9 +5,8 @@ import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../../../src/client/gql/index.js';
 import type { ClusterEventsKind, CreateTriggerInput, HttpRouteMethod, TriggerSourceType } from '../../../src/client/gql/graphql.js';
-import { linesOf } from '../parts/AddStep';
 import { Problems, when } from '../parts/common';
-import { intOrNone } from './Queues';
+import { intOrNone, linesOf, useFields } from '../parts/forms';
 
 const ConsoleTriggers = graphql(`
   query ConsoleTriggers($filter: TriggerFilter) {
@@ -158,14 +157,8 @@ function CreateTrigger({ functions, functionName, onCreated }: { functions: stri
   const [fn, setFn] = useState(functionName);
   const [qualifier, setQualifier] = useState('');
   const [source, setSource] = useState<TriggerSourceType>('SCHEDULE');
-  const [fields, setFields] = useState<Record<string, string>>({});
   const [result, create] = useMutation(ConsoleCreateTrigger);
-  const field = (key: string) => fields[key] ?? '';
-  const bind = (key: string) => ({
-    value: field(key),
-    onChange: (e: { target: { value: string } }) => setFields({ ...fields, [key]: e.target.value }),
-  });
-  const optional = (key: string) => field(key).trim() || undefined;
+  const { field, bind, optional } = useFields();
 
   const sourceOf = (): Partial<CreateTriggerInput> => {
     switch (source) {

@@ -6,6 +6,7 @@ import { useMutation } from 'urql';
 import { graphql } from '../../../src/client/gql/index.js';
 import type { ActionOnFailure, StepInput } from '../../../src/client/gql/graphql.js';
 import { Problems } from './common';
+import { linesOf, useFields } from './forms';
 
 const ConsoleAddStep = graphql(`
   mutation ConsoleAddStep($input: AddStepsInput!) {
@@ -21,13 +22,6 @@ const ConsoleAddStep = graphql(`
 type Kind = 'command' | 'script' | 'spark' | 'sql';
 const KINDS: Record<Kind, string> = { command: 'Command', script: 'Script', spark: 'Spark', sql: 'SQL' };
 const ACTIONS: ActionOnFailure[] = ['CONTINUE', 'CANCEL_AND_WAIT', 'TERMINATE_CLUSTER'];
-
-/** One value a line, blank lines left out (arguments, jars, packages). */
-export const linesOf = (text: string): string[] =>
-  text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
 
 /** `key=value` lines as an object (Spark's conf); a line without `=` is sent as a key with an empty value, for the API to judge. */
 const confOf = (text: string): Record<string, string> | undefined => {
@@ -45,14 +39,8 @@ export function AddStep({ clusterId, onAdded }: { clusterId: string; onAdded: (s
   const [kind, setKind] = useState<Kind>('command');
   const [name, setName] = useState('');
   const [actionOnFailure, setActionOnFailure] = useState<ActionOnFailure>('CONTINUE');
-  const [fields, setFields] = useState<Record<string, string>>({});
   const [result, add] = useMutation(ConsoleAddStep);
-  const field = (key: string) => fields[key] ?? '';
-  const bind = (key: string) => ({
-    value: field(key),
-    onChange: (e: { target: { value: string } }) => setFields({ ...fields, [key]: e.target.value }),
-  });
-  const optional = (key: string) => field(key).trim() || undefined;
+  const { field, bind, optional } = useFields();
 
   const stepOf = (): StepInput => {
     const base = { name, actionOnFailure };
