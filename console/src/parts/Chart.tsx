@@ -87,17 +87,27 @@ export function WindowPicker({ value, onChange }: { value: Window; onChange: (w:
   );
 }
 
+/** How many windows one query's range spans ahead: the range stays the same while the window moves through it. */
+const WINDOWS_AHEAD = 7;
+
 /**
- * A window ending now, its start on a whole period (the API bins from the start it is given), and
- * the start of each of its periods in seconds: the x axis, with the periods that have no data kept.
+ * The window ending now, as `times`: the start of each of its periods in seconds (the x axis, with
+ * the periods that have no data kept). And the range to ask the API for, [since, until): a
+ * window before a stretch of WINDOWS_AHEAD windows that `now` is in, its start on a whole period
+ * (the API bins from the start it is given). The range changes only when `now` leaves that
+ * stretch, so the normalized cache holds one entry per stretch and not one per refresh (a moving
+ * range would be a new cache entry every ten seconds for the tab's life); within the API's limit
+ * of 1,440 periods (8 x 144 at most).
  */
 export function rangeOf(window: Window, now = Date.now()): { since: Date; until: Date; period: number; times: number[] } {
   const { seconds, period } = WINDOWS[window];
   const end = Math.ceil(now / 1000 / period) * period;
   const start = end - seconds;
+  const stretch = seconds * WINDOWS_AHEAD;
+  const stretchStart = Math.floor(start / stretch) * stretch;
   return {
-    since: new Date(start * 1000),
-    until: new Date(end * 1000),
+    since: new Date(stretchStart * 1000),
+    until: new Date((stretchStart + stretch + seconds) * 1000),
     period,
     times: Array.from({ length: seconds / period }, (_, i) => start + i * period),
   };

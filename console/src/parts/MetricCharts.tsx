@@ -36,20 +36,23 @@ const ConsoleClusterMetrics = graphql(`
 
 const REFRESH_MS = 10_000;
 
-/** The window's range, moved on at each refresh. */
-function useRange(window: Window) {
+/** The window's range and what moves it on to now (the query's own range mostly stays the same). */
+function useRange(window: Window): [ReturnType<typeof rangeOf>, () => void] {
   const [now, setNow] = useState(Date.now);
-  useEvery(REFRESH_MS, () => setNow(Date.now()));
-  return useMemo(() => rangeOf(window, now), [window, now]);
+  return [useMemo(() => rangeOf(window, now), [window, now]), () => setNow(Date.now())];
 }
 
 export function FunctionCharts({ name }: { name: string }) {
   const [window, setWindow] = useState<Window>('15 minutes');
-  const range = useRange(window);
-  const [{ data, error }] = useQuery({
+  const [range, moveOn] = useRange(window);
+  const [{ data, error }, refresh] = useQuery({
     query: ConsoleFunctionMetrics,
     variables: { functionName: name, since: range.since.toISOString(), until: range.until.toISOString(), periodSeconds: range.period },
     requestPolicy: 'cache-and-network',
+  });
+  useEvery(REFRESH_MS, () => {
+    moveOn();
+    refresh({ requestPolicy: 'network-only' });
   });
   const points = data?.functionMetrics ?? [];
   const { times } = range;
@@ -102,8 +105,8 @@ const CLUSTER_NAMES = CLUSTER_CHARTS.flatMap((c) => c.names);
 
 export function ClusterCharts({ clusterId }: { clusterId: string }) {
   const [window, setWindow] = useState<Window>('15 minutes');
-  const range = useRange(window);
-  const [{ data, error }] = useQuery({
+  const [range, moveOn] = useRange(window);
+  const [{ data, error }, refresh] = useQuery({
     query: ConsoleClusterMetrics,
     variables: {
       clusterId,
@@ -113,6 +116,10 @@ export function ClusterCharts({ clusterId }: { clusterId: string }) {
       periodSeconds: range.period,
     },
     requestPolicy: 'cache-and-network',
+  });
+  useEvery(REFRESH_MS, () => {
+    moveOn();
+    refresh({ requestPolicy: 'network-only' });
   });
   const series = new Map((data?.clusterMetrics ?? []).map((s) => [s.name, s.datapoints]));
   return (
