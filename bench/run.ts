@@ -38,6 +38,7 @@ import { runMigrations } from '../src/platform/db/migrate.js';
 import { NODES_GID, nodeDirOf, NodeSandbox, nodeUid } from '../src/engine/agent/node-sandbox.js';
 import { probeLimits } from '../src/engine/sandbox/limits.js';
 import { nsToMs } from './clock.mjs';
+import { benchConsole } from './console.js';
 import { benchSchedule } from './schedule.js';
 import { benchHostile } from './hostile.js';
 import { benchHosts } from './hosts.js';
@@ -74,7 +75,7 @@ const LOG_SUBSCRIBERS = [1, 1_000];
 const OBJECT_MB = 200;
 const OBJECT_RUNS = 3;
 
-const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9,10,12,13,14,15,18').split(',').map((f) => Number(f.trim())));
+const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9,10,12,13,14,15,16,18').split(',').map((f) => Number(f.trim())));
 
 // ---- results ----
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
@@ -1401,6 +1402,12 @@ async function main() {
         verdict: 'INFO',
       });
     });
+
+  // last: its 1,000 inserted clusters would be in every figure's cluster list after it
+  if (ONLY.has(16))
+    await figure('16. web console in a browser: clusters page first paint, step log frame rate', () =>
+      benchConsole({ api, databaseUrl: pg.url, dataDir: appDir, record, say, results }),
+    );
 
   printSummary();
   const out = path.join(ROOT, 'bench-results', 'latest.json');

@@ -1,6 +1,7 @@
 // The web console: served by the server at / and talking only to the public API. Pages are chosen
 // by the URL's hash (#/clusters, #/clusters/<id>, #/steps/<id>, #/functions[/<name>],
-// #/buckets[/<name>?prefix=…]), so a reload or a shared link
+// #/buckets[/<name>?prefix=…], #/queues[/<name>], #/topics[/<name>], #/triggers[?function=…],
+// #/sql, #/keys), so a reload or a shared link
 // opens the same page (after signing in: the key is never part of a URL).
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -11,7 +12,12 @@ import { BucketPage, BucketsPage } from './pages/Buckets';
 import { ClusterPage } from './pages/Cluster';
 import { ClustersPage } from './pages/Clusters';
 import { FunctionPage, FunctionsPage } from './pages/Functions';
+import { KeysPage } from './pages/Keys';
+import { QueuePage, QueuesPage } from './pages/Queues';
+import { SqlPage } from './pages/Sql';
 import { StepPage } from './pages/Step';
+import { TopicPage, TopicsPage } from './pages/Topics';
+import { TriggersPage } from './pages/Triggers';
 import { Problems } from './parts/common';
 import './styles.css';
 
@@ -41,8 +47,14 @@ function Pages() {
   if (page === 'clusters' && id) return <ClusterPage key={id} id={id} go={go} />;
   if (page === 'steps' && id) return <StepPage key={id} id={id} />;
   if (page === 'functions') return id ? <FunctionPage key={id} name={id} /> : <FunctionsPage go={go} />;
+  const params = new URLSearchParams(query);
+  if (page === 'queues') return id ? <QueuePage key={id} name={id} /> : <QueuesPage go={go} />;
+  if (page === 'topics') return id ? <TopicPage key={id} name={id} /> : <TopicsPage go={go} />;
+  if (page === 'triggers') return <TriggersPage functionName={params.get('function') ?? ''} go={go} />;
+  if (page === 'sql') return <SqlPage />;
+  if (page === 'keys') return <KeysPage />;
   if (page === 'buckets') {
-    const prefix = new URLSearchParams(query).get('prefix') ?? '';
+    const prefix = params.get('prefix') ?? '';
     return id ? <BucketPage key={`${id}?${prefix}`} bucket={id} prefix={prefix} go={go} /> : <BucketsPage go={go} />;
   }
   return <ClustersPage go={go} />;
@@ -66,6 +78,11 @@ function SignedIn({ signOut }: { signOut: (why?: string) => void }) {
           <a href="#/clusters">Clusters</a>
           <a href="#/functions">Functions</a>
           <a href="#/buckets">Buckets</a>
+          <a href="#/queues">Queues</a>
+          <a href="#/topics">Topics</a>
+          <a href="#/triggers">Triggers</a>
+          <a href="#/sql">SQL</a>
+          <a href="#/keys">API keys</a>
         </nav>
         <button type="button" onClick={() => signOut()}>
           Sign out

@@ -1,10 +1,12 @@
 // A cluster's page: its groups and nodes (state, host), resize, terminate (protection shown), its
-// steps with live progress bars and the form that adds one, and the event timeline, all live: the
-// page listens to the cluster's events and reads the cluster again at each.
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+// steps with live progress bars and the form that adds one, its metric charts and the event
+// timeline, all live: the page listens to the cluster's events and reads the cluster again at each.
+import { useEffect, useRef, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { graphql } from '../../../src/client/gql/index.js';
+import { AddStep } from '../parts/AddStep';
 import { ProgressBar, Problems, StateBadge, when } from '../parts/common';
+import { ClusterCharts } from '../parts/MetricCharts';
 
 const ConsoleCluster = graphql(`
   query ConsoleCluster($id: ID!) {
@@ -84,17 +86,6 @@ const ConsoleTerminate = graphql(`
   mutation ConsoleTerminate($ids: [ID!]!) {
     terminateClusters(input: { ids: $ids }) {
       clusters {
-        id
-        state
-      }
-    }
-  }
-`);
-
-const ConsoleAddStep = graphql(`
-  mutation ConsoleAddStep($input: AddStepsInput!) {
-    addSteps(input: $input) {
-      steps {
         id
         state
       }
@@ -252,6 +243,8 @@ export function ClusterPage({ id, go }: { id: string; go: (path: string) => void
         </tbody>
       </table>
 
+      <ClusterCharts clusterId={cluster.id} />
+
       <h2>Events</h2>
       <ol className="timeline" aria-label="events">
         {(timeline ?? []).map((e) => (
@@ -286,33 +279,6 @@ function Resize({ clusterId, groupId, count }: { clusterId: string; groupId: str
       <input value={value} onChange={(e) => setValue(e.target.value)} size={4} aria-label="new node count" />
       <button type="submit" disabled={result.fetching}>
         Resize
-      </button>
-      <Problems error={result.error} />
-    </form>
-  );
-}
-
-function AddStep({ clusterId, onAdded }: { clusterId: string; onAdded: (stepId: string) => void }) {
-  const [name, setName] = useState('');
-  const [command, setCommand] = useState('');
-  const [result, add] = useMutation(ConsoleAddStep);
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
-    const { data } = await add({ input: { clusterId, steps: [{ name, command: { args: ['bash', '-c', command] } }] } });
-    const step = data?.addSteps.steps[0];
-    if (step) onAdded(step.id);
-  };
-  return (
-    <form className="card" onSubmit={submit} aria-label="add a step">
-      <h3>Add a command step</h3>
-      <label>
-        Name <input value={name} onChange={(e) => setName(e.target.value)} name="stepName" />
-      </label>
-      <label className="wide">
-        Command (bash) <input value={command} onChange={(e) => setCommand(e.target.value)} name="command" />
-      </label>
-      <button type="submit" disabled={result.fetching}>
-        Add step
       </button>
       <Problems error={result.error} />
     </form>

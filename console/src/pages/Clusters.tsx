@@ -1,5 +1,6 @@
-// The clusters page: every cluster with its state (refreshed every two seconds), filters, and the
-// form that creates one.
+// The clusters page: the clusters a page at a time (PAGE_SIZE, so the first paint does not grow with
+// the install's history) with their states (refreshed every two seconds), filters, and the form
+// that creates one.
 import { useEffect, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../../../src/client/gql/index.js';
@@ -7,8 +8,8 @@ import type { ApplicationName, ClusterState } from '../../../src/client/gql/grap
 import { Problems, StateBadge, when } from '../parts/common';
 
 const ConsoleClusters = graphql(`
-  query ConsoleClusters($filter: ClusterFilter, $after: String) {
-    clusters(first: 100, filter: $filter, after: $after) {
+  query ConsoleClusters($filter: ClusterFilter, $after: String, $first: Int) {
+    clusters(first: $first, filter: $filter, after: $after) {
       edges {
         node {
           id
@@ -58,13 +59,19 @@ const ConsoleCreateCluster = graphql(`
 `);
 
 const REFRESH_MS = 2_000;
+const PAGE_SIZE = 100;
 const STATES: ClusterState[] = ['STARTING', 'BOOTSTRAPPING', 'WAITING', 'RUNNING', 'TERMINATING', 'TERMINATED', 'TERMINATED_WITH_ERRORS'];
 
 export function ClustersPage({ go }: { go: (path: string) => void }) {
   const [state, setState] = useState<ClusterState | ''>('');
   const [nameContains, setNameContains] = useState('');
   const filter = { ...(state ? { states: [state] } : {}), ...(nameContains ? { nameContains } : {}) };
-  const [{ data, error, fetching }, refresh] = useQuery({ query: ConsoleClusters, variables: { filter } });
+  // the cursors of the pages before this one (the first page has none); a new filter starts again
+  const [before, setBefore] = useState<string[]>([]);
+  const filterKey = JSON.stringify(filter);
+  useEffect(() => setBefore([]), [filterKey]);
+  const after = before[before.length - 1] ?? null;
+  const [{ data, error, fetching }, refresh] = useQuery({ query: ConsoleClusters, variables: { filter, after, first: PAGE_SIZE } });
   useEffect(() => {
     const timer = setInterval(() => refresh({ requestPolicy: 'network-only' }), REFRESH_MS);
     return () => clearInterval(timer);
@@ -115,6 +122,19 @@ export function ClustersPage({ go }: { go: (path: string) => void }) {
           ))}
         </tbody>
       </table>
+      <p className="pager">
+        <button type="button" disabled={!before.length} onClick={() => setBefore(before.slice(0, -1))}>
+          Previous page
+        </button>{' '}
+        {clusters.length ? `${before.length * PAGE_SIZE + 1}–${before.length * PAGE_SIZE + clusters.length}` : ''}{' '}
+        <button
+          type="button"
+          disabled={!data?.clusters.pageInfo.hasNextPage}
+          onClick={() => data?.clusters.pageInfo.endCursor && setBefore([...before, data.clusters.pageInfo.endCursor])}
+        >
+          Next page
+        </button>
+      </p>
       {!fetching && clusters.length === 0 ? (
         <p className="empty">No clusters{state || nameContains ? ' match the filters' : ' yet'}.</p>
       ) : null}

@@ -4,9 +4,10 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { graphql } from '../../../src/client/gql/index.js';
-import type { Runtime } from '../../../src/client/gql/graphql.js';
+import type { ConsoleFunctionQuery, Runtime } from '../../../src/client/gql/graphql.js';
 import { EVENT_TEMPLATES } from '../parts/event-templates';
 import { Problems, StateBadge, when } from '../parts/common';
+import { FunctionCharts } from '../parts/MetricCharts';
 
 const ConsoleFunctions = graphql(`
   query ConsoleFunctions {
@@ -90,6 +91,43 @@ const ConsoleInvoke = graphql(`
           at
           stream
           text
+        }
+      }
+    }
+  }
+`);
+
+const ConsolePublishVersion = graphql(`
+  mutation ConsolePublishVersion($input: PublishVersionInput!) {
+    publishVersion(input: $input) {
+      version {
+        version
+      }
+    }
+  }
+`);
+
+const ConsoleCreateAlias = graphql(`
+  mutation ConsoleCreateAlias($input: CreateAliasInput!) {
+    createAlias(input: $input) {
+      alias {
+        name
+      }
+    }
+  }
+`);
+
+const ConsoleUpdateAlias = graphql(`
+  mutation ConsoleUpdateAlias($input: UpdateAliasInput!) {
+    updateAlias(input: $input) {
+      alias {
+        name
+        functionVersion
+        routing {
+          additionalVersionWeights {
+            version
+            weight
+          }
         }
       }
     }
@@ -219,7 +257,9 @@ function base64Of(file: File): Promise<string> {
 
 export function FunctionPage({ name }: { name: string }) {
   const [{ data, error }, refresh] = useQuery({ query: ConsoleFunction, variables: { name }, requestPolicy: 'cache-and-network' });
+  const reread = () => refresh({ requestPolicy: 'network-only' });
   const fn = data?.function;
+  const published = fn?.versions.map((v) => v.version).filter((v) => v !== '$LATEST') ?? [];
   if (error) return <Problems error={error} />;
   if (!fn) return <p>{data ? `No function ${name}.` : 'Loading…'}</p>;
   return (
@@ -229,7 +269,7 @@ export function FunctionPage({ name }: { name: string }) {
       </p>
       <h1>
         {fn.name} <StateBadge state={fn.state} />{' '}
-        <button type="button" onClick={() => refresh({ requestPolicy: 'network-only' })}>
+        <button type="button" onClick={reread}>
           Refresh
         </button>
       </h1>
@@ -243,23 +283,37 @@ export function FunctionPage({ name }: { name: string }) {
         name={fn.name}
         qualifiers={['$LATEST', ...fn.versions.map((v) => v.version).filter((v) => v !== '$LATEST'), ...fn.aliases.map((a) => a.name)]}
       />
-      <h2>Versions</h2>
-      <ul>
-        {fn.versions.map((v) => (
-          <li key={v.version}>
-            {v.version} {v.description ? `— ${v.description}` : ''} ({when(v.createdAt)})
-          </li>
-        ))}
-      </ul>
+      <p>
+        <a href={`#/triggers?function=${encodeURIComponent(fn.name)}`}>Triggers of {fn.name}</a>
+      </p>
+      <FunctionCharts name={fn.name} />
+      <Versions name={fn.name} versions={fn.versions} onChange={reread} />
       <h2>Aliases</h2>
-      <ul>
-        {fn.aliases.map((a) => (
-          <li key={a.name}>
-            {a.name} → {a.functionVersion}
-            {a.routing?.additionalVersionWeights?.map((w) => ` (+ ${Math.round(w.weight * 100)}% to ${w.version})`)}
-          </li>
-        ))}
-      </ul>
+      <table className="list" aria-label="aliases">
+        <thead>
+          <tr>
+            <th>Alias</th>
+            <th>Traffic</th>
+          </tr>
+        </thead>
+        <tbody>
+          {fn.aliases.map((a) => (
+            <tr key={a.name}>
+              <td>{a.name}</td>
+              <td>
+                <AliasSplit
+                  key={`${a.functionVersion}:${JSON.stringify(a.routing)}`}
+                  functionName={fn.name}
+                  alias={a}
+                  versions={published}
+                  onSaved={reread}
+                />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <CreateAlias functionName={fn.name} versions={published} onCreated={reread} />
     </section>
   );
 }
@@ -338,6 +392,149 @@ function Invoke({ name, qualifiers }: { name: string; qualifiers: string[] }) {
           </section>
         </section>
       ) : null}
+    </form>
+  );
+}
+
+function Versions({
+  name,
+  versions,
+  onChange,
+}: {
+  name: string;
+  versions: Array<{ version: string; description: string; createdAt: string }>;
+  onChange: () => void;
+}) {
+  const [description, setDescription] = useState('');
+  const [result, publish] = useMutation(ConsolePublishVersion);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const { data } = await publish({ input: { functionName: name, description: description || undefined } });
+    if (data) onChange();
+  };
+  return (
+    <>
+      <h2>Versions</h2>
+      <ul>
+        {versions.map((v) => (
+          <li key={v.version}>
+            {v.version} {v.description ? `— ${v.description}` : ''} ({when(v.createdAt)})
+          </li>
+        ))}
+      </ul>
+      <form className="inline" onSubmit={submit} aria-label="publish a version">
+        <input
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+          placeholder="description"
+          aria-label="version description"
+        />
+        <button type="submit" disabled={result.fetching}>
+          Publish version
+        </button>
+        <Problems error={result.error} />
+      </form>
+    </>
+  );
+}
+
+type Alias = NonNullable<ConsoleFunctionQuery['function']>['aliases'][number];
+
+/**
+ * An alias's routing between two versions: its version and, optionally, a second one that gets
+ * the slider's share of the traffic (Lambda's additionalVersionWeights, one entry at most).
+ */
+function AliasSplit({
+  functionName,
+  alias,
+  versions,
+  onSaved,
+}: {
+  functionName: string;
+  alias: Alias;
+  versions: string[];
+  onSaved: () => void;
+}) {
+  const current = alias.routing?.additionalVersionWeights[0];
+  const [primary, setPrimary] = useState(alias.functionVersion);
+  const [secondary, setSecondary] = useState(current?.version ?? '');
+  const [percent, setPercent] = useState(Math.round((current?.weight ?? 0) * 100));
+  const [result, update] = useMutation(ConsoleUpdateAlias);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const additionalVersionWeights = secondary ? [{ version: secondary, weight: percent / 100 }] : [];
+    const { data } = await update({
+      input: { functionName, name: alias.name, functionVersion: primary, routing: { additionalVersionWeights } },
+    });
+    if (data) onSaved();
+  };
+  const options = versions.includes(alias.functionVersion) ? versions : [alias.functionVersion, ...versions];
+  return (
+    <form className="inline split" onSubmit={submit} aria-label={`traffic of ${alias.name}`}>
+      <select value={primary} onChange={(e) => setPrimary(e.target.value)} aria-label="version">
+        {options.map((v) => (
+          <option key={v}>{v}</option>
+        ))}
+      </select>
+      <span className="share">{secondary ? 100 - percent : 100}%</span>
+      <input
+        type="range"
+        min={0}
+        max={100}
+        step={1}
+        value={percent}
+        disabled={!secondary}
+        onChange={(e) => setPercent(Number(e.target.value))}
+        aria-label="share of the second version"
+        aria-valuetext={`${percent}% to ${secondary || 'none'}`}
+      />
+      <span className="share">{secondary ? percent : 0}%</span>
+      <select value={secondary} onChange={(e) => setSecondary(e.target.value)} aria-label="second version">
+        <option value="">none</option>
+        {versions
+          .filter((v) => v !== primary)
+          .map((v) => (
+            <option key={v}>{v}</option>
+          ))}
+      </select>
+      <button type="submit" disabled={result.fetching}>
+        Save
+      </button>
+      <Problems error={result.error} />
+    </form>
+  );
+}
+
+function CreateAlias({ functionName, versions, onCreated }: { functionName: string; versions: string[]; onCreated: () => void }) {
+  const [name, setName] = useState('');
+  const [version, setVersion] = useState('');
+  const [result, create] = useMutation(ConsoleCreateAlias);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const { data } = await create({
+      input: { functionName, name, functionVersion: version || versions[versions.length - 1] || '$LATEST' },
+    });
+    if (data) onCreated();
+  };
+  return (
+    <form className="card" onSubmit={submit} aria-label="create an alias">
+      <h3>Create an alias</h3>
+      <label>
+        Name <input value={name} onChange={(e) => setName(e.target.value)} />
+      </label>
+      <label>
+        Version{' '}
+        <select value={version} onChange={(e) => setVersion(e.target.value)}>
+          <option value="">{versions[versions.length - 1] ?? '$LATEST'}</option>
+          {['$LATEST', ...versions].map((v) => (
+            <option key={v}>{v}</option>
+          ))}
+        </select>
+      </label>
+      <button type="submit" disabled={result.fetching}>
+        Create alias
+      </button>
+      <Problems error={result.error} />
     </form>
   );
 }

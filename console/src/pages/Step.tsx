@@ -146,12 +146,19 @@ function LogView({ stepId, streamId }: { stepId: string; streamId: string }) {
     pending.current = [];
     setLines((old) => old.concat(batch));
   }, []);
-  useSubscription({ query: ConsoleLogTail, variables: { streamId, tail: TAIL } }, (_: unknown, event) => {
-    pending.current.push(event.logs);
-    if (!frame.current) frame.current = requestAnimationFrame(flush);
-    return null;
-  });
-  useEffect(() => () => cancelAnimationFrame(frame.current), []);
+  // subscribed outside React's state: a line only joins the batch, and the page renders once a frame
+  // (useSubscription would render the view once per line)
+  useEffect(() => {
+    const { unsubscribe } = client.subscription(ConsoleLogTail, { streamId, tail: TAIL }).subscribe((result) => {
+      if (!result.data) return;
+      pending.current.push(result.data.logs);
+      if (!frame.current) frame.current = requestAnimationFrame(flush);
+    });
+    return () => {
+      unsubscribe();
+      cancelAnimationFrame(frame.current);
+    };
+  }, [client, streamId, flush]);
 
   const shown = useMemo(() => {
     if (!search) return lines;
@@ -168,6 +175,7 @@ function LogView({ stepId, streamId }: { stepId: string; streamId: string }) {
   });
   // follow the tail while the view is at the bottom; a user who scrolled up stays where they are
   const atBottom = useRef(true);
+  const lastTop = useRef(0);
   useEffect(() => {
     if (atBottom.current && shown.length) virtualizer.scrollToIndex(shown.length - 1, { align: 'end' });
   }, [shown.length, virtualizer]);
@@ -184,7 +192,7 @@ function LogView({ stepId, streamId }: { stepId: string; streamId: string }) {
       setOlderLeft(page.pageInfo.hasPreviousPage);
       setLines((old) => older.concat(old));
       // keep the lines in view where they were
-      if (!search) requestAnimationFrame(() => virtualizer.scrollToIndex(older.length, { align: 'start' }));
+      if (!search && older.length) requestAnimationFrame(() => virtualizer.scrollToIndex(older.length, { align: 'start' }));
     }
     setLoadingOlder(false);
   }, [client, lines, loadingOlder, olderLeft, search, stepId, virtualizer]);
@@ -204,8 +212,14 @@ function LogView({ stepId, streamId }: { stepId: string; streamId: string }) {
         data-testid="log-lines"
         onScroll={(e) => {
           const el = e.currentTarget;
-          atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < ROW_PX * 2;
-          if (el.scrollTop < ROW_PX * 5) void loadOlder();
+          // only a move up leaves the tail: lines added while following make the view taller
+          // before it is scrolled down to them, which is no reason to stop following
+          const movedUp = el.scrollTop < lastTop.current;
+          lastTop.current = el.scrollTop;
+          if (el.scrollHeight - el.scrollTop - el.clientHeight < ROW_PX * 2) atBottom.current = true;
+          else if (movedUp) atBottom.current = false;
+          // older lines when the reader goes up to the top, not while a short log fills the view
+          if (movedUp && el.scrollTop < ROW_PX * 5) void loadOlder();
         }}
       >
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
