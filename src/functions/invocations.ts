@@ -364,8 +364,12 @@ export class InvocationService {
       functionError: v.functionError,
       errorType: v.errorType,
       errorMessage: v.errorMessage,
-      // a response streamed to its sink went by without being kept
-      response: v.response.length <= PayloadLimits.syncBytes && !(v.status === 'SUCCEEDED' && outcome.streamContentType && input.stream) ? v.response : null,
+      // a response streamed to its sink went by without being kept (an instance on a joined host keeps it)
+      response:
+        v.response.length <= PayloadLimits.syncBytes &&
+        !(v.status === 'SUCCEEDED' && outcome.streamContentType && input.stream && !outcome.body.length)
+          ? v.response
+          : null,
       concurrency: slot.concurrency,
       attempts: 1,
     });

@@ -301,7 +301,8 @@ describe('Runtime API streaming response mode', () => {
     const c = client(port);
     c.send(STREAM_HEAD('req-1'));
     const piece = Buffer.alloc(1 << 20, 120);
-    for (let sent = 0; sent <= MAX_STREAMED_RESPONSE_BYTES; sent += piece.length) c.send(Buffer.concat([Buffer.from('100000\r\n'), piece, Buffer.from('\r\n')]));
+    for (let sent = 0; sent <= MAX_STREAMED_RESPONSE_BYTES; sent += piece.length)
+      c.send(Buffer.concat([Buffer.from('100000\r\n'), piece, Buffer.from('\r\n')]));
     const text = await c.until((t, closed) => closed && t.includes('413'));
     expect(text).toMatch(/^HTTP\/1\.1 413 /);
     expect(rec.streams[0]!.end).toBe('TOO_LARGE');

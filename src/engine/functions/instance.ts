@@ -474,6 +474,8 @@ export class FunctionInstance {
         errorType: 'Function.ResponseSizeTooLarge',
       };
       this.finish(requestId, 'RESPONSE_TOO_LARGE', Buffer.from(JSON.stringify(doc)), doc.errorType, null);
+      // cut mid-write, its handler may never come back for the next event: the instance goes
+      if (end === 'TOO_LARGE') this.kill('STOP');
     } else if (end) {
       this.finish(requestId, 'FUNCTION_ERROR', end.body, errorTypeOf(end.body, end.errorType), end.errorType);
     } else this.finish(requestId, 'RESPONSE', Buffer.concat(cur.stream.kept), null, null);

@@ -12,10 +12,7 @@ const MAX_LINE_BYTES = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /** How a streamed body ended: its trailers (empty when none), over the limit, or malformed. */
-export type StreamedBodyEnd =
-  | { kind: 'END'; trailers: Map<string, string>; rest: Buffer }
-  | { kind: 'TOO_LARGE' }
-  | { kind: 'MALFORMED' };
+export type StreamedBodyEnd = { kind: 'END'; trailers: Map<string, string>; rest: Buffer } | { kind: 'TOO_LARGE' } | { kind: 'MALFORMED' };
 
 export const isStreamingMode = (headers: Map<string, string>) =>
   (headers.get('lambda-runtime-function-response-mode') ?? '').toLowerCase() === 'streaming';

@@ -141,7 +141,10 @@ class Connection {
   }
 
   private receive(chunk: Buffer): void {
-    if (this.stream) return this.stream.push(chunk);
+    if (this.stream) {
+      this.stream.push(chunk);
+      return;
+    }
     if (this.skip > 0) {
       const n = Math.min(this.skip, chunk.length);
       this.skip -= n;
@@ -280,7 +283,10 @@ class Connection {
   private openStream(req: Request, bytes: Buffer): void {
     this.buf = EMPTY;
     const target = this.streamTo(req);
-    if (Buffer.isBuffer(target)) return this.write(target, true);
+    if (Buffer.isBuffer(target)) {
+      this.write(target, true);
+      return;
+    }
     this.continueIfAsked(req.headers);
     this.busy = true;
     this.stream = new ChunkedBodyReader(this.socket, MAX_STREAMED_RESPONSE_BYTES, target.data, (how) => {

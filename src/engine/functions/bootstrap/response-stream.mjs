@@ -74,8 +74,12 @@ class ResponseStream extends Writable {
     this.begin();
     const data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, encoding);
     // the callback waits while the socket's buffer is full: the stream's own buffering is bounded
-    if (this.frame(data)) callback();
-    else this.socket.once('drain', () => callback());
+    if (this.frame(data)) return callback();
+    const done = () => {
+      this.socket.off('drain', done).off('close', done);
+      callback(this.socket.destroyed ? new Error('the response stream was closed by the Runtime API') : null);
+    };
+    this.socket.on('drain', done).on('close', done);
   }
 
   /** @param {(err?: Error | null) => void} callback */
@@ -93,7 +97,10 @@ class ResponseStream extends Writable {
     if (this.socket.destroyed) return;
     this.begin();
     const body = Buffer.from(JSON.stringify(doc)).toString('base64');
-    this.socket.write(`0\r\nLambda-Runtime-Function-Error-Type: ${doc.errorType}\r\nLambda-Runtime-Function-Error-Body: ${body}\r\n\r\n`, 'latin1');
+    this.socket.write(
+      `0\r\nLambda-Runtime-Function-Error-Type: ${doc.errorType}\r\nLambda-Runtime-Function-Error-Body: ${body}\r\n\r\n`,
+      'latin1',
+    );
   }
 }
 
