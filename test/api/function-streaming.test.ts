@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
 import { Subscription } from '../support/client.js';
-import { deploy, INVOCATION_FIELDS, logText } from '../support/functions.js';
+import { deploy, INVOCATION_FIELDS, invoke, logText } from '../support/functions.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -287,6 +287,11 @@ describe('function URLs in RESPONSE_STREAM mode', () => {
       'BAD_USER_INPUT',
       'input.http.invokeMode',
     );
+    // updateTrigger changes a function URL's mode (Lambda's UpdateFunctionUrlConfig)
+    const updated = await server.data(
+      `mutation { updateTrigger(input: { name: "buffered-url", http: { method: ANY, path: "/fn/buffered/{proxy+}", invokeMode: BUFFERED } }) { trigger { http { invokeMode } } } }`,
+    );
+    expect(updated.updateTrigger.trigger.http.invokeMode).toBe('BUFFERED');
   });
 });
 
@@ -317,6 +322,10 @@ describe('invokeFunctionWithResponseStream', () => {
     expect(done).toMatchObject({ errorCode: null, executedVersion: '$LATEST', responseStreamContentType: 'text/plain' });
     expect(done.invocation.status).toBe('SUCCEEDED');
     expect(Buffer.from(done.logResult, 'base64').toString()).toContain('REPORT RequestId');
+
+    // invoked the buffered way, a streamified function's response comes whole
+    const buffered = await invoke(server, { functionName: 'streamer', payload: { mode: 'text', gate: gates.url('api') } });
+    expect(buffered).toMatchObject({ functionError: null, payload: 'one;two' });
 
     // a function that isn't streamified: its response in one chunk
     const whole = new Subscription(client, SUBSCRIBE, { input: { functionName: 'buffered' } }, (d) => d.invokeFunctionWithResponseStream);
