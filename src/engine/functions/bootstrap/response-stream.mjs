@@ -139,17 +139,41 @@ export function installAwsLambdaGlobal() {
 /** @param {Function} handler */
 export const isStreamingHandler = (handler) => /** @type {any} */ (handler)[HANDLER_STREAMING] === STREAM_RESPONSE;
 
-/** The Runtime API's answer on `socket` (the 202, or a refusal). @param {net.Socket} socket */
+/**
+ * The connection streamed responses go on, kept between invocations: the Runtime API checks who
+ * connects (a read of the host's connection table), once per connection, not per response.
+ * @type {net.Socket | null}
+ */
+let kept = null;
+
+/** @param {{ host: string, port: number }} api */
+function connection(api) {
+  if (kept && !kept.destroyed) return kept;
+  kept = net.connect(api.port, api.host);
+  kept.setNoDelay(true);
+  kept.on('error', () => {});
+  return kept;
+}
+
+/**
+ * The Runtime API's answer on `socket` (the 202, or a refusal; 0: the connection went).
+ * @param {net.Socket} socket
+ * @returns {Promise<number>}
+ */
 function answerOf(socket) {
   return new Promise((resolve) => {
     let buf = Buffer.alloc(0);
-    socket.on('data', (c) => {
+    const done = (/** @type {number} */ status) => {
+      socket.off('data', onData).off('close', onClose);
+      resolve(status);
+    };
+    const onData = (/** @type {Buffer} */ c) => {
       buf = Buffer.concat([buf, c]);
       const res = readResponse(buf);
-      if (res) resolve(res.status);
-    });
-    socket.on('error', () => resolve(0));
-    socket.on('close', () => resolve(0));
+      if (res) done(res.status);
+    };
+    const onClose = () => done(0);
+    socket.on('data', onData).on('close', onClose);
   });
 }
 
@@ -165,11 +189,11 @@ function answerOf(socket) {
  * @returns {Promise<{ failed: unknown } | null>}
  */
 export async function streamResponse(handler, event, context, api, errorDoc) {
-  const socket = net.connect(api.port, api.host);
-  socket.setNoDelay(true);
+  const socket = connection(api);
+  // listening from the start: a refusal (413) can come while the handler still writes
   const answered = answerOf(socket);
   const head =
-    `POST ${api.path} HTTP/1.1\r\nHost: ${api.host}:${api.port}\r\nConnection: close\r\n` +
+    `POST ${api.path} HTTP/1.1\r\nHost: ${api.host}:${api.port}\r\n` +
     'Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n' +
     'Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n';
   const stream = new ResponseStream(socket, head, /** @type {any} */ (handler)[HANDLER_HIGHWATERMARK]);
@@ -190,17 +214,18 @@ export async function streamResponse(handler, event, context, api, errorDoc) {
   } catch (err) {
     failure = err;
   }
+  if (failure !== undefined && !stream.started) {
+    socket.destroy();
+    return { failed: failure };
+  }
   if (failure !== undefined) {
-    if (!stream.started) {
-      socket.destroy();
-      return { failed: failure };
-    }
     const doc = errorDoc(failure);
     console.error(`${doc.errorType}: ${doc.errorMessage}`);
     stream.failWith(doc);
   }
   const status = await answered;
   if (status === 413) console.error('Response payload too large');
-  socket.destroy();
+  // only a response answered 202 leaves the connection where the next request can start
+  if (status !== 202) socket.destroy();
   return null;
 }
