@@ -195,7 +195,15 @@ beforeAll(async () => {
   server = await startTestServer();
   await gates.start();
   const code = { files: [{ path: 'index.js', content: HANDLER }] };
-  await deploy(server, { name: 'streamer', runtime: 'NODEJS20', handler: 'index.handler', timeoutSeconds: 4, code });
+  // one at a time: a stream holds its concurrency slot until it ends
+  await deploy(server, {
+    name: 'streamer',
+    runtime: 'NODEJS20',
+    handler: 'index.handler',
+    timeoutSeconds: 4,
+    reservedConcurrency: 1,
+    code,
+  });
   await deploy(server, { name: 'buffered', runtime: 'NODEJS20', handler: 'index.buffered', code });
   await deploy(server, {
     name: 'curl-streamer',
@@ -223,6 +231,8 @@ describe('function URLs in RESPONSE_STREAM mode', () => {
     await reading.until('first;');
     // the handler is still at its gate: nothing after the first write exists yet
     expect(reading.text()).toBe('first;');
+    // and it still holds the function's one concurrency slot
+    expect((await fetch(`${streamUrl}?mode=early-fail`)).status).toBe(429);
     gates.open('chunks');
     expect(await reading.ended).toBe('end');
     expect(reading.text()).toBe('first;second;third');
@@ -354,14 +364,10 @@ describe('invokeFunctionWithResponseStream', () => {
 
 describe('hostile streams', () => {
   it('a stream past 20 MB is cut at the limit; the invocation fails with Function.ResponseSizeTooLarge; its instance is replaced', async () => {
-    const heapBefore = process.memoryUsage().rss;
     const reading = await open(`${streamUrl}?mode=flood`);
     expect(await reading.ended).toBe('cut');
     expect(reading.bytes()).toBeLessThanOrEqual(20 * 1024 * 1024);
     expect(reading.bytes()).toBeGreaterThan(19 * 1024 * 1024);
-    console.log(
-      `flood: ${reading.bytes()} bytes streamed, server rss ${((process.memoryUsage().rss - heapBefore) / 1e6).toFixed(1)} MB more`,
-    );
     const inv = await lastInvocation('streamer');
     expect(inv).toMatchObject({ status: 'FAILED', errorType: 'Function.ResponseSizeTooLarge' });
     expect(logText(inv)).toMatch(/REPORT RequestId/);

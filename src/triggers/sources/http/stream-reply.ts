@@ -83,7 +83,9 @@ export class StreamedReply implements ResponseStreamSink {
   end(failed: boolean): void {
     if (this.refused || this.res.destroyed) return;
     if (failed) {
-      this.res.destroy();
+      // what was written still goes out, but not the body's last chunk: the client sees the response cut short
+      if (this.res.socket) this.res.socket.end();
+      else this.res.destroy();
       return;
     }
     // metadata never completed: not a response
