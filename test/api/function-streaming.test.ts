@@ -45,6 +45,13 @@ exports.handler = awslambda.streamifyResponse(async (event, responseStream, cont
       responseStream.write('partial;');
       await gate(gateUrl);
       throw new Error('mid-stream boom');
+    case 'pipeline': {
+      // AWS's sample: a readable piped into the response stream
+      const { Readable } = require('node:stream');
+      const { pipeline } = require('node:stream/promises');
+      await pipeline(Readable.from(['piped ', 'in ', 'three']), responseStream);
+      return;
+    }
     case 'early-fail':
       throw new Error('before any byte');
     case 'stall':
@@ -332,6 +339,16 @@ describe('invokeFunctionWithResponseStream', () => {
     expect(done).toMatchObject({ errorCode: null, executedVersion: '$LATEST', responseStreamContentType: 'text/plain' });
     expect(done.invocation.status).toBe('SUCCEEDED');
     expect(Buffer.from(done.logResult, 'base64').toString()).toContain('REPORT RequestId');
+
+    const piped = new Subscription(
+      client,
+      SUBSCRIBE,
+      { input: { functionName: 'streamer', payload: { mode: 'pipeline' } } },
+      (d) => d.invokeFunctionWithResponseStream,
+    );
+    await piped.waitForComplete();
+    expect(text(piped.values)).toBe('piped in three');
+    expect(piped.values.at(-1).invokeComplete).toMatchObject({ errorCode: null, responseStreamContentType: 'application/octet-stream' });
 
     // invoked the buffered way, a streamified function's response comes whole
     const buffered = await invoke(server, { functionName: 'streamer', payload: { mode: 'text', gate: gates.url('api') } });
