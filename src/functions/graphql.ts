@@ -400,6 +400,42 @@ export class InvokeFunctionInput {
   @Field(() => String, { nullable: true, description: 'JSON passed to the handler as context.clientContext' }) clientContext?: string;
 }
 
+@InputType({ description: "Lambda's InvokeWithResponseStream: a synchronous invocation whose response arrives as the function writes it" })
+export class InvokeWithResponseStreamInput {
+  @Field(() => String) functionName!: string;
+  @Field(() => String, { nullable: true, description: 'version number, alias, or $LATEST (default)' }) qualifier?: string;
+  @Field(() => JSONResolver, { nullable: true, description: 'the event; {} when absent' }) payload?: unknown;
+  @Field(() => LogType, { nullable: true }) logType?: LogType;
+  @Field(() => String, { nullable: true, description: 'JSON passed to the handler as context.clientContext' }) clientContext?: string;
+}
+
+@ObjectType({ description: 'Bytes of the response, as the function wrote them (one read of its stream: at most 64 KB)' })
+export class InvokeResponseStreamPayloadChunk {
+  @Field(() => String, { description: 'base64' }) payload!: string;
+}
+
+@ObjectType({ description: "The invocation's end (Lambda's InvokeComplete)" })
+export class InvokeResponseStreamComplete {
+  @Field(() => String, { nullable: true, description: 'the error type of a failed invocation (e.g. Sandbox.Timedout)' }) errorCode!:
+    | string
+    | null;
+  @Field(() => String, { nullable: true, description: 'its message' }) errorDetails!: string | null;
+  @Field(() => String, { nullable: true, description: 'logType TAIL: the last 4 KB of the log, base64' }) logResult!: string | null;
+  @Field(() => String) executedVersion!: string;
+  @Field(() => String, {
+    nullable: true,
+    description: 'the Content-Type the function streamed with (null: it is not streamified and answered in one chunk)',
+  })
+  responseStreamContentType!: string | null;
+  @Field(() => Invocation) invocation!: Invocation;
+}
+
+@ObjectType({ description: 'One event of invokeFunctionWithResponseStream: payload chunks, then one invokeComplete' })
+export class InvokeResponseStreamEvent {
+  @Field(() => InvokeResponseStreamPayloadChunk, { nullable: true }) payloadChunk!: InvokeResponseStreamPayloadChunk | null;
+  @Field(() => InvokeResponseStreamComplete, { nullable: true }) invokeComplete!: InvokeResponseStreamComplete | null;
+}
+
 @InputType()
 export class InvocationFilter {
   @Field(() => String, { nullable: true }) functionName?: string;

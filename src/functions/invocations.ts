@@ -6,7 +6,13 @@ import type { Sql } from '../platform/db/client.js';
 import * as q from './queries/invocations.js';
 import { appendLines, type NewLine } from '../logs/queries.js';
 import type { FunctionRow, InvocationLogLine, InvocationRow } from './tables.js';
-import { NoRoomError, type FunctionRuntime, type InvokeOutcome, type RuntimeLogLine } from '../engine/functions/types.js';
+import {
+  NoRoomError,
+  type FunctionRuntime,
+  type InvokeOutcome,
+  type ResponseStreamSink,
+  type RuntimeLogLine,
+} from '../engine/functions/types.js';
 import { ConcurrencyGate } from './concurrency.js';
 import { AppError, badInput } from '../platform/errors.js';
 import { functionArn, type FunctionService, type ResolvedVersion } from './functions.js';
@@ -33,6 +39,11 @@ export interface InvokeInput {
    * batch's messages (HTTP requests are not kept: their bodies may be large and they are many)
    */
   recordPayload?: boolean;
+  /**
+   * where a streamed response goes as the function writes it (a function URL in RESPONSE_STREAM
+   * mode, invokeFunctionWithResponseStream); a function that answers in one piece ignores it
+   */
+  stream?: ResponseStreamSink;
 }
 
 export interface InvokeResult {
@@ -42,6 +53,8 @@ export interface InvokeResult {
   functionError: string | null;
   logResult: string | null;
   executedVersion: string;
+  /** the Content-Type of a streamed response (null: the function answered in one piece) */
+  streamContentType: string | null;
 }
 
 export interface AsyncSettings {
@@ -291,7 +304,15 @@ export class InvocationService {
 
     if (type === 'DRY_RUN') {
       const invocation = await this.recorder.record({ ...base, status: 'DRY_RUN', endedAt: new Date() });
-      return { invocation, statusCode: 204, payload: null, functionError: null, logResult: null, executedVersion: resolved.version };
+      return {
+        invocation,
+        statusCode: 204,
+        payload: null,
+        functionError: null,
+        logResult: null,
+        executedVersion: resolved.version,
+        streamContentType: null,
+      };
     }
     if (type === 'EVENT') {
       const invocation = await q.enqueueInvocation(this.sql, {
@@ -302,7 +323,15 @@ export class InvocationService {
         maxEventAgeSeconds: fn.maxEventAgeSeconds,
         nextAttemptAt: new Date(),
       });
-      return { invocation, statusCode: 202, payload: null, functionError: null, logResult: null, executedVersion: resolved.version };
+      return {
+        invocation,
+        statusCode: 202,
+        payload: null,
+        functionError: null,
+        logResult: null,
+        executedVersion: resolved.version,
+        streamContentType: null,
+      };
     }
 
     const slot = this.gate.tryAcquire(fn.id, fn.reservedConcurrency, await this.functions.reservedTotal());
@@ -319,7 +348,7 @@ export class InvocationService {
     if (!slot.ok) throw await throttled(slot.reason, slot.reason);
     let outcome: InvokeOutcome;
     try {
-      outcome = await this.run(fn, resolved, base.id, payload, input.clientContext ?? undefined);
+      outcome = await this.run(fn, resolved, base.id, payload, input.clientContext ?? undefined, undefined, input.stream);
     } catch (err) {
       // no host has room for a new instance: Lambda's answer when it cannot scale out
       if (err instanceof NoRoomError) throw await throttled(`InsufficientCapacity: ${err.message}`, err.message);
@@ -335,7 +364,12 @@ export class InvocationService {
       functionError: v.functionError,
       errorType: v.errorType,
       errorMessage: v.errorMessage,
-      response: v.response.length <= PayloadLimits.syncBytes ? v.response : null,
+      // a response streamed to its sink went by without being kept (an instance on a joined host keeps it)
+      response:
+        v.response.length <= PayloadLimits.syncBytes &&
+        !(v.status === 'SUCCEEDED' && outcome.streamContentType && input.stream && !outcome.body.length)
+          ? v.response
+          : null,
       concurrency: slot.concurrency,
       attempts: 1,
     });
@@ -346,6 +380,7 @@ export class InvocationService {
       functionError: v.functionError,
       logResult: input.logType === 'TAIL' ? logResult(outcome.logs) : null,
       executedVersion: resolved.version,
+      streamContentType: outcome.streamContentType ?? null,
     };
   }
 
@@ -370,6 +405,7 @@ export class InvocationService {
     payload: Buffer,
     clientContext?: string,
     signal?: AbortSignal,
+    stream?: ResponseStreamSink,
   ): Promise<InvokeOutcome> {
     return this.runtime.invoke(
       this.functions.specOf(fn, resolved),
@@ -377,6 +413,7 @@ export class InvocationService {
         requestId,
         payload,
         clientContext,
+        stream,
         invokedFunctionArn: functionArn(fn.name, resolved.version === '$LATEST' ? undefined : resolved.version),
       },
       signal,

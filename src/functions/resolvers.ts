@@ -38,6 +38,8 @@ import {
   type InvocationType,
   InvokeFunctionInput,
   InvokeFunctionPayload,
+  InvokeResponseStreamEvent,
+  InvokeWithResponseStreamInput,
   LambdaFunction,
   LastUpdateStatus,
   PublishVersionInput,
@@ -57,6 +59,7 @@ import {
   DeleteProvisionedConcurrencyConfigPayload,
 } from './graphql.js';
 import type { Context } from '../platform/graphql/context.js';
+import { invokeWithResponseStream, type ResponseStreamEvent } from './response-stream.js';
 import { logConnection } from '../logs/resolvers.js';
 import type { LogStreamKind } from '../logs/graphql.js';
 import { LogLine, LogLineConnection, LogPageArgs, toLogLine } from '../logs/graphql.js';
@@ -207,7 +210,7 @@ export function toInvocation(row: InvocationRow): InvocationObject {
 export class FunctionResolver {
   constructor(
     readonly functionService: FunctionService,
-    private readonly invocationService: InvocationService,
+    readonly invocationService: InvocationService,
     private readonly provisioned: ProvisionedConcurrencyService,
     private readonly secrets: Secrets,
     readonly logStreams: LogService,
@@ -398,6 +401,21 @@ export class FunctionResolver {
     return logConnection(this.logStreams, fn.logStreamId, args);
   }
 
+  @Subscription(() => InvokeResponseStreamEvent, {
+    subscribe: invokeStreamIterator,
+    description:
+      "Lambda's InvokeWithResponseStream: the response in payloadChunk events as the function writes it (a function wrapped in " +
+      'awslambda.streamifyResponse; any other answers in one chunk), then one invokeComplete; the subscription then completes. ' +
+      'A subscriber that reads slowly holds the function back (up to its timeout); one that leaves does not stop it',
+  })
+  invokeFunctionWithResponseStream(
+    @Root() event: ResponseStreamEvent,
+    @Arg('input', () => InvokeWithResponseStreamInput) _input: InvokeWithResponseStreamInput,
+  ): InvokeResponseStreamEvent {
+    if (event.payloadChunk) return { payloadChunk: { payload: event.payloadChunk.payload.toString('base64') }, invokeComplete: null };
+    return { payloadChunk: null, invokeComplete: { ...event.invokeComplete!, invocation: toInvocation(event.invokeComplete!.invocation) } };
+  }
+
   @Subscription(() => LogLine, {
     subscribe: functionLogsIterator,
     description: "The function's stored log lines after the cursor (all without one), then live lines",
@@ -411,6 +429,12 @@ export class FunctionResolver {
   ): LogLine {
     return toLogLine(line);
   }
+}
+
+async function invokeStreamIterator({ args, context }: SubscribeResolverData<unknown, { input: InvokeWithResponseStreamInput }, Context>) {
+  authorize(context.principal, 'functions:InvokeFunction');
+  const self = context.resolvers.get(FunctionResolver);
+  return invokeWithResponseStream(self.invocationService, args.input);
 }
 
 async function functionLogsIterator({

@@ -4,7 +4,8 @@
 // Connection: close, malformed requests.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_RESPONSE_BYTES, RuntimeApiServer, type NextEvent } from '../../src/engine/functions/runtime-api.js';
+import { MAX_RESPONSE_BYTES, RuntimeApiServer, type NextEvent, type StreamedError } from '../../src/engine/functions/runtime-api.js';
+import { MAX_STREAMED_RESPONSE_BYTES } from '../../src/engine/functions/runtime-api-stream.js';
 
 const BASE = '/2018-06-01/runtime';
 
@@ -12,6 +13,8 @@ interface Recorded {
   responses: Array<[string, string]>;
   errors: Array<[string, string, string | null]>;
   tooLarge: string[];
+  /** streamed responses: [id, content type, chunks received, how it ended (undefined: not yet)] */
+  streams: Array<{ id: string; contentType: string; chunks: string[]; end?: StreamedError | null | 'TOO_LARGE' }>;
 }
 
 let servers: RuntimeApiServer[] = [];
@@ -21,8 +24,12 @@ afterEach(() => {
 });
 
 /** A server whose next() hands out the queued events, recording what the runtime posts. */
-async function start(events: NextEvent[]): Promise<{ port: number; rec: Recorded; push: (e: NextEvent) => void }> {
-  const rec: Recorded = { responses: [], errors: [], tooLarge: [] };
+async function start(
+  events: NextEvent[],
+  /** what streamChunk returns (a promise holds the runtime back) */
+  chunkWait: () => void | Promise<void> = () => {},
+): Promise<{ port: number; rec: Recorded; push: (e: NextEvent) => void }> {
+  const rec: Recorded = { responses: [], errors: [], tooLarge: [], streams: [] };
   const waiting: Array<(e: NextEvent) => void> = [];
   const queue = [...events];
   const server = new RuntimeApiServer(
@@ -46,6 +53,18 @@ async function start(events: NextEvent[]): Promise<{ port: number; rec: Recorded
         return true;
       },
       initError: () => {},
+      streamStart: (id, contentType) => {
+        if (!id.startsWith('req-')) return false;
+        rec.streams.push({ id, contentType, chunks: [] });
+        return true;
+      },
+      streamChunk: (id, chunk) => {
+        rec.streams.find((s) => s.id === id)!.chunks.push(chunk.toString('latin1'));
+        return chunkWait();
+      },
+      streamEnd: (id, end) => {
+        rec.streams.find((s) => s.id === id)!.end = end;
+      },
     },
     null,
   );
@@ -199,5 +218,93 @@ describe('Runtime API server', () => {
     const d = client(port);
     d.send('garbage\r\n\r\n');
     expect(await d.until((t, closed) => closed && t.includes('400'))).toMatch(/^HTTP\/1\.1 400 /);
+  });
+});
+
+/** Waits until `ready()` holds (checked on every turn of the event loop's timers). */
+async function until(ready: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const STREAM_HEAD = (id: string, extra = '') =>
+  `POST ${BASE}/invocation/${id}/response HTTP/1.1\r\nHost: x\r\nLambda-Runtime-Function-Response-Mode: streaming\r\n` +
+  `Transfer-Encoding: chunked\r\nContent-Type: text/plain\r\n${extra}\r\n`;
+
+describe('Runtime API streaming response mode', () => {
+  it('hands bytes on as they come, before the body ends, then answers 202 and serves the next request', async () => {
+    const { port, rec } = await start([event(5)]);
+    const c = client(port);
+    // curl's way: Expect: 100-continue, and a chunk arriving in two pieces
+    c.send(STREAM_HEAD('req-1', 'Expect: 100-continue\r\n'));
+    await c.until((t) => t.includes('100 Continue'));
+    c.send('5\r\nfir');
+    await until(() => rec.streams[0]?.chunks.join('') === 'fir');
+    expect(rec.streams[0]).toMatchObject({ id: 'req-1', contentType: 'text/plain' });
+    expect(rec.streams[0]!.end).toBeUndefined();
+    c.send('st\r\n');
+    c.send('6;ext=1\r\nsecond\r\n0\r\n\r\n');
+    await c.until((t) => t.includes('202 Accepted'));
+    expect(rec.streams[0]!.chunks.join('')).toBe('firstsecond');
+    expect(rec.streams[0]!.end).toBeNull();
+    c.send(`GET ${BASE}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await c.until((t) => t.includes('{"n":5}'));
+    c.close();
+  });
+
+  it("the runtime's next bytes wait while the receiver is busy (backpressure)", async () => {
+    let release!: () => void;
+    const busy = new Promise<void>((r) => {
+      release = r;
+    });
+    let released = false;
+    const order: string[] = [];
+    const { port, rec } = await start([], () => {
+      order.push(released ? 'after release' : 'while busy');
+      return order.length === 1 ? busy : undefined;
+    });
+    const c = client(port);
+    c.send(`${STREAM_HEAD('req-1')}1\r\na\r\n1\r\nb\r\n`);
+    await until(() => rec.streams[0]?.chunks.length === 1);
+    released = true;
+    release();
+    c.send('0\r\n\r\n');
+    await c.until((t) => t.includes('202 Accepted'));
+    expect(rec.streams[0]!.chunks).toEqual(['a', 'b']);
+    expect(order).toEqual(['while busy', 'after release']);
+    c.close();
+  });
+
+  it('a failure in the trailers ends the stream with the error; an unknown request id is refused', async () => {
+    const { port, rec } = await start([]);
+    const c = client(port);
+    const doc = JSON.stringify({ errorType: 'Boom', errorMessage: 'mid-stream' });
+    c.send(
+      `${STREAM_HEAD('req-1')}2\r\nok\r\n0\r\nLambda-Runtime-Function-Error-Type: Boom\r\n` +
+        `Lambda-Runtime-Function-Error-Body: ${Buffer.from(doc).toString('base64')}\r\n\r\n`,
+    );
+    await c.until((t) => t.includes('202 Accepted'));
+    const end = rec.streams[0]!.end as StreamedError;
+    expect(end.errorType).toBe('Boom');
+    expect(end.body.toString()).toBe(doc);
+
+    const d = client(port);
+    d.send(`${STREAM_HEAD('other')}1\r\na\r\n`);
+    expect(await d.until((t, closed) => closed && t.includes('InvalidRequestID'))).toMatch(/^HTTP\/1\.1 400 /);
+  });
+
+  it(`a stream over ${MAX_STREAMED_RESPONSE_BYTES} bytes is cut: 413, the connection closed`, async () => {
+    const { port, rec } = await start([]);
+    const c = client(port);
+    c.send(STREAM_HEAD('req-1'));
+    const piece = Buffer.alloc(1 << 20, 120);
+    for (let sent = 0; sent <= MAX_STREAMED_RESPONSE_BYTES; sent += piece.length)
+      c.send(Buffer.concat([Buffer.from('100000\r\n'), piece, Buffer.from('\r\n')]));
+    const text = await c.until((t, closed) => closed && t.includes('413'));
+    expect(text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(rec.streams[0]!.end).toBe('TOO_LARGE');
   });
 });

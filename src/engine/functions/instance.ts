@@ -7,7 +7,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RuntimeApiServer, type NextEvent } from './runtime-api.js';
+import { MAX_RESPONSE_BYTES, RuntimeApiServer, type NextEvent, type StreamedError } from './runtime-api.js';
+import { MAX_STREAMED_RESPONSE_BYTES } from './runtime-api-stream.js';
 import type { LimitGroup } from '../sandbox/limits.js';
 import type { Sandbox } from './sandbox.js';
 import type { Spare } from './spares.js';
@@ -38,6 +39,8 @@ interface Current {
   timer: NodeJS.Timeout | null;
   delivered: boolean;
   done: boolean;
+  /** a streamed response under way: its Content-Type, and its bytes when the request has no sink */
+  stream: { contentType: string; kept: Buffer[]; keptBytes: number } | null;
 }
 
 function rssKb(pid: number): number {
@@ -183,6 +186,9 @@ export class FunctionInstance {
             null,
           ),
         error: (id, body, errorType) => this.finish(id, 'FUNCTION_ERROR', body, errorTypeOf(body, errorType), errorType),
+        streamStart: (id, contentType) => this.streamStart(id, contentType),
+        streamChunk: (id, chunk) => this.streamChunk(id, chunk),
+        streamEnd: (id, end) => this.streamEnd(id, end),
         initError: (body, errorType) => {
           this.initError = { body, errorType: errorTypeOf(body, errorType) };
           // the runtime must exit now; one that does not is stopped
@@ -372,6 +378,7 @@ export class FunctionInstance {
         timer: null,
         delivered: false,
         done: false,
+        stream: null,
       };
       if (this.state === 'DEAD') return this.failCurrent();
       if (this.waitingNext) this.deliver();
@@ -437,6 +444,43 @@ export class FunctionInstance {
     return true;
   }
 
+  /** The invocation's response starts streaming (runtime-api-stream.ts). */
+  private streamStart(requestId: string, contentType: string): boolean {
+    const cur = this.current;
+    if (!cur?.delivered || cur.done || cur.stream || cur.request.requestId !== requestId) return false;
+    cur.stream = { contentType, kept: [], keptBytes: 0 };
+    cur.request.stream?.start(contentType);
+    return true;
+  }
+
+  /** Bytes of a streamed response: to the request's sink, else kept as the body (up to a buffered response's limit). */
+  private streamChunk(requestId: string, chunk: Buffer): void | Promise<void> {
+    const cur = this.current;
+    if (!cur?.stream || cur.done || cur.request.requestId !== requestId) return;
+    if (cur.request.stream) return cur.request.stream.write(chunk);
+    cur.stream.keptBytes += chunk.length;
+    if (cur.stream.keptBytes <= MAX_RESPONSE_BYTES) cur.stream.kept.push(Buffer.from(chunk));
+    else cur.stream.kept = [];
+  }
+
+  private streamEnd(requestId: string, end: StreamedError | null | 'TOO_LARGE'): void {
+    const cur = this.current;
+    if (!cur?.stream) return;
+    // without a sink the whole response must fit where a buffered one does
+    const limit = cur.request.stream ? MAX_STREAMED_RESPONSE_BYTES : MAX_RESPONSE_BYTES;
+    if (end === 'TOO_LARGE' || cur.stream.keptBytes > limit) {
+      const doc = {
+        errorMessage: `Response payload size exceeded maximum allowed payload size (${limit} bytes).`,
+        errorType: 'Function.ResponseSizeTooLarge',
+      };
+      this.finish(requestId, 'RESPONSE_TOO_LARGE', Buffer.from(JSON.stringify(doc)), doc.errorType, null);
+      // cut mid-write, its handler may never come back for the next event: the instance goes
+      if (end === 'TOO_LARGE') this.kill('STOP');
+    } else if (end) {
+      this.finish(requestId, 'FUNCTION_ERROR', end.body, errorTypeOf(end.body, end.errorType), end.errorType);
+    } else this.finish(requestId, 'RESPONSE', Buffer.concat(cur.stream.kept), null, null);
+  }
+
   private complete(kind: OutcomeKind, body: Buffer, errorType: string | null, errorKind: string | null): void {
     const cur = this.current!;
     const durationMs = cur.delivered ? performance.now() - cur.startedHr : 0;
@@ -468,6 +512,7 @@ export class FunctionInstance {
       startedAt: cur.startedAt,
       endedAt: new Date(),
       logs: cur.logs,
+      streamContentType: cur.stream?.contentType ?? null,
     });
   }
 

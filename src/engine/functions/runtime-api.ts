@@ -12,11 +12,13 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
+import { ChunkedBodyReader, isStreamingMode, MAX_STREAMED_RESPONSE_BYTES, type StreamedBodyEnd } from './runtime-api-stream.js';
 
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
 const MAX_ERROR_BYTES = 1024 * 1024;
 const MAX_HEAD_BYTES = 64 * 1024;
 const PREFIX = '/2018-06-01/runtime/';
+const RESPONSE_PATH = /^\/2018-06-01\/runtime\/invocation\/([^/]+)\/response$/;
 
 export interface NextEvent {
   requestId: string;
@@ -35,6 +37,24 @@ export interface RuntimeApiHandlers {
   responseTooLarge(requestId: string): boolean;
   error(requestId: string, body: Buffer, errorType: string | null): boolean;
   initError(body: Buffer, errorType: string | null): void;
+  /** a streamed response begins (runtime-api-stream.ts); false: no such invocation */
+  streamStart(requestId: string, contentType: string): boolean;
+  /** its next bytes; a promise holds the runtime back until it settles */
+  streamChunk(requestId: string, chunk: Buffer): void | Promise<void>;
+  /** it ended: whole (error null), with the runtime's error from the trailers, or over the limit */
+  streamEnd(requestId: string, end: StreamedError | null | 'TOO_LARGE'): void;
+}
+
+/** A failure told in a streamed response's trailers. */
+export interface StreamedError {
+  errorType: string | null;
+  body: Buffer;
+}
+
+/** Where a streamed request body goes, and the answer once it ended (or a refusal instead). */
+interface StreamTarget {
+  data(chunk: Buffer): void | Promise<void>;
+  end(how: StreamedBodyEnd): Buffer;
 }
 
 /**
@@ -102,10 +122,13 @@ class Connection {
   /** bytes still to drop of a body over its limit, and the request they belong to */
   private skip = 0;
   private skipped: Request | null = null;
+  /** a streamed response being read */
+  private stream: ChunkedBodyReader | null = null;
 
   constructor(
     private readonly socket: Socket,
     private readonly route: (req: Request) => Promise<Buffer>,
+    private readonly streamTo: (req: Request) => StreamTarget | Buffer,
   ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
@@ -118,6 +141,10 @@ class Connection {
   }
 
   private receive(chunk: Buffer): void {
+    if (this.stream) {
+      this.stream.push(chunk);
+      return;
+    }
     if (this.skip > 0) {
       const n = Math.min(this.skip, chunk.length);
       this.skip -= n;
@@ -195,7 +222,12 @@ class Connection {
     const limit = target.startsWith(`${PREFIX}invocation/`) && target.endsWith('/response') ? MAX_RESPONSE_BYTES : MAX_ERROR_BYTES;
     const start = end + 4;
     const req: Request = { method, path: target, headers, body: null, close };
-    if (/chunked/i.test(headers.get('transfer-encoding') ?? '')) {
+    const chunked = /chunked/i.test(headers.get('transfer-encoding') ?? '');
+    if (chunked && method === 'POST' && isStreamingMode(headers) && RESPONSE_PATH.test(target)) {
+      this.openStream(req, this.buf.subarray(start));
+      return null;
+    }
+    if (chunked) {
       const parts: Buffer[] = [];
       let size = 0;
       let at = start;
@@ -247,6 +279,30 @@ class Connection {
     return req;
   }
 
+  /** A streamed response: its body goes on as it comes (runtime-api-stream.ts), answered at its end. */
+  private openStream(req: Request, bytes: Buffer): void {
+    this.buf = EMPTY;
+    const target = this.streamTo(req);
+    if (Buffer.isBuffer(target)) {
+      this.write(target, true);
+      return;
+    }
+    this.continueIfAsked(req.headers);
+    this.busy = true;
+    this.stream = new ChunkedBodyReader(this.socket, MAX_STREAMED_RESPONSE_BYTES, target.data, (how) => {
+      this.stream = null;
+      this.busy = false;
+      this.continued = false;
+      const answer = target.end(how);
+      // a body cut short by us: the rest of it is not read, the connection goes
+      if (how.kind !== 'END') return this.write(answer, true);
+      this.buf = how.rest;
+      this.write(answer, req.close);
+      this.pump();
+    });
+    this.stream.push(bytes);
+  }
+
   /** More of the body is needed. curl waits (up to a second) for "100 Continue" before sending a large one. */
   private awaitBody(headers: Map<string, string>, start: number, limit: number): null {
     // a chunked body is kept until it ends: past the limit (and some slack) the connection goes
@@ -278,7 +334,12 @@ export class RuntimeApiServer {
     this.server = net.createServer((socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
-      const serve = () => new Connection(socket, (req) => this.route(req));
+      const serve = () =>
+        new Connection(
+          socket,
+          (req) => this.route(req),
+          (req) => this.streamTarget(req),
+        );
       if (this.allowedUid === null) return serve();
       // nothing of the connection is read until its peer is known (its bytes wait in the kernel)
       const allowed = this.allowedUid;
@@ -305,6 +366,44 @@ export class RuntimeApiServer {
     this.server.close();
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
+  }
+
+  /** A streamed response's receiver: the invocation's, or a refusal when there is none. */
+  private streamTarget(req: Request): StreamTarget | Buffer {
+    let requestId: string;
+    try {
+      requestId = decodeURIComponent(RESPONSE_PATH.exec(req.path)![1]!);
+    } catch {
+      return json(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' }, true);
+    }
+    if (!this.handlers.streamStart(requestId, req.headers.get('content-type') || 'application/octet-stream'))
+      return json(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' }, true);
+    return {
+      data: (chunk) => this.handlers.streamChunk(requestId, chunk),
+      end: (how) => {
+        if (how.kind === 'TOO_LARGE') {
+          this.handlers.streamEnd(requestId, 'TOO_LARGE');
+          return json(
+            413,
+            {
+              errorMessage: `Exceeded maximum allowed payload size (${MAX_STREAMED_RESPONSE_BYTES} bytes).`,
+              errorType: 'RequestEntityTooLarge',
+            },
+            true,
+          );
+        }
+        if (how.kind === 'MALFORMED') {
+          const doc = { errorMessage: 'malformed chunked body', errorType: 'InvalidRequest' };
+          this.handlers.streamEnd(requestId, { errorType: 'Runtime.InvalidResponseStream', body: Buffer.from(JSON.stringify(doc)) });
+          return json(400, doc, true);
+        }
+        const errorType = how.trailers.get('lambda-runtime-function-error-type') || null;
+        const errorBody = how.trailers.get('lambda-runtime-function-error-body');
+        const failed = errorType !== null || errorBody !== undefined;
+        this.handlers.streamEnd(requestId, failed ? { errorType, body: Buffer.from(errorBody ?? '', 'base64') } : null);
+        return json(202, { status: 'OK' }, req.close);
+      },
+    };
   }
 
   private async route(req: Request): Promise<Buffer> {

@@ -49,6 +49,16 @@ export interface InvokeRequest {
   payload: Buffer;
   invokedFunctionArn: string;
   clientContext?: string;
+  /** where a streamed response goes as it is written (without one, it is kept as the outcome's body) */
+  stream?: ResponseStreamSink;
+}
+
+/** The receiver of a streamed response (the Runtime API's streaming response mode). */
+export interface ResponseStreamSink {
+  /** the runtime began streaming, with this Content-Type */
+  start(contentType: string): void;
+  /** the next bytes; while a returned promise is pending the runtime's following bytes wait (backpressure) */
+  write(chunk: Buffer): void | Promise<void>;
 }
 
 export type LogStreamName = 'STDOUT' | 'STDERR' | 'SYSTEM';
@@ -77,6 +87,9 @@ export interface InvokeOutcome {
   endedAt: Date;
   /** this invocation's log, START to REPORT, as Lambda frames it */
   logs: RuntimeLogLine[];
+  /** the Content-Type of a streamed response (null: the runtime answered in one piece); its bytes went
+   *  to the request's sink, or are the body when it had none */
+  streamContentType?: string | null;
 }
 
 export interface FunctionRuntime {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { readResponse } from './http-response.mjs';
+import { installAwsLambdaGlobal, isStreamingHandler, streamResponse } from './response-stream.mjs';
 
 const [host, port] = String(process.env.AWS_LAMBDA_RUNTIME_API).split(':');
 const BASE = '/2018-06-01/runtime';
@@ -186,6 +187,7 @@ function invokeHandler(handler, event, context) {
 // connected before the handler loads: the Runtime API checks who connects (a read of the host's
 // connection table) while the handler is imported, not after
 client.connect();
+installAwsLambdaGlobal();
 let handler;
 try {
   handler = await loadHandler();
@@ -194,6 +196,26 @@ try {
   console.error(`${doc.errorType}: ${doc.errorMessage}`);
   await request('POST', '/init/error', JSON.stringify(doc), { 'Lambda-Runtime-Function-Error-Type': doc.errorType });
   process.exit(1);
+}
+
+/**
+ * One invocation of a streamified handler (response-stream.mjs); returns the next event. A
+ * failure before the first byte is an ordinary invocation error.
+ * @param {Function} streamingHandler
+ * @param {string} requestId
+ * @param {unknown} event
+ * @param {object} context
+ */
+async function invokeStreaming(streamingHandler, requestId, event, context) {
+  const path = `${BASE}/invocation/${requestId}/response`;
+  const early = await streamResponse(streamingHandler, event, context, { host, port: Number(port), path }, errorDoc);
+  if (early) {
+    const doc = errorDoc(early.failed);
+    console.error(`${doc.errorType}: ${doc.errorMessage}`);
+    await request('POST', `/invocation/${requestId}/error`, JSON.stringify(doc), { 'Lambda-Runtime-Function-Error-Type': 'Unhandled' });
+  }
+  currentRequestId = undefined;
+  return request('GET', '/invocation/next');
 }
 
 const fixed = {
@@ -227,6 +249,10 @@ for (;;) {
     event = next.body === '' ? null : JSON.parse(next.body);
   } catch {
     event = next.body;
+  }
+  if (isStreamingHandler(handler)) {
+    next = await invokeStreaming(handler, requestId, event, context);
+    continue;
   }
   let body;
   let failed = false;

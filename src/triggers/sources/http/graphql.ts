@@ -15,6 +15,17 @@ export enum HttpAuthType {
   NONE = 'NONE',
   API_KEY = 'API_KEY',
 }
+export enum InvokeMode {
+  BUFFERED = 'BUFFERED',
+  RESPONSE_STREAM = 'RESPONSE_STREAM',
+}
+registerEnumType(InvokeMode, {
+  name: 'InvokeMode',
+  description:
+    "A function URL's invoke mode (Lambda's): BUFFERED sends the response once the function returns (6 MB at most); " +
+    'RESPONSE_STREAM sends it as a function wrapped in awslambda.streamifyResponse writes it (20 MB at most), status and ' +
+    "headers from its awslambda.HttpResponseStream metadata; a function that isn't streamified is answered buffered",
+});
 registerEnumType(HttpRouteMethod, {
   name: 'HttpRouteMethod',
   description: 'ANY matches every method a more specific route of the same path does not take',
@@ -41,6 +52,8 @@ export class HttpSourceInput {
   @Field(() => String, { description: 'e.g. /items/{id} or /files/{path+} (a greedy last parameter)' }) path!: string;
   @Field(() => HttpAuthType, { nullable: true, description: 'default NONE' }) auth?: HttpAuthType | null;
   @Field(() => CorsInput, { nullable: true }) cors?: CorsInput | null;
+  @Field(() => InvokeMode, { nullable: true, description: 'function URL routes only (ANY /fn/…); default BUFFERED' })
+  invokeMode?: InvokeMode | null;
 }
 
 @ObjectType()
@@ -62,6 +75,7 @@ export class HttpSource {
   @Field(() => String, { description: 'where it is served (path parameters left in braces)' }) url!: string;
   @Field(() => Cors, { nullable: true }) cors!: Cors | null;
   @Field(() => Boolean, { description: 'a function URL (ANY /fn/<function>[:<qualifier>]/{proxy+})' }) functionUrl!: boolean;
+  @Field(() => InvokeMode, { description: 'BUFFERED but for function URLs created with RESPONSE_STREAM' }) invokeMode!: InvokeMode;
 }
 
 @InputType({ description: 'A function URL: an HTTP trigger with the route ANY /fn/<function>[:<qualifier>]/{proxy+}' })
@@ -74,6 +88,7 @@ export class CreateFunctionUrlInput {
   qualifier?: string | null;
   @Field(() => HttpAuthType) auth!: HttpAuthType;
   @Field(() => CorsInput, { nullable: true }) cors?: CorsInput | null;
+  @Field(() => InvokeMode, { nullable: true, description: 'default BUFFERED' }) invokeMode?: InvokeMode | null;
   @Field(() => String, { nullable: true, description: "the trigger's name (default <function>-url, or <function>-<qualifier>-url)" }) name?:
     | string
     | null;

@@ -12,7 +12,8 @@ import { HTTP_TRIGGER_PREFIX, type HttpRoute, type HttpRouteService } from './ro
 import { corsResponseHeaders, preflightHeaders } from './cors.js';
 import { buildHttpEvent } from './event.js';
 import { replyFor, Replies, type HttpReply } from './result.js';
-import { PayloadLimits, type InvocationService } from '../../../functions/invocations.js';
+import { StreamedReply } from './stream-reply.js';
+import { PayloadLimits, type InvocationService, type InvokeResult } from '../../../functions/invocations.js';
 
 const INVOKE_HTTP_ACTION = 'triggers:InvokeHttp';
 
@@ -65,6 +66,21 @@ export function httpTriggerHandler(authenticate: Authenticate, invocations: Invo
   const limit = PayloadLimits.syncBytes;
 
   function send(req: http.IncomingMessage, res: http.ServerResponse, reply: HttpReply, requestId: string, route: HttpRoute | null): void {
+    // 204 and 304 have no body: a function's is dropped, and a Content-Length would misstate it
+    const bodyless = reply.status === 204 || reply.status === 304;
+    writeHead(req, res, reply, requestId, route, bodyless ? null : reply.body.length);
+    res.end(bodyless ? undefined : reply.body);
+  }
+
+  /** The response's head; `length` null: no Content-Length (no body, or a streamed one). */
+  function writeHead(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    reply: Omit<HttpReply, 'body'>,
+    requestId: string,
+    route: HttpRoute | null,
+    length: number | null,
+  ): void {
     if (reply.reason) {
       // a function's bad result or failure is for its developer to see in the log; refusals are routine
       log[reply.status >= 500 ? 'warn' : 'debug'](
@@ -80,14 +96,11 @@ export function httpTriggerHandler(authenticate: Authenticate, invocations: Invo
       headers.push(k, v);
     }
     if (cors) for (const [k, v] of cors) headers.push(k, v);
-    // 204 and 304 have no body: a function's is dropped, and a Content-Length would misstate it
-    const bodyless = reply.status === 204 || reply.status === 304;
-    if (!bodyless) headers.push('content-length', String(reply.body.length));
+    if (length !== null) headers.push('content-length', String(length));
     headers.push('apigw-requestid', requestId);
     // a body we did not read (refused early) is not worth reading: close the connection instead
     if (!req.complete && hasBody(req)) headers.push('connection', 'close');
     res.writeHead(reply.status, headers);
-    res.end(bodyless ? undefined : reply.body);
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -149,6 +162,7 @@ export function httpTriggerHandler(authenticate: Authenticate, invocations: Invo
         dropHeaders: route.auth === 'API_KEY' ? ['authorization'] : undefined,
       },
     );
+    if (route.invokeMode === 'RESPONSE_STREAM') return stream(req, res, route, requestId, event);
     let reply: HttpReply;
     try {
       const result = await invocations.invoke({
@@ -167,6 +181,47 @@ export function httpTriggerHandler(authenticate: Authenticate, invocations: Invo
       reply = replyForInvokeError(err);
       if (!(err instanceof AppError)) log.error({ err, requestId, trigger: route.triggerName }, 'HTTP trigger invocation failed');
     }
+    send(req, res, reply, requestId, route);
+  }
+
+  /**
+   * A RESPONSE_STREAM function URL (stream-reply.ts): a streamified function's bytes go out as it
+   * writes them; a function that answers in one piece is answered as a buffered URL would be.
+   */
+  async function stream(req: http.IncomingMessage, res: http.ServerResponse, route: HttpRoute, requestId: string, event: unknown) {
+    const streamed = new StreamedReply(
+      res,
+      (head) => writeHead(req, res, head, requestId, route, null),
+      (reply) => send(req, res, reply, requestId, route),
+    );
+    let result: InvokeResult;
+    try {
+      result = await invocations.invoke({
+        functionName: route.functionName,
+        qualifier: route.qualifier,
+        payload: event,
+        trigger: { id: route.triggerId, eventId: requestId },
+        stream: streamed,
+      });
+    } catch (err) {
+      if (!(err instanceof AppError)) log.error({ err, requestId, trigger: route.triggerName }, 'HTTP trigger invocation failed');
+      if (streamed.headersSent) res.destroy();
+      else send(req, res, replyForInvokeError(err), requestId, route);
+      return;
+    }
+    const failed = result.functionError !== null;
+    if (result.streamContentType !== null && !streamed.began) {
+      // streamed on a joined host, whose instances keep the bytes (its response came whole)
+      streamed.start(result.streamContentType);
+      await streamed.write(Buffer.from(result.invocation.response ?? ''));
+    }
+    if (result.streamContentType !== null && (!failed || streamed.headersSent)) return streamed.end(failed);
+    const reply = replyFor({
+      payload: result.payload,
+      response: result.invocation.response,
+      functionError: result.functionError,
+      errorType: result.invocation.errorType,
+    });
     send(req, res, reply, requestId, route);
   }
 

@@ -1,7 +1,7 @@
 // HTTP triggers in GraphQL: Trigger.http, createFunctionUrl and Function.url.
 import { Arg, Authorized, Ctx, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { LambdaFunction } from '../../../functions/graphql.js';
-import { CreateFunctionUrlInput, HttpSource, type HttpAuthType, type HttpRouteMethod } from './graphql.js';
+import { CreateFunctionUrlInput, HttpSource, type HttpAuthType, type HttpRouteMethod, type InvokeMode } from './graphql.js';
 import { CreateFunctionUrlPayload, Trigger } from '../../graphql.js';
 import { FUNCTION_URL_PREFIX, type HttpTriggerConfig } from './source.js';
 import type { Context } from '../../../platform/graphql/context.js';
@@ -25,6 +25,7 @@ export class HttpTriggerResolver {
       url: this.httpRoutes.urlOf(config.path),
       cors: config.cors,
       functionUrl,
+      invokeMode: (config.invokeMode ?? 'BUFFERED') as InvokeMode,
     };
   }
 

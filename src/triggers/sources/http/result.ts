@@ -122,6 +122,26 @@ function structured(doc: Record<string, unknown>): HttpReply {
   return { status: statusCode, headers: out, body: bytes };
 }
 
+/**
+ * The status and headers of a streamed response, from the metadata prelude a function writes with
+ * awslambda.HttpResponseStream.from (`{statusCode, headers, cookies}` as JSON; statusCode 200 when absent).
+ */
+export function preludeReply(text: string): HttpReply {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return Replies.badGateway("the function's response stream metadata is not JSON");
+  }
+  if (!isObject(doc)) return Replies.badGateway("the function's response stream metadata is not an object");
+  try {
+    return structured({ ...doc, statusCode: doc.statusCode ?? 200, body: null, isBase64Encoded: null });
+  } catch (err) {
+    if (err instanceof InvalidResponse) return Replies.badGateway(`the function's response stream metadata is not valid: ${err.message}`);
+    throw err;
+  }
+}
+
 export function replyFor(outcome: FunctionOutcome): HttpReply {
   if (outcome.functionError) {
     if (outcome.errorType === 'Sandbox.Timedout') return Replies.timeout('the function timed out');

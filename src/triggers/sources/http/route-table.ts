@@ -10,7 +10,7 @@ import { requireFunctionName, requireQualifier } from '../../../functions/functi
 import type { CorsConfig } from './cors.js';
 import { RouteTable, routeTemplate, type RouteMatch, type RouteTemplate } from './route-keys.js';
 import type { TriggerService } from '../../service.js';
-import { FUNCTION_URL_PREFIX, functionUrlPath, type HttpAuth, type HttpTriggerConfig } from './source.js';
+import { FUNCTION_URL_PREFIX, functionUrlPath, type HttpAuth, type HttpTriggerConfig, type InvokeMode } from './source.js';
 import type { TriggerRow } from '../../tables.js';
 
 export interface HttpRoute {
@@ -20,6 +20,7 @@ export interface HttpRoute {
   qualifier: string;
   auth: HttpAuth;
   cors: CorsConfig | null;
+  invokeMode: InvokeMode;
   template: RouteTemplate;
 }
 
@@ -34,6 +35,7 @@ export interface FunctionUrlInput {
   auth: HttpAuth;
   cors?: unknown;
   name?: string | null;
+  invokeMode?: InvokeMode | null;
 }
 
 export class HttpRouteService {
@@ -88,7 +90,7 @@ export class HttpRouteService {
         name,
         functionName,
         qualifier,
-        http: { method: 'ANY', path, auth: input.auth, cors: input.cors },
+        http: { method: 'ANY', path, auth: input.auth, cors: input.cors, invokeMode: input.invokeMode },
       });
     } catch (err) {
       if (!(err instanceof AppError) || !err.field?.startsWith('http.')) throw err;
@@ -158,6 +160,7 @@ export class HttpRouteService {
         qualifier: row.qualifier,
         auth: config.auth,
         cors: config.cors ?? null,
+        invokeMode: config.invokeMode ?? 'BUFFERED',
         template,
       };
       if (!table.add(template, route))

@@ -8,6 +8,8 @@ import { routeHolder, saveRoute } from './queries.js';
 import type { TriggerSourceKind } from '../types.js';
 
 export type HttpAuth = 'NONE' | 'API_KEY';
+/** A function URL's invoke mode, as Lambda names it: RESPONSE_STREAM sends the response as the function writes it. */
+export type InvokeMode = 'BUFFERED' | 'RESPONSE_STREAM';
 
 /** What an HTTP trigger stores as its config. */
 export interface HttpTriggerConfig {
@@ -15,6 +17,8 @@ export interface HttpTriggerConfig {
   path: string;
   auth: HttpAuth;
   cors: CorsConfig | null;
+  /** function URLs only (absent: BUFFERED) */
+  invokeMode?: InvokeMode;
 }
 
 /** Function URLs are routes of this shape: `ANY /fn/<function>[:<qualifier>]/{proxy+}`. */
@@ -23,6 +27,7 @@ export const functionUrlPath = (functionName: string, qualifier?: string | null)
   `${FUNCTION_URL_PREFIX}${functionName}${qualifier && qualifier !== '$LATEST' ? `:${qualifier}` : ''}/{proxy+}`;
 
 const AUTH_TYPES: HttpAuth[] = ['NONE', 'API_KEY'];
+const INVOKE_MODES: InvokeMode[] = ['BUFFERED', 'RESPONSE_STREAM'];
 // the field the route is reported under (saved() is not told the input's field)
 const PATH_FIELD = 'http.path';
 
@@ -31,6 +36,7 @@ interface HttpSourceInput {
   path?: unknown;
   auth?: unknown;
   cors?: unknown;
+  invokeMode?: unknown;
 }
 
 export const httpSource: TriggerSourceKind<HttpTriggerConfig> = {
@@ -44,7 +50,18 @@ export const httpSource: TriggerSourceKind<HttpTriggerConfig> = {
     routeTemplate(method, input.path, `${field}.path`);
     const auth = (input.auth ?? 'NONE') as HttpAuth;
     if (!AUTH_TYPES.includes(auth)) throw badInput(`${field}.auth`, `must be one of ${AUTH_TYPES.join(', ')}`);
-    return { method, path: input.path, auth, cors: parseCors(input.cors as CorsInputShape | null, `${field}.cors`) };
+    const invokeMode = (input.invokeMode ?? 'BUFFERED') as InvokeMode;
+    if (!INVOKE_MODES.includes(invokeMode)) throw badInput(`${field}.invokeMode`, `must be one of ${INVOKE_MODES.join(', ')}`);
+    // Lambda streams through function URLs only (API Gateway routes are buffered)
+    if (invokeMode !== 'BUFFERED' && !input.path.startsWith(FUNCTION_URL_PREFIX))
+      throw badInput(`${field}.invokeMode`, 'RESPONSE_STREAM is for function URLs (createFunctionUrl)');
+    return {
+      method,
+      path: input.path,
+      auth,
+      cors: parseCors(input.cors as CorsInputShape | null, `${field}.cors`),
+      ...(invokeMode === 'BUFFERED' ? {} : { invokeMode }),
+    };
   },
   async saved(tx, trigger) {
     const config = trigger.config as unknown as HttpTriggerConfig;
