@@ -147,8 +147,10 @@ describe('topics', () => {
         Timestamp: expect.stringMatching(/Z$/),
         SignatureVersion: '2',
         Signature: expect.any(String),
-        SigningCertURL: '',
-        UnsubscribeURL: '',
+        SigningCertURL: `${server.url}/SimpleNotificationService.pem`,
+        UnsubscribeURL: expect.stringMatching(
+          new RegExp(`^${server.url}/\\?Action=Unsubscribe&SubscriptionArn=arn%3Aaws%3Asns%3Alocal%3A000000000000%3Afan%3A`),
+        ),
         MessageAttributes: { region: { Type: 'String', Value: 'us' }, tags: { Type: 'String.Array', Value: '["x"]' } },
       });
       expect(envelope.messageAttributes).toEqual([]);
