@@ -257,7 +257,15 @@ export class TopicService {
     return this.sql.begin(async (tx) => {
       const topic = await q.shareTopic(tx, input.topicName);
       if (!topic) throw notFound('topic', input.topicName, 'topicName');
-      const notification: Notification = { messageId, topic, subject: input.subject ?? null, message, timestamp: new Date(), attributes, serverUrl: this.address.publicUrl };
+      const notification: Notification = {
+        messageId,
+        topic,
+        subject: input.subject ?? null,
+        message,
+        timestamp: new Date(),
+        attributes,
+        serverUrl: this.address.publicUrl,
+      };
       const byName = Object.fromEntries(attributes.map((a) => [a.name, a]));
       let deliveries = await this.functionSubscribers.deliver(tx, notification);
       const subs = (await q.queueSubscriptionsOfTopics(tx, [topic.id])).filter((sub) =>
