@@ -32,7 +32,8 @@ ENV NODE_ENV=production \
 # STOP_AGENTS_ON_EXIT: node agents can't outlive their container, so `docker stop` stops them (and
 # their steps) in order instead of leaving that to the container runtime's SIGKILL.
 WORKDIR /app
-# boto3 for PYTHON311 functions, as Lambda's runtime includes it (npm run functions:install)
+# boto3 for PYTHON311 functions and the AWS SDK for JavaScript v3 for NODEJS20 ones, as Lambda's runtimes include
+# them (npm run functions:install)
 COPY scripts/functions-install.sh ./scripts/functions-install.sh
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3-pip \

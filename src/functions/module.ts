@@ -51,6 +51,7 @@ export class FunctionsModule implements Module {
       {
         pythonCommand: config.functionPython,
         pythonSdkDir: config.functionPythonSdkDir,
+        nodeSdkDir: config.functionNodeSdkDir,
         tool: platform.sandboxTool,
         spares: config.functionSpareSandboxes,
         debug: (msg) => log.debug(msg),

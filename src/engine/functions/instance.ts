@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RuntimeApiServer, type NextEvent } from './runtime-api.js';
 import type { LimitGroup } from '../sandbox/limits.js';
-import type { Sandbox } from './sandbox.js';
+import { nodePath, type Sandbox } from './sandbox.js';
 import type { Spare } from './spares.js';
 import type { InstanceSpec, InvokeOutcome, InvokeRequest, LineSink, OutcomeKind, RuntimeLogLine } from './types.js';
 
@@ -239,6 +239,7 @@ export class FunctionInstance {
       // V8's heap stays under the function's memory (the rest is code, buffers and the runtime)
       const heapMb = Math.max(32, Math.floor(spec.memoryMb * 0.85));
       args = [`--max-old-space-size=${heapMb}`, '--no-warnings', path.join(paths.runtimeDir, 'node-bootstrap.mjs')];
+      env.NODE_PATH = nodePath(spec.environment.NODE_PATH, paths);
     } else if (spec.runtime === 'PYTHON311') {
       if (!this.sandbox.interpreters.python)
         throw new Error(

@@ -40,6 +40,8 @@ export const TASK_ROOT = '/var/task';
 export const RUNTIME_DIR = '/var/runtime';
 /** where a confined instance sees the runtime's Python packages (boto3), as on Lambda */
 const PYTHON_SDK_PATH = '/var/lang/lib/python3.11/site-packages';
+/** where a confined instance sees the runtime's Node modules (the AWS SDK for JavaScript v3), as on Lambda */
+const NODE_SDK_PATH = `${RUNTIME_DIR}/node_modules`;
 // the host's system directories, which the sandbox repeats read-only (confine.js)
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc'];
 
@@ -78,6 +80,9 @@ export interface SandboxOptions {
   /** the AWS SDK for Python (boto3) that PYTHON311 instances import, as Lambda's runtime has it (a
    *  `pip install --target` directory; absent: none) */
   pythonSdkDir?: string | null;
+  /** the AWS SDK for JavaScript v3 that NODEJS20 instances import, as Lambda's runtime has it (a directory
+   *  with the packages in its node_modules; absent: none) */
+  nodeSdkDir?: string | null;
   /** bubblewrap and setpriv; null runs instances unconfined (SANDBOX=off) */
   tool: SandboxTool | null;
   /** spare sandboxes kept started for cold starts (0: none; see spares.ts) */
@@ -93,6 +98,16 @@ export interface InstancePaths {
   tmp: string;
   /** the runtime's Python packages (null: none on this host) */
   pythonSdk: string | null;
+  /** the runtime's Node modules, a node_modules directory (null: none on this host) */
+  nodeSdk: string | null;
+}
+
+/**
+ * A Node instance's NODE_PATH, in Lambda's order: the function's own setting, the runtime's modules
+ * (the AWS SDK), the runtime and the code (the bootstrap applies it to ES modules too).
+ */
+export function nodePath(own: string | undefined, paths: InstancePaths): string {
+  return [own, paths.nodeSdk, paths.runtimeDir, paths.taskRoot].filter(Boolean).join(':');
 }
 
 /** How to start one instance's runtime process. */
@@ -134,6 +149,7 @@ export class Sandbox {
   private readonly codeBytes = new Map<string, number>();
   private found: Interpreters | null = null;
   private sdkFound: boolean | null = null;
+  private nodeSdkFound: boolean | null = null;
   private nextUid: number;
   private readonly preparing = new Map<string, Promise<string>>();
   private pythonEntry: Promise<string> | null = null;
@@ -209,6 +225,8 @@ export class Sandbox {
       await fsp.copyFile(path.join(BOOTSTRAP_DIR, file), path.join(this.runtimeDir, file));
       await fsp.chmod(path.join(this.runtimeDir, file), 0o644);
     }
+    // the mount point of the runtime's Node modules (NODE_SDK_PATH): the runtime dir is mounted read-only
+    await fsp.mkdir(path.join(this.runtimeDir, 'node_modules'), { recursive: true, mode: 0o755 });
     await fsp.chmod(this.runtimeDir, 0o755);
     const spares = this.options.spares ?? 0;
     if (this.tool && spares > 0) {
@@ -356,6 +374,7 @@ export class Sandbox {
       { type: 'ro-bind', source: taskSource, target: TASK_ROOT },
       { type: 'ro-bind', source: this.runtimeDir, target: RUNTIME_DIR },
       ...(this.pythonSdkDir ? [{ type: 'ro-bind' as const, source: this.pythonSdkDir, target: PYTHON_SDK_PATH }] : []),
+      ...(this.nodeSdkModules ? [{ type: 'ro-bind' as const, source: this.nodeSdkModules, target: NODE_SDK_PATH }] : []),
       { type: 'tmpfs', target: '/tmp', sizeBytes: ephemeralStorageMb * 1024 * 1024, mode: 0o1777 },
       // reserved for layers: empty, and read-only as the rest of the sandbox's root
       { type: 'dir', target: '/opt', mode: 0o755 },
@@ -393,14 +412,22 @@ export class Sandbox {
     return this.sdkFound ? dir! : null;
   }
 
-  /** Where an instance finds its code, the runtime, its /tmp and the runtime's Python packages (an unconfined one gets host dirs). */
+  /** The runtime's Node modules (the node_modules of FUNCTION_NODE_SDK_DIR), if this host has them. */
+  get nodeSdkModules(): string | null {
+    const dir = this.options.nodeSdkDir;
+    this.nodeSdkFound ??= dir ? fs.existsSync(path.join(dir, 'node_modules', '@aws-sdk')) : false;
+    return this.nodeSdkFound ? path.join(dir!, 'node_modules') : null;
+  }
+
+  /** Where an instance finds its code, the runtime, its /tmp and the runtime's SDKs (an unconfined one gets host dirs). */
   async paths(instanceId: string, uid: number, gid: number, codeDir: string, confined: boolean): Promise<InstancePaths> {
     const pythonSdk = this.pythonSdkDir === null ? null : confined ? PYTHON_SDK_PATH : this.pythonSdkDir;
-    if (confined) return { taskRoot: TASK_ROOT, runtimeDir: RUNTIME_DIR, tmp: '/tmp', pythonSdk };
+    const nodeSdk = this.nodeSdkModules === null ? null : confined ? NODE_SDK_PATH : this.nodeSdkModules;
+    if (confined) return { taskRoot: TASK_ROOT, runtimeDir: RUNTIME_DIR, tmp: '/tmp', pythonSdk, nodeSdk };
     const tmp = path.join(this.root, 'tmp', instanceId);
     await fsp.mkdir(tmp, { mode: 0o700 });
     if (this.isolated) await fsp.chown(tmp, uid, gid);
-    return { taskRoot: codeDir, runtimeDir: this.runtimeDir, tmp, pythonSdk };
+    return { taskRoot: codeDir, runtimeDir: this.runtimeDir, tmp, pythonSdk, nodeSdk };
   }
 
   /** An unconfined instance's /tmp: its own to write, so removed without following a link it made. */

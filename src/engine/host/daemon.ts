@@ -44,8 +44,8 @@ export interface HostDaemonOptions {
   description: HostDescription;
   /** SANDBOX=off: tenant code runs unconfined (development only) */
   sandbox: boolean;
-  /** how function instances run here (FUNCTION_PYTHON, FUNCTION_PYTHON_SDK_DIR, FUNCTION_SPARE_SANDBOXES) */
-  functions?: { pythonCommand?: string; pythonSdkDir?: string | null; spares?: number };
+  /** how function instances run here (FUNCTION_PYTHON, FUNCTION_PYTHON_SDK_DIR, FUNCTION_NODE_SDK_DIR, FUNCTION_SPARE_SANDBOXES) */
+  functions?: { pythonCommand?: string; pythonSdkDir?: string | null; nodeSdkDir?: string | null; spares?: number };
   log: (line: string) => void;
 }
 
