@@ -112,6 +112,8 @@ export type CreateFunctionInput = {
   /** an API key with S3 credentials: its instances get them as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (with AWS_ENDPOINT_URL_S3), so AWS SDKs reach the buckets as that key; the caller must hold every action of that key */
   executionKeyId?: string | number | null | undefined;
   handler: string;
+  /** layer version ARNs, at most 5, in order: unpacked at /opt, a later layer replacing an earlier one's files; using one needs functions:GetLayerVersion */
+  layers?: Array<string> | null | undefined;
   /** 128–10240, default 128 */
   memoryMb?: number | null | undefined;
   name: string;
@@ -357,6 +359,8 @@ export type UpdateFunctionConfigurationInput = {
   executionKeyId?: string | number | null | undefined;
   functionName: string;
   handler?: string | null | undefined;
+  /** layer version ARNs, at most 5, in order: unpacked at /opt, a later layer replacing an earlier one's files; using one needs functions:GetLayerVersion; [] removes them */
+  layers?: Array<string> | null | undefined;
   memoryMb?: number | null | undefined;
   /** -1 removes the reservation */
   reservedConcurrency?: number | null | undefined;
