@@ -4,7 +4,7 @@
 // loader ignores it, so for an ES module handler this file is also a resolve hook: a bare specifier
 // the handler's own node_modules lack is looked up in each NODE_PATH directory in order. The hook
 // runs in Node's hooks thread, which costs a cold start tens of milliseconds: it is registered only
-// for ES module handlers, and only when NODE_PATH is set.
+// for ES module handlers, and only when NODE_PATH has a node_modules directory (layers', the SDK's).
 import fs from 'node:fs';
 import { register } from 'node:module';
 import path from 'node:path';
@@ -59,7 +59,8 @@ function isEsModule(file) {
 
 /** Before the handler `file` is imported: NODE_PATH for its ES module imports too. */
 export function useNodePath(/** @type {string} */ file) {
-  if (NODE_PATH.length > 0 && isEsModule(file)) register('./module-paths.mjs', import.meta.url, { data: { dirs: NODE_PATH } });
+  const modules = NODE_PATH.some((dir) => dir.endsWith('node_modules') && fs.existsSync(dir));
+  if (modules && isEsModule(file)) register('./module-paths.mjs', import.meta.url, { data: { dirs: NODE_PATH } });
 }
 
 /** An import error's message, with the one command to run when it is the AWS SDK that this host lacks. */
