@@ -39,7 +39,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends python3-pip \
     && sh scripts/functions-install.sh \
     && apt-get purge -y python3-pip && apt-get autoremove -y \
-    && rm -rf /root/.cache/pip /var/lib/apt/lists/*
+    && rm -rf /root/.cache/pip /root/.npm /var/lib/apt/lists/*
 # Spark: the README's install command (pyspark for the system's python3, the metastore's JDBC jar via mvn)
 COPY scripts/spark-install.sh ./scripts/spark-install.sh
 RUN if [ "$WITH_SPARK" = "true" ]; then \

@@ -129,12 +129,18 @@ describe('layers', () => {
       tool: 'tool from the layer',
     });
 
+    const published = (await server.data(`mutation { publishVersion(input: { functionName: "layered-node" }) { version { version } } }`))
+      .publishVersion.version.version;
+
     // the other order: the greeter's file wins
     await server.data(UPDATE_CONFIG, {
       input: { functionName: 'layered-node', layers: [other.layerVersionArn, greeterV1.layerVersionArn] },
     });
     await waitForActive(server, 'layered-node');
     expect((await call('layered-node')).which).toBe('greeter');
+    // the published version keeps the layers it was published with
+    const v1 = await invoke(server, { functionName: 'layered-node', qualifier: published, payload: {} });
+    expect(v1.payload.which).toBe('other');
   });
 
   it('a Python handler imports from a layer (python/ and python/lib/python3.11/site-packages)', async () => {
