@@ -7,7 +7,13 @@ import { fileURLToPath } from 'node:url';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'aws_event_models.py');
 
-export type AwsEventModel = 'S3Model' | 'SnsModel' | 'SqsModel' | 'EventBridgeModel' | 'APIGatewayProxyEventV2Model';
+export type AwsEventModel =
+  | 'S3Model'
+  | 'SnsModel'
+  | 'SnsNotificationModel'
+  | 'SqsModel'
+  | 'EventBridgeModel'
+  | 'APIGatewayProxyEventV2Model';
 
 /**
  * Validates an event with a Powertools model. `error` is the validation error (null when valid),
