@@ -12,7 +12,7 @@ import type { FunctionLayer, FunctionRuntimeName } from '../tables.js';
 import * as q from './queries.js';
 import type { LayerVersionRow } from './tables.js';
 
-export const LayerLimits = {
+const LayerLimits = {
   /** layers one function may list (Lambda's) */
   perFunction: 5,
   nameLength: 64,
