@@ -32,13 +32,14 @@ ENV NODE_ENV=production \
 # STOP_AGENTS_ON_EXIT: node agents can't outlive their container, so `docker stop` stops them (and
 # their steps) in order instead of leaving that to the container runtime's SIGKILL.
 WORKDIR /app
-# boto3 for PYTHON311 functions, as Lambda's runtime includes it (npm run functions:install)
+# boto3 for PYTHON311 functions and the AWS SDK for JavaScript v3 for NODEJS20 ones, as Lambda's runtimes include
+# them (npm run functions:install)
 COPY scripts/functions-install.sh ./scripts/functions-install.sh
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3-pip \
     && sh scripts/functions-install.sh \
     && apt-get purge -y python3-pip && apt-get autoremove -y \
-    && rm -rf /root/.cache/pip /var/lib/apt/lists/*
+    && rm -rf /root/.cache/pip /root/.npm /var/lib/apt/lists/*
 # Spark: the README's install command (pyspark for the system's python3, the metastore's JDBC jar via mvn)
 COPY scripts/spark-install.sh ./scripts/spark-install.sh
 RUN if [ "$WITH_SPARK" = "true" ]; then \

@@ -48,6 +48,7 @@ async function invokeInProcess(app: RunningApp, concurrency: number, port: strin
       rawQueryString: '',
       httpVersion: '1.1',
       sourceIp: '127.0.0.1',
+      localPort: Number(port),
       rawHeaders: ['content-type', 'application/json', 'content-length', '2', 'Host', `127.0.0.1:${port}`, 'Connection', 'keep-alive'],
     },
     Buffer.from('{}'),

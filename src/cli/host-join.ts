@@ -87,6 +87,7 @@ export async function hostJoin(argv: string[]): Promise<void> {
     functions: {
       pythonCommand: process.env.FUNCTION_PYTHON || 'python3',
       pythonSdkDir: process.env.FUNCTION_PYTHON_SDK_DIR || '/usr/local/share/emberplane/python-sdk',
+      nodeSdkDir: process.env.FUNCTION_NODE_SDK_DIR || '/usr/local/share/emberplane/node-sdk',
       spares: Number(process.env.FUNCTION_SPARE_SANDBOXES ?? 2) || 0,
     },
     log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),

@@ -11,6 +11,7 @@ import type {
   FunctionRow,
   FunctionRuntimeName,
   FunctionVersionRow,
+  FunctionLayer,
 } from './tables.js';
 import type { Principal } from '../platform/authorization.js';
 import { Channel, notify } from '../platform/notifications/channels.js';
@@ -82,6 +83,8 @@ export interface FunctionConfigurationInput {
   eventInvokeConfig?: EventInvokeConfigInput | null;
   /** an API key id ("" clears it on update) */
   executionKeyId?: string | null;
+  /** layer version ARNs, at most 5, in order ([] clears them on update) */
+  layers?: string[] | null;
 }
 
 export interface CreateFunctionInput extends FunctionConfigurationInput {
@@ -178,6 +181,7 @@ const configOf = (f: FunctionRow): FunctionConfig => ({
   codeSize: f.codeSize,
   description: f.description,
   executionKey: f.executionKey,
+  layers: f.layers,
 });
 
 /** `openEnv`: environments are stored encrypted (each time with a new IV), so they are compared opened */
@@ -192,6 +196,7 @@ const sameConfig = (a: FunctionConfig, b: FunctionConfig, openEnv: (env: Record<
       Object.entries(openEnv(c.environment)).sort(),
       c.codeSha256,
       c.executionKey?.keyId ?? null,
+      (c.layers ?? []).map((l) => l.arn),
     ]);
   return norm(a) === norm(b);
 };
@@ -210,6 +215,8 @@ export interface FunctionAccess {
   s3EndpointUrl(): string;
   /** an API key's S3 credentials for a function, if `caller` may hand them out (access module) */
   executionKey(caller: Principal, keyId: string, field: string): Promise<FunctionExecutionKey>;
+  /** a function's list of layer version ARNs, if `caller` may use them (layers/service.ts) */
+  layerVersions(caller: Principal, arns: unknown, field: string): Promise<FunctionLayer[]>;
 }
 
 /** What the functions module does when a function changes, told by the service after the commit. */
@@ -374,6 +381,7 @@ export class FunctionService {
     const description = requireDescription(input.description ?? '', 'description');
     const asyncSettings = this.asyncSettings(input.eventInvokeConfig, null, 'eventInvokeConfig');
     const executionKey = input.executionKeyId ? await this.access.executionKey(caller, input.executionKeyId, 'executionKeyId') : null;
+    const layers = input.layers != null ? await this.access.layerVersions(caller, input.layers, 'layers') : [];
     if (await q.functionByName(this.sql, name)) throw conflict(`Function already exist: ${name}`, 'name');
     const stored = await this.code.store(input.code, 'code');
     const id = newId('fn');
@@ -392,6 +400,7 @@ export class FunctionService {
         timeoutSeconds,
         environment,
         executionKey,
+        layers,
         tags,
         reservedConcurrency: input.reservedConcurrency ?? null,
         codeSha256: stored.sha256,
@@ -470,6 +479,7 @@ export class FunctionService {
     if (input.executionKeyId != null)
       patch.executionKey =
         input.executionKeyId === '' ? null : await this.access.executionKey(caller, input.executionKeyId, 'executionKeyId');
+    if (input.layers != null) patch.layers = await this.access.layerVersions(caller, input.layers, 'layers');
     const row = await this.sql.begin(async (tx) => {
       const current = await this.lockForUpdate(tx, input.functionName);
       if (input.reservedConcurrency !== undefined) {
@@ -705,6 +715,10 @@ export class FunctionService {
       },
       codeHash,
       packagePath: this.code.packagePath(codeHash),
+      layers: (c.layers ?? []).map((l) => {
+        const hash = hashOf(l.codeSha256);
+        return { hash, packagePath: this.code.packagePath(hash) };
+      }),
     };
   }
 

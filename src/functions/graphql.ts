@@ -7,6 +7,9 @@ import { Connection } from '../platform/graphql/connection.js';
 const EXECUTION_KEY =
   'an API key with S3 credentials: its instances get them as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (with AWS_ENDPOINT_URL_S3), so AWS SDKs reach the buckets as that key; the caller must hold every action of that key';
 
+const LAYERS =
+  "layer version ARNs, at most 5, in order: unpacked at /opt, a later layer replacing an earlier one's files; using one needs functions:GetLayerVersion";
+
 export enum Runtime {
   NODEJS20 = 'NODEJS20',
   PYTHON311 = 'PYTHON311',
@@ -119,6 +122,12 @@ export class FunctionInstances {
   @Field(() => Int) total!: number;
 }
 
+@ObjectType({ description: 'A layer version a function lists' })
+export class FunctionLayerRef {
+  @Field(() => String) arn!: string;
+  @Field(() => Int) codeSize!: number;
+}
+
 @ObjectType('Function', { description: 'A function (Lambda model); $LATEST is its mutable configuration' })
 export class LambdaFunction {
   @Field(() => ID) id!: string;
@@ -137,6 +146,8 @@ export class LambdaFunction {
   ephemeralStorageMb!: number;
   @Field(() => ID, { nullable: true, description: 'the API key whose S3 credentials the instances get (null: none)' })
   executionKeyId!: string | null;
+  @Field(() => [FunctionLayerRef], { description: 'the layer versions its instances see at /opt, in order' })
+  layers!: FunctionLayerRef[];
   @Field(() => Int) timeoutSeconds!: number;
   @Field(() => JSONResolver) environment!: Record<string, string>;
   @Field(() => JSONResolver) tags!: Record<string, string>;
@@ -304,6 +315,8 @@ export class CreateFunctionInput {
   @Field(() => EventInvokeConfigInput, { nullable: true }) eventInvokeConfig?: EventInvokeConfigInput;
   @Field(() => ID, { nullable: true, description: EXECUTION_KEY })
   executionKeyId?: string;
+  @Field(() => [String], { nullable: true, description: LAYERS })
+  layers?: string[];
 }
 
 @InputType()
@@ -327,6 +340,8 @@ export class UpdateFunctionConfigurationInput {
   @Field(() => EventInvokeConfigInput, { nullable: true }) eventInvokeConfig?: EventInvokeConfigInput;
   @Field(() => ID, { nullable: true, description: `${EXECUTION_KEY}; "" removes it` })
   executionKeyId?: string;
+  @Field(() => [String], { nullable: true, description: `${LAYERS}; [] removes them` })
+  layers?: string[];
 }
 
 @InputType()

@@ -20,14 +20,17 @@ import { AsyncInvoker } from './loops/async-invoker.js';
 import { FunctionInstanceController } from './loops/instance-controller.js';
 import { ProvisionedConcurrencyService } from './provisioned-concurrency.js';
 import { FunctionResolver } from './resolvers.js';
+import { LayerResolver } from './layers/resolvers.js';
+import { LayerService } from './layers/service.js';
 import { perRequest } from '../platform/graphql/context.js';
 
-export const functionsResolvers = [FunctionResolver];
+export const functionsResolvers = [FunctionResolver, LayerResolver];
 
 export class FunctionsModule implements Module {
   readonly name = 'functions';
   readonly functions: FunctionService;
   readonly provisioned: ProvisionedConcurrencyService;
+  readonly layers: LayerService;
   readonly invocations: InvocationService;
   /** the engine running this server's own function instances */
   readonly runtime: LocalFunctionRuntime;
@@ -51,6 +54,7 @@ export class FunctionsModule implements Module {
       {
         pythonCommand: config.functionPython,
         pythonSdkDir: config.functionPythonSdkDir,
+        nodeSdkDir: config.functionNodeSdkDir,
         tool: platform.sandboxTool,
         spares: config.functionSpareSandboxes,
         debug: (msg) => log.debug(msg),
@@ -58,9 +62,11 @@ export class FunctionsModule implements Module {
     );
     this.acrossHosts = deps.hosts.functionRuntime(this.runtime, (functionId, lines) => logWriter.add(functionId, lines));
     this.acrossHosts.onHostGone = () => this.instanceController.kick();
+    const code = new FunctionCodeStore(config.dataDir, deps.storage);
+    this.layers = new LayerService(sql, code);
     this.functions = new FunctionService(
       sql,
-      new FunctionCodeStore(config.dataDir, deps.storage),
+      code,
       config.functionConcurrencyLimit,
       secrets,
       {
@@ -74,6 +80,7 @@ export class FunctionsModule implements Module {
       {
         s3EndpointUrl: () => platform.address.localUrl,
         executionKey: (caller, keyId, field) => deps.access.executionKey(caller, keyId, field),
+        layerVersions: (caller, arns, field) => this.layers.forFunction(caller, arns, field),
       },
     );
     this.provisioned = new ProvisionedConcurrencyService(sql, this.functions, config.functionConcurrencyLimit, () =>
@@ -113,6 +120,7 @@ export class FunctionsModule implements Module {
         deps.logs,
         perRequest(() => createFunctionLoaders(this.functions, this.provisioned)),
       ),
+      new LayerResolver(this.layers),
     ];
   }
 

@@ -106,6 +106,7 @@ function toFunction(row: FunctionRow): FunctionObject {
     ephemeralStorageMb: row.ephemeralStorageMb,
     timeoutSeconds: row.timeoutSeconds,
     executionKeyId: row.executionKey?.keyId ?? null,
+    layers: row.layers.map((l) => ({ arn: l.arn, codeSize: l.codeSize })),
     tags: row.tags,
     reservedConcurrency: row.reservedConcurrency,
     codeSha256: row.codeSha256,

@@ -21,6 +21,15 @@ export interface FunctionConfig {
   description: string;
   /** the API key whose S3 credentials the instances get (absent: none) */
   executionKey?: FunctionExecutionKey | null;
+  /** the layer versions the instances see at /opt, in order (absent in versions published before layers: none) */
+  layers?: FunctionLayer[];
+}
+
+/** A layer version a function lists (the version's zip is kept with the code, so deleting the version leaves it working). */
+export interface FunctionLayer {
+  arn: string;
+  codeSha256: string;
+  codeSize: number;
 }
 
 /** An API key's S3 credentials as a function keeps them: the secret sealed (platform Secrets). */
@@ -46,6 +55,8 @@ export const functions = pgTable(
     // the API key the instances' S3 requests run as (its credentials copied sealed, so that an instance
     // starts without a lookup; revoking the key still stops them at the S3 endpoint)
     executionKey: jsonb('execution_key').$type<FunctionExecutionKey>(),
+    // the layer versions its instances unpack at /opt, in order (later ones override earlier files)
+    layers: jsonb('layers').$type<FunctionLayer[]>().notNull().default([]),
     tags: jsonb('tags').$type<Record<string, string>>().notNull(),
     reservedConcurrency: integer('reserved_concurrency'),
     // base64 sha256 of the code zip (Lambda's CodeSha256); the zip is stored by its hex digest

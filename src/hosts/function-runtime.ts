@@ -200,9 +200,14 @@ export class HostsFunctionRuntime implements FunctionRuntime, HostSessionListene
     }
   }
 
-  /** the spec as a joined host runs it: its S3 endpoint one the host reaches, its package fetched by hash */
+  /** the spec as a joined host runs it: its S3 endpoint one the host reaches, its package and layers fetched by hash */
   private remoteSpec(spec: InstanceSpec): InstanceSpec {
-    return { ...spec, packagePath: '', s3: { ...spec.s3, endpointUrl: this.remoteS3Url() } };
+    return {
+      ...spec,
+      packagePath: '',
+      layers: spec.layers.map((l) => ({ hash: l.hash, packagePath: '' })),
+      s3: { ...spec.s3, endpointUrl: this.remoteS3Url() },
+    };
   }
 
   /** One invocation on a joined host: on `instanceId` (warm) or a new instance (null). */

@@ -1,5 +1,6 @@
 // Message attributes of queue messages (SQS) and topic publishes (SNS), and message bodies: the
 // checks both services share, with their limits.
+import crypto from 'node:crypto';
 import type { MessageAttribute } from './tables.js';
 import { badInput } from '../platform/errors.js';
 
@@ -109,4 +110,25 @@ export function messageBytes(body: string, attributes: readonly MessageAttribute
       (a.binaryValue !== null ? Buffer.from(a.binaryValue, 'base64').length : Buffer.byteLength(a.stringValue ?? ''));
   }
   return bytes;
+}
+
+/**
+ * SQS's MD5OfMessageAttributes: the MD5 hex of the attributes sorted by name, each encoded as its
+ * name, data type (each 4-byte length-prefixed), a transport byte (1 string, 2 binary) and the
+ * length-prefixed value bytes. Null without attributes.
+ */
+export function md5OfMessageAttributes(attributes: readonly MessageAttribute[]): string | null {
+  if (attributes.length === 0) return null;
+  const prefixed = (bytes: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    return [length, bytes];
+  };
+  const parts: Buffer[] = [];
+  for (const a of [...attributes].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))) {
+    parts.push(...prefixed(Buffer.from(a.name)), ...prefixed(Buffer.from(a.dataType)));
+    if (a.binaryValue !== null) parts.push(Buffer.from([2]), ...prefixed(Buffer.from(a.binaryValue, 'base64')));
+    else parts.push(Buffer.from([1]), ...prefixed(Buffer.from(a.stringValue ?? '')));
+  }
+  return crypto.createHash('md5').update(Buffer.concat(parts)).digest('hex');
 }

@@ -19,7 +19,7 @@ export class MessagingModule implements Module {
 
   constructor(platform: Platform, deps: { functionSubscribers: TopicFunctionSubscribers }) {
     this.queues = new QueueService(platform.sql);
-    this.topics = new TopicService(platform.sql, deps.functionSubscribers);
+    this.topics = new TopicService(platform.sql, deps.functionSubscribers, platform.address);
     const loaders = perRequest(() => createMessagingLoaders(this.queues, this.topics));
     this.resolvers = [new QueueResolver(this.queues, loaders), new TopicResolver(this.topics, loaders)];
   }

@@ -11,7 +11,14 @@ import type { MessageAttribute, QueueMessageRow, QueueRow } from './tables.js';
 import { ACCOUNT, REGION } from '../platform/aws-account.js';
 import { newId } from '../platform/ids.js';
 import { AppError, WHOLE_ARGUMENT, badInput, conflict, fieldPath, notFound } from '../platform/errors.js';
-import { MessageLimits, messageBytes, requireBody, requireMessageAttributes, type MessageAttributeInput } from './message-attributes.js';
+import {
+  MessageLimits,
+  md5OfMessageAttributes,
+  messageBytes,
+  requireBody,
+  requireMessageAttributes,
+  type MessageAttributeInput,
+} from './message-attributes.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from '../platform/paging.js';
 import { requireIdentifier, requireIntInRange, requireList } from '../platform/validate.js';
 
@@ -111,6 +118,7 @@ export function sqsRecord(queue: QueueRow, m: QueueMessageRow) {
         },
       ]),
     ),
+    md5OfMessageAttributes: md5OfMessageAttributes(m.messageAttributes),
     md5OfBody: m.md5OfBody,
     eventSource: 'aws:sqs',
     eventSourceARN: queueArn(queue.name),

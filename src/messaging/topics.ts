@@ -40,6 +40,8 @@ export interface Notification {
   message: string;
   timestamp: Date;
   attributes: MessageAttribute[];
+  /** where this server answers (PUBLIC_URL): the base of the notification's URLs */
+  serverUrl: string;
 }
 
 /** SNS's string to sign, hashed: messages here are not signed with a key (integrity, not authenticity). */
@@ -64,15 +66,26 @@ const snsAttributes = (attributes: MessageAttribute[]) =>
   Object.fromEntries(attributes.map((a) => [a.name, { Type: a.dataType, Value: a.binaryValue ?? a.stringValue }]));
 
 /**
- * The event SNS hands a subscribed function. `Signature` is the base64 SHA-256 of SNS's string to
- * sign; there is no signing certificate or unsubscribe URL (unsubscribing is deleteTrigger).
+ * A notification's SigningCertURL and UnsubscribeURL, in SNS's form but on this server: SNS
+ * parsers require URLs there. Neither serves anything: messages are not signed with a key, and
+ * unsubscribing is deleteTrigger or unsubscribeQueue.
  */
+function snsUrls(n: Notification, subscription: string) {
+  return {
+    signingCertUrl: `${n.serverUrl}/SimpleNotificationService.pem`,
+    unsubscribeUrl: `${n.serverUrl}/?Action=Unsubscribe&SubscriptionArn=${encodeURIComponent(subscription)}`,
+  };
+}
+
+/** The event SNS hands a subscribed function. `Signature` is the base64 SHA-256 of SNS's string to sign. */
 export function snsEvent(n: Notification, triggerId: string) {
+  const subscription = subscriptionArn(n.topic.name, triggerId);
+  const urls = snsUrls(n, subscription);
   return {
     Records: [
       {
         EventVersion: '1.0',
-        EventSubscriptionArn: subscriptionArn(n.topic.name, triggerId),
+        EventSubscriptionArn: subscription,
         EventSource: 'aws:sns',
         Sns: {
           Type: 'Notification',
@@ -83,8 +96,8 @@ export function snsEvent(n: Notification, triggerId: string) {
           Timestamp: n.timestamp.toISOString(),
           SignatureVersion: '2',
           Signature: digest(n),
-          SigningCertUrl: '',
-          UnsubscribeUrl: '',
+          SigningCertUrl: urls.signingCertUrl,
+          UnsubscribeUrl: urls.unsubscribeUrl,
           MessageAttributes: snsAttributes(n.attributes),
         },
       },
@@ -93,7 +106,8 @@ export function snsEvent(n: Notification, triggerId: string) {
 }
 
 /** The body SNS puts in a subscribed queue (its JSON notification; without `Subject` when there is none). */
-function snsEnvelope(n: Notification): string {
+function snsEnvelope(n: Notification, subscription: string): string {
+  const urls = snsUrls(n, subscription);
   return JSON.stringify({
     Type: 'Notification',
     MessageId: n.messageId,
@@ -103,8 +117,8 @@ function snsEnvelope(n: Notification): string {
     Timestamp: n.timestamp.toISOString(),
     SignatureVersion: '2',
     Signature: digest(n),
-    SigningCertURL: '',
-    UnsubscribeURL: '',
+    SigningCertURL: urls.signingCertUrl,
+    UnsubscribeURL: urls.unsubscribeUrl,
     ...(n.attributes.length > 0 ? { MessageAttributes: snsAttributes(n.attributes) } : {}),
   });
 }
@@ -130,6 +144,7 @@ export class TopicService {
   constructor(
     private readonly sql: Sql,
     private readonly functionSubscribers: TopicFunctionSubscribers,
+    private readonly address: { readonly publicUrl: string },
   ) {}
 
   get(name: string): Promise<TopicRow | undefined> {
@@ -242,7 +257,15 @@ export class TopicService {
     return this.sql.begin(async (tx) => {
       const topic = await q.shareTopic(tx, input.topicName);
       if (!topic) throw notFound('topic', input.topicName, 'topicName');
-      const notification: Notification = { messageId, topic, subject: input.subject ?? null, message, timestamp: new Date(), attributes };
+      const notification: Notification = {
+        messageId,
+        topic,
+        subject: input.subject ?? null,
+        message,
+        timestamp: new Date(),
+        attributes,
+        serverUrl: this.address.publicUrl,
+      };
       const byName = Object.fromEntries(attributes.map((a) => [a.name, a]));
       let deliveries = await this.functionSubscribers.deliver(tx, notification);
       const subs = (await q.queueSubscriptionsOfTopics(tx, [topic.id])).filter((sub) =>
@@ -258,7 +281,7 @@ export class TopicService {
       );
       for (const sub of subs) {
         const queue = queues.get(sub.queueId)!;
-        const body = sub.rawMessageDelivery ? message : snsEnvelope(notification);
+        const body = sub.rawMessageDelivery ? message : snsEnvelope(notification, subscriptionArn(topic.name, sub.id));
         // raw delivery carries the attributes as the queue message's (SQS has no String.Array: it becomes a String)
         const queued = sub.rawMessageDelivery
           ? attributes.map((a) => ({ ...a, dataType: a.dataType === 'String.Array' ? 'String' : a.dataType }))

@@ -135,6 +135,8 @@ export interface Config {
   functionPython: string;
   /** boto3 for PYTHON311 functions, as Lambda's runtime includes it (npm run functions:install) */
   functionPythonSdkDir: string;
+  /** the AWS SDK for JavaScript v3 for NODEJS20 functions, as Lambda's runtime includes it (npm run functions:install) */
+  functionNodeSdkDir: string;
 
   // ---- triggers ----
   /** a schedule tick missed (all servers down) by more than this is skipped; the latest one within it fires once */
@@ -229,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     functionSpareSandboxes: int(env, 'FUNCTION_SPARE_SANDBOXES', 2),
     functionPython: env.FUNCTION_PYTHON || 'python3',
     functionPythonSdkDir: env.FUNCTION_PYTHON_SDK_DIR || '/usr/local/share/emberplane/python-sdk',
+    functionNodeSdkDir: env.FUNCTION_NODE_SDK_DIR || '/usr/local/share/emberplane/node-sdk',
     scheduleMissedTickGraceSeconds: int(env, 'SCHEDULE_MISSED_TICK_GRACE_SECONDS', 300),
     sandbox: onOff(env, 'SANDBOX', true),
     sandboxBwrap: env.SANDBOX_BWRAP || undefined,

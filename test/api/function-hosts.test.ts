@@ -331,6 +331,35 @@ describe('functions on joined hosts', () => {
     }
   });
 
+  it("a function's layers reach the host that runs it, fetched by hash as its code is", async () => {
+    // the others are full by now: a host of its own
+    await join('fn-layers', 256);
+    const layer = (
+      await server.data(
+        `mutation($input: PublishLayerVersionInput!) { publishLayerVersion(input: $input) { layerVersion { layerVersionArn } } }`,
+        {
+          input: {
+            layerName: 'on-hosts',
+            content: { files: [{ path: 'nodejs/node_modules/shared/index.js', content: 'exports.where = "layer";' }] },
+          },
+        },
+      )
+    ).publishLayerVersion.layerVersion;
+    await deploy(server, {
+      name: 'layered-on-host',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      memoryMb: 128,
+      code: { files: [{ path: 'index.js', content: `exports.handler = async () => require('shared').where;` }] },
+      layers: [layer.layerVersionArn],
+    });
+    const res = await invoke(server, { functionName: 'layered-on-host', payload: {} });
+    expect(res.functionError, JSON.stringify(res.payload)).toBeNull();
+    expect(res.payload).toBe('layer');
+    // it ran there (the only host with room), as the host's report says once it arrives
+    await waitUntil(async () => (await instancesOn('fn-layers', 'layered-on-host')).length === 1, 'the instance listed on fn-layers');
+  });
+
   it('serves code packages to hosts only with a proof of their session', async () => {
     const hash = crypto.randomBytes(32).toString('hex');
     const get = (headers: Record<string, string>, h = hash) => fetch(`${server.url}/host/code/${h}`, { headers });

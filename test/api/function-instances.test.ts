@@ -270,6 +270,8 @@ describe('isolation', () => {
       'LAMBDA_RUNTIME_DIR',
       'LAMBDA_TASK_ROOT',
       'LANG',
+      // layers' and the runtime's modules, as Lambda's (docs/functions.md "Layers")
+      'NODE_PATH',
       'PATH',
       'PWD',
       'TMPDIR',

@@ -1,6 +1,8 @@
 // Functions reach the buckets over the S3 endpoint with an AWS SDK, unmodified (docs/functions.md "S3 from a
 // function"): instances get AWS_ENDPOINT_URL_S3, and the S3 credentials of the API key set as the function's
-// executionKeyId. Handing a key to a function needs every action of that key (no widening through code).
+// executionKeyId. Handing a key to a function needs every action of that key (no widening through code). The SDKs
+// are the runtimes' own, as on Lambda (npm run functions:install): boto3 for Python, the AWS SDK for JavaScript v3
+// for Node, imported without packaging them; a host without them says which command installs them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
 import { createFunction, deploy, GET_FUNCTION, invoke, UPDATE_CONFIG, waitForActive } from '../support/functions.js';
@@ -38,6 +40,30 @@ def handler(event, context):
     except ClientError as e:
         return {"error": e.response["Error"]["Code"]}
 `;
+
+// the same with the AWS SDK for JavaScript v3, as an ES module (the runtime's SDK found through NODE_PATH's hook)
+const NODE_HANDLER = `
+import { S3Client, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+const s3 = new S3Client({});
+export const handler = async (event) => {
+  try {
+    if (event.op === 'put') {
+      await s3.send(new PutObjectCommand({ Bucket: 'fn-data', Key: event.key, Body: event.body }));
+      return { ok: true };
+    }
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'fn-data', Key: event.key }));
+    return { body: await got.Body.transformToString() };
+  } catch (e) {
+    return { error: e.name };
+  }
+};`;
+// CommonJS: require() finds the runtime's clients on NODE_PATH, where Lambda keeps them
+const NODE_CJS_HANDLER = `
+const clients = ['client-s3', 'client-sqs', 'client-sns', 'client-lambda', 'client-dynamodb', 'lib-dynamodb'];
+exports.handler = async () => ({
+  resolved: clients.map((c) => require.resolve('@aws-sdk/' + c)),
+  s3Client: typeof require('@aws-sdk/client-s3').S3Client,
+});`;
 
 const python = (name: string, extra: Record<string, unknown> = {}) =>
   deploy(server, {
@@ -106,6 +132,55 @@ describe('S3 from a function', () => {
     expect(await call('s3-doomed', { op: 'get', key: 'from-fn/a.txt' })).toEqual({ body: 'written by a function' });
     await server.data(`mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id } } }`, { id: doomed.id });
     expect(await call('s3-doomed', { op: 'get', key: 'from-fn/a.txt' })).toEqual({ error: 'InvalidAccessKeyId' });
+  });
+});
+
+describe("the runtimes' SDKs", () => {
+  const node = (name: string, file: string, content: string, extra: Record<string, unknown> = {}) =>
+    deploy(server, {
+      name,
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      timeoutSeconds: 60,
+      code: { files: [{ path: file, content }] },
+      ...extra,
+    });
+
+  it("a Node handler imports @aws-sdk/client-s3 without packaging it and writes and reads a bucket as the function's key", async () => {
+    await node('s3-node', 'index.mjs', NODE_HANDLER, { executionKeyId: writer.id });
+    expect(await call('s3-node', { op: 'put', key: 'from-node/a.txt', body: 'written with the JS SDK' })).toEqual({ ok: true });
+    expect(await objectText('from-node/a.txt')).toBe('written with the JS SDK');
+    expect(await call('s3-node', { op: 'get', key: 'from-node/a.txt' })).toEqual({ body: 'written with the JS SDK' });
+    // the key's actions bind it as they bind boto3
+    await node('s3-node-reader', 'index.mjs', NODE_HANDLER, { executionKeyId: reader.id });
+    expect(await call('s3-node-reader', { op: 'put', key: 'from-node/denied.txt', body: 'x' })).toEqual({ error: 'AccessDenied' });
+  });
+
+  it("require() finds the runtime's clients where Lambda keeps them, /var/runtime/node_modules", async () => {
+    await node('sdk-cjs', 'index.js', NODE_CJS_HANDLER);
+    const out = await call('sdk-cjs', {});
+    expect(out.s3Client).toBe('function');
+    for (const [i, c] of ['client-s3', 'client-sqs', 'client-sns', 'client-lambda', 'client-dynamodb', 'lib-dynamodb'].entries())
+      expect(out.resolved[i]).toMatch(new RegExp(`^/var/runtime/node_modules/@aws-sdk/${c}/`));
+  });
+
+  it('a host without the SDKs: importing one fails with Runtime.ImportModuleError naming the install command', async () => {
+    const bare = await startTestServer({ functionNodeSdkDir: '/nonexistent/node-sdk', functionPythonSdkDir: '/nonexistent/python-sdk' });
+    try {
+      for (const [runtime, handler, file, content] of [
+        ['NODEJS20', 'index.handler', 'index.mjs', NODE_HANDLER],
+        ['PYTHON311', 'app.handler', 'app.py', HANDLER],
+      ] as const) {
+        const name = `no-sdk-${runtime.toLowerCase()}`;
+        await deploy(bare, { name, runtime, handler, code: { files: [{ path: file, content }] } });
+        const res = await invoke(bare, { functionName: name, payload: { op: 'get', key: 'x' } });
+        expect(res.functionError).toBe('Unhandled');
+        expect(res.payload.errorType).toBe('Runtime.ImportModuleError');
+        expect(res.payload.errorMessage).toContain('is not installed on this host: run `npm run functions:install` there');
+      }
+    } finally {
+      await bare.close();
+    }
   });
 });
 

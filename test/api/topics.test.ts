@@ -2,6 +2,7 @@
 // publish and its checks. Fan-out to functions: test/api/trigger-topic.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
+import { checkAwsEvent } from '../support/aws-events.js';
 import { deploy } from '../support/functions.js';
 import {
   CREATE_TOPIC,
@@ -147,9 +148,16 @@ describe('topics', () => {
         Timestamp: expect.stringMatching(/Z$/),
         SignatureVersion: '2',
         Signature: expect.any(String),
-        SigningCertURL: '',
-        UnsubscribeURL: '',
+        SigningCertURL: `${server.url}/SimpleNotificationService.pem`,
+        UnsubscribeURL: expect.stringMatching(
+          new RegExp(`^${server.url}/\\?Action=Unsubscribe&SubscriptionArn=arn%3Aaws%3Asns%3Alocal%3A000000000000%3Afan%3A`),
+        ),
         MessageAttributes: { region: { Type: 'String', Value: 'us' }, tags: { Type: 'String.Array', Value: '["x"]' } },
+      });
+      // SNS's notification as AWS's published model has it (which reads the envelope's …URL spellings)
+      expect(await checkAwsEvent('SnsNotificationModel', JSON.parse(envelope.body))).toEqual({
+        error: null,
+        missing: ['SigningCertUrl', 'UnsubscribeUrl'],
       });
       expect(envelope.messageAttributes).toEqual([]);
       const [raw] = await receive(server, 'fan-raw');

@@ -8,6 +8,7 @@ import { deploy } from '../support/functions.js';
 import { CopyObjectCommand, DeleteObjectCommand, DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { objectRequest } from '../support/objects.js';
 import { createS3Key, sdkClient } from '../support/s3.js';
+import { checkAwsEvent } from '../support/aws-events.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { createTrigger, deliveriesOf, SET_TRIGGER_ENABLED, waitForDeliveries } from '../support/triggers.js';
@@ -29,6 +30,13 @@ afterAll(async () => {
 });
 
 const RECORDER = `exports.handler = async (event) => ({ received: event });`;
+/** The fields of S3's record model no event here has: versions, restores, Intelligent-Tiering, Powertools' get_object. */
+const S3_ABSENT = [
+  'Records[].glacierEventData',
+  'Records[].intelligentTieringEventData',
+  'Records[].s3.get_object',
+  'Records[].s3.object.versionId',
+];
 const PUT = `mutation($input: PutObjectInput!) { putObject(input: $input) { object { key size etag } } }`;
 const DELETE_OBJECT = `mutation($bucket: String!, $key: String!) { deleteObject(input: { bucket: $bucket, key: $key }) { deleted } }`;
 const md5 = (s: string) => crypto.createHash('md5').update(s).digest('hex');
@@ -80,10 +88,13 @@ describe('BUCKET triggers', () => {
       awsRegion: 'local',
       eventTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
       eventName: 'ObjectCreated:Put',
+      userIdentity: { principalId: '000000000000' },
+      requestParameters: { sourceIPAddress: '127.0.0.1' },
+      responseElements: { 'x-amz-request-id': record.s3.object.sequencer, 'x-amz-id-2': expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/) },
       s3: {
         s3SchemaVersion: '1.0',
         configurationId: 'tb-csv',
-        bucket: { name: 'tb-up', arn: 'arn:aws:s3:::tb-up' },
+        bucket: { name: 'tb-up', ownerIdentity: { principalId: '000000000000' }, arn: 'arn:aws:s3:::tb-up' },
         object: {
           key: 'in/a+b%281%29.csv',
           size: created.size,
@@ -92,8 +103,10 @@ describe('BUCKET triggers', () => {
         },
       },
     });
-    // the function received exactly that event
+    // the function received exactly that event, and it is S3's as AWS's published model has it: every
+    // field but those of versioned buckets, restores and Intelligent-Tiering (and Powertools' get_object)
     expect(first.invocation.response).toEqual({ received: first.invocation.payload });
+    expect(await checkAwsEvent('S3Model', first.invocation.response.received)).toEqual({ error: null, missing: S3_ABSENT });
     expect(first.eventId).toBe(record.s3.object.sequencer);
     expect(first.invocation).toMatchObject({ functionName: 'bkt-rec', invocationType: 'EVENT', qualifier: '$LATEST' });
     // sequencers order the events
@@ -148,6 +161,10 @@ describe('BUCKET triggers', () => {
     const dels = await delivered('tb-rm-del', 2);
     expect(dels.map(keyOf)).toEqual(['k1', 'k2']);
     expect(dels[0].invocation.payload.Records[0].s3.object).toEqual({ key: 'k1', sequencer: expect.stringMatching(/^[0-9A-F]{16}$/) });
+    expect(await checkAwsEvent('S3Model', dels[0].invocation.response.received)).toEqual({
+      error: null,
+      missing: [...S3_ABSENT, 'Records[].s3.object.eTag', 'Records[].s3.object.size'].sort(),
+    });
   });
 
   it("a step's output written back fires once", async () => {

@@ -2,6 +2,7 @@
 // "EMR Step Status Change" / "EMR Cluster State Change" shapes, filtered by cluster, kind and state.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CREATE_CLUSTER, Fixtures, MASTER, TERMINATE_CLUSTERS, waitForClusterState, waitForStepState } from '../support/api.js';
+import { checkAwsEvent } from '../support/aws-events.js';
 import { deploy } from '../support/functions.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -106,6 +107,8 @@ describe('CLUSTER_EVENTS triggers', () => {
     expect(good.eventId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     // the function received it
     expect(good.invocation.response).toEqual({ got: 'EMR Step Status Change', state: 'COMPLETED', event: good.invocation.payload });
+    // EventBridge's event as AWS's published model has it: every field but a replay's name
+    expect(await checkAwsEvent('EventBridgeModel', good.invocation.response.event)).toEqual({ error: null, missing: ['replay-name'] });
     expect(detailOf(bad)).toEqual({
       severity: 'WARNING',
       actionOnFailure: 'CONTINUE',
@@ -143,6 +146,7 @@ describe('CLUSTER_EVENTS triggers', () => {
     // each exactly once, chained by previousState (no steps ran: EMR's cluster goes from BOOTSTRAPPING to WAITING)
     expect(states).toEqual(['STARTING', 'BOOTSTRAPPING', 'WAITING', 'TERMINATING', 'TERMINATED']);
     expect(mine[0].invocation.payload['detail-type']).toBe('EMR Cluster State Change');
+    expect(await checkAwsEvent('EventBridgeModel', mine[0].invocation.response.event)).toEqual({ error: null, missing: ['replay-name'] });
     expect(detailOf(mine[mine.length - 1])).toMatchObject({
       severity: 'INFO',
       name: 'ce-life',

@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
+import { checkAwsEvent } from '../support/aws-events.js';
 import { deploy, DELETE_FUNCTION } from '../support/functions.js';
 import { pidsWithEnvPrefix, sandboxedProcessesUnder, waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -147,6 +148,10 @@ describe('routing and the event', () => {
         'user-agent': 'trigger-test/1',
         'x-multi': ['one', 'two'],
         cookie: 'session=abc; theme=dark',
+        // hop-by-hop: they stay with this connection
+        connection: 'keep-alive, x-conn-only',
+        'keep-alive': 'timeout=5',
+        'x-conn-only': 'per-hop',
       },
       body: '{"name":"widget"}',
     });
@@ -159,11 +164,20 @@ describe('routing and the event', () => {
       rawQueryString: 'mode=echo&tag=a&tag=b&q=x%20y',
       cookies: ['session=abc', 'theme=dark'],
       queryStringParameters: { mode: 'echo', tag: 'a,b', q: 'x y' },
-      headers: { 'content-type': 'application/json', 'user-agent': 'trigger-test/1', 'x-multi': 'one,two' },
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'trigger-test/1',
+        'x-multi': 'one,two',
+        host: new URL(server.url).host,
+        'x-forwarded-for': '127.0.0.1',
+        'x-forwarded-proto': 'http',
+        'x-forwarded-port': new URL(server.url).port,
+      },
       requestContext: {
         accountId: '000000000000',
         apiId: expect.stringMatching(/^trg-/),
-        domainName: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+        // the host without its port, as API Gateway's
+        domainName: '127.0.0.1',
         domainPrefix: '127',
         http: { method: 'POST', path: '/items/7', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'trigger-test/1' },
         requestId: expect.any(String),
@@ -177,6 +191,13 @@ describe('routing and the event', () => {
       isBase64Encoded: false,
     });
     expect(e.headers.cookie).toBeUndefined();
+    for (const name of ['connection', 'keep-alive', 'x-conn-only', 'transfer-encoding']) expect(e.headers[name]).toBeUndefined();
+    // API Gateway's payload 2.0 as AWS's published model has it: every field but stage variables
+    // (none here) and authorizers (NONE auth)
+    expect(await checkAwsEvent('APIGatewayProxyEventV2Model', e)).toEqual({
+      error: null,
+      missing: ['requestContext.authorizer', 'stageVariables'],
+    });
     // the time the request arrived: within the request's round trip
     expect(e.requestContext.timeEpoch).toBeGreaterThanOrEqual(sent);
     expect(e.requestContext.timeEpoch).toBeLessThanOrEqual(Date.now());

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
 import { deploy, UPDATE_CONFIG } from '../support/functions.js';
 import { createQueue, DELETE_QUEUE, getQueue, md5, receive, send, SEND_BATCH } from '../support/messaging.js';
+import { checkAwsEvent } from '../support/aws-events.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { CREATE_TRIGGER, createTrigger, deliveriesOf, SET_TRIGGER_ENABLED, TRIGGER_FIELDS } from '../support/triggers.js';
@@ -97,10 +98,23 @@ describe('event source mapping', () => {
         ApproximateFirstReceiveTimestamp: expect.stringMatching(/^\d{13}$/),
       },
       messageAttributes: { n: { stringValue: '3', stringListValues: [], binaryListValues: [], dataType: 'Number' } },
+      md5OfMessageAttributes: expect.stringMatching(/^[0-9a-f]{32}$/),
       md5OfBody: md5('job 3'),
       eventSource: 'aws:sqs',
       eventSourceARN: 'arn:aws:sqs:local:000000000000:jobs',
       awsRegion: 'local',
+    });
+    // SQS's event as AWS's published model has it: every field but the FIFO, tracing and redrive ones
+    expect(await checkAwsEvent('SqsModel', { Records: recordsOf(batches[0]) })).toEqual({
+      error: null,
+      missing: [
+        'Records[].attributes.AWSTraceHeader',
+        'Records[].attributes.DeadLetterQueueSourceArn',
+        'Records[].attributes.MessageDeduplicationId',
+        'Records[].attributes.MessageGroupId',
+        'Records[].attributes.SequenceNumber',
+        'Records[].messageAttributes.*.binaryValue',
+      ],
     });
   });
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
+import { checkAwsEvent } from '../support/aws-events.js';
 import { createTestDatabase } from '../support/db.js';
 import { deploy } from '../support/functions.js';
 import { waitUntil } from '../support/processes.js';
@@ -154,6 +155,8 @@ describe('SCHEDULE triggers', () => {
     });
     expect(tick!.eventId).toMatch(UUID);
     expect(tick!.invocation).toMatchObject({ invocationType: 'EVENT', functionName: 'sched-fn', response: { received: tick!.event } });
+    // EventBridge's event as AWS's published model has it: every field but a replay's name
+    expect(await checkAwsEvent('EventBridgeModel', tick!.invocation.response.received)).toEqual({ error: null, missing: ['replay-name'] });
     // the tick is the trigger's creation, to the second
     const created = Date.parse(t.createdAt);
     expect(Date.parse(tick!.event.time)).toBe(Math.floor(created / 1000) * 1000);

@@ -5,6 +5,7 @@
 import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
+import { checkAwsEvent } from '../support/aws-events.js';
 import { deploy } from '../support/functions.js';
 import { createTopic, publish } from '../support/messaging.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -83,8 +84,9 @@ describe('fan-out', () => {
             Timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
             SignatureVersion: '2',
             Signature: expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/),
-            SigningCertUrl: '',
-            UnsubscribeUrl: '',
+            // SNS's URLs, on this server
+            SigningCertUrl: `${server.url}/SimpleNotificationService.pem`,
+            UnsubscribeUrl: `${server.url}/?Action=Unsubscribe&SubscriptionArn=${encodeURIComponent(`arn:aws:sns:local:000000000000:orders:${a.id}`)}`,
             MessageAttributes: {
               store: { Type: 'String', Value: 'example_corp' },
               price: { Type: 'Number', Value: '210.75' },
@@ -120,11 +122,14 @@ describe('fan-out', () => {
         .update(`${toSign.join('\n')}\n`)
         .digest('base64'),
     );
-    // the function got exactly that event
+    // the function got exactly that event, and it is SNS's as AWS's published model has it (every field)
     expect(da.invocation.response).toEqual({ received: event });
-    // each subscription has its own subscription ARN
-    expect(db.invocation.payload.Records[0].EventSubscriptionArn).not.toBe(event.Records[0].EventSubscriptionArn);
-    expect(db.invocation.payload.Records[0].Sns).toEqual(event.Records[0].Sns);
+    expect(await checkAwsEvent('SnsModel', da.invocation.response.received)).toEqual({ error: null, missing: [] });
+    // each subscription has its own subscription ARN (and unsubscribe URL)
+    const other = db.invocation.payload.Records[0];
+    expect(other.EventSubscriptionArn).not.toBe(event.Records[0].EventSubscriptionArn);
+    expect(other.Sns.UnsubscribeUrl).toContain(encodeURIComponent(other.EventSubscriptionArn));
+    expect({ ...other.Sns, UnsubscribeUrl: sns.UnsubscribeUrl }).toEqual(sns);
   });
 
   it('reads back the subscription on Trigger.topic', async () => {

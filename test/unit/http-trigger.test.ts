@@ -107,9 +107,18 @@ describe('the payload 2.0 event', () => {
       'application/json',
       'Authorization',
       'Bearer k',
+      'Connection',
+      'keep-alive, X-Hop',
+      'Keep-Alive',
+      'timeout=5',
+      'X-Hop',
+      'per-connection',
+      'Transfer-Encoding',
+      'chunked',
     ],
     httpVersion: '1.1',
     sourceIp: '::ffff:127.0.0.1',
+    localPort: 4000,
   };
   const ctx = { requestId: 'req-1', apiId: 'tr-1', routeKey: 'POST /items/{id}', pathParameters: { id: '42' }, now };
 
@@ -127,12 +136,15 @@ describe('the payload 2.0 event', () => {
         'x-multi': 'one,two',
         'content-type': 'application/json',
         authorization: 'Bearer k',
+        'x-forwarded-for': '127.0.0.1',
+        'x-forwarded-proto': 'http',
+        'x-forwarded-port': '4000',
       },
       queryStringParameters: { a: '1,2', b: 'x y', c: '' },
       requestContext: {
         accountId: '000000000000',
         apiId: 'tr-1',
-        domainName: 'api.example.com:4000',
+        domainName: 'api.example.com',
         domainPrefix: 'api',
         http: { method: 'POST', path: '/items/42', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'curl/8' },
         requestId: 'req-1',
@@ -146,6 +158,8 @@ describe('the payload 2.0 event', () => {
       isBase64Encoded: false,
     });
     expect(e.headers.cookie).toBeUndefined();
+    // hop-by-hop headers, and the ones Connection names, stay with the connection
+    for (const name of ['connection', 'keep-alive', 'x-hop', 'transfer-encoding']) expect(e.headers[name]).toBeUndefined();
     expect(apiGatewayTime(new Date(Date.UTC(2021, 11, 31, 1, 2, 3)))).toBe('31/Dec/2021:01:02:03 +0000');
   });
 
@@ -162,7 +176,7 @@ describe('the payload 2.0 event', () => {
       apiKey: { keyId: 'ak-1', name: 'k' },
     }) as any;
     expect(Object.keys(bare)).toEqual(['version', 'routeKey', 'rawPath', 'rawQueryString', 'headers', 'requestContext', 'isBase64Encoded']);
-    expect(bare.headers).toEqual({});
+    expect(bare.headers).toEqual({ 'x-forwarded-for': '127.0.0.1', 'x-forwarded-proto': 'http', 'x-forwarded-port': '4000' });
     expect(bare.isBase64Encoded).toBe(false);
     expect(bare.requestContext.authorizer).toEqual({ apiKey: { keyId: 'ak-1', name: 'k' } });
   });

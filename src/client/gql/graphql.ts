@@ -154,6 +154,8 @@ export type CreateFunctionInput = {
   /** an API key with S3 credentials: its instances get them as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (with AWS_ENDPOINT_URL_S3), so AWS SDKs reach the buckets as that key; the caller must hold every action of that key */
   executionKeyId?: string | number | null | undefined;
   handler: string;
+  /** layer version ARNs, at most 5, in order: unpacked at /opt, a later layer replacing an earlier one's files; using one needs functions:GetLayerVersion */
+  layers?: Array<string> | null | undefined;
   /** 128–10240, default 128 */
   memoryMb?: number | null | undefined;
   name: string;
@@ -258,6 +260,8 @@ export type HttpSourceInput = {
   /** default NONE */
   auth?: HttpAuthType | null | undefined;
   cors?: CorsInput | null | undefined;
+  /** function URL routes only (ANY /fn/…); default BUFFERED */
+  invokeMode?: InvokeMode | null | undefined;
   method: HttpRouteMethod;
   /** e.g. /items/{id} or /files/{path+} (a greedy last parameter) */
   path: string;
@@ -308,6 +312,11 @@ export type InvokeFunctionInput = {
   /** version number, alias, or $LATEST (default) */
   qualifier?: string | null | undefined;
 };
+
+/** A function URL's invoke mode (Lambda's): BUFFERED sends the response once the function returns (6 MB at most); RESPONSE_STREAM sends it as a function wrapped in awslambda.streamifyResponse writes it (20 MB at most), status and headers from its awslambda.HttpResponseStream metadata; a function that isn't streamified is answered buffered */
+export type InvokeMode =
+  | 'BUFFERED'
+  | 'RESPONSE_STREAM';
 
 export type LastUpdateStatus =
   | 'FAILED'
@@ -533,6 +542,8 @@ export type UpdateFunctionConfigurationInput = {
   executionKeyId?: string | number | null | undefined;
   functionName: string;
   handler?: string | null | undefined;
+  /** layer version ARNs, at most 5, in order: unpacked at /opt, a later layer replacing an earlier one's files; using one needs functions:GetLayerVersion; [] removes them */
+  layers?: Array<string> | null | undefined;
   memoryMb?: number | null | undefined;
   /** -1 removes the reservation */
   reservedConcurrency?: number | null | undefined;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { MAX_RESPONSE_BYTES, RuntimeApiServer, type NextEvent, type StreamedError } from './runtime-api.js';
 import { MAX_STREAMED_RESPONSE_BYTES } from './runtime-api-stream.js';
 import type { LimitGroup } from '../sandbox/limits.js';
-import type { Sandbox } from './sandbox.js';
+import { searchPaths, type InstanceDirs, type Sandbox } from './sandbox.js';
 import type { Spare } from './spares.js';
 import type { InstanceSpec, InvokeOutcome, InvokeRequest, LineSink, OutcomeKind, RuntimeLogLine } from './types.js';
 
@@ -206,15 +206,16 @@ export class FunctionInstance {
   }
 
   /** Spawns the runtime process; the first invocation is handed to it once it asks for one. */
-  async start(codeDir: string): Promise<void> {
+  async start(dirs: InstanceDirs): Promise<void> {
+    const { codeDir } = dirs;
     const runtimeApi = await this.api.listen();
     this.confined = this.sandbox.confine;
     if (!this.confined) this.takeUid(this.sandbox.allocateUid(), this.sandbox.gidOf(this.spec.functionId));
-    const paths = await this.sandbox.paths(this.id, this.uid, this.gid, codeDir, this.confined);
+    const paths = await this.sandbox.paths(this.id, this.uid, this.gid, dirs, this.confined);
     const { spec } = this;
     const env: Record<string, string> = {
       ...spec.environment,
-      PATH: '/usr/local/bin:/usr/bin:/bin',
+      ...searchPaths(spec.runtime, spec.environment, paths),
       LANG: 'en_US.UTF-8',
       TZ: ':UTC',
       TMPDIR: paths.tmp,
@@ -251,9 +252,6 @@ export class FunctionInstance {
           'no python3 interpreter usable by function instances on this host: install one under /usr (apt-get install -y python3)',
         );
       command = this.sandbox.interpreters.python;
-      // the runtime's boto3 after the user's own path (the bootstrap puts /var/task before both, so a
-      // package's own boto3 wins, as on Lambda)
-      if (paths.pythonSdk) env.PYTHONPATH = [spec.environment.PYTHONPATH, paths.pythonSdk].filter(Boolean).join(':');
       args = ['-u', '-S', '-B', path.join(paths.runtimeDir, path.basename(await this.sandbox.pythonBootstrap(command)))];
     } else {
       command = path.join(paths.taskRoot, 'bootstrap');
@@ -268,7 +266,8 @@ export class FunctionInstance {
           {
             ephemeralStorageMb: spec.ephemeralStorageMb,
             codeBytes: this.sandbox.codeSize(codeDir),
-            extraMounts: this.sandbox.commandMounts(command).length > 0,
+            // a spare's mounts are made before it knows its function: none has layers
+            extraMounts: this.sandbox.commandMounts(command).length > 0 || dirs.optDir !== null,
           },
           this.ready,
         ) ?? null)
@@ -276,7 +275,7 @@ export class FunctionInstance {
     if (this.spare) return this.startInSpare(this.spare, codeDir, env, argv);
     if (this.confined) this.takeUid(this.sandbox.allocateUid(), this.sandbox.gidOf(spec.functionId));
     const launch = await this.sandbox.launch(
-      { id: this.id, uid: this.uid, gid: this.gid, codeDir, memoryMb: spec.memoryMb, ephemeralStorageMb: spec.ephemeralStorageMb },
+      { id: this.id, uid: this.uid, gid: this.gid, ...dirs, memoryMb: spec.memoryMb, ephemeralStorageMb: spec.ephemeralStorageMb },
       this.confined,
       argv,
     );

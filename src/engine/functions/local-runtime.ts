@@ -88,11 +88,12 @@ export class LocalFunctionRuntime implements FunctionRuntime {
   private async startInstance(spec: InstanceSpec, provisioned: boolean): Promise<FunctionInstance> {
     this.retireOlderRevisions(spec);
     const codeDir = await this.sandbox.prepare(spec.functionId, spec.codeHash, spec.packagePath);
+    const optDir = await this.sandbox.prepareLayers(spec.functionId, spec.layers);
     const instance = new FunctionInstance(spec, this.sandbox, this.sink, (i) => this.forget(i));
     instance.provisioned = provisioned;
     this.all.add(instance);
     try {
-      await instance.start(codeDir);
+      await instance.start({ codeDir, optDir });
     } catch (err) {
       await instance.stop();
       this.forget(instance);

@@ -25,6 +25,7 @@ import { probeLimits, type LimitGroup, type Limits, type LimitSpec } from '../sa
 import { InstanceKeeper } from './keeper.js';
 import { removeTree, rootOf, sweepDeadRoots, touchOwner, TOUCH_MS, writeOwner } from './roots.js';
 import { PERL, SparePool } from './spares.js';
+import type { RuntimeName } from './types.js';
 
 // from the source tree (src/ and dist/ are equally deep): the build does not copy the Python file
 const BOOTSTRAP_DIR = fileURLToPath(new URL('../../../src/engine/functions/bootstrap', import.meta.url));
@@ -38,8 +39,12 @@ const SANDBOX_OVERHEAD_BYTES = 16 << 20;
 /** where an instance finds things, inside its sandbox */
 export const TASK_ROOT = '/var/task';
 export const RUNTIME_DIR = '/var/runtime';
+/** where a confined instance sees its function's layers, as on Lambda */
+const OPT = '/opt';
 /** where a confined instance sees the runtime's Python packages (boto3), as on Lambda */
 const PYTHON_SDK_PATH = '/var/lang/lib/python3.11/site-packages';
+/** where a confined instance sees the runtime's Node modules (the AWS SDK for JavaScript v3), as on Lambda */
+const NODE_SDK_PATH = `${RUNTIME_DIR}/node_modules`;
 // the host's system directories, which the sandbox repeats read-only (confine.js)
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc'];
 
@@ -78,6 +83,9 @@ export interface SandboxOptions {
   /** the AWS SDK for Python (boto3) that PYTHON311 instances import, as Lambda's runtime has it (a
    *  `pip install --target` directory; absent: none) */
   pythonSdkDir?: string | null;
+  /** the AWS SDK for JavaScript v3 that NODEJS20 instances import, as Lambda's runtime has it (a directory
+   *  with the packages in its node_modules; absent: none) */
+  nodeSdkDir?: string | null;
   /** bubblewrap and setpriv; null runs instances unconfined (SANDBOX=off) */
   tool: SandboxTool | null;
   /** spare sandboxes kept started for cold starts (0: none; see spares.ts) */
@@ -93,6 +101,43 @@ export interface InstancePaths {
   tmp: string;
   /** the runtime's Python packages (null: none on this host) */
   pythonSdk: string | null;
+  /** the runtime's Node modules, a node_modules directory (null: none on this host) */
+  nodeSdk: string | null;
+  /** the function's layers (confined: /opt, as on Lambda; unconfined: their unpacked dir, null without layers) */
+  opt: string | null;
+}
+
+/**
+ * Where an instance's runtime looks for programs and modules, as Lambda's runtimes do: PATH ends
+ * with the layers' bin; NODE_PATH (the bootstrap applies it to ES modules too) is the function's
+ * own, the layers' nodejs/node20/node_modules and nodejs/node_modules, the runtime's modules (the AWS
+ * SDK), the runtime and the code; PYTHONPATH (after /var/task, which the bootstrap puts first) the
+ * function's own, the layers' python/lib/python3.11/site-packages and python, then the runtime's boto3.
+ */
+export function searchPaths(runtime: RuntimeName, own: Record<string, string>, paths: InstancePaths): Record<string, string> {
+  const join = (dirs: Array<string | null | undefined>) => dirs.filter(Boolean).join(':');
+  const opt = paths.opt;
+  const env: Record<string, string> = { PATH: join(['/usr/local/bin:/usr/bin:/bin', opt && `${opt}/bin`]) };
+  if (runtime === 'NODEJS20') {
+    env.NODE_PATH = join([
+      own.NODE_PATH,
+      opt && `${opt}/nodejs/node20/node_modules`,
+      opt && `${opt}/nodejs/node_modules`,
+      paths.nodeSdk,
+      paths.runtimeDir,
+      paths.taskRoot,
+    ]);
+  } else if (runtime === 'PYTHON311') {
+    const pythonPath = join([own.PYTHONPATH, opt && `${opt}/python/lib/python3.11/site-packages`, opt && `${opt}/python`, paths.pythonSdk]);
+    if (pythonPath) env.PYTHONPATH = pythonPath;
+  }
+  return env;
+}
+
+/** An instance's unpacked code, and its unpacked layers (null: none). */
+export interface InstanceDirs {
+  codeDir: string;
+  optDir: string | null;
 }
 
 /** How to start one instance's runtime process. */
@@ -134,6 +179,7 @@ export class Sandbox {
   private readonly codeBytes = new Map<string, number>();
   private found: Interpreters | null = null;
   private sdkFound: boolean | null = null;
+  private nodeSdkFound: boolean | null = null;
   private nextUid: number;
   private readonly preparing = new Map<string, Promise<string>>();
   private pythonEntry: Promise<string> | null = null;
@@ -209,6 +255,8 @@ export class Sandbox {
       await fsp.copyFile(path.join(BOOTSTRAP_DIR, file), path.join(this.runtimeDir, file));
       await fsp.chmod(path.join(this.runtimeDir, file), 0o644);
     }
+    // the mount point of the runtime's Node modules (NODE_SDK_PATH): the runtime dir is mounted read-only
+    await fsp.mkdir(path.join(this.runtimeDir, 'node_modules'), { recursive: true, mode: 0o755 });
     await fsp.chmod(this.runtimeDir, 0o755);
     const spares = this.options.spares ?? 0;
     if (this.tool && spares > 0) {
@@ -260,17 +308,38 @@ export class Sandbox {
 
   /** Unpacks a package once (concurrent callers share the work); returns the code dir. */
   prepare(functionId: string, codeHash: string, packagePath: string): Promise<string> {
-    const dir = this.codeDir(functionId, codeHash);
+    return this.unpackOnce(functionId, this.codeDir(functionId, codeHash), [packagePath]);
+  }
+
+  /**
+   * Unpacks a function's layers once, in order, into one directory (a later layer's file replaces an
+   * earlier one's): what its confined instances see at /opt. Null without layers.
+   */
+  async prepareLayers(functionId: string, layers: ReadonlyArray<{ hash: string; packagePath: string }>): Promise<string | null> {
+    if (layers.length === 0) return null;
+    const key = crypto
+      .createHash('sha256')
+      .update(layers.map((l) => l.hash).join(','))
+      .digest('hex');
+    return this.unpackOnce(
+      functionId,
+      path.join(this.root, 'code', functionId, `opt-${key}`),
+      layers.map((l) => l.packagePath),
+    );
+  }
+
+  private unpackOnce(functionId: string, dir: string, packagePaths: string[]): Promise<string> {
     let p = this.preparing.get(dir);
     if (!p) {
-      p = this.unpack(functionId, dir, packagePath);
+      p = this.unpack(functionId, dir, packagePaths);
       this.preparing.set(dir, p);
       p.catch(() => this.preparing.delete(dir));
     }
     return p;
   }
 
-  private async unpack(functionId: string, dir: string, packagePath: string): Promise<string> {
+  /** Unpacks zips into `dir`, in order: a later zip's entry replaces what an earlier one put there. */
+  private async unpack(functionId: string, dir: string, packagePaths: string[]): Promise<string> {
     if (fs.existsSync(dir)) return dir;
     const gid = this.gidOf(functionId);
     const fnDir = path.dirname(dir);
@@ -279,31 +348,35 @@ export class Sandbox {
     await fsp.chmod(fnDir, 0o750);
     const tmp = `${dir}.tmp-${crypto.randomBytes(4).toString('hex')}`;
     try {
-      const zip = await fsp.readFile(packagePath);
-      let entries: ZipEntry[];
-      try {
-        entries = listEntries(zip);
-      } catch (err) {
-        throw new PackageError((err as Error).message);
-      }
       await fsp.mkdir(tmp, { mode: 0o750 });
       let bytes = 0;
-      for (const entry of entries) {
-        const target = safeTarget(tmp, entry.name);
-        if (entry.isDirectory) {
-          await fsp.mkdir(target, { recursive: true, mode: 0o750 });
-          continue;
-        }
-        let data: Buffer;
+      for (const [layer, packagePath] of packagePaths.entries()) {
+        const zip = await fsp.readFile(packagePath);
+        let entries: ZipEntry[];
         try {
-          data = readEntry(zip, entry);
+          entries = listEntries(zip);
         } catch (err) {
           throw new PackageError((err as Error).message);
         }
-        await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o750 });
-        // group-readable only; executables keep their execute bit (a PROVIDED bootstrap)
-        await fsp.writeFile(target, data, { mode: entry.mode & 0o111 ? 0o750 : 0o640 });
-        bytes += data.length;
+        for (const entry of entries) {
+          const target = safeTarget(tmp, entry.name);
+          if (entry.isDirectory) {
+            await fsp.mkdir(target, { recursive: true, mode: 0o750 });
+            continue;
+          }
+          let data: Buffer;
+          try {
+            data = readEntry(zip, entry);
+          } catch (err) {
+            throw new PackageError((err as Error).message);
+          }
+          await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o750 });
+          // an earlier layer's file (or directory) of that name is replaced
+          if (layer > 0) await fsp.rm(target, { recursive: true, force: true });
+          // group-readable only; executables keep their execute bit (a PROVIDED bootstrap)
+          await fsp.writeFile(target, data, { mode: entry.mode & 0o111 ? 0o750 : 0o640 });
+          bytes += data.length;
+        }
       }
       if (this.isolated) await chownTree(tmp, gid);
       await fsp.chmod(tmp, 0o750);
@@ -322,7 +395,7 @@ export class Sandbox {
    * whole sandbox, whatever its processes did (setsid, double forks).
    */
   async launch(
-    instance: { id: string; uid: number; gid: number; codeDir: string; memoryMb: number; ephemeralStorageMb: number },
+    instance: InstanceDirs & { id: string; uid: number; gid: number; memoryMb: number; ephemeralStorageMb: number },
     confined: boolean,
     argv: string[],
   ): Promise<Launch> {
@@ -340,7 +413,7 @@ export class Sandbox {
       tool: this.tool!,
       uid: this.isolated ? instance.uid : null,
       gid: this.isolated ? instance.gid : null,
-      mounts: this.mountsFor(instance.codeDir, argv[0]!, instance.ephemeralStorageMb),
+      mounts: this.mountsFor(instance.codeDir, argv[0]!, instance.ephemeralStorageMb, instance.optDir),
       cwd: TASK_ROOT,
       argv,
       limits: group,
@@ -349,16 +422,17 @@ export class Sandbox {
     return { file, args, cwd: '/', as: null, group };
   }
 
-  /** What a confined instance sees besides the system: its code (from `taskSource`) and Lambda's other paths. */
-  mountsFor(taskSource: string, command: string, ephemeralStorageMb: number): Mount[] {
+  /** What a confined instance sees besides the system: its code (from `taskSource`), its layers (`optSource`) and Lambda's other paths. */
+  mountsFor(taskSource: string, command: string, ephemeralStorageMb: number, optSource: string | null = null): Mount[] {
     return [
       ...this.commandMounts(command),
       { type: 'ro-bind', source: taskSource, target: TASK_ROOT },
       { type: 'ro-bind', source: this.runtimeDir, target: RUNTIME_DIR },
       ...(this.pythonSdkDir ? [{ type: 'ro-bind' as const, source: this.pythonSdkDir, target: PYTHON_SDK_PATH }] : []),
+      ...(this.nodeSdkModules ? [{ type: 'ro-bind' as const, source: this.nodeSdkModules, target: NODE_SDK_PATH }] : []),
       { type: 'tmpfs', target: '/tmp', sizeBytes: ephemeralStorageMb * 1024 * 1024, mode: 0o1777 },
-      // reserved for layers: empty, and read-only as the rest of the sandbox's root
-      { type: 'dir', target: '/opt', mode: 0o755 },
+      // the layers; without any, empty and read-only as the rest of the sandbox's root
+      optSource ? { type: 'ro-bind', source: optSource, target: OPT } : { type: 'dir', target: OPT, mode: 0o755 },
     ];
   }
 
@@ -393,14 +467,22 @@ export class Sandbox {
     return this.sdkFound ? dir! : null;
   }
 
-  /** Where an instance finds its code, the runtime, its /tmp and the runtime's Python packages (an unconfined one gets host dirs). */
-  async paths(instanceId: string, uid: number, gid: number, codeDir: string, confined: boolean): Promise<InstancePaths> {
+  /** The runtime's Node modules (the node_modules of FUNCTION_NODE_SDK_DIR), if this host has them. */
+  get nodeSdkModules(): string | null {
+    const dir = this.options.nodeSdkDir;
+    this.nodeSdkFound ??= dir ? fs.existsSync(path.join(dir, 'node_modules', '@aws-sdk')) : false;
+    return this.nodeSdkFound ? path.join(dir!, 'node_modules') : null;
+  }
+
+  /** Where an instance finds its code, layers, the runtime, its /tmp and the runtime's SDKs (an unconfined one gets host dirs). */
+  async paths(instanceId: string, uid: number, gid: number, dirs: InstanceDirs, confined: boolean): Promise<InstancePaths> {
     const pythonSdk = this.pythonSdkDir === null ? null : confined ? PYTHON_SDK_PATH : this.pythonSdkDir;
-    if (confined) return { taskRoot: TASK_ROOT, runtimeDir: RUNTIME_DIR, tmp: '/tmp', pythonSdk };
+    const nodeSdk = this.nodeSdkModules === null ? null : confined ? NODE_SDK_PATH : this.nodeSdkModules;
+    if (confined) return { taskRoot: TASK_ROOT, runtimeDir: RUNTIME_DIR, tmp: '/tmp', pythonSdk, nodeSdk, opt: OPT };
     const tmp = path.join(this.root, 'tmp', instanceId);
     await fsp.mkdir(tmp, { mode: 0o700 });
     if (this.isolated) await fsp.chown(tmp, uid, gid);
-    return { taskRoot: codeDir, runtimeDir: this.runtimeDir, tmp, pythonSdk };
+    return { taskRoot: dirs.codeDir, runtimeDir: this.runtimeDir, tmp, pythonSdk, nodeSdk, opt: dirs.optDir };
   }
 
   /** An unconfined instance's /tmp: its own to write, so removed without following a link it made. */

@@ -26,6 +26,8 @@ export interface InstanceSpec {
   codeHash: string;
   /** where the package zip is stored (read by the engine to unpack it) */
   packagePath: string;
+  /** the layers' zips (hex sha256 and where stored, as the code's), unpacked in order into /opt */
+  layers: Array<{ hash: string; packagePath: string }>;
 }
 
 /** Instances of one spec are interchangeable: this names them. */

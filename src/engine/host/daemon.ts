@@ -44,8 +44,8 @@ export interface HostDaemonOptions {
   description: HostDescription;
   /** SANDBOX=off: tenant code runs unconfined (development only) */
   sandbox: boolean;
-  /** how function instances run here (FUNCTION_PYTHON, FUNCTION_PYTHON_SDK_DIR, FUNCTION_SPARE_SANDBOXES) */
-  functions?: { pythonCommand?: string; pythonSdkDir?: string | null; spares?: number };
+  /** how function instances run here (FUNCTION_PYTHON, FUNCTION_PYTHON_SDK_DIR, FUNCTION_NODE_SDK_DIR, FUNCTION_SPARE_SANDBOXES) */
+  functions?: { pythonCommand?: string; pythonSdkDir?: string | null; nodeSdkDir?: string | null; spares?: number };
   log: (line: string) => void;
 }
 
@@ -367,9 +367,10 @@ export class HostDaemon {
     return file;
   }
 
-  /** the spec with this host's copy of its package */
+  /** the spec with this host's copies of its package and its layers' (fetched the same way, by hash) */
   private async localSpec(spec: InstanceSpec): Promise<InstanceSpec> {
-    return { ...spec, packagePath: await this.codePackage(spec.codeHash) };
+    const layers = await Promise.all((spec.layers ?? []).map(async (l) => ({ hash: l.hash, packagePath: await this.codePackage(l.hash) })));
+    return { ...spec, packagePath: await this.codePackage(spec.codeHash), layers };
   }
 
   private async invokeFunction(m: Extract<HostControlMessage, { type: 'fn.invoke' }>): Promise<FunctionInvokeResult> {

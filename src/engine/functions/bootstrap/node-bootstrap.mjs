@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { readResponse } from './http-response.mjs';
+import { useNodePath, withSdkHint } from './module-paths.mjs';
 import { installAwsLambdaGlobal, isStreamingHandler, streamResponse } from './response-stream.mjs';
 
 const [host, port] = String(process.env.AWS_LAMBDA_RUNTIME_API).split(':');
@@ -150,10 +151,11 @@ async function loadHandler() {
   if (!file) throw Object.assign(new Error(`Cannot find module '${modulePath}'`), { name: 'Runtime.ImportModuleError' });
   let mod;
   try {
+    useNodePath(file);
     mod = await import(pathToFileURL(file).href);
   } catch (e) {
     const err = /** @type {Error} */ (e);
-    throw Object.assign(new Error(`${err?.name ?? 'Error'}: ${err?.message ?? err}`), {
+    throw Object.assign(new Error(withSdkHint(`${err?.name ?? 'Error'}: ${err?.message ?? err}`)), {
       name: 'Runtime.ImportModuleError',
       stack: err?.stack,
     });

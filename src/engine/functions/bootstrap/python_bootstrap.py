@@ -145,6 +145,10 @@ class LambdaInitError(Exception):
         self.error_type = error_type
 
 
+# the one command to run when a handler imports the SDK Lambda's runtime includes and this host lacks it
+SDK_HINT = " (boto3, which Lambda's runtime includes, is not installed on this host: run `npm run functions:install` there)"
+
+
 def load_handler():
     name = os.environ.get("_HANDLER", "")
     module_name, _, func_name = name.rpartition(".")
@@ -156,7 +160,8 @@ def load_handler():
         __import__(dotted)
         module = sys.modules[dotted]
     except Exception as exc:
-        raise LambdaInitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}") from exc
+        hint = SDK_HINT if isinstance(exc, ModuleNotFoundError) and exc.name in ("boto3", "botocore") else ""
+        raise LambdaInitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}{hint}") from exc
     fn = getattr(module, func_name, None)
     if fn is None:
         raise LambdaInitError("Runtime.HandlerNotFound", f"Handler '{func_name}' missing on module '{module_name}'")

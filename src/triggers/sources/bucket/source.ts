@@ -1,12 +1,13 @@
 // BUCKET triggers (S3 event notifications): object changes in a bucket, by event name and key
 // prefix/suffix, delivered with S3's record shape.
+import crypto from 'node:crypto';
 import { bucketByName } from '../../../storage/queries.js';
 import type { ObjectEventRow } from '../../../storage/tables.js';
 import { badInput, notFound } from '../../../platform/errors.js';
 import { requireBucketName, requireKeyPrefix, MAX_KEY_BYTES } from '../../../storage/s3-uri.js';
 import { requireList } from '../../../platform/validate.js';
 import type { TriggerSourceKind } from '../types.js';
-import { REGION } from '../../../platform/aws-account.js';
+import { ACCOUNT, REGION } from '../../../platform/aws-account.js';
 
 /** The S3 event names a bucket trigger can ask for: what object changes here produce, and their wildcards. */
 export const BUCKET_EVENT_NAMES = [
@@ -89,9 +90,16 @@ export function bucketMatches(config: BucketTriggerConfig, change: ObjectEventRo
   return change.key.startsWith(config.prefix) && change.key.endsWith(config.suffix);
 }
 
-/** The S3 event notification a function receives (one record per event, as S3 sends). */
+/**
+ * The S3 event notification a function receives (one record per event, as S3 sends, with every
+ * field of S3's documented record). Object events do not record who made the change or from
+ * where: the principal is the account (the owner of every bucket here) and the source address
+ * the loopback one. The response ids are the event's own: S3's 16-hex request id (the
+ * sequencer) and a base64 host id derived from it.
+ */
 export function s3Event(triggerName: string, change: ObjectEventRow) {
   const created = change.kind.startsWith('ObjectCreated:');
+  const sequencer = sequencerOf(change.seq);
   return {
     Records: [
       {
@@ -100,15 +108,21 @@ export function s3Event(triggerName: string, change: ObjectEventRow) {
         awsRegion: REGION,
         eventTime: change.at.toISOString(),
         eventName: change.kind,
+        userIdentity: { principalId: ACCOUNT },
+        requestParameters: { sourceIPAddress: '127.0.0.1' },
+        responseElements: {
+          'x-amz-request-id': sequencer,
+          'x-amz-id-2': crypto.createHash('sha256').update(`${change.bucket}\n${sequencer}`).digest('base64'),
+        },
         s3: {
           s3SchemaVersion: '1.0',
           configurationId: triggerName,
-          bucket: { name: change.bucket, arn: `arn:aws:s3:::${change.bucket}` },
+          bucket: { name: change.bucket, ownerIdentity: { principalId: ACCOUNT }, arn: `arn:aws:s3:::${change.bucket}` },
           // S3 sends no size or ETag for removals; its eTag has no quotes
           object: {
             key: encodeEventKey(change.key),
             ...(created ? { size: change.size, eTag: change.etag?.replace(/"/g, '') } : {}),
-            sequencer: sequencerOf(change.seq),
+            sequencer,
           },
         },
       },

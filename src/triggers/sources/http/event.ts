@@ -14,6 +14,8 @@ export interface RequestInfo {
   rawHeaders: string[];
   httpVersion: string;
   sourceIp: string;
+  /** the port the request reached this server on (x-forwarded-port unless a proxy in front set it) */
+  localPort: number;
 }
 
 export interface EventContext {
@@ -44,10 +46,32 @@ export function apiGatewayTime(d: Date): string {
   return `${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
 }
 
-/** Lower-case names; repeated headers joined with commas; Cookie goes to `cookies` instead. */
+// Hop-by-hop headers (RFC 9110 7.6.1, and the proxy ones in common use): they describe this one
+// connection, and API Gateway, a proxy, does not pass them on.
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/**
+ * Lower-case names; repeated headers joined with commas; Cookie goes to `cookies` instead;
+ * hop-by-hop headers (and those the Connection header names) are dropped.
+ */
 function headersOf(rawHeaders: string[], drop: readonly string[] | undefined) {
   const headers: Record<string, string> = {};
   const cookies: string[] = [];
+  const connectionScoped = new Set<string>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() !== 'connection') continue;
+    for (const token of rawHeaders[i + 1]!.split(',')) connectionScoped.add(token.trim().toLowerCase());
+  }
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     const value = rawHeaders[i + 1]!;
@@ -56,11 +80,32 @@ function headersOf(rawHeaders: string[], drop: readonly string[] | undefined) {
         const t = c.trim();
         if (t) cookies.push(t);
       }
-    } else if (!drop?.includes(name)) {
+    } else if (!drop?.includes(name) && !HOP_BY_HOP.has(name) && !connectionScoped.has(name)) {
       headers[name] = name in headers ? `${headers[name]},${value}` : value;
     }
   }
   return { headers, cookies };
+}
+
+/**
+ * The X-Forwarded-* headers API Gateway adds: the client's address appended to any chain a proxy
+ * in front already started; the protocol and port the client used, as a proxy in front reported
+ * them, else this server's own (plain HTTP on the port the request reached).
+ */
+function addForwardedHeaders(headers: Record<string, string>, sourceIp: string, localPort: number): void {
+  headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${sourceIp}` : sourceIp;
+  headers['x-forwarded-proto'] ??= 'http';
+  headers['x-forwarded-port'] ??= String(localPort);
+}
+
+/** The Host header's name without its port, as API Gateway's domainName ('localhost' without one). */
+function hostnameOf(host: string | undefined): string {
+  if (!host) return 'localhost';
+  try {
+    return new URL(`http://${host}`).hostname;
+  } catch {
+    return host;
+  }
 }
 
 function queryOf(raw: string): Record<string, string> | null {
@@ -76,7 +121,9 @@ function queryOf(raw: string): Record<string, string> | null {
 
 export function buildHttpEvent(req: RequestInfo, body: Buffer, ctx: EventContext): Record<string, unknown> {
   const { headers, cookies } = headersOf(req.rawHeaders, ctx.dropHeaders);
-  const host = headers.host ?? 'localhost';
+  const sourceIp = req.sourceIp.startsWith('::ffff:') ? req.sourceIp.slice(7) : req.sourceIp;
+  addForwardedHeaders(headers, sourceIp, req.localPort);
+  const domainName = hostnameOf(headers.host);
   const query = queryOf(req.rawQueryString);
   const event: Record<string, unknown> = {
     version: '2.0',
@@ -91,13 +138,13 @@ export function buildHttpEvent(req: RequestInfo, body: Buffer, ctx: EventContext
     accountId: ACCOUNT,
     apiId: ctx.apiId,
     ...(ctx.apiKey ? { authorizer: { apiKey: { keyId: ctx.apiKey.keyId, name: ctx.apiKey.name } } } : {}),
-    domainName: host,
-    domainPrefix: host.split('.')[0]!.split(':')[0]!,
+    domainName,
+    domainPrefix: domainName.split('.')[0]!,
     http: {
       method: req.method,
       path: req.rawPath,
       protocol: `HTTP/${req.httpVersion}`,
-      sourceIp: req.sourceIp.startsWith('::ffff:') ? req.sourceIp.slice(7) : req.sourceIp,
+      sourceIp,
       userAgent: headers['user-agent'] ?? '',
     },
     requestId: ctx.requestId,

@@ -150,6 +150,7 @@ export function httpTriggerHandler(authenticate: Authenticate, invocations: Invo
         rawHeaders: req.rawHeaders,
         httpVersion: req.httpVersion,
         sourceIp: req.socket.remoteAddress ?? '',
+        localPort: req.socket.localPort ?? 0,
       },
       body,
       {
