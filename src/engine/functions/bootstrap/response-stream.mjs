@@ -118,22 +118,19 @@ export function installAwsLambdaGlobal() {
       return underlyingStream;
     },
   };
-  Object.defineProperty(globalThis, 'awslambda', {
-    value: Object.freeze({
-      /**
-       * @param {Function} handler
-       * @param {{ highWaterMark?: number }} [options]
-       */
-      streamifyResponse(handler, options) {
-        Object.assign(handler, { [HANDLER_STREAMING]: STREAM_RESPONSE });
-        if (typeof options?.highWaterMark === 'number') Object.assign(handler, { [HANDLER_HIGHWATERMARK]: options.highWaterMark });
-        return handler;
-      },
-      HttpResponseStream,
-    }),
-    enumerable: false,
-    writable: false,
-  });
+  // a plain, writable global as in AWS's runtime: the AWS SDK's invoke store adds to it
+  /** @type {any} */ (globalThis).awslambda = {
+    /**
+     * @param {Function} handler
+     * @param {{ highWaterMark?: number }} [options]
+     */
+    streamifyResponse(handler, options) {
+      Object.assign(handler, { [HANDLER_STREAMING]: STREAM_RESPONSE });
+      if (typeof options?.highWaterMark === 'number') Object.assign(handler, { [HANDLER_HIGHWATERMARK]: options.highWaterMark });
+      return handler;
+    },
+    HttpResponseStream,
+  };
 }
 
 /** @param {Function} handler */
