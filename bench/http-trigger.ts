@@ -4,17 +4,9 @@
 // where the time goes, the same invocation called in-process (services.invocations.invoke, no HTTP).
 import type { RunningApp } from '../src/app.js';
 import { buildHttpEvent } from '../src/triggers/sources/http/event.js';
-import { ms, summarize, waitUntil, type Api } from './lib.js';
+import { type LoadResult, ms, summarize, waitUntil, type Api } from './lib.js';
 
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
-interface LoadResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  n: number;
-  errors: number;
-  firstError?: string;
-}
 
 export interface HttpTriggerBenchContext {
   api: Api;

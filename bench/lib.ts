@@ -35,6 +35,16 @@ export function summarize(values: Iterable<number>): Summary {
   };
 }
 
+/** What a run of the load worker (load-worker.mjs) measured */
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  n: number;
+  errors: number;
+  firstError?: string;
+}
+
 export function median(values: number[]): number {
   return summarize(values).p50;
 }

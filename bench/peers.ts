@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Logger, makeWorkerUtils, run as runGraphileWorker } from 'graphile-worker';
 import { nsToMs } from './clock.mjs';
-import { type Api, deployFunction, ms, realtimeClock, summarize, waitUntil } from './lib.js';
+import { type Api, deployFunction, type LoadResult, ms, realtimeClock, summarize, waitUntil } from './lib.js';
 
 const exec = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -34,14 +34,6 @@ const AWSLAMBDARIC = 'awslambdaric==3.1.1';
 const POSTGRAPHILE = 'postgraphile@4.14.1';
 const PEER_CACHE = path.join(os.homedir(), '.cache', 'emberplane-bench');
 
-interface LoadResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  n: number;
-  errors: number;
-  firstError?: string;
-}
 type Verdict = 'PASS' | 'MISS' | 'INFO';
 export interface PeersContext {
   api: Api;

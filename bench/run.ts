@@ -44,7 +44,20 @@ import { benchHostile } from './hostile.js';
 import { benchHosts } from './hosts.js';
 import { benchHttpTrigger } from './http-trigger.js';
 import { benchSpark } from './spark.js';
-import { Api, deployFunction, EventWatch, fsyncFile, median, ms, realtimeClock, sleep, summarize, waitUntil, type Summary } from './lib.js';
+import {
+  Api,
+  type LoadResult as BaseLoadResult,
+  deployFunction,
+  EventWatch,
+  fsyncFile,
+  median,
+  ms,
+  realtimeClock,
+  sleep,
+  summarize,
+  waitUntil,
+  type Summary,
+} from './lib.js';
 import { benchSqlStep } from './sql.js';
 import { benchBucketTrigger } from './trigger-bucket.js';
 
@@ -331,13 +344,7 @@ async function seed(api: Api) {
 }
 
 // ---- figure 1: nested list throughput ----
-interface LoadResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  n: number;
-  errors: number;
-  firstError?: string;
+interface LoadResult extends BaseLoadResult {
   loopDelay: LoopDelay;
 }
 
