@@ -8,6 +8,7 @@ import { appendLines, type NewLine } from '../logs/queries.js';
 import type { FunctionRow, InvocationLogLine, InvocationRow } from './tables.js';
 import { NoRoomError, type FunctionRuntime, type InvokeOutcome, type RuntimeLogLine } from '../engine/functions/types.js';
 import { ConcurrencyGate } from './concurrency.js';
+import { newTraceId } from '../engine/functions/platform-log.js';
 import { AppError, badInput } from '../platform/errors.js';
 import { functionArn, type FunctionService, type ResolvedVersion } from './functions.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor } from '../platform/paging.js';
@@ -259,6 +260,7 @@ export class InvocationService {
       throw badInput('clientContext', 'must be at most 3583 bytes');
     const base = {
       id: crypto.randomUUID(),
+      traceId: newTraceId(),
       functionId: fn.id,
       functionName: fn.name,
       qualifier,
@@ -319,7 +321,7 @@ export class InvocationService {
     if (!slot.ok) throw await throttled(slot.reason, slot.reason);
     let outcome: InvokeOutcome;
     try {
-      outcome = await this.run(fn, resolved, base.id, payload, input.clientContext ?? undefined);
+      outcome = await this.run(fn, resolved, { requestId: base.id, traceId: base.traceId }, payload, input.clientContext ?? undefined);
     } catch (err) {
       // no host has room for a new instance: Lambda's answer when it cannot scale out
       if (err instanceof NoRoomError) throw await throttled(`InsufficientCapacity: ${err.message}`, err.message);
@@ -366,7 +368,7 @@ export class InvocationService {
   private async run(
     fn: FunctionRow,
     resolved: ResolvedVersion,
-    requestId: string,
+    ids: { requestId: string; traceId: string | null },
     payload: Buffer,
     clientContext?: string,
     signal?: AbortSignal,
@@ -374,7 +376,8 @@ export class InvocationService {
     return this.runtime.invoke(
       this.functions.specOf(fn, resolved),
       {
-        requestId,
+        requestId: ids.requestId,
+        ...(ids.traceId ? { traceId: ids.traceId } : {}),
         payload,
         clientContext,
         invokedFunctionArn: functionArn(fn.name, resolved.version === '$LATEST' ? undefined : resolved.version),
@@ -453,7 +456,7 @@ export class InvocationService {
     let outcome: InvokeOutcome | null = null;
     let noRoom = false;
     try {
-      outcome = await this.run(fn, resolved, row.id, Buffer.from(row.payload ?? '{}'), undefined, cut);
+      outcome = await this.run(fn, resolved, { requestId: row.id, traceId: row.traceId }, Buffer.from(row.payload ?? '{}'), undefined, cut);
     } catch (err) {
       noRoom = err instanceof NoRoomError;
       if (!noRoom && !cut?.aborted) throw err;

@@ -73,6 +73,7 @@ export class FunctionsModule implements Module {
       },
       {
         s3EndpointUrl: () => platform.address.localUrl,
+        xrayDaemonAddress: config.functionXrayDaemonAddress,
         executionKey: (caller, keyId, field) => deps.access.executionKey(caller, keyId, field),
       },
     );

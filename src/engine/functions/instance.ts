@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RuntimeApiServer, type NextEvent } from './runtime-api.js';
+import { newTraceId, PlatformLog, traceHeader } from './platform-log.js';
 import type { LimitGroup } from '../sandbox/limits.js';
 import type { Sandbox } from './sandbox.js';
 import type { Spare } from './spares.js';
@@ -35,6 +36,8 @@ interface Current {
   startedHr: number;
   deadlineMs: number;
   logs: RuntimeLogLine[];
+  /** the Lambda-Runtime-Trace-Id header the runtime gets */
+  traceHeader: string;
   timer: NodeJS.Timeout | null;
   delivered: boolean;
   done: boolean;
@@ -130,6 +133,7 @@ export class FunctionInstance {
   private group: LimitGroup | null = null;
   private peak: PeakMemory | null = null;
   private api: RuntimeApiServer;
+  private readonly platform: PlatformLog;
   /** known at start: a spare sandbox comes with its own */
   private uid = NO_UID_YET;
   private gid = NO_UID_YET;
@@ -165,6 +169,7 @@ export class FunctionInstance {
     this.ready = new Promise((r) => {
       this.markReady = r;
     });
+    this.platform = new PlatformLog(spec.logging);
     this.api = new RuntimeApiServer(
       {
         next: () => this.next(),
@@ -207,6 +212,8 @@ export class FunctionInstance {
     const paths = await this.sandbox.paths(this.id, this.uid, this.gid, codeDir, this.confined);
     const { spec } = this;
     const env: Record<string, string> = {
+      // the X-Ray settings are the function's to override, as on Lambda
+      ...xrayEnv(spec),
       ...spec.environment,
       PATH: '/usr/local/bin:/usr/bin:/bin',
       LANG: 'en_US.UTF-8',
@@ -226,6 +233,7 @@ export class FunctionInstance {
       AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName,
       AWS_LAMBDA_RUNTIME_API: runtimeApi,
       AWS_LAMBDA_INITIALIZATION_TYPE: this.provisioned ? 'provisioned-concurrency' : 'on-demand',
+      ...loggingEnv(spec),
       // honoured by current AWS SDKs (boto3, the AWS SDK for JavaScript v3): S3 clients reach the buckets
       AWS_ENDPOINT_URL_S3: spec.s3.endpointUrl,
       ...(spec.s3.credentials
@@ -369,6 +377,7 @@ export class FunctionInstance {
         startedHr: 0,
         deadlineMs: 0,
         logs: [],
+        traceHeader: traceHeader(request.traceId ?? newTraceId()),
         timer: null,
         delivered: false,
         done: false,
@@ -412,15 +421,14 @@ export class FunctionInstance {
     cur.startedHr = performance.now();
     cur.deadlineMs = Date.now() + this.spec.timeoutSeconds * 1000;
     this.peakTreeKb = 0;
-    this.log('SYSTEM', `START RequestId: ${cur.request.requestId} Version: ${this.spec.version}`);
+    this.logSystem(this.platform.start(cur.request.requestId, this.spec.version, cur.traceHeader));
     cur.timer = setTimeout(() => this.kill('TIMEOUT'), this.spec.timeoutSeconds * 1000);
     this.watchMemory();
     give({
       requestId: cur.request.requestId,
       deadlineMs: cur.deadlineMs,
       invokedFunctionArn: cur.request.invokedFunctionArn,
-      // 24 hex digits of a random UUID (randomUUID draws from a pooled buffer: no syscall per invocation)
-      traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${crypto.randomUUID().replace(/-/g, '').slice(0, 24)};Sampled=0`,
+      traceId: cur.traceHeader,
       clientContext: cur.request.clientContext,
       payload: cur.request.payload,
     });
@@ -439,18 +447,26 @@ export class FunctionInstance {
 
   private complete(kind: OutcomeKind, body: Buffer, errorType: string | null, errorKind: string | null): void {
     const cur = this.current!;
-    const durationMs = cur.delivered ? performance.now() - cur.startedHr : 0;
+    // a timed-out invocation ran for its whole timeout (the kill and the pipes' drain are the platform's)
+    const durationMs = !cur.delivered ? 0 : kind === 'TIMEOUT' ? this.spec.timeoutSeconds * 1000 : performance.now() - cur.startedHr;
     const memoryKb = Math.max(this.peak?.kb() ?? 0, this.peakTreeKb);
     // out of memory is the limit reached, whatever the last sample saw (a dead process can't be read)
     const maxMemoryUsedMb = kind === 'OUT_OF_MEMORY' ? this.spec.memoryMb : Math.min(this.spec.memoryMb, Math.ceil(memoryKb / 1024));
     const init = cur.coldStart ? this.initDurationMs : null;
     const billed = Math.ceil(durationMs + (init ?? 0));
-    if (!cur.delivered) this.log('SYSTEM', `START RequestId: ${cur.request.requestId} Version: ${this.spec.version}`);
-    this.log('SYSTEM', `END RequestId: ${cur.request.requestId}`);
-    this.log(
-      'SYSTEM',
-      `REPORT RequestId: ${cur.request.requestId}\tDuration: ${fmt(durationMs)} ms\tBilled Duration: ${billed} ms\t` +
-        `Memory Size: ${this.spec.memoryMb} MB\tMax Memory Used: ${maxMemoryUsedMb} MB${init !== null ? `\tInit Duration: ${fmt(init)} ms` : ''}`,
+    if (!cur.delivered) this.logSystem(this.platform.start(cur.request.requestId, this.spec.version, cur.traceHeader));
+    this.logSystem(
+      this.platform.end({
+        requestId: cur.request.requestId,
+        durationMs,
+        billedDurationMs: billed,
+        memorySizeMb: this.spec.memoryMb,
+        maxMemoryUsedMb,
+        initDurationMs: init,
+        kind,
+        errorType,
+        producedBytes: kind === 'RESPONSE' ? body.length : 0,
+      }),
     );
     this.current = null;
     this.lastUsed = Date.now();
@@ -517,7 +533,7 @@ export class FunctionInstance {
     }
     // Lambda's platform line for the failure, e.g. "<time> <id> Task timed out after 3.00 seconds"
     if (kind !== 'INIT_ERROR' || this.initError === null)
-      this.log('SYSTEM', `${new Date().toISOString()} ${id} ${doc.errorMessage.replace(/^RequestId: \S+ Error: /, '')}`);
+      this.logSystem(this.platform.failure(id, doc.errorMessage.replace(/^RequestId: \S+ Error: /, '')));
     this.complete(kind, Buffer.from(JSON.stringify(doc)), doc.errorType, null);
   }
 
@@ -636,6 +652,10 @@ export class FunctionInstance {
     this.sink(this.spec.functionId, [line]);
   }
 
+  private logSystem(lines: string[]): void {
+    for (const text of lines) this.log('SYSTEM', text);
+  }
+
   private readLines(stream: NodeJS.ReadableStream, name: 'STDOUT' | 'STDERR'): void {
     let buf = '';
     stream.setEncoding('utf8');
@@ -661,6 +681,26 @@ export class FunctionInstance {
     if (name === 'STDERR' && text.includes('JavaScript heap out of memory')) this.heapOom = true;
     this.log(name, text);
   }
+}
+
+/** The advanced logging controls as Lambda hands them to its runtimes (JSON only). */
+function loggingEnv(spec: InstanceSpec): Record<string, string> {
+  if (spec.logging.format !== 'JSON') return {};
+  return { AWS_LAMBDA_LOG_FORMAT: 'JSON', AWS_LAMBDA_LOG_LEVEL: spec.logging.applicationLogLevel };
+}
+
+/** The X-Ray SDKs' settings: no segment errors without a trace context, and the daemon when there is one. */
+function xrayEnv(spec: InstanceSpec): Record<string, string> {
+  const env: Record<string, string> = { AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR' };
+  if (spec.xrayDaemonAddress) {
+    const [host, port] = spec.xrayDaemonAddress.split(':');
+    Object.assign(env, {
+      AWS_XRAY_DAEMON_ADDRESS: spec.xrayDaemonAddress,
+      _AWS_XRAY_DAEMON_ADDRESS: host!,
+      _AWS_XRAY_DAEMON_PORT: port ?? '2000',
+    });
+  }
+  return env;
 }
 
 function parseJson(body: Buffer): Record<string, unknown> {

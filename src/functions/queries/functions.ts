@@ -19,11 +19,12 @@ export interface NewFunction extends FunctionConfig {
 export async function insertFunction(db: Db, f: NewFunction): Promise<FunctionRow | undefined> {
   const [row] = await db<FunctionRow[]>`
     insert into functions (id, name, runtime, handler, description, memory_mb, ephemeral_storage_mb, timeout_seconds, environment,
-      execution_key, tags,
+      execution_key, logging_config, tags,
       reserved_concurrency, code_sha256, code_size, state, last_update_status, revision_id, log_stream_id,
       max_retry_attempts, max_event_age_seconds, on_success, on_failure)
     values (${f.id}, ${f.name}, ${f.runtime}, ${f.handler}, ${f.description}, ${f.memoryMb}, ${f.ephemeralStorageMb}, ${f.timeoutSeconds},
-      ${db.json(f.environment)}, ${f.executionKey ? db.json(f.executionKey as never) : null}, ${db.json(f.tags)}, ${f.reservedConcurrency}, ${f.codeSha256}, ${f.codeSize},
+      ${db.json(f.environment)}, ${f.executionKey ? db.json(f.executionKey as never) : null},
+      ${f.loggingConfig ? db.json(f.loggingConfig as never) : null}, ${db.json(f.tags)}, ${f.reservedConcurrency}, ${f.codeSha256}, ${f.codeSize},
       'Pending', 'InProgress', ${f.revisionId}, ${f.logStreamId}, ${f.maxRetryAttempts}, ${f.maxEventAgeSeconds},
       ${f.onSuccess}, ${f.onFailure})
     on conflict (name) do nothing
@@ -65,6 +66,7 @@ export type FunctionPatch = Partial<
     | 'timeoutSeconds'
     | 'environment'
     | 'executionKey'
+    | 'loggingConfig'
     | 'tags'
     | 'reservedConcurrency'
     | 'codeSha256'
@@ -92,6 +94,7 @@ const COLUMNS: Record<keyof FunctionPatch, string> = {
   timeoutSeconds: 'timeout_seconds',
   environment: 'environment',
   executionKey: 'execution_key',
+  loggingConfig: 'logging_config',
   tags: 'tags',
   reservedConcurrency: 'reserved_concurrency',
   codeSha256: 'code_sha256',
@@ -114,7 +117,7 @@ export async function updateFunction(db: Db, id: string, patch: FunctionPatch, t
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined) continue;
     const col = COLUMNS[k as keyof FunctionPatch];
-    values[col] = v !== null && (k === 'environment' || k === 'tags' || k === 'executionKey') ? db.json(v as never) : v;
+    values[col] = v !== null && (k === 'environment' || k === 'tags' || k === 'executionKey' || k === 'loggingConfig') ? db.json(v as never) : v;
   }
   if (touch) values.last_modified_at = new Date();
   const [row] = await db<FunctionRow[]>`update functions set ${db(values)} where id = ${id} returning *`;
