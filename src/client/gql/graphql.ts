@@ -18,6 +18,14 @@ export type AliasRoutingInput = {
   additionalVersionWeights?: Array<VersionWeightInput> | null | undefined;
 };
 
+export type ApplicationLogLevel =
+  | 'DEBUG'
+  | 'ERROR'
+  | 'FATAL'
+  | 'INFO'
+  | 'TRACE'
+  | 'WARN';
+
 export type ApplicationName =
   | 'DUCKDB'
   | 'SPARK';
@@ -112,6 +120,8 @@ export type CreateFunctionInput = {
   /** an API key with S3 credentials: its instances get them as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (with AWS_ENDPOINT_URL_S3), so AWS SDKs reach the buckets as that key; the caller must hold every action of that key */
   executionKeyId?: string | number | null | undefined;
   handler: string;
+  /** default: the TEXT format */
+  loggingConfig?: LoggingConfigInput | null | undefined;
   /** 128–10240, default 128 */
   memoryMb?: number | null | undefined;
   name: string;
@@ -212,6 +222,11 @@ export type LastUpdateStatus =
   | 'IN_PROGRESS'
   | 'SUCCESSFUL';
 
+/** Lambda's log formats: TEXT lines, or JSON objects (application and system logs) */
+export type LogFormat =
+  | 'JSON'
+  | 'TEXT';
+
 /** STDOUT/STDERR of the process, SYSTEM for lines the control plane adds */
 export type LogStreamKind =
   | 'STDERR'
@@ -221,6 +236,13 @@ export type LogStreamKind =
 export type LogType =
   | 'NONE'
   | 'TAIL';
+
+/** fields left out keep their value; the levels are set with the JSON format only (INFO by default) */
+export type LoggingConfigInput = {
+  applicationLogLevel?: ApplicationLogLevel | null | undefined;
+  logFormat?: LogFormat | null | undefined;
+  systemLogLevel?: SystemLogLevel | null | undefined;
+};
 
 /** A message attribute (SQS/SNS MessageAttributeValue) */
 export type MessageAttributeInput = {
@@ -333,6 +355,11 @@ export type StepState =
   | 'PENDING'
   | 'RUNNING';
 
+export type SystemLogLevel =
+  | 'DEBUG'
+  | 'INFO'
+  | 'WARN';
+
 export type UpdateAliasInput = {
   description?: string | null | undefined;
   functionName: string;
@@ -357,6 +384,7 @@ export type UpdateFunctionConfigurationInput = {
   executionKeyId?: string | number | null | undefined;
   functionName: string;
   handler?: string | null | undefined;
+  loggingConfig?: LoggingConfigInput | null | undefined;
   memoryMb?: number | null | undefined;
   /** -1 removes the reservation */
   reservedConcurrency?: number | null | undefined;
