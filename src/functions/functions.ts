@@ -187,7 +187,8 @@ function requireLoggingConfig(input: LoggingConfigInput, current: FunctionLoggin
     throw badInput(`${field}.systemLogLevel`, `must be one of ${SYSTEM_LOG_LEVELS.join(', ')}`);
   if (logFormat === 'Text') {
     const given = input.applicationLogLevel != null ? 'applicationLogLevel' : input.systemLogLevel != null ? 'systemLogLevel' : null;
-    if (given) throw badInput(`${field}.${given}`, 'log levels are set with the JSON log format only: leave them out or set logFormat JSON');
+    if (given)
+      throw badInput(`${field}.${given}`, 'log levels are set with the JSON log format only: leave them out or set logFormat JSON');
     return { logFormat, applicationLogLevel: null, systemLogLevel: null };
   }
   return {

@@ -63,7 +63,10 @@ export enum SystemLogLevel {
   INFO = 'INFO',
   WARN = 'WARN',
 }
-registerEnumType(LogFormat, { name: 'LogFormat', description: "Lambda's log formats: TEXT lines, or JSON objects (application and system logs)" });
+registerEnumType(LogFormat, {
+  name: 'LogFormat',
+  description: "Lambda's log formats: TEXT lines, or JSON objects (application and system logs)",
+});
 registerEnumType(ApplicationLogLevel, { name: 'ApplicationLogLevel' });
 registerEnumType(SystemLogLevel, { name: 'SystemLogLevel' });
 registerEnumType(ProvisionedConcurrencyStatus, { name: 'ProvisionedConcurrencyStatus' });
@@ -226,7 +229,7 @@ export class Invocation {
   @Field(() => String, { nullable: true }) instanceId!: string | null;
   @Field(() => String, {
     nullable: true,
-    description: "the X-Ray trace id its runs get (the Root of Lambda-Runtime-Trace-Id and _X_AMZN_TRACE_ID), the same for every attempt",
+    description: 'the X-Ray trace id its runs get (the Root of Lambda-Runtime-Trace-Id and _X_AMZN_TRACE_ID), the same for every attempt',
   })
   traceId!: string | null;
   @Field(() => ID, { nullable: true, description: 'for a destination record: the async invocation it reports on' }) sourceInvocationId!:

@@ -31,6 +31,7 @@ const EXECUTION_ENV: Record<string, string> = {
 interface Current {
   request: InvokeRequest;
   resolve: (o: InvokeOutcome) => void;
+  reject: (err: Error) => void;
   coldStart: boolean;
   startedAt: Date;
   startedHr: number;
@@ -121,6 +122,9 @@ function entrypointProblem(codeDir: string, shown: string): string | null {
     return `spawn ${shown} ENOENT`;
   }
 }
+
+/** The instance ended before a warm invocation reached it: the invocation did not run and may run elsewhere. */
+export class InstanceGoneError extends Error {}
 
 export class FunctionInstance {
   readonly id = crypto.randomBytes(16).toString('hex');
@@ -368,10 +372,11 @@ export class FunctionInstance {
     const coldStart = this.state === 'INIT' && this.invocations === 0;
     this.invocations++;
     if (this.state === 'IDLE') this.state = 'BUSY';
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       this.current = {
         request,
         resolve,
+        reject,
         coldStart,
         startedAt: new Date(),
         startedHr: 0,
@@ -493,6 +498,13 @@ export class FunctionInstance {
     if (!cur || cur.done) return;
     cur.done = true;
     clearTimeout(cur.timer!);
+    if (!cur.delivered && !cur.coldStart) {
+      // a warm instance that ended before it asked for this invocation (its runtime exited after
+      // the last one, e.g. on an unhandled rejection): the invocation never ran here
+      this.current = null;
+      cur.reject(new InstanceGoneError(`instance ${this.id} ended before the invocation reached it (${this.exitText})`));
+      return;
+    }
     const id = cur.request.requestId;
     const exit = this.exitText;
     let doc: { errorType: string; errorMessage: string };

@@ -11,7 +11,7 @@ import {
   type ProvisionTarget,
   type RunningInstance,
 } from './types.js';
-import { FunctionInstance } from './instance.js';
+import { FunctionInstance, InstanceGoneError } from './instance.js';
 import { Sandbox, type SandboxOptions } from './sandbox.js';
 
 export class LocalFunctionRuntime implements FunctionRuntime {
@@ -65,10 +65,17 @@ export class LocalFunctionRuntime implements FunctionRuntime {
     const at = instanceId === null ? -1 : list.findIndex((i) => i.id === instanceId && i.state === 'IDLE');
     let instance = at >= 0 ? list.splice(at, 1)[0] : undefined;
     instance ??= await this.startInstance(spec, false);
-    if (signal) return this.invokeUntil(instance, request, signal);
-    const outcome = await instance.invoke(request);
-    this.parkIdle(instance);
-    return outcome;
+    try {
+      if (signal) return await this.invokeUntil(instance, request, signal);
+      const outcome = await instance.invoke(request);
+      this.parkIdle(instance);
+      return outcome;
+    } catch (err) {
+      // the warm instance was gone before the invocation reached it: a new one runs it (as Lambda
+      // starts a new execution environment when a runtime exits between invocations)
+      if (err instanceof InstanceGoneError && !signal?.aborted) return this.invokeOn(null, spec, request, signal);
+      throw err;
+    }
   }
 
   /** An abort kills the instance: the invocation ends as a Runtime.ExitError. */

@@ -10,7 +10,9 @@ const randomHex = (digits: number) => crypto.randomUUID().replace(/-/g, '').slic
 
 /** An X-Ray trace id: version 1, the epoch seconds in hex, 24 random hex digits. */
 export function newTraceId(): string {
-  return `1-${Math.floor(Date.now() / 1000).toString(16).padStart(8, '0')}-${randomHex(24)}`;
+  return `1-${Math.floor(Date.now() / 1000)
+    .toString(16)
+    .padStart(8, '0')}-${randomHex(24)}`;
 }
 
 /** The trace header a runtime gets for an invocation (Lambda-Runtime-Trace-Id): its trace, a new parent segment, not sampled. */

@@ -117,7 +117,8 @@ export async function updateFunction(db: Db, id: string, patch: FunctionPatch, t
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined) continue;
     const col = COLUMNS[k as keyof FunctionPatch];
-    values[col] = v !== null && (k === 'environment' || k === 'tags' || k === 'executionKey' || k === 'loggingConfig') ? db.json(v as never) : v;
+    values[col] =
+      v !== null && (k === 'environment' || k === 'tags' || k === 'executionKey' || k === 'loggingConfig') ? db.json(v as never) : v;
   }
   if (touch) values.last_modified_at = new Date();
   const [row] = await db<FunctionRow[]>`update functions set ${db(values)} where id = ${id} returning *`;

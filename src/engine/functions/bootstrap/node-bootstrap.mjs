@@ -116,7 +116,10 @@ const userTrace = (/** @type {string} */ stack) => stack.split('\n').filter((l) 
 /** @param {unknown} e */
 const isError = (e) =>
   e instanceof Error ||
-  (!!e && typeof e === 'object' && typeof (/** @type {Error} */ (e).name) === 'string' && typeof (/** @type {Error} */ (e).stack) === 'string');
+  (!!e &&
+    typeof e === 'object' &&
+    typeof (/** @type {Error} */ (e).name) === 'string' &&
+    typeof (/** @type {Error} */ (e).stack) === 'string');
 
 /**
  * The error document posted to the Runtime API: `{errorType, errorMessage, trace}` with the
@@ -252,7 +255,8 @@ function invokeHandler(handler, event, context) {
     const succeed = (/** @type {unknown} */ result) => once(() => resolve({ ok: true, result }));
     // fail() without an error is still a failure: AWS reports it as "handled"
     const fail = (/** @type {unknown} */ error) => once(() => resolve({ ok: false, error: error ?? 'handled' }));
-    const done = (/** @type {unknown} */ err, /** @type {unknown} */ result) => (err !== undefined && err !== null ? fail(err) : succeed(result));
+    const done = (/** @type {unknown} */ err, /** @type {unknown} */ result) =>
+      err !== undefined && err !== null ? fail(err) : succeed(result);
     let waitForEmptyEventLoop = true;
     Object.defineProperties(context, {
       callbackWaitsForEmptyEventLoop: {
@@ -290,7 +294,10 @@ function failOnUnhandledRejection() {
     const doc = {
       errorType: 'Runtime.UnhandledPromiseRejection',
       errorMessage: message,
-      trace: [`Runtime.UnhandledPromiseRejection: ${message}`, ...(isError(reason) ? userTrace(String(/** @type {Error} */ (reason).stack)).slice(1) : [])],
+      trace: [
+        `Runtime.UnhandledPromiseRejection: ${message}`,
+        ...(isError(reason) ? userTrace(String(/** @type {Error} */ (reason).stack)).slice(1) : []),
+      ],
     };
     logInvokeError(doc);
     const to = currentRequestId ? `/invocation/${currentRequestId}/error` : '/init/error';

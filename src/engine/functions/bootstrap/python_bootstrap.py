@@ -109,14 +109,12 @@ api = RuntimeApi()
 
 # ---- errors, as AWS's Python runtime reports them ----
 
-BOOTSTRAP_FILE = os.path.abspath(__file__)
-
-
 def user_frames(tb):
     """The traceback's frames from the first that is not the bootstrap's (the user's code first)."""
     import traceback
     frames = traceback.extract_tb(tb)
-    while frames and os.path.abspath(frames[0].filename) == BOOTSTRAP_FILE:
+    # the bootstrap runs compiled: its frames name the file it was compiled from, as its code does
+    while frames and frames[0].filename == user_frames.__code__.co_filename:
         frames.pop(0)
     return frames
 
@@ -134,13 +132,10 @@ def error_doc(exc, request_id=""):
 def log_error(doc):
     """The runtime's log line for a failure: "[ERROR] Type: message" and the traceback, one event."""
     if LOG_FORMAT_JSON:
-        line = json_dumps({"timestamp": iso_time(time.time(), False), "level": "ERROR", "message": doc["errorMessage"],
-                           "errorType": doc["errorType"], "requestId": doc["requestId"] or None,
-                           "stackTrace": doc["stackTrace"]})
+        line = json_dumps({"timestamp": iso_time(time.time(), False), "level": "ERROR", **doc})
     else:
-        lines = [f"[ERROR] {doc['errorType']}: {doc['errorMessage']}"]
-        if doc["stackTrace"]:
-            lines += ["Traceback (most recent call last):"] + [s.rstrip("\n") for s in doc["stackTrace"]]
+        lines = [f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", "Traceback (most recent call last):"]
+        lines += [s.rstrip("\n") for s in doc["stackTrace"]]
         line = "\r".join(lines).replace("\n", "\r")
     sys.stdout.write(line + "\n")
 
@@ -165,12 +160,11 @@ def install_log_handler(logging):
     """Lambda's handler on the root logger: "[LEVEL]\t<time>\t<request id>\t<message>" lines at INFO,
     or with AWS_LAMBDA_LOG_FORMAT=JSON one JSON object per record at AWS_LAMBDA_LOG_LEVEL."""
     standard = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "aws_request_id"}
-    json_levels = {"WARNING": "WARN", "CRITICAL": "FATAL"}
 
     class LambdaLogHandler(logging.Handler):
         def emit(self, record):
             try:
-                record.aws_request_id = current_request_id
+                record.aws_request_id = current_request_id or ""
                 sys.stdout.write(self.format(record).replace("\n", "\r") + "\n")
             except Exception:
                 self.handleError(record)
@@ -182,24 +176,30 @@ def install_log_handler(logging):
 
     class JsonFormatter(logging.Formatter):
         def format(self, record):
-            doc = {"timestamp": iso_time(record.created, False), "level": json_levels.get(record.levelname, record.levelname),
-                   "message": record.getMessage(), "logger": record.name, "requestId": record.aws_request_id}
-            for key, value in vars(record).items():
-                if key not in standard:
-                    doc[key] = value
+            # the level named by its tens (a custom level 25 is INFO); a dict message stays an object
+            level = logging.getLevelName(min(50, max(0, record.levelno)) // 10 * 10)
+            message = record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage()
+            doc = {"timestamp": iso_time(record.created, False), "level": level, "message": message, "logger": record.name}
             if record.exc_info and record.exc_info[1] is not None:
                 import traceback
+                doc["stackTrace"] = traceback.format_tb(record.exc_info[2])
                 doc["errorType"] = type(record.exc_info[1]).__name__
                 doc["errorMessage"] = str(record.exc_info[1])
-                doc["stackTrace"] = traceback.format_tb(record.exc_info[2])
-            return json_dumps(doc, default=str)
+            doc["requestId"] = record.aws_request_id or None
+            if record.exc_info:
+                doc["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
+            for key, value in vars(record).items():
+                if key not in standard and key not in doc:
+                    doc[key] = value
+            return json_dumps({k: v for k, v in doc.items() if v is not None}, default=str)
 
     handler = LambdaLogHandler()
     handler.setFormatter(JsonFormatter() if LOG_FORMAT_JSON else TextFormatter())
     root = logging.getLogger()
     root.addHandler(handler)
+    # TRACE is Python's DEBUG; WARN and FATAL are names logging knows
     level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO").upper() if LOG_FORMAT_JSON else "INFO"
-    root.setLevel({"TRACE": 5, "DEBUG": 10, "INFO": 20, "WARN": 30, "ERROR": 40, "FATAL": 50}.get(level, 20))
+    root.setLevel({"TRACE": "DEBUG"}.get(level, level) if level in logging._nameToLevel or level == "TRACE" else "INFO")
 
 
 class LoggingSetup:
