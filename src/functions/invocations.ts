@@ -98,7 +98,7 @@ function verdict(outcome: InvokeOutcome) {
  * and written in one statement per batch (they also travel with each invocation's record).
  */
 export class FunctionLogWriter {
-  private pending = new Map<string, NewLine[]>();
+  private pending = new Map<string, RuntimeLogLine[]>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -109,7 +109,7 @@ export class FunctionLogWriter {
 
   add(functionId: string, lines: RuntimeLogLine[]): void {
     const streamId = `fnlog-${functionId}`;
-    const list = this.pending.get(streamId) ?? [];
+    const list = this.pending.get(streamId) ?? ([] as RuntimeLogLine[]);
     list.push(...lines);
     this.pending.set(streamId, list);
     this.timer ??= setTimeout(() => {
@@ -131,6 +131,8 @@ export class FunctionLogWriter {
             await appendLines(tx, streamId, lines);
           })
           .catch((err) => this.log.warn({ err, streamId }, 'function log lines not stored'));
+        // an instance's output file keeps a line until it is told (a kill -9 before this leaves it for the next start)
+        for (const line of lines) line.stored?.();
       }
     });
     return this.flushing;

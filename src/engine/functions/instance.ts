@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RuntimeApiServer, type NextEvent } from './runtime-api.js';
 import { newTraceId, PlatformLog, traceHeader } from './platform-log.js';
+import { InstanceOutput, MAX_LINE } from './output.js';
 import type { LimitGroup } from '../sandbox/limits.js';
 import type { Sandbox } from './sandbox.js';
 import type { Spare } from './spares.js';
@@ -19,7 +20,6 @@ const NO_UID_YET = -1;
 /** Lambda's init phase limit for on-demand instances. */
 const INIT_LIMIT_MS = 10_000;
 const MEMORY_POLL_MS = 50;
-const MAX_LINE = 256 * 1024;
 const INSTANCE_NICE = 5;
 
 const EXECUTION_ENV: Record<string, string> = {
@@ -143,6 +143,8 @@ export class FunctionInstance {
   private gid = NO_UID_YET;
   /** the spare sandbox this instance was started in, if any */
   private spare: Spare | null = null;
+  /** the runtime's stdout and stderr (files: see output.ts) */
+  private output: InstanceOutput | null = null;
   private spawnedHr = 0;
   private initDurationMs: number | null = null;
   private initError: { body: Buffer; errorType: string | null } | null = null;
@@ -287,14 +289,23 @@ export class FunctionInstance {
       argv,
     );
     this.group = launch.group;
+    this.output = new InstanceOutput(this.sandbox.outputDir, this.id);
+    const fds = this.output.create();
+    this.output.belongsTo(spec.functionId);
     this.spawnedHr = performance.now();
-    const proc = spawn(launch.file, launch.args, {
-      cwd: launch.cwd,
-      env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(launch.as ?? {}),
-    });
+    let proc: ChildProcess;
+    try {
+      proc = spawn(launch.file, launch.args, {
+        cwd: launch.cwd,
+        env,
+        detached: true,
+        stdio: ['ignore', fds.out, fds.err],
+        ...(launch.as ?? {}),
+      });
+    } finally {
+      fs.closeSync(fds.out);
+      fs.closeSync(fds.err);
+    }
     if (proc.pid) this.sandbox.keeper.watch(proc.pid);
     this.follow(proc);
   }
@@ -307,6 +318,8 @@ export class FunctionInstance {
   private async startInSpare(spare: Spare, codeDir: string, env: Record<string, string>, argv: string[]): Promise<void> {
     this.takeUid(spare.uid ?? process.getuid!(), spare.gid ?? process.getgid!());
     this.group = spare.group;
+    this.output = spare.output;
+    this.output.belongsTo(this.spec.functionId);
     this.spawnedHr = performance.now();
     this.follow(spare.proc);
     const limits = this.sandbox.limits
@@ -336,8 +349,12 @@ export class FunctionInstance {
       this.onExit(null, null, `Couldn't start the runtime: ${err.message}`);
     });
     proc.on('exit', (code, signal) => this.onExit(code, signal, this.startError));
-    this.readLines(proc.stdout!, 'STDOUT');
-    this.readLines(proc.stderr!, 'STDERR');
+    // the runtime writes to its files; a spare's pipes carry what its sandbox says before the runtime runs
+    this.output?.follow((lines) => {
+      for (const line of lines) this.outputLine(line);
+    });
+    if (proc.stdout) this.readLines(proc.stdout, 'STDOUT');
+    if (proc.stderr) this.readLines(proc.stderr, 'STDERR');
     this.initTimer = setTimeout(() => {
       if (this.state === 'INIT') this.kill('TIMEOUT');
     }, INIT_LIMIT_MS);
@@ -451,6 +468,8 @@ export class FunctionInstance {
   }
 
   private complete(kind: OutcomeKind, body: Buffer, errorType: string | null, errorKind: string | null): void {
+    // what the runtime wrote before it answered is in its files: read now, it is this invocation's
+    this.output?.drain();
     const cur = this.current!;
     // a timed-out invocation ran for its whole timeout (the kill and the pipes' drain are the platform's)
     const durationMs = !cur.delivered ? 0 : kind === 'TIMEOUT' ? this.spec.timeoutSeconds * 1000 : performance.now() - cur.startedHr;
@@ -498,9 +517,9 @@ export class FunctionInstance {
     if (!cur || cur.done) return;
     cur.done = true;
     clearTimeout(cur.timer!);
-    if (!cur.delivered && !cur.coldStart) {
-      // a warm instance that ended before it asked for this invocation (its runtime exited after
-      // the last one, e.g. on an unhandled rejection): the invocation never ran here
+    if (!cur.delivered && this.initDurationMs !== null) {
+      // an initialised instance that ended before it asked for this invocation (its runtime exited
+      // after the last one, e.g. on an unhandled rejection): the invocation never ran here
       this.current = null;
       cur.reject(new InstanceGoneError(`instance ${this.id} ended before the invocation reached it (${this.exitText})`));
       return;
@@ -577,6 +596,7 @@ export class FunctionInstance {
       // a heap out of memory in V8 aborts the process: that is the memory limit, not a crash (its
       // message on stderr may be read after the exit is seen: only now is the whole output in)
       // and so is the kernel's OOM kill in the instance's control group
+      this.output?.end();
       if ((this.heapOom || (this.group?.oomKills() ?? 0) > 0) && this.killedFor === null) this.killedFor = 'OUT_OF_MEMORY';
       this.failCurrent();
       this.peak?.close();
@@ -659,7 +679,10 @@ export class FunctionInstance {
   }
 
   private log(stream: RuntimeLogLine['stream'], text: string): void {
-    const line = { at: new Date(), stream, text };
+    this.logLine({ at: new Date(), stream, text });
+  }
+
+  private logLine(line: RuntimeLogLine): void {
     this.current?.logs.push(line);
     this.sink(this.spec.functionId, [line]);
   }
@@ -675,23 +698,23 @@ export class FunctionInstance {
       buf += chunk;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
-        this.outputLine(name, buf.slice(0, nl));
+        this.log(name, buf.slice(0, nl));
         buf = buf.slice(nl + 1);
       }
       if (buf.length > MAX_LINE) {
-        this.outputLine(name, buf);
+        this.log(name, buf);
         buf = '';
       }
     });
     stream.on('end', () => {
-      if (buf) this.outputLine(name, buf);
+      if (buf) this.log(name, buf);
       buf = '';
     });
   }
 
-  private outputLine(name: 'STDOUT' | 'STDERR', text: string): void {
-    if (name === 'STDERR' && text.includes('JavaScript heap out of memory')) this.heapOom = true;
-    this.log(name, text);
+  private outputLine(line: RuntimeLogLine): void {
+    if (line.stream === 'STDERR' && line.text.includes('JavaScript heap out of memory')) this.heapOom = true;
+    this.logLine(line);
   }
 }
 

@@ -33,9 +33,22 @@ export class LocalFunctionRuntime implements FunctionRuntime {
     this.sandbox = new Sandbox(base, serverId, options);
   }
 
-  /** Returns the runtime roots of dead servers it swept. */
+  /**
+   * Returns the runtime roots of dead servers it swept; what their instances wrote that was not
+   * stored goes to the sink first, and each root waits until its lines are written.
+   */
   init(): Promise<string[]> {
-    return this.sandbox.init();
+    return this.sandbox.init(async (leftovers) => {
+      await Promise.all(
+        leftovers.map(
+          ({ functionId, lines }) =>
+            new Promise<void>((resolve) => {
+              lines[lines.length - 1]!.stored = resolve;
+              this.sink(functionId, lines);
+            }),
+        ),
+      );
+    });
   }
 
   async prepareCode(functionId: string, codeHash: string, packagePath: string): Promise<void> {
@@ -58,7 +71,13 @@ export class LocalFunctionRuntime implements FunctionRuntime {
    * it), or on a new instance when it is null or no longer idle; never on another idle one, which
    * the control plane may be sending the next invocation to.
    */
-  async invokeOn(instanceId: string | null, spec: InstanceSpec, request: InvokeRequest, signal?: AbortSignal): Promise<InvokeOutcome> {
+  async invokeOn(
+    instanceId: string | null,
+    spec: InstanceSpec,
+    request: InvokeRequest,
+    signal?: AbortSignal,
+    retried = false,
+  ): Promise<InvokeOutcome> {
     if (this.closed) throw new Error('the function runtime is closed');
     const key = keyOf(spec);
     const list = this.idle.get(key) ?? [];
@@ -73,7 +92,7 @@ export class LocalFunctionRuntime implements FunctionRuntime {
     } catch (err) {
       // the warm instance was gone before the invocation reached it: a new one runs it (as Lambda
       // starts a new execution environment when a runtime exits between invocations)
-      if (err instanceof InstanceGoneError && !signal?.aborted) return this.invokeOn(null, spec, request, signal);
+      if (err instanceof InstanceGoneError && !signal?.aborted && !retried) return this.invokeOn(null, spec, request, signal, true);
       throw err;
     }
   }

@@ -73,6 +73,9 @@ export interface RuntimeLogLine {
   at: Date;
   stream: LogStreamName;
   text: string;
+  /** told once the line's batch is written (or dropped, as a batch the store refuses is): an
+   *  instance's output file records how far its lines are done with (output.ts) */
+  stored?: () => void;
 }
 
 export type OutcomeKind = 'RESPONSE' | 'FUNCTION_ERROR' | 'TIMEOUT' | 'OUT_OF_MEMORY' | 'EXIT' | 'INIT_ERROR' | 'RESPONSE_TOO_LARGE';
