@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Sql } from '../platform/db/client.js';
 import * as q from './queries/invocations.js';
-import { appendLines, type NewLine } from '../logs/queries.js';
+import { appendLines } from '../logs/queries.js';
 import type { FunctionRow, InvocationLogLine, InvocationRow } from './tables.js';
 import { NoRoomError, type FunctionRuntime, type InvokeOutcome, type RuntimeLogLine } from '../engine/functions/types.js';
 import { ConcurrencyGate } from './concurrency.js';
