@@ -28,6 +28,14 @@ for g in $groups; do kill -9 "-$g" 2>/dev/null; done
 for f in "$1"/* "$1"/.[!.]*; do
   case $f in "$1/output"|"$1/owner.json") ;; *) rm -rf --one-file-system -- "$f" ;; esac
 done
+for a in "$1"/output/*.ack; do
+  [ -f "$a" ] || continue
+  n=\${a%.ack}
+  read -r o e < "$a" || true
+  so=$( { wc -c < "$n.out"; } 2>/dev/null || echo 0)
+  se=$( { wc -c < "$n.err"; } 2>/dev/null || echo 0)
+  [ "\${so:-0}" -le "\${o:-0}" ] && [ "\${se:-0}" -le "\${e:-0}" ] && rm -f -- "$n.out" "$n.err" "$n.meta" "$a"
+done
 rmdir "$1/output" 2>/dev/null && { rm -f "$1/owner.json"; rmdir "$1"; }
 shift
 tries=50
