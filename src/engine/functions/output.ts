@@ -6,12 +6,16 @@
 // stored. The keeper leaves <root>/output/ behind when its server dies; the next server to start
 // stores what is past each .ack (recoverOutput) before it removes the dead root, as the node agent
 // resends the step log batches a dead server never acknowledged. An instance's files go when it
-// has ended and all of its lines are stored.
+// has ended and all of its lines are stored; while it runs, every PUNCH_BYTES of stored output are
+// given back to the filesystem (a hole punched where they were: offsets don't move, so nothing
+// races the runtime's appends), so a long-lived instance's files take no more disk than what is
+// not stored yet.
 //
 // Files, root-only (0600 in a 0700 dir) — the runtime has only its write descriptors:
 //   <root>/output/<name>.out  .err   what the runtime wrote
 //   <root>/output/<name>.meta         the function id (written when the instance knows its function)
 //   <root>/output/<name>.ack          "<out offset> <err offset>", stored up to there
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { RuntimeLogLine } from './types.js';
@@ -22,6 +26,7 @@ const SUFFIX: Record<OutputStream, string> = { STDOUT: '.out', STDERR: '.err' };
 export const MAX_LINE = 256 * 1024;
 const READ_BYTES = 256 * 1024;
 const ACK_WIDTH = 48;
+const PUNCH_BYTES = 16 << 20;
 
 export const outputDirOf = (root: string) => path.join(root, 'output');
 
@@ -64,6 +69,8 @@ class Followed {
   read = 0;
   /** bytes whose lines are stored */
   acked = 0;
+  /** bytes given back to the filesystem (a hole from the start) */
+  punched = 0;
 }
 
 export class InstanceOutput {
@@ -156,6 +163,11 @@ export class InstanceOutput {
       } catch {
         // the dir is gone (the server is stopping): nothing to keep
       }
+    }
+    if (f.acked - f.punched >= PUNCH_BYTES) {
+      f.punched = f.acked;
+      // util-linux's fallocate; where it or hole punching is missing, the file keeps its blocks
+      execFile('fallocate', ['--punch-hole', '--offset', '0', '--length', String(f.acked), this.file(SUFFIX[stream])], () => {});
     }
     this.removeIfDone();
   }
