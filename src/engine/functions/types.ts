@@ -82,7 +82,7 @@ export type OutcomeKind = 'RESPONSE' | 'FUNCTION_ERROR' | 'TIMEOUT' | 'OUT_OF_ME
 
 export interface InvokeOutcome {
   kind: OutcomeKind;
-  /** the response body (RESPONSE) or the error document `{errorMessage, errorType, stackTrace}` */
+  /** the response body (RESPONSE) or the error document the runtime posted (`{errorType, errorMessage, trace}` from Node, `{errorMessage, errorType, stackTrace}` from Python) or the platform made (`{errorType, errorMessage}`) */
   body: Buffer;
   /** errorType of a failed invocation */
   errorType: string | null;
