@@ -7,6 +7,7 @@ import { createStream, systemLog } from '../logs/queries.js';
 import type {
   FunctionAliasRow,
   FunctionConfig,
+  FunctionLoggingConfig,
   FunctionExecutionKey,
   FunctionRow,
   FunctionRuntimeName,
@@ -17,7 +18,7 @@ import type { Principal } from '../platform/authorization.js';
 import { Channel, notify } from '../platform/notifications/channels.js';
 import { newId } from '../platform/ids.js';
 import { AppError, badInput, conflict, notFound } from '../platform/errors.js';
-import type { InstanceSpec } from '../engine/functions/types.js';
+import type { ApplicationLogLevel, InstanceSpec, LoggingSpec, LogFormat, SystemLogLevel } from '../engine/functions/types.js';
 import { type FunctionCodeStore, hashOf, type CodeInput } from './code-store.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor } from '../platform/paging.js';
 import { requireIdentifier, requireIntInRange } from '../platform/validate.js';
@@ -85,6 +86,7 @@ export interface FunctionConfigurationInput {
   executionKeyId?: string | null;
   /** layer version ARNs, at most 5, in order ([] clears them on update) */
   layers?: string[] | null;
+  loggingConfig?: LoggingConfigInput | null;
 }
 
 export interface CreateFunctionInput extends FunctionConfigurationInput {
@@ -165,6 +167,47 @@ function requireEphemeralStorage(value: number, field: string): number {
 /** A version's /tmp size (versions published before the setting existed have the default). */
 export const ephemeralOf = (c: FunctionConfig) => c.ephemeralStorageMb ?? FunctionLimits.ephemeralStorageMb.default;
 
+const LOG_FORMATS: LogFormat[] = ['Text', 'JSON'];
+const APPLICATION_LOG_LEVELS: ApplicationLogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+const SYSTEM_LOG_LEVELS: SystemLogLevel[] = ['DEBUG', 'INFO', 'WARN'];
+
+export interface LoggingConfigInput {
+  logFormat?: LogFormat | null;
+  applicationLogLevel?: ApplicationLogLevel | null;
+  systemLogLevel?: SystemLogLevel | null;
+}
+
+/**
+ * A LoggingConfig as given over the current one (fields left out keep their value): the levels
+ * go with the JSON format (INFO unless given), and are refused with Text, as Lambda does.
+ */
+function requireLoggingConfig(input: LoggingConfigInput, current: FunctionLoggingConfig | null, field: string): FunctionLoggingConfig {
+  const logFormat = input.logFormat ?? current?.logFormat ?? 'Text';
+  if (!LOG_FORMATS.includes(logFormat)) throw badInput(`${field}.logFormat`, `must be one of ${LOG_FORMATS.join(', ')}`);
+  if (input.applicationLogLevel != null && !APPLICATION_LOG_LEVELS.includes(input.applicationLogLevel))
+    throw badInput(`${field}.applicationLogLevel`, `must be one of ${APPLICATION_LOG_LEVELS.join(', ')}`);
+  if (input.systemLogLevel != null && !SYSTEM_LOG_LEVELS.includes(input.systemLogLevel))
+    throw badInput(`${field}.systemLogLevel`, `must be one of ${SYSTEM_LOG_LEVELS.join(', ')}`);
+  if (logFormat === 'Text') {
+    const given = input.applicationLogLevel != null ? 'applicationLogLevel' : input.systemLogLevel != null ? 'systemLogLevel' : null;
+    if (given)
+      throw badInput(`${field}.${given}`, 'log levels are set with the JSON log format only: leave them out or set logFormat JSON');
+    return { logFormat, applicationLogLevel: null, systemLogLevel: null };
+  }
+  return {
+    logFormat,
+    applicationLogLevel: input.applicationLogLevel ?? current?.applicationLogLevel ?? 'INFO',
+    systemLogLevel: input.systemLogLevel ?? current?.systemLogLevel ?? 'INFO',
+  };
+}
+
+/** A version's logging as its instances run it (versions published before LoggingConfig existed: Text). */
+export const loggingOf = (c: { loggingConfig?: FunctionLoggingConfig | null }): LoggingSpec => ({
+  format: c.loggingConfig?.logFormat ?? 'Text',
+  applicationLogLevel: c.loggingConfig?.applicationLogLevel ?? 'INFO',
+  systemLogLevel: c.loggingConfig?.systemLogLevel ?? 'INFO',
+});
+
 function requireRuntime(value: string, field: string): FunctionRuntimeName {
   if (!RUNTIMES.includes(value as FunctionRuntimeName)) throw badInput(field, `must be one of ${RUNTIMES.join(', ')}`);
   return value as FunctionRuntimeName;
@@ -182,6 +225,7 @@ const configOf = (f: FunctionRow): FunctionConfig => ({
   description: f.description,
   executionKey: f.executionKey,
   layers: f.layers,
+  loggingConfig: f.loggingConfig,
 });
 
 /** `openEnv`: environments are stored encrypted (each time with a new IV), so they are compared opened */
@@ -197,6 +241,7 @@ const sameConfig = (a: FunctionConfig, b: FunctionConfig, openEnv: (env: Record<
       c.codeSha256,
       c.executionKey?.keyId ?? null,
       (c.layers ?? []).map((l) => l.arn),
+      loggingOf(c),
     ]);
   return norm(a) === norm(b);
 };
@@ -209,10 +254,12 @@ export interface ResolvedVersion {
   revisionId: string;
 }
 
-/** How instances reach the buckets over S3, and with whose rights. */
+/** How instances reach the buckets over S3, and with whose rights; where their X-Ray SDKs send segments. */
 export interface FunctionAccess {
   /** the S3 endpoint as processes on this host reach it */
   s3EndpointUrl(): string;
+  /** host:port of the X-Ray daemon (FUNCTION_XRAY_DAEMON_ADDRESS), or null */
+  xrayDaemonAddress: string | null;
   /** an API key's S3 credentials for a function, if `caller` may hand them out (access module) */
   executionKey(caller: Principal, keyId: string, field: string): Promise<FunctionExecutionKey>;
   /** a function's list of layer version ARNs, if `caller` may use them (layers/service.ts) */
@@ -382,6 +429,7 @@ export class FunctionService {
     const asyncSettings = this.asyncSettings(input.eventInvokeConfig, null, 'eventInvokeConfig');
     const executionKey = input.executionKeyId ? await this.access.executionKey(caller, input.executionKeyId, 'executionKeyId') : null;
     const layers = input.layers != null ? await this.access.layerVersions(caller, input.layers, 'layers') : [];
+    const loggingConfig = input.loggingConfig ? requireLoggingConfig(input.loggingConfig, null, 'loggingConfig') : null;
     if (await q.functionByName(this.sql, name)) throw conflict(`Function already exist: ${name}`, 'name');
     const stored = await this.code.store(input.code, 'code');
     const id = newId('fn');
@@ -401,6 +449,7 @@ export class FunctionService {
         environment,
         executionKey,
         layers,
+        loggingConfig,
         tags,
         reservedConcurrency: input.reservedConcurrency ?? null,
         codeSha256: stored.sha256,
@@ -489,6 +538,7 @@ export class FunctionService {
         patch.reservedConcurrency = value;
       }
       Object.assign(patch, this.asyncSettings(input.eventInvokeConfig, current, 'eventInvokeConfig'));
+      if (input.loggingConfig) patch.loggingConfig = requireLoggingConfig(input.loggingConfig, current.loggingConfig, 'loggingConfig');
       const updated = await q.updateFunction(tx, current.id, { ...patch, revisionId: crypto.randomUUID() });
       await this.changed(tx, updated.name);
       await systemLog(tx, updated.logStreamId, 'Function configuration updated');
@@ -713,6 +763,8 @@ export class FunctionService {
           ? { accessKeyId: c.executionKey.accessKeyId, secretAccessKey: this.secrets.decrypt(c.executionKey.secretSealed) }
           : null,
       },
+      logging: loggingOf(c),
+      xrayDaemonAddress: this.access.xrayDaemonAddress,
       codeHash,
       packagePath: this.code.packagePath(codeHash),
       layers: (c.layers ?? []).map((l) => {

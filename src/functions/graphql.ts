@@ -48,6 +48,30 @@ export enum ProvisionedConcurrencyStatus {
   READY = 'READY',
   FAILED = 'FAILED',
 }
+// the stored values are Lambda's ("Text", "JSON")
+export enum LogFormat {
+  TEXT = 'Text',
+  JSON = 'JSON',
+}
+export enum ApplicationLogLevel {
+  TRACE = 'TRACE',
+  DEBUG = 'DEBUG',
+  INFO = 'INFO',
+  WARN = 'WARN',
+  ERROR = 'ERROR',
+  FATAL = 'FATAL',
+}
+export enum SystemLogLevel {
+  DEBUG = 'DEBUG',
+  INFO = 'INFO',
+  WARN = 'WARN',
+}
+registerEnumType(LogFormat, {
+  name: 'LogFormat',
+  description: "Lambda's log formats: TEXT lines, or JSON objects (application and system logs)",
+});
+registerEnumType(ApplicationLogLevel, { name: 'ApplicationLogLevel' });
+registerEnumType(SystemLogLevel, { name: 'SystemLogLevel' });
 registerEnumType(ProvisionedConcurrencyStatus, { name: 'ProvisionedConcurrencyStatus' });
 registerEnumType(Runtime, {
   name: 'Runtime',
@@ -69,6 +93,23 @@ export class EventInvokeConfig {
   @Field(() => String, { nullable: true, description: 'function invoked with the record of a failed async invocation' }) onFailure!:
     | string
     | null;
+}
+
+@ObjectType({ description: "Lambda's advanced logging controls" })
+export class LoggingConfig {
+  @Field(() => LogFormat) logFormat!: LogFormat;
+  @Field(() => ApplicationLogLevel, {
+    nullable: true,
+    description: 'JSON only: the runtime writes nothing below it (AWS_LAMBDA_LOG_LEVEL in the instance)',
+  })
+  applicationLogLevel!: ApplicationLogLevel | null;
+  @Field(() => SystemLogLevel, {
+    nullable: true,
+    description: "JSON only: the platform's events below it are left out (start and report INFO, a failed invocation's WARN)",
+  })
+  systemLogLevel!: SystemLogLevel | null;
+  @Field(() => String, { description: 'the log group the instances are told (AWS_LAMBDA_LOG_GROUP_NAME): /aws/lambda/<name>' })
+  logGroup!: string;
 }
 
 @ObjectType()
@@ -156,6 +197,7 @@ export class LambdaFunction {
   @Field(() => Int) codeSize!: number;
   @Field(() => String) revisionId!: string;
   @Field(() => EventInvokeConfig) eventInvokeConfig!: EventInvokeConfig;
+  @Field(() => LoggingConfig) loggingConfig!: LoggingConfig;
   @Field(() => ID, { description: "the function's log stream (every instance's lines)" }) logStreamId!: string;
   @Field(() => DateTimeResolver) createdAt!: Date;
   @Field(() => DateTimeResolver) lastModifiedAt!: Date;
@@ -196,6 +238,11 @@ export class Invocation {
   @Field(() => Int) memoryMb!: number;
   @Field(() => Int, { nullable: true }) maxMemoryUsedMb!: number | null;
   @Field(() => String, { nullable: true }) instanceId!: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: 'the X-Ray trace id its runs get (the Root of Lambda-Runtime-Trace-Id and _X_AMZN_TRACE_ID), the same for every attempt',
+  })
+  traceId!: string | null;
   @Field(() => ID, { nullable: true, description: 'for a destination record: the async invocation it reports on' }) sourceInvocationId!:
     | string
     | null;
@@ -299,6 +346,13 @@ export class EventInvokeConfigInput {
   @Field(() => String, { nullable: true, description: 'a function name; "" removes it' }) onFailure?: string;
 }
 
+@InputType({ description: 'fields left out keep their value; the levels are set with the JSON format only (INFO by default)' })
+export class LoggingConfigInput {
+  @Field(() => LogFormat, { nullable: true }) logFormat?: LogFormat;
+  @Field(() => ApplicationLogLevel, { nullable: true }) applicationLogLevel?: ApplicationLogLevel;
+  @Field(() => SystemLogLevel, { nullable: true }) systemLogLevel?: SystemLogLevel;
+}
+
 @InputType()
 export class CreateFunctionInput {
   @Field(() => String) name!: string;
@@ -313,6 +367,7 @@ export class CreateFunctionInput {
   @Field(() => String, { nullable: true }) description?: string;
   @Field(() => JSONResolver, { nullable: true }) tags?: unknown;
   @Field(() => EventInvokeConfigInput, { nullable: true }) eventInvokeConfig?: EventInvokeConfigInput;
+  @Field(() => LoggingConfigInput, { nullable: true, description: 'default: the TEXT format' }) loggingConfig?: LoggingConfigInput;
   @Field(() => ID, { nullable: true, description: EXECUTION_KEY })
   executionKeyId?: string;
   @Field(() => [String], { nullable: true, description: LAYERS })
@@ -338,6 +393,7 @@ export class UpdateFunctionConfigurationInput {
   @Field(() => String, { nullable: true }) description?: string;
   @Field(() => JSONResolver, { nullable: true }) tags?: unknown;
   @Field(() => EventInvokeConfigInput, { nullable: true }) eventInvokeConfig?: EventInvokeConfigInput;
+  @Field(() => LoggingConfigInput, { nullable: true }) loggingConfig?: LoggingConfigInput;
   @Field(() => ID, { nullable: true, description: `${EXECUTION_KEY}; "" removes it` })
   executionKeyId?: string;
   @Field(() => [String], { nullable: true, description: `${LAYERS}; [] removes them` })
@@ -457,6 +513,7 @@ export class InvocationFilter {
   @Field(() => [InvocationStatus], { nullable: true }) status?: InvocationStatus[];
   @Field(() => InvocationType, { nullable: true }) invocationType?: InvocationType;
   @Field(() => String, { nullable: true }) executedVersion?: string;
+  @Field(() => String, { nullable: true, description: 'an X-Ray trace id (1-<8 hex>-<24 hex>)' }) traceId?: string;
   @Field(() => DateTimeResolver, { nullable: true }) since?: Date;
   @Field(() => DateTimeResolver, { nullable: true }) until?: Date;
 }

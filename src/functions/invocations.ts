@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Sql } from '../platform/db/client.js';
 import * as q from './queries/invocations.js';
-import { appendLines, type NewLine } from '../logs/queries.js';
+import { appendLines } from '../logs/queries.js';
 import type { FunctionRow, InvocationLogLine, InvocationRow } from './tables.js';
 import {
   NoRoomError,
@@ -14,6 +14,7 @@ import {
   type RuntimeLogLine,
 } from '../engine/functions/types.js';
 import { ConcurrencyGate } from './concurrency.js';
+import { newTraceId } from '../engine/functions/platform-log.js';
 import { AppError, badInput } from '../platform/errors.js';
 import { functionArn, type FunctionService, type ResolvedVersion } from './functions.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor } from '../platform/paging.js';
@@ -110,7 +111,7 @@ function verdict(outcome: InvokeOutcome) {
  * and written in one statement per batch (they also travel with each invocation's record).
  */
 export class FunctionLogWriter {
-  private pending = new Map<string, NewLine[]>();
+  private pending = new Map<string, RuntimeLogLine[]>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -121,7 +122,7 @@ export class FunctionLogWriter {
 
   add(functionId: string, lines: RuntimeLogLine[]): void {
     const streamId = `fnlog-${functionId}`;
-    const list = this.pending.get(streamId) ?? [];
+    const list = this.pending.get(streamId) ?? ([] as RuntimeLogLine[]);
     list.push(...lines);
     this.pending.set(streamId, list);
     this.timer ??= setTimeout(() => {
@@ -143,6 +144,8 @@ export class FunctionLogWriter {
             await appendLines(tx, streamId, lines);
           })
           .catch((err) => this.log.warn({ err, streamId }, 'function log lines not stored'));
+        // an instance's output file keeps a line until it is told (a kill -9 before this leaves it for the next start)
+        for (const line of lines) line.stored?.();
       }
     });
     return this.flushing;
@@ -272,6 +275,7 @@ export class InvocationService {
       throw badInput('clientContext', 'must be at most 3583 bytes');
     const base = {
       id: crypto.randomUUID(),
+      traceId: newTraceId(),
       functionId: fn.id,
       functionName: fn.name,
       qualifier,
@@ -348,7 +352,15 @@ export class InvocationService {
     if (!slot.ok) throw await throttled(slot.reason, slot.reason);
     let outcome: InvokeOutcome;
     try {
-      outcome = await this.run(fn, resolved, base.id, payload, input.clientContext ?? undefined, undefined, input.stream);
+      outcome = await this.run(
+        fn,
+        resolved,
+        { requestId: base.id, traceId: base.traceId },
+        payload,
+        input.clientContext ?? undefined,
+        undefined,
+        input.stream,
+      );
     } catch (err) {
       // no host has room for a new instance: Lambda's answer when it cannot scale out
       if (err instanceof NoRoomError) throw await throttled(`InsufficientCapacity: ${err.message}`, err.message);
@@ -401,7 +413,7 @@ export class InvocationService {
   private async run(
     fn: FunctionRow,
     resolved: ResolvedVersion,
-    requestId: string,
+    ids: { requestId: string; traceId: string | null },
     payload: Buffer,
     clientContext?: string,
     signal?: AbortSignal,
@@ -410,7 +422,8 @@ export class InvocationService {
     return this.runtime.invoke(
       this.functions.specOf(fn, resolved),
       {
-        requestId,
+        requestId: ids.requestId,
+        ...(ids.traceId ? { traceId: ids.traceId } : {}),
         payload,
         clientContext,
         stream,
@@ -490,7 +503,7 @@ export class InvocationService {
     let outcome: InvokeOutcome | null = null;
     let noRoom = false;
     try {
-      outcome = await this.run(fn, resolved, row.id, Buffer.from(row.payload ?? '{}'), undefined, cut);
+      outcome = await this.run(fn, resolved, { requestId: row.id, traceId: row.traceId }, Buffer.from(row.payload ?? '{}'), undefined, cut);
     } catch (err) {
       noRoom = err instanceof NoRoomError;
       if (!noRoom && !cut?.aborted) throw err;

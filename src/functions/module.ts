@@ -79,6 +79,7 @@ export class FunctionsModule implements Module {
       },
       {
         s3EndpointUrl: () => platform.address.localUrl,
+        xrayDaemonAddress: config.functionXrayDaemonAddress,
         executionKey: (caller, keyId, field) => deps.access.executionKey(caller, keyId, field),
         layerVersions: (caller, arns, field) => this.layers.forFunction(caller, arns, field),
       },

@@ -2,6 +2,7 @@
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, doublePrecision, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { ts } from '../platform/db/columns.js';
+import type { ApplicationLogLevel, LogFormat, SystemLogLevel } from '../engine/functions/types.js';
 
 export type FunctionRuntimeName = 'NODEJS20' | 'PYTHON311' | 'PROVIDED';
 export type FunctionState = 'Pending' | 'Active' | 'Inactive' | 'Failed';
@@ -23,6 +24,8 @@ export interface FunctionConfig {
   executionKey?: FunctionExecutionKey | null;
   /** the layer versions the instances see at /opt, in order (absent in versions published before layers: none) */
   layers?: FunctionLayer[];
+  /** Lambda's LoggingConfig; absent in versions published before it existed (Text then) */
+  loggingConfig?: FunctionLoggingConfig | null;
 }
 
 /** A layer version a function lists (the version's zip is kept with the code, so deleting the version leaves it working). */
@@ -30,6 +33,13 @@ export interface FunctionLayer {
   arn: string;
   codeSha256: string;
   codeSize: number;
+}
+
+/** Lambda's advanced logging controls: the levels are set with the JSON format only. */
+export interface FunctionLoggingConfig {
+  logFormat: LogFormat;
+  applicationLogLevel: ApplicationLogLevel | null;
+  systemLogLevel: SystemLogLevel | null;
 }
 
 /** An API key's S3 credentials as a function keeps them: the secret sealed (platform Secrets). */
@@ -57,6 +67,8 @@ export const functions = pgTable(
     executionKey: jsonb('execution_key').$type<FunctionExecutionKey>(),
     // the layer versions its instances unpack at /opt, in order (later ones override earlier files)
     layers: jsonb('layers').$type<FunctionLayer[]>().notNull().default([]),
+    // Lambda's LoggingConfig (null: the Text format)
+    loggingConfig: jsonb('logging_config').$type<FunctionLoggingConfig>(),
     tags: jsonb('tags').$type<Record<string, string>>().notNull(),
     reservedConcurrency: integer('reserved_concurrency'),
     // base64 sha256 of the code zip (Lambda's CodeSha256); the zip is stored by its hex digest
@@ -162,6 +174,8 @@ export const invocations = pgTable(
     maxMemoryUsedMb: integer('max_memory_used_mb'),
     concurrency: integer('concurrency'),
     instanceId: text('instance_id'),
+    // the X-Ray trace id its runs get (Lambda-Runtime-Trace-Id, _X_AMZN_TRACE_ID): one for every attempt
+    traceId: text('trace_id'),
     logs: jsonb('logs').$type<InvocationLogLine[]>(),
     createdAt: ts('created_at').notNull().defaultNow(),
     startedAt: ts('started_at'),
@@ -172,6 +186,7 @@ export const invocations = pgTable(
     index('invocations_created_idx').on(t.createdAt, t.id),
     index('invocations_queued_idx').on(t.nextAttemptAt).where(sql`status in ('QUEUED', 'RUNNING')`),
     index('invocations_trigger_idx').on(t.triggerId, t.createdAt, t.id).where(sql`trigger_id is not null`),
+    index('invocations_trace_idx').on(t.traceId),
   ],
 );
 

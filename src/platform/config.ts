@@ -125,6 +125,8 @@ export interface Config {
   functionIdleSeconds: number;
   /** async retries wait this times the attempt number (Lambda: about 1 min, then 2) */
   functionRetryDelayMs: number;
+  /** host:port of an X-Ray daemon for function instances (AWS_XRAY_DAEMON_ADDRESS); null: none */
+  functionXrayDaemonAddress: string | null;
   /** async invocations run at once per server */
   functionAsyncParallel: number;
   /** a stopping server waits this long for running async invocations, then hands them back to the queue */
@@ -157,6 +159,15 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
   return value;
+}
+
+/** host:port (the X-Ray SDKs' daemon address form), or null when unset */
+function hostPort(env: NodeJS.ProcessEnv, name: string): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  const port = Number(/^[^\s:]+:(\d+)$/.exec(raw)?.[1]);
+  if (!(port > 0 && port < 65_536)) throw new Error(`${name} must be host:port, got "${raw}"`);
+  return raw;
 }
 
 function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
@@ -226,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     functionConcurrencyLimit: int(env, 'FUNCTION_CONCURRENCY_LIMIT', 1_000),
     functionIdleSeconds: int(env, 'FUNCTION_IDLE_SECONDS', 300),
     functionRetryDelayMs: int(env, 'FUNCTION_RETRY_DELAY_MS', 60_000),
+    functionXrayDaemonAddress: hostPort(env, 'FUNCTION_XRAY_DAEMON_ADDRESS'),
     functionAsyncParallel: int(env, 'FUNCTION_ASYNC_PARALLEL', 64),
     functionShutdownGraceMs: int(env, 'FUNCTION_SHUTDOWN_GRACE_MS', 10_000),
     functionSpareSandboxes: int(env, 'FUNCTION_SPARE_SANDBOXES', 2),

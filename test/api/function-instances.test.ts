@@ -265,6 +265,7 @@ describe('isolation', () => {
       'AWS_LAMBDA_LOG_STREAM_NAME',
       'AWS_LAMBDA_RUNTIME_API',
       'AWS_REGION',
+      'AWS_XRAY_CONTEXT_MISSING',
       // PWD: bubblewrap's, for the working directory it starts the runtime in (/var/task)
       'HOME',
       'LAMBDA_RUNTIME_DIR',
@@ -277,6 +278,8 @@ describe('isolation', () => {
       'TMPDIR',
       'TZ',
       '_HANDLER',
+      // the invocation's trace header, set by the runtime for each invocation
+      '_X_AMZN_TRACE_ID',
     ]);
     expect(out.mine).toEqual({ ok: true });
     expect(victim.root).toBe('/var/task');

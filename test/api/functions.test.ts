@@ -1,6 +1,9 @@
 // Functions: create, configure, code packages, states, and synchronous invocation with real
 // Node, Python and PROVIDED (bash + curl) runtime processes.
 import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeZip } from '../../src/engine/functions/zip.js';
 import { expectError } from '../support/api.js';
@@ -18,6 +21,7 @@ import {
   waitForActive,
 } from '../support/functions.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { run } from '../support/processes.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -151,12 +155,12 @@ describe('runtimes', () => {
     expect(failed.functionError).toBe('Unhandled');
     expect(failed.payload.errorType).toBe('TypeError');
     expect(failed.payload.errorMessage).toBe('bad thing');
-    expect(Array.isArray(failed.payload.stackTrace)).toBe(true);
+    expect(failed.payload.trace[0]).toBe('TypeError: bad thing');
     expect(failed.invocation.status).toBe('FAILED');
     expect(failed.invocation.errorType).toBe('TypeError');
   });
 
-  it('reports a thrown error as Unhandled with errorType, errorMessage and stackTrace', async () => {
+  it("reports a thrown error as Unhandled with errorType, errorMessage and AWS's trace (the error line first, no runtime frames)", async () => {
     await deploy(server, {
       name: 'thrower',
       runtime: 'NODEJS20',
@@ -175,7 +179,15 @@ describe('runtimes', () => {
     expect(res.statusCode).toBe(200);
     expect(res.functionError).toBe('Unhandled');
     expect(res.payload).toMatchObject({ errorType: 'ValidationError', errorMessage: 'no way' });
-    expect(res.payload.stackTrace[0]).toMatch(/index\.js/);
+    expect(res.payload.trace[0]).toBe('ValidationError: no way');
+    expect(res.payload.trace[1]).toMatch(/^ {4}at .*\/var\/task\/index\.js:2:/);
+    expect(res.payload.trace.filter((l: string) => /bootstrap|node:internal/.test(l))).toEqual([]);
+    const tail = Buffer.from(res.logResult, 'base64').toString('utf8');
+    expect(tail).toMatch(
+      new RegExp(
+        `\\t${res.invocation.id}\\tERROR\\tInvoke Error \\t\\{"errorType":"ValidationError","errorMessage":"no way","stack":\\["ValidationError: no way",`,
+      ),
+    );
     // the instance survives a handled error: the next call is warm
     const again = await invoke(server, { functionName: 'thrower' });
     expect(again.invocation.coldStart).toBe(false);
@@ -288,6 +300,278 @@ def handler(event, context):
   });
 });
 
+// The same records logged by a Python handler and by AWS's own runtime interface client
+// (awslambdaric's log handler, from PyPI): the formats must agree line for line.
+const PY_RECORDS = `import logging
+
+
+def emit():
+    logging.getLogger().info("root info %s", 1)
+    app = logging.getLogger("app")
+    app.debug("hidden debug")
+    app.warning("a warning", extra={"orderId": "o-1"})
+    app.info({"structured": True})
+    try:
+        1 / 0
+    except ZeroDivisionError:
+        app.exception("failed op")
+`;
+
+/** What awslambdaric's log handler writes for PY_RECORDS' records, with `format` (TEXT | JSON) and `level`, one entry per record. */
+async function ricLogLines(format: 'TEXT' | 'JSON', level: string, requestId: string): Promise<string[]> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ric-'));
+  try {
+    await fs.writeFile(path.join(dir, 'records.py'), PY_RECORDS);
+    const script = `import sys, json
+sys.path.insert(0, ${JSON.stringify(dir)})
+from awslambdaric import bootstrap
+from awslambdaric.lambda_runtime_log_utils import LogFormat
+out = []
+class Sink:
+    def log(self, msg, frame_type=None):
+        out.append(msg)
+bootstrap._setup_logging(LogFormat.${format}, ${JSON.stringify(level)}, Sink())
+bootstrap._GLOBAL_AWS_REQUEST_ID = ${JSON.stringify(requestId)}
+import records
+records.emit()
+print(json.dumps(out))`;
+    const res = await run('python3', ['-c', script], process.env);
+    expect(res.code, res.stderr).toBe(0);
+    return JSON.parse(res.stdout);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A log entry with what differs between two runs made the same: times, and where the code lives. */
+const comparable = (line: string) =>
+  line
+    .replace(/\n$/, '')
+    .replace(/\n/g, '\r')
+    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z/g, '<time>')
+    .replace(/File \\?"[^"\\]+\/records\.py\\?"/g, 'File records.py')
+    .replace(/"location": ?"[^"]+\/records\.py:/g, '"location":"records.py:');
+
+describe('Lambda runtime semantics', () => {
+  it("Node: callback, context.succeed/fail/done, callbackWaitsForEmptyEventLoop, unhandled rejections and X-Ray's variables", async () => {
+    await deploy(server, {
+      name: 'node-sem',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      code: {
+        files: [
+          {
+            path: 'index.js',
+            content: `exports.handler = (event, context, callback) => {
+  switch (event.mode) {
+    case 'env':
+      return callback(null, { trace: process.env._X_AMZN_TRACE_ID, missing: process.env.AWS_XRAY_CONTEXT_MISSING });
+    case 'wait':
+      setTimeout(() => console.log('timer fired'), 100);
+      return callback(null, 'waited');
+    case 'nowait':
+      context.callbackWaitsForEmptyEventLoop = false;
+      setTimeout(() => console.log('late timer'), 2500);
+      return callback(null, 'at once');
+    case 'succeed':
+      return context.succeed({ via: 'succeed' });
+    case 'fail':
+      return context.fail(new RangeError('via fail'));
+    case 'done':
+      return context.done(null, 'via done');
+    case 'reject':
+      Promise.reject(new Error('floating'));
+      return;
+  }
+};`,
+          },
+        ],
+      },
+    });
+    const call = (mode: string) => invoke(server, { functionName: 'node-sem', payload: { mode } });
+    const env = [await call('env'), await call('env')];
+    for (const r of env) {
+      expect(r.invocation.traceId).toMatch(/^1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+      expect(r.payload.trace).toMatch(new RegExp(`^Root=${r.invocation.traceId};Parent=[0-9a-f]{16};Sampled=0$`));
+      expect(r.payload.missing).toBe('LOG_ERROR');
+    }
+    expect(env[0].invocation.traceId).not.toBe(env[1].invocation.traceId);
+    const byTrace = await server.data(`query($t: String!) { invocations(filter: { traceId: $t }) { edges { node { id } } } }`, {
+      t: env[1].invocation.traceId,
+    });
+    expect(byTrace.invocations.edges.map((e: any) => e.node.id)).toEqual([env[1].invocation.id]);
+
+    // callbackWaitsForEmptyEventLoop (true by default): the timer's line is part of the invocation
+    const waited = await call('wait');
+    expect(waited.payload).toBe('waited');
+    const texts = waited.invocation.logs.map((l: any) => l.text);
+    expect(texts.findIndex((t: string) => t.endsWith('\tINFO\ttimer fired'))).toBeGreaterThan(0);
+    expect(texts.findIndex((t: string) => t.endsWith('\tINFO\ttimer fired'))).toBeLessThan(
+      texts.indexOf(`END RequestId: ${waited.invocation.id}`),
+    );
+
+    expect((await call('succeed')).payload).toEqual({ via: 'succeed' });
+    expect((await call('done')).payload).toBe('via done');
+    const failed = await call('fail');
+    expect(failed.functionError).toBe('Unhandled');
+    expect(failed.payload).toMatchObject({ errorType: 'RangeError', errorMessage: 'via fail' });
+    expect(failed.payload.trace[0]).toBe('RangeError: via fail');
+
+    const rejected = await call('reject');
+    expect(rejected.functionError).toBe('Unhandled');
+    expect(rejected.payload).toMatchObject({ errorType: 'Runtime.UnhandledPromiseRejection', errorMessage: 'Error: floating' });
+    expect(rejected.payload.trace[0]).toBe('Runtime.UnhandledPromiseRejection: Error: floating');
+    // the runtime exited: the next invocation starts a new instance
+    const fresh = await call('nowait');
+    expect(fresh.invocation.coldStart).toBe(true);
+    // false: the answer does not wait for the timer (which would run on into the next invocation)
+    expect(fresh.payload).toBe('at once');
+    expect(logText(fresh.invocation)).not.toContain('late timer');
+  });
+
+  it('Python: MarshalError, traces without the runtime frame, X-Ray variables; a timed-out REPORT says the timeout', async () => {
+    await deploy(server, {
+      name: 'py-sem',
+      runtime: 'PYTHON311',
+      handler: 'app.handler',
+      code: {
+        files: [
+          {
+            path: 'app.py',
+            content: `import os
+def handler(event, context):
+    if event["mode"] == "set":
+        return {1, 2}
+    if event["mode"] == "raise":
+        raise ValueError("boom")
+    return {"trace": os.environ.get("_X_AMZN_TRACE_ID"), "missing": os.environ.get("AWS_XRAY_CONTEXT_MISSING")}
+`,
+          },
+        ],
+      },
+    });
+    const env = await invoke(server, { functionName: 'py-sem', payload: { mode: 'env' } });
+    expect(env.payload.trace).toMatch(new RegExp(`^Root=${env.invocation.traceId};Parent=[0-9a-f]{16};Sampled=0$`));
+    expect(env.payload.missing).toBe('LOG_ERROR');
+    const marshal = await invoke(server, { functionName: 'py-sem', payload: { mode: 'set' } });
+    expect(marshal.payload).toEqual({
+      errorMessage: 'Unable to marshal response: Object of type set is not JSON serializable',
+      errorType: 'Runtime.MarshalError',
+      requestId: marshal.invocation.id,
+      stackTrace: [],
+    });
+    const raised = await invoke(server, { functionName: 'py-sem', payload: { mode: 'raise' } });
+    expect(raised.payload).toMatchObject({ errorType: 'ValueError', errorMessage: 'boom', requestId: raised.invocation.id });
+    expect(raised.payload.stackTrace).toEqual(['  File "/var/task/app.py", line 6, in handler\n    raise ValueError("boom")\n']);
+    expect(logText(raised.invocation)).toContain(
+      '[ERROR] ValueError: boom\rTraceback (most recent call last):\r  File "/var/task/app.py", line 6, in handler\r    raise ValueError("boom")',
+    );
+
+    await deploy(server, {
+      name: 'hangs',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      timeoutSeconds: 1,
+      code: { files: [{ path: 'index.js', content: 'exports.handler = () => new Promise(() => {});' }] },
+    });
+    const timedOut = await invoke(server, { functionName: 'hangs' });
+    expect(timedOut.payload.errorType).toBe('Sandbox.Timedout');
+    expect(timedOut.invocation.durationMs).toBe(1000);
+    expect(timedOut.invocation.logs.at(-1).text).toMatch(/\tDuration: 1000\.00 ms\tBilled Duration: \d+ ms\t/);
+  });
+
+  it("logs as Lambda's runtimes do: Python's log handler (text, then JSON at a level) as awslambdaric writes it; Node's JSON console and system events", async () => {
+    await deploy(server, {
+      name: 'py-log',
+      runtime: 'PYTHON311',
+      handler: 'app.handler',
+      code: {
+        files: [
+          { path: 'records.py', content: PY_RECORDS },
+          { path: 'app.py', content: 'import records\ndef handler(event, context):\n    records.emit()\n' },
+        ],
+      },
+    });
+    const text = await invoke(server, { functionName: 'py-log' });
+    const id = text.invocation.id;
+    const app = (inv: any) => inv.logs.filter((l: any) => l.stream !== 'SYSTEM').map((l: any) => comparable(l.text));
+    // INFO by default, on the root logger
+    expect(app(text.invocation)).toEqual((await ricLogLines('TEXT', 'INFO', id)).map(comparable));
+    expect(app(text.invocation)[0]).toBe(`[INFO]\t<time>\t${id}\troot info 1`);
+
+    const fn = (
+      await server.data(UPDATE_CONFIG, {
+        input: { functionName: 'py-log', loggingConfig: { logFormat: 'JSON', applicationLogLevel: 'WARN' } },
+      })
+    ).updateFunctionConfiguration.function;
+    expect(fn.loggingConfig).toEqual({
+      logFormat: 'JSON',
+      applicationLogLevel: 'WARN',
+      systemLogLevel: 'INFO',
+      logGroup: '/aws/lambda/py-log',
+    });
+    const json = await invoke(server, { functionName: 'py-log' });
+    const theirs = (await ricLogLines('JSON', 'WARN', json.invocation.id)).map((l) => JSON.parse(l));
+    const ours = json.invocation.logs.filter((l: any) => l.stream !== 'SYSTEM').map((l: any) => JSON.parse(l.text));
+    expect(ours.map((o: any) => o.level)).toEqual(['WARNING', 'ERROR']);
+    const same = (o: any) => ({ ...o, timestamp: undefined, stackTrace: o.stackTrace?.length, location: o.location?.replace(/^.*\//, '') });
+    expect(ours.map(same)).toEqual(theirs.map(same));
+    for (const o of ours) expect(o.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    // the platform's events in JSON
+    const system = json.invocation.logs.filter((l: any) => l.stream === 'SYSTEM').map((l: any) => JSON.parse(l.text));
+    expect(system.map((s: any) => s.type)).toEqual(['platform.start', 'platform.runtimeDone', 'platform.report']);
+    expect(system[0].record).toEqual({
+      requestId: json.invocation.id,
+      version: '$LATEST',
+      tracing: { type: 'X-Amzn-Trace-Id', value: expect.stringMatching(new RegExp(`^Root=${json.invocation.traceId};`)) },
+    });
+    expect(system[2].record).toMatchObject({
+      requestId: json.invocation.id,
+      status: 'success',
+      metrics: { billedDurationMs: json.invocation.billedDurationMs, memorySizeMB: 128, maxMemoryUsedMB: json.invocation.maxMemoryUsedMb },
+    });
+    expect(system[2].record.metrics.initDurationMs).toBeGreaterThan(0);
+    for (const s of system) expect(s.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+    await deploy(server, {
+      name: 'node-json',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      loggingConfig: { logFormat: 'JSON', applicationLogLevel: 'INFO', systemLogLevel: 'WARN' },
+      code: {
+        files: [
+          {
+            path: 'index.js',
+            content: `exports.handler = async (event) => {
+  console.debug('hidden');
+  console.info('shown', { a: 1 });
+  console.warn('multi\\nline');
+  if (event.fail) throw new Error('bad');
+  return 'ok';
+};`,
+          },
+        ],
+      },
+    });
+    const nodeOk = await invoke(server, { functionName: 'node-json' });
+    // system level WARN: a successful invocation's platform events are left out
+    expect(nodeOk.invocation.logs.map((l: any) => JSON.parse(l.text))).toEqual([
+      { timestamp: expect.stringMatching(/Z$/), level: 'INFO', requestId: nodeOk.invocation.id, message: 'shown { a: 1 }' },
+      { timestamp: expect.stringMatching(/Z$/), level: 'WARN', requestId: nodeOk.invocation.id, message: 'multi\nline' },
+    ]);
+    const nodeFailed = await invoke(server, { functionName: 'node-json', payload: { fail: true } });
+    const events = nodeFailed.invocation.logs.map((l: any) => JSON.parse(l.text));
+    expect(events.filter((e: any) => e.type).map((e: any) => [e.type, e.record.status, e.record.errorType])).toEqual([
+      ['platform.runtimeDone', 'error', 'Error'],
+      ['platform.report', 'error', 'Error'],
+    ]);
+    expect(events.find((e: any) => e.level === 'ERROR')).toMatchObject({
+      requestId: nodeFailed.invocation.id,
+      message: expect.stringContaining('Invoke Error'),
+    });
+  });
+});
+
 describe('code packages and states', () => {
   const zip = (files: Array<{ path: string; content: string; mode?: number }>) =>
     writeZip(files.map((f) => ({ path: f.path, content: Buffer.from(f.content), mode: f.mode }))).toString('base64');
@@ -391,11 +675,13 @@ describe('code packages and states', () => {
       [{ name: 'h', handler: 'has space' }, 'input.handler'],
       [{ name: 'a', eventInvokeConfig: { maximumRetryAttempts: 3 } }, 'input.eventInvokeConfig.maximumRetryAttempts'],
       [{ name: 'a', eventInvokeConfig: { maximumEventAgeSeconds: 59 } }, 'input.eventInvokeConfig.maximumEventAgeSeconds'],
+      [{ name: 'l', loggingConfig: { applicationLogLevel: 'DEBUG' } }, 'input.loggingConfig.applicationLogLevel'],
+      [{ name: 'l', loggingConfig: { logFormat: 'TEXT', systemLogLevel: 'WARN' } }, 'input.loggingConfig.systemLogLevel'],
     ];
     for (const [extra, field] of cases) {
       expectError(await server.gql(CREATE_FUNCTION, { input: { ...base, ...extra } }), 'BAD_USER_INPUT', field);
     }
-    for (const name of ['m', 's', 't', 'e', 'r', 'h', 'a']) expect((await server.data(GET_FUNCTION, { name })).function).toBeNull();
+    for (const name of ['m', 's', 't', 'e', 'r', 'h', 'a', 'l']) expect((await server.data(GET_FUNCTION, { name })).function).toBeNull();
     // an update out of range changes nothing either
     expect((await server.data(GET_FUNCTION, { name: 'echo' })).function.ephemeralStorageMb).toBe(512);
     expectError(

@@ -5,9 +5,10 @@ import type { DataApi } from './api.js';
 
 export const FUNCTION_FIELDS = `id name arn runtime handler state stateReason lastUpdateStatus lastUpdateStatusReason memoryMb ephemeralStorageMb timeoutSeconds executionKeyId
   codeSha256 codeSize reservedConcurrency environment revisionId
-  eventInvokeConfig { maximumRetryAttempts maximumEventAgeSeconds onSuccess onFailure }`;
+  eventInvokeConfig { maximumRetryAttempts maximumEventAgeSeconds onSuccess onFailure }
+  loggingConfig { logFormat applicationLogLevel systemLogLevel logGroup }`;
 export const INVOCATION_FIELDS = `id functionName qualifier executedVersion invocationType status payload response functionError errorType
-  errorMessage attempts coldStart initDurationMs durationMs billedDurationMs memoryMb maxMemoryUsedMb instanceId sourceInvocationId
+  errorMessage attempts coldStart initDurationMs durationMs billedDurationMs memoryMb maxMemoryUsedMb instanceId traceId sourceInvocationId
   createdAt startedAt endedAt logs { at stream text }`;
 export const CREATE_FUNCTION = `mutation($input: CreateFunctionInput!) { createFunction(input: $input) { function { ${FUNCTION_FIELDS} } } }`;
 export const UPDATE_CODE = `mutation($input: UpdateFunctionCodeInput!) { updateFunctionCode(input: $input) { function { ${FUNCTION_FIELDS} } } }`;

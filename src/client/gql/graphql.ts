@@ -18,6 +18,14 @@ export type AliasRoutingInput = {
   additionalVersionWeights?: Array<VersionWeightInput> | null | undefined;
 };
 
+export type ApplicationLogLevel =
+  | 'DEBUG'
+  | 'ERROR'
+  | 'FATAL'
+  | 'INFO'
+  | 'TRACE'
+  | 'WARN';
+
 export type ApplicationName =
   | 'DUCKDB'
   | 'SPARK';
@@ -156,6 +164,8 @@ export type CreateFunctionInput = {
   handler: string;
   /** layer version ARNs, at most 5, in order: unpacked at /opt, a later layer replacing an earlier one's files; using one needs functions:GetLayerVersion */
   layers?: Array<string> | null | undefined;
+  /** default: the TEXT format */
+  loggingConfig?: LoggingConfigInput | null | undefined;
   /** 128–10240, default 128 */
   memoryMb?: number | null | undefined;
   name: string;
@@ -323,6 +333,11 @@ export type LastUpdateStatus =
   | 'IN_PROGRESS'
   | 'SUCCESSFUL';
 
+/** Lambda's log formats: TEXT lines, or JSON objects (application and system logs) */
+export type LogFormat =
+  | 'JSON'
+  | 'TEXT';
+
 /** STDOUT/STDERR of the process, SYSTEM for lines the control plane adds */
 export type LogStreamKind =
   | 'STDERR'
@@ -332,6 +347,13 @@ export type LogStreamKind =
 export type LogType =
   | 'NONE'
   | 'TAIL';
+
+/** fields left out keep their value; the levels are set with the JSON format only (INFO by default) */
+export type LoggingConfigInput = {
+  applicationLogLevel?: ApplicationLogLevel | null | undefined;
+  logFormat?: LogFormat | null | undefined;
+  systemLogLevel?: SystemLogLevel | null | undefined;
+};
 
 /** A message attribute (SQS/SNS MessageAttributeValue) */
 export type MessageAttributeInput = {
@@ -496,6 +518,11 @@ export type SubscribeQueueInput = {
   topicName: string;
 };
 
+export type SystemLogLevel =
+  | 'DEBUG'
+  | 'INFO'
+  | 'WARN';
+
 /** A subscription of the function to a topic (SNS model) */
 export type TopicSourceInput = {
   /** SNS filter policy (an object or its JSON text); none: every message */
@@ -544,6 +571,7 @@ export type UpdateFunctionConfigurationInput = {
   handler?: string | null | undefined;
   /** layer version ARNs, at most 5, in order: unpacked at /opt, a later layer replacing an earlier one's files; using one needs functions:GetLayerVersion; [] removes them */
   layers?: Array<string> | null | undefined;
+  loggingConfig?: LoggingConfigInput | null | undefined;
   memoryMb?: number | null | undefined;
   /** -1 removes the reservation */
   reservedConcurrency?: number | null | undefined;

@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { MAX_RESPONSE_BYTES, RuntimeApiServer, type NextEvent, type StreamedError } from './runtime-api.js';
 import { MAX_STREAMED_RESPONSE_BYTES } from './runtime-api-stream.js';
+import { newTraceId, PlatformLog, traceHeader } from './platform-log.js';
+import { InstanceOutput, MAX_LINE } from './output.js';
 import type { LimitGroup } from '../sandbox/limits.js';
 import { searchPaths, type InstanceDirs, type Sandbox } from './sandbox.js';
 import type { Spare } from './spares.js';
@@ -19,7 +21,6 @@ const NO_UID_YET = -1;
 /** Lambda's init phase limit for on-demand instances. */
 const INIT_LIMIT_MS = 10_000;
 const MEMORY_POLL_MS = 50;
-const MAX_LINE = 256 * 1024;
 const INSTANCE_NICE = 5;
 
 const EXECUTION_ENV: Record<string, string> = {
@@ -31,11 +32,14 @@ const EXECUTION_ENV: Record<string, string> = {
 interface Current {
   request: InvokeRequest;
   resolve: (o: InvokeOutcome) => void;
+  reject: (err: Error) => void;
   coldStart: boolean;
   startedAt: Date;
   startedHr: number;
   deadlineMs: number;
   logs: RuntimeLogLine[];
+  /** the Lambda-Runtime-Trace-Id header the runtime gets */
+  traceHeader: string;
   timer: NodeJS.Timeout | null;
   delivered: boolean;
   done: boolean;
@@ -122,6 +126,9 @@ function entrypointProblem(codeDir: string, shown: string): string | null {
   }
 }
 
+/** The instance ended before a warm invocation reached it: the invocation did not run and may run elsewhere. */
+export class InstanceGoneError extends Error {}
+
 export class FunctionInstance {
   readonly id = crypto.randomBytes(16).toString('hex');
   state: 'INIT' | 'IDLE' | 'BUSY' | 'DEAD' = 'INIT';
@@ -133,11 +140,14 @@ export class FunctionInstance {
   private group: LimitGroup | null = null;
   private peak: PeakMemory | null = null;
   private api: RuntimeApiServer;
+  private readonly platform: PlatformLog;
   /** known at start: a spare sandbox comes with its own */
   private uid = NO_UID_YET;
   private gid = NO_UID_YET;
   /** the spare sandbox this instance was started in, if any */
   private spare: Spare | null = null;
+  /** the runtime's stdout and stderr (files: see output.ts) */
+  private output: InstanceOutput | null = null;
   private spawnedHr = 0;
   private initDurationMs: number | null = null;
   private initError: { body: Buffer; errorType: string | null } | null = null;
@@ -168,6 +178,7 @@ export class FunctionInstance {
     this.ready = new Promise((r) => {
       this.markReady = r;
     });
+    this.platform = new PlatformLog(spec.logging);
     this.api = new RuntimeApiServer(
       {
         next: () => this.next(),
@@ -214,6 +225,8 @@ export class FunctionInstance {
     const paths = await this.sandbox.paths(this.id, this.uid, this.gid, dirs, this.confined);
     const { spec } = this;
     const env: Record<string, string> = {
+      // the X-Ray settings are the function's to override, as on Lambda
+      ...xrayEnv(spec),
       ...spec.environment,
       ...searchPaths(spec.runtime, spec.environment, paths),
       LANG: 'en_US.UTF-8',
@@ -233,6 +246,7 @@ export class FunctionInstance {
       AWS_LAMBDA_LOG_STREAM_NAME: this.logStreamName,
       AWS_LAMBDA_RUNTIME_API: runtimeApi,
       AWS_LAMBDA_INITIALIZATION_TYPE: this.provisioned ? 'provisioned-concurrency' : 'on-demand',
+      ...loggingEnv(spec),
       // honoured by current AWS SDKs (boto3, the AWS SDK for JavaScript v3): S3 clients reach the buckets
       AWS_ENDPOINT_URL_S3: spec.s3.endpointUrl,
       ...(spec.s3.credentials
@@ -280,14 +294,23 @@ export class FunctionInstance {
       argv,
     );
     this.group = launch.group;
+    this.output = new InstanceOutput(this.sandbox.outputDir, this.id);
+    const fds = this.output.create();
+    this.output.belongsTo(spec.functionId);
     this.spawnedHr = performance.now();
-    const proc = spawn(launch.file, launch.args, {
-      cwd: launch.cwd,
-      env,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(launch.as ?? {}),
-    });
+    let proc: ChildProcess;
+    try {
+      proc = spawn(launch.file, launch.args, {
+        cwd: launch.cwd,
+        env,
+        detached: true,
+        stdio: ['ignore', fds.out, fds.err],
+        ...(launch.as ?? {}),
+      });
+    } finally {
+      fs.closeSync(fds.out);
+      fs.closeSync(fds.err);
+    }
     if (proc.pid) this.sandbox.keeper.watch(proc.pid);
     this.follow(proc);
   }
@@ -300,6 +323,8 @@ export class FunctionInstance {
   private async startInSpare(spare: Spare, codeDir: string, env: Record<string, string>, argv: string[]): Promise<void> {
     this.takeUid(spare.uid ?? process.getuid!(), spare.gid ?? process.getgid!());
     this.group = spare.group;
+    this.output = spare.output;
+    this.output.belongsTo(this.spec.functionId);
     this.spawnedHr = performance.now();
     this.follow(spare.proc);
     const limits = this.sandbox.limits
@@ -329,8 +354,12 @@ export class FunctionInstance {
       this.onExit(null, null, `Couldn't start the runtime: ${err.message}`);
     });
     proc.on('exit', (code, signal) => this.onExit(code, signal, this.startError));
-    this.readLines(proc.stdout!, 'STDOUT');
-    this.readLines(proc.stderr!, 'STDERR');
+    // the runtime writes to its files; a spare's pipes carry what its sandbox says before the runtime runs
+    this.output?.follow((lines) => {
+      for (const line of lines) this.outputLine(line);
+    });
+    if (proc.stdout) this.readLines(proc.stdout, 'STDOUT');
+    if (proc.stderr) this.readLines(proc.stderr, 'STDERR');
     this.initTimer = setTimeout(() => {
       if (this.state === 'INIT') this.kill('TIMEOUT');
     }, INIT_LIMIT_MS);
@@ -365,15 +394,17 @@ export class FunctionInstance {
     const coldStart = this.state === 'INIT' && this.invocations === 0;
     this.invocations++;
     if (this.state === 'IDLE') this.state = 'BUSY';
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       this.current = {
         request,
         resolve,
+        reject,
         coldStart,
         startedAt: new Date(),
         startedHr: 0,
         deadlineMs: 0,
         logs: [],
+        traceHeader: traceHeader(request.traceId ?? newTraceId()),
         timer: null,
         delivered: false,
         done: false,
@@ -418,15 +449,14 @@ export class FunctionInstance {
     cur.startedHr = performance.now();
     cur.deadlineMs = Date.now() + this.spec.timeoutSeconds * 1000;
     this.peakTreeKb = 0;
-    this.log('SYSTEM', `START RequestId: ${cur.request.requestId} Version: ${this.spec.version}`);
+    this.logSystem(this.platform.start(cur.request.requestId, this.spec.version, cur.traceHeader));
     cur.timer = setTimeout(() => this.kill('TIMEOUT'), this.spec.timeoutSeconds * 1000);
     this.watchMemory();
     give({
       requestId: cur.request.requestId,
       deadlineMs: cur.deadlineMs,
       invokedFunctionArn: cur.request.invokedFunctionArn,
-      // 24 hex digits of a random UUID (randomUUID draws from a pooled buffer: no syscall per invocation)
-      traceId: `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${crypto.randomUUID().replace(/-/g, '').slice(0, 24)};Sampled=0`,
+      traceId: cur.traceHeader,
       clientContext: cur.request.clientContext,
       payload: cur.request.payload,
     });
@@ -481,19 +511,29 @@ export class FunctionInstance {
   }
 
   private complete(kind: OutcomeKind, body: Buffer, errorType: string | null, errorKind: string | null): void {
+    // what the runtime wrote before it answered is in its files: read now, it is this invocation's
+    this.output?.drain();
     const cur = this.current!;
-    const durationMs = cur.delivered ? performance.now() - cur.startedHr : 0;
+    // a timed-out invocation ran for its whole timeout (the kill and the pipes' drain are the platform's)
+    const durationMs = !cur.delivered ? 0 : kind === 'TIMEOUT' ? this.spec.timeoutSeconds * 1000 : performance.now() - cur.startedHr;
     const memoryKb = Math.max(this.peak?.kb() ?? 0, this.peakTreeKb);
     // out of memory is the limit reached, whatever the last sample saw (a dead process can't be read)
     const maxMemoryUsedMb = kind === 'OUT_OF_MEMORY' ? this.spec.memoryMb : Math.min(this.spec.memoryMb, Math.ceil(memoryKb / 1024));
     const init = cur.coldStart ? this.initDurationMs : null;
     const billed = Math.ceil(durationMs + (init ?? 0));
-    if (!cur.delivered) this.log('SYSTEM', `START RequestId: ${cur.request.requestId} Version: ${this.spec.version}`);
-    this.log('SYSTEM', `END RequestId: ${cur.request.requestId}`);
-    this.log(
-      'SYSTEM',
-      `REPORT RequestId: ${cur.request.requestId}\tDuration: ${fmt(durationMs)} ms\tBilled Duration: ${billed} ms\t` +
-        `Memory Size: ${this.spec.memoryMb} MB\tMax Memory Used: ${maxMemoryUsedMb} MB${init !== null ? `\tInit Duration: ${fmt(init)} ms` : ''}`,
+    if (!cur.delivered) this.logSystem(this.platform.start(cur.request.requestId, this.spec.version, cur.traceHeader));
+    this.logSystem(
+      this.platform.end({
+        requestId: cur.request.requestId,
+        durationMs,
+        billedDurationMs: billed,
+        memorySizeMb: this.spec.memoryMb,
+        maxMemoryUsedMb,
+        initDurationMs: init,
+        kind,
+        errorType,
+        producedBytes: kind === 'RESPONSE' ? body.length : 0,
+      }),
     );
     this.current = null;
     this.lastUsed = Date.now();
@@ -521,6 +561,13 @@ export class FunctionInstance {
     if (!cur || cur.done) return;
     cur.done = true;
     clearTimeout(cur.timer!);
+    if (!cur.delivered && this.initDurationMs !== null) {
+      // an initialised instance that ended before it asked for this invocation (its runtime exited
+      // after the last one, e.g. on an unhandled rejection): the invocation never ran here
+      this.current = null;
+      cur.reject(new InstanceGoneError(`instance ${this.id} ended before the invocation reached it (${this.exitText})`));
+      return;
+    }
     const id = cur.request.requestId;
     const exit = this.exitText;
     let doc: { errorType: string; errorMessage: string };
@@ -561,7 +608,7 @@ export class FunctionInstance {
     }
     // Lambda's platform line for the failure, e.g. "<time> <id> Task timed out after 3.00 seconds"
     if (kind !== 'INIT_ERROR' || this.initError === null)
-      this.log('SYSTEM', `${new Date().toISOString()} ${id} ${doc.errorMessage.replace(/^RequestId: \S+ Error: /, '')}`);
+      this.logSystem(this.platform.failure(id, doc.errorMessage.replace(/^RequestId: \S+ Error: /, '')));
     this.complete(kind, Buffer.from(JSON.stringify(doc)), doc.errorType, null);
   }
 
@@ -593,6 +640,7 @@ export class FunctionInstance {
       // a heap out of memory in V8 aborts the process: that is the memory limit, not a crash (its
       // message on stderr may be read after the exit is seen: only now is the whole output in)
       // and so is the kernel's OOM kill in the instance's control group
+      this.output?.end();
       if ((this.heapOom || (this.group?.oomKills() ?? 0) > 0) && this.killedFor === null) this.killedFor = 'OUT_OF_MEMORY';
       this.failCurrent();
       this.peak?.close();
@@ -675,9 +723,16 @@ export class FunctionInstance {
   }
 
   private log(stream: RuntimeLogLine['stream'], text: string): void {
-    const line = { at: new Date(), stream, text };
+    this.logLine({ at: new Date(), stream, text });
+  }
+
+  private logLine(line: RuntimeLogLine): void {
     this.current?.logs.push(line);
     this.sink(this.spec.functionId, [line]);
+  }
+
+  private logSystem(lines: string[]): void {
+    for (const text of lines) this.log('SYSTEM', text);
   }
 
   private readLines(stream: NodeJS.ReadableStream, name: 'STDOUT' | 'STDERR'): void {
@@ -687,24 +742,44 @@ export class FunctionInstance {
       buf += chunk;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
-        this.outputLine(name, buf.slice(0, nl));
+        this.log(name, buf.slice(0, nl));
         buf = buf.slice(nl + 1);
       }
       if (buf.length > MAX_LINE) {
-        this.outputLine(name, buf);
+        this.log(name, buf);
         buf = '';
       }
     });
     stream.on('end', () => {
-      if (buf) this.outputLine(name, buf);
+      if (buf) this.log(name, buf);
       buf = '';
     });
   }
 
-  private outputLine(name: 'STDOUT' | 'STDERR', text: string): void {
-    if (name === 'STDERR' && text.includes('JavaScript heap out of memory')) this.heapOom = true;
-    this.log(name, text);
+  private outputLine(line: RuntimeLogLine): void {
+    if (line.stream === 'STDERR' && line.text.includes('JavaScript heap out of memory')) this.heapOom = true;
+    this.logLine(line);
   }
+}
+
+/** The advanced logging controls as Lambda hands them to its runtimes (JSON only). */
+function loggingEnv(spec: InstanceSpec): Record<string, string> {
+  if (spec.logging.format !== 'JSON') return {};
+  return { AWS_LAMBDA_LOG_FORMAT: 'JSON', AWS_LAMBDA_LOG_LEVEL: spec.logging.applicationLogLevel };
+}
+
+/** The X-Ray SDKs' settings: no segment errors without a trace context, and the daemon when there is one. */
+function xrayEnv(spec: InstanceSpec): Record<string, string> {
+  const env: Record<string, string> = { AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR' };
+  if (spec.xrayDaemonAddress) {
+    const [host, port] = spec.xrayDaemonAddress.split(':');
+    Object.assign(env, {
+      AWS_XRAY_DAEMON_ADDRESS: spec.xrayDaemonAddress,
+      _AWS_XRAY_DAEMON_ADDRESS: host!,
+      _AWS_XRAY_DAEMON_PORT: port ?? '2000',
+    });
+  }
+  return env;
 }
 
 function parseJson(body: Buffer): Record<string, unknown> {

@@ -4,7 +4,9 @@
 // that loops on a failing /next (the Lambda docs' bash bootstrap does) would spin forever. Node has
 // no PR_SET_PDEATHSIG, so each server keeps one small shell beside it, told the group of every
 // instance it starts and stops; when the server's end of the pipe closes (however the server
-// ended) the shell kills the groups still listed and removes the server's runtime root. A confined
+// ended) the shell kills the groups still listed and removes the server's runtime root, but for
+// output the instances wrote that is not stored yet (output.ts: the next server to start stores it
+// and removes the rest). A confined
 // instance's group is its sandbox's outer process: killing it ends every process of the sandbox.
 // Then the server's control groups go, once their processes are gone (a group with processes, or
 // with groups inside, can't be removed: the loop waits up to 5 s for the kills to land).
@@ -23,7 +25,18 @@ while IFS= read -r line; do
   esac
 done
 for g in $groups; do kill -9 "-$g" 2>/dev/null; done
-rm -rf --one-file-system -- "$1"
+for f in "$1"/* "$1"/.[!.]*; do
+  case $f in "$1/output"|"$1/owner.json") ;; *) rm -rf --one-file-system -- "$f" ;; esac
+done
+for a in "$1"/output/*.ack; do
+  [ -f "$a" ] || continue
+  n=\${a%.ack}
+  read -r o e < "$a" || true
+  so=$( { wc -c < "$n.out"; } 2>/dev/null || echo 0)
+  se=$( { wc -c < "$n.err"; } 2>/dev/null || echo 0)
+  [ "\${so:-0}" -le "\${o:-0}" ] && [ "\${se:-0}" -le "\${e:-0}" ] && rm -f -- "$n.out" "$n.err" "$n.meta" "$a"
+done
+rmdir "$1/output" 2>/dev/null && { rm -f "$1/owner.json"; rmdir "$1"; }
 shift
 tries=50
 while [ $# -gt 0 ] && [ $tries -gt 0 ]; do

@@ -11,7 +11,7 @@ import {
   type ProvisionTarget,
   type RunningInstance,
 } from './types.js';
-import { FunctionInstance } from './instance.js';
+import { FunctionInstance, InstanceGoneError } from './instance.js';
 import { Sandbox, type SandboxOptions } from './sandbox.js';
 
 export class LocalFunctionRuntime implements FunctionRuntime {
@@ -33,9 +33,22 @@ export class LocalFunctionRuntime implements FunctionRuntime {
     this.sandbox = new Sandbox(base, serverId, options);
   }
 
-  /** Returns the runtime roots of dead servers it swept. */
+  /**
+   * Returns the runtime roots of dead servers it swept; what their instances wrote that was not
+   * stored goes to the sink first, and each root waits until its lines are written.
+   */
   init(): Promise<string[]> {
-    return this.sandbox.init();
+    return this.sandbox.init(async (leftovers) => {
+      await Promise.all(
+        leftovers.map(
+          ({ functionId, lines }) =>
+            new Promise<void>((resolve) => {
+              lines[lines.length - 1]!.stored = resolve;
+              this.sink(functionId, lines);
+            }),
+        ),
+      );
+    });
   }
 
   async prepareCode(functionId: string, codeHash: string, packagePath: string): Promise<void> {
@@ -58,17 +71,30 @@ export class LocalFunctionRuntime implements FunctionRuntime {
    * it), or on a new instance when it is null or no longer idle; never on another idle one, which
    * the control plane may be sending the next invocation to.
    */
-  async invokeOn(instanceId: string | null, spec: InstanceSpec, request: InvokeRequest, signal?: AbortSignal): Promise<InvokeOutcome> {
+  async invokeOn(
+    instanceId: string | null,
+    spec: InstanceSpec,
+    request: InvokeRequest,
+    signal?: AbortSignal,
+    retried = false,
+  ): Promise<InvokeOutcome> {
     if (this.closed) throw new Error('the function runtime is closed');
     const key = keyOf(spec);
     const list = this.idle.get(key) ?? [];
     const at = instanceId === null ? -1 : list.findIndex((i) => i.id === instanceId && i.state === 'IDLE');
     let instance = at >= 0 ? list.splice(at, 1)[0] : undefined;
     instance ??= await this.startInstance(spec, false);
-    if (signal) return this.invokeUntil(instance, request, signal);
-    const outcome = await instance.invoke(request);
-    this.parkIdle(instance);
-    return outcome;
+    try {
+      if (signal) return await this.invokeUntil(instance, request, signal);
+      const outcome = await instance.invoke(request);
+      this.parkIdle(instance);
+      return outcome;
+    } catch (err) {
+      // the warm instance was gone before the invocation reached it: a new one runs it (as Lambda
+      // starts a new execution environment when a runtime exits between invocations)
+      if (err instanceof InstanceGoneError && !signal?.aborted && !retried) return this.invokeOn(null, spec, request, signal, true);
+      throw err;
+    }
   }
 
   /** An abort kills the instance: the invocation ends as a Runtime.ExitError. */

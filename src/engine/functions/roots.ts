@@ -127,7 +127,11 @@ function sandboxesOf(root: string): number[] {
  * running from one (their keeper died too), and tells `onDead` the server's id (for its control
  * groups). Returns the roots removed.
  */
-export async function sweepDeadRoots(base: string, onDead: (serverId: string) => void = () => {}): Promise<string[]> {
+export async function sweepDeadRoots(
+  base: string,
+  onDead: (serverId: string) => void = () => {},
+  beforeRemoval: (root: string) => Promise<void> = async () => {},
+): Promise<string[]> {
   const me = here();
   const names = await fsp.readdir(base).catch(() => [] as string[]);
   const swept: string[] = [];
@@ -145,6 +149,7 @@ export async function sweepDeadRoots(base: string, onDead: (serverId: string) =>
       }
     }
     onDead(name.slice(PREFIX.length));
+    await beforeRemoval(root);
     // two servers starting at once may sweep the same root
     await removeTree(root);
     swept.push(root);

@@ -26,6 +26,7 @@ import { InstanceKeeper } from './keeper.js';
 import { removeTree, rootOf, sweepDeadRoots, touchOwner, TOUCH_MS, writeOwner } from './roots.js';
 import { PERL, SparePool } from './spares.js';
 import type { RuntimeName } from './types.js';
+import { outputDirOf, recoverOutput } from './output.js';
 
 // from the source tree (src/ and dist/ are equally deep): the build does not copy the Python file
 const BOOTSTRAP_DIR = fileURLToPath(new URL('../../../src/engine/functions/bootstrap', import.meta.url));
@@ -166,6 +167,7 @@ function interpreterMounts(file: string): Mount[] {
 export class Sandbox {
   readonly root: string;
   readonly runtimeDir: string;
+  readonly outputDir: string;
   readonly isolated: boolean;
   readonly tool: SandboxTool | null;
   /** Start new instances in the sandbox. An engine switch, not a setting: the bench turns it off
@@ -196,6 +198,7 @@ export class Sandbox {
     this.confine = options.tool !== null;
     this.root = rootOf(base, serverId);
     this.runtimeDir = path.join(this.root, 'runtime');
+    this.outputDir = outputDirOf(this.root);
     // a random block of uids per server, so that two servers on one host don't hand out the same
     this.nextUid = UID_BASE + crypto.randomInt(0, 4_000) * 100_000;
   }
@@ -229,15 +232,22 @@ export class Sandbox {
     return this.keeperOf;
   }
 
-  /** Sweeps the roots of dead servers, then makes this server's root; returns the roots swept. */
-  async init(): Promise<string[]> {
+  /**
+   * Sweeps the roots of dead servers (their instances' output not yet stored goes to `recovered`,
+   * which resolves once it is stored), then makes this server's root; returns the roots swept.
+   */
+  async init(recovered: (leftovers: ReturnType<typeof recoverOutput>) => Promise<void> = async () => {}): Promise<string[]> {
     await fsp.mkdir(this.base, { recursive: true });
     // the instances' users pass through the base to their code
     if (this.isolated) {
       const mode = (await fsp.stat(this.base)).mode;
       if ((mode & 0o001) === 0) await fsp.chmod(this.base, (mode & 0o7777) | 0o001);
     }
-    const swept = await sweepDeadRoots(this.base, (serverId) => this.removeGroupsOf(serverId));
+    const swept = await sweepDeadRoots(
+      this.base,
+      (serverId) => this.removeGroupsOf(serverId),
+      (root) => recovered(recoverOutput(root)),
+    );
     await fsp.mkdir(this.root, { recursive: true });
     await fsp.chmod(this.root, 0o711);
     await writeOwner(this.root);
@@ -245,6 +255,7 @@ export class Sandbox {
     this.keeperOf = new InstanceKeeper(this.root, this.limits?.parents ?? []);
     this.toucher = setInterval(() => void touchOwner(this.root), TOUCH_MS);
     this.toucher.unref();
+    await fsp.mkdir(this.outputDir, { recursive: true, mode: 0o700 });
     // tmp/: for unconfined instances (SANDBOX=off, or the bench's baseline)
     for (const dir of ['code', 'tmp']) {
       await fsp.mkdir(path.join(this.root, dir), { recursive: true });

@@ -8,8 +8,10 @@
 // /opt, a private /tmp of the default ephemeral size) and /var/task a read-only bind of its own empty
 // staging dir on the host. Inside, pid 2 is a tiny Perl launcher waiting on fd 3 (a socket pair):
 // it says "R" once started, then reads NUL-separated fields to the end of its input: the number of
-// environment entries, the entries, the argv; it sets exactly that environment, enters /var/task and
-// execs the runtime (same pid: the instance finds its runtime as pid 2 of the sandbox, as ever).
+// environment entries, the entries, the argv; it sets exactly that environment, points stdout and
+// stderr at the output files it was given as fds 4 and 5 (output.ts; until then they are pipes, which
+// carry what bubblewrap and the launcher say), enters /var/task and execs the runtime (same pid: the
+// instance finds its runtime as pid 2 of the sandbox, as ever).
 //
 // A claim copies the function's unpacked code into the staging dir (the sandbox sees the same
 // directory at once), root-owned and readable by others (the spare's uid is not in the function's
@@ -33,6 +35,7 @@ import { sandboxedCommand, type Mount, type SandboxTool } from '../sandbox/confi
 import type { LimitGroup, Limits, LimitSpec } from '../sandbox/limits.js';
 import type { InstanceKeeper } from './keeper.js';
 import { removeTree } from './roots.js';
+import { InstanceOutput } from './output.js';
 
 export const PERL = '/usr/bin/perl';
 /** the ephemeral storage spares are made with (the default); functions with another size start the normal way */
@@ -48,11 +51,15 @@ const LAUNCHER = `open(my $c, "+<&=", 3) or die "spare launcher: fd 3: $!\\n"; s
 local $/; my $d = <$c>; close $c; exit 0 if !defined $d || $d eq "";
 my @f = split /\\0/, $d, -1; pop @f; my $n = shift @f;
 %ENV = (); for (splice(@f, 0, $n)) { my ($k, $v) = split /=/, $_, 2; $ENV{$k} = $v; }
+open(STDOUT, ">&4") or die "spare launcher: fd 4: $!\\n"; open(STDERR, ">&5") or die "spare launcher: fd 5: $!\\n";
+for my $fd (4, 5) { open(my $h, ">&=", $fd) and close($h); }
 chdir "/var/task" or die "chdir /var/task: $!\\n"; exec { $f[0] } @f or die "exec $f[0]: $!\\n";`;
 
 /** What the pool needs of the sandbox it serves. */
 export interface SpareHost {
   readonly root: string;
+  /** where instances' output files go (output.ts) */
+  readonly outputDir: string;
   readonly tool: SandboxTool | null;
   /** running as root: spares get uids of their own and limit groups */
   readonly isolated: boolean;
@@ -78,6 +85,8 @@ export class Spare {
     readonly proc: ChildProcess,
     readonly group: LimitGroup | null,
     readonly dir: string,
+    /** the runtime's stdout and stderr once it runs (the instance's from its claim) */
+    readonly output: InstanceOutput,
   ) {}
 
   get stagingDir(): string {
@@ -239,8 +248,16 @@ export class SparePool {
       limits: group,
       hostname: 'localhost',
     });
-    const proc = spawn(file, args, { cwd: '/', env: {}, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
-    const spare = new Spare(id, uid, gid, proc, group, dir);
+    const output = new InstanceOutput(host.outputDir, `spare-${id}`);
+    const fds = output.create();
+    let proc: ChildProcess;
+    try {
+      proc = spawn(file, args, { cwd: '/', env: {}, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'pipe', fds.out, fds.err] });
+    } finally {
+      fs.closeSync(fds.out);
+      fs.closeSync(fds.err);
+    }
+    const spare = new Spare(id, uid, gid, proc, group, dir, output);
     // what a spare says before its claim is a failure to start (bwrap's, the launcher's)
     let said = '';
     const listen = (chunk: Buffer) => {
@@ -268,6 +285,7 @@ export class SparePool {
       if (!spare.ready && ++this.failedStarts >= MAX_FAILED_STARTS)
         this.log(`spare sandboxes are off: ${MAX_FAILED_STARTS} failed to start (${said.trim() || 'no output'})`);
       // a spare killed while idle is replaced
+      spare.output.remove();
       void spare.release().then(() => this.fill());
     });
     return spare;
@@ -285,6 +303,7 @@ export class SparePool {
             spare.proc.once('exit', () => {
               spare.exited = true;
               if (spare.proc.pid) this.host.keeper.unwatch(spare.proc.pid);
+              spare.output.remove();
               void spare.release().then(resolve);
             });
             try {

@@ -22,12 +22,27 @@ export interface InstanceSpec {
   /** the S3 endpoint the AWS SDKs in the instance use (AWS_ENDPOINT_URL_S3), and the credentials they
    *  sign with (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; null: none given) */
   s3: { endpointUrl: string; credentials: { accessKeyId: string; secretAccessKey: string } | null };
+  /** Lambda's advanced logging controls (loggingConfig): the log format and levels */
+  logging: LoggingSpec;
+  /** host:port of the X-Ray daemon the SDKs send segments to (AWS_XRAY_DAEMON_ADDRESS); null: none configured */
+  xrayDaemonAddress: string | null;
   /** hex sha256 of the code package */
   codeHash: string;
   /** where the package zip is stored (read by the engine to unpack it) */
   packagePath: string;
   /** the layers' zips (hex sha256 and where stored, as the code's), unpacked in order into /opt */
   layers: Array<{ hash: string; packagePath: string }>;
+}
+
+export type LogFormat = 'Text' | 'JSON';
+export type ApplicationLogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
+export type SystemLogLevel = 'DEBUG' | 'INFO' | 'WARN';
+export interface LoggingSpec {
+  format: LogFormat;
+  /** JSON only: the runtime writes nothing below it (AWS_LAMBDA_LOG_LEVEL) */
+  applicationLogLevel: ApplicationLogLevel;
+  /** JSON only: the platform's lines below it are left out */
+  systemLogLevel: SystemLogLevel;
 }
 
 /** Instances of one spec are interchangeable: this names them. */
@@ -51,6 +66,8 @@ export interface InvokeRequest {
   payload: Buffer;
   invokedFunctionArn: string;
   clientContext?: string;
+  /** the invocation's X-Ray trace id (1-<epoch hex>-<24 hex>); absent: the instance makes one */
+  traceId?: string;
   /** where a streamed response goes as it is written (without one, it is kept as the outcome's body) */
   stream?: ResponseStreamSink;
 }
@@ -68,13 +85,16 @@ export interface RuntimeLogLine {
   at: Date;
   stream: LogStreamName;
   text: string;
+  /** told once the line's batch is written (or dropped, as a batch the store refuses is): an
+   *  instance's output file records how far its lines are done with (output.ts) */
+  stored?: () => void;
 }
 
 export type OutcomeKind = 'RESPONSE' | 'FUNCTION_ERROR' | 'TIMEOUT' | 'OUT_OF_MEMORY' | 'EXIT' | 'INIT_ERROR' | 'RESPONSE_TOO_LARGE';
 
 export interface InvokeOutcome {
   kind: OutcomeKind;
-  /** the response body (RESPONSE) or the error document `{errorMessage, errorType, stackTrace}` */
+  /** the response body (RESPONSE) or the error document the runtime posted (`{errorType, errorMessage, trace}` from Node, `{errorMessage, errorType, stackTrace}` from Python) or the platform made (`{errorType, errorMessage}`) */
   body: Buffer;
   /** errorType of a failed invocation */
   errorType: string | null;

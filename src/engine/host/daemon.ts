@@ -324,7 +324,11 @@ export class HostDaemon {
       const runtime = new LocalFunctionRuntime(
         os.tmpdir(),
         `host-${crypto.createHash('sha256').update(path.resolve(this.options.dataDir)).digest('hex').slice(0, 16)}`,
-        (functionId, lines) => this.send({ type: 'fn.lines', functionId, lines: toWireLines(lines) }),
+        (functionId, lines) => {
+          this.send({ type: 'fn.lines', functionId, lines: toWireLines(lines) });
+          // handed to the control plane: the instance's output file need not keep them (see output.ts)
+          for (const line of lines) line.stored?.();
+        },
         { ...this.options.functions, tool },
       );
       await runtime.init();

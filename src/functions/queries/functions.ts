@@ -27,11 +27,12 @@ export interface NewFunction extends FunctionConfig {
 export async function insertFunction(db: Db, f: NewFunction): Promise<FunctionRow | undefined> {
   const [row] = await db<FunctionRow[]>`
     insert into functions (id, name, runtime, handler, description, memory_mb, ephemeral_storage_mb, timeout_seconds, environment,
-      execution_key, layers, tags,
+      execution_key, layers, logging_config, tags,
       reserved_concurrency, code_sha256, code_size, state, last_update_status, revision_id, log_stream_id,
       max_retry_attempts, max_event_age_seconds, on_success, on_failure)
     values (${f.id}, ${f.name}, ${f.runtime}, ${f.handler}, ${f.description}, ${f.memoryMb}, ${f.ephemeralStorageMb}, ${f.timeoutSeconds},
-      ${db.json(f.environment)}, ${f.executionKey ? db.json(f.executionKey as never) : null}, ${db.json(f.layers as never)}, ${db.json(f.tags)}, ${f.reservedConcurrency}, ${f.codeSha256}, ${f.codeSize},
+      ${db.json(f.environment)}, ${f.executionKey ? db.json(f.executionKey as never) : null}, ${db.json(f.layers as never)},
+      ${f.loggingConfig ? db.json(f.loggingConfig as never) : null}, ${db.json(f.tags)}, ${f.reservedConcurrency}, ${f.codeSha256}, ${f.codeSize},
       'Pending', 'InProgress', ${f.revisionId}, ${f.logStreamId}, ${f.maxRetryAttempts}, ${f.maxEventAgeSeconds},
       ${f.onSuccess}, ${f.onFailure})
     on conflict (name) do nothing
@@ -74,6 +75,7 @@ export type FunctionPatch = Partial<
     | 'environment'
     | 'executionKey'
     | 'layers'
+    | 'loggingConfig'
     | 'tags'
     | 'reservedConcurrency'
     | 'codeSha256'
@@ -102,6 +104,7 @@ const COLUMNS: Record<keyof FunctionPatch, string> = {
   environment: 'environment',
   executionKey: 'execution_key',
   layers: 'layers',
+  loggingConfig: 'logging_config',
   tags: 'tags',
   reservedConcurrency: 'reserved_concurrency',
   codeSha256: 'code_sha256',
@@ -124,7 +127,8 @@ export async function updateFunction(db: Db, id: string, patch: FunctionPatch, t
   for (const [k, v] of Object.entries(patch)) {
     if (v === undefined) continue;
     const col = COLUMNS[k as keyof FunctionPatch];
-    values[col] = v !== null && (k === 'environment' || k === 'tags' || k === 'executionKey' || k === 'layers') ? db.json(v as never) : v;
+    const jsonColumn = k === 'environment' || k === 'tags' || k === 'executionKey' || k === 'layers' || k === 'loggingConfig';
+    values[col] = v !== null && jsonColumn ? db.json(v as never) : v;
   }
   if (touch) values.last_modified_at = new Date();
   const [row] = await db<FunctionRow[]>`update functions set ${db(values)} where id = ${id} returning *`;

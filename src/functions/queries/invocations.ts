@@ -1,9 +1,12 @@
 import type { Db, Sql } from '../../platform/db/client.js';
 import type { InvocationRow, InvocationStatus } from '../tables.js';
 import { Channel } from '../../platform/notifications/channels.js';
+import { newTraceId } from '../../engine/functions/platform-log.js';
 
-export type NewInvocation = Omit<InvocationRow, 'createdAt' | 'claimedBy' | 'claimedUntil' | 'triggerId' | 'eventId'> & {
+export type NewInvocation = Omit<InvocationRow, 'createdAt' | 'claimedBy' | 'claimedUntil' | 'triggerId' | 'eventId' | 'traceId'> & {
   createdAt?: Date;
+  /** absent: a new one */
+  traceId?: string;
   triggerId?: string | null;
   eventId?: string | null;
 };
@@ -47,6 +50,7 @@ function values(db: Db, inv: NewInvocation): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const c of COLUMNS) out[snake(c)] = c === 'logs' ? (inv.logs ? db.json(inv.logs as never) : null) : (inv[c] ?? null);
   if (inv.createdAt) out.created_at = inv.createdAt;
+  out.trace_id = inv.traceId ?? newTraceId();
   return out;
 }
 
@@ -60,7 +64,8 @@ export async function insertInvocation(db: Db, inv: NewInvocation): Promise<Invo
  * for the WAL flush: a crash can lose the last few hundred milliseconds of such records (never an
  * accepted async event, never consistency), and the caller is spared a disk sync per invocation.
  */
-export async function recordInvocations(sql: Sql, invs: NewInvocation[]): Promise<InvocationRow[]> {
+export async function recordInvocations(sql: Sql, given: NewInvocation[]): Promise<InvocationRow[]> {
+  const invs = given.map((inv) => ({ ...inv, traceId: inv.traceId ?? newTraceId() }));
   // one statement: set_config(…, true) lasts until the end of the statement's own transaction, its
   // commit included; RETURNING reads the CTE so that it is evaluated at all. Only what the database
   // adds comes back (the rest is what was written: no logs and response to send back and parse).
@@ -93,7 +98,7 @@ export async function invocationById(db: Db, id: string): Promise<InvocationRow 
 /**
  * Claims due async invocations: queued ones whose time has come, and running ones whose claim
  * lapsed or whose server is gone (no heartbeat in the servers table for 30 s: it died). Each claim
- * counts an attempt.
+ * counts an attempt, but a running one taken back (its run was cut short, not finished).
  */
 export async function claimDue(
   db: Db,
@@ -105,7 +110,10 @@ export async function claimDue(
   if (limit <= 0) return [];
   return db<InvocationRow[]>`
     update invocations set status = 'RUNNING', claimed_by = ${serverId},
-      claimed_until = now() + make_interval(secs => ${leaseSeconds}), attempts = attempts + 1
+      claimed_until = now() + make_interval(secs => ${leaseSeconds}),
+      -- a RUNNING one was cut short by its server's end (a crash; the lease outlasts any timeout):
+      -- the platform's failure, so its attempt is not spent again, as at a graceful shutdown
+      attempts = case when status = 'RUNNING' then attempts else attempts + 1 end
     where id in (
       select id from invocations
       where ((status = 'QUEUED' and next_attempt_at <= now())
@@ -146,6 +154,8 @@ export interface InvocationFilter {
   functionId?: string | null;
   /** a trigger's deliveries */
   triggerId?: string | null;
+  /** the invocation with this X-Ray trace id */
+  traceId?: string | null;
   statuses?: InvocationStatus[] | null;
   invocationType?: string | null;
   executedVersion?: string | null;
@@ -164,6 +174,7 @@ export async function listInvocations(
     select * from invocations where true
       ${f.functionId ? db`and function_id = ${f.functionId}` : db``}
       ${f.triggerId ? db`and trigger_id = ${f.triggerId}` : db``}
+      ${f.traceId ? db`and trace_id = ${f.traceId}` : db``}
       ${f.statuses?.length ? db`and status = any(${db.array(f.statuses)})` : db``}
       ${f.invocationType ? db`and invocation_type = ${f.invocationType}` : db``}
       ${f.executedVersion ? db`and executed_version = ${f.executedVersion}` : db``}

@@ -104,37 +104,90 @@ class RuntimeClient {
 const client = new RuntimeClient();
 const request = client.request.bind(client);
 
-/** @param {unknown} err */
-function errorDoc(err, fallbackType = 'Error') {
-  if (err instanceof Error) {
-    return {
-      errorType: err.name || fallbackType,
-      errorMessage: err.message,
-      stackTrace: (err.stack ?? '')
-        .split('\n')
-        .slice(1)
-        .map((l) => l.trim()),
-    };
+// ---- errors, as AWS's nodejs runtime reports them ----
+
+const BOOTSTRAP_FILES = [import.meta.url, new URL('./http-response.mjs', import.meta.url).href];
+
+/** A frame of the runtime itself (the bootstrap's, Node's internals), which users' traces leave out. */
+const runtimeFrame = (/** @type {string} */ line) =>
+  /^\s+at /.test(line) && (line.includes('node:internal') || BOOTSTRAP_FILES.some((f) => line.includes(f)));
+
+/** A stack's lines, the error line first, without the runtime's frames. */
+const userTrace = (/** @type {string} */ stack) => stack.split('\n').filter((l) => !runtimeFrame(l));
+
+/** @param {unknown} e */
+const isError = (e) =>
+  e instanceof Error ||
+  (!!e &&
+    typeof e === 'object' &&
+    typeof (/** @type {Error} */ (e).name) === 'string' &&
+    typeof (/** @type {Error} */ (e).stack) === 'string');
+
+/**
+ * The error document posted to the Runtime API: `{errorType, errorMessage, trace}` with the
+ * error line first, or for a thrown non-Error its type and text.
+ * @param {unknown} err
+ */
+function errorDoc(err) {
+  if (isError(err)) {
+    const e = /** @type {Error} */ (err);
+    return { errorType: e.name, errorMessage: e.message, trace: userTrace(e.stack ?? `${e.name}: ${e.message}`) };
   }
-  return { errorType: fallbackType, errorMessage: typeof err === 'string' ? err : JSON.stringify(err), stackTrace: [] };
+  return { errorType: typeof err, errorMessage: String(err), trace: [] };
 }
 
-// Lambda's console format: "<time>\t<request id>\t<LEVEL>\t<message>"
+/** The runtime's log line for a failed invocation: "Invoke Error \t{errorType, errorMessage, stack}". */
+function logInvokeError(/** @type {{ errorType: string, errorMessage: string, trace: string[] }} */ doc) {
+  console.error('Invoke Error', `\t${JSON.stringify({ errorType: doc.errorType, errorMessage: doc.errorMessage, stack: doc.trace })}`);
+}
+
+// ---- logging: Lambda's console format, and the advanced logging controls' JSON format and level ----
+
 /** @type {string | undefined} */
 let currentRequestId;
-for (const [method, level] of /** @type {const} */ ([
-  ['log', 'INFO'],
-  ['info', 'INFO'],
-  ['warn', 'WARN'],
-  ['error', 'ERROR'],
-  ['debug', 'DEBUG'],
-  ['trace', 'TRACE'],
-])) {
-  console[method] = (/** @type {unknown[]} */ ...args) => {
-    const text = format(...args).replace(/\n/g, '\r');
-    process.stdout.write(`${new Date().toISOString()}\t${currentRequestId ?? 'undefined'}\t${level}\t${text}\n`);
-  };
+
+/** the levels as the advanced logging controls name them, lowest first */
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+
+/**
+ * console.* write one line each to stdout: "<time>\t<request id>\t<LEVEL>\t<message>" (newlines
+ * in the message become \r, so a line stays one log event), or with AWS_LAMBDA_LOG_FORMAT=JSON
+ * `{"timestamp","level","requestId","message"}` (an Error's fields added); methods below
+ * AWS_LAMBDA_LOG_LEVEL write nothing.
+ */
+function installConsole() {
+  const json = process.env.AWS_LAMBDA_LOG_FORMAT === 'JSON';
+  const threshold = Math.max(0, LOG_LEVELS.indexOf(String(process.env.AWS_LAMBDA_LOG_LEVEL ?? '').toUpperCase()));
+  const out = (/** @type {string} */ line) => process.stdout.write(line);
+  for (const [method, level] of /** @type {const} */ ([
+    ['trace', 'TRACE'],
+    ['debug', 'DEBUG'],
+    ['log', 'INFO'],
+    ['info', 'INFO'],
+    ['warn', 'WARN'],
+    ['error', 'ERROR'],
+    ['fatal', 'FATAL'],
+  ])) {
+    const c = /** @type {Record<string, Function>} */ (/** @type {unknown} */ (console));
+    if (LOG_LEVELS.indexOf(level) < threshold) {
+      c[method] = () => {};
+      continue;
+    }
+    c[method] = json
+      ? (/** @type {unknown[]} */ ...args) => {
+          const doc = { timestamp: new Date().toISOString(), level, requestId: currentRequestId, message: format(...args) };
+          const err = args.find(isError);
+          if (err) {
+            const e = /** @type {Error} */ (err);
+            Object.assign(doc, { errorType: e.name, errorMessage: e.message, stackTrace: userTrace(e.stack ?? '') });
+          }
+          out(`${JSON.stringify(doc)}\n`);
+        }
+      : (/** @type {unknown[]} */ ...args) =>
+          out(`${new Date().toISOString()}\t${currentRequestId ?? 'undefined'}\t${level}\t${format(...args).replace(/\n/g, '\r')}\n`);
+  }
 }
+installConsole();
 
 async function loadHandler() {
   const handlerName = process.env._HANDLER ?? '';
@@ -148,7 +201,7 @@ async function loadHandler() {
   if (!base.startsWith(root + path.sep))
     throw Object.assign(new Error(`Bad handler ${handlerName}`), { name: 'Runtime.MalformedHandlerName' });
   const file = ['.js', '.mjs', '.cjs'].map((ext) => base + ext).find((f) => fs.existsSync(f));
-  if (!file) throw Object.assign(new Error(`Cannot find module '${modulePath}'`), { name: 'Runtime.ImportModuleError' });
+  if (!file) throw Object.assign(new Error(`Error: Cannot find module '${modulePath}'`), { name: 'Runtime.ImportModuleError' });
   let mod;
   try {
     useNodePath(file);
@@ -167,35 +220,108 @@ async function loadHandler() {
   return fn;
 }
 
+// ---- one invocation: the handler's ways to finish, as AWS's nodejs runtime takes them ----
+
 /**
+ * Lambda's Node.js waits for the event loop to empty (what a callback left running: timers,
+ * sockets) before it answers: Node says so with 'beforeExit', which comes only once nothing holds
+ * the loop, so the Runtime API connection is unref'd meanwhile.
+ */
+function eventLoopEmptied() {
+  return new Promise((resolve) => {
+    client.socket?.unref();
+    process.once('beforeExit', () => {
+      client.socket?.ref();
+      setImmediate(resolve);
+    });
+  });
+}
+
+/**
+ * Runs the handler; settles with its result or error. An async handler (or one returning a
+ * promise) answers when the promise settles; `callback(null, result)` once the event loop is empty
+ * while `context.callbackWaitsForEmptyEventLoop` is true (at once when false); `callback(err)`,
+ * `context.succeed/fail/done` at once. Only the first way counts.
  * @param {Function} handler
  * @param {unknown} event
- * @param {object} context
+ * @param {Record<string, unknown>} context
+ * @returns {Promise<{ ok: true, result: unknown } | { ok: false, error: unknown }>}
  */
 function invokeHandler(handler, event, context) {
-  return new Promise((resolve, reject) => {
-    const callback = (/** @type {unknown} */ err, /** @type {unknown} */ result) =>
-      err !== undefined && err !== null ? reject(err) : resolve(result);
+  return new Promise((resolve) => {
+    let settled = false;
+    const once = (/** @type {() => void} */ fn) => {
+      if (settled) return;
+      settled = true;
+      fn();
+    };
+    const succeed = (/** @type {unknown} */ result) => once(() => resolve({ ok: true, result }));
+    // fail() without an error is still a failure: AWS reports it as "handled"
+    const fail = (/** @type {unknown} */ error) => once(() => resolve({ ok: false, error: error ?? 'handled' }));
+    const done = (/** @type {unknown} */ err, /** @type {unknown} */ result) =>
+      err !== undefined && err !== null ? fail(err) : succeed(result);
+    let waitForEmptyEventLoop = true;
+    Object.defineProperties(context, {
+      callbackWaitsForEmptyEventLoop: {
+        get: () => waitForEmptyEventLoop,
+        set: (v) => {
+          waitForEmptyEventLoop = Boolean(v);
+        },
+        enumerable: true,
+      },
+    });
+    Object.assign(context, { succeed, fail, done });
+    const callback = (/** @type {unknown} */ err, /** @type {unknown} */ result) => {
+      if (err !== undefined && err !== null) return fail(err);
+      if (!waitForEmptyEventLoop) return succeed(result);
+      if (settled) return;
+      void eventLoopEmptied().then(() => succeed(result));
+    };
     try {
       const ret = handler(event, context, callback);
-      if (ret && typeof ret.then === 'function') ret.then(resolve, reject);
-      else if (handler.length < 3) resolve(ret);
+      if (ret && typeof ret.then === 'function') ret.then(succeed, fail);
+      else if (handler.length < 3) succeed(ret);
     } catch (err) {
-      reject(err);
+      fail(err);
     }
   });
 }
+
+/**
+ * An unhandled promise rejection ends the runtime, as on Lambda: the invocation under way (or the
+ * init) fails with Runtime.UnhandledPromiseRejection, then the process exits.
+ */
+function failOnUnhandledRejection() {
+  process.on('unhandledRejection', async (reason) => {
+    const message = isError(reason) ? `${/** @type {Error} */ (reason).name}: ${/** @type {Error} */ (reason).message}` : String(reason);
+    const doc = {
+      errorType: 'Runtime.UnhandledPromiseRejection',
+      errorMessage: message,
+      trace: [
+        `Runtime.UnhandledPromiseRejection: ${message}`,
+        ...(isError(reason) ? userTrace(String(/** @type {Error} */ (reason).stack)).slice(1) : []),
+      ],
+    };
+    logInvokeError(doc);
+    const to = currentRequestId ? `/invocation/${currentRequestId}/error` : '/init/error';
+    await request('POST', to, JSON.stringify(doc), { 'Lambda-Runtime-Function-Error-Type': doc.errorType }).catch(() => {});
+    process.exit(128);
+  });
+}
+
+// ---- the runtime ----
 
 // connected before the handler loads: the Runtime API checks who connects (a read of the host's
 // connection table) while the handler is imported, not after
 client.connect();
 installAwsLambdaGlobal();
+failOnUnhandledRejection();
 let handler;
 try {
   handler = await loadHandler();
 } catch (err) {
-  const doc = errorDoc(err, 'Runtime.ImportModuleError');
-  console.error(`${doc.errorType}: ${doc.errorMessage}`);
+  const doc = errorDoc(err);
+  logInvokeError(doc);
   await request('POST', '/init/error', JSON.stringify(doc), { 'Lambda-Runtime-Function-Error-Type': doc.errorType });
   process.exit(1);
 }
@@ -213,7 +339,7 @@ async function invokeStreaming(streamingHandler, requestId, event, context) {
   const early = await streamResponse(streamingHandler, event, context, { host, port: Number(port), path }, errorDoc);
   if (early) {
     const doc = errorDoc(early.failed);
-    console.error(`${doc.errorType}: ${doc.errorMessage}`);
+    logInvokeError(doc);
     await request('POST', `/invocation/${requestId}/error`, JSON.stringify(doc), { 'Lambda-Runtime-Function-Error-Type': 'Unhandled' });
   }
   currentRequestId = undefined;
@@ -233,6 +359,10 @@ for (;;) {
   const requestId = String(next.headers['lambda-runtime-aws-request-id']);
   const deadline = Number(next.headers['lambda-runtime-deadline-ms']);
   currentRequestId = requestId;
+  // the X-Ray SDKs read the invocation's trace header from the environment
+  const traceId = next.headers['lambda-runtime-trace-id'];
+  if (traceId) process.env._X_AMZN_TRACE_ID = traceId;
+  else delete process.env._X_AMZN_TRACE_ID;
   const clientContext = /** @type {string | undefined} */ (next.headers['lambda-runtime-client-context']);
   const context = {
     ...fixed,
@@ -240,11 +370,7 @@ for (;;) {
     invokedFunctionArn: next.headers['lambda-runtime-invoked-function-arn'],
     clientContext: clientContext ? JSON.parse(clientContext) : undefined,
     identity: undefined,
-    callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: undefined,
-    succeed: undefined,
-    fail: undefined,
   };
   let event;
   try {
@@ -256,20 +382,20 @@ for (;;) {
     next = await invokeStreaming(handler, requestId, event, context);
     continue;
   }
+  const outcome = await invokeHandler(handler, event, context);
   let body;
-  let failed = false;
-  try {
-    const result = await invokeHandler(handler, event, context);
-    body = JSON.stringify(result === undefined ? null : result);
-  } catch (err) {
-    failed = true;
-    const doc = errorDoc(err);
-    console.error(`${doc.errorType}: ${doc.errorMessage}`);
+  let errorType = null;
+  if (outcome.ok) body = JSON.stringify(outcome.result === undefined ? null : outcome.result);
+  else {
+    const doc = errorDoc(outcome.error);
+    logInvokeError(doc);
+    errorType = doc.errorType;
     body = JSON.stringify(doc);
   }
-  const answered = failed
-    ? request('POST', `/invocation/${requestId}/error`, body, { 'Lambda-Runtime-Function-Error-Type': 'Unhandled' })
-    : request('POST', `/invocation/${requestId}/response`, body);
+  const answered =
+    errorType === null
+      ? request('POST', `/invocation/${requestId}/response`, body)
+      : request('POST', `/invocation/${requestId}/error`, body, { 'Lambda-Runtime-Function-Error-Type': 'Unhandled' });
   // the next request goes out with the answer (pipelined): one write, one wake-up of the engine
   const following = request('GET', '/invocation/next');
   const res = await answered;

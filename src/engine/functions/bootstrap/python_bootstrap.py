@@ -50,10 +50,10 @@ def _not_serializable(o):
     raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
 
 
-def json_dumps(value):
+def json_dumps(value, default=_not_serializable):
     if isinstance(value, str):
         return _json.encode_basestring_ascii(value)
-    encode = _json.make_encoder({}, _not_serializable, _json.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+    encode = _json.make_encoder({}, default, _json.encode_basestring_ascii, None, ": ", ", ", False, False, True)
     return "".join(encode(value, 0))
 
 
@@ -107,19 +107,120 @@ class RuntimeApi:
 api = RuntimeApi()
 
 
-def error_doc(exc, error_type=None):
+# ---- errors, as AWS's Python runtime reports them ----
+
+def user_frames(tb):
+    """The traceback's frames from the first that is not the bootstrap's (the user's code first)."""
+    import traceback
+    frames = traceback.extract_tb(tb)
+    # the bootstrap runs compiled: its frames name the file it was compiled from, as its code does
+    while frames and frames[0].filename == user_frames.__code__.co_filename:
+        frames.pop(0)
+    return frames
+
+
+def error_doc(exc, request_id=""):
     import traceback
     return {
         "errorMessage": str(exc),
-        "errorType": error_type or type(exc).__name__,
-        "requestId": "",
-        "stackTrace": traceback.format_list(traceback.extract_tb(exc.__traceback__)),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(user_frames(exc.__traceback__)),
     }
+
+
+def log_error(doc):
+    """The runtime's log line for a failure: "[ERROR] Type: message" and the traceback, one event."""
+    if LOG_FORMAT_JSON:
+        line = json_dumps({"timestamp": iso_time(time.time(), False), "level": "ERROR", **doc})
+    else:
+        lines = [f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", "Traceback (most recent call last):"]
+        lines += [s.rstrip("\n") for s in doc["stackTrace"]]
+        line = "\r".join(lines).replace("\n", "\r")
+    sys.stdout.write(line + "\n")
 
 
 def post_error(path, doc):
     api.request("POST", path, json_dumps(doc).encode(), {
         "Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": doc["errorType"]})
+
+
+# ---- logging: Lambda's handler on the root logger, and the advanced logging controls ----
+
+LOG_FORMAT_JSON = os.environ.get("AWS_LAMBDA_LOG_FORMAT") == "JSON"
+current_request_id = None
+
+
+def iso_time(t, millis):
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
+    return f"{stamp}.{int(t * 1000) % 1000:03d}Z" if millis else f"{stamp}Z"
+
+
+def install_log_handler(logging):
+    """Lambda's handler on the root logger: "[LEVEL]\t<time>\t<request id>\t<message>" lines at INFO,
+    or with AWS_LAMBDA_LOG_FORMAT=JSON one JSON object per record at AWS_LAMBDA_LOG_LEVEL."""
+    standard = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "aws_request_id"}
+
+    class LambdaLogHandler(logging.Handler):
+        def emit(self, record):
+            try:
+                record.aws_request_id = current_request_id or ""
+                sys.stdout.write(self.format(record).replace("\n", "\r") + "\n")
+            except Exception:
+                self.handleError(record)
+
+    class TextFormatter(logging.Formatter):
+        def format(self, record):
+            text = super().format(record)
+            return f"[{record.levelname}]\t{iso_time(record.created, True)}\t{record.aws_request_id}\t{text}"
+
+    class JsonFormatter(logging.Formatter):
+        def format(self, record):
+            # the level named by its tens (a custom level 25 is INFO); a dict message stays an object
+            level = logging.getLevelName(min(50, max(0, record.levelno)) // 10 * 10)
+            message = record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage()
+            doc = {"timestamp": iso_time(record.created, False), "level": level, "message": message, "logger": record.name}
+            if record.exc_info and record.exc_info[1] is not None:
+                import traceback
+                doc["stackTrace"] = traceback.format_tb(record.exc_info[2])
+                doc["errorType"] = type(record.exc_info[1]).__name__
+                doc["errorMessage"] = str(record.exc_info[1])
+            doc["requestId"] = record.aws_request_id or None
+            if record.exc_info:
+                doc["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
+            for key, value in vars(record).items():
+                if key not in standard and key not in doc:
+                    doc[key] = value
+            return json_dumps({k: v for k, v in doc.items() if v is not None}, default=str)
+
+    handler = LambdaLogHandler()
+    handler.setFormatter(JsonFormatter() if LOG_FORMAT_JSON else TextFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    # TRACE is Python's DEBUG; WARN and FATAL are names logging knows
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO").upper() if LOG_FORMAT_JSON else "INFO"
+    root.setLevel({"TRACE": "DEBUG"}.get(level, level) if level in logging._nameToLevel or level == "TRACE" else "INFO")
+
+
+class LoggingSetup:
+    """Installs the log handler the moment `logging` is first imported, by the handler or a library
+    it uses: importing it up front would cost every cold start, also of handlers that never log."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "logging":
+            return None
+        sys.meta_path.remove(self)
+        from importlib.machinery import PathFinder
+        spec = PathFinder.find_spec(name, path)
+        if spec is None:
+            return None
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            install_log_handler(module)
+        spec.loader.exec_module = exec_module
+        return spec
 
 
 class LambdaContext:
@@ -169,32 +270,48 @@ def load_handler():
 
 
 def main():
+    global current_request_id
+    sys.meta_path.insert(0, LoggingSetup())
     # connected before the handler loads: the Runtime API checks who connects (a read of the host's
     # connection table) while the handler is imported, not after
     api.connect()
     try:
         handler = load_handler()
     except LambdaInitError as exc:
-        doc = error_doc(exc, exc.error_type)
-        print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", file=sys.stderr)
+        doc = {"errorMessage": str(exc), "errorType": exc.error_type, "requestId": "", "stackTrace": []}
+        log_error(doc)
         post_error("/init/error", doc)
         sys.exit(1)
     while True:
         _, h, body = api.request("GET", "/invocation/next")
         request_id = h["lambda-runtime-aws-request-id"]
+        current_request_id = request_id
+        # the X-Ray SDK reads the invocation's trace header from the environment
+        trace_id = h.get("lambda-runtime-trace-id")
+        if trace_id:
+            os.environ["_X_AMZN_TRACE_ID"] = trace_id
+        else:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
         context = LambdaContext(request_id, int(h["lambda-runtime-deadline-ms"]),
                                 h.get("lambda-runtime-invoked-function-arn"), h.get("lambda-runtime-client-context"))
         try:
             event = json_loads(body) if body else None
             result = handler(event, context)
-            out = json_dumps(result).encode()
         except Exception as exc:
-            doc = error_doc(exc)
-            doc["requestId"] = request_id
-            print(f"[ERROR] {doc['errorType']}: {doc['errorMessage']}", file=sys.stderr)
-            post_error(f"/invocation/{request_id}/error", doc)
+            fail(request_id, error_doc(exc, request_id))
+            continue
+        try:
+            out = json_dumps(result).encode()
+        except (TypeError, ValueError) as exc:
+            fail(request_id, {"errorMessage": f"Unable to marshal response: {exc}", "errorType": "Runtime.MarshalError",
+                              "requestId": request_id, "stackTrace": []})
             continue
         api.request("POST", f"/invocation/{request_id}/response", out, {"Content-Type": "application/json"})
+
+
+def fail(request_id, doc):
+    log_error(doc)
+    post_error(f"/invocation/{request_id}/error", doc)
 
 
 main()

@@ -1,0 +1,256 @@
+// An instance's stdout and stderr go to files, not pipes: what a runtime wrote is in the page cache
+// the moment its write returns, so a server killed with kill -9 loses none of it (a pipe's unread
+// bytes, and the lines the server had read but not stored, die with the server). The server follows
+// the files (inotify, and a read whenever an invocation ends, so a line written before the
+// runtime's answer is in that invocation's log), and records in <name>.ack how far its lines are
+// stored. The keeper leaves <root>/output/ behind when its server dies; the next server to start
+// stores what is past each .ack (recoverOutput) before it removes the dead root, as the node agent
+// resends the step log batches a dead server never acknowledged. An instance's files go when it
+// has ended and all of its lines are stored; while it runs, every PUNCH_BYTES of stored output are
+// given back to the filesystem (a hole punched where they were: offsets don't move, so nothing
+// races the runtime's appends), so a long-lived instance's files take no more disk than what is
+// not stored yet.
+//
+// Files, root-only (0600 in a 0700 dir) — the runtime has only its write descriptors:
+//   <root>/output/<name>.out  .err   what the runtime wrote
+//   <root>/output/<name>.meta         the function id (written when the instance knows its function)
+//   <root>/output/<name>.ack          "<out offset> <err offset>", stored up to there
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RuntimeLogLine } from './types.js';
+
+type OutputStream = 'STDOUT' | 'STDERR';
+const SUFFIX: Record<OutputStream, string> = { STDOUT: '.out', STDERR: '.err' };
+/** a line longer than this is cut into lines of this size */
+export const MAX_LINE = 256 * 1024;
+const READ_BYTES = 256 * 1024;
+const ACK_WIDTH = 48;
+const PUNCH_BYTES = 16 << 20;
+
+export const outputDirOf = (root: string) => path.join(root, 'output');
+
+const EMPTY = Buffer.alloc(0);
+
+/** Splits one file's bytes into lines as they come (on the newline byte, which no UTF-8 sequence contains). */
+class Lines {
+  private partial: Buffer = EMPTY;
+
+  push(bytes: Buffer, emit: (text: string) => void): void {
+    const buf = this.partial.length > 0 ? Buffer.concat([this.partial, bytes]) : bytes;
+    let start = 0;
+    let nl: number;
+    while ((nl = buf.indexOf(10, start)) >= 0) {
+      emit(buf.toString('utf8', start, nl));
+      start = nl + 1;
+    }
+    for (; buf.length - start > MAX_LINE; start += MAX_LINE) emit(buf.toString('utf8', start, start + MAX_LINE));
+    // a copy: `bytes` may be a read buffer used again
+    this.partial = start < buf.length ? Buffer.from(buf.subarray(start)) : EMPTY;
+  }
+
+  /** bytes of a line not yet ended */
+  get pending(): number {
+    return this.partial.length;
+  }
+
+  /** the last line, without its newline (the writer ended) */
+  end(emit: (text: string) => void): void {
+    if (this.partial.length > 0) emit(this.partial.toString('utf8'));
+    this.partial = EMPTY;
+  }
+}
+
+/** One file being followed: where the read stands, where the stored lines end. */
+class Followed {
+  readonly lines = new Lines();
+  fd: number | null = null;
+  /** bytes read */
+  read = 0;
+  /** bytes whose lines are stored */
+  acked = 0;
+  /** bytes given back to the filesystem (a hole from the start) */
+  punched = 0;
+}
+
+export class InstanceOutput {
+  private readonly files: Record<OutputStream, Followed> = { STDOUT: new Followed(), STDERR: new Followed() };
+  private watchers: fs.FSWatcher[] = [];
+  private ackFd: number | null = null;
+  private onLines: ((lines: RuntimeLogLine[]) => void) | null = null;
+  private ended = false;
+  private removed = false;
+
+  constructor(
+    private readonly dir: string,
+    readonly name: string,
+  ) {}
+
+  private file(suffix: string): string {
+    return path.join(this.dir, `${this.name}${suffix}`);
+  }
+
+  /** Creates the files; returns the write descriptors for the runtime (the caller closes them once spawned). */
+  create(): { out: number; err: number } {
+    const open = (suffix: string) =>
+      fs.openSync(this.file(suffix), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND, 0o600);
+    this.ackFd = fs.openSync(this.file('.ack'), 'w', 0o600);
+    return { out: open('.out'), err: open('.err') };
+  }
+
+  /** The function the output belongs to (a spare learns it at its claim). */
+  belongsTo(functionId: string): void {
+    fs.writeFileSync(this.file('.meta'), functionId, { mode: 0o600 });
+  }
+
+  /** Follows both files: complete lines go to `onLines` as they are written. */
+  follow(onLines: (lines: RuntimeLogLine[]) => void): void {
+    this.onLines = onLines;
+    for (const stream of ['STDOUT', 'STDERR'] as const) {
+      this.files[stream].fd = fs.openSync(this.file(SUFFIX[stream]), 'r');
+      const watcher = fs.watch(this.file(SUFFIX[stream]), { persistent: false }, () => this.readAll(stream));
+      watcher.on('error', () => {});
+      this.watchers.push(watcher);
+    }
+  }
+
+  /** Reads what was written so far (an invocation ends: its lines come first). */
+  drain(): void {
+    this.readAll('STDOUT');
+    this.readAll('STDERR');
+  }
+
+  private readAll(stream: OutputStream): void {
+    const f = this.files[stream];
+    if (f.fd === null) return;
+    const buf = Buffer.allocUnsafe(READ_BYTES);
+    for (;;) {
+      let n: number;
+      try {
+        n = fs.readSync(f.fd, buf, 0, buf.length, f.read);
+      } catch {
+        return;
+      }
+      if (n === 0) return;
+      this.emit(stream, buf.subarray(0, n), false);
+      if (n < buf.length) return;
+    }
+  }
+
+  private emit(stream: OutputStream, bytes: Buffer, last: boolean): void {
+    const f = this.files[stream];
+    const out: RuntimeLogLine[] = [];
+    const at = new Date();
+    const add = (text: string) => out.push({ at, stream, text });
+    f.lines.push(bytes, add);
+    f.read += bytes.length;
+    if (last) f.lines.end(add);
+    // the stored lines end where the last complete line ends (a partial line is read again after a crash)
+    const end = f.read - f.lines.pending;
+    if (out.length === 0) return;
+    out[out.length - 1]!.stored = () => this.acknowledge(stream, end);
+    this.onLines?.(out);
+  }
+
+  private acknowledge(stream: OutputStream, end: number): void {
+    const f = this.files[stream];
+    if (end <= f.acked) return;
+    f.acked = end;
+    if (this.ackFd !== null) {
+      const record = `${this.files.STDOUT.acked} ${this.files.STDERR.acked}`.padEnd(ACK_WIDTH, ' ');
+      try {
+        fs.writeSync(this.ackFd, record, 0, 'latin1');
+      } catch {
+        // the dir is gone (the server is stopping): nothing to keep
+      }
+    }
+    if (f.acked - f.punched >= PUNCH_BYTES) {
+      f.punched = f.acked;
+      // util-linux's fallocate; where it or hole punching is missing, the file keeps its blocks
+      execFile('fallocate', ['--punch-hole', '--offset', '0', '--length', String(f.acked), this.file(SUFFIX[stream])], () => {});
+    }
+    this.removeIfDone();
+  }
+
+  /** The runtime ended: the last lines (a last line without a newline too); the files go once their lines are stored. */
+  end(): void {
+    if (this.ended) return;
+    this.drain();
+    for (const stream of ['STDOUT', 'STDERR'] as const) {
+      const f = this.files[stream];
+      if (f.fd !== null) this.emit(stream, Buffer.alloc(0), true);
+    }
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+    for (const f of Object.values(this.files)) {
+      if (f.fd !== null) fs.close(f.fd, () => {});
+      f.fd = null;
+    }
+    this.ended = true;
+    this.removeIfDone();
+  }
+
+  private removeIfDone(): void {
+    if (!this.ended || this.removed) return;
+    if (Object.values(this.files).some((f) => f.acked < f.read)) return;
+    this.remove();
+  }
+
+  /** Removes the files (an instance whose lines are all stored, or a spare never claimed). */
+  remove(): void {
+    if (this.removed) return;
+    this.removed = true;
+    for (const w of this.watchers) w.close();
+    if (this.ackFd !== null) fs.closeSync(this.ackFd);
+    this.ackFd = null;
+    for (const suffix of ['.out', '.err', '.meta', '.ack']) fs.rmSync(this.file(suffix), { force: true });
+  }
+}
+
+/**
+ * What the instances of a dead server wrote past what was stored (their .ack), per function, as
+ * log lines (dated when their file was last written). Output of no known function is skipped.
+ */
+export function recoverOutput(root: string): Array<{ functionId: string; lines: RuntimeLogLine[] }> {
+  const dir = outputDirOf(root);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: Array<{ functionId: string; lines: RuntimeLogLine[] }> = [];
+  for (const meta of names.filter((n) => n.endsWith('.meta'))) {
+    const name = meta.slice(0, -'.meta'.length);
+    const read = (suffix: string) => {
+      try {
+        return fs.readFileSync(path.join(dir, `${name}${suffix}`));
+      } catch {
+        return null;
+      }
+    };
+    const functionId = read('.meta')?.toString('utf8').trim();
+    if (!functionId) continue;
+    const [outAcked = 0, errAcked = 0] = (read('.ack')?.toString('latin1').trim().split(/\s+/) ?? []).map(Number);
+    const lines: RuntimeLogLine[] = [];
+    for (const [stream, from] of [
+      ['STDOUT', outAcked],
+      ['STDERR', errAcked],
+    ] as const) {
+      const bytes = read(SUFFIX[stream]);
+      if (!bytes || bytes.length <= (from || 0)) continue;
+      let at: Date;
+      try {
+        at = fs.statSync(path.join(dir, `${name}${SUFFIX[stream]}`)).mtime;
+      } catch {
+        at = new Date();
+      }
+      const split = new Lines();
+      const add = (text: string) => lines.push({ at, stream, text });
+      split.push(bytes.subarray(from || 0), add);
+      split.end(add);
+    }
+    if (lines.length > 0) out.push({ functionId, lines });
+  }
+  return out;
+}
