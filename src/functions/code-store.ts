@@ -59,6 +59,9 @@ function checkEntries(zip: Buffer, field: string): { hasBootstrap: boolean } {
     }
     const tooLong = pathLengthProblem(e.name);
     if (tooLong) throw badInput(field, `zip entry ${JSON.stringify(e.name.slice(0, 64))}… ${tooLong}`);
+    // a file named for the directory itself ("." or "./"): unpacked, it would take the code dir's (or /opt's) place
+    if (!e.isDirectory && path.posix.normalize(e.name).replace(/\/$/, '') === '.')
+      throw badInput(field, `zip entry ${JSON.stringify(e.name)} is a file without a name`);
     if ((e.mode & 0o170000) === 0o120000)
       throw badInput(field, `zip entry ${JSON.stringify(e.name)} is a symbolic link, which packages may not contain`);
     unzipped += e.size;

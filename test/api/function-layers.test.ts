@@ -213,6 +213,26 @@ describe('layers', () => {
     expect((await server.data(`{ layerVersions(layerName: "sneaky") { version } }`)).layerVersions).toEqual([]);
   });
 
+  it("a zip whose entries would land outside /opt (or replace /opt itself) is refused; racing publishes get distinct numbers", async () => {
+    const hostile = [
+      { path: '../escaped.txt', content: Buffer.from('x') },
+      { path: '/etc/escaped.txt', content: Buffer.from('x') },
+      { path: 'nodejs/link', content: Buffer.from('/etc/passwd'), mode: 0o120777 },
+      // a file named for the layer's root: unpacked after another layer, it would take /opt's place
+      { path: '.', content: Buffer.from('x') },
+    ];
+    for (const entry of hostile) {
+      const zipBase64 = writeZip([{ path: 'ok.txt', content: Buffer.from('ok') }, entry]).toString('base64');
+      const res = await server.gql(PUBLISH, { input: { layerName: 'hostile', content: { zipBase64 } } });
+      expectError(res, 'BAD_USER_INPUT', 'input.content.zipBase64');
+    }
+    expect((await server.data(`{ layerVersions(layerName: "hostile") { version } }`)).layerVersions).toEqual([]);
+
+    // publishes of one layer at the same moment: each its own number, none lost
+    const raced = await Promise.all(Array.from({ length: 6 }, (_, i) => publish('racing', [{ path: 'n.txt', content: String(i) }])));
+    expect(raced.map((v) => v.version).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it('a deleted version is gone from the lists, its number is not reused, and functions listing it keep it', async () => {
     expect((await server.data(DELETE, { input: { layerName: 'greeter', version: 1 } })).deleteLayerVersion.deleted).toBe(true);
     expect((await server.data(DELETE, { input: { layerName: 'greeter', version: 1 } })).deleteLayerVersion.deleted).toBe(false);
