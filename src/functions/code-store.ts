@@ -52,6 +52,8 @@ function checkEntries(zip: Buffer, field: string): { hasBootstrap: boolean } {
   }
   if (entries.length > CodeLimits.entries) throw badInput(field, `has more than ${CodeLimits.entries} entries`);
   let unzipped = 0;
+  const files = new Set<string>();
+  const dirs = new Set<string>();
   for (const e of entries) {
     const parts = e.name.split('/');
     if (e.name.includes('\0') || e.name.includes('\\') || e.name.startsWith('/') || parts.includes('..')) {
@@ -65,7 +67,13 @@ function checkEntries(zip: Buffer, field: string): { hasBootstrap: boolean } {
     if ((e.mode & 0o170000) === 0o120000)
       throw badInput(field, `zip entry ${JSON.stringify(e.name)} is a symbolic link, which packages may not contain`);
     unzipped += e.size;
+    const names = e.name.replace(/\/+$/, '').split('/');
+    if (!e.isDirectory) files.add(names.join('/'));
+    for (let i = e.isDirectory ? names.length : names.length - 1; i > 0; i--) dirs.add(names.slice(0, i).join('/'));
   }
+  // a name that is a file and a directory can't be unpacked
+  for (const name of files)
+    if (dirs.has(name)) throw badInput(field, `zip entry ${JSON.stringify(name)} is a file and, in other entries, a directory`);
   if (unzipped > CodeLimits.unzippedBytes) {
     throw new AppError('PAYLOAD_TOO_LARGE', `Unzipped size must be smaller than ${CodeLimits.unzippedBytes} bytes`, field);
   }

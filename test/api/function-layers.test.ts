@@ -213,13 +213,15 @@ describe('layers', () => {
     expect((await server.data(`{ layerVersions(layerName: "sneaky") { version } }`)).layerVersions).toEqual([]);
   });
 
-  it("a zip whose entries would land outside /opt (or replace /opt itself) is refused; racing publishes get distinct numbers", async () => {
+  it("a zip whose entries would land outside /opt, replace /opt itself or cross (file and directory) is refused; racing publishes get distinct numbers; a later layer's directory replaces a file", async () => {
     const hostile = [
       { path: '../escaped.txt', content: Buffer.from('x') },
       { path: '/etc/escaped.txt', content: Buffer.from('x') },
       { path: 'nodejs/link', content: Buffer.from('/etc/passwd'), mode: 0o120777 },
       // a file named for the layer's root: unpacked after another layer, it would take /opt's place
       { path: '.', content: Buffer.from('x') },
+      // a file that other entries need as a directory
+      { path: 'ok.txt/inner', content: Buffer.from('x') },
     ];
     for (const entry of hostile) {
       const zipBase64 = writeZip([{ path: 'ok.txt', content: Buffer.from('ok') }, entry]).toString('base64');
@@ -231,6 +233,18 @@ describe('layers', () => {
     // publishes of one layer at the same moment: each its own number, none lost
     const raced = await Promise.all(Array.from({ length: 6 }, (_, i) => publish('racing', [{ path: 'n.txt', content: String(i) }])));
     expect(raced.map((v) => v.version).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+
+    // a later layer's directory replaces an earlier layer's file of that name (and the reverse)
+    const fileA = await publish('file-a', [{ path: 'a', content: 'file' }]);
+    const dirA = await publish('dir-a', [{ path: 'a/b', content: 'nested' }]);
+    await deploy(server, {
+      name: 'layers-crossing',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      code: { files: [{ path: 'index.js', content: `exports.handler = async () => require('fs').readFileSync('/opt/a/b', 'utf8');` }] },
+      layers: [fileA.layerVersionArn, dirA.layerVersionArn],
+    });
+    expect(await call('layers-crossing')).toBe('nested');
   });
 
   it('a deleted version is gone from the lists, its number is not reused, and functions listing it keep it', async () => {

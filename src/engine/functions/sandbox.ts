@@ -369,10 +369,12 @@ export class Sandbox {
         } catch (err) {
           throw new PackageError((err as Error).message);
         }
+        // a later layer's directory replaces an earlier one's file of that name
+        const mkdir = (d: string) => (layer > 0 ? mkdirOverFiles(tmp, d) : fsp.mkdir(d, { recursive: true, mode: 0o750 }));
         for (const entry of entries) {
           const target = safeTarget(tmp, entry.name);
           if (entry.isDirectory) {
-            await fsp.mkdir(target, { recursive: true, mode: 0o750 });
+            await mkdir(target);
             continue;
           }
           let data: Buffer;
@@ -381,7 +383,7 @@ export class Sandbox {
           } catch (err) {
             throw new PackageError((err as Error).message);
           }
-          await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o750 });
+          await mkdir(path.dirname(target));
           // an earlier layer's file (or directory) of that name is replaced
           if (layer > 0) await fsp.rm(target, { recursive: true, force: true });
           // group-readable only; executables keep their execute bit (a PROVIDED bootstrap)
@@ -564,6 +566,28 @@ export function safeTarget(base: string, name: string): string {
   if (target !== base && !target.startsWith(base + path.sep))
     throw new PackageError(`zip entry ${JSON.stringify(name)} escapes the code directory`);
   return target;
+}
+
+/** Makes directory `dir` inside `base`, removing the files (an earlier layer's) that stand where it needs directories. */
+async function mkdirOverFiles(base: string, dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { recursive: true, mode: 0o750 });
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
+  }
+  let at = base;
+  for (const part of path.relative(base, dir).split(path.sep)) {
+    at = path.join(at, part);
+    const stat = await fsp.lstat(at).catch(() => null);
+    if (!stat) break;
+    if (!stat.isDirectory()) {
+      await fsp.rm(at, { force: true });
+      break;
+    }
+  }
+  await fsp.mkdir(dir, { recursive: true, mode: 0o750 });
 }
 
 async function chownTree(dir: string, gid: number): Promise<void> {
