@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { listEntries, writeZip, ZipError, type ZipEntry } from '../engine/functions/zip.js';
+import { authorize, type Principal } from '../platform/authorization.js';
 import { AppError, badInput } from '../platform/errors.js';
 import type { StorageService } from '../storage/service.js';
 
@@ -113,8 +114,12 @@ export class FunctionCodeStore {
     return path.join(this.dir, `${hash}.zip`);
   }
 
-  /** Checks the input (exactly one source) and stores the zip; the same bytes are stored once. */
-  async store(input: CodeInput, field: string): Promise<StoredCode> {
+  /**
+   * Checks the input (exactly one source) and stores the zip; the same bytes are stored once. A zip
+   * from a bucket needs the caller's buckets:GetObject (as Lambda's caller needs s3:GetObject), or
+   * a function or layer would launder read access to the bucket.
+   */
+  async store(input: CodeInput, field: string, caller: Principal): Promise<StoredCode> {
     const given = (['zipBase64', 's3Uri', 'files'] as const).filter((k) => input[k] !== undefined && input[k] !== null);
     if (given.length !== 1) throw badInput(field, 'give exactly one of zipBase64, s3Uri, files');
     let zip: Buffer;
@@ -125,6 +130,7 @@ export class FunctionCodeStore {
       zip = Buffer.from(input.zipBase64, 'base64');
     } else if (input.s3Uri != null) {
       source = `${field}.s3Uri`;
+      authorize(caller, 'buckets:GetObject');
       const { path: file } = await this.storage.resolveUri(input.s3Uri, source);
       const stat = await fs.stat(file).catch(() => null);
       if (!stat?.isFile()) throw new AppError('NOT_FOUND', `object ${input.s3Uri} does not exist`, source);

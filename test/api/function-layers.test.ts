@@ -191,7 +191,7 @@ describe('layers', () => {
     expect((await server.data(`{ function(name: "five-layers") { layers { arn } } }`)).function.layers).toEqual([]);
   });
 
-  it('a key without functions:GetLayerVersion may not use a layer, nor one without PublishLayerVersion publish', async () => {
+  it('a key without functions:GetLayerVersion may not use a layer, nor one without PublishLayerVersion publish, nor one without buckets:GetObject publish a bucket object', async () => {
     const narrow = (
       await server.data(
         `mutation { createApiKey(input: { name: "no-layers", actions: ["functions:CreateFunction", "functions:GetFunction"] }) { key } }`,
@@ -211,6 +211,18 @@ describe('layers', () => {
       'FORBIDDEN',
     );
     expect((await server.data(`{ layerVersions(layerName: "sneaky") { version } }`)).layerVersions).toEqual([]);
+
+    // a zip from a bucket needs buckets:GetObject: a layer or function would otherwise hand the object to a key that may not read it
+    const publisher = (
+      await server.data(
+        `mutation { createApiKey(input: { name: "no-objects", actions: ["functions:PublishLayerVersion", "functions:ListLayerVersions", "functions:CreateFunction"] }) { key } }`,
+      )
+    ).createApiKey.key;
+    const fromBucket = { s3Uri: 's3://layer-zips/other.zip' };
+    expectError(await server.gql(PUBLISH, { input: { layerName: 'laundered', content: fromBucket } }, publisher), 'FORBIDDEN');
+    expect((await server.data(`{ layerVersions(layerName: "laundered") { version } }`)).layerVersions).toEqual([]);
+    expectError(await server.gql(CREATE_FUNCTION, { input: { ...input, name: 'laundered', layers: [], code: fromBucket } }, publisher), 'FORBIDDEN');
+    expect((await server.data(GET_FUNCTION, { name: 'laundered' })).function).toBeNull();
   });
 
   it("a zip whose entries would land outside /opt, replace /opt itself or cross (file and directory) is refused; racing publishes get distinct numbers; a later layer's directory replaces a file", async () => {

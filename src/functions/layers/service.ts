@@ -51,7 +51,7 @@ export class LayerService {
     private readonly code: FunctionCodeStore,
   ) {}
 
-  async publish(input: PublishLayerVersionInput): Promise<LayerVersionRow> {
+  async publish(caller: Principal, input: PublishLayerVersionInput): Promise<LayerVersionRow> {
     const layerName = requireLayerName(input.layerName, 'layerName');
     const description = input.description ?? '';
     if (description.length > LayerLimits.descriptionLength)
@@ -62,7 +62,7 @@ export class LayerService {
       if (compatibleRuntimes.includes(r as FunctionRuntimeName)) throw badInput(`compatibleRuntimes.${i}`, `lists ${r} twice`);
       compatibleRuntimes.push(r as FunctionRuntimeName);
     });
-    const stored = await this.code.store(input.content, 'content');
+    const stored = await this.code.store(input.content, 'content', caller);
     return this.sql.begin(async (tx) => {
       const version = await q.nextLayerVersion(tx, layerName);
       return q.insertLayerVersion(tx, {
