@@ -481,11 +481,14 @@ export class FunctionService {
     return fn;
   }
 
-  async updateCode(caller: Principal, input: {
-    functionName: string;
-    code: CodeInput;
-    publish?: boolean | null;
-  }): Promise<{ fn: FunctionRow; version: FunctionVersionRow | null }> {
+  async updateCode(
+    caller: Principal,
+    input: {
+      functionName: string;
+      code: CodeInput;
+      publish?: boolean | null;
+    },
+  ): Promise<{ fn: FunctionRow; version: FunctionVersionRow | null }> {
     const stored = await this.code.store(input.code, 'code', caller);
     const fn = await this.sql.begin(async (tx) => {
       const current = await this.lockForUpdate(tx, input.functionName);

@@ -221,7 +221,10 @@ describe('layers', () => {
     const fromBucket = { s3Uri: 's3://layer-zips/other.zip' };
     expectError(await server.gql(PUBLISH, { input: { layerName: 'laundered', content: fromBucket } }, publisher), 'FORBIDDEN');
     expect((await server.data(`{ layerVersions(layerName: "laundered") { version } }`)).layerVersions).toEqual([]);
-    expectError(await server.gql(CREATE_FUNCTION, { input: { ...input, name: 'laundered', layers: [], code: fromBucket } }, publisher), 'FORBIDDEN');
+    expectError(
+      await server.gql(CREATE_FUNCTION, { input: { ...input, name: 'laundered', layers: [], code: fromBucket } }, publisher),
+      'FORBIDDEN',
+    );
     expect((await server.data(GET_FUNCTION, { name: 'laundered' })).function).toBeNull();
   });
 

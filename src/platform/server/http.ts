@@ -222,7 +222,10 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
           return {
             async didResolveOperation({ operation }) {
               if (operation?.operation === 'subscription')
-                throw new AppError('BAD_USER_INPUT', 'a subscription is served over WebSocket (the graphql-ws protocol) at this path, not over HTTP');
+                throw new AppError(
+                  'BAD_USER_INPUT',
+                  'a subscription is served over WebSocket (the graphql-ws protocol) at this path, not over HTTP',
+                );
             },
           };
         },
