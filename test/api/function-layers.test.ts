@@ -3,6 +3,7 @@
 // up to 5 layer versions in order and their instances see them at /opt (Node's nodejs/node_modules
 // for require and import, Python's python/ and python/lib/python3.11/site-packages, /opt/bin on
 // PATH), a later layer's files replacing an earlier one's; using a layer needs functions:GetLayerVersion.
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeZip } from '../../src/engine/functions/zip.js';
 import { expectError } from '../support/api.js';
@@ -164,6 +165,30 @@ describe('layers', () => {
       layers: [py.layerVersionArn],
     });
     expect(await call('layered-py')).toEqual({ area: 12, unit: 'm2', from: '/opt/python/shapes.py' });
+  });
+
+  it("a native library in a layer's lib/ is found by the dynamic loader (LD_LIBRARY_PATH, as Lambda's /opt/lib)", async () => {
+    // the system's zlib under a name only the layer has
+    const zlib = fs.readFileSync('/usr/lib/x86_64-linux-gnu/libz.so.1');
+    const zipBase64 = writeZip([{ path: 'lib/libemberplane-test.so', content: zlib }]).toString('base64');
+    const native = (await server.data(PUBLISH, { input: { layerName: 'native', content: { zipBase64 } } })).publishLayerVersion
+      .layerVersion;
+    await deploy(server, {
+      name: 'layered-native',
+      runtime: 'PYTHON311',
+      handler: 'app.handler',
+      code: {
+        files: [
+          {
+            path: 'app.py',
+            content:
+              'import ctypes\n\ndef handler(event, context):\n    lib = ctypes.CDLL("libemberplane-test.so")\n    lib.zlibVersion.restype = ctypes.c_char_p\n    return lib.zlibVersion().decode()\n',
+          },
+        ],
+      },
+      layers: [native.layerVersionArn],
+    });
+    expect(await call('layered-native')).toMatch(/^1\.\d+/);
   });
 
   it('a sixth layer, a malformed or unknown ARN and two versions of one layer are field errors; nothing changes', async () => {

@@ -109,8 +109,8 @@ export interface InstancePaths {
 }
 
 /**
- * Where an instance's runtime looks for programs and modules, as Lambda's runtimes do: PATH ends
- * with the layers' bin; NODE_PATH (the bootstrap applies it to ES modules too) is the function's
+ * Where an instance's runtime looks for programs, libraries and modules, as Lambda's runtimes do:
+ * PATH ends with the layers' bin; LD_LIBRARY_PATH has the code's and the layers' lib; NODE_PATH (the bootstrap applies it to ES modules too) is the function's
  * own, the layers' nodejs/node20/node_modules and nodejs/node_modules, the runtime's modules (the AWS
  * SDK), the runtime and the code; PYTHONPATH (after /var/task, which the bootstrap puts first) the
  * function's own, the layers' python/lib/python3.11/site-packages and python, then the runtime's boto3.
@@ -118,7 +118,11 @@ export interface InstancePaths {
 export function searchPaths(runtime: RuntimeName, own: Record<string, string>, paths: InstancePaths): Record<string, string> {
   const join = (dirs: Array<string | null | undefined>) => dirs.filter(Boolean).join(':');
   const opt = paths.opt;
-  const env: Record<string, string> = { PATH: join(['/usr/local/bin:/usr/bin:/bin', opt && `${opt}/bin`]) };
+  const env: Record<string, string> = {
+    PATH: join(['/usr/local/bin:/usr/bin:/bin', opt && `${opt}/bin`]),
+    // native libraries a package or layer ships (Lambda's: …:$LAMBDA_TASK_ROOT:$LAMBDA_TASK_ROOT/lib:/opt/lib)
+    LD_LIBRARY_PATH: join([own.LD_LIBRARY_PATH, paths.taskRoot, `${paths.taskRoot}/lib`, opt && `${opt}/lib`]),
+  };
   if (runtime === 'NODEJS20') {
     env.NODE_PATH = join([
       own.NODE_PATH,
