@@ -204,6 +204,7 @@ describe('layers', () => {
     expect((await server.data(GET_FUNCTION, { name: 'six-layers' })).function).toBeNull();
     expectError(await create('bad-arn', ['greeter:1']), 'BAD_USER_INPUT', 'input.layers.0');
     expectError(await create('unknown', [`${ARN}greeter:1`, `${ARN}no-such-layer:1`]), 'NOT_FOUND', 'input.layers.1');
+    expectError(await create('huge-version', [`${ARN}greeter:9999999999`]), 'NOT_FOUND', 'input.layers.0');
     expectError(await create('twice', [`${ARN}greeter:1`, `${ARN}greeter:2`]), 'BAD_USER_INPUT', 'input.layers.1');
 
     // five are fine; on an update too, and the sixth is refused there, leaving the five

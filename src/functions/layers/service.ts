@@ -35,7 +35,10 @@ function parseVersionArn(arn: unknown, field: string): { name: string; version: 
       ? /^([A-Za-z0-9_-]{1,64}):([1-9][0-9]{0,9})$/.exec(arn.slice(LAYER_ARN_PREFIX.length))
       : null;
   if (!m) throw badInput(field, `must be a layer version ARN (${LAYER_ARN_PREFIX}<name>:<version>)`);
-  return { name: m[1]!, version: Number(m[2]) };
+  const version = Number(m[2]);
+  // past what a version number column holds: no such version was ever published
+  if (version > 2 ** 31 - 1) throw notFound('layer version', arn as string, field);
+  return { name: m[1]!, version };
 }
 
 export interface PublishLayerVersionInput {
