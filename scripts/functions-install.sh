@@ -30,7 +30,8 @@ replace() {
 if /usr/bin/python3 -S -c "import sys; sys.path.insert(0, '$PY_DIR'); import boto3; import botocore; assert boto3.__version__ == botocore.__version__ == '$BOTO3_VERSION'" 2>/dev/null; then
   echo "functions-install: boto3 $BOTO3_VERSION already in $PY_DIR"
 else
-  /usr/bin/python3 -m pip install --quiet --no-compile --target "$work/python-sdk" "boto3==$BOTO3_VERSION" "botocore==$BOTO3_VERSION"
+  # wheels only: a source distribution would run its setup code here, often as root
+  /usr/bin/python3 -m pip install --quiet --no-compile --only-binary=:all: --target "$work/python-sdk" "boto3==$BOTO3_VERSION" "botocore==$BOTO3_VERSION"
   replace "$work/python-sdk" "$PY_DIR"
   echo "functions-install: boto3 $BOTO3_VERSION in $PY_DIR"
 fi
@@ -47,8 +48,9 @@ else
   echo '{"private": true}' > "$work/node-sdk/package.json"
   specs=""
   for p in $AWS_SDK_JS_PACKAGES; do specs="$specs @aws-sdk/$p@$AWS_SDK_JS_VERSION"; done
+  # no install scripts (the SDK has none): a dependency's would run here, often as root
   # shellcheck disable=SC2086
-  npm install --prefix "$work/node-sdk" --no-audit --no-fund --omit=dev --save-exact --loglevel=error $specs
+  npm install --prefix "$work/node-sdk" --no-audit --no-fund --omit=dev --save-exact --ignore-scripts --loglevel=error $specs
   replace "$work/node-sdk" "$NODE_DIR"
   echo "functions-install: the AWS SDK for JavaScript $AWS_SDK_JS_VERSION in $NODE_DIR"
 fi

@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { listEntries, writeZip, ZipError, type ZipEntry } from '../engine/functions/zip.js';
+import { authorize, type Principal } from '../platform/authorization.js';
 import { AppError, badInput } from '../platform/errors.js';
 import type { StorageService } from '../storage/service.js';
 
@@ -52,6 +53,8 @@ function checkEntries(zip: Buffer, field: string): { hasBootstrap: boolean } {
   }
   if (entries.length > CodeLimits.entries) throw badInput(field, `has more than ${CodeLimits.entries} entries`);
   let unzipped = 0;
+  const files = new Set<string>();
+  const dirs = new Set<string>();
   for (const e of entries) {
     const parts = e.name.split('/');
     if (e.name.includes('\0') || e.name.includes('\\') || e.name.startsWith('/') || parts.includes('..')) {
@@ -59,10 +62,19 @@ function checkEntries(zip: Buffer, field: string): { hasBootstrap: boolean } {
     }
     const tooLong = pathLengthProblem(e.name);
     if (tooLong) throw badInput(field, `zip entry ${JSON.stringify(e.name.slice(0, 64))}… ${tooLong}`);
+    // a file named for the directory itself ("." or "./"): unpacked, it would take the code dir's (or /opt's) place
+    if (!e.isDirectory && path.posix.normalize(e.name).replace(/\/$/, '') === '.')
+      throw badInput(field, `zip entry ${JSON.stringify(e.name)} is a file without a name`);
     if ((e.mode & 0o170000) === 0o120000)
       throw badInput(field, `zip entry ${JSON.stringify(e.name)} is a symbolic link, which packages may not contain`);
     unzipped += e.size;
+    const names = e.name.replace(/\/+$/, '').split('/');
+    if (!e.isDirectory) files.add(names.join('/'));
+    for (let i = e.isDirectory ? names.length : names.length - 1; i > 0; i--) dirs.add(names.slice(0, i).join('/'));
   }
+  // a name that is a file and a directory can't be unpacked
+  for (const name of files)
+    if (dirs.has(name)) throw badInput(field, `zip entry ${JSON.stringify(name)} is a file and, in other entries, a directory`);
   if (unzipped > CodeLimits.unzippedBytes) {
     throw new AppError('PAYLOAD_TOO_LARGE', `Unzipped size must be smaller than ${CodeLimits.unzippedBytes} bytes`, field);
   }
@@ -102,8 +114,12 @@ export class FunctionCodeStore {
     return path.join(this.dir, `${hash}.zip`);
   }
 
-  /** Checks the input (exactly one source) and stores the zip; the same bytes are stored once. */
-  async store(input: CodeInput, field: string): Promise<StoredCode> {
+  /**
+   * Checks the input (exactly one source) and stores the zip; the same bytes are stored once. A zip
+   * from a bucket needs the caller's buckets:GetObject (as Lambda's caller needs s3:GetObject), or
+   * a function or layer would launder read access to the bucket.
+   */
+  async store(input: CodeInput, field: string, caller: Principal): Promise<StoredCode> {
     const given = (['zipBase64', 's3Uri', 'files'] as const).filter((k) => input[k] !== undefined && input[k] !== null);
     if (given.length !== 1) throw badInput(field, 'give exactly one of zipBase64, s3Uri, files');
     let zip: Buffer;
@@ -114,6 +130,7 @@ export class FunctionCodeStore {
       zip = Buffer.from(input.zipBase64, 'base64');
     } else if (input.s3Uri != null) {
       source = `${field}.s3Uri`;
+      authorize(caller, 'buckets:GetObject');
       const { path: file } = await this.storage.resolveUri(input.s3Uri, source);
       const stat = await fs.stat(file).catch(() => null);
       if (!stat?.isFile()) throw new AppError('NOT_FOUND', `object ${input.s3Uri} does not exist`, source);

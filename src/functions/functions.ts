@@ -431,7 +431,7 @@ export class FunctionService {
     const layers = input.layers != null ? await this.access.layerVersions(caller, input.layers, 'layers') : [];
     const loggingConfig = input.loggingConfig ? requireLoggingConfig(input.loggingConfig, null, 'loggingConfig') : null;
     if (await q.functionByName(this.sql, name)) throw conflict(`Function already exist: ${name}`, 'name');
-    const stored = await this.code.store(input.code, 'code');
+    const stored = await this.code.store(input.code, 'code', caller);
     const id = newId('fn');
     const row = await this.sql.begin(async (tx) => {
       await this.checkReserved(tx, null, input.reservedConcurrency ?? null, 'reservedConcurrency');
@@ -481,12 +481,15 @@ export class FunctionService {
     return fn;
   }
 
-  async updateCode(input: {
-    functionName: string;
-    code: CodeInput;
-    publish?: boolean | null;
-  }): Promise<{ fn: FunctionRow; version: FunctionVersionRow | null }> {
-    const stored = await this.code.store(input.code, 'code');
+  async updateCode(
+    caller: Principal,
+    input: {
+      functionName: string;
+      code: CodeInput;
+      publish?: boolean | null;
+    },
+  ): Promise<{ fn: FunctionRow; version: FunctionVersionRow | null }> {
+    const stored = await this.code.store(input.code, 'code', caller);
     const fn = await this.sql.begin(async (tx) => {
       const current = await this.lockForUpdate(tx, input.functionName);
       const row = await q.updateFunction(tx, current.id, {

@@ -252,8 +252,8 @@ export class FunctionResolver {
 
   @Authorized('functions:UpdateFunctionCode')
   @Mutation(() => UpdateFunctionCodePayload, { description: 'LastUpdateStatus is IN_PROGRESS until the new code is unpacked' })
-  async updateFunctionCode(@Arg('input', () => UpdateFunctionCodeInput) input: UpdateFunctionCodeInput) {
-    return { function: toFunction((await this.functionService.updateCode(input)).fn) };
+  async updateFunctionCode(@Arg('input', () => UpdateFunctionCodeInput) input: UpdateFunctionCodeInput, @Ctx() ctx: Context) {
+    return { function: toFunction((await this.functionService.updateCode(ctx.principal!, input)).fn) };
   }
 
   @Authorized('functions:UpdateFunctionConfiguration')

@@ -271,6 +271,8 @@ describe('isolation', () => {
       'LAMBDA_RUNTIME_DIR',
       'LAMBDA_TASK_ROOT',
       'LANG',
+      // the code's and layers' native libraries, as Lambda's
+      'LD_LIBRARY_PATH',
       // layers' and the runtime's modules, as Lambda's (docs/functions.md "Layers")
       'NODE_PATH',
       'PATH',

@@ -3,6 +3,7 @@
 // up to 5 layer versions in order and their instances see them at /opt (Node's nodejs/node_modules
 // for require and import, Python's python/ and python/lib/python3.11/site-packages, /opt/bin on
 // PATH), a later layer's files replacing an earlier one's; using a layer needs functions:GetLayerVersion.
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeZip } from '../../src/engine/functions/zip.js';
 import { expectError } from '../support/api.js';
@@ -166,6 +167,30 @@ describe('layers', () => {
     expect(await call('layered-py')).toEqual({ area: 12, unit: 'm2', from: '/opt/python/shapes.py' });
   });
 
+  it("a native library in a layer's lib/ is found by the dynamic loader (LD_LIBRARY_PATH, as Lambda's /opt/lib)", async () => {
+    // the system's zlib under a name only the layer has
+    const zlib = fs.readFileSync('/usr/lib/x86_64-linux-gnu/libz.so.1');
+    const zipBase64 = writeZip([{ path: 'lib/libemberplane-test.so', content: zlib }]).toString('base64');
+    const native = (await server.data(PUBLISH, { input: { layerName: 'native', content: { zipBase64 } } })).publishLayerVersion
+      .layerVersion;
+    await deploy(server, {
+      name: 'layered-native',
+      runtime: 'PYTHON311',
+      handler: 'app.handler',
+      code: {
+        files: [
+          {
+            path: 'app.py',
+            content:
+              'import ctypes\n\ndef handler(event, context):\n    lib = ctypes.CDLL("libemberplane-test.so")\n    lib.zlibVersion.restype = ctypes.c_char_p\n    return lib.zlibVersion().decode()\n',
+          },
+        ],
+      },
+      layers: [native.layerVersionArn],
+    });
+    expect(await call('layered-native')).toMatch(/^1\.\d+/);
+  });
+
   it('a sixth layer, a malformed or unknown ARN and two versions of one layer are field errors; nothing changes', async () => {
     const six = [];
     for (let i = 0; i < 6; i++) six.push((await publish(`many-${i}`, [{ path: `f${i}.txt`, content: String(i) }])).layerVersionArn);
@@ -179,6 +204,7 @@ describe('layers', () => {
     expect((await server.data(GET_FUNCTION, { name: 'six-layers' })).function).toBeNull();
     expectError(await create('bad-arn', ['greeter:1']), 'BAD_USER_INPUT', 'input.layers.0');
     expectError(await create('unknown', [`${ARN}greeter:1`, `${ARN}no-such-layer:1`]), 'NOT_FOUND', 'input.layers.1');
+    expectError(await create('huge-version', [`${ARN}greeter:9999999999`]), 'NOT_FOUND', 'input.layers.0');
     expectError(await create('twice', [`${ARN}greeter:1`, `${ARN}greeter:2`]), 'BAD_USER_INPUT', 'input.layers.1');
 
     // five are fine; on an update too, and the sixth is refused there, leaving the five
@@ -191,7 +217,7 @@ describe('layers', () => {
     expect((await server.data(`{ function(name: "five-layers") { layers { arn } } }`)).function.layers).toEqual([]);
   });
 
-  it('a key without functions:GetLayerVersion may not use a layer, nor one without PublishLayerVersion publish', async () => {
+  it('a key without functions:GetLayerVersion may not use a layer, nor one without PublishLayerVersion publish, nor one without buckets:GetObject publish a bucket object', async () => {
     const narrow = (
       await server.data(
         `mutation { createApiKey(input: { name: "no-layers", actions: ["functions:CreateFunction", "functions:GetFunction"] }) { key } }`,
@@ -211,6 +237,55 @@ describe('layers', () => {
       'FORBIDDEN',
     );
     expect((await server.data(`{ layerVersions(layerName: "sneaky") { version } }`)).layerVersions).toEqual([]);
+
+    // a zip from a bucket needs buckets:GetObject: a layer or function would otherwise hand the object to a key that may not read it
+    const publisher = (
+      await server.data(
+        `mutation { createApiKey(input: { name: "no-objects", actions: ["functions:PublishLayerVersion", "functions:ListLayerVersions", "functions:CreateFunction"] }) { key } }`,
+      )
+    ).createApiKey.key;
+    const fromBucket = { s3Uri: 's3://layer-zips/other.zip' };
+    expectError(await server.gql(PUBLISH, { input: { layerName: 'laundered', content: fromBucket } }, publisher), 'FORBIDDEN');
+    expect((await server.data(`{ layerVersions(layerName: "laundered") { version } }`)).layerVersions).toEqual([]);
+    expectError(
+      await server.gql(CREATE_FUNCTION, { input: { ...input, name: 'laundered', layers: [], code: fromBucket } }, publisher),
+      'FORBIDDEN',
+    );
+    expect((await server.data(GET_FUNCTION, { name: 'laundered' })).function).toBeNull();
+  });
+
+  it("a zip whose entries would land outside /opt, replace /opt itself or cross (file and directory) is refused; racing publishes get distinct numbers; a later layer's directory replaces a file", async () => {
+    const hostile = [
+      { path: '../escaped.txt', content: Buffer.from('x') },
+      { path: '/etc/escaped.txt', content: Buffer.from('x') },
+      { path: 'nodejs/link', content: Buffer.from('/etc/passwd'), mode: 0o120777 },
+      // a file named for the layer's root: unpacked after another layer, it would take /opt's place
+      { path: '.', content: Buffer.from('x') },
+      // a file that other entries need as a directory
+      { path: 'ok.txt/inner', content: Buffer.from('x') },
+    ];
+    for (const entry of hostile) {
+      const zipBase64 = writeZip([{ path: 'ok.txt', content: Buffer.from('ok') }, entry]).toString('base64');
+      const res = await server.gql(PUBLISH, { input: { layerName: 'hostile', content: { zipBase64 } } });
+      expectError(res, 'BAD_USER_INPUT', 'input.content.zipBase64');
+    }
+    expect((await server.data(`{ layerVersions(layerName: "hostile") { version } }`)).layerVersions).toEqual([]);
+
+    // publishes of one layer at the same moment: each its own number, none lost
+    const raced = await Promise.all(Array.from({ length: 6 }, (_, i) => publish('racing', [{ path: 'n.txt', content: String(i) }])));
+    expect(raced.map((v) => v.version).sort()).toEqual([1, 2, 3, 4, 5, 6]);
+
+    // a later layer's directory replaces an earlier layer's file of that name (and the reverse)
+    const fileA = await publish('file-a', [{ path: 'a', content: 'file' }]);
+    const dirA = await publish('dir-a', [{ path: 'a/b', content: 'nested' }]);
+    await deploy(server, {
+      name: 'layers-crossing',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      code: { files: [{ path: 'index.js', content: `exports.handler = async () => require('fs').readFileSync('/opt/a/b', 'utf8');` }] },
+      layers: [fileA.layerVersionArn, dirA.layerVersionArn],
+    });
+    expect(await call('layers-crossing')).toBe('nested');
   });
 
   it('a deleted version is gone from the lists, its number is not reused, and functions listing it keep it', async () => {

@@ -296,6 +296,34 @@ describe('function URLs in RESPONSE_STREAM mode', () => {
     expect(await lastInvocation('curl-streamer')).toMatchObject({ status: 'SUCCEEDED' });
   });
 
+  it("a custom runtime's Content-Type that no header may carry is a 502, and the server serves on", async () => {
+    // the response posted over a raw socket: curl (and Node) refuse to send such a header
+    const bootstrap = `#!/bin/bash
+API="\${AWS_LAMBDA_RUNTIME_API}"
+while true; do
+  HEADERS="$(mktemp)"
+  curl -sS -o /dev/null -D "$HEADERS" "http://$API/2018-06-01/runtime/invocation/next"
+  REQUEST_ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  exec 3<>"/dev/tcp/\${API%:*}/\${API#*:}"
+  printf 'POST /2018-06-01/runtime/invocation/%s/response HTTP/1.1\\r\\nHost: runtime\\r\\nLambda-Runtime-Function-Response-Mode: streaming\\r\\nTransfer-Encoding: chunked\\r\\nContent-Type: text/plain\\001\\r\\n\\r\\n5\\r\\nhello\\r\\n0\\r\\n\\r\\n' "$REQUEST_ID" >&3
+  read -r -u 3 _status
+  exec 3>&-
+done
+`;
+    await deploy(server, {
+      name: 'raw-streamer',
+      runtime: 'PROVIDED',
+      handler: 'unused',
+      code: { files: [{ path: 'bootstrap', content: bootstrap, executable: true }] },
+    });
+    const { url } = await createUrl('raw-streamer', 'RESPONSE_STREAM');
+    const res = await fetch(url);
+    expect(res.status).toBe(502);
+    expect(await res.json()).toEqual({ message: 'Bad Gateway' });
+    // the function's bytes were dropped, not the server
+    expect((await fetch(url)).status).toBe(502);
+  });
+
   it('invokeMode is for function URLs only', async () => {
     expectError(
       await server.gql(
@@ -321,6 +349,12 @@ describe('invokeFunctionWithResponseStream', () => {
       .filter((e) => e.payloadChunk)
       .map((e) => Buffer.from(e.payloadChunk.payload, 'base64').toString())
       .join('');
+
+  it('sent over HTTP instead of the WebSocket, it is a coded error and invokes nothing', async () => {
+    const before = await lastInvocation('buffered');
+    expectError(await server.gql(SUBSCRIBE, { input: { functionName: 'buffered', payload: {} } }), 'BAD_USER_INPUT');
+    expect((await lastInvocation('buffered')).id).toBe(before.id);
+  });
 
   it('yields payload chunks as the function writes them, then invokeComplete', async () => {
     const client = server.ws();

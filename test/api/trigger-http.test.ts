@@ -152,6 +152,10 @@ describe('routing and the event', () => {
         connection: 'keep-alive, x-conn-only',
         'keep-alive': 'timeout=5',
         'x-conn-only': 'per-hop',
+        // a client's claims: its chain is kept (its own address appended), its protocol and port are not
+        'x-forwarded-for': '203.0.113.9',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-port': '443',
       },
       body: '{"name":"widget"}',
     });
@@ -169,7 +173,7 @@ describe('routing and the event', () => {
         'user-agent': 'trigger-test/1',
         'x-multi': 'one,two',
         host: new URL(server.url).host,
-        'x-forwarded-for': '127.0.0.1',
+        'x-forwarded-for': '203.0.113.9, 127.0.0.1',
         'x-forwarded-proto': 'http',
         'x-forwarded-port': new URL(server.url).port,
       },

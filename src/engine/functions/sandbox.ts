@@ -109,8 +109,8 @@ export interface InstancePaths {
 }
 
 /**
- * Where an instance's runtime looks for programs and modules, as Lambda's runtimes do: PATH ends
- * with the layers' bin; NODE_PATH (the bootstrap applies it to ES modules too) is the function's
+ * Where an instance's runtime looks for programs, libraries and modules, as Lambda's runtimes do:
+ * PATH ends with the layers' bin; LD_LIBRARY_PATH has the code's and the layers' lib; NODE_PATH (the bootstrap applies it to ES modules too) is the function's
  * own, the layers' nodejs/node20/node_modules and nodejs/node_modules, the runtime's modules (the AWS
  * SDK), the runtime and the code; PYTHONPATH (after /var/task, which the bootstrap puts first) the
  * function's own, the layers' python/lib/python3.11/site-packages and python, then the runtime's boto3.
@@ -118,7 +118,11 @@ export interface InstancePaths {
 export function searchPaths(runtime: RuntimeName, own: Record<string, string>, paths: InstancePaths): Record<string, string> {
   const join = (dirs: Array<string | null | undefined>) => dirs.filter(Boolean).join(':');
   const opt = paths.opt;
-  const env: Record<string, string> = { PATH: join(['/usr/local/bin:/usr/bin:/bin', opt && `${opt}/bin`]) };
+  const env: Record<string, string> = {
+    PATH: join(['/usr/local/bin:/usr/bin:/bin', opt && `${opt}/bin`]),
+    // native libraries a package or layer ships (Lambda's: …:$LAMBDA_TASK_ROOT:$LAMBDA_TASK_ROOT/lib:/opt/lib)
+    LD_LIBRARY_PATH: join([own.LD_LIBRARY_PATH, paths.taskRoot, `${paths.taskRoot}/lib`, opt && `${opt}/lib`]),
+  };
   if (runtime === 'NODEJS20') {
     env.NODE_PATH = join([
       own.NODE_PATH,
@@ -369,10 +373,12 @@ export class Sandbox {
         } catch (err) {
           throw new PackageError((err as Error).message);
         }
+        // a later layer's directory replaces an earlier one's file of that name
+        const mkdir = (d: string) => (layer > 0 ? mkdirOverFiles(tmp, d) : fsp.mkdir(d, { recursive: true, mode: 0o750 }));
         for (const entry of entries) {
           const target = safeTarget(tmp, entry.name);
           if (entry.isDirectory) {
-            await fsp.mkdir(target, { recursive: true, mode: 0o750 });
+            await mkdir(target);
             continue;
           }
           let data: Buffer;
@@ -381,7 +387,7 @@ export class Sandbox {
           } catch (err) {
             throw new PackageError((err as Error).message);
           }
-          await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o750 });
+          await mkdir(path.dirname(target));
           // an earlier layer's file (or directory) of that name is replaced
           if (layer > 0) await fsp.rm(target, { recursive: true, force: true });
           // group-readable only; executables keep their execute bit (a PROVIDED bootstrap)
@@ -564,6 +570,28 @@ export function safeTarget(base: string, name: string): string {
   if (target !== base && !target.startsWith(base + path.sep))
     throw new PackageError(`zip entry ${JSON.stringify(name)} escapes the code directory`);
   return target;
+}
+
+/** Makes directory `dir` inside `base`, removing the files (an earlier layer's) that stand where it needs directories. */
+async function mkdirOverFiles(base: string, dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { recursive: true, mode: 0o750 });
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
+  }
+  let at = base;
+  for (const part of path.relative(base, dir).split(path.sep)) {
+    at = path.join(at, part);
+    const stat = await fsp.lstat(at).catch(() => null);
+    if (!stat) break;
+    if (!stat.isDirectory()) {
+      await fsp.rm(at, { force: true });
+      break;
+    }
+  }
+  await fsp.mkdir(dir, { recursive: true, mode: 0o750 });
 }
 
 async function chownTree(dir: string, gid: number): Promise<void> {

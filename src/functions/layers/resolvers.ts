@@ -1,4 +1,4 @@
-import { Arg, Authorized, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { FunctionRuntimeName } from '../tables.js';
 import { Runtime } from '../graphql.js';
 import {
@@ -11,6 +11,7 @@ import {
 } from './graphql.js';
 import { GET_LAYER_VERSION_ACTION, layerArn, layerVersionArn, type LayerService } from './service.js';
 import type { LayerVersionRow } from './tables.js';
+import type { Context } from '../../platform/graphql/context.js';
 
 function toLayerVersion(row: LayerVersionRow): LayerVersion {
   return {
@@ -32,8 +33,8 @@ export class LayerResolver {
 
   @Authorized('functions:PublishLayerVersion')
   @Mutation(() => PublishLayerVersionPayload, { description: 'A new, immutable version of the layer (version 1 makes the layer)' })
-  async publishLayerVersion(@Arg('input', () => PublishLayerVersionInput) input: PublishLayerVersionInput) {
-    return { layerVersion: toLayerVersion(await this.service.publish(input)) };
+  async publishLayerVersion(@Arg('input', () => PublishLayerVersionInput) input: PublishLayerVersionInput, @Ctx() ctx: Context) {
+    return { layerVersion: toLayerVersion(await this.service.publish(ctx.principal!, input)) };
   }
 
   @Authorized('functions:DeleteLayerVersion')

@@ -35,7 +35,10 @@ function parseVersionArn(arn: unknown, field: string): { name: string; version: 
       ? /^([A-Za-z0-9_-]{1,64}):([1-9][0-9]{0,9})$/.exec(arn.slice(LAYER_ARN_PREFIX.length))
       : null;
   if (!m) throw badInput(field, `must be a layer version ARN (${LAYER_ARN_PREFIX}<name>:<version>)`);
-  return { name: m[1]!, version: Number(m[2]) };
+  const version = Number(m[2]);
+  // past what a version number column holds: no such version was ever published
+  if (version > 2 ** 31 - 1) throw notFound('layer version', arn as string, field);
+  return { name: m[1]!, version };
 }
 
 export interface PublishLayerVersionInput {
@@ -51,7 +54,7 @@ export class LayerService {
     private readonly code: FunctionCodeStore,
   ) {}
 
-  async publish(input: PublishLayerVersionInput): Promise<LayerVersionRow> {
+  async publish(caller: Principal, input: PublishLayerVersionInput): Promise<LayerVersionRow> {
     const layerName = requireLayerName(input.layerName, 'layerName');
     const description = input.description ?? '';
     if (description.length > LayerLimits.descriptionLength)
@@ -62,7 +65,7 @@ export class LayerService {
       if (compatibleRuntimes.includes(r as FunctionRuntimeName)) throw badInput(`compatibleRuntimes.${i}`, `lists ${r} twice`);
       compatibleRuntimes.push(r as FunctionRuntimeName);
     });
-    const stored = await this.code.store(input.content, 'content');
+    const stored = await this.code.store(input.content, 'content', caller);
     return this.sql.begin(async (tx) => {
       const version = await q.nextLayerVersion(tx, layerName);
       return q.insertLayerVersion(tx, {

@@ -217,6 +217,20 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
         },
       },
       {
+        // a subscription's events come over the WebSocket: over HTTP its fields would run with no event
+        async requestDidStart() {
+          return {
+            async didResolveOperation({ operation }) {
+              if (operation?.operation === 'subscription')
+                throw new AppError(
+                  'BAD_USER_INPUT',
+                  'a subscription is served over WebSocket (the graphql-ws protocol) at this path, not over HTTP',
+                );
+            },
+          };
+        },
+      },
+      {
         // errors that carry an API code get the matching HTTP status when the whole request failed
         async requestDidStart() {
           return {

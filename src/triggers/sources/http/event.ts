@@ -14,7 +14,7 @@ export interface RequestInfo {
   rawHeaders: string[];
   httpVersion: string;
   sourceIp: string;
-  /** the port the request reached this server on (x-forwarded-port unless a proxy in front set it) */
+  /** the port the request reached this server on (x-forwarded-port) */
   localPort: number;
 }
 
@@ -88,14 +88,14 @@ function headersOf(rawHeaders: string[], drop: readonly string[] | undefined) {
 }
 
 /**
- * The X-Forwarded-* headers API Gateway adds: the client's address appended to any chain a proxy
- * in front already started; the protocol and port the client used, as a proxy in front reported
- * them, else this server's own (plain HTTP on the port the request reached).
+ * The X-Forwarded-* headers API Gateway adds: the client's address appended to any chain the
+ * request came with; the protocol and port this server was reached on, replacing what the request
+ * said (as API Gateway does): a client can't tell a function it came over HTTPS, or by another port.
  */
 function addForwardedHeaders(headers: Record<string, string>, sourceIp: string, localPort: number): void {
   headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${sourceIp}` : sourceIp;
-  headers['x-forwarded-proto'] ??= 'http';
-  headers['x-forwarded-port'] ??= String(localPort);
+  headers['x-forwarded-proto'] = 'http';
+  headers['x-forwarded-port'] = String(localPort);
 }
 
 /** The Host header's name without its port, as API Gateway's domainName ('localhost' without one). */

@@ -142,6 +142,16 @@ export function preludeReply(text: string): HttpReply {
   }
 }
 
+/** The head of a streamed response of any other Content-Type: a 200 of that type (a value no header may carry is a 502). */
+export function streamedHead(contentType: string): HttpReply {
+  try {
+    return { status: 200, headers: [['content-type', headerValue(contentType, 'Content-Type')]], body: Buffer.alloc(0) };
+  } catch (err) {
+    if (err instanceof InvalidResponse) return Replies.badGateway(`the function's response stream ${err.message}`);
+    throw err;
+  }
+}
+
 export function replyFor(outcome: FunctionOutcome): HttpReply {
   if (outcome.functionError) {
     if (outcome.errorType === 'Sandbox.Timedout') return Replies.timeout('the function timed out');

@@ -6,7 +6,7 @@
 // nothing more: the rest is dropped while the function runs on.
 import type http from 'node:http';
 import type { ResponseStreamSink } from '../../../engine/functions/types.js';
-import { preludeReply, type HttpReply } from './result.js';
+import { preludeReply, streamedHead, type HttpReply } from './result.js';
 
 export const HTTP_INTEGRATION_TYPE = 'application/vnd.awslambda.http-integration-response';
 const PRELUDE_DELIMITER = Buffer.alloc(8);
@@ -35,8 +35,14 @@ export class StreamedReply implements ResponseStreamSink {
 
   start(contentType: string): void {
     this.began = true;
-    if (contentType === HTTP_INTEGRATION_TYPE) this.prelude = Buffer.alloc(0);
-    else this.open({ status: 200, headers: [['content-type', contentType]] });
+    if (contentType === HTTP_INTEGRATION_TYPE) {
+      this.prelude = Buffer.alloc(0);
+      return;
+    }
+    // a custom runtime's raw Content-Type may hold what no header can (Node would throw)
+    const head = streamedHead(contentType);
+    if (head.reason) this.refuseWith(head);
+    else this.open(head);
   }
 
   private open(reply: Omit<HttpReply, 'body'>): void {
