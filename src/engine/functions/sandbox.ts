@@ -46,6 +46,7 @@ const OPT = '/opt';
 const PYTHON_SDK_PATH = '/var/lang/lib/python3.11/site-packages';
 /** where a confined instance sees the runtime's Node modules (the AWS SDK for JavaScript v3), as on Lambda */
 const NODE_SDK_PATH = `${RUNTIME_DIR}/node_modules`;
+const ANCESTOR_MODULES = '/node_modules';
 // the host's system directories, which the sandbox repeats read-only (confine.js)
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc'];
 
@@ -447,6 +448,11 @@ export class Sandbox {
       { type: 'ro-bind', source: this.runtimeDir, target: RUNTIME_DIR },
       ...(this.pythonSdkDir ? [{ type: 'ro-bind' as const, source: this.pythonSdkDir, target: PYTHON_SDK_PATH }] : []),
       ...(this.nodeSdkModules ? [{ type: 'ro-bind' as const, source: this.nodeSdkModules, target: NODE_SDK_PATH }] : []),
+      // without layers, the SDK is also where Node's own lookup reaches it from /var/task (an ancestor's
+      // node_modules, a link, so paths still read /var/runtime/…): an ES module handler imports it
+      // without the resolve hook, whose thread costs a cold start tens of milliseconds
+      // (bootstrap/module-paths.mjs). With layers it is not: their packages come before the SDK's.
+      ...(this.nodeSdkModules && !optSource ? [{ type: 'symlink' as const, source: NODE_SDK_PATH, target: ANCESTOR_MODULES }] : []),
       { type: 'tmpfs', target: '/tmp', sizeBytes: ephemeralStorageMb * 1024 * 1024, mode: 0o1777 },
       // the layers; without any, empty and read-only as the rest of the sandbox's root
       optSource ? { type: 'ro-bind', source: optSource, target: OPT } : { type: 'dir', target: OPT, mode: 0o755 },

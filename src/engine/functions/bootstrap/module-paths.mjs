@@ -4,7 +4,9 @@
 // loader ignores it, so for an ES module handler this file is also a resolve hook: a bare specifier
 // the handler's own node_modules lack is looked up in each NODE_PATH directory in order. The hook
 // runs in Node's hooks thread, which costs a cold start tens of milliseconds: it is registered only
-// for ES module handlers, and only when NODE_PATH has a node_modules directory (layers', the SDK's).
+// for ES module handlers, and only when NODE_PATH has a node_modules directory Node's own lookup does
+// not reach (layers'; a sandboxed function without layers also has the SDK at /node_modules, an
+// ancestor of /var/task).
 import fs from 'node:fs';
 import { register } from 'node:module';
 import path from 'node:path';
@@ -59,7 +61,11 @@ function isEsModule(file) {
 
 /** Before the handler `file` is imported: NODE_PATH for its ES module imports too. */
 export function useNodePath(/** @type {string} */ file) {
-  const modules = NODE_PATH.some((dir) => dir.endsWith('node_modules') && fs.existsSync(dir));
+  // a sandbox without layers links the runtime's SDK at /node_modules, which Node's own lookup reaches
+  const sdkReachable = fs.existsSync('/node_modules/@aws-sdk');
+  const modules = NODE_PATH.some(
+    (dir) => dir.endsWith('node_modules') && fs.existsSync(dir) && !(sdkReachable && dir === '/var/runtime/node_modules'),
+  );
   if (modules && isEsModule(file)) register('./module-paths.mjs', import.meta.url, { data: { dirs: NODE_PATH } });
 }
 
