@@ -197,7 +197,13 @@ describe('catalog', () => {
     // DuckDB comes with the server (@duckdb/node-api)
     expect(applications.find((a: any) => a.name === 'DUCKDB')).toEqual({ name: 'DUCKDB', available: true, reason: null });
     // SPARK depends on pyspark and Java here (test/api/spark-availability.test.ts covers the missing case)
-    const spark = detectSpark({ python: process.env.PYTHON, sparkHome: process.env.SPARK_HOME, javaHome: process.env.JAVA_HOME });
+    // as the server looks for it: started as root, its nodes run as other uids and need a Spark they can read
+    const spark = detectSpark({
+      python: process.env.PYTHON,
+      sparkHome: process.env.SPARK_HOME,
+      javaHome: process.env.JAVA_HOME,
+      forOthers: process.getuid?.() === 0 && process.env.SANDBOX !== 'off',
+    });
     expect(applications.find((a: any) => a.name === 'SPARK')).toEqual({ name: 'SPARK', available: spark.available, reason: spark.reason });
   });
 });
