@@ -19,7 +19,7 @@ import { StepResolver } from './graphql/step-resolver.js';
 import { SubscriptionResolver } from './graphql/subscription-resolver.js';
 import { applicationsWith, type ApplicationInfo } from './instance-types.js';
 import { InstanceService } from './instances.js';
-import { createClusterLoaders } from './loaders.js';
+import { createClusterLoaders, createSharedClusterReads } from './loaders.js';
 import { ClusterController, handleOf } from './loops/cluster-controller.js';
 import type { PlacementRequest } from '../hosts/placement.js';
 import { StepDispatcher } from './loops/step-dispatcher.js';
@@ -169,7 +169,8 @@ export class ClustersModule implements Module {
       },
     );
 
-    const loaders = perRequest(() => createClusterLoaders(sql, this.scaling, usage));
+    const sharedReads = createSharedClusterReads(sql);
+    const loaders = perRequest(() => createClusterLoaders(sharedReads, this.scaling, usage));
     this.resolvers = [
       new ClusterResolver(this.clusters, loaders),
       new StepResolver(this.steps, logs, loaders),
