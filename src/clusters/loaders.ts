@@ -54,7 +54,10 @@ export function createSharedClusterReads(sql: Sql) {
         [...byArgs].map(async ([args, group]) => {
           const [limit, before] = args.split('|');
           const clusterIds = group.map((k) => k.slice(0, k.indexOf('|')));
-          const rows = groupBy(await stepsQ.stepPages(sql, clusterIds, Number(limit), before === '' ? null : Number(before)), (r) => r.clusterId);
+          const rows = groupBy(
+            await stepsQ.stepPages(sql, clusterIds, Number(limit), before === '' ? null : Number(before)),
+            (r) => r.clusterId,
+          );
           for (const [i, key] of group.entries()) results.set(key, rows.get(clusterIds[i]!) ?? []);
         }),
       );
