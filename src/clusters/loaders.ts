@@ -34,6 +34,26 @@ export function createSharedClusterReads(sql: Sql) {
       const rows = new Map((await clustersQ.clustersByIds(sql, ids)).map((r) => [r.id, r]));
       return ids.map((id) => rows.get(id));
     }, turn),
+    /** one statement per listing shape (filter and size) for all the cursors asked meanwhile */
+    clusterPage: new DataLoader<clustersQ.ClusterPageQuery, ClusterRow[]>(async (queries) => {
+      const byShape = groupBy([...queries.keys()], (i) => {
+        const { after: _, ...shape } = queries[i]!;
+        return JSON.stringify(shape);
+      });
+      const pages: ClusterRow[][] = [];
+      await Promise.all(
+        [...byShape.values()].map(async (members) => {
+          const { after: _, ...shape } = queries[members[0]!]!;
+          const read = await clustersQ.listClusterPages(
+            sql,
+            shape,
+            members.map((i) => queries[i]!.after),
+          );
+          for (const [j, i] of members.entries()) pages[i] = read[j]!;
+        }),
+      );
+      return pages;
+    }, turn),
     groupsByCluster: new DataLoader<string, InstanceGroupRow[]>(async (ids) => {
       const rows = groupBy(await clustersQ.groupsOfClusters(sql, ids), (r) => r.clusterId);
       return ids.map((id) => rows.get(id) ?? []);

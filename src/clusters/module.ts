@@ -107,6 +107,7 @@ export class ClustersModule implements Module {
       { pathMapping: config.objectPathMapping, duckdbExtensionsDir: config.duckdbExtensionsDir },
     );
     this.metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
+    const sharedReads = createSharedClusterReads(sql);
     this.clusters = new ClusterService(
       sql,
       this.steps,
@@ -116,6 +117,7 @@ export class ClustersModule implements Module {
       secrets,
       deps.workloads,
       config.minIdleTimeoutSeconds,
+      (query) => sharedReads.clusterPage.load(query),
     );
     this.instances = new InstanceService(sql, this.steps, deps.workloads);
     this.events = new EventService(sql, log);
@@ -169,7 +171,6 @@ export class ClustersModule implements Module {
       },
     );
 
-    const sharedReads = createSharedClusterReads(sql);
     const loaders = perRequest(() => createClusterLoaders(sharedReads, this.scaling, usage));
     this.resolvers = [
       new ClusterResolver(this.clusters, loaders),
