@@ -47,6 +47,8 @@ export interface PeersContext {
   ) => Promise<LoadResult>;
   record: (row: { figure: string; value: string; baseline: string; target: string; verdict: Verdict }) => void;
   say: (line?: string) => void;
+  /** BENCH_CPU_PROFILE: writes a CPU profile of the server thread while `fn` runs */
+  profiled: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
   results: Record<string, unknown>;
   /** figures 3 and 4 of this run, when they ran: our side of 18b */
   dispatch?: { p50: number; p99: number };
@@ -232,7 +234,9 @@ async function readPath(ctx: PeersContext): Promise<void> {
     const peerProcess = () => ticksOf(`/proc/${peer.child.pid}/stat`);
     const figures: Record<string, unknown> = {};
     for (const w of workloads) {
-      const o = await withCpu(mainThread, () => ctx.load(ours, oursHeaders, w.ours, CONCURRENCY));
+      const o = await withCpu(mainThread, () =>
+        ctx.profiled(`peers-${w.name.replace(' ', '-')}`, () => ctx.load(ours, oursHeaders, w.ours, CONCURRENCY)),
+      );
       const p = await withCpu(peerProcess, () => ctx.load(peer.url, peerHeaders, w.peer, CONCURRENCY));
       const per = (cpu: number, r: LoadResult) => cpu / Math.max(1, r.n);
       for (const [who, x] of [

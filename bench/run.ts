@@ -1374,7 +1374,7 @@ async function main() {
     const f3 = results.figure3 as { fromResponse: { p50: number; p99: number } } | undefined;
     const f4 = results.figure4 as { medianTotalMs: number } | undefined;
     await benchPeers(
-      { api, databaseUrl: pg.url, load, record, say, results, dispatch: f3?.fromResponse, sequential: f4?.medianTotalMs },
+      { api, databaseUrl: pg.url, load, record, say, profiled, results, dispatch: f3?.fromResponse, sequential: f4?.medianTotalMs },
       figure,
     );
   }

@@ -88,6 +88,8 @@ export class ClusterService {
     private readonly credentials: WorkloadCredentials,
     /** the least auto-termination idle timeout a cluster may ask for (EMR's is 60 s) */
     private readonly minIdleTimeoutSeconds: number,
+    /** a page of the listing (batched with other requests' pages: loaders.ts) */
+    private readonly readPage: (query: q.ClusterPageQuery) => Promise<ClusterRow[]>,
   ) {}
 
   /** `creator`: who asks; the cluster's own S3 credential gets the object actions it holds, no more. */
@@ -192,7 +194,7 @@ export class ClusterService {
     const limit = pageSize(first);
     if (filter?.nameContains && filter.nameContains.length > Limits.nameLength) throw badInput('filter.nameContains', 'is too long');
     if (filter?.ids) requireList(filter.ids, 'filter.ids', 0, Limits.pageSize);
-    const rows = await q.listClusters(this.sql, {
+    const rows = await this.readPage({
       limit: limit + 1,
       after: parseTimeIdCursor(after),
       states: filter?.states?.length ? filter.states : null,

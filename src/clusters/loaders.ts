@@ -21,52 +21,91 @@ function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
 }
 
 /**
- * Per-request batching: nested fields of a page of clusters cost one query per field, whatever
- * the page size (the bench counts statements for 5 and 50 clusters).
+ * Reads shared by every request of this server: the keys that requests load in the same turn of
+ * the event loop go to Postgres as one statement (at c=16 with distinct ids, one statement answers
+ * many requests instead of each request paying its own round trips). Nothing is cached: each batch
+ * is read after every request it answers asked for it, so no answer is older than its request.
  */
-export function createClusterLoaders(sql: Sql, scaling: ScalingService, usage: UsageService) {
+export function createSharedClusterReads(sql: Sql) {
+  // setImmediate: after this turn's I/O callbacks, i.e. every request that arrived meanwhile has asked
+  const turn = { cache: false, batchScheduleFn: (run: () => void) => setImmediate(run) };
   return {
     cluster: new DataLoader<string, ClusterRow | undefined>(async (ids) => {
       const rows = new Map((await clustersQ.clustersByIds(sql, ids)).map((r) => [r.id, r]));
       return ids.map((id) => rows.get(id));
-    }),
+    }, turn),
+    /** one statement per listing shape (filter and size) for all the cursors asked meanwhile */
+    clusterPage: new DataLoader<clustersQ.ClusterPageQuery, ClusterRow[]>(async (queries) => {
+      const byShape = groupBy([...queries.keys()], (i) => {
+        const { after: _, ...shape } = queries[i]!;
+        return JSON.stringify(shape);
+      });
+      const pages: ClusterRow[][] = [];
+      await Promise.all(
+        [...byShape.values()].map(async (members) => {
+          const { after: _, ...shape } = queries[members[0]!]!;
+          const read = await clustersQ.listClusterPages(
+            sql,
+            shape,
+            members.map((i) => queries[i]!.after),
+          );
+          for (const [j, i] of members.entries()) pages[i] = read[j]!;
+        }),
+      );
+      return pages;
+    }, turn),
     groupsByCluster: new DataLoader<string, InstanceGroupRow[]>(async (ids) => {
       const rows = groupBy(await clustersQ.groupsOfClusters(sql, ids), (r) => r.clusterId);
       return ids.map((id) => rows.get(id) ?? []);
-    }),
+    }, turn),
     instancesByCluster: new DataLoader<string, InstanceRow[]>(async (ids) => {
       const rows = groupBy(await instancesQ.instancesOfClusters(sql, ids), (r) => r.clusterId);
       return ids.map((id) => rows.get(id) ?? []);
-    }),
+    }, turn),
     step: new DataLoader<string, StepRow | undefined>(async (ids) => {
       const rows = new Map((await stepsQ.stepsByIds(sql, ids)).map((r) => [r.id, r]));
       return ids.map((id) => rows.get(id));
-    }),
+    }, turn),
     /** key: `${clusterId}|${limit}|${beforePosition}`; one query per distinct (limit, before) */
     stepPage: new DataLoader<string, StepRow[]>(async (keys) => {
-      const parsed = keys.map((k) => {
-        const [clusterId, limit, before] = k.split('|');
-        return { clusterId: clusterId!, limit: Number(limit), before: before === '' ? null : Number(before) };
-      });
-      const byArgs = groupBy(parsed, (p) => `${p.limit}|${p.before ?? ''}`);
+      const byArgs = groupBy([...new Set(keys)], (k) => k.slice(k.indexOf('|') + 1));
       const results = new Map<string, StepRow[]>();
       await Promise.all(
-        [...byArgs.values()].map(async (group) => {
-          const { limit, before } = group[0]!;
+        [...byArgs].map(async ([args, group]) => {
+          const [limit, before] = args.split('|');
+          const clusterIds = group.map((k) => k.slice(0, k.indexOf('|')));
           const rows = groupBy(
-            await stepsQ.stepPages(
-              sql,
-              group.map((g) => g.clusterId),
-              limit,
-              before,
-            ),
+            await stepsQ.stepPages(sql, clusterIds, Number(limit), before === '' ? null : Number(before)),
             (r) => r.clusterId,
           );
-          for (const g of group) results.set(`${g.clusterId}|${limit}|${before ?? ''}`, rows.get(g.clusterId) ?? []);
+          for (const [i, key] of group.entries()) results.set(key, rows.get(clusterIds[i]!) ?? []);
         }),
       );
       return keys.map((k) => results.get(k) ?? []);
-    }),
+    }, turn),
+  };
+}
+
+export type SharedClusterReads = ReturnType<typeof createSharedClusterReads>;
+
+/** A request's loader over a shared one: the request keeps its own cache (and primes), the reads are shared. */
+function perRequestOver<V>(shared: DataLoader<string, V>): DataLoader<string, V> {
+  return new DataLoader<string, V>((keys) => shared.loadMany(keys));
+}
+
+/**
+ * Per-request loaders: nested fields of a page of clusters cost one query per field, whatever
+ * the page size (the bench counts statements for 5 and 50 clusters), and concurrent requests share
+ * those queries (createSharedClusterReads).
+ */
+export function createClusterLoaders(shared: SharedClusterReads, scaling: ScalingService, usage: UsageService) {
+  return {
+    cluster: perRequestOver(shared.cluster),
+    groupsByCluster: perRequestOver(shared.groupsByCluster),
+    instancesByCluster: perRequestOver(shared.instancesByCluster),
+    step: perRequestOver(shared.step),
+    /** key: `${clusterId}|${limit}|${beforePosition}` */
+    stepPage: perRequestOver(shared.stepPage),
     /** each SPARK cluster's master asked once per request, all of a page's at the same time */
     sparkStatus: new DataLoader<ClusterRow, SparkStatus | null, string>((rows) => Promise.all(rows.map((row) => sparkStatus(row))), {
       cacheKeyFn: (row) => row.id,

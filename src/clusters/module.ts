@@ -19,7 +19,7 @@ import { StepResolver } from './graphql/step-resolver.js';
 import { SubscriptionResolver } from './graphql/subscription-resolver.js';
 import { applicationsWith, type ApplicationInfo } from './instance-types.js';
 import { InstanceService } from './instances.js';
-import { createClusterLoaders } from './loaders.js';
+import { createClusterLoaders, createSharedClusterReads } from './loaders.js';
 import { ClusterController, handleOf } from './loops/cluster-controller.js';
 import type { PlacementRequest } from '../hosts/placement.js';
 import { StepDispatcher } from './loops/step-dispatcher.js';
@@ -107,6 +107,7 @@ export class ClustersModule implements Module {
       { pathMapping: config.objectPathMapping, duckdbExtensionsDir: config.duckdbExtensionsDir },
     );
     this.metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
+    const sharedReads = createSharedClusterReads(sql);
     this.clusters = new ClusterService(
       sql,
       this.steps,
@@ -116,6 +117,7 @@ export class ClustersModule implements Module {
       secrets,
       deps.workloads,
       config.minIdleTimeoutSeconds,
+      (query) => sharedReads.clusterPage.load(query),
     );
     this.instances = new InstanceService(sql, this.steps, deps.workloads);
     this.events = new EventService(sql, log);
@@ -169,7 +171,7 @@ export class ClustersModule implements Module {
       },
     );
 
-    const loaders = perRequest(() => createClusterLoaders(sql, this.scaling, usage));
+    const loaders = perRequest(() => createClusterLoaders(sharedReads, this.scaling, usage));
     this.resolvers = [
       new ClusterResolver(this.clusters, loaders),
       new StepResolver(this.steps, logs, loaders),

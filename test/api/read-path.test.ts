@@ -148,6 +148,41 @@ describe('identical concurrent queries', () => {
   });
 });
 
+describe('concurrent distinct queries', () => {
+  // they share their statements (what one turn of the event loop asks for is read at once): each
+  // must still get exactly its own answer, as when asked alone
+  const NESTED_FIELDS = `id name state instanceGroups { id role } instances { id role state } steps(first: 1) { edges { node { name } } }`;
+
+  it('a cluster by id each: the same answers as one at a time', async () => {
+    const { clusters } = await server.data(`{ clusters(first: 6, filter: { nameContains: "read-" }) { edges { node { id } } } }`);
+    const ids: string[] = clusters.edges.map((e: any) => e.node.id);
+    expect(ids).toHaveLength(6);
+    const one = (id: string) => server.data(`query($id: ID!) { cluster(id: $id) { ${NESTED_FIELDS} } }`, { id });
+    const alone = [];
+    for (const id of ids) alone.push(await one(id));
+    const together = await Promise.all([...ids, 'j-missing'].map(one));
+    expect(together.slice(0, 6)).toEqual(alone);
+    expect(together[6]!.cluster).toBeNull();
+  });
+
+  it('pages after different cursors and with different filters: the same pages as one at a time', async () => {
+    const PAGE = `query($first: Int, $after: String, $name: String) {
+      clusters(first: $first, after: $after, filter: { nameContains: $name }) { edges { cursor node { ${NESTED_FIELDS} } } pageInfo { hasNextPage } } }`;
+    const first = await server.data(PAGE, { first: 6, name: 'read-' });
+    const cursors: string[] = first.clusters.edges.map((e: any) => e.cursor);
+    const asks = [
+      ...cursors.map((after) => ({ first: 2, after, name: 'read-' })),
+      { first: 3, after: null, name: 'read-' },
+      { first: 2, after: cursors[1], name: 'read-1' },
+      { first: 1, after: cursors[0], name: 'read-' },
+    ];
+    const alone = [];
+    for (const v of asks) alone.push(await server.data(PAGE, v));
+    expect(await Promise.all(asks.map((v) => server.data(PAGE, v)))).toEqual(alone);
+    expect(alone[0].clusters.edges.map((e: any) => e.cursor)).toEqual(cursors.slice(1, 3));
+  });
+});
+
 describe('paging', () => {
   it('lists every cluster exactly once, page after page, however close their creation times', async () => {
     // all created in the same microsecond-precise instant (as rows written in one transaction are):

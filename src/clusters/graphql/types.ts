@@ -13,6 +13,11 @@ import {
 } from './enums.js';
 import { Connection } from '../../platform/graphql/connection.js';
 
+// The read path's types have no middleware or permission on their plain fields: `simpleResolvers`
+// lets graphql-jit read those properties inline instead of calling type-graphql's wrapper for each
+// field of each row (field resolvers, @Authorized ones included, are unaffected).
+const plainFields = { simpleResolvers: true } as const;
+
 @ObjectType({ description: 'A machine size from the catalog; each instance gets this capacity' })
 export class InstanceType {
   @Field(() => String) name!: string;
@@ -27,14 +32,14 @@ export class Application {
   @Field(() => String, { nullable: true }) reason!: string | null;
 }
 
-@ObjectType()
+@ObjectType(plainFields)
 export class StateChangeReason {
   @Field(() => String, { nullable: true, description: 'EMR code: USER_REQUEST, STEP_FAILURE, INSTANCE_FAILURE, ALL_STEPS_COMPLETED, …' })
   code!: string | null;
   @Field(() => String, { nullable: true }) message!: string | null;
 }
 
-@ObjectType()
+@ObjectType(plainFields)
 export class InstanceGroup {
   @Field(() => ID) id!: string;
   @Field(() => InstanceRole) role!: InstanceRole;
@@ -46,7 +51,7 @@ export class InstanceGroup {
   @Field(() => DateTimeResolver) createdAt!: Date;
 }
 
-@ObjectType({ description: 'One node of a cluster: a node agent process' })
+@ObjectType({ ...plainFields, description: 'One node of a cluster: a node agent process' })
 export class Instance {
   @Field(() => ID) id!: string;
   @Field(() => ID) groupId!: string;
@@ -101,7 +106,7 @@ export class FailureDetails {
   @Field(() => String, { nullable: true, description: 'the log stream holding the step output' }) logFile!: string | null;
 }
 
-@ObjectType()
+@ObjectType(plainFields)
 export class Step {
   @Field(() => ID) id!: string;
   @Field(() => ID) clusterId!: string;
@@ -124,10 +129,10 @@ export class Step {
   @Field(() => DateTimeResolver, { nullable: true }) endedAt!: Date | null;
 }
 
-@ObjectType()
+@ObjectType(plainFields)
 export class StepConnection extends Connection(Step, 'Step') {}
 
-@ObjectType()
+@ObjectType(plainFields)
 export class Cluster {
   @Field(() => ID) id!: string;
   @Field(() => String) name!: string;
@@ -142,7 +147,7 @@ export class Cluster {
   @Field(() => DateTimeResolver, { nullable: true }) endedAt!: Date | null;
 }
 
-@ObjectType()
+@ObjectType(plainFields)
 export class ClusterConnection extends Connection(Cluster, 'Cluster') {}
 
 @ObjectType({ description: 'A change of the cluster, one of its groups, instances or steps' })

@@ -79,17 +79,33 @@ export interface ClusterPageQuery {
   ids: string[] | null;
 }
 
-/** Newest first, like EMR's ListClusters. */
-export async function listClusters(db: Db, q: ClusterPageQuery): Promise<ClusterRow[]> {
-  return db<ClusterRow[]>`
-    select * from clusters
-    where true
-      ${q.states ? db`and state = any(${db.array(q.states)})` : db``}
-      ${q.ids ? db`and id = any(${db.array(q.ids)})` : db``}
-      ${q.nameContains ? db`and strpos(lower(name), lower(${q.nameContains})) > 0` : db``}
-      ${q.after ? db`and (created_at, id) < (${q.after.at}, ${q.after.id})` : db``}
-    order by created_at desc, id desc
-    limit ${q.limit}`;
+/**
+ * Newest first, like EMR's ListClusters. Pages of one listing (the same filter and size) after different cursors, in one statement: a
+ * lateral index scan per cursor, as listClusters would make it. Row i of the result is pages[i].
+ */
+export async function listClusterPages(
+  db: Db,
+  q: Omit<ClusterPageQuery, 'after'>,
+  afters: ReadonlyArray<ClusterPageQuery['after']>,
+): Promise<ClusterRow[][]> {
+  // no cursor: after (+infinity, ''), before every row
+  const ats = afters.map((a) => (a ? a.at.toISOString() : 'infinity'));
+  const ids = afters.map((a) => a?.id ?? '');
+  const rows = await db<(ClusterRow & { pageIndex: number })[]>`
+    select p.n - 1 as page_index, c.* from unnest(${db.array(ats)}::timestamptz[], ${db.array(ids)}::text[]) with ordinality as p(at, id, n)
+    cross join lateral (
+      select * from clusters
+      where (created_at, id) < (p.at, p.id)
+        ${q.states ? db`and state = any(${db.array(q.states)})` : db``}
+        ${q.ids ? db`and id = any(${db.array(q.ids)})` : db``}
+        ${q.nameContains ? db`and strpos(lower(name), lower(${q.nameContains})) > 0` : db``}
+      order by created_at desc, id desc
+      limit ${q.limit}
+    ) c
+    order by p.n, c.created_at desc, c.id desc`;
+  const pages: ClusterRow[][] = afters.map(() => []);
+  for (const { pageIndex, ...row } of rows) pages[pageIndex]!.push(row);
+  return pages;
 }
 
 export async function clustersInStates(db: Db, states: ClusterState[]): Promise<ClusterRow[]> {

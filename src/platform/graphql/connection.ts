@@ -14,7 +14,8 @@ export class PageInfo {
  * connection type extends it: `@ObjectType() export class XConnection extends Connection(X, 'X') {}`.
  */
 export function Connection<T extends object>(node: ClassType<T>, name: string) {
-  @ObjectType(`${name}Edge`)
+  // plain properties, no middleware: graphql-jit reads them inline (no wrapper call per edge)
+  @ObjectType(`${name}Edge`, { simpleResolvers: true })
   class Edge {
     @Field(() => String) cursor!: string;
     @Field(() => node) node!: T;
