@@ -1,6 +1,6 @@
 // Buckets, objects and the outbox of object changes.
 import { bigint, bigserial, customType, index, integer, jsonb, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
-import { ts } from '../platform/db/columns.js';
+import { ts, tsMicros } from '../platform/db/columns.js';
 
 // Object keys compare byte-wise (COLLATE "C"): listings come out in S3's UTF-8 binary order and a
 // prefix is one range scan of the primary key.
@@ -82,7 +82,8 @@ export const multipartUploads = pgTable(
     metadata: jsonb('metadata').$type<ObjectMetadata>().notNull().default({}),
     /** the checksum algorithm given at create (x-amz-checksum-algorithm), or null */
     checksumAlgorithm: text('checksum_algorithm').$type<ObjectChecksum['algorithm']>(),
-    initiatedAt: ts('initiated_at').notNull().defaultNow(),
+    // ListMultipartUploads orders a key's uploads by initiation, to the microsecond (uploadsInRange)
+    initiatedAt: tsMicros('initiated_at').notNull().defaultNow(),
   },
   // ListMultipartUploads: by key, then initiation
   (t) => [index('multipart_uploads_listing').on(t.bucket, t.key, t.initiatedAt, t.id), index('multipart_uploads_age').on(t.initiatedAt)],

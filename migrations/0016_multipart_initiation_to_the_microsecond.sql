@@ -1,0 +1,2 @@
+ALTER TABLE "multipart_uploads" ALTER COLUMN "initiated_at" SET DATA TYPE timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "multipart_uploads" ALTER COLUMN "initiated_at" SET DEFAULT now();
