@@ -1,6 +1,11 @@
 // Small helpers shared by the bench figures: statistics, a wall clock with sub-millisecond
-// resolution, a GraphQL client for setup calls, and a graphql-ws client.
+// resolution, a GraphQL client for setup calls, a graphql-ws client, the summary table.
+import { readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 
@@ -190,4 +195,153 @@ export async function deployFunction(
     30_000,
     50,
   );
+}
+
+/**
+ * The settings the bench's control planes run with, in the environment `npm start` reads (the
+ * rest are a fresh start's defaults): quicker heartbeats and reconciles than the defaults, so that
+ * the figures do not wait on them.
+ */
+export const BENCH_SERVER_ENV = {
+  LOG_LEVEL: 'warn',
+  AGENT_HEARTBEAT_MS: '1000',
+  AGENT_ORPHAN_SECONDS: '60',
+  RECONCILE_INTERVAL_MS: '200',
+  DB_POOL_SIZE: '10',
+};
+
+/**
+ * Runs a worker thread of bench/ (`file` relative to it) and resolves with what `onMessage` resolves
+ * from its messages; rejects if it fails, exits first or takes over `timeoutMs`.
+ */
+export function runWorker<T>(
+  file: string,
+  workerData: unknown,
+  onMessage: (m: any, resolve: (v: T) => void) => void,
+  timeoutMs: number,
+): Promise<T> {
+  const worker = new Worker(new URL(file, import.meta.url), { workerData });
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`${file} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = (v: T) => {
+      clearTimeout(timer);
+      resolve(v);
+    };
+    worker.on('message', (m) => onMessage(m, done));
+    worker.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    worker.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${file} exited (${code}) before reporting`));
+    });
+  }).finally(() => {
+    // a worker that reported may still be closing its sockets: give it a moment, then stop it
+    setTimeout(() => void worker.terminate(), 5_000).unref();
+  });
+}
+
+/**
+ * The warm figures measure warm instances: before a level's load, rounds of c concurrent invokes
+ * until the function has c instances and a round had no cold start. Starting 48 more instances
+ * takes longer than the load's warm-up on 2 cores, and their starts would be counted as warm invokes.
+ */
+export async function prewarm(api: Api, name: string, c: number) {
+  for (let round = 0; round < 50; round++) {
+    const res = await Promise.all(
+      Array.from({ length: c }, () =>
+        api.data(`mutation($n: String!) { invokeFunction(input: { functionName: $n }) { invocation { coldStart } } }`, { n: name }),
+      ),
+    );
+    const { total } = (await api.data(`query($n: String!) { function(name: $n) { instances { total } } }`, { n: name })).function.instances;
+    if (total >= c && !res.some((r) => r.invokeFunction.invocation.coldStart)) return;
+  }
+  throw new Error(`${name}: fewer than ${c} warm instances after 50 rounds of ${c} invokes`);
+}
+
+/**
+ * Runs a bench program's `main`, then `cleanup` (also on SIGINT/SIGTERM, once), and exits: 1 when
+ * `main` crashed or `failed()` says something else did (a figure, a cleanup step), 130 on a signal.
+ */
+export async function runProgram(
+  name: string,
+  main: () => Promise<void>,
+  cleanup: () => Promise<void>,
+  failed: () => boolean,
+): Promise<never> {
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      say(`\n${signal}: cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  let crashed = false;
+  try {
+    await main();
+  } catch (err) {
+    crashed = true;
+    say(`${name} crashed: ${(err as Error).stack ?? err}`);
+  } finally {
+    await cleanup();
+  }
+  process.exit(crashed || failed() ? 1 : 0);
+}
+
+/**
+ * Writes bench-results/<name>: when the run started and ended, the machine, then `fields` (typed
+ * arrays of raw samples left out); returns its path.
+ */
+export async function writeResults(name: string, started: Date, fields: Record<string, unknown>): Promise<string> {
+  const out = fileURLToPath(new URL(`../bench-results/${name}`, import.meta.url));
+  await fs.mkdir(path.dirname(out), { recursive: true });
+  const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version };
+  const body = { startedAt: started.toISOString(), finishedAt: new Date().toISOString(), machine, ...fields };
+  await fs.writeFile(
+    out,
+    JSON.stringify(body, (_k, v) => (v instanceof Float64Array ? undefined : v), 2),
+  );
+  return out;
+}
+
+export type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
+
+/** One line of the summary table: a figure's value beside its same-run baseline and its target. */
+export interface Row {
+  figure: string;
+  value: string;
+  baseline: string;
+  target: string;
+  verdict: Verdict;
+}
+
+/** The summary table as aligned text lines (INFO rows show `-` as their verdict). */
+export function summaryLines(rows: Row[]): string[] {
+  const header: Row = { figure: 'figure', value: 'value', baseline: 'baseline (same run)', target: 'target', verdict: 'PASS' };
+  const cols = ['figure', 'value', 'baseline', 'target', 'verdict'] as const;
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(c.length, ...[header, ...rows].map((r) => String(r[c]).length))]));
+  const line = (r: Row, verdict: string) => cols.map((c) => (c === 'verdict' ? verdict : String(r[c]).padEnd(width[c]!))).join(' | ');
+  return [
+    line(header, 'PASS/MISS'),
+    cols.map((c) => '-'.repeat(c === 'verdict' ? 9 : width[c]!)).join('-|-'),
+    ...rows.map((r) => line(r, r.verdict === 'INFO' ? '-' : r.verdict)),
+  ];
+}
+
+/** Pids of the processes whose AGENT_WORKDIR lies under `dir`: the node agents (and their steps) of a control plane using it. */
+export function processesUnder(dir: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      if (env.some((kv) => kv.startsWith(`AGENT_WORKDIR=${dir}`))) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }

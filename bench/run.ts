@@ -1,7 +1,8 @@
 // The performance bench (`npm run bench`). Self-contained: it starts its own embedded Postgres and
 // an in-process control plane, seeds data, measures six figures, each next to a baseline measured
-// in the same run, prints a summary table and writes bench-results/latest.json. It reports and
-// never fails on a number: the exit code is non-zero only when something crashed.
+// in the same run, prints a summary table, writes bench-results/latest.json and the README's bench
+// table (bench/readme-table.ts). It reports and never fails on a number: the exit code is non-zero
+// only when something crashed.
 //
 // Clocks: latencies that cross processes (figures 3 and 5) compare epoch times taken on this one
 // machine: the step process prints the real time (date +%s%N, or bench/clock.mjs in node), and the
@@ -17,7 +18,7 @@
 // pool, stored log lines and heartbeat age during the log runs; BENCH_CPU_PROFILE=<dir> writes V8
 // CPU profiles of the server thread for the nested-query loads and the log runs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,7 +27,6 @@ import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import postgres from 'postgres';
 import { startApp, type RunningApp } from '../src/app.js';
@@ -46,23 +46,31 @@ import { benchHttpTrigger } from './http-trigger.js';
 import { benchSpark } from './spark.js';
 import {
   Api,
+  BENCH_SERVER_ENV,
   type LoadResult as BaseLoadResult,
   deployFunction,
   EventWatch,
   fsyncFile,
   median,
   ms,
+  prewarm,
+  processesUnder,
   realtimeClock,
+  type Row,
+  runProgram,
+  runWorker,
   sleep,
   summarize,
+  summaryLines,
   waitUntil,
   type Summary,
+  writeResults,
 } from './lib.js';
+import { writeBenchTable } from './readme-table.js';
 import { benchSqlStep } from './sql.js';
 import { benchBucketTrigger } from './trigger-bucket.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..');
 const EMIT_LINES = path.join(HERE, 'emit-lines.mjs');
 
 // ---- sizes (bounded loops everywhere) ----
@@ -91,14 +99,6 @@ const OBJECT_RUNS = 3;
 const ONLY = new Set((process.env.BENCH_ONLY ?? '1,2,3,4,5,6,7,8,9,10,12,13,14,15,16,18').split(',').map((f) => Number(f.trim())));
 
 // ---- results ----
-type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
-interface Row {
-  figure: string;
-  value: string;
-  baseline: string;
-  target: string;
-  verdict: Verdict;
-}
 const rows: Row[] = [];
 const results: Record<string, unknown> = {};
 let crashed = false;
@@ -149,45 +149,7 @@ function cleanup(): Promise<void> {
   return cleaningUp;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    say(`\n${signal}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
 // ---- small utilities ----
-function runWorker<T>(
-  file: string,
-  workerData: unknown,
-  onMessage: (m: any, resolve: (v: T) => void) => void,
-  timeoutMs: number,
-): Promise<T> {
-  const worker = new Worker(new URL(file, import.meta.url), { workerData });
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void worker.terminate();
-      reject(new Error(`${file} timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const done = (v: T) => {
-      clearTimeout(timer);
-      resolve(v);
-    };
-    worker.on('message', (m) => onMessage(m, done));
-    worker.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    worker.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${file} exited (${code}) before reporting`));
-    });
-  }).finally(() => {
-    // a worker that reported may still be closing its sockets: give it a moment, then stop it
-    setTimeout(() => void worker.terminate(), 5_000).unref();
-  });
-}
-
 /** Spawns like the node agent does (own process group, piped output) and resolves with stdout. */
 function spawnLikeAgent(
   args: string[],
@@ -985,20 +947,6 @@ async function figure6(api: Api, tmp: string) {
   }
 }
 
-function processesUnder(dir: string): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const env = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
-      if (env.some((kv) => kv.startsWith(`AGENT_WORKDIR=${dir}`))) out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
 // ---- figure 6: functions ----
 const FN_LEVELS = [1, 16, 64];
 const COLD_RUNS = 7;
@@ -1012,24 +960,6 @@ async function bareStart(command: string, args: string[]): Promise<number> {
     child.on('error', reject);
   });
   return performance.now() - t0;
-}
-
-/**
- * The warm figures measure warm instances: before a level's load, rounds of c concurrent invokes
- * until the function has c instances and a round had no cold start. Starting 48 more instances
- * takes longer than the load's warm-up on 2 cores, and their starts would be counted as warm invokes.
- */
-async function prewarm(api: Api, name: string, c: number) {
-  for (let round = 0; round < 50; round++) {
-    const res = await Promise.all(
-      Array.from({ length: c }, () =>
-        api.data(`mutation($n: String!) { invokeFunction(input: { functionName: $n }) { invocation { coldStart } } }`, { n: name }),
-      ),
-    );
-    const { total } = (await api.data(`query($n: String!) { function(name: $n) { instances { total } } }`, { n: name })).function.instances;
-    if (total >= c && !res.some((r) => r.invokeFunction.invocation.coldStart)) return;
-  }
-  throw new Error(`${name}: fewer than ${c} warm instances after 50 rounds of ${c} invokes`);
 }
 
 async function figure9(api: Api, app: RunningApp) {
@@ -1200,18 +1130,13 @@ async function figure9(api: Api, app: RunningApp) {
 
 // ---- main ----
 function printSummary() {
-  const header: Row = { figure: 'figure', value: 'value', baseline: 'baseline (same run)', target: 'target', verdict: 'PASS' };
-  const cols = ['figure', 'value', 'baseline', 'target', 'verdict'] as const;
-  const width = Object.fromEntries(cols.map((c) => [c, Math.max(c.length, ...[header, ...rows].map((r) => String(r[c]).length))]));
-  const line = (r: Row, verdict: string) => cols.map((c) => (c === 'verdict' ? verdict : String(r[c]).padEnd(width[c]!))).join(' | ');
   say('\n=== summary ===');
-  say(line(header, 'PASS/MISS'));
-  say(cols.map((c) => '-'.repeat(c === 'verdict' ? 9 : width[c]!)).join('-|-'));
-  for (const r of rows) say(line(r, r.verdict === 'INFO' ? '-' : r.verdict));
+  for (const line of summaryLines(rows)) say(line);
 }
 
 async function main() {
   const started = new Date();
+  const loadAtStart = os.loadavg()[0]!;
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-bench-'));
   // as root, the embedded Postgres runs as user "postgres", which must be able to enter the dir
   await fs.chmod(tmp, 0o755);
@@ -1236,13 +1161,8 @@ async function main() {
   const key = `ep_bench_${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
   // the defaults a fresh `npm start` has, on a free port, with this bench's data dir and database
   const config: Config = {
-    ...loadConfig({}),
+    ...loadConfig(BENCH_SERVER_ENV),
     port: 0,
-    logLevel: 'warn',
-    agentHeartbeatMs: 1_000,
-    agentOrphanSeconds: 60,
-    reconcileIntervalMs: 200,
-    dbPoolSize: 10,
     dataDir: appDir,
     bucketsDir: path.join(appDir, 'buckets'),
     databaseUrl: pg.url,
@@ -1417,36 +1337,19 @@ async function main() {
     );
 
   printSummary();
-  const out = path.join(ROOT, 'bench-results', 'latest.json');
-  await fs.mkdir(path.dirname(out), { recursive: true });
-  await fs.writeFile(
-    out,
-    JSON.stringify(
-      {
-        startedAt: started.toISOString(),
-        finishedAt: new Date().toISOString(),
-        machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavg: os.loadavg(), node: process.version },
-        config: {
-          dbPoolSize: config.dbPoolSize,
-          reconcileIntervalMs: config.reconcileIntervalMs,
-          agentHeartbeatMs: config.agentHeartbeatMs,
-        },
-        summary: rows,
-        figures: results,
-      },
-      (_k, v) => (v instanceof Float64Array ? undefined : v),
-      2,
-    ),
-  );
+  const out = await writeResults('latest.json', started, {
+    config: {
+      dbPoolSize: config.dbPoolSize,
+      reconcileIntervalMs: config.reconcileIntervalMs,
+      agentHeartbeatMs: config.agentHeartbeatMs,
+    },
+    summary: rows,
+    figures: results,
+  });
   say(`\nwrote ${path.relative(process.cwd(), out)}`);
+  const figures = [...ONLY].sort((a, b) => a - b).map(String);
+  const readme = await writeBenchTable({ at: started.toISOString(), cpus: os.cpus().length, load: loadAtStart, figures, rows });
+  say(`wrote the table into ${path.relative(process.cwd(), readme)}`);
 }
 
-try {
-  await main();
-} catch (err) {
-  crashed = true;
-  say(`bench crashed: ${(err as Error).stack ?? err}`);
-} finally {
-  await cleanup();
-}
-process.exit(crashed ? 1 : 0);
+await runProgram('bench', main, cleanup, () => crashed);
