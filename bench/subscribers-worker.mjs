@@ -3,13 +3,15 @@
 // callback runs here - the time the step process stamped into the line.
 // Protocol with the parent: posts {type:'ready'} once every subscriber has received a first line
 // (the stored "Step started" SYSTEM line, which proves the subscription is live); then posts
-// {type:'done', ...} once every subscriber has all `lineCount` lines, or at the deadline.
+// {type:'done', ...} once every subscriber has all `lineCount` lines, or at the deadline; with
+// `progressMs`, {type:'progress', delivered} that often meanwhile. A line a subscriber receives
+// twice counts in `duplicates`.
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { parentPort, workerData } from 'node:worker_threads';
 import { nsToMs, realtimeClock } from './clock.mjs';
 
-/** @type {{ wsUrl: string, key: string, streamId: string, subscribers: number, lineCount: number, connectBatch: number, readyTimeoutMs: number, doneTimeoutMs: number }} */
+/** @type {{ wsUrl: string, key: string, streamId: string, subscribers: number, lineCount: number, connectBatch: number, readyTimeoutMs: number, doneTimeoutMs: number, progressMs?: number }} */
 const cfg = workerData;
 const now = realtimeClock();
 const n = cfg.subscribers;
@@ -19,6 +21,8 @@ const firstSeen = new Uint8Array(n);
 const received = new Uint32Array(n);
 let ready = 0;
 let complete = 0;
+let delivered = 0;
+let duplicates = 0;
 let errors = 0;
 /** @type {string | undefined} */
 let firstError;
@@ -58,10 +62,14 @@ function subscribe(i) {
         if (text.startsWith('L ')) {
           const [, idx, ns] = text.split(' ');
           const k = Number(idx);
-          if (k >= 0 && k < K && Number.isNaN(latencies[i * K + k])) {
+          if (!(k >= 0 && k < K)) {
+            errors++;
+            firstError ??= `a line the step did not print: ${text.slice(0, 100)}`;
+          } else if (Number.isNaN(latencies[i * K + k])) {
             latencies[i * K + k] = at - nsToMs(String(ns));
+            delivered++;
             if (++received[i] === K) complete++;
-          }
+          } else duplicates++;
         }
         onProgress?.();
       },
@@ -101,7 +109,9 @@ for (let i = 0; i < n; i += cfg.connectBatch) {
 }
 const allReady = await until(() => ready === n, cfg.readyTimeoutMs);
 parentPort?.postMessage({ type: 'ready', ok: allReady, ready, errors, firstError, connectMs: performance.now() - connectStart });
+const reporter = cfg.progressMs ? setInterval(() => parentPort?.postMessage({ type: 'progress', delivered }), cfg.progressMs) : null;
 const allDone = await until(() => complete === n, cfg.doneTimeoutMs);
+if (reporter) clearInterval(reporter);
 const lost = latencies.reduce((c, v) => c + (Number.isNaN(v) ? 1 : 0), 0);
-parentPort?.postMessage({ type: 'done', ok: allDone, latencies, lost, errors, firstError });
+parentPort?.postMessage({ type: 'done', ok: allDone, latencies, lost, duplicates, errors, firstError });
 await Promise.allSettled(clients.map((c) => c.dispose()));
