@@ -307,7 +307,7 @@ export async function writeResults(name: string, started: Date, fields: Record<s
   return out;
 }
 
-export type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
+type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
 
 /** One line of the summary table: a figure's value beside its same-run baseline and its target. */
 export interface Row {

@@ -36,7 +36,7 @@ export interface BenchTable {
 }
 
 /** The figure a row belongs to: its leading number (`9d. cold start …` → `9`), or its leading word (`soak: …`). */
-export function figureOf(row: Row): string {
+function figureOf(row: Row): string {
   return /^(\d+|[a-z]+)/i.exec(row.figure)?.[1]?.toLowerCase() ?? RUN_ROWS;
 }
 
