@@ -106,24 +106,32 @@ async function startServer(env: Record<string, string>): Promise<ServerProcess> 
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const tail = () => lines.join('\n');
-  await waitUntil(
-    () => {
-      if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}) before listening:\n${tail()}`);
-      return url;
-    },
-    'the server to listen',
-    120_000,
-    50,
-  );
+  try {
+    await waitUntil(
+      () => {
+        if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}) before listening:\n${tail()}`);
+        return url;
+      },
+      'the server to listen',
+      120_000,
+      50,
+    );
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
   return { child, url, tail };
 }
 
 async function stopServer(server: ServerProcess, dataDir: string): Promise<void> {
-  const exited = new Promise((resolve) => server.child.once('exit', resolve));
-  if (server.child.exitCode === null) server.child.kill('SIGTERM');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 30_000);
-  await exited;
-  clearTimeout(timer);
+  const { child } = server;
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(timer);
+  }
   const left = processesUnder(dataDir);
   if (left.length) say(`cleanup: killing ${left.length} leftover agent/step processes: ${left.join(' ')}`);
   for (const pid of left)
@@ -248,7 +256,7 @@ function windows(load: LoadDone, logs: Float64Array): Window[] {
 
 async function soak(): Promise<void> {
   const started = new Date();
-  const load1 = os.loadavg()[0]!;
+  const loadAtStart = os.loadavg()[0]!;
   say(`emberplane soak — ${started.toISOString()}`);
   say(
     `machine: ${os.cpus().length} cpus, load avg ${os
@@ -535,7 +543,7 @@ async function soak(): Promise<void> {
   for (const line of summaryLines(rows)) say(line);
 
   const out = await writeResults('soak.json', started, {
-    loadAtStart: load1,
+    loadAtStart: loadAtStart,
     settings: {
       durationS: DURATION_MS / 1000,
       ratePerSecond: RATE,
@@ -562,7 +570,7 @@ async function soak(): Promise<void> {
     samples,
   });
   say(`\nwrote ${path.relative(process.cwd(), out)}`);
-  const readme = await writeBenchTable({ at: started.toISOString(), cpus: os.cpus().length, load: load1, figures: ['soak'], rows });
+  const readme = await writeBenchTable({ at: started.toISOString(), cpus: os.cpus().length, load: loadAtStart, figures: ['soak'], rows });
   say(`wrote the soak's rows into ${path.relative(process.cwd(), readme)}'s bench table`);
   if (server.child.exitCode !== null) throw new Error(`the server exited (${server.child.exitCode}) during the soak:\n${server.tail()}`);
 }
