@@ -39,10 +39,13 @@ graphql(`
   }
 `);
 
+// batches: a follower that falls behind a fast log gets several lines per message
 const LogLines = graphql(`
   subscription LogLines($streamId: ID!, $after: String, $tail: Int) {
-    logs(streamId: $streamId, after: $after, tail: $tail) {
-      ...LogLineFields
+    logBatches(streamId: $streamId, after: $after, tail: $tail) {
+      lines {
+        ...LogLineFields
+      }
     }
   }
 `);
@@ -67,7 +70,10 @@ export async function* followStep(
   const { step } = await client.request(StepLogStream, { id: stepId });
   if (!step) throw new ApiError([{ code: 'NOT_FOUND', field: 'stepId', message: `no step ${stepId}` }]);
   for await (const line of resumable((after) =>
-    lines(client.subscribe(LogLines, { streamId: step.logStreamId, after, tail: after ? null : (options.tail ?? null) }), (d) => d.logs),
+    lines(
+      client.subscribe(LogLines, { streamId: step.logStreamId, after, tail: after ? null : (options.tail ?? null) }),
+      (d) => d.logBatches.lines,
+    ),
   )) {
     yield line;
     if (line.stream === 'SYSTEM' && LAST_LINE.test(line.text)) break;
@@ -83,12 +89,14 @@ export function followFunction(
   options: { tail?: number } = {},
 ): AsyncGenerator<FollowedLine> {
   return resumable((after) =>
-    lines(client.subscribe(FunctionLogLines, { functionName, after, tail: after ? null : (options.tail ?? null) }), (d) => d.functionLogs),
+    lines(client.subscribe(FunctionLogLines, { functionName, after, tail: after ? null : (options.tail ?? null) }), (d) => [
+      d.functionLogs,
+    ]),
   );
 }
 
-async function* lines<T>(events: AsyncGenerator<T>, pick: (event: T) => FollowedLine): AsyncGenerator<FollowedLine> {
-  for await (const event of events) yield pick(event);
+async function* lines<T>(events: AsyncGenerator<T>, pick: (event: T) => readonly FollowedLine[]): AsyncGenerator<FollowedLine> {
+  for await (const event of events) yield* pick(event);
 }
 
 /** A log subscription opened again after the last line seen when its connection is lost. */

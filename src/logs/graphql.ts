@@ -22,6 +22,11 @@ export class LogLine {
   @Field(() => String) text!: string;
 }
 
+@ObjectType({ description: 'consecutive lines of a log, oldest first: several when the subscriber is behind the log' })
+export class LogLineBatch {
+  @Field(() => [LogLine]) lines!: LogLine[];
+}
+
 @ObjectType()
 export class LogLineConnection extends Connection(LogLine, 'LogLine') {
   @Field(() => Int, { description: 'lines stored in the whole log (not just this page); read from the stream head, no scan' })

@@ -99,9 +99,23 @@ export class LogService {
    * its end), then live lines.
    */
   async subscribe(streamId: string, after: string | null | undefined, tail?: number | null): Promise<AsyncIterableIterator<LogLineRow>> {
-    if (tail == null) return this.feed.subscribe(streamId, parseSeqCursor(after));
+    return this.feed.subscribe(streamId, await this.startOf(streamId, after, tail));
+  }
+
+  /** The same lines as `subscribe`, in batches: several at once when the subscriber takes them late. */
+  async subscribeBatches(
+    streamId: string,
+    after: string | null | undefined,
+    tail?: number | null,
+  ): Promise<AsyncIterableIterator<readonly LogLineRow[]>> {
+    return this.feed.subscribeBatches(streamId, await this.startOf(streamId, after, tail));
+  }
+
+  /** The seq a subscription starts after: the cursor's, or `tail` lines before the stream's end. */
+  private async startOf(streamId: string, after: string | null | undefined, tail: number | null | undefined): Promise<number> {
+    if (tail == null) return parseSeqCursor(after);
     if (after != null) throw badInput('tail', 'give after or tail, not both');
     const lines = requireIntInRange(tail, 'tail', 0, MAX_TAIL);
-    return this.feed.subscribe(streamId, Math.max(0, (await this.count(streamId)) - lines));
+    return Math.max(0, (await this.count(streamId)) - lines);
   }
 }

@@ -1,8 +1,9 @@
-// Subscriptions over WebSocket (graphql-ws): log streams, step updates and cluster events, with
-// replay-then-live, resume after a cursor, and fan-out.
+// Subscriptions over WebSocket (graphql-ws): log streams (a line a message, and in batches), step
+// updates and cluster events, with replay-then-live, resume after a cursor, and fan-out.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Client } from 'graphql-ws';
+import { type Client, createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   allPages,
@@ -42,6 +43,7 @@ const STEP_Q = `query($id: ID!) { step(id: $id) { id state progress } }`;
 const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100, after: $after) {
   edges { node { cursor stream text } } pageInfo { hasNextPage endCursor } } } }`;
 const LOGS_SUB = `subscription($s: ID!, $a: String) { logs(streamId: $s, after: $a) { cursor at stream text } }`;
+const LOG_BATCHES_SUB = `subscription($s: ID!, $a: String) { logBatches(streamId: $s, after: $a) { lines { cursor at stream text } } }`;
 const STEP_SUB = `subscription($id: ID!) { stepUpdates(stepId: $id) { id state progress exitCode startedAt endedAt } }`;
 const EVENTS_SUB = `subscription($id: ID!, $a: String) { clusterEvents(clusterId: $id, after: $a) {
   cursor at clusterId kind resourceId state previousState message } }`;
@@ -67,6 +69,8 @@ const subscribe = <T = any>(c: Client, query: string, variables: Record<string, 
 
 const logsOf = (c: Client, streamId: string, after: string | null = null) =>
   subscribe<Line>(c, LOGS_SUB, { s: streamId, a: after }, 'logs');
+const batchesOf = (c: Client, streamId: string, after: string | null = null) =>
+  fixtures.subscribe<Line[]>(c, LOG_BATCHES_SUB, { s: streamId, a: after }, (d) => d.logBatches.lines);
 const eventsOf = (c: Client, clusterId: string, after?: string) =>
   subscribe<Event>(c, EVENTS_SUB, after === undefined ? { id: clusterId } : { id: clusterId, a: after }, 'clusterEvents');
 
@@ -202,6 +206,69 @@ describe('logs subscription', () => {
       expect(plain(s.values)).toEqual(stored);
       expect(s.errors).toEqual([]);
     }
+  });
+
+  it('logBatches: the same lines as logs, in order, none twice; a log stored before the subscription comes in one message', async () => {
+    const c = await readyCluster();
+    const gate = path.join(await masterScratch(server, c.id), 'batches-gate');
+    const N = 60;
+    const [, step] = await addSteps(c.id, [gateStep('gate', gate), printer('print', N, '0.01')]);
+    const live = batchesOf(client(), step!.logStreamId);
+    const single = logsOf(client(), step!.logStreamId);
+    await waitForRegistration(server.app.modules.logs.logs.feed, step!.logStreamId, 2);
+    writeFileSync(gate, '');
+    expect((await waitForStep(step!.id)).state).toBe('COMPLETED');
+    const stored = await storedLines(step!.id);
+    expect(stored).toHaveLength(N + 2);
+    await live.waitFor((v) => v.flat().length >= stored.length, 'every line in batches', 30_000);
+    await single.waitFor((v) => v.length >= stored.length, 'every line one by one', 30_000);
+    expect(plain(live.values.flat())).toEqual(stored);
+    expect(plain(single.values)).toEqual(stored);
+    // nothing new to wait for: the stored log is read in one page, sent as one batch
+    const replay = batchesOf(client(), step!.logStreamId);
+    await replay.waitFor((v) => v.length >= 1, 'the stored log', 30_000);
+    expect(replay.values).toHaveLength(1);
+    expect(plain(replay.values[0]!)).toEqual(stored);
+    const fromK = batchesOf(client(), step!.logStreamId, '10');
+    await fromK.waitFor((v) => v.length >= 1, 'the stored log after line 10', 30_000);
+    expect(plain(fromK.values[0]!)).toEqual(stored.slice(10));
+    for (const s of [live, single, replay, fromK]) expect(s.errors).toEqual([]);
+  });
+
+  it('logBatches: a client that stops reading its socket while the step prints gets every line once, in order, when it reads again', async () => {
+    const c = await readyCluster();
+    const gate = path.join(await masterScratch(server, c.id), 'slow-gate');
+    const N = 300;
+    const [, step] = await addSteps(c.id, [gateStep('gate', gate), printer('print', N, '0')]);
+    const sockets: WebSocket[] = [];
+    // graphql-ws makes its own socket: this class hands it over, to pause it
+    class KeptWebSocket extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        sockets.push(this);
+      }
+    }
+    const slowClient = createClient({
+      url: `${server.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: KeptWebSocket,
+      connectionParams: { authorization: `Bearer ${server.key}` },
+      retryAttempts: 0,
+    });
+    const slow = batchesOf(slowClient, step!.logStreamId);
+    const prompt = batchesOf(client(), step!.logStreamId);
+    await waitForRegistration(server.app.modules.logs.logs.feed, step!.logStreamId, 2);
+    sockets[0]!.pause();
+    writeFileSync(gate, '');
+    expect((await waitForStep(step!.id)).state).toBe('COMPLETED');
+    const stored = await storedLines(step!.id);
+    expect(stored).toHaveLength(N + 2);
+    await prompt.waitFor((v) => v.flat().length >= stored.length, 'every line (prompt client)', 30_000);
+    expect(slow.values).toEqual([]);
+    sockets[0]!.resume();
+    await slow.waitFor((v) => v.flat().length >= stored.length, 'every line (slow client)', 30_000);
+    expect(plain(slow.values.flat())).toEqual(stored);
+    expect(plain(prompt.values.flat())).toEqual(stored);
+    await slowClient.dispose();
   });
 
   it('an unknown stream id is NOT_FOUND', async () => {

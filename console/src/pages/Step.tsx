@@ -41,11 +41,13 @@ const ConsoleStepUpdates = graphql(`
 
 const ConsoleLogTail = graphql(`
   subscription ConsoleLogTail($streamId: ID!, $tail: Int) {
-    logs(streamId: $streamId, tail: $tail) {
-      cursor
-      at
-      stream
-      text
+    logBatches(streamId: $streamId, tail: $tail) {
+      lines {
+        cursor
+        at
+        stream
+        text
+      }
     }
   }
 `);
@@ -151,7 +153,7 @@ function LogView({ stepId, streamId }: { stepId: string; streamId: string }) {
   useEffect(() => {
     const { unsubscribe } = client.subscription(ConsoleLogTail, { streamId, tail: TAIL }).subscribe((result) => {
       if (!result.data) return;
-      pending.current.push(result.data.logs);
+      pending.current.push(...result.data.logBatches.lines);
       if (!frame.current) frame.current = requestAnimationFrame(flush);
     });
     return () => {

@@ -46,7 +46,7 @@ type Documents = {
     "\n  query ConsoleSqlPreview($clusterId: ID!, $query: String!, $limit: Int) {\n    sqlPreview(clusterId: $clusterId, query: $query, limit: $limit) {\n      columns {\n        name\n        type\n      }\n      rows\n      truncated\n    }\n  }\n": typeof types.ConsoleSqlPreviewDocument,
     "\n  query ConsoleStep($id: ID!) {\n    step(id: $id) {\n      id\n      name\n      kind\n      state\n      progress\n      clusterId\n      logStreamId\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": typeof types.ConsoleStepDocument,
     "\n  subscription ConsoleStepUpdates($stepId: ID!) {\n    stepUpdates(stepId: $stepId) {\n      id\n      state\n      progress\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": typeof types.ConsoleStepUpdatesDocument,
-    "\n  subscription ConsoleLogTail($streamId: ID!, $tail: Int) {\n    logs(streamId: $streamId, tail: $tail) {\n      cursor\n      at\n      stream\n      text\n    }\n  }\n": typeof types.ConsoleLogTailDocument,
+    "\n  subscription ConsoleLogTail($streamId: ID!, $tail: Int) {\n    logBatches(streamId: $streamId, tail: $tail) {\n      lines {\n        cursor\n        at\n        stream\n        text\n      }\n    }\n  }\n": typeof types.ConsoleLogTailDocument,
     "\n  query ConsoleOlderLines($id: ID!, $before: String) {\n    step(id: $id) {\n      logs(last: 100, before: $before) {\n        edges {\n          node {\n            cursor\n            at\n            stream\n            text\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n        }\n      }\n    }\n  }\n": typeof types.ConsoleOlderLinesDocument,
     "\n  mutation ConsoleCancel($input: CancelStepsInput!) {\n    cancelSteps(input: $input) {\n      results {\n        stepId\n        status\n        reason\n      }\n    }\n  }\n": typeof types.ConsoleCancelDocument,
     "\n  query ConsoleTopics {\n    topics(first: 100) {\n      edges {\n        node {\n          id\n          name\n          createdAt\n          queueSubscriptions {\n            id\n          }\n          subscriptions {\n            id\n          }\n        }\n      }\n    }\n  }\n": typeof types.ConsoleTopicsDocument,
@@ -99,7 +99,7 @@ type Documents = {
     "\n  query StoredLines($id: ID!, $first: Int, $after: String, $last: Int) {\n    step(id: $id) {\n      logs(first: $first, after: $after, last: $last) {\n        edges {\n          node {\n            ...LogLineFields\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n      }\n    }\n  }\n": typeof types.StoredLinesDocument,
     "\n  query StepLogStream($id: ID!) {\n    step(id: $id) {\n      id\n      name\n      state\n      logStreamId\n    }\n  }\n": typeof types.StepLogStreamDocument,
     "\n  fragment LogLineFields on LogLine {\n    cursor\n    at\n    stream\n    text\n  }\n": typeof types.LogLineFieldsFragmentDoc,
-    "\n  subscription LogLines($streamId: ID!, $after: String, $tail: Int) {\n    logs(streamId: $streamId, after: $after, tail: $tail) {\n      ...LogLineFields\n    }\n  }\n": typeof types.LogLinesDocument,
+    "\n  subscription LogLines($streamId: ID!, $after: String, $tail: Int) {\n    logBatches(streamId: $streamId, after: $after, tail: $tail) {\n      lines {\n        ...LogLineFields\n      }\n    }\n  }\n": typeof types.LogLinesDocument,
     "\n  subscription FunctionLogLines($functionName: String!, $after: String, $tail: Int) {\n    functionLogs(functionName: $functionName, after: $after, tail: $tail) {\n      ...LogLineFields\n    }\n  }\n": typeof types.FunctionLogLinesDocument,
 };
 const documents: Documents = {
@@ -135,7 +135,7 @@ const documents: Documents = {
     "\n  query ConsoleSqlPreview($clusterId: ID!, $query: String!, $limit: Int) {\n    sqlPreview(clusterId: $clusterId, query: $query, limit: $limit) {\n      columns {\n        name\n        type\n      }\n      rows\n      truncated\n    }\n  }\n": types.ConsoleSqlPreviewDocument,
     "\n  query ConsoleStep($id: ID!) {\n    step(id: $id) {\n      id\n      name\n      kind\n      state\n      progress\n      clusterId\n      logStreamId\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": types.ConsoleStepDocument,
     "\n  subscription ConsoleStepUpdates($stepId: ID!) {\n    stepUpdates(stepId: $stepId) {\n      id\n      state\n      progress\n      exitCode\n      failureDetails {\n        message\n      }\n    }\n  }\n": types.ConsoleStepUpdatesDocument,
-    "\n  subscription ConsoleLogTail($streamId: ID!, $tail: Int) {\n    logs(streamId: $streamId, tail: $tail) {\n      cursor\n      at\n      stream\n      text\n    }\n  }\n": types.ConsoleLogTailDocument,
+    "\n  subscription ConsoleLogTail($streamId: ID!, $tail: Int) {\n    logBatches(streamId: $streamId, tail: $tail) {\n      lines {\n        cursor\n        at\n        stream\n        text\n      }\n    }\n  }\n": types.ConsoleLogTailDocument,
     "\n  query ConsoleOlderLines($id: ID!, $before: String) {\n    step(id: $id) {\n      logs(last: 100, before: $before) {\n        edges {\n          node {\n            cursor\n            at\n            stream\n            text\n          }\n        }\n        pageInfo {\n          hasPreviousPage\n        }\n      }\n    }\n  }\n": types.ConsoleOlderLinesDocument,
     "\n  mutation ConsoleCancel($input: CancelStepsInput!) {\n    cancelSteps(input: $input) {\n      results {\n        stepId\n        status\n        reason\n      }\n    }\n  }\n": types.ConsoleCancelDocument,
     "\n  query ConsoleTopics {\n    topics(first: 100) {\n      edges {\n        node {\n          id\n          name\n          createdAt\n          queueSubscriptions {\n            id\n          }\n          subscriptions {\n            id\n          }\n        }\n      }\n    }\n  }\n": types.ConsoleTopicsDocument,
@@ -188,7 +188,7 @@ const documents: Documents = {
     "\n  query StoredLines($id: ID!, $first: Int, $after: String, $last: Int) {\n    step(id: $id) {\n      logs(first: $first, after: $after, last: $last) {\n        edges {\n          node {\n            ...LogLineFields\n          }\n        }\n        pageInfo {\n          hasNextPage\n          endCursor\n        }\n      }\n    }\n  }\n": types.StoredLinesDocument,
     "\n  query StepLogStream($id: ID!) {\n    step(id: $id) {\n      id\n      name\n      state\n      logStreamId\n    }\n  }\n": types.StepLogStreamDocument,
     "\n  fragment LogLineFields on LogLine {\n    cursor\n    at\n    stream\n    text\n  }\n": types.LogLineFieldsFragmentDoc,
-    "\n  subscription LogLines($streamId: ID!, $after: String, $tail: Int) {\n    logs(streamId: $streamId, after: $after, tail: $tail) {\n      ...LogLineFields\n    }\n  }\n": types.LogLinesDocument,
+    "\n  subscription LogLines($streamId: ID!, $after: String, $tail: Int) {\n    logBatches(streamId: $streamId, after: $after, tail: $tail) {\n      lines {\n        ...LogLineFields\n      }\n    }\n  }\n": types.LogLinesDocument,
     "\n  subscription FunctionLogLines($functionName: String!, $after: String, $tail: Int) {\n    functionLogs(functionName: $functionName, after: $after, tail: $tail) {\n      ...LogLineFields\n    }\n  }\n": types.FunctionLogLinesDocument,
 };
 
@@ -337,7 +337,7 @@ export function graphql(source: "\n  subscription ConsoleStepUpdates($stepId: ID
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  subscription ConsoleLogTail($streamId: ID!, $tail: Int) {\n    logs(streamId: $streamId, tail: $tail) {\n      cursor\n      at\n      stream\n      text\n    }\n  }\n"): (typeof documents)["\n  subscription ConsoleLogTail($streamId: ID!, $tail: Int) {\n    logs(streamId: $streamId, tail: $tail) {\n      cursor\n      at\n      stream\n      text\n    }\n  }\n"];
+export function graphql(source: "\n  subscription ConsoleLogTail($streamId: ID!, $tail: Int) {\n    logBatches(streamId: $streamId, tail: $tail) {\n      lines {\n        cursor\n        at\n        stream\n        text\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription ConsoleLogTail($streamId: ID!, $tail: Int) {\n    logBatches(streamId: $streamId, tail: $tail) {\n      lines {\n        cursor\n        at\n        stream\n        text\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -549,7 +549,7 @@ export function graphql(source: "\n  fragment LogLineFields on LogLine {\n    cu
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  subscription LogLines($streamId: ID!, $after: String, $tail: Int) {\n    logs(streamId: $streamId, after: $after, tail: $tail) {\n      ...LogLineFields\n    }\n  }\n"): (typeof documents)["\n  subscription LogLines($streamId: ID!, $after: String, $tail: Int) {\n    logs(streamId: $streamId, after: $after, tail: $tail) {\n      ...LogLineFields\n    }\n  }\n"];
+export function graphql(source: "\n  subscription LogLines($streamId: ID!, $after: String, $tail: Int) {\n    logBatches(streamId: $streamId, after: $after, tail: $tail) {\n      lines {\n        ...LogLineFields\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription LogLines($streamId: ID!, $after: String, $tail: Int) {\n    logBatches(streamId: $streamId, after: $after, tail: $tail) {\n      lines {\n        ...LogLineFields\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

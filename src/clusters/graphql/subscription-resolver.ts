@@ -12,7 +12,7 @@ import type { EventService } from '../events.js';
 import type { StepService } from '../steps.js';
 import type { LogService } from '../../logs/service.js';
 import { toClusterEvent, toStep, type StepObject } from '../../clusters/graphql/mappers.js';
-import { LogLine, toLogLine } from '../../logs/graphql.js';
+import { LogLine, LogLineBatch, toLogLine } from '../../logs/graphql.js';
 
 type Data<A> = SubscribeResolverData<unknown, A, Context>;
 
@@ -67,12 +67,26 @@ async function stepUpdatesIterator({ args, context }: Data<{ stepId: string }>) 
   return prependIterator([current], updates);
 }
 
-async function logsIterator({ args, context }: Data<{ streamId: string; after?: string | null; tail?: number | null }>) {
+type LogArgs = Data<{ streamId: string; after?: string | null; tail?: number | null }>;
+
+async function requireLogStream({ args, context }: LogArgs): Promise<LogService> {
   authorize(context.principal, 'logs:GetLogEvents');
   const { logStreams } = context.resolvers.get(SubscriptionResolver);
   if (!(await logStreams.exists(args.streamId))) throw notFound('log stream', args.streamId, 'streamId');
-  return logStreams.subscribe(args.streamId, args.after, args.tail);
+  return logStreams;
 }
+
+async function logsIterator(data: LogArgs) {
+  const { streamId, after, tail } = data.args;
+  return (await requireLogStream(data)).subscribe(streamId, after, tail);
+}
+
+async function logBatchesIterator(data: LogArgs) {
+  const { streamId, after, tail } = data.args;
+  return (await requireLogStream(data)).subscribeBatches(streamId, after, tail);
+}
+
+const TAIL_DESCRIPTION = 'instead of `after`: the last `tail` stored lines (at most 1,000), then live';
 
 @Resolver()
 export class SubscriptionResolver {
@@ -114,9 +128,22 @@ export class SubscriptionResolver {
     @Root() line: LogLineRow,
     @Arg('streamId', () => ID) _streamId: string,
     @Arg('after', () => String, { nullable: true }) _after?: string,
-    @Arg('tail', () => Int, { nullable: true, description: 'instead of `after`: the last `tail` stored lines (at most 1,000), then live' })
-    _tail?: number,
+    @Arg('tail', () => Int, { nullable: true, description: TAIL_DESCRIPTION }) _tail?: number,
   ): LogLine {
     return toLogLine(line);
+  }
+
+  @Subscription(() => LogLineBatch, {
+    subscribe: logBatchesIterator,
+    description:
+      'The lines of `logs`, in batches: each message carries every line written since the last one this subscriber was sent, so a subscriber whose connection is behind receives several lines per message',
+  })
+  logBatches(
+    @Root() lines: readonly LogLineRow[],
+    @Arg('streamId', () => ID) _streamId: string,
+    @Arg('after', () => String, { nullable: true }) _after?: string,
+    @Arg('tail', () => Int, { nullable: true, description: TAIL_DESCRIPTION }) _tail?: number,
+  ): LogLineBatch {
+    return { lines: lines.map(toLogLine) };
   }
 }

@@ -27,6 +27,12 @@ class Tail<T> {
   private fetching: Promise<void> | null = null;
   private dirty = false;
   private wakers = new Set<() => void>();
+  /**
+   * The batches handed out since `fetched` last moved, by the cursor they follow: subscribers at the
+   * same cursor get the same array, so a subscription's result is executed once for all of them
+   * (subscription-execution.ts keys its cache on the event object).
+   */
+  private batches = new Map<number, readonly T[]>();
 
   constructor(
     readonly key: string,
@@ -41,11 +47,16 @@ class Tail<T> {
     this.ready.catch(() => {});
   }
 
-  /** items after cursor from memory, or null when the cursor is older than the buffer */
-  itemsAfter(cursor: number): T[] | null {
+  /** items after cursor from memory (at most a page), or null when the cursor is older than the buffer */
+  itemsAfter(cursor: number): readonly T[] | null {
     if (cursor < this.bufStart) return null;
     if (cursor >= this.fetched) return [];
-    return this.buffer.slice(cursor - this.bufStart, cursor - this.bufStart + PAGE);
+    let batch = this.batches.get(cursor);
+    if (!batch) {
+      batch = this.buffer.slice(cursor - this.bufStart, cursor - this.bufStart + PAGE);
+      this.batches.set(cursor, batch);
+    }
+    return batch;
   }
 
   /** Called on a notification (seq known) or a catch-up poll (seq undefined). */
@@ -72,6 +83,7 @@ class Tail<T> {
         if (items.length === 0) break;
         this.buffer.push(...items);
         this.fetched = this.source.seqOf(items[items.length - 1]!);
+        this.batches.clear();
         if (this.buffer.length > BUFFER_LIMIT) {
           const drop = this.buffer.length - BUFFER_LIMIT;
           this.buffer.splice(0, drop);
@@ -137,8 +149,18 @@ export class LiveFeed<T> {
     return this.source.head(key);
   }
 
-  /** Items of key after `after` (stored ones first, then live), until the iterator is returned. */
+  /** Items of key after `after` (stored ones first, then live), one at a time, until the iterator is returned. */
   subscribe(key: string, after: number): AsyncIterableIterator<T> {
+    return flattenIterator(this.subscribeBatches(key, after));
+  }
+
+  /**
+   * Items of key after `after` in batches: each batch is every item there is after the last one
+   * taken (at most a page), so a subscriber that takes its next batch late (its socket is behind,
+   * or the server is busy) gets several items at once, in order, none twice. Until the iterator is
+   * returned.
+   */
+  subscribeBatches(key: string, after: number): AsyncIterableIterator<readonly T[]> {
     let tail = this.tails.get(key);
     if (!tail) {
       const created = new Tail(key, this.source, this.log);
@@ -152,7 +174,6 @@ export class LiveFeed<T> {
     t.subscribers++;
     let cursor = after;
     let closed = false;
-    let pending: T[] = [];
     let cancelWait: (() => void) | null = null;
     const release = () => {
       if (closed) return;
@@ -161,8 +182,8 @@ export class LiveFeed<T> {
       if (--t.subscribers === 0 && this.tails.get(key) === t) this.tails.delete(key);
     };
     const source = this.source;
-    const iterator: AsyncIterableIterator<T> = {
-      async next(): Promise<IteratorResult<T>> {
+    const iterator: AsyncIterableIterator<readonly T[]> = {
+      async next(): Promise<IteratorResult<readonly T[]>> {
         try {
           return await pull();
         } catch (err) {
@@ -170,11 +191,11 @@ export class LiveFeed<T> {
           throw err;
         }
       },
-      async return(): Promise<IteratorResult<T>> {
+      async return(): Promise<IteratorResult<readonly T[]>> {
         release();
         return { value: undefined, done: true };
       },
-      async throw(err?: unknown): Promise<IteratorResult<T>> {
+      async throw(err?: unknown): Promise<IteratorResult<readonly T[]>> {
         release();
         throw err;
       },
@@ -182,17 +203,13 @@ export class LiveFeed<T> {
         return this;
       },
     };
-    const pull = async (): Promise<IteratorResult<T>> => {
+    const pull = async (): Promise<IteratorResult<readonly T[]>> => {
       await t.ready;
       while (!closed) {
-        if (pending.length === 0) {
-          const fromMemory = t.itemsAfter(cursor);
-          pending = fromMemory ?? (await source.fetch(key, cursor, PAGE));
-        }
-        const item = pending.shift();
-        if (item !== undefined) {
-          cursor = source.seqOf(item);
-          return { value: item, done: false };
+        const batch = t.itemsAfter(cursor) ?? (await source.fetch(key, cursor, PAGE));
+        if (batch.length > 0) {
+          cursor = source.seqOf(batch[batch.length - 1]!);
+          return { value: batch, done: false };
         }
         const wait = t.waitForMore();
         cancelWait = wait.cancel;
@@ -205,6 +222,36 @@ export class LiveFeed<T> {
     };
     return iterator;
   }
+}
+
+/** The items of an iterator of batches one by one, passing return() through. */
+function flattenIterator<T>(batches: AsyncIterableIterator<readonly T[]>): AsyncIterableIterator<T> {
+  let batch: readonly T[] = [];
+  let at = 0;
+  return {
+    async next(): Promise<IteratorResult<T>> {
+      while (at >= batch.length) {
+        const r = await batches.next();
+        if (r.done) return { value: undefined, done: true };
+        batch = r.value;
+        at = 0;
+      }
+      return { value: batch[at++]!, done: false };
+    },
+    async return(): Promise<IteratorResult<T>> {
+      batch = [];
+      await batches.return?.();
+      return { value: undefined, done: true };
+    },
+    async throw(err?: unknown): Promise<IteratorResult<T>> {
+      batch = [];
+      await batches.return?.();
+      throw err;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
 /** Maps and filters an iterator, passing return() through; `stop` ends it after yielding an item. */
