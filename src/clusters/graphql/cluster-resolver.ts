@@ -1,5 +1,5 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { pageSize, parseSeqCursor } from '../../platform/paging.js';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import {
   ClusterFilter,
   CreateClusterInput,
@@ -14,7 +14,8 @@ import type { Context } from '../../platform/graphql/context.js';
 import { toCluster, toStep, type ClusterObject } from '../../clusters/graphql/mappers.js';
 import { connection } from '../../platform/graphql/connection.js';
 import type { ClusterService } from '../clusters.js';
-import type { ClusterLoaders } from '../loaders.js';
+import { primeNested, stepPageKey, type ClusterLoaders } from '../loaders.js';
+import { nestedSelection, stepPageRead } from './look-ahead.js';
 
 @Resolver(() => Cluster)
 export class ClusterResolver {
@@ -25,21 +26,30 @@ export class ClusterResolver {
 
   @Authorized('clusters:DescribeCluster')
   @Query(() => Cluster, { nullable: true })
-  async cluster(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<ClusterObject | null> {
-    const row = await this.loaders(ctx).cluster.load(id);
-    return row ? toCluster(row) : null;
+  async cluster(@Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<ClusterObject | null> {
+    const loaders = this.loaders(ctx);
+    // the cluster and the nested lists selected under it: one statement (shared with other requests')
+    const nested = nestedSelection(info);
+    const tree = await loaders.clusterTree.load({ id, nested });
+    if (!tree) return null;
+    primeNested(loaders, tree, nested);
+    return toCluster(tree);
   }
 
   @Authorized('clusters:ListClusters')
   @Query(() => ClusterConnection, { description: 'Newest first' })
   async clusters(
     @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('filter', () => ClusterFilter, { nullable: true }) filter?: ClusterFilter,
   ) {
-    const page = await this.service.list(first, after, filter);
-    for (const row of page.nodes) this.loaders(ctx).cluster.prime(row.id, row);
+    const loaders = this.loaders(ctx);
+    // the page and the nested lists selected under its nodes: one statement (shared with other requests')
+    const nested = nestedSelection(info, ['edges', 'node']);
+    const page = await this.service.list(first, after, filter, nested);
+    for (const tree of page.nodes) primeNested(loaders, tree, nested);
     return connection(page, toCluster, Boolean(after));
   }
 
@@ -91,9 +101,9 @@ export class ClusterResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
-    const limit = pageSize(first);
-    const before = after ? parseSeqCursor(after) : null;
-    const rows = await this.loaders(ctx).stepPage.load(`${cluster.id}|${limit + 1}|${before ?? ''}`);
+    const read = stepPageRead(first, after);
+    const rows = await this.loaders(ctx).stepPage.load(stepPageKey(cluster.id, read));
+    const limit = read.limit - 1;
     const page = {
       nodes: rows.slice(0, limit),
       hasNextPage: rows.length > limit,
