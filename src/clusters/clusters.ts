@@ -204,7 +204,11 @@ export class ClusterService {
       ids: filter?.ids ?? null,
       nested,
     });
-    return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (c) => encodeTimeIdCursor(c.createdAt, c.id) };
+    return {
+      nodes: rows.slice(0, limit),
+      hasNextPage: rows.length > limit,
+      cursorOf: (c) => encodeTimeIdCursor(c.row.createdAt, c.row.id),
+    };
   }
 
   /**

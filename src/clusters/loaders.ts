@@ -8,7 +8,7 @@ import type { UsageService } from './usage.js';
 import { sparkStatus, type SparkStatus } from './spark/status.js';
 import { createScalingLoaders } from './scaling/loaders.js';
 import type { ClusterRow, InstanceGroupRow, InstanceRow, StepRow } from './tables.js';
-import type { ClusterTree, NestedShape } from './queries/nested.js';
+import type { ClusterTree, NestedShape, StepPage } from './queries/nested.js';
 
 function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -42,7 +42,7 @@ export function createSharedClusterReads(sql: Sql) {
       await Promise.all(
         [...byShape.values()].map(async (members) => {
           const ids = members.map((i) => keys[i]!.id);
-          const read = new Map((await clustersQ.clusterTreesByIds(sql, ids, keys[members[0]!]!.nested)).map((r) => [r.id, r]));
+          const read = new Map((await clustersQ.clusterTreesByIds(sql, ids, keys[members[0]!]!.nested)).map((t) => [t.row.id, t]));
           for (const i of members) trees[i] = read.get(keys[i]!.id);
         }),
       );
@@ -133,18 +133,6 @@ export function createClusterLoaders(shared: SharedClusterReads, scaling: Scalin
 export type ClusterLoaders = ReturnType<typeof createClusterLoaders>;
 
 /** The stepPage loaders' key: a cluster's `limit` steps before `beforePosition` (null: from the newest). */
-export function stepPageKey(clusterId: string, page: NonNullable<NestedShape['steps']>): string {
+export function stepPageKey(clusterId: string, page: StepPage): string {
   return `${clusterId}|${page.limit}|${page.beforePosition ?? ''}`;
-}
-
-/**
- * Gives the request's loaders a cluster and the nested lists read with it, so that the field
- * resolvers of those lists (and what they compute) answer from them without reading again.
- */
-export function primeNested(loaders: ClusterLoaders, tree: ClusterTree, shape: NestedShape | null): void {
-  loaders.cluster.prime(tree.id, tree);
-  const { groups, instances, steps } = tree.nested;
-  if (groups) loaders.groupsByCluster.prime(tree.id, groups);
-  if (instances) loaders.instancesByCluster.prime(tree.id, instances);
-  if (steps && shape?.steps) loaders.stepPage.prime(stepPageKey(tree.id, shape.steps), steps);
 }

@@ -67,6 +67,8 @@ describe('nested reads', () => {
     for (const { read } of [small, large]) {
       expect(read, read.join('\n')).toHaveLength(1);
       expect(read[0]).toMatch(/from instance_groups\b[\s\S]*from instances\b[\s\S]*from steps\b[\s\S]*from clusters\b/);
+      // only the columns shown: a step's spec or a node's credential hash is not read for them
+      expect(read[0]).not.toMatch(/\bspec\b|token_hash|host_labels/);
     }
     for (const { node } of large.data.clusters.edges) {
       expect(node.instanceGroups.map((g: any) => g.role)).toEqual(['MASTER', 'CORE']);
@@ -86,7 +88,8 @@ describe('nested reads', () => {
   });
 
   it('answer exactly as the nested fields read on their own (fragments, variables, a second page of steps)', async () => {
-    const FULL = `fragment Full on Cluster { id name state stateChangeReason { code message } createdAt readyAt endedAt
+    // computed fields (stateChangeReason, command, failureDetails) read whole rows; plain columns only what is shown
+    const COMPUTED = `fragment Full on Cluster { id name state stateChangeReason { code message } createdAt readyAt endedAt
       instanceGroups { id role instanceType state requestedCount hostLabels createdAt }
       ... on Cluster { instances { id groupId clusterId role instanceType state pid host lastHeartbeatAt createdAt readyAt endedAt
         stateChangeReason { code message } } }
@@ -94,25 +97,38 @@ describe('nested reads', () => {
         instanceId logStreamId result createdAt startedAt endedAt command { args env } failureDetails { reason message logFile } } }
         pageInfo { hasNextPage hasPreviousPage } }
       newest: steps(first: 1) { edges { node { name } } pageInfo { hasNextPage } } }`;
+    const PLAIN = `fragment Full on Cluster { id __typename instanceGroups { role hostLabels createdAt }
+      instances { __typename state lastHeartbeatAt endedAt } more: instances { pid host }
+      steps(first: $first, after: $after) { edges { cursor node { name exitCode result startedAt } } pageInfo { hasNextPage } }
+      newest: steps(first: 1) { edges { node { name } } } }`;
     const { clusters } = await server.data(
       `{ clusters(first: 1) { edges { node { id steps(first: 1) { edges { cursor node { id } } } } } } }`,
     );
     const { id, steps } = clusters.edges[0].node;
     const vars = { id, first: 1, after: steps.edges[0].cursor, step: steps.edges[0].node.id };
-    // a root cluster reads its nested lists with itself; a step's cluster through each field's own read
-    const [byId, byPage, throughStep] = await Promise.all([
-      server.data(`query($id: ID!, $first: Int, $after: String) { cluster(id: $id) { ...Full } } ${FULL}`, vars),
-      server.data(
-        `query($id: ID!, $first: Int, $after: String) { clusters(first: 1, filter: { ids: [$id] }) { edges { node { ...Full } } } } ${FULL}`,
-        vars,
-      ),
-      server.data(`query($step: ID!, $first: Int, $after: String) { step(id: $step) { cluster { ...Full } } } ${FULL}`, vars),
-    ]);
-    expect(byId.cluster.steps.edges.map((e: any) => e.node.name)).toEqual(['a']);
-    expect(byId.cluster.newest.edges.map((e: any) => e.node.name)).toEqual(['b']);
-    expect(byId.cluster.instances[0].createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    expect(byId.cluster).toEqual(throughStep.step.cluster);
-    expect(byPage.clusters.edges[0].node).toEqual(throughStep.step.cluster);
+    for (const FULL of [COMPUTED, PLAIN]) {
+      // a root cluster reads its nested lists with itself; a step's cluster through each field's own read
+      const [byId, byPage, throughStep, both] = await Promise.all([
+        server.data(`query($id: ID!, $first: Int, $after: String) { cluster(id: $id) { ...Full } } ${FULL}`, vars),
+        server.data(
+          `query($id: ID!, $first: Int, $after: String) { clusters(first: 1, filter: { ids: [$id] }) { edges { node { ...Full } } } } ${FULL}`,
+          vars,
+        ),
+        server.data(`query($step: ID!, $first: Int, $after: String) { step(id: $step) { cluster { ...Full } } } ${FULL}`, vars),
+        // the rows read for one selection never answer another one in the same request
+        server.data(
+          `query($id: ID!, $step: ID!, $first: Int, $after: String) { cluster(id: $id) { instances { id } steps(first: $first, after: $after) { edges { node { id } } } }
+            step(id: $step) { cluster { ...Full } } } ${FULL}`,
+          vars,
+        ),
+      ]);
+      expect(byId.cluster.steps.edges.map((e: any) => e.node.name)).toEqual(['a']);
+      expect(byId.cluster.newest.edges.map((e: any) => e.node.name)).toEqual(['b']);
+      expect(byId.cluster.instanceGroups[0].createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(byId.cluster).toEqual(throughStep.step.cluster);
+      expect(byPage.clusters.edges[0].node).toEqual(throughStep.step.cluster);
+      expect(both.step.cluster).toEqual(throughStep.step.cluster);
+    }
   });
 
   it('a bad page argument of nested steps is the same coded error', async () => {

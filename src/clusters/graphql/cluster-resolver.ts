@@ -14,7 +14,8 @@ import type { Context } from '../../platform/graphql/context.js';
 import { toCluster, toStep, type ClusterObject } from '../../clusters/graphql/mappers.js';
 import { connection } from '../../platform/graphql/connection.js';
 import type { ClusterService } from '../clusters.js';
-import { primeNested, stepPageKey, type ClusterLoaders } from '../loaders.js';
+import { stepPageKey, type ClusterLoaders } from '../loaders.js';
+import { nestedStepPage } from '../queries/nested.js';
 import { nestedSelection, stepPageRead } from './look-ahead.js';
 
 @Resolver(() => Cluster)
@@ -32,8 +33,8 @@ export class ClusterResolver {
     const nested = nestedSelection(info);
     const tree = await loaders.clusterTree.load({ id, nested });
     if (!tree) return null;
-    primeNested(loaders, tree, nested);
-    return toCluster(tree);
+    loaders.cluster.prime(id, tree.row);
+    return toCluster(tree.row, tree.nested);
   }
 
   @Authorized('clusters:ListClusters')
@@ -49,8 +50,8 @@ export class ClusterResolver {
     // the page and the nested lists selected under its nodes: one statement (shared with other requests')
     const nested = nestedSelection(info, ['edges', 'node']);
     const page = await this.service.list(first, after, filter, nested);
-    for (const tree of page.nodes) primeNested(loaders, tree, nested);
-    return connection(page, toCluster, Boolean(after));
+    for (const { row } of page.nodes) loaders.cluster.prime(row.id, row);
+    return connection(page, (tree) => toCluster(tree.row, tree.nested), Boolean(after));
   }
 
   @Authorized('clusters:CreateCluster')
@@ -63,13 +64,13 @@ export class ClusterResolver {
   @Authorized('clusters:TerminateClusters')
   @Mutation(() => TerminateClustersPayload, { description: 'All or nothing; terminating an ended cluster is a no-op' })
   async terminateClusters(@Arg('input', () => TerminateClustersInput) input: TerminateClustersInput) {
-    return { clusters: (await this.service.terminate(input.ids)).map(toCluster) };
+    return { clusters: (await this.service.terminate(input.ids)).map((row) => toCluster(row)) };
   }
 
   @Authorized('clusters:SetTerminationProtection')
   @Mutation(() => SetTerminationProtectionPayload)
   async setTerminationProtection(@Arg('input', () => SetTerminationProtectionInput) input: SetTerminationProtectionInput) {
-    return { clusters: (await this.service.setTerminationProtection(input.ids, input.terminationProtected)).map(toCluster) };
+    return { clusters: (await this.service.setTerminationProtection(input.ids, input.terminationProtected)).map((row) => toCluster(row)) };
   }
 
   @Authorized('clusters:ModifyInstanceGroup')
@@ -86,12 +87,12 @@ export class ClusterResolver {
 
   @FieldResolver(() => [InstanceGroup])
   instanceGroups(@Root() cluster: ClusterObject, @Ctx() ctx: Context) {
-    return this.loaders(ctx).groupsByCluster.load(cluster.id);
+    return cluster.nested?.groups ?? this.loaders(ctx).groupsByCluster.load(cluster.id);
   }
 
   @FieldResolver(() => [Instance])
   instances(@Root() cluster: ClusterObject, @Ctx() ctx: Context) {
-    return this.loaders(ctx).instancesByCluster.load(cluster.id);
+    return cluster.nested?.instances ?? this.loaders(ctx).instancesByCluster.load(cluster.id);
   }
 
   @FieldResolver(() => StepConnection, { description: 'Newest first, as EMR ListSteps' })
@@ -102,7 +103,7 @@ export class ClusterResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
     const read = stepPageRead(first, after);
-    const rows = await this.loaders(ctx).stepPage.load(stepPageKey(cluster.id, read));
+    const rows = nestedStepPage(cluster.nested, read) ?? (await this.loaders(ctx).stepPage.load(stepPageKey(cluster.id, read)));
     const limit = read.limit - 1;
     const page = {
       nodes: rows.slice(0, limit),

@@ -45,7 +45,7 @@ export async function clustersByIds(db: Db, ids: readonly string[]): Promise<Clu
 export async function clusterTreesByIds(db: Db, ids: readonly string[], shape: NestedShape | null): Promise<ClusterTree[]> {
   const rows = await db<(ClusterRow & NestedColumns)[]>`
     select c.* ${nestedColumns(db, shape)} from clusters c where c.id = any(${db.array(ids as string[])})`;
-  return rows.map(withNested);
+  return rows.map((read) => withNested(read, shape));
 }
 
 /** Locks the cluster row for the rest of the transaction: every change to a cluster's resources
@@ -115,10 +115,7 @@ export async function listClusterPages(
     ) c
     order by p.n, c.created_at desc, c.id desc`;
   const pages: ClusterTree[][] = afters.map(() => []);
-  for (const read of rows) {
-    const { pageIndex, ...tree } = withNested(read);
-    pages[pageIndex]!.push(tree);
-  }
+  for (const { pageIndex, ...read } of rows) pages[pageIndex]!.push(withNested(read, q.nested));
   return pages;
 }
 
