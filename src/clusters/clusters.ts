@@ -187,6 +187,7 @@ export class ClusterService {
     return cluster;
   }
 
+  /** `nested`: the lists read with each cluster of the page, by the statement reading the page */
   async list(
     first: number | null | undefined,
     after: string | null | undefined,

@@ -120,7 +120,7 @@ export function createClusterLoaders(shared: SharedClusterReads, scaling: Scalin
     step: perRequestOver(shared.step),
     /** key: stepPageKey */
     stepPage: perRequestOver(shared.stepPage),
-    /** shared: a request asks for each of its root clusters once */
+    /** a root cluster with the nested lists its selection shows (no cache: those rows answer that selection only) */
     clusterTree: shared.clusterTree,
     /** each SPARK cluster's master asked once per request, all of a page's at the same time */
     sparkStatus: new DataLoader<ClusterRow, SparkStatus | null, string>((rows) => Promise.all(rows.map((row) => sparkStatus(row))), {
