@@ -467,8 +467,8 @@ async function figure2(api: Api) {
     figure: '2. SQL statements per nested request',
     value: `first:50 -> ${fifty.min}`,
     baseline: `first:5 -> ${five.min}`,
-    target: 'equal for 5 and 50',
-    verdict: five.min === fifty.min ? 'PASS' : 'MISS',
+    target: 'one for 5 and for 50 (the page and its nested lists)',
+    verdict: five.min === 1 && fifty.min === 1 ? 'PASS' : 'MISS',
   });
 }
 

@@ -1,5 +1,6 @@
 import type { Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries/clusters.js';
+import type { ClusterTree, NestedShape } from './queries/nested.js';
 import { appendEvent } from './queries/events.js';
 import { insertInstance } from './queries/instances.js';
 import type { ClusterRow, ClusterState, InstanceGroupRow, InstanceRole } from './tables.js';
@@ -89,7 +90,7 @@ export class ClusterService {
     /** the least auto-termination idle timeout a cluster may ask for (EMR's is 60 s) */
     private readonly minIdleTimeoutSeconds: number,
     /** a page of the listing (batched with other requests' pages: loaders.ts) */
-    private readonly readPage: (query: q.ClusterPageQuery) => Promise<ClusterRow[]>,
+    private readonly readPage: (query: q.ClusterPageQuery) => Promise<ClusterTree[]>,
   ) {}
 
   /** `creator`: who asks; the cluster's own S3 credential gets the object actions it holds, no more. */
@@ -186,11 +187,13 @@ export class ClusterService {
     return cluster;
   }
 
+  /** `nested`: the lists read with each cluster of the page, by the statement reading the page */
   async list(
     first: number | null | undefined,
     after: string | null | undefined,
     filter: ClusterFilter | null | undefined,
-  ): Promise<Page<ClusterRow>> {
+    nested: NestedShape | null = null,
+  ): Promise<Page<ClusterTree>> {
     const limit = pageSize(first);
     if (filter?.nameContains && filter.nameContains.length > Limits.nameLength) throw badInput('filter.nameContains', 'is too long');
     if (filter?.ids) requireList(filter.ids, 'filter.ids', 0, Limits.pageSize);
@@ -200,8 +203,13 @@ export class ClusterService {
       states: filter?.states?.length ? filter.states : null,
       nameContains: filter?.nameContains || null,
       ids: filter?.ids ?? null,
+      nested,
     });
-    return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (c) => encodeTimeIdCursor(c.createdAt, c.id) };
+    return {
+      nodes: rows.slice(0, limit),
+      hasNextPage: rows.length > limit,
+      cursorOf: (c) => encodeTimeIdCursor(c.row.createdAt, c.row.id),
+    };
   }
 
   /**

@@ -8,6 +8,7 @@ import type { UsageService } from './usage.js';
 import { sparkStatus, type SparkStatus } from './spark/status.js';
 import { createScalingLoaders } from './scaling/loaders.js';
 import type { ClusterRow, InstanceGroupRow, InstanceRow, StepRow } from './tables.js';
+import type { ClusterTree, NestedShape, StepPage } from './queries/nested.js';
 
 function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
@@ -34,13 +35,26 @@ export function createSharedClusterReads(sql: Sql) {
       const rows = new Map((await clustersQ.clustersByIds(sql, ids)).map((r) => [r.id, r]));
       return ids.map((id) => rows.get(id));
     }, turn),
-    /** one statement per listing shape (filter and size) for all the cursors asked meanwhile */
-    clusterPage: new DataLoader<clustersQ.ClusterPageQuery, ClusterRow[]>(async (queries) => {
+    /** one statement per nested shape for all the clusters asked meanwhile, each with its nested lists */
+    clusterTree: new DataLoader<{ id: string; nested: NestedShape | null }, ClusterTree | undefined>(async (keys) => {
+      const byShape = groupBy([...keys.keys()], (i) => JSON.stringify(keys[i]!.nested));
+      const trees: (ClusterTree | undefined)[] = [];
+      await Promise.all(
+        [...byShape.values()].map(async (members) => {
+          const ids = members.map((i) => keys[i]!.id);
+          const read = new Map((await clustersQ.clusterTreesByIds(sql, ids, keys[members[0]!]!.nested)).map((t) => [t.row.id, t]));
+          for (const i of members) trees[i] = read.get(keys[i]!.id);
+        }),
+      );
+      return trees;
+    }, turn),
+    /** one statement per listing shape (filter, size and nested lists) for all the cursors asked meanwhile */
+    clusterPage: new DataLoader<clustersQ.ClusterPageQuery, ClusterTree[]>(async (queries) => {
       const byShape = groupBy([...queries.keys()], (i) => {
         const { after: _, ...shape } = queries[i]!;
         return JSON.stringify(shape);
       });
-      const pages: ClusterRow[][] = [];
+      const pages: ClusterTree[][] = [];
       await Promise.all(
         [...byShape.values()].map(async (members) => {
           const { after: _, ...shape } = queries[members[0]!]!;
@@ -66,7 +80,7 @@ export function createSharedClusterReads(sql: Sql) {
       const rows = new Map((await stepsQ.stepsByIds(sql, ids)).map((r) => [r.id, r]));
       return ids.map((id) => rows.get(id));
     }, turn),
-    /** key: `${clusterId}|${limit}|${beforePosition}`; one query per distinct (limit, before) */
+    /** key: stepPageKey; one query per distinct (limit, before) */
     stepPage: new DataLoader<string, StepRow[]>(async (keys) => {
       const byArgs = groupBy([...new Set(keys)], (k) => k.slice(k.indexOf('|') + 1));
       const results = new Map<string, StepRow[]>();
@@ -104,8 +118,10 @@ export function createClusterLoaders(shared: SharedClusterReads, scaling: Scalin
     groupsByCluster: perRequestOver(shared.groupsByCluster),
     instancesByCluster: perRequestOver(shared.instancesByCluster),
     step: perRequestOver(shared.step),
-    /** key: `${clusterId}|${limit}|${beforePosition}` */
+    /** key: stepPageKey */
     stepPage: perRequestOver(shared.stepPage),
+    /** a root cluster with the nested lists its selection shows (no cache: those rows answer that selection only) */
+    clusterTree: shared.clusterTree,
     /** each SPARK cluster's master asked once per request, all of a page's at the same time */
     sparkStatus: new DataLoader<ClusterRow, SparkStatus | null, string>((rows) => Promise.all(rows.map((row) => sparkStatus(row))), {
       cacheKeyFn: (row) => row.id,
@@ -115,3 +131,8 @@ export function createClusterLoaders(shared: SharedClusterReads, scaling: Scalin
 }
 
 export type ClusterLoaders = ReturnType<typeof createClusterLoaders>;
+
+/** The stepPage loaders' key: a cluster's `limit` steps before `beforePosition` (null: from the newest). */
+export function stepPageKey(clusterId: string, page: StepPage): string {
+  return `${clusterId}|${page.limit}|${page.beforePosition ?? ''}`;
+}

@@ -58,19 +58,82 @@ async function statementsFor(query: string): Promise<{ read: string[]; data: any
 }
 
 describe('nested reads', () => {
-  it('cost the same number of SQL statements for 2 clusters as for 6 (one per nested field)', async () => {
+  it('cost one SQL statement for the page and its nested lists, for 2 clusters as for 6', async () => {
     const small = await statementsFor(NESTED(2));
     const large = await statementsFor(NESTED(6));
     expect(small.data.clusters.edges).toHaveLength(2);
     expect(large.data.clusters.edges).toHaveLength(6);
-    // one statement per nested field (clusters, groups, instances, steps), whatever the number of clusters
-    expect(small.read, small.read.join('\n')).toHaveLength(4);
-    expect(large.read, large.read.join('\n')).toHaveLength(4);
+    // the clusters, their groups, instances and steps: one statement, whatever the number of clusters
+    for (const { read } of [small, large]) {
+      expect(read, read.join('\n')).toHaveLength(1);
+      expect(read[0]).toMatch(/from instance_groups\b[\s\S]*from instances\b[\s\S]*from steps\b[\s\S]*from clusters\b/);
+      // only the columns shown: a step's spec or a node's credential hash is not read for them
+      expect(read[0]).not.toMatch(/\bspec\b|token_hash|host_labels/);
+    }
     for (const { node } of large.data.clusters.edges) {
       expect(node.instanceGroups.map((g: any) => g.role)).toEqual(['MASTER', 'CORE']);
       expect(node.instances).toHaveLength(2);
       expect(node.steps.edges.map((e: any) => e.node.name)).toEqual(['b', 'a']); // newest first
     }
+  });
+
+  it('cost one SQL statement for a cluster by id and its nested lists', async () => {
+    const { clusters } = await server.data(`{ clusters(first: 1) { edges { node { id } } } }`);
+    const { read, data } = await statementsFor(
+      `{ cluster(id: "${clusters.edges[0].node.id}") { id instanceGroups { id } instances { id } steps(first: 1) { edges { node { id } } } } }`,
+    );
+    expect(read, read.join('\n')).toHaveLength(1);
+    expect(data.cluster.instanceGroups).toHaveLength(2);
+    expect(data.cluster.steps.edges).toHaveLength(1);
+  });
+
+  it('answer exactly as the nested fields read on their own (fragments, variables, a second page of steps)', async () => {
+    // computed fields (stateChangeReason, command, failureDetails) read whole rows; plain columns only what is shown
+    const COMPUTED = `fragment Full on Cluster { id name state stateChangeReason { code message } createdAt readyAt endedAt
+      instanceGroups { id role instanceType state requestedCount hostLabels createdAt }
+      ... on Cluster { instances { id groupId clusterId role instanceType state pid host lastHeartbeatAt createdAt readyAt endedAt
+        stateChangeReason { code message } } }
+      steps(first: $first, after: $after) { edges { cursor node { id clusterId name kind state actionOnFailure progress exitCode pid
+        instanceId logStreamId result createdAt startedAt endedAt command { args env } failureDetails { reason message logFile } } }
+        pageInfo { hasNextPage hasPreviousPage } }
+      newest: steps(first: 1) { edges { node { name } } pageInfo { hasNextPage } } }`;
+    const PLAIN = `fragment Full on Cluster { id __typename instanceGroups { role hostLabels createdAt }
+      instances { __typename state lastHeartbeatAt endedAt } more: instances { pid host }
+      steps(first: $first, after: $after) { edges { cursor node { name exitCode result startedAt } } pageInfo { hasNextPage } }
+      newest: steps(first: 1) { edges { node { name } } } }`;
+    const { clusters } = await server.data(
+      `{ clusters(first: 1) { edges { node { id steps(first: 1) { edges { cursor node { id } } } } } } }`,
+    );
+    const { id, steps } = clusters.edges[0].node;
+    const vars = { id, first: 1, after: steps.edges[0].cursor, step: steps.edges[0].node.id };
+    for (const FULL of [COMPUTED, PLAIN]) {
+      // a root cluster reads its nested lists with itself; a step's cluster through each field's own read
+      const [byId, byPage, throughStep, both] = await Promise.all([
+        server.data(`query($id: ID!, $first: Int, $after: String) { cluster(id: $id) { ...Full } } ${FULL}`, vars),
+        server.data(
+          `query($id: ID!, $first: Int, $after: String) { clusters(first: 1, filter: { ids: [$id] }) { edges { node { ...Full } } } } ${FULL}`,
+          vars,
+        ),
+        server.data(`query($step: ID!, $first: Int, $after: String) { step(id: $step) { cluster { ...Full } } } ${FULL}`, vars),
+        // the rows read for one selection never answer another one in the same request
+        server.data(
+          `query($id: ID!, $step: ID!, $first: Int, $after: String) { cluster(id: $id) { instances { id } steps(first: $first, after: $after) { edges { node { id } } } }
+            step(id: $step) { cluster { ...Full } } } ${FULL}`,
+          vars,
+        ),
+      ]);
+      expect(byId.cluster.steps.edges.map((e: any) => e.node.name)).toEqual(['a']);
+      expect(byId.cluster.newest.edges.map((e: any) => e.node.name)).toEqual(['b']);
+      expect(byId.cluster.instanceGroups[0].createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(byId.cluster).toEqual(throughStep.step.cluster);
+      expect(byPage.clusters.edges[0].node).toEqual(throughStep.step.cluster);
+      expect(both.step.cluster).toEqual(throughStep.step.cluster);
+    }
+  });
+
+  it('a bad page argument of nested steps is the same coded error', async () => {
+    const res = await server.gql(`{ clusters(first: 1) { edges { node { id steps(after: "not-a-cursor") { edges { cursor } } } } } }`);
+    expectError(res, 'BAD_USER_INPUT', 'after');
   });
 });
 

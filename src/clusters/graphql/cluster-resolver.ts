@@ -1,5 +1,5 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { pageSize, parseSeqCursor } from '../../platform/paging.js';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import {
   ClusterFilter,
   CreateClusterInput,
@@ -14,7 +14,9 @@ import type { Context } from '../../platform/graphql/context.js';
 import { toCluster, toStep, type ClusterObject } from '../../clusters/graphql/mappers.js';
 import { connection } from '../../platform/graphql/connection.js';
 import type { ClusterService } from '../clusters.js';
-import type { ClusterLoaders } from '../loaders.js';
+import { stepPageKey, type ClusterLoaders } from '../loaders.js';
+import { nestedStepPage } from '../queries/nested.js';
+import { nestedSelection, stepPageRead } from './look-ahead.js';
 
 @Resolver(() => Cluster)
 export class ClusterResolver {
@@ -25,22 +27,31 @@ export class ClusterResolver {
 
   @Authorized('clusters:DescribeCluster')
   @Query(() => Cluster, { nullable: true })
-  async cluster(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<ClusterObject | null> {
-    const row = await this.loaders(ctx).cluster.load(id);
-    return row ? toCluster(row) : null;
+  async cluster(@Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<ClusterObject | null> {
+    const loaders = this.loaders(ctx);
+    // the cluster and the nested lists selected under it: one statement (shared with other requests')
+    const nested = nestedSelection(info);
+    const tree = await loaders.clusterTree.load({ id, nested });
+    if (!tree) return null;
+    loaders.cluster.prime(id, tree.row);
+    return toCluster(tree.row, tree.nested);
   }
 
   @Authorized('clusters:ListClusters')
   @Query(() => ClusterConnection, { description: 'Newest first' })
   async clusters(
     @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('filter', () => ClusterFilter, { nullable: true }) filter?: ClusterFilter,
   ) {
-    const page = await this.service.list(first, after, filter);
-    for (const row of page.nodes) this.loaders(ctx).cluster.prime(row.id, row);
-    return connection(page, toCluster, Boolean(after));
+    const loaders = this.loaders(ctx);
+    // the page and the nested lists selected under its nodes: one statement (shared with other requests')
+    const nested = nestedSelection(info, ['edges', 'node']);
+    const page = await this.service.list(first, after, filter, nested);
+    for (const { row } of page.nodes) loaders.cluster.prime(row.id, row);
+    return connection(page, (tree) => toCluster(tree.row, tree.nested), Boolean(after));
   }
 
   @Authorized('clusters:CreateCluster')
@@ -53,13 +64,13 @@ export class ClusterResolver {
   @Authorized('clusters:TerminateClusters')
   @Mutation(() => TerminateClustersPayload, { description: 'All or nothing; terminating an ended cluster is a no-op' })
   async terminateClusters(@Arg('input', () => TerminateClustersInput) input: TerminateClustersInput) {
-    return { clusters: (await this.service.terminate(input.ids)).map(toCluster) };
+    return { clusters: (await this.service.terminate(input.ids)).map((row) => toCluster(row)) };
   }
 
   @Authorized('clusters:SetTerminationProtection')
   @Mutation(() => SetTerminationProtectionPayload)
   async setTerminationProtection(@Arg('input', () => SetTerminationProtectionInput) input: SetTerminationProtectionInput) {
-    return { clusters: (await this.service.setTerminationProtection(input.ids, input.terminationProtected)).map(toCluster) };
+    return { clusters: (await this.service.setTerminationProtection(input.ids, input.terminationProtected)).map((row) => toCluster(row)) };
   }
 
   @Authorized('clusters:ModifyInstanceGroup')
@@ -76,12 +87,12 @@ export class ClusterResolver {
 
   @FieldResolver(() => [InstanceGroup])
   instanceGroups(@Root() cluster: ClusterObject, @Ctx() ctx: Context) {
-    return this.loaders(ctx).groupsByCluster.load(cluster.id);
+    return cluster.nested?.groups ?? this.loaders(ctx).groupsByCluster.load(cluster.id);
   }
 
   @FieldResolver(() => [Instance])
   instances(@Root() cluster: ClusterObject, @Ctx() ctx: Context) {
-    return this.loaders(ctx).instancesByCluster.load(cluster.id);
+    return cluster.nested?.instances ?? this.loaders(ctx).instancesByCluster.load(cluster.id);
   }
 
   @FieldResolver(() => StepConnection, { description: 'Newest first, as EMR ListSteps' })
@@ -91,9 +102,9 @@ export class ClusterResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
-    const limit = pageSize(first);
-    const before = after ? parseSeqCursor(after) : null;
-    const rows = await this.loaders(ctx).stepPage.load(`${cluster.id}|${limit + 1}|${before ?? ''}`);
+    const read = stepPageRead(first, after);
+    const rows = nestedStepPage(cluster.nested, read) ?? (await this.loaders(ctx).stepPage.load(stepPageKey(cluster.id, read)));
+    const limit = read.limit - 1;
     const page = {
       nodes: rows.slice(0, limit),
       hasNextPage: rows.length > limit,

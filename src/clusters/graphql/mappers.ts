@@ -1,14 +1,17 @@
 import type { Cluster, ClusterEvent, Step } from './types.js';
 import type { ClusterState, StepKind, StepState, ActionOnFailure, ClusterEventKind } from './enums.js';
 import type { ClusterRow, EventRow, StepRow } from '../tables.js';
+import type { NestedRows } from '../queries/nested.js';
 
 // The GraphQL objects keep their row underneath (`row`) for field resolvers.
-export type ClusterObject = Cluster & { row: ClusterRow };
+// `nested`: the lists read with a root cluster, for the selection under it (queries/nested.ts).
+export type ClusterObject = Cluster & { row: ClusterRow; nested?: NestedRows };
 export type StepObject = Step & { row: StepRow };
 
-export function toCluster(row: ClusterRow): ClusterObject {
+export function toCluster(row: ClusterRow, nested?: NestedRows): ClusterObject {
   return {
     row,
+    nested,
     id: row.id,
     name: row.name,
     state: row.state as ClusterState,

@@ -1,5 +1,6 @@
 import type { Db } from '../../platform/db/client.js';
 import type { BootstrapAction, ClusterRow, ClusterState, InstanceGroupRow } from '../tables.js';
+import { nestedColumns, withNested, type ClusterTree, type NestedColumns, type NestedShape } from './nested.js';
 
 export interface NewCluster {
   id: string;
@@ -40,6 +41,13 @@ export async function clustersByIds(db: Db, ids: readonly string[]): Promise<Clu
   return db<ClusterRow[]>`select * from clusters where id = any(${db.array(ids as string[])})`;
 }
 
+/** Clusters by id with the nested lists of `shape`, in one statement. */
+export async function clusterTreesByIds(db: Db, ids: readonly string[], shape: NestedShape | null): Promise<ClusterTree[]> {
+  const rows = await db<(ClusterRow & NestedColumns)[]>`
+    select c.* ${nestedColumns(db, shape)} from clusters c where c.id = any(${db.array(ids as string[])})`;
+  return rows.map((read) => withNested(read, shape));
+}
+
 /** Locks the cluster row for the rest of the transaction: every change to a cluster's resources
  *  takes this lock first, which orders them and avoids lock-order deadlocks. */
 export async function lockCluster(db: Db, id: string): Promise<ClusterRow | undefined> {
@@ -77,22 +85,25 @@ export interface ClusterPageQuery {
   states: string[] | null;
   nameContains: string | null;
   ids: string[] | null;
+  /** the nested lists read with each cluster of the page */
+  nested: NestedShape | null;
 }
 
 /**
- * Newest first, like EMR's ListClusters. Pages of one listing (the same filter and size) after different cursors, in one statement: a
- * lateral index scan per cursor, as listClusters would make it. Row i of the result is pages[i].
+ * Newest first, like EMR's ListClusters. Pages of one listing (the same filter, size and nested lists) after different cursors, in one
+ * statement: a lateral index scan per cursor, as listClusters would make it, each cluster with its nested lists. Row i of the result
+ * is pages[i].
  */
 export async function listClusterPages(
   db: Db,
   q: Omit<ClusterPageQuery, 'after'>,
   afters: ReadonlyArray<ClusterPageQuery['after']>,
-): Promise<ClusterRow[][]> {
+): Promise<ClusterTree[][]> {
   // no cursor: after (+infinity, ''), before every row
   const ats = afters.map((a) => (a ? a.at.toISOString() : 'infinity'));
   const ids = afters.map((a) => a?.id ?? '');
-  const rows = await db<(ClusterRow & { pageIndex: number })[]>`
-    select p.n - 1 as page_index, c.* from unnest(${db.array(ats)}::timestamptz[], ${db.array(ids)}::text[]) with ordinality as p(at, id, n)
+  const rows = await db<(ClusterRow & NestedColumns & { pageIndex: number })[]>`
+    select p.n - 1 as page_index, c.* ${nestedColumns(db, q.nested)} from unnest(${db.array(ats)}::timestamptz[], ${db.array(ids)}::text[]) with ordinality as p(at, id, n)
     cross join lateral (
       select * from clusters
       where (created_at, id) < (p.at, p.id)
@@ -103,8 +114,8 @@ export async function listClusterPages(
       limit ${q.limit}
     ) c
     order by p.n, c.created_at desc, c.id desc`;
-  const pages: ClusterRow[][] = afters.map(() => []);
-  for (const { pageIndex, ...row } of rows) pages[pageIndex]!.push(row);
+  const pages: ClusterTree[][] = afters.map(() => []);
+  for (const { pageIndex, ...read } of rows) pages[pageIndex]!.push(withNested(read, q.nested));
   return pages;
 }
 
