@@ -88,6 +88,9 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
   const { resolvers, surfaces, authenticate } = parts;
   const app = express();
   app.disable('x-powered-by');
+  // API answers are not cached by validators: a weak ETag would hash every response body for nothing
+  // (static files get theirs from serve-static, which does not read this setting)
+  app.disable('etag');
   // plain handlers (the S3 endpoint, HTTP triggers' /http/…) go in front of Express
   const handlers = surfaces.flatMap((s) => s.handlers ?? []);
   const server = http.createServer((req, res) => {
