@@ -103,6 +103,7 @@ export class ClustersModule implements Module {
         localMaster: (clusterId) => this.dispatcher.localMaster(clusterId),
         deliver: (instanceId, steps) => this.dispatcher.deliver(instanceId, steps),
         kick: (clusterId) => this.dispatcher.kick(clusterId),
+        claimedThrough: (clusterId, events) => this.dispatcher.claimedThrough(clusterId, events),
       },
       { pathMapping: config.objectPathMapping, duckdbExtensionsDir: config.duckdbExtensionsDir },
     );
@@ -199,7 +200,7 @@ export class ClustersModule implements Module {
       const { key, seq, workHint } = splitNotification(payload);
       this.events.feed.notify(key, seq);
       if (!workHint) return;
-      this.dispatcher.kick(key);
+      this.dispatcher.eventCommitted(key, seq);
       this.controller.hint();
     },
     // a host joined, came back, drained or was lost: nodes may now be placed, moved or replaced
