@@ -349,7 +349,8 @@ export class StepService {
         }
       }
       const next = current.instanceId ? await claimWithin(tx, cluster, current.instanceId) : [];
-      await settleActivity(tx, cluster);
+      // a step claimed keeps the cluster RUNNING (claimWithin said so): only without one may it wait or end
+      if (next.length === 0) await settleActivity(tx, cluster);
       return { steps: next, events: await eventsSince(tx, locked) };
     });
     if (!claim) return [];
