@@ -35,6 +35,7 @@ import { MetastoreService } from './spark/metastore.js';
 import { CatalogTablesResolver, ClusterSparkResolver, InstanceEndpointsResolver, SparkStepAppResolver } from './spark/resolvers.js';
 import { stepKinds, type StepKind } from './step-kinds/index.js';
 import { StepService } from './steps.js';
+import { wakesOf } from './queries/events.js';
 import { UsageService } from './usage.js';
 
 export const clustersResolvers = [
@@ -197,11 +198,12 @@ export class ClustersModule implements Module {
   readonly channels = {
     // every state change appends a cluster event: subscribers follow it, and it may mean work
     [Channel.clusterEvent]: (payload: string) => {
-      const { key, seq, workHint } = splitNotification(payload);
+      const { key, seq, mark } = splitNotification(payload);
       this.events.feed.notify(key, seq);
-      if (!workHint) return;
+      const wakes = wakesOf(mark);
+      if (wakes === 'none') return;
       this.dispatcher.eventCommitted(key, seq);
-      this.controller.hint();
+      if (wakes === 'loops') this.controller.hint();
     },
     // a host joined, came back, drained or was lost: nodes may now be placed, moved or replaced
     [Channel.hostEvent]: () => this.controller.hint(),
