@@ -204,8 +204,14 @@ export class AgentGateway {
       if (known.has(step.id)) {
         if (step.state === 'CANCEL_PENDING') this.sendCancel(session.instanceId, step);
       } else if (step.state === 'CANCEL_PENDING') {
-        // cancelled after it was claimed but before the agent ever got it: nothing to stop
-        await this.services.steps.recordExit(step.id, session.instanceId, { exitCode: null, signal: null, neverStarted: true });
+        // cancelled after it was claimed but before the agent ever got it: nothing to stop (the
+        // steps claimed in its place go out now)
+        const next = await this.services.steps.recordExit(step.id, session.instanceId, {
+          exitCode: null,
+          signal: null,
+          neverStarted: true,
+        });
+        for (const claimed of next) this.sendRun(session.instanceId, claimed);
       } else {
         this.sendRun(session.instanceId, step); // claimed but never started
       }
@@ -290,8 +296,9 @@ export class AgentGateway {
         return;
       case 'stepExited': {
         // every line the step printed is stored before its exit is: otherwise the agent resends
-        const streamId = await this.streamOf(session, String(m.stepId));
-        if (streamId && (await services.logs.agentSeq(streamId)) < Number(m.lastSeq ?? 0)) {
+        const lastSeq = Number(m.lastSeq ?? 0);
+        const streamId = lastSeq > 0 ? await this.streamOf(session, String(m.stepId)) : undefined;
+        if (streamId && (await services.logs.agentSeq(streamId)) < lastSeq) {
           throw new Error(`exit of ${m.stepId} reported before its log lines up to ${m.lastSeq} were stored`);
         }
         const next = await services.steps.recordExit(String(m.stepId), session.instanceId, {

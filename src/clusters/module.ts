@@ -35,6 +35,7 @@ import { MetastoreService } from './spark/metastore.js';
 import { CatalogTablesResolver, ClusterSparkResolver, InstanceEndpointsResolver, SparkStepAppResolver } from './spark/resolvers.js';
 import { stepKinds, type StepKind } from './step-kinds/index.js';
 import { StepService } from './steps.js';
+import { wakesOf } from './queries/events.js';
 import { UsageService } from './usage.js';
 
 export const clustersResolvers = [
@@ -103,6 +104,7 @@ export class ClustersModule implements Module {
         localMaster: (clusterId) => this.dispatcher.localMaster(clusterId),
         deliver: (instanceId, steps) => this.dispatcher.deliver(instanceId, steps),
         kick: (clusterId) => this.dispatcher.kick(clusterId),
+        claimedThrough: (clusterId, events) => this.dispatcher.claimedThrough(clusterId, events),
       },
       { pathMapping: config.objectPathMapping, duckdbExtensionsDir: config.duckdbExtensionsDir },
     );
@@ -196,11 +198,12 @@ export class ClustersModule implements Module {
   readonly channels = {
     // every state change appends a cluster event: subscribers follow it, and it may mean work
     [Channel.clusterEvent]: (payload: string) => {
-      const { key, seq, workHint } = splitNotification(payload);
+      const { key, seq, mark } = splitNotification(payload);
       this.events.feed.notify(key, seq);
-      if (!workHint) return;
-      this.dispatcher.kick(key);
-      this.controller.hint();
+      const wakes = wakesOf(mark);
+      if (wakes === 'none') return;
+      this.dispatcher.eventCommitted(key, seq);
+      if (wakes === 'loops') this.controller.hint();
     },
     // a host joined, came back, drained or was lost: nodes may now be placed, moved or replaced
     [Channel.hostEvent]: () => this.controller.hint(),

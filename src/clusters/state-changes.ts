@@ -85,8 +85,11 @@ export async function changeStepState(
 ): Promise<StepRow> {
   if (step.state === state) return step;
   const row = await stepsQ.setStepState(tx, step.id, state, patch);
-  await appendEvent(tx, step.clusterId, 'STEP', step.id, state, { previousState: step.state, ...stepSnapshot(row) });
-  if (logMessage) await systemLog(tx, step.logStreamId, logMessage);
+  // independent statements: sent together, one round trip (they still run in this order)
+  await Promise.all([
+    appendEvent(tx, step.clusterId, 'STEP', step.id, state, { previousState: step.state, ...stepSnapshot(row) }),
+    logMessage ? systemLog(tx, step.logStreamId, logMessage) : null,
+  ]);
   return row;
 }
 

@@ -1,7 +1,7 @@
 import type { Sql, Tx } from '../platform/db/client.js';
 import * as clustersQ from './queries/clusters.js';
 import * as instancesQ from './queries/instances.js';
-import { appendEvent } from './queries/events.js';
+import { appendEvent, eventHead } from './queries/events.js';
 import { createStream } from '../logs/queries.js';
 import * as q from './queries/steps.js';
 import type { ActionOnFailure, ClusterRow, StepRow, StepSpec } from './tables.js';
@@ -93,6 +93,12 @@ export interface CancelResult {
   reason: string | null;
 }
 
+/** The events one transaction appended to a cluster's log: seqs after `after`, up to `through`. */
+export interface EventSpan {
+  after: number;
+  through: number;
+}
+
 /** How steps reach this server's node agents (the step dispatcher). */
 export interface StepDelivery {
   readonly serverId: string;
@@ -103,6 +109,9 @@ export interface StepDelivery {
   /** a change committed here gives a cluster work: this server's dispatcher looks at once (other
    *  servers learn of it from the event's NOTIFY, a round trip later) */
   kick(clusterId: string): void;
+  /** a transaction that claimed the cluster's steps for its master here committed `events`: their
+   *  NOTIFYs give this server's dispatcher nothing more to do */
+  claimedThrough(clusterId: string, events: EventSpan): void;
 }
 
 export class StepService {
@@ -155,7 +164,7 @@ export class StepService {
     // with the master's agent connected here, the steps are claimed in the transaction that adds them and
     // sent right after it: no second transaction and no trip through the dispatcher before they start
     const master = this.delivery.localMaster(clusterId);
-    const { rows, claimed } = await this.sql.begin(async (tx) => {
+    const { rows, claim } = await this.sql.begin(async (tx) => {
       const cluster = (await clustersQ.lockCluster(tx, clusterId))!;
       requireActive(cluster);
       const active = await q.countActiveSteps(tx, clusterId);
@@ -164,12 +173,19 @@ export class StepService {
       }
       const rows = await insertValidatedSteps(tx, clusterId, valid);
       const settled = await settleActivity(tx, cluster);
-      const claimed =
-        master && (await instancesQ.isConnectedTo(tx, master, this.delivery.serverId)) ? await claimWithin(tx, settled, master) : [];
-      return { rows, claimed };
+      const claim =
+        master && (await instancesQ.isConnectedTo(tx, master, this.delivery.serverId))
+          ? { steps: await claimWithin(tx, settled, master), events: await eventsSince(tx, cluster) }
+          : null;
+      return { rows, claim };
     });
-    if (master && claimed.length) this.delivery.deliver(master, claimed);
-    else this.delivery.kick(clusterId);
+    const claimed = claim?.steps ?? [];
+    if (master && claim) {
+      this.delivery.claimedThrough(clusterId, claim.events);
+      this.delivery.deliver(master, claimed);
+    } else {
+      this.delivery.kick(clusterId);
+    }
     const now = new Map(claimed.map((step) => [step.id, step]));
     return rows.map((row) => now.get(row.id) ?? row);
   }
@@ -221,11 +237,15 @@ export class StepService {
    * stale connection must not claim steps into a dead socket.
    */
   async claim(clusterId: string, instanceId: string, serverId: string): Promise<StepRow[]> {
-    return this.sql.begin(async (tx): Promise<StepRow[]> => {
+    const claim = await this.sql.begin(async (tx) => {
       const cluster = await clustersQ.lockCluster(tx, clusterId);
-      if (!cluster || !(await instancesQ.isConnectedTo(tx, instanceId, serverId))) return [];
-      return claimWithin(tx, cluster, instanceId);
+      if (!cluster || !(await instancesQ.isConnectedTo(tx, instanceId, serverId))) return null;
+      const steps = await claimWithin(tx, cluster, instanceId);
+      return { steps, events: await eventsSince(tx, cluster) };
     });
+    if (!claim) return [];
+    this.delivery.claimedThrough(clusterId, claim.events);
+    return claim.steps;
   }
 
   /** Steps on an instance whose cancellation still has to reach the agent. */
@@ -240,7 +260,7 @@ export class StepService {
   }
 
   async recordStarted(stepId: string, instanceId: string, pid: number): Promise<void> {
-    if (await this.ownStep(stepId, instanceId)) await q.setStepPid(this.sql, stepId, pid);
+    await q.setStepPid(this.sql, stepId, instanceId, pid);
   }
 
   async recordProgress(stepId: string, instanceId: string, value: number): Promise<void> {
@@ -284,10 +304,11 @@ export class StepService {
     // a log missing lines is not a successful run's record: the step fails saying how many
     const lost = exit.lostLines ? `${exit.lostLines} log lines were lost (the agent could not keep them until stored)` : null;
     const outputError = exitCode === 0 ? (registration ?? lost) : null;
-    return this.sql.begin(async (tx): Promise<StepRow[]> => {
-      let cluster = (await clustersQ.lockCluster(tx, step.clusterId))!;
-      const [current] = await q.lockSteps(tx, step.clusterId, [stepId]);
-      if (!current) return [];
+    const claim = await this.sql.begin(async (tx) => {
+      // the cluster's lock, then the step's (sent together: one round trip, taken in this order)
+      const [locked, [current]] = await Promise.all([clustersQ.lockCluster(tx, step.clusterId), q.lockSteps(tx, step.clusterId, [stepId])]);
+      if (!locked || !current) return null;
+      let cluster = locked;
       if (current.state === 'CANCEL_PENDING') {
         await changeStepState(
           tx,
@@ -328,9 +349,14 @@ export class StepService {
         }
       }
       const next = current.instanceId ? await claimWithin(tx, cluster, current.instanceId) : [];
-      await settleActivity(tx, cluster);
-      return next;
+      // a step claimed keeps the cluster RUNNING (claimWithin said so): only without one may it wait or end
+      if (next.length === 0) await settleActivity(tx, cluster);
+      return { steps: next, events: await eventsSince(tx, locked) };
     });
+    if (!claim) return [];
+    // the report came from the step's node over this server's connection: its next steps are claimed
+    this.delivery.claimedThrough(step.clusterId, claim.events);
+    return claim.steps;
   }
 
   /** Registers the step's outputs as objects; the reason they could not be, or null. */
@@ -357,6 +383,11 @@ function requireActive(cluster: ClusterRow): void {
   if (!ACTIVE_CLUSTER_STATES.includes(cluster.state)) {
     throw conflict(`steps can't be added to a ${cluster.state} cluster`, 'clusterId');
   }
+}
+
+/** The events appended since `locked` was read with the cluster's row lock, which the transaction still holds. */
+async function eventsSince(tx: Tx, locked: ClusterRow): Promise<EventSpan> {
+  return { after: locked.eventSeq, through: await eventHead(tx, locked.id) };
 }
 
 async function claimWithin(tx: Tx, cluster: ClusterRow, instanceId: string): Promise<StepRow[]> {

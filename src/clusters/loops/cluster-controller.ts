@@ -91,7 +91,7 @@ export class ClusterController {
     this.kick();
   }
 
-  /** NOTIFY hints come in bursts (every step change): they are folded into one pass per 50 ms. */
+  /** NOTIFY hints come in bursts (a cluster's nodes changing): they are folded into one pass per 50 ms. */
   hint(): void {
     if (this.hintTimer || this.stopped) return;
     this.hintTimer = setTimeout(() => {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { StepService } from '../steps.js';
+import type { EventSpan, StepService } from '../steps.js';
 import type { StepRow } from '../tables.js';
 import type { AgentGateway } from '../agent-gateway.js';
 import { OneRunPerKey } from '../../platform/one-run-at-a-time.js';
@@ -20,6 +20,8 @@ export class StepDispatcher {
   private serializer: OneRunPerKey;
   private cancelSentAt = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
+  /** per cluster, the events of the last transaction here that claimed its steps (claimedThrough) */
+  private claimedSpans = new Map<string, EventSpan>();
 
   constructor(
     private readonly services: StepDispatcherServices,
@@ -44,7 +46,24 @@ export class StepDispatcher {
     if (this.masterOf(clusterId)) this.serializer.request(clusterId);
   }
 
+  /**
+   * A cluster event committed (its NOTIFY): a pass, unless a transaction of this server appended it
+   * while it claimed the cluster's steps for its master here. That transaction held the cluster's
+   * lock and claimed what there was: a pass would only take the lock from the next step's report.
+   */
+  eventCommitted(clusterId: string, seq: number): void {
+    const span = this.claimedSpans.get(clusterId);
+    if (span && seq > span.after && seq <= span.through) return;
+    this.kick(clusterId);
+  }
+
+  /** The events of a committed transaction that claimed the cluster's steps for its master here. */
+  claimedThrough(clusterId: string, events: EventSpan): void {
+    this.claimedSpans.set(clusterId, events);
+  }
+
   tick(): void {
+    for (const clusterId of this.claimedSpans.keys()) if (!this.masterOf(clusterId)) this.claimedSpans.delete(clusterId);
     for (const s of this.sessions.all()) if (s.role === 'MASTER') this.serializer.request(s.clusterId);
   }
 

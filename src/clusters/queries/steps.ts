@@ -98,9 +98,17 @@ export async function setCancelOption(db: Db, id: string, option: string): Promi
   await db`update steps set cancel_option = ${option} where id = ${id}`;
 }
 
-export async function setStepPid(db: Db, id: string, pid: number): Promise<StepRow | undefined> {
-  const [row] = await db<StepRow[]>`update steps set pid = ${pid} where id = ${id} and pid is null returning *`;
-  return row;
+/**
+ * The pid of a step's process, as its node reported it (a report counts only for a step that node
+ * runs). Committed without waiting for the WAL flush: the pid is only shown, nothing acts on it, and
+ * a short step's exit report waits behind this one (set_config(…, true) lasts until the end of the
+ * statement's own transaction; RETURNING reads the CTE so that it is evaluated at all).
+ */
+export async function setStepPid(db: Db, id: string, instanceId: string, pid: number): Promise<void> {
+  await db`
+    with cfg as (select set_config('synchronous_commit', 'off', true) as v)
+    update steps set pid = ${pid} where id = ${id} and instance_id = ${instanceId} and pid is null
+    returning (select v from cfg)`;
 }
 
 export async function setStepProgress(db: Db, id: string, progress: number): Promise<StepRow | undefined> {

@@ -808,10 +808,10 @@ function startStep(step, msg, args, env, cwd) {
         spawn(run.file, run.args, { cwd: run.cwd, env: sandbox.env(env), detached: true, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] })
       );
     }
-    // the next step's sandbox, ready long before a next step comes (made at its exit, it would still
-    // be setting up when a step follows at once)
+    // the next steps' sandboxes, ready long before a next step comes (made at its exit, one would
+    // still be setting up when a step follows at once)
     setImmediate(() => {
-      if (!shuttingDown) sandbox.prewarm(process.env);
+      if (!shuttingDown) sandbox.prewarm(process.env, warmSandboxes);
     });
   } catch (err) {
     return failStep(step, `cannot start ${args[0]}: ${errorText(err)}`);
@@ -1013,6 +1013,8 @@ let sparkNode = null;
 let nodeS3 = null;
 /** the python3 of this node's host install ({{python}} in a step's args), from the welcome @type {string | null} */
 let nodePython = null;
+/** how many sandboxes are kept started ahead for the next steps (NodeSandbox.prewarm) */
+let warmSandboxes = 1;
 /** @type {(() => void) | null} */
 let stopMetrics = null;
 
@@ -1166,7 +1168,9 @@ async function bootstrap(node) {
     // steps (spark-submit) reach the cluster's Spark through these
     Object.assign(process.env, sparkNode.stepEnv());
   }
-  sandbox.prewarm(process.env);
+  // steps run on the master: two sandboxes wait there, so that back-to-back steps never wait for one
+  warmSandboxes = node.role === 'MASTER' ? 2 : 1;
+  sandbox.prewarm(process.env, warmSandboxes);
   const spark = sparkNode;
   const masterWebUrl = spark?.isMaster ? spark.masterWebUrl : null;
   stopMetrics = startMetrics({

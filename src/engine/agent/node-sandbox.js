@@ -132,8 +132,8 @@ export class NodeSandbox {
     this.tool = found.tool;
     /** why tenant code cannot run here, or null */
     this.problem = this.enabled && !found.tool ? `the sandbox tools are missing: install ${found.missing.join(' and ')}` : null;
-    /** @type {{ child: import('node:child_process').ChildProcessWithoutNullStreams } | null} */
-    this.warm = null;
+    /** @type {import('node:child_process').ChildProcessWithoutNullStreams[]} sandboxes started ahead, oldest first */
+    this.warm = [];
     this.code = this.enabled ? codeMounts() : [];
     if (this.enabled && this.uid !== null && this.gid !== null) this.code.push(...userMounts(workdir, this.uid, this.gid, this.nodeDir));
     // (the launcher makes it, owned by the node's uid; an agent started by hand makes it here)
@@ -187,48 +187,57 @@ export class NodeSandbox {
   }
 
   /**
-   * Starts a sandbox ahead of the next step (its namespaces and mounts cost more than the rest of a
-   * dispatch): a small Perl launcher waiting on its stdin for the step (see WARM_LAUNCHER). Steps
-   * that need nothing but the node's own view take it (startWarm); the others start a sandbox of
-   * their own, and so does every step where there is no Perl.
+   * Starts sandboxes ahead of the next steps (their namespaces and mounts cost more than the rest of
+   * a dispatch), up to `count` waiting: each a small Perl launcher waiting on its stdin for its step
+   * (see WARM_LAUNCHER). Two waiting let steps follow one another faster than one sandbox sets up:
+   * the one a step takes has been setting up since the step before the last. Steps that need nothing
+   * but the node's own view take one (startWarm); the others start a sandbox of their own, and so
+   * does every step where there is no Perl.
    * @param {NodeJS.ProcessEnv} env the environment every step starts from (the agent's)
+   * @param {number} count
    */
-  prewarm(env) {
-    if (!this.enabled || !this.tool || this.warm || !existsSync(PERL)) return;
-    const run = this.command([PERL, '-e', WARM_LAUNCHER], { cwd: path.join(this.nodeDir, 'steps') });
-    const child = spawn(run.file, run.args, { cwd: run.cwd, env: this.env(env), detached: true, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
-    child.on('error', () => {
-      if (this.warm?.child === child) this.warm = null;
-    });
-    child.stdin.on('error', () => {});
-    child.once('exit', () => {
-      if (this.warm?.child === child) this.warm = null;
-    });
-    this.warm = { child };
+  prewarm(env, count) {
+    if (!this.enabled || !this.tool || !existsSync(PERL)) return;
+    while (this.warm.length < count) {
+      const run = this.command([PERL, '-e', WARM_LAUNCHER], { cwd: path.join(this.nodeDir, 'steps') });
+      const child = spawn(run.file, run.args, {
+        cwd: run.cwd,
+        env: this.env(env),
+        detached: true,
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      });
+      const forget = () => {
+        this.warm = this.warm.filter((c) => c !== child);
+      };
+      child.on('error', forget);
+      child.stdin.on('error', () => {});
+      child.once('exit', forget);
+      this.warm.push(child);
+    }
   }
 
   /**
-   * Runs `argv` in `cwd` with `env` in the sandbox started ahead, if there is one (and nothing
+   * Runs `argv` in `cwd` with `env` in the oldest sandbox started ahead, if there is one (and nothing
    * holds a NUL byte, which spawn refuses and which would shift the launcher's fields); null otherwise.
    * @param {string[]} argv @param {string} cwd @param {NodeJS.ProcessEnv} env
    */
   startWarm(argv, cwd, env) {
-    const warm = this.warm;
-    if (!warm || warm.child.exitCode !== null || warm.child.signalCode !== null || warm.child.pid === undefined) return null;
+    const child = this.warm.find((c) => c.exitCode === null && c.signalCode === null && c.pid !== undefined);
+    if (!child) return null;
     const entries = Object.entries(this.env(env))
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${k}=${v}`);
     const fields = [cwd, String(entries.length), ...entries, ...argv];
     if (fields.some((f) => f.includes('\0'))) return null;
-    this.warm = null;
-    warm.child.stdin.end([...fields, ''].join('\0'));
-    return warm.child;
+    this.warm = this.warm.filter((c) => c !== child);
+    child.stdin.end([...fields, ''].join('\0'));
+    return child;
   }
 
-  /** Ends the sandbox started ahead (the agent is leaving). */
+  /** Ends the sandboxes started ahead (the agent is leaving). */
   close() {
-    this.warm?.child.kill('SIGKILL');
-    this.warm = null;
+    for (const child of this.warm) child.kill('SIGKILL');
+    this.warm = [];
   }
 
   /** How many processes of the node the kernel killed for memory so far (0 without limits). */

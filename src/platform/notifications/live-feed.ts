@@ -317,8 +317,8 @@ export function emptyIterator<T>(): AsyncIterableIterator<T> {
   };
 }
 
-/** A feed's notification payload: `<key>:<seq>`, or `<key>:<seq>:-` for an event that is no work hint. */
-export function splitNotification(payload: string): { key: string; seq: number; workHint: boolean } {
-  const [key = '', seq = '0', mark] = payload.split(':');
-  return { key, seq: Number(seq), workHint: mark !== '-' };
+/** A feed's notification payload: `<key>:<seq>`, or `<key>:<seq>:<mark>` (what else the event means is the feed owner's). */
+export function splitNotification(payload: string): { key: string; seq: number; mark: string | null } {
+  const [key = '', seq = '0', mark = null] = payload.split(':');
+  return { key, seq: Number(seq), mark };
 }
