@@ -46,7 +46,7 @@ const COLUMNS = [
 
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-function values(db: Db, inv: NewInvocation): Record<string, unknown> {
+function values(db: Db, inv: NewInvocation | InvocationRow): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const c of COLUMNS) out[snake(c)] = c === 'logs' ? (inv.logs ? db.json(inv.logs as never) : null) : (inv[c] ?? null);
   if (inv.createdAt) out.created_at = inv.createdAt;
@@ -60,27 +60,17 @@ export async function insertInvocation(db: Db, inv: NewInvocation): Promise<Invo
 }
 
 /**
- * Records an invocation that already happened (a sync call, a throttle, a dry run) without waiting
- * for the WAL flush: a crash can lose the last few hundred milliseconds of such records (never an
- * accepted async event, never consistency), and the caller is spared a disk sync per invocation.
+ * Stores invocation records that ended their call (a sync call, a throttle, a dry run) in one
+ * statement; a record stored already stays as it was (the journal may hold it twice).
  */
-export async function recordInvocations(sql: Sql, given: NewInvocation[]): Promise<InvocationRow[]> {
-  const invs = given.map((inv) => ({ ...inv, traceId: inv.traceId ?? newTraceId() }));
-  // one statement: set_config(…, true) lasts until the end of the statement's own transaction, its
-  // commit included; RETURNING reads the CTE so that it is evaluated at all. Only what the database
-  // adds comes back (the rest is what was written: no logs and response to send back and parse).
-  const added = await sql<Array<{ id: string; createdAt: Date; asyncCommit: string }>>`
-    with cfg as (select set_config('synchronous_commit', 'off', true) as v)
-    insert into invocations ${sql(invs.map((inv) => values(sql, inv)))} returning id, created_at, (select v from cfg) as async_commit`;
-  const createdAt = new Map(added.map((r) => [r.id, r.createdAt]));
-  return invs.map((inv) => ({
-    ...inv,
-    triggerId: inv.triggerId ?? null,
-    eventId: inv.eventId ?? null,
-    createdAt: createdAt.get(inv.id)!,
-    claimedBy: null,
-    claimedUntil: null,
-  }));
+export async function storeInvocations(sql: Sql, rows: InvocationRow[]): Promise<void> {
+  await sql`insert into invocations ${sql(rows.map((inv) => values(sql, inv)))} on conflict (id) do nothing`;
+}
+
+/** Which of these function ids this database knows. */
+export async function knownFunctions(db: Db, ids: string[]): Promise<Set<string>> {
+  const rows = await db<Array<{ id: string }>>`select id from functions where id = any(${db.array([...new Set(ids)])}::text[])`;
+  return new Set(rows.map((r) => r.id));
 }
 
 /** Queues an async invocation and wakes the invokers (on every server). */
