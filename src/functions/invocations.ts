@@ -163,6 +163,8 @@ export class FunctionLogWriter {
 /** what a dead server's journal (and this server's) calls the invocation records in it */
 const JOURNAL = 'invocations';
 const RETRY_STORE_MS = 1_000;
+/** how often the records stored since are made durable, and their journal given back */
+const DURABLE_EVERY_MS = 1_000;
 
 /**
  * Invocation records that end a call (a sync invocation's, a throttle's, a dry run's): each is in
@@ -170,13 +172,18 @@ const RETRY_STORE_MS = 1_000;
  * and is stored in Postgres off the caller's path by group commit: while one multi-row insert
  * runs, the records that arrive meanwhile wait and go together in the next (one statement and
  * one WAL flush for many; at c=1 each goes at once). Reads of invocations wait until the records
- * made before them are stored (stored()).
+ * made before them are stored (stored()). The inserts commit without waiting for the WAL flush
+ * (a flush per invocation at c=1 would make the disk, not the records, the cost); once a second a
+ * commit that does wait makes every earlier one durable, and only then does the journal let go of
+ * them: a crash of Postgres loses none either.
  */
 class InvocationRecorder {
   private queue: Array<{ row: InvocationRow; seq: number }> = [];
   private draining = false;
   private appended = 0;
   private storedUpTo = 0;
+  private durableUpTo = 0;
+  private durableTimer: NodeJS.Timeout | null = null;
   private waiters: Array<{ seq: number; resolve: () => void }> = [];
   private readonly journal: RecordJournal;
 
@@ -222,12 +229,27 @@ class InvocationRecorder {
       }
       this.queue.splice(0, batch.length);
       this.storedUpTo = batch[batch.length - 1]!.seq;
-      this.journal.stored(this.storedUpTo);
       const ready = this.waiters.filter((w) => w.seq <= this.storedUpTo);
       this.waiters = this.waiters.filter((w) => w.seq > this.storedUpTo);
       for (const w of ready) w.resolve();
+      this.durableTimer ??= setTimeout(() => void this.makeDurable(), DURABLE_EVERY_MS).unref();
     }
     this.draining = false;
+  }
+
+  /** Waits for the WAL flush of every record stored so far; the journal lets go of them. */
+  private async makeDurable(): Promise<void> {
+    const upTo = this.storedUpTo;
+    try {
+      if (upTo > this.durableUpTo) await q.walFlushed(this.sql);
+      this.durableUpTo = Math.max(this.durableUpTo, upTo);
+      this.journal.stored(this.durableUpTo);
+    } catch (err) {
+      this.log.warn({ err }, 'invocation records not made durable yet: their journal stays');
+    } finally {
+      this.durableTimer = null;
+      if (this.storedUpTo > this.durableUpTo) this.durableTimer = setTimeout(() => void this.makeDurable(), DURABLE_EVERY_MS).unref();
+    }
   }
 
   /**
@@ -273,6 +295,8 @@ class InvocationRecorder {
   /** Stores what is left and removes the journal (a clean stop). */
   async close(): Promise<void> {
     await this.stored();
+    if (this.durableTimer) clearTimeout(this.durableTimer);
+    await q.walFlushed(this.sql);
     this.journal.close();
   }
 }

@@ -60,7 +60,7 @@ describe('invocation records through a kill -9 of the server', { timeout: 120_00
     // the statement storing them is waiting on the lock
     await waitUntil(
       async () =>
-        (await db!`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into invocations%'`).length > 0 ||
+        (await db!`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%insert into invocations%'`).length > 0 ||
         null,
       'the records to wait on the lock',
     );

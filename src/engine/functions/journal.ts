@@ -7,9 +7,14 @@
 //
 // Files, root-only (0600 in the 0700 output dir), one JSON document a line:
 //   <root>/output/<prefix>-<n>.journal   segments, the newest written to; a segment goes once
-//                                        every record in it is stored and a newer one exists, and
-//                                        the newest is emptied whenever every record is stored
+//                                        every record in it is stored and a newer one exists, or
+//                                        it is the newest and nothing was appended for IDLE_MS
 //                                        (the keeper removes an empty one with the root)
+//
+// Nothing here truncates a file, and files go on the thread pool: on ext4 a truncate or an unlink
+// waits for the filesystem's journal commit, which another process's fsync (Postgres's WAL) can
+// hold for milliseconds, and the event loop must not wait with it. An append waits for it only
+// rarely (a new block's metadata).
 import fs from 'node:fs';
 import path from 'node:path';
 import { outputDirOf } from './output.js';
@@ -17,6 +22,8 @@ import { outputDirOf } from './output.js';
 const SUFFIX = '.journal';
 /** a segment this large is closed and a new one started */
 const SEGMENT_BYTES = 4 << 20;
+/** a stored segment that long without a new record goes (the next record starts a new one) */
+const IDLE_MS = 1_000;
 
 interface Segment {
   file: string;
@@ -32,6 +39,8 @@ export class RecordJournal {
   private next = 0;
   /** records appended so far (the sequence number of the last one) */
   private appended = 0;
+  private storedUpTo = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(
     root: string,
@@ -51,18 +60,29 @@ export class RecordJournal {
     return seg.last;
   }
 
-  /** Every record up to `seq` is stored: the segments that hold nothing else go (the newest is emptied). */
+  /** Every record up to `seq` is stored: the older segments that hold nothing else go, the newest once idle. */
   stored(seq: number): void {
+    this.storedUpTo = seq;
     while (this.segments.length > 1 && this.segments[0]!.last <= seq) this.drop(this.segments.shift()!);
-    const newest = this.segments[this.segments.length - 1];
-    if (newest && newest.last <= seq && newest.bytes > 0) {
-      fs.ftruncateSync(newest.fd, 0);
-      newest.bytes = 0;
+    if (seq === this.appended && !this.idleTimer) {
+      this.idleTimer = setTimeout(() => this.retireIdle(seq), IDLE_MS);
+      this.idleTimer.unref();
     }
+  }
+
+  /** The newest segment, if nothing was appended since `seen` and everything is stored. */
+  private retireIdle(seen: number): void {
+    this.idleTimer = null;
+    const newest = this.segments[this.segments.length - 1];
+    if (!newest || this.appended !== seen || this.storedUpTo !== seen) return;
+    this.segments.pop();
+    this.drop(newest);
   }
 
   /** Everything appended is stored (a clean stop): the files go. */
   close(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
     for (const seg of this.segments) this.drop(seg);
     this.segments = [];
   }
@@ -76,8 +96,8 @@ export class RecordJournal {
   }
 
   private drop(seg: Segment): void {
-    fs.closeSync(seg.fd);
-    fs.rmSync(seg.file, { force: true });
+    fs.close(seg.fd, () => {});
+    fs.rm(seg.file, { force: true }, () => {});
   }
 }
 

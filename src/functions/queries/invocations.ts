@@ -61,10 +61,24 @@ export async function insertInvocation(db: Db, inv: NewInvocation): Promise<Invo
 
 /**
  * Stores invocation records that ended their call (a sync call, a throttle, a dry run) in one
- * statement; a record stored already stays as it was (the journal may hold it twice).
+ * statement, committed without waiting for the WAL flush (walFlushed() waits for it); a record
+ * stored already stays as it was (the journal may hold it twice).
  */
 export async function storeInvocations(sql: Sql, rows: InvocationRow[]): Promise<void> {
-  await sql`insert into invocations ${sql(rows.map((inv) => values(sql, inv)))} on conflict (id) do nothing`;
+  // one statement: set_config(…, true) lasts until the end of the statement's own transaction, its
+  // commit included; the CTE is read so that it is evaluated at all
+  await sql`
+    with cfg as (select set_config('synchronous_commit', 'off', true) as v),
+    ins as (insert into invocations ${sql(rows.map((inv) => values(sql, inv)))} on conflict (id) do nothing returning 1)
+    select (select v from cfg), (select count(*) from ins)`;
+}
+
+/**
+ * Returns once every commit before it is flushed to the WAL on disk: a transaction with an id
+ * writes a commit record, and (synchronous_commit on) waits for the flush up to it.
+ */
+export async function walFlushed(sql: Sql): Promise<void> {
+  await sql`select pg_current_xact_id()`;
 }
 
 /** Which of these function ids this database knows. */
