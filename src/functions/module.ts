@@ -164,8 +164,9 @@ export class FunctionsModule implements Module {
   async stop(): Promise<void> {
     await this.asyncInvoker.stop();
     await this.instanceController.stop();
-    await this.acrossHosts.close();
+    // the records stored while the journal is still there (closing the runtime removes its root)
     await this.invocations.close();
+    await this.acrossHosts.close();
     await this.invocations.logs.close();
   }
 }
