@@ -165,6 +165,8 @@ const JOURNAL = 'invocations';
 const RETRY_STORE_MS = 1_000;
 /** how often the records stored since are made durable, and their journal given back */
 const DURABLE_EVERY_MS = 1_000;
+/** how long a stop waits for the records not stored yet */
+const CLOSE_WAIT_MS = 10_000;
 
 /**
  * Invocation records that end a call (a sync invocation's, a throttle's, a dry run's): each is in
@@ -292,10 +294,25 @@ class InvocationRecorder {
     return rows.length;
   }
 
-  /** Stores what is left and removes the journal (a clean stop). */
+  /**
+   * Stores what is left and removes the journal (a clean stop). A database out of reach does not
+   * hold the stop for ever: what it could not take is logged as not stored (its journal goes with
+   * the runtime's root).
+   */
   async close(): Promise<void> {
-    await this.stored();
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      this.stored().then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), CLOSE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     if (this.durableTimer) clearTimeout(this.durableTimer);
+    if (!inTime) {
+      this.log.error({ records: this.queue.length }, 'stopping: invocation records the database did not take in time are not stored');
+      return;
+    }
     await q.walFlushed(this.sql);
     this.journal.close();
   }
