@@ -180,7 +180,8 @@ const CLOSE_WAIT_MS = 10_000;
  * them: a crash of Postgres loses none either.
  */
 class InvocationRecorder {
-  private queue: Array<{ row: InvocationRow; seq: number }> = [];
+  /** records not stored yet, as JSON rows of the table (q.recordJson) */
+  private queue: Array<{ json: string; seq: number }> = [];
   private draining = false;
   private appended = 0;
   private storedUpTo = 0;
@@ -207,8 +208,9 @@ class InvocationRecorder {
       claimedBy: null,
       claimedUntil: null,
     };
-    this.appended = this.journal.append(row);
-    this.queue.push({ row, seq: this.appended });
+    const json = q.recordJson(row);
+    this.appended = this.journal.append(json);
+    this.queue.push({ json, seq: this.appended });
     if (!this.draining) void this.drain();
     return row;
   }
@@ -224,7 +226,7 @@ class InvocationRecorder {
     this.draining = true;
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, 500);
-      if (!(await this.store(batch.map((b) => b.row)))) {
+      if (!(await this.store(batch.map((b) => b.json)))) {
         // the database is out of reach: the records wait (here and in the journal) and go again
         await new Promise((r) => setTimeout(r, RETRY_STORE_MS));
         continue;
@@ -259,35 +261,35 @@ class InvocationRecorder {
    * be reached. A record Postgres refuses (a statement error, not a lost connection) is logged and
    * left out, the others stored one by one: one bad record must not hold back every later one.
    */
-  private async store(rows: InvocationRow[]): Promise<boolean> {
+  private async store(records: string[]): Promise<boolean> {
     try {
-      await q.storeInvocations(this.sql, rows);
+      await q.storeInvocations(this.sql, records);
       return true;
     } catch (err) {
       if (!(err instanceof postgres.PostgresError)) {
-        this.log.warn({ err, records: rows.length }, 'invocation records not stored yet: retrying');
+        this.log.warn({ err, records: records.length }, 'invocation records not stored yet: retrying');
         return false;
       }
-      if (rows.length === 1) {
-        this.log.error({ err, invocationId: rows[0]!.id }, 'invocation record refused by the database: not stored');
+      if (records.length === 1) {
+        this.log.error({ err, record: records[0]!.slice(0, 200) }, 'invocation record refused by the database: not stored');
         return true;
       }
-      for (const row of rows) if (!(await this.store([row]))) return false;
+      for (const record of records) if (!(await this.store([record]))) return false;
       return true;
     }
   }
 
   /** The records of a dead server's journal (a kill -9 left them): stored, but for functions this database does not know. */
   async replay(deadRoot: string): Promise<number> {
-    const rows = recoverJournal(deadRoot, JOURNAL) as InvocationRow[];
+    const rows = recoverJournal(deadRoot, JOURNAL) as Array<{ json: string; record: { function_id: string } }>;
     for (let i = 0; i < rows.length; i += 500) {
       const batch = rows.slice(i, i + 500);
       // a runtime dir may be shared by servers of other deployments: their records are not this database's
       const known = await q.knownFunctions(
         this.sql,
-        batch.map((r) => r.functionId),
+        batch.map((r) => r.record.function_id),
       );
-      const ours = batch.filter((r) => known.has(r.functionId));
+      const ours = batch.filter((r) => known.has(r.record.function_id)).map((r) => r.json);
       if (ours.length > 0 && !(await this.store(ours)))
         throw new Error("the database is out of reach: a dead server's invocation records are not stored");
     }

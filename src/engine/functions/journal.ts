@@ -49,11 +49,11 @@ export class RecordJournal {
     this.dir = outputDirOf(root);
   }
 
-  /** Writes one record; returns its sequence number (1, 2, …) for stored(). */
-  append(record: unknown): number {
+  /** Writes one record (a JSON document on one line); returns its sequence number (1, 2, …) for stored(). */
+  append(json: string): number {
     let seg = this.segments[this.segments.length - 1];
     if (!seg || seg.bytes >= SEGMENT_BYTES) seg = this.open();
-    const line = Buffer.from(`${JSON.stringify(record)}\n`);
+    const line = Buffer.from(`${json}\n`);
     fs.writeSync(seg.fd, line);
     seg.bytes += line.length;
     seg.last = ++this.appended;
@@ -102,10 +102,11 @@ export class RecordJournal {
 }
 
 /**
- * The records a dead server's journals (`prefix`) hold, oldest first: stored or not (storing them
- * again must change nothing). A line cut short by the server's end is skipped.
+ * The records a dead server's journals (`prefix`) hold, oldest first, each as its JSON text and
+ * parsed: stored or not (storing them again must change nothing). A line cut short by the
+ * server's end is skipped.
  */
-export function recoverJournal(root: string, prefix: string): unknown[] {
+export function recoverJournal(root: string, prefix: string): Array<{ json: string; record: unknown }> {
   const dir = outputDirOf(root);
   let names: string[];
   try {
@@ -114,7 +115,7 @@ export function recoverJournal(root: string, prefix: string): unknown[] {
     return [];
   }
   const segmentNo = (name: string) => Number(name.slice(prefix.length + 1, -SUFFIX.length));
-  const records: unknown[] = [];
+  const records: Array<{ json: string; record: unknown }> = [];
   for (const name of names.filter((n) => n.startsWith(`${prefix}-`) && n.endsWith(SUFFIX)).sort((a, b) => segmentNo(a) - segmentNo(b))) {
     let text: string;
     try {
@@ -125,7 +126,7 @@ export function recoverJournal(root: string, prefix: string): unknown[] {
     for (const line of text.split('\n')) {
       if (!line) continue;
       try {
-        records.push(JSON.parse(line));
+        records.push({ json: line, record: JSON.parse(line) });
       } catch {
         // the last line of a write the end cut short
       }

@@ -64,13 +64,27 @@ export async function insertInvocation(db: Db, inv: NewInvocation): Promise<Invo
  * statement, committed without waiting for the WAL flush (walFlushed() waits for it); a record
  * stored already stays as it was (the journal may hold it twice).
  */
-export async function storeInvocations(sql: Sql, rows: InvocationRow[]): Promise<void> {
+export async function storeInvocations(sql: Sql, records: string[]): Promise<void> {
   // one statement: set_config(…, true) lasts until the end of the statement's own transaction, its
-  // commit included; the CTE is read so that it is evaluated at all
+  // commit included; the CTE is read so that it is evaluated at all. The records go as one JSON
+  // parameter (as the journal has them), not a parameter per column and record.
   await sql`
     with cfg as (select set_config('synchronous_commit', 'off', true) as v),
-    ins as (insert into invocations ${sql(rows.map((inv) => values(sql, inv)))} on conflict (id) do nothing returning 1)
+    ins as (insert into invocations
+      select * from json_populate_recordset(null::invocations, (${`[${records.join(',')}]`}::text)::json)
+      on conflict (id) do nothing returning 1)
     select (select v from cfg), (select count(*) from ins)`;
+}
+
+/** An invocation record as a JSON row of the invocations table (what storeInvocations takes). */
+export function recordJson(row: InvocationRow): string {
+  const out: Record<string, unknown> = {};
+  for (const c of COLUMNS) out[snake(c)] = row[c];
+  out.trace_id = row.traceId;
+  out.created_at = row.createdAt;
+  out.claimed_by = row.claimedBy;
+  out.claimed_until = row.claimedUntil;
+  return JSON.stringify(out);
 }
 
 /**
