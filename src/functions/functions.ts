@@ -281,6 +281,7 @@ export class FunctionService {
   private readonly rows = new Map<string, FunctionRow>();
   private readonly aliases = new Map<string, FunctionAliasRow | null>();
   private readonly versions = new Map<string, ResolvedVersion | null>();
+  private readonly specs = new WeakMap<FunctionRow, Map<string, InstanceSpec>>();
   private generation = 0;
   constructor(
     private readonly sql: Sql,
@@ -745,8 +746,22 @@ export class FunctionService {
       .finally(() => this.forget());
   }
 
-  /** What an instance of this version needs (the engine's view of it). */
+  /**
+   * What an instance of this version needs (the engine's view of it). Kept per function row (a
+   * change reads a new row) and revision: a warm invoke opens no sealed environment or key.
+   */
   specOf(fn: FunctionRow, resolved: ResolvedVersion): InstanceSpec {
+    const key = `${resolved.version}|${resolved.revisionId}`;
+    let specs = this.specs.get(fn);
+    if (!specs) this.specs.set(fn, (specs = new Map()));
+    const kept = specs.get(key);
+    if (kept && kept.s3.endpointUrl === this.access.s3EndpointUrl()) return kept;
+    const spec = this.buildSpec(fn, resolved);
+    specs.set(key, spec);
+    return spec;
+  }
+
+  private buildSpec(fn: FunctionRow, resolved: ResolvedVersion): InstanceSpec {
     const c = resolved.config;
     const codeHash = hashOf(c.codeSha256);
     return {

@@ -1,6 +1,7 @@
 // Invoking functions: synchronous (REQUEST_RESPONSE), checks only (DRY_RUN) and queued (EVENT,
 // run by the function invoker with retries and destinations). Every invocation is recorded.
 import crypto from 'node:crypto';
+import postgres from 'postgres';
 import type { Logger } from 'pino';
 import type { Sql } from '../platform/db/client.js';
 import * as q from './queries/invocations.js';
@@ -15,6 +16,7 @@ import {
 } from '../engine/functions/types.js';
 import { ConcurrencyGate } from './concurrency.js';
 import { newTraceId } from '../engine/functions/platform-log.js';
+import { RecordJournal, recoverJournal } from '../engine/functions/journal.js';
 import { AppError, badInput } from '../platform/errors.js';
 import { functionArn, type FunctionService, type ResolvedVersion } from './functions.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor } from '../platform/paging.js';
@@ -158,39 +160,163 @@ export class FunctionLogWriter {
   }
 }
 
+/** what a dead server's journal (and this server's) calls the invocation records in it */
+const JOURNAL = 'invocations';
+const RETRY_STORE_MS = 1_000;
+/** how often the records stored since are made durable, and their journal given back */
+const DURABLE_EVERY_MS = 1_000;
+/** how long a stop waits for the records not stored yet */
+const CLOSE_WAIT_MS = 10_000;
+
 /**
- * Writes invocation records in batches: while one insert runs, the records that arrive meanwhile
- * wait and go together in the next (one statement for many concurrent invocations).
+ * Invocation records that end a call (a sync invocation's, a throttle's, a dry run's): each is in
+ * the journal (journal.ts) before its caller hears of it, so a kill -9 of the server loses none,
+ * and is stored in Postgres off the caller's path by group commit: while one multi-row insert
+ * runs, the records that arrive meanwhile wait and go together in the next (one statement and
+ * one WAL flush for many; at c=1 each goes at once). Reads of invocations wait until the records
+ * made before them are stored (stored()). The inserts commit without waiting for the WAL flush
+ * (a flush per invocation at c=1 would make the disk, not the records, the cost); once a second a
+ * commit that does wait makes every earlier one durable, and only then does the journal let go of
+ * them: a crash of Postgres loses none either.
  */
 class InvocationRecorder {
-  private queue: Array<{ inv: q.NewInvocation; resolve: (row: InvocationRow) => void; reject: (err: unknown) => void }> = [];
+  /** records not stored yet, as JSON rows of the table (q.recordJson) */
+  private queue: Array<{ json: string; seq: number }> = [];
   private draining = false;
+  private appended = 0;
+  private storedUpTo = 0;
+  private durableUpTo = 0;
+  private durableTimer: NodeJS.Timeout | null = null;
+  private waiters: Array<{ seq: number; resolve: () => void }> = [];
+  private readonly journal: RecordJournal;
 
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    journalRoot: string,
+    private readonly log: Logger,
+  ) {
+    this.journal = new RecordJournal(journalRoot, JOURNAL);
+  }
 
-  record(inv: q.NewInvocation): Promise<InvocationRow> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ inv, resolve, reject });
-      if (!this.draining) void this.drain();
-    });
+  record(inv: q.NewInvocation): InvocationRow {
+    const row: InvocationRow = {
+      ...inv,
+      traceId: inv.traceId ?? newTraceId(),
+      triggerId: inv.triggerId ?? null,
+      eventId: inv.eventId ?? null,
+      createdAt: inv.createdAt ?? new Date(),
+      claimedBy: null,
+      claimedUntil: null,
+    };
+    const json = q.recordJson(row);
+    this.appended = this.journal.append(json);
+    this.queue.push({ json, seq: this.appended });
+    if (!this.draining) void this.drain();
+    return row;
+  }
+
+  /** Resolves once every record made so far is stored. */
+  stored(): Promise<void> {
+    const seq = this.appended;
+    if (this.storedUpTo >= seq) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ seq, resolve }));
   }
 
   private async drain(): Promise<void> {
     this.draining = true;
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, 200);
-      try {
-        const rows = await q.recordInvocations(
-          this.sql,
-          batch.map((b) => b.inv),
-        );
-        const byId = new Map(rows.map((r) => [r.id, r]));
-        for (const b of batch) b.resolve(byId.get(b.inv.id)!);
-      } catch (err) {
-        for (const b of batch) b.reject(err);
+      const batch = this.queue.slice(0, 500);
+      if (!(await this.store(batch.map((b) => b.json)))) {
+        // the database is out of reach: the records wait (here and in the journal) and go again
+        await new Promise((r) => setTimeout(r, RETRY_STORE_MS));
+        continue;
       }
+      this.queue.splice(0, batch.length);
+      this.storedUpTo = batch[batch.length - 1]!.seq;
+      const ready = this.waiters.filter((w) => w.seq <= this.storedUpTo);
+      this.waiters = this.waiters.filter((w) => w.seq > this.storedUpTo);
+      for (const w of ready) w.resolve();
+      this.durableTimer ??= setTimeout(() => void this.makeDurable(), DURABLE_EVERY_MS).unref();
     }
     this.draining = false;
+  }
+
+  /** Waits for the WAL flush of every record stored so far; the journal lets go of them. */
+  private async makeDurable(): Promise<void> {
+    const upTo = this.storedUpTo;
+    try {
+      if (upTo > this.durableUpTo) await q.walFlushed(this.sql);
+      this.durableUpTo = Math.max(this.durableUpTo, upTo);
+      this.journal.stored(this.durableUpTo);
+    } catch (err) {
+      this.log.warn({ err }, 'invocation records not made durable yet: their journal stays');
+    } finally {
+      this.durableTimer = null;
+      if (this.storedUpTo > this.durableUpTo) this.durableTimer = setTimeout(() => void this.makeDurable(), DURABLE_EVERY_MS).unref();
+    }
+  }
+
+  /**
+   * Stores records (again: what is stored already stays as it is); false when the database can't
+   * be reached. A record Postgres refuses (a statement error, not a lost connection) is logged and
+   * left out, the others stored one by one: one bad record must not hold back every later one.
+   */
+  private async store(records: string[]): Promise<boolean> {
+    try {
+      await q.storeInvocations(this.sql, records);
+      return true;
+    } catch (err) {
+      if (!(err instanceof postgres.PostgresError)) {
+        this.log.warn({ err, records: records.length }, 'invocation records not stored yet: retrying');
+        return false;
+      }
+      if (records.length === 1) {
+        this.log.error({ err, record: records[0]!.slice(0, 200) }, 'invocation record refused by the database: not stored');
+        return true;
+      }
+      for (const record of records) if (!(await this.store([record]))) return false;
+      return true;
+    }
+  }
+
+  /** The records of a dead server's journal (a kill -9 left them): stored, but for functions this database does not know. */
+  async replay(deadRoot: string): Promise<number> {
+    const rows = recoverJournal(deadRoot, JOURNAL) as Array<{ json: string; record: { function_id: string } }>;
+    for (let i = 0; i < rows.length; i += 500) {
+      const batch = rows.slice(i, i + 500);
+      // a runtime dir may be shared by servers of other deployments: their records are not this database's
+      const known = await q.knownFunctions(
+        this.sql,
+        batch.map((r) => r.record.function_id),
+      );
+      const ours = batch.filter((r) => known.has(r.record.function_id)).map((r) => r.json);
+      if (ours.length > 0 && !(await this.store(ours)))
+        throw new Error("the database is out of reach: a dead server's invocation records are not stored");
+    }
+    return rows.length;
+  }
+
+  /**
+   * Stores what is left and removes the journal (a clean stop). A database out of reach does not
+   * hold the stop for ever: what it could not take is logged as not stored (its journal goes with
+   * the runtime's root).
+   */
+  async close(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      this.stored().then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), CLOSE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (this.durableTimer) clearTimeout(this.durableTimer);
+    if (!inTime) {
+      this.log.error({ records: this.queue.length }, 'stopping: invocation records the database did not take in time are not stored');
+      return;
+    }
+    await q.walFlushed(this.sql);
+    this.journal.close();
   }
 }
 
@@ -205,16 +331,30 @@ export class InvocationService {
     readonly logs: FunctionLogWriter,
     concurrencyLimit: number,
     readonly asyncSettings: AsyncSettings,
+    /** where this server's journal of invocation records goes (its runtime root: journal.ts) */
+    journalRoot: string,
+    log: Logger,
   ) {
     this.gate = new ConcurrencyGate(concurrencyLimit);
-    this.recorder = new InvocationRecorder(sql);
+    this.recorder = new InvocationRecorder(sql, journalRoot, log);
+  }
+
+  /** Stores the invocation records a dead server's journal holds; returns how many it held. */
+  replay(deadRoot: string): Promise<number> {
+    return this.recorder.replay(deadRoot);
+  }
+
+  /** Stores the records not stored yet (a clean stop). */
+  close(): Promise<void> {
+    return this.recorder.close();
   }
 
   instanceCounts(functionId: string): { busy: number; total: number } {
     return this.runtime.counts(functionId);
   }
 
-  get(id: string): Promise<InvocationRow | undefined> {
+  async get(id: string): Promise<InvocationRow | undefined> {
+    await this.recorder.stored();
     return q.invocationById(this.sql, id);
   }
 
@@ -227,6 +367,7 @@ export class InvocationService {
     const before = parseTimeIdCursor(after);
     let functionId = filter.functionId ?? null;
     if (filter.functionName) functionId = (await this.functions.require(filter.functionName, 'filter.functionName')).id;
+    await this.recorder.stored();
     const rows = await q.listInvocations(this.sql, { ...filter, functionId }, limit + 1, before);
     return {
       nodes: rows.slice(0, limit),
@@ -241,6 +382,7 @@ export class InvocationService {
     if (!Number.isInteger(periodSeconds) || periodSeconds < 1) throw badInput('periodSeconds', 'must be a positive integer');
     if ((until.getTime() - since.getTime()) / 1000 / periodSeconds > 1_440)
       throw badInput('periodSeconds', 'gives more than 1,440 data points for the range');
+    await this.recorder.stored();
     return q.metrics(this.sql, fn.id, version, since, until, periodSeconds);
   }
 
@@ -307,7 +449,7 @@ export class InvocationService {
     } satisfies Omit<q.NewInvocation, 'status'>;
 
     if (type === 'DRY_RUN') {
-      const invocation = await this.recorder.record({ ...base, status: 'DRY_RUN', endedAt: new Date() });
+      const invocation = this.recorder.record({ ...base, status: 'DRY_RUN', endedAt: new Date() });
       return {
         invocation,
         statusCode: 204,
@@ -339,8 +481,8 @@ export class InvocationService {
     }
 
     const slot = this.gate.tryAcquire(fn.id, fn.reservedConcurrency, await this.functions.reservedTotal());
-    const throttled = async (reason: string, message: string) => {
-      await this.recorder.record({
+    const throttled = (reason: string, message: string) => {
+      this.recorder.record({
         ...base,
         status: 'THROTTLED',
         errorType: 'TooManyRequestsException',
@@ -349,7 +491,7 @@ export class InvocationService {
       });
       return new AppError('THROTTLED', `Rate Exceeded. Reason: ${reason}`, 'functionName', { reason });
     };
-    if (!slot.ok) throw await throttled(slot.reason, slot.reason);
+    if (!slot.ok) throw throttled(slot.reason, slot.reason);
     let outcome: InvokeOutcome;
     try {
       outcome = await this.run(
@@ -363,13 +505,13 @@ export class InvocationService {
       );
     } catch (err) {
       // no host has room for a new instance: Lambda's answer when it cannot scale out
-      if (err instanceof NoRoomError) throw await throttled(`InsufficientCapacity: ${err.message}`, err.message);
+      if (err instanceof NoRoomError) throw throttled(`InsufficientCapacity: ${err.message}`, err.message);
       throw err;
     } finally {
       this.gate.release(fn.id, fn.reservedConcurrency);
     }
     const v = verdict(outcome);
-    const invocation = await this.recorder.record({
+    const invocation = this.recorder.record({
       ...base,
       ...this.measures(outcome),
       status: v.status,

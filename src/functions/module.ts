@@ -87,9 +87,16 @@ export class FunctionsModule implements Module {
     this.provisioned = new ProvisionedConcurrencyService(sql, this.functions, config.functionConcurrencyLimit, () =>
       this.instanceController.kick(),
     );
-    this.invocations = new InvocationService(sql, this.functions, this.acrossHosts, logWriter, config.functionConcurrencyLimit, {
-      retryDelayMs: (attempt) => config.functionRetryDelayMs * attempt,
-    });
+    this.invocations = new InvocationService(
+      sql,
+      this.functions,
+      this.acrossHosts,
+      logWriter,
+      config.functionConcurrencyLimit,
+      { retryDelayMs: (attempt) => config.functionRetryDelayMs * attempt },
+      this.runtime.sandbox.root,
+      log,
+    );
     this.instanceController = new FunctionInstanceController(this.functions, this.provisioned, this.acrossHosts, log, {
       intervalMs: config.reconcileIntervalMs,
       idleMs: config.functionIdleSeconds * 1_000,
@@ -137,8 +144,12 @@ export class FunctionsModule implements Module {
 
   async prepare(): Promise<void> {
     const { config, log } = this.platform;
-    const swept = await this.runtime.init();
-    if (swept.length) log.info({ roots: swept }, 'removed the function runtime roots of servers that are gone');
+    let replayed = 0;
+    const swept = await this.runtime.init(async (deadRoot) => {
+      replayed += await this.invocations.replay(deadRoot);
+    });
+    if (swept.length)
+      log.info({ roots: swept, invocationRecords: replayed }, 'removed the function runtime roots of servers that are gone');
     // the embedded Postgres owns its dir (and needs DATA_DIR enterable); everything else is the server's
     if (this.runtime.sandbox.isolated) await closeToOthers(config.dataDir, ['postgres']);
   }
@@ -153,6 +164,8 @@ export class FunctionsModule implements Module {
   async stop(): Promise<void> {
     await this.asyncInvoker.stop();
     await this.instanceController.stop();
+    // the records stored while the journal is still there (closing the runtime removes its root)
+    await this.invocations.close();
     await this.acrossHosts.close();
     await this.invocations.logs.close();
   }

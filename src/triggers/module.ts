@@ -58,7 +58,7 @@ export class TriggersModule implements Module {
     const { sql, config, log } = platform;
     const { deliveries } = deps;
     this.log = log;
-    this.triggers = new TriggerService(sql, deps.functions.functions);
+    this.triggers = new TriggerService(sql, deps.functions.functions, deps.functions.invocations);
     this.schedules = new ScheduleService(sql, deliveries, config.scheduleMissedTickGraceSeconds * 1_000, log);
     this.httpRoutes = new HttpRouteService(sql, this.triggers, log, platform.address);
     this.outbox = new OutboxDispatcher(deliveries, log, { intervalMs: config.reconcileIntervalMs });

@@ -2,7 +2,6 @@
 // here; each source's own input and state live in sources/<source>/. A delivery is the invocation
 // a trigger made (invocations.trigger_id), so its outcome, attempts and retries are the invocation's.
 import type { Sql } from '../platform/db/client.js';
-import { listInvocations } from '../functions/queries/invocations.js';
 import * as q from './queries/triggers.js';
 import type { FunctionRow, InvocationRow } from '../functions/tables.js';
 import type { TriggerRow, TriggerSourceType } from './tables.js';
@@ -11,6 +10,7 @@ import { newId } from '../platform/ids.js';
 import { authorize, isAllowed, type Principal } from '../platform/authorization.js';
 import { WHOLE_ARGUMENT, badInput, conflict, notFound } from '../platform/errors.js';
 import { requireQualifier, type FunctionService } from '../functions/functions.js';
+import type { InvocationService } from '../functions/invocations.js';
 import { encodeTimeIdCursor, pageSize, parseTimeIdCursor, type Page } from '../platform/paging.js';
 import { TRIGGER_SOURCES } from './sources/index.js';
 import type { TriggerSourceKind } from './sources/types.js';
@@ -58,6 +58,7 @@ export class TriggerService {
   constructor(
     private readonly sql: Sql,
     private readonly functions: FunctionService,
+    private readonly invocations: InvocationService,
   ) {}
 
   /** The one source field the input sets (exactly one: BAD_USER_INPUT on the whole input otherwise). */
@@ -190,9 +191,8 @@ export class TriggerService {
   }
 
   /** A trigger's deliveries, newest first. */
-  async deliveries(trigger: TriggerRow, first: number | null | undefined, after: string | null | undefined): Promise<Page<InvocationRow>> {
-    const limit = pageSize(first);
-    const rows = await listInvocations(this.sql, { triggerId: trigger.id }, limit + 1, parseTimeIdCursor(after));
-    return { nodes: rows.slice(0, limit), hasNextPage: rows.length > limit, cursorOf: (r) => encodeTimeIdCursor(r.createdAt, r.id) };
+  deliveries(trigger: TriggerRow, first: number | null | undefined, after: string | null | undefined): Promise<Page<InvocationRow>> {
+    // through the invocation service: records of invocations just ended are stored first
+    return this.invocations.list({ triggerId: trigger.id }, first, after);
   }
 }

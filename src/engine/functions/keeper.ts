@@ -5,8 +5,8 @@
 // no PR_SET_PDEATHSIG, so each server keeps one small shell beside it, told the group of every
 // instance it starts and stops; when the server's end of the pipe closes (however the server
 // ended) the shell kills the groups still listed and removes the server's runtime root, but for
-// output the instances wrote that is not stored yet (output.ts: the next server to start stores it
-// and removes the rest). A confined
+// output the instances wrote that is not stored yet and records its journals hold (output.ts,
+// journal.ts: the next server to start stores them and removes the rest). A confined
 // instance's group is its sandbox's outer process: killing it ends every process of the sandbox.
 // Then the server's control groups go, once their processes are gone (a group with processes, or
 // with groups inside, can't be removed: the loop waits up to 5 s for the kills to land).
@@ -36,6 +36,7 @@ for a in "$1"/output/*.ack; do
   se=$( { wc -c < "$n.err"; } 2>/dev/null || echo 0)
   [ "\${so:-0}" -le "\${o:-0}" ] && [ "\${se:-0}" -le "\${e:-0}" ] && rm -f -- "$n.out" "$n.err" "$n.meta" "$a"
 done
+for j in "$1"/output/*.journal; do [ -f "$j" ] && [ ! -s "$j" ] && rm -f -- "$j"; done
 rmdir "$1/output" 2>/dev/null && { rm -f "$1/owner.json"; rmdir "$1"; }
 shift
 tries=50

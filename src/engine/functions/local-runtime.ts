@@ -35,10 +35,11 @@ export class LocalFunctionRuntime implements FunctionRuntime {
 
   /**
    * Returns the runtime roots of dead servers it swept; what their instances wrote that was not
-   * stored goes to the sink first, and each root waits until its lines are written.
+   * stored goes to the sink first, and each root waits until its lines are written and
+   * `beforeRemoval` has taken what else it holds (a journal's records).
    */
-  init(): Promise<string[]> {
-    return this.sandbox.init(async (leftovers) => {
+  init(beforeRemoval: (deadRoot: string) => Promise<void> = async () => {}): Promise<string[]> {
+    return this.sandbox.init(async (leftovers, deadRoot) => {
       await Promise.all(
         leftovers.map(
           ({ functionId, lines }) =>
@@ -48,6 +49,7 @@ export class LocalFunctionRuntime implements FunctionRuntime {
             }),
         ),
       );
+      await beforeRemoval(deadRoot);
     });
   }
 

@@ -239,9 +239,12 @@ export class Sandbox {
 
   /**
    * Sweeps the roots of dead servers (their instances' output not yet stored goes to `recovered`,
-   * which resolves once it is stored), then makes this server's root; returns the roots swept.
+   * which resolves once it is stored, with the dead root for what else it holds: journal.ts), then
+   * makes this server's root; returns the roots swept.
    */
-  async init(recovered: (leftovers: ReturnType<typeof recoverOutput>) => Promise<void> = async () => {}): Promise<string[]> {
+  async init(
+    recovered: (leftovers: ReturnType<typeof recoverOutput>, deadRoot: string) => Promise<void> = async () => {},
+  ): Promise<string[]> {
     await fsp.mkdir(this.base, { recursive: true });
     // the instances' users pass through the base to their code
     if (this.isolated) {
@@ -251,7 +254,7 @@ export class Sandbox {
     const swept = await sweepDeadRoots(
       this.base,
       (serverId) => this.removeGroupsOf(serverId),
-      (root) => recovered(recoverOutput(root)),
+      (root) => recovered(recoverOutput(root), root),
     );
     await fsp.mkdir(this.root, { recursive: true });
     await fsp.chmod(this.root, 0o711);

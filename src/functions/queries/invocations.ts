@@ -46,7 +46,7 @@ const COLUMNS = [
 
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-function values(db: Db, inv: NewInvocation): Record<string, unknown> {
+function values(db: Db, inv: NewInvocation | InvocationRow): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const c of COLUMNS) out[snake(c)] = c === 'logs' ? (inv.logs ? db.json(inv.logs as never) : null) : (inv[c] ?? null);
   if (inv.createdAt) out.created_at = inv.createdAt;
@@ -60,27 +60,45 @@ export async function insertInvocation(db: Db, inv: NewInvocation): Promise<Invo
 }
 
 /**
- * Records an invocation that already happened (a sync call, a throttle, a dry run) without waiting
- * for the WAL flush: a crash can lose the last few hundred milliseconds of such records (never an
- * accepted async event, never consistency), and the caller is spared a disk sync per invocation.
+ * Stores invocation records that ended their call (a sync call, a throttle, a dry run) in one
+ * statement, committed without waiting for the WAL flush (walFlushed() waits for it); a record
+ * stored already stays as it was (the journal may hold it twice).
  */
-export async function recordInvocations(sql: Sql, given: NewInvocation[]): Promise<InvocationRow[]> {
-  const invs = given.map((inv) => ({ ...inv, traceId: inv.traceId ?? newTraceId() }));
+export async function storeInvocations(sql: Sql, records: string[]): Promise<void> {
   // one statement: set_config(…, true) lasts until the end of the statement's own transaction, its
-  // commit included; RETURNING reads the CTE so that it is evaluated at all. Only what the database
-  // adds comes back (the rest is what was written: no logs and response to send back and parse).
-  const added = await sql<Array<{ id: string; createdAt: Date; asyncCommit: string }>>`
-    with cfg as (select set_config('synchronous_commit', 'off', true) as v)
-    insert into invocations ${sql(invs.map((inv) => values(sql, inv)))} returning id, created_at, (select v from cfg) as async_commit`;
-  const createdAt = new Map(added.map((r) => [r.id, r.createdAt]));
-  return invs.map((inv) => ({
-    ...inv,
-    triggerId: inv.triggerId ?? null,
-    eventId: inv.eventId ?? null,
-    createdAt: createdAt.get(inv.id)!,
-    claimedBy: null,
-    claimedUntil: null,
-  }));
+  // commit included; the CTE is read so that it is evaluated at all. The records go as one JSON
+  // parameter (as the journal has them), not a parameter per column and record.
+  await sql`
+    with cfg as (select set_config('synchronous_commit', 'off', true) as v),
+    ins as (insert into invocations
+      select * from json_populate_recordset(null::invocations, (${`[${records.join(',')}]`}::text)::json)
+      on conflict (id) do nothing returning 1)
+    select (select v from cfg), (select count(*) from ins)`;
+}
+
+/** An invocation record as a JSON row of the invocations table (what storeInvocations takes). */
+export function recordJson(row: InvocationRow): string {
+  const out: Record<string, unknown> = {};
+  for (const c of COLUMNS) out[snake(c)] = row[c];
+  out.trace_id = row.traceId;
+  out.created_at = row.createdAt;
+  out.claimed_by = row.claimedBy;
+  out.claimed_until = row.claimedUntil;
+  return JSON.stringify(out);
+}
+
+/**
+ * Returns once every commit before it is flushed to the WAL on disk: a transaction with an id
+ * writes a commit record, and (synchronous_commit on) waits for the flush up to it.
+ */
+export async function walFlushed(sql: Sql): Promise<void> {
+  await sql`select pg_current_xact_id()`;
+}
+
+/** Which of these function ids this database knows. */
+export async function knownFunctions(db: Db, ids: string[]): Promise<Set<string>> {
+  const rows = await db<Array<{ id: string }>>`select id from functions where id = any(${db.array([...new Set(ids)])}::text[])`;
+  return new Set(rows.map((r) => r.id));
 }
 
 /** Queues an async invocation and wakes the invokers (on every server). */

@@ -88,13 +88,24 @@ class RuntimeApi:
         out, self.buf = self.buf[:n], self.buf[n:]
         return out
 
-    def request(self, method, path, body=b"", headers=None):
-        if self.sock is None:
-            self.connect()
+    @staticmethod
+    def message(method, path, body=b"", headers=None):
         lines = [f"{method} {BASE}{path} HTTP/1.1", f"Host: {HOST}", f"Content-Length: {len(body)}"]
         for k, v in (headers or {}).items():
             lines.append(f"{k}: {v}")
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+    def request(self, method, path, body=b"", headers=None):
+        return self.pipelined(self.message(method, path, body, headers))
+
+    def pipelined(self, *messages):
+        """Sends the requests in one write; returns the answer to the first (the others' are read by read())."""
+        if self.sock is None:
+            self.connect()
+        self.sock.sendall(b"".join(messages))
+        return self.read()
+
+    def read(self):
         head = self._read_until(b"\r\n\r\n").decode("latin-1").split("\r\n")
         status = int(head[0].split(" ")[1])
         fields = {}
@@ -282,8 +293,12 @@ def main():
         log_error(doc)
         post_error("/init/error", doc)
         sys.exit(1)
+    # the next event is asked for with each response, in the same write: the Runtime API answers
+    # both in one write when that event comes (runtime-api.ts), one wake-up per invocation each side
+    asked = False
     while True:
-        _, h, body = api.request("GET", "/invocation/next")
+        _, h, body = api.read() if asked else api.request("GET", "/invocation/next")
+        asked = False
         request_id = h["lambda-runtime-aws-request-id"]
         current_request_id = request_id
         # the X-Ray SDK reads the invocation's trace header from the environment
@@ -306,7 +321,9 @@ def main():
             fail(request_id, {"errorMessage": f"Unable to marshal response: {exc}", "errorType": "Runtime.MarshalError",
                               "requestId": request_id, "stackTrace": []})
             continue
-        api.request("POST", f"/invocation/{request_id}/response", out, {"Content-Type": "application/json"})
+        api.pipelined(api.message("POST", f"/invocation/{request_id}/response", out, {"Content-Type": "application/json"}),
+                      api.message("GET", "/invocation/next"))
+        asked = True
 
 
 def fail(request_id, doc):
