@@ -19,7 +19,7 @@
 // CPU profiles of the server thread for the nested-query loads and the log runs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
