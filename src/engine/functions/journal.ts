@@ -17,7 +17,7 @@
 // rarely (a new block's metadata).
 import fs from 'node:fs';
 import path from 'node:path';
-import { outputDirOf } from './output.js';
+import { outputDirOf, outputNamesOf } from './output.js';
 
 const SUFFIX = '.journal';
 /** a segment this large is closed and a new one started */
@@ -108,12 +108,7 @@ export class RecordJournal {
  */
 export function recoverJournal(root: string, prefix: string): Array<{ json: string; record: unknown }> {
   const dir = outputDirOf(root);
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
+  const names = outputNamesOf(root);
   const segmentNo = (name: string) => Number(name.slice(prefix.length + 1, -SUFFIX.length));
   const records: Array<{ json: string; record: unknown }> = [];
   for (const name of names.filter((n) => n.startsWith(`${prefix}-`) && n.endsWith(SUFFIX)).sort((a, b) => segmentNo(a) - segmentNo(b))) {

@@ -30,6 +30,15 @@ const PUNCH_BYTES = 16 << 20;
 
 export const outputDirOf = (root: string) => path.join(root, 'output');
 
+/** The names in a runtime root's output directory: none when a server never made it. */
+export function outputNamesOf(root: string): string[] {
+  try {
+    return fs.readdirSync(outputDirOf(root));
+  } catch {
+    return [];
+  }
+}
+
 const EMPTY = Buffer.alloc(0);
 
 /** Splits one file's bytes into lines as they come (on the newline byte, which no UTF-8 sequence contains). */
@@ -213,12 +222,7 @@ export class InstanceOutput {
  */
 export function recoverOutput(root: string): Array<{ functionId: string; lines: RuntimeLogLine[] }> {
   const dir = outputDirOf(root);
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
+  const names = outputNamesOf(root);
   const out: Array<{ functionId: string; lines: RuntimeLogLine[] }> = [];
   for (const meta of names.filter((n) => n.endsWith('.meta'))) {
     const name = meta.slice(0, -'.meta'.length);
