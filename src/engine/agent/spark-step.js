@@ -155,6 +155,8 @@ let appId = null;
 let lastProgress = -1;
 const progress = new SparkProgress();
 let done = false;
+/** ends the poll loop's wait between two polls (spark-submit's end need not wait for the next poll) */
+let wake = () => {};
 
 /** Looks for our driver's UI at the picked port and the ones Spark would move to. */
 async function findDriver() {
@@ -189,7 +191,13 @@ async function poll() {
         }
       }
     }
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await new Promise((r) => {
+      const timer = setTimeout(r, POLL_MS);
+      wake = () => {
+        clearTimeout(timer);
+        r(undefined);
+      };
+    });
   }
 }
 
@@ -203,6 +211,7 @@ const [code, signal] = await new Promise((resolve) => {
   child.once('close', (c, s) => resolve([c, s]));
 });
 done = true;
+wake();
 await polling;
 statusAgent.destroy();
 removeDriverDir();
