@@ -76,6 +76,10 @@ const NO_PORT_RETRY = '-Dspark.port.maxRetries=0';
 // fraction of the CPU time a default JVM takes on a small node
 const DAEMON_JAVA_OPTS = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto';
 const DAEMON_MEMORY = '256m';
+// spark-class's launcher (a JVM that only prints the command of the real one, before every daemon
+// and spark-submit) is one too: about half the CPU time of a default JVM. Read once, at the agent's
+// start: the agent puts the steps' environment into its own (node-agent.js)
+const LAUNCHER_JAVA_OPTS = `${DAEMON_JAVA_OPTS} ${process.env.SPARK_LAUNCHER_OPTS ?? ''}`.trim();
 
 /**
  * A TCP port free on `address` right now (Spark binds it a moment later).
@@ -121,6 +125,21 @@ export function getJson(url, timeoutMs = 2_000, agent = false) {
     });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(null));
+  });
+}
+
+/**
+ * Whether a GET of `url` answers 200 (false when it cannot be had).
+ * @param {string} url @returns {Promise<boolean>}
+ */
+function answers(url) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: 2_000, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
   });
 }
 
@@ -281,6 +300,7 @@ export class SparkNode {
       SPARK_LOCAL_IP: this.address,
       // and the URLs of their web UIs name it (not the machine's hostname)
       SPARK_PUBLIC_DNS: this.address,
+      SPARK_LAUNCHER_OPTS: LAUNCHER_JAVA_OPTS,
     };
     if (this.masterUrl) env.SPARK_MASTER_URL = this.masterUrl;
     if (this.masterWebUrl) env.SPARK_MASTER_WEB_URL = this.masterWebUrl;
@@ -434,7 +454,9 @@ export class SparkNode {
     const url = `http://${urlHost(this.address)}:${port}`;
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
-      if (Array.isArray(await getJson(`${url}/api/v1/applications?limit=1`))) return url;
+      // up once its page answers: not its REST API, whose first request starts Jersey (seconds of
+      // CPU, on the way to the cluster's start: the workers wait for the master's node to be up)
+      if (await answers(`${url}/`)) return url;
       const history = this.history;
       if (history === null || history.exitCode !== null || history.signalCode !== null || Date.now() > deadline) {
         throw new BootstrapFailure('Spark history server', history?.exitCode ?? null, lastLines(logFile));
