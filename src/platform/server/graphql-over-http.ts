@@ -204,7 +204,7 @@ export class GraphqlOverHttp {
         const first = result.errors![0]!.originalError;
         status = first instanceof AppError ? httpStatusOf(first.code) : result.data === undefined ? 400 : 200;
       }
-      this.send(res, status, contentType, this.o.coalescer.stringify(errors ? { errors, data: result.data } : { data: result.data }));
+      this.send(res, status, contentType, this.o.coalescer.serialize(errors ? { errors, data: result.data } : { data: result.data }));
       context.log.debug(
         { operation: operationName, ms: Math.round(performance.now() - started), errors: errors?.length ?? 0 },
         'graphql request',
@@ -214,7 +214,7 @@ export class GraphqlOverHttp {
       if (!(err instanceof Refusal)) throw err;
       const errors = err.errors.map((e) => this.format(e, requestId, false));
       for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
-      this.send(res, err.status, JSON_TYPE, `${JSON.stringify({ errors })}\n`);
+      this.send(res, err.status, JSON_TYPE, Buffer.from(`${JSON.stringify({ errors })}\n`));
       context?.log.debug(
         { operation: operationName, ms: Math.round(performance.now() - started), errors: errors.length },
         'graphql request',
@@ -413,8 +413,8 @@ export class GraphqlOverHttp {
     return type;
   }
 
-  private send(res: http.ServerResponse, status: number, contentType: string, body: string): void {
-    res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  private send(res: http.ServerResponse, status: number, contentType: string, body: Buffer): void {
+    res.writeHead(status, { 'content-type': contentType, 'content-length': body.length });
     res.end(body);
   }
 }

@@ -20,7 +20,7 @@ interface KeyState {
 export class QueryCoalescer {
   private keys = new Map<string, KeyState>();
   // the members of a batch share one `data` object: serialise it once for all their responses
-  private serialized = new WeakMap<object, string>();
+  private serialized = new WeakMap<object, Buffer>();
 
   run(key: string, exec: () => Promise<ExecutionResult>): Promise<ExecutionResult> {
     let state = this.keys.get(key);
@@ -42,12 +42,12 @@ export class QueryCoalescer {
     return batch;
   }
 
-  /** A response body as JSON, computed once per shared `data` when there is nothing else in it. */
-  stringify = (value: FormattedExecutionResult): string => {
+  /** A response body as JSON bytes, encoded once per shared `data` when there is nothing else in it. */
+  serialize = (value: FormattedExecutionResult): Buffer => {
     const { data } = value;
-    if (value.errors || value.extensions || !data || typeof data !== 'object') return `${JSON.stringify(value)}\n`;
-    let text = this.serialized.get(data);
-    if (text === undefined) this.serialized.set(data, (text = `${JSON.stringify({ data })}\n`));
-    return text;
+    if (value.errors || value.extensions || !data || typeof data !== 'object') return Buffer.from(`${JSON.stringify(value)}\n`);
+    let bytes = this.serialized.get(data);
+    if (bytes === undefined) this.serialized.set(data, (bytes = Buffer.from(`${JSON.stringify({ data })}\n`)));
+    return bytes;
   };
 }
