@@ -229,9 +229,7 @@ describe.skipIf(!available)('the web console in a browser', { timeout: 180_000 }
     await form.getByRole('button', { name: 'Run' }).click();
     const result = page.getByRole('table', { name: 'result' });
     await result.waitFor({ timeout: SHOWN_MS });
-    const cells = await result
-      .locator('tbody tr')
-      .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
+    const cells = await Promise.all((await result.locator('tbody tr').all()).map((row) => row.locator('td').allTextContents()));
     expect(cells).toEqual([
       ['alan', '41'],
       ['ada', '36'],

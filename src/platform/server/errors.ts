@@ -15,7 +15,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
 };
 export const httpStatusOf = (code: ErrorCode) => HTTP_STATUS[code];
 
-// graphql-js and Apollo codes for malformed requests all mean "your input is wrong".
+// graphql-js's codes and the HTTP handler's (Apollo Server's names) for malformed requests all mean "your input is wrong".
 const REQUEST_ERRORS = new Set([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
@@ -61,7 +61,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, lo
     return { message: 'a value in the request is not valid', path, locations: formatted.locations, extensions: { code: 'BAD_USER_INPUT' } };
   }
   // a graphql-js error of its own with no path was raised before execution (parse, validation,
-  // variable coercion, including its "Too many errors" stop, which Apollo labels a server error)
+  // variable coercion, including its "Too many errors" stop)
   const beforeExecution = original instanceof GraphQLError && !original.originalError && !path;
   const given = formatted.extensions?.code as string | undefined;
   const code = beforeExecution && (given === undefined || given === 'INTERNAL_SERVER_ERROR') ? 'GRAPHQL_VALIDATION_FAILED' : given;

@@ -43,7 +43,7 @@ const PAGE = `<!doctype html>
 export function explorerRoutes(log: Logger): Router {
   const router = Router();
   const bundle = serveBundle(router, '/graphql/explorer', 'explorer', { contents: ENTRY }, log);
-  // a browser asks for HTML; GraphQL GET requests (with ?query=) go on to Apollo
+  // a browser asks for HTML; GraphQL GET requests (with ?query=) go on to the GraphQL handler
   router.get('/graphql', (req, res, next) => {
     if (req.query.query !== undefined || req.accepts(['json', 'html']) !== 'html') return next();
     bundle.warm(); // start bundling while the page loads

@@ -42,8 +42,7 @@ export async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncIterabl
   if (!(Symbol.asyncIterator in stream)) return stream as ExecutionResult;
   const key = JSON.stringify([args.operationName ?? null, args.variableValues ?? null]);
   const { document } = args;
-  const documentIds = documentIdsOf(document);
-  const opKey = `${documentIds}|${key}`;
+  const opKey = `${documentIdOf(document)}|${key}`;
   return transformIterator(stream as AsyncIterableIterator<unknown>, (event) => {
     if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event }) as Promise<ExecutionResult>;
     let perEvent = results.get(event);
@@ -57,10 +56,10 @@ export async function sharedSubscribe(args: ExecutionArgs): Promise<AsyncIterabl
   });
 }
 
-// documents from the DocumentCache are shared objects: number them for the cache key
+// documents from the DocumentCache are shared objects: numbered, they key what identical operations share
 const documentNumbers = new WeakMap<DocumentNode, number>();
 let nextDocument = 0;
-function documentIdsOf(document: DocumentNode): number {
+export function documentIdOf(document: DocumentNode): number {
   let n = documentNumbers.get(document);
   if (n === undefined) documentNumbers.set(document, (n = ++nextDocument));
   return n;
