@@ -57,7 +57,7 @@ export class StepDispatcher {
     this.kick(clusterId);
   }
 
-  /** The events of a committed transaction that claimed the cluster's steps for its master here. */
+  /** The events of a transaction that claims the cluster's steps for its master here, told as it commits (an empty span takes back one whose commit failed). */
   claimedThrough(clusterId: string, events: EventSpan): void {
     this.claimedSpans.set(clusterId, events);
   }
