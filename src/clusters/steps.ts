@@ -324,8 +324,11 @@ export class StepService {
       const [locked, [current]] = await Promise.all([clustersQ.lockCluster(tx, step.clusterId), q.lockSteps(tx, step.clusterId, [stepId])]);
       if (!locked || !current) return { claim: null };
       let cluster = locked;
+      // the step's change is not awaited where the cluster stays as it is: the claim's first
+      // statement goes out with it (and runs after it)
+      let ending: Promise<unknown> = Promise.resolve();
       if (current.state === 'CANCEL_PENDING') {
-        await changeStepState(
+        ending = changeStepState(
           tx,
           current,
           'CANCELLED',
@@ -336,7 +339,7 @@ export class StepService {
         );
       } else if (current.state === 'RUNNING' && cluster.state === 'TERMINATING' && exitCode !== 0) {
         // the agent stopped it because the cluster is ending: not the step's own failure
-        await changeStepState(
+        ending = changeStepState(
           tx,
           current,
           'INTERRUPTED',
@@ -349,7 +352,7 @@ export class StepService {
         );
       } else if (current.state === 'RUNNING') {
         if (exitCode === 0 && outputError === null) {
-          await changeStepState(tx, current, 'COMPLETED', { exitCode, result }, 'Step completed (exit code 0)');
+          ending = changeStepState(tx, current, 'COMPLETED', { exitCode, result }, 'Step completed (exit code 0)');
         } else {
           const message =
             outputError ?? (signal ? `the step process was killed by ${signal}` : `the step process exited with code ${exitCode}`);
@@ -363,7 +366,7 @@ export class StepService {
           cluster = await applyActionOnFailure(tx, cluster, current);
         }
       }
-      const next = current.instanceId ? await claimWithin(tx, cluster, locked, current.instanceId) : null;
+      const next = current.instanceId ? await claimWithin(tx, cluster, locked, current.instanceId, ending) : await ending.then(() => null);
       if (next) return { claim: next };
       // a step claimed keeps the cluster RUNNING (claimWithin said so): only without one may it wait or end
       await settleActivity(tx, cluster);
@@ -416,11 +419,21 @@ async function noClaim(tx: Tx, locked: ClusterRow): Promise<Claim> {
 
 /**
  * Claims the cluster's next steps for `instanceId` (its master): null when there are none to run.
- * `cluster` is its row as the transaction left it, `locked` as it read it when it took the lock.
+ * `cluster` is its row as the transaction left it, `locked` as it read it when it took the lock;
+ * `after`, a change of the transaction still under way, which the claim comes after.
  */
-async function claimWithin(tx: Tx, cluster: ClusterRow, locked: ClusterRow, instanceId: string): Promise<Claim | null> {
-  if (cluster.state !== 'RUNNING' && cluster.state !== 'WAITING') return null;
-  const pending = await q.claimablePending(tx, cluster.id, cluster.stepConcurrency);
+async function claimWithin(
+  tx: Tx,
+  cluster: ClusterRow,
+  locked: ClusterRow,
+  instanceId: string,
+  after: Promise<unknown> = Promise.resolve(),
+): Promise<Claim | null> {
+  if (cluster.state !== 'RUNNING' && cluster.state !== 'WAITING') {
+    await after;
+    return null;
+  }
+  const [, pending] = await Promise.all([after, q.claimablePending(tx, cluster.id, cluster.stepConcurrency)]);
   if (pending.length === 0) return null;
   // every claim's statements sent at once, and the event head read after them in the same round trip
   const claiming = Promise.all(
