@@ -17,8 +17,8 @@ export interface AgentSession {
   clusterId: string;
   role: string;
   ws: WebSocket;
-  /** stepId → log stream id, so log batches need no lookup */
-  streams: Map<string, string>;
+  /** the rows of this node's steps as sent or read here (stepId →), so log batches and exits need no lookup */
+  steps: Map<string, StepRow>;
   /** log lines received and not yet handed to storage, per step */
   pendingLogs: Map<string, AgentLogLine[]>;
   /** the hash of the credential sent in this connection's welcome, until the agent confirms it */
@@ -183,7 +183,7 @@ export class AgentGateway {
       clusterId: instance.clusterId,
       role: instance.role,
       ws,
-      streams: new Map(),
+      steps: new Map(),
       pendingLogs: new Map(),
       nextTokenHash: result.nextTokenHash,
     };
@@ -200,17 +200,18 @@ export class AgentGateway {
   private async reconcileSteps(session: AgentSession, expected: StepRow[], reported: Array<{ stepId: string }>): Promise<void> {
     const known = new Set(reported.map((s) => String(s.stepId)));
     for (const step of expected) {
-      session.streams.set(step.id, step.logStreamId);
+      session.steps.set(step.id, step);
       if (known.has(step.id)) {
         if (step.state === 'CANCEL_PENDING') this.sendCancel(session.instanceId, step);
       } else if (step.state === 'CANCEL_PENDING') {
         // cancelled after it was claimed but before the agent ever got it: nothing to stop (the
         // steps claimed in its place go out now)
-        const next = await this.services.steps.recordExit(step.id, session.instanceId, {
-          exitCode: null,
-          signal: null,
-          neverStarted: true,
-        });
+        const next = await this.services.steps.recordExit(
+          step.id,
+          session.instanceId,
+          { exitCode: null, signal: null, neverStarted: true },
+          step,
+        );
         for (const claimed of next) this.sendRun(session.instanceId, claimed);
       } else {
         this.sendRun(session.instanceId, step); // claimed but never started
@@ -222,7 +223,7 @@ export class AgentGateway {
     for (const id of others) {
       const step = await this.services.steps.get(id);
       if (!step || step.instanceId !== session.instanceId) continue;
-      session.streams.set(step.id, step.logStreamId);
+      session.steps.set(step.id, step);
       if (ENDED_STEP_STATES.includes(step.state)) this.send(session.instanceId, { type: 'cancelStep', stepId: id, graceMs: 0 });
     }
   }
@@ -236,7 +237,7 @@ export class AgentGateway {
 
   sendRun(instanceId: string, step: StepRow): boolean {
     const session = this.sessions.get(instanceId);
-    session?.streams.set(step.id, step.logStreamId);
+    session?.steps.set(step.id, step);
     return this.send(instanceId, {
       type: 'runStep',
       stepId: step.id,
@@ -253,14 +254,13 @@ export class AgentGateway {
   }
 
   private async streamOf(session: AgentSession, stepId: string): Promise<string | undefined> {
-    let streamId = session.streams.get(stepId);
-    if (!streamId) {
-      const step = await this.services.steps.get(stepId);
+    let step = session.steps.get(stepId);
+    if (!step) {
+      step = await this.services.steps.get(stepId);
       if (!step || step.instanceId !== session.instanceId) return undefined;
-      streamId = step.logStreamId;
-      session.streams.set(stepId, streamId);
+      session.steps.set(stepId, step);
     }
-    return streamId;
+    return step.logStreamId;
   }
 
   private async handle(session: AgentSession, m: AgentMessage): Promise<void> {
@@ -301,13 +301,18 @@ export class AgentGateway {
         if (streamId && (await services.logs.agentSeq(streamId)) < lastSeq) {
           throw new Error(`exit of ${m.stepId} reported before its log lines up to ${m.lastSeq} were stored`);
         }
-        const next = await services.steps.recordExit(String(m.stepId), session.instanceId, {
-          exitCode: m.exitCode ?? null,
-          signal: m.signal ?? null,
-          result: isPlainObject(m.result) ? m.result : null,
-          lostLines: Number.isSafeInteger(m.lostLines) && Number(m.lostLines) > 0 ? Number(m.lostLines) : 0,
-        });
-        session.streams.delete(m.stepId);
+        const next = await services.steps.recordExit(
+          String(m.stepId),
+          session.instanceId,
+          {
+            exitCode: m.exitCode ?? null,
+            signal: m.signal ?? null,
+            result: isPlainObject(m.result) ? m.result : null,
+            lostLines: Number.isSafeInteger(m.lostLines) && Number(m.lostLines) > 0 ? Number(m.lostLines) : 0,
+          },
+          session.steps.get(String(m.stepId)),
+        );
+        session.steps.delete(m.stepId);
         this.send(session.instanceId, { type: 'ackExit', stepId: m.stepId });
         for (const step of next) this.sendRun(session.instanceId, step);
         return;

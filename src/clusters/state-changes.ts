@@ -13,23 +13,6 @@ export interface Reason {
   message: string;
 }
 
-export function stepSnapshot(s: StepRow) {
-  return {
-    id: s.id,
-    name: s.name,
-    state: s.state,
-    progress: s.progress,
-    exitCode: s.exitCode,
-    pid: s.pid,
-    instanceId: s.instanceId,
-    failureReason: s.failureReason,
-    failureMessage: s.failureMessage,
-    result: s.result,
-    startedAt: s.startedAt,
-    endedAt: s.endedAt,
-  };
-}
-
 export async function changeClusterState(tx: Tx, cluster: ClusterRow, state: ClusterState, reason: Reason | null): Promise<ClusterRow> {
   if (cluster.state === state) return cluster;
   const row = await clustersQ.setClusterState(tx, cluster.id, state, reason?.code ?? null, reason?.message ?? null);
@@ -84,25 +67,12 @@ export async function changeStepState(
   logMessage?: string,
 ): Promise<StepRow> {
   if (step.state === state) return step;
-  const row = await stepsQ.setStepState(tx, step.id, state, patch);
-  // independent statements: sent together, one round trip (they still run in this order)
-  await Promise.all([
-    appendEvent(tx, step.clusterId, 'STEP', step.id, state, { previousState: step.state, ...stepSnapshot(row) }),
+  // the change and its event are one statement; the SYSTEM line is independent: sent with it, one round trip
+  const [row] = await Promise.all([
+    stepsQ.setStepState(tx, step, state, patch),
     logMessage ? systemLog(tx, step.logStreamId, logMessage) : null,
   ]);
   return row;
-}
-
-export async function stepProgressChanged(tx: Tx, step: StepRow): Promise<void> {
-  await appendEvent(
-    tx,
-    step.clusterId,
-    'STEP',
-    step.id,
-    step.state,
-    { previousState: step.state, ...stepSnapshot(step) },
-    { workHint: false },
-  );
 }
 
 /** Cancels every PENDING step of the cluster (after a failure with CANCEL_AND_WAIT, or termination). */

@@ -1,22 +1,14 @@
 import type { Sql, Tx } from '../platform/db/client.js';
 import * as clustersQ from './queries/clusters.js';
 import * as instancesQ from './queries/instances.js';
-import { appendEvent, eventHead } from './queries/events.js';
+import { eventHead } from './queries/events.js';
 import { createStream } from '../logs/queries.js';
 import * as q from './queries/steps.js';
 import type { ActionOnFailure, ClusterRow, StepRow, StepSpec } from './tables.js';
 import { ACTIVE_CLUSTER_STATES } from './tables.js';
 import { newId } from '../platform/ids.js';
 import { badInput, conflict, notFound } from '../platform/errors.js';
-import {
-  beginTermination,
-  cancelPendingSteps,
-  changeClusterState,
-  changeStepState,
-  settleActivity,
-  stepProgressChanged,
-  stepSnapshot,
-} from './state-changes.js';
+import { beginTermination, cancelPendingSteps, changeClusterState, changeStepState, settleActivity } from './state-changes.js';
 import { isAllowed, type Principal } from '../platform/authorization.js';
 import type { Secrets } from '../platform/secrets.js';
 import type { StorageService } from '../storage/service.js';
@@ -67,23 +59,23 @@ export async function validateSteps(
 }
 
 export async function insertValidatedSteps(tx: Tx, clusterId: string, steps: ValidStep[]): Promise<StepRow[]> {
-  const rows: StepRow[] = [];
-  for (const s of steps) {
+  // every statement sent at once (one round trip); they run, and the steps get their positions, in this order
+  const inserts = steps.map((s) => {
     const logStreamId = newId('log');
-    await createStream(tx, logStreamId);
-    const row = await q.insertStep(tx, {
-      id: newId('s'),
-      clusterId,
-      name: s.name,
-      kind: s.kind,
-      spec: s.spec,
-      actionOnFailure: s.actionOnFailure,
-      logStreamId,
-    });
-    await appendEvent(tx, clusterId, 'STEP', row.id, 'PENDING', { previousState: null, ...stepSnapshot(row) });
-    rows.push(row);
-  }
-  return rows;
+    return Promise.all([
+      createStream(tx, logStreamId),
+      q.insertStep(tx, {
+        id: newId('s'),
+        clusterId,
+        name: s.name,
+        kind: s.kind,
+        spec: s.spec,
+        actionOnFailure: s.actionOnFailure,
+        logStreamId,
+      }),
+    ]);
+  });
+  return (await Promise.all(inserts)).map(([, row]) => row);
 }
 
 export type CancelMode = 'SEND_INTERRUPT' | 'TERMINATE_PROCESS';
@@ -109,8 +101,8 @@ export interface StepDelivery {
   /** a change committed here gives a cluster work: this server's dispatcher looks at once (other
    *  servers learn of it from the event's NOTIFY, a round trip later) */
   kick(clusterId: string): void;
-  /** a transaction that claimed the cluster's steps for its master here committed `events`: their
-   *  NOTIFYs give this server's dispatcher nothing more to do */
+  /** a transaction that claimed the cluster's steps for its master here commits `events` (told just
+   *  before its commit): their NOTIFYs give this server's dispatcher nothing more to do */
   claimedThrough(clusterId: string, events: EventSpan): void;
 }
 
@@ -164,7 +156,7 @@ export class StepService {
     // with the master's agent connected here, the steps are claimed in the transaction that adds them and
     // sent right after it: no second transaction and no trip through the dispatcher before they start
     const master = this.delivery.localMaster(clusterId);
-    const { rows, claim } = await this.sql.begin(async (tx) => {
+    const { rows, claim } = await this.claimingTransaction(clusterId, async (tx) => {
       const cluster = (await clustersQ.lockCluster(tx, clusterId))!;
       requireActive(cluster);
       const active = await q.countActiveSteps(tx, clusterId);
@@ -175,13 +167,12 @@ export class StepService {
       const settled = await settleActivity(tx, cluster);
       const claim =
         master && (await instancesQ.isConnectedTo(tx, master, this.delivery.serverId))
-          ? { steps: await claimWithin(tx, settled, master), events: await eventsSince(tx, cluster) }
+          ? ((await claimWithin(tx, settled, cluster, master)) ?? (await noClaim(tx, cluster)))
           : null;
       return { rows, claim };
     });
     const claimed = claim?.steps ?? [];
     if (master && claim) {
-      this.delivery.claimedThrough(clusterId, claim.events);
       this.delivery.deliver(master, claimed);
     } else {
       this.delivery.kick(clusterId);
@@ -237,15 +228,32 @@ export class StepService {
    * stale connection must not claim steps into a dead socket.
    */
   async claim(clusterId: string, instanceId: string, serverId: string): Promise<StepRow[]> {
-    const claim = await this.sql.begin(async (tx) => {
+    const { claim } = await this.claimingTransaction(clusterId, async (tx) => {
       const cluster = await clustersQ.lockCluster(tx, clusterId);
-      if (!cluster || !(await instancesQ.isConnectedTo(tx, instanceId, serverId))) return null;
-      const steps = await claimWithin(tx, cluster, instanceId);
-      return { steps, events: await eventsSince(tx, cluster) };
+      if (!cluster || !(await instancesQ.isConnectedTo(tx, instanceId, serverId))) return { claim: null };
+      return { claim: (await claimWithin(tx, cluster, cluster, instanceId)) ?? (await noClaim(tx, cluster)) };
     });
-    if (!claim) return [];
-    this.delivery.claimedThrough(clusterId, claim.events);
-    return claim.steps;
+    return claim?.steps ?? [];
+  }
+
+  /**
+   * A transaction that may claim the cluster's steps for its master here. The claim is announced to
+   * the dispatcher before the commit (claimedThrough): the NOTIFYs of its events can come before the
+   * commit's answer does. A commit that fails takes it back (its seqs will be another transaction's).
+   */
+  private async claimingTransaction<T extends { claim: Claim | null }>(clusterId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    let announced = null as EventSpan | null;
+    try {
+      return (await this.sql.begin(async (tx) => {
+        const result = await fn(tx);
+        announced = result.claim?.events ?? null;
+        if (announced) this.delivery.claimedThrough(clusterId, announced);
+        return result;
+      })) as T;
+    } catch (err) {
+      if (announced) this.delivery.claimedThrough(clusterId, { after: announced.after, through: announced.after });
+      throw err;
+    }
   }
 
   /** Steps on an instance whose cancellation still has to reach the agent. */
@@ -267,9 +275,8 @@ export class StepService {
     const step = await this.ownStep(stepId, instanceId);
     if (!step) return;
     await this.sql.begin(async (tx) => {
-      await clustersQ.lockCluster(tx, step.clusterId);
-      const updated = await q.setStepProgress(tx, stepId, Math.min(1, Math.max(0, value)));
-      if (updated) await stepProgressChanged(tx, updated);
+      const [, [current]] = await Promise.all([clustersQ.lockCluster(tx, step.clusterId), q.lockSteps(tx, step.clusterId, [stepId])]);
+      if (current) await q.setStepProgress(tx, current, Math.min(1, Math.max(0, value)));
     });
   }
 
@@ -293,10 +300,17 @@ export class StepService {
       result?: Record<string, unknown> | null;
       lostLines?: number;
     },
+    /** the step's row as sent to the node or read since, if this server has it */
+    known?: StepRow,
   ): Promise<StepRow[]> {
     const { exitCode, signal } = exit;
     const result = exit.result ?? null;
-    const step = await this.ownStep(stepId, instanceId);
+    // a row known here serves (what is read from it does not change) unless outputs are to be
+    // registered: whether they are depends on the step's state now
+    const step =
+      known && known.id === stepId && known.instanceId === instanceId && !known.spec.outputs?.length
+        ? known
+        : await this.ownStep(stepId, instanceId);
     if (!step) return [];
     // what the step wrote becomes objects before it counts as COMPLETED; a failed step's writes too
     // (a half-done overwrite deleted files: the listing must not keep them)
@@ -304,13 +318,17 @@ export class StepService {
     // a log missing lines is not a successful run's record: the step fails saying how many
     const lost = exit.lostLines ? `${exit.lostLines} log lines were lost (the agent could not keep them until stored)` : null;
     const outputError = exitCode === 0 ? (registration ?? lost) : null;
-    const claim = await this.sql.begin(async (tx) => {
+    // the report came from the step's node over this server's connection: its next steps are claimed
+    const { claim } = await this.claimingTransaction(step.clusterId, async (tx) => {
       // the cluster's lock, then the step's (sent together: one round trip, taken in this order)
       const [locked, [current]] = await Promise.all([clustersQ.lockCluster(tx, step.clusterId), q.lockSteps(tx, step.clusterId, [stepId])]);
-      if (!locked || !current) return null;
+      if (!locked || !current) return { claim: null };
       let cluster = locked;
+      // the step's change is not awaited where the cluster stays as it is: the claim's first
+      // statement goes out with it (and runs after it)
+      let ending: Promise<unknown> = Promise.resolve();
       if (current.state === 'CANCEL_PENDING') {
-        await changeStepState(
+        ending = changeStepState(
           tx,
           current,
           'CANCELLED',
@@ -321,7 +339,7 @@ export class StepService {
         );
       } else if (current.state === 'RUNNING' && cluster.state === 'TERMINATING' && exitCode !== 0) {
         // the agent stopped it because the cluster is ending: not the step's own failure
-        await changeStepState(
+        ending = changeStepState(
           tx,
           current,
           'INTERRUPTED',
@@ -334,7 +352,7 @@ export class StepService {
         );
       } else if (current.state === 'RUNNING') {
         if (exitCode === 0 && outputError === null) {
-          await changeStepState(tx, current, 'COMPLETED', { exitCode, result }, 'Step completed (exit code 0)');
+          ending = changeStepState(tx, current, 'COMPLETED', { exitCode, result }, 'Step completed (exit code 0)');
         } else {
           const message =
             outputError ?? (signal ? `the step process was killed by ${signal}` : `the step process exited with code ${exitCode}`);
@@ -348,15 +366,13 @@ export class StepService {
           cluster = await applyActionOnFailure(tx, cluster, current);
         }
       }
-      const next = current.instanceId ? await claimWithin(tx, cluster, current.instanceId) : [];
+      const next = current.instanceId ? await claimWithin(tx, cluster, locked, current.instanceId, ending) : await ending.then(() => null);
+      if (next) return { claim: next };
       // a step claimed keeps the cluster RUNNING (claimWithin said so): only without one may it wait or end
-      if (next.length === 0) await settleActivity(tx, cluster);
-      return { steps: next, events: await eventsSince(tx, locked) };
+      await settleActivity(tx, cluster);
+      return { claim: await noClaim(tx, locked) };
     });
-    if (!claim) return [];
-    // the report came from the step's node over this server's connection: its next steps are claimed
-    this.delivery.claimedThrough(step.clusterId, claim.events);
-    return claim.steps;
+    return claim?.steps ?? [];
   }
 
   /** Registers the step's outputs as objects; the reason they could not be, or null. */
@@ -390,16 +406,46 @@ async function eventsSince(tx: Tx, locked: ClusterRow): Promise<EventSpan> {
   return { after: locked.eventSeq, through: await eventHead(tx, locked.id) };
 }
 
-async function claimWithin(tx: Tx, cluster: ClusterRow, instanceId: string): Promise<StepRow[]> {
-  if (cluster.state !== 'RUNNING' && cluster.state !== 'WAITING') return [];
-  const claimed: StepRow[] = [];
-  for (const step of await q.claimablePending(tx, cluster.id, cluster.stepConcurrency)) {
-    claimed.push(await changeStepState(tx, step, 'RUNNING', { instanceId }, `Step started on ${instanceId}`));
+/** Steps claimed for a node, and the events of their transaction (see StepDelivery.claimedThrough). */
+interface Claim {
+  steps: StepRow[];
+  events: EventSpan;
+}
+
+/** A transaction that claimed nothing: its events, for the dispatcher to know they leave it nothing to do. */
+async function noClaim(tx: Tx, locked: ClusterRow): Promise<Claim> {
+  return { steps: [], events: await eventsSince(tx, locked) };
+}
+
+/**
+ * Claims the cluster's next steps for `instanceId` (its master): null when there are none to run.
+ * `cluster` is its row as the transaction left it, `locked` as it read it when it took the lock;
+ * `after`, a change of the transaction still under way, which the claim comes after.
+ */
+async function claimWithin(
+  tx: Tx,
+  cluster: ClusterRow,
+  locked: ClusterRow,
+  instanceId: string,
+  after: Promise<unknown> = Promise.resolve(),
+): Promise<Claim | null> {
+  if (cluster.state !== 'RUNNING' && cluster.state !== 'WAITING') {
+    await after;
+    return null;
   }
-  if (claimed.length && cluster.state === 'WAITING') {
+  const [, pending] = await Promise.all([after, q.claimablePending(tx, cluster.id, cluster.stepConcurrency)]);
+  if (pending.length === 0) return null;
+  // every claim's statements sent at once, and the event head read after them in the same round trip
+  const claiming = Promise.all(
+    pending.map((step) => changeStepState(tx, step, 'RUNNING', { instanceId }, `Step started on ${instanceId}`)),
+  );
+  if (cluster.state === 'WAITING') {
+    const steps = await claiming;
     await changeClusterState(tx, cluster, 'RUNNING', { code: null, message: 'Running step' });
+    return { steps, events: await eventsSince(tx, locked) };
   }
-  return claimed;
+  const [steps, events] = await Promise.all([claiming, eventsSince(tx, locked)]);
+  return { steps, events };
 }
 
 async function applyActionOnFailure(tx: Tx, cluster: ClusterRow, step: StepRow): Promise<ClusterRow> {

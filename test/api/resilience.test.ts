@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CREATE_CLUSTER, MASTER, allPages, waitForClusterState, waitForStepState } from '../support/api.js';
+import { CREATE_CLUSTER, ENDED_STEP_STATES, MASTER, allPages, waitForClusterState, waitForStepState } from '../support/api.js';
+import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 // Reports from node agents that the control plane fails to record are not lost: it closes the
@@ -17,6 +18,8 @@ afterAll(async () => {
   await server?.close();
 });
 
+const ADD_STEPS = `mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id state } } }`;
+const CANCEL = `mutation($input: CancelStepsInput!) { cancelSteps(input: $input) { results { stepId status reason } } }`;
 const MASTER_PID = `query($id: ID!) { cluster(id: $id) { instances { id pid } } }`;
 const LOGS = `query($id: ID!, $after: String) { step(id: $id) { logs(first: 100, after: $after) {
   edges { node { cursor stream text } } pageInfo { hasNextPage endCursor } } } }`;
@@ -44,10 +47,9 @@ describe('reports that could not be recorded', () => {
     // the first batch of output lines and the first COMPLETED transition both fail once
     await failNext('fail_log', 'log_lines', `new.stream = 1`, 1);
     await failNext('fail_exit', 'steps', `new.state = 'COMPLETED'`, 1);
-    const { addSteps } = await server.data(`mutation($input: AddStepsInput!) { addSteps(input: $input) { steps { id } } }`, {
-      input: { clusterId, steps: [{ name: 'lines', command: { args: ['sh', '-c', 'for i in 1 2 3 4 5; do echo line $i; done'] } }] },
-    });
-    const stepId = addSteps.steps[0].id;
+    const [{ id: stepId }] = await addSteps(clusterId, [
+      { name: 'lines', command: { args: ['sh', '-c', 'for i in 1 2 3 4 5; do echo line $i; done'] } },
+    ]);
     const step = await waitForStepState(server, stepId, ['COMPLETED', 'FAILED', 'INTERRUPTED', 'CANCELLED']);
     expect(step.state).toBe('COMPLETED');
     const lines = await allPages(async (after) => (await server.data(LOGS, { id: stepId, after })).step.logs);
@@ -69,4 +71,69 @@ describe('reports that could not be recorded', () => {
     expect((await waitForClusterState(server, clusterId, ['WAITING'])).state).toBe('WAITING');
     await db.unsafe('drop trigger fail_log on log_lines; drop trigger fail_exit on steps');
   });
+
+  it('a step cancelled after it was claimed but before its agent got it: on reconnect the step claimed in its place is sent and runs', async () => {
+    const { createCluster } = await server.data(CREATE_CLUSTER, {
+      input: { name: 'unsent', instanceGroups: [MASTER], stepConcurrencyLevel: 2 },
+    });
+    const clusterId = createCluster.cluster.id;
+    await waitForClusterState(server, clusterId, ['WAITING']);
+    const [master] = (await server.data(MASTER_PID, { id: clusterId })).cluster.instances;
+    // the exit of `first` is recorded only after the test lets go of a lock, and then fails once: the
+    // server closes the agent's socket, and the agent, stopped meanwhile, does not finish the close
+    await db`select pg_advisory_lock(1818)`;
+    await db.unsafe(`
+      create sequence held_exit_seq;
+      create function held_exit_fn() returns trigger language plpgsql as $$
+      begin
+        if new.state = 'COMPLETED' then
+          if nextval('held_exit_seq') = 1 then
+            perform pg_advisory_xact_lock(1818);
+            raise exception 'injected failure (held_exit)';
+          end if;
+        end if;
+        return new;
+      end $$;
+      create trigger held_exit before update on steps for each row execute function held_exit_fn();`);
+    let stopped = false;
+    try {
+      const [first] = await addSteps(clusterId, [{ name: 'first', command: { args: ['true'] } }]);
+      await waitUntil(
+        async () => (await db`select 1 from pg_locks where locktype = 'advisory' and objid = 1818 and not granted`).length > 0,
+        'the exit of the first step to wait for the lock',
+      );
+      process.kill(master.pid, 'SIGSTOP');
+      stopped = true;
+      await db`select pg_advisory_unlock(1818)`;
+      // claimed while the socket closes: never sent (first still RUNNING, so `replacement` waits)
+      const [unsent, replacement] = await addSteps(clusterId, [
+        { name: 'unsent', command: { args: ['true'] } },
+        { name: 'replacement', command: { args: ['true'] } },
+      ]);
+      expect([unsent.state, replacement.state]).toEqual(['RUNNING', 'PENDING']);
+      const { cancelSteps } = await server.data(CANCEL, { input: { clusterId, stepIds: [unsent.id] } });
+      expect(cancelSteps.results).toEqual([{ stepId: unsent.id, status: 'SUBMITTED', reason: null }]);
+      process.kill(master.pid, 'SIGCONT');
+      stopped = false;
+      // the agent reconnects: `unsent` ends CANCELLED without a process, `replacement` is claimed in
+      // its place and must reach the agent (else it stays RUNNING, and this wait fails after 30 s);
+      // the resent exit completes `first`
+      const ended = await waitForStepState(server, replacement.id, ENDED_STEP_STATES);
+      expect(ended.state).toBe('COMPLETED');
+      expect((await waitForStepState(server, unsent.id, ENDED_STEP_STATES)).state).toBe('CANCELLED');
+      expect((await waitForStepState(server, first.id, ENDED_STEP_STATES)).state).toBe('COMPLETED');
+      const [after] = (await server.data(MASTER_PID, { id: clusterId })).cluster.instances;
+      expect(after.pid).toBe(master.pid);
+      expect((await waitForClusterState(server, clusterId, ['WAITING'])).state).toBe('WAITING');
+    } finally {
+      if (stopped) process.kill(master.pid, 'SIGCONT');
+      await db`select pg_advisory_unlock_all()`;
+      await db.unsafe('drop trigger held_exit on steps');
+    }
+  }, 90_000);
 });
+
+async function addSteps(clusterId: string, steps: object[]): Promise<Array<{ id: string; state: string }>> {
+  const { addSteps } = await server.data(ADD_STEPS, { input: { clusterId, steps } });
+  return addSteps.steps;
+}

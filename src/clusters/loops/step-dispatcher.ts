@@ -57,9 +57,12 @@ export class StepDispatcher {
     this.kick(clusterId);
   }
 
-  /** The events of a committed transaction that claimed the cluster's steps for its master here. */
+  /** The events of a transaction that claims the cluster's steps for its master here, told as it commits (an empty span takes back one whose commit failed). */
   claimedThrough(clusterId: string, events: EventSpan): void {
-    this.claimedSpans.set(clusterId, events);
+    // right after the last one (no other transaction's events between): both are ours, and the
+    // NOTIFYs of the last may still be on their way
+    const last = this.claimedSpans.get(clusterId);
+    this.claimedSpans.set(clusterId, last && last.through === events.after ? { after: last.after, through: events.through } : events);
   }
 
   tick(): void {

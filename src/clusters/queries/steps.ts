@@ -1,15 +1,54 @@
-import type { Db } from '../../platform/db/client.js';
+import type { Db, Fragment } from '../../platform/db/client.js';
 import type { StepRow, StepState } from '../tables.js';
+import { appendingEvent } from './events.js';
 
+/**
+ * The row of a step's event (resource id, payload) from `s`, the step's row as the statement left it:
+ * the step as subscribers and CLUSTER_EVENTS triggers see it, times as JSON gives a Date.
+ */
+function stepEventRow(db: Db, previousState: StepState | null): Fragment {
+  const iso = (column: Fragment) => db`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  return db`select s.id, jsonb_build_object(
+    'previousState', ${previousState}::text, 'id', s.id, 'name', s.name, 'state', s.state, 'progress', s.progress,
+    'exitCode', s.exit_code, 'pid', s.pid, 'instanceId', s.instance_id, 'failureReason', s.failure_reason,
+    'failureMessage', s.failure_message, 'result', s.result, 'startedAt', ${iso(db`s.started_at`)}, 'endedAt', ${iso(db`s.ended_at`)})
+    from s`;
+}
+
+/**
+ * Runs `change`, a statement over steps returning the changed row as `s`, with the step's event
+ * appended in the same statement; returns the row (undefined when none changed, and then no event).
+ */
+async function withStepEvent(
+  db: Db,
+  clusterId: string,
+  previousState: StepState | null,
+  state: StepState,
+  change: Fragment,
+  options: { workHint?: boolean } = {},
+): Promise<StepRow | undefined> {
+  const row = stepEventRow(db, previousState);
+  const { ctes, notifies } = appendingEvent(db, { clusterId, kind: 'STEP', state, previousState, row, ...options });
+  const [changed] = await db<StepRow[]>`with s as (${change}), ${ctes} select s.* from s, (select ${notifies} from e) notified`;
+  return changed;
+}
+
+/** A new PENDING step and its event, in one statement. */
 export async function insertStep(
   db: Db,
   s: Pick<StepRow, 'id' | 'clusterId' | 'name' | 'kind' | 'spec' | 'actionOnFailure' | 'logStreamId'>,
 ): Promise<StepRow> {
-  const [row] = await db<StepRow[]>`
+  const row = await withStepEvent(
+    db,
+    s.clusterId,
+    null,
+    'PENDING',
+    db`
     insert into steps (id, cluster_id, name, kind, spec, action_on_failure, state, log_stream_id)
     values (${s.id}, ${s.clusterId}, ${s.name}, ${s.kind}, ${db.json(s.spec as never)}, ${s.actionOnFailure}, 'PENDING',
             ${s.logStreamId})
-    returning *`;
+    returning *`,
+  );
   return row!;
 }
 
@@ -68,9 +107,10 @@ export async function claimablePending(db: Db, clusterId: string, concurrency: n
     for update skip locked`;
 }
 
+/** A step's new state and its event, in one statement. */
 export async function setStepState(
   db: Db,
-  id: string,
+  step: StepRow,
   state: StepState,
   patch: {
     instanceId?: string;
@@ -80,7 +120,12 @@ export async function setStepState(
     result?: Record<string, unknown> | null;
   } = {},
 ): Promise<StepRow> {
-  const [row] = await db<StepRow[]>`
+  const row = await withStepEvent(
+    db,
+    step.clusterId,
+    step.state,
+    state,
+    db`
     update steps set state = ${state},
       instance_id = coalesce(${patch.instanceId ?? null}, instance_id),
       exit_code = coalesce(${patch.exitCode ?? null}::int, exit_code),
@@ -90,7 +135,8 @@ export async function setStepState(
       started_at = case when ${state} = 'RUNNING' and started_at is null then clock_timestamp() else started_at end,
       ended_at = case when ${state} in ('COMPLETED', 'CANCELLED', 'FAILED', 'INTERRUPTED') then clock_timestamp() else ended_at end,
       progress = case when ${state} = 'COMPLETED' then 1 else progress end
-    where id = ${id} returning *`;
+    where id = ${step.id} returning *`,
+  );
   return row!;
 }
 
@@ -111,11 +157,18 @@ export async function setStepPid(db: Db, id: string, instanceId: string, pid: nu
     returning (select v from cfg)`;
 }
 
-export async function setStepProgress(db: Db, id: string, progress: number): Promise<StepRow | undefined> {
-  const [row] = await db<StepRow[]>`
-    update steps set progress = ${progress} where id = ${id} and state in ('RUNNING', 'CANCEL_PENDING')
-      and progress is distinct from ${progress} returning *`;
-  return row;
+/** A running step's progress and, when it changed, its event (no work for any loop), in one statement; `step` is its locked row. */
+export async function setStepProgress(db: Db, step: StepRow, progress: number): Promise<StepRow | undefined> {
+  return withStepEvent(
+    db,
+    step.clusterId,
+    step.state,
+    step.state,
+    db`
+    update steps set progress = ${progress} where id = ${step.id} and state in ('RUNNING', 'CANCEL_PENDING')
+      and progress is distinct from ${progress} returning *`,
+    { workHint: false },
+  );
 }
 
 /** The outcome a running step reported so far (a `::result` before its exit, e.g. a Spark app's driver UI). */

@@ -2,6 +2,8 @@ import postgres from 'postgres';
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
+/** A piece of a statement (sql`…`) put into another. */
+export type Fragment = postgres.Fragment;
 /** A client or a transaction: query helpers accept either. */
 export type Db = Sql | Tx;
 
