@@ -13,6 +13,8 @@ export interface HttpTriggerBenchContext {
   app: RunningApp;
   levels: number[];
   load: (url: string, headers: Record<string, string>, body: string, concurrency: number, expect: string) => Promise<LoadResult>;
+  /** BENCH_CPU_PROFILE: the server thread's CPU profile of `fn` (run.ts) */
+  profiled: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
   startBareServer: (body: string) => Promise<{ url: string; close: () => Promise<void> }>;
   deployFunction: (
     api: Api,
@@ -109,7 +111,7 @@ export async function benchHttpTrigger(ctx: HttpTriggerBenchContext): Promise<vo
       );
       table[c] = {
         bare: await ctx.load(bare.url, headers, '{}', c, body),
-        trigger: await ctx.load(url, headers, '{}', c, body),
+        trigger: await ctx.profiled(`http-trigger-c${c}`, () => ctx.load(url, headers, '{}', c, body)),
         'invoke()': await invokeInProcess(app, c, new URL(api.url).port),
       };
       for (const [name, r] of Object.entries(table[c]!)) {
