@@ -47,16 +47,42 @@ interface Current {
   stream: { contentType: string; kept: Buffer[]; keptBytes: number } | null;
 }
 
-function rssKb(pid: number): number {
+const statusBuf = Buffer.alloc(8192);
+
+/** The kernel's page size in KiB (statm counts pages), as the first mapping of this process has it. */
+const PAGE_KB = (() => {
   try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const fd = fs.openSync('/proc/self/smaps', 'r');
+    try {
+      const n = fs.readSync(fd, statusBuf, 0, statusBuf.length, 0);
+      return Number(/KernelPageSize:\s+(\d+) kB/.exec(statusBuf.toString('latin1', 0, n))?.[1] ?? 4);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return 4;
+  }
+})();
+
+/**
+ * A process's resident memory (VmRSS), from /proc/<pid>/statm ("size resident shared …", in
+ * pages): the kernel makes that file at a fraction of the cost of status, and the instances'
+ * memory is sampled every MEMORY_POLL_MS while they work.
+ */
+function rssKb(pid: number): number {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(`/proc/${pid}/statm`, 'r');
+    const n = fs.readSync(fd, statusBuf, 0, 64, 0);
+    const text = statusBuf.toString('latin1', 0, n);
+    const from = text.indexOf(' ') + 1;
+    return (Number(text.slice(from, text.indexOf(' ', from))) || 0) * PAGE_KB;
   } catch {
     return 0;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
   }
 }
-
-const statusBuf = Buffer.alloc(8192);
 
 /**
  * The runtime process's peak RSS (VmHWM), read after every invocation from /proc/<pid>/status
