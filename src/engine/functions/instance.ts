@@ -491,11 +491,11 @@ export class FunctionInstance {
   private finish(requestId: string, kind: OutcomeKind, body: Buffer, errorType: string | null, errorKind: string | null): boolean {
     const cur = this.current;
     if (!cur?.delivered || cur.done || cur.request.requestId !== requestId) return false;
-    // output the runtime wrote before it answered may still sit in the pipes: read it first
-    setImmediate(() => setImmediate(() => this.complete(kind, body, errorType, errorKind)));
     cur.done = true;
     clearTimeout(cur.timer!);
     clearInterval(this.memoryTimer!);
+    // what the runtime wrote before it answered is in its output files, which complete() reads now
+    this.complete(kind, body, errorType, errorKind);
     return true;
   }
 
@@ -528,9 +528,9 @@ export class FunctionInstance {
         errorMessage: `Response payload size exceeded maximum allowed payload size (${limit} bytes).`,
         errorType: 'Function.ResponseSizeTooLarge',
       };
-      this.finish(requestId, 'RESPONSE_TOO_LARGE', Buffer.from(JSON.stringify(doc)), doc.errorType, null);
       // cut mid-write, its handler may never come back for the next event: the instance goes
       if (end === 'TOO_LARGE') this.kill('STOP');
+      this.finish(requestId, 'RESPONSE_TOO_LARGE', Buffer.from(JSON.stringify(doc)), doc.errorType, null);
     } else if (end) {
       this.finish(requestId, 'FUNCTION_ERROR', end.body, errorTypeOf(end.body, end.errorType), end.errorType);
     } else this.finish(requestId, 'RESPONSE', Buffer.concat(cur.stream.kept), null, null);
@@ -563,7 +563,8 @@ export class FunctionInstance {
     );
     this.current = null;
     this.lastUsed = Date.now();
-    if (this.state === 'BUSY') this.state = 'IDLE';
+    // an instance being killed takes no more invocations
+    if (this.state === 'BUSY' && this.killedFor === null) this.state = 'IDLE';
     cur.resolve({
       kind,
       body,
