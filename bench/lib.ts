@@ -247,10 +247,13 @@ export function runWorker<T>(
 
 /**
  * The warm figures measure warm instances: before a level's load, rounds of c concurrent invokes
- * until the function has c instances and a round had no cold start. Starting 48 more instances
- * takes longer than the load's warm-up on 2 cores, and their starts would be counted as warm invokes.
+ * until the function has c instances and a round had no cold start, or until three rounds in a row
+ * started none (an instance is free again as soon as its runtime answers: c requests at once may
+ * never be c invocations at once). Starting 48 more instances takes longer than the load's warm-up
+ * on 2 cores, and their starts would be counted as warm invokes.
  */
 export async function prewarm(api: Api, name: string, c: number) {
+  let warmRounds = 0;
   for (let round = 0; round < 50; round++) {
     const res = await Promise.all(
       Array.from({ length: c }, () =>
@@ -258,9 +261,10 @@ export async function prewarm(api: Api, name: string, c: number) {
       ),
     );
     const { total } = (await api.data(`query($n: String!) { function(name: $n) { instances { total } } }`, { n: name })).function.instances;
-    if (total >= c && !res.some((r) => r.invokeFunction.invocation.coldStart)) return;
+    warmRounds = res.some((r) => r.invokeFunction.invocation.coldStart) ? 0 : warmRounds + 1;
+    if ((total >= c && warmRounds > 0) || warmRounds >= 3) return;
   }
-  throw new Error(`${name}: fewer than ${c} warm instances after 50 rounds of ${c} invokes`);
+  throw new Error(`${name}: rounds of ${c} invokes still started instances after 50 rounds`);
 }
 
 /**
