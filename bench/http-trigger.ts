@@ -99,13 +99,13 @@ export async function benchHttpTrigger(ctx: HttpTriggerBenchContext): Promise<vo
   const fnId = (await api.data(`query { function(name: "http-noop") { id } }`)).function.id as string;
   try {
     for (const c of ctx.levels) {
-      // start from c warm instances, or as many as c requests at once keep busy (prewarm in lib.ts):
-      // cold starts (a process each) are not what this measures
+      // start from c warm instances, or as many as 2c requests at once keep busy (prewarm in
+      // lib.ts): cold starts (a process each) are not what this measures
       let started = app.modules.functions.invocations.instanceCounts(fnId).total;
       let warmRounds = 0;
       await waitUntil(
         async () => {
-          await Promise.all(Array.from({ length: c }, () => fetch(url, { method: 'POST', body: '{}' }).then((r) => r.text())));
+          await Promise.all(Array.from({ length: 2 * c }, () => fetch(url, { method: 'POST', body: '{}' }).then((r) => r.text())));
           const { total } = app.modules.functions.invocations.instanceCounts(fnId);
           warmRounds = total === started ? warmRounds + 1 : 0;
           started = total;
