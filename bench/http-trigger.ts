@@ -13,6 +13,8 @@ export interface HttpTriggerBenchContext {
   app: RunningApp;
   levels: number[];
   load: (url: string, headers: Record<string, string>, body: string, concurrency: number, expect: string) => Promise<LoadResult>;
+  /** BENCH_CPU_PROFILE: the server thread's CPU profile of `fn` (run.ts) */
+  profiled: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
   startBareServer: (body: string) => Promise<{ url: string; close: () => Promise<void> }>;
   deployFunction: (
     api: Api,
@@ -97,11 +99,17 @@ export async function benchHttpTrigger(ctx: HttpTriggerBenchContext): Promise<vo
   const fnId = (await api.data(`query { function(name: "http-noop") { id } }`)).function.id as string;
   try {
     for (const c of ctx.levels) {
-      // start from c warm instances: cold starts (a process each) are not what this measures
+      // start from c warm instances, or as many as 2c requests at once keep busy (prewarm in
+      // lib.ts): cold starts (a process each) are not what this measures
+      let started = app.modules.functions.invocations.instanceCounts(fnId).total;
+      let warmRounds = 0;
       await waitUntil(
         async () => {
-          await Promise.all(Array.from({ length: c }, () => fetch(url, { method: 'POST', body: '{}' }).then((r) => r.text())));
-          return app.modules.functions.invocations.instanceCounts(fnId).total >= c || null;
+          await Promise.all(Array.from({ length: 2 * c }, () => fetch(url, { method: 'POST', body: '{}' }).then((r) => r.text())));
+          const { total } = app.modules.functions.invocations.instanceCounts(fnId);
+          warmRounds = total === started ? warmRounds + 1 : 0;
+          started = total;
+          return (total >= c && warmRounds > 0) || warmRounds >= 3 || null;
         },
         `${c} warm instances`,
         60_000,
@@ -109,7 +117,7 @@ export async function benchHttpTrigger(ctx: HttpTriggerBenchContext): Promise<vo
       );
       table[c] = {
         bare: await ctx.load(bare.url, headers, '{}', c, body),
-        trigger: await ctx.load(url, headers, '{}', c, body),
+        trigger: await ctx.profiled(`http-trigger-c${c}`, () => ctx.load(url, headers, '{}', c, body)),
         'invoke()': await invokeInProcess(app, c, new URL(api.url).port),
       };
       for (const [name, r] of Object.entries(table[c]!)) {

@@ -246,21 +246,26 @@ export function runWorker<T>(
 }
 
 /**
- * The warm figures measure warm instances: before a level's load, rounds of c concurrent invokes
- * until the function has c instances and a round had no cold start. Starting 48 more instances
- * takes longer than the load's warm-up on 2 cores, and their starts would be counted as warm invokes.
+ * The warm figures measure warm instances: before a level's load, rounds of 2c concurrent invokes
+ * until the function has c instances and a round had no cold start, or until three rounds in a row
+ * started none. An instance is free again as soon as its runtime answers, so c requests at once
+ * may be far fewer invocations at once: twice as many requests per round make up for it. Starting
+ * 48 more instances takes longer than the load's warm-up on 2 cores, and their starts would be
+ * counted as warm invokes.
  */
 export async function prewarm(api: Api, name: string, c: number) {
+  let warmRounds = 0;
   for (let round = 0; round < 50; round++) {
     const res = await Promise.all(
-      Array.from({ length: c }, () =>
+      Array.from({ length: 2 * c }, () =>
         api.data(`mutation($n: String!) { invokeFunction(input: { functionName: $n }) { invocation { coldStart } } }`, { n: name }),
       ),
     );
     const { total } = (await api.data(`query($n: String!) { function(name: $n) { instances { total } } }`, { n: name })).function.instances;
-    if (total >= c && !res.some((r) => r.invokeFunction.invocation.coldStart)) return;
+    warmRounds = res.some((r) => r.invokeFunction.invocation.coldStart) ? 0 : warmRounds + 1;
+    if ((total >= c && warmRounds > 0) || warmRounds >= 3) return;
   }
-  throw new Error(`${name}: fewer than ${c} warm instances after 50 rounds of ${c} invokes`);
+  throw new Error(`${name}: rounds of ${2 * c} invokes still started instances after 50 rounds`);
 }
 
 /**

@@ -1415,6 +1415,7 @@ async function main() {
         app,
         levels: FN_LEVELS,
         load: (url, headers, body, c, expect) => withCpu(() => load(url, headers, body, c, expect)),
+        profiled,
         startBareServer,
         deployFunction,
         say,

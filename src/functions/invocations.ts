@@ -167,14 +167,20 @@ const RETRY_STORE_MS = 1_000;
 const DURABLE_EVERY_MS = 1_000;
 /** how long a stop waits for the records not stored yet */
 const CLOSE_WAIT_MS = 10_000;
+/**
+ * how long a record waits for others to go with it in one insert: a statement costs the server,
+ * the driver and Postgres far more than a row, and nobody waits for it (a read cuts it short)
+ */
+const BATCH_WINDOW_MS = 5;
 
 /**
  * Invocation records that end a call (a sync invocation's, a throttle's, a dry run's): each is in
  * the journal (journal.ts) before its caller hears of it, so a kill -9 of the server loses none,
- * and is stored in Postgres off the caller's path by group commit: while one multi-row insert
- * runs, the records that arrive meanwhile wait and go together in the next (one statement and
- * one WAL flush for many; at c=1 each goes at once). Reads of invocations wait until the records
- * made before them are stored (stored()). The inserts commit without waiting for the WAL flush
+ * and is stored in Postgres off the caller's path by group commit: the records made within
+ * BATCH_WINDOW_MS of the first go in one multi-row insert, and while one runs, the records that
+ * arrive meanwhile wait and go together in the next (one statement and one WAL flush for many).
+ * Reads of invocations wait until the records made before them are stored (stored(), which
+ * stores what waits at once). The inserts commit without waiting for the WAL flush
  * (a flush per invocation at c=1 would make the disk, not the records, the cost); once a second a
  * commit that does wait makes every earlier one durable, and only then does the journal let go of
  * them: a crash of Postgres loses none either.
@@ -183,6 +189,8 @@ class InvocationRecorder {
   /** records not stored yet, as JSON rows of the table (q.recordJson) */
   private queue: Array<{ json: string; seq: number }> = [];
   private draining = false;
+  /** the batch window of the records waiting (see BATCH_WINDOW_MS) */
+  private windowTimer: NodeJS.Timeout | null = null;
   private appended = 0;
   private storedUpTo = 0;
   private durableUpTo = 0;
@@ -211,7 +219,7 @@ class InvocationRecorder {
     const json = q.recordJson(row);
     this.appended = this.journal.append(json);
     this.queue.push({ json, seq: this.appended });
-    if (!this.draining) void this.drain();
+    if (!this.draining) this.windowTimer ??= setTimeout(() => void this.drain(), BATCH_WINDOW_MS);
     return row;
   }
 
@@ -219,10 +227,14 @@ class InvocationRecorder {
   stored(): Promise<void> {
     const seq = this.appended;
     if (this.storedUpTo >= seq) return Promise.resolve();
+    // a reader waits: what waits for its batch window goes now
+    if (!this.draining) void this.drain();
     return new Promise((resolve) => this.waiters.push({ seq, resolve }));
   }
 
   private async drain(): Promise<void> {
+    clearTimeout(this.windowTimer ?? undefined);
+    this.windowTimer = null;
     this.draining = true;
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, 500);

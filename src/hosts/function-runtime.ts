@@ -110,9 +110,11 @@ export class HostsFunctionRuntime implements FunctionRuntime, HostSessionListene
 
   /** hosts taking new instances: READY, and this server's own or a joined one whose session it holds */
   private usable(): HostRow[] {
-    return [...this.rows.values()].filter(
-      (h) => h.state === 'READY' && (h.embedded ? h.id === this.embeddedHostId : this.gateway.holds(h.id)),
-    );
+    return [...this.rows.values()].filter((h) => this.isUsable(h));
+  }
+
+  private isUsable(h: HostRow | undefined): boolean {
+    return h?.state === 'READY' && (h.embedded ? h.id === this.embeddedHostId : this.gateway.holds(h.id));
   }
 
   private isLocal(hostId: string): boolean {
@@ -162,11 +164,12 @@ export class HostsFunctionRuntime implements FunctionRuntime, HostSessionListene
 
   async invoke(spec: InstanceSpec, request: InvokeRequest, signal?: AbortSignal): Promise<InvokeOutcome> {
     await this.ready();
-    const key = specKey(spec);
-    const usable = this.usable();
-    if (this.embeddedHostId && this.local.hasIdle(spec) && usable.some((h) => this.isLocal(h.id))) {
+    // a warm invoke here looks at no other host (and makes no list of them)
+    if (this.embeddedHostId && this.local.hasIdle(spec) && this.isUsable(this.rows.get(this.embeddedHostId))) {
       return this.local.invoke(spec, request, signal);
     }
+    const key = specKey(spec);
+    const usable = this.usable();
     // an idle instance on the joined host running the fewest invocations: the load spreads
     let warm: { h: HostRow; instanceId: string; placed: Placed; busy: number } | null = null;
     for (const h of usable) {

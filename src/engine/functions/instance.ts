@@ -40,23 +40,48 @@ interface Current {
   logs: RuntimeLogLine[];
   /** the Lambda-Runtime-Trace-Id header the runtime gets */
   traceHeader: string;
-  timer: NodeJS.Timeout | null;
   delivered: boolean;
   done: boolean;
   /** a streamed response under way: its Content-Type, and its bytes when the request has no sink */
   stream: { contentType: string; kept: Buffer[]; keptBytes: number } | null;
 }
 
-function rssKb(pid: number): number {
+const statusBuf = Buffer.alloc(8192);
+
+/** The kernel's page size in KiB (statm counts pages), as the first mapping of this process has it. */
+const PAGE_KB = (() => {
   try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const fd = fs.openSync('/proc/self/smaps', 'r');
+    try {
+      const n = fs.readSync(fd, statusBuf, 0, statusBuf.length, 0);
+      return Number(/KernelPageSize:\s+(\d+) kB/.exec(statusBuf.toString('latin1', 0, n))?.[1] ?? 4);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return 4;
+  }
+})();
+
+/**
+ * A process's resident memory (VmRSS), from /proc/<pid>/statm ("size resident shared …", in
+ * pages): the kernel makes that file at a fraction of the cost of status, and the instances'
+ * memory is sampled every MEMORY_POLL_MS while they work.
+ */
+function rssKb(pid: number): number {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(`/proc/${pid}/statm`, 'r');
+    const n = fs.readSync(fd, statusBuf, 0, 64, 0);
+    const text = statusBuf.toString('latin1', 0, n);
+    const from = text.indexOf(' ') + 1;
+    return (Number(text.slice(from, text.indexOf(' ', from))) || 0) * PAGE_KB;
   } catch {
     return 0;
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
   }
 }
-
-const statusBuf = Buffer.alloc(8192);
 
 /**
  * The runtime process's peak RSS (VmHWM), read after every invocation from /proc/<pid>/status
@@ -153,7 +178,12 @@ export class FunctionInstance {
   private initError: { body: Buffer; errorType: string | null } | null = null;
   private waitingNext: ((e: NextEvent) => void) | null = null;
   private current: Current | null = null;
+  /**
+   * The instance's two timers, made once and re-armed (refresh()) at each delivery rather than
+   * made and cleared per invocation: when one fires it looks at what the instance is doing.
+   */
   private memoryTimer: NodeJS.Timeout | null = null;
+  private deadlineTimer: NodeJS.Timeout | null = null;
   private initTimer: NodeJS.Timeout | null = null;
   private peakTreeKb = 0;
   private killedFor: 'TIMEOUT' | 'OUT_OF_MEMORY' | 'STOP' | null = null;
@@ -363,18 +393,24 @@ export class FunctionInstance {
     this.initTimer = setTimeout(() => {
       if (this.state === 'INIT') this.kill('TIMEOUT');
     }, INIT_LIMIT_MS);
-    this.watchMemory();
+    this.memoryTimer = setTimeout(() => this.sampleMemory(), MEMORY_POLL_MS).unref();
   }
 
   /**
    * Samples the memory every MEMORY_POLL_MS while the runtime works (init, then each invocation
-   * from its delivery): an invocation shorter than that costs no sample, and an idle instance
-   * can't grow. Each invocation's peak is read at its end anyway (VmHWM).
+   * from its delivery, which re-arms the timer): an invocation shorter than that costs no sample,
+   * and an idle instance can't grow. Each invocation's peak is read at its end anyway (VmHWM).
    */
-  private watchMemory(): void {
-    clearInterval(this.memoryTimer!);
-    this.memoryTimer = setInterval(() => this.checkMemory(), MEMORY_POLL_MS);
-    this.memoryTimer.unref();
+  private sampleMemory(): void {
+    if (this.state !== 'BUSY' && this.state !== 'INIT') return;
+    this.checkMemory();
+    this.memoryTimer?.refresh();
+  }
+
+  /** The invocation delivered a whole timeout ago, if it is still under way (the timer is re-armed at each delivery). */
+  private deadlinePassed(): void {
+    const cur = this.current;
+    if (cur?.delivered && !cur.done) this.kill('TIMEOUT');
   }
 
   /** The spawned process: the runtime, or (confined) its sandbox's outer process. */
@@ -405,7 +441,6 @@ export class FunctionInstance {
         deadlineMs: 0,
         logs: [],
         traceHeader: traceHeader(request.traceId ?? newTraceId()),
-        timer: null,
         delivered: false,
         done: false,
         stream: null,
@@ -421,7 +456,6 @@ export class FunctionInstance {
       clearTimeout(this.initTimer!);
       this.state = this.current ? 'BUSY' : 'IDLE';
       this.markReady(true);
-      clearInterval(this.memoryTimer!);
       const runtime = this.runtimePid();
       if (runtime !== null) {
         this.peak ??= new PeakMemory(runtime);
@@ -450,8 +484,9 @@ export class FunctionInstance {
     cur.deadlineMs = Date.now() + this.spec.timeoutSeconds * 1000;
     this.peakTreeKb = 0;
     this.logSystem(this.platform.start(cur.request.requestId, this.spec.version, cur.traceHeader));
-    cur.timer = setTimeout(() => this.kill('TIMEOUT'), this.spec.timeoutSeconds * 1000);
-    this.watchMemory();
+    this.memoryTimer?.refresh();
+    if (this.deadlineTimer) this.deadlineTimer.refresh();
+    else this.deadlineTimer = setTimeout(() => this.deadlinePassed(), this.spec.timeoutSeconds * 1000).unref();
     give({
       requestId: cur.request.requestId,
       deadlineMs: cur.deadlineMs,
@@ -465,11 +500,9 @@ export class FunctionInstance {
   private finish(requestId: string, kind: OutcomeKind, body: Buffer, errorType: string | null, errorKind: string | null): boolean {
     const cur = this.current;
     if (!cur?.delivered || cur.done || cur.request.requestId !== requestId) return false;
-    // output the runtime wrote before it answered may still sit in the pipes: read it first
-    setImmediate(() => setImmediate(() => this.complete(kind, body, errorType, errorKind)));
     cur.done = true;
-    clearTimeout(cur.timer!);
-    clearInterval(this.memoryTimer!);
+    // what the runtime wrote before it answered is in its output files, which complete() reads now
+    this.complete(kind, body, errorType, errorKind);
     return true;
   }
 
@@ -502,9 +535,9 @@ export class FunctionInstance {
         errorMessage: `Response payload size exceeded maximum allowed payload size (${limit} bytes).`,
         errorType: 'Function.ResponseSizeTooLarge',
       };
-      this.finish(requestId, 'RESPONSE_TOO_LARGE', Buffer.from(JSON.stringify(doc)), doc.errorType, null);
       // cut mid-write, its handler may never come back for the next event: the instance goes
       if (end === 'TOO_LARGE') this.kill('STOP');
+      this.finish(requestId, 'RESPONSE_TOO_LARGE', Buffer.from(JSON.stringify(doc)), doc.errorType, null);
     } else if (end) {
       this.finish(requestId, 'FUNCTION_ERROR', end.body, errorTypeOf(end.body, end.errorType), end.errorType);
     } else this.finish(requestId, 'RESPONSE', Buffer.concat(cur.stream.kept), null, null);
@@ -537,7 +570,8 @@ export class FunctionInstance {
     );
     this.current = null;
     this.lastUsed = Date.now();
-    if (this.state === 'BUSY') this.state = 'IDLE';
+    // an instance being killed takes no more invocations
+    if (this.state === 'BUSY' && this.killedFor === null) this.state = 'IDLE';
     cur.resolve({
       kind,
       body,
@@ -560,7 +594,6 @@ export class FunctionInstance {
     const cur = this.current;
     if (!cur || cur.done) return;
     cur.done = true;
-    clearTimeout(cur.timer!);
     if (!cur.delivered && this.initDurationMs !== null) {
       // an initialised instance that ended before it asked for this invocation (its runtime exited
       // after the last one, e.g. on an unhandled rejection): the invocation never ran here
@@ -632,7 +665,8 @@ export class FunctionInstance {
     }
     this.markReady(false);
     clearTimeout(this.initTimer!);
-    clearInterval(this.memoryTimer!);
+    clearTimeout(this.memoryTimer ?? undefined);
+    clearTimeout(this.deadlineTimer ?? undefined);
     this.api.close();
     this.onDead(this);
     // let the pipes drain so the last lines land in the invocation's log

@@ -58,14 +58,20 @@ export class LocalFunctionRuntime implements FunctionRuntime {
   }
 
   async invoke(spec: InstanceSpec, request: InvokeRequest, signal?: AbortSignal): Promise<InvokeOutcome> {
-    // the most recently used first, so the others go idle and get reaped
-    const warm = (this.idle.get(keyOf(spec)) ?? []).filter((i) => i.state === 'IDLE').pop();
-    return this.invokeOn(warm?.id ?? null, spec, request, signal);
+    return this.invokeOn(this.lastIdle(spec)?.id ?? null, spec, request, signal);
   }
 
   /** whether an idle instance of the spec waits here (an invocation would start warm) */
   hasIdle(spec: InstanceSpec): boolean {
-    return (this.idle.get(keyOf(spec)) ?? []).some((i) => i.state === 'IDLE');
+    return this.lastIdle(spec) !== undefined;
+  }
+
+  /** The most recently used idle instance of the spec: taken first, so the others go idle and get reaped. */
+  private lastIdle(spec: InstanceSpec): FunctionInstance | undefined {
+    const list = this.idle.get(keyOf(spec));
+    if (!list) return undefined;
+    for (let i = list.length - 1; i >= 0; i--) if (list[i]!.state === 'IDLE') return list[i];
+    return undefined;
   }
 
   /**

@@ -40,6 +40,12 @@ export function outputNamesOf(root: string): string[] {
 }
 
 const EMPTY = Buffer.alloc(0);
+/**
+ * The one buffer every file is read into (reads are synchronous and what they give is copied out
+ * at once: Lines keeps a copy): an instance's files are read at the end of each invocation, and a
+ * fresh buffer of this size per read is memory outside V8's heap whose churn makes V8 collect.
+ */
+const readBuf = Buffer.allocUnsafe(READ_BYTES);
 
 /** Splits one file's bytes into lines as they come (on the newline byte, which no UTF-8 sequence contains). */
 class Lines {
@@ -132,17 +138,16 @@ export class InstanceOutput {
   private readAll(stream: OutputStream): void {
     const f = this.files[stream];
     if (f.fd === null) return;
-    const buf = Buffer.allocUnsafe(READ_BYTES);
     for (;;) {
       let n: number;
       try {
-        n = fs.readSync(f.fd, buf, 0, buf.length, f.read);
+        n = fs.readSync(f.fd, readBuf, 0, readBuf.length, f.read);
       } catch {
         return;
       }
       if (n === 0) return;
-      this.emit(stream, buf.subarray(0, n), false);
-      if (n < buf.length) return;
+      this.emit(stream, readBuf.subarray(0, n), false);
+      if (n < readBuf.length) return;
     }
   }
 

@@ -45,10 +45,12 @@ const COLUMNS = [
 ] as const;
 
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+/** each column's field and its name in the table (made once: a record is written per invocation) */
+const NAMED_COLUMNS = COLUMNS.map((c) => [c, snake(c)] as const);
 
 function values(db: Db, inv: NewInvocation | InvocationRow): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const c of COLUMNS) out[snake(c)] = c === 'logs' ? (inv.logs ? db.json(inv.logs as never) : null) : (inv[c] ?? null);
+  for (const [c, name] of NAMED_COLUMNS) out[name] = c === 'logs' ? (inv.logs ? db.json(inv.logs as never) : null) : (inv[c] ?? null);
   if (inv.createdAt) out.created_at = inv.createdAt;
   out.trace_id = inv.traceId ?? newTraceId();
   return out;
@@ -79,7 +81,7 @@ export async function storeInvocations(sql: Sql, records: string[]): Promise<voi
 /** An invocation record as a JSON row of the invocations table (what storeInvocations takes). */
 export function recordJson(row: InvocationRow): string {
   const out: Record<string, unknown> = {};
-  for (const c of COLUMNS) out[snake(c)] = row[c];
+  for (const [c, name] of NAMED_COLUMNS) out[name] = row[c];
   out.trace_id = row.traceId;
   out.created_at = row.createdAt;
   out.claimed_by = row.claimedBy;
