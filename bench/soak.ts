@@ -89,11 +89,15 @@ interface ServerProcess {
 async function startServer(env: Record<string, string>): Promise<ServerProcess> {
   // `npm start` runs `tsx src/main.ts`, which runs node with tsx's loader in a child process; this
   // starts that node process directly, so its pid is the server's
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'main.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', path.join(HERE, 'memory-probe.mjs'), '--import', 'tsx', path.join(ROOT, 'src', 'main.ts')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: string[] = [];
   let url = '';
   const keep = (chunk: Buffer) => {
@@ -167,12 +171,26 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+/** The server's last process.memoryUsage() in MB (NaN before the probe's first write). */
+function serverMemory(file: string): { heapUsed: number; external: number; arrayBuffers: number } {
+  try {
+    const usage = JSON.parse(readFileSync(file, 'utf8')) as NodeJS.MemoryUsage;
+    return { heapUsed: usage.heapUsed / 2 ** 20, external: usage.external / 2 ** 20, arrayBuffers: usage.arrayBuffers / 2 ** 20 };
+  } catch {
+    return { heapUsed: Number.NaN, external: Number.NaN, arrayBuffers: Number.NaN };
+  }
+}
+
 interface Sample {
   /** seconds since the load started */
   t: number;
   serverRssMb: number;
   serverPssMb: number;
   serverCpuS: number;
+  /** the server's process.memoryUsage() in MB (bench/memory-probe.mjs, up to a second old) */
+  serverHeapUsedMb: number;
+  serverExternalMb: number;
+  serverArrayBuffersMb: number;
   /** CPU seconds of the soak's own process: its load and subscriber clients share the machine */
   clientCpuS: number;
   postgresPssMb: number;
@@ -279,6 +297,7 @@ async function soak(): Promise<void> {
   await runMigrations(pg.url);
   const postmaster = Number((await fs.readFile(path.join(pgDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
 
+  const memoryFile = path.join(tmp, 'server-memory.json');
   const key = `ep_soak_${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
   const server = await startServer({
     ...BENCH_SERVER_ENV,
@@ -288,6 +307,7 @@ async function soak(): Promise<void> {
     DATABASE_URL: pg.url,
     ADMIN_API_KEY: key,
     STOP_AGENTS_ON_EXIT: 'true',
+    SOAK_MEMORY_FILE: memoryFile,
   });
   cleanups.push({ what: 'stop the control plane', run: () => stopServer(server, dataDir) });
   const serverPid = server.child.pid!;
@@ -351,11 +371,15 @@ async function soak(): Promise<void> {
     const s = processUsage(serverPid);
     const pgUsage = [postmaster, ...childrenOf(postmaster)].map(processUsage).filter((u) => u !== null);
     if (!s) return;
+    const memory = serverMemory(memoryFile);
     samples.push({
       t: (performance.now() - t0) / 1000,
       serverRssMb: s.rss,
       serverPssMb: s.pss,
       serverCpuS: s.cpu,
+      serverHeapUsedMb: memory.heapUsed,
+      serverExternalMb: memory.external,
+      serverArrayBuffersMb: memory.arrayBuffers,
       clientCpuS: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
       postgresPssMb: pgUsage.reduce((sum, u) => sum + u.pss, 0),
       postgresRssMb: pgUsage.reduce((sum, u) => sum + u.rss, 0),
@@ -411,7 +435,7 @@ async function soak(): Promise<void> {
             if (last && last.t - lastSaid >= 30) {
               lastSaid = last.t;
               say(
-                `  +${last.t.toFixed(0)} s: server RSS ${last.serverRssMb.toFixed(0)} MB, Postgres PSS ${last.postgresPssMb.toFixed(0)} MB (${last.postgresProcesses} processes); ` +
+                `  +${last.t.toFixed(0)} s: server RSS ${last.serverRssMb.toFixed(0)} MB (heap ${last.serverHeapUsedMb.toFixed(0)} MB, external ${last.serverExternalMb.toFixed(0)} MB), Postgres PSS ${last.postgresPssMb.toFixed(0)} MB (${last.postgresProcesses} processes); ` +
                   `invokes answered ${p.completed}/${p.scheduled} due (backlog ${p.backlog}, in flight ${p.inFlight}, errors ${p.errors}); lines delivered ${linesDelivered}`,
               );
             }
@@ -449,6 +473,9 @@ async function soak(): Promise<void> {
   const usage = {
     serverRss: perMinute((s) => s.serverRssMb),
     serverPss: perMinute((s) => s.serverPssMb),
+    serverHeapUsed: perMinute((s) => s.serverHeapUsedMb),
+    serverExternal: perMinute((s) => s.serverExternalMb),
+    serverArrayBuffers: perMinute((s) => s.serverArrayBuffersMb),
     postgresPss: perMinute((s) => s.postgresPssMb),
     postgresRss: perMinute((s) => s.postgresRssMb),
     serverCpuCores: cpuShare((s) => s.serverCpuS),
@@ -476,6 +503,10 @@ async function soak(): Promise<void> {
   say(
     `server: RSS ${warm.serverRssMb.toFixed(1)} -> ${end.serverRssMb.toFixed(1)} MB after the warm-up (${usage.serverRss.toFixed(2)} MB/min; PSS ${usage.serverPss.toFixed(2)} MB/min), ` +
       `${usage.serverCpuCores.toFixed(2)} cores busy (Postgres ${usage.postgresCpuCores.toFixed(2)}, the soak's clients ${usage.clientCpuCores.toFixed(2)}; load average now ${os.loadavg()[0]!.toFixed(1)})`,
+  );
+  say(
+    `server memory: JS heap used ${warm.serverHeapUsedMb.toFixed(1)} -> ${end.serverHeapUsedMb.toFixed(1)} MB (${usage.serverHeapUsed.toFixed(2)} MB/min), ` +
+      `external ${warm.serverExternalMb.toFixed(1)} -> ${end.serverExternalMb.toFixed(1)} MB (${usage.serverExternal.toFixed(2)} MB/min; ArrayBuffers ${usage.serverArrayBuffers.toFixed(2)} MB/min)`,
   );
   say(
     `Postgres: PSS ${warm.postgresPssMb.toFixed(1)} -> ${end.postgresPssMb.toFixed(1)} MB (${usage.postgresPss.toFixed(2)} MB/min; RSS ${usage.postgresRss.toFixed(2)} MB/min), ${end.postgresProcesses} processes`,
