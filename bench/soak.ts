@@ -467,7 +467,9 @@ async function soak(): Promise<void> {
 
   // ---- figures ----
   const steady = samples.filter((s) => s.t * 1000 >= WARMUP_MS && s.t * 1000 <= DURATION_MS);
-  const perMinute = (pick: (s: Sample) => number) => slope(steady.map((s) => ({ x: s.t / 60, y: pick(s) })));
+  // a sample the memory probe had not written yet is NaN: left out
+  const perMinute = (pick: (s: Sample) => number) =>
+    slope(steady.map((s) => ({ x: s.t / 60, y: pick(s) })).filter((p) => Number.isFinite(p.y)));
   const cpuShare = (pick: (s: Sample) => number) =>
     steady.length > 1 ? (pick(steady.at(-1)!) - pick(steady[0]!)) / (steady.at(-1)!.t - steady[0]!.t) : Number.NaN;
   const usage = {
