@@ -127,7 +127,7 @@ const LOG_BATCH_LINES = 5_000;
  * lines), so a server that falls behind slows its invocations instead of growing. A database out of
  * reach keeps the lines waiting and is tried again every second; a line is lost only when the
  * database refuses it (its function was deleted: the stream is gone) or a stop can't wait, and
- * either is logged. An instance's own output stays in its output file until its line is stored.
+ * either is logged. An instance's output file keeps a line until it is stored (a kill -9 loses none).
  */
 export class FunctionLogWriter {
   private pending = new Map<string, RuntimeLogLine[]>();
@@ -218,10 +218,7 @@ export class FunctionLogWriter {
     this.stopped = true;
     for (const resolve of this.roomWaiters.splice(0)) resolve();
     if (!inTime)
-      this.log.error(
-        { bytes: this.pendingBytes },
-        "stopping: function log lines the database did not take in time are not stored (an instance's output file keeps its own for the next start)",
-      );
+      this.log.error({ bytes: this.pendingBytes }, 'stopping: function log lines the database did not take in time are not stored');
   }
 }
 
