@@ -10,7 +10,7 @@
 // The control plane runs as a process of its own, started as `npm start` starts it (src/main.ts
 // through tsx, NODE_ENV=production, the bench's settings), so that its memory is its own; Postgres is
 // the bench's embedded one. Every few seconds the soak samples the server's RSS and PSS
-// (/proc/PID/smaps_rollup) and the PSS of every Postgres process, and after the warm-up (the first
+// (/proc/PID/smaps_rollup), its process.memoryUsage() (bench/memory-probe.mjs) and the PSS of every Postgres process, and after the warm-up (the first
 // 20%) reports their slopes by least squares, the invoke latency per window (a minute, or a fifth of
 // a shorter run) with the first and last steady window's p99, the errors, and lines delivered
 // against printed. It prints a table like the bench's, writes bench-results/soak.json and puts its
@@ -545,7 +545,7 @@ async function soak(): Promise<void> {
     },
     {
       figure: `${label}: server RSS slope after warm-up`,
-      value: `${mb(usage.serverRss)} (PSS ${mb(usage.serverPss)}); ${end.serverRssMb.toFixed(0)} MB at the end`,
+      value: `${mb(usage.serverRss)} (PSS ${mb(usage.serverPss)}, JS heap ${mb(usage.serverHeapUsed)}, external ${mb(usage.serverExternal)}); ${end.serverRssMb.toFixed(0)} MB at the end`,
       baseline: `${warm.serverRssMb.toFixed(0)} MB after the warm-up`,
       target: `<= ${SLOPE_TARGET_MB_PER_MIN} MB/min`,
       verdict: usage.serverRss <= SLOPE_TARGET_MB_PER_MIN ? 'PASS' : 'MISS',
