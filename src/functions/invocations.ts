@@ -159,7 +159,7 @@ export class FunctionLogWriter {
 
   /** Resolves once the lines waiting for the database are under LOG_BACKLOG_BYTES. */
   room(): Promise<void> {
-    if (this.pendingBytes < LOG_BACKLOG_BYTES) return Promise.resolve();
+    if (this.stopped || this.pendingBytes < LOG_BACKLOG_BYTES) return Promise.resolve();
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
