@@ -10,7 +10,7 @@
 // The control plane runs as a process of its own, started as `npm start` starts it (src/main.ts
 // through tsx, NODE_ENV=production, the bench's settings), so that its memory is its own; Postgres is
 // the bench's embedded one. Every few seconds the soak samples the server's RSS and PSS
-// (/proc/PID/smaps_rollup) and the PSS of every Postgres process, and after the warm-up (the first
+// (/proc/PID/smaps_rollup), its process.memoryUsage() (bench/memory-probe.mjs) and the PSS of every Postgres process, and after the warm-up (the first
 // 20%) reports their slopes by least squares, the invoke latency per window (a minute, or a fifth of
 // a shorter run) with the first and last steady window's p99, the errors, and lines delivered
 // against printed. It prints a table like the bench's, writes bench-results/soak.json and puts its
@@ -89,11 +89,15 @@ interface ServerProcess {
 async function startServer(env: Record<string, string>): Promise<ServerProcess> {
   // `npm start` runs `tsx src/main.ts`, which runs node with tsx's loader in a child process; this
   // starts that node process directly, so its pid is the server's
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'main.ts')], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', path.join(HERE, 'memory-probe.mjs'), '--import', 'tsx', path.join(ROOT, 'src', 'main.ts')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: string[] = [];
   let url = '';
   const keep = (chunk: Buffer) => {
@@ -167,12 +171,26 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+/** The server's last process.memoryUsage() in MB (NaN before the probe's first write). */
+function serverMemory(file: string): { heapUsed: number; external: number; arrayBuffers: number } {
+  try {
+    const usage = JSON.parse(readFileSync(file, 'utf8')) as NodeJS.MemoryUsage;
+    return { heapUsed: usage.heapUsed / 2 ** 20, external: usage.external / 2 ** 20, arrayBuffers: usage.arrayBuffers / 2 ** 20 };
+  } catch {
+    return { heapUsed: Number.NaN, external: Number.NaN, arrayBuffers: Number.NaN };
+  }
+}
+
 interface Sample {
   /** seconds since the load started */
   t: number;
   serverRssMb: number;
   serverPssMb: number;
   serverCpuS: number;
+  /** the server's process.memoryUsage() in MB (bench/memory-probe.mjs, up to a second old) */
+  serverHeapUsedMb: number;
+  serverExternalMb: number;
+  serverArrayBuffersMb: number;
   /** CPU seconds of the soak's own process: its load and subscriber clients share the machine */
   clientCpuS: number;
   postgresPssMb: number;
@@ -279,6 +297,7 @@ async function soak(): Promise<void> {
   await runMigrations(pg.url);
   const postmaster = Number((await fs.readFile(path.join(pgDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]);
 
+  const memoryFile = path.join(tmp, 'server-memory.json');
   const key = `ep_soak_${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
   const server = await startServer({
     ...BENCH_SERVER_ENV,
@@ -288,6 +307,7 @@ async function soak(): Promise<void> {
     DATABASE_URL: pg.url,
     ADMIN_API_KEY: key,
     STOP_AGENTS_ON_EXIT: 'true',
+    SOAK_MEMORY_FILE: memoryFile,
   });
   cleanups.push({ what: 'stop the control plane', run: () => stopServer(server, dataDir) });
   const serverPid = server.child.pid!;
@@ -351,11 +371,15 @@ async function soak(): Promise<void> {
     const s = processUsage(serverPid);
     const pgUsage = [postmaster, ...childrenOf(postmaster)].map(processUsage).filter((u) => u !== null);
     if (!s) return;
+    const memory = serverMemory(memoryFile);
     samples.push({
       t: (performance.now() - t0) / 1000,
       serverRssMb: s.rss,
       serverPssMb: s.pss,
       serverCpuS: s.cpu,
+      serverHeapUsedMb: memory.heapUsed,
+      serverExternalMb: memory.external,
+      serverArrayBuffersMb: memory.arrayBuffers,
       clientCpuS: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
       postgresPssMb: pgUsage.reduce((sum, u) => sum + u.pss, 0),
       postgresRssMb: pgUsage.reduce((sum, u) => sum + u.rss, 0),
@@ -411,7 +435,7 @@ async function soak(): Promise<void> {
             if (last && last.t - lastSaid >= 30) {
               lastSaid = last.t;
               say(
-                `  +${last.t.toFixed(0)} s: server RSS ${last.serverRssMb.toFixed(0)} MB, Postgres PSS ${last.postgresPssMb.toFixed(0)} MB (${last.postgresProcesses} processes); ` +
+                `  +${last.t.toFixed(0)} s: server RSS ${last.serverRssMb.toFixed(0)} MB (heap ${last.serverHeapUsedMb.toFixed(0)} MB, external ${last.serverExternalMb.toFixed(0)} MB), Postgres PSS ${last.postgresPssMb.toFixed(0)} MB (${last.postgresProcesses} processes); ` +
                   `invokes answered ${p.completed}/${p.scheduled} due (backlog ${p.backlog}, in flight ${p.inFlight}, errors ${p.errors}); lines delivered ${linesDelivered}`,
               );
             }
@@ -443,12 +467,17 @@ async function soak(): Promise<void> {
 
   // ---- figures ----
   const steady = samples.filter((s) => s.t * 1000 >= WARMUP_MS && s.t * 1000 <= DURATION_MS);
-  const perMinute = (pick: (s: Sample) => number) => slope(steady.map((s) => ({ x: s.t / 60, y: pick(s) })));
+  // a sample the memory probe had not written yet is NaN: left out
+  const perMinute = (pick: (s: Sample) => number) =>
+    slope(steady.map((s) => ({ x: s.t / 60, y: pick(s) })).filter((p) => Number.isFinite(p.y)));
   const cpuShare = (pick: (s: Sample) => number) =>
     steady.length > 1 ? (pick(steady.at(-1)!) - pick(steady[0]!)) / (steady.at(-1)!.t - steady[0]!.t) : Number.NaN;
   const usage = {
     serverRss: perMinute((s) => s.serverRssMb),
     serverPss: perMinute((s) => s.serverPssMb),
+    serverHeapUsed: perMinute((s) => s.serverHeapUsedMb),
+    serverExternal: perMinute((s) => s.serverExternalMb),
+    serverArrayBuffers: perMinute((s) => s.serverArrayBuffersMb),
     postgresPss: perMinute((s) => s.postgresPssMb),
     postgresRss: perMinute((s) => s.postgresRssMb),
     serverCpuCores: cpuShare((s) => s.serverCpuS),
@@ -476,6 +505,10 @@ async function soak(): Promise<void> {
   say(
     `server: RSS ${warm.serverRssMb.toFixed(1)} -> ${end.serverRssMb.toFixed(1)} MB after the warm-up (${usage.serverRss.toFixed(2)} MB/min; PSS ${usage.serverPss.toFixed(2)} MB/min), ` +
       `${usage.serverCpuCores.toFixed(2)} cores busy (Postgres ${usage.postgresCpuCores.toFixed(2)}, the soak's clients ${usage.clientCpuCores.toFixed(2)}; load average now ${os.loadavg()[0]!.toFixed(1)})`,
+  );
+  say(
+    `server memory: JS heap used ${warm.serverHeapUsedMb.toFixed(1)} -> ${end.serverHeapUsedMb.toFixed(1)} MB (${usage.serverHeapUsed.toFixed(2)} MB/min), ` +
+      `external ${warm.serverExternalMb.toFixed(1)} -> ${end.serverExternalMb.toFixed(1)} MB (${usage.serverExternal.toFixed(2)} MB/min; ArrayBuffers ${usage.serverArrayBuffers.toFixed(2)} MB/min)`,
   );
   say(
     `Postgres: PSS ${warm.postgresPssMb.toFixed(1)} -> ${end.postgresPssMb.toFixed(1)} MB (${usage.postgresPss.toFixed(2)} MB/min; RSS ${usage.postgresRss.toFixed(2)} MB/min), ${end.postgresProcesses} processes`,
@@ -512,7 +545,7 @@ async function soak(): Promise<void> {
     },
     {
       figure: `${label}: server RSS slope after warm-up`,
-      value: `${mb(usage.serverRss)} (PSS ${mb(usage.serverPss)}); ${end.serverRssMb.toFixed(0)} MB at the end`,
+      value: `${mb(usage.serverRss)} (PSS ${mb(usage.serverPss)}, JS heap ${mb(usage.serverHeapUsed)}, external ${mb(usage.serverExternal)}); ${end.serverRssMb.toFixed(0)} MB at the end`,
       baseline: `${warm.serverRssMb.toFixed(0)} MB after the warm-up`,
       target: `<= ${SLOPE_TARGET_MB_PER_MIN} MB/min`,
       verdict: usage.serverRss <= SLOPE_TARGET_MB_PER_MIN ? 'PASS' : 'MISS',

@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import postgres from 'postgres';
 import type { Logger } from 'pino';
-import type { Sql } from '../platform/db/client.js';
+import { isTransient, type Sql } from '../platform/db/client.js';
 import * as q from './queries/invocations.js';
 import { appendLines } from '../logs/queries.js';
 import type { FunctionRow, InvocationLogLine, InvocationRow } from './tables.js';
@@ -108,14 +108,34 @@ function verdict(outcome: InvokeOutcome) {
   };
 }
 
+const RETRY_STORE_MS = 1_000;
+/** how long a stop waits for the records and lines not stored yet */
+const CLOSE_WAIT_MS = 10_000;
+/** the lines waiting for the database beyond which invocations wait before they run (back-pressure) */
+export const LOG_BACKLOG_BYTES = 8 << 20;
+/** what a waiting line takes besides its text, roughly: its object, its Date, its slot in a list */
+const LOG_LINE_OVERHEAD = 128;
+/** lines of one stream in one statement at most */
+const LOG_BATCH_LINES = 5_000;
+
 /**
- * Lines written by instances, on their way to their function's log stream: batched per stream
- * and written in one statement per batch (they also travel with each invocation's record).
+ * Lines written by instances, on their way to their function's log stream (they also travel with
+ * each invocation's record). One write at a time takes every line waiting for its stream, in one
+ * statement: when the database is slower than the instances, the batches grow instead of the
+ * writes queueing behind each other. What waits is bounded: past LOG_BACKLOG_BYTES, room() keeps
+ * new invocations waiting until the writes catch up (the invocations already running add their
+ * lines), so a server that falls behind slows its invocations instead of growing. A database out of
+ * reach keeps the lines waiting and is tried again every second; a line is lost only when the
+ * database refuses it (its function was deleted: the stream is gone) or a stop can't wait, and
+ * either is logged. An instance's output file keeps a line until it is stored (a kill -9 loses none).
  */
 export class FunctionLogWriter {
   private pending = new Map<string, RuntimeLogLine[]>();
+  private pendingBytes = 0;
   private timer: NodeJS.Timeout | null = null;
-  private flushing: Promise<void> = Promise.resolve();
+  private writing: Promise<void> | null = null;
+  private roomWaiters: Array<() => void> = [];
+  private stopped = false;
 
   constructor(
     private readonly sql: Sql,
@@ -124,49 +144,103 @@ export class FunctionLogWriter {
 
   add(functionId: string, lines: RuntimeLogLine[]): void {
     const streamId = `fnlog-${functionId}`;
-    const list = this.pending.get(streamId) ?? ([] as RuntimeLogLine[]);
-    list.push(...lines);
-    this.pending.set(streamId, list);
-    this.timer ??= setTimeout(() => {
-      this.timer = null;
-      void this.flush();
-    }, 20);
+    const list = this.pending.get(streamId);
+    if (list) for (const line of lines) list.push(line);
+    else this.pending.set(streamId, lines.slice());
+    this.pendingBytes += bytesOf(lines);
+    // while a write is under way it takes these too; the timer catches a write that was just ending
+    this.timer ??= setTimeout(() => void this.flush(), 20);
   }
 
+  /** Bytes of the lines not stored yet (what room() bounds). */
+  get backlogBytes(): number {
+    return this.pendingBytes;
+  }
+
+  /** Resolves once the lines waiting for the database are under LOG_BACKLOG_BYTES. */
+  room(): Promise<void> {
+    if (this.stopped || this.pendingBytes < LOG_BACKLOG_BYTES) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Writes every line waiting (and those that come meanwhile); resolves once none waits. */
   flush(): Promise<void> {
-    const batch = this.pending;
-    this.pending = new Map();
-    this.flushing = this.flushing.then(async () => {
-      for (const [streamId, lines] of batch) {
-        // a deleted function's stream is gone: its last lines have nowhere to go
-        // like invocation records, log lines don't wait for the WAL flush (see recordInvocation)
-        await this.sql
-          .begin(async (tx) => {
-            await tx`set local synchronous_commit = off`;
-            await appendLines(tx, streamId, lines);
-          })
-          .catch((err) => this.log.warn({ err, streamId }, 'function log lines not stored'));
-        // an instance's output file keeps a line until it is told (a kill -9 before this leaves it for the next start)
-        for (const line of lines) line.stored?.();
-      }
-    });
-    return this.flushing;
-  }
-
-  async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.flush();
+    this.writing ??= this.write().finally(() => {
+      this.writing = null;
+    });
+    return this.writing;
+  }
+
+  private async write(): Promise<void> {
+    while (this.pending.size > 0 && !this.stopped) {
+      const [streamId, waiting] = this.pending.entries().next().value!;
+      const lines = waiting.splice(0, LOG_BATCH_LINES);
+      if (waiting.length === 0) this.pending.delete(streamId);
+      if (!(await this.store(streamId, lines))) {
+        // the database is out of reach: the lines go back in front of the stream's later ones
+        const later = this.pending.get(streamId) ?? [];
+        this.pending.set(streamId, lines.concat(later));
+        await new Promise((r) => setTimeout(r, RETRY_STORE_MS));
+        continue;
+      }
+      this.pendingBytes -= bytesOf(lines);
+      // an instance's output file keeps a line until it is told (a kill -9 before this leaves it for the next start)
+      for (const line of lines) line.stored?.();
+      if (this.pendingBytes < LOG_BACKLOG_BYTES) for (const resolve of this.roomWaiters.splice(0)) resolve();
+    }
+  }
+
+  /** Stores lines; false when the database can't be reached (they wait), true when stored or refused (logged). */
+  private async store(streamId: string, lines: RuntimeLogLine[]): Promise<boolean> {
+    try {
+      // like invocation records, log lines don't wait for the WAL flush (see recordInvocation)
+      await this.sql.begin(async (tx) => {
+        await tx`set local synchronous_commit = off`;
+        await appendLines(tx, streamId, lines);
+      });
+      return true;
+    } catch (err) {
+      if (isTransient(err)) {
+        this.log.warn({ err, streamId, lines: lines.length }, 'function log lines not stored yet: retrying');
+        return false;
+      }
+      // a deleted function's stream is gone: its last lines have nowhere to go
+      this.log.warn({ err, streamId, lines: lines.length }, 'function log lines refused by the database: not stored');
+      return true;
+    }
+  }
+
+  /** Stores what waits; a database out of reach does not hold the stop for ever (what it did not take is logged). */
+  async close(): Promise<void> {
+    const inTime = await settlesWithin(this.flush(), CLOSE_WAIT_MS);
+    this.stopped = true;
+    for (const resolve of this.roomWaiters.splice(0)) resolve();
+    if (!inTime)
+      this.log.error({ bytes: this.pendingBytes }, 'stopping: function log lines the database did not take in time are not stored');
   }
 }
 
+/** Whether `done` resolves within `ms` (a stop that must not wait for ever). */
+async function settlesWithin(done: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const inTime = await Promise.race([
+    done.then(() => true),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  return inTime;
+}
+
+const bytesOf = (lines: RuntimeLogLine[]) => lines.reduce((sum, line) => sum + line.text.length + LOG_LINE_OVERHEAD, 0);
+
 /** what a dead server's journal (and this server's) calls the invocation records in it */
 const JOURNAL = 'invocations';
-const RETRY_STORE_MS = 1_000;
 /** how often the records stored since are made durable, and their journal given back */
 const DURABLE_EVERY_MS = 1_000;
-/** how long a stop waits for the records not stored yet */
-const CLOSE_WAIT_MS = 10_000;
 /**
  * how long a record waits for others to go with it in one insert: a statement costs the server,
  * the driver and Postgres far more than a row, and nobody waits for it (a read cuts it short)
@@ -314,14 +388,7 @@ class InvocationRecorder {
    * the runtime's root).
    */
   async close(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const inTime = await Promise.race([
-      this.stored().then(() => true),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), CLOSE_WAIT_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+    const inTime = await settlesWithin(this.stored(), CLOSE_WAIT_MS);
     if (this.durableTimer) clearTimeout(this.durableTimer);
     if (!inTime) {
       this.log.error({ records: this.queue.length }, 'stopping: invocation records the database did not take in time are not stored');
@@ -492,6 +559,8 @@ export class InvocationService {
       };
     }
 
+    // the function log writer is far behind the instances: wait for it (FunctionLogWriter)
+    await this.logs.room();
     const slot = this.gate.tryAcquire(fn.id, fn.reservedConcurrency, await this.functions.reservedTotal());
     const throttled = (reason: string, message: string) => {
       this.recorder.record({

@@ -2,7 +2,7 @@
 // the transaction that consumes the event, so that an event is delivered once it is taken.
 import crypto from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Sql, Tx } from '../platform/db/client.js';
+import { isTransient, type Sql, type Tx } from '../platform/db/client.js';
 import { functionById } from '../functions/queries/functions.js';
 import { enqueueInvocation, insertInvocation } from '../functions/queries/invocations.js';
 import type { FunctionRow, InvocationRow } from '../functions/tables.js';
@@ -118,18 +118,6 @@ export class TriggerDeliveries {
       }
     }
   }
-}
-
-/**
- * A failure of the transaction, connection or server (SQLSTATE classes 40, 08, 53, 57P, and the
- * client's connection errors), not of what was being written: the same write can succeed later.
- */
-function isTransient(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return (
-    typeof code === 'string' &&
-    (/^(40|08|53|57P)/.test(code) || code.startsWith('CONNECTION_') || code === 'ECONNRESET' || code === 'ECONNREFUSED')
-  );
 }
 
 /** The invocation row of a delivery, before it is queued or failed. */

@@ -20,3 +20,15 @@ export function connect(url: string, options: { max?: number; applicationName?: 
     transform: { undefined: null, column: { from: postgres.toCamel } },
   });
 }
+
+/**
+ * A failure of the transaction, connection or server (SQLSTATE classes 40, 08, 53, 57P, and the
+ * client's connection errors), not of what was being written: the same write can succeed later.
+ */
+export function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' &&
+    (/^(40|08|53|57P)/.test(code) || code.startsWith('CONNECTION_') || code === 'ECONNRESET' || code === 'ECONNREFUSED')
+  );
+}
