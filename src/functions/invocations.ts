@@ -5,7 +5,7 @@ import postgres from 'postgres';
 import type { Logger } from 'pino';
 import { isTransient, type Sql } from '../platform/db/client.js';
 import * as q from './queries/invocations.js';
-import { appendLines } from '../logs/queries.js';
+import { appendLines, committedTransactions } from '../logs/queries.js';
 import type { FunctionRow, InvocationLogLine, InvocationRow } from './tables.js';
 import {
   NoRoomError,
@@ -194,14 +194,23 @@ export class FunctionLogWriter {
 
   /** Stores lines; false when the database can't be reached (they wait), true when stored or refused (logged). */
   private async store(streamId: string, lines: RuntimeLogLine[]): Promise<boolean> {
+    let transactionId: string | null = null;
     try {
       // like invocation records, log lines don't wait for the WAL flush (see recordInvocation)
       await this.sql.begin(async (tx) => {
-        await tx`set local synchronous_commit = off`;
-        await appendLines(tx, streamId, lines);
+        const [, , [current]] = await Promise.all([
+          tx`set local synchronous_commit = off`,
+          appendLines(tx, streamId, lines),
+          tx<{ id: string }[]>`select pg_current_xact_id()::text as id`,
+        ]);
+        transactionId = current!.id;
+        // the instances' output files note the transaction: a kill -9 before `stored` leaves it to the next server
+        for (const line of lines) line.committing?.(transactionId);
       });
       return true;
     } catch (err) {
+      // the connection went during the COMMIT: whether the lines went in, Postgres knows
+      if (transactionId && (await committedTransactions(this.sql, [transactionId])).has(transactionId)) return true;
       if (isTransient(err)) {
         this.log.warn({ err, streamId, lines: lines.length }, 'function log lines not stored yet: retrying');
         return false;
@@ -211,6 +220,9 @@ export class FunctionLogWriter {
       return true;
     }
   }
+
+  /** Of the transactions that stored lines, those that committed (an instance output's recovery, output.ts). */
+  committedOf = (transactionIds: string[]): Promise<Set<string>> => committedTransactions(this.sql, transactionIds);
 
   /** Stores what waits; a database out of reach does not hold the stop for ever (what it did not take is logged). */
   async close(): Promise<void> {

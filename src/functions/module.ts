@@ -147,7 +147,7 @@ export class FunctionsModule implements Module {
     let replayed = 0;
     const swept = await this.runtime.init(async (deadRoot) => {
       replayed += await this.invocations.replay(deadRoot);
-    });
+    }, this.invocations.logs.committedOf);
     if (swept.length)
       log.info({ roots: swept, invocationRecords: replayed }, 'removed the function runtime roots of servers that are gone');
     // the embedded Postgres owns its dir (and needs DATA_DIR enterable); everything else is the server's

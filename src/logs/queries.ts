@@ -49,6 +49,28 @@ export async function appendLines(db: Db, streamId: string, lines: Array<NewLine
   return row.lastSeq;
 }
 
+/**
+ * Of the transactions named (pg_current_xact_id's text), those that committed. One still in progress
+ * is waited for (a dead server's is rolled back once Postgres sees its connection gone), up to
+ * `waitMs`; an id Postgres no longer knows, or never knew (another database), or one still in
+ * progress then counts as not committed (its lines are stored again rather than lost).
+ */
+export async function committedTransactions(db: Db, ids: string[], waitMs = 60_000): Promise<Set<string>> {
+  const committed = new Set<string>();
+  const deadline = Date.now() + waitMs;
+  for (const id of ids) {
+    for (;;) {
+      const status = await db<{ status: string | null }[]>`select pg_xact_status(${id}::xid8) as status`
+        .then(([row]) => row!.status)
+        .catch(() => null);
+      if (status === 'committed') committed.add(id);
+      if (status !== 'in progress' || Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return committed;
+}
+
 export async function linesAfter(db: Db, streamId: string, after: number, limit: number): Promise<LogLineRow[]> {
   return db<LogLineRow[]>`
     select * from log_lines where stream_id = ${streamId} and seq > ${after} order by seq limit ${limit}`;

@@ -12,6 +12,7 @@ import {
   type RunningInstance,
 } from './types.js';
 import { FunctionInstance, InstanceGoneError } from './instance.js';
+import type { CommittedOf } from './output.js';
 import { Sandbox, type SandboxOptions } from './sandbox.js';
 
 export class LocalFunctionRuntime implements FunctionRuntime {
@@ -36,9 +37,14 @@ export class LocalFunctionRuntime implements FunctionRuntime {
   /**
    * Returns the runtime roots of dead servers it swept; what their instances wrote that was not
    * stored goes to the sink first, and each root waits until its lines are written and
-   * `beforeRemoval` has taken what else it holds (a journal's records).
+   * `beforeRemoval` has taken what else it holds (a journal's records). `committedOf` answers
+   * whether a batch of lines that was committing when their server died went in (a host without
+   * the database has no such batches: the server its lines go to stores them).
    */
-  init(beforeRemoval: (deadRoot: string) => Promise<void> = async () => {}): Promise<string[]> {
+  init(
+    beforeRemoval: (deadRoot: string) => Promise<void> = async () => {},
+    committedOf: CommittedOf = async () => new Set(),
+  ): Promise<string[]> {
     return this.sandbox.init(async (leftovers, deadRoot) => {
       await Promise.all(
         leftovers.map(
@@ -50,7 +56,7 @@ export class LocalFunctionRuntime implements FunctionRuntime {
         ),
       );
       await beforeRemoval(deadRoot);
-    });
+    }, committedOf);
   }
 
   async prepareCode(functionId: string, codeHash: string, packagePath: string): Promise<void> {

@@ -3,7 +3,10 @@
 // bytes, and the lines the server had read but not stored, die with the server). The server follows
 // the files (inotify, and a read whenever an invocation ends, so a line written before the
 // runtime's answer is in that invocation's log), and records in <name>.ack how far its lines are
-// stored. The keeper leaves <root>/output/ behind when its server dies; the next server to start
+// stored. A batch of lines is stored in a transaction; just before its commit, the .ack also gets
+// the transaction's id and where the lines would then end: a server killed between the commit and
+// its .ack's update leaves the question to the next, which asks Postgres whether that transaction
+// committed (pg_xact_status), so the lines are stored once, not again. The keeper leaves <root>/output/ behind when its server dies; the next server to start
 // stores what is past each .ack (recoverOutput) before it removes the dead root, as the node agent
 // resends the step log batches a dead server never acknowledged. An instance's files go when it
 // has ended and all of its lines are stored; while it runs, every PUNCH_BYTES of stored output are
@@ -14,7 +17,9 @@
 // Files, root-only (0600 in a 0700 dir) — the runtime has only its write descriptors:
 //   <root>/output/<name>.out  .err   what the runtime wrote
 //   <root>/output/<name>.meta         the function id (written when the instance knows its function)
-//   <root>/output/<name>.ack          "<out offset> <err offset>", stored up to there
+//   <root>/output/<name>.ack          "<out offset> <err offset>", stored up to there, and while a
+//                                     batch commits "<transaction id> <out offset> <err offset>", where
+//                                     its commit would leave them
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,7 +30,7 @@ const SUFFIX: Record<OutputStream, string> = { STDOUT: '.out', STDERR: '.err' };
 /** a line longer than this is cut into lines of this size */
 export const MAX_LINE = 256 * 1024;
 const READ_BYTES = 256 * 1024;
-const ACK_WIDTH = 48;
+const ACK_WIDTH = 112;
 const PUNCH_BYTES = 16 << 20;
 
 export const outputDirOf = (root: string) => path.join(root, 'output');
@@ -84,6 +89,8 @@ class Followed {
   read = 0;
   /** bytes whose lines are stored */
   acked = 0;
+  /** where the stored lines end once the committing transaction commits */
+  committing = 0;
   /** bytes given back to the filesystem (a hole from the start) */
   punched = 0;
 }
@@ -92,6 +99,8 @@ export class InstanceOutput {
   private readonly files: Record<OutputStream, Followed> = { STDOUT: new Followed(), STDERR: new Followed() };
   private watchers: fs.FSWatcher[] = [];
   private ackFd: number | null = null;
+  /** the transaction storing lines of this output, until they are acknowledged */
+  private committingId: string | null = null;
   private onLines: ((lines: RuntimeLogLine[]) => void) | null = null;
   private ended = false;
   private removed = false;
@@ -162,28 +171,45 @@ export class InstanceOutput {
     // the stored lines end where the last complete line ends (a partial line is read again after a crash)
     const end = f.read - f.lines.pending;
     if (out.length === 0) return;
-    out[out.length - 1]!.stored = () => this.acknowledge(stream, end);
+    const final = out[out.length - 1]!;
+    final.committing = (transactionId) => this.committing(stream, end, transactionId);
+    final.stored = () => this.acknowledge(stream, end);
     this.onLines?.(out);
+  }
+
+  private committing(stream: OutputStream, end: number, transactionId: string): void {
+    if (transactionId !== this.committingId) {
+      this.committingId = transactionId;
+      for (const f of Object.values(this.files)) f.committing = f.acked;
+    }
+    const f = this.files[stream];
+    f.committing = Math.max(f.committing, end);
+    this.writeAck();
   }
 
   private acknowledge(stream: OutputStream, end: number): void {
     const f = this.files[stream];
     if (end <= f.acked) return;
     f.acked = end;
-    if (this.ackFd !== null) {
-      const record = `${this.files.STDOUT.acked} ${this.files.STDERR.acked}`.padEnd(ACK_WIDTH, ' ');
-      try {
-        fs.writeSync(this.ackFd, record, 0, 'latin1');
-      } catch {
-        // the dir is gone (the server is stopping): nothing to keep
-      }
-    }
+    if (Object.values(this.files).every((g) => g.acked >= g.committing)) this.committingId = null;
+    this.writeAck();
     if (f.acked - f.punched >= PUNCH_BYTES) {
       f.punched = f.acked;
       // util-linux's fallocate; where it or hole punching is missing, the file keeps its blocks
       execFile('fallocate', ['--punch-hole', '--offset', '0', '--length', String(f.acked), this.file(SUFFIX[stream])], () => {});
     }
     this.removeIfDone();
+  }
+
+  private writeAck(): void {
+    if (this.ackFd === null) return;
+    const { STDOUT: out, STDERR: err } = this.files;
+    const committing = this.committingId === null ? '' : ` ${this.committingId} ${out.committing} ${err.committing}`;
+    try {
+      fs.writeSync(this.ackFd, `${out.acked} ${err.acked}${committing}`.padEnd(ACK_WIDTH, ' '), 0, 'latin1');
+    } catch {
+      // the dir is gone (the server is stopping): nothing to keep
+    }
   }
 
   /** The runtime ended: the last lines (a last line without a newline too); the files go once their lines are stored. */
@@ -221,11 +247,18 @@ export class InstanceOutput {
   }
 }
 
+/** Of the transactions named, those that committed (Postgres knows: pg_xact_status). */
+export type CommittedOf = (transactionIds: string[]) => Promise<Set<string>>;
+
 /**
- * What the instances of a dead server wrote past what was stored (their .ack), per function, as
- * log lines (dated when their file was last written). Output of no known function is skipped.
+ * What the instances of a dead server wrote past what was stored (their .ack, or where a batch
+ * whose commit the server did not live to note left it), per function, as log lines (dated when
+ * their file was last written). Output of no known function is skipped.
  */
-export function recoverOutput(root: string): Array<{ functionId: string; lines: RuntimeLogLine[] }> {
+export async function recoverOutput(
+  root: string,
+  committedOf: CommittedOf,
+): Promise<Array<{ functionId: string; lines: RuntimeLogLine[] }>> {
   const dir = outputDirOf(root);
   const names = outputNamesOf(root);
   const out: Array<{ functionId: string; lines: RuntimeLogLine[] }> = [];
@@ -240,11 +273,13 @@ export function recoverOutput(root: string): Array<{ functionId: string; lines: 
     };
     const functionId = read('.meta')?.toString('utf8').trim();
     if (!functionId) continue;
-    const [outAcked = 0, errAcked = 0] = (read('.ack')?.toString('latin1').trim().split(/\s+/) ?? []).map(Number);
+    const [outAcked = '0', errAcked = '0', transactionId, outCommitting, errCommitting] =
+      read('.ack')?.toString('latin1').trim().split(/\s+/) ?? [];
+    const committed = transactionId !== undefined && (await committedOf([transactionId])).has(transactionId);
     const lines: RuntimeLogLine[] = [];
     for (const [stream, from] of [
-      ['STDOUT', outAcked],
-      ['STDERR', errAcked],
+      ['STDOUT', Number(committed ? outCommitting : outAcked)],
+      ['STDERR', Number(committed ? errCommitting : errAcked)],
     ] as const) {
       const bytes = read(SUFFIX[stream]);
       if (!bytes || bytes.length <= (from || 0)) continue;

@@ -26,7 +26,7 @@ import { InstanceKeeper } from './keeper.js';
 import { removeTree, rootOf, sweepDeadRoots, touchOwner, TOUCH_MS, writeOwner } from './roots.js';
 import { PERL, SparePool } from './spares.js';
 import type { RuntimeName } from './types.js';
-import { outputDirOf, recoverOutput } from './output.js';
+import { type CommittedOf, outputDirOf, recoverOutput } from './output.js';
 
 // from the source tree (src/ and dist/ are equally deep): the build does not copy the Python file
 const BOOTSTRAP_DIR = fileURLToPath(new URL('../../../src/engine/functions/bootstrap', import.meta.url));
@@ -243,7 +243,8 @@ export class Sandbox {
    * makes this server's root; returns the roots swept.
    */
   async init(
-    recovered: (leftovers: ReturnType<typeof recoverOutput>, deadRoot: string) => Promise<void> = async () => {},
+    recovered: (leftovers: Awaited<ReturnType<typeof recoverOutput>>, deadRoot: string) => Promise<void>,
+    committedOf: CommittedOf,
   ): Promise<string[]> {
     await fsp.mkdir(this.base, { recursive: true });
     // the instances' users pass through the base to their code
@@ -254,7 +255,7 @@ export class Sandbox {
     const swept = await sweepDeadRoots(
       this.base,
       (serverId) => this.removeGroupsOf(serverId),
-      (root) => recovered(recoverOutput(root), root),
+      async (root) => recovered(await recoverOutput(root, committedOf), root),
     );
     await fsp.mkdir(this.root, { recursive: true });
     await fsp.chmod(this.root, 0o711);

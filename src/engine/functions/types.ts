@@ -88,6 +88,9 @@ export interface RuntimeLogLine {
   /** told once the line's batch is written (or dropped, as a batch the store refuses is): an
    *  instance's output file records how far its lines are done with (output.ts) */
   stored?: () => void;
+  /** told the id of the transaction storing the line's batch, just before it commits: an
+   *  instance's output file notes it, for a server killed before `stored` (output.ts) */
+  committing?: (transactionId: string) => void;
 }
 
 export type OutcomeKind = 'RESPONSE' | 'FUNCTION_ERROR' | 'TIMEOUT' | 'OUT_OF_MEMORY' | 'EXIT' | 'INIT_ERROR' | 'RESPONSE_TOO_LARGE';
