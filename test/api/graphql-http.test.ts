@@ -65,6 +65,20 @@ describe('requests', () => {
     expect(odd.status).toBe(415);
   });
 
+  it('counts the decompressed bytes against the body limit: a small gzip bomb is 413, and the server still answers', async () => {
+    // 64 MiB of spaces compress to about 64 KB: well under the limit on the wire, far over it inflated
+    const bomb = gzipSync(Buffer.concat([Buffer.from('{"query":"{ __typename }"'), Buffer.alloc(64 << 20, 0x20), Buffer.from('}')]));
+    expect(bomb.length).toBeLessThan(1 << 20);
+    const res = await send('/graphql', {
+      method: 'POST',
+      body: bomb,
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    });
+    expect(res.status).toBe(413);
+    expect(res.json.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+    expect((await post({ query: QUERY })).json.data.instanceTypes.length).toBeGreaterThan(0);
+  });
+
   it('picks the operation named by operationName; an unknown name or several unnamed are BAD_USER_INPUT', async () => {
     const two = 'query A { __typename } query B { instanceTypes { name } }';
     const named = await post({ query: two, operationName: 'B' });
