@@ -63,7 +63,7 @@ export async function changeStepState(
   tx: Tx,
   step: StepRow,
   state: StepState,
-  patch: Parameters<typeof stepsQ.setStepState>[3] = {},
+  patch: stepsQ.StepStatePatch = {},
   logMessage?: string,
 ): Promise<StepRow> {
   if (step.state === state) return step;

@@ -2,7 +2,7 @@ import type { Sql, Tx } from '../platform/db/client.js';
 import * as clustersQ from './queries/clusters.js';
 import * as instancesQ from './queries/instances.js';
 import { eventHead } from './queries/events.js';
-import { createStream } from '../logs/queries.js';
+import { createStream, systemLog } from '../logs/queries.js';
 import * as q from './queries/steps.js';
 import type { ActionOnFailure, ClusterRow, StepRow, StepSpec } from './tables.js';
 import { ACTIVE_CLUSTER_STATES } from './tables.js';
@@ -320,14 +320,25 @@ export class StepService {
     const outputError = exitCode === 0 ? (registration ?? lost) : null;
     // the report came from the step's node over this server's connection: its next steps are claimed
     const { claim } = await this.claimingTransaction(step.clusterId, async (tx) => {
-      // the cluster's lock, then the step's (sent together: one round trip, taken in this order)
-      const [locked, [current]] = await Promise.all([clustersQ.lockCluster(tx, step.clusterId), q.lockSteps(tx, step.clusterId, [stepId])]);
+      // The cluster's lock, then the step's (sent together: one round trip, taken in this order).
+      // A clean exit of a step sent as RUNNING completes it in the same round trip, the next steps
+      // looked up after it; if the step changed meanwhile (cancelled, …) neither happens, and the
+      // row as read decides below.
+      const completing = exitCode === 0 && outputError === null && step.state === 'RUNNING';
+      const [locked, [current], completed, pendingAfter] = await Promise.all([
+        clustersQ.lockCluster(tx, step.clusterId),
+        q.lockSteps(tx, step.clusterId, [stepId]),
+        completing ? q.setStepStateIfStill(tx, step, 'COMPLETED', { exitCode, result }) : undefined,
+        completing ? q.claimablePending(tx, step.clusterId) : undefined,
+      ]);
       if (!locked || !current) return { claim: null };
       let cluster = locked;
       // the step's change is not awaited where the cluster stays as it is: the claim's first
       // statement goes out with it (and runs after it)
       let ending: Promise<unknown> = Promise.resolve();
-      if (current.state === 'CANCEL_PENDING') {
+      if (completed) {
+        ending = systemLog(tx, current.logStreamId, COMPLETED_MESSAGE);
+      } else if (current.state === 'CANCEL_PENDING') {
         ending = changeStepState(
           tx,
           current,
@@ -352,7 +363,7 @@ export class StepService {
         );
       } else if (current.state === 'RUNNING') {
         if (exitCode === 0 && outputError === null) {
-          ending = changeStepState(tx, current, 'COMPLETED', { exitCode, result }, 'Step completed (exit code 0)');
+          ending = changeStepState(tx, current, 'COMPLETED', { exitCode, result }, COMPLETED_MESSAGE);
         } else {
           const message =
             outputError ?? (signal ? `the step process was killed by ${signal}` : `the step process exited with code ${exitCode}`);
@@ -366,7 +377,9 @@ export class StepService {
           cluster = await applyActionOnFailure(tx, cluster, current);
         }
       }
-      const next = current.instanceId ? await claimWithin(tx, cluster, locked, current.instanceId, ending) : await ending.then(() => null);
+      const next = current.instanceId
+        ? await claimWithin(tx, cluster, locked, current.instanceId, ending, completed ? pendingAfter : undefined)
+        : await ending.then(() => null);
       if (next) return { claim: next };
       // a step claimed keeps the cluster RUNNING (claimWithin said so): only without one may it wait or end
       await settleActivity(tx, cluster);
@@ -395,6 +408,8 @@ export class StepService {
   }
 }
 
+const COMPLETED_MESSAGE = 'Step completed (exit code 0)';
+
 function requireActive(cluster: ClusterRow): void {
   if (!ACTIVE_CLUSTER_STATES.includes(cluster.state)) {
     throw conflict(`steps can't be added to a ${cluster.state} cluster`, 'clusterId');
@@ -420,7 +435,8 @@ async function noClaim(tx: Tx, locked: ClusterRow): Promise<Claim> {
 /**
  * Claims the cluster's next steps for `instanceId` (its master): null when there are none to run.
  * `cluster` is its row as the transaction left it, `locked` as it read it when it took the lock;
- * `after`, a change of the transaction still under way, which the claim comes after.
+ * `after`, a change of the transaction still under way, which the claim comes after; `lookedUp`,
+ * the claimable steps if the transaction has looked them up since its last change.
  */
 async function claimWithin(
   tx: Tx,
@@ -428,23 +444,27 @@ async function claimWithin(
   locked: ClusterRow,
   instanceId: string,
   after: Promise<unknown> = Promise.resolve(),
+  lookedUp?: StepRow[],
 ): Promise<Claim | null> {
   if (cluster.state !== 'RUNNING' && cluster.state !== 'WAITING') {
     await after;
     return null;
   }
-  const [, pending] = await Promise.all([after, q.claimablePending(tx, cluster.id, cluster.stepConcurrency)]);
-  if (pending.length === 0) return null;
+  const pending = lookedUp ?? (await Promise.all([after, q.claimablePending(tx, cluster.id)]))[1];
+  if (pending.length === 0) {
+    await after;
+    return null;
+  }
   // every claim's statements sent at once, and the event head read after them in the same round trip
   const claiming = Promise.all(
     pending.map((step) => changeStepState(tx, step, 'RUNNING', { instanceId }, `Step started on ${instanceId}`)),
   );
   if (cluster.state === 'WAITING') {
-    const steps = await claiming;
+    const [, steps] = await Promise.all([after, claiming]);
     await changeClusterState(tx, cluster, 'RUNNING', { code: null, message: 'Running step' });
     return { steps, events: await eventsSince(tx, locked) };
   }
-  const [steps, events] = await Promise.all([claiming, eventsSince(tx, locked)]);
+  const [, steps, events] = await Promise.all([after, claiming, eventsSince(tx, locked)]);
   return { steps, events };
 }
 

@@ -572,6 +572,20 @@ describe('cancelSteps', () => {
     expect((await waitForCluster(c.id, ['WAITING'])).state).toBe('WAITING');
   });
 
+  it('a step that exits 0 on the SIGTERM of a cancel is CANCELLED, not COMPLETED; the step after it runs', async () => {
+    const c = await newCluster();
+    const [s, next] = await addSteps(c.id, [
+      { name: 'graceful', args: ['sh', '-c', 'trap "exit 0" TERM; echo started; while :; do sleep 0.1; done'] },
+      { name: 'next', args: ['true'] },
+    ]);
+    await waitUntil(async () => (await allLogs(s.id)).some((l) => l.text === 'started'), 'the "started" line', 30_000);
+    const res = await server.data(CANCEL, { input: { clusterId: c.id, stepIds: [s.id], cancellationOption: 'SEND_INTERRUPT' } });
+    expect(res.cancelSteps.results).toEqual([{ stepId: s.id, status: 'SUBMITTED', reason: null }]);
+    expect(await waitForStep(s.id, ENDED)).toMatchObject({ state: 'CANCELLED', exitCode: 0 });
+    expect(await waitForStep(next.id, ENDED)).toMatchObject({ state: 'COMPLETED' });
+    expect((await waitForCluster(c.id, ['WAITING'])).state).toBe('WAITING');
+  });
+
   it('TERMINATE_PROCESS kills at once, even a tree that ignores SIGTERM', async () => {
     const c = await newCluster();
     const [s] = await addSteps(c.id, [

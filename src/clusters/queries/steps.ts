@@ -95,32 +95,53 @@ export async function countActiveSteps(db: Db, clusterId: string): Promise<numbe
 }
 
 /**
- * The next PENDING steps in submission order, as many as the concurrency level leaves room for.
- * SKIP LOCKED keeps two dispatchers off the same row.
+ * The next PENDING steps in submission order, as many as the cluster's concurrency level leaves room
+ * for (read from its row, which the caller has locked: a statement sent before the caller has the
+ * row reads the same level). SKIP LOCKED keeps two dispatchers off the same row.
  */
-export async function claimablePending(db: Db, clusterId: string, concurrency: number): Promise<StepRow[]> {
+export async function claimablePending(db: Db, clusterId: string): Promise<StepRow[]> {
   return db<StepRow[]>`
     select * from steps where cluster_id = ${clusterId} and state = 'PENDING'
     order by position
-    limit greatest(0, ${concurrency}::int - (select count(*) from steps
+    limit greatest(0, (select step_concurrency from clusters where id = ${clusterId}) - (select count(*) from steps
       where cluster_id = ${clusterId} and state in ('RUNNING', 'CANCEL_PENDING')))
     for update skip locked`;
 }
 
+export interface StepStatePatch {
+  instanceId?: string;
+  exitCode?: number | null;
+  failureReason?: string | null;
+  failureMessage?: string | null;
+  result?: Record<string, unknown> | null;
+}
+
 /** A step's new state and its event, in one statement. */
-export async function setStepState(
+export async function setStepState(db: Db, step: StepRow, state: StepState, patch: StepStatePatch = {}): Promise<StepRow> {
+  return (await changeStepStateFrom(db, step, state, patch, false))!;
+}
+
+/**
+ * A step's new state and its event, in one statement, if it is still in the state `step` has (a
+ * statement sent before its row is read: the row as read decides); undefined if it is not.
+ */
+export async function setStepStateIfStill(
   db: Db,
   step: StepRow,
   state: StepState,
-  patch: {
-    instanceId?: string;
-    exitCode?: number | null;
-    failureReason?: string | null;
-    failureMessage?: string | null;
-    result?: Record<string, unknown> | null;
-  } = {},
-): Promise<StepRow> {
-  const row = await withStepEvent(
+  patch: StepStatePatch = {},
+): Promise<StepRow | undefined> {
+  return changeStepStateFrom(db, step, state, patch, true);
+}
+
+async function changeStepStateFrom(
+  db: Db,
+  step: StepRow,
+  state: StepState,
+  patch: StepStatePatch,
+  onlyIfStill: boolean,
+): Promise<StepRow | undefined> {
+  return withStepEvent(
     db,
     step.clusterId,
     step.state,
@@ -135,9 +156,8 @@ export async function setStepState(
       started_at = case when ${state} = 'RUNNING' and started_at is null then clock_timestamp() else started_at end,
       ended_at = case when ${state} in ('COMPLETED', 'CANCELLED', 'FAILED', 'INTERRUPTED') then clock_timestamp() else ended_at end,
       progress = case when ${state} = 'COMPLETED' then 1 else progress end
-    where id = ${step.id} returning *`,
+    where id = ${step.id} ${onlyIfStill ? db`and state = ${step.state}` : db``} returning *`,
   );
-  return row!;
 }
 
 export async function setCancelOption(db: Db, id: string, option: string): Promise<void> {
