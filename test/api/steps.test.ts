@@ -169,6 +169,19 @@ describe('command steps', () => {
     expect(brief(await allLogs(s.id))[1]).toEqual(['STDOUT', '$HOME * ; rm -rf / "q"']);
   });
 
+  it('args and env reach the program byte for byte: empty strings, newlines, multibyte characters', async () => {
+    const c = await newCluster();
+    // (a command step takes a sandbox started ahead: these fields reach it counted in bytes)
+    const [s] = await addSteps(c.id, [
+      { name: 'bytes', env: { V: 'ä\nß€' }, args: ['sh', '-c', 'printf "[%s]" "$V" "$1" "$2"', 'x', '', '日本'] },
+    ]);
+    expect((await waitForStep(s.id, ENDED)).state).toBe('COMPLETED');
+    expect(brief(await allLogs(s.id)).slice(1, 3)).toEqual([
+      ['STDOUT', '[ä'],
+      ['STDOUT', 'ß€][][日本]'],
+    ]);
+  });
+
   it("steps don't see the server's environment (its database URL, keys), only the basics", async () => {
     // set before the cluster's agent is launched: the agent inherits from this process
     process.env.EMBERPLANE_TEST_SECRET = 'hunter2-not-for-steps';

@@ -25,12 +25,15 @@ import { LimitGroup } from '../sandbox/limits.js';
 
 const PERL = '/usr/bin/perl';
 // The sandbox started ahead of a step waits in this launcher (Perl starts while no step waits; a
-// shell would fork mkdir once the step is there, ~2 ms of every dispatch). It reads NUL-separated
-// fields to the end of its stdin: the step's directory, the number of environment entries, the
-// entries, the argv; it makes the directory (umask 002: the buckets are shared by the nodes' gid),
-// enters it, sets exactly that environment, takes /dev/null as stdin and execs the step (same pid).
-// An empty input (the agent left) exits quietly; failures exit as a shell's would (126, 127).
-const WARM_LAUNCHER = `local $/; my $d = <STDIN>; exit 0 if !defined $d || $d eq "";
+// shell would fork mkdir once the step is there, ~2 ms of every dispatch). It reads a line with a
+// byte count, then that many bytes of NUL-separated fields: the step's directory, the number of
+// environment entries, the entries, the argv. Counted, not read to the end of stdin: the agent's
+// write arrives at once, its end of the pipe only when the agent's event loop gets to it. It makes
+// the directory (umask 002: the buckets are shared by the nodes' gid), enters it, sets exactly that
+// environment, takes /dev/null as stdin and execs the step (same pid). An input cut short (the
+// agent left) exits quietly; failures exit as a shell's would (126, 127).
+const WARM_LAUNCHER = `my $len = <STDIN>; exit 0 if !defined $len || $len !~ /^(\\d+)\\n\\z/; $len = $1; my $d = "";
+while (length($d) < $len) { read(STDIN, $d, $len - length($d), length($d)) or exit 0; }
 my @f = split /\\0/, $d, -1; pop @f; my $cwd = shift @f; my $n = shift @f;
 umask 002; my $p = ""; for (grep { length } split m{/}, $cwd) { $p .= "/$_"; mkdir $p; }
 chdir $cwd or do { print STDERR "cd: $cwd: $!\\n"; exit 126 };
@@ -230,7 +233,8 @@ export class NodeSandbox {
     const fields = [cwd, String(entries.length), ...entries, ...argv];
     if (fields.some((f) => f.includes('\0'))) return null;
     this.warm = this.warm.filter((c) => c !== child);
-    child.stdin.end([...fields, ''].join('\0'));
+    const input = Buffer.from([...fields, ''].join('\0'));
+    child.stdin.end(Buffer.concat([Buffer.from(`${input.length}\n`), input]));
     return child;
   }
 
