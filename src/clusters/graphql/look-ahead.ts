@@ -38,6 +38,18 @@ function fieldsAt(info: GraphQLResolveInfo, nodes: readonly FieldNode[], path: r
   return fields;
 }
 
+/** What a root field's selection shows, from its document alone (not from variables). */
+interface Selected {
+  row: Columns;
+  groups: Columns | null;
+  instances: Columns | null;
+  steps: { field: FieldNode; columns: Columns } | null;
+}
+
+// by the root field's node: documents come parsed once per text (DocumentCache), so this is worked
+// out once per document rather than per request; each root field asks with its one fixed path
+const selectedByField = new WeakMap<FieldNode, Selected>();
+
 /**
  * What the statement reading the clusters a root field answers reads with them, from the request's
  * selection: the columns of the cluster rows it shows (CLUSTER_FIELD_COLUMNS) and the nested lists.
@@ -47,18 +59,30 @@ function fieldsAt(info: GraphQLResolveInfo, nodes: readonly FieldNode[], path: r
  * is left to its resolver to report.
  */
 export function nestedSelection(info: GraphQLResolveInfo, path: string[] = []): NestedShape {
+  const root = info.fieldNodes[0]!;
+  let selected = selectedByField.get(root);
+  if (!selected) selectedByField.set(root, (selected = selectedAt(info, path)));
+  const page = selected.steps && stepPageOf(info, selected.steps.field);
+  return {
+    row: selected.row,
+    groups: selected.groups,
+    instances: selected.instances,
+    steps: page && { ...page, columns: selected.steps!.columns },
+  };
+}
+
+function selectedAt(info: GraphQLResolveInfo, path: string[]): Selected {
   const fields = fieldsAt(info, info.fieldNodes, path);
   const list = (name: string, typeName: string, rows: { keys: ReadonlySet<string> }, below: string[] = []) => {
     const occurrences = named(fields, name);
     return occurrences.length ? columnsOf(info, occurrences, below, typeName, rows.keys) : null;
   };
   const stepsFields = named(fields, 'steps');
-  const page = stepsFields.length ? stepPageOf(info, stepsFields[0]!) : null;
   return {
     row: clusterColumnsOf(fields),
     groups: list('instanceGroups', 'InstanceGroup', groupRows),
     instances: list('instances', 'Instance', instanceRows),
-    steps: page && { ...page, columns: list('steps', 'Step', stepRows, ['edges', 'node'])! },
+    steps: stepsFields.length ? { field: stepsFields[0]!, columns: list('steps', 'Step', stepRows, ['edges', 'node'])! } : null,
   };
 }
 
