@@ -1,6 +1,6 @@
 import type { Sql, Tx } from '../platform/db/client.js';
 import * as q from './queries/clusters.js';
-import type { ClusterTree, NestedShape } from './queries/nested.js';
+import { WHOLE_ROWS, type ClusterTree, type NestedShape } from './queries/nested.js';
 import { appendEvent } from './queries/events.js';
 import { insertInstance } from './queries/instances.js';
 import type { ClusterRow, ClusterState, InstanceGroupRow, InstanceRole } from './tables.js';
@@ -187,12 +187,12 @@ export class ClusterService {
     return cluster;
   }
 
-  /** `nested`: the lists read with each cluster of the page, by the statement reading the page */
+  /** `nested`: the columns and nested lists read with each cluster of the page, by the statement reading the page */
   async list(
     first: number | null | undefined,
     after: string | null | undefined,
     filter: ClusterFilter | null | undefined,
-    nested: NestedShape | null = null,
+    nested: NestedShape = WHOLE_ROWS,
   ): Promise<Page<ClusterTree>> {
     const limit = pageSize(first);
     if (filter?.nameContains && filter.nameContains.length > Limits.nameLength) throw badInput('filter.nameContains', 'is too long');

@@ -36,7 +36,7 @@ export function createSharedClusterReads(sql: Sql) {
       return ids.map((id) => rows.get(id));
     }, turn),
     /** one statement per nested shape for all the clusters asked meanwhile, each with its nested lists */
-    clusterTree: new DataLoader<{ id: string; nested: NestedShape | null }, ClusterTree | undefined>(async (keys) => {
+    clusterTree: new DataLoader<{ id: string; nested: NestedShape }, ClusterTree | undefined>(async (keys) => {
       const byShape = groupBy([...keys.keys()], (i) => JSON.stringify(keys[i]!.nested));
       const trees: (ClusterTree | undefined)[] = [];
       await Promise.all(

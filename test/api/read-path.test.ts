@@ -70,11 +70,35 @@ describe('nested reads', () => {
       // only the columns shown: a step's spec or a node's credential hash is not read for them
       expect(read[0]).not.toMatch(/\bspec\b|token_hash|host_labels/);
     }
-    for (const { node } of large.data.clusters.edges) {
+    // a full page (small) reads one row more than it shows, to know whether a next page exists
+    for (const { node } of [...small.data.clusters.edges, ...large.data.clusters.edges]) {
       expect(node.instanceGroups.map((g: any) => g.role)).toEqual(['MASTER', 'CORE']);
       expect(node.instances).toHaveLength(2);
       expect(node.steps.edges.map((e: any) => e.node.name)).toEqual(['b', 'a']); // newest first
     }
+  });
+
+  it('read only the cluster columns shown, and whole rows for a field resolved from the row', async () => {
+    const SHOWN = `id name state applications keepAliveWhenNoSteps autoTerminationIdleTimeoutSeconds stepConcurrencyLevel
+      terminationProtected createdAt readyAt endedAt stateChangeReason { code message } __typename`;
+    const plain = await statementsFor(`{ clusters(first: 3) { edges { cursor node { ${SHOWN} instances { id } } } } }`);
+    const whole = await statementsFor(
+      `{ clusters(first: 3) { edges { cursor node { ${SHOWN} instances { id } bootstrapActions { name } } } } }`,
+    );
+    const { clusters } = await server.data(`{ clusters(first: 1) { edges { node { id } } } }`);
+    const byId = await statementsFor(`{ cluster(id: "${clusters.edges[0].node.id}") { ${SHOWN} } }`);
+    for (const { read } of [plain, whole, byId]) expect(read, read.join('\n')).toHaveLength(1);
+    expect(plain.read[0]).not.toMatch(/bootstrap_actions|client_token|spark_master_url/);
+    expect(byId.read[0]).not.toMatch(/bootstrap_actions|client_token|spark_master_url/);
+    expect(whole.read[0]).toMatch(/bootstrap_actions/);
+    // the same answers (cursors included) as from whole rows
+    expect(plain.data.clusters.edges).toEqual(
+      whole.data.clusters.edges.map(({ cursor, node: { bootstrapActions: _, ...node } }: any) => ({ cursor, node })),
+    );
+    const { instances: _, ...first } = plain.data.clusters.edges[0].node;
+    expect(byId.data.cluster).toEqual(first);
+    expect(plain.data.clusters.edges[0].node).toMatchObject({ state: 'TERMINATED', keepAliveWhenNoSteps: false, applications: [] });
+    expect(plain.data.clusters.edges[0].node.endedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
   it('cost one SQL statement for a cluster by id and its nested lists', async () => {

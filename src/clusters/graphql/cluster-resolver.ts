@@ -29,11 +29,11 @@ export class ClusterResolver {
   @Query(() => Cluster, { nullable: true })
   async cluster(@Arg('id', () => ID) id: string, @Ctx() ctx: Context, @Info() info: GraphQLResolveInfo): Promise<ClusterObject | null> {
     const loaders = this.loaders(ctx);
-    // the cluster and the nested lists selected under it: one statement (shared with other requests')
+    // the cluster (the columns shown) and the nested lists selected under it: one statement (shared with other requests')
     const nested = nestedSelection(info);
     const tree = await loaders.clusterTree.load({ id, nested });
     if (!tree) return null;
-    loaders.cluster.prime(id, tree.row);
+    if (nested.row === 'all') loaders.cluster.prime(id, tree.row);
     return toCluster(tree.row, tree.nested);
   }
 
@@ -47,10 +47,11 @@ export class ClusterResolver {
     @Arg('filter', () => ClusterFilter, { nullable: true }) filter?: ClusterFilter,
   ) {
     const loaders = this.loaders(ctx);
-    // the page and the nested lists selected under its nodes: one statement (shared with other requests')
+    // the page (the columns shown) and the nested lists selected under its nodes: one statement (shared with other requests')
     const nested = nestedSelection(info, ['edges', 'node']);
     const page = await this.service.list(first, after, filter, nested);
-    for (const { row } of page.nodes) loaders.cluster.prime(row.id, row);
+    // rows with fewer columns answer this selection only: never another field's load
+    if (nested.row === 'all') for (const { row } of page.nodes) loaders.cluster.prime(row.id, row);
     return connection(page, (tree) => toCluster(tree.row, tree.nested), Boolean(after));
   }
 

@@ -1,6 +1,7 @@
 import { getArgumentValues, Kind, type FieldNode, type GraphQLObjectType, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { pageSize, parseSeqCursor } from '../../platform/paging.js';
 import { groupRows, instanceRows, stepRows, type Columns, type NestedShape, type StepPage } from '../queries/nested.js';
+import { CLUSTER_FIELD_COLUMNS } from './mappers.js';
 
 /** The page of steps `steps(first, after)` reads: one more than asked, to know whether a next page exists. */
 export function stepPageRead(first: number | null | undefined, after: string | null | undefined): StepPage {
@@ -37,27 +38,62 @@ function fieldsAt(info: GraphQLResolveInfo, nodes: readonly FieldNode[], path: r
   return fields;
 }
 
+/** What a root field's selection shows, from its document alone (not from variables). */
+interface Selected {
+  row: Columns;
+  groups: Columns | null;
+  instances: Columns | null;
+  steps: { field: FieldNode; columns: Columns } | null;
+}
+
+// by the root field's node: documents come parsed once per text (DocumentCache), so this is worked
+// out once per document rather than per request; each root field asks with its one fixed path
+const selectedByField = new WeakMap<FieldNode, Selected>();
+
 /**
- * The nested lists of the clusters a root field answers, from the request's selection: what the
- * statement reading those clusters reads with them. `path`: the fields from the root field down to
- * the clusters (['edges', 'node'] for a connection). Over-reading is harmless (a list under
- * @skip is read and not shown); a list it leaves out is read by its field resolver as before, so
- * a `steps` page whose arguments are invalid is left to its resolver to report.
+ * What the statement reading the clusters a root field answers reads with them, from the request's
+ * selection: the columns of the cluster rows it shows (CLUSTER_FIELD_COLUMNS) and the nested lists.
+ * `path`: the fields from the root field down to the clusters (['edges', 'node'] for a
+ * connection). Over-reading is harmless (a list under @skip is read and not shown); a list it
+ * leaves out is read by its field resolver as before, so a `steps` page whose arguments are invalid
+ * is left to its resolver to report.
  */
-export function nestedSelection(info: GraphQLResolveInfo, path: string[] = []): NestedShape | null {
+export function nestedSelection(info: GraphQLResolveInfo, path: string[] = []): NestedShape {
+  const root = info.fieldNodes[0]!;
+  let selected = selectedByField.get(root);
+  if (!selected) selectedByField.set(root, (selected = selectedAt(info, path)));
+  const page = selected.steps && stepPageOf(info, selected.steps.field);
+  return {
+    row: selected.row,
+    groups: selected.groups,
+    instances: selected.instances,
+    steps: page && { ...page, columns: selected.steps!.columns },
+  };
+}
+
+function selectedAt(info: GraphQLResolveInfo, path: string[]): Selected {
   const fields = fieldsAt(info, info.fieldNodes, path);
   const list = (name: string, typeName: string, rows: { keys: ReadonlySet<string> }, below: string[] = []) => {
     const occurrences = named(fields, name);
     return occurrences.length ? columnsOf(info, occurrences, below, typeName, rows.keys) : null;
   };
   const stepsFields = named(fields, 'steps');
-  const page = stepsFields.length ? stepPageOf(info, stepsFields[0]!) : null;
-  const shape: NestedShape = {
+  return {
+    row: clusterColumnsOf(fields),
     groups: list('instanceGroups', 'InstanceGroup', groupRows),
     instances: list('instances', 'Instance', instanceRows),
-    steps: page && { ...page, columns: list('steps', 'Step', stepRows, ['edges', 'node'])! },
+    steps: stepsFields.length ? { field: stepsFields[0]!, columns: list('steps', 'Step', stepRows, ['edges', 'node'])! } : null,
   };
-  return shape.groups || shape.instances || shape.steps ? shape : null;
+}
+
+function clusterColumnsOf(fields: readonly FieldNode[]): Columns {
+  const columns = new Set<string>();
+  for (const field of fields) {
+    const shown = CLUSTER_FIELD_COLUMNS[field.name.value];
+    if (!shown) return 'all';
+    for (const column of shown) columns.add(column);
+  }
+  return [...columns].sort();
 }
 
 /**

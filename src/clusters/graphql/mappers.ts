@@ -8,6 +8,30 @@ import type { NestedRows } from '../queries/nested.js';
 export type ClusterObject = Cluster & { row: ClusterRow; nested?: NestedRows };
 export type StepObject = Step & { row: StepRow };
 
+/**
+ * The row columns (keys of ClusterRow) each field of Cluster shows: toCluster's, stateChangeReason's, and
+ * none for the nested lists (read by the cluster's id). A field not named here (e.g. one resolved
+ * from the row by another module) needs the whole row.
+ */
+export const CLUSTER_FIELD_COLUMNS: Readonly<Record<string, readonly (keyof ClusterRow)[]>> = {
+  __typename: [],
+  id: ['id'],
+  name: ['name'],
+  state: ['state'],
+  applications: ['applications'],
+  keepAliveWhenNoSteps: ['keepAlive'],
+  autoTerminationIdleTimeoutSeconds: ['idleTimeoutSeconds'],
+  stepConcurrencyLevel: ['stepConcurrency'],
+  terminationProtected: ['terminationProtected'],
+  createdAt: ['createdAt'],
+  readyAt: ['readyAt'],
+  endedAt: ['endedAt'],
+  stateChangeReason: ['stateReasonCode', 'stateReasonMessage'],
+  instanceGroups: [],
+  instances: [],
+  steps: [],
+};
+
 export function toCluster(row: ClusterRow, nested?: NestedRows): ClusterObject {
   return {
     row,

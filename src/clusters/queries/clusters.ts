@@ -1,6 +1,6 @@
 import type { Db } from '../../platform/db/client.js';
 import type { BootstrapAction, ClusterRow, ClusterState, InstanceGroupRow } from '../tables.js';
-import { nestedColumns, withNested, type ClusterTree, type NestedColumns, type NestedShape } from './nested.js';
+import { clusterRows, nestedColumns, withNested, type ClusterTree, type NestedColumns, type NestedShape } from './nested.js';
 
 export interface NewCluster {
   id: string;
@@ -42,9 +42,9 @@ export async function clustersByIds(db: Db, ids: readonly string[]): Promise<Clu
 }
 
 /** Clusters by id with the nested lists of `shape`, in one statement. */
-export async function clusterTreesByIds(db: Db, ids: readonly string[], shape: NestedShape | null): Promise<ClusterTree[]> {
-  const rows = await db<(ClusterRow & NestedColumns)[]>`
-    select c.* ${nestedColumns(db, shape)} from clusters c where c.id = any(${db.array(ids as string[])})`;
+export async function clusterTreesByIds(db: Db, ids: readonly string[], shape: NestedShape): Promise<ClusterTree[]> {
+  const rows = await db<NestedColumns[]>`
+    select ${db.unsafe(clusterRows.sql(shape.row))} as row ${nestedColumns(db, shape)} from clusters c where c.id = any(${db.array(ids as string[])})`;
   return rows.map((read) => withNested(read, shape));
 }
 
@@ -85,8 +85,8 @@ export interface ClusterPageQuery {
   states: string[] | null;
   nameContains: string | null;
   ids: string[] | null;
-  /** the nested lists read with each cluster of the page */
-  nested: NestedShape | null;
+  /** the columns of each cluster of the page and the nested lists read with it */
+  nested: NestedShape;
 }
 
 /**
@@ -102,10 +102,12 @@ export async function listClusterPages(
   // no cursor: after (+infinity, ''), before every row
   const ats = afters.map((a) => (a ? a.at.toISOString() : 'infinity'));
   const ids = afters.map((a) => a?.id ?? '');
-  const rows = await db<(ClusterRow & NestedColumns & { pageIndex: number })[]>`
-    select p.n - 1 as page_index, c.* ${nestedColumns(db, q.nested)} from unnest(${db.array(ats)}::timestamptz[], ${db.array(ids)}::text[]) with ordinality as p(at, id, n)
+  // the last row of a full page only tells whether a next page exists: its nested lists are not read
+  const rows = await db<(NestedColumns & { pageIndex: number })[]>`
+    select p.n - 1 as page_index, ${db.unsafe(clusterRows.sql(q.nested.row))} as row ${nestedColumns(db, q.nested, db`c.rank < ${q.limit}`)}
+    from unnest(${db.array(ats)}::timestamptz[], ${db.array(ids)}::text[]) with ordinality as p(at, id, n)
     cross join lateral (
-      select * from clusters
+      select *, row_number() over (order by created_at desc, id desc) as rank from clusters
       where (created_at, id) < (p.at, p.id)
         ${q.states ? db`and state = any(${db.array(q.states)})` : db``}
         ${q.ids ? db`and id = any(${db.array(q.ids)})` : db``}
@@ -115,7 +117,7 @@ export async function listClusterPages(
     ) c
     order by p.n, c.created_at desc, c.id desc`;
   const pages: ClusterTree[][] = afters.map(() => []);
-  for (const { pageIndex, ...read } of rows) pages[pageIndex]!.push(withNested(read, q.nested));
+  for (const read of rows) pages[read.pageIndex]!.push(withNested(read, q.nested));
   return pages;
 }
 

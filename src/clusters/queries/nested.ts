@@ -2,7 +2,16 @@ import { getTableColumns } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import type { Db } from '../../platform/db/client.js';
-import { instanceGroups, instances, steps, type ClusterRow, type InstanceGroupRow, type InstanceRow, type StepRow } from '../tables.js';
+import {
+  clusters,
+  instanceGroups,
+  instances,
+  steps,
+  type ClusterRow,
+  type InstanceGroupRow,
+  type InstanceRow,
+  type StepRow,
+} from '../tables.js';
 
 /**
  * Which columns of a nested list's rows are read: every one, or only these keys (camelCase, as in
@@ -17,10 +26,13 @@ export interface StepPage {
 }
 
 /**
- * The nested lists of a cluster that a request selects, read in the statement that reads the
- * clusters themselves (as JSON built by Postgres) instead of one statement per list afterwards.
+ * What a request shows of the clusters it reads: the columns of their rows, and the nested lists
+ * it selects, read in the statement that reads the clusters themselves (as JSON built by Postgres)
+ * instead of one statement per list afterwards.
  */
 export interface NestedShape {
+  /** the cluster row's columns: a row read with fewer than 'all' answers that selection only */
+  row: Columns;
   groups: Columns | null;
   instances: Columns | null;
   steps: (StepPage & { columns: Columns }) | null;
@@ -36,7 +48,10 @@ export interface NestedRows {
   steps?: { page: StepPage; rows: StepRow[] };
 }
 
-/** A cluster row and the nested lists read with it (only those of its shape). */
+/** Whole cluster rows and no nested list: what a read that knows nothing of a selection reads. */
+export const WHOLE_ROWS: NestedShape = { row: 'all', groups: null, instances: null, steps: null };
+
+/** A cluster row (the columns of its shape) and the nested lists read with it (only those of its shape). */
 export interface ClusterTree {
   row: ClusterRow;
   nested: NestedRows;
@@ -72,6 +87,8 @@ function jsonRows(table: PgTable, alias: string, always: readonly string[]) {
   };
 }
 
+// a cluster row comes as JSON too (parsed by JSON.parse, not column by column); a page's cursors need createdAt
+export const clusterRows = jsonRows(clusters, 'c', ['id', 'createdAt']);
 export const groupRows = jsonRows(instanceGroups, 'g', ['id', 'clusterId']);
 export const instanceRows = jsonRows(instances, 'i', ['id', 'clusterId']);
 export const stepRows = jsonRows(steps, 's', ['id', 'clusterId', 'position']);
@@ -83,46 +100,49 @@ const ROLE_ORDER = (alias: string) => `case ${alias}.role when 'MASTER' then 0 w
  * The select-list items reading a shape's nested lists of the cluster aliased `c`, each a JSON
  * array (nested_groups, nested_instances, nested_steps); nothing when the shape selects none. The
  * page of steps takes its limit and position as parameters: one prepared statement per shape.
+ * `when`: a condition on `c` under which the lists are read (null for the other rows), e.g. not for
+ * the row read only to know whether a next page exists.
  */
-export function nestedColumns(db: Db, shape: NestedShape | null) {
-  if (!shape) return db``;
+export function nestedColumns(db: Db, shape: NestedShape, when?: postgres.Fragment) {
   const { groups, instances: nodes, steps: page } = shape;
+  const only = (list: postgres.Fragment) => (when ? db`case when ${when} then ${list} end` : list);
   return db`${
     groups
-      ? db`, coalesce((select json_agg(${db.unsafe(groupRows.sql(groups))} order by ${db.unsafe(ROLE_ORDER('g'))}, g.created_at)
-          from instance_groups g where g.cluster_id = c.id), '[]') as nested_groups`
+      ? db`, ${only(db`coalesce((select json_agg(${db.unsafe(groupRows.sql(groups))} order by ${db.unsafe(ROLE_ORDER('g'))}, g.created_at)
+          from instance_groups g where g.cluster_id = c.id), '[]')`)} as nested_groups`
       : db``
   }${
     nodes
-      ? db`, coalesce((select json_agg(${db.unsafe(instanceRows.sql(nodes))} order by ${db.unsafe(ROLE_ORDER('i'))}, i.created_at, i.id)
-          from instances i where i.cluster_id = c.id), '[]') as nested_instances`
+      ? db`, ${only(db`coalesce((select json_agg(${db.unsafe(instanceRows.sql(nodes))} order by ${db.unsafe(ROLE_ORDER('i'))}, i.created_at, i.id)
+          from instances i where i.cluster_id = c.id), '[]')`)} as nested_instances`
       : db``
   }${
     page
-      ? db`, coalesce((select json_agg(p.row order by p.position desc) from (
+      ? db`, ${only(db`coalesce((select json_agg(p.row order by p.position desc) from (
           select ${db.unsafe(stepRows.sql(page.columns))} as row, s.position from steps s where s.cluster_id = c.id
             ${page.beforePosition !== null ? db`and s.position < ${page.beforePosition}` : db``}
-          order by s.position desc limit ${page.limit}) p), '[]') as nested_steps`
+          order by s.position desc limit ${page.limit}) p), '[]')`)} as nested_steps`
       : db``
   }`;
 }
 
-/** A cluster row as read with the nested columns of a shape. */
+/** A cluster read with the nested columns of a shape: the row as JSON (`clusterRows`) beside its lists. */
 export interface NestedColumns {
-  nestedGroups?: unknown[];
-  nestedInstances?: unknown[];
-  nestedSteps?: unknown[];
+  row: unknown;
+  nestedGroups?: unknown[] | null;
+  nestedInstances?: unknown[] | null;
+  nestedSteps?: unknown[] | null;
 }
 
-/** Takes a read row's nested columns off it, as rows: what remains is the row as `select *` gives it. */
-export function withNested(read: ClusterRow & NestedColumns, shape: NestedShape | null): ClusterTree {
-  const { nestedGroups, nestedInstances, nestedSteps, ...row } = read;
+/** The cluster row and its nested lists as rows, from what a statement read (the lists absent where null). */
+export function withNested(read: NestedColumns, shape: NestedShape): ClusterTree {
+  const { nestedGroups, nestedInstances, nestedSteps } = read;
   const nested: NestedRows = {};
   if (nestedGroups) nested.groups = groupRows.revive(nestedGroups);
   if (nestedInstances) nested.instances = instanceRows.revive(nestedInstances);
-  if (nestedSteps && shape?.steps) {
+  if (nestedSteps && shape.steps) {
     const { limit, beforePosition } = shape.steps;
     nested.steps = { page: { limit, beforePosition }, rows: stepRows.revive(nestedSteps) };
   }
-  return { row, nested };
+  return { row: clusterRows.revive<ClusterRow>([read.row])[0]!, nested };
 }
