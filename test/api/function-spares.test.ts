@@ -192,6 +192,47 @@ describe('spare sandboxes', () => {
     expect(code.payload.task).toEqual(['filler.bin', 'index.js']);
   });
 
+  it('the code a spare gets keeps its tree and which files are executable, small or over a megabyte', async () => {
+    // a small package is copied at once, one over 1 MiB on the thread pool (spares.ts): both the same way
+    const TREE = `const fs = require('fs');
+      const walk = (d) => fs.readdirSync(d).sort().flatMap((n) => {
+        const p = d + '/' + n; const s = fs.statSync(p);
+        return s.isDirectory() ? [[p, (s.mode & 0o777).toString(8)], ...walk(p)] : [[p, (s.mode & 0o777).toString(8), s.size]];
+      });
+      exports.handler = async () => ({ tree: walk('/var/task'), helper: require('./lib/helper.js') });`;
+    const HELPER = "module.exports = 'helped';";
+    const TOOL = '#!/bin/sh\necho tool\n';
+    const files = (filler: number) => [
+      { path: 'index.js', content: Buffer.from(TREE) },
+      { path: 'lib/helper.js', content: Buffer.from(HELPER) },
+      { path: 'bin/tool', content: Buffer.from(TOOL), mode: 0o755 },
+      { path: 'data/filler.bin', content: Buffer.alloc(filler, 120) },
+    ];
+    for (const [name, filler] of [
+      ['spare-tree-small', 1_000],
+      ['spare-tree-large', 2 * 1024 * 1024],
+    ] as const) {
+      await deploy(server, {
+        name,
+        runtime: 'NODEJS20',
+        handler: 'index.handler',
+        code: { zipBase64: writeZip(files(filler)).toString('base64') },
+      });
+      const { payload, fromSpare } = await coldFromSpare(name);
+      expect(fromSpare).toBe(true);
+      expect(payload.helper).toBe('helped');
+      expect(payload.tree).toEqual([
+        ['/var/task/bin', '755'],
+        ['/var/task/bin/tool', '755', TOOL.length],
+        ['/var/task/data', '755'],
+        ['/var/task/data/filler.bin', '644', filler],
+        ['/var/task/index.js', '644', TREE.length],
+        ['/var/task/lib', '755'],
+        ['/var/task/lib/helper.js', '644', HELPER.length],
+      ]);
+    }
+  });
+
   it('a Python function from a spare', async () => {
     await deploy(server, {
       name: 'spare-py',

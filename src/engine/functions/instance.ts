@@ -305,18 +305,20 @@ export class FunctionInstance {
       if (problem) return this.onExit(null, null, `Couldn't start the runtime: ${problem}`);
     }
     const argv = [command, ...args];
+    const codeBytes = this.sandbox.codeSize(codeDir);
     this.spare = this.confined
       ? (this.sandbox.spares?.claim(
           {
             ephemeralStorageMb: spec.ephemeralStorageMb,
-            codeBytes: this.sandbox.codeSize(codeDir),
+            codeBytes,
             // a spare's mounts are made before it knows its function: none has layers
             extraMounts: this.sandbox.commandMounts(command).length > 0 || dirs.optDir !== null,
           },
           this.ready,
         ) ?? null)
       : null;
-    if (this.spare) return this.startInSpare(this.spare, codeDir, env, argv);
+    // a spare takes only code of a known size (spares.ts)
+    if (this.spare) return this.startInSpare(this.spare, codeDir, codeBytes!, env, argv);
     if (this.confined) this.takeUid(this.sandbox.allocateUid(), this.sandbox.gidOf(spec.functionId));
     const launch = await this.sandbox.launch(
       { id: this.id, uid: this.uid, gid: this.gid, ...dirs, memoryMb: spec.memoryMb, ephemeralStorageMb: spec.ephemeralStorageMb },
@@ -350,7 +352,7 @@ export class FunctionInstance {
    * its process is the instance's from now on (the keeper already knows it); the init counts from
    * the claim, so it includes copying the code, the limits and the launcher's exec.
    */
-  private async startInSpare(spare: Spare, codeDir: string, env: Record<string, string>, argv: string[]): Promise<void> {
+  private async startInSpare(spare: Spare, codeDir: string, codeBytes: number, env: Record<string, string>, argv: string[]): Promise<void> {
     this.takeUid(spare.uid ?? process.getuid!(), spare.gid ?? process.getgid!());
     this.group = spare.group;
     this.output = spare.output;
@@ -362,7 +364,7 @@ export class FunctionInstance {
       : null;
     try {
       // bwrap sets PWD to the directory it enters; the launcher sets exactly what it is given
-      await spare.start(codeDir, limits, { ...env, PWD: '/var/task' }, argv);
+      await spare.start(codeDir, codeBytes, limits, { ...env, PWD: '/var/task' }, argv);
     } catch (err) {
       this.startError = `Couldn't start the runtime: ${(err as Error).message}`;
       this.kill('STOP');

@@ -90,15 +90,30 @@ const REASONS: Record<number, string> = {
   500: 'Internal Server Error',
 };
 
-function response(status: number, body: Buffer | string, headers: Record<string, string> = {}, close = false): Buffer {
-  const data = typeof body === 'string' ? Buffer.from(body) : body;
-  let head = `HTTP/1.1 ${status} ${REASONS[status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${data.length}\r\n`;
-  for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
-  head += close ? 'connection: close\r\n\r\n' : '\r\n';
-  return Buffer.concat([Buffer.from(head, 'latin1'), data]);
+/** A JSON answer of the Runtime API's own (its errors, the 202 for a response). */
+function json(status: number, doc: object, close = false): Buffer {
+  const data = Buffer.from(JSON.stringify(doc));
+  const head = `HTTP/1.1 ${status} ${REASONS[status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${data.length}\r\n`;
+  return Buffer.concat([Buffer.from(head + (close ? 'connection: close\r\n\r\n' : '\r\n'), 'latin1'), data]);
 }
 
-const json = (status: number, doc: object, close = false) => response(status, JSON.stringify(doc), {}, close);
+/** The answer to a response or error the engine took (one per invocation: made once, and known by identity). */
+const ACCEPTED = json(202, { status: 'OK' });
+const ACCEPTED_CLOSE = json(202, { status: 'OK' }, true);
+
+/** GET …/invocation/next's answer: the event and its headers. */
+function nextEvent(ev: NextEvent, close: boolean): Buffer {
+  let head =
+    `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${ev.payload.length}\r\n` +
+    `lambda-runtime-aws-request-id: ${ev.requestId}\r\nlambda-runtime-deadline-ms: ${ev.deadlineMs}\r\n` +
+    `lambda-runtime-invoked-function-arn: ${ev.invokedFunctionArn}\r\nlambda-runtime-trace-id: ${ev.traceId}\r\n`;
+  if (ev.clientContext) head += `lambda-runtime-client-context: ${ev.clientContext}\r\n`;
+  head += close ? 'connection: close\r\n\r\n' : '\r\n';
+  const bytes = Buffer.allocUnsafe(Buffer.byteLength(head, 'latin1') + ev.payload.length);
+  const at = bytes.write(head, 'latin1');
+  ev.payload.copy(bytes, at);
+  return bytes;
+}
 
 interface Request {
   method: string;
@@ -172,8 +187,7 @@ class Connection {
       (bytes) => {
         this.busy = false;
         // a 202 for a response, with the runtime's next request already here: it leaves with that one's answer
-        const accepted = req.method === 'POST' && bytes.toString('latin1', 9, 12) === '202' && /\/(response|error)$/.test(req.path);
-        if (accepted && !req.close && this.buf.indexOf('\r\n\r\n') >= 0) this.held.push(bytes);
+        if (bytes === ACCEPTED && this.buf.indexOf('\r\n\r\n') >= 0) this.held.push(bytes);
         else this.write(bytes, req.close);
         this.pump();
       },
@@ -401,36 +415,25 @@ export class RuntimeApiServer {
         const errorBody = how.trailers.get('lambda-runtime-function-error-body');
         const failed = errorType !== null || errorBody !== undefined;
         this.handlers.streamEnd(requestId, failed ? { errorType, body: Buffer.from(errorBody ?? '', 'base64') } : null);
-        return json(202, { status: 'OK' }, req.close);
+        return req.close ? ACCEPTED_CLOSE : ACCEPTED;
       },
     };
   }
 
   private async route(req: Request): Promise<Buffer> {
     const reply = (status: number, doc: object) => json(status, doc, req.close);
+    const accepted = req.close ? ACCEPTED_CLOSE : ACCEPTED;
     const url = req.path;
     if (!url.startsWith(PREFIX)) return reply(404, { errorMessage: 'unknown path', errorType: 'NotFound' });
     const rest = url.slice(PREFIX.length);
     if (req.method === 'GET' && rest === 'invocation/next') {
-      const ev = await this.handlers.next();
-      return response(
-        200,
-        ev.payload,
-        {
-          'lambda-runtime-aws-request-id': ev.requestId,
-          'lambda-runtime-deadline-ms': String(ev.deadlineMs),
-          'lambda-runtime-invoked-function-arn': ev.invokedFunctionArn,
-          'lambda-runtime-trace-id': ev.traceId,
-          ...(ev.clientContext ? { 'lambda-runtime-client-context': ev.clientContext } : {}),
-        },
-        req.close,
-      );
+      return nextEvent(await this.handlers.next(), req.close);
     }
     if (req.method !== 'POST') return reply(405, { errorMessage: 'method not allowed', errorType: 'MethodNotAllowed' });
     const errorType = req.headers.get('lambda-runtime-function-error-type') ?? null;
     if (rest === 'init/error') {
       this.handlers.initError(req.body ?? Buffer.from('{}'), errorType);
-      return reply(202, { status: 'OK' });
+      return accepted;
     }
     const m = /^invocation\/([^/]+)\/(response|error)$/.exec(rest);
     if (!m) return reply(404, { errorMessage: 'unknown path', errorType: 'NotFound' });
@@ -450,11 +453,11 @@ export class RuntimeApiServer {
       }
       if (!this.handlers.response(requestId, req.body))
         return reply(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
-      return reply(202, { status: 'OK' });
+      return accepted;
     }
     if (!this.handlers.error(requestId, req.body ?? Buffer.from('{}'), errorType)) {
       return reply(400, { errorMessage: 'Invalid request ID', errorType: 'InvalidRequestID' });
     }
-    return reply(202, { status: 'OK' });
+    return accepted;
   }
 }

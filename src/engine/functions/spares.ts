@@ -42,6 +42,13 @@ export const PERL = '/usr/bin/perl';
 export const SPARE_EPHEMERAL_MB = 512;
 /** code bigger than this (unpacked) starts the normal way: copying it would cost more than a spare saves */
 export const SPARE_CODE_MAX_BYTES = 10 << 20;
+/**
+ * code up to this size (unpacked) is copied into a claimed spare at once, on the event loop: each
+ * step of a copy on the thread pool is a round trip that cost 1–11 ms per one-file package on a
+ * busy server (most of a Python cold start's time over the bare interpreter), the copy itself tens
+ * of microseconds; larger code goes on the thread pool, not to hold the event loop
+ */
+const COPY_AT_ONCE_BYTES = 1 << 20;
 /** spares that die before they are ready, in a row, before the pool gives up (a broken host must not spawn forever) */
 const MAX_FAILED_STARTS = 3;
 
@@ -103,6 +110,7 @@ export class Spare {
    */
   async start(
     codeDir: string,
+    codeBytes: number,
     limits: { limits: Limits; spec: LimitSpec } | null,
     env: Record<string, string>,
     argv: string[],
@@ -110,7 +118,7 @@ export class Spare {
     const fields = [...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv];
     // what spawn refuses (a NUL would shift the launcher's fields)
     if (fields.some((f) => f.includes('\0'))) throw new TypeError('environment and arguments must be strings without null bytes');
-    await copyReadable(codeDir, this.stagingDir);
+    await copyReadable(codeDir, this.stagingDir, codeBytes <= COPY_AT_ONCE_BYTES ? atOnce : onThreadPool);
     // the group exists (the spare is in it): this sets the function's limits on it
     if (limits && this.group) limits.limits.create(path.basename(this.group.dirs[0]!), limits.spec);
     this.control.end([String(Object.keys(env).length), ...fields, ''].join('\0'));
@@ -123,21 +131,46 @@ export class Spare {
   }
 }
 
+/** The file operations a copy makes: synchronous ones (settled at once) or the thread pool's. */
+interface CopyOps {
+  readdir(dir: string): fs.Dirent[] | Promise<fs.Dirent[]>;
+  mkdir(dir: string): unknown;
+  chmod(file: string, mode: number): unknown;
+  copyFile(from: string, to: string): unknown;
+  mode(file: string): number | Promise<number>;
+}
+
+const atOnce: CopyOps = {
+  readdir: (dir) => fs.readdirSync(dir, { withFileTypes: true }),
+  mkdir: (dir) => fs.mkdirSync(dir),
+  chmod: (file, mode) => fs.chmodSync(file, mode),
+  copyFile: (from, to) => fs.copyFileSync(from, to),
+  mode: (file) => fs.statSync(file).mode,
+};
+
+const onThreadPool: CopyOps = {
+  readdir: (dir) => fsp.readdir(dir, { withFileTypes: true }),
+  mkdir: (dir) => fsp.mkdir(dir),
+  chmod: (file, mode) => fsp.chmod(file, mode),
+  copyFile: (from, to) => fsp.copyFile(from, to),
+  mode: async (file) => (await fsp.stat(file)).mode,
+};
+
 /**
  * Copies an unpacked code dir into `target` (an existing empty dir): root-owned (the server's
  * files), directories 0755, files 0644 or 0755 when executable, whatever the umask.
  */
-async function copyReadable(source: string, target: string): Promise<void> {
-  for (const entry of await fsp.readdir(source, { withFileTypes: true })) {
+async function copyReadable(source: string, target: string, ops: CopyOps): Promise<void> {
+  for (const entry of await ops.readdir(source)) {
     const from = path.join(source, entry.name);
     const to = path.join(target, entry.name);
     if (entry.isDirectory()) {
-      await fsp.mkdir(to);
-      await fsp.chmod(to, 0o755);
-      await copyReadable(from, to);
+      await ops.mkdir(to);
+      await ops.chmod(to, 0o755);
+      await copyReadable(from, to, ops);
     } else if (entry.isFile()) {
-      await fsp.copyFile(from, to);
-      await fsp.chmod(to, (await fsp.stat(from)).mode & 0o100 ? 0o755 : 0o644);
+      await ops.copyFile(from, to);
+      await ops.chmod(to, (await ops.mode(from)) & 0o100 ? 0o755 : 0o644);
     }
   }
 }

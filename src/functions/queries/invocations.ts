@@ -44,6 +44,11 @@ const COLUMNS = [
   'eventId',
 ] as const;
 
+/** `maxRetryAttempts` → `max_retry_attempts`, as a type (recordJson names every column). */
+type SnakeCase<S extends string> = S extends `${infer H}${infer T}`
+  ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${SnakeCase<T>}`
+  : S;
+
 const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 /** each column's field and its name in the table (made once: a record is written per invocation) */
 const NAMED_COLUMNS = COLUMNS.map((c) => [c, snake(c)] as const);
@@ -78,15 +83,48 @@ export async function storeInvocations(sql: Sql, records: string[]): Promise<voi
     select (select v from cfg), (select count(*) from ins)`;
 }
 
-/** An invocation record as a JSON row of the invocations table (what storeInvocations takes). */
+/**
+ * An invocation record as a JSON row of the invocations table (what storeInvocations takes). One
+ * is made per invocation: written out as a literal, the object has one shape V8 serialises on its
+ * fast path (filled key by key, its 34 properties made it a dictionary, at several times the cost).
+ */
 export function recordJson(row: InvocationRow): string {
-  const out: Record<string, unknown> = {};
-  for (const [c, name] of NAMED_COLUMNS) out[name] = row[c];
-  out.trace_id = row.traceId;
-  out.created_at = row.createdAt;
-  out.claimed_by = row.claimedBy;
-  out.claimed_until = row.claimedUntil;
-  return JSON.stringify(out);
+  return JSON.stringify({
+    id: row.id,
+    function_id: row.functionId,
+    function_name: row.functionName,
+    qualifier: row.qualifier,
+    executed_version: row.executedVersion,
+    invocation_type: row.invocationType,
+    status: row.status,
+    payload: row.payload,
+    response: row.response,
+    function_error: row.functionError,
+    error_type: row.errorType,
+    error_message: row.errorMessage,
+    attempts: row.attempts,
+    max_retry_attempts: row.maxRetryAttempts,
+    max_event_age_seconds: row.maxEventAgeSeconds,
+    next_attempt_at: row.nextAttemptAt,
+    source_invocation_id: row.sourceInvocationId,
+    cold_start: row.coldStart,
+    init_duration_ms: row.initDurationMs,
+    duration_ms: row.durationMs,
+    billed_duration_ms: row.billedDurationMs,
+    memory_mb: row.memoryMb,
+    max_memory_used_mb: row.maxMemoryUsedMb,
+    concurrency: row.concurrency,
+    instance_id: row.instanceId,
+    logs: row.logs,
+    started_at: row.startedAt,
+    ended_at: row.endedAt,
+    trigger_id: row.triggerId,
+    event_id: row.eventId,
+    trace_id: row.traceId,
+    created_at: row.createdAt,
+    claimed_by: row.claimedBy,
+    claimed_until: row.claimedUntil,
+  } satisfies Record<SnakeCase<(typeof COLUMNS)[number]> | 'trace_id' | 'created_at' | 'claimed_by' | 'claimed_until', unknown>);
 }
 
 /**

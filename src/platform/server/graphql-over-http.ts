@@ -205,20 +205,23 @@ export class GraphqlOverHttp {
         status = first instanceof AppError ? httpStatusOf(first.code) : result.data === undefined ? 400 : 200;
       }
       this.send(res, status, contentType, this.o.coalescer.serialize(errors ? { errors, data: result.data } : { data: result.data }));
-      context.log.debug(
-        { operation: operationName, ms: Math.round(performance.now() - started), errors: errors?.length ?? 0 },
-        'graphql request',
-      );
+      // the object is made only when it is logged (every request passes here)
+      if (context.log.isLevelEnabled('debug'))
+        context.log.debug(
+          { operation: operationName, ms: Math.round(performance.now() - started), errors: errors?.length ?? 0 },
+          'graphql request',
+        );
     } catch (err) {
       if (err instanceof PlainRefusal) return sendPlainError(res, err.status, err.code, err.message);
       if (!(err instanceof Refusal)) throw err;
       const errors = err.errors.map((e) => this.format(e, requestId, false));
       for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
       this.send(res, err.status, JSON_TYPE, Buffer.from(`${JSON.stringify({ errors })}\n`));
-      context?.log.debug(
-        { operation: operationName, ms: Math.round(performance.now() - started), errors: errors.length },
-        'graphql request',
-      );
+      if (context?.log.isLevelEnabled('debug'))
+        context.log.debug(
+          { operation: operationName, ms: Math.round(performance.now() - started), errors: errors.length },
+          'graphql request',
+        );
     }
   }
 
