@@ -129,6 +129,47 @@ describe('upload and download', () => {
     expect((await fs.stat(bucketFile('big', 'blob.bin'))).size).toBe(size);
   });
 
+  it('downloads share reused read buffers: concurrent ones, ranges across reads and one cut off midway all get their own bytes', async () => {
+    const size = 5 * 1024 * 1024 + 123;
+    const bodies = [crypto.randomBytes(size), crypto.randomBytes(size)];
+    for (const [i, body] of bodies.entries()) expect((await call('PUT', `/objects/${bucket}/shared/${i}.bin`, { body })).status).toBe(200);
+    // a client that goes away after its first bytes: its buffers must not carry over into the others
+    const url = new URL(server.url);
+    await new Promise<void>((resolve, reject) => {
+      http
+        .get(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: `/objects/${bucket}/shared/0.bin`,
+            headers: { authorization: `Bearer ${server.key}` },
+          },
+          (res) => {
+            res.once('data', () => {
+              res.destroy();
+              resolve();
+            });
+          },
+        )
+        .on('error', reject);
+    });
+    const downloads = await Promise.all(
+      [0, 1, 0, 1, 0, 1].map((i) => downloadHash(server.url, `/objects/${bucket}/shared/${i}.bin`, server.key).then((got) => ({ i, got }))),
+    );
+    for (const { i, got } of downloads) expect(got).toMatchObject({ status: 200, size, etag: md5(bodies[i]!) });
+    // ranges that start and end inside a read (1 MiB) and cross its edges
+    for (const [first, last] of [
+      [1024 * 1024 - 10, 3 * 1024 * 1024 + 10],
+      [5, 2 * 1024 * 1024],
+      [size - 1024 * 1024 - 1, size - 1],
+    ] as const) {
+      const part = await call('GET', `/objects/${bucket}/shared/1.bin`, { headers: { range: `bytes=${first}-${last}` } });
+      expect(part.status).toBe(206);
+      expect(part.headers['content-range']).toBe(`bytes ${first}-${last}/${size}`);
+      expect(part.body.equals(bodies[1]!.subarray(first, last + 1))).toBe(true);
+    }
+  });
+
   it('DELETE removes the object (204), and again (204, as S3)', async () => {
     await call('PUT', `/objects/${bucket}/gone.txt`, { body: 'x' });
     expect((await call('DELETE', `/objects/${bucket}/gone.txt`)).status).toBe(204);
@@ -227,7 +268,7 @@ describe('path escapes', () => {
     expect(await fs.readdir(path.join(server.dataDir, 'buckets'))).toEqual([bucket]);
     const written = await fs.readdir(bucketFile());
     for (const name of written)
-      expect(['tables', 'chunked.json', 'digits.txt', 'cond.txt', 'big', 'dir', 'x', 'planted.txt']).toContain(name);
+      expect(['tables', 'chunked.json', 'digits.txt', 'cond.txt', 'big', 'shared', 'dir', 'x', 'planted.txt']).toContain(name);
   });
 });
 
