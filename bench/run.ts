@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import postgres from 'postgres';
 import { startApp, type RunningApp } from '../src/app.js';
+import { limitHeapGrowth } from '../src/platform/heap.js';
 import { benchPeers } from './peers.js';
 import { benchS3 } from './s3.js';
 import { loadConfig, type Config } from '../src/platform/config.js';
@@ -1287,6 +1288,8 @@ function printSummary() {
 }
 
 async function main() {
+  // the control plane runs in this process: its heap as main.ts sizes a server's
+  limitHeapGrowth();
   const started = new Date();
   const loadAtStart = os.loadavg()[0]!;
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-bench-'));

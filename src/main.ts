@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { startApp } from './app.js';
 import { loadConfig } from './platform/config.js';
+import { limitHeapGrowth } from './platform/heap.js';
 import { createLogger } from './platform/logger.js';
 import { StartupError } from './platform/sandbox-check.js';
 
+limitHeapGrowth();
 const config = loadConfig();
 const log = createLogger(config.logLevel);
 // a stray rejection is a bug to log, not a reason to drop every cluster's control plane

@@ -1,10 +1,12 @@
 // The live feed behind the log, cluster-event and host-event subscriptions (src/platform/notifications/
 // live-feed.ts), on an in-memory source: batches carry every item written since the subscriber's
 // last one (a subscriber that takes its next batch late gets several at once), in order and none
-// twice; subscribers at the same cursor share one batch object; one item at a time works the same.
+// twice; subscribers at the same cursor share one batch object; one item at a time works the same;
+// subscribers waiting for the next item that end, or wait past the stream's end, leave the others'
+// waits intact; transformIterator maps, filters and stops.
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FeedSource, LiveFeed } from '../../src/platform/notifications/live-feed.js';
+import { type FeedSource, LiveFeed, transformIterator } from '../../src/platform/notifications/live-feed.js';
 
 interface Item {
   seq: number;
@@ -128,5 +130,113 @@ describe('live feed batches', () => {
     await sub.return!();
     expect(await waiting).toEqual({ value: undefined, done: true });
     expect((f as unknown as { tails: Map<string, unknown> }).tails.size).toBe(0);
+  });
+});
+
+describe('live feed waits', () => {
+  it('subscribers that end while waiting get done; every other waiting subscriber still gets the next item, and the one after', async () => {
+    const source = new MemorySource();
+    const f = newFeed(source);
+    const subs = Array.from({ length: 9 }, () => f.subscribeBatches('k', 0));
+    const waits = subs.map((s) => s.next());
+    // every third ends while it waits, the last and the first among them
+    const ending = new Set([0, 4, 8]);
+    for (const i of ending) await subs[i]!.return!();
+    for (const i of ending) expect(await waits[i]).toEqual({ value: undefined, done: true });
+    write(f, source, 2);
+    const staying = subs.filter((_, i) => !ending.has(i));
+    for (const [i, wait] of waits.entries()) if (!ending.has(i)) expect(seqs((await wait).value!)).toEqual([1, 2]);
+    const next = staying.map((s) => s.next());
+    await staying[2]!.return!();
+    write(f, source, 1);
+    for (const [i, n] of next.entries())
+      expect(await n).toEqual(i === 2 ? { value: undefined, done: true } : { value: [{ seq: 3 }], done: false });
+    for (const s of staying) await s.return!();
+    expect((f as unknown as { tails: Map<string, unknown> }).tails.size).toBe(0);
+  });
+
+  it('a cursor past the end of the stream waits until an item after it is written', async () => {
+    const source = new MemorySource();
+    source.append(2);
+    const f = newFeed(source);
+    const ahead = f.subscribeBatches('k', 4);
+    const live = f.subscribeBatches('k', 2);
+    const aheadNext = ahead.next();
+    let aheadDone = false;
+    void aheadNext.then(() => {
+      aheadDone = true;
+    });
+    const liveNext = live.next();
+    write(f, source, 2);
+    expect(seqs((await liveNext).value!)).toEqual([3, 4]);
+    expect(aheadDone).toBe(false);
+    write(f, source, 1);
+    expect(seqs((await aheadNext).value!)).toEqual([5]);
+    for (const sub of [ahead, live]) await sub.return!();
+  });
+
+  it('a next() called while another waits gets the batch after that one', async () => {
+    const source = new MemorySource();
+    const f = newFeed(source);
+    const sub = f.subscribeBatches('k', 0);
+    const [first, second] = [sub.next(), sub.next()];
+    for (const [count, waiting, expected] of [
+      [1, first, [1]],
+      [2, second, [2, 3]],
+    ] as const) {
+      write(f, source, count);
+      expect(seqs((await waiting).value!)).toEqual(expected);
+    }
+    await sub.return!();
+  });
+});
+
+describe('transformIterator', () => {
+  /** an iterator over `items`, noting whether return() was called */
+  function over(items: number[]) {
+    const it = { returned: false, iterator: null as unknown as AsyncIterableIterator<number> };
+    let at = 0;
+    it.iterator = {
+      next: async () => (at < items.length ? { value: items[at++]!, done: false } : { value: undefined, done: true }),
+      return: async () => {
+        it.returned = true;
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    return it;
+  }
+  const all = async <T>(iterator: AsyncIterableIterator<T>) => {
+    const out: T[] = [];
+    for await (const item of iterator) out.push(item);
+    return out;
+  };
+
+  it('maps each item, leaves out those mapped to undefined (a run of them too), and waits for a mapping that is a promise', async () => {
+    const source = over(range(1, 2_000));
+    const mapped = transformIterator(source.iterator, (n) => (n % 1_000 === 0 ? undefined : n % 3 === 0 ? Promise.resolve(-n) : n));
+    const out = await all(mapped);
+    expect(out).toEqual(
+      range(1, 2_000)
+        .filter((n) => n % 1_000 !== 0)
+        .map((n) => (n % 3 === 0 ? -n : n)),
+    );
+    const sparse = transformIterator(over(range(1, 5_000)).iterator, (n) => (n === 4_999 ? n : undefined));
+    expect(await all(sparse)).toEqual([4_999]);
+  });
+
+  it('stop ends it after yielding the item that stops it, and returns the inner iterator', async () => {
+    const source = over(range(1, 10));
+    const out = await all(
+      transformIterator(
+        source.iterator,
+        (n) => (n % 2 ? undefined : n * 10),
+        (n) => n >= 60,
+      ),
+    );
+    expect(out).toEqual([20, 40, 60]);
+    expect(source.returned).toBe(true);
   });
 });

@@ -16,6 +16,14 @@ export interface FeedSource<T> {
 const PAGE = 500;
 const BUFFER_LIMIT = 5_000;
 
+/** A subscription waiting in a tail for items after its cursor (TailSubscription). */
+interface Waiter {
+  /** its index in the tail's list of waiters (-1: not waiting) */
+  slot: number;
+  /** the tail has items after the waiter's cursor */
+  wake(): void;
+}
+
 /** The shared in-memory tail of one key: one DB read per notification, whatever the subscriber count. */
 class Tail<T> {
   /** buffer holds the items with seq in (bufStart, fetched] */
@@ -23,10 +31,21 @@ class Tail<T> {
   bufStart = 0;
   fetched = 0;
   ready: Promise<void>;
+  /** `ready` resolved: the buffer can be read */
+  loaded = false;
   subscribers = 0;
   private fetching: Promise<void> | null = null;
   private dirty = false;
-  private wakers = new Set<() => void>();
+  /**
+   * The subscriptions waiting for more, in [0, waiting); `spare` takes the next ones while a wake goes
+   * through these. Two lists kept at their size, rather than a set made anew: a tail followed by
+   * many subscribers wakes every one of them for every item, and nothing made per item and
+   * subscriber must live until the next item (it would outlive young-generation collections and
+   * fill the old generation: the soak's 1,000 subscribers at 10 lines/s did).
+   */
+  private waiters: Array<Waiter | null> = [];
+  private waiting = 0;
+  private spare: Array<Waiter | null> = [];
   /**
    * The batches handed out since `fetched` last moved, by the cursor they follow: subscribers at the
    * same cursor get the same array, so a subscription's result is executed once for all of them
@@ -42,6 +61,7 @@ class Tail<T> {
     this.ready = source.head(key).then((head) => {
       this.bufStart = head;
       this.fetched = head;
+      this.loaded = true;
     });
     // awaited by subscribers; without this a failure before anyone awaits would be unhandled
     this.ready.catch(() => {});
@@ -50,7 +70,7 @@ class Tail<T> {
   /** items after cursor from memory (at most a page), or null when the cursor is older than the buffer */
   itemsAfter(cursor: number): readonly T[] | null {
     if (cursor < this.bufStart) return null;
-    if (cursor >= this.fetched) return [];
+    if (cursor >= this.fetched) return NOTHING;
     let batch = this.batches.get(cursor);
     if (!batch) {
       batch = this.buffer.slice(cursor - this.bufStart, cursor - this.bufStart + PAGE);
@@ -97,25 +117,138 @@ class Tail<T> {
     }
   }
 
-  waitForMore(): { promise: Promise<void>; cancel: () => void } {
-    let waker!: () => void;
-    const promise = new Promise<void>((resolve) => {
-      waker = resolve;
-      this.wakers.add(resolve);
-    });
-    return {
-      promise,
-      cancel: () => {
-        this.wakers.delete(waker);
-        waker();
-      },
-    };
+  /** `waiter` waits until the tail has more than what it has taken. */
+  wait(waiter: Waiter): void {
+    waiter.slot = this.waiting;
+    this.waiters[this.waiting++] = waiter;
+  }
+
+  /** `waiter` no longer waits (its subscription ended). */
+  unwait(waiter: Waiter): void {
+    const { slot } = waiter;
+    if (slot < 0) return;
+    const last = this.waiters[--this.waiting]!;
+    this.waiters[slot] = last;
+    last.slot = slot;
+    this.waiters[this.waiting] = null;
+    waiter.slot = -1;
   }
 
   private wake(): void {
-    const wakers = [...this.wakers];
-    this.wakers.clear();
-    for (const w of wakers) w();
+    const woken = this.waiters;
+    const count = this.waiting;
+    // a waiter may wait again while it is woken: it goes to the other list
+    this.waiters = this.spare;
+    this.waiting = 0;
+    this.spare = woken;
+    for (let i = 0; i < count; i++) {
+      const waiter = woken[i]!;
+      woken[i] = null;
+      waiter.slot = -1;
+      waiter.wake();
+    }
+  }
+}
+
+const NOTHING: readonly never[] = Object.freeze([]);
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * One subscription's iterator of batches over a tail. Taking a batch the tail has in memory, or
+ * waiting for the next, makes nothing but the promise next() returns and the result it resolves
+ * to (see Tail.waiters); reading from the source (a cursor older than the tail's buffer, the tail's
+ * first read) takes the async path.
+ */
+class TailSubscription<T> implements AsyncIterableIterator<readonly T[]>, Waiter {
+  slot = -1;
+  private closed = false;
+  /** the promise of the next() that waits for more, and what resolves it */
+  private waiting: Promise<IteratorResult<readonly T[]>> | null = null;
+  private resolveWaiting: ((result: IteratorResult<readonly T[]> | Promise<IteratorResult<readonly T[]>>) => void) | null = null;
+  private readonly holdResolve = (resolve: (result: IteratorResult<readonly T[]> | Promise<IteratorResult<readonly T[]>>) => void) => {
+    this.resolveWaiting = resolve;
+  };
+
+  constructor(
+    private readonly tail: Tail<T>,
+    private readonly source: FeedSource<T>,
+    private cursor: number,
+    /** lets go of the tail (called once) */
+    private readonly onEnd: () => void,
+  ) {}
+
+  next(): Promise<IteratorResult<readonly T[]>> {
+    if (this.closed) return Promise.resolve(DONE);
+    const batch = this.tail.loaded ? this.tail.itemsAfter(this.cursor) : null;
+    if (batch === null) return this.read();
+    if (batch.length > 0) return Promise.resolve(this.take(batch));
+    return this.waitForMore();
+  }
+
+  wake(): void {
+    const batch = this.tail.itemsAfter(this.cursor);
+    // still nothing after this cursor (it was past the stream's end): it waits on
+    if (batch !== null && batch.length === 0) {
+      this.tail.wait(this);
+      return;
+    }
+    const resolve = this.resolveWaiting!;
+    this.waiting = this.resolveWaiting = null;
+    // the tail moved past the cursor by more than its buffer holds: from the source
+    resolve(batch === null ? this.read() : this.take(batch));
+  }
+
+  /** The next batch when the tail's first read is not in, or the cursor is older than its buffer (from the source). */
+  private async read(): Promise<IteratorResult<readonly T[]>> {
+    try {
+      await this.tail.ready;
+      while (!this.closed) {
+        const batch = this.tail.itemsAfter(this.cursor) ?? (await this.source.fetch(this.tail.key, this.cursor, PAGE));
+        if (batch.length > 0) return this.take(batch);
+        // the tail may have taken a write past the cursor while the source was read: look again
+        if (this.tail.fetched <= this.cursor) return this.waitForMore();
+      }
+    } catch (err) {
+      this.end(); // graphql-ws does not call return() after an error: let go of the tail here
+      throw err;
+    }
+    return DONE;
+  }
+
+  private waitForMore(): Promise<IteratorResult<readonly T[]>> {
+    // a next() called while another waits follows it (the tail holds one wait per subscription)
+    if (this.waiting) return this.waiting.then(() => this.next());
+    this.waiting = new Promise(this.holdResolve);
+    this.tail.wait(this);
+    return this.waiting;
+  }
+
+  private take(batch: readonly T[]): IteratorResult<readonly T[]> {
+    this.cursor = this.source.seqOf(batch[batch.length - 1]!);
+    return { value: batch, done: false };
+  }
+
+  private end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.tail.unwait(this);
+    this.resolveWaiting?.(DONE);
+    this.waiting = this.resolveWaiting = null;
+    this.onEnd();
+  }
+
+  async return(): Promise<IteratorResult<readonly T[]>> {
+    this.end();
+    return DONE;
+  }
+
+  async throw(err?: unknown): Promise<IteratorResult<readonly T[]>> {
+    this.end();
+    throw err;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
   }
 }
 
@@ -172,55 +305,9 @@ export class LiveFeed<T> {
     }
     const t = tail;
     t.subscribers++;
-    let cursor = after;
-    let closed = false;
-    let cancelWait: (() => void) | null = null;
-    const release = () => {
-      if (closed) return;
-      closed = true;
-      cancelWait?.();
+    return new TailSubscription(t, this.source, after, () => {
       if (--t.subscribers === 0 && this.tails.get(key) === t) this.tails.delete(key);
-    };
-    const source = this.source;
-    const iterator: AsyncIterableIterator<readonly T[]> = {
-      async next(): Promise<IteratorResult<readonly T[]>> {
-        try {
-          return await pull();
-        } catch (err) {
-          release(); // graphql-ws does not call return() after an error: let go of the tail here
-          throw err;
-        }
-      },
-      async return(): Promise<IteratorResult<readonly T[]>> {
-        release();
-        return { value: undefined, done: true };
-      },
-      async throw(err?: unknown): Promise<IteratorResult<readonly T[]>> {
-        release();
-        throw err;
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
-    const pull = async (): Promise<IteratorResult<readonly T[]>> => {
-      await t.ready;
-      while (!closed) {
-        const batch = t.itemsAfter(cursor) ?? (await source.fetch(key, cursor, PAGE));
-        if (batch.length > 0) {
-          cursor = source.seqOf(batch[batch.length - 1]!);
-          return { value: batch, done: false };
-        }
-        const wait = t.waitForMore();
-        cancelWait = wait.cancel;
-        // a write may have landed between the check above and the wait: re-check after waking
-        if (t.fetched > cursor) wait.cancel();
-        await wait.promise;
-        cancelWait = null;
-      }
-      return { value: undefined, done: true };
-    };
-    return iterator;
+    });
   }
 }
 
@@ -228,20 +315,22 @@ export class LiveFeed<T> {
 function flattenIterator<T>(batches: AsyncIterableIterator<readonly T[]>): AsyncIterableIterator<T> {
   let batch: readonly T[] = [];
   let at = 0;
-  return {
-    async next(): Promise<IteratorResult<T>> {
-      while (at >= batch.length) {
-        const r = await batches.next();
-        if (r.done) return { value: undefined, done: true };
-        batch = r.value;
-        at = 0;
-      }
-      return { value: batch[at++]!, done: false };
+  // not an async function: what waits for the next batch is only the promise next() returned (see Tail.waiters)
+  const fromBatch = (r: IteratorResult<readonly T[]>): IteratorResult<T> | Promise<IteratorResult<T>> => {
+    if (r.done) return DONE;
+    batch = r.value;
+    at = 0;
+    return at < batch.length ? { value: batch[at++]!, done: false } : iterator.next();
+  };
+  const iterator: AsyncIterableIterator<T> = {
+    next(): Promise<IteratorResult<T>> {
+      if (at < batch.length) return Promise.resolve({ value: batch[at++]!, done: false });
+      return batches.next().then(fromBatch);
     },
     async return(): Promise<IteratorResult<T>> {
       batch = [];
       await batches.return?.();
-      return { value: undefined, done: true };
+      return DONE;
     },
     async throw(err?: unknown): Promise<IteratorResult<T>> {
       batch = [];
@@ -252,6 +341,7 @@ function flattenIterator<T>(batches: AsyncIterableIterator<readonly T[]>): Async
       return this;
     },
   };
+  return iterator;
 }
 
 /** Maps and filters an iterator, passing return() through; `stop` ends it after yielding an item. */
@@ -261,25 +351,36 @@ export function transformIterator<A, B>(
   stop?: (item: B) => boolean,
 ): AsyncIterableIterator<B> {
   let done = false;
+  // No async function waits for the next item (see Tail.waiters): next() is the inner next() and
+  // what maps its item; an item mapped by a promise, filtered out or stopping goes through `rest`.
+  const mapItem = (r: IteratorResult<A>): IteratorResult<B> | Promise<IteratorResult<B>> => {
+    if (r.done) return DONE;
+    const mapped = fn(r.value);
+    if (mapped === undefined || mapped instanceof Promise || stop) return rest(mapped);
+    return { value: mapped, done: false };
+  };
+  const rest = async (pending: B | undefined | Promise<B | undefined>): Promise<IteratorResult<B>> => {
+    let mapped = await pending;
+    while (mapped === undefined) {
+      if (done) return DONE;
+      const r = await inner.next();
+      if (r.done) return DONE;
+      mapped = await fn(r.value);
+    }
+    if (stop?.(mapped)) {
+      done = true;
+      await inner.return?.();
+    }
+    return { value: mapped, done: false };
+  };
   return {
-    async next(): Promise<IteratorResult<B>> {
-      while (!done) {
-        const r = await inner.next();
-        if (r.done) break;
-        const mapped = await fn(r.value);
-        if (mapped === undefined) continue;
-        if (stop?.(mapped)) {
-          done = true;
-          await inner.return?.();
-        }
-        return { value: mapped, done: false };
-      }
-      return { value: undefined, done: true };
+    next(): Promise<IteratorResult<B>> {
+      return done ? Promise.resolve(DONE) : inner.next().then(mapItem);
     },
     async return(): Promise<IteratorResult<B>> {
       done = true;
       await inner.return?.();
-      return { value: undefined, done: true };
+      return DONE;
     },
     [Symbol.asyncIterator]() {
       return this;
