@@ -47,6 +47,10 @@ describe('cluster lifecycle', () => {
     const ended = await waitForState(id, ['TERMINATED']);
     expect(ended.instances.every((i: any) => i.state === 'TERMINATED')).toBe(true);
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    // the agents' last heartbeats, still on their way when the nodes ended, leave them as they ended
+    await server.app.modules.clusters.instances.heartbeats(ended.instances.map((i: any) => i.id));
+    const { cluster: after } = await server.data(CLUSTER, { id });
+    expect(after.instances).toEqual(ended.instances);
   });
 });
 

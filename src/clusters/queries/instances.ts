@@ -79,9 +79,10 @@ export async function recordDisconnect(db: Db, id: string, serverId: string): Pr
   await db`update instances set connected_server = null where id = ${id} and connected_server = ${serverId}`;
 }
 
+/** Heartbeats of live nodes: a batch still on its way when a node ended leaves it as it ended. */
 export async function recordHeartbeats(db: Db, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await db`update instances set last_heartbeat_at = now() where id = any(${db.array(ids)})`;
+  await db`update instances set last_heartbeat_at = now() where id = any(${db.array(ids)}) and state <> 'TERMINATED'`;
 }
 
 export async function liveInstancesOnHost(db: Db, host: string): Promise<InstanceRow[]> {
