@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Sql } from '../platform/db/client.js';
 import * as q from './queries.js';
 import type { LogLineRow } from './tables.js';
+import { LogLineRing } from './line-ring.js';
 import type { AgentLogLine } from '../engine/types.js';
 import { LiveFeed } from '../platform/notifications/live-feed.js';
 import { badInput } from '../platform/errors.js';
@@ -36,6 +37,7 @@ export class LogService {
         fetch: (key, after, limit) => q.linesAfter(this.sql, key, after, limit),
         head: async (key) => (await q.streamHead(this.sql, key))?.lastSeq ?? 0,
         seqOf: (line) => line.seq,
+        tailStore: (key) => new LogLineRing(key),
       },
       log,
     );

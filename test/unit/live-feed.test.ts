@@ -6,7 +6,7 @@
 // waits intact; transformIterator maps, filters and stops.
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FeedSource, LiveFeed, transformIterator } from '../../src/platform/notifications/live-feed.js';
+import { type FeedSource, ItemRing, LiveFeed, transformIterator } from '../../src/platform/notifications/live-feed.js';
 
 interface Item {
   seq: number;
@@ -99,6 +99,25 @@ describe('live feed batches', () => {
     write(f, source, 3);
     expect(seqs((await next).value!)).toEqual(range(8, 10));
     await sub.return!();
+  });
+
+  it('a tail holding its latest items only: a cursor behind them reads the rest from the source, one ahead from memory', async () => {
+    const source = new MemorySource();
+    const ring = { tailStore: () => new ItemRing<Item>(3) };
+    const f = newFeed(Object.assign(source, ring));
+    const live = f.subscribeBatches('k', 0);
+    const next = live.next();
+    write(f, source, 8);
+    expect(seqs((await next).value!)).toEqual(range(1, 8));
+    const reads = source.reads;
+    for (let after = 0; after < 8; after++) {
+      const late = f.subscribeBatches('k', after);
+      expect(seqs((await late.next()).value!)).toEqual(range(after + 1, 8));
+      // the ring holds 6, 7 and 8, and the batch after 0 is the one the live subscriber took
+      expect(source.reads).toBe(reads + Math.min(after, 4));
+      await late.return!();
+    }
+    await live.return!();
   });
 
   it('one item at a time: the same sequence, whether taken promptly or late', async () => {

@@ -11,10 +11,56 @@ export interface FeedSource<T> {
   /** highest committed seq for key (0 when none) */
   head(key: string): Promise<number>;
   seqOf(item: T): number;
+  /**
+   * What a tail of key keeps of the latest items (made when the key gets its first subscriber);
+   * by default up to 5,000 items as they are (ItemRing).
+   */
+  tailStore?(key: string): TailStore<T>;
+}
+
+/**
+ * The latest items of a key that a tail keeps in memory, so that subscribers catching up read them
+ * without a query: the last `count` items pushed, in order. Its memory is fixed when it is made.
+ */
+export interface TailStore<T> {
+  /** how many of the latest items pushed it holds */
+  readonly count: number;
+  /** keeps `item` (the one after the last pushed) and lets go of the oldest ones its bounds need */
+  push(item: T): void;
+  /** from the oldest held, skipping `skip`, at most `limit` items */
+  read(skip: number, limit: number): T[];
 }
 
 const PAGE = 500;
-const BUFFER_LIMIT = 5_000;
+const ITEM_RING_SIZE = 5_000;
+
+/** A TailStore of the items themselves, up to `size` of them, in an array made at its full size. */
+export class ItemRing<T> implements TailStore<T> {
+  count = 0;
+  private readonly items: Array<T | undefined>;
+  /** the index of the oldest held */
+  private first = 0;
+
+  constructor(private readonly size: number) {
+    this.items = new Array<T | undefined>(size).fill(undefined);
+  }
+
+  push(item: T): void {
+    if (this.count === this.size) {
+      this.items[this.first] = undefined;
+      this.first = (this.first + 1) % this.size;
+      this.count--;
+    }
+    this.items[(this.first + this.count) % this.size] = item;
+    this.count++;
+  }
+
+  read(skip: number, limit: number): T[] {
+    const out: T[] = [];
+    for (let i = skip; i < this.count && out.length < limit; i++) out.push(this.items[(this.first + i) % this.size]!);
+    return out;
+  }
+}
 
 /** A subscription waiting in a tail for items after its cursor (TailSubscription). */
 interface Waiter {
@@ -26,12 +72,11 @@ interface Waiter {
 
 /** The shared in-memory tail of one key: one DB read per notification, whatever the subscriber count. */
 class Tail<T> {
-  /** buffer holds the items with seq in (bufStart, fetched] */
-  buffer: T[] = [];
-  bufStart = 0;
+  /** holds the items with seq in (bufStart, fetched] */
+  private readonly store: TailStore<T>;
   fetched = 0;
   ready: Promise<void>;
-  /** `ready` resolved: the buffer can be read */
+  /** `ready` resolved: the store can be read */
   loaded = false;
   subscribers = 0;
   private fetching: Promise<void> | null = null;
@@ -58,8 +103,8 @@ class Tail<T> {
     private readonly source: FeedSource<T>,
     private readonly log: Logger,
   ) {
+    this.store = source.tailStore?.(key) ?? new ItemRing<T>(ITEM_RING_SIZE);
     this.ready = source.head(key).then((head) => {
-      this.bufStart = head;
       this.fetched = head;
       this.loaded = true;
     });
@@ -67,13 +112,18 @@ class Tail<T> {
     this.ready.catch(() => {});
   }
 
-  /** items after cursor from memory (at most a page), or null when the cursor is older than the buffer */
+  /** the seq before the oldest item held */
+  private get bufStart(): number {
+    return this.fetched - this.store.count;
+  }
+
+  /** items after cursor from memory (at most a page), or null when the cursor is older than what the store holds */
   itemsAfter(cursor: number): readonly T[] | null {
-    if (cursor < this.bufStart) return null;
     if (cursor >= this.fetched) return NOTHING;
     let batch = this.batches.get(cursor);
     if (!batch) {
-      batch = this.buffer.slice(cursor - this.bufStart, cursor - this.bufStart + PAGE);
+      if (cursor < this.bufStart) return null;
+      batch = this.store.read(cursor - this.bufStart, PAGE);
       this.batches.set(cursor, batch);
     }
     return batch;
@@ -101,14 +151,13 @@ class Tail<T> {
       for (;;) {
         const items = await this.source.fetch(this.key, this.fetched, PAGE);
         if (items.length === 0) break;
-        this.buffer.push(...items);
+        for (const item of items) this.store.push(item);
+        const after = this.fetched;
         this.fetched = this.source.seqOf(items[items.length - 1]!);
         this.batches.clear();
-        if (this.buffer.length > BUFFER_LIMIT) {
-          const drop = this.buffer.length - BUFFER_LIMIT;
-          this.buffer.splice(0, drop);
-          this.bufStart += drop;
-        }
+        // the batch of every subscriber that had all before: the items as read (even one the store
+        // could not hold), rather than the store's copy of them
+        this.batches.set(after, items);
         this.wake();
         if (items.length < PAGE) break;
       }
@@ -156,7 +205,7 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, 
 /**
  * One subscription's iterator of batches over a tail. Taking a batch the tail has in memory, or
  * waiting for the next, makes nothing but the promise next() returns and the result it resolves
- * to (see Tail.waiters); reading from the source (a cursor older than the tail's buffer, the tail's
+ * to (see Tail.waiters); reading from the source (a cursor older than what the tail holds, the tail's
  * first read) takes the async path.
  */
 class TailSubscription<T> implements AsyncIterableIterator<readonly T[]>, Waiter {
@@ -194,11 +243,11 @@ class TailSubscription<T> implements AsyncIterableIterator<readonly T[]>, Waiter
     }
     const resolve = this.resolveWaiting!;
     this.waiting = this.resolveWaiting = null;
-    // the tail moved past the cursor by more than its buffer holds: from the source
+    // the tail moved past the cursor by more than its store holds: from the source
     resolve(batch === null ? this.read() : this.take(batch));
   }
 
-  /** The next batch when the tail's first read is not in, or the cursor is older than its buffer (from the source). */
+  /** The next batch when the tail's first read is not in, or the cursor is older than what it holds (from the source). */
   private async read(): Promise<IteratorResult<readonly T[]>> {
     try {
       await this.tail.ready;
