@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import postgres from 'postgres';
 import { startEmbeddedPostgres } from '../src/platform/db/embedded-postgres.js';
 import { runMigrations } from '../src/platform/db/migrate.js';
 import { nodeDirOf } from '../src/engine/agent/node-sandbox.js';
@@ -171,14 +172,62 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-/** The server's last process.memoryUsage() in MB (NaN before the probe's first write). */
-function serverMemory(file: string): { heapUsed: number; external: number; arrayBuffers: number } {
+interface ServerMemory {
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  gcPauseMs: number;
+  fullGcs: number;
+}
+
+/** The server's last process.memoryUsage() in MB and its GC pauses so far (NaN before the probe's first write). */
+function serverMemory(file: string): ServerMemory {
   try {
-    const usage = JSON.parse(readFileSync(file, 'utf8')) as NodeJS.MemoryUsage;
-    return { heapUsed: usage.heapUsed / 2 ** 20, external: usage.external / 2 ** 20, arrayBuffers: usage.arrayBuffers / 2 ** 20 };
+    const usage = JSON.parse(readFileSync(file, 'utf8')) as NodeJS.MemoryUsage & { gcPauseMs: number; fullGcs: number };
+    return {
+      heapUsed: usage.heapUsed / 2 ** 20,
+      external: usage.external / 2 ** 20,
+      arrayBuffers: usage.arrayBuffers / 2 ** 20,
+      gcPauseMs: usage.gcPauseMs,
+      fullGcs: usage.fullGcs,
+    };
   } catch {
-    return { heapUsed: Number.NaN, external: Number.NaN, arrayBuffers: Number.NaN };
+    return { heapUsed: Number.NaN, external: Number.NaN, arrayBuffers: Number.NaN, gcPauseMs: Number.NaN, fullGcs: Number.NaN };
   }
+}
+
+/**
+ * The database's tables: their size with indexes and TOAST, the autovacuums and autoanalyzes run on
+ * them so far, their dead rows; and the checkpoints done so far.
+ */
+interface TableStats {
+  tablesMb: number;
+  autovacuums: number;
+  autoanalyzes: number;
+  deadRows: number;
+  checkpoints: number;
+}
+const NO_TABLE_STATS: TableStats = {
+  tablesMb: Number.NaN,
+  autovacuums: Number.NaN,
+  autoanalyzes: Number.NaN,
+  deadRows: Number.NaN,
+  checkpoints: Number.NaN,
+};
+
+async function tableStats(sql: postgres.Sql): Promise<TableStats> {
+  const [row] = await sql<{ bytes: string; autovacuums: string; autoanalyzes: string; dead: string; checkpoints: string }[]>`
+    select sum(pg_total_relation_size(relid)) as bytes, sum(autovacuum_count) as autovacuums,
+           sum(autoanalyze_count) as autoanalyzes, sum(n_dead_tup) as dead,
+           (select num_timed + num_requested from pg_stat_checkpointer) as checkpoints
+    from pg_stat_user_tables`;
+  return {
+    tablesMb: Number(row!.bytes) / 2 ** 20,
+    autovacuums: Number(row!.autovacuums),
+    autoanalyzes: Number(row!.autoanalyzes),
+    deadRows: Number(row!.dead),
+    checkpoints: Number(row!.checkpoints),
+  };
 }
 
 interface Sample {
@@ -191,6 +240,15 @@ interface Sample {
   serverHeapUsedMb: number;
   serverExternalMb: number;
   serverArrayBuffersMb: number;
+  /** the server's GC pauses so far: their time in ms and how many were full GCs */
+  serverGcPauseMs: number;
+  serverFullGcs: number;
+  /** the database's tables (TableStats, up to a sample old) */
+  tablesMb: number;
+  autovacuums: number;
+  autoanalyzes: number;
+  deadRows: number;
+  checkpoints: number;
   /** CPU seconds of the soak's own process: its load and subscriber clients share the machine */
   clientCpuS: number;
   postgresPssMb: number;
@@ -367,7 +425,19 @@ async function soak(): Promise<void> {
   const loadRuns: Array<Promise<LoadDone>> = [];
   let t0 = 0;
   const samples: Sample[] = [];
+  // the tables' figures come from a query: the latest answer, read by the next sample
+  const statsSql = postgres(pg.url, { max: 1, onnotice: () => {} });
+  cleanups.push({ what: 'close the statistics connection', run: () => statsSql.end() });
+  let tables = NO_TABLE_STATS;
+  const readTables = () =>
+    void tableStats(statsSql).then(
+      (t) => {
+        tables = t;
+      },
+      () => {},
+    );
   const sample = () => {
+    readTables();
     const s = processUsage(serverPid);
     const pgUsage = [postmaster, ...childrenOf(postmaster)].map(processUsage).filter((u) => u !== null);
     if (!s) return;
@@ -380,6 +450,9 @@ async function soak(): Promise<void> {
       serverHeapUsedMb: memory.heapUsed,
       serverExternalMb: memory.external,
       serverArrayBuffersMb: memory.arrayBuffers,
+      serverGcPauseMs: memory.gcPauseMs,
+      serverFullGcs: memory.fullGcs,
+      ...tables,
       clientCpuS: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
       postgresPssMb: pgUsage.reduce((sum, u) => sum + u.pss, 0),
       postgresRssMb: pgUsage.reduce((sum, u) => sum + u.rss, 0),
@@ -493,12 +566,25 @@ async function soak(): Promise<void> {
   const lineDeliveries = LINE_COUNT * SUBSCRIBERS;
   const errors = load.errors + logs.lost + logs.duplicates + logs.errors;
 
-  say('\nper window: invokes answered in it; latency of the invokes that fell due in it (from that time) and of the lines printed in it:');
-  for (const w of byWindow)
+  say(
+    '\nper window: invokes answered in it; latency of the invokes that fell due in it (from that time) and of the lines printed in it; ' +
+      "the server's GC pauses (ms a second, full GCs) and the database's autovacuums, autoanalyzes and checkpoints in it, its tables' size at its end:",
+  );
+  for (const w of byWindow) {
+    const during = samples.filter((s) => s.t >= w.fromS && s.t <= w.fromS + WINDOW_MS / 1000);
+    const change = (pick: (s: Sample) => number) => {
+      const known = during.filter((s) => Number.isFinite(pick(s)));
+      return known.length > 1 ? pick(known.at(-1)!) - pick(known[0]!) : Number.NaN;
+    };
+    const seconds = change((s) => s.t);
     say(
       `  ${String(w.fromS).padStart(5)} s${w.fromS * 1000 < WARMUP_MS ? ' (warm-up)' : '          '}: answered ${w.invoke.answeredPerSecond.toFixed(0).padStart(5)}/s; ` +
-        `due then: n=${w.invoke.n} p50 ${ms(w.invoke.p50).padStart(10)} p99 ${ms(w.invoke.p99).padStart(10)} | lines p50 ${ms(w.logs.p50).padStart(10)} p99 ${ms(w.logs.p99).padStart(10)} (n=${w.logs.n})`,
+        `due then: n=${w.invoke.n} p50 ${ms(w.invoke.p50).padStart(10)} p99 ${ms(w.invoke.p99).padStart(10)} | lines p50 ${ms(w.logs.p50).padStart(10)} p99 ${ms(w.logs.p99).padStart(10)} (n=${w.logs.n}) | ` +
+        `GC ${(change((s) => s.serverGcPauseMs) / seconds).toFixed(1)} ms/s, ${change((s) => s.serverFullGcs)} full | ` +
+        `autovacuum ${change((s) => s.autovacuums)}, autoanalyze ${change((s) => s.autoanalyzes)}, checkpoints ${change((s) => s.checkpoints)}, ` +
+        `tables ${during.at(-1)?.tablesMb.toFixed(0)} MB (${during.at(-1)?.deadRows} dead rows)`,
     );
+  }
   const at = (t: number) => samples.reduce((best, s) => (Math.abs(s.t - t) < Math.abs(best.t - t) ? s : best), samples[0]!);
   const warm = at(WARMUP_MS / 1000);
   const end = at(DURATION_MS / 1000);
