@@ -12,14 +12,6 @@ import path from 'node:path';
 const CGROUP_ROOT = '/sys/fs/cgroup';
 const V1_CONTROLLERS = /** @type {const} */ (['memory', 'pids', 'cpu']);
 const CPU_PERIOD_US = 100_000;
-/**
- * The CPU weight of all sandboxes together (the top group of the owner path), a quarter of the
- * default (v1 cpu.shares 1024, v2 cpu.weight 100): the scheduler weighs each group as one, so an
- * instance's nice value counts only inside its own group, and without this the sandboxes together
- * weigh as much as the control plane's thread that answers every one of them (and Postgres).
- */
-const SANDBOXES_CPU_SHARES = 256;
-const SANDBOXES_CPU_WEIGHT = 25;
 
 /**
  * @typedef {object} LimitSpec
@@ -207,30 +199,14 @@ function unifiedWithControllers(/** @type {string} */ dir) {
 }
 
 /**
- * Writes the CPU weight of the group of all sandboxes. Best effort: a hierarchy that lets us make
- * groups but not weigh them still limits every sandbox, which matters more than their weight.
- * @param {string} file cpu.shares (v1) or cpu.weight (v2)
- * @param {number} value
- */
-function weighSandboxes(file, value) {
-  try {
-    write(file, String(value));
-  } catch {
-    // the default weight: the sandboxes compete with the control plane as one group
-  }
-}
-
-/**
  * Limits under `<hierarchy>/<owner…>` if this process can make groups there, else null.
- * `owner` is a relative path such as "emberplane/<server id>"; each of its segments is made, and
- * its first (every sandbox of the owner's kind) gets the sandboxes' CPU weight.
+ * `owner` is a relative path such as "emberplane/<server id>"; each of its segments is made.
  * @param {string} owner
  * @param {{ root?: string }} [options]
  * @returns {Limits | null}
  */
 export function probeLimits(owner, options = {}) {
   const root = options.root ?? CGROUP_ROOT;
-  const top = owner.split('/')[0];
   try {
     if (unifiedWithControllers(root)) {
       // v2: each level above the groups must hand the controllers down (and hold no process itself)
@@ -240,14 +216,12 @@ export function probeLimits(owner, options = {}) {
         dir = path.join(dir, segment);
         mkdirSync(dir, { recursive: true });
       }
-      weighSandboxes(path.join(root, top, 'cpu.weight'), SANDBOXES_CPU_WEIGHT);
       write(path.join(dir, 'cgroup.subtree_control'), '+memory +pids +cpu');
       return new Limits(2, [dir]);
     }
     const parents = V1_CONTROLLERS.map((c) => path.join(root, c, owner));
     if (!V1_CONTROLLERS.every((c) => existsSync(path.join(root, c, 'cgroup.procs')))) return null;
     for (const dir of parents) mkdirSync(dir, { recursive: true });
-    weighSandboxes(path.join(root, 'cpu', top, 'cpu.shares'), SANDBOXES_CPU_SHARES);
     // v1 memory: children are accounted in their parents (default on current kernels; set where settable)
     try {
       write(path.join(parents[0], 'memory.use_hierarchy'), '1');
