@@ -117,6 +117,8 @@ export const LOG_BACKLOG_BYTES = 8 << 20;
 const LOG_LINE_OVERHEAD = 128;
 /** lines of one stream in one statement at most */
 const LOG_BATCH_LINES = 5_000;
+/** how long lines wait for others to go with them in one statement (a transaction costs far more than a line) */
+const LOG_WINDOW_MS = 20;
 
 /**
  * Lines written by instances, on their way to their function's log stream (they also travel with
@@ -136,6 +138,8 @@ export class FunctionLogWriter {
   private writing: Promise<void> | null = null;
   private roomWaiters: Array<() => void> = [];
   private stopped = false;
+  /** a stop flushes what waits: no more windows */
+  private closing = false;
 
   constructor(
     private readonly sql: Sql,
@@ -149,7 +153,7 @@ export class FunctionLogWriter {
     else this.pending.set(streamId, lines.slice());
     this.pendingBytes += bytesOf(lines);
     // while a write is under way it takes these too; the timer catches a write that was just ending
-    this.timer ??= setTimeout(() => void this.flush(), 20);
+    this.timer ??= setTimeout(() => void this.flush(), LOG_WINDOW_MS);
   }
 
   /** Bytes of the lines not stored yet (what room() bounds). */
@@ -174,8 +178,21 @@ export class FunctionLogWriter {
   }
 
   private async write(): Promise<void> {
+    /** the streams written since the last window */
+    const round = new Set<string>();
     while (this.pending.size > 0 && !this.stopped) {
       const [streamId, waiting] = this.pending.entries().next().value!;
+      if (round.has(streamId)) {
+        round.clear();
+        // every stream waiting had its statement: what came meanwhile gathers for a window more rather
+        // than going in the next round trip (under load, back to back, a transaction took the lines of
+        // a few invocations); a stop doesn't wait, nor a stream whose lines already fill a statement
+        if (!this.closing && waiting.length < LOG_BATCH_LINES) {
+          await new Promise((r) => setTimeout(r, LOG_WINDOW_MS));
+          continue;
+        }
+      }
+      round.add(streamId);
       const lines = waiting.splice(0, LOG_BATCH_LINES);
       if (waiting.length === 0) this.pending.delete(streamId);
       if (!(await this.store(streamId, lines))) {
@@ -226,6 +243,7 @@ export class FunctionLogWriter {
 
   /** Stores what waits; a database out of reach does not hold the stop for ever (what it did not take is logged). */
   async close(): Promise<void> {
+    this.closing = true;
     const inTime = await settlesWithin(this.flush(), CLOSE_WAIT_MS);
     this.stopped = true;
     for (const resolve of this.roomWaiters.splice(0)) resolve();
@@ -257,14 +275,15 @@ const DURABLE_EVERY_MS = 1_000;
  * how long a record waits for others to go with it in one insert: a statement costs the server,
  * the driver and Postgres far more than a row, and nobody waits for it (a read cuts it short)
  */
-const BATCH_WINDOW_MS = 5;
+const BATCH_WINDOW_MS = 20;
 
 /**
  * Invocation records that end a call (a sync invocation's, a throttle's, a dry run's): each is in
  * the journal (journal.ts) before its caller hears of it, so a kill -9 of the server loses none,
  * and is stored in Postgres off the caller's path by group commit: the records made within
- * BATCH_WINDOW_MS of the first go in one multi-row insert, and while one runs, the records that
- * arrive meanwhile wait and go together in the next (one statement and one WAL flush for many).
+ * BATCH_WINDOW_MS of the first go in one multi-row insert, and the records that arrive while one
+ * runs wait for a window of their own (not the insert's round trip only: under load, inserts back to
+ * back were a statement per few records), unless a read waits for them.
  * Reads of invocations wait until the records made before them are stored (stored(), which
  * stores what waits at once). The inserts commit without waiting for the WAL flush
  * (a flush per invocation at c=1 would make the disk, not the records, the cost); once a second a
@@ -335,8 +354,10 @@ class InvocationRecorder {
       this.waiters = this.waiters.filter((w) => w.seq > this.storedUpTo);
       for (const w of ready) w.resolve();
       this.durableTimer ??= setTimeout(() => void this.makeDurable(), DURABLE_EVERY_MS).unref();
+      if (this.waiters.length === 0) break;
     }
     this.draining = false;
+    if (this.queue.length > 0) this.windowTimer ??= setTimeout(() => void this.drain(), BATCH_WINDOW_MS);
   }
 
   /** Waits for the WAL flush of every record stored so far; the journal lets go of them. */

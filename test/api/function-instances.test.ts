@@ -150,6 +150,28 @@ def handler(event, context):
     await waitForActive(server, 'native');
   });
 
+  it("counts the memory of the processes a function starts, each invocation's new ones too", async () => {
+    // each invocation starts a process that fills `chunks` × 16 MiB, holds it half a second and ends
+    await node(
+      'kids',
+      `const { spawn } = require('node:child_process');
+const GROW = 'const keep = []; const n = Number(process.argv[1]); const grow = () => { keep.push(Buffer.alloc(16 << 20, 1)); if (keep.length < n) setTimeout(grow, 5); else setTimeout(() => {}, 500); }; grow();';
+exports.handler = async (e) => {
+  const child = spawn(process.execPath, ['-e', GROW, String(e.chunks)], { stdio: 'ignore' });
+  await new Promise((r) => child.on('exit', r));
+  return 'done';
+};`,
+      { timeoutSeconds: 30, memoryMb: 256 },
+    );
+    const small = await invoke(server, { functionName: 'kids', payload: { chunks: 2 } });
+    expect(small.payload).toBe('done');
+    // the child's 32 MiB of buffers are in the invocation's memory, on top of the runtime's own
+    expect(small.invocation.maxMemoryUsedMb).toBeGreaterThanOrEqual(64);
+    const large = await invoke(server, { functionName: 'kids', payload: { chunks: 24 } });
+    expect(large.payload.errorType).toBe('Runtime.OutOfMemory');
+    expect(large.invocation.maxMemoryUsedMb).toBe(256);
+  });
+
   it('a crashing runtime fails its invocation with Runtime.ExitError and is replaced', async () => {
     await node(
       'crash',

@@ -113,3 +113,30 @@ it('keeps its backlog bounded while the database holds or fails its writes, and 
   expect(stored.length).toBe(INVOCATIONS * LINES_PER_INVOCATION);
   expect(stored.every((row, n) => Number(row.seq) === n + 1 && row.text.startsWith(`${n} `))).toBe(true);
 });
+
+it('gathers the lines that come while a statement runs for a window rather than writing them in the next round trip', async () => {
+  const stream = 'fn-log-window';
+  await createStream(sql, `fnlog-${stream}`);
+  const writer = new FunctionLogWriter(sql, pino({ level: 'silent' }));
+  const transactionOf = new Map<string, string>();
+  const line = (text: string, stored?: () => void): RuntimeLogLine => ({
+    at: new Date(),
+    stream: 'STDOUT',
+    text,
+    committing: (id) => transactionOf.set(text, id),
+    stored,
+  });
+  let later!: () => void;
+  const bothStored = new Promise<void>((resolve) => (later = resolve));
+  // once the first line is stored, one line comes at once and one a turn of the event loop after
+  writer.add(stream, [
+    line('first', () => {
+      writer.add(stream, [line('at once')]);
+      setImmediate(() => writer.add(stream, [line('a turn later', later)]));
+    }),
+  ]);
+  await bothStored;
+  await writer.close();
+  expect(transactionOf.get('at once')).toBe(transactionOf.get('a turn later'));
+  expect(transactionOf.get('first')).not.toBe(transactionOf.get('at once'));
+});

@@ -64,23 +64,53 @@ const PAGE_KB = (() => {
 })();
 
 /**
- * A process's resident memory (VmRSS), from /proc/<pid>/statm ("size resident shared …", in
- * pages): the kernel makes that file at a fraction of the cost of status, and the instances'
- * memory is sampled every MEMORY_POLL_MS while they work.
+ * The /proc files an instance reads again and again (each process's children list and statm, while
+ * it works), kept open: a read at offset 0 regenerates one, without the open and the close around
+ * it (the memory samples of busy instances took a twentieth of the server thread at c=64). The
+ * file of a process that ended fails to read and is closed; sweep() closes those not read since.
  */
-function rssKb(pid: number): number {
-  let fd: number | null = null;
-  try {
-    fd = fs.openSync(`/proc/${pid}/statm`, 'r');
-    const n = fs.readSync(fd, statusBuf, 0, 64, 0);
-    const text = statusBuf.toString('latin1', 0, n);
-    const from = text.indexOf(' ') + 1;
-    return (Number(text.slice(from, text.indexOf(' ', from))) || 0) * PAGE_KB;
-  } catch {
-    return 0;
-  } finally {
-    if (fd !== null) fs.closeSync(fd);
+class ProcFiles {
+  private readonly open = new Map<string, number>();
+  private readonly read = new Set<string>();
+
+  /** The file's text now, or null once its process has ended. */
+  text(file: string): string | null {
+    let fd = this.open.get(file);
+    try {
+      if (fd === undefined) {
+        fd = fs.openSync(file, 'r');
+        this.open.set(file, fd);
+      }
+      this.read.add(file);
+      return statusBuf.toString('latin1', 0, fs.readSync(fd, statusBuf, 0, statusBuf.length, 0));
+    } catch {
+      if (fd !== undefined) this.forget(file, fd);
+      return null;
+    }
   }
+
+  /** Closes the files not read since the last sweep (of processes no longer in the tree). */
+  sweep(): void {
+    for (const [file, fd] of this.open) if (!this.read.has(file)) this.forget(file, fd);
+    this.read.clear();
+  }
+
+  close(): void {
+    for (const [file, fd] of this.open) this.forget(file, fd);
+  }
+
+  private forget(file: string, fd: number): void {
+    this.open.delete(file);
+    fs.close(fd, () => {});
+  }
+}
+
+/** A process's resident memory (VmRSS), from its statm ("size resident shared …", in pages): a fraction of the cost of status. */
+function rssKb(pid: number, files: ProcFiles): number {
+  const text = files.text(`/proc/${pid}/statm`);
+  if (!text) return 0;
+  const from = text.indexOf(' ') + 1;
+  return (Number(text.slice(from, text.indexOf(' ', from))) || 0) * PAGE_KB;
 }
 
 /**
@@ -109,15 +139,12 @@ class PeakMemory {
 }
 
 /** The pid and every descendant (a PROVIDED bootstrap's children count toward its memory). */
-function treeOf(pid: number): number[] {
+function treeOf(pid: number, files: ProcFiles): number[] {
   const out = [pid];
   for (let i = 0; i < out.length; i++) {
-    try {
-      const children = fs.readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').trim();
-      if (children) out.push(...children.split(' ').map(Number));
-    } catch {
-      // gone meanwhile
-    }
+    // null: gone meanwhile
+    const children = files.text(`/proc/${out[i]}/task/${out[i]}/children`)?.trim();
+    if (children) out.push(...children.split(' ').map(Number));
   }
   return out;
 }
@@ -186,6 +213,7 @@ export class FunctionInstance {
   private deadlineTimer: NodeJS.Timeout | null = null;
   private initTimer: NodeJS.Timeout | null = null;
   private peakTreeKb = 0;
+  private readonly procFiles = new ProcFiles();
   private killedFor: 'TIMEOUT' | 'OUT_OF_MEMORY' | 'STOP' | null = null;
   private exited: Promise<void>;
   private markExited!: () => void;
@@ -424,7 +452,7 @@ export class FunctionInstance {
   private runtimePid(): number | null {
     const pid = this.proc?.pid;
     if (!pid) return null;
-    return this.confined ? hostPidOf(treeOf(pid).slice(2), 2) : pid;
+    return this.confined ? hostPidOf(treeOf(pid, this.procFiles).slice(2), 2) : pid;
   }
 
   /** Runs one invocation. The instance must be IDLE (or INIT, for the cold start that made it). */
@@ -680,6 +708,7 @@ export class FunctionInstance {
       if ((this.heapOom || (this.group?.oomKills() ?? 0) > 0) && this.killedFor === null) this.killedFor = 'OUT_OF_MEMORY';
       this.failCurrent();
       this.peak?.close();
+      this.procFiles.close();
       void this.release().then(() => this.markExited());
     };
     let open = 2;
@@ -729,9 +758,10 @@ export class FunctionInstance {
     // only while it works: an idle instance can't grow
     if (this.state !== 'BUSY' && this.state !== 'INIT') return;
     // confined, the first two are bwrap's (outside the function's memory)
-    const kb = treeOf(pid)
+    const kb = treeOf(pid, this.procFiles)
       .slice(this.confined ? 2 : 0)
-      .reduce((sum, p) => sum + rssKb(p), 0);
+      .reduce((sum, p) => sum + rssKb(p, this.procFiles), 0);
+    this.procFiles.sweep();
     if (kb > this.peakTreeKb) this.peakTreeKb = kb;
     if (kb > this.spec.memoryMb * 1024) this.kill('OUT_OF_MEMORY');
   }
