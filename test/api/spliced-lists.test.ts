@@ -34,6 +34,9 @@ beforeAll(async () => {
     values ('ig-spliced-odd', 'j-spliced-odd', 'MASTER', ${ODD}, 1, 'TERMINATED')`;
   await db`insert into instances (id, cluster_id, group_id, role, instance_type, state, token_hash, host)
     values ('i-spliced-odd', 'j-spliced-odd', 'ig-spliced-odd', 'MASTER', ${ODD}, 'TERMINATED', '', ${ODD})`;
+  // and a step with that name and a progress whose shortest decimal is long
+  await db`insert into steps (id, cluster_id, name, kind, spec, action_on_failure, state, log_stream_id, progress)
+    values ('s-spliced-odd', 'j-spliced-odd', ${ODD}, 'COMMAND', '{}', 'CONTINUE', 'CANCELLED', 'ls-spliced-odd', ${0.1 + 0.2})`;
   made.push('j-spliced-empty', 'j-spliced-odd');
 });
 afterAll(async () => {
@@ -62,6 +65,11 @@ const DOCUMENTS: Record<string, string> = {
   'aliases, __typename, a list with a DateTime left to the executor': `query($ids: [ID!]) { page: clusters(first: 5, filter: { ids: $ids }) {
       e: edges @X { n: node { t: __typename i: id gs: instanceGroups { t: __typename k: id r: role n: requestedCount }
       nodes: instances { __typename pid host lastHeartbeatAt } again: instanceGroups { state } } } } }`,
+  'pages of steps: aliases, cursors, __typename, a page after a cursor, and one with pageInfo left to the executor': `query($ids: [ID!], $n: Int, $s: String) {
+      clusters(first: 4, filter: { ids: $ids }) { edges @X { node { id
+      last: steps(first: $n) { t: __typename list: edges { c: cursor __typename n: node { __typename id name kind state progress exitCode pid logStreamId } } }
+      older: steps(first: 2, after: $s) { edges { cursor node { id } } }
+      paged: steps(first: 1) { edges { node { id } } pageInfo { hasNextPage endCursor } } } } } }`,
   'two root fields, one after a cursor': `query($ids: [ID!], $after: String) { a: clusters(first: 1, filter: { ids: $ids }) { edges @X { node { id instances { id host pid } } } }
       b: clusters(first: 2, after: $after, filter: { ids: $ids }) { edges @X { node { id instanceGroups { id instanceType } } } } }`,
 };
@@ -70,9 +78,13 @@ describe('a page with nested lists of plain columns', () => {
   it('answers as the executor does: aliases, nulls, empty lists, escaped and unicode strings', async () => {
     const first = await answer(`query($ids: [ID!]) { clusters(first: 1, filter: { ids: $ids }) { edges { cursor } } }`);
     const after = first.body.data.clusters.edges[0].cursor;
+    const steps = await answer(`query($ids: [ID!]) { clusters(filter: { ids: $ids }) { edges { node { steps { edges { cursor } } } } } }`);
+    const cursors = steps.body.data.clusters.edges.flatMap((e: any) => e.node.steps.edges.map((s: any) => s.cursor));
+    expect(cursors.length).toBeGreaterThan(1);
     for (const [name, document] of Object.entries(DOCUMENTS)) {
-      const spliced = await answer(document.replaceAll(' @X', ''), { after });
-      const sent = await answer(document.replaceAll('@X', '@skip(if: false)'), { after });
+      const variables = { after, n: 3, s: cursors[0] };
+      const spliced = await answer(document.replaceAll(' @X', ''), variables);
+      const sent = await answer(document.replaceAll('@X', '@skip(if: false)'), variables);
       expect(spliced.spliced, name).toBeGreaterThan(0);
       expect(sent.spliced, name).toBe(0);
       expect(spliced.status, name).toBe(200);
@@ -84,6 +96,7 @@ describe('a page with nested lists of plain columns', () => {
     expect((byName.get('empty') as any).instanceGroups).toEqual([]);
     expect((byName.get(ODD) as any).instanceGroups[0].instanceType).toBe(ODD);
     expect((byName.get(ODD) as any).instances[0]).toMatchObject({ host: ODD, pid: null });
+    expect((byName.get(ODD) as any).steps.edges[0].node.progress).toBe(0.1 + 0.2);
   });
 
   it('a value outside its enum fails the page as the executor fails it', async () => {
@@ -99,6 +112,19 @@ describe('a page with nested lists of plain columns', () => {
       }
     } finally {
       await db`update instance_groups set state = 'TERMINATED' where id = 'ig-spliced-odd'`;
+    }
+  });
+
+  it('a page of steps with arguments its resolver refuses runs as sent, with the same error', async () => {
+    for (const variables of [{ n: 1000 }, { s: 'nope' }, { n: 'five' }]) {
+      const document = `query($ids: [ID!], $n: Int, $s: String) { clusters(filter: { ids: $ids }) { edges @X { node { id steps(first: $n, after: $s) { edges { node { id } } } } } } }`;
+      const rewritten = await answer(document.replaceAll(' @X', ''), variables);
+      const sent = await answer(document.replaceAll('@X', '@skip(if: false)'), variables);
+      expect(rewritten.spliced).toBe(0);
+      expect(rewritten.status).toBe(sent.status);
+      expect(rewritten.body.errors?.[0]?.message).toBeTruthy();
+      expect(rewritten.body.errors[0].message).toBe(sent.body.errors[0].message);
+      expect(rewritten.body.data).toEqual(sent.body.data);
     }
   });
 

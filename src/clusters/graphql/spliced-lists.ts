@@ -1,5 +1,7 @@
 import {
+  getArgumentValues,
   getNamedType,
+  getVariableValues,
   isEnumType,
   isNonNullType,
   isScalarType,
@@ -13,7 +15,8 @@ import {
 } from 'graphql';
 import type { Context } from '../../platform/graphql/context.js';
 import { RawJson, type DocumentRewrite } from '../../platform/server/raw-json.js';
-import { groupRows, instanceRows, type RawList } from '../queries/nested.js';
+import { stepPageRead } from './look-ahead.js';
+import { groupRows, instanceRows, stepRows, type RawEntries, type RawList } from '../queries/nested.js';
 
 // Page requests of `clusters` spend most of the server's time on the nested lists: Postgres builds
 // their JSON, the server parsed it into rows, made objects of them, resolved each field and wrote
@@ -27,6 +30,7 @@ const LISTS = {
   instanceGroups: { list: 'groups', type: 'InstanceGroup', rows: groupRows },
   instances: { list: 'instances', type: 'Instance', rows: instanceRows },
 } as const;
+const STEPS = { type: 'Step', rows: stepRows };
 
 const responseKey = (field: FieldNode) => field.alias?.value ?? field.name.value;
 
@@ -43,13 +47,12 @@ function plainFields(set: SelectionSetNode | undefined): FieldNode[] | null {
   return fields;
 }
 
-/** The entries of a list's raw JSON for its selection, or null when one of its fields is not a column shown as it is. */
-function entriesOf(schema: GraphQLSchema, field: FieldNode, of: (typeof LISTS)[keyof typeof LISTS]): RawList['entries'] | null {
-  if (field.arguments?.length) return null;
+/** The entries of a row's raw JSON for a selection, or null when one of its fields is not a column shown as it is. */
+function entriesOf(schema: GraphQLSchema, field: FieldNode, of: { type: string; rows: typeof groupRows }): RawEntries | null {
   const fields = plainFields(field.selectionSet);
   if (!fields?.length) return null;
   const definitions = (schema.getType(of.type) as GraphQLObjectType).getFields();
-  const entries: RawList['entries'][number][] = [];
+  const entries: RawEntries[number][] = [];
   for (const f of fields) {
     const name = f.name.value;
     if (name === '__typename') {
@@ -68,23 +71,86 @@ function entriesOf(schema: GraphQLSchema, field: FieldNode, of: (typeof LISTS)[k
   return entries;
 }
 
+/** A raw list of the `steps` connection (page from the request's arguments), when it selects edges of plain columns only. */
+function stepsOf(schema: GraphQLSchema, field: FieldNode): Omit<Extract<RawList, { list: 'steps' }>, 'page'> | null {
+  const connection: { key: string; is: 'edges' | '__typename' }[] = [];
+  const edge: { key: string; is: 'cursor' | 'node' | '__typename' }[] = [];
+  let entries: RawEntries | null = null;
+  for (const f of plainFields(field.selectionSet) ?? []) {
+    if (f.name.value === '__typename') connection.push({ key: responseKey(f), is: '__typename' });
+    else if (f.name.value !== 'edges' || connection.some((c) => c.is === 'edges')) return null;
+    else {
+      connection.push({ key: responseKey(f), is: 'edges' });
+      for (const e of plainFields(f.selectionSet) ?? []) {
+        const is = e.name.value;
+        if (is !== 'cursor' && is !== 'node' && is !== '__typename') return null;
+        if (is === 'node') {
+          if (entries) return null;
+          entries = entriesOf(schema, e, STEPS);
+          if (!entries) return null;
+        }
+        edge.push({ key: responseKey(e), is });
+      }
+    }
+  }
+  return entries && edge.length ? { list: 'steps', connection, edge, entries } : null;
+}
+
 /** Where the raw lists of one `clusters` root field go: under edges (its response key), node, at these keys. */
 interface RootLists {
   edges: string;
   node: string;
-  lists: (RawList & { key: string })[];
+  /** a steps list's page comes from its field's arguments (`field`), per request */
+  lists: { key: string; list: RawList | Omit<Extract<RawList, { list: 'steps' }>, 'page'>; field: FieldNode }[];
 }
 
 /** What a request's `clusters` resolvers read: the raw lists of each page's clusters, by root response key. */
 export class RawListsRead {
   readonly pages = new Map<string, (string[] | undefined)[]>();
 
-  constructor(private readonly roots: ReadonlyMap<string, RootLists>) {}
+  constructor(private readonly lists: ReadonlyMap<string, readonly RawList[]>) {}
 
   /** the raw lists to read with the clusters of the root field at `rootKey` (none: undefined) */
   listsOf(rootKey: string | number): readonly RawList[] | undefined {
-    return this.roots.get(String(rootKey))?.lists;
+    return this.lists.get(String(rootKey));
   }
+}
+
+/**
+ * The raw lists of each root field for a request's variables, or null when a page of steps has
+ * arguments its resolver refuses (the document as sent reports them).
+ */
+function listsFor(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  roots: ReadonlyMap<string, RootLists>,
+  variables: Record<string, unknown>,
+): Map<string, RawList[]> | null {
+  let values: Record<string, unknown> | undefined;
+  const lists = new Map<string, RawList[]>();
+  for (const [rootKey, root] of roots) {
+    const read: RawList[] = [];
+    for (const { list, field } of root.lists) {
+      if (list.list !== 'steps') {
+        read.push(list as RawList);
+        continue;
+      }
+      if (!values) {
+        const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
+        if (coerced.errors) return null;
+        values = coerced.coerced;
+      }
+      try {
+        const definition = (schema.getType('Cluster') as GraphQLObjectType).getFields().steps!;
+        const { first, after } = getArgumentValues(definition, field, values) as { first?: number | null; after?: string | null };
+        read.push({ ...list, page: stepPageRead(first, after) });
+      } catch {
+        return null;
+      }
+    }
+    lists.set(rootKey, read);
+  }
+  return lists;
 }
 
 /**
@@ -115,9 +181,10 @@ export function rewriteClusterLists(
     const lists: RootLists['lists'] = [];
     const newNodeFields = nodeFields.map((f) => {
       const of = LISTS[f.name.value as keyof typeof LISTS];
-      const entries = of && entriesOf(schema, f, of);
-      if (!entries) return f;
-      lists.push({ list: of.list, entries, key: responseKey(f) });
+      const entries = of && !f.arguments?.length && entriesOf(schema, f, of);
+      const list = entries ? { list: of.list, entries } : f.name.value === 'steps' ? stepsOf(schema, f) : null;
+      if (!list) return f;
+      lists.push({ key: responseKey(f), list, field: f });
       // in its place meanwhile: a field every object has, under the same response key
       return {
         kind: Kind.FIELD,
@@ -145,7 +212,10 @@ export function rewriteClusterLists(
   const newOperation: OperationDefinitionNode = { ...operation, selectionSet: { ...operation.selectionSet, selections: rewritten } };
   return {
     document: { ...document, definitions: document.definitions.map((d) => (d === operation ? newOperation : d)) },
-    state: () => new RawListsRead(roots),
+    state(variables) {
+      const lists = listsFor(schema, operation, roots, variables);
+      return lists && new RawListsRead(lists);
+    },
     finish(data: Record<string, unknown>, context: Context) {
       const read = context.rewrite as RawListsRead;
       for (const [rootKey, { edges, node, lists }] of roots) {

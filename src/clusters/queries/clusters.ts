@@ -56,7 +56,7 @@ export async function clustersByIds(db: Db, ids: readonly string[]): Promise<Clu
 const treesByIds = statementCache<{ ids: readonly string[]; shape: NestedShape; db: Db }>(({ shape }) =>
   statement(
     (param) =>
-      `select ${clusterRows.sql(shape.row)} as row ${nestedColumns(shape, param, ({ shape }) => shape.steps!)}
+      `select ${clusterRows.sql(shape.row)} as row ${nestedColumns(shape, param, ({ shape }) => shape)}
     from clusters c where c.id = any(${param(({ db, ids }) => db.array(ids as string[]))})`,
   ),
 );
@@ -145,7 +145,7 @@ interface PagesInput {
 const pages = statementCache<PagesInput>(({ q }) =>
   statement((param) => {
     const limit = param(({ q }) => q.limit);
-    return `select p.n - 1 as page_index, ${clusterRows.sql(q.nested.row)} as row ${nestedColumns<PagesInput>(q.nested, param, ({ q }) => q.nested.steps!, `c.rank < ${limit}`)}
+    return `select p.n - 1 as page_index, ${clusterRows.sql(q.nested.row)} as row ${nestedColumns<PagesInput>(q.nested, param, ({ q }) => q.nested, `c.rank < ${limit}`)}
     from unnest(${param(({ db, ats }) => db.array(ats))}::timestamptz[], ${param(({ db, ids }) => db.array(ids))}::text[]) with ordinality as p(at, id, n)
     cross join lateral (
       select *, row_number() over (order by created_at desc, id desc) as rank from clusters

@@ -43,11 +43,19 @@ export interface NestedShape {
  * A nested list of a cluster read as the JSON text its part of a response is: an array of objects
  * with these keys (response keys) in this order, each a column's value (`column`) or the type's name.
  */
-export interface RawList {
-  list: 'groups' | 'instances';
-  /** `allowed`: the values of an enum's column (its names) */
-  entries: readonly { key: string; column: string | null; allowed?: readonly string[] }[];
-}
+export type RawList =
+  | { list: 'groups' | 'instances'; entries: RawEntries }
+  | {
+      /** a page of steps as a connection of `edges` (only): its keys, each edge's (`cursor`, `node`) and each node's */
+      list: 'steps';
+      page: StepPage;
+      connection: readonly { key: string; is: 'edges' | '__typename' }[];
+      edge: readonly { key: string; is: 'cursor' | 'node' | '__typename' }[];
+      entries: RawEntries;
+    };
+
+/** `allowed`: the values of an enum's column (its names); `column` null: the type's name */
+export type RawEntries = readonly { key: string; column: string | null; allowed?: readonly string[] }[];
 
 /**
  * The nested lists read with a cluster. Their rows hold the columns of the shape they were read
@@ -94,7 +102,7 @@ function jsonRows(table: PgTable, alias: string, always: readonly string[]) {
     /** whether a key's column may hold null */
     nullable: (key: string): boolean => !byKey.get(key)!.notNull,
     /** the JSON object of a row of `alias` with `entries`' keys (response keys: GraphQL names) and `typename` for a null column */
-    object(entries: RawList['entries'], typename: string): string {
+    object(entries: RawEntries, typename: string): string {
       const values = entries.map(({ key, column, allowed }) => {
         if (column === null) return `'${key}', '${typename}'`;
         const value = `${alias}.${byKey.get(column)!.name}`;
@@ -172,7 +180,8 @@ export function shapeKey(shape: NestedShape): string {
     shape.groups,
     shape.instances,
     steps && [steps.columns, steps.beforePosition !== null],
-    shape.raw ?? null,
+    // a raw page of steps likewise
+    shape.raw?.map((r) => (r.list === 'steps' ? { ...r, page: r.page.beforePosition !== null } : r)) ?? null,
   ]);
 }
 
@@ -186,9 +195,10 @@ export function shapeKey(shape: NestedShape): string {
 export function nestedColumns<I>(
   shape: NestedShape,
   param: (read: (input: I) => unknown) => string,
-  stepPage: (input: I) => StepPage,
+  shapeOf: (input: I) => NestedShape,
   when?: string,
 ): string {
+  const stepPage = (input: I) => shapeOf(input).steps!;
   const { groups, instances: nodes, steps: page } = shape;
   const only = (list: string) => (when ? `case when ${when} then ${list} end` : list);
   let text = '';
@@ -198,11 +208,27 @@ export function nestedColumns<I>(
   if (nodes)
     text += `, ${only(`coalesce((select json_agg(${instanceRows.sql(nodes)} order by ${ROLE_ORDER('i')}, i.created_at, i.id)
           from instances i where i.cluster_id = c.id), '[]')`)} as nested_instances`;
-  shape.raw?.forEach(({ list, entries }, j) => {
+  shape.raw?.forEach((raw, j) => {
+    if (raw.list === 'steps') {
+      const pageOf = (input: I) => shapeOf(input).raw![j] as Extract<RawList, { list: 'steps' }>;
+      const before = raw.page.beforePosition !== null ? `and s.position < ${param((input) => pageOf(input).page.beforePosition)}` : '';
+      const edge = raw.edge.map(
+        ({ key, is }) => `'${key}', ${is === 'cursor' ? 'p.position::text' : is === 'node' ? 'p.node' : `'StepEdge'`}`,
+      );
+      const connection = raw.connection.map(
+        ({ key, is }) =>
+          `'${key}', ${is === 'edges' ? `coalesce(json_agg(json_build_object(${edge.join(', ')}) order by p.position desc), '[]')` : `'StepConnection'`}`,
+      );
+      // the page shown: `limit` is one more (whether a next page exists), which only pageInfo shows
+      text += `, (${only(`(select json_build_object(${connection.join(', ')}) from (
+          select s.position, ${stepRows.object(raw.entries, 'Step')} as node from steps s where s.cluster_id = c.id ${before}
+          order by s.position desc limit ${param((input) => pageOf(input).page.limit - 1)}) p)`)})::text as raw_list_${j}`;
+      return;
+    }
     const [rows, table, alias, typename] =
-      list === 'groups' ? [groupRows, 'instance_groups', 'g', 'InstanceGroup'] : [instanceRows, 'instances', 'i', 'Instance'];
-    const order = list === 'groups' ? `${ROLE_ORDER('g')}, g.created_at` : `${ROLE_ORDER('i')}, i.created_at, i.id`;
-    text += `, (${only(`coalesce((select json_agg(${rows.object(entries, typename)} order by ${order})
+      raw.list === 'groups' ? [groupRows, 'instance_groups', 'g', 'InstanceGroup'] : [instanceRows, 'instances', 'i', 'Instance'];
+    const order = raw.list === 'groups' ? `${ROLE_ORDER('g')}, g.created_at` : `${ROLE_ORDER('i')}, i.created_at, i.id`;
+    text += `, (${only(`coalesce((select json_agg(${rows.object(raw.entries, typename)} order by ${order})
           from ${table} ${alias} where ${alias}.cluster_id = c.id), '[]')`)})::text as raw_list_${j}`;
   });
   if (page) {

@@ -392,7 +392,8 @@ export class GraphqlOverHttp {
     ]);
     const rewrite = this.rewriteOf(document, plan);
     return this.o.coalescer.run(key, () => {
-      if (rewrite) return this.runRewritten(rewrite.by, rewrite.compiled, variables, context);
+      const state = rewrite?.by.state(variables ?? {});
+      if (state) return this.runRewritten(rewrite!.by, rewrite!.compiled, state, variables, context);
       return compiled ? (Promise.resolve(compiled.query(undefined, context, variables ?? {})) as Promise<ExecutionResult>) : viaGraphqlJs();
     });
   }
@@ -416,10 +417,11 @@ export class GraphqlOverHttp {
   private async runRewritten(
     rewrite: DocumentRewrite,
     compiled: CompiledQuery,
+    state: object,
     variables: Record<string, unknown> | undefined,
     context: Context,
   ): Promise<ExecutionResult> {
-    context.rewrite = rewrite.state();
+    context.rewrite = state;
     const result = (await compiled.query(undefined, context, variables ?? {})) as ExecutionResult;
     if (result.data) rewrite.finish(result.data as Record<string, unknown>, context);
     return result;

@@ -21,8 +21,8 @@ export class RawJson {
  */
 export interface DocumentRewrite {
   document: DocumentNode;
-  /** per request, before it runs: what its resolvers read from `context.rewrite` */
-  state(): object;
+  /** per request, before it runs: what its resolvers read from `context.rewrite` (null: the document as sent answers it) */
+  state(variables: Record<string, unknown>): object | null;
   /** puts the parts left out into the data of the rewritten document's result */
   finish(data: Record<string, unknown>, context: Context): void;
 }
