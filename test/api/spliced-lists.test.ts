@@ -116,8 +116,14 @@ describe('a page with nested lists of plain columns', () => {
   });
 
   it('a page of steps with arguments its resolver refuses runs as sent, with the same error', async () => {
-    for (const variables of [{ n: 1000 }, { s: 'nope' }, { n: 'five' }]) {
-      const document = `query($ids: [ID!], $n: Int, $s: String) { clusters(filter: { ids: $ids }) { edges @X { node { id steps(first: $n, after: $s) { edges { node { id } } } } } } }`;
+    const withVariables = `query($ids: [ID!], $n: Int, $s: String) { clusters(filter: { ids: $ids }) { edges @X { node { id steps(first: $n, after: $s) { edges { node { id } } } } } } }`;
+    const literal = `query($ids: [ID!]) { clusters(filter: { ids: $ids }) { edges @X { node { id steps(first: 1000) { edges { node { id } } } } } } }`;
+    for (const [document, variables] of [
+      [withVariables, { n: 1000 }],
+      [withVariables, { s: 'nope' }],
+      [withVariables, { n: 'five' }],
+      [literal, {}],
+    ] as const) {
       const rewritten = await answer(document.replaceAll(' @X', ''), variables);
       const sent = await answer(document.replaceAll('@X', '@skip(if: false)'), variables);
       expect(rewritten.spliced).toBe(0);

@@ -16,7 +16,7 @@ import {
 import type { Context } from '../../platform/graphql/context.js';
 import { RawJson, type DocumentRewrite } from '../../platform/server/raw-json.js';
 import { stepPageRead } from './look-ahead.js';
-import { groupRows, instanceRows, stepRows, type RawEntries, type RawList } from '../queries/nested.js';
+import { groupRows, instanceRows, stepRows, type NestedShape, type RawEntries, type RawList, type StepPage } from '../queries/nested.js';
 
 // Page requests of `clusters` spend most of the server's time on the nested lists: Postgres builds
 // their JSON, the server parsed it into rows, made objects of them, resolved each field and wrote
@@ -72,7 +72,7 @@ function entriesOf(schema: GraphQLSchema, field: FieldNode, of: { type: string; 
 }
 
 /** A raw list of the `steps` connection (page from the request's arguments), when it selects edges of plain columns only. */
-function stepsOf(schema: GraphQLSchema, field: FieldNode): Omit<Extract<RawList, { list: 'steps' }>, 'page'> | null {
+function stepsOf(schema: GraphQLSchema, field: FieldNode): Extract<RawList, { list: 'steps' }> | null {
   const connection: { key: string; is: 'edges' | '__typename' }[] = [];
   const edge: { key: string; is: 'cursor' | 'node' | '__typename' }[] = [];
   let entries: RawEntries | null = null;
@@ -100,20 +100,37 @@ function stepsOf(schema: GraphQLSchema, field: FieldNode): Omit<Extract<RawList,
 interface RootLists {
   edges: string;
   node: string;
-  /** a steps list's page comes from its field's arguments (`field`), per request */
-  lists: { key: string; list: RawList | Omit<Extract<RawList, { list: 'steps' }>, 'page'>; field: FieldNode }[];
+  keys: string[];
+  lists: RawList[];
+  /** the `steps` fields of the lists (null for the others): their pages come from their arguments */
+  fields: (FieldNode | null)[];
+  /** the pages when no argument of a `steps` field is a variable: the same for every request */
+  pages: (StepPage | null)[] | null;
 }
+
+type RawRead = NonNullable<NestedShape['raw']>;
 
 /** What a request's `clusters` resolvers read: the raw lists of each page's clusters, by root response key. */
 export class RawListsRead {
   readonly pages = new Map<string, (string[] | undefined)[]>();
 
-  constructor(private readonly lists: ReadonlyMap<string, readonly RawList[]>) {}
+  constructor(private readonly lists: ReadonlyMap<string, RawRead>) {}
 
   /** the raw lists to read with the clusters of the root field at `rootKey` (none: undefined) */
-  listsOf(rootKey: string | number): readonly RawList[] | undefined {
+  listsOf(rootKey: string | number): RawRead | undefined {
     return this.lists.get(String(rootKey));
   }
+}
+
+const stepsDefinition = (schema: GraphQLSchema) => (schema.getType('Cluster') as GraphQLObjectType).getFields().steps!;
+
+/** The pages of a root's `steps` lists for these (coerced) variables; throws what their resolver would. */
+function pagesOf(schema: GraphQLSchema, fields: readonly (FieldNode | null)[], values: Record<string, unknown>): (StepPage | null)[] {
+  return fields.map((field) => {
+    if (!field) return null;
+    const { first, after } = getArgumentValues(stepsDefinition(schema), field, values) as { first?: number | null; after?: string | null };
+    return stepPageRead(first, after);
+  });
 }
 
 /**
@@ -125,32 +142,14 @@ function listsFor(
   operation: OperationDefinitionNode,
   roots: ReadonlyMap<string, RootLists>,
   variables: Record<string, unknown>,
-): Map<string, RawList[]> | null {
-  let values: Record<string, unknown> | undefined;
-  const lists = new Map<string, RawList[]>();
-  for (const [rootKey, root] of roots) {
-    const read: RawList[] = [];
-    for (const { list, field } of root.lists) {
-      if (list.list !== 'steps') {
-        read.push(list as RawList);
-        continue;
-      }
-      if (!values) {
-        const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
-        if (coerced.errors) return null;
-        values = coerced.coerced;
-      }
-      try {
-        const definition = (schema.getType('Cluster') as GraphQLObjectType).getFields().steps!;
-        const { first, after } = getArgumentValues(definition, field, values) as { first?: number | null; after?: string | null };
-        read.push({ ...list, page: stepPageRead(first, after) });
-      } catch {
-        return null;
-      }
-    }
-    lists.set(rootKey, read);
+): Map<string, RawRead> | null {
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
+  if (coerced.errors) return null;
+  try {
+    return new Map([...roots].map(([key, root]) => [key, { lists: root.lists, pages: pagesOf(schema, root.fields, coerced.coerced) }]));
+  } catch {
+    return null;
   }
-  return lists;
 }
 
 /**
@@ -178,13 +177,15 @@ export function rewriteClusterLists(
     if (node?.length !== 1) return root;
     const nodeFields = plainFields(node[0]!.selectionSet);
     if (!nodeFields) return root;
-    const lists: RootLists['lists'] = [];
+    const lists: RootLists = { edges: responseKey(edges[0]!), node: responseKey(node[0]!), keys: [], lists: [], fields: [], pages: null };
     const newNodeFields = nodeFields.map((f) => {
       const of = LISTS[f.name.value as keyof typeof LISTS];
       const entries = of && !f.arguments?.length && entriesOf(schema, f, of);
-      const list = entries ? { list: of.list, entries } : f.name.value === 'steps' ? stepsOf(schema, f) : null;
+      const list: RawList | null = entries ? { list: of.list, entries } : f.name.value === 'steps' ? stepsOf(schema, f) : null;
       if (!list) return f;
-      lists.push({ key: responseKey(f), list, field: f });
+      lists.keys.push(responseKey(f));
+      lists.lists.push(list);
+      lists.fields.push(list.list === 'steps' ? f : null);
       // in its place meanwhile: a field every object has, under the same response key
       return {
         kind: Kind.FIELD,
@@ -192,8 +193,16 @@ export function rewriteClusterLists(
         name: { kind: Kind.NAME, value: '__typename' },
       } as FieldNode;
     });
-    if (!lists.length) return root;
-    roots.set(responseKey(root), { edges: responseKey(edges[0]!), node: responseKey(node[0]!), lists });
+    if (!lists.lists.length) return root;
+    // literal arguments: the pages are worked out once (arguments the resolver refuses: the document runs as sent)
+    if (lists.fields.every((f) => !f?.arguments?.some((a) => a.value.kind === Kind.VARIABLE))) {
+      try {
+        lists.pages = pagesOf(schema, lists.fields, {});
+      } catch {
+        return root;
+      }
+    }
+    roots.set(responseKey(root), lists);
     const withSelections = <T extends FieldNode>(field: T, selections: readonly FieldNode[]): T => ({
       ...field,
       selectionSet: { ...field.selectionSet!, selections },
@@ -209,23 +218,28 @@ export function rewriteClusterLists(
     );
   });
   if (!roots.size) return null;
+  // every page worked out once: the lists and pages the resolvers read are the same for every request
+  const constant = [...roots.values()].every((r) => r.pages)
+    ? new Map([...roots].map(([key, r]) => [key, { lists: r.lists, pages: r.pages! }]))
+    : null;
   const newOperation: OperationDefinitionNode = { ...operation, selectionSet: { ...operation.selectionSet, selections: rewritten } };
   return {
     document: { ...document, definitions: document.definitions.map((d) => (d === operation ? newOperation : d)) },
     state(variables) {
+      if (constant) return new RawListsRead(constant);
       const lists = listsFor(schema, operation, roots, variables);
       return lists && new RawListsRead(lists);
     },
     finish(data: Record<string, unknown>, context: Context) {
       const read = context.rewrite as RawListsRead;
-      for (const [rootKey, { edges, node, lists }] of roots) {
+      for (const [rootKey, { edges, node, keys }] of roots) {
         const connection = data[rootKey] as Record<string, unknown> | null | undefined;
         const texts = read.pages.get(rootKey);
         if (!connection || !texts) continue;
         (connection[edges] as (Record<string, Record<string, unknown> | null> | null)[]).forEach((edge, i) => {
           const cluster = edge?.[node];
           if (!cluster) return;
-          lists.forEach(({ key }, j) => {
+          keys.forEach((key, j) => {
             cluster[key] = new RawJson(texts[i]![j]!);
           });
         });

@@ -115,6 +115,13 @@ export interface ClusterPageQuery {
  * statement: a lateral index scan per cursor, as listClusters would make it, each cluster with its nested lists. Row i of the result
  * is pages[i].
  */
+/** What the pages read by one statement share: everything of a query but its cursor. */
+export function listingKey(q: ClusterPageQuery): string {
+  const { nested } = q;
+  const values = [nested.steps && [nested.steps.limit, nested.steps.beforePosition], nested.raw?.pages ?? null];
+  return JSON.stringify([shapeKey(nested), values, q.limit, q.states, q.ids, q.nameContains]);
+}
+
 export async function listClusterPages(
   db: Db,
   q: Omit<ClusterPageQuery, 'after'>,

@@ -35,8 +35,12 @@ export interface NestedShape {
   groups: Columns | null;
   instances: Columns | null;
   steps: (StepPage & { columns: Columns }) | null;
-  /** lists read as the JSON text of a response (RawList), in this order */
-  raw?: readonly RawList[];
+  /**
+   * lists read as the JSON text of a response (RawList), in this order, and the page of each page
+   * of steps among them (null for the others): the lists are the same object for every request of a
+   * document, which keeps the key of their statement cheap
+   */
+  raw?: { lists: readonly RawList[]; pages: readonly (StepPage | null)[] };
 }
 
 /**
@@ -48,7 +52,6 @@ export type RawList =
   | {
       /** a page of steps as a connection of `edges` (only): its keys, each edge's (`cursor`, `node`) and each node's */
       list: 'steps';
-      page: StepPage;
       connection: readonly { key: string; is: 'edges' | '__typename' }[];
       edge: readonly { key: string; is: 'cursor' | 'node' | '__typename' }[];
       entries: RawEntries;
@@ -181,8 +184,15 @@ export function shapeKey(shape: NestedShape): string {
     shape.instances,
     steps && [steps.columns, steps.beforePosition !== null],
     // a raw page of steps likewise
-    shape.raw?.map((r) => (r.list === 'steps' ? { ...r, page: r.page.beforePosition !== null } : r)) ?? null,
+    shape.raw ? [rawListsKey(shape.raw.lists), shape.raw.pages.map((p) => p && p.beforePosition !== null)] : null,
   ]);
+}
+
+const rawListsKeys = new WeakMap<readonly RawList[], string>();
+function rawListsKey(lists: readonly RawList[]): string {
+  let key = rawListsKeys.get(lists);
+  if (key === undefined) rawListsKeys.set(lists, (key = JSON.stringify(lists)));
+  return key;
 }
 
 /**
@@ -208,10 +218,11 @@ export function nestedColumns<I>(
   if (nodes)
     text += `, ${only(`coalesce((select json_agg(${instanceRows.sql(nodes)} order by ${ROLE_ORDER('i')}, i.created_at, i.id)
           from instances i where i.cluster_id = c.id), '[]')`)} as nested_instances`;
-  shape.raw?.forEach((raw, j) => {
+  shape.raw?.lists.forEach((raw, j) => {
     if (raw.list === 'steps') {
-      const pageOf = (input: I) => shapeOf(input).raw![j] as Extract<RawList, { list: 'steps' }>;
-      const before = raw.page.beforePosition !== null ? `and s.position < ${param((input) => pageOf(input).page.beforePosition)}` : '';
+      const pageOf = (input: I) => shapeOf(input).raw!.pages[j]!;
+      const before =
+        shape.raw!.pages[j]!.beforePosition !== null ? `and s.position < ${param((input) => pageOf(input).beforePosition)}` : '';
       const edge = raw.edge.map(
         ({ key, is }) => `'${key}', ${is === 'cursor' ? 'p.position::text' : is === 'node' ? 'p.node' : `'StepEdge'`}`,
       );
@@ -222,7 +233,7 @@ export function nestedColumns<I>(
       // the page shown: `limit` is one more (whether a next page exists), which only pageInfo shows
       text += `, (${only(`(select json_build_object(${connection.join(', ')}) from (
           select s.position, ${stepRows.object(raw.entries, 'Step')} as node from steps s where s.cluster_id = c.id ${before}
-          order by s.position desc limit ${param((input) => pageOf(input).page.limit - 1)}) p)`)})::text as raw_list_${j}`;
+          order by s.position desc limit ${param((input) => pageOf(input).limit - 1)}) p)`)})::text as raw_list_${j}`;
       return;
     }
     const [rows, table, alias, typename] =
@@ -259,6 +270,6 @@ export function withNested(read: NestedColumns, shape: NestedShape): ClusterTree
     nested.steps = { page: { limit, beforePosition }, rows: stepRows.revive(nestedSteps) };
   }
   const tree: ClusterTree = { row: clusterRows.revive<ClusterRow>([read.row])[0]!, nested };
-  if (shape.raw) tree.raw = shape.raw.map((_, j) => (read as unknown as Record<string, string>)[`rawList${j}`]!);
+  if (shape.raw) tree.raw = shape.raw.lists.map((_, j) => (read as unknown as Record<string, string>)[`rawList${j}`]!);
   return tree;
 }
