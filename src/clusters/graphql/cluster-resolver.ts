@@ -17,7 +17,7 @@ import type { ClusterService } from '../clusters.js';
 import { stepPageKey, type ClusterLoaders } from '../loaders.js';
 import { nestedStepPage } from '../queries/nested.js';
 import { nestedSelection, stepPageRead } from './look-ahead.js';
-import { RawListsRead } from './spliced-lists.js';
+import { RawListsRead, withRawLists } from './spliced-lists.js';
 
 @Resolver(() => Cluster)
 export class ClusterResolver {
@@ -52,7 +52,7 @@ export class ClusterResolver {
     const nested = nestedSelection(info, ['edges', 'node']);
     // the lists a rewritten document leaves to the page's JSON text (spliced-lists.ts)
     const raw = ctx.rewrite instanceof RawListsRead ? ctx.rewrite.listsOf(info.path.key) : undefined;
-    const page = await this.service.list(first, after, filter, raw ? { ...nested, raw } : nested);
+    const page = await this.service.list(first, after, filter, raw ? withRawLists(nested, raw) : nested);
     if (raw)
       (ctx.rewrite as RawListsRead).pages.set(
         String(info.path.key),

@@ -122,6 +122,18 @@ export class RawListsRead {
   }
 }
 
+// the shape with raw lists of each shape and raw lists (both the same objects for every request of most documents)
+const shapesWithRaw = new WeakMap<RawRead, WeakMap<NestedShape, NestedShape>>();
+
+/** `nested` with the raw lists `raw`, the same object each time for the same two. */
+export function withRawLists(nested: NestedShape, raw: RawRead): NestedShape {
+  let byShape = shapesWithRaw.get(raw);
+  if (!byShape) shapesWithRaw.set(raw, (byShape = new WeakMap()));
+  let shape = byShape.get(nested);
+  if (!shape) byShape.set(nested, (shape = { ...nested, raw }));
+  return shape;
+}
+
 const stepsDefinition = (schema: GraphQLSchema) => (schema.getType('Cluster') as GraphQLObjectType).getFields().steps!;
 
 /** The pages of a root's `steps` lists for these (coerced) variables; throws what their resolver would. */

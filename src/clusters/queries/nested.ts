@@ -177,6 +177,15 @@ export function statementCache<I>(build: (input: I) => Statement<I>) {
  * parameters; whether there is a position is not).
  */
 export function shapeKey(shape: NestedShape): string {
+  let key = shapeKeys.get(shape);
+  if (key === undefined) shapeKeys.set(shape, (key = shapeKeyOf(shape)));
+  return key;
+}
+
+// shapes are never changed once made, and most requests of a document share theirs (look-ahead.ts)
+const shapeKeys = new WeakMap<NestedShape, string>();
+
+function shapeKeyOf(shape: NestedShape): string {
   const { steps } = shape;
   return JSON.stringify([
     shape.row,
