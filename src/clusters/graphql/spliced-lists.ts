@@ -23,8 +23,14 @@ import { groupRows, instanceRows, stepRows, type NestedShape, type RawEntries, t
 // the JSON again. Where a list's selection is plain columns, Postgres now builds the JSON of the
 // response itself and it goes into the response as text (platform/server/raw-json.ts).
 
-// the scalars whose JSON Postgres writes as graphql-js serializes them (a column of their kind)
-const PLAIN_SCALARS = new Set(['ID', 'String', 'Int', 'Float', 'Boolean']);
+// the scalars whose JSON Postgres writes as graphql-js serializes them, from a column of these kinds
+const PLAIN_SCALARS: Readonly<Record<string, readonly string[]>> = {
+  ID: ['string'],
+  String: ['string'],
+  Int: ['integer'],
+  Float: ['integer', 'number'],
+  Boolean: ['boolean'],
+};
 
 const LISTS = {
   instanceGroups: { list: 'groups', type: 'InstanceGroup', rows: groupRows },
@@ -63,8 +69,10 @@ function entriesOf(schema: GraphQLSchema, field: FieldNode, of: { type: string; 
     if (!definition || definition.resolve || f.arguments?.length || f.selectionSet || !of.rows.keys.has(name)) return null;
     const type = getNamedType(definition.type);
     // an enum's values must be their names (as stored); a non-null field's column must never be null
+    const kind = of.rows.jsonKind(name);
     const plain =
-      (isScalarType(type) && PLAIN_SCALARS.has(type.name)) || (isEnumType(type) && type.getValues().every((v) => v.value === v.name));
+      (isScalarType(type) && PLAIN_SCALARS[type.name]?.includes(kind)) ||
+      (isEnumType(type) && kind === 'string' && type.getValues().every((v) => v.value === v.name));
     if (!plain || (isNonNullType(definition.type) && of.rows.nullable(name))) return null;
     entries.push({ key: responseKey(f), column: name, ...(isEnumType(type) ? { allowed: type.getValues().map((v) => v.name) } : {}) });
   }

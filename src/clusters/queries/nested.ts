@@ -104,6 +104,13 @@ function jsonRows(table: PgTable, alias: string, always: readonly string[]) {
     },
     /** whether a key's column may hold null */
     nullable: (key: string): boolean => !byKey.get(key)!.notNull,
+    /** what Postgres writes a key's column as in JSON: a string, an integer, a number, a boolean or anything else */
+    jsonKind(key: string): 'string' | 'integer' | 'number' | 'boolean' | 'other' {
+      const { dataType, columnType } = byKey.get(key)!;
+      if (dataType === 'string' || dataType === 'boolean') return dataType;
+      if (dataType === 'number') return columnType === 'PgInteger' || columnType === 'PgSmallInt' ? 'integer' : 'number';
+      return 'other';
+    },
     /** the JSON object of a row of `alias` with `entries`' keys (response keys: GraphQL names) and `typename` for a null column */
     object(entries: RawEntries, typename: string): string {
       const values = entries.map(({ key, column, allowed }) => {
