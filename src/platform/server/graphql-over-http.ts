@@ -101,7 +101,7 @@ interface Plan {
   operation: OperationDefinitionNode | null;
   /** graphql-jit's plan of a query (null: graphql-js runs it, where graphql-jit can't compile one) */
   compiled?: CompiledQuery | null;
-  /** a module's rewrite of the query (null: none) and graphql-jit's plan of it (null: it can't compile it) */
+  /** a module's rewrite of the query and graphql-jit's plan of it (null: none, or one graphql-jit can't compile) */
   rewrite?: { by: DocumentRewrite; compiled: CompiledQuery } | null;
 }
 
