@@ -50,10 +50,7 @@ export function createSharedClusterReads(sql: Sql) {
     }, turn),
     /** one statement per listing shape (filter, size and nested lists) for all the cursors asked meanwhile */
     clusterPage: new DataLoader<clustersQ.ClusterPageQuery, ClusterTree[]>(async (queries) => {
-      const byShape = groupBy([...queries.keys()], (i) => {
-        const { after: _, ...shape } = queries[i]!;
-        return JSON.stringify(shape);
-      });
+      const byShape = groupBy([...queries.keys()], (i) => clustersQ.listingKey(queries[i]!));
       const pages: ClusterTree[][] = [];
       await Promise.all(
         [...byShape.values()].map(async (members) => {

@@ -15,6 +15,7 @@ import { ClusterService } from './clusters.js';
 import { EventService } from './events.js';
 import { ClusterResolver } from './graphql/cluster-resolver.js';
 import { HostInstancesResolver, InstanceResolver } from './graphql/instance-resolver.js';
+import { rewriteClusterLists } from './graphql/spliced-lists.js';
 import { StepResolver } from './graphql/step-resolver.js';
 import { SubscriptionResolver } from './graphql/subscription-resolver.js';
 import { applicationsWith, type ApplicationInfo } from './instance-types.js';
@@ -189,6 +190,7 @@ export class ClustersModule implements Module {
       new CatalogResolver(this.applications),
     ];
     this.http = {
+      queryRewriter: rewriteClusterLists,
       sockets: [
         { path: '/agent', maxPayloadBytes: 16 * 1024 * 1024, accept: (ws, remoteAddress) => this.gateway.accept(ws, remoteAddress) },
       ],

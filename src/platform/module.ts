@@ -7,8 +7,9 @@ import type http from 'node:http';
 import type { RequestHandler } from 'express';
 import type { WebSocket } from 'ws';
 import type { ChannelOwner } from './notifications/listener.js';
+import type { DocumentRewriter } from './server/raw-json.js';
 
-/** What a module serves on the main HTTP port besides GraphQL. */
+/** What a module serves on the main HTTP port besides its resolvers. */
 export interface HttpSurface {
   /** plain handlers in front of Express, for every request `owns` accepts (no body parsing on the way) */
   readonly handlers?: ReadonlyArray<{
@@ -22,6 +23,8 @@ export interface HttpSurface {
   readonly fallback?: (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
   /** Express handlers under a path, mounted before any body parser (they stream their bodies) */
   readonly routes?: ReadonlyArray<{ path: string; handler: RequestHandler }>;
+  /** a rewrite of GraphQL query documents over HTTP that answers parts of them as JSON text (server/raw-json.ts) */
+  readonly queryRewriter?: DocumentRewriter;
   /** WebSocket endpoints */
   readonly sockets?: ReadonlyArray<{ path: string; maxPayloadBytes: number; accept(ws: WebSocket, remoteAddress: string): void }>;
 }

@@ -17,6 +17,7 @@ import type { ClusterService } from '../clusters.js';
 import { stepPageKey, type ClusterLoaders } from '../loaders.js';
 import { nestedStepPage } from '../queries/nested.js';
 import { nestedSelection, stepPageRead } from './look-ahead.js';
+import { RawListsRead, withRawLists } from './spliced-lists.js';
 
 @Resolver(() => Cluster)
 export class ClusterResolver {
@@ -49,7 +50,14 @@ export class ClusterResolver {
     const loaders = this.loaders(ctx);
     // the page (the columns shown) and the nested lists selected under its nodes: one statement (shared with other requests')
     const nested = nestedSelection(info, ['edges', 'node']);
-    const page = await this.service.list(first, after, filter, nested);
+    // the lists a rewritten document leaves to the page's JSON text (spliced-lists.ts)
+    const raw = ctx.rewrite instanceof RawListsRead ? ctx.rewrite.listsOf(info.path.key) : undefined;
+    const page = await this.service.list(first, after, filter, raw ? withRawLists(nested, raw) : nested);
+    if (raw)
+      (ctx.rewrite as RawListsRead).pages.set(
+        String(info.path.key),
+        page.nodes.map((tree) => tree.raw),
+      );
     // rows with fewer columns answer this selection only: never another field's load
     if (nested.row === 'all') for (const { row } of page.nodes) loaders.cluster.prime(row.id, row);
     return connection(page, (tree) => toCluster(tree.row, tree.nested), Boolean(after));

@@ -44,6 +44,8 @@ interface Selected {
   groups: Columns | null;
   instances: Columns | null;
   steps: { field: FieldNode; columns: Columns } | null;
+  /** the shape, when it has no page of steps */
+  shape?: NestedShape;
 }
 
 // by the root field's node: documents come parsed once per text (DocumentCache), so this is worked
@@ -62,7 +64,10 @@ export function nestedSelection(info: GraphQLResolveInfo, path: string[] = []): 
   const root = info.fieldNodes[0]!;
   let selected = selectedByField.get(root);
   if (!selected) selectedByField.set(root, (selected = selectedAt(info, path)));
-  const page = selected.steps && stepPageOf(info, selected.steps.field);
+  // no page of steps: the same shape for every request of the document (what keys its statement is worked out once)
+  if (!selected.steps)
+    return (selected.shape ??= { row: selected.row, groups: selected.groups, instances: selected.instances, steps: null });
+  const page = stepPageOf(info, selected.steps.field);
   return {
     row: selected.row,
     groups: selected.groups,

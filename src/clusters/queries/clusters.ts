@@ -1,6 +1,17 @@
+import type postgres from 'postgres';
 import type { Db } from '../../platform/db/client.js';
 import type { BootstrapAction, ClusterRow, ClusterState, InstanceGroupRow } from '../tables.js';
-import { clusterRows, nestedColumns, withNested, type ClusterTree, type NestedColumns, type NestedShape } from './nested.js';
+import {
+  clusterRows,
+  nestedColumns,
+  shapeKey,
+  statement,
+  statementCache,
+  withNested,
+  type ClusterTree,
+  type NestedColumns,
+  type NestedShape,
+} from './nested.js';
 
 export interface NewCluster {
   id: string;
@@ -41,10 +52,20 @@ export async function clustersByIds(db: Db, ids: readonly string[]): Promise<Clu
   return db<ClusterRow[]>`select * from clusters where id = any(${db.array(ids as string[])})`;
 }
 
+// one text per shape: what clusterTreesByIds sends is that text and its values
+const treesByIds = statementCache<{ ids: readonly string[]; shape: NestedShape; db: Db }>(({ shape }) =>
+  statement(
+    (param) =>
+      `select ${clusterRows.sql(shape.row)} as row ${nestedColumns(shape, param, ({ shape }) => shape)}
+    from clusters c where c.id = any(${param(({ db, ids }) => db.array(ids as string[]))})`,
+  ),
+);
+
 /** Clusters by id with the nested lists of `shape`, in one statement. */
 export async function clusterTreesByIds(db: Db, ids: readonly string[], shape: NestedShape): Promise<ClusterTree[]> {
-  const rows = await db<NestedColumns[]>`
-    select ${db.unsafe(clusterRows.sql(shape.row))} as row ${nestedColumns(db, shape)} from clusters c where c.id = any(${db.array(ids as string[])})`;
+  const input = { ids, shape, db };
+  const { text, values } = treesByIds(shapeKey(shape), input);
+  const rows = await db.unsafe<NestedColumns[]>(text, values(input) as postgres.ParameterOrJSON<never>[], { prepare: true });
   return rows.map((read) => withNested(read, shape));
 }
 
@@ -94,6 +115,13 @@ export interface ClusterPageQuery {
  * statement: a lateral index scan per cursor, as listClusters would make it, each cluster with its nested lists. Row i of the result
  * is pages[i].
  */
+/** What the pages read by one statement share: everything of a query but its cursor. */
+export function listingKey(q: ClusterPageQuery): string {
+  const { nested } = q;
+  const values = [nested.steps && [nested.steps.limit, nested.steps.beforePosition], nested.raw?.pages ?? null];
+  return JSON.stringify([shapeKey(nested), values, q.limit, q.states, q.ids, q.nameContains]);
+}
+
 export async function listClusterPages(
   db: Db,
   q: Omit<ClusterPageQuery, 'after'>,
@@ -102,24 +130,42 @@ export async function listClusterPages(
   // no cursor: after (+infinity, ''), before every row
   const ats = afters.map((a) => (a ? a.at.toISOString() : 'infinity'));
   const ids = afters.map((a) => a?.id ?? '');
-  // the last row of a full page only tells whether a next page exists: its nested lists are not read
-  const rows = await db<(NestedColumns & { pageIndex: number })[]>`
-    select p.n - 1 as page_index, ${db.unsafe(clusterRows.sql(q.nested.row))} as row ${nestedColumns(db, q.nested, db`c.rank < ${q.limit}`)}
-    from unnest(${db.array(ats)}::timestamptz[], ${db.array(ids)}::text[]) with ordinality as p(at, id, n)
+  const input = { q, ats, ids, db };
+  const { text, values } = pages(JSON.stringify([shapeKey(q.nested), q.states !== null, q.ids !== null, q.nameContains !== null]), input);
+  const rows = await db.unsafe<(NestedColumns & { pageIndex: number })[]>(text, values(input) as postgres.ParameterOrJSON<never>[], {
+    prepare: true,
+  });
+  const read: ClusterTree[][] = afters.map(() => []);
+  for (const row of rows) read[row.pageIndex]!.push(withNested(row, q.nested));
+  return read;
+}
+
+interface PagesInput {
+  q: Omit<ClusterPageQuery, 'after'>;
+  ats: string[];
+  ids: string[];
+  db: Db;
+}
+
+// one text per listing shape (the nested lists, which filters are given): listClusterPages sends it with its values.
+// The last row of a full page only tells whether a next page exists: its nested lists are not read.
+const pages = statementCache<PagesInput>(({ q }) =>
+  statement((param) => {
+    const limit = param(({ q }) => q.limit);
+    return `select p.n - 1 as page_index, ${clusterRows.sql(q.nested.row)} as row ${nestedColumns<PagesInput>(q.nested, param, ({ q }) => q.nested, `c.rank < ${limit}`)}
+    from unnest(${param(({ db, ats }) => db.array(ats))}::timestamptz[], ${param(({ db, ids }) => db.array(ids))}::text[]) with ordinality as p(at, id, n)
     cross join lateral (
       select *, row_number() over (order by created_at desc, id desc) as rank from clusters
       where (created_at, id) < (p.at, p.id)
-        ${q.states ? db`and state = any(${db.array(q.states)})` : db``}
-        ${q.ids ? db`and id = any(${db.array(q.ids)})` : db``}
-        ${q.nameContains ? db`and strpos(lower(name), lower(${q.nameContains})) > 0` : db``}
+        ${q.states ? `and state = any(${param(({ db, q }) => db.array(q.states!))})` : ''}
+        ${q.ids ? `and id = any(${param(({ db, q }) => db.array(q.ids!))})` : ''}
+        ${q.nameContains ? `and strpos(lower(name), lower(${param(({ q }) => q.nameContains)})) > 0` : ''}
       order by created_at desc, id desc
-      limit ${q.limit}
+      limit ${limit}
     ) c
     order by p.n, c.created_at desc, c.id desc`;
-  const pages: ClusterTree[][] = afters.map(() => []);
-  for (const read of rows) pages[read.pageIndex]!.push(withNested(read, q.nested));
-  return pages;
-}
+  }),
+);
 
 export async function clustersInStates(db: Db, states: ClusterState[]): Promise<ClusterRow[]> {
   return db<ClusterRow[]>`select * from clusters where state = any(${db.array(states)}) order by created_at`;

@@ -1,7 +1,6 @@
 import { getTableColumns } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
-import type { Db } from '../../platform/db/client.js';
 import {
   clusters,
   instanceGroups,
@@ -36,7 +35,30 @@ export interface NestedShape {
   groups: Columns | null;
   instances: Columns | null;
   steps: (StepPage & { columns: Columns }) | null;
+  /**
+   * lists read as the JSON text of a response (RawList), in this order, and the page of each page
+   * of steps among them (null for the others): the lists are the same object for every request of a
+   * document, which keeps the key of their statement cheap
+   */
+  raw?: { lists: readonly RawList[]; pages: readonly (StepPage | null)[] };
 }
+
+/**
+ * A nested list of a cluster read as the JSON text its part of a response is: an array of objects
+ * with these keys (response keys) in this order, each a column's value (`column`) or the type's name.
+ */
+export type RawList =
+  | { list: 'groups' | 'instances'; entries: RawEntries }
+  | {
+      /** a page of steps as a connection of `edges` (only): its keys, each edge's (`cursor`, `node`) and each node's */
+      list: 'steps';
+      connection: readonly { key: string; is: 'edges' | '__typename' }[];
+      edge: readonly { key: string; is: 'cursor' | 'node' | '__typename' }[];
+      entries: RawEntries;
+    };
+
+/** `allowed`: the values of an enum's column (its names); `column` null: the type's name */
+export type RawEntries = readonly { key: string; column: string | null; allowed?: readonly string[] }[];
 
 /**
  * The nested lists read with a cluster. Their rows hold the columns of the shape they were read
@@ -55,6 +77,8 @@ export const WHOLE_ROWS: NestedShape = { row: 'all', groups: null, instances: nu
 export interface ClusterTree {
   row: ClusterRow;
   nested: NestedRows;
+  /** the JSON text of the shape's raw lists, in their order */
+  raw?: string[];
 }
 
 /** The page of steps read with a cluster, when it is the page asked for. */
@@ -78,6 +102,28 @@ function jsonRows(table: PgTable, alias: string, always: readonly string[]) {
       const keys = columns === 'all' ? [...byKey.keys()] : [...new Set([...always, ...columns])].filter((k) => byKey.has(k));
       return `json_build_object(${keys.map((k) => `'${k}', ${alias}.${byKey.get(k)!.name}`).join(', ')})`;
     },
+    /** whether a key's column may hold null */
+    nullable: (key: string): boolean => !byKey.get(key)!.notNull,
+    /** what Postgres writes a key's column as in JSON: a string, an integer, a number, a boolean or anything else */
+    jsonKind(key: string): 'string' | 'integer' | 'number' | 'boolean' | 'other' {
+      const { dataType, columnType } = byKey.get(key)!;
+      if (dataType === 'string' || dataType === 'boolean') return dataType;
+      if (dataType === 'number') return columnType === 'PgInteger' || columnType === 'PgSmallInt' ? 'integer' : 'number';
+      return 'other';
+    },
+    /** the JSON object of a row of `alias` with `entries`' keys (response keys: GraphQL names) and `typename` for a null column */
+    object(entries: RawEntries, typename: string): string {
+      const values = entries.map(({ key, column, allowed }) => {
+        if (column === null) return `'${key}', '${typename}'`;
+        const value = `${alias}.${byKey.get(column)!.name}`;
+        if (!allowed) return `'${key}', ${value}`;
+        // a value outside its enum fails the statement (a subquery of two rows: an internal error, as the
+        // executor's for such a field), where the JSON would show it
+        const known = `${value} is null or ${value} in (${allowed.map((v) => `'${v}'`).join(', ')})`;
+        return `'${key}', case when ${known} then ${value} else (select ${value} from (values (1), (2)) outside(n)) end`;
+      });
+      return `json_build_object(${values.join(', ')})`;
+    },
     /** turns parsed JSON rows into the rows postgres.js would have given, in place */
     revive<T>(rows: unknown[]): T[] {
       for (const row of rows as Record<string, unknown>[])
@@ -97,33 +143,128 @@ export const stepRows = jsonRows(steps, 's', ['id', 'clusterId', 'position']);
 const ROLE_ORDER = (alias: string) => `case ${alias}.role when 'MASTER' then 0 when 'CORE' then 1 else 2 end`;
 
 /**
+ * A statement's text with numbered parameters ($1, $2, …) and how to take their values from the
+ * input of one call: the text is built once per key (prepared once by postgres.js, by its text) and
+ * each call only gathers its values. Fragments (sql`…`) put together per call cost more than the
+ * statement itself in the server's profile (each one is a Promise subclass).
+ */
+export interface Statement<I> {
+  text: string;
+  values(input: I): unknown[];
+}
+
+/** `build` writes the text, calling `param` for each parameter with how to read its value from an input. */
+export function statement<I>(build: (param: (read: (input: I) => unknown) => string) => string): Statement<I> {
+  const reads: ((input: I) => unknown)[] = [];
+  const text = build((read) => {
+    reads.push(read);
+    return `$${reads.length}`;
+  });
+  return { text, values: (input) => reads.map((read) => read(input)) };
+}
+
+// documents decide the keys: a bound keeps a stream of distinct selections from growing the cache
+const MAX_STATEMENTS = 500;
+
+/** The statements already built, by key; `build` makes the one of a key not built yet. */
+export function statementCache<I>(build: (input: I) => Statement<I>) {
+  const built = new Map<string, Statement<I>>();
+  return (key: string, input: I): Statement<I> => {
+    let found = built.get(key);
+    if (!found) {
+      if (built.size >= MAX_STATEMENTS) built.clear();
+      built.set(key, (found = build(input)));
+    }
+    return found;
+  };
+}
+
+/**
+ * What of a shape the text of its statement depends on (the step page's limit and position are
+ * parameters; whether there is a position is not).
+ */
+export function shapeKey(shape: NestedShape): string {
+  let key = shapeKeys.get(shape);
+  if (key === undefined) shapeKeys.set(shape, (key = shapeKeyOf(shape)));
+  return key;
+}
+
+// shapes are never changed once made, and most requests of a document share theirs (look-ahead.ts)
+const shapeKeys = new WeakMap<NestedShape, string>();
+
+function shapeKeyOf(shape: NestedShape): string {
+  const { steps } = shape;
+  return JSON.stringify([
+    shape.row,
+    shape.groups,
+    shape.instances,
+    steps && [steps.columns, steps.beforePosition !== null],
+    // a raw page of steps likewise
+    shape.raw ? [rawListsKey(shape.raw.lists), shape.raw.pages.map((p) => p && p.beforePosition !== null)] : null,
+  ]);
+}
+
+const rawListsKeys = new WeakMap<readonly RawList[], string>();
+function rawListsKey(lists: readonly RawList[]): string {
+  let key = rawListsKeys.get(lists);
+  if (key === undefined) rawListsKeys.set(lists, (key = JSON.stringify(lists)));
+  return key;
+}
+
+/**
  * The select-list items reading a shape's nested lists of the cluster aliased `c`, each a JSON
  * array (nested_groups, nested_instances, nested_steps); nothing when the shape selects none. The
- * page of steps takes its limit and position as parameters: one prepared statement per shape.
+ * page of steps takes its limit and position as parameters (`stepPage` reads them from the input).
  * `when`: a condition on `c` under which the lists are read (null for the other rows), e.g. not for
  * the row read only to know whether a next page exists.
  */
-export function nestedColumns(db: Db, shape: NestedShape, when?: postgres.Fragment) {
+export function nestedColumns<I>(
+  shape: NestedShape,
+  param: (read: (input: I) => unknown) => string,
+  shapeOf: (input: I) => NestedShape,
+  when?: string,
+): string {
+  const stepPage = (input: I) => shapeOf(input).steps!;
   const { groups, instances: nodes, steps: page } = shape;
-  const only = (list: postgres.Fragment) => (when ? db`case when ${when} then ${list} end` : list);
-  return db`${
-    groups
-      ? db`, ${only(db`coalesce((select json_agg(${db.unsafe(groupRows.sql(groups))} order by ${db.unsafe(ROLE_ORDER('g'))}, g.created_at)
-          from instance_groups g where g.cluster_id = c.id), '[]')`)} as nested_groups`
-      : db``
-  }${
-    nodes
-      ? db`, ${only(db`coalesce((select json_agg(${db.unsafe(instanceRows.sql(nodes))} order by ${db.unsafe(ROLE_ORDER('i'))}, i.created_at, i.id)
-          from instances i where i.cluster_id = c.id), '[]')`)} as nested_instances`
-      : db``
-  }${
-    page
-      ? db`, ${only(db`coalesce((select json_agg(p.row order by p.position desc) from (
-          select ${db.unsafe(stepRows.sql(page.columns))} as row, s.position from steps s where s.cluster_id = c.id
-            ${page.beforePosition !== null ? db`and s.position < ${page.beforePosition}` : db``}
-          order by s.position desc limit ${page.limit}) p), '[]')`)} as nested_steps`
-      : db``
-  }`;
+  const only = (list: string) => (when ? `case when ${when} then ${list} end` : list);
+  let text = '';
+  if (groups)
+    text += `, ${only(`coalesce((select json_agg(${groupRows.sql(groups)} order by ${ROLE_ORDER('g')}, g.created_at)
+          from instance_groups g where g.cluster_id = c.id), '[]')`)} as nested_groups`;
+  if (nodes)
+    text += `, ${only(`coalesce((select json_agg(${instanceRows.sql(nodes)} order by ${ROLE_ORDER('i')}, i.created_at, i.id)
+          from instances i where i.cluster_id = c.id), '[]')`)} as nested_instances`;
+  shape.raw?.lists.forEach((raw, j) => {
+    if (raw.list === 'steps') {
+      const pageOf = (input: I) => shapeOf(input).raw!.pages[j]!;
+      const before =
+        shape.raw!.pages[j]!.beforePosition !== null ? `and s.position < ${param((input) => pageOf(input).beforePosition)}` : '';
+      const edge = raw.edge.map(
+        ({ key, is }) => `'${key}', ${is === 'cursor' ? 'p.position::text' : is === 'node' ? 'p.node' : `'StepEdge'`}`,
+      );
+      const connection = raw.connection.map(
+        ({ key, is }) =>
+          `'${key}', ${is === 'edges' ? `coalesce(json_agg(json_build_object(${edge.join(', ')}) order by p.position desc), '[]')` : `'StepConnection'`}`,
+      );
+      // the page shown: `limit` is one more (whether a next page exists), which only pageInfo shows
+      text += `, (${only(`(select json_build_object(${connection.join(', ')}) from (
+          select s.position, ${stepRows.object(raw.entries, 'Step')} as node from steps s where s.cluster_id = c.id ${before}
+          order by s.position desc limit ${param((input) => pageOf(input).limit - 1)}) p)`)})::text as raw_list_${j}`;
+      return;
+    }
+    const [rows, table, alias, typename] =
+      raw.list === 'groups' ? [groupRows, 'instance_groups', 'g', 'InstanceGroup'] : [instanceRows, 'instances', 'i', 'Instance'];
+    const order = raw.list === 'groups' ? `${ROLE_ORDER('g')}, g.created_at` : `${ROLE_ORDER('i')}, i.created_at, i.id`;
+    text += `, (${only(`coalesce((select json_agg(${rows.object(raw.entries, typename)} order by ${order})
+          from ${table} ${alias} where ${alias}.cluster_id = c.id), '[]')`)})::text as raw_list_${j}`;
+  });
+  if (page) {
+    const before = page.beforePosition !== null ? `and s.position < ${param((input) => stepPage(input).beforePosition)}` : '';
+    text += `, ${only(`coalesce((select json_agg(p.row order by p.position desc) from (
+          select ${stepRows.sql(page.columns)} as row, s.position from steps s where s.cluster_id = c.id ${before}
+          order by s.position desc limit ${param((input) => stepPage(input).limit)}) p), '[]')`)} as nested_steps`;
+  }
+  return text;
 }
 
 /** A cluster read with the nested columns of a shape: the row as JSON (`clusterRows`) beside its lists. */
@@ -144,5 +285,7 @@ export function withNested(read: NestedColumns, shape: NestedShape): ClusterTree
     const { limit, beforePosition } = shape.steps;
     nested.steps = { page: { limit, beforePosition }, rows: stepRows.revive(nestedSteps) };
   }
-  return { row: clusterRows.revive<ClusterRow>([read.row])[0]!, nested };
+  const tree: ClusterTree = { row: clusterRows.revive<ClusterRow>([read.row])[0]!, nested };
+  if (shape.raw) tree.raw = shape.raw.lists.map((_, j) => (read as unknown as Record<string, string>)[`rawList${j}`]!);
+  return tree;
 }

@@ -32,6 +32,8 @@ export interface Context {
   /** what per-request state (DataLoaders) belongs to: a subscription renews it for each event, so
    *  that nested fields of an update never read an earlier event's cache */
   scope: object;
+  /** set when the server runs a rewritten document (server/raw-json.ts): what its resolvers read into */
+  rewrite?: object;
 }
 
 export function createContext(

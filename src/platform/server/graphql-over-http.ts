@@ -22,6 +22,7 @@ import type { Context } from '../graphql/context.js';
 import { checkVariables } from './document-limits.js';
 import { formatError, httpStatusOf } from './errors.js';
 import type { QueryCoalescer } from './query-coalescing.js';
+import type { DocumentRewrite, DocumentRewriter } from './raw-json.js';
 import { documentIdOf, type DocumentCache } from './subscription-execution.js';
 
 // Node's default requestTimeout: a client that takes longer to send a request is dropped
@@ -100,6 +101,8 @@ interface Plan {
   operation: OperationDefinitionNode | null;
   /** graphql-jit's plan of a query (null: graphql-js runs it, where graphql-jit can't compile one) */
   compiled?: CompiledQuery | null;
+  /** a module's rewrite of the query and graphql-jit's plan of it (null: none, or one graphql-jit can't compile) */
+  rewrite?: { by: DocumentRewrite; compiled: CompiledQuery } | null;
 }
 
 export interface GraphqlOverHttpOptions {
@@ -111,6 +114,8 @@ export interface GraphqlOverHttpOptions {
   bodyLimitBytes: number;
   authenticate: Authenticate;
   context(requestId: string, principal: Principal): Context;
+  /** the modules' rewrites of query documents (the first that has one for a document applies) */
+  rewriters: readonly DocumentRewriter[];
   log: Logger;
 }
 
@@ -385,9 +390,41 @@ export class GraphqlOverHttp {
       variables ?? null,
       principal ? [...principal.actions].sort() : null,
     ]);
-    return this.o.coalescer.run(key, () =>
-      compiled ? (Promise.resolve(compiled.query(undefined, context, variables ?? {})) as Promise<ExecutionResult>) : viaGraphqlJs(),
-    );
+    const rewrite = this.rewriteOf(document, plan);
+    return this.o.coalescer.run(key, () => {
+      const state = rewrite?.by.state(variables ?? {});
+      if (state) return this.runRewritten(rewrite!.by, rewrite!.compiled, state, variables, context);
+      return compiled ? (Promise.resolve(compiled.query(undefined, context, variables ?? {})) as Promise<ExecutionResult>) : viaGraphqlJs();
+    });
+  }
+
+  /** A module's rewrite of a query, when one has it and graphql-jit compiles it (else null: the document runs as sent). */
+  private rewriteOf(document: DocumentNode, plan: Plan): Plan['rewrite'] {
+    if (plan.rewrite === undefined) {
+      let found: Plan['rewrite'] = null;
+      for (const rewriter of this.o.rewriters) {
+        const by = rewriter(this.o.schema, document, plan.operation!);
+        if (!by) continue;
+        const compiled = compileQuery(this.o.schema, by.document, plan.operation!.name?.value);
+        if (isCompiledQuery(compiled)) found = { by, compiled };
+        break;
+      }
+      plan.rewrite = found;
+    }
+    return plan.rewrite;
+  }
+
+  private async runRewritten(
+    rewrite: DocumentRewrite,
+    compiled: CompiledQuery,
+    state: object,
+    variables: Record<string, unknown> | undefined,
+    context: Context,
+  ): Promise<ExecutionResult> {
+    context.rewrite = state;
+    const result = (await compiled.query(undefined, context, variables ?? {})) as ExecutionResult;
+    if (result.data) rewrite.finish(result.data as Record<string, unknown>, context);
+    return result;
   }
 
   /** `beforeExecution`: the result has no data, its errors are about the variables. */

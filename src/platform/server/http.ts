@@ -80,6 +80,7 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
     bodyLimitBytes: options.bodyLimitBytes,
     authenticate,
     context: (requestId, principal) => createContext(log, requestId, principal, rateLimits, resolvers),
+    rewriters: surfaces.flatMap((s) => (s.queryRewriter ? [s.queryRewriter] : [])),
     log,
   });
 

@@ -1,4 +1,5 @@
 import type { ExecutionResult, FormattedExecutionResult } from 'graphql';
+import { stringifyResponse } from './raw-json.js';
 
 interface KeyState {
   running: Promise<unknown> | null;
@@ -45,9 +46,9 @@ export class QueryCoalescer {
   /** A response body as JSON bytes, encoded once per shared `data` when there is nothing else in it. */
   serialize = (value: FormattedExecutionResult): Buffer => {
     const { data } = value;
-    if (value.errors || value.extensions || !data || typeof data !== 'object') return Buffer.from(`${JSON.stringify(value)}\n`);
+    if (value.errors || value.extensions || !data || typeof data !== 'object') return Buffer.from(`${stringifyResponse(value)}\n`);
     let bytes = this.serialized.get(data);
-    if (bytes === undefined) this.serialized.set(data, (bytes = Buffer.from(`${JSON.stringify({ data })}\n`)));
+    if (bytes === undefined) this.serialized.set(data, (bytes = Buffer.from(`${stringifyResponse({ data })}\n`)));
     return bytes;
   };
 }
