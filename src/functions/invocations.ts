@@ -273,9 +273,14 @@ const JOURNAL = 'invocations';
 const DURABLE_EVERY_MS = 1_000;
 /**
  * how long a record waits for others to go with it in one insert: a statement costs the server,
- * the driver and Postgres far more than a row, and nobody waits for it (a read cuts it short)
+ * the driver and Postgres far more than a row, and nobody waits for it (a read cuts it short).
+ * At concurrency 1 (an invocation every ~0.7 ms) a 5 ms window meant an insert per 6 records,
+ * whose work on the server's thread lands in the path of the next request: 50 ms took about
+ * 0.17 ms of that thread's CPU per invocation and 0.2 ms of an HTTP route's p50 (docs/bench.md,
+ * figure 18c). Under load the window hardly matters: records gather while an insert runs. The
+ * price: another server sharing the database reads a record up to this much later.
  */
-const BATCH_WINDOW_MS = 20;
+const BATCH_WINDOW_MS = 50;
 
 /**
  * Invocation records that end a call (a sync invocation's, a throttle's, a dry run's): each is in

@@ -50,10 +50,18 @@ def _not_serializable(o):
     raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
 
 
+def _encoder(default):
+    return _json.make_encoder({}, default, _json.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+
+
+# a handler's result is encoded with the default settings: one encoder for all of them
+_encode = _encoder(_not_serializable)
+
+
 def json_dumps(value, default=_not_serializable):
     if isinstance(value, str):
         return _json.encode_basestring_ascii(value)
-    encode = _json.make_encoder({}, default, _json.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+    encode = _encode if default is _not_serializable else _encoder(default)
     return "".join(encode(value, 0))
 
 
@@ -235,14 +243,16 @@ class LoggingSetup:
 
 
 class LambdaContext:
+    # the instance's own settings, read from the environment once (each read decodes it again)
+    function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+    memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
+    log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
+
     def __init__(self, request_id, deadline_ms, arn, client_context):
         self.aws_request_id = request_id
         self.invoked_function_arn = arn
-        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
-        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
         self.client_context = json_loads(client_context) if client_context else None
         self.identity = None
         self._deadline_ms = deadline_ms
