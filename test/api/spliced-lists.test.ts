@@ -128,8 +128,12 @@ describe('a page with nested lists of plain columns', () => {
       const sent = await answer(document.replaceAll('@X', '@skip(if: false)'), variables);
       expect(rewritten.spliced).toBe(0);
       expect(rewritten.status).toBe(sent.status);
-      expect(rewritten.body.errors?.[0]?.message).toBeTruthy();
-      expect(rewritten.body.errors[0].message).toBe(sent.body.errors[0].message);
+      // a client's mistake: a code of its own (not INTERNAL), the same code, message and path as the document as sent
+      const [error] = rewritten.body.errors;
+      expect(error.extensions.code).toMatch(/^(?!INTERNAL$)[A-Z_]+$/);
+      expect(error.extensions.code).toBe(sent.body.errors[0].extensions.code);
+      expect(error.message).toBe(sent.body.errors[0].message);
+      expect(error.path).toEqual(sent.body.errors[0].path);
       expect(rewritten.body.data).toEqual(sent.body.data);
     }
   });
