@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Logger, makeWorkerUtils, run as runGraphileWorker } from 'graphile-worker';
+import { freePort } from '../src/platform/db/embedded-postgres.js';
 import { nsToMs } from './clock.mjs';
 import { type Api, deployFunction, type LoadResult, ms, realtimeClock, summarize, waitUntil } from './lib.js';
 
@@ -378,27 +379,37 @@ async function invoke(ctx: PeersContext): Promise<void> {
   const handlerDir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-rie-'));
   const HANDLER = 'def handler(event, context):\n    return {"ok": True}\n';
   await fs.writeFile(path.join(handlerDir, 'app.py'), HANDLER);
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  // a port the kernel just handed out (a random one collided with the load's ephemeral ports once)
+  const port = await freePort();
   const child = spawn(
     peer.rie,
     ['--log-level', 'error', '--runtime-interface-emulator-address', `127.0.0.1:${port}`, 'python3', '-m', 'awslambdaric', 'app.handler'],
     {
       env: { ...process.env, PYTHONPATH: `${peer.ric}:${handlerDir}` },
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
+  let stderr = '';
+  child.stderr!.on('data', (c) => (stderr = (stderr + c).slice(-4_000)));
+  let exited: string | null = null;
+  child.once('exit', (code, signal) => (exited = `exited (${signal ?? code})`));
   const rieUrl = `http://127.0.0.1:${port}/2015-03-31/functions/function/invocations`;
   try {
     await waitUntil(
-      () =>
-        fetch(rieUrl, { method: 'POST', body: '{}' }).then(
+      () => {
+        if (exited) throw new Error(`the emulator ${exited}: ${stderr.trim() || 'no output'}`);
+        // each try bounded: a first invoke that hangs during the runtime's init is tried again
+        return fetch(rieUrl, { method: 'POST', body: '{}', signal: AbortSignal.timeout(5_000) }).then(
           (r) => r.ok || null,
           () => null,
-        ),
+        );
+      },
       'the emulator to answer',
       30_000,
       100,
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message} (the emulator's stderr: ${stderr.trim() || 'empty'})`);
+    });
     await deployFunction(api, 'peer-noop', 'PYTHON311', 'app.handler', [{ path: 'app.py', content: HANDLER }]);
     await api.data(
       `mutation { createTrigger(input: { name: "peer-noop-http", functionName: "peer-noop", http: { method: POST, path: "/peer-noop" } }) { trigger { id } } }`,
