@@ -121,6 +121,11 @@ export async function startApp(config: Config, log: Logger, hooks: AppHooks = {}
         explorer: config.explorer,
         console: config.console,
         bodyLimitBytes: config.graphqlBodyLimitBytes,
+        sockets: {
+          connectionsPerKey: config.wsConnectionsPerKey,
+          operationsPerConnection: config.wsOperationsPerConnection,
+          operationsPerKey: config.wsOperationsPerKey,
+        },
         fieldRates: { sqlPreview: { burst: config.sqlPreviewBurst, perMinute: config.sqlPreviewPerMinute } },
       },
     );

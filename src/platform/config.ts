@@ -35,6 +35,12 @@ export interface Config {
   console: boolean;
   /** largest GraphQL request body (2 MiB: bigger function code goes through /objects and an s3Uri) */
   graphqlBodyLimitBytes: number;
+  /** WebSocket connections one API key may hold open on one server (WS_CONNECTIONS_PER_KEY) */
+  wsConnectionsPerKey: number;
+  /** operations (subscriptions, or a query/mutation while it runs) at once on one connection (WS_OPERATIONS_PER_CONNECTION) */
+  wsOperationsPerConnection: number;
+  /** operations at once across one API key's connections to one server (WS_OPERATIONS_PER_KEY) */
+  wsOperationsPerKey: number;
 
   // ---- access ----
   adminApiKey: string | undefined;
@@ -212,6 +218,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconcileIntervalMs: int(env, 'RECONCILE_INTERVAL_MS', 1_000),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 20),
     graphqlBodyLimitBytes: int(env, 'GRAPHQL_BODY_LIMIT_BYTES', 2 * 1024 * 1024),
+    wsConnectionsPerKey: int(env, 'WS_CONNECTIONS_PER_KEY', 2_000),
+    wsOperationsPerConnection: int(env, 'WS_OPERATIONS_PER_CONNECTION', 100),
+    wsOperationsPerKey: int(env, 'WS_OPERATIONS_PER_KEY', 2_000),
     startupTimeoutSeconds: int(env, 'STARTUP_TIMEOUT_SECONDS', 600),
     agentUrl: env.AGENT_URL || undefined,
     publicUrl: env.PUBLIC_URL?.replace(/\/+$/, '') || undefined,

@@ -2,9 +2,10 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import type { Context } from 'graphql-ws';
+import { type Extra, useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import { createContext, type ResolverInstances } from '../graphql/context.js';
 import { KeyRateLimiter, type FieldRates } from '../graphql/rate-limits.js';
 import type { Authenticate, Principal } from '../authorization.js';
@@ -29,6 +30,21 @@ export interface HttpOptions {
   console: boolean;
   fieldRates: FieldRates;
   bodyLimitBytes: number;
+  /** what one API key may hold open over WebSocket on this server */
+  sockets: SocketLimits;
+}
+
+/**
+ * Bounds on what one API key holds open over WebSocket on one server. Every live subscription
+ * holds server memory and a share of the feeds' fan-out until its client leaves, so a key (a
+ * leaked one, or a buggy client that subscribes in a loop) must not be able to open them without end.
+ */
+export interface SocketLimits {
+  connectionsPerKey: number;
+  /** subscriptions, and queries/mutations while they run, at once on one connection */
+  operationsPerConnection: number;
+  /** the same, across all of one key's connections */
+  operationsPerKey: number;
 }
 
 /** What the API server serves besides the schema, from the modules and the platform. */
@@ -52,13 +68,25 @@ export interface HttpServer extends ChannelOwner {
 
 const requestIdOf = (header: unknown) => (typeof header === 'string' && /^[\w.-]{1,64}$/.test(header) ? header : crypto.randomUUID());
 
-function unauthenticated(): GraphQLError {
-  const original = new AppError('UNAUTHENTICATED', 'an API key is required: Authorization: Bearer <key>');
-  return new GraphQLError(original.message, { originalError: original });
+const clientError = (original: AppError) => new GraphQLError(original.message, { originalError: original });
+
+const unauthenticated = () => clientError(new AppError('UNAUTHENTICATED', 'an API key is required: Authorization: Bearer <key>'));
+
+/** the operations a connection holds now (graphql-ws lists an operation from its subscribe message to its end) */
+function operationsOf(connection: { subscriptions: Record<string, unknown> }): number {
+  let n = 0;
+  for (const _ in connection.subscriptions) n++;
+  return n;
 }
+
+/** RFC 6455's "Try Again Later": the server is refusing more work from this client for now */
+const TRY_AGAIN_LATER = 1013;
 
 // how long a stop waits for in-flight requests before it cuts their connections
 const STOP_GRACE_MS = 10_000;
+
+type ConnectionParams = { authorization?: string; Authorization?: string };
+type ConnectionExtra = { principal: Principal | null; connectionId: string; header?: string };
 
 export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, log: Logger, options: HttpOptions): Promise<HttpServer> {
   const { resolvers, surfaces, authenticate } = parts;
@@ -121,11 +149,11 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
     else socket.destroy();
   });
 
-  const socketsByKey = new Map<string, Set<WebSocket>>();
-  const wsServer = useServer<
-    { authorization?: string; Authorization?: string },
-    { principal: Principal | null; connectionId: string; header?: string }
-  >(
+  type Connection = Context<ConnectionParams, Extra & Partial<ConnectionExtra>>;
+  // each key's open connections on this server: revoking the key closes them; the limits count them
+  const connectionsByKey = new Map<string, Set<Connection>>();
+  const limits = options.sockets;
+  const wsServer = useServer<ConnectionParams, ConnectionExtra>(
     {
       schema,
       onConnect: async (ctx) => {
@@ -135,22 +163,36 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
         // no valid key: graphql-ws closes the socket with 4403 Forbidden (the README's WebSocket auth)
         if (!ctx.extra.principal) return false;
         ctx.extra.connectionId = crypto.randomUUID();
-        const keyId = ctx.extra.principal?.keyId;
-        if (keyId) {
-          let set = socketsByKey.get(keyId);
-          if (!set) socketsByKey.set(keyId, (set = new Set()));
-          set.add(ctx.extra.socket);
-          ctx.extra.socket.once('close', () => {
-            set!.delete(ctx.extra.socket);
-            if (set!.size === 0 && socketsByKey.get(keyId) === set) socketsByKey.delete(keyId);
-          });
+        const keyId = ctx.extra.principal.keyId;
+        let connections = connectionsByKey.get(keyId);
+        if (!connections) connectionsByKey.set(keyId, (connections = new Set()));
+        if (connections.size >= limits.connectionsPerKey) {
+          // closed before graphql-ws's own 4403 (which would say the key is wrong): the key is fine, it has too much open
+          ctx.extra.socket.close(TRY_AGAIN_LATER, `at most ${limits.connectionsPerKey} WebSocket connections per API key`);
+          return false;
         }
+        connections.add(ctx);
+        ctx.extra.socket.once('close', () => {
+          connections.delete(ctx);
+          if (connections.size === 0 && connectionsByKey.get(keyId) === connections) connectionsByKey.delete(keyId);
+        });
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
         // the key is checked again for every operation: a revoked key stops working on open sockets too
         ctx.extra.principal = await authenticate(ctx.extra.header);
         if (!ctx.extra.principal) return [unauthenticated()];
+        // this operation is already among the connection's
+        if (operationsOf(ctx) > limits.operationsPerConnection)
+          return [
+            clientError(
+              new AppError('THROTTLED', `at most ${limits.operationsPerConnection} subscriptions at once on one WebSocket connection`),
+            ),
+          ];
+        let ofKey = 0;
+        for (const connection of connectionsByKey.get(ctx.extra.principal.keyId) ?? []) ofKey += operationsOf(connection);
+        if (ofKey > limits.operationsPerKey)
+          return [clientError(new AppError('THROTTLED', `at most ${limits.operationsPerKey} subscriptions at once per API key`))];
         const parsed = documents.get(payload.query);
         if ('errors' in parsed) return [...parsed.errors];
         try {
@@ -203,8 +245,8 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
   });
 
   const revokeKey = (keyId: string) => {
-    for (const socket of socketsByKey.get(keyId) ?? []) socket.close(4403, 'API key revoked');
-    socketsByKey.delete(keyId);
+    for (const connection of connectionsByKey.get(keyId) ?? []) connection.extra.socket.close(4403, 'API key revoked');
+    connectionsByKey.delete(keyId);
   };
   return {
     name: 'api server',

@@ -1,0 +1,123 @@
+// What one API key may hold open over WebSocket: subscriptions per connection, per key across its
+// connections, and connections per key. A refusal is a client's error (THROTTLED, or close 1013) that
+// leaves every other subscription, of this key or another, running; a freed place can be used again.
+import type { Client } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Subscription } from '../support/client.js';
+import { waitUntil } from '../support/processes.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+// from the first host event on: the server's own host has joined, so each subscription receives at
+// least one event at once, which proves it was accepted
+const UPDATES = `subscription { hostUpdates(after: "0") { cursor } }`;
+const CREATE_KEY = `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key } }`;
+const PER_CONNECTION = 3;
+const PER_KEY = 5;
+const CONNECTIONS = 3;
+
+let server: TestServer;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer({
+    wsOperationsPerConnection: PER_CONNECTION,
+    wsOperationsPerKey: PER_KEY,
+    wsConnectionsPerKey: CONNECTIONS,
+  });
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.dispose()));
+  await server?.close();
+});
+
+async function newKey(name: string): Promise<string> {
+  const { createApiKey } = await server.data(CREATE_KEY, { input: { name, actions: ['hosts:ListHosts'] } });
+  return createApiKey.key;
+}
+
+function connect(key: string): Client {
+  const client = server.ws(key);
+  clients.push(client);
+  return client;
+}
+
+const updates = (client: Client) => new Subscription(client, UPDATES, {}, (d) => d.hostUpdates);
+
+/** a subscription that the server accepted: it has received the replayed host events */
+async function accepted(client: Client): Promise<Subscription> {
+  const sub = updates(client);
+  await sub.waitFor((v) => v.length > 0, 'the replayed host events');
+  return sub;
+}
+
+/** the GraphQL errors a refused subscription got, as the client received them */
+async function refusal(client: Client): Promise<Array<{ message: string; extensions?: { code?: string } }>> {
+  const sub = updates(client);
+  const errors = (await sub.waitForError()) as unknown[];
+  expect(sub.values).toEqual([]);
+  return errors.flat() as Array<{ message: string; extensions?: { code?: string } }>;
+}
+
+const stillLive = (subs: Subscription[]) => {
+  for (const sub of subs) {
+    expect(sub.errors).toEqual([]);
+    expect(sub.completed).toBe(false);
+  }
+};
+
+describe('WebSocket limits per API key', () => {
+  it(`a connection holds at most ${PER_CONNECTION} subscriptions; the one over is THROTTLED, and a place freed is taken again`, async () => {
+    const client = connect(await newKey('per-connection'));
+    const open = [await accepted(client), await accepted(client), await accepted(client)];
+    const errors = await refusal(client);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.extensions?.code).toBe('THROTTLED');
+    expect(errors[0]!.message).toBe(`at most ${PER_CONNECTION} subscriptions at once on one WebSocket connection`);
+    stillLive(open);
+
+    // the client's complete message is handled before its next subscribe on the same socket
+    open.shift()!.close();
+    open.push(await accepted(client));
+    stillLive(open);
+  });
+
+  it(`a key holds at most ${PER_KEY} subscriptions across its connections; another key is not affected`, async () => {
+    const key = await newKey('per-key');
+    const first = connect(key);
+    const second = connect(key);
+    const open = [await accepted(first), await accepted(first), await accepted(first), await accepted(second), await accepted(second)];
+    const errors = await refusal(second);
+    expect(errors[0]!.extensions?.code).toBe('THROTTLED');
+    expect(errors[0]!.message).toBe(`at most ${PER_KEY} subscriptions at once per API key`);
+    stillLive(open);
+
+    const other = await accepted(connect(await newKey('per-key-other')));
+    stillLive([...open, other]);
+  });
+
+  it(`a key holds at most ${CONNECTIONS} connections; the one over is closed with 1013 (try again later), and a connection closed frees its place`, async () => {
+    const key = await newKey('connections');
+    const connections = Array.from({ length: CONNECTIONS }, () => connect(key));
+    const open = [];
+    for (const client of connections) open.push(await accepted(client));
+
+    const over = updates(connect(key));
+    const [closed] = (await over.waitForError()) as Array<{ code?: number; reason?: string }>;
+    expect(closed).toMatchObject({ code: 1013, reason: `at most ${CONNECTIONS} WebSocket connections per API key` });
+    expect(over.values).toEqual([]);
+    stillLive(open);
+
+    await connections[0]!.dispose();
+    // the server forgets the connection when its socket's close reaches it: wait for that state
+    const replacement = await waitUntil(() => {
+      const sub = updates(connect(key));
+      return sub
+        .waitFor((v) => v.length > 0, 'the replayed host events')
+        .then(
+          () => sub,
+          () => null,
+        );
+    }, 'a new connection of the key to be accepted');
+    stillLive([...open.slice(1), replacement]);
+  });
+});
