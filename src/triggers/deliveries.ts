@@ -1,6 +1,7 @@
 // Deliveries: a trigger's events queued as invocations of its function (invocations.trigger_id), in
 // the transaction that consumes the event, so that an event is delivered once it is taken.
 import crypto from 'node:crypto';
+import postgres from 'postgres';
 import type { Logger } from 'pino';
 import { isTransient, type Sql, type Tx } from '../platform/db/client.js';
 import { functionById } from '../functions/queries/functions.js';
@@ -109,8 +110,7 @@ export class TriggerDeliveries {
         await tx.savepoint(async (sp) => {
           const fn = await functionById(sp, trigger.functionId);
           if (!fn) return;
-          const message = error instanceof Error ? error.message : String(error);
-          await insertInvocation(sp, failedDelivery(fn, trigger, eventId, payload, 'TriggerDeliveryError', message));
+          await insertInvocation(sp, failedDelivery(fn, trigger, eventId, payload, 'TriggerDeliveryError', failureMessage(error, eventId)));
         });
         return { error, recorded: true };
       } catch {
@@ -118,6 +118,17 @@ export class TriggerDeliveries {
       }
     }
   }
+}
+
+/**
+ * What a FAILED delivery's record says went wrong. The database's words (a constraint, a trigger
+ * that refused the row) and the service's own errors are the user's to read; a fault in the code
+ * (a stored config it no longer reads) says only where to look: its text names the code's
+ * internals, and the server's log line of it (which deliver() writes) has the whole error.
+ */
+function failureMessage(error: unknown, eventId: string): string {
+  if (error instanceof AppError || error instanceof postgres.PostgresError) return error.message;
+  return `internal error while queuing the delivery; the server's log has it under eventId ${eventId}`;
 }
 
 /** The invocation row of a delivery, before it is queued or failed. */
