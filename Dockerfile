@@ -9,6 +9,8 @@
 FROM --platform=linux/amd64 node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# fixes to dependencies that npm's postinstall applies (patch-package; see patches/README.md)
+COPY patches ./patches
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -50,6 +52,7 @@ RUN if [ "$WITH_SPARK" = "true" ]; then \
       && rm -rf /root/.m2 /root/.cache/pip /var/lib/apt/lists/*; \
     fi
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # the web console (docs/console.md) is bundled from its sources on its first request: console/ and the
