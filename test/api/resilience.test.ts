@@ -137,3 +137,41 @@ async function addSteps(clusterId: string, steps: object[]): Promise<Array<{ id:
   const { addSteps } = await server.data(ADD_STEPS, { input: { clusterId, steps } });
   return addSteps.steps;
 }
+
+describe('the database connections lost', () => {
+  const CREATE_BUCKET = `mutation($name: String!) { createBucket(input: { name: $name }) { bucket { name } } }`;
+  const BUCKET = `query($name: String!) { bucket(name: $name) { name } }`;
+
+  it('every backend of the server terminated again and again under writes: what was answered ok is stored, and the server goes on serving', async () => {
+    let stop = false;
+    const answered: Array<{ name: string; code: string }> = [];
+    const writers = Array.from({ length: 4 }, async (_, w) => {
+      for (let i = 0; !stop; i++) {
+        const name = `loss-${w}-${i}`;
+        const res = await server.gql(CREATE_BUCKET, { name });
+        answered.push({ name, code: res.errors ? String(res.errors[0]?.extensions?.code) : 'ok' });
+      }
+    });
+    const terminateAll = () =>
+      db`select pg_terminate_backend(pid) from pg_stat_activity
+         where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'`;
+    for (let round = 1; round <= 5; round++) {
+      // writes in flight between each round of kills
+      await waitUntil(() => answered.length >= round * 8, `${round * 8} writes answered`);
+      await terminateAll();
+    }
+    stop = true;
+    await Promise.all(writers);
+
+    // a lost connection is the server's trouble, not the client's: INTERNAL (with the request id) or ok
+    expect(new Set(answered.map((a) => a.code))).toEqual(new Set(answered.some((a) => a.code !== 'ok') ? ['ok', 'INTERNAL'] : ['ok']));
+    for (const { name } of answered.filter((a) => a.code === 'ok')) expect((await server.data(BUCKET, { name })).bucket).toEqual({ name });
+    // the server writes and reads again, and its notifications (LISTEN on its own connection) come back
+    expect((await server.data(CREATE_BUCKET, { name: 'loss-after' })).createBucket.bucket.name).toBe('loss-after');
+    await waitUntil(async () => {
+      const [{ n }] =
+        await db`select count(*)::int as n from pg_stat_activity where datname = current_database() and query ilike 'listen%'`;
+      return n > 0;
+    }, 'the server listening again');
+  });
+});
