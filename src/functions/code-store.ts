@@ -147,13 +147,54 @@ export class FunctionCodeStore {
     const digest = crypto.createHash('sha256').update(zip).digest();
     const hash = digest.toString('hex');
     const target = this.packagePath(hash);
-    if (!(await fs.stat(target).catch(() => null))) {
+    const now = new Date();
+    // the same bytes already stored: marked as just used, so that the sweep (which takes only packages
+    // unused for a while) leaves them to the row about to refer to them, as git freshens an object it writes again
+    const kept = await fs.utimes(target, now, now).then(
+      () => true,
+      () => false,
+    );
+    if (!kept) {
       await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
       const tmp = `${target}.${crypto.randomBytes(4).toString('hex')}.tmp`;
       await fs.writeFile(tmp, zip, { mode: 0o600 });
       await fs.rename(tmp, target);
     }
     return { sha256: digest.toString('base64'), hash, size: zip.length, path: target, hasBootstrap };
+  }
+
+  /**
+   * Removes the packages no function, version or layer version refers to (`inUse`: hex digests)
+   * that were last stored before `unusedSince` (ms since the epoch), and the temporary files of
+   * stores cut short (a crash between write and rename) as old. A package is stored before the row
+   * that refers to it commits, so a new one is never taken: it is younger than the grace. Several
+   * servers sweeping the same DATA_DIR at once only find some files already gone.
+   */
+  async sweep(inUse: ReadonlySet<string>, unusedSince: number): Promise<{ files: number; bytes: number }> {
+    const names = await fs.readdir(this.dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [] as string[];
+      throw err;
+    });
+    let files = 0;
+    let bytes = 0;
+    for (const name of names) {
+      const hash = /^([0-9a-f]{64})\.zip$/.exec(name)?.[1];
+      if (hash ? inUse.has(hash) : !name.endsWith('.tmp')) continue;
+      const file = path.join(this.dir, name);
+      // read just before the removal: a store since the listing has freshened it
+      const stat = await fs.stat(file).catch(() => null);
+      if (!stat || stat.mtimeMs >= unusedSince) continue;
+      if (
+        await fs.rm(file).then(
+          () => true,
+          () => false,
+        )
+      ) {
+        files++;
+        bytes += stat.size;
+      }
+    }
+    return { files, bytes };
   }
 }
 

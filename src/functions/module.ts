@@ -18,6 +18,7 @@ import { FunctionLogWriter, InvocationService } from './invocations.js';
 import { createFunctionLoaders } from './loaders.js';
 import { AsyncInvoker } from './loops/async-invoker.js';
 import { FunctionInstanceController } from './loops/instance-controller.js';
+import { PackageSweeper } from './loops/package-sweeper.js';
 import { ProvisionedConcurrencyService } from './provisioned-concurrency.js';
 import { FunctionResolver } from './resolvers.js';
 import { LayerResolver } from './layers/resolvers.js';
@@ -40,6 +41,7 @@ export class FunctionsModule implements Module {
   readonly http: HttpSurface;
   private readonly instanceController: FunctionInstanceController;
   private readonly asyncInvoker: AsyncInvoker;
+  private readonly packageSweeper: PackageSweeper;
 
   constructor(
     private readonly platform: Platform,
@@ -107,6 +109,10 @@ export class FunctionsModule implements Module {
       leaseSeconds: 960,
       shutdownGraceMs: config.functionShutdownGraceMs,
     });
+    this.packageSweeper = new PackageSweeper(sql, code, log, {
+      intervalMs: config.functionPackageSweepMs,
+      graceSeconds: config.functionPackageGraceSeconds,
+    });
     this.http = {
       routes: [
         {
@@ -159,9 +165,11 @@ export class FunctionsModule implements Module {
     this.instanceController.kick();
     this.asyncInvoker.start();
     this.asyncInvoker.kick();
+    this.packageSweeper.start();
   }
 
   async stop(): Promise<void> {
+    await this.packageSweeper.stop();
     await this.asyncInvoker.stop();
     await this.instanceController.stop();
     // the records stored while the journal is still there (closing the runtime removes its root)

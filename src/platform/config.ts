@@ -131,6 +131,10 @@ export interface Config {
   functionIdleSeconds: number;
   /** async retries wait this times the attempt number (Lambda: about 1 min, then 2) */
   functionRetryDelayMs: number;
+  /** how long a function package nothing refers to is kept before the sweep removes it (FUNCTION_PACKAGE_GRACE_SECONDS) */
+  functionPackageGraceSeconds: number;
+  /** how often the unused packages are looked for (FUNCTION_PACKAGE_SWEEP_MS) */
+  functionPackageSweepMs: number;
   /** host:port of an X-Ray daemon for function instances (AWS_XRAY_DAEMON_ADDRESS); null: none */
   functionXrayDaemonAddress: string | null;
   /** async invocations run at once per server */
@@ -246,6 +250,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     functionConcurrencyLimit: int(env, 'FUNCTION_CONCURRENCY_LIMIT', 1_000),
     functionIdleSeconds: int(env, 'FUNCTION_IDLE_SECONDS', 300),
     functionRetryDelayMs: int(env, 'FUNCTION_RETRY_DELAY_MS', 60_000),
+    functionPackageGraceSeconds: int(env, 'FUNCTION_PACKAGE_GRACE_SECONDS', 3_600),
+    functionPackageSweepMs: int(env, 'FUNCTION_PACKAGE_SWEEP_MS', 600_000),
     functionXrayDaemonAddress: hostPort(env, 'FUNCTION_XRAY_DAEMON_ADDRESS'),
     functionAsyncParallel: int(env, 'FUNCTION_ASYNC_PARALLEL', 64),
     functionShutdownGraceMs: int(env, 'FUNCTION_SHUTDOWN_GRACE_MS', 10_000),

@@ -283,3 +283,12 @@ export async function setProvisionedStatus(
 export async function lockTriggersOfFunction(tx: Db, functionId: string): Promise<void> {
   await tx`select id from triggers where function_id = ${functionId} order by created_at, id for update`;
 }
+
+/** The code packages something still runs or may run: functions' $LATEST, their versions, layer versions (base64 CodeSha256). */
+export async function packagesInUse(db: Db): Promise<string[]> {
+  const rows = await db<{ codeSha256: string }[]>`
+    select code_sha256 from functions
+    union select code_sha256 from function_versions
+    union select code_sha256 from layer_versions`;
+  return rows.map((r) => r.codeSha256);
+}
