@@ -43,7 +43,7 @@ export interface StoredCode {
   hasBootstrap: boolean;
 }
 
-function checkEntries(zip: Buffer, field: string): { hasBootstrap: boolean } {
+function checkEntries(zip: Buffer, field: string): { hasBootstrap: boolean; unzipped: number } {
   let entries: ZipEntry[];
   try {
     entries = listEntries(zip);
@@ -78,7 +78,7 @@ function checkEntries(zip: Buffer, field: string): { hasBootstrap: boolean } {
   if (unzipped > CodeLimits.unzippedBytes) {
     throw new AppError('PAYLOAD_TOO_LARGE', `Unzipped size must be smaller than ${CodeLimits.unzippedBytes} bytes`, field);
   }
-  return { hasBootstrap: entries.some((e) => e.name === 'bootstrap' && !e.isDirectory) };
+  return { hasBootstrap: entries.some((e) => e.name === 'bootstrap' && !e.isDirectory), unzipped };
 }
 
 function zipFromFiles(files: NonNullable<CodeInput['files']>, field: string): Buffer {
@@ -100,8 +100,12 @@ function zipFromFiles(files: NonNullable<CodeInput['files']>, field: string): Bu
   );
 }
 
+/** unzipped sizes of packages kept in memory (a number each; more are read again from their zip) */
+const UNZIPPED_SIZES_KEPT = 10_000;
+
 export class FunctionCodeStore {
   readonly dir: string;
+  private readonly unzippedSizes = new Map<string, number>();
 
   constructor(
     dataDir: string,
@@ -143,7 +147,7 @@ export class FunctionCodeStore {
     }
     if (zip.length > CodeLimits.zippedBytes)
       throw new AppError('PAYLOAD_TOO_LARGE', `Zipped size must be smaller than ${CodeLimits.zippedBytes} bytes`, source);
-    const { hasBootstrap } = checkEntries(zip, source);
+    const { hasBootstrap, unzipped } = checkEntries(zip, source);
     const digest = crypto.createHash('sha256').update(zip).digest();
     const hash = digest.toString('hex');
     const target = this.packagePath(hash);
@@ -160,7 +164,38 @@ export class FunctionCodeStore {
       await fs.writeFile(tmp, zip, { mode: 0o600 });
       await fs.rename(tmp, target);
     }
+    this.remember(hash, unzipped);
     return { sha256: digest.toString('base64'), hash, size: zip.length, path: target, hasBootstrap };
+  }
+
+  private remember(hash: string, unzipped: number): void {
+    if (this.unzippedSizes.size >= UNZIPPED_SIZES_KEPT) this.unzippedSizes.delete(this.unzippedSizes.keys().next().value!);
+    this.unzippedSizes.set(hash, unzipped);
+  }
+
+  /** The unzipped size of a stored package (its entries' sizes), from memory once known: a package never changes. */
+  async unzippedSize(hash: string): Promise<number> {
+    const known = this.unzippedSizes.get(hash);
+    if (known !== undefined) return known;
+    const size = listEntries(await fs.readFile(this.packagePath(hash))).reduce((sum, e) => sum + e.size, 0);
+    this.remember(hash, size);
+    return size;
+  }
+
+  /**
+   * Lambda's limit on what an instance unpacks: the function's code and all its layers together at
+   * most 250 MB unzipped, as the code alone. `field` names the input that made it too big.
+   */
+  async assertFitsWithLayers(codeHash: string, layers: ReadonlyArray<{ codeSha256: string }>, field: string): Promise<void> {
+    if (layers.length === 0) return;
+    const sizes = await Promise.all([codeHash, ...layers.map((l) => hashOf(l.codeSha256))].map((h) => this.unzippedSize(h)));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (total > CodeLimits.unzippedBytes)
+      throw new AppError(
+        'PAYLOAD_TOO_LARGE',
+        `Function code combined with layers exceeds the maximum allowed size of ${CodeLimits.unzippedBytes} bytes. The actual size is ${total} bytes.`,
+        field,
+      );
   }
 
   /**

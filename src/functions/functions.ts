@@ -433,6 +433,7 @@ export class FunctionService {
     const loggingConfig = input.loggingConfig ? requireLoggingConfig(input.loggingConfig, null, 'loggingConfig') : null;
     if (await q.functionByName(this.sql, name)) throw conflict(`Function already exist: ${name}`, 'name');
     const stored = await this.code.store(input.code, 'code', caller);
+    await this.code.assertFitsWithLayers(stored.hash, layers, 'layers');
     const id = newId('fn');
     const row = await this.sql.begin(async (tx) => {
       await this.checkReserved(tx, null, input.reservedConcurrency ?? null, 'reservedConcurrency');
@@ -493,6 +494,7 @@ export class FunctionService {
     const stored = await this.code.store(input.code, 'code', caller);
     const fn = await this.sql.begin(async (tx) => {
       const current = await this.lockForUpdate(tx, input.functionName);
+      await this.code.assertFitsWithLayers(stored.hash, current.layers, 'code');
       const row = await q.updateFunction(tx, current.id, {
         codeSha256: stored.sha256,
         codeSize: stored.size,
@@ -535,6 +537,7 @@ export class FunctionService {
     if (input.layers != null) patch.layers = await this.access.layerVersions(caller, input.layers, 'layers');
     const row = await this.sql.begin(async (tx) => {
       const current = await this.lockForUpdate(tx, input.functionName);
+      if (patch.layers) await this.code.assertFitsWithLayers(hashOf(current.codeSha256), patch.layers, 'layers');
       if (input.reservedConcurrency !== undefined) {
         // -1 removes the reservation (GraphQL can't tell null from absent in every client)
         const value = input.reservedConcurrency === null || input.reservedConcurrency === -1 ? null : input.reservedConcurrency;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeZip } from '../../src/engine/functions/zip.js';
 import { expectError } from '../support/api.js';
-import { CREATE_FUNCTION, deploy, GET_FUNCTION, invoke, UPDATE_CONFIG, waitForActive } from '../support/functions.js';
+import { CREATE_FUNCTION, deploy, GET_FUNCTION, invoke, UPDATE_CODE, UPDATE_CONFIG, waitForActive } from '../support/functions.js';
 import { objectRequest } from '../support/objects.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -215,6 +215,52 @@ describe('layers', () => {
     // [] removes them
     await server.data(UPDATE_CONFIG, { input: { functionName: 'five-layers', layers: [] } });
     expect((await server.data(`{ function(name: "five-layers") { layers { arn } } }`)).function.layers).toEqual([]);
+  });
+
+  it('code and layers together at most 250 MB unzipped (as the code alone): over it on create, code update or layers update is PAYLOAD_TOO_LARGE and changes nothing', async () => {
+    const LIMIT = 250 * 1024 * 1024;
+    // zeros deflate to almost nothing: zips far under the 50 MB zipped limit that unpack to `bytes`
+    const zipOf = (name: string, bytes: number) => writeZip([{ path: name, content: Buffer.alloc(bytes) }]).toString('base64');
+    const big = async (layerName: string, bytes: number) =>
+      (await server.data(PUBLISH, { input: { layerName, content: { zipBase64: zipOf(`${layerName}.bin`, bytes) } } })).publishLayerVersion
+        .layerVersion.layerVersionArn;
+    const handler = { path: 'index.js', content: 'exports.handler = async () => 1;' };
+    const codeOf = (bytes: number) => ({
+      zipBase64: writeZip([
+        { path: 'index.js', content: Buffer.from(handler.content) },
+        { path: 'pad.bin', content: Buffer.alloc(bytes) },
+      ]).toString('base64'),
+    });
+    const combined = (total: number) =>
+      `Function code combined with layers exceeds the maximum allowed size of ${LIMIT} bytes. The actual size is ${total} bytes.`;
+    const handlerBytes = Buffer.byteLength(handler.content);
+
+    // the code alone over the limit (no layers): refused as before
+    const alone = await server.gql(CREATE_FUNCTION, {
+      input: { name: 'too-big-alone', runtime: 'NODEJS20', handler: 'index.handler', code: codeOf(LIMIT - handlerBytes + 1) },
+    });
+    expectError(alone, 'PAYLOAD_TOO_LARGE', 'input.code.zipBase64');
+    const half = await big('half', LIMIT / 2);
+    const rest = await big('rest', LIMIT / 2 - handlerBytes);
+    // code + two layers exactly at the limit is fine; a byte more is not
+    const base = { runtime: 'NODEJS20', handler: 'index.handler', code: { files: [handler] } };
+    const over = await server.gql(CREATE_FUNCTION, { input: { ...base, name: 'too-big', code: codeOf(1), layers: [half, rest] } });
+    expectError(over, 'PAYLOAD_TOO_LARGE', 'input.layers');
+    expect(over.errors![0]!.message).toBe(combined(LIMIT + 1));
+    expect((await server.data(GET_FUNCTION, { name: 'too-big' })).function).toBeNull();
+    const fits = (await server.data(CREATE_FUNCTION, { input: { ...base, name: 'just-fits', layers: [half, rest] } })).createFunction
+      .function;
+
+    // its code grown by a byte: refused, the code stays
+    const grown = await server.gql(UPDATE_CODE, { input: { functionName: 'just-fits', code: codeOf(1) } });
+    expectError(grown, 'PAYLOAD_TOO_LARGE', 'input.code');
+    expect(grown.errors![0]!.message).toBe(combined(LIMIT + 1));
+    // a third layer: refused, the two stay
+    const third = await big('third', 1);
+    const more = await server.gql(UPDATE_CONFIG, { input: { functionName: 'just-fits', layers: [half, rest, third] } });
+    expectError(more, 'PAYLOAD_TOO_LARGE', 'input.layers');
+    const after = (await server.data(`{ function(name: "just-fits") { codeSha256 layers { arn } } }`)).function;
+    expect(after).toEqual({ codeSha256: fits.codeSha256, layers: [{ arn: half }, { arn: rest }] });
   });
 
   it('a key without functions:GetLayerVersion may not use a layer, nor one without PublishLayerVersion publish, nor one without buckets:GetObject publish a bucket object', async () => {
