@@ -88,6 +88,55 @@ describe('log line ring', () => {
   });
 });
 
+describe('a log line ring that grows', () => {
+  /** the lines a ring at its bounds holds: the latest that fit both bounds, none before one larger than the text bound */
+  function expected(lines: LogLineRow[], maxLines: number, maxBytes: number): LogLineRow[] {
+    const held: LogLineRow[] = [];
+    let used = 0;
+    for (let i = lines.length - 1; i >= 0 && held.length < maxLines; i--) {
+      const size = bytes(lines[i]!.text);
+      if (size > maxBytes || used + size > maxBytes) break;
+      used += size;
+      held.unshift(lines[i]!);
+    }
+    return held;
+  }
+
+  it('starts small and grows as the stream fills it, holding at every step what a ring made at its bounds would', () => {
+    const maxLines = 700;
+    const maxBytes = 100_000;
+    const ring = new LogLineRing(STREAM, maxLines, maxBytes);
+    const quiet = ring.reservedBytes;
+    // a quiet stream reserves far less than its bounds
+    expect(quiet).toBeLessThan(maxBytes / 4);
+    let seed = 7;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const pushed: LogLineRow[] = [];
+    for (let seq = 1; seq <= 3_000; seq++) {
+      // short and long lines, multi-byte characters, now and then one larger than the ring
+      const size = seq % 997 === 0 ? maxBytes + 1 : Math.floor(random() ** 3 * 3_000);
+      // cut by code points: a lone surrogate is no text a log line can carry
+      const text = Array.from(`${seq}:${'é😀a'.repeat(Math.ceil(size / 7))}`)
+        .slice(0, size)
+        .join('');
+      const l = line(seq, text);
+      ring.push(l);
+      pushed.push(l);
+      expect(all(ring)).toEqual(expected(pushed, maxLines, maxBytes));
+    }
+    expect(ring.reservedBytes).toBeGreaterThan(quiet);
+    expect(ring.reservedBytes).toBeLessThanOrEqual(maxBytes + maxLines * 17);
+  });
+
+  it('grows by lines alone when its lines are short', () => {
+    const ring = new LogLineRing(STREAM, 1_000, 1_000_000);
+    const texts = Array.from({ length: 2_500 }, (_, i) => `l${i}`);
+    texts.forEach((text, i) => ring.push(line(i + 1, text)));
+    expect(ring.count).toBe(1_000);
+    expect(all(ring)).toEqual(texts.slice(1_500).map((text, i) => line(1_501 + i, text)));
+  });
+});
+
 /** A log stream in memory with dense seqs from 1; counts its reads. */
 class MemoryLog implements FeedSource<LogLineRow> {
   lines: LogLineRow[] = [];
