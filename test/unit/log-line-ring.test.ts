@@ -131,7 +131,7 @@ describe('a log line ring that grows', () => {
   it('grows by lines alone when its lines are short', () => {
     const ring = new LogLineRing(STREAM, 1_000, 1_000_000);
     const texts = Array.from({ length: 2_500 }, (_, i) => `l${i}`);
-    texts.forEach((text, i) => ring.push(line(i + 1, text)));
+    for (const [i, text] of texts.entries()) ring.push(line(i + 1, text));
     expect(ring.count).toBe(1_000);
     expect(all(ring)).toEqual(texts.slice(1_500).map((text, i) => line(1_501 + i, text)));
   });
