@@ -11,7 +11,8 @@ export type StepObject = Step & { row: StepRow };
 /**
  * The row columns (keys of ClusterRow) each field of Cluster shows: toCluster's, stateChangeReason's, and
  * none for the nested lists (read by the cluster's id). A field not named here (e.g. one resolved
- * from the row by another module) needs the whole row.
+ * from the row by another module) needs the whole row. test/unit/cluster-field-columns.test.ts
+ * fails when a field comes to read a column it does not name here.
  */
 export const CLUSTER_FIELD_COLUMNS: Readonly<Record<string, readonly (keyof ClusterRow)[]>> = {
   __typename: [],
