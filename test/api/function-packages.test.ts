@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hashOf } from '../../src/functions/code-store.js';
-import { DELETE_FUNCTION, deploy, invoke, UPDATE_CODE, waitForActive } from '../support/functions.js';
+import { DELETE_FUNCTION, deploy, invoke, UPDATE_CODE, UPDATE_CONFIG, waitForActive } from '../support/functions.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -92,4 +92,38 @@ it('the same bytes stored again count as just used: the package is not taken fro
   await deploy(server, { name: 'pkg-again-2', runtime: 'NODEJS20', handler: 'index.handler', code: code('again') });
   expect((await fs.stat(file)).mtimeMs).toBeGreaterThan(before + GRACE_SECONDS * 1_000);
   expect((await invoke(server, { functionName: 'pkg-again-2' })).payload).toBe('again');
+});
+
+it('a deleted layer version that a function or a published version still lists keeps its package: their instances start with it', async () => {
+  const published = (
+    await server.data(PUBLISH_LAYER, {
+      input: {
+        layerName: 'pkg-listed',
+        content: { files: [{ path: 'nodejs/node_modules/listed/index.js', content: "module.exports = 'from the layer';" }] },
+      },
+    })
+  ).publishLayerVersion.layerVersion;
+  const arn = `arn:aws:lambda:local:000000000000:layer:pkg-listed:${published.version}`;
+  const handler = [{ path: 'index.js', content: "exports.handler = async () => require('listed');" }];
+  // $LATEST lists the layer; the other function's version 1 lists it, its $LATEST no more
+  await deploy(server, { name: 'pkg-listing', runtime: 'NODEJS20', handler: 'index.handler', code: { files: handler }, layers: [arn] });
+  await deploy(server, { name: 'pkg-versioned', runtime: 'NODEJS20', handler: 'index.handler', code: { files: handler }, layers: [arn] });
+  await server.data(PUBLISH, { input: { functionName: 'pkg-versioned' } });
+  await server.data(UPDATE_CONFIG, { input: { functionName: 'pkg-versioned', layers: [] } });
+  expect(
+    (await server.data(DELETE_LAYER, { input: { layerName: 'pkg-listed', version: published.version } })).deleteLayerVersion.deleted,
+  ).toBe(true);
+  await age(fileOf(published.codeSha256));
+
+  // two unused packages, the second made after the first is gone: a whole sweep has run after the aging
+  for (const name of ['first', 'second']) {
+    const unused = path.join(packages, `${name}.zip.0badc0de.tmp`);
+    await fs.writeFile(unused, 'partial');
+    await age(unused);
+    await waitUntil(async () => !(await exists(unused)), `the ${name} unused package to be removed`);
+  }
+  expect(await exists(fileOf(published.codeSha256))).toBe(true);
+  // neither has run yet: their first instances unpack the layer now
+  expect((await invoke(server, { functionName: 'pkg-listing' })).payload).toBe('from the layer');
+  expect((await invoke(server, { functionName: 'pkg-versioned', qualifier: '1' })).payload).toBe('from the layer');
 });

@@ -2,7 +2,9 @@
 // connections, and connections per key. A refusal is a client's error (THROTTLED, or close 1013) that
 // leaves every other subscription, of this key or another, running; a freed place can be used again.
 import type { Client } from 'graphql-ws';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { Subscription } from '../support/client.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -119,5 +121,42 @@ describe('WebSocket limits per API key', () => {
         );
     }, 'a new connection of the key to be accepted');
     stillLive([...open.slice(1), replacement]);
+  });
+
+  it('a connection whose socket closed while its key was being checked holds no place of the key', async () => {
+    const key = await newKey('closed-while-checked');
+    // the key's first check reads its row: held here until every connection below has gone
+    const db = postgres(server.databaseUrl, { max: 2, onnotice: () => {} });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const lockHeld = new Promise<void>((resolve) => (locked = resolve));
+    const holding = db.begin(async (tx) => {
+      await tx`lock table api_keys in access exclusive mode`;
+      locked();
+      await released;
+    });
+    try {
+      await lockHeld;
+      const gone = [];
+      for (let i = 0; i < CONNECTIONS; i++) {
+        const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+        await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+        socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } }));
+        gone.push(socket);
+      }
+      await waitUntil(async () => {
+        const [{ n }] = await db`select count(*)::int as n from pg_locks where relation = 'api_keys'::regclass and not granted`;
+        return n >= CONNECTIONS;
+      }, 'the connections’ key checks to wait on the lock');
+      await Promise.all(gone.map((socket) => new Promise((resolve) => socket.once('close', resolve).close())));
+      // a request served after the sockets' ends reached the server
+      await server.data(`{ __typename }`);
+    } finally {
+      release();
+      await holding;
+      await db.end();
+    }
+    await accepted(connect(key));
   });
 });

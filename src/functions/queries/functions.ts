@@ -284,11 +284,17 @@ export async function lockTriggersOfFunction(tx: Db, functionId: string): Promis
   await tx`select id from triggers where function_id = ${functionId} order by created_at, id for update`;
 }
 
-/** The code packages something still runs or may run: functions' $LATEST, their versions, layer versions (base64 CodeSha256). */
+/**
+ * The code packages something still runs or may run: functions' $LATEST, their versions, layer
+ * versions, and the layers functions and versions list (base64 CodeSha256): a deleted layer
+ * version stays with the functions that list it.
+ */
 export async function packagesInUse(db: Db): Promise<string[]> {
   const rows = await db<{ codeSha256: string }[]>`
     select code_sha256 from functions
     union select code_sha256 from function_versions
-    union select code_sha256 from layer_versions`;
+    union select code_sha256 from layer_versions
+    union select l->>'codeSha256' from functions, jsonb_array_elements(layers) l
+    union select l->>'codeSha256' from function_versions, jsonb_array_elements(coalesce(config->'layers', '[]')) l`;
   return rows.map((r) => r.codeSha256);
 }

@@ -162,6 +162,8 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
         ctx.extra.principal = await authenticate(ctx.extra.header);
         // no valid key: graphql-ws closes the socket with 4403 Forbidden (the README's WebSocket auth)
         if (!ctx.extra.principal) return false;
+        // the socket closed while the key was checked: its close has been and gone, nothing would take it off the key's list
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         ctx.extra.connectionId = crypto.randomUUID();
         const keyId = ctx.extra.principal.keyId;
         let connections = connectionsByKey.get(keyId);
