@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import { Subscription } from '../support/client.js';
 import { waitUntil } from '../support/processes.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { HOST_FEED_KEY } from '../../src/hosts/queries.js';
 
 // from the first host event on: the server's own host has joined, so each subscription receives at
 // least one event at once, which proves it was accepted
@@ -158,5 +159,72 @@ describe('WebSocket limits per API key', () => {
       await db.end();
     }
     await accepted(connect(key));
+  });
+
+  it('an id completed while its operation is still starting is not taken again until that operation ends; whatever ran ends with the socket', async () => {
+    const feed = server.app.modules.hosts.events.feed as unknown as { tails: Map<string, { subscribers: number }> };
+    const followers = () => feed.tails.get(HOST_FEED_KEY)?.subscribers ?? 0;
+    const before = followers();
+    const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    const messages: Array<{ id?: string; type: string; payload?: Array<{ extensions?: { code?: string; field?: string } }> }> = [];
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${await newKey('reused-id')}` } }));
+    await waitUntil(() => messages.some((m) => m.type === 'connection_ack'), 'the connection to be acknowledged');
+    // written at once, in one segment: the server reads them together, each complete and subscribe
+    // while the first subscribe is still starting
+    const subscribe = JSON.stringify({ type: 'subscribe', id: 'x', payload: { query: UPDATES } });
+    const tcp = (socket as unknown as { _socket: import('node:net').Socket })._socket;
+    tcp.cork();
+    for (let i = 0; i < PER_CONNECTION * 2; i++) {
+      socket.send(subscribe);
+      socket.send(JSON.stringify({ type: 'complete', id: 'x' }));
+    }
+    socket.send(subscribe);
+    tcp.uncork();
+    const refusals = () => messages.filter((m) => m.id === 'x' && m.type === 'error');
+    const later = PER_CONNECTION * 2;
+    await waitUntil(() => refusals().length >= later, 'an answer to each later subscribe');
+    // each later subscribe was refused while the first was starting: none ran beside it
+    expect(refusals().map((m) => [m.payload?.[0]?.extensions?.code, m.payload?.[0]?.extensions?.field])).toEqual(
+      Array.from({ length: later }, () => ['BAD_USER_INPUT', 'id']),
+    );
+    // at most the first runs (its complete came before it was ready)
+    expect(followers() - before).toBeLessThanOrEqual(1);
+    await new Promise((resolve) => socket.once('close', resolve).close());
+    await waitUntil(() => followers() === before, 'the subscriptions of the closed socket to end');
+  });
+
+  it('a document without the named operation is refused as the client’s error, and its id is free again', async () => {
+    const client = connect(await newKey('operation-name'));
+    const named = new Subscription(client, `subscription a { hostUpdates(after: "0") { cursor } }`, {}, (d) => d.hostUpdates);
+    await named.waitFor((v) => v.length > 0, 'the replayed host events');
+    const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    const messages: Array<{ id?: string; type: string; payload?: Array<{ extensions?: { code?: string; field?: string } }> }> = [];
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    try {
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${await newKey('operation-name-2')}` } }));
+      await waitUntil(() => messages.some((m) => m.type === 'connection_ack'), 'the connection to be acknowledged');
+      socket.send(
+        JSON.stringify({
+          type: 'subscribe',
+          id: 'y',
+          payload: { query: `subscription a { hostUpdates(after: "0") { cursor } }`, operationName: 'b' },
+        }),
+      );
+      const error = await waitUntil(() => messages.find((m) => m.id === 'y' && m.type === 'error'), 'the refusal');
+      expect(error.payload?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'operationName' });
+      socket.send(
+        JSON.stringify({
+          type: 'subscribe',
+          id: 'y',
+          payload: { query: `subscription a { hostUpdates(after: "0") { cursor } }`, operationName: 'a' },
+        }),
+      );
+      await waitUntil(() => messages.some((m) => m.id === 'y' && m.type === 'next'), 'the same id, now with a known operation, to run');
+    } finally {
+      socket.close();
+    }
   });
 });

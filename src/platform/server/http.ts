@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { type ExecutionResult, GraphQLError, type GraphQLSchema, getOperationAST } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { type Extra, useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
@@ -9,7 +9,7 @@ import { WebSocketServer } from 'ws';
 import { createContext, type ResolverInstances } from '../graphql/context.js';
 import { KeyRateLimiter, type FieldRates } from '../graphql/rate-limits.js';
 import type { Authenticate, Principal } from '../authorization.js';
-import { AppError } from '../errors.js';
+import { AppError, badInput } from '../errors.js';
 import type { HttpSurface } from '../module.js';
 import { Channel } from '../notifications/channels.js';
 import type { ChannelOwner } from '../notifications/listener.js';
@@ -72,11 +72,41 @@ const clientError = (original: AppError) => new GraphQLError(original.message, {
 
 const unauthenticated = () => clientError(new AppError('UNAUTHENTICATED', 'an API key is required: Authorization: Bearer <key>'));
 
-/** the operations a connection holds now (graphql-ws lists an operation from its subscribe message to its end) */
-function operationsOf(connection: { subscriptions: Record<string, unknown> }): number {
-  let n = 0;
-  for (const _ in connection.subscriptions) n++;
-  return n;
+/** the operations a connection holds: those starting and the subscriptions running */
+const heldBy = (connection: { extra: Partial<Pick<ConnectionExtra, 'starting' | 'running'>> }) =>
+  (connection.extra.starting?.size ?? 0) + (connection.extra.running?.size ?? 0);
+
+const isAsyncIterable = (value: unknown): boolean =>
+  typeof (value as { [Symbol.asyncIterator]?: unknown } | null)?.[Symbol.asyncIterator] === 'function';
+
+/**
+ * A subscription's iterator that leaves `running` when it ends or is returned. graphql-ws forgets an
+ * operation when its client completes it, even one still starting, so a later subscribe with the same
+ * id, refused or not, can take the id's place in graphql-ws's list while the first starts running:
+ * graphql-ws then neither counts it nor ends it with the socket. The connection's own list does both.
+ */
+function tracked<T>(iterable: AsyncIterable<T>, running: Set<AsyncIterator<unknown>>): AsyncGenerator<T> {
+  const inner = iterable[Symbol.asyncIterator]();
+  const leave = <R>(r: IteratorResult<T, R>) => {
+    if (r.done) running.delete(wrapper);
+    return r;
+  };
+  const wrapper: AsyncGenerator<T> = {
+    next: () => inner.next().then(leave),
+    return: (value) => {
+      running.delete(wrapper);
+      return inner.return ? inner.return(value).then(leave) : Promise.resolve({ done: true, value });
+    },
+    throw: (err) => {
+      running.delete(wrapper);
+      return inner.throw ? inner.throw(err).then(leave) : Promise.reject(err);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+  running.add(wrapper);
+  return wrapper;
 }
 
 /** RFC 6455's "Try Again Later": the server is refusing more work from this client for now */
@@ -86,7 +116,17 @@ const TRY_AGAIN_LATER = 1013;
 const STOP_GRACE_MS = 10_000;
 
 type ConnectionParams = { authorization?: string; Authorization?: string };
-type ConnectionExtra = { principal: Principal | null; connectionId: string; header?: string };
+type ConnectionExtra = {
+  principal: Principal | null;
+  connectionId: string;
+  header?: string;
+  /** the ids of the connection's operations, from their subscribe message until they end */
+  operations: Set<string>;
+  /** the ids of operations being checked and started: from their subscribe message until they run */
+  starting: Set<string>;
+  /** the connection's running subscriptions: ended with the socket */
+  running: Set<AsyncIterator<unknown>>;
+};
 
 export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, log: Logger, options: HttpOptions): Promise<HttpServer> {
   const { resolvers, surfaces, authenticate } = parts;
@@ -173,36 +213,74 @@ export async function createHttpServer(schema: GraphQLSchema, parts: ApiParts, l
           ctx.extra.socket.close(TRY_AGAIN_LATER, `at most ${limits.connectionsPerKey} WebSocket connections per API key`);
           return false;
         }
+        ctx.extra.operations = new Set();
+        ctx.extra.starting = new Set();
+        ctx.extra.running = new Set();
         connections.add(ctx);
         ctx.extra.socket.once('close', () => {
           connections.delete(ctx);
           if (connections.size === 0 && connectionsByKey.get(keyId) === connections) connectionsByKey.delete(keyId);
+          for (const subscription of ctx.extra.running ?? []) void subscription.return?.();
         });
         return true;
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
+        const operations = ctx.extra.operations!;
+        // before any await: a second subscribe with this id arriving meanwhile is refused, not run beside it
+        if (operations.has(id))
+          return [
+            clientError(
+              new AppError(
+                'BAD_USER_INPUT',
+                `operation id ${JSON.stringify(id)} is in use on this connection until its operation ends`,
+                'id',
+              ),
+            ),
+          ];
+        operations.add(id);
+        const starting = ctx.extra.starting!;
+        starting.add(id);
+        const refused = (errors: readonly GraphQLError[]) => {
+          operations.delete(id);
+          starting.delete(id);
+          return errors;
+        };
         // the key is checked again for every operation: a revoked key stops working on open sockets too
         ctx.extra.principal = await authenticate(ctx.extra.header);
-        if (!ctx.extra.principal) return [unauthenticated()];
-        // this operation is already among the connection's
-        if (operationsOf(ctx) > limits.operationsPerConnection)
-          return [
+        if (!ctx.extra.principal) return refused([unauthenticated()]);
+        // this one among them; one its client completed counts no more, though it may still be ending
+        if (heldBy(ctx) > limits.operationsPerConnection)
+          return refused([
             clientError(
               new AppError('THROTTLED', `at most ${limits.operationsPerConnection} subscriptions at once on one WebSocket connection`),
             ),
-          ];
+          ]);
         let ofKey = 0;
-        for (const connection of connectionsByKey.get(ctx.extra.principal.keyId) ?? []) ofKey += operationsOf(connection);
+        for (const connection of connectionsByKey.get(ctx.extra.principal.keyId) ?? []) ofKey += heldBy(connection);
         if (ofKey > limits.operationsPerKey)
-          return [clientError(new AppError('THROTTLED', `at most ${limits.operationsPerKey} subscriptions at once per API key`))];
+          return refused([clientError(new AppError('THROTTLED', `at most ${limits.operationsPerKey} subscriptions at once per API key`))]);
         const parsed = documents.get(payload.query);
-        if ('errors' in parsed) return [...parsed.errors];
+        if ('errors' in parsed) return refused([...parsed.errors]);
         try {
           checkVariables(payload.variables);
         } catch (err) {
-          return [new GraphQLError((err as Error).message, { originalError: err as Error })];
+          return refused([new GraphQLError((err as Error).message, { originalError: err as Error })]);
         }
+        // graphql-ws answers a document without this operation with an error but no end (onComplete)
+        if (!getOperationAST(parsed.document, payload.operationName))
+          return refused([
+            clientError(badInput('operationName', 'names no operation of the document (or the document has several and none is named)')),
+          ]);
         return { schema, document: parsed.document, operationName: payload.operationName, variableValues: payload.variables };
+      },
+      // graphql-ws hands over the result it awaited: a subscription's iterator, or a query's result
+      onOperation: (ctx, id, _payload, _args, result) => {
+        ctx.extra.starting?.delete(id);
+        return isAsyncIterable(result) ? tracked(result as AsyncIterable<ExecutionResult>, ctx.extra.running!) : undefined;
+      },
+      onComplete: (ctx, id) => {
+        ctx.extra.operations?.delete(id);
+        ctx.extra.starting?.delete(id);
       },
       subscribe: sharedSubscribe,
       context: (ctx, id) => createContext(log, `${ctx.extra.connectionId}/${id}`, ctx.extra.principal ?? null, rateLimits, resolvers),
