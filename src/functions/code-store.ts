@@ -100,6 +100,9 @@ function zipFromFiles(files: NonNullable<CodeInput['files']>, field: string): Bu
   );
 }
 
+/** a package a sweep has set aside to remove (this server's: one sweep at a time) */
+const SWEEP_TAG = `${crypto.randomBytes(4).toString('hex')}.sweeping`;
+
 /** unzipped sizes of packages kept in memory (a number each; more are read again from their zip) */
 const UNZIPPED_SIZES_KEPT = 10_000;
 
@@ -213,14 +216,19 @@ export class FunctionCodeStore {
     let files = 0;
     let bytes = 0;
     for (const name of names) {
-      const hash = /^([0-9a-f]{64})\.zip$/.exec(name)?.[1];
-      if (hash ? inUse.has(hash) : !name.endsWith('.tmp')) continue;
+      const [, hash, aside] = /^([0-9a-f]{64})\.zip(\.[0-9a-f]{8}\.sweeping)?$/.exec(name) ?? [];
       const file = path.join(this.dir, name);
-      // read just before the removal: a store since the listing has freshened it
+      if (hash && inUse.has(hash)) {
+        // set aside by a sweep that did not live to put it back
+        if (aside) await fs.rename(file, this.packagePath(hash)).catch(() => {});
+        continue;
+      }
+      if (!hash && !name.endsWith('.tmp')) continue;
       const stat = await fs.stat(file).catch(() => null);
       if (!stat || stat.mtimeMs >= unusedSince) continue;
+      if (hash && !aside && !(await this.stillUnused(file, unusedSince))) continue;
       if (
-        await fs.rm(file).then(
+        await fs.rm(hash && !aside ? `${file}.${SWEEP_TAG}` : file).then(
           () => true,
           () => false,
         )
@@ -230,6 +238,32 @@ export class FunctionCodeStore {
       }
     }
     return { files, bytes };
+  }
+
+  /**
+   * Moves a package aside and looks at it again: a store() that freshened it since the sweep read
+   * it (the row about to refer to it) shows now, and it is put back; a store() after the move writes
+   * the package anew. Whether it stays aside, to be removed.
+   */
+  private async stillUnused(file: string, unusedSince: number): Promise<boolean> {
+    const aside = `${file}.${SWEEP_TAG}`;
+    if (
+      !(await fs.rename(file, aside).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return false;
+    const stat = await fs.stat(aside).catch(() => null);
+    if (stat && stat.mtimeMs < unusedSince) return true;
+    await fs.rename(aside, file).catch(() => {});
+    return false;
+  }
+
+  /** Marks packages just used: code an update replaced, which an instance starting now may still fetch. */
+  async freshen(hashes: readonly string[]): Promise<void> {
+    const now = new Date();
+    await Promise.all(hashes.map((h) => fs.utimes(this.packagePath(h), now, now).catch(() => {})));
   }
 }
 

@@ -492,9 +492,11 @@ export class FunctionService {
     },
   ): Promise<{ fn: FunctionRow; version: FunctionVersionRow | null }> {
     const stored = await this.code.store(input.code, 'code', caller);
+    let replaced = '';
     const fn = await this.sql.begin(async (tx) => {
       const current = await this.lockForUpdate(tx, input.functionName);
       await this.code.assertFitsWithLayers(stored.hash, current.layers, 'code');
+      replaced = current.codeSha256;
       const row = await q.updateFunction(tx, current.id, {
         codeSha256: stored.sha256,
         codeSize: stored.size,
@@ -506,6 +508,8 @@ export class FunctionService {
       await systemLog(tx, row.logStreamId, `Function code updated (CodeSha256 ${stored.sha256}): LastUpdateStatus InProgress`);
       return row;
     });
+    // the sweep's grace counts from now for the code replaced: an instance starting may still fetch it
+    if (replaced !== stored.sha256) await this.code.freshen([hashOf(replaced)]);
     this.forget();
     this.lifecycle.pending();
     return { fn, version: null };
@@ -535,9 +539,13 @@ export class FunctionService {
       patch.executionKey =
         input.executionKeyId === '' ? null : await this.access.executionKey(caller, input.executionKeyId, 'executionKeyId');
     if (input.layers != null) patch.layers = await this.access.layerVersions(caller, input.layers, 'layers');
+    let replacedLayers: readonly FunctionLayer[] = [];
     const row = await this.sql.begin(async (tx) => {
       const current = await this.lockForUpdate(tx, input.functionName);
-      if (patch.layers) await this.code.assertFitsWithLayers(hashOf(current.codeSha256), patch.layers, 'layers');
+      if (patch.layers) {
+        await this.code.assertFitsWithLayers(hashOf(current.codeSha256), patch.layers, 'layers');
+        replacedLayers = current.layers;
+      }
       if (input.reservedConcurrency !== undefined) {
         // -1 removes the reservation (GraphQL can't tell null from absent in every client)
         const value = input.reservedConcurrency === null || input.reservedConcurrency === -1 ? null : input.reservedConcurrency;
@@ -551,6 +559,7 @@ export class FunctionService {
       await systemLog(tx, updated.logStreamId, 'Function configuration updated');
       return updated;
     });
+    await this.code.freshen(replacedLayers.map((l) => hashOf(l.codeSha256)));
     this.forget();
     return row;
   }

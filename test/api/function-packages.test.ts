@@ -127,3 +127,20 @@ it('a deleted layer version that a function or a published version still lists k
   expect((await invoke(server, { functionName: 'pkg-listing' })).payload).toBe('from the layer');
   expect((await invoke(server, { functionName: 'pkg-versioned', qualifier: '1' })).payload).toBe('from the layer');
 });
+
+it('code an update replaced counts as just used, and a package a sweep set aside but did not remove is put back while something refers to it', async () => {
+  await deploy(server, { name: 'pkg-replaced', runtime: 'NODEJS20', handler: 'index.handler', code: code('before') });
+  const before = fileOf(await sha('pkg-replaced'));
+  await age(before);
+  const aged = (await fs.stat(before)).mtimeMs;
+  await server.data(UPDATE_CODE, { input: { functionName: 'pkg-replaced', code: code('after') } });
+  // an instance starting as the update lands may still fetch the code it replaced: the grace starts now
+  expect((await fs.stat(before)).mtimeMs).toBeGreaterThan(aged + GRACE_SECONDS * 1_000);
+
+  // a sweep that died between setting a package aside and putting it back (its ".sweeping" name)
+  const current = fileOf(await sha('pkg-replaced'));
+  const aside = `${current}.deadbeef.sweeping`;
+  await fs.rename(current, aside);
+  await waitUntil(async () => (await exists(current)) && !(await exists(aside)), 'the package to be put back');
+  expect((await invoke(server, { functionName: 'pkg-replaced' })).payload).toBe('after');
+});
