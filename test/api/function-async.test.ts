@@ -188,6 +188,18 @@ describe('DRY_RUN and payload limits', () => {
     expect(await invocationsOf('big')).toHaveLength(1);
   });
 
+  it('a response of megabytes arrives whole, and the same instance takes the next invocation', async () => {
+    // the Node runtime sends a large response and its request for the next event in two writes, a small one in one
+    await node('big-out', `exports.handler = async (e) => e.n > 0 ? 'b'.repeat(e.n) : 'small';`, { memoryMb: 512 });
+    const big = await invoke(server, { functionName: 'big-out', payload: { n: 3 * 1024 * 1024 } });
+    expect(big.functionError).toBeNull();
+    expect(big.payload).toBe('b'.repeat(3 * 1024 * 1024));
+    const small = await invoke(server, { functionName: 'big-out', payload: { n: 0 } });
+    expect(small.payload).toBe('small');
+    expect(small.invocation.coldStart).toBe(false);
+    expect(small.invocation.instanceId).toBe(big.invocation.instanceId);
+  });
+
   it('a response over 6 MB fails the invocation with Function.ResponseSizeTooLarge', async () => {
     await node('huge-out', `exports.handler = async () => 'z'.repeat(7 * 1024 * 1024);`, { memoryMb: 512 });
     const res = await invoke(server, { functionName: 'huge-out' });
