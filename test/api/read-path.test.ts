@@ -66,7 +66,7 @@ describe('nested reads', () => {
     // the clusters, their groups, instances and steps: one statement, whatever the number of clusters
     for (const { read } of [small, large]) {
       expect(read, read.join('\n')).toHaveLength(1);
-      expect(read[0]).toMatch(/from instance_groups\b[\s\S]*from instances\b[\s\S]*from steps\b[\s\S]*from clusters\b/);
+      for (const table of ['clusters', 'instance_groups', 'instances', 'steps']) expect(read[0]).toMatch(new RegExp(`from ${table}\\b`));
       // only the columns shown: a step's spec or a node's credential hash is not read for them
       expect(read[0]).not.toMatch(/\bspec\b|token_hash|host_labels/);
     }

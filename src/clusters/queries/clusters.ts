@@ -54,11 +54,12 @@ export async function clustersByIds(db: Db, ids: readonly string[]): Promise<Clu
 
 // one text per shape: what clusterTreesByIds sends is that text and its values
 const treesByIds = statementCache<{ ids: readonly string[]; shape: NestedShape; db: Db }>(({ shape }) =>
-  statement(
-    (param) =>
-      `select ${clusterRows.sql(shape.row)} as row ${nestedColumns(shape, param, ({ shape }) => shape)}
-    from clusters c where c.id = any(${param(({ db, ids }) => db.array(ids as string[]))})`,
-  ),
+  statement((param) => {
+    const ids = param(({ db, ids }) => db.array(ids as string[]));
+    const nested = nestedColumns(shape, param, ({ shape }) => shape, { of: (clusterId) => `${clusterId} = any(${ids})` });
+    return `select ${clusterRows.sql(shape.row)} as row ${nested.columns}
+    from clusters c ${nested.joins} where c.id = any(${ids})`;
+  }),
 );
 
 /** Clusters by id with the nested lists of `shape`, in one statement. */
@@ -148,22 +149,31 @@ interface PagesInput {
 }
 
 // one text per listing shape (the nested lists, which filters are given): listClusterPages sends it with its values.
-// The last row of a full page only tells whether a next page exists: its nested lists are not read.
+// The last row of a full page only tells whether a next page exists: its nested lists are not read. The pages are
+// read first (`c`) so that the nested lists are read for all their clusters at once.
 const pages = statementCache<PagesInput>(({ q }) =>
   statement((param) => {
     const limit = param(({ q }) => q.limit);
-    return `select p.n - 1 as page_index, ${clusterRows.sql(q.nested.row)} as row ${nestedColumns<PagesInput>(q.nested, param, ({ q }) => q.nested, `c.rank < ${limit}`)}
-    from unnest(${param(({ db, ats }) => db.array(ats))}::timestamptz[], ${param(({ db, ids }) => db.array(ids))}::text[]) with ordinality as p(at, id, n)
-    cross join lateral (
-      select *, row_number() over (order by created_at desc, id desc) as rank from clusters
-      where (created_at, id) < (p.at, p.id)
-        ${q.states ? `and state = any(${param(({ db, q }) => db.array(q.states!))})` : ''}
-        ${q.ids ? `and id = any(${param(({ db, q }) => db.array(q.ids!))})` : ''}
-        ${q.nameContains ? `and strpos(lower(name), lower(${param(({ q }) => q.nameContains)})) > 0` : ''}
-      order by created_at desc, id desc
-      limit ${limit}
-    ) c
-    order by p.n, c.created_at desc, c.id desc`;
+    const shown = `c.rank < ${limit}`;
+    const nested = nestedColumns<PagesInput>(q.nested, param, ({ q }) => q.nested, {
+      of: (clusterId) => `${clusterId} in (select c.id from c where ${shown})`,
+      when: shown,
+    });
+    return `with c as (
+      select p.n, c.* from unnest(${param(({ db, ats }) => db.array(ats))}::timestamptz[], ${param(({ db, ids }) => db.array(ids))}::text[]) with ordinality as p(at, id, n)
+      cross join lateral (
+        select *, row_number() over (order by created_at desc, id desc) as rank from clusters
+        where (created_at, id) < (p.at, p.id)
+          ${q.states ? `and state = any(${param(({ db, q }) => db.array(q.states!))})` : ''}
+          ${q.ids ? `and id = any(${param(({ db, q }) => db.array(q.ids!))})` : ''}
+          ${q.nameContains ? `and strpos(lower(name), lower(${param(({ q }) => q.nameContains)})) > 0` : ''}
+        order by created_at desc, id desc
+        limit ${limit}
+      ) c
+    )
+    select c.n - 1 as page_index, ${clusterRows.sql(q.nested.row)} as row ${nested.columns}
+    from c ${nested.joins}
+    order by c.n, c.created_at desc, c.id desc`;
   }),
 );
 
