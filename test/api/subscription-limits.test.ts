@@ -192,7 +192,8 @@ describe('WebSocket limits per API key', () => {
     // at most the first runs (its complete came before it was ready)
     expect(followers() - before).toBeLessThanOrEqual(1);
     await new Promise((resolve) => socket.once('close', resolve).close());
-    await waitUntil(() => followers() === before, 'the subscriptions of the closed socket to end');
+    // at most as many as before: others' subscriptions ending meanwhile only lower it
+    await waitUntil(() => followers() <= before, 'the subscriptions of the closed socket to end');
   });
 
   it('a document without the named operation is refused as the client’s error, and its id is free again', async () => {
