@@ -3,6 +3,7 @@
 // with a warning and runs functions unconfined; a normal user's server confines its instances in
 // unprivileged user namespaces, as that user.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,7 +103,20 @@ describe('the sandbox at start-up', { timeout: 120_000 }, () => {
     const out = (await a.data(INVOKE, { input: { functionName: 'open' } })).invokeFunction.payload;
     expect(out.task.startsWith(functionsDirOf(t.dataDir))).toBe(true);
     expect(out.pids).toBeGreaterThan(2);
-    // unconfined, nothing ends its setsid child: that is what the warning is about
+    // unconfined, nothing ends its setsid child: that is what the warning is about. setsid(1) forks
+    // once more when it already leads a session, so the `sleep` is waited for before the processes are killed
+    const sleeping = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\0');
+    await waitUntil(
+      () =>
+        instanceProcesses(out.stream).some((pid) => {
+          try {
+            return sleeping(pid);
+          } catch {
+            return false;
+          }
+        }),
+      'the instance’s setsid child to be running',
+    );
     for (const pid of instanceProcesses(out.stream))
       try {
         process.kill(pid, 'SIGKILL');
