@@ -1,5 +1,6 @@
 // Async invocation (EVENT): queued durably in Postgres, run by the invoker, retried with backoff,
 // reported to on-success / on-failure destinations with Lambda's record; DRY_RUN; payload limits.
+import crypto from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError } from '../support/api.js';
@@ -197,6 +198,20 @@ describe('DRY_RUN and payload limits', () => {
     const small = await invoke(server, { functionName: 'big-out', payload: { n: 0 } });
     expect(small.payload).toBe('small');
     expect(small.invocation.coldStart).toBe(false);
+    expect(small.invocation.instanceId).toBe(big.invocation.instanceId);
+  });
+
+  it('an event of megabytes arrives whole, in many reads, and the same instance takes the next one whole', async () => {
+    // the Node runtime holds a large event's pieces until all of it is in, then reads the response after it
+    await node('big-in', `exports.handler = async (e) => require('node:crypto').createHash('sha256').update(e.s).digest('hex');`, {
+      memoryMb: 512,
+    });
+    const digest = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+    const text = crypto.randomBytes(750 * 1024).toString('base64'); // 1,000 KiB, ~16 reads of the runtime's buffer
+    const big = await invoke(server, { functionName: 'big-in', payload: { s: text } });
+    expect(big.payload).toBe(digest(text));
+    const small = await invoke(server, { functionName: 'big-in', payload: { s: 'small' } });
+    expect(small.payload).toBe(digest('small'));
     expect(small.invocation.instanceId).toBe(big.invocation.instanceId);
   });
 

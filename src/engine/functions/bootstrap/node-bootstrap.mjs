@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
-import { readResponse } from './http-response.mjs';
+import { readResponse, responseBytes } from './http-response.mjs';
 import { useNodePath, withSdkHint } from './module-paths.mjs';
 import { installAwsLambdaGlobal, isStreamingHandler, streamResponse } from './response-stream.mjs';
 
@@ -16,7 +16,6 @@ const BASE = '/2018-06-01/runtime';
 
 /** the one buffer the Runtime API's bytes are read into: each response is taken out of it at once */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
-const EMPTY = Buffer.alloc(0);
 /** requests of one tick up to this size together are copied into one buffer (a write of one buffer costs less than a gathered write) */
 const GATHER_BYTES = 64 * 1024;
 
@@ -33,8 +32,12 @@ const GATHER_BYTES = 64 * 1024;
 class RuntimeClient {
   /** @type {net.Socket | null} */
   socket = null;
-  /** @type {Buffer} the start of a response still incomplete (a copy: the read buffer is reused) */
-  partial = EMPTY;
+  /** @type {Buffer[]} the start of a response still incomplete, as read (copies: the read buffer is reused) */
+  partial = [];
+  /** bytes in `partial` */
+  held = 0;
+  /** the size of the response `partial` starts, once known: the pieces are joined when it is all in */
+  awaited = 0;
   /** @type {Array<{ resolve: (r: { status: number, headers: Record<string, string>, body: string }) => void, reject: (e: Error) => void }>} */
   pending = [];
   /** @type {Buffer[]} requests made in this tick, not written yet */
@@ -50,7 +53,8 @@ class RuntimeClient {
     const gone = (/** @type {Error | undefined} */ err) => {
       if (this.socket !== socket) return;
       this.socket = null;
-      this.partial = EMPTY;
+      this.partial = [];
+      this.held = this.awaited = 0;
       this.outgoing = [];
       const waiting = this.pending;
       this.pending = [];
@@ -69,7 +73,15 @@ class RuntimeClient {
    */
   received(n) {
     /** @type {Buffer} */
-    let bytes = this.partial.length > 0 ? Buffer.concat([this.partial, READ_BUFFER.subarray(0, n)]) : READ_BUFFER.subarray(0, n);
+    let bytes = READ_BUFFER.subarray(0, n);
+    if (this.partial.length > 0) {
+      this.partial.push(Buffer.from(bytes));
+      this.held += n;
+      if (this.held < this.awaited) return true;
+      bytes = Buffer.concat(this.partial, this.held);
+      this.partial = [];
+      this.held = this.awaited = 0;
+    }
     // each complete response answers the oldest request (its body and headers leave as strings)
     while (this.pending.length > 0) {
       const response = readResponse(bytes);
@@ -77,7 +89,11 @@ class RuntimeClient {
       bytes = response.rest;
       this.pending.shift()?.resolve({ status: response.status, headers: response.headers, body: response.body.toString('utf8') });
     }
-    this.partial = bytes.length > 0 ? Buffer.from(bytes) : EMPTY;
+    if (bytes.length > 0) {
+      this.partial = [Buffer.from(bytes)];
+      this.held = bytes.length;
+      this.awaited = responseBytes(bytes);
+    }
     return true;
   }
 
