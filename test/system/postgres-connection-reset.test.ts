@@ -66,7 +66,7 @@ async function resetUnder(pid: number): Promise<void> {
   await observer`select pg_terminate_backend(${pid})`;
 }
 
-it("a query run on a connection between its reset and its close runs on the next session; every query gets its own answer", async () => {
+it('a query run on a connection between its reset and its close runs on the next session; every query gets its own answer', async () => {
   for (let round = 0; round < 3; round++) {
     await sql`select 1`;
     let second: Promise<string> | null = null;
