@@ -181,6 +181,27 @@ describe('Runtime API server', () => {
     c.close();
   });
 
+  it('a response body arriving in many pieces is taken whole, and the request after it in its last piece too', async () => {
+    const { port, rec, push } = await start([event(1)]);
+    const c = client(port);
+    c.send(`GET ${BASE}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await c.until((t) => t.includes('{"n":1}'));
+    const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => 'abcdefghijklmnopqrstuvwxyz'[(i * 7919) % 26]).join(''));
+    const head = `POST ${BASE}/invocation/req-1/response HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const bytes = Buffer.concat([Buffer.from(head), body, Buffer.from(`GET ${BASE}/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n`)]);
+    // the head split too; the last piece ends the body and carries the next request
+    for (let at = 0, size = 17; at < bytes.length; at += size, size = size * 2 + 1) {
+      c.send(bytes.subarray(at, at + size));
+      await new Promise((r) => setImmediate(r));
+    }
+    push(event(2));
+    await c.until((t) => t.includes('{"n":2}'));
+    expect(rec.responses).toHaveLength(1);
+    expect(rec.responses[0]![0]).toBe('req-1');
+    expect(rec.responses[0]![1] === body.toString()).toBe(true);
+    c.close();
+  });
+
   it('a 202 is sent at once when the runtime waits for it (no pipelining)', async () => {
     const { port } = await start([]);
     const c = client(port);
