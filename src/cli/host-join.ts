@@ -24,7 +24,9 @@ The first start needs a host token (createHostToken); the host then keeps its ow
   --help              this text
 
 Environment: SANDBOX=off runs tenant code unconfined (development only); PYTHON, SPARK_HOME, JAVA_HOME
-and SPARK_JARS_DIR say where this machine's Spark is (as for the server; \`npm run spark:install\`).`;
+and SPARK_JARS_DIR say where this machine's Spark is (as for the server; \`npm run spark:install\`);
+FUNCTION_PACKAGE_GRACE_SECONDS (3600): a code package fetched into the data dir is removed once unused
+this long; FUNCTION_PACKAGE_SWEEP_MS (600000): how often such packages are looked for.`;
 
 const USAGE = `Usage: emberplane host join --server <url> [--token <t>] [options]   (--help for the options)`;
 
@@ -89,6 +91,11 @@ export async function hostJoin(argv: string[]): Promise<void> {
       pythonSdkDir: process.env.FUNCTION_PYTHON_SDK_DIR || '/usr/local/share/emberplane/python-sdk',
       nodeSdkDir: process.env.FUNCTION_NODE_SDK_DIR || '/usr/local/share/emberplane/node-sdk',
       spares: Number(process.env.FUNCTION_SPARE_SANDBOXES ?? 2) || 0,
+    },
+    // the code packages fetched for them are a cache, swept with a server's settings for its own packages
+    codePackages: {
+      graceSeconds: count(process.env.FUNCTION_PACKAGE_GRACE_SECONDS || undefined, 'FUNCTION_PACKAGE_GRACE_SECONDS', 3_600),
+      sweepMs: count(process.env.FUNCTION_PACKAGE_SWEEP_MS || undefined, 'FUNCTION_PACKAGE_SWEEP_MS', 600_000),
     },
     log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
     description: {

@@ -107,20 +107,24 @@ async function hosts(): Promise<HostView[]> {
 }
 const waitForHost = (name: string, pred: (h: HostView) => boolean, what: string) => waitForHostNamed(server, HOSTS, name, pred, what);
 
-/** A daemon offering `memoryMb`; resolves once READY. */
-async function join(name: string, memoryMb: number): Promise<{ child: ChildProcess; host: HostView }> {
+/** A daemon offering `memoryMb` (`env`: more of its environment); resolves once READY. */
+async function join(
+  name: string,
+  memoryMb: number,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; host: HostView; dataDir: string }> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'emberplane-fnhost-'));
   dirs.push(dataDir);
   const { token } = (await server.data(CREATE_TOKEN)).createHostToken;
   const [file, ...args] = hostJoinArgv({ server: server.url, token, dataDir, name }, ['--vcpu', '2', '--memory-mb', String(memoryMb)]);
   const child = spawn(file!, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'warn', FUNCTION_SPARE_SANDBOXES: '0' },
+    env: { ...process.env, LOG_LEVEL: 'warn', FUNCTION_SPARE_SANDBOXES: '0', ...env },
   });
   child.stdout!.resume();
   child.stderr!.resume();
   children.push(child);
-  return { child, host: await waitForHost(name, (h) => h.state === 'READY' && h.connected, 'READY') };
+  return { child, host: await waitForHost(name, (h) => h.state === 'READY' && h.connected, 'READY'), dataDir };
 }
 
 const busy = async (name: string) => (await server.data(INSTANCES, { name })).function.instances.busy as number;
@@ -128,11 +132,12 @@ const instancesOn = async (hostName: string, fn: string) =>
   ((await hosts()).find((h) => h.name === hostName)?.functionInstances ?? []).filter((i) => i.functionName === fn);
 
 describe('functions on joined hosts', () => {
-  let small: { child: ChildProcess; host: HostView };
-  let big: { child: ChildProcess; host: HostView };
+  let small: { child: ChildProcess; host: HostView; dataDir: string };
+  let big: { child: ChildProcess; host: HostView; dataDir: string };
+  let placedCode = '';
 
   it('throttles an invocation no host has room for, with the reason', async () => {
-    await deploy(server, { name: 'placed', ...GATED });
+    placedCode = (await deploy(server, { name: 'placed', ...GATED })).codeSha256;
     const res = await server.gql(INVOKE, { input: { functionName: 'placed', payload: {} } });
     expectError(res, 'THROTTLED', 'input.functionName');
     expect(res.errors![0]!.message).toMatch(/InsufficientCapacity: no host has room for a 256 MiB instance of placed \(0 READY host/);
@@ -145,6 +150,9 @@ describe('functions on joined hosts', () => {
     const first = await invoke(server, { functionName: 'placed', payload: { n: 1 } });
     expect(first.functionError).toBeNull();
     expect(first.invocation.coldStart).toBe(true);
+    // the host keeps the package it fetched in its data dir, by hash (swept once unused for the grace)
+    const packageFile = path.join(big.dataDir, 'code', `${Buffer.from(placedCode, 'base64').toString('hex')}.zip`);
+    expect((await fs.stat(packageFile)).isFile()).toBe(true);
     // the instance's lines: in the invocation's record (the reply) and in the function's log stream (sent as written)
     expect(first.invocation.logs.map((l: { text: string }) => l.text).join('\n')).toMatch(/\tran 1$/m);
     await waitUntil(async () => {
@@ -365,6 +373,32 @@ describe('functions on joined hosts', () => {
       async () => (await hosts()).some((h) => h.functionInstances.some((i) => i.functionName === 'layered-on-host')),
       'the instance listed on a joined host',
     );
+  });
+
+  it('removes a code package unused for FUNCTION_PACKAGE_GRACE_SECONDS from the host, and fetches it again when used', async () => {
+    const sweeper = await join('fn-sweeper', 2048, { FUNCTION_PACKAGE_GRACE_SECONDS: '0', FUNCTION_PACKAGE_SWEEP_MS: '50' });
+    // no other host has room for 1536 MiB: it runs on fn-sweeper
+    const fn = await deploy(server, {
+      name: 'swept',
+      runtime: 'NODEJS20',
+      handler: 'index.handler',
+      memoryMb: 1536,
+      code: { files: [{ path: 'index.js', content: `exports.handler = async () => 'ran';` }] },
+    });
+    const packageFile = path.join(sweeper.dataDir, 'code', `${Buffer.from(fn.codeSha256, 'base64').toString('hex')}.zip`);
+    expect((await invoke(server, { functionName: 'swept', payload: {} })).payload).toBe('ran');
+    await waitUntil(
+      () =>
+        fs.stat(packageFile).then(
+          () => false,
+          () => true,
+        ),
+      'the package swept from fn-sweeper once the invocation no longer holds it',
+    );
+    // the invocation holds the package again: it is fetched anew (a host that cannot fetch it fails with Runtime.HostError)
+    const again = await invoke(server, { functionName: 'swept', payload: {} });
+    expect(again.functionError, JSON.stringify(again.payload)).toBeNull();
+    expect(again.payload).toBe('ran');
   });
 
   it('serves code packages to hosts only with a proof of their session', async () => {

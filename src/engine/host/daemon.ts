@@ -1,12 +1,12 @@
 // The host daemon (`emberplane host join`, docs/hosts.md): offers this machine to a control plane
 // over /host (engine/host/protocol.ts). It launches, stops and decommissions the node agents the
 // control plane places here through a local driver of its own data dir, reports them in
-// heartbeats, and stops those the control plane no longer wants (`keep`). It keeps one thing on
-// disk: its identity (host id and key) in DATA_DIR/host.json (0600); nothing of the control plane.
+// heartbeats, and stops those the control plane no longer wants (`keep`). It keeps its identity
+// (host id and key) in DATA_DIR/host.json (0600), and a cache of the code packages of the function
+// instances it runs in DATA_DIR/code (package-cache.ts); nothing else of the control plane.
 // Part of the engine: it never touches the database.
 import crypto from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statfsSync, writeFileSync } from 'node:fs';
-import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -28,6 +28,7 @@ import {
   toWireLines,
   toWireOutcome,
 } from './protocol.js';
+import { PackageCache } from './package-cache.js';
 
 const IDENTITY_FILE = 'host.json';
 const BACKOFF_START_MS = 250;
@@ -46,6 +47,8 @@ export interface HostDaemonOptions {
   sandbox: boolean;
   /** how function instances run here (FUNCTION_PYTHON, FUNCTION_PYTHON_SDK_DIR, FUNCTION_NODE_SDK_DIR, FUNCTION_SPARE_SANDBOXES) */
   functions?: { pythonCommand?: string; pythonSdkDir?: string | null; nodeSdkDir?: string | null; spares?: number };
+  /** the code package cache: a package unused for graceSeconds is removed, looked for every sweepMs (FUNCTION_PACKAGE_GRACE_SECONDS, FUNCTION_PACKAGE_SWEEP_MS) */
+  codePackages: { graceSeconds: number; sweepMs: number };
   log: (line: string) => void;
 }
 
@@ -86,8 +89,8 @@ export class HostDaemon {
   private stopping = false;
   /** the function instances the control plane places here (started on first use) */
   private functions: Promise<LocalFunctionRuntime> | null = null;
-  /** packages being fetched, by code hash */
-  private fetching = new Map<string, Promise<string>>();
+  /** this host's copies of code packages, fetched by hash */
+  private readonly packages: PackageCache;
   /** the challenge of the welcomed session and the HTTP base of its server (code is fetched with them) */
   private current: { nonce: string; httpBase: string } | null = null;
   /** running invocations by invocation id: fn.abort cuts them short */
@@ -99,6 +102,12 @@ export class HostDaemon {
     this.identity = existsSync(this.identityFile) ? (JSON.parse(readFileSync(this.identityFile, 'utf8')) as Identity) : null;
     this.servers = [...new Set(options.servers.map(hostSocketUrl))];
     this.driver = new LocalDriver({ dataDir: options.dataDir, sandbox: options.sandbox });
+    this.packages = new PackageCache({
+      dir: path.join(options.dataDir, 'code'),
+      graceMs: options.codePackages.graceSeconds * 1_000,
+      download: (hash) => this.downloadCode(hash),
+      log: options.log,
+    });
     this.findRunningNodes();
   }
 
@@ -139,6 +148,7 @@ export class HostDaemon {
   async run(): Promise<void> {
     let index = 0;
     let delay = BACKOFF_START_MS;
+    if (!this.stopping) this.packages.start(this.options.codePackages.sweepMs);
     while (!this.stopping) {
       const url = this.servers[index % this.servers.length]!;
       index++;
@@ -337,23 +347,8 @@ export class HostDaemon {
     return this.functions;
   }
 
-  /**
-   * The code package of `hash`, fetched from the control plane the first time (checked against the
-   * hash, then kept under the data dir): a joined host shares no disk with the server.
-   */
-  private codePackage(hash: string): Promise<string> {
-    if (!/^[0-9a-f]{64}$/.test(hash)) return Promise.reject(new Error(`not a code hash: ${hash}`));
-    const file = path.join(this.options.dataDir, 'code', `${hash}.zip`);
-    if (existsSync(file)) return Promise.resolve(file);
-    let p = this.fetching.get(hash);
-    if (!p) {
-      p = this.fetchCode(hash, file).finally(() => this.fetching.delete(hash));
-      this.fetching.set(hash, p);
-    }
-    return p;
-  }
-
-  private async fetchCode(hash: string, file: string): Promise<string> {
+  /** The control plane's copy of the code package `hash` (the cache checks it against the hash). */
+  private async downloadCode(hash: string): Promise<Buffer> {
     const session = this.current;
     const id = this.identity;
     if (!session || !id) throw new Error('not connected to a control plane: the code package cannot be fetched');
@@ -361,51 +356,61 @@ export class HostDaemon {
       headers: { 'x-emberplane-host': id.hostId, 'x-emberplane-proof': codeProof(id.key, session.nonce, hash) },
     });
     if (!res.ok) throw new Error(`the code package ${hash} could not be fetched: HTTP ${res.status} ${(await res.text()).slice(0, 500)}`);
-    const body = Buffer.from(await res.arrayBuffer());
-    const got = crypto.createHash('sha256').update(body).digest('hex');
-    if (got !== hash) throw new Error(`the code package fetched for ${hash} has hash ${got}: refused`);
-    await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-    await fsp.writeFile(tmp, body, { mode: 0o600 });
-    await fsp.rename(tmp, file);
-    return file;
+    return Buffer.from(await res.arrayBuffer());
   }
 
-  /** the spec with this host's copies of its package and its layers' (fetched the same way, by hash) */
-  private async localSpec(spec: InstanceSpec): Promise<InstanceSpec> {
-    const layers = await Promise.all((spec.layers ?? []).map(async (l) => ({ hash: l.hash, packagePath: await this.codePackage(l.hash) })));
-    return { ...spec, packagePath: await this.codePackage(spec.codeHash), layers };
+  /**
+   * Runs `work` with the specs given this host's copies of their packages and their layers' (a
+   * joined host shares no disk with the server), held until it settles: the sweep leaves them to
+   * the instances starting or invoked with them.
+   */
+  private withLocalSpecs<T>(specs: InstanceSpec[], work: (local: InstanceSpec[]) => Promise<T>): Promise<T> {
+    const hashes = specs.flatMap((s) => [s.codeHash, ...(s.layers ?? []).map((l) => l.hash)]);
+    return this.packages.holding(hashes, (pathOf) =>
+      work(
+        specs.map((s) => ({
+          ...s,
+          packagePath: pathOf(s.codeHash),
+          layers: (s.layers ?? []).map((l) => ({ hash: l.hash, packagePath: pathOf(l.hash) })),
+        })),
+      ),
+    );
   }
 
   private async invokeFunction(m: Extract<HostControlMessage, { type: 'fn.invoke' }>): Promise<FunctionInvokeResult> {
     const runtime = await this.functionRuntime();
-    const spec = await this.localSpec(m.spec);
-    const abort = new AbortController();
-    this.invoking.set(m.request.requestId, abort);
-    try {
-      const outcome = await runtime.invokeOn(
-        m.instanceId,
-        spec,
-        {
-          requestId: m.request.requestId,
-          payload: Buffer.from(m.request.payload, 'base64'),
-          invokedFunctionArn: m.request.invokedFunctionArn,
-          clientContext: m.request.clientContext,
-        },
-        abort.signal,
-      );
-      const idle = runtime.instances().some((i) => i.instanceId === outcome.instanceId && i.state === 'IDLE');
-      return { outcome: toWireOutcome(outcome), idle };
-    } finally {
-      this.invoking.delete(m.request.requestId);
-    }
+    return this.withLocalSpecs([m.spec], async ([spec]) => {
+      const abort = new AbortController();
+      this.invoking.set(m.request.requestId, abort);
+      try {
+        const outcome = await runtime.invokeOn(
+          m.instanceId,
+          spec!,
+          {
+            requestId: m.request.requestId,
+            payload: Buffer.from(m.request.payload, 'base64'),
+            invokedFunctionArn: m.request.invokedFunctionArn,
+            clientContext: m.request.clientContext,
+          },
+          abort.signal,
+        );
+        const idle = runtime.instances().some((i) => i.instanceId === outcome.instanceId && i.state === 'IDLE');
+        return { outcome: toWireOutcome(outcome), idle };
+      } finally {
+        this.invoking.delete(m.request.requestId);
+      }
+    });
   }
 
   private async provisionFunctions(targets: ProvisionTarget[]): Promise<FunctionInstancesResult> {
     const runtime = await this.functionRuntime();
-    const local = await Promise.all(targets.map(async (t) => ({ ...t, spec: await this.localSpec(t.spec) })));
-    const states = await runtime.provision(local);
-    return { states: [...states], instances: runtime.instances() };
+    return this.withLocalSpecs(
+      targets.map((t) => t.spec),
+      async (specs) => {
+        const states = await runtime.provision(targets.map((t, i) => ({ ...t, spec: specs[i]! })));
+        return { states: [...states], instances: runtime.instances() };
+      },
+    );
   }
 
   /** Stops the function instances the control plane no longer knows of (it forgot them when the last session ended). */
@@ -434,6 +439,7 @@ export class HostDaemon {
   stop(): void {
     this.stopping = true;
     this.stopHeartbeats();
+    this.packages.stop();
     this.ws?.close(1001, 'host daemon stopping');
     void this.functions
       ?.then((runtime) => runtime.close())
