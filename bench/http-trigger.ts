@@ -4,7 +4,7 @@
 // where the time goes, the same invocation called in-process (services.invocations.invoke, no HTTP).
 import type { RunningApp } from '../src/app.js';
 import { buildHttpEvent } from '../src/triggers/sources/http/event.js';
-import { type LoadResult, ms, summarize, waitUntil, type Api } from './lib.js';
+import { fmtRoundTrip, type LoadResult, ms, socketRoundTripCost, summarize, waitUntil, type Api } from './lib.js';
 
 type Verdict = 'PASS' | 'MISS' | 'ERROR' | 'INFO';
 
@@ -155,7 +155,7 @@ export async function benchHttpTrigger(ctx: HttpTriggerBenchContext): Promise<vo
     ctx.record({
       figure: 'HTTP trigger, c=64',
       value: `${rate(c64.trigger.rps)}, p50 ${ms(c64.trigger.p50)}, p99 ${ms(c64.trigger.p99)}`,
-      baseline: `bare ${rate(c64.bare.rps)}; invoke() alone ${rate(c64['invoke()'].rps)}`,
+      baseline: `bare ${rate(c64.bare.rps)}; invoke() alone ${rate(c64['invoke()'].rps)}; ${fmtRoundTrip(await socketRoundTripCost())}`,
       target: '>= 3000 req/s',
       verdict: c64.trigger.rps >= 3000 && c64.trigger.errors === 0 ? 'PASS' : 'MISS',
     });

@@ -1,5 +1,6 @@
 // Small helpers shared by the bench figures: statistics, a wall clock with sub-millisecond
 // resolution, a GraphQL client for setup calls, a graphql-ws client, the summary table.
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -267,6 +268,35 @@ export async function prewarm(api: Api, name: string, c: number) {
   }
   throw new Error(`${name}: rounds of ${2 * c} invokes still started instances after 50 rounds`);
 }
+
+export interface RoundTripCost {
+  /** CPU µs on one side per round trip, the processes where the scheduler puts them */
+  cpuUs: number;
+  /** the same with both on one core (null: no taskset) */
+  oneCoreCpuUs: number | null;
+}
+
+let roundTrip: Promise<RoundTripCost> | null = null;
+
+/** What a socket round trip between two processes costs here (bench/round-trip.mjs); measured once a run. */
+export function socketRoundTripCost(): Promise<RoundTripCost> {
+  const probe = fileURLToPath(new URL('./round-trip.mjs', import.meta.url));
+  const run = (argv: string[]) =>
+    new Promise<number | null>((resolve) => {
+      execFile(argv[0]!, [...argv.slice(1), probe], { timeout: 60_000 }, (err, stdout) =>
+        resolve(err ? null : (JSON.parse(stdout) as { cpuUs: number }).cpuUs),
+      );
+    });
+  roundTrip ??= (async () => {
+    const cpuUs = await run([process.execPath]);
+    if (cpuUs === null) throw new Error('bench/round-trip.mjs failed');
+    return { cpuUs, oneCoreCpuUs: await run(['taskset', '-c', '0', process.execPath]) };
+  })();
+  return roundTrip;
+}
+
+export const fmtRoundTrip = (c: RoundTripCost) =>
+  `a socket round trip between 2 processes ${c.cpuUs.toFixed(0)} µs CPU a side${c.oneCoreCpuUs === null ? '' : ` (${c.oneCoreCpuUs.toFixed(0)} µs on one core)`}`;
 
 /**
  * Runs a bench program's `main`, then `cleanup` (also on SIGINT/SIGTERM, once), and exits: 1 when
