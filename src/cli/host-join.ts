@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { mkdirSync } from 'node:fs';
 import { defaultAddress, HostDaemon, HostRefused, machineCapacity } from '../engine/host/daemon.js';
 import { EMBERPLANE_VERSION } from '../engine/host/version.js';
+import { functionPackageSettings } from '../platform/config.js';
 import { DEFAULT_SPARK_JARS_DIR, detectSpark, findS3aJars } from '../engine/spark-runtime.js';
 
 const HOST_JOIN_HELP = `Usage: emberplane host join --server <url> [--token <t>] [options]
@@ -93,10 +94,7 @@ export async function hostJoin(argv: string[]): Promise<void> {
       spares: Number(process.env.FUNCTION_SPARE_SANDBOXES ?? 2) || 0,
     },
     // the code packages fetched for them are a cache, swept with a server's settings for its own packages
-    codePackages: {
-      graceSeconds: count(process.env.FUNCTION_PACKAGE_GRACE_SECONDS || undefined, 'FUNCTION_PACKAGE_GRACE_SECONDS', 3_600),
-      sweepMs: count(process.env.FUNCTION_PACKAGE_SWEEP_MS || undefined, 'FUNCTION_PACKAGE_SWEEP_MS', 600_000),
-    },
+    codePackages: functionPackageSettings(process.env),
     log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
     description: {
       name: values.name ?? os.hostname(),

@@ -163,6 +163,14 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return value;
 }
 
+/**
+ * How long a function package nothing uses is kept, and how often such packages are looked for: the
+ * server's own packages and the copies a joined host fetched alike (`emberplane host join` reads them too).
+ */
+export function functionPackageSettings(env: NodeJS.ProcessEnv): { graceSeconds: number; sweepMs: number } {
+  return { graceSeconds: int(env, 'FUNCTION_PACKAGE_GRACE_SECONDS', 3_600), sweepMs: int(env, 'FUNCTION_PACKAGE_SWEEP_MS', 600_000) };
+}
+
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -191,6 +199,7 @@ function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const production = env.NODE_ENV === 'production';
   const dataDir = path.resolve(env.DATA_DIR || '.data');
+  const packages = functionPackageSettings(env);
   return {
     port: int(env, 'PORT', 4000),
     host: env.HOST || '127.0.0.1',
@@ -250,8 +259,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     functionConcurrencyLimit: int(env, 'FUNCTION_CONCURRENCY_LIMIT', 1_000),
     functionIdleSeconds: int(env, 'FUNCTION_IDLE_SECONDS', 300),
     functionRetryDelayMs: int(env, 'FUNCTION_RETRY_DELAY_MS', 60_000),
-    functionPackageGraceSeconds: int(env, 'FUNCTION_PACKAGE_GRACE_SECONDS', 3_600),
-    functionPackageSweepMs: int(env, 'FUNCTION_PACKAGE_SWEEP_MS', 600_000),
+    functionPackageGraceSeconds: packages.graceSeconds,
+    functionPackageSweepMs: packages.sweepMs,
     functionXrayDaemonAddress: hostPort(env, 'FUNCTION_XRAY_DAEMON_ADDRESS'),
     functionAsyncParallel: int(env, 'FUNCTION_ASYNC_PARALLEL', 64),
     functionShutdownGraceMs: int(env, 'FUNCTION_SHUTDOWN_GRACE_MS', 10_000),
