@@ -26,8 +26,10 @@ function groupBy<T>(rows: T[], key: (row: T) => string): Map<string, T[]> {
  * the event loop go to Postgres as one statement (at c=16 with distinct ids, one statement answers
  * many requests instead of each request paying its own round trips). Nothing is cached: each batch
  * is read after every request it answers asked for it, so no answer is older than its request.
+ * The nested reads (a cluster tree, pages of them) go through `plannedOnce` (Platform.sqlPlannedOnce):
+ * their statements' plans do not depend on their values, and planning them cost more than running them.
  */
-export function createSharedClusterReads(sql: Sql) {
+export function createSharedClusterReads(sql: Sql, plannedOnce: Sql) {
   // setImmediate: after this turn's I/O callbacks, i.e. every request that arrived meanwhile has asked
   const turn = { cache: false, batchScheduleFn: (run: () => void) => setImmediate(run) };
   return {
@@ -42,7 +44,7 @@ export function createSharedClusterReads(sql: Sql) {
       await Promise.all(
         [...byShape.values()].map(async (members) => {
           const ids = members.map((i) => keys[i]!.id);
-          const read = new Map((await clustersQ.clusterTreesByIds(sql, ids, keys[members[0]!]!.nested)).map((t) => [t.row.id, t]));
+          const read = new Map((await clustersQ.clusterTreesByIds(plannedOnce, ids, keys[members[0]!]!.nested)).map((t) => [t.row.id, t]));
           for (const i of members) trees[i] = read.get(keys[i]!.id);
         }),
       );
@@ -56,7 +58,7 @@ export function createSharedClusterReads(sql: Sql) {
         [...byShape.values()].map(async (members) => {
           const { after: _, ...shape } = queries[members[0]!]!;
           const read = await clustersQ.listClusterPages(
-            sql,
+            plannedOnce,
             shape,
             members.map((i) => queries[i]!.after),
           );

@@ -110,7 +110,7 @@ export class ClustersModule implements Module {
       { pathMapping: config.objectPathMapping, duckdbExtensionsDir: config.duckdbExtensionsDir },
     );
     this.metrics = new MetricsService(sql, log, { agentMetricsMs: config.agentMetricsMs, retentionHours: config.metricsRetentionHours });
-    const sharedReads = createSharedClusterReads(sql);
+    const sharedReads = createSharedClusterReads(sql, platform.sqlPlannedOnce);
     this.clusters = new ClusterService(
       sql,
       this.steps,

@@ -56,6 +56,12 @@ export interface Platform {
   readonly databaseUrl: string;
   /** the server's pool */
   readonly sql: Sql;
+  /**
+   * a smaller pool for reads whose plans do not depend on their values (the nested cluster reads):
+   * Postgres plans each of their statements once per connection (db/client.ts `planOnce`) instead of
+   * at every call, where planning cost more than running them
+   */
+  readonly sqlPlannedOnce: Sql;
   /** one more connection, for the cluster controller's leader lock */
   readonly leaderDb: Sql;
   /** the one LISTEN connection; app.ts hands each channel to the module that owns it */
@@ -72,7 +78,7 @@ export interface Platform {
 }
 
 export interface PlatformHooks {
-  /** sees every SQL statement the server's pool sends (the bench counts statements per request) */
+  /** sees every SQL statement the server's pools send (the bench counts statements per request) */
   onQuery?: (query: string) => void;
 }
 
@@ -87,15 +93,26 @@ export async function startPlatform(config: Config, log: Logger, hooks: Platform
     databaseUrl = embedded.url;
   }
   let sql: Sql | null = null;
+  let sqlPlannedOnce: Sql | null = null;
   let leaderDb: Sql | null = null;
   const close = async () => {
     await leaderDb?.end({ timeout: 5 });
+    await sqlPlannedOnce?.end({ timeout: 5 });
     await sql?.end({ timeout: 5 });
     await embedded?.stop();
   };
   try {
     await runMigrations(databaseUrl);
     sql = connect(databaseUrl, { max: config.dbPoolSize, applicationName: serverId, onQuery: hooks.onQuery });
+    sqlPlannedOnce = connect(databaseUrl, {
+      max: Math.max(2, Math.ceil(config.dbPoolSize / 4)),
+      applicationName: `${serverId}-planned-once`,
+      onQuery: hooks.onQuery,
+      planOnce: true,
+    });
+    // postgres.js learns the array types on a pool's first connection: a statement with an array
+    // parameter sent as the very first one fails ("malformed array literal"), so one without goes first
+    await sqlPlannedOnce`select 1`;
     const secrets = await Secrets.load(config, sql, log);
     leaderDb = connect(databaseUrl, { max: 1, applicationName: `${serverId}-leader` });
     return {
@@ -104,6 +121,7 @@ export async function startPlatform(config: Config, log: Logger, hooks: Platform
       log,
       databaseUrl,
       sql,
+      sqlPlannedOnce,
       leaderDb,
       secrets,
       sandboxTool,
