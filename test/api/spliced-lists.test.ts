@@ -56,8 +56,15 @@ async function answer(query: string, variables: Record<string, unknown> = {}) {
   return { status: res.status, body: JSON.parse(body), spliced: statements.filter((s) => s.includes('as raw_list_')).length };
 }
 
+// response keys as long as a column's name in Postgres may be (63), and one longer (left to the executor)
+const LONGEST = `k${'e'.repeat(61)}y`;
+const TOO_LONG = `${LONGEST}s`;
+
 // each with what it answers as sent: `@skip(if: false)` on edges (it means nothing) keeps the rewrite away
 const DOCUMENTS: Record<string, string> = {
+  'response keys of 63 characters': `query($ids: [ID!]) { clusters(first: 4, filter: { ids: $ids }) { edges @X { node { id
+      instanceGroups { ${LONGEST}: id role } instances { ${LONGEST}: host }
+      steps(first: 2) { ${LONGEST}: edges { ${LONGEST}: cursor node { ${LONGEST}: name } } } } } } }`,
   'the bench page': `query($ids: [ID!]) { clusters(first: 3, filter: { ids: $ids }) { edges @X { cursor node { id name state
       instanceGroups { id role instanceType state requestedCount }
       instances { id groupId role state pid host }
@@ -144,12 +151,17 @@ describe('a page with nested lists of plain columns', () => {
       `query($ids: [ID!]) { clusters(filter: { ids: $ids }) { edges { node { instanceGroups @include(if: true) { id } } } } }`,
       `query($ids: [ID!]) { clusters(filter: { ids: $ids }) { edges { node { instanceGroups { id ... on InstanceGroup { role } } } } } }`,
       `query($ids: [ID!]) { clusters(filter: { ids: $ids }) { edges { node { instanceGroups { id createdAt } } } } }`,
+      `query($ids: [ID!]) { clusters(filter: { ids: $ids }) { edges { node { instanceGroups { ${TOO_LONG}: id } } } } }`,
     ]) {
       const { status, spliced, body } = await answer(document);
       expect(status, document).toBe(200);
       expect(spliced, document).toBe(0);
       expect(body.data.clusters.edges.length, document).toBe(made.length);
     }
+    const { body } = await answer(
+      `query($ids: [ID!]) { clusters(first: 1, filter: { ids: $ids }) { edges { node { instanceGroups { ${TOO_LONG}: id } } } } }`,
+    );
+    expect(Object.keys(body.data.clusters.edges[0].node.instanceGroups[0])).toEqual([TOO_LONG]);
   });
 
   it('a page that fails answers with the same error, at the same place', async () => {

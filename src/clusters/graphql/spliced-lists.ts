@@ -16,7 +16,16 @@ import {
 import type { Context } from '../../platform/graphql/context.js';
 import { RawJson, type DocumentRewrite } from '../../platform/server/raw-json.js';
 import { stepPageRead } from './look-ahead.js';
-import { groupRows, instanceRows, stepRows, type NestedShape, type RawEntries, type RawList, type StepPage } from '../queries/nested.js';
+import {
+  groupRows,
+  instanceRows,
+  MAX_KEY_LENGTH,
+  stepRows,
+  type NestedShape,
+  type RawEntries,
+  type RawList,
+  type StepPage,
+} from '../queries/nested.js';
 
 // Page requests of `clusters` spend most of the server's time on the nested lists: Postgres builds
 // their JSON, the server parsed it into rows, made objects of them, resolved each field and wrote
@@ -40,13 +49,17 @@ const STEPS = { type: 'Step', rows: stepRows };
 
 const responseKey = (field: FieldNode) => field.alias?.value ?? field.name.value;
 
-/** The fields of a selection set when it is fields only, without directives or repeated response keys; else null. */
+/**
+ * The fields of a selection set when it is fields only, without directives or repeated response keys,
+ * each key short enough to be a column's name in Postgres; else null.
+ */
 function plainFields(set: SelectionSetNode | undefined): FieldNode[] | null {
   if (!set) return null;
   const keys = new Set<string>();
   const fields: FieldNode[] = [];
   for (const selection of set.selections) {
-    if (selection.kind !== Kind.FIELD || selection.directives?.length || keys.has(responseKey(selection))) return null;
+    if (selection.kind !== Kind.FIELD || selection.directives?.length) return null;
+    if (keys.has(responseKey(selection)) || responseKey(selection).length > MAX_KEY_LENGTH) return null;
     keys.add(responseKey(selection));
     fields.push(selection);
   }

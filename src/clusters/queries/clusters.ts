@@ -4,6 +4,7 @@ import type { BootstrapAction, ClusterRow, ClusterState, InstanceGroupRow } from
 import {
   clusterRows,
   nestedColumns,
+  record,
   shapeKey,
   statement,
   statementCache,
@@ -57,8 +58,8 @@ const treesByIds = statementCache<{ ids: readonly string[]; shape: NestedShape; 
   statement((param) => {
     const ids = param(({ db, ids }) => db.array(ids as string[]));
     const nested = nestedColumns(shape, param, ({ shape }) => shape, { of: (clusterId) => `${clusterId} = any(${ids})` });
-    return `select ${clusterRows.sql(shape.row)} as row ${nested.columns}
-    from clusters c ${nested.joins} where c.id = any(${ids})`;
+    return `select row_to_json(cluster_json) as row ${nested.columns}
+    from clusters c ${record(clusterRows.fields(shape.row), 'cluster_json')} ${nested.joins} where c.id = any(${ids})`;
   }),
 );
 
@@ -178,8 +179,8 @@ const pages = statementCache<PagesInput>(({ q }) =>
         limit ${limit}
       ) c
     )
-    select c.n - 1 as page_index, ${clusterRows.sql(q.nested.row)} as row ${nested.columns}
-    from c ${nested.joins}
+    select c.n - 1 as page_index, row_to_json(cluster_json) as row ${nested.columns}
+    from c ${record(clusterRows.fields(q.nested.row), 'cluster_json')} ${nested.joins}
     order by c.n, c.created_at desc, c.id desc`;
   }),
 );
