@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
-import { CORE, CREATE_CLUSTER, MASTER, expectError, waitForClusterState } from '../support/api.js';
+import { CREATE_CLUSTER, MASTER, createEndedCluster, expectError } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 // The read path: batching of nested fields (no N+1) and the coalescing of identical queries.
@@ -18,20 +18,7 @@ beforeAll(async () => {
     },
   );
   // a few clusters with groups, instances and steps, ended so that no agent keeps running
-  for (let i = 0; i < 6; i++) {
-    const { createCluster } = await server.data(CREATE_CLUSTER, {
-      input: {
-        name: `read-${i}`,
-        instanceGroups: [MASTER, CORE(1)],
-        keepAliveWhenNoSteps: false,
-        steps: [
-          { name: 'a', command: { args: ['true'] } },
-          { name: 'b', command: { args: ['true'] } },
-        ],
-      },
-    });
-    await waitForClusterState(server, createCluster.cluster.id, ['TERMINATED']);
-  }
+  for (let i = 0; i < 6; i++) await createEndedCluster(server, `read-${i}`, ['a', 'b']);
 });
 afterAll(async () => {
   await server?.close();

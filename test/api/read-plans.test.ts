@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/platform/db/client.js';
-import { CORE, CREATE_CLUSTER, MASTER, waitForClusterState } from '../support/api.js';
+import { createEndedCluster } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 // The nested cluster reads are planned once per connection for any values (Platform.sqlPlannedOnce):
@@ -24,20 +24,7 @@ beforeAll(async () => {
     },
   );
   db = postgres(server.databaseUrl, { max: 1, onnotice: () => {} });
-  for (let i = 0; i < 2; i++) {
-    const { createCluster } = await server.data(CREATE_CLUSTER, {
-      input: {
-        name: `plans-${i}`,
-        instanceGroups: [MASTER, CORE(1)],
-        keepAliveWhenNoSteps: false,
-        steps: [
-          { name: 'a', command: { args: ['true'] } },
-          { name: 'b', command: { args: ['true'] } },
-        ],
-      },
-    });
-    await waitForClusterState(server, createCluster.cluster.id, ['TERMINATED']);
-  }
+  for (let i = 0; i < 2; i++) await createEndedCluster(server, `plans-${i}`, ['a', 'b']);
   // 20,000 ended clusters like those two (each copy a minute older), with their groups, nodes and steps
   const copies = async (table: string, changes: string) => {
     await db.unsafe(`insert into ${table} select r.*

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
-import { CORE, CREATE_CLUSTER, MASTER, waitForClusterState } from '../support/api.js';
+import { createEndedCluster } from '../support/api.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 // A page of clusters whose nested lists are plain columns answers with the JSON Postgres builds
@@ -15,18 +15,7 @@ const ODD = 'quote " backslash \\ newline \n tab \t bell \u0007 line sep \u2028 
 beforeAll(async () => {
   server = await startTestServer({}, { onQuery: (q) => statements.push(q) });
   db = postgres(server.databaseUrl, { max: 1 });
-  for (let i = 0; i < 2; i++) {
-    const { createCluster } = await server.data(CREATE_CLUSTER, {
-      input: {
-        name: `spliced-${i}`,
-        instanceGroups: [MASTER, CORE(1)],
-        keepAliveWhenNoSteps: false,
-        steps: [{ name: 'a', command: { args: ['true'] } }],
-      },
-    });
-    await waitForClusterState(server, createCluster.cluster.id, ['TERMINATED']);
-    made.push(createCluster.cluster.id);
-  }
+  for (let i = 0; i < 2; i++) made.push(await createEndedCluster(server, `spliced-${i}`, ['a']));
   // rows no API call makes: an ended cluster with no groups or nodes, and one whose strings need escaping and whose node has no pid
   await db`insert into clusters (id, name, state, applications, keep_alive, step_concurrency)
     values ('j-spliced-empty', 'empty', 'TERMINATED', '{}', false, 1), ('j-spliced-odd', ${ODD}, 'TERMINATED', '{}', false, 1)`;

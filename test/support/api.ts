@@ -64,6 +64,18 @@ export async function createCluster(server: DataApi, input: Record<string, unkno
   return (await server.data(CREATE_CLUSTER, { input })).createCluster.cluster.id;
 }
 
+/** A cluster (a MASTER and a CORE node) that runs steps of these names (each `true`), then ends TERMINATED: rows for the read path. */
+export async function createEndedCluster(server: DataApi, name: string, stepNames: string[]): Promise<string> {
+  const id = await createCluster(server, {
+    name,
+    instanceGroups: [MASTER, CORE(1)],
+    keepAliveWhenNoSteps: false,
+    steps: stepNames.map((step) => ({ name: step, command: { args: ['true'] } })),
+  });
+  await waitForClusterState(server, id, ['TERMINATED']);
+  return id;
+}
+
 export interface PollOptions {
   /** the document that reads the object: `query($id: ID!) { cluster(id: $id) { … } }` (or `step`) */
   query?: string;
