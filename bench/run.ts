@@ -16,7 +16,7 @@
 // Knobs for investigating (all optional): BENCH_ONLY=1,3 runs a subset of the figures;
 // BENCH_DIAG=1 prints a statement-by-statement trace of one step dispatch and samples the server's
 // pool, stored log lines and heartbeat age during the log runs; BENCH_CPU_PROFILE=<dir> writes V8
-// CPU profiles of the server thread for the nested-query loads and the log runs.
+// CPU profiles of the server thread for the measured loads (`profiled` below names them).
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -205,8 +205,11 @@ function loopMonitor(): { stop: () => LoopDelay } {
 
 /**
  * BENCH_CPU_PROFILE=<dir>: writes a V8 CPU profile of the main thread (the server's) for the
- * measured parts that are worth a look (nested-query load per level, each log run); open it in
- * Chrome DevTools or speedscope.
+ * measured parts that are worth a look (nested-query load per level, each log run, the invokes
+ * per level, the peers' read loads, the hostile requests, the S3 transfers); open it in Chrome
+ * DevTools or speedscope. Samples are taken at intervals of wall time: time the thread spent
+ * descheduled (after a socket write woke a process on its core, say) counts for the frame it
+ * stopped in, so a socket write's share is an upper bound of its CPU.
  */
 async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const dir = process.env.BENCH_CPU_PROFILE;
@@ -1444,15 +1447,17 @@ async function main() {
   if (ONLY.has(10)) await figure('10c. triggers: bucket put → function start', () => benchBucketTrigger({ api, record, say, results }));
   if (ONLY.has(13))
     await figure('13. hostile GraphQL requests: refusal time, /healthz meanwhile', () =>
-      benchHostile({
-        url: app.url,
-        key,
-        bodyLimitBytes: config.graphqlBodyLimitBytes,
-        startBareServer,
-        record,
-        say,
-        results,
-      }),
+      profiled('hostile', () =>
+        benchHostile({
+          url: app.url,
+          key,
+          bodyLimitBytes: config.graphqlBodyLimitBytes,
+          startBareServer,
+          record,
+          say,
+          results,
+        }),
+      ),
     );
 
   if (ONLY.has(14))

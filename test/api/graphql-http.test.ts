@@ -65,6 +65,32 @@ describe('requests', () => {
     expect(odd.status).toBe(415);
   });
 
+  it('reads a body as UTF-8: raw multi-byte text, \\u escapes and a stray Latin-1 byte', async () => {
+    const text = 'é 中 😀';
+    const echoed = async (body: Buffer) => {
+      const res = await send('/graphql', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(400);
+      expect(codeOf(res)).toBe('BAD_USER_INPUT');
+      // the error quotes the variable's value as the server read it
+      return /got invalid value "(.*?)";/u.exec(res.json.errors[0].message)?.[1];
+    };
+    const raw = Buffer.from(
+      JSON.stringify({ query: 'query($n: Int) { clusters(first: $n) { edges { cursor } } }', variables: { n: text } }),
+    );
+    expect(raw.some((b) => b > 0x7f)).toBe(true);
+    expect(await echoed(raw)).toBe(text);
+    // every UTF-16 unit past ASCII as \uXXXX (the emoji as its two surrogates)
+    const escaped = raw.toString('utf8').replace(/[\u0080-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    expect(Buffer.from(escaped).every((b) => b <= 0x7f)).toBe(true);
+    expect(await echoed(Buffer.from(escaped))).toBe(text);
+    // 0xE9 is "é" in Latin-1 and no UTF-8 at all: it reads as the replacement character
+    const latin1 = Buffer.from(
+      JSON.stringify({ query: 'query($n: Int) { clusters(first: $n) { edges { cursor } } }', variables: { n: 'é' } }),
+      'latin1',
+    );
+    expect(await echoed(latin1)).toBe('\uFFFD');
+  });
+
   it('counts the decompressed bytes against the body limit: a small gzip bomb is 413, and the server still answers', async () => {
     // 64 MiB of spaces compress to about 64 KB: well under the limit on the wire, far over it inflated
     const bomb = gzipSync(Buffer.concat([Buffer.from('{"query":"{ __typename }"'), Buffer.alloc(64 << 20, 0x20), Buffer.from('}')]));
