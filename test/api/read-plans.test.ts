@@ -67,35 +67,51 @@ function seqScans(plan: any): string[] {
 }
 
 describe('nested reads over 20,000 clusters', () => {
-  it('a page after a cursor: the right rows, by a plan made once that reads only the page', async () => {
+  it('a page after a cursor, alone and beside another: the right rows, by a plan made once that reads only the pages', async () => {
     const ids = (await db`select id from clusters order by created_at desc, id desc`).map((r) => r.id as string);
     expect(ids).toHaveLength(2 * (COPIES + 1));
-    const cursors = await server.data(`{ clusters(first: 3) { edges { cursor } } }`);
-    const after = cursors.clusters.edges[2].cursor;
-    const { sent, data } = await readFor(`query($after: String) { clusters(first: 5, after: $after) { edges { node { ${NESTED} } } } }`, {
-      after,
-    });
-    expect(data.clusters.edges.map((e: any) => e.node.id)).toEqual(ids.slice(3, 8));
-    for (const { node } of data.clusters.edges) {
-      expect(node.instanceGroups.map((g: any) => g.role)).toEqual(['MASTER', 'CORE']);
-      expect(node.instances).toHaveLength(2);
-      expect(node.steps.edges.map((e: any) => e.node.name)).toEqual(['b']);
+    const cursors = await server.data(`{ clusters(first: 9) { edges { cursor } } }`);
+    const cursor = (i: number) => cursors.clusters.edges[i].cursor;
+    const page = (alias: string, after: string) => `${alias}: clusters(first: 5, after: "${after}") { edges { node { ${NESTED} } } }`;
+    const expectPage = (edges: any[], from: number) => {
+      expect(edges.map((e: any) => e.node.id)).toEqual(ids.slice(from, from + 5));
+      for (const { node } of edges) {
+        expect(node.instanceGroups.map((g: any) => g.role)).toEqual(['MASTER', 'CORE']);
+        expect(node.instances).toHaveLength(2);
+        expect(node.steps.edges.map((e: any) => e.node.name)).toEqual(['b']);
+      }
+    };
+    // one page, and two read by one statement (the loader's batch): each plan reads only its pages
+    const alone = await readFor(`{ ${page('a', cursor(2))} }`, {});
+    expectPage(alone.data.a.edges, 3);
+    const beside = await readFor(`{ ${page('a', cursor(2))} ${page('b', cursor(8))} }`, {});
+    expectPage(beside.data.a.edges, 3);
+    expectPage(beside.data.b.edges, 9);
+    for (const sent of [alone.sent, beside.sent]) {
+      expect(sent, sent.join('\n----\n')).toHaveLength(1);
+      const [{ 'QUERY PLAN': plan }] = await db.unsafe(`explain (generic_plan, format json) ${sent[0]}`);
+      expect(seqScans(plan[0].Plan)).toEqual([]);
+      // the page's size is part of the statement's text, not a parameter (see above)
+      expect(sent[0]).toMatch(/limit 6\b/);
     }
-    expect(sent, sent.join('\n----\n')).toHaveLength(1);
-    const [{ 'QUERY PLAN': plan }] = await db.unsafe(`explain (generic_plan, format json) ${sent[0]}`);
-    expect(seqScans(plan[0].Plan)).toEqual([]);
-    // the page's size is part of the statement's text, not a parameter (see above)
-    expect(sent[0]).toMatch(/limit 6\b/);
   });
 
-  it('a cluster by id: the same', async () => {
-    const id = `${(await db`select id from clusters order by created_at limit 1`)[0]!.id}`;
-    const { sent, data } = await readFor(`query($id: ID!) { cluster(id: $id) { ${NESTED} } }`, { id });
-    expect(data.cluster.id).toBe(id);
-    expect(data.cluster.instances).toHaveLength(2);
-    expect(sent, sent.join('\n----\n')).toHaveLength(1);
-    const [{ 'QUERY PLAN': plan }] = await db.unsafe(`explain (generic_plan, format json) ${sent[0]}`);
-    expect(seqScans(plan[0].Plan)).toEqual([]);
+  it('clusters by id, one and two: the same', async () => {
+    const [first, second] = (await db`select id from clusters order by created_at limit 2`).map((r) => `${r.id}`);
+    const one = await readFor(`query($id: ID!) { cluster(id: $id) { ${NESTED} } }`, { id: first });
+    expect(one.data.cluster.id).toBe(first);
+    expect(one.data.cluster.instances).toHaveLength(2);
+    const two = await readFor(`query($a: ID!, $b: ID!) { a: cluster(id: $a) { ${NESTED} } b: cluster(id: $b) { ${NESTED} } }`, {
+      a: first,
+      b: second,
+    });
+    expect([two.data.a, two.data.b]).toEqual([one.data.cluster, expect.objectContaining({ id: second })]);
+    expect(two.data.b.instanceGroups.map((g: any) => g.role)).toEqual(['MASTER', 'CORE']);
+    for (const sent of [one.sent, two.sent]) {
+      expect(sent, sent.join('\n----\n')).toHaveLength(1);
+      const [{ 'QUERY PLAN': plan }] = await db.unsafe(`explain (generic_plan, format json) ${sent[0]}`);
+      expect(seqScans(plan[0].Plan)).toEqual([]);
+    }
   });
 
   it('are read on the connections that plan once', async () => {

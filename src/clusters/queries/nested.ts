@@ -232,9 +232,12 @@ function rawListsKey(lists: readonly RawList[]): string {
  * selects none. Groups and instances are read for all the statement's clusters at once (one scan
  * and one sort per list, grouped by cluster) rather than by a subquery per cluster (an index scan,
  * a sort and an aggregate each): at a batch of ten pages of five clusters, Postgres's time per page
- * went from 0.41 to 0.25 ms. A page of steps stays a subquery
- * per cluster (an index scan of its newest steps, however many the cluster has) and takes its limit
- * and position as parameters (`stepPage` reads them from the input).
+ * went from 0.41 to 0.25 ms. A statement of one page alone runs faster with subqueries (0.40 against
+ * 0.69 ms, generic plans, 60 clusters), but reading single pages that way lost a fifth of the bench's
+ * distinct-pages throughput (four alternate pairs, 2026-12-08), the server's and Postgres's CPU per
+ * request both higher (likely: faster single pages, smaller batches, more statements). A page of
+ * steps stays a subquery per cluster (an index scan of its newest steps, however many the cluster
+ * has) and takes its limit and position as parameters (`stepPage` reads them from the input).
  * `of`: the condition on a list's cluster_id column naming the clusters whose lists are read.
  * `when`: a condition on `c` under which the lists are shown (null for the other rows), e.g. not
  * for the row read only to know whether a next page exists.
