@@ -148,6 +148,13 @@ describe('cluster metrics', () => {
     const to = new Date();
     const from = new Date(start.getTime());
     const span = Math.ceil((to.getTime() - from.getTime()) / 1000) + 1;
+    // a sample is stamped when its statement starts and seen once it commits: the range is read once
+    // a sample stamped after it is seen (the collector writes one statement after another), so that
+    // each statistic below counts the same samples
+    await waitUntil(async () => {
+      const [later] = await metrics({ id: clusterId, names: ['StepsRunning'], from: to.toISOString(), stat: 'SAMPLE_COUNT' });
+      return values(later).length > 0 ? true : null;
+    }, 'a StepsRunning sample stamped after the range');
     const one = async (stat: string, period: number) =>
       (await metrics({ id: clusterId, names: ['StepsRunning'], from: from.toISOString(), to: to.toISOString(), period, stat }))[0]!;
     const [avg, max, min, sum, count] = await Promise.all(
